@@ -1,0 +1,32 @@
+// Builds the bundles: dist/runtime.js (headless runtime, plain node) now; the extension and
+// webview bundles join here with their issues. Native and data-bearing packages stay external
+// and ship in node_modules (classic-level loads its prebuild from its own folder).
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  external: ['classic-level', 'vscode'],
+};
+
+const builds = [
+  { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir: 'dist' },
+];
+
+mkdirSync('dist', { recursive: true });
+cpSync('proto', 'dist/proto', { recursive: true });
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

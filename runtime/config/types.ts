@@ -1,0 +1,104 @@
+// The shape of loom.toml after parsing, validation and defaults. TOML keys are snake_case;
+// the loader maps them to these camelCase fields. Every field has a default (see defaults.ts),
+// so a workspace without loom.toml runs.
+
+import type { QoS } from '../bus/types';
+
+export interface LoomConfig {
+  /** Absolute path of the workspace root (not from the file: from --workspace). */
+  workspace: string;
+  runtime: {
+    /** Log level for the runtime's structured lines. Default "info". */
+    logLevel: 'debug' | 'info' | 'warn' | 'error';
+    /** Folder for the store and the discovery file, relative to the workspace. Default ".loom". */
+    dataDir: string;
+    /** Extra workspace roots the file tools may reach (absolute or relative to the workspace). Default []. */
+    roots: string[];
+    /** Workspace Trust: false = no shell tool, no spawned agents. Default true (headless); the extension passes the real value. */
+    trusted: boolean;
+  };
+  bridge: {
+    /** Always loopback; only "127.0.0.1" or "::1" accepted. Default "127.0.0.1". */
+    host: string;
+    /** 0 = pick a free port. Default 0. */
+    port: number;
+    /** Check `authorization: Bearer <token>` on every call. Default true; false only for legacy clients (warned). */
+    requireToken: boolean;
+    /** Largest gRPC message accepted or sent. Default 4 MiB. */
+    maxMessageBytes: number;
+    /** An agent silent (no heartbeat, no message) this long is marked disconnected. Default 15000. */
+    heartbeatTimeoutMs: number;
+    /** Batched/background deliveries travel up to this many events per message. Default 256. */
+    maxBatch: number;
+  };
+  bus: {
+    queueSizes: Record<QoS, number>; // defaults realtime 1024, batched 4096, background 65536
+    /** Default 16. */
+    maxHops: number;
+    /** Default 30000. */
+    requestTimeoutMs: number;
+  };
+  tools: {
+    /** Timeout for a call that names none. Default 30000. */
+    defaultTimeoutMs: number;
+    fs: {
+      /** Largest file fs:read returns. Default 10 MiB. */
+      maxReadBytes: number;
+    };
+    shell: {
+      /** Program names (no paths) system:shell may run. Default ["echo","ls","cat","pwd","git","grep","wc","head","tail","python3","node"]. */
+      allow: string[];
+      /** Default 30000. */
+      timeoutMs: number;
+      /** stdout and stderr are each cut to this many bytes (and flagged truncated). Default 1 MiB. */
+      maxOutputBytes: number;
+      /** Environment variables passed through; everything else is scrubbed. Default ["PATH","HOME","LANG","LC_ALL","TERM","TZ"]. */
+      envAllow: string[];
+    };
+    weather: {
+      /** Open-Meteo forecast endpoint. Default "https://api.open-meteo.com/v1/forecast". */
+      baseUrl: string;
+    };
+  };
+  watcher: {
+    /** Default true. */
+    enabled: boolean;
+    /** Globs relative to the workspace. Default ["**\/*"]. */
+    include: string[];
+    /** Added to the built-in ignores (.git, node_modules, .loom). Default []. */
+    ignore: string[];
+    /** Default 100. */
+    debounceMs: number;
+  };
+  /** [timers.<name>]: exactly one of intervalMs / cron. Publishes `timer.<name>`. */
+  timers: Record<string, { intervalMs?: number; cron?: string; payload?: unknown; qos: QoS }>;
+  /** [agents.<id>]: agents the supervisor spawns. */
+  agents: Record<string, AgentConfig>;
+  /** [mcp.<name>]: external MCP servers (issue: MCP). Kept as parsed until the MCP part validates it. */
+  mcp: Record<string, Record<string, unknown>>;
+  /** [llm.<name>]: read by Python agents, passed through untouched. */
+  llm: Record<string, Record<string, unknown>>;
+}
+
+export interface AgentConfig {
+  /** Program to run; "python" means the configured interpreter (LOOM_PYTHON, else python3). */
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Relative to the workspace. Default ".". */
+  cwd: string;
+  /** Default "on-failure". */
+  restart: 'always' | 'on-failure' | 'never';
+  /** Start with the runtime. Default true. */
+  autostart: boolean;
+  /** Crashes allowed within restartWindowMs before restarts stop. Defaults 5 and 60000. */
+  maxRestarts: number;
+  restartWindowMs: number;
+  /** Exponential backoff between restarts. Defaults 500 and 30000. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** SIGTERM, then SIGKILL after this. Default 5000. */
+  stopGraceMs: number;
+  /** Lines of stdout/stderr kept per agent. Default 1000. */
+  logLines: number;
+}

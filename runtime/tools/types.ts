@@ -1,0 +1,64 @@
+// The tool registry contract. Built-in tools, agent-provided tools (bridge), MCP tools and the
+// extension's tools all register here; callers see one namespace.
+
+export type ToolProviderKind = 'native' | 'wasm' | 'grpc' | 'mcp';
+
+export type ToolErrorCode = 'not_found' | 'invalid_arguments' | 'denied' | 'timeout' | 'failed' | 'unavailable';
+
+export interface ToolDefinition {
+  /** "namespace:name", e.g. "fs:read". */
+  name: string;
+  description: string;
+  /** JSON Schema for the arguments object. */
+  parametersSchema: Record<string, unknown>;
+  provider: ToolProviderKind;
+  metadata?: Record<string, string>;
+  /** Who provides it: "runtime", an agent id, "mcp:<server>", "vscode". Used to withdraw an owner's tools at once. */
+  owner?: string;
+}
+
+export interface ToolContext {
+  callId: string;
+  /** The calling agent's id, or "runtime". */
+  caller: string;
+  timeoutMs: number;
+  /** Aborted when the call times out or is cancelled; a handler must stop and kill what it started. */
+  signal: AbortSignal;
+  headers: Record<string, string>;
+}
+
+/** Returns the output (JSON-serialisable). Throws ToolError (or any Error, which becomes "failed"). */
+export type ToolHandler = (args: Record<string, unknown>, ctx: ToolContext) => Promise<unknown>;
+
+export interface ToolCallRequest {
+  name: string;
+  /** An object, or a JSON string as it arrives on the wire. */
+  arguments: Record<string, unknown> | string;
+  id?: string;
+  caller?: string;
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+  correlationId?: string;
+}
+
+export type ToolOutcome =
+  | { id: string; status: 'ok'; output: unknown; durationMs: number }
+  | { id: string; status: 'error'; error: { code: ToolErrorCode; message: string; details?: Record<string, string> }; durationMs: number };
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface ToolRegistry {
+  /** Throws ToolError("invalid_arguments") for a bad name or schema, or when the name is taken. */
+  register(definition: ToolDefinition, handler: ToolHandler): Disposable;
+  unregister(name: string): boolean;
+  /** Withdraws every tool of an owner (an agent that disconnected, an MCP server that died). */
+  unregisterOwner(owner: string): number;
+  get(name: string): ToolDefinition | undefined;
+  list(prefix?: string): ToolDefinition[];
+  /** Never throws: every failure is an outcome with a typed error code and a clear message. */
+  call(request: ToolCallRequest): Promise<ToolOutcome>;
+  /** Called after every call finishes (telemetry, dashboard feed). */
+  onDidCall(listener: (request: ToolCallRequest, outcome: ToolOutcome) => void): Disposable;
+}
