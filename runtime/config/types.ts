@@ -46,7 +46,7 @@ export interface LoomConfig {
       maxReadBytes: number;
     };
     shell: {
-      /** Program names (no paths) system:shell may run. Default ["echo","ls","cat","pwd","git","grep","wc","head","tail","python3","node"]. */
+      /** Program names (no paths) system:shell may run. Default ["echo","ls","cat","pwd","git","grep","wc","head","tail"] (no interpreters: they run arbitrary code). */
       allow: string[];
       /** Default 30000. */
       timeoutMs: number;

@@ -1,0 +1,30 @@
+// Telemetry hooks through @opentelemetry/api. They cost next to nothing and do nothing until
+// an SDK is registered (by an embedder, or a later exporter option); every part records through
+// these names so a trace and the counters read the same everywhere.
+import { context, metrics, propagation, trace, type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+
+export const tracer = trace.getTracer('loom');
+export const meter = metrics.getMeter('loom');
+
+export const counters = {
+  published: meter.createCounter('loom.bus.published', { description: 'events published' }),
+  delivered: meter.createCounter('loom.bus.delivered', { description: 'events handed to a subscriber' }),
+  dropped: meter.createCounter('loom.bus.dropped', { description: 'events dropped, by reason' }),
+  toolCalls: meter.createCounter('loom.tools.calls', { description: 'tool calls, by status' }),
+  toolDuration: meter.createHistogram('loom.tools.duration', { description: 'tool call duration', unit: 'ms' }),
+};
+
+/** Continues the W3C trace carried in an event's or call's metadata (key "traceparent"). */
+export function contextFrom(carrier: Record<string, string> | undefined): Context {
+  if (!carrier) return context.active();
+  const tp = carrier['traceparent'] ?? carrier['loom.traceparent'];
+  if (!tp) return context.active();
+  return propagation.extract(context.active(), { traceparent: tp, ...(carrier['tracestate'] ? { tracestate: carrier['tracestate'] } : {}) });
+}
+
+/** Writes the active span's traceparent into a carrier (no-op without an SDK and propagator). */
+export function injectInto(carrier: Record<string, string>, ctx: Context = context.active()): void {
+  propagation.inject(ctx, carrier);
+}
+
+export { context, trace, SpanKind, SpanStatusCode, type Span, type Context };
