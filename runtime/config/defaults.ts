@@ -1,0 +1,64 @@
+// The one place every default lives. The loader walks these objects to map loom.toml's
+// snake_case keys onto LoomConfig, so a key with no default here is not read from the file.
+import * as path from 'node:path';
+import type { AgentConfig, LoomConfig } from './types';
+
+type TimerConfig = LoomConfig['timers'][string];
+
+/** Defaults for one [agents.<id>] table; `command` has none (the file must name it). */
+export function defaultAgent(): Omit<AgentConfig, 'command'> {
+  return {
+    args: [],
+    env: {},
+    cwd: '.',
+    restart: 'on-failure',
+    autostart: true,
+    maxRestarts: 5,
+    restartWindowMs: 60_000,
+    backoffInitialMs: 500,
+    backoffMaxMs: 30_000,
+    stopGraceMs: 5_000,
+    logLines: 1_000,
+  };
+}
+
+/** Defaults for one [timers.<name>] table. Batched: a tick is never dropped under load. */
+export function defaultTimer(): Pick<TimerConfig, 'qos'> {
+  return { qos: 'batched' };
+}
+
+export function defaultConfig(workspace: string): LoomConfig {
+  return {
+    workspace: path.resolve(workspace),
+    runtime: { logLevel: 'info', dataDir: '.loom', roots: [], trusted: true },
+    bridge: {
+      host: '127.0.0.1',
+      port: 0,
+      requireToken: true,
+      maxMessageBytes: 4 * 1024 * 1024,
+      heartbeatTimeoutMs: 15_000,
+      maxBatch: 256,
+    },
+    bus: {
+      queueSizes: { realtime: 1024, batched: 4096, background: 65536 },
+      maxHops: 16,
+      requestTimeoutMs: 30_000,
+    },
+    tools: {
+      defaultTimeoutMs: 30_000,
+      fs: { maxReadBytes: 10 * 1024 * 1024 },
+      shell: {
+        allow: ['echo', 'ls', 'cat', 'pwd', 'git', 'grep', 'wc', 'head', 'tail'],
+        timeoutMs: 30_000,
+        maxOutputBytes: 1024 * 1024,
+        envAllow: ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ'],
+      },
+      weather: { baseUrl: 'https://api.open-meteo.com/v1/forecast' },
+    },
+    watcher: { enabled: true, include: ['**/*'], ignore: [], debounceMs: 100 },
+    timers: {},
+    agents: {},
+    mcp: {},
+    llm: {},
+  };
+}

@@ -1,0 +1,97 @@
+// JSON Schema of loom.toml exactly as written in the file (snake_case). It says what is allowed;
+// defaults live in defaults.ts only. Checks a schema cannot say well (loopback host, one of
+// interval_ms/cron, a valid cron expression, ${VAR} expansion) are in load.ts.
+// `description` on a string schema is the wording used when its `pattern` fails.
+
+type Schema = Record<string, unknown>;
+
+const int = (minimum: number, maximum?: number): Schema => ({ type: 'integer', minimum, ...(maximum !== undefined ? { maximum } : {}) });
+const bool: Schema = { type: 'boolean' };
+const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
+const strings = (item: Schema = str()): Schema => ({ type: 'array', items: item });
+const oneOf = (...values: string[]): Schema => ({ type: 'string', enum: values });
+const table = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  additionalProperties: false,
+  ...(required.length ? { required } : {}),
+});
+/** A table of user-named tables ([agents.<id>], [timers.<name>]); the name becomes a topic segment. */
+const namedTables = (entry: Schema): Schema => ({
+  type: 'object',
+  propertyNames: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'a name of letters, digits, "_" or "-"' },
+  additionalProperties: entry,
+});
+/** A table of tables kept as parsed; another part reads their contents. */
+const opaqueTables: Schema = { type: 'object', additionalProperties: { type: 'object' } };
+
+const qos = oneOf('realtime', 'batched', 'background');
+const MiB = 1024 * 1024;
+
+export const loomTomlSchema: Schema = table({
+  runtime: table({
+    log_level: oneOf('debug', 'info', 'warn', 'error'),
+    data_dir: str({ minLength: 1 }),
+    roots: strings(str({ minLength: 1 })),
+    trusted: bool,
+  }),
+  bridge: table({
+    host: str(),
+    port: int(0, 65535),
+    require_token: bool,
+    max_message_bytes: int(1024, 1024 * MiB),
+    heartbeat_timeout_ms: int(100),
+    max_batch: int(1, 65536),
+  }),
+  bus: table({
+    queue_sizes: table({ realtime: int(1), batched: int(1), background: int(1) }),
+    max_hops: int(1, 1000),
+    request_timeout_ms: int(1),
+  }),
+  tools: table({
+    default_timeout_ms: int(1),
+    fs: table({ max_read_bytes: int(1) }),
+    shell: table({
+      allow: strings(str({ pattern: '^[^/\\\\\\s]+$', description: 'a program name without a path or spaces' })),
+      timeout_ms: int(1),
+      max_output_bytes: int(1),
+      env_allow: strings(str({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable name' })),
+    }),
+    weather: table({ base_url: str({ pattern: '^https?://\\S+$', description: 'an http:// or https:// URL' }) }),
+  }),
+  watcher: table({
+    enabled: bool,
+    include: strings(str({ minLength: 1 })),
+    ignore: strings(str({ minLength: 1 })),
+    debounce_ms: int(0, 60_000),
+  }),
+  timers: namedTables(
+    table({
+      interval_ms: int(1),
+      cron: str({ minLength: 1 }),
+      payload: {},
+      qos,
+    }),
+  ),
+  agents: namedTables(
+    table(
+      {
+        command: str({ minLength: 1 }),
+        args: strings(),
+        env: { type: 'object', additionalProperties: { type: 'string' } },
+        cwd: str({ minLength: 1 }),
+        restart: oneOf('always', 'on-failure', 'never'),
+        autostart: bool,
+        max_restarts: int(0),
+        restart_window_ms: int(1),
+        backoff_initial_ms: int(0),
+        backoff_max_ms: int(0),
+        stop_grace_ms: int(0),
+        log_lines: int(0),
+      },
+      ['command'],
+    ),
+  ),
+  mcp: opaqueTables,
+  llm: opaqueTables,
+});
