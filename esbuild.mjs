@@ -18,9 +18,15 @@ const common = {
   external: ['classic-level', 'vscode'],
 };
 
-const builds = [
+const allBuilds = [
   { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir: 'dist' },
+  // The extension host loads this; `vscode` is provided by the host at run time.
+  { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist' },
 ];
+
+// `--only=extension` builds just the named bundles (by entry name).
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const builds = only ? allBuilds.filter((b) => Object.keys(b.entryPoints).some((name) => only.includes(name))) : allBuilds;
 
 mkdirSync('dist', { recursive: true });
 cpSync('proto', 'dist/proto', { recursive: true });

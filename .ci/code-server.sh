@@ -46,8 +46,8 @@ VS="$CS/lib/vscode"
 
 # What code-server's postinstall would do, without its downloads.
 echo "code-server.sh: installing VS Code's dependencies"
-(cd "$VS" && npm install --unsafe-perm --omit=dev --ignore-scripts)
-(cd "$VS/extensions" && npm install --unsafe-perm --omit=dev --ignore-scripts)
+(cd "$VS" && npm install --omit=dev --ignore-scripts)
+(cd "$VS/extensions" && npm install --omit=dev --ignore-scripts)
 ln -sfn node_modules "$VS/node_modules.asar"
 ln -sfn code-linux.sh "$VS/bin/remote-cli/code-server"
 ln -sfn browser-linux.sh "$VS/bin/helpers/browser.sh"

@@ -1,0 +1,8 @@
+// The extension-host suite in a trusted workspace: loaded by VS Code as extensionTestsPath.
+import { runMocha } from './mocha';
+
+export function run(): Promise<void> {
+  return runMocha(() => {
+    require('./activation.test');
+  });
+}
