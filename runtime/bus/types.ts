@@ -29,6 +29,7 @@ export interface Delivery {
 export type DeliveryHandler = (delivery: Delivery) => void | Promise<void>;
 
 export interface SubscribeOptions {
+  /** Default "batched": nothing is lost unless the subscriber asks for realtime or background. */
   qos?: QoS;
   /** Overrides the bus default for this QoS. */
   queueSize?: number;
@@ -48,8 +49,10 @@ export interface Subscription {
 export interface PublishResult {
   /** Subscriptions the event was queued for. */
   queued: number;
-  /** Subscriptions that dropped it (realtime queue full). */
+  /** Subscriptions that dropped it (realtime/background queue full, or unsubscribed while a batched publish waited). */
   dropped: number;
+  /** Set when the bus refused the event as a whole (nothing queued); the drop is counted under this reason. */
+  refused?: 'ttl_expired' | 'hop_limit';
 }
 
 export type DropReason = 'queue_full' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error';
@@ -68,6 +71,8 @@ export interface SubscriptionStats {
   qos: QoS;
   queueDepth: number;
   queueCapacity: number;
+  /** Batched publishers waiting for room in this queue. */
+  waitingPublishers?: number;
   delivered: number;
   dropped: Partial<Record<DropReason, number>>;
 }
@@ -86,6 +91,8 @@ export interface BusOptions {
   maxHops?: number;
   /** Default for request() when no timeout is given. */
   requestTimeoutMs?: number;
+  /** How many topics stats() keeps counters for (least recently published evicted first). Default 10 000. */
+  maxTopicStats?: number;
 }
 
 export interface Bus {

@@ -1,0 +1,208 @@
+// The in-process event bus: topic index (segment trie), per-subscription bounded queues with
+// QoS policies, envelope enforcement (ttl, hops) at publish and delivery, request/reply over
+// private inbox topics, stats and telemetry.
+import { randomUUID } from 'node:crypto';
+import { silentLogger, type Logger } from '../log';
+import { contextFrom, counters, injectInto, SpanKind, trace, tracer } from '../telemetry';
+import { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } from './envelope';
+import { BusError } from './errors';
+import { DeliveryScheduler } from './scheduler';
+import { countDrop, type DropCounts, TopicStatsTable } from './stats';
+import { BusSubscription, type Published, type SubscriptionHost } from './subscription';
+import { assertTopic, INBOX_PREFIX, parsePattern } from './topics';
+import { SegmentTrie } from './trie';
+import type { Bus, BusOptions, BusStats, DeliveryHandler, DropReason, LoomEvent, PublishResult, QoS, Subscription, SubscribeOptions } from './types';
+
+export const DEFAULT_QUEUE_SIZES: Readonly<Record<QoS, number>> = { realtime: 1024, batched: 4096, background: 65536 };
+export const DEFAULT_MAX_HOPS = 16;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_TOPIC_STATS = 10_000;
+
+const QOS_LEVELS: readonly QoS[] = ['realtime', 'batched', 'background'];
+const MAX_QUEUE_SIZE = 10_000_000;
+
+// Telemetry attribute objects built once: the hot path must not allocate them per event.
+const QOS_ATTRS = Object.fromEntries(QOS_LEVELS.map((q) => [q, { qos: q }])) as Record<QoS, { qos: QoS }>;
+const REASON_ATTRS: Record<DropReason, { reason: DropReason }> = {
+  queue_full: { reason: 'queue_full' },
+  ttl_expired: { reason: 'ttl_expired' },
+  hop_limit: { reason: 'hop_limit' },
+  closed: { reason: 'closed' },
+  handler_error: { reason: 'handler_error' },
+};
+
+function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new BusError('invalid_options', `${name} must be an integer between 1 and ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export class EventBus implements Bus {
+  private readonly trie = new SegmentTrie<BusSubscription>();
+  private readonly subscriptions = new Map<string, BusSubscription>();
+  private readonly scheduler = new DeliveryScheduler();
+  private readonly topics: TopicStatsTable;
+  private readonly totals = { published: 0, delivered: 0, dropped: {} as DropCounts };
+  private readonly queueSizes: Record<QoS, number>;
+  private readonly maxHops: number;
+  private readonly requestTimeoutMs: number;
+  private readonly openRequests = new Set<(err: BusError) => void>();
+  private readonly host: SubscriptionHost;
+  private closed = false;
+
+  constructor(options: BusOptions = {}, log: Logger = silentLogger) {
+    const sizes = options.queueSizes ?? {};
+    this.queueSizes = { ...DEFAULT_QUEUE_SIZES };
+    for (const q of QOS_LEVELS) if (sizes[q] !== undefined) this.queueSizes[q] = positiveInteger(sizes[q], `queueSizes.${q}`, MAX_QUEUE_SIZE);
+    this.maxHops = positiveInteger(options.maxHops ?? DEFAULT_MAX_HOPS, 'maxHops');
+    this.requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
+    this.topics = new TopicStatsTable(positiveInteger(options.maxTopicStats ?? DEFAULT_MAX_TOPIC_STATS, 'maxTopicStats'));
+    const totals = this.totals;
+    this.host = {
+      log,
+      ready: (sub) => this.scheduler.ready(sub),
+      detach: (sub) => {
+        this.trie.remove(sub.segments, sub);
+        this.subscriptions.delete(sub.id);
+      },
+      delivered: (item, qos) => {
+        item.counters.delivered++;
+        totals.delivered++;
+        counters.delivered.add(1, QOS_ATTRS[qos]);
+      },
+      dropped: (item, reason, n = 1) => this.countDropped(item.counters.dropped, reason, n),
+    };
+  }
+
+  private countDropped(topicDrops: DropCounts, reason: DropReason, n = 1): void {
+    countDrop(topicDrops, reason, n);
+    countDrop(this.totals.dropped, reason, n);
+    counters.dropped.add(n, REASON_ATTRS[reason]);
+  }
+
+  async publish(topic: string, event: LoomEvent): Promise<PublishResult> {
+    if (this.closed) throw new BusError('closed', `cannot publish on "${topic}": the bus is closed`);
+    assertTopic(topic);
+    if (!event || typeof event !== 'object') throw new BusError('invalid_event', `event published on "${topic}" must be an object`);
+    const hops = hop(event) + 1;
+    const expiresAt = expiresAtMs(event);
+    const stats = this.topics.touch(topic);
+    stats.published++;
+    this.totals.published++;
+    counters.published.add(1);
+    if (expiresAt <= Date.now()) return this.refuse(stats.dropped, 'ttl_expired');
+    if (hops >= this.maxHops) return this.refuse(stats.dropped, 'hop_limit');
+
+    const original = event.metadata ?? {};
+    const metadata = { ...original };
+    writeField(metadata, 'hop', hops);
+    const parent = contextFrom(original);
+    const span = tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, parent);
+    if (metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined) {
+      injectInto(metadata, trace.setSpan(parent, span));
+    }
+    const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats };
+
+    let queued = 0;
+    let dropped = 0;
+    let waits: Promise<boolean>[] | undefined;
+    for (const sub of this.trie.match(topic.split('.'))) {
+      const r = sub.offer(item);
+      if (r === true) queued++;
+      else if (r === false) dropped++;
+      else (waits ??= []).push(r);
+    }
+    // Waiters settle true (room found) or false (subscription ended); they never reject.
+    if (waits) for (const ok of await Promise.all(waits)) ok ? queued++ : dropped++;
+    if (span.isRecording()) span.setAttributes({ 'messaging.destination.name': topic, 'loom.bus.queued': queued, 'loom.bus.dropped': dropped });
+    span.end();
+    return { queued, dropped };
+  }
+
+  private refuse(topicDrops: DropCounts, reason: 'ttl_expired' | 'hop_limit'): PublishResult {
+    this.countDropped(topicDrops, reason);
+    return { queued: 0, dropped: 0, refused: reason };
+  }
+
+  subscribe(pattern: string, handler: DeliveryHandler, options: SubscribeOptions = {}): Subscription {
+    if (this.closed) throw new BusError('closed', `cannot subscribe to "${pattern}": the bus is closed`);
+    const segments = parsePattern(pattern);
+    if (typeof handler !== 'function') throw new BusError('invalid_options', `handler for "${pattern}" must be a function`);
+    const qos = options.qos ?? 'batched';
+    if (!QOS_LEVELS.includes(qos)) throw new BusError('invalid_options', `qos must be one of ${QOS_LEVELS.join(', ')}, got "${String(qos)}"`);
+    const capacity = options.queueSize === undefined ? this.queueSizes[qos] : positiveInteger(options.queueSize, 'queueSize', MAX_QUEUE_SIZE);
+    const subscriber = options.subscriber ?? 'anonymous';
+    const sub = new BusSubscription(pattern, segments, qos, subscriber, capacity, handler, this.host);
+    this.trie.add(segments, sub);
+    this.subscriptions.set(sub.id, sub);
+    return sub;
+  }
+
+  async request(topic: string, event: LoomEvent, options: { timeoutMs?: number } = {}): Promise<LoomEvent> {
+    if (this.closed) throw new BusError('closed', `cannot send a request on "${topic}": the bus is closed`);
+    assertTopic(topic);
+    const timeoutMs = positiveInteger(options.timeoutMs ?? this.requestTimeoutMs, 'timeoutMs');
+    const correlation = randomUUID();
+    const inbox = INBOX_PREFIX + randomUUID();
+    return new Promise<LoomEvent>((resolve, reject) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      let inboxSub: Subscription | undefined;
+      const finish = (err: Error | undefined, answer?: LoomEvent): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        inboxSub?.unsubscribe();
+        this.openRequests.delete(finish);
+        if (err) reject(err);
+        else resolve(answer!);
+      };
+      inboxSub = this.subscribe(
+        inbox,
+        ({ event: answer }) => {
+          // The inbox is private, but a stray event with another correlation id is not our answer.
+          const c = correlationId(answer);
+          if (c === undefined || c === correlation) finish(undefined, answer);
+        },
+        { qos: 'realtime', queueSize: 16, subscriber: `request:${topic}` },
+      );
+      timer = setTimeout(() => finish(new BusError('timeout', `no reply to the request on "${topic}" within ${timeoutMs} ms`)), timeoutMs);
+      this.openRequests.add(finish);
+      const metadata = writeEnvelope({ ...(event?.metadata ?? {}) }, { correlationId: correlation, replyTo: inbox });
+      this.publish(topic, { ...event, metadata }).then((r) => {
+        if (r.refused) finish(new BusError(r.refused, `request on "${topic}" refused: ${r.refused === 'ttl_expired' ? 'its ttl has expired' : 'hop limit reached'}`));
+        else if (r.queued === 0 && r.dropped === 0) finish(new BusError('no_responders', `no subscriber for the request on "${topic}"`));
+      }, finish);
+    });
+  }
+
+  stats(): BusStats {
+    return {
+      topics: this.topics.snapshot(),
+      subscriptions: [...this.subscriptions.values()].map((s) => s.stats()),
+      published: this.totals.published,
+      delivered: this.totals.delivered,
+      dropped: { ...this.totals.dropped },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const abort of [...this.openRequests]) abort(new BusError('closed', 'the bus closed before a reply arrived'));
+    for (const sub of [...this.subscriptions.values()]) sub.unsubscribe();
+  }
+}
+
+/** Publishes `event` to the reply-to topic of `original`, carrying its correlation and thread ids. */
+export function reply(bus: Bus, original: LoomEvent, event: LoomEvent): Promise<PublishResult> {
+  const to = replyTo(original);
+  if (!to) return Promise.reject(new BusError('no_reply_to', `event ${original.id} ("${original.type}") carries no reply-to topic`));
+  const metadata = { ...(event.metadata ?? {}) };
+  const c = correlationId(original);
+  if (c !== undefined) writeField(metadata, 'correlationId', c);
+  const t = threadId(original);
+  if (t !== undefined) writeField(metadata, 'threadId', t);
+  return bus.publish(to, { ...event, metadata });
+}

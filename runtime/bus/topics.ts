@@ -1,0 +1,74 @@
+// Topic names and subscription patterns, NATS rules: dot-separated segments; in a pattern `*`
+// stands for exactly one segment and `>` for one or more trailing segments. Keeping to NATS
+// exactly lets a bus map onto a NATS subject space one to one when runtimes federate.
+import { BusError } from './errors';
+
+/** Request inboxes live under this prefix: `_inbox.<uuid>`. */
+export const INBOX_PREFIX = '_inbox.';
+
+/** Longest topic or pattern accepted; a cap keeps a hostile client from making us split megabytes. */
+export const MAX_TOPIC_LENGTH = 1024;
+
+// A literal segment: anything but dots, whitespace and the two wildcard characters (which NATS
+// treats as literals inside a longer token; we refuse them so no topic ever reads like a pattern).
+const TOPIC_RE = /^[^\s.*>]+(?:\.[^\s.*>]+)*$/;
+const LITERAL_RE = /^[^\s.*>]+$/;
+
+export function isValidTopic(topic: unknown): topic is string {
+  return typeof topic === 'string' && topic.length <= MAX_TOPIC_LENGTH && TOPIC_RE.test(topic);
+}
+
+/** Throws a BusError naming what is wrong with a concrete (publishable) topic. */
+export function assertTopic(topic: unknown): asserts topic is string {
+  if (isValidTopic(topic)) return;
+  throw new BusError('invalid_topic', describeTopicProblem(topic));
+}
+
+function describeTopicProblem(topic: unknown): string {
+  if (typeof topic !== 'string') return `topic must be a string, got ${typeof topic}`;
+  if (topic.length === 0) return 'topic is empty';
+  if (topic.length > MAX_TOPIC_LENGTH) return `topic is longer than ${MAX_TOPIC_LENGTH} characters`;
+  const segments = topic.split('.');
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i];
+    if (s === '') return `topic "${topic}" has an empty segment at position ${i + 1}`;
+    if (/[*>]/.test(s)) return `topic "${topic}" contains a wildcard ("${s}"); wildcards belong in subscription patterns, not in published topics`;
+    if (/\s/.test(s)) return `topic "${topic}" contains whitespace`;
+  }
+  return `topic "${topic}" is invalid`;
+}
+
+/** Throws a BusError naming what is wrong with a subscription pattern; returns its segments. */
+export function parsePattern(pattern: unknown): string[] {
+  if (typeof pattern !== 'string') throw new BusError('invalid_pattern', `pattern must be a string, got ${typeof pattern}`);
+  if (pattern.length === 0) throw new BusError('invalid_pattern', 'pattern is empty');
+  if (pattern.length > MAX_TOPIC_LENGTH) throw new BusError('invalid_pattern', `pattern is longer than ${MAX_TOPIC_LENGTH} characters`);
+  const segments = pattern.split('.');
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i];
+    const where = `pattern "${pattern}" segment ${i + 1}`;
+    if (s === '') throw new BusError('invalid_pattern', `${where} is empty`);
+    if (s === '>') {
+      if (i !== segments.length - 1) throw new BusError('invalid_pattern', `${where}: ">" may only be the last segment`);
+    } else if (s !== '*' && !LITERAL_RE.test(s)) {
+      throw new BusError('invalid_pattern', /\s/.test(s) ? `${where} contains whitespace` : `${where} ("${s}"): "*" and ">" must stand alone as a whole segment`);
+    }
+  }
+  return segments;
+}
+
+/** Does `pattern` match `topic`? Both assumed valid. The bus uses a trie; this is the rule in its plainest form. */
+export function matchesSegments(pattern: readonly string[], topic: readonly string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p === '>') return topic.length > i;
+    if (i >= topic.length) return false;
+    if (p !== '*' && p !== topic[i]) return false;
+  }
+  return pattern.length === topic.length;
+}
+
+export function topicMatches(pattern: string, topic: string): boolean {
+  assertTopic(topic);
+  return matchesSegments(parsePattern(pattern), topic.split('.'));
+}
