@@ -1,0 +1,361 @@
+// One external MCP server: connect (stdio, or streamable HTTP falling back to SSE), list its tools
+// and register them as `<server>:<tool>`, follow tools/list_changed, and when it dies withdraw its
+// tools and restart it with exponential backoff.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../log';
+import { ToolError } from '../tools/errors';
+import type { Disposable, ToolContext, ToolRegistry } from '../tools/types';
+import { expandServer, type McpServerConfig, type SecretResolver } from './config';
+import { enforcePolicy, type PolicyOptions } from './policy';
+
+export type McpServerStatus = 'disabled' | 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
+
+export interface McpServerState {
+  name: string;
+  status: McpServerStatus;
+  transport: McpServerConfig['transport'] | 'sse-fallback';
+  source: McpServerConfig['source'];
+  /** Registered tool names (`<server>:<tool>`), while ready. */
+  tools: string[];
+  /** Tools the server listed that could not be registered, with why. */
+  skipped: { tool: string; reason: string }[];
+  restarts: number;
+  lastError?: string;
+  /** When a restart is scheduled (epoch ms), while restarting. */
+  nextRestartAtMs?: number;
+  pid?: number;
+  sinceMs: number;
+}
+
+export interface ConnectionDeps {
+  registry: ToolRegistry;
+  log: Logger;
+  workspace: string;
+  resolveSecret?: SecretResolver;
+  policy: Omit<PolicyOptions, 'log'>;
+  clientInfo: { name: string; version: string };
+  onState: (state: McpServerState) => void;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+export class McpConnection {
+  private state: McpServerState;
+  private client: Client | undefined;
+  private registrations = new Map<string, { tool: Tool; disposable: Disposable }>();
+  private restartTimes: number[] = [];
+  private consecutiveFailures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private stderrTail: string[] = [];
+  /** Serialises tool-list refreshes so two list_changed notifications cannot interleave. */
+  private refreshing: Promise<void> = Promise.resolve();
+  private readonly owner: string;
+  private readonly log: Logger;
+
+  constructor(private readonly config: McpServerConfig, private readonly deps: ConnectionDeps) {
+    this.owner = `mcp:${config.name}`;
+    this.log = deps.log.child(`mcp.${config.name}`);
+    this.state = {
+      name: config.name,
+      status: config.enabled ? 'stopped' : 'disabled',
+      transport: config.transport,
+      source: config.source,
+      tools: [],
+      skipped: [],
+      restarts: 0,
+      sinceMs: Date.now(),
+    };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  snapshot(): McpServerState {
+    return structuredClone(this.state);
+  }
+
+  private setState(patch: Partial<McpServerState>): void {
+    const statusChanged = patch.status !== undefined && patch.status !== this.state.status;
+    this.state = { ...this.state, ...patch, ...(statusChanged ? { sinceMs: Date.now() } : {}) };
+    if (patch.status !== 'restarting') delete this.state.nextRestartAtMs;
+    this.deps.onState(this.snapshot());
+  }
+
+  /** Starts the server; resolves once it is ready or has failed (a failure schedules a restart). */
+  async start(): Promise<void> {
+    if (!this.config.enabled) {
+      this.setState({ status: 'disabled' });
+      return;
+    }
+    this.stopped = false;
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    this.setState({ status: 'starting', tools: [], skipped: [], pid: undefined });
+    const clash = this.namespaceClash();
+    if (clash) return this.fail(clash, { restart: false });
+    let client: Client | undefined;
+    try {
+      const server = await expandServer(this.config, { workspace: this.deps.workspace, resolve: this.deps.resolveSecret });
+      client = new Client(this.deps.clientInfo, { capabilities: {} });
+      const transportKind = await this.open(client, server);
+      if (this.stopped) {
+        await client.close();
+        return;
+      }
+      this.client = client;
+      client.onclose = () => this.onClosed(client!);
+      client.onerror = (err) => this.onTransportError(client!, err);
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+        this.log.info('tools/list_changed received');
+        await this.refreshTools(client!);
+      });
+      await this.refreshTools(client);
+      if (this.client !== client) return; // closed while listing
+      this.setState({ status: 'ready', transport: transportKind, lastError: undefined, pid: this.pidOf(client) });
+      this.log.info('mcp server ready', { tools: this.state.tools.length, transport: transportKind });
+      // A server that stays up for backoffMaxMs has recovered: the next crash starts from the initial delay.
+      this.stableTimer = setTimeout(() => (this.consecutiveFailures = 0), this.config.restart.backoffMaxMs);
+      this.stableTimer.unref();
+    } catch (err) {
+      if (client && this.client === client) this.client = undefined;
+      await client?.close().catch(() => {});
+      // onClosed may have handled this already (the process died while we listed its tools).
+      if (this.stopped || this.state.status !== 'starting') return;
+      this.withdrawTools();
+      this.fail(this.describeFailure(err, 'could not start'), { restart: !(err instanceof Error && err.name === 'McpConfigError') });
+    }
+  }
+
+  /** Connects the client; for HTTP tries streamable HTTP first and falls back to the old SSE transport. */
+  private async open(client: Client, server: McpServerConfig): Promise<McpServerState['transport']> {
+    const timeout = this.config.timeoutMs;
+    if (server.transport === 'stdio') {
+      this.stderrTail = [];
+      const transport = new StdioClientTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, stderr: 'pipe' });
+      transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
+      await client.connect(transport, { timeout });
+      return 'stdio';
+    }
+    const url = new URL(server.url);
+    const requestInit = { headers: server.headers };
+    if (server.transport === 'sse') {
+      await client.connect(new SSEClientTransport(url, { requestInit }), { timeout });
+      return 'sse';
+    }
+    try {
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), { timeout });
+      return 'http';
+    } catch (err) {
+      this.log.info('streamable HTTP failed; trying the SSE transport', { error: (err as Error).message });
+      await client.close().catch(() => {});
+      await client.connect(new SSEClientTransport(url, { requestInit }) as Transport, { timeout });
+      return 'sse-fallback';
+    }
+  }
+
+  private keepStderr(chunk: Buffer): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      this.log.debug('server stderr', { line });
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+    }
+  }
+
+  private pidOf(client: Client): number | undefined {
+    const transport = client.transport;
+    return transport instanceof StdioClientTransport ? (transport.pid ?? undefined) : undefined;
+  }
+
+  private namespaceClash(): string | undefined {
+    const foreign = this.deps.registry.list(`${this.config.name}:`).filter((t) => t.owner !== this.owner);
+    if (foreign.length === 0) return undefined;
+    return `mcp.${this.config.name}: the tool namespace "${this.config.name}:" is already used by ${foreign[0].owner ?? 'another provider'} (${foreign[0].name}); give the server another name`;
+  }
+
+  private describeFailure(err: unknown, what: string): string {
+    const message = err instanceof Error ? err.message : String(err);
+    const stderr = this.stderrTail.length ? ` (stderr: ${this.stderrTail.slice(-3).join(' | ')})` : '';
+    return `mcp.${this.config.name}: ${what}: ${message}${stderr}`;
+  }
+
+  /** Lists every page of tools and brings the registry in line with it. */
+  private refreshTools(client: Client): Promise<void> {
+    const run = async () => {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.config.timeoutMs });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      if (this.client !== client) return;
+      this.applyTools(tools);
+    };
+    this.refreshing = this.refreshing.then(run, run);
+    return this.refreshing;
+  }
+
+  private applyTools(tools: Tool[]): void {
+    const listed = new Map(tools.map((t) => [t.name, t]));
+    for (const [name, reg] of this.registrations) {
+      const now = listed.get(name);
+      if (!now || JSON.stringify(now) !== JSON.stringify(reg.tool)) {
+        reg.disposable.dispose();
+        this.registrations.delete(name);
+      }
+    }
+    const skipped: McpServerState['skipped'] = [];
+    for (const tool of tools) {
+      if (this.registrations.has(tool.name)) continue;
+      try {
+        const disposable = this.deps.registry.register(
+          {
+            name: `${this.config.name}:${tool.name}`,
+            description: tool.description ?? tool.title ?? '',
+            parametersSchema: tool.inputSchema as Record<string, unknown>,
+            provider: 'mcp',
+            owner: this.owner,
+            metadata: { server: this.config.name, tool: tool.name, ...(tool.outputSchema ? { output_schema: JSON.stringify(tool.outputSchema) } : {}) },
+          },
+          (args, ctx) => this.callTool(tool.name, args, ctx),
+        );
+        this.registrations.set(tool.name, { tool, disposable });
+      } catch (err) {
+        skipped.push({ tool: tool.name, reason: (err as Error).message });
+        this.log.warn('mcp tool not registered', { tool: tool.name, error: err as Error });
+      }
+    }
+    const names = [...this.registrations.keys()].map((t) => `${this.config.name}:${t}`).sort();
+    // While starting, the list goes out with the "ready" state rather than as a state of its own.
+    if (this.state.status === 'ready') this.setState({ tools: names, skipped });
+    else Object.assign(this.state, { tools: names, skipped });
+  }
+
+  private withdrawTools(): void {
+    for (const reg of this.registrations.values()) reg.disposable.dispose();
+    this.registrations.clear();
+    // Anything registered under the owner some other way goes too.
+    this.deps.registry.unregisterOwner(this.owner);
+  }
+
+  private async callTool(tool: string, args: Record<string, unknown>, ctx: ToolContext): Promise<unknown> {
+    const qualified = `${this.config.name}:${tool}`;
+    await enforcePolicy(this.config, tool, args, { ...this.deps.policy, log: this.log });
+    const client = this.client;
+    if (!client || this.state.status !== 'ready') {
+      throw new ToolError('unavailable', `${qualified}: MCP server "${this.config.name}" is ${this.state.status}${this.state.lastError ? ` (${this.state.lastError})` : ''}`);
+    }
+    let result;
+    try {
+      // The signal and the timeout make the SDK send notifications/cancelled to the server.
+      result = await client.callTool({ name: tool, arguments: args }, undefined, { signal: ctx.signal, timeout: ctx.timeoutMs });
+    } catch (err) {
+      throw this.callError(qualified, err, ctx);
+    }
+    if (result.isError) {
+      const text = textOf(result.content) || 'the server reported an error without text';
+      throw new ToolError('failed', `${qualified}: ${text}`, { server: this.config.name, tool, is_error: 'true' });
+    }
+    return result.structuredContent === undefined ? { content: result.content } : { content: result.content, structuredContent: result.structuredContent };
+  }
+
+  private callError(qualified: string, err: unknown, ctx: ToolContext): ToolError {
+    if (err instanceof ToolError) return err;
+    if (ctx.signal.aborted && ctx.signal.reason instanceof ToolError) return ctx.signal.reason;
+    if (err instanceof McpError) {
+      switch (err.code) {
+        case ErrorCode.RequestTimeout:
+          return new ToolError('timeout', `${qualified} timed out after ${ctx.timeoutMs} ms (the server was sent notifications/cancelled)`);
+        case ErrorCode.ConnectionClosed:
+          return new ToolError('unavailable', `${qualified}: the MCP server "${this.config.name}" went away during the call`);
+        case ErrorCode.InvalidParams:
+          return new ToolError('invalid_arguments', `${qualified}: ${err.message}`);
+        case ErrorCode.MethodNotFound:
+          return new ToolError('not_found', `${qualified}: ${err.message}`);
+      }
+    }
+    if (this.config.transport !== 'stdio' && this.client) void this.checkAlive(this.client);
+    return new ToolError('failed', `${qualified}: ${(err as Error).message ?? String(err)}`);
+  }
+
+  /** HTTP has no process to watch: a failing request makes us ping, and a failed ping counts as a drop. */
+  private async checkAlive(client: Client): Promise<void> {
+    try {
+      await client.ping({ timeout: Math.min(this.config.timeoutMs, 5000) });
+    } catch (err) {
+      if (this.client === client) {
+        this.log.warn('mcp server does not answer ping; reconnecting', { error: err as Error });
+        this.state.lastError = this.describeFailure(err, 'stopped answering');
+        await client.close().catch(() => {});
+      }
+    }
+  }
+
+  private onTransportError(client: Client, err: Error): void {
+    this.log.debug('mcp transport error', { error: err });
+    if (this.config.transport !== 'stdio' && this.client === client && this.state.status === 'ready') void this.checkAlive(client);
+  }
+
+  private onClosed(client: Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    clearTimeout(this.stableTimer);
+    this.withdrawTools();
+    if (this.stopped) return;
+    const reason = this.state.lastError && this.state.status === 'ready' ? this.state.lastError : this.describeFailure(new Error('connection closed'), 'the server exited or dropped the connection');
+    this.log.warn('mcp server went away', { error: reason });
+    this.fail(reason, { restart: true });
+  }
+
+  private fail(message: string, opts: { restart: boolean }): void {
+    const { restart } = this.config;
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < restart.windowMs);
+    if (!opts.restart || !restart.enabled || this.restartTimes.length >= restart.maxRestarts) {
+      const why = !opts.restart || !restart.enabled ? message : `${message}; gave up after ${this.restartTimes.length} restarts within ${restart.windowMs} ms`;
+      this.setState({ status: 'failed', lastError: why, tools: [], pid: undefined });
+      this.log.error('mcp server failed', { error: why });
+      return;
+    }
+    const delay = Math.min(restart.backoffInitialMs * 2 ** this.consecutiveFailures, restart.backoffMaxMs);
+    this.consecutiveFailures++;
+    this.setState({ status: 'restarting', lastError: message, tools: [], pid: undefined, nextRestartAtMs: now + delay });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restartTimes.push(Date.now());
+      this.state.restarts++;
+      void this.connect();
+    }, delay);
+  }
+
+  /** Stops the server (and any pending restart) and withdraws its tools. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stableTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.withdrawTools();
+    await client?.close().catch(() => {});
+    if (this.state.status !== 'disabled') this.setState({ status: 'stopped', tools: [], pid: undefined });
+  }
+}
+
+function textOf(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((c): c is { type: 'text'; text: string } => typeof c === 'object' && c !== null && (c as { type?: string }).type === 'text')
+    .map((c) => c.text)
+    .join('\n');
+}
