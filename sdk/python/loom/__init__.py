@@ -1,0 +1,62 @@
+"""Loom Python SDK: agents that talk to the Loom runtime over its gRPC bridge.
+
+    from loom import Agent, tool
+
+    @tool("math:add", description="Add two numbers")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    async def on_event(ctx, topic, event):
+        await ctx.emit("greetings.out", type="hello", payload={"to": event.json()["name"]})
+
+    Agent("greeter", topics=["greetings.in"], tools=[add], on_event=on_event).run()
+"""
+from .agent import Agent, EventHandler
+from .context import Context, ContextItem, EventContext, Store, ToolInfo
+from .discovery import Endpoint, resolve_endpoint
+from .errors import (
+    AuthenticationError,
+    LoomError,
+    NotConnected,
+    RequestTimeout,
+    RuntimeNotFound,
+    ToolDenied,
+    ToolError,
+    ToolInvalidArguments,
+    ToolNotFound,
+    ToolTimeout,
+)
+from .event import Envelope, Event
+from .qos import QoS
+from .tools import Capability, Tool, capability, tool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "AuthenticationError",
+    "Capability",
+    "Context",
+    "ContextItem",
+    "Endpoint",
+    "Envelope",
+    "Event",
+    "EventContext",
+    "EventHandler",
+    "LoomError",
+    "NotConnected",
+    "QoS",
+    "RequestTimeout",
+    "RuntimeNotFound",
+    "Store",
+    "Tool",
+    "ToolDenied",
+    "ToolError",
+    "ToolInfo",
+    "ToolInvalidArguments",
+    "ToolNotFound",
+    "ToolTimeout",
+    "capability",
+    "resolve_endpoint",
+    "tool",
+]

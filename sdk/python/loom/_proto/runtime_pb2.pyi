@@ -1,0 +1,359 @@
+from . import loom_pb2 as _loom_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListToolsRequest(_message.Message):
+    __slots__ = ("prefix",)
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    def __init__(self, prefix: _Optional[str] = ...) -> None: ...
+
+class ListToolsResponse(_message.Message):
+    __slots__ = ("tools",)
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    tools: _containers.RepeatedCompositeFieldContainer[_loom_pb2.ToolDescriptor]
+    def __init__(self, tools: _Optional[_Iterable[_Union[_loom_pb2.ToolDescriptor, _Mapping]]] = ...) -> None: ...
+
+class ContextItem(_message.Message):
+    __slots__ = ("id", "session_id", "type", "content", "metadata", "timestamp_ms")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    session_id: str
+    type: str
+    content: str
+    metadata: _containers.ScalarMap[str, str]
+    timestamp_ms: int
+    def __init__(self, id: _Optional[str] = ..., session_id: _Optional[str] = ..., type: _Optional[str] = ..., content: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
+
+class SaveContextRequest(_message.Message):
+    __slots__ = ("item",)
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    item: ContextItem
+    def __init__(self, item: _Optional[_Union[ContextItem, _Mapping]] = ...) -> None: ...
+
+class SaveContextResponse(_message.Message):
+    __slots__ = ("item",)
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    item: ContextItem
+    def __init__(self, item: _Optional[_Union[ContextItem, _Mapping]] = ...) -> None: ...
+
+class QueryContextRequest(_message.Message):
+    __slots__ = ("session_id", "type", "since_ms", "until_ms", "text", "limit", "newest_first")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    type: str
+    since_ms: int
+    until_ms: int
+    text: str
+    limit: int
+    newest_first: bool
+    def __init__(self, session_id: _Optional[str] = ..., type: _Optional[str] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., text: _Optional[str] = ..., limit: _Optional[int] = ..., newest_first: _Optional[bool] = ...) -> None: ...
+
+class QueryContextResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ContextItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[ContextItem, _Mapping]]] = ...) -> None: ...
+
+class GetStateRequest(_message.Message):
+    __slots__ = ("agent_id", "key")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    key: str
+    def __init__(self, agent_id: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
+class GetStateResponse(_message.Message):
+    __slots__ = ("found", "value")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    value: bytes
+    def __init__(self, found: _Optional[bool] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class PutStateRequest(_message.Message):
+    __slots__ = ("agent_id", "key", "value")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    key: str
+    value: bytes
+    def __init__(self, agent_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class PutStateResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteStateRequest(_message.Message):
+    __slots__ = ("agent_id", "key")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    key: str
+    def __init__(self, agent_id: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
+class DeleteStateResponse(_message.Message):
+    __slots__ = ("existed",)
+    EXISTED_FIELD_NUMBER: _ClassVar[int]
+    existed: bool
+    def __init__(self, existed: _Optional[bool] = ...) -> None: ...
+
+class ListStateRequest(_message.Message):
+    __slots__ = ("agent_id", "prefix", "limit")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    prefix: str
+    limit: int
+    def __init__(self, agent_id: _Optional[str] = ..., prefix: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class StateEntry(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: bytes
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class ListStateResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[StateEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[StateEntry, _Mapping]]] = ...) -> None: ...
+
+class TopicStats(_message.Message):
+    __slots__ = ("topic", "published", "delivered", "dropped")
+    class DroppedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    published: int
+    delivered: int
+    dropped: _containers.ScalarMap[str, int]
+    def __init__(self, topic: _Optional[str] = ..., published: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class SubscriptionStats(_message.Message):
+    __slots__ = ("id", "pattern", "subscriber", "qos", "queue_depth", "queue_capacity", "delivered", "dropped")
+    class DroppedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIBER_FIELD_NUMBER: _ClassVar[int]
+    QOS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    pattern: str
+    subscriber: str
+    qos: _loom_pb2.QoSLevel
+    queue_depth: int
+    queue_capacity: int
+    delivered: int
+    dropped: _containers.ScalarMap[str, int]
+    def __init__(self, id: _Optional[str] = ..., pattern: _Optional[str] = ..., subscriber: _Optional[str] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., queue_depth: _Optional[int] = ..., queue_capacity: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class AgentInfo(_message.Message):
+    __slots__ = ("agent_id", "state", "topics", "tools", "metadata", "last_heartbeat_ms", "pid", "restarts", "supervised", "last_error")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TOPICS_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_MS_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    state: str
+    topics: _containers.RepeatedScalarFieldContainer[str]
+    tools: _containers.RepeatedScalarFieldContainer[str]
+    metadata: _containers.ScalarMap[str, str]
+    last_heartbeat_ms: int
+    pid: int
+    restarts: int
+    supervised: bool
+    last_error: str
+    def __init__(self, agent_id: _Optional[str] = ..., state: _Optional[str] = ..., topics: _Optional[_Iterable[str]] = ..., tools: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., supervised: _Optional[bool] = ..., last_error: _Optional[str] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StatsResponse(_message.Message):
+    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes")
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
+    TOPICS_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    STORE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    timestamp_ms: int
+    uptime_ms: int
+    topics: _containers.RepeatedCompositeFieldContainer[TopicStats]
+    subscriptions: _containers.RepeatedCompositeFieldContainer[SubscriptionStats]
+    agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
+    tool_calls: int
+    tool_errors: int
+    store_bytes: int
+    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ...) -> None: ...
+
+class ListAgentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAgentsResponse(_message.Message):
+    __slots__ = ("agents",)
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
+    def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ...) -> None: ...
+
+class AgentControlRequest(_message.Message):
+    __slots__ = ("agent_id", "action")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    action: str
+    def __init__(self, agent_id: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
+
+class AgentControlResponse(_message.Message):
+    __slots__ = ("success", "error_message", "agent")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    error_message: str
+    agent: AgentInfo
+    def __init__(self, success: _Optional[bool] = ..., error_message: _Optional[str] = ..., agent: _Optional[_Union[AgentInfo, _Mapping]] = ...) -> None: ...
+
+class FeedRequest(_message.Message):
+    __slots__ = ("max_events_per_update", "interval_ms", "topic_filter")
+    MAX_EVENTS_PER_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FILTER_FIELD_NUMBER: _ClassVar[int]
+    max_events_per_update: int
+    interval_ms: int
+    topic_filter: str
+    def __init__(self, max_events_per_update: _Optional[int] = ..., interval_ms: _Optional[int] = ..., topic_filter: _Optional[str] = ...) -> None: ...
+
+class FeedEvent(_message.Message):
+    __slots__ = ("topic", "event", "qos", "size")
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    QOS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    event: _loom_pb2.Event
+    qos: _loom_pb2.QoSLevel
+    size: int
+    def __init__(self, topic: _Optional[str] = ..., event: _Optional[_Union[_loom_pb2.Event, _Mapping]] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., size: _Optional[int] = ...) -> None: ...
+
+class ToolCallRecord(_message.Message):
+    __slots__ = ("id", "name", "caller", "started_ms", "duration_ms", "status", "error_code")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    caller: str
+    started_ms: int
+    duration_ms: float
+    status: _loom_pb2.ToolStatus
+    error_code: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., caller: _Optional[str] = ..., started_ms: _Optional[int] = ..., duration_ms: _Optional[float] = ..., status: _Optional[_Union[_loom_pb2.ToolStatus, str]] = ..., error_code: _Optional[str] = ...) -> None: ...
+
+class SpanRecord(_message.Message):
+    __slots__ = ("trace_id", "span_id", "parent_span_id", "name", "agent", "start_ms", "duration_ms", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    START_MS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    agent: str
+    start_ms: int
+    duration_ms: float
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., name: _Optional[str] = ..., agent: _Optional[str] = ..., start_ms: _Optional[int] = ..., duration_ms: _Optional[float] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class FeedUpdate(_message.Message):
+    __slots__ = ("timestamp_ms", "events", "events_omitted", "stats", "tool_calls", "spans")
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    SPANS_FIELD_NUMBER: _ClassVar[int]
+    timestamp_ms: int
+    events: _containers.RepeatedCompositeFieldContainer[FeedEvent]
+    events_omitted: int
+    stats: StatsResponse
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCallRecord]
+    spans: _containers.RepeatedCompositeFieldContainer[SpanRecord]
+    def __init__(self, timestamp_ms: _Optional[int] = ..., events: _Optional[_Iterable[_Union[FeedEvent, _Mapping]]] = ..., events_omitted: _Optional[int] = ..., stats: _Optional[_Union[StatsResponse, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallRecord, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[SpanRecord, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,520 @@
+"""Agent: registers with the runtime, keeps the event stream alive, runs handlers and tools.
+
+One connection lifetime is a `_Session`: RegisterAgent, then EventStream opened with
+Ack{agent_id} (the reference handshake), a reader, a writer and a heartbeat. When a session
+dies the agent reconnects with backoff, registers its topics and tools again and re-sends the
+subscriptions it added at run time. Events emitted meanwhile wait in the outbound queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import random
+import signal
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Union
+
+import grpc
+
+from . import tracing
+from ._proto import loom_pb2
+from .connection import Connection, rpc_error
+from .context import Context, handling
+from .discovery import Endpoint, resolve_endpoint
+from .errors import LoomError, NotConnected
+from .event import Event
+from .qos import QoS
+from .schema import ArgumentError
+from .tools import Tool, encode_output, tool_of
+
+log = logging.getLogger("loom")
+
+EventHandler = Callable[[Context, str, Event], Union[Awaitable[None], None]]
+
+# Publishes waiting in the queue travel together (PublishBatch) up to this many per message.
+_MAX_PUBLISH_BATCH = 256
+_STREAM_REQUEST_TIMEOUT = 10.0
+_FLUSH_TIMEOUT = 3.0
+
+
+class _Session:
+    """One live connection: its channel, its stream call and the tasks serving it."""
+
+    def __init__(self, conn: Connection, call: Any) -> None:
+        self.conn = conn
+        self.call = call
+        self.tasks: List[asyncio.Task] = []
+        self.ended = asyncio.Event()
+        self.last_received = time.monotonic()
+
+    async def close(self) -> None:
+        self.ended.set()
+        self.call.cancel()
+        current = asyncio.current_task()
+        for t in self.tasks:
+            if t is not current:
+                t.cancel()
+        await asyncio.gather(*(t for t in self.tasks if t is not current), return_exceptions=True)
+        await self.conn.close()
+
+
+class Agent:
+    """A Loom agent.
+
+    agent_id   -- unique id (default: $LOOM_AGENT_ID, which the supervisor sets)
+    topics     -- patterns to subscribe to at registration (`*` one segment, `>` the rest)
+    tools      -- functions decorated with @tool, offered to every agent and the runtime
+    address    -- "host:port" of the bridge; else $LOOM_BRIDGE_ADDR; else .loom/runtime.json
+    on_event   -- `async def on_event(ctx, topic, event)`, called for each delivery, in order
+    token      -- bridge token; else $LOOM_TOKEN; else the discovery file's
+    qos        -- QoS of the registration subscriptions ("realtime", "batched", "background")
+    """
+
+    def __init__(
+        self,
+        agent_id: Optional[str] = None,
+        topics: Iterable[str] = (),
+        tools: Optional[Iterable[Any]] = None,
+        address: Optional[str] = None,
+        on_event: Optional[EventHandler] = None,
+        token: Optional[str] = None,
+        qos: Union[QoS, str] = QoS.REALTIME,
+        *,
+        metadata: Optional[Dict[str, str]] = None,
+        heartbeat_interval: float = 5.0,
+        max_pending_events: int = 1024,
+        capabilities: Optional[Iterable[Any]] = None,
+    ) -> None:
+        agent_id = agent_id or os.environ.get("LOOM_AGENT_ID")
+        if not agent_id:
+            raise ValueError("agent_id is required (or set LOOM_AGENT_ID)")
+        self.agent_id = agent_id
+        self.topics: List[str] = list(topics)
+        self.qos = QoS.parse(qos)
+        self._tools: Dict[str, Tool] = {}
+        for fn in list(tools or ()) + list(capabilities or ()):
+            t = tool_of(fn)
+            if t.name in self._tools:
+                raise ValueError(f"two tools named {t.name!r}")
+            self._tools[t.name] = t
+        self._address = address
+        self._token = token
+        self._on_event = on_event
+        self._metadata = dict(metadata or {})
+        self._heartbeat_interval = heartbeat_interval
+        self._max_pending_events = max_pending_events
+        self.ctx = Context(self)
+        self._session: Optional[_Session] = None
+        self._connected = asyncio.Event()
+        self._stopped = False
+        self._started = False
+        self._outbound: Optional[asyncio.Queue] = None
+        self._events: Optional[asyncio.Queue] = None
+        self._unsent: List[Any] = []  # taken from the queue, not written when the stream died
+        self._pending_replies: Dict[str, asyncio.Future] = {}
+        self._pending_stream: Dict[str, asyncio.Future] = {}
+        self._pong_waiters: List[asyncio.Future] = []
+        self._dynamic: Dict[str, QoS] = {}
+        self._background: List[asyncio.Task] = []
+        self._tool_tasks: set = set()
+        self.endpoint: Optional[Endpoint] = None
+
+    @property
+    def tools(self) -> List[Tool]:
+        return list(self._tools.values())
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # ---------- lifecycle ----------
+
+    async def start(self) -> None:
+        """Connects, registers and opens the event stream; raises a clear LoomError if it cannot."""
+        if self._started:
+            raise LoomError(f"agent {self.agent_id} is already started")
+        self._started = True
+        self._stopped = False
+        self._outbound = asyncio.Queue(maxsize=4096)
+        self._events = asyncio.Queue(maxsize=self._max_pending_events)
+        self._session = await self._connect()
+        self._background = [
+            asyncio.create_task(self._keep_connected(), name=f"loom-{self.agent_id}-reconnect"),
+            asyncio.create_task(self._handle_events(), name=f"loom-{self.agent_id}-handler"),
+        ]
+
+    async def stop(self) -> None:
+        """Sends what is queued (briefly), closes the stream and stops handlers and tools."""
+        if not self._started or self._stopped:
+            return
+        session = self._session
+        if session is not None and self._connected.is_set():
+            try:
+                await self._flush(_FLUSH_TIMEOUT)
+            except (LoomError, asyncio.TimeoutError):
+                pass
+        self._stopped = True
+        self._connected.clear()
+        for t in [*self._background, *self._tool_tasks]:
+            t.cancel()
+        await asyncio.gather(*self._background, *self._tool_tasks, return_exceptions=True)
+        if session is not None:
+            try:
+                await session.call.done_writing()
+            except Exception:
+                pass
+            await session.close()
+        self._session = None
+        self._fail_pending(NotConnected(f"agent {self.agent_id} stopped"))
+        self._started = False
+
+    def run(self) -> None:
+        """Starts the agent and blocks until SIGINT or SIGTERM, then stops it cleanly."""
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+        async def main() -> None:
+            await self.start()
+            done = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, done.set)
+            log.info("agent %s running (bridge %s)", self.agent_id, self.endpoint.address if self.endpoint else "?")
+            await done.wait()
+            await self.stop()
+
+        asyncio.run(main())
+
+    async def __aenter__(self) -> "Agent":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    # ---------- connecting ----------
+
+    def _register_request(self) -> Any:
+        topics = list(self.topics)
+        if self.ctx.reply_topic not in topics:
+            topics.append(self.ctx.reply_topic)
+        metadata = {
+            **self._metadata,
+            # Tells the runtime this client understands DeliveryBatch (several events per message).
+            "loom.batch": "1",
+            "loom.sdk": "python",
+            "loom.pid": str(os.getpid()),
+        }
+        descriptors = [
+            loom_pb2.ToolDescriptor(
+                name=t.name,
+                description=t.description,
+                parameters_schema=t.parameters_schema,
+                provider=loom_pb2.PROVIDER_GRPC,
+            )
+            for t in self._tools.values()
+        ]
+        return loom_pb2.AgentRegisterRequest(
+            agent_id=self.agent_id, subscribed_topics=topics, tools=descriptors, metadata=metadata, qos=self.qos.wire
+        )
+
+    async def _connect(self) -> _Session:
+        endpoint = resolve_endpoint(self._address, self._token)
+        self.endpoint = endpoint
+        conn = Connection(endpoint, self.agent_id)
+        try:
+            try:
+                resp = await conn.bridge.RegisterAgent(self._register_request(), metadata=conn.metadata(), timeout=10)
+            except grpc.aio.AioRpcError as e:
+                raise rpc_error(e, f"registering agent {self.agent_id}", endpoint.address) from None
+            if not resp.success:
+                raise LoomError(f"the runtime refused to register agent {self.agent_id}: {resp.error_message}")
+            call = conn.bridge.EventStream(metadata=conn.metadata())
+            session = _Session(conn, call)
+            await call.write(loom_pb2.ClientEvent(ack=loom_pb2.Ack(message_id=self.agent_id)))
+        except BaseException:
+            await conn.close()
+            raise
+        session.tasks = [
+            asyncio.create_task(self._read(session)),
+            asyncio.create_task(self._write(session)),
+            asyncio.create_task(self._heartbeat(session)),
+        ]
+        self._connected.set()
+        try:
+            # The pong proves the runtime has attached the stream, so deliveries flow from here on.
+            await self._flush(_STREAM_REQUEST_TIMEOUT)
+            for pattern, qos in list(self._dynamic.items()):
+                await self._stream_request("subscribe", loom_pb2.SubscribeRequest(pattern=pattern, qos=qos.wire))
+        except asyncio.TimeoutError:
+            log.warning("agent %s: the runtime did not answer the stream handshake in time", self.agent_id)
+        except BaseException:
+            self._connected.clear()
+            await session.close()
+            raise
+        log.info("agent %s connected to %s", self.agent_id, endpoint.address)
+        return session
+
+    async def _keep_connected(self) -> None:
+        while not self._stopped:
+            session = self._session
+            if session is not None:
+                await session.ended.wait()
+                self._connected.clear()
+                await session.close()
+                self._fail_pending(NotConnected("connection to the runtime lost"), replies=False)
+                if self._stopped:
+                    return
+                log.warning("agent %s lost its connection; reconnecting", self.agent_id)
+            self._session = None
+            delay = 0.1
+            while not self._stopped:
+                try:
+                    self._session = await self._connect()
+                    break
+                except Exception as e:
+                    log.warning("agent %s: reconnect failed (%s); retrying in %.1fs", self.agent_id, e, delay)
+                    await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+                    delay = min(delay * 2, 5.0)
+
+    async def _wait_connected(self, timeout: Optional[float]) -> Connection:
+        if not self._started or self._stopped:
+            raise NotConnected(f"agent {self.agent_id} is not started; await agent.start() first")
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise NotConnected(f"agent {self.agent_id} is not connected to the runtime (reconnecting)") from None
+        assert self._session is not None
+        return self._session.conn
+
+    def _fail_pending(self, error: Exception, replies: bool = True) -> None:
+        futures = list(self._pending_stream.values()) + self._pong_waiters
+        if replies:
+            futures += list(self._pending_replies.values())
+        for fut in futures:
+            if not fut.done():
+                fut.set_exception(error)
+        self._pong_waiters = []
+
+    # ---------- the stream ----------
+
+    async def _read(self, session: _Session) -> None:
+        try:
+            while True:
+                msg = await session.call.read()
+                if msg is grpc.aio.EOF:
+                    log.warning("agent %s: the runtime closed the event stream", self.agent_id)
+                    return
+                session.last_received = time.monotonic()
+                await self._dispatch(msg)
+        except asyncio.CancelledError:
+            raise
+        except grpc.aio.AioRpcError as e:
+            if not self._stopped:
+                log.warning("agent %s: event stream failed: %s %s", self.agent_id, e.code().name, e.details())
+        except Exception:
+            log.exception("agent %s: event stream reader failed", self.agent_id)
+        finally:
+            session.ended.set()
+
+    async def _dispatch(self, msg: Any) -> None:
+        kind = msg.WhichOneof("msg")
+        if kind == "delivery":
+            await self._deliver(msg.delivery)
+        elif kind == "delivery_batch":
+            for d in msg.delivery_batch.deliveries:
+                await self._deliver(d)
+        elif kind == "tool_call":
+            task = asyncio.create_task(self._serve_tool(msg.tool_call))
+            self._tool_tasks.add(task)
+            task.add_done_callback(self._tool_tasks.discard)
+        elif kind == "pong":
+            waiters, self._pong_waiters = self._pong_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        elif kind in ("subscribed", "unsubscribed"):
+            resp = getattr(msg, kind)
+            fut = self._pending_stream.pop(resp.request_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(resp)
+        elif kind == "err":
+            log.warning("agent %s: runtime reported %s: %s", self.agent_id, msg.err.code, msg.err.message)
+
+    async def _deliver(self, delivery: Any) -> None:
+        ev = Event.from_proto(delivery.event, topic=delivery.topic)
+        cid = ev.correlation_id
+        if cid:
+            fut = self._pending_replies.get(cid)
+            if fut is not None and not fut.done():
+                fut.set_result(ev)
+                return
+        if self._on_event is not None and self._events is not None:
+            await self._events.put(ev)  # a full queue holds the reader: backpressure to the runtime
+
+    async def _write(self, session: _Session) -> None:
+        assert self._outbound is not None
+        queue = self._outbound
+        try:
+            while True:
+                if self._unsent:
+                    msg = self._unsent.pop(0)
+                else:
+                    msg = await queue.get()
+                    queue.task_done()
+                batch = [msg]
+                if msg.HasField("publish"):
+                    while len(batch) < _MAX_PUBLISH_BATCH and not queue.empty():
+                        nxt = queue.get_nowait()
+                        queue.task_done()
+                        if not nxt.HasField("publish"):
+                            self._unsent.append(nxt)
+                            break
+                        batch.append(nxt)
+                if len(batch) > 1:
+                    out = loom_pb2.ClientEvent(publish_batch=loom_pb2.PublishBatch(publishes=[m.publish for m in batch]))
+                else:
+                    out = msg
+                try:
+                    await session.call.write(out)
+                except BaseException:
+                    # Keep what was not written for the next session (the runtime never saw it).
+                    self._unsent[:0] = batch
+                    raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            if not self._stopped:
+                log.warning("agent %s: event stream write failed: %s", self.agent_id, e)
+        finally:
+            session.ended.set()
+
+    async def _heartbeat(self, session: _Session) -> None:
+        interval = self._heartbeat_interval
+        while True:
+            await asyncio.sleep(interval)
+            if time.monotonic() - session.last_received > 3 * interval:
+                log.warning("agent %s: no word from the runtime for %.0fs; reconnecting", self.agent_id, 3 * interval)
+                session.ended.set()
+                return
+            await self._enqueue(self._ping())
+
+    def _ping(self) -> Any:
+        return loom_pb2.ClientEvent(
+            ping=loom_pb2.HeartbeatRequest(timestamp_ms=int(time.time() * 1000), agent_id=self.agent_id)
+        )
+
+    async def _enqueue(self, msg: Any) -> None:
+        if self._outbound is None or self._stopped:
+            raise NotConnected(f"agent {self.agent_id} is not started; await agent.start() first")
+        await self._outbound.put(msg)
+
+    async def _flush(self, timeout: float) -> None:
+        """Returns once the runtime has read everything queued so far (a ping answered in order)."""
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pong_waiters.append(fut)
+        await self._enqueue(self._ping())
+        await asyncio.wait_for(fut, timeout)
+
+    async def _stream_request(self, kind: str, request: Any) -> Any:
+        request.request_id = str(uuid.uuid4())
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending_stream[request.request_id] = fut
+        try:
+            await self._enqueue(loom_pb2.ClientEvent(**{kind: request}))
+            return await asyncio.wait_for(fut, _STREAM_REQUEST_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise LoomError(f"{kind} {request.pattern!r}: no answer from the runtime within {_STREAM_REQUEST_TIMEOUT:.0f}s") from None
+        finally:
+            self._pending_stream.pop(request.request_id, None)
+
+    # ---------- used by Context ----------
+
+    async def _publish(self, topic: str, ev: Event) -> None:
+        await self._enqueue(loom_pb2.ClientEvent(publish=loom_pb2.Publish(topic=topic, event=ev.to_proto())))
+
+    async def _subscribe(self, pattern: str, qos: QoS) -> str:
+        await self._wait_connected(_STREAM_REQUEST_TIMEOUT)
+        resp = await self._stream_request("subscribe", loom_pb2.SubscribeRequest(pattern=pattern, qos=qos.wire))
+        if not resp.success:
+            raise LoomError(f"subscribe {pattern!r} refused: {resp.error_message}")
+        self._dynamic[pattern] = qos
+        return resp.subscription_id
+
+    async def _unsubscribe(self, pattern: str) -> int:
+        await self._wait_connected(_STREAM_REQUEST_TIMEOUT)
+        resp = await self._stream_request("unsubscribe", loom_pb2.UnsubscribeRequest(pattern=pattern))
+        if not resp.success:
+            raise LoomError(f"unsubscribe {pattern!r} refused: {resp.error_message}")
+        self._dynamic.pop(pattern, None)
+        if pattern in self.topics:
+            self.topics.remove(pattern)
+        return resp.removed
+
+    # ---------- handlers and tools ----------
+
+    async def _handle_events(self) -> None:
+        assert self._events is not None
+        while True:
+            ev = await self._events.get()
+            assert self._on_event is not None
+            token = handling.set(ev)
+            try:
+                with tracing.span(
+                    "loom.handle", ev.metadata, kind="consumer",
+                    agent_id=self.agent_id, event_id=ev.id, event_type=ev.type, topic=ev.topic,
+                ) as span:
+                    try:
+                        result = self._on_event(self.ctx, ev.topic or "", ev)
+                        if inspect.isawaitable(result):
+                            await result
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as e:
+                        tracing.mark_error(span, str(e))
+                        log.exception("agent %s: on_event failed for %s on %s", self.agent_id, ev.type, ev.topic)
+            finally:
+                handling.reset(token)
+
+    async def _serve_tool(self, call: Any) -> None:
+        result = await self._run_tool(call)
+        result.id = call.id
+        try:
+            await self._enqueue(loom_pb2.ClientEvent(tool_result=result))
+        except NotConnected:
+            pass
+
+    async def _run_tool(self, call: Any) -> Any:
+        def failure(status: int, code: str, message: str) -> Any:
+            return loom_pb2.ToolResult(status=status, error=loom_pb2.ToolError(code=code, message=message))
+
+        t = self._tools.get(call.name)
+        if t is None:
+            return failure(loom_pb2.TOOL_NOT_FOUND, "not_found", f"agent {self.agent_id} offers no tool {call.name!r}")
+        with tracing.span("loom.tool.serve", dict(call.headers), kind="server", tool_name=t.name, agent_id=self.agent_id) as span:
+            try:
+                kwargs = t.bind(json.loads(call.arguments) if call.arguments.strip() else {})
+            except ValueError as e:  # ArgumentError and JSONDecodeError alike
+                prefix = "" if isinstance(e, ArgumentError) else "arguments are not valid JSON: "
+                tracing.mark_error(span, str(e))
+                return failure(loom_pb2.TOOL_INVALID_ARGUMENTS, "invalid_arguments", f"{t.name}: {prefix}{e}")
+            try:
+                timeout = call.timeout_ms / 1000 if call.timeout_ms > 0 else None
+                value = await asyncio.wait_for(t.invoke(kwargs, self.ctx), timeout)
+                return loom_pb2.ToolResult(status=loom_pb2.TOOL_OK, output=encode_output(value))
+            except asyncio.TimeoutError:
+                tracing.mark_error(span, "timeout")
+                return failure(loom_pb2.TOOL_TIMEOUT, "timeout", f"{t.name} did not finish within {call.timeout_ms} ms")
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                tracing.mark_error(span, str(e))
+                log.warning("agent %s: tool %s raised %s: %s", self.agent_id, t.name, type(e).__name__, e)
+                return failure(loom_pb2.TOOL_ERROR, "failed", f"{type(e).__name__}: {e}")
+
+
+__all__ = ["Agent", "EventHandler"]

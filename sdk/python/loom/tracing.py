@@ -1,0 +1,81 @@
+"""W3C trace context across the bridge, with or without OpenTelemetry.
+
+The `traceparent` of the event (or tool call) being handled always travels on with what the
+handler emits or calls. When opentelemetry-api is importable the SDK also opens spans that
+continue the incoming trace, so a configured SDK/exporter sees one trace from editor to tool.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Any, Iterator, Mapping, MutableMapping, Optional
+
+try:  # optional dependency: pip install loom-agent[otel]
+    from opentelemetry import trace as _otel_trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    _propagator: Any = TraceContextTextMapPropagator()
+    _tracer: Any = _otel_trace.get_tracer("loom")
+    HAVE_OTEL = True
+except ImportError:  # pragma: no cover - exercised in environments without the extra
+    HAVE_OTEL = False
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+
+# The traceparent of what is being handled right now, for propagation without OpenTelemetry.
+_incoming: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("loom_traceparent", default=None)
+
+
+def incoming_traceparent(carrier: Mapping[str, str]) -> Optional[str]:
+    return carrier.get(TRACEPARENT) or carrier.get("loom.traceparent") or None
+
+
+def current_traceparent() -> Optional[str]:
+    """The traceparent to put on an outgoing event or call: the active span's, else the handled one's."""
+    if HAVE_OTEL:
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier)
+        if carrier.get(TRACEPARENT):
+            return carrier[TRACEPARENT]
+    return _incoming.get()
+
+
+def inject(carrier: MutableMapping[str, str]) -> None:
+    """Writes the current traceparent into event metadata or call headers (never overwrites one)."""
+    if TRACEPARENT in carrier:
+        return
+    tp = current_traceparent()
+    if tp:
+        carrier[TRACEPARENT] = tp
+
+
+@contextlib.contextmanager
+def span(name: str, parent: Optional[Mapping[str, str]] = None, kind: str = "internal", **attributes: Any) -> Iterator[Any]:
+    """Runs the block as a span continuing `parent`'s traceparent (if any); yields the span or None."""
+    tp = incoming_traceparent(parent) if parent else None
+    token = _incoming.set(tp) if tp else None
+    try:
+        if not HAVE_OTEL:
+            yield None
+            return
+        ctx = _propagator.extract({TRACEPARENT: tp}) if tp else None
+        otel_kind = {
+            "server": _otel_trace.SpanKind.SERVER,
+            "client": _otel_trace.SpanKind.CLIENT,
+            "consumer": _otel_trace.SpanKind.CONSUMER,
+        }.get(kind, _otel_trace.SpanKind.INTERNAL)
+        attrs = {k.replace("_", "."): v for k, v in attributes.items() if v is not None}
+        with _tracer.start_as_current_span(name, context=ctx, kind=otel_kind, attributes=attrs) as s:
+            yield s
+    finally:
+        if token is not None:
+            _incoming.reset(token)
+
+
+def mark_error(s: Any, message: str) -> None:
+    if HAVE_OTEL and s is not None:
+        s.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR, message))
+
+
+__all__ = ["HAVE_OTEL", "current_traceparent", "inject", "span", "mark_error", "TRACEPARENT"]

@@ -1,0 +1,125 @@
+import dataclasses
+import enum
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+
+import pytest
+
+from loom import Context, tool
+from loom.schema import ArgumentError, bind_arguments, function_schema, type_schema
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+class Options(TypedDict):
+    depth: int
+    label: str
+
+
+def test_scalar_types():
+    assert type_schema(int) == {"type": "integer"}
+    assert type_schema(float) == {"type": "number"}
+    assert type_schema(str) == {"type": "string"}
+    assert type_schema(bool) == {"type": "boolean"}
+    assert type_schema(Any) == {}
+
+
+def test_containers_unions_literals_enums():
+    assert type_schema(List[int]) == {"type": "array", "items": {"type": "integer"}}
+    assert type_schema(list[str]) == {"type": "array", "items": {"type": "string"}}
+    assert type_schema(dict) == {"type": "object"}
+    assert type_schema(Dict[str, float]) == {"type": "object", "additionalProperties": {"type": "number"}}
+    assert type_schema(Optional[int]) == {"type": ["integer", "null"]}
+    assert type_schema(Union[int, str]) == {"type": ["integer", "string"]}
+    assert type_schema(Literal["a", "b"]) == {"enum": ["a", "b"]}
+    assert type_schema(Color) == {"enum": ["red", "blue"]}
+
+
+def test_dataclass_and_typeddict():
+    assert type_schema(Point) == {
+        "type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}},
+        "additionalProperties": False, "required": ["x"],
+    }
+    assert type_schema(Options)["required"] == ["depth", "label"]
+
+
+def test_unsupported_type_is_named():
+    with pytest.raises(TypeError, match="complex"):
+        type_schema(complex)
+
+
+def test_defaults_make_parameters_optional():
+    def f(path: str, limit: int = 10, mode: Literal["r", "w"] = "r", tags: Optional[List[str]] = None):
+        pass
+
+    s = function_schema(f)
+    assert s["required"] == ["path"]
+    assert s["properties"]["limit"] == {"type": "integer", "default": 10}
+    assert s["properties"]["tags"]["default"] is None
+    assert s["additionalProperties"] is False
+
+
+def test_binding_converts_and_checks():
+    def f(n: int, ratio: float, color: Color, p: Point, opts: Options, items: List[int] = []):
+        pass
+
+    kw = bind_arguments(f, {"n": 3, "ratio": 2, "color": "blue", "p": {"x": 1}, "opts": {"depth": 1, "label": "a"}})
+    assert kw["ratio"] == 2.0 and isinstance(kw["ratio"], float)
+    assert kw["color"] is Color.BLUE
+    assert kw["p"] == Point(1, 0)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({}, "missing required argument(s): n"),
+        ({"n": "3"}, "n must be an integer, got str '3'"),
+        ({"n": True}, "n must be an integer, got bool True"),
+        ({"n": 1, "extra": 1}, "unexpected field(s) 'extra'"),
+        ({"n": 1, "items": [1, "x"]}, "items[1] must be an integer"),
+        ({"n": 1, "color": "green"}, "color must be one of ['red', 'blue']"),
+        ({"n": 1, "p": {"y": 2}}, "p.x is required"),
+        ({"n": 1, "p": {"x": 1, "z": 2}}, "p has unexpected field(s) 'z'"),
+    ],
+)
+def test_bad_arguments_name_the_problem(args, message):
+    def f(n: int, items: List[int] = [], color: Color = Color.RED, p: Optional[Point] = None):
+        pass
+
+    with pytest.raises(ArgumentError) as info:
+        bind_arguments(f, args)
+    assert message in str(info.value)
+
+
+def test_arguments_must_be_an_object():
+    with pytest.raises(ArgumentError, match="JSON object"):
+        bind_arguments(lambda a: a, [1, 2])
+
+
+def test_tool_decorator_keeps_the_function_and_skips_context():
+    @tool("geo:dist", description="distance")
+    async def dist(ctx: Context, a: Point, b: Point) -> float:
+        return 0.0
+
+    t = dist.__loom_tool__
+    assert t.name == "geo:dist" and t.description == "distance" and t.is_async
+    assert set(t.schema["properties"]) == {"a", "b"}
+    assert t.context_params == ("ctx",)
+
+
+def test_bare_decorator_uses_function_name_and_docstring():
+    @tool
+    def shout(text: str) -> str:
+        """Upper-cases text."""
+        return text.upper()
+
+    assert shout("a") == "A"
+    assert (shout.__loom_tool__.name, shout.__loom_tool__.description) == ("shout", "Upper-cases text.")
