@@ -1,0 +1,2 @@
+export type { ContextItem, ContextQuery, StateEntry, Store } from './types';
+export { openStore, StoreError, type StoreErrorCode } from './store';

@@ -1,0 +1,286 @@
+// The persistent store on classic-level (LevelDB). Key layout: keys.ts.
+//
+// Durability: every write goes through LevelDB's write-ahead log before its promise resolves,
+// so a resolved write is in the operating system's page cache. That survives the runtime
+// being killed (kill -9, a crash, an OOM kill): the kernel still owns the data and writes it
+// out. It would not survive the machine losing power or the kernel crashing; `sync: true`
+// (an fsync per write) covers that, at the price of one disk flush per write — hundreds of
+// writes per second instead of tens of thousands — so it is not used for process crashes,
+// which is what a supervised runtime has to survive.
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import type { Logger } from '../log';
+import {
+  afterPrefix,
+  allSessionsPrefix,
+  contextPrefix,
+  contextPrefixEscaped,
+  escapeName,
+  idKey,
+  itemTail,
+  key,
+  sessionTypePrefix,
+  statePrefix,
+  timeKey,
+  typePrefix,
+} from './keys';
+import type { ContextItem, ContextQuery, StateEntry, Store } from './types';
+
+type Db = ClassicLevel<Buffer, Buffer>;
+type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+export type StoreErrorCode = 'locked' | 'invalid_argument' | 'closed';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Records who holds the folder, so a second opener can be told (LevelDB's LOCK file says nothing). */
+const OWNER_FILE = 'LOOM_OWNER';
+const DEFAULT_LIMIT = 100;
+/** Index entries read per step of a query. */
+const SCAN_BATCH = 256;
+const EMPTY = Buffer.alloc(0);
+
+export async function openStore(dir: string, log?: Logger): Promise<Store> {
+  const folder = path.resolve(dir);
+  await fs.mkdir(folder, { recursive: true });
+  const db: Db = new ClassicLevel<Buffer, Buffer>(folder, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  try {
+    await db.open();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') {
+      const pid = await readOwnerPid(folder);
+      throw new StoreError('locked', `another Loom runtime is using ${folder}${pid ? ` (pid ${pid}?)` : ''}: LevelDB allows one process per store folder`);
+    }
+    throw err;
+  }
+  await fs.writeFile(path.join(folder, OWNER_FILE), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
+  log?.info('store opened', { dir: folder });
+  return new LevelStore(db, folder, log);
+}
+
+async function readOwnerPid(folder: string): Promise<number | undefined> {
+  try {
+    const pid = JSON.parse(await fs.readFile(path.join(folder, OWNER_FILE), 'utf8')).pid;
+    return typeof pid === 'number' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+class LevelStore implements Store {
+  private seq = 0;
+  private closing: Promise<void> | undefined;
+  /** Saves that name their id are serialised so two saves of one id cannot both miss the old copy. */
+  private idChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly dir: string,
+    private readonly log?: Logger,
+  ) {}
+
+  async saveContext(input: Partial<ContextItem> & { sessionId: string; type: string; content: string }): Promise<ContextItem> {
+    this.assertOpen();
+    const item = validItem(input);
+    const seq = this.seq++;
+    if (input.id === undefined) {
+      await this.db.batch(indexOps(item, seq));
+      return item;
+    }
+    const save = this.idChain.then(async () => {
+      const previous = await this.db.get(key(idKey(item.id)));
+      const ops = previous ? await this.removalOps(previous) : [];
+      await this.db.batch([...ops, ...indexOps(item, seq)]);
+      return item;
+    });
+    this.idChain = save.catch(() => undefined);
+    return save;
+  }
+
+  /** Deletes of every key of a stored item, found through the id index. */
+  private async removalOps(primary: Buffer): Promise<BatchOp[]> {
+    const json = await this.db.get(primary);
+    if (!json) return [];
+    const old = JSON.parse(json.toString('utf8')) as ContextItem;
+    const tail = primary.subarray(Buffer.byteLength(contextPrefix(old.sessionId))).toString('utf8');
+    return itemKeys(old, tail).map((k) => ({ type: 'del' as const, key: key(k) }));
+  }
+
+  async queryContext(query: ContextQuery): Promise<ContextItem[]> {
+    this.assertOpen();
+    const q = validQuery(query);
+    const { sessionId, type } = query;
+    // Pick the narrowest key range; a session's primary range holds the items themselves.
+    const prefix =
+      sessionId !== undefined
+        ? type !== undefined
+          ? sessionTypePrefix(sessionId, type)
+          : contextPrefix(sessionId)
+        : type !== undefined
+          ? typePrefix(type)
+          : allSessionsPrefix();
+    const direct = sessionId !== undefined && type === undefined;
+    const primaryOf = (k: Buffer, v: Buffer): Buffer => {
+      const tail = k.subarray(Buffer.byteLength(prefix)).toString('utf8');
+      // ct! entries carry no value: their session is the query's; g!/gt! entries carry it.
+      return key((sessionId !== undefined ? contextPrefix(sessionId) : contextPrefixEscaped(v.toString('utf8'))) + tail);
+    };
+
+    const iterator = this.db.iterator({
+      gte: q.sinceMs !== undefined ? key(prefix + timeKey(q.sinceMs)) : key(prefix),
+      lt: q.untilMs !== undefined ? key(prefix + timeKey(q.untilMs)) : afterPrefix(prefix),
+      reverse: q.newestFirst,
+    });
+    const found: ContextItem[] = [];
+    try {
+      while (found.length < q.limit) {
+        const entries = await iterator.nextv(q.text === undefined ? Math.min(SCAN_BATCH, q.limit - found.length) : SCAN_BATCH);
+        if (entries.length === 0) break;
+        const values = direct ? entries.map(([, v]) => v) : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
+        for (const value of values) {
+          if (!value) continue;
+          const item = JSON.parse(value.toString('utf8')) as ContextItem;
+          if (q.text !== undefined && !item.content.toLowerCase().includes(q.text)) continue;
+          found.push(item);
+          if (found.length === q.limit) break;
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+    return found;
+  }
+
+  async getState(agentId: string, stateKey: string): Promise<Buffer | undefined> {
+    this.assertOpen();
+    return (await this.db.get(key(stateKeyOf(agentId, stateKey)))) ?? undefined;
+  }
+
+  async putState(agentId: string, stateKey: string, value: Buffer): Promise<void> {
+    this.assertOpen();
+    if (!((value as unknown) instanceof Uint8Array)) throw invalid('state value must be bytes (a Buffer)');
+    await this.db.put(key(stateKeyOf(agentId, stateKey)), Buffer.from(value));
+  }
+
+  async deleteState(agentId: string, stateKey: string): Promise<boolean> {
+    this.assertOpen();
+    const k = key(stateKeyOf(agentId, stateKey));
+    if ((await this.db.get(k)) === undefined) return false;
+    await this.db.del(k);
+    return true;
+  }
+
+  async listState(agentId: string, prefix = '', limit?: number): Promise<StateEntry[]> {
+    this.assertOpen();
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+    const base = statePrefix(validName('agentId', agentId));
+    const start = Buffer.byteLength(base);
+    const entries = await this.db.iterator({ gte: key(base + prefix), lt: afterPrefix(base + prefix), limit: limit ?? -1 }).all();
+    return entries.map(([k, value]) => ({ key: k.subarray(start).toString('utf8'), value }));
+  }
+
+  async sizeBytes(): Promise<number> {
+    const names = await fs.readdir(this.dir);
+    const sizes = await Promise.all(names.map((n) => fs.stat(path.join(this.dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.idChain;
+      await this.db.close();
+      await fs.rm(path.join(this.dir, OWNER_FILE), { force: true });
+      this.log?.info('store closed', { dir: this.dir });
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new StoreError('closed', `the store at ${this.dir} is closed`);
+  }
+}
+
+/** Primary, session+type, all-sessions and type keys of an item, in that order. */
+function itemKeys(item: ContextItem, tail: string): string[] {
+  return [
+    contextPrefix(item.sessionId) + tail,
+    sessionTypePrefix(item.sessionId, item.type) + tail,
+    allSessionsPrefix() + tail,
+    typePrefix(item.type) + tail,
+  ];
+}
+
+/** One batch (one log record, so all or nothing) writing an item and its index entries. */
+function indexOps(item: ContextItem, seq: number): BatchOp[] {
+  const [primary, bySessionType, byTime, byType] = itemKeys(item, itemTail(item.timestampMs, seq, item.id)).map(key);
+  const session = key(escapeName(item.sessionId));
+  return [
+    { type: 'put', key: primary, value: Buffer.from(JSON.stringify(item), 'utf8') },
+    { type: 'put', key: bySessionType, value: EMPTY },
+    { type: 'put', key: byTime, value: session },
+    { type: 'put', key: byType, value: session },
+    { type: 'put', key: key(idKey(item.id)), value: primary },
+  ];
+}
+
+function invalid(message: string): StoreError {
+  return new StoreError('invalid_argument', message);
+}
+
+function validName(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
+  return value;
+}
+
+function stateKeyOf(agentId: string, stateKey: string): string {
+  return statePrefix(validName('agentId', agentId)) + validName('key', stateKey);
+}
+
+function validTime(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw invalid(`${field} must be a non-negative number of milliseconds (got ${String(value)})`);
+  }
+  return Math.ceil(value);
+}
+
+function validItem(input: Partial<ContextItem> & { sessionId: string; type: string; content: string }): ContextItem {
+  if (typeof input.content !== 'string') throw invalid(`content must be a string (got ${typeof input.content})`);
+  const metadata = input.metadata ?? {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') throw invalid(`metadata.${k} must be a string (got ${typeof v})`);
+  }
+  return {
+    id: input.id === undefined ? randomUUID() : validName('id', input.id),
+    sessionId: validName('sessionId', input.sessionId),
+    type: validName('type', input.type),
+    content: input.content,
+    metadata: { ...metadata },
+    timestampMs: input.timestampMs === undefined ? Date.now() : validTime('timestampMs', input.timestampMs),
+  };
+}
+
+function validQuery(q: ContextQuery): { sinceMs?: number; untilMs?: number; text?: string; limit: number; newestFirst: boolean } {
+  if (q.sessionId !== undefined) validName('sessionId', q.sessionId);
+  if (q.type !== undefined) validName('type', q.type);
+  const limit = q.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit <= 0) throw invalid(`limit must be a positive integer (got ${String(q.limit)})`);
+  if (q.text !== undefined && typeof q.text !== 'string') throw invalid(`text must be a string (got ${typeof q.text})`);
+  return {
+    sinceMs: q.sinceMs === undefined ? undefined : validTime('sinceMs', q.sinceMs),
+    untilMs: q.untilMs === undefined ? undefined : validTime('untilMs', q.untilMs),
+    text: q.text ? q.text.toLowerCase() : undefined,
+    limit,
+    newestFirst: q.newestFirst === true,
+  };
+}

@@ -1,0 +1,281 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { openStore, StoreError, type ContextItem, type Store } from '../../../runtime/store';
+
+const REPO = path.resolve(__dirname, '../../..');
+const WRITER = path.join(__dirname, 'fixtures', 'store-writer.ts');
+
+describe('store: classic-level', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: Store;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loom-store-'));
+    store = await openStore(path.join(dir, 'store'));
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** Saves a fixed set: sessions a and b, types msg/tool, timestamps 1000..1009. */
+  async function seed(): Promise<ContextItem[]> {
+    const saved: ContextItem[] = [];
+    for (let i = 0; i < 10; i++) {
+      saved.push(
+        await store.saveContext({
+          sessionId: i % 2 === 0 ? 'a' : 'b',
+          type: i % 3 === 0 ? 'tool' : 'msg',
+          content: i === 4 ? 'The Weather in PARIS' : `item number ${i}`,
+          metadata: { i: String(i) },
+          timestampMs: 1000 + i,
+        }),
+      );
+    }
+    return saved;
+  }
+  const idx = (items: ContextItem[]) => items.map((it) => Number(it.metadata.i));
+
+  describe('context items', () => {
+    it('fills id and timestamp and returns what a query reads back', async () => {
+      const before = Date.now();
+      const item = await store.saveContext({ sessionId: 's', type: 't', content: 'hello' });
+      assert.match(item.id, /^[0-9a-f-]{36}$/);
+      assert.ok(item.timestampMs >= before && item.timestampMs <= Date.now());
+      assert.deepEqual(item.metadata, {});
+      assert.deepEqual(await store.queryContext({ sessionId: 's' }), [item]);
+    });
+
+    it('queries by session, oldest first', async () => {
+      await seed();
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'a' })), [0, 2, 4, 6, 8]);
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'b' })), [1, 3, 5, 7, 9]);
+      assert.deepEqual(await store.queryContext({ sessionId: 'none' }), []);
+    });
+
+    it('queries by type within a session and across sessions', async () => {
+      await seed();
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'a', type: 'tool' })), [0, 6]);
+      assert.deepEqual(idx(await store.queryContext({ type: 'tool' })), [0, 3, 6, 9]);
+      assert.deepEqual(idx(await store.queryContext({ type: 'msg', sessionId: 'b' })), [1, 5, 7]);
+    });
+
+    it('queries all sessions by time', async () => {
+      await seed();
+      assert.deepEqual(idx(await store.queryContext({})), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    it('queries a time range: since inclusive, until exclusive', async () => {
+      await seed();
+      assert.deepEqual(idx(await store.queryContext({ sinceMs: 1003, untilMs: 1007 })), [3, 4, 5, 6]);
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'a', sinceMs: 1004 })), [4, 6, 8]);
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'b', untilMs: 1005 })), [1, 3]);
+      assert.deepEqual(idx(await store.queryContext({ type: 'tool', sinceMs: 1001, untilMs: 1009 })), [3, 6]);
+    });
+
+    it('filters by text, case-insensitive substring of content', async () => {
+      await seed();
+      assert.deepEqual(idx(await store.queryContext({ text: 'weather in paris' })), [4]);
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'b', text: 'NUMBER' })), [1, 3, 5, 7, 9]);
+      assert.deepEqual(await store.queryContext({ sessionId: 'b', text: 'paris' }), []);
+    });
+
+    it('limits and orders newest first, with every filter combined', async () => {
+      await seed();
+      assert.deepEqual(idx(await store.queryContext({ limit: 3 })), [0, 1, 2]);
+      assert.deepEqual(idx(await store.queryContext({ limit: 3, newestFirst: true })), [9, 8, 7]);
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'a', newestFirst: true, limit: 2 })), [8, 6]);
+      assert.deepEqual(idx(await store.queryContext({ type: 'msg', newestFirst: true, sinceMs: 1002, untilMs: 1008, text: 'number' })), [7, 5, 2]);
+      assert.deepEqual(idx(await store.queryContext({ sessionId: 'b', type: 'msg', text: 'item', limit: 2, newestFirst: true })), [7, 5]);
+    });
+
+    it('applies the text filter before the limit, scanning past non-matching items', async () => {
+      for (let i = 0; i < 600; i++) await store.saveContext({ sessionId: 'big', type: 'x', content: i % 250 === 0 ? `needle ${i}` : 'hay', timestampMs: 5000 + i });
+      const hits = await store.queryContext({ sessionId: 'big', text: 'NEEDLE', limit: 2 });
+      assert.deepEqual(hits.map((h) => h.content), ['needle 0', 'needle 250']);
+      const newest = await store.queryContext({ type: 'x', text: 'needle', newestFirst: true });
+      assert.deepEqual(newest.map((h) => h.content), ['needle 500', 'needle 250', 'needle 0']);
+    });
+
+    it('defaults to 100 items', async () => {
+      for (let i = 0; i < 120; i++) await store.saveContext({ sessionId: 'many', type: 'x', content: String(i) });
+      assert.equal((await store.queryContext({ sessionId: 'many' })).length, 100);
+      assert.equal((await store.queryContext({ sessionId: 'many', limit: 1000 })).length, 120);
+    });
+
+    it('keeps save order for items within the same millisecond', async () => {
+      for (let i = 0; i < 50; i++) await store.saveContext({ sessionId: 's', type: 'x', content: String(i), timestampMs: 7 });
+      assert.deepEqual((await store.queryContext({ sessionId: 's' })).map((x) => Number(x.content)), [...Array(50).keys()]);
+    });
+
+    it('replaces an item saved again under the same id, in every index', async () => {
+      await store.saveContext({ id: 'fixed', sessionId: 'one', type: 'old', content: 'first', timestampMs: 10 });
+      await store.saveContext({ id: 'fixed', sessionId: 'two', type: 'new', content: 'second', timestampMs: 20 });
+      assert.deepEqual(await store.queryContext({ sessionId: 'one' }), []);
+      assert.deepEqual(await store.queryContext({ type: 'old' }), []);
+      const all = await store.queryContext({});
+      assert.deepEqual(all.map((x) => [x.id, x.sessionId, x.content]), [['fixed', 'two', 'second']]);
+      assert.equal((await store.queryContext({ type: 'new', sessionId: 'two' })).length, 1);
+    });
+
+    it('keeps sessions and types with separator characters apart', async () => {
+      await store.saveContext({ sessionId: 'a', type: 't', content: 'plain' });
+      await store.saveContext({ sessionId: 'a!t', type: 't', content: 'bang' });
+      await store.saveContext({ sessionId: 'a%21t', type: 't!x', content: 'percent' });
+      assert.deepEqual((await store.queryContext({ sessionId: 'a' })).map((x) => x.content), ['plain']);
+      assert.deepEqual((await store.queryContext({ sessionId: 'a!t' })).map((x) => x.content), ['bang']);
+      assert.deepEqual((await store.queryContext({ sessionId: 'a%21t' })).map((x) => x.content), ['percent']);
+      assert.deepEqual((await store.queryContext({ type: 't!x' })).map((x) => x.sessionId), ['a%21t']);
+    });
+
+    it('rejects bad input with errors naming the field', async () => {
+      const bad: [() => Promise<unknown>, RegExp][] = [
+        [() => store.saveContext({ sessionId: '', type: 't', content: 'x' }), /sessionId must be a non-empty string/],
+        [() => store.saveContext({ sessionId: 's', type: '', content: 'x' }), /type must be a non-empty string/],
+        [() => store.saveContext({ sessionId: 's', type: 't', content: 5 as unknown as string }), /content must be a string/],
+        [() => store.saveContext({ sessionId: 's', type: 't', content: 'x', timestampMs: -1 }), /timestampMs must be a non-negative/],
+        [() => store.saveContext({ sessionId: 's', type: 't', content: 'x', metadata: { n: 1 as unknown as string } }), /metadata\.n must be a string/],
+        [() => store.queryContext({ limit: 0 }), /limit must be a positive integer/],
+        [() => store.queryContext({ sinceMs: Number.NaN }), /sinceMs must be/],
+        [() => store.putState('', 'k', Buffer.from('v')), /agentId must be a non-empty string/],
+        [() => store.getState('a', ''), /key must be a non-empty string/],
+      ];
+      for (const [call, message] of bad) {
+        await assert.rejects(call, (err: unknown) => err instanceof StoreError && err.code === 'invalid_argument' && message.test(err.message));
+      }
+      assert.deepEqual(await store.queryContext({}), [], 'nothing was written by the rejected calls');
+    });
+  });
+
+  describe('agent state', () => {
+    it('gets, puts, overwrites and deletes', async () => {
+      assert.equal(await store.getState('a', 'k'), undefined);
+      await store.putState('a', 'k', Buffer.from('one'));
+      assert.equal((await store.getState('a', 'k'))?.toString(), 'one');
+      await store.putState('a', 'k', Buffer.from([0, 255, 1]));
+      assert.deepEqual(await store.getState('a', 'k'), Buffer.from([0, 255, 1]));
+      assert.equal(await store.deleteState('a', 'k'), true);
+      assert.equal(await store.deleteState('a', 'k'), false);
+      assert.equal(await store.getState('a', 'k'), undefined);
+    });
+
+    it('lists by prefix in key order, with a limit', async () => {
+      for (const k of ['user/2', 'user/1', 'users', 'other', 'user/3']) await store.putState('a', k, Buffer.from(k));
+      const list = await store.listState('a', 'user/');
+      assert.deepEqual(list.map((e) => e.key), ['user/1', 'user/2', 'user/3']);
+      assert.deepEqual(list.map((e) => e.value.toString()), ['user/1', 'user/2', 'user/3']);
+      assert.deepEqual((await store.listState('a')).map((e) => e.key), ['other', 'user/1', 'user/2', 'user/3', 'users']);
+      assert.deepEqual((await store.listState('a', 'user', 2)).map((e) => e.key), ['user/1', 'user/2']);
+    });
+
+    it("never lets one agent's listing reach another agent's keys", async () => {
+      await store.putState('a', 'x', Buffer.from('a'));
+      await store.putState('ab', 'x', Buffer.from('ab'));
+      await store.putState('a!b', 'x', Buffer.from('a!b'));
+      await store.putState('a%21b', 'x', Buffer.from('pct'));
+      await store.putState('a', 'b!x', Buffer.from('a-key-with-bang'));
+      assert.deepEqual((await store.listState('a')).map((e) => [e.key, e.value.toString()]), [['b!x', 'a-key-with-bang'], ['x', 'a']]);
+      assert.deepEqual((await store.listState('a!b')).map((e) => e.value.toString()), ['a!b']);
+      assert.deepEqual((await store.listState('a%21b')).map((e) => e.value.toString()), ['pct']);
+      assert.deepEqual((await store.listState('a', 'b!')).map((e) => e.key), ['b!x']);
+      assert.equal((await store.getState('a!b', 'x'))?.toString(), 'a!b');
+      assert.equal(await store.getState('a', '!b!x'), undefined);
+    });
+
+    it('keeps state and context apart', async () => {
+      await store.putState('c', 'x', Buffer.from('state'));
+      await store.saveContext({ sessionId: 'c', type: 'x', content: 'item' });
+      assert.deepEqual((await store.listState('c')).map((e) => e.key), ['x']);
+      assert.deepEqual((await store.queryContext({})).map((i) => i.content), ['item']);
+    });
+  });
+
+  describe('durability and lifecycle', () => {
+    it('keeps everything across close and reopen', async () => {
+      const saved = await seed();
+      await store.putState('agent', 'memory', Buffer.from('remember me'));
+      await store.close();
+      store = await openStore(path.join(dir, 'store'));
+      assert.deepEqual(await store.queryContext({}), saved);
+      assert.equal((await store.getState('agent', 'memory'))?.toString(), 'remember me');
+      const next = await store.saveContext({ sessionId: 'a', type: 'msg', content: 'after reopen', timestampMs: 1009 });
+      assert.deepEqual((await store.queryContext({ sessionId: 'a', newestFirst: true, limit: 1 }))[0], next);
+    });
+
+    it('keeps every acknowledged write across a kill -9 of the writing process', async () => {
+      await store.close();
+      const child = spawnWriter('write');
+      const acked = { item: [] as string[], state: [] as string[] };
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`writer exited early (code ${code})`)));
+        readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+          const [, kind, id] = line.split(' ') as [string, 'item' | 'state', string];
+          acked[kind].push(id);
+          if (acked.item.length === 500) resolve();
+        });
+      });
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal)));
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+
+      store = await openStore(path.join(dir, 'store'));
+      const items = await store.queryContext({ limit: 1_000_000 });
+      const stored = new Set(items.map((i) => i.id));
+      const missingItems = acked.item.filter((id) => !stored.has(id));
+      assert.deepEqual(missingItems, [], `${missingItems.length} acknowledged items lost`);
+      const keys = new Set((await store.listState('writer')).map((e) => e.key));
+      const missingState = acked.state.filter((k) => !keys.has(k));
+      assert.deepEqual(missingState, [], `${missingState.length} acknowledged state keys lost`);
+      assert.ok(acked.item.length >= 500 && acked.state.length >= 499);
+    });
+
+    it('says another runtime holds the folder, with its pid, when opened twice', async () => {
+      await store.close();
+      const child = spawnWriter('hold');
+      const ready = await new Promise<string>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`holder exited (code ${code})`)));
+        readline.createInterface({ input: child.stdout! }).once('line', resolve);
+      });
+      assert.equal(ready, `ready ${child.pid}`);
+      const folder = path.join(dir, 'store');
+      await assert.rejects(openStore(folder), (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.equal(err.code, 'locked');
+        assert.ok(err.message.startsWith(`another Loom runtime is using ${folder} (pid ${child.pid}?)`), err.message);
+        return true;
+      });
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      store = await openStore(folder);
+      assert.deepEqual(await store.queryContext({}), []);
+    });
+
+    it('close is idempotent and later calls fail clearly', async () => {
+      await store.close();
+      await store.close();
+      await assert.rejects(store.getState('a', 'k'), (err: unknown) => err instanceof StoreError && err.code === 'closed');
+    });
+
+    it('reports a growing size on disk', async () => {
+      const empty = await store.sizeBytes();
+      for (let i = 0; i < 100; i++) await store.saveContext({ sessionId: 's', type: 't', content: 'x'.repeat(1000) });
+      assert.ok((await store.sizeBytes()) > empty + 100 * 1000);
+    });
+  });
+
+  function spawnWriter(mode: 'write' | 'hold'): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path.join(dir, 'store'), mode], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    return child;
+  }
+});
