@@ -39,6 +39,8 @@ export interface ToolCallRequest {
   timeoutMs?: number;
   headers?: Record<string, string>;
   correlationId?: string;
+  /** Cancels the call from outside (a caller that disconnected); the outcome is "failed" with details.reason "cancelled". */
+  signal?: AbortSignal;
 }
 
 export type ToolOutcome =

@@ -1,0 +1,39 @@
+// The runtime's own tools. The reference's names (fs:read_file, fs:write_file, fs:list_dir) are
+// aliases of the same handlers so a reference agent finds what it expects.
+import type { LoomConfig } from '../../config/types';
+import type { Logger } from '../../log';
+import { Sandbox } from '../sandbox';
+import type { Disposable, ToolDefinition, ToolHandler, ToolRegistry } from '../types';
+import { fsTools } from './fs';
+import { shellDefinition, shellHandler } from './shell';
+import { weatherDefinition, weatherHandler } from './weather';
+
+export const BUILTIN_OWNER = 'runtime';
+
+const ALIASES: Record<string, string> = { 'fs:read_file': 'fs:read', 'fs:write_file': 'fs:write', 'fs:list_dir': 'fs:list' };
+
+/** Interpreters and launchers run arbitrary code; allowing one makes the allowlist moot. */
+const CODE_RUNNERS = ['sh', 'bash', 'zsh', 'dash', 'fish', 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'lua', 'deno', 'bun', 'npx', 'npm', 'env', 'make', 'awk', 'sed'];
+
+export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig, log: Logger): Disposable {
+  const sandbox = Sandbox.fromConfig(config, log);
+  const tools: Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> = [
+    ...fsTools(sandbox, { maxReadBytes: config.tools.fs.maxReadBytes }),
+    { definition: shellDefinition, handler: shellHandler(config, sandbox) },
+    { definition: weatherDefinition, handler: weatherHandler(config.tools.weather.baseUrl) },
+  ];
+  for (const [alias, target] of Object.entries(ALIASES)) {
+    const tool = tools.find((t) => t.definition.name === target)!;
+    tools.push({ definition: { ...tool.definition, name: alias, description: `${tool.definition.description} (same as ${target})` }, handler: tool.handler });
+  }
+
+  const runners = config.tools.shell.allow.filter((c) => CODE_RUNNERS.includes(c));
+  if (runners.length) log.warn('tools.shell.allow lets agents run arbitrary code', { programs: runners });
+  if (!config.runtime.trusted) log.info('untrusted workspace: system:shell answers "denied"');
+
+  const registrations = tools.map((t) => registry.register({ ...t.definition, provider: 'native', owner: BUILTIN_OWNER }, t.handler));
+  log.debug('built-in tools registered', { roots: sandbox.roots, count: registrations.length });
+  return { dispose: () => registrations.forEach((r) => r.dispose()) };
+}
+
+export { Sandbox };

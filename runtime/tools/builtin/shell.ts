@@ -1,0 +1,207 @@
+// system:shell: runs one allowlisted program with an argv array (never a shell), in its own
+// process group so a timeout or cancel kills everything it started, with capped output and an
+// environment reduced to the allowlisted variables.
+import { spawn } from 'node:child_process';
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { LoomConfig } from '../../config/types';
+import { ToolError } from '../errors';
+import type { Sandbox } from '../sandbox';
+import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
+import { checkCommandLine, extraEnvFor } from './shell-policy';
+
+/** Programs are looked up here only; the caller's PATH (often with workspace folders in it) is not used. */
+export const FIXED_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
+const BARE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+/** How long to wait for the pipes to close after the program exited and its group was killed. */
+const PIPE_GRACE_MS = 500;
+
+export interface ShellResult {
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  timed_out: boolean;
+}
+
+interface ShellArgs {
+  command: string;
+  args: string[];
+  cwd?: string;
+  timeout_ms?: number;
+  stdin?: string;
+}
+
+export const shellDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
+  name: 'system:shell',
+  description: 'Run one allowlisted program (no shell: arguments are passed as they are) inside the workspace.',
+  parametersSchema: {
+    type: 'object',
+    properties: {
+      command: { type: 'string', minLength: 1, description: 'A bare program name from tools.shell.allow.' },
+      args: { type: 'array', items: { type: 'string' }, default: [] },
+      cwd: { type: 'string', minLength: 1, description: 'Working directory inside the workspace. Default: the workspace.' },
+      timeout_ms: { type: 'integer', minimum: 1 },
+      stdin: { type: 'string' },
+    },
+    required: ['command'],
+    additionalProperties: false,
+  },
+};
+
+export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler {
+  const shell = config.tools.shell;
+  if (!config.runtime.trusted) {
+    return async () => {
+      throw new ToolError('denied', 'system:shell is unavailable in an untrusted workspace (Workspace Trust)', { reason: 'untrusted' });
+    };
+  }
+  return async (raw, ctx) => {
+    const args = raw as unknown as ShellArgs;
+    const { command } = args;
+    if (command.includes('/') || !BARE_NAME.test(command)) {
+      throw new ToolError('denied', `command ${JSON.stringify(command)} must be a bare program name from the allowlist, not a path`, { command });
+    }
+    if (!shell.allow.includes(command)) {
+      throw new ToolError('denied', `command ${JSON.stringify(command)} is not on the allowlist (tools.shell.allow: ${shell.allow.join(', ') || 'empty'})`, { command });
+    }
+    const cwd = await workingDirectory(sandbox, args.cwd);
+    const argv = await checkCommandLine(command, args.args, cwd, sandbox);
+    const executable = await findProgram(command);
+    const env = scrubbedEnv(shell.envAllow, command);
+    return run(executable, argv, { cwd, env, stdin: args.stdin, timeoutMs: args.timeout_ms ?? shell.timeoutMs, maxOutputBytes: shell.maxOutputBytes, signal: ctx.signal });
+  };
+}
+
+async function workingDirectory(sandbox: Sandbox, cwd: string | undefined): Promise<string> {
+  const target = await sandbox.resolve(cwd ?? '.');
+  const stat = target.exists ? await fsp.stat(target.real).catch(() => null) : null;
+  if (!stat?.isDirectory()) throw new ToolError('failed', `working directory ${JSON.stringify(cwd)} does not exist or is not a directory`, { cwd: cwd ?? '.' });
+  return target.real;
+}
+
+async function findProgram(command: string): Promise<string> {
+  for (const dir of FIXED_PATH) {
+    const candidate = path.join(dir, command);
+    try {
+      await fsp.access(candidate, constants.X_OK);
+      if ((await fsp.stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  throw new ToolError('unavailable', `program ${JSON.stringify(command)} is allowlisted but not installed (looked in ${FIXED_PATH.join(':')})`, { command });
+}
+
+function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of allow) if (process.env[name] !== undefined) env[name] = process.env[name];
+  if (allow.includes('PATH')) env.PATH = FIXED_PATH.join(':');
+  return { ...env, ...extraEnvFor(command) };
+}
+
+interface RunOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdin?: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal: ToolContext['signal'];
+}
+
+function run(executable: string, argv: string[], o: RunOptions): Promise<ShellResult> {
+  return new Promise((resolve, reject) => {
+    // detached: the child leads a new process group, so one kill(-pid) reaches its descendants.
+    const child = spawn(executable, argv, { cwd: o.cwd, env: o.env, shell: false, detached: true, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const stdout = new CappedBuffer(o.maxOutputBytes);
+    const stderr = new CappedBuffer(o.maxOutputBytes);
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let grace: NodeJS.Timeout | undefined;
+
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, o.timeoutMs);
+    const onAbort = () => killGroup();
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    if (o.signal.aborted) killGroup();
+
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      o.signal.removeEventListener('abort', onAbort);
+      resolve({
+        exit_code: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+        timed_out: timedOut,
+      });
+    };
+
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      o.signal.removeEventListener('abort', onAbort);
+      reject(new ToolError('failed', `cannot run ${path.basename(executable)}: ${err.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // Background children the program left behind die with it; a descendant that escaped
+      // the group (setsid) may still hold the pipes, so they are not waited on for long.
+      killGroup();
+      grace = setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        finish();
+      }, PIPE_GRACE_MS);
+    });
+    child.on('close', () => {
+      if (exit) finish();
+    });
+    if (o.stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // the program may exit without reading its input
+      child.stdin.end(o.stdin);
+    }
+  });
+}
+
+/** Keeps the first `cap` bytes and counts the rest, so a flood of output costs no memory. */
+class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.cap - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept.length < chunk.length) this.truncated = true;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}

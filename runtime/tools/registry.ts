@@ -1,0 +1,227 @@
+// The one tool registry: every provider registers here, every caller calls here. A call never
+// throws and never outlives its timeout; the handler is told through its AbortSignal to stop.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { Logger } from '../log';
+import { context, contextFrom, counters, injectInto, SpanKind, SpanStatusCode, trace, tracer } from '../telemetry';
+import { ToolError } from './errors';
+import { closestNames } from './suggest';
+import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHandler, ToolOutcome, ToolRegistry } from './types';
+
+/** "namespace:name": letters, digits, "_", "-", "." on each side of one colon. */
+const TOOL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+interface Entry {
+  definition: ToolDefinition;
+  handler: ToolHandler;
+  validate: ValidateFunction;
+}
+
+export interface ToolRegistryOptions {
+  defaultTimeoutMs: number;
+  log: Logger;
+}
+
+export class DefaultToolRegistry implements ToolRegistry {
+  private readonly tools = new Map<string, Entry>();
+  private readonly listeners = new Set<(request: ToolCallRequest, outcome: ToolOutcome) => void>();
+  // Schemas come from agents and MCP servers too, so unknown keywords are tolerated (strict off).
+  private readonly ajv07 = addFormats(new Ajv({ allErrors: true, strict: false, useDefaults: true }));
+  private readonly ajv2020 = addFormats(new Ajv2020({ allErrors: true, strict: false, useDefaults: true }));
+  private readonly defaultTimeoutMs: number;
+  private readonly log: Logger;
+
+  constructor(options: ToolRegistryOptions) {
+    this.defaultTimeoutMs = options.defaultTimeoutMs;
+    this.log = options.log;
+  }
+
+  register(definition: ToolDefinition, handler: ToolHandler): Disposable {
+    const { name } = definition;
+    if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
+      throw new ToolError('invalid_arguments', `invalid tool name ${JSON.stringify(name)}: expected "namespace:name" (letters, digits, "_", "-", ".")`);
+    }
+    if (this.tools.has(name)) throw new ToolError('invalid_arguments', `tool ${name} is already registered (owner ${this.tools.get(name)!.definition.owner ?? 'unknown'})`);
+    const validate = this.compile(name, definition.parametersSchema);
+    const entry: Entry = { definition: { ...definition }, handler, validate };
+    this.tools.set(name, entry);
+    this.log.debug('tool registered', { tool: name, owner: definition.owner });
+    return { dispose: () => void (this.tools.get(name) === entry && this.tools.delete(name)) };
+  }
+
+  unregister(name: string): boolean {
+    return this.tools.delete(name);
+  }
+
+  unregisterOwner(owner: string): number {
+    let removed = 0;
+    for (const [name, entry] of this.tools) {
+      if (entry.definition.owner === owner) {
+        this.tools.delete(name);
+        removed++;
+      }
+    }
+    if (removed) this.log.info('tools withdrawn', { owner, count: removed });
+    return removed;
+  }
+
+  get(name: string): ToolDefinition | undefined {
+    const entry = this.tools.get(name);
+    return entry ? { ...entry.definition } : undefined;
+  }
+
+  list(prefix?: string): ToolDefinition[] {
+    const out: ToolDefinition[] = [];
+    for (const [name, entry] of this.tools) if (!prefix || name.startsWith(prefix)) out.push({ ...entry.definition });
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  onDidCall(listener: (request: ToolCallRequest, outcome: ToolOutcome) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => void this.listeners.delete(listener) };
+  }
+
+  async call(request: ToolCallRequest): Promise<ToolOutcome> {
+    const id = request.id || randomUUID();
+    const started = performance.now();
+    const parent = contextFrom(request.headers);
+    const span = tracer.startSpan(`tool ${request.name}`, { kind: SpanKind.INTERNAL, attributes: { 'loom.tool.name': request.name, 'loom.tool.call_id': id, 'loom.tool.caller': request.caller ?? 'runtime' } }, parent);
+    let result: { ok: true; output: unknown } | { ok: false; error: ToolError };
+    try {
+      const output = await context.with(trace.setSpan(parent, span), () => this.run(id, request));
+      result = { ok: true, output };
+    } catch (err) {
+      result = { ok: false, error: asToolError(err) };
+    }
+    const durationMs = performance.now() - started;
+    const outcome: ToolOutcome = result.ok
+      ? { id, status: 'ok', output: result.output, durationMs }
+      : { id, status: 'error', error: { code: result.error.code, message: result.error.message, ...(result.error.details ? { details: result.error.details } : {}) }, durationMs };
+    this.record(request, outcome, span);
+    return outcome;
+  }
+
+  private async run(id: string, request: ToolCallRequest): Promise<unknown> {
+    const entry = this.tools.get(request.name);
+    if (!entry) throw this.notFound(request.name);
+    const args = parseArguments(request.name, request.arguments);
+    if (!entry.validate(args)) throw invalidArguments(request.name, entry.validate.errors ?? []);
+
+    const timeoutMs = request.timeoutMs && request.timeoutMs > 0 ? request.timeoutMs : this.defaultTimeoutMs;
+    const controller = new AbortController();
+    const headers: Record<string, string> = { ...(request.headers ?? {}) };
+    injectInto(headers);
+    const ctx: ToolContext = { callId: id, caller: request.caller ?? 'runtime', timeoutMs, signal: controller.signal, headers };
+
+    let timer: NodeJS.Timeout | undefined;
+    let onCancel: (() => void) | undefined;
+    // The timeout and a caller's cancel settle the call at once; a handler that ignores its
+    // signal is left to finish on its own and its late answer is dropped.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new ToolError('timeout', `${request.name} timed out after ${timeoutMs} ms`, { timeout_ms: String(timeoutMs) });
+        controller.abort(err);
+        reject(err);
+      }, timeoutMs);
+      if (request.signal) {
+        onCancel = () => {
+          const err = new ToolError('failed', `${request.name} was cancelled by the caller`, { reason: 'cancelled' });
+          controller.abort(err);
+          reject(err);
+        };
+        if (request.signal.aborted) onCancel();
+        else request.signal.addEventListener('abort', onCancel, { once: true });
+      }
+    });
+    const work = Promise.resolve().then(() => entry.handler(args, ctx));
+    work.catch((err) => {
+      if (controller.signal.aborted) this.log.debug('tool finished after its call was settled', { tool: request.name, callId: id, error: String(err) });
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+      if (onCancel) request.signal?.removeEventListener('abort', onCancel);
+      // Whatever the handler started must stop once the call is over, even on success.
+      if (!controller.signal.aborted) controller.abort(new ToolError('failed', 'call finished'));
+    }
+  }
+
+  private notFound(name: string): ToolError {
+    const suggestions = closestNames(String(name), [...this.tools.keys()]);
+    const hint = suggestions.length ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(' or ')}?` : '';
+    return new ToolError('not_found', `no tool named ${JSON.stringify(name)}${hint}`, suggestions.length ? { suggestions: suggestions.join(',') } : undefined);
+  }
+
+  private compile(name: string, schema: Record<string, unknown>): ValidateFunction {
+    if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
+      throw new ToolError('invalid_arguments', `tool ${name}: parameters schema must be a JSON Schema object`);
+    }
+    const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
+    const ajv = draft.includes('2020-12') ? this.ajv2020 : this.ajv07;
+    try {
+      return ajv.compile(schema);
+    } catch (err) {
+      throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${(err as Error).message}`);
+    }
+  }
+
+  private record(request: ToolCallRequest, outcome: ToolOutcome, span: ReturnType<typeof tracer.startSpan>): void {
+    const status = outcome.status === 'ok' ? 'ok' : outcome.error.code;
+    counters.toolCalls.add(1, { tool: request.name, status });
+    counters.toolDuration.record(outcome.durationMs, { tool: request.name, status });
+    span.setAttribute('loom.tool.status', status);
+    if (outcome.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+    span.end();
+    if (outcome.status === 'error') this.log.debug('tool call failed', { tool: request.name, callId: outcome.id, code: outcome.error.code, error: outcome.error.message });
+    for (const listener of this.listeners) {
+      try {
+        listener(request, outcome);
+      } catch (err) {
+        this.log.warn('onDidCall listener threw', { error: err as Error });
+      }
+    }
+  }
+}
+
+function asToolError(err: unknown): ToolError {
+  if (err instanceof ToolError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ToolError('failed', message || 'tool failed without a message');
+}
+
+function parseArguments(name: string, raw: ToolCallRequest['arguments'] | undefined | null): Record<string, unknown> {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    if (raw.trim() === '') value = {};
+    else {
+      try {
+        value = JSON.parse(raw);
+      } catch (err) {
+        throw new ToolError('invalid_arguments', `invalid arguments for ${name}: not valid JSON (${(err as Error).message})`);
+      }
+    }
+  } else if (raw === undefined || raw === null) value = {};
+  else value = structuredClone(raw); // validation fills defaults; the caller's object stays untouched
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ToolError('invalid_arguments', `invalid arguments for ${name}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** One line per problem, each naming where it is as a JSON pointer into the arguments. */
+function describeError(e: ErrorObject): string {
+  const at = e.instancePath || '';
+  if (e.keyword === 'required') return `${at}/${(e.params as { missingProperty: string }).missingProperty} is required`;
+  if (e.keyword === 'additionalProperties') return `${at}/${(e.params as { additionalProperty: string }).additionalProperty} is not an allowed property`;
+  if (e.keyword === 'enum') return `${at || '/'} ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')})`;
+  return `${at || '/'} ${e.message}`;
+}
+
+function invalidArguments(name: string, errors: ErrorObject[]): ToolError {
+  const problems = [...new Set(errors.map(describeError))];
+  return new ToolError('invalid_arguments', `invalid arguments for ${name}: ${problems.join('; ')}`, { errors: JSON.stringify(problems) });
+}

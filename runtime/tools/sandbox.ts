@@ -1,0 +1,207 @@
+// File confinement by REAL path. A path is judged by where the operating system would take it:
+// every symlink followed (dangling ones too, for writes), `..` applied after the symlink before
+// it, as the kernel does. Anything that lands outside the workspace roots is refused, naming the
+// path. Lexical checks alone are what let the reference escape.
+import { promises as fsp, realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { LoomConfig } from '../config/types';
+import type { Logger } from '../log';
+import { ToolError } from './errors';
+
+/** Where a path really leads. `exists` is false for a file a write would create. */
+export interface ResolvedPath {
+  input: string;
+  real: string;
+  exists: boolean;
+}
+
+export interface SandboxOptions {
+  /** Workspace roots; the first is the base for relative paths. Each must exist. */
+  roots: string[];
+  /** Folders tools may read but never change (e.g. the runtime's data dir), absolute. */
+  readOnly?: string[];
+}
+
+/** Path components no tool may write into: git runs commands named in its config and hooks. */
+const WRITE_PROTECTED_NAMES = new Set(['.git']);
+const MAX_SYMLINK_HOPS = 40;
+
+export class Sandbox {
+  readonly roots: readonly string[];
+  private readonly readOnly: readonly string[];
+
+  constructor(options: SandboxOptions) {
+    if (!options.roots.length) throw new Error('sandbox needs at least one root');
+    this.roots = dedupe(options.roots.map((r) => realpathSync.native(r)));
+    this.readOnly = (options.readOnly ?? []).map((p) => realIfExists(p));
+  }
+
+  /** Roots = the workspace + config.runtime.roots (relative ones against the workspace); missing extra roots are skipped with a warning. */
+  static fromConfig(config: LoomConfig, log?: Logger): Sandbox {
+    const extra: string[] = [];
+    for (const root of config.runtime.roots) {
+      const abs = path.resolve(config.workspace, root);
+      try {
+        realpathSync.native(abs);
+        extra.push(abs);
+      } catch {
+        log?.warn('workspace root does not exist; skipped', { root: abs });
+      }
+    }
+    const workspace = realpathSync.native(config.workspace);
+    return new Sandbox({ roots: [workspace, ...extra], readOnly: [path.resolve(workspace, config.runtime.dataDir)] });
+  }
+
+  get workspace(): string {
+    return this.roots[0];
+  }
+
+  contains(real: string): boolean {
+    return this.roots.some((root) => isWithin(root, real));
+  }
+
+  /** For reading, listing and as a working directory: follows every symlink. */
+  async resolve(input: string, base?: string): Promise<ResolvedPath> {
+    const real = await this.realTarget(checkInput(input), base ?? this.workspace);
+    this.confine(input, real.path);
+    return { input, real: real.path, exists: real.exists };
+  }
+
+  /** For writing: as resolve(), and refuses the protected places. */
+  async resolveForWrite(input: string, base?: string): Promise<ResolvedPath> {
+    const resolved = await this.resolve(input, base);
+    this.refuseProtected(input, resolved.real);
+    return resolved;
+  }
+
+  /**
+   * For deleting: the directory entry itself (a symlink is removed, not what it points to).
+   * Refuses a root and anything that holds a root.
+   */
+  async resolveEntry(input: string, base?: string): Promise<ResolvedPath> {
+    checkInput(input);
+    const from = base ?? this.workspace;
+    const last = path.basename(input);
+    const followAll = input.endsWith('/') || last === '.' || last === '..' || last === '';
+    let real: string;
+    let exists: boolean;
+    if (followAll) {
+      ({ path: real, exists } = await this.realTarget(input, from));
+    } else {
+      const parent = await this.realTarget(path.dirname(input), from);
+      real = path.join(parent.path, last);
+      exists = parent.exists && (await lstatOrNull(real)) !== null;
+    }
+    this.confine(input, real);
+    const held = this.roots.find((root) => isWithin(real, root));
+    if (held) throw new ToolError('denied', `refusing to delete ${JSON.stringify(input)}: it is ${held === real ? 'a workspace root' : `an ancestor of the workspace root ${held}`}`, { path: input });
+    this.refuseProtected(input, real);
+    return { input, real, exists };
+  }
+
+  /**
+   * After opening: the kernel's own idea of what the descriptor is, so a symlink swapped in
+   * between the check and the open is caught. Linux only; elsewhere the check above stands alone.
+   */
+  async verifyOpened(fd: number, input: string): Promise<void> {
+    let opened: string;
+    try {
+      opened = await fsp.readlink(`/proc/self/fd/${fd}`);
+    } catch {
+      return;
+    }
+    if (!this.contains(opened)) throw new ToolError('denied', `path ${JSON.stringify(input)} changed while it was being opened and now leads outside the workspace roots`, { path: input });
+  }
+
+  /** How tool output names a path: relative to the workspace when inside it. */
+  display(real: string): string {
+    if (isWithin(this.workspace, real)) return path.relative(this.workspace, real).split(path.sep).join('/') || '.';
+    return real;
+  }
+
+  private confine(input: string, real: string): void {
+    if (this.contains(real)) return;
+    throw new ToolError('denied', `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${real})`, { path: input, resolved: real });
+  }
+
+  private refuseProtected(input: string, real: string): void {
+    const root = this.roots.find((r) => isWithin(r, real))!;
+    const parts = path.relative(root, real).split(path.sep);
+    if (parts.some((p) => WRITE_PROTECTED_NAMES.has(p.toLowerCase()))) {
+      throw new ToolError('denied', `path ${JSON.stringify(input)} is inside a .git folder, which tools may not change`, { path: input });
+    }
+    const ro = this.readOnly.find((p) => isWithin(p, real));
+    if (ro) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder ${ro}, which tools may not change`, { path: input });
+  }
+
+  /**
+   * The real path the OS would reach. The longest existing prefix is resolved by realpath(3)
+   * on the raw string (so "link/.." means the link target's parent, as in the kernel); a
+   * dangling symlink right after it is followed by hand; the rest does not exist yet.
+   */
+  private async realTarget(input: string, base: string, hops = 0): Promise<{ path: string; exists: boolean }> {
+    if (hops > MAX_SYMLINK_HOPS) throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+    const absolute = path.isAbsolute(input) ? input : `${base}/${input}`;
+    const parts = absolute.split('/').filter((p, i) => i === 0 || p !== '');
+    for (let n = parts.length; n >= 1; n--) {
+      const prefix = parts.slice(0, n).join('/') || '/';
+      let realPrefix: string;
+      try {
+        realPrefix = await fsp.realpath(prefix);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        if (code === 'ELOOP') throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+        throw new ToolError('failed', `cannot resolve ${JSON.stringify(input)}: ${(err as Error).message}`, { path: input });
+      }
+      const rest = parts.slice(n);
+      if (!rest.length) return { path: realPrefix, exists: true };
+      if (rest.some((p) => p === '..' || p === '.')) {
+        // Past the last existing component the kernel would stop with ENOENT; collapsing
+        // lexically and resolving again keeps any symlink the collapse lands on in view.
+        return this.realTarget(path.resolve(realPrefix, ...rest), '/', hops + 1);
+      }
+      const next = path.join(realPrefix, rest[0]);
+      const stat = await lstatOrNull(next);
+      if (stat?.isSymbolicLink()) {
+        const target = await fsp.readlink(next);
+        const followed = path.isAbsolute(target) ? target : `${realPrefix}/${target}`;
+        return this.realTarget([followed, ...rest.slice(1)].join('/'), '/', hops + 1);
+      }
+      return { path: path.join(realPrefix, ...rest), exists: false };
+    }
+    return { path: path.resolve(absolute), exists: false };
+  }
+}
+
+function checkInput(input: string): string {
+  if (typeof input !== 'string' || input === '') throw new ToolError('invalid_arguments', 'path must be a non-empty string');
+  if (input.includes('\0')) throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
+  return input;
+}
+
+function isWithin(root: string, candidate: string): boolean {
+  if (candidate === root) return true;
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  return candidate.startsWith(prefix);
+}
+
+async function lstatOrNull(p: string) {
+  try {
+    return await fsp.lstat(p);
+  } catch {
+    return null;
+  }
+}
+
+function realIfExists(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+function dedupe(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
