@@ -22,6 +22,8 @@ const allBuilds = [
   { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir: 'dist' },
   // The extension host loads this; `vscode` is provided by the host at run time.
   { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist' },
+  // The dashboard UI: browser code, served by the VS Code panel and by the headless runtime.
+  { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' },
 ];
 
 // `--only=extension` builds just the named bundles (by entry name).
@@ -30,6 +32,7 @@ const builds = only ? allBuilds.filter((b) => Object.keys(b.entryPoints).some((n
 
 mkdirSync('dist', { recursive: true });
 cpSync('proto', 'dist/proto', { recursive: true });
+cpSync('webview/style.css', 'dist/webview.css');
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -1,0 +1,226 @@
+// The live feed behind the dashboard: one aggregator per runtime that watches the bus, the tool
+// registry and the agents, and hands its listeners a FeedUpdate (loom.v1) every interval.
+//
+// Why batched and rate-limited here, at the source: a bus can carry tens of thousands of events
+// a second; a UI can show a few hundred. Each update carries at most `maxEvents` recent events
+// (the newest; the rest are counted in eventsOmitted), cumulative counters from which the client
+// derives rates, and the tool calls and spans finished since the last update, each capped too.
+// The work per update is bounded whatever the bus does, and so is the memory: rings, not lists.
+import type { Bus, LoomEvent, QoS, Subscription } from '../bus/types';
+import type { ToolCallRequest, ToolOutcome, ToolRegistry, Disposable } from '../tools/types';
+import type { AgentInfo } from '../proto/gen/loom/v1/AgentInfo';
+import type { FeedEvent } from '../proto/gen/loom/v1/FeedEvent';
+import type { FeedUpdate } from '../proto/gen/loom/v1/FeedUpdate';
+import type { SpanRecord } from '../proto/gen/loom/v1/SpanRecord';
+import type { StatsResponse } from '../proto/gen/loom/v1/StatsResponse';
+import type { ToolCallRecord } from '../proto/gen/loom/v1/ToolCallRecord';
+import { matchesSegments, parsePattern } from '../bus/topics';
+import { Ring } from '../bus/ring';
+import { randomBytes } from 'node:crypto';
+
+export interface FeedSources {
+  bus: Bus;
+  tools: ToolRegistry;
+  agents: () => AgentInfo[];
+  storeBytes?: () => Promise<number>;
+  startedAtMs?: number;
+}
+
+export interface FeedOptions {
+  /** Newest events kept for each update. Default 200. */
+  maxEvents?: number;
+  /** Update period. Default 250 ms (4 updates/s). */
+  intervalMs?: number;
+  /** Only events whose topic matches. Default: every topic. */
+  topicFilter?: string;
+  /** Payload bytes kept per event in the feed. Default 2048. */
+  maxPayloadBytes?: number;
+  /** Topics listed in the stats of an update, the busiest first. Default 200. */
+  maxTopics?: number;
+}
+
+const QOS_PROTO: Record<QoS, FeedEvent['qos']> = { realtime: 'QOS_REALTIME', batched: 'QOS_BATCHED', background: 'QOS_BACKGROUND' };
+const STATUS_PROTO: Record<string, ToolCallRecord['status']> = {
+  ok: 'TOOL_OK', not_found: 'TOOL_NOT_FOUND', invalid_arguments: 'TOOL_INVALID_ARGUMENTS', timeout: 'TOOL_TIMEOUT',
+};
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** A feed driven by its listeners: it taps the bus and the registry only while someone listens. */
+export class Feed {
+  private readonly listeners = new Set<Listener>();
+  private tap?: Subscription;
+  private toolTap?: Disposable;
+  private totalToolCalls = 0;
+  private totalToolErrors = 0;
+
+  constructor(private readonly sources: FeedSources) {}
+
+  /** Calls `send` with an update every interval (and once at once) until the returned disposable is disposed. */
+  listen(send: (update: FeedUpdate) => void, options: FeedOptions = {}): Disposable {
+    const listener = new Listener(this, send, options);
+    this.listeners.add(listener);
+    this.ensureTaps();
+    listener.start();
+    return {
+      dispose: () => {
+        listener.stop();
+        this.listeners.delete(listener);
+        if (this.listeners.size === 0) this.dropTaps();
+      },
+    };
+  }
+
+  close(): void {
+    for (const l of this.listeners) l.stop();
+    this.listeners.clear();
+    this.dropTaps();
+  }
+
+  /** @internal */
+  async stats(maxTopics: number): Promise<StatsResponse> {
+    const s = this.sources.bus.stats();
+    const topics = [...s.topics].sort((a, b) => b.published - a.published).slice(0, maxTopics);
+    const now = Date.now();
+    return {
+      timestampMs: now,
+      uptimeMs: now - (this.sources.startedAtMs ?? now),
+      topics: topics.map((t) => ({ topic: t.topic, published: t.published, delivered: t.delivered, dropped: t.dropped as Record<string, number> })),
+      subscriptions: s.subscriptions.map((x) => ({
+        id: x.id, pattern: x.pattern, subscriber: x.subscriber, qos: QOS_PROTO[x.qos], queueDepth: x.queueDepth,
+        queueCapacity: x.queueCapacity, delivered: x.delivered, dropped: x.dropped as Record<string, number>,
+      })),
+      agents: this.sources.agents(),
+      toolCalls: this.totalToolCalls,
+      toolErrors: this.totalToolErrors,
+      storeBytes: this.sources.storeBytes ? await this.sources.storeBytes().catch(() => 0) : 0,
+    };
+  }
+
+  private ensureTaps(): void {
+    // A realtime subscription: if the feed cannot keep up it drops (counted under the "dashboard"
+    // subscriber), and publishers never wait for a UI.
+    this.tap ??= this.sources.bus.subscribe('>', (d) => this.recordEvent(d.topic, d.event, d.qos), { qos: 'realtime', subscriber: 'dashboard' });
+    this.toolTap ??= this.sources.tools.onDidCall((req, out) => this.recordToolCall(req, out));
+  }
+
+  private dropTaps(): void {
+    this.tap?.unsubscribe();
+    this.tap = undefined;
+    this.toolTap?.dispose();
+    this.toolTap = undefined;
+  }
+
+  private recordEvent(topic: string, event: LoomEvent, qos: QoS): void {
+    const segments = topic.split('.');
+    const record: FeedEvent = { topic, qos: QOS_PROTO[qos], size: event.payload.length, event };
+    const tp = TRACEPARENT.exec(event.metadata['traceparent'] ?? event.metadata['loom.traceparent'] ?? '');
+    const span: SpanRecord | undefined = tp ? {
+      traceId: tp[1], spanId: tp[2], parentSpanId: '', name: `publish ${topic}`,
+      agent: event.metadata['loom.sender'] ?? event.metadata['sender'] ?? event.source,
+      startMs: event.timestampMs, durationMs: 0, attributes: { topic, type: event.type },
+    } : undefined;
+    for (const l of this.listeners) l.addEvent(segments, record, span);
+  }
+
+  private recordToolCall(req: ToolCallRequest, out: ToolOutcome): void {
+    const status = out.status === 'ok' ? 'TOOL_OK' : (STATUS_PROTO[out.error.code] ?? 'TOOL_ERROR');
+    this.totalToolCalls++;
+    if (status !== 'TOOL_OK') this.totalToolErrors++;
+    const caller = req.caller ?? 'runtime';
+    const startedMs = Date.now() - out.durationMs;
+    const record: ToolCallRecord = {
+      id: out.id, name: req.name, caller, startedMs,
+      durationMs: out.durationMs, status, errorCode: out.status === 'ok' ? '' : out.error.code,
+    };
+    const tp = TRACEPARENT.exec(req.headers?.['traceparent'] ?? '');
+    const span: SpanRecord | undefined = tp ? {
+      traceId: tp[1], spanId: randomBytes(8).toString('hex'), parentSpanId: tp[2], name: `tool ${req.name}`,
+      agent: caller, startMs: startedMs, durationMs: out.durationMs, attributes: { status: String(status) },
+    } : undefined;
+    for (const l of this.listeners) l.addToolCall(record, span);
+  }
+}
+
+/** One listener's bounded buffers: the newest N of each kind, the rest counted or forgotten. */
+class Listener {
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private busy = false;
+  private readonly events = new Ring<FeedEvent>();
+  private readonly toolCalls = new Ring<ToolCallRecord>();
+  private readonly spans = new Ring<SpanRecord>();
+  private omitted = 0;
+  private readonly maxEvents: number;
+  private readonly intervalMs: number;
+  private readonly maxTopics: number;
+  private readonly maxPayload: number;
+  private readonly filter?: string[];
+
+  constructor(private readonly feed: Feed, private readonly send: (u: FeedUpdate) => void, o: FeedOptions) {
+    this.maxEvents = clamp(o.maxEvents ?? 200, 1, 5000);
+    this.intervalMs = clamp(o.intervalMs ?? 250, 50, 60_000);
+    this.maxTopics = clamp(o.maxTopics ?? 200, 1, 10_000);
+    this.maxPayload = clamp(o.maxPayloadBytes ?? 2048, 0, 1 << 20);
+    this.filter = o.topicFilter ? parsePattern(o.topicFilter) : undefined;
+  }
+
+  start(): void {
+    void this.tick(); // a first snapshot at once, so a fresh view has agents and stats to show
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  addEvent(segments: string[], record: FeedEvent, span: SpanRecord | undefined): void {
+    if (this.filter && !matchesSegments(this.filter, segments)) return;
+    const payload = record.event!.payload as Buffer;
+    // Copy only what is kept: the bus may reuse nothing, but a kept slice must not pin a large payload.
+    const kept = payload.length > this.maxPayload ? Buffer.from(payload.subarray(0, this.maxPayload)) : payload;
+    this.events.push(kept === payload ? record : { ...record, event: { ...record.event, payload: kept } });
+    if (this.events.length > this.maxEvents) {
+      this.events.shift();
+      this.omitted++;
+    }
+    if (span) keepNewest(this.spans, span, MAX_SPANS);
+  }
+
+  addToolCall(record: ToolCallRecord, span: SpanRecord | undefined): void {
+    keepNewest(this.toolCalls, record, MAX_TOOL_CALLS);
+    if (span) keepNewest(this.spans, span, MAX_SPANS);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return; // a slow stats read never piles ticks up
+    this.busy = true;
+    try {
+      const update: FeedUpdate = {
+        timestampMs: Date.now(),
+        events: this.events.drain(),
+        eventsOmitted: this.omitted,
+        stats: await this.feed.stats(this.maxTopics),
+        toolCalls: this.toolCalls.drain(),
+        spans: this.spans.drain(),
+      };
+      this.omitted = 0;
+      if (!this.stopped) this.send(update);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+const MAX_TOOL_CALLS = 500;
+const MAX_SPANS = 1000;
+
+function keepNewest<T>(ring: Ring<T>, value: T, max: number): void {
+  ring.push(value);
+  if (ring.length > max) ring.shift();
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, Math.floor(n)));
+}

@@ -1,0 +1,69 @@
+// Messages between the dashboard UI and its host: the VS Code panel (postMessage) or the
+// runtime's headless HTTP server (NDJSON stream + POST). One set of types for both, derived from
+// the generated loom.v1 types so the UI shows exactly what the runtime sends.
+import type { FeedUpdate, FeedUpdate__Output } from '../runtime/proto/gen/loom/v1/FeedUpdate';
+
+/** A generated message type as it travels in JSON: bytes become base64 strings, numbers stay numbers. */
+export type Wire<T> = T extends Buffer | Uint8Array ? string
+  : T extends (infer U)[] ? Wire<U>[]
+  : T extends object ? { [K in keyof T]-?: Wire<NonNullable<T[K]>> }
+  : T;
+
+/** The runtime fills every field (proto defaults), so the wire form has no nulls. */
+export type FeedUpdateWire = Wire<FeedUpdate__Output>;
+export type FeedEventWire = FeedUpdateWire['events'][number];
+export type AgentInfoWire = FeedUpdateWire['stats']['agents'][number];
+export type ToolCallWire = FeedUpdateWire['toolCalls'][number];
+export type SpanWire = FeedUpdateWire['spans'][number];
+
+export type DashboardAction =
+  | { type: 'publish'; topic: string; eventType: string; payload: string }
+  | { type: 'callTool'; name: string; arguments: string; timeoutMs?: number }
+  | { type: 'agent'; agentId: string; action: 'start' | 'stop' | 'restart' }
+  | { type: 'listTools' };
+
+export interface ToolInfoWire {
+  name: string;
+  description: string;
+  parametersSchema: string;
+}
+
+export type ActionResult =
+  | { ok: true; value: unknown }
+  | { ok: false; error: string };
+
+/** Host → UI. */
+export type HostMessage =
+  | { kind: 'feed'; update: FeedUpdateWire }
+  | { kind: 'actionResult'; requestId: number; result: ActionResult }
+  | { kind: 'connection'; state: 'connected' | 'connecting' | 'lost'; detail?: string };
+
+/** UI → host. */
+export type UiMessage =
+  | { kind: 'ready' }
+  | { kind: 'action'; requestId: number; action: DashboardAction };
+
+/** Converts a runtime FeedUpdate (Buffers inside) to its JSON wire form. */
+export function feedUpdateToWire(update: FeedUpdate): FeedUpdateWire {
+  return JSON.parse(JSON.stringify(update, (_k, v) => {
+    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return bytesToBase64(Uint8Array.from(v.data));
+    return v;
+  })) as FeedUpdateWire;
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return btoa(s);
+}
+
+export function base64ToText(b64: string): string {
+  try {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  } catch {
+    return '';
+  }
+}

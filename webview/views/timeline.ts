@@ -1,0 +1,33 @@
+// Timeline: the spans of one trace (an editor event through a Python agent to a tool), one row
+// per agent, bars placed by start time and duration.
+import { h, fmtMs } from '../dom';
+import type { DashboardModel } from '../model';
+import type { SpanWire } from '../protocol';
+
+export function timelineView(model: DashboardModel): HTMLElement {
+  const picker = h('select', { 'aria-label': 'trace', 'data-testid': 'trace-picker' });
+  const chart = h('div', { class: 'timeline', 'data-testid': 'timeline' });
+  let follow = true;
+  picker.addEventListener('change', () => { follow = picker.selectedIndex === 0; render(); });
+
+  function render(): void {
+    const traces = new Map<string, SpanWire[]>();
+    for (const s of model.spans) (traces.get(s.traceId) ?? traces.set(s.traceId, []).get(s.traceId)!).push(s);
+    const ids = [...traces.keys()].reverse().slice(0, 50);
+    const current = follow ? ids[0] : picker.value;
+    picker.replaceChildren(h('option', { value: ids[0] ?? '' }, 'latest trace'), ...ids.map((id) => h('option', { value: id, selected: !follow && id === current }, `${id.slice(0, 8)}… (${traces.get(id)!.length} spans)`)));
+    const spans = (current && traces.get(current)) || [];
+    if (spans.length === 0) { chart.replaceChildren(h('p', { class: 'muted' }, 'No traced spans yet: events and tool calls that carry a traceparent appear here.')); return; }
+    const t0 = Math.min(...spans.map((s) => Number(s.startMs)));
+    const t1 = Math.max(...spans.map((s) => Number(s.startMs) + s.durationMs), t0 + 1);
+    const agents = [...new Set(spans.map((s) => s.agent || '?'))];
+    chart.replaceChildren(...agents.map((agent) => h('div', { class: 'tl-row' }, h('span', { class: 'tl-agent' }, agent),
+      h('div', { class: 'tl-track' }, ...spans.filter((s) => (s.agent || '?') === agent).map((s) => h('div', {
+        class: 'tl-bar', title: `${s.name} · ${fmtMs(s.durationMs)}`,
+        style: `left:${((Number(s.startMs) - t0) / (t1 - t0)) * 100}%;width:max(3px, ${(s.durationMs / (t1 - t0)) * 100}%)`,
+      }, s.name))))), h('div', { class: 'muted' }, `trace ${current} · ${fmtMs(t1 - t0)}`));
+  }
+
+  model.onChange(render);
+  return h('section', { class: 'view', id: 'view-timeline' }, h('div', { class: 'toolbar' }, picker), chart);
+}
