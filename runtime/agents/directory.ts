@@ -1,0 +1,313 @@
+// The directory of agents known to this runtime: who is registered, which topics and tools
+// each has, whether its link is live. It owns the agents' bus subscriptions and their tools in
+// the registry, so that a disconnect frees both in one place and a reconnect restores both.
+//
+// Re-registration of an id that already has a live stream: the newest wins. A new
+// RegisterAgent replaces topics, tools and metadata at once; a new EventStream for the id
+// closes the old one (it gets Error{code:"replaced"}) and takes over its subscriptions.
+import type { Bus, QoS, Subscription } from '../bus/types';
+import type { Logger } from '../log';
+import { ToolError, unwrapToolResult } from '../tools/errors';
+import type { ToolDefinition, ToolRegistry } from '../tools/types';
+import type { AgentConnection, AgentInfoView, AgentState, LifecycleEmitter, OutgoingToolCall } from './types';
+import { randomUUID } from 'node:crypto';
+
+export interface AgentRegistration {
+  agentId: string;
+  topics: string[];
+  /** QoS of the subscriptions made for `topics`. */
+  qos: QoS;
+  tools: Omit<ToolDefinition, 'owner' | 'provider'>[];
+  metadata: Record<string, string>;
+}
+
+/** What the provider answered: a loom.v1 ToolResult as decoded from the wire. */
+export type ProviderAnswer = Parameters<typeof unwrapToolResult>[0];
+
+interface AgentRecord {
+  id: string;
+  topics: Map<string, QoS>;
+  tools: Omit<ToolDefinition, 'owner' | 'provider'>[];
+  toolsLive: boolean;
+  metadata: Record<string, string>;
+  lastHeartbeatMs: number;
+  state: Extract<AgentState, 'starting' | 'connected' | 'disconnected'>;
+  conn?: AgentConnection;
+  subs: Subscription[];
+}
+
+interface PendingCall {
+  agentId: string;
+  resolve(output: unknown): void;
+  reject(err: Error): void;
+}
+
+const AGENT_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
+
+export function validateAgentId(id: string): string | undefined {
+  if (!id) return 'agent id is empty';
+  if (!AGENT_ID.test(id) || id.includes('..') || id.endsWith('.')) {
+    return `agent id "${id}" is invalid: use letters, digits, "_", "-", ":" and single dots (it becomes part of the topic agent.<id>.*)`;
+  }
+  return undefined;
+}
+
+export interface DirectoryOptions {
+  bus: Bus;
+  tools: ToolRegistry;
+  heartbeatTimeoutMs: number;
+  emit: LifecycleEmitter;
+  log: Logger;
+}
+
+export class AgentDirectory {
+  private readonly records = new Map<string, AgentRecord>();
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly opts: DirectoryOptions) {
+    const every = Math.max(50, Math.min(1000, Math.floor(opts.heartbeatTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  /** Throws an Error with a clear message when the registration is refused; nothing changes then. */
+  register(reg: AgentRegistration): void {
+    const bad = validateAgentId(reg.agentId);
+    if (bad) throw new Error(bad);
+    const existing = this.records.get(reg.agentId);
+    const record: AgentRecord = existing ?? {
+      id: reg.agentId,
+      topics: new Map(),
+      tools: [],
+      toolsLive: false,
+      metadata: {},
+      lastHeartbeatMs: Date.now(),
+      state: 'starting',
+      subs: [],
+    };
+    this.replaceTools(record, reg.tools);
+    record.topics = new Map(reg.topics.map((t) => [t, reg.qos]));
+    record.metadata = { ...reg.metadata };
+    record.lastHeartbeatMs = Date.now();
+    if (record.state === 'disconnected') record.state = 'starting';
+    this.records.set(record.id, record);
+    if (record.conn) this.resubscribe(record);
+    this.opts.emit(record.id, 'registered', { state: record.state, topics: reg.topics, tools: reg.tools.map((t) => t.name) });
+  }
+
+  /** Binds a live link to the id (registering it bare if unknown) and restores its subscriptions and tools. */
+  attach(agentId: string, conn: AgentConnection): void {
+    const bad = validateAgentId(agentId);
+    if (bad) throw new Error(bad);
+    let record = this.records.get(agentId);
+    if (!record) {
+      this.register({ agentId, topics: [], qos: 'realtime', tools: [], metadata: {} });
+      record = this.records.get(agentId)!;
+    }
+    const previous = record.conn;
+    if (previous && previous !== conn) {
+      this.dropSubscriptions(record);
+      this.failPending(agentId, `agent ${agentId} reconnected on a new stream`);
+      previous.close('replaced', `agent id ${agentId} was taken over by a newer stream`);
+      this.opts.emit(agentId, 'replaced', { state: 'connected' });
+    }
+    record.conn = conn;
+    record.state = 'connected';
+    record.lastHeartbeatMs = Date.now();
+    if (!record.toolsLive) this.replaceTools(record, record.tools);
+    this.resubscribe(record);
+    this.opts.log.info('agent connected', { agent: agentId, topics: [...record.topics.keys()], tools: record.tools.map((t) => t.name) });
+    this.opts.emit(agentId, 'connected', { state: 'connected', topics: [...record.topics.keys()] });
+  }
+
+  /** Called when a link ends; ignored when the id has already moved to a newer link. */
+  detach(agentId: string, conn: AgentConnection, reason: string): void {
+    const record = this.records.get(agentId);
+    if (!record || record.conn !== conn) return;
+    this.disconnect(record, reason);
+  }
+
+  /** Any sign of life (a heartbeat, a message on the stream). Returns false for an unknown id. */
+  touch(agentId: string): boolean {
+    const record = this.records.get(agentId);
+    if (!record) return false;
+    record.lastHeartbeatMs = Date.now();
+    return true;
+  }
+
+  /** Adds a subscription that outlives a reconnect. Throws for an unknown agent or a bad pattern. */
+  subscribe(agentId: string, pattern: string, qos: QoS): { subscriptionId: string } {
+    const record = this.mustGet(agentId);
+    let subscriptionId = '';
+    if (record.conn) {
+      const sub = this.opts.bus.subscribe(pattern, record.conn.handlerFor(qos), { qos, subscriber: agentId });
+      record.subs.push(sub);
+      subscriptionId = sub.id;
+    }
+    record.topics.set(pattern, qos);
+    return { subscriptionId };
+  }
+
+  /** Removes by pattern (every subscription of the agent with it) or by subscription id. */
+  unsubscribe(agentId: string, by: { pattern?: string; subscriptionId?: string }): number {
+    const record = this.mustGet(agentId);
+    const doomed = record.subs.filter((s) => (by.subscriptionId ? s.id === by.subscriptionId : s.pattern === by.pattern));
+    for (const sub of doomed) sub.unsubscribe();
+    record.subs = record.subs.filter((s) => !doomed.includes(s));
+    const patterns = by.pattern ? [by.pattern] : doomed.map((s) => s.pattern);
+    let forgotten = 0;
+    for (const p of patterns) if (!record.subs.some((s) => s.pattern === p) && record.topics.delete(p)) forgotten++;
+    return Math.max(doomed.length, forgotten);
+  }
+
+  /** A tool_result arrived from `agentId`. Returns false when no call with that id is waiting for this agent. */
+  resolveToolCall(agentId: string, callId: string, answer: ProviderAnswer): boolean {
+    const call = this.pending.get(callId);
+    if (!call || call.agentId !== agentId) return false;
+    this.pending.delete(callId);
+    let output: unknown;
+    try {
+      output = unwrapToolResult(answer);
+    } catch (err) {
+      call.reject(err as Error);
+      return true;
+    }
+    call.resolve(output);
+    return true;
+  }
+
+  get(agentId: string): AgentInfoView | undefined {
+    const record = this.records.get(agentId);
+    return record && this.view(record);
+  }
+
+  list(): AgentInfoView[] {
+    return [...this.records.values()].map((r) => this.view(r));
+  }
+
+  /** Marks silent agents disconnected. Runs on a timer; public so the sweep can be forced. */
+  sweep(now = Date.now()): void {
+    for (const record of this.records.values()) {
+      if (record.state === 'disconnected') continue;
+      if (now - record.lastHeartbeatMs <= this.opts.heartbeatTimeoutMs) continue;
+      const reason = `no heartbeat or message for ${now - record.lastHeartbeatMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`;
+      record.conn?.close('heartbeat_timeout', reason);
+      this.disconnect(record, reason);
+    }
+  }
+
+  dispose(): void {
+    clearInterval(this.sweeper);
+    for (const record of this.records.values()) {
+      record.conn?.close('shutdown', 'the runtime is stopping');
+      this.disconnect(record, 'runtime stopping');
+    }
+  }
+
+  private disconnect(record: AgentRecord, reason: string): void {
+    const wasLive = record.state !== 'disconnected';
+    this.dropSubscriptions(record);
+    this.opts.tools.unregisterOwner(record.id);
+    record.toolsLive = false;
+    record.conn = undefined;
+    record.state = 'disconnected';
+    this.failPending(record.id, `agent ${record.id} disconnected: ${reason}`);
+    if (!wasLive) return;
+    this.opts.log.info('agent disconnected', { agent: record.id, reason });
+    this.opts.emit(record.id, 'disconnected', { state: 'disconnected', reason });
+  }
+
+  private resubscribe(record: AgentRecord): void {
+    this.dropSubscriptions(record);
+    const conn = record.conn!;
+    for (const [pattern, qos] of record.topics) {
+      try {
+        record.subs.push(this.opts.bus.subscribe(pattern, conn.handlerFor(qos), { qos, subscriber: record.id }));
+      } catch (err) {
+        record.topics.delete(pattern);
+        this.opts.log.warn('subscription refused', { agent: record.id, pattern, error: (err as Error).message });
+        conn.close('invalid_topic', `cannot subscribe to "${pattern}": ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private dropSubscriptions(record: AgentRecord): void {
+    for (const sub of record.subs) sub.unsubscribe();
+    record.subs = [];
+  }
+
+  private replaceTools(record: AgentRecord, tools: AgentRecord['tools']): void {
+    const previous = record.toolsLive ? record.tools : [];
+    this.opts.tools.unregisterOwner(record.id);
+    try {
+      for (const tool of tools) this.registerTool(record.id, tool);
+    } catch (err) {
+      this.opts.tools.unregisterOwner(record.id);
+      for (const tool of previous) this.registerTool(record.id, tool);
+      throw err;
+    }
+    record.tools = tools;
+    record.toolsLive = true;
+  }
+
+  private registerTool(agentId: string, tool: AgentRecord['tools'][number]): void {
+    this.opts.tools.register({ ...tool, provider: 'grpc', owner: agentId }, (args, ctx) =>
+      this.route(agentId, {
+        id: randomUUID(),
+        name: tool.name,
+        arguments: JSON.stringify(args),
+        headers: { ...ctx.headers, 'loom.caller': ctx.caller },
+        timeoutMs: ctx.timeoutMs,
+        correlationId: ctx.headers['loom.correlation_id'] ?? ctx.callId,
+      }, ctx.signal),
+    );
+  }
+
+  private route(agentId: string, call: OutgoingToolCall, signal: AbortSignal): Promise<unknown> {
+    const conn = this.records.get(agentId)?.conn;
+    if (!conn) return Promise.reject(new ToolError('unavailable', `agent ${agentId}, which provides ${call.name}, is not connected`));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.pending.delete(call.id);
+        reject(new ToolError('timeout', `agent ${agentId} did not answer ${call.name} within ${call.timeoutMs} ms`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = <T>(fn: (v: T) => void) => (v: T) => {
+        signal.removeEventListener('abort', onAbort);
+        fn(v);
+      };
+      this.pending.set(call.id, { agentId, resolve: settle(resolve), reject: settle(reject) });
+      conn.sendToolCall(call);
+    });
+  }
+
+  private failPending(agentId: string, message: string): void {
+    for (const [id, call] of this.pending) {
+      if (call.agentId !== agentId) continue;
+      this.pending.delete(id);
+      call.reject(new ToolError('unavailable', message));
+    }
+  }
+
+  private mustGet(agentId: string): AgentRecord {
+    const record = this.records.get(agentId);
+    if (!record) throw new Error(`unknown agent "${agentId}": register it first (RegisterAgent) or open its event stream`);
+    return record;
+  }
+
+  private view(record: AgentRecord): AgentInfoView {
+    return {
+      agentId: record.id,
+      state: record.state,
+      topics: [...record.topics.keys()],
+      tools: record.tools.map((t) => t.name),
+      metadata: record.metadata,
+      lastHeartbeatMs: record.lastHeartbeatMs,
+      pid: 0,
+      restarts: 0,
+      supervised: false,
+      lastError: '',
+    };
+  }
+}

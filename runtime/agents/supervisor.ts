@@ -1,0 +1,253 @@
+// Spawns the agents declared in loom.toml ([agents.<id>]) and keeps them alive: a crash is
+// restarted after an exponential backoff; too many crashes within the window stop the restarts
+// (state "failed", with the reason). Each agent runs in its own process group so that stop
+// (SIGTERM, then SIGKILL after the grace period) reaches everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { AgentConfig } from '../config/types';
+import type { Logger } from '../log';
+import { LogRing, type LogLine } from './logRing';
+import type { LifecycleEmitter } from './types';
+
+export type ProcessState = 'starting' | 'running' | 'crashed' | 'backoff' | 'stopped' | 'failed';
+
+export interface SupervisedView {
+  agentId: string;
+  state: ProcessState;
+  pid: number;
+  restarts: number;
+  lastError: string;
+}
+
+export interface SupervisorOptions {
+  agents: Record<string, AgentConfig>;
+  workspace: string;
+  /** Workspace Trust: an untrusted workspace spawns nothing. */
+  trusted: boolean;
+  /** Where spawned agents find the bridge (LOOM_BRIDGE_ADDR, LOOM_TOKEN). */
+  bridge: { address: string; token: string };
+  emit: LifecycleEmitter;
+  log: Logger;
+}
+
+export class SupervisorError extends Error {}
+
+interface Managed {
+  id: string;
+  config: AgentConfig;
+  state: ProcessState;
+  child?: ChildProcess;
+  /** Resolves when the current child has exited. */
+  exited?: Promise<void>;
+  stopRequested: boolean;
+  crashTimes: number[];
+  restarts: number;
+  lastError: string;
+  backoffTimer?: NodeJS.Timeout;
+  ring: LogRing;
+}
+
+export const UNTRUSTED_REASON = 'the workspace is not trusted (runtime.trusted = false): Loom does not spawn agents in it';
+
+export function resolveCommand(command: string): string {
+  return command === 'python' ? process.env.LOOM_PYTHON || 'python3' : command;
+}
+
+export class Supervisor {
+  private readonly managed = new Map<string, Managed>();
+  private disposed = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    for (const [id, config] of Object.entries(opts.agents)) {
+      this.managed.set(id, { id, config, state: 'stopped', stopRequested: false, crashTimes: [], restarts: 0, lastError: '', ring: new LogRing(config.logLines) });
+    }
+  }
+
+  has(id: string): boolean {
+    return this.managed.has(id);
+  }
+
+  /** Starts every agent with autostart; in an untrusted workspace records why none started. */
+  startAll(): void {
+    for (const m of this.managed.values()) {
+      if (!m.config.autostart) continue;
+      try {
+        this.start(m.id);
+      } catch (err) {
+        this.opts.log.warn('agent not started', { agent: m.id, error: (err as Error).message });
+      }
+    }
+  }
+
+  start(id: string): void {
+    const m = this.mustGet(id);
+    if (!this.opts.trusted) {
+      m.lastError = UNTRUSTED_REASON;
+      throw new SupervisorError(`cannot start agent ${id}: ${UNTRUSTED_REASON}`);
+    }
+    if (m.child) return;
+    clearTimeout(m.backoffTimer);
+    m.crashTimes = [];
+    m.lastError = '';
+    this.spawn(m);
+  }
+
+  async stop(id: string): Promise<void> {
+    const m = this.mustGet(id);
+    clearTimeout(m.backoffTimer);
+    m.backoffTimer = undefined;
+    m.stopRequested = true;
+    if (m.child) await this.terminate(m);
+    if (m.state !== 'stopped') {
+      m.state = 'stopped';
+      this.opts.emit(id, 'stopped', { state: 'stopped' });
+    }
+  }
+
+  async restart(id: string): Promise<void> {
+    await this.stop(id);
+    this.start(id);
+  }
+
+  view(id: string): SupervisedView | undefined {
+    const m = this.managed.get(id);
+    return m && { agentId: id, state: m.state, pid: m.child?.pid ?? 0, restarts: m.restarts, lastError: m.lastError };
+  }
+
+  list(): SupervisedView[] {
+    return [...this.managed.keys()].map((id) => this.view(id)!);
+  }
+
+  logs(id: string): LogLine[] {
+    return this.mustGet(id).ring.snapshot();
+  }
+
+  async stopAll(): Promise<void> {
+    this.disposed = true;
+    await Promise.all([...this.managed.keys()].map((id) => this.stop(id)));
+  }
+
+  private spawn(m: Managed): void {
+    const { config } = m;
+    const command = resolveCommand(config.command);
+    m.stopRequested = false;
+    m.state = 'starting';
+    let child: ChildProcess;
+    try {
+      child = spawn(command, config.args, {
+        cwd: resolve(this.opts.workspace, config.cwd),
+        env: {
+          ...process.env,
+          ...config.env,
+          LOOM_BRIDGE_ADDR: this.opts.bridge.address,
+          LOOM_TOKEN: this.opts.bridge.token,
+          LOOM_AGENT_ID: m.id,
+        },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      this.onExit(m, null, null, `cannot start "${command}": ${(err as Error).message}`);
+      return;
+    }
+    m.child = child;
+    let settle!: () => void;
+    m.exited = new Promise((r) => (settle = r));
+    let spawnError = '';
+    child.on('error', (err) => {
+      spawnError = `cannot start "${command}": ${err.message}`;
+    });
+    child.on('spawn', () => {
+      m.state = 'running';
+      this.opts.log.info('agent process started', { agent: m.id, pid: child.pid, command });
+      this.opts.emit(m.id, 'started', { state: 'starting', pid: child.pid });
+    });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: child[stream]! }).on('line', (line) => this.onLine(m, stream, line));
+    }
+    // Whatever the agent left behind in its group goes with it, so a restart never runs twice.
+    child.on('exit', () => signalGroup(child, 'SIGKILL'));
+    // 'close' comes after the exit and after stdio has ended, so the last lines are in the ring.
+    child.on('close', (code, signal) => {
+      if (m.child === child) m.child = undefined;
+      settle();
+      this.onExit(m, code, signal, spawnError);
+    });
+  }
+
+  private onLine(m: Managed, stream: LogLine['stream'], line: string): void {
+    m.ring.push({ timestampMs: Date.now(), stream, line });
+    this.opts.emit(m.id, 'log', { stream, line });
+  }
+
+  private onExit(m: Managed, code: number | null, signal: NodeJS.Signals | null, spawnError: string): void {
+    const how = spawnError || (signal ? `killed by ${signal}` : `exited with code ${code}`);
+    if (m.stopRequested || this.disposed) {
+      m.state = 'stopped';
+      return;
+    }
+    const clean = !spawnError && code === 0;
+    const policy = m.config.restart;
+    if (policy === 'never' || (policy === 'on-failure' && clean)) {
+      m.state = 'stopped';
+      m.lastError = clean ? '' : how;
+      this.opts.log.info('agent process ended', { agent: m.id, how, restart: policy });
+      this.opts.emit(m.id, 'stopped', { state: 'stopped', reason: how });
+      return;
+    }
+    const now = Date.now();
+    m.crashTimes = [...m.crashTimes.filter((t) => now - t < m.config.restartWindowMs), now];
+    m.lastError = how;
+    m.state = 'crashed';
+    this.opts.log.warn('agent crashed', { agent: m.id, how, crashesInWindow: m.crashTimes.length });
+    this.opts.emit(m.id, 'crashed', { state: 'crashed', reason: how, code, signal });
+    if (m.crashTimes.length > m.config.maxRestarts) {
+      m.state = 'failed';
+      m.lastError = `crashed ${m.crashTimes.length} times within ${m.config.restartWindowMs} ms (limit ${m.config.maxRestarts}); restarts stopped. Last: ${how}`;
+      this.opts.log.error('agent failed', { agent: m.id, reason: m.lastError });
+      this.opts.emit(m.id, 'failed', { state: 'failed', reason: m.lastError });
+      return;
+    }
+    const delayMs = Math.min(m.config.backoffInitialMs * 2 ** (m.crashTimes.length - 1), m.config.backoffMaxMs);
+    m.state = 'backoff';
+    this.opts.emit(m.id, 'restarting', { state: 'backoff', delayMs, attempt: m.restarts + 1, reason: how });
+    m.backoffTimer = setTimeout(() => {
+      m.backoffTimer = undefined;
+      if (this.disposed || m.stopRequested) return;
+      m.restarts++;
+      this.spawn(m);
+    }, delayMs);
+  }
+
+  /** SIGTERM to the process group, SIGKILL after stopGraceMs. */
+  private async terminate(m: Managed): Promise<void> {
+    const child = m.child!;
+    const exited = m.exited!;
+    signalGroup(child, 'SIGTERM');
+    const killer = setTimeout(() => {
+      this.opts.log.warn('agent ignored SIGTERM; sending SIGKILL', { agent: m.id, graceMs: m.config.stopGraceMs });
+      signalGroup(child, 'SIGKILL');
+    }, m.config.stopGraceMs);
+    await exited;
+    clearTimeout(killer);
+  }
+
+  private mustGet(id: string): Managed {
+    const m = this.managed.get(id);
+    if (!m) throw new SupervisorError(`no agent "${id}" is declared in loom.toml ([agents.${id}])`);
+    return m;
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// What the agents part shares with the bridge and the composition root.
+import type { DeliveryHandler, QoS } from '../bus/types';
+
+/** starting, connected, disconnected (from the directory); crashed, backoff, stopped, failed (from the supervisor). */
+export type AgentState = 'starting' | 'connected' | 'disconnected' | 'crashed' | 'backoff' | 'stopped' | 'failed';
+
+/** A call the runtime routes to the agent that provides a tool (loom.v1.ToolCall, as plain data). */
+export interface OutgoingToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  correlationId: string;
+}
+
+/** The live link to a connected agent (the bridge's event stream implements it). */
+export interface AgentConnection {
+  readonly agentId: string;
+  /** A bus handler that writes deliveries of this QoS to the agent, waiting while the link is full. */
+  handlerFor(qos: QoS): DeliveryHandler;
+  sendToolCall(call: OutgoingToolCall): void;
+  /** Ends the link, telling the agent why. */
+  close(code: string, message: string): void;
+}
+
+export interface AgentInfoView {
+  agentId: string;
+  state: AgentState;
+  topics: string[];
+  tools: string[];
+  metadata: Record<string, string>;
+  lastHeartbeatMs: number;
+  pid: number;
+  restarts: number;
+  supervised: boolean;
+  lastError: string;
+}
+
+/**
+ * Lifecycle events published on the bus, topic `agent.<id>.<kind>`, JSON payload
+ * `{agent_id, state, reason?, pid?, ...}`:
+ *   registered, connected, disconnected (stream ended or heartbeat timeout), replaced (a newer stream took the id)
+ *   started (process spawned), crashed, restarting, stopped, failed (restarts given up), log (one line of output)
+ */
+export type LifecycleKind = 'registered' | 'connected' | 'disconnected' | 'replaced' | 'started' | 'crashed' | 'restarting' | 'stopped' | 'failed' | 'log';
+
+export type LifecycleEmitter = (agentId: string, kind: LifecycleKind, payload: Record<string, unknown>) => void;

@@ -1,0 +1,47 @@
+// loom.v1.Bridge: the reference service, wire-compatible.
+import type { Bus } from '../bus/types';
+import type { AgentDirectory } from '../agents/directory';
+import type { Logger } from '../log';
+import type { BridgeHandlers } from '../proto/gen/loom/v1/Bridge';
+import type { ToolRegistry } from '../tools/types';
+import { qosFromWire, toolFromWire } from './convert';
+import { serveEventStream } from './eventStream';
+import { callTool } from './toolsService';
+import { agentIdFrom, unary } from './unary';
+
+export interface BridgeServiceDeps {
+  bus: Bus;
+  directory: AgentDirectory;
+  tools: ToolRegistry;
+  log: Logger;
+  maxBatch: number;
+  maxMessageBytes: number;
+}
+
+export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
+  const { directory, log } = deps;
+  return {
+    RegisterAgent: unary(log, 'RegisterAgent', (req) => {
+      try {
+        directory.register({
+          agentId: req.agentId,
+          topics: req.subscribedTopics,
+          qos: qosFromWire(req.qos),
+          tools: req.tools.map(toolFromWire),
+          metadata: req.metadata,
+        });
+        return { success: true, errorMessage: '' };
+      } catch (err) {
+        log.warn('registration refused', { agent: req.agentId, error: (err as Error).message });
+        return { success: false, errorMessage: (err as Error).message };
+      }
+    }),
+    EventStream: (call) => serveEventStream(call, deps),
+    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, req, agentIdFrom(call.metadata))),
+    Heartbeat: unary(log, 'Heartbeat', (req, call) => {
+      const id = req.agentId || agentIdFrom(call.metadata);
+      const known = id ? directory.touch(id) : false;
+      return { timestampMs: Date.now(), status: known ? 'ok' : id ? 'unknown_agent' : 'ok' };
+    }),
+  };
+}

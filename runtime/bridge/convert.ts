@@ -1,0 +1,71 @@
+// Translation between loom.v1 wire messages and the runtime's own types.
+import { randomUUID } from 'node:crypto';
+import type { LoomEvent, QoS } from '../bus/types';
+import { readField, writeField } from '../bus/envelope';
+import type { Event, Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
+import type { ToolDefinition } from '../tools/types';
+
+/**
+ * An event from a client, with the sender filled in when it named none. Envelope keys pass
+ * through as sent: the bus reads both the "loom."-prefixed and the bare spelling.
+ */
+export function eventFromWire(event: Event__Output | null | undefined, sender: string): LoomEvent {
+  const metadata: Record<string, string> = { ...(event?.metadata ?? {}) };
+  const named = readField({ metadata }, 'sender');
+  writeField(metadata, 'sender', named || sender);
+  return {
+    id: event?.id || randomUUID(),
+    type: event?.type ?? '',
+    timestampMs: Number(event?.timestampMs) || Date.now(),
+    source: event?.source || sender,
+    metadata,
+    payload: event?.payload ?? Buffer.alloc(0),
+    confidence: event?.confidence ?? 0,
+    tags: event?.tags ?? [],
+    priority: event?.priority ?? 0,
+  };
+}
+
+export function eventToWire(event: LoomEvent): Event {
+  return event;
+}
+
+const QOS_FROM_WIRE: Record<string, QoS> = { QOS_REALTIME: 'realtime', QOS_BATCHED: 'batched', QOS_BACKGROUND: 'background' };
+const QOS_TO_WIRE: Record<QoS, string> = { realtime: 'QOS_REALTIME', batched: 'QOS_BATCHED', background: 'QOS_BACKGROUND' };
+
+export function qosFromWire(qos: string | number | undefined | null): QoS {
+  if (typeof qos === 'number') return (['realtime', 'batched', 'background'] as const)[qos] ?? 'realtime';
+  return QOS_FROM_WIRE[qos ?? ''] ?? 'realtime';
+}
+
+export function qosToWire(qos: QoS): 'QOS_REALTIME' | 'QOS_BATCHED' | 'QOS_BACKGROUND' {
+  return QOS_TO_WIRE[qos] as 'QOS_REALTIME' | 'QOS_BATCHED' | 'QOS_BACKGROUND';
+}
+
+/** Throws with a message naming the tool when its schema is not a JSON object. */
+export function toolFromWire(desc: ToolDescriptor__Output): Omit<ToolDefinition, 'owner' | 'provider'> {
+  let schema: Record<string, unknown> = { type: 'object' };
+  if (desc.parametersSchema.trim()) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(desc.parametersSchema);
+    } catch (err) {
+      throw new Error(`tool "${desc.name}": parameters_schema is not valid JSON (${(err as Error).message})`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`tool "${desc.name}": parameters_schema must be a JSON object`);
+    schema = parsed as Record<string, unknown>;
+  }
+  return { name: desc.name, description: desc.description, parametersSchema: schema, metadata: desc.metadata };
+}
+
+const PROVIDER_TO_WIRE = { native: 'PROVIDER_NATIVE', wasm: 'PROVIDER_WASM', grpc: 'PROVIDER_GRPC', mcp: 'PROVIDER_MCP' } as const;
+
+export function toolToWire(def: ToolDefinition): ToolDescriptor {
+  return {
+    name: def.name,
+    description: def.description,
+    parametersSchema: JSON.stringify(def.parametersSchema),
+    provider: PROVIDER_TO_WIRE[def.provider],
+    metadata: { ...(def.metadata ?? {}), ...(def.owner ? { 'loom.owner': def.owner } : {}) },
+  };
+}

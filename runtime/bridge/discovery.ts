@@ -1,0 +1,49 @@
+// The discovery file tells clients on this machine where the runtime listens and which token
+// to send. It holds a secret, so it is created 0600 and replaced atomically (write a private
+// temp file, then rename) so a reader never sees half a file.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface DiscoveryInfo {
+  address: string;
+  token: string;
+  pid: number;
+  version: string;
+}
+
+export const DISCOVERY_FILE = 'runtime.json';
+
+export function discoveryPath(workspace: string, dataDir: string): string {
+  return join(workspace, dataDir, DISCOVERY_FILE);
+}
+
+export function writeDiscoveryFile(path: string, info: DiscoveryInfo): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+export function readDiscoveryFile(path: string): DiscoveryInfo | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DiscoveryInfo>;
+    if (typeof parsed.address !== 'string' || typeof parsed.token !== 'string' || typeof parsed.pid !== 'number') return undefined;
+    return { address: parsed.address, token: parsed.token, pid: parsed.pid, version: String(parsed.version ?? '') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the file only while it still describes this runtime: a newer runtime may have replaced it. */
+export function removeDiscoveryFile(path: string, ours: Pick<DiscoveryInfo, 'pid' | 'token'>): boolean {
+  const current = readDiscoveryFile(path);
+  if (!current || current.pid !== ours.pid || current.token !== ours.token) return false;
+  rmSync(path, { force: true });
+  return true;
+}

@@ -1,0 +1,258 @@
+// One agent's EventStream: the reference protocol (Ack{message_id = agent_id} first, then
+// publishes, pings, tool results) plus Loom's additions (batches, subscribe/unsubscribe).
+//
+// Flow control: every write goes through `send`, which resolves only once the stream can take
+// more. Bus handlers await it, so a slow client stalls its own subscriptions: batched queues
+// fill and the publisher waits, realtime queues fill and drop (counted by the bus). Inbound,
+// publishes run one after another and the stream is paused while too many wait for the bus.
+import type * as grpc from '@grpc/grpc-js';
+import type { Bus, Delivery, DeliveryHandler, QoS } from '../bus/types';
+import type { Logger } from '../log';
+import type { AgentDirectory } from '../agents/directory';
+import type { AgentConnection, OutgoingToolCall } from '../agents/types';
+import type { ClientEvent__Output, ServerEvent } from '../proto/types';
+import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
+import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
+import { eventFromWire, qosFromWire } from './convert';
+
+export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
+
+export interface EventStreamDeps {
+  bus: Bus;
+  directory: AgentDirectory;
+  log: Logger;
+  maxBatch: number;
+  maxMessageBytes: number;
+}
+
+/** Registration metadata by which a client says it understands ServerEvent.delivery_batch. */
+export const BATCH_METADATA_KEY = 'loom.batch';
+const MAX_PUBLISHES_IN_FLIGHT = 64;
+/** Room left for the envelope of a message beside the events it carries. */
+const MESSAGE_OVERHEAD = 1024;
+
+export function serveEventStream(call: EventStreamCall, deps: EventStreamDeps): void {
+  const fromMetadata = call.metadata.get('x-loom-agent-id')[0];
+  const stream = new AgentStream(call, deps);
+  if (typeof fromMetadata === 'string' && fromMetadata) stream.bind(fromMetadata);
+}
+
+class AgentStream implements AgentConnection {
+  agentId = '';
+  private closed = false;
+  private drainWait: Promise<void> | undefined;
+  private releaseDrain: (() => void) | undefined;
+  private batching = false;
+  private pendingBatch: WireDelivery[] = [];
+  private pendingBatchBytes = 0;
+  private flushScheduled = false;
+  private publishChain: Promise<void> = Promise.resolve();
+  private publishesInFlight = 0;
+
+  constructor(private readonly call: EventStreamCall, private readonly deps: EventStreamDeps) {
+    call.on('data', (msg: ClientEvent__Output) => this.onMessage(msg));
+    call.on('end', () => {
+      this.finish('the client closed the stream');
+      call.end();
+    });
+    call.on('error', (err) => this.finish(`stream error: ${err.message}`));
+    call.on('cancelled', () => this.finish('the client cancelled the stream'));
+    call.on('close', () => this.finish('stream closed'));
+  }
+
+  bind(agentId: string): void {
+    try {
+      this.agentId = agentId;
+      this.deps.directory.attach(agentId, this);
+      this.batching = this.deps.directory.get(agentId)?.metadata[BATCH_METADATA_KEY] === '1';
+    } catch (err) {
+      this.close('invalid_agent', (err as Error).message);
+    }
+  }
+
+  handlerFor(qos: QoS): DeliveryHandler {
+    if (qos === 'realtime' || !this.batching) return (d) => this.deliverOne(d);
+    return (d) => this.deliverBatched(d);
+  }
+
+  sendToolCall(call: OutgoingToolCall): void {
+    void this.send({ toolCall: { ...call, qos: 'QOS_REALTIME' } });
+  }
+
+  close(code: string, message: string): void {
+    if (this.closed) return;
+    try {
+      this.call.write({ err: { code, message } });
+      this.call.end();
+    } catch {
+      // the transport is already gone; nothing left to tell the client
+    }
+    this.markClosed();
+  }
+
+  private onMessage(msg: ClientEvent__Output): void {
+    if (this.closed) return;
+    try {
+      if (!this.agentId) return this.expectAck(msg);
+      this.deps.directory.touch(this.agentId);
+      switch (msg.msg) {
+        case 'publish':
+          return this.enqueuePublishes([msg.publish!]);
+        case 'publishBatch':
+          return this.enqueuePublishes(msg.publishBatch?.publishes ?? []);
+        case 'ping':
+          void this.send({ pong: { timestampMs: Number(msg.ping?.timestampMs) || Date.now(), status: 'ok' } });
+          return;
+        case 'toolResult':
+          return this.onToolResult(msg);
+        case 'subscribe':
+          return this.onSubscribe(msg);
+        case 'unsubscribe':
+          return this.onUnsubscribe(msg);
+        case 'ack':
+          return; // acknowledgements of deliveries: nothing is redelivered, so nothing to do
+        default:
+          void this.send({ err: { code: 'invalid_message', message: 'empty ClientEvent (no field of the msg oneof set)' } });
+      }
+    } catch (err) {
+      this.deps.log.warn('stream message failed', { agent: this.agentId, error: (err as Error).message });
+      void this.send({ err: { code: 'failed', message: (err as Error).message } });
+    }
+  }
+
+  private expectAck(msg: ClientEvent__Output): void {
+    const id = msg.msg === 'ack' ? msg.ack?.messageId : undefined;
+    if (!id) {
+      this.close('protocol', 'the first message on EventStream must be Ack{message_id = <agent id>} (or send gRPC metadata x-loom-agent-id)');
+      return;
+    }
+    this.bind(id);
+  }
+
+  private enqueuePublishes(publishes: Publish__Output[]): void {
+    for (const p of publishes) {
+      this.publishesInFlight++;
+      if (this.publishesInFlight > MAX_PUBLISHES_IN_FLIGHT) this.call.pause();
+      this.publishChain = this.publishChain
+        .then(() => this.publishOne(p))
+        .finally(() => {
+          this.publishesInFlight--;
+          if (this.publishesInFlight <= MAX_PUBLISHES_IN_FLIGHT / 2 && !this.closed) this.call.resume();
+        });
+    }
+  }
+
+  private async publishOne(p: Publish__Output): Promise<void> {
+    try {
+      await this.deps.bus.publish(p.topic, eventFromWire(p.event, this.agentId));
+    } catch (err) {
+      void this.send({ err: { code: 'publish_failed', message: `publish to "${p.topic}" refused: ${(err as Error).message}` } });
+    }
+  }
+
+  private onToolResult(msg: ClientEvent__Output): void {
+    const result = msg.toolResult!;
+    if (!this.deps.directory.resolveToolCall(this.agentId, result.id, result)) {
+      this.deps.log.debug('tool result for no waiting call (late or unknown id)', { agent: this.agentId, id: result.id });
+    }
+  }
+
+  private onSubscribe(msg: ClientEvent__Output): void {
+    const req = msg.subscribe!;
+    try {
+      const { subscriptionId } = this.deps.directory.subscribe(this.agentId, req.pattern, qosFromWire(req.qos));
+      void this.send({ subscribed: { requestId: req.requestId, subscriptionId, success: true } });
+    } catch (err) {
+      void this.send({ subscribed: { requestId: req.requestId, success: false, errorMessage: (err as Error).message } });
+    }
+  }
+
+  private onUnsubscribe(msg: ClientEvent__Output): void {
+    const req = msg.unsubscribe!;
+    if (!req.pattern && !req.subscriptionId) {
+      void this.send({ unsubscribed: { requestId: req.requestId, success: false, errorMessage: 'give a pattern or a subscription_id' } });
+      return;
+    }
+    const removed = this.deps.directory.unsubscribe(this.agentId, { pattern: req.pattern || undefined, subscriptionId: req.subscriptionId || undefined });
+    void this.send({ unsubscribed: { requestId: req.requestId, success: true, removed } });
+  }
+
+  private toWire(d: Delivery): WireDelivery | undefined {
+    const size = d.event.payload.length + d.topic.length + MESSAGE_OVERHEAD + Object.entries(d.event.metadata).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    if (size > this.deps.maxMessageBytes) {
+      this.deps.log.warn('delivery larger than the message limit skipped', { agent: this.agentId, topic: d.topic, bytes: size });
+      void this.send({ err: { code: 'too_large', message: `event ${d.event.id} on ${d.topic} (${size} bytes) exceeds max message size ${this.deps.maxMessageBytes}` } });
+      return undefined;
+    }
+    return { topic: d.topic, event: d.event, subscriptionId: d.subscriptionId };
+  }
+
+  private deliverOne(d: Delivery): Promise<void> {
+    const wire = this.toWire(d);
+    return wire ? this.send({ delivery: wire }) : Promise.resolve();
+  }
+
+  private async deliverBatched(d: Delivery): Promise<void> {
+    const wire = this.toWire(d);
+    if (!wire) return;
+    const bytes = d.event.payload.length + MESSAGE_OVERHEAD;
+    if (this.pendingBatchBytes + bytes > this.deps.maxMessageBytes) await this.flush();
+    this.pendingBatch.push(wire);
+    this.pendingBatchBytes += bytes;
+    if (this.pendingBatch.length >= this.deps.maxBatch) await this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+    if (this.drainWait) await this.drainWait;
+  }
+
+  private flush(): Promise<void> {
+    const batch = this.pendingBatch;
+    if (batch.length === 0) return Promise.resolve();
+    this.pendingBatch = [];
+    this.pendingBatchBytes = 0;
+    return batch.length === 1 ? this.send({ delivery: batch[0] }) : this.send({ deliveryBatch: { deliveries: batch } });
+  }
+
+  /** Writes one message; resolves when the stream has room for more. */
+  private send(msg: ServerEvent): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    let ok: boolean;
+    try {
+      ok = this.call.write(msg);
+    } catch (err) {
+      this.finish(`write failed: ${(err as Error).message}`);
+      return Promise.resolve();
+    }
+    if (ok) return this.drainWait ?? Promise.resolve();
+    if (!this.drainWait) {
+      this.drainWait = new Promise((resolve) => {
+        this.releaseDrain = resolve;
+        this.call.once('drain', () => this.markDrained());
+      });
+    }
+    return this.drainWait;
+  }
+
+  private markDrained(): void {
+    const release = this.releaseDrain;
+    this.drainWait = undefined;
+    this.releaseDrain = undefined;
+    release?.();
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    this.pendingBatch = [];
+    this.markDrained();
+  }
+
+  private finish(reason: string): void {
+    if (!this.closed) this.markClosed();
+    if (this.agentId) this.deps.directory.detach(this.agentId, this, reason);
+  }
+}

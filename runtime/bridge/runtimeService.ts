@@ -1,0 +1,96 @@
+// loom.v1.Runtime: run-time subscriptions for any agent, stats, the agent list and control,
+// one-shot publish, and the live feed for the dashboard.
+import * as grpc from '@grpc/grpc-js';
+import { describeAgents, type AgentDirectory, type Supervisor } from '../agents';
+import type { Bus } from '../bus/types';
+import type { Logger } from '../log';
+import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
+import type { Feed } from '../telemetry/feed';
+import { eventFromWire, qosFromWire } from './convert';
+import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
+
+export interface RuntimeServiceDeps {
+  bus: Bus;
+  directory: AgentDirectory;
+  /** Absent until the supervisor exists (it needs the bridge's address). */
+  supervisor: () => Supervisor | undefined;
+  feed: Feed;
+  log: Logger;
+}
+
+const ACTIONS = ['start', 'stop', 'restart'] as const;
+
+export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
+  const { bus, directory, feed, log } = deps;
+  const agents = () => describeAgents(directory, deps.supervisor());
+  const agentOf = (given: string, call: grpc.ServerUnaryCall<unknown, unknown>) => {
+    const id = given || agentIdFrom(call.metadata);
+    if (!id) throw invalidArgument('agent_id is required (or gRPC metadata x-loom-agent-id)');
+    return id;
+  };
+
+  return {
+    Subscribe: unary(log, 'Subscribe', (req, call) => {
+      try {
+        const { subscriptionId } = directory.subscribe(agentOf(req.agentId, call), req.pattern, qosFromWire(req.qos));
+        return { requestId: req.requestId, subscriptionId, success: true };
+      } catch (err) {
+        if (err instanceof StatusError) throw err;
+        return { requestId: req.requestId, success: false, errorMessage: (err as Error).message };
+      }
+    }),
+    Unsubscribe: unary(log, 'Unsubscribe', (req, call) => {
+      if (!req.pattern && !req.subscriptionId) throw invalidArgument('give a pattern or a subscription_id');
+      try {
+        const removed = directory.unsubscribe(agentOf(req.agentId, call), { pattern: req.pattern || undefined, subscriptionId: req.subscriptionId || undefined });
+        return { requestId: req.requestId, success: true, removed };
+      } catch (err) {
+        if (err instanceof StatusError) throw err;
+        return { requestId: req.requestId, success: false, errorMessage: (err as Error).message };
+      }
+    }),
+    GetStats: unary(log, 'GetStats', () => feed.stats(10_000)),
+    ListAgents: unary(log, 'ListAgents', () => ({ agents: agents() })),
+    ControlAgent: unary(log, 'ControlAgent', async (req) => {
+      const supervisor = deps.supervisor();
+      const action = req.action as (typeof ACTIONS)[number];
+      if (!ACTIONS.includes(action)) throw invalidArgument(`action must be one of ${ACTIONS.join(', ')} (got "${req.action}")`);
+      try {
+        if (!supervisor?.has(req.agentId)) throw new Error(`no agent "${req.agentId}" is declared in loom.toml ([agents.${req.agentId}]); only supervised agents can be controlled`);
+        if (action === 'start') supervisor.start(req.agentId);
+        else if (action === 'stop') await supervisor.stop(req.agentId);
+        else await supervisor.restart(req.agentId);
+        return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
+      } catch (err) {
+        return { success: false, errorMessage: (err as Error).message, agent: agents().find((a) => a.agentId === req.agentId) };
+      }
+    }),
+    Publish: unary(log, 'Publish', async (req, call) => {
+      const event = eventFromWire(req.event, agentIdFrom(call.metadata) || 'runtime-client');
+      try {
+        await bus.publish(req.topic, event);
+      } catch (err) {
+        throw invalidArgument(`publish to "${req.topic}" refused: ${(err as Error).message}`);
+      }
+      return { messageId: event.id };
+    }),
+    Feed: (call) => {
+      // A slow reader skips updates instead of growing the buffer; the next one carries fresh totals.
+      let blocked = false;
+      const listening = feed.listen(
+        (update) => {
+          if (blocked) return;
+          if (!call.write(update)) {
+            blocked = true;
+            call.once('drain', () => (blocked = false));
+          }
+        },
+        { maxEvents: call.request.maxEventsPerUpdate || undefined, intervalMs: call.request.intervalMs || undefined, topicFilter: call.request.topicFilter || undefined },
+      );
+      const stop = () => listening.dispose();
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+    },
+  };
+}

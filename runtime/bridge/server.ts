@@ -1,0 +1,86 @@
+// The gRPC server: every loom.v1 service on one loopback port, behind the token check, with
+// message size limits from the config.
+import * as grpc from '@grpc/grpc-js';
+import type { AgentDirectory, Supervisor } from '../agents';
+import type { Bus } from '../bus/types';
+import type { LoomConfig } from '../config/types';
+import type { Logger } from '../log';
+import { loadLoomPackage } from '../proto';
+import type { Store } from '../store/types';
+import type { Feed } from '../telemetry/feed';
+import type { ToolRegistry } from '../tools/types';
+import { tokenInterceptor } from './auth';
+import { bridgeService } from './bridgeService';
+import { runtimeService } from './runtimeService';
+import { storeService } from './storeService';
+import { toolsService } from './toolsService';
+
+export interface BridgeServerOptions {
+  settings: LoomConfig['bridge'];
+  token: string;
+  bus: Bus;
+  tools: ToolRegistry;
+  store: Store;
+  directory: AgentDirectory;
+  supervisor: () => Supervisor | undefined;
+  feed: Feed;
+  log: Logger;
+}
+
+export interface BridgeServer {
+  /** "127.0.0.1:PORT" (or "[::1]:PORT"). */
+  readonly address: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+const TOKEN_OFF_WARNING_EVERY_MS = 60_000;
+const SHUTDOWN_GRACE_MS = 2000;
+
+export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
+  const { settings, log } = opts;
+  const interceptors: grpc.ServerInterceptor[] = [];
+  let warnTimer: NodeJS.Timeout | undefined;
+  if (settings.requireToken) {
+    interceptors.push(tokenInterceptor(opts.token, (method, peer) => log.warn('call refused: bad or missing token', { method, peer })));
+  } else {
+    const warn = () => log.warn('bridge token check is OFF (bridge.require_token = false): any local process can drive this runtime');
+    warn();
+    warnTimer = setInterval(warn, TOKEN_OFF_WARNING_EVERY_MS);
+    warnTimer.unref();
+  }
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': settings.maxMessageBytes,
+    'grpc.max_send_message_length': settings.maxMessageBytes,
+    interceptors,
+  });
+  const pkg = loadLoomPackage();
+  server.addService(pkg.Bridge.service, bridgeService({ ...opts, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
+  server.addService(pkg.Tools.service, toolsService(opts.tools, log));
+  server.addService(pkg.Store.service, storeService(opts.store, log));
+  server.addService(pkg.Runtime.service, runtimeService(opts));
+
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${settings.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  const address = `${host}:${port}`;
+  log.info('bridge listening', { address, tokenRequired: settings.requireToken });
+
+  return {
+    address,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(warnTimer);
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

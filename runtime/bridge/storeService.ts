@@ -1,0 +1,73 @@
+// loom.v1.Store: context items and per-agent key-value state in the runtime's store.
+import type { Logger } from '../log';
+import type { StoreHandlers } from '../proto/gen/loom/v1/Store';
+import type { ContextItem } from '../store/types';
+import type { Store } from '../store/types';
+import * as grpc from '@grpc/grpc-js';
+import { invalidArgument, StatusError, unary as plainUnary } from './unary';
+
+const STATUS_FOR_STORE_ERROR: Record<string, grpc.status> = { invalid_argument: grpc.status.INVALID_ARGUMENT, closed: grpc.status.UNAVAILABLE, locked: grpc.status.UNAVAILABLE };
+
+/** Store errors carry a code; the caller sees the matching gRPC status instead of INTERNAL. */
+const unary: typeof plainUnary = (log, name, fn) =>
+  plainUnary(log, name, async (req, call) => {
+    try {
+      return await fn(req, call);
+    } catch (err) {
+      const status = STATUS_FOR_STORE_ERROR[(err as { code?: string }).code ?? ''];
+      throw status === undefined || err instanceof StatusError ? err : new StatusError(status, (err as Error).message);
+    }
+  });
+
+function required(value: string, field: string): string {
+  if (!value) throw invalidArgument(`${field} is required`);
+  return value;
+}
+
+function itemToWire(item: ContextItem) {
+  return { ...item };
+}
+
+export function storeService(store: Store, log: Logger): StoreHandlers {
+  return {
+    SaveContext: unary(log, 'SaveContext', async (req) => {
+      const item = req.item;
+      if (!item) throw invalidArgument('item is required');
+      const saved = await store.saveContext({
+        ...(item.id ? { id: item.id } : {}),
+        ...(Number(item.timestampMs) > 0 ? { timestampMs: Number(item.timestampMs) } : {}),
+        sessionId: required(item.sessionId, 'item.session_id'),
+        type: required(item.type, 'item.type'),
+        content: item.content,
+        metadata: item.metadata,
+      });
+      return { item: itemToWire(saved) };
+    }),
+    QueryContext: unary(log, 'QueryContext', async (req) => {
+      const items = await store.queryContext({
+        sessionId: req.sessionId || undefined,
+        type: req.type || undefined,
+        sinceMs: Number(req.sinceMs) || undefined,
+        untilMs: Number(req.untilMs) || undefined,
+        text: req.text || undefined,
+        limit: req.limit > 0 ? req.limit : undefined,
+        newestFirst: req.newestFirst,
+      });
+      return { items: items.map(itemToWire) };
+    }),
+    GetState: unary(log, 'GetState', async (req) => {
+      const value = await store.getState(required(req.agentId, 'agent_id'), required(req.key, 'key'));
+      return value ? { found: true, value } : { found: false };
+    }),
+    PutState: unary(log, 'PutState', async (req) => {
+      await store.putState(required(req.agentId, 'agent_id'), required(req.key, 'key'), req.value);
+      return {};
+    }),
+    DeleteState: unary(log, 'DeleteState', async (req) => ({
+      existed: await store.deleteState(required(req.agentId, 'agent_id'), required(req.key, 'key')),
+    })),
+    ListState: unary(log, 'ListState', async (req) => ({
+      entries: await store.listState(required(req.agentId, 'agent_id'), req.prefix || undefined, req.limit > 0 ? req.limit : undefined),
+    })),
+  };
+}

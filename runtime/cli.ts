@@ -1,0 +1,177 @@
+// `node dist/runtime.js`: the headless runtime. Structured JSON log lines go to stderr;
+// --print-events writes one readable line per event to stdout.
+import { ConfigError, type ConfigOverrides } from './config';
+import type { Delivery } from './bus/types';
+import { createLogger, type LogLevel } from './log';
+import { startRuntime, VERSION, type RuntimeHandle } from './main';
+
+const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]
+
+Runs the Loom runtime for a workspace: event bus, tools, store, agents and the gRPC bridge
+(address and token in <workspace>/.loom/runtime.json).
+
+Options:
+  --workspace DIR          workspace root holding loom.toml (default: the current directory)
+  --port N                 bridge port on 127.0.0.1 (default: bridge.port, 0 = any free port)
+  --log-level LEVEL        debug | info | warn | error (default: runtime.log_level)
+  --print-events [PATTERN] print each event on stdout; PATTERN filters topics (default ">", all)
+  --no-token               accept calls without the bridge token (legacy clients; warned)
+  --help                   show this help
+  --version                print the version
+
+Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for bad arguments or configuration, 1 otherwise.`;
+
+export interface CliOptions {
+  workspace: string;
+  port?: number;
+  logLevel?: LogLevel;
+  printEvents?: string;
+  noToken: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+export class UsageError extends Error {}
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function parseArgs(argv: string[]): CliOptions {
+  const opts: CliOptions = { workspace: process.cwd(), noToken: false, help: false, version: false };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const take = () => inline ?? value(i++, flag);
+    switch (flag) {
+      case '--workspace':
+        opts.workspace = take();
+        break;
+      case '--port': {
+        const raw = take();
+        const port = Number(raw);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535 (got "${raw}")`);
+        opts.port = port;
+        break;
+      }
+      case '--log-level': {
+        const level = take() as LogLevel;
+        if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')} (got "${level}")`);
+        opts.logLevel = level;
+        break;
+      }
+      case '--print-events': {
+        const next = argv[i + 1];
+        opts.printEvents = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : '>');
+        break;
+      }
+      case '--no-token':
+        opts.noToken = true;
+        break;
+      case '--help':
+      case '-h':
+        opts.help = true;
+        break;
+      case '--version':
+        opts.version = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument "${arg}"`);
+    }
+  }
+  return opts;
+}
+
+function overridesFrom(opts: CliOptions): ConfigOverrides {
+  return {
+    ...(opts.logLevel ? { runtime: { logLevel: opts.logLevel } } : {}),
+    ...(opts.port !== undefined || opts.noToken
+      ? { bridge: { ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.noToken ? { requireToken: false } : {}) } }
+      : {}),
+  };
+}
+
+const PREVIEW_CHARS = 120;
+
+/** "12:00:01.234  topic  type  from sender  payload…" */
+export function formatEvent(d: Delivery): string {
+  const time = new Date(Number(d.event.timestampMs) || Date.now()).toISOString().slice(11, 23);
+  const from = d.event.metadata['loom.sender'] || d.event.metadata['sender'] || d.event.source || '-';
+  const text = d.event.payload.toString('utf8').replace(/\s+/g, ' ');
+  const preview = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+  return `${time}  ${d.topic}  ${d.event.type || '-'}  from ${from}  ${preview}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`loom: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (opts.version) {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+
+  let handle: RuntimeHandle;
+  try {
+    handle = await startRuntime({ workspace: opts.workspace, overrides: overridesFrom(opts) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`loom: bad configuration\n${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`loom: cannot start: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+  const log = handle.log;
+
+  // A long-lived server: a stray exception in one handler is logged, the rest keeps serving.
+  process.on('uncaughtException', (err) => log.error('uncaught exception', { error: err.stack ?? err.message }));
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) }));
+
+  if (opts.printEvents) {
+    handle.bus.subscribe(opts.printEvents, (d) => void process.stdout.write(formatEvent(d) + '\n'), { qos: 'realtime', subscriber: 'cli' });
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) {
+        log.warn('second signal: exiting without a clean shutdown', { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info('shutting down', { signal });
+      handle.stop().then(
+        () => resolve(0),
+        (err: Error) => {
+          log.error('shutdown failed', { error: err.message });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      createLogger().error('fatal', { error: err.stack ?? err.message });
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,130 @@
+// The composition root: builds every runtime part in dependency order and tears them down in
+// reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
+// → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
+import { AgentDirectory, Supervisor, describeAgents, type LifecycleEmitter } from './agents';
+import { discoveryPath, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
+import { generateToken } from './bridge/auth';
+import { startBridgeServer } from './bridge/server';
+import { EventBus, createEvent, type Bus } from './bus';
+import { loadConfig, type ConfigOverrides, type LoomConfig } from './config';
+import { createLogger, type Logger } from './log';
+import { openStore } from './store';
+import type { Store } from './store/types';
+import { Feed } from './telemetry/feed';
+import { DefaultToolRegistry } from './tools/registry';
+import { registerBuiltinTools } from './tools/builtin';
+import type { ToolRegistry } from './tools/types';
+import { join } from 'node:path';
+import { version as packageVersion } from '../package.json';
+
+export const VERSION: string = packageVersion;
+
+export interface StartOptions {
+  workspace: string;
+  overrides?: ConfigOverrides;
+  /** Default: JSON lines on stderr at the configured level. */
+  log?: Logger;
+}
+
+export interface RuntimeHandle {
+  readonly config: LoomConfig;
+  readonly bus: Bus;
+  readonly tools: ToolRegistry;
+  readonly store: Store;
+  readonly directory: AgentDirectory;
+  readonly supervisor: Supervisor;
+  readonly feed: Feed;
+  /** "127.0.0.1:PORT". */
+  readonly address: string;
+  readonly token: string;
+  readonly discoveryFile: string;
+  readonly version: string;
+  readonly log: Logger;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
+type Closer = [name: string, close: () => unknown];
+
+/** Throws ConfigError for a bad loom.toml before anything starts. */
+export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
+  const config = await loadConfig(opts.workspace, opts.overrides);
+  const log = opts.log ?? createLogger({ level: config.runtime.logLevel });
+  const startedAtMs = Date.now();
+  // Undo stack: whatever started is stopped again if a later part fails to start.
+  const closers: Closer[] = [];
+  const stopAll = async () => {
+    for (const [name, close] of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.error('stop failed', { part: name, error: (err as Error).message });
+      }
+    }
+  };
+
+  try {
+    const store = await openStore(join(config.workspace, config.runtime.dataDir, 'store'), log.child('store'));
+    closers.push(['store', () => store.close()]);
+
+    const bus = new EventBus({ queueSizes: config.bus.queueSizes, maxHops: config.bus.maxHops, requestTimeoutMs: config.bus.requestTimeoutMs });
+    closers.push(['bus', () => bus.close()]);
+
+    const tools = new DefaultToolRegistry({ defaultTimeoutMs: config.tools.defaultTimeoutMs, log: log.child('tools') });
+    const builtins = registerBuiltinTools(tools, config, log.child('tools'));
+    closers.push(['builtin tools', () => builtins.dispose()]);
+
+    // SOURCES_PENDING: the watcher and timers are wired here once runtime/sources lands.
+
+    const emit = lifecycleEmitter(bus, log);
+    const directory = new AgentDirectory({ bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents') });
+    closers.push(['agents', () => directory.dispose()]);
+
+    let supervisor: Supervisor | undefined;
+    const feed = new Feed({ bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs });
+    const token = generateToken();
+    const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, feed, log: log.child('bridge') });
+    closers.push(['bridge', () => bridge.stop()]);
+    closers.push(['feed', () => feed.close()]);
+
+    supervisor = new Supervisor({
+      agents: config.agents,
+      workspace: config.workspace,
+      trusted: config.runtime.trusted,
+      bridge: { address: bridge.address, token },
+      emit,
+      log: log.child('supervisor'),
+    });
+    closers.push(['supervisor', () => supervisor!.stopAll()]);
+
+    const discoveryFile = discoveryPath(config.workspace, config.runtime.dataDir);
+    const ours = { address: bridge.address, token, pid: process.pid, version: VERSION };
+    writeDiscoveryFile(discoveryFile, ours);
+    closers.push(['discovery', () => removeDiscoveryFile(discoveryFile, ours)]);
+
+    if (!config.runtime.trusted && Object.keys(config.agents).length > 0) {
+      log.warn('workspace not trusted: declared agents are not spawned', { agents: Object.keys(config.agents) });
+    }
+    supervisor.startAll();
+    log.info('runtime started', { workspace: config.workspace, address: bridge.address, version: VERSION, pid: process.pid, discoveryFile });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config, bus, tools, store, directory, supervisor, feed, token, discoveryFile, log,
+      address: bridge.address,
+      version: VERSION,
+      stop: () => (stopping ??= stopAll().then(() => log.info('runtime stopped'))),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Agent lifecycle goes on the bus as agent.<id>.<kind> (see agents/types.ts). */
+function lifecycleEmitter(bus: Bus, log: Logger): LifecycleEmitter {
+  return (agentId, kind, payload) => {
+    const event = createEvent({ type: `agent.${kind}`, source: 'runtime', sender: 'runtime', payload: { agent_id: agentId, ...payload } });
+    bus.publish(`agent.${agentId}.${kind}`, event).catch((err: Error) => log.debug('lifecycle event not published', { agent: agentId, kind, error: err.message }));
+  };
+}

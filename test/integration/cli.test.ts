@@ -1,0 +1,89 @@
+// The headless entry: arguments, the discovery file, clean shutdown, bad config, --print-events.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
+import { call, connect, event } from './helpers/grpc';
+
+describe('runtime CLI (node dist/runtime.js)', function () {
+  this.timeout(60_000);
+  before(() => buildRuntime());
+  afterEach(() => stopAllRuntimes());
+  after(() => removeWorkspaces());
+
+  it('prints usage for --help and the package version for --version', () => {
+    const help = spawnSync(process.execPath, [RUNTIME_JS, '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--workspace DIR/);
+    assert.match(help.stdout, /--print-events/);
+    const version = spawnSync(process.execPath, [RUNTIME_JS, '--version'], { encoding: 'utf8' });
+    assert.equal(version.status, 0);
+    assert.equal(version.stdout.trim(), require(`${REPO}/package.json`).version);
+  });
+
+  it('exits 2 naming the argument for an unknown flag', () => {
+    const r = spawnSync(process.execPath, [RUNTIME_JS, '--frobnicate'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown argument "--frobnicate"/);
+  });
+
+  it('exits 2 with the bad key named for a bad loom.toml', () => {
+    const ws = makeWorkspace('[bridge]\nmax_batch = "lots"\n');
+    const r = spawnSync(process.execPath, [RUNTIME_JS, '--workspace', ws], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /bad configuration/);
+    assert.match(r.stderr, /bridge\.max_batch/);
+    assert.equal(existsSync(`${ws}/.loom/runtime.json`), false);
+  });
+
+  it('writes the discovery file (address, token, pid, version; mode 0600) and removes it on SIGTERM, exiting 0', async () => {
+    const rt = await startRuntime(makeWorkspace());
+    const info = rt.discovery();
+    assert.match(info.address, /^127\.0\.0\.1:\d+$/);
+    assert.match(info.token, /^[0-9a-f]{64}$/);
+    assert.equal(info.pid, rt.proc.pid);
+    assert.equal(info.version, require(`${REPO}/package.json`).version);
+    assert.equal(statSync(rt.discoveryFile).mode & 0o777, 0o600);
+    // The address in the file is a live runtime that accepts the token in the file.
+    const c = connect(info.address, { token: info.token });
+    const stats = await call(c.runtime, 'GetStats', {});
+    assert.ok(Number(stats.timestampMs) > 0);
+    c.close();
+    await rt.stop('SIGTERM');
+    assert.equal(rt.exitCode, 0, rt.stderrText.join('\n'));
+    assert.equal(existsSync(rt.discoveryFile), false);
+    assert.ok(rt.logs.some((l) => l.msg === 'runtime stopped'));
+  });
+
+  it('shuts down cleanly on SIGINT too', async () => {
+    const rt = await startRuntime(makeWorkspace());
+    await rt.stop('SIGINT');
+    assert.equal(rt.exitCode, 0);
+    assert.equal(existsSync(rt.discoveryFile), false);
+  });
+
+  it('logs structured JSON lines on stderr', async () => {
+    const rt = await startRuntime(makeWorkspace());
+    const started = rt.logs.find((l) => l.msg === 'runtime started')!;
+    assert.equal(started.level, 'info');
+    assert.equal(started.address, rt.discovery().address);
+    await rt.stop();
+  });
+
+  it('--print-events prints one line per event with time, topic, type, sender and payload', async () => {
+    const rt = await startRuntime(makeWorkspace(), ['--print-events', 'demo.>']);
+    const info = rt.discovery();
+    const c = connect(info.address, { token: info.token, agentId: 'printer-test' });
+    await call(c.runtime, 'Publish', { topic: 'demo.greeting', event: event('greeting', { text: 'hello loom' }) });
+    await call(c.runtime, 'Publish', { topic: 'other.topic', event: event('ignored', { text: 'not printed' }) });
+    await call(c.runtime, 'Publish', { topic: 'demo.second', event: event('second', { n: 2 }) });
+    const line = await rt.waitFor('the printed event', () => rt.stdoutLines.find((l) => l.includes('demo.second')));
+    const first = rt.stdoutLines.find((l) => l.includes('demo.greeting'));
+    assert.ok(first, rt.stdoutLines.join('\n'));
+    assert.match(first, /^\d\d:\d\d:\d\d\.\d{3}  demo\.greeting  greeting  from printer-test  \{"text":"hello loom"\}$/);
+    assert.match(line, /demo\.second  second  from printer-test  \{"n":2\}/);
+    assert.equal(rt.stdoutLines.some((l) => l.includes('other.topic')), false);
+    c.close();
+    await rt.stop();
+  });
+});

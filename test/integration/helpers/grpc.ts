@@ -1,0 +1,161 @@
+// gRPC clients for the runtime built from the same protos, with the bearer token attached.
+import * as grpc from '@grpc/grpc-js';
+import { loadLoomPackage } from '../../../runtime/proto';
+import type { BridgeClient, RuntimeClient, StoreClient, ToolsClient, ClientEvent, ServerEvent__Output } from '../../../runtime/proto/types';
+
+export interface Clients {
+  bridge: BridgeClient;
+  tools: ToolsClient;
+  store: StoreClient;
+  runtime: RuntimeClient;
+  close(): void;
+}
+
+export interface ClientOptions {
+  /** undefined = no authorization header at all. */
+  token?: string;
+  agentId?: string;
+}
+
+export function authMetadata(opts: ClientOptions): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (opts.token !== undefined) md.set('authorization', `Bearer ${opts.token}`);
+  if (opts.agentId) md.set('x-loom-agent-id', opts.agentId);
+  return md;
+}
+
+export function connect(address: string, opts: ClientOptions = {}): Clients {
+  const pkg = loadLoomPackage();
+  const interceptor: grpc.Interceptor = (options, next) =>
+    new grpc.InterceptingCall(next(options), {
+      start: (metadata, listener, nextStart) => {
+        metadata.merge(authMetadata(opts));
+        nextStart(metadata, listener);
+      },
+    });
+  const channelOpts: grpc.ClientOptions = { interceptors: [interceptor], 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 };
+  const creds = grpc.credentials.createInsecure();
+  const bridge = new pkg.Bridge(address, creds, channelOpts);
+  // One channel for all four services, so closing it closes them all.
+  const channel = bridge.getChannel();
+  const shared = { ...channelOpts, channelOverride: channel };
+  const clients = {
+    bridge,
+    tools: new pkg.Tools(address, creds, shared),
+    store: new pkg.Store(address, creds, shared),
+    runtime: new pkg.Runtime(address, creds, shared),
+  };
+  return { ...clients, close: () => bridge.close() };
+}
+
+type UnaryFn<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+
+/** Promisified unary call: `await call(c.bridge, 'RegisterAgent', {...})`. */
+export function call<C extends object, M extends keyof C>(
+  client: C,
+  method: M,
+  req: C[M] extends UnaryFn<infer Req, unknown> ? Req : never,
+): Promise<C[M] extends UnaryFn<never, infer Res> ? NonNullable<Res> : never> {
+  return new Promise((resolve, reject) => {
+    (client[method] as unknown as UnaryFn<unknown, unknown>).call(client, req, (err, res) => (err ? reject(err) : resolve(res as never)));
+  });
+}
+
+/** Rejects unless the call fails; resolves with its ServiceError. */
+export async function callFails<C extends object, M extends keyof C>(client: C, method: M, req: C[M] extends UnaryFn<infer Req, unknown> ? Req : never): Promise<grpc.ServiceError> {
+  try {
+    await call(client, method, req);
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error(`${String(method)} succeeded but was expected to fail`);
+}
+
+/** An EventStream with a queue of what the server sent, for awaiting specific messages. */
+export class StreamClient {
+  readonly received: ServerEvent__Output[] = [];
+  readonly stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output>;
+  status: grpc.StatusObject | undefined;
+  error: grpc.ServiceError | undefined;
+  ended = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(clients: Clients, metadata?: grpc.Metadata) {
+    this.stream = metadata ? clients.bridge.EventStream(metadata) : clients.bridge.EventStream();
+    this.stream.on('data', (msg: ServerEvent__Output) => {
+      this.received.push(msg);
+      this.wake();
+    });
+    this.stream.on('status', (s) => {
+      this.status = s;
+      this.wake();
+    });
+    this.stream.on('error', (e: grpc.ServiceError) => {
+      this.error = e;
+      this.wake();
+    });
+    this.stream.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  send(msg: ClientEvent): void {
+    this.stream.write(msg);
+  }
+
+  /** The first received message (not yet taken) matching `pred`; removes it from the queue. */
+  async next(pred: (m: ServerEvent__Output) => boolean = () => true, what = 'a server message', timeoutMs = 15_000): Promise<ServerEvent__Output> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.received.findIndex(pred);
+      if (i >= 0) return this.received.splice(i, 1)[0]!;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.received.map((m) => m.msg))}`);
+      if (this.ended || this.error) throw new Error(`stream ended while waiting for ${what}: ${this.error?.message ?? 'end'}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, 100);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Waits for a delivery (single or inside a batch) on exactly `topic`. */
+  async delivery(topic: string, what = `a delivery on ${topic}`): Promise<{ topic: string; payload: string; metadata: Record<string, string>; type: string }> {
+    const m = await this.next((m) => (m.delivery?.topic === topic) || !!m.deliveryBatch?.deliveries.some((d) => d.topic === topic), what);
+    const d = m.delivery ?? m.deliveryBatch!.deliveries.find((x) => x.topic === topic)!;
+    return { topic: d.topic, payload: d.event!.payload.toString('utf8'), metadata: d.event!.metadata, type: d.event!.type };
+  }
+
+  async closed(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended && !this.error && !this.status) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for the stream to end');
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, 100);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  cancel(): void {
+    this.stream.cancel();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+export function event(type: string, payload: unknown, metadata: Record<string, string> = {}) {
+  return { id: '', type, timestampMs: Date.now(), source: '', metadata, payload: Buffer.from(JSON.stringify(payload)) };
+}
