@@ -1,0 +1,70 @@
+"""How a CognitiveAgent thinks: strategy and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional
+
+
+class ThinkingStrategy(Enum):
+    """SINGLE_SHOT: one call, no tools. REACT: Thought → Action → Observation until a final
+    answer, with tools. CHAIN_OF_THOUGHT: one call that reasons step by step, no tools."""
+
+    SINGLE_SHOT = "single_shot"
+    REACT = "react"
+    CHAIN_OF_THOUGHT = "cot"
+
+
+_STRATEGY_NAMES = {
+    "react": ThinkingStrategy.REACT,
+    "single_shot": ThinkingStrategy.SINGLE_SHOT, "single-shot": ThinkingStrategy.SINGLE_SHOT,
+    "singleshot": ThinkingStrategy.SINGLE_SHOT,
+    "cot": ThinkingStrategy.CHAIN_OF_THOUGHT, "chain_of_thought": ThinkingStrategy.CHAIN_OF_THOUGHT,
+    "chain-of-thought": ThinkingStrategy.CHAIN_OF_THOUGHT,
+}
+
+#: Tools that change files, the editor or run programs; the permission callback is asked first.
+DEFAULT_GUARDED_TOOLS = frozenset({
+    "fs:write", "fs:delete", "fs:move", "fs:rename", "fs:mkdir", "fs:append",
+    "system:shell", "editor:insert", "editor:replace", "editor:edit", "editor:apply",
+    "clipboard:write",
+})
+
+
+@dataclass
+class CognitiveConfig:
+    """Settings of the reasoning loop (field names and defaults follow the reference)."""
+
+    system_prompt: Optional[str] = None
+    thinking_strategy: ThinkingStrategy = ThinkingStrategy.REACT
+    max_iterations: int = 10
+    max_tools_per_step: int = 3
+    temperature: float = 0.7
+    stop_on_final_answer: bool = True
+    #: None: native tool calling when the provider supports it; False: always the text protocol.
+    native_tools: Optional[bool] = None
+    tool_timeout_ms: int = 30000
+    #: Tool outputs longer than this are cut before they go back to the model.
+    max_observation_chars: int = 4000
+    #: Token budget of the prompt (system + history + this run); oldest parts give way first.
+    context_budget_tokens: int = 12000
+    #: How many earlier turns from memory to show the model (0: none).
+    history_turns: int = 10
+    guarded_tools: frozenset[str] = field(default_factory=lambda: DEFAULT_GUARDED_TOOLS)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.thinking_strategy, str):
+            key = self.thinking_strategy.lower()
+            if key not in _STRATEGY_NAMES:
+                raise ValueError(f"Unknown thinking_strategy: {self.thinking_strategy!r}. "
+                                 f"Valid values: {sorted(_STRATEGY_NAMES)}")
+            self.thinking_strategy = _STRATEGY_NAMES[key]
+        if self.max_iterations < 1:
+            raise ValueError(f"max_iterations must be at least 1, got {self.max_iterations}")
+        if self.max_tools_per_step < 1:
+            raise ValueError(f"max_tools_per_step must be at least 1, got {self.max_tools_per_step}")
+        self.guarded_tools = frozenset(self.guarded_tools)
+
+
+__all__ = ["ThinkingStrategy", "CognitiveConfig", "DEFAULT_GUARDED_TOOLS"]
