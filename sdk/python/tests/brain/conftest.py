@@ -32,3 +32,20 @@ def pytest_collection_modifyitems(items):
         fn = getattr(item, "function", None)
         if fn is not None and inspect.iscoroutinefunction(fn) and _HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.asyncio)
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    """A real runtime (`node dist/runtime.js --workspace <tmp>`), stopped afterwards."""
+    tests_dir = str(_HERE.parent)
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    from e2e.runtime_process import RuntimeProcess
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    rt = RuntimeProcess(workspace).start()
+    try:
+        yield rt
+    finally:
+        rt.stop()
