@@ -1,0 +1,201 @@
+// Loom as an MCP server: the registry's tools (built-ins, agent tools, extension tools, proxied MCP
+// tools), filtered by include/exclude globs, offered to any MCP client over stdio or streamable HTTP
+// on loopback. Every call goes through registry.call, so the same sandbox, policy and timeouts apply.
+//
+// Tool names: MCP names may use only A-Z a-z 0-9 _ - . (SEP-986), and many clients hand them on to
+// LLM APIs that refuse "." too, so "namespace:name" is offered as "namespace__name" (fs:read ->
+// fs__read). The server answers calls from a table built off the registry, so the mapping is exact
+// for every listed tool; a name whose mapping collides with another's is left out and logged.
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import picomatch from 'picomatch';
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from '../log';
+import type { ToolDefinition, ToolOutcome, ToolRegistry } from '../tools/types';
+import { hostMcpOverHttp, type McpHttpHost } from './http-host';
+
+export const NAME_SEPARATOR = '__';
+const MCP_TOOL_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** "fs:read" -> "fs__read"; the inverse is exposedToolTable's lookup. */
+export function exposedName(registryName: string): string {
+  return registryName.replace(':', NAME_SEPARATOR);
+}
+
+export interface ServeOptions {
+  registry: ToolRegistry;
+  log: Logger;
+  /** Globs over registry names ("fs:*", "github:*"); empty or absent = every tool. */
+  include?: string[];
+  exclude?: string[];
+  version?: string;
+  /** How often the registry is compared for tools/list_changed. Default 1000 ms. */
+  watchIntervalMs?: number;
+}
+
+type Matcher = (name: string) => boolean;
+
+function toolFilter(include: string[] = [], exclude: string[] = []): Matcher {
+  const inc = include.length ? picomatch(include) : () => true;
+  const exc = exclude.length ? picomatch(exclude) : () => false;
+  return (name) => inc(name) && !exc(name);
+}
+
+/** Exposed name -> registry definition, for the tools this server offers right now. */
+function exposedToolTable(registry: ToolRegistry, allowed: Matcher, log: Logger): Map<string, ToolDefinition> {
+  const table = new Map<string, ToolDefinition>();
+  for (const def of registry.list()) {
+    if (!allowed(def.name)) continue;
+    const name = exposedName(def.name);
+    if (!MCP_TOOL_NAME.test(name)) {
+      log.debug('tool not offered over MCP: name does not fit MCP tool names', { tool: def.name });
+      continue;
+    }
+    const other = table.get(name);
+    if (other) {
+      log.warn('tool not offered over MCP: its MCP name collides', { tool: def.name, with: other.name, mcpName: name });
+      continue;
+    }
+    table.set(name, def);
+  }
+  return table;
+}
+
+function asMcpTool(name: string, def: ToolDefinition): Tool {
+  const schema = def.parametersSchema as Tool['inputSchema'];
+  return {
+    name,
+    title: def.name,
+    description: def.description,
+    inputSchema: schema.type === 'object' ? schema : { ...schema, type: 'object' },
+    _meta: { 'loom/tool': def.name, 'loom/provider': def.provider, ...(def.owner ? { 'loom/owner': def.owner } : {}) },
+  };
+}
+
+function isMcpShaped(output: unknown): output is { content: CallToolResult['content']; structuredContent?: Record<string, unknown> } {
+  return typeof output === 'object' && output !== null && Array.isArray((output as { content?: unknown }).content);
+}
+
+/** A registry outcome as an MCP CallToolResult. Tool failures are results with isError, as the spec asks. */
+export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
+  if (outcome.status === 'error') {
+    return { content: [{ type: 'text', text: `${outcome.error.code}: ${outcome.error.message}` }], isError: true, _meta: { 'loom/code': outcome.error.code } };
+  }
+  const output = outcome.output;
+  // A proxied MCP tool already answers in MCP's shape.
+  if (isMcpShaped(output)) return output.structuredContent === undefined ? { content: output.content } : { content: output.content, structuredContent: output.structuredContent };
+  const text = typeof output === 'string' ? output : JSON.stringify(output ?? null);
+  const structured = typeof output === 'object' && output !== null && !Array.isArray(output) ? (output as Record<string, unknown>) : undefined;
+  return structured ? { content: [{ type: 'text', text }], structuredContent: structured } : { content: [{ type: 'text', text }] };
+}
+
+/** One MCP server instance (one per client session) over the registry. */
+export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolFilter(opts.include, opts.exclude)): Server {
+  const log = opts.log;
+  const server = new Server({ name: 'loom', version: opts.version ?? '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [...exposedToolTable(opts.registry, allowed, log)].map(([name, def]) => asMcpTool(name, def)),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const def = exposedToolTable(opts.registry, allowed, log).get(request.params.name);
+    if (!def) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    const client = server.getClientVersion()?.name ?? 'unknown';
+    const outcome = await opts.registry.call({
+      name: def.name,
+      arguments: request.params.arguments ?? {},
+      caller: `mcp-client:${client}`,
+      signal: extra.signal,
+    });
+    return toCallToolResult(outcome);
+  });
+  return server;
+}
+
+/**
+ * Sends tools/list_changed to every connected server whenever the offered tool set changes. The
+ * registry has no change event, so it is compared on an interval (cheap: names and schemas only).
+ */
+class ListChangedWatcher {
+  private readonly servers = new Set<Server>();
+  private last: string;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly opts: ServeOptions, private readonly allowed: Matcher) {
+    this.last = this.signature();
+    this.timer = setInterval(() => this.check(), opts.watchIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  private signature(): string {
+    return JSON.stringify([...exposedToolTable(this.opts.registry, this.allowed, this.opts.log)].map(([n, d]) => [n, d.description, d.parametersSchema]));
+  }
+
+  private check(): void {
+    const now = this.signature();
+    if (now === this.last) return;
+    this.last = now;
+    for (const server of this.servers) server.sendToolListChanged().catch((err: Error) => this.opts.log.debug('tools/list_changed not sent', { error: err }));
+  }
+
+  add(server: Server): { close(): Promise<void> } {
+    this.servers.add(server);
+    return { close: async () => {
+      this.servers.delete(server);
+      await server.close();
+    } };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+export interface McpServeHandle {
+  close(): Promise<void>;
+}
+
+/** Serves the registry over streamable HTTP at http://<host>:<port>/mcp; every request needs `Authorization: Bearer <token>`. */
+export async function serveMcpHttp(opts: ServeOptions & { host?: '127.0.0.1' | '::1'; port?: number; token: string }): Promise<McpHttpHost> {
+  if (!opts.token) throw new Error('serveMcpHttp: a token is required (Loom never serves tools without one)');
+  const log = opts.log.child('mcp.serve');
+  const allowed = toolFilter(opts.include, opts.exclude);
+  const watcher = new ListChangedWatcher({ ...opts, log }, allowed);
+  const host = await hostMcpOverHttp({
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port ?? 0,
+    token: opts.token,
+    log,
+    connect: async (transport: Transport) => {
+      const server = createLoomMcpServer({ ...opts, log }, allowed);
+      await server.connect(transport);
+      return watcher.add(server);
+    },
+  });
+  log.info('serving tools over MCP (streamable HTTP)', { url: host.url });
+  return {
+    ...host,
+    close: async () => {
+      watcher.stop();
+      await host.close();
+    },
+  };
+}
+
+/** Serves the registry over stdio (the process's own stdin/stdout unless given): for `--mcp-stdio` runs launched by an MCP client. */
+export async function serveMcpStdio(opts: ServeOptions & { stdin?: Readable; stdout?: Writable }): Promise<McpServeHandle> {
+  const log = opts.log.child('mcp.serve');
+  const allowed = toolFilter(opts.include, opts.exclude);
+  const watcher = new ListChangedWatcher({ ...opts, log }, allowed);
+  const server = createLoomMcpServer({ ...opts, log }, allowed);
+  await server.connect(new StdioServerTransport(opts.stdin, opts.stdout));
+  const handle = watcher.add(server);
+  log.info('serving tools over MCP (stdio)');
+  return {
+    close: async () => {
+      watcher.stop();
+      await handle.close();
+    },
+  };
+}

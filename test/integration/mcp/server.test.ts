@@ -1,0 +1,165 @@
+// Loom as an MCP server: the SDK's own Client connects over streamable HTTP on 127.0.0.1 and over
+// stdio (a real child process), lists the registry's tools and calls the real fs:read in a temp workspace.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { defaultConfig } from '../../../runtime/config';
+import { silentLogger } from '../../../runtime/log';
+import type { McpHttpHost } from '../../../runtime/mcp/http-host';
+import { serveMcpHttp } from '../../../runtime/mcp/server';
+import { registerBuiltinTools } from '../../../runtime/tools/builtin';
+import { DefaultToolRegistry } from '../../../runtime/tools/registry';
+import { ROOT, tempDir } from './helpers';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+function httpClient(url: string, token?: string): { client: Client; transport: StreamableHTTPClientTransport } {
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  return { client: new Client({ name: 'sdk-test-client', version: '1.0.0' }), transport: new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }) };
+}
+
+function rawPost(url: string, headers: Record<string, string>): Promise<number> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('MCP server: Loom\'s registry offered to MCP clients', function () {
+  this.timeout(60_000);
+  let workspace: string;
+  let registry: DefaultToolRegistry;
+  let host: McpHttpHost | undefined;
+  const clients: Client[] = [];
+
+  beforeEach(() => {
+    workspace = tempDir('loom-mcp-serve-');
+    fs.writeFileSync(path.join(workspace, 'hello.txt'), 'hello from the workspace\n');
+    registry = new DefaultToolRegistry({ defaultTimeoutMs: 30_000, log: silentLogger });
+    registerBuiltinTools(registry, defaultConfig(workspace), silentLogger);
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await host?.close();
+    host = undefined;
+    fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  async function connected(opts: { include?: string[]; exclude?: string[]; watchIntervalMs?: number } = {}): Promise<Client> {
+    host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN, ...opts });
+    const { client, transport } = httpClient(host.url, TOKEN);
+    await client.connect(transport);
+    clients.push(client);
+    return client;
+  }
+
+  it('over streamable HTTP: lists the tools under MCP-safe names and calls fs:read on a real file', async () => {
+    const client = await connected();
+    assert.match(host!.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const { tools } = await client.listTools();
+    const read = tools.find((t) => t.name === 'fs__read');
+    assert.ok(read, `fs__read listed among ${tools.map((t) => t.name).join(', ')}`);
+    assert.equal(read.title, 'fs:read');
+    assert.deepEqual(read.inputSchema.required, ['path']);
+    for (const t of tools) assert.match(t.name, /^[A-Za-z0-9_.-]+$/);
+
+    const result = (await client.callTool({ name: 'fs__read', arguments: { path: 'hello.txt' } })) as CallToolResult;
+    assert.equal(result.isError, undefined);
+    assert.equal((result.structuredContent as { content: string }).content, 'hello from the workspace\n');
+    assert.match((result.content[0] as { text: string }).text, /hello from the workspace/);
+  });
+
+  it('keeps the sandbox: reading outside the workspace is an error result', async () => {
+    const client = await connected();
+    const outside = path.join(path.dirname(workspace), 'elsewhere.txt');
+    const result = (await client.callTool({ name: 'fs__read', arguments: { path: outside } })) as CallToolResult;
+    assert.equal(result.isError, true);
+    assert.match((result.content[0] as { text: string }).text, /^denied: /);
+    const invalid = (await client.callTool({ name: 'fs__read', arguments: {} })) as CallToolResult;
+    assert.equal(invalid.isError, true);
+    assert.match((invalid.content[0] as { text: string }).text, /^invalid_arguments: .*path is required/);
+  });
+
+  it('refuses a request without the token, with a wrong token, or for a foreign Host', async () => {
+    host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN });
+    const { client, transport } = httpClient(host.url);
+    await assert.rejects(client.connect(transport), /401|Unauthorized/);
+    const wrong = httpClient(host.url, 'not-the-token');
+    await assert.rejects(wrong.client.connect(wrong.transport), /401|Unauthorized/);
+    assert.equal(await rawPost(host.url, {}), 401);
+    assert.equal(await rawPost(host.url, { authorization: `Bearer ${TOKEN}`, host: 'evil.example:80' }), 403);
+    assert.equal(await rawPost(host.url, { authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' }), 403);
+    assert.equal(await rawPost(host.url, { authorization: `Bearer ${TOKEN}` }), 200);
+    assert.equal(host.sessionCount(), 1);
+  });
+
+  it('refuses to serve without a token', async () => {
+    await assert.rejects(serveMcpHttp({ registry, log: silentLogger, token: '' }), /a token is required/);
+  });
+
+  it('offers only what include/exclude allow', async () => {
+    const client = await connected({ include: ['fs:*'], exclude: ['fs:delete', 'fs:*_*'] });
+    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    assert.deepEqual(names, ['fs__list', 'fs__read', 'fs__write']);
+    await assert.rejects(client.callTool({ name: 'system__shell', arguments: { command: 'ls' } }), /Unknown tool: system__shell/);
+  });
+
+  it('tells connected clients when the registry changes (tools/list_changed)', async () => {
+    const client = await connected({ watchIntervalMs: 50 });
+    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()));
+    registry.register({ name: 'agent7:greet', description: 'Greets', parametersSchema: { type: 'object', properties: { who: { type: 'string' } } }, provider: 'grpc', owner: 'agent7' }, async (args) => ({ greeting: `hi ${String(args.who)}` }));
+    await changed;
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name === 'agent7__greet'));
+    const result = (await client.callTool({ name: 'agent7__greet', arguments: { who: 'mcp' } })) as CallToolResult;
+    assert.deepEqual(result.structuredContent, { greeting: 'hi mcp' });
+  });
+
+  it('a client that cancels its call aborts the tool in the registry', async () => {
+    const client = await connected();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const aborted = new Promise<string>((resolve) => {
+      registry.register({ name: 'test:wait', description: 'Waits for its signal', parametersSchema: { type: 'object' }, provider: 'native', owner: 'test' }, (_args, ctx) => {
+        started();
+        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => {
+          resolve(String((ctx.signal.reason as Error).message));
+          reject(ctx.signal.reason);
+        }));
+      });
+    });
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'test__wait', arguments: {} }, undefined, { signal: controller.signal });
+    await running;
+    controller.abort();
+    await assert.rejects(call);
+    assert.match(await aborted, /cancelled by the caller/);
+  });
+
+  it('over stdio: a child process serves the registry; the SDK client lists and calls fs:read', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(ROOT, 'test/fixtures/mcp/loom-stdio-server.ts'), workspace],
+      cwd: ROOT,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'sdk-stdio-client', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    const { tools } = await client.listTools();
+    assert.ok(tools.some((t) => t.name === 'fs__read' && t.title === 'fs:read'));
+    const result = (await client.callTool({ name: 'fs__read', arguments: { path: 'hello.txt' } })) as CallToolResult;
+    assert.equal((result.structuredContent as { content: string }).content, 'hello from the workspace\n');
+  });
+});
