@@ -1,0 +1,107 @@
+import { strict as assert } from 'node:assert';
+import { EventBus, createEvent } from '../../../runtime/bus';
+import { DefaultToolRegistry } from '../../../runtime/tools/registry';
+import { silentLogger } from '../../../runtime/log';
+import { Feed } from '../../../runtime/telemetry/feed';
+import type { FeedUpdate } from '../../../runtime/proto/gen/loom/v1/FeedUpdate';
+
+const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+function setup() {
+  const bus = new EventBus();
+  const tools = new DefaultToolRegistry({ defaultTimeoutMs: 1000, log: silentLogger });
+  tools.register({ name: 'test:echo', description: 'echo', parametersSchema: { type: 'object' }, provider: 'native' }, async (args) => args);
+  const agents = [{ agentId: 'a1', state: 'connected', topics: ['x.>'], tools: [], metadata: {}, lastHeartbeatMs: 1, pid: 0, restarts: 0, supervised: false, lastError: '' }];
+  const feed = new Feed({ bus, tools, agents: () => agents, storeBytes: async () => 1234, startedAtMs: Date.now() });
+  return { bus, tools, feed };
+}
+
+/** Collects updates until `until` holds for the collected list. */
+function collect(feed: Feed, opts: Parameters<Feed['listen']>[1], until: (u: FeedUpdate[]) => boolean): Promise<FeedUpdate[]> {
+  const got: FeedUpdate[] = [];
+  return new Promise((resolve) => {
+    const sub = feed.listen((u) => {
+      got.push(u);
+      if (until(got)) { sub.dispose(); resolve(got); }
+    }, opts);
+  });
+}
+
+const events = (us: FeedUpdate[]) => us.flatMap((u) => u.events ?? []);
+
+describe('dashboard feed', () => {
+  it('sends a first snapshot at once with agents, topics and the store size', async () => {
+    const { feed } = setup();
+    const [first] = await collect(feed, { intervalMs: 10_000 }, (u) => u.length >= 1);
+    assert.equal(first.stats?.agents?.[0]?.agentId, 'a1');
+    assert.equal(first.stats?.storeBytes, 1234);
+    feed.close();
+  });
+
+  it('caps events per update to the newest N and counts the rest as omitted', async () => {
+    const { bus, feed } = setup();
+    const updates: FeedUpdate[] = [];
+    const sub = feed.listen((u) => updates.push(u), { intervalMs: 50, maxEvents: 10 });
+    for (let i = 0; i < 100; i++) await bus.publish(`x.n${i}`, createEvent({ type: 't', payload: { i } }));
+    await new Promise((r) => setTimeout(r, 200));
+    sub.dispose();
+    const sent = events(updates);
+    const omitted = updates.reduce((n, u) => n + Number(u.eventsOmitted), 0);
+    assert.equal(sent.length + omitted, 100, 'every event is either sent or counted');
+    assert.ok(updates.every((u) => (u.events ?? []).length <= 10), 'no update carries more than maxEvents');
+    assert.equal(sent.at(-1)?.topic, 'x.n99', 'the newest event is kept');
+    assert.ok(omitted >= 90 - 10 * updates.length);
+    feed.close();
+  });
+
+  it('filters by topic pattern and names the concrete topic', async () => {
+    const { bus, feed } = setup();
+    const got = collect(feed, { intervalMs: 50, topicFilter: 'fs.*' }, (u) => events(u).length >= 1);
+    await new Promise((r) => setTimeout(r, 10));
+    await bus.publish('timer.tick', createEvent({ type: 'tick' }));
+    await bus.publish('fs.changed', createEvent({ type: 'fs.changed', payload: { path: 'a.txt' } }));
+    const sent = events(await got);
+    assert.deepEqual(sent.map((e) => e.topic), ['fs.changed']);
+    assert.equal(sent[0].qos, 'QOS_REALTIME');
+    feed.close();
+  });
+
+  it('cuts large payloads to maxPayloadBytes but reports the real size', async () => {
+    const { bus, feed } = setup();
+    const got = collect(feed, { intervalMs: 50, maxPayloadBytes: 16 }, (u) => events(u).length >= 1);
+    await new Promise((r) => setTimeout(r, 10));
+    await bus.publish('big.one', createEvent({ type: 'big', payload: Buffer.alloc(10_000, 7) }));
+    const [e] = events(await got);
+    assert.equal(e.size, 10_000);
+    assert.equal((e.event?.payload as Buffer).length, 16);
+    feed.close();
+  });
+
+  it('records tool calls with status and duration, and spans for traced calls and events', async () => {
+    const { bus, tools, feed } = setup();
+    const got = collect(feed, { intervalMs: 50 }, (u) => u.flatMap((x) => x.toolCalls ?? []).length >= 2 && u.flatMap((x) => x.spans ?? []).length >= 2);
+    await new Promise((r) => setTimeout(r, 10));
+    await tools.call({ name: 'test:echo', arguments: { a: 1 }, caller: 'agent-x', headers: { traceparent: TRACE } });
+    await tools.call({ name: 'test:missing', arguments: {}, caller: 'agent-x' });
+    await bus.publish('traced.topic', createEvent({ type: 't', metadata: { traceparent: TRACE } }));
+    const us = await got;
+    const calls = us.flatMap((u) => u.toolCalls ?? []);
+    assert.deepEqual(calls.map((c) => [c.name, c.caller, c.status]), [['test:echo', 'agent-x', 'TOOL_OK'], ['test:missing', 'agent-x', 'TOOL_NOT_FOUND']]);
+    assert.ok(calls.every((c) => typeof c.durationMs === 'number' && c.durationMs >= 0));
+    const spans = us.flatMap((u) => u.spans ?? []);
+    assert.ok(spans.some((s) => s.name === 'tool test:echo' && s.parentSpanId === 'b7ad6b7169203331' && s.traceId === '0af7651916cd43dd8448eb211c80319c'));
+    assert.ok(spans.some((s) => s.name === 'publish traced.topic'));
+    const last = us.at(-1)!;
+    assert.equal(Number(last.stats?.toolCalls), 2);
+    assert.equal(Number(last.stats?.toolErrors), 1);
+    feed.close();
+  });
+
+  it('taps the bus only while someone listens', async () => {
+    const { bus, feed } = setup();
+    const sub = feed.listen(() => {}, { intervalMs: 1000 });
+    assert.ok(bus.stats().subscriptions.some((s) => s.subscriber === 'dashboard'));
+    sub.dispose();
+    assert.ok(!bus.stats().subscriptions.some((s) => s.subscriber === 'dashboard'));
+  });
+});
