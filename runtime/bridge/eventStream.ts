@@ -63,8 +63,9 @@ class AgentStream implements AgentConnection {
   bind(agentId: string): void {
     try {
       this.agentId = agentId;
-      this.deps.directory.attach(agentId, this);
+      // Known before attach, which asks for the delivery handlers.
       this.batching = this.deps.directory.get(agentId)?.metadata[BATCH_METADATA_KEY] === '1';
+      this.deps.directory.attach(agentId, this);
     } catch (err) {
       this.close('invalid_agent', (err as Error).message);
     }

@@ -73,7 +73,10 @@ export async function callFails<C extends object, M extends keyof C>(client: C, 
 
 /** An EventStream with a queue of what the server sent, for awaiting specific messages. */
 export class StreamClient {
+  /** Not yet taken by next(). */
   readonly received: ServerEvent__Output[] = [];
+  /** Everything the server sent, in order. */
+  readonly history: ServerEvent__Output[] = [];
   readonly stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output>;
   status: grpc.StatusObject | undefined;
   error: grpc.ServiceError | undefined;
@@ -84,6 +87,7 @@ export class StreamClient {
     this.stream = metadata ? clients.bridge.EventStream(metadata) : clients.bridge.EventStream();
     this.stream.on('data', (msg: ServerEvent__Output) => {
       this.received.push(msg);
+      this.history.push(msg);
       this.wake();
     });
     this.stream.on('status', (s) => {

@@ -1,0 +1,105 @@
+// Every call on every service needs `authorization: Bearer <token>`; the check can be turned
+// off for legacy clients, and the runtime then warns.
+import * as grpc from '@grpc/grpc-js';
+import { strict as assert } from 'node:assert';
+import { loadLoomPackage } from '../../runtime/proto';
+import { call, connect, type Clients } from './helpers/grpc';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+
+const SERVICES = ['Bridge', 'Tools', 'Store', 'Runtime'] as const;
+
+/** Calls every method of every service once with an empty request; returns each call's status code. */
+async function statusOfEveryMethod(clients: Clients): Promise<Map<string, grpc.status>> {
+  const pkg = loadLoomPackage();
+  const byService = { Bridge: clients.bridge, Tools: clients.tools, Store: clients.store, Runtime: clients.runtime } as unknown as Record<string, grpc.Client & Record<string, Function>>;
+  const out = new Map<string, grpc.status>();
+  for (const service of SERVICES) {
+    const client = byService[service]!;
+    for (const [method, def] of Object.entries(pkg[service].service)) {
+      const code = await new Promise<grpc.status>((resolve) => {
+        if (!def.requestStream && !def.responseStream) {
+          client[method]!.call(client, {}, (err: grpc.ServiceError | null) => resolve(err ? err.code : grpc.status.OK));
+          return;
+        }
+        const stream = def.requestStream ? client[method]!.call(client) : client[method]!.call(client, {});
+        stream.on('data', () => {
+          stream.cancel();
+          resolve(grpc.status.OK);
+        });
+        stream.on('error', (err: grpc.ServiceError) => resolve(err.code));
+        if (def.requestStream) stream.write({ ack: { messageId: 'auth-probe' } });
+      });
+      out.set(`${service}.${method}`, code);
+    }
+  }
+  return out;
+}
+
+describe('bridge authentication', function () {
+  this.timeout(60_000);
+  let rt: RuntimeProcess;
+  after(async () => {
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  describe('with the token required (default)', () => {
+    before(async () => {
+      rt = await startRuntime(makeWorkspace());
+    });
+    after(() => rt.stop());
+
+    it('refuses a call without the token on every method of every service (UNAUTHENTICATED)', async () => {
+      const c = connect(rt.discovery().address);
+      const codes = await statusOfEveryMethod(c);
+      c.close();
+      assert.ok(codes.size >= 19, `expected every method, got ${[...codes.keys()].join(', ')}`);
+      for (const [method, code] of codes) assert.equal(code, grpc.status.UNAUTHENTICATED, `${method} answered ${grpc.status[code]}`);
+      assert.ok(rt.logs.some((l) => l.msg === 'call refused: bad or missing token' && l.method === '/loom.v1.Bridge/RegisterAgent'));
+    });
+
+    it('refuses a wrong token on every method of every service', async () => {
+      const c = connect(rt.discovery().address, { token: 'f'.repeat(64) });
+      const codes = await statusOfEveryMethod(c);
+      c.close();
+      for (const [method, code] of codes) assert.equal(code, grpc.status.UNAUTHENTICATED, `${method} answered ${grpc.status[code]}`);
+    });
+
+    it('refuses a token sent without the Bearer scheme', async () => {
+      const c = connect(rt.discovery().address);
+      const md = new grpc.Metadata();
+      md.set('authorization', rt.discovery().token);
+      const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.GetStats({}, md, (e) => resolve(e)));
+      c.close();
+      assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
+    });
+
+    it('accepts the token from the discovery file', async () => {
+      const info = rt.discovery();
+      const c = connect(info.address, { token: info.token });
+      const res = await call(c.bridge, 'Heartbeat', { timestampMs: Date.now() });
+      assert.equal(res.status, 'ok');
+      const tools = await call(c.tools, 'ListTools', { prefix: 'fs:' });
+      assert.ok(tools.tools.some((t) => t.name === 'fs:read'));
+      c.close();
+    });
+  });
+
+  for (const [how, args, toml] of [
+    ['--no-token', ['--no-token'], undefined],
+    ['bridge.require_token = false', [], '[bridge]\nrequire_token = false\n'],
+  ] as const) {
+    it(`accepts calls without a token when turned off (${how}) and warns`, async () => {
+      const rt2 = await startRuntime(makeWorkspace(toml), [...args]);
+      const c = connect(rt2.discovery().address);
+      const res = await call(c.bridge, 'RegisterAgent', { agentId: 'legacy', subscribedTopics: ['legacy.>'] });
+      assert.equal(res.success, true);
+      const agents = await call(c.runtime, 'ListAgents', {});
+      assert.ok(agents.agents.some((a) => a.agentId === 'legacy'));
+      c.close();
+      const warning = rt2.logs.find((l) => l.level === 'warn' && /token check is OFF/.test(l.msg));
+      assert.ok(warning, 'expected a warning that the token check is off');
+      await rt2.stop();
+    });
+  }
+});
