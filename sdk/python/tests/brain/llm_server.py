@@ -149,3 +149,12 @@ class ScriptedLLM:
                 self.close_connection = True
 
         return Handler
+
+
+def scripted_provider(server: ScriptedLLM, **settings: Any) -> Any:
+    """An LLMProvider aimed at the scripted server, with short backoffs for the retry tests."""
+    from loom.llm import LLMProvider
+
+    settings.setdefault("backoff_s", 0.01)
+    settings.setdefault("name", "scripted")
+    return LLMProvider.for_url(None, server.base_url, "test-model", **settings)

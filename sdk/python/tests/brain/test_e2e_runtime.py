@@ -9,18 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from llm_server import Reply, completion, text_stream, tool_call
+from llm_server import Reply, completion, scripted_provider, text_stream, tool_call
 from loom import Agent
 from loom.cognitive import CognitiveAgent, CognitiveConfig
-from loom.llm import LLMProvider
 from loom.memory import Memory
 
 SDK = Path(__file__).resolve().parents[2]
 
-
-def make_llm(server, **settings) -> LLMProvider:
-    settings.setdefault("backoff_s", 0.01)
-    return LLMProvider.for_url(None, server.base_url, "test-model", name="scripted", **settings)
 
 
 def agent(rt, agent_id: str = "brain") -> Agent:
@@ -33,7 +28,7 @@ async def test_react_text_protocol_two_real_tool_calls(runtime, llm_server):
         completion('Thought: check it.\nAction: fs:read\nAction Input: {"path": "hello.txt"}'),
         completion("Thought: it is there.\nFinal Answer: hello.txt says hello loom"))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server), CognitiveConfig(native_tools=False),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(native_tools=False),
                                available_tools=["fs:write", "fs:read"])
         result = await brain.run("Write 'hello loom' to hello.txt and read it back")
     assert (result.success, result.answer, result.iterations) == (True, "hello.txt says hello loom", 3)
@@ -55,7 +50,7 @@ async def test_native_tool_calling_two_real_tool_calls(runtime, llm_server):
         completion(None, [tool_call("c2", "fs_read", {"path": "n.txt"})]),
         completion("n.txt holds native"))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server, supports_tools=True), CognitiveConfig(),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server, supports_tools=True), CognitiveConfig(),
                                available_tools=["fs:write", "fs:read"])
         result = await brain.run("Round-trip n.txt")
     assert result.success and result.answer == "n.txt holds native"
@@ -77,7 +72,7 @@ async def test_tool_errors_and_unknown_tools_become_observations(runtime, llm_se
         completion('Action: fs:read\nAction Input: {"path": "missing.txt"}'),
         completion("Final Answer: could not"))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server), CognitiveConfig(native_tools=False),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(native_tools=False),
                                available_tools=["fs:read"])
         result = await brain.run("Read things")
     assert result.success and result.answer == "could not"
@@ -93,7 +88,7 @@ async def test_malformed_action_with_tools_recovers(runtime, llm_server):
         completion('Action: fs:write\nAction Input: {"path": "m.txt", "content": "fixed",}'),
         completion("Final Answer: done"))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server), CognitiveConfig(native_tools=False),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(native_tools=False),
                                available_tools=["fs:write"])
         result = await brain.run("Write m.txt")
     assert result.success and (runtime.workspace / "m.txt").read_text() == "fixed"
@@ -111,7 +106,7 @@ async def test_permission_callback_can_refuse_a_write(runtime, llm_server):
         completion(None, [tool_call("c1", "fs_write", {"path": "no.txt", "content": "x"})]),
         completion("I was not allowed to write."))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server, supports_tools=True), CognitiveConfig(),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server, supports_tools=True), CognitiveConfig(),
                                available_tools=["fs:write", "fs:read"], permission_callback=permission)
         result = await brain.run("Write no.txt")
     assert asked == [("fs:write", {"path": "no.txt", "content": "x"})]
@@ -126,7 +121,7 @@ async def test_native_tools_rejected_falls_back_to_text_protocol(runtime, llm_se
         completion('Action: fs:write\nAction Input: {"path": "f.txt", "content": "fallback"}'),
         completion("Final Answer: ok"))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server, supports_tools=True), CognitiveConfig(),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server, supports_tools=True), CognitiveConfig(),
                                available_tools=["fs:write"])
         result = await brain.run("Write f.txt")
     assert result.success and (runtime.workspace / "f.txt").read_text() == "fallback"
@@ -140,7 +135,7 @@ async def test_run_stream_with_tools_yields_steps_as_they_happen(runtime, llm_se
         text_stream("Thought: write.\n", 'Action: fs:write\nAction Input: {"path": "s.txt", "content": "streamed"}'),
         text_stream("Final Answer: ", "written"))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server), CognitiveConfig(native_tools=False),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(native_tools=False),
                                available_tools=["fs:write"])
         items = [i async for i in brain.run_stream("Write s.txt")]
     kinds = [type(i).__name__ for i in items]
@@ -187,7 +182,7 @@ async def test_memory_survives_an_agent_restart(runtime, llm_server):
         facts = await memory.recall("tea")
         assert [(f.content, f.metadata) for f in facts] == [("Ada prefers tea", {"source": "chat"})]
         assert await memory.recall("coffee") == []
-        brain = CognitiveAgent(a.ctx, make_llm(llm_server), CognitiveConfig(thinking_strategy="single_shot"),
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(thinking_strategy="single_shot"),
                                memory=memory)
         result = await brain.run("Who am I?")
         assert result.answer == "You are Ada and you prefer tea."

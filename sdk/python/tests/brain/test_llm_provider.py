@@ -8,7 +8,7 @@ import traceback
 
 import pytest
 
-from llm_server import Reply, completion, text_stream, tool_call
+from llm_server import Reply, completion, scripted_provider, text_stream, tool_call
 from loom.llm import (LLMAuthError, LLMBadRequestError, LLMConfig, LLMConnectionError, LLMError,
                       LLMProvider, LLMRateLimitError, LLMResponse, LLMResponseError, LLMServerError,
                       LLMTimeoutError, tool_spec)
@@ -17,8 +17,7 @@ KEY = "sk-test-SECRET-0123456789abcdef"
 
 
 def provider(server, **settings) -> LLMProvider:
-    settings.setdefault("backoff_s", 0.01)
-    return LLMProvider.for_url(None, server.base_url, "test-model", api_key=KEY, name="scripted", **settings)
+    return scripted_provider(server, api_key=KEY, **settings)
 
 
 async def test_generate_sends_system_and_prompt_and_returns_text(llm_server):
