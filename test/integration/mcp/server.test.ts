@@ -12,9 +12,11 @@ import { defaultConfig } from '../../../runtime/config';
 import { silentLogger } from '../../../runtime/log';
 import type { McpHttpHost } from '../../../runtime/mcp/http-host';
 import { serveMcpHttp } from '../../../runtime/mcp/server';
+import { startMcpForRuntime } from '../../../runtime/mcp';
+import { EventBus } from '../../../runtime/bus';
 import { registerBuiltinTools } from '../../../runtime/tools/builtin';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
-import { ROOT, tempDir } from './helpers';
+import { ROOT, stdioFixture, tempDir } from './helpers';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -161,5 +163,28 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     assert.ok(tools.some((t) => t.name === 'fs__read' && t.title === 'fs:read'));
     const result = (await client.callTool({ name: 'fs__read', arguments: { path: 'hello.txt' } })) as CallToolResult;
     assert.equal((result.structuredContent as { content: string }).content, 'hello from the workspace\n');
+  });
+
+  it('startMcpForRuntime: hosts configured servers and re-offers their tools over [mcp.serve] HTTP', async () => {
+    const bus = new EventBus({}, silentLogger);
+    const config = defaultConfig(workspace);
+    config.mcp = { serve: { http: true, include: ['fixture:*', 'fs:read'] }, fixture: stdioFixture() };
+    const mcp = await startMcpForRuntime({ registry, bus, config, log: silentLogger, token: TOKEN });
+    try {
+      assert.equal(mcp.state('fixture')!.status, 'ready');
+      assert.ok(mcp.serve);
+      const { client, transport } = httpClient(mcp.serve.url, TOKEN);
+      await client.connect(transport);
+      clients.push(client);
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes('fixture__add') && names.includes('fs__read') && !names.includes('fs__write'), names.join(', '));
+      const result = (await client.callTool({ name: 'fixture__add', arguments: { a: 1, b: 2 } })) as CallToolResult;
+      assert.deepEqual(result.structuredContent, { sum: 3 });
+      await client.close();
+    } finally {
+      await mcp.close();
+      await bus.close();
+    }
+    assert.deepEqual(registry.list('fixture:'), []);
   });
 });

@@ -1,0 +1,78 @@
+// The MCP part's public face. The composition root calls startMcpForRuntime once the registry,
+// the bus and the built-in tools exist; everything else here is for tests and the extension.
+import type { Bus } from '../bus/types';
+import type { LoomConfig } from '../config/types';
+import type { Logger } from '../log';
+import type { ToolRegistry } from '../tools/types';
+import type { SecretResolver } from './config';
+import type { McpHttpHost } from './http-host';
+import { startMcp, type McpManager } from './manager';
+import type { ConfirmFn } from './policy';
+import { serveMcpHttp } from './server';
+
+export { startMcp, stateTopic, STATE_EVENT_TYPE, type McpManager, type StartMcpOptions } from './manager';
+export type { McpServerState, McpServerStatus } from './connection';
+export { parseMcpConfig, expandValue, McpConfigError, RESERVED_NAMESPACES, type McpConfig, type McpServerConfig, type McpPolicy, type SecretResolver } from './config';
+export { enforcePolicy, policyFor, type ConfirmFn } from './policy';
+export { serveMcpHttp, serveMcpStdio, createLoomMcpServer, exposedName, type ServeOptions, type McpServeHandle } from './server';
+export type { McpHttpHost } from './http-host';
+
+export interface McpRuntime extends McpManager {
+  /** The streamable HTTP endpoint when `[mcp.serve] http = true`. */
+  serve?: McpHttpHost;
+}
+
+/**
+ * Starts the configured external servers and, when `[mcp.serve] http = true`, serves the registry
+ * over streamable HTTP on loopback with the runtime's token. Throws McpConfigError only for a bad
+ * `[mcp.settings]` / `[mcp.serve]` table; bad server entries become failed servers.
+ */
+export async function startMcpForRuntime(opts: {
+  registry: ToolRegistry;
+  bus: Bus;
+  config: LoomConfig;
+  log: Logger;
+  /** The runtime's bearer token (the bridge's); required by the HTTP MCP endpoint. */
+  token: string;
+  confirm?: ConfirmFn;
+  resolveSecret?: SecretResolver;
+  version?: string;
+}): Promise<McpRuntime> {
+  const manager = await startMcp({
+    registry: opts.registry,
+    bus: opts.bus,
+    mcp: opts.config.mcp,
+    workspace: opts.config.workspace,
+    log: opts.log,
+    confirm: opts.confirm,
+    resolveSecret: opts.resolveSecret,
+    version: opts.version,
+  });
+  const serveConfig = manager.config.serve;
+  let serve: McpHttpHost | undefined;
+  if (serveConfig.http) {
+    try {
+      serve = await serveMcpHttp({
+        registry: opts.registry,
+        log: opts.log,
+        host: serveConfig.host as '127.0.0.1' | '::1',
+        port: serveConfig.port,
+        token: opts.token,
+        include: serveConfig.include,
+        exclude: serveConfig.exclude,
+        version: opts.version,
+      });
+    } catch (err) {
+      await manager.close();
+      throw new Error(`mcp.serve: cannot listen on ${serveConfig.host}:${serveConfig.port}: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ...manager,
+    serve,
+    close: async () => {
+      await serve?.close();
+      await manager.close();
+    },
+  };
+}
