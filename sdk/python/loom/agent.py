@@ -122,6 +122,10 @@ class Agent:
         self._background: List[asyncio.Task] = []
         self._tool_tasks: set = set()
         self.endpoint: Optional[Endpoint] = None
+        #: Counters for tests and benchmarks: what travelled, and how.
+        self.stats: Dict[str, int] = dict.fromkeys(
+            ("deliveries", "delivery_batches", "publishes", "publish_batches", "tool_calls", "reconnects", "errors"), 0
+        )
 
     @property
     def tools(self) -> List[Tool]:
@@ -275,6 +279,7 @@ class Agent:
             while not self._stopped:
                 try:
                     self._session = await self._connect()
+                    self.stats["reconnects"] += 1
                     break
                 except Exception as e:
                     log.warning("agent %s: reconnect failed (%s); retrying in %.1fs", self.agent_id, e, delay)
@@ -324,11 +329,15 @@ class Agent:
     async def _dispatch(self, msg: Any) -> None:
         kind = msg.WhichOneof("msg")
         if kind == "delivery":
+            self.stats["deliveries"] += 1
             await self._deliver(msg.delivery)
         elif kind == "delivery_batch":
+            self.stats["delivery_batches"] += 1
+            self.stats["deliveries"] += len(msg.delivery_batch.deliveries)
             for d in msg.delivery_batch.deliveries:
                 await self._deliver(d)
         elif kind == "tool_call":
+            self.stats["tool_calls"] += 1
             task = asyncio.create_task(self._serve_tool(msg.tool_call))
             self._tool_tasks.add(task)
             task.add_done_callback(self._tool_tasks.discard)
@@ -343,6 +352,7 @@ class Agent:
             if fut is not None and not fut.done():
                 fut.set_result(resp)
         elif kind == "err":
+            self.stats["errors"] += 1
             log.warning("agent %s: runtime reported %s: %s", self.agent_id, msg.err.code, msg.err.message)
 
     async def _deliver(self, delivery: Any) -> None:
@@ -375,7 +385,10 @@ class Agent:
                             self._unsent.append(nxt)
                             break
                         batch.append(nxt)
+                if msg.HasField("publish"):
+                    self.stats["publishes"] += len(batch)
                 if len(batch) > 1:
+                    self.stats["publish_batches"] += 1
                     out = loom_pb2.ClientEvent(publish_batch=loom_pb2.PublishBatch(publishes=[m.publish for m in batch]))
                 else:
                     out = msg

@@ -1,0 +1,135 @@
+"""Agent lifecycle against real processes: supervisor restarts, runtime restarts, clean stop."""
+import asyncio
+import os
+import signal
+import sys
+
+import grpc
+
+from loom import Agent, RequestTimeout
+from loom._proto import loom_pb2, runtime_pb2, runtime_pb2_grpc
+
+from conftest import SUPERVISED_ID, Inbox, make_workspace, unique
+from runtime_process import RuntimeProcess
+
+
+async def ping_supervised(asker, not_pid=None, attempts=60):
+    """Asks the supervised agent for its pid until one (other than not_pid) answers."""
+    for _ in range(attempts):
+        try:
+            reply = await asker.ctx.request("e2e.supervised.ping", type="ping", timeout_ms=1000)
+        except RequestTimeout:
+            continue  # not (re)connected yet
+        if reply.json()["pid"] != not_pid:
+            return reply.json()
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the supervised agent did not answer (other than pid {not_pid})")
+
+
+async def test_supervised_agent_killed_is_restarted_and_reconnects(agents, raw_channel, runtime):
+    asker = await agents()
+    first = await ping_supervised(asker)
+    assert first["agent"] == SUPERVISED_ID
+    os.kill(first["pid"], signal.SIGKILL)
+    second = await ping_supervised(asker, not_pid=first["pid"])
+    assert second["agent"] == SUPERVISED_ID and second["pid"] != first["pid"]
+
+    stub = runtime_pb2_grpc.RuntimeStub(raw_channel)
+    listed = await stub.ListAgents(runtime_pb2.ListAgentsRequest(), metadata=runtime.metadata())
+    info = next(a for a in listed.agents if a.agent_id == SUPERVISED_ID)
+    assert info.supervised and info.restarts >= 1 and info.pid == second["pid"]
+    assert info.state == "connected"
+
+
+async def test_runtime_restart_under_a_connected_agent(tmp_path, monkeypatch):
+    ws = make_workspace(tmp_path / "ws", "[watcher]\nenabled = false\n")
+    rt = RuntimeProcess(ws, extra_args=["--print-events", "e2e.>"]).start()
+    rt2 = None
+    monkeypatch.delenv("LOOM_TOKEN", raising=False)
+    monkeypatch.delenv("LOOM_BRIDGE_ADDR", raising=False)
+    monkeypatch.chdir(ws)  # found through .loom/runtime.json, re-read on reconnect (new token)
+    inbox = Inbox()
+    agent = Agent("resumer", ["e2e.resume.registered"], on_event=inbox, heartbeat_interval=0.5)
+    try:
+        await agent.start()
+        await agent.ctx.subscribe("e2e.resume.dynamic.>")
+        assert rt.stop() == 0
+
+        # Emitted while the runtime is down: held and sent after the reconnect.
+        await agent.ctx.emit("e2e.resume.queued", type="queued-while-down")
+        rt2 = RuntimeProcess(ws, port=rt.port, extra_args=["--print-events", "e2e.>"]).start()
+        assert rt2.token != rt.token
+        for _ in range(300):
+            if agent.stats["reconnects"] >= 1 and agent.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert agent.stats["reconnects"] >= 1 and agent.connected
+
+        channel = grpc.aio.insecure_channel(rt2.address)
+        try:
+            stub = runtime_pb2_grpc.RuntimeStub(channel)
+            for topic in ("e2e.resume.registered", "e2e.resume.dynamic.x"):
+                ev = loom_pb2.Event(id=unique("ev-"), type=topic)
+                await stub.Publish(loom_pb2.Publish(topic=topic, event=ev), metadata=rt2.metadata())
+        finally:
+            await channel.close()
+        events = await inbox.wait_count(2)
+        assert sorted(e.topic for e in events) == ["e2e.resume.dynamic.x", "e2e.resume.registered"]
+
+        await agent._flush(10)
+        for _ in range(100):
+            if "e2e.resume.queued" in rt2.stdout_text():
+                break
+            await asyncio.sleep(0.05)
+        assert "queued-while-down" in rt2.stdout_text()
+    finally:
+        await agent.stop()
+        rt.stop()
+        if rt2 is not None:
+            assert rt2.stop() == 0
+
+
+async def test_stop_sends_what_was_emitted(agents, runtime):
+    topic = unique("e2e.flush.")
+    inbox = Inbox()
+    await agents(topics=[topic], on_event=inbox)
+    short = Agent(unique("short-"), [], address=runtime.address, token=runtime.token)
+    await short.start()
+    for i in range(50):
+        await short.ctx.emit(topic, type="n", payload=str(i))
+    await short.stop()
+    events = await inbox.wait_count(50)
+    assert [int(e.text) for e in events] == list(range(50))
+
+
+async def test_agent_run_stops_cleanly_on_sigterm(runtime, tmp_path):
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "from loom import Agent\n"
+        "async def on_event(ctx, topic, event):\n"
+        "    await ctx.reply(event, type='ok', payload='ready')\n"
+        "Agent('runner-" + unique("") + "', ['e2e.runner.ping'], on_event=on_event).run()\n"
+    )
+    env = {**os.environ, "LOOM_BRIDGE_ADDR": runtime.address, "LOOM_TOKEN": runtime.token}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    asker = Agent(unique("asker-"), [], address=runtime.address, token=runtime.token)
+    await asker.start()
+    try:
+        for _ in range(60):
+            try:
+                reply = await asker.ctx.request("e2e.runner.ping", type="ping", timeout_ms=1000)
+                break
+            except RequestTimeout:
+                continue
+        assert reply.text == "ready"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, stderr.decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await asker.stop()

@@ -1,0 +1,96 @@
+"""The token is required on every call; the store keeps context items and per-agent state."""
+import json
+
+import grpc
+import pytest
+
+from loom import Agent, AuthenticationError
+from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2, runtime_pb2_grpc
+
+from conftest import unique
+
+
+async def test_agent_without_token_is_refused(runtime, tmp_path, monkeypatch):
+    monkeypatch.delenv("LOOM_TOKEN", raising=False)
+    monkeypatch.delenv("LOOM_BRIDGE_ADDR", raising=False)
+    monkeypatch.chdir(tmp_path)  # no discovery file from here upwards
+    agent = Agent(unique("notoken-"), ["x.y"], address=runtime.address)
+    with pytest.raises(AuthenticationError, match="refused the token"):
+        await agent.start()
+
+
+async def test_agent_with_wrong_token_is_refused(runtime):
+    agent = Agent(unique("badtoken-"), ["x.y"], address=runtime.address, token="0" * 64)
+    with pytest.raises(AuthenticationError):
+        await agent.start()
+
+
+async def test_raw_calls_without_token_are_unauthenticated(raw_channel):
+    bridge = loom_pb2_grpc.BridgeStub(raw_channel)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await bridge.RegisterAgent(loom_pb2.AgentRegisterRequest(agent_id="intruder", subscribed_topics=[">"]))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    tools = runtime_pb2_grpc.ToolsStub(raw_channel)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await tools.CallTool(loom_pb2.ToolCall(name="fs:read", arguments=json.dumps({"path": "notes.txt"})))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    stream = bridge.EventStream()
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        # The refusal may already have ended the call by the time of the write.
+        await stream.write(loom_pb2.ClientEvent(ack=loom_pb2.Ack(message_id="intruder")))
+        await stream.read()
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_agent_finds_the_runtime_through_the_discovery_file(runtime, monkeypatch):
+    monkeypatch.delenv("LOOM_TOKEN", raising=False)
+    monkeypatch.delenv("LOOM_BRIDGE_ADDR", raising=False)
+    sub = runtime.workspace / "deep" / "er"
+    sub.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(sub)
+    agent = Agent(unique("found-"), [])
+    await agent.start()
+    try:
+        assert agent.endpoint.address == runtime.address
+        assert agent.endpoint.source == str(runtime.discovery_file)
+        assert await agent.ctx.tool("fs:read", {"path": "notes.txt"})
+    finally:
+        await agent.stop()
+
+
+async def test_context_items_round_trip(agents):
+    a = await agents()
+    session = unique("session-")
+    first = await a.ctx.store.save_context(session, "note", "The Quick brown fox", {"lang": "en"})
+    second = await a.ctx.store.save_context(session, "summary", "lazy dog")
+    third = await a.ctx.store.save_context(session, "note", "jumps over")
+    assert first.id and first.session_id == session and first.timestamp_ms > 0
+    assert first.metadata == {"lang": "en"}
+
+    everything = await a.ctx.store.query_context(session_id=session)
+    assert [i.id for i in everything] == [first.id, second.id, third.id]
+    notes = await a.ctx.store.query_context(session_id=session, type="note")
+    assert [i.content for i in notes] == ["The Quick brown fox", "jumps over"]
+    assert [i.id for i in await a.ctx.store.query_context(session_id=session, text="quick")] == [first.id]
+    newest = await a.ctx.store.query_context(session_id=session, newest_first=True, limit=2)
+    assert [i.id for i in newest] == [third.id, second.id]
+    # Another agent reads the same session: context items are shared.
+    b = await agents()
+    assert len(await b.ctx.store.query_context(session_id=session)) == 3
+
+
+async def test_state_round_trip_scoped_to_the_agent(agents):
+    a = await agents()
+    b = await agents()
+    assert await a.ctx.store.get_state("k1") is None
+    await a.ctx.store.put_state("k1", b"\x00bytes")
+    await a.ctx.store.put_state("k2", "text")
+    await a.ctx.store.put_state("other", "x")
+    assert await a.ctx.store.get_state("k1") == b"\x00bytes"
+    assert await a.ctx.store.get_state("k2") == b"text"
+    assert await a.ctx.store.list_state("k") == [("k1", b"\x00bytes"), ("k2", b"text")]
+    assert await b.ctx.store.get_state("k1") is None
+    assert await b.ctx.store.list_state() == []
+    assert await a.ctx.store.delete_state("k1") is True
+    assert await a.ctx.store.delete_state("k1") is False
+    assert await a.ctx.store.get_state("k1") is None

@@ -1,0 +1,186 @@
+"""Tools across the real runtime: offered by a Python agent, called by another agent and by the runtime."""
+import asyncio
+import enum
+import json
+import time
+from dataclasses import dataclass
+from typing import List, Literal, Optional
+
+import pytest
+
+from loom import Context, ToolError, ToolInvalidArguments, ToolNotFound, ToolTimeout, tool
+from loom._proto import loom_pb2, runtime_pb2, runtime_pb2_grpc
+
+from conftest import unique
+
+
+class Unit(enum.Enum):
+    CM = "cm"
+    IN = "in"
+
+
+@dataclass
+class Box:
+    w: float
+    h: float
+
+
+def make_tools(prefix: str):
+    @tool(f"{prefix}:add", description="Add two integers")
+    def add(a: int, b: int = 0) -> int:
+        return a + b
+
+    @tool(f"{prefix}:area", description="Area of a box")
+    async def area(box: Box, unit: Unit = Unit.CM, tags: Optional[List[str]] = None) -> dict:
+        return {"area": box.w * box.h, "unit": unit.value, "tags": tags or []}
+
+    @tool(f"{prefix}:sleep", description="Sleeps")
+    async def sleep(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "woke"
+
+    @tool(f"{prefix}:blocking", description="A sync tool that blocks its thread")
+    def blocking(seconds: float) -> str:
+        time.sleep(seconds)
+        return "done"
+
+    @tool(f"{prefix}:boom", description="Always fails")
+    def boom(reason: str) -> None:
+        raise ValueError(f"boom: {reason}")
+
+    @tool(f"{prefix}:whoami", description="Uses the context")
+    async def whoami(ctx: Context, mode: Literal["id", "reply"] = "id") -> str:
+        return ctx.agent_id
+
+    return [add, area, sleep, blocking, boom, whoami]
+
+
+@pytest.fixture
+async def provider(agents):
+    prefix = unique("py")
+    agent = await agents(tools=make_tools(prefix))
+    return prefix, agent
+
+
+async def test_agent_tool_called_by_another_agent(agents, provider):
+    prefix, owner = provider
+    caller = await agents()
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 2, "b": 3}) == 5
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 2}) == 2
+    assert await caller.ctx.tool(f"{prefix}:area", {"box": {"w": 2, "h": 1.5}, "unit": "in"}) == {
+        "area": 3.0, "unit": "in", "tags": []}
+    assert await caller.ctx.tool(f"{prefix}:whoami") == owner.agent_id
+    # Concurrent calls are each answered with their own result.
+    results = await asyncio.gather(*(caller.ctx.tool(f"{prefix}:add", {"a": i, "b": i}) for i in range(20)))
+    assert results == [2 * i for i in range(20)]
+
+
+async def test_reference_style_tool_call_returns_json_text(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    out = await caller.ctx.tool(f"{prefix}:add", payload={"a": 1, "b": 1})
+    assert out == "2"
+
+
+async def test_agent_tool_called_by_the_runtime(provider, raw_channel, runtime):
+    prefix, _ = provider
+    stub = runtime_pb2_grpc.ToolsStub(raw_channel)
+    call = loom_pb2.ToolCall(id="rt-1", name=f"{prefix}:add", arguments=json.dumps({"a": 40, "b": 2}), timeout_ms=20000)
+    res = await stub.CallTool(call, metadata=runtime.metadata())
+    assert res.status == loom_pb2.TOOL_OK, res
+    assert json.loads(res.output) == 42
+    listed = await stub.ListTools(runtime_pb2.ListToolsRequest(prefix=f"{prefix}:"), metadata=runtime.metadata())
+    names = {t.name for t in listed.tools}
+    assert f"{prefix}:add" in names and f"{prefix}:boom" in names
+    schema = json.loads(next(t for t in listed.tools if t.name == f"{prefix}:add").parameters_schema)
+    assert schema["properties"]["a"] == {"type": "integer"} and schema["required"] == ["a"]
+
+
+async def test_list_tools_from_python(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    tools = {t.name: t for t in await caller.ctx.list_tools(f"{prefix}:")}
+    assert set(tools) == {f"{prefix}:{n}" for n in ("add", "area", "sleep", "blocking", "boom", "whoami")}
+    assert tools[f"{prefix}:area"].parameters["properties"]["unit"]["enum"] == ["cm", "in"]
+    assert tools[f"{prefix}:add"].description == "Add two integers"
+    assert any(t.name == "fs:read" for t in await caller.ctx.list_tools("fs:"))
+
+
+async def test_tool_timeout(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    with pytest.raises(ToolTimeout) as info:
+        await caller.ctx.tool(f"{prefix}:sleep", {"seconds": 30}, timeout_ms=300)
+    assert info.value.code == "timeout" and info.value.status == "timeout"
+    # The provider is still fine afterwards.
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 1}) == 1
+
+
+async def test_sync_tool_does_not_stall_the_agent(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    slow = asyncio.create_task(caller.ctx.tool(f"{prefix}:blocking", {"seconds": 1.0}))
+    # While the sync tool blocks a worker thread, the same agent still answers other calls.
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 7}) == 7
+    assert await slow == "done"
+
+
+async def test_tool_not_found(agents):
+    caller = await agents()
+    with pytest.raises(ToolNotFound) as info:
+        await caller.ctx.tool(unique("nope") + ":missing", {})
+    assert info.value.code == "not_found" and "missing" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        ({"a": "two"}, "a"),
+        ({}, "a"),
+        ({"a": 1, "c": 3}, "c"),
+    ],
+)
+async def test_tool_invalid_arguments(agents, provider, args, fragment):
+    prefix, _ = provider
+    caller = await agents()
+    with pytest.raises(ToolInvalidArguments) as info:
+        await caller.ctx.tool(f"{prefix}:add", args)
+    assert info.value.code == "invalid_arguments"
+    assert fragment in info.value.message
+
+
+async def test_sdk_validation_answers_invalid_arguments(provider, agents):
+    # Straight to the provider's stream (no registry schema in between): a bad enum value.
+    prefix, owner = provider
+    result = await owner._run_tool(loom_pb2.ToolCall(name=f"{prefix}:area", arguments='{"box": {"w": 1, "h": 1}, "unit": "mm"}'))
+    assert result.status == loom_pb2.TOOL_INVALID_ARGUMENTS
+    assert "unit must be one of ['cm', 'in']" in result.error.message
+    result = await owner._run_tool(loom_pb2.ToolCall(name=f"{prefix}:area", arguments="{not json"))
+    assert result.status == loom_pb2.TOOL_INVALID_ARGUMENTS and "not valid JSON" in result.error.message
+
+
+async def test_tool_exception_becomes_error(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    with pytest.raises(ToolError) as info:
+        await caller.ctx.tool(f"{prefix}:boom", {"reason": "on purpose"})
+    assert type(info.value) is ToolError
+    assert info.value.status == "error" and "boom: on purpose" in info.value.message
+
+
+async def test_builtin_fs_read(agents, runtime):
+    caller = await agents()
+    out = await caller.ctx.tool("fs:read", {"path": "notes.txt"})
+    text = out["content"] if isinstance(out, dict) else out
+    assert "hello from the workspace" in text
+
+
+async def test_tools_withdrawn_when_the_provider_stops(agents, runtime):
+    prefix = unique("gone")
+    owner = await agents(tools=make_tools(prefix))
+    caller = await agents()
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 1}) == 1
+    await owner.stop()
+    with pytest.raises(ToolError) as info:
+        await caller.ctx.tool(f"{prefix}:add", {"a": 1})
+    assert info.value.code in ("not_found", "unavailable")
