@@ -1,7 +1,25 @@
+// Entry points. activate() is cheap: it registers commands, views and the status bar and starts
+// nothing; the runtime starts on first need, or right after activation when
+// loom.runtime.autoStart is on and the workspace has a loom.toml.
 import * as vscode from 'vscode';
-export function activate(context: vscode.ExtensionContext) {
-  context.subscriptions.push(vscode.commands.registerCommand('loom.startRuntime', () => undefined));
-  console.log('loom activated');
-  return { ok: true };
+import { registerCommands } from './commands';
+import { registerLanguageModelTools } from './lmTools';
+import { Loom, type LoomApi } from './loom';
+
+let loom: Loom | undefined;
+
+export function activate(context: vscode.ExtensionContext): LoomApi {
+  loom = new Loom(context);
+  context.subscriptions.push(...registerCommands(loom), ...registerLanguageModelTools(loom));
+  setImmediate(() => {
+    loom?.autoStart();
+    void loom?.refresh();
+  });
+  return loom.api;
 }
-export function deactivate() {}
+
+export async function deactivate(): Promise<void> {
+  const current = loom;
+  loom = undefined;
+  await current?.shutdown();
+}

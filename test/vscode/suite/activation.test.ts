@@ -1,15 +1,49 @@
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
-
-const EXTENSION_ID = 'loom-os.loom-vscode';
+import { COMMANDS } from '../../../extension/commands';
+import { SETTING_KEYS } from '../../../extension/settings';
+import { EXTENSION_ID, loomApi } from './helpers';
 
 describe('activation', () => {
-  it('activates in a workspace with loom.toml and registers its commands', async () => {
-    const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is installed`);
-    await ext.activate();
-    assert.equal(ext.isActive, true);
-    const commands = await vscode.commands.getCommands(true);
-    assert.ok(commands.includes('loom.startRuntime'));
+  it('activates in a workspace with loom.toml without starting the runtime (autoStart is off here)', async () => {
+    const api = await loomApi();
+    assert.equal(vscode.extensions.getExtension(EXTENSION_ID)?.isActive, true);
+    assert.equal(api.state, 'stopped');
+    assert.equal(api.runtime, undefined);
+    assert.match(api.statusText, /Loom stopped/);
+  });
+
+  it('registers every command it contributes, and contributes every command it registers', async () => {
+    await loomApi();
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const missing = COMMANDS.filter((c) => !registered.has(c));
+    assert.deepEqual(missing, []);
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string; category: string }[] } };
+    assert.deepEqual(manifest.contributes.commands.map((c) => c.command).sort(), [...COMMANDS].sort());
+    assert.ok(manifest.contributes.commands.every((c) => c.category === 'Loom'), 'every command sits under "Loom" in the palette');
+  });
+
+  it('documents every setting it reads', () => {
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { configuration: { properties: Record<string, { markdownDescription?: string; description?: string }> } } };
+    const props = manifest.contributes.configuration.properties;
+    for (const key of SETTING_KEYS) {
+      const p = props[`loom.${key}`];
+      assert.ok(p, `loom.${key} is declared`);
+      assert.ok((p.markdownDescription ?? p.description ?? '').length > 20, `loom.${key} is documented`);
+    }
+    assert.deepEqual(Object.keys(props).sort(), SETTING_KEYS.map((k) => `loom.${k}`).sort());
+  });
+
+  it('binds ctrl+alt+l to hotkey.default and runs in the workspace extension host', () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const manifest = ext.packageJSON as { contributes: { keybindings: { command: string; key: string; args: unknown }[] }; extensionKind: string[] };
+    assert.deepEqual(manifest.contributes.keybindings.find((k) => k.key === 'ctrl+alt+l'), { command: 'loom.hotkey', key: 'ctrl+alt+l', mac: 'cmd+alt+l', args: { name: 'default' } });
+    assert.ok(manifest.extensionKind.includes('workspace'));
+    assert.equal(ext.extensionKind, vscode.ExtensionKind.Workspace);
+    // The manifest on disk is the one VS Code loaded.
+    const onDisk = JSON.parse(readFileSync(join(ext.extensionPath, 'package.json'), 'utf8')) as { contributes: unknown };
+    assert.deepEqual(onDisk.contributes, (ext.packageJSON as { contributes: unknown }).contributes);
   });
 });

@@ -1,0 +1,240 @@
+// The extension's link to the runtime: a bridge client like any agent, registered as `vscode`.
+// It publishes editor events, answers the tool calls routed to the tools it provides, and makes
+// the runtime's admin calls (agents, tools) for the commands and views.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { loadLoomPackage } from '../../runtime/proto';
+import type { AgentInfo__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolCall__Output, ToolDescriptor, ToolDescriptor__Output, ToolResult, ToolResult__Output, ToolsClient } from '../../runtime/proto/types';
+import type { DiscoveryInfo } from '../../runtime/bridge/discovery';
+import type { AgentControlResponse__Output } from '../../runtime/proto/gen/loom/v1/AgentControlResponse';
+import type { AgentRegisterResponse__Output } from '../../runtime/proto/gen/loom/v1/AgentRegisterResponse';
+import type { HeartbeatResponse__Output } from '../../runtime/proto/gen/loom/v1/HeartbeatResponse';
+import type { ListAgentsResponse__Output } from '../../runtime/proto/gen/loom/v1/ListAgentsResponse';
+import type { ListToolsResponse__Output } from '../../runtime/proto/gen/loom/v1/ListToolsResponse';
+
+export const AGENT_ID = 'vscode';
+
+/** A tool the extension provides; `handler` gets the parsed arguments. */
+export interface ProvidedTool {
+  name: string;
+  description: string;
+  parametersSchema: Record<string, unknown>;
+  /** read: no side effects; write: changes the editor, clipboard or UI state; ask: needs a human. */
+  kind: 'read' | 'write' | 'ask';
+  handler: (args: Record<string, unknown>, ctx: ToolCallContext) => Promise<unknown>;
+}
+
+export interface ToolCallContext {
+  caller: string;
+  /** Aborted when the call's timeout passes: a handler waiting on a human gives up. */
+  signal: AbortSignal;
+}
+
+/** A failure with the wire's status, e.g. TOOL_INVALID_ARGUMENTS for a bad argument. */
+export class ToolFailure extends Error {
+  constructor(readonly status: 'TOOL_ERROR' | 'TOOL_INVALID_ARGUMENTS' | 'TOOL_NOT_FOUND', readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface ConnectOptions {
+  tools: ProvidedTool[];
+  topics?: string[];
+  onDelivery?: (topic: string, type: string, payload: Buffer) => void;
+  onClosed?: (reason: string) => void;
+  log: (message: string) => void;
+}
+
+type Invoke<Res> = (metadata: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+function call<Res>(invoke: Invoke<Res>, timeoutMs = 10_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    invoke(new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+function authInterceptor(token: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${token}`);
+        metadata.set('x-loom-agent-id', AGENT_ID);
+        next(metadata, listener);
+      },
+    });
+}
+
+export class RuntimeConnection {
+  readonly bridge: BridgeClient;
+  readonly runtime: RuntimeClient;
+  readonly tools: ToolsClient;
+  private stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output> | undefined;
+  private readonly provided = new Map<string, ProvidedTool>();
+  private closed = false;
+
+  private constructor(readonly info: DiscoveryInfo, private readonly opts: ConnectOptions) {
+    const pkg = loadLoomPackage();
+    const creds = grpc.credentials.createInsecure();
+    const options = { interceptors: [authInterceptor(info.token)] };
+    this.bridge = new pkg.Bridge(info.address, creds, options);
+    this.runtime = new pkg.Runtime(info.address, creds, options);
+    this.tools = new pkg.Tools(info.address, creds, options);
+    for (const t of opts.tools) this.provided.set(t.name, t);
+  }
+
+  /** Answers whether a runtime's bridge is up and accepts the token. */
+  static async probe(info: DiscoveryInfo, timeoutMs = 3000): Promise<boolean> {
+    const pkg = loadLoomPackage();
+    const client = new pkg.Bridge(info.address, grpc.credentials.createInsecure(), { interceptors: [authInterceptor(info.token)] });
+    try {
+      const res = await call<HeartbeatResponse__Output>((m, o, cb) => client.Heartbeat({ agentId: '', timestampMs: Date.now() }, m, o, cb), timeoutMs);
+      return typeof res.status === 'string';
+    } catch {
+      return false;
+    } finally {
+      client.close();
+    }
+  }
+
+  static async connect(info: DiscoveryInfo, opts: ConnectOptions): Promise<RuntimeConnection> {
+    const conn = new RuntimeConnection(info, opts);
+    try {
+      await conn.register();
+      conn.openStream();
+    } catch (err) {
+      conn.dispose();
+      throw err;
+    }
+    return conn;
+  }
+
+  private async register(): Promise<void> {
+    const tools: ToolDescriptor[] = [...this.provided.values()].map((t) => ({
+      name: t.name,
+      description: t.description,
+      parametersSchema: JSON.stringify(t.parametersSchema),
+      provider: 'PROVIDER_GRPC',
+      metadata: { 'loom.kind': t.kind },
+    }));
+    const request = { agentId: AGENT_ID, subscribedTopics: this.opts.topics ?? [], tools, metadata: { client: 'vscode-extension' } };
+    const res = await call<AgentRegisterResponse__Output>((m, o, cb) => this.bridge.RegisterAgent(request, m, o, cb));
+    if (!res.success) throw new Error(`the runtime refused to register agent "${AGENT_ID}": ${res.errorMessage}`);
+  }
+
+  private openStream(): void {
+    const stream = this.bridge.EventStream();
+    this.stream = stream;
+    stream.on('data', (msg: ServerEvent__Output) => this.onServerEvent(msg));
+    stream.on('error', (err: grpc.ServiceError) => this.onClosed(`stream error: ${err.details || err.message}`));
+    stream.on('end', () => this.onClosed('the runtime closed the stream'));
+    // The reference protocol: the first message names the agent.
+    stream.write({ ack: { messageId: AGENT_ID } });
+  }
+
+  private onClosed(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.onClosed?.(reason);
+  }
+
+  private onServerEvent(msg: ServerEvent__Output): void {
+    switch (msg.msg) {
+      case 'toolCall':
+        void this.answer(msg.toolCall!);
+        return;
+      case 'delivery':
+        if (msg.delivery?.event) this.opts.onDelivery?.(msg.delivery.topic, msg.delivery.event.type, msg.delivery.event.payload);
+        return;
+      case 'err':
+        this.opts.log(`runtime error on the stream: ${msg.err?.code}: ${msg.err?.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async answer(tc: ToolCall__Output): Promise<void> {
+    const result = await runProvidedTool(this.provided.get(tc.name), tc);
+    this.stream?.write({ toolResult: result });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Publishes one event on the bus as agent `vscode`; the payload travels as JSON. */
+  publish(topic: string, type: string, payload: unknown, metadata: Record<string, string> = {}): void {
+    if (!this.stream || this.closed) return;
+    this.stream.write({
+      publish: {
+        topic,
+        event: {
+          id: randomUUID(),
+          type,
+          timestampMs: Date.now(),
+          source: AGENT_ID,
+          metadata: { 'content-type': 'application/json', ...metadata },
+          payload: Buffer.from(JSON.stringify(payload)),
+          confidence: 1,
+          tags: [],
+          priority: 0,
+        },
+      },
+    });
+  }
+
+  async listAgents(): Promise<AgentInfo__Output[]> {
+    return (await call<ListAgentsResponse__Output>((m, o, cb) => this.runtime.ListAgents({}, m, o, cb))).agents;
+  }
+
+  async controlAgent(agentId: string, action: 'start' | 'stop' | 'restart'): Promise<AgentInfo__Output | null> {
+    const res = await call<AgentControlResponse__Output>((m, o, cb) => this.runtime.ControlAgent({ agentId, action }, m, o, cb), 30_000);
+    if (!res.success) throw new Error(res.errorMessage || `could not ${action} agent "${agentId}"`);
+    return res.agent;
+  }
+
+  async listTools(prefix = ''): Promise<ToolDescriptor__Output[]> {
+    return (await call<ListToolsResponse__Output>((m, o, cb) => this.tools.ListTools({ prefix }, m, o, cb))).tools;
+  }
+
+  async callTool(name: string, args: unknown, timeoutMs = 30_000): Promise<ToolResult__Output> {
+    const request = { id: randomUUID(), name, arguments: JSON.stringify(args ?? {}), timeoutMs, headers: { 'loom.caller': AGENT_ID } };
+    return call<ToolResult__Output>((m, o, cb) => this.tools.CallTool(request, m, o, cb), timeoutMs + 5000);
+  }
+
+  dispose(): void {
+    this.closed = true;
+    try {
+      this.stream?.end();
+    } catch {
+      // already gone
+    }
+    this.bridge.close();
+    this.runtime.close();
+    this.tools.close();
+  }
+}
+
+/** Runs a provided tool for a call from the runtime; never throws, every failure is a result. */
+export async function runProvidedTool(tool: ProvidedTool | undefined, tc: ToolCall__Output): Promise<ToolResult> {
+  const fail = (status: ToolResult['status'], code: string, message: string): ToolResult => ({ id: tc.id, status, output: '', error: { code, message, details: {} } });
+  if (!tool) return fail('TOOL_NOT_FOUND', 'not_found', `the VS Code extension provides no tool "${tc.name}"`);
+  let args: unknown;
+  try {
+    args = tc.arguments.trim() ? JSON.parse(tc.arguments) : {};
+  } catch (err) {
+    return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" are not valid JSON: ${(err as Error).message}`);
+  }
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" must be a JSON object`);
+  const controller = new AbortController();
+  const timer = tc.timeoutMs > 0 ? setTimeout(() => controller.abort(), tc.timeoutMs) : undefined;
+  try {
+    const output = await tool.handler(args as Record<string, unknown>, { caller: tc.headers['loom.caller'] ?? '', signal: controller.signal });
+    return { id: tc.id, status: 'TOOL_OK', output: JSON.stringify(output ?? null) };
+  } catch (err) {
+    if (err instanceof ToolFailure) return fail(err.status, err.code, err.message);
+    return fail('TOOL_ERROR', 'failed', `${tc.name}: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,229 @@
+// The palette's "Loom: …" commands. Each takes optional arguments so keybindings, tree items and
+// tests can run it without prompts; without them it asks through quick picks and input boxes.
+import * as vscode from 'vscode';
+import { listAgentEntries, type AgentEntry } from './agents/catalog';
+import { AGENT_ID_PATTERN, scaffoldAgent } from './agents/scaffold';
+import type { Loom } from './loom';
+import { UntrustedError } from './loom';
+import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
+import { describeSelection } from './tools/editorTools';
+import { workspaceRelative } from './tools/paths';
+import { AgentItem } from './views/trees';
+
+/** Every command the extension contributes (package.json's contributes.commands agrees; a test checks). */
+export const COMMANDS = [
+  'loom.startRuntime',
+  'loom.stopRuntime',
+  'loom.restartRuntime',
+  'loom.startAgent',
+  'loom.stopAgent',
+  'loom.restartAgent',
+  'loom.showAgentLogs',
+  'loom.showRuntimeLog',
+  'loom.openDashboard',
+  'loom.hotkey',
+  'loom.emitHotkey',
+  'loom.sendSelection',
+  'loom.callTool',
+  'loom.newAgent',
+  'loom.setApiKey',
+  'loom.refresh',
+] as const;
+
+type AgentArg = string | AgentItem | { id: string } | undefined;
+
+export interface CallToolResult {
+  status: string;
+  output?: unknown;
+  error?: { code: string; message: string };
+}
+
+const HOTKEY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function agentIdOf(arg: AgentArg): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg instanceof AgentItem) return arg.row.id;
+  return arg?.id;
+}
+
+/** The editor context a hotkey or a shared selection carries. */
+function editorContext(): Record<string, unknown> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return { file: null, language: null, selection: null };
+  const s = describeSelection(editor);
+  return { file: s.file, uri: s.uri, language: s.language, selection: { text: s.text, start: s.start, end: s.end } };
+}
+
+export function registerCommands(loom: Loom): vscode.Disposable[] {
+  /** A command's failure: logged, shown, and rethrown so executeCommand's caller sees it too. */
+  const command = (id: (typeof COMMANDS)[number], run: (...args: any[]) => Promise<unknown>) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await run(...args);
+      } catch (err) {
+        const message = (err as Error).message;
+        loom.log.error(`${id}: ${message}`);
+        void vscode.window.showErrorMessage(`Loom: ${message}`);
+        throw err;
+      }
+    });
+
+  async function pickAgent(arg: AgentArg, placeHolder: string, filter: (e: AgentEntry & { state: string }) => boolean = () => true): Promise<(AgentEntry & { state: string }) | undefined> {
+    const ws = loom.workspace;
+    if (!ws) throw new Error('open a folder first');
+    const rows = new Map<string, AgentEntry & { state: string }>();
+    for (const e of await listAgentEntries(ws)) rows.set(e.id, { ...e, state: 'not started' });
+    for (const r of loom.agents.current) rows.set(r.id, { id: r.id, source: r.entry?.source ?? 'config', script: r.entry?.script, state: r.info?.state ?? 'not started' });
+    const wanted = agentIdOf(arg);
+    if (wanted) return rows.get(wanted) ?? { id: wanted, source: 'config', state: 'unknown' };
+    const candidates = [...rows.values()].filter(filter);
+    if (!candidates.length) throw new Error(`no agents to choose from: declare one in loom.toml or add agents/<name>.py (Loom: New Agent)`);
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((e) => ({ label: e.id, description: e.state, detail: e.source === 'script' ? `${e.script} (not in loom.toml: runs from this window)` : 'declared in loom.toml', entry: e })),
+      { placeHolder, title: 'Loom' },
+    );
+    return picked?.entry;
+  }
+
+  async function controlAgent(arg: AgentArg, action: 'start' | 'stop' | 'restart'): Promise<unknown> {
+    if (action !== 'stop' && !loom.trusted) throw new UntrustedError(`cannot ${action} an agent`);
+    const entry = await pickAgent(arg, `Agent to ${action}`);
+    if (!entry) return undefined;
+    if (entry.source === 'script') {
+      if (action !== 'start') loom.stopScript(entry.id);
+      if (action !== 'stop') await loom.startScript(entry);
+      await loom.refresh();
+      return { agentId: entry.id, action };
+    }
+    const session = await loom.ensureRuntime();
+    const info = await session.conn.controlAgent(entry.id, action);
+    await loom.refresh();
+    vscode.window.setStatusBarMessage(`Loom: ${action} ${entry.id}`, 3000);
+    return info;
+  }
+
+  async function publishHotkey(name: string): Promise<{ topic: string }> {
+    if (!HOTKEY_NAME.test(name)) throw new Error(`hotkey name "${name}" must be 1–64 letters, digits, "_" or "-"`);
+    const session = await loom.ensureRuntime();
+    const topic = `hotkey.${name}`;
+    session.conn.publish(topic, 'hotkey', { name, ...editorContext() });
+    return { topic };
+  }
+
+  async function callTool(args?: { name?: string; arguments?: unknown; timeoutMs?: number }): Promise<CallToolResult | undefined> {
+    const session = await loom.ensureRuntime();
+    let name = args?.name;
+    const interactive = args?.arguments === undefined;
+    if (!name) {
+      const tools = await session.conn.listTools();
+      const picked = await vscode.window.showQuickPick(
+        tools.map((t) => ({ label: t.name, detail: t.description })),
+        { placeHolder: 'Tool to call', matchOnDetail: true, title: 'Loom: Call Tool' },
+      );
+      if (!picked) return undefined;
+      name = picked.label;
+    }
+    let toolArgs = args?.arguments;
+    if (toolArgs === undefined) {
+      const text = await vscode.window.showInputBox({
+        title: `Loom: arguments for ${name}`,
+        prompt: 'A JSON object',
+        value: '{}',
+        validateInput: (v) => {
+          try {
+            const parsed: unknown = JSON.parse(v);
+            return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : 'the arguments must be a JSON object';
+          } catch (err) {
+            return `not JSON: ${(err as Error).message}`;
+          }
+        },
+      });
+      if (text === undefined) return undefined;
+      toolArgs = JSON.parse(text);
+    }
+    const res = await session.conn.callTool(name, toolArgs, args?.timeoutMs);
+    const result: CallToolResult =
+      res.status === 'TOOL_OK'
+        ? { status: 'TOOL_OK', output: res.output ? (JSON.parse(res.output) as unknown) : null }
+        : { status: String(res.status), error: { code: res.error?.code ?? '', message: res.error?.message ?? '' } };
+    loom.log.info(`called ${name}: ${result.status}`);
+    if (interactive) {
+      const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify({ tool: name, arguments: toolArgs, ...result }, null, 2) });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    }
+    return result;
+  }
+
+  async function setApiKey(args?: { name?: string; value?: string }): Promise<{ name: string } | undefined> {
+    let name = args?.name;
+    if (!name) {
+      const custom = 'Another name…';
+      const picked = await vscode.window.showQuickPick([...SUGGESTED_KEYS, custom], { placeHolder: 'Environment variable the agents read the key from', title: 'Loom: Set API Key' });
+      if (!picked) return undefined;
+      name =
+        picked === custom
+          ? await vscode.window.showInputBox({ prompt: 'Variable name', validateInput: (v) => (ENV_NAME_PATTERN.test(v) ? undefined : 'upper case letters, digits and underscores') })
+          : picked;
+      if (!name) return undefined;
+    }
+    const value = args?.value ?? (await vscode.window.showInputBox({ prompt: `Value of ${name} (kept in VS Code's secret storage)`, password: true, ignoreFocusOut: true }));
+    if (!value) return undefined;
+    await loom.apiKeys.set(name, value);
+    loom.log.info(`stored ${name} in secret storage`);
+    if (loom.state === 'running' && !args?.value) {
+      void vscode.window.showInformationMessage(`Loom: ${name} stored. Agents started from now on get it; restart the runtime to hand it to running agents.`, 'Restart Runtime').then((a) => a && loom.restart());
+    }
+    return { name };
+  }
+
+  async function newAgent(args?: { name?: string; open?: boolean }): Promise<{ id: string; script: string } | undefined> {
+    const ws = loom.workspace;
+    if (!ws) throw new Error('open a folder first');
+    const id = args?.name ?? (await vscode.window.showInputBox({ prompt: 'Agent id (also its file name under agents/)', placeHolder: 'my_agent', validateInput: (v) => (AGENT_ID_PATTERN.test(v) ? undefined : 'lower case letters, digits and underscores, starting with a letter') }));
+    if (!id) return undefined;
+    const { script } = scaffoldAgent(ws, id);
+    if (args?.open !== false) await vscode.window.showTextDocument(vscode.Uri.file(script));
+    await loom.refresh();
+    return { id, script: workspaceRelative(vscode.Uri.file(script)) };
+  }
+
+  return [
+    command('loom.startRuntime', async () => {
+      await loom.start();
+      return loom.api.runtime;
+    }),
+    command('loom.stopRuntime', () => loom.stop()),
+    command('loom.restartRuntime', async () => {
+      await loom.restart();
+      return loom.api.runtime;
+    }),
+    command('loom.startAgent', (arg?: AgentArg) => controlAgent(arg, 'start')),
+    command('loom.stopAgent', (arg?: AgentArg) => controlAgent(arg, 'stop')),
+    command('loom.restartAgent', (arg?: AgentArg) => controlAgent(arg, 'restart')),
+    command('loom.showAgentLogs', async (arg?: AgentArg) => {
+      const entry = await pickAgent(arg, 'Agent whose output to show');
+      if (entry) loom.agentLog(entry.id).show(true);
+      return entry?.id;
+    }),
+    command('loom.showRuntimeLog', async () => loom.runtimeLog.show(true)),
+    // The dashboard issue replaces this with its webview panel; until then, the Loom views.
+    command('loom.openDashboard', () => Promise.resolve(vscode.commands.executeCommand('workbench.view.extension.loom'))),
+    command('loom.hotkey', (args?: { name?: string }) => publishHotkey(args?.name ?? 'default')),
+    command('loom.emitHotkey', async (args?: { name?: string }) => {
+      const name = args?.name ?? (await vscode.window.showInputBox({ prompt: 'Hotkey name: publishes hotkey.<name>', value: 'default', validateInput: (v) => (HOTKEY_NAME.test(v) ? undefined : 'letters, digits, "_" or "-"') }));
+      return name ? publishHotkey(name) : undefined;
+    }),
+    command('loom.sendSelection', async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) throw new Error('no editor is active: select some text first');
+      const session = await loom.ensureRuntime();
+      session.conn.publish('editor.selection.sent', 'editor.selection.sent', describeSelection(editor));
+      vscode.window.setStatusBarMessage('Loom: selection sent to agents', 3000);
+      return { topic: 'editor.selection.sent' };
+    }),
+    command('loom.callTool', (args?: { name?: string; arguments?: unknown; timeoutMs?: number }) => callTool(args)),
+    command('loom.newAgent', (args?: { name?: string; open?: boolean }) => newAgent(args)),
+    command('loom.setApiKey', (args?: { name?: string; value?: string }) => setApiKey(args)),
+    command('loom.refresh', () => loom.refresh()),
+  ];
+}

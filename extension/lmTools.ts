@@ -1,0 +1,69 @@
+// Loom for VS Code's agent mode: language model tools (declared under
+// contributes.languageModelTools) that reach the runtime's tool registry, agents and bus.
+// Anything that writes or executes asks the user first.
+import * as vscode from 'vscode';
+import type { Loom } from './loom';
+
+/** Tools whose registry metadata says they only read need no confirmation. */
+const READ_KINDS = new Set(['read']);
+
+interface CallInput {
+  name: string;
+  arguments?: Record<string, unknown>;
+}
+
+function text(value: unknown): vscode.LanguageModelToolResult {
+  return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(typeof value === 'string' ? value : JSON.stringify(value, null, 2))]);
+}
+
+export const LM_TOOLS = ['loom_list_tools', 'loom_call_tool', 'loom_list_agents', 'loom_publish'] as const;
+
+export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
+  if (typeof vscode.lm?.registerTool !== 'function') return []; // a host without the API
+  return [
+    vscode.lm.registerTool<{ prefix?: string }>('loom_list_tools', {
+      invoke: async (opts) => {
+        const session = await loom.ensureRuntime();
+        const tools = await session.conn.listTools(opts.input.prefix ?? '');
+        return text(tools.map((t) => ({ name: t.name, description: t.description, parameters: JSON.parse(t.parametersSchema || '{}') as unknown })));
+      },
+    }),
+    vscode.lm.registerTool<CallInput>('loom_call_tool', {
+      prepareInvocation: async (opts) => {
+        const tools = loom.connection ? await loom.connection.listTools().catch(() => []) : [];
+        const kind = tools.find((t) => t.name === opts.input.name)?.metadata['loom.kind'];
+        const args = JSON.stringify(opts.input.arguments ?? {}, null, 2);
+        return {
+          invocationMessage: `Calling Loom tool ${opts.input.name}`,
+          confirmationMessages: READ_KINDS.has(kind ?? '')
+            ? undefined
+            : { title: `Run Loom tool ${opts.input.name}?`, message: new vscode.MarkdownString(`This tool may change files, run commands or act for you.\n\n\`\`\`json\n${args}\n\`\`\``) },
+        };
+      },
+      invoke: async (opts) => {
+        const session = await loom.ensureRuntime();
+        const res = await session.conn.callTool(opts.input.name, opts.input.arguments ?? {});
+        if (res.status !== 'TOOL_OK') throw new Error(`${opts.input.name} failed (${res.status}): ${res.error?.message ?? ''}`);
+        return text(res.output || 'null');
+      },
+    }),
+    vscode.lm.registerTool<Record<string, never>>('loom_list_agents', {
+      invoke: async () => {
+        const session = await loom.ensureRuntime();
+        const agents = await session.conn.listAgents();
+        return text(agents.map((a) => ({ id: a.agentId, state: a.state, topics: a.topics, tools: a.tools, restarts: a.restarts, lastError: a.lastError })));
+      },
+    }),
+    vscode.lm.registerTool<{ topic: string; payload?: unknown }>('loom_publish', {
+      prepareInvocation: (opts) => ({
+        invocationMessage: `Publishing on ${opts.input.topic}`,
+        confirmationMessages: { title: `Publish an event on ${opts.input.topic}?`, message: `Agents subscribed to ${opts.input.topic} will act on it.` },
+      }),
+      invoke: async (opts) => {
+        const session = await loom.ensureRuntime();
+        session.conn.publish(opts.input.topic, opts.input.topic, opts.input.payload ?? {}, { 'loom.sender': 'copilot' });
+        return text({ published: opts.input.topic });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,384 @@
+// The extension's one owner. Two lifetimes, each with its own disposables (as rust-analyzer's
+// extension does): the extension's (commands, views, status bar; made in activate, cheap) and the
+// runtime session's (the runtime process or attachment, the bridge connection, editor sources,
+// agent scripts started from the palette), made on start and torn down on stop.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { DiscoveryInfo } from '../runtime/bridge/discovery';
+import type { ConfigOverrides } from '../runtime/config/load';
+import { listAgentEntries, type AgentEntry } from './agents/catalog';
+import { AGENT_ID, RuntimeConnection } from './bridge/client';
+import { ApiKeys } from './secrets';
+import { readSettings, resolvePython, type LoomSettings } from './settings';
+import { watchEditorEvents } from './sources/editorEvents';
+import { editorTools } from './tools/editorTools';
+import { StatusBar } from './views/statusBar';
+import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
+import { attached, findRunning, launch, runtimeScriptOf, type RuntimeHandle } from './runtime/launcher';
+
+/** Workspace Trust refuses it; the message says why and what to do. */
+export class UntrustedError extends Error {
+  constructor(what: string) {
+    super(`${what}: this workspace is not trusted, and Loom spawns no agents and runs no shell commands in an untrusted workspace (Manage Workspace Trust to change it)`);
+  }
+}
+
+export type RuntimeState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+
+/** What `activate` returns: read by the extension-host tests, and usable by other extensions. */
+export interface LoomApi {
+  readonly state: RuntimeState;
+  /** The runtime this window is connected to. */
+  readonly runtime: (DiscoveryInfo & { owned: boolean }) | undefined;
+  readonly onDidChangeState: vscode.Event<RuntimeState>;
+  readonly statusText: string;
+  readonly agentStatusText: string;
+  readonly trusted: boolean;
+}
+
+class Disposer implements vscode.Disposable {
+  private items: vscode.Disposable[] = [];
+  add<T extends vscode.Disposable>(d: T): T {
+    this.items.push(d);
+    return d;
+  }
+  dispose(): void {
+    for (const d of this.items.splice(0).reverse()) {
+      try {
+        d.dispose();
+      } catch {
+        // one failing disposal must not keep the others from running
+      }
+    }
+  }
+}
+
+/** Everything that lives exactly as long as one runtime connection. */
+class RuntimeSession extends Disposer {
+  readonly scripts = new Map<string, ChildProcess>();
+  constructor(readonly handle: RuntimeHandle, readonly conn: RuntimeConnection) {
+    super();
+  }
+}
+
+export class Loom implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  readonly runtimeLog: vscode.LogOutputChannel;
+  readonly statusBar: StatusBar;
+  readonly agents = new AgentsTree();
+  readonly tools = new ToolsTree();
+  readonly apiKeys: ApiKeys;
+  private readonly life = new Disposer();
+  private readonly agentLogs = new Map<string, vscode.LogOutputChannel>();
+  private readonly stateChanged = new vscode.EventEmitter<RuntimeState>();
+  private session: RuntimeSession | undefined;
+  private pending: Promise<RuntimeSession> | undefined;
+  private _state: RuntimeState = 'stopped';
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.log = this.life.add(vscode.window.createOutputChannel('Loom', { log: true }));
+    this.runtimeLog = this.life.add(vscode.window.createOutputChannel('Loom Runtime', { log: true }));
+    this.statusBar = this.life.add(new StatusBar());
+    this.life.add(this.agents);
+    this.life.add(this.tools);
+    this.life.add(this.stateChanged);
+    this.apiKeys = new ApiKeys(context.secrets, context.globalState);
+    this.life.add(vscode.window.createTreeView('loom.agents', { treeDataProvider: this.agents, showCollapseAll: false }));
+    this.life.add(vscode.window.createTreeView('loom.tools', { treeDataProvider: this.tools, showCollapseAll: true }));
+    this.life.add(
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        void this.setTrustContext();
+        if (this.session) void this.offerRestartAfterTrust();
+      }),
+    );
+    this.setTrustContext();
+    this.setContext();
+  }
+
+  get state(): RuntimeState {
+    return this._state;
+  }
+
+  get connection(): RuntimeConnection | undefined {
+    return this.session?.conn;
+  }
+
+  get workspace(): string | undefined {
+    return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+  }
+
+  get trusted(): boolean {
+    return vscode.workspace.isTrusted;
+  }
+
+  get settings(): LoomSettings {
+    return readSettings(vscode.workspace.workspaceFolders?.[0]);
+  }
+
+  get api(): LoomApi {
+    const self = this;
+    return {
+      get state() {
+        return self.state;
+      },
+      get runtime() {
+        return self.session ? { ...self.session.handle.info, owned: self.session.handle.owned } : undefined;
+      },
+      onDidChangeState: this.stateChanged.event,
+      get statusText() {
+        return self.statusBar.text;
+      },
+      get agentStatusText() {
+        return self.statusBar.agentText;
+      },
+      get trusted() {
+        return self.trusted;
+      },
+    };
+  }
+
+  /** Runs after activation returns: activation itself starts nothing. */
+  autoStart(): void {
+    const ws = this.workspace;
+    if (!ws || !this.settings.autoStart || !existsSync(join(ws, 'loom.toml'))) return;
+    this.start().catch(() => undefined); // start() reports its own failure
+  }
+
+  private setState(state: RuntimeState, detail = ''): void {
+    this._state = state;
+    this.statusBar.update(state, this.agents.current.filter((r) => r.info?.state === 'connected' && r.id !== AGENT_ID).length, detail);
+    this.setContext();
+    this.stateChanged.fire(state);
+  }
+
+  private setContext(): void {
+    void vscode.commands.executeCommand('setContext', 'loom.runtimeState', this._state);
+  }
+
+  private setTrustContext(): void {
+    void vscode.commands.executeCommand('setContext', 'loom.trusted', this.trusted);
+  }
+
+  /** The running session, starting (or attaching to) the runtime first when needed. */
+  async ensureRuntime(): Promise<RuntimeSession> {
+    if (this.session?.conn.isOpen) return this.session;
+    return this.start();
+  }
+
+  start(): Promise<RuntimeSession> {
+    if (this.session?.conn.isOpen) return Promise.resolve(this.session);
+    this.pending ??= this.startSession().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  private async startSession(): Promise<RuntimeSession> {
+    const workspace = this.workspace;
+    if (!workspace) throw new Error('Loom needs a folder open in the workspace (File > Open Folder)');
+    this.setState('starting');
+    let handle: RuntimeHandle | undefined;
+    try {
+      handle = await this.attachOrLaunch(workspace);
+      const conn = await RuntimeConnection.connect(handle.info, {
+        tools: editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }),
+        topics: ['agent.*.*'],
+        onDelivery: (topic, _type, payload) => this.onLifecycle(topic, payload),
+        onClosed: (reason) => this.onConnectionLost(reason),
+        log: (m) => this.log.warn(m),
+      });
+      const session = new RuntimeSession(handle, conn);
+      this.session = session;
+      const settings = this.settings;
+      session.add(watchEditorEvents((topic, type, payload) => conn.publish(topic, type, payload), settings));
+      session.add({ dispose: () => conn.dispose() });
+      this.log.info(`${handle.owned ? 'started' : 'attached to'} the runtime at ${handle.info.address} (pid ${handle.info.pid}, version ${handle.info.version || '?'})`);
+      if (handle.owned) void handle.exited.then((code) => this.session === session && this.onConnectionLost(`the runtime exited (code ${code})`));
+      if (!this.trusted) this.log.warn('workspace not trusted: the runtime runs without agents and without the shell tool');
+      conn.publish('workspace.trust', 'workspace.trust', { trusted: this.trusted });
+      this.setState('running', handle.info.address);
+      await this.refresh();
+      return session;
+    } catch (err) {
+      if (handle?.owned) await handle.stop().catch(() => undefined);
+      const message = (err as Error).message;
+      this.log.error(`cannot start the runtime: ${message}`);
+      this.setState('failed', message);
+      void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, 'Show Log').then((a) => a && this.runtimeLog.show());
+      throw err;
+    }
+  }
+
+  private async attachOrLaunch(workspace: string): Promise<RuntimeHandle> {
+    const running = await findRunning(workspace, (info) => RuntimeConnection.probe(info));
+    if (running) return attached(running);
+    const settings = this.settings;
+    return launch({
+      workspace,
+      runtimeScript: runtimeScriptOf(this.context.extensionPath),
+      port: settings.runtimePort,
+      trusted: this.trusted,
+      keepAlive: settings.keepAlive,
+      python: await resolvePython(settings, vscode.workspace.workspaceFolders?.[0]?.uri),
+      env: await this.apiKeys.environment(),
+      overrides: overridesFrom(settings),
+      onOutput: (line, stream) => (stream === 'stderr' ? this.runtimeLog.info(line) : this.runtimeLog.appendLine(line)),
+    });
+  }
+
+  private onConnectionLost(reason: string): void {
+    const session = this.session;
+    if (!session) return;
+    this.session = undefined;
+    session.dispose();
+    this.log.warn(`lost the runtime: ${reason}`);
+    this.agents.set([]);
+    this.tools.set([]);
+    this.setState('stopped', reason);
+  }
+
+  /** Stops the runtime, also one this window attached to: the user asked for it. */
+  async stop(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    const session = this.session;
+    if (!session) return;
+    this.setState('stopping');
+    this.session = undefined;
+    this.stopScripts(session);
+    session.dispose();
+    await session.handle.stop();
+    this.log.info(`stopped the runtime (pid ${session.handle.info.pid})`);
+    this.agents.set([]);
+    this.tools.set([]);
+    this.setState('stopped');
+  }
+
+  async restart(): Promise<RuntimeSession> {
+    await this.stop();
+    return this.start();
+  }
+
+  private async offerRestartAfterTrust(): Promise<void> {
+    const choice = await vscode.window.showInformationMessage('Loom: the workspace is trusted now. Restart the runtime so agents and the shell tool can run?', 'Restart Runtime');
+    if (choice) await this.restart();
+  }
+
+  private onLifecycle(topic: string, payload: Buffer): void {
+    const [, agentId, kind] = topic.split('.');
+    if (!agentId || !kind) return;
+    if (kind === 'log') {
+      let line = payload.toString('utf8');
+      try {
+        const parsed = JSON.parse(line) as { line?: string; stream?: string };
+        line = parsed.stream === 'stderr' ? `[stderr] ${parsed.line}` : String(parsed.line);
+      } catch {
+        // not JSON: show it as it came
+      }
+      this.agentLog(agentId).info(line);
+      return;
+    }
+    this.agentLog(agentId).info(`— ${kind}`);
+    this.scheduleRefresh();
+  }
+
+  agentLog(agentId: string): vscode.LogOutputChannel {
+    let channel = this.agentLogs.get(agentId);
+    if (!channel) {
+      channel = this.life.add(vscode.window.createOutputChannel(`Loom Agent: ${agentId}`, { log: true }));
+      this.agentLogs.set(agentId, channel);
+    }
+    return channel;
+  }
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => void this.refresh(), 250);
+  }
+
+  /** Re-reads agents and tools from the runtime for the views and the status bar. */
+  async refresh(): Promise<void> {
+    const conn = this.session?.conn;
+    const ws = this.workspace;
+    const entries = ws ? await listAgentEntries(ws).catch((err: Error) => (this.log.warn(`loom.toml: ${err.message}`), [] as AgentEntry[])) : [];
+    if (!conn) {
+      this.agents.set(entries.map((entry) => ({ id: entry.id, entry })));
+      return;
+    }
+    try {
+      const [infos, tools] = await Promise.all([conn.listAgents(), conn.listTools()]);
+      const rows = new Map<string, AgentRow>();
+      for (const entry of entries) rows.set(entry.id, { id: entry.id, entry });
+      for (const info of infos) if (info.agentId !== AGENT_ID) rows.set(info.agentId, { ...rows.get(info.agentId), id: info.agentId, info });
+      this.agents.set([...rows.values()]);
+      this.tools.set(tools);
+      if (this._state === 'running') this.setState('running', conn.info.address);
+    } catch (err) {
+      this.log.warn(`refresh failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Starts a script under agents/ that loom.toml does not declare: a process of this window. */
+  async startScript(entry: AgentEntry): Promise<void> {
+    if (!this.trusted) throw new UntrustedError(`agent "${entry.id}" is not started`);
+    const session = await this.ensureRuntime();
+    const ws = this.workspace!;
+    if (!entry.script) throw new Error(`agent "${entry.id}" has no script to run`);
+    if (session.scripts.get(entry.id)?.exitCode === null) throw new Error(`agent "${entry.id}" is already running`);
+    const python = await resolvePython(this.settings, vscode.workspace.workspaceFolders?.[0]?.uri);
+    const child = spawn(python, [entry.script], {
+      cwd: ws,
+      env: { ...process.env, ...(await this.apiKeys.environment()), LOOM_BRIDGE_ADDR: session.handle.info.address, LOOM_TOKEN: session.handle.info.token, LOOM_AGENT_ID: entry.id },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    session.scripts.set(entry.id, child);
+    const channel = this.agentLog(entry.id);
+    child.stdout?.on('data', (d: Buffer) => channel.info(d.toString().trimEnd()));
+    child.stderr?.on('data', (d: Buffer) => channel.info(`[stderr] ${d.toString().trimEnd()}`));
+    child.once('error', (err) => channel.error(`cannot run ${python}: ${err.message}`));
+    child.once('exit', (code, signal) => {
+      channel.info(`— exited (${signal ?? code})`);
+      if (session.scripts.get(entry.id) === child) session.scripts.delete(entry.id);
+      this.scheduleRefresh();
+    });
+    session.add({ dispose: () => child.exitCode === null && child.kill('SIGTERM') });
+  }
+
+  /** True when it stopped a script this window started. */
+  stopScript(agentId: string): boolean {
+    const child = this.session?.scripts.get(agentId);
+    if (!child || child.exitCode !== null) return false;
+    child.kill('SIGTERM');
+    return true;
+  }
+
+  private stopScripts(session: RuntimeSession): void {
+    for (const child of session.scripts.values()) if (child.exitCode === null) child.kill('SIGTERM');
+  }
+
+  /** deactivate: stop what this window started unless keepAlive lets the runtime outlive it. */
+  async shutdown(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    const session = this.session;
+    this.session = undefined;
+    clearTimeout(this.refreshTimer);
+    if (session) {
+      this.stopScripts(session);
+      session.dispose();
+      if (session.handle.owned && !this.settings.keepAlive) await session.handle.stop();
+    }
+    this.life.dispose();
+  }
+
+  dispose(): void {
+    void this.shutdown();
+  }
+}
+
+function overridesFrom(s: LoomSettings): ConfigOverrides {
+  const o: ConfigOverrides = {};
+  if (s.shellAllow.length) o.tools = { shell: { allow: s.shellAllow } };
+  if (s.watcherInclude.length) o.watcher = { include: s.watcherInclude };
+  if (s.queueSizes) o.bus = { queueSizes: s.queueSizes };
+  return o;
+}

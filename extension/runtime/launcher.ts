@@ -1,0 +1,168 @@
+// Starts the runtime for a workspace as a child process on VS Code's own Node, or attaches to
+// the one already serving it (the discovery file names it; its pid must be alive and its bridge
+// must answer). LevelDB allows one opener per folder, so a second window always attaches.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { discoveryPath, readDiscoveryFile, type DiscoveryInfo } from '../../runtime/bridge/discovery';
+import type { ConfigOverrides } from '../../runtime/config/load';
+
+export const DATA_DIR = '.loom';
+
+export interface LaunchOptions {
+  workspace: string;
+  /** dist/runtime.js of this extension. */
+  runtimeScript: string;
+  port: number;
+  trusted: boolean;
+  /** Survive the window: detached, not stopped on deactivate. */
+  keepAlive: boolean;
+  python: string;
+  /** Extra environment for the runtime and the agents it spawns (API keys). */
+  env: Record<string, string>;
+  overrides: ConfigOverrides;
+  /** One line of the runtime's output at a time. */
+  onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** How long to wait for the runtime to write its discovery file. */
+  startTimeoutMs?: number;
+}
+
+export interface RuntimeHandle {
+  readonly info: DiscoveryInfo;
+  /** True when this window started it (and so stops it), false when it attached. */
+  readonly owned: boolean;
+  /** Resolves when the runtime process ends (known only for a process this window started). */
+  readonly exited: Promise<number | null>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export type Probe = (info: DiscoveryInfo) => Promise<boolean>;
+
+export function discoveryFile(workspace: string): string {
+  return discoveryPath(workspace, DATA_DIR);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, owned by someone else
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running runtime of this workspace, when its pid is alive and its bridge answers. */
+export async function findRunning(workspace: string, probe: Probe): Promise<DiscoveryInfo | undefined> {
+  const info = readDiscoveryFile(discoveryFile(workspace));
+  if (!info || !isAlive(info.pid)) return undefined;
+  return (await probe(info).catch(() => false)) ? info : undefined;
+}
+
+export function attached(info: DiscoveryInfo): RuntimeHandle {
+  return {
+    info,
+    owned: false,
+    exited: new Promise(() => undefined),
+    stop: (graceMs = 5000) => terminate(info.pid, graceMs),
+  };
+}
+
+export function runtimeArgs(opts: Pick<LaunchOptions, 'workspace' | 'port' | 'trusted' | 'overrides'>): string[] {
+  const args = ['--workspace', opts.workspace, '--port', String(opts.port)];
+  if (!opts.trusted) args.push('--untrusted');
+  if (Object.keys(opts.overrides).length) args.push('--overrides', JSON.stringify(opts.overrides));
+  return args;
+}
+
+export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
+  if (!existsSync(opts.runtimeScript)) throw new Error(`the runtime bundle is missing: ${opts.runtimeScript} (run "npm run build")`);
+  const child = spawn(process.execPath, [opts.runtimeScript, ...runtimeArgs(opts)], {
+    cwd: opts.workspace,
+    env: {
+      ...process.env,
+      ...opts.env,
+      // VS Code's executable is Electron (desktop) or Node (server): either runs as plain Node.
+      ELECTRON_RUN_AS_NODE: '1',
+      LOOM_PYTHON: opts.python,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.keepAlive,
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const tail: string[] = [];
+  pipeLines(child, (line, stream) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    opts.onOutput(line, stream);
+  });
+  if (opts.keepAlive) child.unref();
+  const info = await waitForDiscovery(opts.workspace, child, exited, opts.startTimeoutMs ?? 30_000).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}${tail.length ? `\n${tail.join('\n')}` : ''}`);
+  });
+  return {
+    info,
+    owned: true,
+    exited,
+    stop: async (graceMs = 5000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+function pipeLines(child: ChildProcess, onLine: (line: string, stream: 'stdout' | 'stderr') => void): void {
+  for (const stream of ['stdout', 'stderr'] as const) {
+    let rest = '';
+    child[stream]?.setEncoding('utf8');
+    child[stream]?.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line) onLine(line, stream);
+    });
+    child[stream]?.on('end', () => rest && onLine(rest, stream));
+  }
+}
+
+/** The runtime writes the discovery file once its bridge listens; ours is the one with our pid. */
+async function waitForDiscovery(workspace: string, child: ChildProcess, exited: Promise<number | null>, timeoutMs: number): Promise<DiscoveryInfo> {
+  const file = discoveryFile(workspace);
+  let done = false;
+  const found = new Promise<DiscoveryInfo>((resolve) => {
+    const poll = () => {
+      if (done) return;
+      const info = readDiscoveryFile(file);
+      if (info && info.pid === child.pid) return resolve(info);
+      setTimeout(poll, 100);
+    };
+    poll();
+  });
+  const died = exited.then((code) => Promise.reject(new Error(`the runtime exited (code ${code}) before it was ready`)));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the runtime did not write ${file} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([found, died, late]);
+  } finally {
+    done = true;
+    clearTimeout(timer);
+  }
+}
+
+/** Stops a runtime this window did not start: SIGTERM, then SIGKILL after the grace period. */
+async function terminate(pid: number, graceMs: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+export function runtimeScriptOf(extensionPath: string): string {
+  return join(extensionPath, 'dist', 'runtime.js');
+}

@@ -1,0 +1,119 @@
+// Shared by the extension-host suites: the extension's API, the test workspace, and a probe
+// agent — a real gRPC client of the real runtime that subscribes to topics and calls tools.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import * as vscode from 'vscode';
+import { loadLoomPackage } from '../../../runtime/proto';
+import type { BridgeClient, ClientEvent, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
+import type { LoomApi } from '../../../extension/loom';
+
+export const EXTENSION_ID = 'loom-os.loom-vscode';
+
+export async function loomApi(): Promise<LoomApi> {
+  const ext = vscode.extensions.getExtension<LoomApi>(EXTENSION_ID);
+  if (!ext) throw new Error(`extension ${EXTENSION_ID} is not installed`);
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+export function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('the test workspace is not open');
+  return folder.uri.fsPath;
+}
+
+/** Polls until `check` returns a value (not undefined); fails with `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface Received {
+  topic: string;
+  type: string;
+  payload: any;
+  sender: string;
+}
+
+/** A bridge client of its own, registered as an agent, that records what it is delivered. */
+export class Probe {
+  readonly id = `probe-${randomUUID().slice(0, 8)}`;
+  readonly received: Received[] = [];
+  private readonly bridge: BridgeClient;
+  private readonly tools: ToolsClient;
+  private stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output> | undefined;
+
+  constructor(private readonly runtime: { address: string; token: string }) {
+    const pkg = loadLoomPackage();
+    const interceptor: grpc.Interceptor = (options, next) =>
+      new grpc.InterceptingCall(next(options), {
+        start: (md, listener, go) => {
+          md.set('authorization', `Bearer ${runtime.token}`);
+          md.set('x-loom-agent-id', this.id);
+          go(md, listener);
+        },
+      });
+    this.bridge = new pkg.Bridge(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+    this.tools = new pkg.Tools(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+  }
+
+  async subscribe(topics: string[]): Promise<this> {
+    const res = await new Promise<{ success: boolean; errorMessage: string }>((resolve, reject) =>
+      this.bridge.RegisterAgent({ agentId: this.id, subscribedTopics: topics, tools: [], metadata: {} }, (err, r) => (err ? reject(err) : resolve(r!))),
+    );
+    if (!res.success) throw new Error(`probe registration refused: ${res.errorMessage}`);
+    const stream = this.bridge.EventStream();
+    stream.on('data', (msg: ServerEvent__Output) => {
+      if (msg.msg === 'delivery' && msg.delivery?.event) {
+        const e = msg.delivery.event;
+        const text = e.payload.toString('utf8');
+        let payload: unknown = text;
+        try {
+          payload = JSON.parse(text);
+        } catch {
+          // keep the text
+        }
+        this.received.push({ topic: msg.delivery.topic, type: e.type, payload, sender: e.metadata['loom.sender'] ?? e.metadata['sender'] ?? e.source });
+      }
+    });
+    stream.on('error', () => undefined);
+    stream.write({ ack: { messageId: this.id } });
+    this.stream = stream;
+    return this;
+  }
+
+  /** Waits for a delivery on `topic` that `match` accepts. */
+  next(topic: string, match: (r: Received) => boolean = () => true, timeoutMs = 30_000): Promise<Received> {
+    return eventually(`an event on ${topic}`, () => this.received.find((r) => r.topic === topic && match(r)), timeoutMs);
+  }
+
+  callTool(name: string, args: unknown, timeoutMs = 30_000): Promise<ToolResult__Output> {
+    return new Promise((resolve, reject) =>
+      this.tools.CallTool({ id: randomUUID(), name, arguments: JSON.stringify(args), timeoutMs, headers: { 'loom.caller': this.id } }, (err, r) => (err ? reject(err) : resolve(r!))),
+    );
+  }
+
+  close(): void {
+    try {
+      this.stream?.end();
+    } catch {
+      // gone already
+    }
+    this.bridge.close();
+    this.tools.close();
+  }
+}
+
+export function outputOf(result: ToolResult__Output): any {
+  if (result.status !== 'TOOL_OK') throw new Error(`tool failed: ${result.status} ${result.error?.code}: ${result.error?.message}`);
+  return JSON.parse(result.output);
+}
