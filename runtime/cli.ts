@@ -122,6 +122,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  // Signal handlers go in before anything starts: until a handler exists the kernel's default
+  // action kills the process outright, skipping the clean shutdown (and the discovery file).
+  let signalled: string | undefined;
+  let onSignal = (signal: string) => void (signalled ??= signal);
+  const forward = (signal: string) => () => onSignal(signal);
+  process.on('SIGINT', forward('SIGINT'));
+  process.on('SIGTERM', forward('SIGTERM'));
+
   let handle: RuntimeHandle;
   try {
     handle = await startRuntime({ workspace: opts.workspace, overrides: overridesFrom(opts) });
@@ -161,8 +169,8 @@ async function main(argv: string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    onSignal = shutdown;
+    if (signalled) shutdown(signalled);
   });
 }
 

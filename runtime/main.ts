@@ -8,6 +8,7 @@ import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
 import { loadConfig, type ConfigOverrides, type LoomConfig } from './config';
 import { createLogger, type Logger } from './log';
+import { startTimers, startWatcher } from './sources';
 import { openStore } from './store';
 import type { Store } from './store/types';
 import { Feed } from './telemetry/feed';
@@ -74,7 +75,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const builtins = registerBuiltinTools(tools, config, log.child('tools'));
     closers.push(['builtin tools', () => builtins.dispose()]);
 
-    // SOURCES_PENDING: the watcher and timers are wired here once runtime/sources lands.
+    const watcher = await startWatcher(bus, config, log.child('watcher'));
+    closers.push(['watcher', () => watcher.close()]);
+    const timers = startTimers(bus, config, log.child('timers'));
+    closers.push(['timers', () => timers.close()]);
 
     const emit = lifecycleEmitter(bus, log);
     const directory = new AgentDirectory({ bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents') });

@@ -58,7 +58,7 @@ describe('runtime CLI (node dist/runtime.js)', function () {
   it('shuts down cleanly on SIGINT too', async () => {
     const rt = await startRuntime(makeWorkspace());
     await rt.stop('SIGINT');
-    assert.equal(rt.exitCode, 0);
+    assert.equal(rt.exitCode, 0, `exit ${rt.exitCode ?? rt.exitSignal}\n${rt.stderrText.join('\n')}`);
     assert.equal(existsSync(rt.discoveryFile), false);
   });
 

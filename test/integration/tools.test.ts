@@ -1,0 +1,154 @@
+// Tools across the bridge: a tool provided by one agent, called by another client; the caller's
+// timeout; NOT_FOUND and INVALID_ARGUMENTS; a provider that disconnects mid-call; built-ins.
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerEvent__Output } from '../../runtime/proto/types';
+import { call, connect, StreamClient, type Clients } from './helpers/grpc';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+
+const addSchema = JSON.stringify({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'], additionalProperties: false });
+
+describe('tools across the bridge', function () {
+  this.timeout(60_000);
+  let rt: RuntimeProcess;
+  let c: Clients;
+  let caller: Clients;
+  const streams: StreamClient[] = [];
+
+  before(async () => {
+    rt = await startRuntime(makeWorkspace());
+    const { address, token } = rt.discovery();
+    c = connect(address, { token });
+    caller = connect(address, { token, agentId: 'the-caller' });
+  });
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.cancel();
+  });
+  after(async () => {
+    c.close();
+    caller.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  /** An agent providing `tools`; `answer` decides the reply to each call (undefined = never answer). */
+  async function provider(agentId: string, tools: { name: string; schema?: string }[], answer: (call: NonNullable<ServerEvent__Output['toolCall']>) => object | undefined) {
+    const res = await call(c.bridge, 'RegisterAgent', {
+      agentId,
+      tools: tools.map((t) => ({ name: t.name, description: `test tool ${t.name}`, parametersSchema: t.schema ?? addSchema })),
+    });
+    assert.equal(res.success, true, res.errorMessage);
+    const s = new StreamClient(c);
+    streams.push(s);
+    s.send({ ack: { messageId: agentId } });
+    const seen: NonNullable<ServerEvent__Output['toolCall']>[] = [];
+    s.stream.on('data', (m: ServerEvent__Output) => {
+      if (!m.toolCall) return;
+      seen.push(m.toolCall);
+      const reply = answer(m.toolCall);
+      if (reply) s.send({ toolResult: { id: m.toolCall.id, ...reply } });
+    });
+    s.send({ ping: { timestampMs: 1 } });
+    await s.next((m) => m.msg === 'pong');
+    return { stream: s, seen };
+  }
+
+  const sum = (tc: { arguments: string }) => {
+    const { a, b } = JSON.parse(tc.arguments) as { a: number; b: number };
+    return { status: 'TOOL_OK', output: JSON.stringify({ sum: a + b }) };
+  };
+
+  it('routes a call to the providing agent and brings its result back (ForwardToolCall and Tools.CallTool)', async () => {
+    const p = await provider('calculator', [{ name: 'calc:add' }], sum);
+    const r1 = await call(caller.bridge, 'ForwardToolCall', { id: 'call-1', name: 'calc:add', arguments: '{"a":2,"b":3}', timeoutMs: 10_000 });
+    assert.equal(r1.status, 'TOOL_OK', JSON.stringify(r1.error));
+    assert.deepEqual(JSON.parse(r1.output), { sum: 5 });
+    const r2 = await call(caller.tools, 'CallTool', { name: 'calc:add', arguments: '{"a":-1,"b":1.5}' });
+    assert.deepEqual(JSON.parse(r2.output), { sum: 0.5 });
+    assert.equal(p.seen.length, 2);
+    assert.equal(p.seen[0]!.headers['loom.caller'], 'the-caller');
+    assert.deepEqual(JSON.parse(p.seen[0]!.arguments), { a: 2, b: 3 });
+
+    const listed = await call(c.tools, 'ListTools', { prefix: 'calc:' });
+    const add = listed.tools.find((t) => t.name === 'calc:add');
+    assert.equal(add?.provider, 'PROVIDER_GRPC');
+    assert.equal(add?.metadata['loom.owner'], 'calculator');
+    assert.deepEqual(JSON.parse(add!.parametersSchema).required, ['a', 'b']);
+  });
+
+  it("honours the caller's timeout when the provider never answers (TOOL_TIMEOUT), and ignores the late answer", async () => {
+    let late: (() => void) | undefined;
+    const p = await provider('sleepy', [{ name: 'sleepy:wait' }], (tc) => {
+      late = () => p.stream.send({ toolResult: { id: tc.id, status: 'TOOL_OK', output: '"too late"' } });
+      return undefined;
+    });
+    const r = await call(caller.bridge, 'ForwardToolCall', { name: 'sleepy:wait', arguments: '{"a":1,"b":1}', timeoutMs: 300 });
+    assert.equal(r.status, 'TOOL_TIMEOUT');
+    assert.equal(r.error?.code, 'timeout');
+    assert.equal(Number(p.seen[0]!.timeoutMs), 300);
+    late!();
+    const after = await call(caller.tools, 'ListTools', { prefix: 'sleepy:' });
+    assert.equal(after.tools.length, 1);
+  });
+
+  it('answers TOOL_NOT_FOUND for an unknown tool, naming it', async () => {
+    const r = await call(caller.bridge, 'ForwardToolCall', { name: 'calc:nope', arguments: '{}' });
+    assert.equal(r.status, 'TOOL_NOT_FOUND');
+    assert.equal(r.error?.code, 'not_found');
+    assert.match(r.error!.message, /calc:nope/);
+  });
+
+  it('answers TOOL_INVALID_ARGUMENTS for arguments that break the schema or are not JSON, without calling the provider', async () => {
+    const p = await provider('strict-calc', [{ name: 'strict:add' }], sum);
+    const wrongType = await call(caller.bridge, 'ForwardToolCall', { name: 'strict:add', arguments: '{"a":"two","b":3}' });
+    assert.equal(wrongType.status, 'TOOL_INVALID_ARGUMENTS');
+    assert.match(wrongType.error!.message, /a/);
+    const notJson = await call(caller.bridge, 'ForwardToolCall', { name: 'strict:add', arguments: '{a:2' });
+    assert.equal(notJson.status, 'TOOL_INVALID_ARGUMENTS');
+    assert.equal(p.seen.length, 0);
+  });
+
+  it("passes the provider's typed error through (TOOL_ERROR with its code and message)", async () => {
+    await provider('grumpy', [{ name: 'grumpy:do' }], () => ({ status: 'TOOL_ERROR', error: { code: 'denied', message: 'not today' } }));
+    const r = await call(caller.bridge, 'ForwardToolCall', { name: 'grumpy:do', arguments: '{"a":1,"b":2}' });
+    assert.equal(r.status, 'TOOL_ERROR');
+    assert.equal(r.error?.code, 'denied');
+    assert.equal(r.error?.message, 'not today');
+  });
+
+  it('fails pending calls with "unavailable" when the provider disconnects, and withdraws its tools', async () => {
+    const p = await provider('flaky', [{ name: 'flaky:hang' }], () => undefined);
+    const pending = call(caller.bridge, 'ForwardToolCall', { name: 'flaky:hang', arguments: '{"a":1,"b":2}', timeoutMs: 30_000 });
+    while (p.seen.length === 0) await new Promise((r) => setTimeout(r, 20));
+    p.stream.cancel();
+    const r = await pending;
+    assert.equal(r.status, 'TOOL_ERROR');
+    assert.equal(r.error?.code, 'unavailable');
+    assert.match(r.error!.message, /flaky/);
+    const listed = await call(c.tools, 'ListTools', { prefix: 'flaky:' });
+    assert.equal(listed.tools.length, 0);
+    const again = await call(caller.bridge, 'ForwardToolCall', { name: 'flaky:hang', arguments: '{"a":1,"b":2}' });
+    assert.equal(again.status, 'TOOL_NOT_FOUND');
+  });
+
+  it('refuses to register a tool name another agent owns, and a bad schema, naming the problem', async () => {
+    await provider('owner-one', [{ name: 'shared:tool' }], sum);
+    const taken = await call(c.bridge, 'RegisterAgent', { agentId: 'owner-two', tools: [{ name: 'shared:tool', parametersSchema: addSchema }] });
+    assert.equal(taken.success, false);
+    assert.match(taken.errorMessage, /shared:tool/);
+    const badSchema = await call(c.bridge, 'RegisterAgent', { agentId: 'owner-three', tools: [{ name: 'bad:schema', parametersSchema: '{not json' }] });
+    assert.equal(badSchema.success, false);
+    assert.match(badSchema.errorMessage, /bad:schema.*parameters_schema/);
+  });
+
+  it('calls the built-in file tools through ForwardToolCall, inside the workspace sandbox', async () => {
+    writeFileSync(join(rt.workspace, 'note.txt'), 'hello from the workspace');
+    const read = await call(caller.bridge, 'ForwardToolCall', { name: 'fs:read', arguments: JSON.stringify({ path: 'note.txt' }) });
+    assert.equal(read.status, 'TOOL_OK', JSON.stringify(read.error));
+    assert.match(read.output, /hello from the workspace/);
+    const escape = await call(caller.bridge, 'ForwardToolCall', { name: 'fs:read', arguments: JSON.stringify({ path: '../../etc/passwd' }) });
+    assert.equal(escape.status, 'TOOL_ERROR');
+    assert.equal(escape.error?.code, 'denied');
+  });
+});
