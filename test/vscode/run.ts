@@ -3,13 +3,13 @@
 // development and the test module in the URL payload, and the page reports the tests' exit code
 // through window.codeAutomationExit — the way VS Code runs its own browser integration tests.
 //
-//   node --import tsx test/vscode/run.ts [--suite NAME] [--skip-build] [--keep]
+//   node --import tsx test/vscode/run.ts [--suite NAME] [--keep]
 //
 // Suites (test/vscode/suite/<NAME>.ts bundles): "main" (trusted workspace, default) and
 // "untrusted" (Workspace Trust on, folder not trusted). Each opens its own fresh copy of
 // test/vscode/fixtures/workspace. Exits with the tests' exit code.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +25,6 @@ const SUITE_LIMIT_MS = Number(process.env.LOOM_VSCODE_LIMIT_MS ?? 20 * 60_000);
 
 interface Options {
   suite: string;
-  build: boolean;
   keep: boolean;
 }
 
@@ -39,13 +38,12 @@ const SUITES: Record<string, SuiteSettings> = {
 };
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { suite: 'main', build: true, keep: false };
+  const opts: Options = { suite: 'main', keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--suite') opts.suite = argv[++i] ?? '';
-    else if (a === '--skip-build') opts.build = false;
     else if (a === '--keep') opts.keep = true;
-    else throw new Error(`unknown argument ${a} (expected --suite NAME, --skip-build, --keep)`);
+    else throw new Error(`unknown argument ${a} (expected --suite NAME, --keep)`);
   }
   if (!SUITES[opts.suite]) throw new Error(`unknown suite "${opts.suite}" (known: ${Object.keys(SUITES).join(', ')})`);
   return opts;
@@ -55,17 +53,23 @@ function log(message: string): void {
   process.stderr.write(`[vscode-test] ${message}\n`);
 }
 
-async function build(suite: string): Promise<string> {
-  if (process.env.LOOM_VSCODE_SKIP_PRODUCT_BUILD !== '1') {
-    const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`node esbuild.mjs failed (exit ${r.status})`);
-  }
-  const outdir = join(ROOT, 'out', 'vscode-test');
-  // The extension host loads JS: bundle the test module, leaving packages (mocha, grpc) to
-  // node_modules and `vscode` to the host.
+/**
+ * Builds a private copy of the extension under `stage` (its own dist/, the manifest, the icons,
+ * node_modules linked for classic-level), so that other builds of dist/ in the working tree cannot
+ * change the files under test midway. Returns the test module's path.
+ */
+async function stageExtension(stage: string, suite: string): Promise<string> {
+  const dist = join(stage, 'dist');
+  const r = spawnSync(process.execPath, ['esbuild.mjs', `--outdir=${dist}`], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node esbuild.mjs failed (exit ${r.status}):\n${r.stderr}`);
+  for (const file of ['package.json', 'LICENSE', 'README.md']) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(stage, file));
+  cpSync(join(ROOT, 'extension', 'media'), join(stage, 'extension', 'media'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
+  // The extension host loads JS: bundle the test module beside the extension (it finds the protos
+  // in dist/proto), leaving packages (mocha, grpc) to node_modules and `vscode` to the host.
   await esbuild.build({
-    entryPoints: { [suite]: join(ROOT, 'test', 'vscode', 'suite', `${suite}.ts`) },
-    outdir,
+    entryPoints: { [`vscode-test-${suite}`]: join(ROOT, 'test', 'vscode', 'suite', `${suite}.ts`) },
+    outdir: dist,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -75,7 +79,7 @@ async function build(suite: string): Promise<string> {
     external: ['vscode'],
     logLevel: 'warning',
   });
-  return join(outdir, `${suite}.js`);
+  return join(dist, `vscode-test-${suite}.js`);
 }
 
 function codeServerBinary(): string {
@@ -226,9 +230,9 @@ async function runInBrowser(url: string, suite: string): Promise<number> {
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   const settings = SUITES[opts.suite]!;
-  const testsPath = opts.build ? await build(opts.suite) : join(ROOT, 'out', 'vscode-test', `${opts.suite}.js`);
   const bin = codeServerBinary();
   const tmp = mkdtempSync(join(tmpdir(), 'loom-vscode-'));
+  const stage = join(tmp, 'extension-under-test');
   let server: ChildProcess | undefined;
   const cleanup = () => {
     if (server) stopProcessGroup(server);
@@ -239,11 +243,12 @@ async function main(): Promise<number> {
     process.exit(130);
   });
   try {
+    const testsPath = await stageExtension(stage, opts.suite);
     const dirs = prepareDirs(tmp, settings);
     const port = await freePort();
     log(`code-server on 127.0.0.1:${port}, suite "${opts.suite}", workspace ${dirs.workspace}`);
     server = await startCodeServer(bin, port, dirs);
-    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, ROOT, testsPath), opts.suite);
+    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, stage, testsPath), opts.suite);
     log(`suite "${opts.suite}" exit code ${code}`);
     return code;
   } finally {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as vscode from 'vscode';
 import { loadLoomPackage } from '../../../runtime/proto';
-import type { BridgeClient, ClientEvent, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
+import type { AgentInfo__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
 import type { LoomApi } from '../../../extension/loom';
 
 export const EXTENSION_ID = 'loom-os.loom-vscode';
@@ -50,6 +50,7 @@ export class Probe {
   readonly received: Received[] = [];
   private readonly bridge: BridgeClient;
   private readonly tools: ToolsClient;
+  private readonly admin: RuntimeClient;
   private stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output> | undefined;
 
   constructor(private readonly runtime: { address: string; token: string }) {
@@ -64,6 +65,11 @@ export class Probe {
       });
     this.bridge = new pkg.Bridge(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
     this.tools = new pkg.Tools(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+    this.admin = new pkg.Runtime(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+  }
+
+  listAgents(): Promise<AgentInfo__Output[]> {
+    return new Promise((resolve, reject) => this.admin.ListAgents({}, (err, r) => (err ? reject(err) : resolve(r!.agents))));
   }
 
   async subscribe(topics: string[]): Promise<this> {
@@ -110,6 +116,7 @@ export class Probe {
     }
     this.bridge.close();
     this.tools.close();
+    this.admin.close();
   }
 }
 

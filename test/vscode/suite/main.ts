@@ -4,5 +4,6 @@ import { runMocha } from './mocha';
 export function run(): Promise<void> {
   return runMocha(() => {
     require('./activation.test');
+    require('./runtime.test');
   });
 }
