@@ -226,8 +226,15 @@ class CognitiveAgent:
     async def _native_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[Optional[ThoughtStep]]:
         """Yields steps; yields None when the run has its final answer."""
         if not reply.tool_calls:
+            parsed = protocol.parse_react_reply(reply.content)
+            if parsed.kind == protocol.ACTION and self._tools.resolve(parsed.tool):
+                # Some models with function calling still write a text-protocol action.
+                async for item in self._text_step(run, iteration, reply):
+                    yield item
+                return
             if reply.content.strip():
-                run.result.answer, run.result.success = reply.content.strip(), True
+                answer = parsed.answer if parsed.kind == protocol.FINAL else reply.content.strip()
+                run.result.answer, run.result.success = answer, True
                 yield None
                 return
             problem = "the reply had neither text nor tool calls"

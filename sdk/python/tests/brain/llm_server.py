@@ -62,6 +62,9 @@ class ScriptedLLM:
     def __init__(self) -> None:
         self.replies: list[Union[Reply, Callable[[Received], Reply]]] = []
         self.requests: list[Received] = []
+        #: Answers requests once the script is used up (routing by content, for agents whose
+        #: call order is not fixed).
+        self.fallback: Optional[Callable[[Received], Reply]] = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -90,6 +93,8 @@ class ScriptedLLM:
     def _next(self, received: Received) -> Reply:
         with self._lock:
             self.requests.append(received)
+            if not self.replies and self.fallback is not None:
+                return self.fallback(received)
             if not self.replies:
                 return Reply(status=500, body={"error": {"message": "test script exhausted"}})
             reply = self.replies.pop(0)

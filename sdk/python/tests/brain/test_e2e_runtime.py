@@ -192,3 +192,17 @@ async def test_memory_survives_an_agent_restart(runtime, llm_server):
     assert sent == ["My name is Ada.", "Hello Ada.", "Who am I?"]
     stored = json.dumps([i.content for i in reloaded.get_recent()])
     assert "Who am I?" in stored and "You are Ada and you prefer tea." in stored
+
+
+async def test_native_mode_still_understands_a_text_action(runtime, llm_server):
+    llm_server.script(
+        completion('Thought: write.\nAction: fs:write\nAction Input: {"path": "t.txt", "content": "text"}'),
+        completion("Thought: done.\nFinal Answer: wrote t.txt"))
+    async with agent(runtime) as a:
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server, supports_tools=True), CognitiveConfig(),
+                               available_tools=["fs:write"])
+        result = await brain.run("Write t.txt")
+    assert result.success and result.answer == "wrote t.txt"
+    assert (runtime.workspace / "t.txt").read_text() == "text"
+    assert "tools" in llm_server.requests[1].body
+    assert llm_server.requests[1].body["messages"][-1]["content"].startswith("Observation: ")
