@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
   // Signal handlers go in before anything starts: until a handler exists the kernel's default
   // action kills the process outright, skipping the clean shutdown (and the discovery file).
   let signalled: string | undefined;
-  let onSignal = (signal: string) => void (signalled ??= signal);
+  let onSignal: (signal: string) => void = (signal) => void (signalled ??= signal);
   const forward = (signal: string) => () => onSignal(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
