@@ -6,28 +6,19 @@ from loom.llm import LLMProvider
 SYSTEM = ("You are a financial analyst. Answer the question you are given in at most 5 sentences, "
           "with the key figures or drivers, and say how confident you are.")
 
-_brain = None
-
-
-def brain(ctx):
-    global _brain
-    if _brain is None:
-        _brain = CognitiveAgent(ctx, LLMProvider.from_config(ctx, "analyst"),
-                                CognitiveConfig(system_prompt=SYSTEM, thinking_strategy="cot", history_turns=0))
-    return _brain
-
-
 async def on_event(ctx, topic, event):
     question = (event.json() or {}).get("question", "")
     if not question:
         await ctx.reply(event, type="analysis.error", payload={"error": "the request has no question"})
         return
-    result = await brain(ctx).run(question)
+    result = await brain.run(question)
     await ctx.reply(event, type="analysis", payload={
         "question": question, "answer": result.answer, "success": result.success, "error": result.error})
 
 
 agent = Agent("analyst", topics=["analyst.task"], on_event=on_event)
+brain = CognitiveAgent(agent.ctx, LLMProvider.from_config(agent.ctx, "analyst"),  # [llm.analyst] in loom.toml
+                       CognitiveConfig(system_prompt=SYSTEM, thinking_strategy="cot", history_turns=0))
 
 if __name__ == "__main__":
     agent.run()

@@ -12,18 +12,8 @@ PLAN_SYSTEM = ('You plan research. Split the goal into at most {n} concrete ques
                'Answer with JSON only: {{"questions": ["...", "..."]}}')
 REPORT_SYSTEM = "You write a short Markdown report (a title, then one section per question, then a verdict)."
 
-_llm = None
-
-
-def llm(ctx):
-    global _llm
-    if _llm is None:
-        _llm = LLMProvider.from_config(ctx, "analyst")
-    return _llm
-
-
 async def plan(ctx, goal, n):
-    reply = await llm(ctx).generate(f"Goal: {goal}", system=PLAN_SYSTEM.format(n=n), temperature=0.2)
+    reply = await llm.generate(f"Goal: {goal}", system=PLAN_SYSTEM.format(n=n), temperature=0.2)
     obj, _ = extract_json_object(str(reply))
     questions = [q for q in (obj or {}).get("questions", []) if isinstance(q, str) and q.strip()]
     return questions[:n] or [goal]  # an unusable plan still gets the goal analysed
@@ -46,7 +36,7 @@ async def on_event(ctx, topic, event):
         answers = await asyncio.gather(*(ask(ctx, q) for q in questions))
         findings = "\n\n".join(f"Q: {a['question']}\nA: {a['answer'] or 'no answer: ' + str(a.get('error'))}"
                                for a in answers)
-        report = str(await llm(ctx).generate(f"Goal: {goal}\n\nFindings:\n{findings}", system=REPORT_SYSTEM))
+        report = str(await llm.generate(f"Goal: {goal}\n\nFindings:\n{findings}", system=REPORT_SYSTEM))
     except LLMError as e:
         log.warning("tick %s: %s", tick.get("tick"), e)
         await ctx.emit("pipeline.report", type="report.failed", payload={"tick": tick.get("tick"), "error": str(e)})
@@ -59,6 +49,7 @@ async def on_event(ctx, topic, event):
 
 
 agent = Agent("planner", topics=["timer.analysis"], on_event=on_event)
+llm = LLMProvider.from_config(agent.ctx, "analyst")  # [llm.analyst] in loom.toml
 
 if __name__ == "__main__":
     agent.run()

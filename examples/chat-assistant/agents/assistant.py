@@ -19,22 +19,6 @@ log = logging.getLogger("assistant")
 SYSTEM = ("You are a concise programming assistant inside VS Code. Answer about the selected code: "
           "explain, review or improve it. Reply with plain text; when you propose code, give only the code.")
 
-_brain = None
-
-
-async def brain(ctx):
-    global _brain
-    if _brain is None:
-        memory = Memory(ctx, session_id="assistant", persist=True, max_tokens=3000)
-        await memory.load(limit=20)  # the conversation from before a restart
-        _brain = CognitiveAgent(
-            ctx,
-            LLMProvider.from_config(ctx, "assistant"),  # [llm.assistant] in loom.toml
-            CognitiveConfig(system_prompt=SYSTEM, thinking_strategy="single_shot"),
-            memory=memory,
-        )
-    return _brain
-
 
 def prompt_for(data):
     selection = data.get("selection") or {}
@@ -61,7 +45,9 @@ async def deliver(ctx, topic, answer):
 
 async def on_event(ctx, topic, event):
     data = event.json() or {}
-    result = await (await brain(ctx)).run(prompt_for(data))
+    if not memory.get_recent():
+        await memory.load(limit=20)  # the conversation from before a restart
+    result = await brain.run(prompt_for(data))
     answer = result.answer if result.success else f"Sorry, no answer: {result.error}"
     shown_by = await deliver(ctx, topic, answer)
     await ctx.emit("assistant.answer", type="answer",
@@ -69,6 +55,9 @@ async def on_event(ctx, topic, event):
 
 
 agent = Agent("assistant", topics=["hotkey.default", "hotkey.insert", "assistant.ask"], on_event=on_event)
+memory = Memory(agent.ctx, session_id="assistant", persist=True, max_tokens=3000)
+brain = CognitiveAgent(agent.ctx, LLMProvider.from_config(agent.ctx, "assistant"),  # [llm.assistant] in loom.toml
+                       CognitiveConfig(system_prompt=SYSTEM, thinking_strategy="single_shot"), memory=memory)
 
 if __name__ == "__main__":
     agent.run()

@@ -16,21 +16,9 @@ SYSTEM = ("You review source files. Read the file with fs:read, then write a sho
           "(bugs first, then style; at most 10 bullet points, Markdown) with fs:write to the path "
           "you are given, then give a one-line summary as your final answer.")
 
-_brain = None
-
-
-def brain(ctx):
-    global _brain
-    if _brain is None:
-        _brain = CognitiveAgent(ctx, LLMProvider.from_config(ctx, "reviewer"),
-                                CognitiveConfig(system_prompt=SYSTEM, max_iterations=6, history_turns=0),
-                                available_tools=["fs:read", "fs:write"])
-    return _brain
-
-
 async def review(ctx, path):
     target = f"reviews/{path}.md"
-    result = await brain(ctx).run(f"Review {path} and write the review to {target} (create_dirs true).")
+    result = await brain.run(f"Review {path} and write the review to {target} (create_dirs true).")
     written = any(s.tool_call and s.tool_call.name == "fs:write" and s.observation.success for s in result.steps)
     await ctx.emit("review.done", type="review",
                    payload={"path": path, "review": target if written else None, "summary": result.answer,
@@ -44,6 +32,9 @@ async def on_event(ctx, topic, event):
 
 
 agent = Agent("reviewer", topics=["fs.created", "fs.changed"], on_event=on_event)
+brain = CognitiveAgent(agent.ctx, LLMProvider.from_config(agent.ctx, "reviewer"),  # [llm.reviewer] in loom.toml
+                       CognitiveConfig(system_prompt=SYSTEM, max_iterations=6, history_turns=0),
+                       available_tools=["fs:read", "fs:write"])
 
 if __name__ == "__main__":
     agent.run()
