@@ -98,9 +98,9 @@ class Agent:
         self._tools: Dict[str, Tool] = {}
         for fn in list(tools or ()) + list(capabilities or ()):
             t = tool_of(fn)
-            if t.name in self._tools:
-                raise ValueError(f"two tools named {t.name!r}")
-            self._tools[t.name] = t
+            if t.wire_name in self._tools:
+                raise ValueError(f"two tools named {t.wire_name!r}")
+            self._tools[t.wire_name] = t
         self._address = address
         self._token = token
         self._on_event = on_event
@@ -130,6 +130,11 @@ class Agent:
     @property
     def tools(self) -> List[Tool]:
         return list(self._tools.values())
+
+    @property
+    def _ctx(self) -> Context:
+        """The reference SDK's name for `ctx`."""
+        return self.ctx
 
     @property
     def connected(self) -> bool:
@@ -215,7 +220,7 @@ class Agent:
         }
         descriptors = [
             loom_pb2.ToolDescriptor(
-                name=t.name,
+                name=t.wire_name,
                 description=t.description,
                 parameters_schema=t.parameters_schema,
                 provider=loom_pb2.PROVIDER_GRPC,

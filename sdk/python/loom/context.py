@@ -16,6 +16,7 @@ from .connection import Connection, rpc_error
 from .errors import LoomError, RequestTimeout, STATUS_NAMES, ToolError, tool_error
 from .event import Event, encode_payload
 from .qos import QoS
+from .tools import wire_tool_name
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -260,6 +261,7 @@ class Context:
         .status, .code and .message. The reference SDK's form `tool(name, payload=...)` still
         works and, as there, returns the output's JSON text.
         """
+        name = wire_tool_name(name)
         raw = payload is not _UNSET
         arguments = payload if raw else args
         if arguments is None:

@@ -25,6 +25,21 @@ from . import schema as _schema
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def wire_tool_name(name: str) -> str:
+    """The registry's "namespace:name" for a tool name.
+
+    The reference SDK named tools "web.search"; the runtime's registry wants "namespace:name".
+    Both sides of this SDK map the same way (first "." becomes ":", a bare name gets "py:"), so
+    such agents offer and call their tools unchanged. Names with ":" pass through.
+    """
+    if ":" in name:
+        return name
+    if "." in name:
+        namespace, _, rest = name.partition(".")
+        return f"{namespace}:{rest}"
+    return f"py:{name}"
+
+
 def _is_context_hint(tp: Any) -> bool:
     return isinstance(tp, type) and tp.__name__ in ("Context", "EventContext") and tp.__module__.startswith("loom.")
 
@@ -36,6 +51,8 @@ class Tool:
         if not name or any(c.isspace() for c in name):
             raise ValueError(f"tool name must be non-empty without spaces, got {name!r}")
         self.name = name
+        #: The name it is registered and called under (see wire_tool_name).
+        self.wire_name = wire_tool_name(name)
         self.description = description
         self.func = func
         hints = _schema._hints(func)
@@ -119,4 +136,4 @@ def tool_of(obj: Any) -> Tool:
 capability = tool
 Capability = Tool
 
-__all__ = ["tool", "Tool", "tool_of", "encode_output", "capability", "Capability"]
+__all__ = ["tool", "Tool", "tool_of", "encode_output", "wire_tool_name", "capability", "Capability"]

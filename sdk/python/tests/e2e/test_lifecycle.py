@@ -133,3 +133,35 @@ async def test_agent_run_stops_cleanly_on_sigterm(runtime, tmp_path):
             proc.kill()
             await proc.wait()
         await asker.stop()
+
+
+async def test_silent_runtime_is_detected_and_the_agent_reconnects(tmp_path):
+    # SIGSTOP freezes the runtime with its sockets open: only the heartbeat can notice.
+    ws = make_workspace(tmp_path / "ws", "[watcher]\nenabled = false\n")
+    rt = RuntimeProcess(ws).start()
+    topic = unique("e2e.frozen.")
+    inbox = Inbox()
+    agent = Agent(unique("hb-"), [topic], address=rt.address, token=rt.token, on_event=inbox, heartbeat_interval=0.3)
+    try:
+        await agent.start()
+        rt.proc.send_signal(signal.SIGSTOP)
+        try:
+            for _ in range(200):
+                if not agent.connected:
+                    break
+                await asyncio.sleep(0.05)
+            assert not agent.connected, "the agent did not notice the silent runtime"
+        finally:
+            rt.proc.send_signal(signal.SIGCONT)
+        for _ in range(300):
+            if agent.connected and agent.stats["reconnects"] >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert agent.connected and agent.stats["reconnects"] >= 1
+        # The subscription came back with the new stream.
+        await agent.ctx.emit(topic, type="after-thaw")
+        (ev,) = await inbox.wait_count(1)
+        assert ev.type == "after-thaw"
+    finally:
+        await agent.stop()
+        assert rt.stop() == 0

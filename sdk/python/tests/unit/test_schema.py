@@ -123,3 +123,12 @@ def test_bare_decorator_uses_function_name_and_docstring():
 
     assert shout("a") == "A"
     assert (shout.__loom_tool__.name, shout.__loom_tool__.description) == ("shout", "Upper-cases text.")
+
+
+def test_reference_tool_names_map_to_the_registry_form():
+    from loom.tools import wire_tool_name
+
+    assert wire_tool_name("fs:read") == "fs:read"
+    assert wire_tool_name("web.search") == "web:search"
+    assert wire_tool_name("a.b.c") == "a:b.c"
+    assert wire_tool_name("shout") == "py:shout"
