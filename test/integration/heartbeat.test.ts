@@ -1,0 +1,108 @@
+// Agent liveness: a silent agent is marked disconnected after the heartbeat timeout, its
+// subscriptions and tools are freed, and it resumes when it reconnects with the same id; a
+// second stream for one id replaces the first (newest wins).
+import { strict as assert } from 'node:assert';
+import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+
+describe('agent heartbeat, reconnect and replacement', function () {
+  this.timeout(60_000);
+  let rt: RuntimeProcess;
+  let c: Clients;
+  const streams: StreamClient[] = [];
+  const timers: NodeJS.Timeout[] = [];
+
+  before(async () => {
+    rt = await startRuntime(makeWorkspace('[bridge]\nheartbeat_timeout_ms = 800\n'));
+    c = connect(rt.discovery().address, { token: rt.discovery().token });
+  });
+  afterEach(() => {
+    for (const t of timers.splice(0)) clearInterval(t);
+    for (const s of streams.splice(0)) s.cancel();
+  });
+  after(async () => {
+    c.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  function open(agentId: string, keepAlive: boolean): StreamClient {
+    const s = new StreamClient(c);
+    streams.push(s);
+    s.send({ ack: { messageId: agentId } });
+    if (keepAlive) timers.push(setInterval(() => s.send({ ping: { timestampMs: Date.now() } }), 100));
+    return s;
+  }
+
+  const agentInfo = async (id: string) => (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
+
+  it('marks a silent agent disconnected, frees its subscriptions and tools, and resumes it on reconnect', async () => {
+    const watcher = open('hb-watcher', true);
+    watcher.send({ subscribe: { requestId: 'w', pattern: 'agent.*.disconnected' } });
+    await watcher.next((m) => m.msg === 'subscribed');
+
+    const reg = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'hb-silent',
+      subscribedTopics: ['hb.topic'],
+      tools: [{ name: 'silent:echo', parametersSchema: '{"type":"object"}' }],
+    });
+    assert.equal(reg.success, true, reg.errorMessage);
+    const silent = open('hb-silent', false);
+    silent.send({ ping: { timestampMs: 1 } });
+    await silent.next((m) => m.msg === 'pong');
+    assert.equal((await agentInfo('hb-silent'))?.state, 'connected');
+
+    const err = await silent.next((m) => m.msg === 'err', 'the heartbeat timeout error');
+    assert.equal(err.err!.code, 'heartbeat_timeout');
+    const lifecycle = await watcher.delivery('agent.hb-silent.disconnected');
+    assert.match(JSON.parse(lifecycle.payload).reason, /no heartbeat/);
+
+    const info = await agentInfo('hb-silent');
+    assert.equal(info?.state, 'disconnected');
+    const stats = await call(c.runtime, 'GetStats', {});
+    assert.equal(stats.subscriptions.some((s) => s.subscriber === 'hb-silent'), false, 'its subscriptions are freed');
+    assert.ok(stats.subscriptions.some((s) => s.subscriber === 'hb-watcher'), 'a live agent keeps its subscriptions');
+    assert.equal((await agentInfo('hb-watcher'))?.state, 'connected');
+    assert.equal((await call(c.tools, 'ListTools', { prefix: 'silent:' })).tools.length, 0, 'its tools are withdrawn');
+
+    // Reconnect with the same id, without registering again: topics and tools come back.
+    const again = open('hb-silent', true);
+    again.send({ ping: { timestampMs: 2 } });
+    await again.next((m) => m.msg === 'pong');
+    assert.equal((await agentInfo('hb-silent'))?.state, 'connected');
+    await call(c.runtime, 'Publish', { topic: 'hb.topic', event: event('after-reconnect', {}) });
+    assert.equal((await again.delivery('hb.topic')).type, 'after-reconnect');
+    assert.equal((await call(c.tools, 'ListTools', { prefix: 'silent:' })).tools.length, 1);
+  });
+
+  it('keeps an agent alive through unary Heartbeat calls alone', async () => {
+    await call(c.bridge, 'RegisterAgent', { agentId: 'hb-unary', subscribedTopics: ['hbu.topic'] });
+    const s = open('hb-unary', false);
+    timers.push(setInterval(() => c.bridge.Heartbeat({ agentId: 'hb-unary', timestampMs: Date.now() }, () => {}), 100));
+    // Longer than the timeout: still connected, and deliveries still flow.
+    for (let i = 0; i < 15; i++) {
+      await call(c.runtime, 'Publish', { topic: 'hbu.topic', event: event(`tick-${i}`, {}) });
+      await s.delivery('hbu.topic');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await agentInfo('hb-unary'))?.state, 'connected');
+    assert.equal(s.history.some((m) => m.msg === 'err'), false);
+    const unknown = await call(c.bridge, 'Heartbeat', { agentId: 'never-registered' });
+    assert.equal(unknown.status, 'unknown_agent');
+  });
+
+  it('lets a newer stream take over an id: the old one is told "replaced" and deliveries go to the new one', async () => {
+    await call(c.bridge, 'RegisterAgent', { agentId: 'hb-dup', subscribedTopics: ['dup.topic'] });
+    const first = open('hb-dup', true);
+    first.send({ ping: { timestampMs: 1 } });
+    await first.next((m) => m.msg === 'pong');
+    const second = open('hb-dup', true);
+    const replaced = await first.next((m) => m.msg === 'err');
+    assert.equal(replaced.err!.code, 'replaced');
+    await first.closed();
+    await call(c.runtime, 'Publish', { topic: 'dup.topic', event: event('to-newest', {}) });
+    assert.equal((await second.delivery('dup.topic')).type, 'to-newest');
+    const stats = await call(c.runtime, 'GetStats', {});
+    assert.equal(stats.subscriptions.filter((s) => s.subscriber === 'hb-dup').length, 1);
+  });
+});

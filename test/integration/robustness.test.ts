@@ -1,0 +1,95 @@
+// Bad bytes and oversized messages get a gRPC error for that call; the runtime keeps serving.
+import * as grpc from '@grpc/grpc-js';
+import { strict as assert } from 'node:assert';
+import { authMetadata, call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+
+const MAX = 64 * 1024;
+/** A field tag with wire type 7, which does not exist: no protobuf decoder accepts it. */
+const GARBAGE = Buffer.from([0x7f, 0x01, 0x02, 0x03]);
+const identity = (b: Buffer) => b;
+
+describe('malformed and oversized messages', function () {
+  this.timeout(60_000);
+  let rt: RuntimeProcess;
+  let c: Clients;
+  let raw: grpc.Client;
+  let md: () => grpc.Metadata;
+
+  before(async () => {
+    rt = await startRuntime(makeWorkspace(`[bridge]\nmax_message_bytes = ${MAX}\n`));
+    const { address, token } = rt.discovery();
+    c = connect(address, { token });
+    raw = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 16 << 20 });
+    md = () => authMetadata({ token });
+  });
+  after(async () => {
+    c.close();
+    raw.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  async function stillServing(): Promise<void> {
+    const stats = await call(c.runtime, 'GetStats', {});
+    assert.ok(Number(stats.timestampMs) > 0);
+    assert.equal(rt.exitCode, null);
+  }
+
+  for (const method of ['/loom.v1.Bridge/RegisterAgent', '/loom.v1.Bridge/ForwardToolCall', '/loom.v1.Store/PutState', '/loom.v1.Runtime/Publish']) {
+    it(`answers undecodable bytes on ${method} with INTERNAL and keeps serving`, async () => {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) => raw.makeUnaryRequest(method, identity, identity, GARBAGE, md(), (e) => resolve(e)));
+      assert.equal(err?.code, grpc.status.INTERNAL, err?.message);
+      assert.match(err!.details, /pars|deserializ/i);
+      await stillServing();
+    });
+  }
+
+  it('ends an event stream that sends undecodable bytes with INTERNAL, and other streams carry on', async () => {
+    await call(c.bridge, 'RegisterAgent', { agentId: 'bystander', subscribedTopics: ['robust.topic'] });
+    const bystander = new StreamClient(c);
+    bystander.send({ ack: { messageId: 'bystander' } });
+    bystander.send({ ping: { timestampMs: 1 } });
+    await bystander.next((m) => m.msg === 'pong');
+
+    const stream = raw.makeBidiStreamRequest('/loom.v1.Bridge/EventStream', identity, identity, md());
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      stream.on('error', resolve);
+      stream.on('data', () => {});
+      stream.write(GARBAGE);
+    });
+    assert.equal(err.code, grpc.status.INTERNAL);
+
+    await call(c.runtime, 'Publish', { topic: 'robust.topic', event: event('still-flowing', {}) });
+    assert.equal((await bystander.delivery('robust.topic')).type, 'still-flowing');
+    bystander.cancel();
+    await stillServing();
+  });
+
+  it('refuses a unary message over max_message_bytes with RESOURCE_EXHAUSTED and keeps serving', async () => {
+    const big = { topic: 'big.topic', event: { ...event('big', {}), payload: Buffer.alloc(MAX * 2, 0x61) } };
+    const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish(big, (e) => resolve(e)));
+    assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED, err?.message);
+    await stillServing();
+  });
+
+  it('ends a stream that sends an oversized message with RESOURCE_EXHAUSTED and keeps serving', async () => {
+    await call(c.bridge, 'RegisterAgent', { agentId: 'big-sender' });
+    const s = new StreamClient(c);
+    s.send({ ack: { messageId: 'big-sender' } });
+    s.send({ publish: { topic: 'big.stream', event: { ...event('big', {}), payload: Buffer.alloc(MAX * 2, 0x62) } } });
+    await s.closed();
+    assert.equal(s.error?.code, grpc.status.RESOURCE_EXHAUSTED, s.error?.message);
+    await stillServing();
+  });
+
+  it('answers an empty ClientEvent with an err naming the problem', async () => {
+    const s = new StreamClient(c);
+    s.send({ ack: { messageId: 'empty-sender' } });
+    s.send({});
+    const err = await s.next((m) => m.msg === 'err');
+    assert.equal(err.err!.code, 'invalid_message');
+    s.cancel();
+    await stillServing();
+  });
+});
