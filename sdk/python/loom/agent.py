@@ -253,6 +253,8 @@ class Agent:
             asyncio.create_task(self._write(session)),
             asyncio.create_task(self._heartbeat(session)),
         ]
+        # Published before the handshake finishes so calls made meanwhile use this connection.
+        self._session = session
         self._connected.set()
         try:
             # The pong proves the runtime has attached the stream, so deliveries flow from here on.
@@ -263,6 +265,7 @@ class Agent:
             log.warning("agent %s: the runtime did not answer the stream handshake in time", self.agent_id)
         except BaseException:
             self._connected.clear()
+            self._session = None
             await session.close()
             raise
         log.info("agent %s connected to %s", self.agent_id, endpoint.address)
