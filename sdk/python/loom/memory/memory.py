@@ -96,9 +96,15 @@ class Memory:
 
     def add(self, role: str, content: str, metadata: Optional[Mapping[str, Any]] = None) -> MemoryItem:
         """Append a turn. With persist=True its store write starts now; flush() awaits it."""
+        if self.persist:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise MemoryError("a persisted memory's add() must run inside the agent's event loop; "
+                                  "outside it use `await memory.save(...)`") from None
         item = self._append(role, content, metadata)
         if self.persist:
-            task = asyncio.get_running_loop().create_task(self._write_turn(item))
+            task = loop.create_task(self._write_turn(item))
             self._pending.add(task)
             task.add_done_callback(self._write_done)
         return item
