@@ -280,6 +280,38 @@ api_base = "http://localhost"
     await assert.rejects(loadConfig(ws, { bridge: { host: '0.0.0.0' } }), (err: unknown) => err instanceof ConfigError && /overrides: bridge\.host: must be a loopback/.test(err.message));
   });
 
+  describe('the reference page runtime/config/loom.toml.md', () => {
+    const page = () => fs.readFile(path.join(__dirname, '../../../runtime/config/loom.toml.md'), 'utf8');
+    /** The page's text for one `## [section...]` heading, up to the next heading. */
+    const sectionOf = (text: string, heading: string) => text.split(/^## /m).find((part) => part.startsWith(heading)) ?? '';
+    const leaves = (schema: any, prefix = ''): string[] =>
+      Object.entries(schema.properties ?? {}).flatMap(([k, v]: [string, any]) => (v.type === 'object' && v.properties ? leaves(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+
+    it('documents every key of the schema in its section', async () => {
+      const text = await page();
+      const top = (loomTomlSchema as any).properties;
+      const sections: [string, any][] = [
+        ...(['runtime', 'bridge', 'bus', 'tools', 'watcher'] as const).map((s): [string, any] => [`[${s}]`, top[s]]),
+        ['[timers.', top.timers.additionalProperties],
+        ['[agents.', top.agents.additionalProperties],
+      ];
+      for (const [heading, schema] of sections) {
+        const part = sectionOf(text, heading);
+        assert.ok(part, `no section ${heading}`);
+        for (const key of leaves(schema)) assert.ok(part.includes(`| \`${key}\` |`), `${heading} does not document ${key}`);
+      }
+    });
+
+    it('has an example that loads', async () => {
+      const example = /```toml\n([\s\S]*?)```/.exec(sectionOf(await page(), 'Example'))?.[1];
+      assert.ok(example);
+      await write(example);
+      const c = await loadConfig(ws, undefined, { env: { OPENAI_API_KEY: 'k' } });
+      assert.equal(c.agents.planner.env.MODE, 'fast');
+      assert.equal(c.timers.nightly.cron, '0 3 * * *');
+    });
+  });
+
   it('says so when the workspace does not exist', async () => {
     await assert.rejects(loadConfig(path.join(ws, 'nope')), /is not a directory/);
   });
