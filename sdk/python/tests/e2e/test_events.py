@@ -1,10 +1,9 @@
 """Events across the real runtime: Python -> Python with wildcards, runtime -> Python, Python -> runtime."""
 import asyncio
-import json
 
 import pytest
 
-from loom import Agent, RequestTimeout
+from loom import RequestTimeout
 from loom._proto import loom_pb2, runtime_pb2_grpc
 
 from conftest import Inbox, unique

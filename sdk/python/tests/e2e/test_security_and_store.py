@@ -5,7 +5,7 @@ import grpc
 import pytest
 
 from loom import Agent, AuthenticationError
-from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2, runtime_pb2_grpc
+from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2_grpc
 
 from conftest import unique
 
