@@ -12,6 +12,7 @@
     Agent("greeter", topics=["greetings.in"], tools=[add], on_event=on_event).run()
 """
 from .agent import Agent, EventHandler
+from .cognitive import CognitiveAgent, CognitiveConfig, CognitiveResult, ThinkingStrategy
 from .context import Context, ContextItem, EventContext, Store, ToolInfo
 from .discovery import Endpoint, resolve_endpoint
 from .errors import (
@@ -27,6 +28,8 @@ from .errors import (
     ToolTimeout,
 )
 from .event import Envelope, Event
+from .llm import LLMConfig, LLMError, LLMProvider
+from .memory import Memory, WorkingMemory
 from .qos import QoS
 from .tools import Capability, Tool, capability, tool
 
@@ -36,6 +39,9 @@ __all__ = [
     "Agent",
     "AuthenticationError",
     "Capability",
+    "CognitiveAgent",
+    "CognitiveConfig",
+    "CognitiveResult",
     "Context",
     "ContextItem",
     "Endpoint",
@@ -43,12 +49,17 @@ __all__ = [
     "Event",
     "EventContext",
     "EventHandler",
+    "LLMConfig",
+    "LLMError",
+    "LLMProvider",
     "LoomError",
+    "Memory",
     "NotConnected",
     "QoS",
     "RequestTimeout",
     "RuntimeNotFound",
     "Store",
+    "ThinkingStrategy",
     "Tool",
     "ToolDenied",
     "ToolError",
@@ -56,6 +67,7 @@ __all__ = [
     "ToolInvalidArguments",
     "ToolNotFound",
     "ToolTimeout",
+    "WorkingMemory",
     "capability",
     "resolve_endpoint",
     "tool",
