@@ -193,7 +193,9 @@ async function runInBrowser(url: string, suite: string): Promise<number> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   try {
-    const page: Page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The clipboard tools reach the browser's clipboard: grant it as a person's browser would.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
+    const page: Page = await context.newPage();
     page.on('pageerror', (err) => log(`page error: ${err.message}`));
     const exit = new Promise<number>((res) => {
       void page.exposeFunction('codeAutomationExit', (code: number) => res(Number(code)));

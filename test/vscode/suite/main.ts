@@ -5,5 +5,8 @@ export function run(): Promise<void> {
   return runMocha(() => {
     require('./activation.test');
     require('./runtime.test');
+    require('./events.test');
+    require('./tools.test');
+    require('./agents.test');
   });
 }

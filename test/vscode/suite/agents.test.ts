@@ -1,0 +1,76 @@
+// Python agents from the palette: started through the runtime's supervisor (declared in loom.toml)
+// or from this window (a script under agents/), reacting to the editor through the extension.
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { Probe, eventually, loomApi, workspaceDir } from './helpers';
+
+type RuntimeInfo = { address: string; token: string; pid: number };
+
+async function agentState(probe: Probe, id: string): Promise<string | undefined> {
+  return (await probe.listAgents()).find((a) => a.agentId === id)?.state;
+}
+
+describe('agents from the command palette', () => {
+  let probe: Probe;
+
+  before(async () => {
+    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    probe = new Probe(info);
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    probe?.close();
+    await vscode.commands.executeCommand('loom.stopRuntime');
+  });
+
+  it('Start Agent starts a declared Python agent that reacts to a saved file and to the hotkey', async () => {
+    await vscode.commands.executeCommand('loom.startAgent', 'watcher');
+    await eventually('agent watcher to connect', async () => ((await agentState(probe, 'watcher')) === 'connected' ? true : undefined), 60_000);
+    const api = await loomApi();
+
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'notes.txt')));
+    const editor = await vscode.window.showTextDocument(doc);
+    await editor.edit((b) => b.insert(new vscode.Position(2, 0), 'saved by the test\n'));
+    await doc.save();
+    await eventually('the agent to set the status bar after the save', () => (api.agentStatusText === 'watcher saw notes.txt saved' ? true : undefined));
+
+    await vscode.commands.executeCommand('loom.hotkey', { name: 'default' });
+    await eventually('the agent to answer the hotkey', () => (api.agentStatusText === 'watcher got hotkey.default in notes.txt' ? true : undefined));
+  });
+
+  it('Stop Agent stops it through the supervisor', async () => {
+    await vscode.commands.executeCommand('loom.stopAgent', 'watcher');
+    await eventually('agent watcher to stop', async () => ((await agentState(probe, 'watcher')) === 'stopped' ? true : undefined));
+  });
+
+  it('runs a script under agents/ that loom.toml does not declare, and stops it', async () => {
+    await vscode.commands.executeCommand('loom.startAgent', 'solo');
+    await eventually('agent solo to connect', async () => ((await agentState(probe, 'solo')) === 'connected' ? true : undefined), 60_000);
+    await vscode.commands.executeCommand('loom.hotkey', { name: 'solo' });
+    const api = await loomApi();
+    await eventually('agent solo to answer', () => (api.agentStatusText === 'solo got hotkey.solo' ? true : undefined));
+    await vscode.commands.executeCommand('loom.stopAgent', 'solo');
+    await eventually('agent solo to disconnect', async () => ((await agentState(probe, 'solo')) !== 'connected' ? true : undefined));
+  });
+
+  it('New Agent scaffolds a working agent and its loom.toml entry', async () => {
+    const made = await vscode.commands.executeCommand<{ id: string; script: string }>('loom.newAgent', { name: 'fresh', open: false });
+    assert.equal(made.script, join('agents', 'fresh.py'));
+    assert.ok(existsSync(join(workspaceDir(), 'agents', 'fresh.py')));
+    assert.match(readFileSync(join(workspaceDir(), 'loom.toml'), 'utf8'), /\[agents\.fresh\]\ncommand = "python"\nargs = \["agents\/fresh\.py"\]/);
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.newAgent', { name: 'fresh', open: false })), /already exists/);
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.newAgent', { name: 'Bad Name', open: false })), /must match/);
+    // The runtime reads loom.toml when it starts: restart it, then the new agent runs and reacts.
+    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.restartRuntime');
+    probe.close();
+    probe = new Probe(info);
+    await vscode.commands.executeCommand('loom.startAgent', 'fresh');
+    await eventually('agent fresh to connect', async () => ((await agentState(probe, 'fresh')) === 'connected' ? true : undefined), 60_000);
+    await vscode.commands.executeCommand('loom.hotkey', { name: 'default' });
+    const api = await loomApi();
+    await eventually('the scaffolded agent to answer the hotkey', () => (api.agentStatusText === 'fresh: hotkey.default' ? true : undefined));
+  });
+});

@@ -1,0 +1,105 @@
+// The extension's tools answer when an agent calls them through the runtime.
+import * as assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { Probe, eventually, loomApi, outputOf, workspaceDir } from './helpers';
+
+type RuntimeInfo = { address: string; token: string; pid: number };
+
+describe('tools the extension provides', () => {
+  let probe: Probe;
+
+  before(async () => {
+    // A file of its own, so that what other suites saved does not matter here.
+    writeFileSync(join(workspaceDir(), 'tools.txt'), 'first line of the notes\nsecond line\n');
+    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    probe = await new Probe(info).subscribe([]);
+    await eventually('agent vscode to be connected', async () => ((await probe.listAgents()).some((a) => a.agentId === 'vscode' && a.state === 'connected') ? true : undefined));
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    probe?.close();
+    await vscode.commands.executeCommand('loom.stopRuntime');
+  });
+
+  it('editor:open opens a workspace file at a line', async () => {
+    const out = outputOf(await probe.callTool('editor:open', { path: 'tools.txt', line: 1, character: 2 }));
+    assert.deepEqual(out, { file: 'tools.txt', language: 'plaintext', lines: 3 });
+    const active = vscode.window.activeTextEditor!;
+    assert.equal(active.document.uri.fsPath, join(workspaceDir(), 'tools.txt'));
+    assert.deepEqual([active.selection.active.line, active.selection.active.character], [1, 2]);
+  });
+
+  it('editor:selection returns the selected text and its range', async () => {
+    const editor = vscode.window.activeTextEditor!;
+    editor.selection = new vscode.Selection(0, 0, 0, 5);
+    const out = outputOf(await probe.callTool('editor:selection', {}));
+    assert.equal(out.text, 'first');
+    assert.equal(out.file, 'tools.txt');
+    assert.deepEqual(out.end, { line: 0, character: 5 });
+  });
+
+  it('editor:insert and editor:replace change the document', async () => {
+    const doc = vscode.window.activeTextEditor!.document;
+    outputOf(await probe.callTool('editor:insert', { text: '>> ', position: { line: 0, character: 0 } }));
+    assert.equal(doc.lineAt(0).text, '>> first line of the notes');
+    const out = outputOf(await probe.callTool('editor:replace', { text: 'FIRST', range: { start: { line: 0, character: 3 }, end: { line: 0, character: 8 } } }));
+    assert.equal(out.replaced, 'first');
+    assert.equal(doc.lineAt(0).text, '>> FIRST line of the notes');
+  });
+
+  it('refuses bad arguments with INVALID_ARGUMENTS naming the argument', async () => {
+    const res = await probe.callTool('editor:open', { line: 1 });
+    assert.equal(res.status, 'TOOL_INVALID_ARGUMENTS');
+    assert.match(res.error!.message, /path/);
+  });
+
+  it('refuses a path outside the workspace folders', async () => {
+    const res = await probe.callTool('editor:open', { path: '../../../etc/passwd' });
+    assert.equal(res.status, 'TOOL_ERROR');
+    assert.equal(res.error!.code, 'denied');
+    assert.match(res.error!.message, /outside the workspace/);
+  });
+
+  it('ui:status shows the agent text in the status bar', async () => {
+    outputOf(await probe.callTool('ui:status', { text: 'indexing 3 files' }));
+    assert.equal((await loomApi()).agentStatusText, 'indexing 3 files');
+    outputOf(await probe.callTool('ui:status', { text: '' }));
+    assert.equal((await loomApi()).agentStatusText, '');
+  });
+
+  it('ui:notify shows a notification', async () => {
+    assert.deepEqual(outputOf(await probe.callTool('ui:notify', { message: 'hello from a probe', level: 'warning' })), { shown: true });
+  });
+
+  it('ui:ask returns the option the human accepts', async () => {
+    const pending = probe.callTool('ui:ask', { prompt: 'Which one?', options: ['alpha', 'beta'] });
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    // The human accepts the highlighted (first) item once the quick pick is up.
+    await eventually('the quick pick to take the answer', async () => {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 200));
+      return settled ? true : undefined;
+    });
+    assert.deepEqual(outputOf(await pending), { answer: 'alpha', dismissed: false });
+  });
+
+  it('clipboard:write then clipboard:read round-trips the text', async () => {
+    outputOf(await probe.callTool('clipboard:write', { text: 'copied by an agent' }));
+    assert.deepEqual(outputOf(await probe.callTool('clipboard:read', {})), { text: 'copied by an agent' });
+  });
+
+  it('the Call Tool command calls a tool with scripted arguments and returns its result', async () => {
+    const editor = vscode.window.activeTextEditor!;
+    editor.selection = new vscode.Selection(1, 0, 1, 6);
+    const res = await vscode.commands.executeCommand<{ status: string; output: { text: string } }>('loom.callTool', { name: 'editor:selection', arguments: {} });
+    assert.equal(res.status, 'TOOL_OK');
+    assert.equal(res.output.text, 'second');
+    const missing = await vscode.commands.executeCommand<{ status: string; error: { message: string } }>('loom.callTool', { name: 'nope:nothing', arguments: {} });
+    assert.equal(missing.status, 'TOOL_NOT_FOUND');
+  });
+});
