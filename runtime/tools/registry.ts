@@ -6,10 +6,12 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { Logger } from '../log';
-import { context, contextFrom, counters, injectInto, SpanKind, SpanStatusCode, trace, tracer } from '../telemetry';
+import { type Context, context, contextFrom, counters, injectInto, SpanKind, SpanStatusCode, trace, tracer } from '../telemetry';
 import { ToolError } from './errors';
 import { closestNames } from './suggest';
 import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHandler, ToolOutcome, ToolRegistry } from './types';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** "namespace:name": letters, digits, "_", "-", "." on each side of one colon. */
 const TOOL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -91,7 +93,8 @@ export class DefaultToolRegistry implements ToolRegistry {
     const span = tracer.startSpan(`tool ${request.name}`, { kind: SpanKind.INTERNAL, attributes: { 'loom.tool.name': request.name, 'loom.tool.call_id': id, 'loom.tool.caller': request.caller ?? 'runtime' } }, parent);
     let result: { ok: true; output: unknown } | { ok: false; error: ToolError };
     try {
-      const output = await context.with(trace.setSpan(parent, span), () => this.run(id, request));
+      const spanContext = trace.setSpan(parent, span);
+      const output = await context.with(spanContext, () => this.run(id, request, spanContext));
       result = { ok: true, output };
     } catch (err) {
       result = { ok: false, error: asToolError(err) };
@@ -104,16 +107,18 @@ export class DefaultToolRegistry implements ToolRegistry {
     return outcome;
   }
 
-  private async run(id: string, request: ToolCallRequest): Promise<unknown> {
+  private async run(id: string, request: ToolCallRequest, spanContext: Context): Promise<unknown> {
     const entry = this.tools.get(request.name);
     if (!entry) throw this.notFound(request.name);
     const args = parseArguments(request.name, request.arguments);
     if (!entry.validate(args)) throw invalidArguments(request.name, entry.validate.errors ?? []);
 
-    const timeoutMs = request.timeoutMs && request.timeoutMs > 0 ? request.timeoutMs : this.defaultTimeoutMs;
+    // int64 on the wire may arrive as a string; setTimeout turns anything past 2^31-1 into 1 ms.
+    const asked = Number(request.timeoutMs);
+    const timeoutMs = Math.min(Number.isFinite(asked) && asked > 0 ? asked : this.defaultTimeoutMs, MAX_TIMER_MS);
     const controller = new AbortController();
     const headers: Record<string, string> = { ...(request.headers ?? {}) };
-    injectInto(headers);
+    injectInto(headers, spanContext); // explicit: without a context manager the active context is not carried
     const ctx: ToolContext = { callId: id, caller: request.caller ?? 'runtime', timeoutMs, signal: controller.signal, headers };
 
     let timer: NodeJS.Timeout | undefined;

@@ -42,7 +42,7 @@ export const shellDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
       command: { type: 'string', minLength: 1, description: 'A bare program name from tools.shell.allow.' },
       args: { type: 'array', items: { type: 'string' }, default: [] },
       cwd: { type: 'string', minLength: 1, description: 'Working directory inside the workspace. Default: the workspace.' },
-      timeout_ms: { type: 'integer', minimum: 1 },
+      timeout_ms: { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 },
       stdin: { type: 'string' },
     },
     required: ['command'],

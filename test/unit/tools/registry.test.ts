@@ -176,6 +176,12 @@ describe('tools: registry', () => {
       expectError(await quick.call({ name: 'demo:hang', arguments: { path: 'p' } }), 'timeout', 'after 120 ms');
     });
 
+    it('a timeout beyond what a timer holds is clamped, not turned into 1 ms', async () => {
+      registry.register(def('demo:slowish'), () => new Promise((resolve) => setTimeout(() => resolve('done'), 50)));
+      assert.equal(expectOk(await registry.call({ name: 'demo:slowish', arguments: { path: 'p' }, timeoutMs: 2 ** 40 })), 'done');
+      assert.equal(expectOk(await registry.call({ name: 'demo:slowish', arguments: { path: 'p' }, timeoutMs: '60000' as unknown as number })), 'done');
+    });
+
     it('drops a late answer from a handler that finished after its timeout', async () => {
       let finishLate!: (v: unknown) => void;
       const calls: ToolOutcome[] = [];
