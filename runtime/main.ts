@@ -1,7 +1,7 @@
 // The composition root: builds every runtime part in dependency order and tears them down in
 // reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
-import { AgentDirectory, Supervisor, describeAgents, type LifecycleEmitter } from './agents';
+import { AgentDirectory, Supervisor, describeAgents, registerAgentTools, type LifecycleEmitter } from './agents';
 import { discoveryPath, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
 import { generateToken } from './bridge/auth';
 import { startBridgeServer } from './bridge/server';
@@ -100,6 +100,8 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       log: log.child('supervisor'),
     });
     closers.push(['supervisor', () => supervisor!.stopAll()]);
+    const agentTools = registerAgentTools(tools, supervisor);
+    closers.push(['agent tools', () => agentTools.dispose()]);
 
     const discoveryFile = discoveryPath(config.workspace, config.runtime.dataDir);
     const ours = { address: bridge.address, token, pid: process.pid, version: VERSION };

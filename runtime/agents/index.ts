@@ -7,6 +7,7 @@ import type { AgentInfoView, AgentState } from './types';
 export { AgentDirectory, validateAgentId, type AgentRegistration, type ProviderAnswer } from './directory';
 export { Supervisor, SupervisorError, UNTRUSTED_REASON, resolveCommand } from './supervisor';
 export { LogRing, type LogLine } from './logRing';
+export { registerAgentTools } from './tools';
 export type * from './types';
 
 /** One entry per agent id, connected or supervised or both; a live process reports the link's state. */

@@ -119,8 +119,10 @@ export class Supervisor {
     return [...this.managed.keys()].map((id) => this.view(id)!);
   }
 
-  logs(id: string): LogLine[] {
-    return this.mustGet(id).ring.snapshot();
+  /** The agent's log ring, oldest first, and how many older lines it has let go. */
+  logs(id: string): { lines: LogLine[]; discarded: number } {
+    const { ring } = this.mustGet(id);
+    return { lines: ring.snapshot(), discarded: ring.discarded };
   }
 
   async stopAll(): Promise<void> {

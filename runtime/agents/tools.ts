@@ -1,0 +1,32 @@
+// Tools the agents part offers: `agents:logs` reads a supervised agent's output ring, so a
+// person (the extension, an agent) can see why a child crashed without a terminal.
+import { ToolError } from '../tools/errors';
+import type { Disposable, ToolRegistry } from '../tools/types';
+import type { Supervisor } from './supervisor';
+
+export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor): Disposable {
+  return tools.register(
+    {
+      name: 'agents:logs',
+      description: "The newest lines a supervised agent wrote to stdout and stderr (its bounded log ring), oldest first.",
+      parametersSchema: {
+        type: 'object',
+        properties: {
+          agent_id: { type: 'string', minLength: 1 },
+          limit: { type: 'integer', minimum: 1, description: 'At most this many of the newest lines. Default: the whole ring.' },
+        },
+        required: ['agent_id'],
+        additionalProperties: false,
+      },
+      provider: 'native',
+      owner: 'runtime',
+    },
+    async (args) => {
+      const id = args.agent_id as string;
+      if (!supervisor.has(id)) throw new ToolError('not_found', `no supervised agent "${id}" (declare it in loom.toml as [agents.${id}])`);
+      const { lines, discarded } = supervisor.logs(id);
+      const limit = typeof args.limit === 'number' ? args.limit : lines.length;
+      return { agent_id: id, discarded: discarded + Math.max(0, lines.length - limit), lines: lines.slice(-limit) };
+    },
+  );
+}

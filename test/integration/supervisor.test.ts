@@ -1,0 +1,195 @@
+// The supervisor spawns [agents.<id>] with the bridge's address and token, restarts crashes
+// with backoff, gives up after too many, stops with SIGTERM then SIGKILL, keeps a bounded log
+// ring, and spawns nothing in an untrusted workspace. The agents are real node processes.
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentInfo__Output } from '../../runtime/proto/types';
+import { call, connect, StreamClient, type Clients } from './helpers/grpc';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+
+const FIXTURE = join(__dirname, 'fixtures', 'node-agent.mjs');
+
+function agentToml(id: string, settings: Record<string, unknown>, env: Record<string, string> = {}): string {
+  const lines = [`[agents.${id}]`, `command = ${JSON.stringify(process.execPath)}`, `args = [${JSON.stringify(FIXTURE)}]`];
+  for (const [k, v] of Object.entries(settings)) lines.push(`${k} = ${JSON.stringify(v)}`);
+  lines.push(`env = { ${Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')} }`);
+  return lines.join('\n') + '\n';
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('agent supervisor', function () {
+  this.timeout(90_000);
+  const clients: Clients[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await stopAllRuntimes();
+  });
+  after(() => removeWorkspaces());
+
+  async function boot(toml: string): Promise<{ rt: RuntimeProcess; c: Clients; agent: (id: string) => Promise<AgentInfo__Output | undefined> }> {
+    const rt = await startRuntime(makeWorkspace(toml));
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    clients.push(c);
+    const agent = async (id: string) => (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
+    return { rt, c, agent };
+  }
+
+  /** Polls `check` (a gRPC query) until it yields a value. */
+  async function until<T>(rt: RuntimeProcess, what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${rt.stderrText.slice(-20).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('spawns a declared agent with LOOM_BRIDGE_ADDR, LOOM_TOKEN and LOOM_AGENT_ID; it connects', async () => {
+    const ws = makeWorkspace();
+    const out = join(ws, 'env.json');
+    const { rt, agent } = await boot(agentToml('worker', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: out }));
+    const info = await until(rt, 'worker connected', async () => {
+      const a = await agent('worker');
+      return a?.state === 'connected' && a;
+    });
+    assert.equal(info.supervised, true);
+    assert.ok(info.pid > 0);
+    const env = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(env.LOOM_BRIDGE_ADDR, rt.discovery().address);
+    assert.equal(env.LOOM_TOKEN, rt.discovery().token);
+    assert.equal(env.LOOM_AGENT_ID, 'worker');
+    assert.equal(env.pid, info.pid);
+    // A clean runtime stop takes its agents down with it.
+    await rt.stop();
+    assert.equal(rt.exitCode, 0);
+    assert.equal(alive(info.pid), false);
+  });
+
+  it('restarts an agent killed with SIGKILL, with backoff, and it reconnects', async () => {
+    const { rt, c, agent } = await boot(agentToml('phoenix', { backoff_initial_ms: 200 }));
+    const first = await until(rt, 'phoenix connected', async () => {
+      const a = await agent('phoenix');
+      return a?.state === 'connected' && a;
+    });
+    const watcher = new StreamClient(c);
+    watcher.send({ ack: { messageId: 'phoenix-watcher' } });
+    watcher.send({ subscribe: { requestId: 's', pattern: 'agent.phoenix.*' } });
+    await watcher.next((m) => m.msg === 'subscribed');
+
+    process.kill(first.pid, 'SIGKILL');
+    const crashed = await watcher.delivery('agent.phoenix.crashed');
+    assert.match(JSON.parse(crashed.payload).reason, /killed by SIGKILL/);
+    const restarting = await watcher.delivery('agent.phoenix.restarting');
+    assert.equal(JSON.parse(restarting.payload).delayMs, 200);
+    await watcher.delivery('agent.phoenix.connected');
+    const second = await until(rt, 'phoenix back', async () => {
+      const a = await agent('phoenix');
+      return a?.state === 'connected' && a.pid !== first.pid && a;
+    });
+    assert.equal(second.restarts, 1);
+    assert.match(second.lastError, /killed by SIGKILL/);
+    assert.equal(alive(first.pid), false);
+    watcher.cancel();
+  });
+
+  it('gives up after too many crashes within the window, with the reason', async () => {
+    const { rt, agent } = await boot(agentToml('crasher', { max_restarts: 2, restart_window_ms: 60_000, backoff_initial_ms: 20 }, { FIXTURE_MODE: 'crash' }));
+    const failed = await until(rt, 'crasher failed', async () => {
+      const a = await agent('crasher');
+      return a?.state === 'failed' && a;
+    });
+    assert.equal(failed.restarts, 2);
+    assert.equal(failed.pid, 0);
+    assert.match(failed.lastError, /crashed 3 times within 60000 ms \(limit 2\); restarts stopped/);
+    assert.match(failed.lastError, /exited with code 3/);
+    assert.ok(rt.logs.some((l) => l.msg === 'agent failed' && l.agent === 'crasher'));
+  });
+
+  it('stops with SIGTERM first, then SIGKILL after stop_grace_ms for an agent that ignores it', async () => {
+    const { rt, c, agent } = await boot(
+      agentToml('polite', {}) + agentToml('stubborn', { stop_grace_ms: 500 }, { FIXTURE_MODE: 'ignore-term' }),
+    );
+    const [polite, stubborn] = await until(rt, 'both connected', async () => {
+      const p = await agent('polite');
+      const s = await agent('stubborn');
+      return p?.state === 'connected' && s?.state === 'connected' && ([p, s] as const);
+    });
+
+    const stopPolite = await call(c.runtime, 'ControlAgent', { agentId: 'polite', action: 'stop' });
+    assert.equal(stopPolite.success, true, stopPolite.errorMessage);
+    assert.equal(stopPolite.agent?.state, 'stopped');
+    assert.equal(alive(polite.pid), false);
+
+    const stopStubborn = await call(c.runtime, 'ControlAgent', { agentId: 'stubborn', action: 'stop' });
+    assert.equal(stopStubborn.success, true, stopStubborn.errorMessage);
+    assert.equal(stopStubborn.agent?.state, 'stopped');
+    assert.equal(alive(stubborn.pid), false);
+
+    const logs = async (id: string) => JSON.parse((await call(c.tools, 'CallTool', { name: 'agents:logs', arguments: JSON.stringify({ agent_id: id }) })).output);
+    const politeLines = (await logs('polite')).lines.map((l: { line: string }) => l.line);
+    const stubbornLines = (await logs('stubborn')).lines.map((l: { line: string }) => l.line);
+    assert.ok(politeLines.includes('fixture got SIGTERM'), politeLines.join('\n'));
+    assert.ok(stubbornLines.includes('fixture ignoring SIGTERM'), stubbornLines.join('\n'));
+    assert.ok(rt.logs.some((l) => l.msg === 'agent ignored SIGTERM; sending SIGKILL' && l.agent === 'stubborn'));
+    assert.equal(rt.logs.some((l) => l.msg === 'agent ignored SIGTERM; sending SIGKILL' && l.agent === 'polite'), false);
+
+    // A stopped agent is not restarted, and can be started again on request.
+    const started = await call(c.runtime, 'ControlAgent', { agentId: 'polite', action: 'start' });
+    assert.equal(started.success, true, started.errorMessage);
+    await until(rt, 'polite connected again', async () => (await agent('polite'))?.state === 'connected');
+    const unknown = await call(c.runtime, 'ControlAgent', { agentId: 'ghost', action: 'start' });
+    assert.equal(unknown.success, false);
+    assert.match(unknown.errorMessage, /no agent "ghost" is declared/);
+  });
+
+  it('keeps the newest log_lines lines in the ring and publishes each line as agent.<id>.log', async () => {
+    const { rt, c } = await boot(agentToml('chatty', { autostart: false, log_lines: 3 }, { FIXTURE_LINES: '10' }));
+    const watcher = new StreamClient(c);
+    watcher.send({ ack: { messageId: 'log-watcher' } });
+    watcher.send({ subscribe: { requestId: 's', pattern: 'agent.chatty.log' } });
+    await watcher.next((m) => m.msg === 'subscribed');
+    const started = await call(c.runtime, 'ControlAgent', { agentId: 'chatty', action: 'start' });
+    assert.equal(started.success, true, started.errorMessage);
+
+    const lines: string[] = [];
+    while (!lines.includes('fixture chatty connected')) {
+      const d = await watcher.delivery('agent.chatty.log');
+      lines.push(JSON.parse(d.payload).line);
+    }
+    for (let i = 1; i <= 10; i++) assert.ok(lines.includes(`line ${i}`), `line ${i} published`);
+    const stderrEvent = watcher.history.find((m) => m.delivery && JSON.parse(m.delivery.event!.payload.toString()).stream === 'stderr');
+    assert.ok(stderrEvent, 'stderr lines are published too');
+
+    const ring = JSON.parse((await call(c.tools, 'CallTool', { name: 'agents:logs', arguments: '{"agent_id":"chatty"}' })).output);
+    assert.equal(ring.lines.length, 3);
+    assert.deepEqual(ring.lines.map((l: { line: string }) => l.line), lines.slice(-3));
+    assert.equal(ring.discarded, lines.length - 3);
+    watcher.cancel();
+    assert.equal(rt.exitCode, null);
+  });
+
+  it('spawns nothing in an untrusted workspace and says why', async () => {
+    const ws = makeWorkspace();
+    const out = join(ws, 'spawned.json');
+    const { rt, c, agent } = await boot('[runtime]\ntrusted = false\n' + agentToml('untrusted', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: out }));
+    assert.ok(rt.logs.some((l) => l.msg === 'workspace not trusted: declared agents are not spawned'));
+    const info = await agent('untrusted');
+    assert.equal(info?.state, 'stopped');
+    assert.equal(info?.pid, 0);
+    assert.match(info!.lastError, /not trusted/);
+    const start = await call(c.runtime, 'ControlAgent', { agentId: 'untrusted', action: 'start' });
+    assert.equal(start.success, false);
+    assert.match(start.errorMessage, /cannot start agent untrusted: the workspace is not trusted/);
+    assert.equal(existsSync(out), false);
+  });
+});
