@@ -35,5 +35,3 @@ export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig,
   log.debug('built-in tools registered', { roots: sandbox.roots, count: registrations.length });
   return { dispose: () => registrations.forEach((r) => r.dispose()) };
 }
-
-export { Sandbox };

@@ -1,0 +1,5 @@
+export type * from './types';
+export { ToolError, protoStatusFor, toolResultFromOutcome, unwrapToolResult, type ProtoToolStatus } from './errors';
+export { DefaultToolRegistry, type ToolRegistryOptions } from './registry';
+export { Sandbox, type ResolvedPath, type SandboxOptions } from './sandbox';
+export { registerBuiltinTools, BUILTIN_OWNER } from './builtin';
