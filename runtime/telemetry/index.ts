@@ -1,17 +1,37 @@
 // Telemetry hooks through @opentelemetry/api. They cost next to nothing and do nothing until
 // an SDK is registered (by an embedder, or a later exporter option); every part records through
 // these names so a trace and the counters read the same everywhere.
-import { context, metrics, propagation, trace, type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type Context, type MeterProvider, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
+// Tracers go through the API's proxy provider, so one made now records once an SDK registers.
 export const tracer = trace.getTracer('loom');
-export const meter = metrics.getMeter('loom');
 
-export const counters = {
-  published: meter.createCounter('loom.bus.published', { description: 'events published' }),
-  delivered: meter.createCounter('loom.bus.delivered', { description: 'events handed to a subscriber' }),
-  dropped: meter.createCounter('loom.bus.dropped', { description: 'events dropped, by reason' }),
-  toolCalls: meter.createCounter('loom.tools.calls', { description: 'tool calls, by status' }),
-  toolDuration: meter.createHistogram('loom.tools.duration', { description: 'tool call duration', unit: 'ms' }),
+// Meters have no proxy: a meter taken before an SDK registers stays a no-op forever. So the
+// instruments are re-made whenever the global meter provider changes (a cheap identity check).
+function makeInstruments(provider: MeterProvider) {
+  const meter = provider.getMeter('loom');
+  return {
+    published: meter.createCounter('loom.bus.published', { description: 'events published' }),
+    delivered: meter.createCounter('loom.bus.delivered', { description: 'events handed to a subscriber' }),
+    dropped: meter.createCounter('loom.bus.dropped', { description: 'events dropped, by reason' }),
+    toolCalls: meter.createCounter('loom.tools.calls', { description: 'tool calls, by status' }),
+    toolDuration: meter.createHistogram('loom.tools.duration', { description: 'tool call duration', unit: 'ms' }),
+  };
+}
+type Instruments = ReturnType<typeof makeInstruments>;
+let bound: { provider: MeterProvider; instruments: Instruments } | undefined;
+function instruments(): Instruments {
+  const provider = metrics.getMeterProvider();
+  if (bound?.provider !== provider) bound = { provider, instruments: makeInstruments(provider) };
+  return bound.instruments;
+}
+
+export const counters: Instruments = {
+  get published() { return instruments().published; },
+  get delivered() { return instruments().delivered; },
+  get dropped() { return instruments().dropped; },
+  get toolCalls() { return instruments().toolCalls; },
+  get toolDuration() { return instruments().toolDuration; },
 };
 
 /** Continues the W3C trace carried in an event's or call's metadata (key "traceparent"). */
