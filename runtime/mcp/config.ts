@@ -3,7 +3,7 @@
 // a bad server entry is reported and skipped, the other servers still run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import JSON5 from 'json5';
 
 export type McpPolicy = 'allow' | 'ask' | 'deny';
 export type McpTransportKind = 'stdio' | 'http' | 'sse';
@@ -371,11 +371,12 @@ export function readVscodeMcpJson(workspace: string, settings: McpSettings): { s
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { servers: [], problems: [] };
     return { servers: [], problems: [{ message: `.vscode/mcp.json: cannot read: ${(err as Error).message}` }] };
   }
-  const errors: ParseError[] = [];
-  const doc: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
-  if (errors.length > 0) {
-    const e = errors[0];
-    return { servers: [], problems: [{ message: `.vscode/mcp.json: ${printParseErrorCode(e.error)} at offset ${e.offset}` }] };
+  let doc: unknown;
+  try {
+    // JSON with comments and trailing commas, as VS Code writes it (JSON5 reads a superset of that).
+    doc = JSON5.parse(text);
+  } catch (err) {
+    return { servers: [], problems: [{ message: `.vscode/mcp.json: ${(err as Error).message}` }] };
   }
   if (!isTable(doc) || (doc.servers !== undefined && !isTable(doc.servers))) {
     return { servers: [], problems: [{ message: '.vscode/mcp.json: expected {"servers": {"<name>": {...}}}' }] };

@@ -16,9 +16,17 @@ export interface McpHttpHostOptions {
   path?: string;
   /** When set, every request must carry `Authorization: Bearer <token>`. */
   token?: string;
-  /** Connects a fresh server instance to a session's transport; returns how to close it. */
-  connect: (transport: Transport) => Promise<{ close(): Promise<void> }>;
+  /**
+   * Connects a fresh server instance to a session's transport; returns how to close it, and what to
+   * do once the session's stream for server-initiated messages (the GET) is open.
+   */
+  connect: (transport: Transport) => Promise<SessionServer>;
   log?: Logger;
+}
+
+export interface SessionServer {
+  close(): Promise<void>;
+  onStreamOpen?(): void;
 }
 
 export interface McpHttpHost {
@@ -68,9 +76,23 @@ function checkRequest(req: http.IncomingMessage, opts: McpHttpHostOptions): { st
   return undefined;
 }
 
+/**
+ * The SDK answers the GET (the stream for server-initiated messages) with a response that stays
+ * open, so its handler settles only when the stream ends; its headers going out mark it open.
+ */
+function callWhenStreamOpens(res: http.ServerResponse, server: SessionServer): void {
+  if (!server.onStreamOpen) return;
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+    const result = (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+    if (this.statusCode === 200) setImmediate(() => server.onStreamOpen?.());
+    return result;
+  } as typeof res.writeHead;
+}
+
 export async function hostMcpOverHttp(opts: McpHttpHostOptions): Promise<McpHttpHost> {
   const mountPath = opts.path ?? '/mcp';
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: { close(): Promise<void> } }>();
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: SessionServer }>();
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://loopback');
@@ -84,6 +106,7 @@ export async function hostMcpOverHttp(opts: McpHttpHostOptions): Promise<McpHttp
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
       if (!session) return refuse(res, 404, `Unknown MCP session ${sessionId}; initialize again`);
+      if (req.method === 'GET') callWhenStreamOpens(res, session.server);
       return session.transport.handleRequest(req, res);
     }
     if (req.method !== 'POST') return refuse(res, 400, 'Bad request: no mcp-session-id; start with an initialize POST');

@@ -14,7 +14,7 @@ import picomatch from 'picomatch';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
 import type { ToolDefinition, ToolOutcome, ToolRegistry } from '../tools/types';
-import { hostMcpOverHttp, type McpHttpHost } from './http-host';
+import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
 
 export const NAME_SEPARATOR = '__';
 const MCP_TOOL_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -139,12 +139,20 @@ class ListChangedWatcher {
     for (const server of this.servers) server.sendToolListChanged().catch((err: Error) => this.opts.log.debug('tools/list_changed not sent', { error: err }));
   }
 
-  add(server: Server): { close(): Promise<void> } {
+  add(server: Server): SessionServer {
     this.servers.add(server);
-    return { close: async () => {
-      this.servers.delete(server);
-      await server.close();
-    } };
+    const known = this.signature();
+    return {
+      close: async () => {
+        this.servers.delete(server);
+        await server.close();
+      },
+      // A change that happened before the client opened its notification stream was lost on the
+      // way; tell it now.
+      onStreamOpen: () => {
+        if (this.signature() !== known) server.sendToolListChanged().catch(() => {});
+      },
+    };
   }
 
   stop(): void {

@@ -128,6 +128,33 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     assert.deepEqual(result.structuredContent, { greeting: 'hi mcp' });
   });
 
+  it('a change made before the client opened its notification stream is announced when it opens', async () => {
+    host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN, watchIntervalMs: 60_000 });
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(host.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+    const session = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const sessionHeaders = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+    const initialized = await fetch(host.url, { method: 'POST', headers: sessionHeaders, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    assert.equal(initialized.status, 202);
+    registry.register({ name: 'agent7:early', description: 'Registered before the stream', parametersSchema: { type: 'object' }, provider: 'grpc', owner: 'agent7' }, async () => 1);
+    const controller = new AbortController();
+    const stream = await fetch(host.url, { method: 'GET', headers: { ...sessionHeaders, accept: 'text/event-stream' }, signal: controller.signal });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes('notifications/tools/list_changed')) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `stream ended without list_changed: ${text}`);
+      text += Buffer.from(value).toString('utf8');
+    }
+    controller.abort();
+  });
+
   it('a client that cancels its call aborts the tool in the registry', async () => {
     const client = await connected();
     let started!: () => void;
