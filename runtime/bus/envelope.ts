@@ -52,12 +52,19 @@ export interface Envelope {
 
 type Carrier = Pick<LoomEvent, 'metadata'>;
 
-/** The raw string of one envelope field, prefixed key first. */
-export function readField(event: Carrier, field: EnvelopeField): string | undefined {
+/** Which key holds a field (the Loom key first; an empty string counts as absent) and its value. */
+function lookup(event: Carrier, field: EnvelopeField): [key: string, value: string] | undefined {
   const m = event.metadata;
   if (!m) return undefined;
-  const v = m[ENVELOPE_KEYS[field]];
-  return v !== undefined && v !== '' ? v : m[ALTERNATE_KEYS[field]] || undefined;
+  const key = ENVELOPE_KEYS[field];
+  if (m[key]) return [key, m[key]];
+  const alt = ALTERNATE_KEYS[field];
+  return m[alt] ? [alt, m[alt]] : undefined;
+}
+
+/** The raw string of one envelope field, Loom key first. */
+export function readField(event: Carrier, field: EnvelopeField): string | undefined {
+  return lookup(event, field)?.[1];
 }
 
 /** Writes one field under its Loom key (undefined removes it), dropping the other spelling. */
@@ -69,11 +76,12 @@ export function writeField(metadata: Record<string, string>, field: EnvelopeFiel
 }
 
 function readCount(event: Carrier, field: 'ttlMs' | 'hop'): number | undefined {
-  const raw = readField(event, field);
-  if (raw === undefined) return undefined;
+  const found = lookup(event, field);
+  if (!found) return undefined;
+  const [key, raw] = found;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
-    throw new BusError('invalid_envelope', `metadata ${ENVELOPE_KEYS[field]} must be a non-negative integer, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+    throw new BusError('invalid_envelope', `metadata "${key}" must be a non-negative integer, got "${raw}"`);
   }
   return n;
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { BusError, EventBus, createEvent, parsePattern, topicMatches, assertTopic } from '../../../runtime/bus';
 import { SegmentTrie } from '../../../runtime/bus/trie';
+import { until } from './helpers';
 
 // pattern, topic, expected (NATS rules: `*` one segment, `>` one or more trailing segments)
 const TABLE: [string, string, boolean][] = [
@@ -145,7 +146,3 @@ describe('bus topics: segment trie', () => {
     }
   });
 });
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
