@@ -90,12 +90,13 @@ export class Loom implements vscode.Disposable {
     this.life.add(vscode.window.createTreeView('loom.tools', { treeDataProvider: this.tools, showCollapseAll: true }));
     this.life.add(
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
-        void this.setTrustContext();
+        this.setTrustContext();
+        this.setState(this._state);
         if (this.session) void this.offerRestartAfterTrust();
       }),
     );
     this.setTrustContext();
-    this.setContext();
+    this.setState('stopped');
   }
 
   get state(): RuntimeState {
@@ -149,7 +150,7 @@ export class Loom implements vscode.Disposable {
 
   private setState(state: RuntimeState, detail = ''): void {
     this._state = state;
-    this.statusBar.update(state, this.agents.current.filter((r) => r.info?.state === 'connected' && r.id !== AGENT_ID).length, detail);
+    this.statusBar.update(state, this.agents.current.filter((r) => r.info?.state === 'connected' && r.id !== AGENT_ID).length, detail, this.trusted);
     this.setContext();
     this.stateChanged.fire(state);
   }

@@ -23,9 +23,16 @@ export class StatusBar implements vscode.Disposable {
     this.runtime.show();
   }
 
-  update(state: RuntimeState, agents: number, detail = ''): void {
-    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? `: ${agents} agent${agents === 1 ? '' : 's'}` : ` ${state}`}`;
-    this.runtime.tooltip = `Loom runtime ${state}${detail ? ` — ${detail}` : ''}. Click to open the dashboard.`;
+  update(state: RuntimeState, agents: number, detail = '', trusted = true): void {
+    const restricted = trusted ? '' : ' (restricted)';
+    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? `: ${agents} agent${agents === 1 ? '' : 's'}` : ` ${state}`}${restricted}`;
+    this.runtime.tooltip = [
+      `Loom runtime ${state}${detail ? ` — ${detail}` : ''}.`,
+      trusted ? '' : 'This workspace is not trusted: Loom spawns no agents and runs no shell commands here.',
+      'Click to open the dashboard.',
+    ]
+      .filter(Boolean)
+      .join('\n');
     this.runtime.backgroundColor = state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
   }
 

@@ -24,7 +24,7 @@ const CHROMIUM = process.env.LOOM_CHROMIUM ?? '/usr/bin/chromium';
 const SUITE_LIMIT_MS = Number(process.env.LOOM_VSCODE_LIMIT_MS ?? 20 * 60_000);
 
 interface Options {
-  suite: string;
+  suites: string[];
   keep: boolean;
 }
 
@@ -37,15 +37,18 @@ const SUITES: Record<string, SuiteSettings> = {
   untrusted: { trust: true },
 };
 
+/** mocha's summary lines, added up over the suites for the closing line. */
+const totals = { passing: 0, failing: 0, pending: 0 };
+
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { suite: 'main', keep: false };
+  const opts: Options = { suites: Object.keys(SUITES), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--suite') opts.suite = argv[++i] ?? '';
+    if (a === '--suite') opts.suites = [argv[++i] ?? ''];
     else if (a === '--keep') opts.keep = true;
     else throw new Error(`unknown argument ${a} (expected --suite NAME, --keep)`);
   }
-  if (!SUITES[opts.suite]) throw new Error(`unknown suite "${opts.suite}" (known: ${Object.keys(SUITES).join(', ')})`);
+  for (const suite of opts.suites) if (!SUITES[suite]) throw new Error(`unknown suite "${suite}" (known: ${Object.keys(SUITES).join(', ')})`);
   return opts;
 }
 
@@ -202,6 +205,8 @@ async function runInBrowser(url: string, suite: string): Promise<number> {
       // The workbench's and the extension host's console (mocha's report among them) arrive here.
       void page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
         const text = format(...(args as [unknown, ...unknown[]]));
+        const summary = /^\s*(\d+) (passing|failing|pending)\b/.exec(text);
+        if (summary) totals[summary[2] as keyof typeof totals] += Number(summary[1]);
         process.stdout.write(type === 'error' || type === 'warn' ? `[${type}] ${text}\n` : `${text}\n`);
       });
     });
@@ -231,27 +236,38 @@ async function runInBrowser(url: string, suite: string): Promise<number> {
 
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
-  const settings = SUITES[opts.suite]!;
   const bin = codeServerBinary();
+  let worst = 0;
+  for (const suite of opts.suites) {
+    const code = await runSuite(suite, bin, opts.keep);
+    if (code !== 0) worst = code;
+  }
+  // One closing summary for all suites (the CI script reads the last one).
+  process.stdout.write(`\nvscode suites (${opts.suites.join(', ')}):\n  ${totals.passing} passing\n  ${totals.failing} failing\n  ${totals.pending} pending\n`);
+  return worst;
+}
+
+async function runSuite(suite: string, bin: string, keep: boolean): Promise<number> {
+  const settings = SUITES[suite]!;
   const tmp = mkdtempSync(join(tmpdir(), 'loom-vscode-'));
   const stage = join(tmp, 'extension-under-test');
   let server: ChildProcess | undefined;
   const cleanup = () => {
     if (server) stopProcessGroup(server);
-    if (!opts.keep) rmSync(tmp, { recursive: true, force: true });
+    if (!keep) rmSync(tmp, { recursive: true, force: true });
   };
   process.once('SIGINT', () => {
     cleanup();
     process.exit(130);
   });
   try {
-    const testsPath = await stageExtension(stage, opts.suite);
+    const testsPath = await stageExtension(stage, suite);
     const dirs = prepareDirs(tmp, settings);
     const port = await freePort();
-    log(`code-server on 127.0.0.1:${port}, suite "${opts.suite}", workspace ${dirs.workspace}`);
+    log(`code-server on 127.0.0.1:${port}, suite "${suite}", workspace ${dirs.workspace}`);
     server = await startCodeServer(bin, port, dirs);
-    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, stage, testsPath), opts.suite);
-    log(`suite "${opts.suite}" exit code ${code}`);
+    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, stage, testsPath), suite);
+    log(`suite "${suite}" exit code ${code}`);
     return code;
   } finally {
     cleanup();
