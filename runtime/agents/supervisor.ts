@@ -98,11 +98,10 @@ export class Supervisor {
     clearTimeout(m.backoffTimer);
     m.backoffTimer = undefined;
     m.stopRequested = true;
+    const was = m.state;
     if (m.child) await this.terminate(m);
-    if (m.state !== 'stopped') {
-      m.state = 'stopped';
-      this.opts.emit(id, 'stopped', { state: 'stopped' });
-    }
+    m.state = 'stopped';
+    if (was !== 'stopped') this.opts.emit(id, 'stopped', { state: 'stopped', reason: 'stop requested' });
   }
 
   async restart(id: string): Promise<void> {

@@ -114,7 +114,7 @@ export class StreamClient {
     for (;;) {
       const i = this.received.findIndex(pred);
       if (i >= 0) return this.received.splice(i, 1)[0]!;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.received.map((m) => m.msg))}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${this.summary()}`);
       if (this.ended || this.error) throw new Error(`stream ended while waiting for ${what}: ${this.error?.message ?? 'end'}`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, 100);
@@ -145,6 +145,13 @@ export class StreamClient {
         });
       });
     }
+  }
+
+  /** "received 3 delivery, 1 pong" — what is still queued, counted by kind. */
+  summary(): string {
+    const counts = new Map<string, number>();
+    for (const m of this.received) counts.set(m.msg ?? '?', (counts.get(m.msg ?? '?') ?? 0) + 1);
+    return `untaken: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing'}`;
   }
 
   end(): void {
