@@ -42,12 +42,19 @@ interface PendingCall {
   reject(err: Error): void;
 }
 
-const AGENT_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
+const AGENT_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * An agent's id is also the owner of its tools in the registry, and a registration withdraws
+ * the owner's previous tools: so no agent may take the owner name of the built-ins ("runtime"),
+ * and no id has a ":" (MCP servers own theirs as "mcp:<name>").
+ */
+const RESERVED_IDS = new Set(['runtime']);
 
 export function validateAgentId(id: string): string | undefined {
   if (!id) return 'agent id is empty';
+  if (RESERVED_IDS.has(id)) return `agent id "${id}" is reserved for the runtime itself`;
   if (!AGENT_ID.test(id) || id.includes('..') || id.endsWith('.')) {
-    return `agent id "${id}" is invalid: use letters, digits, "_", "-", ":" and single dots (it becomes part of the topic agent.<id>.*)`;
+    return `agent id "${id}" is invalid: use letters, digits, "_", "-" and single dots, at most 128 (it becomes part of the topic agent.<id>.*)`;
   }
   return undefined;
 }

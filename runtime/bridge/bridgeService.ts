@@ -37,7 +37,7 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
       }
     }),
     EventStream: (call) => serveEventStream(call, deps),
-    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, req, agentIdFrom(call.metadata))),
+    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, req, call.metadata)),
     Heartbeat: unary(log, 'Heartbeat', (req, call) => {
       const id = req.agentId || agentIdFrom(call.metadata);
       const known = id ? directory.touch(id) : false;

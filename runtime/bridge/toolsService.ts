@@ -1,4 +1,5 @@
 // loom.v1.Tools: one namespace for built-in, agent-provided, MCP and extension tools.
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log';
 import type { ToolCall__Output, ToolResult } from '../proto/types';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
@@ -7,15 +8,25 @@ import { toolResultFromOutcome } from '../tools/errors';
 import { toolToWire } from './convert';
 import { agentIdFrom, unary } from './unary';
 
+/** W3C trace context sent as gRPC metadata continues into the call when the headers carry none. */
+function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ['traceparent', 'tracestate']) {
+    const v = metadata.get(key)[0];
+    if (typeof v === 'string' && v) out[key] = v;
+  }
+  return out;
+}
+
 /** Runs a wire ToolCall; the caller is headers["loom.caller"], else the stream-less metadata id. */
-export async function callTool(tools: ToolRegistry, req: ToolCall__Output, metadataCaller: string): Promise<ToolResult> {
+export async function callTool(tools: ToolRegistry, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
   const outcome = await tools.call({
     name: req.name,
     arguments: req.arguments || '{}',
     id: req.id || undefined,
-    caller: req.headers['loom.caller'] || metadataCaller || 'anonymous',
+    caller: req.headers['loom.caller'] || agentIdFrom(metadata) || 'anonymous',
     timeoutMs: Number(req.timeoutMs) > 0 ? Number(req.timeoutMs) : undefined,
-    headers: req.headers,
+    headers: { ...traceHeaders(metadata), ...req.headers },
     correlationId: req.correlationId || undefined,
   });
   return toolResultFromOutcome(outcome);
@@ -24,6 +35,6 @@ export async function callTool(tools: ToolRegistry, req: ToolCall__Output, metad
 export function toolsService(tools: ToolRegistry, log: Logger): ToolsHandlers {
   return {
     ListTools: unary(log, 'ListTools', (req) => ({ tools: tools.list(req.prefix || undefined).map(toolToWire) })),
-    CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, req, agentIdFrom(call.metadata))),
+    CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, req, call.metadata)),
   };
 }

@@ -1,7 +1,7 @@
 // The headless entry: arguments, the discovery file, clean shutdown, bad config, --print-events.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
 import { call, connect, event } from './helpers/grpc';
 
@@ -53,6 +53,15 @@ describe('runtime CLI (node dist/runtime.js)', function () {
     assert.equal(rt.exitCode, 0, rt.stderrText.join('\n'));
     assert.equal(existsSync(rt.discoveryFile), false);
     assert.ok(rt.logs.some((l) => l.msg === 'runtime stopped'));
+  });
+
+  it('leaves a discovery file alone on exit when another runtime has replaced it', async () => {
+    const rt = await startRuntime(makeWorkspace());
+    const other = { address: '127.0.0.1:1', token: 'a'.repeat(64), pid: 999_999, version: 'other' };
+    writeFileSync(rt.discoveryFile, JSON.stringify(other));
+    await rt.stop('SIGTERM');
+    assert.equal(rt.exitCode, 0);
+    assert.deepEqual(JSON.parse(readFileSync(rt.discoveryFile, 'utf8')), other);
   });
 
   it('shuts down cleanly on SIGINT too', async () => {

@@ -142,6 +142,16 @@ describe('tools across the bridge', function () {
     assert.match(badSchema.errorMessage, /bad:schema.*parameters_schema/);
   });
 
+  it('refuses agent ids that would take over the owner of other tools ("runtime", "mcp:x")', async () => {
+    for (const agentId of ['runtime', 'mcp:files']) {
+      const res = await call(c.bridge, 'RegisterAgent', { agentId, tools: [] });
+      assert.equal(res.success, false, agentId);
+      assert.match(res.errorMessage, new RegExp(`agent id "${agentId}" is (reserved|invalid)`));
+    }
+    const builtins = await call(c.tools, 'ListTools', { prefix: 'fs:' });
+    assert.ok(builtins.tools.some((t) => t.name === 'fs:read'), 'the built-ins are still registered');
+  });
+
   it('calls the built-in file tools through ForwardToolCall, inside the workspace sandbox', async () => {
     writeFileSync(join(rt.workspace, 'note.txt'), 'hello from the workspace');
     const read = await call(caller.bridge, 'ForwardToolCall', { name: 'fs:read', arguments: JSON.stringify({ path: 'note.txt' }) });
