@@ -82,13 +82,14 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     const emit = lifecycleEmitter(bus, log);
     const directory = new AgentDirectory({ bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents') });
-    closers.push(['agents', () => directory.dispose()]);
 
     let supervisor: Supervisor | undefined;
     const feed = new Feed({ bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs });
     const token = generateToken();
     const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, feed, log: log.child('bridge') });
     closers.push(['bridge', () => bridge.stop()]);
+    // Before the server stops: closing every agent's stream (Error{code:"shutdown"}) lets it stop at once.
+    closers.push(['agents', () => directory.dispose()]);
     closers.push(['feed', () => feed.close()]);
 
     supervisor = new Supervisor({

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
-import { call, connect, event } from './helpers/grpc';
+import { call, connect, event, StreamClient } from './helpers/grpc';
 
 describe('runtime CLI (node dist/runtime.js)', function () {
   this.timeout(60_000);
@@ -62,6 +62,20 @@ describe('runtime CLI (node dist/runtime.js)', function () {
     await rt.stop('SIGTERM');
     assert.equal(rt.exitCode, 0);
     assert.deepEqual(JSON.parse(readFileSync(rt.discoveryFile, 'utf8')), other);
+  });
+
+  it('tells connected agents it is shutting down (Error{code:"shutdown"}) and exits 0', async () => {
+    const rt = await startRuntime(makeWorkspace());
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    const s = new StreamClient(c);
+    s.send({ ack: { messageId: 'bystander' } });
+    s.send({ ping: { timestampMs: 1 } });
+    await s.next((m) => m.msg === 'pong');
+    await rt.stop('SIGTERM');
+    const err = await s.next((m) => m.msg === 'err').catch(() => s.history.find((m) => m.msg === 'err'));
+    assert.equal(err?.err?.code, 'shutdown');
+    assert.equal(rt.exitCode, 0);
+    c.close();
   });
 
   it('shuts down cleanly on SIGINT too', async () => {

@@ -57,7 +57,7 @@ describe('agent supervisor', function () {
   it('spawns a declared agent with LOOM_BRIDGE_ADDR, LOOM_TOKEN and LOOM_AGENT_ID; it connects', async () => {
     const ws = makeWorkspace();
     const out = join(ws, 'env.json');
-    const { rt, agent } = await boot(agentToml('worker', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: out }));
+    const { rt, c, agent } = await boot(agentToml('worker', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: out }));
     const info = await until(rt, 'worker connected', async () => {
       const a = await agent('worker');
       return a?.state === 'connected' && a;
@@ -69,10 +69,20 @@ describe('agent supervisor', function () {
     assert.equal(env.LOOM_TOKEN, rt.discovery().token);
     assert.equal(env.LOOM_AGENT_ID, 'worker');
     assert.equal(env.pid, info.pid);
+
+    // Restart on request: a new process, the old one gone.
+    const restarted = await call(c.runtime, 'ControlAgent', { agentId: 'worker', action: 'restart' });
+    assert.equal(restarted.success, true, restarted.errorMessage);
+    assert.equal(alive(info.pid), false);
+    const second = await until(rt, 'worker connected again', async () => {
+      const a = await agent('worker');
+      return a?.state === 'connected' && a.pid !== info.pid && a;
+    });
+
     // A clean runtime stop takes its agents down with it.
     await rt.stop();
     assert.equal(rt.exitCode, 0);
-    assert.equal(alive(info.pid), false);
+    assert.equal(alive(second.pid), false);
   });
 
   it('restarts an agent killed with SIGKILL, with backoff, and it reconnects', async () => {
