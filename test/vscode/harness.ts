@@ -1,0 +1,163 @@
+// The pieces of a real VS Code under test: a private staged build of the extension, code-server
+// (VS Code's own server and Node extension host) on a free loopback port with its own user data,
+// and headless Chromium (Debian's, driven by playwright-core) on the workbench.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const OUTPUT = join(ROOT, 'test', 'output');
+const CHROMIUM = process.env.LOOM_CHROMIUM ?? '/usr/bin/chromium';
+
+export function log(message: string): void {
+  process.stderr.write(`[vscode-test] ${message}\n`);
+}
+
+/**
+ * Builds a private copy of the extension under `stage` (its own dist/, the manifest, the icons,
+ * node_modules linked for classic-level), so that other builds of dist/ in the working tree cannot
+ * change the files under test midway.
+ */
+export function stageExtension(stage: string): void {
+  const r = spawnSync(process.execPath, ['esbuild.mjs', `--outdir=${join(stage, 'dist')}`], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node esbuild.mjs failed (exit ${r.status}):\n${r.stderr}`);
+  for (const file of ['package.json', 'LICENSE', 'README.md', '.vscodeignore']) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(stage, file));
+  cpSync(join(ROOT, 'extension', 'media'), join(stage, 'extension', 'media'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
+}
+
+/** Bundles a test module beside the staged extension (it finds the protos in dist/proto). */
+export async function bundleTests(stage: string, suite: string): Promise<string> {
+  const outdir = join(stage, 'dist');
+  // The extension host loads JS; packages (mocha, grpc) stay in node_modules, `vscode` is the host's.
+  await esbuild.build({
+    entryPoints: { [`vscode-test-${suite}`]: join(ROOT, 'test', 'vscode', 'suite', `${suite}.ts`) },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'inline',
+    packages: 'external',
+    external: ['vscode'],
+    logLevel: 'warning',
+  });
+  return join(outdir, `vscode-test-${suite}.js`);
+}
+
+export function codeServerBinary(): string {
+  const r = spawnSync('bash', [join(ROOT, '.ci', 'code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const path = r.stdout.trim().split('\n').pop();
+  if (r.status !== 0 || !path) throw new Error(`.ci/code-server.sh failed (exit ${r.status})`);
+  return path;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? res(address.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+export interface VsCodeDirs {
+  userData: string;
+  extensions: string;
+  workspace: string;
+  config: string;
+}
+
+/** User data, extensions and a fresh copy of a fixture workspace under `tmp`. */
+export function prepareDirs(tmp: string, fixture: string, settings: Record<string, unknown>): VsCodeDirs {
+  const dirs = { userData: join(tmp, 'user-data'), extensions: join(tmp, 'extensions'), workspace: join(tmp, 'workspace'), config: join(tmp, 'code-server.yaml') };
+  mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+  mkdirSync(dirs.extensions, { recursive: true });
+  cpSync(join(ROOT, 'test', 'vscode', 'fixtures', fixture), dirs.workspace, { recursive: true });
+  writeFileSync(dirs.config, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
+  const user = {
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.untrustedFiles': 'open',
+    'loom.pythonPath': process.env.LOOM_PYTHON ?? join(ROOT, '.venv', 'bin', 'python'),
+    ...settings,
+  };
+  writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify(user, null, 2));
+  return dirs;
+}
+
+function serverArgs(dirs: VsCodeDirs): string[] {
+  return ['--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--config', dirs.config, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
+}
+
+// An empty gallery: no machine here reaches a marketplace, so do not let the workbench try.
+const SERVER_ENV = { ...process.env, EXTENSIONS_GALLERY: '{}' };
+
+/** `code-server --install-extension`: the way a user installs the VSIX. */
+export function installExtension(bin: string, dirs: VsCodeDirs, vsix: string): void {
+  const r = spawnSync(process.execPath, [bin, ...serverArgs(dirs), '--install-extension', vsix], { encoding: 'utf8', env: SERVER_ENV });
+  if (r.status !== 0) throw new Error(`code-server --install-extension failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+export function startCodeServer(bin: string, port: number, dirs: VsCodeDirs, onOutput: (line: string) => void = (l) => process.stdout.write(`  | ${l}\n`)): Promise<ChildProcess> {
+  // Its own process group, so the extension host and anything it spawned go down with it.
+  const child = spawn(process.execPath, [bin, '--bind-addr', `127.0.0.1:${port}`, ...serverArgs(dirs)], { cwd: dirs.workspace, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: SERVER_ENV });
+  return new Promise((res, rej) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      for (const line of text.split('\n')) if (line.trim()) onOutput(line);
+      seen += text;
+      if (/HTTP server listening on/.test(seen)) res(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => rej(new Error(`code-server exited (code ${code}) before listening:\n${seen}`)));
+  });
+}
+
+export function stopProcessGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** The workbench on a folder; with a payload, VS Code loads the extension under development and runs the test module. */
+export function workbenchUrl(port: number, workspace: string, dev?: { extensionPath: string; testsPath: string }): string {
+  const authority = `127.0.0.1:${port}`;
+  const remote = (path: string) => `vscode-remote://${authority}${path}`;
+  let url = `http://${authority}/?folder=${encodeURIComponent(workspace)}`;
+  if (dev) {
+    const payload = JSON.stringify([
+      ['extensionDevelopmentPath', remote(dev.extensionPath)],
+      ['extensionTestsPath', remote(dev.testsPath)],
+      ['skipWelcome', 'true'],
+    ]);
+    url += `&payload=${encodeURIComponent(payload)}`;
+  }
+  return url;
+}
+
+export async function launchBrowser(): Promise<{ browser: Browser; context: BrowserContext }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  // The clipboard tools reach the browser's clipboard: grant it as a person's browser would.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  return { browser, context };
+}
