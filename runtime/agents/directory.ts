@@ -143,6 +143,20 @@ export class AgentDirectory {
     return true;
   }
 
+  /**
+   * A heartbeat that names no agent (the reference client's unary Heartbeat is empty) counts for
+   * the agents whose stream runs on the same connection. Returns how many it kept alive.
+   */
+  touchPeer(peer: string): number {
+    let touched = 0;
+    for (const record of this.records.values()) {
+      if (record.conn?.peer !== peer) continue;
+      record.lastHeartbeatMs = Date.now();
+      touched++;
+    }
+    return touched;
+  }
+
   /** Adds a subscription that outlives a reconnect. Throws for an unknown agent or a bad pattern. */
   subscribe(agentId: string, pattern: string, qos: QoS): { subscriptionId: string } {
     const record = this.mustGet(agentId);

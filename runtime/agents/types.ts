@@ -17,6 +17,8 @@ export interface OutgoingToolCall {
 /** The live link to a connected agent (the bridge's event stream implements it). */
 export interface AgentConnection {
   readonly agentId: string;
+  /** The client's address and port: calls on the same gRPC channel share it. */
+  readonly peer: string;
   /** A bus handler that writes deliveries of this QoS to the agent, waiting while the link is full. */
   handlerFor(qos: QoS): DeliveryHandler;
   sendToolCall(call: OutgoingToolCall): void;

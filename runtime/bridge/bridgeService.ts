@@ -40,8 +40,11 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
     ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, req, call.metadata)),
     Heartbeat: unary(log, 'Heartbeat', (req, call) => {
       const id = req.agentId || agentIdFrom(call.metadata);
-      const known = id ? directory.touch(id) : false;
-      return { timestampMs: Date.now(), status: known ? 'ok' : id ? 'unknown_agent' : 'ok' };
+      if (!id) {
+        directory.touchPeer(call.getPeer());
+        return { timestampMs: Date.now(), status: 'ok' };
+      }
+      return { timestampMs: Date.now(), status: directory.touch(id) ? 'ok' : 'unknown_agent' };
     }),
   };
 }

@@ -39,6 +39,7 @@ export function serveEventStream(call: EventStreamCall, deps: EventStreamDeps): 
 
 class AgentStream implements AgentConnection {
   agentId = '';
+  readonly peer: string;
   private closed = false;
   private drainWait: Promise<void> | undefined;
   private releaseDrain: (() => void) | undefined;
@@ -50,6 +51,7 @@ class AgentStream implements AgentConnection {
   private publishesInFlight = 0;
 
   constructor(private readonly call: EventStreamCall, private readonly deps: EventStreamDeps) {
+    this.peer = call.getPeer();
     call.on('data', (msg: ClientEvent__Output) => this.onMessage(msg));
     call.on('end', () => {
       this.finish('the client closed the stream');

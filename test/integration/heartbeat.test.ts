@@ -91,6 +91,27 @@ describe('agent heartbeat, reconnect and replacement', function () {
     assert.equal(unknown.status, 'unknown_agent');
   });
 
+  it('counts an empty Heartbeat (as the reference client sends) for the agents streaming on the same connection', async () => {
+    const own = connect(rt.discovery().address, { token: rt.discovery().token });
+    try {
+      await call(own.bridge, 'RegisterAgent', { agentId: 'hb-reference', subscribedTopics: ['hbr.topic'] });
+      const s = new StreamClient(own);
+      streams.push(s);
+      s.send({ ack: { messageId: 'hb-reference' } });
+      timers.push(setInterval(() => own.bridge.Heartbeat({}, () => {}), 100));
+      for (let i = 0; i < 15; i++) {
+        await call(c.runtime, 'Publish', { topic: 'hbr.topic', event: event(`tick-${i}`, {}) });
+        await s.delivery('hbr.topic');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await agentInfo('hb-reference'))?.state, 'connected');
+      assert.equal(s.history.some((m) => m.msg === 'err'), false);
+    } finally {
+      for (const t of timers.splice(0)) clearInterval(t);
+      own.close();
+    }
+  });
+
   it('lets a newer stream take over an id: the old one is told "replaced" and deliveries go to the new one', async () => {
     await call(c.bridge, 'RegisterAgent', { agentId: 'hb-dup', subscribedTopics: ['dup.topic'] });
     const first = open('hb-dup', true);
