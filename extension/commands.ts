@@ -202,7 +202,9 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     command('loom.restartAgent', (arg?: AgentArg) => controlAgent(arg, 'restart')),
     command('loom.showAgentLogs', async (arg?: AgentArg) => {
       const entry = await pickAgent(arg, 'Agent whose output to show');
-      if (entry) loom.agentLog(entry.id).show(true);
+      if (!entry) return undefined;
+      if (!loom.hasAgentLog(entry.id)) await loom.backfillAgentLog(entry.id).catch((err: Error) => loom.log.warn(`agents:logs ${entry.id}: ${err.message}`));
+      loom.agentLog(entry.id).show(true);
       return entry?.id;
     }),
     command('loom.showRuntimeLog', async () => loom.runtimeLog.show(true)),

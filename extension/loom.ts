@@ -283,6 +283,22 @@ export class Loom implements vscode.Disposable {
     this.scheduleRefresh();
   }
 
+  /** Whether this window already has an output channel for the agent. */
+  hasAgentLog(agentId: string): boolean {
+    return this.agentLogs.has(agentId);
+  }
+
+  /** Fills a new agent channel with what the supervisor kept of the agent's output (agents:logs). */
+  async backfillAgentLog(agentId: string): Promise<void> {
+    const conn = this.session?.conn;
+    if (!conn) return;
+    const res = await conn.callTool('agents:logs', { agent_id: agentId, limit: 1000 });
+    if (res.status !== 'TOOL_OK') return; // not supervised by the runtime (e.g. a script of this window)
+    const { lines } = JSON.parse(res.output) as { lines: { stream: string; line: string }[] };
+    const channel = this.agentLog(agentId);
+    for (const l of lines) channel.info(l.stream === 'stderr' ? `[stderr] ${l.line}` : l.line);
+  }
+
   agentLog(agentId: string): vscode.LogOutputChannel {
     let channel = this.agentLogs.get(agentId);
     if (!channel) {

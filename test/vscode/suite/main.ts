@@ -8,5 +8,7 @@ export function run(): Promise<void> {
     require('./events.test');
     require('./tools.test');
     require('./agents.test');
+    require('./copilot.test');
+    require('./secrets.test');
   });
 }

@@ -1,0 +1,34 @@
+// "Loom: Set API Key": the key goes to SecretStorage (not settings) and reaches the runtime's
+// environment, which the runtime hands to the agents it spawns.
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+
+type RuntimeInfo = { pid: number };
+
+function environOf(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return new Map(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+describe('API keys', () => {
+  after(async () => {
+    await vscode.commands.executeCommand('loom.stopRuntime');
+  });
+
+  it('stores a key in secret storage and hands it to the runtime it starts', async () => {
+    await vscode.commands.executeCommand('loom.setApiKey', { name: 'LOOM_TEST_API_KEY', value: 'sk-test-123' });
+    const inspected = vscode.workspace.getConfiguration().inspect('LOOM_TEST_API_KEY');
+    assert.equal(inspected?.globalValue, undefined, 'not written to settings');
+    await vscode.commands.executeCommand('loom.stopRuntime');
+    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    const env = environOf(info.pid);
+    assert.equal(env.get('LOOM_TEST_API_KEY'), 'sk-test-123');
+    assert.equal(env.get('ELECTRON_RUN_AS_NODE'), '1');
+    assert.ok(env.get('LOOM_PYTHON'), 'the interpreter for agents is passed on');
+  });
+
+  it('refuses a name that is not an environment variable name', async () => {
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.setApiKey', { name: 'bad name', value: 'x' })), /not an environment variable name/);
+  });
+});
