@@ -3,13 +3,14 @@
 // private inbox topics, stats and telemetry.
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../log';
-import { contextFrom, counters, injectInto, SpanKind, trace, tracer } from '../telemetry';
-import { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } from './envelope';
+import * as telemetry from '../telemetry';
+import { INVALID_TRACEID } from '@opentelemetry/api';
+import * as envelope from './envelope';
 import { BusError } from './errors';
 import { DeliveryScheduler } from './scheduler';
 import { countDrop, type DropCounts, TopicStatsTable } from './stats';
 import { BusSubscription, type Published, type SubscriptionHost } from './subscription';
-import { assertTopic, INBOX_PREFIX, parsePattern } from './topics';
+import * as topics from './topics';
 import { SegmentTrie } from './trie';
 import type { Bus, BusOptions, BusStats, DeliveryHandler, DropReason, LoomEvent, PublishResult, QoS, Subscription, SubscribeOptions } from './types';
 
@@ -20,6 +21,16 @@ export const DEFAULT_MAX_TOPIC_STATS = 10_000;
 
 const QOS_LEVELS: readonly QoS[] = ['realtime', 'batched', 'background'];
 const MAX_QUEUE_SIZE = 10_000_000;
+
+// Imported bindings copied into locals: under a CommonJS transform (tsx, mocha) every access to
+// an imported name is a getter call, which showed up in the publish profile.
+const { contextFrom, counters, injectInto, SpanKind, trace, tracer } = telemetry;
+const { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } = envelope;
+const publishedCounter = counters.published;
+const deliveredCounter = counters.delivered;
+const droppedCounter = counters.dropped;
+const { INBOX_PREFIX, parsePattern } = topics;
+const assertTopic: typeof topics.assertTopic = topics.assertTopic;
 
 // Telemetry attribute objects built once: the hot path must not allocate them per event.
 const QOS_ATTRS = Object.fromEntries(QOS_LEVELS.map((q) => [q, { qos: q }])) as Record<QoS, { qos: QoS }>;
@@ -36,6 +47,13 @@ function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INT
     throw new BusError('invalid_options', `${name} must be an integer between 1 and ${max}, got ${String(value)}`);
   }
   return value;
+}
+
+// Object spread of a string map measured ten times slower than a for-in copy on Node 20.
+function copyMetadata(source: Record<string, string>): Record<string, string> {
+  const copy: Record<string, string> = {};
+  for (const k in source) copy[k] = source[k];
+  return copy;
 }
 
 export class EventBus implements Bus {
@@ -69,7 +87,7 @@ export class EventBus implements Bus {
       delivered: (item, qos) => {
         item.counters.delivered++;
         totals.delivered++;
-        counters.delivered.add(1, QOS_ATTRS[qos]);
+        deliveredCounter.add(1, QOS_ATTRS[qos]);
       },
       dropped: (item, reason, n = 1) => this.countDropped(item.counters.dropped, reason, n),
     };
@@ -78,7 +96,7 @@ export class EventBus implements Bus {
   private countDropped(topicDrops: DropCounts, reason: DropReason, n = 1): void {
     countDrop(topicDrops, reason, n);
     countDrop(this.totals.dropped, reason, n);
-    counters.dropped.add(n, REASON_ATTRS[reason]);
+    droppedCounter.add(n, REASON_ATTRS[reason]);
   }
 
   async publish(topic: string, event: LoomEvent): Promise<PublishResult> {
@@ -90,16 +108,17 @@ export class EventBus implements Bus {
     const stats = this.topics.touch(topic);
     stats.published++;
     this.totals.published++;
-    counters.published.add(1);
+    publishedCounter.add(1);
     if (expiresAt <= Date.now()) return this.refuse(stats.dropped, 'ttl_expired');
     if (hops >= this.maxHops) return this.refuse(stats.dropped, 'hop_limit');
 
     const original = event.metadata ?? {};
-    const metadata = { ...original };
+    const metadata = copyMetadata(original);
     writeField(metadata, 'hop', hops);
     const parent = contextFrom(original);
     const span = tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, parent);
-    if (metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined) {
+    // Without an SDK the span carries no valid context and there is nothing to write.
+    if (metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined && span.spanContext().traceId !== INVALID_TRACEID) {
       injectInto(metadata, trace.setSpan(parent, span));
     }
     const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats };
