@@ -1,8 +1,8 @@
 // The composition root: builds every runtime part in dependency order and tears them down in
 // reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
-import { AgentDirectory, Supervisor, describeAgents, registerAgentTools, type LifecycleEmitter } from './agents';
-import { discoveryPath, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
+import { AgentDirectory, Supervisor, describeAgents, processAlive, reapOrphans, registerAgentTools, type LifecycleEmitter } from './agents';
+import { discoveryPath, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
 import { generateToken } from './bridge/auth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
@@ -105,6 +105,8 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     closers.push(['agent tools', () => agentTools.dispose()]);
 
     const discoveryFile = discoveryPath(config.workspace, config.runtime.dataDir);
+    const stale = readDiscoveryFile(discoveryFile);
+    if (stale && stale.pid !== process.pid && !processAlive(stale.pid)) reapOrphans(stale.token, log.child('supervisor'));
     const ours = { address: bridge.address, token, pid: process.pid, version: VERSION };
     writeDiscoveryFile(discoveryFile, ours);
     closers.push(['discovery', () => removeDiscoveryFile(discoveryFile, ours)]);

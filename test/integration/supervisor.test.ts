@@ -112,6 +112,35 @@ describe('agent supervisor', function () {
     watcher.cancel();
   });
 
+  it('ends the agents a runtime killed with SIGKILL left behind when the next runtime starts', async () => {
+    const ws = makeWorkspace(agentToml('orphan', {}, { FIXTURE_STAY: '1' }));
+    const rt = await startRuntime(ws);
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    clients.push(c);
+    const agentOf = async (cl: Clients) => (await call(cl.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === 'orphan');
+    const first = await until(rt, 'orphan connected', async () => {
+      const a = await agentOf(c);
+      return a?.state === 'connected' && a;
+    });
+    rt.proc.kill('SIGKILL');
+    await rt.exited;
+    try {
+      assert.equal(alive(first.pid), true, 'the agent outlives a runtime killed with SIGKILL');
+      const rt2 = await startRuntime(ws);
+      const c2 = connect(rt2.discovery().address, { token: rt2.discovery().token });
+      clients.push(c2);
+      assert.ok(rt2.logs.some((l) => l.msg === 'ended agents left running by a runtime that died' && (l.pids as number[]).includes(first.pid)));
+      await until(rt2, 'the orphan gone', async () => !alive(first.pid));
+      const fresh = await until(rt2, 'a fresh orphan agent connected', async () => {
+        const a = await agentOf(c2);
+        return a?.state === 'connected' && a;
+      });
+      assert.notEqual(fresh.pid, first.pid);
+    } finally {
+      if (alive(first.pid)) process.kill(first.pid, 'SIGKILL');
+    }
+  });
+
   it('gives up after too many crashes within the window, with the reason', async () => {
     const { rt, agent } = await boot(agentToml('crasher', { max_restarts: 2, restart_window_ms: 60_000, backoff_initial_ms: 20 }, { FIXTURE_MODE: 'crash' }));
     const failed = await until(rt, 'crasher failed', async () => {

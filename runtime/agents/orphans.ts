@@ -1,0 +1,51 @@
+// Agents run in their own process groups, so a runtime that dies without stopping them (kill -9,
+// OOM) leaves them running, still trying to reach a bridge that is gone. Each carries its
+// runtime's token in its environment; the next runtime for the workspace finds the dead one's
+// token in the stale discovery file and ends every process group that still carries it.
+// Linux only (/proc); elsewhere nothing is reaped.
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Logger } from '../log';
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Kills the process groups whose environment holds LOOM_TOKEN=<token>; returns the pids found. */
+export function reapOrphans(token: string, log: Logger): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`\0LOOM_TOKEN=${token}\0`);
+  const found: number[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (!environ.includes(needle)) continue;
+    found.push(pid);
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  if (found.length) log.warn('ended agents left running by a runtime that died', { pids: found });
+  return found;
+}
