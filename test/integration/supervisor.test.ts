@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../runtime/agents/orphans';
 import type { AgentInfo__Output } from '../../runtime/proto/types';
 import { call, connect, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
@@ -17,14 +18,7 @@ function agentToml(id: string, settings: Record<string, unknown>, env: Record<st
   return lines.join('\n') + '\n';
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = processAlive;
 
 describe('agent supervisor', function () {
   this.timeout(90_000);
