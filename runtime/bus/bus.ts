@@ -26,9 +26,6 @@ const MAX_QUEUE_SIZE = 10_000_000;
 // an imported name is a getter call, which showed up in the publish profile.
 const { contextFrom, counters, injectInto, SpanKind, trace, tracer } = telemetry;
 const { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } = envelope;
-const publishedCounter = counters.published;
-const deliveredCounter = counters.delivered;
-const droppedCounter = counters.dropped;
 const { INBOX_PREFIX, parsePattern } = topics;
 const assertTopic: typeof topics.assertTopic = topics.assertTopic;
 
@@ -87,7 +84,7 @@ export class EventBus implements Bus {
       delivered: (item, qos) => {
         item.counters.delivered++;
         totals.delivered++;
-        deliveredCounter.add(1, QOS_ATTRS[qos]);
+        counters.delivered.add(1, QOS_ATTRS[qos]); // a getter: instruments follow the global meter provider
       },
       dropped: (item, reason, n = 1) => this.countDropped(item.counters.dropped, reason, n),
     };
@@ -96,7 +93,7 @@ export class EventBus implements Bus {
   private countDropped(topicDrops: DropCounts, reason: DropReason, n = 1): void {
     countDrop(topicDrops, reason, n);
     countDrop(this.totals.dropped, reason, n);
-    droppedCounter.add(n, REASON_ATTRS[reason]);
+    counters.dropped.add(n, REASON_ATTRS[reason]);
   }
 
   async publish(topic: string, event: LoomEvent): Promise<PublishResult> {
@@ -108,7 +105,7 @@ export class EventBus implements Bus {
     const stats = this.topics.touch(topic);
     stats.published++;
     this.totals.published++;
-    publishedCounter.add(1);
+    counters.published.add(1);
     if (expiresAt <= Date.now()) return this.refuse(stats.dropped, 'ttl_expired');
     if (hops >= this.maxHops) return this.refuse(stats.dropped, 'hop_limit');
 
