@@ -69,3 +69,9 @@ export function toolToWire(def: ToolDefinition): ToolDescriptor {
     metadata: { ...(def.metadata ?? {}), ...(def.owner ? { 'loom.owner': def.owner } : {}) },
   };
 }
+
+/** Why the bus refused a whole event (nothing was delivered). */
+export function refusalMessage(topic: string, eventId: string, reason: 'ttl_expired' | 'hop_limit'): string {
+  const why = reason === 'hop_limit' ? 'it reached the hop limit (loom.hop; bus.max_hops)' : 'its ttl (loom.ttl_ms) had expired';
+  return `event ${eventId} on "${topic}" was not delivered: ${why}`;
+}

@@ -13,7 +13,7 @@ import type { AgentConnection, OutgoingToolCall } from '../agents/types';
 import type { ClientEvent__Output, ServerEvent } from '../proto/types';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
-import { eventFromWire, qosFromWire } from './convert';
+import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
 
@@ -147,7 +147,9 @@ class AgentStream implements AgentConnection {
 
   private async publishOne(p: Publish__Output): Promise<void> {
     try {
-      await this.deps.bus.publish(p.topic, eventFromWire(p.event, this.agentId));
+      const event = eventFromWire(p.event, this.agentId);
+      const result = await this.deps.bus.publish(p.topic, event);
+      if (result.refused) void this.send({ err: { code: result.refused, message: refusalMessage(p.topic, event.id, result.refused) } });
     } catch (err) {
       void this.send({ err: { code: 'publish_failed', message: `publish to "${p.topic}" refused: ${(err as Error).message}` } });
     }

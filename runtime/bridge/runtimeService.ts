@@ -6,7 +6,7 @@ import type { Bus } from '../bus/types';
 import type { Logger } from '../log';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
 import type { Feed } from '../telemetry/feed';
-import { eventFromWire, qosFromWire } from './convert';
+import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 
 export interface RuntimeServiceDeps {
@@ -67,11 +67,13 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
     }),
     Publish: unary(log, 'Publish', async (req, call) => {
       const event = eventFromWire(req.event, agentIdFrom(call.metadata) || 'runtime-client');
+      let refused: 'ttl_expired' | 'hop_limit' | undefined;
       try {
-        await bus.publish(req.topic, event);
+        refused = (await bus.publish(req.topic, event)).refused;
       } catch (err) {
         throw invalidArgument(`publish to "${req.topic}" refused: ${(err as Error).message}`);
       }
+      if (refused) throw new StatusError(grpc.status.FAILED_PRECONDITION, refusalMessage(req.topic, event.id, refused));
       return { messageId: event.id };
     }),
     Feed: (call) => {

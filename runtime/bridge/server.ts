@@ -36,6 +36,7 @@ export interface BridgeServer {
 
 const TOKEN_OFF_WARNING_EVERY_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 2000;
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
 export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
   const { settings, log } = opts;
@@ -60,6 +61,8 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   server.addService(pkg.Store.service, storeService(opts.store, log));
   server.addService(pkg.Runtime.service, runtimeService(opts));
 
+  // The config already allows only loopback; checked again here because this is the door.
+  if (!LOOPBACK.has(settings.host)) throw new Error(`bridge.host must be a loopback address (127.0.0.1 or ::1), got "${settings.host}"`);
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${settings.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),

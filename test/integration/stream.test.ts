@@ -190,6 +190,20 @@ describe('bridge event stream', function () {
     assert.equal((await s.delivery('sloppy.ok')).type, 'still-here');
   });
 
+  it('tells the publisher when the bus refuses an event at the hop limit (stream err, Runtime.Publish FAILED_PRECONDITION)', async () => {
+    const s = await agent('hop-reader', ['hops.*']);
+    const w = await agent('hop-writer', []);
+    w.send({ publish: { topic: 'hops.a', event: event('looping', {}, { 'loom.hop': '15' }) } });
+    const err = await w.next((m) => m.msg === 'err');
+    assert.equal(err.err!.code, 'hop_limit');
+    assert.match(err.err!.message, /hops\.a.*hop limit/);
+    const unary = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish({ topic: 'hops.b', event: event('looping', {}, { hop: '20' }) }, (e) => resolve(e)));
+    assert.equal(unary?.code, grpc.status.FAILED_PRECONDITION);
+    await call(c.runtime, 'Publish', { topic: 'hops.c', event: event('fine', {}, { 'loom.hop': '3' }) });
+    assert.equal((await s.delivery('hops.c')).type, 'fine');
+    assert.equal(s.history.some((m) => m.delivery?.topic === 'hops.a' || m.delivery?.topic === 'hops.b'), false);
+  });
+
   it('refuses Runtime.Publish to an invalid topic with INVALID_ARGUMENT', async () => {
     const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish({ topic: 'a.*', event: event('x', {}) }, (e) => resolve(e)));
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
