@@ -1,6 +1,10 @@
 // The in-process event bus: topic index (segment trie), per-subscription bounded queues with
 // QoS policies, envelope enforcement (ttl, hops) at publish and delivery, request/reply over
 // private inbox topics, stats and telemetry.
+//
+// One caution for handlers: a batched subscription's handler that publishes to its own topic
+// and awaits the publish can wait forever once its queue is full (room only appears when that
+// same handler returns). Publish without awaiting there, or subscribe with realtime/background.
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../log';
 import * as telemetry from '../telemetry';
