@@ -162,6 +162,7 @@ export class EventBus implements Bus {
   async request(topic: string, event: LoomEvent, options: { timeoutMs?: number } = {}): Promise<LoomEvent> {
     if (this.closed) throw new BusError('closed', `cannot send a request on "${topic}": the bus is closed`);
     assertTopic(topic);
+    if (!event || typeof event !== 'object') throw new BusError('invalid_event', `request on "${topic}" must carry an event object`);
     const timeoutMs = positiveInteger(options.timeoutMs ?? this.requestTimeoutMs, 'timeoutMs');
     const correlation = randomUUID();
     const inbox = INBOX_PREFIX + randomUUID();
@@ -189,7 +190,7 @@ export class EventBus implements Bus {
       );
       timer = setTimeout(() => finish(new BusError('timeout', `no reply to the request on "${topic}" within ${timeoutMs} ms`)), timeoutMs);
       this.openRequests.add(finish);
-      const metadata = writeEnvelope({ ...(event?.metadata ?? {}) }, { correlationId: correlation, replyTo: inbox });
+      const metadata = writeEnvelope(copyMetadata(event.metadata ?? {}), { correlationId: correlation, replyTo: inbox });
       this.publish(topic, { ...event, metadata }).then((r) => {
         if (r.refused) finish(new BusError(r.refused, `request on "${topic}" refused: ${r.refused === 'ttl_expired' ? 'its ttl has expired' : 'hop limit reached'}`));
         else if (r.queued === 0 && r.dropped === 0) finish(new BusError('no_responders', `no subscriber for the request on "${topic}"`));
@@ -219,7 +220,7 @@ export class EventBus implements Bus {
 export function reply(bus: Bus, original: LoomEvent, event: LoomEvent): Promise<PublishResult> {
   const to = replyTo(original);
   if (!to) return Promise.reject(new BusError('no_reply_to', `event ${original.id} ("${original.type}") carries no reply-to topic`));
-  const metadata = { ...(event.metadata ?? {}) };
+  const metadata = copyMetadata(event.metadata ?? {});
   const c = correlationId(original);
   if (c !== undefined) writeField(metadata, 'correlationId', c);
   const t = threadId(original);

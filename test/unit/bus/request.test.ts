@@ -76,6 +76,7 @@ describe('bus request/reply', () => {
     await assert.rejects(bus.request('svc.x', createEvent({ type: 'q', timestampMs: 1, ttlMs: 1 }), { timeoutMs: 60_000 }), isBusError('ttl_expired'));
     await assert.rejects(bus.request('svc.*', createEvent({ type: 'q' })), isBusError('invalid_topic'));
     await assert.rejects(bus.request('svc.x', createEvent({ type: 'q' }), { timeoutMs: 0 }), isBusError('invalid_options', /timeoutMs/));
+    await assert.rejects(bus.request('svc.x', null as never), isBusError('invalid_event', /svc\.x/));
     assert.equal(bus.stats().subscriptions.length, 1);
   });
 
