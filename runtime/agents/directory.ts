@@ -5,6 +5,7 @@
 // Re-registration of an id that already has a live stream: the newest wins. A new
 // RegisterAgent replaces topics, tools and metadata at once; a new EventStream for the id
 // closes the old one (it gets Error{code:"replaced"}) and takes over its subscriptions.
+import { parsePattern } from '../bus/topics';
 import type { Bus, QoS, Subscription } from '../bus/types';
 import type { Logger } from '../log';
 import { ToolError, unwrapToolResult } from '../tools/errors';
@@ -82,6 +83,13 @@ export class AgentDirectory {
   register(reg: AgentRegistration): void {
     const bad = validateAgentId(reg.agentId);
     if (bad) throw new Error(bad);
+    for (const topic of reg.topics) {
+      try {
+        parsePattern(topic);
+      } catch (err) {
+        throw new Error(`subscribed topic "${topic}" is invalid: ${(err as Error).message}`);
+      }
+    }
     const existing = this.records.get(reg.agentId);
     const record: AgentRecord = existing ?? {
       id: reg.agentId,
@@ -113,13 +121,13 @@ export class AgentDirectory {
       record = this.records.get(agentId)!;
     }
     const previous = record.conn;
+    record.conn = conn;
     if (previous && previous !== conn) {
       this.dropSubscriptions(record);
       this.failPending(agentId, `agent ${agentId} reconnected on a new stream`);
       previous.close('replaced', `agent id ${agentId} was taken over by a newer stream`);
       this.opts.emit(agentId, 'replaced', { state: 'connected' });
     }
-    record.conn = conn;
     record.state = 'connected';
     record.lastHeartbeatMs = Date.now();
     if (!record.toolsLive) this.replaceTools(record, record.tools);
@@ -213,16 +221,19 @@ export class AgentDirectory {
       if (record.state === 'disconnected') continue;
       if (now - record.lastHeartbeatMs <= this.opts.heartbeatTimeoutMs) continue;
       const reason = `no heartbeat or message for ${now - record.lastHeartbeatMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`;
-      record.conn?.close('heartbeat_timeout', reason);
+      // Disconnect first: closing the link reports its end, which must find the agent already gone.
+      const conn = record.conn;
       this.disconnect(record, reason);
+      conn?.close('heartbeat_timeout', reason);
     }
   }
 
   dispose(): void {
     clearInterval(this.sweeper);
     for (const record of this.records.values()) {
-      record.conn?.close('shutdown', 'the runtime is stopping');
+      const conn = record.conn;
       this.disconnect(record, 'runtime stopping');
+      conn?.close('shutdown', 'the runtime is stopping');
     }
   }
 

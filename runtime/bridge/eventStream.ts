@@ -5,7 +5,7 @@
 // more. Bus handlers await it, so a slow client stalls its own subscriptions: batched queues
 // fill and the publisher waits, realtime queues fill and drop (counted by the bus). Inbound,
 // publishes run one after another and the stream is paused while too many wait for the bus.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Bus, Delivery, DeliveryHandler, QoS } from '../bus/types';
 import type { Logger } from '../log';
 import type { AgentDirectory } from '../agents/directory';
@@ -28,6 +28,15 @@ export interface EventStreamDeps {
 /** Registration metadata by which a client says it understands ServerEvent.delivery_batch. */
 export const BATCH_METADATA_KEY = 'loom.batch';
 const MAX_PUBLISHES_IN_FLIGHT = 64;
+/** The gRPC status a stream ends with after Error{code}. */
+const CLOSE_STATUS: Record<string, grpc.status> = {
+  replaced: grpc.status.OK,
+  heartbeat_timeout: grpc.status.UNAVAILABLE,
+  shutdown: grpc.status.UNAVAILABLE,
+  protocol: grpc.status.FAILED_PRECONDITION,
+  invalid_agent: grpc.status.INVALID_ARGUMENT,
+  invalid_topic: grpc.status.INVALID_ARGUMENT,
+};
 /** Room left for the envelope of a message beside the events it carries. */
 const MESSAGE_OVERHEAD = 1024;
 
@@ -86,7 +95,11 @@ class AgentStream implements AgentConnection {
     if (this.closed) return;
     try {
       this.call.write({ err: { code, message } });
-      this.call.end();
+      const status = CLOSE_STATUS[code] ?? grpc.status.INTERNAL;
+      // An error status makes every client (the reference one too) notice and reconnect; a
+      // replaced stream ends OK so that two processes sharing an id do not take turns forever.
+      if (status === grpc.status.OK) this.call.end();
+      else this.call.emit('error', { code: status, details: message });
     } catch {
       // the transport is already gone; nothing left to tell the client
     }

@@ -1,6 +1,7 @@
 // Agent liveness: a silent agent is marked disconnected after the heartbeat timeout, its
 // subscriptions and tools are freed, and it resumes when it reconnects with the same id; a
 // second stream for one id replaces the first (newest wins).
+import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
@@ -54,6 +55,8 @@ describe('agent heartbeat, reconnect and replacement', function () {
 
     const err = await silent.next((m) => m.msg === 'err', 'the heartbeat timeout error');
     assert.equal(err.err!.code, 'heartbeat_timeout');
+    await silent.closed();
+    assert.equal(silent.error?.code, grpc.status.UNAVAILABLE, 'an error status, so any client reconnects');
     const lifecycle = await watcher.delivery('agent.hb-silent.disconnected');
     assert.match(JSON.parse(lifecycle.payload).reason, /no heartbeat/);
 
@@ -121,6 +124,7 @@ describe('agent heartbeat, reconnect and replacement', function () {
     const replaced = await first.next((m) => m.msg === 'err');
     assert.equal(replaced.err!.code, 'replaced');
     await first.closed();
+    assert.equal(first.error, undefined, 'a replaced stream ends OK: its client should not fight for the id');
     await call(c.runtime, 'Publish', { topic: 'dup.topic', event: event('to-newest', {}) });
     assert.equal((await second.delivery('dup.topic')).type, 'to-newest');
     const stats = await call(c.runtime, 'GetStats', {});

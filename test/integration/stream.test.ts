@@ -69,6 +69,12 @@ describe('bridge event stream', function () {
     assert.equal(d.metadata['loom.sender'], 'runtime');
   });
 
+  it('refuses a registration with an invalid topic pattern, naming it', async () => {
+    const res = await call(c.bridge, 'RegisterAgent', { agentId: 'bad-topics', subscribedTopics: ['ok.topic', 'broken..topic'] });
+    assert.equal(res.success, false);
+    assert.match(res.errorMessage, /"broken\.\.topic" is invalid/);
+  });
+
   it('takes the agent id from gRPC metadata x-loom-agent-id instead of an Ack', async () => {
     await call(c.bridge, 'RegisterAgent', { agentId: 'meta-agent', subscribedTopics: ['meta.topic'] });
     const s = new StreamClient(c, authMetadata({ agentId: 'meta-agent' }));
@@ -88,6 +94,7 @@ describe('bridge event stream', function () {
     assert.equal(err.err!.code, 'protocol');
     assert.match(err.err!.message, /first message .* must be Ack/);
     await s.closed();
+    assert.equal(s.error?.code, grpc.status.FAILED_PRECONDITION);
     const stats = await call(c.runtime, 'GetStats', {});
     assert.ok(Number(stats.timestampMs) > 0);
   });
