@@ -31,8 +31,6 @@ export interface ServeOptions {
   include?: string[];
   exclude?: string[];
   version?: string;
-  /** How often the registry is compared for tools/list_changed. Default 1000 ms. */
-  watchIntervalMs?: number;
 }
 
 type Matcher = (name: string) => boolean;
@@ -114,18 +112,17 @@ export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolF
 }
 
 /**
- * Sends tools/list_changed to every connected server whenever the offered tool set changes. The
- * registry has no change event, so it is compared on an interval (cheap: names and schemas only).
+ * Sends tools/list_changed to every connected server whenever the offered tool set changes (a
+ * registry change outside the include/exclude filter is not one: the signature compares what is offered).
  */
 class ListChangedWatcher {
   private readonly servers = new Set<Server>();
   private last: string;
-  private readonly timer: NodeJS.Timeout;
+  private readonly subscription: { dispose(): void };
 
   constructor(private readonly opts: ServeOptions, private readonly allowed: Matcher) {
     this.last = this.signature();
-    this.timer = setInterval(() => this.check(), opts.watchIntervalMs ?? 1000);
-    this.timer.unref();
+    this.subscription = opts.registry.onDidChangeTools(() => this.check());
   }
 
   private signature(): string {
@@ -156,7 +153,7 @@ class ListChangedWatcher {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.subscription.dispose();
   }
 }
 

@@ -1,10 +1,15 @@
 // Telemetry hooks through @opentelemetry/api. They cost next to nothing and do nothing until
 // an SDK is registered (by an embedder, or a later exporter option); every part records through
 // these names so a trace and the counters read the same everywhere.
-import { context, metrics, propagation, trace, type Context, type MeterProvider, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type Context, type MeterProvider, type Span, type Tracer, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
-// Tracers go through the API's proxy provider, so one made now records once an SDK registers.
-export const tracer = trace.getTracer('loom');
+// Asked of the global provider at each use: a tracer taken once would keep feeding a provider
+// that has since been disabled or replaced (trace.disable() makes a fresh proxy provider).
+export const tracer: Tracer = {
+  startSpan: (name, options, ctx) => trace.getTracer('loom').startSpan(name, options, ctx),
+  startActiveSpan: ((...args: Parameters<Tracer['startActiveSpan']>) =>
+    (trace.getTracer('loom').startActiveSpan as (...a: unknown[]) => unknown)(...args)) as Tracer['startActiveSpan'],
+};
 
 // Meters have no proxy: a meter taken before an SDK registers stays a no-op forever. So the
 // instruments are re-made whenever the global meter provider changes (a cheap identity check).

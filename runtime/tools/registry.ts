@@ -30,6 +30,7 @@ export interface ToolRegistryOptions {
 export class DefaultToolRegistry implements ToolRegistry {
   private readonly tools = new Map<string, Entry>();
   private readonly listeners = new Set<(request: ToolCallRequest, outcome: ToolOutcome) => void>();
+  private readonly changeListeners = new Set<() => void>();
   // Schemas come from agents and MCP servers too, so unknown keywords are tolerated (strict off).
   private readonly ajv07 = addFormats(new Ajv({ allErrors: true, strict: false, useDefaults: true }));
   private readonly ajv2020 = addFormats(new Ajv2020({ allErrors: true, strict: false, useDefaults: true }));
@@ -51,11 +52,14 @@ export class DefaultToolRegistry implements ToolRegistry {
     const entry: Entry = { definition: { ...definition }, handler, validate };
     this.tools.set(name, entry);
     this.log.debug('tool registered', { tool: name, owner: definition.owner });
-    return { dispose: () => void (this.tools.get(name) === entry && this.tools.delete(name)) };
+    this.changed();
+    return { dispose: () => void (this.tools.get(name) === entry && this.unregister(name)) };
   }
 
   unregister(name: string): boolean {
-    return this.tools.delete(name);
+    const removed = this.tools.delete(name);
+    if (removed) this.changed();
+    return removed;
   }
 
   unregisterOwner(owner: string): number {
@@ -66,7 +70,10 @@ export class DefaultToolRegistry implements ToolRegistry {
         removed++;
       }
     }
-    if (removed) this.log.info('tools withdrawn', { owner, count: removed });
+    if (removed) {
+      this.log.info('tools withdrawn', { owner, count: removed });
+      this.changed();
+    }
     return removed;
   }
 
@@ -79,6 +86,21 @@ export class DefaultToolRegistry implements ToolRegistry {
     const out: ToolDefinition[] = [];
     for (const [name, entry] of this.tools) if (!prefix || name.startsWith(prefix)) out.push({ ...entry.definition });
     return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  onDidChangeTools(listener: () => void): Disposable {
+    this.changeListeners.add(listener);
+    return { dispose: () => void this.changeListeners.delete(listener) };
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.warn('onDidChangeTools listener threw', { error: err as Error });
+      }
+    }
   }
 
   onDidCall(listener: (request: ToolCallRequest, outcome: ToolOutcome) => void): Disposable {

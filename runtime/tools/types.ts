@@ -61,6 +61,8 @@ export interface ToolRegistry {
   list(prefix?: string): ToolDefinition[];
   /** Never throws: every failure is an outcome with a typed error code and a clear message. */
   call(request: ToolCallRequest): Promise<ToolOutcome>;
+  /** Called after the set of tools changes (a tool registered or withdrawn), once per change. */
+  onDidChangeTools(listener: () => void): Disposable;
   /** Called after every call finishes (telemetry, dashboard feed). */
   onDidCall(listener: (request: ToolCallRequest, outcome: ToolOutcome) => void): Disposable;
 }

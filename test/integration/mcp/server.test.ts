@@ -58,7 +58,7 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     fs.rmSync(workspace, { recursive: true, force: true });
   });
 
-  async function connected(opts: { include?: string[]; exclude?: string[]; watchIntervalMs?: number } = {}): Promise<Client> {
+  async function connected(opts: { include?: string[]; exclude?: string[] } = {}): Promise<Client> {
     host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN, ...opts });
     const { client, transport } = httpClient(host.url, TOKEN);
     await client.connect(transport);
@@ -118,7 +118,7 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
   });
 
   it('tells connected clients when the registry changes (tools/list_changed)', async () => {
-    const client = await connected({ watchIntervalMs: 50 });
+    const client = await connected();
     const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()));
     registry.register({ name: 'agent7:greet', description: 'Greets', parametersSchema: { type: 'object', properties: { who: { type: 'string' } } }, provider: 'grpc', owner: 'agent7' }, async (args) => ({ greeting: `hi ${String(args.who)}` }));
     await changed;
@@ -129,7 +129,7 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
   });
 
   it('a change made before the client opened its notification stream is announced when it opens', async () => {
-    host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN, watchIntervalMs: 60_000 });
+    host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN });
     const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const init = await fetch(host.url, {
       method: 'POST',

@@ -51,6 +51,25 @@ describe('tools: registry', () => {
       expectError(await registry.call({ name: 'demo:tuple', arguments: { pair: [1, 'a'] } }), 'invalid_arguments', '/pair/0 must be string');
     });
 
+    it('tells listeners when the set of tools changes, and only then', () => {
+      let changes = 0;
+      const sub = registry.onDidChangeTools(() => changes++);
+      const handle = registry.register(def('demo:a', 'agent-1'), echo);
+      registry.register(def('demo:b', 'agent-1'), echo);
+      assert.equal(changes, 2);
+      handle.dispose();
+      assert.equal(changes, 3, 'dispose withdraws and tells');
+      assert.equal(registry.unregister('demo:nope'), false);
+      assert.equal(changes, 3, 'nothing removed, nothing told');
+      assert.equal(registry.unregisterOwner('agent-1'), 1);
+      assert.equal(changes, 4, 'an owner withdrawn at once is one change');
+      assert.throws(() => registry.register(def('demo:echo'), echo));
+      assert.equal(changes, 4, 'a refused registration is no change');
+      sub.dispose();
+      registry.register(def('demo:c'), echo);
+      assert.equal(changes, 4, 'a disposed listener hears nothing');
+    });
+
     it('lists by prefix and returns copies', () => {
       registry.register(def('demo:other'), echo);
       registry.register(def('fs:x'), echo);
