@@ -100,7 +100,10 @@ const PREVIEW_CHARS = 120;
 export function formatEvent(d: Delivery): string {
   const time = new Date(Number(d.event.timestampMs) || Date.now()).toISOString().slice(11, 23);
   const from = d.event.metadata['loom.sender'] || d.event.metadata['sender'] || d.event.source || '-';
-  const text = d.event.payload.toString('utf8').replace(/\s+/g, ' ');
+  const raw = d.event.payload.toString('utf8');
+  // Bytes that are not text would garble the terminal: say what they are instead.
+  const binary = raw.includes('\uFFFD') || /[\x00-\x08\x0E-\x1F\x7F]/.test(raw);
+  const text = binary ? `<${d.event.payload.length} bytes of binary>` : raw.replace(/\s+/g, ' ');
   const preview = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
   return `${time}  ${d.topic}  ${d.event.type || '-'}  from ${from}  ${preview}`;
 }
