@@ -2,8 +2,8 @@
 // the one already serving it (the discovery file names it; its pid must be alive and its bridge
 // must answer). LevelDB allows one opener per folder, so a second window always attaches.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { discoveryPath, readDiscoveryFile, type DiscoveryInfo } from '../../runtime/bridge/discovery';
 import type { ConfigOverrides } from '../../runtime/config/load';
 
@@ -37,6 +37,11 @@ export interface RuntimeHandle {
 }
 
 export type Probe = (info: DiscoveryInfo) => Promise<boolean>;
+
+/** Where a kept-alive runtime writes its output: it must not write to pipes of a window that closes. */
+export function keptAliveLog(workspace: string): string {
+  return join(workspace, DATA_DIR, 'runtime.log');
+}
 
 export function discoveryFile(workspace: string): string {
   return discoveryPath(workspace, DATA_DIR);
@@ -77,6 +82,15 @@ export function runtimeArgs(opts: Pick<LaunchOptions, 'workspace' | 'port' | 'tr
 
 export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
   if (!existsSync(opts.runtimeScript)) throw new Error(`the runtime bundle is missing: ${opts.runtimeScript} (run "npm run build")`);
+  // A runtime that outlives the window writes to a file: pipes to this extension host would break
+  // when the window closes, and the next write would take the runtime down.
+  const logFile = keptAliveLog(opts.workspace);
+  let logFd: number | undefined;
+  if (opts.keepAlive) {
+    mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
+    logFd = openSync(logFile, 'a', 0o600);
+    opts.onOutput(`the runtime keeps running after this window closes; its output goes to ${logFile}`, 'stderr');
+  }
   const child = spawn(process.execPath, [opts.runtimeScript, ...runtimeArgs(opts)], {
     cwd: opts.workspace,
     env: {
@@ -86,11 +100,12 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
       ELECTRON_RUN_AS_NODE: '1',
       LOOM_PYTHON: opts.python,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
     detached: opts.keepAlive,
   });
+  if (logFd !== undefined) closeSync(logFd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const tail: string[] = [];
+  let tail: string[] = [];
   pipeLines(child, (line, stream) => {
     tail.push(line);
     if (tail.length > 20) tail.shift();
@@ -99,6 +114,7 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
   if (opts.keepAlive) child.unref();
   const info = await waitForDiscovery(opts.workspace, child, exited, opts.startTimeoutMs ?? 30_000).catch((err: Error) => {
     child.kill('SIGKILL');
+    if (opts.keepAlive) tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-20);
     throw new Error(`${err.message}${tail.length ? `\n${tail.join('\n')}` : ''}`);
   });
   return {

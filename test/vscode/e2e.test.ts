@@ -4,11 +4,11 @@
 // Screenshots of each step land in test/output/.
 import * as assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { OUTPUT, ROOT, codeServerBinary, freePort, installExtension, launchBrowser, prepareDirs, stageExtension, startCodeServer, stopProcessGroup, workbenchUrl, type VsCodeDirs } from './harness';
+import { OUTPUT, ROOT, codeServerBinary, freePort, installExtension, launchBrowser, prepareDirs, stageExtension, startCodeServer, stopAll, workbenchUrl, type VsCodeDirs } from './harness';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -21,6 +21,25 @@ async function screenshot(page: Page, name: string): Promise<string> {
   assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE), `${path} is a PNG`);
   assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1280, 800], `${path} shows the whole 1280x800 window`);
   return path;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, check: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function packageVsix(stage: string, out: string): void {
@@ -79,8 +98,8 @@ describe('end to end: the installed VSIX in code-server', function () {
 
   after(async () => {
     await browser?.close().catch(() => undefined);
-    if (server) stopProcessGroup(server);
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await stopAll(server, tmp);
+    if (tmp && !process.env.LOOM_VSCODE_KEEP) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('starts the runtime when a workspace with loom.toml opens (status bar)', async () => {
@@ -128,5 +147,52 @@ describe('end to end: the installed VSIX in code-server', function () {
     await settledToast('watcher got hotkey.default in notes.txt');
     await statusItem(/watcher got hotkey\.default in notes\.txt/).waitFor();
     await screenshot(page, '4-hotkey-notification');
+  });
+
+  const runtimePid = (): number | undefined => {
+    const file = join(dirs.workspace, '.loom', 'runtime.json');
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid : undefined;
+  };
+
+  /** Closing the window and opening it again: the old extension host ends, a new one starts. */
+  async function reopenWindow(): Promise<void> {
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  }
+
+  it('closing the window stops the runtime it started, and the next window starts its own', async () => {
+    const before = await until('the discovery file', runtimePid);
+    await reopenWindow();
+    const after = await until('a new runtime', () => {
+      const pid = runtimePid();
+      return pid !== undefined && pid !== before ? pid : undefined;
+    });
+    await until('the old runtime to end', () => (isAlive(before) ? undefined : true));
+    assert.ok(isAlive(after));
+    await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
+  });
+
+  it('with loom.runtime.keepAlive the runtime outlives the window, and the next window attaches to it', async () => {
+    const old = await until('the discovery file', runtimePid);
+    await runFromPalette('Loom: Stop Runtime');
+    await until('the runtime to stop', () => (isAlive(old) ? undefined : true));
+    // The next window reads the setting as it opens and starts a runtime that is kept alive.
+    const settingsFile = join(dirs.userData, 'User', 'settings.json');
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'loom.runtime.keepAlive': true }, null, 2));
+    await reopenWindow();
+    const kept = await until('a kept-alive runtime', () => {
+      const pid = runtimePid();
+      return pid !== undefined && pid !== old && existsSync(join(dirs.workspace, '.loom', 'runtime.log')) ? pid : undefined;
+    });
+    await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
+    await reopenWindow();
+    await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
+    assert.equal(runtimePid(), kept, 'the new window attached to the same runtime');
+    assert.ok(isAlive(kept));
+    await screenshot(page, '5-attached-after-host-restart');
+    // Leave nothing running: Stop Runtime stops even a kept-alive runtime.
+    await runFromPalette('Loom: Stop Runtime');
+    await until('the kept runtime to end', () => (isAlive(kept) ? undefined : true));
   });
 });

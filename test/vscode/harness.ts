@@ -2,7 +2,7 @@
 // (VS Code's own server and Node extension host) on a free loopback port with its own user data,
 // and headless Chromium (Debian's, driven by playwright-core) on the workbench.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -133,6 +133,51 @@ export function stopProcessGroup(child: ChildProcess): void {
   } catch {
     /* already gone */
   }
+}
+
+/** Processes (by pid) whose command line or working directory lies under `dir`. */
+function processesUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cmdline.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(pid);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/**
+ * Stops code-server, then whatever the test started under its temp folder that outlived it (the
+ * extension host is not in code-server's process group; a runtime it started may be orphaned).
+ * Returns the pids that had to be killed, so a leak shows in the log.
+ */
+export async function stopAll(server: ChildProcess | undefined, tmp: string): Promise<number[]> {
+  if (server) {
+    const exited = server.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => server.once('exit', () => r()));
+    stopProcessGroup(server);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  }
+  const deadline = Date.now() + 5000;
+  let left = processesUnder(tmp);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = processesUnder(tmp);
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (left.length) log(`killed ${left.length} process(es) left under ${tmp}: ${left.join(', ')}`);
+  return left;
 }
 
 /** The workbench on a folder; with a payload, VS Code loads the extension under development and runs the test module. */

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { OUTPUT, ROOT, bundleTests, codeServerBinary, freePort, launchBrowser, log, prepareDirs, stageExtension, startCodeServer, stopProcessGroup, workbenchUrl } from './harness';
+import { OUTPUT, ROOT, bundleTests, codeServerBinary, freePort, launchBrowser, log, prepareDirs, stageExtension, startCodeServer, stopAll, stopProcessGroup, workbenchUrl } from './harness';
 
 /** The whole suite, VS Code start-up included, must end within this (a hung test must not hang CI). */
 const SUITE_LIMIT_MS = Number(process.env.LOOM_VSCODE_LIMIT_MS ?? 20 * 60_000);
@@ -94,12 +94,12 @@ async function runHostSuite(suite: string, bin: string, keep: boolean): Promise<
   const tmp = mkdtempSync(join(tmpdir(), 'loom-vscode-'));
   const stage = join(tmp, 'extension-under-test');
   let server: ChildProcess | undefined;
-  const cleanup = () => {
-    if (server) stopProcessGroup(server);
+  const cleanup = async () => {
+    await stopAll(server, tmp);
     if (!keep) rmSync(tmp, { recursive: true, force: true });
   };
   const onSigint = () => {
-    cleanup();
+    if (server) stopProcessGroup(server);
     process.exit(130);
   };
   process.once('SIGINT', onSigint);
@@ -119,7 +119,7 @@ async function runHostSuite(suite: string, bin: string, keep: boolean): Promise<
     return code;
   } finally {
     process.off('SIGINT', onSigint);
-    cleanup();
+    await cleanup();
   }
 }
 
