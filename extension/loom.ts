@@ -236,7 +236,11 @@ export class Loom implements vscode.Disposable {
     this.log.warn(`lost the runtime: ${reason}`);
     this.agents.set([]);
     this.tools.set([]);
-    this.setState('stopped', reason);
+    this.setState('failed', reason);
+    void vscode.window.showWarningMessage(`Loom: the runtime stopped (${reason}).`, 'Restart Runtime', 'Show Log').then((choice) => {
+      if (choice === 'Restart Runtime') void this.start().catch(() => undefined);
+      if (choice === 'Show Log') this.runtimeLog.show();
+    });
   }
 
   /** Stops the runtime, also one this window attached to: the user asked for it. */

@@ -110,6 +110,8 @@ async function runHostSuite(suite: string, bin: string, keep: boolean): Promise<
       'security.workspace.trust.enabled': HOST_SUITES[suite]!.trust,
       // The runtime is started by the tests, never implicitly.
       'loom.runtime.autoStart': false,
+      // Wide enough that a test's burst of edits is one editor.changed event even on a busy machine.
+      'loom.editor.changeDebounceMs': 1500,
     });
     const port = await freePort();
     log(`code-server on 127.0.0.1:${port}, suite "${suite}", workspace ${dirs.workspace}`);

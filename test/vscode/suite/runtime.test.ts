@@ -73,6 +73,18 @@ describe('runtime lifecycle', () => {
     }
   });
 
+  it('notices a runtime that dies, says so in the status bar, and starts a new one on request', async () => {
+    const first = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    process.kill(first.pid, 'SIGKILL');
+    const api = await loomApi();
+    await eventually('the extension to notice', () => (api.state === 'failed' ? true : undefined));
+    assert.match(api.statusText, /Loom failed/);
+    assert.equal(api.runtime, undefined);
+    const second = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    assert.notEqual(second.pid, first.pid);
+    assert.equal((await loomApi()).state, 'running');
+  });
+
   it('ignores a stale discovery file whose process is gone, and starts its own runtime', async () => {
     const first = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
     const stale = readFileSync(discovery(), 'utf8');
