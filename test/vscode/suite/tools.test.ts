@@ -88,6 +88,21 @@ describe('tools the extension provides', () => {
     assert.deepEqual(outputOf(await pending), { answer: 'alpha', dismissed: false });
   });
 
+  it('ui:ask answers TIMEOUT when nobody answers in time, and the next question still works', async () => {
+    const res = await probe.callTool('ui:ask', { prompt: 'Nobody answers this', options: ['never'] }, 1500);
+    assert.equal(res.status, 'TOOL_TIMEOUT');
+    // The next question is the one the human sees and answers.
+    const pending = probe.callTool('ui:ask', { prompt: 'And this one?', options: ['second question'] });
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    await eventually('the second quick pick to take the answer', async () => {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 200));
+      return settled ? true : undefined;
+    });
+    assert.deepEqual(outputOf(await pending), { answer: 'second question', dismissed: false });
+  });
+
   it('clipboard:write then clipboard:read round-trips the text', async () => {
     outputOf(await probe.callTool('clipboard:write', { text: 'copied by an agent' }));
     assert.deepEqual(outputOf(await probe.callTool('clipboard:read', {})), { text: 'copied by an agent' });
