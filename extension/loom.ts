@@ -25,6 +25,8 @@ export class UntrustedError extends Error {
   }
 }
 
+export const UNTRUSTED_VIEW_MESSAGE = 'This workspace is not trusted: Loom starts no agents and runs no shell commands here.';
+
 export type RuntimeState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
 /** What `activate` returns: read by the extension-host tests, and usable by other extensions. */
@@ -77,6 +79,7 @@ export class Loom implements vscode.Disposable {
   private pending: Promise<RuntimeSession> | undefined;
   private _state: RuntimeState = 'stopped';
   private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly agentsView: vscode.TreeView<unknown>;
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.log = this.life.add(vscode.window.createOutputChannel('Loom', { log: true }));
@@ -86,7 +89,7 @@ export class Loom implements vscode.Disposable {
     this.life.add(this.tools);
     this.life.add(this.stateChanged);
     this.apiKeys = new ApiKeys(context.secrets, context.globalState);
-    this.life.add(vscode.window.createTreeView('loom.agents', { treeDataProvider: this.agents, showCollapseAll: false }));
+    this.agentsView = this.life.add(vscode.window.createTreeView('loom.agents', { treeDataProvider: this.agents, showCollapseAll: false }));
     this.life.add(vscode.window.createTreeView('loom.tools', { treeDataProvider: this.tools, showCollapseAll: true }));
     this.life.add(
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
@@ -161,6 +164,7 @@ export class Loom implements vscode.Disposable {
 
   private setTrustContext(): void {
     void vscode.commands.executeCommand('setContext', 'loom.trusted', this.trusted);
+    this.agentsView.message = this.trusted ? undefined : UNTRUSTED_VIEW_MESSAGE;
   }
 
   /** The running session, starting (or attaching to) the runtime first when needed. */
