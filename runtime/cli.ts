@@ -3,6 +3,7 @@
 import { ConfigError, type ConfigOverrides } from './config';
 import type { Delivery } from './bus/types';
 import { createLogger, type LogLevel } from './log';
+import { McpConfigError, serveMcpStdio, type McpServeHandle } from './mcp';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 
 const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]
@@ -16,6 +17,10 @@ Options:
   --log-level LEVEL        debug | info | warn | error (default: runtime.log_level)
   --print-events [PATTERN] print each event on stdout; PATTERN filters topics (default ">", all)
   --no-token               accept calls without the bridge token (legacy clients; warned)
+  --dashboard [PORT]       serve the dashboard on http://127.0.0.1:PORT (default any free port);
+                           the URL, token included, is printed and written to the discovery file
+  --mcp-stdio              serve the runtime's tools to an MCP client over stdin/stdout (for
+                           Claude Desktop and the like); stdout then carries only MCP
   --help                   show this help
   --version                print the version
 
@@ -27,6 +32,9 @@ export interface CliOptions {
   logLevel?: LogLevel;
   printEvents?: string;
   noToken: boolean;
+  /** undefined = no dashboard; a number = its port (0 = any). */
+  dashboard?: number;
+  mcpStdio: boolean;
   help: boolean;
   version: boolean;
 }
@@ -36,7 +44,7 @@ export class UsageError extends Error {}
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export function parseArgs(argv: string[]): CliOptions {
-  const opts: CliOptions = { workspace: process.cwd(), noToken: false, help: false, version: false };
+  const opts: CliOptions = { workspace: process.cwd(), noToken: false, mcpStdio: false, help: false, version: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -71,6 +79,16 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--no-token':
         opts.noToken = true;
         break;
+      case '--dashboard': {
+        const next = inline ?? (argv[i + 1] !== undefined && /^\d+$/.test(argv[i + 1]!) ? argv[++i] : undefined);
+        const port = next === undefined ? 0 : Number(next);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dashboard port must be an integer 0..65535 (got "${next}")`);
+        opts.dashboard = port;
+        break;
+      }
+      case '--mcp-stdio':
+        opts.mcpStdio = true;
+        break;
       case '--help':
       case '-h':
         opts.help = true;
@@ -82,6 +100,7 @@ export function parseArgs(argv: string[]): CliOptions {
         throw new UsageError(`unknown argument "${arg}"`);
     }
   }
+  if (opts.mcpStdio && opts.printEvents) throw new UsageError('--print-events and --mcp-stdio both want stdout: choose one');
   return opts;
 }
 
@@ -135,9 +154,9 @@ async function main(argv: string[]): Promise<number> {
 
   let handle: RuntimeHandle;
   try {
-    handle = await startRuntime({ workspace: opts.workspace, overrides: overridesFrom(opts) });
+    handle = await startRuntime({ workspace: opts.workspace, overrides: overridesFrom(opts), ...(opts.dashboard !== undefined ? { dashboard: { port: opts.dashboard } } : {}) });
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof McpConfigError) {
       process.stderr.write(`loom: bad configuration\n${err.message}\n`);
       return 2;
     }
@@ -153,6 +172,16 @@ async function main(argv: string[]): Promise<number> {
   if (opts.printEvents) {
     handle.bus.subscribe(opts.printEvents, (d) => void process.stdout.write(formatEvent(d) + '\n'), { qos: 'realtime', subscriber: 'cli' });
   }
+  if (handle.dashboardUrl) {
+    (opts.mcpStdio ? process.stderr : process.stdout).write(`Loom dashboard: ${handle.dashboardUrl}\n`);
+  }
+  let mcpStdio: McpServeHandle | undefined;
+  if (opts.mcpStdio) {
+    const serve = handle.mcp.config.serve;
+    mcpStdio = await serveMcpStdio({ registry: handle.tools, log: log.child('mcp'), include: serve.include, exclude: serve.exclude, version: VERSION });
+    // The MCP client started us and owns our life: when it closes our stdin, we shut down.
+    process.stdin.once('end', () => onSignal('stdin closed'));
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -164,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info('shutting down', { signal });
-      handle.stop().then(
+      Promise.resolve(mcpStdio?.close()).then(() => handle.stop()).then(
         () => resolve(0),
         (err: Error) => {
           log.error('shutdown failed', { error: err.message });

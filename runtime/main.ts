@@ -12,6 +12,9 @@ import { startTimers, startWatcher } from './sources';
 import { openStore } from './store';
 import type { Store } from './store/types';
 import { Feed } from './telemetry/feed';
+import { startDashboardServer } from './dashboard/server';
+import { dashboardActions } from './dashboard/actions';
+import { startMcpForRuntime, type McpRuntime } from './mcp';
 import { DefaultToolRegistry } from './tools/registry';
 import { registerBuiltinTools } from './tools/builtin';
 import type { ToolRegistry } from './tools/types';
@@ -25,6 +28,10 @@ export interface StartOptions {
   overrides?: ConfigOverrides;
   /** Default: JSON lines on stderr at the configured level. */
   log?: Logger;
+  /** Serve the dashboard over HTTP on 127.0.0.1 (port 0 = any free one); its URL goes into the discovery file. */
+  dashboard?: { port?: number };
+  /** Where webview.js and webview.css are (default: beside this bundle, dist/). */
+  assetsDir?: string;
 }
 
 export interface RuntimeHandle {
@@ -35,6 +42,9 @@ export interface RuntimeHandle {
   readonly directory: AgentDirectory;
   readonly supervisor: Supervisor;
   readonly feed: Feed;
+  readonly mcp: McpRuntime;
+  /** The dashboard's URL (token included) when one is served. */
+  readonly dashboardUrl?: string;
   /** "127.0.0.1:PORT". */
   readonly address: string;
   readonly token: string;
@@ -98,16 +108,39 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       trusted: config.runtime.trusted,
       bridge: { address: bridge.address, token },
       emit,
+      onProcessExit: (agentId, how) => directory.processExited(agentId, how),
       log: log.child('supervisor'),
     });
     closers.push(['supervisor', () => supervisor!.stopAll()]);
     const agentTools = registerAgentTools(tools, supervisor);
     closers.push(['agent tools', () => agentTools.dispose()]);
 
+    // MCP servers' tools join the registry beside the built-ins; a bad server entry fails that
+    // server only (reported in its state), a bad [mcp.settings]/[mcp.serve] stops the start.
+    const mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION });
+    closers.push(['mcp', () => mcp.close()]);
+
+    let dashboardUrl: string | undefined;
+    if (opts.dashboard) {
+      const sv = supervisor;
+      const controlAgent = async (agentId: string, action: 'start' | 'stop' | 'restart') => {
+        if (!sv.view(agentId)) throw new Error(`no agent "${agentId}" is declared in loom.toml: only supervised agents can be started, stopped or restarted`);
+        if (action === 'start') sv.start(agentId);
+        else await sv[action](agentId);
+        return sv.view(agentId);
+      };
+      const dashboard = await startDashboardServer({
+        feed, token, port: opts.dashboard.port, assetsDir: opts.assetsDir ?? __dirname, log: log.child('dashboard'),
+        actions: dashboardActions({ bus, tools, controlAgent }),
+      });
+      closers.push(['dashboard', () => dashboard.close()]);
+      dashboardUrl = dashboard.url;
+    }
+
     const discoveryFile = discoveryPath(config.workspace, config.runtime.dataDir);
     const stale = readDiscoveryFile(discoveryFile);
     if (stale && stale.pid !== process.pid && !processAlive(stale.pid)) reapOrphans(stale.token, log.child('supervisor'));
-    const ours = { address: bridge.address, token, pid: process.pid, version: VERSION };
+    const ours = { address: bridge.address, token, pid: process.pid, version: VERSION, ...(dashboardUrl ? { dashboard: dashboardUrl } : {}), ...(mcp.serve ? { mcp: mcp.serve.url } : {}) };
     writeDiscoveryFile(discoveryFile, ours);
     closers.push(['discovery', () => removeDiscoveryFile(discoveryFile, ours)]);
 
@@ -119,7 +152,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     let stopping: Promise<void> | undefined;
     return {
-      config, bus, tools, store, directory, supervisor, feed, token, discoveryFile, log,
+      config, bus, tools, store, directory, supervisor, feed, mcp, dashboardUrl, token, discoveryFile, log,
       address: bridge.address,
       version: VERSION,
       stop: () => (stopping ??= stopAll().then(() => log.info('runtime stopped'))),

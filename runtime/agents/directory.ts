@@ -143,6 +143,16 @@ export class AgentDirectory {
     this.disconnect(record, reason);
   }
 
+  /**
+   * The agent's process has ended, so its link has too, whatever its stream has yet to report:
+   * without this a restarted process would look connected through its predecessor's link.
+   */
+  processExited(agentId: string, how: string): void {
+    const record = this.records.get(agentId);
+    if (!record?.conn) return;
+    this.disconnect(record, `its process ${how}`);
+  }
+
   /** Any sign of life (a heartbeat, a message on the stream). Returns false for an unknown id. */
   touch(agentId: string): boolean {
     const record = this.records.get(agentId);

@@ -16,7 +16,8 @@ export function describeAgents(directory: AgentDirectory, supervisor: Supervisor
   const byId = new Map(directory.list().map((a) => [a.agentId, a]));
   for (const proc of supervisor?.list() ?? []) {
     const linked = byId.get(proc.agentId);
-    const state: AgentState = proc.state === 'running' ? (linked?.state ?? 'starting') : proc.state;
+    // A running process is "starting" until it links up; a link it has not made cannot show.
+    const state: AgentState = proc.state !== 'running' ? proc.state : !linked || linked.state === 'disconnected' ? 'starting' : linked.state;
     byId.set(proc.agentId, {
       agentId: proc.agentId,
       topics: linked?.topics ?? [],

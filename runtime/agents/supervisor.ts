@@ -28,6 +28,8 @@ export interface SupervisorOptions {
   /** Where spawned agents find the bridge (LOOM_BRIDGE_ADDR, LOOM_TOKEN). */
   bridge: { address: string; token: string };
   emit: LifecycleEmitter;
+  /** Told first whenever an agent's process ends, so its bridge link is known dead at once. */
+  onProcessExit?: (agentId: string, how: string) => void;
   log: Logger;
 }
 
@@ -184,6 +186,7 @@ export class Supervisor {
 
   private onExit(m: Managed, code: number | null, signal: NodeJS.Signals | null, spawnError: string): void {
     const how = spawnError || (signal ? `killed by ${signal}` : `exited with code ${code}`);
+    this.opts.onProcessExit?.(m.id, how);
     if (m.stopRequested || this.disposed) {
       m.state = 'stopped';
       return;

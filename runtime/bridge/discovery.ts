@@ -10,6 +10,10 @@ export interface DiscoveryInfo {
   token: string;
   pid: number;
   version: string;
+  /** The headless dashboard's URL, token included, when the runtime serves one (--dashboard). */
+  dashboard?: string;
+  /** Loom's own MCP endpoint, when [mcp.serve] http is on (bearer token: the runtime's). */
+  mcp?: string;
 }
 
 export const DISCOVERY_FILE = 'runtime.json';

@@ -36,7 +36,8 @@ export function defaultConfig(workspace: string): LoomConfig {
       port: 0,
       requireToken: true,
       maxMessageBytes: 4 * 1024 * 1024,
-      heartbeatTimeoutMs: 15_000,
+      // Three of the reference client's 15 s heartbeats: one late beat never drops a quiet agent.
+      heartbeatTimeoutMs: 45_000,
       maxBatch: 256,
     },
     bus: {

@@ -26,7 +26,7 @@ export interface LoomConfig {
     requireToken: boolean;
     /** Largest gRPC message accepted or sent. Default 4 MiB. */
     maxMessageBytes: number;
-    /** An agent silent (no heartbeat, no message) this long is marked disconnected. Default 15000. */
+    /** An agent silent (no heartbeat, no message) this long is marked disconnected. Default 45000 (three of the reference client's 15 s heartbeats). */
     heartbeatTimeoutMs: number;
     /** Batched/background deliveries travel up to this many events per message. Default 256. */
     maxBatch: number;

@@ -132,6 +132,7 @@ function page(token: string): { html: string; csp: string } {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Loom dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="webview.css?token=${t}">
 </head><body><script nonce="${nonce}" src="webview.js?token=${t}"></script></body></html>`;
   return { html, csp };

@@ -49,11 +49,14 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 export class Feed {
   private readonly listeners = new Set<Listener>();
   private tap?: Subscription;
-  private toolTap?: Disposable;
+  private readonly toolTap: Disposable;
   private totalToolCalls = 0;
   private totalToolErrors = 0;
 
-  constructor(private readonly sources: FeedSources) {}
+  constructor(private readonly sources: FeedSources) {
+    // Always on, unlike the bus tap: the runtime's stats count every tool call, listened to or not.
+    this.toolTap = sources.tools.onDidCall((req, out) => this.recordToolCall(req, out));
+  }
 
   /** Calls `send` with an update every interval (and once at once) until the returned disposable is disposed. */
   listen(send: (update: FeedUpdate) => void, options: FeedOptions = {}): Disposable {
@@ -74,6 +77,7 @@ export class Feed {
     for (const l of this.listeners) l.stop();
     this.listeners.clear();
     this.dropTaps();
+    this.toolTap.dispose();
   }
 
   /** @internal */
@@ -100,14 +104,11 @@ export class Feed {
     // A realtime subscription: if the feed cannot keep up it drops (counted under the "dashboard"
     // subscriber), and publishers never wait for a UI.
     this.tap ??= this.sources.bus.subscribe('>', (d) => this.recordEvent(d.topic, d.event, d.qos), { qos: 'realtime', subscriber: 'dashboard' });
-    this.toolTap ??= this.sources.tools.onDidCall((req, out) => this.recordToolCall(req, out));
   }
 
   private dropTaps(): void {
     this.tap?.unsubscribe();
     this.tap = undefined;
-    this.toolTap?.dispose();
-    this.toolTap = undefined;
   }
 
   private recordEvent(topic: string, event: LoomEvent, qos: QoS): void {
@@ -126,6 +127,7 @@ export class Feed {
     const status = out.status === 'ok' ? 'TOOL_OK' : (STATUS_PROTO[out.error.code] ?? 'TOOL_ERROR');
     this.totalToolCalls++;
     if (status !== 'TOOL_OK') this.totalToolErrors++;
+    if (this.listeners.size === 0) return;
     const caller = req.caller ?? 'runtime';
     const startedMs = Date.now() - out.durationMs;
     const record: ToolCallRecord = {

@@ -27,8 +27,9 @@ export function metricsView(model: DashboardModel): HTMLElement {
       const { width: w, height: ht } = c.canvas;
       ctx.clearRect(0, 0, w, ht);
       const max = Math.max(1, ...hist.flatMap((s) => c.series.map((x) => x.value(s))));
+      // The axis covers what there is, up to five minutes: a young runtime's samples fill the chart.
       const t1 = hist.at(-1)?.t ?? Date.now();
-      const t0 = t1 - 5 * 60_000;
+      const t0 = Math.max(t1 - 5 * 60_000, hist[0]?.t ?? t1);
       const style = getComputedStyle(c.canvas);
       for (const series of c.series) {
         ctx.strokeStyle = style.getPropertyValue(series.color.slice(4, -1)).trim() || '#888';
@@ -43,10 +44,14 @@ export function metricsView(model: DashboardModel): HTMLElement {
       }
       const last = hist.at(-1);
       c.legend.replaceChildren(...c.series.map((s) => h('span', { class: 'legend-item', style: `color:${s.color}` }, `${s.label} ${last ? c.fmt(s.value(last)) : '–'}`)),
-        h('span', { class: 'muted' }, ` max ${c.fmt(max)}, last 5 min`));
+        h('span', { class: 'muted' }, ` max ${c.fmt(max)} over the last ${fmtSpan(t1 - t0)}`));
     }
   }
 
   model.onChange(render);
-  return h('section', { class: 'view', id: 'view-metrics' }, ...charts.map((c) => h('figure', {}, h('figcaption', {}, c.title), c.canvas, c.legend)));
+  return h('section', { class: 'view charts', id: 'view-metrics' }, ...charts.map((c) => h('figure', {}, h('figcaption', {}, c.title), c.canvas, c.legend)));
+}
+
+function fmtSpan(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.max(1, Math.round(ms / 1000))} s`;
 }

@@ -97,6 +97,16 @@ describe('dashboard feed', () => {
     feed.close();
   });
 
+  it('counts tool calls in its stats even while nobody listens', async () => {
+    const { tools, feed } = setup();
+    await tools.call({ name: 'test:echo', arguments: {} });
+    await tools.call({ name: 'test:missing', arguments: {} });
+    const stats = await feed.stats(10);
+    assert.equal(Number(stats.toolCalls), 2);
+    assert.equal(Number(stats.toolErrors), 1);
+    feed.close();
+  });
+
   it('taps the bus only while someone listens', async () => {
     const { bus, feed } = setup();
     const sub = feed.listen(() => {}, { intervalMs: 1000 });
