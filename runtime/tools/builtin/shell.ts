@@ -22,7 +22,6 @@ export interface ShellResult {
   stdout: string;
   stderr: string;
   truncated: boolean;
-  timed_out: boolean;
 }
 
 interface ShellArgs {
@@ -70,7 +69,10 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const argv = await checkCommandLine(command, args.args, cwd, sandbox);
     const executable = await findProgram(command);
     const env = scrubbedEnv(shell.envAllow, command);
-    return run(executable, argv, { cwd, env, stdin: args.stdin, timeoutMs: args.timeout_ms ?? shell.timeoutMs, maxOutputBytes: shell.maxOutputBytes, signal: ctx.signal });
+    const timeoutMs = args.timeout_ms ?? shell.timeoutMs;
+    const outcome = await run(executable, argv, { cwd, env, stdin: args.stdin, timeoutMs, maxOutputBytes: shell.maxOutputBytes, signal: ctx.signal });
+    if (outcome.timedOut) throw shellTimeout(command, timeoutMs, outcome.result);
+    return outcome.result;
   };
 }
 
@@ -101,6 +103,19 @@ function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {
   return { ...env, ...extraEnvFor(command) };
 }
 
+/** The shell's own limit fails the call like the call-level timeout does, keeping what the program printed before it was killed. */
+function shellTimeout(command: string, timeoutMs: number, partial: ShellResult): ToolError {
+  return new ToolError('timeout', `system:shell: ${command} did not finish within its timeout_ms of ${timeoutMs} ms and was killed with its process group`, {
+    command,
+    timeout_ms: String(timeoutMs),
+    exit_code: String(partial.exit_code),
+    signal: String(partial.signal),
+    stdout: partial.stdout,
+    stderr: partial.stderr,
+    truncated: String(partial.truncated),
+  });
+}
+
 interface RunOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -110,7 +125,7 @@ interface RunOptions {
   signal: ToolContext['signal'];
 }
 
-function run(executable: string, argv: string[], o: RunOptions): Promise<ShellResult> {
+function run(executable: string, argv: string[], o: RunOptions): Promise<{ result: ShellResult; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     // detached: the child leads a new process group, so one kill(-pid) reaches its descendants.
     const child = spawn(executable, argv, { cwd: o.cwd, env: o.env, shell: false, detached: true, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
@@ -144,12 +159,14 @@ function run(executable: string, argv: string[], o: RunOptions): Promise<ShellRe
       clearTimeout(grace);
       o.signal.removeEventListener('abort', onAbort);
       resolve({
-        exit_code: exit?.code ?? null,
-        signal: exit?.signal ?? null,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        truncated: stdout.truncated || stderr.truncated,
-        timed_out: timedOut,
+        result: {
+          exit_code: exit?.code ?? null,
+          signal: exit?.signal ?? null,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          truncated: stdout.truncated || stderr.truncated,
+        },
+        timedOut,
       });
     };
 

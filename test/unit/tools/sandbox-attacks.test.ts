@@ -449,6 +449,7 @@ describe('tools: sandbox attacks on system:shell', () => {
       const fs = require('node:fs');
       const child = spawn('sleep', ['1000'], { stdio: 'inherit' });
       fs.writeFileSync(process.argv[2], String(child.pid));
+      process.stdout.write('grandchild started\\n');
       setInterval(() => {}, 1000);
     `;
 
@@ -460,17 +461,34 @@ describe('tools: sandbox attacks on system:shell', () => {
       return { outcome, grandchild: Number(fs.readFileSync(pidFile, 'utf8')) };
     }
 
-    it("a grandchild outliving the shell's timeout_ms is killed with the whole group", async function () {
+    it("a grandchild outliving the shell's timeout_ms is killed with the whole group (the outcome is timeout, with the partial output)", async function () {
       this.timeout(60_000);
       const { outcome, grandchild } = await startGrandparent({ timeout_ms: 4000 });
       try {
-        const out = expectOk(outcome);
-        assert.equal(out.timed_out, true);
-        assert.equal(out.signal, 'SIGKILL');
+        expectError(outcome, 'timeout', 'node did not finish within its timeout_ms of 4000 ms');
+        const details = outcome.status === 'error' ? outcome.error.details ?? {} : {};
+        assert.equal(details.command, 'node');
+        assert.equal(details.timeout_ms, '4000');
+        assert.equal(details.signal, 'SIGKILL');
+        assert.equal(details.exit_code, 'null');
+        assert.equal(details.stdout, 'grandchild started\n');
+        assert.equal(details.truncated, 'false');
         await eventually(() => processGone(grandchild), `grandchild ${grandchild} to be gone (kill(pid, 0) -> ESRCH)`);
       } finally {
         killLeftover(grandchild);
       }
+    });
+
+    it("the partial output a shell timeout reports is capped like any output", async function () {
+      this.timeout(60_000);
+      fs.writeFileSync(path.join(fx().ws, 'flood.js'), "process.stdout.write('x'.repeat(10000), () => process.stderr.write('flooded', () => setInterval(() => {}, 1000)));");
+      const pidFile = path.join(fx().ws, 'unused.pid');
+      const outcome = await fx().call('system:shell', { command: 'node', args: ['flood.js', pidFile], timeout_ms: 3000 });
+      expectError(outcome, 'timeout', 'node did not finish within its timeout_ms of 3000 ms');
+      const details = outcome.status === 'error' ? outcome.error.details ?? {} : {};
+      assert.equal(details.stdout, 'x'.repeat(4096));
+      assert.equal(details.stderr, 'flooded');
+      assert.equal(details.truncated, 'true');
     });
 
     it("a grandchild outliving the call's timeout is killed too (the outcome is timeout at once)", async function () {
