@@ -4,6 +4,7 @@ import { ConfigError, type ConfigOverrides } from './config';
 import type { Delivery } from './bus/types';
 import { createLogger, type LogLevel } from './log';
 import { McpConfigError, serveMcpStdio, type McpServeHandle } from './mcp';
+import { processAlive } from './agents/orphans';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 
 const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]
@@ -17,6 +18,11 @@ Options:
   --log-level LEVEL        debug | info | warn | error (default: runtime.log_level)
   --print-events [PATTERN] print each event on stdout; PATTERN filters topics (default ">", all)
   --no-token               accept calls without the bridge token (legacy clients; warned)
+  --untrusted              the workspace is not trusted (VS Code Workspace Trust): no agent is
+                           spawned and the shell tool refuses every call
+  --overrides JSON         settings that win over loom.toml, as a JSON object in loom.toml's
+                           shape with camelCase keys, e.g. '{"tools":{"shell":{"allow":["ls"]}}}'
+  --parent-pid PID         shut down cleanly when that process ends (the window that launched us)
   --dashboard [PORT]       serve the dashboard on http://127.0.0.1:PORT (default any free port);
                            the URL, token included, is printed and written to the discovery file
   --mcp-stdio              serve the runtime's tools to an MCP client over stdin/stdout (for
@@ -35,6 +41,9 @@ export interface CliOptions {
   /** undefined = no dashboard; a number = its port (0 = any). */
   dashboard?: number;
   mcpStdio: boolean;
+  untrusted: boolean;
+  overrides?: ConfigOverrides;
+  parentPid?: number;
   help: boolean;
   version: boolean;
 }
@@ -44,7 +53,7 @@ export class UsageError extends Error {}
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export function parseArgs(argv: string[]): CliOptions {
-  const opts: CliOptions = { workspace: process.cwd(), noToken: false, mcpStdio: false, help: false, version: false };
+  const opts: CliOptions = { workspace: process.cwd(), noToken: false, mcpStdio: false, untrusted: false, help: false, version: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -89,6 +98,28 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--mcp-stdio':
         opts.mcpStdio = true;
         break;
+      case '--untrusted':
+        opts.untrusted = true;
+        break;
+      case '--overrides': {
+        const raw = take();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw);
+        } catch (err) {
+          throw new UsageError(`--overrides must be a JSON object: ${(err as Error).message}`);
+        }
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--overrides must be a JSON object');
+        opts.overrides = parsed as ConfigOverrides;
+        break;
+      }
+      case '--parent-pid': {
+        const raw = take();
+        const pid = Number(raw);
+        if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`--parent-pid must be a process id (got "${raw}")`);
+        opts.parentPid = pid;
+        break;
+      }
       case '--help':
       case '-h':
         opts.help = true;
@@ -104,13 +135,14 @@ export function parseArgs(argv: string[]): CliOptions {
   return opts;
 }
 
+/** --overrides first, then the single-purpose flags on top (they are the more specific ask). */
 function overridesFrom(opts: CliOptions): ConfigOverrides {
-  return {
-    ...(opts.logLevel ? { runtime: { logLevel: opts.logLevel } } : {}),
-    ...(opts.port !== undefined || opts.noToken
-      ? { bridge: { ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.noToken ? { requireToken: false } : {}) } }
-      : {}),
-  };
+  const o = structuredClone(opts.overrides ?? {}) as ConfigOverrides & Record<string, unknown>;
+  if (opts.logLevel) o.runtime = { ...o.runtime, logLevel: opts.logLevel };
+  if (opts.untrusted) o.runtime = { ...o.runtime, trusted: false };
+  if (opts.port !== undefined) o.bridge = { ...o.bridge, port: opts.port };
+  if (opts.noToken) o.bridge = { ...o.bridge, requireToken: false };
+  return o;
 }
 
 const PREVIEW_CHARS = 120;
@@ -181,6 +213,17 @@ async function main(argv: string[]): Promise<number> {
     mcpStdio = await serveMcpStdio({ registry: handle.tools, log: log.child('mcp'), include: serve.include, exclude: serve.exclude, version: VERSION });
     // The MCP client started us and owns our life: when it closes our stdin, we shut down.
     process.stdin.once('end', () => onSignal('stdin closed'));
+  }
+  if (opts.parentPid) {
+    // The launching window's process is polled: it may die without a chance to stop us.
+    const parent = opts.parentPid;
+    const watch = setInterval(() => {
+      if (!processAlive(parent)) {
+        clearInterval(watch);
+        onSignal('parent exited');
+      }
+    }, 1000);
+    watch.unref();
   }
 
   return new Promise<number>((resolve) => {

@@ -73,9 +73,11 @@ export function attached(info: DiscoveryInfo): RuntimeHandle {
   };
 }
 
-export function runtimeArgs(opts: Pick<LaunchOptions, 'workspace' | 'port' | 'trusted' | 'overrides'>): string[] {
+export function runtimeArgs(opts: Pick<LaunchOptions, 'workspace' | 'port' | 'trusted' | 'overrides' | 'keepAlive'>): string[] {
   const args = ['--workspace', opts.workspace, '--port', String(opts.port)];
   if (!opts.trusted) args.push('--untrusted');
+  // A runtime this window owns ends with it even if the extension host dies without deactivating.
+  if (!opts.keepAlive) args.push('--parent-pid', String(process.pid));
   if (Object.keys(opts.overrides).length) args.push('--overrides', JSON.stringify(opts.overrides));
   return args;
 }
