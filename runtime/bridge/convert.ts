@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LoomEvent, QoS } from '../bus/types';
 import { readField, writeField } from '../bus/envelope';
-import type { Event, Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
+import type { Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
 import type { ToolDefinition } from '../tools/types';
 
 /**
@@ -26,20 +26,11 @@ export function eventFromWire(event: Event__Output | null | undefined, sender: s
   };
 }
 
-export function eventToWire(event: LoomEvent): Event {
-  return event;
-}
-
 const QOS_FROM_WIRE: Record<string, QoS> = { QOS_REALTIME: 'realtime', QOS_BATCHED: 'batched', QOS_BACKGROUND: 'background' };
-const QOS_TO_WIRE: Record<QoS, string> = { realtime: 'QOS_REALTIME', batched: 'QOS_BATCHED', background: 'QOS_BACKGROUND' };
 
 export function qosFromWire(qos: string | number | undefined | null): QoS {
   if (typeof qos === 'number') return (['realtime', 'batched', 'background'] as const)[qos] ?? 'realtime';
   return QOS_FROM_WIRE[qos ?? ''] ?? 'realtime';
-}
-
-export function qosToWire(qos: QoS): 'QOS_REALTIME' | 'QOS_BATCHED' | 'QOS_BACKGROUND' {
-  return QOS_TO_WIRE[qos] as 'QOS_REALTIME' | 'QOS_BATCHED' | 'QOS_BACKGROUND';
 }
 
 /** Throws with a message naming the tool when its schema is not a JSON object. */

@@ -20,10 +20,6 @@ export function escapeName(name: string): string {
   return name.replace(/%/g, '%25').replace(/!/g, '%21');
 }
 
-export function unescapeName(escaped: string): string {
-  return escaped.replace(/%21/g, '!').replace(/%25/g, '%');
-}
-
 export const key = (text: string): Buffer => Buffer.from(text, 'utf8');
 
 /** Upper bound (exclusive) of every key starting with `prefix`: 0xFF never occurs in UTF-8. */
