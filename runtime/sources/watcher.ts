@@ -84,7 +84,7 @@ export async function startWatcher(bus: Bus, config: LoomConfig, log: Logger): P
 
   const record = (change: FsChange, kind: Kind) => (abs: string) => {
     const rel = relative(abs);
-    if (!rel || rel.startsWith('..') || !isIncluded(rel)) return;
+    if (!rel || isOutside(rel) || !isIncluded(rel)) return;
     const entry = pending.get(rel);
     if (entry) clearTimeout(entry.timer);
     const next = coalesce(entry?.change ?? 'none', change);
@@ -119,14 +119,22 @@ export async function startWatcher(bus: Bus, config: LoomConfig, log: Logger): P
   };
 }
 
+/**
+ * True for a path (relative to the root, forward slashes) that leads out of the root. A name
+ * merely starting with ".." ("..x") is inside; on Windows another drive comes back absolute.
+ */
+function isOutside(rel: string): boolean {
+  return rel === '..' || rel.startsWith('../') || path.isAbsolute(rel);
+}
+
 /** True for a workspace-relative path that is never reported (its subtree is not even watched). */
 function ignoredMatcher(root: string, config: LoomConfig): (rel: string) => boolean {
   const dataDir = path.relative(root, path.resolve(root, config.runtime.dataDir)).split(path.sep).join('/');
   const byGlob = picomatch(config.watcher.ignore, { dot: true });
   return (rel: string) => {
-    if (!rel || rel.startsWith('..')) return false;
+    if (!rel || isOutside(rel)) return false;
     if (rel.split('/').some((segment) => ALWAYS_IGNORED.includes(segment))) return true;
-    if (dataDir && !dataDir.startsWith('..') && (rel === dataDir || rel.startsWith(dataDir + '/'))) return true;
+    if (dataDir && !isOutside(dataDir) && (rel === dataDir || rel.startsWith(dataDir + '/'))) return true;
     return byGlob(rel);
   };
 }

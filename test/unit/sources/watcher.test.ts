@@ -30,7 +30,7 @@ describe('sources: workspace watcher', function () {
 
   async function start(watch: Partial<LoomConfig['watcher']> = {}, runtime: Partial<LoomConfig['runtime']> = {}): Promise<void> {
     const config = defaultConfig(ws);
-    Object.assign(config.watcher, { debounceMs: 50 }, watch);
+    Object.assign(config.watcher, { debounceMs: 200 }, watch);
     Object.assign(config.runtime, runtime);
     watcher = await startWatcher(bus, config, silentLogger);
   }
@@ -73,6 +73,16 @@ describe('sources: workspace watcher', function () {
     assert.deepEqual(reported, ['src', 'src/sentinel.ts']);
   });
 
+  it('reports root entries whose names start with ".." (they are inside the workspace)', async () => {
+    await start();
+    await fs.mkdir(file('..dir'));
+    await fs.writeFile(file('..dir/inner.txt'), 'in');
+    await fs.writeFile(file('..x'), 'in');
+    await events.next(at('..dir/inner.txt'));
+    await events.next(at('..x'));
+    assert.deepEqual(forPath('..x'), ['fs.created']);
+  });
+
   it('reports only paths matching the include globs', async () => {
     await start({ include: ['src/**/*.ts', 'README.md'] });
     await fs.mkdir(file('src/deep'), { recursive: true });
@@ -88,7 +98,8 @@ describe('sources: workspace watcher', function () {
   });
 
   it('coalesces a burst per path: created then changed is one created, created then deleted is nothing', async () => {
-    await start({ debounceMs: 800 });
+    // The window must outlast the whole burst even on a loaded machine.
+    await start({ debounceMs: 3000 });
     await fs.writeFile(file('burst.txt'), '1');
     await fs.appendFile(file('burst.txt'), '2');
     await fs.appendFile(file('burst.txt'), '3');
@@ -97,8 +108,13 @@ describe('sources: workspace watcher', function () {
     const created = await events.next(at('burst.txt'));
     assert.equal(created.type, 'fs.created');
     assert.equal(created.payload.size, 3);
+    // Barrier: once the watcher has seen a later file, every earlier change to the burst's paths
+    // has been seen too; close() publishes whatever is still inside a window, without waiting it out.
     await fs.writeFile(file('sentinel.txt'), 's');
-    await events.next(at('sentinel.txt'));
+    while (!watcher!.pending().includes('sentinel.txt')) await new Promise((r) => setTimeout(r, 10));
+    await watcher!.close();
+    watcher = undefined;
+    assert.deepEqual(forPath('sentinel.txt'), ['fs.created']);
     assert.deepEqual(forPath('burst.txt'), ['fs.created']);
     assert.deepEqual(forPath('fleeting.txt'), []);
   });
