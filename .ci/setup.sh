@@ -8,16 +8,28 @@ cd "$(dirname "$0")/.."
 what="${1:-core}"
 
 step() { printf '\n==> %s\n' "$*"; }
+die() { printf '\nsetup: %s\n' "$*" >&2; exit 1; }
 
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null \
+  || die "Python 3.10 or newer is needed as python3 (found: $(python3 --version 2>&1 || echo none))"
+
+# Debian packages: the browser and native-build deps for the test suites, and python3-venv
+# wherever python3 cannot make a virtual environment (stock Debian/Ubuntu lack ensurepip).
+missing=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=("python3-venv")
 if [ "$what" = test ]; then
-  missing=()
   for pkg in chromium ripgrep libkrb5-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    step "Debian packages: ${missing[*]}"
-    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "these Debian packages are needed: ${missing[*]} (install them, or run this as root)"
+    sudo_cmd="sudo"
   fi
+  command -v apt-get >/dev/null || die "these packages are needed and apt-get is not here: ${missing[*]}"
+  flock /tmp/loom-apt.lock $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive flock /tmp/loom-apt.lock $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 step "npm packages"
