@@ -148,6 +148,36 @@ describe('agent supervisor', function () {
     assert.ok(rt.logs.some((l) => l.msg === 'agent failed' && l.agent === 'crasher'));
   });
 
+  it('doubles the restart delay up to backoff_max_ms on each crash, and stops after max_restarts with the reason', async () => {
+    const { rt, c, agent } = await boot(
+      agentToml('bouncer', { autostart: false, max_restarts: 4, restart_window_ms: 600_000, backoff_initial_ms: 100, backoff_max_ms: 250 }, { FIXTURE_MODE: 'crash' }),
+    );
+    const watcher = new StreamClient(c);
+    watcher.send({ ack: { messageId: 'bouncer-watcher' } });
+    // batched: a lifecycle event is never dropped on the way to this test.
+    watcher.send({ subscribe: { requestId: 's', pattern: 'agent.bouncer.*', qos: 'QOS_BATCHED' } });
+    await watcher.next((m) => m.msg === 'subscribed');
+    const started = await call(c.runtime, 'ControlAgent', { agentId: 'bouncer', action: 'start' });
+    assert.equal(started.success, true, started.errorMessage);
+
+    const failed = JSON.parse((await watcher.delivery('agent.bouncer.failed')).payload);
+    assert.match(failed.reason, /crashed 5 times within 600000 ms \(limit 4\); restarts stopped\. Last: exited with code 3/);
+    const lifecycle = watcher.history.flatMap((m) => (m.delivery ? [m.delivery] : m.deliveryBatch?.deliveries ?? []));
+    const restarting = lifecycle.filter((d) => d.topic === 'agent.bouncer.restarting').map((d) => JSON.parse(d.event!.payload.toString('utf8')));
+    assert.deepEqual(restarting.map((r) => r.delayMs), [100, 200, 250, 250]);
+    assert.deepEqual(restarting.map((r) => r.attempt), [1, 2, 3, 4]);
+    assert.equal(lifecycle.filter((d) => d.topic === 'agent.bouncer.crashed').length, 5);
+
+    const info = await agent('bouncer');
+    assert.equal(info?.state, 'failed');
+    assert.equal(info?.restarts, 4);
+    assert.equal(info?.pid, 0);
+    assert.equal(info?.lastError, failed.reason);
+    assert.equal(lifecycle.filter((d) => d.topic === 'agent.bouncer.started').length, 5, 'the first start and four restarts');
+    assert.equal(rt.exitCode, null);
+    watcher.cancel();
+  });
+
   it('stops with SIGTERM first, then SIGKILL after stop_grace_ms for an agent that ignores it', async () => {
     const { rt, c, agent } = await boot(
       agentToml('polite', {}) + agentToml('stubborn', { stop_grace_ms: 500 }, { FIXTURE_MODE: 'ignore-term' }),
