@@ -8,6 +8,8 @@ subscriptions it added at run time. Events emitted meanwhile wait in the outboun
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import inspect
 import json
 import logging
@@ -16,7 +18,7 @@ import random
 import signal
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 import grpc
 
@@ -39,6 +41,94 @@ EventHandler = Callable[[Context, str, Event], Union[Awaitable[None], None]]
 _MAX_PUBLISH_BATCH = 256
 _STREAM_REQUEST_TIMEOUT = 10.0
 _FLUSH_TIMEOUT = 3.0
+
+
+class _Inbox:
+    """Deliveries waiting for on_event, and the rule for when the stream reader may read on.
+
+    The runtime sends everything on one stream, in order: deliveries, replies to this agent's
+    requests, tool calls routed to it, pongs, subscribe/unsubscribe answers and errors. For
+    deliveries, not reading is the backpressure: HTTP/2 flow control then stalls the runtime's
+    writer, so a batched publisher waits and a realtime queue drops (and counts) in the
+    runtime, as the QoS says. But a stopped reader also stops the messages behind the
+    deliveries, and a handler awaiting one of them would never finish. The rule:
+
+    * the reader dispatches every message as soon as it is read; only deliveries land here;
+    * below `soft_cap` deliveries waiting, it reads on;
+    * at `soft_cap` it waits for room, unless the agent is awaiting something that arrives on
+      the stream (a request's reply, a tool call it made, which may be routed back to it, a
+      subscribe/unsubscribe answer, a flush's pong): then it reads on, holding the extra
+      deliveries here (counted in `held`), so the awaited message gets past those ahead of it;
+    * at `hard_cap` it waits regardless, which bounds memory (logged).
+
+    A tool call routed to this agent while the reader waits is read once the handler makes room
+    (the agent cannot know it is coming); the same holds for anything a handler waits on
+    without asking through this agent.
+    """
+
+    def __init__(
+        self, agent_id: str, soft_cap: int, hard_cap: int, awaiting: Callable[[], bool], stats: Dict[str, int]
+    ) -> None:
+        self._agent_id = agent_id
+        self.soft_cap = max(1, soft_cap)
+        self.hard_cap = max(self.soft_cap + 1, hard_cap)
+        self._awaiting = awaiting
+        self._stats = stats
+        self._items: collections.deque = collections.deque()
+        self._readable = asyncio.Event()
+        self._changed = asyncio.Event()
+        #: True while the reader waits for room: its silence then says nothing about the runtime.
+        self.paused = False
+        self._warned = ""  # what was logged since the queue was last empty: "", "held", "full"
+
+    def put(self, ev: Event) -> None:
+        self._items.append(ev)
+        if len(self._items) > self.soft_cap:
+            self._stats["held_deliveries"] += 1
+            self._warn("held", "reading on because a reply or tool call is awaited")
+        self._readable.set()
+
+    async def get(self) -> Event:
+        while not self._items:
+            self._readable.clear()
+            await self._readable.wait()
+        ev = self._items.popleft()
+        if not self._items:
+            self._warned = ""
+        self._changed.set()
+        return ev
+
+    def wake(self) -> None:
+        """Something started awaiting the stream: a waiting reader re-checks the rule."""
+        self._changed.set()
+
+    async def wait_for_room(self) -> bool:
+        """Returns when the reader may read another message; True if it had to wait."""
+        waited = False
+        try:
+            while True:
+                n = len(self._items)
+                awaiting = self._awaiting()
+                if n < self.soft_cap or (n < self.hard_cap and awaiting):
+                    return waited
+                if awaiting:
+                    self._warn("full", "stopped reading although a reply or tool call is awaited (it may time out)")
+                if not waited:
+                    self._stats["read_pauses"] += 1
+                waited = self.paused = True
+                self._changed.clear()
+                await self._changed.wait()
+        finally:
+            self.paused = False
+
+    def _warn(self, level: str, what: str) -> None:
+        if self._warned == level or self._warned == "full":
+            return
+        self._warned = level
+        log.warning(
+            "agent %s: %d events wait for on_event (max_pending_events=%d); %s",
+            self._agent_id, len(self._items), self.soft_cap, what,
+        )
 
 
 class _Session:
@@ -72,6 +162,9 @@ class Agent:
     on_event   -- `async def on_event(ctx, topic, event)`, called for each delivery, in order
     token      -- bridge token; else $LOOM_TOKEN; else the discovery file's
     qos        -- QoS of the registration subscriptions ("realtime", "batched", "background")
+    max_pending_events -- deliveries waiting for on_event before the agent stops reading the
+                  stream (backpressure), unless it awaits a reply or tool call (see _Inbox)
+    max_held_events    -- hard limit on waiting deliveries in that case (default 8x, at least +64)
     """
 
     def __init__(
@@ -87,6 +180,7 @@ class Agent:
         metadata: Optional[Dict[str, str]] = None,
         heartbeat_interval: float = 5.0,
         max_pending_events: int = 1024,
+        max_held_events: Optional[int] = None,
         capabilities: Optional[Iterable[Any]] = None,
     ) -> None:
         agent_id = agent_id or os.environ.get("LOOM_AGENT_ID")
@@ -106,14 +200,18 @@ class Agent:
         self._on_event = on_event
         self._metadata = dict(metadata or {})
         self._heartbeat_interval = heartbeat_interval
+        if max_pending_events < 1:
+            raise ValueError(f"max_pending_events must be at least 1, not {max_pending_events}")
         self._max_pending_events = max_pending_events
+        self._max_held_events = max_held_events or max(8 * max_pending_events, max_pending_events + 64)
+        self._awaiting = 0  # calls in flight whose answer comes on the stream
         self.ctx = Context(self)
         self._session: Optional[_Session] = None
         self._connected = asyncio.Event()
         self._stopped = False
         self._started = False
         self._outbound: Optional[asyncio.Queue] = None
-        self._events: Optional[asyncio.Queue] = None
+        self._inbox: Optional[_Inbox] = None
         self._unsent: List[Any] = []  # taken from the queue, not written when the stream died
         self._pending_replies: Dict[str, asyncio.Future] = {}
         self._pending_stream: Dict[str, asyncio.Future] = {}
@@ -124,7 +222,14 @@ class Agent:
         self.endpoint: Optional[Endpoint] = None
         #: Counters for tests and benchmarks: what travelled, and how.
         self.stats: Dict[str, int] = dict.fromkeys(
-            ("deliveries", "delivery_batches", "publishes", "publish_batches", "tool_calls", "reconnects", "errors"), 0
+            (
+                "deliveries", "delivery_batches", "publishes", "publish_batches", "tool_calls", "reconnects", "errors",
+                # held_deliveries: read beyond max_pending_events while a reply was awaited;
+                # read_pauses: times the reader stopped for backpressure; liveness_probes:
+                # unary heartbeats sent while it was stopped.
+                "held_deliveries", "read_pauses", "liveness_probes",
+            ),
+            0,
         )
 
     @property
@@ -149,7 +254,9 @@ class Agent:
         self._started = True
         self._stopped = False
         self._outbound = asyncio.Queue(maxsize=4096)
-        self._events = asyncio.Queue(maxsize=self._max_pending_events)
+        self._inbox = _Inbox(
+            self.agent_id, self._max_pending_events, self._max_held_events, lambda: self._awaiting > 0, self.stats
+        )
         self._session = await self._connect()
         self._background = [
             asyncio.create_task(self._keep_connected(), name=f"loom-{self.agent_id}-reconnect"),
@@ -323,7 +430,10 @@ class Agent:
                     log.warning("agent %s: the runtime closed the event stream", self.agent_id)
                     return
                 session.last_received = time.monotonic()
-                await self._dispatch(msg)
+                self._dispatch(msg)
+                if self._inbox is not None and await self._inbox.wait_for_room():
+                    # Quiet while we were not reading is no sign of a dead runtime.
+                    session.last_received = time.monotonic()
         except asyncio.CancelledError:
             raise
         except grpc.aio.AioRpcError as e:
@@ -334,16 +444,17 @@ class Agent:
         finally:
             session.ended.set()
 
-    async def _dispatch(self, msg: Any) -> None:
+    def _dispatch(self, msg: Any) -> None:
+        """Acts on one message at once; never waits (see _Inbox for why)."""
         kind = msg.WhichOneof("msg")
         if kind == "delivery":
             self.stats["deliveries"] += 1
-            await self._deliver(msg.delivery)
+            self._deliver(msg.delivery)
         elif kind == "delivery_batch":
             self.stats["delivery_batches"] += 1
             self.stats["deliveries"] += len(msg.delivery_batch.deliveries)
             for d in msg.delivery_batch.deliveries:
-                await self._deliver(d)
+                self._deliver(d)
         elif kind == "tool_call":
             self.stats["tool_calls"] += 1
             task = asyncio.create_task(self._serve_tool(msg.tool_call))
@@ -363,7 +474,7 @@ class Agent:
             self.stats["errors"] += 1
             log.warning("agent %s: runtime reported %s: %s", self.agent_id, msg.err.code, msg.err.message)
 
-    async def _deliver(self, delivery: Any) -> None:
+    def _deliver(self, delivery: Any) -> None:
         ev = Event.from_proto(delivery.event, topic=delivery.topic)
         cid = ev.correlation_id
         if cid:
@@ -371,8 +482,8 @@ class Agent:
             if fut is not None and not fut.done():
                 fut.set_result(ev)
                 return
-        if self._on_event is not None and self._events is not None:
-            await self._events.put(ev)  # a full queue holds the reader: backpressure to the runtime
+        if self._on_event is not None and self._inbox is not None:
+            self._inbox.put(ev)  # the reader then waits for room: backpressure to the runtime
 
     async def _write(self, session: _Session) -> None:
         assert self._outbound is not None
@@ -418,11 +529,35 @@ class Agent:
         interval = self._heartbeat_interval
         while True:
             await asyncio.sleep(interval)
-            if time.monotonic() - session.last_received > 3 * interval:
-                log.warning("agent %s: no word from the runtime for %.0fs; reconnecting", self.agent_id, 3 * interval)
+            if self._inbox is not None and self._inbox.paused:
+                # The reader waits for a slow handler, so pongs sit unread: ask on a unary call instead.
+                if not await self._probe(session, 3 * interval):
+                    session.ended.set()
+                    return
+                session.last_received = time.monotonic()
+            elif time.monotonic() - session.last_received > 3 * interval:
+                log.warning("agent %s: no word from the runtime for %.1fs; reconnecting", self.agent_id, 3 * interval)
                 session.ended.set()
                 return
             await self._enqueue(self._ping())
+
+    async def _probe(self, session: _Session, timeout: float) -> bool:
+        """A unary Heartbeat on the session's channel: does the runtime answer and know this agent?"""
+        self.stats["liveness_probes"] += 1
+        conn = session.conn
+        try:
+            resp = await conn.bridge.Heartbeat(
+                loom_pb2.HeartbeatRequest(timestamp_ms=int(time.time() * 1000), agent_id=self.agent_id),
+                metadata=conn.metadata(),
+                timeout=max(timeout, 1.0),
+            )
+        except grpc.aio.AioRpcError as e:
+            log.warning("agent %s: the runtime did not answer a heartbeat (%s); reconnecting", self.agent_id, e.code().name)
+            return False
+        if resp.status != "ok":
+            log.warning("agent %s: the runtime answered a heartbeat with %r; reconnecting", self.agent_id, resp.status)
+            return False
+        return True
 
     def _ping(self) -> Any:
         return loom_pb2.ClientEvent(
@@ -434,20 +569,33 @@ class Agent:
             raise NotConnected(f"agent {self.agent_id} is not started; await agent.start() first")
         await self._outbound.put(msg)
 
+    @contextlib.contextmanager
+    def _awaiting_stream(self) -> Iterator[None]:
+        """Marks a call whose answer arrives on the stream, so the reader reads on past a full queue."""
+        self._awaiting += 1
+        if self._inbox is not None:
+            self._inbox.wake()
+        try:
+            yield
+        finally:
+            self._awaiting -= 1
+
     async def _flush(self, timeout: float) -> None:
         """Returns once the runtime has read everything queued so far (a ping answered in order)."""
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pong_waiters.append(fut)
-        await self._enqueue(self._ping())
-        await asyncio.wait_for(fut, timeout)
+        with self._awaiting_stream():
+            await self._enqueue(self._ping())
+            await asyncio.wait_for(fut, timeout)
 
     async def _stream_request(self, kind: str, request: Any) -> Any:
         request.request_id = str(uuid.uuid4())
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pending_stream[request.request_id] = fut
         try:
-            await self._enqueue(loom_pb2.ClientEvent(**{kind: request}))
-            return await asyncio.wait_for(fut, _STREAM_REQUEST_TIMEOUT)
+            with self._awaiting_stream():
+                await self._enqueue(loom_pb2.ClientEvent(**{kind: request}))
+                return await asyncio.wait_for(fut, _STREAM_REQUEST_TIMEOUT)
         except asyncio.TimeoutError:
             raise LoomError(f"{kind} {request.pattern!r}: no answer from the runtime within {_STREAM_REQUEST_TIMEOUT:.0f}s") from None
         finally:
@@ -479,9 +627,9 @@ class Agent:
     # ---------- handlers and tools ----------
 
     async def _handle_events(self) -> None:
-        assert self._events is not None
+        assert self._inbox is not None
         while True:
-            ev = await self._events.get()
+            ev = await self._inbox.get()
             assert self._on_event is not None
             token = handling.set(ev)
             try:

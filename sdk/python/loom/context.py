@@ -217,8 +217,9 @@ class Context:
         fut: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
         self._agent._pending_replies[ev.id] = fut
         try:
-            await self.emit(topic, type=type, envelope=ev)
-            return await asyncio.wait_for(fut, timeout=timeout_ms / 1000)
+            with self._agent._awaiting_stream():
+                await self.emit(topic, type=type, envelope=ev)
+                return await asyncio.wait_for(fut, timeout=timeout_ms / 1000)
         except asyncio.TimeoutError:
             raise RequestTimeout(f"no reply to {type!r} on {topic!r} within {timeout_ms} ms") from None
         finally:
@@ -280,10 +281,13 @@ class Context:
                 correlation_id=call_id,
             )
             try:
-                # The runtime enforces timeout_ms and answers TIMEOUT; the deadline is a backstop.
-                res = await self._unary.call(
-                    f"tool {name!r}", lambda c: c.bridge.ForwardToolCall, call, timeout=timeout_ms / 1000 + 5
-                )
+                # The tool may be this agent's own (or call back into it): its call then arrives
+                # on this agent's stream, so the stream must be read while this one is out.
+                with self._agent._awaiting_stream():
+                    # The runtime enforces timeout_ms and answers TIMEOUT; the deadline is a backstop.
+                    res = await self._unary.call(
+                        f"tool {name!r}", lambda c: c.bridge.ForwardToolCall, call, timeout=timeout_ms / 1000 + 5
+                    )
             except LoomError as e:
                 cause = e.__cause__ or e.__context__
                 if isinstance(cause, grpc.aio.AioRpcError) and cause.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
