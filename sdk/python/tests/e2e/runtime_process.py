@@ -15,34 +15,37 @@ from pathlib import Path
 from typing import List, Optional
 
 REPO = Path(__file__).resolve().parents[4]
-RUNTIME_JS = REPO / "dist" / "runtime.js"
 _SOURCES = ("runtime", "proto")
 
 
-def _newest_source_mtime() -> float:
+def _newest_source_mtime(repo: Path) -> float:
     newest = 0.0
     for top in _SOURCES:
-        for path in (REPO / top).rglob("*"):
+        for path in (repo / top).rglob("*"):
             if path.suffix in (".ts", ".proto", ".json") and "gen" not in path.parts and path.is_file():
                 newest = max(newest, path.stat().st_mtime)
     return newest
 
 
-def ensure_built() -> Path:
-    """Builds dist/runtime.js with `node esbuild.mjs` when it is missing or older than its sources."""
+def ensure_built(repo: Path = REPO) -> Path:
+    """Builds dist/runtime.js with `node esbuild.mjs` when it is missing or older than its sources.
+
+    A failed build raises: running the bundle left from an older tree would test other code.
+    """
     with open("/tmp/loom-esbuild.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # other engineers' tests build the same bundle
-        if RUNTIME_JS.exists() and RUNTIME_JS.stat().st_mtime >= _newest_source_mtime():
-            return RUNTIME_JS
+        bundle = repo / "dist" / "runtime.js"
+        if bundle.exists() and bundle.stat().st_mtime >= _newest_source_mtime(repo):
+            return bundle
         proc = subprocess.run(
-            ["node", "esbuild.mjs", "--only=runtime"], cwd=REPO, capture_output=True, text=True, timeout=300
+            ["node", "esbuild.mjs", "--only=runtime"], cwd=repo, capture_output=True, text=True, timeout=300
         )
-        if proc.returncode != 0:
-            if RUNTIME_JS.exists():
-                sys.stderr.write(f"warning: runtime build failed, using the existing bundle:\n{proc.stderr[-2000:]}\n")
-                return RUNTIME_JS
-            raise RuntimeError(f"`node esbuild.mjs` failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    return RUNTIME_JS
+        if proc.returncode != 0 or not bundle.exists():
+            raise RuntimeError(
+                f"`node esbuild.mjs --only=runtime` failed in {repo} (exit {proc.returncode}); "
+                f"not running an older dist/runtime.js:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+            )
+    return bundle
 
 
 class RuntimeProcess:
@@ -68,8 +71,7 @@ class RuntimeProcess:
         return self.workspace / ".loom" / "runtime.json"
 
     def start(self, timeout: float = 60.0) -> "RuntimeProcess":
-        ensure_built()
-        args = ["node", str(RUNTIME_JS), "--workspace", str(self.workspace)]
+        args = ["node", str(ensure_built()), "--workspace", str(self.workspace)]
         if self.port is not None:
             args += ["--port", str(self.port)]
         args += self.extra_args

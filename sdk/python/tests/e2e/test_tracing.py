@@ -1,15 +1,14 @@
 """One trace from a Python span, through the runtime, a handler in another agent and a tool in a third."""
 import pytest
+# The SDK comes with the [dev] extra: without it this fails to import, loudly, instead of skipping.
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-pytest.importorskip("opentelemetry.sdk")
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from loom import tool
 
-from loom import tool  # noqa: E402
-
-from conftest import Inbox, unique  # noqa: E402
+from conftest import Inbox, unique
 
 _exporter = InMemorySpanExporter()
 
