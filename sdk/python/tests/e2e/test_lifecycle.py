@@ -1,12 +1,13 @@
 """Agent lifecycle against real processes: supervisor restarts, runtime restarts, clean stop."""
 import asyncio
+import json
 import os
 import signal
 import sys
 
 import grpc
 
-from loom import Agent, RequestTimeout
+from loom import Agent, RequestTimeout, tool
 from loom._proto import loom_pb2, runtime_pb2, runtime_pb2_grpc
 
 from conftest import SUPERVISED_ID, Inbox, make_workspace, unique
@@ -49,7 +50,12 @@ async def test_runtime_restart_under_a_connected_agent(tmp_path, monkeypatch):
     monkeypatch.delenv("LOOM_BRIDGE_ADDR", raising=False)
     monkeypatch.chdir(ws)  # found through .loom/runtime.json, re-read on reconnect (new token)
     inbox = Inbox()
-    agent = Agent("resumer", ["e2e.resume.registered"], on_event=inbox, heartbeat_interval=0.5)
+
+    @tool("resumer:greet", description="Greets")
+    def greet(name: str) -> str:
+        return f"hello {name}"
+
+    agent = Agent("resumer", ["e2e.resume.registered"], on_event=inbox, heartbeat_interval=0.5, tools=[greet])
     try:
         await agent.start()
         await agent.ctx.subscribe("e2e.resume.dynamic.>")
@@ -71,6 +77,12 @@ async def test_runtime_restart_under_a_connected_agent(tmp_path, monkeypatch):
             for topic in ("e2e.resume.registered", "e2e.resume.dynamic.x"):
                 ev = loom_pb2.Event(id=unique("ev-"), type=topic)
                 await stub.Publish(loom_pb2.Publish(topic=topic, event=ev), metadata=rt2.metadata())
+            # The tool was offered again with the new registration and is routed over the new stream.
+            tools = runtime_pb2_grpc.ToolsStub(channel)
+            call = loom_pb2.ToolCall(id="after-restart", name="resumer:greet", arguments='{"name": "again"}', timeout_ms=20000)
+            res = await tools.CallTool(call, metadata=rt2.metadata())
+            assert res.status == loom_pb2.TOOL_OK, res
+            assert json.loads(res.output) == "hello again"
         finally:
             await channel.close()
         events = await inbox.wait_count(2)
