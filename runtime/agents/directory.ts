@@ -33,6 +33,8 @@ interface AgentRecord {
   metadata: Record<string, string>;
   lastHeartbeatMs: number;
   state: Extract<AgentState, 'starting' | 'connected' | 'disconnected'>;
+  /** When it last went from live to disconnected; unset while live. */
+  disconnectedAtMs?: number;
   conn?: AgentConnection;
   subs: Subscription[];
 }
@@ -50,6 +52,11 @@ const AGENT_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
  * and no id has a ":" (MCP servers own theirs as "mcp:<name>").
  */
 const RESERVED_IDS = new Set(['runtime']);
+/**
+ * How long a disconnected agent stays listed, in heartbeat timeouts: long enough to see it come
+ * back after a hiccup or a runtime-side restart, short enough that one-off clients don't pile up.
+ */
+const RETAIN_DISCONNECTED_TIMEOUTS = 10;
 
 export function validateAgentId(id: string): string | undefined {
   if (!id) return 'agent id is empty';
@@ -71,6 +78,8 @@ export interface DirectoryOptions {
 export class AgentDirectory {
   private readonly records = new Map<string, AgentRecord>();
   private readonly pending = new Map<string, PendingCall>();
+  /** Ids the supervisor runs (it reports their exits): never forgotten, their process comes back. */
+  private readonly supervised = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: DirectoryOptions) {
@@ -148,6 +157,7 @@ export class AgentDirectory {
    * without this a restarted process would look connected through its predecessor's link.
    */
   processExited(agentId: string, how: string): void {
+    this.supervised.add(agentId);
     const record = this.records.get(agentId);
     if (!record?.conn) return;
     this.disconnect(record, `its process ${how}`);
@@ -225,10 +235,17 @@ export class AgentDirectory {
     return [...this.records.values()].map((r) => this.view(r));
   }
 
-  /** Marks silent agents disconnected. Runs on a timer; public so the sweep can be forced. */
+  /**
+   * Marks silent agents disconnected and forgets unsupervised ones disconnected for longer than
+   * the retention. Runs on a timer; public so the sweep can be forced.
+   */
   sweep(now = Date.now()): void {
+    const retentionMs = RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs;
     for (const record of this.records.values()) {
-      if (record.state === 'disconnected') continue;
+      if (record.state === 'disconnected') {
+        if (!this.supervised.has(record.id) && now - (record.disconnectedAtMs ?? now) > retentionMs) this.forget(record.id);
+        continue;
+      }
       if (now - record.lastHeartbeatMs <= this.opts.heartbeatTimeoutMs) continue;
       const reason = `no heartbeat or message for ${now - record.lastHeartbeatMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`;
       // Disconnect first: closing the link reports its end, which must find the agent already gone.
@@ -247,6 +264,11 @@ export class AgentDirectory {
     }
   }
 
+  private forget(agentId: string): void {
+    this.records.delete(agentId);
+    this.opts.log.info('disconnected agent forgotten', { agent: agentId, afterMs: RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs });
+  }
+
   private disconnect(record: AgentRecord, reason: string): void {
     const wasLive = record.state !== 'disconnected';
     this.dropSubscriptions(record);
@@ -256,6 +278,7 @@ export class AgentDirectory {
     record.state = 'disconnected';
     this.failPending(record.id, `agent ${record.id} disconnected: ${reason}`);
     if (!wasLive) return;
+    record.disconnectedAtMs = Date.now();
     this.opts.log.info('agent disconnected', { agent: record.id, reason });
     this.opts.emit(record.id, 'disconnected', { state: 'disconnected', reason });
   }

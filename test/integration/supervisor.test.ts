@@ -178,6 +178,27 @@ describe('agent supervisor', function () {
     watcher.cancel();
   });
 
+  it('forgets an unsupervised agent disconnected for ten heartbeat timeouts, but keeps a supervised one', async () => {
+    const { rt, c, agent } = await boot('[bridge]\nheartbeat_timeout_ms = 500\n' + agentToml('keeper', {}));
+    await until(rt, 'keeper connected', async () => (await agent('keeper'))?.state === 'connected');
+    const stopped = await call(c.runtime, 'ControlAgent', { agentId: 'keeper', action: 'stop' });
+    assert.equal(stopped.success, true, stopped.errorMessage);
+
+    // Registered after keeper's link ended and never connected: it goes silent later than keeper,
+    // so once it is forgotten keeper has been disconnected longer than the retention too.
+    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'drifter', subscribedTopics: ['drift.topic'] });
+    assert.equal(reg.success, true, reg.errorMessage);
+    assert.ok(await agent('drifter'), 'listed while it is fresh');
+    await until(rt, 'drifter disconnected', async () => (await agent('drifter'))?.state === 'disconnected');
+    await until(rt, 'drifter forgotten', async () => !(await agent('drifter')));
+    assert.ok(rt.logs.some((l) => l.msg === 'disconnected agent forgotten' && l.agent === 'drifter' && l.afterMs === 5000));
+
+    const keeper = await agent('keeper');
+    assert.equal(keeper?.state, 'stopped');
+    assert.deepEqual(keeper?.topics, ['fixture.keeper.>'], 'the directory still holds what keeper registered');
+    assert.equal(rt.logs.some((l) => l.msg === 'disconnected agent forgotten' && l.agent === 'keeper'), false);
+  });
+
   it('stops with SIGTERM first, then SIGKILL after stop_grace_ms for an agent that ignores it', async () => {
     const { rt, c, agent } = await boot(
       agentToml('polite', {}) + agentToml('stubborn', { stop_grace_ms: 500 }, { FIXTURE_MODE: 'ignore-term' }),
