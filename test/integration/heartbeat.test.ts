@@ -13,8 +13,13 @@ describe('agent heartbeat, reconnect and replacement', function () {
   const streams: StreamClient[] = [];
   const timers: NodeJS.Timeout[] = [];
 
+  // Pings every PING_MS keep an agent alive with a wide margin even on a loaded machine; the
+  // unary-heartbeat tests run for LONGER_THAN_TIMEOUT_MS, past the 3 s timeout.
+  const PING_MS = 200;
+  const LONGER_THAN_TIMEOUT_MS = 4000;
+
   before(async () => {
-    rt = await startRuntime(makeWorkspace('[bridge]\nheartbeat_timeout_ms = 800\n'));
+    rt = await startRuntime(makeWorkspace('[bridge]\nheartbeat_timeout_ms = 3000\n'));
     c = connect(rt.discovery().address, { token: rt.discovery().token });
   });
   afterEach(() => {
@@ -31,8 +36,18 @@ describe('agent heartbeat, reconnect and replacement', function () {
     const s = new StreamClient(c);
     streams.push(s);
     s.send({ ack: { messageId: agentId } });
-    if (keepAlive) timers.push(setInterval(() => s.send({ ping: { timestampMs: Date.now() } }), 100));
+    if (keepAlive) timers.push(setInterval(() => s.send({ ping: { timestampMs: Date.now() } }), PING_MS));
     return s;
+  }
+
+  /** Publishes on `topic` and awaits each delivery, for longer than the heartbeat timeout. */
+  async function publishTicksFor(topic: string, s: StreamClient): Promise<void> {
+    const until = Date.now() + LONGER_THAN_TIMEOUT_MS;
+    for (let i = 0; Date.now() < until; i++) {
+      await call(c.runtime, 'Publish', { topic, event: event(`tick-${i}`, {}) });
+      await s.delivery(topic);
+      await new Promise((r) => setTimeout(r, PING_MS));
+    }
   }
 
   const agentInfo = async (id: string) => (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
@@ -81,13 +96,9 @@ describe('agent heartbeat, reconnect and replacement', function () {
   it('keeps an agent alive through unary Heartbeat calls alone', async () => {
     await call(c.bridge, 'RegisterAgent', { agentId: 'hb-unary', subscribedTopics: ['hbu.topic'] });
     const s = open('hb-unary', false);
-    timers.push(setInterval(() => c.bridge.Heartbeat({ agentId: 'hb-unary', timestampMs: Date.now() }, () => {}), 100));
+    timers.push(setInterval(() => c.bridge.Heartbeat({ agentId: 'hb-unary', timestampMs: Date.now() }, () => {}), PING_MS));
     // Longer than the timeout: still connected, and deliveries still flow.
-    for (let i = 0; i < 15; i++) {
-      await call(c.runtime, 'Publish', { topic: 'hbu.topic', event: event(`tick-${i}`, {}) });
-      await s.delivery('hbu.topic');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await publishTicksFor('hbu.topic', s);
     assert.equal((await agentInfo('hb-unary'))?.state, 'connected');
     assert.equal(s.history.some((m) => m.msg === 'err'), false);
     const unknown = await call(c.bridge, 'Heartbeat', { agentId: 'never-registered' });
@@ -101,12 +112,8 @@ describe('agent heartbeat, reconnect and replacement', function () {
       const s = new StreamClient(own);
       streams.push(s);
       s.send({ ack: { messageId: 'hb-reference' } });
-      timers.push(setInterval(() => own.bridge.Heartbeat({}, () => {}), 100));
-      for (let i = 0; i < 15; i++) {
-        await call(c.runtime, 'Publish', { topic: 'hbr.topic', event: event(`tick-${i}`, {}) });
-        await s.delivery('hbr.topic');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      timers.push(setInterval(() => own.bridge.Heartbeat({}, () => {}), PING_MS));
+      await publishTicksFor('hbr.topic', s);
       assert.equal((await agentInfo('hb-reference'))?.state, 'connected');
       assert.equal(s.history.some((m) => m.msg === 'err'), false);
     } finally {
