@@ -12,19 +12,25 @@ A section looks like:
     timeout = 60                 # seconds (timeout_sec and timeout_ms are accepted too)
 
 Keys given in the section override the preset named by `type` (or by the section's name when
-it matches a preset). Unknown `type` values are an error rather than a silent default.
+it matches a preset). Unknown `type` values, unknown keys, wrong types and out-of-range values
+are errors rather than silent defaults (see section.py); strings expand `${VAR}` as env.py says.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, packaged as tomli
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from .env import expand_env
 from .errors import LLMConfigError
+from .section import KNOWN_KEYS, read_section
 
 
 @dataclass
@@ -48,6 +54,8 @@ class LLMConfig:
     # A Retry-After longer than this is not waited out: the call fails at once instead.
     max_retry_wait_s: float = 60.0
     extra_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Extra fields sent in every request body (e.g. top_p, seed); `[llm.<name>] extra = {...}`.
+    extra_body: dict[str, Any] = field(default_factory=dict)
 
 
 def _preset(base_url: str, model: str, key_env: Optional[str], supports_tools: bool,
@@ -67,25 +75,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 _PRESET_ALIASES = {"vllm": "local"}
 _GENERIC_TYPES = {"http", "openai-compatible", "openai_compatible", "custom"}
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def expand_env(value: str, *, provider: str, key: str) -> str:
-    """Expand `${VAR}` and `${VAR:-default}`; an unset VAR without default is an error that
-    names the variable (never its value)."""
-
-    def sub(m: re.Match[str]) -> str:
-        var, default = m.group(1), m.group(2)
-        got = os.environ.get(var)
-        if got is not None and got != "":
-            return got
-        if default is not None:
-            return default
-        raise LLMConfigError(provider, f"{key} refers to ${{{var}}}, which is not set in the environment")
-
-    return _ENV_REF.sub(sub, value)
-
-
 def preset_config(name: str) -> LLMConfig:
     """An LLMConfig from a built-in preset, its key read from the preset's env variable."""
     key = _PRESET_ALIASES.get(name.lower(), name.lower())
@@ -101,26 +90,18 @@ def preset_config(name: str) -> LLMConfig:
     )
 
 
-def _section_value(section: Any, key: str) -> Any:
-    if isinstance(section, Mapping):
-        return section.get(key)
-    return getattr(section, key, None)
-
-
 def config_from_section(name: str, section: Any) -> LLMConfig:
     """Build an LLMConfig from an `[llm.<name>]` mapping (or an object with those attributes,
     like the reference's LLMProviderConfig)."""
-    kind = _section_value(section, "type") or _section_value(section, "provider")
-    kind = str(kind).lower() if kind else None
+    v = read_section(name, section)
+    kind = v.type.lower() if v.type else None
     preset_name = _PRESET_ALIASES.get(kind, kind) if kind else None
     if preset_name in PRESETS:
         cfg = preset_config(preset_name)
     elif preset_name is None and name.lower() in PRESETS:
         cfg = preset_config(name.lower())
     elif preset_name is None or preset_name in _GENERIC_TYPES:
-        base = _section_value(section, "api_base") or _section_value(section, "base_url")
-        model = _section_value(section, "model")
-        if not base or not model:
+        if not v.base_url or not v.model:
             hint = "" if kind else f"; or name a preset with type = one of {sorted(PRESETS)}"
             raise LLMConfigError(name, f"the [llm.{name}] section needs api_base and model{hint}")
         cfg = LLMConfig(base_url="", model="", supports_tools=False)
@@ -128,52 +109,22 @@ def config_from_section(name: str, section: Any) -> LLMConfig:
         raise LLMConfigError(name, f"unknown type {kind!r}; choose one of "
                                    f"{sorted(set(PRESETS) | set(_PRESET_ALIASES) | _GENERIC_TYPES)}")
     changes: dict[str, Any] = {"name": name}
-
-    def text(key: str) -> Optional[str]:
-        v = _section_value(section, key)
-        return expand_env(str(v), provider=name, key=key) if v is not None else None
-
-    base = text("api_base") or text("base_url")
-    if base:
-        changes["base_url"] = base
-    if text("model"):
-        changes["model"] = text("model")
-    if _section_value(section, "api_key") is not None:
-        changes["api_key"] = text("api_key") or None
-    for key, conv in (("temperature", float), ("max_tokens", int), ("max_retries", int),
-                      ("max_retry_wait_s", float), ("backoff_s", float)):
-        v = _section_value(section, key)
-        if v is not None:
-            try:
-                changes[key] = conv(v)
-            except (TypeError, ValueError):
-                raise LLMConfigError(name, f"{key} must be a number, got {v!r}") from None
-    for key in ("supports_tools", "native_tools"):
-        v = _section_value(section, key)
-        if v is not None:
-            changes["supports_tools"] = bool(v)
-    timeout_ms = _timeout_ms(name, section)
-    if timeout_ms is not None:
-        changes["timeout_ms"] = timeout_ms
-    headers = _section_value(section, "headers")
-    if isinstance(headers, Mapping):
-        changes["extra_headers"] = {str(k): expand_env(str(v), provider=name, key=f"headers.{k}")
-                                    for k, v in headers.items()}
+    if v.base_url:
+        changes["base_url"] = v.base_url
+    if v.model:
+        changes["model"] = v.model
+    if v.api_key_given:
+        changes["api_key"] = v.api_key
+    for key in ("temperature", "max_tokens", "timeout_ms", "max_retries", "backoff_s",
+                "max_backoff_s", "max_retry_wait_s", "supports_tools"):
+        value = getattr(v, key)
+        if value is not None:
+            changes[key] = value
+    if v.headers is not None:
+        changes["extra_headers"] = v.headers
+    if v.extra:
+        changes["extra_body"] = v.extra
     return replace(cfg, **changes)
-
-
-def _timeout_ms(name: str, section: Any) -> Optional[int]:
-    for key, scale in (("timeout_ms", 1), ("timeout", 1000), ("timeout_sec", 1000), ("timeout_s", 1000)):
-        v = _section_value(section, key)
-        if v is not None:
-            try:
-                ms = int(float(v) * scale)
-            except (TypeError, ValueError):
-                raise LLMConfigError(name, f"{key} must be a number, got {v!r}") from None
-            if ms <= 0:
-                raise LLMConfigError(name, f"{key} must be positive, got {v!r}")
-            return ms
-    return None
 
 
 def find_loom_toml(start: Optional[Union[str, Path]] = None) -> Optional[Path]:
@@ -213,9 +164,14 @@ def resolve_config(name: str, source: Any = None) -> LLMConfig:
     if isinstance(source, LLMConfig):
         return source
     if isinstance(source, Mapping):
-        # Either the [llm.<name>] section itself or the whole [llm] table.
-        inner = source.get(name) if name in source and isinstance(source.get(name), Mapping) else None
-        return config_from_section(name, inner if inner is not None else source)
+        # Either the [llm.<name>] section itself or the whole [llm] table (all of whose
+        # values are tables and none of whose keys is a section key).
+        if name in source and isinstance(source.get(name), Mapping):
+            return config_from_section(name, source[name])
+        if (source and all(isinstance(x, Mapping) for x in source.values())
+                and not any(k in KNOWN_KEYS for k in source)):
+            return preset_config(name)
+        return config_from_section(name, source)
     providers = getattr(source, "llm_providers", None)
     if providers is not None:
         if name in providers:

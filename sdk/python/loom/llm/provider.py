@@ -199,6 +199,7 @@ class LLMProvider:
                 payload["tool_choice"] = tool_choice
         if stream:
             payload["stream"] = True
+        payload.update(self.config.extra_body)
         payload.update(extra)
         return payload
 
@@ -273,9 +274,11 @@ class LLMProvider:
         client = self._client_for_loop()
         for attempt in range(self.config.max_retries + 1):
             try:
-                async with asyncio.timeout(timeout_s):
-                    resp = await client.post(self._url, json=payload, headers=self._headers(),
-                                             timeout=httpx.Timeout(timeout_s))
+                # wait_for, not asyncio.timeout (3.11+): the package supports Python 3.10.
+                resp = await asyncio.wait_for(
+                    client.post(self._url, json=payload, headers=self._headers(),
+                                timeout=httpx.Timeout(timeout_s)),
+                    timeout_s)
             except (httpx.TransportError, asyncio.TimeoutError) as e:
                 await self._retry_or_raise(self._transport_error(e, timeout_s), attempt)
                 continue
