@@ -53,7 +53,9 @@ class CognitiveAgent:
                  memory: Optional[Memory] = None):
         """`available_tools`: tool names the model may call ("*" for every tool the runtime
         lists; none by default). `permission_callback(name, args, reason) -> bool` (sync or
-        async) is asked before each call of a tool in config.guarded_tools; False refuses it
+        async) is asked before each call of a tool that writes or executes: one whose
+        descriptor's `loom.kind` metadata is not read/ask, or one named in
+        config.guarded_tools (the built-ins, which carry no kind); False refuses the call
         (the runtime's sandbox applies either way). `memory`: earlier turns shown to the model
         and where this run's goal and answer are recorded (a fresh Memory by default)."""
         self.ctx = ctx

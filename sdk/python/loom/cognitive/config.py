@@ -24,11 +24,12 @@ _STRATEGY_NAMES = {
     "chain-of-thought": ThinkingStrategy.CHAIN_OF_THOUGHT,
 }
 
-#: Tools that change files, the editor or run programs; the permission callback is asked first.
+#: The runtime's tools that write or execute and carry no `loom.kind` metadata (the built-ins),
+#: plus the editor's, so guarding holds even where the metadata is missing. Tools with metadata
+#: are guarded by it (see loom.cognitive.tools.needs_permission).
 DEFAULT_GUARDED_TOOLS = frozenset({
-    "fs:write", "fs:delete", "fs:move", "fs:rename", "fs:mkdir", "fs:append",
-    "system:shell", "editor:insert", "editor:replace", "editor:edit", "editor:apply",
-    "clipboard:write",
+    "fs:write", "fs:write_file", "fs:delete", "system:shell",
+    "editor:insert", "editor:replace", "clipboard:write",
 })
 
 

@@ -9,7 +9,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Optional, Union
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, Union
 
 from ..llm.provider import tool_spec
 from .types import Observation
@@ -22,6 +22,30 @@ PermissionCallback = Callable[[str, dict, str], Union[bool, Awaitable[bool]]]
 _API_NAME_OK = re.compile(r"[^A-Za-z0-9_-]")
 _NO_SCHEMA = {"type": "object", "properties": {}, "additionalProperties": True}
 
+#: The descriptor metadata key by which a tool says what it does: "read", "write", "ask" (the
+#: extension's tools; MCP tools from their annotations). Other values are treated as "write".
+KIND_KEY = "loom.kind"
+#: Kinds that change nothing: reading, or asking the user (who answers for themself).
+UNGUARDED_KINDS = frozenset({"read", "ask"})
+
+
+def tool_kind(info: Any) -> Optional[str]:
+    """The `loom.kind` of a tool descriptor (ToolInfo or dict), lower-cased; None without one."""
+    if info is None:
+        return None
+    metadata = info.get("metadata") if isinstance(info, Mapping) else getattr(info, "metadata", None)
+    kind = metadata.get(KIND_KEY) if isinstance(metadata, Mapping) else None
+    return kind.strip().lower() if isinstance(kind, str) and kind.strip() else None
+
+
+def needs_permission(name: str, kind: Optional[str], guarded: frozenset[str]) -> bool:
+    """Whether the permission callback is asked before `name` runs: always for the names in
+    `guarded`; otherwise by the descriptor's kind (anything but read/ask, e.g. write or
+    execute); a tool without a kind and not named is not guarded."""
+    if name in guarded:
+        return True
+    return kind is not None and kind not in UNGUARDED_KINDS
+
 
 @dataclass
 class ToolEntry:
@@ -29,6 +53,7 @@ class ToolEntry:
     api_name: str        # as function-calling APIs accept it, e.g. "fs_write"
     description: str
     schema: dict[str, Any]
+    kind: Optional[str] = None  # the descriptor's loom.kind, when it has one
 
 
 def _schema_of(info: Any) -> dict[str, Any]:
@@ -87,7 +112,8 @@ class ToolBox:
             while api in used:
                 api, n = f"{base}_{n}", n + 1
             used.add(api)
-            entries.append(ToolEntry(name, api, description, _schema_of(info) if info is not None else dict(_NO_SCHEMA)))
+            entries.append(ToolEntry(name, api, description,
+                                     _schema_of(info) if info is not None else dict(_NO_SCHEMA), tool_kind(info)))
         self.entries = entries
         self._by_name = {e.name: e for e in entries} | {e.api_name: e for e in entries}
         return entries
@@ -107,8 +133,8 @@ class ToolBox:
         if entry is None:
             available = ", ".join(e.name for e in self.entries) or "none"
             return Observation(name, False, "", f"unknown tool {name!r}; available tools: {available}")
-        if entry.name in self.guarded and self.permission_callback is not None:
-            if not await self._permitted(entry.name, args):
+        if self.permission_callback is not None and needs_permission(entry.name, entry.kind, self.guarded):
+            if not await self._permitted(entry, args):
                 return Observation(entry.name, False, "", f"permission to run {entry.name} was refused by the user")
         start = time.monotonic()
         try:
@@ -122,8 +148,10 @@ class ToolBox:
             text = text[: self.max_chars] + f"... [cut: {len(text) - self.max_chars} more characters]"
         return Observation(entry.name, True, text, None, _ms_since(start), value)
 
-    async def _permitted(self, name: str, args: dict[str, Any]) -> bool:
-        reason = f"{name} changes files, the editor or runs a program"
+    async def _permitted(self, entry: ToolEntry, args: dict[str, Any]) -> bool:
+        name = entry.name
+        reason = (f"{name} is a '{entry.kind}' tool" if entry.kind
+                  else f"{name} changes files, the editor or runs a program")
         try:
             verdict = self.permission_callback(name, args, reason)  # type: ignore[misc]
             if inspect.isawaitable(verdict):
@@ -138,4 +166,5 @@ def _ms_since(start: float) -> int:
     return int((time.monotonic() - start) * 1000)
 
 
-__all__ = ["ToolBox", "ToolEntry", "PermissionCallback"]
+__all__ = ["ToolBox", "ToolEntry", "PermissionCallback", "KIND_KEY", "UNGUARDED_KINDS", "tool_kind",
+           "needs_permission"]
