@@ -62,6 +62,10 @@ export interface McpServeConfig {
   /** Globs over registry tool names ("fs:*"); empty include = everything. */
   include: string[];
   exclude: string[];
+  /** Every served tool's policy when set; unset = by kind (read allow, write/execute ask). */
+  policy?: McpPolicy;
+  /** By registry name or glob ("system:shell", "fs:*"); wins over policy. */
+  toolPolicy: Record<string, McpPolicy>;
 }
 
 export interface McpConfig {
@@ -74,6 +78,16 @@ export interface McpConfigProblem {
   /** The server the problem belongs to, when there is one (it is reported as failed). */
   server?: string;
   message: string;
+  /** What the entry asked for, so its failed state still shows it. */
+  transport?: McpTransportKind;
+  source?: McpServerConfig['source'];
+}
+
+/** The transport a (possibly invalid) server table asks for. */
+function configuredTransport(table: unknown): McpTransportKind {
+  const t = isTable(table) ? table : {};
+  if (t.transport === 'sse' || t.transport === 'http' || t.transport === 'stdio') return t.transport;
+  return t.url !== undefined && t.command === undefined ? 'http' : 'stdio';
 }
 
 /** Table names under [mcp] that are settings, not servers. */
@@ -91,7 +105,7 @@ const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const POLICIES: readonly McpPolicy[] = ['allow', 'ask', 'deny'];
 
 const DEFAULT_SETTINGS: McpSettings = { importVscode: false, defaultPolicy: 'allow', headlessAsk: 'deny' };
-const DEFAULT_SERVE: McpServeConfig = { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [] };
+const DEFAULT_SERVE: McpServeConfig = { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [], toolPolicy: {} };
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RESTART: McpRestartConfig = {
   enabled: true, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, windowMs: 300_000,
@@ -217,13 +231,17 @@ function readRestart(r: TableReader, key: string): McpRestartConfig {
   };
 }
 
-function readToolPolicy(r: TableReader): Record<string, McpPolicy> {
+function readToolPolicy(r: TableReader, names: 'server' | 'registry' = 'server'): Record<string, McpPolicy> {
   const map = r.stringMap('tool_policy');
   for (const [tool, value] of Object.entries(map)) {
     if (!POLICIES.includes(value as McpPolicy)) {
       throw new McpConfigError(`${r.key('tool_policy')}.${tool}: expected one of "allow", "ask", "deny", got ${JSON.stringify(value)}`);
     }
-    if (tool.includes(':')) {
+    if (names === 'registry') {
+      if (!tool.includes(':') && !tool.includes('*')) {
+        throw new McpConfigError(`${r.key('tool_policy')}.${tool}: name a registry tool ("fs:write") or a glob ("fs:*"); quote it in TOML: { "fs:write" = "ask" }`);
+      }
+    } else if (tool.includes(':')) {
       throw new McpConfigError(`${r.key('tool_policy')}.${tool}: name the tool as the server lists it, without the "<server>:" prefix`);
     }
   }
@@ -315,7 +333,9 @@ function parseServe(raw: unknown): McpServeConfig {
     port: r.int('port', DEFAULT_SERVE.port, 0, 65535),
     include: r.stringList('include'),
     exclude: r.stringList('exclude'),
+    toolPolicy: readToolPolicy(r, 'registry'),
   };
+  if (r.has('policy')) serve.policy = r.oneOf<McpPolicy>('policy', POLICIES, 'ask');
   r.rejectUnknown();
   return serve;
 }
@@ -340,7 +360,7 @@ export function parseMcpConfig(
       }
       servers.push(parseServer(name, table, settings, workspace));
     } catch (err) {
-      problems.push({ server: name, message: (err as Error).message });
+      problems.push({ server: name, message: (err as Error).message, transport: configuredTransport(table), source: 'loom.toml' });
     }
   }
   if (settings.importVscode) {
@@ -393,46 +413,68 @@ export function readVscodeMcpJson(workspace: string, settings: McpSettings): { s
       for (const k of Object.keys(table)) if (table[k] === undefined) delete table[k];
       servers.push(parseServer(name, table, settings, workspace, '.vscode/mcp.json'));
     } catch (err) {
-      problems.push({ server: name, message: `.vscode/mcp.json: ${(err as Error).message}` });
+      const e = isTable(entry) ? entry : {};
+      problems.push({ server: name, message: `.vscode/mcp.json: ${(err as Error).message}`, transport: configuredTransport({ transport: e.type, url: e.url, command: e.command }), source: '.vscode/mcp.json' });
     }
   }
   return { servers, problems };
 }
 
 /**
- * Answers a `${...}` reference: the name inside the braces ("GITHUB_TOKEN", "env:GITHUB_TOKEN",
- * "input:github-token"). Return undefined to fall through to the environment.
- * The extension supplies one backed by SecretStorage.
+ * Answers a `${...}` reference: the name inside the braces without any `:-default`
+ * ("GITHUB_TOKEN", "env:GITHUB_TOKEN", "input:github-token"). Return undefined to fall through to
+ * the environment. The extension supplies one backed by SecretStorage.
  */
 export type SecretResolver = (reference: string) => string | undefined | Promise<string | undefined>;
 
-const REFERENCE = /\$\{([^}]+)\}/g;
+// `$$` is a literal `$`, as in the config part's expandEnv (agent env), whose syntax this extends.
+const REFERENCE = /\$\$|\$\{([^}]+)\}/g;
 
-/** Expands `${VAR}`, `${env:VAR}`, `${workspaceFolder}` and (through the resolver) `${input:id}` in one value. */
+/** `${input:github-token}` is read from LOOM_INPUT_GITHUB_TOKEN (how the extension passes prompted inputs). */
+export function inputVariable(id: string): string {
+  return `LOOM_INPUT_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+function splitFallback(ref: string): { name: string; fallback?: string } {
+  const i = ref.indexOf(':-');
+  return i < 0 ? { name: ref } : { name: ref.slice(0, i), fallback: ref.slice(i + 2) };
+}
+
+/**
+ * Expands one value, with the syntax of the config part's expandEnv plus VS Code's forms:
+ * `${VAR}` / `${env:VAR}` from the environment, `${VAR:-default}` when VAR is unset or empty,
+ * `$$` for `$`, `${workspaceFolder}`, and `${input:id}` from LOOM_INPUT_<ID>. The resolver (the
+ * extension's SecretStorage) is asked first for every name.
+ */
 export async function expandValue(
   value: string,
   key: string,
   opts: { workspace: string; resolve?: SecretResolver; env?: NodeJS.ProcessEnv },
 ): Promise<string> {
   const env = opts.env ?? process.env;
-  const refs = [...value.matchAll(REFERENCE)].map((m) => m[1]);
   const answers = new Map<string, string>();
-  for (const ref of refs) {
-    if (answers.has(ref)) continue;
-    let answer = opts.resolve ? await opts.resolve(ref) : undefined;
+  for (const [match, ref] of value.matchAll(REFERENCE)) {
+    if (match === '$$' || answers.has(ref)) continue;
+    const { name, fallback } = splitFallback(ref);
+    let answer = opts.resolve ? await opts.resolve(name) : undefined;
+    let variable: string | undefined;
     if (answer === undefined) {
-      if (ref === 'workspaceFolder') answer = opts.workspace;
-      else if (!ref.startsWith('input:')) answer = env[ref.startsWith('env:') ? ref.slice(4) : ref];
+      if (name === 'workspaceFolder') answer = opts.workspace;
+      else {
+        variable = name.startsWith('input:') ? inputVariable(name.slice(6)) : name.replace(/^env:/, '');
+        answer = env[variable];
+      }
     }
+    if ((answer === undefined || answer === '') && fallback !== undefined) answer = fallback;
     if (answer === undefined) {
-      const hint = ref.startsWith('input:')
-        ? 'inputs are answered by the VS Code extension (SecretStorage); headless, put the value in the config or the environment'
-        : `set ${ref.replace(/^env:/, '')} in the runtime's environment`;
-      throw new McpConfigError(`${key}: \${${ref}} has no value (${hint})`);
+      const hint = name.startsWith('input:')
+        ? `inputs come from the VS Code extension (SecretStorage) or the environment variable ${variable}`
+        : `set ${variable} in the runtime's environment, or write \${${name}:-default}`;
+      throw new McpConfigError(`${key}: \${${name}} has no value (${hint})`);
     }
     answers.set(ref, answer);
   }
-  return value.replace(REFERENCE, (_, ref: string) => answers.get(ref)!);
+  return value.replace(REFERENCE, (match, ref?: string) => (match === '$$' ? '$' : answers.get(ref!)!));
 }
 
 async function expandMap(map: Record<string, string>, key: string, opts: Parameters<typeof expandValue>[2]): Promise<Record<string, string>> {

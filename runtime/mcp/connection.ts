@@ -3,7 +3,7 @@
 // tools and restart it with exponential backoff.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import { ToolError } from '../tools/errors';
 import type { Disposable, ToolContext, ToolRegistry } from '../tools/types';
 import { expandServer, type McpServerConfig, type SecretResolver } from './config';
+import { annotationMetadata } from './kinds';
 import { enforcePolicy, type PolicyOptions } from './policy';
 
 export type McpServerStatus = 'disabled' | 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
@@ -47,6 +48,8 @@ const STDERR_TAIL_LINES = 20;
 export class McpConnection {
   private state: McpServerState;
   private client: Client | undefined;
+  /** The client while it connects, so stop() can abort a connection that is still waiting. */
+  private opening: Client | undefined;
   private registrations = new Map<string, { tool: Tool; disposable: Disposable }>();
   private restartTimes: number[] = [];
   private consecutiveFailures = 0;
@@ -61,7 +64,7 @@ export class McpConnection {
 
   constructor(private readonly config: McpServerConfig, private readonly deps: ConnectionDeps) {
     this.owner = `mcp:${config.name}`;
-    this.log = deps.log.child(`mcp.${config.name}`);
+    this.log = deps.log.child(config.name);
     this.state = {
       name: config.name,
       status: config.enabled ? 'stopped' : 'disabled',
@@ -89,7 +92,7 @@ export class McpConnection {
     this.deps.onState(this.snapshot());
   }
 
-  /** Starts the server; resolves once it is ready or has failed (a failure schedules a restart). */
+  /** Starts the server; resolves once it is ready or has failed (a failure schedules a restart); never rejects. */
   async start(): Promise<void> {
     if (!this.config.enabled) {
       this.setState({ status: 'disabled' });
@@ -107,7 +110,8 @@ export class McpConnection {
     try {
       const server = await expandServer(this.config, { workspace: this.deps.workspace, resolve: this.deps.resolveSecret });
       client = new Client(this.deps.clientInfo, { capabilities: {} });
-      const transportKind = await this.open(client, server);
+      this.opening = client;
+      const transportKind = await this.open(client, server).finally(() => (this.opening = undefined));
       if (this.stopped) {
         await client.close();
         return;
@@ -136,29 +140,57 @@ export class McpConnection {
     }
   }
 
-  /** Connects the client; for HTTP tries streamable HTTP first and falls back to the old SSE transport. */
+  /**
+   * Connects the client within timeout_ms in all (connect + initialize, over every transport tried):
+   * a server that accepts the connection and never answers must not hold the start forever. On
+   * expiry the transport is closed, which aborts whatever request was still waiting.
+   */
   private async open(client: Client, server: McpServerConfig): Promise<McpServerState['transport']> {
-    const timeout = this.config.timeoutMs;
+    const timeoutMs = this.config.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const expired = new Error(`no answer within timeout_ms = ${timeoutMs} ms (connect and initialize${server.transport === 'stdio' ? '' : ` at ${server.url}`})`);
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(expired), timeoutMs)));
+    const attempt = this.openTransport(client, server, deadline);
+    attempt.catch(() => {}); // when the expiry wins, the attempt's own rejection has no reader
+    try {
+      return await Promise.race([attempt, expiry]);
+    } catch (err) {
+      await client.close().catch(() => {});
+      throw err instanceof McpError && err.code === ErrorCode.RequestTimeout ? expired : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** For HTTP: streamable HTTP first, the old SSE transport only when the server says it has no streamable endpoint. */
+  private async openTransport(client: Client, server: McpServerConfig, deadline: number): Promise<McpServerState['transport']> {
+    const remaining = () => {
+      const ms = deadline - Date.now();
+      if (ms <= 0 || this.stopped) throw new Error('gave up connecting');
+      return ms;
+    };
     if (server.transport === 'stdio') {
       this.stderrTail = [];
       const transport = new StdioClientTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
-      await client.connect(transport, { timeout });
+      await client.connect(transport, { timeout: remaining() });
       return 'stdio';
     }
     const url = new URL(server.url);
     const requestInit = { headers: server.headers };
     if (server.transport === 'sse') {
-      await client.connect(new SSEClientTransport(url, { requestInit }), { timeout });
+      await client.connect(new SSEClientTransport(url, { requestInit }), { timeout: remaining() });
       return 'sse';
     }
     try {
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), { timeout });
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), { timeout: remaining() });
       return 'http';
     } catch (err) {
-      this.log.info('streamable HTTP failed; trying the SSE transport', { error: (err as Error).message });
+      if (!shouldFallBackToSse(err)) throw err;
+      this.log.info('no streamable HTTP endpoint here; trying the SSE transport', { error: (err as Error).message });
       await client.close().catch(() => {});
-      await client.connect(new SSEClientTransport(url, { requestInit }) as Transport, { timeout });
+      await client.connect(new SSEClientTransport(url, { requestInit }) as Transport, { timeout: remaining() });
       return 'sse-fallback';
     }
   }
@@ -226,7 +258,12 @@ export class McpConnection {
             parametersSchema: tool.inputSchema as Record<string, unknown>,
             provider: 'mcp',
             owner: this.owner,
-            metadata: { server: this.config.name, tool: tool.name, ...(tool.outputSchema ? { output_schema: JSON.stringify(tool.outputSchema) } : {}) },
+            metadata: {
+              server: this.config.name,
+              tool: tool.name,
+              ...annotationMetadata(tool.annotations),
+              ...(tool.outputSchema ? { output_schema: JSON.stringify(tool.outputSchema) } : {}),
+            },
           },
           (args, ctx) => this.callTool(tool.name, args, ctx),
         );
@@ -331,6 +368,7 @@ export class McpConnection {
     const delay = Math.min(restart.backoffInitialMs * 2 ** this.consecutiveFailures, restart.backoffMaxMs);
     this.consecutiveFailures++;
     this.setState({ status: 'restarting', lastError: message, tools: [], pid: undefined, nextRestartAtMs: now + delay });
+    this.log.warn('mcp server down; restarting', { error: message, inMs: delay });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.restartTimes.push(Date.now());
@@ -347,7 +385,7 @@ export class McpConnection {
     const client = this.client;
     this.client = undefined;
     this.withdrawTools();
-    await client?.close().catch(() => {});
+    await Promise.all([client?.close(), this.opening?.close()].map((p) => p?.catch(() => {})));
     if (this.state.status !== 'disabled') this.setState({ status: 'stopped', tools: [], pid: undefined });
   }
 }
@@ -358,4 +396,13 @@ function textOf(content: unknown): string {
     .filter((c): c is { type: 'text'; text: string } => typeof c === 'object' && c !== null && (c as { type?: string }).type === 'text')
     .map((c) => c.text)
     .join('\n');
+}
+
+/**
+ * The MCP spec's backwards-compatibility rule: a client falls back to HTTP+SSE when the initialize
+ * POST fails with 400, 404 or 405 (an old server has no such endpoint). Anything else — 401, a
+ * timeout, a refused connection — is the real problem and is reported as it is.
+ */
+export function shouldFallBackToSse(err: unknown): boolean {
+  return err instanceof StreamableHTTPError && [400, 404, 405].includes(err.code ?? 0);
 }

@@ -13,8 +13,9 @@ import { serveMcpHttp } from './server';
 export { startMcp, stateTopic, STATE_EVENT_TYPE, type McpManager, type StartMcpOptions } from './manager';
 export type { McpServerState, McpServerStatus } from './connection';
 export { parseMcpConfig, expandValue, McpConfigError, RESERVED_NAMESPACES, type McpConfig, type McpServerConfig, type McpPolicy, type SecretResolver } from './config';
-export { enforcePolicy, policyFor, type ConfirmFn } from './policy';
-export { serveMcpHttp, serveMcpStdio, createLoomMcpServer, exposedName, type ServeOptions, type McpServeHandle } from './server';
+export { enforce, enforcePolicy, policyFor, servedToolPolicy, type ConfirmFn, type PolicyDecision } from './policy';
+export { toolKind, annotationMetadata, KIND_KEY, type ToolKind } from './kinds';
+export { serveMcpHttp, serveMcpStdio, createLoomMcpServer, exposedName, type ServeOptions, type ServePolicyOptions, type ServedRegistry, type McpServeHandle } from './server';
 export type { McpHttpHost } from './http-host';
 
 export interface McpRuntime extends McpManager {
@@ -23,14 +24,16 @@ export interface McpRuntime extends McpManager {
 }
 
 /**
- * Starts the configured external servers and, when `[mcp.serve] http = true`, serves the registry
- * over streamable HTTP on loopback with the runtime's token. Throws McpConfigError only for a bad
- * `[mcp.settings]` / `[mcp.serve]` table; bad server entries become failed servers.
+ * Starts the configured external servers in the background (it never waits for them: state events
+ * report their progress) and, when `[mcp.serve] http = true`, serves the registry over streamable
+ * HTTP on loopback with the runtime's token. Throws McpConfigError only for a bad `[mcp.settings]` /
+ * `[mcp.serve]` table; bad server entries become failed servers.
  */
 export async function startMcpForRuntime(opts: {
   registry: ToolRegistry;
   bus: Bus;
   config: LoomConfig;
+  /** The MCP part's logger: pass log.child('mcp'). */
   log: Logger;
   /** The runtime's bearer token (the bridge's); required by the HTTP MCP endpoint. */
   token: string;
@@ -60,6 +63,7 @@ export async function startMcpForRuntime(opts: {
         token: opts.token,
         include: serveConfig.include,
         exclude: serveConfig.exclude,
+        policy: { serve: serveConfig, headlessAsk: manager.config.settings.headlessAsk, confirm: opts.confirm },
         version: opts.version,
       });
     } catch (err) {

@@ -14,6 +14,7 @@ export interface StartMcpOptions {
   /** The raw `mcp` table of LoomConfig (loom.toml `[mcp.*]`). */
   mcp: Record<string, unknown>;
   workspace: string;
+  /** The MCP part's logger (the composition root passes log.child('mcp')); servers log under <name>, serving under serve. */
   log: Logger;
   /** Answers `ask` policies (the extension's dialog); headless when absent. */
   confirm?: ConfirmFn;
@@ -28,6 +29,11 @@ export interface McpManager {
   states(): McpServerState[];
   state(name: string): McpServerState | undefined;
   onDidChangeState(listener: (state: McpServerState) => void): { dispose(): void };
+  /**
+   * Resolves once every server's first start has finished (ready, failed or waiting to restart).
+   * Starting never waits for it: the runtime comes up while servers connect.
+   */
+  settled(): Promise<void>;
   /** Stops and starts one server now (resets nothing but its connection). */
   restart(name: string): Promise<void>;
   close(): Promise<void>;
@@ -37,12 +43,12 @@ export const STATE_EVENT_TYPE = 'mcp.state';
 export const stateTopic = (server: string): string => `mcp.${server}.state`;
 
 /**
- * Validates the config, starts every enabled server and resolves once each has become ready or
- * failed (failures restart in the background). Config problems are logged and shown as failed
- * servers; they never stop the runtime.
+ * Validates the config and starts every enabled server in the background; state events (and
+ * settled()) report how each start goes. A bad server entry becomes a failed server and the others
+ * run; a bad [mcp.settings] or [mcp.serve] table throws McpConfigError (the CLI exits with 2).
  */
 export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
-  const log = opts.log.child('mcp');
+  const log = opts.log;
   const { config, problems } = parseMcpConfig(opts.mcp, opts.workspace);
   const listeners = new Set<(state: McpServerState) => void>();
   const latest = new Map<string, McpServerState>();
@@ -63,7 +69,7 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
   for (const problem of problems) {
     log.error('mcp config problem', { server: problem.server, error: problem.message });
     if (problem.server && !latest.has(problem.server) && !config.servers.some((s) => s.name === problem.server)) {
-      publish({ name: problem.server, status: 'failed', transport: 'stdio', source: 'loom.toml', tools: [], skipped: [], restarts: 0, lastError: problem.message, sinceMs: Date.now() });
+      publish({ name: problem.server, status: 'failed', transport: problem.transport ?? 'stdio', source: problem.source ?? 'loom.toml', tools: [], skipped: [], restarts: 0, lastError: problem.message, sinceMs: Date.now() });
     }
   }
 
@@ -82,10 +88,11 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
       }),
     );
   }
-  await Promise.all([...connections.values()].map((c) => c.start()));
+  const firstStarts = Promise.all([...connections.values()].map((c) => c.start())).then(() => {});
 
   return {
     config,
+    settled: () => firstStarts,
     states: () => [...latest.values()].sort((a, b) => a.name.localeCompare(b.name)),
     state: (name) => latest.get(name),
     onDidChangeState: (listener) => {
@@ -104,3 +111,4 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
     },
   };
 }
+

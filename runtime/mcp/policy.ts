@@ -1,8 +1,12 @@
-// Per-server and per-tool allow/ask/deny for MCP tools. `ask` goes to an injected confirm (a VS Code
-// dialog inside the extension); with none, it follows `[mcp.settings] headless_ask` and logs that it did.
+// allow / ask / deny, for the tools of external MCP servers (per server and per tool) and for the
+// registry's tools served to MCP clients ([mcp.serve]). `ask` goes to an injected confirm (a VS Code
+// dialog inside the extension); with none, it follows `[mcp.settings] headless_ask` and says so.
+import picomatch from 'picomatch';
 import type { Logger } from '../log';
 import { ToolError } from '../tools/errors';
-import type { McpPolicy, McpServerConfig } from './config';
+import type { ToolDefinition } from '../tools/types';
+import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
+import { toolKind } from './kinds';
 
 /** Asks a person whether `toolName` may run with `args`. */
 export type ConfirmFn = (toolName: string, args: Record<string, unknown>) => Promise<boolean>;
@@ -13,37 +17,68 @@ export interface PolicyOptions {
   log: Logger;
 }
 
+/** A policy and the setting it came from (named in every refusal). */
+export interface PolicyDecision {
+  policy: McpPolicy;
+  source: string;
+}
+
 export function policyFor(server: Pick<McpServerConfig, 'policy' | 'toolPolicy'>, tool: string): McpPolicy {
   return server.toolPolicy[tool] ?? server.policy;
 }
 
-/** Resolves when the call may go ahead; throws ToolError("denied") naming the tool and the policy otherwise. */
-export async function enforcePolicy(
+/** The policy of an external server's tool: its tool_policy entry, else the server's policy. */
+export function serverToolPolicy(server: Pick<McpServerConfig, 'name' | 'policy' | 'toolPolicy'>, tool: string): PolicyDecision {
+  return {
+    policy: policyFor(server, tool),
+    source: server.toolPolicy[tool] !== undefined ? `mcp.${server.name}.tool_policy.${tool}` : `mcp.${server.name}.policy`,
+  };
+}
+
+/**
+ * The policy of a registry tool served to MCP clients: `[mcp.serve] tool_policy` (an exact name,
+ * then globs in the order written), then `[mcp.serve] policy`, then by kind: read tools allow,
+ * write and execute tools ask.
+ */
+export function servedToolPolicy(serve: Pick<McpServeConfig, 'policy' | 'toolPolicy'>): (def: Pick<ToolDefinition, 'name' | 'metadata'>) => PolicyDecision {
+  const globs = Object.entries(serve.toolPolicy).map(([pattern, policy]) => ({ pattern, policy, match: picomatch(pattern) }));
+  return (def) => {
+    const exact = serve.toolPolicy[def.name];
+    if (exact) return { policy: exact, source: `mcp.serve.tool_policy."${def.name}"` };
+    const glob = globs.find((g) => g.match(def.name));
+    if (glob) return { policy: glob.policy, source: `mcp.serve.tool_policy."${glob.pattern}"` };
+    if (serve.policy) return { policy: serve.policy, source: 'mcp.serve.policy' };
+    const kind = toolKind(def);
+    return kind === 'read' ? { policy: 'allow', source: 'the mcp.serve default for read tools' } : { policy: 'ask', source: `the mcp.serve default for ${kind} tools` };
+  };
+}
+
+/** Resolves when the call may go ahead; throws ToolError("denied") naming the tool and the setting otherwise. */
+export async function enforce(tool: string, decision: PolicyDecision, args: Record<string, unknown>, opts: PolicyOptions): Promise<void> {
+  const { policy, source } = decision;
+  const setting = source.startsWith('mcp.') ? `${source} = "${policy}"` : `${source}: "${policy}"`;
+  if (policy === 'allow') return;
+  if (policy === 'deny') throw new ToolError('denied', `${tool} is denied by policy (${setting})`, { policy, source });
+  if (!opts.confirm) {
+    opts.log.info('mcp: ask policy answered headless', { tool, answer: opts.headlessAsk, setting: 'mcp.settings.headless_ask' });
+    if (opts.headlessAsk === 'allow') return;
+    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and no one can be asked; mcp.settings.headless_ask = "deny"`, { policy, source });
+  }
+  let ok: boolean;
+  try {
+    ok = await opts.confirm(tool, args);
+  } catch (err) {
+    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${(err as Error).message}`, { policy, source });
+  }
+  if (!ok) throw new ToolError('denied', `${tool} was declined when asked (${setting})`, { policy, source });
+}
+
+/** enforce() for an external server's tool. */
+export function enforcePolicy(
   server: Pick<McpServerConfig, 'name' | 'policy' | 'toolPolicy'>,
   tool: string,
   args: Record<string, unknown>,
   opts: PolicyOptions,
 ): Promise<void> {
-  const qualified = `${server.name}:${tool}`;
-  const policy = policyFor(server, tool);
-  const source = server.toolPolicy[tool] !== undefined ? `mcp.${server.name}.tool_policy.${tool}` : `mcp.${server.name}.policy`;
-  if (policy === 'allow') return;
-  if (policy === 'deny') {
-    throw new ToolError('denied', `${qualified} is denied by policy (${source} = "deny")`, { policy, source });
-  }
-  if (!opts.confirm) {
-    opts.log.info('mcp: ask policy answered headless', { tool: qualified, answer: opts.headlessAsk, setting: 'mcp.settings.headless_ask' });
-    if (opts.headlessAsk === 'allow') return;
-    throw new ToolError('denied', `${qualified} needs confirmation (${source} = "ask") and no one can be asked; mcp.settings.headless_ask = "deny"`, {
-      policy,
-      source,
-    });
-  }
-  let ok: boolean;
-  try {
-    ok = await opts.confirm(qualified, args);
-  } catch (err) {
-    throw new ToolError('denied', `${qualified} needs confirmation (${source} = "ask") and asking failed: ${(err as Error).message}`, { policy, source });
-  }
-  if (!ok) throw new ToolError('denied', `${qualified} was declined when asked (${source} = "ask")`, { policy, source });
+  return enforce(`${server.name}:${tool}`, serverToolPolicy(server, tool), args, opts);
 }

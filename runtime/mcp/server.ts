@@ -1,6 +1,7 @@
 // Loom as an MCP server: the registry's tools (built-ins, agent tools, extension tools, proxied MCP
 // tools), filtered by include/exclude globs, offered to any MCP client over stdio or streamable HTTP
-// on loopback. Every call goes through registry.call, so the same sandbox, policy and timeouts apply.
+// on loopback. Every call goes through registry.call, so the same sandbox and timeouts apply, and
+// first through the [mcp.serve] policy (read tools allow, write/execute tools ask by default).
 //
 // Tool names: MCP names may use only A-Z a-z 0-9 _ - . (SEP-986), and many clients hand them on to
 // LLM APIs that refuse "." too, so "namespace:name" is offered as "namespace__name" (fs:read ->
@@ -13,8 +14,11 @@ import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, typ
 import picomatch from 'picomatch';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
+import { ToolError } from '../tools/errors';
 import type { ToolDefinition, ToolOutcome, ToolRegistry } from '../tools/types';
+import type { McpServeConfig } from './config';
 import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
+import { enforce, servedToolPolicy, type ConfirmFn } from './policy';
 
 export const NAME_SEPARATOR = '__';
 const MCP_TOOL_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -24,9 +28,21 @@ export function exposedName(registryName: string): string {
   return registryName.replace(':', NAME_SEPARATOR);
 }
 
+/** What serving needs of a registry: the runtime's own, or one reached over gRPC (--mcp-stdio attached). */
+export type ServedRegistry = Pick<ToolRegistry, 'list' | 'call' | 'onDidChangeTools'>;
+
+export interface ServePolicyOptions {
+  /** `[mcp.serve] policy` / `tool_policy`; absent = the defaults (read allow, write/execute ask). */
+  serve?: Pick<McpServeConfig, 'policy' | 'toolPolicy'>;
+  /** `[mcp.settings] headless_ask`, what `ask` does with no confirm; default "deny". */
+  headlessAsk?: 'allow' | 'deny';
+  confirm?: ConfirmFn;
+}
+
 export interface ServeOptions {
-  registry: ToolRegistry;
+  registry: ServedRegistry;
   log: Logger;
+  policy?: ServePolicyOptions;
   /** Globs over registry names ("fs:*", "github:*"); empty or absent = every tool. */
   include?: string[];
   exclude?: string[];
@@ -42,7 +58,7 @@ function toolFilter(include: string[] = [], exclude: string[] = []): Matcher {
 }
 
 /** Exposed name -> registry definition, for the tools this server offers right now. */
-function exposedToolTable(registry: ToolRegistry, allowed: Matcher, log: Logger): Map<string, ToolDefinition> {
+function exposedToolTable(registry: ServedRegistry, allowed: Matcher, log: Logger): Map<string, ToolDefinition> {
   const table = new Map<string, ToolDefinition>();
   for (const def of registry.list()) {
     if (!allowed(def.name)) continue;
@@ -93,6 +109,8 @@ export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
 export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolFilter(opts.include, opts.exclude)): Server {
   const log = opts.log;
   const server = new Server({ name: 'loom', version: opts.version ?? '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+  const policyOf = servedToolPolicy(opts.policy?.serve ?? { toolPolicy: {} });
+  const policyOpts = { confirm: opts.policy?.confirm, headlessAsk: opts.policy?.headlessAsk ?? 'deny', log } as const;
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...exposedToolTable(opts.registry, allowed, log)].map(([name, def]) => asMcpTool(name, def)),
   }));
@@ -100,9 +118,16 @@ export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolF
     const def = exposedToolTable(opts.registry, allowed, log).get(request.params.name);
     if (!def) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const client = server.getClientVersion()?.name ?? 'unknown';
+    const args = request.params.arguments ?? {};
+    try {
+      await enforce(def.name, policyOf(def), args, policyOpts);
+    } catch (err) {
+      const e = err as ToolError;
+      return toCallToolResult({ id: '', status: 'error', error: { code: e.code, message: e.message, details: e.details }, durationMs: 0 });
+    }
     const outcome = await opts.registry.call({
       name: def.name,
-      arguments: request.params.arguments ?? {},
+      arguments: args,
       caller: `mcp-client:${client}`,
       signal: extra.signal,
     });
@@ -164,7 +189,7 @@ export interface McpServeHandle {
 /** Serves the registry over streamable HTTP at http://<host>:<port>/mcp; every request needs `Authorization: Bearer <token>`. */
 export async function serveMcpHttp(opts: ServeOptions & { host?: '127.0.0.1' | '::1'; port?: number; token: string }): Promise<McpHttpHost> {
   if (!opts.token) throw new Error('serveMcpHttp: a token is required (Loom never serves tools without one)');
-  const log = opts.log.child('mcp.serve');
+  const log = opts.log.child('serve');
   const allowed = toolFilter(opts.include, opts.exclude);
   const watcher = new ListChangedWatcher({ ...opts, log }, allowed);
   const host = await hostMcpOverHttp({
@@ -190,7 +215,7 @@ export async function serveMcpHttp(opts: ServeOptions & { host?: '127.0.0.1' | '
 
 /** Serves the registry over stdio (the process's own stdin/stdout unless given): for `--mcp-stdio` runs launched by an MCP client. */
 export async function serveMcpStdio(opts: ServeOptions & { stdin?: Readable; stdout?: Writable }): Promise<McpServeHandle> {
-  const log = opts.log.child('mcp.serve');
+  const log = opts.log.child('serve');
   const allowed = toolFilter(opts.include, opts.exclude);
   const watcher = new ListChangedWatcher({ ...opts, log }, allowed);
   const server = createLoomMcpServer({ ...opts, log }, allowed);

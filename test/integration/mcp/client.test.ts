@@ -2,6 +2,9 @@
 // real HTTP server on 127.0.0.1 (streamable HTTP, and the old SSE transport for the fallback).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { payloadJson, type Delivery } from '../../../runtime/bus';
 import { startMcp, type McpManager } from '../../../runtime/mcp/manager';
@@ -33,6 +36,7 @@ describe('MCP client: external servers as Loom tools', function () {
 
   async function start(mcp: Record<string, unknown>, extra: Partial<Parameters<typeof startMcp>[0]> = {}): Promise<McpManager> {
     manager = await startMcp({ registry: parts.registry, bus: parts.bus, mcp, workspace: dir, log: silentLogger, ...extra });
+    await manager.settled();
     return manager;
   }
 
@@ -253,6 +257,52 @@ describe('MCP client: external servers as Loom tools', function () {
       assert.deepEqual(echo.status === 'ok' && echo.output, { content: [{ type: 'text', text: 'old but fine' }] });
     });
 
+    it('a 401 from the streamable endpoint is reported as it is, with no SSE fallback', async () => {
+      const methods: string[] = [];
+      const server = http.createServer((req, res) => {
+        methods.push(req.method ?? '');
+        req.resume();
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('Unauthorized: this server wants a token');
+      });
+      await listen(server);
+      cleanups.push(() => closeServer(server));
+      const m = await start({ guarded: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, restart: false } });
+      const state = m.state('guarded')!;
+      assert.equal(state.status, 'failed');
+      assert.equal(state.transport, 'http');
+      assert.match(state.lastError ?? '', /mcp\.guarded: could not start: Streamable HTTP error: .*Unauthorized: this server wants a token/);
+      assert.doesNotMatch(state.lastError ?? '', /SSE/);
+      assert.deepEqual(methods, ['POST'], 'only the streamable POST was tried');
+    });
+
+    it('a server that accepts connections and never answers fails within timeout_ms and is retried', async () => {
+      const sockets = new Set<net.Socket>();
+      const hung = net.createServer((socket) => void sockets.add(socket));
+      await listen(hung);
+      cleanups.push(async () => {
+        for (const socket of sockets) socket.destroy();
+        await closeServer(hung);
+      });
+      const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/mcp`;
+      const m = await start({ hung: { url, timeout_ms: 500, backoff_initial_ms: 60_000 } });
+      const state = m.state('hung')!;
+      assert.equal(state.status, 'restarting');
+      assert.match(state.lastError ?? '', new RegExp(`mcp\\.hung: could not start: no answer within timeout_ms = 500 ms \\(connect and initialize at ${url.replace(/[.]/g, '\\.')}\\)`));
+      assert.deepEqual(parts.registry.list('hung:'), []);
+    });
+
+    it('close() while a connection is still waiting ends it at once', async () => {
+      const hung = net.createServer(() => {});
+      await listen(hung);
+      cleanups.push(() => closeServer(hung));
+      manager = await startMcp({ registry: parts.registry, bus: parts.bus, workspace: dir, log: silentLogger, mcp: { hung: { url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/mcp`, timeout_ms: 600_000 } } });
+      await waitForState(manager, 'hung', (s) => s.status === 'starting');
+      await manager.close();
+      await manager.settled();
+      assert.equal(manager.state('hung')!.status, 'stopped');
+      manager = undefined;
+    });
+
     it('a server that goes away is noticed, its tools withdrawn, and it is reconnected when back', async () => {
       const server = await startHttpFixture('http');
       const m = await start({ remote: { url: server.url, backoff_initial_ms: 100, backoff_max_ms: 200, max_restarts: 100_000 } });
@@ -276,4 +326,13 @@ describe('MCP client: external servers as Loom tools', function () {
 
 async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 20));
+}
+
+function listen(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  (server as http.Server).closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
 }

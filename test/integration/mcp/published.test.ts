@@ -33,10 +33,16 @@ describe('MCP client: a published server from npm', function () {
       log: silentLogger,
       mcp: { filesystem: { command: process.execPath, args: [entry, '${workspaceFolder}'] } },
     });
+    await manager.settled();
     const state = manager.state('filesystem')!;
     assert.equal(state.status, 'ready', state.lastError);
     assert.ok(state.tools.includes('filesystem:read_text_file'), state.tools.join(', '));
     assert.ok(state.tools.includes('filesystem:list_directory'));
+    // The server's annotations reach the registry: readOnlyHint -> read, destructiveHint -> write.
+    assert.equal(parts.registry.get('filesystem:read_text_file')!.metadata!['loom.kind'], 'read');
+    assert.equal(parts.registry.get('filesystem:read_text_file')!.metadata!['mcp.read_only'], 'true');
+    assert.equal(parts.registry.get('filesystem:write_file')!.metadata!['loom.kind'], 'write');
+    assert.equal(parts.registry.get('filesystem:write_file')!.metadata!['mcp.destructive'], 'true');
     const read = await parts.registry.call({ name: 'filesystem:read_text_file', arguments: { path: path.join(dir, 'notes.md') } });
     assert.equal(read.status, 'ok', read.status === 'error' ? read.error.message : '');
     const output = read.status === 'ok' ? (read.output as { content: Array<{ text: string }> }) : undefined;

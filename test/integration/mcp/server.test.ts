@@ -58,7 +58,7 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     fs.rmSync(workspace, { recursive: true, force: true });
   });
 
-  async function connected(opts: { include?: string[]; exclude?: string[] } = {}): Promise<Client> {
+  async function connected(opts: Partial<Parameters<typeof serveMcpHttp>[0]> = {}): Promise<Client> {
     host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN, ...opts });
     const { client, transport } = httpClient(host.url, TOKEN);
     await client.connect(transport);
@@ -115,6 +115,37 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assert.deepEqual(names, ['fs__list', 'fs__read', 'fs__write']);
     await assert.rejects(client.callTool({ name: 'system__shell', arguments: { command: 'ls' } }), /Unknown tool: system__shell/);
+  });
+
+  it('applies the served-tool policy: by default write/execute tools ask, which headless is denied with the reason', async () => {
+    const client = await connected();
+    const write = (await client.callTool({ name: 'fs__write', arguments: { path: 'new.txt', content: 'x' } })) as CallToolResult;
+    assert.equal(write.isError, true);
+    assert.equal((write.content[0] as { text: string }).text, 'denied: fs:write needs confirmation (the mcp.serve default for write tools: "ask") and no one can be asked; mcp.settings.headless_ask = "deny"');
+    assert.equal(fs.existsSync(path.join(workspace, 'new.txt')), false);
+    const shell = (await client.callTool({ name: 'system__shell', arguments: { command: 'ls' } })) as CallToolResult;
+    assert.match((shell.content[0] as { text: string }).text, /^denied: system:shell needs confirmation \(the mcp\.serve default for execute tools: "ask"\)/);
+    const del = (await client.callTool({ name: 'fs__delete', arguments: { path: 'hello.txt' } })) as CallToolResult;
+    assert.equal(del.isError, true);
+    assert.ok(fs.existsSync(path.join(workspace, 'hello.txt')));
+    const read = (await client.callTool({ name: 'fs__read', arguments: { path: 'hello.txt' } })) as CallToolResult;
+    assert.equal(read.isError, undefined);
+  });
+
+  it('[mcp.serve] tool_policy and headless_ask decide for served tools', async () => {
+    const client = await connected({ policy: { serve: { toolPolicy: { 'fs:write': 'allow', 'fs:read': 'deny' } }, headlessAsk: 'deny' } });
+    const write = (await client.callTool({ name: 'fs__write', arguments: { path: 'new.txt', content: 'x' } })) as CallToolResult;
+    assert.equal(write.isError, undefined, JSON.stringify(write.content));
+    assert.equal(fs.readFileSync(path.join(workspace, 'new.txt'), 'utf8'), 'x');
+    const read = (await client.callTool({ name: 'fs__read', arguments: { path: 'hello.txt' } })) as CallToolResult;
+    assert.equal((read.content[0] as { text: string }).text, 'denied: fs:read is denied by policy (mcp.serve.tool_policy."fs:read" = "deny")');
+    await client.close();
+    await host!.close();
+    const asked: string[] = [];
+    const confirming = await connected({ policy: { confirm: async (tool) => (asked.push(tool), true) } });
+    const del = (await confirming.callTool({ name: 'fs__delete', arguments: { path: 'new.txt' } })) as CallToolResult;
+    assert.equal(del.isError, undefined, JSON.stringify(del.content));
+    assert.deepEqual(asked, ['fs:delete']);
   });
 
   it('tells connected clients when the registry changes (tools/list_changed)', async () => {
@@ -198,6 +229,7 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     config.mcp = { serve: { http: true, include: ['fixture:*', 'fs:read'] }, fixture: stdioFixture() };
     const mcp = await startMcpForRuntime({ registry, bus, config, log: silentLogger, token: TOKEN });
     try {
+      await mcp.settled();
       assert.equal(mcp.state('fixture')!.status, 'ready');
       assert.ok(mcp.serve);
       const { client, transport } = httpClient(mcp.serve.url, TOKEN);

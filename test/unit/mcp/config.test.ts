@@ -2,8 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandServer, expandValue, parseMcpConfig, type McpHttpServerConfig, type McpStdioServerConfig } from '../../../runtime/mcp/config';
-import { enforcePolicy, policyFor } from '../../../runtime/mcp/policy';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { expandServer, expandValue, inputVariable, parseMcpConfig, type McpHttpServerConfig, type McpStdioServerConfig } from '../../../runtime/mcp/config';
+import { shouldFallBackToSse } from '../../../runtime/mcp/connection';
+import { annotationMetadata, toolKind } from '../../../runtime/mcp/kinds';
+import { enforce, enforcePolicy, policyFor, servedToolPolicy } from '../../../runtime/mcp/policy';
 import { exposedName, toCallToolResult } from '../../../runtime/mcp/server';
 import { ToolError } from '../../../runtime/tools/errors';
 import { createLogger } from '../../../runtime/log';
@@ -26,7 +29,7 @@ describe('mcp config', () => {
     assert.equal(s.policy, 'allow');
     assert.deepEqual(s.restart, { enabled: true, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, windowMs: 300_000 });
     assert.deepEqual(config.settings, { importVscode: false, defaultPolicy: 'allow', headlessAsk: 'deny' });
-    assert.deepEqual(config.serve, { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [] });
+    assert.deepEqual(config.serve, { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [], toolPolicy: {} });
   });
 
   it('reads an HTTP server, settings, serve and per-tool policy', () => {
@@ -92,12 +95,49 @@ describe('mcp config', () => {
     assert.equal(await expandValue('${env:TOKEN}/${workspaceFolder}', 'k', { workspace: WS, env }), `t0k/${WS}`);
     assert.equal(await expandValue('${input:pat}', 'k', { workspace: WS, env, resolve: (r) => (r === 'input:pat' ? 'secret' : undefined) }), 'secret');
     assert.equal(await expandValue('${TOKEN}', 'k', { workspace: WS, env, resolve: () => 'from-hook' }), 'from-hook');
-    await assert.rejects(expandValue('${input:pat}', 'mcp.gh.headers.Authorization', { workspace: WS, env }), /mcp\.gh\.headers\.Authorization: \$\{input:pat\} has no value \(inputs are answered by the VS Code extension/);
+    await assert.rejects(expandValue('${input:pat}', 'mcp.gh.headers.Authorization', { workspace: WS, env }), /mcp\.gh\.headers\.Authorization: \$\{input:pat\} has no value \(inputs come from the VS Code extension \(SecretStorage\) or the environment variable LOOM_INPUT_PAT\)/);
     const server = parseMcpConfig({ gh: { url: '${BASE}/mcp', headers: { Authorization: 'Bearer ${TOKEN}' } } }, WS).config.servers[0];
     const expanded = (await expandServer(server, { workspace: WS, env: { ...env, BASE: 'https://h.example' } })) as McpHttpServerConfig;
     assert.equal(expanded.url, 'https://h.example/mcp');
     assert.deepEqual(expanded.headers, { Authorization: 'Bearer t0k' });
     await assert.rejects(expandServer(server, { workspace: WS, env: { BASE: 'nope' } }), /mcp\.gh\.url: not a valid URL/);
+  });
+
+  it('reads ${VAR:-default} and $$ as the config part\'s expandEnv does', async () => {
+    const env = { SET: 'v', EMPTY: '' };
+    assert.equal(await expandValue('${UNSET_X:-fallback}', 'k', { workspace: WS, env }), 'fallback');
+    assert.equal(await expandValue('${SET:-fallback}', 'k', { workspace: WS, env }), 'v');
+    assert.equal(await expandValue('${EMPTY:-fallback}', 'k', { workspace: WS, env }), 'fallback');
+    assert.equal(await expandValue('${env:UNSET_X:-http://h:1/mcp}', 'k', { workspace: WS, env }), 'http://h:1/mcp');
+    assert.equal(await expandValue('${UNSET_X:-}', 'k', { workspace: WS, env }), '');
+    assert.equal(await expandValue('cost $$5 ${SET}', 'k', { workspace: WS, env }), 'cost $5 v');
+    // The resolver is asked for the name alone, and its answer wins over the default.
+    const asked: string[] = [];
+    assert.equal(await expandValue('${TOKEN:-d}', 'k', { workspace: WS, env, resolve: (r) => (asked.push(r), 'hook') }), 'hook');
+    assert.deepEqual(asked, ['TOKEN']);
+    await assert.rejects(expandValue('${UNSET_X}', 'mcp.a.env.X', { workspace: WS, env }), /mcp\.a\.env\.X: \$\{UNSET_X\} has no value \(set UNSET_X in the runtime's environment, or write \$\{UNSET_X:-default\}\)/);
+  });
+
+  it('maps ${input:id} to LOOM_INPUT_<ID> (upper-cased, other characters to _)', async () => {
+    assert.equal(inputVariable('github-token'), 'LOOM_INPUT_GITHUB_TOKEN');
+    assert.equal(inputVariable('api.key2'), 'LOOM_INPUT_API_KEY2');
+    const env = { LOOM_INPUT_GITHUB_TOKEN: 'ghp_x' };
+    assert.equal(await expandValue('Bearer ${input:github-token}', 'k', { workspace: WS, env }), 'Bearer ghp_x');
+    assert.equal(await expandValue('${input:other:-none}', 'k', { workspace: WS, env }), 'none');
+  });
+
+  it('reads [mcp.serve] policy and tool_policy by registry name or glob', () => {
+    const { config } = parseMcpConfig({ serve: { policy: 'deny', tool_policy: { 'fs:*': 'allow', 'system:shell': 'ask' } } }, WS);
+    assert.equal(config.serve.policy, 'deny');
+    assert.deepEqual(config.serve.toolPolicy, { 'fs:*': 'allow', 'system:shell': 'ask' });
+    assert.throws(() => parseMcpConfig({ serve: { tool_policy: { shell: 'allow' } } }, WS), /mcp\.serve\.tool_policy\.shell: name a registry tool \("fs:write"\) or a glob/);
+    assert.throws(() => parseMcpConfig({ serve: { policy: 'sometimes' } }, WS), /mcp\.serve\.policy: expected one of "allow", "ask", "deny"/);
+  });
+
+  it('a failed entry keeps the transport it asked for', () => {
+    const { problems } = parseMcpConfig({ remote: { url: 'ftp://x' }, local: { command: 'x', bogus: 1 } }, WS);
+    const byServer = Object.fromEntries(problems.map((p) => [p.server, p.transport]));
+    assert.deepEqual(byServer, { remote: 'http', local: 'stdio' });
   });
 
   describe('.vscode/mcp.json import', () => {
@@ -175,6 +215,46 @@ describe('mcp policy', () => {
       enforcePolicy(server, 'search', {}, { headlessAsk: 'allow', log, confirm: async () => { throw new Error('dialog closed'); } }),
       /asking failed: dialog closed/,
     );
+  });
+});
+
+describe('mcp served-tool policy and tool kinds', () => {
+  const log = createLogger({ sink: () => {} });
+  const def = (name: string, metadata?: Record<string, string>) => ({ name, metadata });
+
+  it('by default read tools are allowed and write/execute tools ask (headless: denied, saying why)', async () => {
+    const policyOf = servedToolPolicy({ toolPolicy: {} });
+    assert.deepEqual(policyOf(def('fs:read')), { policy: 'allow', source: 'the mcp.serve default for read tools' });
+    for (const name of ['fs:write', 'fs:delete', 'editor:insert', 'editor:replace']) assert.equal(policyOf(def(name)).policy, 'ask', name);
+    assert.deepEqual(policyOf(def('system:shell')), { policy: 'ask', source: 'the mcp.serve default for execute tools' });
+    assert.equal(policyOf(def('agent7:wipe', { 'loom.kind': 'execute' })).policy, 'ask');
+    assert.equal(policyOf(def('gh:delete_repo', { 'mcp.destructive': 'true' })).policy, 'ask');
+    assert.equal(policyOf(def('gh:search', { 'loom.kind': 'read' })).policy, 'allow');
+    await assert.rejects(
+      enforce('system:shell', policyOf(def('system:shell')), {}, { headlessAsk: 'deny', log }),
+      /^ToolError: system:shell needs confirmation \(the mcp\.serve default for execute tools: "ask"\) and no one can be asked; mcp\.settings\.headless_ask = "deny"$/,
+    );
+  });
+
+  it('tool_policy (exact, then globs in order) wins over policy, which wins over the kind', () => {
+    const policyOf = servedToolPolicy({ policy: 'deny', toolPolicy: { 'fs:*': 'allow', 'fs:delete': 'ask' } });
+    assert.deepEqual(policyOf(def('fs:delete')), { policy: 'ask', source: 'mcp.serve.tool_policy."fs:delete"' });
+    assert.deepEqual(policyOf(def('fs:write')), { policy: 'allow', source: 'mcp.serve.tool_policy."fs:*"' });
+    assert.deepEqual(policyOf(def('weather:get')), { policy: 'deny', source: 'mcp.serve.policy' });
+  });
+
+  it('turns MCP annotations into metadata and a kind', () => {
+    assert.deepEqual(annotationMetadata({ readOnlyHint: true, openWorldHint: false }), { 'mcp.read_only': 'true', 'mcp.open_world': 'false', 'loom.kind': 'read' });
+    assert.deepEqual(annotationMetadata({ destructiveHint: true }), { 'mcp.destructive': 'true', 'loom.kind': 'write' });
+    assert.deepEqual(annotationMetadata({ readOnlyHint: false, destructiveHint: false }), { 'mcp.read_only': 'false', 'mcp.destructive': 'false', 'loom.kind': 'write' });
+    assert.deepEqual(annotationMetadata(undefined), {});
+    assert.equal(toolKind({ name: 'x:y', metadata: annotationMetadata({ destructiveHint: true }) }), 'write');
+  });
+
+  it('falls back to SSE only when the streamable POST says 400, 404 or 405', () => {
+    for (const code of [400, 404, 405]) assert.equal(shouldFallBackToSse(new StreamableHTTPError(code, 'x')), true, String(code));
+    for (const code of [401, 403, 500, -1]) assert.equal(shouldFallBackToSse(new StreamableHTTPError(code, 'x')), false, String(code));
+    assert.equal(shouldFallBackToSse(new Error('fetch failed')), false);
   });
 });
 
