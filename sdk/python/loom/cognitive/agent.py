@@ -227,8 +227,15 @@ class CognitiveAgent:
 
     async def _native_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[Optional[ThoughtStep]]:
         """Yields steps; yields None when the run has its final answer."""
-        if not reply.tool_calls:
+        if reply.tool_calls and self.config.stop_on_final_answer:
             parsed = protocol.parse_react_reply(reply.content)
+            if parsed.kind == protocol.FINAL:
+                # The model answered and asked for tools at once: the answer ends the run.
+                run.result.answer, run.result.success = parsed.answer, True
+                yield None
+                return
+        if not reply.tool_calls:
+            parsed = protocol.parse_react_reply(reply.content, final_wins=self.config.stop_on_final_answer)
             if parsed.kind == protocol.ACTION and self._tools.resolve(parsed.tool):
                 # Some models with function calling still write a text-protocol action.
                 async for item in self._text_step(run, iteration, reply):
@@ -262,7 +269,7 @@ class CognitiveAgent:
                                        malformed=call.error))
 
     async def _text_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[Optional[ThoughtStep]]:
-        parsed = protocol.parse_react_reply(str(reply))
+        parsed = protocol.parse_react_reply(str(reply), final_wins=self.config.stop_on_final_answer)
         run.scratch.append({"role": "assistant", "content": str(reply)})
         if parsed.kind == protocol.FINAL:
             run.result.answer, run.result.success = parsed.answer, True

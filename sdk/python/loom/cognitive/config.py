@@ -42,6 +42,11 @@ class CognitiveConfig:
     max_iterations: int = 10
     max_tools_per_step: int = 3
     temperature: float = 0.7
+    #: True: a reply that gives a "Final Answer:" ends the run even if it also asks for a tool
+    #: (an Action after the answer, or native tool calls beside it); the tool is not run.
+    #: False: a reply that asks for a tool never ends the run; the tool runs and the model
+    #: answers again after seeing the result. (An Action written before the answer always
+    #: runs: the model was imagining the tool's result.)
     stop_on_final_answer: bool = True
     #: None: native tool calling when the provider supports it; False: always the text protocol.
     native_tools: Optional[bool] = None

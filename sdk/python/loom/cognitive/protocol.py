@@ -169,8 +169,12 @@ def _json_tool_call(text: str) -> Optional[Parsed]:
     return Parsed(ACTION, thought=_thought(text[:text.find("{")]), tool=name.strip(), args=args)
 
 
-def parse_react_reply(reply: str) -> Parsed:
-    """Classify one model reply as an action, a final answer, or malformed (with why)."""
+def parse_react_reply(reply: str, *, final_wins: bool = True) -> Parsed:
+    """Classify one model reply as an action, a final answer, or malformed (with why).
+
+    A reply holding both: an Action written before the Final Answer always wins (the model
+    went on to imagine the tool's result). A Final Answer written first wins when
+    `final_wins`; otherwise any Action in the reply does, so the answer waits for the tool."""
     text = (reply or "").strip()
     if not text:
         return Parsed(MALFORMED, problem="the reply was empty")
@@ -179,8 +183,9 @@ def parse_react_reply(reply: str) -> Parsed:
         text = text[:obs.start()].rstrip()  # the model invented a result: ignore it and what follows
     final = _FINAL.search(text)
     action = _ACTION.search(text)
-    if final and (action is None or final.start() < action.start()):
-        answer = text[final.end():].strip()
+    if final and (action is None or (final_wins and final.start() < action.start())):
+        # An Action the model wrote after its answer is not part of the answer.
+        answer = text[final.end():action.start() if action else len(text)].strip()
         if not answer:
             return Parsed(MALFORMED, problem="'Final Answer:' was given without an answer")
         return Parsed(FINAL, thought=_thought(text[:final.start()]), answer=answer)

@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from llm_server import Reply, completion, scripted_provider, text_stream, tool_call
 from loom import Agent
 from loom.cognitive import CognitiveAgent, CognitiveConfig
@@ -206,3 +208,26 @@ async def test_native_mode_still_understands_a_text_action(runtime, llm_server):
     assert (runtime.workspace / "t.txt").read_text() == "text"
     assert "tools" in llm_server.requests[1].body
     assert llm_server.requests[1].body["messages"][-1]["content"].startswith("Observation: ")
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["text", "native"])
+@pytest.mark.parametrize("stop", [True, False], ids=["stop", "go-on"])
+async def test_stop_on_final_answer_decides_a_reply_that_answers_and_asks_for_a_tool(runtime, llm_server, native, stop):
+    (runtime.workspace / "n.txt").write_text("42")
+    if native:
+        both = completion("Final Answer: 41", [tool_call("c1", "fs_read", {"path": "n.txt"})])
+    else:
+        both = completion('Thought: I know it.\nFinal Answer: 41\nAction: fs:read\nAction Input: {"path": "n.txt"}')
+    llm_server.script(both, completion("Final Answer: 42"))
+    async with agent(runtime) as a:
+        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server, supports_tools=native),
+                               CognitiveConfig(stop_on_final_answer=stop), available_tools=["fs:read"])
+        result = await brain.run("What number is in n.txt?")
+    assert result.success
+    if stop:
+        assert (result.answer, result.iterations, len(llm_server.requests)) == ("41", 1, 1)
+        assert not [s for s in result.steps if s.tool_call]
+    else:
+        assert (result.answer, result.iterations, len(llm_server.requests)) == ("42", 2, 2)
+        (read,) = [s for s in result.steps if s.tool_call]
+        assert read.tool_call.name == "fs:read" and read.observation.value["content"] == "42"

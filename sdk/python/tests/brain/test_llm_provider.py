@@ -9,7 +9,7 @@ import traceback
 import pytest
 
 from llm_server import Reply, completion, scripted_provider, text_stream, tool_call
-from loom.llm import (LLMAuthError, LLMBadRequestError, LLMConfig, LLMConnectionError, LLMError,
+from loom.llm import (LLMAuthError, LLMBadRequestError, LLMConnectionError, LLMError,
                       LLMProvider, LLMRateLimitError, LLMResponse, LLMResponseError, LLMServerError,
                       LLMTimeoutError, tool_spec)
 
@@ -191,6 +191,16 @@ async def test_provider_is_usable_from_a_second_event_loop(llm_server):
     assert out == ["two"]
 
 
-def test_errors_subclass_runtime_error():
-    assert issubclass(LLMError, RuntimeError)
-    assert LLMConfig(base_url="u", model="m", api_key=KEY).api_key == KEY
+async def test_failures_reach_reference_style_except_runtime_error(llm_server):
+    # Agents written for the reference loom-py catch RuntimeError around LLM calls.
+    llm_server.script(Reply(status=404, body={"error": {"message": "no such model"}}))
+    caught = None
+    async with provider(llm_server) as llm:
+        try:
+            await llm.generate("hi")
+        except RuntimeError as e:
+            caught = e
+    assert isinstance(caught, LLMBadRequestError) and isinstance(caught, LLMError)
+    assert (caught.provider, caught.status) == ("scripted", 404)
+    assert str(caught) == "LLM provider 'scripted': HTTP 404 request rejected: " + caught.body
+    assert "no such model" in caught.body
