@@ -5,6 +5,7 @@ the scripted HTTP server stands in for the model (via LOOM_LLM_BASE)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 from pathlib import Path
@@ -134,8 +135,10 @@ def _reviewer_model(received: Received) -> Reply:
     if last["content"] == goal:
         return completion(None, [tool_call(f"r{n}", "fs_read", {"path": path})])
     if last["role"] == "tool" and "bytes_written" not in last["content"]:
-        bug = "- divides by zero on an empty list" if "len(" in last["content"] else "- looks fine"
-        args = {"path": target, "content": f"# Review of {path}\n{bug}\n", "create_dirs": True}
+        source = json.loads(last["content"])["content"]
+        bug = "- divides by zero on an empty list" if "/ len(" in source else "- looks fine"
+        review = f"# Review of {path}\n{bug}\n- starts with: {source.splitlines()[0]}\n"
+        args = {"path": target, "content": review, "create_dirs": True}
         return completion(None, [tool_call(f"w{n}", "fs_write", args)])
     return completion("one bug found")
 
@@ -153,8 +156,31 @@ async def test_file_reviewer_reacts_to_a_saved_file(start_example, llm_server):
                 break
     assert done["success"] and done["review"] == "reviews/src/mean.py.md" and done["summary"] == "one bug found"
     review = (rt.workspace / "reviews" / "src" / "mean.py.md").read_text()
-    assert review == "# Review of src/mean.py\n- divides by zero on an empty list\n"
+    assert review == "# Review of src/mean.py\n- divides by zero on an empty list\n- starts with: def mean(v):\n"
     assert {t["function"]["name"] for t in llm_server.requests[0].body["tools"]} == {"fs_read", "fs_write"}
+
+
+async def test_file_reviewer_reviews_an_edited_file_again(start_example, llm_server):
+    # src/example.py ships with the example, so the watcher (which ignores files present at
+    # start) reports the edit as fs.changed, and the new content is what gets reviewed.
+    llm_server.fallback = _reviewer_model
+    rt = start_example("file-reviewer")
+    await wait_connected(rt, "reviewer")
+    source = rt.workspace / "src" / "example.py"
+    assert "/ len(values)" in source.read_text()
+    obs, events = observer(rt, ["review.done", "fs.changed", "fs.created"])
+    async with obs:
+        source.write_text("def average(values):  # edited\n    return sum(values) / max(1, len(values))\n")
+        seen = []
+        while True:
+            topic, event = await next_event(events)
+            seen.append((topic, event.get("path")))
+            if topic == "review.done" and event["path"] == "src/example.py":
+                break
+    assert ("fs.changed", "src/example.py") in seen and ("fs.created", "src/example.py") not in seen
+    assert event["success"] and event["review"] == "reviews/src/example.py.md"
+    review = (rt.workspace / "reviews" / "src" / "example.py.md").read_text()
+    assert review == "# Review of src/example.py\n- looks fine\n- starts with: def average(values):  # edited\n"
 
 
 def _pipeline_model(received: Received) -> Reply:
