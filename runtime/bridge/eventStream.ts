@@ -6,6 +6,7 @@
 // fill and the publisher waits, realtime queues fill and drop (counted by the bus). Inbound,
 // publishes run one after another and the stream is paused while too many wait for the bus.
 import * as grpc from '@grpc/grpc-js';
+import { DeliveryDropped } from '../bus/errors';
 import type { Bus, Delivery, DeliveryHandler, QoS } from '../bus/types';
 import type { Logger } from '../log';
 import type { AgentDirectory } from '../agents/directory';
@@ -39,6 +40,17 @@ const CLOSE_STATUS: Record<string, grpc.status> = {
 };
 /** Room left for the envelope of a message beside the events it carries. */
 const MESSAGE_OVERHEAD = 1024;
+
+const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** Payload, topic, metadata and the event's other strings in UTF-8, plus room for field tags and lengths. */
+function estimateBytes(d: Delivery): number {
+  const e = d.event;
+  let bytes = MESSAGE_OVERHEAD + e.payload.length + utf8(d.topic) + utf8(e.id) + utf8(e.type) + utf8(e.source);
+  for (const k in e.metadata) bytes += utf8(k) + utf8(e.metadata[k]) + 8;
+  for (const t of e.tags) bytes += utf8(t) + 2;
+  return bytes;
+}
 
 export function serveEventStream(call: EventStreamCall, deps: EventStreamDeps): void {
   const fromMetadata = call.metadata.get('x-loom-agent-id')[0];
@@ -195,25 +207,27 @@ class AgentStream implements AgentConnection {
     void this.send({ unsubscribed: { requestId: req.requestId, success: true, removed } });
   }
 
-  private toWire(d: Delivery): WireDelivery | undefined {
-    const size = d.event.payload.length + d.topic.length + MESSAGE_OVERHEAD + Object.entries(d.event.metadata).reduce((n, [k, v]) => n + k.length + v.length, 0);
-    if (size > this.deps.maxMessageBytes) {
-      this.deps.log.warn('delivery larger than the message limit skipped', { agent: this.agentId, topic: d.topic, bytes: size });
-      void this.send({ err: { code: 'too_large', message: `event ${d.event.id} on ${d.topic} (${size} bytes) exceeds max message size ${this.deps.maxMessageBytes}` } });
-      return undefined;
+  /**
+   * The delivery as sent, with an upper estimate of its encoded size. One the stream cannot
+   * carry is refused: the client is told, and the bus counts it dropped (too_large), not delivered.
+   */
+  private toWire(d: Delivery): { wire: WireDelivery; bytes: number } {
+    const bytes = estimateBytes(d);
+    if (bytes > this.deps.maxMessageBytes) {
+      const message = `event ${d.event.id} on ${d.topic} (${bytes} bytes) exceeds max message size ${this.deps.maxMessageBytes}`;
+      this.deps.log.warn('delivery larger than the message limit skipped', { agent: this.agentId, topic: d.topic, bytes });
+      void this.send({ err: { code: 'too_large', message } });
+      throw new DeliveryDropped('too_large', message);
     }
-    return { topic: d.topic, event: d.event, subscriptionId: d.subscriptionId };
+    return { wire: { topic: d.topic, event: d.event, subscriptionId: d.subscriptionId }, bytes };
   }
 
   private deliverOne(d: Delivery): Promise<void> {
-    const wire = this.toWire(d);
-    return wire ? this.send({ delivery: wire }) : Promise.resolve();
+    return this.send({ delivery: this.toWire(d).wire });
   }
 
   private async deliverBatched(d: Delivery): Promise<void> {
-    const wire = this.toWire(d);
-    if (!wire) return;
-    const bytes = d.event.payload.length + MESSAGE_OVERHEAD;
+    const { wire, bytes } = this.toWire(d);
     if (this.pendingBatchBytes + bytes > this.deps.maxMessageBytes) await this.flush();
     this.pendingBatch.push(wire);
     this.pendingBatchBytes += bytes;

@@ -41,6 +41,7 @@ const REASON_ATTRS: Record<DropReason, { reason: DropReason }> = {
   hop_limit: { reason: 'hop_limit' },
   closed: { reason: 'closed' },
   handler_error: { reason: 'handler_error' },
+  too_large: { reason: 'too_large' },
 };
 
 function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,5 +1,8 @@
-// One error type for everything the bus refuses, so callers (the bridge above all) can map a
-// `code` onto a wire error without parsing messages.
+// The errors of the bus: BusError for everything the bus refuses, so callers (the bridge above all)
+// can map a `code` onto a wire error without parsing messages; DeliveryDropped for a handler
+// that declines a delivery.
+import type { DropReason } from './types';
+
 export type BusErrorCode =
   | 'invalid_topic'
   | 'invalid_pattern'
@@ -12,6 +15,20 @@ export type BusErrorCode =
   | 'no_reply_to'
   | 'timeout'
   | 'closed';
+
+/**
+ * Thrown (or rejected with) by a delivery handler that chose not to deliver: the bus counts the
+ * delivery as dropped for `reason` instead of as a handler failure, and does not log it.
+ */
+export class DeliveryDropped extends Error {
+  override readonly name = 'DeliveryDropped';
+  constructor(
+    readonly reason: DropReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export class BusError extends Error {
   override readonly name = 'BusError';

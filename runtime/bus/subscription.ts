@@ -3,6 +3,7 @@
 // a time in publish order; an async handler holds back only its own subscription.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
+import { DeliveryDropped } from './errors';
 import { Ring } from './ring';
 import type { Pump } from './scheduler';
 import { countDrop, type DropCounts, type TopicCounters } from './stats';
@@ -123,6 +124,10 @@ export class BusSubscription implements Subscription, Pump {
   }
 
   private fail(item: Published, err: unknown): void {
+    if (err instanceof DeliveryDropped) {
+      this.drop(item, err.reason);
+      return;
+    }
     this.failures++;
     if (this.failures <= LOGGED_FAILURES || this.failures % LOG_EVERY_NTH_FAILURE === 0) {
       this.host.log.warn('subscription handler failed', {

@@ -55,7 +55,11 @@ export interface PublishResult {
   refused?: 'ttl_expired' | 'hop_limit';
 }
 
-export type DropReason = 'queue_full' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error';
+/**
+ * Why a delivery did not happen. too_large: the subscriber's transport cannot carry the event
+ * (a bridge stream's max message size); a handler reports it by throwing DeliveryDropped.
+ */
+export type DropReason = 'queue_full' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error' | 'too_large';
 
 export interface TopicStats {
   topic: string;

@@ -25,11 +25,15 @@ describe('bridge event stream', function () {
     removeWorkspaces();
   });
 
+  type AgentExtra = { metadata?: Record<string, string>; qos?: 'QOS_REALTIME' | 'QOS_BATCHED' };
+
   /** Registers `agentId` and opens its stream the reference way (Ack{message_id = agent id} first). */
-  async function agent(agentId: string, topics: string[], extra: { metadata?: Record<string, string>; qos?: 'QOS_REALTIME' | 'QOS_BATCHED' } = {}): Promise<StreamClient> {
-    const res = await call(c.bridge, 'RegisterAgent', { agentId, subscribedTopics: topics, metadata: extra.metadata ?? {}, qos: extra.qos ?? 'QOS_REALTIME' });
+  const agent = (agentId: string, topics: string[], extra: AgentExtra = {}) => agentOn(c, agentId, topics, extra);
+
+  async function agentOn(clients: Clients, agentId: string, topics: string[], extra: AgentExtra): Promise<StreamClient> {
+    const res = await call(clients.bridge, 'RegisterAgent', { agentId, subscribedTopics: topics, metadata: extra.metadata ?? {}, qos: extra.qos ?? 'QOS_REALTIME' });
     assert.equal(res.success, true, res.errorMessage);
-    const s = new StreamClient(c);
+    const s = new StreamClient(clients);
     streams.push(s);
     s.send({ ack: { messageId: agentId } });
     // A ping answered means the server has read the Ack and bound the stream.
@@ -214,5 +218,50 @@ describe('bridge event stream', function () {
   it('refuses Runtime.Publish to an invalid topic with INVALID_ARGUMENT', async () => {
     const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish({ topic: 'a.*', event: event('x', {}) }, (e) => resolve(e)));
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
+  });
+
+  describe('with a small bridge.max_message_bytes', () => {
+    const MAX = 16_384;
+    let small: Clients;
+    before(async () => {
+      const rt2 = await startRuntime(makeWorkspace(`[bridge]\nmax_message_bytes = ${MAX}\n`));
+      small = connect(rt2.discovery().address, { token: rt2.discovery().token });
+    });
+    after(() => small.close());
+
+    const smallAgent = (agentId: string, topics: string[], extra: AgentExtra = {}) => agentOn(small, agentId, topics, extra);
+
+    it('counts an event too large for the stream as dropped (too_large), not delivered, and tells the client', async () => {
+      const reader = await smallAgent('small-reader', ['big.*']);
+      // About 15.6 KB: it fits in a publish, but with the envelope room a delivery keeps (1 KB)
+      // it cannot go out again; the metadata is most of it, so it must be counted.
+      const big = { ...event('big', 'p'.repeat(6000), { note: 'm'.repeat(9500) }), id: 'the-big-one' };
+      await call(small.runtime, 'Publish', { topic: 'big.one', event: big });
+      await call(small.runtime, 'Publish', { topic: 'big.two', event: event('small', {}) });
+      assert.equal((await reader.delivery('big.two')).type, 'small');
+      const err = await reader.next((m) => m.msg === 'err', 'the too_large notice');
+      assert.equal(err.err!.code, 'too_large');
+      assert.match(err.err!.message, new RegExp(`event the-big-one on big\\.one \\(\\d+ bytes\\) exceeds max message size ${MAX}`));
+      assert.equal(reader.history.some((m) => m.delivery?.topic === 'big.one'), false);
+
+      const stats = await call(small.runtime, 'GetStats', {});
+      const sub = stats.subscriptions.find((x) => x.subscriber === 'small-reader')!;
+      assert.equal(Number(sub.delivered), 1);
+      assert.deepEqual(Object.fromEntries(Object.entries(sub.dropped).map(([k, v]) => [k, Number(v)])), { too_large: 1 });
+      assert.equal(Number(stats.topics.find((t) => t.topic === 'big.one')!.dropped.too_large), 1);
+    });
+
+    it('sizes delivery batches by their metadata too, so a batch never exceeds the message limit', async () => {
+      const reader = await smallAgent('meta-reader', ['meta.*'], { metadata: { 'loom.batch': '1' }, qos: 'QOS_BATCHED' });
+      const writer = await smallAgent('meta-writer', []);
+      const N = 8;
+      // Small payloads, 4 KB of metadata each: two to three fit in one message, not eight.
+      for (let n = 0; n < N; n++) writer.send({ publish: { topic: `meta.e${n}`, event: event('n', { n }, { note: 'm'.repeat(4000) }) } });
+      await reader.delivery(`meta.e${N - 1}`);
+      const got = reader.history.flatMap((m) => (m.delivery ? [m.delivery] : (m.deliveryBatch?.deliveries ?? [])));
+      assert.deepEqual(got.map((d) => JSON.parse(d.event!.payload.toString()).n), Array.from({ length: N }, (_, n) => n));
+      assert.equal(reader.history.some((m) => m.msg === 'err'), false);
+      assert.equal(reader.error, undefined);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createLogger } from '../../../runtime/log';
-import { EventBus, createEvent, payloadText, type Delivery, type PublishResult } from '../../../runtime/bus';
+import { DeliveryDropped, EventBus, createEvent, payloadText, type Delivery, type PublishResult } from '../../../runtime/bus';
 import { gate, turns, until } from './helpers';
 
 const ev = (n: number | string) => createEvent({ type: 'test', payload: String(n) });
@@ -192,5 +192,25 @@ describe('bus QoS under overload', () => {
     bus.subscribe('e.y', (d) => void after.push(d));
     await bus.publish('e.y', ev('z'));
     await until(() => after.length === 1);
+  });
+
+  it('a handler that declines a delivery with DeliveryDropped is counted under its reason, not as a failure or a delivery', async () => {
+    const lines: string[] = [];
+    bus = new EventBus({}, createLogger({ sink: (l) => lines.push(l) }));
+    bus.subscribe('big.x', (d) => {
+      if (payloadText(d.event) === 'huge') throw new DeliveryDropped('too_large', 'too big for the wire');
+    }, { subscriber: 'sync-decliner' });
+    bus.subscribe('big.x', async (d) => {
+      if (payloadText(d.event) === 'huge') throw new DeliveryDropped('too_large', 'too big for the wire');
+    }, { subscriber: 'async-decliner' });
+    await bus.publish('big.x', ev('small'));
+    await bus.publish('big.x', ev('huge'));
+    await until(() => bus.stats().delivered + (bus.stats().dropped.too_large ?? 0) === 4);
+    const s = bus.stats();
+    assert.deepEqual(s.dropped, { too_large: 2 });
+    assert.equal(s.delivered, 2);
+    for (const sub of s.subscriptions) assert.deepEqual([sub.delivered, sub.dropped], [1, { too_large: 1 }], sub.subscriber);
+    assert.deepEqual(s.topics[0].dropped, { too_large: 2 });
+    assert.equal(lines.some((l) => l.includes('subscription handler failed')), false);
   });
 });
