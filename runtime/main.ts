@@ -94,9 +94,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const directory = new AgentDirectory({ bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents') });
 
     let supervisor: Supervisor | undefined;
+    let mcp: McpRuntime | undefined;
     const feed = new Feed({ bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs });
     const token = generateToken();
-    const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, feed, log: log.child('bridge') });
+    const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
     closers.push(['bridge', () => bridge.stop()]);
     // Before the server stops: closing every agent's stream (Error{code:"shutdown"}) lets it stop at once.
     closers.push(['agents', () => directory.dispose()]);
@@ -115,10 +116,11 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const agentTools = registerAgentTools(tools, supervisor);
     closers.push(['agent tools', () => agentTools.dispose()]);
 
-    // MCP servers' tools join the registry beside the built-ins; a bad server entry fails that
-    // server only (reported in its state), a bad [mcp.settings]/[mcp.serve] stops the start.
-    const mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION });
-    closers.push(['mcp', () => mcp.close()]);
+    // MCP servers' tools join the registry beside the built-ins as each server comes up (never
+    // waited for); a bad server entry fails that server only (reported in its state), a bad
+    // [mcp.settings]/[mcp.serve] stops the start.
+    mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION });
+    closers.push(['mcp', () => mcp!.close()]);
 
     let dashboardUrl: string | undefined;
     if (opts.dashboard) {

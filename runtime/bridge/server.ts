@@ -11,7 +11,7 @@ import type { Feed } from '../telemetry/feed';
 import type { ToolRegistry } from '../tools/types';
 import { tokenInterceptor } from './auth';
 import { bridgeService } from './bridgeService';
-import { runtimeService } from './runtimeService';
+import { runtimeService, type RuntimeServiceDeps } from './runtimeService';
 import { storeService } from './storeService';
 import { toolsService } from './toolsService';
 
@@ -25,6 +25,8 @@ export interface BridgeServerOptions {
   supervisor: () => Supervisor | undefined;
   feed: Feed;
   log: Logger;
+  /** MCP servers' states for Runtime.ListMcpServers / ControlMcpServer (absent until MCP has started). */
+  mcp?: RuntimeServiceDeps['mcp'];
 }
 
 export interface BridgeServer {

@@ -357,3 +357,53 @@ class FeedUpdate(_message.Message):
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCallRecord]
     spans: _containers.RepeatedCompositeFieldContainer[SpanRecord]
     def __init__(self, timestamp_ms: _Optional[int] = ..., events: _Optional[_Iterable[_Union[FeedEvent, _Mapping]]] = ..., events_omitted: _Optional[int] = ..., stats: _Optional[_Union[StatsResponse, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallRecord, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[SpanRecord, _Mapping]]] = ...) -> None: ...
+
+class ListMcpServersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class McpServerInfo(_message.Message):
+    __slots__ = ("name", "state", "transport", "tools", "last_error", "restarts", "source", "next_restart_at_ms", "since_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RESTART_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: str
+    transport: str
+    tools: _containers.RepeatedScalarFieldContainer[str]
+    last_error: str
+    restarts: int
+    source: str
+    next_restart_at_ms: int
+    since_ms: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., transport: _Optional[str] = ..., tools: _Optional[_Iterable[str]] = ..., last_error: _Optional[str] = ..., restarts: _Optional[int] = ..., source: _Optional[str] = ..., next_restart_at_ms: _Optional[int] = ..., since_ms: _Optional[int] = ...) -> None: ...
+
+class ListMcpServersResponse(_message.Message):
+    __slots__ = ("servers",)
+    SERVERS_FIELD_NUMBER: _ClassVar[int]
+    servers: _containers.RepeatedCompositeFieldContainer[McpServerInfo]
+    def __init__(self, servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ...) -> None: ...
+
+class McpControlRequest(_message.Message):
+    __slots__ = ("name", "action")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    action: str
+    def __init__(self, name: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
+
+class McpControlResponse(_message.Message):
+    __slots__ = ("success", "error_message", "server")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    error_message: str
+    server: McpServerInfo
+    def __init__(self, success: _Optional[bool] = ..., error_message: _Optional[str] = ..., server: _Optional[_Union[McpServerInfo, _Mapping]] = ...) -> None: ...

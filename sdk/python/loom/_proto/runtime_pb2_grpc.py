@@ -473,6 +473,16 @@ class RuntimeStub:
                 request_serializer=loom_dot_v1_dot_runtime__pb2.FeedRequest.SerializeToString,
                 response_deserializer=loom_dot_v1_dot_runtime__pb2.FeedUpdate.FromString,
                 _registered_method=True)
+        self.ListMcpServers = channel.unary_unary(
+                '/loom.v1.Runtime/ListMcpServers',
+                request_serializer=loom_dot_v1_dot_runtime__pb2.ListMcpServersRequest.SerializeToString,
+                response_deserializer=loom_dot_v1_dot_runtime__pb2.ListMcpServersResponse.FromString,
+                _registered_method=True)
+        self.ControlMcpServer = channel.unary_unary(
+                '/loom.v1.Runtime/ControlMcpServer',
+                request_serializer=loom_dot_v1_dot_runtime__pb2.McpControlRequest.SerializeToString,
+                response_deserializer=loom_dot_v1_dot_runtime__pb2.McpControlResponse.FromString,
+                _registered_method=True)
 
 
 class RuntimeServicer:
@@ -522,6 +532,18 @@ class RuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMcpServers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ControlMcpServer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RuntimeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -559,6 +581,16 @@ def add_RuntimeServicer_to_server(servicer, server):
                     servicer.Feed,
                     request_deserializer=loom_dot_v1_dot_runtime__pb2.FeedRequest.FromString,
                     response_serializer=loom_dot_v1_dot_runtime__pb2.FeedUpdate.SerializeToString,
+            ),
+            'ListMcpServers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMcpServers,
+                    request_deserializer=loom_dot_v1_dot_runtime__pb2.ListMcpServersRequest.FromString,
+                    response_serializer=loom_dot_v1_dot_runtime__pb2.ListMcpServersResponse.SerializeToString,
+            ),
+            'ControlMcpServer': grpc.unary_unary_rpc_method_handler(
+                    servicer.ControlMcpServer,
+                    request_deserializer=loom_dot_v1_dot_runtime__pb2.McpControlRequest.FromString,
+                    response_serializer=loom_dot_v1_dot_runtime__pb2.McpControlResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -750,6 +782,60 @@ class Runtime:
             '/loom.v1.Runtime/Feed',
             loom_dot_v1_dot_runtime__pb2.FeedRequest.SerializeToString,
             loom_dot_v1_dot_runtime__pb2.FeedUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMcpServers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loom.v1.Runtime/ListMcpServers',
+            loom_dot_v1_dot_runtime__pb2.ListMcpServersRequest.SerializeToString,
+            loom_dot_v1_dot_runtime__pb2.ListMcpServersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ControlMcpServer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loom.v1.Runtime/ControlMcpServer',
+            loom_dot_v1_dot_runtime__pb2.McpControlRequest.SerializeToString,
+            loom_dot_v1_dot_runtime__pb2.McpControlResponse.FromString,
             options,
             channel_credentials,
             insecure,
