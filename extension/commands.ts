@@ -5,6 +5,7 @@ import { listAgentEntries, type AgentEntry } from './agents/catalog';
 import { AGENT_ID_PATTERN, scaffoldAgent } from './agents/scaffold';
 import type { Loom } from './loom';
 import { UntrustedError } from './loom';
+import { openDashboard } from './dashboard/panel';
 import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
 import { workspaceRelative } from './tools/paths';
@@ -208,8 +209,9 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
       return entry?.id;
     }),
     command('loom.showRuntimeLog', async () => loom.runtimeLog.show(true)),
-    // The dashboard issue replaces this with its webview panel; until then, the Loom views.
-    command('loom.openDashboard', () => Promise.resolve(vscode.commands.executeCommand('workbench.view.extension.loom'))),
+    command('loom.openDashboard', async () => {
+      openDashboard(loom);
+    }),
     command('loom.hotkey', (args?: { name?: string }) => publishHotkey(args?.name ?? 'default')),
     command('loom.emitHotkey', async (args?: { name?: string }) => {
       const name = args?.name ?? (await vscode.window.showInputBox({ prompt: 'Hotkey name: publishes hotkey.<name>', value: 'default', validateInput: (v) => (HOTKEY_NAME.test(v) ? undefined : 'letters, digits, "_" or "-"') }));

@@ -1,6 +1,7 @@
 // The dashboard's link to its host. Inside VS Code: the webview's postMessage channel. In a
 // browser against a headless runtime: an NDJSON stream of feed updates and POSTed actions, with
 // the runtime's token (given in the page's URL) on every request.
+import { answerProbe } from './probe';
 import type { ActionResult, DashboardAction, FeedUpdateWire, HostMessage, UiMessage } from './protocol';
 
 export interface Host {
@@ -34,6 +35,7 @@ class VsCodeHost extends BaseHost {
       if (m.kind === 'feed') this.feed(m.update);
       else if (m.kind === 'actionResult') { this.pending.get(m.requestId)?.(m.result); this.pending.delete(m.requestId); }
       else if (m.kind === 'connection') this.conn(m.state, m.detail);
+      else if (m.kind === 'probe') void answerProbe(m.query).then((answer) => this.api.postMessage({ kind: 'probeAnswer', requestId: m.requestId, answer }));
     });
     this.api.postMessage({ kind: 'ready' });
   }

@@ -32,16 +32,36 @@ export type ActionResult =
   | { ok: true; value: unknown }
   | { ok: false; error: string };
 
+export type ConnectionState = 'connected' | 'connecting' | 'lost';
+
+/**
+ * Questions the VS Code host asks the page only when a test asks it (the extension host cannot
+ * read a webview's DOM): 'view' = what the page shows, 'csp' = the page tries what its policy
+ * forbids and reports what was refused.
+ */
+export type ProbeQuery = 'view' | 'csp';
+
+export interface ProbeAnswer {
+  /** 'view': the connection label and the topics of the event rows on screen, newest first. */
+  connection?: string;
+  topics?: string[];
+  /** 'csp': the policy's refusals (directive, blocked URI) and whether the inline script ran anyway. */
+  refused?: { directive: string; blocked: string }[];
+  inlineScriptRan?: boolean;
+}
+
 /** Host → UI. */
 export type HostMessage =
   | { kind: 'feed'; update: FeedUpdateWire }
   | { kind: 'actionResult'; requestId: number; result: ActionResult }
-  | { kind: 'connection'; state: 'connected' | 'connecting' | 'lost'; detail?: string };
+  | { kind: 'connection'; state: ConnectionState; detail?: string }
+  | { kind: 'probe'; requestId: number; query: ProbeQuery };
 
 /** UI → host. */
 export type UiMessage =
   | { kind: 'ready' }
-  | { kind: 'action'; requestId: number; action: DashboardAction };
+  | { kind: 'action'; requestId: number; action: DashboardAction }
+  | { kind: 'probeAnswer'; requestId: number; answer: ProbeAnswer };
 
 /** Converts a runtime FeedUpdate (Buffers inside) to its JSON wire form. */
 export function feedUpdateToWire(update: FeedUpdate): FeedUpdateWire {

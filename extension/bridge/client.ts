@@ -6,7 +6,10 @@ import * as grpc from '@grpc/grpc-js';
 import { loadLoomPackage } from '../../runtime/proto';
 import type { AgentInfo__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolCall__Output, ToolDescriptor, ToolDescriptor__Output, ToolResult, ToolResult__Output, ToolsClient } from '../../runtime/proto/types';
 import type { DiscoveryInfo } from '../../runtime/bridge/discovery';
+import type { Ack__Output } from '../../runtime/proto/gen/loom/v1/Ack';
 import type { AgentControlResponse__Output } from '../../runtime/proto/gen/loom/v1/AgentControlResponse';
+import type { FeedRequest } from '../../runtime/proto/gen/loom/v1/FeedRequest';
+import type { FeedUpdate__Output } from '../../runtime/proto/gen/loom/v1/FeedUpdate';
 import type { AgentRegisterResponse__Output } from '../../runtime/proto/gen/loom/v1/AgentRegisterResponse';
 import type { HeartbeatResponse__Output } from '../../runtime/proto/gen/loom/v1/HeartbeatResponse';
 import type { ListAgentsResponse__Output } from '../../runtime/proto/gen/loom/v1/ListAgentsResponse';
@@ -62,6 +65,17 @@ function authInterceptor(token: string): grpc.Interceptor {
         next(metadata, listener);
       },
     });
+}
+
+/** A running Runtime.Feed stream; cancel() ends it without calling `onEnd`. */
+export interface FeedSubscription {
+  cancel(): void;
+}
+
+export interface FeedHandlers {
+  onUpdate(update: FeedUpdate__Output): void;
+  /** The stream ended by the runtime's side (or failed): `reason` says how. */
+  onEnd(reason: string): void;
 }
 
 export class RuntimeConnection {
@@ -181,6 +195,32 @@ export class RuntimeConnection {
         },
       },
     });
+  }
+
+  /** One event published by a unary call (Runtime.Publish): the runtime's refusal comes back as an error. */
+  async publishOnce(topic: string, type: string, payload: Buffer, metadata: Record<string, string> = {}): Promise<string> {
+    const event = { id: randomUUID(), type, timestampMs: Date.now(), source: AGENT_ID, metadata, payload, confidence: 1, tags: [], priority: 0 };
+    return (await call<Ack__Output>((m, o, cb) => this.runtime.Publish({ topic, event }, m, o, cb))).messageId;
+  }
+
+  /** Subscribes to the runtime's live feed (batched, rate-limited at the source). */
+  feed(request: FeedRequest, handlers: FeedHandlers): FeedSubscription {
+    const stream = this.runtime.Feed(request);
+    let done = false;
+    const end = (reason: string) => {
+      if (done) return;
+      done = true;
+      handlers.onEnd(reason);
+    };
+    stream.on('data', (u: FeedUpdate__Output) => !done && handlers.onUpdate(u));
+    stream.on('error', (err: grpc.ServiceError) => end(`feed error: ${err.details || err.message}`));
+    stream.on('end', () => end('the runtime ended the feed'));
+    return {
+      cancel() {
+        done = true;
+        stream.cancel();
+      },
+    };
   }
 
   async listAgents(): Promise<AgentInfo__Output[]> {

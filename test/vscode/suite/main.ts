@@ -10,5 +10,6 @@ export function run(): Promise<void> {
     require('./agents.test');
     require('./copilot.test');
     require('./secrets.test');
+    require('./dashboard.test');
   });
 }
