@@ -5,6 +5,7 @@ import { listAgentEntries, type AgentEntry } from './agents/catalog';
 import { AGENT_ID_PATTERN, scaffoldAgent } from './agents/scaffold';
 import type { Loom } from './loom';
 import { UntrustedError } from './loom';
+import { MCP_COMMANDS } from './mcp';
 import { openDashboard } from './dashboard/panel';
 import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
@@ -29,6 +30,7 @@ export const COMMANDS = [
   'loom.newAgent',
   'loom.setApiKey',
   'loom.refresh',
+  ...MCP_COMMANDS,
 ] as const;
 
 type AgentArg = string | AgentItem | { id: string } | undefined;

@@ -13,6 +13,7 @@ import { AGENT_ID, RuntimeConnection } from './bridge/client';
 import { ApiKeys } from './secrets';
 import { readSettings, resolvePython, type LoomSettings } from './settings';
 import { watchEditorEvents } from './sources/editorEvents';
+import { McpFeatures } from './mcp';
 import { editorTools } from './tools/editorTools';
 import { StatusBar } from './views/statusBar';
 import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
@@ -72,6 +73,7 @@ export class Loom implements vscode.Disposable {
   readonly agents = new AgentsTree();
   readonly tools = new ToolsTree();
   readonly apiKeys: ApiKeys;
+  readonly mcp: McpFeatures;
   private readonly life = new Disposer();
   private readonly agentLogs = new Map<string, vscode.LogOutputChannel>();
   private readonly stateChanged = new vscode.EventEmitter<RuntimeState>();
@@ -89,6 +91,7 @@ export class Loom implements vscode.Disposable {
     this.life.add(this.tools);
     this.life.add(this.stateChanged);
     this.apiKeys = new ApiKeys(context.secrets, context.globalState);
+    this.mcp = this.life.add(new McpFeatures(context, this, this.stateChanged.event));
     this.agentsView = this.life.add(vscode.window.createTreeView('loom.agents', { treeDataProvider: this.agents, showCollapseAll: false }));
     this.life.add(vscode.window.createTreeView('loom.tools', { treeDataProvider: this.tools, showCollapseAll: true }));
     this.life.add(
@@ -187,7 +190,7 @@ export class Loom implements vscode.Disposable {
     try {
       handle = await this.attachOrLaunch(workspace);
       const conn = await RuntimeConnection.connect(handle.info, {
-        tools: editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }),
+        tools: [...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }), ...this.mcp.tools],
         topics: ['agent.*.*'],
         onDelivery: (topic, _type, payload) => this.onLifecycle(topic, payload),
         onClosed: (reason) => this.onConnectionLost(reason),
@@ -226,7 +229,7 @@ export class Loom implements vscode.Disposable {
       trusted: this.trusted,
       keepAlive: settings.keepAlive,
       python: await resolvePython(settings, vscode.workspace.workspaceFolders?.[0]?.uri),
-      env: await this.apiKeys.environment(),
+      env: { ...(await this.apiKeys.environment()), ...(await this.mcp.environment(workspace)) },
       overrides: overridesFrom(settings),
       onOutput: (line, stream) => (stream === 'stderr' ? this.runtimeLog.info(line) : this.runtimeLog.appendLine(line)),
     });

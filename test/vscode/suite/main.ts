@@ -10,6 +10,7 @@ export function run(): Promise<void> {
     require('./agents.test');
     require('./copilot.test');
     require('./secrets.test');
+    require('./mcp.test');
     require('./dashboard.test');
   });
 }

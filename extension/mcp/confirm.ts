@@ -1,0 +1,111 @@
+// ui:confirm — the runtime asks the person whether a tool under an `ask` policy may run. Only the
+// runtime may call it: an agent that could answer (or flood) its own confirmations would make the
+// policy worthless, so every other caller is refused before anything is shown.
+import { ToolFailure, type ProvidedTool } from '../bridge/client';
+import { checkArgs } from '../tools/args';
+import type { McpUi } from './ui';
+
+export const CONFIRM_TOOL = 'ui:confirm';
+export const RUNTIME_CALLER = 'runtime';
+
+export const ALLOW = 'Allow';
+export const ALLOW_SESSION = 'Allow for this Session';
+export const DENY = 'Deny';
+
+export interface ConfirmRequest {
+  /** The tool that wants to run, e.g. "github:delete_repo". */
+  tool: string;
+  /** Its arguments: an object, or the JSON text as it arrived. */
+  arguments: Record<string, unknown> | string;
+  server?: string;
+  /** Why it needs asking, e.g. 'mcp.github.policy = "ask"'. */
+  reason?: string;
+  /** The agent on whose behalf the tool would run. */
+  caller?: string;
+}
+
+export interface ConfirmAnswer {
+  allowed: boolean;
+  /** True when the answer came from (or set up) "Allow for this Session". */
+  remembered: boolean;
+}
+
+const SCHEMA = {
+  type: 'object',
+  properties: {
+    tool: { type: 'string', minLength: 1, maxLength: 300 },
+    arguments: { type: ['object', 'string'] },
+    server: { type: 'string', maxLength: 200 },
+    reason: { type: 'string', maxLength: 500 },
+    caller: { type: 'string', maxLength: 200 },
+  },
+  required: ['tool', 'arguments'],
+  additionalProperties: false,
+};
+
+const MAX_DETAIL_CHARS = 1500;
+const MAX_DETAIL_LINES = 30;
+
+/** Pretty JSON of the arguments, cut to what a dialog can show, saying how much was left out. */
+export function formatArguments(args: Record<string, unknown> | string, maxChars = MAX_DETAIL_CHARS, maxLines = MAX_DETAIL_LINES): string {
+  let text: string;
+  if (typeof args === 'string') {
+    try {
+      text = JSON.stringify(JSON.parse(args), null, 2);
+    } catch {
+      text = JSON.stringify(args); // not JSON: quoted, so control characters show escaped
+    }
+  } else {
+    text = JSON.stringify(args, null, 2);
+  }
+  const lines = text.split('\n');
+  let shown = lines.slice(0, maxLines).join('\n');
+  if (shown.length > maxChars) shown = shown.slice(0, maxChars);
+  const omitted = text.length - shown.length;
+  return omitted > 0 ? `${shown}\n… (${omitted} more characters not shown)` : shown;
+}
+
+/** The dialog's text: the tool named in quotes (a name cannot smuggle in lines), then its arguments. */
+export function confirmQuestion(req: ConfirmRequest): { message: string; detail: string } {
+  const who = req.caller ? `Agent ${JSON.stringify(req.caller)} wants` : 'An agent wants';
+  const where = req.server ? ` from MCP server ${JSON.stringify(req.server)}` : '';
+  const message = `${who} to run the tool ${JSON.stringify(req.tool)}${where}.`;
+  const detail = [`Arguments:\n${formatArguments(req.arguments)}`, req.reason ? `Asked because ${req.reason}.` : ''].filter(Boolean).join('\n\n');
+  return { message, detail };
+}
+
+export class ConfirmTool {
+  /** Tools allowed for the rest of this window's life. */
+  private readonly remembered = new Set<string>();
+
+  constructor(private readonly ui: McpUi) {}
+
+  forget(): void {
+    this.remembered.clear();
+  }
+
+  get tool(): ProvidedTool {
+    return {
+      name: CONFIRM_TOOL,
+      description: 'Asks the person whether a tool under an "ask" policy may run (modal dialog naming the tool and its arguments). Only the runtime may call it.',
+      kind: 'ask',
+      parametersSchema: SCHEMA,
+      handler: async (raw, ctx) => {
+        if (ctx.caller !== RUNTIME_CALLER) {
+          throw new ToolFailure('TOOL_ERROR', 'denied', `${CONFIRM_TOOL} answers only the runtime itself, not ${JSON.stringify(ctx.caller || 'an anonymous caller')}: an agent cannot confirm its own tool calls`);
+        }
+        return this.confirm(checkArgs<ConfirmRequest>(CONFIRM_TOOL, SCHEMA, raw), ctx.signal);
+      },
+    };
+  }
+
+  async confirm(req: ConfirmRequest, signal?: AbortSignal): Promise<ConfirmAnswer> {
+    if (this.remembered.has(req.tool)) return { allowed: true, remembered: true };
+    const choice = await this.ui.modal({ ...confirmQuestion(req), choices: [ALLOW, ALLOW_SESSION, DENY] }, signal);
+    if (choice === ALLOW_SESSION) {
+      this.remembered.add(req.tool);
+      return { allowed: true, remembered: true };
+    }
+    return { allowed: choice === ALLOW, remembered: false };
+  }
+}
