@@ -1,9 +1,10 @@
 // `node dist/runtime.js`: the headless runtime. Structured JSON log lines go to stderr;
 // --print-events writes one readable line per event to stdout.
-import { ConfigError, type ConfigOverrides } from './config';
+import { ConfigError, loadConfig, type ConfigOverrides } from './config';
+import { discoveryPath, readDiscoveryFile } from './bridge/discovery';
 import type { Delivery } from './bus/types';
 import { createLogger, type LogLevel } from './log';
-import { McpConfigError, serveMcpStdio, type McpServeHandle } from './mcp';
+import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
 import { processAlive } from './agents/orphans';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 
@@ -26,7 +27,8 @@ Options:
   --dashboard [PORT]       serve the dashboard on http://127.0.0.1:PORT (default any free port);
                            the URL, token included, is printed and written to the discovery file
   --mcp-stdio              serve the runtime's tools to an MCP client over stdin/stdout (for
-                           Claude Desktop and the like); stdout then carries only MCP
+                           Claude Desktop and the like); stdout then carries only MCP. When a
+                           runtime already runs for the workspace, serves that one's tools
   --help                   show this help
   --version                print the version
 
@@ -176,6 +178,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (opts.mcpStdio) {
+    const attached = await mcpStdioAttached(opts);
+    if (attached !== undefined) return attached;
+  }
+
   // Signal handlers go in before anything starts: until a handler exists the kernel's default
   // action kills the process outright, skipping the clean shutdown (and the discovery file).
   let signalled: string | undefined;
@@ -210,7 +217,8 @@ async function main(argv: string[]): Promise<number> {
   let mcpStdio: McpServeHandle | undefined;
   if (opts.mcpStdio) {
     const serve = handle.mcp.config.serve;
-    mcpStdio = await serveMcpStdio({ registry: handle.tools, log: log.child('mcp'), include: serve.include, exclude: serve.exclude, version: VERSION });
+    const policy = { serve, headlessAsk: handle.mcp.config.settings.headlessAsk };
+    mcpStdio = await serveMcpStdio({ registry: handle.tools, log: log.child('mcp'), include: serve.include, exclude: serve.exclude, policy, version: VERSION });
     // The MCP client started us and owns our life: when it closes our stdin, we shut down.
     process.stdin.once('end', () => onSignal('stdin closed'));
   }
@@ -247,6 +255,34 @@ async function main(argv: string[]): Promise<number> {
     onSignal = shutdown;
     if (signalled) shutdown(signalled);
   });
+}
+
+/**
+ * --mcp-stdio while a live runtime holds the workspace (its store is locked): serve that runtime's
+ * tools over stdio through its gRPC API until the MCP client closes stdin. undefined = none is
+ * running (or the config is bad, which the normal start reports): start as usual.
+ */
+async function mcpStdioAttached(opts: CliOptions): Promise<number | undefined> {
+  const config = await loadConfig(opts.workspace, overridesFrom(opts)).catch(() => undefined);
+  if (!config) return undefined;
+  const live = readDiscoveryFile(discoveryPath(config.workspace, config.runtime.dataDir));
+  if (!live || live.pid === process.pid || !processAlive(live.pid)) return undefined;
+  const log = createLogger({ level: config.runtime.logLevel }).child('mcp');
+  let served: McpServeHandle;
+  try {
+    served = await serveAttachedMcpStdio({ address: live.address, token: live.token, mcp: config.mcp, workspace: config.workspace, log, version: VERSION });
+  } catch (err) {
+    process.stderr.write(`loom: ${err instanceof McpConfigError ? 'bad configuration\n' : `cannot attach to the runtime (pid ${live.pid}): `}${(err as Error).message}\n`);
+    return err instanceof McpConfigError ? 2 : 1;
+  }
+  log.info('serving the running runtime\'s tools over MCP stdio', { pid: live.pid, address: live.address });
+  await new Promise<void>((resolve) => {
+    process.stdin.once('end', resolve);
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await served.close();
+  return 0;
 }
 
 if (require.main === module) {

@@ -17,6 +17,7 @@ export { enforce, enforcePolicy, policyFor, servedToolPolicy, type ConfirmFn, ty
 export { toolKind, annotationMetadata, KIND_KEY, type ToolKind } from './kinds';
 export { serveMcpHttp, serveMcpStdio, createLoomMcpServer, exposedName, type ServeOptions, type ServePolicyOptions, type ServedRegistry, type McpServeHandle } from './server';
 export type { McpHttpHost } from './http-host';
+export { serveAttachedMcpStdio, RemoteRegistry } from './attach';
 
 export interface McpRuntime extends McpManager {
   /** The streamable HTTP endpoint when `[mcp.serve] http = true`. */

@@ -8,12 +8,13 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as grpc from '@grpc/grpc-js';
 import type { McpServerInfo__Output } from '../../../runtime/proto/gen/loom/v1/McpServerInfo';
 import { call, callFails, connect, type Clients } from '../helpers/grpc';
-import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from '../helpers/runtime';
+import { buildRuntime, makeWorkspace, removeWorkspaces, RUNTIME_JS, startRuntime, stopAllRuntimes, type RuntimeProcess } from '../helpers/runtime';
 import { FIXTURE, ROOT } from './helpers';
 
 export const PYTHON = process.env.LOOM_PYTHON || path.join(ROOT, '.venv/bin/python');
@@ -120,5 +121,81 @@ describe('MCP in the real runtime', function () {
     const greet = (await client.callTool({ name: 'pymcp__greet', arguments: { name: 'mcp' } })) as CallToolResult;
     assert.equal(greet.isError, undefined, JSON.stringify(greet.content));
     assert.deepEqual(greet.structuredContent, { greeting: 'hello mcp', language: 'python' });
+  });
+
+  describe('node dist/runtime.js --mcp-stdio', () => {
+    /** An MCP client that launches `--mcp-stdio` for the workspace, as Claude Desktop would. */
+    async function stdioClient(workspace: string): Promise<{ client: Client; transport: StdioClientTransport; stderr: string[] }> {
+      buildRuntime();
+      const transport = new StdioClientTransport({ command: process.execPath, args: [RUNTIME_JS, '--workspace', workspace, '--mcp-stdio'], cwd: ROOT, stderr: 'pipe' });
+      const stderr: string[] = [];
+      transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+      const client = new Client({ name: 'sdk-stdio-client', version: '1.0.0' });
+      await client.connect(transport);
+      cleanups.push(() => client.close());
+      return { client, transport, stderr };
+    }
+
+    function exited(pid: number): Promise<void> {
+      return new Promise((resolve) => {
+        const check = () => {
+          try {
+            process.kill(pid, 0);
+            setTimeout(check, 50);
+          } catch {
+            resolve();
+          }
+        };
+        check();
+      });
+    }
+
+    it('with no runtime running, starts one of its own and serves it; closing stdin shuts it down cleanly', async () => {
+      const workspace = makeWorkspace('[watcher]\nenabled = false\n');
+      fs.writeFileSync(path.join(workspace, 'notes.txt'), 'own runtime\n');
+      const { client, transport } = await stdioClient(workspace);
+      const read = (await client.callTool({ name: 'fs__read', arguments: { path: 'notes.txt' } })) as CallToolResult;
+      assert.equal((read.structuredContent as { content: string }).content, 'own runtime\n');
+      const discovery = JSON.parse(fs.readFileSync(path.join(workspace, '.loom', 'runtime.json'), 'utf8')) as { pid: number };
+      assert.equal(discovery.pid, transport.pid, 'the stdio process is the runtime');
+      const write = (await client.callTool({ name: 'fs__write', arguments: { path: 'x.txt', content: 'x' } })) as CallToolResult;
+      assert.match((write.content[0] as { text: string }).text, /^denied: fs:write needs confirmation .* mcp\.settings\.headless_ask = "deny"$/);
+      const pid = transport.pid!;
+      await client.close();
+      await exited(pid);
+      assert.equal(fs.existsSync(path.join(workspace, '.loom', 'runtime.json')), false, 'a clean shutdown removed the discovery file');
+    });
+
+    it('beside a live runtime, attaches to it over gRPC instead of starting a second one (whose store would be locked)', async () => {
+      const agent = path.join(ROOT, 'test/fixtures/mcp/python_tool_agent.py');
+      const { rt, clients } = await runtimeWith(`[agents.pytools]\ncommand = "python"\nargs = [${toml(agent)}]\n\n[mcp.serve]\ntool_policy = { "fs:write" = "allow" }\n`, { LOOM_PYTHON: PYTHON });
+      fs.writeFileSync(path.join(rt.workspace, 'notes.txt'), 'live runtime\n');
+      // The agent's tool is in the live runtime once its process has registered.
+      for (;;) {
+        if ((await call(clients.tools, 'ListTools', { prefix: 'pymcp:' })).tools.length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const { client, transport, stderr } = await stdioClient(rt.workspace);
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes('pymcp__greet') && names.includes('fs__read'), names.join(', '));
+      const greet = (await client.callTool({ name: 'pymcp__greet', arguments: { name: 'stdio' } })) as CallToolResult;
+      assert.deepEqual(greet.structuredContent, { greeting: 'hello stdio', language: 'python' });
+      const read = (await client.callTool({ name: 'fs__read', arguments: { path: 'notes.txt' } })) as CallToolResult;
+      assert.equal((read.structuredContent as { content: string }).content, 'live runtime\n');
+      // The workspace's [mcp.serve] policy applies: fs:write allowed here, fs:delete still asks (denied headless).
+      const write = (await client.callTool({ name: 'fs__write', arguments: { path: 'via-attach.txt', content: 'ok' } })) as CallToolResult;
+      assert.equal(write.isError, undefined, JSON.stringify(write.content));
+      assert.equal(fs.readFileSync(path.join(rt.workspace, 'via-attach.txt'), 'utf8'), 'ok');
+      const del = (await client.callTool({ name: 'fs__delete', arguments: { path: 'notes.txt' } })) as CallToolResult;
+      assert.equal(del.isError, true);
+      assert.equal(rt.discovery().pid, rt.proc.pid, 'the live runtime still owns the workspace');
+      assert.notEqual(transport.pid, rt.proc.pid);
+      assert.ok(stderr.join('').includes('serving the running runtime\'s tools over MCP stdio'), stderr.join(''));
+      assert.equal(rt.exitCode, null);
+      const pid = transport.pid!;
+      await client.close();
+      await exited(pid);
+      assert.equal(rt.exitCode, null, 'closing the attached client leaves the live runtime running');
+    });
   });
 });
