@@ -14,6 +14,7 @@ import { BusError } from './errors';
 import { DeliveryScheduler } from './scheduler';
 import { countDrop, type DropCounts, TopicStatsTable } from './stats';
 import { BusSubscription, type Published, type SubscriptionHost } from './subscription';
+import { recordDrop, tracingActive } from './tracing';
 import * as topics from './topics';
 import { SegmentTrie } from './trie';
 import type { Bus, BusOptions, BusStats, DeliveryHandler, DropReason, LoomEvent, PublishResult, QoS, Subscription, SubscribeOptions } from './types';
@@ -111,8 +112,8 @@ export class EventBus implements Bus {
     stats.published++;
     this.totals.published++;
     counters.published.add(1);
-    if (expiresAt <= Date.now()) return this.refuse(stats.dropped, 'ttl_expired');
-    if (hops >= this.maxHops) return this.refuse(stats.dropped, 'hop_limit');
+    if (expiresAt <= Date.now()) return this.refuse(topic, event, stats.dropped, 'ttl_expired');
+    if (hops >= this.maxHops) return this.refuse(topic, event, stats.dropped, 'hop_limit');
 
     const original = event.metadata ?? {};
     const metadata = copyMetadata(original);
@@ -141,8 +142,9 @@ export class EventBus implements Bus {
     return { queued, dropped };
   }
 
-  private refuse(topicDrops: DropCounts, reason: 'ttl_expired' | 'hop_limit'): PublishResult {
+  private refuse(topic: string, event: LoomEvent, topicDrops: DropCounts, reason: 'ttl_expired' | 'hop_limit'): PublishResult {
     this.countDropped(topicDrops, reason);
+    if (tracingActive()) recordDrop(topic, event, reason);
     return { queued: 0, dropped: 0, refused: reason };
   }
 

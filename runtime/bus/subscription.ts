@@ -7,6 +7,8 @@ import { DeliveryDropped } from './errors';
 import { Ring } from './ring';
 import type { Pump } from './scheduler';
 import { countDrop, type DropCounts, type TopicCounters } from './stats';
+import { endDeliverSpan, recordDrop, startDeliverSpan, tracingActive } from './tracing';
+import type { Span } from '../telemetry';
 import type { DeliveryHandler, DropReason, LoomEvent, QoS, Subscription, SubscriptionStats } from './types';
 
 /** One publish, shared by every subscription it is queued on. */
@@ -93,39 +95,41 @@ export class BusSubscription implements Subscription, Pump {
       this.drop(item, 'ttl_expired');
       return;
     }
+    const span = tracingActive() ? startDeliverSpan(item.topic, item.event, this) : undefined;
     let result: void | Promise<void>;
     try {
       result = this.handler({ topic: item.topic, event: item.event, subscriptionId: this.id, qos: this.qos });
     } catch (err) {
-      this.fail(item, err);
+      this.fail(item, err, span);
       return;
     }
     if (result && typeof (result as Promise<void>).then === 'function') {
       this.busy = true;
       (result as Promise<void>).then(
-        () => this.settle(item),
-        (err: unknown) => this.settle(item, err ?? new Error('handler rejected without a reason')),
+        () => this.settle(item, undefined, span),
+        (err: unknown) => this.settle(item, err ?? new Error('handler rejected without a reason'), span),
       );
     } else {
-      this.succeed(item);
+      this.succeed(item, span);
     }
   }
 
-  private settle(item: Published, err?: unknown): void {
+  private settle(item: Published, err: unknown, span: Span | undefined): void {
     this.busy = false;
-    if (err === undefined) this.succeed(item);
-    else this.fail(item, err);
+    if (err === undefined) this.succeed(item, span);
+    else this.fail(item, err, span);
     if (!this.closed && this.queue.length > 0) this.host.ready(this);
   }
 
-  private succeed(item: Published): void {
+  private succeed(item: Published, span: Span | undefined): void {
     this.delivered++;
     this.host.delivered(item, this.qos);
+    span?.end();
   }
 
-  private fail(item: Published, err: unknown): void {
+  private fail(item: Published, err: unknown, span: Span | undefined): void {
     if (err instanceof DeliveryDropped) {
-      this.drop(item, err.reason);
+      this.drop(item, err.reason, span);
       return;
     }
     this.failures++;
@@ -140,12 +144,15 @@ export class BusSubscription implements Subscription, Pump {
         error: err instanceof Error ? err.message : String(err),
       });
     }
-    this.drop(item, 'handler_error');
+    this.drop(item, 'handler_error', span, err instanceof Error ? err : new Error(String(err)));
   }
 
-  private drop(item: Published, reason: DropReason): void {
+  /** Counts a drop and traces it: on the delivery's span when there is one. */
+  private drop(item: Published, reason: DropReason, span?: Span, error?: Error): void {
     countDrop(this.drops, reason);
     this.host.dropped(item, reason);
+    if (span) endDeliverSpan(span, { reason, error });
+    else if (tracingActive()) recordDrop(item.topic, item.event, reason, this);
   }
 
   /** Leaves the topic index, drops what is queued (reason closed) and releases waiting publishers. */
@@ -153,9 +160,14 @@ export class BusSubscription implements Subscription, Pump {
     if (this.closed) return;
     this.closed = true;
     this.host.detach(this);
-    for (const item of this.queue.drain()) this.host.dropped(item, 'closed');
+    const traced = tracingActive();
+    for (const item of this.queue.drain()) {
+      this.host.dropped(item, 'closed');
+      if (traced) recordDrop(item.topic, item.event, 'closed', this);
+    }
     for (const w of this.waiters.drain()) {
       this.host.dropped(w.item, 'closed');
+      if (traced) recordDrop(w.item.topic, w.item.event, 'closed', this);
       w.resolve(false);
     }
   }
