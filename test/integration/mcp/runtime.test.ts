@@ -78,11 +78,14 @@ describe('MCP in the real runtime', function () {
   });
 
   it('Runtime.ControlMcpServer restarts a server; unknown names and actions are refused clearly', async () => {
-    const { clients } = await runtimeWith(`${fixtureTable('fixture')}\n[mcp.broken]\ncommand = "x"\nbogus = 1\n`);
+    const { clients } = await runtimeWith(`${fixtureTable('fixture')}\n[mcp.broken]\ncommand = "x"\nbogus = 1\n\n[mcp.remote]\nurl = "ftp://example"\n`);
     const first = await waitForServer(clients, 'fixture', (s) => s.state === 'ready');
     const broken = (await mcpServers(clients)).find((s) => s.name === 'broken')!;
     assert.equal(broken.state, 'failed');
     assert.match(broken.lastError, /mcp\.broken\.bogus: unknown key/);
+    const remote = (await mcpServers(clients)).find((s) => s.name === 'remote')!;
+    assert.deepEqual([remote.state, remote.transport], ['failed', 'http']);
+    assert.match(remote.lastError, /mcp\.remote\.url: expected an http:\/\/ or https:\/\/ URL/);
     const pid = JSON.parse((await call(clients.tools, 'CallTool', { name: 'fixture:pid', arguments: '{}' })).output).structuredContent.pid;
     const restarted = await call(clients.runtime, 'ControlMcpServer', { name: 'fixture', action: 'restart' });
     assert.equal(restarted.success, true, restarted.errorMessage);
@@ -96,6 +99,13 @@ describe('MCP in the real runtime', function () {
     const bad = await callFails(clients.runtime, 'ControlMcpServer', { name: 'fixture', action: 'explode' });
     assert.equal(bad.code, grpc.status.INVALID_ARGUMENT);
     assert.match(bad.details, /action must be "restart" \(got "explode"\)/);
+  });
+
+  it('a bad [mcp.serve] table stops the start with exit status 2, naming the key', async () => {
+    const rt = await startRuntime(makeWorkspace('[mcp.serve]\nhost = "0.0.0.0"\n'), [], { ready: false });
+    await rt.exited;
+    assert.equal(rt.exitCode, 2);
+    assert.match(rt.stderrText.join('\n'), /bad configuration\nmcp\.serve\.host: expected one of "127\.0\.0\.1", "::1", got "0\.0\.0\.0"/);
   });
 
   it('the SDK client reaches Loom\'s MCP server from the discovery file and calls fs:read and a Python agent\'s tool', async () => {
