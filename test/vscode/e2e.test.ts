@@ -1,13 +1,14 @@
 // End to end, as a user: the VSIX is installed into code-server with --install-extension, a
 // workspace with a Python agent opens in Chromium, "Loom: Start Agent" runs from the palette,
-// a file saved in the editor brings the agent's notification, and so does the hotkey.
-// Screenshots of each step land in test/output/.
+// a file saved in the editor brings the agent's notification, and so does the hotkey; the
+// dashboard opens from the palette, publishes from its page, and is restored after a window
+// reload. Screenshots of each step land in test/output/.
 import * as assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 import { OUTPUT, ROOT, codeServerBinary, freePort, installExtension, launchBrowser, prepareDirs, stageExtension, startCodeServer, stopAll, workbenchUrl, type VsCodeDirs } from './harness';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -147,6 +148,68 @@ describe('end to end: the installed VSIX in code-server', function () {
     await settledToast('watcher got hotkey.default in notes.txt');
     await statusItem(/watcher got hotkey\.default in notes\.txt/).waitFor();
     await screenshot(page, '4-hotkey-notification');
+  });
+
+  /** The dashboard page: the webview's inner frame (VS Code nests it in two iframes) that holds our UI. */
+  async function dashboardFrame(): Promise<Frame> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      for (const frame of page.frames()) {
+        if (await frame.locator('[data-testid=connection]').count().catch(() => 0)) return frame;
+      }
+      if (Date.now() > deadline) throw new Error('timed out waiting for the dashboard webview');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const dashboardTab = () => page.locator('.tabs-container .tab', { hasText: 'Loom Dashboard' });
+
+  it('"Loom: Open Dashboard" shows the live dashboard; publishing from it puts the event on its list', async () => {
+    await runFromPalette('Loom: Open Dashboard');
+    await dashboardTab().waitFor({ timeout: 60_000 });
+    const frame = await dashboardFrame();
+    await frame.locator('[data-testid=connection].connected').waitFor({ timeout: 60_000 });
+    await frame.locator('[data-testid=publish-topic]').fill('dashboard.e2e');
+    await frame.locator('[data-testid=publish]').click();
+    await frame.locator('[data-testid=publish-result]', { hasText: 'published' }).waitFor({ timeout: 30_000 });
+    const row = frame.locator('[data-testid=event-list] .row[data-topic="dashboard.e2e"]').first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    assert.match((await frame.locator('[data-testid=event-detail]').textContent()) ?? '', /topic: dashboard\.e2e[\s\S]*"hello": "from the dashboard"/);
+    await screenshot(page, 'dashboard-events');
+    await frame.locator('[data-testid=tab-agents]').click();
+    await frame.locator('[data-testid=state-watcher]', { hasText: 'connected' }).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'dashboard-agents');
+    await frame.locator('[data-testid=tab-events]').click();
+  });
+
+  it('the dashboard page runs no script its Content Security Policy does not allow', async () => {
+    const frame = await dashboardFrame();
+    const ran = await frame.evaluate(() => {
+      const w = window as unknown as { loomE2eInline?: boolean };
+      const s = document.createElement('script');
+      s.textContent = 'window.loomE2eInline = true;';
+      document.body.append(s);
+      s.remove();
+      return w.loomE2eInline === true;
+    });
+    assert.equal(ran, false, 'an inline script without the nonce did not run');
+  });
+
+  it('after "Developer: Reload Window" the dashboard is restored and live again', async () => {
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    await runFromPalette('Developer: Reload Window');
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    await dashboardTab().waitFor({ timeout: 120_000 });
+    const frame = await dashboardFrame();
+    await frame.locator('[data-testid=connection].connected').waitFor({ timeout: 120_000 });
+    await frame.locator('[data-testid=publish-topic]').fill('dashboard.restored');
+    await frame.locator('[data-testid=publish]').click();
+    await frame.locator('[data-testid=event-list] .row[data-topic="dashboard.restored"]').first().waitFor({ timeout: 30_000 });
+    await screenshot(page, 'dashboard-restored');
+    await runFromPalette('View: Close All Editors');
+    await dashboardTab().waitFor({ state: 'detached' });
   });
 
   const runtimePid = (): number | undefined => {
