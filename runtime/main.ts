@@ -91,7 +91,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     closers.push(['timers', () => timers.close()]);
 
     const emit = lifecycleEmitter(bus, log);
-    const directory = new AgentDirectory({ bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents') });
+    const directory = new AgentDirectory({
+      bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents'),
+      isSupervised: (agentId) => agentId in config.agents,
+    });
 
     let supervisor: Supervisor | undefined;
     let mcp: McpRuntime | undefined;

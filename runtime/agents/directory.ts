@@ -72,13 +72,15 @@ export interface DirectoryOptions {
   tools: ToolRegistry;
   heartbeatTimeoutMs: number;
   emit: LifecycleEmitter;
+  /** Ids declared for the supervisor: never forgotten by the sweep, their process comes back. */
+  isSupervised?: (agentId: string) => boolean;
   log: Logger;
 }
 
 export class AgentDirectory {
   private readonly records = new Map<string, AgentRecord>();
   private readonly pending = new Map<string, PendingCall>();
-  /** Ids the supervisor runs (it reports their exits): never forgotten, their process comes back. */
+  /** Ids whose process exits the supervisor reported (besides isSupervised): never forgotten. */
   private readonly supervised = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -243,7 +245,7 @@ export class AgentDirectory {
     const retentionMs = RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs;
     for (const record of this.records.values()) {
       if (record.state === 'disconnected') {
-        if (!this.supervised.has(record.id) && now - (record.disconnectedAtMs ?? now) > retentionMs) this.forget(record.id);
+        if (!this.supervised.has(record.id) && !this.opts.isSupervised?.(record.id) && now - (record.disconnectedAtMs ?? now) > retentionMs) this.forget(record.id);
         continue;
       }
       if (now - record.lastHeartbeatMs <= this.opts.heartbeatTimeoutMs) continue;
