@@ -13,7 +13,7 @@ import { AGENT_ID, RuntimeConnection } from './bridge/client';
 import { ApiKeys } from './secrets';
 import { readSettings, resolvePython, type LoomSettings } from './settings';
 import { watchEditorEvents } from './sources/editorEvents';
-import { McpFeatures } from './mcp';
+import { MCP_TOPICS, McpFeatures } from './mcp';
 import { editorTools } from './tools/editorTools';
 import { StatusBar } from './views/statusBar';
 import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
@@ -191,8 +191,8 @@ export class Loom implements vscode.Disposable {
       handle = await this.attachOrLaunch(workspace);
       const conn = await RuntimeConnection.connect(handle.info, {
         tools: [...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }), ...this.mcp.tools],
-        topics: ['agent.*.*'],
-        onDelivery: (topic, _type, payload) => this.onLifecycle(topic, payload),
+        topics: ['agent.*.*', ...MCP_TOPICS],
+        onDelivery: (topic, _type, payload) => (topic.startsWith('mcp.') ? this.mcp.onDelivery(topic) : this.onLifecycle(topic, payload)),
         onClosed: (reason) => this.onConnectionLost(reason),
         log: (m) => this.log.warn(m),
       });

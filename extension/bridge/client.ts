@@ -14,6 +14,9 @@ import type { AgentRegisterResponse__Output } from '../../runtime/proto/gen/loom
 import type { HeartbeatResponse__Output } from '../../runtime/proto/gen/loom/v1/HeartbeatResponse';
 import type { ListAgentsResponse__Output } from '../../runtime/proto/gen/loom/v1/ListAgentsResponse';
 import type { ListToolsResponse__Output } from '../../runtime/proto/gen/loom/v1/ListToolsResponse';
+import type { ListMcpServersResponse__Output } from '../../runtime/proto/gen/loom/v1/ListMcpServersResponse';
+import type { McpControlResponse__Output } from '../../runtime/proto/gen/loom/v1/McpControlResponse';
+import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
 
 export const AGENT_ID = 'vscode';
 
@@ -231,6 +234,16 @@ export class RuntimeConnection {
     const res = await call<AgentControlResponse__Output>((m, o, cb) => this.runtime.ControlAgent({ agentId, action }, m, o, cb), 30_000);
     if (!res.success) throw new Error(res.errorMessage || `could not ${action} agent "${agentId}"`);
     return res.agent;
+  }
+
+  async listMcpServers(): Promise<McpServerInfo__Output[]> {
+    return (await call<ListMcpServersResponse__Output>((m, o, cb) => this.runtime.ListMcpServers({}, m, o, cb))).servers;
+  }
+
+  async controlMcpServer(name: string, action: 'restart'): Promise<McpServerInfo__Output | null> {
+    const res = await call<McpControlResponse__Output>((m, o, cb) => this.runtime.ControlMcpServer({ name, action }, m, o, cb), 30_000);
+    if (!res.success) throw new Error(res.errorMessage || `could not ${action} MCP server "${name}"`);
+    return res.server;
   }
 
   async listTools(prefix = ''): Promise<ToolDescriptor__Output[]> {

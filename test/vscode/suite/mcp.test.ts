@@ -14,6 +14,7 @@ import { runProvidedTool, type ProvidedTool } from '../../../extension/bridge/cl
 import { ALLOW, ALLOW_SESSION, CONFIRM_TOOL, ConfirmTool, DENY, formatArguments } from '../../../extension/mcp/confirm';
 import { inputEnvName } from '../../../extension/mcp/inputs';
 import { loomMcpDefinition, mcpProviderApiAvailable, registerLoomMcpProvider, servedMcpUrl } from '../../../extension/mcp/provider';
+import { TEST_TREE_COMMAND } from '../../../extension/mcp';
 import { ScriptedUi, TEST_UI_COMMAND, vscodeUi, type AskedQuestion } from '../../../extension/mcp/ui';
 import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir } from './helpers';
 
@@ -179,6 +180,17 @@ describe('MCP: inputs and the MCP endpoint', () => {
     assert.equal(env.get('LOOM_INPUT_OTHER_KEY'), 'other-value');
     assert.equal(env.has('LOOM_INPUT_NEVER_ASKED'), false, "the loom.toml server wins over mcp.json's of the same name");
     assert.ok(!vscode.workspace.getConfiguration().inspect('LOOM_INPUT_FIXTURE_TOKEN')?.globalValue, 'not in settings');
+    // And through the runtime's expansion of ${input:fixture-token} into the server's environment.
+    const probe = await new Probe(info).subscribe([]);
+    try {
+      const secret = await eventually('fixture:getenv answers', async () => {
+        const res = await probe.callTool('fixture:getenv', { name: 'FIXTURE_SECRET' });
+        return res.status === 'TOOL_OK' ? mcpText(JSON.parse(res.output)) : undefined;
+      });
+      assert.equal(secret, 's3cret-token');
+    } finally {
+      probe.close();
+    }
 
     // The next start takes them from secret storage without asking.
     await vscode.commands.executeCommand('loom.stopRuntime');
@@ -228,5 +240,80 @@ describe('MCP: inputs and the MCP endpoint', () => {
     const env = environOf(info.pid);
     assert.equal(env.has('LOOM_INPUT_FIXTURE_TOKEN'), false);
     assert.equal(env.has('LOOM_INPUT_OTHER_KEY'), false);
+  });
+});
+
+type TreeRow = { label: string; description: string; tooltip: string; contextValue: string; tools: string[] };
+
+function treeRows(): Promise<TreeRow[]> {
+  return Promise.resolve(vscode.commands.executeCommand<TreeRow[]>(TEST_TREE_COMMAND));
+}
+
+function mcpText(out: { content: { type: string; text: string }[] }): string {
+  return out.content.map((c) => c.text).join('\n');
+}
+
+describe('MCP: the MCP Servers view', () => {
+  let toml: string;
+  let original: string;
+  let probe: Probe;
+
+  before(async () => {
+    await loomApi();
+    await vscode.commands.executeCommand('loom.stopRuntime');
+    toml = join(workspaceDir(), 'loom.toml');
+    original = readFileSync(toml, 'utf8');
+    writeFileSync(toml, original + fixtureServerToml('fixture', '') + '\n[mcp.broken]\ncommand = "/nonexistent/loom-test-server"\nrestart = false\n');
+    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    probe = await new Probe(info).subscribe([]);
+  });
+
+  after(async () => {
+    probe?.close();
+    await vscode.commands.executeCommand('loom.stopRuntime');
+    writeFileSync(toml, original);
+  });
+
+  it('shows the fixture server ready with its tools, and a server that cannot start as failed with its error', async () => {
+    const rows = await eventually('fixture ready and broken failed in the view', async () => {
+      const r = await treeRows();
+      const fixture = r.find((x) => x.label === 'fixture');
+      const broken = r.find((x) => x.label === 'broken');
+      return fixture?.description.startsWith('ready') && broken?.description.startsWith('failed') ? { fixture, broken } : undefined;
+    });
+    assert.ok(rows.fixture.tools.includes('fixture:echo') && rows.fixture.tools.includes('fixture:getenv'));
+    assert.match(rows.fixture.description, new RegExp(`^ready · ${rows.fixture.tools.length} tools$`));
+    assert.equal(rows.fixture.contextValue, 'loomMcpServer', 'the inline Restart applies');
+    assert.match(rows.fixture.tooltip, /stdio · from loom\\\.toml/);
+    assert.match(rows.broken.tooltip, /last error/);
+    assert.match(rows.broken.tooltip, /nonexistent\/loom-test-server|ENOENT/);
+  });
+
+  it('follows a crash through the state events (restarting, then ready with one restart)', async () => {
+    const before = (await treeRows()).find((x) => x.label === 'fixture')!;
+    assert.doesNotMatch(before.description, /restart/);
+    await probe.callTool('fixture:crash', {}, 10_000); // fails: the server dies mid-call
+    const after = await eventually('the fixture back with a restart', async () => {
+      const row = (await treeRows()).find((x) => x.label === 'fixture');
+      return row?.description.startsWith('ready') && /1 restart$/.test(row.description) ? row : undefined;
+    });
+    assert.match(after.tooltip, /· 1 restart/);
+  });
+
+  it('"Restart MCP Server" (the inline action) restarts it: a new process serves the tools', async () => {
+    const pidOf = async () => Number(mcpText(JSON.parse((await probe.callTool('fixture:pid', {})).output)));
+    const first = await eventually('fixture:pid answers', async () => ((await probe.callTool('fixture:pid', {})).status === 'TOOL_OK' ? pidOf() : undefined));
+    // The view's inline action passes the tree node ({ kind, info }).
+    const info = await vscode.commands.executeCommand<{ name: string; state: string }>('loom.restartMcpServer', { kind: 'server', info: { name: 'fixture' } });
+    assert.equal(info.name, 'fixture');
+    const second = await eventually('fixture:pid answers from a new process', async () => {
+      const res = await probe.callTool('fixture:pid', {});
+      if (res.status !== 'TOOL_OK') return undefined;
+      const pid = Number(mcpText(JSON.parse(res.output)));
+      return pid !== first ? pid : undefined;
+    });
+    assert.notEqual(second, first);
+    await eventually('the view shows it ready', async () => ((await treeRows()).find((x) => x.label === 'fixture')?.description.startsWith('ready') ? true : undefined));
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.restartMcpServer', 'no-such-server')), /no-such-server/);
   });
 });
