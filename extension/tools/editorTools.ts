@@ -35,9 +35,9 @@ function activeEditor(tool: string): vscode.TextEditor {
   return editor;
 }
 
-async function editorFor(tool: string, path: string | undefined): Promise<vscode.TextEditor> {
+async function editorFor(tool: string, path: string | undefined, access: 'read' | 'write'): Promise<vscode.TextEditor> {
   if (!path) return activeEditor(tool);
-  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(resolveInWorkspace(tool, path)));
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(await resolveInWorkspace(tool, path, access)));
   return vscode.window.showTextDocument(doc, { preserveFocus: true, preview: false });
 }
 
@@ -91,7 +91,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         additionalProperties: false,
       },
       run: async (a) => {
-        const editor = await editorFor('editor:open', a.path);
+        const editor = await editorFor('editor:open', a.path, 'read');
         if (a.line !== undefined) {
           const p = editor.document.validatePosition(new vscode.Position(a.line, a.character ?? 0));
           editor.selection = new vscode.Selection(p, p);
@@ -118,7 +118,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         additionalProperties: false,
       },
       run: async (a) => {
-        const editor = await editorFor('editor:insert', a.path);
+        const editor = await editorFor('editor:insert', a.path, 'write');
         const at = a.position ? [toPosition(a.position)] : editor.selections.map((s) => s.active);
         await applyEdit('editor:insert', editor, (b) => at.forEach((p) => b.insert(p, a.text)));
         return { file: workspaceRelative(editor.document.uri), inserted: at.length };
@@ -135,7 +135,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         additionalProperties: false,
       },
       run: async (a) => {
-        const editor = await editorFor('editor:replace', a.path);
+        const editor = await editorFor('editor:replace', a.path, 'write');
         const target = a.range ? new vscode.Range(toPosition(a.range.start), toPosition(a.range.end)) : editor.selection;
         const replaced = editor.document.getText(target);
         await applyEdit('editor:replace', editor, (b) => b.replace(target, a.text));

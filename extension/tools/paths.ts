@@ -1,38 +1,32 @@
-// Files named by agents resolve inside the workspace folders only: real paths (symlinks and `..`
-// resolved) are checked against the folders' real paths, like the runtime's file sandbox.
-import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+// Files named by agents go through the runtime's own file sandbox (runtime/tools/sandbox.ts), so
+// the editor tools confine paths exactly as the runtime's file tools do: real paths with every
+// symlink followed (dangling ones too), `..` applied as the kernel does, the workspace folders as
+// roots, and no writes into .git or the runtime's data folder.
+import { relative } from 'node:path';
 import * as vscode from 'vscode';
+import { defaultConfig } from '../../runtime/config/defaults';
+import { ToolError } from '../../runtime/tools/errors';
+import { Sandbox } from '../../runtime/tools/sandbox';
 import { ToolFailure } from '../bridge/client';
 
-function realpathOrNearest(path: string): string {
+/** The workspace folders on disk: the first is the base for relative paths, the others extra roots. */
+function workspaceSandbox(tool: string): Sandbox {
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  if (!folders.length) throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: no workspace folder is open`);
+  const [workspace, ...others] = folders;
+  const config = defaultConfig(workspace!);
+  return Sandbox.fromConfig({ ...config, runtime: { ...config.runtime, roots: others } });
+}
+
+/** An absolute, real path inside a workspace folder (allowed to be changed for 'write'), or a ToolFailure saying why not. */
+export async function resolveInWorkspace(tool: string, path: string, access: 'read' | 'write'): Promise<string> {
   try {
-    return realpathSync(path);
-  } catch {
-    const parent = dirname(path);
-    // A file not yet created: resolve its folder instead (and keep the name).
-    return parent === path ? path : resolve(realpathOrNearest(parent), relative(parent, path));
+    const sandbox = workspaceSandbox(tool);
+    return (access === 'write' ? await sandbox.resolveForWrite(path) : await sandbox.resolve(path)).real;
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    throw new ToolFailure(err.code === 'invalid_arguments' ? 'TOOL_INVALID_ARGUMENTS' : 'TOOL_ERROR', err.code, `${tool}: ${err.message}`);
   }
-}
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
-export function workspaceRoots(): string[] {
-  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => realpathOrNearest(f.uri.fsPath));
-}
-
-/** An absolute, real path inside a workspace folder, or a ToolFailure saying why not. */
-export function resolveInWorkspace(tool: string, path: string): string {
-  const roots = workspaceRoots();
-  if (!roots.length) throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: no workspace folder is open`);
-  const candidate = realpathOrNearest(isAbsolute(path) ? path : resolve(roots[0]!, path));
-  if (!roots.some((root) => inside(root, candidate))) {
-    throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: "${path}" is outside the workspace folders (${roots.join(', ')})`);
-  }
-  return candidate;
 }
 
 /** The path agents see: relative to the first workspace folder that holds it. */

@@ -1,6 +1,7 @@
 // The extension's tools answer when an agent calls them through the runtime.
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { Probe, eventually, loomApi, outputOf, workspaceDir } from './helpers';
@@ -35,7 +36,19 @@ describe('tools the extension provides', () => {
 
   it('editor:selection returns the selected text and its range', async () => {
     const editor = vscode.window.activeTextEditor!;
-    editor.selection = new vscode.Selection(0, 0, 0, 5);
+    const wanted = new vscode.Selection(0, 0, 0, 5);
+    // The window echoes every selection it is given, in order: once ours comes back, the echo of
+    // the one editor:open set can no longer overwrite it.
+    const echoed = new Promise<void>((resolve) => {
+      const sub = vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor === editor && e.selections[0]?.isEqual(wanted)) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    editor.selection = wanted;
+    await echoed;
     const out = outputOf(await probe.callTool('editor:selection', {}));
     assert.equal(out.text, 'first');
     assert.equal(out.file, 'tools.txt');
@@ -62,6 +75,32 @@ describe('tools the extension provides', () => {
     assert.equal(res.status, 'TOOL_ERROR');
     assert.equal(res.error!.code, 'denied');
     assert.match(res.error!.message, /outside the workspace/);
+  });
+
+  it('refuses a write through a dangling symlink that leads outside the workspace (the runtime sandbox follows it)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'loom-outside-'));
+    const link = join(workspaceDir(), 'escape.txt');
+    symlinkSync(join(outside, 'created.txt'), link);
+    try {
+      const res = await probe.callTool('editor:insert', { path: 'escape.txt', text: 'escaped' });
+      assert.equal(res.status, 'TOOL_ERROR');
+      assert.equal(res.error!.code, 'denied');
+      assert.match(res.error!.message, /^editor:insert: .*outside the workspace roots/);
+      assert.equal(existsSync(join(outside, 'created.txt')), false);
+    } finally {
+      rmSync(link, { force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to change a file in the runtime's data folder, which it may still open", async () => {
+    const res = await probe.callTool('editor:replace', { path: '.loom/runtime.json', text: '{}', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } });
+    assert.equal(res.status, 'TOOL_ERROR');
+    assert.equal(res.error!.code, 'denied');
+    assert.match(res.error!.message, /data folder/);
+    const opened = outputOf(await probe.callTool('editor:open', { path: '.loom/runtime.json' }));
+    assert.equal(opened.file, join('.loom', 'runtime.json'));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   it('ui:status shows the agent text in the status bar', async () => {
