@@ -25,6 +25,8 @@ const PROBE_WAIT_MS = 10_000;
 export interface DashboardApi {
   readonly open: boolean;
   readonly visible: boolean;
+  /** Whether a Runtime.Feed stream is open for the panel (only while it is visible and its page ready). */
+  readonly streaming: boolean;
   probe(query: ProbeQuery): Promise<ProbeAnswer>;
 }
 
@@ -65,6 +67,10 @@ export class DashboardPanel implements vscode.Disposable {
   static restore(panel: vscode.WebviewPanel, loom: Loom): DashboardPanel {
     DashboardPanel.current?.dispose();
     return new DashboardPanel(panel, loom);
+  }
+
+  get streaming(): boolean {
+    return this.feed !== undefined;
   }
 
   private constructor(
@@ -141,6 +147,7 @@ export class DashboardPanel implements vscode.Disposable {
           onEnd: (reason) => {
             if (this.feed !== feed) return;
             this.feed = undefined;
+            this.loom.log.warn(`dashboard: ${reason}`);
             this.showConnection('lost', reason);
             // The connection itself may be going down too; if it is, the state change decides.
             this.retry = setTimeout(() => this.sync(), FEED_RETRY_MS);
@@ -229,6 +236,9 @@ export const dashboardApi: DashboardApi = {
   },
   get visible() {
     return DashboardPanel.current?.panel.visible ?? false;
+  },
+  get streaming() {
+    return DashboardPanel.current?.streaming ?? false;
   },
   probe(query) {
     const current = DashboardPanel.current;

@@ -89,12 +89,15 @@ describe('dashboard panel', () => {
     assert.equal(answer.refused!.find((r) => r.directive === 'script-src-elem')!.blocked, 'inline');
   });
 
-  it('resumes the feed after being hidden behind an editor', async () => {
+  it('closes the feed while hidden behind an editor, and resumes it when shown again', async () => {
+    assert.equal(api.dashboard.streaming, true);
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'notes.txt')));
     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Active, preview: false });
     await eventually('the panel to be hidden', () => (api.dashboard.visible ? undefined : true));
+    assert.equal(api.dashboard.streaming, false, 'no feed while hidden');
     await vscode.commands.executeCommand('loom.openDashboard');
     await eventually('the panel to be visible', () => (api.dashboard.visible ? true : undefined));
+    assert.equal(api.dashboard.streaming, true, 'the feed is open again');
     await seenOnPage('dashboard.resumed');
   });
 
