@@ -14,7 +14,7 @@ import type { Store } from './store/types';
 import { Feed } from './telemetry/feed';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
-import { startMcpForRuntime, type McpRuntime } from './mcp';
+import { startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
 import { DefaultToolRegistry } from './tools/registry';
 import { registerBuiltinTools } from './tools/builtin';
 import type { ToolRegistry } from './tools/types';
@@ -122,7 +122,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     // MCP servers' tools join the registry beside the built-ins as each server comes up (never
     // waited for); a bad server entry fails that server only (reported in its state), a bad
     // [mcp.settings]/[mcp.serve] stops the start.
-    mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION });
+    mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION, confirm: askTheWindow(tools) });
     closers.push(['mcp', () => mcp!.close()]);
 
     let dashboardUrl: string | undefined;
@@ -167,6 +167,24 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     throw err;
   }
 }
+
+/**
+ * `ask` policies go to the VS Code window through the extension's ui:confirm tool (a modal naming
+ * the tool and its arguments). Only the extension's own ui:confirm is trusted to answer; with no
+ * window connected nobody can be asked, and the headless rule decides.
+ */
+function askTheWindow(tools: ToolRegistry): ConfirmFn {
+  return async (tool, args, reason) => {
+    if (tools.get(CONFIRM_TOOL)?.owner !== EXTENSION_AGENT) return undefined;
+    const out = await tools.call({ name: CONFIRM_TOOL, caller: 'runtime', arguments: { tool, arguments: args, reason }, timeoutMs: CONFIRM_TIMEOUT_MS });
+    return out.status === 'ok' && (out.output as { allowed?: unknown })?.allowed === true;
+  };
+}
+
+const CONFIRM_TOOL = 'ui:confirm';
+const EXTENSION_AGENT = 'vscode';
+/** A person may take a while to read the question; an unanswered one is a no. */
+const CONFIRM_TIMEOUT_MS = 120_000;
 
 /** Agent lifecycle goes on the bus as agent.<id>.<kind> (see agents/types.ts). */
 function lifecycleEmitter(bus: Bus, log: Logger): LifecycleEmitter {

@@ -35,6 +35,17 @@ export interface SupervisorOptions {
 
 export class SupervisorError extends Error {}
 
+/**
+ * What an agent inherits from the runtime's environment: everything but the MCP inputs the
+ * extension hands the runtime (LOOM_INPUT_*), which are secrets for MCP servers, not for agents.
+ * (LLM API keys set with "Loom: Set API Key" are meant for agents and pass.)
+ */
+export function agentEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('LOOM_INPUT_')) out[k] = v;
+  return out;
+}
+
 interface Managed {
   id: string;
   config: AgentConfig;
@@ -141,7 +152,7 @@ export class Supervisor {
       child = spawn(command, config.args, {
         cwd: resolve(this.opts.workspace, config.cwd),
         env: {
-          ...process.env,
+          ...agentEnvironment(process.env),
           ...config.env,
           LOOM_BRIDGE_ADDR: this.opts.bridge.address,
           LOOM_TOKEN: this.opts.bridge.token,

@@ -38,7 +38,11 @@ export function readDiscoveryFile(path: string): DiscoveryInfo | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DiscoveryInfo>;
     if (typeof parsed.address !== 'string' || typeof parsed.token !== 'string' || typeof parsed.pid !== 'number') return undefined;
-    return { address: parsed.address, token: parsed.token, pid: parsed.pid, version: String(parsed.version ?? '') };
+    return {
+      address: parsed.address, token: parsed.token, pid: parsed.pid, version: String(parsed.version ?? ''),
+      ...(typeof parsed.dashboard === 'string' ? { dashboard: parsed.dashboard } : {}),
+      ...(typeof parsed.mcp === 'string' ? { mcp: parsed.mcp } : {}),
+    };
   } catch {
     return undefined;
   }

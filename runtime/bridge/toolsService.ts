@@ -7,6 +7,7 @@ import type { ToolRegistry } from '../tools/types';
 import { toolResultFromOutcome } from '../tools/errors';
 import { toolToWire } from './convert';
 import { agentIdFrom, unary } from './unary';
+import { validateAgentId } from '../agents/directory';
 
 /** W3C trace context sent as gRPC metadata continues into the call when the headers carry none. */
 function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
@@ -18,13 +19,22 @@ function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
   return out;
 }
 
-/** Runs a wire ToolCall; the caller is headers["loom.caller"], else the stream-less metadata id. */
+/**
+ * Runs a wire ToolCall; the caller is headers["loom.caller"], else the stream-less metadata id.
+ * A stated caller must be a name an agent could register as: nobody on the wire may call as
+ * "runtime", whose calls tools such as ui:confirm trust.
+ */
 export async function callTool(tools: ToolRegistry, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
+  const stated = req.headers['loom.caller'] || agentIdFrom(metadata);
+  const bad = stated ? validateAgentId(stated) : undefined;
+  if (bad) {
+    return { id: req.id, status: 'TOOL_ERROR', output: '', error: { code: 'denied', message: `tool call refused: the caller is not a valid agent id (${bad})`, details: {} } };
+  }
   const outcome = await tools.call({
     name: req.name,
     arguments: req.arguments || '{}',
     id: req.id || undefined,
-    caller: req.headers['loom.caller'] || agentIdFrom(metadata) || 'anonymous',
+    caller: stated || 'anonymous',
     timeoutMs: Number(req.timeoutMs) > 0 ? Number(req.timeoutMs) : undefined,
     headers: { ...traceHeaders(metadata), ...req.headers },
     correlationId: req.correlationId || undefined,

@@ -9,7 +9,12 @@ import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
 import { toolKind } from './kinds';
 
 /** Asks a person whether `toolName` may run with `args`. */
-export type ConfirmFn = (toolName: string, args: Record<string, unknown>) => Promise<boolean>;
+/**
+ * Asks a person whether a call may go ahead. `undefined`: nobody can be asked right now (no window
+ * is connected), so the headless rule ([mcp.settings] headless_ask) decides. `reason` names the
+ * setting that asked, for the question's text.
+ */
+export type ConfirmFn = (toolName: string, args: Record<string, unknown>, reason: string) => Promise<boolean | undefined>;
 
 export interface PolicyOptions {
   confirm?: ConfirmFn;
@@ -59,17 +64,18 @@ export async function enforce(tool: string, decision: PolicyDecision, args: Reco
   const setting = source.startsWith('mcp.') ? `${source} = "${policy}"` : `${source}: "${policy}"`;
   if (policy === 'allow') return;
   if (policy === 'deny') throw new ToolError('denied', `${tool} is denied by policy (${setting})`, { policy, source });
-  if (!opts.confirm) {
+  let answer: boolean | undefined;
+  try {
+    answer = opts.confirm ? await opts.confirm(tool, args, setting) : undefined;
+  } catch (err) {
+    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${(err as Error).message}`, { policy, source });
+  }
+  if (answer === undefined) {
     opts.log.info('mcp: ask policy answered headless', { tool, answer: opts.headlessAsk, setting: 'mcp.settings.headless_ask' });
     if (opts.headlessAsk === 'allow') return;
     throw new ToolError('denied', `${tool} needs confirmation (${setting}) and no one can be asked; mcp.settings.headless_ask = "deny"`, { policy, source });
   }
-  let ok: boolean;
-  try {
-    ok = await opts.confirm(tool, args);
-  } catch (err) {
-    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${(err as Error).message}`, { policy, source });
-  }
+  const ok = answer;
   if (!ok) throw new ToolError('denied', `${tool} was declined when asked (${setting})`, { policy, source });
 }
 

@@ -48,6 +48,21 @@ describe('agent supervisor', function () {
     }
   }
 
+  it("keeps MCP inputs (LOOM_INPUT_*) from the runtime's environment out of agents; API keys pass", async () => {
+    const ws = makeWorkspace(agentToml('worker', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: 'env.json' }));
+    const rt = await startRuntime(ws, [], { env: { LOOM_INPUT_GITHUB_TOKEN: 's3cret', OPENAI_API_KEY: 'sk-test' } });
+    const env = await rt.waitFor('the agent to write its environment', () => {
+      try {
+        return JSON.parse(readFileSync(join(ws, 'env.json'), 'utf8')) as Record<string, string>;
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(env.LOOM_AGENT_ID, 'worker');
+    assert.equal(env.LOOM_INPUT_GITHUB_TOKEN, undefined);
+    assert.equal(env.OPENAI_API_KEY, 'sk-test');
+  });
+
   it('spawns a declared agent with LOOM_BRIDGE_ADDR, LOOM_TOKEN and LOOM_AGENT_ID; it connects', async () => {
     const ws = makeWorkspace();
     const out = join(ws, 'env.json');

@@ -3,7 +3,8 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServerEvent__Output } from '../../runtime/proto/types';
+import * as grpc from '@grpc/grpc-js';
+import type { ServerEvent__Output, ToolResult__Output } from '../../runtime/proto/types';
 import { call, connect, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
@@ -75,6 +76,22 @@ describe('tools across the bridge', function () {
     assert.equal(add?.provider, 'PROVIDER_GRPC');
     assert.equal(add?.metadata['loom.owner'], 'calculator');
     assert.deepEqual(JSON.parse(add!.parametersSchema).required, ['a', 'b']);
+  });
+
+  it('refuses a call made in the name of "runtime" (or any id an agent could not register), whichever way it is stated', async () => {
+    const p = await provider('gatekeeper', [{ name: 'gate:open' }], () => ({ status: 'TOOL_OK', output: '{"opened":true}' }));
+    for (const headers of [{ 'loom.caller': 'runtime' }, { 'loom.caller': 'mcp:github' }]) {
+      const r = await call(c.tools, 'CallTool', { name: 'gate:open', arguments: '{}', headers });
+      assert.equal(r.status, 'TOOL_ERROR');
+      assert.equal(r.error?.code, 'denied');
+      assert.match(r.error?.message ?? '', /caller is not a valid agent id/);
+    }
+    const md = new grpc.Metadata();
+    md.set('x-loom-agent-id', 'runtime');
+    const viaMetadata = await new Promise<ToolResult__Output>((resolve, reject) =>
+      c.bridge.ForwardToolCall({ name: 'gate:open', arguments: '{}' }, md, (err, res) => (err ? reject(err) : resolve(res!))));
+    assert.equal(viaMetadata.error?.code, 'denied');
+    assert.equal(p.seen.length, 0, 'the provider never saw a forged call');
   });
 
   it("honours the caller's timeout when the provider never answers (TOOL_TIMEOUT), and ignores the late answer", async () => {
