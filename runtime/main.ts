@@ -14,7 +14,7 @@ import type { Store } from './store/types';
 import { Feed } from './telemetry/feed';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
-import { startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
+import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
 import { DefaultToolRegistry } from './tools/registry';
 import { registerBuiltinTools } from './tools/builtin';
 import type { ToolRegistry } from './tools/types';
@@ -98,7 +98,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     let supervisor: Supervisor | undefined;
     let mcp: McpRuntime | undefined;
-    const feed = new Feed({ bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs });
+    const feed = new Feed({
+      bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs,
+      mcpServers: () => mcp?.states().map(mcpStateToWire) ?? [],
+    });
     const token = generateToken();
     const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
     closers.push(['bridge', () => bridge.stop()]);

@@ -1,6 +1,6 @@
 // What the dashboard knows, derived only from the runtime's feed: bounded rings of recent events,
 // tool calls and spans; rates computed from the deltas of cumulative counters between updates.
-import type { AgentInfoWire, FeedEventWire, FeedUpdateWire, SpanWire, ToolCallWire } from './protocol';
+import type { AgentInfoWire, FeedEventWire, FeedUpdateWire, McpServerWire, SpanWire, ToolCallWire } from './protocol';
 
 export const MAX_EVENTS = 5000;
 export const HISTORY_SECONDS = 600;
@@ -34,6 +34,7 @@ export class DashboardModel {
   events: EventRow[] = [];
   eventsOmitted = 0;
   agents: AgentInfoWire[] = [];
+  mcpServers: McpServerWire[] = [];
   topicRates = new Map<string, number>();
   history: MetricsSample[] = [];
   spans: SpanWire[] = [];
@@ -54,6 +55,7 @@ export class DashboardModel {
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
     this.eventsOmitted += update.eventsOmitted;
     this.agents = update.stats.agents;
+    this.mcpServers = update.stats.mcpServers ?? [];
     for (const c of update.toolCalls) this.addToolCall(c);
     this.spans.push(...update.spans);
     if (this.spans.length > 2000) this.spans.splice(0, this.spans.length - 2000);

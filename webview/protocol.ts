@@ -13,6 +13,7 @@ export type Wire<T> = T extends Buffer | Uint8Array ? string
 export type FeedUpdateWire = Wire<FeedUpdate__Output>;
 export type FeedEventWire = FeedUpdateWire['events'][number];
 export type AgentInfoWire = FeedUpdateWire['stats']['agents'][number];
+export type McpServerWire = FeedUpdateWire['stats']['mcpServers'][number];
 export type ToolCallWire = FeedUpdateWire['toolCalls'][number];
 export type SpanWire = FeedUpdateWire['spans'][number];
 

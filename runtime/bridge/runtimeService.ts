@@ -4,9 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { describeAgents, type AgentDirectory, type Supervisor } from '../agents';
 import type { Bus } from '../bus/types';
 import type { Logger } from '../log';
-import type { McpManager, McpServerState } from '../mcp';
+import { mcpStateToWire, type McpManager } from '../mcp';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
-import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { Feed } from '../telemetry/feed';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
@@ -20,20 +19,6 @@ export interface RuntimeServiceDeps {
   log: Logger;
   /** The MCP servers' states; absent until MCP has started (and in runtimes without it). */
   mcp?: () => Pick<McpManager, 'states' | 'state' | 'restart'> | undefined;
-}
-
-function mcpToWire(s: McpServerState): McpServerInfo {
-  return {
-    name: s.name,
-    state: s.status,
-    transport: s.transport,
-    tools: s.tools,
-    lastError: s.lastError ?? '',
-    restarts: s.restarts,
-    source: s.source,
-    nextRestartAtMs: s.nextRestartAtMs ?? 0,
-    sinceMs: s.sinceMs,
-  };
 }
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
@@ -94,13 +79,13 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       if (refused) throw new StatusError(grpc.status.FAILED_PRECONDITION, refusalMessage(req.topic, event.id, refused));
       return { messageId: event.id };
     }),
-    ListMcpServers: unary(log, 'ListMcpServers', () => ({ servers: (deps.mcp?.()?.states() ?? []).map(mcpToWire) })),
+    ListMcpServers: unary(log, 'ListMcpServers', () => ({ servers: (deps.mcp?.()?.states() ?? []).map(mcpStateToWire) })),
     ControlMcpServer: unary(log, 'ControlMcpServer', async (req) => {
       if (req.action !== 'restart') throw invalidArgument(`action must be "restart" (got "${req.action}")`);
       const mcp = deps.mcp?.();
       const current = () => {
         const state = mcp?.state(req.name);
-        return state ? mcpToWire(state) : undefined;
+        return state ? mcpStateToWire(state) : undefined;
       };
       try {
         if (!mcp) throw new Error('MCP has not started yet');

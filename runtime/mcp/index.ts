@@ -4,6 +4,8 @@ import type { Bus } from '../bus/types';
 import type { LoomConfig } from '../config/types';
 import type { Logger } from '../log';
 import type { ToolRegistry } from '../tools/types';
+import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
+import type { McpServerState } from './connection';
 import type { SecretResolver } from './config';
 import type { McpHttpHost } from './http-host';
 import { startMcp, type McpManager } from './manager';
@@ -79,5 +81,20 @@ export async function startMcpForRuntime(opts: {
       await serve?.close();
       await manager.close();
     },
+  };
+}
+
+/** A server's state as loom.v1.McpServerInfo, for the gRPC views and the live feed. */
+export function mcpStateToWire(s: McpServerState): McpServerInfo {
+  return {
+    name: s.name,
+    state: s.status,
+    transport: s.transport,
+    tools: s.tools,
+    lastError: s.lastError ?? '',
+    restarts: s.restarts,
+    source: s.source,
+    nextRestartAtMs: s.nextRestartAtMs ?? 0,
+    sinceMs: s.sinceMs,
   };
 }

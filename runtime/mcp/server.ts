@@ -128,7 +128,8 @@ export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolF
     const outcome = await opts.registry.call({
       name: def.name,
       arguments: args,
-      caller: `mcp-client:${client}`,
+      // An id an agent could have (it travels over the wire when attached to a live runtime).
+      caller: `mcp-client.${client.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64) || 'unknown'}`,
       signal: extra.signal,
     });
     return toCallToolResult(outcome);

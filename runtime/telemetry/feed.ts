@@ -9,6 +9,7 @@
 import type { Bus, LoomEvent, QoS, Subscription } from '../bus/types';
 import type { ToolCallRequest, ToolOutcome, ToolRegistry, Disposable } from '../tools/types';
 import type { AgentInfo } from '../proto/gen/loom/v1/AgentInfo';
+import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { FeedEvent } from '../proto/gen/loom/v1/FeedEvent';
 import type { FeedUpdate } from '../proto/gen/loom/v1/FeedUpdate';
 import type { SpanRecord } from '../proto/gen/loom/v1/SpanRecord';
@@ -23,6 +24,8 @@ export interface FeedSources {
   tools: ToolRegistry;
   agents: () => AgentInfo[];
   storeBytes?: () => Promise<number>;
+  /** The MCP servers the runtime hosts, as their wire form. */
+  mcpServers?: () => McpServerInfo[];
   startedAtMs?: number;
 }
 
@@ -97,6 +100,7 @@ export class Feed {
       toolCalls: this.totalToolCalls,
       toolErrors: this.totalToolErrors,
       storeBytes: this.sources.storeBytes ? await this.sources.storeBytes().catch(() => 0) : 0,
+      mcpServers: this.sources.mcpServers?.() ?? [],
     };
   }
 

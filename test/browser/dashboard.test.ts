@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { call, connect, StreamClient, authMetadata, type Clients } from '../integration/helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, REPO, type RuntimeProcess } from '../integration/helpers/runtime';
+import { FIXTURE as MCP_FIXTURE } from '../integration/mcp/helpers';
 
 const CHROMIUM = process.env.LOOM_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -28,6 +29,11 @@ describe('dashboard in Chromium (headless runtime)', function () {
 command = "${PYTHON}"
 args = ["${join(__dirname, 'fixtures', 'publisher.py')}"]
 restart = "on-failure"
+
+[mcp.fixture]
+command = ${JSON.stringify(process.execPath)}
+args = ["--import", "tsx", ${JSON.stringify(MCP_FIXTURE)}, "stdio"]
+cwd = ${JSON.stringify(REPO)}
 `);
     rt = await startRuntime(ws, ['--dashboard']);
     const discovery = rt.discovery() as ReturnType<RuntimeProcess['discovery']> & { dashboard?: string };
@@ -114,6 +120,16 @@ restart = "on-failure"
     await page.getByTestId('call-tool').click();
     await page.getByTestId('call-tool-result').filter({ hasText: 'entries' }).waitFor();
     await page.screenshot({ path: join(OUTPUT, 'tools.png') });
+  });
+
+  it('shows the MCP servers the runtime hosts, with their state and tools', async () => {
+    await page.getByTestId('tab-tools').click();
+    await page.getByTestId('mcp-state-fixture').filter({ hasText: 'ready' }).waitFor({ timeout: 30_000 });
+    const cells = await page.locator('tr[data-mcp="fixture"] td').allInnerTexts();
+    assert.equal(cells[2], 'stdio');
+    assert.ok(Number(cells[3]) >= 3, `the fixture's tools are counted (${cells[3]})`);
+    const stats = await call(clients.runtime, 'GetStats', {});
+    assert.deepEqual(stats.mcpServers.map((m) => [m.name, m.state]), [['fixture', 'ready']]);
   });
 
   it('draws metrics from the runtime\'s counters and a timeline of traced spans', async () => {

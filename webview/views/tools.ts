@@ -9,6 +9,7 @@ export function toolsView(model: DashboardModel, host: Host): HTMLElement {
   let selected: string | undefined;
   const table = h('table', { class: 'table', 'data-testid': 'tool-table' });
   const recent = h('table', { class: 'table', 'data-testid': 'tool-recent' });
+  const mcp = h('table', { class: 'table', 'data-testid': 'mcp-table' });
   const select = h('select', { 'aria-label': 'tool', 'data-testid': 'call-tool-name' });
   const args = h('textarea', { rows: 3, 'aria-label': 'arguments (JSON)', 'data-testid': 'call-tool-args' }, '{}');
   const result = h('pre', { class: 'detail', 'data-testid': 'call-tool-result' });
@@ -36,11 +37,15 @@ export function toolsView(model: DashboardModel, host: Host): HTMLElement {
       h('td', {}, fmtTime(Number(c.startedMs))), h('td', {}, c.caller), h('td', {}, fmtMs(c.durationMs)),
       h('td', {}, c.status === 'TOOL_OK' ? 'ok' : `${c.status.replace('TOOL_', '').toLowerCase()} ${c.errorCode}`)));
     recent.replaceChildren(...(sel ? [header, ...rows] : []));
+    mcp.replaceChildren(...(model.mcpServers.length ? [h('tr', {}, ...['MCP server', 'state', 'transport', 'tools', 'restarts', 'last error'].map((c) => h('th', {}, c))),
+      ...model.mcpServers.map((m) => h('tr', { 'data-mcp': m.name },
+        h('td', {}, m.name), h('td', { class: `state state-${m.state}`, 'data-testid': `mcp-state-${m.name}` }, m.state), h('td', {}, m.transport),
+        h('td', { title: m.tools.join(', ') }, m.tools.length), h('td', {}, m.restarts), h('td', { class: m.lastError ? 'error' : 'muted' }, m.lastError || '–')))] : []));
   }
 
   model.onChange(render);
   void loadTools();
   return h('section', { class: 'view', id: 'view-tools' },
     h('div', { class: 'toolbar' }, h('strong', {}, 'Call a tool'), select, h('button', { onclick: loadTools }, 'Refresh list'), h('button', { onclick: call, 'data-testid': 'call-tool' }, 'Call')),
-    args, result, table, recent);
+    args, result, table, recent, mcp);
 }

@@ -228,7 +228,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes")
+    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +237,7 @@ class StatsResponse(_message.Message):
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOOL_ERRORS_FIELD_NUMBER: _ClassVar[int]
     STORE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MCP_SERVERS_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     uptime_ms: int
     topics: _containers.RepeatedCompositeFieldContainer[TopicStats]
@@ -245,7 +246,8 @@ class StatsResponse(_message.Message):
     tool_calls: int
     tool_errors: int
     store_bytes: int
-    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ...) -> None: ...
+    mcp_servers: _containers.RepeatedCompositeFieldContainer[McpServerInfo]
+    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
     __slots__ = ()
