@@ -6,7 +6,7 @@ import { discoveryPath, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryFi
 import { generateToken } from './bridge/auth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
-import { loadConfig, type ConfigOverrides, type LoomConfig } from './config';
+import { loadConfig, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
 import { openStore } from './store';
@@ -59,8 +59,9 @@ type Closer = [name: string, close: () => unknown];
 
 /** Throws ConfigError for a bad loom.toml before anything starts. */
 export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
-  const config = await loadConfig(opts.workspace, opts.overrides);
+  const { config, ignored } = restrictForUntrusted(await loadConfig(opts.workspace, opts.overrides));
   const log = opts.log ?? createLogger({ level: config.runtime.logLevel });
+  if (ignored.length) log.warn('workspace not trusted: these loom.toml settings are ignored (Workspace Trust)', { ignored });
   const startedAtMs = Date.now();
   // Undo stack: whatever started is stopped again if a later part fails to start.
   const closers: Closer[] = [];

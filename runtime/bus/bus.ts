@@ -29,7 +29,7 @@ const MAX_QUEUE_SIZE = 10_000_000;
 
 // Imported bindings copied into locals: under a CommonJS transform (tsx, mocha) every access to
 // an imported name is a getter call, which showed up in the publish profile.
-const { contextFrom, counters, injectInto, SpanKind, trace, tracer } = telemetry;
+const { contextFrom, counters, injectInto, rootTraceparent, SpanKind, trace, tracer } = telemetry;
 const { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } = envelope;
 const { INBOX_PREFIX, parsePattern } = topics;
 const assertTopic: typeof topics.assertTopic = topics.assertTopic;
@@ -120,9 +120,11 @@ export class EventBus implements Bus {
     writeField(metadata, 'hop', hops);
     const parent = contextFrom(original);
     const span = tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, parent);
-    // Without an SDK the span carries no valid context and there is nothing to write.
-    if (metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined && span.spanContext().traceId !== INVALID_TRACEID) {
-      injectInto(metadata, trace.setSpan(parent, span));
+    // An event with no trace starts one: the SDK's span when one records, else a root traceparent,
+    // so agents and tools downstream continue it and the dashboard's timeline can follow it.
+    if (metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined) {
+      if (span.spanContext().traceId !== INVALID_TRACEID) injectInto(metadata, trace.setSpan(parent, span));
+      else metadata['traceparent'] = rootTraceparent();
     }
     const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats };
 

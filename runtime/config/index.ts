@@ -3,3 +3,4 @@ export { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 export { ConfigError, type ConfigProblem } from './errors';
 export { CONFIG_FILE, expandEnv, loadConfig, loopbackHost, type ConfigOverrides, type DeepPartial, type LoadOptions } from './load';
 export { loomTomlSchema } from './schema';
+export { restrictForUntrusted } from './trust';

@@ -1,6 +1,7 @@
 // Telemetry hooks through @opentelemetry/api. They cost next to nothing and do nothing until
 // an SDK is registered (by an embedder, or a later exporter option); every part records through
 // these names so a trace and the counters read the same everywhere.
+import { randomBytes } from 'node:crypto';
 import { context, metrics, propagation, trace, type Context, type MeterProvider, type Span, type Tracer, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
 // Asked of the global provider at each use: a tracer taken once would keep feeding a provider
@@ -38,6 +39,19 @@ export const counters: Instruments = {
   get toolCalls() { return instruments().toolCalls; },
   get toolDuration() { return instruments().toolDuration; },
 };
+
+// Root trace ids for events that arrive with none while no SDK records: a random per-process prefix
+// and a counter, unique without a crypto call per event. They let the dashboard's timeline follow
+// one event through agents and tool calls even when nobody has set up OpenTelemetry.
+const ROOT_PREFIX = randomBytes(8).toString('hex');
+let rootCounter = 0;
+
+/** A fresh W3C traceparent starting a new trace (sampled). */
+export function rootTraceparent(): string {
+  rootCounter++;
+  const n = rootCounter.toString(16).padStart(16, '0');
+  return `00-${ROOT_PREFIX}${n}-${n.slice(0, 15)}1-01`;
+}
 
 /** Continues the W3C trace carried in an event's or call's metadata (key "traceparent"). */
 export function contextFrom(carrier: Record<string, string> | undefined): Context {

@@ -160,3 +160,30 @@ describe('bus envelope enforcement: ttl and hops', () => {
     assert.equal(got[0].event.metadata['traceparent'], tp);
   });
 });
+
+describe('bus: root traces', () => {
+  it('gives an event that carries no trace a fresh, valid W3C traceparent, one trace per event', async () => {
+    const bus = new EventBus();
+    const seen: string[] = [];
+    bus.subscribe('t.>', (d) => void seen.push(d.event.metadata['traceparent']!));
+    await bus.publish('t.a', createEvent({ type: 'x' }));
+    await bus.publish('t.b', createEvent({ type: 'x' }));
+    assert.equal(seen.length, 2);
+    for (const tp of seen) assert.match(tp, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.notEqual(seen[0]!.split('-')[1], seen[1]!.split('-')[1], 'each root event starts its own trace');
+    await bus.close();
+  });
+
+  it('keeps the trace an event already carries, under either key', async () => {
+    const bus = new EventBus();
+    const seen: Record<string, string>[] = [];
+    bus.subscribe('t.>', (d) => void seen.push(d.event.metadata));
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await bus.publish('t.a', createEvent({ type: 'x', metadata: { traceparent: tp } }));
+    await bus.publish('t.b', createEvent({ type: 'x', metadata: { 'loom.traceparent': tp } }));
+    assert.equal(seen[0]!['traceparent'], tp);
+    assert.equal(seen[1]!['traceparent'], undefined, 'no second trace is added beside the prefixed one');
+    assert.equal(seen[1]!['loom.traceparent'], tp);
+    await bus.close();
+  });
+});
