@@ -207,10 +207,10 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
       const entry = await pickAgent(arg, 'Agent whose output to show');
       if (!entry) return undefined;
       if (!loom.hasAgentLog(entry.id)) await loom.backfillAgentLog(entry.id).catch((err: Error) => loom.log.warn(`agents:logs ${entry.id}: ${err.message}`));
-      loom.agentLog(entry.id).show(true);
+      loom.agentLog(entry.id).show();
       return entry?.id;
     }),
-    command('loom.showRuntimeLog', async () => loom.runtimeLog.show(true)),
+    command('loom.showRuntimeLog', async () => loom.runtimeLog.show()),
     command('loom.openDashboard', async () => {
       openDashboard(loom);
     }),

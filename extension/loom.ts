@@ -17,7 +17,14 @@ import { MCP_TOPICS, McpFeatures } from './mcp';
 import { editorTools } from './tools/editorTools';
 import { StatusBar } from './views/statusBar';
 import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
-import { attached, findRunning, launch, runtimeScriptOf, type RuntimeHandle } from './runtime/launcher';
+import { attached, findRunning, keptAliveLog, launch, runtimeScriptOf, type RuntimeHandle } from './runtime/launcher';
+import { KeptLog, RuntimeLog } from './runtime/runtimeLog';
+
+/** Test-mode commands (registered only when the extension runs under test): what the views and channels hold. */
+/** (channel name) → its recent lines [{level, text}], undefined when there is no such channel. */
+export const TEST_CHANNEL_COMMAND = 'loom.test.channel';
+export const TEST_AGENTS_TREE_COMMAND = 'loom.test.agentsTree';
+const AGENTS_POLL_MS = 5000;
 
 /** Workspace Trust refuses it; the message says why and what to do. */
 export class UntrustedError extends Error {
@@ -38,6 +45,8 @@ export interface LoomApi {
   readonly onDidChangeState: vscode.Event<RuntimeState>;
   readonly statusText: string;
   readonly agentStatusText: string;
+  /** The command the runtime status bar item runs when clicked. */
+  readonly statusCommand: string | undefined;
   readonly trusted: boolean;
 }
 
@@ -68,24 +77,25 @@ class RuntimeSession extends Disposer {
 
 export class Loom implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
-  readonly runtimeLog: vscode.LogOutputChannel;
+  readonly runtimeLog: RuntimeLog;
   readonly statusBar: StatusBar;
   readonly agents = new AgentsTree();
   readonly tools = new ToolsTree();
   readonly apiKeys: ApiKeys;
   readonly mcp: McpFeatures;
   private readonly life = new Disposer();
-  private readonly agentLogs = new Map<string, vscode.LogOutputChannel>();
+  private readonly agentLogs = new Map<string, KeptLog>();
   private readonly stateChanged = new vscode.EventEmitter<RuntimeState>();
   private session: RuntimeSession | undefined;
   private pending: Promise<RuntimeSession> | undefined;
   private _state: RuntimeState = 'stopped';
   private refreshTimer: NodeJS.Timeout | undefined;
+  private agentsPoll: NodeJS.Timeout | undefined;
   private readonly agentsView: vscode.TreeView<unknown>;
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.log = this.life.add(vscode.window.createOutputChannel('Loom', { log: true }));
-    this.runtimeLog = this.life.add(vscode.window.createOutputChannel('Loom Runtime', { log: true }));
+    this.runtimeLog = this.life.add(new RuntimeLog());
     this.statusBar = this.life.add(new StatusBar());
     this.life.add(this.agents);
     this.life.add(this.tools);
@@ -101,8 +111,31 @@ export class Loom implements vscode.Disposable {
         if (this.session) void this.offerRestartAfterTrust();
       }),
     );
+    this.life.add(this.agentsView.onDidChangeVisibility(() => this.pollAgentsWhileVisible()));
+    this.pollAgentsWhileVisible();
+    if (context.extensionMode === vscode.ExtensionMode.Test) {
+      this.life.add(
+        vscode.commands.registerCommand(TEST_CHANNEL_COMMAND, (name: string) => {
+          const channel = name === this.runtimeLog.name ? this.runtimeLog : [...this.agentLogs.values()].find((c) => c.name === name);
+          return channel?.lines.map((l) => ({ ...l }));
+        }),
+      );
+      this.life.add(
+        vscode.commands.registerCommand(TEST_AGENTS_TREE_COMMAND, () =>
+          this.agents.getChildren().map((item) => ({ label: item.label, description: item.description, contextValue: item.contextValue, info: item.row.info })),
+        ),
+      );
+    }
     this.setTrustContext();
     this.setState('stopped');
+  }
+
+  /** Heartbeats age by the second: while the Agents view shows, re-read it every few seconds. */
+  private pollAgentsWhileVisible(): void {
+    clearInterval(this.agentsPoll);
+    this.agentsPoll = undefined;
+    if (!this.agentsView.visible) return;
+    this.agentsPoll = setInterval(() => this.session && void this.refresh(), AGENTS_POLL_MS);
   }
 
   get state(): RuntimeState {
@@ -140,6 +173,9 @@ export class Loom implements vscode.Disposable {
       },
       get agentStatusText() {
         return self.statusBar.agentText;
+      },
+      get statusCommand() {
+        return self.statusBar.command;
       },
       get trusted() {
         return self.trusted;
@@ -187,8 +223,10 @@ export class Loom implements vscode.Disposable {
     if (!workspace) throw new Error('Loom needs a folder open in the workspace (File > Open Folder)');
     this.setState('starting');
     let handle: RuntimeHandle | undefined;
+    let output: vscode.Disposable | undefined;
     try {
       handle = await this.attachOrLaunch(workspace);
+      output = this.followOutput(handle, workspace);
       const conn = await RuntimeConnection.connect(handle.info, {
         tools: [...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }), ...this.mcp.tools],
         topics: ['agent.*.*', ...MCP_TOPICS],
@@ -198,6 +236,7 @@ export class Loom implements vscode.Disposable {
       });
       const session = new RuntimeSession(handle, conn);
       this.session = session;
+      session.add(output);
       const settings = this.settings;
       session.add(watchEditorEvents((topic, type, payload) => conn.publish(topic, type, payload), settings));
       session.add({ dispose: () => conn.dispose() });
@@ -209,6 +248,7 @@ export class Loom implements vscode.Disposable {
       await this.refresh();
       return session;
     } catch (err) {
+      output?.dispose();
       if (handle?.owned) await handle.stop().catch(() => undefined);
       const message = (err as Error).message;
       this.log.error(`cannot start the runtime: ${message}`);
@@ -216,6 +256,13 @@ export class Loom implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, 'Show Log').then((a) => a && this.runtimeLog.show());
       throw err;
     }
+  }
+
+  /** The runtime's output reaches the channel over pipes (see launch's onOutput), or from here. */
+  private followOutput(handle: RuntimeHandle, workspace: string): vscode.Disposable {
+    if (handle.logFile) return this.runtimeLog.follow(handle.logFile.path, handle.logFile.offset);
+    if (!handle.owned) return this.runtimeLog.attach(handle.info.pid, keptAliveLog(workspace));
+    return { dispose: () => undefined };
   }
 
   private async attachOrLaunch(workspace: string): Promise<RuntimeHandle> {
@@ -231,7 +278,7 @@ export class Loom implements vscode.Disposable {
       python: await resolvePython(settings, vscode.workspace.workspaceFolders?.[0]?.uri),
       env: { ...(await this.apiKeys.environment()), ...(await this.mcp.environment(workspace)) },
       overrides: overridesFrom(settings),
-      onOutput: (line, stream) => (stream === 'stderr' ? this.runtimeLog.info(line) : this.runtimeLog.appendLine(line)),
+      onOutput: (line, stream) => this.runtimeLog.write(line, stream),
     });
   }
 
@@ -310,10 +357,10 @@ export class Loom implements vscode.Disposable {
     for (const l of lines) channel.info(l.stream === 'stderr' ? `[stderr] ${l.line}` : l.line);
   }
 
-  agentLog(agentId: string): vscode.LogOutputChannel {
+  agentLog(agentId: string): KeptLog {
     let channel = this.agentLogs.get(agentId);
     if (!channel) {
-      channel = this.life.add(vscode.window.createOutputChannel(`Loom Agent: ${agentId}`, { log: true }));
+      channel = this.life.add(new KeptLog(`Loom Agent: ${agentId}`));
       this.agentLogs.set(agentId, channel);
     }
     return channel;
@@ -390,6 +437,7 @@ export class Loom implements vscode.Disposable {
     const session = this.session;
     this.session = undefined;
     clearTimeout(this.refreshTimer);
+    clearInterval(this.agentsPoll);
     if (session) {
       this.stopScripts(session);
       session.dispose();

@@ -2,8 +2,9 @@
 // the one already serving it (the discovery file names it; its pid must be alive and its bridge
 // must answer). LevelDB allows one opener per folder, so a second window always attaches.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { processAlive } from '../../runtime/agents/orphans';
 import { discoveryPath, readDiscoveryFile, type DiscoveryInfo } from '../../runtime/bridge/discovery';
 import type { ConfigOverrides } from '../../runtime/config/load';
 
@@ -33,6 +34,8 @@ export interface RuntimeHandle {
   readonly owned: boolean;
   /** Resolves when the runtime process ends (known only for a process this window started). */
   readonly exited: Promise<number | null>;
+  /** The file a kept-alive runtime this window started writes to, and where this run's output begins. */
+  readonly logFile?: { path: string; offset: number };
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -47,20 +50,10 @@ export function discoveryFile(workspace: string): string {
   return discoveryPath(workspace, DATA_DIR);
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, owned by someone else
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The running runtime of this workspace, when its pid is alive and its bridge answers. */
 export async function findRunning(workspace: string, probe: Probe): Promise<DiscoveryInfo | undefined> {
   const info = readDiscoveryFile(discoveryFile(workspace));
-  if (!info || !isAlive(info.pid)) return undefined;
+  if (!info || !processAlive(info.pid)) return undefined;
   return (await probe(info).catch(() => false)) ? info : undefined;
 }
 
@@ -88,10 +81,12 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
   // when the window closes, and the next write would take the runtime down.
   const logFile = keptAliveLog(opts.workspace);
   let logFd: number | undefined;
+  let logOffset = 0;
   if (opts.keepAlive) {
     mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
     logFd = openSync(logFile, 'a', 0o600);
-    opts.onOutput(`the runtime keeps running after this window closes; its output goes to ${logFile}`, 'stderr');
+    logOffset = fstatSync(logFd).size;
+    opts.onOutput(`the runtime keeps running after this window closes; its output goes to ${logFile}`, 'stdout');
   }
   const child = spawn(process.execPath, [opts.runtimeScript, ...runtimeArgs(opts)], {
     cwd: opts.workspace,
@@ -123,6 +118,7 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
     info,
     owned: true,
     exited,
+    logFile: opts.keepAlive ? { path: logFile, offset: logOffset } : undefined,
     stop: async (graceMs = 5000) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -174,11 +170,11 @@ async function waitForDiscovery(workspace: string, child: ChildProcess, exited: 
 
 /** Stops a runtime this window did not start: SIGTERM, then SIGKILL after the grace period. */
 async function terminate(pid: number, graceMs: number): Promise<void> {
-  if (!isAlive(pid)) return;
+  if (!processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export function runtimeScriptOf(extensionPath: string): string {

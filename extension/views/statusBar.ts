@@ -40,6 +40,11 @@ export class StatusBar implements vscode.Disposable {
     return this.runtime.text;
   }
 
+  get command(): string | undefined {
+    const c = this.runtime.command;
+    return typeof c === 'string' ? c : c?.command;
+  }
+
   get agentText(): string {
     return this.agent.text;
   }

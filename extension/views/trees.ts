@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { AgentInfo__Output, ToolDescriptor__Output } from '../../runtime/proto/types';
 import type { AgentEntry } from '../agents/catalog';
+import { agentDescription } from './agentText';
 
 export interface AgentRow {
   id: string;
@@ -14,14 +15,11 @@ export interface AgentRow {
 const RUNNING_STATES = new Set(['starting', 'connected', 'backoff']);
 
 export class AgentItem extends vscode.TreeItem {
-  constructor(readonly row: AgentRow) {
+  constructor(readonly row: AgentRow, now = Date.now()) {
     super(row.id, vscode.TreeItemCollapsibleState.None);
     const info = row.info;
     const state = info?.state || 'not started';
-    const parts = [state];
-    if (info?.pid) parts.push(`pid ${info.pid}`);
-    if (info?.restarts) parts.push(`${info.restarts} restart${info.restarts === 1 ? '' : 's'}`);
-    this.description = parts.join(' · ');
+    this.description = agentDescription(info, now);
     const heartbeat = info?.lastHeartbeatMs ? new Date(Number(info.lastHeartbeatMs)).toLocaleTimeString() : 'never';
     this.tooltip = new vscode.MarkdownString(
       [`**${row.id}** — ${state}`, `last heartbeat: ${heartbeat}`, info?.lastError ? `last error: ${info.lastError}` : '', info?.tools.length ? `tools: ${info.tools.join(', ')}` : '', row.entry?.script ? `script: ${row.entry.script}` : '']
@@ -53,7 +51,8 @@ export class AgentsTree implements vscode.TreeDataProvider<AgentItem> {
   }
 
   getChildren(): AgentItem[] {
-    return this.rows.map((r) => new AgentItem(r));
+    const now = Date.now();
+    return this.rows.map((r) => new AgentItem(r, now));
   }
 
   dispose(): void {

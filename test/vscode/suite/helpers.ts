@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as vscode from 'vscode';
 import { loadLoomPackage } from '../../../runtime/proto';
-import type { AgentInfo__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
+import type { AgentControlResponse__Output } from '../../../runtime/proto/gen/loom/v1/AgentControlResponse';
+import type { AgentInfo__Output, StatsResponse__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
 import type { LoomApi } from '../../../extension/loom';
 
 export const EXTENSION_ID = 'loom-os.loom-vscode';
@@ -70,6 +71,14 @@ export class Probe {
 
   listAgents(): Promise<AgentInfo__Output[]> {
     return new Promise((resolve, reject) => this.admin.ListAgents({}, (err, r) => (err ? reject(err) : resolve(r!.agents))));
+  }
+
+  stats(): Promise<StatsResponse__Output> {
+    return new Promise((resolve, reject) => this.admin.GetStats({}, (err, r) => (err ? reject(err) : resolve(r!))));
+  }
+
+  controlAgent(agentId: string, action: 'start' | 'stop' | 'restart'): Promise<AgentControlResponse__Output> {
+    return new Promise((resolve, reject) => this.admin.ControlAgent({ agentId, action }, (err, r) => (err ? reject(err) : resolve(r!))));
   }
 
   async subscribe(topics: string[]): Promise<this> {

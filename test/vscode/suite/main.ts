@@ -8,6 +8,8 @@ export function run(): Promise<void> {
     require('./events.test');
     require('./tools.test');
     require('./agents.test');
+    require('./views.test');
+    require('./settings.test');
     require('./copilot.test');
     require('./secrets.test');
     require('./mcp.test');

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { isAlive } from '../../../extension/runtime/launcher';
+import { processAlive as isAlive } from '../../../runtime/agents/orphans';
 import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number; owned: boolean };
