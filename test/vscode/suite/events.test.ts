@@ -1,8 +1,11 @@
 // Editor events reach a subscriber: a probe agent subscribed through the real runtime.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { Probe, eventually, workspaceDir } from './helpers';
+import { TEST_CHANNEL_COMMAND } from '../../../extension/loom';
+import { EXTENSION_ID, Probe, eventually, workspaceDir } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number };
 
@@ -59,6 +62,30 @@ describe('editor events on the bus', () => {
     assert.deepEqual(sel.payload.start, { line: 1, character: 0 });
   });
 
+  it('publishes one editor.selection, the last, for a burst of selections', async () => {
+    const from = probe.received.length;
+    editor.selection = new vscode.Selection(0, 0, 0, 5);
+    editor.selection = new vscode.Selection(0, 0, 0, 10);
+    editor.selection = new vscode.Selection(1, 0, 1, 11);
+    await probe.next('editor.selection', (r) => r.payload.text === 'second line');
+    const published = probe.received.slice(from).filter((r) => r.topic === 'editor.selection');
+    assert.deepEqual(
+      published.map((r) => r.payload.text),
+      ['second line'],
+    );
+  });
+
+  it('publishes editor.closed when a document is closed', async () => {
+    const scratch = await vscode.workspace.openTextDocument({ content: 'scratch', language: 'plaintext' });
+    await vscode.window.showTextDocument(scratch);
+    const uri = scratch.uri.toString();
+    await probe.next('editor.opened', (r) => r.payload.uri === uri);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    const closed = await probe.next('editor.closed', (r) => r.payload.uri === uri);
+    assert.equal(closed.payload.language, 'plaintext');
+    editor = await vscode.window.showTextDocument(editor.document);
+  });
+
   it('the hotkey command publishes hotkey.<name> with the editor context', async () => {
     editor.selection = new vscode.Selection(1, 0, 1, 6);
     await vscode.commands.executeCommand('loom.hotkey', { name: 'default' });
@@ -88,6 +115,66 @@ describe('editor events on the bus', () => {
       assert.equal(file.messages[0].message, 'a planted error');
     } finally {
       collection.dispose();
+    }
+  });
+});
+
+describe('editor events with loom.editor.sendFullText', () => {
+  let probe: Probe | undefined;
+  const config = () => vscode.workspace.getConfiguration('loom');
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    probe?.close();
+    await config().update('editor.sendFullText', undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.commands.executeCommand('loom.stopRuntime');
+  });
+
+  it('editor.changed carries the full text', async () => {
+    await config().update('editor.sendFullText', true, vscode.ConfigurationTarget.Workspace);
+    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.restartRuntime');
+    probe = await (await new Probe(info).subscribe(['editor.changed'])).connected();
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'notes.txt')));
+    const editor = await vscode.window.showTextDocument(doc);
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'full text: '));
+    const changed = await probe.next('editor.changed', (r) => r.payload.file === 'notes.txt');
+    assert.equal(changed.payload.text, doc.getText());
+    assert.ok(changed.payload.text.startsWith('full text: '));
+    assert.equal(changed.payload.text.length, changed.payload.length);
+  });
+});
+
+describe('a runtime another process started', () => {
+  it('gets workspace.trust when the window attaches, and the runtime channel says where its output goes', async () => {
+    const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'runtime.js');
+    // Piped to this test, like a runtime another window started: its output is not readable here.
+    const external = spawn(process.execPath, [script, '--workspace', workspaceDir()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    external.stdout!.resume();
+    external.stderr!.resume();
+    const probe = await (async () => {
+      const discovery = join(workspaceDir(), '.loom', 'runtime.json');
+      const info = await eventually('the external runtime to write its discovery file', () => {
+        if (!existsSync(discovery)) return undefined;
+        const d = JSON.parse(readFileSync(discovery, 'utf8')) as { pid: number; address: string; token: string };
+        return d.pid === external.pid ? d : undefined;
+      });
+      return (await new Probe(info).subscribe(['workspace.trust'])).connected();
+    })();
+    try {
+      const info = await vscode.commands.executeCommand<RuntimeInfo & { owned: boolean }>('loom.startRuntime');
+      assert.equal(info.owned, false);
+      const trust = await probe.next('workspace.trust');
+      assert.deepEqual(trust.payload, { trusted: true });
+      assert.equal(trust.sender, 'vscode');
+      const lines = (await vscode.commands.executeCommand<{ level: string; text: string }[]>(TEST_CHANNEL_COMMAND, 'Loom Runtime')) ?? [];
+      assert.ok(
+        lines.some((l) => l.level === 'warn' && l.text.includes(`attached to runtime pid ${external.pid}, started by another window`)),
+        `the channel says the output is not readable here: ${JSON.stringify(lines.slice(-3))}`,
+      );
+    } finally {
+      probe.close();
+      await vscode.commands.executeCommand('loom.stopRuntime');
+      if (external.exitCode === null) external.kill('SIGKILL');
     }
   });
 });

@@ -106,6 +106,12 @@ export class Probe {
     return this;
   }
 
+  /** Waits until the runtime lists this probe as connected: its stream is open, deliveries reach it. */
+  async connected(): Promise<this> {
+    await eventually(`probe ${this.id} to connect`, async () => ((await this.listAgents()).some((a) => a.agentId === this.id && a.state === 'connected') ? true : undefined));
+    return this;
+  }
+
   /** Waits for a delivery on `topic` that `match` accepts. */
   next(topic: string, match: (r: Received) => boolean = () => true, timeoutMs = 30_000): Promise<Received> {
     return eventually(`an event on ${topic}`, () => this.received.find((r) => r.topic === topic && match(r)), timeoutMs);
