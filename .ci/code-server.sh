@@ -21,17 +21,20 @@ fi
 
 exec 3>&1 1>&2 # keep stdout for the path alone
 
-need_apt=()
-command -v rg >/dev/null || need_apt+=(ripgrep)
-command -v chromium >/dev/null || need_apt+=(chromium)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
-if ((${#need_apt[@]})); then
-  echo "code-server.sh: installing ${need_apt[*]} from Debian"
-  export DEBIAN_FRONTEND=noninteractive
-  flock /tmp/loom-apt.lock bash -c "apt-get update -q && apt-get install -y -q ${need_apt[*]}"
-fi
+# Its Debian prerequisites (ripgrep, libkrb5-dev, chromium, a C++ toolchain) come from
+# .ci/setup.sh test; say plainly what is missing rather than fail deep inside a rebuild.
+for cmd in rg g++ make; do
+  command -v "$cmd" >/dev/null || { echo "code-server.sh: $cmd is missing: run 'bash .ci/setup.sh test' (it installs the Debian packages)" >&2; exit 1; }
+done
+dpkg -s libkrb5-dev >/dev/null 2>&1 || { echo "code-server.sh: libkrb5-dev is missing: run 'bash .ci/setup.sh test'" >&2; exit 1; }
 
 export npm_config_yes=true # a rebuild step runs `npx node-gyp`
+# node-gyp must build against this Node's own headers: it cannot download them here.
+node_include="$(dirname "$(dirname "$(command -v node)")")/include/node"
+for dir in "$node_include" /usr/include/node /usr/local/include/node; do
+  if [[ -f "$dir/node.h" ]]; then export npm_config_nodedir="$(dirname "$(dirname "$dir")")"; break; fi
+done
+[[ -n "${npm_config_nodedir:-}" ]] || { echo "code-server.sh: Node's headers (include/node/node.h) are not on this machine; node-gyp would try to download them" >&2; exit 1; }
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
 mkdir -p "$DIR"

@@ -148,7 +148,10 @@ cwd = ${JSON.stringify(REPO)}
     // No traceparent here: the runtime starts the trace, the Python agent continues it.
     await call(clients.runtime, 'Publish', { topic: 'demo.cmd', event: { id: 'e-cmd', type: 'cmd', metadata: { 'loom.sender': 'mocha' } } });
     await page.getByTestId('tab-timeline').click();
-    await page.locator('.tl-bar', { hasText: 'publish demo.done' }).waitFor({ timeout: 30_000 });
+    await page.locator('.tl-bar', { hasText: 'publish demo.done' }).waitFor({ timeout: 30_000 }).catch(async (e) => {
+      const events = await call(clients.runtime, 'GetStats', {});
+      throw new Error(`${(e as Error).message}\ntimeline: ${(await page.locator('.tl-row').allInnerTexts()).join(' / ')}\ntopics: ${events.topics.map((t) => t.topic).join(', ')}\nagent log: ${rt.stderrText.filter((l) => l.includes('publisher')).slice(-8).join('\n')}`);
+    });
     const rows = await page.locator('.tl-row').allInnerTexts();
     const text = rows.join('\n');
     assert.match(text, /mocha[\s\S]*publish demo\.cmd/, text);
@@ -166,49 +169,56 @@ cwd = ${JSON.stringify(REPO)}
       const { metrics } = await cdp.send('Performance.getMetrics');
       return metrics.find((m) => m.name === 'JSHeapUsedSize')!.value;
     };
-    const before = await heap();
 
-    // A raw gRPC publisher, batching 500 events per message, for 8 seconds.
+    // A raw gRPC publisher, 500 events per message, as fast as the runtime takes them: a fixed
+    // count, so the test's length does not depend on the machine; the rate is printed, not asserted.
+    const TOTAL = 400_000;
     const stream = new StreamClient(clients, authMetadata({ agentId: 'flood' }));
     await call(clients.bridge, 'RegisterAgent', { agentId: 'flood', subscribedTopics: [], metadata: { 'loom.batch': '1' } });
     stream.send({ ack: { messageId: 'flood' } });
-    let sent = 0;
-    let flooding = true;
     const payload = Buffer.from(JSON.stringify({ data: 'x'.repeat(100) }));
+    let sent = 0;
+    const started = Date.now();
     const flood = (async () => {
-      const started = Date.now();
-      while (flooding && Date.now() - started < 8000) {
-        const publishes = Array.from({ length: 500 }, (_, i) => ({ topic: `flood.t${i % 20}`, event: { id: `f${sent + i}`, type: 'flood', payload } }));
+      while (sent < TOTAL) {
+        const publishes = Array.from({ length: 500 }, (_, i) => ({ topic: `flood.t${i % 20}`, event: { id: `f${sent + i}`, type: i % 2 ? 'flood' : 'wave', payload } }));
         sent += 500;
         if (!stream.stream.write({ publishBatch: { publishes } })) await new Promise((r) => stream.stream.once('drain', r));
       }
       return (sent / (Date.now() - started)) * 1000;
     })();
 
-    // While the flood runs, the page must take input: switch views and type a filter.
-    await new Promise((r) => setTimeout(r, 1500));
+    // While the flood runs the page must take input: each typed filter must show on the list.
+    const shownTypes = () => page.locator('.row .c-type').allInnerTexts();
     const inputLatencies: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    let midHeap = 0;
+    for (let i = 0; sent < TOTAL || i < 4; i++) {
+      const want = i % 2 ? 'wave' : 'flood';
       const t0 = Date.now();
-      await page.getByTestId('filter-type').fill(i % 2 ? 'beat' : 'flood');
-      await page.getByTestId('event-count').filter({ hasText: /\d+ events?\b/ }).waitFor();
+      await page.getByTestId('filter-type').fill(want);
+      for (;;) {
+        const types = await shownTypes();
+        if (types.length > 0 && types.every((t) => t === want)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       inputLatencies.push(Date.now() - t0);
       await page.getByTestId('tab-metrics').click();
       await page.locator('#view-metrics:visible').waitFor();
       await page.getByTestId('tab-events').click();
       await page.locator('#view-events:visible').waitFor();
+      if (i === 1) midHeap = await heap();
     }
     const rate = await flood;
-    flooding = false;
     stream.end();
+    const endHeap = await heap();
     const rows = await page.locator('.row').count();
-    const after = await heap();
+    const kept = Number(/^(\d+)/.exec(await page.getByTestId('event-count').innerText())?.[1]);
     await page.getByTestId('filter-type').fill('');
     await page.screenshot({ path: join(OUTPUT, 'events-under-flood.png') });
-    console.log(`      flood: ${Math.round(rate)} events/s sent for 8 s; input answered in ${inputLatencies.join(', ')} ms; JS heap ${(before / 1e6).toFixed(1)} MB → ${(after / 1e6).toFixed(1)} MB; ${rows} rows in the DOM`);
-    assert.ok(rate > 10_000, `the flood reached tens of thousands of events/s (got ${Math.round(rate)})`);
+    console.log(`      flood: ${TOTAL} events at ${Math.round(rate)} events/s; ${inputLatencies.length} inputs answered in ${inputLatencies.join(', ')} ms; JS heap ${(midHeap / 1e6).toFixed(1)} MB mid-flood → ${(endHeap / 1e6).toFixed(1)} MB at the end; ${rows} rows in the DOM`);
     assert.ok(rows < 100, `the list is virtualised (${rows} rows in the DOM)`);
-    assert.ok(after < 64e6, `JS heap stays bounded (${(after / 1e6).toFixed(1)} MB)`);
+    assert.ok(kept <= 5000, `the page keeps a bounded window of events (${kept} kept)`);
+    assert.ok(endHeap - midHeap < 16e6, `memory does not grow with the flood (${((endHeap - midHeap) / 1e6).toFixed(1)} MB more)`);
   });
 
   it('raised no script errors and no CSP violations in the page', () => {

@@ -13,9 +13,17 @@ export function timelineView(model: DashboardModel): HTMLElement {
   function render(): void {
     const traces = new Map<string, SpanWire[]>();
     for (const s of model.spans) (traces.get(s.traceId) ?? traces.set(s.traceId, []).get(s.traceId)!).push(s);
-    const ids = [...traces.keys()].reverse().slice(0, 50);
-    const current = follow ? ids[0] : picker.value;
-    picker.replaceChildren(h('option', { value: ids[0] ?? '' }, 'latest trace'), ...ids.map((id) => h('option', { value: id, selected: !follow && id === current }, `${id.slice(0, 8)}… (${traces.get(id)!.length} spans)`)));
+    // Every untraced event starts a trace of its own, so single-span traces are the common case:
+    // "latest" means the latest trace that went somewhere (two spans or more), else the latest.
+    const ids = [...traces.keys()].reverse();
+    const multi = ids.filter((id) => traces.get(id)!.length > 1);
+    const listed = [...multi, ...ids.filter((id) => traces.get(id)!.length === 1)].slice(0, 50);
+    const latest = multi[0] ?? ids[0];
+    const current = follow ? latest : picker.value;
+    picker.replaceChildren(h('option', { value: latest ?? '' }, 'latest trace'), ...listed.map((id) => {
+      const spans = traces.get(id)!;
+      return h('option', { value: id, selected: !follow && id === current }, `${spans[0]!.name} · ${spans.length} span${spans.length === 1 ? '' : 's'} · ${id.slice(0, 8)}…`);
+    }));
     const spans = (current && traces.get(current)) || [];
     if (spans.length === 0) { chart.replaceChildren(h('p', { class: 'muted' }, 'No traced spans yet: events and tool calls that carry a traceparent appear here.')); return; }
     const t0 = Math.min(...spans.map((s) => Number(s.startMs)));
