@@ -1,18 +1,10 @@
 // Workspace Trust: in an untrusted workspace no agent is spawned and no shell command runs, and the
 // UI says why. Runs in the "untrusted" suite only.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { EXTENSION_ID, Probe, loomApi } from './helpers';
+import { Probe, loomApi } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number };
-
-function runtimeSupportsUntrusted(): boolean {
-  const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'runtime.js');
-  const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
-  return help.stdout.includes('--untrusted');
-}
 
 describe('an untrusted workspace', () => {
   after(async () => {
@@ -35,20 +27,22 @@ describe('an untrusted workspace', () => {
     });
   }
 
-  it('the runtime runs restricted: the supervisor spawns no agent and system:shell is denied', async function () {
-    if (!runtimeSupportsUntrusted()) {
-      // The extension passes --untrusted; a runtime without the flag refuses to start (safe).
-      await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.startRuntime')), /--untrusted/);
-      this.skip();
-    }
+  it('the runtime runs restricted: its supervisor refuses to start an agent and system:shell is denied', async () => {
     const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
     const probe = new Probe(info);
     try {
       const shell = await probe.callTool('system:shell', { command: 'echo', args: ['hi'] });
       assert.equal(shell.error?.code, 'denied');
       assert.match(shell.error!.message, /untrusted/);
-      const watcher = (await probe.listAgents()).find((a) => a.agentId === 'watcher');
-      assert.notEqual(watcher?.state, 'connected');
+      // Asked directly (not through the extension's commands, which refuse first), the runtime's
+      // supervisor refuses too, and says why.
+      const started = await probe.controlAgent('watcher', 'start');
+      assert.equal(started.success, false);
+      assert.match(started.errorMessage, /not trusted.*does not spawn agents/);
+      const watcher = (await probe.listAgents()).find((a) => a.agentId === 'watcher')!;
+      assert.equal(watcher.pid, 0, 'no process was spawned');
+      assert.notEqual(watcher.state, 'connected');
+      assert.match(watcher.lastError, /not trusted/);
     } finally {
       probe.close();
     }
