@@ -3,9 +3,7 @@
 // Anything that writes or executes asks the user first.
 import * as vscode from 'vscode';
 import type { Loom } from './loom';
-
-/** Tools whose registry metadata says they only read need no confirmation. */
-const READ_KINDS = new Set(['read']);
+import { needsConfirmation } from './tools/confirmation';
 
 interface CallInput {
   name: string;
@@ -31,11 +29,10 @@ export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
     vscode.lm.registerTool<CallInput>('loom_call_tool', {
       prepareInvocation: async (opts) => {
         const tools = loom.connection ? await loom.connection.listTools().catch(() => []) : [];
-        const kind = tools.find((t) => t.name === opts.input.name)?.metadata['loom.kind'];
         const args = JSON.stringify(opts.input.arguments ?? {}, null, 2);
         return {
           invocationMessage: `Calling Loom tool ${opts.input.name}`,
-          confirmationMessages: READ_KINDS.has(kind ?? '')
+          confirmationMessages: !needsConfirmation(opts.input.name, tools)
             ? undefined
             : { title: `Run Loom tool ${opts.input.name}?`, message: new vscode.MarkdownString(`This tool may change files, run commands or act for you.\n\n\`\`\`json\n${args}\n\`\`\``) },
         };

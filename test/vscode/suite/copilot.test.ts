@@ -1,7 +1,7 @@
 // Loom's language model tools, as VS Code's agent mode sees them (vscode.lm.tools / invokeTool).
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { EXTENSION_ID, loomApi } from './helpers';
+import { EXTENSION_ID, Probe, loomApi } from './helpers';
 
 function textOf(result: vscode.LanguageModelToolResult): string {
   return result.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
@@ -42,6 +42,21 @@ describe('language model tools', () => {
 
   it('loom_call_tool reports a failing tool as an error naming it', async () => {
     await assert.rejects(invoke('loom_call_tool', { name: 'nope:nothing', arguments: {} }), /nope:nothing failed \(TOOL_NOT_FOUND\)/);
+  });
+
+  it('loom_publish publishes an event that a subscribed agent receives', async () => {
+    const runtime = (await loomApi()).runtime!;
+    const probe = await (await new Probe(runtime).subscribe(['copilot.test.>'])).connected();
+    try {
+      const out = (await invoke('loom_publish', { topic: 'copilot.test.ping', payload: { n: 7 } })) as { published: string };
+      assert.deepEqual(out, { published: 'copilot.test.ping' });
+      const got = await probe.next('copilot.test.ping');
+      assert.deepEqual(got.payload, { n: 7 });
+      assert.equal(got.type, 'copilot.test.ping');
+      assert.equal(got.sender, 'copilot', 'marked as sent by agent mode');
+    } finally {
+      probe.close();
+    }
   });
 
   it('loom_list_agents lists the agents the runtime knows', async () => {
