@@ -1,7 +1,8 @@
 // The agents a user can start from the palette: those declared in loom.toml ([agents.<id>]) and
 // the Python files under agents/ that no declaration runs yet.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { ConfigError, loadConfig, type AgentConfig } from '../../runtime/config';
 
 export interface AgentEntry {
   id: string;
@@ -11,19 +12,26 @@ export interface AgentEntry {
   script?: string;
 }
 
-export async function declaredAgents(workspace: string): Promise<Record<string, { args?: unknown }>> {
-  const file = join(workspace, 'loom.toml');
-  if (!existsSync(file)) return {};
-  const { parse } = await import('smol-toml');
-  const parsed = parse(readFileSync(file, 'utf8')) as { agents?: Record<string, { args?: unknown }> };
-  return parsed.agents ?? {};
+/**
+ * Agent env values may name variables (${OPENAI_API_KEY}) that only the runtime's environment
+ * holds (keys from secret storage): the catalog needs ids and scripts, so any name counts as set.
+ */
+const ANY_ENV = new Proxy<Record<string, string>>({}, { get: () => '' });
+
+/** The [agents.*] of loom.toml as the runtime reads them (the same loader, the same validation). */
+export async function declaredAgents(workspace: string): Promise<Record<string, AgentConfig>> {
+  try {
+    return (await loadConfig(workspace, undefined, { env: ANY_ENV })).agents;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new Error(`cannot list the agents: loom.toml has problems:\n${err.message}`);
+    throw err;
+  }
 }
 
 export async function listAgentEntries(workspace: string): Promise<AgentEntry[]> {
   const declared = await declaredAgents(workspace);
   const entries: AgentEntry[] = Object.entries(declared).map(([id, def]) => {
-    const args = Array.isArray(def.args) ? def.args.filter((a): a is string => typeof a === 'string') : [];
-    return { id, source: 'config', script: args.find((a) => a.endsWith('.py')) };
+    return { id, source: 'config', script: def.args.find((a) => a.endsWith('.py')) };
   });
   const claimed = new Set(entries.map((e) => e.script).filter(Boolean));
   const dir = join(workspace, 'agents');

@@ -3,8 +3,9 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { Probe, eventually } from './helpers';
 
-type RuntimeInfo = { pid: number };
+type RuntimeInfo = { address: string; token: string; pid: number };
 
 function environOf(pid: number): Map<string, string> {
   const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
@@ -16,7 +17,7 @@ describe('API keys', () => {
     await vscode.commands.executeCommand('loom.stopRuntime');
   });
 
-  it('stores a key in secret storage and hands it to the runtime it starts', async () => {
+  it('stores a key in secret storage and hands it to the runtime it starts, and on to its agents', async () => {
     await vscode.commands.executeCommand('loom.setApiKey', { name: 'LOOM_TEST_API_KEY', value: 'sk-test-123' });
     const inspected = vscode.workspace.getConfiguration().inspect('LOOM_TEST_API_KEY');
     assert.equal(inspected?.globalValue, undefined, 'not written to settings');
@@ -26,6 +27,24 @@ describe('API keys', () => {
     assert.equal(env.get('LOOM_TEST_API_KEY'), 'sk-test-123');
     assert.equal(env.get('ELECTRON_RUN_AS_NODE'), '1');
     assert.ok(env.get('LOOM_PYTHON'), 'the interpreter for agents is passed on');
+
+    await vscode.commands.executeCommand('loom.startAgent', 'watcher');
+    const probe = new Probe(info);
+    try {
+      const pid = await eventually(
+        'agent watcher to connect',
+        async () => {
+          const a = (await probe.listAgents()).find((x) => x.agentId === 'watcher');
+          return a?.state === 'connected' && a.pid ? a.pid : undefined;
+        },
+        60_000,
+      );
+      const agentEnv = environOf(pid);
+      assert.equal(agentEnv.get('LOOM_TEST_API_KEY'), 'sk-test-123', 'the spawned agent has the key');
+      assert.equal(agentEnv.get('LOOM_AGENT_ID'), 'watcher', 'it is the agent process');
+    } finally {
+      probe.close();
+    }
   });
 
   it('refuses a name that is not an environment variable name', async () => {
