@@ -3,7 +3,7 @@
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
 import { AgentDirectory, Supervisor, describeAgents, processAlive, reapOrphans, registerAgentTools, type LifecycleEmitter } from './agents';
 import { discoveryPath, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
-import { generateToken } from './bridge/auth';
+import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
 import { loadConfig, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';

@@ -4,7 +4,8 @@
 // the Host header must name the loopback address, so a web page elsewhere cannot reach it by
 // DNS rebinding.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { bearerMatches, isLoopbackHost, sameToken } from '../localAuth';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -35,20 +36,17 @@ const MAX_BODY = 1 << 20;
 
 export async function startDashboardServer(o: DashboardServerOptions): Promise<DashboardServer> {
   const host = o.host ?? '127.0.0.1';
-  const token = Buffer.from(o.token);
   const open = new Set<ServerResponse>();
 
-  const authorized = (req: IncomingMessage, url: URL): boolean => {
-    const header = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];
-    const given = Buffer.from(header ?? url.searchParams.get('token') ?? '');
-    return given.length === token.length && timingSafeEqual(given, token);
-  };
+  // The page and its assets carry the token in the query string: a browser cannot set headers on them.
+  const authorized = (req: IncomingMessage, url: URL): boolean =>
+    req.headers.authorization !== undefined ? bearerMatches(req.headers.authorization, o.token) : sameToken(url.searchParams.get('token') ?? '', o.token);
 
   const server = createServer(async (req, res) => {
     try {
       const port = (server.address() as AddressInfo).port;
       const url = new URL(req.url ?? '/', `http://${host}:${port}`);
-      if (!isLoopbackHost(req.headers.host, port)) return send(res, 403, 'text/plain', 'Forbidden: the dashboard answers only on its loopback address.');
+      if (!isLoopbackHost(req.headers.host) || !req.headers.host?.endsWith(`:${port}`)) return send(res, 403, 'text/plain', 'Forbidden: the dashboard answers only on its loopback address.');
       if (!authorized(req, url)) return send(res, 401, 'text/plain', 'Unauthorized: the runtime token is missing or wrong (see .loom/runtime.json, "dashboard").');
       if (req.method === 'GET' && url.pathname === '/') {
         const { html, csp } = page(url.searchParams.get('token')!);
@@ -106,11 +104,6 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       server.closeAllConnections?.();
     }),
   };
-}
-
-function isLoopbackHost(hostHeader: string | undefined, port: number): boolean {
-  if (!hostHeader) return false;
-  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(hostHeader.toLowerCase());
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, csp?: string): void {

@@ -3,7 +3,8 @@
 // page in a browser could otherwise reach a loopback port).
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { bearerMatches, isLoopbackHost } from '../localAuth';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from '../log';
@@ -36,13 +37,6 @@ export interface McpHttpHost {
   close(): Promise<void>;
 }
 
-const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 function refuse(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -52,8 +46,7 @@ function refuse(res: http.ServerResponse, status: number, message: string, heade
 /** Returns why the request is refused, or undefined. */
 function checkRequest(req: http.IncomingMessage, opts: McpHttpHostOptions): { status: number; message: string } | undefined {
   const hostHeader = req.headers.host ?? '';
-  const hostname = hostHeader.replace(/:\d+$/, '');
-  if (!LOOPBACK_HOSTNAMES.has(hostname)) return { status: 403, message: `Host "${hostHeader}" is not a loopback address` };
+  if (!isLoopbackHost(hostHeader)) return { status: 403, message: `Host "${hostHeader}" is not a loopback address` };
   const origin = req.headers.origin;
   if (origin !== undefined) {
     let originHost = '';
@@ -62,14 +55,12 @@ function checkRequest(req: http.IncomingMessage, opts: McpHttpHostOptions): { st
     } catch {
       // an unparsable origin is refused below
     }
-    if (!LOOPBACK_HOSTNAMES.has(originHost) && !LOOPBACK_HOSTNAMES.has(`[${originHost}]`)) {
+    if (!isLoopbackHost(originHost)) {
       return { status: 403, message: `Origin "${origin}" is not allowed` };
     }
   }
   if (opts.token !== undefined) {
-    const auth = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(auth);
-    if (!match || !sameToken(match[1].trim(), opts.token)) {
+    if (!bearerMatches(req.headers.authorization, opts.token)) {
       return { status: 401, message: 'Unauthorized: send "Authorization: Bearer <token>" (the Loom runtime token)' };
     }
   }
