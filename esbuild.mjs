@@ -1,6 +1,6 @@
-// Builds the bundles: dist/runtime.js (headless runtime, plain node) now; the extension and
-// webview bundles join here with their issues. Native and data-bearing packages stay external
-// and ship in node_modules (classic-level loads its prebuild from its own folder).
+// Builds the bundles: dist/runtime.js (the headless runtime, plain node), dist/extension.js (the
+// VS Code extension) and dist/webview.js + .css (the dashboard, browser code). Native packages stay
+// external and ship in node_modules (classic-level loads its prebuild from its own folder).
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
 

@@ -74,7 +74,7 @@ export interface LoomConfig {
   timers: Record<string, { intervalMs?: number; cron?: string; payload?: unknown; qos: QoS }>;
   /** [agents.<id>]: agents the supervisor spawns. */
   agents: Record<string, AgentConfig>;
-  /** [mcp.<name>]: external MCP servers (issue: MCP). Kept as parsed until the MCP part validates it. */
+  /** [mcp.<name>], [mcp.settings], [mcp.serve]: kept as parsed; runtime/mcp validates them (see its README). */
   mcp: Record<string, Record<string, unknown>>;
   /** [llm.<name>]: read by Python agents, passed through untouched. */
   llm: Record<string, Record<string, unknown>>;
