@@ -6,7 +6,7 @@ import type { Bus } from '../bus/types';
 import type { Logger } from '../log';
 import { mcpStateToWire, type McpManager } from '../mcp';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
-import type { Feed } from '../telemetry/feed';
+import { skipWhileBlocked, type Feed } from '../telemetry/feed';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 
@@ -96,16 +96,8 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       }
     }),
     Feed: (call) => {
-      // A slow reader skips updates instead of growing the buffer; the next one carries fresh totals.
-      let blocked = false;
       const listening = feed.listen(
-        (update) => {
-          if (blocked) return;
-          if (!call.write(update)) {
-            blocked = true;
-            call.once('drain', () => (blocked = false));
-          }
-        },
+        skipWhileBlocked((update) => call.write(update), (resume) => call.once('drain', resume)),
         { maxEvents: call.request.maxEventsPerUpdate || undefined, intervalMs: call.request.intervalMs || undefined, topicFilter: call.request.topicFilter || undefined },
       );
       const stop = () => listening.dispose();

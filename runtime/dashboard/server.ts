@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log';
-import type { Feed } from '../telemetry/feed';
+import { skipWhileBlocked, type Feed } from '../telemetry/feed';
 import { feedUpdateToWire, type ActionResult, type DashboardAction } from '../../webview/protocol';
 import type { DashboardActions } from './actions';
 
@@ -68,13 +68,10 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
     const num = (k: string) => (url.searchParams.has(k) ? Number(url.searchParams.get(k)) : undefined);
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     open.add(res);
-    let writable = true;
-    res.on('drain', () => { writable = true; });
-    const sub = o.feed.listen((update) => {
-      // A slow page skips updates rather than buffering them: each update is a full picture.
-      if (!writable) return;
-      writable = res.write(JSON.stringify(feedUpdateToWire(update)) + '\n');
-    }, { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') ?? undefined });
+    const sub = o.feed.listen(
+      skipWhileBlocked((update) => res.write(JSON.stringify(feedUpdateToWire(update)) + '\n'), (resume) => res.once('drain', resume)),
+      { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') ?? undefined },
+    );
     res.on('close', () => { sub.dispose(); open.delete(res); });
   }
 

@@ -219,6 +219,28 @@ class Listener {
   }
 }
 
+/**
+ * For a stream whose reader may fall behind: while the last write has not drained, updates are
+ * skipped rather than buffered (each update is a full picture of the totals), and the events a
+ * skipped update carried are added to the next one's eventsOmitted, so nothing goes uncounted.
+ */
+export function skipWhileBlocked(write: (update: FeedUpdate) => boolean, onDrain: (resume: () => void) => void): (update: FeedUpdate) => void {
+  let blocked = false;
+  let skipped = 0;
+  return (update) => {
+    if (blocked) {
+      skipped += (update.events?.length ?? 0) + Number(update.eventsOmitted ?? 0);
+      return;
+    }
+    const out = skipped ? { ...update, eventsOmitted: Number(update.eventsOmitted ?? 0) + skipped } : update;
+    skipped = 0;
+    if (!write(out)) {
+      blocked = true;
+      onDrain(() => (blocked = false));
+    }
+  };
+}
+
 const MAX_TOOL_CALLS = 500;
 const MAX_SPANS = 1000;
 

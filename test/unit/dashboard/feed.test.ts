@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { EventBus, createEvent } from '../../../runtime/bus';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import { silentLogger } from '../../../runtime/log';
-import { Feed } from '../../../runtime/telemetry/feed';
+import { Feed, skipWhileBlocked } from '../../../runtime/telemetry/feed';
 import type { FeedUpdate } from '../../../runtime/proto/gen/loom/v1/FeedUpdate';
 
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -113,5 +113,28 @@ describe('dashboard feed', () => {
     assert.ok(bus.stats().subscriptions.some((s) => s.subscriber === 'dashboard'));
     sub.dispose();
     assert.ok(!bus.stats().subscriptions.some((s) => s.subscriber === 'dashboard'));
+  });
+});
+
+describe('feed to a slow reader (skipWhileBlocked)', () => {
+  const update = (n: number, omitted = 0): FeedUpdate => ({ timestampMs: n, events: Array.from({ length: n }, () => ({ topic: 'x' })), eventsOmitted: omitted });
+
+  it('skips updates while the last write has not drained, and counts their events in the next one', () => {
+    const written: FeedUpdate[] = [];
+    let resume: (() => void) | undefined;
+    let full = false;
+    const send = skipWhileBlocked((u) => (written.push(u), !full), (r) => (resume = r));
+    full = true;
+    send(update(3)); // written; the stream is now full
+    send(update(4)); // skipped
+    send(update(5, 2)); // skipped
+    assert.equal(written.length, 1, 'nothing buffered while blocked');
+    full = false;
+    resume!();
+    send(update(1));
+    assert.equal(written.length, 2);
+    assert.equal(Number(written[1]!.eventsOmitted), 4 + 5 + 2, 'the skipped events are counted, none lost silently');
+    send(update(2));
+    assert.equal(Number(written[2]!.eventsOmitted), 0, 'the carry is paid once');
   });
 });
