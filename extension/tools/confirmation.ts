@@ -1,15 +1,22 @@
 // Whether agent mode must ask the user before a Loom tool runs. The runtime decides what a tool
 // does (toolKind: its loom.kind, MCP annotations, then Loom's own list); only reading is let
 // through. No vscode here, so the unit tests run it as is.
-import { toolKind } from '../../runtime/mcp/kinds';
+import { KIND_KEY, toolKind } from '../../runtime/mcp/kinds';
 
 export interface ListedTool {
   name: string;
+  /** The wire's ProviderKind: NATIVE for the runtime's own tools. */
+  provider?: string;
   metadata?: Record<string, string>;
 }
 
-/** True unless the registry lists the tool and it only reads; a tool it does not list may be anything. */
+/**
+ * True unless the registry lists the tool and it only reads. toolKind takes a tool that states no
+ * kind for a reader; that is safe for the runtime's own tools (the ones that write are on its
+ * list), but a tool an agent or another process provides must say `loom.kind = "read"` itself.
+ */
 export function needsConfirmation(name: string, registry: readonly ListedTool[]): boolean {
   const tool = registry.find((t) => t.name === name);
-  return !tool || toolKind(tool) !== 'read';
+  if (!tool || toolKind(tool) !== 'read') return true;
+  return tool.provider !== 'NATIVE' && tool.metadata?.[KIND_KEY] !== 'read';
 }
