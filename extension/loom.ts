@@ -26,6 +26,17 @@ export const TEST_CHANNEL_COMMAND = 'loom.test.channel';
 export const TEST_AGENTS_TREE_COMMAND = 'loom.test.agentsTree';
 const AGENTS_POLL_MS = 5000;
 
+/** SIGTERM to a script agent's whole process group (it was spawned detached, as its group's leader). */
+function stopGroup(child: ChildProcess): boolean {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return false;
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    child.kill('SIGTERM');
+  }
+  return true;
+}
+
 /** Workspace Trust refuses it; the message says why and what to do. */
 export class UntrustedError extends Error {
   constructor(what: string) {
@@ -405,6 +416,8 @@ export class Loom implements vscode.Disposable {
       cwd: ws,
       env: { ...process.env, ...(await this.apiKeys.environment()), LOOM_BRIDGE_ADDR: session.handle.info.address, LOOM_TOKEN: session.handle.info.token, LOOM_AGENT_ID: entry.id },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so stopping it stops whatever it started too.
+      detached: true,
     });
     session.scripts.set(entry.id, child);
     const channel = this.agentLog(entry.id);
@@ -416,19 +429,19 @@ export class Loom implements vscode.Disposable {
       if (session.scripts.get(entry.id) === child) session.scripts.delete(entry.id);
       this.scheduleRefresh();
     });
-    session.add({ dispose: () => child.exitCode === null && child.kill('SIGTERM') });
+    session.add({ dispose: () => void stopGroup(child) });
   }
 
   /** True when it stopped a script this window started. */
   stopScript(agentId: string): boolean {
     const child = this.session?.scripts.get(agentId);
     if (!child || child.exitCode !== null) return false;
-    child.kill('SIGTERM');
+    stopGroup(child);
     return true;
   }
 
   private stopScripts(session: RuntimeSession): void {
-    for (const child of session.scripts.values()) if (child.exitCode === null) child.kill('SIGTERM');
+    for (const child of session.scripts.values()) stopGroup(child);
   }
 
   /** deactivate: stop what this window started unless keepAlive lets the runtime outlive it. */

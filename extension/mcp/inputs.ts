@@ -1,6 +1,7 @@
 // `${input:id}` in MCP server configs (VS Code's inputs): answered once by the person, kept in
 // SecretStorage, and handed to the runtime it launches as LOOM_INPUT_<ID>, which the runtime reads
 // when it expands the reference. Values are never logged, nor written anywhere but SecretStorage.
+import { inputVariable } from '../../runtime/mcp/config';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,10 +26,8 @@ export interface NeededInputs {
 const INPUT_REFERENCE = /\$\{input:([^}]+)\}/g;
 const NOT_SERVERS = new Set(['settings', 'serve']);
 
-/** The environment variable the runtime reads for `${input:id}`. */
-export function inputEnvName(id: string): string {
-  return `LOOM_INPUT_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
+/** The environment variable the runtime reads for `${input:id}` (the runtime's own naming). */
+export const inputEnvName = inputVariable;
 
 /** Every `${input:id}` in a value (strings inside objects and arrays too), with the key it sits at. */
 export function inputReferences(value: unknown, key: string, into: Map<string, string[]> = new Map()): Map<string, string[]> {

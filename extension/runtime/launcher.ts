@@ -1,6 +1,7 @@
 // Starts the runtime for a workspace as a child process on VS Code's own Node, or attaches to
 // the one already serving it (the discovery file names it; its pid must be alive and its bridge
 // must answer). LevelDB allows one opener per folder, so a second window always attaches.
+import { dataDirOf } from '../../runtime/config/dataDir';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,6 @@ import { processAlive } from '../../runtime/agents/orphans';
 import { discoveryPath, readDiscoveryFile, type DiscoveryInfo } from '../../runtime/bridge/discovery';
 import type { ConfigOverrides } from '../../runtime/config/load';
 
-export const DATA_DIR = '.loom';
 
 export interface LaunchOptions {
   workspace: string;
@@ -43,11 +43,11 @@ export type Probe = (info: DiscoveryInfo) => Promise<boolean>;
 
 /** Where a kept-alive runtime writes its output: it must not write to pipes of a window that closes. */
 export function keptAliveLog(workspace: string): string {
-  return join(workspace, DATA_DIR, 'runtime.log');
+  return join(workspace, dataDirOf(workspace), 'runtime.log');
 }
 
 export function discoveryFile(workspace: string): string {
-  return discoveryPath(workspace, DATA_DIR);
+  return discoveryPath(workspace, dataDirOf(workspace));
 }
 
 /** The running runtime of this workspace, when its pid is alive and its bridge answers. */
