@@ -2,10 +2,10 @@
 // --print-events writes one readable line per event to stdout.
 import { ConfigError, loadConfig, type ConfigOverrides } from './config';
 import { discoveryPath, readDiscoveryFile } from './bridge/discovery';
-import type { Delivery } from './bus/types';
+import type { Delivery } from './bus';
 import { createLogger, type LogLevel } from './log';
 import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
-import { processAlive } from './agents/orphans';
+import { processAlive } from './agents';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 
 const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]

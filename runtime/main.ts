@@ -9,15 +9,12 @@ import { EventBus, createEvent, type Bus } from './bus';
 import { loadConfig, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
-import { openStore } from './store';
-import type { Store } from './store/types';
-import { Feed } from './telemetry/feed';
+import { openStore, type Store } from './store';
+import { Feed } from './telemetry';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
 import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
-import { DefaultToolRegistry } from './tools/registry';
-import { registerBuiltinTools } from './tools/builtin';
-import type { ToolRegistry } from './tools/types';
+import { DefaultToolRegistry, registerBuiltinTools, type ToolRegistry } from './tools';
 import { join } from 'node:path';
 import { version as packageVersion } from '../package.json';
 

@@ -5,11 +5,9 @@
 // Re-registration of an id that already has a live stream: the newest wins. A new
 // RegisterAgent replaces topics, tools and metadata at once; a new EventStream for the id
 // closes the old one (it gets Error{code:"replaced"}) and takes over its subscriptions.
-import { parsePattern } from '../bus/topics';
-import type { Bus, QoS, Subscription } from '../bus/types';
+import { parsePattern, type Bus, type QoS, type Subscription } from '../bus';
 import type { Logger } from '../log';
-import { ToolError, unwrapToolResult } from '../tools/errors';
-import type { ToolDefinition, ToolRegistry } from '../tools/types';
+import { ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
 import type { AgentConnection, AgentInfoView, AgentState, LifecycleEmitter, OutgoingToolCall } from './types';
 import { randomUUID } from 'node:crypto';
 

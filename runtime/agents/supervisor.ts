@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AgentConfig } from '../config/types';
+import type { AgentConfig } from '../config';
 import type { Logger } from '../log';
 import { LogRing, type LogLine } from './logRing';
 import type { LifecycleEmitter } from './types';

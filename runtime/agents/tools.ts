@@ -1,7 +1,6 @@
 // Tools the agents part offers: `agents:logs` reads a supervised agent's output ring, so a
 // person (the extension, an agent) can see why a child crashed without a terminal.
-import { ToolError } from '../tools/errors';
-import type { Disposable, ToolRegistry } from '../tools/types';
+import { ToolError, type Disposable, type ToolRegistry } from '../tools';
 import type { Supervisor } from './supervisor';
 
 export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor): Disposable {

@@ -1,5 +1,5 @@
 // What the agents part shares with the bridge and the composition root.
-import type { DeliveryHandler, QoS } from '../bus/types';
+import type { DeliveryHandler, QoS } from '../bus';
 
 /** starting, connected, disconnected (from the directory); crashed, backoff, stopped, failed (from the supervisor). */
 export type AgentState = 'starting' | 'connected' | 'disconnected' | 'crashed' | 'backoff' | 'stopped' | 'failed';

@@ -1,9 +1,9 @@
 // loom.v1.Bridge: the reference service, wire-compatible.
-import type { Bus } from '../bus/types';
-import type { AgentDirectory } from '../agents/directory';
+import type { Bus } from '../bus';
+import type { AgentDirectory } from '../agents';
 import type { Logger } from '../log';
 import type { BridgeHandlers } from '../proto/gen/loom/v1/Bridge';
-import type { ToolRegistry } from '../tools/types';
+import type { ToolRegistry } from '../tools';
 import { qosFromWire, toolFromWire } from './convert';
 import { serveEventStream } from './eventStream';
 import { callTool } from './toolsService';

@@ -1,9 +1,8 @@
 // Translation between loom.v1 wire messages and the runtime's own types.
 import { randomUUID } from 'node:crypto';
-import type { LoomEvent, QoS } from '../bus/types';
-import { readField, writeField } from '../bus/envelope';
+import { readField, writeField, type LoomEvent, type QoS } from '../bus';
 import type { Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
-import type { ToolDefinition } from '../tools/types';
+import type { ToolDefinition } from '../tools';
 
 /**
  * An event from a client, with the sender filled in when it named none. Envelope keys pass

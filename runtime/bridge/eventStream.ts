@@ -6,11 +6,9 @@
 // fill and the publisher waits, realtime queues fill and drop (counted by the bus). Inbound,
 // publishes run one after another and the stream is paused while too many wait for the bus.
 import * as grpc from '@grpc/grpc-js';
-import { DeliveryDropped } from '../bus/errors';
-import type { Bus, Delivery, DeliveryHandler, QoS } from '../bus/types';
+import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
 import type { Logger } from '../log';
-import type { AgentDirectory } from '../agents/directory';
-import type { AgentConnection, OutgoingToolCall } from '../agents/types';
+import type { AgentConnection, AgentDirectory, OutgoingToolCall } from '../agents';
 import type { ClientEvent__Output, ServerEvent } from '../proto/types';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';

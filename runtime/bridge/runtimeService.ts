@@ -2,11 +2,11 @@
 // one-shot publish, the live feed for the dashboard, and the MCP servers' states and restart.
 import * as grpc from '@grpc/grpc-js';
 import { describeAgents, type AgentDirectory, type Supervisor } from '../agents';
-import type { Bus } from '../bus/types';
+import type { Bus } from '../bus';
 import type { Logger } from '../log';
 import { mcpStateToWire, type McpManager } from '../mcp';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
-import { skipWhileBlocked, type Feed } from '../telemetry/feed';
+import { skipWhileBlocked, type Feed } from '../telemetry';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 

@@ -2,13 +2,13 @@
 // message size limits from the config.
 import * as grpc from '@grpc/grpc-js';
 import type { AgentDirectory, Supervisor } from '../agents';
-import type { Bus } from '../bus/types';
-import type { LoomConfig } from '../config/types';
+import type { Bus } from '../bus';
+import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
 import { loadLoomPackage } from '../proto';
-import type { Store } from '../store/types';
-import type { Feed } from '../telemetry/feed';
-import type { ToolRegistry } from '../tools/types';
+import type { Store } from '../store';
+import type { Feed } from '../telemetry';
+import type { ToolRegistry } from '../tools';
 import { tokenInterceptor } from './auth';
 import { bridgeService } from './bridgeService';
 import { runtimeService, type RuntimeServiceDeps } from './runtimeService';

@@ -1,8 +1,7 @@
 // loom.v1.Store: context items and per-agent key-value state in the runtime's store.
 import type { Logger } from '../log';
 import type { StoreHandlers } from '../proto/gen/loom/v1/Store';
-import type { ContextItem } from '../store/types';
-import type { Store } from '../store/types';
+import type { ContextItem, Store } from '../store';
 import * as grpc from '@grpc/grpc-js';
 import { invalidArgument, StatusError, unary as plainUnary } from './unary';
 

@@ -3,11 +3,10 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log';
 import type { ToolCall__Output, ToolResult } from '../proto/types';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
-import type { ToolRegistry } from '../tools/types';
-import { toolResultFromOutcome } from '../tools/errors';
+import { toolResultFromOutcome, type ToolRegistry } from '../tools';
 import { toolToWire } from './convert';
 import { agentIdFrom, unary } from './unary';
-import { validateAgentId } from '../agents/directory';
+import { validateAgentId } from '../agents';
 
 /** W3C trace context sent as gRPC metadata continues into the call when the headers carry none. */
 function traceHeaders(metadata: grpc.Metadata): Record<string, string> {

@@ -2,7 +2,7 @@
 // the loader maps them to these camelCase fields. Every field has a default (see defaults.ts),
 // so a workspace without loom.toml runs.
 
-import type { QoS } from '../bus/types';
+import type { QoS } from '../bus';
 
 export interface LoomConfig {
   /** Absolute path of the workspace root (not from the file: from --workspace). */

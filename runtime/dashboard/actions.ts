@@ -1,9 +1,8 @@
 // What a person can do from the headless dashboard, carried out in-process. (The VS Code panel
 // offers the same actions and carries them out over gRPC.) Every failure is a result with a
 // message, never a thrown error: a bad request from the page must not reach the runtime's core.
-import { createEvent } from '../bus';
-import type { Bus } from '../bus/types';
-import type { ToolRegistry } from '../tools/types';
+import { createEvent, type Bus } from '../bus';
+import type { ToolRegistry } from '../tools';
 import type { ActionResult, DashboardAction, ToolInfoWire } from '../../webview/protocol';
 
 export interface DashboardActions {

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log';
-import { skipWhileBlocked, type Feed } from '../telemetry/feed';
+import { skipWhileBlocked, type Feed } from '../telemetry';
 import { feedUpdateToWire, type ActionResult, type DashboardAction } from '../../webview/protocol';
 import type { DashboardActions } from './actions';
 

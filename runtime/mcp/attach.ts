@@ -8,8 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
 import { loadLoomPackage } from '../proto';
 import type { ToolDescriptor__Output, ToolResult__Output, ToolsClient } from '../proto/types';
-import { ToolError, unwrapToolResult } from '../tools/errors';
-import type { Disposable, ToolCallRequest, ToolDefinition, ToolOutcome, ToolProviderKind } from '../tools/types';
+import { ToolError, unwrapToolResult, type Disposable, type ToolCallRequest, type ToolDefinition, type ToolOutcome, type ToolProviderKind } from '../tools';
 import { parseMcpConfig } from './config';
 import { serveMcpStdio, type McpServeHandle, type ServedRegistry } from './server';
 

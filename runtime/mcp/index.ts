@@ -1,9 +1,9 @@
 // The MCP part's public face. The composition root calls startMcpForRuntime once the registry,
 // the bus and the built-in tools exist; everything else here is for tests and the extension.
-import type { Bus } from '../bus/types';
-import type { LoomConfig } from '../config/types';
+import type { Bus } from '../bus';
+import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
-import type { ToolRegistry } from '../tools/types';
+import type { ToolRegistry } from '../tools';
 import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { McpServerState } from './connection';
 import type { SecretResolver } from './config';

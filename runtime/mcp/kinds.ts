@@ -1,7 +1,7 @@
 // What a tool does to the world — read, write or execute — as far as Loom can tell. It decides the
 // default policy of a tool served over MCP and is what an MCP server's annotations turn into.
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { ToolDefinition } from '../tools/types';
+import type { ToolDefinition } from '../tools';
 
 export type ToolKind = 'read' | 'write' | 'execute';
 

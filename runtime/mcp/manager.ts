@@ -1,9 +1,8 @@
 // All configured MCP servers: starts one connection each, publishes every state change on the bus
 // as `mcp.<server>.state`, and answers state queries for the views and the dashboard.
-import { createEvent } from '../bus/envelope';
-import type { Bus } from '../bus/types';
+import { createEvent, type Bus } from '../bus';
 import type { Logger } from '../log';
-import type { ToolRegistry } from '../tools/types';
+import type { ToolRegistry } from '../tools';
 import { parseMcpConfig, type McpConfig, type SecretResolver } from './config';
 import { McpConnection, type McpServerState } from './connection';
 import type { ConfirmFn } from './policy';

@@ -3,8 +3,7 @@
 // dialog inside the extension); with none, it follows `[mcp.settings] headless_ask` and says so.
 import picomatch from 'picomatch';
 import type { Logger } from '../log';
-import { ToolError } from '../tools/errors';
-import type { ToolDefinition } from '../tools/types';
+import { ToolError, type ToolDefinition } from '../tools';
 import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
 import { toolKind } from './kinds';
 

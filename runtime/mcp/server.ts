@@ -14,8 +14,7 @@ import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, typ
 import picomatch from 'picomatch';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
-import { ToolError } from '../tools/errors';
-import type { ToolDefinition, ToolOutcome, ToolRegistry } from '../tools/types';
+import { ToolError, type ToolDefinition, type ToolOutcome, type ToolRegistry } from '../tools';
 import type { McpServeConfig } from './config';
 import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
 import { enforce, servedToolPolicy, type ConfirmFn } from './policy';

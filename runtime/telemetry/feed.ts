@@ -6,8 +6,8 @@
 // (the newest; the rest are counted in eventsOmitted), cumulative counters from which the client
 // derives rates, and the tool calls and spans finished since the last update, each capped too.
 // The work per update is bounded whatever the bus does, and so is the memory: rings, not lists.
-import type { Bus, LoomEvent, QoS, Subscription } from '../bus/types';
-import type { ToolCallRequest, ToolOutcome, ToolRegistry, Disposable } from '../tools/types';
+import type { Bus, LoomEvent, QoS, Subscription } from '../bus';
+import type { ToolCallRequest, ToolOutcome, ToolRegistry, Disposable } from '../tools';
 import type { AgentInfo } from '../proto/gen/loom/v1/AgentInfo';
 import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { FeedEvent } from '../proto/gen/loom/v1/FeedEvent';

@@ -4,7 +4,7 @@
 // path. Lexical checks alone are what let the reference escape.
 import { promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { LoomConfig } from '../config/types';
+import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
 import { ToolError } from './errors';
 

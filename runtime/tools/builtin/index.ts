@@ -1,6 +1,6 @@
 // The runtime's own tools. The reference's names (fs:read_file, fs:write_file, fs:list_dir) are
 // aliases of the same handlers so a reference agent finds what it expects.
-import type { LoomConfig } from '../../config/types';
+import type { LoomConfig } from '../../config';
 import type { Logger } from '../../log';
 import { Sandbox } from '../sandbox';
 import type { Disposable, ToolDefinition, ToolHandler, ToolRegistry } from '../types';

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { LoomConfig } from '../../config/types';
+import type { LoomConfig } from '../../config';
 import { ToolError } from '../errors';
 import type { Sandbox } from '../sandbox';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
