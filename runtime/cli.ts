@@ -2,7 +2,7 @@
 // --print-events writes one readable line per event to stdout.
 import { ConfigError, loadConfig, type ConfigOverrides } from './config';
 import { discoveryPath, readDiscoveryFile } from './bridge/discovery';
-import type { Delivery } from './bus';
+import { sender, type Delivery } from './bus';
 import { createLogger, type LogLevel } from './log';
 import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
 import { processAlive } from './agents';
@@ -152,7 +152,7 @@ const PREVIEW_CHARS = 120;
 /** "12:00:01.234  topic  type  from sender  payload…" */
 export function formatEvent(d: Delivery): string {
   const time = new Date(Number(d.event.timestampMs) || Date.now()).toISOString().slice(11, 23);
-  const from = d.event.metadata['loom.sender'] || d.event.metadata['sender'] || d.event.source || '-';
+  const from = sender(d.event) || d.event.source || '-';
   const raw = d.event.payload.toString('utf8');
   // Bytes that are not text would garble the terminal: say what they are instead.
   const binary = raw.includes('\uFFFD') || /[\x00-\x08\x0E-\x1F\x7F]/.test(raw);

@@ -5,7 +5,7 @@
 // Re-registration of an id that already has a live stream: the newest wins. A new
 // RegisterAgent replaces topics, tools and metadata at once; a new EventStream for the id
 // closes the old one (it gets Error{code:"replaced"}) and takes over its subscriptions.
-import { parsePattern, type Bus, type QoS, type Subscription } from '../bus';
+import { correlationId, parsePattern, type Bus, type QoS, type Subscription } from '../bus';
 import type { Logger } from '../log';
 import { ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
 import type { AgentConnection, AgentInfoView, AgentState, LifecycleEmitter, OutgoingToolCall } from './types';
@@ -324,7 +324,7 @@ export class AgentDirectory {
         arguments: JSON.stringify(args),
         headers: { ...ctx.headers, 'loom.caller': ctx.caller },
         timeoutMs: ctx.timeoutMs,
-        correlationId: ctx.headers['loom.correlation_id'] ?? ctx.callId,
+        correlationId: correlationId({ metadata: ctx.headers }) ?? ctx.callId,
       }, ctx.signal),
     );
   }

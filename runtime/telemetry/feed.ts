@@ -17,6 +17,7 @@ import type { StatsResponse } from '../proto/gen/loom/v1/StatsResponse';
 import type { ToolCallRecord } from '../proto/gen/loom/v1/ToolCallRecord';
 import { matchesSegments, parsePattern } from '../bus/topics';
 import { Ring } from '../bus/ring';
+import { sender, traceparent } from '../bus/envelope';
 import { randomBytes } from 'node:crypto';
 
 export interface FeedSources {
@@ -118,10 +119,10 @@ export class Feed {
   private recordEvent(topic: string, event: LoomEvent, qos: QoS): void {
     const segments = topic.split('.');
     const record: FeedEvent = { topic, qos: QOS_PROTO[qos], size: event.payload.length, event };
-    const tp = TRACEPARENT.exec(event.metadata['traceparent'] ?? event.metadata['loom.traceparent'] ?? '');
+    const tp = TRACEPARENT.exec(traceparent(event) ?? '');
     const span: SpanRecord | undefined = tp ? {
       traceId: tp[1], spanId: tp[2], parentSpanId: '', name: `publish ${topic}`,
-      agent: event.metadata['loom.sender'] ?? event.metadata['sender'] ?? event.source,
+      agent: sender(event) ?? event.source,
       startMs: event.timestampMs, durationMs: 0, attributes: { topic, type: event.type },
     } : undefined;
     for (const l of this.listeners) l.addEvent(segments, record, span);
