@@ -331,6 +331,7 @@ class Agent:
                 description=t.description,
                 parameters_schema=t.parameters_schema,
                 provider=loom_pb2.PROVIDER_GRPC,
+                metadata={"loom.kind": t.kind} if t.kind else {},
             )
             for t in self._tools.values()
         ]

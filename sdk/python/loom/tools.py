@@ -44,12 +44,21 @@ def _is_context_hint(tp: Any) -> bool:
     return isinstance(tp, type) and tp.__name__ in ("Context", "EventContext") and tp.__module__.startswith("loom.")
 
 
-class Tool:
-    """A declared tool: its name, description, schema and the function behind it."""
+#: What a tool does, as `loom.kind` tells the runtime, VS Code's agent mode and the cognitive loop:
+#: read tools run without asking; write, execute and ask tools are confirmed or guarded.
+KINDS = ("read", "write", "execute", "ask")
 
-    def __init__(self, name: str, description: str, func: Callable[..., Any]) -> None:
+
+class Tool:
+    """A declared tool: its name, description, schema, kind and the function behind it."""
+
+    def __init__(self, name: str, description: str, func: Callable[..., Any], kind: Optional[str] = None) -> None:
         if not name or any(c.isspace() for c in name):
             raise ValueError(f"tool name must be non-empty without spaces, got {name!r}")
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"tool {name!r}: kind must be one of {', '.join(KINDS)} (got {kind!r})")
+        #: None says nothing, and others then treat the tool as one that may change things.
+        self.kind = kind
         self.name = name
         #: The name it is registered and called under (see wire_tool_name).
         self.wire_name = wire_tool_name(name)
@@ -103,18 +112,20 @@ def encode_output(value: Any) -> str:
 @overload
 def tool(name: F) -> F: ...
 @overload
-def tool(name: Optional[str] = None, description: str = "", **_: Any) -> Callable[[F], F]: ...
+def tool(name: Optional[str] = None, description: str = "", *, kind: Optional[str] = None, **_: Any) -> Callable[[F], F]: ...
 
 
-def tool(name: Any = None, description: str = "", **_: Any) -> Any:
+def tool(name: Any = None, description: str = "", *, kind: Optional[str] = None, **_: Any) -> Any:
     """Declares a function as a Loom tool (also usable bare: `@tool`, named after the function).
 
-    The description defaults to the docstring. The function keeps working as a plain function.
+    The description defaults to the docstring. `kind` ("read", "write", "execute" or "ask") says
+    what calling it does; a "read" tool is never held for confirmation. The function keeps
+    working as a plain function.
     """
 
     def wrap(func: F, tool_name: Optional[str]) -> F:
         doc = inspect.getdoc(func) or ""
-        func.__loom_tool__ = Tool(tool_name or func.__name__, description or doc, func)  # type: ignore[attr-defined]
+        func.__loom_tool__ = Tool(tool_name or func.__name__, description or doc, func, kind)  # type: ignore[attr-defined]
         return func
 
     if callable(name):
@@ -136,4 +147,4 @@ def tool_of(obj: Any) -> Tool:
 capability = tool
 Capability = Tool
 
-__all__ = ["tool", "Tool", "tool_of", "encode_output", "wire_tool_name", "capability", "Capability"]
+__all__ = ["KINDS", "tool", "Tool", "tool_of", "encode_output", "wire_tool_name", "capability", "Capability"]

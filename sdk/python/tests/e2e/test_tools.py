@@ -26,7 +26,7 @@ class Box:
 
 
 def make_tools(prefix: str):
-    @tool(f"{prefix}:add", description="Add two integers")
+    @tool(f"{prefix}:add", description="Add two integers", kind="read")
     def add(a: int, b: int = 0) -> int:
         return a + b
 
@@ -104,6 +104,20 @@ async def test_list_tools_from_python(agents, provider):
     assert tools[f"{prefix}:area"].parameters["properties"]["unit"]["enum"] == ["cm", "in"]
     assert tools[f"{prefix}:add"].description == "Add two integers"
     assert any(t.name == "fs:read" for t in await caller.ctx.list_tools("fs:"))
+
+
+async def test_a_tools_declared_kind_reaches_the_registry(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    tools = {t.name: t for t in await caller.ctx.list_tools(f"{prefix}:")}
+    assert tools[f"{prefix}:add"].metadata.get("loom.kind") == "read"
+    assert "loom.kind" not in tools[f"{prefix}:boom"].metadata, "a tool that declares nothing says nothing"
+
+
+def test_an_unknown_kind_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"tool 'x:y': kind must be one of read, write, execute, ask \(got 'readonly'\)"):
+        @tool("x:y", kind="readonly")
+        def y() -> None: ...
 
 
 async def test_tool_timeout(agents, provider):
