@@ -17,6 +17,10 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null \
 # wherever python3 cannot make a virtual environment (stock Debian/Ubuntu lack ensurepip).
 missing=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=("python3-venv")
+# bubblewrap: the OS isolation system:shell requires by default ([tools.shell] isolation); git: the
+# tests attack through real git.
+[ "$(uname -s)" = Linux ] && { dpkg -s bubblewrap >/dev/null 2>&1 || missing+=("bubblewrap"); }
+[ "$what" = test ] && { command -v git >/dev/null 2>&1 || missing+=("git"); }
 if [ "$what" = test ]; then
   # chromium drives the workbench and the dashboard; ripgrep, libkrb5-dev and a C++ toolchain
   # let .ci/code-server.sh build code-server offline (its native modules compile from source).

@@ -19,6 +19,9 @@ export function defaultAgent(): Omit<AgentConfig, 'command'> {
     backoffMaxMs: 30_000,
     stopGraceMs: 5_000,
     logLines: 1_000,
+    isolation: 'off',
+    network: true,
+    readOnlyPaths: [],
   };
 }
 
@@ -47,12 +50,14 @@ export function defaultConfig(workspace: string): LoomConfig {
     },
     tools: {
       defaultTimeoutMs: 30_000,
-      fs: { maxReadBytes: 10 * 1024 * 1024 },
+      fs: { maxReadBytes: 10 * 1024 * 1024, protectedWrites: 'deny' },
       shell: {
         allow: ['echo', 'ls', 'cat', 'pwd', 'git', 'grep', 'wc', 'head', 'tail'],
         timeoutMs: 30_000,
         maxOutputBytes: 1024 * 1024,
         envAllow: ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ'],
+        isolation: 'required',
+        network: false,
       },
       weather: { baseUrl: 'https://api.open-meteo.com/v1/forecast' },
     },

@@ -1,4 +1,4 @@
-export type { AgentConfig, LoomConfig } from './types';
+export type { AgentConfig, IsolationMode, LoomConfig } from './types';
 export { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 export { ConfigError, type ConfigProblem } from './errors';
 export { CONFIG_FILE, expandEnv, loadConfig, loopbackHost, type ConfigOverrides, type DeepPartial, type LoadOptions } from './load';

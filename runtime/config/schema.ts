@@ -26,6 +26,8 @@ const namedTables = (entry: Schema): Schema => ({
 const opaqueTables: Schema = { type: 'object', additionalProperties: { type: 'object' } };
 
 const qos = oneOf('realtime', 'batched', 'background');
+/** How a process a tool or agent starts is confined by the OS (runtime/tools/isolation). */
+const isolation = oneOf('required', 'best-effort', 'off');
 const MiB = 1024 * 1024;
 
 export const loomTomlSchema: Schema = table({
@@ -50,12 +52,14 @@ export const loomTomlSchema: Schema = table({
   }),
   tools: table({
     default_timeout_ms: int(1),
-    fs: table({ max_read_bytes: int(1) }),
+    fs: table({ max_read_bytes: int(1), protected_writes: oneOf('deny', 'ask') }),
     shell: table({
       allow: strings(str({ pattern: '^[^/\\\\\\s]+$', description: 'a program name without a path or spaces' })),
       timeout_ms: int(1),
       max_output_bytes: int(1),
       env_allow: strings(str({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable name' })),
+      isolation,
+      network: bool,
     }),
     weather: table({ base_url: str({ pattern: '^https?://\\S+$', description: 'an http:// or https:// URL' }) }),
   }),
@@ -88,6 +92,9 @@ export const loomTomlSchema: Schema = table({
         backoff_max_ms: int(0),
         stop_grace_ms: int(0),
         log_lines: int(0),
+        isolation,
+        network: bool,
+        read_only_paths: strings(str({ minLength: 1 })),
       },
       ['command'],
     ),

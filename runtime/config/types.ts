@@ -44,6 +44,8 @@ export interface LoomConfig {
     fs: {
       /** Largest file fs:read returns. Default 10 MiB. */
       maxReadBytes: number;
+      /** Writes to loom.toml, .vscode/ and .git/ (and deletes there): "deny", or "ask" a person through the window. Default "deny". */
+      protectedWrites: 'deny' | 'ask';
     };
     shell: {
       /** Program names (no paths) system:shell may run. Default ["echo","ls","cat","pwd","git","grep","wc","head","tail"] (no interpreters: they run arbitrary code). */
@@ -54,6 +56,10 @@ export interface LoomConfig {
       maxOutputBytes: number;
       /** Environment variables passed through; everything else is scrubbed. Default ["PATH","HOME","LANG","LC_ALL","TERM","TZ"]. */
       envAllow: string[];
+      /** OS isolation of every command (bubblewrap): "required" refuses when it is unavailable, "best-effort" runs unconfined then (warned), "off" never isolates. Default "required". */
+      isolation: IsolationMode;
+      /** Commands reach the network (their own network namespace otherwise). Default false. */
+      network: boolean;
     };
     weather: {
       /** Open-Meteo forecast endpoint. Default "https://api.open-meteo.com/v1/forecast". */
@@ -101,4 +107,13 @@ export interface AgentConfig {
   stopGraceMs: number;
   /** Lines of stdout/stderr kept per agent. Default 1000. */
   logLines: number;
+  /** OS isolation of the agent's process, opt-in. Default "off". */
+  isolation: IsolationMode;
+  /** With isolation: the agent reaches the network (it needs it for the bridge on loopback). Default true. */
+  network: boolean;
+  /** With isolation: extra folders the agent may read (its interpreter's environment, say); relative ones against the workspace. Default []. */
+  readOnlyPaths: string[];
 }
+
+/** See runtime/tools/isolation. */
+export type IsolationMode = 'required' | 'best-effort' | 'off';

@@ -2,6 +2,7 @@
 // aliases of the same handlers so a reference agent finds what it expects.
 import type { LoomConfig } from '../../config';
 import type { Logger } from '../../log';
+import { isolationStatus } from '../isolation';
 import { Sandbox } from '../sandbox';
 import type { Disposable, ToolDefinition, ToolHandler, ToolRegistry } from '../types';
 import { fsTools } from './fs';
@@ -30,8 +31,22 @@ export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig,
   const runners = config.tools.shell.allow.filter((c) => CODE_RUNNERS.includes(c));
   if (runners.length) log.warn('tools.shell.allow lets agents run arbitrary code', { programs: runners });
   if (!config.runtime.trusted) log.info('untrusted workspace: system:shell answers "denied"');
+  else reportIsolation(config, log);
 
   const registrations = tools.map((t) => registry.register({ ...t.definition, provider: 'native', owner: BUILTIN_OWNER }, t.handler));
   log.debug('built-in tools registered', { roots: sandbox.roots, count: registrations.length });
   return { dispose: () => registrations.forEach((r) => r.dispose()) };
+}
+
+/** Said once at start, so an operator sees why system:shell would refuse before an agent finds out. */
+function reportIsolation(config: LoomConfig, log: Logger): void {
+  const mode = config.tools.shell.isolation;
+  if (mode === 'off') {
+    log.warn('tools.shell.isolation = "off": system:shell runs programs unconfined (argument rules only)');
+    return;
+  }
+  const status = isolationStatus(mode);
+  if (status.available) log.info('system:shell runs under OS isolation', { mechanism: status.mechanism, bwrap: status.detail, network: config.tools.shell.network });
+  else if (mode === 'required') log.warn('system:shell will refuse every call: OS isolation is required (tools.shell.isolation) and unavailable', { missing: status.detail });
+  else log.warn('system:shell runs unconfined: OS isolation is unavailable (tools.shell.isolation = "best-effort")', { missing: status.detail });
 }

@@ -1,11 +1,13 @@
-// system:shell: runs one allowlisted program with an argv array (never a shell), in its own
-// process group so a timeout or cancel kills everything it started, with capped output and an
-// environment reduced to the allowlisted variables.
+// system:shell: runs one allowlisted program with an argv array (never a shell), confined by the
+// OS (../isolation: its own mount, PID and network namespaces, so a timeout or cancel ends
+// everything it started), with capped output and an environment reduced to the allowlisted
+// variables. The per-program argument rules (shell-policy.ts) stay as defence in depth.
 import { spawn } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { LoomConfig } from '../../config';
 import { ToolError } from '../errors';
+import { confine, SANDBOX_HOME, workspaceConfinement } from '../isolation';
 import type { Sandbox } from '../sandbox';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 import { checkCommandLine, extraEnvFor } from './shell-policy';
@@ -22,6 +24,10 @@ export interface ShellResult {
   stdout: string;
   stderr: string;
   truncated: boolean;
+  /** Ran under OS isolation. */
+  isolated: boolean;
+  /** Present when it did not: why (the setting, or what is missing). */
+  unconfined_because?: string;
 }
 
 interface ShellArgs {
@@ -68,11 +74,20 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const cwd = await workingDirectory(sandbox, args.cwd);
     const argv = await checkCommandLine(command, args.args, cwd, sandbox);
     const executable = await findProgram(command);
-    const env = scrubbedEnv(shell.envAllow, command);
+    const confinement = workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });
+    const launch = confine(shell.isolation, confinement, executable, argv, 'system:shell', 'tools.shell.isolation');
+    // Inside the sandbox $HOME is a private scratch folder: the real one is not there.
+    const env = { ...scrubbedEnv(shell.envAllow, command), ...(launch.isolated ? { HOME: SANDBOX_HOME } : {}) };
     const timeoutMs = args.timeout_ms ?? shell.timeoutMs;
-    const outcome = await run(executable, argv, { cwd, env, stdin: args.stdin, timeoutMs, maxOutputBytes: shell.maxOutputBytes, signal: ctx.signal });
-    if (outcome.timedOut) throw shellTimeout(command, timeoutMs, outcome.result);
-    return outcome.result;
+    let outcome: Awaited<ReturnType<typeof run>>;
+    try {
+      outcome = await run(launch.file, launch.args, { cwd, env, stdin: args.stdin, timeoutMs, maxOutputBytes: shell.maxOutputBytes, signal: ctx.signal, program: command });
+    } finally {
+      launch.cleanup();
+    }
+    const result: ShellResult = { ...outcome.result, isolated: launch.isolated, ...(launch.isolated ? {} : { unconfined_because: launch.unconfinedBecause }) };
+    if (outcome.timedOut) throw shellTimeout(command, timeoutMs, result);
+    return result;
   };
 }
 
@@ -123,9 +138,11 @@ interface RunOptions {
   timeoutMs: number;
   maxOutputBytes: number;
   signal: ToolContext['signal'];
+  /** For error texts: the program asked for (the file run may be bwrap). */
+  program: string;
 }
 
-function run(executable: string, argv: string[], o: RunOptions): Promise<{ result: ShellResult; timedOut: boolean }> {
+function run(executable: string, argv: string[], o: RunOptions): Promise<{ result: Omit<ShellResult, 'isolated'>; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     // detached: the child leads a new process group, so one kill(-pid) reaches its descendants.
     const child = spawn(executable, argv, { cwd: o.cwd, env: o.env, shell: false, detached: true, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
@@ -175,12 +192,12 @@ function run(executable: string, argv: string[], o: RunOptions): Promise<{ resul
     child.on('error', (err) => {
       clearTimeout(timer);
       o.signal.removeEventListener('abort', onAbort);
-      reject(new ToolError('failed', `cannot run ${path.basename(executable)}: ${err.message}`));
+      reject(new ToolError('failed', `cannot run ${o.program}: ${err.message}`));
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
-      // Background children the program left behind die with it; a descendant that escaped
-      // the group (setsid) may still hold the pipes, so they are not waited on for long.
+      // Background children the program left behind die with it (unconfined, those in its
+      // group; confined, the whole PID namespace). Pipes still held are not waited on for long.
       killGroup();
       grace = setTimeout(() => {
         child.stdout!.destroy();

@@ -1,0 +1,86 @@
+// bubblewrap (bwrap) as the boundary of every process a tool starts. The argument list built
+// here IS the sandbox: a new mount namespace assembled from nothing, so whatever is not bound
+// below does not exist for the program ($HOME, other users' files, the runtime's data folder),
+// plus new PID/IPC/UTS/cgroup/user namespaces (and network unless allowed). Everything the
+// program starts dies with it: bwrap's init is PID 1 of the namespace and the kernel kills the
+// rest when it goes, and --die-with-parent ties that init to the process Loom holds.
+import { lstatSync, readlinkSync } from 'node:fs';
+
+/** What one confined process may see and do. Every path is absolute and real (symlinks resolved). */
+export interface Confinement {
+  /** Bound read-write: the workspace roots. */
+  writable: string[];
+  /** Inside the writable roots, bound read-only over them: loom.toml, .vscode/, .git/. A missing one gets an empty read-only placeholder of its kind, so it cannot be created either. */
+  protect: Protected[];
+  /** Replaced by an empty read-only folder: the runtime's data folder. */
+  hide: string[];
+  /** Bound read-only before the roots (an interpreter's environment). */
+  readOnly: string[];
+  network: boolean;
+  /** The program's working folder; must lie in a writable root or a read-only path. */
+  cwd: string;
+  /** Inside the sandbox, the private scratch folder HOME points to. */
+  home: string;
+}
+
+/** System folders a program needs to run, read-only. A symlink (merged /usr) is recreated as a symlink. */
+const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'];
+/** Under /etc: secrets of the machine, masked even though /etc is read-only (the runtime may run as root). */
+const MASKED_FILES = ['/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/sudoers', '/etc/security/opasswd'];
+const MASKED_DIRS = ['/etc/ssh', '/etc/sudoers.d', '/etc/ssl/private'];
+
+export interface Protected {
+  path: string;
+  /** What a placeholder for a missing one is: an empty folder (.git, .vscode) or an empty file (loom.toml). */
+  dir: boolean;
+}
+
+export const SANDBOX_HOME = '/tmp/home';
+
+/**
+ * bwrap's arguments, up to and including the "--" that precedes the program. Order matters: a
+ * later mount covers an earlier one, so the roots come after the system folders and the
+ * read-only extras, and the protected and hidden places come last.
+ */
+export function bwrapArguments(c: Confinement): string[] {
+  const args = ['--die-with-parent', '--new-session', '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL'];
+  if (c.network) args.push('--share-net');
+  for (const p of SYSTEM_PATHS) {
+    const kind = entryKind(p);
+    if (kind === 'symlink') args.push('--symlink', readlinkSync(p), p);
+    else if (kind === 'dir') args.push('--ro-bind', p, p);
+  }
+  for (const p of MASKED_FILES) if (entryKind(p) === 'file') args.push('--ro-bind', '/dev/null', p);
+  for (const p of MASKED_DIRS) if (entryKind(p) === 'dir') args.push('--tmpfs', p, '--remount-ro', p);
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run', '--dir', c.home);
+  for (const p of shortestFirst(c.readOnly)) args.push('--ro-bind', p, p);
+  for (const p of shortestFirst(c.writable)) args.push('--bind', p, p);
+  for (const { path: p, dir } of [...c.protect].sort((a, b) => a.path.length - b.path.length)) {
+    const kind = entryKind(p);
+    if (kind === 'dir' || kind === 'file') args.push('--ro-bind', p, p);
+    else if (kind === 'none') args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
+    // A symlink there is left as it is: bwrap would follow it when mounting, and a link only
+    // leads somewhere the sandbox already allows or hides.
+  }
+  for (const p of shortestFirst(c.hide)) args.push('--tmpfs', p, '--remount-ro', p);
+  args.push('--chdir', c.cwd, '--');
+  return args;
+}
+
+type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'none';
+
+export function entryKind(p: string): Kind {
+  try {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return 'symlink';
+    if (st.isDirectory()) return 'dir';
+    if (st.isFile()) return 'file';
+    return 'other';
+  } catch {
+    return 'none';
+  }
+}
+
+function shortestFirst(paths: string[]): string[] {
+  return [...new Set(paths)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+}

@@ -1,0 +1,181 @@
+// OS isolation for the processes tools (and, opted in, agents and MCP servers) start. The
+// per-program argument rules in builtin/shell-policy.ts cannot win alone (git has hundreds of
+// options); here the kernel is the boundary. See SECURITY.md for the threat model.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import type { IsolationMode, LoomConfig } from '../../config';
+import { ToolError } from '../errors';
+import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
+
+export { bwrapArguments, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
+
+/** Where bubblewrap is looked for; a fixed list (not PATH), like the programs system:shell runs. `LOOM_BWRAP` names another. */
+export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
+
+/** Names in each workspace root that run programs when a person or the runtime next uses them. */
+export const PROTECTED_NAMES: ReadonlyArray<{ name: string; dir: boolean }> = [
+  { name: 'loom.toml', dir: false },
+  { name: '.vscode', dir: true },
+  { name: '.git', dir: true },
+];
+
+export interface IsolationStatus {
+  /** The setting in force. */
+  mode: IsolationMode;
+  /** The OS mechanism works on this machine. */
+  available: boolean;
+  /** "bubblewrap" when available, else "none". */
+  mechanism: 'bubblewrap' | 'none';
+  /** The bwrap path, or what is missing and how to get it. */
+  detail: string;
+}
+
+interface Availability {
+  ok: boolean;
+  bwrap?: string;
+  detail: string;
+}
+
+const probed = new Map<string, Availability>();
+
+/**
+ * Whether bubblewrap is installed AND can build the sandbox here (a container or a kernel may
+ * forbid user namespaces): it is run once, with the same namespaces as a real call, and the
+ * answer is kept for the life of the process.
+ */
+export function probeBubblewrap(explicit = process.env.LOOM_BWRAP): Availability {
+  const key = explicit ?? '';
+  const known = probed.get(key);
+  if (known) return known;
+  const result = probeOnce(explicit);
+  probed.set(key, result);
+  return result;
+}
+
+function probeOnce(explicit: string | undefined): Availability {
+  if (process.platform !== 'linux') return { ok: false, detail: `OS isolation uses bubblewrap, which runs on Linux only (this is ${process.platform})` };
+  const candidates = explicit ? [explicit] : BWRAP_LOCATIONS;
+  const bwrap = candidates.find(executable);
+  if (!bwrap) {
+    return { ok: false, detail: `bubblewrap (bwrap) is not installed (looked for ${candidates.join(', ')}); install it with "apt-get install bubblewrap" (Debian/Ubuntu) or "dnf install bubblewrap" (Fedora)` };
+  }
+  const trial = bwrapArguments({ writable: [], protect: [], hide: [], readOnly: [], network: false, cwd: '/', home: SANDBOX_HOME });
+  const run = spawnSync(bwrap, [...trial, 'true'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (run.status === 0) return { ok: true, bwrap, detail: bwrap };
+  const why = (run.error?.message ?? run.stderr ?? '').trim() || `exit ${run.status ?? run.signal}`;
+  return {
+    ok: false,
+    bwrap,
+    detail: `bubblewrap (${bwrap}) cannot create the sandbox here: ${why}; unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu 24.04+ kernel.apparmor_restrict_unprivileged_userns=0), or the container forbids them`,
+  };
+}
+
+function executable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return lstatSync(p).isFile() || realpathSync(p) !== p;
+  } catch {
+    return false;
+  }
+}
+
+export function isolationStatus(mode: IsolationMode): IsolationStatus {
+  const a = probeBubblewrap();
+  return { mode, available: a.ok, mechanism: a.ok ? 'bubblewrap' : 'none', detail: a.detail };
+}
+
+/** How to start one program: confined (through bwrap), or as it is where the setting allows that. */
+export interface Launch {
+  file: string;
+  args: string[];
+  isolated: boolean;
+  /** Why it is not isolated ("" when it is). */
+  unconfinedBecause: string;
+  /** After the process (and so its whole namespace) has ended: removes the placeholders this launch created. */
+  cleanup(): void;
+}
+
+/**
+ * The launch of `executable argv` under `mode`. `who` and `setting` name the caller and the key
+ * in the refusal, e.g. ("system:shell", "tools.shell.isolation").
+ */
+export function confine(mode: IsolationMode, c: Confinement, executablePath: string, argv: string[], who: string, setting: string): Launch {
+  const plain = (why: string): Launch => ({ file: executablePath, args: argv, isolated: false, unconfinedBecause: why, cleanup() {} });
+  if (mode === 'off') return plain(`${setting} = "off"`);
+  const a = probeBubblewrap();
+  if (!a.ok) {
+    if (mode === 'best-effort') return plain(`${setting} = "best-effort" and isolation is unavailable: ${a.detail}`);
+    throw new ToolError('unavailable', `${who} refuses to run unconfined: OS isolation is required (${setting} = "required") and unavailable: ${a.detail}. To run without it, set ${setting} = "best-effort" or "off" in loom.toml`, {
+      setting,
+      reason: 'isolation_unavailable',
+    });
+  }
+  const placeholders = [...c.protect.map((p) => p.path), ...c.hide].filter((p) => entryKind(p) === 'none');
+  return {
+    file: a.bwrap!,
+    args: [...bwrapArguments(c), executablePath, ...argv],
+    isolated: true,
+    unconfinedBecause: '',
+    cleanup: () => placeholders.forEach(removeIfEmpty),
+  };
+}
+
+/** bwrap made an empty folder or file to mount over; it goes again unless someone filled it meanwhile. */
+function removeIfEmpty(p: string): void {
+  try {
+    const st = lstatSync(p);
+    if (st.isDirectory() && readdirSync(p).length === 0) rmdirSync(p);
+    else if (st.isFile() && st.size === 0) unlinkSync(p);
+  } catch {
+    // gone already, or not ours to remove
+  }
+}
+
+/**
+ * The sandbox of a workspace: its roots writable, their loom.toml/.vscode/.git read-only, the data
+ * folder hidden. `roots` are real paths (the Sandbox's); `extraReadOnly` may be relative to the
+ * workspace; missing ones are skipped.
+ */
+export function workspaceConfinement(config: LoomConfig, roots: readonly string[], o: { cwd: string; network: boolean; extraReadOnly?: string[] }): Confinement {
+  const protect: Protected[] = [];
+  for (const root of roots) {
+    for (const { name, dir } of PROTECTED_NAMES) {
+      const p = path.join(root, name);
+      protect.push({ path: entryKind(p) === 'symlink' ? linkTarget(p, roots) : p, dir });
+    }
+  }
+  const readOnly = (o.extraReadOnly ?? []).map((p) => path.resolve(config.workspace, p)).filter(existsSync).map((p) => realOr(p));
+  return { writable: [...roots], protect, hide: [dataFolder(config)], readOnly, network: o.network, cwd: o.cwd, home: SANDBOX_HOME };
+}
+
+/**
+ * A protected name that is a symlink protects what it points to when that lies in a root (even
+ * if it does not exist yet: a placeholder keeps it from being made). A link that leads out of the
+ * roots stays as it is: its target does not exist inside the sandbox.
+ */
+function linkTarget(link: string, roots: readonly string[]): string {
+  let target: string;
+  try {
+    target = path.resolve(path.dirname(link), readlinkSync(link));
+  } catch {
+    return link;
+  }
+  const real = existsSync(target) ? realOr(target) : path.join(realOr(path.dirname(target)), path.basename(target));
+  return roots.some((r) => real === r || real.startsWith(r + path.sep)) && !roots.includes(real) ? real : link;
+}
+
+/** The data folder's real path, whether or not it exists yet (its parent is resolved). */
+export function dataFolder(config: LoomConfig): string {
+  const p = path.resolve(config.workspace, config.runtime.dataDir);
+  if (existsSync(p)) return realOr(p);
+  return path.join(realOr(path.dirname(p)), path.basename(p));
+}
+
+function realOr(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return p;
+  }
+}
