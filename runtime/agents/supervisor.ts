@@ -28,12 +28,28 @@ export interface SupervisorOptions {
   /** Where spawned agents find the bridge (LOOM_BRIDGE_ADDR, LOOM_TOKEN). */
   bridge: { address: string; token: string };
   emit: LifecycleEmitter;
+  /**
+   * For an agent whose `isolation` is not "off": how to start it confined (the composition root
+   * passes the isolation part's confineProcess). Throws when isolation is required and missing.
+   */
+  confine?: (agentId: string, command: string, args: string[], cwd: string) => ConfinedLaunch;
   /** Told first whenever an agent's process ends, so its bridge link is known dead at once. */
   onProcessExit?: (agentId: string, how: string) => void;
   log: Logger;
 }
 
 export class SupervisorError extends Error {}
+
+/** What the isolation part answers (tools/isolation Launch); declared here so agents need not import tools. */
+export interface ConfinedLaunch {
+  file: string;
+  args: string[];
+  /** Environment the confined program needs on top of the agent's (its scratch HOME). */
+  env: Record<string, string>;
+  isolated: boolean;
+  unconfinedBecause: string;
+  cleanup(): void;
+}
 
 /**
  * What an agent inherits from the runtime's environment: everything but the MCP inputs the
@@ -148,15 +164,23 @@ export class Supervisor {
     m.stopRequested = false;
     m.state = 'starting';
     let child: ChildProcess;
+    const cwd = resolve(this.opts.workspace, config.cwd);
+    let launch: ConfinedLaunch = { file: command, args: config.args, env: {}, isolated: false, unconfinedBecause: '', cleanup() {} };
     try {
-      child = spawn(command, config.args, {
-        cwd: resolve(this.opts.workspace, config.cwd),
+      if (config.isolation !== 'off') {
+        if (!this.opts.confine) throw new Error(`agents.${m.id}.isolation = "${config.isolation}" but this runtime cannot confine processes`);
+        launch = this.opts.confine(m.id, command, config.args, cwd);
+        if (!launch.isolated) this.opts.log.warn('agent runs unconfined', { agent: m.id, why: launch.unconfinedBecause });
+      }
+      child = spawn(launch.file, launch.args, {
+        cwd,
         env: {
           ...agentEnvironment(process.env),
           ...config.env,
           LOOM_BRIDGE_ADDR: this.opts.bridge.address,
           LOOM_TOKEN: this.opts.bridge.token,
           LOOM_AGENT_ID: m.id,
+          ...launch.env,
         },
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -184,6 +208,7 @@ export class Supervisor {
     child.on('exit', () => signalGroup(child, 'SIGKILL'));
     // 'close' comes after the exit and after stdio has ended, so the last lines are in the ring.
     child.on('close', (code, signal) => {
+      launch.cleanup();
       if (m.child === child) m.child = undefined;
       settle();
       this.onExit(m, code, signal, spawnError);

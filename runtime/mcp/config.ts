@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import JSON5 from 'json5';
+import type { IsolationMode } from '../config';
 
 export type McpPolicy = 'allow' | 'ask' | 'deny';
 export type McpTransportKind = 'stdio' | 'http' | 'sse';
@@ -36,6 +37,12 @@ export interface McpStdioServerConfig extends McpServerCommon {
   env: Record<string, string>;
   /** Absolute (resolved against the workspace). */
   cwd: string;
+  /** OS isolation of the server's process (as system:shell's): "required" | "best-effort" | "off". Default "off". */
+  isolation: IsolationMode;
+  /** With isolation: the server reaches the network. Default false. */
+  network: boolean;
+  /** With isolation: more folders it may read, absolute or relative to the workspace. Default []. */
+  readOnlyPaths: string[];
 }
 
 export interface McpHttpServerConfig extends McpServerCommon {
@@ -299,6 +306,9 @@ export function parseServer(
       args: r.stringList('args'),
       env: r.stringMap('env'),
       cwd: path.resolve(workspace, cwd.replaceAll('${workspaceFolder}', workspace)),
+      isolation: r.oneOf<IsolationMode>('isolation', ['required', 'best-effort', 'off'], 'off'),
+      network: r.bool('network', false),
+      readOnlyPaths: r.stringList('read_only_paths'),
     };
   } else {
     const url = r.string('url')!;

@@ -8,8 +8,8 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log';
-import { ToolError, type Disposable, type ToolContext, type ToolRegistry } from '../tools';
-import { expandServer, type McpServerConfig, type SecretResolver } from './config';
+import { ToolError, type Disposable, type Launch, type ToolContext, type ToolRegistry } from '../tools';
+import { expandServer, type McpServerConfig, type McpStdioServerConfig, type SecretResolver } from './config';
 import { annotationMetadata } from './kinds';
 import { enforcePolicy, type PolicyOptions } from './policy';
 
@@ -40,6 +40,8 @@ export interface ConnectionDeps {
   policy: Omit<PolicyOptions, 'log'>;
   clientInfo: { name: string; version: string };
   onState: (state: McpServerState) => void;
+  /** How to start a stdio server whose `isolation` is not "off" (the isolation part's confineProcess). Throws when required and missing. */
+  confine?: (server: McpStdioServerConfig) => Launch;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -171,7 +173,14 @@ export class McpConnection {
     };
     if (server.transport === 'stdio') {
       this.stderrTail = [];
-      const transport = new StdioClientTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, stderr: 'pipe' });
+      let launch: Pick<Launch, 'file' | 'args' | 'env'> = { file: server.command, args: server.args, env: {} };
+      if (server.isolation !== 'off') {
+        if (!this.deps.confine) throw new Error(`mcp.${server.name}.isolation = "${server.isolation}" but this runtime cannot confine processes`);
+        const confined = this.deps.confine(server);
+        if (!confined.isolated) this.log.warn('mcp server runs unconfined', { why: confined.unconfinedBecause });
+        launch = confined;
+      }
+      const transport = new StdioClientTransport({ command: launch.file, args: launch.args, env: { ...server.env, ...launch.env }, cwd: server.cwd, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
       await client.connect(transport, { timeout: remaining() });
       return 'stdio';

@@ -3,7 +3,7 @@
 import type { Bus } from '../bus';
 import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
-import type { ToolRegistry } from '../tools';
+import { confineProcess, type ToolRegistry } from '../tools';
 import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { McpServerState } from './connection';
 import type { SecretResolver } from './config';
@@ -49,6 +49,7 @@ export async function startMcpForRuntime(opts: {
     bus: opts.bus,
     mcp: opts.config.mcp,
     workspace: opts.config.workspace,
+    confine: (server) => confineProcess(opts.config, server, server.command, server.args, server.cwd, `MCP server ${server.name}`, `mcp.${server.name}.isolation`),
     log: opts.log,
     confirm: opts.confirm,
     resolveSecret: opts.resolveSecret,

@@ -4,7 +4,7 @@ import { createEvent, type Bus } from '../bus';
 import type { Logger } from '../log';
 import type { ToolRegistry } from '../tools';
 import { parseMcpConfig, type McpConfig, type SecretResolver } from './config';
-import { McpConnection, type McpServerState } from './connection';
+import { McpConnection, type ConnectionDeps, type McpServerState } from './connection';
 import type { ConfirmFn } from './policy';
 
 export interface StartMcpOptions {
@@ -13,6 +13,8 @@ export interface StartMcpOptions {
   /** The raw `mcp` table of LoomConfig (loom.toml `[mcp.*]`). */
   mcp: Record<string, unknown>;
   workspace: string;
+  /** How to start a stdio server with `isolation` (see ConnectionDeps.confine). */
+  confine?: ConnectionDeps['confine'];
   /** The MCP part's logger (the composition root passes log.child('mcp')); servers log under <name>, serving under serve. */
   log: Logger;
   /** Answers `ask` policies (the extension's dialog); headless when absent. */
@@ -84,6 +86,7 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
         policy: { confirm: opts.confirm, headlessAsk: config.settings.headlessAsk },
         clientInfo: { name: 'loom', version: opts.version ?? '0.1.0' },
         onState: publish,
+        confine: opts.confine,
       }),
     );
   }

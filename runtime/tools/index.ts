@@ -3,3 +3,4 @@ export { ToolError, protoStatusFor, toolResultFromOutcome, unwrapToolResult, typ
 export { DefaultToolRegistry, type ToolRegistryOptions } from './registry';
 export { Sandbox, type ResolvedPath, type SandboxOptions } from './sandbox';
 export { registerBuiltinTools, BUILTIN_OWNER } from './builtin';
+export { confineProcess, isolationStatus, type IsolationStatus, type Launch, type ProcessIsolation } from './isolation';

@@ -7,7 +7,7 @@ import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { LoomConfig } from '../../config';
 import { ToolError } from '../errors';
-import { confine, SANDBOX_HOME, workspaceConfinement } from '../isolation';
+import { confine, workspaceConfinement } from '../isolation';
 import type { Sandbox } from '../sandbox';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 import { checkCommandLine, extraEnvFor } from './shell-policy';
@@ -76,8 +76,7 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const executable = await findProgram(command);
     const confinement = workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });
     const launch = confine(shell.isolation, confinement, executable, argv, 'system:shell', 'tools.shell.isolation');
-    // Inside the sandbox $HOME is a private scratch folder: the real one is not there.
-    const env = { ...scrubbedEnv(shell.envAllow, command), ...(launch.isolated ? { HOME: SANDBOX_HOME } : {}) };
+    const env = { ...scrubbedEnv(shell.envAllow, command), ...launch.env };
     const timeoutMs = args.timeout_ms ?? shell.timeoutMs;
     let outcome: Awaited<ReturnType<typeof run>>;
     try {

@@ -17,6 +17,12 @@ export interface Confinement {
   /** Bound read-only before the roots (an interpreter's environment). */
   readOnly: string[];
   network: boolean;
+  /**
+   * Mount empty read-only placeholders over protected names that do not exist, so they cannot be
+   * made. Right for a tool call (they are removed when it ends); a long-lived agent or server would
+   * leave them in the user's workspace for hours, so those only get the existing ones read-only.
+   */
+  placeholders: boolean;
   /** The program's working folder; must lie in a writable root or a read-only path. */
   cwd: string;
   /** Inside the sandbox, the private scratch folder HOME points to. */
@@ -58,7 +64,7 @@ export function bwrapArguments(c: Confinement): string[] {
   for (const { path: p, dir } of [...c.protect].sort((a, b) => a.path.length - b.path.length)) {
     const kind = entryKind(p);
     if (kind === 'dir' || kind === 'file') args.push('--ro-bind', p, p);
-    else if (kind === 'none') args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
+    else if (kind === 'none' && c.placeholders) args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
     // A symlink there is left as it is: bwrap would follow it when mounting, and a link only
     // leads somewhere the sandbox already allows or hides.
   }

@@ -8,6 +8,7 @@ import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
 import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
+export { confineProcess, workspaceRoots, type ProcessIsolation } from './process';
 export { bwrapArguments, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
 /** Where bubblewrap is looked for; a fixed list (not PATH), like the programs system:shell runs. `LOOM_BWRAP` names another. */
@@ -60,7 +61,7 @@ function probeOnce(explicit: string | undefined): Availability {
   if (!bwrap) {
     return { ok: false, detail: `bubblewrap (bwrap) is not installed (looked for ${candidates.join(', ')}); install it with "apt-get install bubblewrap" (Debian/Ubuntu) or "dnf install bubblewrap" (Fedora)` };
   }
-  const trial = bwrapArguments({ writable: [], protect: [], hide: [], readOnly: [], network: false, cwd: '/', home: SANDBOX_HOME });
+  const trial = bwrapArguments({ writable: [], protect: [], hide: [], readOnly: [], network: false, placeholders: false, cwd: '/', home: SANDBOX_HOME });
   const run = spawnSync(bwrap, [...trial, 'true'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
   if (run.status === 0) return { ok: true, bwrap, detail: bwrap };
   const why = (run.error?.message ?? run.stderr ?? '').trim() || `exit ${run.status ?? run.signal}`;
@@ -89,6 +90,8 @@ export function isolationStatus(mode: IsolationMode): IsolationStatus {
 export interface Launch {
   file: string;
   args: string[];
+  /** Environment the program needs on top of its own: inside the sandbox $HOME is a private scratch folder (the real one is absent). */
+  env: Record<string, string>;
   isolated: boolean;
   /** Why it is not isolated ("" when it is). */
   unconfinedBecause: string;
@@ -101,7 +104,7 @@ export interface Launch {
  * in the refusal, e.g. ("system:shell", "tools.shell.isolation").
  */
 export function confine(mode: IsolationMode, c: Confinement, executablePath: string, argv: string[], who: string, setting: string): Launch {
-  const plain = (why: string): Launch => ({ file: executablePath, args: argv, isolated: false, unconfinedBecause: why, cleanup() {} });
+  const plain = (why: string): Launch => ({ file: executablePath, args: argv, env: {}, isolated: false, unconfinedBecause: why, cleanup() {} });
   if (mode === 'off') return plain(`${setting} = "off"`);
   const a = probeBubblewrap();
   if (!a.ok) {
@@ -111,10 +114,11 @@ export function confine(mode: IsolationMode, c: Confinement, executablePath: str
       reason: 'isolation_unavailable',
     });
   }
-  const placeholders = [...c.protect.map((p) => p.path), ...c.hide].filter((p) => entryKind(p) === 'none');
+  const placeholders = [...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide].filter((p) => entryKind(p) === 'none');
   return {
     file: a.bwrap!,
     args: [...bwrapArguments(c), executablePath, ...argv],
+    env: { HOME: c.home },
     isolated: true,
     unconfinedBecause: '',
     cleanup: () => placeholders.forEach(removeIfEmpty),
@@ -137,7 +141,7 @@ function removeIfEmpty(p: string): void {
  * folder hidden. `roots` are real paths (the Sandbox's); `extraReadOnly` may be relative to the
  * workspace; missing ones are skipped.
  */
-export function workspaceConfinement(config: LoomConfig, roots: readonly string[], o: { cwd: string; network: boolean; extraReadOnly?: string[] }): Confinement {
+export function workspaceConfinement(config: LoomConfig, roots: readonly string[], o: { cwd: string; network: boolean; extraReadOnly?: string[]; placeholders?: boolean }): Confinement {
   const protect: Protected[] = [];
   for (const root of roots) {
     for (const { name, dir } of PROTECTED_NAMES) {
@@ -146,7 +150,7 @@ export function workspaceConfinement(config: LoomConfig, roots: readonly string[
     }
   }
   const readOnly = (o.extraReadOnly ?? []).map((p) => path.resolve(config.workspace, p)).filter(existsSync).map((p) => realOr(p));
-  return { writable: [...roots], protect, hide: [dataFolder(config)], readOnly, network: o.network, cwd: o.cwd, home: SANDBOX_HOME };
+  return { writable: [...roots], protect, hide: [dataFolder(config)], readOnly, network: o.network, placeholders: o.placeholders ?? true, cwd: o.cwd, home: SANDBOX_HOME };
 }
 
 /**
