@@ -16,9 +16,48 @@ function text(value: unknown): vscode.LanguageModelToolResult {
 
 export const LM_TOOLS = ['loom_list_tools', 'loom_call_tool', 'loom_list_agents', 'loom_publish'] as const;
 
+/**
+ * Test mode only: (input of loom_call_tool) → the title of the confirmation agent mode would show
+ * before it, or null when it runs without asking. The same prepareInvocation the tool is registered
+ * with: VS Code's own confirmation dialog is skipped under extension tests, so it cannot be watched.
+ */
+export const TEST_CALL_CONFIRMATION_COMMAND = 'loom.test.callToolConfirmation';
+
+function callTool(loom: Loom): vscode.LanguageModelTool<CallInput> {
+  return {
+    prepareInvocation: async (opts) => {
+      const tools = loom.connection ? await loom.connection.listTools().catch(() => []) : [];
+      const args = JSON.stringify(opts.input.arguments ?? {}, null, 2);
+      return {
+        invocationMessage: `Calling Loom tool ${opts.input.name}`,
+        confirmationMessages: !needsConfirmation(opts.input.name, tools)
+          ? undefined
+          : { title: `Run Loom tool ${opts.input.name}?`, message: new vscode.MarkdownString(`This tool may change files, run commands or act for you.\n\n\`\`\`json\n${args}\n\`\`\``) },
+      };
+    },
+    invoke: async (opts) => {
+      const session = await loom.ensureRuntime();
+      const res = await session.conn.callTool(opts.input.name, opts.input.arguments ?? {});
+      if (res.status !== 'TOOL_OK') throw new Error(`${opts.input.name} failed (${res.status}): ${res.error?.message ?? ''}`);
+      return text(res.output || 'null');
+    },
+  };
+}
+
 export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
   if (typeof vscode.lm?.registerTool !== 'function') return []; // a host without the API
+  const call = callTool(loom);
+  const testOnly =
+    loom.context.extensionMode === vscode.ExtensionMode.Test
+      ? [
+          vscode.commands.registerCommand(TEST_CALL_CONFIRMATION_COMMAND, async (input: CallInput) => {
+            const prepared = await call.prepareInvocation!({ input } as vscode.LanguageModelToolInvocationPrepareOptions<CallInput>, new vscode.CancellationTokenSource().token);
+            return prepared?.confirmationMessages?.title ?? null;
+          }),
+        ]
+      : [];
   return [
+    ...testOnly,
     vscode.lm.registerTool<{ prefix?: string }>('loom_list_tools', {
       invoke: async (opts) => {
         const session = await loom.ensureRuntime();
@@ -26,24 +65,7 @@ export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
         return text(tools.map((t) => ({ name: t.name, description: t.description, parameters: JSON.parse(t.parametersSchema || '{}') as unknown })));
       },
     }),
-    vscode.lm.registerTool<CallInput>('loom_call_tool', {
-      prepareInvocation: async (opts) => {
-        const tools = loom.connection ? await loom.connection.listTools().catch(() => []) : [];
-        const args = JSON.stringify(opts.input.arguments ?? {}, null, 2);
-        return {
-          invocationMessage: `Calling Loom tool ${opts.input.name}`,
-          confirmationMessages: !needsConfirmation(opts.input.name, tools)
-            ? undefined
-            : { title: `Run Loom tool ${opts.input.name}?`, message: new vscode.MarkdownString(`This tool may change files, run commands or act for you.\n\n\`\`\`json\n${args}\n\`\`\``) },
-        };
-      },
-      invoke: async (opts) => {
-        const session = await loom.ensureRuntime();
-        const res = await session.conn.callTool(opts.input.name, opts.input.arguments ?? {});
-        if (res.status !== 'TOOL_OK') throw new Error(`${opts.input.name} failed (${res.status}): ${res.error?.message ?? ''}`);
-        return text(res.output || 'null');
-      },
-    }),
+    vscode.lm.registerTool<CallInput>('loom_call_tool', call),
     vscode.lm.registerTool<Record<string, never>>('loom_list_agents', {
       invoke: async () => {
         const session = await loom.ensureRuntime();

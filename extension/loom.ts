@@ -15,6 +15,7 @@ import { readSettings, resolvePython, type LoomSettings } from './settings';
 import { watchEditorEvents } from './sources/editorEvents';
 import { MCP_TOPICS, McpFeatures } from './mcp';
 import { editorTools } from './tools/editorTools';
+import type { IsolationFacts } from './views/isolationText';
 import { StatusBar } from './views/statusBar';
 import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
 import { attached, findRunning, keptAliveLog, launch, runtimeScriptOf, type RuntimeHandle } from './runtime/launcher';
@@ -55,6 +56,9 @@ export interface LoomApi {
   readonly runtime: (DiscoveryInfo & { owned: boolean }) | undefined;
   readonly onDidChangeState: vscode.Event<RuntimeState>;
   readonly statusText: string;
+  /** The runtime status bar item's tooltip and background (a theme color id: the error or warning look). */
+  readonly statusTooltip: string;
+  readonly statusBackground: string | undefined;
   readonly agentStatusText: string;
   /** The command the runtime status bar item runs when clicked. */
   readonly statusCommand: string | undefined;
@@ -81,6 +85,8 @@ class Disposer implements vscode.Disposable {
 /** Everything that lives exactly as long as one runtime connection. */
 class RuntimeSession extends Disposer {
   readonly scripts = new Map<string, ChildProcess>();
+  /** How the runtime confines system:shell (GetStats, read once: it is fixed for the runtime's life); null from a runtime that does not say. */
+  isolation: IsolationFacts | null = null;
   constructor(readonly handle: RuntimeHandle, readonly conn: RuntimeConnection) {
     super();
   }
@@ -182,6 +188,12 @@ export class Loom implements vscode.Disposable {
       get statusText() {
         return self.statusBar.text;
       },
+      get statusTooltip() {
+        return self.statusBar.tooltip;
+      },
+      get statusBackground() {
+        return self.statusBar.background;
+      },
       get agentStatusText() {
         return self.statusBar.agentText;
       },
@@ -203,7 +215,7 @@ export class Loom implements vscode.Disposable {
 
   private setState(state: RuntimeState, detail = ''): void {
     this._state = state;
-    this.statusBar.update(state, this.agents.current.filter((r) => r.info?.state === 'connected' && r.id !== AGENT_ID).length, detail, this.trusted);
+    this.statusBar.update(state, this.agents.current.filter((r) => r.info?.state === 'connected' && r.id !== AGENT_ID).length, detail, this.trusted, this.session?.isolation);
     this.setContext();
     this.stateChanged.fire(state);
   }
@@ -255,6 +267,7 @@ export class Loom implements vscode.Disposable {
       if (handle.owned) void handle.exited.then((code) => this.session === session && this.onConnectionLost(`the runtime exited (code ${code})`));
       if (!this.trusted) this.log.warn('workspace not trusted: the runtime runs without agents and without the shell tool');
       conn.publish('workspace.trust', 'workspace.trust', { trusted: this.trusted });
+      session.isolation = await this.readIsolation(conn);
       this.setState('running', handle.info.address);
       await this.refresh();
       return session;
@@ -266,6 +279,20 @@ export class Loom implements vscode.Disposable {
       this.setState('failed', message);
       void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, 'Show Log').then((a) => a && this.runtimeLog.show());
       throw err;
+    }
+  }
+
+  /** The runtime's isolation of system:shell, said in the log too when the shell refuses every command or runs unconfined. */
+  private async readIsolation(conn: RuntimeConnection): Promise<IsolationFacts | null> {
+    try {
+      const isolation = (await conn.stats()).isolation;
+      if (isolation?.trusted && isolation.mode !== 'off' && !isolation.available) {
+        this.log.warn(`system:shell ${isolation.mode === 'required' ? 'refuses every command' : 'runs commands unconfined'}: OS isolation is unavailable (tools.shell.isolation = "${isolation.mode}"): ${isolation.detail}`);
+      }
+      return isolation;
+    } catch (err) {
+      this.log.warn(`cannot read the runtime's stats: ${(err as Error).message}`);
+      return null;
     }
   }
 

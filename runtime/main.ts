@@ -14,7 +14,7 @@ import { Feed } from './telemetry';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
 import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
-import { DefaultToolRegistry, registerBuiltinTools, type ToolRegistry } from './tools';
+import { DefaultToolRegistry, isolationStatus, registerBuiltinTools, type ToolRegistry } from './tools';
 import { join } from 'node:path';
 import { version as packageVersion } from '../package.json';
 
@@ -99,6 +99,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const feed = new Feed({
       bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs,
       mcpServers: () => mcp?.states().map(mcpStateToWire) ?? [],
+      isolation: () => ({ ...isolationStatus(config.tools.shell.isolation), trusted: config.runtime.trusted }),
     });
     const token = generateToken();
     const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });

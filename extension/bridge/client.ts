@@ -17,6 +17,7 @@ import type { ListToolsResponse__Output } from '../../runtime/proto/gen/loom/v1/
 import type { ListMcpServersResponse__Output } from '../../runtime/proto/gen/loom/v1/ListMcpServersResponse';
 import type { McpControlResponse__Output } from '../../runtime/proto/gen/loom/v1/McpControlResponse';
 import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
+import type { StatsResponse__Output } from '../../runtime/proto/gen/loom/v1/StatsResponse';
 
 export const AGENT_ID = 'vscode';
 
@@ -234,6 +235,10 @@ export class RuntimeConnection {
     const res = await call<AgentControlResponse__Output>((m, o, cb) => this.runtime.ControlAgent({ agentId, action }, m, o, cb), 30_000);
     if (!res.success) throw new Error(res.errorMessage || `could not ${action} agent "${agentId}"`);
     return res.agent;
+  }
+
+  async stats(): Promise<StatsResponse__Output> {
+    return call<StatsResponse__Output>((m, o, cb) => this.runtime.GetStats({}, m, o, cb));
   }
 
   async listMcpServers(): Promise<McpServerInfo__Output[]> {

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { ToolFailure, type ProvidedTool, type ToolCallContext } from '../bridge/client';
 import { checkArgs } from './args';
-import { resolveInWorkspace, workspaceRelative } from './paths';
+import { checkActiveDocument, resolveInWorkspace, workspaceRelative } from './paths';
 
 export interface ToolHost {
   /** Shows an agent's text in the status bar (empty text hides it). */
@@ -35,8 +35,15 @@ function activeEditor(tool: string): vscode.TextEditor {
   return editor;
 }
 
+/** The active editor for a tool called without a path, refused unless it shows a workspace file or an untitled document. */
+async function activeWorkspaceEditor(tool: string, access: 'read' | 'write'): Promise<vscode.TextEditor> {
+  const editor = activeEditor(tool);
+  await checkActiveDocument(tool, editor.document.uri, access);
+  return editor;
+}
+
 async function editorFor(tool: string, path: string | undefined, access: 'read' | 'write'): Promise<vscode.TextEditor> {
-  if (!path) return activeEditor(tool);
+  if (!path) return activeWorkspaceEditor(tool, access);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(await resolveInWorkspace(tool, path, access)));
   return vscode.window.showTextDocument(doc, { preserveFocus: true, preview: false });
 }
@@ -102,14 +109,14 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
     }),
     define<Record<string, never>>({
       name: 'editor:selection',
-      description: 'The active editor: its file, language, selected text and selection range.',
+      description: 'The active editor: its file, language, selected text and selection range (a workspace file or an untitled document).',
       kind: 'read',
       parametersSchema: { type: 'object', properties: {}, additionalProperties: false },
-      run: async () => describeSelection(activeEditor('editor:selection')),
+      run: async () => describeSelection(await activeWorkspaceEditor('editor:selection', 'read')),
     }),
     define<{ text: string; path?: string; position?: Pos }>({
       name: 'editor:insert',
-      description: 'Inserts text at a position, or at every cursor of the active editor when none is given.',
+      description: 'Inserts text at a position, or at every cursor of the active editor when none is given. Without path, the active editor must show a workspace file or an untitled document.',
       kind: 'write',
       parametersSchema: {
         type: 'object',
@@ -126,7 +133,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
     }),
     define<{ text: string; path?: string; range?: { start: Pos; end: Pos } }>({
       name: 'editor:replace',
-      description: 'Replaces a range (or the active selection when none is given) with text.',
+      description: 'Replaces a range (or the active selection when none is given) with text. Without path, the active editor must show a workspace file or an untitled document.',
       kind: 'write',
       parametersSchema: {
         type: 'object',

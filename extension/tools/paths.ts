@@ -29,6 +29,30 @@ export async function resolveInWorkspace(tool: string, path: string, access: 're
   }
 }
 
+/**
+ * For a tool called without a path, on the active editor's document: it must be what a path
+ * argument could name — a file inside the workspace folders, with the same rules (for 'write': not
+ * in .git nor the data folder) — or an untitled document, which is nobody's file yet. Anything else
+ * (a file outside the workspace, the user's settings, a diff view, output) is refused, naming it:
+ * an agent must not reach past the workspace because a person happens to look at another file.
+ */
+export async function checkActiveDocument(tool: string, uri: vscode.Uri, access: 'read' | 'write'): Promise<void> {
+  if (uri.scheme === 'untitled') return;
+  const hint = 'open a workspace file, or pass "path"';
+  if (uri.scheme !== 'file') {
+    throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: the active editor shows ${uri.toString(true)}, which is not a file of the workspace (${tool} works on workspace files and untitled documents only; ${hint})`);
+  }
+  try {
+    const sandbox = workspaceSandbox(tool);
+    await (access === 'write' ? sandbox.resolveForWrite(uri.fsPath) : sandbox.resolve(uri.fsPath));
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    const outside = err.details?.['resolved'] !== undefined; // the sandbox's "outside the workspace roots"
+    const why = outside ? `which lies outside the workspace folders (${vscode.workspace.workspaceFolders?.map((f) => f.uri.fsPath).join(', ')})` : `and ${err.message}`;
+    throw new ToolFailure('TOOL_ERROR', err.code, `${tool}: the active editor shows ${uri.fsPath}, ${why}; ${hint}`);
+  }
+}
+
 /** The path agents see: relative to the first workspace folder that holds it. */
 export function workspaceRelative(uri: vscode.Uri): string {
   const folder = vscode.workspace.getWorkspaceFolder(uri);

@@ -1,7 +1,9 @@
-// Two status bar items: the runtime's state and agent count (click: the dashboard), and the text
-// an agent sets with the ui:status tool.
+// Two status bar items: the runtime's state and agent count (click: the dashboard), with what the
+// runtime says about the isolation of system:shell (a warning look when it refuses every command),
+// and the text an agent sets with the ui:status tool.
 import * as vscode from 'vscode';
 import type { RuntimeState } from '../loom';
+import { isolationNotice, type IsolationFacts } from './isolationText';
 
 const ICONS: Record<RuntimeState, string> = {
   stopped: '$(circle-slash)',
@@ -23,21 +25,36 @@ export class StatusBar implements vscode.Disposable {
     this.runtime.show();
   }
 
-  update(state: RuntimeState, agents: number, detail = '', trusted = true): void {
+  /** `isolation`: the running runtime's (GetStats), shown while it runs. */
+  update(state: RuntimeState, agents: number, detail = '', trusted = true, isolation?: IsolationFacts | null): void {
     const restricted = trusted ? '' : ' (restricted)';
-    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? `: ${agents} agent${agents === 1 ? '' : 's'}` : ` ${state}`}${restricted}`;
+    const notice = state === 'running' ? isolationNotice(isolation) : undefined;
+    const warn = notice?.warning ? ' $(warning)' : '';
+    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? `: ${agents} agent${agents === 1 ? '' : 's'}` : ` ${state}`}${restricted}${warn}`;
     this.runtime.tooltip = [
       `Loom runtime ${state}${detail ? ` — ${detail}` : ''}.`,
       trusted ? '' : 'This workspace is not trusted: Loom spawns no agents and runs no shell commands here.',
+      notice?.text ?? '',
       'Click to open the dashboard.',
     ]
       .filter(Boolean)
       .join('\n');
-    this.runtime.backgroundColor = state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.runtime.backgroundColor =
+      state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : notice?.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   }
 
   get text(): string {
     return this.runtime.text;
+  }
+
+  get tooltip(): string {
+    const t = this.runtime.tooltip;
+    return typeof t === 'string' ? t : (t?.value ?? '');
+  }
+
+  /** The theme color id of the item's background: an error or warning look, or undefined. */
+  get background(): string | undefined {
+    return this.runtime.backgroundColor?.id;
   }
 
   get command(): string | undefined {

@@ -5,7 +5,7 @@ import picomatch from 'picomatch';
 import type { Logger } from '../log';
 import { ToolError, type ToolDefinition } from '../tools';
 import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
-import { toolKind } from './kinds';
+import { canonicalToolName, toolKind } from './kinds';
 
 /** Asks a person whether `toolName` may run with `args`. */
 /**
@@ -39,18 +39,36 @@ export function serverToolPolicy(server: Pick<McpServerConfig, 'name' | 'policy'
   };
 }
 
+const STRICTNESS: Record<McpPolicy, number> = { allow: 0, ask: 1, deny: 2 };
+
+/** The stricter of two decisions (`a` on a tie), either of which may be missing. */
+function stricter(a: PolicyDecision | undefined, b: PolicyDecision | undefined): PolicyDecision | undefined {
+  if (!a || !b) return a ?? b;
+  return STRICTNESS[b.policy] > STRICTNESS[a.policy] ? b : a;
+}
+
 /**
  * The policy of a registry tool served to MCP clients: `[mcp.serve] tool_policy` (an exact name,
  * then globs in the order written), then `[mcp.serve] policy`, then by kind: read tools allow,
- * write and execute tools ask.
+ * write and execute tools ask. An alias (runtime/tools/aliases.ts) is never looser than its tool:
+ * entries naming the tool apply to the alias too, and where the alias's own entry at the same
+ * level (exact, or glob) says otherwise, the stricter of the two holds.
  */
 export function servedToolPolicy(serve: Pick<McpServeConfig, 'policy' | 'toolPolicy'>): (def: Pick<ToolDefinition, 'name' | 'metadata'>) => PolicyDecision {
   const globs = Object.entries(serve.toolPolicy).map(([pattern, policy]) => ({ pattern, policy, match: picomatch(pattern) }));
+  const exactFor = (name: string): PolicyDecision | undefined =>
+    Object.hasOwn(serve.toolPolicy, name) ? { policy: serve.toolPolicy[name]!, source: `mcp.serve.tool_policy."${name}"` } : undefined;
+  const globFor = (name: string): PolicyDecision | undefined => {
+    const glob = globs.find((g) => g.match(name));
+    return glob && { policy: glob.policy, source: `mcp.serve.tool_policy."${glob.pattern}"` };
+  };
   return (def) => {
-    const exact = serve.toolPolicy[def.name];
-    if (exact) return { policy: exact, source: `mcp.serve.tool_policy."${def.name}"` };
-    const glob = globs.find((g) => g.match(def.name));
-    if (glob) return { policy: glob.policy, source: `mcp.serve.tool_policy."${glob.pattern}"` };
+    const tool = canonicalToolName(def.name);
+    const alias = tool !== def.name;
+    const exact = alias ? stricter(exactFor(def.name), exactFor(tool)) : exactFor(def.name);
+    if (exact) return exact;
+    const glob = alias ? stricter(globFor(def.name), globFor(tool)) : globFor(def.name);
+    if (glob) return glob;
     if (serve.policy) return { policy: serve.policy, source: 'mcp.serve.policy' };
     const kind = toolKind(def);
     return kind === 'read' ? { policy: 'allow', source: 'the mcp.serve default for read tools' } : { policy: 'ask', source: `the mcp.serve default for ${kind} tools` };

@@ -12,6 +12,7 @@ import type { AgentInfo } from '../proto/gen/loom/v1/AgentInfo';
 import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { FeedEvent } from '../proto/gen/loom/v1/FeedEvent';
 import type { FeedUpdate } from '../proto/gen/loom/v1/FeedUpdate';
+import type { IsolationInfo } from '../proto/gen/loom/v1/IsolationInfo';
 import type { SpanRecord } from '../proto/gen/loom/v1/SpanRecord';
 import type { StatsResponse } from '../proto/gen/loom/v1/StatsResponse';
 import type { ToolCallRecord } from '../proto/gen/loom/v1/ToolCallRecord';
@@ -27,6 +28,8 @@ export interface FeedSources {
   storeBytes?: () => Promise<number>;
   /** The MCP servers the runtime hosts, as their wire form. */
   mcpServers?: () => McpServerInfo[];
+  /** How system:shell confines its programs ([tools.shell] isolation, whether bubblewrap works here) and whether the workspace is trusted. */
+  isolation?: () => IsolationInfo;
   startedAtMs?: number;
 }
 
@@ -102,6 +105,7 @@ export class Feed {
       toolErrors: this.totalToolErrors,
       storeBytes: this.sources.storeBytes ? await this.sources.storeBytes().catch(() => 0) : 0,
       mcpServers: this.sources.mcpServers?.() ?? [],
+      isolation: this.sources.isolation?.() ?? null,
     };
   }
 

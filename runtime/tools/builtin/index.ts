@@ -1,7 +1,9 @@
 // The runtime's own tools. The reference's names (fs:read_file, fs:write_file, fs:list_dir) are
-// aliases of the same handlers so a reference agent finds what it expects.
+// aliases of the same handlers so a reference agent finds what it expects (the one map is
+// ../aliases.ts; kinds and the MCP serve policy read it too, so an alias is judged as its tool).
 import type { LoomConfig } from '../../config';
 import type { Logger } from '../../log';
+import { ALIASES } from '../aliases';
 import { isolationStatus } from '../isolation';
 import { Sandbox } from '../sandbox';
 import type { Disposable, ToolDefinition, ToolHandler, ToolRegistry } from '../types';
@@ -10,8 +12,6 @@ import { shellDefinition, shellHandler } from './shell';
 import { weatherDefinition, weatherHandler } from './weather';
 
 export const BUILTIN_OWNER = 'runtime';
-
-const ALIASES: Record<string, string> = { 'fs:read_file': 'fs:read', 'fs:write_file': 'fs:write', 'fs:list_dir': 'fs:list' };
 
 /** Interpreters and launchers run arbitrary code; allowing one makes the allowlist moot. */
 const CODE_RUNNERS = ['sh', 'bash', 'zsh', 'dash', 'fish', 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'lua', 'deno', 'bun', 'npx', 'npm', 'env', 'make', 'awk', 'sed'];

@@ -1,6 +1,7 @@
 // Loom's language model tools, as VS Code's agent mode sees them (vscode.lm.tools / invokeTool).
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { TEST_CALL_CONFIRMATION_COMMAND } from '../../../extension/lmTools';
 import { EXTENSION_ID, Probe, loomApi } from './helpers';
 
 function textOf(result: vscode.LanguageModelToolResult): string {
@@ -38,6 +39,15 @@ describe('language model tools', () => {
   it('loom_call_tool calls a runtime tool and returns its output', async () => {
     const out = (await invoke('loom_call_tool', { name: 'fs:list', arguments: { path: '.' } })) as unknown;
     assert.match(JSON.stringify(out), /loom\.toml/);
+  });
+
+  it("loom_call_tool asks first for a tool that writes or executes (aliases too), not for one the runtime knows only reads", async () => {
+    await vscode.commands.executeCommand('loom.startRuntime');
+    const title = (name: string) => vscode.commands.executeCommand<string | null>(TEST_CALL_CONFIRMATION_COMMAND, { name, arguments: { path: 'x.txt' } });
+    for (const name of ['fs:read', 'fs:read_file', 'fs:list', 'editor:selection']) assert.equal(await title(name), null, `${name} runs without asking`);
+    for (const name of ['fs:write', 'fs:write_file', 'fs:delete', 'system:shell', 'editor:insert', 'nope:nothing']) {
+      assert.equal(await title(name), `Run Loom tool ${name}?`, `${name} asks first`);
+    }
   });
 
   it('loom_call_tool reports a failing tool as an error naming it', async () => {

@@ -14,5 +14,6 @@ export function run(): Promise<void> {
     require('./secrets.test');
     require('./mcp.test');
     require('./dashboard.test');
+    require('./isolation.test');
   });
 }

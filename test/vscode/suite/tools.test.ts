@@ -156,4 +156,42 @@ describe('tools the extension provides', () => {
     const missing = await vscode.commands.executeCommand<{ status: string; error: { message: string } }>('loom.callTool', { name: 'nope:nothing', arguments: {} });
     assert.equal(missing.status, 'TOOL_NOT_FOUND');
   });
+
+  it('without a path, refuses the active editor when it shows a file outside the workspace, naming it; an untitled document and a workspace file are fine', async () => {
+    const outsideDir = mkdtempSync(join(tmpdir(), 'loom-outside-'));
+    const outside = join(outsideDir, 'elsewhere.txt');
+    writeFileSync(outside, "not the agent's\n");
+    try {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(outside));
+      await vscode.window.showTextDocument(doc);
+      const calls: [string, object][] = [
+        ['editor:insert', { text: 'x' }],
+        ['editor:insert', { text: 'x', position: { line: 0, character: 0 } }],
+        ['editor:replace', { text: 'x' }],
+        ['editor:selection', {}],
+      ];
+      for (const [tool, args] of calls) {
+        const res = await probe.callTool(tool, args);
+        assert.equal(res.status, 'TOOL_ERROR', `${tool} ${JSON.stringify(args)}`);
+        assert.equal(res.error!.code, 'denied');
+        assert.ok(res.error!.message.startsWith(`${tool}: the active editor shows ${outside}, which lies outside the workspace folders`), res.error!.message);
+      }
+      assert.equal(doc.getText(), "not the agent's\n");
+      assert.equal(doc.isDirty, false);
+
+      const untitled = await vscode.workspace.openTextDocument({ content: 'draft\n' });
+      await vscode.window.showTextDocument(untitled);
+      outputOf(await probe.callTool('editor:insert', { text: '>> ', position: { line: 0, character: 0 } }));
+      assert.equal(untitled.lineAt(0).text, '>> draft');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+      const inside = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'tools.txt')));
+      await vscode.window.showTextDocument(inside);
+      const out = outputOf(await probe.callTool('editor:insert', { text: 'ok ', position: { line: 1, character: 0 } }));
+      assert.deepEqual(out, { file: 'tools.txt', inserted: 1 });
+      assert.equal(inside.lineAt(1).text, 'ok second line');
+    } finally {
+      rmSync(outsideDir, { recursive: true, force: true });
+    }
+  });
 });

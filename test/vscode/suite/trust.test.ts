@@ -34,6 +34,8 @@ describe('an untrusted workspace', () => {
       const shell = await probe.callTool('system:shell', { command: 'echo', args: ['hi'] });
       assert.equal(shell.error?.code, 'denied');
       assert.match(shell.error!.message, /untrusted/);
+      // The status bar says the workspace runs no shell, not how a shell would be confined.
+      assert.doesNotMatch((await loomApi()).statusTooltip, /isolation|bubblewrap/);
       // Asked directly (not through the extension's commands, which refuse first), the runtime's
       // supervisor refuses too, and says why.
       const started = await probe.controlAgent('watcher', 'start');
