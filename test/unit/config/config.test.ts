@@ -66,11 +66,14 @@ background = 99
 default_timeout_ms = 1000
 [tools.fs]
 max_read_bytes = 2048
+protected_writes = "ask"
 [tools.shell]
 allow = ["echo"]
 timeout_ms = 500
 max_output_bytes = 100
 env_allow = ["PATH"]
+isolation = "best-effort"
+network = true
 [tools.weather]
 base_url = "http://127.0.0.1:9/forecast"
 
@@ -100,6 +103,9 @@ backoff_initial_ms = 10
 backoff_max_ms = 20
 stop_grace_ms = 30
 log_lines = 40
+isolation = "required"
+network = false
+read_only_paths = ["/opt/py"]
 [agents.helper]
 command = "node"
 
@@ -118,8 +124,8 @@ api_base = "http://localhost"
     assert.deepEqual(c.bus, { queueSizes: { realtime: 8, batched: 4096, background: 99 }, maxHops: 4, requestTimeoutMs: 1500 });
     assert.deepEqual(c.tools, {
       defaultTimeoutMs: 1000,
-      fs: { maxReadBytes: 2048 },
-      shell: { allow: ['echo'], timeoutMs: 500, maxOutputBytes: 100, envAllow: ['PATH'] },
+      fs: { maxReadBytes: 2048, protectedWrites: 'ask' },
+      shell: { allow: ['echo'], timeoutMs: 500, maxOutputBytes: 100, envAllow: ['PATH'], isolation: 'best-effort', network: true },
       weather: { baseUrl: 'http://127.0.0.1:9/forecast' },
     });
     assert.deepEqual(c.watcher, { enabled: false, include: ['src/**/*.ts'], ignore: ['dist/**'], debounceMs: 20 });
@@ -130,6 +136,7 @@ api_base = "http://localhost"
     assert.deepEqual(c.agents.planner, {
       command: 'python', args: ['-m', 'planner'], env: { MODE: 'fast' }, cwd: 'agents', restart: 'always', autostart: false,
       maxRestarts: 9, restartWindowMs: 1000, backoffInitialMs: 10, backoffMaxMs: 20, stopGraceMs: 30, logLines: 40,
+      isolation: 'required', network: false, readOnlyPaths: ['/opt/py'],
     });
     assert.deepEqual(c.agents.helper, { ...defaultConfigAgent(), command: 'node' });
     assert.deepEqual(c.mcp, { files: { command: 'npx', args: ['server'], weird_key: 1 } }, 'mcp is kept as parsed');
@@ -137,7 +144,7 @@ api_base = "http://localhost"
   });
 
   function defaultConfigAgent() {
-    return { args: [], env: {}, cwd: '.', restart: 'on-failure', autostart: true, maxRestarts: 5, restartWindowMs: 60000, backoffInitialMs: 500, backoffMaxMs: 30000, stopGraceMs: 5000, logLines: 1000 };
+    return { args: [], env: {}, cwd: '.', restart: 'on-failure', autostart: true, maxRestarts: 5, restartWindowMs: 60000, backoffInitialMs: 500, backoffMaxMs: 30000, stopGraceMs: 5000, logLines: 1000, isolation: 'off', network: true, readOnlyPaths: [] };
   }
 
   it('the schema and the defaults name the same keys (so no setting lacks a default)', () => {
@@ -168,6 +175,9 @@ api_base = "http://localhost"
     { name: 'invalid cron expression', toml: '[timers.tick]\ncron = "every day"', key: 'timers.tick.cron', says: /is not a valid cron expression/ },
     { name: 'cron field out of range', toml: '[timers.tick]\ncron = "99 * * * *"', key: 'timers.tick.cron', says: /is not a valid cron expression/ },
     { name: 'shell allowlist entry with a path', toml: '[tools.shell]\nallow = ["echo", "/bin/sh"]', key: 'tools.shell.allow[1]', says: /program name without a path/ },
+    { name: 'shell isolation not in the enum', toml: '[tools.shell]\nisolation = "maybe"', key: 'tools.shell.isolation', says: /must be one of "required", "best-effort", "off" \(got "maybe"\)/ },
+    { name: 'agent isolation of the wrong type', toml: '[agents.w]\ncommand = "x"\nisolation = true', key: 'agents.w.isolation', says: /must be a string|must be one of/ },
+    { name: 'protected_writes not in the enum', toml: '[tools.fs]\nprotected_writes = "allow"', key: 'tools.fs.protected_writes', says: /must be one of "deny", "ask"/ },
     { name: 'negative debounce', toml: '[watcher]\ndebounce_ms = -5', key: 'watcher.debounce_ms', says: /must be >= 0 \(got -5\)/ },
     { name: 'zero queue size', toml: '[bus.queue_sizes]\nrealtime = 0', key: 'bus.queue_sizes.realtime', says: /must be >= 1 \(got 0\)/ },
     { name: 'agent name that cannot be a topic segment', toml: '[agents."my agent"]\ncommand = "x"', key: 'agents."my agent"', says: /not a valid name/ },
