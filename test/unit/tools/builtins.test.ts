@@ -143,7 +143,7 @@ describe('tools: built-ins', () => {
     const shell = (command: string, args: string[], more: Record<string, unknown> = {}) => f.call('system:shell', { command, args, ...more });
 
     it('returns exit code, stdout and stderr', async () => {
-      assert.deepEqual(expectOk(await shell('echo', ['hi', 'there'])), { exit_code: 0, signal: null, stdout: 'hi there\n', stderr: '', truncated: false });
+      assert.deepEqual(expectOk(await shell('echo', ['hi', 'there'])), { exit_code: 0, signal: null, stdout: 'hi there\n', stderr: '', truncated: false, isolated: true });
       const failed = expectOk(await shell('ls', ['missing-file']));
       assert.notEqual(failed.exit_code, 0);
       assert.match(failed.stderr, /missing-file/);
