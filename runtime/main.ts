@@ -80,7 +80,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     closers.push(['bus', () => bus.close()]);
 
     const tools = new DefaultToolRegistry({ defaultTimeoutMs: config.tools.defaultTimeoutMs, log: log.child('tools') });
-    const builtins = registerBuiltinTools(tools, config, log.child('tools'));
+    const builtins = registerBuiltinTools(tools, config, log.child('tools'), { confirm: askTheWindow(tools) });
     closers.push(['builtin tools', () => builtins.dispose()]);
 
     const watcher = await startWatcher(bus, config, log.child('watcher'));

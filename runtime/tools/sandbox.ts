@@ -1,7 +1,12 @@
-// File confinement by REAL path. A path is judged by where the operating system would take it:
-// every symlink followed (dangling ones too, for writes), `..` applied after the symlink before
-// it, as the kernel does. Anything that lands outside the workspace roots is refused, naming the
-// path. Lexical checks alone are what let the reference escape.
+// File confinement by REAL path, judged on a path STRING. A path is judged by where the operating
+// system would take it: every symlink followed (dangling ones too, for writes), `..` applied after
+// the symlink before it, as the kernel does. Anything that lands outside the workspace roots is
+// refused, naming the path. Lexical checks alone are what let the reference escape.
+//
+// A string judged now may lead elsewhere when it is used (a folder swapped for a symlink in
+// between), so the file tools do not rely on this: they walk from held directories (./fsat). This
+// stays for what must be judged as a string: system:shell's arguments and working directory, and
+// the extension's editor tools, as defence in depth under the OS isolation.
 import { promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { LoomConfig } from '../config';
@@ -18,22 +23,31 @@ export interface ResolvedPath {
 export interface SandboxOptions {
   /** Workspace roots; the first is the base for relative paths. Each must exist. */
   roots: string[];
-  /** Folders tools may read but never change (e.g. the runtime's data dir), absolute. */
+  /** Folders tools may read but never change, absolute. */
   readOnly?: string[];
+  /** Folders tools may not even see (the runtime's data folder: it holds the bridge token), absolute; need not exist yet. */
+  hidden?: string[];
 }
 
-/** Path components no tool may write into: git runs commands named in its config and hooks. */
-const WRITE_PROTECTED_NAMES = new Set(['.git']);
+/**
+ * Path components no tool may write into: git runs commands named in its config and hooks, VS
+ * Code the tasks in .vscode. The file tools may ask a person instead (tools.fs.protected_writes).
+ */
+const WRITE_PROTECTED_NAMES = new Set(['.git', '.vscode']);
+/** The runtime starts what the workspace's loom.toml names. */
+const ROOT_CONFIG = 'loom.toml';
 const MAX_SYMLINK_HOPS = 40;
 
 export class Sandbox {
   readonly roots: readonly string[];
   private readonly readOnly: readonly string[];
+  private readonly hidden: readonly string[];
 
   constructor(options: SandboxOptions) {
     if (!options.roots.length) throw new Error('sandbox needs at least one root');
     this.roots = dedupe(options.roots.map((r) => realpathSync.native(r)));
     this.readOnly = (options.readOnly ?? []).map((p) => realIfExists(p));
+    this.hidden = (options.hidden ?? []).map((p) => path.resolve(p));
   }
 
   /** Roots = the workspace + config.runtime.roots (relative ones against the workspace); missing extra roots are skipped with a warning. */
@@ -49,7 +63,7 @@ export class Sandbox {
       }
     }
     const workspace = realpathSync.native(config.workspace);
-    return new Sandbox({ roots: [workspace, ...extra], readOnly: [path.resolve(workspace, config.runtime.dataDir)] });
+    return new Sandbox({ roots: [workspace, ...extra], hidden: [path.resolve(workspace, config.runtime.dataDir)] });
   }
 
   get workspace(): string {
@@ -74,62 +88,18 @@ export class Sandbox {
     return resolved;
   }
 
-  /**
-   * For deleting: the directory entry itself (a symlink is removed, not what it points to).
-   * Refuses a root and anything that holds a root.
-   */
-  async resolveEntry(input: string, base?: string): Promise<ResolvedPath> {
-    checkInput(input);
-    const from = base ?? this.workspace;
-    const last = path.basename(input);
-    const followAll = input.endsWith('/') || last === '.' || last === '..' || last === '';
-    let real: string;
-    let exists: boolean;
-    if (followAll) {
-      ({ path: real, exists } = await this.realTarget(input, from));
-    } else {
-      const parent = await this.realTarget(path.dirname(input), from);
-      real = path.join(parent.path, last);
-      exists = parent.exists && (await lstatOrNull(real)) !== null;
-    }
-    this.confine(input, real);
-    const held = this.roots.find((root) => isWithin(real, root));
-    if (held) throw new ToolError('denied', `refusing to delete ${JSON.stringify(input)}: it is ${held === real ? 'a workspace root' : `an ancestor of the workspace root ${held}`}`, { path: input });
-    this.refuseProtected(input, real);
-    return { input, real, exists };
-  }
-
-  /**
-   * After opening: the kernel's own idea of what the descriptor is, so a symlink swapped in
-   * between the check and the open is caught. Linux only; elsewhere the check above stands alone.
-   */
-  async verifyOpened(fd: number, input: string): Promise<void> {
-    let opened: string;
-    try {
-      opened = await fsp.readlink(`/proc/self/fd/${fd}`);
-    } catch {
-      return;
-    }
-    if (!this.contains(opened)) throw new ToolError('denied', `path ${JSON.stringify(input)} changed while it was being opened and now leads outside the workspace roots`, { path: input });
-  }
-
-  /** How tool output names a path: relative to the workspace when inside it. */
-  display(real: string): string {
-    if (isWithin(this.workspace, real)) return path.relative(this.workspace, real).split(path.sep).join('/') || '.';
-    return real;
-  }
-
   private confine(input: string, real: string): void {
-    if (this.contains(real)) return;
-    throw new ToolError('denied', `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${real})`, { path: input, resolved: real });
+    if (!this.contains(real)) throw new ToolError('denied', `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${real})`, { path: input, resolved: real });
+    // Resolved now, not at construction: the data folder is made when the runtime starts.
+    if (this.hidden.some((p) => isWithin(realIfExists(p), real))) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder, which tools cannot see or change`, { path: input });
   }
 
   private refuseProtected(input: string, real: string): void {
     const root = this.roots.find((r) => isWithin(r, real))!;
     const parts = path.relative(root, real).split(path.sep);
-    if (parts.some((p) => WRITE_PROTECTED_NAMES.has(p.toLowerCase()))) {
-      throw new ToolError('denied', `path ${JSON.stringify(input)} is inside a .git folder, which tools may not change`, { path: input });
-    }
+    const folder = parts.find((p) => WRITE_PROTECTED_NAMES.has(p.toLowerCase()));
+    if (folder) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside a ${folder.toLowerCase()} folder, which tools may not change`, { path: input });
+    if (parts.length === 1 && parts[0].toLowerCase() === ROOT_CONFIG) throw new ToolError('denied', `path ${JSON.stringify(input)} is the workspace's ${ROOT_CONFIG}, which tools may not change`, { path: input });
     const ro = this.readOnly.find((p) => isWithin(p, real));
     if (ro) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder ${ro}, which tools may not change`, { path: input });
   }

@@ -1,14 +1,26 @@
-// fs:read / fs:write / fs:list / fs:delete. Every path goes through the sandbox first; files are
-// opened with O_NOFOLLOW and the open descriptor is checked again, so nothing swapped in between
-// the check and the open gets through.
-import { constants, promises as fsp, type Stats } from 'node:fs';
-import path from 'node:path';
+// fs:read / fs:write / fs:list / fs:delete. Every path is walked from held directories
+// (runtime/tools/fsat): each component opened relative to the folder before it with O_NOFOLLOW,
+// symlinks followed by hand, the final entry opened or removed by its name in the held folder. So
+// a path that resolved inside the roots cannot lead outside when it is used, whatever is swapped
+// meanwhile. On top of that: writes to files with more than one hard link are refused, the data
+// folder is invisible, and loom.toml, .git/ and .vscode/ change only if a person agrees.
+import { constants, promises as fsp, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
-import type { Sandbox } from '../sandbox';
-import type { ToolDefinition, ToolHandler } from '../types';
+import { changed, type ConfinedFs, FINAL_FLAGS, identityOf, kindOf, listTree, type Located, protectedPlace, type ProtectedPlace, removeEntry, surveyTree, type TreeGuard } from '../fsat';
+import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
+
+/**
+ * Asks a person whether a call may go ahead (the same shape as the MCP policy's). `undefined`:
+ * nobody can be asked right now (no window is connected), which refuses.
+ */
+export type ConfirmFn = (toolName: string, args: Record<string, unknown>, reason: string) => Promise<boolean | undefined>;
 
 export interface FsToolOptions {
   maxReadBytes: number;
+  /** `tools.fs.protected_writes`: writes and deletes under loom.toml, .git/ and .vscode/. Default "deny". */
+  protectedWrites?: 'deny' | 'ask';
+  /** Asks a person, for protectedWrites "ask". */
+  confirm?: ConfirmFn;
 }
 
 const MAX_LIST_ENTRIES = 100_000;
@@ -18,7 +30,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const pathProp = { type: 'string', minLength: 1, description: 'Relative to the workspace, or absolute inside a workspace root.' };
 const encodingProp = { type: 'string', enum: ['utf8', 'base64'], default: 'utf8' };
 
-export function fsTools(sandbox: Sandbox, options: FsToolOptions): Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> {
+export function fsTools(files: ConfinedFs, options: FsToolOptions): Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> {
   return [
     {
       definition: {
@@ -31,12 +43,12 @@ export function fsTools(sandbox: Sandbox, options: FsToolOptions): Array<{ defin
           additionalProperties: false,
         },
       },
-      handler: (args) => readFile(sandbox, args as unknown as ReadArgs, options),
+      handler: (args) => readFile(files, args as unknown as ReadArgs, options),
     },
     {
       definition: {
         name: 'fs:write',
-        description: 'Write (or append to) a file inside the workspace.',
+        description: 'Write (or append to) a file inside the workspace. Files with more than one hard link, loom.toml, .git/ and .vscode/ are refused (see tools.fs.protected_writes).',
         parametersSchema: {
           type: 'object',
           properties: { path: pathProp, content: { type: 'string' }, encoding: encodingProp, create_dirs: { type: 'boolean', default: false }, append: { type: 'boolean', default: false } },
@@ -44,7 +56,7 @@ export function fsTools(sandbox: Sandbox, options: FsToolOptions): Array<{ defin
           additionalProperties: false,
         },
       },
-      handler: (args) => writeFile(sandbox, args as unknown as WriteArgs),
+      handler: (args, ctx) => writeFile(files, args as unknown as WriteArgs, options, ctx),
     },
     {
       definition: {
@@ -56,7 +68,7 @@ export function fsTools(sandbox: Sandbox, options: FsToolOptions): Array<{ defin
           additionalProperties: false,
         },
       },
-      handler: (args) => listDir(sandbox, args as unknown as ListArgs),
+      handler: (args, ctx) => listDir(files, args as unknown as ListArgs, ctx),
     },
     {
       definition: {
@@ -69,7 +81,7 @@ export function fsTools(sandbox: Sandbox, options: FsToolOptions): Array<{ defin
           additionalProperties: false,
         },
       },
-      handler: (args) => deletePath(sandbox, args as unknown as DeleteArgs),
+      handler: (args, ctx) => deletePath(files, args as unknown as DeleteArgs, options, ctx),
     },
   ];
 }
@@ -79,38 +91,55 @@ interface WriteArgs { path: string; content: string; encoding: 'utf8' | 'base64'
 interface ListArgs { path: string; recursive: boolean; max_entries: number }
 interface DeleteArgs { path: string; recursive: boolean }
 
-async function readFile(sandbox: Sandbox, args: ReadArgs, options: FsToolOptions) {
-  const target = await sandbox.resolve(args.path);
-  if (!target.exists) throw noSuchFile(args.path);
-  const limit = Math.min(args.max_bytes ?? options.maxReadBytes, options.maxReadBytes);
-  // O_NONBLOCK: a FIFO planted in the workspace must not hang the call.
-  const fh = await open(args.path, target.real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+/** Runs `use` on where `input` leads, and closes every descriptor the walk holds, whatever happens. */
+async function at<T>(files: ConfinedFs, input: string, want: { follow: boolean; dir: boolean }, use: (loc: Located) => Promise<T>): Promise<T> {
+  const loc = await files.locate(input, want);
   try {
-    await sandbox.verifyOpened(fh.fd, args.path);
-    const stat = await fh.stat();
-    requireFile(args.path, stat);
-    const buffer = Buffer.alloc(Math.min(stat.size, limit));
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await fh.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    const data = buffer.subarray(0, filled);
-    return {
-      path: sandbox.display(target.real),
-      encoding: args.encoding,
-      content: data.toString(args.encoding === 'base64' ? 'base64' : 'utf8'),
-      size: stat.size,
-      bytes_read: filled,
-      truncated: stat.size > filled,
-    };
+    if (loc.notDir) throw new ToolError('failed', `a component of ${JSON.stringify(input)} is not a directory`, { path: input, errno: 'ENOTDIR' });
+    return await use(loc);
   } finally {
-    await fh.close();
+    await loc.chain.close();
   }
 }
 
-async function writeFile(sandbox: Sandbox, args: WriteArgs) {
+function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
+  return at(files, args.path, { follow: true, dir: false }, async (loc) => {
+    if (loc.missing.length) throw noSuchFile(args.path);
+    if (loc.name === undefined || loc.stat?.isDirectory()) throw isADirectory(args.path);
+    if (!loc.stat) throw noSuchFile(args.path);
+    requireFile(args.path, loc.stat);
+    const limit = Math.min(args.max_bytes ?? options.maxReadBytes, options.maxReadBytes);
+    // O_NONBLOCK: a FIFO swapped in at the last moment must not hang the call (fstat refuses it).
+    // Reading a file with several hard links is fine: pnpm's node_modules are made of them.
+    const fh = await fsp.open(loc.chain.at(loc.name), constants.O_RDONLY | FINAL_FLAGS).catch((err) => rethrow(args.path, err));
+    try {
+      const stat = await fh.stat({ bigint: true });
+      if (stat.isDirectory()) throw isADirectory(args.path);
+      requireFile(args.path, stat);
+      const size = Number(stat.size);
+      const buffer = Buffer.alloc(Math.min(size, limit));
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await fh.read(buffer, filled, buffer.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      const data = buffer.subarray(0, filled);
+      return {
+        path: files.display(loc.real),
+        encoding: args.encoding,
+        content: data.toString(args.encoding === 'base64' ? 'base64' : 'utf8'),
+        size,
+        bytes_read: filled,
+        truncated: size > filled,
+      };
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, ctx: ToolContext) {
   let data: Buffer;
   if (args.encoding === 'base64') {
     const compact = args.content.replace(/\s+/g, '');
@@ -118,94 +147,130 @@ async function writeFile(sandbox: Sandbox, args: WriteArgs) {
     data = Buffer.from(compact, 'base64');
   } else data = Buffer.from(args.content, 'utf8');
 
-  let target = await sandbox.resolveForWrite(args.path);
-  if (!target.exists) {
-    const parent = path.dirname(target.real);
-    if (args.create_dirs) {
-      await fsp.mkdir(parent, { recursive: true }).catch((err) => rethrow(args.path, err));
-      target = await sandbox.resolveForWrite(args.path); // the folders now exist; judge them again
-    } else if (!(await isDirectory(parent))) {
-      throw new ToolError('failed', `cannot write ${JSON.stringify(args.path)}: its folder does not exist (pass create_dirs: true)`, { path: args.path, errno: 'ENOENT' });
+  return at(files, args.path, { follow: true, dir: false }, async (loc) => {
+    if (loc.name === undefined || loc.stat?.isDirectory()) throw isADirectory(args.path);
+    if (loc.missing.length && !args.create_dirs) throw new ToolError('failed', `cannot write ${JSON.stringify(args.path)}: its folder does not exist (pass create_dirs: true)`, { path: args.path, errno: 'ENOENT' });
+    if (loc.stat) requireFile(args.path, loc.stat);
+    const place = protectedPlace([...loc.chain.names(), ...loc.missing, loc.name], !loc.missing.length && files.isRoot(loc.chain));
+    if (place) await askForProtected('fs:write', args, place, 'write', options, ctx);
+    for (const name of loc.missing) await makeFolder(loc, name, args.path);
+
+    const flags = constants.O_WRONLY | constants.O_CREAT | FINAL_FLAGS | (args.append ? constants.O_APPEND : 0);
+    const fh = await fsp.open(loc.chain.at(loc.name), flags, 0o666).catch((err) => rethrow(args.path, err));
+    try {
+      const stat = await fh.stat({ bigint: true });
+      requireFile(args.path, stat);
+      refuseHardLinked(args.path, stat);
+      // Truncate only now that the file is known to be a plain file with one name (no O_TRUNC at open).
+      if (!args.append) await fh.truncate(0);
+      let written = 0;
+      while (written < data.length) written += (await fh.write(data, written, data.length - written, args.append ? null : written)).bytesWritten;
+      return { path: files.display(loc.real), bytes_written: written, appended: args.append };
+    } finally {
+      await fh.close();
     }
-  }
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | (args.append ? constants.O_APPEND : 0);
-  const fh = await open(args.path, target.real, flags);
+  });
+}
+
+/** create_dirs: makes `name` in the held top folder and enters it, never through a symlink that appeared there. */
+async function makeFolder(loc: Located, name: string, input: string): Promise<void> {
+  await fsp.mkdir(loc.chain.at(name)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') rethrow(input, err);
+  });
+  if (typeof (await loc.chain.enter(name)) === 'string') throw changed(input);
+}
+
+/**
+ * A second name for a file may live outside the workspace (a hard link made before the agent ran,
+ * or by someone else): writing through it would change that outside file. Reading stays allowed.
+ * A sandboxed process cannot make such a link itself: link(2) across mounts fails with EXDEV, and
+ * in the isolated namespace the workspace is its own mount.
+ */
+function refuseHardLinked(input: string, stat: BigIntStats): void {
+  if (stat.nlink > 1n) throw new ToolError('denied', `refusing to write ${JSON.stringify(input)}: it has ${stat.nlink} hard links and might be a link to a file outside the workspace`, { path: input, nlink: String(stat.nlink) });
+}
+
+function listDir(files: ConfinedFs, args: ListArgs, ctx: ToolContext) {
+  return at(files, args.path, { follow: true, dir: true }, async (loc) => {
+    if (loc.missing.length) throw noSuchFile(args.path);
+    const { entries, truncated } = await listTree(loc.chain, loc.data, { recursive: args.recursive, max: args.max_entries, signal: ctx.signal }).catch((err) => rethrow(args.path, err));
+    return { path: files.display(loc.real), entries, truncated };
+  }).catch((err) => {
+    if (err instanceof ToolError && err.details?.errno === 'ENOTDIR') throw new ToolError('failed', `${JSON.stringify(args.path)} is not a directory`, { path: args.path, errno: 'ENOTDIR' });
+    throw err;
+  });
+}
+
+function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions, ctx: ToolContext) {
+  return at(files, args.path, { follow: false, dir: false }, async (loc) => {
+    if (loc.missing.length) throw noSuchFile(args.path);
+    const chain = loc.chain;
+    let { name, stat } = loc;
+    if (name === undefined) {
+      // The path names a folder itself ("sub/", "sub/.", "a/b/.."): delete it by its name in the folder above.
+      if (files.isRoot(chain)) throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, { path: args.path });
+      const held = await chain.pop();
+      name = held.name;
+      stat = await chain.lstat(name);
+      if (!stat || identityOf(stat) !== held.id) throw changed(args.path);
+    }
+    if (!stat) throw noSuchFile(args.path);
+    const type = kindOf(stat);
+    if (type === 'dir' && files.rootWithId(identityOf(stat))) throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, { path: args.path });
+
+    const guard: TreeGuard = { input: args.path, data: loc.data, rootWithId: (id) => files.rootWithId(id), protectedAllowed: false, signal: ctx.signal };
+    const place = protectedPlace([...chain.names(), name], files.isRoot(chain)) ?? (type === 'dir' && args.recursive ? await protectedInside(chain, name, guard) : undefined);
+    if (place) {
+      await askForProtected('fs:delete', args, place, 'delete', options, ctx);
+      guard.protectedAllowed = true;
+    }
+    try {
+      if (type === 'dir' && args.recursive) await removeEntry(chain, name, guard);
+      else if (type === 'dir') await fsp.rmdir(chain.at(name));
+      else await fsp.unlink(chain.at(name)); // the entry itself: a symlink goes, its target stays
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw new ToolError('failed', `directory ${JSON.stringify(args.path)} is not empty (pass recursive: true)`, { path: args.path, errno: 'ENOTEMPTY' });
+      rethrow(args.path, err);
+    }
+    return { path: files.display(chain.path(name)), deleted: true, type };
+  });
+}
+
+/** A recursive delete looks through the tree first: it is refused (or asked about) whole, before anything goes. */
+async function protectedInside(chain: Located['chain'], name: string, guard: TreeGuard): Promise<ProtectedPlace | undefined> {
+  const entered = await chain.enter(name);
+  if (typeof entered === 'string') throw changed(guard.input);
   try {
-    await sandbox.verifyOpened(fh.fd, args.path);
-    requireFile(args.path, await fh.stat());
-    // Truncate only after the descriptor is known to be inside (no O_TRUNC at open).
-    if (!args.append) await fh.truncate(0);
-    let written = 0;
-    while (written < data.length) written += (await fh.write(data, written, data.length - written, args.append ? null : written)).bytesWritten;
-    return { path: sandbox.display(target.real), bytes_written: written, appended: args.append };
+    const found = await surveyTree(chain, guard);
+    if (!found.length) return undefined;
+    const first = found[0].split('/').pop()!;
+    const shown = found.slice(0, 5).map((p) => `${guard.input.replace(/\/+$/, '')}/${p}`);
+    return { ...protectedPlace([first], false)!, inside: shown.join(', ') + (found.length > 5 ? ', …' : '') };
   } finally {
-    await fh.close();
+    await chain.pop();
   }
 }
 
-interface ListEntry { path: string; type: 'file' | 'dir' | 'symlink' | 'other'; size: number }
+const SETTING = 'tools.fs.protected_writes';
 
-async function listDir(sandbox: Sandbox, args: ListArgs) {
-  const target = await sandbox.resolve(args.path);
-  if (!target.exists) throw noSuchFile(args.path);
-  if (!(await isDirectory(target.real))) throw new ToolError('failed', `${JSON.stringify(args.path)} is not a directory`, { path: args.path, errno: 'ENOTDIR' });
-  const entries: ListEntry[] = [];
-  const pending = [''];
-  let truncated = false;
-  walk: while (pending.length) {
-    const rel = pending.shift()!;
-    const dir = path.join(target.real, rel);
-    // A directory swapped for a symlink after it was listed must not be descended into.
-    if (rel && (await fsp.realpath(dir).catch(() => '')) !== dir) continue;
-    const names = (await fsp.readdir(dir).catch((err) => rethrow(args.path, err))).sort();
-    for (const name of names) {
-      if (entries.length >= args.max_entries) {
-        truncated = true;
-        break walk;
-      }
-      const stat = await fsp.lstat(path.join(dir, name)).catch(() => null);
-      if (!stat) continue;
-      const entry: ListEntry = { path: rel ? `${rel}/${name}` : name, type: kindOf(stat), size: stat.size };
-      entries.push(entry);
-      if (args.recursive && entry.type === 'dir') pending.push(entry.path);
-    }
-  }
-  return { path: sandbox.display(target.real), entries, truncated };
+/** loom.toml, .git/ and .vscode/: refused, unless the setting says "ask" and a person agrees. */
+async function askForProtected(tool: string, args: object, place: ProtectedPlace, verb: string, options: FsToolOptions, ctx: ToolContext): Promise<void> {
+  const path = (args as { path: string }).path;
+  const what = place.inside ? `it holds ${place.place} (${place.inside})` : place.place === 'loom.toml' ? "it is the workspace's loom.toml" : `it is inside ${place.place}`;
+  const refusal = (why: string) => new ToolError('denied', `refusing to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why}; ${why}`, { path, place: place.place, setting: SETTING });
+  if (options.protectedWrites !== 'ask') throw refusal(`tools may not change it while ${SETTING} = "deny"`);
+  const answer = options.confirm ? await options.confirm(tool, args as Record<string, unknown>, `${tool} wants to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why} (${SETTING} = "ask")`) : undefined;
+  if (answer === undefined) throw refusal(`${SETTING} = "ask", but nobody could be asked (no VS Code window is connected)`);
+  if (!answer) throw refusal(`a person was asked (${SETTING} = "ask") and declined`);
+  ctx.signal.throwIfAborted(); // the call ended while the person was thinking: do nothing
 }
 
-async function deletePath(sandbox: Sandbox, args: DeleteArgs) {
-  const target = await sandbox.resolveEntry(args.path);
-  const stat = target.exists ? await fsp.lstat(target.real).catch(() => null) : null;
-  if (!stat) throw noSuchFile(args.path);
-  const type = kindOf(stat);
-  if (type === 'dir') {
-    if (args.recursive) await fsp.rm(target.real, { recursive: true }).catch((err) => rethrow(args.path, err));
-    else
-      await fsp.rmdir(target.real).catch((err) => {
-        if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw new ToolError('failed', `directory ${JSON.stringify(args.path)} is not empty (pass recursive: true)`, { path: args.path, errno: 'ENOTEMPTY' });
-        rethrow(args.path, err);
-      });
-  } else await fsp.unlink(target.real).catch((err) => rethrow(args.path, err));
-  return { path: sandbox.display(target.real), deleted: true, type };
+function isADirectory(input: string): ToolError {
+  return new ToolError('failed', `${JSON.stringify(input)} is a directory (use fs:list)`, { path: input, errno: 'EISDIR' });
 }
 
-function kindOf(stat: Stats): ListEntry['type'] {
-  if (stat.isSymbolicLink()) return 'symlink';
-  if (stat.isDirectory()) return 'dir';
-  if (stat.isFile()) return 'file';
-  return 'other';
-}
-
-async function open(input: string, real: string, flags: number) {
-  return fsp.open(real, flags, 0o666).catch((err) => rethrow(input, err));
-}
-
-async function isDirectory(p: string): Promise<boolean> {
-  return (await fsp.stat(p).catch(() => null))?.isDirectory() ?? false;
-}
-
-function requireFile(input: string, stat: Stats): void {
-  if (stat.isDirectory()) throw new ToolError('failed', `${JSON.stringify(input)} is a directory (use fs:list)`, { path: input, errno: 'EISDIR' });
+function requireFile(input: string, stat: BigIntStats): void {
+  if (stat.isDirectory()) throw isADirectory(input);
   if (!stat.isFile()) throw new ToolError('denied', `${JSON.stringify(input)} is not a regular file`, { path: input });
 }
 

@@ -1,25 +1,38 @@
 // The runtime's own tools. The reference's names (fs:read_file, fs:write_file, fs:list_dir) are
 // aliases of the same handlers so a reference agent finds what it expects (the one map is
 // ../aliases.ts; kinds and the MCP serve policy read it too, so an alias is judged as its tool).
+import path from 'node:path';
 import type { LoomConfig } from '../../config';
 import type { Logger } from '../../log';
 import { ALIASES } from '../aliases';
+import { ConfinedFs } from '../fsat';
 import { isolationStatus } from '../isolation';
 import { Sandbox } from '../sandbox';
 import type { Disposable, ToolDefinition, ToolHandler, ToolRegistry } from '../types';
-import { fsTools } from './fs';
+import { type ConfirmFn, fsTools } from './fs';
 import { shellDefinition, shellHandler } from './shell';
 import { weatherDefinition, weatherHandler } from './weather';
 
 export const BUILTIN_OWNER = 'runtime';
 
+export type { ConfirmFn } from './fs';
+
+export interface BuiltinToolOptions {
+  /** Asks a person (the VS Code window) where a policy says "ask": tools.fs.protected_writes. None: "ask" refuses. */
+  confirm?: ConfirmFn;
+}
+
 /** Interpreters and launchers run arbitrary code; allowing one makes the allowlist moot. */
 const CODE_RUNNERS = ['sh', 'bash', 'zsh', 'dash', 'fish', 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'lua', 'deno', 'bun', 'npx', 'npm', 'env', 'make', 'awk', 'sed'];
 
-export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig, log: Logger): Disposable {
+export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig, log: Logger, options: BuiltinToolOptions = {}): Disposable {
   const sandbox = Sandbox.fromConfig(config, log);
+  // The file tools walk from held directories (no check-then-use of a path string); the sandbox's
+  // string checks remain for system:shell's arguments and working directory.
+  const files = new ConfinedFs({ roots: sandbox.roots, dataPath: path.resolve(config.workspace, config.runtime.dataDir) });
+  if (!files.viaProc) log.warn('no /proc/self/fd: file tools check each path component and then use it (a folder swapped for a symlink at that moment is not caught); rely on OS isolation here');
   const tools: Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> = [
-    ...fsTools(sandbox, { maxReadBytes: config.tools.fs.maxReadBytes }),
+    ...fsTools(files, { maxReadBytes: config.tools.fs.maxReadBytes, protectedWrites: config.tools.fs.protectedWrites, confirm: options.confirm }),
     { definition: shellDefinition, handler: shellHandler(config, sandbox) },
     { definition: weatherDefinition, handler: weatherHandler(config.tools.weather.baseUrl) },
   ];

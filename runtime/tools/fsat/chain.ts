@@ -1,0 +1,208 @@
+// A chain of HELD directories, from a workspace root down to where a file operation happens. Each
+// link is an open descriptor; the next one is opened relative to it, so a name above it that is
+// renamed or swapped for a symlink afterwards changes nothing: the kernel never looks the path up
+// again. Node has no openat(2), but on Linux `/proc/self/fd/<dirfd>/<name>` is the same thing: the
+// magic link /proc/self/fd/<dirfd> jumps to the directory the descriptor holds (not to its name),
+// and only `name` is looked up in it. Opened with O_NOFOLLOW, a symlink at `name` is refused
+// rather than followed; unlink, rmdir, mkdir, lstat and readlink on such a path act on `name`
+// inside the held directory.
+//
+// Without /proc (macOS, BSD, a Linux without /proc mounted) each name is reached by its full path
+// string instead: every component is still opened with O_NOFOLLOW and the parent's path is
+// checked to still lead to the held directory afterwards, but a component swapped between that
+// check and the next open is not caught. That is the behaviour before this module (check, open
+// with O_NOFOLLOW, verify), kept as the documented fallback; the OS isolation of tool processes is
+// what such systems rely on.
+import { closeSync, constants, fstatSync, openSync, promises as fsp, statSync, type BigIntStats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ToolError } from '../errors';
+
+/** (st_dev, st_ino): what a file IS, whatever name or symlink reaches it. */
+export type Identity = string;
+
+export function identityOf(st: BigIntStats): Identity {
+  return `${st.dev}:${st.ino}`;
+}
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** What the file tools add when they open the final entry at(name): never follow a symlink there, never block on a FIFO. */
+export const FINAL_FLAGS = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+export interface HeldDir {
+  readonly fh: FileHandle;
+  readonly id: Identity;
+  /** Its name in the directory before it in the chain ('' for the root the chain starts at). */
+  readonly name: string;
+}
+
+/** What is at a name in the top directory, when it cannot be entered as a directory. */
+export type Blocked = 'missing' | 'symlink' | 'not-dir' | 'changed';
+
+let procFdCache: boolean | undefined;
+
+/** Whether `/proc/self/fd/<fd>/<name>` reaches `name` inside the directory <fd> holds. */
+export function procFdWorks(): boolean {
+  if (procFdCache !== undefined) return procFdCache;
+  let fd: number | undefined;
+  try {
+    fd = openSync('/', DIR_FLAGS);
+    procFdCache = identityOf(statSync(`/proc/self/fd/${fd}/.`, { bigint: true })) === identityOf(fstatSync(fd, { bigint: true }));
+  } catch {
+    procFdCache = false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return procFdCache;
+}
+
+export class Chain {
+  private readonly dirs: HeldDir[] = [];
+
+  /**
+   * @param rootPath the real path of the root the chain starts at (for messages, the tool's output
+   *   and the fallback without /proc)
+   * @param input the path the caller gave, named in every refusal
+   */
+  constructor(
+    readonly rootPath: string,
+    readonly rootIndex: number,
+    private readonly viaProc: boolean,
+    private readonly input: string,
+  ) {}
+
+  /** Opens the root itself by its path. Only for roots no other root holds: nothing an agent can change lies on that path. */
+  static async openRoot(rootPath: string, rootIndex: number, viaProc: boolean, input: string): Promise<Chain> {
+    const chain = new Chain(rootPath, rootIndex, viaProc, input);
+    const fh = await fsp.open(rootPath, constants.O_RDONLY | constants.O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
+      throw new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${err.message}`, { path: input, ...(err.code ? { errno: err.code } : {}) });
+    });
+    try {
+      chain.dirs.push({ fh, id: identityOf(await fh.stat({ bigint: true })), name: '' });
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return chain;
+  }
+
+  get top(): HeldDir {
+    return this.dirs[this.dirs.length - 1];
+  }
+
+  /** 1 at the root. */
+  get depth(): number {
+    return this.dirs.length;
+  }
+
+  /** The names from the root down to the top. */
+  names(): string[] {
+    return this.dirs.slice(1).map((d) => d.name);
+  }
+
+  /** The real path of the top, or of `name` in it: for messages and output, never for access on Linux. */
+  path(name?: string, depth = this.depth): string {
+    const names = this.dirs.slice(1, depth).map((d) => d.name);
+    return path.join(this.rootPath, ...names, ...(name === undefined ? [] : [name]));
+  }
+
+  /** How the OS reaches `name` in the directory at `depth` (default the top) without looking up any name above it. */
+  at(name?: string, depth = this.depth): string {
+    if (!this.viaProc) return this.path(name, depth);
+    const fd = this.dirs[depth - 1].fh.fd;
+    return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
+  }
+
+  /** lstat of `name` in the top; null when there is no such entry. */
+  async lstat(name: string): Promise<BigIntStats | null> {
+    try {
+      const st = await fsp.lstat(this.at(name), { bigint: true });
+      await this.verifyParent();
+      return st;
+    } catch (err) {
+      if (isGone(err)) return null;
+      throw this.osError(err, name);
+    }
+  }
+
+  /** The target of the symlink `name` in the top; null when it is no longer a symlink (it changed: look again). */
+  async readlink(name: string): Promise<string | null> {
+    try {
+      return await fsp.readlink(this.at(name));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || isGone(err)) return null;
+      throw this.osError(err, name);
+    }
+  }
+
+  /**
+   * Enters `name` as a directory: opened relative to the top with O_NOFOLLOW, so a symlink there
+   * is reported (to be followed by hand, or not at all), never followed by the kernel.
+   */
+  async enter(name: string): Promise<HeldDir | Blocked> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(this.at(name), DIR_FLAGS);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return 'missing';
+      // O_DIRECTORY|O_NOFOLLOW on a symlink answers ENOTDIR on Linux, ELOOP elsewhere.
+      if (code !== 'ENOTDIR' && code !== 'ELOOP') throw this.osError(err, name);
+      const st = await this.lstat(name);
+      if (!st) return 'missing';
+      if (st.isSymbolicLink()) return 'symlink';
+      return st.isDirectory() ? 'changed' : 'not-dir';
+    }
+    try {
+      await this.verifyParent();
+      const dir = { fh, id: identityOf(await fh.stat({ bigint: true })), name };
+      this.dirs.push(dir);
+      return dir;
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  async pop(): Promise<HeldDir> {
+    if (this.dirs.length <= 1) throw new Error('cannot pop the root of a chain');
+    const dir = this.dirs.pop()!;
+    await dir.fh.close();
+    return dir;
+  }
+
+  async popTo(depth: number): Promise<void> {
+    while (this.dirs.length > depth) await this.pop();
+  }
+
+  async close(): Promise<void> {
+    for (const dir of this.dirs.splice(0).reverse()) await dir.fh.close().catch(() => {});
+  }
+
+  /** Fallback only: the path string of the top must still lead to the held directory. */
+  private async verifyParent(): Promise<void> {
+    if (this.viaProc) return;
+    const st = await fsp.stat(this.path(), { bigint: true }).catch(() => null);
+    if (!st || identityOf(st) !== this.top.id) throw changed(this.input);
+  }
+
+  private osError(err: unknown, name: string): ToolError {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EACCES' || e.code === 'EPERM') return new ToolError('denied', `the operating system denied access to ${JSON.stringify(this.display(name))} (in ${JSON.stringify(this.input)})`, { path: this.input, errno: e.code });
+    return new ToolError('failed', `${JSON.stringify(this.input)}: ${e.message ?? String(err)}`, { path: this.input, ...(e.code ? { errno: e.code } : {}) });
+  }
+
+  private display(name: string): string {
+    return [...this.names(), name].join('/');
+  }
+}
+
+export function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export function changed(input: string): ToolError {
+  return new ToolError('denied', `path ${JSON.stringify(input)} changed while it was being used (a folder was swapped for a symlink, or moved); nothing was done past that point`, { path: input });
+}

@@ -1,0 +1,86 @@
+// The places file tools treat specially, whatever name reaches them.
+//
+// The runtime's data folder (`[runtime] data_dir`, `.loom` by default) holds the bridge token and
+// the store: no tool may see it. It is recognised by WHAT it is, (st_dev, st_ino), not by how a
+// path spells it, so `./.loom`, `sub/../.loom`, an absolute path, a symlink to it or a custom
+// data_dir all meet the same check. It may not exist yet (it is made when the runtime starts, and
+// tests run without it), so it is looked up on every call: where it is missing, the deepest folder
+// above it that exists and the names below that are kept, and making those names is refused.
+//
+// Protected places are the ones something EXECUTES from: git runs what `.git/config` and
+// `.git/hooks/*` name, VS Code runs `.vscode/tasks.json` and reads settings that name programs,
+// and the runtime starts what `loom.toml` names. Writing there is how an injected agent would
+// turn a file write into code execution, so `tools.fs.protected_writes` decides ("deny", or "ask"
+// a person).
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { ToolError } from '../errors';
+import { identityOf, type Identity } from './chain';
+
+/** Where the data folder is: its identity (`below` empty), or the deepest existing folder above it and the names still to be made. */
+export interface DataPlace {
+  anchor: Identity;
+  below: string[];
+}
+
+/** Looks up the data folder now, following symlinks as the runtime's own path would. */
+export async function findDataPlace(dataPath: string): Promise<DataPlace | undefined> {
+  const below: string[] = [];
+  for (let p = dataPath; ; p = path.dirname(p)) {
+    try {
+      return { anchor: identityOf(await fsp.stat(p, { bigint: true })), below };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || p === path.dirname(p)) return undefined;
+      below.unshift(path.basename(p));
+    }
+  }
+}
+
+/** True when `id` is the data folder itself. */
+export function isDataFolder(place: DataPlace | undefined, id: Identity): boolean {
+  return place !== undefined && place.below.length === 0 && place.anchor === id;
+}
+
+/** True when making `names` inside the folder `id` would make the data folder or something in it. */
+export function wouldMakeDataFolder(place: DataPlace | undefined, id: Identity, names: string[]): boolean {
+  if (!place || !place.below.length || place.anchor !== id || names.length < place.below.length) return false;
+  return place.below.every((name, i) => names[i] === name);
+}
+
+export function dataFolderDenied(input: string): ToolError {
+  return new ToolError('denied', `path ${JSON.stringify(input)} is the runtime's data folder or inside it; tools cannot see or change it`, { path: input });
+}
+
+/** Folder names, compared case-insensitively (case-insensitive file systems reach `.GIT` as `.git`). */
+const PROTECTED_FOLDERS: Record<string, string> = {
+  '.git': 'git runs the commands its config and hooks name',
+  '.vscode': 'VS Code runs the tasks and programs its settings name',
+};
+const ROOT_CONFIG = 'loom.toml';
+
+export interface ProtectedPlace {
+  /** ".git", ".vscode" or "loom.toml". */
+  place: string;
+  why: string;
+  /** For a tree being deleted: where inside it the protected places are. */
+  inside?: string;
+}
+
+/**
+ * The protected place a write at `names` (from a workspace root down) would change. `atRoot`:
+ * the last name is directly in a workspace root.
+ */
+export function protectedPlace(names: string[], atRoot: boolean): ProtectedPlace | undefined {
+  for (const name of names) {
+    const folder = name.toLowerCase();
+    if (Object.hasOwn(PROTECTED_FOLDERS, folder)) return { place: folder, why: PROTECTED_FOLDERS[folder] };
+  }
+  if (atRoot && names.at(-1)?.toLowerCase() === ROOT_CONFIG) return { place: ROOT_CONFIG, why: 'the runtime starts the agents and programs it names' };
+  return undefined;
+}
+
+/** A protected folder's name, for entries met inside a tree being deleted. */
+export function isProtectedFolderName(name: string): boolean {
+  return Object.hasOwn(PROTECTED_FOLDERS, name.toLowerCase());
+}
