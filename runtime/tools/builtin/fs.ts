@@ -6,7 +6,7 @@
 // folder is invisible, and loom.toml, .git/ and .vscode/ change only if a person agrees.
 import { constants, promises as fsp, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
-import { changed, type ConfinedFs, FINAL_FLAGS, identityOf, kindOf, listTree, type Located, protectedPlace, type ProtectedPlace, removeEntry, surveyTree, type TreeGuard } from '../fsat';
+import { changed, type ConfinedFs, FINAL_FLAGS, identityOf, kindOf, listTree, type Located, protectedPlaceOf, type ProtectedPlace, removeEntry, surveyTree, type TreeGuard } from '../fsat';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 
 /**
@@ -151,7 +151,8 @@ function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, c
     if (loc.name === undefined || loc.stat?.isDirectory()) throw isADirectory(args.path);
     if (loc.missing.length && !args.create_dirs) throw new ToolError('failed', `cannot write ${JSON.stringify(args.path)}: its folder does not exist (pass create_dirs: true)`, { path: args.path, errno: 'ENOENT' });
     if (loc.stat) requireFile(args.path, loc.stat);
-    const place = protectedPlace([...loc.chain.names(), ...loc.missing, loc.name], !loc.missing.length && files.isRoot(loc.chain));
+    const ids = [...loc.chain.ids(), ...(loc.stat ? [identityOf(loc.stat)] : [])];
+    const place = protectedPlaceOf([...loc.chain.names(), ...loc.missing, loc.name], !loc.missing.length && files.isRoot(loc.chain), ids, await files.protectedIds());
     if (place) await askForProtected('fs:write', args, place, 'write', options, ctx);
     for (const name of loc.missing) await makeFolder(loc, name, args.path);
 
@@ -218,8 +219,11 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
     const type = kindOf(stat);
     if (type === 'dir' && files.rootWithId(identityOf(stat))) throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, { path: args.path });
 
-    const guard: TreeGuard = { input: args.path, data: loc.data, rootWithId: (id) => files.rootWithId(id), protectedAllowed: false, signal: ctx.signal };
-    const place = protectedPlace([...chain.names(), name], files.isRoot(chain)) ?? (type === 'dir' && args.recursive ? await protectedInside(chain, name, guard) : undefined);
+    const protectedIds = await files.protectedIds();
+    const guard: TreeGuard = { input: args.path, data: loc.data, rootWithId: (id) => files.rootWithId(id), protectedIds, protectedAllowed: false, signal: ctx.signal };
+    const place =
+      protectedPlaceOf([...chain.names(), name], files.isRoot(chain), [...chain.ids(), identityOf(stat)], protectedIds) ??
+      (type === 'dir' && args.recursive ? await protectedInside(chain, name, guard) : undefined);
     if (place) {
       await askForProtected('fs:delete', args, place, 'delete', options, ctx);
       guard.protectedAllowed = true;
@@ -243,9 +247,8 @@ async function protectedInside(chain: Located['chain'], name: string, guard: Tre
   try {
     const found = await surveyTree(chain, guard);
     if (!found.length) return undefined;
-    const first = found[0].split('/').pop()!;
-    const shown = found.slice(0, 5).map((p) => `${guard.input.replace(/\/+$/, '')}/${p}`);
-    return { ...protectedPlace([first], false)!, inside: shown.join(', ') + (found.length > 5 ? ', …' : '') };
+    const shown = found.slice(0, 5).map((f) => `${guard.input.replace(/\/+$/, '')}/${f.path}`);
+    return { ...found[0].place, inside: shown.join(', ') + (found.length > 5 ? ', …' : '') };
   } finally {
     await chain.pop();
   }

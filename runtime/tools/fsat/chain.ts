@@ -100,6 +100,11 @@ export class Chain {
     return this.dirs.slice(1).map((d) => d.name);
   }
 
+  /** The identities from the root down to the top. */
+  ids(): Identity[] {
+    return this.dirs.map((d) => d.id);
+  }
+
   /** The real path of the top, or of `name` in it: for messages and output, never for access on Linux. */
   path(name?: string, depth = this.depth): string {
     const names = this.dirs.slice(1, depth).map((d) => d.name);

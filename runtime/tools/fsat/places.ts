@@ -12,7 +12,7 @@
 // and the runtime starts what `loom.toml` names. Writing there is how an injected agent would
 // turn a file write into code execution, so `tools.fs.protected_writes` decides ("deny", or "ask"
 // a person).
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
@@ -80,7 +80,42 @@ export function protectedPlace(names: string[], atRoot: boolean): ProtectedPlace
   return undefined;
 }
 
-/** A protected folder's name, for entries met inside a tree being deleted. */
-export function isProtectedFolderName(name: string): boolean {
-  return Object.hasOwn(PROTECTED_FOLDERS, name.toLowerCase());
+/** protectedPlace, or the place one of `ids` (the folders on the way and the entry itself) really is. */
+export function protectedPlaceOf(names: string[], atRoot: boolean, ids: Identity[], known: Map<Identity, ProtectedPlace>): ProtectedPlace | undefined {
+  return protectedPlace(names, atRoot) ?? ids.map((id) => known.get(id)).find((p) => p !== undefined);
+}
+
+
+/**
+ * The protected places of each root by IDENTITY, where they really are: `loom.toml` and `.vscode`
+ * may be symlinks and `.git` a symlink or a "gitdir: <path>" file, so the file git or the runtime
+ * reads can carry an innocent name ("cfg.toml", "repo/config"). Looked up on every call, by the
+ * path the runtime and git themselves would follow.
+ */
+export async function protectedIdentities(roots: readonly string[]): Promise<Map<Identity, ProtectedPlace>> {
+  const found = new Map<Identity, ProtectedPlace>();
+  const add = (st: BigIntStats | null, place: string) => {
+    if (st) found.set(identityOf(st), protectedPlace([place], true)!);
+  };
+  for (const root of roots) {
+    add(await statOrNull(path.join(root, ROOT_CONFIG)), ROOT_CONFIG);
+    for (const folder of Object.keys(PROTECTED_FOLDERS)) {
+      const at = path.join(root, folder);
+      const st = await statOrNull(at);
+      if (st?.isFile()) add(await statOrNull(await gitdirOf(at, root)), folder);
+      else add(st, folder);
+    }
+  }
+  return found;
+}
+
+/** The folder a ".git" file names ("gitdir: <path>", relative to the folder holding it). */
+async function gitdirOf(file: string, root: string): Promise<string> {
+  const text = await fsp.readFile(file, 'utf8').catch(() => '');
+  const named = /^gitdir:\s*(.+?)\s*$/m.exec(text.slice(0, 4096))?.[1];
+  return named ? path.resolve(root, named) : file;
+}
+
+async function statOrNull(p: string): Promise<BigIntStats | null> {
+  return fsp.stat(p, { bigint: true }).catch(() => null);
 }

@@ -5,7 +5,7 @@
 import { promises as fsp, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
 import { changed, identityOf, type Chain, type Identity } from './chain';
-import { isDataFolder, isProtectedFolderName, type DataPlace } from './places';
+import { isDataFolder, protectedPlace, type DataPlace, type ProtectedPlace } from './places';
 
 export interface ListEntry {
   path: string;
@@ -65,7 +65,9 @@ export interface TreeGuard {
   data: DataPlace | undefined;
   /** The workspace root with this identity, if any. */
   rootWithId(id: Identity): string | undefined;
-  /** Entries named .git or .vscode may go (a person agreed). */
+  /** loom.toml, .git and .vscode by identity (ConfinedFs.protectedIds). */
+  protectedIds: Map<Identity, ProtectedPlace>;
+  /** Protected entries (named .git or .vscode, or in protectedIds) may go: a person agreed. */
   protectedAllowed: boolean;
   signal?: AbortSignal;
 }
@@ -75,14 +77,15 @@ export interface TreeGuard {
  * refused is refused whole: the data folder or a workspace root inside refuses; the protected
  * folders found (.git, .vscode) are returned, to ask about.
  */
-export async function surveyTree(chain: Chain, guard: TreeGuard, rel: string[] = []): Promise<string[]> {
-  const found: string[] = [];
+export async function surveyTree(chain: Chain, guard: TreeGuard, rel: string[] = []): Promise<Array<{ path: string; place: ProtectedPlace }>> {
+  const found: Array<{ path: string; place: ProtectedPlace }> = [];
   for (const name of await fsp.readdir(chain.at())) {
     guard.signal?.throwIfAborted();
     const st = await chain.lstat(name);
     if (!st) continue;
-    if (isProtectedFolderName(name)) {
-      found.push([...rel, name].join('/'));
+    const place = protectedEntry(guard, name, st);
+    if (place) {
+      found.push({ path: [...rel, name].join('/'), place });
       continue;
     }
     if (!st.isDirectory()) continue;
@@ -112,10 +115,10 @@ const MAX_ATTEMPTS = 40;
 
 /** Removes `name` from the top of `chain`: a file or symlink by unlink, a folder by emptying it held and then rmdir. */
 export async function removeEntry(chain: Chain, name: string, guard: TreeGuard): Promise<void> {
-  if (isProtectedFolderName(name) && !guard.protectedAllowed) throw new ToolError('denied', `refusing to delete ${JSON.stringify(guard.input)}: ${name} appeared inside it while it was being deleted`, { path: guard.input });
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const st = await chain.lstat(name);
     if (!st) return;
+    if (!guard.protectedAllowed && protectedEntry(guard, name, st)) throw new ToolError('denied', `refusing to delete ${JSON.stringify(guard.input)}: ${name}, a protected place, appeared inside it while it was being deleted`, { path: guard.input });
     if (!st.isDirectory()) {
       // unlink never follows a symlink: the link goes, its target stays. A second hard link's other name stays too.
       try {
@@ -150,6 +153,11 @@ export async function removeEntry(chain: Chain, name: string, guard: TreeGuard):
     }
   }
   throw changed(guard.input);
+}
+
+/** An entry named .git or .vscode, or one of the protected places by identity. */
+function protectedEntry(guard: TreeGuard, name: string, st: BigIntStats): ProtectedPlace | undefined {
+  return protectedPlace([name], false) ?? guard.protectedIds.get(identityOf(st));
 }
 
 function refuseHeld(guard: TreeGuard, id: Identity): void {

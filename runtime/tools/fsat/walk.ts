@@ -20,7 +20,7 @@ import { promises as fsp, realpathSync, statSync, type BigIntStats } from 'node:
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { Chain, identityOf, procFdWorks, type Identity } from './chain';
-import { dataFolderDenied, findDataPlace, isDataFolder, wouldMakeDataFolder, type DataPlace } from './places';
+import { dataFolderDenied, findDataPlace, isDataFolder, protectedIdentities, wouldMakeDataFolder, type DataPlace, type ProtectedPlace } from './places';
 
 const MAX_SYMLINK_HOPS = 40;
 
@@ -99,6 +99,11 @@ export class ConfinedFs {
   /** The data folder as it is now (it may appear or be replaced while the runtime runs). */
   dataPlace(): Promise<DataPlace | undefined> {
     return findDataPlace(this.dataPath);
+  }
+
+  /** loom.toml, .git and .vscode of every root by identity, wherever symlinks or a gitdir file put them. */
+  protectedIds(): Promise<Map<Identity, ProtectedPlace>> {
+    return protectedIdentities(this.roots);
   }
 
   /**

@@ -310,6 +310,28 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       assert.equal(content(fx().ws, 'sub/.git/config'), ORIGINAL);
     });
 
+    it('a root\'s loom.toml, .git or .vscode that is a symlink (or a "gitdir:" file) is protected where it really is, under its other name', async () => {
+      const ws = fx().ws;
+      const snap = () => record(ws);
+      for (const p of ['loom.toml', '.git', '.vscode']) fs.rmSync(path.join(ws, p), { recursive: true });
+      fs.writeFileSync(path.join(ws, 'cfg.toml'), ORIGINAL);
+      fs.symlinkSync('cfg.toml', path.join(ws, 'loom.toml'));
+      fs.mkdirSync(path.join(ws, 'repo/hooks'), { recursive: true });
+      fs.writeFileSync(path.join(ws, 'repo/config'), ORIGINAL);
+      fs.writeFileSync(path.join(ws, '.git'), 'gitdir: repo\n');
+      fs.mkdirSync(path.join(ws, 'conf'));
+      fs.writeFileSync(path.join(ws, 'conf/tasks.json'), ORIGINAL);
+      fs.symlinkSync('conf', path.join(ws, '.vscode'));
+      const before = snap();
+      expectError(await fx().call('fs:write', { path: 'cfg.toml', content: '[agents.evil]' }), 'denied', "the workspace's loom.toml");
+      expectError(await fx().call('fs:delete', { path: 'cfg.toml' }), 'denied', 'loom.toml');
+      expectError(await fx().call('fs:write', { path: 'repo/config', content: '[core]\nfsmonitor = touch x' }), 'denied', 'inside .git');
+      expectError(await fx().call('fs:write', { path: 'repo/hooks/pre-commit', content: '#!/bin/sh' }), 'denied', 'inside .git');
+      expectError(await fx().call('fs:delete', { path: 'repo', recursive: true }), 'denied', '.git');
+      expectError(await fx().call('fs:write', { path: 'conf/tasks.json', content: '{}' }), 'denied', 'inside .vscode');
+      assert.deepEqual(snap(), before);
+    });
+
     it('loom.toml below the root is an ordinary file (control)', async () => {
       expectOk(await fx().call('fs:write', { path: 'sub/loom.toml', content: 'fine', create_dirs: true }));
       assert.equal(content(fx().ws, 'sub/loom.toml'), 'fine');
