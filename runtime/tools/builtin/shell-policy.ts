@@ -1,7 +1,9 @@
 // What system:shell lets a program be asked to do. No shell runs, so metacharacters are plain
 // bytes; what remains is (1) every argument that could name a file must resolve inside the
 // roots, by real path, and (2) options that make an allowlisted program run other programs,
-// follow symlinks out, or read file names from a file are refused per program.
+// follow symlinks out, read file names from a file or write a file it names are refused per
+// program. The OS isolation (../isolation) is the boundary; these rules are defence in depth
+// and the only line when tools.shell.isolation is "off".
 import { ToolError } from '../errors';
 import type { Sandbox } from '../sandbox';
 
@@ -21,14 +23,22 @@ const RULES: Record<string, CommandRule> = {
   ls: { long: ['--dereference'], letters: 'L' },
   wc: { long: ['--files0-from'] },
   du: { long: ['--files0-from', '--dereference'], letters: 'L' },
-  sort: { long: ['--compress-program', '--files0-from'] },
+  // -o/--output writes the file it names (loom.toml, .git/config…): refused, like the programs it may run.
+  sort: { long: ['--compress-program', '--files0-from', '--output'], letters: 'o' },
   find: { exact: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls', '-L', '-follow', '-files0-from'] },
   rg: { long: ['--pre', '--follow'], letters: 'L' },
-  tar: { long: ['--to-command', '--checkpoint-action', '--use-compress-program', '--info-script', '--new-volume-script', '--rsh-command'], letters: 'IF' },
+  // -T/--files-from reads the names to archive from a file, where no check sees them.
+  tar: { long: ['--to-command', '--checkpoint-action', '--use-compress-program', '--info-script', '--new-volume-script', '--rsh-command', '--files-from'], letters: 'IFT' },
+  // A lesskey file can set LESSOPEN; a log file is a write. LESSSECURE (extraEnvFor) disables the rest.
+  less: { long: ['--lesskey-file', '--lesskey-src', '--lesskey-content', '--log-file', '--LOG-FILE'], letters: 'koO' },
 };
 
 /** Programs whose job is to run another program: allowing one would bypass the allowlist. */
-const LAUNCHERS = new Set(['xargs', 'nice', 'nohup', 'timeout', 'time', 'stdbuf', 'setsid', 'sudo', 'doas', 'su', 'chroot', 'flock', 'watch', 'strace', 'ltrace', 'ionice', 'taskset', 'unshare', 'nsenter', 'script', 'busybox', 'command', 'exec']);
+const LAUNCHERS = new Set([
+  'xargs', 'nice', 'nohup', 'timeout', 'time', 'stdbuf', 'setsid', 'sudo', 'doas', 'su', 'chroot', 'flock', 'watch', 'strace', 'ltrace', 'ionice', 'taskset', 'unshare', 'nsenter', 'script', 'busybox', 'command', 'exec',
+  // Editors and man run shell commands of their own ("vim -c '!cmd'", ed's "!", "man -P cmd"), from arguments or from stdin.
+  'vim', 'vi', 'nvim', 'view', 'vimdiff', 'rvim', 'rview', 'ex', 'ed', 'red', 'emacs', 'man',
+]);
 
 // git reads commands to run from its config (pager, fsmonitor, hooks, aliases, editor) and
 // takes options that run programs; only a read-and-commit subset runs, with the config that
@@ -38,12 +48,16 @@ const GIT_SUBCOMMANDS = new Set([
   'cat-file', 'rev-list', 'merge-base', 'show-ref', 'reflog', 'add', 'commit', 'restore', 'rm', 'mv', 'switch', 'checkout', 'reset', 'stash', 'version',
 ]);
 const GIT_GLOBAL_OPTIONS = new Set(['--no-pager', '-P', '--no-replace-objects', '--literal-pathspecs', '--glob-pathspecs', '--noglob-pathspecs', '--icase-pathspecs', '--no-optional-locks', '--version']);
-const GIT_RULE: CommandRule = { long: ['--upload-pack', '--receive-pack', '--exec', '--exec-path', '--open-files-in-pager', '--config-env'] };
+// --output writes the diff/log where it says: .git/config (then "git diff" runs its diff.external), the data folder's runtime.json.
+const GIT_RULE: CommandRule = { long: ['--upload-pack', '--receive-pack', '--exec', '--exec-path', '--open-files-in-pager', '--config-env', '--output'] };
 const GIT_SAFE_PREFIX = ['--no-pager', '-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', '-c', 'core.editor=false', '-c', 'core.sshCommand=false', '-c', 'safe.bareRepository=explicit', '-c', 'protocol.allow=never'];
 
 /** Environment a program needs beyond the allowlisted variables. */
 export function extraEnvFor(command: string): Record<string, string> {
-  return command === 'git' ? { GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' } : {};
+  if (command === 'git') return { GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' };
+  // No shell escapes, LESSOPEN/LESSCLOSE, log files or examining other files.
+  if (command === 'less') return { LESSSECURE: '1' };
+  return {};
 }
 
 /**
@@ -56,37 +70,72 @@ export async function checkCommandLine(command: string, args: string[], cwd: str
   args.forEach((arg) => {
     if (arg.includes('\0')) throw denied(`argument ${JSON.stringify(arg)} contains a NUL byte`);
   });
-  let argv = args;
   if (command === 'git') {
-    checkGit(args);
-    argv = [...GIT_SAFE_PREFIX, ...args];
-  } else {
-    refuseOptions(command, args, RULES[command]);
+    const { dir, rest } = await checkGit(args, cwd, sandbox);
+    // Paths after the subcommand are git's, relative to where the -C options took it.
+    await checkPaths(command, rest, dir, sandbox);
+    return [...GIT_SAFE_PREFIX, ...args];
   }
-  for (const value of pathCandidates(args)) {
-    try {
-      await sandbox.resolve(value, cwd);
-    } catch (err) {
-      if (err instanceof ToolError && err.code === 'denied') throw denied(`argument ${JSON.stringify(value)} of ${command} is refused: ${err.message}`, { argument: value });
-      throw err;
-    }
-  }
-  return argv;
+  const options = command === 'tar' ? tarOptions(args) : args;
+  refuseOptions(command, options, RULES[command]);
+  await checkPaths(command, options, cwd, sandbox);
+  return args;
 }
 
-function checkGit(args: string[]): void {
+/**
+ * GNU tar reads a first argument without a dash as a cluster of option letters ("tar cIf PROG
+ * out.tar x" is "tar -c -I PROG -f out.tar x"); it is judged as the cluster it is.
+ */
+function tarOptions(args: string[]): string[] {
+  return args.length && args[0] !== '' && !args[0].startsWith('-') ? [`-${args[0]}`, ...args.slice(1)] : args;
+}
+
+/** Every argument that could name a file must resolve inside the roots, judged from `base`. */
+async function checkPaths(command: string, args: string[], base: string, sandbox: Sandbox): Promise<void> {
+  for (const { arg, value } of pathCandidates(args)) {
+    await resolveInside(sandbox, value, base, (why) => `argument ${JSON.stringify(arg)} of ${command} is refused: ${arg === value ? '' : `the value ${JSON.stringify(value)} it may carry: `}${why}`, arg);
+  }
+}
+
+/** sandbox.resolve, with a refusal reworded by `explain` (which gets the sandbox's reason) and naming `argument`. */
+async function resolveInside(sandbox: Sandbox, value: string, base: string, explain: (why: string) => string, argument: string): Promise<string> {
+  try {
+    return (await sandbox.resolve(value, base)).real;
+  } catch (err) {
+    if (err instanceof ToolError && err.code === 'denied') throw denied(explain(err.message), { argument });
+    throw err;
+  }
+}
+
+/**
+ * Git's options before the subcommand: only -C and a harmless few. git applies the -C options
+ * one after another (each relative to the previous), so the chain is followed as git does and
+ * every directory on it must lie inside the roots. Returns where git ends up and what follows
+ * the subcommand.
+ */
+async function checkGit(args: string[], cwd: string, sandbox: Sandbox): Promise<{ dir: string; rest: string[] }> {
+  let dir = cwd;
+  const chain: string[] = [];
   let i = 0;
   for (; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
-    if (a === '-C') i++;
-    else if (a.startsWith('-C')) continue;
-    else if (!GIT_GLOBAL_OPTIONS.has(a)) throw denied(`git option ${JSON.stringify(a)} is not allowed (allowed before the subcommand: -C <dir inside the workspace>, ${[...GIT_GLOBAL_OPTIONS].join(', ')})`, { argument: a });
+    if (a.startsWith('-C')) {
+      const value = a === '-C' ? args[++i] : a.slice(2);
+      if (value === undefined) throw denied('git option "-C" needs a directory', { argument: a });
+      chain.push(value);
+      if (value === '') continue; // git ignores an empty -C
+      const after = chain.length > 1 ? ` (applied after ${chain.slice(0, -1).map((c) => `-C ${JSON.stringify(c)}`).join(' ')}, as git does)` : '';
+      dir = await resolveInside(sandbox, value, dir, (why) => `git option -C ${JSON.stringify(value)}${after} is refused: ${why}`, value);
+    } else if (!GIT_GLOBAL_OPTIONS.has(a)) {
+      throw denied(`git option ${JSON.stringify(a)} is not allowed (allowed before the subcommand: -C <dir inside the workspace>, ${[...GIT_GLOBAL_OPTIONS].join(', ')})`, { argument: a });
+    }
   }
   const sub = args[i];
-  if (sub === undefined) return;
+  if (sub === undefined) return { dir, rest: [] };
   if (!GIT_SUBCOMMANDS.has(sub)) throw denied(`git ${sub} is not allowed (allowed: ${[...GIT_SUBCOMMANDS].join(', ')})`, { argument: sub });
   const rest = args.slice(i + 1);
   refuseOptions('git', rest, sub === 'grep' ? { ...GIT_RULE, letters: 'O' } : GIT_RULE);
+  return { dir, rest };
 }
 
 function refuseOptions(command: string, args: string[], rule: CommandRule | undefined): void {
@@ -105,27 +154,31 @@ function refuseOptions(command: string, args: string[], rule: CommandRule | unde
 }
 
 /**
- * Everything that could be a file name: operands, the value of "--opt=value", and what follows
- * a short option letter ("-f/etc/x"). Checking too much costs nothing: a word that is not a
- * path resolves inside the working directory.
+ * Everything that could be a file name: operands, the value of "--opt=value", and whatever a
+ * short option may carry glued on: in a cluster any letter may be the one that takes the rest
+ * as its value ("-qF/abs/file" is -q -F /abs/file; "-xf/etc/x", "-uo/x"), so every tail that
+ * follows a letter is a candidate. Checking too much costs little: a word that is not a path
+ * resolves inside the working directory.
  */
-function pathCandidates(args: string[]): string[] {
-  const out: string[] = [];
+function pathCandidates(args: string[]): Array<{ arg: string; value: string }> {
+  const out: Array<{ arg: string; value: string }> = [];
   let operandsOnly = false;
   for (const arg of args) {
     if (operandsOnly || !arg.startsWith('-') || arg === '-') {
-      if (arg !== '-' && arg !== '') out.push(arg);
+      if (arg !== '-' && arg !== '') out.push({ arg, value: arg });
     } else if (arg === '--') operandsOnly = true;
     else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
-      if (eq > 0 && eq < arg.length - 1) out.push(arg.slice(eq + 1));
-    } else if (arg.length > 2) out.push(arg.slice(2));
+      if (eq > 0 && eq < arg.length - 1) out.push({ arg, value: arg.slice(eq + 1) });
+    } else {
+      for (let i = 1; i < arg.length - 1 && /[A-Za-z0-9]/.test(arg[i]); i++) out.push({ arg, value: arg.slice(i + 1) });
+    }
   }
   return out;
 }
 
 function refusedOption(command: string, arg: string): ToolError {
-  return denied(`${command} option ${JSON.stringify(arg)} is not allowed: it can run other programs, follow symlinks out of the workspace or read file names from a file`, { argument: arg });
+  return denied(`${command} option ${JSON.stringify(arg)} is not allowed: it can run other programs, follow symlinks out of the workspace, read file names from a file or write a file it names`, { argument: arg });
 }
 
 function denied(message: string, details?: Record<string, string>): ToolError {

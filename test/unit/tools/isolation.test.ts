@@ -1,0 +1,540 @@
+// The OS boundary itself (runtime/tools/isolation over real bubblewrap), attacked with the policy
+// out of the way: either the isolation layer is driven directly (confine(...) around
+// "/bin/sh -c <attack>") or an allowlisted sh runs the attack through system:shell. Classes:
+// process escapes (nothing a call started outlives it: normal end, timeout, cancel), filesystem
+// and kernel containment, and isolation being unavailable (a missing bubblewrap is simulated
+// with LOOM_BWRAP; the probe is cached per value). attackFixture checks after every case that the
+// outside secret, loom.toml, .vscode, .git's config/hooks/HEAD and the data folder are
+// byte-identical (absent ones still absent) and that the marker was planted nowhere on the host.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoomConfig } from '../../../runtime/config/types';
+import { confine, isolationStatus, SANDBOX_HOME, workspaceConfinement } from '../../../runtime/tools/isolation';
+import { type Attack, assertNoLeak, attackFixture, eventually, expectError, expectOk, type ProjectPart, processesWith, SECRET, uniqueMarker, withEnv } from './helpers';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The workspace's roots as the runtime has them: real paths, the workspace first. */
+function rootsOf(config: LoomConfig): string[] {
+  return [config.workspace, ...config.runtime.roots.map((r) => path.resolve(config.workspace, r))].map((r) => fs.realpathSync(r));
+}
+
+/** Runs `/bin/sh -c script` confined exactly as system:shell confines a program (isolation "required"). */
+function confined(a: Attack, script: string, o: { network?: boolean; cwd?: string } = {}): Promise<Run> {
+  const cwd = o.cwd ?? a.p.ws;
+  const launch = confine('required', workspaceConfinement(a.p.config, rootsOf(a.p.config), { cwd, network: o.network ?? false }), '/bin/sh', ['-c', script], 'test', 'tools.shell.isolation');
+  assert.equal(launch.isolated, true);
+  return new Promise((resolve, reject) => {
+    const child = spawn(launch.file, launch.args, { cwd, env: { PATH: '/usr/bin:/bin', HOME: SANDBOX_HOME, LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      launch.cleanup();
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The attack failed inside the sandbox (a command of it exited non-zero) and printed no secret. */
+function refusedByTheOs(run: Run, why: RegExp = /Read-only file system|Permission denied|No such file|Operation not permitted|Invalid cross-device link|Device or resource busy|must be superuser/): void {
+  assert.notEqual(run.code, 0, `expected the OS to refuse: ${JSON.stringify(run)}`);
+  assert.match(run.stderr, why);
+  assertNoLeak(run);
+}
+
+/** The test runner's descriptors when this file loaded (before it opened anything): what it inherited. */
+const INHERITED_FDS = new Map(fs.readdirSync('/proc/self/fd').map((fd) => [fd, (() => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })()]));
+
+const stat = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false });
+
+describe('isolation: the OS boundary under attack (real bubblewrap)', function () {
+  this.timeout(30_000);
+
+  describe('process escapes: nothing a call started outlives it', () => {
+    const fx = attackFixture((c) => c.tools.shell.allow.push('sh'));
+    /** A unique sleep duration: its digits mark every process of the call in /proc/<pid>/cmdline. */
+    const sleeper = () => `8${uniqueMarker('').replace(/\D/g, '').slice(-8)}`;
+    const gone = (marker: string) => eventually(() => processesWith(marker).length === 0, `every process marked ${marker} to be gone`, 5000);
+    /** The classic daemon: fork, setsid, fork again, chdir /, close stdin/stdout/stderr. */
+    const daemon = (n: string) => `python3 -c 'import os,sys,time\nif os.fork(): sys.exit(0)\nos.setsid()\nif os.fork(): sys.exit(0)\nos.chdir("/"); os.closerange(0, 3); time.sleep(300)' ${n}`;
+    const escapes = (n: string) =>
+      [
+        `setsid sleep ${n} &`,
+        `nohup sleep ${n} >/dev/null 2>&1 &`,
+        `(sleep ${n} &)`,
+        `sh -c 'setsid sleep ${n} &'`,
+        `sh -c 'trap "" TERM HUP INT; exec sleep ${n}' &`,
+        daemon(n),
+      ].join('\n');
+
+    for (const [label, script] of [
+      ['setsid', (n: string) => `setsid sleep ${n} &`],
+      ['a double fork', (n: string) => `(sleep ${n} &)`],
+      ['nohup', (n: string) => `nohup sleep ${n} >/dev/null 2>&1 &`],
+      ["a daemonising child (sh -c 'setsid sleep N &')", (n: string) => `sh -c 'setsid sleep ${n} &'`],
+      ['a real daemon (fork, setsid, fork, chdir /, close its fds)', (n: string) => daemon(n)],
+      ['a child ignoring TERM/HUP/INT', (n: string) => `sh -c 'trap "" TERM HUP INT; exec sleep ${n}' &`],
+      ['twenty background children', (n: string) => `for i in $(seq 20); do sleep ${n} & done`],
+    ] as const) {
+      it(`${label}: gone after the call ends normally`, async () => {
+        const n = sleeper();
+        // The pause lets the escape complete (setsid, the second fork) before the call ends.
+        const count = `for p in /proc/[0-9]*; do tr '\\0\\n' '  ' < $p/cmdline; echo; done | grep -c '^\\(sleep\\|python3\\) .*${n}'`;
+        const out = expectOk(await fx().shell('sh', ['-c', `${script(n)}\nsleep 0.3\n${count}`]));
+        assert.ok(Number(out.stdout) >= 1, `the escapes were not running when the call ended: ${JSON.stringify(out)}`);
+        assert.equal(out.isolated, true);
+        await gone(n);
+      });
+    }
+
+    it("all of them at once: gone after the shell's timeout_ms (outcome timeout)", async () => {
+      const n = sleeper();
+      const out = await fx().shell('sh', ['-c', `${escapes(n)}\nsleep ${n}`], { timeout_ms: 700 });
+      expectError(out, 'timeout', 'sh did not finish within its timeout_ms of 700 ms');
+      await gone(n);
+    });
+
+    it("all of them at once: gone after the call's own timeout", async () => {
+      const n = sleeper();
+      const out = await fx().p.call('system:shell', { command: 'sh', args: ['-c', `${escapes(n)}\nsleep ${n}`] }, 900);
+      expectError(out, 'timeout');
+      await gone(n);
+    });
+
+    it('all of them at once: gone after a cancel through an AbortSignal', async () => {
+      const n = sleeper();
+      const abort = new AbortController();
+      const call = fx().p.registry.call({ name: 'system:shell', arguments: { command: 'sh', args: ['-c', `${escapes(n)}\nsleep ${n}`] }, signal: abort.signal });
+      await eventually(() => processesWith(n).length >= 6, 'the attack to have started its processes');
+      abort.abort();
+      expectError(await call, 'failed', 'cancelled');
+      await gone(n);
+    });
+
+    it('control: with isolation "off" a setsid child does outlive the call (so the scan above can see survivors)', async () => {
+      const n = sleeper();
+      fx().p.config.tools.shell.isolation = 'off';
+      expectOk(await fx().shell('sh', ['-c', `setsid sleep ${n} >/dev/null 2>&1 & sleep 0.3`]));
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(processesWith(n).length, 1, 'the unconfined setsid child should still run');
+      } finally {
+        processesWith(n).forEach((pid) => process.kill(pid, 'SIGKILL'));
+      }
+    });
+
+    it('a background writer left behind never gets to write after the call returned', async () => {
+      const late = path.join(fx().p.ws, `late-${fx().m}`);
+      expectOk(await fx().shell('sh', ['-c', `(sleep 0.8; touch '${late}') & setsid sh -c 'sleep 0.8; touch "${late}"' & echo started`]));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(fs.existsSync(late), false, 'a process of the call survived it and wrote');
+    });
+
+    it('"kill -9 -1" inside kills nothing outside the sandbox', async () => {
+      const n = sleeper();
+      const host = spawn('sleep', [n], { stdio: 'ignore' });
+      try {
+        await eventually(() => processesWith(n).length === 1, 'the host sleeper to start');
+        await fx().shell('sh', ['-c', 'kill -9 -1; echo survived']);
+        assert.deepEqual(processesWith(n), [host.pid]);
+      } finally {
+        host.kill('SIGKILL');
+      }
+    });
+  });
+
+  describe('filesystem: loom.toml, .vscode and .git present', () => {
+    const fx = attackFixture();
+    for (const [label, script] of [
+      ['append to loom.toml', 'echo "[agents.evil]" >> loom.toml'],
+      ['replace loom.toml', 'rm -f loom.toml'],
+      ['rename loom.toml away', 'mv loom.toml loom.old'],
+      ['overwrite .vscode/settings.json', 'echo "{}" > .vscode/settings.json'],
+      ['add .vscode/tasks.json', 'echo "{}" > .vscode/tasks.json'],
+      ['remove .vscode', 'rm -rf .vscode'],
+      ['append to .git/config', 'printf "[core]\\n\\tfsmonitor = touch x\\n" >> .git/config'],
+      ['plant .git/hooks/pre-commit', 'printf "#!/bin/sh\\ntouch x\\n" > .git/hooks/pre-commit'],
+      ['replace .git/HEAD', 'echo "ref: refs/heads/evil" > .git/HEAD'],
+      ['remove .git', 'rm -rf .git'],
+      ['rename .git away', 'mv .git git.old'],
+      ['git config core.fsmonitor (git inside)', 'git config core.fsmonitor "touch x"'],
+      ['unmount the read-only .git, then write its config', 'umount .git || umount -l .git; echo x >> .git/config'],
+      ['mount a tmpfs over .git', 'mount -t tmpfs none .git'],
+      ['bind a writable folder over .git', 'mkdir -p fake && mount --bind fake .git'],
+      ['hard-link .git/config into the workspace (to write it later)', 'ln .git/config cfg'],
+    ] as const) {
+      it(`${label}: refused by the OS, nothing changes`, async () => {
+        refusedByTheOs(await confined(fx(), script), /Read-only file system|permission denied|must be superuser|Invalid cross-device link|Device or resource busy|Operation not permitted/i);
+        assert.equal(stat(path.join(fx().p.ws, 'cfg')), undefined);
+      });
+    }
+  });
+
+  describe('filesystem: loom.toml, .vscode, .git and the data folder absent', () => {
+    const absent: ProjectPart[] = ['git', 'loom.toml', '.vscode', 'data'];
+    const fx = attackFixture(() => {}, absent);
+    for (const [label, script] of [
+      ['create loom.toml', 'echo "[agents.evil]" > loom.toml'],
+      ['create .vscode/tasks.json', 'mkdir -p .vscode && echo "{}" > .vscode/tasks.json'],
+      ['create .git/hooks', 'mkdir -p .git/hooks'],
+      ['git init', 'git init -q .'],
+      ['create the data folder with a discovery file', 'mkdir -p .loom && echo "{}" > .loom/runtime.json'],
+    ] as const) {
+      it(`${label}: refused by the OS, and nothing is left on the host afterwards`, async () => {
+        refusedByTheOs(await confined(fx(), script));
+        for (const name of ['loom.toml', '.vscode', '.git', '.loom']) assert.equal(stat(path.join(fx().p.ws, name)), undefined, `${name} exists on the host`);
+      });
+    }
+  });
+
+  describe('filesystem: the data folder', () => {
+    const fx = attackFixture();
+    it('is an empty folder inside', async () => {
+      const run = await confined(fx(), 'ls -A .loom; echo end');
+      assert.deepEqual([run.code, run.stdout], [0, 'end\n']);
+    });
+    for (const spelling of ['.loom/runtime.json', './src/../.loom/runtime.json', 'dl/runtime.json', '$PWD/.loom/runtime.json']) {
+      it(`its discovery file (${spelling}) cannot be read`, async () => {
+        fs.symlinkSync('.loom', path.join(fx().p.ws, 'dl'));
+        const run = await confined(fx(), `cat ${spelling}`);
+        refusedByTheOs(run, /No such file/);
+        assertNoLeak(run, fx().p.token);
+      });
+    }
+    it('cannot be written, removed or replaced', async () => {
+      for (const script of ['touch .loom/x', 'rm -rf .loom', 'mv .loom loom.old', 'umount .loom']) refusedByTheOs(await confined(fx(), script));
+    });
+    it('a grep of the whole workspace for the token finds nothing', async () => {
+      const run = await confined(fx(), `grep -r '${fx().p.token}' . ; echo "grep=$?"`);
+      assert.equal(run.stdout, 'grep=1\n');
+    });
+  });
+
+  describe('filesystem: a data folder configured elsewhere in the workspace', () => {
+    const fx = attackFixture((c) => {
+      c.runtime.dataDir = 'state/loom-data';
+    });
+    it('is hidden and read-only at its configured place', async () => {
+      assert.ok(fs.existsSync(path.join(fx().p.ws, 'state/loom-data/runtime.json')));
+      const run = await confined(fx(), 'ls -A state/loom-data; touch state/loom-data/x');
+      refusedByTheOs(run);
+      assert.equal(run.stdout, '');
+    });
+  });
+
+  describe('filesystem: home, /tmp, system folders, other roots', () => {
+    let extra = '';
+    const fx = attackFixture((c) => {
+      extra = path.join(path.dirname(c.workspace), 'extra');
+      fs.mkdirSync(extra);
+      c.runtime.roots = ['../extra'];
+    });
+
+    it('$HOME is a private scratch folder; the real home (/root) is absent', async () => {
+      const run = await confined(fx(), `echo "$HOME"; ls ${os.homedir()}`);
+      assert.equal(run.stdout, `${SANDBOX_HOME}\n`);
+      refusedByTheOs(run, /No such file/);
+    });
+
+    it('what is written to $HOME, /root and /tmp stays in the sandbox', async () => {
+      const run = await confined(fx(), `touch "$HOME/${fx().m}" /tmp/${fx().m}; mkdir -p /root && touch /root/${fx().m}; ls "$HOME" /tmp /root`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(run.stdout.includes(fx().m), 'the writes succeeded inside');
+    });
+
+    it("the host's /tmp, /var/tmp and /run are not visible", async () => {
+      const probe = path.join(os.tmpdir(), `visible-${fx().m}`);
+      fs.writeFileSync(probe, 'x');
+      try {
+        const run = await confined(fx(), `ls -A /tmp /var/tmp /run; cat ${probe}`);
+        refusedByTheOs(run, /No such file/);
+        assert.ok(!run.stdout.includes('visible-'));
+      } finally {
+        fs.rmSync(probe);
+      }
+    });
+
+    it('the outside folder next to the workspace is absent', async () => {
+      refusedByTheOs(await confined(fx(), `ls ../outside; cat ${path.join(fx().p.outside, 'secret.txt')}`), /No such file/);
+    });
+
+    it('another root is writable; its parent shows only the roots', async () => {
+      const run = await confined(fx(), `touch ../extra/ok && ls -A ..`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(run.stdout.trim().split('\n').sort(), ['extra', 'ws']);
+      assert.ok(fs.existsSync(path.join(extra, 'ok')));
+    });
+
+    it('/etc/shadow is masked (empty) and /etc/ssh is empty', async () => {
+      const run = await confined(fx(), 'cat /etc/shadow /etc/gshadow; ls -A /etc/ssh 2>/dev/null; echo end');
+      assert.deepEqual([run.code, run.stdout], [0, 'end\n']);
+    });
+
+    it('no file under /etc or /opt that the host keeps from other users is readable inside (the runtime may run as root)', async function () {
+      const hidden = spawnSync('find', ['/etc', '/opt', '-type', 'f', '!', '-perm', '-o=r'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      if (!hidden.length) this.skip(); // nothing here to protect
+      const run = await confined(fx(), `for f in ${hidden.map((f) => `'${f}'`).join(' ')}; do [ -s "$f" ] && head -c1 "$f" >/dev/null 2>&1 && echo "$f"; done; true`);
+      assert.deepEqual(run.stdout.trim().split('\n').filter(Boolean), [], `readable inside although not readable by others on the host (mask them): ${run.stdout}`);
+    });
+
+    for (const target of ['/etc/passwd', '/usr/bin/loom-planted', '/etc/profile.d/evil.sh']) {
+      it(`writing ${target} fails read-only`, async () => {
+        refusedByTheOs(await confined(fx(), `echo x >> ${target}`), /Read-only file system/);
+        if (target !== '/etc/passwd') assert.equal(stat(target), undefined);
+      });
+    }
+
+    it('/sys is absent', async () => {
+      refusedByTheOs(await confined(fx(), 'ls /sys'), /No such file/);
+    });
+  });
+
+  describe('kernel: processes, network, privileges', () => {
+    const fx = attackFixture((c) => c.tools.shell.allow.push('sh'));
+
+    it("/proc shows only the sandbox's own processes (pid 1 is bubblewrap, the test runner is not there)", async () => {
+      const run = await confined(fx(), 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done');
+      const lines = run.stdout.trim().split('\n');
+      assert.ok(lines.length <= 6, `too many processes visible: ${lines.length}`);
+      assert.ok(lines.every((l) => !l.includes('mocha')), run.stdout);
+      assert.match(lines[0], /bwrap/);
+    });
+
+    it('/proc/1/environ is the sandbox\'s, without the runtime\'s secrets', async () => {
+      await withEnv('LOOM_TEST_SECRET', SECRET, async () => {
+        const out = expectOk(await fx().shell('sh', ['-c', 'tr "\\0" "\\n" < /proc/1/environ; cat /proc/*/environ']));
+        assertNoLeak(out);
+      });
+    });
+
+    it('no file descriptor the runtime opened reaches the program (a listening socket, an open file)', async () => {
+      const server = net.createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const file = fs.openSync(path.join(fx().p.base, 'runtime-file'), 'w');
+      try {
+        // ls lists its own descriptors: what it got from bwrap, plus the folder it reads.
+        const out = expectOk(await fx().shell('sh', ['-c', 'exec ls -l /proc/self/fd/']));
+        const lines = (out.stdout as string).split('\n').filter((l) => l.includes(' -> '));
+        const inside = lines.map((l) => l.split(' -> ')).map(([left, target]) => [left.split(' ').at(-1)!, target]);
+        assert.ok(inside.length >= 3, out.stdout);
+        // Besides stdio, only what the test runner itself inherited from its parent without
+        // close-on-exec may pass (neither node nor bubblewrap closes inherited descriptors).
+        const extra = inside.filter(([fd, target]) => !['0', '1', '2'].includes(fd) && !target.startsWith('/proc/') && INHERITED_FDS.get(fd) !== target);
+        assert.deepEqual(extra, [], out.stdout);
+      } finally {
+        fs.closeSync(file);
+        server.close();
+      }
+    });
+
+    it('NoNewPrivs is 1 and every capability set is empty', async () => {
+      const run = await confined(fx(), 'grep -E "^(NoNewPrivs|Cap(Inh|Prm|Eff|Bnd|Amb)):" /proc/self/status');
+      const fields = Object.fromEntries(run.stdout.trim().split('\n').map((l) => l.split(/:\s+/)));
+      assert.deepEqual(fields, { CapInh: '0000000000000000', CapPrm: '0000000000000000', CapEff: '0000000000000000', CapBnd: '0000000000000000', CapAmb: '0000000000000000', NoNewPrivs: '1' });
+    });
+
+    for (const [label, script] of [
+      ['a new user namespace (unshare -U)', 'unshare -U true'],
+      ['a new user namespace as root (unshare -r)', 'unshare -r true'],
+      ['chroot', 'chroot / true'],
+      ['mount a tmpfs', 'mkdir -p m && mount -t tmpfs none m'],
+      ['a hard link to a system file', 'ln /etc/passwd hl'],
+    ] as const) {
+      it(`${label} is impossible`, async () => {
+        refusedByTheOs(await confined(fx(), script), /./);
+        assert.equal(stat(path.join(fx().p.ws, 'hl')), undefined);
+      });
+    }
+
+    it('a symlink planted in the workspace pointing outside leads nowhere', async () => {
+      const run = await confined(fx(), `ln -s ${path.join(fx().p.outside, 'secret.txt')} s && ln -s ${os.homedir()} h && cat s; ls h/`);
+      refusedByTheOs(run, /No such file/);
+    });
+
+    it('there is no controlling terminal to inject keystrokes into (TIOCSTI): /dev/tty cannot be opened', async () => {
+      refusedByTheOs(await confined(fx(), 'exec 3</dev/tty'), /No such device or address/);
+    });
+
+    it('the only network interface is loopback', async () => {
+      const run = await confined(fx(), 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "');
+      assert.equal(run.stdout, 'lo\n');
+    });
+
+    describe('a server on the host\'s 127.0.0.1', () => {
+      let server: net.Server;
+      let port = 0;
+      let received: string[] = [];
+      beforeEach(async () => {
+        received = [];
+        server = net.createServer((socket) => socket.on('data', (d) => received.push(String(d))));
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        port = (server.address() as net.AddressInfo).port;
+      });
+      afterEach(() => new Promise<void>((r) => server.close(() => r())));
+      const connect = (m: string) => `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && echo ${m} >&3' && echo connected`;
+
+      it('cannot be reached with network = false', async () => {
+        refusedByTheOs(await confined(fx(), connect(fx().m)), /Connection refused/);
+        assert.deepEqual(received, []);
+      });
+
+      it('is reached with network = true (control: the setting works)', async () => {
+        const run = await confined(fx(), connect(fx().m), { network: true });
+        assert.equal(run.stdout, 'connected\n', run.stderr);
+        await eventually(() => received.join('').includes(fx().m), 'the server to receive the marker');
+      });
+
+      it('through system:shell, follows [tools.shell] network', async () => {
+        const refused = expectOk(await fx().shell('sh', ['-c', connect(fx().m)]));
+        refusedByTheOs({ code: refused.exit_code, stdout: refused.stdout, stderr: refused.stderr }, /Connection refused/);
+        fx().p.config.tools.shell.network = true;
+        assert.equal(expectOk(await fx().shell('sh', ['-c', connect(fx().m)])).stdout, 'connected\n');
+        await eventually(() => received.join('').includes(fx().m), 'the server to receive the marker');
+      });
+    });
+  });
+
+  describe('isolation unavailable (LOOM_BWRAP names a missing bubblewrap)', () => {
+    const missing = () => `/nonexistent/${uniqueMarker('bwrap')}/bwrap`;
+    const modes = { required: 'required', 'best-effort': 'best-effort', off: 'off' } as const;
+    let mode: keyof typeof modes = 'required';
+    const fx = attackFixture((c) => {
+      c.tools.shell.isolation = mode;
+      c.tools.shell.allow.push('sh');
+    }, ['git', 'loom.toml', '.vscode']);
+    const bwrapBefore = process.env.LOOM_BWRAP;
+    afterEach(() => assert.equal(process.env.LOOM_BWRAP, bwrapBefore, 'LOOM_BWRAP was not restored'));
+
+    describe('required', () => {
+      before(() => (mode = 'required'));
+      it('refuses with "unavailable", naming bubblewrap, what is missing and the setting; nothing runs', async () => {
+        const bwrap = missing();
+        const out = await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', [fx().payload()]));
+        const msg = expectError(out, 'unavailable', 'bubblewrap');
+        for (const part of ['tools.shell.isolation', '"required"', bwrap, 'best-effort']) assert.ok(msg.includes(part), `the refusal should name ${part}: ${msg}`);
+        assert.deepEqual(out.status === 'error' && out.error.details, { setting: 'tools.shell.isolation', reason: 'isolation_unavailable' });
+        assert.equal(fx().ran(), false);
+      });
+      it('the refusal creates no placeholder (.git, .vscode, loom.toml stay absent)', async () => {
+        await withEnv('LOOM_BWRAP', missing(), async () => expectError(await fx().shell('sh', ['-c', 'true']), 'unavailable'));
+      });
+      it('a bubblewrap that cannot build the sandbox here is refused too, saying why', async () => {
+        const fake = path.join(fx().p.base, 'bwrap');
+        fs.writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to creating new namespace" >&2\nexit 1\n', { mode: 0o755 });
+        const out = await withEnv('LOOM_BWRAP', fake, async () => fx().shell('sh', [fx().payload()]));
+        expectError(out, 'unavailable', `bubblewrap (${fake}) cannot create the sandbox here`);
+        assert.equal(fx().ran(), false);
+      });
+      it('a LOOM_BWRAP that is not executable counts as missing', async () => {
+        const plain = path.join(fx().p.base, 'bwrap-plain');
+        fs.writeFileSync(plain, '', { mode: 0o644 });
+        expectError(await withEnv('LOOM_BWRAP', plain, async () => fx().shell('sh', ['-c', 'true'])), 'unavailable', 'is not installed');
+      });
+      it('isolationStatus says unavailable, mechanism none', async () => {
+        const status = await withEnv('LOOM_BWRAP', missing(), () => isolationStatus('required'));
+        assert.deepEqual([status.available, status.mechanism, status.mode], [false, 'none', 'required']);
+        assert.match(status.detail, /bubblewrap \(bwrap\) is not installed/);
+      });
+      it('with bubblewrap present it runs isolated (control)', async () => {
+        assert.equal(expectOk(await fx().shell('sh', ['-c', 'true'])).isolated, true);
+        assert.deepEqual([isolationStatus('required').available, isolationStatus('required').mechanism], [true, 'bubblewrap']);
+      });
+    });
+
+    describe('best-effort', () => {
+      before(() => (mode = 'best-effort'));
+      it('runs unconfined, saying so: isolated false and unconfined_because naming the setting and what is missing', async () => {
+        const bwrap = missing();
+        const out = expectOk(await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', ['-c', `touch ran-${fx().m}; echo "$HOME"`])));
+        assert.equal(out.isolated, false);
+        assert.match(out.unconfined_because, /tools\.shell\.isolation = "best-effort" and isolation is unavailable: bubblewrap/);
+        assert.ok(out.unconfined_because.includes(bwrap));
+        assert.equal(fx().ran(), true);
+        assert.notEqual(out.stdout, `${SANDBOX_HOME}\n`, 'HOME is the real one: it really ran unconfined');
+      });
+      it('the argument policy still holds unconfined', async () => {
+        await withEnv('LOOM_BWRAP', missing(), async () => {
+          expectError(await fx().shell('cat', ['/etc/shadow']), 'denied', '"/etc/shadow"');
+          expectError(await fx().shell('git', ['log', '--output=.git/config']), 'denied', '--output');
+        });
+      });
+      it('with bubblewrap present it runs isolated (control)', async () => {
+        const out = expectOk(await fx().shell('sh', ['-c', 'true']));
+        assert.deepEqual([out.isolated, out.unconfined_because], [true, undefined]);
+      });
+    });
+
+    describe('off', () => {
+      before(() => (mode = 'off'));
+      it('runs unconfined whether or not bubblewrap exists, saying the setting', async () => {
+        for (const bwrap of [missing(), undefined]) {
+          const out = expectOk(await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', ['-c', 'echo "$HOME"'])));
+          assert.deepEqual([out.isolated, out.unconfined_because], [false, 'tools.shell.isolation = "off"']);
+          assert.equal(out.stdout, `${process.env.HOME}\n`);
+        }
+      });
+    });
+  });
+
+  describe('protected names that are not plain entries, and concurrent calls', () => {
+    const fx = attackFixture((c) => c.tools.shell.allow.push('sh'), ['loom.toml', 'git', '.vscode']);
+
+    it('loom.toml as a symlink to a file in the workspace cannot be replaced', async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, 'conf'));
+      fs.writeFileSync(path.join(ws, 'conf', 'loom.toml'), '# the real config\n');
+      fs.symlinkSync('conf/loom.toml', path.join(ws, 'loom.toml'));
+      fx().rebaseline();
+      await confined(fx(), 'rm -f loom.toml; echo "[agents.evil]" > loom.toml; echo x >> conf/loom.toml');
+      assert.ok(stat(path.join(ws, 'loom.toml'))?.isSymbolicLink(), `the symlink loom.toml was replaced by a file the sandbox wrote: ${JSON.stringify(fs.readFileSync(path.join(ws, 'loom.toml'), 'utf8'))}`);
+      assert.equal(fs.readFileSync(path.join(ws, 'conf', 'loom.toml'), 'utf8'), '# the real config\n');
+    });
+
+    it('.git as a symlink to a repository outside the roots cannot be replaced by a .git the sandbox writes', async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(fx().p.outside, 'repo.git'));
+      fs.symlinkSync(path.join(fx().p.outside, 'repo.git'), path.join(ws, '.git'));
+      fx().rebaseline();
+      await confined(fx(), 'rm -f .git; mkdir -p .git/hooks && printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config');
+      assert.ok(stat(path.join(ws, '.git'))?.isSymbolicLink(), 'the .git symlink was replaced by a folder the sandbox wrote');
+    });
+
+    it('.git as a "gitdir:" file pointing into the workspace: the repository it names is read-only too', async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, 'repo-data'));
+      fs.writeFileSync(path.join(ws, 'repo-data', 'config'), '[core]\n\tbare = false\n');
+      fs.writeFileSync(path.join(ws, '.git'), 'gitdir: repo-data\n');
+      fx().rebaseline();
+      const run = await confined(fx(), 'printf "\\tfsmonitor = touch x\\n" >> repo-data/config');
+      assert.equal(fs.readFileSync(path.join(ws, 'repo-data', 'config'), 'utf8'), '[core]\n\tbare = false\n', `git's config behind the gitdir file was changed (${JSON.stringify(run)})`);
+    });
+
+    it('two concurrent calls: the end of the first does not unprotect the second (placeholders)', async () => {
+      const ws = fx().p.ws;
+      // The first runs until the second has started; the second attacks once the first has ended.
+      const first = fx().shell('sh', ['-c', 'while [ ! -e started ]; do sleep 0.05; done'], { timeout_ms: 10_000 });
+      await eventually(() => fs.existsSync(path.join(ws, '.git')), 'the first call to be running (its placeholders made)');
+      const attack = 'mkdir -p .git/hooks .vscode; echo "[core] fsmonitor = touch x" > .git/config; echo "[agents.evil]" > loom.toml; echo "{}" > .vscode/tasks.json';
+      const second = fx().shell('sh', ['-c', `touch started; while [ ! -e go ]; do sleep 0.05; done; ${attack}`], { timeout_ms: 10_000 });
+      expectOk(await first);
+      fs.writeFileSync(path.join(ws, 'go'), '');
+      expectOk(await second);
+      // (the data folder existed before: attackFixture checks it is unchanged)
+      for (const name of ['.git', 'loom.toml', '.vscode']) assert.equal(stat(path.join(ws, name)), undefined, `${name} was created on the host by the second call`);
+    });
+  });
+});
+

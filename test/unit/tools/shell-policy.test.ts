@@ -1,0 +1,202 @@
+// Defence in depth: each hole of issue 10 that the per-program rules (builtin/shell-policy.ts)
+// now close, tried three ways on real files with real programs:
+//   1. isolation "off": the policy alone must refuse it, naming the argument;
+//   2. isolation "required": the same call is refused the same way;
+//   3. isolation "required" with the policy out of the way (the identical argv run from a
+//      script by an allowlisted sh): the OS alone must contain it.
+// attackFixture asserts after each case that nothing guarded changed and the marker is nowhere.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IsolationMode } from '../../../runtime/config/types';
+import { type Attack, assertNoLeak, attackFixture, expectError, expectOk, hostGit, SECRET } from './helpers';
+
+interface Hole {
+  name: string;
+  command: string;
+  args(a: Attack): string[];
+  cwd?: string;
+  /** What the refusal must name. Absent: the call is not refused, it must simply not run the payload. */
+  named?: (a: Attack) => string;
+  /** Extra checks when the OS alone faces the attack (the policy bypassed); the default: it failed and leaked nothing. */
+  contained?(a: Attack, out: { exit_code: number | null; stdout: string; stderr: string }): void;
+}
+
+const secret = (a: Attack) => path.join(a.p.outside, 'secret.txt');
+const failedWithoutLeak = (a: Attack, out: { exit_code: number | null }) => {
+  assert.notEqual(out.exit_code, 0, 'the OS should have made it fail');
+  assertNoLeak(out, a.p.token);
+};
+const ranConfined = (a: Attack) => assert.equal(a.ran(), true, 'the payload should have run (inside the sandbox) for this case to prove containment');
+const listFile = (a: Attack) => {
+  fs.writeFileSync(path.join(a.p.ws, 'list'), `${secret(a)}\n`);
+  return 'list';
+};
+
+const HOLES: Hole[] = [
+  {
+    name: 'git -C chain from src/deep: "-C .. -C .. -C .." (each fine alone) to read the outside',
+    command: 'git',
+    cwd: 'src/deep',
+    args: () => ['-C', '..', '-C', '..', '-C', '..', 'diff', '--no-index', 'outside/secret.txt', 'ws/hello.txt'],
+    named: () => 'applied after -C ".." -C ".."',
+  },
+  {
+    name: 'git -C chain "-C src -C .. -C .."',
+    command: 'git',
+    args: () => ['-C', 'src', '-C', '..', '-C', '..', 'diff', '--no-index', 'outside/secret.txt', 'ws/hello.txt'],
+    named: () => 'git option -C ".." (applied after -C "src" -C "..", as git does)',
+  },
+  {
+    name: 'git paths judged from where -C leads: cwd src, "-C .. diff --no-index ../outside/secret.txt"',
+    command: 'git',
+    cwd: 'src',
+    args: () => ['-C', '..', 'diff', '--no-index', '../outside/secret.txt', 'hello.txt'],
+    named: () => 'argument "../outside/secret.txt" of git',
+  },
+  {
+    name: 'git commit -qF<file outside> (a grouped cluster hides the path)',
+    command: 'git',
+    args: (a) => ['commit', '--allow-empty', `-qF${secret(a)}`],
+    named: (a) => `argument "-qF${secret(a)}" of git is refused: the value "${secret(a)}"`,
+    contained(a, out) {
+      failedWithoutLeak(a, out);
+      assert.equal(hostGit(a.p.ws, ['log', '--format=%s']), 'first\n', 'no commit was made');
+    },
+  },
+  {
+    name: 'grep -xf<file outside> (grouped)',
+    command: 'grep',
+    args: (a) => [`-xf${secret(a)}`, 'hello.txt'],
+    named: (a) => `-xf${secret(a)}`,
+  },
+  {
+    name: 'sort -uo/tmp/<marker> (grouped write)',
+    command: 'sort',
+    args: (a) => ['hello.txt', `-uo/tmp/${a.m}`],
+    named: () => '-uo/tmp/pwned-',
+    contained: (_a, out) => assert.equal(out.exit_code, 0, 'sort wrote its file, into the private /tmp'),
+  },
+  { name: 'sort -o .git/config', command: 'sort', args: () => ['-o', '.git/config', 'hello.txt'], named: () => 'sort option "-o"' },
+  { name: 'sort --output=loom.toml', command: 'sort', args: () => ['--output=loom.toml', 'hello.txt'], named: () => '"--output=loom.toml"' },
+  {
+    name: 'the headline: git log --format=<config> --output=.git/config',
+    command: 'git',
+    args: (a) => ['log', '-1', `--format=[diff]%n\texternal = sh ${a.payload()}`, '--output=.git/config'],
+    named: () => 'git option "--output=.git/config"',
+  },
+  {
+    name: 'git diff --output=.loom/runtime.json (the bridge token\'s file)',
+    command: 'git',
+    args: () => ['diff', 'HEAD', '--output=.loom/runtime.json'],
+    named: () => '"--output=.loom/runtime.json"',
+  },
+  { name: 'git show --output .vscode/settings.json (value apart)', command: 'git', args: () => ['show', '--output', '.vscode/settings.json'], named: () => '"--output"' },
+  {
+    name: 'tar -T list (names read from a file)',
+    command: 'tar',
+    args: (a) => ['-cf', 'out.tar', '-T', listFile(a)],
+    named: () => 'tar option "-T"',
+    contained(a, out) {
+      failedWithoutLeak(a, out);
+      const archive = path.join(a.p.ws, 'out.tar');
+      assert.ok(!fs.existsSync(archive) || !fs.readFileSync(archive).includes(SECRET), 'the archive holds the secret');
+    },
+  },
+  {
+    name: 'tar old-style "cIf PROG out.tar x" (first argument without a dash)',
+    command: 'tar',
+    args: (a) => ['cIf', a.payload(), 'out.tar', 'hello.txt'],
+    named: () => '"-cIf"',
+    contained: (a) => ranConfined(a),
+  },
+  { name: 'tar old-style "cTf list out.tar"', command: 'tar', args: (a) => ['cTf', listFile(a), 'out.tar'], named: () => '"-cTf"' },
+  { name: 'find -newer <file outside> (path options stay path-checked)', command: 'find', args: (a) => ['.', '-newer', secret(a)], named: (a) => `"${secret(a)}"` },
+  {
+    name: "vim -es -c '!cmd'",
+    command: 'vim',
+    args: (a) => ['-es', '-c', `!sh ${a.payload()}`, '-c', 'q!', 'hello.txt'],
+    named: () => 'vim runs other programs',
+    contained: (a) => ranConfined(a),
+  },
+  {
+    name: 'less with LESSOPEN in its environment (LESSSECURE)',
+    command: 'less',
+    args: () => ['hello.txt'],
+    contained: (a, out) => {
+      assert.equal(out.stdout, 'hello\n');
+      assert.equal(a.ran(), false, 'LESSSECURE holds inside the sandbox too');
+    },
+  },
+];
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The identical argv, run from a script by sh: the policy sees only "sh attack.sh". */
+function bypass(a: Attack, hole: Hole): string {
+  const env = hole.command === 'less' ? 'LESSSECURE=1 ' : '';
+  const script = `cd ${quote(path.join(a.p.ws, hole.cwd ?? '.'))} && ${env}exec ${[hole.command, ...hole.args(a)].map(quote).join(' ')}\n`;
+  fs.writeFileSync(path.join(a.p.ws, 'attack.sh'), script);
+  return 'attack.sh';
+}
+
+describe('shell policy: each closed hole, by the policy alone and by the OS alone', function () {
+  this.timeout(20_000);
+  const programs = ['tar', 'sort', 'find', 'vim', 'less'];
+  const installed = (p: string) => ['/usr/local/bin', '/usr/bin', '/bin'].some((d) => fs.existsSync(path.join(d, p)));
+  let savedLessOpen: string | undefined;
+  beforeEach(() => {
+    savedLessOpen = process.env.LESSOPEN;
+  });
+  afterEach(() => {
+    if (savedLessOpen === undefined) delete process.env.LESSOPEN;
+    else process.env.LESSOPEN = savedLessOpen;
+  });
+
+  for (const mode of ['off', 'required'] as IsolationMode[]) {
+    describe(`isolation "${mode}", through the policy`, () => {
+      const fx = attackFixture((c) => {
+        c.tools.shell.isolation = mode;
+        c.tools.shell.allow.push(...programs);
+        c.tools.shell.envAllow.push('LESSOPEN');
+      });
+      for (const hole of HOLES) {
+        it(`${hole.name}: ${hole.named ? 'refused, naming it' : 'runs nothing'}`, async function () {
+          if (!installed(hole.command)) this.skip(); // not installed here: nothing to attack
+          const a = fx();
+          if (hole.cwd) fs.mkdirSync(path.join(a.p.ws, hole.cwd), { recursive: true });
+          process.env.LESSOPEN = `|sh ${a.payload()} %s`;
+          const out = await a.shell(hole.command, hole.args(a), hole.cwd ? { cwd: hole.cwd } : {});
+          if (hole.named) assertNoLeak(expectError(out, 'denied', hole.named(a)), a.p.token);
+          else {
+            const result = expectOk(out);
+            assert.equal(result.isolated, mode !== 'off');
+            hole.contained?.(a, result);
+          }
+          assert.equal(a.ran(), false, 'the payload ran');
+        });
+      }
+    });
+  }
+
+  describe('isolation "required" with the policy bypassed (the same argv from a script run by sh)', () => {
+    const fx = attackFixture((c) => {
+      c.tools.shell.allow.push('sh');
+      c.tools.shell.envAllow.push('LESSOPEN');
+    });
+    for (const hole of HOLES) {
+      it(`${hole.name}: contained by the OS`, async function () {
+        if (!installed(hole.command)) this.skip(); // not installed here: nothing to attack
+        const a = fx();
+        if (hole.cwd) fs.mkdirSync(path.join(a.p.ws, hole.cwd), { recursive: true });
+        process.env.LESSOPEN = `|sh ${a.payload()} %s`;
+        const out = expectOk(await a.shell('sh', [bypass(a, hole)]));
+        assert.equal(out.isolated, true);
+        assertNoLeak(out, a.p.token);
+        (hole.contained ?? failedWithoutLeak)(a, out);
+      });
+    }
+  });
+});
