@@ -4,7 +4,8 @@
 // plus new PID/IPC/UTS/cgroup/user namespaces (and network unless allowed). Everything the
 // program starts dies with it: bwrap's init is PID 1 of the namespace and the kernel kills the
 // rest when it goes, and --die-with-parent ties that init to the process Loom holds.
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 
 /** What one confined process may see and do. Every path is absolute and real (symlinks resolved). */
 export interface Confinement {
@@ -31,9 +32,10 @@ export interface Confinement {
 
 /** System folders a program needs to run, read-only. A symlink (merged /usr) is recreated as a symlink. */
 const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'];
-/** Under /etc: secrets of the machine, masked even though /etc is read-only (the runtime may run as root). */
-const MASKED_FILES = ['/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/sudoers', '/etc/security/opasswd'];
-const MASKED_DIRS = ['/etc/ssh', '/etc/sudoers.d', '/etc/ssl/private'];
+/** Where the machine keeps secrets among the system folders bound read-only. */
+const SECRET_HOLDERS = ['/etc', '/opt'];
+/** A bound on the walk below, so a huge /opt cannot stall a call; past it the rest is not masked (and said so in SECURITY.md). */
+const MAX_WALK_ENTRIES = 50_000;
 
 export interface Protected {
   path: string;
@@ -56,8 +58,9 @@ export function bwrapArguments(c: Confinement): string[] {
     if (kind === 'symlink') args.push('--symlink', readlinkSync(p), p);
     else if (kind === 'dir') args.push('--ro-bind', p, p);
   }
-  for (const p of MASKED_FILES) if (entryKind(p) === 'file') args.push('--ro-bind', '/dev/null', p);
-  for (const p of MASKED_DIRS) if (entryKind(p) === 'dir') args.push('--tmpfs', p, '--remount-ro', p);
+  const masked = privateSystemEntries();
+  for (const p of masked.files) args.push('--ro-bind', '/dev/null', p);
+  for (const p of masked.dirs) args.push('--tmpfs', p, '--remount-ro', p);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run', '--dir', c.home);
   for (const p of shortestFirst(c.readOnly)) args.push('--ro-bind', p, p);
   for (const p of shortestFirst(c.writable)) args.push('--bind', p, p);
@@ -71,6 +74,46 @@ export function bwrapArguments(c: Confinement): string[] {
   for (const p of shortestFirst(c.hide)) args.push('--tmpfs', p, '--remount-ro', p);
   args.push('--chdir', c.cwd, '--');
   return args;
+}
+
+let privateEntries: { files: string[]; dirs: string[] } | undefined;
+
+/**
+ * What the host keeps from other users under /etc and /opt (shadow, sudoers, TLS and SSH private
+ * keys, database configs): not readable by "other". The runtime may run as root, and root is the
+ * owner of these, so read-only is not enough: each is masked (a file by /dev/null, a folder by an
+ * empty read-only mount). Found once per process, by permission rather than by a list of names.
+ */
+export function privateSystemEntries(): { files: string[]; dirs: string[] } {
+  if (privateEntries) return privateEntries;
+  const files: string[] = [];
+  const dirs: string[] = [];
+  let seen = 0;
+  const walk = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (++seen > MAX_WALK_ENTRIES) return;
+      const p = path.join(dir, name);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if ((st.mode & 0o005) !== 0o005) dirs.push(p);
+        else walk(p);
+      } else if (st.isFile() && (st.mode & 0o004) === 0) files.push(p);
+    }
+  };
+  for (const top of SECRET_HOLDERS) if (entryKind(top) === 'dir') walk(top);
+  privateEntries = { files, dirs };
+  return privateEntries;
 }
 
 type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'none';

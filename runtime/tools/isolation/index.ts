@@ -2,7 +2,7 @@
 // per-program argument rules in builtin/shell-policy.ts cannot win alone (git has hundreds of
 // options); here the kernel is the boundary. See SECURITY.md for the threat model.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
@@ -114,14 +114,47 @@ export function confine(mode: IsolationMode, c: Confinement, executablePath: str
       reason: 'isolation_unavailable',
     });
   }
-  const placeholders = [...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide].filter((p) => entryKind(p) === 'none');
+  const held = holdPlaceholders([...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide]);
   return {
     file: a.bwrap!,
     args: [...bwrapArguments(c), executablePath, ...argv],
     env: { HOME: c.home },
     isolated: true,
     unconfinedBecause: '',
-    cleanup: () => placeholders.forEach(removeIfEmpty),
+    cleanup: once(() => releasePlaceholders(held)),
+  };
+}
+
+/**
+ * Placeholders bwrap makes on the host (an empty .git where there was none) and the calls that use
+ * them. A later call sees one as an existing entry and mounts it read-only; were the first call to
+ * remove it when it ends, the kernel would drop the later call's mount with it (unlinking a mount
+ * point detaches it in every namespace) and leave .git writable there. So it goes with its last user.
+ */
+const placeholderUsers = new Map<string, number>();
+
+function holdPlaceholders(candidates: string[]): string[] {
+  const held = candidates.filter((p) => placeholderUsers.has(p) || entryKind(p) === 'none');
+  for (const p of held) placeholderUsers.set(p, (placeholderUsers.get(p) ?? 0) + 1);
+  return held;
+}
+
+function releasePlaceholders(held: string[]): void {
+  for (const p of held) {
+    const left = (placeholderUsers.get(p) ?? 1) - 1;
+    if (left > 0) placeholderUsers.set(p, left);
+    else {
+      placeholderUsers.delete(p);
+      removeIfEmpty(p);
+    }
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) fn();
+    done = true;
   };
 }
 
@@ -146,27 +179,37 @@ export function workspaceConfinement(config: LoomConfig, roots: readonly string[
   for (const root of roots) {
     for (const { name, dir } of PROTECTED_NAMES) {
       const p = path.join(root, name);
-      protect.push({ path: entryKind(p) === 'symlink' ? linkTarget(p, roots) : p, dir });
+      const kind = entryKind(p);
+      // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
+      // the link be replaced by a real loom.toml or .git: refuse rather than pretend.
+      if (kind === 'symlink') {
+        throw new ToolError('denied', `refusing to start a confined process: ${p} is a symbolic link, which the sandbox cannot keep read-only (it could be replaced); make it a real ${dir ? 'folder' : 'file'}`, { path: p, reason: 'protected_symlink' });
+      }
+      protect.push({ path: p, dir });
+      if (name === '.git' && kind === 'file') {
+        const repo = gitdirOf(p, roots);
+        if (repo) protect.push({ path: repo, dir: true });
+      }
     }
   }
   const readOnly = (o.extraReadOnly ?? []).map((p) => path.resolve(config.workspace, p)).filter(existsSync).map((p) => realOr(p));
   return { writable: [...roots], protect, hide: [dataFolder(config)], readOnly, network: o.network, placeholders: o.placeholders ?? true, cwd: o.cwd, home: SANDBOX_HOME };
 }
 
-/**
- * A protected name that is a symlink protects what it points to when that lies in a root (even
- * if it does not exist yet: a placeholder keeps it from being made). A link that leads out of the
- * roots stays as it is: its target does not exist inside the sandbox.
- */
-function linkTarget(link: string, roots: readonly string[]): string {
-  let target: string;
+/** The repository a "gitdir: <path>" .git file names, when it lies inside the roots (elsewhere it is not in the sandbox at all). */
+function gitdirOf(gitFile: string, roots: readonly string[]): string | undefined {
+  let text: string;
   try {
-    target = path.resolve(path.dirname(link), readlinkSync(link));
+    text = readFileSync(gitFile, 'utf8');
   } catch {
-    return link;
+    return undefined;
   }
-  const real = existsSync(target) ? realOr(target) : path.join(realOr(path.dirname(target)), path.basename(target));
-  return roots.some((r) => real === r || real.startsWith(r + path.sep)) && !roots.includes(real) ? real : link;
+  const named = /^gitdir:\s*(.+)$/m.exec(text)?.[1]?.trim();
+  if (!named) return undefined;
+  const target = path.resolve(path.dirname(gitFile), named);
+  if (!existsSync(target)) return undefined;
+  const real = realOr(target);
+  return roots.some((r) => real.startsWith(r + path.sep)) ? real : undefined;
 }
 
 /** The data folder's real path, whether or not it exists yet (its parent is resolved). */

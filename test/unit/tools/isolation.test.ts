@@ -278,9 +278,14 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       assert.ok(fs.existsSync(path.join(extra, 'ok')));
     });
 
-    it('/etc/shadow is masked (empty) and /etc/ssh is empty', async () => {
-      const run = await confined(fx(), 'cat /etc/shadow /etc/gshadow; ls -A /etc/ssh 2>/dev/null; echo end');
+    it('/etc/shadow and /etc/gshadow are masked (empty); /etc/ssh shows only what every user may read', async () => {
+      const run = await confined(fx(), 'cat /etc/shadow /etc/gshadow; echo end');
       assert.deepEqual([run.code, run.stdout], [0, 'end\n']);
+      const privateKeys = spawnSync('find', ['/etc/ssh', '-type', 'f', '!', '-perm', '-o=r'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      if (privateKeys.length) {
+        const keys = await confined(fx(), `cat ${privateKeys.join(' ')}; echo end`);
+        assert.equal(keys.stdout, 'end\n', 'host keys are masked');
+      }
     });
 
     it('no file under /etc or /opt that the host keeps from other users is readable inside (the runtime may run as root)', async function () {
@@ -492,24 +497,25 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
   describe('protected names that are not plain entries, and concurrent calls', () => {
     const fx = attackFixture((c) => c.tools.shell.allow.push('sh'), ['loom.toml', 'git', '.vscode']);
 
-    it('loom.toml as a symlink to a file in the workspace cannot be replaced', async () => {
+    it('loom.toml as a symlink to a file in the workspace: the sandbox refuses to start (a mount cannot hold the link), naming it, and nothing changes', async () => {
       const ws = fx().p.ws;
       fs.mkdirSync(path.join(ws, 'conf'));
       fs.writeFileSync(path.join(ws, 'conf', 'loom.toml'), '# the real config\n');
       fs.symlinkSync('conf/loom.toml', path.join(ws, 'loom.toml'));
       fx().rebaseline();
-      await confined(fx(), 'rm -f loom.toml; echo "[agents.evil]" > loom.toml; echo x >> conf/loom.toml');
-      assert.ok(stat(path.join(ws, 'loom.toml'))?.isSymbolicLink(), `the symlink loom.toml was replaced by a file the sandbox wrote: ${JSON.stringify(fs.readFileSync(path.join(ws, 'loom.toml'), 'utf8'))}`);
+      assert.throws(() => confined(fx(), 'rm -f loom.toml; echo "[agents.evil]" > loom.toml; echo x >> conf/loom.toml'), (err: Error) => /loom\.toml is a symbolic link/.test(err.message));
+      expectError(await fx().shell('sh', ['-c', 'rm -f loom.toml; echo "[agents.evil]" > loom.toml']), 'denied', 'is a symbolic link');
+      assert.ok(stat(path.join(ws, 'loom.toml'))?.isSymbolicLink(), 'the symlink loom.toml is still the link');
       assert.equal(fs.readFileSync(path.join(ws, 'conf', 'loom.toml'), 'utf8'), '# the real config\n');
     });
 
-    it('.git as a symlink to a repository outside the roots cannot be replaced by a .git the sandbox writes', async () => {
+    it('.git as a symlink to a repository outside the roots: the sandbox refuses to start, and the link stays', async () => {
       const ws = fx().p.ws;
       fs.mkdirSync(path.join(fx().p.outside, 'repo.git'));
       fs.symlinkSync(path.join(fx().p.outside, 'repo.git'), path.join(ws, '.git'));
       fx().rebaseline();
-      await confined(fx(), 'rm -f .git; mkdir -p .git/hooks && printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config');
-      assert.ok(stat(path.join(ws, '.git'))?.isSymbolicLink(), 'the .git symlink was replaced by a folder the sandbox wrote');
+      assert.throws(() => confined(fx(), 'rm -f .git; mkdir -p .git/hooks && printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config'), (err: Error) => /\.git is a symbolic link/.test(err.message));
+      assert.ok(stat(path.join(ws, '.git'))?.isSymbolicLink(), 'the .git symlink is still the link');
     });
 
     it('.git as a "gitdir:" file pointing into the workspace: the repository it names is read-only too', async () => {
