@@ -149,16 +149,32 @@ function overridesFrom(opts: CliOptions): ConfigOverrides {
 
 const PREVIEW_CHARS = 120;
 
-/** "12:00:01.234  topic  type  from sender  payload…" */
+/**
+ * Characters an event must not send to the operator's terminal: C0 controls (ESC starts escape
+ * sequences that retitle the window, clear the screen or rewrite what is shown), DEL, C1 controls
+ * (0x9b is a one-byte CSI), the line and paragraph separators, and the bidirectional marks and
+ * overrides that make a line read differently from what it holds.
+ */
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** `text` with every unsafe character shown as an escape: `\x1b`, `\u202e`. */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** "12:00:01.234  topic  type  from sender  payload…", every part from the event escaped. */
 export function formatEvent(d: Delivery): string {
   const time = new Date(Number(d.event.timestampMs) || Date.now()).toISOString().slice(11, 23);
   const from = sender(d.event) || d.event.source || '-';
   const raw = d.event.payload.toString('utf8');
-  // Bytes that are not text would garble the terminal: say what they are instead.
-  const binary = raw.includes('\uFFFD') || /[\x00-\x08\x0E-\x1F\x7F]/.test(raw);
-  const text = binary ? `<${d.event.payload.length} bytes of binary>` : raw.replace(/\s+/g, ' ');
+  // Bytes that are not UTF-8 text (or hold NUL) are not shown, only counted.
+  const binary = raw.includes('\uFFFD') || raw.includes('\0');
+  const text = binary ? `<${d.event.payload.length} bytes of binary>` : raw.replace(/[\t\n\v\f\r ]+/g, ' ');
   const preview = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
-  return `${time}  ${d.topic}  ${d.event.type || '-'}  from ${from}  ${preview}`;
+  return [time, d.topic, d.event.type || '-', `from ${from}`, preview].map(escapeControls).join('  ');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -2,14 +2,15 @@
 // reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
 import { AgentDirectory, Supervisor, describeAgents, processAlive, reapOrphans, registerAgentTools, type LifecycleEmitter } from './agents';
-import { discoveryPath, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
+import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
 import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
 import { loadConfig, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';
+import { openDataDir } from './config/dataDir';
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
-import { openStore, type Store } from './store';
+import { openStore, privateFiles, type Store } from './store';
 import { Feed } from './telemetry';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
@@ -73,7 +74,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
   };
 
   try {
-    const store = await openStore(join(config.workspace, config.runtime.dataDir, 'store'), log.child('store'));
+    // The real path, checked inside the workspace and made private, is used from here on.
+    const dataFolder = await openDataDir(config.workspace, config.runtime.dataDir);
+    await privateFiles(dataFolder); // a log or file an earlier version left readable
+    const store = await openStore(join(dataFolder, 'store'), log.child('store'));
     closers.push(['store', () => store.close()]);
 
     const bus = new EventBus({ queueSizes: config.bus.queueSizes, maxHops: config.bus.maxHops, requestTimeoutMs: config.bus.requestTimeoutMs });
@@ -144,7 +148,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       dashboardUrl = dashboard.url;
     }
 
-    const discoveryFile = discoveryPath(config.workspace, config.runtime.dataDir);
+    const discoveryFile = join(dataFolder, DISCOVERY_FILE);
     const stale = readDiscoveryFile(discoveryFile);
     if (stale && stale.pid !== process.pid && !processAlive(stale.pid)) reapOrphans(stale.token, log.child('supervisor'));
     const ours = { address: bridge.address, token, pid: process.pid, version: VERSION, ...(dashboardUrl ? { dashboard: dashboardUrl } : {}), ...(mcp.serve ? { mcp: mcp.serve.url } : {}) };

@@ -1,22 +1,63 @@
-// Where a workspace's runtime keeps its store, discovery file and log: `[runtime] data_dir`, read on
-// its own and synchronously, because clients (the extension, the CLI's attach mode) must find the
-// discovery file before any runtime answers. A missing or unreadable loom.toml means the default;
-// a bad one is the runtime's to report.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Where a workspace's runtime keeps its store, discovery file and log: `[runtime] data_dir`, a
+// folder inside the workspace (load.ts refuses an absolute path or one leading out with "..").
+// dataDirOf reads it on its own and synchronously, because clients (the extension, the CLI's
+// attach mode) must find the discovery file before any runtime answers. openDataDir is the
+// runtime's: it creates the folder private and refuses one that a symbolic link leads outside.
+import { readFileSync, promises as fs } from 'node:fs';
+import { join, normalize, relative, sep } from 'node:path';
 import { defaultConfig } from './defaults';
-import { CONFIG_FILE } from './load';
+import { ConfigError, describe } from './errors';
+import { CONFIG_FILE, dataDirProblem, isOutside } from './load';
 
 // smol-toml is ESM-only: the bundles inline it, and Node 20.19+ can require() an ES module.
 const { parse } = require('smol-toml') as typeof import('smol-toml', { with: { 'resolution-mode': 'import' } });
 
+/**
+ * The data folder relative to the workspace. A missing or unreadable loom.toml, or a data_dir the
+ * runtime would refuse, means the default: never a folder outside the workspace. Creates nothing.
+ */
 export function dataDirOf(workspace: string): string {
   const fallback = defaultConfig(workspace).runtime.dataDir;
   try {
     const doc = parse(readFileSync(join(workspace, CONFIG_FILE), 'utf8')) as { runtime?: { data_dir?: unknown } };
     const dir = doc.runtime?.data_dir;
-    return typeof dir === 'string' && dir.trim() !== '' ? dir : fallback;
+    return typeof dir === 'string' && dataDirProblem(dir) === undefined ? dir : fallback;
   } catch {
     return fallback;
   }
+}
+
+/**
+ * Creates the data folder mode 0700 (an existing one is narrowed to 0700: another user must not
+ * reach the token or the store) and returns its real path. Each component is created, then its
+ * real path checked, so a symbolic link leading out of the workspace stops the start before
+ * anything is created beyond it. Throws ConfigError naming runtime.data_dir.
+ */
+export async function openDataDir(workspace: string, dataDir: string): Promise<string> {
+  const refuse = (message: string) => new ConfigError(workspace, workspace, [{ key: 'runtime.data_dir', message }]);
+  const problem = dataDirProblem(dataDir);
+  if (problem) throw refuse(problem);
+  const root = await fs.realpath(workspace);
+  const parts = normalize(dataDir).split(sep).filter((p) => p !== '' && p !== '.');
+  let dir = root;
+  for (const [i, part] of parts.entries()) {
+    const next = join(dir, part);
+    await fs.mkdir(next, { mode: i === parts.length - 1 ? 0o700 : 0o777 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    dir = await fs.realpath(next).catch((err: Error) => {
+      throw refuse(`${describe(dataDir)} cannot be resolved: ${err.message}`);
+    });
+    const rel = relative(root, dir);
+    if (rel === '' && i === parts.length - 1) throw refuse(`${describe(dataDir)} leads to the workspace itself through a symbolic link: it must name a folder inside the workspace, one the tools never see`);
+    if (isOutside(rel)) {
+      throw refuse(`${describe(dataDir)} leads to ${dir} through a symbolic link, outside the workspace: it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`);
+    }
+  }
+  const stat = await fs.stat(dir);
+  if (!stat.isDirectory()) throw refuse(`${describe(dataDir)} is not a folder (${dir})`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) throw refuse(`${dir} belongs to uid ${stat.uid}, not to the user running the runtime (uid ${uid})`);
+  if ((stat.mode & 0o777) !== 0o700) await fs.chmod(dir, 0o700);
+  return dir;
 }

@@ -85,6 +85,9 @@ function validate(raw: Table, env: Record<string, string | undefined>): ConfigPr
 
   const host = (raw.bridge as Table | undefined)?.host;
   if (typeof host === 'string' && loopbackHost(host) === undefined) add(['bridge', 'host'], hostMessage(host));
+  const dataDir = (raw.runtime as Table | undefined)?.data_dir;
+  const outside = dataDir === undefined ? undefined : dataDirProblem(dataDir);
+  if (outside) add(['runtime', 'data_dir'], outside);
 
   for (const [name, timer] of entries(raw.timers)) {
     const hasInterval = timer.interval_ms !== undefined;
@@ -126,6 +129,25 @@ export function loopbackHost(host: string): string | undefined {
 
 function hostMessage(host: string): string {
   return `must be a loopback address "127.0.0.1", "::1" or "localhost" (got ${describe(host)}): the bridge never listens beyond this machine`;
+}
+
+/**
+ * Why a `[runtime] data_dir` is refused, or undefined for a folder inside the workspace. Checked on
+ * the spelling alone (clients use it before any runtime runs); the runtime checks the real path
+ * again when it creates the folder (dataDir.ts), which catches symbolic links.
+ */
+export function dataDirProblem(dir: unknown): string | undefined {
+  if (typeof dir !== 'string' || dir.trim() === '') return `must be a non-empty folder name (got ${describe(dir)})`;
+  const normalised = path.normalize(dir);
+  const outside = path.isAbsolute(dir) ? 'is an absolute path' : isOutside(normalised) ? 'leads out of the workspace with ".."' : undefined;
+  if (outside) return `${outside} (got ${describe(dir)}): it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`;
+  if (normalised === '.') return `is the workspace itself (got ${describe(dir)}): it must name a folder inside the workspace, one the tools never see`;
+  return undefined;
+}
+
+/** True for a path relative to a folder (path.relative, or normalised) that leads out of it. */
+export function isOutside(rel: string): boolean {
+  return rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel);
 }
 
 function cronError(expression: string): string | undefined {
@@ -213,8 +235,12 @@ function applyOverrides(config: LoomConfig, overrides: ConfigOverrides): void {
   for (const [id, agent] of Object.entries(config.agents)) config.agents[id] = { ...defaultAgent(), ...agent } as AgentConfig;
   for (const [name, timer] of Object.entries(config.timers)) config.timers[name] = { ...defaultTimer(), ...timer };
   const host = loopbackHost(config.bridge.host);
-  if (host === undefined) throw new ConfigError('overrides', 'overrides', [{ key: 'bridge.host', message: hostMessage(config.bridge.host) }]);
-  config.bridge.host = host;
+  const problems: ConfigProblem[] = [];
+  if (host === undefined) problems.push({ key: 'bridge.host', message: hostMessage(config.bridge.host) });
+  const outside = dataDirProblem(config.runtime.dataDir);
+  if (outside) problems.push({ key: 'runtime.data_dir', message: outside });
+  if (problems.length) throw new ConfigError('overrides', 'overrides', problems);
+  config.bridge.host = host!;
 }
 
 function deepMerge(target: Table, source: Table): void {

@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { Logger } from '../log';
+import { privateFiles } from './private';
 import {
   afterPrefix,
   allSessionsPrefix,
@@ -50,9 +51,20 @@ const DEFAULT_LIMIT = 100;
 const SCAN_BATCH = 256;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The store holds every agent's memory: private to the user running the runtime. LevelDB creates
+ * its files with the process umask (usually 0644), from its own threads, at open and whenever it
+ * compacts or rolls its log, so a umask set around open() would miss the later files, and a
+ * process-wide umask would also make private every file the agents and tools it starts create in
+ * the workspace. So the folder is 0700 before LevelDB opens it, which keeps every file in it out
+ * of other users' reach whatever its own mode (a path through the folder is needed to open one),
+ * and each file is set to 0600 after open and after close, so the files at rest are private on
+ * their own too (a copy that keeps modes, a folder loosened later).
+ */
 export async function openStore(dir: string, log?: Logger): Promise<Store> {
   const folder = path.resolve(dir);
-  await fs.mkdir(folder, { recursive: true });
+  await fs.mkdir(folder, { recursive: true, mode: 0o700 });
+  await fs.chmod(folder, 0o700);
   const db: Db = new ClassicLevel<Buffer, Buffer>(folder, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   try {
     await db.open();
@@ -64,7 +76,8 @@ export async function openStore(dir: string, log?: Logger): Promise<Store> {
     }
     throw err;
   }
-  await fs.writeFile(path.join(folder, OWNER_FILE), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
+  await fs.writeFile(path.join(folder, OWNER_FILE), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n', { mode: 0o600 });
+  await privateFiles(folder);
   log?.info('store opened', { dir: folder });
   return new LevelStore(db, folder, log);
 }
@@ -201,6 +214,7 @@ class LevelStore implements Store {
       await this.idChain;
       await this.db.close();
       await fs.rm(path.join(this.dir, OWNER_FILE), { force: true });
+      await privateFiles(this.dir);
       this.log?.info('store closed', { dir: this.dir });
     })();
     return this.closing;

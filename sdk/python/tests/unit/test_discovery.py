@@ -11,6 +11,7 @@ def write_discovery(folder, address="127.0.0.1:7001", token="file-token"):
     d = folder / ".loom"
     d.mkdir(parents=True, exist_ok=True)
     (d / "runtime.json").write_text(json.dumps({"address": address, "token": token, "pid": 1, "version": "t"}))
+    (d / "runtime.json").chmod(0o600)  # as the runtime writes it: a wider file is refused
     return d / "runtime.json"
 
 
