@@ -15,7 +15,7 @@ import { Feed } from './telemetry';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
 import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
-import { DefaultToolRegistry, isolationStatus, registerBuiltinTools, type ToolRegistry } from './tools';
+import { confineProcess, DefaultToolRegistry, isolationStatus, registerBuiltinTools, type ToolRegistry } from './tools';
 import { join } from 'node:path';
 import { version as packageVersion } from '../package.json';
 
@@ -119,6 +119,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       bridge: { address: bridge.address, token },
       emit,
       onProcessExit: (agentId, how) => directory.processExited(agentId, how),
+      confine: (agentId, command, args, cwd) => confineProcess(config, config.agents[agentId], command, args, cwd, `agent ${agentId}`, `agents.${agentId}.isolation`),
       log: log.child('supervisor'),
     });
     closers.push(['supervisor', () => supervisor!.stopAll()]);
