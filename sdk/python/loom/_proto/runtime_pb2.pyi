@@ -228,7 +228,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers")
+    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers", "isolation")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
@@ -238,6 +238,7 @@ class StatsResponse(_message.Message):
     TOOL_ERRORS_FIELD_NUMBER: _ClassVar[int]
     STORE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MCP_SERVERS_FIELD_NUMBER: _ClassVar[int]
+    ISOLATION_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     uptime_ms: int
     topics: _containers.RepeatedCompositeFieldContainer[TopicStats]
@@ -247,7 +248,22 @@ class StatsResponse(_message.Message):
     tool_errors: int
     store_bytes: int
     mcp_servers: _containers.RepeatedCompositeFieldContainer[McpServerInfo]
-    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ...) -> None: ...
+    isolation: IsolationInfo
+    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ..., isolation: _Optional[_Union[IsolationInfo, _Mapping]] = ...) -> None: ...
+
+class IsolationInfo(_message.Message):
+    __slots__ = ("mode", "available", "mechanism", "detail", "trusted")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    available: bool
+    mechanism: str
+    detail: str
+    trusted: bool
+    def __init__(self, mode: _Optional[str] = ..., available: _Optional[bool] = ..., mechanism: _Optional[str] = ..., detail: _Optional[str] = ..., trusted: _Optional[bool] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
     __slots__ = ()
