@@ -6,8 +6,7 @@ import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryF
 import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
-import { loadConfig, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';
-import { openDataDir } from './config/dataDir';
+import { loadConfig, openDataDir, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
 import { openStore, privateFiles, type Store } from './store';

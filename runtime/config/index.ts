@@ -4,4 +4,4 @@ export { ConfigError, type ConfigProblem } from './errors';
 export { CONFIG_FILE, expandEnv, loadConfig, loopbackHost, type ConfigOverrides, type DeepPartial, type LoadOptions } from './load';
 export { loomTomlSchema } from './schema';
 export { restrictForUntrusted } from './trust';
-export { dataDirOf } from './dataDir';
+export { dataDirOf, openDataDir } from './dataDir';
