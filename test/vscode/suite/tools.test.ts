@@ -93,14 +93,15 @@ describe('tools the extension provides', () => {
     }
   });
 
-  it("refuses to change a file in the runtime's data folder, which it may still open", async () => {
+  it("refuses to change or even open a file in the runtime's data folder (it holds the token)", async () => {
     const res = await probe.callTool('editor:replace', { path: '.loom/runtime.json', text: '{}', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } });
     assert.equal(res.status, 'TOOL_ERROR');
     assert.equal(res.error!.code, 'denied');
     assert.match(res.error!.message, /data folder/);
-    const opened = outputOf(await probe.callTool('editor:open', { path: '.loom/runtime.json' }));
-    assert.equal(opened.file, join('.loom', 'runtime.json'));
-    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    const opened = await probe.callTool('editor:open', { path: '.loom/runtime.json' });
+    assert.equal(opened.status, 'TOOL_ERROR');
+    assert.equal(opened.error!.code, 'denied');
+    assert.match(opened.error!.message, /data folder/);
   });
 
   it('ui:status shows the agent text in the status bar', async () => {
