@@ -79,7 +79,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const store = await openStore(join(dataFolder, 'store'), log.child('store'));
     closers.push(['store', () => store.close()]);
 
-    const bus = new EventBus({ queueSizes: config.bus.queueSizes, maxHops: config.bus.maxHops, requestTimeoutMs: config.bus.requestTimeoutMs });
+    const bus = new EventBus({ queueSizes: config.bus.queueSizes, queueBytes: config.bus.queueBytes, maxHops: config.bus.maxHops, requestTimeoutMs: config.bus.requestTimeoutMs });
     closers.push(['bus', () => bus.close()]);
 
     const tools = new DefaultToolRegistry({ defaultTimeoutMs: config.tools.defaultTimeoutMs, log: log.child('tools') });

@@ -20,12 +20,24 @@ import { SegmentTrie } from './trie';
 import type { Bus, BusOptions, BusStats, DeliveryHandler, DropReason, LoomEvent, PublishResult, QoS, Subscription, SubscribeOptions } from './types';
 
 export const DEFAULT_QUEUE_SIZES: Readonly<Record<QoS, number>> = { realtime: 1024, batched: 4096, background: 65536 };
+const MiB = 1024 * 1024;
+/**
+ * Byte budget of each subscription's queue. Counts alone let one stalled subscriber hold
+ * 1024 x 4 MiB; these keep it to a few maximum-size messages (the bridge's default limit is
+ * 4 MiB): realtime 16 MiB (four full messages, more than a second of typical traffic; beyond it
+ * dropping is the promise), batched 64 MiB (the publisher waits beyond it, so more only adds
+ * latency), background 256 MiB (its queue is the large one, for bulk work delivered later).
+ */
+export const DEFAULT_QUEUE_BYTES: Readonly<Record<QoS, number>> = { realtime: 16 * MiB, batched: 64 * MiB, background: 256 * MiB };
+/** Fixed cost of a queued event beside its payload and strings (object headers, numbers). */
+const EVENT_OVERHEAD_BYTES = 128;
 export const DEFAULT_MAX_HOPS = 16;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_TOPIC_STATS = 10_000;
 
 const QOS_LEVELS: readonly QoS[] = ['realtime', 'batched', 'background'];
 const MAX_QUEUE_SIZE = 10_000_000;
+const MAX_QUEUE_BYTES = 2 ** 40;
 
 // Imported bindings copied into locals: under a CommonJS transform (tsx, mocha) every access to
 // an imported name is a getter call, which showed up in the publish profile.
@@ -38,6 +50,7 @@ const assertTopic: typeof topics.assertTopic = topics.assertTopic;
 const QOS_ATTRS = Object.fromEntries(QOS_LEVELS.map((q) => [q, { qos: q }])) as Record<QoS, { qos: QoS }>;
 const REASON_ATTRS: Record<DropReason, { reason: DropReason }> = {
   queue_full: { reason: 'queue_full' },
+  queue_bytes: { reason: 'queue_bytes' },
   ttl_expired: { reason: 'ttl_expired' },
   hop_limit: { reason: 'hop_limit' },
   closed: { reason: 'closed' },
@@ -50,6 +63,17 @@ function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INT
     throw new BusError('invalid_options', `${name} must be an integer between 1 and ${max}, got ${String(value)}`);
   }
   return value;
+}
+
+/** What a queued event costs, estimated once per publish: payload, strings (one byte a character), metadata. */
+function eventBytes(topic: string, event: LoomEvent, metadata: Record<string, string>): number {
+  let bytes = EVENT_OVERHEAD_BYTES + topic.length + (event.payload?.length ?? 0);
+  if (typeof event.id === 'string') bytes += event.id.length;
+  if (typeof event.type === 'string') bytes += event.type.length;
+  if (typeof event.source === 'string') bytes += event.source.length;
+  for (const k in metadata) bytes += k.length + metadata[k].length + 16;
+  if (Array.isArray(event.tags)) for (const t of event.tags) bytes += String(t).length + 16;
+  return bytes;
 }
 
 // Object spread of a string map measured ten times slower than a for-in copy on Node 20.
@@ -66,6 +90,7 @@ export class EventBus implements Bus {
   private readonly topics: TopicStatsTable;
   private readonly totals = { published: 0, delivered: 0, dropped: {} as DropCounts };
   private readonly queueSizes: Record<QoS, number>;
+  private readonly queueBytes: Record<QoS, number>;
   private readonly maxHops: number;
   private readonly requestTimeoutMs: number;
   private readonly openRequests = new Set<(err: BusError) => void>();
@@ -76,6 +101,9 @@ export class EventBus implements Bus {
     const sizes = options.queueSizes ?? {};
     this.queueSizes = { ...DEFAULT_QUEUE_SIZES };
     for (const q of QOS_LEVELS) if (sizes[q] !== undefined) this.queueSizes[q] = positiveInteger(sizes[q], `queueSizes.${q}`, MAX_QUEUE_SIZE);
+    const budgets = options.queueBytes ?? {};
+    this.queueBytes = { ...DEFAULT_QUEUE_BYTES };
+    for (const q of QOS_LEVELS) if (budgets[q] !== undefined) this.queueBytes[q] = positiveInteger(budgets[q], `queueBytes.${q}`, MAX_QUEUE_BYTES);
     this.maxHops = positiveInteger(options.maxHops ?? DEFAULT_MAX_HOPS, 'maxHops');
     this.requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
     this.topics = new TopicStatsTable(positiveInteger(options.maxTopicStats ?? DEFAULT_MAX_TOPIC_STATS, 'maxTopicStats'));
@@ -126,7 +154,7 @@ export class EventBus implements Bus {
       if (span.spanContext().traceId !== INVALID_TRACEID) injectInto(metadata, trace.setSpan(parent, span));
       else metadata['traceparent'] = rootTraceparent();
     }
-    const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats };
+    const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats, bytes: eventBytes(topic, event, metadata) };
 
     let queued = 0;
     let dropped = 0;
@@ -157,8 +185,9 @@ export class EventBus implements Bus {
     const qos = options.qos ?? 'batched';
     if (!QOS_LEVELS.includes(qos)) throw new BusError('invalid_options', `qos must be one of ${QOS_LEVELS.join(', ')}, got "${String(qos)}"`);
     const capacity = options.queueSize === undefined ? this.queueSizes[qos] : positiveInteger(options.queueSize, 'queueSize', MAX_QUEUE_SIZE);
+    const budget = options.queueBytes === undefined ? this.queueBytes[qos] : positiveInteger(options.queueBytes, 'queueBytes', MAX_QUEUE_BYTES);
     const subscriber = options.subscriber ?? 'anonymous';
-    const sub = new BusSubscription(pattern, segments, qos, subscriber, capacity, handler, this.host);
+    const sub = new BusSubscription(pattern, segments, qos, subscriber, capacity, budget, handler, this.host);
     this.trie.add(segments, sub);
     this.subscriptions.set(sub.id, sub);
     return sub;

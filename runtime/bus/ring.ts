@@ -15,6 +15,11 @@ export class Ring<T> {
     this.len++;
   }
 
+  /** The oldest value, left in place. */
+  peek(): T | undefined {
+    return this.len === 0 ? undefined : this.buf[this.head];
+  }
+
   shift(): T | undefined {
     if (this.len === 0) return undefined;
     const v = this.buf[this.head];

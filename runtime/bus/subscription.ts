@@ -1,5 +1,7 @@
-// One subscription: its bounded queue, its QoS policy when the queue is full, and the
-// publishers of batched events waiting for room. Deliveries to one subscription happen one at
+// One subscription: its queue, bounded in count and in bytes, its QoS policy when the queue is
+// full, and the publishers of batched events waiting for room. The byte budget covers the
+// events queued plus the one being delivered (a bridge handler holds it until the stream takes
+// it), so a subscriber that stops reading holds at most its budget in the bus. Deliveries to one subscription happen one at
 // a time in publish order; an async handler holds back only its own subscription.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
@@ -18,6 +20,8 @@ export interface Published {
   /** ms since the epoch; Infinity when the event has no ttl. */
   expiresAt: number;
   counters: TopicCounters;
+  /** Estimated size in memory (payload, strings, metadata), counted against byte budgets. */
+  bytes: number;
 }
 
 /** What a subscription reports back to its bus. */
@@ -48,6 +52,8 @@ export class BusSubscription implements Subscription, Pump {
   private readonly drops: DropCounts = {};
   private failures = 0;
   private readonly queue = new Ring<Published>();
+  /** Bytes of the queued events plus the one being delivered. */
+  private bytes = 0;
   private readonly waiters = new Ring<Waiter>();
 
   constructor(
@@ -56,6 +62,7 @@ export class BusSubscription implements Subscription, Pump {
     readonly qos: QoS,
     readonly subscriber: string,
     private readonly capacity: number,
+    private readonly byteBudget: number,
     private readonly handler: DeliveryHandler,
     private readonly host: SubscriptionHost,
   ) {
@@ -63,20 +70,53 @@ export class BusSubscription implements Subscription, Pump {
   }
 
   /**
-   * Queues an event: true when queued, false when dropped (queue full, realtime/background),
-   * or for batched a promise that settles once there is room (true) or the subscription ends (false).
+   * Queues an event: true when queued, false when dropped (queue full or over its byte budget,
+   * realtime/background; larger than the whole budget, any QoS), or for batched a promise that
+   * settles once there is room (true) or the subscription ends (false). A batched event that
+   * fits the budget always finds room once the queue empties, so a publisher never waits forever.
    */
   offer(item: Published): boolean | Promise<boolean> {
-    if (this.queue.length < this.capacity && this.waiters.length === 0) {
-      this.queue.push(item);
+    if (item.bytes > this.byteBudget) {
+      this.drop(item, 'too_large');
+      return false;
+    }
+    if (this.waiters.length === 0 && this.fits(item)) {
+      this.enqueue(item);
       if (!this.scheduled && !this.busy) this.host.ready(this);
       return true;
     }
     if (this.qos !== 'batched') {
-      this.drop(item, 'queue_full');
+      this.drop(item, this.queue.length >= this.capacity ? 'queue_full' : 'queue_bytes');
       return false;
     }
     return new Promise<boolean>((resolve) => this.waiters.push({ item, resolve }));
+  }
+
+  private fits(item: Published): boolean {
+    return this.queue.length < this.capacity && this.bytes + item.bytes <= this.byteBudget;
+  }
+
+  private enqueue(item: Published): void {
+    this.queue.push(item);
+    this.bytes += item.bytes;
+  }
+
+  /** Moves waiting batched publishers' events into the queue while they fit, oldest first. */
+  private admitWaiters(): void {
+    while (this.waiters.length > 0) {
+      const next = this.waiters.peek()!;
+      if (!this.fits(next.item)) return;
+      this.waiters.shift();
+      this.enqueue(next.item);
+      next.resolve(true);
+    }
+  }
+
+  /** The delivery of `item` is over (delivered, dropped or failed): its bytes leave the budget. */
+  private release(item: Published): void {
+    if (this.closed) return; // unsubscribe already emptied the budget
+    this.bytes -= item.bytes;
+    if (this.waiters.length > 0) this.admitWaiters();
   }
 
   hasWork(): boolean {
@@ -86,13 +126,11 @@ export class BusSubscription implements Subscription, Pump {
   deliverNext(): void {
     const item = this.queue.shift();
     if (!item) return;
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.queue.push(waiter.item);
-      waiter.resolve(true);
-    }
+    // Its bytes stay counted until the delivery is over; a free slot may admit a waiter now.
+    if (this.waiters.length > 0) this.admitWaiters();
     if (item.expiresAt !== Infinity && item.expiresAt <= Date.now()) {
       this.drop(item, 'ttl_expired');
+      this.release(item);
       return;
     }
     const span = tracingActive() ? startDeliverSpan(item.topic, item.event, this) : undefined;
@@ -101,6 +139,7 @@ export class BusSubscription implements Subscription, Pump {
       result = this.handler({ topic: item.topic, event: item.event, subscriptionId: this.id, qos: this.qos });
     } catch (err) {
       this.fail(item, err, span);
+      this.release(item);
       return;
     }
     if (result && typeof (result as Promise<void>).then === 'function') {
@@ -111,6 +150,7 @@ export class BusSubscription implements Subscription, Pump {
       );
     } else {
       this.succeed(item, span);
+      this.release(item);
     }
   }
 
@@ -118,6 +158,7 @@ export class BusSubscription implements Subscription, Pump {
     this.busy = false;
     if (err === undefined) this.succeed(item, span);
     else this.fail(item, err, span);
+    this.release(item);
     if (!this.closed && this.queue.length > 0) this.host.ready(this);
   }
 
@@ -170,6 +211,7 @@ export class BusSubscription implements Subscription, Pump {
       if (traced) recordDrop(w.item.topic, w.item.event, 'closed', this);
       w.resolve(false);
     }
+    this.bytes = 0;
   }
 
   stats(): SubscriptionStats {
@@ -180,6 +222,8 @@ export class BusSubscription implements Subscription, Pump {
       qos: this.qos,
       queueDepth: this.queue.length,
       queueCapacity: this.capacity,
+      queueBytes: this.bytes,
+      queueBytesCapacity: this.byteBudget,
       waitingPublishers: this.waiters.length,
       delivered: this.delivered,
       dropped: { ...this.drops },

@@ -33,6 +33,8 @@ export interface SubscribeOptions {
   qos?: QoS;
   /** Overrides the bus default for this QoS. */
   queueSize?: number;
+  /** Byte budget of the queue (events queued plus the one being delivered); overrides the bus default for this QoS. */
+  queueBytes?: number;
   /** Who holds the subscription (an agent id, "runtime", "dashboard"); used in stats. */
   subscriber?: string;
 }
@@ -49,17 +51,20 @@ export interface Subscription {
 export interface PublishResult {
   /** Subscriptions the event was queued for. */
   queued: number;
-  /** Subscriptions that dropped it (realtime/background queue full, or unsubscribed while a batched publish waited). */
+  /** Subscriptions that dropped it (realtime/background queue full or over its byte budget, larger than a queue's whole budget, or unsubscribed while a batched publish waited). */
   dropped: number;
   /** Set when the bus refused the event as a whole (nothing queued); the drop is counted under this reason. */
   refused?: 'ttl_expired' | 'hop_limit';
 }
 
 /**
- * Why a delivery did not happen. too_large: the subscriber's transport cannot carry the event
- * (a bridge stream's max message size); a handler reports it by throwing DeliveryDropped.
+ * Why a delivery did not happen. queue_full: the queue holds its count of events; queue_bytes:
+ * the event does not fit in what is left of the queue's byte budget (realtime, background);
+ * too_large: the event is larger than the queue's whole byte budget, or the subscriber's
+ * transport cannot carry it (a bridge stream's max message size; a handler reports that by
+ * throwing DeliveryDropped).
  */
-export type DropReason = 'queue_full' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error' | 'too_large';
+export type DropReason = 'queue_full' | 'queue_bytes' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error' | 'too_large';
 
 export interface TopicStats {
   topic: string;
@@ -75,6 +80,9 @@ export interface SubscriptionStats {
   qos: QoS;
   queueDepth: number;
   queueCapacity: number;
+  /** Bytes of the events queued plus the one being delivered (estimated: payload, strings, metadata). */
+  queueBytes: number;
+  queueBytesCapacity: number;
   /** Batched publishers waiting for room in this queue. */
   waitingPublishers?: number;
   delivered: number;
@@ -91,6 +99,8 @@ export interface BusStats {
 
 export interface BusOptions {
   queueSizes?: Partial<Record<QoS, number>>;
+  /** Byte budget of each subscription's queue, per QoS (see DEFAULT_QUEUE_BYTES). */
+  queueBytes?: Partial<Record<QoS, number>>;
   /** Events whose hop count reaches this are dropped (reason hop_limit). */
   maxHops?: number;
   /** Default for request() when no timeout is given. */

@@ -45,6 +45,8 @@ export function defaultConfig(workspace: string): LoomConfig {
     },
     bus: {
       queueSizes: { realtime: 1024, batched: 4096, background: 65536 },
+      // A stalled subscriber holds at most this (see DEFAULT_QUEUE_BYTES in runtime/bus/bus.ts).
+      queueBytes: { realtime: 16 * 1024 * 1024, batched: 64 * 1024 * 1024, background: 256 * 1024 * 1024 },
       maxHops: 16,
       requestTimeoutMs: 30_000,
     },

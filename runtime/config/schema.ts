@@ -46,7 +46,8 @@ export const loomTomlSchema: Schema = table({
     max_batch: int(1, 65536),
   }),
   bus: table({
-    queue_sizes: table({ realtime: int(1), batched: int(1), background: int(1) }),
+    queue_sizes: table({ realtime: int(1, 10_000_000), batched: int(1, 10_000_000), background: int(1, 10_000_000) }),
+    queue_bytes: table({ realtime: int(1024, 1024 * 1024 * MiB), batched: int(1024, 1024 * 1024 * MiB), background: int(1024, 1024 * 1024 * MiB) }),
     max_hops: int(1, 1000),
     request_timeout_ms: int(1),
   }),

@@ -33,6 +33,8 @@ export interface LoomConfig {
   };
   bus: {
     queueSizes: Record<QoS, number>; // defaults realtime 1024, batched 4096, background 65536
+    /** Byte budget of each subscriber's queue. Defaults realtime 16 MiB, batched 64 MiB, background 256 MiB. */
+    queueBytes: Record<QoS, number>;
     /** Default 16. */
     maxHops: number;
     /** Default 30000. */

@@ -24,9 +24,11 @@ describe('bus stats', () => {
     assert.deepEqual(topic('nobody.listens'), { topic: 'nobody.listens', published: 1, delivered: 0, dropped: {} });
     const ledger = s.subscriptions.find((x) => x.subscriber === 'ledger')!;
     const ui = s.subscriptions.find((x) => x.subscriber === 'ui')!;
-    assert.deepEqual({ ...ledger, id: '' }, { id: '', pattern: 'orders.*', subscriber: 'ledger', qos: 'batched', queueDepth: 0, queueCapacity: 4096, waitingPublishers: 0, delivered: 6, dropped: {} });
-    // ui: #0 in the (blocked) handler, #1 and #2 queued, #3 and #4 dropped.
-    assert.deepEqual({ ...ui, id: '' }, { id: '', pattern: 'orders.new', subscriber: 'ui', qos: 'realtime', queueDepth: 2, queueCapacity: 2, waitingPublishers: 0, delivered: 0, dropped: { queue_full: 2 } });
+    assert.deepEqual({ ...ledger, id: '' }, { id: '', pattern: 'orders.*', subscriber: 'ledger', qos: 'batched', queueDepth: 0, queueCapacity: 4096, queueBytes: 0, queueBytesCapacity: 64 << 20, waitingPublishers: 0, delivered: 6, dropped: {} });
+    // ui: #0 in the (blocked) handler, #1 and #2 queued, #3 and #4 dropped; the three held count against its bytes.
+    const { queueBytes: uiBytes, ...uiRest } = ui;
+    assert.deepEqual({ ...uiRest, id: '' }, { id: '', pattern: 'orders.new', subscriber: 'ui', qos: 'realtime', queueDepth: 2, queueCapacity: 2, queueBytesCapacity: 16 << 20, waitingPublishers: 0, delivered: 0, dropped: { queue_full: 2 } });
+    assert.ok(uiBytes > 3 * 128 && uiBytes < 3 * 4096, `ui holds ${uiBytes} bytes`);
     assert.equal(s.published, 7);
     assert.equal(s.delivered, 6);
     assert.deepEqual(s.dropped, { queue_full: 2 });

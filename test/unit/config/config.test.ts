@@ -58,6 +58,7 @@ max_batch = 32
 [bus]
 max_hops = 4
 request_timeout_ms = 1500
+queue_bytes = { batched = 2048 }
 [bus.queue_sizes]
 realtime = 8
 background = 99
@@ -121,7 +122,7 @@ api_base = "http://localhost"
     const c = await loadConfig(ws);
     assert.deepEqual(c.runtime, { logLevel: 'debug', dataDir: 'state', roots: ['../shared'], trusted: false });
     assert.deepEqual(c.bridge, { host: '::1', port: 7411, requireToken: false, maxMessageBytes: 1048576, heartbeatTimeoutMs: 3000, maxBatch: 32 });
-    assert.deepEqual(c.bus, { queueSizes: { realtime: 8, batched: 4096, background: 99 }, maxHops: 4, requestTimeoutMs: 1500 });
+    assert.deepEqual(c.bus, { queueSizes: { realtime: 8, batched: 4096, background: 99 }, queueBytes: { realtime: 16 << 20, batched: 2048, background: 256 << 20 }, maxHops: 4, requestTimeoutMs: 1500 });
     assert.deepEqual(c.tools, {
       defaultTimeoutMs: 1000,
       fs: { maxReadBytes: 2048, protectedWrites: 'ask' },
@@ -180,6 +181,9 @@ api_base = "http://localhost"
     { name: 'protected_writes not in the enum', toml: '[tools.fs]\nprotected_writes = "allow"', key: 'tools.fs.protected_writes', says: /must be one of "deny", "ask"/ },
     { name: 'negative debounce', toml: '[watcher]\ndebounce_ms = -5', key: 'watcher.debounce_ms', says: /must be >= 0 \(got -5\)/ },
     { name: 'zero queue size', toml: '[bus.queue_sizes]\nrealtime = 0', key: 'bus.queue_sizes.realtime', says: /must be >= 1 \(got 0\)/ },
+    { name: 'a NaN queue byte budget', toml: '[bus]\nqueue_bytes = { realtime = nan }', key: 'bus.queue_bytes.realtime', says: /must be an integer/ },
+    { name: 'a negative queue byte budget', toml: '[bus]\nqueue_bytes = { batched = -1 }', key: 'bus.queue_bytes.batched', says: /must be >= 1024 \(got -1\)/ },
+    { name: 'a huge queue byte budget', toml: '[bus]\nqueue_bytes = { background = 9007199254740991 }', key: 'bus.queue_bytes.background', says: /must be <= 1099511627776/ },
     { name: 'agent name that cannot be a topic segment', toml: '[agents."my agent"]\ncommand = "x"', key: 'agents."my agent"', says: /not a valid name/ },
     { name: 'weather URL that is not http(s)', toml: '[tools.weather]\nbase_url = "ftp://x"', key: 'tools.weather.base_url', says: /http:\/\/ or https:\/\/ URL/ },
     { name: 'backoff start above its cap', toml: '[agents.w]\ncommand = "x"\nbackoff_initial_ms = 900\nbackoff_max_ms = 100', key: 'agents.w.backoff_initial_ms', says: /must be <= backoff_max_ms/ },
