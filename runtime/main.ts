@@ -94,6 +94,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const emit = lifecycleEmitter(bus, log);
     const directory = new AgentDirectory({
       bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents'),
+      maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient, maxToolsPerClient: config.bridge.maxToolsPerClient,
       isSupervised: (agentId) => agentId in config.agents,
     });
 

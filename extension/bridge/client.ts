@@ -251,8 +251,16 @@ export class RuntimeConnection {
     return res.server;
   }
 
+  /** Every tool, following ListTools' pages (a page is cut to fit the message limit). */
   async listTools(prefix = ''): Promise<ToolDescriptor__Output[]> {
-    return (await call<ListToolsResponse__Output>((m, o, cb) => this.tools.ListTools({ prefix }, m, o, cb))).tools;
+    const tools: ToolDescriptor__Output[] = [];
+    let pageToken = '';
+    do {
+      const page = await call<ListToolsResponse__Output>((m, o, cb) => this.tools.ListTools({ prefix, pageToken }, m, o, cb));
+      tools.push(...page.tools);
+      pageToken = page.nextPageToken === pageToken ? '' : page.nextPageToken;
+    } while (pageToken);
+    return tools;
   }
 
   async callTool(name: string, args: unknown, timeoutMs = 30_000): Promise<ToolResult__Output> {

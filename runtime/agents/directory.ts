@@ -72,7 +72,20 @@ export interface DirectoryOptions {
   emit: LifecycleEmitter;
   /** Ids declared for the supervisor: never forgotten by the sweep, their process comes back. */
   isSupervised?: (agentId: string) => boolean;
+  /** Distinct subscription patterns one agent id may hold ([bridge] max_subscriptions_per_client). Default 1000. */
+  maxSubscriptionsPerClient?: number;
+  /** Tools one agent id may register ([bridge] max_tools_per_client). Default 1000. */
+  maxToolsPerClient?: number;
   log: Logger;
+}
+
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 1000;
+export const DEFAULT_MAX_TOOLS_PER_CLIENT = 1000;
+
+function capOption(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${String(value)}`);
+  return v;
 }
 
 export class AgentDirectory {
@@ -81,8 +94,12 @@ export class AgentDirectory {
   /** Ids whose process exits the supervisor reported (besides isSupervised): never forgotten. */
   private readonly supervised = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly maxSubscriptions: number;
+  private readonly maxTools: number;
 
   constructor(private readonly opts: DirectoryOptions) {
+    this.maxSubscriptions = capOption(opts.maxSubscriptionsPerClient, DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT, 'bridge.max_subscriptions_per_client');
+    this.maxTools = capOption(opts.maxToolsPerClient, DEFAULT_MAX_TOOLS_PER_CLIENT, 'bridge.max_tools_per_client');
     const every = Math.max(50, Math.min(1000, Math.floor(opts.heartbeatTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
@@ -92,6 +109,14 @@ export class AgentDirectory {
   register(reg: AgentRegistration): void {
     const bad = validateAgentId(reg.agentId);
     if (bad) throw new Error(bad);
+    // A pattern given twice is one subscription (record.topics is keyed by pattern).
+    const distinct = new Set(reg.topics).size;
+    if (distinct > this.maxSubscriptions) {
+      throw new Error(`registration of "${reg.agentId}" refused: ${distinct} distinct subscription patterns exceed bridge.max_subscriptions_per_client = ${this.maxSubscriptions} (raise it in loom.toml [bridge])`);
+    }
+    if (reg.tools.length > this.maxTools) {
+      throw new Error(`registration of "${reg.agentId}" refused: ${reg.tools.length} tools exceed bridge.max_tools_per_client = ${this.maxTools} (raise it in loom.toml [bridge])`);
+    }
     for (const topic of reg.topics) {
       try {
         parsePattern(topic);
@@ -185,11 +210,22 @@ export class AgentDirectory {
     return touched;
   }
 
-  /** Adds a subscription that outlives a reconnect. Throws for an unknown agent or a bad pattern. */
+  /**
+   * Adds a subscription that outlives a reconnect. A pattern the agent already holds is not
+   * subscribed twice: with the same QoS its subscription is answered again, with another QoS it
+   * is replaced. Throws for an unknown agent, a bad pattern, or a new pattern beyond the cap.
+   */
   subscribe(agentId: string, pattern: string, qos: QoS): { subscriptionId: string } {
     const record = this.mustGet(agentId);
+    const held = record.subs.find((s) => s.pattern === pattern);
+    if (held && held.qos === qos) return { subscriptionId: held.id };
+    if (!record.topics.has(pattern) && record.topics.size >= this.maxSubscriptions) {
+      throw new Error(`subscription to "${pattern}" refused: agent ${agentId} already holds ${record.topics.size} subscriptions, the most bridge.max_subscriptions_per_client = ${this.maxSubscriptions} allows (raise it in loom.toml [bridge])`);
+    }
+    parsePattern(pattern); // a bad pattern throws before the one it would replace is removed
     let subscriptionId = '';
     if (record.conn) {
+      if (held) this.unsubscribe(agentId, { pattern });
       const sub = this.opts.bus.subscribe(pattern, record.conn.handlerFor(qos), { qos, subscriber: agentId });
       record.subs.push(sub);
       subscriptionId = sub.id;

@@ -59,7 +59,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   });
   const pkg = loadLoomPackage();
   server.addService(pkg.Bridge.service, bridgeService({ ...opts, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
-  server.addService(pkg.Tools.service, toolsService(opts.tools, log));
+  server.addService(pkg.Tools.service, toolsService(opts.tools, log, settings.maxMessageBytes));
   server.addService(pkg.Store.service, storeService(opts.store, log));
   server.addService(pkg.Runtime.service, runtimeService(opts));
 

@@ -2,10 +2,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log';
 import type { ToolCall__Output, ToolResult } from '../proto/types';
+import type { ListToolsRequest__Output } from '../proto/gen/loom/v1/ListToolsRequest';
+import type { ListToolsResponse } from '../proto/gen/loom/v1/ListToolsResponse';
+import type { ToolDescriptor } from '../proto/gen/loom/v1/ToolDescriptor';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
 import { toolResultFromOutcome, type ToolRegistry } from '../tools';
 import { toolToWire } from './convert';
-import { agentIdFrom, unary } from './unary';
+import { agentIdFrom, invalidArgument, unary } from './unary';
 import { validateAgentId } from '../agents';
 
 /** W3C trace context sent as gRPC metadata continues into the call when the headers carry none. */
@@ -41,9 +44,64 @@ export async function callTool(tools: ToolRegistry, req: ToolCall__Output, metad
   return toolResultFromOutcome(outcome);
 }
 
-export function toolsService(tools: ToolRegistry, log: Logger): ToolsHandlers {
+export const DEFAULT_TOOLS_PAGE_SIZE = 1000;
+export const MAX_TOOLS_PAGE_SIZE = 10_000;
+/** Room in a ListTools response for everything beside the descriptors (the token, field tags). */
+const PAGE_OVERHEAD_BYTES = 1024;
+const TOKEN_PREFIX = 'v1:';
+
+const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** An upper estimate of a descriptor's encoded size: its strings plus tags and lengths. */
+function descriptorBytes(d: ToolDescriptor): number {
+  let bytes = 32 + utf8(d.name ?? '') + utf8(d.description ?? '') + utf8(d.parametersSchema ?? '');
+  for (const k in d.metadata ?? {}) bytes += 16 + utf8(k) + utf8(d.metadata![k]);
+  return bytes;
+}
+
+/** The page token names the last tool listed: the next page starts after it, whatever was added or removed meanwhile. */
+function encodeToken(lastName: string): string {
+  return Buffer.from(TOKEN_PREFIX + lastName, 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  if (!text.startsWith(TOKEN_PREFIX) || text.length === TOKEN_PREFIX.length || Buffer.from(text, 'utf8').toString('base64url') !== token) {
+    throw invalidArgument('ListTools: page_token is not one ListTools gave; pass next_page_token from the previous page unchanged (empty for the first page)');
+  }
+  return text.slice(TOKEN_PREFIX.length);
+}
+
+/**
+ * One page of the registry, by name in code-unit order: at most page_size tools (0 = the
+ * default) and never more bytes than a message may carry, at least one tool per page.
+ */
+export function listToolsPage(tools: ToolRegistry, req: Pick<ListToolsRequest__Output, 'prefix' | 'pageSize' | 'pageToken'>, maxMessageBytes: number): ListToolsResponse {
+  const asked = Number(req.pageSize ?? 0);
+  if (!Number.isInteger(asked) || asked < 0 || asked > MAX_TOOLS_PAGE_SIZE) {
+    throw invalidArgument(`ListTools: page_size must be 0 (the default, ${DEFAULT_TOOLS_PAGE_SIZE}) or an integer from 1 to ${MAX_TOOLS_PAGE_SIZE}, got ${String(req.pageSize)}`);
+  }
+  const pageSize = asked || DEFAULT_TOOLS_PAGE_SIZE;
+  const after = req.pageToken ? decodeToken(req.pageToken) : undefined;
+  const names = tools.list(req.prefix || undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const budget = Math.max(0, maxMessageBytes - PAGE_OVERHEAD_BYTES);
+  const page: ToolDescriptor[] = [];
+  let bytes = 0;
+  let i = after === undefined ? 0 : names.findIndex((t) => t.name > after);
+  if (i < 0) i = names.length;
+  for (; i < names.length && page.length < pageSize; i++) {
+    const wire = toolToWire(names[i]);
+    const size = descriptorBytes(wire);
+    if (page.length > 0 && bytes + size > budget) break;
+    page.push(wire);
+    bytes += size;
+  }
+  return { tools: page, nextPageToken: i < names.length ? encodeToken(page[page.length - 1].name!) : '' };
+}
+
+export function toolsService(tools: ToolRegistry, log: Logger, maxMessageBytes: number): ToolsHandlers {
   return {
-    ListTools: unary(log, 'ListTools', (req) => ({ tools: tools.list(req.prefix || undefined).map(toolToWire) })),
+    ListTools: unary(log, 'ListTools', (req) => listToolsPage(tools, req, maxMessageBytes)),
     CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, req, call.metadata)),
   };
 }

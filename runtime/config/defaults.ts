@@ -42,6 +42,8 @@ export function defaultConfig(workspace: string): LoomConfig {
       // Three of the reference client's 15 s heartbeats: one late beat never drops a quiet agent.
       heartbeatTimeoutMs: 45_000,
       maxBatch: 256,
+      maxSubscriptionsPerClient: 1000,
+      maxToolsPerClient: 1000,
     },
     bus: {
       queueSizes: { realtime: 1024, batched: 4096, background: 65536 },

@@ -44,6 +44,8 @@ export const loomTomlSchema: Schema = table({
     max_message_bytes: int(1024, 1024 * MiB),
     heartbeat_timeout_ms: int(100),
     max_batch: int(1, 65536),
+    max_subscriptions_per_client: int(1, 1_000_000),
+    max_tools_per_client: int(1, 1_000_000),
   }),
   bus: table({
     queue_sizes: table({ realtime: int(1, 10_000_000), batched: int(1, 10_000_000), background: int(1, 10_000_000) }),

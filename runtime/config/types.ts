@@ -30,6 +30,10 @@ export interface LoomConfig {
     heartbeatTimeoutMs: number;
     /** Batched/background deliveries travel up to this many events per message. Default 256. */
     maxBatch: number;
+    /** Distinct subscription patterns one agent id may hold (a repeated pattern counts once). Default 1000. */
+    maxSubscriptionsPerClient: number;
+    /** Tools one agent id may register. Default 1000. */
+    maxToolsPerClient: number;
   };
   bus: {
     queueSizes: Record<QoS, number>; // defaults realtime 1024, batched 4096, background 65536

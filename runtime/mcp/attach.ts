@@ -48,10 +48,16 @@ export class RemoteRegistry implements ServedRegistry {
 
   /** Reads the tool list now; listeners hear of a change. */
   async refresh(): Promise<void> {
-    const res = await new Promise<{ tools: ToolDescriptor__Output[] }>((resolve, reject) =>
-      this.client.ListTools({ prefix: '' }, this.metadata(), { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r!))),
-    );
-    const tools = res.tools.map(definitionFromWire);
+    const listed: ToolDescriptor__Output[] = [];
+    let pageToken = '';
+    do {
+      const res = await new Promise<{ tools: ToolDescriptor__Output[]; nextPageToken: string }>((resolve, reject) =>
+        this.client.ListTools({ prefix: '', pageToken }, this.metadata(), { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r!))),
+      );
+      listed.push(...res.tools);
+      pageToken = res.nextPageToken === pageToken ? '' : res.nextPageToken;
+    } while (pageToken);
+    const tools = listed.map(definitionFromWire);
     const signature = JSON.stringify(tools);
     if (signature === this.signature) return;
     this.tools = tools;

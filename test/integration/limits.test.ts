@@ -4,7 +4,10 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, connect, StreamClient, type Clients } from './helpers/grpc';
+import * as grpc from '@grpc/grpc-js';
+import { silentLogger } from '../../runtime/log';
+import { RemoteRegistry } from '../../runtime/mcp/attach';
+import { call, callFails, connect, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const MiB = 1024 * 1024;
@@ -86,5 +89,164 @@ describe('limits: a stalled subscriber of large realtime events', function () {
     const r = await stalledRun(`queue_bytes = { realtime = 1099511627776 }`, 150);
     console.log(`      same, 150 x 1 MiB, budget 1 TiB (count only): RSS ${(r.base / MiB).toFixed(1)} -> peak ${(r.peak / MiB).toFixed(1)} MiB (growth ${(r.growth / MiB).toFixed(1)} MiB); drops ${JSON.stringify(r.dropped)}`);
     assert.ok(r.growth > 100 * MiB, `RSS grew only ${(r.growth / MiB).toFixed(1)} MiB`);
+  });
+});
+
+describe('limits: per-client caps on subscriptions and tools', function () {
+  this.timeout(120_000);
+  let rt: RuntimeProcess;
+  let c: Clients;
+  before(async () => {
+    rt = await startRuntime(makeWorkspace(`[bridge]\nmax_subscriptions_per_client = 5\nmax_tools_per_client = 3\n`));
+    const { address, token } = rt.discovery();
+    c = connect(address, { token });
+  });
+  after(async () => {
+    c.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  const tool = (name: string) => ({ name, description: `tool ${name}`, parametersSchema: '{"type":"object"}' });
+
+  it('collapses 10 000 identical subscriptions (registration and stream) into one: an event is delivered once', async () => {
+    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'dup', subscribedTopics: Array(10_000).fill('dup.topic'), qos: 'QOS_REALTIME' });
+    assert.equal(reg.success, true, reg.errorMessage);
+    const s = new StreamClient(c);
+    s.send({ ack: { messageId: 'dup' } });
+    for (let i = 0; i < 10_000; i++) s.send({ subscribe: { requestId: `r${i}`, pattern: 'dup.topic', qos: 'QOS_REALTIME' } });
+    const ids = new Set<string>();
+    for (let i = 0; i < 10_000; i++) {
+      const m = await s.next((x) => x.msg === 'subscribed', 'a subscribe answer');
+      assert.equal(m.subscribed!.success, true, m.subscribed!.errorMessage);
+      ids.add(m.subscribed!.subscriptionId);
+    }
+    assert.equal(ids.size, 1, 'every answer names the one subscription');
+
+    await call(c.runtime, 'Publish', { topic: 'dup.topic', event: { type: 'once', payload: Buffer.from('x') } });
+    await s.delivery('dup.topic');
+    await sleep(500);
+    const more = s.received.filter((m) => m.delivery || m.deliveryBatch);
+    assert.equal(more.length, 0, `delivered ${more.length + 1} times`);
+    const stats = await call(c.runtime, 'GetStats', {});
+    assert.equal(stats.subscriptions.filter((x) => x.subscriber === 'dup').length, 1);
+    s.cancel();
+  });
+
+  it('refuses distinct subscriptions beyond bridge.max_subscriptions_per_client, naming the setting', async () => {
+    const six = ['a.1', 'a.2', 'a.3', 'a.4', 'a.5', 'a.6'];
+    const refused = await call(c.bridge, 'RegisterAgent', { agentId: 'greedy', subscribedTopics: six });
+    assert.equal(refused.success, false);
+    assert.match(refused.errorMessage, /6 distinct subscription patterns exceed bridge\.max_subscriptions_per_client = 5/);
+
+    const ok = await call(c.bridge, 'RegisterAgent', { agentId: 'greedy', subscribedTopics: six.slice(0, 4) });
+    assert.equal(ok.success, true, ok.errorMessage);
+    const s = new StreamClient(c);
+    s.send({ ack: { messageId: 'greedy' } });
+    s.send({ subscribe: { requestId: 'fifth', pattern: 'a.5', qos: 'QOS_REALTIME' } });
+    s.send({ subscribe: { requestId: 'again', pattern: 'a.1', qos: 'QOS_REALTIME' } });
+    s.send({ subscribe: { requestId: 'sixth', pattern: 'a.6', qos: 'QOS_REALTIME' } });
+    const answer = async (id: string) => (await s.next((m) => m.subscribed?.requestId === id, `the answer to ${id}`)).subscribed!;
+    assert.equal((await answer('fifth')).success, true);
+    assert.equal((await answer('again')).success, true, 'a pattern already held is not a new subscription');
+    const sixth = await answer('sixth');
+    assert.equal(sixth.success, false);
+    assert.match(sixth.errorMessage, /refused: agent greedy already holds 5 subscriptions, the most bridge\.max_subscriptions_per_client = 5 allows/);
+    s.cancel();
+  });
+
+  it('refuses more tools than bridge.max_tools_per_client, naming the setting, and keeps the tools it had', async () => {
+    const ok = await call(c.bridge, 'RegisterAgent', { agentId: 'toolish', tools: [tool('few:a'), tool('few:b')] });
+    assert.equal(ok.success, true, ok.errorMessage);
+    const refused = await call(c.bridge, 'RegisterAgent', { agentId: 'toolish', tools: ['a', 'b', 'c', 'd'].map((n) => tool(`many:${n}`)) });
+    assert.equal(refused.success, false);
+    assert.match(refused.errorMessage, /4 tools exceed bridge\.max_tools_per_client = 3/);
+    const listed = await call(c.tools, 'ListTools', { prefix: 'few:' });
+    assert.deepEqual(listed.tools.map((t) => t.name), ['few:a', 'few:b']);
+    assert.equal((await call(c.tools, 'ListTools', { prefix: 'many:' })).tools.length, 0);
+  });
+});
+
+describe('limits: ListTools pages through any number of tools', function () {
+  this.timeout(120_000);
+  let rt: RuntimeProcess;
+  let c: Clients;
+  let address: string;
+  let token: string;
+  const expected = new Set<string>();
+  /** About 1 KiB each: 10 000 of them (10 MiB) cannot travel in one 4 MiB message. */
+  const description = 'd'.repeat(1000);
+
+  before(async () => {
+    rt = await startRuntime(makeWorkspace(''));
+    ({ address, token } = rt.discovery());
+    c = connect(address, { token });
+    // 10 clients at the default cap of 1000 tools each.
+    for (let n = 0; n < 10; n++) {
+      const tools = Array.from({ length: 1000 }, (_, i) => ({ name: `many${n}:tool_${String(i).padStart(4, '0')}`, description, parametersSchema: '{"type":"object"}' }));
+      for (const t of tools) expected.add(t.name);
+      const r = await call(c.bridge, 'RegisterAgent', { agentId: `provider-${n}`, tools });
+      assert.equal(r.success, true, r.errorMessage);
+    }
+  });
+  after(async () => {
+    c.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  async function listAll(pageSize: number): Promise<{ names: string[]; pages: number }> {
+    const names: string[] = [];
+    let pageToken = '';
+    let pages = 0;
+    do {
+      const page = await call(c.tools, 'ListTools', { prefix: '', pageSize, pageToken });
+      names.push(...page.tools.map((t) => t.name));
+      pageToken = page.nextPageToken;
+      pages++;
+      assert.ok(pages < 1000, 'pages never end');
+    } while (pageToken);
+    return { names, pages };
+  }
+
+  it('lists all 10 000 tools (and the built-ins) completely, once each, by following next_page_token', async () => {
+    const { names, pages } = await listAll(0);
+    assert.equal(new Set(names).size, names.length, 'no tool twice');
+    for (const n of expected) assert.ok(names.includes(n), `${n} missing`);
+    assert.ok(names.includes('fs:read'));
+    assert.deepEqual(names, [...names].sort(), 'in name order');
+    assert.ok(pages >= 11, `default pages hold at most 1000 tools (${pages} pages)`);
+  });
+
+  it('cuts a page by bytes to fit the message limit when page_size alone would not', async () => {
+    const one = await call(c.tools, 'ListTools', { prefix: 'many', pageSize: 10_000 });
+    assert.ok(one.tools.length < 10_000 && one.tools.length > 1000, `first page: ${one.tools.length} tools`);
+    assert.ok(one.nextPageToken);
+    const { names, pages } = await listAll(10_000);
+    assert.equal(names.filter((n) => expected.has(n)).length, 10_000);
+    assert.ok(pages >= 3, `${pages} pages`);
+  });
+
+  it('the stdio MCP attachment (RemoteRegistry) follows pages too', async () => {
+    const remote = new RemoteRegistry(address, token, silentLogger);
+    try {
+      await remote.refresh();
+      assert.equal(remote.list('many').length, 10_000);
+    } finally {
+      remote.close();
+    }
+  });
+
+  it('refuses a bad page_size or page_token with INVALID_ARGUMENT, naming the field', async () => {
+    for (const pageSize of [-1, 10_001, 2 ** 31 - 1]) {
+      const err = await callFails(c.tools, 'ListTools', { pageSize });
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(err.details, /page_size must be 0 \(the default, 1000\) or an integer from 1 to 10000/);
+    }
+    for (const pageToken of ['garbage', Buffer.from('v2:x').toString('base64url'), Buffer.from('v1:').toString('base64url')]) {
+      const err = await callFails(c.tools, 'ListTools', { pageToken });
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(err.details, /page_token is not one ListTools gave/);
+    }
   });
 });

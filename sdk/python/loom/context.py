@@ -303,12 +303,24 @@ class Context:
             raise err
 
     async def list_tools(self, prefix: str = "") -> List[ToolInfo]:
-        """Every tool in the runtime's registry (built-in, agents', MCP, editor), optionally by prefix."""
-        resp = await self._unary.call(
-            "list_tools", lambda c: c.tools.ListTools, runtime_pb2.ListToolsRequest(prefix=prefix)
-        )
+        """Every tool in the runtime's registry (built-in, agents', MCP, editor), optionally by prefix.
+
+        Follows ListTools' pages (each cut to fit the message size limit) until the last one.
+        """
+        listed = []
+        token = ""
+        while True:
+            resp = await self._unary.call(
+                "list_tools",
+                lambda c: c.tools.ListTools,
+                runtime_pb2.ListToolsRequest(prefix=prefix, page_token=token),
+            )
+            listed.extend(resp.tools)
+            if not resp.next_page_token or resp.next_page_token == token:
+                break
+            token = resp.next_page_token
         out = []
-        for t in resp.tools:
+        for t in listed:
             try:
                 params = json.loads(t.parameters_schema) if t.parameters_schema else {}
             except ValueError:

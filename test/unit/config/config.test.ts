@@ -54,6 +54,8 @@ require_token = false
 max_message_bytes = 1048576
 heartbeat_timeout_ms = 3000
 max_batch = 32
+max_subscriptions_per_client = 50
+max_tools_per_client = 60
 
 [bus]
 max_hops = 4
@@ -121,7 +123,7 @@ api_base = "http://localhost"
 `);
     const c = await loadConfig(ws);
     assert.deepEqual(c.runtime, { logLevel: 'debug', dataDir: 'state', roots: ['../shared'], trusted: false });
-    assert.deepEqual(c.bridge, { host: '::1', port: 7411, requireToken: false, maxMessageBytes: 1048576, heartbeatTimeoutMs: 3000, maxBatch: 32 });
+    assert.deepEqual(c.bridge, { host: '::1', port: 7411, requireToken: false, maxMessageBytes: 1048576, heartbeatTimeoutMs: 3000, maxBatch: 32, maxSubscriptionsPerClient: 50, maxToolsPerClient: 60 });
     assert.deepEqual(c.bus, { queueSizes: { realtime: 8, batched: 4096, background: 99 }, queueBytes: { realtime: 16 << 20, batched: 2048, background: 256 << 20 }, maxHops: 4, requestTimeoutMs: 1500 });
     assert.deepEqual(c.tools, {
       defaultTimeoutMs: 1000,
@@ -180,6 +182,8 @@ api_base = "http://localhost"
     { name: 'agent isolation of the wrong type', toml: '[agents.w]\ncommand = "x"\nisolation = true', key: 'agents.w.isolation', says: /must be a string|must be one of/ },
     { name: 'protected_writes not in the enum', toml: '[tools.fs]\nprotected_writes = "allow"', key: 'tools.fs.protected_writes', says: /must be one of "deny", "ask"/ },
     { name: 'negative debounce', toml: '[watcher]\ndebounce_ms = -5', key: 'watcher.debounce_ms', says: /must be >= 0 \(got -5\)/ },
+    { name: 'an infinite subscription cap', toml: '[bridge]\nmax_subscriptions_per_client = inf', key: 'bridge.max_subscriptions_per_client', says: /must be an integer/ },
+    { name: 'a zero tool cap', toml: '[bridge]\nmax_tools_per_client = 0', key: 'bridge.max_tools_per_client', says: /must be >= 1 \(got 0\)/ },
     { name: 'zero queue size', toml: '[bus.queue_sizes]\nrealtime = 0', key: 'bus.queue_sizes.realtime', says: /must be >= 1 \(got 0\)/ },
     { name: 'a NaN queue byte budget', toml: '[bus]\nqueue_bytes = { realtime = nan }', key: 'bus.queue_bytes.realtime', says: /must be an integer/ },
     { name: 'a negative queue byte budget', toml: '[bus]\nqueue_bytes = { batched = -1 }', key: 'bus.queue_bytes.batched', says: /must be >= 1024 \(got -1\)/ },

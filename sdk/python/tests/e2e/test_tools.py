@@ -9,7 +9,7 @@ from typing import List, Literal, Optional
 import pytest
 
 from loom import Context, ToolError, ToolInvalidArguments, ToolNotFound, ToolTimeout, tool
-from loom._proto import loom_pb2, runtime_pb2, runtime_pb2_grpc
+from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2, runtime_pb2_grpc
 
 from conftest import unique
 
@@ -198,3 +198,29 @@ async def test_tools_withdrawn_when_the_provider_stops(agents, runtime):
     with pytest.raises(ToolError) as info:
         await caller.ctx.tool(f"{prefix}:add", {"a": 1})
     assert info.value.code in ("not_found", "unavailable")
+
+
+async def test_list_tools_follows_pages(agents, raw_channel, runtime):
+    """3000 tools (three agents at the per-client cap of 1000) do not fit one default page; list_tools gets them all."""
+    prefix = unique("paged")
+    bridge = loom_pb2_grpc.BridgeStub(raw_channel)
+    owners = [f"{prefix}-owner{i}" for i in range(3)]
+    expected = set()
+    for n, owner in enumerate(owners):
+        tools = []
+        for i in range(1000):
+            name = f"{prefix}:t{n}_{i:04d}"
+            expected.add(name)
+            tools.append(loom_pb2.ToolDescriptor(name=name, description="paged", parameters_schema='{"type":"object"}'))
+        res = await bridge.RegisterAgent(loom_pb2.AgentRegisterRequest(agent_id=owner, tools=tools), metadata=runtime.metadata())
+        assert res.success, res.error_message
+    try:
+        stub = runtime_pb2_grpc.ToolsStub(raw_channel)
+        first = await stub.ListTools(runtime_pb2.ListToolsRequest(prefix=f"{prefix}:"), metadata=runtime.metadata())
+        assert len(first.tools) < 3000 and first.next_page_token, "one default page does not hold them all"
+        caller = await agents()
+        listed = [t.name for t in await caller.ctx.list_tools(f"{prefix}:")]
+        assert len(listed) == 3000 and set(listed) == expected
+    finally:
+        for owner in owners:
+            await bridge.RegisterAgent(loom_pb2.AgentRegisterRequest(agent_id=owner), metadata=runtime.metadata())
