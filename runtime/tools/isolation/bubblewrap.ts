@@ -13,16 +13,18 @@ export interface Confinement {
   writable: string[];
   /** Inside the writable roots, bound read-only over them: loom.toml, .vscode/, .git/. A missing one gets an empty read-only placeholder of its kind, so it cannot be created either. */
   protect: Protected[];
+  /**
+   * Folders inside the writable roots bound onto themselves, still writable: the kernel refuses to
+   * rename a mount point, so the folders above a hidden or protected place cannot be renamed to carry
+   * its mount away (and leave the real data folder, or a fresh .git, where the path used to lead).
+   */
+  pin: string[];
   /** Replaced by an empty read-only folder: the runtime's data folder. */
   hide: string[];
   /** Bound read-only before the roots (an interpreter's environment). */
   readOnly: string[];
   network: boolean;
-  /**
-   * Mount empty read-only placeholders over protected names that do not exist, so they cannot be
-   * made. Right for a tool call (they are removed when it ends); a long-lived agent or server would
-   * leave them in the user's workspace for hours, so those only get the existing ones read-only.
-   */
+  /** Mount empty read-only placeholders over protected names that do not exist, so they cannot be made (removed when their last user ends). */
   placeholders: boolean;
   /** The program's working folder; must lie in a writable root or a read-only path. */
   cwd: string;
@@ -64,6 +66,7 @@ export function bwrapArguments(c: Confinement): string[] {
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run', '--dir', c.home);
   for (const p of shortestFirst(c.readOnly)) args.push('--ro-bind', p, p);
   for (const p of shortestFirst(c.writable)) args.push('--bind', p, p);
+  for (const p of shortestFirst(c.pin)) if (entryKind(p) === 'dir') args.push('--bind', p, p);
   for (const { path: p, dir } of [...c.protect].sort((a, b) => a.path.length - b.path.length)) {
     const kind = entryKind(p);
     if (kind === 'dir' || kind === 'file') args.push('--ro-bind', p, p);

@@ -14,6 +14,16 @@ export { bwrapArguments, SANDBOX_HOME, type Confinement, type Protected } from '
 /** Where bubblewrap is looked for; a fixed list (not PATH), like the programs system:shell runs. `LOOM_BWRAP` names another. */
 export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
 
+/**
+ * Descriptors the runtime holds without close-on-exec (LevelDB opens the store's files so; Node
+ * cannot mark them) would pass through bwrap into the sandbox, and /proc/self/fd/N would reopen the
+ * store behind the hidden data folder. Neither Node nor bwrap closes them, so bash does, then execs
+ * bwrap in its place (same pid: the timeout still kills the right process).
+ */
+const CLOSE_FDS_SHELL = '/bin/bash';
+// env -u: bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
+const CLOSE_INHERITED_FDS = 'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec /usr/bin/env -u SHLVL -u BASH_ENV "$@"';
+
 /** Names in each workspace root that run programs when a person or the runtime next uses them. */
 export const PROTECTED_NAMES: ReadonlyArray<{ name: string; dir: boolean }> = [
   { name: 'loom.toml', dir: false },
@@ -58,10 +68,13 @@ function probeOnce(explicit: string | undefined): Availability {
   if (process.platform !== 'linux') return { ok: false, detail: `OS isolation uses bubblewrap, which runs on Linux only (this is ${process.platform})` };
   const candidates = explicit ? [explicit] : BWRAP_LOCATIONS;
   const bwrap = candidates.find(executable);
+  for (const needed of [CLOSE_FDS_SHELL, '/usr/bin/env']) {
+    if (!executable(needed)) return { ok: false, detail: `${needed} is missing; the sandbox needs it to close descriptors before bubblewrap starts` };
+  }
   if (!bwrap) {
     return { ok: false, detail: `bubblewrap (bwrap) is not installed (looked for ${candidates.join(', ')}); install it with "apt-get install bubblewrap" (Debian/Ubuntu) or "dnf install bubblewrap" (Fedora)` };
   }
-  const trial = bwrapArguments({ writable: [], protect: [], hide: [], readOnly: [], network: false, placeholders: false, cwd: '/', home: SANDBOX_HOME });
+  const trial = bwrapArguments({ writable: [], pin: [], protect: [], hide: [], readOnly: [], network: false, placeholders: false, cwd: '/', home: SANDBOX_HOME });
   const run = spawnSync(bwrap, [...trial, 'true'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
   if (run.status === 0) return { ok: true, bwrap, detail: bwrap };
   const why = (run.error?.message ?? run.stderr ?? '').trim() || `exit ${run.status ?? run.signal}`;
@@ -115,10 +128,12 @@ export function confine(mode: IsolationMode, c: Confinement, executablePath: str
     });
   }
   const held = holdPlaceholders([...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide]);
+  const sandboxed = [a.bwrap!, ...bwrapArguments(c), executablePath, ...argv];
   return {
-    file: a.bwrap!,
-    args: [...bwrapArguments(c), executablePath, ...argv],
-    env: { HOME: c.home },
+    file: CLOSE_FDS_SHELL,
+    args: ['-c', CLOSE_INHERITED_FDS, 'loom-sandbox', ...sandboxed],
+    // BASH_ENV would have bash run a file before the script (outside the sandbox): never.
+    env: { HOME: c.home, BASH_ENV: '' },
     isolated: true,
     unconfinedBecause: '',
     cleanup: once(() => releasePlaceholders(held)),
@@ -176,7 +191,10 @@ function removeIfEmpty(p: string): void {
  */
 export function workspaceConfinement(config: LoomConfig, roots: readonly string[], o: { cwd: string; network: boolean; extraReadOnly?: string[]; placeholders?: boolean }): Confinement {
   const protect: Protected[] = [];
-  for (const root of roots) {
+  // A root inside another is an ordinary folder of the outer one here: its own mounts could be
+  // carried off by renaming a folder above it (the kernel locks a mount point, not its ancestors).
+  const outermost = roots.filter((r) => !roots.some((o) => o !== r && r.startsWith(o + path.sep)));
+  for (const root of outermost) {
     for (const { name, dir } of PROTECTED_NAMES) {
       const p = path.join(root, name);
       const kind = entryKind(p);
@@ -193,7 +211,18 @@ export function workspaceConfinement(config: LoomConfig, roots: readonly string[
     }
   }
   const readOnly = (o.extraReadOnly ?? []).map((p) => path.resolve(config.workspace, p)).filter(existsSync).map((p) => realOr(p));
-  return { writable: [...roots], protect, hide: [dataFolder(config)], readOnly, network: o.network, placeholders: o.placeholders ?? true, cwd: o.cwd, home: SANDBOX_HOME };
+  const hide = [dataFolder(config)];
+  const pin = [...hide, ...protect.map((p) => p.path)].flatMap((p) => foldersBetween(outermost, p));
+  return { writable: outermost, pin, protect, hide, readOnly, network: o.network, placeholders: o.placeholders ?? true, cwd: o.cwd, home: SANDBOX_HOME };
+}
+
+/** The folders strictly between the root that holds `p` and `p` ("state" for <root>/state/loom). */
+function foldersBetween(roots: readonly string[], p: string): string[] {
+  const root = roots.find((r) => p.startsWith(r + path.sep));
+  if (!root) return [];
+  const out: string[] = [];
+  for (let dir = path.dirname(p); dir !== root && dir.startsWith(root + path.sep); dir = path.dirname(dir)) out.push(dir);
+  return out;
 }
 
 /** The repository a "gitdir: <path>" .git file names, when it lies inside the roots (elsewhere it is not in the sandbox at all). */

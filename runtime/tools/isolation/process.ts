@@ -2,6 +2,8 @@
 // (`[agents.<id>] isolation`) and MCP stdio servers (`[mcp.<name>] isolation`). Opt-in, because
 // they are the user's own programs and often need more than the workspace (an interpreter, a
 // cache): `read_only_paths` names it, and a Python venv the command lives in is readable by itself.
+// Absent loom.toml/.vscode/.git get their read-only placeholders for the process's whole life, as
+// for a tool call: an empty folder or file in the workspace is the price of their not being made.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +26,7 @@ export function workspaceRoots(config: LoomConfig): string[] {
  */
 export function confineProcess(config: LoomConfig, iso: ProcessIsolation, command: string, args: string[], cwd: string, who: string, setting: string): Launch {
   const readOnly = [...iso.readOnlyPaths, ...installationOf(command)];
-  const confinement = workspaceConfinement(config, workspaceRoots(config), { cwd: realOr(cwd), network: iso.network, extraReadOnly: readOnly, placeholders: false });
+  const confinement = workspaceConfinement(config, workspaceRoots(config), { cwd: realOr(cwd), network: iso.network, extraReadOnly: readOnly, placeholders: true });
   return confine(iso.isolation, confinement, command, args, who, setting);
 }
 

@@ -13,7 +13,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoomConfig } from '../../../runtime/config/types';
-import { confine, isolationStatus, SANDBOX_HOME, workspaceConfinement } from '../../../runtime/tools/isolation';
+import { silentLogger } from '../../../runtime/log';
+import { openStore } from '../../../runtime/store';
+import { confine, confineProcess, isolationStatus, SANDBOX_HOME, workspaceConfinement } from '../../../runtime/tools/isolation';
 import { type Attack, assertNoLeak, attackFixture, eventually, expectError, expectOk, type ProjectPart, processesWith, SECRET, uniqueMarker, withEnv } from './helpers';
 
 interface Run {
@@ -54,9 +56,6 @@ function refusedByTheOs(run: Run, why: RegExp = /Read-only file system|Permissio
   assert.match(run.stderr, why);
   assertNoLeak(run);
 }
-
-/** The test runner's descriptors when this file loaded (before it opened anything): what it inherited. */
-const INHERITED_FDS = new Map(fs.readdirSync('/proc/self/fd').map((fd) => [fd, (() => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })()]));
 
 const stat = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false });
 
@@ -233,6 +232,14 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       refusedByTheOs(run);
       assert.equal(run.stdout, '');
     });
+
+    it('cannot be carried off by renaming the folder above it (the mask would move, the real folder come back)', async () => {
+      const run = await confined(fx(), 'mv state elsewhere; ls -A elsewhere/loom-data 2>&1; cat state/loom-data/runtime.json elsewhere/loom-data/runtime.json; echo end');
+      assert.match(run.stderr + run.stdout, /busy/i, 'the rename is refused: the folder is pinned as a mount point');
+      assert.ok(!run.stdout.includes('token'), run.stdout);
+      assert.ok(fs.existsSync(path.join(fx().p.ws, 'state/loom-data/runtime.json')), 'the data folder is where it was');
+      assert.equal(fs.existsSync(path.join(fx().p.ws, 'elsewhere')), false);
+    });
   });
 
   describe('filesystem: home, /tmp, system folders, other roots', () => {
@@ -325,6 +332,27 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       });
     });
 
+    it("the store's descriptors (LevelDB opens them without close-on-exec) do not reach the program: the store cannot be reopened through /proc/self/fd", async () => {
+      const store = await openStore(path.join(fx().p.base, 'store-under-attack'), silentLogger);
+      try {
+        await store.putState('victim', 'api_key', Buffer.from('sk-VICTIM-SECRET'));
+        const linkOf = (fd: string) => {
+          try {
+            return fs.readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return ''; // the folder listing's own descriptor, closed by now
+          }
+        };
+        const own = fs.readdirSync('/proc/self/fd').map(linkOf).filter((t) => t.includes('store-under-attack'));
+        assert.ok(own.length > 0, 'control: the runtime holds the store files open');
+        const run = await confined(fx(), 'for f in /proc/self/fd/*; do readlink "$f"; cat "$f" 2>/dev/null; done; echo end');
+        assert.ok(!run.stdout.includes('store-under-attack'), run.stdout);
+        assert.ok(!run.stdout.includes('sk-VICTIM-SECRET'), 'the store was read through an inherited descriptor');
+      } finally {
+        await store.close();
+      }
+    });
+
     it('no file descriptor the runtime opened reaches the program (a listening socket, an open file)', async () => {
       const server = net.createServer();
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -335,9 +363,9 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
         const lines = (out.stdout as string).split('\n').filter((l) => l.includes(' -> '));
         const inside = lines.map((l) => l.split(' -> ')).map(([left, target]) => [left.split(' ').at(-1)!, target]);
         assert.ok(inside.length >= 3, out.stdout);
-        // Besides stdio, only what the test runner itself inherited from its parent without
-        // close-on-exec may pass (neither node nor bubblewrap closes inherited descriptors).
-        const extra = inside.filter(([fd, target]) => !['0', '1', '2'].includes(fd) && !target.startsWith('/proc/') && INHERITED_FDS.get(fd) !== target);
+        // Besides stdio nothing passes, not even what the test runner inherited from its parent
+        // without close-on-exec: the launcher closes every descriptor above 2 before bwrap.
+        const extra = inside.filter(([fd, target]) => !['0', '1', '2'].includes(fd) && !target.startsWith('/proc/'));
         assert.deepEqual(extra, [], out.stdout);
       } finally {
         fs.closeSync(file);
@@ -491,6 +519,20 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
           assert.equal(out.stdout, `${process.env.HOME}\n`);
         }
       });
+    });
+  });
+
+  describe('long-lived processes (agents, MCP servers) confined by confineProcess', () => {
+    const fx = attackFixture(() => {}, ['git', '.vscode']);
+    it('cannot create an absent .git or .vscode (their placeholders last as long as the process)', () => {
+      const ws = fx().p.ws;
+      const launch = confineProcess(fx().p.config, { isolation: 'required', network: false, readOnlyPaths: [] }, '/bin/sh', ['-c', 'mkdir -p .git/hooks .vscode; printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config; echo "{}" > .vscode/tasks.json; echo done'], ws, 'agent test', 'agents.test.isolation');
+      const run = spawnSync(launch.file, launch.args, { cwd: ws, env: { PATH: '/usr/bin:/bin', ...launch.env }, encoding: 'utf8' });
+      launch.cleanup();
+      assert.match(run.stdout, /done/);
+      assert.match(run.stderr, /Read-only file system/);
+      assert.equal(stat(path.join(ws, '.git')), undefined, '.git was created on the host');
+      assert.equal(stat(path.join(ws, '.vscode')), undefined, '.vscode was created on the host');
     });
   });
 
