@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import { mcpStateToWire, type McpManager } from '../mcp';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
 import { skipWhileBlocked, type Feed } from '../telemetry';
+import { resolveFeedOptions, type ResolvedFeedOptions } from '../telemetry/feed';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 
@@ -22,6 +23,8 @@ export interface RuntimeServiceDeps {
 }
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
+/** loom.v1.FeedRequest's field names, for the errors resolveFeedOptions throws. */
+const FEED_REQUEST_FIELDS = { maxEvents: 'max_events_per_update', intervalMs: 'interval_ms', topicFilter: 'topic_filter' };
 
 export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
   const { bus, directory, feed, log } = deps;
@@ -34,6 +37,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
 
   return {
     Subscribe: unary(log, 'Subscribe', (req, call) => {
+      checkQos(req.qos);
       try {
         const { subscriptionId } = directory.subscribe(agentOf(req.agentId, call), req.pattern, qosFromWire(req.qos));
         return { requestId: req.requestId, subscriptionId, success: true };
@@ -69,6 +73,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       }
     }),
     Publish: unary(log, 'Publish', async (req, call) => {
+      checkEventNumbers(req.event);
       const event = eventFromWire(req.event, agentIdFrom(call.metadata) || 'runtime-client');
       let refused: 'ttl_expired' | 'hop_limit' | undefined;
       try {
@@ -96,9 +101,20 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       }
     }),
     Feed: (call) => {
+      // Validated before the stream starts; 0 = default for the two numbers the proto says so of.
+      let options: ResolvedFeedOptions;
+      try {
+        options = resolveFeedOptions(
+          { maxEvents: call.request.maxEventsPerUpdate, intervalMs: call.request.intervalMs, topicFilter: call.request.topicFilter || undefined },
+          FEED_REQUEST_FIELDS,
+        );
+      } catch (err) {
+        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+        return;
+      }
       const listening = feed.listen(
         skipWhileBlocked((update) => call.write(update), (resume) => call.once('drain', resume)),
-        { maxEvents: call.request.maxEventsPerUpdate || undefined, intervalMs: call.request.intervalMs || undefined, topicFilter: call.request.topicFilter || undefined },
+        { maxEvents: options.maxEvents, intervalMs: options.intervalMs, topicFilter: call.request.topicFilter || undefined },
       );
       const stop = () => listening.dispose();
       call.on('cancelled', stop);
@@ -106,4 +122,30 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       call.on('error', stop);
     },
   };
+}
+
+const QOS_NAMES = ['QOS_REALTIME', 'QOS_BATCHED', 'QOS_BACKGROUND'];
+
+/** A QoSLevel the proto does not define (a number past the enum arrives as the number) is refused, not read as realtime. */
+function checkQos(qos: string | number | null | undefined): void {
+  if (qos === undefined || qos === null) return;
+  const known = typeof qos === 'number' ? Number.isInteger(qos) && qos >= 0 && qos < QOS_NAMES.length : QOS_NAMES.includes(qos);
+  if (!known) throw invalidArgument(`qos must be QOS_REALTIME (0), QOS_BATCHED (1) or QOS_BACKGROUND (2), got ${JSON.stringify(qos)}`);
+}
+
+/** How far ahead of this clock an event's timestamp_ms may be (a later one would stretch its ttl). */
+const MAX_FUTURE_MS = 24 * 3600_000;
+
+/**
+ * The numbers of a published event: confidence is a float, so NaN and ±Infinity do arrive over
+ * protobuf; timestamp_ms is 0 (now) or ms since the epoch, not before it and at most a day ahead.
+ */
+function checkEventNumbers(event: { confidence?: number | null; timestampMs?: number | string | null } | null | undefined): void {
+  if (!event) return;
+  const confidence = event.confidence ?? 0;
+  if (!Number.isFinite(confidence)) throw invalidArgument(`event.confidence must be a finite number, got ${confidence}`);
+  const ts = Number(event.timestampMs ?? 0);
+  if (!Number.isSafeInteger(ts) || ts < 0 || ts > Date.now() + MAX_FUTURE_MS) {
+    throw invalidArgument(`event.timestamp_ms must be 0 (now) or ms since the epoch from 0 to a day from now, got ${String(event.timestampMs)}`);
+  }
 }

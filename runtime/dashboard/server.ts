@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log';
 import { skipWhileBlocked, type Feed } from '../telemetry';
+import { FeedOptionError, resolveFeedOptions } from '../telemetry/feed';
 import { feedUpdateToWire, type ActionResult, type DashboardAction } from '../../webview/protocol';
 import type { DashboardActions } from './actions';
 
@@ -65,12 +66,23 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
   });
 
   function streamFeed(url: URL, res: ServerResponse): void {
-    const num = (k: string) => (url.searchParams.has(k) ? Number(url.searchParams.get(k)) : undefined);
+    // Decimal digits only: Number() would read "NaN", "1e3", "0x10" and "" (0) as numbers.
+    const num = (k: string) => {
+      const v = url.searchParams.get(k);
+      return v === null ? undefined : /^-?\d{1,16}$/.test(v) ? Number(v) : NaN;
+    };
+    const options = { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') || undefined };
+    try {
+      resolveFeedOptions(options, { intervalMs: 'interval_ms', maxEvents: 'max_events', topicFilter: 'topic' });
+    } catch (e) {
+      if (e instanceof FeedOptionError) return send(res, 400, 'text/plain', `Bad request: ${e.message}`);
+      throw e;
+    }
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     open.add(res);
     const sub = o.feed.listen(
       skipWhileBlocked((update) => res.write(JSON.stringify(feedUpdateToWire(update)) + '\n'), (resume) => res.once('drain', resume)),
-      { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') ?? undefined },
+      options,
     );
     res.on('close', () => { sub.dispose(); open.delete(res); });
   }

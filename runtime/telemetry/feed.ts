@@ -34,16 +34,76 @@ export interface FeedSources {
 }
 
 export interface FeedOptions {
-  /** Newest events kept for each update. Default 200. */
+  /** Newest events kept for each update: 1–5000, 0 or absent = 200. */
   maxEvents?: number;
-  /** Update period. Default 250 ms (4 updates/s). */
+  /** Update period in ms: 50–60000, 0 or absent = 250 (4 updates/s). */
   intervalMs?: number;
-  /** Only events whose topic matches. Default: every topic. */
+  /** Only events whose topic matches (a subscription pattern). Default: every topic. */
   topicFilter?: string;
-  /** Payload bytes kept per event in the feed. Default 2048. */
+  /** Payload bytes kept per event in the feed: 0–1 MiB, absent = 2048. */
   maxPayloadBytes?: number;
-  /** Topics listed in the stats of an update, the busiest first. Default 200. */
+  /** Topics listed in the stats of an update, the busiest first: 1–10000, absent = 200. */
   maxTopics?: number;
+}
+
+type NumericOption = 'maxEvents' | 'intervalMs' | 'maxPayloadBytes' | 'maxTopics';
+
+/**
+ * Where each number of a feed request may lie. `zeroIsDefault` where loom.v1.FeedRequest documents
+ * 0 = default (proto3 cannot tell 0 from unset); any other number outside the range is refused,
+ * never clamped: a NaN or a 1 ms interval that became 50 ms silently hid the caller's mistake.
+ */
+export const FEED_LIMITS: Record<NumericOption, { min: number; max: number; default: number; zeroIsDefault?: boolean }> = {
+  maxEvents: { min: 1, max: 5000, default: 200, zeroIsDefault: true },
+  intervalMs: { min: 50, max: 60_000, default: 250, zeroIsDefault: true },
+  maxPayloadBytes: { min: 0, max: 1 << 20, default: 2048 },
+  maxTopics: { min: 1, max: 10_000, default: 200 },
+};
+
+/** A feed option out of its range; the message names the option as the caller spelled it and the range. */
+export class FeedOptionError extends RangeError {
+  constructor(readonly option: string, message: string) {
+    super(message);
+  }
+}
+
+export interface ResolvedFeedOptions {
+  maxEvents: number;
+  intervalMs: number;
+  maxPayloadBytes: number;
+  maxTopics: number;
+  /** The parsed topic filter, absent for every topic. */
+  filter?: string[];
+}
+
+/**
+ * Checks a feed request's options and fills in the defaults. `names` spells the options as the
+ * caller's protocol does (interval_ms, max_events_per_update, ...), for the error message.
+ * Throws FeedOptionError for a number that is not an integer (NaN, Infinity, 1.5) or lies
+ * outside FEED_LIMITS, and for a topic filter that is not a valid pattern.
+ */
+export function resolveFeedOptions(o: FeedOptions, names: Partial<Record<keyof FeedOptions, string>> = {}): ResolvedFeedOptions {
+  const resolve = (key: NumericOption): number => {
+    const value = o[key];
+    const limit = FEED_LIMITS[key];
+    if (value === undefined || (value === 0 && limit.zeroIsDefault)) return limit.default;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < limit.min || value > limit.max) {
+      const name = names[key] ?? key;
+      const zero = limit.zeroIsDefault ? ` (or 0 for the default, ${limit.default})` : '';
+      throw new FeedOptionError(name, `${name} must be an integer from ${limit.min} to ${limit.max}${zero}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  let filter: string[] | undefined;
+  if (o.topicFilter) {
+    try {
+      filter = parsePattern(o.topicFilter);
+    } catch (err) {
+      const name = names.topicFilter ?? 'topicFilter';
+      throw new FeedOptionError(name, `${name} is not a valid topic pattern: ${(err as Error).message}`);
+    }
+  }
+  return { maxEvents: resolve('maxEvents'), intervalMs: resolve('intervalMs'), maxPayloadBytes: resolve('maxPayloadBytes'), maxTopics: resolve('maxTopics'), filter };
 }
 
 const QOS_PROTO: Record<QoS, FeedEvent['qos']> = { realtime: 'QOS_REALTIME', batched: 'QOS_BATCHED', background: 'QOS_BACKGROUND' };
@@ -65,9 +125,12 @@ export class Feed {
     this.toolTap = sources.tools.onDidCall((req, out) => this.recordToolCall(req, out));
   }
 
-  /** Calls `send` with an update every interval (and once at once) until the returned disposable is disposed. */
+  /**
+   * Calls `send` with an update every interval (and once at once) until the returned disposable
+   * is disposed. Throws FeedOptionError for options out of range (see resolveFeedOptions).
+   */
   listen(send: (update: FeedUpdate) => void, options: FeedOptions = {}): Disposable {
-    const listener = new Listener(this, send, options);
+    const listener = new Listener(this, send, resolveFeedOptions(options));
     this.listeners.add(listener);
     this.ensureTaps();
     listener.start();
@@ -167,12 +230,12 @@ class Listener {
   private readonly maxPayload: number;
   private readonly filter?: string[];
 
-  constructor(private readonly feed: Feed, private readonly send: (u: FeedUpdate) => void, o: FeedOptions) {
-    this.maxEvents = clamp(o.maxEvents ?? 200, 1, 5000);
-    this.intervalMs = clamp(o.intervalMs ?? 250, 50, 60_000);
-    this.maxTopics = clamp(o.maxTopics ?? 200, 1, 10_000);
-    this.maxPayload = clamp(o.maxPayloadBytes ?? 2048, 0, 1 << 20);
-    this.filter = o.topicFilter ? parsePattern(o.topicFilter) : undefined;
+  constructor(private readonly feed: Feed, private readonly send: (u: FeedUpdate) => void, o: ResolvedFeedOptions) {
+    this.maxEvents = o.maxEvents;
+    this.intervalMs = o.intervalMs;
+    this.maxTopics = o.maxTopics;
+    this.maxPayload = o.maxPayloadBytes;
+    this.filter = o.filter;
   }
 
   start(): void {
@@ -254,6 +317,3 @@ function keepNewest<T>(ring: Ring<T>, value: T, max: number): void {
   if (ring.length > max) ring.shift();
 }
 
-function clamp(n: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, Math.floor(n)));
-}
