@@ -2,8 +2,11 @@
 // publishes, pings, tool results) plus Loom's additions (batches, subscribe/unsubscribe).
 //
 // Flow control: every write goes through `send`, which resolves only once the stream can take
-// more. Bus handlers await it, so a slow client stalls its own subscriptions: batched queues
-// fill and the publisher waits, realtime queues fill and drop (counted by the bus). Inbound,
+// more: the writable side has drained and the deliveries written but not yet handed to HTTP/2
+// stay within one message limit (grpc-js buffers up to 16 messages otherwise, 64 MiB at 4 MiB
+// each, beyond any queue's byte budget). Bus handlers await it, so a slow client stalls its own
+// subscriptions: batched queues fill and the publisher waits, realtime queues fill and drop
+// (counted by the bus). Inbound,
 // publishes run one after another and the stream is paused while too many wait for the bus.
 import * as grpc from '@grpc/grpc-js';
 import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
@@ -62,6 +65,10 @@ class AgentStream implements AgentConnection {
   private closed = false;
   private drainWait: Promise<void> | undefined;
   private releaseDrain: (() => void) | undefined;
+  /** The writable side asked for 'drain'. */
+  private needsDrain = false;
+  /** Bytes of deliveries written to the call and not yet handed on by it. */
+  private unflushedBytes = 0;
   private batching = false;
   private pendingBatch: WireDelivery[] = [];
   private pendingBatchBytes = 0;
@@ -221,7 +228,8 @@ class AgentStream implements AgentConnection {
   }
 
   private deliverOne(d: Delivery): Promise<void> {
-    return this.send({ delivery: this.toWire(d).wire });
+    const { wire, bytes } = this.toWire(d);
+    return this.send({ delivery: wire }, bytes);
   }
 
   private async deliverBatched(d: Delivery): Promise<void> {
@@ -243,29 +251,46 @@ class AgentStream implements AgentConnection {
   private flush(): Promise<void> {
     const batch = this.pendingBatch;
     if (batch.length === 0) return Promise.resolve();
+    const bytes = this.pendingBatchBytes;
     this.pendingBatch = [];
     this.pendingBatchBytes = 0;
-    return batch.length === 1 ? this.send({ delivery: batch[0] }) : this.send({ deliveryBatch: { deliveries: batch } });
+    return batch.length === 1 ? this.send({ delivery: batch[0] }, bytes) : this.send({ deliveryBatch: { deliveries: batch } }, bytes);
   }
 
-  /** Writes one message; resolves when the stream has room for more. */
-  private send(msg: ServerEvent): Promise<void> {
+  /** Writes one message of about `bytes` (deliveries; 0 for small control messages); resolves when the stream has room for more. */
+  private send(msg: ServerEvent, bytes = 0): Promise<void> {
     if (this.closed) return Promise.resolve();
     let ok: boolean;
     try {
-      ok = this.call.write(msg);
+      if (bytes > 0) {
+        this.unflushedBytes += bytes;
+        ok = this.call.write(msg, () => {
+          this.unflushedBytes -= bytes;
+          this.maybeRelease();
+        });
+      } else ok = this.call.write(msg);
     } catch (err) {
       this.finish(`write failed: ${(err as Error).message}`);
       return Promise.resolve();
     }
-    if (ok) return this.drainWait ?? Promise.resolve();
-    if (!this.drainWait) {
-      this.drainWait = new Promise((resolve) => {
-        this.releaseDrain = resolve;
-        this.call.once('drain', () => this.markDrained());
+    if (!ok && !this.needsDrain) {
+      this.needsDrain = true;
+      this.call.once('drain', () => {
+        this.needsDrain = false;
+        this.maybeRelease();
       });
     }
+    if (!this.blocked()) return Promise.resolve();
+    this.drainWait ??= new Promise((resolve) => (this.releaseDrain = resolve));
     return this.drainWait;
+  }
+
+  private blocked(): boolean {
+    return this.needsDrain || this.unflushedBytes > this.deps.maxMessageBytes;
+  }
+
+  private maybeRelease(): void {
+    if (!this.blocked()) this.markDrained();
   }
 
   private markDrained(): void {

@@ -83,6 +83,9 @@ describe('limits: a stalled subscriber of large realtime events', function () {
     assert.ok(r.growth < budget + margin, `RSS grew ${(r.growth / MiB).toFixed(1)} MiB, over ${(budget + margin) / MiB} MiB`);
     assert.ok((r.dropped.queue_bytes ?? 0) >= 300 - 16 - 32, `drops counted: ${JSON.stringify(r.dropped)}, delivered ${r.delivered}`);
     assert.equal(r.dropped.queue_full, undefined, 'the count (1024) was never the limit');
+    // The bridge hands a stream at most about one message limit (4 MiB) beyond what HTTP/2 took;
+    // grpc-js alone would buffer 16 messages (16 MiB here, 64 MiB of 4 MiB events).
+    assert.ok(r.delivered <= 8, `${r.delivered} events went into the stalled stream's buffers`);
   });
 
   it('without a byte budget that binds, the same run pins the events (what the budget prevents)', async () => {
