@@ -1,7 +1,7 @@
 // Limits that keep one client from starving the runtime (issue 11, part 3), over real gRPC
 // against the real runtime process.
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -22,6 +22,22 @@ function rssOf(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A real gRPC client in its own process that subscribes to `topic` at `qos`, then is frozen (SIGSTOP): it never reads again. */
+async function frozenSubscriber(address: string, token: string, agentId: string, topic: string, qos = 'QOS_REALTIME'): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [STALLED], { env: { ...process.env, LOOM_BRIDGE_ADDR: address, LOOM_TOKEN: token, LOOM_AGENT_ID: agentId, FIXTURE_TOPIC: topic, FIXTURE_QOS: qos }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+      child.on('exit', (code) => reject(new Error(`stalled subscriber exited (${code})`)));
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  child.kill('SIGSTOP');
+  return child;
+}
+
 describe('limits: a stalled subscriber of large realtime events', function () {
   this.timeout(120_000);
   after(async () => {
@@ -39,13 +55,8 @@ describe('limits: a stalled subscriber of large realtime events', function () {
     const { address, token } = rt.discovery();
     const publisher: Clients = connect(address, { token });
     // A separate process, frozen once subscribed: its socket fills and it never reads again.
-    const child = spawn(process.execPath, [STALLED], { env: { ...process.env, LOOM_BRIDGE_ADDR: address, LOOM_TOKEN: token, LOOM_AGENT_ID: 'stalled', FIXTURE_TOPIC: 'big.>' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = await frozenSubscriber(address, token, 'stalled', 'big.>');
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
-        child.on('exit', (code) => reject(new Error(`stalled subscriber exited (${code})`)));
-      });
-      child.kill('SIGSTOP');
       // A warm-up publish and a GC-quiet moment make the baseline fair.
       await call(publisher.runtime, 'Publish', { topic: 'warm.up', event: { type: 'warm', payload: Buffer.alloc(MiB) } });
       await sleep(500);
@@ -92,6 +103,50 @@ describe('limits: a stalled subscriber of large realtime events', function () {
     const r = await stalledRun(`queue_bytes = { realtime = 1099511627776 }`, 150);
     console.log(`      same, 150 x 1 MiB, budget 1 TiB (count only): RSS ${(r.base / MiB).toFixed(1)} -> peak ${(r.peak / MiB).toFixed(1)} MiB (growth ${(r.growth / MiB).toFixed(1)} MiB); drops ${JSON.stringify(r.dropped)}`);
     assert.ok(r.growth > 100 * MiB, `RSS grew only ${(r.growth / MiB).toFixed(1)} MiB`);
+  });
+});
+
+describe('limits: a stalled batched subscriber', function () {
+  this.timeout(120_000);
+  after(async () => {
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it('holds publishers over its byte budget, yet an event larger than the whole budget is dropped (too_large) at once', async () => {
+    const rt = await startRuntime(makeWorkspace(`[bus]\nqueue_bytes = { batched = ${2 * MiB} }\n`));
+    const { address, token } = rt.discovery();
+    const publisher = connect(address, { token });
+    const child = await frozenSubscriber(address, token, 'slowpoke', 'bulk.>', 'QOS_BATCHED');
+    try {
+      // 1 MiB events: the transport takes a few, the queue two, and then publishers wait.
+      let settled = 0;
+      const held = Array.from({ length: 12 }, (_, i) =>
+        call(publisher.runtime, 'Publish', { topic: 'bulk.data', event: { id: `b${i}`, type: 'bulk', payload: Buffer.alloc(MiB) } }).then(
+          () => void settled++,
+          () => void settled++,
+        ),
+      );
+      await sleep(1500);
+      assert.ok(settled < 12, 'some publishers are held (backpressure)');
+      const before = settled;
+
+      // 3 MiB never fits a 2 MiB budget: refused at once instead of waiting forever.
+      const t0 = Date.now();
+      await call(publisher.runtime, 'Publish', { topic: 'bulk.data', event: { id: 'huge', type: 'bulk', payload: Buffer.alloc(3 * MiB) } });
+      assert.ok(Date.now() - t0 < 5000, `the oversized publish took ${Date.now() - t0} ms`);
+      const stats = await call(publisher.runtime, 'GetStats', {});
+      const sub = stats.subscriptions.find((x) => x.subscriber === 'slowpoke')!;
+      assert.equal(Number(sub.dropped.too_large), 1);
+      assert.equal(sub.dropped.queue_bytes, undefined, 'batched never drops for lack of room');
+      assert.equal(settled, before, 'the held publishers are still held');
+
+      child.kill('SIGKILL'); // the subscription ends: held publishers are released
+      await Promise.all(held);
+    } finally {
+      child.kill('SIGKILL');
+      publisher.close();
+    }
   });
 });
 
