@@ -147,7 +147,23 @@ export async function startRuntime(workspace: string, args: string[] = [], opts:
   return rt;
 }
 
-/** Kills whatever runtime a test left running. */
+/** How long a runtime gets to stop its agents and flush its store before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Stops whatever runtime a test left running: SIGTERM first, so it stops the agents it spawned
+ * (a runtime killed outright leaves them orphaned, and the suite must leave no process behind),
+ * SIGKILL only if it has not exited within the grace period.
+ */
 export async function stopAllRuntimes(): Promise<void> {
-  await Promise.all([...running].map((rt) => rt.stop('SIGKILL')));
+  await Promise.all(
+    [...running].map(async (rt) => {
+      const killer = setTimeout(() => rt.proc.kill('SIGKILL'), STOP_GRACE_MS);
+      try {
+        await rt.stop('SIGTERM');
+      } finally {
+        clearTimeout(killer);
+      }
+    }),
+  );
 }
