@@ -250,7 +250,7 @@ export class Loom implements vscode.Disposable {
     try {
       handle = await this.attachOrLaunch(workspace);
       output = this.followOutput(handle, workspace);
-      const conn = await RuntimeConnection.connect(handle.info, {
+      const conn = await RuntimeConnection.connect(handle.info, handle.windowToken, {
         tools: [...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }), ...this.mcp.tools],
         topics: ['agent.*.*', ...MCP_TOPICS],
         onDelivery: (topic, _type, payload) => (topic.startsWith('mcp.') ? this.mcp.onDelivery(topic) : this.onLifecycle(topic, payload)),
@@ -305,7 +305,7 @@ export class Loom implements vscode.Disposable {
 
   private async attachOrLaunch(workspace: string): Promise<RuntimeHandle> {
     const running = await findRunning(workspace, (info) => RuntimeConnection.probe(info));
-    if (running) return attached(running);
+    if (running) return attached(workspace, running);
     const settings = this.settings;
     return launch({
       workspace,

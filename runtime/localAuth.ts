@@ -8,10 +8,16 @@ export function generateToken(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** The token of an `Authorization: Bearer <token>` value, or undefined for anything else. */
+export function bearerToken(authorization: unknown): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+}
+
 /** Does an `Authorization` value carry exactly this token as `Bearer <token>`? */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  return match !== null && sameToken(match[1]!, token);
+  const given = bearerToken(authorization);
+  return given !== undefined && sameToken(given, token);
 }
 
 export function sameToken(given: string, token: string): boolean {

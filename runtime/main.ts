@@ -1,8 +1,9 @@
 // The composition root: builds every runtime part in dependency order and tears them down in
 // reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
-import { AgentDirectory, Supervisor, describeAgents, processAlive, reapOrphans, registerAgentTools, type LifecycleEmitter } from './agents';
-import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, writeDiscoveryFile } from './bridge/discovery';
+import { AgentDirectory, Supervisor, describeAgents, processAlive, reapOrphans, registerAgentTools, runtimeMark, type LifecycleEmitter } from './agents';
+import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, WINDOW_CREDENTIAL_FILE, writeDiscoveryFile, writeWindowCredential } from './bridge/discovery';
+import { Credentials } from './bridge/identity';
 import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
@@ -45,6 +46,8 @@ export interface RuntimeHandle {
   /** "127.0.0.1:PORT". */
   readonly address: string;
   readonly token: string;
+  /** The VS Code window's credential (written beside the discovery file, WINDOW_CREDENTIAL_FILE). */
+  readonly windowToken: string;
   readonly discoveryFile: string;
   readonly version: string;
   readonly log: Logger;
@@ -106,7 +109,8 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       isolation: () => ({ ...isolationStatus(config.tools.shell.isolation), trusted: config.runtime.trusted }),
     });
     const token = generateToken();
-    const bridge = await startBridgeServer({ settings: config.bridge, token, bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
+    const credentials = new Credentials(token);
+    const bridge = await startBridgeServer({ settings: config.bridge, credentials, agents: config.agents, bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
     closers.push(['bridge', () => bridge.stop()]);
     // Before the server stops: closing every agent's stream (Error{code:"shutdown"}) lets it stop at once.
     closers.push(['agents', () => directory.dispose()]);
@@ -116,9 +120,12 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       agents: config.agents,
       workspace: config.workspace,
       trusted: config.runtime.trusted,
-      bridge: { address: bridge.address, token },
+      bridge: { address: bridge.address, credentialFor: (agentId) => credentials.mintAgent(agentId), mark: runtimeMark(token) },
       emit,
-      onProcessExit: (agentId, how) => directory.processExited(agentId, how),
+      onProcessExit: (agentId, how) => {
+        credentials.revokeAgent(agentId); // a process's credential ends with it
+        directory.processExited(agentId, how);
+      },
       confine: (agentId, command, args, cwd) => confineProcess(config, config.agents[agentId], command, args, cwd, `agent ${agentId}`, `agents.${agentId}.isolation`),
       log: log.child('supervisor'),
     });
@@ -153,6 +160,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const stale = readDiscoveryFile(discoveryFile);
     if (stale && stale.pid !== process.pid && !processAlive(stale.pid)) reapOrphans(stale.token, log.child('supervisor'));
     const ours = { address: bridge.address, token, pid: process.pid, version: VERSION, ...(dashboardUrl ? { dashboard: dashboardUrl } : {}), ...(mcp.serve ? { mcp: mcp.serve.url } : {}) };
+    // The window's credential first: a window that finds the discovery file finds it too.
+    const windowFile = join(dataFolder, WINDOW_CREDENTIAL_FILE);
+    writeWindowCredential(windowFile, { pid: process.pid, token: credentials.window });
+    closers.push(['window credential', () => removeDiscoveryFile(windowFile, { pid: process.pid, token: credentials.window })]);
     writeDiscoveryFile(discoveryFile, ours);
     closers.push(['discovery', () => removeDiscoveryFile(discoveryFile, ours)]);
 
@@ -164,7 +175,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     let stopping: Promise<void> | undefined;
     return {
-      config, bus, tools, store, directory, supervisor, feed, mcp, dashboardUrl, token, discoveryFile, log,
+      config, bus, tools, store, directory, supervisor, feed, mcp, dashboardUrl, token, windowToken: credentials.window, discoveryFile, log,
       address: bridge.address,
       version: VERSION,
       stop: () => (stopping ??= stopAll().then(() => log.info('runtime stopped'))),

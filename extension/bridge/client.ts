@@ -60,12 +60,12 @@ function call<Res>(invoke: Invoke<Res>, timeoutMs = 10_000): Promise<Res> {
   });
 }
 
-function authInterceptor(token: string): grpc.Interceptor {
+function authInterceptor(token: string, agentId?: string): grpc.Interceptor {
   return (options, nextCall) =>
     new grpc.InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
         metadata.set('authorization', `Bearer ${token}`);
-        metadata.set('x-loom-agent-id', AGENT_ID);
+        if (agentId) metadata.set('x-loom-agent-id', agentId);
         next(metadata, listener);
       },
     });
@@ -90,10 +90,11 @@ export class RuntimeConnection {
   private readonly provided = new Map<string, ProvidedTool>();
   private closed = false;
 
-  private constructor(readonly info: DiscoveryInfo, private readonly opts: ConnectOptions) {
+  /** `windowToken`: the window's credential, which alone registers `vscode`; every call of this link carries it. */
+  private constructor(readonly info: DiscoveryInfo, windowToken: string, private readonly opts: ConnectOptions) {
     const pkg = loadLoomPackage();
     const creds = grpc.credentials.createInsecure();
-    const options = { interceptors: [authInterceptor(info.token)] };
+    const options = { interceptors: [authInterceptor(windowToken, AGENT_ID)] };
     this.bridge = new pkg.Bridge(info.address, creds, options);
     this.runtime = new pkg.Runtime(info.address, creds, options);
     this.tools = new pkg.Tools(info.address, creds, options);
@@ -114,8 +115,8 @@ export class RuntimeConnection {
     }
   }
 
-  static async connect(info: DiscoveryInfo, opts: ConnectOptions): Promise<RuntimeConnection> {
-    const conn = new RuntimeConnection(info, opts);
+  static async connect(info: DiscoveryInfo, windowToken: string, opts: ConnectOptions): Promise<RuntimeConnection> {
+    const conn = new RuntimeConnection(info, windowToken, opts);
     try {
       await conn.register();
       conn.openStream();

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { processAlive } from '../../runtime/agents/orphans';
-import { discoveryPath, readDiscoveryFile, type DiscoveryInfo } from '../../runtime/bridge/discovery';
+import { discoveryPath, readDiscoveryFile, readWindowCredential, WINDOW_CREDENTIAL_FILE, type DiscoveryInfo } from '../../runtime/bridge/discovery';
 import type { ConfigOverrides } from '../../runtime/config/load';
 
 
@@ -30,6 +30,8 @@ export interface LaunchOptions {
 
 export interface RuntimeHandle {
   readonly info: DiscoveryInfo;
+  /** The window's credential: the only one that registers `vscode` (and so answers ui:confirm). */
+  readonly windowToken: string;
   /** True when this window started it (and so stops it), false when it attached. */
   readonly owned: boolean;
   /** Resolves when the runtime process ends (known only for a process this window started). */
@@ -50,6 +52,19 @@ export function discoveryFile(workspace: string): string {
   return discoveryPath(workspace, dataDirOf(workspace));
 }
 
+/**
+ * The window credential the runtime of `info` wrote beside its discovery file. Throws when it
+ * wrote none (a runtime older than this extension) or the file is another runtime's.
+ */
+export function windowCredentialOf(workspace: string, info: DiscoveryInfo): string {
+  const file = join(workspace, dataDirOf(workspace), WINDOW_CREDENTIAL_FILE);
+  const credential = readWindowCredential(file);
+  if (!credential || credential.pid !== info.pid) {
+    throw new Error(`the runtime (pid ${info.pid}) has no window credential in ${file}: it is older than this extension or was started by another one; stop it (Loom: Stop Runtime, or end pid ${info.pid}) and start Loom again`);
+  }
+  return credential.token;
+}
+
 /** The running runtime of this workspace, when its pid is alive and its bridge answers. */
 export async function findRunning(workspace: string, probe: Probe): Promise<DiscoveryInfo | undefined> {
   const info = readDiscoveryFile(discoveryFile(workspace));
@@ -57,9 +72,10 @@ export async function findRunning(workspace: string, probe: Probe): Promise<Disc
   return (await probe(info).catch(() => false)) ? info : undefined;
 }
 
-export function attached(info: DiscoveryInfo): RuntimeHandle {
+export function attached(workspace: string, info: DiscoveryInfo): RuntimeHandle {
   return {
     info,
+    windowToken: windowCredentialOf(workspace, info),
     owned: false,
     exited: new Promise(() => undefined),
     stop: (graceMs = 5000) => terminate(info.pid, graceMs),
@@ -116,6 +132,7 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
   });
   return {
     info,
+    windowToken: windowCredentialOf(opts.workspace, info),
     owned: true,
     exited,
     logFile: opts.keepAlive ? { path: logFile, offset: logOffset } : undefined,

@@ -35,6 +35,8 @@ interface AgentRecord {
   disconnectedAtMs?: number;
   conn?: AgentConnection;
   subs: Subscription[];
+  /** Which credential registered the id (the bridge's holder key): only it may take the id while live. */
+  holder: string;
 }
 
 interface PendingCall {
@@ -105,8 +107,11 @@ export class AgentDirectory {
     this.sweeper.unref();
   }
 
-  /** Throws an Error with a clear message when the registration is refused; nothing changes then. */
-  register(reg: AgentRegistration): void {
+  /**
+   * Throws an Error with a clear message when the registration is refused; nothing changes then.
+   * `holder` names the credential it came with (the bridge checks who may take a live id).
+   */
+  register(reg: AgentRegistration, holder = 'owner'): void {
     const bad = validateAgentId(reg.agentId);
     if (bad) throw new Error(bad);
     // A pattern given twice is one subscription (record.topics is keyed by pattern).
@@ -134,7 +139,9 @@ export class AgentDirectory {
       lastHeartbeatMs: Date.now(),
       state: 'starting',
       subs: [],
+      holder,
     };
+    record.holder = holder;
     this.replaceTools(record, reg.tools);
     record.topics = new Map(reg.topics.map((t) => [t, reg.qos]));
     record.metadata = { ...reg.metadata };
@@ -146,14 +153,15 @@ export class AgentDirectory {
   }
 
   /** Binds a live link to the id (registering it bare if unknown) and restores its subscriptions and tools. */
-  attach(agentId: string, conn: AgentConnection): void {
+  attach(agentId: string, conn: AgentConnection, holder = 'owner'): void {
     const bad = validateAgentId(agentId);
     if (bad) throw new Error(bad);
     let record = this.records.get(agentId);
     if (!record) {
-      this.register({ agentId, topics: [], qos: 'realtime', tools: [], metadata: {} });
+      this.register({ agentId, topics: [], qos: 'realtime', tools: [], metadata: {} }, holder);
       record = this.records.get(agentId)!;
     }
+    record.holder = holder;
     const previous = record.conn;
     record.conn = conn;
     if (previous && previous !== conn) {
@@ -186,6 +194,12 @@ export class AgentDirectory {
     const record = this.records.get(agentId);
     if (!record?.conn) return;
     this.disconnect(record, `its process ${how}`);
+  }
+
+  /** The holder of the id while it is live (registered or connected), else undefined. */
+  liveHolder(agentId: string): string | undefined {
+    const record = this.records.get(agentId);
+    return record && record.state !== 'disconnected' ? record.holder : undefined;
   }
 
   /** Any sign of life (a heartbeat, a message on the stream). Returns false for an unknown id. */

@@ -25,8 +25,12 @@ export interface SupervisorOptions {
   workspace: string;
   /** Workspace Trust: an untrusted workspace spawns nothing. */
   trusted: boolean;
-  /** Where spawned agents find the bridge (LOOM_BRIDGE_ADDR, LOOM_TOKEN). */
-  bridge: { address: string; token: string };
+  /**
+   * Where spawned agents find the bridge (LOOM_BRIDGE_ADDR) and the credential each spawn gets
+   * (LOOM_TOKEN, bound to the agent's id, minted afresh per process); `mark` (LOOM_RUNTIME) names
+   * this runtime to the next one, which ends agents a crashed runtime left behind.
+   */
+  bridge: { address: string; credentialFor(agentId: string): string; mark: string };
   emit: LifecycleEmitter;
   /**
    * For an agent whose `isolation` is not "off": how to start it confined (the composition root
@@ -178,7 +182,8 @@ export class Supervisor {
           ...agentEnvironment(process.env),
           ...config.env,
           LOOM_BRIDGE_ADDR: this.opts.bridge.address,
-          LOOM_TOKEN: this.opts.bridge.token,
+          LOOM_TOKEN: this.opts.bridge.credentialFor(m.id),
+          LOOM_RUNTIME: this.opts.bridge.mark,
           LOOM_AGENT_ID: m.id,
           ...launch.env,
         },

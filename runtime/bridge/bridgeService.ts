@@ -7,29 +7,34 @@ import type { ToolRegistry } from '../tools';
 import { qosFromWire, toolFromWire } from './convert';
 import { serveEventStream } from './eventStream';
 import { callTool } from './toolsService';
+import { holderOf, type Access } from './identity';
 import { agentIdFrom, unary } from './unary';
 
 export interface BridgeServiceDeps {
   bus: Bus;
   directory: AgentDirectory;
   tools: ToolRegistry;
+  access: Access;
   log: Logger;
   maxBatch: number;
   maxMessageBytes: number;
 }
 
 export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
-  const { directory, log } = deps;
+  const { directory, access, log } = deps;
   return {
-    RegisterAgent: unary(log, 'RegisterAgent', (req) => {
+    RegisterAgent: unary(log, 'RegisterAgent', (req, call) => {
+      const who = access.identify(call.metadata);
       try {
+        const refused = access.refuseRegistration(who, req.agentId);
+        if (refused) throw new Error(refused);
         directory.register({
           agentId: req.agentId,
           topics: req.subscribedTopics,
           qos: qosFromWire(req.qos),
           tools: req.tools.map(toolFromWire),
           metadata: req.metadata,
-        });
+        }, holderOf(who));
         return { success: true, errorMessage: '' };
       } catch (err) {
         log.warn('registration refused', { agent: req.agentId, error: (err as Error).message });
@@ -37,9 +42,9 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
       }
     }),
     EventStream: (call) => serveEventStream(call, deps),
-    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, req, call.metadata)),
+    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, access, req, call.metadata)),
     Heartbeat: unary(log, 'Heartbeat', (req, call) => {
-      const id = req.agentId || agentIdFrom(call.metadata);
+      const id = access.actingAs(access.identify(call.metadata), req.agentId || agentIdFrom(call.metadata), 'Heartbeat');
       if (!id) {
         directory.touchPeer(call.getPeer());
         return { timestampMs: Date.now(), status: 'ok' };

@@ -4,14 +4,29 @@ import { readField, writeField, type LoomEvent, type QoS } from '../bus';
 import type { Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
 import type { ToolDefinition } from '../tools';
 
+/** An event that names a sender other than the identity it came with. */
+export class SenderMismatch extends Error {
+  readonly code = 'sender_mismatch';
+}
+
+/** Marks events whose sender no credential proved (bridge.require_token = false). */
+export const UNVERIFIED_SENDER_KEY = 'loom.sender_unverified';
+
 /**
- * An event from a client, with the sender filled in when it named none. Envelope keys pass
- * through as sent: the bus reads both the "loom."-prefixed and the bare spelling.
+ * An event from a client whose credential proved `sender`: the runtime states the sender, so an
+ * event that names another one is refused (SenderMismatch). `unverified`: no credential proved
+ * it, which the event then says (and a client cannot say otherwise). Envelope keys pass through
+ * as sent: the bus reads both the "loom."-prefixed and the bare spelling.
  */
-export function eventFromWire(event: Event__Output | null | undefined, sender: string): LoomEvent {
+export function eventFromWire(event: Event__Output | null | undefined, sender: string, unverified = false): LoomEvent {
   const metadata: Record<string, string> = { ...(event?.metadata ?? {}) };
   const named = readField({ metadata }, 'sender');
-  writeField(metadata, 'sender', named || sender);
+  if (named && named !== sender) {
+    throw new SenderMismatch(`the event names sender "${named}" but its credential is "${sender}"'s: the runtime sets the sender, so leave it empty (or "${sender}")`);
+  }
+  writeField(metadata, 'sender', sender);
+  if (unverified) metadata[UNVERIFIED_SENDER_KEY] = 'true';
+  else delete metadata[UNVERIFIED_SENDER_KEY];
   return {
     id: event?.id || randomUUID(),
     type: event?.type ?? '',

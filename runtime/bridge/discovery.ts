@@ -17,16 +17,49 @@ export interface DiscoveryInfo {
 }
 
 export const DISCOVERY_FILE = 'runtime.json';
+/**
+ * The VS Code window's credential (the only one that may register `vscode`), beside the
+ * discovery file but apart from it: clients given the workspace token do not get it with it.
+ */
+export const WINDOW_CREDENTIAL_FILE = 'window.json';
+
+export interface WindowCredential {
+  /** The runtime's pid: the credential is that runtime's. */
+  pid: number;
+  token: string;
+}
 
 export function discoveryPath(workspace: string, dataDir: string): string {
   return join(workspace, dataDir, DISCOVERY_FILE);
 }
 
 export function writeDiscoveryFile(path: string, info: DiscoveryInfo): void {
+  writePrivateJson(path, info);
+}
+
+export function writeWindowCredential(path: string, credential: WindowCredential): void {
+  writePrivateJson(path, credential);
+}
+
+export function readWindowCredential(path: string): WindowCredential | undefined {
+  return readStamp(path);
+}
+
+/** The pid and token of a file this module writes (both kinds have them). */
+function readStamp(path: string): { pid: number; token: string } | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<WindowCredential>;
+    return typeof parsed.pid === 'number' && typeof parsed.token === 'string' ? { pid: parsed.pid, token: parsed.token } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writePrivateJson(path: string, value: object): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -48,9 +81,12 @@ export function readDiscoveryFile(path: string): DiscoveryInfo | undefined {
   }
 }
 
-/** Removes the file only while it still describes this runtime: a newer runtime may have replaced it. */
+/**
+ * Removes the discovery file (or the window credential's) only while it still describes this
+ * runtime: a newer runtime may have replaced it.
+ */
 export function removeDiscoveryFile(path: string, ours: Pick<DiscoveryInfo, 'pid' | 'token'>): boolean {
-  const current = readDiscoveryFile(path);
+  const current = readStamp(path);
   if (!current || current.pid !== ours.pid || current.token !== ours.token) return false;
   rmSync(path, { force: true });
   return true;

@@ -11,17 +11,19 @@
 import * as grpc from '@grpc/grpc-js';
 import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
 import type { Logger } from '../log';
-import type { AgentConnection, AgentDirectory, OutgoingToolCall } from '../agents';
+import { validateAgentId, type AgentConnection, type AgentDirectory, type OutgoingToolCall } from '../agents';
 import type { ClientEvent__Output, ServerEvent } from '../proto/types';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
+import { holderOf, type Access, type Identity } from './identity';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
 
 export interface EventStreamDeps {
   bus: Bus;
   directory: AgentDirectory;
+  access: Access;
   log: Logger;
   maxBatch: number;
   maxMessageBytes: number;
@@ -36,6 +38,7 @@ const CLOSE_STATUS: Record<string, grpc.status> = {
   heartbeat_timeout: grpc.status.UNAVAILABLE,
   shutdown: grpc.status.UNAVAILABLE,
   protocol: grpc.status.FAILED_PRECONDITION,
+  permission_denied: grpc.status.PERMISSION_DENIED,
   invalid_agent: grpc.status.INVALID_ARGUMENT,
   invalid_topic: grpc.status.INVALID_ARGUMENT,
 };
@@ -55,7 +58,7 @@ function estimateBytes(d: Delivery): number {
 
 export function serveEventStream(call: EventStreamCall, deps: EventStreamDeps): void {
   const fromMetadata = call.metadata.get('x-loom-agent-id')[0];
-  const stream = new AgentStream(call, deps);
+  const stream = new AgentStream(call, deps, deps.access.identify(call.metadata));
   if (typeof fromMetadata === 'string' && fromMetadata) stream.bind(fromMetadata);
 }
 
@@ -76,7 +79,8 @@ class AgentStream implements AgentConnection {
   private publishChain: Promise<void> = Promise.resolve();
   private publishesInFlight = 0;
 
-  constructor(private readonly call: EventStreamCall, private readonly deps: EventStreamDeps) {
+  /** `who`: the identity the stream's credential proves; the id it binds to must be one it may take. */
+  constructor(private readonly call: EventStreamCall, private readonly deps: EventStreamDeps, private readonly who: Identity) {
     this.peer = call.getPeer();
     call.on('data', (msg: ClientEvent__Output) => this.onMessage(msg));
     call.on('end', () => {
@@ -89,11 +93,19 @@ class AgentStream implements AgentConnection {
   }
 
   bind(agentId: string): void {
+    const invalid = validateAgentId(agentId);
+    if (invalid) return this.close('invalid_agent', invalid);
+    const refused = this.deps.access.refuseRegistration(this.who, agentId);
+    if (refused) {
+      this.deps.log.warn('event stream refused', { agent: agentId, peer: this.peer, error: refused });
+      this.close('permission_denied', refused);
+      return;
+    }
     try {
       this.agentId = agentId;
       // Known before attach, which asks for the delivery handlers.
       this.batching = this.deps.directory.get(agentId)?.metadata[BATCH_METADATA_KEY] === '1';
-      this.deps.directory.attach(agentId, this);
+      this.deps.directory.attach(agentId, this, holderOf(this.who));
     } catch (err) {
       this.close('invalid_agent', (err as Error).message);
     }
@@ -177,11 +189,12 @@ class AgentStream implements AgentConnection {
 
   private async publishOne(p: Publish__Output): Promise<void> {
     try {
-      const event = eventFromWire(p.event, this.agentId);
+      const event = eventFromWire(p.event, this.agentId, this.who.kind === 'open');
       const result = await this.deps.bus.publish(p.topic, event);
       if (result.refused) void this.send({ err: { code: result.refused, message: refusalMessage(p.topic, event.id, result.refused) } });
     } catch (err) {
-      void this.send({ err: { code: 'publish_failed', message: `publish to "${p.topic}" refused: ${(err as Error).message}` } });
+      const code = (err as { code?: unknown }).code === 'sender_mismatch' ? 'sender_mismatch' : 'publish_failed';
+      void this.send({ err: { code, message: `publish to "${p.topic}" refused: ${(err as Error).message}` } });
     }
   }
 

@@ -8,7 +8,9 @@ import { mcpStateToWire, type McpManager } from '../mcp';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
 import { skipWhileBlocked, type Feed } from '../telemetry';
 import { resolveFeedOptions, type ResolvedFeedOptions } from '../telemetry/feed';
-import { eventFromWire, qosFromWire, refusalMessage } from './convert';
+import { readField } from '../bus';
+import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
+import type { Access } from './identity';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 
 export interface RuntimeServiceDeps {
@@ -17,6 +19,7 @@ export interface RuntimeServiceDeps {
   /** Absent until the supervisor exists (it needs the bridge's address). */
   supervisor: () => Supervisor | undefined;
   feed: Feed;
+  access: Access;
   log: Logger;
   /** The MCP servers' states; absent until MCP has started (and in runtimes without it). */
   mcp?: () => Pick<McpManager, 'states' | 'state' | 'restart'> | undefined;
@@ -27,13 +30,10 @@ const ACTIONS = ['start', 'stop', 'restart'] as const;
 const FEED_REQUEST_FIELDS = { maxEvents: 'max_events_per_update', intervalMs: 'interval_ms', topicFilter: 'topic_filter' };
 
 export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
-  const { bus, directory, feed, log } = deps;
+  const { bus, directory, feed, access, log } = deps;
   const agents = () => describeAgents(directory, deps.supervisor());
-  const agentOf = (given: string, call: grpc.ServerUnaryCall<unknown, unknown>) => {
-    const id = given || agentIdFrom(call.metadata);
-    if (!id) throw invalidArgument('agent_id is required (or gRPC metadata x-loom-agent-id)');
-    return id;
-  };
+  const agentOf = (given: string, call: grpc.ServerUnaryCall<unknown, unknown>) => access.subscriber(access.identify(call.metadata), given || agentIdFrom(call.metadata));
+  const ownerOnly = (call: { metadata: grpc.Metadata }, what: string) => access.requireOwner(access.identify(call.metadata), what);
 
   return {
     Subscribe: unary(log, 'Subscribe', (req, call) => {
@@ -58,7 +58,8 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
     }),
     GetStats: unary(log, 'GetStats', () => feed.stats(10_000)),
     ListAgents: unary(log, 'ListAgents', () => ({ agents: agents() })),
-    ControlAgent: unary(log, 'ControlAgent', async (req) => {
+    ControlAgent: unary(log, 'ControlAgent', async (req, call) => {
+      ownerOnly(call, 'ControlAgent');
       const supervisor = deps.supervisor();
       const action = req.action as (typeof ACTIONS)[number];
       if (!ACTIONS.includes(action)) throw invalidArgument(`action must be one of ${ACTIONS.join(', ')} (got "${req.action}")`);
@@ -74,7 +75,16 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
     }),
     Publish: unary(log, 'Publish', async (req, call) => {
       checkEventNumbers(req.event);
-      const event = eventFromWire(req.event, agentIdFrom(call.metadata) || 'runtime-client');
+      const who = access.identify(call.metadata);
+      const stated = agentIdFrom(call.metadata);
+      const named = readField({ metadata: req.event?.metadata ?? {} }, 'sender') ?? '';
+      if (stated && named && stated !== named) throw invalidArgument(`Publish: the event names sender "${named}" but the call's x-loom-agent-id is "${stated}"`);
+      let event;
+      try {
+        event = eventFromWire(req.event, access.actingAs(who, stated || named, 'Publish') || 'runtime-client', who.kind === 'open');
+      } catch (err) {
+        throw err instanceof SenderMismatch ? new StatusError(grpc.status.PERMISSION_DENIED, `Publish: ${err.message}`) : err;
+      }
       let refused: 'ttl_expired' | 'hop_limit' | undefined;
       try {
         refused = (await bus.publish(req.topic, event)).refused;
@@ -85,7 +95,8 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       return { messageId: event.id };
     }),
     ListMcpServers: unary(log, 'ListMcpServers', () => ({ servers: (deps.mcp?.()?.states() ?? []).map(mcpStateToWire) })),
-    ControlMcpServer: unary(log, 'ControlMcpServer', async (req) => {
+    ControlMcpServer: unary(log, 'ControlMcpServer', async (req, call) => {
+      ownerOnly(call, 'ControlMcpServer');
       if (req.action !== 'restart') throw invalidArgument(`action must be "restart" (got "${req.action}")`);
       const mcp = deps.mcp?.();
       const current = () => {
@@ -102,14 +113,16 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
     }),
     Feed: (call) => {
       // Validated before the stream starts; 0 = default for the two numbers the proto says so of.
+      // The feed shows every event and tool call on the bus: the person's view, not an agent's.
       let options: ResolvedFeedOptions;
       try {
+        ownerOnly(call, 'Feed');
         options = resolveFeedOptions(
           { maxEvents: call.request.maxEventsPerUpdate, intervalMs: call.request.intervalMs, topicFilter: call.request.topicFilter || undefined },
           FEED_REQUEST_FIELDS,
         );
       } catch (err) {
-        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+        call.emit('error', { code: err instanceof StatusError ? err.code : grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
         return;
       }
       const listening = feed.listen(

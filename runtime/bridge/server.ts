@@ -9,7 +9,8 @@ import { loadLoomPackage } from '../proto';
 import type { Store } from '../store';
 import type { Feed } from '../telemetry';
 import type { ToolRegistry } from '../tools';
-import { tokenInterceptor } from './auth';
+import { credentialInterceptor } from './auth';
+import { Access, type Credentials } from './identity';
 import { bridgeService } from './bridgeService';
 import { runtimeService, type RuntimeServiceDeps } from './runtimeService';
 import { storeService } from './storeService';
@@ -17,7 +18,9 @@ import { toolsService } from './toolsService';
 
 export interface BridgeServerOptions {
   settings: LoomConfig['bridge'];
-  token: string;
+  credentials: Credentials;
+  /** [agents] of loom.toml: declared ids belong to their processes; state_access grants. */
+  agents: LoomConfig['agents'];
   bus: Bus;
   tools: ToolRegistry;
   store: Store;
@@ -45,7 +48,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   const interceptors: grpc.ServerInterceptor[] = [];
   let warnTimer: NodeJS.Timeout | undefined;
   if (settings.requireToken) {
-    interceptors.push(tokenInterceptor(opts.token, (method, peer) => log.warn('call refused: bad or missing token', { method, peer })));
+    interceptors.push(credentialInterceptor(opts.credentials, (method, peer) => log.warn('call refused: bad or missing token', { method, peer })));
   } else {
     const warn = () => log.warn('bridge token check is OFF (bridge.require_token = false): any local process can drive this runtime');
     warn();
@@ -57,11 +60,18 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     'grpc.max_send_message_length': settings.maxMessageBytes,
     interceptors,
   });
+  const access = new Access({
+    credentials: opts.credentials,
+    requireToken: settings.requireToken,
+    declared: (id) => Object.hasOwn(opts.agents, id),
+    liveHolder: (id) => opts.directory.liveHolder(id),
+    stateGrants: (id) => (Object.hasOwn(opts.agents, id) ? opts.agents[id]!.stateAccess : []),
+  });
   const pkg = loadLoomPackage();
-  server.addService(pkg.Bridge.service, bridgeService({ ...opts, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
-  server.addService(pkg.Tools.service, toolsService(opts.tools, log, settings.maxMessageBytes));
-  server.addService(pkg.Store.service, storeService(opts.store, log));
-  server.addService(pkg.Runtime.service, runtimeService(opts));
+  server.addService(pkg.Bridge.service, bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
+  server.addService(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
+  server.addService(pkg.Store.service, storeService(opts.store, access, log));
+  server.addService(pkg.Runtime.service, runtimeService({ ...opts, access }));
 
   // The config already allows only loopback; checked again here because this is the door.
   if (!LOOPBACK.has(settings.host)) throw new Error(`bridge.host must be a loopback address (127.0.0.1 or ::1), got "${settings.host}"`);

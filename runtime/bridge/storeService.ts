@@ -2,6 +2,7 @@
 import type { Logger } from '../log';
 import type { StoreHandlers } from '../proto/gen/loom/v1/Store';
 import type { ContextItem, Store } from '../store';
+import type { Access } from './identity';
 import * as grpc from '@grpc/grpc-js';
 import { invalidArgument, StatusError, unary as plainUnary } from './unary';
 
@@ -27,7 +28,9 @@ function itemToWire(item: ContextItem) {
   return { ...item };
 }
 
-export function storeService(store: Store, log: Logger): StoreHandlers {
+export function storeService(store: Store, access: Access, log: Logger): StoreHandlers {
+  /** An agent's credential reaches its own state (and what [agents.<id>] state_access grants). */
+  const owner = (agentId: string, call: { metadata: grpc.Metadata }) => access.stateOwner(access.identify(call.metadata), agentId);
   return {
     SaveContext: unary(log, 'SaveContext', async (req) => {
       const item = req.item;
@@ -54,19 +57,19 @@ export function storeService(store: Store, log: Logger): StoreHandlers {
       });
       return { items: items.map(itemToWire) };
     }),
-    GetState: unary(log, 'GetState', async (req) => {
-      const value = await store.getState(required(req.agentId, 'agent_id'), required(req.key, 'key'));
+    GetState: unary(log, 'GetState', async (req, call) => {
+      const value = await store.getState(owner(req.agentId, call), required(req.key, 'key'));
       return value ? { found: true, value } : { found: false };
     }),
-    PutState: unary(log, 'PutState', async (req) => {
-      await store.putState(required(req.agentId, 'agent_id'), required(req.key, 'key'), req.value);
+    PutState: unary(log, 'PutState', async (req, call) => {
+      await store.putState(owner(req.agentId, call), required(req.key, 'key'), req.value);
       return {};
     }),
-    DeleteState: unary(log, 'DeleteState', async (req) => ({
-      existed: await store.deleteState(required(req.agentId, 'agent_id'), required(req.key, 'key')),
+    DeleteState: unary(log, 'DeleteState', async (req, call) => ({
+      existed: await store.deleteState(owner(req.agentId, call), required(req.key, 'key')),
     })),
-    ListState: unary(log, 'ListState', async (req) => ({
-      entries: await store.listState(required(req.agentId, 'agent_id'), req.prefix || undefined, req.limit > 0 ? req.limit : undefined),
+    ListState: unary(log, 'ListState', async (req, call) => ({
+      entries: await store.listState(owner(req.agentId, call), req.prefix || undefined, req.limit > 0 ? req.limit : undefined),
     })),
   };
 }

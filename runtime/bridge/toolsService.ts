@@ -8,8 +8,8 @@ import type { ToolDescriptor } from '../proto/gen/loom/v1/ToolDescriptor';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
 import { toolResultFromOutcome, type ToolRegistry } from '../tools';
 import { toolToWire } from './convert';
-import { agentIdFrom, invalidArgument, unary } from './unary';
-import { validateAgentId } from '../agents';
+import type { Access } from './identity';
+import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 
 /** W3C trace context sent as gRPC metadata continues into the call when the headers carry none. */
 function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
@@ -22,21 +22,23 @@ function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
 }
 
 /**
- * Runs a wire ToolCall; the caller is headers["loom.caller"], else the stream-less metadata id.
- * A stated caller must be a name an agent could register as: nobody on the wire may call as
- * "runtime", whose calls tools such as ui:confirm trust.
+ * Runs a wire ToolCall. The caller is the identity the credential proves; what the call states
+ * (headers["loom.caller"], else the metadata id) must agree with it, so nobody on the wire calls
+ * as "runtime" or "vscode", whose calls tools such as ui:confirm trust.
  */
-export async function callTool(tools: ToolRegistry, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
-  const stated = req.headers['loom.caller'] || agentIdFrom(metadata);
-  const bad = stated ? validateAgentId(stated) : undefined;
-  if (bad) {
-    return { id: req.id, status: 'TOOL_ERROR', output: '', error: { code: 'denied', message: `tool call refused: the caller is not a valid agent id (${bad})`, details: {} } };
+export async function callTool(tools: ToolRegistry, access: Access, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
+  let caller: string;
+  try {
+    caller = access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata));
+  } catch (err) {
+    if (!(err instanceof StatusError)) throw err;
+    return { id: req.id, status: 'TOOL_ERROR', output: '', error: { code: 'denied', message: `tool call refused: ${err.message}`, details: {} } };
   }
   const outcome = await tools.call({
     name: req.name,
     arguments: req.arguments || '{}',
     id: req.id || undefined,
-    caller: stated || 'anonymous',
+    caller,
     timeoutMs: Number(req.timeoutMs) > 0 ? Number(req.timeoutMs) : undefined,
     headers: { ...traceHeaders(metadata), ...req.headers },
     correlationId: req.correlationId || undefined,
@@ -99,9 +101,9 @@ export function listToolsPage(tools: ToolRegistry, req: Pick<ListToolsRequest__O
   return { tools: page, nextPageToken: i < names.length ? encodeToken(page[page.length - 1].name!) : '' };
 }
 
-export function toolsService(tools: ToolRegistry, log: Logger, maxMessageBytes: number): ToolsHandlers {
+export function toolsService(tools: ToolRegistry, access: Access, log: Logger, maxMessageBytes: number): ToolsHandlers {
   return {
     ListTools: unary(log, 'ListTools', (req) => listToolsPage(tools, req, maxMessageBytes)),
-    CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, req, call.metadata)),
+    CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, access, req, call.metadata)),
   };
 }

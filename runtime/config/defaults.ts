@@ -22,6 +22,7 @@ export function defaultAgent(): Omit<AgentConfig, 'command'> {
     isolation: 'off',
     network: true,
     readOnlyPaths: [],
+    stateAccess: [],
   };
 }
 

@@ -98,6 +98,7 @@ export const loomTomlSchema: Schema = table({
         isolation,
         network: bool,
         read_only_paths: strings(str({ minLength: 1 })),
+        state_access: strings(str({ minLength: 1 })),
       },
       ['command'],
     ),

@@ -119,6 +119,8 @@ export interface AgentConfig {
   network: boolean;
   /** With isolation: extra folders the agent may read (its interpreter's environment, say); relative ones against the workspace. Default []. */
   readOnlyPaths: string[];
+  /** Other agents whose stored state (Store Get/Put/Delete/ListState) this one may read and write. Default []. */
+  stateAccess: string[];
 }
 
 /** See runtime/tools/isolation. */

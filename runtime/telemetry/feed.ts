@@ -162,6 +162,7 @@ export class Feed {
       subscriptions: s.subscriptions.map((x) => ({
         id: x.id, pattern: x.pattern, subscriber: x.subscriber, qos: QOS_PROTO[x.qos], queueDepth: x.queueDepth,
         queueCapacity: x.queueCapacity, delivered: x.delivered, dropped: x.dropped as Record<string, number>,
+        queueBytes: x.queueBytes, queueBytesCapacity: x.queueBytesCapacity, waitingPublishers: x.waitingPublishers ?? 0,
       })),
       agents: this.sources.agents(),
       toolCalls: this.totalToolCalls,

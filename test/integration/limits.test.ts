@@ -140,6 +140,10 @@ describe('limits: a stalled batched subscriber', function () {
       assert.equal(Number(sub.dropped.too_large), 1);
       assert.equal(sub.dropped.queue_bytes, undefined, 'batched never drops for lack of room');
       assert.equal(settled, before, 'the held publishers are still held');
+      // The queue's bytes, its budget and the waiting publishers are on the wire (SubscriptionStats).
+      assert.equal(Number(sub.queueBytesCapacity), 2 * MiB);
+      assert.ok(Number(sub.queueBytes) > 0 && Number(sub.queueBytes) <= 2 * MiB, `queue_bytes ${sub.queueBytes}`);
+      assert.ok(sub.waitingPublishers >= 1, `waiting publishers ${sub.waitingPublishers}`);
 
       child.kill('SIGKILL'); // the subscription ends: held publishers are released
       await Promise.all(held);

@@ -106,12 +106,13 @@ describe('bridge event stream', function () {
   it('accepts envelope keys with and without the "loom." prefix and increments the hop', async () => {
     const s = await agent('envelope-reader', ['env.*']);
     const pub = await agent('envelope-writer', []);
-    pub.send({ publish: { topic: 'env.bare', event: event('bare', {}, { hop: '3', sender: 'ref-server-style', correlation_id: 'c-1' }) } });
+    pub.send({ publish: { topic: 'env.bare', event: event('bare', {}, { hop: '3', sender: 'envelope-writer', correlation_id: 'c-1' }) } });
     pub.send({ publish: { topic: 'env.prefixed', event: event('prefixed', {}, { 'loom.hop': '5', 'loom.correlation_id': 'c-2' }) } });
     const bare = await s.delivery('env.bare');
     assert.equal(bare.metadata['loom.hop'], '4');
     assert.equal(bare.metadata['hop'], undefined);
-    assert.equal(bare.metadata['loom.sender'], 'ref-server-style');
+    assert.equal(bare.metadata['loom.sender'], 'envelope-writer');
+    assert.equal(bare.metadata['sender'], undefined);
     assert.equal(bare.metadata['correlation_id'] ?? bare.metadata['loom.correlation_id'], 'c-1');
     const prefixed = await s.delivery('env.prefixed');
     assert.equal(prefixed.metadata['loom.hop'], '6');

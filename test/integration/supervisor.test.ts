@@ -75,7 +75,9 @@ describe('agent supervisor', function () {
     assert.ok(info.pid > 0);
     const env = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(env.LOOM_BRIDGE_ADDR, rt.discovery().address);
-    assert.equal(env.LOOM_TOKEN, rt.discovery().token);
+    // Its own credential, bound to its id: not the workspace token of the discovery file.
+    assert.match(env.LOOM_TOKEN, /^[0-9a-f]{64}$/);
+    assert.notEqual(env.LOOM_TOKEN, rt.discovery().token);
     assert.equal(env.LOOM_AGENT_ID, 'worker');
     assert.equal(env.pid, info.pid);
 

@@ -84,7 +84,7 @@ describe('tools across the bridge', function () {
       const r = await call(c.tools, 'CallTool', { name: 'gate:open', arguments: '{}', headers });
       assert.equal(r.status, 'TOOL_ERROR');
       assert.equal(r.error?.code, 'denied');
-      assert.match(r.error?.message ?? '', /caller is not a valid agent id/);
+      assert.match(r.error?.message ?? '', /^tool call refused: tool call: cannot act as "(runtime|mcp:github)": agent id "\1" is (reserved for the runtime itself|invalid)/);
     }
     const md = new grpc.Metadata();
     md.set('x-loom-agent-id', 'runtime');

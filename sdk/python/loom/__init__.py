@@ -17,6 +17,7 @@ from .context import Context, ContextItem, EventContext, Store, ToolInfo
 from .discovery import Endpoint, resolve_endpoint
 from .errors import (
     AuthenticationError,
+    PermissionDenied,
     LoomError,
     NotConnected,
     RequestTimeout,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Agent",
     "AuthenticationError",
+    "PermissionDenied",
     "Capability",
     "CognitiveAgent",
     "CognitiveConfig",

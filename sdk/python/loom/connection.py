@@ -8,7 +8,7 @@ import grpc
 from . import tracing
 from ._proto import loom_pb2_grpc, runtime_pb2_grpc
 from .discovery import Endpoint
-from .errors import AuthenticationError, LoomError, NotConnected
+from .errors import AuthenticationError, LoomError, NotConnected, PermissionDenied
 
 Metadata = Tuple[Tuple[str, str], ...]
 
@@ -58,6 +58,8 @@ def rpc_error(error: grpc.aio.AioRpcError, what: str, address: Optional[str] = N
             f"{what}: the runtime refused the token ({detail}); pass token=..., set LOOM_TOKEN, "
             "or run inside the workspace whose .loom/runtime.json names this runtime"
         )
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return PermissionDenied(f"{what}: {detail}")
     if code == grpc.StatusCode.UNAVAILABLE:
         return NotConnected(f"{what}: runtime unreachable at {address or '?'} ({detail})")
     return LoomError(f"{what} failed: {code.name}: {detail}")

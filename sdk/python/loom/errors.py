@@ -16,6 +16,11 @@ class AuthenticationError(LoomError):
     """The runtime refused the token (or none was sent)."""
 
 
+class PermissionDenied(LoomError):
+    """The runtime knows the credential but it may not do this: act as another agent, reach
+    another agent's state or subscriptions, or use the workspace owner's controls."""
+
+
 class NotConnected(LoomError):
     """The agent is not connected to the runtime (not started, stopped, or reconnecting too long)."""
 

@@ -95,6 +95,11 @@ export class RuntimeProcess {
     return JSON.parse(readFileSync(this.discoveryFile, 'utf8')) as Discovery;
   }
 
+  /** The VS Code window's credential, which the runtime writes beside the discovery file. */
+  windowToken(): string {
+    return (JSON.parse(readFileSync(join(this.workspace, '.loom', 'window.json'), 'utf8')) as { token: string }).token;
+  }
+
   /** Resolves once `check` returns a value (re-checked on output, exit and every 50 ms). */
   async waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;

@@ -39,11 +39,14 @@ async function confirmer(clients: Clients, agentId: string, allowed: boolean): P
 describe('MCP ask policy in the real runtime', function () {
   this.timeout(120_000);
   let clients: Clients | undefined;
+  /** With the window's credential: only it registers "vscode". */
+  let windowClients: Clients | undefined;
   const streams: StreamClient[] = [];
 
   afterEach(async () => {
     for (const s of streams.splice(0)) s.end();
     clients?.close();
+    windowClients?.close();
     await stopAllRuntimes();
     removeWorkspaces();
   });
@@ -51,6 +54,7 @@ describe('MCP ask policy in the real runtime', function () {
   async function boot(): Promise<Clients> {
     const rt = await startRuntime(makeWorkspace(LOOM_TOML));
     clients = connect(rt.discovery().address, { token: rt.discovery().token });
+    windowClients = connect(rt.discovery().address, { token: rt.windowToken() });
     for (;;) {
       const fixture = (await call(clients.runtime, 'ListMcpServers', {})).servers.find((s) => s.name === 'fixture');
       if (fixture?.state === 'ready') return clients;
@@ -62,7 +66,7 @@ describe('MCP ask policy in the real runtime', function () {
 
   it('asks the window (as "runtime", naming the tool, its arguments and the setting) and runs the call when allowed', async () => {
     const c = await boot();
-    const window = await confirmer(c, 'vscode', true);
+    const window = await confirmer(windowClients!, 'vscode', true);
     streams.push(window.stream);
     const r = await add(c);
     assert.equal(r.status, 'TOOL_OK', r.error?.message);
@@ -76,7 +80,7 @@ describe('MCP ask policy in the real runtime', function () {
 
   it('refuses the call when the person declines', async () => {
     const c = await boot();
-    const window = await confirmer(c, 'vscode', false);
+    const window = await confirmer(windowClients!, 'vscode', false);
     streams.push(window.stream);
     const r = await add(c);
     assert.equal(r.error?.code, 'denied');

@@ -109,6 +109,7 @@ log_lines = 40
 isolation = "required"
 network = false
 read_only_paths = ["/opt/py"]
+state_access = ["helper"]
 [agents.helper]
 command = "node"
 
@@ -139,7 +140,7 @@ api_base = "http://localhost"
     assert.deepEqual(c.agents.planner, {
       command: 'python', args: ['-m', 'planner'], env: { MODE: 'fast' }, cwd: 'agents', restart: 'always', autostart: false,
       maxRestarts: 9, restartWindowMs: 1000, backoffInitialMs: 10, backoffMaxMs: 20, stopGraceMs: 30, logLines: 40,
-      isolation: 'required', network: false, readOnlyPaths: ['/opt/py'],
+      isolation: 'required', network: false, readOnlyPaths: ['/opt/py'], stateAccess: ['helper'],
     });
     assert.deepEqual(c.agents.helper, { ...defaultConfigAgent(), command: 'node' });
     assert.deepEqual(c.mcp, { files: { command: 'npx', args: ['server'], weird_key: 1 } }, 'mcp is kept as parsed');
@@ -147,7 +148,7 @@ api_base = "http://localhost"
   });
 
   function defaultConfigAgent() {
-    return { args: [], env: {}, cwd: '.', restart: 'on-failure', autostart: true, maxRestarts: 5, restartWindowMs: 60000, backoffInitialMs: 500, backoffMaxMs: 30000, stopGraceMs: 5000, logLines: 1000, isolation: 'off', network: true, readOnlyPaths: [] };
+    return { args: [], env: {}, cwd: '.', restart: 'on-failure', autostart: true, maxRestarts: 5, restartWindowMs: 60000, backoffInitialMs: 500, backoffMaxMs: 30000, stopGraceMs: 5000, logLines: 1000, isolation: 'off', network: true, readOnlyPaths: [], stateAccess: [] };
   }
 
   it('the schema and the defaults name the same keys (so no setting lacks a default)', () => {

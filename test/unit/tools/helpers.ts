@@ -66,15 +66,22 @@ export function expectError(outcome: ToolOutcome, code: ToolErrorCode, message?:
   return outcome.error.message;
 }
 
-/** True once process.kill(pid, 0) says ESRCH: no such process (not even a zombie). */
-export function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
+/**
+ * The host pids of the processes with `arg` among their arguments (Linux /proc). A pid a sandboxed
+ * program reports is its PID namespace's, not the host's, so tests find their processes by a
+ * unique argument instead.
+ */
+export function processesWithArg(arg: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(arg)) found.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
   }
+  return found;
 }
 
 /** Polls a condition. A bound on waiting, not a timing assertion: it only turns a hang into a clear failure. */

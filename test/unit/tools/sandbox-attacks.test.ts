@@ -5,18 +5,20 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LoomConfig } from '../../../runtime/config/types';
-import { eventually, expectError, expectOk, type Fixture, makeFixture, processGone, SECRET } from './helpers';
+import { eventually, expectError, expectOk, type Fixture, makeFixture, processesWithArg, SECRET } from './helpers';
 
 function outsideFiles(f: Fixture): string[] {
   return fs.readdirSync(f.outside).sort();
 }
 
 /** A failed run must not leave its sleeper behind. */
-function killLeftover(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone, as it should be
+function killLeftover(marker: string): void {
+  for (const pid of processesWithArg(marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
   }
 }
 
@@ -447,7 +449,7 @@ describe('tools: sandbox attacks on system:shell', () => {
     const GRANDPARENT = `
       const { spawn } = require('node:child_process');
       const fs = require('node:fs');
-      const child = spawn('sleep', ['1000'], { stdio: 'inherit' });
+      const child = spawn('sleep', [process.argv[3]], { stdio: 'inherit' });
       fs.writeFileSync(process.argv[2], String(child.pid));
       process.stdout.write('grandchild started\\n');
       setInterval(() => {}, 1000);
@@ -456,9 +458,11 @@ describe('tools: sandbox attacks on system:shell', () => {
     async function startGrandparent(more: Record<string, unknown>, timeoutMs?: number) {
       fs.writeFileSync(path.join(fx().ws, 'grandparent.js'), GRANDPARENT);
       const pidFile = path.join(fx().ws, 'grandchild.pid');
-      const outcome = await fx().call('system:shell', { command: 'node', args: ['grandparent.js', pidFile], ...more }, timeoutMs);
+      // sleep's argument (1000 s and a unique fraction) finds the grandchild among the host's processes.
+      const grandchild = `1000.${Date.now()}${process.pid}`;
+      const outcome = await fx().call('system:shell', { command: 'node', args: ['grandparent.js', pidFile, grandchild], ...more }, timeoutMs);
       assert.ok(fs.existsSync(pidFile), 'the script did not get to start its grandchild before the timeout; the machine is too slow for this timeout');
-      return { outcome, grandchild: Number(fs.readFileSync(pidFile, 'utf8')) };
+      return { outcome, grandchild };
     }
 
     it("a grandchild outliving the shell's timeout_ms is killed with the whole group (the outcome is timeout, with the partial output)", async function () {
@@ -473,7 +477,7 @@ describe('tools: sandbox attacks on system:shell', () => {
         assert.equal(details.exit_code, 'null');
         assert.equal(details.stdout, 'grandchild started\n');
         assert.equal(details.truncated, 'false');
-        await eventually(() => processGone(grandchild), `grandchild ${grandchild} to be gone (kill(pid, 0) -> ESRCH)`);
+        await eventually(() => processesWithArg(grandchild).length === 0, `grandchild "sleep ${grandchild}" to be gone from /proc`);
       } finally {
         killLeftover(grandchild);
       }
@@ -496,7 +500,7 @@ describe('tools: sandbox attacks on system:shell', () => {
       const { outcome, grandchild } = await startGrandparent({}, 4000);
       try {
         expectError(outcome, 'timeout', 'system:shell timed out after 4000 ms');
-        await eventually(() => processGone(grandchild), `grandchild ${grandchild} to be gone (kill(pid, 0) -> ESRCH)`);
+        await eventually(() => processesWithArg(grandchild).length === 0, `grandchild "sleep ${grandchild}" to be gone from /proc`);
       } finally {
         killLeftover(grandchild);
       }

@@ -172,7 +172,7 @@ class TopicStats(_message.Message):
     def __init__(self, topic: _Optional[str] = ..., published: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class SubscriptionStats(_message.Message):
-    __slots__ = ("id", "pattern", "subscriber", "qos", "queue_depth", "queue_capacity", "delivered", "dropped")
+    __slots__ = ("id", "pattern", "subscriber", "qos", "queue_depth", "queue_capacity", "delivered", "dropped", "queue_bytes", "queue_bytes_capacity", "waiting_publishers")
     class DroppedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +188,9 @@ class SubscriptionStats(_message.Message):
     QUEUE_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
     DROPPED_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_BYTES_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    WAITING_PUBLISHERS_FIELD_NUMBER: _ClassVar[int]
     id: str
     pattern: str
     subscriber: str
@@ -196,7 +199,10 @@ class SubscriptionStats(_message.Message):
     queue_capacity: int
     delivered: int
     dropped: _containers.ScalarMap[str, int]
-    def __init__(self, id: _Optional[str] = ..., pattern: _Optional[str] = ..., subscriber: _Optional[str] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., queue_depth: _Optional[int] = ..., queue_capacity: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    queue_bytes: int
+    queue_bytes_capacity: int
+    waiting_publishers: int
+    def __init__(self, id: _Optional[str] = ..., pattern: _Optional[str] = ..., subscriber: _Optional[str] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., queue_depth: _Optional[int] = ..., queue_capacity: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ..., queue_bytes: _Optional[int] = ..., queue_bytes_capacity: _Optional[int] = ..., waiting_publishers: _Optional[int] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
     __slots__ = ("agent_id", "state", "topics", "tools", "metadata", "last_heartbeat_ms", "pid", "restarts", "supervised", "last_error")

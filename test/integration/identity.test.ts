@@ -1,0 +1,320 @@
+// Identities on the bridge, attacked as a prompt-injected agent would: real runtime, real gRPC,
+// real supervised Python agents. `mallory` is a supervised agent whose credential the test
+// steals (the agent writes it out, then leaves its id free while its process lives on); `alpha`
+// is its victim; `beta` is granted alpha's state.
+// Every attempt to be someone else fails with a clear error, and the victim keeps working.
+import * as grpc from '@grpc/grpc-js';
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { authMetadata, call, callFails, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+
+const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
+const HOLDER = join(REPO, 'test', 'integration', 'fixtures', 'credential_holder.py');
+
+const agentTable = (id: string, extra = '') => `
+[agents.${id}]
+command = ${JSON.stringify(PYTHON)}
+args = [${JSON.stringify(HOLDER)}]
+restart = "never"
+${extra}
+`;
+
+describe('identities: no client acts as another', function () {
+  this.timeout(120_000);
+  let rt: RuntimeProcess;
+  let ws: string;
+  let owner: string;
+  let windowToken: string;
+  let mallory: string;
+  let beta: string;
+  /** Clients by credential, closed after the suite. */
+  const opened: Clients[] = [];
+  const as = (token: string | undefined, agentId?: string) => {
+    const c = connect(rt.discovery().address, { token, agentId });
+    opened.push(c);
+    return c;
+  };
+  const stolen = (id: string) => rt.waitFor(`agent ${id} to hand over its credential`, () => existsSync(join(ws, `${id}.token`)) && readFileSync(join(ws, `${id}.token`), 'utf8'), 60_000);
+  const register = (c: Clients, agentId: string, tools: { name: string }[] = []) =>
+    call(c.bridge, 'RegisterAgent', {
+      agentId, subscribedTopics: [], tools: tools.map((t) => ({ name: t.name, description: 'test', parametersSchema: '{"type":"object"}', provider: 'PROVIDER_GRPC' as const, metadata: {} })), metadata: {},
+    });
+  /** Opens an EventStream as `agentId` (Ack first); a ping follows, answered only once the stream is bound. */
+  const streamAs = async (c: Clients, agentId: string) => {
+    const s = new StreamClient(c);
+    s.send({ ack: { messageId: agentId } });
+    s.send({ ping: { timestampMs: 1 } });
+    return s;
+  };
+  const bound = (s: StreamClient, what: string) => s.next((m) => m.msg === 'pong', `${what} to be bound (pong after ack)`);
+  /** alpha echoes alpha.in on alpha.out: proof it still has its subscription and its stream. */
+  const alphaStillWorks = async (watcher: StreamClient, note: string) => {
+    const payload = { note };
+    await call(as(owner).runtime, 'Publish', { topic: 'alpha.in', event: event('probe', payload) });
+    const echo = await watcher.delivery('alpha.out', `alpha's echo after ${note}`);
+    assert.equal(JSON.parse(echo.payload).topic, 'alpha.in');
+  };
+
+  before(async () => {
+    ws = makeWorkspace(
+      `[tools.fs]\nprotected_writes = "ask"\n` +
+        agentTable('alpha') +
+        agentTable('mallory', `env = { LOOM_TEST_IMPERSONATE = "vscode,alpha,runtime,dashboard", LOOM_TEST_DISCONNECT = "1" }`) +
+        agentTable('beta', 'state_access = ["alpha"]'),
+    );
+    rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
+    owner = rt.discovery().token;
+    windowToken = rt.windowToken();
+    await stolen('alpha');
+    mallory = await stolen('mallory');
+    beta = await stolen('beta');
+  });
+  after(async () => {
+    for (const c of opened.splice(0)) c.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it('hands each supervised agent its own credential, bound to its id, and none of them is the workspace token', () => {
+    assert.notEqual(mallory, owner);
+    assert.notEqual(beta, owner);
+    assert.notEqual(mallory, beta);
+    assert.notEqual(windowToken, owner);
+    assert.match(mallory, /^[0-9a-f]{64}$/);
+    assert.ok(!readFileSync(rt.discoveryFile, 'utf8').includes(windowToken), "the discovery file does not carry the window's credential");
+  });
+
+  it('the SDK, holding an agent credential, cannot register as vscode, another live agent, runtime or dashboard', async () => {
+    const attempts = JSON.parse(readFileSync(join(ws, 'mallory.attempts.json'), 'utf8')) as Record<string, string>;
+    assert.match(attempts.vscode!, /only the window's own credential registers it/);
+    assert.match(attempts.alpha!, /handed to agent "mallory".*registers only that id, not "alpha"/);
+    assert.match(attempts.runtime!, /reserved for the runtime itself/);
+    assert.match(attempts.dashboard!, /reserved for the runtime's own dashboard and MCP server/);
+  });
+
+  describe('registering a reserved or taken id', () => {
+    const cases: [string, () => string | undefined, string, RegExp][] = [];
+    for (const id of ['vscode', 'runtime', 'dashboard', 'mcp-client.claude', 'alpha']) {
+      cases.push([id, () => owner, 'the workspace token', id === 'alpha' ? /declared in loom.toml/ : id === 'vscode' ? /only the window's own credential/ : /reserved/]);
+      cases.push([id, () => mallory, "mallory's credential", id === 'vscode' ? /only the window's own credential/ : id === 'runtime' || id === 'dashboard' || id.startsWith('mcp-client') ? /reserved/ : /handed to agent "mallory"/]);
+    }
+    for (const [id, token, holder, why] of cases) {
+      it(`refuses "${id}" with ${holder}, by RegisterAgent and by EventStream`, async () => {
+        const c = as(token());
+        const res = await register(c, id);
+        assert.equal(res.success, false, `registered ${id}`);
+        assert.match(res.errorMessage, why);
+        const s = await streamAs(c, id);
+        await s.closed();
+        const err = s.history.find((m) => m.err)?.err;
+        assert.ok(err, `the stream as ${id} got no error: ${s.summary()}`);
+        assert.match(err.code, id === 'runtime' ? /invalid_agent/ : /permission_denied/);
+        assert.equal(s.error?.code, id === 'runtime' ? grpc.status.INVALID_ARGUMENT : grpc.status.PERMISSION_DENIED);
+      });
+    }
+
+    it('refuses every id with no credential at all (UNAUTHENTICATED), vscode included', async () => {
+      const err = await callFails(as(undefined).bridge, 'RegisterAgent', { agentId: 'vscode', subscribedTopics: [], tools: [], metadata: {} });
+      assert.equal(err.code, grpc.status.UNAUTHENTICATED);
+    });
+
+    it("refuses the window's credential for any id but vscode", async () => {
+      const res = await register(as(windowToken), 'helper');
+      assert.equal(res.success, false);
+      assert.match(res.errorMessage, /registers only "vscode", not "helper"/);
+    });
+
+    it('refuses a live id taken with the workspace token to any other credential, and gives it back to the same one on reconnect', async () => {
+      const first = await streamAs(as(owner), 'handmade');
+      await bound(first, 'the ack of handmade');
+      const res = await register(as(mallory), 'handmade');
+      assert.equal(res.success, false);
+      assert.match(res.errorMessage, /handed to agent "mallory"/);
+      const windowTry = await register(as(windowToken), 'handmade');
+      assert.equal(windowTry.success, false);
+      // A reconnect with the credential that registered it takes the id back; the old stream is told.
+      const second = await streamAs(as(owner), 'handmade');
+      await bound(second, 'the ack of the reconnect');
+      const replaced = await first.next((m) => !!m.err, 'the old stream to be told it was replaced');
+      assert.equal(replaced.err!.code, 'replaced');
+      second.end();
+    });
+  });
+
+  describe('the window and ui:confirm', () => {
+    it('no agent can approve its own ask: a protected write waits for the window, which only the window credential can be', async () => {
+      const m = as(mallory, 'mallory');
+      // mallory tries to stand in for the window with a ui:confirm that always says yes.
+      for (const token of [owner, mallory]) {
+        const res = await register(as(token), 'vscode', [{ name: 'ui:confirm' }]);
+        assert.equal(res.success, false);
+      }
+      const toml = readFileSync(join(ws, 'loom.toml'), 'utf8');
+      const out = await call(m.tools, 'CallTool', { id: '', name: 'fs:write', arguments: JSON.stringify({ path: 'loom.toml', content: '[tools.shell]\nisolation = "off"\n' }), headers: {}, timeoutMs: 10_000 });
+      assert.equal(out.status, 'TOOL_ERROR');
+      assert.match(out.error!.message, /nobody could be asked \(no VS Code window is connected\)/);
+      assert.equal(readFileSync(join(ws, 'loom.toml'), 'utf8'), toml, 'the protected file was written');
+    });
+
+    it("the window's credential registers vscode, and its ui:confirm is the one asked (the control case)", async () => {
+      const w = as(windowToken, 'vscode');
+      assert.equal((await register(w, 'vscode', [{ name: 'ui:confirm' }])).success, true);
+      const s = await streamAs(w, 'vscode');
+      await bound(s, 'the ack of vscode');
+      const pending = call(as(mallory, 'mallory').tools, 'CallTool', { id: '', name: 'fs:write', arguments: JSON.stringify({ path: 'loom.toml', content: '' }), headers: {}, timeoutMs: 10_000 });
+      const asked = await s.next((m) => !!m.toolCall, 'the window to be asked');
+      assert.equal(asked.toolCall!.name, 'ui:confirm');
+      assert.equal(asked.toolCall!.headers['loom.caller'], 'runtime');
+      s.send({ toolResult: { id: asked.toolCall!.id, status: 'TOOL_OK', output: JSON.stringify({ allowed: false }), error: null } });
+      const out = await pending;
+      assert.equal(out.status, 'TOOL_ERROR');
+      assert.match(out.error!.message, /declined|denied|not allowed|refused/i);
+      s.end();
+      await s.closed();
+    });
+
+    it('nobody calls ui:confirm as the runtime, and an agent credential cannot call as vscode', async () => {
+      for (const [token, caller] of [[mallory, 'runtime'], [mallory, 'vscode'], [owner, 'vscode'], [owner, 'runtime']] as const) {
+        const out = await call(as(token).tools, 'CallTool', { id: '', name: 'fs:list', arguments: '{"path":"."}', headers: { 'loom.caller': caller }, timeoutMs: 5000 });
+        assert.equal(out.status, 'TOOL_ERROR', `${caller} via ${token === owner ? 'owner' : 'mallory'}`);
+        assert.equal(out.error!.code, 'denied');
+      }
+    });
+  });
+
+  describe('senders', () => {
+    it('an event naming another sender is refused on the stream and never delivered as such; an unnamed one carries the real sender', async () => {
+      const watcher = await streamAs(as(owner), 'sender-watch');
+      await bound(watcher, 'the stream');
+      watcher.send({ subscribe: { requestId: 'w', pattern: 'forge.>', qos: 'QOS_REALTIME' } });
+      await watcher.next((m) => !!m.subscribed?.success, 'the subscription');
+
+      const s = await streamAs(as(mallory), 'mallory');
+      await bound(s, "mallory's second stream");
+      for (const forged of ['vscode', 'runtime', 'alpha']) s.send({ publish: { topic: 'forge.x', event: event('forged', { forged }, { 'loom.sender': forged }) } });
+      s.send({ publish: { topic: 'forge.x', event: event('forged', { forged: 'bare-key' }, { sender: 'vscode' }) } });
+      s.send({ publish: { topic: 'forge.x', event: event('honest', { honest: true }) } });
+      const refusals = [];
+      for (let i = 0; i < 4; i++) refusals.push(await s.next((m) => !!m.err, `refusal ${i + 1}`));
+      for (const r of refusals) {
+        assert.equal(r.err!.code, 'sender_mismatch');
+        assert.match(r.err!.message, /its credential is "mallory"'s/);
+      }
+      const honest = await watcher.delivery('forge.x', 'the honest event');
+      assert.equal(honest.type, 'honest');
+      assert.equal(honest.metadata['loom.sender'], 'mallory');
+      assert.ok(!watcher.received.some((m) => m.delivery?.event?.type === 'forged'), 'a forged event was delivered');
+      s.cancel();
+      watcher.end();
+    });
+
+    it('Runtime.Publish states the sender from the credential: forged ones are PERMISSION_DENIED', async () => {
+      const m = as(mallory);
+      for (const md of [{ 'loom.sender': 'vscode' }, { sender: 'alpha' }] as Record<string, string>[]) {
+        const err = await callFails(m.runtime, 'Publish', { topic: 'forge.y', event: event('forged', {}, md) });
+        assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+      }
+      const err = await callFails(as(mallory, 'runtime').runtime, 'Publish', { topic: 'forge.y', event: event('forged', {}) });
+      assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+      assert.match(err.details, /acts only as "mallory", not as "runtime"/);
+      const viaOwner = await callFails(as(owner).runtime, 'Publish', { topic: 'forge.y', event: event('forged', {}, { 'loom.sender': 'vscode' }) });
+      assert.equal(viaOwner.code, grpc.status.PERMISSION_DENIED);
+      assert.match(viaOwner.details, /only the window's own credential/);
+    });
+
+    it("alpha's echo names the sender the runtime stated, not one the publisher chose", async () => {
+      const watcher = await streamAs(as(owner), 'echo-watch');
+      await bound(watcher, 'the stream');
+      watcher.send({ subscribe: { requestId: 'e', pattern: 'alpha.out', qos: 'QOS_REALTIME' } });
+      await watcher.next((m) => !!m.subscribed?.success);
+      await call(as(mallory).runtime, 'Publish', { topic: 'alpha.in', event: event('probe', {}) });
+      const echo = await watcher.delivery('alpha.out');
+      assert.equal(JSON.parse(echo.payload).sender, 'mallory');
+      watcher.end();
+    });
+  });
+
+  describe("another agent's subscriptions and state", () => {
+    let watcher: StreamClient;
+    before(async () => {
+      watcher = await streamAs(as(owner), 'alpha-watch');
+      await bound(watcher, 'the stream');
+      watcher.send({ subscribe: { requestId: 'a', pattern: 'alpha.out', qos: 'QOS_REALTIME' } });
+      await watcher.next((m) => !!m.subscribed?.success);
+    });
+    after(() => watcher.end());
+
+    it("mallory cannot remove or add alpha's subscriptions; alpha still answers", async () => {
+      const m = as(mallory);
+      const unsub = await callFails(m.runtime, 'Unsubscribe', { agentId: 'alpha', pattern: 'alpha.in', subscriptionId: '', requestId: 'x' });
+      assert.equal(unsub.code, grpc.status.PERMISSION_DENIED);
+      const sub = await callFails(m.runtime, 'Subscribe', { agentId: 'alpha', pattern: 'secrets.>', qos: 'QOS_REALTIME', requestId: 'y' });
+      assert.equal(sub.code, grpc.status.PERMISSION_DENIED);
+      const viaMetadata = await callFails(as(mallory, 'alpha').runtime, 'Unsubscribe', { agentId: '', pattern: 'alpha.in', subscriptionId: '', requestId: 'z' });
+      assert.equal(viaMetadata.code, grpc.status.PERMISSION_DENIED);
+      await alphaStillWorks(watcher, 'the unsubscribe attempts');
+    });
+
+    it("mallory cannot read, list, write or delete alpha's state; beta, granted it by state_access, can read it", async () => {
+      const m = as(mallory);
+      for (const [method, req] of [
+        ['GetState', { agentId: 'alpha', key: 'secret' }],
+        ['ListState', { agentId: 'alpha', prefix: '', limit: 0 }],
+        ['PutState', { agentId: 'alpha', key: 'secret', value: Buffer.from('overwritten') }],
+        ['DeleteState', { agentId: 'alpha', key: 'secret' }],
+      ] as const) {
+        const err = await callFails(m.store, method as 'GetState', req as never);
+        assert.equal(err.code, grpc.status.PERMISSION_DENIED, method);
+        assert.match(err.details, /may not read or write the state of "alpha"; grant it with state_access = \["alpha"\] in \[agents.mallory\]/);
+      }
+      const own = await call(m.store, 'GetState', { agentId: 'mallory', key: 'secret' });
+      assert.equal(own.value.toString(), 'mallory-secret');
+      const granted = await call(as(beta).store, 'GetState', { agentId: 'alpha', key: 'secret' });
+      assert.equal(granted.found, true);
+      assert.equal(granted.value.toString(), 'alpha-secret', "the write attempts left alpha's secret as it was");
+      const notGranted = await callFails(as(beta).store, 'GetState', { agentId: 'mallory', key: 'secret' });
+      assert.equal(notGranted.code, grpc.status.PERMISSION_DENIED);
+    });
+
+    it("the owner's controls (agents, MCP servers, the live feed) refuse an agent credential", async () => {
+      const m = as(mallory);
+      const control = await callFails(m.runtime, 'ControlAgent', { agentId: 'alpha', action: 'stop' });
+      assert.equal(control.code, grpc.status.PERMISSION_DENIED);
+      const mcp = await callFails(m.runtime, 'ControlMcpServer', { name: 'x', action: 'restart' });
+      assert.equal(mcp.code, grpc.status.PERMISSION_DENIED);
+      const feed = m.runtime.Feed({ maxEventsPerUpdate: 0, intervalMs: 0, topicFilter: '' });
+      const code = await new Promise<grpc.status>((resolve) => {
+        feed.on('data', () => resolve(grpc.status.OK));
+        feed.on('error', (e: grpc.ServiceError) => resolve(e.code));
+      });
+      feed.cancel();
+      assert.equal(code, grpc.status.PERMISSION_DENIED);
+      await alphaStillWorks(watcher, 'the control attempts');
+    });
+  });
+
+  describe('credentials over time', () => {
+    it("a restarted agent gets a new credential and the old one stops working; the new one takes the id back", async () => {
+      const before = await stolen('beta');
+      const ok = await call(as(owner).runtime, 'ControlAgent', { agentId: 'beta', action: 'restart' });
+      assert.equal(ok.success, true, ok.errorMessage);
+      const after = await rt.waitFor('beta to hand over a new credential', () => {
+        const now = existsSync(join(ws, 'beta.token')) && readFileSync(join(ws, 'beta.token'), 'utf8');
+        return now && now !== before ? now : undefined;
+      }, 60_000);
+      const old = await callFails(as(before).runtime, 'ListAgents', {});
+      assert.equal(old.code, grpc.status.UNAUTHENTICATED);
+      const listed = await call(as(after).runtime, 'ListAgents', {});
+      assert.equal(listed.agents.find((a) => a.agentId === 'beta')?.state, 'connected');
+      beta = after;
+    });
+
+    it('metadata that names another id is refused with the credential of an agent', async () => {
+      const md = authMetadata({ token: mallory, agentId: 'alpha' });
+      const err = await new Promise<grpc.ServiceError>((resolve) => as(undefined).bridge.Heartbeat({ agentId: '', timestampMs: Date.now() }, md, (e) => resolve(e!)));
+      assert.equal(err.code, grpc.status.PERMISSION_DENIED, err.details);
+    });
+  });
+});
