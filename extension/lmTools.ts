@@ -80,7 +80,7 @@ export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
       }),
       invoke: async (opts) => {
         const session = await loom.ensureRuntime();
-        session.conn.publish(opts.input.topic, opts.input.topic, opts.input.payload ?? {}, { 'loom.sender': 'copilot' });
+        session.conn.publish(opts.input.topic, opts.input.topic, opts.input.payload ?? {}, 'copilot');
         return text({ published: opts.input.topic });
       },
     }),

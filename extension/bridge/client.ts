@@ -182,7 +182,11 @@ export class RuntimeConnection {
   }
 
   /** Publishes one event on the bus as agent `vscode`; the payload travels as JSON. */
-  publish(topic: string, type: string, payload: unknown, metadata: Record<string, string> = {}): void {
+  /**
+   * Publishes on this window's stream: the runtime states the sender (`vscode`); `source` says
+   * where in the window the event came from (e.g. "copilot" for agent mode).
+   */
+  publish(topic: string, type: string, payload: unknown, source: string = AGENT_ID): void {
     if (!this.stream || this.closed) return;
     this.stream.write({
       publish: {
@@ -191,8 +195,8 @@ export class RuntimeConnection {
           id: randomUUID(),
           type,
           timestampMs: Date.now(),
-          source: AGENT_ID,
-          metadata: { 'content-type': 'application/json', ...metadata },
+          source,
+          metadata: { 'content-type': 'application/json' },
           payload: Buffer.from(JSON.stringify(payload)),
           confidence: 1,
           tags: [],

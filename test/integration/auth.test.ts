@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { loadLoomPackage } from '../../runtime/proto';
-import { call, connect, type Clients } from './helpers/grpc';
+import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const SERVICES = ['Bridge', 'Tools', 'Store', 'Runtime'] as const;
@@ -102,4 +102,38 @@ describe('bridge authentication', function () {
       await rt2.stop();
     });
   }
+
+  it('with the check off, an unauthenticated client is never vscode or runtime, and what it publishes says its sender is unverified', async () => {
+    const rt2 = await startRuntime(makeWorkspace(), ['--no-token']);
+    const open = connect(rt2.discovery().address);
+    const windowClients = connect(rt2.discovery().address, { token: rt2.windowToken() });
+    try {
+      for (const id of ['vscode', 'runtime', 'dashboard']) {
+        const res = await call(open.bridge, 'RegisterAgent', { agentId: id, subscribedTopics: [] });
+        assert.equal(res.success, false, `an unauthenticated client registered ${id}`);
+      }
+      const forged = await new Promise<grpc.ServiceError | null>((resolve) =>
+        open.runtime.Publish({ topic: 'x.y', event: event('forged', {}, { 'loom.sender': 'vscode' }) }, (e) => resolve(e)));
+      assert.equal(forged?.code, grpc.status.PERMISSION_DENIED);
+
+      // The window still presents its credential, keeps its id, and sees the claim marked.
+      assert.equal((await call(windowClients.bridge, 'RegisterAgent', { agentId: 'vscode', subscribedTopics: ['legacy.>'] })).success, true);
+      const watch = new StreamClient(windowClients);
+      watch.send({ ack: { messageId: 'vscode' } });
+      watch.send({ ping: { timestampMs: 1 } });
+      await watch.next((m) => m.msg === 'pong', 'the window stream to be bound');
+      const md = new grpc.Metadata();
+      md.set('x-loom-agent-id', 'legacy-agent');
+      await new Promise<void>((resolve, reject) =>
+        open.runtime.Publish({ topic: 'legacy.hello', event: event('hello', {}, { 'loom.sender_unverified': 'false' }) }, md, (e) => (e ? reject(e) : resolve())));
+      const got = await watch.delivery('legacy.hello');
+      assert.equal(got.metadata['loom.sender'], 'legacy-agent');
+      assert.equal(got.metadata['loom.sender_unverified'], 'true', 'the claim is recorded as unverified (and a client cannot say otherwise)');
+      watch.end();
+    } finally {
+      open.close();
+      windowClients.close();
+      await rt2.stop();
+    }
+  });
 });

@@ -63,7 +63,9 @@ describe('language model tools', () => {
       const got = await probe.next('copilot.test.ping');
       assert.deepEqual(got.payload, { n: 7 });
       assert.equal(got.type, 'copilot.test.ping');
-      assert.equal(got.sender, 'copilot', 'marked as sent by agent mode');
+      // Sent by the window (the runtime states the sender from its credential), from agent mode.
+      assert.equal(got.sender, 'vscode');
+      assert.equal(got.source, 'copilot', 'marked as coming from agent mode');
     } finally {
       probe.close();
     }

@@ -43,6 +43,7 @@ export interface Received {
   type: string;
   payload: any;
   sender: string;
+  source: string;
 }
 
 /** A bridge client of its own, registered as an agent, that records what it is delivered. */
@@ -97,7 +98,7 @@ export class Probe {
         } catch {
           // keep the text
         }
-        this.received.push({ topic: msg.delivery.topic, type: e.type, payload, sender: e.metadata['loom.sender'] ?? e.metadata['sender'] ?? e.source });
+        this.received.push({ topic: msg.delivery.topic, type: e.type, payload, sender: e.metadata['loom.sender'] ?? e.metadata['sender'] ?? e.source, source: e.source });
       }
     });
     stream.on('error', () => undefined);

@@ -5,7 +5,7 @@ import json
 import grpc
 import pytest
 
-from loom import Agent, AuthenticationError
+from loom import Agent, AuthenticationError, LoomError, PermissionDenied
 from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2_grpc
 
 from conftest import unique
@@ -99,3 +99,32 @@ async def test_state_round_trip_scoped_to_the_agent(agents):
     assert await a.ctx.store.delete_state("k1") is True
     assert await a.ctx.store.delete_state("k1") is False
     assert await a.ctx.store.get_state("k1") is None
+
+
+async def test_a_declared_agent_id_is_not_taken_by_hand(runtime):
+    """The id of a supervised agent is registered only with the credential its process gets."""
+    from conftest import SUPERVISED_ID
+
+    impostor = Agent(SUPERVISED_ID, ["e2e.supervised.ping"], address=runtime.address, token=json.loads(runtime.discovery_file.read_text())["token"])
+    with pytest.raises(LoomError, match=rf'agent id "{SUPERVISED_ID}" is declared in loom.toml'):
+        await impostor.start()
+
+
+async def test_state_of_another_agent_with_an_agent_credential_is_permission_denied(runtime, tmp_path):
+    """Through the SDK's Connection (as an agent does), another agent's state is PermissionDenied."""
+    from loom.connection import Connection, rpc_error
+    from loom.discovery import Endpoint
+
+    # The window's credential is bound to "vscode": it acts only as that id in every call.
+    window = json.loads((runtime.discovery_file.parent / "window.json").read_text())["token"]
+    conn = Connection(Endpoint(address=runtime.address, token=window, source="test"), "vscode")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await conn.runtime.Unsubscribe(
+                loom_pb2.UnsubscribeRequest(agent_id="someone-else", pattern="x.y"), metadata=conn.metadata()
+            )
+        err = rpc_error(info.value, "unsubscribe")
+        assert isinstance(err, PermissionDenied), err
+        assert 'acts only as "vscode", not as "someone-else"' in str(err)
+    finally:
+        await conn.close()
