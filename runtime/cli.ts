@@ -3,7 +3,7 @@
 import { ConfigError, loadConfig, type ConfigOverrides } from './config';
 import { discoveryPath, readDiscoveryFile } from './bridge/discovery';
 import { sender, type Delivery } from './bus';
-import { createLogger, type LogLevel } from './log';
+import { createLogger, writeLine, type LogLevel } from './log';
 import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
 import { processAlive } from './agents';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
@@ -203,9 +203,23 @@ async function main(argv: string[]): Promise<number> {
   // action kills the process outright, skipping the clean shutdown (and the discovery file).
   let signalled: string | undefined;
   let onSignal: (signal: string) => void = (signal) => void (signalled ??= signal);
+  /** Like a first signal, but never the second one that forces an exit (both outputs may close). */
+  let stopping = false;
+  const requestStop = (reason: string) => {
+    if (stopping || signalled) return;
+    onSignal(reason);
+  };
   const forward = (signal: string) => () => onSignal(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
+  // A pipe whose reader is gone (the launcher died) fails every write with EPIPE: nobody reads
+  // us any more, so we stop, cleanly, instead of failing (and logging the failure) forever.
+  for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      stream.destroy();
+      requestStop(`${name} closed (${err.code ?? err.message})`);
+    });
+  }
 
   let handle: RuntimeHandle;
   try {
@@ -225,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) }));
 
   if (opts.printEvents) {
-    handle.bus.subscribe(opts.printEvents, (d) => void process.stdout.write(formatEvent(d) + '\n'), { qos: 'realtime', subscriber: 'cli' });
+    handle.bus.subscribe(opts.printEvents, (d) => writeLine(process.stdout, formatEvent(d)), { qos: 'realtime', subscriber: 'cli' });
   }
   if (handle.dashboardUrl) {
     (opts.mcpStdio ? process.stderr : process.stdout).write(`Loom dashboard: ${handle.dashboardUrl}\n`);
@@ -236,7 +250,7 @@ async function main(argv: string[]): Promise<number> {
     const policy = { serve, headlessAsk: handle.mcp.config.settings.headlessAsk };
     mcpStdio = await serveMcpStdio({ registry: handle.tools, log: log.child('mcp'), include: serve.include, exclude: serve.exclude, policy, version: VERSION });
     // The MCP client started us and owns our life: when it closes our stdin, we shut down.
-    process.stdin.once('end', () => onSignal('stdin closed'));
+    process.stdin.once('end', () => requestStop('stdin closed'));
   }
   if (opts.parentPid) {
     // The launching window's process is polled: it may die without a chance to stop us.
@@ -244,14 +258,13 @@ async function main(argv: string[]): Promise<number> {
     const watch = setInterval(() => {
       if (!processAlive(parent)) {
         clearInterval(watch);
-        onSignal('parent exited');
+        requestStop('parent exited');
       }
     }, 1000);
     watch.unref();
   }
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) {
         log.warn('second signal: exiting without a clean shutdown', { signal });

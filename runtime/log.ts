@@ -13,9 +13,19 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
+/**
+ * Writes a line to stdout or stderr unless it is gone: when the process reading our pipe went away
+ * (the window that launched us died), a write fails with EPIPE and the stream is destroyed; writing
+ * again would fail again (and, logged, fail again: a loop that spins a core). Never throws.
+ */
+export function writeLine(stream: NodeJS.WriteStream, line: string): void {
+  if (stream.destroyed || !stream.writable) return;
+  stream.write(line + '\n');
+}
+
 export function createLogger(opts: { level?: LogLevel; component?: string; sink?: LogSink } = {}): Logger {
   const min = ORDER[opts.level ?? 'info'];
-  const sink = opts.sink ?? ((line) => process.stderr.write(line + '\n'));
+  const sink = opts.sink ?? ((line) => writeLine(process.stderr, line));
   const component = opts.component;
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;

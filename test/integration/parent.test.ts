@@ -1,0 +1,77 @@
+// A runtime whose launcher is gone exits within seconds and stops its agents: with --parent-pid
+// it sees the parent die; without it, its next write to the dead pipe (EPIPE) stops it instead
+// of failing and logging the failure forever (the loop that spun a core and ignored SIGTERM).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS } from './helpers/runtime';
+
+const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
+const LAUNCHER = join(REPO, 'test', 'integration', 'fixtures', 'launcher.mjs');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, check: () => boolean, giveUpMs = 30_000): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > giveUpMs) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - started;
+}
+
+describe('a runtime whose launcher is gone', function () {
+  this.timeout(120_000);
+  const launchers: ChildProcess[] = [];
+  const pids: number[] = [];
+  before(() => buildRuntime());
+  after(() => {
+    for (const l of launchers) l.kill('SIGKILL');
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    removeWorkspaces();
+  });
+
+  async function launch(ws: string, args: string[]): Promise<{ launcher: ChildProcess; runtime: number }> {
+    const launcher = spawn(process.execPath, [LAUNCHER, RUNTIME_JS, '--workspace', ws, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    launchers.push(launcher);
+    const runtime = await new Promise<number>((resolve, reject) => {
+      launcher.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      launcher.once('exit', () => reject(new Error('the launcher exited')));
+    });
+    pids.push(runtime);
+    await until('the runtime to write its discovery file', () => existsSync(join(ws, '.loom', 'runtime.json')));
+    return { launcher, runtime };
+  }
+
+  it('exits within seconds when the parent it was given (--parent-pid) is killed, and stops its agents', async () => {
+    const ws = makeWorkspace(`[agents.sleeper]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "import time; open('sleeper.pid','w').write(__import__('os').getpid().__str__()); time.sleep(1000)"]\n`);
+    const { launcher, runtime } = await launch(ws, ['--parent-pid', '$PPID']);
+    await until('the agent to start', () => existsSync(join(ws, 'sleeper.pid')) && readFileSync(join(ws, 'sleeper.pid'), 'utf8').length > 0);
+    const agent = Number(readFileSync(join(ws, 'sleeper.pid'), 'utf8'));
+    pids.push(agent);
+    launcher.kill('SIGKILL');
+    const ms = await until('the runtime to exit', () => !alive(runtime));
+    console.log(`      runtime exited ${ms} ms after its parent was killed`);
+    await until('its agent to be stopped', () => !alive(agent));
+    assert.ok(!existsSync(join(ws, '.loom', 'runtime.json')), 'a clean exit removes the discovery file');
+  });
+
+  it('without --parent-pid, stops on its next write to the dead pipe instead of spinning on it', async () => {
+    // --print-events writes a line per timer tick to stdout: the write that finds the pipe gone.
+    const ws = makeWorkspace('[timers.tick]\ninterval_ms = 200\n');
+    const { launcher, runtime } = await launch(ws, ['--print-events', 'timer.>', '--log-level', 'debug']);
+    await new Promise((r) => setTimeout(r, 500));
+    launcher.kill('SIGKILL');
+    const ms = await until('the runtime to exit', () => !alive(runtime));
+    console.log(`      runtime exited ${ms} ms after its output's reader was killed`);
+    assert.ok(!existsSync(join(ws, '.loom', 'runtime.json')), 'a clean exit removes the discovery file');
+  });
+});
