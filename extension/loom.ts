@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { processAlive } from '../runtime/agents/orphans';
 import type { DiscoveryInfo } from '../runtime/bridge/discovery';
 import type { ConfigOverrides } from '../runtime/config/load';
 import { listAgentEntries, type AgentEntry } from './agents/catalog';
@@ -45,9 +46,14 @@ export class UntrustedError extends Error {
   }
 }
 
+/** Reconnect attempts after the link drops: 0.5, 1, 2, 4, 8, 10, 10, 10 s apart. */
+const MAX_RECONNECTS = 8;
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+
 export const UNTRUSTED_VIEW_MESSAGE = 'This workspace is not trusted: Loom starts no agents and runs no shell commands here.';
 
-export type RuntimeState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+export type RuntimeState = 'stopped' | 'starting' | 'running' | 'reconnecting' | 'stopping' | 'failed';
 
 /** What `activate` returns: read by the extension-host tests, and usable by other extensions. */
 export interface LoomApi {
@@ -105,6 +111,13 @@ export class Loom implements vscode.Disposable {
   private readonly stateChanged = new vscode.EventEmitter<RuntimeState>();
   private session: RuntimeSession | undefined;
   private pending: Promise<RuntimeSession> | undefined;
+  /**
+   * The runtime this window started, while its link is down: reconnecting goes back to it (it
+   * stays this window's, stopped with it), and Stop and Restart act on it.
+   */
+  private lost: RuntimeHandle | undefined;
+  private reconnects = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private _state: RuntimeState = 'stopped';
   private refreshTimer: NodeJS.Timeout | undefined;
   private agentsPoll: NodeJS.Timeout | undefined;
@@ -235,13 +248,15 @@ export class Loom implements vscode.Disposable {
     return this.start();
   }
 
-  start(): Promise<RuntimeSession> {
+  /** `quiet`: a reconnect attempt, whose failure the retry schedule reports (no toast per attempt). */
+  start(quiet = false): Promise<RuntimeSession> {
     if (this.session?.conn.isOpen) return Promise.resolve(this.session);
-    this.pending ??= this.startSession().finally(() => (this.pending = undefined));
+    if (!quiet) this.cancelReconnect();
+    this.pending ??= this.startSession(quiet).finally(() => (this.pending = undefined));
     return this.pending;
   }
 
-  private async startSession(): Promise<RuntimeSession> {
+  private async startSession(quiet: boolean): Promise<RuntimeSession> {
     const workspace = this.workspace;
     if (!workspace) throw new Error('Loom needs a folder open in the workspace (File > Open Folder)');
     this.setState('starting');
@@ -274,10 +289,13 @@ export class Loom implements vscode.Disposable {
     } catch (err) {
       output?.dispose();
       if (handle?.owned) await handle.stop().catch(() => undefined);
+      if (handle === this.lost) this.lost = undefined;
       const message = (err as Error).message;
       this.log.error(`cannot start the runtime: ${message}`);
-      this.setState('failed', message);
-      void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, 'Show Log').then((a) => a && this.runtimeLog.show());
+      if (!quiet) {
+        this.setState('failed', message);
+        void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, 'Show Log').then((a) => a && this.runtimeLog.show());
+      }
       throw err;
     }
   }
@@ -304,6 +322,16 @@ export class Loom implements vscode.Disposable {
   }
 
   private async attachOrLaunch(workspace: string): Promise<RuntimeHandle> {
+    const lost = this.lost;
+    if (lost) {
+      // Ours and alive: only it may hold the workspace's store, so it is this one or none.
+      if (processAlive(lost.info.pid)) {
+        if (!(await RuntimeConnection.probe(lost.info))) throw new Error(`the runtime this window started (pid ${lost.info.pid}) is running but does not answer`);
+        this.lost = undefined;
+        return lost;
+      }
+      this.lost = undefined;
+    }
     const running = await findRunning(workspace, (info) => RuntimeConnection.probe(info));
     if (running) return attached(workspace, running);
     const settings = this.settings;
@@ -320,26 +348,72 @@ export class Loom implements vscode.Disposable {
     });
   }
 
+  /**
+   * The link dropped (the runtime exited, or stopped answering): reconnect with backoff, to the
+   * same runtime while it lives, else to a new one; the status bar says so meanwhile. After
+   * MAX_RECONNECTS failed attempts, one warning with actions.
+   */
   private onConnectionLost(reason: string): void {
     const session = this.session;
     if (!session) return;
     this.session = undefined;
+    this.stopScripts(session);
     session.dispose();
+    if (session.handle.owned) this.lost = session.handle;
     this.log.warn(`lost the runtime: ${reason}`);
     this.agents.set([]);
     this.tools.set([]);
-    this.setState('failed', reason);
-    void vscode.window.showWarningMessage(`Loom: the runtime stopped (${reason}).`, 'Restart Runtime', 'Show Log').then((choice) => {
-      if (choice === 'Restart Runtime') void this.start().catch(() => undefined);
-      if (choice === 'Show Log') this.runtimeLog.show();
-    });
+    this.scheduleReconnect(reason);
   }
 
-  /** Stops the runtime, also one this window attached to: the user asked for it. */
+  private scheduleReconnect(reason: string): void {
+    this.reconnects++;
+    if (this.reconnects > MAX_RECONNECTS) {
+      this.reconnects = 0;
+      this.setState('failed', reason);
+      void vscode.window.showWarningMessage(`Loom: lost the runtime and could not reconnect (${reason.split('\n')[0]}).`, 'Restart Runtime', 'Show Log').then((choice) => {
+        if (choice === 'Restart Runtime') void this.restart().catch(() => undefined);
+        if (choice === 'Show Log') this.runtimeLog.show();
+      });
+      return;
+    }
+    const delay = Math.min(RECONNECT_FIRST_MS * 2 ** (this.reconnects - 1), RECONNECT_MAX_MS);
+    this.log.info(`reconnecting in ${delay} ms (attempt ${this.reconnects} of ${MAX_RECONNECTS})`);
+    this.setState('reconnecting', `${reason}; attempt ${this.reconnects} of ${MAX_RECONNECTS}`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.start(true).then(
+        () => {
+          this.reconnects = 0;
+          this.log.info('reconnected to the runtime');
+        },
+        (err: Error) => this.scheduleReconnect(err.message),
+      );
+    }, delay);
+  }
+
+  private cancelReconnect(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.reconnects = 0;
+  }
+
+  /** Stops the runtime, also one this window attached to (the user asked), or the one whose link dropped. */
   async stop(): Promise<void> {
+    this.cancelReconnect();
     await this.pending?.catch(() => undefined);
     const session = this.session;
-    if (!session) return;
+    const lost = this.lost;
+    this.lost = undefined;
+    if (!session) {
+      if (lost) {
+        this.setState('stopping');
+        await lost.stop();
+        this.log.info(`stopped the runtime (pid ${lost.info.pid}), whose link had dropped`);
+      }
+      this.setState('stopped');
+      return;
+    }
     this.setState('stopping');
     this.session = undefined;
     this.stopScripts(session);
@@ -473,9 +547,13 @@ export class Loom implements vscode.Disposable {
 
   /** deactivate: stop what this window started unless keepAlive lets the runtime outlive it. */
   async shutdown(): Promise<void> {
+    this.cancelReconnect();
     await this.pending?.catch(() => undefined);
     const session = this.session;
     this.session = undefined;
+    const lost = this.lost;
+    this.lost = undefined;
+    if (lost && !this.settings.keepAlive) await lost.stop();
     clearTimeout(this.refreshTimer);
     clearInterval(this.agentsPoll);
     if (session) {

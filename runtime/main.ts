@@ -159,7 +159,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const discoveryFile = join(dataFolder, DISCOVERY_FILE);
     const stale = readDiscoveryFile(discoveryFile);
     if (stale && stale.pid !== process.pid && !processAlive(stale.pid)) reapOrphans(stale.token, log.child('supervisor'));
-    const ours = { address: bridge.address, token, pid: process.pid, version: VERSION, ...(dashboardUrl ? { dashboard: dashboardUrl } : {}), ...(mcp.serve ? { mcp: mcp.serve.url } : {}) };
+    const ours = { address: bridge.address, token, pid: process.pid, version: VERSION, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, ...(dashboardUrl ? { dashboard: dashboardUrl } : {}), ...(mcp.serve ? { mcp: mcp.serve.url } : {}) };
     // The window's credential first: a window that finds the discovery file finds it too.
     const windowFile = join(dataFolder, WINDOW_CREDENTIAL_FILE);
     writeWindowCredential(windowFile, { pid: process.pid, token: credentials.window });

@@ -82,6 +82,19 @@ export interface FeedHandlers {
   onEnd(reason: string): void;
 }
 
+/**
+ * How often the window's stream pings: a third of the runtime's heartbeat timeout (from its
+ * discovery file), at most every 5 s. Any message on the stream keeps the link alive on the
+ * runtime's side; pongs tell this side the runtime is still there.
+ */
+export function pingIntervalMs(heartbeatTimeoutMs = 45_000): number {
+  return Math.max(100, Math.min(5000, Math.floor(heartbeatTimeoutMs / 3)));
+}
+
+/** With no message from the runtime for this many ping intervals (and at least 10 s), the link is dead. */
+const SILENT_INTERVALS = 3;
+const MIN_SILENCE_MS = 10_000;
+
 export class RuntimeConnection {
   readonly bridge: BridgeClient;
   readonly runtime: RuntimeClient;
@@ -89,6 +102,8 @@ export class RuntimeConnection {
   private stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output> | undefined;
   private readonly provided = new Map<string, ProvidedTool>();
   private closed = false;
+  private pinger: NodeJS.Timeout | undefined;
+  private lastHeardMs = 0;
 
   /** `windowToken`: the window's credential, which alone registers `vscode`; every call of this link carries it. */
   private constructor(readonly info: DiscoveryInfo, windowToken: string, private readonly opts: ConnectOptions) {
@@ -148,15 +163,34 @@ export class RuntimeConnection {
     stream.on('end', () => this.onClosed('the runtime closed the stream'));
     // The reference protocol: the first message names the agent.
     stream.write({ ack: { messageId: AGENT_ID } });
+    this.startPinging(stream);
+  }
+
+  /** An idle window still speaks: the runtime drops a client silent past its heartbeat timeout. */
+  private startPinging(stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output>): void {
+    const every = pingIntervalMs(this.info.heartbeatTimeoutMs);
+    const silence = Math.max(SILENT_INTERVALS * every, MIN_SILENCE_MS);
+    this.lastHeardMs = Date.now();
+    this.pinger = setInterval(() => {
+      const quiet = Date.now() - this.lastHeardMs;
+      if (quiet > silence) {
+        stream.cancel();
+        this.onClosed(`the runtime has not answered for ${Math.round(quiet / 1000)} s`);
+        return;
+      }
+      stream.write({ ping: { timestampMs: Date.now() } });
+    }, every);
   }
 
   private onClosed(reason: string): void {
+    clearInterval(this.pinger);
     if (this.closed) return;
     this.closed = true;
     this.opts.onClosed?.(reason);
   }
 
   private onServerEvent(msg: ServerEvent__Output): void {
+    this.lastHeardMs = Date.now();
     switch (msg.msg) {
       case 'toolCall':
         void this.answer(msg.toolCall!);
@@ -181,7 +215,6 @@ export class RuntimeConnection {
     return !this.closed;
   }
 
-  /** Publishes one event on the bus as agent `vscode`; the payload travels as JSON. */
   /**
    * Publishes on this window's stream: the runtime states the sender (`vscode`); `source` says
    * where in the window the event came from (e.g. "copilot" for agent mode).
@@ -274,6 +307,7 @@ export class RuntimeConnection {
   }
 
   dispose(): void {
+    clearInterval(this.pinger);
     this.closed = true;
     try {
       this.stream?.end();

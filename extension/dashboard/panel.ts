@@ -32,6 +32,7 @@ export interface DashboardApi {
 
 const NOT_RUNNING: Record<Exclude<RuntimeState, 'running'>, [ConnectionState, string]> = {
   starting: ['connecting', 'the runtime is starting'],
+  reconnecting: ['connecting', 'the link to the runtime dropped; reconnecting'],
   stopping: ['lost', 'the runtime is stopping'],
   stopped: ['lost', 'the runtime is not running (Loom: Start Runtime)'],
   failed: ['lost', 'the runtime stopped (Loom: Restart Runtime)'],

@@ -9,6 +9,7 @@ const ICONS: Record<RuntimeState, string> = {
   stopped: '$(circle-slash)',
   starting: '$(sync~spin)',
   running: '$(pulse)',
+  reconnecting: '$(sync~spin)',
   stopping: '$(sync~spin)',
   failed: '$(error)',
 };

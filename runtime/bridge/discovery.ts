@@ -14,6 +14,8 @@ export interface DiscoveryInfo {
   dashboard?: string;
   /** Loom's own MCP endpoint, when [mcp.serve] http is on (bearer token: the runtime's). */
   mcp?: string;
+  /** [bridge] heartbeat_timeout_ms: a client silent for longer is dropped, so clients ping well within it. */
+  heartbeatTimeoutMs?: number;
 }
 
 export const DISCOVERY_FILE = 'runtime.json';
@@ -75,6 +77,7 @@ export function readDiscoveryFile(path: string): DiscoveryInfo | undefined {
       address: parsed.address, token: parsed.token, pid: parsed.pid, version: String(parsed.version ?? ''),
       ...(typeof parsed.dashboard === 'string' ? { dashboard: parsed.dashboard } : {}),
       ...(typeof parsed.mcp === 'string' ? { mcp: parsed.mcp } : {}),
+      ...(typeof parsed.heartbeatTimeoutMs === 'number' ? { heartbeatTimeoutMs: parsed.heartbeatTimeoutMs } : {}),
     };
   } catch {
     return undefined;
