@@ -7,6 +7,38 @@ cd "$(dirname "$0")/.."
 bash .ci/setup.sh test || { echo "setup failed"; exit 1; }
 export LOOM_PYTHON="$PWD/.venv/bin/python"
 
+# The processes the suites start (runtimes, their agents, fixtures, code-server and its browser):
+# by command line, or by the LOOM_RUNTIME mark every supervised agent carries.
+ours() {
+  local d pid cmd
+  for d in /proc/[0-9]*; do
+    pid="${d#/proc/}"
+    [ "$pid" = "$$" ] && continue
+    cmd="$( { tr '\0' ' ' < "$d/cmdline"; } 2>/dev/null)" || continue
+    [ -n "$cmd" ] || continue
+    case "$cmd" in
+      *dist/runtime.js*|*test/integration/fixtures*|*test/fixtures*|*loom-vscode-*|*loom-it-*|*/.cache/loom/code-server*) echo "$pid" ;;
+      *) { tr '\0' '\n' < "$d/environ"; } 2>/dev/null | grep -q '^LOOM_RUNTIME=' && echo "$pid" ;;
+    esac
+  done | sort
+}
+# Any of those still alive after the suites (beyond the ones running before them) is a leak:
+# reported with its command line, ended, and counted as a failed suite.
+check_leftovers() {
+  local left="" i
+  for i in $(seq 1 20); do
+    left="$(comm -13 <(printf '%s\n' "$before") <(ours))"
+    [ -z "$left" ] && break
+    sleep 0.5
+  done
+  printf '\n==> leftovers: processes the suites started and did not end\n'
+  if [ -z "$left" ]; then echo "none"; return 0; fi
+  for pid in $left; do echo "  $pid: $( { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null)"; kill -9 "$pid" 2>/dev/null; done
+  failed+=("leftovers")
+  failing=$((failing + 1))
+}
+before="$(ours)"
+
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 failed=() passed=0 failing=0 skipped=0
@@ -30,6 +62,7 @@ suite integration npx mocha --timeout 120000 'test/integration/**/*.test.ts'
 suite python .venv/bin/python -m pytest -q -p no:cacheprovider sdk/python/tests
 [ -f test/vscode/run.ts ] && suite vscode node --import tsx test/vscode/run.ts
 [ -d test/browser ] && suite browser npx mocha --timeout 180000 'test/browser/**/*.test.ts'
+check_leftovers
 
 echo
 [ "${#failed[@]}" -gt 0 ] && echo "FAILED suites: ${failed[*]}"

@@ -11,6 +11,16 @@ type RuntimeInfo = { address: string; token: string; pid: number; owned: boolean
 
 const discovery = () => join(workspaceDir(), '.loom', 'runtime.json');
 
+/** The agent `vscode` as the runtime of `info` lists it (its own bridge client). */
+async function windowAgent(info: RuntimeInfo) {
+  const probe = new Probe(info);
+  try {
+    return (await probe.listAgents()).find((a) => a.agentId === 'vscode');
+  } finally {
+    probe.close();
+  }
+}
+
 describe('runtime lifecycle', () => {
   afterEach(async () => {
     await vscode.commands.executeCommand('loom.stopRuntime');
@@ -89,12 +99,7 @@ describe('runtime lifecycle', () => {
       assert.ok(states.includes('reconnecting'), `states: ${states.join(' → ')}`);
       assert.ok(texts.some((t) => /Loom reconnecting/.test(t)), `status texts: ${texts.join(' | ')}`);
       assert.ok(!states.includes('failed'), `states: ${states.join(' → ')}`);
-      const probe = new Probe(second);
-      try {
-        await eventually('vscode connected to the new runtime', async () => (await probe.listAgents()).find((a) => a.agentId === 'vscode' && a.state === 'connected'));
-      } finally {
-        probe.close();
-      }
+      await eventually('vscode connected to the new runtime', async () => ((await windowAgent(second))?.state === 'connected' ? true : undefined));
     } finally {
       listener.dispose();
     }
@@ -112,15 +117,9 @@ describe('runtime lifecycle', () => {
       assert.deepEqual(states.filter((s) => s !== 'running'), [], 'the state never left running');
       assert.equal(api.state, 'running');
       assert.equal(api.runtime?.pid, info.pid);
-      const probe = new Probe(info);
-      try {
-        const agents = await probe.listAgents();
-        const window = agents.find((a) => a.agentId === 'vscode');
-        assert.equal(window?.state, 'connected');
-        assert.ok(Date.now() - Number(window!.lastHeartbeatMs) < 8000, `last heard ${Date.now() - Number(window!.lastHeartbeatMs)} ms ago`);
-      } finally {
-        probe.close();
-      }
+      const window = await windowAgent(info);
+      assert.equal(window?.state, 'connected');
+      assert.ok(Date.now() - Number(window!.lastHeartbeatMs) < 8000, `last heard ${Date.now() - Number(window!.lastHeartbeatMs)} ms ago`);
     } finally {
       listener.dispose();
     }
