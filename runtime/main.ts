@@ -7,7 +7,7 @@ import { Credentials } from './bridge/identity';
 import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
-import { loadConfig, openDataDir, restrictForUntrusted, type ConfigOverrides, type LoomConfig } from './config';
+import { followConfig, loadConfig, openDataDir, restrictForUntrusted, type ConfigFollower, type ConfigOverrides, type LoomConfig, type ReloadOutcome } from './config';
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
 import { openStore, privateFiles, type Store } from './store';
@@ -103,6 +103,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     let supervisor: Supervisor | undefined;
     let mcp: McpRuntime | undefined;
+    let follower: ConfigFollower | undefined;
     const feed = new Feed({
       bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs,
       mcpServers: () => mcp?.states().map(mcpStateToWire) ?? [],
@@ -110,7 +111,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     });
     const token = generateToken();
     const credentials = new Credentials(token);
-    const bridge = await startBridgeServer({ settings: config.bridge, credentials, agents: config.agents, bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
+    const bridge = await startBridgeServer({ settings: config.bridge, credentials, agents: config.agents, reloadConfig: () => follower?.reload(), bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
     closers.push(['bridge', () => bridge.stop()]);
     // Before the server stops: closing every agent's stream (Error{code:"shutdown"}) lets it stop at once.
     closers.push(['agents', () => directory.dispose()]);
@@ -130,6 +131,13 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       log: log.child('supervisor'),
     });
     closers.push(['supervisor', () => supervisor!.stopAll()]);
+    follower = followConfig({
+      current: config,
+      load: async () => restrictForUntrusted(await loadConfig(opts.workspace, opts.overrides)).config,
+      apply: (agents) => supervisor!.reconcile(agents),
+      report: reportReload(bus, log),
+    });
+    closers.push(['config follower', () => follower!.close()]);
     const agentTools = registerAgentTools(tools, supervisor);
     closers.push(['agent tools', () => agentTools.dispose()]);
 
@@ -203,6 +211,17 @@ const CONFIRM_TOOL = 'ui:confirm';
 const EXTENSION_AGENT = 'vscode';
 /** A person may take a while to read the question; an unanswered one is a no. */
 const CONFIRM_TIMEOUT_MS = 120_000;
+
+/** A loom.toml reload, in the log and on the bus (runtime.config) for the window and agents. */
+function reportReload(bus: Bus, log: Logger): (outcome: ReloadOutcome) => void {
+  return (outcome) => {
+    if (outcome.error) log.error('loom.toml changed but is not valid: nothing was applied', { error: outcome.error });
+    else log.info('loom.toml reloaded', { added: outcome.added, removed: outcome.removed, changed: outcome.changed });
+    if (outcome.restartNeeded.length) log.warn('loom.toml changes that apply after a runtime restart', { sections: outcome.restartNeeded });
+    const event = createEvent({ type: 'runtime.config.reloaded', source: 'runtime', sender: 'runtime', payload: { ...outcome, restart_needed: outcome.restartNeeded } });
+    bus.publish('runtime.config', event).catch((err: Error) => log.debug('config event not published', { error: err.message }));
+  };
+}
 
 /** Agent lifecycle goes on the bus as agent.<id>.<kind> (see agents/types.ts). */
 function lifecycleEmitter(bus: Bus, log: Logger): LifecycleEmitter {

@@ -81,6 +81,10 @@ interface Managed {
   ring: LogRing;
 }
 
+function managedFor(id: string, config: AgentConfig): Managed {
+  return { id, config, state: 'stopped', stopRequested: false, crashTimes: [], restarts: 0, lastError: '', ring: new LogRing(config.logLines) };
+}
+
 export const UNTRUSTED_REASON = 'the workspace is not trusted (runtime.trusted = false): Loom does not spawn agents in it';
 
 export function resolveCommand(command: string): string {
@@ -92,9 +96,38 @@ export class Supervisor {
   private disposed = false;
 
   constructor(private readonly opts: SupervisorOptions) {
-    for (const [id, config] of Object.entries(opts.agents)) {
-      this.managed.set(id, { id, config, state: 'stopped', stopRequested: false, crashTimes: [], restarts: 0, lastError: '', ring: new LogRing(config.logLines) });
+    for (const [id, config] of Object.entries(opts.agents)) this.managed.set(id, managedFor(id, config));
+  }
+
+  /**
+   * loom.toml's [agents] changed: a new table is started (with autostart), a removed one stopped
+   * and forgotten, a changed one takes its new settings (restarted when it was running).
+   */
+  async reconcile(agents: Record<string, AgentConfig>): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    for (const id of [...this.managed.keys()]) {
+      if (Object.hasOwn(agents, id)) continue;
+      await this.stop(id);
+      this.managed.delete(id);
+      removed.push(id);
     }
+    for (const [id, config] of Object.entries(agents)) {
+      const m = this.managed.get(id);
+      if (!m) {
+        this.managed.set(id, managedFor(id, config));
+        added.push(id);
+        if (config.autostart && this.opts.trusted && !this.disposed) this.start(id);
+        continue;
+      }
+      if (JSON.stringify(m.config) === JSON.stringify(config)) continue;
+      changed.push(id);
+      const running = m.child !== undefined;
+      m.config = config;
+      if (running && !this.disposed) await this.restart(id);
+    }
+    return { added, removed, changed };
   }
 
   has(id: string): boolean {

@@ -21,6 +21,8 @@ export interface RuntimeServiceDeps {
   feed: Feed;
   access: Access;
   log: Logger;
+  /** Re-reads loom.toml (an agent declared a moment ago is known before it is refused). */
+  reloadConfig?: () => Promise<unknown> | undefined;
   /** The MCP servers' states; absent until MCP has started (and in runtimes without it). */
   mcp?: () => Pick<McpManager, 'states' | 'state' | 'restart'> | undefined;
 }
@@ -64,6 +66,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       const action = req.action as (typeof ACTIONS)[number];
       if (!ACTIONS.includes(action)) throw invalidArgument(`action must be one of ${ACTIONS.join(', ')} (got "${req.action}")`);
       try {
+        if (supervisor && !supervisor.has(req.agentId)) await deps.reloadConfig?.();
         if (!supervisor?.has(req.agentId)) throw new Error(`no agent "${req.agentId}" is declared in loom.toml ([agents.${req.agentId}]); only supervised agents can be controlled`);
         if (action === 'start') supervisor.start(req.agentId);
         else if (action === 'stop') await supervisor.stop(req.agentId);

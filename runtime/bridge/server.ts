@@ -30,6 +30,7 @@ export interface BridgeServerOptions {
   log: Logger;
   /** MCP servers' states for Runtime.ListMcpServers / ControlMcpServer (absent until MCP has started). */
   mcp?: RuntimeServiceDeps['mcp'];
+  reloadConfig?: RuntimeServiceDeps['reloadConfig'];
 }
 
 export interface BridgeServer {

@@ -5,3 +5,4 @@ export { CONFIG_FILE, expandEnv, loadConfig, loopbackHost, type ConfigOverrides,
 export { loomTomlSchema } from './schema';
 export { restrictForUntrusted } from './trust';
 export { dataDirOf, openDataDir } from './dataDir';
+export { followConfig, type ConfigFollower, type ReloadOutcome } from './follow';

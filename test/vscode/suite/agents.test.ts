@@ -56,21 +56,20 @@ describe('agents from the command palette', () => {
     await eventually('agent solo to disconnect', async () => ((await agentState(probe, 'solo')) !== 'connected' ? true : undefined));
   });
 
-  it('New Agent scaffolds a working agent and its loom.toml entry', async () => {
+  it('New Agent scaffolds a working agent and its loom.toml entry; Start Agent runs it with no runtime restart', async () => {
+    const runtimeBefore = (await loomApi()).runtime!.pid;
     const made = await vscode.commands.executeCommand<{ id: string; script: string }>('loom.newAgent', { name: 'fresh', open: false });
     assert.equal(made.script, join('agents', 'fresh.py'));
     assert.ok(existsSync(join(workspaceDir(), 'agents', 'fresh.py')));
     assert.match(readFileSync(join(workspaceDir(), 'loom.toml'), 'utf8'), /\[agents\.fresh\]\ncommand = "python"\nargs = \["agents\/fresh\.py"\]/);
     await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.newAgent', { name: 'fresh', open: false })), /already exists/);
     await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.newAgent', { name: 'Bad Name', open: false })), /must match/);
-    // The runtime reads loom.toml when it starts: restart it, then the new agent runs and reacts.
-    const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.restartRuntime');
-    probe.close();
-    probe = new Probe(info);
+    // The runtime follows loom.toml: the new table is known without a restart.
     await vscode.commands.executeCommand('loom.startAgent', 'fresh');
     await eventually('agent fresh to connect', async () => ((await agentState(probe, 'fresh')) === 'connected' ? true : undefined), 60_000);
     await vscode.commands.executeCommand('loom.hotkey', { name: 'default' });
     const api = await loomApi();
     await eventually('the scaffolded agent to answer the hotkey', () => (api.agentStatusText === 'fresh: hotkey.default' ? true : undefined));
+    assert.equal(api.runtime?.pid, runtimeBefore, 'the same runtime throughout');
   });
 });
