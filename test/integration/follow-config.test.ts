@@ -2,6 +2,7 @@
 // other sections are reported as needing a restart; a broken file changes nothing; an agent
 // declared a moment ago can be started at once (the runtime re-reads the file before refusing).
 import { strict as assert } from 'node:assert';
+import { processAlive as alive } from '../../runtime/agents/orphans';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, connect, type Clients } from './helpers/grpc';
@@ -18,14 +19,6 @@ restart = "never"
 ${extra}
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the runtime follows loom.toml', function () {
   this.timeout(120_000);

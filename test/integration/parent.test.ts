@@ -3,6 +3,7 @@
 // of failing and logging the failure forever (the loop that spun a core and ignored SIGTERM).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { strict as assert } from 'node:assert';
+import { processAlive as alive } from '../../runtime/agents/orphans';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS } from './helpers/runtime';
@@ -10,14 +11,6 @@ import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS } from 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const LAUNCHER = join(REPO, 'test', 'integration', 'fixtures', 'launcher.mjs');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(what: string, check: () => boolean, giveUpMs = 30_000): Promise<number> {
   const started = Date.now();
