@@ -3,6 +3,8 @@
 import * as vscode from 'vscode';
 import { listAgentEntries, type AgentEntry } from './agents/catalog';
 import { AGENT_ID_PATTERN, scaffoldAgent } from './agents/scaffold';
+import { AGENT_ID, type RuntimeConnection } from './bridge/client';
+import { topicMatches } from '../runtime/bus/topics';
 import type { Loom } from './loom';
 import { UntrustedError } from './loom';
 import { MCP_COMMANDS } from './mcp';
@@ -57,6 +59,17 @@ function editorContext(): Record<string, unknown> {
   return { file: s.file, uri: s.uri, language: s.language, selection: { text: s.text, start: s.start, end: s.end } };
 }
 
+const HOTKEY_MESSAGE_MS = 4000;
+/** Subscribers that are not agents: the window itself, the dashboard's feed, the CLI's printer. */
+const NOT_LISTENERS = new Set([AGENT_ID, 'dashboard', 'cli']);
+
+/** The agents whose subscriptions match `topic`, by the runtime's own stats. */
+async function listenersOf(conn: RuntimeConnection, topic: string): Promise<string[]> {
+  const { subscriptions } = await conn.stats();
+  const ids = subscriptions.filter((s) => !NOT_LISTENERS.has(s.subscriber) && topicMatches(s.pattern, topic)).map((s) => s.subscriber);
+  return [...new Set(ids)].sort();
+}
+
 export function registerCommands(loom: Loom): vscode.Disposable[] {
   /** A command's failure: logged, shown, and rethrown so executeCommand's caller sees it too. */
   const command = (id: (typeof COMMANDS)[number], run: (...args: any[]) => Promise<unknown>) =>
@@ -105,12 +118,21 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     return info;
   }
 
-  async function publishHotkey(name: string): Promise<{ topic: string }> {
+  /** Publishes hotkey.<name> and says in the status bar who hears it: a key that nobody listens to is not silent. */
+  async function publishHotkey(name: string): Promise<{ topic: string; listeners: string[]; message: string }> {
     if (!HOTKEY_NAME.test(name)) throw new Error(`hotkey name "${name}" must be 1–64 letters, digits, "_" or "-"`);
     const session = await loom.ensureRuntime();
     const topic = `hotkey.${name}`;
     session.conn.publish(topic, 'hotkey', { name, ...editorContext() });
-    return { topic };
+    const listeners = await listenersOf(session.conn, topic).catch(() => undefined);
+    const message =
+      listeners === undefined
+        ? `Loom: sent ${topic}`
+        : listeners.length === 0
+          ? `Loom: no agent listens to ${topic} — see Loom: New Agent`
+          : `Loom: sent ${topic} to ${listeners.join(', ')}`;
+    vscode.window.setStatusBarMessage(message, HOTKEY_MESSAGE_MS);
+    return { topic, listeners: listeners ?? [], message };
   }
 
   async function callTool(args?: { name?: string; arguments?: unknown; timeoutMs?: number }): Promise<CallToolResult | undefined> {

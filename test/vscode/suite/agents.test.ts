@@ -37,13 +37,22 @@ describe('agents from the command palette', () => {
     await doc.save();
     await eventually('the agent to set the status bar after the save', () => (api.agentStatusText === 'watcher saw notes.txt saved' ? true : undefined));
 
-    await vscode.commands.executeCommand('loom.hotkey', { name: 'default' });
+    const sent = await vscode.commands.executeCommand<{ listeners: string[]; message: string }>('loom.hotkey', { name: 'default' });
     await eventually('the agent to answer the hotkey', () => (api.agentStatusText === 'watcher got hotkey.default in notes.txt' ? true : undefined));
+    assert.ok(sent.listeners.includes('watcher'), `listeners: ${sent.listeners.join(', ')}`);
+    assert.match(sent.message, /^Loom: sent hotkey\.default to .*watcher/);
   });
+
 
   it('Stop Agent stops it through the supervisor', async () => {
     await vscode.commands.executeCommand('loom.stopAgent', 'watcher');
     await eventually('agent watcher to stop', async () => ((await agentState(probe, 'watcher')) === 'stopped' ? true : undefined));
+  });
+
+  it('a hotkey nobody listens to says so in the status bar (the watcher, which hears every hotkey, is stopped)', async () => {
+    const sent = await vscode.commands.executeCommand<{ listeners: string[]; message: string }>('loom.hotkey', { name: 'review' });
+    assert.deepEqual(sent.listeners, []);
+    assert.equal(sent.message, 'Loom: no agent listens to hotkey.review — see Loom: New Agent');
   });
 
   it('runs a script under agents/ that loom.toml does not declare, and stops it', async () => {
