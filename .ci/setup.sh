@@ -42,13 +42,14 @@ fi
 step "npm packages"
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 
-step "build (protos → types, esbuild bundles)"
-npm run build
-
 step "Python venv with the loom SDK"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e "./sdk/python[dev,otel]"
+
+# After the venv: the build makes the SDK wheel the VSIX carries with its Python.
+step "build (protos → types, esbuild bundles, SDK wheel)"
+LOOM_PYTHON="$PWD/.venv/bin/python" npm run build
 
 if [ "$what" = test ] && [ -f .ci/code-server.sh ]; then
   step "code-server (real VS Code for the extension suites)"

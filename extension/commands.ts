@@ -2,7 +2,9 @@
 // tests can run it without prompts; without them it asks through quick picks and input boxes.
 import * as vscode from 'vscode';
 import { listAgentEntries, type AgentEntry } from './agents/catalog';
-import { AGENT_ID_PATTERN, scaffoldAgent } from './agents/scaffold';
+import { AGENT_ID_PATTERN, scaffoldAgent, STARTER_CONFIG } from './agents/scaffold';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AGENT_ID, type RuntimeConnection } from './bridge/client';
 import { topicMatches } from '../runtime/bus/topics';
 import type { Loom } from './loom';
@@ -30,6 +32,7 @@ export const COMMANDS = [
   'loom.sendSelection',
   'loom.callTool',
   'loom.newAgent',
+  'loom.initWorkspace',
   'loom.setApiKey',
   'loom.refresh',
   ...MCP_COMMANDS,
@@ -212,7 +215,32 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     return { id, script: workspaceRelative(vscode.Uri.file(script)) };
   }
 
+  /** An empty folder to a running agent: loom.toml, agents/hello.py (started by the runtime), the runtime. */
+  async function initWorkspace(): Promise<{ created: string[]; agent?: string }> {
+    const ws = loom.workspace;
+    if (!ws) throw new Error('open a folder first (File > Open Folder)');
+    const config = join(ws, 'loom.toml');
+    if (existsSync(config)) {
+      void vscode.window.showInformationMessage('Loom: this workspace already has a loom.toml.', 'Open loom.toml').then((a) => a && vscode.window.showTextDocument(vscode.Uri.file(config)));
+      return { created: [] };
+    }
+    writeFileSync(config, STARTER_CONFIG, { flag: 'wx' });
+    let id = 'hello';
+    for (let n = 2; existsSync(join(ws, 'agents', `${id}.py`)); n++) id = `hello_${n}`;
+    const { script } = scaffoldAgent(ws, id, { autostart: true });
+    loom.configChanged();
+    await vscode.window.showTextDocument(vscode.Uri.file(config), { preview: false });
+    const created = ['loom.toml', workspaceRelative(vscode.Uri.file(script))];
+    if (!loom.trusted) {
+      void vscode.window.showWarningMessage('Loom: created loom.toml and a sample agent. Trust this workspace to run agents.', 'Manage Workspace Trust').then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+      return { created, agent: id };
+    }
+    await loom.start();
+    return { created, agent: id };
+  }
+
   return [
+    command('loom.initWorkspace', () => initWorkspace()),
     command('loom.startRuntime', async () => {
       await loom.start();
       return loom.api.runtime;

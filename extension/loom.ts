@@ -21,6 +21,7 @@ import { StatusBar } from './views/statusBar';
 import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
 import { attached, findRunning, keptAliveLog, launch, runtimeScriptOf, type RuntimeHandle } from './runtime/launcher';
 import { KeptLog, RuntimeLog } from './runtime/runtimeLog';
+import { ConfigDiagnostics } from './config/diagnostics';
 
 /** Test-mode commands (registered only when the extension runs under test): what the views and channels hold. */
 /** (channel name) → its recent lines [{level, text}], undefined when there is no such channel. */
@@ -46,6 +47,14 @@ export class UntrustedError extends Error {
   }
 }
 
+/** A supervised agent that stopped for good: restarts exhausted, or ended with an error and no restart. */
+function agentFailed(info: { state: string; lastError: string; supervised: boolean }): boolean {
+  return info.state === 'failed' || (info.supervised && info.state === 'stopped' && info.lastError !== '');
+}
+
+/** The start was refused for loom.toml's problems (shown in the Problems panel). */
+class ConfigProblems extends Error {}
+
 /** Reconnect attempts after the link drops: 0.5, 1, 2, 4, 8, 10, 10, 10 s apart. */
 const MAX_RECONNECTS = 8;
 const RECONNECT_FIRST_MS = 500;
@@ -69,6 +78,10 @@ export interface LoomApi {
   /** The command the runtime status bar item runs when clicked. */
   readonly statusCommand: string | undefined;
   readonly trusted: boolean;
+  /** The failure notifications this window showed, oldest first. */
+  readonly notices: readonly string[];
+  /** Whether the runtime status item shows (only where a loom.toml exists, or a runtime runs). */
+  readonly statusVisible: boolean;
 }
 
 class Disposer implements vscode.Disposable {
@@ -106,7 +119,15 @@ export class Loom implements vscode.Disposable {
   readonly tools = new ToolsTree();
   readonly apiKeys: ApiKeys;
   readonly mcp: McpFeatures;
+  readonly configDiagnostics: ConfigDiagnostics;
   private readonly life = new Disposer();
+  private hasConfig = false;
+  /** Agents with a failure notification on screen: one at a time each. */
+  private readonly agentNotices = new Set<string>();
+  /** The failure notifications shown, oldest first (read by the tests through the API). */
+  readonly notices: string[] = [];
+  /** The last start failed on loom.toml's problems: saving a valid file starts the runtime again. */
+  private configBroken = false;
   private readonly agentLogs = new Map<string, KeptLog>();
   private readonly stateChanged = new vscode.EventEmitter<RuntimeState>();
   private session: RuntimeSession | undefined;
@@ -132,6 +153,15 @@ export class Loom implements vscode.Disposable {
     this.life.add(this.stateChanged);
     this.apiKeys = new ApiKeys(context.secrets, context.globalState);
     this.mcp = this.life.add(new McpFeatures(context, this, this.stateChanged.event));
+    this.configDiagnostics = this.life.add(new ConfigDiagnostics());
+    // Loom's views and status item belong to folders with a loom.toml (elsewhere: the commands).
+    const root = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+    if (root) {
+      const watcher = this.life.add(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, 'loom.toml'), false, true, false));
+      this.life.add(watcher.onDidCreate(() => this.configChanged()));
+      this.life.add(watcher.onDidDelete(() => this.configChanged()));
+    }
+    this.life.add(vscode.workspace.onDidSaveTextDocument((doc) => void this.onSaved(doc)));
     this.agentsView = this.life.add(vscode.window.createTreeView('loom.agents', { treeDataProvider: this.agents, showCollapseAll: false }));
     this.life.add(vscode.window.createTreeView('loom.tools', { treeDataProvider: this.tools, showCollapseAll: true }));
     this.life.add(
@@ -158,6 +188,26 @@ export class Loom implements vscode.Disposable {
     }
     this.setTrustContext();
     this.setState('stopped');
+    this.configChanged();
+  }
+
+  /** Whether the workspace has a loom.toml: context key loom.hasConfig, and the status item with it. */
+  configChanged(): void {
+    const ws = this.workspace;
+    this.hasConfig = !!ws && existsSync(join(ws, 'loom.toml'));
+    void vscode.commands.executeCommand('setContext', 'loom.hasConfig', this.hasConfig);
+    this.statusBar.setVisible(this.hasConfig || this._state !== 'stopped');
+  }
+
+  /** loom.toml saved: its problems go to the Problems panel; a valid file after a failed start starts the runtime. */
+  private async onSaved(doc: vscode.TextDocument): Promise<void> {
+    const ws = this.workspace;
+    if (!ws || doc.uri.fsPath !== join(ws, 'loom.toml')) return;
+    const valid = await this.configDiagnostics.check(ws).catch(() => false);
+    if (valid && this.configBroken && !this.session) {
+      this.log.info('loom.toml is valid again: starting the runtime');
+      await this.start().catch(() => undefined);
+    }
   }
 
   /** Heartbeats age by the second: while the Agents view shows, re-read it every few seconds. */
@@ -216,6 +266,12 @@ export class Loom implements vscode.Disposable {
       get trusted() {
         return self.trusted;
       },
+      get notices() {
+        return self.notices;
+      },
+      get statusVisible() {
+        return self.statusBar.visible;
+      },
     };
   }
 
@@ -228,7 +284,11 @@ export class Loom implements vscode.Disposable {
 
   private setState(state: RuntimeState, detail = ''): void {
     this._state = state;
-    this.statusBar.update(state, this.agents.current.filter((r) => r.info?.state === 'connected' && r.id !== AGENT_ID).length, detail, this.trusted, this.session?.isolation);
+    const agents = this.agents.current.filter((r) => r.id !== AGENT_ID);
+    const connected = agents.filter((r) => r.info?.state === 'connected').length;
+    const failed = agents.filter((r) => r.info && agentFailed(r.info)).length;
+    this.statusBar.update(state, connected, detail, this.trusted, this.session?.isolation, failed);
+    this.statusBar.setVisible(this.hasConfig || state !== 'stopped');
     this.setContext();
     this.stateChanged.fire(state);
   }
@@ -292,9 +352,15 @@ export class Loom implements vscode.Disposable {
       if (handle === this.lost) this.lost = undefined;
       const message = (err as Error).message;
       this.log.error(`cannot start the runtime: ${message}`);
+      this.configBroken = err instanceof ConfigProblems;
       if (!quiet) {
         this.setState('failed', message);
-        void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, 'Show Log').then((a) => a && this.runtimeLog.show());
+        const actions = this.configBroken ? ['Show Problems', 'Open loom.toml'] : ['Show Log'];
+        void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, ...actions).then((a) => {
+          if (a === 'Show Log') this.runtimeLog.show();
+          if (a === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+          if (a === 'Open loom.toml') void vscode.window.showTextDocument(vscode.Uri.file(join(workspace, 'loom.toml')));
+        });
       }
       throw err;
     }
@@ -334,6 +400,11 @@ export class Loom implements vscode.Disposable {
     }
     const running = await findRunning(workspace, (info) => RuntimeConnection.probe(info));
     if (running) return attached(workspace, running);
+    // A file the runtime would refuse: its problems go to the Problems panel instead of an exit code.
+    if (!(await this.configDiagnostics.check(workspace))) {
+      const first = this.configDiagnostics.problems(workspace)[0];
+      throw new ConfigProblems(`loom.toml has problems (see Problems): ${first ? `line ${first.range.start.line + 1}: ${first.message}` : ''}`);
+    }
     const settings = this.settings;
     return launch({
       workspace,
@@ -449,8 +520,30 @@ export class Loom implements vscode.Disposable {
       this.agentLog(agentId).info(line);
       return;
     }
-    this.agentLog(agentId).info(`— ${kind}`);
+    let reason = '';
+    try {
+      reason = String((JSON.parse(payload.toString('utf8')) as { reason?: unknown }).reason ?? '');
+    } catch {
+      // no reason given
+    }
+    // The agent's own log says why it stopped, not only that it did.
+    this.agentLog(agentId).info(`— ${kind}${reason ? `: ${reason}` : ''}`);
+    if (kind === 'failed' || (kind === 'stopped' && reason && reason !== 'stop requested' && !/ code 0$/.test(reason))) this.notifyAgentFailure(agentId, kind, reason);
     this.scheduleRefresh();
+  }
+
+  /** One notification per failed agent (none again until it is dismissed), with what to do next. */
+  private notifyAgentFailure(agentId: string, kind: string, reason: string): void {
+    if (this.agentNotices.has(agentId)) return;
+    this.agentNotices.add(agentId);
+    const message = `Loom: agent ${agentId} ${kind === 'failed' ? 'failed' : 'stopped'}: ${reason}`;
+    this.notices.push(message);
+    void vscode.window.showErrorMessage(message, 'Show Logs', 'Restart Agent', 'Open loom.toml').then((choice) => {
+      this.agentNotices.delete(agentId);
+      if (choice === 'Show Logs') void vscode.commands.executeCommand('loom.showAgentLogs', agentId);
+      if (choice === 'Restart Agent') void vscode.commands.executeCommand('loom.restartAgent', agentId);
+      if (choice === 'Open loom.toml' && this.workspace) void vscode.window.showTextDocument(vscode.Uri.file(join(this.workspace, 'loom.toml')));
+    });
   }
 
   /** Whether this window already has an output channel for the agent. */

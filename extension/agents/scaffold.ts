@@ -29,8 +29,21 @@ export interface ScaffoldResult {
   configUpdated: boolean;
 }
 
-/** Throws with a clear message for a bad id or an agent that already exists. */
-export function scaffoldAgent(workspace: string, id: string): ScaffoldResult {
+/** A new workspace's loom.toml, before its first agent is appended. */
+export const STARTER_CONFIG = `# Loom's settings for this workspace; every key is described in Loom's loom.toml reference.
+# The runtime follows this file: an [agents.<id>] table added, changed or removed here takes
+# effect when the file is saved.
+
+[watcher]
+# fs.created / fs.changed / fs.deleted events for the workspace's files.
+enabled = true
+`;
+
+/**
+ * Throws with a clear message for a bad id or an agent that already exists. `autostart`: the
+ * runtime starts it by itself (a workspace's first agent); otherwise Start Agent does.
+ */
+export function scaffoldAgent(workspace: string, id: string, opts: { autostart?: boolean } = {}): ScaffoldResult {
   if (!AGENT_ID_PATTERN.test(id)) throw new Error(`agent id "${id}" must match ${AGENT_ID_PATTERN} (lower case letters, digits, underscores)`);
   const script = join(workspace, 'agents', `${id}.py`);
   if (existsSync(script)) throw new Error(`agents/${id}.py already exists`);
@@ -39,7 +52,7 @@ export function scaffoldAgent(workspace: string, id: string): ScaffoldResult {
   if (new RegExp(`^\\[agents\\.${id}\\]`, 'm').test(text)) throw new Error(`loom.toml already declares [agents.${id}]`);
   mkdirSync(join(workspace, 'agents'), { recursive: true });
   writeFileSync(script, agentTemplate(id));
-  const entry = `${text && !text.endsWith('\n') ? '\n' : ''}\n[agents.${id}]\ncommand = "python"\nargs = ["agents/${id}.py"]\nrestart = "on-failure"\nautostart = false\n`;
+  const entry = `${text && !text.endsWith('\n') ? '\n' : ''}\n[agents.${id}]\ncommand = "python"\nargs = ["agents/${id}.py"]\nrestart = "on-failure"\nautostart = ${opts.autostart === true}\n`;
   appendFileSync(config, entry);
   return { script, configUpdated: true };
 }

@@ -23,15 +23,29 @@ export class StatusBar implements vscode.Disposable {
     this.runtime.command = 'loom.openDashboard';
     this.agent.name = 'Loom Agent Status';
     this.update('stopped', 0);
-    this.runtime.show();
+  }
+
+  private shown = false;
+
+  setVisible(show: boolean): void {
+    if (show === this.shown) return;
+    this.shown = show;
+    if (show) this.runtime.show();
+    else this.runtime.hide();
+  }
+
+  get visible(): boolean {
+    return this.shown;
   }
 
   /** `isolation`: the running runtime's (GetStats), shown while it runs. */
-  update(state: RuntimeState, agents: number, detail = '', trusted = true, isolation?: IsolationFacts | null): void {
+  /** `failed`: agents that stopped for good (shown beside the count). */
+  update(state: RuntimeState, agents: number, detail = '', trusted = true, isolation?: IsolationFacts | null, failed = 0): void {
     const restricted = trusted ? '' : ' (restricted)';
     const notice = state === 'running' ? isolationNotice(isolation) : undefined;
     const warn = notice?.warning ? ' $(warning)' : '';
-    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? `: ${agents} agent${agents === 1 ? '' : 's'}` : ` ${state}`}${restricted}${warn}`;
+    const count = `: ${agents} agent${agents === 1 ? '' : 's'}${failed ? ` · ${failed} failed` : ''}`;
+    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? count : ` ${state}`}${restricted}${warn}`;
     this.runtime.tooltip = [
       `Loom runtime ${state}${detail ? ` — ${detail}` : ''}.`,
       trusted ? '' : 'This workspace is not trusted: Loom spawns no agents and runs no shell commands here.',

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { Cron } from 'croner';
 import { defaultAgent, defaultConfig, defaultTimer } from './defaults';
+import { locateKey } from './locate';
 import { ConfigError, describe, problemsFromAjv, tomlPath, type ConfigProblem } from './errors';
 import { loomTomlSchema } from './schema';
 import type { AgentConfig, LoomConfig } from './types';
@@ -35,9 +36,10 @@ export async function loadConfig(workspace: string, overrides?: ConfigOverrides,
   if (!stat?.isDirectory()) {
     throw new ConfigError(file, CONFIG_FILE, [{ key: '', message: `workspace ${root} is not a directory` }]);
   }
-  const raw = await parseFile(file, await readIfPresent(file));
+  const text = await readIfPresent(file);
+  const raw = await parseFile(file, text);
   const problems = validate(raw, options.env ?? process.env);
-  if (problems.length) throw new ConfigError(file, CONFIG_FILE, problems);
+  if (problems.length) throw new ConfigError(file, CONFIG_FILE, problems.map((p) => (p.line === undefined && p.key ? { ...p, ...locateKey(text, p.key) } : p)));
 
   const config = fromFile(root, raw);
   if (overrides) applyOverrides(config, overrides);

@@ -204,7 +204,9 @@ api_base = "http://localhost"
       const problem = err.problems.find((p) => p.key === c.key);
       assert.ok(problem, `no problem for ${c.key} in:\n${err.message}`);
       assert.match(problem.message, c.says);
-      assert.ok(err.message.includes(`loom.toml: ${c.key}: `), err.message);
+      // Each line names the file, the key's line and column, the key and the problem.
+      assert.ok(err.message.split('\n').some((l) => /^loom\.toml:\d+:\d+: /.test(l) && l.includes(`: ${c.key}: `)), err.message);
+      assert.ok(problem.line !== undefined, `no line for ${c.key}`);
       assert.equal(err.file, path.join(ws, 'loom.toml'));
     });
   }
@@ -231,7 +233,7 @@ api_base = "http://localhost"
 
   it('rejects an unknown key with a did-you-mean suggestion', async () => {
     const err = await loadError('[agents.worker]\ncommand = "python"\nrestrat = "always"\n');
-    assert.match(err.message, /loom\.toml: agents\.worker\.restrat: unknown key \(did you mean "restart"\?\)/);
+    assert.match(err.message, /loom\.toml:3:1: agents\.worker\.restrat: unknown key \(did you mean "restart"\?\)/);
   });
 
   it('suggests the snake_case spelling of a camelCase key', async () => {
@@ -246,7 +248,7 @@ api_base = "http://localhost"
 
   it('rejects an unknown section with a suggestion', async () => {
     const err = await loadError('[agent.worker]\ncommand = "x"\n');
-    assert.match(err.message, /loom\.toml: agent: unknown key \(did you mean "agents"\?\)/);
+    assert.match(err.message, /loom\.toml:\d+:1: agent: unknown key \(did you mean "agents"\?\)/);
   });
 
   for (const host of ['0.0.0.0', '192.168.1.10', '::', 'example.com']) {

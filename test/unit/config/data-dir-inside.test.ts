@@ -43,8 +43,8 @@ describe('config: data_dir stays inside the workspace', () => {
   for (const [spelling, why] of REFUSED) {
     it(`loom.toml data_dir = ${JSON.stringify(spelling)} is refused, trusted or not`, async () => {
       toml(spelling);
-      await assert.rejects(loadConfig(ws), isDataDirError(/^loom\.toml: /, why));
-      await assert.rejects(loadConfig(ws, { runtime: { trusted: false } }), isDataDirError(/^loom\.toml: /, why));
+      await assert.rejects(loadConfig(ws), isDataDirError(/^loom\.toml:\d+:\d+: /, why));
+      await assert.rejects(loadConfig(ws, { runtime: { trusted: false } }), isDataDirError(/^loom\.toml:\d+:\d+: /, why));
     });
 
     it(`overrides data_dir ${JSON.stringify(spelling)} is refused, trusted or not`, async () => {
@@ -57,7 +57,7 @@ describe('config: data_dir stays inside the workspace', () => {
     toml('state');
     await assert.rejects(loadConfig(ws, { runtime: { dataDir: '../x' } }), isDataDirError(/^overrides: /, /leads out/));
     toml('/abs');
-    await assert.rejects(loadConfig(ws, { runtime: { dataDir: 'state' } }), isDataDirError(/^loom\.toml: /, /absolute/));
+    await assert.rejects(loadConfig(ws, { runtime: { dataDir: 'state' } }), isDataDirError(/^loom\.toml:\d+:\d+: /, /absolute/));
   });
 
   it('says why: the token and the store would be outside what the tools protect', async () => {

@@ -1,9 +1,10 @@
 // Python agents from the palette: started through the runtime's supervisor (declared in loom.toml)
 // or from this window (a script under agents/), reacting to the editor through the extension.
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { TEST_CHANNEL_COMMAND } from '../../../extension/loom';
 import { Probe, eventually, loomApi, workspaceDir } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number };
@@ -80,5 +81,23 @@ describe('agents from the command palette', () => {
     const api = await loomApi();
     await eventually('the scaffolded agent to answer the hotkey', () => (api.agentStatusText === 'fresh: hotkey.default' ? true : undefined));
     assert.equal(api.runtime?.pid, runtimeBefore, 'the same runtime throughout');
+  });
+
+  it('an agent that fails says so once, with why, in a notification, its own log and the status bar', async () => {
+    const file = join(workspaceDir(), 'loom.toml');
+    const before = readFileSync(file, 'utf8');
+    const api = await loomApi();
+    const shown = api.notices.length;
+    try {
+      writeFileSync(file, `${before}\n[agents.broken]\ncommand = "python"\nargs = ["-c", "import sys; sys.exit(3)"]\nrestart = "never"\n`);
+      const notice = await eventually('the failure notification', () => api.notices.slice(shown).find((n) => n.includes('broken')), 60_000);
+      assert.equal(notice, 'Loom: agent broken stopped: exited with code 3');
+      await eventually('the failed agent in the status bar', () => (/Loom: \d+ agents? · 1 failed/.test(api.statusText) ? true : undefined));
+      const log = (await vscode.commands.executeCommand<{ text: string }[] | undefined>(TEST_CHANNEL_COMMAND, 'Loom Agent: broken')) ?? [];
+      assert.ok(log.some((l) => l.text.endsWith('— stopped: exited with code 3')), log.map((l) => l.text).join('\n'));
+      assert.equal(api.notices.slice(shown).filter((n) => n.includes('broken')).length, 1, 'one notification');
+    } finally {
+      writeFileSync(file, before);
+    }
   });
 });

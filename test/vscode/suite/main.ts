@@ -15,5 +15,6 @@ export function run(): Promise<void> {
     require('./mcp.test');
     require('./dashboard.test');
     require('./isolation.test');
+    require('./config.test');
   });
 }

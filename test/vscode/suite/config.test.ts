@@ -1,0 +1,83 @@
+// loom.toml's problems in the Problems panel: a typo stops the start with its line and the
+// runtime's did-you-mean; the quick fix and a save bring the runtime up.
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { Probe, eventually, loomApi, workspaceDir } from './helpers';
+
+describe('loom.toml problems', () => {
+  let original: string;
+  const file = () => join(workspaceDir(), 'loom.toml');
+
+  before(async () => {
+    await vscode.commands.executeCommand('loom.stopRuntime');
+    original = readFileSync(file(), 'utf8');
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    writeFileSync(file(), original);
+    await vscode.commands.executeCommand('loom.stopRuntime');
+  });
+
+  it('shows a typo at its line with the did-you-mean, and the quick fix plus a save starts the runtime', async () => {
+    const broken = original.replace('log_level = "debug"', 'log_levle = "debug"');
+    assert.notEqual(broken, original, 'the fixture sets runtime.log_level');
+    writeFileSync(file(), broken);
+    const typoLine = broken.split('\n').findIndex((l) => l.startsWith('log_levle'));
+
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.startRuntime')), /loom\.toml has problems \(see Problems\)/);
+    const api = await loomApi();
+    assert.equal(api.state, 'failed');
+    const uri = vscode.Uri.file(file());
+    const diagnostics = await eventually('the problem in the Problems panel', () => {
+      const found = vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'loom');
+      return found.length ? found : undefined;
+    });
+    assert.equal(diagnostics.length, 1);
+    assert.equal(diagnostics[0]!.range.start.line, typoLine);
+    assert.match(diagnostics[0]!.message, /runtime\.log_levle: unknown key \(did you mean "log_level"\?\)/);
+
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diagnostics[0]!.range);
+    const fix = actions.find((a) => a.title === 'Change to log_level');
+    assert.ok(fix?.edit, `quick fixes: ${actions.map((a) => a.title).join(', ')}`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    assert.equal(doc.lineAt(typoLine).text, 'log_level = "debug"');
+    await doc.save();
+
+    await eventually('the runtime to start after the save', () => (api.state === 'running' ? true : undefined), 60_000);
+    await eventually('the problem to be gone', () => (vscode.languages.getDiagnostics(uri).some((d) => d.source === 'loom') ? undefined : true));
+  });
+
+  it('in a folder without loom.toml: no status item; Initialize Workspace makes loom.toml and a sample agent that runs', async () => {
+    await vscode.commands.executeCommand('loom.stopRuntime');
+    const api = await loomApi();
+    const aside = `${file()}.aside`;
+    renameSync(file(), aside);
+    const script = join(workspaceDir(), 'agents', 'hello.py');
+    try {
+      await eventually('the status item to go with loom.toml', () => (api.statusVisible ? undefined : true));
+      const made = await vscode.commands.executeCommand<{ created: string[]; agent: string }>('loom.initWorkspace');
+      assert.deepEqual(made.created, ['loom.toml', join('agents', 'hello.py')]);
+      assert.equal(made.agent, 'hello');
+      assert.match(readFileSync(file(), 'utf8'), /\[agents\.hello\]\ncommand = "python"\nargs = \["agents\/hello\.py"\]\nrestart = "on-failure"\nautostart = true/);
+      assert.equal(api.state, 'running');
+      assert.ok(api.statusVisible, 'the status item is back with loom.toml');
+      const probe = new Probe(api.runtime!);
+      try {
+        await eventually('the sample agent to connect', async () => ((await probe.listAgents()).some((a) => a.agentId === 'hello' && a.state === 'connected') ? true : undefined), 60_000);
+      } finally {
+        probe.close();
+      }
+      const again = await vscode.commands.executeCommand<{ created: string[] }>('loom.initWorkspace');
+      assert.deepEqual(again.created, [], 'a second run leaves the workspace as it is');
+    } finally {
+      await vscode.commands.executeCommand('loom.stopRuntime');
+      if (existsSync(script)) rmSync(script);
+      renameSync(aside, file());
+    }
+  });
+});
