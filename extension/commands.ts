@@ -33,6 +33,7 @@ export const COMMANDS = [
   'loom.callTool',
   'loom.newAgent',
   'loom.initWorkspace',
+  'loom.installSdk',
   'loom.setApiKey',
   'loom.refresh',
   ...MCP_COMMANDS,
@@ -241,6 +242,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
 
   return [
     command('loom.initWorkspace', () => initWorkspace()),
+    command('loom.installSdk', (args?: { python?: string }) => loom.installSdk(args?.python)),
     command('loom.startRuntime', async () => {
       await loom.start();
       return loom.api.runtime;

@@ -22,6 +22,7 @@ import { AgentsTree, ToolsTree, type AgentRow } from './views/trees';
 import { attached, findRunning, keptAliveLog, launch, runtimeScriptOf, type RuntimeHandle } from './runtime/launcher';
 import { KeptLog, RuntimeLog } from './runtime/runtimeLog';
 import { ConfigDiagnostics } from './config/diagnostics';
+import { bundledSdk, checkSdk, installSdk } from './python/sdk';
 
 /** Test-mode commands (registered only when the extension runs under test): what the views and channels hold. */
 /** (channel name) → its recent lines [{level, text}], undefined when there is no such channel. */
@@ -51,6 +52,8 @@ export class UntrustedError extends Error {
 function agentFailed(info: { state: string; lastError: string; supervised: boolean }): boolean {
   return info.state === 'failed' || (info.supervised && info.state === 'stopped' && info.lastError !== '');
 }
+
+const INSTALL_SDK = 'Install Loom SDK into this interpreter';
 
 /** The start was refused for loom.toml's problems (shown in the Problems panel). */
 class ConfigProblems extends Error {}
@@ -122,6 +125,8 @@ export class Loom implements vscode.Disposable {
   readonly configDiagnostics: ConfigDiagnostics;
   private readonly life = new Disposer();
   private hasConfig = false;
+  /** Interpreters whose missing SDK was already said: once each. */
+  private readonly sdkNotices = new Set<string>();
   /** Agents with a failure notification on screen: one at a time each. */
   private readonly agentNotices = new Set<string>();
   /** The failure notifications shown, oldest first (read by the tests through the API). */
@@ -343,6 +348,7 @@ export class Loom implements vscode.Disposable {
       if (!this.trusted) this.log.warn('workspace not trusted: the runtime runs without agents and without the shell tool');
       conn.publish('workspace.trust', 'workspace.trust', { trusted: this.trusted });
       session.isolation = await this.readIsolation(conn);
+      if (this.trusted) void this.checkAgentsPython();
       this.setState('running', handle.info.address);
       await this.refresh();
       return session;
@@ -532,6 +538,61 @@ export class Loom implements vscode.Disposable {
     this.scheduleRefresh();
   }
 
+  /**
+   * Before agents need it: does their interpreter import a compatible Loom SDK? If not, one
+   * notification per interpreter, with the way out. Resolves to whether it does.
+   */
+  async checkAgentsPython(): Promise<boolean> {
+    const python = await resolvePython(this.settings, vscode.workspace.workspaceFolders?.[0]?.uri);
+    const sdk = bundledSdk(this.context.extensionPath);
+    const check = await checkSdk(python, sdk?.version);
+    if (check.ok) {
+      this.sdkNotices.delete(python);
+      return true;
+    }
+    this.log.warn(`agents cannot start: ${check.problem}`);
+    if (this.sdkNotices.has(python)) return false;
+    this.sdkNotices.add(python);
+    const message = `Loom: agents cannot start: ${check.problem}.`;
+    this.notices.push(message);
+    const install = sdk ? [INSTALL_SDK] : [];
+    void vscode.window.showWarningMessage(message, ...install, 'Select Interpreter', 'Open Settings').then((choice) => {
+      if (choice === INSTALL_SDK) void vscode.commands.executeCommand('loom.installSdk', { python });
+      if (choice === 'Select Interpreter') {
+        const selector = vscode.extensions.getExtension('ms-python.python') ? 'python.setInterpreter' : 'workbench.action.openSettings';
+        void vscode.commands.executeCommand(selector, ...(selector === 'workbench.action.openSettings' ? ['loom.pythonPath'] : []));
+      }
+      if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'loom.pythonPath');
+    });
+    return false;
+  }
+
+  /** Installs the bundled SDK into `python` (default: the agents' interpreter), then restarts the agents that could not run. */
+  async installSdk(python?: string): Promise<{ python: string; version: string }> {
+    const target = python ?? (await resolvePython(this.settings, vscode.workspace.workspaceFolders?.[0]?.uri));
+    const sdk = bundledSdk(this.context.extensionPath);
+    if (!sdk) throw new Error('this build of the extension carries no Loom SDK wheel (dist/sdk); install sdk/python with pip instead');
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Loom: installing the Loom SDK ${sdk.version} into ${target}`, cancellable: false }, () => installSdk(target, sdk));
+    const check = await checkSdk(target, sdk.version);
+    if (!check.ok) throw new Error(`installed, but ${check.problem}`);
+    this.sdkNotices.delete(target);
+    this.log.info(`installed the Loom SDK ${check.version} into ${target}`);
+    void vscode.window.showInformationMessage(`Loom: the Loom SDK ${check.version} is installed into ${target}.`);
+    await this.restartStuckAgents();
+    return { python: target, version: check.version };
+  }
+
+  /** Supervised agents that crashed or failed for want of the SDK get another go. */
+  private async restartStuckAgents(): Promise<void> {
+    const conn = this.session?.conn;
+    if (!conn) return;
+    for (const a of await conn.listAgents().catch(() => [])) {
+      if (!a.supervised || !(agentFailed(a) || a.state === 'crashed' || a.state === 'backoff')) continue;
+      await conn.controlAgent(a.agentId, 'restart').catch((err: Error) => this.log.warn(`cannot restart agent ${a.agentId}: ${err.message}`));
+    }
+    await this.refresh();
+  }
+
   /** One notification per failed agent (none again until it is dismissed), with what to do next. */
   private notifyAgentFailure(agentId: string, kind: string, reason: string): void {
     if (this.agentNotices.has(agentId)) return;
@@ -602,6 +663,7 @@ export class Loom implements vscode.Disposable {
   async startScript(entry: AgentEntry): Promise<void> {
     if (!this.trusted) throw new UntrustedError(`agent "${entry.id}" is not started`);
     const session = await this.ensureRuntime();
+    if (!(await this.checkAgentsPython())) throw new Error(`agent "${entry.id}" is not started: its Python interpreter has no compatible Loom SDK (see the notification)`);
     const ws = this.workspace!;
     if (!entry.script) throw new Error(`agent "${entry.id}" has no script to run`);
     if (session.scripts.get(entry.id)?.exitCode === null) throw new Error(`agent "${entry.id}" is already running`);

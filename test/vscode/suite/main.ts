@@ -16,5 +16,6 @@ export function run(): Promise<void> {
     require('./dashboard.test');
     require('./isolation.test');
     require('./config.test');
+    require('./sdk.test');
   });
 }
