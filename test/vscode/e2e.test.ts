@@ -5,7 +5,7 @@
 // reload. Screenshots of each step land in test/output/.
 import * as assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
@@ -101,6 +101,13 @@ describe('end to end: the installed VSIX in code-server', function () {
     await browser?.close().catch(() => undefined);
     await stopAll(server, tmp);
     if (tmp && !process.env.LOOM_VSCODE_KEEP) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('the installed extension carries the Python SDK as a wheel (for "Install Loom SDK")', () => {
+    const installed = readdirSync(dirs.extensions).find((d) => d.includes('loom'));
+    assert.ok(installed, `installed extensions: ${readdirSync(dirs.extensions).join(', ')}`);
+    const wheels = readdirSync(join(dirs.extensions, installed, 'dist', 'sdk')).filter((f) => f.endsWith('.whl'));
+    assert.deepEqual(wheels.map((w) => w.replace(/-\d+\.\d+\.\d+-/, '-X-')), ['loom_agent-X-py3-none-any.whl']);
   });
 
   it('starts the runtime when a workspace with loom.toml opens (status bar)', async () => {
