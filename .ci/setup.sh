@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 what="${1:-core}"
 
 step() { printf '\n==> %s\n' "$*"; }
+# A step whose inputs have not changed since it last succeeded is skipped: a stamp file holds the
+# digest of its inputs (npm start on a machine already set up must not reinstall everything).
+digest() { cat "$@" 2>/dev/null | sha256sum | cut -c1-32; }
+fresh() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 die() { printf '\nsetup: %s\n' "$*" >&2; exit 1; }
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null \
@@ -39,17 +43,34 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive flock /tmp/loom-apt.lock $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-step "npm packages"
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+npm_key="$(node --version) $(digest package.json package-lock.json)"
+if fresh node_modules/.loom-setup "$npm_key"; then
+  step "npm packages: up to date"
+else
+  step "npm packages"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  echo "$npm_key" > node_modules/.loom-setup
+fi
 
-step "Python venv with the loom SDK"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e "./sdk/python[dev,otel]"
+pip_key="$(.venv/bin/python --version) $(digest sdk/python/pyproject.toml)"
+if fresh .venv/.loom-setup "$pip_key"; then
+  step "Python venv with the loom SDK: up to date"
+else
+  step "Python venv with the loom SDK"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e "./sdk/python[dev,otel]"
+  echo "$pip_key" > .venv/.loom-setup
+fi
 
-# After the venv: the build makes the SDK wheel the VSIX carries with its Python.
-step "build (protos → types, esbuild bundles, SDK wheel)"
-LOOM_PYTHON="$PWD/.venv/bin/python" npm run build
+# After the venv: the build makes the SDK wheel the VSIX carries with its Python. Skipped when no
+# source is newer than the bundles.
+if [ -f dist/runtime.js ] && [ -f dist/extension.js ] && [ -z "$(find runtime extension webview proto sdk/python/loom esbuild.mjs package.json -newer dist/runtime.js -print -quit)" ]; then
+  step "build: up to date"
+else
+  step "build (protos → types, esbuild bundles, SDK wheel)"
+  LOOM_PYTHON="$PWD/.venv/bin/python" npm run build
+fi
 
 if [ "$what" = test ] && [ -f .ci/code-server.sh ]; then
   step "code-server (real VS Code for the extension suites)"
