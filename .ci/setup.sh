@@ -8,8 +8,12 @@ cd "$(dirname "$0")/.."
 what="${1:-core}"
 
 step() { printf '\n==> %s\n' "$*"; }
-# A step whose inputs have not changed since it last succeeded is skipped: a stamp file holds the
-# digest of its inputs (npm start on a machine already set up must not reinstall everything).
+# A step whose inputs have not changed since it last succeeded is skipped: a stamp file in
+# .ci/.stamps holds the digest of its inputs (npm start on a machine already set up must not
+# reinstall everything). Not in node_modules: a file there makes npm distrust its own record of
+# the tree (vsce's `npm list` then fails).
+stamps=.ci/.stamps
+mkdir -p "$stamps"
 digest() { cat "$@" 2>/dev/null | sha256sum | cut -c1-32; }
 fresh() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 die() { printf '\nsetup: %s\n' "$*" >&2; exit 1; }
@@ -44,23 +48,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 npm_key="$(node --version) $(digest package.json package-lock.json)"
-if fresh node_modules/.loom-setup "$npm_key"; then
+if fresh "$stamps/npm" "$npm_key" && [ -d node_modules ]; then
   step "npm packages: up to date"
 else
   step "npm packages"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
-  echo "$npm_key" > node_modules/.loom-setup
+  echo "$npm_key" > "$stamps/npm"
 fi
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
+[ -x .venv/bin/python ] || { python3 -m venv .venv; rm -f "$stamps/pip"; }
 pip_key="$(.venv/bin/python --version) $(digest sdk/python/pyproject.toml)"
-if fresh .venv/.loom-setup "$pip_key"; then
+if fresh "$stamps/pip" "$pip_key"; then
   step "Python venv with the loom SDK: up to date"
 else
   step "Python venv with the loom SDK"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e "./sdk/python[dev,otel]"
-  echo "$pip_key" > .venv/.loom-setup
+  echo "$pip_key" > "$stamps/pip"
 fi
 
 # After the venv: the build makes the SDK wheel the VSIX carries with its Python. Skipped when no

@@ -9,35 +9,14 @@ import { AGENT_ID, type RuntimeConnection } from './bridge/client';
 import { topicMatches } from '../runtime/bus/topics';
 import type { Loom } from './loom';
 import { UntrustedError } from './loom';
-import { MCP_COMMANDS } from './mcp';
+import { COMMANDS } from './ids';
 import { openDashboard } from './dashboard/panel';
 import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
 import { workspaceRelative } from './tools/paths';
 import { AgentItem } from './views/trees';
 
-/** Every command the extension contributes (package.json's contributes.commands agrees; a test checks). */
-export const COMMANDS = [
-  'loom.startRuntime',
-  'loom.stopRuntime',
-  'loom.restartRuntime',
-  'loom.startAgent',
-  'loom.stopAgent',
-  'loom.restartAgent',
-  'loom.showAgentLogs',
-  'loom.showRuntimeLog',
-  'loom.openDashboard',
-  'loom.hotkey',
-  'loom.emitHotkey',
-  'loom.sendSelection',
-  'loom.callTool',
-  'loom.newAgent',
-  'loom.initWorkspace',
-  'loom.installSdk',
-  'loom.setApiKey',
-  'loom.refresh',
-  ...MCP_COMMANDS,
-] as const;
+export { COMMANDS } from './ids';
 
 type AgentArg = string | AgentItem | { id: string } | undefined;
 

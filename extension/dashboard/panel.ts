@@ -14,7 +14,8 @@ import { feedUpdateToWire, type ConnectionState, type DashboardAction, type Host
 import { runDashboardAction } from './actions';
 import { dashboardHtml } from './html';
 
-export const DASHBOARD_VIEW_TYPE = 'loom.dashboard';
+export { DASHBOARD_VIEW_TYPE } from '../ids';
+import { DASHBOARD_VIEW_TYPE } from '../ids';
 const TITLE = 'Loom Dashboard';
 /** Pause before re-opening a feed the runtime ended while the connection itself stayed up. */
 const FEED_RETRY_MS = 1000;

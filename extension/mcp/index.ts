@@ -12,7 +12,7 @@ import { McpServersView, serverItem } from './tree';
 import { mcpUi } from './ui';
 
 /** Contributed commands (package.json and the palette test agree with extension/commands.ts's list). */
-export const MCP_COMMANDS = ['loom.clearMcpInputs', 'loom.restartMcpServer'] as const;
+export { MCP_COMMANDS } from '../ids';
 
 /** Test runs only: the MCP Servers view as rendered (label, description, tooltip, context). */
 export const TEST_TREE_COMMAND = 'loom.test.mcpTree';

@@ -15,6 +15,13 @@ describe('activation', () => {
     assert.match(api.statusText, /Loom stopped/);
   });
 
+  it('reports how long loading the bundle and the activate call took', async () => {
+    const { activation } = (await loomApi()) as unknown as { activation: { loadMs: number; activateMs: number; coreLoadMs: number } };
+    // Figures, not a timed assertion: the entry bundle and activate call stay small, core loads after.
+    console.log(`      activation: load ${activation.loadMs.toFixed(1)} ms, activate call ${activation.activateMs.toFixed(1)} ms; then core ${activation.coreLoadMs.toFixed(1)} ms`);
+    assert.ok(activation.loadMs > 0 && activation.activateMs > 0 && activation.coreLoadMs > 0);
+  });
+
   it('registers every command it contributes, and contributes every command it registers', async () => {
     await loomApi();
     const registered = new Set(await vscode.commands.getCommands(true));
