@@ -28,6 +28,8 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<
 
 export function fmtRate(n: number): string {
   if (n >= 1000) return `${(n / 1000).toFixed(1)}k/s`;
+  // Slower than one every ten seconds reads better per minute than as 0.0/s.
+  if (n > 0 && n < 0.1) return `${(n * 60).toFixed(1)}/min`;
   return `${n.toFixed(n < 10 ? 1 : 0)}/s`;
 }
 

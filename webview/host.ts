@@ -2,7 +2,7 @@
 // browser against a headless runtime: an NDJSON stream of feed updates and POSTed actions, with
 // the runtime's token (given in the page's URL) on every request.
 import { answerProbe } from './probe';
-import type { ActionResult, DashboardAction, FeedUpdateWire, HostMessage, UiMessage } from './protocol';
+import { FEED_BACKLOG, lastSeqOf, type ActionResult, type DashboardAction, type FeedUpdateWire, type HostMessage, type UiMessage } from './protocol';
 
 export interface Host {
   act(action: DashboardAction): Promise<ActionResult>;
@@ -52,6 +52,8 @@ class VsCodeHost extends BaseHost {
 class HttpHost extends BaseHost {
   private readonly token = new URLSearchParams(location.search).get('token') ?? '';
   private readonly headers = { authorization: `Bearer ${this.token}` };
+  /** The last event seen: a reconnect resumes after it (and hears how many it missed). */
+  private lastSeq = 0;
 
   start(): void {
     void this.stream();
@@ -61,7 +63,7 @@ class HttpHost extends BaseHost {
     for (let attempt = 0; ; attempt++) {
       this.conn('connecting');
       try {
-        const res = await fetch('api/feed', { headers: this.headers });
+        const res = await fetch(`api/feed?backlog=${FEED_BACKLOG}&after_seq=${this.lastSeq}`, { headers: this.headers });
         if (!res.ok || !res.body) throw new Error(`${res.status} ${await res.text()}`);
         this.conn('connected');
         attempt = 0;
@@ -75,7 +77,10 @@ class HttpHost extends BaseHost {
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl);
             buf = buf.slice(nl + 1);
-            if (line) this.feed(JSON.parse(line) as FeedUpdateWire);
+            if (!line) continue;
+            const update = JSON.parse(line) as FeedUpdateWire;
+            this.lastSeq = lastSeqOf(update, this.lastSeq);
+            this.feed(update);
           }
         }
         this.conn('lost', 'the runtime closed the feed');

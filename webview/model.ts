@@ -4,6 +4,11 @@ import type { AgentInfoWire, FeedEventWire, FeedUpdateWire, McpServerWire, SpanW
 
 export const MAX_EVENTS = 5000;
 export const HISTORY_SECONDS = 600;
+/**
+ * Topic rates are averaged over this window: counted between two updates half a second apart, a
+ * topic that fires every 3 s read 0.0/s almost always.
+ */
+export const RATE_WINDOW_MS = 60_000;
 
 export interface EventRow extends FeedEventWire {
   seq: number;
@@ -33,6 +38,8 @@ const QOS_KEY = { QOS_REALTIME: 'realtime', QOS_BATCHED: 'batched', QOS_BACKGROU
 export class DashboardModel {
   events: EventRow[] = [];
   eventsOmitted = 0;
+  /** Events published while the dashboard was hidden (or before it reconnected) that the runtime no longer kept. */
+  eventsMissed = 0;
   agents: AgentInfoWire[] = [];
   mcpServers: McpServerWire[] = [];
   topicRates = new Map<string, number>();
@@ -42,6 +49,8 @@ export class DashboardModel {
   private seq = 0;
   private readonly durations = new Map<string, { calls: number; errors: number; recent: ToolCallWire[] }>();
   private prev?: { t: number; published: Map<string, number>; perQos: Record<string, number>; dropped: number };
+  /** Cumulative published counts per topic, newest last, over the rate window. */
+  private counts: { t: number; published: Map<string, number> }[] = [];
   private listeners = new Set<() => void>();
 
   onChange(fn: () => void): () => void {
@@ -54,6 +63,7 @@ export class DashboardModel {
     for (const e of update.events) this.events.push({ ...e, seq: ++this.seq, receivedMs: now });
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
     this.eventsOmitted += update.eventsOmitted;
+    this.eventsMissed += Number(update.eventsMissed ?? 0);
     this.agents = update.stats.agents;
     this.mcpServers = update.stats.mcpServers ?? [];
     for (const c of update.toolCalls) this.addToolCall(c);
@@ -95,7 +105,6 @@ export class DashboardModel {
     if (this.prev && t > this.prev.t) {
       const dt = (t - this.prev.t) / 1000;
       const rate = (a: number, b: number) => Math.max(0, (a - b) / dt);
-      this.topicRates = new Map([...published].map(([topic, n]) => [topic, rate(n, this.prev!.published.get(topic) ?? n)]));
       let totalPublished = 0;
       for (const [topic, n] of published) totalPublished += Math.max(0, n - (this.prev.published.get(topic) ?? n));
       this.history.push({
@@ -114,6 +123,17 @@ export class DashboardModel {
       while (this.history.length && this.history[0].t < cutoff) this.history.shift();
     }
     this.prev = { t, published, perQos, dropped };
+    this.rateTopics(t, published);
+  }
+
+  /** Each topic's events/s since the oldest count within the window (a topic new since then counts from 0). */
+  private rateTopics(t: number, published: Map<string, number>): void {
+    this.counts.push({ t, published });
+    while (this.counts.length > 2 && this.counts[1]!.t <= t - RATE_WINDOW_MS) this.counts.shift();
+    const oldest = this.counts[0]!;
+    const dt = (t - oldest.t) / 1000;
+    if (dt <= 0) return;
+    this.topicRates = new Map([...published].map(([topic, n]) => [topic, Math.max(0, n - (oldest.published.get(topic) ?? 0)) / dt]));
   }
 }
 

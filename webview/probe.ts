@@ -15,6 +15,7 @@ function describeView(): ProbeAnswer {
   return {
     connection: document.querySelector('[data-testid=connection]')?.textContent ?? '',
     topics: [...document.querySelectorAll<HTMLElement>('[data-testid=event-list] .row[data-topic]')].map((r) => r.dataset.topic ?? ''),
+    count: document.querySelector('[data-testid=event-count]')?.textContent ?? '',
   };
 }
 

@@ -46,6 +46,8 @@ export interface ProbeAnswer {
   /** 'view': the connection label and the topics of the event rows on screen, newest first. */
   connection?: string;
   topics?: string[];
+  /** 'view': the line above the event list (how many events, how many omitted or missed). */
+  count?: string;
   /** 'csp': the policy's refusals (directive, blocked URI) and whether the inline script ran anyway. */
   refused?: { directive: string; blocked: string }[];
   inlineScriptRan?: boolean;
@@ -65,6 +67,16 @@ export type UiMessage =
   | { kind: 'probeAnswer'; requestId: number; answer: ProbeAnswer };
 
 /** Converts a runtime FeedUpdate (Buffers inside) to its JSON wire form. */
+/** The last FeedEvent.seq of an update (0 when it carries none): where a resumed feed goes on from. */
+export function lastSeqOf(update: { events?: { seq?: number | string | null }[] | null }, previous: number): number {
+  let last = previous;
+  for (const e of update.events ?? []) last = Math.max(last, Number(e.seq ?? 0));
+  return last;
+}
+
+/** How many events from before it a dashboard asks for when its feed (re)starts. */
+export const FEED_BACKLOG = 500;
+
 export function feedUpdateToWire(update: FeedUpdate): FeedUpdateWire {
   return JSON.parse(JSON.stringify(update, (_k, v) => {
     if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return bytesToBase64(Uint8Array.from(v.data));

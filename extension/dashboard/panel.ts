@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import type { FeedSubscription, RuntimeConnection } from '../bridge/client';
 import type { Loom, RuntimeState } from '../loom';
-import { feedUpdateToWire, type ConnectionState, type DashboardAction, type HostMessage, type ProbeAnswer, type ProbeQuery, type UiMessage } from '../../webview/protocol';
+import { FEED_BACKLOG, feedUpdateToWire, lastSeqOf, type ConnectionState, type DashboardAction, type HostMessage, type ProbeAnswer, type ProbeQuery, type UiMessage } from '../../webview/protocol';
 import { runDashboardAction } from './actions';
 import { dashboardHtml } from './html';
 
@@ -47,6 +47,8 @@ export class DashboardPanel implements vscode.Disposable {
   private ready = false;
   private disposed = false;
   private feed: { conn: RuntimeConnection; sub: FeedSubscription } | undefined;
+  /** The last event the page was sent, and from which runtime: a feed that starts again (the panel shows again) resumes after it. */
+  private resume: { address: string; pid: number; seq: number } | undefined;
   private retry: NodeJS.Timeout | undefined;
   /** A feed update the page has not taken yet: the next ones are skipped, as the runtime's own feed does for slow readers. */
   private posting = false;
@@ -135,14 +137,20 @@ export class DashboardPanel implements vscode.Disposable {
 
   private subscribe(conn: RuntimeConnection): void {
     this.showConnection('connecting', `feed from ${conn.info.address}`);
+    // Sequence numbers are a runtime's own: another runtime starts from the backlog as it is.
+    const same = this.resume && this.resume.address === conn.info.address && this.resume.pid === conn.info.pid;
+    const afterSeq = same ? this.resume!.seq : 0;
+    let seq = afterSeq;
     const feed = {
       conn,
       sub: conn.feed(
-        {},
+        { backlog: FEED_BACKLOG, afterSeq },
         {
           onUpdate: (update) => {
             this.showConnection('connected');
             if (this.posting) return;
+            seq = lastSeqOf(update, seq);
+            this.resume = { address: conn.info.address, pid: conn.info.pid, seq };
             this.posting = true;
             void Promise.resolve(this.post({ kind: 'feed', update: feedUpdateToWire(update) })).finally(() => (this.posting = false));
           },

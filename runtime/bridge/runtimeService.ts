@@ -29,7 +29,7 @@ export interface RuntimeServiceDeps {
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
 /** loom.v1.FeedRequest's field names, for the errors resolveFeedOptions throws. */
-const FEED_REQUEST_FIELDS = { maxEvents: 'max_events_per_update', intervalMs: 'interval_ms', topicFilter: 'topic_filter' };
+const FEED_REQUEST_FIELDS = { maxEvents: 'max_events_per_update', intervalMs: 'interval_ms', topicFilter: 'topic_filter', backlog: 'backlog', afterSeq: 'after_seq' };
 
 export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
   const { bus, directory, feed, access, log } = deps;
@@ -121,7 +121,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       try {
         ownerOnly(call, 'Feed');
         options = resolveFeedOptions(
-          { maxEvents: call.request.maxEventsPerUpdate, intervalMs: call.request.intervalMs, topicFilter: call.request.topicFilter || undefined },
+          { maxEvents: call.request.maxEventsPerUpdate, intervalMs: call.request.intervalMs, topicFilter: call.request.topicFilter || undefined, backlog: call.request.backlog, afterSeq: Number(call.request.afterSeq) },
           FEED_REQUEST_FIELDS,
         );
       } catch (err) {
@@ -130,7 +130,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       }
       const listening = feed.listen(
         skipWhileBlocked((update) => call.write(update), (resume) => call.once('drain', resume)),
-        { maxEvents: options.maxEvents, intervalMs: options.intervalMs, topicFilter: call.request.topicFilter || undefined },
+        { maxEvents: options.maxEvents, intervalMs: options.intervalMs, topicFilter: call.request.topicFilter || undefined, backlog: options.backlog, afterSeq: options.afterSeq },
       );
       const stop = () => listening.dispose();
       call.on('cancelled', stop);

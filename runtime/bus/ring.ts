@@ -29,6 +29,13 @@ export class Ring<T> {
     return v;
   }
 
+  /** What is in it, oldest first, left in place. */
+  toArray(): T[] {
+    const out: T[] = new Array(this.len);
+    for (let i = 0; i < this.len; i++) out[i] = this.buf[(this.head + i) & (this.buf.length - 1)] as T;
+    return out;
+  }
+
   /** Empties the ring and hands back what was in it, oldest first. */
   drain(): T[] {
     const out: T[] = [];

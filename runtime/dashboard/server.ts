@@ -71,9 +71,9 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       const v = url.searchParams.get(k);
       return v === null ? undefined : /^-?\d{1,16}$/.test(v) ? Number(v) : NaN;
     };
-    const options = { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') || undefined };
+    const options = { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') || undefined, backlog: num('backlog'), afterSeq: num('after_seq') };
     try {
-      resolveFeedOptions(options, { intervalMs: 'interval_ms', maxEvents: 'max_events', topicFilter: 'topic' });
+      resolveFeedOptions(options, { intervalMs: 'interval_ms', maxEvents: 'max_events', topicFilter: 'topic', backlog: 'backlog', afterSeq: 'after_seq' });
     } catch (e) {
       if (e instanceof FeedOptionError) return send(res, 400, 'text/plain', `Bad request: ${e.message}`);
       throw e;

@@ -44,20 +44,32 @@ export interface FeedOptions {
   maxPayloadBytes?: number;
   /** Topics listed in the stats of an update, the busiest first: 1–10000, absent = 200. */
   maxTopics?: number;
+  /** Events from before listening to put in the first update (the newest kept, after afterSeq): 0–500, absent = 0. */
+  backlog?: number;
+  /** Resuming: only events after this FeedEvent.seq; later ones no longer kept are counted in eventsMissed. Absent or 0 = no resumption. */
+  afterSeq?: number;
 }
 
-type NumericOption = 'maxEvents' | 'intervalMs' | 'maxPayloadBytes' | 'maxTopics';
+type NumericOption = 'maxEvents' | 'intervalMs' | 'maxPayloadBytes' | 'maxTopics' | 'backlog' | 'afterSeq';
 
 /**
  * Where each number of a feed request may lie. `zeroIsDefault` where loom.v1.FeedRequest documents
  * 0 = default (proto3 cannot tell 0 from unset); any other number outside the range is refused,
  * never clamped: a NaN or a 1 ms interval that became 50 ms silently hid the caller's mistake.
  */
+/**
+ * The newest events the feed keeps whoever listens, with their payloads cut like a listener's:
+ * a dashboard that opens (or shows again) starts from them instead of from nothing.
+ */
+export const BACKLOG_KEPT = 500;
+
 export const FEED_LIMITS: Record<NumericOption, { min: number; max: number; default: number; zeroIsDefault?: boolean }> = {
   maxEvents: { min: 1, max: 5000, default: 200, zeroIsDefault: true },
   intervalMs: { min: 50, max: 60_000, default: 250, zeroIsDefault: true },
   maxPayloadBytes: { min: 0, max: 1 << 20, default: 2048 },
   maxTopics: { min: 1, max: 10_000, default: 200 },
+  backlog: { min: 0, max: BACKLOG_KEPT, default: 0 },
+  afterSeq: { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 },
 };
 
 /** A feed option out of its range; the message names the option as the caller spelled it and the range. */
@@ -72,6 +84,8 @@ export interface ResolvedFeedOptions {
   intervalMs: number;
   maxPayloadBytes: number;
   maxTopics: number;
+  backlog: number;
+  afterSeq: number;
   /** The parsed topic filter, absent for every topic. */
   filter?: string[];
 }
@@ -103,7 +117,10 @@ export function resolveFeedOptions(o: FeedOptions, names: Partial<Record<keyof F
       throw new FeedOptionError(name, `${name} is not a valid topic pattern: ${(err as Error).message}`);
     }
   }
-  return { maxEvents: resolve('maxEvents'), intervalMs: resolve('intervalMs'), maxPayloadBytes: resolve('maxPayloadBytes'), maxTopics: resolve('maxTopics'), filter };
+  return {
+    maxEvents: resolve('maxEvents'), intervalMs: resolve('intervalMs'), maxPayloadBytes: resolve('maxPayloadBytes'), maxTopics: resolve('maxTopics'),
+    backlog: resolve('backlog'), afterSeq: resolve('afterSeq'), filter,
+  };
 }
 
 const QOS_PROTO: Record<QoS, FeedEvent['qos']> = { realtime: 'QOS_REALTIME', batched: 'QOS_BATCHED', background: 'QOS_BACKGROUND' };
@@ -112,17 +129,32 @@ const STATUS_PROTO: Record<string, ToolCallRecord['status']> = {
 };
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
-/** A feed driven by its listeners: it taps the bus and the registry only while someone listens. */
+/** The feed: it taps the bus and the registry, keeps the newest events, and serves its listeners. */
 export class Feed {
   private readonly listeners = new Set<Listener>();
-  private tap?: Subscription;
+  private readonly tap: Subscription;
   private readonly toolTap: Disposable;
   private totalToolCalls = 0;
   private totalToolErrors = 0;
+  /** Events seen, the last one's FeedEvent.seq. */
+  private seq = 0;
+  private readonly recent = new Ring<{ segments: string[]; record: FeedEvent }>();
 
   constructor(private readonly sources: FeedSources) {
-    // Always on, unlike the bus tap: the runtime's stats count every tool call, listened to or not.
+    // The runtime's stats count every tool call, listened to or not.
     this.toolTap = sources.tools.onDidCall((req, out) => this.recordToolCall(req, out));
+    // A realtime subscription: if the feed cannot keep up it drops (counted under the "dashboard"
+    // subscriber), and publishers never wait for a UI. Always on, for the backlog.
+    this.tap = sources.bus.subscribe('>', (d) => this.recordEvent(d.topic, d.event, d.qos), { qos: 'realtime', subscriber: 'dashboard' });
+  }
+
+  /** The kept events after `afterSeq` (the newest `max`), and how many after it are no longer kept. */
+  backlog(afterSeq: number, max: number, filter?: string[]): { events: FeedEvent[]; missed: number } {
+    const kept = this.recent.toArray();
+    const oldest = kept[0] ? Number(kept[0].record.seq) : this.seq + 1;
+    const missed = afterSeq > 0 && afterSeq < this.seq ? Math.max(0, oldest - afterSeq - 1) : 0;
+    const events = kept.filter((e) => Number(e.record.seq) > afterSeq && (!filter || matchesSegments(filter, e.segments))).map((e) => e.record);
+    return { events: max > 0 ? events.slice(-max) : [], missed };
   }
 
   /**
@@ -130,15 +162,16 @@ export class Feed {
    * is disposed. Throws FeedOptionError for options out of range (see resolveFeedOptions).
    */
   listen(send: (update: FeedUpdate) => void, options: FeedOptions = {}): Disposable {
-    const listener = new Listener(this, send, resolveFeedOptions(options));
+    const resolved = resolveFeedOptions(options);
+    const listener = new Listener(this, send, resolved);
+    const { events, missed } = this.backlog(resolved.afterSeq, resolved.backlog, resolved.filter);
+    listener.seed(events, missed);
     this.listeners.add(listener);
-    this.ensureTaps();
     listener.start();
     return {
       dispose: () => {
         listener.stop();
         this.listeners.delete(listener);
-        if (this.listeners.size === 0) this.dropTaps();
       },
     };
   }
@@ -146,7 +179,7 @@ export class Feed {
   close(): void {
     for (const l of this.listeners) l.stop();
     this.listeners.clear();
-    this.dropTaps();
+    this.tap.unsubscribe();
     this.toolTap.dispose();
   }
 
@@ -173,20 +206,14 @@ export class Feed {
     };
   }
 
-  private ensureTaps(): void {
-    // A realtime subscription: if the feed cannot keep up it drops (counted under the "dashboard"
-    // subscriber), and publishers never wait for a UI.
-    this.tap ??= this.sources.bus.subscribe('>', (d) => this.recordEvent(d.topic, d.event, d.qos), { qos: 'realtime', subscriber: 'dashboard' });
-  }
-
-  private dropTaps(): void {
-    this.tap?.unsubscribe();
-    this.tap = undefined;
-  }
-
   private recordEvent(topic: string, event: LoomEvent, qos: QoS): void {
     const segments = topic.split('.');
-    const record: FeedEvent = { topic, qos: QOS_PROTO[qos], size: event.payload.length, event };
+    const record: FeedEvent = { topic, qos: QOS_PROTO[qos], size: event.payload.length, event, seq: ++this.seq };
+    const payload = event.payload;
+    // Kept beyond this moment: a large payload only as a copy of its cut, which pins nothing else.
+    const cut = FEED_LIMITS.maxPayloadBytes.default;
+    const kept = payload.length > cut ? { ...record, event: { ...event, payload: Buffer.from(payload.subarray(0, cut)) } } : record;
+    keepNewest(this.recent, { segments, record: kept }, BACKLOG_KEPT);
     const tp = TRACEPARENT.exec(traceparent(event) ?? '');
     const span: SpanRecord | undefined = tp ? {
       traceId: tp[1], spanId: tp[2], parentSpanId: '', name: `publish ${topic}`,
@@ -225,6 +252,7 @@ class Listener {
   private readonly toolCalls = new Ring<ToolCallRecord>();
   private readonly spans = new Ring<SpanRecord>();
   private omitted = 0;
+  private missed = 0;
   private readonly maxEvents: number;
   private readonly intervalMs: number;
   private readonly maxTopics: number;
@@ -237,6 +265,12 @@ class Listener {
     this.maxTopics = o.maxTopics;
     this.maxPayload = o.maxPayloadBytes;
     this.filter = o.filter;
+  }
+
+  /** What the first update carries from before listening: the backlog, and how many events were missed. */
+  seed(events: FeedEvent[], missed: number): void {
+    for (const e of events) this.events.push(e);
+    this.missed = missed;
   }
 
   start(): void {
@@ -279,8 +313,10 @@ class Listener {
         stats: await this.feed.stats(this.maxTopics),
         toolCalls: this.toolCalls.drain(),
         spans: this.spans.drain(),
+        eventsMissed: this.missed,
       };
       this.omitted = 0;
+      this.missed = 0;
       if (!this.stopped) this.send(update);
     } finally {
       this.busy = false;

@@ -41,6 +41,8 @@ cwd = ${JSON.stringify(REPO)}
     url = discovery.dashboard;
     assert.ok(rt.stdoutLines.some((l) => l.includes(url)) || rt.logs.some((l) => JSON.stringify(l).includes('dashboard')), 'the URL is printed');
     clients = connect(discovery.address, { token: discovery.token });
+    // Published before any page opens: the dashboard's backlog shows it.
+    await call(clients.runtime, 'Publish', { topic: 'browser.test.before', event: { id: 'e-before', type: 'early', payload: Buffer.from('{}') } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -54,6 +56,10 @@ cwd = ${JSON.stringify(REPO)}
     clients?.close();
     await stopAllRuntimes();
     removeWorkspaces();
+  });
+
+  it('shows what was published before it opened (the runtime keeps a backlog)', async () => {
+    await page.locator('.row[data-topic="browser.test.before"]').first().waitFor({ timeout: 10_000 });
   });
 
   it('refuses the page without the token', async () => {
@@ -135,6 +141,12 @@ cwd = ${JSON.stringify(REPO)}
   it('draws metrics from the runtime\'s counters', async () => {
     await page.getByTestId('tab-metrics').click();
     await page.locator('.legend-item', { hasText: /published \d/ }).first().waitFor();
+    // Hovering a chart reads the values of the sample under the pointer, with its time.
+    const chart = page.getByTestId('chart-realtime');
+    const box = (await chart.boundingBox())!;
+    await page.mouse.move(box.x + box.width - 10, box.y + box.height / 2);
+    const readout = page.locator('.readout').first();
+    await readout.filter({ hasText: /^\d\d:\d\d:\d\d: realtime [\d.]+(k)?\/(s|min), batched / }).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(OUTPUT, 'metrics.png') });
   });
 
@@ -148,7 +160,7 @@ cwd = ${JSON.stringify(REPO)}
     // No traceparent here: the runtime starts the trace, the Python agent continues it.
     await call(clients.runtime, 'Publish', { topic: 'demo.cmd', event: { id: 'e-cmd', type: 'cmd', metadata: { 'loom.sender': 'mocha' } } });
     await page.getByTestId('tab-timeline').click();
-    await page.locator('.tl-bar', { hasText: 'publish demo.done' }).waitFor({ timeout: 30_000 }).catch(async (e) => {
+    await page.locator('.tl-label', { hasText: 'publish demo.done' }).waitFor({ timeout: 30_000 }).catch(async (e) => {
       const events = await call(clients.runtime, 'GetStats', {});
       throw new Error(`${(e as Error).message}\ntimeline: ${(await page.locator('.tl-row').allInnerTexts()).join(' / ')}\ntopics: ${events.topics.map((t) => t.topic).join(', ')}\nagent log: ${rt.stderrText.filter((l) => l.includes('publisher')).slice(-8).join('\n')}`);
     });
@@ -157,6 +169,10 @@ cwd = ${JSON.stringify(REPO)}
     assert.match(text, /mocha[\s\S]*publish demo\.cmd/, text);
     assert.match(text, /publisher[\s\S]*tool fs:list/, text);
     assert.match(text, /publisher[\s\S]*publish demo\.done/, text);
+    // The trace is named by its root, and every bar is wide enough to see.
+    const options = await page.getByTestId('trace-picker').locator('option').allInnerTexts();
+    assert.ok(options.some((o) => o.startsWith('publish demo.cmd (mocha) · ')), options.join(' | '));
+    for (const box of await Promise.all((await page.locator('.tl-bar').all()).map((b) => b.boundingBox()))) assert.ok(box && box.width >= 8, `bar width ${box?.width}`);
     await page.screenshot({ path: join(OUTPUT, 'timeline.png') });
   });
 

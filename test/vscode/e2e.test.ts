@@ -242,6 +242,22 @@ describe('end to end: the installed VSIX in code-server', function () {
     await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
   });
 
+  it('when the extension host is killed, the runtime it started exits within seconds', async () => {
+    const runtime = await until('the discovery file', runtimePid);
+    // The window started it with --parent-pid <its extension host>: that is the process to kill.
+    const args = readFileSync(`/proc/${runtime}/cmdline`, 'utf8').split('\0');
+    const host = Number(args[args.indexOf('--parent-pid') + 1]);
+    assert.ok(host > 0 && isAlive(host), `the runtime names its parent: ${args.join(' ')}`);
+    process.kill(host, 'SIGKILL');
+    const t0 = Date.now();
+    await until('the runtime to exit', () => (isAlive(runtime) ? undefined : true));
+    console.log(`      the runtime exited ${Date.now() - t0} ms after its extension host was killed`);
+    assert.ok(!existsSync(join(dirs.workspace, '.loom', 'runtime.json')) || runtimePid() !== runtime, 'its discovery file went with it');
+    await reopenWindow();
+    await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
+    await screenshot(page, '4b-runtime-after-host-killed');
+  });
+
   it('with loom.runtime.keepAlive the runtime outlives the window, and the next window attaches to it', async () => {
     const old = await until('the discovery file', runtimePid);
     await runFromPalette('Loom: Stop Runtime');

@@ -61,7 +61,7 @@ export function eventsView(model: DashboardModel, host: Host): HTMLElement {
 
   function render(): void {
     const list = visible();
-    count.textContent = `${list.length} ${list.length === 1 ? 'event' : 'events'}${model.eventsOmitted ? ` (${model.eventsOmitted} more not sent by the runtime: rate limit)` : ''}`;
+    count.textContent = `${list.length} ${list.length === 1 ? 'event' : 'events'}${model.eventsOmitted ? ` (${model.eventsOmitted} more not sent by the runtime: rate limit)` : ''}${model.eventsMissed ? ` · ${model.eventsMissed} missed while the dashboard was hidden` : ''}`;
     spacer.style.height = `${list.length * ROW}px`;
     // Newest first.
     const first = Math.floor(viewport.scrollTop / ROW);

@@ -22,20 +22,33 @@ export function timelineView(model: DashboardModel): HTMLElement {
     const current = follow ? latest : picker.value;
     picker.replaceChildren(h('option', { value: latest ?? '' }, 'latest trace'), ...listed.map((id) => {
       const spans = traces.get(id)!;
-      return h('option', { value: id, selected: !follow && id === current }, `${spans[0]!.name} · ${spans.length} span${spans.length === 1 ? '' : 's'} · ${id.slice(0, 8)}…`);
+      return h('option', { value: id, selected: !follow && id === current }, `${rootLabel(spans)} · ${spans.length} span${spans.length === 1 ? '' : 's'} · ${id.slice(0, 8)}…`);
     }));
     const spans = (current && traces.get(current)) || [];
     if (spans.length === 0) { chart.replaceChildren(h('p', { class: 'muted' }, 'No traced spans yet: events and tool calls that carry a traceparent appear here.')); return; }
     const t0 = Math.min(...spans.map((s) => Number(s.startMs)));
     const t1 = Math.max(...spans.map((s) => Number(s.startMs) + s.durationMs), t0 + 1);
     const agents = [...new Set(spans.map((s) => s.agent || '?'))];
+    // A bar is at least 8 px wide at any zoom; its label stands beside it (a short span's own width
+    // could not hold it), with its duration.
     chart.replaceChildren(...agents.map((agent) => h('div', { class: 'tl-row' }, h('span', { class: 'tl-agent' }, agent),
-      h('div', { class: 'tl-track' }, ...spans.filter((s) => (s.agent || '?') === agent).map((s) => h('div', {
-        class: 'tl-bar', title: `${s.name} · ${fmtMs(s.durationMs)}`,
-        style: `left:${((Number(s.startMs) - t0) / (t1 - t0)) * 100}%;width:max(3px, ${(s.durationMs / (t1 - t0)) * 100}%)`,
-      }, s.name))))), h('div', { class: 'muted' }, `trace ${current} · ${fmtMs(t1 - t0)}`));
+      h('div', { class: 'tl-track' }, ...spans.filter((s) => (s.agent || '?') === agent).flatMap((s) => {
+        const left = ((Number(s.startMs) - t0) / (t1 - t0)) * 100;
+        const width = (s.durationMs / (t1 - t0)) * 100;
+        return [
+          h('div', { class: 'tl-bar', title: `${s.name} · ${fmtMs(s.durationMs)}`, style: `left:${left}%;width:max(8px, ${width}%)` }),
+          h('span', { class: 'tl-label', style: `left:calc(${left}% + max(8px, ${width}%) + 4px)` }, `${s.name} · ${fmtMs(s.durationMs)}`),
+        ];
+      })))), h('div', { class: 'muted' }, `${rootLabel(spans)} · trace ${current} · ${fmtMs(t1 - t0)}`));
   }
 
   model.onChange(render);
   return h('section', { class: 'view', id: 'view-timeline' }, h('div', { class: 'toolbar' }, picker), chart);
+}
+
+/** A trace is named by its root: the span with no parent (else the earliest), e.g. "publish editor.saved (vscode)". */
+function rootLabel(spans: SpanWire[]): string {
+  const byStart = [...spans].sort((a, b) => Number(a.startMs) - Number(b.startMs));
+  const root = byStart.find((s) => !s.parentSpanId) ?? byStart[0]!;
+  return root.agent ? `${root.name} (${root.agent})` : root.name;
 }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { EventBus, createEvent } from '../../../runtime/bus';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import { silentLogger } from '../../../runtime/log';
-import { Feed, skipWhileBlocked } from '../../../runtime/telemetry/feed';
+import { BACKLOG_KEPT, Feed, skipWhileBlocked } from '../../../runtime/telemetry/feed';
 import type { FeedUpdate } from '../../../runtime/proto/gen/loom/v1/FeedUpdate';
 
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -107,12 +107,38 @@ describe('dashboard feed', () => {
     feed.close();
   });
 
-  it('taps the bus only while someone listens', async () => {
+  it('keeps the newest events for a dashboard that opens later: its first update carries them', async () => {
     const { bus, feed } = setup();
-    const sub = feed.listen(() => {}, { intervalMs: 1000 });
-    assert.ok(bus.stats().subscriptions.some((s) => s.subscriber === 'dashboard'));
-    sub.dispose();
-    assert.ok(!bus.stats().subscriptions.some((s) => s.subscriber === 'dashboard'));
+    for (let i = 1; i <= 10; i++) await bus.publish(i % 2 ? 'x.odd' : 'x.even', createEvent({ type: 'n', payload: { i } }));
+    const [first] = await collect(feed, { intervalMs: 10_000, backlog: 4 }, (u) => u.length >= 1);
+    assert.deepEqual(first!.events!.map((e) => Number(e.seq)), [7, 8, 9, 10], 'the newest four, in order');
+    const [filtered] = await collect(feed, { intervalMs: 10_000, backlog: 100, topicFilter: 'x.even' }, (u) => u.length >= 1);
+    assert.deepEqual(filtered!.events!.map((e) => e.topic), Array(5).fill('x.even'));
+    const [none] = await collect(feed, { intervalMs: 10_000 }, (u) => u.length >= 1);
+    assert.deepEqual(none!.events, [], 'no backlog unless asked');
+    feed.close();
+  });
+
+  it('resumes after the last event seen, and counts the ones it no longer keeps as missed', async () => {
+    const { bus, feed } = setup();
+    for (let i = 0; i < 3; i++) await bus.publish('x.y', createEvent({ type: 'n', payload: {} }));
+    const [resumed] = await collect(feed, { intervalMs: 10_000, backlog: 500, afterSeq: 1 }, (u) => u.length >= 1);
+    assert.deepEqual(resumed!.events!.map((e) => Number(e.seq)), [2, 3]);
+    assert.equal(Number(resumed!.eventsMissed), 0);
+    // More than the feed keeps: a page hidden since seq 3 missed everything older than the kept window.
+    for (let i = 0; i < BACKLOG_KEPT + 120; i++) await bus.publish('x.y', createEvent({ type: 'n', payload: {} }));
+    const [late] = await collect(feed, { intervalMs: 10_000, backlog: 500, afterSeq: 3 }, (u) => u.length >= 1);
+    assert.equal(late!.events!.length, 500);
+    assert.equal(Number(late!.eventsMissed), 120);
+    assert.equal(Number(late!.events!.at(-1)!.seq), 3 + BACKLOG_KEPT + 120);
+    feed.close();
+  });
+
+  it('refuses a backlog beyond what it keeps, naming the option', () => {
+    const { feed } = setup();
+    assert.throws(() => feed.listen(() => {}, { backlog: BACKLOG_KEPT + 1 }), /backlog must be an integer from 0 to 500/);
+    assert.throws(() => feed.listen(() => {}, { afterSeq: -1 }), /afterSeq must be an integer from 0/);
+    feed.close();
   });
 });
 

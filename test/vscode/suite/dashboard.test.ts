@@ -14,15 +14,15 @@ import { join } from 'node:path';
 type RuntimeInfo = { address: string; token: string; pid: number };
 
 /** Publishes one event as its own client (agent "dashboard-test") with Runtime.Publish. */
-async function publish(runtime: RuntimeInfo, topic: string): Promise<void> {
+async function publish(runtime: RuntimeInfo, topic: string, times = 1): Promise<void> {
   const pkg = loadLoomPackage();
   const client = new pkg.Runtime(runtime.address, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${runtime.token}`);
   md.set('x-loom-agent-id', 'dashboard-test');
-  const event = { id: randomUUID(), type: 'test', timestampMs: Date.now(), source: 'dashboard-test', metadata: {}, payload: Buffer.from('{"n":1}'), confidence: 1, tags: [], priority: 0 };
+  const event = () => ({ id: randomUUID(), type: 'test', timestampMs: Date.now(), source: 'dashboard-test', metadata: {}, payload: Buffer.from('{"n":1}'), confidence: 1, tags: [], priority: 0 });
   try {
-    await new Promise<void>((resolve, reject) => client.Publish({ topic, event }, md, (err) => (err ? reject(err) : resolve())));
+    for (let i = 0; i < times; i++) await new Promise<void>((resolve, reject) => client.Publish({ topic, event: event() }, md, (err) => (err ? reject(err) : resolve())));
   } finally {
     client.close();
   }
@@ -99,6 +99,26 @@ describe('dashboard panel', () => {
     await eventually('the panel to be visible', () => (api.dashboard.visible ? true : undefined));
     assert.equal(api.dashboard.streaming, true, 'the feed is open again');
     await seenOnPage('dashboard.resumed');
+  });
+
+  it('shows what was published while it was hidden, and says how many events it missed beyond what the runtime keeps', async () => {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'notes.txt')));
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Active, preview: false });
+    await eventually('the panel to be hidden', () => (api.dashboard.visible ? undefined : true));
+    const early = `dashboard.hidden.${randomUUID().slice(0, 8)}`;
+    await publish(api.runtime!, early);
+    await publish(api.runtime!, 'dashboard.flood', 650); // more than the 500 the runtime keeps
+    const late = `dashboard.hidden.${randomUUID().slice(0, 8)}`;
+    await publish(api.runtime!, late);
+    await vscode.commands.executeCommand('loom.openDashboard');
+    const view = await eventually('the page to list what came while hidden', async () => {
+      const v = await api.dashboard.probe('view');
+      return v.topics?.includes(late) ? v : undefined;
+    });
+    assert.ok(!view.topics!.includes(early), 'the early event is beyond what the runtime keeps');
+    assert.match(view.count ?? '', /· (\d+) missed while the dashboard was hidden/);
+    const missed = Number(/· (\d+) missed/.exec(view.count!)![1]);
+    assert.ok(missed >= 150, `missed ${missed} (651 published while hidden, 500 kept)`);
   });
 
   it('follows the runtime across a restart: the feed reconnects to the new runtime', async () => {

@@ -306,26 +306,32 @@ class AgentControlResponse(_message.Message):
     def __init__(self, success: _Optional[bool] = ..., error_message: _Optional[str] = ..., agent: _Optional[_Union[AgentInfo, _Mapping]] = ...) -> None: ...
 
 class FeedRequest(_message.Message):
-    __slots__ = ("max_events_per_update", "interval_ms", "topic_filter")
+    __slots__ = ("max_events_per_update", "interval_ms", "topic_filter", "backlog", "after_seq")
     MAX_EVENTS_PER_UPDATE_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     TOPIC_FILTER_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     max_events_per_update: int
     interval_ms: int
     topic_filter: str
-    def __init__(self, max_events_per_update: _Optional[int] = ..., interval_ms: _Optional[int] = ..., topic_filter: _Optional[str] = ...) -> None: ...
+    backlog: int
+    after_seq: int
+    def __init__(self, max_events_per_update: _Optional[int] = ..., interval_ms: _Optional[int] = ..., topic_filter: _Optional[str] = ..., backlog: _Optional[int] = ..., after_seq: _Optional[int] = ...) -> None: ...
 
 class FeedEvent(_message.Message):
-    __slots__ = ("topic", "event", "qos", "size")
+    __slots__ = ("topic", "event", "qos", "size", "seq")
     TOPIC_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     QOS_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
     topic: str
     event: _loom_pb2.Event
     qos: _loom_pb2.QoSLevel
     size: int
-    def __init__(self, topic: _Optional[str] = ..., event: _Optional[_Union[_loom_pb2.Event, _Mapping]] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., size: _Optional[int] = ...) -> None: ...
+    seq: int
+    def __init__(self, topic: _Optional[str] = ..., event: _Optional[_Union[_loom_pb2.Event, _Mapping]] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., size: _Optional[int] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class ToolCallRecord(_message.Message):
     __slots__ = ("id", "name", "caller", "started_ms", "duration_ms", "status", "error_code")
@@ -373,20 +379,22 @@ class SpanRecord(_message.Message):
     def __init__(self, trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., name: _Optional[str] = ..., agent: _Optional[str] = ..., start_ms: _Optional[int] = ..., duration_ms: _Optional[float] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class FeedUpdate(_message.Message):
-    __slots__ = ("timestamp_ms", "events", "events_omitted", "stats", "tool_calls", "spans")
+    __slots__ = ("timestamp_ms", "events", "events_omitted", "stats", "tool_calls", "spans", "events_missed")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_OMITTED_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_MISSED_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     events: _containers.RepeatedCompositeFieldContainer[FeedEvent]
     events_omitted: int
     stats: StatsResponse
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCallRecord]
     spans: _containers.RepeatedCompositeFieldContainer[SpanRecord]
-    def __init__(self, timestamp_ms: _Optional[int] = ..., events: _Optional[_Iterable[_Union[FeedEvent, _Mapping]]] = ..., events_omitted: _Optional[int] = ..., stats: _Optional[_Union[StatsResponse, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallRecord, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[SpanRecord, _Mapping]]] = ...) -> None: ...
+    events_missed: int
+    def __init__(self, timestamp_ms: _Optional[int] = ..., events: _Optional[_Iterable[_Union[FeedEvent, _Mapping]]] = ..., events_omitted: _Optional[int] = ..., stats: _Optional[_Union[StatsResponse, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallRecord, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[SpanRecord, _Mapping]]] = ..., events_missed: _Optional[int] = ...) -> None: ...
 
 class ListMcpServersRequest(_message.Message):
     __slots__ = ()
