@@ -152,9 +152,22 @@ describe('end to end: the installed VSIX in code-server', function () {
   it('the hotkey (ctrl+alt+l) reaches the agent, which answers in a notification and the status bar', async () => {
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+Alt+KeyL');
+    // The status bar says who heard it (for a few seconds).
+    await statusItem(/Loom: sent hotkey\.default to .*watcher/).waitFor({ timeout: 4000 });
     await settledToast('watcher got hotkey.default in notes.txt');
     await statusItem(/watcher got hotkey\.default in notes\.txt/).waitFor();
     await screenshot(page, '4-hotkey-notification');
+  });
+
+  it('the getting-started walkthrough opens from the palette, its first step Initialize Workspace', async () => {
+    await runFromPalette('Welcome: Open Walkthrough...');
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with Loom' });
+    await pick.waitFor({ timeout: 30_000 });
+    await pick.click();
+    await page.locator('.getting-started-step', { hasText: 'Initialize the workspace' }).first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '4c-walkthrough');
+    await page.locator('.tabs-container .tab', { hasText: 'Walkthrough' }).locator('.codicon-close').click();
+    await page.locator('.tabs-container .tab', { hasText: 'Walkthrough' }).waitFor({ state: 'detached' });
   });
 
   /** The dashboard page: the webview's inner frame (VS Code nests it in two iframes) that holds our UI. */

@@ -5,7 +5,7 @@ import { FEED_LIMITS, FeedOptionError, resolveFeedOptions } from '../../../runti
 
 describe('telemetry: feed options', () => {
   it('fills in the defaults for absent options and for 0 where 0 means the default', () => {
-    const d = { maxEvents: 200, intervalMs: 250, maxPayloadBytes: 2048, maxTopics: 200, filter: undefined };
+    const d = { maxEvents: 200, intervalMs: 250, maxPayloadBytes: 2048, maxTopics: 200, backlog: 0, afterSeq: 0, filter: undefined };
     assert.deepEqual(resolveFeedOptions({}), d);
     assert.deepEqual(resolveFeedOptions({ maxEvents: 0, intervalMs: 0 }), d);
     assert.deepEqual(resolveFeedOptions({ maxPayloadBytes: 0 }), { ...d, maxPayloadBytes: 0 });

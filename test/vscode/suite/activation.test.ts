@@ -32,6 +32,18 @@ describe('activation', () => {
     assert.ok(manifest.contributes.commands.every((c) => c.category === 'Loom'), 'every command sits under "Loom" in the palette');
   });
 
+  it("its walkthrough's steps show files the extension carries and run commands it contributes", async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const manifest = ext.packageJSON as { contributes: { walkthroughs: { id: string; steps: { description: string; media: { markdown: string } }[] }[] } };
+    const [walkthrough] = manifest.contributes.walkthroughs;
+    assert.equal(walkthrough?.id, 'loom.gettingStarted');
+    assert.ok(walkthrough.steps.length >= 4);
+    for (const step of walkthrough.steps) {
+      assert.match(readFileSync(join(ext.extensionPath, step.media.markdown), 'utf8'), /^# /, step.media.markdown);
+      for (const [, command] of step.description.matchAll(/\(command:([\w.]+)\)/g)) assert.ok((COMMANDS as readonly string[]).includes(command!), `${command} is contributed`);
+    }
+  });
+
   it('documents every setting it reads', () => {
     const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { configuration: { properties: Record<string, { markdownDescription?: string; description?: string }> } } };
     const props = manifest.contributes.configuration.properties;
