@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AGENT_ID, type RuntimeConnection } from './bridge/client';
 import { topicMatches } from '../runtime/bus/topics';
 import type { Loom } from './loom';
-import { UntrustedError } from './loom';
+import { alreadyReported, UntrustedError } from './loom';
 import { COMMANDS } from './ids';
 import { openDashboard } from './dashboard/panel';
 import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
@@ -62,7 +62,10 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
       } catch (err) {
         const message = (err as Error).message;
         loom.log.error(`${id}: ${message}`);
-        void vscode.window.showErrorMessage(`Loom: ${message}`);
+        if (!alreadyReported(err)) {
+          loom.notices.push(`Loom: ${message}`);
+          void vscode.window.showErrorMessage(`Loom: ${message}`);
+        }
         throw err;
       }
     });

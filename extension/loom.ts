@@ -55,6 +55,13 @@ function agentFailed(info: { state: string; lastError: string; supervised: boole
 
 const INSTALL_SDK = 'Install Loom SDK into this interpreter';
 
+/** Failures already shown to the person (with their actions): a command that fails with one does not show it again. */
+const reportedErrors = new WeakSet<object>();
+
+export function alreadyReported(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && reportedErrors.has(err);
+}
+
 /** The start was refused for loom.toml's problems (shown in the Problems panel). */
 class ConfigProblems extends Error {}
 
@@ -129,7 +136,7 @@ export class Loom implements vscode.Disposable {
   private readonly sdkNotices = new Set<string>();
   /** Agents with a failure notification on screen: one at a time each. */
   private readonly agentNotices = new Set<string>();
-  /** The failure notifications shown, oldest first (read by the tests through the API). */
+  /** The failure notifications shown, oldest first (read by the tests through the API; commands add theirs). */
   readonly notices: string[] = [];
   /** The last start failed on loom.toml's problems: saving a valid file starts the runtime again. */
   private configBroken = false;
@@ -362,7 +369,10 @@ export class Loom implements vscode.Disposable {
       if (!quiet) {
         this.setState('failed', message);
         const actions = this.configBroken ? ['Show Problems', 'Open loom.toml'] : ['Show Log'];
-        void vscode.window.showErrorMessage(`Loom: cannot start the runtime: ${message.split('\n')[0]}`, ...actions).then((a) => {
+        if (typeof err === 'object' && err !== null) reportedErrors.add(err);
+        const shown = `Loom: cannot start the runtime: ${message.split('\n')[0]}`;
+        this.notices.push(shown);
+        void vscode.window.showErrorMessage(shown, ...actions).then((a) => {
           if (a === 'Show Log') this.runtimeLog.show();
           if (a === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
           if (a === 'Open loom.toml') void vscode.window.showTextDocument(vscode.Uri.file(join(workspace, 'loom.toml')));
@@ -663,7 +673,7 @@ export class Loom implements vscode.Disposable {
   async startScript(entry: AgentEntry): Promise<void> {
     if (!this.trusted) throw new UntrustedError(`agent "${entry.id}" is not started`);
     const session = await this.ensureRuntime();
-    if (!(await this.checkAgentsPython())) throw new Error(`agent "${entry.id}" is not started: its Python interpreter has no compatible Loom SDK (see the notification)`);
+    void this.checkAgentsPython(); // says so (once) if the script's interpreter cannot run it
     const ws = this.workspace!;
     if (!entry.script) throw new Error(`agent "${entry.id}" has no script to run`);
     if (session.scripts.get(entry.id)?.exitCode === null) throw new Error(`agent "${entry.id}" is already running`);

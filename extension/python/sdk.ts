@@ -35,10 +35,13 @@ function run(file: string, args: string[], timeoutMs: number): Promise<{ code: n
   });
 }
 
+const CHECK_TIMEOUT_MS = 60_000;
+
 /** Whether `python` imports loom at a version compatible with `wanted` (any, when unknown). */
 export async function checkSdk(python: string, wanted: string | undefined): Promise<SdkCheck> {
-  const r = await run(python, ['-c', 'import loom; print(loom.__version__)'], 20_000);
+  const r = await run(python, ['-c', 'import loom; print(loom.__version__)'], CHECK_TIMEOUT_MS);
   if (r.error?.code === 'ENOENT') return { ok: false, problem: `the Python interpreter ${python} does not exist` };
+  if (r.code === null && !r.error) return { ok: false, problem: `${python} did not answer within ${CHECK_TIMEOUT_MS / 1000} s (import loom)` };
   if (r.error) return { ok: false, problem: `cannot run ${python}: ${r.error.message}` };
   if (r.code !== 0) {
     const missing = /ModuleNotFoundError: No module named 'loom'/.test(r.stderr);

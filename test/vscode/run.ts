@@ -10,11 +10,12 @@
 // test/vscode/fixtures/workspace. "e2e" runs test/vscode/e2e.test.ts with mocha in this process.
 // Without --suite, all of them. Exits non-zero when any failed; the last lines sum them up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { OUTPUT, ROOT, bundleTests, codeServerBinary, freePort, launchBrowser, log, prepareDirs, stageExtension, startCodeServer, stopAll, stopProcessGroup, workbenchUrl } from './harness';
+import type { Page } from 'playwright-core';
 
 /** The whole suite, VS Code start-up included, must end within this (a hung test must not hang CI). */
 const SUITE_LIMIT_MS = Number(process.env.LOOM_VSCODE_LIMIT_MS ?? 20 * 60_000);
@@ -52,10 +53,39 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-async function runInBrowser(url: string, suite: string): Promise<number> {
+/**
+ * Screenshots on the host suites' request: a test (helpers.ts screenshot()) drops NAME.request in
+ * `dir` and waits for NAME.done; the page is captured to test/output/vscode-<suite>-NAME.png.
+ */
+function serveScreenshots(page: Page, dir: string, suite: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(OUTPUT, { recursive: true });
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    const name = readdirSync(dir).find((f) => f.endsWith('.request'))?.slice(0, -'.request'.length);
+    if (!name) return;
+    busy = true;
+    rmSync(join(dir, `${name}.request`), { force: true });
+    const path = join(OUTPUT, `vscode-${suite}-${name}.png`);
+    // A notification slides in for a few hundred ms: let it settle before the picture.
+    void new Promise((r) => setTimeout(r, 700)).then(() => page.screenshot({ path })).then(
+      () => log(`screenshot: ${path}`),
+      (err: Error) => log(`screenshot ${name} failed: ${err.message}`),
+    ).finally(() => {
+      writeFileSync(join(dir, `${name}.done`), '');
+      busy = false;
+    });
+  }, 100);
+  return () => clearInterval(timer);
+}
+
+async function runInBrowser(url: string, suite: string, shots: string): Promise<number> {
   const { browser, context } = await launchBrowser();
+  let stopShots = () => {};
   try {
     const page = await context.newPage();
+    stopShots = serveScreenshots(page, shots, suite);
     page.on('pageerror', (err) => log(`page error: ${err.message}`));
     const exit = new Promise<number>((res) => {
       void page.exposeFunction('codeAutomationExit', (code: number) => res(Number(code)));
@@ -86,6 +116,7 @@ async function runInBrowser(url: string, suite: string): Promise<number> {
     }
     return code;
   } finally {
+    stopShots();
     await browser.close().catch(() => undefined);
   }
 }
@@ -116,7 +147,8 @@ async function runHostSuite(suite: string, bin: string, keep: boolean): Promise<
     const port = await freePort();
     log(`code-server on 127.0.0.1:${port}, suite "${suite}", workspace ${dirs.workspace}`);
     server = await startCodeServer(bin, port, dirs);
-    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, { extensionPath: stage, testsPath }), suite);
+    // Beside the workspace, where the suite's screenshot() finds it (see helpers.ts).
+    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, { extensionPath: stage, testsPath }), suite, join(tmp, 'shots'));
     log(`suite "${suite}" exit code ${code}`);
     return code;
   } finally {

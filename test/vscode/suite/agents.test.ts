@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TEST_CHANNEL_COMMAND } from '../../../extension/loom';
-import { Probe, eventually, loomApi, workspaceDir } from './helpers';
+import { Probe, eventually, loomApi, workspaceDir, screenshot } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number };
 
@@ -54,6 +54,7 @@ describe('agents from the command palette', () => {
     const sent = await vscode.commands.executeCommand<{ listeners: string[]; message: string }>('loom.hotkey', { name: 'review' });
     assert.deepEqual(sent.listeners, []);
     assert.equal(sent.message, 'Loom: no agent listens to hotkey.review — see Loom: New Agent');
+    await screenshot('hotkey-nobody-listens');
   });
 
   it('runs a script under agents/ that loom.toml does not declare, and stops it', async () => {
@@ -81,9 +82,11 @@ describe('agents from the command palette', () => {
     const api = await loomApi();
     await eventually('the scaffolded agent to answer the hotkey', () => (api.agentStatusText === 'fresh: hotkey.default' ? true : undefined));
     assert.equal(api.runtime?.pid, runtimeBefore, 'the same runtime throughout');
+    await screenshot('new-agent-started-without-restart');
   });
 
   it('an agent that fails says so once, with why, in a notification, its own log and the status bar', async () => {
+    await vscode.commands.executeCommand('notifications.clearAll'); // the screenshot shows this test's own
     const file = join(workspaceDir(), 'loom.toml');
     const before = readFileSync(file, 'utf8');
     const api = await loomApi();
@@ -96,6 +99,7 @@ describe('agents from the command palette', () => {
       const log = (await vscode.commands.executeCommand<{ text: string }[] | undefined>(TEST_CHANNEL_COMMAND, 'Loom Agent: broken')) ?? [];
       assert.ok(log.some((l) => l.text.endsWith('— stopped: exited with code 3')), log.map((l) => l.text).join('\n'));
       assert.equal(api.notices.slice(shown).filter((n) => n.includes('broken')).length, 1, 'one notification');
+      await screenshot('agent-failed');
     } finally {
       writeFileSync(file, before);
     }

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { Probe, eventually, loomApi, workspaceDir } from './helpers';
+import { Probe, eventually, loomApi, workspaceDir, screenshot } from './helpers';
 
 describe('loom.toml problems', () => {
   let original: string;
@@ -22,13 +22,18 @@ describe('loom.toml problems', () => {
   });
 
   it('shows a typo at its line with the did-you-mean, and the quick fix plus a save starts the runtime', async () => {
+    await vscode.commands.executeCommand('notifications.clearAll'); // the screenshot shows this test's own
     const broken = original.replace('log_level = "debug"', 'log_levle = "debug"');
     assert.notEqual(broken, original, 'the fixture sets runtime.log_level');
     writeFileSync(file(), broken);
     const typoLine = broken.split('\n').findIndex((l) => l.startsWith('log_levle'));
 
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.startRuntime')), /loom\.toml has problems \(see Problems\)/);
     const api = await loomApi();
+    const shown = api.notices.length;
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.startRuntime')), /loom\.toml has problems \(see Problems\)/);
+    const notices = api.notices.slice(shown);
+    assert.equal(notices.length, 1, `one notification, not one per layer: ${notices.join(' | ')}`);
+    assert.match(notices[0]!, /^Loom: cannot start the runtime: loom\.toml has problems/);
     assert.equal(api.state, 'failed');
     const uri = vscode.Uri.file(file());
     const diagnostics = await eventually('the problem in the Problems panel', () => {
@@ -38,6 +43,8 @@ describe('loom.toml problems', () => {
     assert.equal(diagnostics.length, 1);
     assert.equal(diagnostics[0]!.range.start.line, typoLine);
     assert.match(diagnostics[0]!.message, /runtime\.log_levle: unknown key \(did you mean "log_level"\?\)/);
+    await vscode.commands.executeCommand('workbench.actions.view.problems');
+    await screenshot('loom-toml-problems');
 
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc);
@@ -50,6 +57,7 @@ describe('loom.toml problems', () => {
 
     await eventually('the runtime to start after the save', () => (api.state === 'running' ? true : undefined), 60_000);
     await eventually('the problem to be gone', () => (vscode.languages.getDiagnostics(uri).some((d) => d.source === 'loom') ? undefined : true));
+    await screenshot('loom-toml-fixed-running');
   });
 
   it('in a folder without loom.toml: no status item; Initialize Workspace makes loom.toml and a sample agent that runs', async () => {
@@ -72,6 +80,7 @@ describe('loom.toml problems', () => {
       } finally {
         probe.close();
       }
+      await screenshot('initialized-workspace');
       const again = await vscode.commands.executeCommand<{ created: string[] }>('loom.initWorkspace');
       assert.deepEqual(again.created, [], 'a second run leaves the workspace as it is');
     } finally {

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as vscode from 'vscode';
 import { loadLoomPackage } from '../../../runtime/proto';
 import type { LoomExports } from '../../../extension/extension';
-import { eventually, loomApi, workspaceDir } from './helpers';
+import { eventually, loomApi, workspaceDir, screenshot } from './helpers';
 import { join } from 'node:path';
 
 type RuntimeInfo = { address: string; token: string; pid: number };
@@ -119,6 +119,7 @@ describe('dashboard panel', () => {
     assert.match(view.count ?? '', /· (\d+) missed while the dashboard was hidden/);
     const missed = Number(/· (\d+) missed/.exec(view.count!)![1]);
     assert.ok(missed >= 150, `missed ${missed} (651 published while hidden, 500 kept)`);
+    await screenshot('dashboard-missed-while-hidden');
   });
 
   it('follows the runtime across a restart: the feed reconnects to the new runtime', async () => {

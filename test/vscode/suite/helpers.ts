@@ -140,3 +140,18 @@ export function outputOf(result: ToolResult__Output): any {
   if (result.status !== 'TOOL_OK') throw new Error(`tool failed: ${result.status} ${result.error?.code}: ${result.error?.message}`);
   return JSON.parse(result.output);
 }
+
+/**
+ * A screenshot of the workbench as it is now, to test/output/vscode-<suite>-<name>.png: the
+ * runner (run.ts), which drives the browser, takes it on request (a file beside the workspace).
+ */
+export async function screenshot(name: string): Promise<void> {
+  const { existsSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = join(workspaceDir(), '..', 'shots');
+  mkdirSync(dir, { recursive: true });
+  const done = join(dir, `${name}.done`);
+  rmSync(done, { force: true });
+  writeFileSync(join(dir, `${name}.request`), '');
+  await eventually(`the runner to take screenshot ${name}`, () => (existsSync(done) ? true : undefined), 20_000);
+}

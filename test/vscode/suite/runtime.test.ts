@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { processAlive as isAlive } from '../../../runtime/agents/orphans';
-import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir } from './helpers';
+import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir, screenshot } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number; owned: boolean };
 
@@ -99,6 +99,7 @@ describe('runtime lifecycle', () => {
       assert.ok(states.includes('reconnecting'), `states: ${states.join(' → ')}`);
       assert.ok(texts.some((t) => /Loom reconnecting/.test(t)), `status texts: ${texts.join(' | ')}`);
       assert.ok(!states.includes('failed'), `states: ${states.join(' → ')}`);
+      await screenshot('runtime-replaced-by-itself');
       await eventually('vscode connected to the new runtime', async () => ((await windowAgent(second))?.state === 'connected' ? true : undefined));
     } finally {
       listener.dispose();
@@ -117,6 +118,7 @@ describe('runtime lifecycle', () => {
       assert.deepEqual(states.filter((s) => s !== 'running'), [], 'the state never left running');
       assert.equal(api.state, 'running');
       assert.equal(api.runtime?.pid, info.pid);
+      await screenshot('idle-still-connected');
       const window = await windowAgent(info);
       assert.equal(window?.state, 'connected');
       assert.ok(Date.now() - Number(window!.lastHeartbeatMs) < 8000, `last heard ${Date.now() - Number(window!.lastHeartbeatMs)} ms ago`);
@@ -133,6 +135,7 @@ describe('runtime lifecycle', () => {
     process.kill(info.pid, 'SIGSTOP');
     try {
       await eventually('the window to notice the silence', () => (api.state === 'reconnecting' ? true : undefined), 40_000);
+      await screenshot('reconnecting');
       await vscode.commands.executeCommand('loom.stopRuntime');
       assert.equal(api.state, 'stopped');
       await eventually('the frozen runtime to be ended', () => (isAlive(info.pid) ? undefined : true), 20_000);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { eventually, loomApi } from './helpers';
+import { eventually, loomApi, screenshot } from './helpers';
 
 describe("the agents' Python and the Loom SDK", () => {
   let dir: string;
@@ -34,9 +34,11 @@ describe("the agents' Python and the Loom SDK", () => {
     this.timeout(600_000);
     const api = await loomApi();
     const before = api.notices.length;
+    await vscode.commands.executeCommand('notifications.clearAll'); // the screenshot shows this test's own
     const expected = `Loom: agents cannot start: ${python} has no Loom SDK (the "loom" package).`;
     await vscode.commands.executeCommand('loom.startRuntime');
     await eventually('the notification', () => (api.notices.slice(before).includes(expected) ? true : undefined), 60_000);
+    await screenshot('sdk-missing');
     await vscode.commands.executeCommand('loom.restartRuntime');
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(api.notices.slice(before).filter((n) => n === expected).length, 1, `once per interpreter: ${api.notices.slice(before).join(' | ')}`);
@@ -47,5 +49,6 @@ describe("the agents' Python and the Loom SDK", () => {
     const imported = spawnSync(python, ['-c', 'import loom; print(loom.__version__)'], { encoding: 'utf8' });
     assert.equal(imported.status, 0, imported.stderr);
     assert.equal(imported.stdout.trim(), installed.version);
+    await screenshot('sdk-installed');
   });
 });
