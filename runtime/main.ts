@@ -121,7 +121,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       agents: config.agents,
       workspace: config.workspace,
       trusted: config.runtime.trusted,
-      bridge: { address: bridge.address, credentialFor: (agentId) => credentials.mintAgent(agentId), mark: runtimeMark(token) },
+      bridge: { address: bridge.address, credentialFor: (agentId) => credentials.mintAgent(agentId), mark: runtimeMark(token), heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs },
       emit,
       onProcessExit: (agentId, how) => {
         credentials.revokeAgent(agentId); // a process's credential ends with it

@@ -30,7 +30,7 @@ export interface SupervisorOptions {
    * (LOOM_TOKEN, bound to the agent's id, minted afresh per process); `mark` (LOOM_RUNTIME) names
    * this runtime to the next one, which ends agents a crashed runtime left behind.
    */
-  bridge: { address: string; credentialFor(agentId: string): string; mark: string };
+  bridge: { address: string; credentialFor(agentId: string): string; mark: string; heartbeatTimeoutMs?: number };
   emit: LifecycleEmitter;
   /**
    * For an agent whose `isolation` is not "off": how to start it confined (the composition root
@@ -218,6 +218,8 @@ export class Supervisor {
           LOOM_TOKEN: this.opts.bridge.credentialFor(m.id),
           LOOM_RUNTIME: this.opts.bridge.mark,
           LOOM_AGENT_ID: m.id,
+          // The SDK pings well within it (a third, at most every 5 s).
+          ...(this.opts.bridge.heartbeatTimeoutMs ? { LOOM_HEARTBEAT_TIMEOUT_MS: String(this.opts.bridge.heartbeatTimeoutMs) } : {}),
           ...launch.env,
         },
         detached: true,

@@ -4,7 +4,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
-import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+import { join } from 'node:path';
+import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 describe('agent heartbeat, reconnect and replacement', function () {
   this.timeout(60_000);
@@ -136,5 +137,28 @@ describe('agent heartbeat, reconnect and replacement', function () {
     assert.equal((await second.delivery('dup.topic')).type, 'to-newest');
     const stats = await call(c.runtime, 'GetStats', {});
     assert.equal(stats.subscriptions.filter((s) => s.subscriber === 'hb-dup').length, 1);
+  });
+});
+
+describe('a supervised Python agent under a short heartbeat timeout', function () {
+  this.timeout(90_000);
+  const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
+  after(async () => {
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it('pings within it (the supervisor passes LOOM_HEARTBEAT_TIMEOUT_MS) and stays connected while idle', async () => {
+    const rt = await startRuntime(makeWorkspace(`[bridge]\nheartbeat_timeout_ms = 2000\n\n[agents.idler]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "from loom import Agent; Agent('idler').run()"]\nrestart = "never"\n`));
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    try {
+      await rt.waitForLog('the agent to connect', (l) => l.msg === 'agent connected' && l.agent === 'idler', 30_000);
+      await new Promise((r) => setTimeout(r, 8000)); // four timeouts of idling
+      const info = (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === 'idler');
+      assert.equal(info?.state, 'connected');
+      assert.ok(!rt.logs.some((l) => l.msg === 'agent disconnected' && l.agent === 'idler'), 'never dropped for silence');
+    } finally {
+      c.close();
+    }
   });
 });

@@ -152,6 +152,18 @@ class _Session:
         await self.conn.close()
 
 
+def _default_heartbeat_interval() -> float:
+    """A third of the runtime's heartbeat timeout when the supervisor says it
+    (LOOM_HEARTBEAT_TIMEOUT_MS), at most 5 s: an agent pinging every 5 s under a 6 s timeout
+    would be dropped between two pings."""
+    raw = os.environ.get("LOOM_HEARTBEAT_TIMEOUT_MS", "")
+    try:
+        timeout_ms = int(raw)
+    except ValueError:
+        return 5.0
+    return 5.0 if timeout_ms <= 0 else max(0.1, min(5.0, timeout_ms / 3000))
+
+
 class Agent:
     """A Loom agent.
 
@@ -178,7 +190,7 @@ class Agent:
         qos: Union[QoS, str] = QoS.REALTIME,
         *,
         metadata: Optional[Dict[str, str]] = None,
-        heartbeat_interval: float = 5.0,
+        heartbeat_interval: Optional[float] = None,
         max_pending_events: int = 1024,
         max_held_events: Optional[int] = None,
         capabilities: Optional[Iterable[Any]] = None,
@@ -199,7 +211,7 @@ class Agent:
         self._token = token
         self._on_event = on_event
         self._metadata = dict(metadata or {})
-        self._heartbeat_interval = heartbeat_interval
+        self._heartbeat_interval = heartbeat_interval if heartbeat_interval is not None else _default_heartbeat_interval()
         if max_pending_events < 1:
             raise ValueError(f"max_pending_events must be at least 1, not {max_pending_events}")
         self._max_pending_events = max_pending_events
