@@ -7,7 +7,7 @@
 // closes the old one (it gets Error{code:"replaced"}) and takes over its subscriptions.
 import { correlationId, parsePattern, type Bus, type QoS, type Subscription } from '../bus';
 import type { Logger } from '../log';
-import { ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
+import { refuseAgentToolName, ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
 import type { AgentConnection, AgentInfoView, AgentState, LifecycleEmitter, OutgoingToolCall } from './types';
 import { randomUUID } from 'node:crypto';
 
@@ -121,6 +121,10 @@ export class AgentDirectory {
     }
     if (reg.tools.length > this.maxTools) {
       throw new Error(`registration of "${reg.agentId}" refused: ${reg.tools.length} tools exceed bridge.max_tools_per_client = ${this.maxTools} (raise it in loom.toml [bridge])`);
+    }
+    for (const tool of reg.tools) {
+      const refused = refuseAgentToolName(reg.agentId, tool.name);
+      if (refused) throw new Error(`registration of "${reg.agentId}" refused: ${refused}`);
     }
     for (const topic of reg.topics) {
       try {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import JSON5 from 'json5';
 import type { IsolationMode } from '../config';
+import { LOOM_NAMESPACES } from '../tools/namespaces';
 
 export type McpPolicy = 'allow' | 'ask' | 'deny';
 export type McpTransportKind = 'stdio' | 'http' | 'sse';
@@ -101,11 +102,8 @@ function configuredTransport(table: unknown): McpTransportKind {
 export const SETTINGS_TABLE = 'settings';
 export const SERVE_TABLE = 'serve';
 
-/** Tool namespaces that belong to Loom itself; a server may not take one of them. */
-export const RESERVED_NAMESPACES = [
-  'fs', 'system', 'weather', 'editor', 'ui', 'clipboard', 'agent', 'agents', 'mcp', 'loom', 'runtime',
-  'bus', 'store', 'vscode', SETTINGS_TABLE, SERVE_TABLE,
-];
+/** Tool namespaces that belong to Loom itself, and the tables that are not servers: a server may not take one of them. */
+export const RESERVED_NAMESPACES = [...LOOM_NAMESPACES, SETTINGS_TABLE, SERVE_TABLE];
 
 // A server name becomes a tool namespace (`<name>:tool`) and a topic segment (`mcp.<name>.state`).
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

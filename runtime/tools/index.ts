@@ -4,3 +4,4 @@ export { DefaultToolRegistry, type ToolRegistryOptions } from './registry';
 export { Sandbox, type ResolvedPath, type SandboxOptions } from './sandbox';
 export { registerBuiltinTools, BUILTIN_OWNER } from './builtin';
 export { confineProcess, isolationStatus, type IsolationStatus, type Launch, type ProcessIsolation } from './isolation';
+export { LOOM_NAMESPACES, refuseAgentToolName } from './namespaces';

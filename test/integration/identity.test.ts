@@ -175,6 +175,16 @@ describe('identities: no client acts as another', function () {
       await s.closed();
     });
 
+    it("no agent registers a tool in Loom's own namespaces, so the window's tool names stay the window's", async () => {
+      for (const name of ['ui:confirm', 'editor:open', 'fs:read_everything', 'system:run']) {
+        const res = await register(as(mallory), 'mallory', [{ name }]);
+        assert.equal(res.success, false, name);
+        assert.match(res.errorMessage, /namespace, which is Loom's own/);
+      }
+      const ok = await register(as(mallory), 'mallory', [{ name: 'mallory:tool' }]);
+      assert.equal(ok.success, true, ok.errorMessage);
+    });
+
     it('nobody calls ui:confirm as the runtime, and an agent credential cannot call as vscode', async () => {
       for (const [token, caller] of [[mallory, 'runtime'], [mallory, 'vscode'], [owner, 'vscode'], [owner, 'runtime']] as const) {
         const out = await call(as(token).tools, 'CallTool', { id: '', name: 'fs:list', arguments: '{"path":"."}', headers: { 'loom.caller': caller }, timeoutMs: 5000 });

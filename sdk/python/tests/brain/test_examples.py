@@ -62,12 +62,17 @@ async def wait_connected(rt, *agent_ids: str, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.1)
 
 
-def observer(rt, topics, tools=()):
+def observer(rt, topics, tools=(), as_window=False):
+    """A test agent; `as_window`: it stands in for the VS Code window (agent id "vscode", with the
+    window's credential), the only one that may provide the editor:/ui: tools."""
     events: asyncio.Queue = asyncio.Queue()
 
     async def on_event(ctx, topic, event):
         await events.put((topic, event.json()))
 
+    if as_window:
+        window = json.loads((rt.discovery_file.parent / "window.json").read_text())["token"]
+        return Agent("vscode", topics=topics, tools=list(tools), address=rt.address, token=window, on_event=on_event), events
     return Agent("observer", topics=topics, tools=list(tools), address=rt.address, token=rt.token,
                  on_event=on_event), events
 
@@ -95,8 +100,8 @@ async def test_chat_assistant_answers_a_hotkey_headless(start_example, llm_serve
 
 
 async def test_chat_assistant_uses_the_editor_tools(start_example, llm_server):
-    # The observer provides ui:notify and editor:insert over the bridge, as the VS Code
-    # extension does (it is a bridge client like any agent); here they record what they got.
+    # The observer provides ui:notify and editor:insert over the bridge as the VS Code window
+    # does (with the window's credential: no other client may); here they record what they got.
     shown: list = []
 
     @tool("ui:notify", description="Shows a notification.")
@@ -112,7 +117,7 @@ async def test_chat_assistant_uses_the_editor_tools(start_example, llm_server):
     llm_server.script(completion("x = 1  # fixed"), completion("Because it was undefined."))
     rt = start_example("chat-assistant")
     await wait_connected(rt, "assistant")
-    obs, events = observer(rt, ["assistant.answer"], tools=[notify, insert])
+    obs, events = observer(rt, ["assistant.answer"], tools=[notify, insert], as_window=True)
     async with obs:
         await obs.ctx.emit("hotkey.insert", type="hotkey", payload={"selection": {"text": "x = "}, "question": "Fix it"})
         first = (await next_event(events))[1]
