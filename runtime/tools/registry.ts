@@ -13,8 +13,11 @@ import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHand
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** "namespace:name": letters, digits, "_", "-", "." on each side of one colon. */
-const TOOL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * "namespace:name" (letters, digits, "_", "-", "." on each side of one colon), or a name without
+ * a namespace as the reference lets agents name their tools ("web.search", "add").
+ */
+const TOOL_NAME = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}:)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 interface Entry {
   definition: ToolDefinition;
@@ -45,7 +48,7 @@ export class DefaultToolRegistry implements ToolRegistry {
   register(definition: ToolDefinition, handler: ToolHandler): Disposable {
     const { name } = definition;
     if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
-      throw new ToolError('invalid_arguments', `invalid tool name ${JSON.stringify(name)}: expected "namespace:name" (letters, digits, "_", "-", ".")`);
+      throw new ToolError('invalid_arguments', `invalid tool name ${JSON.stringify(name)}: expected "namespace:name" or a name without a namespace (letters, digits, "_", "-", ".")`);
     }
     if (this.tools.has(name)) throw new ToolError('invalid_arguments', `tool ${name} is already registered (owner ${this.tools.get(name)!.definition.owner ?? 'unknown'})`);
     const validate = this.compile(name, definition.parametersSchema);

@@ -78,6 +78,19 @@ describe('tools across the bridge', function () {
     assert.deepEqual(JSON.parse(add!.parametersSchema).required, ['a', 'b']);
   });
 
+  it('takes tool names as the reference names them ("test.add", "add"), but not a dotted name in a namespace of Loom\'s', async () => {
+    const p = await provider('refstyle', [{ name: 'test.add' }, { name: 'add' }], (tc) => ({ status: 'TOOL_OK', output: JSON.stringify({ name: tc.name, ...JSON.parse(tc.arguments) }) }));
+    for (const name of ['test.add', 'add']) {
+      const r = await call(c.tools, 'CallTool', { name, arguments: '{"a":1,"b":2}' });
+      assert.equal(r.status, 'TOOL_OK', r.error?.message);
+      assert.deepEqual(JSON.parse(r.output), { name, a: 1, b: 2 });
+    }
+    assert.equal(p.seen.length, 2);
+    const refused = await call(c.bridge, 'RegisterAgent', { agentId: 'squatter', tools: [{ name: 'fs.read', description: 'x', parametersSchema: addSchema }] });
+    assert.equal(refused.success, false);
+    assert.match(refused.errorMessage, /tool "fs\.read" is in the "fs\." namespace, which is Loom's own/);
+  });
+
   it('refuses a call made in the name of "runtime" (or any id an agent could not register), whichever way it is stated', async () => {
     const p = await provider('gatekeeper', [{ name: 'gate:open' }], () => ({ status: 'TOOL_OK', output: '{"opened":true}' }));
     for (const headers of [{ 'loom.caller': 'runtime' }, { 'loom.caller': 'mcp:github' }]) {

@@ -30,11 +30,16 @@ describe('tools: registry', () => {
   });
 
   describe('registration', () => {
-    for (const bad of ['noColon', 'a:b:c', ':x', 'fs:', 'with space:x', 'fs:read file', '', 'fs:../x']) {
+    for (const bad of ['a:b:c', ':x', 'fs:', 'with space:x', 'fs:read file', '', 'fs:../x', '.hidden', 'a b']) {
       it(`refuses the tool name ${JSON.stringify(bad)}`, () => {
         assert.throws(() => registry.register(def(bad), echo), (err: unknown) => err instanceof ToolError && err.code === 'invalid_arguments' && /invalid tool name/.test(err.message));
       });
     }
+
+    it('takes a name without a namespace, as the reference names agent tools ("web.search", "add")', () => {
+      for (const name of ['web.search', 'add', 'test.add']) registry.register(def(name), echo);
+      assert.deepEqual(['web.search', 'add', 'test.add'].map((n) => registry.get(n)?.name), ['web.search', 'add', 'test.add']);
+    });
 
     it('refuses a name that is taken, naming the owner', () => {
       assert.throws(() => registry.register(def('demo:echo', 'other'), echo), /already registered \(owner test\)/);
