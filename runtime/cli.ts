@@ -19,6 +19,8 @@ Options:
   --log-level LEVEL        debug | info | warn | error (default: runtime.log_level)
   --print-events [PATTERN] print each event on stdout; PATTERN filters topics (default ">", all)
   --no-token               accept calls without the bridge token (legacy clients; warned)
+  --compat reference       serve the reference's agents as they are: port 50051 when free, calls
+                           without a credential accepted as unverified identities (warned)
   --untrusted              the workspace is not trusted (VS Code Workspace Trust): no agent is
                            spawned and the shell tool refuses every call
   --overrides JSON         settings that win over loom.toml, as a JSON object in loom.toml's
@@ -46,6 +48,7 @@ export interface CliOptions {
   untrusted: boolean;
   overrides?: ConfigOverrides;
   parentPid?: number;
+  compat?: 'reference' | 'none';
   help: boolean;
   version: boolean;
 }
@@ -85,6 +88,12 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--print-events': {
         const next = argv[i + 1];
         opts.printEvents = inline ?? (next !== undefined && !next.startsWith('--') ? (i++, next) : '>');
+        break;
+      }
+      case '--compat': {
+        const mode = take();
+        if (mode !== 'reference' && mode !== 'none') throw new UsageError(`--compat must be "reference" or "none" (got "${mode}")`);
+        opts.compat = mode;
         break;
       }
       case '--no-token':
@@ -144,6 +153,7 @@ function overridesFrom(opts: CliOptions): ConfigOverrides {
   if (opts.untrusted) o.runtime = { ...o.runtime, trusted: false };
   if (opts.port !== undefined) o.bridge = { ...o.bridge, port: opts.port };
   if (opts.noToken) o.bridge = { ...o.bridge, requireToken: false };
+  if (opts.compat) o.bridge = { ...o.bridge, compat: opts.compat };
   return o;
 }
 

@@ -43,15 +43,24 @@ export interface BridgeServer {
 const TOKEN_OFF_WARNING_EVERY_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 2000;
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
+/** Where the reference's clients look for the bridge by default. */
+const REFERENCE_PORT = 50051;
 
 export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
-  const { settings, log } = opts;
+  const { log } = opts;
+  let { settings } = opts;
   const interceptors: grpc.ServerInterceptor[] = [];
   let warnTimer: NodeJS.Timeout | undefined;
+  // Reference compatibility: its clients send no credential and look for the bridge on 50051.
+  const compat = settings.compat === 'reference';
+  if (compat) settings = { ...settings, requireToken: false };
   if (settings.requireToken) {
     interceptors.push(credentialInterceptor(opts.credentials, (method, peer) => log.warn('call refused: bad or missing token', { method, peer })));
   } else {
-    const warn = () => log.warn('bridge token check is OFF (bridge.require_token = false): any local process can drive this runtime');
+    const warn = () =>
+      log.warn(compat
+        ? 'reference compatibility is ON (bridge.compat = "reference"): calls without a credential are accepted from any local process, as unverified identities'
+        : 'bridge token check is OFF (bridge.require_token = false): any local process can drive this runtime');
     warn();
     warnTimer = setInterval(warn, TOKEN_OFF_WARNING_EVERY_MS);
     warnTimer.unref();
@@ -77,9 +86,16 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   // The config already allows only loopback; checked again here because this is the door.
   if (!LOOPBACK.has(settings.host)) throw new Error(`bridge.host must be a loopback address (127.0.0.1 or ::1), got "${settings.host}"`);
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${settings.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+  const bind = (port: number) => new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
+  let port: number;
+  if (compat && settings.port === 0) {
+    port = await bind(REFERENCE_PORT).catch((err: Error) => {
+      log.warn(`reference compatibility: port ${REFERENCE_PORT} is taken, listening on another (set LOOM_BRIDGE_ADDR for the reference's clients)`, { error: err.message });
+      return bind(0);
+    });
+  } else port = await bind(settings.port);
   const address = `${host}:${port}`;
   log.info('bridge listening', { address, tokenRequired: settings.requireToken });
 

@@ -39,6 +39,7 @@ export function defaultConfig(workspace: string): LoomConfig {
       host: '127.0.0.1',
       port: 0,
       requireToken: true,
+      compat: 'none',
       maxMessageBytes: 4 * 1024 * 1024,
       // Three of the reference client's 15 s heartbeats: one late beat never drops a quiet agent.
       heartbeatTimeoutMs: 45_000,

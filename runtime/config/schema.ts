@@ -41,6 +41,7 @@ export const loomTomlSchema: Schema = table({
     host: str(),
     port: int(0, 65535),
     require_token: bool,
+    compat: oneOf('none', 'reference'),
     max_message_bytes: int(1024, 1024 * MiB),
     heartbeat_timeout_ms: int(100),
     max_batch: int(1, 65536),

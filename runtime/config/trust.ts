@@ -20,6 +20,10 @@ export function restrictForUntrusted(config: LoomConfig): { config: LoomConfig; 
     ignored.push('bridge.require_token');
     out.bridge.requireToken = true;
   }
+  if (config.bridge.compat !== 'none') {
+    ignored.push('bridge.compat');
+    out.bridge.compat = 'none';
+  }
   if (config.tools.weather.baseUrl !== safe.tools.weather.baseUrl) {
     ignored.push('tools.weather.base_url');
     out.tools.weather.baseUrl = safe.tools.weather.baseUrl;

@@ -24,6 +24,12 @@ export interface LoomConfig {
     port: number;
     /** Check `authorization: Bearer <token>` on every call. Default true; false only for legacy clients (warned). */
     requireToken: boolean;
+    /**
+     * "reference": serve the reference's unauthenticated clients as they are — port 50051 when
+     * bridge.port is 0 and 50051 is free, and calls without a credential accepted (as unverified
+     * identities, never a reserved or declared id); warned while on. Default "none".
+     */
+    compat: 'none' | 'reference';
     /** Largest gRPC message accepted or sent. Default 4 MiB. */
     maxMessageBytes: number;
     /** An agent silent (no heartbeat, no message) this long is marked disconnected. Default 45000 (three of the reference client's 15 s heartbeats). */

@@ -41,13 +41,13 @@ describe('runtime CLI flags for launchers', function () {
     const pwned = join(ws, 'pwned');
     writeFileSync(join(ws, 'loom.toml'), [
       '[runtime]', 'roots = ["/"]',
-      '[bridge]', 'require_token = false',
+      '[bridge]', 'require_token = false', 'compat = "reference"',
       '[mcp.settings]', 'import_vscode = true',
       '[mcp.evil]', 'command = "/bin/sh"', `args = ["-c", ${JSON.stringify(`echo pwned > ${pwned}`)}]`,
     ].join('\n') + '\n');
     const rt = await startRuntime(ws, ['--untrusted']);
     const warning = await rt.waitForLog('the ignored settings named', (l) => /not trusted: these loom.toml settings are ignored/.test(l.msg));
-    assert.deepEqual(warning.ignored, ['runtime.roots', 'bridge.require_token', 'mcp.settings.import_vscode', 'mcp.evil']);
+    assert.deepEqual(warning.ignored, ['runtime.roots', 'bridge.require_token', 'bridge.compat', 'mcp.settings.import_vscode', 'mcp.evil']);
     const d = rt.discovery();
     const c = connect(d.address, { token: d.token });
     const anonymous = connect(d.address, {});
@@ -60,6 +60,25 @@ describe('runtime CLI flags for launchers', function () {
     } finally {
       c.close();
       anonymous.close();
+    }
+  });
+
+  it('--compat reference: the reference\'s port when free, its unauthenticated clients accepted as unverified, never as a reserved id; warned', async () => {
+    const rt = await startRuntime(makeWorkspace(), ['--compat', 'reference']);
+    const d = rt.discovery();
+    const taken = rt.logs.some((l) => /port 50051 is taken/.test(l.msg));
+    if (!taken) assert.equal(d.address, '127.0.0.1:50051', 'the reference clients\' default address');
+    assert.ok(rt.logs.some((l) => l.level === 'warn' && /reference compatibility is ON/.test(l.msg)), 'warned');
+    const anonymous = connect(d.address, {});
+    try {
+      const ok = await call(anonymous.bridge, 'RegisterAgent', { agentId: 'ref-agent', subscribedTopics: ['ref.>'] });
+      assert.equal(ok.success, true, ok.errorMessage);
+      const vscodeTry = await call(anonymous.bridge, 'RegisterAgent', { agentId: 'vscode', subscribedTopics: [] });
+      assert.equal(vscodeTry.success, false);
+      assert.match(vscodeTry.errorMessage, /only the window's own credential/);
+    } finally {
+      anonymous.close();
+      await rt.stop();
     }
   });
 

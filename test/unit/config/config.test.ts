@@ -51,6 +51,7 @@ trusted = false
 host = "::1"
 port = 7411
 require_token = false
+compat = "reference"
 max_message_bytes = 1048576
 heartbeat_timeout_ms = 3000
 max_batch = 32
@@ -124,7 +125,7 @@ api_base = "http://localhost"
 `);
     const c = await loadConfig(ws);
     assert.deepEqual(c.runtime, { logLevel: 'debug', dataDir: 'state', roots: ['../shared'], trusted: false });
-    assert.deepEqual(c.bridge, { host: '::1', port: 7411, requireToken: false, maxMessageBytes: 1048576, heartbeatTimeoutMs: 3000, maxBatch: 32, maxSubscriptionsPerClient: 50, maxToolsPerClient: 60 });
+    assert.deepEqual(c.bridge, { host: '::1', port: 7411, requireToken: false, compat: 'reference', maxMessageBytes: 1048576, heartbeatTimeoutMs: 3000, maxBatch: 32, maxSubscriptionsPerClient: 50, maxToolsPerClient: 60 });
     assert.deepEqual(c.bus, { queueSizes: { realtime: 8, batched: 4096, background: 99 }, queueBytes: { realtime: 16 << 20, batched: 2048, background: 256 << 20 }, maxHops: 4, requestTimeoutMs: 1500 });
     assert.deepEqual(c.tools, {
       defaultTimeoutMs: 1000,
@@ -194,6 +195,7 @@ api_base = "http://localhost"
     { name: 'backoff start above its cap', toml: '[agents.w]\ncommand = "x"\nbackoff_initial_ms = 900\nbackoff_max_ms = 100', key: 'agents.w.backoff_initial_ms', says: /must be <= backoff_max_ms/ },
     { name: 'include given as a string, not an array', toml: '[watcher]\ninclude = "src/**"', key: 'watcher.include', says: /must be an array \(got "src\/\*\*"\)/ },
     { name: 'args with a non-string', toml: '[agents.w]\ncommand = "x"\nargs = ["a", 3]', key: 'agents.w.args[1]', says: /must be a string \(got 3\)/ },
+    { name: 'a compat mode Loom does not have', toml: '[bridge]\ncompat = "rust"', key: 'bridge.compat', says: /must be one of "none", "reference"/ },
     { name: 'a float where an integer belongs', toml: '[bus]\nmax_hops = 2.5', key: 'bus.max_hops', says: /must be an integer \(got 2.5\)/ },
     { name: 'a section that is not a table', toml: 'watcher = true', key: 'watcher', says: /must be a table \(got true\)/ },
     { name: 'an env value that is not a string', toml: '[agents.w]\ncommand = "x"\nenv = { N = 1 }', key: 'agents.w.env.N', says: /must be a string \(got 1\)/ },
