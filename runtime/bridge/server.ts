@@ -12,6 +12,8 @@ import type { ToolRegistry } from '../tools';
 import { credentialInterceptor } from './auth';
 import { Access, type Credentials } from './identity';
 import { bridgeService } from './bridgeService';
+import { Memory } from '../memory';
+import { memoryService } from './memoryService';
 import { runtimeService, type RuntimeServiceDeps } from './runtimeService';
 import { storeService } from './storeService';
 import { toolsService } from './toolsService';
@@ -82,6 +84,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   server.addService(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
   server.addService(pkg.Store.service, storeService(opts.store, access, log));
   server.addService(pkg.Runtime.service, runtimeService({ ...opts, access }));
+  server.addService(pkg.MemoryService.service, memoryService(new Memory(opts.store), access, log));
 
   // The config already allows only loopback; checked again here because this is the door.
   if (!LOOPBACK.has(settings.host)) throw new Error(`bridge.host must be a loopback address (127.0.0.1 or ::1), got "${settings.host}"`);

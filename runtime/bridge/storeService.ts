@@ -3,21 +3,8 @@ import type { Logger } from '../log';
 import type { StoreHandlers } from '../proto/gen/loom/v1/Store';
 import type { ContextItem, Store } from '../store';
 import type { Access } from './identity';
-import * as grpc from '@grpc/grpc-js';
-import { invalidArgument, StatusError, unary as plainUnary } from './unary';
-
-const STATUS_FOR_STORE_ERROR: Record<string, grpc.status> = { invalid_argument: grpc.status.INVALID_ARGUMENT, closed: grpc.status.UNAVAILABLE, locked: grpc.status.UNAVAILABLE };
-
-/** Store errors carry a code; the caller sees the matching gRPC status instead of INTERNAL. */
-const unary: typeof plainUnary = (log, name, fn) =>
-  plainUnary(log, name, async (req, call) => {
-    try {
-      return await fn(req, call);
-    } catch (err) {
-      const status = STATUS_FOR_STORE_ERROR[(err as { code?: string }).code ?? ''];
-      throw status === undefined || err instanceof StatusError ? err : new StatusError(status, (err as Error).message);
-    }
-  });
+import type * as grpc from '@grpc/grpc-js';
+import { codedUnary as unary, invalidArgument } from './unary';
 
 function required(value: string, field: string): string {
   if (!value) throw invalidArgument(`${field} is required`);

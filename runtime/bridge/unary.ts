@@ -29,6 +29,20 @@ export function unary<Req, Res>(log: Logger, name: string, fn: (req: Req, call: 
   };
 }
 
+/** Codes of the runtime's own errors (StoreError, MemoryError) and the status a caller sees for each. */
+const STATUS_FOR_CODE: Record<string, grpc.status> = { invalid_argument: grpc.status.INVALID_ARGUMENT, closed: grpc.status.UNAVAILABLE, locked: grpc.status.UNAVAILABLE };
+
+/** unary() for handlers over parts whose errors carry a code: the caller sees the matching status instead of INTERNAL. */
+export const codedUnary: typeof unary = (log, name, fn) =>
+  unary(log, name, async (req, call) => {
+    try {
+      return await fn(req, call);
+    } catch (err) {
+      const status = STATUS_FOR_CODE[(err as { code?: string }).code ?? ''];
+      throw status === undefined || err instanceof StatusError ? err : new StatusError(status, (err as Error).message);
+    }
+  });
+
 /** The calling agent's id as the client stated it (gRPC metadata x-loom-agent-id), or "". */
 export function agentIdFrom(metadata: grpc.Metadata): string {
   const v = metadata.get('x-loom-agent-id')[0];

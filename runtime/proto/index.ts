@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProtoGrpcType as LoomGrpc } from './gen/loom';
 import type { ProtoGrpcType as RuntimeGrpc } from './gen/runtime';
+import type { ProtoGrpcType as MemoryGrpc } from './gen/memory';
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
@@ -24,15 +25,18 @@ export function protoRoot(): string {
   return found;
 }
 
-export type LoomPackage = LoomGrpc['loom']['v1'] & RuntimeGrpc['loom']['v1'];
+export type LoomPackage = LoomGrpc['loom']['v1'] & RuntimeGrpc['loom']['v1'] & MemoryGrpc['loom']['v1'];
+
+/** Every .proto of proto/loom/v1: the reference's wire (loom, memory) and Loom's own services (runtime). */
+export const PROTO_FILES = ['loom/v1/loom.proto', 'loom/v1/runtime.proto', 'loom/v1/memory.proto'];
 
 let cached: LoomPackage | undefined;
 
 export function loadLoomPackage(): LoomPackage {
   if (cached) return cached;
   const root = protoRoot();
-  const definition = protoLoader.loadSync(['loom/v1/loom.proto', 'loom/v1/runtime.proto'], { ...LOADER_OPTIONS, includeDirs: [root] });
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as LoomGrpc & RuntimeGrpc;
+  const definition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
+  const loaded = grpc.loadPackageDefinition(definition) as unknown as LoomGrpc & RuntimeGrpc & MemoryGrpc;
   cached = loaded.loom.v1 as LoomPackage;
   return cached;
 }

@@ -15,3 +15,4 @@ export type { BridgeClient } from './gen/loom/v1/Bridge';
 export type { RuntimeClient } from './gen/loom/v1/Runtime';
 export type { ToolsClient } from './gen/loom/v1/Tools';
 export type { StoreClient } from './gen/loom/v1/Store';
+export type { MemoryServiceClient } from './gen/loom/v1/MemoryService';

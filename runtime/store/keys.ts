@@ -6,13 +6,15 @@
 //   gt!<type>!<ts>!<seq>!<id>              → <session>   one type across sessions (session escaped)
 //   id!<id>                                → primary key  find an item by id
 //   s!<agent>!<key>                        → value       agent state
+//   m!<list>!<session>!<seq>               → record      bounded lists (runtime/memory/), oldest first
 //
 // <ts> is 16 hex digits so byte order is time order; <seq> (8 hex digits, per process) keeps
 // items saved within one millisecond in the order they were saved; <id> makes the key unique.
 // Names inside a key are escaped ("%" → "%25", "!" → "%21") so they never contain the
 // separator: agent "a" owns exactly the keys starting "s!a!", which agent "a!b" (escaped
 // "a%21b") can never reach. A state key is the last component and is stored unescaped, so
-// listing by prefix is a plain key range.
+// listing by prefix is a plain key range. <seq> of a list is 16 hex digits, one more than the
+// list's last; a list is trimmed from its oldest end only, so its seqs are always contiguous.
 
 const SEP = '!';
 
@@ -44,3 +46,6 @@ export const allSessionsPrefix = () => `g${SEP}`;
 export const typePrefix = (type: string) => `gt${SEP}${escapeName(type)}${SEP}`;
 export const idKey = (id: string) => `id${SEP}${escapeName(id)}`;
 export const statePrefix = (agentId: string) => `s${SEP}${escapeName(agentId)}${SEP}`;
+export const listPrefix = (list: string) => `m${SEP}${escapeName(list)}${SEP}`;
+export const listSessionPrefix = (list: string, session: string) => `${listPrefix(list)}${escapeName(session)}${SEP}`;
+export const listSeq = (seq: number) => seq.toString(16).padStart(16, '0');

@@ -22,12 +22,15 @@ import {
   idKey,
   itemTail,
   key,
+  listPrefix,
+  listSeq,
+  listSessionPrefix,
   sessionTypePrefix,
   statePrefix,
   timeKey,
   typePrefix,
 } from './keys';
-import type { ContextItem, ContextQuery, StateEntry, Store } from './types';
+import type { ContextItem, ContextQuery, ListQuery, StateEntry, Store } from './types';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
@@ -96,6 +99,8 @@ class LevelStore implements Store {
   private closing: Promise<void> | undefined;
   /** Saves that name their id are serialised so two saves of one id cannot both miss the old copy. */
   private idChain: Promise<unknown> = Promise.resolve();
+  /** Appends to one list are serialised (its last seq is read, then written); an entry lives while appends are pending. */
+  private readonly listChains = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: Db,
@@ -203,6 +208,55 @@ class LevelStore implements Store {
     return entries.map(([k, value]) => ({ key: k.subarray(start).toString('utf8'), value }));
   }
 
+  async appendToList(list: string, session: string, record: Buffer, keep: number): Promise<void> {
+    this.assertOpen();
+    if (!((record as unknown) instanceof Uint8Array)) throw invalid('list record must be bytes (a Buffer)');
+    if (!(Number.isInteger(keep) && keep > 0)) throw invalid(`keep must be a positive integer (got ${String(keep)})`);
+    const prefix = listSessionPrefix(validName('list', list), validName('session', session));
+    const append = async () => {
+      const [first] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1 }).all();
+      const [last] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1, reverse: true }).all();
+      const seqOf = (k: Buffer) => parseInt(k.subarray(Buffer.byteLength(prefix)).toString('utf8'), 16);
+      const from = first ? seqOf(first) : 0;
+      const next = last ? seqOf(last) + 1 : 0;
+      const ops: BatchOp[] = [{ type: 'put', key: key(prefix + listSeq(next)), value: Buffer.from(record) }];
+      // Seqs are contiguous (keys.ts), so the list holds next - from records before this one.
+      for (let seq = from; seq < next + 1 - keep; seq++) ops.push({ type: 'del', key: key(prefix + listSeq(seq)) });
+      await this.db.batch(ops);
+    };
+    const run = (this.listChains.get(prefix) ?? Promise.resolve()).then(append);
+    const settled = run.catch(() => undefined);
+    this.listChains.set(prefix, settled);
+    void settled.then(() => {
+      if (this.listChains.get(prefix) === settled) this.listChains.delete(prefix);
+    });
+    return run;
+  }
+
+  async readList(list: string, session: string | undefined, query: ListQuery = {}): Promise<Buffer[]> {
+    this.assertOpen();
+    const { newestFirst = false, limit, match } = query;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+    const prefix = session === undefined ? listPrefix(validName('list', list)) : listSessionPrefix(validName('list', list), validName('session', session));
+    const wanted = limit ?? Infinity;
+    const iterator = this.db.values({ gte: key(prefix), lt: afterPrefix(prefix), reverse: newestFirst });
+    const found: Buffer[] = [];
+    try {
+      while (found.length < wanted) {
+        const values = await iterator.nextv(match ? SCAN_BATCH : Math.min(SCAN_BATCH, wanted - found.length));
+        if (values.length === 0) break;
+        for (const value of values) {
+          if (match && !match(value)) continue;
+          found.push(value);
+          if (found.length === wanted) break;
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+    return found;
+  }
+
   async sizeBytes(): Promise<number> {
     const names = await fs.readdir(this.dir);
     const sizes = await Promise.all(names.map((n) => fs.stat(path.join(this.dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
@@ -212,6 +266,7 @@ class LevelStore implements Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.idChain;
+      await Promise.all(this.listChains.values());
       await this.db.close();
       await fs.rm(path.join(this.dir, OWNER_FILE), { force: true });
       await privateFiles(this.dir);

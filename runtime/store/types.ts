@@ -28,6 +28,16 @@ export interface StateEntry {
   value: Buffer;
 }
 
+/** Which records of a bounded list readList returns. */
+export interface ListQuery {
+  /** Newest first instead of oldest first. */
+  newestFirst?: boolean;
+  /** At most this many (counted after `match`). Default: all. */
+  limit?: number;
+  /** Only the records for which this is true. */
+  match?: (record: Buffer) => boolean;
+}
+
 export interface Store {
   /** Fills id and timestampMs when absent; durable once the promise resolves. */
   saveContext(item: Partial<ContextItem> & { sessionId: string; type: string; content: string }): Promise<ContextItem>;
@@ -36,6 +46,14 @@ export interface Store {
   putState(agentId: string, key: string, value: Buffer): Promise<void>;
   deleteState(agentId: string, key: string): Promise<boolean>;
   listState(agentId: string, prefix?: string, limit?: number): Promise<StateEntry[]>;
+  /**
+   * Bounded lists, in a key range of their own (never an agent's state or a context item): appends
+   * `record` to the list `list` of `session` and drops its oldest records beyond `keep`, in one
+   * atomic write; durable once the promise resolves. Appends to one list are applied in call order.
+   */
+  appendToList(list: string, session: string, record: Buffer, keep: number): Promise<void>;
+  /** Records of one session's list, oldest first; `session` undefined: every session's list of that name, session by session. */
+  readList(list: string, session: string | undefined, query?: ListQuery): Promise<Buffer[]>;
   /** Approximate bytes on disk. */
   sizeBytes(): Promise<number>;
   close(): Promise<void>;

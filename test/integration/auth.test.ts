@@ -6,12 +6,12 @@ import { loadLoomPackage } from '../../runtime/proto';
 import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
-const SERVICES = ['Bridge', 'Tools', 'Store', 'Runtime'] as const;
+const SERVICES = ['Bridge', 'Tools', 'Store', 'Runtime', 'MemoryService'] as const;
 
 /** Calls every method of every service once with an empty request; returns each call's status code. */
 async function statusOfEveryMethod(clients: Clients): Promise<Map<string, grpc.status>> {
   const pkg = loadLoomPackage();
-  const byService = { Bridge: clients.bridge, Tools: clients.tools, Store: clients.store, Runtime: clients.runtime } as unknown as Record<string, grpc.Client & Record<string, Function>>;
+  const byService = { Bridge: clients.bridge, Tools: clients.tools, Store: clients.store, Runtime: clients.runtime, MemoryService: clients.memory } as unknown as Record<string, grpc.Client & Record<string, Function>>;
   const out = new Map<string, grpc.status>();
   for (const service of SERVICES) {
     const client = byService[service]!;

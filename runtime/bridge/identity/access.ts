@@ -7,8 +7,9 @@
 // - a live id is taken over (a reconnect) only by the credential that holds it;
 // - whatever a call says about who it is (the event's sender, the tool call's caller, the
 //   metadata id) must be the identity its credential proves, or it is refused;
-// - an agent's credential reaches only its own subscriptions and state (plus the state its
-//   [agents.<id>] state_access grants), and not the owner's controls (agents, MCP servers, the feed).
+// - an agent's credential reaches only its own subscriptions, state and memory session (plus the
+//   state and memory its [agents.<id>] state_access grants), and not the owner's controls
+//   (agents, MCP servers, the feed).
 import * as grpc from '@grpc/grpc-js';
 import { validateAgentId } from '../../agents';
 import { StatusError } from '../unary';
@@ -115,6 +116,16 @@ export class Access {
     }
     if (this.deps.stateGrants(who.agentId).includes(target)) return target;
     throw denied(`agent "${who.agentId}" may not read or write the state of "${target}"; grant it with state_access = ["${target}"] in [agents.${who.agentId}] of loom.toml`);
+  }
+
+  /**
+   * Whose memory (MemoryService, keyed by session) a call reaches: an agent's credential its own
+   * id's session (the reference SDK's session is its agent id) and those its state_access grants;
+   * the other credentials any session.
+   */
+  memorySession(who: Identity, session: string): string {
+    if (who.kind !== 'agent' || session === who.agentId || this.deps.stateGrants(who.agentId).includes(session)) return session;
+    throw denied(`agent "${who.agentId}" may not use the memory of session "${session}": an agent's credential reaches the session of its own id; grant it with state_access = ["${session}"] in [agents.${who.agentId}] of loom.toml`);
   }
 
   /** Controls that are the person's (agents, MCP servers, the live feed): not an agent's credential. */

@@ -18,7 +18,7 @@ from pathlib import Path
 SDK_ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = SDK_ROOT.parent.parent / "proto"
 OUT_DIR = SDK_ROOT / "loom" / "_proto"
-PROTO_FILES = ("loom/v1/loom.proto", "loom/v1/runtime.proto")
+PROTO_FILES = ("loom/v1/loom.proto", "loom/v1/runtime.proto", "loom/v1/memory.proto")
 
 _IMPORT = re.compile(r"^from loom\.v1 import (\w+)", re.MULTILINE)
 

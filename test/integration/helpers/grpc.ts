@@ -1,13 +1,14 @@
 // gRPC clients for the runtime built from the same protos, with the bearer token attached.
 import * as grpc from '@grpc/grpc-js';
 import { loadLoomPackage } from '../../../runtime/proto';
-import type { BridgeClient, RuntimeClient, StoreClient, ToolsClient, ClientEvent, ServerEvent__Output } from '../../../runtime/proto/types';
+import type { BridgeClient, MemoryServiceClient, RuntimeClient, StoreClient, ToolsClient, ClientEvent, ServerEvent__Output } from '../../../runtime/proto/types';
 
 export interface Clients {
   bridge: BridgeClient;
   tools: ToolsClient;
   store: StoreClient;
   runtime: RuntimeClient;
+  memory: MemoryServiceClient;
   close(): void;
 }
 
@@ -15,12 +16,15 @@ export interface ClientOptions {
   /** undefined = no authorization header at all. */
   token?: string;
   agentId?: string;
+  /** Loom's clients declare their dialect on every call; "reference" sends nothing, as loom-py does. */
+  dialect?: 'loom' | 'reference';
 }
 
 export function authMetadata(opts: ClientOptions): grpc.Metadata {
   const md = new grpc.Metadata();
   if (opts.token !== undefined) md.set('authorization', `Bearer ${opts.token}`);
   if (opts.agentId) md.set('x-loom-agent-id', opts.agentId);
+  if (opts.dialect !== 'reference') md.set('loom-dialect', 'loom');
   return md;
 }
 
@@ -36,7 +40,7 @@ export function connect(address: string, opts: ClientOptions = {}): Clients {
   const channelOpts: grpc.ClientOptions = { interceptors: [interceptor], 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 };
   const creds = grpc.credentials.createInsecure();
   const bridge = new pkg.Bridge(address, creds, channelOpts);
-  // One channel for all four services, so closing it closes them all.
+  // One channel for all the services, so closing it closes them all.
   const channel = bridge.getChannel();
   const shared = { ...channelOpts, channelOverride: channel };
   const clients = {
@@ -44,6 +48,7 @@ export function connect(address: string, opts: ClientOptions = {}): Clients {
     tools: new pkg.Tools(address, creds, shared),
     store: new pkg.Store(address, creds, shared),
     runtime: new pkg.Runtime(address, creds, shared),
+    memory: new pkg.MemoryService(address, creds, shared),
   };
   return { ...clients, close: () => bridge.close() };
 }
@@ -102,6 +107,15 @@ export class StreamClient {
       this.ended = true;
       this.wake();
     });
+  }
+
+  /** Opens `agentId`'s stream the reference way (Ack{message_id = agent id} first), bound once a ping is answered. */
+  static async open(clients: Clients, agentId: string): Promise<StreamClient> {
+    const s = new StreamClient(clients);
+    s.send({ ack: { messageId: agentId } });
+    s.send({ ping: { timestampMs: 1 } });
+    await s.next((m) => m.msg === 'pong', 'pong after ack');
+    return s;
   }
 
   send(msg: ClientEvent): void {
