@@ -62,6 +62,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
   const { config, ignored } = restrictForUntrusted(await loadConfig(opts.workspace, opts.overrides));
   const log = opts.log ?? createLogger({ level: config.runtime.logLevel });
   if (ignored.length) log.warn('workspace not trusted: these loom.toml settings are ignored (Workspace Trust)', { ignored });
+  for (const note of config.notes) log.info(`${note.key}: ${note.message}`);
   const startedAtMs = Date.now();
   // Undo stack: whatever started is stopped again if a later part fails to start.
   const closers: Closer[] = [];
@@ -148,7 +149,10 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     closers.push(['mcp', () => mcp!.close()]);
 
     let dashboardUrl: string | undefined;
-    if (opts.dashboard) {
+    // --dashboard wins; [dashboard] enabled asks for it in the file, and a port taken there is not worth failing the start.
+    const dashboardFromFile = !opts.dashboard && config.dashboard.enabled;
+    const dashboardPort = opts.dashboard?.port ?? config.dashboard.port;
+    if (opts.dashboard || dashboardFromFile) {
       const sv = supervisor;
       const controlAgent = async (agentId: string, action: 'start' | 'stop' | 'restart') => {
         if (!sv.view(agentId)) throw new Error(`no agent "${agentId}" is declared in loom.toml: only supervised agents can be started, stopped or restarted`);
@@ -156,9 +160,14 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
         else await sv[action](agentId);
         return sv.view(agentId);
       };
-      const dashboard = await startDashboardServer({
-        feed, token, port: opts.dashboard.port, assetsDir: opts.assetsDir ?? __dirname, log: log.child('dashboard'),
+      const serve = (port: number) => startDashboardServer({
+        feed, token, port, assetsDir: opts.assetsDir ?? __dirname, log: log.child('dashboard'),
         actions: dashboardActions({ bus, tools, controlAgent }),
+      });
+      const dashboard = await serve(dashboardPort).catch((err: NodeJS.ErrnoException) => {
+        if (!dashboardFromFile || err.code !== 'EADDRINUSE') throw err;
+        log.warn(`dashboard.port ${dashboardPort} is taken; serving the dashboard on another port`);
+        return serve(0);
       });
       closers.push(['dashboard', () => dashboard.close()]);
       dashboardUrl = dashboard.url;

@@ -64,13 +64,18 @@ export function defaultConfig(workspace: string): LoomConfig {
         envAllow: ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ'],
         isolation: 'required',
         network: false,
+        preset: 'none',
       },
       weather: { baseUrl: 'https://api.open-meteo.com/v1/forecast' },
+      webSearch: { baseUrl: 'https://api.search.brave.com/res/v1/web/search', apiKey: '' },
+      llm: { provider: '' },
     },
     watcher: { enabled: true, include: ['**/*'], ignore: [], debounceMs: 100 },
     timers: {},
     agents: {},
     mcp: {},
+    dashboard: { enabled: false, port: 0 },
+    notes: [],
     llm: {},
   };
 }

@@ -7,6 +7,7 @@ import { Cron } from 'croner';
 import { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 import { locateKey } from './locate';
 import { ConfigError, describe, problemsFromAjv, tomlPath, type ConfigProblem } from './errors';
+import { mcpServersFromEnv, referenceNotes, setAsideAgentSettings, splitAddress, type ConfigNote } from './reference';
 import { loomTomlSchema } from './schema';
 import type { AgentConfig, LoomConfig } from './types';
 
@@ -38,12 +39,31 @@ export async function loadConfig(workspace: string, overrides?: ConfigOverrides,
   }
   const text = await readIfPresent(file);
   const raw = await parseFile(file, text);
-  const problems = validate(raw, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const { notes, problems: referenceProblems } = readReferenceKeys(raw, env);
+  const problems = [...referenceProblems, ...validate(raw, env)];
   if (problems.length) throw new ConfigError(file, CONFIG_FILE, problems.map((p) => (p.line === undefined && p.key ? { ...p, ...locateKey(text, p.key) } : p)));
 
   const config = fromFile(root, raw);
+  config.notes.push(...notes);
   if (overrides) applyOverrides(config, overrides);
   return config;
+}
+
+/**
+ * The reference's ways of saying things, folded into the file as Loom reads it: its agents'
+ * own settings set aside, and the MCP servers of LOOM_MCP_SERVERS added beside [mcp.*].
+ */
+function readReferenceKeys(raw: Table, env: Record<string, string | undefined>): { notes: ConfigNote[]; problems: ConfigProblem[] } {
+  const aside = setAsideAgentSettings(raw);
+  const fromEnv = mcpServersFromEnv(env.LOOM_MCP_SERVERS);
+  const problems = [...fromEnv.problems];
+  const mcp = (raw.mcp ??= {}) as Table;
+  for (const [name, server] of Object.entries(fromEnv.servers)) {
+    if (name in mcp) problems.push({ key: `LOOM_MCP_SERVERS.${name}`, message: `names a server loom.toml also defines ([mcp.${name}]); rename one` });
+    else mcp[name] = server;
+  }
+  return { notes: [...aside, ...fromEnv.notes, ...referenceNotes(raw)], problems };
 }
 
 async function readIfPresent(file: string): Promise<string> {
@@ -85,8 +105,16 @@ function validate(raw: Table, env: Record<string, string | undefined>): ConfigPr
     if (!flagged.has(key)) problems.push({ key, message });
   };
 
-  const host = (raw.bridge as Table | undefined)?.host;
-  if (typeof host === 'string' && loopbackHost(host) === undefined) add(['bridge', 'host'], hostMessage(host));
+  const bridge = (raw.bridge as Table | undefined) ?? {};
+  if (typeof bridge.host === 'string' && loopbackHost(bridge.host) === undefined) add(['bridge', 'host'], hostMessage(bridge.host));
+  if (typeof bridge.address === 'string') {
+    const address = splitAddress(bridge.address);
+    if (bridge.host !== undefined || bridge.port !== undefined) add(['bridge', 'address'], 'give either address or host and port, not both');
+    else if (!address) add(['bridge', 'address'], `must be host:port with a port up to 65535 (got ${describe(bridge.address)})`);
+    else if (loopbackHost(address.host) === undefined) add(['bridge', 'address'], hostMessage(address.host));
+  }
+  const dashboardHost = (raw.dashboard as Table | undefined)?.host;
+  if (typeof dashboardHost === 'string' && loopbackHost(dashboardHost) === undefined) add(['dashboard', 'host'], hostMessage(dashboardHost));
   const dataDir = (raw.runtime as Table | undefined)?.data_dir;
   const outside = dataDir === undefined ? undefined : dataDirProblem(dataDir);
   if (outside) add(['runtime', 'data_dir'], outside);
@@ -216,7 +244,21 @@ function fromFile(workspace: string, raw: Table): LoomConfig {
     mcp: (raw.mcp as LoomConfig['mcp']) ?? {},
     llm: (raw.llm as LoomConfig['llm']) ?? {},
   };
+  const address = typeof (raw.bridge as Table | undefined)?.address === 'string' ? splitAddress((raw.bridge as Table).address as string) : undefined;
+  if (address) Object.assign(config.bridge, address);
   config.bridge.host = loopbackHost(config.bridge.host)!;
+  const dashboard = (raw.dashboard as Table | undefined) ?? {};
+  config.dashboard = { enabled: dashboard.enabled === true, port: typeof dashboard.port === 'number' ? dashboard.port : 0 };
+  const root = (raw.workspace as Table | undefined)?.root;
+  if (typeof root === 'string') {
+    const abs = path.resolve(workspace, root);
+    const outside = isOutside(path.relative(workspace, abs));
+    if (outside) config.runtime.roots = [...config.runtime.roots, abs];
+    config.notes.push({ key: 'workspace.root', message: outside ? `added to runtime.roots: the file tools reach ${abs} too` : 'lies within the workspace, which the file tools reach already' });
+  }
+  for (const key of ['name', 'description', 'version']) {
+    if (raw[key] !== undefined) config.notes.push({ key, message: 'describes the app (the reference\'s key); no effect on the runtime' });
+  }
   for (const [name, t] of entries(raw.timers)) {
     config.timers[name] = {
       ...overDefaults(defaultTimer(), t),

@@ -29,8 +29,13 @@ const qos = oneOf('realtime', 'batched', 'background');
 /** How a process a tool or agent starts is confined by the OS (runtime/tools/isolation). */
 const isolation = oneOf('required', 'best-effort', 'off');
 const MiB = 1024 * 1024;
+const httpUrl = str({ pattern: '^https?://\\S+$', description: 'an http:// or https:// URL' });
 
 export const loomTomlSchema: Schema = table({
+  // The reference's description of its app: accepted (noted in the log), no effect here.
+  name: str(),
+  description: str(),
+  version: str(),
   runtime: table({
     log_level: oneOf('debug', 'info', 'warn', 'error'),
     data_dir: str({ minLength: 1 }),
@@ -42,6 +47,10 @@ export const loomTomlSchema: Schema = table({
     port: int(0, 65535),
     require_token: bool,
     compat: oneOf('none', 'reference'),
+    // The reference's: address maps onto host and port; mode and version mean nothing here (noted).
+    address: str({ pattern: '^\\S+:[0-9]{1,5}$', description: 'host:port, e.g. "127.0.0.1:50051"' }),
+    mode: str(),
+    version: str(),
     max_message_bytes: int(1024, 1024 * MiB),
     heartbeat_timeout_ms: int(100),
     max_batch: int(1, 65536),
@@ -64,8 +73,11 @@ export const loomTomlSchema: Schema = table({
       env_allow: strings(str({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable name' })),
       isolation,
       network: bool,
+      preset: oneOf('none', 'reference'),
     }),
-    weather: table({ base_url: str({ pattern: '^https?://\\S+$', description: 'an http:// or https:// URL' }) }),
+    weather: table({ base_url: httpUrl }),
+    web_search: table({ base_url: httpUrl, api_key: str() }),
+    llm: table({ provider: str({ pattern: '^([A-Za-z0-9_-]+)?$', description: 'the name of an [llm.<name>] table or preset (letters, digits, "_" or "-"), or "" for the default' }) }),
   }),
   watcher: table({
     enabled: bool,
@@ -105,5 +117,8 @@ export const loomTomlSchema: Schema = table({
     ),
   ),
   mcp: opaqueTables,
+  dashboard: table({ enabled: bool, host: str(), port: int(0, 65535) }),
+  // The reference's: root is where its file tools work, reports_dir is for its agents (noted).
+  workspace: table({ root: str({ minLength: 1 }), reports_dir: str({ minLength: 1 }) }),
   llm: opaqueTables,
 });

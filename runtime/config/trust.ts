@@ -28,6 +28,16 @@ export function restrictForUntrusted(config: LoomConfig): { config: LoomConfig; 
     ignored.push('tools.weather.base_url');
     out.tools.weather.baseUrl = safe.tools.weather.baseUrl;
   }
+  // web:search and llm:generate send keys from the runtime's environment (BRAVE_API_KEY, a preset's
+  // OPENAI_API_KEY, any ${VAR} a table names) to the endpoint the file gives: only the defaults.
+  for (const key of ['baseUrl', 'apiKey'] as const) {
+    if (config.tools.webSearch[key] !== safe.tools.webSearch[key]) {
+      ignored.push(`tools.web_search.${key === 'baseUrl' ? 'base_url' : 'api_key'}`);
+      out.tools.webSearch[key] = safe.tools.webSearch[key];
+    }
+  }
+  out.llm = {};
+  ignored.push(...Object.keys(config.llm).map((name) => `llm.${name} (for llm:generate)`));
   // MCP servers are programs (stdio) or endpoints given secrets (HTTP): none run, and
   // .vscode/mcp.json is not imported. Loom's own MCP server ([mcp.serve]) stays as configured.
   out.mcp = {};

@@ -3,6 +3,7 @@
 // so a workspace without loom.toml runs.
 
 import type { QoS } from '../bus';
+import type { ConfigNote } from './reference';
 
 export interface LoomConfig {
   /** Absolute path of the workspace root (not from the file: from --workspace). */
@@ -72,10 +73,22 @@ export interface LoomConfig {
       isolation: IsolationMode;
       /** Commands reach the network (their own network namespace otherwise). Default false. */
       network: boolean;
+      /** "reference": the reference's programs (runtime/tools/builtin/shell-presets.ts) join `allow`, for isolated commands only. Default "none". */
+      preset: 'none' | 'reference';
     };
     weather: {
       /** Open-Meteo forecast endpoint. Default "https://api.open-meteo.com/v1/forecast". */
       baseUrl: string;
+    };
+    webSearch: {
+      /** Brave Search web endpoint. Default "https://api.search.brave.com/res/v1/web/search". */
+      baseUrl: string;
+      /** Brave Search API key; may name variables as ${NAME}. Default "": BRAVE_API_KEY from the environment. */
+      apiKey: string;
+    };
+    llm: {
+      /** The [llm.<name>] table (or preset) llm:generate uses when a call names none. Default "": the only [llm.*] table, else "default". */
+      provider: string;
     };
   };
   watcher: {
@@ -94,7 +107,11 @@ export interface LoomConfig {
   agents: Record<string, AgentConfig>;
   /** [mcp.<name>], [mcp.settings], [mcp.serve]: kept as parsed; runtime/mcp validates them (see its README). */
   mcp: Record<string, Record<string, unknown>>;
-  /** [llm.<name>]: read by Python agents, passed through untouched. */
+  /** [dashboard]: serve the dashboard over HTTP on loopback at start (as --dashboard). Default off, port 0 = any free one. */
+  dashboard: { enabled: boolean; port: number };
+  /** What the file holds that has no effect here (the reference's keys), logged once at start. */
+  notes: ConfigNote[];
+  /** [llm.<name>]: read by Python agents, passed through untouched; llm:generate reads its endpoint from them too. */
   llm: Record<string, Record<string, unknown>>;
 }
 

@@ -183,7 +183,8 @@ export class DefaultToolRegistry implements ToolRegistry {
   private notFound(name: string): ToolError {
     const suggestions = closestNames(String(name), [...this.tools.keys()]);
     const hint = suggestions.length ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(' or ')}?` : '';
-    return new ToolError('not_found', `no tool named ${JSON.stringify(name)}${hint}`, suggestions.length ? { suggestions: suggestions.join(',') } : undefined);
+    // "not found" in so many words: the reference's agents and tests look for it in the message.
+    return new ToolError('not_found', `tool ${JSON.stringify(name)} not found${hint}`, suggestions.length ? { suggestions: suggestions.join(',') } : undefined);
   }
 
   private compile(name: string, schema: Record<string, unknown>): ValidateFunction {

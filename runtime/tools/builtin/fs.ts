@@ -4,6 +4,8 @@
 // a path that resolved inside the roots cannot lead outside when it is used, whatever is swapped
 // meanwhile. On top of that: writes to files with more than one hard link are refused, the data
 // folder is invisible, and loom.toml, .git/ and .vscode/ change only if a person agrees.
+// Answers carry the reference's keys beside Loom's (core/src/tools/native/filesystem.rs): content;
+// success, path, bytes_written; path, entries [{name, is_dir, size}]; success, path, was_directory.
 import { constants, promises as fsp, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
 import { changed, type ConfinedFs, FINAL_FLAGS, identityOf, kindOf, listTree, type Located, protectedPlaceOf, type ProtectedPlace, removeEntry, surveyTree, type TreeGuard } from '../fsat';
@@ -166,7 +168,7 @@ function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, c
       if (!args.append) await fh.truncate(0);
       let written = 0;
       while (written < data.length) written += (await fh.write(data, written, data.length - written, args.append ? null : written)).bytesWritten;
-      return { path: files.display(loc.real), bytes_written: written, appended: args.append };
+      return { success: true, path: files.display(loc.real), bytes_written: written, appended: args.append };
     } finally {
       await fh.close();
     }
@@ -195,7 +197,8 @@ function listDir(files: ConfinedFs, args: ListArgs, ctx: ToolContext) {
   return at(files, args.path, { follow: true, dir: true }, async (loc) => {
     if (loc.missing.length) throw noSuchFile(args.path);
     const { entries, truncated } = await listTree(loc.chain, loc.data, { recursive: args.recursive, max: args.max_entries, signal: ctx.signal }).catch((err) => rethrow(args.path, err));
-    return { path: files.display(loc.real), entries, truncated };
+    // name and is_dir are the reference's keys (is_dir false for a symlink, as its lstat says).
+    return { path: files.display(loc.real), entries: entries.map((e) => ({ ...e, name: e.path.slice(e.path.lastIndexOf('/') + 1), is_dir: e.type === 'dir' })), truncated };
   }).catch((err) => {
     if (err instanceof ToolError && err.details?.errno === 'ENOTDIR') throw new ToolError('failed', `${JSON.stringify(args.path)} is not a directory`, { path: args.path, errno: 'ENOTDIR' });
     throw err;
@@ -236,7 +239,7 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
       if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw new ToolError('failed', `directory ${JSON.stringify(args.path)} is not empty (pass recursive: true)`, { path: args.path, errno: 'ENOTEMPTY' });
       rethrow(args.path, err);
     }
-    return { path: files.display(chain.path(name)), deleted: true, type };
+    return { success: true, path: files.display(chain.path(name)), deleted: true, type, was_directory: type === 'dir' };
   });
 }
 

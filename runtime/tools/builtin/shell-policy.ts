@@ -14,6 +14,8 @@ interface CommandRule {
   exact?: string[];
   /** Letters refused anywhere in a single-dash cluster ("-rR"). */
   letters?: string;
+  /** What flags cannot say: throws a refusal. */
+  check?: (args: string[]) => void;
 }
 
 const RULES: Record<string, CommandRule> = {
@@ -31,7 +33,23 @@ const RULES: Record<string, CommandRule> = {
   tar: { long: ['--to-command', '--checkpoint-action', '--use-compress-program', '--info-script', '--new-volume-script', '--rsh-command', '--files-from'], letters: 'IFT' },
   // A lesskey file can set LESSOPEN; a log file is a write. LESSSECURE (extraEnvFor) disables the rest.
   less: { long: ['--lesskey-file', '--lesskey-src', '--lesskey-content', '--log-file', '--LOG-FILE'], letters: 'koO' },
+  // -f/--files-from reads the names to examine from a file, where no check sees them.
+  file: { long: ['--files-from'], letters: 'f' },
+  // -D/--diag writes raw socket data to the file it names; -K/--kill closes sockets; -N/--net enters another network namespace.
+  ss: { long: ['--diag', '--kill', '--net'], letters: 'DKN' },
+  // A second operand is the file uniq writes its output to (loom.toml, .git/config…).
+  uniq: { check: uniqOperands },
+  // "ip netns exec" and "ip vrf exec" run any program; -batch reads commands from a file; -netns enters another namespace.
+  ip: { check: ipArguments },
 };
+
+/**
+ * Put before the caller's arguments, whatever they are: GNU sed's --sandbox refuses the e, r and w
+ * commands (run a program, read or write a file the script names, out of any check's sight), and
+ * diff --no-dereference compares symlinks found under a folder as links instead of following them
+ * out of the workspace.
+ */
+const FORCED_FIRST: Record<string, string[]> = { sed: ['--sandbox'], diff: ['--no-dereference'] };
 
 /** Programs whose job is to run another program: allowing one would bypass the allowlist. */
 const LAUNCHERS = new Set([
@@ -78,8 +96,46 @@ export async function checkCommandLine(command: string, args: string[], cwd: str
   }
   const options = command === 'tar' ? tarOptions(args) : args;
   refuseOptions(command, options, RULES[command]);
+  RULES[command]?.check?.(options);
   await checkPaths(command, options, cwd, sandbox);
-  return args;
+  return [...(FORCED_FIRST[command] ?? []), ...args];
+}
+
+/** uniq [OPTION]... [INPUT [OUTPUT]]: more than one operand names a file to write. */
+function uniqOperands(args: string[]): void {
+  const valued = ['--skip-fields', '--skip-chars', '--check-chars'];
+  let operands = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      operands += args.length - i - 1;
+      break;
+    }
+    if (a === '-' || !a.startsWith('-')) operands++;
+    else if (a.startsWith('--')) {
+      if (!a.includes('=') && a.length > 2 && valued.some((v) => v.startsWith(a))) i++; // its value is the next argument
+    } else {
+      // -f N, -s N, -w N take a value, glued ("-f2") or as the next argument.
+      const at = [...a.slice(1)].findIndex((ch) => 'fsw'.includes(ch));
+      if (at === a.length - 2) i++;
+    }
+  }
+  if (operands > 1) throw denied('uniq may be given one input file: a second operand is a file it writes its output to (leave it out to get the output)');
+}
+
+/**
+ * ip matches objects and options by their first letters ("ip net" is "ip netns", "-b" may be
+ * "-batch", "--opt" is "-opt"), so the refusals go by prefix too: the netns and vrf objects
+ * (their "exec" runs any program), -batch (commands from a file) and -netns.
+ */
+function ipArguments(args: string[]): void {
+  for (const arg of args) {
+    const word = arg.startsWith('--') ? arg.slice(1) : arg;
+    const refused = word.startsWith('-')
+      ? word.length >= 2 && ['-batch', '-netns'].some((o) => o.startsWith(word))
+      : (word.length >= 3 && 'netns'.startsWith(word)) || (word.length >= 1 && 'vrf'.startsWith(word));
+    if (refused) throw denied(`ip ${JSON.stringify(arg)} is not allowed: "ip netns exec" and "ip vrf exec" run other programs, -batch reads commands from a file and -netns enters another network namespace`, { argument: arg });
+  }
 }
 
 /**

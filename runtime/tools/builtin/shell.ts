@@ -11,9 +11,12 @@ import { confine, workspaceConfinement } from '../isolation';
 import type { Sandbox } from '../sandbox';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 import { checkCommandLine, extraEnvFor } from './shell-policy';
+import { LEFT_OUT, presetPrograms } from './shell-presets';
 
 /** Programs are looked up here only; the caller's PATH (often with workspace folders in it) is not used. */
 export const FIXED_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
+/** FIXED_PATH and the system folders (ip, ifconfig): where an allowlisted name is found. Programs get FIXED_PATH as their PATH. */
+const PROGRAM_DIRS = [...FIXED_PATH, '/usr/sbin', '/sbin'];
 const BARE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 /** How long to wait for the pipes to close after the program exited and its group was killed. */
 const PIPE_GRACE_MS = 500;
@@ -57,6 +60,7 @@ export const shellDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
 
 export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler {
   const shell = config.tools.shell;
+  const preset = presetPrograms(shell.preset);
   if (!config.runtime.trusted) {
     return async () => {
       throw new ToolError('denied', 'system:shell is unavailable in an untrusted workspace (Workspace Trust)', { reason: 'untrusted' });
@@ -68,14 +72,23 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     if (command.includes('/') || !BARE_NAME.test(command)) {
       throw new ToolError('denied', `command ${JSON.stringify(command)} must be a bare program name from the allowlist, not a path`, { command });
     }
-    if (!shell.allow.includes(command)) {
-      throw new ToolError('denied', `command ${JSON.stringify(command)} is not on the allowlist (tools.shell.allow: ${shell.allow.join(', ') || 'empty'})`, { command });
-    }
+    // A program only the preset names runs only isolated: the preset never widens an unconfined command.
+    const allowed = shell.allow.includes(command);
+    const viaPreset = !allowed && preset.includes(command);
+    if (!allowed && !viaPreset) throw notAllowed(command, shell.allow, shell.preset);
     const cwd = await workingDirectory(sandbox, args.cwd);
     const argv = await checkCommandLine(command, args.args, cwd, sandbox);
     const executable = await findProgram(command);
     const confinement = workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });
     const launch = confine(shell.isolation, confinement, executable, argv, 'system:shell', 'tools.shell.isolation');
+    if (viaPreset && !launch.isolated) {
+      launch.cleanup();
+      throw new ToolError(
+        'denied',
+        `command ${JSON.stringify(command)} comes from tools.shell.preset = "${shell.preset}", whose programs run only under OS isolation, and this command would run unconfined (${launch.unconfinedBecause}); add it to tools.shell.allow to run it anyway`,
+        { command, setting: 'tools.shell.preset', reason: 'preset_needs_isolation' },
+      );
+    }
     const env = { ...scrubbedEnv(shell.envAllow, command), ...launch.env };
     const timeoutMs = args.timeout_ms ?? shell.timeoutMs;
     let outcome: Awaited<ReturnType<typeof run>>;
@@ -97,8 +110,14 @@ async function workingDirectory(sandbox: Sandbox, cwd: string | undefined): Prom
   return target.real;
 }
 
+function notAllowed(command: string, allow: string[], preset: string): ToolError {
+  const left = Object.hasOwn(LEFT_OUT, command) && preset === 'reference' ? `; tools.shell.preset = "reference" leaves it out: ${LEFT_OUT[command]}` : '';
+  const named = `tools.shell.allow: ${allow.join(', ') || 'empty'}${preset !== 'none' ? `, and tools.shell.preset = "${preset}"` : ''}`;
+  return new ToolError('denied', `command ${JSON.stringify(command)} is not on the allowlist (${named})${left}`, { command });
+}
+
 async function findProgram(command: string): Promise<string> {
-  for (const dir of FIXED_PATH) {
+  for (const dir of PROGRAM_DIRS) {
     const candidate = path.join(dir, command);
     try {
       await fsp.access(candidate, constants.X_OK);
@@ -107,7 +126,7 @@ async function findProgram(command: string): Promise<string> {
       // not in this folder
     }
   }
-  throw new ToolError('unavailable', `program ${JSON.stringify(command)} is allowlisted but not installed (looked in ${FIXED_PATH.join(':')})`, { command });
+  throw new ToolError('unavailable', `program ${JSON.stringify(command)} is allowlisted but not installed (looked in ${PROGRAM_DIRS.join(':')})`, { command });
 }
 
 function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {

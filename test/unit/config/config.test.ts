@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, defaultConfig, loadConfig, loomTomlSchema } from '../../../runtime/config';
+import { REFERENCE_BRIDGE_KEYS } from '../../../runtime/config/reference';
 
 describe('config: loom.toml', () => {
   let ws: string;
@@ -78,8 +79,14 @@ max_output_bytes = 100
 env_allow = ["PATH"]
 isolation = "best-effort"
 network = true
+preset = "reference"
 [tools.weather]
 base_url = "http://127.0.0.1:9/forecast"
+[tools.web_search]
+base_url = "http://127.0.0.1:9/search"
+api_key = "\${MY_BRAVE_KEY}"
+[tools.llm]
+provider = "local"
 
 [watcher]
 enabled = false
@@ -130,8 +137,10 @@ api_base = "http://localhost"
     assert.deepEqual(c.tools, {
       defaultTimeoutMs: 1000,
       fs: { maxReadBytes: 2048, protectedWrites: 'ask' },
-      shell: { allow: ['echo'], timeoutMs: 500, maxOutputBytes: 100, envAllow: ['PATH'], isolation: 'best-effort', network: true },
+      shell: { allow: ['echo'], timeoutMs: 500, maxOutputBytes: 100, envAllow: ['PATH'], isolation: 'best-effort', network: true, preset: 'reference' },
       weather: { baseUrl: 'http://127.0.0.1:9/forecast' },
+      webSearch: { baseUrl: 'http://127.0.0.1:9/search', apiKey: '${MY_BRAVE_KEY}' },
+      llm: { provider: 'local' },
     });
     assert.deepEqual(c.watcher, { enabled: false, include: ['src/**/*.ts'], ignore: ['dist/**'], debounceMs: 20 });
     assert.deepEqual(c.timers, {
@@ -155,7 +164,7 @@ api_base = "http://localhost"
   it('the schema and the defaults name the same keys (so no setting lacks a default)', () => {
     const snake = (k: string) => k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
     const compare = (schema: any, defaults: any, where: string) => {
-      const schemaKeys = Object.keys(schema.properties).sort();
+      const schemaKeys = Object.keys(schema.properties).filter((k) => where !== 'bridge' || !REFERENCE_BRIDGE_KEYS.includes(k)).sort();
       const defaultKeys = Object.keys(defaults).map(snake).sort();
       assert.deepEqual(schemaKeys, defaultKeys, `keys of ${where}`);
       for (const [k, v] of Object.entries(defaults)) {
@@ -192,6 +201,9 @@ api_base = "http://localhost"
     { name: 'a huge queue byte budget', toml: '[bus]\nqueue_bytes = { background = 9007199254740991 }', key: 'bus.queue_bytes.background', says: /must be <= 1099511627776/ },
     { name: 'agent name that cannot be a topic segment', toml: '[agents."my agent"]\ncommand = "x"', key: 'agents."my agent"', says: /not a valid name/ },
     { name: 'weather URL that is not http(s)', toml: '[tools.weather]\nbase_url = "ftp://x"', key: 'tools.weather.base_url', says: /http:\/\/ or https:\/\/ URL/ },
+    { name: 'web search URL that is not http(s)', toml: '[tools.web_search]\nbase_url = "file:///etc/passwd"', key: 'tools.web_search.base_url', says: /http:\/\/ or https:\/\/ URL/ },
+    { name: 'a shell preset Loom does not have', toml: '[tools.shell]\npreset = "everything"', key: 'tools.shell.preset', says: /must be one of "none", "reference"/ },
+    { name: 'an llm provider name with a space', toml: '[tools.llm]\nprovider = "my model"', key: 'tools.llm.provider', says: /the name of an \[llm.<name>\] table or preset/ },
     { name: 'backoff start above its cap', toml: '[agents.w]\ncommand = "x"\nbackoff_initial_ms = 900\nbackoff_max_ms = 100', key: 'agents.w.backoff_initial_ms', says: /must be <= backoff_max_ms/ },
     { name: 'include given as a string, not an array', toml: '[watcher]\ninclude = "src/**"', key: 'watcher.include', says: /must be an array \(got "src\/\*\*"\)/ },
     { name: 'args with a non-string', toml: '[agents.w]\ncommand = "x"\nargs = ["a", 3]', key: 'agents.w.args[1]', says: /must be a string \(got 3\)/ },
@@ -314,7 +326,7 @@ api_base = "http://localhost"
       const text = await page();
       const top = (loomTomlSchema as any).properties;
       const sections: [string, any][] = [
-        ...(['runtime', 'bridge', 'bus', 'tools', 'watcher'] as const).map((s): [string, any] => [`[${s}]`, top[s]]),
+        ...(['runtime', 'bridge', 'bus', 'tools', 'watcher', 'dashboard', 'workspace'] as const).map((s): [string, any] => [`[${s}]`, top[s]]),
         ['[timers.', top.timers.additionalProperties],
         ['[agents.', top.agents.additionalProperties],
       ];

@@ -23,7 +23,7 @@ describe('tools: built-ins', () => {
 
     it('registers every built-in and the reference aliases, owned by the runtime', () => {
       const names = f.registry.list().map((d) => d.name);
-      assert.deepEqual(names, ['fs:delete', 'fs:list', 'fs:list_dir', 'fs:read', 'fs:read_file', 'fs:write', 'fs:write_file', 'system:shell', 'weather:get']);
+      assert.deepEqual(names, ['fs:delete', 'fs:list', 'fs:list_dir', 'fs:read', 'fs:read_file', 'fs:write', 'fs:write_file', 'llm:generate', 'system:shell', 'weather:get', 'web:search']);
       for (const d of f.registry.list()) {
         assert.equal(d.owner, 'runtime');
         assert.equal(d.provider, 'native');
@@ -40,7 +40,7 @@ describe('tools: built-ins', () => {
     it('dispose withdraws them all', () => {
       const second = new DefaultToolRegistry({ defaultTimeoutMs: 1000, log: silentLogger });
       const reg = registerBuiltinTools(second, f.config, silentLogger);
-      assert.equal(second.list().length, 9);
+      assert.equal(second.list().length, 11);
       reg.dispose();
       assert.equal(second.list().length, 0);
     });
@@ -78,7 +78,7 @@ describe('tools: built-ins', () => {
 
     it('writes, overwrites (shorter content leaves no tail) and appends', async () => {
       expectOk(await f.call('fs:write', { path: 'w.txt', content: 'long first version' }));
-      assert.deepEqual(expectOk(await f.call('fs:write', { path: 'w.txt', content: 'short' })), { path: 'w.txt', bytes_written: 5, appended: false });
+      assert.deepEqual(expectOk(await f.call('fs:write', { path: 'w.txt', content: 'short' })), { success: true, path: 'w.txt', bytes_written: 5, appended: false });
       expectOk(await f.call('fs:write', { path: 'w.txt', content: '+more', append: true }));
       assert.equal(fs.readFileSync(path.join(f.ws, 'w.txt'), 'utf8'), 'short+more');
     });
@@ -207,7 +207,7 @@ describe('tools: built-ins', () => {
 
     it('gets the current weather for coordinates', async () => {
       const out = expectOk(await f.call('weather:get', { latitude: 48.85, longitude: 2.35 }));
-      assert.deepEqual(out.location, { latitude: 48.85, longitude: 2.35, timezone: 'Europe/Paris' });
+      assert.deepEqual(out.place, { latitude: 48.85, longitude: 2.35, timezone: 'Europe/Paris' });
       assert.equal(out.current.temperature_2m, 7.5);
       assert.equal(out.description, 'overcast');
       assert.equal(requests[0].pathname, '/v1/forecast');
@@ -218,7 +218,7 @@ describe('tools: built-ins', () => {
       const out = expectOk(await f.call('weather:get', { city: 'Lyon' }));
       assert.deepEqual(requests.map((r) => r.pathname), ['/v1/search', '/v1/forecast']);
       assert.equal(requests[0].searchParams.get('name'), 'Lyon');
-      assert.deepEqual([out.location.name, out.location.latitude], ['Lyon', 45.75]);
+      assert.deepEqual([out.place.name, out.place.latitude, out.location], ['Lyon', 45.75, 'Lyon']);
     });
 
     it('says when the city is unknown and passes on the API reason for an error', async () => {

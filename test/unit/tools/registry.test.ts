@@ -167,7 +167,7 @@ describe('tools: registry', () => {
     });
 
     it('suggests the closest names', async () => {
-      expectError(await registry.call({ name: 'demo:ecko', arguments: {} }), 'not_found', 'no tool named "demo:ecko"; did you mean "demo:echo" or "demo:echoes"?');
+      expectError(await registry.call({ name: 'demo:ecko', arguments: {} }), 'not_found', 'tool "demo:ecko" not found; did you mean "demo:echo" or "demo:echoes"?');
     });
 
     it('suggests the same tool under another namespace', async () => {
@@ -176,7 +176,7 @@ describe('tools: registry', () => {
 
     it('suggests nothing when nothing is close', async () => {
       const msg = expectError(await registry.call({ name: 'zzz:qqqqqq', arguments: {} }), 'not_found');
-      assert.equal(msg, 'no tool named "zzz:qqqqqq"');
+      assert.equal(msg, 'tool "zzz:qqqqqq" not found');
     });
   });
 

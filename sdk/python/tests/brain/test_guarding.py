@@ -65,7 +65,7 @@ async def test_static_list_matches_the_runtime_builtins(runtime):
     assert runtime_guarded <= set(tools), f"not runtime tools: {runtime_guarded - set(tools)}"
     # Every other built-in only reads; a new built-in that writes must be added to the list.
     assert sorted(set(tools) - runtime_guarded) == ["agents:logs", "fs:list", "fs:list_dir", "fs:read",
-                                                      "fs:read_file", "weather:get"]
+                                                      "fs:read_file", "llm:generate", "weather:get", "web:search"]
     assert all(tool_kind(t) is None for t in tools.values())  # why the static list is needed
 
 
