@@ -65,6 +65,7 @@ function authInterceptor(token: string, agentId?: string): grpc.Interceptor {
     new grpc.InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
         metadata.set('authorization', `Bearer ${token}`);
+        metadata.set('loom-dialect', 'loom');
         if (agentId) metadata.set('x-loom-agent-id', agentId);
         next(metadata, listener);
       },

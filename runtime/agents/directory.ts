@@ -5,10 +5,13 @@
 // Re-registration of an id that already has a live stream: the newest wins. A new
 // RegisterAgent replaces topics, tools and metadata at once; a new EventStream for the id
 // closes the old one (it gets Error{code:"replaced"}) and takes over its subscriptions.
-import { correlationId, parsePattern, type Bus, type QoS, type Subscription } from '../bus';
+// Between two streams in the reference's dialect the reference's rule holds instead: the older
+// stays live with the subscriptions it had (a "companion"), both receive, tool calls go to the
+// newest, and when the newest ends the latest companion takes its place.
+import { correlationId, fromReferencePattern, parsePattern, type Bus, type QoS, type Subscription } from '../bus';
 import type { Logger } from '../log';
 import { refuseAgentToolName, ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
-import type { AgentConnection, AgentInfoView, AgentState, LifecycleEmitter, OutgoingToolCall } from './types';
+import type { AgentConnection, AgentInfoView, AgentState, Dialect, LifecycleEmitter, OutgoingToolCall } from './types';
 import { randomUUID } from 'node:crypto';
 
 export interface AgentRegistration {
@@ -35,6 +38,8 @@ interface AgentRecord {
   disconnectedAtMs?: number;
   conn?: AgentConnection;
   subs: Subscription[];
+  /** Older reference-dialect streams still live under the id, oldest first, each with its subscriptions. */
+  companions: Array<{ conn: AgentConnection; subs: Subscription[] }>;
   /** Which credential registered the id (the bridge's holder key): only it may take the id while live. */
   holder: string;
 }
@@ -57,6 +62,11 @@ const RESERVED_IDS = new Set(['runtime']);
  * back after a hiccup or a runtime-side restart, short enough that one-off clients don't pile up.
  */
 const RETAIN_DISCONNECTED_TIMEOUTS = 10;
+
+/** A pattern as an agent of that dialect wrote it, as the bus takes it. */
+function onBus(dialect: Dialect | undefined, pattern: string): string {
+  return dialect === 'reference' ? fromReferencePattern(pattern) : pattern;
+}
 
 export function validateAgentId(id: string): string | undefined {
   if (!id) return 'agent id is empty';
@@ -143,6 +153,7 @@ export class AgentDirectory {
       lastHeartbeatMs: Date.now(),
       state: 'starting',
       subs: [],
+      companions: [],
       holder,
     };
     record.holder = holder;
@@ -168,7 +179,11 @@ export class AgentDirectory {
     record.holder = holder;
     const previous = record.conn;
     record.conn = conn;
-    if (previous && previous !== conn) {
+    if (previous && previous !== conn && previous.dialect === 'reference' && conn.dialect === 'reference') {
+      record.companions.push({ conn: previous, subs: record.subs });
+      record.subs = [];
+      this.opts.log.info('another stream shares the agent id (reference dialect: both receive)', { agent: agentId, streams: record.companions.length + 1 });
+    } else if (previous && previous !== conn) {
       this.dropSubscriptions(record);
       this.failPending(agentId, `agent ${agentId} reconnected on a new stream`);
       previous.close('replaced', `agent id ${agentId} was taken over by a newer stream`);
@@ -185,7 +200,23 @@ export class AgentDirectory {
   /** Called when a link ends; ignored when the id has already moved to a newer link. */
   detach(agentId: string, conn: AgentConnection, reason: string): void {
     const record = this.records.get(agentId);
-    if (!record || record.conn !== conn) return;
+    if (!record) return;
+    const companion = record.companions.findIndex((c) => c.conn === conn);
+    if (companion >= 0) {
+      for (const sub of record.companions[companion].subs) sub.unsubscribe();
+      record.companions.splice(companion, 1);
+      return;
+    }
+    if (record.conn !== conn) return;
+    const successor = record.companions.pop();
+    if (successor) {
+      this.dropSubscriptions(record);
+      record.conn = successor.conn;
+      record.subs = successor.subs;
+      this.failPending(agentId, `the stream of agent ${agentId} that had the call ended: ${reason}`);
+      this.opts.log.info('agent stream ended; an older stream of the id carries on', { agent: agentId, reason });
+      return;
+    }
     this.disconnect(record, reason);
   }
 
@@ -235,7 +266,7 @@ export class AgentDirectory {
    */
   subscribe(agentId: string, pattern: string, qos: QoS): { subscriptionId: string } {
     const record = this.mustGet(agentId);
-    const held = record.subs.find((s) => s.pattern === pattern);
+    const held = record.subs.find((s) => s.pattern === onBus(record.conn?.dialect, pattern));
     if (held && held.qos === qos) return { subscriptionId: held.id };
     if (!record.topics.has(pattern) && record.topics.size >= this.maxSubscriptions) {
       throw new Error(`subscription to "${pattern}" refused: agent ${agentId} already holds ${record.topics.size} subscriptions, the most bridge.max_subscriptions_per_client = ${this.maxSubscriptions} allows (raise it in loom.toml [bridge])`);
@@ -244,7 +275,7 @@ export class AgentDirectory {
     let subscriptionId = '';
     if (record.conn) {
       if (held) this.unsubscribe(agentId, { pattern });
-      const sub = this.opts.bus.subscribe(pattern, record.conn.handlerFor(qos), { qos, subscriber: agentId });
+      const sub = this.subscribeFor(record, record.conn, pattern, qos);
       record.subs.push(sub);
       subscriptionId = sub.id;
     }
@@ -255,12 +286,16 @@ export class AgentDirectory {
   /** Removes by pattern (every subscription of the agent with it) or by subscription id. */
   unsubscribe(agentId: string, by: { pattern?: string; subscriptionId?: string }): number {
     const record = this.mustGet(agentId);
-    const doomed = record.subs.filter((s) => (by.subscriptionId ? s.id === by.subscriptionId : s.pattern === by.pattern));
+    const dialect = record.conn?.dialect;
+    const doomed = record.subs.filter((s) => (by.subscriptionId ? s.id === by.subscriptionId : s.pattern === onBus(dialect, by.pattern!)));
     for (const sub of doomed) sub.unsubscribe();
     record.subs = record.subs.filter((s) => !doomed.includes(s));
-    const patterns = by.pattern ? [by.pattern] : doomed.map((s) => s.pattern);
+    const gone = new Set(by.pattern ? [onBus(dialect, by.pattern)] : doomed.map((s) => s.pattern));
     let forgotten = 0;
-    for (const p of patterns) if (!record.subs.some((s) => s.pattern === p) && record.topics.delete(p)) forgotten++;
+    for (const p of [...record.topics.keys()]) {
+      const bus = onBus(dialect, p);
+      if (gone.has(bus) && !record.subs.some((s) => s.pattern === bus) && record.topics.delete(p)) forgotten++;
+    }
     return Math.max(doomed.length, forgotten);
   }
 
@@ -304,7 +339,7 @@ export class AgentDirectory {
       const reason = `no heartbeat or message for ${now - record.lastHeartbeatMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`;
       // Disconnect first: closing the link reports its end, which must find the agent already gone.
       const conn = record.conn;
-      this.disconnect(record, reason);
+      this.disconnect(record, reason, 'heartbeat_timeout');
       conn?.close('heartbeat_timeout', reason);
     }
   }
@@ -313,7 +348,7 @@ export class AgentDirectory {
     clearInterval(this.sweeper);
     for (const record of this.records.values()) {
       const conn = record.conn;
-      this.disconnect(record, 'runtime stopping');
+      this.disconnect(record, 'runtime stopping', 'shutdown');
       conn?.close('shutdown', 'the runtime is stopping');
     }
   }
@@ -323,8 +358,13 @@ export class AgentDirectory {
     this.opts.log.info('disconnected agent forgotten', { agent: agentId, afterMs: RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs });
   }
 
-  private disconnect(record: AgentRecord, reason: string): void {
+  /** `code`: how streams sharing the id (reference dialect) are told why they end with it. */
+  private disconnect(record: AgentRecord, reason: string, code = 'disconnected'): void {
     const wasLive = record.state !== 'disconnected';
+    for (const companion of record.companions.splice(0)) {
+      for (const sub of companion.subs) sub.unsubscribe();
+      companion.conn.close(code, reason);
+    }
     this.dropSubscriptions(record);
     this.opts.tools.unregisterOwner(record.id);
     record.toolsLive = false;
@@ -342,13 +382,18 @@ export class AgentDirectory {
     const conn = record.conn!;
     for (const [pattern, qos] of record.topics) {
       try {
-        record.subs.push(this.opts.bus.subscribe(pattern, conn.handlerFor(qos), { qos, subscriber: record.id }));
+        record.subs.push(this.subscribeFor(record, conn, pattern, qos));
       } catch (err) {
         record.topics.delete(pattern);
         this.opts.log.warn('subscription refused', { agent: record.id, pattern, error: (err as Error).message });
         conn.close('invalid_topic', `cannot subscribe to "${pattern}": ${(err as Error).message}`);
       }
     }
+  }
+
+  /** `pattern` as the agent wrote it; the bus takes it in Loom's dialect. */
+  private subscribeFor(record: AgentRecord, conn: AgentConnection, pattern: string, qos: QoS): Subscription {
+    return this.opts.bus.subscribe(onBus(conn.dialect, pattern), conn.handlerFor(qos, pattern), { qos, subscriber: record.id });
   }
 
   private dropSubscriptions(record: AgentRecord): void {

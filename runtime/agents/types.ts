@@ -14,13 +14,25 @@ export interface OutgoingToolCall {
   correlationId: string;
 }
 
+/**
+ * How a client speaks. Loom's own clients declare "loom" (NATS topic rules, the concrete topic
+ * on each delivery, one live stream per id: a newer one replaces the older). Everyone else gets
+ * the reference's: a trailing ".*" matches any depth, a delivery names the pattern it matched,
+ * several streams may share an id, and tool errors read as the reference words them.
+ */
+export type Dialect = 'loom' | 'reference';
+
 /** The live link to a connected agent (the bridge's event stream implements it). */
 export interface AgentConnection {
   readonly agentId: string;
+  readonly dialect: Dialect;
   /** The client's address and port: calls on the same gRPC channel share it. */
   readonly peer: string;
-  /** A bus handler that writes deliveries of this QoS to the agent, waiting while the link is full. */
-  handlerFor(qos: QoS): DeliveryHandler;
+  /**
+   * A bus handler that writes deliveries of this QoS to the agent, waiting while the link is
+   * full; `pattern` is the subscription as the agent wrote it (the reference names it on deliveries).
+   */
+  handlerFor(qos: QoS, pattern: string): DeliveryHandler;
   sendToolCall(call: OutgoingToolCall): void;
   /** Ends the link, telling the agent why. */
   close(code: string, message: string): void;

@@ -11,11 +11,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
 import type { Logger } from '../log';
-import { validateAgentId, type AgentConnection, type AgentDirectory, type OutgoingToolCall } from '../agents';
+import { validateAgentId, type AgentConnection, type AgentDirectory, type Dialect, type OutgoingToolCall } from '../agents';
 import type { ClientEvent__Output, ServerEvent } from '../proto/types';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
+import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
@@ -35,6 +36,7 @@ const MAX_PUBLISHES_IN_FLIGHT = 64;
 /** The gRPC status a stream ends with after Error{code}. */
 const CLOSE_STATUS: Record<string, grpc.status> = {
   replaced: grpc.status.OK,
+  disconnected: grpc.status.UNAVAILABLE,
   heartbeat_timeout: grpc.status.UNAVAILABLE,
   shutdown: grpc.status.UNAVAILABLE,
   protocol: grpc.status.FAILED_PRECONDITION,
@@ -65,6 +67,7 @@ export function serveEventStream(call: EventStreamCall, deps: EventStreamDeps): 
 class AgentStream implements AgentConnection {
   agentId = '';
   readonly peer: string;
+  readonly dialect: Dialect;
   private closed = false;
   private drainWait: Promise<void> | undefined;
   private releaseDrain: (() => void) | undefined;
@@ -82,6 +85,7 @@ class AgentStream implements AgentConnection {
   /** `who`: the identity the stream's credential proves; the id it binds to must be one it may take. */
   constructor(private readonly call: EventStreamCall, private readonly deps: EventStreamDeps, private readonly who: Identity) {
     this.peer = call.getPeer();
+    this.dialect = dialectOf(call.metadata);
     call.on('data', (msg: ClientEvent__Output) => this.onMessage(msg));
     call.on('end', () => {
       this.finish('the client closed the stream');
@@ -111,9 +115,11 @@ class AgentStream implements AgentConnection {
     }
   }
 
-  handlerFor(qos: QoS): DeliveryHandler {
-    if (qos === 'realtime' || !this.batching) return (d) => this.deliverOne(d);
-    return (d) => this.deliverBatched(d);
+  handlerFor(qos: QoS, pattern: string): DeliveryHandler {
+    // The reference names the subscription a delivery came through, not the event's topic.
+    const named = this.dialect === 'reference' ? pattern : undefined;
+    if (qos === 'realtime' || !this.batching) return (d) => this.deliverOne(d, named);
+    return (d) => this.deliverBatched(d, named);
   }
 
   sendToolCall(call: OutgoingToolCall): void {
@@ -229,7 +235,7 @@ class AgentStream implements AgentConnection {
    * The delivery as sent, with an upper estimate of its encoded size. One the stream cannot
    * carry is refused: the client is told, and the bus counts it dropped (too_large), not delivered.
    */
-  private toWire(d: Delivery): { wire: WireDelivery; bytes: number } {
+  private toWire(d: Delivery, topic = d.topic): { wire: WireDelivery; bytes: number } {
     const bytes = estimateBytes(d);
     if (bytes > this.deps.maxMessageBytes) {
       const message = `event ${d.event.id} on ${d.topic} (${bytes} bytes) exceeds max message size ${this.deps.maxMessageBytes}`;
@@ -237,16 +243,16 @@ class AgentStream implements AgentConnection {
       void this.send({ err: { code: 'too_large', message } });
       throw new DeliveryDropped('too_large', message);
     }
-    return { wire: { topic: d.topic, event: d.event, subscriptionId: d.subscriptionId }, bytes };
+    return { wire: { topic, event: d.event, subscriptionId: d.subscriptionId }, bytes };
   }
 
-  private deliverOne(d: Delivery): Promise<void> {
-    const { wire, bytes } = this.toWire(d);
+  private deliverOne(d: Delivery, topic?: string): Promise<void> {
+    const { wire, bytes } = this.toWire(d, topic);
     return this.send({ delivery: wire }, bytes);
   }
 
-  private async deliverBatched(d: Delivery): Promise<void> {
-    const { wire, bytes } = this.toWire(d);
+  private async deliverBatched(d: Delivery, topic?: string): Promise<void> {
+    const { wire, bytes } = this.toWire(d, topic);
     if (this.pendingBatchBytes + bytes > this.deps.maxMessageBytes) await this.flush();
     this.pendingBatch.push(wire);
     this.pendingBatchBytes += bytes;

@@ -8,6 +8,7 @@ import type { ToolDescriptor } from '../proto/gen/loom/v1/ToolDescriptor';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
 import { toolResultFromOutcome, type ToolRegistry } from '../tools';
 import { toolToWire } from './convert';
+import { dialectOf, inReferenceDialect } from './dialect';
 import type { Access } from './identity';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 
@@ -27,6 +28,11 @@ function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
  * as "runtime" or "vscode", whose calls tools such as ui:confirm trust.
  */
 export async function callTool(tools: ToolRegistry, access: Access, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
+  const result = await runToolCall(tools, access, req, metadata);
+  return dialectOf(metadata) === 'reference' ? inReferenceDialect(result, req.name) : result;
+}
+
+async function runToolCall(tools: ToolRegistry, access: Access, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
   let caller: string;
   try {
     caller = access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata));

@@ -57,6 +57,15 @@ export function parsePattern(pattern: unknown): string[] {
   return segments;
 }
 
+/**
+ * The bus pattern for a pattern written in the reference's dialect, where a trailing `.*` matches
+ * any depth below its prefix ("market.*" takes "market.price.BTC"): that is NATS's `>`. Every
+ * other pattern means the same in both dialects.
+ */
+export function fromReferencePattern(pattern: string): string {
+  return pattern.endsWith('.*') ? `${pattern.slice(0, -1)}>` : pattern;
+}
+
 /** Does `pattern` match `topic`? Both assumed valid. The bus uses a trie; this is the rule in its plainest form. */
 export function matchesSegments(pattern: readonly string[], topic: readonly string[]): boolean {
   for (let i = 0; i < pattern.length; i++) {

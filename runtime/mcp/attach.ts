@@ -43,6 +43,7 @@ export class RemoteRegistry implements ServedRegistry {
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${this.token}`);
+    md.set('loom-dialect', 'loom'); // Loom's dialect: its error codes, not the reference's
     return md;
   }
 

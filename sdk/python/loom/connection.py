@@ -32,7 +32,9 @@ class Connection:
         self.tools = runtime_pb2_grpc.ToolsStub(self.channel)
         self.store = runtime_pb2_grpc.StoreStub(self.channel)
         self.runtime = runtime_pb2_grpc.RuntimeStub(self.channel)
-        base = [("x-loom-agent-id", agent_id)]
+        # Declares Loom's dialect (NATS topic rules, concrete delivery topics, one stream per id);
+        # a client that does not gets the reference's.
+        base = [("x-loom-agent-id", agent_id), ("loom-dialect", "loom")]
         if endpoint.token:
             base.append(("authorization", f"Bearer {endpoint.token}"))
         self._base: Metadata = tuple(base)

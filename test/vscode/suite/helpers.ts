@@ -61,6 +61,7 @@ export class Probe {
       new grpc.InterceptingCall(next(options), {
         start: (md, listener, go) => {
           md.set('authorization', `Bearer ${runtime.token}`);
+          md.set('loom-dialect', 'loom');
           md.set('x-loom-agent-id', this.id);
           go(md, listener);
         },

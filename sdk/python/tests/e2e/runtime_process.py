@@ -111,4 +111,4 @@ class RuntimeProcess:
         return self.stderr_path.read_text(errors="replace")[-chars:] if self.stderr_path.exists() else ""
 
     def metadata(self) -> tuple:
-        return (("authorization", f"Bearer {self.token}"),)
+        return (("authorization", f"Bearer {self.token}"), ("loom-dialect", "loom"))
