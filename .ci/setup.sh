@@ -76,6 +76,13 @@ else
   LOOM_PYTHON="$PWD/.venv/bin/python" npm run build
 fi
 
+if [ "$what" = test ]; then
+  # The compat suite's own venv: the reference's loom-py (its package is also `loom`, so never in
+  # .venv) with pytest; cached in ~/.cache/loom, keyed by the reference tarball.
+  step "reference loom-py venv (compat suite)"
+  bash test/compat/setup-venv.sh >/dev/null
+fi
+
 if [ "$what" = test ] && [ -f .ci/code-server.sh ]; then
   step "code-server (real VS Code for the extension suites)"
   bash .ci/code-server.sh

@@ -8,7 +8,8 @@ bash .ci/setup.sh test || { echo "setup failed"; exit 1; }
 export LOOM_PYTHON="$PWD/.venv/bin/python"
 
 # The processes the suites start (runtimes, their agents, fixtures, code-server and its browser):
-# by command line, or by the LOOM_RUNTIME mark every supervised agent carries.
+# by command line, or by the LOOM_RUNTIME mark every supervised agent carries (LOOM_COMPAT: every
+# process the compat suite starts, the reference's agents included).
 ours() {
   local d pid cmd
   for d in /proc/[0-9]*; do
@@ -18,7 +19,7 @@ ours() {
     [ -n "$cmd" ] || continue
     case "$cmd" in
       *dist/runtime.js*|*test/integration/fixtures*|*test/fixtures*|*loom-vscode-*|*loom-it-*|*/.cache/loom/code-server*) echo "$pid" ;;
-      *) { tr '\0' '\n' < "$d/environ"; } 2>/dev/null | grep -q '^LOOM_RUNTIME=' && echo "$pid" ;;
+      *) { tr '\0' '\n' < "$d/environ"; } 2>/dev/null | grep -qE '^(LOOM_RUNTIME|LOOM_COMPAT)=' && echo "$pid" ;;
     esac
   done | sort
 }
@@ -60,6 +61,8 @@ suite typecheck npx tsc -p . --noEmit
 suite unit npx mocha 'test/unit/**/*.test.ts'
 suite integration npx mocha --timeout 120000 'test/integration/**/*.test.ts'
 suite python .venv/bin/python -m pytest -q -p no:cacheprovider sdk/python/tests
+# The reference's own tests, clients and apps against this runtime (test/compat/run.py).
+suite compat python3 test/compat/run.py
 [ -f test/vscode/run.ts ] && suite vscode node --import tsx test/vscode/run.ts
 [ -d test/browser ] && suite browser npx mocha --timeout 180000 'test/browser/**/*.test.ts'
 check_leftovers
