@@ -13,7 +13,7 @@
 """
 from .agent import Agent, EventHandler
 from .cognitive import CognitiveAgent, CognitiveConfig, CognitiveResult, ThinkingStrategy
-from .context import Context, ContextItem, EventContext, Store, ToolInfo
+from .agent import Context, ContextItem, EventContext, Store, ToolInfo
 from .discovery import Endpoint, resolve_endpoint
 from .errors import (
     AuthenticationError,

@@ -1,8 +1,8 @@
-"""The reader's rule for a full event queue (loom.agent._Inbox), step by step."""
+"""The reader's rule for a full event queue (loom.agent.base._Inbox), step by step."""
 import asyncio
 
 from loom import Event
-from loom.agent import _Inbox
+from loom.agent.base import _Inbox
 
 
 def make(soft=2, hard=4):

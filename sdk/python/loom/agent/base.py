@@ -22,16 +22,16 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Opt
 
 import grpc
 
-from . import tracing
-from ._proto import loom_pb2
-from .connection import Connection, rpc_error
+from .. import tracing
+from .._proto import loom_pb2
+from ..connection import Connection, rpc_error
 from .context import Context, handling
-from .discovery import Endpoint, resolve_endpoint
-from .errors import LoomError, NotConnected
-from .event import Event
-from .qos import QoS
-from .schema import ArgumentError
-from .tools import Tool, encode_output, tool_of
+from ..discovery import Endpoint, resolve_endpoint
+from ..errors import LoomError, NotConnected
+from ..event import Event
+from ..qos import QoS
+from ..schema import ArgumentError
+from ..tools import Tool, encode_output, tool_of
 
 log = logging.getLogger("loom")
 

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Un
 
 import grpc
 
-from . import tracing
-from ._proto import loom_pb2, runtime_pb2
-from .connection import Connection, rpc_error
-from .errors import LoomError, RequestTimeout, STATUS_NAMES, ToolError, tool_error
-from .event import Event, encode_payload
-from .qos import QoS
-from .tools import wire_tool_name
+from .. import tracing
+from .._proto import loom_pb2, runtime_pb2
+from ..connection import Connection, rpc_error
+from ..errors import LoomError, RequestTimeout, STATUS_NAMES, ToolError, tool_error
+from ..event import Event, encode_payload
+from ..qos import QoS
+from ..tools import wire_tool_name
 
 if TYPE_CHECKING:
-    from .agent import Agent
+    from .base import Agent
 
 _UNSET: Any = object()
 
