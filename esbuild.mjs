@@ -41,7 +41,7 @@ mkdirSync(outdir, { recursive: true });
 cpSync('proto', `${outdir}/proto`, { recursive: true });
 cpSync('webview/style.css', `${outdir}/webview.css`);
 
-// The Python SDK as a wheel (<outdir>/sdk/loom_agent-<version>-py3-none-any.whl): the VSIX carries
+// The Python SDK as a wheel (<outdir>/sdk/loom_vscode_sdk-<version>-py3-none-any.whl): the VSIX carries
 // it, and "Install Loom SDK" puts it into the interpreter agents run with. Rebuilt only when a
 // source of sdk/python is newer; without a Python with pip and setuptools the build says so and
 // goes on (the extension then offers no install, only the interpreter check).

@@ -63,13 +63,24 @@ if fresh "$stamps/pip" "$pip_key"; then
 else
   step "Python venv with the loom SDK"
   .venv/bin/python -m pip install -q --upgrade pip
+  # The SDK was distributed as loom-agent before (a name another project holds on PyPI): an
+  # editable install of ours under that name would shadow the new one's `loom` command.
+  if .venv/bin/python -m pip show loom-agent 2>/dev/null | grep -q "^Editable project location: $PWD/sdk/python"; then
+    .venv/bin/python -m pip uninstall -q -y loom-agent
+  fi
   .venv/bin/python -m pip install -q -e "./sdk/python[dev,otel]"
   echo "$pip_key" > "$stamps/pip"
+fi
+# The SDK's wheel and sdist build tools, from PyPI where missing: setuptools (the build backend;
+# esbuild.mjs builds the wheel without isolation, so it must be in the venv) and `build`.
+if ! .venv/bin/python -c 'import build, setuptools, sys; sys.exit(int(setuptools.__version__.split(".")[0]) < 77)' 2>/dev/null; then
+  step "Python build tools (setuptools, build)"
+  .venv/bin/python -m pip install -q "setuptools>=77" "build>=1"
 fi
 
 # After the venv: the build makes the SDK wheel the VSIX carries with its Python. Skipped when no
 # source is newer than the bundles.
-if [ -f dist/runtime.js ] && [ -f dist/extension.js ] && [ -z "$(find runtime extension webview proto sdk/python/loom esbuild.mjs package.json -newer dist/runtime.js -print -quit)" ]; then
+if [ -f dist/runtime.js ] && [ -f dist/extension.js ] && [ -z "$(find runtime extension webview proto sdk/python/loom sdk/python/pyproject.toml esbuild.mjs package.json -newer dist/runtime.js -print -quit)" ]; then
   step "build: up to date"
 else
   step "build (protos → types, esbuild bundles, SDK wheel)"

@@ -15,7 +15,7 @@ export type SdkCheck = { ok: true; version: string } | { ok: false; problem: str
 /** The wheel in <extension>/dist/sdk, if the build made one. */
 export function bundledSdk(extensionPath: string): BundledSdk | undefined {
   const dir = join(extensionPath, 'dist', 'sdk');
-  const wheel = existsSync(dir) ? readdirSync(dir).find((f) => /^loom_agent-[^-]+-.*\.whl$/.test(f)) : undefined;
+  const wheel = existsSync(dir) ? readdirSync(dir).find((f) => /^loom_vscode_sdk-[^-]+-.*\.whl$/.test(f)) : undefined;
   return wheel ? { wheel: join(dir, wheel), version: wheel.split('-')[1]! } : undefined;
 }
 

@@ -107,7 +107,7 @@ describe('end to end: the installed VSIX in code-server', function () {
     const installed = readdirSync(dirs.extensions).find((d) => d.includes('loom'));
     assert.ok(installed, `installed extensions: ${readdirSync(dirs.extensions).join(', ')}`);
     const wheels = readdirSync(join(dirs.extensions, installed, 'dist', 'sdk')).filter((f) => f.endsWith('.whl'));
-    assert.deepEqual(wheels.map((w) => w.replace(/-\d+\.\d+\.\d+-/, '-X-')), ['loom_agent-X-py3-none-any.whl']);
+    assert.deepEqual(wheels.map((w) => w.replace(/-\d+\.\d+\.\d+-/, '-X-')), ['loom_vscode_sdk-X-py3-none-any.whl']);
   });
 
   it('starts the runtime when a workspace with loom.toml opens (status bar)', async () => {

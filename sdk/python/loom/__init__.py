@@ -36,10 +36,32 @@ from .tools import Capability, Tool, capability, tool
 
 __version__ = "0.1.0"
 
+# The reference SDK's top-level names from loom.runtime.config and loom.telemetry, imported on
+# first use (PEP 562) so that `import loom` stays light and does not start telemetry.
+_LAZY = {
+    "ProjectConfig": ("runtime.config", "ProjectConfig"),
+    "load_project_config": ("runtime.config", "load_project_config"),
+    "init_telemetry": ("telemetry", "init_telemetry"),
+    "shutdown_telemetry": ("telemetry", "shutdown_telemetry"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Agent",
     "AuthenticationError",
     "PermissionDenied",
+    "ProjectConfig",
     "Capability",
     "CognitiveAgent",
     "CognitiveConfig",
@@ -71,6 +93,9 @@ __all__ = [
     "ToolTimeout",
     "WorkingMemory",
     "capability",
+    "init_telemetry",
+    "load_project_config",
     "resolve_endpoint",
+    "shutdown_telemetry",
     "tool",
 ]

@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple
 import grpc
 
 from . import tracing
-from ._proto import loom_pb2_grpc, runtime_pb2_grpc
+from ._proto import loom_pb2_grpc, memory_pb2_grpc, runtime_pb2_grpc
 from .discovery import Endpoint
 from .errors import AuthenticationError, LoomError, NotConnected, PermissionDenied
 
@@ -23,21 +23,35 @@ _CHANNEL_OPTIONS = [
 ]
 
 
+def open_channel(address: str) -> grpc.aio.Channel:
+    """An insecure (loopback) channel with the SDK's options."""
+    return grpc.aio.insecure_channel(address, options=_CHANNEL_OPTIONS)
+
+
+def base_metadata(agent_id: Optional[str], token: Optional[str], dialect: Optional[str] = "loom") -> Metadata:
+    """What every call carries: the agent id, the dialect (Loom's NATS topic rules, concrete delivery
+    topics, one stream per id; a client that declares none gets the reference's) and the token."""
+    md = []
+    if agent_id:
+        md.append(("x-loom-agent-id", agent_id))
+    if dialect:
+        md.append(("loom-dialect", dialect))
+    if token:
+        md.append(("authorization", f"Bearer {token}"))
+    return tuple(md)
+
+
 class Connection:
     def __init__(self, endpoint: Endpoint, agent_id: str) -> None:
         self.endpoint = endpoint
         self.agent_id = agent_id
-        self.channel = grpc.aio.insecure_channel(endpoint.address, options=_CHANNEL_OPTIONS)
+        self.channel = open_channel(endpoint.address)
         self.bridge = loom_pb2_grpc.BridgeStub(self.channel)
         self.tools = runtime_pb2_grpc.ToolsStub(self.channel)
         self.store = runtime_pb2_grpc.StoreStub(self.channel)
         self.runtime = runtime_pb2_grpc.RuntimeStub(self.channel)
-        # Declares Loom's dialect (NATS topic rules, concrete delivery topics, one stream per id);
-        # a client that does not gets the reference's.
-        base = [("x-loom-agent-id", agent_id), ("loom-dialect", "loom")]
-        if endpoint.token:
-            base.append(("authorization", f"Bearer {endpoint.token}"))
-        self._base: Metadata = tuple(base)
+        self.memory = memory_pb2_grpc.MemoryServiceStub(self.channel)
+        self._base: Metadata = base_metadata(agent_id, endpoint.token)
 
     def metadata(self, extra: Sequence[Tuple[str, str]] = ()) -> Metadata:
         """Token, agent id, the current traceparent, plus `extra`."""
@@ -67,4 +81,4 @@ def rpc_error(error: grpc.aio.AioRpcError, what: str, address: Optional[str] = N
     return LoomError(f"{what} failed: {code.name}: {detail}")
 
 
-__all__ = ["Connection", "rpc_error"]
+__all__ = ["Connection", "rpc_error", "open_channel", "base_metadata"]

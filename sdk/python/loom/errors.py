@@ -1,7 +1,12 @@
 """Errors raised by the SDK. Every one names what went wrong and, where it can, what to do."""
 from __future__ import annotations
 
+import asyncio
 from typing import Mapping, Optional
+
+# What `except asyncio.TimeoutError` catches: TimeoutError itself since Python 3.11, a class of
+# its own on 3.10. The SDK's timeouts are both, as the reference raised asyncio's.
+_TIMEOUTS: tuple = (TimeoutError,) if asyncio.TimeoutError is TimeoutError else (TimeoutError, asyncio.TimeoutError)
 
 
 class LoomError(RuntimeError):
@@ -25,8 +30,9 @@ class NotConnected(LoomError):
     """The agent is not connected to the runtime (not started, stopped, or reconnecting too long)."""
 
 
-class RequestTimeout(LoomError, TimeoutError):
-    """ctx.request() got no reply in time. Also a TimeoutError, as the reference SDK raised."""
+class RequestTimeout(LoomError, *_TIMEOUTS):  # type: ignore[misc]
+    """ctx.request() got no reply in time. Also a TimeoutError (and asyncio.TimeoutError), as the
+    reference SDK raised."""
 
 
 # ToolStatus names as they travel on the wire, without the TOOL_ prefix.
@@ -67,7 +73,7 @@ class ToolInvalidArguments(ToolError):
     pass
 
 
-class ToolTimeout(ToolError, TimeoutError):
+class ToolTimeout(ToolError, *_TIMEOUTS):  # type: ignore[misc]
     pass
 
 

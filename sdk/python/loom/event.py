@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import tracing
 
 PREFIX = "loom."
+#: The reference SDK's name for the prefix (without the dot).
+META_PREFIX = "loom"
 ENVELOPE_KEYS = ("thread_id", "correlation_id", "reply_to", "sender", "ttl_ms", "hop")
 # Older spellings read as synonyms.
 _ALIASES = {"ttl_ms": ("ttl_ms", "ttl")}
@@ -41,12 +42,14 @@ def encode_payload(payload: Any) -> bytes:
     if isinstance(payload, str):
         return payload.encode("utf-8")
     try:
-        return json.dumps(payload, separators=(",", ":"), default=_json_default).encode("utf-8")
+        return json.dumps(payload, separators=(",", ":"), default=json_default).encode("utf-8")
     except (TypeError, ValueError) as e:
         raise TypeError(f"payload must be bytes, str or JSON-serialisable, got {type(payload).__name__}: {e}") from e
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """`json.dumps(default=...)` for what the SDK sends as JSON: dataclasses, Enums, sets and
+    tuples, and pydantic models (optional dependency, recognised by their `model_dump`)."""
     import dataclasses
     import enum
 
@@ -56,6 +59,8 @@ def _json_default(value: Any) -> Any:
         return value.value
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    if callable(getattr(value, "model_dump", None)) and not isinstance(value, type):
+        return value.model_dump(mode="json")
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
@@ -66,19 +71,81 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
         return None
 
 
-@dataclass
+_TRACE_KEYS = ("trace_id", "span_id", "trace_flags")
+
+
+def _parse_traceparent(tp: Optional[str]) -> Optional[Tuple[str, str, str]]:
+    """(trace_id, span_id, flags) of a W3C traceparent `00-<32 hex>-<16 hex>-<2 hex>`, else None."""
+    if not tp:
+        return None
+    parts = tp.strip().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16 or len(parts[3]) != 2:
+        return None
+    try:
+        if int(parts[1], 16) == 0 or int(parts[2], 16) == 0:
+            return None
+        int(parts[3], 16)
+    except ValueError:
+        return None
+    return parts[1].lower(), parts[2].lower(), parts[3].lower()
+
+
 class Event:
-    id: str
-    type: str
-    timestamp_ms: int
-    source: str
-    payload: bytes = b""
-    metadata: Dict[str, str] = field(default_factory=dict)
-    tags: List[str] = field(default_factory=list)
-    priority: int = 0
-    confidence: float = 0.0
-    #: The concrete topic it was delivered on (set on received events; not part of the wire Event).
-    topic: Optional[str] = None
+    """One event: the wire `loom.v1.Event` plus its envelope (which lives in `metadata`).
+
+    Constructed like the reference SDK's Envelope (same fields, same order, priority 50);
+    `confidence` (default 1.0) and `topic` (the concrete topic it was delivered on) follow.
+    Envelope fields given here are written into `metadata`, so they travel.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        type: str,
+        timestamp_ms: int,
+        source: str,
+        payload: Any = b"",
+        metadata: Optional[Dict[str, str]] = None,
+        tags: Optional[List[str]] = None,
+        priority: int = 50,
+        thread_id: Optional[str] = None,
+        correlation_id: Optional[str] = None,
+        sender: Optional[str] = None,
+        reply_to: Optional[str] = None,
+        ttl_ms: Optional[int] = None,
+        trace_id: Optional[str] = None,
+        span_id: Optional[str] = None,
+        trace_flags: Optional[str] = None,
+        confidence: float = 1.0,
+        topic: Optional[str] = None,
+        *,
+        hop: Optional[int] = None,
+    ) -> None:
+        self.id = id
+        self.type = type
+        self.timestamp_ms = timestamp_ms
+        self.source = source
+        self.payload = encode_payload(payload)
+        self.metadata: Dict[str, str] = dict(metadata) if metadata else {}
+        self.tags: List[str] = list(tags) if tags else []
+        self.priority = priority
+        #: Not part of the reference's Envelope; the wire field `confidence`.
+        self.confidence = confidence
+        #: The concrete topic it was delivered on (set on received events; not part of the wire Event).
+        self.topic = topic
+        for key, value in (
+            ("thread_id", thread_id),
+            ("correlation_id", correlation_id),
+            ("sender", sender),
+            ("reply_to", reply_to),
+            ("ttl_ms", ttl_ms),
+            ("hop", hop),
+        ):
+            if value is not None:
+                self._set(key, value)
+        for key, value in (("trace_id", trace_id), ("span_id", span_id), ("trace_flags", trace_flags)):
+            if value is not None:
+                self._set_trace(key, value)
 
     # ----- construction -----
 
@@ -96,28 +163,26 @@ class Event:
         metadata: Optional[Dict[str, str]] = None,
         hop: Optional[int] = None,
     ) -> "Event":
-        ev = cls(
+        """A fresh event: a random UUID, the time now, envelope fields written into metadata."""
+        return cls(
             id=str(uuid.uuid4()),
             type=type,
             timestamp_ms=int(time.time() * 1000),
             source=source,
-            payload=encode_payload(payload),
-            metadata=dict(metadata or {}),
+            payload=payload,
+            metadata=metadata,
+            thread_id=thread_id,
+            correlation_id=correlation_id,
+            sender=sender,
+            reply_to=reply_to,
+            ttl_ms=ttl_ms,
+            hop=hop,
         )
-        for key, value in (
-            ("thread_id", thread_id),
-            ("correlation_id", correlation_id),
-            ("sender", sender),
-            ("reply_to", reply_to),
-            ("ttl_ms", ttl_ms),
-            ("hop", hop),
-        ):
-            if value is not None:
-                ev._set(key, value)
-        return ev
 
     @classmethod
     def from_proto(cls, ev: Any, topic: Optional[str] = None) -> "Event":
+        """From a wire `loom.v1.Event` (any generated class with its fields); the envelope is read
+        from its metadata, prefixed keys first."""
         return cls(
             id=ev.id,
             type=ev.type,
@@ -132,6 +197,7 @@ class Event:
         )
 
     def to_proto(self, pb_event_cls: Any = None) -> Any:
+        """The wire `loom.v1.Event` (this SDK's class unless another generated one is given)."""
         if pb_event_cls is None:
             from ._proto import loom_pb2
 
@@ -147,6 +213,23 @@ class Event:
             tags=self.tags,
             priority=self.priority,
         )
+
+    # ----- value behaviour -----
+
+    def _fields(self) -> tuple:
+        return (self.id, self.type, self.timestamp_ms, self.source, self.payload, self.metadata, self.tags,
+                self.priority, self.confidence, self.topic)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return (f"Envelope(id={self.id!r}, type={self.type!r}, source={self.source!r}, topic={self.topic!r}, "
+                f"payload={self.payload[:64]!r}{'...' if len(self.payload) > 64 else ''}, metadata={self.metadata!r})")
 
     # ----- envelope -----
 
@@ -167,9 +250,63 @@ class Event:
     ttl_ms = property(lambda self: _int_or_none(self._get("ttl_ms")), lambda self, v: self._set("ttl_ms", v))
     hop = property(lambda self: _int_or_none(self._get("hop")) or 0, lambda self, v: self._set("hop", v))
 
+    # ----- trace context -----
+    # The reference carries trace_id / span_id / trace_flags as bare metadata keys; Loom carries a
+    # W3C traceparent. Both are read (the explicit keys first); setting one writes the bare key,
+    # as the reference does.
+
+    def _get_trace(self, key: str) -> Optional[str]:
+        explicit = read_key(self.metadata, key)
+        if explicit:
+            return explicit
+        parsed = _parse_traceparent(self.traceparent)
+        return parsed[_TRACE_KEYS.index(key)] if parsed else None
+
+    def _set_trace(self, key: str, value: Any) -> None:
+        self.metadata.pop(PREFIX + key, None)
+        if value is None:
+            self.metadata.pop(key, None)
+        else:
+            self.metadata[key] = str(value)
+
+    trace_id = property(lambda self: self._get_trace("trace_id"), lambda self, v: self._set_trace("trace_id", v))
+    span_id = property(lambda self: self._get_trace("span_id"), lambda self, v: self._set_trace("span_id", v))
+    trace_flags = property(lambda self: self._get_trace("trace_flags"), lambda self, v: self._set_trace("trace_flags", v))
+
     @property
     def traceparent(self) -> Optional[str]:
         return tracing.incoming_traceparent(self.metadata)
+
+    def inject_trace_context(self) -> None:
+        """Writes the current trace context (the active OpenTelemetry span, else the traceparent of
+        the event being handled) into metadata: `trace_id`, `span_id`, `trace_flags` as the
+        reference writes them, and a W3C `traceparent`. Nothing when there is none."""
+        parsed = _parse_traceparent(tracing.current_traceparent())
+        if parsed is None:
+            return
+        self.trace_id, self.span_id, self.trace_flags = parsed
+        self.metadata[tracing.TRACEPARENT] = f"00-{parsed[0]}-{parsed[1]}-{parsed[2]}"
+
+    def extract_trace_context(self) -> Any:
+        """The remote parent as an OpenTelemetry `SpanContext`, or None when the event carries no
+        valid trace context or opentelemetry-api is not installed."""
+        trace_id, span_id = self.trace_id, self.span_id
+        if not trace_id or not span_id:
+            return None
+        try:
+            from opentelemetry.trace import SpanContext, TraceFlags, TraceState
+        except ImportError:
+            return None
+        try:
+            return SpanContext(
+                trace_id=int(trace_id, 16),
+                span_id=int(span_id, 16),
+                is_remote=True,
+                trace_flags=TraceFlags(int(self.trace_flags or "00", 16)),
+                trace_state=TraceState(),
+            )
+        except (TypeError, ValueError):
+            return None
 
     # ----- payload -----
 
@@ -199,4 +336,4 @@ class Event:
 #: The reference SDK's name for the same thing.
 Envelope = Event
 
-__all__ = ["Event", "Envelope", "encode_payload", "read_key", "ENVELOPE_KEYS", "PREFIX"]
+__all__ = ["Event", "Envelope", "encode_payload", "read_key", "ENVELOPE_KEYS", "PREFIX", "META_PREFIX"]

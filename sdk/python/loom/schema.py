@@ -30,6 +30,12 @@ def _is_typeddict(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__annotations__") and hasattr(tp, "__total__")
 
 
+def is_pydantic_model(tp: Any) -> bool:
+    """A pydantic (v2) model class, recognised without importing pydantic (an optional dependency)."""
+    return isinstance(tp, type) and callable(getattr(tp, "model_json_schema", None)) and callable(
+        getattr(tp, "model_validate", None))
+
+
 def _is_union(origin: Any) -> bool:
     return origin is Union or origin is types.UnionType
 
@@ -85,6 +91,9 @@ def type_schema(tp: Any) -> Dict[str, Any]:
         if len(args) == 2 and args[1] is not Any:
             schema["additionalProperties"] = type_schema(args[1])
         return schema
+    if is_pydantic_model(tp):
+        # Its own schema; "$defs" (nested models) are hoisted to the root by function_schema.
+        return dict(tp.model_json_schema())
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         hints = get_type_hints(tp, include_extras=True)
         props = {f.name: type_schema(hints.get(f.name, Any)) for f in dataclasses.fields(tp)}
@@ -98,7 +107,7 @@ def type_schema(tp: Any) -> Dict[str, Any]:
         hints = get_type_hints(tp, include_extras=True)
         props = {k: type_schema(v) for k, v in hints.items()}
         return _object(props, sorted(getattr(tp, "__required_keys__", hints.keys())))
-    raise TypeError(f"cannot derive a JSON Schema for the type {tp!r}; use a JSON type, Enum, dataclass or TypedDict")
+    raise TypeError(f"cannot derive a JSON Schema for the type {tp!r}; use a JSON type, Enum, dataclass, TypedDict or pydantic model")
 
 
 def _object(props: Dict[str, Any], required: list) -> Dict[str, Any]:
@@ -127,6 +136,7 @@ def function_schema(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> Dic
     """The JSON Schema of a function's keyword arguments (unannotated = any, or the default's type)."""
     hints = _hints(func)
     props: Dict[str, Any] = {}
+    hoisted: Dict[str, Any] = {}
     required = []
     for p in _tool_params(func):
         if p.name in skip:
@@ -141,8 +151,13 @@ def function_schema(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> Dic
                 schema = {**schema, "default": default}
         else:
             required.append(p.name)
+        defs = schema.pop("$defs", None) if "$defs" in schema else None
+        if defs:
+            hoisted.update(defs)
         props[p.name] = schema
     schema = _object(props, required)
+    if hoisted:
+        schema["$defs"] = hoisted
     if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(func).parameters.values()):
         schema["additionalProperties"] = True
     return schema
@@ -225,6 +240,15 @@ def check(value: Any, tp: Any, path: str) -> Any:
         if len(args) == 2:
             return {k: check(v, args[1], f"{path}.{k}") for k, v in value.items()}
         return value
+    if is_pydantic_model(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ArgumentError(f"{path} must be an object, got {_describe(value)}")
+        try:
+            return tp.model_validate(value)
+        except ValueError as e:  # pydantic's ValidationError is a ValueError
+            raise ArgumentError(f"{path} does not fit {tp.__name__}: {e}") from None
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if not isinstance(value, dict):
             raise ArgumentError(f"{path} must be an object, got {_describe(value)}")
@@ -279,4 +303,4 @@ def bind_arguments(func: Callable[..., Any], arguments: Any, skip: tuple[str, ..
     return kwargs
 
 
-__all__ = ["type_schema", "function_schema", "bind_arguments", "check", "ArgumentError"]
+__all__ = ["type_schema", "function_schema", "bind_arguments", "check", "ArgumentError", "is_pydantic_model"]

@@ -10,7 +10,7 @@ import contextlib
 import contextvars
 from typing import Any, Iterator, Mapping, MutableMapping, Optional
 
-try:  # optional dependency: pip install loom-agent[otel]
+try:  # optional dependency: pip install loom-vscode-sdk[otel]
     from opentelemetry import trace as _otel_trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 

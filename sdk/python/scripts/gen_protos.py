@@ -6,6 +6,10 @@
 
 protoc writes `from loom.v1 import loom_pb2`, which would resolve against this very package
 (`loom`), so the imports are rewritten to relative ones and the stubs live flat in loom._proto.
+
+Besides the repository's protos (shared with the runtime) the SDK has one of its own,
+sdk/python/proto/loom/v1/compat.proto: the reference SDK's messages that Loom's protos lack, for
+loom.bridge.proto.{action,agent,plugin,event}_pb2 (Python only; see the file's header).
 """
 from __future__ import annotations
 
@@ -19,11 +23,14 @@ SDK_ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = SDK_ROOT.parent.parent / "proto"
 OUT_DIR = SDK_ROOT / "loom" / "_proto"
 PROTO_FILES = ("loom/v1/loom.proto", "loom/v1/runtime.proto", "loom/v1/memory.proto")
+#: The SDK's own protos (importing the repository's), generated alongside.
+SDK_PROTO_ROOT = SDK_ROOT / "proto"
+SDK_PROTO_FILES = ("loom/v1/compat.proto",)
 
 _IMPORT = re.compile(r"^from loom\.v1 import (\w+)", re.MULTILINE)
 
 
-def generate(proto_root: Path = PROTO_ROOT) -> dict[str, str]:
+def generate(proto_root: Path = PROTO_ROOT, sdk_proto_root: Path = SDK_PROTO_ROOT) -> dict[str, str]:
     """Runs protoc (grpcio-tools) and returns {file name: text} for the flat, rewritten stubs."""
     from grpc_tools import protoc  # dev dependency only
     import grpc_tools
@@ -33,14 +40,16 @@ def generate(proto_root: Path = PROTO_ROOT) -> dict[str, str]:
         args = [
             "protoc",
             f"-I{proto_root}",
+            f"-I{sdk_proto_root}",
             f"-I{include}",
             f"--python_out={tmp}",
             f"--pyi_out={tmp}",
             f"--grpc_python_out={tmp}",
             *(str(proto_root / f) for f in PROTO_FILES),
+            *(str(sdk_proto_root / f) for f in SDK_PROTO_FILES),
         ]
         if protoc.main(args) != 0:
-            raise RuntimeError(f"protoc failed for {PROTO_FILES} under {proto_root}")
+            raise RuntimeError(f"protoc failed for {PROTO_FILES} under {proto_root} and {SDK_PROTO_FILES} under {sdk_proto_root}")
         out: dict[str, str] = {}
         for path in sorted((Path(tmp) / "loom" / "v1").iterdir()):
             if path.suffix in (".py", ".pyi"):

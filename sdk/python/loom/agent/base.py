@@ -25,10 +25,10 @@ import grpc
 from .. import tracing
 from .._proto import loom_pb2
 from ..connection import Connection, rpc_error
-from .context import Context, handling
+from .context import Context, EventContext, handling
 from ..discovery import Endpoint, resolve_endpoint
 from ..errors import LoomError, NotConnected
-from ..event import Event
+from ..event import Envelope, Event
 from ..qos import QoS
 from ..schema import ArgumentError
 from ..tools import Tool, encode_output, tool_of
@@ -222,6 +222,9 @@ class Agent:
         self._connected = asyncio.Event()
         self._stopped = False
         self._started = False
+        #: Why this agent gave way, when another process took its id over (the runtime's "replaced").
+        self.taken_over: Optional[str] = None
+        self._given_way = asyncio.Event()
         self._outbound: Optional[asyncio.Queue] = None
         self._inbox: Optional[_Inbox] = None
         self._unsent: List[Any] = []  # taken from the queue, not written when the stream died
@@ -254,6 +257,11 @@ class Agent:
         return self.ctx
 
     @property
+    def client(self) -> Any:
+        """The BridgeClient riding on this agent's connection (the reference SDK's attribute; also `ctx.client`)."""
+        return self.ctx.client
+
+    @property
     def connected(self) -> bool:
         return self._connected.is_set()
 
@@ -265,6 +273,8 @@ class Agent:
             raise LoomError(f"agent {self.agent_id} is already started")
         self._started = True
         self._stopped = False
+        self.taken_over = None
+        self._given_way.clear()
         self._outbound = asyncio.Queue(maxsize=4096)
         self._inbox = _Inbox(
             self.agent_id, self._max_pending_events, self._max_held_events, lambda: self._awaiting > 0, self.stats
@@ -312,8 +322,11 @@ class Agent:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, done.set)
             log.info("agent %s running (bridge %s)", self.agent_id, self.endpoint.address if self.endpoint else "?")
-            await done.wait()
+            given_way = asyncio.ensure_future(self._given_way.wait())
+            await asyncio.wait([asyncio.ensure_future(done.wait()), given_way], return_when=asyncio.FIRST_COMPLETED)
             await self.stop()
+            if given_way.done():
+                raise SystemExit(f"agent {self.agent_id} stopped: {self.taken_over}")
 
         asyncio.run(main())
 
@@ -401,6 +414,9 @@ class Agent:
                 self._fail_pending(NotConnected("connection to the runtime lost"), replies=False)
                 if self._stopped:
                     return
+                if self.taken_over:
+                    self._given_way.set()
+                    return
                 log.warning("agent %s lost its connection; reconnecting", self.agent_id)
             self._session = None
             delay = 0.1
@@ -485,16 +501,21 @@ class Agent:
                 fut.set_result(resp)
         elif kind == "err":
             self.stats["errors"] += 1
+            if msg.err.code == "replaced":
+                # Another process took this id. Taking it back would start a tug of war between the
+                # two (each reconnect replaces the other), so this one gives way, and says so.
+                self.taken_over = msg.err.message or "another stream took over the agent id"
+                log.error("agent %s: %s; this process stops connecting (run it under another agent id to keep both)",
+                          self.agent_id, self.taken_over)
+                return
             log.warning("agent %s: runtime reported %s: %s", self.agent_id, msg.err.code, msg.err.message)
 
     def _deliver(self, delivery: Any) -> None:
         ev = Event.from_proto(delivery.event, topic=delivery.topic)
-        cid = ev.correlation_id
-        if cid:
-            fut = self._pending_replies.get(cid)
-            if fut is not None and not fut.done():
-                fut.set_result(ev)
-                return
+        # A reply goes to the request waiting for it — never the request itself, which comes back
+        # (same correlation id) when this agent subscribes to the topic it asked on.
+        if self.ctx._resolve_reply(ev):
+            return
         if self._on_event is not None and self._inbox is not None:
             self._inbox.put(ev)  # the reader then waits for room: backpressure to the runtime
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
@@ -13,15 +16,18 @@ import grpc
 from .. import tracing
 from .._proto import loom_pb2, runtime_pb2
 from ..connection import Connection, rpc_error
-from ..errors import LoomError, RequestTimeout, STATUS_NAMES, ToolError, tool_error
+from .._proto import memory_pb2
+from ..bridge.client import AgentBridgeClient, BridgeClient
+from ..errors import LoomError, NotConnected, RequestTimeout, STATUS_NAMES, ToolError, tool_error
 from ..event import Event, encode_payload
 from ..qos import QoS
-from ..tools import wire_tool_name
+from ..tools import call_names
 
 if TYPE_CHECKING:
     from .base import Agent
 
 _UNSET: Any = object()
+_nothing = contextlib.nullcontext
 
 #: The event whose handler is running, so what it emits continues its thread, hop count and trace.
 handling: contextvars.ContextVar[Optional[Event]] = contextvars.ContextVar("loom_handling", default=None)
@@ -56,7 +62,7 @@ _PROVIDERS = {0: "native", 1: "wasm", 2: "grpc", 3: "mcp"}
 class _Unary:
     """Runs a unary call on the agent's current connection with its metadata, mapping failures."""
 
-    def __init__(self, agent: "Agent") -> None:
+    def __init__(self, agent: Optional["Agent"]) -> None:
         self._agent = agent
 
     async def call(
@@ -67,6 +73,8 @@ class _Unary:
         timeout: Optional[float] = 30.0,
         extra_metadata: Tuple[Tuple[str, str], ...] = (),
     ) -> Any:
+        if self._agent is None:
+            raise NotConnected(f"{what}: this context belongs to no Agent (it was made from an agent id and a client)")
         conn = await self._agent._wait_connected(timeout)
         try:
             return await method(conn)(request, metadata=conn.metadata(extra_metadata), timeout=timeout)
@@ -77,9 +85,15 @@ class _Unary:
 class Store:
     """The runtime's persistent store: context items (shared, by session) and key-value state (this agent's)."""
 
-    def __init__(self, agent: "Agent", unary: _Unary) -> None:
+    def __init__(self, agent: Optional["Agent"], unary: _Unary) -> None:
         self._agent = agent
         self._unary = unary
+
+    @property
+    def _agent_id(self) -> str:
+        if self._agent is None:
+            raise NotConnected("the store needs a context that belongs to an Agent")
+        return self._agent.agent_id
 
     async def save_context(
         self, session_id: str, type: str, content: str, metadata: Optional[Dict[str, str]] = None
@@ -113,40 +127,100 @@ class Store:
         return [ContextItem.from_proto(i) for i in resp.items]
 
     async def get_state(self, key: str) -> Optional[bytes]:
-        req = runtime_pb2.GetStateRequest(agent_id=self._agent.agent_id, key=key)
+        req = runtime_pb2.GetStateRequest(agent_id=self._agent_id, key=key)
         resp = await self._unary.call("get_state", lambda c: c.store.GetState, req)
         return bytes(resp.value) if resp.found else None
 
     async def put_state(self, key: str, value: Union[bytes, str]) -> None:
-        req = runtime_pb2.PutStateRequest(agent_id=self._agent.agent_id, key=key, value=encode_payload(value))
+        req = runtime_pb2.PutStateRequest(agent_id=self._agent_id, key=key, value=encode_payload(value))
         await self._unary.call("put_state", lambda c: c.store.PutState, req)
 
     async def delete_state(self, key: str) -> bool:
-        req = runtime_pb2.DeleteStateRequest(agent_id=self._agent.agent_id, key=key)
+        req = runtime_pb2.DeleteStateRequest(agent_id=self._agent_id, key=key)
         resp = await self._unary.call("delete_state", lambda c: c.store.DeleteState, req)
         return bool(resp.existed)
 
     async def list_state(self, prefix: str = "", limit: int = 0) -> List[Tuple[str, bytes]]:
-        req = runtime_pb2.ListStateRequest(agent_id=self._agent.agent_id, prefix=prefix, limit=limit)
+        req = runtime_pb2.ListStateRequest(agent_id=self._agent_id, prefix=prefix, limit=limit)
         resp = await self._unary.call("list_state", lambda c: c.store.ListState, req)
         return [(e.key, bytes(e.value)) for e in resp.entries]
 
 
 class Context:
-    """The agent's handle on the runtime. One per agent; safe to use from any task of its loop."""
+    """The agent's handle on the runtime. One per agent; safe to use from any task of its loop.
 
-    def __init__(self, agent: "Agent") -> None:
+    ``agent.ctx`` is one. As in the reference SDK it can also be made from an agent id and a
+    ``BridgeClient`` — ``EventContext(agent_id, client)`` — and bound to a queue of outbound
+    ``ClientEvent`` messages with ``_bind(queue)``; such a context publishes into the queue and
+    calls tools and memory through the client (the store, subscriptions and tool listing need an
+    Agent).
+    """
+
+    def __init__(self, agent: Union["Agent", str, None] = None, client: Optional[BridgeClient] = None, *,
+                 agent_id: Optional[str] = None) -> None:
+        if isinstance(agent, str):
+            agent_id, agent = agent, None
+        if agent is None and not agent_id:
+            raise TypeError("Context needs an Agent, or an agent_id (and a BridgeClient)")
         self._agent = agent
+        self._own_agent_id = agent_id
         self._unary = _Unary(agent)
         self.store = Store(agent, self._unary)
+        #: The BridgeClient its tool and memory calls use (the reference SDK's attribute).
+        self.client: BridgeClient = client if client is not None else (
+            AgentBridgeClient(agent) if agent is not None else BridgeClient(agent_id=agent_id))
+        self._own_pending: Dict[str, asyncio.Future] = {}
+        # Ids of this context's requests in flight: their own deliveries are not their replies.
+        self._request_ids: set = set()
 
     @property
     def agent_id(self) -> str:
-        return self._agent.agent_id
+        return self._agent.agent_id if self._agent is not None else str(self._own_agent_id)
 
     @property
     def reply_topic(self) -> str:
         return f"agent.{self.agent_id}.replies"
+
+    @property
+    def _pending(self) -> Dict[str, asyncio.Future]:
+        """Requests waiting for a reply, by correlation id (the reference SDK's attribute)."""
+        return self._agent._pending_replies if self._agent is not None else self._own_pending
+
+    def _need_agent(self, what: str) -> "Agent":
+        if self._agent is None:
+            raise NotConnected(f"{what}: this context belongs to no Agent (it was made from an agent id and a client)")
+        return self._agent
+
+    # ---------- wiring of a context without an Agent (reference SDK) ----------
+
+    def _bind(self, outbound_queue: "asyncio.Queue[Any]") -> None:
+        """Publishes of this context go into `outbound_queue` as ClientEvent messages."""
+        self._outbound_queue = outbound_queue
+
+    async def _send(self, client_event: Any) -> None:
+        queue = getattr(self, "_outbound_queue", None)
+        if queue is None:
+            raise RuntimeError("Context not bound to Agent stream")
+        await queue.put(client_event)
+
+    def _on_delivery(self, delivery: Any) -> bool:
+        """Hands a delivery to the request waiting for it (matched by correlation id, never the
+        request itself); True when it was a reply."""
+        event = getattr(delivery, "event", None)
+        if event is None:
+            return False
+        ev = Event.from_proto(event, topic=delivery.topic or None)
+        return self._resolve_reply(ev)
+
+    def _resolve_reply(self, ev: Event) -> bool:
+        cid = ev.correlation_id
+        if not cid or ev.id in self._request_ids:
+            return False
+        fut = self._pending.get(cid)
+        if fut is None or fut.done():
+            return False
+        fut.set_result(ev)
+        return True
 
     # ---------- events ----------
 
@@ -195,7 +269,10 @@ class Context:
         if not ev.sender:
             ev.sender = self.agent_id
         tracing.inject(ev.metadata)
-        await self._agent._publish(topic, ev)
+        if self._agent is not None:
+            await self._agent._publish(topic, ev)
+        else:
+            await self._send(loom_pb2.ClientEvent(publish=loom_pb2.Publish(topic=topic, event=ev.to_proto())))
         return ev
 
     async def request(
@@ -215,15 +292,19 @@ class Context:
         ev = self._event(type, payload, metadata, thread_id, None, reply_to=self.reply_topic)
         ev.correlation_id = ev.id
         fut: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
-        self._agent._pending_replies[ev.id] = fut
+        self._pending[ev.id] = fut
+        # The request itself carries its correlation id too: when this agent also subscribes to
+        # `topic` it comes back, and must go to on_event, not answer the call.
+        self._request_ids.add(ev.id)
         try:
-            with self._agent._awaiting_stream():
+            with self._agent._awaiting_stream() if self._agent is not None else _nothing():
                 await self.emit(topic, type=type, envelope=ev)
                 return await asyncio.wait_for(fut, timeout=timeout_ms / 1000)
         except asyncio.TimeoutError:
             raise RequestTimeout(f"no reply to {type!r} on {topic!r} within {timeout_ms} ms") from None
         finally:
-            self._agent._pending_replies.pop(ev.id, None)
+            self._pending.pop(ev.id, None)
+            self._request_ids.discard(ev.id)
 
     async def reply(
         self, original: Event, *, type: str, payload: Any = b"", metadata: Optional[Dict[str, str]] = None
@@ -235,39 +316,64 @@ class Context:
         ev = self._event(type, payload, metadata, original.thread_id, original.correlation_id or original.id)
         return await self.emit(topic, type=type, envelope=ev)
 
+    async def join_thread(self, thread_id: str) -> None:
+        """Receives the events of thread `thread_id`: subscribes to ``thread.<thread_id>.events``
+        (the reference's topic convention, where this was a placeholder). Without an Agent it
+        does nothing, as there."""
+        if self._agent is not None:
+            await self.subscribe(f"thread.{thread_id}.events")
+
     # ---------- subscriptions ----------
 
     async def subscribe(self, pattern: str, qos: Union[QoS, str, None] = None) -> str:
         """Adds a subscription at run time (kept across reconnects); returns its id."""
-        return await self._agent._subscribe(pattern, QoS.parse(qos) if qos is not None else self._agent.qos)
+        agent = self._need_agent("subscribe")
+        return await agent._subscribe(pattern, QoS.parse(qos) if qos is not None else agent.qos)
 
     async def unsubscribe(self, pattern: str) -> int:
         """Removes this agent's subscriptions with `pattern`; returns how many went."""
-        return await self._agent._unsubscribe(pattern)
+        return await self._need_agent("unsubscribe")._unsubscribe(pattern)
 
     # ---------- tools ----------
 
     async def tool(
         self,
         name: str,
-        args: Optional[Dict[str, Any]] = None,
-        *,
+        args: Any = None,
         timeout_ms: int = 30000,
         headers: Optional[Dict[str, str]] = None,
+        *,
         payload: Any = _UNSET,
     ) -> Any:
         """Calls a tool by name and returns its parsed JSON output.
+
+        `name` as registered: "fs:read", "web.search", "add". A dotted name that is not registered
+        is tried with ":" too ("fs.read" reaches fs:read), and a "ns:name" with "." (a tool a
+        reference agent registered as "ns.name").
 
         Raises ToolError (ToolNotFound, ToolInvalidArguments, ToolTimeout, ToolDenied) carrying
         .status, .code and .message. The reference SDK's form `tool(name, payload=...)` still
         works and, as there, returns the output's JSON text.
         """
-        name = wire_tool_name(name)
         raw = payload is not _UNSET
         arguments = payload if raw else args
         if arguments is None:
-            arguments = {}
+            arguments = {} if not raw else ""
         encoded = arguments if isinstance(arguments, str) else json.dumps(arguments, default=str)
+        names = call_names(name)
+        for i, wire_name in enumerate(names):
+            res = await self._call_tool(wire_name, encoded, timeout_ms, headers)
+            if res.status == loom_pb2.TOOL_NOT_FOUND and i + 1 < len(names):
+                continue
+            break
+        if res.status == loom_pb2.TOOL_OK:
+            if raw:
+                return res.output
+            return json.loads(res.output) if res.output else None
+        status = STATUS_NAMES.get(res.status, "error")
+        raise tool_error(status, res.error.code or status, res.error.message or status, names[0], res.error.details)
+
+    async def _call_tool(self, name: str, encoded: str, timeout_ms: int, headers: Optional[Dict[str, str]]) -> Any:
         call_id = str(uuid.uuid4())
         call_headers = {"loom.caller": self.agent_id, **(headers or {})}
         with tracing.span("loom.tool.call", kind="client", tool_name=name, agent_id=self.agent_id) as span:
@@ -280,27 +386,25 @@ class Context:
                 timeout_ms=timeout_ms,
                 correlation_id=call_id,
             )
-            try:
-                # The tool may be this agent's own (or call back into it): its call then arrives
-                # on this agent's stream, so the stream must be read while this one is out.
-                with self._agent._awaiting_stream():
-                    # The runtime enforces timeout_ms and answers TIMEOUT; the deadline is a backstop.
-                    res = await self._unary.call(
-                        f"tool {name!r}", lambda c: c.bridge.ForwardToolCall, call, timeout=timeout_ms / 1000 + 5
-                    )
-            except LoomError as e:
-                cause = e.__cause__ or e.__context__
-                if isinstance(cause, grpc.aio.AioRpcError) and cause.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    raise tool_error("timeout", "timeout", f"no result within {timeout_ms} ms", name) from None
-                raise
-            if res.status == loom_pb2.TOOL_OK:
-                if raw:
-                    return res.output
-                return json.loads(res.output) if res.output else None
-            status = STATUS_NAMES.get(res.status, "error")
-            err = tool_error(status, res.error.code or status, res.error.message or status, name, res.error.details)
-            tracing.mark_error(span, str(err))
-            raise err
+            if self._agent is None:
+                res = await self.client.forward_tool_call(call)
+            else:
+                try:
+                    # The tool may be this agent's own (or call back into it): its call then arrives
+                    # on this agent's stream, so the stream must be read while this one is out.
+                    with self._agent._awaiting_stream():
+                        # The runtime enforces timeout_ms and answers TIMEOUT; the deadline is a backstop.
+                        res = await self._unary.call(
+                            f"tool {name!r}", lambda c: c.bridge.ForwardToolCall, call, timeout=timeout_ms / 1000 + 5
+                        )
+                except LoomError as e:
+                    cause = e.__cause__ or e.__context__
+                    if isinstance(cause, grpc.aio.AioRpcError) and cause.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                        raise tool_error("timeout", "timeout", f"no result within {timeout_ms} ms", name) from None
+                    raise
+            if res.status != loom_pb2.TOOL_OK:
+                tracing.mark_error(span, res.error.message or str(res.status))
+            return res
 
     async def list_tools(self, prefix: str = "") -> List[ToolInfo]:
         """Every tool in the runtime's registry (built-in, agents', MCP, editor), optionally by prefix.
@@ -327,6 +431,103 @@ class Context:
                 params = {}
             out.append(ToolInfo(t.name, t.description, params, _PROVIDERS.get(t.provider, str(t.provider)), dict(t.metadata)))
         return out
+
+    # ---------- plan memory (loom.v1.MemoryService, the reference SDK's calls) ----------
+    # Session: this agent's id. Plans are deduplicated by a hash of symbol, action and reasoning.
+
+    @staticmethod
+    def _plan_hash(symbol: str, action: str, reasoning: str) -> str:
+        """The reference's plan hash: first 8 hex digits of MD5("symbol|action|reasoning")."""
+        return hashlib.md5(f"{symbol}|{action}|{reasoning}".encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
+
+    @staticmethod
+    def _plan_dict(plan: Any) -> Dict[str, Any]:
+        return {
+            "timestamp_ms": plan.timestamp_ms, "symbol": plan.symbol, "action": plan.action,
+            "confidence": plan.confidence, "reasoning": plan.reasoning, "plan_hash": plan.plan_hash,
+            "method": plan.method, "metadata": dict(plan.metadata),
+        }
+
+    async def save_plan(self, symbol: str, action: str, confidence: float, reasoning: str = "",
+                        method: str = "llm", metadata: Optional[Dict[str, str]] = None) -> str:
+        """Stores a plan; returns its hash. RuntimeError ("Failed to save plan: ...") if refused."""
+        plan = memory_pb2.PlanRecord(
+            timestamp_ms=int(time.time() * 1000), symbol=symbol, action=action, confidence=confidence,
+            reasoning=reasoning, plan_hash=self._plan_hash(symbol, action, reasoning), method=method,
+            metadata=metadata or {},
+        )
+        resp = await self.client.save_plan(memory_pb2.SavePlanRequest(session_id=self.agent_id, plan=plan))
+        if not resp.success:
+            raise LoomError(f"Failed to save plan: {resp.error_message}")
+        return resp.plan_hash
+
+    async def get_recent_plans(self, symbol: str, limit: int = 5) -> List[Dict[str, Any]]:
+        """The newest plans for `symbol` (at most `limit`), as dicts."""
+        req = memory_pb2.GetRecentPlansRequest(session_id=self.agent_id, symbol=symbol, limit=limit)
+        resp = await self.client.get_recent_plans(req)
+        if not resp.success:
+            raise LoomError(f"Failed to get recent plans: {resp.error_message}")
+        return [self._plan_dict(p) for p in resp.plans]
+
+    async def check_duplicate_plan(self, symbol: str, action: str, reasoning: str = "",
+                                   time_window_sec: int = 300) -> Tuple[bool, Optional[Dict[str, Any]]]:
+        """(True, the earlier plan with "time_since_ms") when the same plan was saved within the
+        window, else (False, None)."""
+        plan = memory_pb2.PlanRecord(
+            timestamp_ms=int(time.time() * 1000), symbol=symbol, action=action, reasoning=reasoning,
+            plan_hash=self._plan_hash(symbol, action, reasoning),
+        )
+        req = memory_pb2.CheckDuplicateRequest(session_id=self.agent_id, plan=plan, time_window_sec=time_window_sec)
+        resp = await self.client.check_duplicate(req)
+        if not (resp.is_duplicate and resp.HasField("duplicate_plan")):
+            return False, None
+        found = self._plan_dict(resp.duplicate_plan)
+        del found["method"], found["metadata"]
+        found["time_since_ms"] = resp.time_since_duplicate_ms
+        return True, found
+
+    async def mark_plan_executed(self, plan_hash: str, symbol: str, action: str, confidence: float, status: str,
+                                 executed: bool, order_id: str = "", order_size_usdt: float = 0.0,
+                                 error_message: str = "") -> None:
+        """Records the execution of a plan (so it is not executed twice)."""
+        execution = memory_pb2.ExecutionRecord(
+            timestamp_ms=int(time.time() * 1000), plan_hash=plan_hash, symbol=symbol, action=action,
+            confidence=confidence, status=status, executed=executed, order_id=order_id,
+            order_size_usdt=order_size_usdt, error_message=error_message,
+        )
+        req = memory_pb2.MarkExecutedRequest(session_id=self.agent_id, plan_hash=plan_hash, execution=execution)
+        resp = await self.client.mark_executed(req)
+        if not resp.success:
+            raise LoomError(f"Failed to mark executed: {resp.error_message}")
+
+    async def check_plan_executed(self, plan_hash: str) -> Tuple[bool, Optional[Dict[str, Any]]]:
+        """(True, the execution record as a dict) if the plan was executed, else (False, None)."""
+        resp = await self.client.check_executed(memory_pb2.CheckExecutedRequest(session_id=self.agent_id, plan_hash=plan_hash))
+        if not (resp.is_executed and resp.HasField("execution")):
+            return False, None
+        e = resp.execution
+        return True, {
+            "timestamp_ms": e.timestamp_ms, "plan_hash": e.plan_hash, "symbol": e.symbol, "action": e.action,
+            "confidence": e.confidence, "status": e.status, "executed": e.executed, "order_id": e.order_id,
+            "order_size_usdt": e.order_size_usdt, "error_message": e.error_message,
+        }
+
+    async def get_execution_stats(self, symbol: str) -> Dict[str, Any]:
+        """Totals, successes, failures, win rate, duplicates prevented and the recent executions."""
+        resp = await self.client.get_execution_stats(
+            memory_pb2.GetExecutionStatsRequest(session_id=self.agent_id, symbol=symbol))
+        return {
+            "total_executions": resp.total_executions,
+            "successful_executions": resp.successful_executions,
+            "failed_executions": resp.failed_executions,
+            "win_rate": resp.win_rate,
+            "duplicate_prevented": resp.duplicate_prevented,
+            "recent_executions": [
+                {"timestamp_ms": e.timestamp_ms, "plan_hash": e.plan_hash, "symbol": e.symbol, "action": e.action,
+                 "status": e.status, "executed": e.executed, "order_id": e.order_id}
+                for e in resp.recent_executions
+            ],
+        }
 
 
 #: The reference SDK's name for the same thing.

@@ -58,6 +58,20 @@ class CognitiveConfig:
     #: How many earlier turns from memory to show the model (0: none).
     history_turns: int = 10
     guarded_tools: frozenset[str] = field(default_factory=lambda: DEFAULT_GUARDED_TOOLS)
+    # -- context engineering (loom.context) --
+    #: Write tool outputs over the offload thresholds (2 KB or 50 lines) to
+    #: <workspace>/.loom/cache and show the model a preview and the file's path.
+    offload_outputs: bool = True
+    #: Once a run has more than `compact_after_steps` tool steps, the older ones are shown to the
+    #: model as one summary (their reduced Steps, grouped), the last `recent_steps` in full.
+    compaction: bool = True
+    compact_after_steps: int = 5
+    recent_steps: int = 3
+    max_compact_steps: int = 10
+    #: Relevant short/long-term memory items (TieredMemory) added to the prompt (0: none).
+    recall_memories: int = 3
+    #: Worked examples from the few-shot library added to the ReAct system prompt (0: none).
+    few_shot_examples: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.thinking_strategy, str):
@@ -71,6 +85,11 @@ class CognitiveConfig:
         if self.max_tools_per_step < 1:
             raise ValueError(f"max_tools_per_step must be at least 1, got {self.max_tools_per_step}")
         self.guarded_tools = frozenset(self.guarded_tools)
+        if self.recent_steps < 1:
+            raise ValueError(f"recent_steps must be at least 1, got {self.recent_steps}")
+        if self.compact_after_steps < self.recent_steps:
+            raise ValueError("compact_after_steps must be at least recent_steps "
+                             f"({self.compact_after_steps} < {self.recent_steps})")
 
 
 __all__ = ["ThinkingStrategy", "CognitiveConfig", "DEFAULT_GUARDED_TOOLS"]

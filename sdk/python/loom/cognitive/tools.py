@@ -79,13 +79,15 @@ def _field(info: Any, key: str) -> str:
 class ToolBox:
     def __init__(self, ctx: Any, wanted: Union[None, str, Iterable[str]], *,
                  guarded: frozenset[str], permission_callback: Optional[PermissionCallback],
-                 timeout_ms: int, max_chars: int):
+                 timeout_ms: int, max_chars: int, registry: Any = None):
         self.ctx = ctx
         self.wanted: Union[str, list[str]] = wanted if isinstance(wanted, str) else list(wanted or [])
         self.guarded = guarded
         self.permission_callback = permission_callback
         self.timeout_ms = timeout_ms
         self.max_chars = max_chars
+        #: A loom.context ToolRegistry: descriptions and schemas of tools the runtime does not list.
+        self.registry = registry
         self.entries: list[ToolEntry] = []
         self._by_name: dict[str, ToolEntry] = {}
         self._loaded = False
@@ -106,6 +108,10 @@ class ToolBox:
         entries, used = [], set()
         for name in names:
             info = listed.get(name)
+            if info is None and self.registry is not None and self.registry.get(name) is not None:
+                described = self.registry.get(name)
+                info = {"name": name, "description": described.description,
+                        "parameters": described.to_json_schema()}
             description = _field(info, "description") if info is not None else "(not registered in the runtime yet)"
             api = _API_NAME_OK.sub("_", name)[:60] or "tool"
             base, n = api, 2
@@ -144,9 +150,14 @@ class ToolBox:
             error = f"{code}: {message}" if code and message else f"{type(e).__name__}: {e}"
             return Observation(entry.name, False, "", error, _ms_since(start))
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        # Not cut here: the agent offloads a long output first, then cut() bounds what is shown.
+        return Observation(entry.name, True, text, None, _ms_since(start), value=value)
+
+    def cut(self, text: str) -> str:
+        """`text` bounded to max_chars, saying how much was left out."""
         if len(text) > self.max_chars:
-            text = text[: self.max_chars] + f"... [cut: {len(text) - self.max_chars} more characters]"
-        return Observation(entry.name, True, text, None, _ms_since(start), value)
+            return text[: self.max_chars] + f"... [cut: {len(text) - self.max_chars} more characters]"
+        return text
 
     async def _permitted(self, entry: ToolEntry, args: dict[str, Any]) -> bool:
         name = entry.name

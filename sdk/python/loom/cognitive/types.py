@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from ..context.engineering.step import Step
 
 
 @dataclass
@@ -23,11 +26,19 @@ class Observation:
     output: str
     error: Optional[str] = None
     latency_ms: int = 0
+    #: The call reduced for later prompts (loom.context Step): a one-line observation and,
+    #: when the output was offloaded, the file holding it (reduced_step.outcome_ref).
+    reduced_step: Optional["Step"] = None
     #: The parsed tool output, when the tool succeeded.
     value: Any = None
 
     def for_model(self) -> str:
-        return self.output if self.success else f"Error: {self.error}"
+        if not self.success:
+            return f"Error: {self.error}"
+        ref = self.reduced_step.outcome_ref if self.reduced_step is not None else None
+        if ref:
+            return f"{self.output}\n[The full output is saved in {ref}; this is a preview.]"
+        return self.output
 
 
 @dataclass
@@ -36,6 +47,8 @@ class ThoughtStep:
     reasoning: str
     tool_call: Optional[ToolCall] = None
     observation: Optional[Observation] = None
+    #: The reduced form of this step's tool call (same as observation.reduced_step).
+    reduced_step: Optional["Step"] = None
     #: Set when the model's reply broke the protocol; the loop told it so and went on.
     malformed: Optional[str] = None
 

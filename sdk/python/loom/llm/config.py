@@ -70,7 +70,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "openai": _preset("https://api.openai.com/v1", "gpt-4o-mini", "OPENAI_API_KEY", True),
     "ollama": _preset("http://127.0.0.1:11434/v1", "llama3.2", None, True),
     # vLLM-style local server; tool calling there depends on server flags, so off by default.
-    "local": _preset("http://127.0.0.1:8000/v1", "qwen2.5-0.5b-instruct", None, False, 0.8, 2048),
+    "local": _preset("http://localhost:8000/v1", "qwen2.5-0.5b-instruct", None, False, 0.8, 2048),
 }
 _PRESET_ALIASES = {"vllm": "local"}
 _GENERIC_TYPES = {"http", "openai-compatible", "openai_compatible", "custom"}
@@ -79,8 +79,8 @@ def preset_config(name: str) -> LLMConfig:
     """An LLMConfig from a built-in preset, its key read from the preset's env variable."""
     key = _PRESET_ALIASES.get(name.lower(), name.lower())
     if key not in PRESETS:
-        raise LLMConfigError(name, f"unknown preset; choose one of {sorted(PRESETS)} "
-                                   "or give api_base and model")
+        raise LLMConfigError(name, f"Unknown provider {name!r} (unknown preset); choose one of "
+                                   f"{sorted(PRESETS)} or give api_base and model")
     p = PRESETS[key]
     return LLMConfig(
         base_url=p["base_url"], model=p["model"],

@@ -33,8 +33,9 @@ class LLMError(RuntimeError):
         super().__init__(f"LLM provider '{provider}': {reason}")
 
 
-class LLMConfigError(LLMError):
-    """The provider's configuration is missing or invalid (unknown preset, unset ${VAR}, ...)."""
+class LLMConfigError(LLMError, ValueError):
+    """The provider's configuration is missing or invalid (unknown preset, unset ${VAR}, ...).
+    Also a ValueError, which the reference SDK raised for an unknown provider name."""
 
 
 class LLMConnectionError(LLMError):

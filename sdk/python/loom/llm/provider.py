@@ -56,6 +56,17 @@ def _parse_retry_after(value: Optional[str]) -> Optional[float]:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _complete(data: str) -> bool:
+    """Whether accumulated SSE data is already a whole event ("[DONE]" or a JSON value)."""
+    if data.strip() == "[DONE]":
+        return True
+    try:
+        json.loads(data)
+        return True
+    except ValueError:
+        return False
+
+
 class _PresetAttr:
     """Reference compatibility: LLMProvider.DEEPSEEK etc., read fresh from the environment."""
 
@@ -90,11 +101,26 @@ class LLMProvider:
         return cls(ctx, preset_config(provider_name))
 
     @classmethod
-    def from_config(cls, ctx: Any, name: str, config: Any = None) -> "LLMProvider":
+    def from_config(cls, ctx: Any, name: Optional[str] = None, config: Any = None, *,
+                    provider_name: Optional[str] = None, project_config: Any = None) -> "LLMProvider":
         """Provider `name` configured by `config`: the `[llm.<name>]` dict, the whole `[llm]`
         table, a loom.toml path (or workspace folder), a reference ProjectConfig, or None to
         read the workspace's loom.toml ($LOOM_WORKSPACE, else the cwd upwards). A name with no
-        section falls back to the preset of that name."""
+        section falls back to the preset of that name (an unknown one is an LLMConfigError,
+        also a ValueError).
+
+        The reference's keywords work too: ``from_config(ctx, provider_name="deepseek",
+        project_config=load_project_config())``."""
+        if provider_name is not None:
+            if name is not None and name != provider_name:
+                raise TypeError(f"from_config: name {name!r} and provider_name {provider_name!r} disagree; give one")
+            name = provider_name
+        if project_config is not None:
+            if config is not None and config is not project_config:
+                raise TypeError("from_config: give config or project_config, not both")
+            config = project_config
+        if not name:
+            raise TypeError("from_config() needs the provider's name (name or provider_name)")
         return cls(ctx, resolve_config(name, config))
 
     @classmethod
@@ -217,12 +243,15 @@ class LLMProvider:
     def _secrets(self) -> Iterable[Optional[str]]:
         return [self.config.api_key, *self.config.extra_headers.values()]
 
-    def _client_for_loop(self) -> httpx.AsyncClient:
+    async def _client_for_loop(self) -> httpx.AsyncClient:
         # An AsyncClient is bound to the loop that first used it; a provider reused from
         # another loop (a new asyncio.run) gets a fresh client instead of a cryptic failure.
+        # The client is entered as a context manager once (``async with httpx.AsyncClient()``,
+        # the reference's usage) and kept for the connections it pools.
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop or self._client.is_closed:
-            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        if self._client is None or self._client_loop is not loop or self._client.is_closed is not False:
+            client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+            self._client = await client.__aenter__()
             self._client_loop = loop
         return self._client
 
@@ -271,7 +300,7 @@ class LLMProvider:
         await asyncio.sleep(delay)
 
     async def _post_json(self, payload: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
-        client = self._client_for_loop()
+        client = await self._client_for_loop()
         for attempt in range(self.config.max_retries + 1):
             try:
                 # wait_for, not asyncio.timeout (3.11+): the package supports Python 3.10.
@@ -282,7 +311,7 @@ class LLMProvider:
             except (httpx.TransportError, asyncio.TimeoutError) as e:
                 await self._retry_or_raise(self._transport_error(e, timeout_s), attempt)
                 continue
-            if resp.status_code >= 400:
+            if self._failed(resp):
                 await self._retry_or_raise(self._status_error(resp, resp.text), attempt)
                 continue
             try:
@@ -299,31 +328,49 @@ class LLMProvider:
         return status_error(self.name, resp.status_code, body,
                             _parse_retry_after(resp.headers.get("retry-after")), self._secrets())
 
+    def _failed(self, resp: httpx.Response) -> bool:
+        """True for an HTTP error status (4xx/5xx); LLMResponseError for another non-2xx (a
+        redirect, which is not followed); False for success."""
+        try:
+            resp.raise_for_status()
+            return False
+        except httpx.HTTPStatusError:
+            if resp.status_code >= 400:
+                return True
+            raise LLMResponseError(self.name, f"unexpected HTTP {resp.status_code} from {self.config.base_url} "
+                                              "(redirects are not followed; check api_base)") from None
+
     async def _post_sse(self, payload: Mapping[str, Any], timeout_s: float) -> AsyncIterator[dict[str, Any]]:
         """Open the stream (retrying only until the first byte is accepted), then yield each
-        SSE `data:` event parsed as JSON until `[DONE]`."""
-        client = self._client_for_loop()
+        SSE `data:` event parsed as JSON until `[DONE]` (an event that is not JSON is skipped
+        with a warning, as the reference does)."""
+        client = await self._client_for_loop()
         headers = {**self._headers(), "Accept": "text/event-stream"}
-        resp: Optional[httpx.Response] = None
+        opened: Any = None
+        resp: Any = None
         for attempt in range(self.config.max_retries + 1):
-            request = client.build_request("POST", self._url, json=payload, headers=headers,
-                                           timeout=httpx.Timeout(timeout_s))
+            opened = client.stream("POST", self._url, json=payload, headers=headers, timeout=httpx.Timeout(timeout_s))
             try:
-                resp = await client.send(request, stream=True)
+                resp = await opened.__aenter__()
             except httpx.TransportError as e:
                 await self._retry_or_raise(self._transport_error(e, timeout_s), attempt)
                 continue
-            if resp.status_code >= 400:
+            try:
+                failed = self._failed(resp)
+            except BaseException:
+                await opened.__aexit__(None, None, None)
+                raise
+            if failed:
                 try:
                     body = (await resp.aread()).decode("utf-8", "replace")
                 except httpx.TransportError:
                     body = ""
                 finally:
-                    await resp.aclose()
+                    await opened.__aexit__(None, None, None)
                 await self._retry_or_raise(self._status_error(resp, body), attempt)
                 continue
             break
-        assert resp is not None
+        assert opened is not None and resp is not None
         try:
             async for data in self._sse_events(resp, timeout_s):
                 if data.strip() == "[DONE]":
@@ -331,8 +378,9 @@ class LLMProvider:
                 try:
                     chunk = json.loads(data)
                 except json.JSONDecodeError:
-                    raise LLMResponseError(self.name, "stream sent an event that is not JSON: "
-                                           + redact(data[:200], self._secrets())) from None
+                    log.warning("LLM provider '%s': skipped a stream event that is not JSON: %s", self.name,
+                                redact(data[:200], self._secrets()))
+                    continue
                 if isinstance(chunk, dict) and chunk.get("error"):
                     err = chunk["error"]
                     msg = err.get("message") if isinstance(err, dict) else str(err)
@@ -341,7 +389,7 @@ class LLMProvider:
                 if isinstance(chunk, dict):
                     yield chunk
         finally:
-            await resp.aclose()
+            await opened.__aexit__(None, None, None)
 
     async def _sse_events(self, resp: httpx.Response, timeout_s: float) -> AsyncIterator[str]:
         """Server-sent events: `data:` lines accumulate until a blank line ends the event."""
@@ -357,6 +405,10 @@ class LLMProvider:
                     continue  # comment / keep-alive
                 field, _, value = line.partition(":")
                 if field == "data":
+                    if data and _complete("\n".join(data)):
+                        # Servers that omit the blank line between events (one event per line).
+                        yield "\n".join(data)
+                        data = []
                     data.append(value[1:] if value.startswith(" ") else value)
         except (httpx.TransportError, asyncio.TimeoutError) as e:
             raise self._transport_error(e, timeout_s) from None

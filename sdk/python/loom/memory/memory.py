@@ -29,16 +29,12 @@ class MemoryError(RuntimeError):  # noqa: A001 (shadowing the builtin is deliber
     """Memory was used in a way it cannot serve (long-term storage without a ctx...)."""
 
 
-@dataclass
-class MemoryItem:
-    role: str
-    content: str
-    metadata: dict[str, str] = field(default_factory=dict)
-    timestamp_ms: int = 0
+class DictFields:
+    """Read access by key to a dataclass's fields, for code that treats items as dicts
+    (the reference's memory items were): item["role"], item.get("metadata")."""
 
-    # Reference code treats memory items as dicts: item["role"], item.get("metadata").
     def __getitem__(self, key: str) -> Any:
-        if key not in ("role", "content", "metadata", "timestamp_ms"):
+        if key not in getattr(self, "__dataclass_fields__", {}):
             raise KeyError(key)
         return getattr(self, key)
 
@@ -47,6 +43,15 @@ class MemoryItem:
             return self[key]
         except KeyError:
             return default
+
+
+@dataclass
+class MemoryItem(DictFields):
+    role: str
+    content: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    timestamp_ms: int = 0
+
 
     @property
     def tokens(self) -> int:

@@ -11,7 +11,7 @@ from loom.llm import LLMConfigError, LLMProvider, PRESETS
 def test_presets_cover_the_four_providers():
     assert {"deepseek", "openai", "ollama", "local"} <= set(PRESETS)
     assert LLMProvider.from_name(None, "ollama").config.base_url == "http://127.0.0.1:11434/v1"
-    assert LLMProvider.from_config(None, "vllm", {"type": "vllm"}).config.base_url == "http://127.0.0.1:8000/v1"
+    assert LLMProvider.from_config(None, "vllm", {"type": "vllm"}).config.base_url == "http://localhost:8000/v1"
 
 
 def test_section_overrides_preset_and_expands_env(monkeypatch):

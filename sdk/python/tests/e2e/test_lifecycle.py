@@ -177,3 +177,32 @@ async def test_silent_runtime_is_detected_and_the_agent_reconnects(tmp_path):
     finally:
         await agent.stop()
         assert rt.stop() == 0
+
+
+async def test_an_agent_whose_id_another_process_takes_gives_way_instead_of_fighting(runtime, raw_channel, monkeypatch):
+    """Two processes under one id: the newer stream wins, the older one says why and stops
+    reconnecting (before this, each reconnect replaced the other, back and forth, forever)."""
+    monkeypatch.setenv("LOOM_BRIDGE_ADDR", runtime.address)
+    monkeypatch.setenv("LOOM_TOKEN", runtime.token)
+    agent_id = unique("twin")
+    older = Agent(agent_id, topics=[f"{agent_id}.in"])
+    newer = Agent(agent_id, topics=[f"{agent_id}.in"])
+    await older.start()
+    try:
+        await newer.start()
+        for _ in range(100):
+            if older.taken_over:
+                break
+            await asyncio.sleep(0.05)
+        assert older.taken_over and "taken over" in older.taken_over
+        await asyncio.sleep(1.5)  # room for a tug of war, were there one
+        assert older.stats["reconnects"] == 0, "the older agent must not take the id back"
+        assert newer.stats["reconnects"] == 0 and newer.taken_over is None
+        reply = await asyncio.wait_for(newer.ctx.emit(f"{agent_id}.in", type="still-here"), 5)
+        assert reply is not None
+        stub = runtime_pb2_grpc.RuntimeStub(raw_channel)
+        listed = await stub.ListAgents(runtime_pb2.ListAgentsRequest(), metadata=runtime.metadata())
+        assert next(a for a in listed.agents if a.agent_id == agent_id).state == "connected"
+    finally:
+        await newer.stop()
+        await older.stop()

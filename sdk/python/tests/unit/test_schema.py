@@ -125,10 +125,16 @@ def test_bare_decorator_uses_function_name_and_docstring():
     assert (shout.__loom_tool__.name, shout.__loom_tool__.description) == ("shout", "Upper-cases text.")
 
 
-def test_reference_tool_names_map_to_the_registry_form():
-    from loom.tools import wire_tool_name
+def test_tool_names_register_as_declared_and_calls_try_both_spellings():
+    # The registry takes the reference's names as they are ("web.search", "add"), so a reference
+    # client calling "web.search" finds the tool; a call tries the other separator as well, and
+    # a dotted name in one of Loom's namespaces means Loom's tool.
+    from loom.tools import call_names, wire_tool_name
 
-    assert wire_tool_name("fs:read") == "fs:read"
-    assert wire_tool_name("web.search") == "web:search"
-    assert wire_tool_name("a.b.c") == "a:b.c"
-    assert wire_tool_name("shout") == "py:shout"
+    assert [wire_tool_name(n) for n in ("fs:read", "web.search", "a.b.c", "shout")] == ["fs:read", "web.search", "a.b.c", "shout"]
+    assert call_names("web.search") == ["web.search", "web:search"]
+    assert call_names("notes:search") == ["notes:search", "notes.search"]
+    assert call_names("a.b.c") == ["a.b.c", "a:b.c"]
+    assert call_names("fs.read") == ["fs:read"]
+    assert call_names("fs:read") == ["fs:read"]
+    assert call_names("shout") == ["shout"]

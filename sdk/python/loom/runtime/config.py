@@ -1,0 +1,321 @@
+"""A workspace's `loom.toml`, as the reference SDK's `loom.runtime.config` presents it.
+
+`ProjectConfig.load(path)` and `load_project_config(start_dir)` give the reference's view
+(`name`, `bridge`, `dashboard`, `llm_providers`, `mcp_servers`, `agents`) of either file
+format the runtime reads:
+
+- the reference's own (`[bridge] address`, command-less `[agents.<id>]` tables holding an
+  agent's settings, `[llm.<name>] api_base`, ...);
+- Loom's (`[bridge] host`/`port`, `[agents.<id>] command = ...` tables the runtime's
+  supervisor starts, `[dashboard] enabled` defaulting to off, ...): those keys are kept too,
+  in `raw`, `bridge.port`, `supervised_agents()`.
+
+Beyond the reference: `${NAME:-fallback}` and `$$` in strings (the runtime's spelling) besides
+`${NAME}` and `$NAME`; `path` and `workspace` say which file was read.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, packaged as tomli
+    import tomli as tomllib  # type: ignore[no-redef]
+
+CONFIG_FILE = "loom.toml"
+DEFAULT_BRIDGE_ADDRESS = "127.0.0.1:50051"
+
+# ${NAME:-fallback}, ${NAME}, $NAME, and $$ for a literal dollar.
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_vars(value: Any, env: Optional[Mapping[str, str]] = None) -> Any:
+    """`value` with environment references in every string replaced (recursively through lists
+    and tables). An unset name without a fallback is left as written, as the reference does."""
+    env = os.environ if env is None else env
+    if isinstance(value, str):
+        def one(m: "re.Match[str]") -> str:
+            if m.group(0) == "$$":
+                return "$"
+            name = m.group(1) or m.group(3)
+            fallback = m.group(2)
+            found = env.get(name)
+            if fallback is not None:
+                return found if found else fallback
+            return found if found is not None else m.group(0)
+        return _VAR.sub(one, value)
+    if isinstance(value, dict):
+        return {k: expand_vars(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_vars(v, env) for v in value]
+    return value
+
+
+def read_env_file(path: Path, env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """KEY=VALUE lines of a `.env` file (comments, blank lines and `export ` skipped, one pair of
+    matching quotes removed) put into `env` (default os.environ) where not already set; returns
+    what was added."""
+    target = os.environ if env is None else env
+    added: Dict[str, str] = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return added
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if key and key not in target:
+            target[key] = value
+            added[key] = value
+    return added
+
+
+@dataclass
+class BridgeConfig:
+    """`[bridge]`: where agents reach the runtime."""
+
+    address: str = DEFAULT_BRIDGE_ADDRESS
+    #: The reference CLI's choice of runtime binary ("full" or "bridge-only"); for `loom up` and
+    #: `loom run`, "bridge-only" means no dashboard.
+    mode: str = "full"
+    version: str = "latest"
+    timeout_sec: int = 30
+    #: Loom's `[bridge] port` (0: any free one) when the file gives it, else the address's port
+    #: when the file gives an address, else None (the runtime's default).
+    port: Optional[int] = None
+    #: Loom's `[bridge] compat` ("none" or "reference").
+    compat: Optional[str] = None
+
+
+@dataclass
+class LLMProviderConfig:
+    """`[llm.<name>]`: an OpenAI-compatible model endpoint (see loom.llm for every key)."""
+
+    name: str
+    type: str
+    api_key: Optional[str] = None
+    api_base: Optional[str] = None
+    model: Optional[str] = None
+    max_tokens: int = 2048
+    temperature: float = 0.7
+    timeout_sec: int = 30
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MCPServerConfig:
+    """`[mcp.<name>]` of a stdio server (`url` for Loom's HTTP servers, else empty)."""
+
+    name: str
+    command: str
+    args: List[str] = field(default_factory=list)
+    env: Dict[str, str] = field(default_factory=dict)
+    url: Optional[str] = None
+
+
+@dataclass
+class DashboardConfig:
+    """`[dashboard]`. The defaults are the reference's (on, port 3030); the runtime's own
+    default, when the file has no such table, is off."""
+
+    enabled: bool = True
+    port: int = 3030
+    host: str = "127.0.0.1"
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _port_of(address: str) -> Optional[int]:
+    host, sep, port = address.rpartition(":")
+    return int(port) if sep and host and port.isdigit() else None
+
+
+@dataclass
+class ProjectConfig:
+    """A project's `loom.toml` (see the module's docstring for the two formats read)."""
+
+    name: Optional[str] = None
+    version: str = "0.1.0"
+    description: Optional[str] = None
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    llm_providers: Dict[str, LLMProviderConfig] = field(default_factory=dict)
+    mcp_servers: Dict[str, MCPServerConfig] = field(default_factory=dict)
+    #: Every `[agents.<id>]` table as written (env references expanded).
+    agents: Dict[str, Any] = field(default_factory=dict)
+    #: The file read (None: defaults, no file).
+    path: Optional[Path] = None
+    #: The whole parsed file, env references expanded.
+    raw: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def workspace(self) -> Optional[Path]:
+        """The folder holding the file."""
+        return self.path.parent if self.path else None
+
+    @classmethod
+    def load(cls, path: Path = Path(CONFIG_FILE), *, load_env: bool = True) -> "ProjectConfig":
+        """Reads `path`; defaults when it does not exist. With `load_env`, the nearest `.env`
+        (beside the file, then the current folder, then the file's parent folders) sets the
+        variables it names that the environment lacks, before `${...}` are expanded. A file
+        that does not parse raises RuntimeError naming it."""
+        path = Path(path)
+        if not path.is_file():
+            return cls()
+        if load_env:
+            candidates = [path.parent / ".env", Path.cwd() / ".env"]
+            candidates += [p / ".env" for p in path.resolve().parent.parents]
+            for candidate in candidates:
+                if candidate.is_file():
+                    read_env_file(candidate)
+                    break
+        try:
+            data = expand_vars(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            raise RuntimeError(f"Failed to parse {path}: {e}") from e
+        return cls.from_dict(data, path=path)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, path: Optional[Path] = None) -> "ProjectConfig":
+        """The configuration a parsed (and expanded) loom.toml describes."""
+        cfg = cls(path=Path(path) if path else None, raw=dict(data))
+        cfg.name = data.get("name") if isinstance(data.get("name"), str) else None
+        cfg.version = str(data.get("version", cfg.version))
+        cfg.description = data.get("description") if isinstance(data.get("description"), str) else None
+
+        bridge = data.get("bridge")
+        if isinstance(bridge, dict):
+            b = BridgeConfig(
+                mode=str(bridge.get("mode", "full")),
+                version=str(bridge.get("version", "latest")),
+                timeout_sec=_int(bridge.get("timeout_sec"), 30),
+                compat=bridge.get("compat") if isinstance(bridge.get("compat"), str) else None,
+            )
+            if isinstance(bridge.get("address"), str):
+                b.address = bridge["address"]
+                b.port = _port_of(b.address)
+            elif "host" in bridge or "port" in bridge:
+                host = bridge.get("host") if isinstance(bridge.get("host"), str) else "127.0.0.1"
+                host = "127.0.0.1" if host == "localhost" else host
+                b.port = _int(bridge.get("port"), 0)
+                if b.port:
+                    b.address = f"[{host}]:{b.port}" if ":" in host else f"{host}:{b.port}"
+            cfg.bridge = b
+
+        dash = data.get("dashboard")
+        if isinstance(dash, dict):
+            cfg.dashboard = DashboardConfig(
+                enabled=bool(dash.get("enabled", True)),
+                port=_int(dash.get("port"), 3030),
+                host=str(dash.get("host", "127.0.0.1")),
+            )
+
+        for name, section in (data.get("llm") or {}).items():
+            if not isinstance(section, dict):
+                continue
+            timeout = section.get("timeout_sec", section.get("timeout"))
+            cfg.llm_providers[name] = LLMProviderConfig(
+                name=name,
+                type=str(section.get("type", section.get("provider", "http"))),
+                api_key=section.get("api_key"),
+                api_base=section.get("api_base", section.get("base_url")),
+                model=section.get("model"),
+                max_tokens=_int(section.get("max_tokens"), 2048),
+                temperature=section.get("temperature", 0.7),
+                timeout_sec=_int(timeout, 30),
+                extra=dict(section.get("extra") or {}),
+            )
+
+        for name, section in (data.get("mcp") or {}).items():
+            # [mcp.serve] and [mcp.settings] are Loom's own settings, not servers.
+            if not isinstance(section, dict) or (name in ("serve", "settings") and "command" not in section and "url" not in section):
+                continue
+            cfg.mcp_servers[name] = MCPServerConfig(
+                name=name,
+                command=str(section.get("command", "")),
+                args=[str(a) for a in section.get("args", [])],
+                env={str(k): str(v) for k, v in (section.get("env") or {}).items()},
+                url=section.get("url") if isinstance(section.get("url"), str) else None,
+            )
+
+        for agent_id, table in (data.get("agents") or {}).items():
+            cfg.agents[agent_id] = _agent_table(table)
+        return cfg
+
+    def supervised_agents(self) -> Dict[str, Dict[str, Any]]:
+        """The `[agents.<id>]` tables with a `command`: the ones the runtime starts itself."""
+        return {k: v for k, v in self.agents.items() if isinstance(v, dict) and "command" in v}
+
+    def agent_settings(self, agent_id: str) -> Dict[str, Any]:
+        """`[agents.<agent_id>]` as a dict (empty when absent)."""
+        table = self.agents.get(agent_id)
+        return table if isinstance(table, dict) else {}
+
+    def to_env_vars(self) -> Dict[str, str]:
+        """The reference runtime's environment for this configuration: `LOOM_BRIDGE_ADDR`,
+        `LOOM_DASHBOARD*`, and `LOOM_LLM_*` from the first `[llm.*]` table."""
+        env = {"LOOM_BRIDGE_ADDR": self.bridge.address}
+        if self.dashboard.enabled:
+            env["LOOM_DASHBOARD"] = "true"
+            env["LOOM_DASHBOARD_HOST"] = self.dashboard.host
+            env["LOOM_DASHBOARD_PORT"] = str(self.dashboard.port)
+        first = next(iter(self.llm_providers.values()), None)
+        if first is not None:
+            for key, value in (("LOOM_LLM_API_KEY", first.api_key), ("LOOM_LLM_API_BASE", first.api_base),
+                               ("LOOM_LLM_MODEL", first.model)):
+                if value:
+                    env[key] = str(value)
+        return env
+
+
+def _agent_table(table: Any) -> Any:
+    """An agent's table; the reference's old files wrote it as a Python dict in a string."""
+    if not isinstance(table, str):
+        return table
+    try:
+        parsed = ast.literal_eval(table)
+    except (ValueError, SyntaxError):
+        return {"_raw": table}
+    return parsed if isinstance(parsed, dict) else {"value": parsed}
+
+
+def find_project_file(start_dir: Path = Path(".")) -> Optional[Path]:
+    """The nearest loom.toml from `start_dir` upwards, or None."""
+    here = Path(start_dir).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder / CONFIG_FILE
+    return None
+
+
+def load_project_config(start_dir: Path = Path(".")) -> ProjectConfig:
+    """The configuration of the nearest loom.toml from `start_dir` upwards (defaults if none)."""
+    found = find_project_file(start_dir)
+    return ProjectConfig.load(found) if found else ProjectConfig()
+
+
+__all__ = [
+    "BridgeConfig",
+    "DashboardConfig",
+    "LLMProviderConfig",
+    "MCPServerConfig",
+    "ProjectConfig",
+    "expand_vars",
+    "find_project_file",
+    "load_project_config",
+    "read_env_file",
+]
