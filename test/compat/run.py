@@ -13,6 +13,9 @@ in ../shared/reference. This harness
        readme    loom-py's README's first agent, run as written, and its tool called by name
        apps      apps/chat-assistant, deep-research, market-analyst for 20 s each, started as
                  `loom run` starts them, with their own loom.toml
+       sdk       the same from the other side: OUR SDK's wheel as the only `loom` in a fresh venv,
+                 the reference's tests/unit run on it, then its three apps' agents on it for 20 s
+                 each against our runtime, their LLM a scripted stand-in (standins.py)
 Weather and web search go to local stand-ins (standins.py), never to the internet; API keys are
 removed from every process it starts, so nothing reaches a paid service.
 
@@ -21,7 +24,7 @@ Prints one line per test and, last, "compat: N passed, N failed, N skipped" (cou
 Every process it starts carries LOOM_COMPAT=<run mark> in its environment and is ended before it
 returns (those that outlive their stop are killed and reported).
 
-Usage: python3 test/compat/run.py [--only pytest,native,readme,apps] [--app-seconds 20] [--keep]
+Usage: python3 test/compat/run.py [--only pytest,native,readme,apps,sdk] [--app-seconds 20] [--keep]
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ NEEDS_KEY_ENV: dict[str, str] = {}
 # web:search reaches the stand-in through [tools.web_search] (base_url, api_key); the reference's
 # web-search test and script look for BRAVE_API_KEY before they call it, so they get the stand-in's.
 STAND_IN_SEARCH_KEY = "compat-stand-in-key"
+# The apps' [llm.*] tables name ${DEEPSEEK_API_KEY}; in the "sdk" part they reach the scripted stand-in.
+STAND_IN_LLM_KEY = "compat-stand-in-llm-key"
 NEEDS_KEY_ENV.update({"BRAVE_API_KEY": STAND_IN_SEARCH_KEY})
 
 
@@ -371,25 +376,10 @@ class Suite:
         # Its per-test lines follow; its own totals line is left out (the suite's is the one counted).
         totals = [ln.strip("= ") for ln in log.read_text(errors="replace").splitlines() if re.match(r"^=+ .*\d+ (passed|failed|skipped|errors?)\b.* in [\d.]+s", ln)]
         print(f"pytest exit {proc.returncode}; its totals: " + re.sub(r"(\d+) (\w+)", r"\2 \1", totals[-1] if totals else "none printed"), flush=True)
-        if not junit.exists():
-            record(group, "pytest run", "failed", f"no results (exit {proc.returncode}): {tail(log, 5)}")
-            return
-        for tc in ET.parse(junit).getroot().iter("testcase"):
-            name = nodeid(tc.get("classname", ""), tc.get("name", ""))
-            fail = tc.find("failure")
-            err = tc.find("error")
-            skip = tc.find("skipped")
-            if fail is not None or err is not None:
-                el = fail if fail is not None else err
-                msg = el.get("message") or (el.text or "").strip().splitlines()[-1:] or ["?"]
-                msg = msg if isinstance(msg, str) else msg[0]
-                record(group, name, "failed", ("error in setup/teardown: " if fail is None else "") + first_line(msg))
-            elif skip is not None:
-                record(group, name, "skipped", skip.get("message", ""))
-            else:
-                record(group, name, "passed")
+        record_junit(group, junit, proc.returncode, log)
 
     # 2. test_native_tools.py as a script ------------------------------------------------------------
+
 
     def run_native_tools(self) -> None:
         group = "native"
@@ -506,13 +496,22 @@ class Suite:
                     if p.poll() is None:
                         stop(p, 2)
 
-    def run_app(self, app: str) -> None:
-        group = "apps"
+    def run_app(self, app: str, group: str = "apps", python: str = "", loom_cli: str = "") -> None:
+        """One app as `loom run` starts it: on the reference's loom-py, or (group "sdk") on ours with
+        its LLM pointed at the scripted stand-in, which it must then have asked."""
+        python = python or self.python
+        loom_cli = loom_cli or self.loom_cli
+        ours = group == "sdk"
         src = self.root / "apps" / app
-        ws = self.tmp / "apps" / app
+        ws = self.tmp / group / app
         shutil.copytree(src, ws)
+        if ours:
+            toml = ws / "loom.toml"
+            toml.write_text(re.sub(r'(?m)^(\s*api_base\s*=\s*)".*"', rf'\1"{self.standins.base_url}/v1"', toml.read_text()))
+        llm_hits_before = len(self.standins.hits)
         port = free_port()
-        rlog = OUTPUT / f"app-{app}.runtime.log"
+        prefix = f"{'sdk-' if ours else ''}app-{app}"
+        rlog = OUTPUT / f"{prefix}.runtime.log"
         runtime = spawn(["node", str(REPO / "dist" / "runtime.js"), "--compat", "reference", "--port", str(port),
                          "--workspace", str(ws), "--parent-pid", str(os.getpid()),
                          "--overrides", json.dumps(runtime_overrides(self.standins.base_url))],
@@ -524,30 +523,34 @@ class Suite:
         addr = f"127.0.0.1:{port}"
         # `loom run`: every agents/*.py (then main.py, run.py or app.py), cwd the project, with the
         # environment its ProjectConfig.to_env_vars() gives; the bridge address is ours.
-        env = child_env(self.app_env(ws))
+        env = child_env(self.app_env(ws, python))
         env["LOOM_BRIDGE_ADDR"] = addr
+        if ours:
+            env.update({k: STAND_IN_LLM_KEY for k in ("DEEPSEEK_API_KEY", "OPENAI_API_KEY")})
         scripts = sorted((ws / "agents").glob("*.py"))
         scripts += [ws / e for e in ("main.py", "run.py", "app.py") if (ws / e).exists()][:1]
         procs: dict[str, subprocess.Popen] = {}
         started = time.time()
         for s in scripts:
-            procs[s.stem] = spawn([self.python, str(s)], OUTPUT / f"app-{app}.{s.stem}.log", ws, env)
+            procs[s.stem] = spawn([python, str(s)], OUTPUT / f"{prefix}.{s.stem}.log", ws, env)
         # Until every agent still running has registered (at most 15 s), then what its README has
         # the user do next.
         deadline = time.time() + 15
         while time.time() < deadline and connected(rlog) < sum(p.poll() is None for p in procs.values()):
             time.sleep(0.2)
-        if app == "chat-assistant":  # `loom chat` in another terminal, then a question
-            chat = spawn([self.loom_cli, "chat", "--address", addr], OUTPUT / f"app-{app}.loom-chat.log", ws, env, stdin=subprocess.PIPE)
+        problems: list[str] = []
+        if app == "chat-assistant" and not Path(loom_cli).exists():
+            problems.append(f"no `loom` command in {Path(loom_cli).parent}")
+        elif app == "chat-assistant":  # `loom chat` in another terminal, then a question
+            chat = spawn([loom_cli, "chat", "--address", addr], OUTPUT / f"{prefix}.loom-chat.log", ws, env, stdin=subprocess.PIPE)
             chat.stdin.write(b"What is the weather in Tokyo?\n")
             chat.stdin.flush()
             procs["loom chat"] = chat
         elif app == "deep-research":  # python query.py "..."
-            procs["query.py"] = spawn([self.python, "query.py", "What are the latest developments in AI agents?"],
-                                      OUTPUT / f"app-{app}.query.log", ws, env)
+            procs["query.py"] = spawn([python, "query.py", "What are the latest developments in AI agents?"],
+                                      OUTPUT / f"{prefix}.query.log", ws, env)
         time.sleep(max(0.0, started + self.args.app_seconds - time.time()))
 
-        problems: list[str] = []
         if runtime.poll() is not None:
             problems.append(runtime_problem(rlog, runtime))
         for name, p in procs.items():
@@ -560,8 +563,10 @@ class Suite:
         code = stop(runtime)
         if code not in (0, None) and not problems:
             problems.append(f"runtime exited {code} on SIGTERM")
-        for log in sorted(OUTPUT.glob(f"app-{app}.*.log")):
-            who = log.name[len(f"app-{app}."):-len(".log")]
+        if ours and not any(StandIns.kind(h) == "llm" for h in self.standins.hits[llm_hits_before:]):
+            problems.append("the scripted LLM stand-in was never asked")
+        for log in sorted(OUTPUT.glob(f"{prefix}.*.log")):
+            who = log.name[len(f"{prefix}."):-len(".log")]
             for line in error_lines(log, runtime_log=(log == rlog)):
                 problems.append(f"{who}: {line}")
         if problems:
@@ -569,10 +574,50 @@ class Suite:
         else:
             record(group, app, "passed")
 
-    def app_env(self, ws: Path) -> dict:
+    # 5. our SDK under the reference's tests and apps -----------------------------------------------
+
+    def run_sdk(self) -> None:
+        group = "sdk"
+        print("\n── sdk: our SDK's wheel as the only `loom` in a fresh venv: the reference's tests/unit, then its apps", flush=True)
+        wheels = sorted((REPO / "dist" / "sdk").glob("*.whl"))
+        if not wheels:
+            record(group, "our SDK's wheel", "failed", "no wheel in dist/sdk; run `npm run build`")
+            return
+        venv = self.tmp / "oursdk-venv"
+        log = OUTPUT / "sdk-venv.log"
+        with open(log, "w") as out:
+            made = subprocess.run([sys.executable, "-m", "venv", str(venv)], stdout=out, stderr=subprocess.STDOUT).returncode == 0 and subprocess.run(
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}[telemetry]", "-r", str(HERE / "requirements-oursdk.txt")],
+                stdout=out, stderr=subprocess.STDOUT).returncode == 0
+        if not made:
+            record(group, "fresh venv with our SDK's wheel", "failed", tail(log, 5))
+            return
+        python, loom_cli = str(venv / "bin" / "python"), str(venv / "bin" / "loom")
+        # Its tests without its sources (some put <loom-py>/src on sys.path: there is none), with its
+        # pytest settings.
+        tests = self.tmp / "sdk-unit"
+        shutil.copytree(self.root / "loom-py" / "tests", tests / "tests")
+        shutil.copy2(self.root / "loom-py" / "pyproject.toml", tests / "pyproject.toml")
+        junit = self.tmp / "sdk-junit.xml"
+        ulog = OUTPUT / "sdk-unit.log"
+        proc = spawn([python, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "tests/unit"], ulog, tests, child_env())
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+        record_junit(group, junit, proc.returncode, ulog)
+        for app in APPS:
+            try:
+                self.run_app(app, group, python, loom_cli)
+            finally:
+                for p in STARTED:
+                    if p.poll() is None:
+                        stop(p, 2)
+
+    def app_env(self, ws: Path, python: str) -> dict:
         code = ("import json, pathlib; from loom.runtime.config import load_project_config; "
                 "print(json.dumps(load_project_config(pathlib.Path('.')).to_env_vars()))")
-        out = subprocess.run([self.python, "-c", code], cwd=ws, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = subprocess.run([python, "-c", code], cwd=ws, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             return json.loads(out.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -588,6 +633,27 @@ class Suite:
 
 
 # ── reading outputs ─────────────────────────────────────────────────────────────────────────────
+
+
+def record_junit(group: str, junit: Path, code: int | None, log: Path) -> None:
+    """One case per test of a pytest --junitxml report."""
+    if not junit.exists():
+        record(group, "pytest run", "failed", f"no results (exit {code}): {tail(log, 5)}")
+        return
+    for tc in ET.parse(junit).getroot().iter("testcase"):
+        name = nodeid(tc.get("classname", ""), tc.get("name", ""))
+        fail = tc.find("failure")
+        err = tc.find("error")
+        skip = tc.find("skipped")
+        if fail is not None or err is not None:
+            el = fail if fail is not None else err
+            msg = el.get("message") or (el.text or "").strip().splitlines()[-1:] or ["?"]
+            msg = msg if isinstance(msg, str) else msg[0]
+            record(group, name, "failed", ("error in setup/teardown: " if fail is None else "") + first_line(msg))
+        elif skip is not None:
+            record(group, name, "skipped", skip.get("message", ""))
+        else:
+            record(group, name, "passed")
 
 
 def nodeid(classname: str, name: str) -> str:
@@ -652,6 +718,8 @@ ALLOWED: list[tuple[str, re.Pattern]] = [
     ("web-search MCP server without BRAVE_API_KEY", re.compile(r'"component":"mcp\.web-search","msg":"mcp server failed","error":"mcp\.web-search: could not start: mcp\.web-search\.env\.BRAVE_API_KEY: \$\{BRAVE_API_KEY\} has no value')),
     # ... so deep-research's researcher finds no "web-search" tool and uses its mock results.
     ("web-search MCP server without BRAVE_API_KEY", re.compile(r"^\[researcher\] Web search failed: Tool call failed: Tool not found: web-search, using mock data$")),
+    # (the same, worded by our SDK, in the "sdk" part)
+    ("web-search MCP server without BRAVE_API_KEY", re.compile(r"^\[researcher\] Web search failed: tool 'web-search' failed \(not_found\): tool \"web-search\" not found; did you mean \"web:search\"\?, using mock data$")),
 ]
 
 
@@ -711,7 +779,7 @@ def error_lines(log: Path, runtime_log: bool) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="pytest,native,readme,apps", help="comma-separated parts to run")
+    parser.add_argument("--only", default="pytest,native,readme,apps,sdk", help="comma-separated parts to run")
     parser.add_argument("--app-seconds", type=float, default=20.0, help="how long each app runs")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
@@ -733,6 +801,8 @@ def main() -> int:
             suite.run_readme()
         if "apps" in parts:
             suite.run_apps()
+        if "sdk" in parts:
+            suite.run_sdk()
     except KeyboardInterrupt:
         record("harness", "run", "failed", "interrupted")
     except Exception as err:  # noqa: BLE001 - reported as a failed case, with the summary line

@@ -5,6 +5,9 @@ One HTTP server answers in the shapes of:
 - Open-Meteo forecast:  GET <any other path>?latitude=..  (weather:get)
 - Brave Search:         GET /res/v1/web/search?q=...      (web:search, the reference's README)
 - DuckDuckGo instant answers: GET /?q=...&format=json     (web:search, the reference's tests' comments)
+- an OpenAI-compatible model: POST /v1/chat/completions    (the apps' LLM, in the "sdk" part;
+  streamed as server-sent events when asked): scripted answers in the shape each app's prompt asks for (a JSON plan, sub-queries, a section,
+  a ReAct final answer)
 
 Every request is recorded (``hits``), so a test can tell that the runtime asked the stand-in and
 not the real service.
@@ -40,7 +43,32 @@ class StandIns:
             def do_GET(self) -> None:  # noqa: N802
                 with owner._lock:
                     owner.hits.append(self.path)
-                status, body = owner.answer(self.path)
+                self.send_json(*owner.answer(self.path))
+
+            def do_POST(self) -> None:  # noqa: N802
+                with owner._lock:
+                    owner.hits.append(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                try:
+                    request = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    request = {}
+                if urlparse(self.path).path.endswith("/chat/completions") and request.get("stream"):
+                    self.send_sse(completion_chunks(request))
+                elif urlparse(self.path).path.endswith("/chat/completions"):
+                    self.send_json(200, completion(request))
+                else:
+                    self.send_json(404, {"error": f"the compat stand-in does not serve POST {self.path}"})
+
+            def send_sse(self, events: list) -> None:
+                data = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def send_json(self, status: int, body: object) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -73,6 +101,8 @@ class StandIns:
     def kind(path: str) -> str:
         url = urlparse(path)
         q = parse_qs(url.query)
+        if url.path.endswith("/chat/completions"):
+            return "llm"
         if url.path.endswith("/v1/search") and "name" in q:
             return "geocoding"
         if "latitude" in q:
@@ -119,3 +149,37 @@ class StandIns:
                 "RelatedTopics": [{"Text": r["description"], "FirstURL": r["url"]} for r in results],
             }
         return 404, {"error": f"the compat stand-in does not serve {url.path}"}
+
+
+def scripted_answer(prompt: str) -> str:
+    """What a model would answer to each of the apps' prompts, in the shape its parser expects."""
+    text = prompt.lower()
+    if "trading advisor" in text or '"action"' in text:
+        return json.dumps({"action": "HOLD", "confidence": 0.6, "reasoning": "scripted stand-in: signals are mixed"})
+    if "research planning" in text or "sub-quer" in text:
+        return json.dumps([{"id": "sq-1", "query": "AI agents 2025", "focus_area": "overview", "priority": 1},
+                           {"id": "sq-2", "query": "agent runtimes", "focus_area": "tooling", "priority": 2}])
+    if "research analyst" in text or "key_points" in text:
+        return json.dumps({"title": "Overview", "content": "Scripted stand-in section.", "key_points": ["one", "two"]})
+    return "Final Answer: This is the scripted stand-in model's answer."
+
+
+def completion(request: dict) -> dict:
+    prompt = "\n".join(str(m.get("content", "")) for m in request.get("messages", []) if isinstance(m, dict))
+    return {
+        "id": "chatcmpl-compat",
+        "object": "chat.completion",
+        "model": request.get("model", "stand-in"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": scripted_answer(prompt)}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": 16, "total_tokens": len(prompt) // 4 + 16},
+    }
+
+
+def completion_chunks(request: dict) -> list:
+    """The same answer as server-sent chunks, for a request with "stream": true."""
+    whole = completion(request)
+    text = whole["choices"][0]["message"]["content"]
+    head = {"id": whole["id"], "object": "chat.completion.chunk", "model": whole["model"]}
+    pieces = [text[i:i + 24] for i in range(0, len(text), 24)]
+    chunks = [{**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": p}, "finish_reason": None}]} for p in pieces]
+    return chunks + [{**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": whole["usage"]}]
