@@ -40,6 +40,8 @@ interface AgentRecord {
   subs: Subscription[];
   /** Older reference-dialect streams still live under the id, oldest first, each with its subscriptions. */
   companions: Array<{ conn: AgentConnection; subs: Subscription[] }>;
+  /** Tool calls that came between its registration (which lists its tools) and its stream. */
+  linkWaiters: Array<{ resolve(conn: AgentConnection): void; reject(err: Error): void }>;
   /** Which credential registered the id (the bridge's holder key): only it may take the id while live. */
   holder: string;
 }
@@ -154,6 +156,7 @@ export class AgentDirectory {
       state: 'starting',
       subs: [],
       companions: [],
+      linkWaiters: [],
       holder,
     };
     record.holder = holder;
@@ -193,6 +196,7 @@ export class AgentDirectory {
     record.lastHeartbeatMs = Date.now();
     if (!record.toolsLive) this.replaceTools(record, record.tools);
     this.resubscribe(record);
+    for (const waiter of record.linkWaiters.splice(0)) waiter.resolve(conn);
     this.opts.log.info('agent connected', { agent: agentId, topics: [...record.topics.keys()], tools: record.tools.map((t) => t.name) });
     this.opts.emit(agentId, 'connected', { state: 'connected', topics: [...record.topics.keys()] });
   }
@@ -371,6 +375,7 @@ export class AgentDirectory {
     record.conn = undefined;
     record.state = 'disconnected';
     this.failPending(record.id, `agent ${record.id} disconnected: ${reason}`);
+    for (const waiter of record.linkWaiters.splice(0)) waiter.reject(new ToolError('unavailable', `agent ${record.id} disconnected before its stream opened: ${reason}`));
     if (!wasLive) return;
     record.disconnectedAtMs = Date.now();
     this.opts.log.info('agent disconnected', { agent: record.id, reason });
@@ -428,9 +433,8 @@ export class AgentDirectory {
     );
   }
 
-  private route(agentId: string, call: OutgoingToolCall, signal: AbortSignal): Promise<unknown> {
-    const conn = this.records.get(agentId)?.conn;
-    if (!conn) return Promise.reject(new ToolError('unavailable', `agent ${agentId}, which provides ${call.name}, is not connected`));
+  private async route(agentId: string, call: OutgoingToolCall, signal: AbortSignal): Promise<unknown> {
+    const conn = this.records.get(agentId)?.conn ?? (await this.linkOf(agentId, call, signal));
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(call.id);
@@ -443,6 +447,33 @@ export class AgentDirectory {
       };
       this.pending.set(call.id, { agentId, resolve: settle(resolve), reject: settle(reject) });
       conn.sendToolCall(call);
+    });
+  }
+
+  /**
+   * The stream of an agent that has registered (so its tools are listed) but not yet opened it:
+   * a call in that moment waits for it, within the call's time, rather than failing.
+   */
+  private linkOf(agentId: string, call: OutgoingToolCall, signal: AbortSignal): Promise<AgentConnection> {
+    const record = this.records.get(agentId);
+    if (record?.state !== 'starting') return Promise.reject(new ToolError('unavailable', `agent ${agentId}, which provides ${call.name}, is not connected`));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: (conn: AgentConnection) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(conn);
+        },
+        reject: (err: Error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      const onAbort = () => {
+        record.linkWaiters = record.linkWaiters.filter((w) => w !== waiter);
+        reject(new ToolError('timeout', `agent ${agentId} registered ${call.name} but did not open its stream within ${call.timeoutMs} ms`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      record.linkWaiters.push(waiter);
     });
   }
 

@@ -60,6 +60,22 @@ describe('tools across the bridge', function () {
     return { status: 'TOOL_OK', output: JSON.stringify({ sum: a + b }) };
   };
 
+  it('holds a call made between a provider\'s registration (which lists its tools) and its stream, and delivers it once the stream opens', async () => {
+    const res = await call(c.bridge, 'RegisterAgent', { agentId: 'late-streamer', tools: [{ name: 'late:add', description: 'adds', parametersSchema: addSchema }] });
+    assert.equal(res.success, true, res.errorMessage);
+    const early = call(caller.tools, 'CallTool', { name: 'late:add', arguments: '{"a":1,"b":2}', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const s = new StreamClient(c);
+    streams.push(s);
+    s.stream.on('data', (m: ServerEvent__Output) => {
+      if (m.toolCall) s.send({ toolResult: { id: m.toolCall.id, ...sum(m.toolCall) } });
+    });
+    s.send({ ack: { messageId: 'late-streamer' } });
+    const answered = await early;
+    assert.equal(answered.status, 'TOOL_OK', JSON.stringify(answered.error));
+    assert.deepEqual(JSON.parse(answered.output), { sum: 3 });
+  });
+
   it('routes a call to the providing agent and brings its result back (ForwardToolCall and Tools.CallTool)', async () => {
     const p = await provider('calculator', [{ name: 'calc:add' }], sum);
     const r1 = await call(caller.bridge, 'ForwardToolCall', { id: 'call-1', name: 'calc:add', arguments: '{"a":2,"b":3}', timeoutMs: 10_000 });
