@@ -19,16 +19,18 @@ const common = {
   sourcemap: !production,
   minify: production,
   logLevel: 'info',
-  external: ['classic-level', 'vscode'],
+  external: ['classic-level'],
 };
+// The extension host provides `vscode` at run time; only the extension's bundles may name it (the
+// runtime's build fails on an import of it, as its typecheck does: runtime/tsconfig.json).
+const extensionHost = { ...common, external: [...common.external, 'vscode'] };
 
 const allBuilds = [
   { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir },
-  // The extension host loads this; `vscode` is provided by the host at run time.
   // The extension's entry: tiny, so activation is cheap; the banner marks when VS Code starts
   // loading it (activation is measured from there). core.js is the rest, loaded just after.
-  { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir, banner: { js: 'globalThis.__loomLoadStart = performance.now();' } },
-  { ...common, entryPoints: { core: 'extension/core.ts' }, outdir },
+  { ...extensionHost, entryPoints: { extension: 'extension/extension.ts' }, outdir, banner: { js: 'globalThis.__loomLoadStart = performance.now();' } },
+  { ...extensionHost, entryPoints: { core: 'extension/core.ts' }, outdir },
   // The dashboard UI: browser code, served by the VS Code panel and by the headless runtime.
   { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { webview: 'webview/main.ts' }, outdir },
 ];

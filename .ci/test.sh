@@ -57,10 +57,13 @@ suite() {
   if [ "$rc" -eq 0 ]; then echo "suite $name: ok"; else echo "suite $name: FAILED (exit $rc)"; failed+=("$name"); fi
 }
 
-suite typecheck npx tsc -p . --noEmit
+suite typecheck npx tsc -b --noEmit
 suite unit npx mocha 'test/unit/**/*.test.ts'
 suite integration npx mocha --timeout 120000 'test/integration/**/*.test.ts'
 suite python .venv/bin/python -m pytest -q -p no:cacheprovider sdk/python/tests
+# The Python SDK's lint and types (config: sdk/python/pyproject.toml [tool.ruff], [tool.mypy]).
+suite ruff .venv/bin/ruff check sdk/python
+suite mypy env -C sdk/python ../../.venv/bin/mypy
 # The reference's own tests, clients and apps against this runtime (test/compat/run.py).
 suite compat python3 test/compat/run.py
 [ -f test/vscode/run.ts ] && suite vscode node --import tsx test/vscode/run.ts

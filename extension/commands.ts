@@ -6,7 +6,7 @@ import { AGENT_ID_PATTERN, scaffoldAgent, STARTER_CONFIG } from './agents/scaffo
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENT_ID, type RuntimeConnection } from './bridge/client';
-import { topicMatches } from '../runtime/bus/topics';
+import { topicMatches } from '../runtime/contract';
 import type { Loom } from './loom';
 import { alreadyReported, UntrustedError } from './loom';
 import { COMMANDS } from './ids';

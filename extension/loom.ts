@@ -3,12 +3,12 @@
 // runtime session's (the runtime process or attachment, the bridge connection, editor sources,
 // agent scripts started from the palette), made on start and torn down on stop.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { processAlive } from '../runtime/agents/orphans';
-import type { DiscoveryInfo } from '../runtime/bridge/discovery';
-import type { ConfigOverrides } from '../runtime/config/load';
+import { processAlive } from '../runtime/contract';
+import type { DiscoveryInfo } from '../runtime/contract';
+import type { ConfigOverrides } from '../runtime/contract';
 import { listAgentEntries, type AgentEntry } from './agents/catalog';
 import { AGENT_ID, RuntimeConnection } from './bridge/client';
 import { ApiKeys } from './secrets';
@@ -23,12 +23,20 @@ import { attached, findRunning, keptAliveLog, launch, runtimeScriptOf, type Runt
 import { KeptLog, RuntimeLog } from './runtime/runtimeLog';
 import { ConfigDiagnostics } from './config/diagnostics';
 import { bundledSdk, checkSdk, installSdk } from './python/sdk';
+import { CrashCounter } from './runtime/crashes';
+import { classifySettingChange } from './settingsApply';
 
 /** Test-mode commands (registered only when the extension runs under test): what the views and channels hold. */
 /** (channel name) → its recent lines [{level, text}], undefined when there is no such channel. */
 export const TEST_CHANNEL_COMMAND = 'loom.test.channel';
 export const TEST_AGENTS_TREE_COMMAND = 'loom.test.agentsTree';
+/** () → the context keys this window set for the manifest's `when` clauses: { hasConfig }. */
+export const TEST_CONTEXT_COMMAND = 'loom.test.context';
 const AGENTS_POLL_MS = 5000;
+/** Where the runtime says how a loom.toml reload went (runtime/main.ts reportReload). */
+const CONFIG_TOPIC = 'runtime.config';
+/** Changes this close together make one restart offer. */
+const RESTART_OFFER_DEBOUNCE_MS = 500;
 
 /** SIGTERM to a script agent's whole process group (it was spawned detached, as its group's leader). */
 function stopGroup(child: ChildProcess): boolean {
@@ -92,6 +100,8 @@ export interface LoomApi {
   readonly notices: readonly string[];
   /** Whether the runtime status item shows (only where a loom.toml exists, or a runtime runs). */
   readonly statusVisible: boolean;
+  /** The restart offers this window showed (changed settings, loom.toml sections), oldest first. */
+  readonly restartOffers: readonly string[];
 }
 
 class Disposer implements vscode.Disposable {
@@ -116,6 +126,10 @@ class RuntimeSession extends Disposer {
   readonly scripts = new Map<string, ChildProcess>();
   /** How the runtime confines system:shell (GetStats, read once: it is fixed for the runtime's life); null from a runtime that does not say. */
   isolation: IsolationFacts | null = null;
+  /** The editor event sources, made again when their settings change. */
+  editorEvents: vscode.Disposable | undefined;
+  /** loom.toml sections whose restart was last offered for this runtime (each save reports them all again). */
+  offeredSections = '';
   constructor(readonly handle: RuntimeHandle, readonly conn: RuntimeConnection) {
     super();
   }
@@ -155,6 +169,13 @@ export class Loom implements vscode.Disposable {
   private refreshTimer: NodeJS.Timeout | undefined;
   private agentsPoll: NodeJS.Timeout | undefined;
   private readonly agentsView: vscode.TreeView<unknown>;
+  /** Crashes of runtimes this window started: restarted until they come too often. */
+  private readonly crashes = new CrashCounter();
+  private readonly watchedExits = new WeakSet<RuntimeHandle>();
+  /** What needs a runtime restart, gathered over a burst of changes: one offer for the burst. */
+  private readonly restartItems = new Set<string>();
+  private restartOfferTimer: NodeJS.Timeout | undefined;
+  readonly restartOffers: string[] = [];
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.log = this.life.add(vscode.window.createOutputChannel('Loom', { log: true }));
@@ -169,11 +190,23 @@ export class Loom implements vscode.Disposable {
     // Loom's views and status item belong to folders with a loom.toml (elsewhere: the commands).
     const root = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     if (root) {
-      const watcher = this.life.add(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, 'loom.toml'), false, true, false));
-      this.life.add(watcher.onDidCreate(() => this.configChanged()));
-      this.life.add(watcher.onDidDelete(() => this.configChanged()));
+      // The folder, not the file (as the runtime's follower): a file replaced or renamed away and
+      // back is no longer reliably reported by a watch on its own path.
+      try {
+        const watcher = watch(root.uri.fsPath, (_event, name) => {
+          if (name !== 'loom.toml') return;
+          this.configChanged();
+          this.scheduleRefresh();
+        });
+        watcher.on('error', () => watcher.close());
+        this.life.add({ dispose: () => watcher.close() });
+      } catch (err) {
+        this.log.warn(`cannot watch ${root.uri.fsPath} for loom.toml: ${(err as Error).message}`);
+      }
     }
     this.life.add(vscode.workspace.onDidSaveTextDocument((doc) => void this.onSaved(doc)));
+    this.life.add(vscode.workspace.onDidChangeConfiguration((e) => this.onSettingsChanged(e)));
+    this.life.add({ dispose: () => clearTimeout(this.restartOfferTimer) });
     this.agentsView = this.life.add(vscode.window.createTreeView('loom.agents', { treeDataProvider: this.agents, showCollapseAll: false }));
     this.life.add(vscode.window.createTreeView('loom.tools', { treeDataProvider: this.tools, showCollapseAll: true }));
     this.life.add(
@@ -197,6 +230,7 @@ export class Loom implements vscode.Disposable {
           this.agents.getChildren().map((item) => ({ label: item.label, description: item.description, contextValue: item.contextValue, info: item.row.info })),
         ),
       );
+      this.life.add(vscode.commands.registerCommand(TEST_CONTEXT_COMMAND, () => ({ hasConfig: this.hasConfig })));
     }
     this.setTrustContext();
     this.setState('stopped');
@@ -284,6 +318,9 @@ export class Loom implements vscode.Disposable {
       get statusVisible() {
         return self.statusBar.visible;
       },
+      get restartOffers() {
+        return self.restartOffers;
+      },
     };
   }
 
@@ -323,7 +360,10 @@ export class Loom implements vscode.Disposable {
   /** `quiet`: a reconnect attempt, whose failure the retry schedule reports (no toast per attempt). */
   start(quiet = false): Promise<RuntimeSession> {
     if (this.session?.conn.isOpen) return Promise.resolve(this.session);
-    if (!quiet) this.cancelReconnect();
+    if (!quiet) {
+      this.cancelReconnect();
+      this.crashes.reset(); // asked for: earlier crashes no longer count
+    }
     this.pending ??= this.startSession(quiet).finally(() => (this.pending = undefined));
     return this.pending;
   }
@@ -339,19 +379,23 @@ export class Loom implements vscode.Disposable {
       output = this.followOutput(handle, workspace);
       const conn = await RuntimeConnection.connect(handle.info, handle.windowToken, {
         tools: [...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }), ...this.mcp.tools],
-        topics: ['agent.*.*', ...MCP_TOPICS],
-        onDelivery: (topic, _type, payload) => (topic.startsWith('mcp.') ? this.mcp.onDelivery(topic) : this.onLifecycle(topic, payload)),
+        topics: ['agent.*.*', CONFIG_TOPIC, ...MCP_TOPICS],
+        onDelivery: (topic, _type, payload) => (topic.startsWith('mcp.') ? this.mcp.onDelivery(topic) : topic === CONFIG_TOPIC ? this.onConfigReloaded(payload) : this.onLifecycle(topic, payload)),
         onClosed: (reason) => this.onConnectionLost(reason),
         log: (m) => this.log.warn(m),
       });
       const session = new RuntimeSession(handle, conn);
       this.session = session;
       session.add(output);
-      const settings = this.settings;
-      session.add(watchEditorEvents((topic, type, payload) => conn.publish(topic, type, payload), settings));
+      this.watchEditor(session);
+      session.add({ dispose: () => session.editorEvents?.dispose() });
       session.add({ dispose: () => conn.dispose() });
       this.log.info(`${handle.owned ? 'started' : 'attached to'} the runtime at ${handle.info.address} (pid ${handle.info.pid}, version ${handle.info.version || '?'})`);
-      if (handle.owned) void handle.exited.then((code) => this.session === session && this.onConnectionLost(`the runtime exited (code ${code})`));
+      const launched = handle;
+      if (launched.owned && !this.watchedExits.has(launched)) {
+        this.watchedExits.add(launched);
+        void launched.exited.then((code) => this.onRuntimeExited(launched, code));
+      }
       if (!this.trusted) this.log.warn('workspace not trusted: the runtime runs without agents and without the shell tool');
       conn.publish('workspace.trust', 'workspace.trust', { trusted: this.trusted });
       session.isolation = await this.readIsolation(conn);
@@ -520,6 +564,89 @@ export class Loom implements vscode.Disposable {
   private async offerRestartAfterTrust(): Promise<void> {
     const choice = await vscode.window.showInformationMessage('Loom: the workspace is trusted now. Restart the runtime so agents and the shell tool can run?', 'Restart Runtime');
     if (choice) await this.restart();
+  }
+
+  /**
+   * A runtime this window started exited without being asked to: it crashed. Restarted (through
+   * the reconnect path) until it crashed more than MAX_CRASH_RESTARTS times in CRASH_WINDOW_MS;
+   * then the window stops and says so.
+   */
+  private onRuntimeExited(handle: RuntimeHandle, code: number | null): void {
+    if (this.session?.handle !== handle && this.lost !== handle) return; // stopped on purpose, or replaced
+    const exit = code === null ? 'killed' : `code ${code}`;
+    const reason = `the runtime exited (${exit})`;
+    if (this.crashes.record()) {
+      this.log.warn(`${reason}: restarting it (crash ${this.crashes.count} of at most ${this.crashes.max} in ${this.crashes.windowMs / 60_000} minutes)`);
+      if (this.session?.handle === handle) this.onConnectionLost(reason);
+      return; // else the link dropped first, and the reconnect already under way starts a new one
+    }
+    const count = this.crashes.count;
+    this.crashes.reset();
+    const message = `Loom: the runtime crashed ${count} times in the last ${this.crashes.windowMs / 60_000} minutes and will not be restarted (last exit: ${exit}).`;
+    this.log.error(message);
+    void this.stop().then(() => {
+      this.setState('failed', message);
+      this.notices.push(message);
+      void vscode.window.showErrorMessage(message, 'Show Log', 'Restart Runtime').then((choice) => {
+        if (choice === 'Show Log') this.runtimeLog.show();
+        if (choice === 'Restart Runtime') void this.restart().catch(() => undefined);
+      });
+    });
+  }
+
+  /** Settings the extension reads itself apply now; those a runtime gets at launch get a restart offer. */
+  private onSettingsChanged(e: vscode.ConfigurationChangeEvent): void {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const { restart, live } = classifySettingChange((section) => e.affectsConfiguration(section, folder));
+    const session = this.session;
+    if (session && live.some((k) => k.startsWith('loom.editor.'))) {
+      this.watchEditor(session);
+      this.log.info(`applied ${live.join(', ')}`);
+    }
+    if (restart.length && session) this.offerRestart(restart);
+  }
+
+  /** (Re)makes the session's editor event sources with the current settings. */
+  private watchEditor(session: RuntimeSession): void {
+    session.editorEvents?.dispose();
+    session.editorEvents = watchEditorEvents((topic, type, payload) => session.conn.publish(topic, type, payload), this.settings);
+  }
+
+  /** The runtime reloaded loom.toml: the views follow; sections it applies only after a restart get an offer. */
+  private onConfigReloaded(payload: Buffer): void {
+    this.scheduleRefresh();
+    const session = this.session;
+    let sections: string[] = [];
+    try {
+      const outcome = JSON.parse(payload.toString('utf8')) as { restart_needed?: unknown; restartNeeded?: unknown };
+      const list = outcome.restart_needed ?? outcome.restartNeeded;
+      if (Array.isArray(list)) sections = list.map(String);
+    } catch {
+      return; // not an outcome this window understands
+    }
+    if (!session) return;
+    const key = [...sections].sort().join(',');
+    if (!sections.length || key === session.offeredSections) return;
+    session.offeredSections = key;
+    this.offerRestart(sections.map((s) => `loom.toml [${s}]`));
+  }
+
+  /** One "restart to apply" notification per burst of changes, naming all of them. */
+  private offerRestart(items: string[]): void {
+    for (const item of items) this.restartItems.add(item);
+    clearTimeout(this.restartOfferTimer);
+    this.restartOfferTimer = setTimeout(() => {
+      this.restartOfferTimer = undefined;
+      const what = [...this.restartItems];
+      this.restartItems.clear();
+      if (!this.session || !what.length) return;
+      const message = `Restart the Loom runtime to apply ${what.join(', ')}?`;
+      this.restartOffers.push(message);
+      this.log.info(`${what.join(', ')} changed: applies after a runtime restart`);
+      void vscode.window.showInformationMessage(message, 'Restart').then((choice) => {
+        if (choice === 'Restart') void this.restart().catch(() => undefined);
+      });
+    }, RESTART_OFFER_DEBOUNCE_MS);
   }
 
   private onLifecycle(topic: string, payload: Buffer): void {

@@ -1,11 +1,11 @@
 // `node dist/runtime.js`: the headless runtime. Structured JSON log lines go to stderr;
 // --print-events writes one readable line per event to stdout.
 import { ConfigError, loadConfig, type ConfigOverrides } from './config';
-import { discoveryPath, readDiscoveryFile } from './bridge/discovery';
+import { discoveryPath, readDiscoveryFile } from './contract/discovery';
 import { sender, type Delivery } from './bus';
 import { createLogger, writeLine, type LogLevel } from './log';
 import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
-import { processAlive } from './agents';
+import { processAlive } from './contract/process';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 
 const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]

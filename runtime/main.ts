@@ -1,8 +1,8 @@
 // The composition root: builds every runtime part in dependency order and tears them down in
 // reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
-import { AgentDirectory, Supervisor, describeAgents, processAlive, reapOrphans, registerAgentTools, runtimeMark, type LifecycleEmitter } from './agents';
-import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, WINDOW_CREDENTIAL_FILE, writeDiscoveryFile, writeWindowCredential } from './bridge/discovery';
+import { AgentDirectory, Supervisor, describeAgents, reapOrphans, registerAgentTools, runtimeMark, type LifecycleEmitter } from './agents';
+import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, WINDOW_CREDENTIAL_FILE, writeDiscoveryFile, writeWindowCredential } from './contract/discovery';
 import { Credentials } from './bridge/identity';
 import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
@@ -11,7 +11,8 @@ import { followConfig, loadConfig, openDataDir, restrictForUntrusted, type Confi
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
 import { openStore, privateFiles, type Store } from './store';
-import { Feed } from './telemetry';
+import { Feed } from './feed';
+import { processAlive } from './contract/process';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
 import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';

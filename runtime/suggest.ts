@@ -1,5 +1,6 @@
 // "Did you mean" for unknown tool names: the registered names nearest by edit distance, and
-// the same tool name under another namespace (fs:read_file asked as file:read_file).
+// the same tool name under another namespace (fs:read_file asked as file:read_file). A leaf: the
+// tool registry and the config loader's messages both use it.
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -2,7 +2,7 @@
 // browser against a headless runtime: an NDJSON stream of feed updates and POSTed actions, with
 // the runtime's token (given in the page's URL) on every request.
 import { answerProbe } from './probe';
-import { FEED_BACKLOG, lastSeqOf, type ActionResult, type DashboardAction, type FeedUpdateWire, type HostMessage, type UiMessage } from './protocol';
+import { FEED_BACKLOG, lastSeqOf, type ActionResult, type DashboardAction, type FeedUpdateWire, type HostMessage, type UiMessage } from '../runtime/contract/dashboard';
 
 export interface Host {
   act(action: DashboardAction): Promise<ActionResult>;

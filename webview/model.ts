@@ -1,6 +1,6 @@
 // What the dashboard knows, derived only from the runtime's feed: bounded rings of recent events,
 // tool calls and spans; rates computed from the deltas of cumulative counters between updates.
-import type { AgentInfoWire, FeedEventWire, FeedUpdateWire, McpServerWire, SpanWire, ToolCallWire } from './protocol';
+import type { AgentInfoWire, FeedEventWire, FeedUpdateWire, McpServerWire, SpanWire, ToolCallWire } from '../runtime/contract/dashboard';
 
 export const MAX_EVENTS = 5000;
 export const HISTORY_SECONDS = 600;

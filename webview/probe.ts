@@ -1,7 +1,7 @@
 // Answers the VS Code host's test probes (see ProbeQuery): the extension host cannot look into a
 // webview, so the page itself says what it shows and what its Content Security Policy refused.
 // Nothing here runs unless a probe message arrives.
-import type { ProbeAnswer, ProbeQuery } from './protocol';
+import type { ProbeAnswer, ProbeQuery } from '../runtime/contract/dashboard';
 
 /** A remote address no policy of ours allows (the page never reaches it: the policy stops it first). */
 const REMOTE = 'https://example.com/loom-csp-probe';

@@ -2,7 +2,7 @@
 // the Python files under agents/ that no declaration runs yet.
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ConfigError, loadConfig, type AgentConfig } from '../../runtime/config';
+import { ConfigError, loadConfig, type AgentConfig } from '../../runtime/contract';
 
 export interface AgentEntry {
   id: string;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadLoomPackage } from '../../runtime/proto';
 import type { AgentInfo__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolCall__Output, ToolDescriptor, ToolDescriptor__Output, ToolResult, ToolResult__Output, ToolsClient } from '../../runtime/proto/types';
-import type { DiscoveryInfo } from '../../runtime/bridge/discovery';
+import type { DiscoveryInfo } from '../../runtime/contract';
 import type { Ack__Output } from '../../runtime/proto/gen/loom/v1/Ack';
 import type { AgentControlResponse__Output } from '../../runtime/proto/gen/loom/v1/AgentControlResponse';
 import type { FeedRequest } from '../../runtime/proto/gen/loom/v1/FeedRequest';

@@ -3,7 +3,7 @@
 // ("unknown key (did you mean "log_level"?)").
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import { CONFIG_FILE, ConfigError, loadConfig, type ConfigProblem } from '../../runtime/config';
+import { CONFIG_FILE, ConfigError, loadConfig, type ConfigProblem } from '../../runtime/contract';
 
 const SOURCE = 'loom';
 const DID_YOU_MEAN = /did you mean "([^"]+)"\?/;

@@ -1,8 +1,7 @@
-// What a person can do from the dashboard in VS Code: the runtime's rules (runtime/dashboard/
-// actions.ts) carried out over this window's gRPC connection.
+// What a person can do from the dashboard in VS Code: the runtime's rules (runtime/contract/
+// dashboardActions.ts) carried out over this window's gRPC connection.
 import type { RuntimeConnection } from '../bridge/client';
-import { runDashboardAction as runWith, type ActionPorts } from '../../runtime/dashboard/actions';
-import type { ActionResult, DashboardAction } from '../../webview/protocol';
+import { runDashboardAction as runWith, type ActionPorts, type ActionResult, type DashboardAction } from '../../runtime/contract';
 
 function grpcPorts(conn: RuntimeConnection): ActionPorts {
   return {

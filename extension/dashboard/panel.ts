@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import type { FeedSubscription, RuntimeConnection } from '../bridge/client';
 import type { Loom, RuntimeState } from '../loom';
-import { FEED_BACKLOG, feedUpdateToWire, lastSeqOf, type ConnectionState, type DashboardAction, type HostMessage, type ProbeAnswer, type ProbeQuery, type UiMessage } from '../../webview/protocol';
+import { FEED_BACKLOG, feedUpdateToWire, lastSeqOf, type ConnectionState, type DashboardAction, type HostMessage, type ProbeAnswer, type ProbeQuery, type UiMessage } from '../../runtime/contract';
 import { runDashboardAction } from './actions';
 import { dashboardHtml } from './html';
 

@@ -1,7 +1,7 @@
 // `${input:id}` in MCP server configs (VS Code's inputs): answered once by the person, kept in
 // SecretStorage, and handed to the runtime it launches as LOOM_INPUT_<ID>, which the runtime reads
 // when it expands the reference. Values are never logged, nor written anywhere but SecretStorage.
-import { inputVariable } from '../../runtime/mcp/config';
+import { inputVariable } from '../../runtime/contract';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
 // time and the feature stays off where it is absent.
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { DiscoveryInfo } from '../../runtime/bridge/discovery';
+import type { DiscoveryInfo } from '../../runtime/contract';
 
 export const PROVIDER_ID = 'loom';
 

@@ -1,13 +1,13 @@
 // Starts the runtime for a workspace as a child process on VS Code's own Node, or attaches to
 // the one already serving it (the discovery file names it; its pid must be alive and its bridge
 // must answer). LevelDB allows one opener per folder, so a second window always attaches.
-import { dataDirOf } from '../../runtime/config/dataDir';
+import { dataDirOf } from '../../runtime/contract';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { processAlive } from '../../runtime/agents/orphans';
-import { discoveryPath, readDiscoveryFile, readWindowCredential, WINDOW_CREDENTIAL_FILE, type DiscoveryInfo } from '../../runtime/bridge/discovery';
-import type { ConfigOverrides } from '../../runtime/config/load';
+import { processAlive } from '../../runtime/contract';
+import { discoveryPath, readDiscoveryFile, readWindowCredential, WINDOW_CREDENTIAL_FILE, type DiscoveryInfo } from '../../runtime/contract';
+import type { ConfigOverrides } from '../../runtime/contract';
 
 
 export interface LaunchOptions {

@@ -1,7 +1,7 @@
 // Whether agent mode must ask the user before a Loom tool runs. The runtime decides what a tool
 // does (toolKind: its loom.kind, MCP annotations, then Loom's own list, aliases as the tool they
 // name); only reading is let through. No vscode here, so the unit tests run it as is.
-import { KIND_KEY, toolKind } from '../../runtime/mcp/kinds';
+import { KIND_KEY, toolKind } from '../../runtime/contract';
 import type { ProviderKind__Output } from '../../runtime/proto/gen/loom/v1/ProviderKind';
 
 /** The provider the runtime's own tools are listed with, as ListTools sends it (runtime/bridge/convert.ts). */

@@ -1,12 +1,10 @@
-// Files named by agents go through the runtime's own file sandbox (runtime/tools/sandbox.ts), so
+// Files named by agents go through the runtime's own file sandbox (runtime/tools/sandbox.ts, by way of runtime/contract), so
 // the editor tools confine paths exactly as the runtime's file tools do: real paths with every
 // symlink followed (dangling ones too), `..` applied as the kernel does, the workspace folders as
 // roots, and no writes into .git or the runtime's data folder.
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
-import { defaultConfig } from '../../runtime/config/defaults';
-import { ToolError } from '../../runtime/tools/errors';
-import { Sandbox } from '../../runtime/tools/sandbox';
+import { defaultConfig, Sandbox, ToolError } from '../../runtime/contract';
 import { ToolFailure } from '../bridge/client';
 
 /** The workspace folders on disk: the first is the base for relative paths, the others extra roots. */

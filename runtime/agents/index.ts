@@ -8,7 +8,7 @@ export { AgentDirectory, validateAgentId, type AgentRegistration, type ProviderA
 export { Supervisor, SupervisorError, UNTRUSTED_REASON, resolveCommand } from './supervisor';
 export { LogRing, type LogLine } from './logRing';
 export { registerAgentTools } from './tools';
-export { processAlive, reapOrphans, runtimeMark } from './orphans';
+export { reapOrphans, runtimeMark } from './orphans';
 export type * from './types';
 
 /** One entry per agent id, connected or supervised or both; a live process reports the link's state. */

@@ -7,15 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from '../log';
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../contract/process';
 
 /** The LOOM_RUNTIME value of the agents a runtime with this workspace token spawns. */
 export function runtimeMark(token: string): string {

@@ -7,7 +7,7 @@ import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
 import { loadLoomPackage } from '../proto';
 import type { Store } from '../store';
-import type { Feed } from '../telemetry';
+import type { Feed } from '../feed';
 import type { ToolRegistry } from '../tools';
 import { credentialInterceptor } from './auth';
 import { Access, type Credentials } from './identity';

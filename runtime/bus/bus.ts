@@ -15,7 +15,7 @@ import { DeliveryScheduler } from './scheduler';
 import { countDrop, type DropCounts, TopicStatsTable } from './stats';
 import { BusSubscription, type Published, type SubscriptionHost } from './subscription';
 import { recordDrop, tracingActive } from './tracing';
-import * as topics from './topics';
+import * as topics from '../contract/topics';
 import { SegmentTrie } from './trie';
 import type { Bus, BusOptions, BusStats, DeliveryHandler, DropReason, LoomEvent, PublishResult, QoS, Subscription, SubscribeOptions } from './types';
 

@@ -3,18 +3,7 @@
 // that declines a delivery.
 import type { DropReason } from './types';
 
-export type BusErrorCode =
-  | 'invalid_topic'
-  | 'invalid_pattern'
-  | 'invalid_event'
-  | 'invalid_envelope'
-  | 'invalid_options'
-  | 'ttl_expired'
-  | 'hop_limit'
-  | 'no_responders'
-  | 'no_reply_to'
-  | 'timeout'
-  | 'closed';
+export { BusError, type BusErrorCode } from '../contract/busError';
 
 /**
  * Thrown (or rejected with) by a delivery handler that chose not to deliver: the bus counts the
@@ -24,16 +13,6 @@ export class DeliveryDropped extends Error {
   override readonly name = 'DeliveryDropped';
   constructor(
     readonly reason: DropReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export class BusError extends Error {
-  override readonly name = 'BusError';
-  constructor(
-    readonly code: BusErrorCode,
     message: string,
   ) {
     super(message);

@@ -1,6 +1,6 @@
 // Counters the bus keeps for stats(): per topic (bounded, least recently published evicted first,
 // so a flood of distinct topics cannot grow memory without bound) and bus-wide totals.
-import { INBOX_PREFIX } from './topics';
+import { INBOX_PREFIX } from '../contract/topics';
 import type { DropReason, TopicStats } from './types';
 
 /** Every request has its own inbox topic; they share one stats row so they cannot crowd out real topics. */

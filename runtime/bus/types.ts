@@ -1,7 +1,9 @@
 // The bus contract. Other runtime parts (bridge, agents, sources, tools) depend on these types
 // only, never on the bus's internals.
 
-export type QoS = 'realtime' | 'batched' | 'background';
+import type { QoS } from '../qos';
+
+export type { QoS } from '../qos';
 
 /** Same shape as loom.v1.Event (generated Event__Output), so the bridge passes events through without copying. */
 export interface LoomEvent {

@@ -3,29 +3,12 @@
 // dataDirOf reads it on its own and synchronously, because clients (the extension, the CLI's
 // attach mode) must find the discovery file before any runtime answers. openDataDir is the
 // runtime's: it creates the folder private and refuses one that a symbolic link leads outside.
-import { readFileSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join, normalize, relative, sep } from 'node:path';
-import { defaultConfig } from './defaults';
 import { ConfigError, describe } from './errors';
-import { CONFIG_FILE, dataDirProblem, isOutside } from './load';
+import { dataDirProblem, isOutside } from '../contract/dataDir';
 
-// smol-toml is ESM-only: the bundles inline it, and Node 20.19+ can require() an ES module.
-const { parse } = require('smol-toml') as typeof import('smol-toml', { with: { 'resolution-mode': 'import' } });
-
-/**
- * The data folder relative to the workspace. A missing or unreadable loom.toml, or a data_dir the
- * runtime would refuse, means the default: never a folder outside the workspace. Creates nothing.
- */
-export function dataDirOf(workspace: string): string {
-  const fallback = defaultConfig(workspace).runtime.dataDir;
-  try {
-    const doc = parse(readFileSync(join(workspace, CONFIG_FILE), 'utf8')) as { runtime?: { data_dir?: unknown } };
-    const dir = doc.runtime?.data_dir;
-    return typeof dir === 'string' && dataDirProblem(dir) === undefined ? dir : fallback;
-  } catch {
-    return fallback;
-  }
-}
+export { dataDirOf } from '../contract/dataDir';
 
 /**
  * Creates the data folder mode 0700 (an existing one is narrowed to 0700: another user must not

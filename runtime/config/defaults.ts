@@ -2,6 +2,7 @@
 // snake_case keys onto LoomConfig, so a key with no default here is not read from the file.
 import * as path from 'node:path';
 import type { AgentConfig, LoomConfig } from './types';
+import { DEFAULT_DATA_DIR } from '../contract/dataDir';
 
 type TimerConfig = LoomConfig['timers'][string];
 
@@ -34,7 +35,7 @@ export function defaultTimer(): Pick<TimerConfig, 'qos'> {
 export function defaultConfig(workspace: string): LoomConfig {
   return {
     workspace: path.resolve(workspace),
-    runtime: { logLevel: 'info', dataDir: '.loom', roots: [], trusted: true },
+    runtime: { logLevel: 'info', dataDir: DEFAULT_DATA_DIR, roots: [], trusted: true },
     bridge: {
       host: '127.0.0.1',
       port: 0,

@@ -1,7 +1,10 @@
 // Turning what went wrong in loom.toml into lines a person can act on: each names the file, the
 // key by its TOML path, what was expected and what was found.
 import type { ErrorObject } from 'ajv';
-import { closestNames } from '../tools/suggest';
+import { closestNames } from '../suggest';
+import { describe } from '../contract/describe';
+
+export { describe } from '../contract/describe';
 
 export interface ConfigProblem {
   /** TOML path of the key ("agents.worker.restart"); empty for a problem with the whole file. */
@@ -39,15 +42,6 @@ export function tomlPath(segments: (string | number)[]): string {
   return out;
 }
 
-/** A short, typed description of a value found in the file. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value instanceof Date) return `date ${value.toISOString()}`;
-  if (Array.isArray(value)) return 'an array';
-  if (value && typeof value === 'object') return 'a table';
-  return String(value);
-}
 
 function pointerSegments(instancePath: string, data: unknown): (string | number)[] {
   if (!instancePath) return [];

@@ -6,12 +6,13 @@ import Ajv from 'ajv';
 import { Cron } from 'croner';
 import { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 import { locateKey } from './locate';
+import { CONFIG_FILE, dataDirProblem, isOutside } from '../contract/dataDir';
 import { ConfigError, describe, problemsFromAjv, tomlPath, type ConfigProblem } from './errors';
 import { mcpServersFromEnv, referenceNotes, setAsideAgentSettings, splitAddress, type ConfigNote } from './reference';
 import { loomTomlSchema } from './schema';
 import type { AgentConfig, LoomConfig } from './types';
 
-export const CONFIG_FILE = 'loom.toml';
+export { CONFIG_FILE } from '../contract/dataDir';
 
 export type DeepPartial<T> = T extends (infer U)[]
   ? U[]
@@ -159,25 +160,6 @@ export function loopbackHost(host: string): string | undefined {
 
 function hostMessage(host: string): string {
   return `must be a loopback address "127.0.0.1", "::1" or "localhost" (got ${describe(host)}): the bridge never listens beyond this machine`;
-}
-
-/**
- * Why a `[runtime] data_dir` is refused, or undefined for a folder inside the workspace. Checked on
- * the spelling alone (clients use it before any runtime runs); the runtime checks the real path
- * again when it creates the folder (dataDir.ts), which catches symbolic links.
- */
-export function dataDirProblem(dir: unknown): string | undefined {
-  if (typeof dir !== 'string' || dir.trim() === '') return `must be a non-empty folder name (got ${describe(dir)})`;
-  const normalised = path.normalize(dir);
-  const outside = path.isAbsolute(dir) ? 'is an absolute path' : isOutside(normalised) ? 'leads out of the workspace with ".."' : undefined;
-  if (outside) return `${outside} (got ${describe(dir)}): it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`;
-  if (normalised === '.') return `is the workspace itself (got ${describe(dir)}): it must name a folder inside the workspace, one the tools never see`;
-  return undefined;
-}
-
-/** True for a path relative to a folder (path.relative, or normalised) that leads out of it. */
-export function isOutside(rel: string): boolean {
-  return rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel);
 }
 
 function cronError(expression: string): string | undefined {

@@ -7,7 +7,7 @@
 // agent; a table that names any of Loom's process keys, or a key close to `command`, stays a
 // Loom table and is checked as one ("command is required", "did you mean command?"): a typo
 // is never taken for a reference table.
-import { closestNames } from '../tools/suggest';
+import { closestNames } from '../suggest';
 import { tomlPath, type ConfigProblem } from './errors';
 
 type Table = Record<string, unknown>;

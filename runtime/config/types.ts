@@ -2,7 +2,7 @@
 // the loader maps them to these camelCase fields. Every field has a default (see defaults.ts),
 // so a workspace without loom.toml runs.
 
-import type { QoS } from '../bus';
+import type { QoS } from '../qos';
 import type { ConfigNote } from './reference';
 
 export interface LoomConfig {

@@ -1,7 +1,7 @@
-// Messages between the dashboard UI and its host: the VS Code panel (postMessage) or the
+// Contract: messages between the dashboard UI and its host: the VS Code panel (postMessage) or the
 // runtime's headless HTTP server (NDJSON stream + POST). One set of types for both, derived from
 // the generated loom.v1 types so the UI shows exactly what the runtime sends.
-import type { FeedUpdate, FeedUpdate__Output } from '../runtime/proto/gen/loom/v1/FeedUpdate';
+import type { FeedUpdate, FeedUpdate__Output } from '../proto/gen/loom/v1/FeedUpdate';
 
 /** A generated message type as it travels in JSON: bytes become base64 strings, numbers stay numbers. */
 export type Wire<T> = T extends Buffer | Uint8Array ? string

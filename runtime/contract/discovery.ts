@@ -1,4 +1,4 @@
-// The discovery file tells clients on this machine where the runtime listens and which token
+// Contract: the discovery file tells clients on this machine where the runtime listens and which token
 // to send. It holds a secret, so it is created 0600 and replaced atomically (write a private
 // temp file, then rename) so a reader never sees half a file.
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,8 @@
-// Topic names and subscription patterns, NATS rules: dot-separated segments; in a pattern `*`
+// Contract: topic names and subscription patterns, NATS rules: dot-separated segments; in a pattern `*`
 // stands for exactly one segment and `>` for one or more trailing segments. Keeping to NATS
-// exactly lets a bus map onto a NATS subject space one to one when runtimes federate.
-import { BusError } from './errors';
+// exactly lets a bus map onto a NATS subject space one to one when runtimes federate. The bus, the
+// dashboard UI and the extension all match topics by these rules.
+import { BusError } from './busError';
 
 /** Request inboxes live under this prefix: `_inbox.<uuid>`. */
 export const INBOX_PREFIX = '_inbox.';

@@ -10,9 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log';
-import { skipWhileBlocked, type Feed } from '../telemetry';
-import { FeedOptionError, resolveFeedOptions } from '../telemetry/feed';
-import { feedUpdateToWire, type ActionResult, type DashboardAction } from '../../webview/protocol';
+import { FeedOptionError, resolveFeedOptions, skipWhileBlocked, type Feed } from '../feed';
+import { feedUpdateToWire, type ActionResult, type DashboardAction } from '../contract/dashboard';
 import type { DashboardActions } from './actions';
 
 export interface DashboardServerOptions {

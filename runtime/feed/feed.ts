@@ -16,9 +16,7 @@ import type { IsolationInfo } from '../proto/gen/loom/v1/IsolationInfo';
 import type { SpanRecord } from '../proto/gen/loom/v1/SpanRecord';
 import type { StatsResponse } from '../proto/gen/loom/v1/StatsResponse';
 import type { ToolCallRecord } from '../proto/gen/loom/v1/ToolCallRecord';
-import { matchesSegments, parsePattern } from '../bus/topics';
-import { Ring } from '../bus/ring';
-import { sender, traceparent } from '../bus/envelope';
+import { matchesSegments, parsePattern, Ring, sender, traceparent } from '../bus';
 import { randomBytes } from 'node:crypto';
 
 export interface FeedSources {

@@ -1,6 +1,7 @@
 // Validation of the `[mcp.*]` tables of loom.toml (kept as parsed by the config loader) and the
 // opt-in import of VS Code's `.vscode/mcp.json`. Every problem names its key (`mcp.github.url: ...`);
 // a bad server entry is reported and skipped, the other servers still run.
+import { inputVariable } from '../contract/mcpInputs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import JSON5 from 'json5';
@@ -437,11 +438,6 @@ export type SecretResolver = (reference: string) => string | undefined | Promise
 
 // `$$` is a literal `$`, as in the config part's expandEnv (agent env), whose syntax this extends.
 const REFERENCE = /\$\$|\$\{([^}]+)\}/g;
-
-/** `${input:github-token}` is read from LOOM_INPUT_GITHUB_TOKEN (how the extension passes prompted inputs). */
-export function inputVariable(id: string): string {
-  return `LOOM_INPUT_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
 
 function splitFallback(ref: string): { name: string; fallback?: string } {
   const i = ref.indexOf(':-');

@@ -16,7 +16,8 @@ export { startMcp, stateTopic, STATE_EVENT_TYPE, type McpManager, type StartMcpO
 export type { McpServerState, McpServerStatus } from './connection';
 export { parseMcpConfig, expandValue, McpConfigError, RESERVED_NAMESPACES, type McpConfig, type McpServerConfig, type McpPolicy, type SecretResolver } from './config';
 export { enforce, enforcePolicy, policyFor, servedToolPolicy, type ConfirmFn, type PolicyDecision } from './policy';
-export { toolKind, annotationMetadata, KIND_KEY, type ToolKind } from './kinds';
+export { annotationMetadata } from './kinds';
+export { toolKind, KIND_KEY, type ToolKind } from '../contract/toolKinds';
 export { serveMcpHttp, serveMcpStdio, createLoomMcpServer, exposedName, type ServeOptions, type ServePolicyOptions, type ServedRegistry, type McpServeHandle } from './server';
 export type { McpHttpHost } from './http-host';
 export { serveAttachedMcpStdio, RemoteRegistry } from './attach';

@@ -5,7 +5,8 @@ import picomatch from 'picomatch';
 import type { Logger } from '../log';
 import { ToolError, type ToolDefinition } from '../tools';
 import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
-import { canonicalToolName, toolKind } from './kinds';
+import { canonicalToolName } from '../contract/toolNames';
+import { toolKind } from '../contract/toolKinds';
 
 /** Asks a person whether `toolName` may run with `args`. */
 /**
@@ -50,7 +51,7 @@ function stricter(a: PolicyDecision | undefined, b: PolicyDecision | undefined):
 /**
  * The policy of a registry tool served to MCP clients: `[mcp.serve] tool_policy` (an exact name,
  * then globs in the order written), then `[mcp.serve] policy`, then by kind: read tools allow,
- * write and execute tools ask. An alias (runtime/tools/aliases.ts) is never looser than its tool:
+ * write and execute tools ask. An alias (runtime/contract/toolNames.ts) is never looser than its tool:
  * entries naming the tool apply to the alias too, and where the alias's own entry at the same
  * level (exact, or glob) says otherwise, the stricter of the two holds.
  */

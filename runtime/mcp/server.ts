@@ -17,7 +17,7 @@ import type { Logger } from '../log';
 import { ToolError, type ToolDefinition, type ToolOutcome, type ToolRegistry } from '../tools';
 import type { McpServeConfig } from './config';
 import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
-import { canonicalToolName } from './kinds';
+import { canonicalToolName } from '../contract/toolNames';
 import { enforce, servedToolPolicy, type ConfirmFn } from './policy';
 
 export const NAME_SEPARATOR = '__';
@@ -53,7 +53,7 @@ type Matcher = (name: string) => boolean;
 
 /**
  * include/exclude over registry names. An exclude that names a tool leaves out its aliases too
- * (fs:write_file goes with fs:write, runtime/tools/aliases.ts); one that names only an alias
+ * (fs:write_file goes with fs:write, runtime/contract/toolNames.ts); one that names only an alias
  * (`"fs:*_*"`, the reference's names) leaves out that name and keeps the tool. include stays
  * literal: `include = ["fs:read"]` offers fs:read alone.
  */

@@ -68,5 +68,3 @@ export function injectInto(carrier: Record<string, string>, ctx: Context = conte
 
 export { context, trace, SpanKind, SpanStatusCode, type Span, type Context };
 
-// The dashboard's feed lives here too; it reads the bus's topic matcher and ring directly (not '../bus') because the bus imports this module.
-export { Feed, skipWhileBlocked, type FeedOptions, type FeedSources } from './feed';

@@ -8,7 +8,7 @@ import addFormats from 'ajv-formats';
 import type { Logger } from '../log';
 import { type Context, context, contextFrom, counters, injectInto, SpanKind, SpanStatusCode, trace, tracer } from '../telemetry';
 import { ToolError } from './errors';
-import { closestNames } from './suggest';
+import { closestNames } from '../suggest';
 import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHandler, ToolOutcome, ToolRegistry } from './types';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

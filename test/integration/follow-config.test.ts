@@ -2,7 +2,7 @@
 // other sections are reported as needing a restart; a broken file changes nothing; an agent
 // declared a moment ago can be started at once (the runtime re-reads the file before refusing).
 import { strict as assert } from 'node:assert';
-import { processAlive as alive } from '../../runtime/agents/orphans';
+import { processAlive as alive } from '../../runtime/contract/process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, connect, type Clients } from './helpers/grpc';

@@ -3,7 +3,7 @@
 // of failing and logging the failure forever (the loop that spun a core and ignored SIGTERM).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { strict as assert } from 'node:assert';
-import { processAlive as alive } from '../../runtime/agents/orphans';
+import { processAlive as alive } from '../../runtime/contract/process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS } from './helpers/runtime';

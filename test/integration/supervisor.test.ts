@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from '../../runtime/agents/orphans';
+import { processAlive } from '../../runtime/contract/process';
 import type { AgentInfo__Output } from '../../runtime/proto/types';
 import { call, connect, StreamClient, type Clients } from './helpers/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';

@@ -57,7 +57,7 @@ describe('tools across the bridge', function () {
 
   const sum = (tc: { arguments: string }) => {
     const { a, b } = JSON.parse(tc.arguments) as { a: number; b: number };
-    return { status: 'TOOL_OK', output: JSON.stringify({ sum: a + b }) };
+    return { status: 'TOOL_OK' as const, output: JSON.stringify({ sum: a + b }) };
   };
 
   it('holds a call made between a provider\'s registration (which lists its tools) and its stream, and delivers it once the stream opens', async () => {

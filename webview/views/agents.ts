@@ -1,6 +1,6 @@
 // Agents: a graph of agents and the topics they subscribe to and publish on, edges weighted by
 // the live rate, and a table with state, heartbeat age, restarts and start/stop/restart actions.
-import { matchesSegments } from '../../runtime/bus/topics';
+import { matchesSegments } from '../../runtime/contract/topics';
 import { h, svg, fmtRate } from '../dom';
 import type { DashboardModel } from '../model';
 import type { Host } from '../host';

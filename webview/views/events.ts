@@ -1,10 +1,10 @@
 // Events: a virtualised list (only the visible rows exist in the DOM, so 5 000 events cost the
 // same as 50), filters by topic pattern, type and agent, pause, and a detail pane with the
 // payload and the envelope of the clicked event.
-import { matchesSegments, parsePattern } from '../../runtime/bus/topics';
+import { matchesSegments, parsePattern } from '../../runtime/contract/topics';
 import { h, fmtTime } from '../dom';
 import type { DashboardModel, EventRow } from '../model';
-import { base64ToText } from '../protocol';
+import { base64ToText } from '../../runtime/contract/dashboard';
 import type { Host } from '../host';
 
 const ROW = 22;

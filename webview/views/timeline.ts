@@ -2,7 +2,7 @@
 // per agent, bars placed by start time and duration.
 import { h, fmtMs } from '../dom';
 import type { DashboardModel } from '../model';
-import type { SpanWire } from '../protocol';
+import type { SpanWire } from '../../runtime/contract/dashboard';
 
 export function timelineView(model: DashboardModel): HTMLElement {
   const picker = h('select', { 'aria-label': 'trace', 'data-testid': 'trace-picker' });

@@ -3,7 +3,7 @@
 import { h, fmtMs, fmtTime } from '../dom';
 import type { DashboardModel } from '../model';
 import type { Host } from '../host';
-import type { ToolInfoWire } from '../protocol';
+import type { ToolInfoWire } from '../../runtime/contract/dashboard';
 
 export function toolsView(model: DashboardModel, host: Host): HTMLElement {
   let selected: string | undefined;

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { LoomConfig } from '../../config';
 import type { Logger } from '../../log';
-import { ALIASES } from '../aliases';
+import { ALIASES } from '../../contract/toolNames';
 import { ConfinedFs } from '../fsat';
 import { isolationStatus } from '../isolation';
 import { Sandbox } from '../sandbox';

@@ -11,15 +11,16 @@
 
     Agent("greeter", topics=["greetings.in"], tools=[add], on_event=on_event).run()
 """
-from .agent import Agent, EventHandler
+from typing import Any
+
+from .agent import Agent, Context, ContextItem, EventContext, EventHandler, Store, ToolInfo
 from .cognitive import CognitiveAgent, CognitiveConfig, CognitiveResult, ThinkingStrategy
-from .agent import Context, ContextItem, EventContext, Store, ToolInfo
 from .discovery import Endpoint, resolve_endpoint
 from .errors import (
     AuthenticationError,
-    PermissionDenied,
     LoomError,
     NotConnected,
+    PermissionDenied,
     RequestTimeout,
     RuntimeNotFound,
     ToolDenied,
@@ -46,7 +47,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

@@ -1,7 +1,7 @@
 """One gRPC channel to the runtime, its stubs, and the metadata every call carries."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import grpc
 
@@ -10,7 +10,7 @@ from ._proto import loom_pb2_grpc, memory_pb2_grpc, runtime_pb2_grpc
 from .discovery import Endpoint
 from .errors import AuthenticationError, LoomError, NotConnected, PermissionDenied
 
-Metadata = Tuple[Tuple[str, str], ...]
+Metadata = tuple[tuple[str, str], ...]
 
 _CHANNEL_OPTIONS = [
     # The runtime enforces its own limit (default 4 MiB); the client accepts what it is sent.
@@ -28,7 +28,7 @@ def open_channel(address: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(address, options=_CHANNEL_OPTIONS)
 
 
-def base_metadata(agent_id: Optional[str], token: Optional[str], dialect: Optional[str] = "loom") -> Metadata:
+def base_metadata(agent_id: str | None, token: str | None, dialect: str | None = "loom") -> Metadata:
     """What every call carries: the agent id, the dialect (Loom's NATS topic rules, concrete delivery
     topics, one stream per id; a client that declares none gets the reference's) and the token."""
     md = []
@@ -53,7 +53,7 @@ class Connection:
         self.memory = memory_pb2_grpc.MemoryServiceStub(self.channel)
         self._base: Metadata = base_metadata(agent_id, endpoint.token)
 
-    def metadata(self, extra: Sequence[Tuple[str, str]] = ()) -> Metadata:
+    def metadata(self, extra: Sequence[tuple[str, str]] = ()) -> Metadata:
         """Token, agent id, the current traceparent, plus `extra`."""
         md = self._base + tuple(extra)
         tp = tracing.current_traceparent()
@@ -65,7 +65,7 @@ class Connection:
         await self.channel.close(grace=None)
 
 
-def rpc_error(error: grpc.aio.AioRpcError, what: str, address: Optional[str] = None) -> LoomError:
+def rpc_error(error: grpc.aio.AioRpcError, what: str, address: str | None = None) -> LoomError:
     """A LoomError naming the operation and what the runtime said."""
     code = error.code()
     detail = error.details() or code.name

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any
 
 try:
     import tomllib
@@ -44,7 +45,7 @@ DISCOVERY_FILE = Path(DEFAULT_DATA_DIR) / DISCOVERY_NAME
 @dataclass(frozen=True)
 class Endpoint:
     address: str
-    token: Optional[str]
+    token: str | None
     #: Where the address came from: "argument", "environment" or the discovery file's path.
     source: str
 
@@ -79,12 +80,12 @@ def discovery_path(workspace: Path) -> Path:
     return Path(workspace) / data_dir_of(workspace) / DISCOVERY_NAME
 
 
-def _current_uid() -> Optional[int]:
+def _current_uid() -> int | None:
     """None where files have no POSIX owner (Windows): owner and mode are not checked there."""
     return os.getuid() if hasattr(os, "getuid") else None
 
 
-def find_workspace(start: Optional[Path] = None) -> Optional[Path]:
+def find_workspace(start: Path | None = None) -> Path | None:
     """The workspace `start` (default: the cwd) lies in: the nearest folder from `start` upwards
     holding a loom.toml or a discovery file, never beyond a folder another user owns."""
     uid = _current_uid()
@@ -100,7 +101,7 @@ def find_workspace(start: Optional[Path] = None) -> Optional[Path]:
     return None
 
 
-def find_discovery_file(start: Optional[Path] = None) -> Optional[Path]:
+def find_discovery_file(start: Path | None = None) -> Path | None:
     """The discovery file of the workspace `start` (default: the cwd) lies in, or None. Not yet
     checked: read_discovery_file refuses one that is not the runtime's own."""
     workspace = find_workspace(start)
@@ -110,7 +111,7 @@ def find_discovery_file(start: Optional[Path] = None) -> Optional[Path]:
     return path if os.path.lexists(path) else None
 
 
-def read_discovery_file(path: Path) -> dict:
+def read_discovery_file(path: Path) -> dict[str, Any]:
     """The file's contents, once it passed the checks above (RuntimeNotFound says which failed)."""
     try:
         # O_NOFOLLOW: a symbolic link is refused, and the checks and the read see the same file;
@@ -137,7 +138,7 @@ def read_discovery_file(path: Path) -> dict:
     return data
 
 
-def _refusal(st: os.stat_result) -> Optional[str]:
+def _refusal(st: os.stat_result) -> str | None:
     """Why a discovery file with this status is not the runtime's own, or None."""
     if not stat.S_ISREG(st.st_mode):
         return "it is not a regular file"
@@ -153,11 +154,11 @@ def _refusal(st: os.stat_result) -> Optional[str]:
 
 
 def resolve_endpoint(
-    address: Optional[str] = None,
-    token: Optional[str] = None,
+    address: str | None = None,
+    token: str | None = None,
     *,
-    env: Optional[Mapping[str, str]] = None,
-    cwd: Optional[Path] = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Endpoint:
     """Address and token, each from the first place that has it: argument, environment, file.
     `cwd` is the folder whose workspace is asked about (default: the current directory)."""

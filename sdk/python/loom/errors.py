@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Mapping, Optional
+import sys
+from collections.abc import Mapping
 
 # What `except asyncio.TimeoutError` catches: TimeoutError itself since Python 3.11, a class of
 # its own on 3.10. The SDK's timeouts are both, as the reference raised asyncio's.
-_TIMEOUTS: tuple = (TimeoutError,) if asyncio.TimeoutError is TimeoutError else (TimeoutError, asyncio.TimeoutError)
+_TIMEOUTS: tuple[type[Exception], ...] = (
+    (TimeoutError,) if sys.version_info >= (3, 11) else (TimeoutError, asyncio.TimeoutError)
+)
 
 
 class LoomError(RuntimeError):
@@ -55,7 +58,7 @@ class ToolError(LoomError):
         status: str = "error",
         code: str = "failed",
         tool: str = "",
-        details: Optional[Mapping[str, str]] = None,
+        details: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(f"tool {tool!r} failed ({code}): {message}" if tool else message)
         self.status = status
@@ -81,7 +84,9 @@ class ToolDenied(ToolError):
     pass
 
 
-def tool_error(status: str, code: str, message: str, tool: str = "", details: Optional[Mapping[str, str]] = None) -> ToolError:
+def tool_error(
+    status: str, code: str, message: str, tool: str = "", details: Mapping[str, str] | None = None
+) -> ToolError:
     """The most specific ToolError subclass for a status/code pair."""
     kinds = {
         "not_found": ToolNotFound,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from . import tracing
 
@@ -24,7 +24,7 @@ ENVELOPE_KEYS = ("thread_id", "correlation_id", "reply_to", "sender", "ttl_ms", 
 _ALIASES = {"ttl_ms": ("ttl_ms", "ttl")}
 
 
-def read_key(metadata: Dict[str, str], key: str) -> Optional[str]:
+def read_key(metadata: dict[str, str], key: str) -> str | None:
     """An envelope value from metadata: `loom.<key>` first, then bare `<key>`; empty means absent."""
     for name in _ALIASES.get(key, (key,)):
         value = metadata.get(PREFIX + name) or metadata.get(name)
@@ -64,7 +64,7 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
-def _int_or_none(value: Optional[str]) -> Optional[int]:
+def _int_or_none(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
     except ValueError:
@@ -74,7 +74,7 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
 _TRACE_KEYS = ("trace_id", "span_id", "trace_flags")
 
 
-def _parse_traceparent(tp: Optional[str]) -> Optional[Tuple[str, str, str]]:
+def _parse_traceparent(tp: str | None) -> tuple[str, str, str] | None:
     """(trace_id, span_id, flags) of a W3C traceparent `00-<32 hex>-<16 hex>-<2 hex>`, else None."""
     if not tp:
         return None
@@ -105,29 +105,29 @@ class Event:
         timestamp_ms: int,
         source: str,
         payload: Any = b"",
-        metadata: Optional[Dict[str, str]] = None,
-        tags: Optional[List[str]] = None,
+        metadata: dict[str, str] | None = None,
+        tags: list[str] | None = None,
         priority: int = 50,
-        thread_id: Optional[str] = None,
-        correlation_id: Optional[str] = None,
-        sender: Optional[str] = None,
-        reply_to: Optional[str] = None,
-        ttl_ms: Optional[int] = None,
-        trace_id: Optional[str] = None,
-        span_id: Optional[str] = None,
-        trace_flags: Optional[str] = None,
+        thread_id: str | None = None,
+        correlation_id: str | None = None,
+        sender: str | None = None,
+        reply_to: str | None = None,
+        ttl_ms: int | None = None,
+        trace_id: str | None = None,
+        span_id: str | None = None,
+        trace_flags: str | None = None,
         confidence: float = 1.0,
-        topic: Optional[str] = None,
+        topic: str | None = None,
         *,
-        hop: Optional[int] = None,
+        hop: int | None = None,
     ) -> None:
         self.id = id
         self.type = type
         self.timestamp_ms = timestamp_ms
         self.source = source
         self.payload = encode_payload(payload)
-        self.metadata: Dict[str, str] = dict(metadata) if metadata else {}
-        self.tags: List[str] = list(tags) if tags else []
+        self.metadata: dict[str, str] = dict(metadata) if metadata else {}
+        self.tags: list[str] = list(tags) if tags else []
         self.priority = priority
         #: Not part of the reference's Envelope; the wire field `confidence`.
         self.confidence = confidence
@@ -155,14 +155,14 @@ class Event:
         type: str,
         payload: Any = b"",
         source: str = "python",
-        thread_id: Optional[str] = None,
-        correlation_id: Optional[str] = None,
-        sender: Optional[str] = None,
-        reply_to: Optional[str] = None,
-        ttl_ms: Optional[int] = None,
-        metadata: Optional[Dict[str, str]] = None,
-        hop: Optional[int] = None,
-    ) -> "Event":
+        thread_id: str | None = None,
+        correlation_id: str | None = None,
+        sender: str | None = None,
+        reply_to: str | None = None,
+        ttl_ms: int | None = None,
+        metadata: dict[str, str] | None = None,
+        hop: int | None = None,
+    ) -> Event:
         """A fresh event: a random UUID, the time now, envelope fields written into metadata."""
         return cls(
             id=str(uuid.uuid4()),
@@ -180,7 +180,7 @@ class Event:
         )
 
     @classmethod
-    def from_proto(cls, ev: Any, topic: Optional[str] = None) -> "Event":
+    def from_proto(cls, ev: Any, topic: str | None = None) -> Event:
         """From a wire `loom.v1.Event` (any generated class with its fields); the envelope is read
         from its metadata, prefixed keys first."""
         return cls(
@@ -216,7 +216,7 @@ class Event:
 
     # ----- value behaviour -----
 
-    def _fields(self) -> tuple:
+    def _fields(self) -> tuple[Any, ...]:
         return (self.id, self.type, self.timestamp_ms, self.source, self.payload, self.metadata, self.tags,
                 self.priority, self.confidence, self.topic)
 
@@ -233,7 +233,7 @@ class Event:
 
     # ----- envelope -----
 
-    def _get(self, key: str) -> Optional[str]:
+    def _get(self, key: str) -> str | None:
         return read_key(self.metadata, key)
 
     def _set(self, key: str, value: Any) -> None:
@@ -255,7 +255,7 @@ class Event:
     # W3C traceparent. Both are read (the explicit keys first); setting one writes the bare key,
     # as the reference does.
 
-    def _get_trace(self, key: str) -> Optional[str]:
+    def _get_trace(self, key: str) -> str | None:
         explicit = read_key(self.metadata, key)
         if explicit:
             return explicit
@@ -271,10 +271,12 @@ class Event:
 
     trace_id = property(lambda self: self._get_trace("trace_id"), lambda self, v: self._set_trace("trace_id", v))
     span_id = property(lambda self: self._get_trace("span_id"), lambda self, v: self._set_trace("span_id", v))
-    trace_flags = property(lambda self: self._get_trace("trace_flags"), lambda self, v: self._set_trace("trace_flags", v))
+    trace_flags = property(
+        lambda self: self._get_trace("trace_flags"), lambda self, v: self._set_trace("trace_flags", v)
+    )
 
     @property
-    def traceparent(self) -> Optional[str]:
+    def traceparent(self) -> str | None:
         return tracing.incoming_traceparent(self.metadata)
 
     def inject_trace_context(self) -> None:

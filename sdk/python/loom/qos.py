@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import enum
-from typing import Union
+
+from ._proto.loom_pb2 import QOS_BACKGROUND, QOS_BATCHED, QOS_REALTIME, QoSLevel
 
 
 class QoS(str, enum.Enum):
@@ -11,12 +12,12 @@ class QoS(str, enum.Enum):
     BACKGROUND = "background"
 
     @property
-    def wire(self) -> int:
+    def wire(self) -> QoSLevel:
         """The loom.v1.QoSLevel number."""
-        return {"realtime": 0, "batched": 1, "background": 2}[self.value]
+        return {"realtime": QOS_REALTIME, "batched": QOS_BATCHED, "background": QOS_BACKGROUND}[self.value]
 
     @classmethod
-    def parse(cls, value: Union["QoS", str, int]) -> "QoS":
+    def parse(cls, value: QoS | str | int) -> QoS:
         if isinstance(value, QoS):
             return value
         if isinstance(value, int) and not isinstance(value, bool):

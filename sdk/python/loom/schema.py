@@ -12,7 +12,10 @@ import enum
 import inspect
 import types
 import typing
-from typing import Any, Callable, Dict, Literal, Union, get_args, get_origin, get_type_hints
+from collections.abc import Callable
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from .errors import LoomError
 
 try:  # Python 3.11+
     from typing import NotRequired, Required
@@ -22,8 +25,9 @@ except ImportError:  # pragma: no cover - Python 3.10 has neither; nothing can c
 _NONE = type(None)
 
 
-class ArgumentError(ValueError):
-    """Arguments that do not fit the tool's signature; the message names the path."""
+class ArgumentError(LoomError, ValueError):
+    """Arguments that do not fit the tool's signature; the message names the path. A LoomError and,
+    as before, a ValueError."""
 
 
 def _is_typeddict(tp: Any) -> bool:
@@ -40,7 +44,7 @@ def _is_union(origin: Any) -> bool:
     return origin is Union or origin is types.UnionType
 
 
-def type_schema(tp: Any) -> Dict[str, Any]:
+def type_schema(tp: Any) -> dict[str, Any]:
     """The JSON Schema of one annotation."""
     if tp is Any or tp is inspect.Parameter.empty or tp is object:
         return {}
@@ -58,17 +62,17 @@ def type_schema(tp: Any) -> Dict[str, Any]:
         return {"type": "string", "description": "UTF-8 text"}
     origin, args = get_origin(tp), get_args(tp)
     if origin is typing.Annotated:
-        schema = type_schema(args[0])
+        described = type_schema(args[0])
         for extra in args[1:]:
             if isinstance(extra, str):
-                schema["description"] = extra
-        return schema
+                described["description"] = extra
+        return described
     if origin in (Required, NotRequired):
         return type_schema(args[0])
     if _is_union(origin):
         options = [type_schema(a) for a in args]
         simple = [o.get("type") for o in options]
-        if all(isinstance(t, str) and len(o) == 1 for t, o in zip(simple, options)):
+        if all(isinstance(t, str) and len(o) == 1 for t, o in zip(simple, options, strict=False)):
             return {"type": simple}
         return {"anyOf": options}
     if origin is Literal:
@@ -76,7 +80,7 @@ def type_schema(tp: Any) -> Dict[str, Any]:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return {"enum": [m.value for m in tp]}
     if tp in (list, set, frozenset, tuple) or origin in (list, set, frozenset, typing.Sequence, typing.Iterable):
-        schema: Dict[str, Any] = {"type": "array"}
+        schema: dict[str, Any] = {"type": "array"}
         if args:
             schema["items"] = type_schema(args[0])
         if tp in (set, frozenset) or origin in (set, frozenset):
@@ -85,7 +89,12 @@ def type_schema(tp: Any) -> Dict[str, Any]:
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return {"type": "array", "items": type_schema(args[0])}
-        return {"type": "array", "prefixItems": [type_schema(a) for a in args], "minItems": len(args), "maxItems": len(args)}
+        return {
+            "type": "array",
+            "prefixItems": [type_schema(a) for a in args],
+            "minItems": len(args),
+            "maxItems": len(args),
+        }
     if tp is dict or origin in (dict, typing.Mapping):
         schema = {"type": "object"}
         if len(args) == 2 and args[1] is not Any:
@@ -100,18 +109,21 @@ def type_schema(tp: Any) -> Dict[str, Any]:
         required = [
             f.name
             for f in dataclasses.fields(tp)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         ]
         return _object(props, required)
     if _is_typeddict(tp):
         hints = get_type_hints(tp, include_extras=True)
         props = {k: type_schema(v) for k, v in hints.items()}
         return _object(props, sorted(getattr(tp, "__required_keys__", hints.keys())))
-    raise TypeError(f"cannot derive a JSON Schema for the type {tp!r}; use a JSON type, Enum, dataclass, TypedDict or pydantic model")
+    raise TypeError(
+        f"cannot derive a JSON Schema for the type {tp!r}; "
+        "use a JSON type, Enum, dataclass, TypedDict or pydantic model"
+    )
 
 
-def _object(props: Dict[str, Any], required: list) -> Dict[str, Any]:
-    schema: Dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+def _object(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         schema["required"] = list(required)
     return schema
@@ -125,18 +137,18 @@ def _tool_params(func: Callable[..., Any]) -> list[inspect.Parameter]:
     ]
 
 
-def _hints(func: Callable[..., Any]) -> Dict[str, Any]:
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     try:
         return get_type_hints(func, include_extras=True)
     except Exception as e:  # unresolved forward references
         raise TypeError(f"cannot read the type hints of {getattr(func, '__qualname__', func)}: {e}") from e
 
 
-def function_schema(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> Dict[str, Any]:
+def function_schema(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The JSON Schema of a function's keyword arguments (unannotated = any, or the default's type)."""
     hints = _hints(func)
-    props: Dict[str, Any] = {}
-    hoisted: Dict[str, Any] = {}
+    props: dict[str, Any] = {}
+    hoisted: dict[str, Any] = {}
     required = []
     for p in _tool_params(func):
         if p.name in skip:
@@ -229,7 +241,7 @@ def check(value: Any, tp: Any, path: str) -> Any:
         if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
             if len(value) != len(args):
                 raise ArgumentError(f"{path} must have exactly {len(args)} items, got {len(value)}")
-            return tuple(check(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+            return tuple(check(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=False)))
         items = [check(v, args[0], f"{path}[{i}]") if args else v for i, v in enumerate(value)]
         if container in (set, frozenset):
             return container(items)
@@ -257,7 +269,12 @@ def check(value: Any, tp: Any, path: str) -> Any:
         _no_extras(value, names, path)
         kwargs = {k: check(v, hints.get(k, Any), f"{path}.{k}") for k, v in value.items()}
         for f in dataclasses.fields(tp):
-            if f.init and f.name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
+            if (
+                f.init
+                and f.name not in kwargs
+                and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING
+            ):
                 raise ArgumentError(f"{path}.{f.name} is required")
         return tp(**kwargs)
     if _is_typeddict(tp):
@@ -272,13 +289,13 @@ def check(value: Any, tp: Any, path: str) -> Any:
     raise ArgumentError(f"{path}: unsupported parameter type {tp!r}")
 
 
-def _no_extras(value: dict, allowed: set, path: str) -> None:
+def _no_extras(value: dict[str, Any], allowed: set[str], path: str) -> None:
     extra = sorted(set(value) - allowed)
     if extra:
         raise ArgumentError(f"{path} has unexpected field(s) {', '.join(map(repr, extra))}; expected {sorted(allowed)}")
 
 
-def bind_arguments(func: Callable[..., Any], arguments: Any, skip: tuple[str, ...] = ()) -> Dict[str, Any]:
+def bind_arguments(func: Callable[..., Any], arguments: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """Checks a JSON arguments object against `func`'s signature and returns converted kwargs."""
     if arguments is None:
         arguments = {}
@@ -290,7 +307,7 @@ def bind_arguments(func: Callable[..., Any], arguments: Any, skip: tuple[str, ..
     names = {p.name for p in params}
     if not accepts_extra:
         _no_extras(arguments, names, "arguments")
-    kwargs: Dict[str, Any] = {}
+    kwargs: dict[str, Any] = {}
     missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in arguments]
     if missing:
         raise ArgumentError(f"missing required argument(s): {', '.join(missing)}")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Any, Iterator, Mapping, MutableMapping, Optional
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
 
 try:  # optional dependency: pip install loom-vscode-sdk[otel]
     from opentelemetry import trace as _otel_trace
@@ -24,14 +25,14 @@ TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 
 # The traceparent of what is being handled right now, for propagation without OpenTelemetry.
-_incoming: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("loom_traceparent", default=None)
+_incoming: contextvars.ContextVar[str | None] = contextvars.ContextVar("loom_traceparent", default=None)
 
 
-def incoming_traceparent(carrier: Mapping[str, str]) -> Optional[str]:
+def incoming_traceparent(carrier: Mapping[str, str]) -> str | None:
     return carrier.get(TRACEPARENT) or carrier.get("loom.traceparent") or None
 
 
-def current_traceparent() -> Optional[str]:
+def current_traceparent() -> str | None:
     """The traceparent to put on an outgoing event or call: the active span's, else the handled one's."""
     if HAVE_OTEL:
         carrier: dict[str, str] = {}
@@ -51,7 +52,9 @@ def inject(carrier: MutableMapping[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def span(name: str, parent: Optional[Mapping[str, str]] = None, kind: str = "internal", **attributes: Any) -> Iterator[Any]:
+def span(
+    name: str, parent: Mapping[str, str] | None = None, kind: str = "internal", **attributes: Any
+) -> Iterator[Any]:
     """Runs the block as a span continuing `parent`'s traceparent (if any); yields the span or None."""
     tp = incoming_traceparent(parent) if parent else None
     token = _incoming.set(tp) if tp else None

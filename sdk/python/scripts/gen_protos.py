@@ -32,8 +32,8 @@ _IMPORT = re.compile(r"^from loom\.v1 import (\w+)", re.MULTILINE)
 
 def generate(proto_root: Path = PROTO_ROOT, sdk_proto_root: Path = SDK_PROTO_ROOT) -> dict[str, str]:
     """Runs protoc (grpcio-tools) and returns {file name: text} for the flat, rewritten stubs."""
-    from grpc_tools import protoc  # dev dependency only
     import grpc_tools
+    from grpc_tools import protoc  # dev dependency only
 
     include = Path(grpc_tools.__file__).parent / "_proto"
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,7 +49,9 @@ def generate(proto_root: Path = PROTO_ROOT, sdk_proto_root: Path = SDK_PROTO_ROO
             *(str(sdk_proto_root / f) for f in SDK_PROTO_FILES),
         ]
         if protoc.main(args) != 0:
-            raise RuntimeError(f"protoc failed for {PROTO_FILES} under {proto_root} and {SDK_PROTO_FILES} under {sdk_proto_root}")
+            raise RuntimeError(
+                f"protoc failed for {PROTO_FILES} under {proto_root} and {SDK_PROTO_FILES} under {sdk_proto_root}"
+            )
         out: dict[str, str] = {}
         for path in sorted((Path(tmp) / "loom" / "v1").iterdir()):
             if path.suffix in (".py", ".pyi"):

@@ -18,7 +18,9 @@ needs_root = pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0,
                                 reason="giving a file to another user needs root")
 
 
-def write_discovery(workspace: Path, data_dir: str = ".loom", mode: int = 0o600, address: str = "127.0.0.1:7001") -> Path:
+def write_discovery(
+    workspace: Path, data_dir: str = ".loom", mode: int = 0o600, address: str = "127.0.0.1:7001"
+) -> Path:
     folder = workspace / data_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "runtime.json"

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { EventBus, createEvent } from '../../../runtime/bus';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import { silentLogger } from '../../../runtime/log';
-import { BACKLOG_KEPT, Feed, skipWhileBlocked } from '../../../runtime/telemetry/feed';
+import { BACKLOG_KEPT, Feed, skipWhileBlocked } from '../../../runtime/feed/feed';
 import type { FeedUpdate } from '../../../runtime/proto/gen/loom/v1/FeedUpdate';
 
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { fmtRate } from '../../../webview/dom';
 import { DashboardModel, RATE_WINDOW_MS } from '../../../webview/model';
-import type { FeedUpdateWire } from '../../../webview/protocol';
+import type { FeedUpdateWire } from '../../../runtime/contract/dashboard';
 
 function update(t: number, published: Record<string, number>): FeedUpdateWire {
   return {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { EventBus } from '../../../runtime/bus';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import { silentLogger } from '../../../runtime/log';
-import { Feed } from '../../../runtime/telemetry/feed';
+import { Feed } from '../../../runtime/feed/feed';
 import { startDashboardServer, type DashboardServer } from '../../../runtime/dashboard/server';
 import { dashboardActions } from '../../../runtime/dashboard/actions';
-import type { FeedUpdateWire } from '../../../webview/protocol';
+import type { FeedUpdateWire } from '../../../runtime/contract/dashboard';
 
 const TOKEN = 'a'.repeat(64);
 

@@ -1,5 +1,5 @@
 // Aliases share their tool's policy: fs:write_file is fs:write for its kind, for the [mcp.serve]
-// tool_policy and exclude, and for the registry's built-ins (runtime/tools/aliases.ts is the one map).
+// tool_policy and exclude, and for the registry's built-ins (runtime/contract/toolNames.ts is the one map).
 import * as assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,10 +7,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { silentLogger } from '../../../runtime/log';
-import { toolKind } from '../../../runtime/mcp/kinds';
+import { toolKind } from '../../../runtime/contract/toolKinds';
 import { servedToolPolicy } from '../../../runtime/mcp/policy';
 import { createLoomMcpServer, type ServeOptions } from '../../../runtime/mcp/server';
-import { ALIASES, canonicalToolName } from '../../../runtime/tools/aliases';
+import { ALIASES, canonicalToolName } from '../../../runtime/contract/toolNames';
 import { makeFixture, type Fixture } from '../tools/helpers';
 
 describe('tool aliases', () => {

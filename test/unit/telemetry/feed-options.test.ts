@@ -1,7 +1,7 @@
 // The numbers of a feed request: integers within FEED_LIMITS, 0 = default where the proto says so,
 // anything else refused with the field (as the caller spells it) and its range.
 import { strict as assert } from 'node:assert';
-import { FEED_LIMITS, FeedOptionError, resolveFeedOptions } from '../../../runtime/telemetry/feed';
+import { FEED_LIMITS, FeedOptionError, resolveFeedOptions } from '../../../runtime/feed/feed';
 
 describe('telemetry: feed options', () => {
   it('fills in the defaults for absent options and for 0 where 0 means the default', () => {

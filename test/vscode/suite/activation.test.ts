@@ -44,6 +44,21 @@ describe('activation', () => {
     }
   });
 
+  it('activates where a loom.toml is (or on its commands and views), and shows its views and runtime commands only there', () => {
+    type Manifest = {
+      activationEvents: string[];
+      contributes: { views: { loom: { id: string; when: string }[] }; menus: { commandPalette: { command: string; when: string }[] } };
+    };
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as Manifest;
+    // Commands and views activate it by themselves (VS Code derives onCommand/onView from contributes).
+    assert.deepEqual(manifest.activationEvents, ['workspaceContains:loom.toml', 'onWebviewPanel:loom.dashboard']);
+    for (const view of manifest.contributes.views.loom) assert.match(view.when, /\bloom\.hasConfig\b/, view.id);
+    const hidden = new Map(manifest.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
+    for (const command of ['loom.startRuntime', 'loom.restartRuntime', 'loom.openDashboard', 'loom.newAgent']) assert.match(hidden.get(command) ?? '', /loom\.hasConfig/, command);
+    // Reachable in a folder without loom.toml: the way to make one (the walkthrough's first step runs it).
+    assert.equal(hidden.get('loom.initWorkspace'), undefined);
+  });
+
   it('documents every setting it reads', () => {
     const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { configuration: { properties: Record<string, { markdownDescription?: string; description?: string }> } } };
     const props = manifest.contributes.configuration.properties;
@@ -58,7 +73,7 @@ describe('activation', () => {
   it('binds ctrl+alt+l to hotkey.default and runs in the workspace extension host', () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     const manifest = ext.packageJSON as { contributes: { keybindings: { command: string; key: string; args: unknown }[] }; extensionKind: string[] };
-    assert.deepEqual(manifest.contributes.keybindings.find((k) => k.key === 'ctrl+alt+l'), { command: 'loom.hotkey', key: 'ctrl+alt+l', mac: 'cmd+alt+l', args: { name: 'default' } });
+    assert.deepEqual(manifest.contributes.keybindings.find((k) => k.key === 'ctrl+alt+l'), { command: 'loom.hotkey', key: 'ctrl+alt+l', mac: 'cmd+alt+l', args: { name: 'default' }, when: 'loom.hasConfig' });
     assert.ok(manifest.extensionKind.includes('workspace'));
     assert.equal(ext.extensionKind, vscode.ExtensionKind.Workspace);
     // The manifest on disk is the one VS Code loaded.

@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { TEST_AGENTS_TREE_COMMAND, TEST_CONTEXT_COMMAND } from '../../../extension/loom';
 import { Probe, eventually, loomApi, workspaceDir, screenshot } from './helpers';
 
 describe('loom.toml problems', () => {
@@ -88,5 +89,58 @@ describe('loom.toml problems', () => {
       if (existsSync(script)) rmSync(script);
       renameSync(aside, file());
     }
+  });
+});
+
+describe('loom.toml, watched', () => {
+  let original: string;
+  const file = () => join(workspaceDir(), 'loom.toml');
+  const context = () => vscode.commands.executeCommand<{ hasConfig: boolean }>(TEST_CONTEXT_COMMAND);
+  const rows = () => vscode.commands.executeCommand<{ label: string }[]>(TEST_AGENTS_TREE_COMMAND);
+
+  before(async () => {
+    await vscode.commands.executeCommand('loom.stopRuntime');
+    original = readFileSync(file(), 'utf8');
+  });
+
+  after(async () => {
+    if (!existsSync(file()) && existsSync(`${file()}.aside`)) renameSync(`${file()}.aside`, file());
+    writeFileSync(file(), original);
+    await vscode.commands.executeCommand('loom.stopRuntime');
+  });
+
+  it('without loom.toml: no status item and no views (loom.hasConfig is off); both come with a new loom.toml', async () => {
+    const api = await loomApi();
+    const seen = async () => `state ${api.state}, status item ${api.statusVisible ? 'shown' : 'hidden'}, loom.hasConfig ${(await context()).hasConfig}`;
+    renameSync(file(), `${file()}.aside`);
+    try {
+      await eventually('the status item and views to go', async () => (!api.statusVisible && !(await context()).hasConfig ? true : undefined), 10_000).catch(async (err: Error) => {
+        throw new Error(`${err.message}: ${await seen()}`);
+      });
+      await screenshot('no-loom-toml');
+    } finally {
+      writeFileSync(file(), original); // created anew
+      rmSync(`${file()}.aside`);
+    }
+    await eventually('the status item and views to come back', async () => (api.statusVisible && (await context()).hasConfig ? true : undefined), 10_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${await seen()}`);
+    });
+    assert.equal(api.state, 'stopped');
+  });
+
+  it('an edit refreshes the Agents view; a section the runtime applies only after a restart gets an offer', async () => {
+    const api = await loomApi();
+    const info = await vscode.commands.executeCommand<{ pid: number }>('loom.startRuntime');
+    const before = api.restartOffers.length;
+    writeFileSync(file(), `${original}\n[agents.later]\ncommand = "python"\nargs = ["agents/later.py"]\nautostart = false\n`);
+    await eventually('the new agent in the Agents view', async () => ((await rows()).some((r) => r.label === 'later') ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(api.restartOffers.length, before, 'the runtime follows [agents] itself: no restart offered');
+    writeFileSync(file(), readFileSync(file(), 'utf8').replace('enabled = false', 'enabled = false\ninclude = ["**/*.md"]'));
+    const offer = await eventually('the restart offer', () => api.restartOffers[before]);
+    assert.equal(offer, 'Restart the Loom runtime to apply loom.toml [watcher]?');
+    writeFileSync(file(), original);
+    await eventually('the agent to leave the view', async () => ((await rows()).some((r) => r.label === 'later') ? undefined : true));
+    assert.equal(api.runtime?.pid, info.pid, 'nothing restarts until asked');
   });
 });

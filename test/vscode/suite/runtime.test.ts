@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { processAlive as isAlive } from '../../../runtime/agents/orphans';
+import { processAlive as isAlive } from '../../../runtime/contract/process';
 import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir, screenshot } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number; owned: boolean };
@@ -104,6 +104,31 @@ describe('runtime lifecycle', () => {
     } finally {
       listener.dispose();
     }
+  });
+
+  it('restarts a runtime it started that keeps crashing 5 times in 3 minutes; at the 6th crash it stops and says so', async function () {
+    this.timeout(120_000);
+    const api = await loomApi();
+    let current = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    const pids = [current.pid];
+    for (let crash = 1; crash <= 5; crash++) {
+      process.kill(current.pid, 'SIGKILL');
+      const previous = current.pid;
+      current = await eventually(`the runtime restarted after crash ${crash}`, () => (api.state === 'running' && api.runtime && api.runtime.pid !== previous ? api.runtime : undefined), 30_000);
+      assert.equal(current.owned, true);
+      pids.push(current.pid);
+    }
+    process.kill(current.pid, 'SIGKILL');
+    const notice = await eventually('the window to give up', () => (api.state === 'failed' ? api.notices.find((n) => /crashed 6 times in the last 3 minutes/.test(n)) : undefined), 30_000);
+    assert.match(notice, /will not be restarted/);
+    await screenshot('runtime-crashed-too-often');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(api.state, 'failed', 'no restart after giving up');
+    assert.equal(api.runtime, undefined);
+    for (const pid of pids) assert.equal(isAlive(pid), false, `runtime ${pid} is gone`);
+    // Asked for, it starts again with a fresh count.
+    const again = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
+    assert.equal(again.owned, true);
   });
 
   it('stays connected while the window idles longer than the heartbeat timeout (8 s here)', async function () {

@@ -18,24 +18,25 @@ import random
 import signal
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Optional, Union
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
 
 import grpc
 
 from .. import tracing
 from .._proto import loom_pb2
 from ..connection import Connection, rpc_error
-from .context import Context, EventContext, handling
 from ..discovery import Endpoint, resolve_endpoint
 from ..errors import LoomError, NotConnected
-from ..event import Envelope, Event
+from ..event import Envelope, Event  # noqa: F401 (Envelope: still importable from here, as before)
 from ..qos import QoS
 from ..schema import ArgumentError
 from ..tools import Tool, encode_output, tool_of
+from .context import Context, EventContext, handling  # noqa: F401 (EventContext: importable from here, as before)
 
 log = logging.getLogger("loom")
 
-EventHandler = Callable[[Context, str, Event], Union[Awaitable[None], None]]
+EventHandler = Callable[[Context, str, Event], Awaitable[None] | None]
 
 # Publishes waiting in the queue travel together (PublishBatch) up to this many per message.
 _MAX_PUBLISH_BATCH = 256
@@ -67,14 +68,14 @@ class _Inbox:
     """
 
     def __init__(
-        self, agent_id: str, soft_cap: int, hard_cap: int, awaiting: Callable[[], bool], stats: Dict[str, int]
+        self, agent_id: str, soft_cap: int, hard_cap: int, awaiting: Callable[[], bool], stats: dict[str, int]
     ) -> None:
         self._agent_id = agent_id
         self.soft_cap = max(1, soft_cap)
         self.hard_cap = max(self.soft_cap + 1, hard_cap)
         self._awaiting = awaiting
         self._stats = stats
-        self._items: collections.deque = collections.deque()
+        self._items: collections.deque[Event] = collections.deque()
         self._readable = asyncio.Event()
         self._changed = asyncio.Event()
         #: True while the reader waits for room: its silence then says nothing about the runtime.
@@ -137,7 +138,7 @@ class _Session:
     def __init__(self, conn: Connection, call: Any) -> None:
         self.conn = conn
         self.call = call
-        self.tasks: List[asyncio.Task] = []
+        self.tasks: list[asyncio.Task[Any]] = []
         self.ended = asyncio.Event()
         self.last_received = time.monotonic()
 
@@ -181,27 +182,27 @@ class Agent:
 
     def __init__(
         self,
-        agent_id: Optional[str] = None,
+        agent_id: str | None = None,
         topics: Iterable[str] = (),
-        tools: Optional[Iterable[Any]] = None,
-        address: Optional[str] = None,
-        on_event: Optional[EventHandler] = None,
-        token: Optional[str] = None,
-        qos: Union[QoS, str] = QoS.REALTIME,
+        tools: Iterable[Any] | None = None,
+        address: str | None = None,
+        on_event: EventHandler | None = None,
+        token: str | None = None,
+        qos: QoS | str = QoS.REALTIME,
         *,
-        metadata: Optional[Dict[str, str]] = None,
-        heartbeat_interval: Optional[float] = None,
+        metadata: dict[str, str] | None = None,
+        heartbeat_interval: float | None = None,
         max_pending_events: int = 1024,
-        max_held_events: Optional[int] = None,
-        capabilities: Optional[Iterable[Any]] = None,
+        max_held_events: int | None = None,
+        capabilities: Iterable[Any] | None = None,
     ) -> None:
         agent_id = agent_id or os.environ.get("LOOM_AGENT_ID")
         if not agent_id:
             raise ValueError("agent_id is required (or set LOOM_AGENT_ID)")
         self.agent_id = agent_id
-        self.topics: List[str] = list(topics)
+        self.topics: list[str] = list(topics)
         self.qos = QoS.parse(qos)
-        self._tools: Dict[str, Tool] = {}
+        self._tools: dict[str, Tool] = {}
         for fn in list(tools or ()) + list(capabilities or ()):
             t = tool_of(fn)
             if t.wire_name in self._tools:
@@ -211,32 +212,34 @@ class Agent:
         self._token = token
         self._on_event = on_event
         self._metadata = dict(metadata or {})
-        self._heartbeat_interval = heartbeat_interval if heartbeat_interval is not None else _default_heartbeat_interval()
+        self._heartbeat_interval = (
+            heartbeat_interval if heartbeat_interval is not None else _default_heartbeat_interval()
+        )
         if max_pending_events < 1:
             raise ValueError(f"max_pending_events must be at least 1, not {max_pending_events}")
         self._max_pending_events = max_pending_events
         self._max_held_events = max_held_events or max(8 * max_pending_events, max_pending_events + 64)
         self._awaiting = 0  # calls in flight whose answer comes on the stream
         self.ctx = Context(self)
-        self._session: Optional[_Session] = None
+        self._session: _Session | None = None
         self._connected = asyncio.Event()
         self._stopped = False
         self._started = False
         #: Why this agent gave way, when another process took its id over (the runtime's "replaced").
-        self.taken_over: Optional[str] = None
+        self.taken_over: str | None = None
         self._given_way = asyncio.Event()
-        self._outbound: Optional[asyncio.Queue] = None
-        self._inbox: Optional[_Inbox] = None
-        self._unsent: List[Any] = []  # taken from the queue, not written when the stream died
-        self._pending_replies: Dict[str, asyncio.Future] = {}
-        self._pending_stream: Dict[str, asyncio.Future] = {}
-        self._pong_waiters: List[asyncio.Future] = []
-        self._dynamic: Dict[str, QoS] = {}
-        self._background: List[asyncio.Task] = []
-        self._tool_tasks: set = set()
-        self.endpoint: Optional[Endpoint] = None
+        self._outbound: asyncio.Queue[loom_pb2.ClientEvent] | None = None
+        self._inbox: _Inbox | None = None
+        self._unsent: list[Any] = []  # taken from the queue, not written when the stream died
+        self._pending_replies: dict[str, asyncio.Future[Any]] = {}
+        self._pending_stream: dict[str, asyncio.Future[Any]] = {}
+        self._pong_waiters: list[asyncio.Future[Any]] = []
+        self._dynamic: dict[str, QoS] = {}
+        self._background: list[asyncio.Task[Any]] = []
+        self._tool_tasks: set[asyncio.Task[Any]] = set()
+        self.endpoint: Endpoint | None = None
         #: Counters for tests and benchmarks: what travelled, and how.
-        self.stats: Dict[str, int] = dict.fromkeys(
+        self.stats: dict[str, int] = dict.fromkeys(
             (
                 "deliveries", "delivery_batches", "publishes", "publish_batches", "tool_calls", "reconnects", "errors",
                 # held_deliveries: read beyond max_pending_events while a reply was awaited;
@@ -248,7 +251,7 @@ class Agent:
         )
 
     @property
-    def tools(self) -> List[Tool]:
+    def tools(self) -> list[Tool]:
         return list(self._tools.values())
 
     @property
@@ -330,7 +333,7 @@ class Agent:
 
         asyncio.run(main())
 
-    async def __aenter__(self) -> "Agent":
+    async def __aenter__(self) -> Agent:
         await self.start()
         return self
 
@@ -412,8 +415,10 @@ class Agent:
                 self._connected.clear()
                 await session.close()
                 self._fail_pending(NotConnected("connection to the runtime lost"), replies=False)
+                # stop() may have set _stopped during the awaits above; mypy keeps the loop
+                # condition's narrowing (False) across them and calls the return unreachable.
                 if self._stopped:
-                    return
+                    return  # type: ignore[unreachable]
                 if self.taken_over:
                     self._given_way.set()
                     return
@@ -430,7 +435,7 @@ class Agent:
                     await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
                     delay = min(delay * 2, 5.0)
 
-    async def _wait_connected(self, timeout: Optional[float]) -> Connection:
+    async def _wait_connected(self, timeout: float | None) -> Connection:
         if not self._started or self._stopped:
             raise NotConnected(f"agent {self.agent_id} is not started; await agent.start() first")
         try:
@@ -473,7 +478,7 @@ class Agent:
         finally:
             session.ended.set()
 
-    def _dispatch(self, msg: Any) -> None:
+    def _dispatch(self, msg: loom_pb2.ServerEvent) -> None:
         """Acts on one message at once; never waits (see _Inbox for why)."""
         kind = msg.WhichOneof("msg")
         if kind == "delivery":
@@ -496,9 +501,9 @@ class Agent:
                     fut.set_result(None)
         elif kind in ("subscribed", "unsubscribed"):
             resp = getattr(msg, kind)
-            fut = self._pending_stream.pop(resp.request_id, None)
-            if fut is not None and not fut.done():
-                fut.set_result(resp)
+            waiting = self._pending_stream.pop(resp.request_id, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(resp)
         elif kind == "err":
             self.stats["errors"] += 1
             if msg.err.code == "replaced":
@@ -542,7 +547,9 @@ class Agent:
                     self.stats["publishes"] += len(batch)
                 if len(batch) > 1:
                     self.stats["publish_batches"] += 1
-                    out = loom_pb2.ClientEvent(publish_batch=loom_pb2.PublishBatch(publishes=[m.publish for m in batch]))
+                    out = loom_pb2.ClientEvent(
+                        publish_batch=loom_pb2.PublishBatch(publishes=[m.publish for m in batch])
+                    )
                 else:
                     out = msg
                 try:
@@ -586,19 +593,21 @@ class Agent:
                 timeout=max(timeout, 1.0),
             )
         except grpc.aio.AioRpcError as e:
-            log.warning("agent %s: the runtime did not answer a heartbeat (%s); reconnecting", self.agent_id, e.code().name)
+            log.warning(
+                "agent %s: the runtime did not answer a heartbeat (%s); reconnecting", self.agent_id, e.code().name
+            )
             return False
         if resp.status != "ok":
             log.warning("agent %s: the runtime answered a heartbeat with %r; reconnecting", self.agent_id, resp.status)
             return False
         return True
 
-    def _ping(self) -> Any:
+    def _ping(self) -> loom_pb2.ClientEvent:
         return loom_pb2.ClientEvent(
             ping=loom_pb2.HeartbeatRequest(timestamp_ms=int(time.time() * 1000), agent_id=self.agent_id)
         )
 
-    async def _enqueue(self, msg: Any) -> None:
+    async def _enqueue(self, msg: loom_pb2.ClientEvent) -> None:
         if self._outbound is None or self._stopped:
             raise NotConnected(f"agent {self.agent_id} is not started; await agent.start() first")
         await self._outbound.put(msg)
@@ -616,7 +625,7 @@ class Agent:
 
     async def _flush(self, timeout: float) -> None:
         """Returns once the runtime has read everything queued so far (a ping answered in order)."""
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pong_waiters.append(fut)
         with self._awaiting_stream():
             await self._enqueue(self._ping())
@@ -624,14 +633,16 @@ class Agent:
 
     async def _stream_request(self, kind: str, request: Any) -> Any:
         request.request_id = str(uuid.uuid4())
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending_stream[request.request_id] = fut
         try:
             with self._awaiting_stream():
                 await self._enqueue(loom_pb2.ClientEvent(**{kind: request}))
                 return await asyncio.wait_for(fut, _STREAM_REQUEST_TIMEOUT)
         except asyncio.TimeoutError:
-            raise LoomError(f"{kind} {request.pattern!r}: no answer from the runtime within {_STREAM_REQUEST_TIMEOUT:.0f}s") from None
+            raise LoomError(
+                f"{kind} {request.pattern!r}: no answer from the runtime within {_STREAM_REQUEST_TIMEOUT:.0f}s"
+            ) from None
         finally:
             self._pending_stream.pop(request.request_id, None)
 
@@ -646,7 +657,7 @@ class Agent:
         if not resp.success:
             raise LoomError(f"subscribe {pattern!r} refused: {resp.error_message}")
         self._dynamic[pattern] = qos
-        return resp.subscription_id
+        return str(resp.subscription_id)
 
     async def _unsubscribe(self, pattern: str) -> int:
         await self._wait_connected(_STREAM_REQUEST_TIMEOUT)
@@ -656,7 +667,7 @@ class Agent:
         self._dynamic.pop(pattern, None)
         if pattern in self.topics:
             self.topics.remove(pattern)
-        return resp.removed
+        return int(resp.removed)
 
     # ---------- handlers and tools ----------
 
@@ -683,7 +694,7 @@ class Agent:
             finally:
                 handling.reset(token)
 
-    async def _serve_tool(self, call: Any) -> None:
+    async def _serve_tool(self, call: loom_pb2.ToolCall) -> None:
         result = await self._run_tool(call)
         result.id = call.id
         try:
@@ -691,14 +702,16 @@ class Agent:
         except NotConnected:
             pass
 
-    async def _run_tool(self, call: Any) -> Any:
-        def failure(status: int, code: str, message: str) -> Any:
+    async def _run_tool(self, call: loom_pb2.ToolCall) -> loom_pb2.ToolResult:
+        def failure(status: loom_pb2.ToolStatus, code: str, message: str) -> loom_pb2.ToolResult:
             return loom_pb2.ToolResult(status=status, error=loom_pb2.ToolError(code=code, message=message))
 
         t = self._tools.get(call.name)
         if t is None:
             return failure(loom_pb2.TOOL_NOT_FOUND, "not_found", f"agent {self.agent_id} offers no tool {call.name!r}")
-        with tracing.span("loom.tool.serve", dict(call.headers), kind="server", tool_name=t.name, agent_id=self.agent_id) as span:
+        with tracing.span(
+            "loom.tool.serve", dict(call.headers), kind="server", tool_name=t.name, agent_id=self.agent_id
+        ) as span:
             try:
                 kwargs = t.bind(json.loads(call.arguments) if call.arguments.strip() else {})
             except ValueError as e:  # ArgumentError and JSONDecodeError alike

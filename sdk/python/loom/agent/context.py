@@ -8,17 +8,17 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from .. import tracing
-from .._proto import loom_pb2, runtime_pb2
-from ..connection import Connection, rpc_error
-from .._proto import memory_pb2
+from .._proto import loom_pb2, memory_pb2, runtime_pb2
 from ..bridge.client import AgentBridgeClient, BridgeClient
-from ..errors import LoomError, NotConnected, RequestTimeout, STATUS_NAMES, ToolError, tool_error
+from ..connection import Connection, rpc_error
+from ..errors import STATUS_NAMES, LoomError, NotConnected, RequestTimeout, ToolError, tool_error
 from ..event import Event, encode_payload
 from ..qos import QoS
 from ..tools import call_names
@@ -30,7 +30,7 @@ _UNSET: Any = object()
 _nothing = contextlib.nullcontext
 
 #: The event whose handler is running, so what it emits continues its thread, hop count and trace.
-handling: contextvars.ContextVar[Optional[Event]] = contextvars.ContextVar("loom_handling", default=None)
+handling: contextvars.ContextVar[Event | None] = contextvars.ContextVar("loom_handling", default=None)
 
 
 @dataclass
@@ -39,11 +39,11 @@ class ContextItem:
     session_id: str
     type: str
     content: str
-    metadata: Dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
     timestamp_ms: int = 0
 
     @classmethod
-    def from_proto(cls, item: Any) -> "ContextItem":
+    def from_proto(cls, item: runtime_pb2.ContextItem) -> ContextItem:
         return cls(item.id, item.session_id, item.type, item.content, dict(item.metadata), item.timestamp_ms)
 
 
@@ -51,9 +51,9 @@ class ContextItem:
 class ToolInfo:
     name: str
     description: str
-    parameters: Dict[str, Any]
+    parameters: dict[str, Any]
     provider: str
-    metadata: Dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 _PROVIDERS = {0: "native", 1: "wasm", 2: "grpc", 3: "mcp"}
@@ -62,7 +62,7 @@ _PROVIDERS = {0: "native", 1: "wasm", 2: "grpc", 3: "mcp"}
 class _Unary:
     """Runs a unary call on the agent's current connection with its metadata, mapping failures."""
 
-    def __init__(self, agent: Optional["Agent"]) -> None:
+    def __init__(self, agent: Agent | None) -> None:
         self._agent = agent
 
     async def call(
@@ -70,8 +70,8 @@ class _Unary:
         what: str,
         method: Callable[[Connection], Any],
         request: Any,
-        timeout: Optional[float] = 30.0,
-        extra_metadata: Tuple[Tuple[str, str], ...] = (),
+        timeout: float | None = 30.0,
+        extra_metadata: tuple[tuple[str, str], ...] = (),
     ) -> Any:
         if self._agent is None:
             raise NotConnected(f"{what}: this context belongs to no Agent (it was made from an agent id and a client)")
@@ -85,7 +85,7 @@ class _Unary:
 class Store:
     """The runtime's persistent store: context items (shared, by session) and key-value state (this agent's)."""
 
-    def __init__(self, agent: Optional["Agent"], unary: _Unary) -> None:
+    def __init__(self, agent: Agent | None, unary: _Unary) -> None:
         self._agent = agent
         self._unary = unary
 
@@ -96,7 +96,7 @@ class Store:
         return self._agent.agent_id
 
     async def save_context(
-        self, session_id: str, type: str, content: str, metadata: Optional[Dict[str, str]] = None
+        self, session_id: str, type: str, content: str, metadata: dict[str, str] | None = None
     ) -> ContextItem:
         item = runtime_pb2.ContextItem(session_id=session_id, type=type, content=content, metadata=metadata or {})
         resp = await self._unary.call(
@@ -106,14 +106,14 @@ class Store:
 
     async def query_context(
         self,
-        session_id: Optional[str] = None,
-        type: Optional[str] = None,
-        since_ms: Optional[int] = None,
-        until_ms: Optional[int] = None,
-        text: Optional[str] = None,
+        session_id: str | None = None,
+        type: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        text: str | None = None,
         limit: int = 100,
         newest_first: bool = False,
-    ) -> List[ContextItem]:
+    ) -> list[ContextItem]:
         req = runtime_pb2.QueryContextRequest(
             session_id=session_id or "",
             type=type or "",
@@ -126,12 +126,12 @@ class Store:
         resp = await self._unary.call("query_context", lambda c: c.store.QueryContext, req)
         return [ContextItem.from_proto(i) for i in resp.items]
 
-    async def get_state(self, key: str) -> Optional[bytes]:
+    async def get_state(self, key: str) -> bytes | None:
         req = runtime_pb2.GetStateRequest(agent_id=self._agent_id, key=key)
         resp = await self._unary.call("get_state", lambda c: c.store.GetState, req)
         return bytes(resp.value) if resp.found else None
 
-    async def put_state(self, key: str, value: Union[bytes, str]) -> None:
+    async def put_state(self, key: str, value: bytes | str) -> None:
         req = runtime_pb2.PutStateRequest(agent_id=self._agent_id, key=key, value=encode_payload(value))
         await self._unary.call("put_state", lambda c: c.store.PutState, req)
 
@@ -140,7 +140,7 @@ class Store:
         resp = await self._unary.call("delete_state", lambda c: c.store.DeleteState, req)
         return bool(resp.existed)
 
-    async def list_state(self, prefix: str = "", limit: int = 0) -> List[Tuple[str, bytes]]:
+    async def list_state(self, prefix: str = "", limit: int = 0) -> list[tuple[str, bytes]]:
         req = runtime_pb2.ListStateRequest(agent_id=self._agent_id, prefix=prefix, limit=limit)
         resp = await self._unary.call("list_state", lambda c: c.store.ListState, req)
         return [(e.key, bytes(e.value)) for e in resp.entries]
@@ -156,8 +156,8 @@ class Context:
     Agent).
     """
 
-    def __init__(self, agent: Union["Agent", str, None] = None, client: Optional[BridgeClient] = None, *,
-                 agent_id: Optional[str] = None) -> None:
+    def __init__(self, agent: Agent | str | None = None, client: BridgeClient | None = None, *,
+                 agent_id: str | None = None) -> None:
         if isinstance(agent, str):
             agent_id, agent = agent, None
         if agent is None and not agent_id:
@@ -169,9 +169,9 @@ class Context:
         #: The BridgeClient its tool and memory calls use (the reference SDK's attribute).
         self.client: BridgeClient = client if client is not None else (
             AgentBridgeClient(agent) if agent is not None else BridgeClient(agent_id=agent_id))
-        self._own_pending: Dict[str, asyncio.Future] = {}
+        self._own_pending: dict[str, asyncio.Future[Any]] = {}
         # Ids of this context's requests in flight: their own deliveries are not their replies.
-        self._request_ids: set = set()
+        self._request_ids: set[str] = set()
 
     @property
     def agent_id(self) -> str:
@@ -182,18 +182,18 @@ class Context:
         return f"agent.{self.agent_id}.replies"
 
     @property
-    def _pending(self) -> Dict[str, asyncio.Future]:
+    def _pending(self) -> dict[str, asyncio.Future[Any]]:
         """Requests waiting for a reply, by correlation id (the reference SDK's attribute)."""
         return self._agent._pending_replies if self._agent is not None else self._own_pending
 
-    def _need_agent(self, what: str) -> "Agent":
+    def _need_agent(self, what: str) -> Agent:
         if self._agent is None:
             raise NotConnected(f"{what}: this context belongs to no Agent (it was made from an agent id and a client)")
         return self._agent
 
     # ---------- wiring of a context without an Agent (reference SDK) ----------
 
-    def _bind(self, outbound_queue: "asyncio.Queue[Any]") -> None:
+    def _bind(self, outbound_queue: asyncio.Queue[Any]) -> None:
         """Publishes of this context go into `outbound_queue` as ClientEvent messages."""
         self._outbound_queue = outbound_queue
 
@@ -228,11 +228,11 @@ class Context:
         self,
         type: str,
         payload: Any,
-        metadata: Optional[Dict[str, str]],
-        thread_id: Optional[str],
-        correlation_id: Optional[str],
-        reply_to: Optional[str] = None,
-        ttl_ms: Optional[int] = None,
+        metadata: dict[str, str] | None,
+        thread_id: str | None,
+        correlation_id: str | None,
+        reply_to: str | None = None,
+        ttl_ms: int | None = None,
     ) -> Event:
         parent = handling.get()
         ev = Event.new(
@@ -257,12 +257,12 @@ class Context:
         *,
         type: str,
         payload: Any = b"",
-        metadata: Optional[Dict[str, str]] = None,
-        thread_id: Optional[str] = None,
-        correlation_id: Optional[str] = None,
-        reply_to: Optional[str] = None,
-        ttl_ms: Optional[int] = None,
-        envelope: Optional[Event] = None,
+        metadata: dict[str, str] | None = None,
+        thread_id: str | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+        ttl_ms: int | None = None,
+        envelope: Event | None = None,
     ) -> Event:
         """Publishes an event on `topic`; returns it (with its id). Queued while reconnecting."""
         ev = envelope or self._event(type, payload, metadata, thread_id, correlation_id, reply_to, ttl_ms)
@@ -282,8 +282,8 @@ class Context:
         type: str,
         payload: Any = b"",
         timeout_ms: int = 5000,
-        metadata: Optional[Dict[str, str]] = None,
-        thread_id: Optional[str] = None,
+        metadata: dict[str, str] | None = None,
+        thread_id: str | None = None,
     ) -> Event:
         """Publishes a request and returns the first reply (matched by correlation id).
 
@@ -307,12 +307,14 @@ class Context:
             self._request_ids.discard(ev.id)
 
     async def reply(
-        self, original: Event, *, type: str, payload: Any = b"", metadata: Optional[Dict[str, str]] = None
+        self, original: Event, *, type: str, payload: Any = b"", metadata: dict[str, str] | None = None
     ) -> Event:
         """Answers `original` on its reply-to topic (else its sender's reply inbox)."""
         topic = original.reply_to or (f"agent.{original.sender}.replies" if original.sender else None)
         if not topic:
-            raise LoomError(f"cannot reply to event {original.id} ({original.type}): it has neither reply_to nor sender")
+            raise LoomError(
+                f"cannot reply to event {original.id} ({original.type}): it has neither reply_to nor sender"
+            )
         ev = self._event(type, payload, metadata, original.thread_id, original.correlation_id or original.id)
         return await self.emit(topic, type=type, envelope=ev)
 
@@ -325,7 +327,7 @@ class Context:
 
     # ---------- subscriptions ----------
 
-    async def subscribe(self, pattern: str, qos: Union[QoS, str, None] = None) -> str:
+    async def subscribe(self, pattern: str, qos: QoS | str | None = None) -> str:
         """Adds a subscription at run time (kept across reconnects); returns its id."""
         agent = self._need_agent("subscribe")
         return await agent._subscribe(pattern, QoS.parse(qos) if qos is not None else agent.qos)
@@ -341,7 +343,7 @@ class Context:
         name: str,
         args: Any = None,
         timeout_ms: int = 30000,
-        headers: Optional[Dict[str, str]] = None,
+        headers: dict[str, str] | None = None,
         *,
         payload: Any = _UNSET,
     ) -> Any:
@@ -373,7 +375,7 @@ class Context:
         status = STATUS_NAMES.get(res.status, "error")
         raise tool_error(status, res.error.code or status, res.error.message or status, names[0], res.error.details)
 
-    async def _call_tool(self, name: str, encoded: str, timeout_ms: int, headers: Optional[Dict[str, str]]) -> Any:
+    async def _call_tool(self, name: str, encoded: str, timeout_ms: int, headers: dict[str, str] | None) -> Any:
         call_id = str(uuid.uuid4())
         call_headers = {"loom.caller": self.agent_id, **(headers or {})}
         with tracing.span("loom.tool.call", kind="client", tool_name=name, agent_id=self.agent_id) as span:
@@ -406,7 +408,7 @@ class Context:
                 tracing.mark_error(span, res.error.message or str(res.status))
             return res
 
-    async def list_tools(self, prefix: str = "") -> List[ToolInfo]:
+    async def list_tools(self, prefix: str = "") -> list[ToolInfo]:
         """Every tool in the runtime's registry (built-in, agents', MCP, editor), optionally by prefix.
 
         Follows ListTools' pages (each cut to fit the message size limit) until the last one.
@@ -429,7 +431,9 @@ class Context:
                 params = json.loads(t.parameters_schema) if t.parameters_schema else {}
             except ValueError:
                 params = {}
-            out.append(ToolInfo(t.name, t.description, params, _PROVIDERS.get(t.provider, str(t.provider)), dict(t.metadata)))
+            out.append(
+                ToolInfo(t.name, t.description, params, _PROVIDERS.get(t.provider, str(t.provider)), dict(t.metadata))
+            )
         return out
 
     # ---------- plan memory (loom.v1.MemoryService, the reference SDK's calls) ----------
@@ -438,10 +442,10 @@ class Context:
     @staticmethod
     def _plan_hash(symbol: str, action: str, reasoning: str) -> str:
         """The reference's plan hash: first 8 hex digits of MD5("symbol|action|reasoning")."""
-        return hashlib.md5(f"{symbol}|{action}|{reasoning}".encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
+        return hashlib.md5(f"{symbol}|{action}|{reasoning}".encode(), usedforsecurity=False).hexdigest()[:8]
 
     @staticmethod
-    def _plan_dict(plan: Any) -> Dict[str, Any]:
+    def _plan_dict(plan: Any) -> dict[str, Any]:
         return {
             "timestamp_ms": plan.timestamp_ms, "symbol": plan.symbol, "action": plan.action,
             "confidence": plan.confidence, "reasoning": plan.reasoning, "plan_hash": plan.plan_hash,
@@ -449,7 +453,7 @@ class Context:
         }
 
     async def save_plan(self, symbol: str, action: str, confidence: float, reasoning: str = "",
-                        method: str = "llm", metadata: Optional[Dict[str, str]] = None) -> str:
+                        method: str = "llm", metadata: dict[str, str] | None = None) -> str:
         """Stores a plan; returns its hash. RuntimeError ("Failed to save plan: ...") if refused."""
         plan = memory_pb2.PlanRecord(
             timestamp_ms=int(time.time() * 1000), symbol=symbol, action=action, confidence=confidence,
@@ -459,9 +463,9 @@ class Context:
         resp = await self.client.save_plan(memory_pb2.SavePlanRequest(session_id=self.agent_id, plan=plan))
         if not resp.success:
             raise LoomError(f"Failed to save plan: {resp.error_message}")
-        return resp.plan_hash
+        return str(resp.plan_hash)
 
-    async def get_recent_plans(self, symbol: str, limit: int = 5) -> List[Dict[str, Any]]:
+    async def get_recent_plans(self, symbol: str, limit: int = 5) -> list[dict[str, Any]]:
         """The newest plans for `symbol` (at most `limit`), as dicts."""
         req = memory_pb2.GetRecentPlansRequest(session_id=self.agent_id, symbol=symbol, limit=limit)
         resp = await self.client.get_recent_plans(req)
@@ -470,7 +474,7 @@ class Context:
         return [self._plan_dict(p) for p in resp.plans]
 
     async def check_duplicate_plan(self, symbol: str, action: str, reasoning: str = "",
-                                   time_window_sec: int = 300) -> Tuple[bool, Optional[Dict[str, Any]]]:
+                                   time_window_sec: int = 300) -> tuple[bool, dict[str, Any] | None]:
         """(True, the earlier plan with "time_since_ms") when the same plan was saved within the
         window, else (False, None)."""
         plan = memory_pb2.PlanRecord(
@@ -500,9 +504,11 @@ class Context:
         if not resp.success:
             raise LoomError(f"Failed to mark executed: {resp.error_message}")
 
-    async def check_plan_executed(self, plan_hash: str) -> Tuple[bool, Optional[Dict[str, Any]]]:
+    async def check_plan_executed(self, plan_hash: str) -> tuple[bool, dict[str, Any] | None]:
         """(True, the execution record as a dict) if the plan was executed, else (False, None)."""
-        resp = await self.client.check_executed(memory_pb2.CheckExecutedRequest(session_id=self.agent_id, plan_hash=plan_hash))
+        resp = await self.client.check_executed(
+            memory_pb2.CheckExecutedRequest(session_id=self.agent_id, plan_hash=plan_hash)
+        )
         if not (resp.is_executed and resp.HasField("execution")):
             return False, None
         e = resp.execution
@@ -512,7 +518,7 @@ class Context:
             "order_size_usdt": e.order_size_usdt, "error_message": e.error_message,
         }
 
-    async def get_execution_stats(self, symbol: str) -> Dict[str, Any]:
+    async def get_execution_stats(self, symbol: str) -> dict[str, Any]:
         """Totals, successes, failures, win rate, duplicates prevented and the recent executions."""
         resp = await self.client.get_execution_stats(
             memory_pb2.GetExecutionStatsRequest(session_id=self.agent_id, symbol=symbol))

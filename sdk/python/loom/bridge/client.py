@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, List, Optional
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -41,7 +42,7 @@ log = logging.getLogger("loom")
 DEFAULT_ADDR = "127.0.0.1:50051"
 
 
-def _resolve(address: Optional[str], token: Optional[str]) -> tuple[str, Optional[str]]:
+def _resolve(address: str | None, token: str | None) -> tuple[str, str | None]:
     if address and token:
         return address, token
     try:
@@ -62,15 +63,15 @@ async def _with_handshake(agent_id: str, outbound: AsyncIterator[Any]) -> AsyncI
 class BridgeClient:
     """gRPC client of the runtime's Bridge and MemoryService (the reference SDK's class)."""
 
-    def __init__(self, address: Optional[str] = None, *, token: Optional[str] = None,
-                 agent_id: Optional[str] = None, dialect: Optional[str] = "loom") -> None:
+    def __init__(self, address: str | None = None, *, token: str | None = None,
+                 agent_id: str | None = None, dialect: str | None = "loom") -> None:
         self.address, self.token = _resolve(address, token)
         #: The agent id the calls name (set by register_agent when not given).
         self.agent_id = agent_id
         self._dialect = dialect
-        self._channel: Optional[grpc.aio.Channel] = None
-        self._stub: Optional[Any] = None
-        self._memory_stub: Optional[Any] = None
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: Any | None = None
+        self._memory_stub: Any | None = None
 
     # ---------- the channel ----------
 
@@ -87,7 +88,7 @@ class BridgeClient:
             self._stub = self._memory_stub = None
             await channel.close()
 
-    async def __aenter__(self) -> "BridgeClient":
+    async def __aenter__(self) -> BridgeClient:
         await self.connect()
         return self
 
@@ -102,7 +103,7 @@ class BridgeClient:
         return md + (((tracing.TRACEPARENT, tp),) if tp else ())
 
     async def _unary(self, what: str, method: Callable[[Any, Any], Any], request: Any,
-                     timeout: Optional[float] = None) -> Any:
+                     timeout: float | None = None) -> Any:
         """Runs `method(bridge_stub, memory_stub)(request)` with this client's metadata."""
         if self._stub is None:
             await self.connect()
@@ -110,8 +111,8 @@ class BridgeClient:
 
     # ---------- Bridge ----------
 
-    async def register_agent(self, agent_id: str, topics: List[str], tools: List[Any],
-                             metadata: Optional[Dict[str, str]] = None) -> bool:
+    async def register_agent(self, agent_id: str, topics: list[str], tools: list[Any],
+                             metadata: dict[str, str] | None = None) -> bool:
         """RegisterAgent; True, or RuntimeError naming the runtime's reason."""
         if self.agent_id is None:
             self.agent_id = agent_id
@@ -127,9 +128,10 @@ class BridgeClient:
         returns the call, an async iterator of ServerEvent."""
         if self._stub is None:
             await self.connect()
-        return self._stub.EventStream(_with_handshake(agent_id, outbound), metadata=self._metadata())
+        stub: Any = self._stub
+        return stub.EventStream(_with_handshake(agent_id, outbound), metadata=self._metadata())
 
-    async def forward_tool_call(self, call: Any, timeout: Optional[float] = None) -> Any:
+    async def forward_tool_call(self, call: Any, timeout: float | None = None) -> Any:
         """ForwardToolCall: the ToolResult (a failed tool is a result, not an exception)."""
         return await self._unary(f"tool {call.name!r}", lambda b, m: b.ForwardToolCall, call, timeout)
 
@@ -176,7 +178,7 @@ class BridgeClient:
 class AgentBridgeClient(BridgeClient):
     """The BridgeClient of a started Agent: its calls travel on the agent's connection."""
 
-    def __init__(self, agent: "Agent") -> None:  # noqa: D107 - no resolution: the agent has done it
+    def __init__(self, agent: Agent) -> None:  # noqa: D107 - no resolution: the agent has done it
         self._agent = agent
         self._dialect = "loom"
         self._channel = self._stub = self._memory_stub = None
@@ -192,7 +194,7 @@ class AgentBridgeClient(BridgeClient):
         return endpoint.address if endpoint else _resolve(self._agent._address, self._agent._token)[0]
 
     @property
-    def token(self) -> Optional[str]:  # type: ignore[override]
+    def token(self) -> str | None:  # type: ignore[override]
         endpoint = self._agent.endpoint
         return endpoint.token if endpoint else _resolve(self._agent._address, self._agent._token)[1]
 
@@ -203,7 +205,7 @@ class AgentBridgeClient(BridgeClient):
         """Nothing to do: the agent closes its connection when it stops."""
 
     async def _unary(self, what: str, method: Callable[[Any, Any], Any], request: Any,
-                     timeout: Optional[float] = 30.0) -> Any:
+                     timeout: float | None = 30.0) -> Any:
         conn = await self._agent._wait_connected(timeout)
         try:
             return await method(conn.bridge, conn.memory)(request, metadata=conn.metadata(), timeout=timeout)

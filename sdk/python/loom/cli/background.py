@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from ..discovery import data_dir_of, discovery_path
 from ..runtime import embedded
@@ -34,7 +34,7 @@ def _state_path(workspace: Path) -> Path:
     return data_dir(workspace) / STATE_FILE
 
 
-def _write_state(workspace: Path, state: Dict[str, Any]) -> None:
+def _write_state(workspace: Path, state: dict[str, Any]) -> None:
     path = _state_path(workspace)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -42,7 +42,7 @@ def _write_state(workspace: Path, state: Dict[str, Any]) -> None:
         json.dump(state, f)
 
 
-def _read_state(workspace: Path) -> Dict[str, Any]:
+def _read_state(workspace: Path) -> dict[str, Any]:
     try:
         data = json.loads(_state_path(workspace).read_text())
     except (OSError, ValueError):
@@ -50,7 +50,7 @@ def _read_state(workspace: Path) -> Dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _start_time(pid: int) -> Optional[str]:
+def _start_time(pid: int) -> str | None:
     """The process's start time (Linux), to tell it from a later process with the same pid."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
@@ -65,9 +65,9 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _descendants(pid: int) -> List[Tuple[int, Optional[str]]]:
+def _descendants(pid: int) -> list[tuple[int, str | None]]:
     """(pid, start time) of every process below `pid` (Linux; elsewhere none)."""
-    children: Dict[int, List[int]] = {}
+    children: dict[int, list[int]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -80,7 +80,7 @@ def _descendants(pid: int) -> List[Tuple[int, Optional[str]]]:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    found: List[Tuple[int, Optional[str]]] = []
+    found: list[tuple[int, str | None]] = []
     todo = [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -89,11 +89,11 @@ def _descendants(pid: int) -> List[Tuple[int, Optional[str]]]:
     return found
 
 
-def _same(pid: int, started: Optional[str]) -> bool:
+def _same(pid: int, started: str | None) -> bool:
     return embedded.pid_alive(pid) and (started is None or _start_time(pid) == started)
 
 
-def _wait_gone(pids: List[Tuple[int, Optional[str]]], timeout: float) -> List[Tuple[int, Optional[str]]]:
+def _wait_gone(pids: list[tuple[int, str | None]], timeout: float) -> list[tuple[int, str | None]]:
     deadline = time.monotonic() + timeout
     while True:
         alive = [(p, s) for p, s in pids if _same(p, s)]
@@ -102,8 +102,8 @@ def _wait_gone(pids: List[Tuple[int, Optional[str]]], timeout: float) -> List[Tu
         time.sleep(0.1)
 
 
-def up(workspace: Path, *, port: Optional[int], dashboard: bool, dashboard_port: Optional[int],
-       compat: Optional[str], log_level: Optional[str], timeout: float) -> int:
+def up(workspace: Path, *, port: int | None, dashboard: bool, dashboard_port: int | None,
+       compat: str | None, log_level: str | None, timeout: float) -> int:
     running = embedded.running_runtime(workspace)
     if running:
         print(f"[loom] the runtime for {workspace} is already running (pid {running['pid']})")
@@ -127,7 +127,7 @@ def up(workspace: Path, *, port: Optional[int], dashboard: bool, dashboard_port:
     return 0
 
 
-def _print_info(info: Dict[str, Any]) -> None:
+def _print_info(info: dict[str, Any]) -> None:
     print(f"[loom]   bridge: {info.get('address')} (LOOM_BRIDGE_ADDR; token in {DISCOVERY_HINT})")
     if info.get("dashboard"):
         print(f"[loom]   dashboard: {info['dashboard']}")
@@ -139,7 +139,7 @@ DISCOVERY_HINT = "the workspace's .loom/runtime.json"
 def down(workspace: Path, *, grace: float) -> int:
     info = embedded.read_discovery(workspace)
     state = _read_state(workspace)
-    targets: List[Tuple[int, Optional[str]]] = []
+    targets: list[tuple[int, str | None]] = []
     if info and embedded.pid_alive(info.get("pid")):
         targets.append((int(info["pid"]), _start_time(int(info["pid"]))))
     pid = state.get("pid")
@@ -178,7 +178,7 @@ def down(workspace: Path, *, grace: float) -> int:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-    for pid, started in _wait_gone(stragglers, grace):
+    for pid, _started in _wait_gone(stragglers, grace):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -21,9 +21,10 @@ import os
 import shutil
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 DEFAULT_AGENT_ID = "chat-assistant"
 INPUT_TOPIC = "chat.input"
@@ -39,6 +40,17 @@ SYSTEM_PROMPT = (
 
 
 class _Style:
+    # Set in __init__ from `codes`; declared here for the type checker.
+    reset: str
+    bold: str
+    dim: str
+    red: str
+    green: str
+    yellow: str
+    blue: str
+    magenta: str
+    cyan: str
+
     def __init__(self, enabled: bool) -> None:
         codes = {"reset": 0, "bold": 1, "dim": 2, "red": 31, "green": 32, "yellow": 33, "blue": 34,
                  "magenta": 35, "cyan": 36}
@@ -56,18 +68,19 @@ def _width() -> int:
 def _answer_text(payload: Any) -> str:
     if isinstance(payload, dict):
         for key in ("answer", "text", "reply", "content", "message"):
-            if isinstance(payload.get(key), str):
-                return payload[key]
+            value = payload.get(key)
+            if isinstance(value, str):
+                return value
     return payload if isinstance(payload, str) else str(payload)
 
 
 class ChatSession:
     """An in-process chat agent (see the module's docstring)."""
 
-    def __init__(self, agent_id: str = DEFAULT_AGENT_ID, bridge_addr: Optional[str] = None,
-                 verbose: bool = True, streaming: bool = True, *, llm_provider: Optional[str] = None,
-                 tools: Optional[List[str]] = None, project_dir: Optional[Path] = None,
-                 register_as: Optional[str] = None) -> None:
+    def __init__(self, agent_id: str = DEFAULT_AGENT_ID, bridge_addr: str | None = None,
+                 verbose: bool = True, streaming: bool = True, *, llm_provider: str | None = None,
+                 tools: list[str] | None = None, project_dir: Path | None = None,
+                 register_as: str | None = None) -> None:
         self.agent_id = agent_id
         #: The id the chat connects as: agent_id, unless that one is already connected.
         self.register_as = register_as or agent_id
@@ -79,20 +92,21 @@ class ChatSession:
         self.project_dir = Path(project_dir or Path.cwd())
         self.agent: Any = None
         self.cognitive: Any = None
-        self.conversation_history: List[Dict[str, str]] = []
+        self.conversation_history: list[dict[str, str]] = []
         self.ask: Callable[[str], str] = input
 
     def _provider_name(self, project: Any) -> str:
         settings = project.agent_settings(self.agent_id)
         if self.llm_provider:
             return self.llm_provider
-        if isinstance(settings.get("llm_provider"), str):
-            return settings["llm_provider"]
+        configured = settings.get("llm_provider")
+        if isinstance(configured, str):
+            return configured
         if len(project.llm_providers) == 1:
-            return next(iter(project.llm_providers))
+            return str(next(iter(project.llm_providers)))
         return "deepseek"
 
-    async def start(self) -> "ChatSession":
+    async def start(self) -> ChatSession:
         from .. import Agent
         from ..cognitive import CognitiveAgent, CognitiveConfig
         from ..llm import LLMProvider
@@ -118,7 +132,7 @@ class ChatSession:
         )
         return self
 
-    def _request_permission(self, tool_name: str, args: dict, reason: str) -> bool:
+    def _request_permission(self, tool_name: str, args: dict[str, Any], reason: str) -> bool:
         print(f"\n{S.yellow}⚠  {tool_name} wants to run{S.reset} {S.dim}{args}{S.reset}")
         if reason:
             print(f"{S.dim}   ({reason}){S.reset}")
@@ -128,7 +142,7 @@ class ChatSession:
             return False
 
     @staticmethod
-    def _as_dict(result: Any) -> Dict[str, Any]:
+    def _as_dict(result: Any) -> dict[str, Any]:
         return {
             "answer": result.answer,
             "steps": [{"step": s.step, "reasoning": s.reasoning,
@@ -142,7 +156,7 @@ class ChatSession:
             "latency_ms": result.total_latency_ms,
         }
 
-    async def chat(self, message: str) -> Dict[str, Any]:
+    async def chat(self, message: str) -> dict[str, Any]:
         """One turn, the whole answer at once."""
         if self.cognitive is None:
             raise RuntimeError("Chat session not started")
@@ -151,8 +165,8 @@ class ChatSession:
         self.conversation_history.append({"role": "assistant", "content": result.answer})
         return self._as_dict(result)
 
-    async def chat_stream(self, message: str, on_chunk: Optional[Callable[[str], None]] = None,
-                          on_step: Optional[Callable[[Any], None]] = None) -> Dict[str, Any]:
+    async def chat_stream(self, message: str, on_chunk: Callable[[str], None] | None = None,
+                          on_step: Callable[[Any], None] | None = None) -> dict[str, Any]:
         """One turn, the model's text to `on_chunk` and each finished step to `on_step` as they come."""
         from ..cognitive.types import CognitiveResult, ThoughtStep
 
@@ -174,7 +188,7 @@ class ChatSession:
         self.conversation_history.append({"role": "assistant", "content": final.answer})
         return self._as_dict(final)
 
-    async def research(self, topic: str, on_progress: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    async def research(self, topic: str, on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Plan, investigate, write a markdown report; saved under reports/ through fs:write_file."""
         if self.cognitive is None:
             raise RuntimeError("Chat session not started")
@@ -190,7 +204,7 @@ class ChatSession:
             f"references.\n\nPlan:\n{plan.answer}\n\nFindings:\n{found.answer}")
         stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in topic)[:50]
-        path: Optional[str] = f"reports/{stamp}_{safe}.md"
+        path: str | None = f"reports/{stamp}_{safe}.md"
         text = f"# {topic}\n\n_{datetime.now():%Y-%m-%d %H:%M} · {self.agent_id}_\n\n{report.answer}\n"
         try:
             await self.agent.ctx.tool("fs:write_file", {"path": path, "content": text})
@@ -216,8 +230,8 @@ class ChatSession:
 class RemoteChat:
     """A client of a chat agent running elsewhere: requests on `topic`, replies printed."""
 
-    def __init__(self, topic: str = INPUT_TOPIC, bridge_addr: Optional[str] = None,
-                 agent_id: Optional[str] = None, timeout: float = 120.0) -> None:
+    def __init__(self, topic: str = INPUT_TOPIC, bridge_addr: str | None = None,
+                 agent_id: str | None = None, timeout: float = 120.0) -> None:
         self.topic = topic
         self.bridge_addr = bridge_addr
         self.agent_id = agent_id or f"chat-cli-{uuid.uuid4().hex[:8]}"
@@ -226,9 +240,9 @@ class RemoteChat:
         self.agent: Any = None
         self.verbose = False
         self.streaming = False
-        self.conversation_history: List[Dict[str, str]] = []
+        self.conversation_history: list[dict[str, str]] = []
 
-    async def start(self) -> "RemoteChat":
+    async def start(self) -> RemoteChat:
         from .. import Agent
 
         address = self.bridge_addr or os.environ.get("LOOM_BRIDGE_ADDR") or None
@@ -236,7 +250,7 @@ class RemoteChat:
         await self.agent.start()
         return self
 
-    async def chat(self, message: str) -> Dict[str, Any]:
+    async def chat(self, message: str) -> dict[str, Any]:
         self.conversation_history.append({"role": "user", "content": message})
         reply = await self.agent.ctx.request(
             self.topic, type="chat.message", timeout_ms=int(self.timeout * 1000),
@@ -245,10 +259,10 @@ class RemoteChat:
         self.conversation_history.append({"role": "assistant", "content": answer})
         return {"answer": answer, "steps": [], "iterations": 0, "success": True, "from": reply.source}
 
-    async def chat_stream(self, message: str, on_chunk: Any = None, on_step: Any = None) -> Dict[str, Any]:
+    async def chat_stream(self, message: str, on_chunk: Any = None, on_step: Any = None) -> dict[str, Any]:
         return await self.chat(message)
 
-    async def research(self, topic: str, on_progress: Any = None) -> Dict[str, Any]:
+    async def research(self, topic: str, on_progress: Any = None) -> dict[str, Any]:
         raise RuntimeError("/research needs the in-process assistant (loom chat without --remote)")
 
     def clear_history(self) -> None:
@@ -264,7 +278,7 @@ def get_terminal_width() -> int:
     return _width()
 
 
-def print_result(result: Dict[str, Any]) -> None:
+def print_result(result: dict[str, Any]) -> None:
     """The answer of a turn (a ChatSession.chat result) and its figures."""
     print(f"\n{S.green}{S.bold}Assistant:{S.reset}\n{result['answer']}")
     stats = []
@@ -279,7 +293,7 @@ def print_result(result: Dict[str, Any]) -> None:
     print()
 
 
-def print_thinking_step(step: Dict[str, Any], step_num: int) -> None:
+def print_thinking_step(step: dict[str, Any], step_num: int) -> None:
     """One reasoning step of a result (the dict form of ChatSession.chat)."""
     print(f"{S.magenta}  step {step_num}{S.reset}")
     if step.get("reasoning"):
@@ -331,21 +345,24 @@ HELP = """\
 /quit            leave (also /exit, /q, Ctrl+D)"""
 
 
-async def _read_line(prompt: str) -> Optional[str]:
+async def _read_line(prompt: str) -> str | None:
     try:
         return await asyncio.to_thread(input, prompt)
     except EOFError:
         return None
 
 
-async def _agent_live(agent_id: str, bridge_addr: Optional[str]) -> bool:
+async def _agent_live(agent_id: str, bridge_addr: str | None) -> bool:
     """Whether the runtime has `agent_id` connected now (False when it cannot tell)."""
     from .._proto import runtime_pb2
     from ..connection import Connection
     from ..discovery import resolve_endpoint
 
     try:
-        conn = Connection(resolve_endpoint(bridge_addr or os.environ.get("LOOM_BRIDGE_ADDR") or None, None), f"chat-cli-{uuid.uuid4().hex[:8]}")
+        conn = Connection(
+            resolve_endpoint(bridge_addr or os.environ.get("LOOM_BRIDGE_ADDR") or None, None),
+            f"chat-cli-{uuid.uuid4().hex[:8]}",
+        )
     except Exception:  # noqa: BLE001 - no runtime found: the chat's own start says so
         return False
     try:
@@ -357,9 +374,9 @@ async def _agent_live(agent_id: str, bridge_addr: Optional[str]) -> bool:
         await conn.close()
 
 
-async def run_chat_cli(bridge_addr: Optional[str] = None, agent_id: str = DEFAULT_AGENT_ID, *,
-                       remote: bool = False, topic: str = INPUT_TOPIC, llm_provider: Optional[str] = None,
-                       streaming: bool = True, timeout: float = 120.0, project_dir: Optional[Path] = None) -> int:
+async def run_chat_cli(bridge_addr: str | None = None, agent_id: str = DEFAULT_AGENT_ID, *,
+                       remote: bool = False, topic: str = INPUT_TOPIC, llm_provider: str | None = None,
+                       streaming: bool = True, timeout: float = 120.0, project_dir: Path | None = None) -> int:
     """The interactive loop (stdin to stdout). 0 on /quit or end of input, 1 when it cannot connect."""
     session: Any
     register_as = agent_id
@@ -420,7 +437,9 @@ async def run_chat_cli(bridge_addr: Optional[str] = None, agent_id: str = DEFAUL
                         print("usage: /research TOPIC\n")
                         continue
                     try:
-                        result = await session.research(rest.strip(), on_progress=lambda m: print(f"{S.cyan}{m}{S.reset}"))
+                        result = await session.research(
+                            rest.strip(), on_progress=lambda m: print(f"{S.cyan}{m}{S.reset}")
+                        )
                         print(f"\n{result['summary']}\n")
                     except Exception as e:  # noqa: BLE001
                         print(f"{S.red}research failed: {e}{S.reset}\n")

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 from ..discovery import find_workspace
 from ..runtime import embedded
@@ -16,7 +15,7 @@ from ..runtime import embedded
 ENTRY_POINTS = ("main.py", "run.py", "app.py")
 
 
-def _workspace(arg: Optional[str]) -> Path:
+def _workspace(arg: str | None) -> Path:
     """--workspace, else the workspace the current folder lies in, else the current folder."""
     if arg:
         path = Path(arg).resolve()
@@ -75,7 +74,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     return down(_workspace(args.workspace), grace=args.grace)
 
 
-def _foreground(ws: Path, args: argparse.Namespace, print_events: Optional[str]) -> int:
+def _foreground(ws: Path, args: argparse.Namespace, print_events: str | None) -> int:
     """Runs the runtime attached to this terminal until Ctrl+C; its exit code."""
     if embedded.running_runtime(ws):
         return _fail(f"a runtime is already running for {ws} (`loom down` stops it)")
@@ -127,7 +126,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return _foreground(_workspace(args.workspace), args, print_events=args.events)
 
 
-def _discover_agents(project: Path) -> List[Path]:
+def _discover_agents(project: Path) -> list[Path]:
     scripts = sorted(p for p in (project / "agents").glob("*.py") if not p.name.startswith("_")) \
         if (project / "agents").is_dir() else []
     if scripts:
@@ -213,7 +212,9 @@ def _runtime_options(p: argparse.ArgumentParser, *, reference: bool = True) -> N
                        help="dashboard port (default: loom.toml's [dashboard] port, else any free one)")
         p.add_argument("--version", default="latest", help="the reference's runtime version (no effect here)")
         p.add_argument("--use-debug", action="store_true", help="the reference's debug build choice (no effect here)")
-        p.add_argument("--force-download", action="store_true", help="the reference's download (no effect: nothing is downloaded)")
+        p.add_argument(
+            "--force-download", action="store_true", help="the reference's download (no effect: nothing is downloaded)"
+        )
     p.add_argument("--bridge-port", "--port", type=int, default=None, dest="bridge_port",
                    help="bridge port on 127.0.0.1 (default: loom.toml's, else any free one)")
     p.add_argument("--compat", choices=["reference"], default=None,
@@ -242,8 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "its output goes to <data_dir>/runtime.log.")
     _workspace_option(su)
     _runtime_options(su)
-    su.add_argument("--foreground", action="store_true", help="stay attached to the terminal until Ctrl+C (the reference's way)")
-    su.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the runtime to be ready (default 60)")
+    su.add_argument(
+        "--foreground", action="store_true", help="stay attached to the terminal until Ctrl+C (the reference's way)"
+    )
+    su.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the runtime to be ready (default 60)"
+    )
     su.set_defaults(func=cmd_up)
 
     sd = sub.add_parser("down", help="stop the workspace's runtime and what it started",
@@ -257,11 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
                         description="With a script: run it. With a folder (default: the current one): start the "
                                     "runtime (or use the running one) and every agents/*.py plus main.py, run.py or "
                                     "app.py not declared in loom.toml; Ctrl+C stops them all.")
-    sr.add_argument("script", nargs="?", default=None, help="a project folder or a script (default: the current folder)")
+    sr.add_argument(
+        "script", nargs="?", default=None, help="a project folder or a script (default: the current folder)"
+    )
     _runtime_options(sr)
     sr.add_argument("--startup-wait", type=float, default=2.0,
                     help="least seconds between the runtime's start and the agents' (readiness is awaited anyway)")
-    sr.add_argument("--logs", action="store_true", help="agents' output into <project>/logs/ (default: <data_dir>/logs/)")
+    sr.add_argument(
+        "--logs", action="store_true", help="agents' output into <project>/logs/ (default: <data_dir>/logs/)"
+    )
     sr.set_defaults(func=cmd_run)
 
     sv = sub.add_parser("dev", help="run the runtime in the foreground, printing every event",
@@ -279,13 +288,21 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Chat in the terminal: by default this command is the chat agent (a cognitive "
                                     "loop on the model loom.toml configures); with --remote it talks to a chat "
                                     "agent that runs elsewhere.")
-    sc.add_argument("--address", "-a", default=None, help="bridge address (default: LOOM_BRIDGE_ADDR, else the workspace's runtime)")
+    sc.add_argument(
+        "--address", "-a", default=None, help="bridge address (default: LOOM_BRIDGE_ADDR, else the workspace's runtime)"
+    )
     sc.add_argument("--agent-id", "-i", default="chat-assistant", help="id to chat as (default: chat-assistant)")
     _workspace_option(sc)
-    sc.add_argument("--llm", default=None, help="[llm.<name>] or preset to think with (default: [agents.<id>] llm_provider)")
+    sc.add_argument(
+        "--llm", default=None, help="[llm.<name>] or preset to think with (default: [agents.<id>] llm_provider)"
+    )
     sc.add_argument("--remote", action="store_true", help="send each message to a running chat agent instead")
-    sc.add_argument("--topic", default="chat.input", help="with --remote: the topic the agent answers on (default chat.input)")
-    sc.add_argument("--timeout", type=float, default=120.0, help="with --remote: seconds to wait for each reply (default 120)")
+    sc.add_argument(
+        "--topic", default="chat.input", help="with --remote: the topic the agent answers on (default chat.input)"
+    )
+    sc.add_argument(
+        "--timeout", type=float, default=120.0, help="with --remote: seconds to wait for each reply (default 120)"
+    )
     sc.add_argument("--no-stream", action="store_true", help="wait for whole answers instead of streaming")
     sc.set_defaults(func=cmd_chat)
 
@@ -293,15 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Generate Python gRPC stubs (loom.v1) from the runtime's .proto files "
                                     "(needs grpcio-tools).")
     sp.add_argument("--out", default="proto/generated", help="output folder (default: proto/generated)")
-    sp.add_argument("--proto-dir", default=None, help="folder holding loom/v1/*.proto (default: beside the runtime found)")
+    sp.add_argument(
+        "--proto-dir", default=None, help="folder holding loom/v1/*.proto (default: beside the runtime found)"
+    )
     sp.add_argument("--check", action="store_true", help="only compare with --out; exit 1 when they differ")
     sp.set_defaults(func=cmd_proto)
     return p
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code = args.func(args)
+    code: int = args.func(args)
     if argv is None:
         sys.exit(code)
     return code

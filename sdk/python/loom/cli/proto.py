@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional
+
+from ..errors import LoomError
 
 #: The files every runtime has; any other loom/v1/*.proto beside them is generated too.
 PROTO_FILES = ("loom/v1/loom.proto", "loom/v1/runtime.proto", "loom/v1/memory.proto")
 _IMPORT = re.compile(r"^from loom\.v1 import (\w+)", re.MULTILINE)
 
 
-class ProtoError(Exception):
-    pass
+class ProtoError(LoomError):
+    """`loom proto` cannot find the .proto files or generate code from them."""
 
 
-def find_proto_dir(explicit: Optional[Path] = None) -> Path:
+def find_proto_dir(explicit: Path | None = None) -> Path:
     """The folder holding loom/v1/*.proto: `explicit`, else beside the runtime found."""
     if explicit is not None:
         candidates = [Path(explicit)]
@@ -40,7 +41,7 @@ def find_proto_dir(explicit: Optional[Path] = None) -> Path:
     raise ProtoError(f"no {', '.join(PROTO_FILES)} under {' or '.join(str(c) for c in candidates)}")
 
 
-def generate(proto_dir: Path) -> Dict[str, str]:
+def generate(proto_dir: Path) -> dict[str, str]:
     """{file name: text} of the stubs (.py, _grpc.py, .pyi) for the protocol under `proto_dir`."""
     try:
         import grpc_tools
@@ -58,14 +59,14 @@ def generate(proto_dir: Path) -> Dict[str, str]:
                 for p in sorted((Path(out) / "loom" / "v1").iterdir()) if p.suffix in (".py", ".pyi")}
 
 
-def stale(stubs: Dict[str, str], out_dir: Path) -> List[str]:
+def stale(stubs: dict[str, str], out_dir: Path) -> list[str]:
     """Files of `out_dir` that differ from `stubs`, are missing, or have no .proto any more."""
     names = [n for n, text in stubs.items()
              if not (out_dir / n).is_file() or (out_dir / n).read_text() != text]
     return names + sorted(p.name for p in out_dir.glob("*_pb2*.py*") if p.name not in stubs)
 
 
-def write(stubs: Dict[str, str], out_dir: Path) -> None:
+def write(stubs: dict[str, str], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     init = out_dir / "__init__.py"
     if not init.exists():

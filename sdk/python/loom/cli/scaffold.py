@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+
+from ..errors import LoomError
 
 LOOM_TOML = '''\
 # Loom workspace. The runtime reads this file: VS Code (the Loom extension) starts it when the
@@ -58,11 +59,11 @@ if __name__ == "__main__":
 GITIGNORE = ".loom/\n__pycache__/\n.env\n"
 
 
-class ScaffoldError(Exception):
-    pass
+class ScaffoldError(LoomError):
+    """`loom init` cannot scaffold here (bad agent id, loom.toml already there)."""
 
 
-def scaffold(target: Path, agent_id: str = "hello", force: bool = False) -> List[Path]:
+def scaffold(target: Path, agent_id: str = "hello", force: bool = False) -> list[Path]:
     """Writes loom.toml, agents/<agent_id>.py and a .gitignore into `target`; the files written.
     An existing loom.toml is kept (ScaffoldError) unless `force`; an existing agent script or
     .gitignore is kept."""

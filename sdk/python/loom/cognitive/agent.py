@@ -20,16 +20,28 @@ ContextRanker finds relevant (TieredMemory, persisted through the runtime store)
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any, AsyncIterator, Iterable, Optional, Union
-
 import os
+import time
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..context import (CompactionConfig, ContextBuilder, DataOffloader, MemoryTier, OffloadConfig, StepCompactor,
-                       StepReducer, TieredMemory, ToolDescriptor, ToolParameter, ToolRegistry,
-                       create_default_registry, get_default_library)
+from ..context import (
+    CompactionConfig,
+    ContextBuilder,
+    DataOffloader,
+    MemoryTier,
+    OffloadConfig,
+    StepCompactor,
+    StepReducer,
+    TieredMemory,
+    ToolDescriptor,
+    ToolParameter,
+    ToolRegistry,
+    create_default_registry,
+    get_default_library,
+)
 from ..llm.errors import LLMBadRequestError
 from ..llm.types import LLMResponse
 from ..memory import Memory, fit_messages
@@ -41,7 +53,7 @@ from .types import CognitiveResult, Observation, ThoughtStep, ToolCall
 
 log = logging.getLogger("loom.cognitive")
 
-StreamItem = Union[str, ThoughtStep, CognitiveResult]
+StreamItem = str | ThoughtStep | CognitiveResult
 
 
 @dataclass
@@ -83,13 +95,13 @@ class _Run:
 
 
 class CognitiveAgent:
-    def __init__(self, ctx: Any, llm: Any, config: Optional[CognitiveConfig] = None,
-                 available_tools: Union[None, str, Iterable[str]] = None,
-                 permission_callback: Optional[PermissionCallback] = None,
-                 workspace_path: Union[None, str, Path] = None,
-                 tool_registry: Optional[ToolRegistry] = None,
-                 memory: Optional[Memory] = None, *,
-                 context_memory: Optional[TieredMemory] = None):
+    def __init__(self, ctx: Any, llm: Any, config: CognitiveConfig | None = None,
+                 available_tools: None | str | Iterable[str] = None,
+                 permission_callback: PermissionCallback | None = None,
+                 workspace_path: None | str | Path = None,
+                 tool_registry: ToolRegistry | None = None,
+                 memory: Memory | None = None, *,
+                 context_memory: TieredMemory | None = None):
         """`available_tools`: tool names the model may call ("*" for every tool the runtime
         lists; none by default). `permission_callback(name, args, reason) -> bool` (sync or
         async) is asked before each call of a tool that writes or executes: one whose
@@ -125,22 +137,22 @@ class CognitiveAgent:
         self._native_refused = False
         self._strategy_executor: Any = None
 
-    def _toolbox(self, names: Union[None, str, Iterable[str]]) -> ToolBox:
+    def _toolbox(self, names: None | str | Iterable[str]) -> ToolBox:
         return ToolBox(self.ctx, names, guarded=self.config.guarded_tools,
                        permission_callback=self.permission_callback,
                        timeout_ms=self.config.tool_timeout_ms, max_chars=self.config.max_observation_chars,
                        registry=self.tool_registry)
 
     @property
-    def available_tools(self) -> Union[str, list[str]]:
+    def available_tools(self) -> str | list[str]:
         return self._tools.wanted
 
-    def set_available_tools(self, tools: Union[str, Iterable[str]]) -> None:
+    def set_available_tools(self, tools: str | Iterable[str]) -> None:
         self._tools = self._toolbox(tools)
         self._strategy_executor = None
 
-    def register_tool(self, name: str, description: str, parameters: Optional[list[Any]] = None,
-                      examples: Optional[list[str]] = None, category: Optional[str] = None) -> None:
+    def register_tool(self, name: str, description: str, parameters: list[Any] | None = None,
+                      examples: list[str] | None = None, category: str | None = None) -> None:
         """Describe a tool (ToolParameter objects or their dicts) and make it available.
         The runtime's own listing, when it has one, still wins for schema and description."""
         params = [p if isinstance(p, ToolParameter) else ToolParameter(**p) for p in (parameters or [])]
@@ -153,8 +165,8 @@ class CognitiveAgent:
             self._tools._loaded = False  # pick up the new description on the next run
         self._strategy_executor = None
 
-    async def remember(self, content: str, tier: Union[MemoryTier, str] = MemoryTier.LONG_TERM,
-                       metadata: Optional[dict[str, Any]] = None) -> Any:
+    async def remember(self, content: str, tier: MemoryTier | str = MemoryTier.LONG_TERM,
+                       metadata: dict[str, Any] | None = None) -> Any:
         """Keep an item in context memory (long-term by default; persisted when it is); later
         runs whose goal it is relevant to see it in their prompt."""
         return await self.context_memory.add("system", content, tier, metadata)
@@ -175,7 +187,7 @@ class CognitiveAgent:
 
     # -- public -----------------------------------------------------------------------------
 
-    async def run(self, goal: str, context: Optional[list[str]] = None) -> CognitiveResult:
+    async def run(self, goal: str, context: list[str] | None = None) -> CognitiveResult:
         """Work on `goal` until a final answer, an error or max_iterations. Never raises for
         model or tool failures: they end up in result.success / result.error."""
         result = None
@@ -185,7 +197,7 @@ class CognitiveAgent:
         assert result is not None
         return result
 
-    async def run_stream(self, goal: str, *, context: Optional[list[str]] = None) -> AsyncIterator[StreamItem]:
+    async def run_stream(self, goal: str, *, context: list[str] | None = None) -> AsyncIterator[StreamItem]:
         """Like run(), yielding model text fragments (str) and ThoughtSteps as they happen,
         then the CognitiveResult. Strategies other than REACT yield only the result (as in the
         reference: there is nothing to interleave)."""
@@ -203,7 +215,7 @@ class CognitiveAgent:
             return self.config.native_tools
         return bool(getattr(self.llm, "supports_tools", False))
 
-    def _goal_message(self, goal: str, context: Optional[list[str]]) -> dict[str, str]:
+    def _goal_message(self, goal: str, context: list[str] | None) -> dict[str, str]:
         if context:
             goal = goal + "\n\nContext:\n" + "\n".join(f"- {c}" for c in context)
         return {"role": "user", "content": goal}
@@ -245,7 +257,7 @@ class CognitiveAgent:
                                            max_tokens=self.config.context_budget_tokens // 6)
         return [i.content for i in found]
 
-    async def _prefix(self, goal: str, context: Optional[list[str]], native: bool) -> list[dict[str, Any]]:
+    async def _prefix(self, goal: str, context: list[str] | None, native: bool) -> list[dict[str, Any]]:
         """System prompt, earlier turns, recalled memory, then the goal (ContextBuilder)."""
         system = await self._system_prompt(native)
         examples = self._few_shot(goal)
@@ -258,7 +270,7 @@ class CognitiveAgent:
         builder.add_message(goal_message["role"], goal_message["content"])
         return builder.to_messages()
 
-    async def _loop(self, goal: str, context: Optional[list[str]], *, streaming: bool) -> AsyncIterator[StreamItem]:
+    async def _loop(self, goal: str, context: list[str] | None, *, streaming: bool) -> AsyncIterator[StreamItem]:
         native = self._native()
         self.context_memory.clear(MemoryTier.WORKING)
         try:
@@ -282,7 +294,9 @@ class CognitiveAgent:
             run.result.error = str(e)
         yield await self._finish(run, goal, context)
 
-    async def _think(self, run: _Run, streaming: bool, tools: Optional[list[dict[str, Any]]]) -> AsyncIterator[Union[str, LLMResponse]]:
+    async def _think(
+        self, run: _Run, streaming: bool, tools: list[dict[str, Any]] | None
+    ) -> AsyncIterator[str | LLMResponse]:
         """Call the model on the fitted transcript; stream text when asked; end with the response."""
         messages = fit_messages(run.prefix + self._transcript(run), self.config.context_budget_tokens,
                                 keep_head=len(run.prefix))
@@ -303,7 +317,9 @@ class CognitiveAgent:
             elif delta.text:
                 yield delta.text
 
-    async def _think_by_prompt(self, messages: list[dict[str, Any]], streaming: bool) -> AsyncIterator[Union[str, LLMResponse]]:
+    async def _think_by_prompt(
+        self, messages: list[dict[str, Any]], streaming: bool
+    ) -> AsyncIterator[str | LLMResponse]:
         system = messages[0]["content"] if messages and messages[0].get("role") == "system" else None
         body = messages[1:] if system is not None else messages
         prompt = "\n\n".join(str(m.get("content") or "") for m in body)
@@ -415,7 +431,7 @@ class CognitiveAgent:
         run.result.error = f"no final answer after {self.config.max_iterations} iterations"
         run.result.answer = self._partial_answer(run.result.steps)
 
-    async def _native_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[Optional[ThoughtStep]]:
+    async def _native_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[ThoughtStep | None]:
         """Yields steps; yields None when the run has its final answer."""
         if reply.tool_calls and self.config.stop_on_final_answer:
             parsed = protocol.parse_react_reply(reply.content)
@@ -459,7 +475,7 @@ class CognitiveAgent:
             yield run.step(ThoughtStep(iteration, reply.content, ToolCall(name, args, call.id), obs,
                                        reduced_step=obs.reduced_step, malformed=call.error))
 
-    async def _text_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[Optional[ThoughtStep]]:
+    async def _text_step(self, run: _Run, iteration: int, reply: LLMResponse) -> AsyncIterator[ThoughtStep | None]:
         parsed = protocol.parse_react_reply(str(reply), final_wins=self.config.stop_on_final_answer)
         run.append({"role": "assistant", "content": str(reply)})
         if parsed.kind == protocol.FINAL:
@@ -501,7 +517,7 @@ class CognitiveAgent:
             return "Based on the gathered information:\n" + "\n".join(seen)
         return steps[-1].reasoning if steps else ""
 
-    async def _finish(self, run: _Run, goal: str, context: Optional[list[str]] = None) -> CognitiveResult:
+    async def _finish(self, run: _Run, goal: str, context: list[str] | None = None) -> CognitiveResult:
         result = run.result
         result.total_latency_ms = int((time.monotonic() - run.started) * 1000)
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional
 
 
 class ThinkingStrategy(Enum):
@@ -37,8 +36,9 @@ DEFAULT_GUARDED_TOOLS = frozenset({
 class CognitiveConfig:
     """Settings of the reasoning loop (field names and defaults follow the reference)."""
 
-    system_prompt: Optional[str] = None
-    thinking_strategy: ThinkingStrategy = ThinkingStrategy.REACT
+    system_prompt: str | None = None
+    #: A ThinkingStrategy or one of its names ("react", "cot", ...); a ThinkingStrategy after __post_init__.
+    thinking_strategy: ThinkingStrategy | str = ThinkingStrategy.REACT
     max_iterations: int = 10
     max_tools_per_step: int = 3
     temperature: float = 0.7
@@ -49,7 +49,7 @@ class CognitiveConfig:
     #: runs: the model was imagining the tool's result.)
     stop_on_final_answer: bool = True
     #: None: native tool calling when the provider supports it; False: always the text protocol.
-    native_tools: Optional[bool] = None
+    native_tools: bool | None = None
     tool_timeout_ms: int = 30000
     #: Tool outputs longer than this are cut before they go back to the model.
     max_observation_chars: int = 4000

@@ -13,7 +13,7 @@ import inspect
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_GUARDED_TOOLS
 from .tools import PermissionCallback
@@ -45,8 +45,8 @@ def output_text(value: Any) -> str:
 
 
 class ToolExecutor:
-    def __init__(self, ctx: Any, step_reducer: "StepReducer", data_offloader: Optional["DataOffloader"],
-                 permission_callback: Optional[PermissionCallback] = None, *,
+    def __init__(self, ctx: Any, step_reducer: StepReducer, data_offloader: DataOffloader | None,
+                 permission_callback: PermissionCallback | None = None, *,
                  guarded: frozenset[str] = TOOLS_REQUIRING_APPROVAL, timeout_ms: int = 30000):
         """`data_offloader` None: outputs are never offloaded (only reduced)."""
         self.ctx = ctx
@@ -90,16 +90,16 @@ class ToolExecutor:
         inner = value.get("content") if isinstance(value, dict) else None
         if self.data_offloader is not None:
             try:
-                result = self.data_offloader.offload(inner if isinstance(inner, str) else observation.output,
-                                                     self._get_offload_category(tool_call.name),
-                                                     self._get_offload_identifier(tool_call))
+                offloaded = self.data_offloader.offload(inner if isinstance(inner, str) else observation.output,
+                                                        self._get_offload_category(tool_call.name),
+                                                        self._get_offload_identifier(tool_call))
             except OSError as e:  # an unwritable cache must not fail the call: keep it inline
                 log.warning("offloading the output of %s failed: %s", tool_call.name, e)
             else:
-                if result.offloaded:
-                    ref = result.file_path
-                    observation.output = (json.dumps({**value, "content": result.content}, ensure_ascii=False,
-                                                     default=str) if isinstance(inner, str) else result.content)
+                if offloaded.offloaded:
+                    ref = offloaded.file_path
+                    observation.output = (json.dumps({**value, "content": offloaded.content}, ensure_ascii=False,
+                                                     default=str) if isinstance(inner, str) else offloaded.content)
         # Measure the file, not its JSON envelope (nor the preview).
         result: Any = inner if isinstance(inner, str) else observation.output
         step = self.step_reducer.reduce(tool_name=tool_call.name, args=tool_call.arguments or {},
@@ -150,8 +150,9 @@ class ToolExecutor:
     def _get_offload_identifier(self, tool_call: ToolCall) -> str:
         args = tool_call.arguments or {}
         for key in ("path", "file_path", "file", "url", "command"):
-            if isinstance(args.get(key), str) and args[key]:
-                return args[key]
+            value = args.get(key)
+            if isinstance(value, str) and value:
+                return value
         return f"{tool_call.name}_{int(time.time())}"
 
 

@@ -9,7 +9,7 @@ lenient parser (loom.cognitive.protocol).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from . import protocol
 
@@ -32,8 +32,8 @@ _RULES = """Work in ReAct steps (reason, then act):
 - Once you know enough, reply with a line starting FINAL ANSWER: followed by the complete answer."""
 
 
-def build_react_system_prompt(base_prompt: Optional[str], available_tools: list[str],
-                              tool_registry: Optional["ToolRegistry"] = None) -> str:
+def build_react_system_prompt(base_prompt: str | None, available_tools: list[str],
+                              tool_registry: ToolRegistry | None = None) -> str:
     """The ReAct system prompt: the base prompt, the rules, and the tools (from the registry,
     grouped by category, when one is given; else their names)."""
     base = base_prompt or "You are a helpful AI assistant."
@@ -48,7 +48,7 @@ def build_react_system_prompt(base_prompt: Optional[str], available_tools: list[
     return f"{base}\n\n{_RULES}\n{tools}"
 
 
-def _step_lines(step: "ThoughtStep", offload_refs: bool) -> list[str]:
+def _step_lines(step: ThoughtStep, offload_refs: bool) -> list[str]:
     out = [f"\nThought {step.step}: {step.reasoning}"]
     if step.tool_call is not None:
         out.append(f"Action: {step.tool_call.name}({step.tool_call.arguments})")
@@ -63,7 +63,7 @@ def _step_lines(step: "ThoughtStep", offload_refs: bool) -> list[str]:
     return out
 
 
-def build_react_prompt(goal: str, steps: list["ThoughtStep"], compactor: Optional["StepCompactor"] = None,
+def build_react_prompt(goal: str, steps: list[ThoughtStep], compactor: StepCompactor | None = None,
                        use_compaction: bool = True) -> str:
     """The prompt of the next ReAct iteration. Past COMPACT_AFTER_STEPS steps, with a
     compactor, older steps appear as summary lines (from their reduced Steps) and only the
@@ -116,7 +116,7 @@ def parse_react_response(response: str) -> dict[str, Any]:
     return {"type": "reasoning", "content": text}
 
 
-def extract_tool_call(text: str) -> Optional[dict[str, Any]]:
+def extract_tool_call(text: str) -> dict[str, Any] | None:
     """{"tool", "args"} of the tool call in `text` (JSON {"tool"/"action"/"name": ...,
     "args"/"arguments"/"input": {...}}, `Action: name({...})` or `Action:` + `Action Input:`);
     None if there is none."""
@@ -126,7 +126,7 @@ def extract_tool_call(text: str) -> Optional[dict[str, Any]]:
     return {"tool": parsed.tool, "args": parsed.args}
 
 
-def synthesize_answer(steps: list["ThoughtStep"]) -> str:
+def synthesize_answer(steps: list[ThoughtStep]) -> str:
     """An answer from what the steps learnt, when the model gave none: the successful
     observations (500 characters each), else the last reasoning."""
     seen = [f"- {s.observation.output[:500]}" for s in steps if s.observation is not None and s.observation.success]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any
 
 ACTION = "action"
 FINAL = "final"
@@ -46,7 +47,7 @@ def describe_tools(tools: Iterable[tuple[str, str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def react_system_prompt(base: Optional[str], tool_block: str) -> str:
+def react_system_prompt(base: str | None, tool_block: str) -> str:
     base = base or "You are a helpful AI assistant."
     tools = (f"You can use these tools:\n{tool_block}" if tool_block
              else "No tools are available; answer from what you know.")
@@ -65,7 +66,7 @@ Thought: <your reasoning>
 Final Answer: <your complete answer>"""
 
 
-def cot_system_prompt(base: Optional[str]) -> str:
+def cot_system_prompt(base: str | None) -> str:
     base = base or "You are a helpful AI assistant."
     return (f"{base}\n\nThink through the problem step by step, showing your reasoning. "
             "End with a line that starts with 'Final Answer:' followed by the answer.")
@@ -86,7 +87,7 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 
 
-def _balanced_object(text: str, start: int) -> Optional[str]:
+def _balanced_object(text: str, start: int) -> str | None:
     """The {...} starting at `start`, braces matched outside JSON strings; None if unclosed."""
     depth, in_str, quote, escaped = 0, False, "", False
     for i in range(start, len(text)):
@@ -118,7 +119,7 @@ def _repairs(candidate: str) -> Iterable[str]:
         yield fixed.replace("'", '"')
 
 
-def extract_json_object(text: str) -> tuple[Optional[dict[str, Any]], Optional[str]]:
+def extract_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
     """The first JSON object in text (fences stripped, common slips repaired) or (None, why)."""
     fence = _FENCE.search(text)
     if fence:
@@ -154,7 +155,7 @@ def _thought(text: str) -> str:
     return _THOUGHT_PREFIX.sub("", re.sub(r"```\w*", "", text).strip()).strip()
 
 
-def _json_tool_call(text: str) -> Optional[Parsed]:
+def _json_tool_call(text: str) -> Parsed | None:
     obj, _ = extract_json_object(text)
     if not obj:
         return None

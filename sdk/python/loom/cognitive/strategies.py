@@ -8,10 +8,16 @@ loop with native tool calling; this class serves code written against the refere
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Union
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
-from .loop import (build_cot_prompt, build_react_prompt, build_react_system_prompt, parse_react_response,
-                   synthesize_answer)
+from .loop import (
+    build_cot_prompt,
+    build_react_prompt,
+    build_react_system_prompt,
+    parse_react_response,
+    synthesize_answer,
+)
 from .types import CognitiveResult, ThoughtStep, ToolCall
 
 if TYPE_CHECKING:
@@ -19,13 +25,13 @@ if TYPE_CHECKING:
     from .config import CognitiveConfig
     from .executor import ToolExecutor
 
-StreamItem = Union[str, ThoughtStep, CognitiveResult]
+StreamItem = str | ThoughtStep | CognitiveResult
 
 
 class StrategyExecutor:
-    def __init__(self, llm: Any, config: "CognitiveConfig", memory: Any, tool_executor: "ToolExecutor",
-                 step_compactor: "StepCompactor", available_tools: list[str],
-                 tool_registry: Optional["ToolRegistry"] = None):
+    def __init__(self, llm: Any, config: CognitiveConfig, memory: Any, tool_executor: ToolExecutor,
+                 step_compactor: StepCompactor, available_tools: list[str],
+                 tool_registry: ToolRegistry | None = None):
         """`memory`: anything with add(role, content) (WorkingMemory, loom.memory.Memory)."""
         self.llm = llm
         self.config = config

@@ -8,8 +8,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, Union
+from typing import Any
 
 from ..llm.provider import tool_spec
 from .types import Observation
@@ -17,7 +18,7 @@ from .types import Observation
 log = logging.getLogger("loom.cognitive")
 
 #: (tool name, arguments, reason) -> bool, sync or async. True lets the call run.
-PermissionCallback = Callable[[str, dict, str], Union[bool, Awaitable[bool]]]
+PermissionCallback = Callable[[str, dict[str, Any], str], bool | Awaitable[bool]]
 
 _API_NAME_OK = re.compile(r"[^A-Za-z0-9_-]")
 _NO_SCHEMA = {"type": "object", "properties": {}, "additionalProperties": True}
@@ -29,7 +30,7 @@ KIND_KEY = "loom.kind"
 UNGUARDED_KINDS = frozenset({"read", "ask"})
 
 
-def tool_kind(info: Any) -> Optional[str]:
+def tool_kind(info: Any) -> str | None:
     """The `loom.kind` of a tool descriptor (ToolInfo or dict), lower-cased; None without one."""
     if info is None:
         return None
@@ -38,7 +39,7 @@ def tool_kind(info: Any) -> Optional[str]:
     return kind.strip().lower() if isinstance(kind, str) and kind.strip() else None
 
 
-def needs_permission(name: str, kind: Optional[str], guarded: frozenset[str]) -> bool:
+def needs_permission(name: str, kind: str | None, guarded: frozenset[str]) -> bool:
     """Whether the permission callback is asked before `name` runs: always for the names in
     `guarded`; otherwise by the descriptor's kind (anything but read/ask, e.g. write or
     execute); a tool without a kind and not named is not guarded."""
@@ -53,7 +54,7 @@ class ToolEntry:
     api_name: str        # as function-calling APIs accept it, e.g. "fs_write"
     description: str
     schema: dict[str, Any]
-    kind: Optional[str] = None  # the descriptor's loom.kind, when it has one
+    kind: str | None = None  # the descriptor's loom.kind, when it has one
 
 
 def _schema_of(info: Any) -> dict[str, Any]:
@@ -77,11 +78,11 @@ def _field(info: Any, key: str) -> str:
 
 
 class ToolBox:
-    def __init__(self, ctx: Any, wanted: Union[None, str, Iterable[str]], *,
-                 guarded: frozenset[str], permission_callback: Optional[PermissionCallback],
+    def __init__(self, ctx: Any, wanted: None | str | Iterable[str], *,
+                 guarded: frozenset[str], permission_callback: PermissionCallback | None,
                  timeout_ms: int, max_chars: int, registry: Any = None):
         self.ctx = ctx
-        self.wanted: Union[str, list[str]] = wanted if isinstance(wanted, str) else list(wanted or [])
+        self.wanted: str | list[str] = wanted if isinstance(wanted, str) else list(wanted or [])
         self.guarded = guarded
         self.permission_callback = permission_callback
         self.timeout_ms = timeout_ms
@@ -130,7 +131,7 @@ class ToolBox:
     def described(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [(e.name, e.description, e.schema) for e in self.entries]
 
-    def resolve(self, name: str) -> Optional[ToolEntry]:
+    def resolve(self, name: str) -> ToolEntry | None:
         return self._by_name.get(name) or self._by_name.get(name.strip())
 
     async def run(self, name: str, args: dict[str, Any]) -> Observation:

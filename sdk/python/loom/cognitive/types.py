@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..context.engineering.step import Step
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 class ToolCall:
     name: str
     arguments: dict[str, Any]
-    id: Optional[str] = None
+    id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"tool": self.name, "args": self.arguments}
@@ -24,11 +24,11 @@ class Observation:
     tool_name: str
     success: bool
     output: str
-    error: Optional[str] = None
+    error: str | None = None
     latency_ms: int = 0
     #: The call reduced for later prompts (loom.context Step): a one-line observation and,
     #: when the output was offloaded, the file holding it (reduced_step.outcome_ref).
-    reduced_step: Optional["Step"] = None
+    reduced_step: Step | None = None
     #: The parsed tool output, when the tool succeeded.
     value: Any = None
 
@@ -45,12 +45,12 @@ class Observation:
 class ThoughtStep:
     step: int
     reasoning: str
-    tool_call: Optional[ToolCall] = None
-    observation: Optional[Observation] = None
+    tool_call: ToolCall | None = None
+    observation: Observation | None = None
     #: The reduced form of this step's tool call (same as observation.reduced_step).
-    reduced_step: Optional["Step"] = None
+    reduced_step: Step | None = None
     #: Set when the model's reply broke the protocol; the loop told it so and went on.
-    malformed: Optional[str] = None
+    malformed: str | None = None
 
 
 @dataclass
@@ -59,7 +59,7 @@ class CognitiveResult:
     steps: list[ThoughtStep] = field(default_factory=list)
     iterations: int = 0
     success: bool = True
-    error: Optional[str] = None
+    error: str | None = None
     total_latency_ms: int = 0
 
     @property

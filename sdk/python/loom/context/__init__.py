@@ -11,13 +11,39 @@ the package existed, ``loom.context`` also still exports the agent context names
 """
 
 from ..agent.context import Context, ContextItem, EventContext, Store, ToolInfo, handling
-from .engineering import (CompactedHistory, CompactionConfig, CompactStep, DataOffloader, DefaultReducer,
-                          FileEditReducer, FileReadReducer, FileWriteReducer, OffloadConfig, OffloadResult,
-                          SearchReducer, ShellReducer, Step, StepCompactor, StepReducer, ToolReducer,
-                          WebFetchReducer, compute_content_hash, generate_step_id)
+from .engineering import (
+    CompactedHistory,
+    CompactionConfig,
+    CompactStep,
+    DataOffloader,
+    DefaultReducer,
+    FileEditReducer,
+    FileReadReducer,
+    FileWriteReducer,
+    OffloadConfig,
+    OffloadResult,
+    SearchReducer,
+    ShellReducer,
+    Step,
+    StepCompactor,
+    StepReducer,
+    ToolReducer,
+    WebFetchReducer,
+    compute_content_hash,
+    generate_step_id,
+)
 from .memory import InMemoryStore, MemoryItem, MemoryTier, TieredMemory, WorkingMemory, _memory
-from .prompting import (ContextBuilder, ContextWindow, FewShotExample, FewShotLibrary, ToolDescriptor,
-                        ToolParameter, ToolRegistry, create_default_registry, get_default_library)
+from .prompting import (
+    ContextBuilder,
+    ContextWindow,
+    FewShotExample,
+    FewShotLibrary,
+    ToolDescriptor,
+    ToolParameter,
+    ToolRegistry,
+    create_default_registry,
+    get_default_library,
+)
 from .ranking import ContextRanker, ScoredItem
 from .window import TokenBudget, TokenWindowManager
 

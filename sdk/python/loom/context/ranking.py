@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 
 @dataclass
 class ScoredItem:
     content: str
     score: float                           # 0.0 (unrelated) .. 1.0
-    metadata: Optional[dict[str, Any]] = None
+    metadata: dict[str, Any] | None = None
 
 
 Scorer = Callable[[str, str], float]
@@ -44,7 +45,7 @@ class ContextRanker:
     (case-insensitive, whitespace-split), 0.5 for an empty query. Pass `scorer(item, query)`
     for another measure (embeddings...)."""
 
-    def __init__(self, scorer: Optional[Scorer] = None):
+    def __init__(self, scorer: Scorer | None = None):
         self._scorer: Scorer = scorer or self._default_scorer
 
     @staticmethod

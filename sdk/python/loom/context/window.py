@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass
@@ -56,8 +55,8 @@ class TokenWindowManager:
         kept.reverse()
         return kept
 
-    def allocate(self, system: Optional[int] = None, history: Optional[int] = None,
-                 context: Optional[int] = None, response: Optional[int] = None) -> TokenBudget:
+    def allocate(self, system: int | None = None, history: int | None = None,
+                 context: int | None = None, response: int | None = None) -> TokenBudget:
         """Change the shares given (the others stay); returns the budget."""
         for name, value in (("system", system), ("history", history), ("context", context),
                             ("response", response)):

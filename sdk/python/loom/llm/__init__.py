@@ -1,8 +1,18 @@
 """The model side of an agent's brain: LLMProvider over OpenAI-compatible HTTP APIs."""
 
 from .config import PRESETS, LLMConfig, expand_env, find_loom_toml, preset_config, resolve_config
-from .errors import (LLMAuthError, LLMBadRequestError, LLMConfigError, LLMConnectionError, LLMError,
-                     LLMRateLimitError, LLMResponseError, LLMServerError, LLMStatusError, LLMTimeoutError)
+from .errors import (
+    LLMAuthError,
+    LLMBadRequestError,
+    LLMConfigError,
+    LLMConnectionError,
+    LLMError,
+    LLMRateLimitError,
+    LLMResponseError,
+    LLMServerError,
+    LLMStatusError,
+    LLMTimeoutError,
+)
 from .provider import LLMProvider, tool_spec
 from .types import LLMResponse, Message, StreamDelta, ToolCallRequest
 

@@ -19,9 +19,10 @@ are errors rather than silent defaults (see section.py); strings expand `${VAR}`
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 try:
     import tomllib
@@ -40,7 +41,7 @@ class LLMConfig:
     base_url: str
     model: str
     # repr=False: a config printed in a log or a traceback must not show the key.
-    api_key: Optional[str] = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     temperature: float = 0.7
     max_tokens: int = 4096
     timeout_ms: int = 30000
@@ -58,7 +59,7 @@ class LLMConfig:
     extra_body: dict[str, Any] = field(default_factory=dict)
 
 
-def _preset(base_url: str, model: str, key_env: Optional[str], supports_tools: bool,
+def _preset(base_url: str, model: str, key_env: str | None, supports_tools: bool,
             temperature: float = 0.7, max_tokens: int = 4096) -> dict[str, Any]:
     return {"base_url": base_url, "model": model, "key_env": key_env,
             "supports_tools": supports_tools, "temperature": temperature,
@@ -127,7 +128,7 @@ def config_from_section(name: str, section: Any) -> LLMConfig:
     return replace(cfg, **changes)
 
 
-def find_loom_toml(start: Optional[Union[str, Path]] = None) -> Optional[Path]:
+def find_loom_toml(start: str | Path | None = None) -> Path | None:
     """loom.toml of the workspace: $LOOM_WORKSPACE, else `start` (default cwd) and its parents."""
     ws = os.environ.get("LOOM_WORKSPACE")
     if ws and (Path(ws) / "loom.toml").is_file():
@@ -139,7 +140,7 @@ def find_loom_toml(start: Optional[Union[str, Path]] = None) -> Optional[Path]:
     return None
 
 
-def read_llm_sections(path: Union[str, Path]) -> dict[str, Any]:
+def read_llm_sections(path: str | Path) -> dict[str, Any]:
     """The `[llm.*]` tables of a loom.toml file (a clear error if the file is not valid TOML)."""
     p = Path(path)
     if p.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from .errors import LLMConfigError
 
@@ -18,7 +18,7 @@ _ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def expand_env(value: str, *, provider: str, key: str,
-               environ: Optional[Mapping[str, str]] = None) -> str:
+               environ: Mapping[str, str] | None = None) -> str:
     """`value` with its references expanded from `environ` (default os.environ). The error for
     an unset variable names the variable and the key, never a value."""
     env = os.environ if environ is None else environ

@@ -2,18 +2,20 @@
 
 Every message names the provider (its configured name, model and base URL) and says why the
 call failed. API keys never appear: any text that reaches a message (a response body, a
-transport error) passes through `redact` first. LLMError subclasses RuntimeError because the
+transport error) passes through `redact` first. LLMError is a LoomError, so a RuntimeError: the
 reference loom-py raised RuntimeError and agents written for it catch that.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
+
+from ..errors import LoomError
 
 _MAX_BODY_CHARS = 500
 
 
-def redact(text: str, secrets: Iterable[Optional[str]]) -> str:
+def redact(text: str, secrets: Iterable[str | None]) -> str:
     """Replace every occurrence of each non-empty secret (and its 'Bearer' form) in text."""
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -21,12 +23,12 @@ def redact(text: str, secrets: Iterable[Optional[str]]) -> str:
     return text
 
 
-class LLMError(RuntimeError):
+class LLMError(LoomError):
     """Base of all LLM failures. `provider` is the provider's name; `reason` the cause."""
 
     retryable = False
 
-    def __init__(self, provider: str, reason: str, *, status: Optional[int] = None):
+    def __init__(self, provider: str, reason: str, *, status: int | None = None):
         self.provider = provider
         self.reason = reason
         self.status = status
@@ -58,7 +60,7 @@ class LLMStatusError(LLMError):
     """The server answered with an HTTP error status. `body` is an excerpt, keys redacted."""
 
     def __init__(self, provider: str, reason: str, *, status: int, body: str = "",
-                 retry_after: Optional[float] = None):
+                 retry_after: float | None = None):
         self.body = body
         self.retry_after = retry_after
         super().__init__(provider, reason, status=status)
@@ -84,12 +86,13 @@ class LLMServerError(LLMStatusError):
     retryable = True
 
 
-def status_error(provider: str, status: int, body: str, retry_after: Optional[float],
-                 secrets: Iterable[Optional[str]]) -> LLMStatusError:
+def status_error(provider: str, status: int, body: str, retry_after: float | None,
+                 secrets: Iterable[str | None]) -> LLMStatusError:
     """Build the LLMStatusError subclass for an HTTP status, with a redacted body excerpt."""
     excerpt = redact(body.strip(), secrets)
     if len(excerpt) > _MAX_BODY_CHARS:
         excerpt = excerpt[:_MAX_BODY_CHARS] + "..."
+    cls: type[LLMStatusError]
     if status in (401, 403):
         cls, why = LLMAuthError, "authentication failed (check api_key)"
     elif status == 429:

@@ -13,17 +13,29 @@ import json
 import logging
 import random
 import time
-from typing import Any, AsyncIterator, Iterable, Mapping, Optional, Sequence, Union
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .config import LLMConfig, preset_config, resolve_config
-from .errors import (LLMConnectionError, LLMError, LLMResponseError, LLMStatusError,
-                     LLMTimeoutError, redact, status_error)
+from .errors import (
+    LLMConnectionError,
+    LLMError,
+    LLMResponseError,
+    LLMStatusError,
+    LLMTimeoutError,
+    redact,
+    status_error,
+)
 from .types import LLMResponse, Message, StreamAssembler, StreamDelta, ToolCallRequest
 
 log = logging.getLogger("loom.llm")
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+_tracer: Tracer | None
 try:  # Telemetry is optional: spans when opentelemetry is installed, nothing otherwise.
     from opentelemetry import trace as _trace
 
@@ -31,17 +43,17 @@ try:  # Telemetry is optional: spans when opentelemetry is installed, nothing ot
 except ImportError:  # pragma: no cover
     _tracer = None
 
-MessageLike = Union[Mapping[str, Any], Message]
+MessageLike = Mapping[str, Any] | Message
 
 
-def tool_spec(name: str, description: str, parameters: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+def tool_spec(name: str, description: str, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """An OpenAI `tools` entry. `name` must match ^[A-Za-z0-9_-]{1,64}$ on most providers."""
     return {"type": "function", "function": {
         "name": name, "description": description,
         "parameters": dict(parameters) if parameters else {"type": "object", "properties": {}}}}
 
 
-def _parse_retry_after(value: Optional[str]) -> Optional[float]:
+def _parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
         return None
@@ -85,24 +97,24 @@ class LLMProvider:
     OLLAMA = _PresetAttr("ollama")
     LOCAL = _PresetAttr("local")
 
-    def __init__(self, ctx: Any = None, config: Optional[LLMConfig] = None, *,
-                 transport: Optional[httpx.AsyncBaseTransport] = None):
+    def __init__(self, ctx: Any = None, config: LLMConfig | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.ctx = ctx
         self.config = config or preset_config("local")
         self._transport = transport
-        self._client: Optional[httpx.AsyncClient] = None
-        self._client_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     # -- construction -----------------------------------------------------------------------
 
     @classmethod
-    def from_name(cls, ctx: Any, provider_name: str) -> "LLMProvider":
+    def from_name(cls, ctx: Any, provider_name: str) -> LLMProvider:
         """A built-in preset: deepseek, openai, ollama, local (vLLM)."""
         return cls(ctx, preset_config(provider_name))
 
     @classmethod
-    def from_config(cls, ctx: Any, name: Optional[str] = None, config: Any = None, *,
-                    provider_name: Optional[str] = None, project_config: Any = None) -> "LLMProvider":
+    def from_config(cls, ctx: Any, name: str | None = None, config: Any = None, *,
+                    provider_name: str | None = None, project_config: Any = None) -> LLMProvider:
         """Provider `name` configured by `config`: the `[llm.<name>]` dict, the whole `[llm]`
         table, a loom.toml path (or workspace folder), a reference ProjectConfig, or None to
         read the workspace's loom.toml ($LOOM_WORKSPACE, else the cwd upwards). A name with no
@@ -124,8 +136,8 @@ class LLMProvider:
         return cls(ctx, resolve_config(name, config))
 
     @classmethod
-    def for_url(cls, ctx: Any, base_url: str, model: str, *, api_key: Optional[str] = None,
-                name: str = "custom", **settings: Any) -> "LLMProvider":
+    def for_url(cls, ctx: Any, base_url: str, model: str, *, api_key: str | None = None,
+                name: str = "custom", **settings: Any) -> LLMProvider:
         """Any OpenAI-compatible base URL (ending in /v1 or wherever /chat/completions lives)."""
         return cls(ctx, LLMConfig(base_url=base_url, model=model, api_key=api_key, name=name, **settings))
 
@@ -142,16 +154,16 @@ class LLMProvider:
 
     # -- public calls -----------------------------------------------------------------------
 
-    async def generate(self, prompt: str, *, system: Optional[str] = None,
-                       temperature: Optional[float] = None, max_tokens: Optional[int] = None,
-                       timeout_ms: Optional[int] = None) -> LLMResponse:
+    async def generate(self, prompt: str, *, system: str | None = None,
+                       temperature: float | None = None, max_tokens: int | None = None,
+                       timeout_ms: int | None = None) -> LLMResponse:
         """One user prompt (and an optional system prompt) → the reply (an LLMResponse str)."""
         return await self.chat(self._prompt_messages(prompt, system), temperature=temperature,
                                max_tokens=max_tokens, timeout_ms=timeout_ms)
 
-    async def chat(self, messages: Sequence[MessageLike], *, tools: Optional[Sequence[Mapping[str, Any]]] = None,
-                   tool_choice: Any = None, temperature: Optional[float] = None,
-                   max_tokens: Optional[int] = None, timeout_ms: Optional[int] = None,
+    async def chat(self, messages: Sequence[MessageLike], *, tools: Sequence[Mapping[str, Any]] | None = None,
+                   tool_choice: Any = None, temperature: float | None = None,
+                   max_tokens: int | None = None, timeout_ms: int | None = None,
                    **extra: Any) -> LLMResponse:
         """A chat completion. With `tools` (OpenAI format, see tool_spec) the reply may carry
         `tool_calls` instead of, or besides, text."""
@@ -161,9 +173,9 @@ class LLMProvider:
             body = await self._post_json(payload, timeout_s)
         return self._parse_completion(body)
 
-    async def stream(self, messages: Sequence[MessageLike], *, tools: Optional[Sequence[Mapping[str, Any]]] = None,
-                     tool_choice: Any = None, temperature: Optional[float] = None,
-                     max_tokens: Optional[int] = None, timeout_ms: Optional[int] = None,
+    async def stream(self, messages: Sequence[MessageLike], *, tools: Sequence[Mapping[str, Any]] | None = None,
+                     tool_choice: Any = None, temperature: float | None = None,
+                     max_tokens: int | None = None, timeout_ms: int | None = None,
                      **extra: Any) -> AsyncIterator[StreamDelta]:
         """Stream a chat completion: StreamDelta(text=...) per fragment, then one last
         StreamDelta whose `response` is the assembled LLMResponse (tool calls included)."""
@@ -177,9 +189,9 @@ class LLMProvider:
                     yield StreamDelta(text=text)
         yield StreamDelta(response=assembler.result())
 
-    async def generate_stream(self, prompt: str, *, system: Optional[str] = None,
-                              temperature: Optional[float] = None, max_tokens: Optional[int] = None,
-                              timeout_ms: Optional[int] = None) -> AsyncIterator[str]:
+    async def generate_stream(self, prompt: str, *, system: str | None = None,
+                              temperature: float | None = None, max_tokens: int | None = None,
+                              timeout_ms: int | None = None) -> AsyncIterator[str]:
         """Reference-compatible: stream the reply text of one prompt."""
         async for delta in self.stream(self._prompt_messages(prompt, system), temperature=temperature,
                                        max_tokens=max_tokens, timeout_ms=timeout_ms):
@@ -191,7 +203,7 @@ class LLMProvider:
             client, self._client = self._client, None
             await client.aclose()
 
-    async def __aenter__(self) -> "LLMProvider":
+    async def __aenter__(self) -> LLMProvider:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -200,15 +212,15 @@ class LLMProvider:
     # -- request building -------------------------------------------------------------------
 
     @staticmethod
-    def _prompt_messages(prompt: str, system: Optional[str]) -> list[dict[str, Any]]:
+    def _prompt_messages(prompt: str, system: str | None) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
         messages.append({"role": "user", "content": prompt})
         return messages
 
-    def _payload(self, messages: Sequence[MessageLike], tools: Optional[Sequence[Mapping[str, Any]]],
-                 tool_choice: Any, temperature: Optional[float], max_tokens: Optional[int],
+    def _payload(self, messages: Sequence[MessageLike], tools: Sequence[Mapping[str, Any]] | None,
+                 tool_choice: Any, temperature: float | None, max_tokens: int | None,
                  extra: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
         msgs = [m.to_dict() if isinstance(m, Message) else dict(m) for m in messages]
         if not msgs:
@@ -240,7 +252,7 @@ class LLMProvider:
     def _url(self) -> str:
         return self.config.base_url.rstrip("/") + "/chat/completions"
 
-    def _secrets(self) -> Iterable[Optional[str]]:
+    def _secrets(self) -> Iterable[str | None]:
         return [self.config.api_key, *self.config.extra_headers.values()]
 
     async def _client_for_loop(self) -> httpx.AsyncClient:
@@ -273,11 +285,11 @@ class LLMProvider:
         detail = redact(str(e) or type(e).__name__, self._secrets())
         return LLMConnectionError(self.name, f"cannot reach {self.config.base_url}: {detail}")
 
-    def _delay_for(self, err: LLMError, attempt: int) -> Optional[float]:
+    def _delay_for(self, err: LLMError, attempt: int) -> float | None:
         """Seconds to wait before retry `attempt` (1-based), or None to give up now."""
         if not err.retryable or attempt > self.config.max_retries:
             return None
-        retry_after = getattr(err, "retry_after", None)
+        retry_after: float | None = getattr(err, "retry_after", None)
         if retry_after is not None:
             if retry_after > self.config.max_retry_wait_s:
                 err.reason += (f" (Retry-After {retry_after:g}s exceeds the {self.config.max_retry_wait_s:g}s"
@@ -285,7 +297,7 @@ class LLMProvider:
                 err.args = (f"LLM provider '{self.name}': {err.reason}",)
                 return None
             return retry_after
-        base = min(self.config.max_backoff_s, self.config.backoff_s * (2 ** (attempt - 1)))
+        base: float = min(self.config.max_backoff_s, self.config.backoff_s * (2 ** (attempt - 1)))
         return base * (0.5 + random.random() / 2)
 
     async def _retry_or_raise(self, err: LLMError, attempt: int) -> None:

@@ -9,8 +9,9 @@ only place these keys are validated.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, cast
 
 from .env import expand_env
 from .errors import LLMConfigError
@@ -35,20 +36,20 @@ _SECRET_KEYS = {"api_key", "headers"}
 class SectionValues:
     """What a section set (None: not given)."""
 
-    type: Optional[str] = None
-    base_url: Optional[str] = None
-    model: Optional[str] = None
-    api_key: Optional[str] = None
+    type: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
     api_key_given: bool = False
-    temperature: Optional[float] = None
-    max_tokens: Optional[int] = None
-    timeout_ms: Optional[int] = None
-    max_retries: Optional[int] = None
-    backoff_s: Optional[float] = None
-    max_backoff_s: Optional[float] = None
-    max_retry_wait_s: Optional[float] = None
-    supports_tools: Optional[bool] = None
-    headers: Optional[dict[str, str]] = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout_ms: int | None = None
+    max_retries: int | None = None
+    backoff_s: float | None = None
+    max_backoff_s: float | None = None
+    max_retry_wait_s: float | None = None
+    supports_tools: bool | None = None
+    headers: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,14 +91,14 @@ class _Reader:
         shown = "" if key.split(".")[0] in _SECRET_KEYS else f" {value!r}"
         self.problems.append(f"{self.where(key)} must be {expected}, got {_describe(value)}{shown}")
 
-    def one_of(self, keys: tuple[str, ...]) -> Optional[str]:
+    def one_of(self, keys: tuple[str, ...]) -> str | None:
         """The one key of an alias group that is set (a problem when several are)."""
         given = [k for k in keys if self.raw(k) is not None]
         if len(given) > 1:
             self.problems.append(f"{' and '.join(self.where(k) for k in given)} set the same thing; keep one")
         return given[0] if given else None
 
-    def text(self, key: Optional[str]) -> Optional[str]:
+    def text(self, key: str | None) -> str | None:
         if key is None:
             return None
         value = self.raw(key)
@@ -105,7 +106,7 @@ class _Reader:
             return None
         return self.expand(key, value)
 
-    def expand(self, key: str, value: Any) -> Optional[str]:
+    def expand(self, key: str, value: Any) -> str | None:
         if not isinstance(value, str):
             self.wrong(key, "a string", value)
             return None
@@ -115,8 +116,8 @@ class _Reader:
             self.problems.append(e.reason)
             return None
 
-    def number(self, key: Optional[str], *, integer: bool = False, low: Optional[float] = None,
-               high: Optional[float] = None, positive: bool = False) -> Optional[float]:
+    def number(self, key: str | None, *, integer: bool = False, low: float | None = None,
+               high: float | None = None, positive: bool = False) -> float | None:
         if key is None:
             return None
         value = self.raw(key)
@@ -133,10 +134,15 @@ class _Reader:
         elif low is not None and value < low:
             self.problems.append(f"{self.where(key)} must be at least {low:g}, got {value!r}")
         else:
-            return value
+            return cast(float, value)  # an int when integer=True (see whole())
         return None
 
-    def flag(self, key: Optional[str]) -> Optional[bool]:
+    def whole(self, key: str | None, *, low: float | None = None, positive: bool = False) -> int | None:
+        """number(integer=True), typed as the int it is."""
+        value = self.number(key, integer=True, low=low, positive=positive)
+        return None if value is None else int(value)
+
+    def flag(self, key: str | None) -> bool | None:
         if key is None:
             return None
         value = self.raw(key)
@@ -145,7 +151,7 @@ class _Reader:
             return None
         return value
 
-    def table(self, key: str) -> Optional[Mapping[str, Any]]:
+    def table(self, key: str) -> Mapping[str, Any] | None:
         value = self.raw(key)
         if value is None:
             return None
@@ -177,8 +183,8 @@ def read_section(name: str, section: Any) -> SectionValues:
     out.api_key_given = r.raw("api_key") is not None
     out.api_key = r.text("api_key") or None
     out.temperature = r.number("temperature", low=0, high=2)
-    out.max_tokens = r.number("max_tokens", integer=True, positive=True)
-    out.max_retries = r.number("max_retries", integer=True, low=0)
+    out.max_tokens = r.whole("max_tokens", positive=True)
+    out.max_retries = r.whole("max_retries", low=0)
     out.backoff_s = r.number("backoff_s", low=0)
     out.max_backoff_s = r.number("max_backoff_s", low=0)
     out.max_retry_wait_s = r.number("max_retry_wait_s", low=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 @dataclass
@@ -13,7 +13,7 @@ class Message:
 
     role: str
     content: str
-    name: Optional[str] = None
+    name: str | None = None
 
     def to_dict(self) -> dict[str, str]:
         d = {"role": self.role, "content": self.content}
@@ -30,11 +30,11 @@ class ToolCallRequest:
     id: str
     name: str
     raw_arguments: str
-    arguments: Optional[dict[str, Any]] = None
-    error: Optional[str] = None
+    arguments: dict[str, Any] | None = None
+    error: str | None = None
 
     @classmethod
-    def parse(cls, id: str, name: str, raw_arguments: str) -> "ToolCallRequest":
+    def parse(cls, id: str, name: str, raw_arguments: str) -> ToolCallRequest:
         raw = raw_arguments or ""
         if not raw.strip():
             return cls(id, name, raw, {})
@@ -58,16 +58,16 @@ class LLMResponse(str):
 
     content: str
     tool_calls: list[ToolCallRequest]
-    finish_reason: Optional[str]
-    model: Optional[str]
+    finish_reason: str | None
+    model: str | None
     usage: dict[str, int]
-    reasoning: Optional[str]
-    raw: Optional[dict[str, Any]]
+    reasoning: str | None
+    raw: dict[str, Any] | None
 
-    def __new__(cls, content: Optional[str] = "", *, tool_calls: Optional[list[ToolCallRequest]] = None,
-                finish_reason: Optional[str] = None, model: Optional[str] = None,
-                usage: Optional[dict[str, int]] = None, reasoning: Optional[str] = None,
-                raw: Optional[dict[str, Any]] = None) -> "LLMResponse":
+    def __new__(cls, content: str | None = "", *, tool_calls: list[ToolCallRequest] | None = None,
+                finish_reason: str | None = None, model: str | None = None,
+                usage: dict[str, int] | None = None, reasoning: str | None = None,
+                raw: dict[str, Any] | None = None) -> LLMResponse:
         obj = super().__new__(cls, content or "")
         obj.content = content or ""
         obj.tool_calls = list(tool_calls or [])
@@ -93,7 +93,7 @@ class StreamDelta:
     """One item of LLMProvider.stream(): a text fragment, or (last item) the whole response."""
 
     text: str = ""
-    response: Optional[LLMResponse] = None
+    response: LLMResponse | None = None
 
     @property
     def done(self) -> bool:
@@ -115,8 +115,8 @@ class StreamAssembler:
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls: dict[int, _PendingCall] = {}
-        self.finish_reason: Optional[str] = None
-        self.model: Optional[str] = None
+        self.finish_reason: str | None = None
+        self.model: str | None = None
         self.usage: dict[str, int] = {}
 
     def feed(self, chunk: dict[str, Any]) -> str:

@@ -8,7 +8,8 @@ never touched.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .tokens import message_tokens
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
+from ..errors import LoomError
 from .tokens import estimate_tokens, message_tokens
 
 log = logging.getLogger("loom.memory")
@@ -25,8 +27,9 @@ _SUMMARY_SYSTEM = ("You compress conversation history for an AI agent. Keep fact
                    "file paths, numbers and open questions; drop chit-chat. Answer with the summary only.")
 
 
-class MemoryError(RuntimeError):  # noqa: A001 (shadowing the builtin is deliberate: it is ours)
-    """Memory was used in a way it cannot serve (long-term storage without a ctx...)."""
+class MemoryStoreError(LoomError):
+    """Memory was used in a way it cannot serve (long-term storage without a ctx...). A LoomError,
+    so a RuntimeError as before; named so as not to hide Python's builtin MemoryStoreError."""
 
 
 class DictFields:
@@ -65,7 +68,7 @@ class MemoryItem(DictFields):
         return {"role": self.role, "content": self.content}
 
 
-def _str_metadata(metadata: Optional[Mapping[str, Any]]) -> dict[str, str]:
+def _str_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
     # The store keeps metadata as map<string,string>.
     return {str(k): v if isinstance(v, str) else str(v) for k, v in (metadata or {}).items()}
 
@@ -80,8 +83,8 @@ class Memory:
       writes); `await load()` brings the last turns back after a restart.
     """
 
-    def __init__(self, ctx: Any = None, *, session_id: Optional[str] = None, max_tokens: int = 4000,
-                 max_items: Optional[int] = None, summarizer: Any = None, persist: bool = False):
+    def __init__(self, ctx: Any = None, *, session_id: str | None = None, max_tokens: int = 4000,
+                 max_items: int | None = None, summarizer: Any = None, persist: bool = False):
         if max_tokens <= 0:
             raise ValueError(f"max_tokens must be positive, got {max_tokens}")
         self.ctx = ctx
@@ -95,17 +98,17 @@ class Memory:
         self._pending: set[asyncio.Task[Any]] = set()
         self._write_errors: list[BaseException] = []
         if persist and ctx is None:
-            raise MemoryError("persist=True needs a ctx: turns are saved through ctx.store")
+            raise MemoryStoreError("persist=True needs a ctx: turns are saved through ctx.store")
 
     # -- working memory ---------------------------------------------------------------------
 
-    def add(self, role: str, content: str, metadata: Optional[Mapping[str, Any]] = None) -> MemoryItem:
+    def add(self, role: str, content: str, metadata: Mapping[str, Any] | None = None) -> MemoryItem:
         """Append a turn. With persist=True its store write starts now; flush() awaits it."""
         if self.persist:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
-                raise MemoryError("a persisted memory's add() must run inside the agent's event loop; "
+                raise MemoryStoreError("a persisted memory's add() must run inside the agent's event loop; "
                                   "outside it use `await memory.save(...)`") from None
         item = self._append(role, content, metadata)
         if self.persist:
@@ -114,7 +117,7 @@ class Memory:
             task.add_done_callback(self._write_done)
         return item
 
-    async def save(self, role: str, content: str, metadata: Optional[Mapping[str, Any]] = None) -> MemoryItem:
+    async def save(self, role: str, content: str, metadata: Mapping[str, Any] | None = None) -> MemoryItem:
         """Append a turn and wait until the store holds it (needs a ctx)."""
         self._need_ctx("save")
         item = self._append(role, content, metadata)
@@ -127,7 +130,7 @@ class Memory:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
         if self._write_errors:
             err, self._write_errors = self._write_errors[0], []
-            raise MemoryError(f"saving memory session {self.session_id!r} failed: {err}") from err
+            raise MemoryStoreError(f"saving memory session {self.session_id!r} failed: {err}") from err
 
     async def load(self, limit: int = 50) -> int:
         """Restore the newest `limit` persisted turns of this session (after a restart).
@@ -142,17 +145,17 @@ class Memory:
         self._trim()
         return len(restored)
 
-    def get_recent(self, n: Optional[int] = None) -> list[MemoryItem]:
+    def get_recent(self, n: int | None = None) -> list[MemoryItem]:
         """The newest n items, oldest first (all of them when n is None)."""
         if n is None:
             return list(self._items)
         return list(self._items[-n:]) if n > 0 else []
 
-    def get_context(self, max_items: Optional[int] = None) -> list[MemoryItem]:
+    def get_context(self, max_items: int | None = None) -> list[MemoryItem]:
         """Reference WorkingMemory name for get_recent."""
         return self.get_recent(max_items)
 
-    def to_messages(self, max_tokens: Optional[int] = None) -> list[dict[str, str]]:
+    def to_messages(self, max_tokens: int | None = None) -> list[dict[str, str]]:
         """Chat messages of the newest items that fit `max_tokens` (default: the budget);
         a summary, when there is one, always leads."""
         budget = self.max_tokens if max_tokens is None else max_tokens
@@ -208,19 +211,19 @@ class Memory:
     # -- long-term memory -------------------------------------------------------------------
 
     async def remember(self, content: str, kind: str = "fact",
-                       metadata: Optional[Mapping[str, Any]] = None) -> Any:
+                       metadata: Mapping[str, Any] | None = None) -> Any:
         """Save a long-term item (type "memory.<kind>") in the runtime store; returns the
         stored ContextItem."""
         self._need_ctx("remember")
         return await self.ctx.store.save_context(self.session_id, f"memory.{kind}", content,
                                                  _str_metadata(metadata))
 
-    async def recall(self, text: Optional[str] = None, kind: Optional[str] = "fact", limit: int = 10,
+    async def recall(self, text: str | None = None, kind: str | None = "fact", limit: int = 10,
                      newest_first: bool = True) -> list[Any]:
         """Long-term items of this session: containing `text` (case-insensitive) if given, of
         `kind` (None: every kind, turns included), newest first by default."""
         self._need_ctx("recall")
-        items = await self.ctx.store.query_context(
+        items: list[Any] = await self.ctx.store.query_context(
             session_id=self.session_id, type=f"memory.{kind}" if kind else None, text=text,
             limit=limit if kind else max(limit * 4, limit), newest_first=newest_first)
         if kind is None:
@@ -229,10 +232,10 @@ class Memory:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _append(self, role: str, content: str, metadata: Optional[Mapping[str, Any]]) -> MemoryItem:
-        if not isinstance(content, str):
-            content = str(content)
-        item = MemoryItem(role, content, _str_metadata(metadata), _now_ms())
+    def _append(self, role: str, content: object, metadata: Mapping[str, Any] | None) -> MemoryItem:
+        # Callers outside typed code may pass anything printable.
+        text = content if isinstance(content, str) else str(content)
+        item = MemoryItem(role, text, _str_metadata(metadata), _now_ms())
         self._items.append(item)
         self._trim()
         return item
@@ -254,7 +257,7 @@ class Memory:
             system=_SUMMARY_SYSTEM, temperature=0.0)
         text = str(reply).strip()
         if not text:
-            raise MemoryError("the summarizer returned nothing")
+            raise MemoryStoreError("the summarizer returned nothing")
         return text
 
     async def _write_turn(self, item: MemoryItem) -> None:
@@ -269,7 +272,7 @@ class Memory:
 
     def _need_ctx(self, what: str) -> None:
         if self.ctx is None:
-            raise MemoryError(f"memory.{what}() needs a ctx: long-term memory lives in the runtime store")
+            raise MemoryStoreError(f"memory.{what}() needs a ctx: long-term memory lives in the runtime store")
 
 
 class WorkingMemory(Memory):
@@ -283,4 +286,4 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-__all__ = ["Memory", "MemoryItem", "MemoryError", "WorkingMemory", "TURN_TYPE", "estimate_tokens"]
+__all__ = ["Memory", "MemoryItem", "MemoryStoreError", "WorkingMemory", "TURN_TYPE", "estimate_tokens"]

@@ -18,9 +18,10 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 try:
     import tomllib
@@ -34,12 +35,12 @@ DEFAULT_BRIDGE_ADDRESS = "127.0.0.1:50051"
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def expand_vars(value: Any, env: Optional[Mapping[str, str]] = None) -> Any:
+def expand_vars(value: Any, env: Mapping[str, str] | None = None) -> Any:
     """`value` with environment references in every string replaced (recursively through lists
     and tables). An unset name without a fallback is left as written, as the reference does."""
     env = os.environ if env is None else env
     if isinstance(value, str):
-        def one(m: "re.Match[str]") -> str:
+        def one(m: re.Match[str]) -> str:
             if m.group(0) == "$$":
                 return "$"
             name = m.group(1) or m.group(3)
@@ -56,12 +57,12 @@ def expand_vars(value: Any, env: Optional[Mapping[str, str]] = None) -> Any:
     return value
 
 
-def read_env_file(path: Path, env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def read_env_file(path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
     """KEY=VALUE lines of a `.env` file (comments, blank lines and `export ` skipped, one pair of
     matching quotes removed) put into `env` (default os.environ) where not already set; returns
     what was added."""
     target = os.environ if env is None else env
-    added: Dict[str, str] = {}
+    added: dict[str, str] = {}
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError:
@@ -94,9 +95,9 @@ class BridgeConfig:
     timeout_sec: int = 30
     #: Loom's `[bridge] port` (0: any free one) when the file gives it, else the address's port
     #: when the file gives an address, else None (the runtime's default).
-    port: Optional[int] = None
+    port: int | None = None
     #: Loom's `[bridge] compat` ("none" or "reference").
-    compat: Optional[str] = None
+    compat: str | None = None
 
 
 @dataclass
@@ -105,13 +106,13 @@ class LLMProviderConfig:
 
     name: str
     type: str
-    api_key: Optional[str] = None
-    api_base: Optional[str] = None
-    model: Optional[str] = None
+    api_key: str | None = None
+    api_base: str | None = None
+    model: str | None = None
     max_tokens: int = 2048
     temperature: float = 0.7
     timeout_sec: int = 30
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,9 +121,9 @@ class MCPServerConfig:
 
     name: str
     command: str
-    args: List[str] = field(default_factory=list)
-    env: Dict[str, str] = field(default_factory=dict)
-    url: Optional[str] = None
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def _port_of(address: str) -> Optional[int]:
+def _port_of(address: str) -> int | None:
     host, sep, port = address.rpartition(":")
     return int(port) if sep and host and port.isdigit() else None
 
@@ -148,27 +149,27 @@ def _port_of(address: str) -> Optional[int]:
 class ProjectConfig:
     """A project's `loom.toml` (see the module's docstring for the two formats read)."""
 
-    name: Optional[str] = None
+    name: str | None = None
     version: str = "0.1.0"
-    description: Optional[str] = None
+    description: str | None = None
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
-    llm_providers: Dict[str, LLMProviderConfig] = field(default_factory=dict)
-    mcp_servers: Dict[str, MCPServerConfig] = field(default_factory=dict)
+    llm_providers: dict[str, LLMProviderConfig] = field(default_factory=dict)
+    mcp_servers: dict[str, MCPServerConfig] = field(default_factory=dict)
     #: Every `[agents.<id>]` table as written (env references expanded).
-    agents: Dict[str, Any] = field(default_factory=dict)
+    agents: dict[str, Any] = field(default_factory=dict)
     #: The file read (None: defaults, no file).
-    path: Optional[Path] = None
+    path: Path | None = None
     #: The whole parsed file, env references expanded.
-    raw: Dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def workspace(self) -> Optional[Path]:
+    def workspace(self) -> Path | None:
         """The folder holding the file."""
         return self.path.parent if self.path else None
 
     @classmethod
-    def load(cls, path: Path = Path(CONFIG_FILE), *, load_env: bool = True) -> "ProjectConfig":
+    def load(cls, path: Path = Path(CONFIG_FILE), *, load_env: bool = True) -> ProjectConfig:
         """Reads `path`; defaults when it does not exist. With `load_env`, the nearest `.env`
         (beside the file, then the current folder, then the file's parent folders) sets the
         variables it names that the environment lacks, before `${...}` are expanded. A file
@@ -190,7 +191,7 @@ class ProjectConfig:
         return cls.from_dict(data, path=path)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, path: Optional[Path] = None) -> "ProjectConfig":
+    def from_dict(cls, data: Mapping[str, Any], *, path: Path | None = None) -> ProjectConfig:
         """The configuration a parsed (and expanded) loom.toml describes."""
         cfg = cls(path=Path(path) if path else None, raw=dict(data))
         cfg.name = data.get("name") if isinstance(data.get("name"), str) else None
@@ -209,7 +210,8 @@ class ProjectConfig:
                 b.address = bridge["address"]
                 b.port = _port_of(b.address)
             elif "host" in bridge or "port" in bridge:
-                host = bridge.get("host") if isinstance(bridge.get("host"), str) else "127.0.0.1"
+                raw_host = bridge.get("host")
+                host = raw_host if isinstance(raw_host, str) else "127.0.0.1"
                 host = "127.0.0.1" if host == "localhost" else host
                 b.port = _int(bridge.get("port"), 0)
                 if b.port:
@@ -242,7 +244,9 @@ class ProjectConfig:
 
         for name, section in (data.get("mcp") or {}).items():
             # [mcp.serve] and [mcp.settings] are Loom's own settings, not servers.
-            if not isinstance(section, dict) or (name in ("serve", "settings") and "command" not in section and "url" not in section):
+            if not isinstance(section, dict) or (
+                name in ("serve", "settings") and "command" not in section and "url" not in section
+            ):
                 continue
             cfg.mcp_servers[name] = MCPServerConfig(
                 name=name,
@@ -256,16 +260,16 @@ class ProjectConfig:
             cfg.agents[agent_id] = _agent_table(table)
         return cfg
 
-    def supervised_agents(self) -> Dict[str, Dict[str, Any]]:
+    def supervised_agents(self) -> dict[str, dict[str, Any]]:
         """The `[agents.<id>]` tables with a `command`: the ones the runtime starts itself."""
         return {k: v for k, v in self.agents.items() if isinstance(v, dict) and "command" in v}
 
-    def agent_settings(self, agent_id: str) -> Dict[str, Any]:
+    def agent_settings(self, agent_id: str) -> dict[str, Any]:
         """`[agents.<agent_id>]` as a dict (empty when absent)."""
         table = self.agents.get(agent_id)
         return table if isinstance(table, dict) else {}
 
-    def to_env_vars(self) -> Dict[str, str]:
+    def to_env_vars(self) -> dict[str, str]:
         """The reference runtime's environment for this configuration: `LOOM_BRIDGE_ADDR`,
         `LOOM_DASHBOARD*`, and `LOOM_LLM_*` from the first `[llm.*]` table."""
         env = {"LOOM_BRIDGE_ADDR": self.bridge.address}
@@ -293,7 +297,7 @@ def _agent_table(table: Any) -> Any:
     return parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
-def find_project_file(start_dir: Path = Path(".")) -> Optional[Path]:
+def find_project_file(start_dir: Path = Path(".")) -> Path | None:
     """The nearest loom.toml from `start_dir` upwards, or None."""
     here = Path(start_dir).resolve()
     for folder in (here, *here.parents):

@@ -26,8 +26,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any
 
 from ..discovery import discovery_path
 from ..errors import LoomError
@@ -45,7 +46,7 @@ class RuntimeNotInstalled(LoomError):
     """Node or the runtime bundle (dist/runtime.js) is not where the SDK looks."""
 
 
-def _checkout_root(start: Path) -> Optional[Path]:
+def _checkout_root(start: Path) -> Path | None:
     """The nearest folder from `start` upwards holding Loom for VS Code's package.json."""
     for folder in (start, *start.parents):
         pkg = folder / "package.json"
@@ -58,17 +59,17 @@ def _checkout_root(start: Path) -> Optional[Path]:
     return None
 
 
-def _checkouts(cwd: Optional[Path] = None) -> List[Path]:
+def _checkouts(cwd: Path | None = None) -> list[Path]:
     """Checkouts of Loom for VS Code holding this SDK, then the folder `cwd` (default: current)."""
     roots = [_checkout_root(start) for start in (Path(__file__).resolve().parent, Path(cwd or Path.cwd()).resolve())]
     return [r for i, r in enumerate(roots) if r is not None and r not in roots[:i]]
 
 
-def _version_key(name: str) -> List[int]:
+def _version_key(name: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", name[len(EXTENSION_PREFIX):])[:3]]
 
 
-def _extension_bundles(home: Path) -> List[Path]:
+def _extension_bundles(home: Path) -> list[Path]:
     found = []
     for editor in _EDITOR_HOMES:
         folder = home / editor / "extensions"
@@ -84,8 +85,8 @@ def _extension_bundles(home: Path) -> List[Path]:
     return found
 
 
-def find_runtime_js(explicit: Optional[os.PathLike] = None, *, cwd: Optional[Path] = None,
-                    env: Optional[Mapping[str, str]] = None) -> Path:
+def find_runtime_js(explicit: os.PathLike[str] | None = None, *, cwd: Path | None = None,
+                    env: Mapping[str, str] | None = None) -> Path:
     """The runtime bundle to run (see the module's docstring); RuntimeNotInstalled otherwise."""
     env = os.environ if env is None else env
     if explicit:
@@ -99,8 +100,8 @@ def find_runtime_js(explicit: Optional[os.PathLike] = None, *, cwd: Optional[Pat
             raise RuntimeNotInstalled(f"{RUNTIME_JS_ENV}={path}: no such file (it names the runtime bundle, "
                                       f"dist/runtime.js of Loom for VS Code)")
         return path.resolve()
-    looked: List[str] = []
-    unbuilt: Optional[Path] = None
+    looked: list[str] = []
+    unbuilt: Path | None = None
     for root in _checkouts(cwd):
         bundle = root / "dist" / "runtime.js"
         if bundle.is_file():
@@ -122,7 +123,7 @@ def find_runtime_js(explicit: Optional[os.PathLike] = None, *, cwd: Optional[Pat
     )
 
 
-def find_node(env: Optional[Mapping[str, str]] = None) -> str:
+def find_node(env: Mapping[str, str] | None = None) -> str:
     """The Node executable: `LOOM_NODE`, else `node` on the PATH."""
     env = os.environ if env is None else env
     if env.get(NODE_ENV):
@@ -130,18 +131,18 @@ def find_node(env: Optional[Mapping[str, str]] = None) -> str:
         if not (Path(node).is_file() or shutil.which(node)):
             raise RuntimeNotInstalled(f"{NODE_ENV}={node}: no such program")
         return node
-    node = shutil.which("node", path=env.get("PATH"))
-    if not node:
+    found = shutil.which("node", path=env.get("PATH"))
+    if not found:
         raise RuntimeNotInstalled("the Loom runtime runs on Node.js 20 or newer, and `node` is not on the PATH "
                                   f"(install Node.js, or set {NODE_ENV} to its executable)")
-    return node
+    return found
 
 
-def runtime_command(workspace: Optional[os.PathLike] = None, *, port: Optional[int] = None,
-                    dashboard: Optional[bool] = None, dashboard_port: Optional[int] = None,
-                    compat: Optional[str] = None, log_level: Optional[str] = None,
-                    print_events: Optional[str] = None, overrides: Optional[Dict[str, Any]] = None,
-                    extra_args: Sequence[str] = (), runtime_js: Optional[os.PathLike] = None) -> List[str]:
+def runtime_command(workspace: os.PathLike[str] | None = None, *, port: int | None = None,
+                    dashboard: bool | None = None, dashboard_port: int | None = None,
+                    compat: str | None = None, log_level: str | None = None,
+                    print_events: str | None = None, overrides: dict[str, Any] | None = None,
+                    extra_args: Sequence[str] = (), runtime_js: os.PathLike[str] | None = None) -> list[str]:
     """The command line that runs the runtime for `workspace` (default: the current folder).
 
     `dashboard`: True serves it ([dashboard] port of loom.toml, else `dashboard_port`, a taken
@@ -156,9 +157,9 @@ def runtime_command(workspace: Optional[os.PathLike] = None, *, port: Optional[i
         args += ["--log-level", log_level]
     if print_events is not None:
         args += ["--print-events"] + ([print_events] if print_events else [])
-    merged: Dict[str, Any] = dict(overrides or {})
+    merged: dict[str, Any] = dict(overrides or {})
     if dashboard is not None:
-        dash = {"enabled": bool(dashboard)}
+        dash: dict[str, Any] = {"enabled": bool(dashboard)}
         if dashboard and dashboard_port is not None:
             dash["port"] = int(dashboard_port)
         merged["dashboard"] = {**merged.get("dashboard", {}), **dash}
@@ -167,7 +168,7 @@ def runtime_command(workspace: Optional[os.PathLike] = None, *, port: Optional[i
     return args + list(extra_args)
 
 
-def runtime_env(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def runtime_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The runtime's environment: ours, with `LOOM_PYTHON` (the interpreter its supervisor runs
     `command = "python"` agents with) defaulting to this one, so they import this SDK."""
     env = dict(os.environ)
@@ -178,7 +179,7 @@ def runtime_env(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def read_discovery(workspace: os.PathLike) -> Optional[Dict[str, Any]]:
+def read_discovery(workspace: os.PathLike[str]) -> dict[str, Any] | None:
     """The discovery file of `workspace` ({"address", "token", "pid", ...}), or None."""
     path = discovery_path(Path(workspace))
     try:
@@ -197,22 +198,22 @@ def pid_alive(pid: Any) -> bool:
         return False
     except PermissionError:
         return True
-    if sys.platform.startswith("linux"):
-        try:  # a zombie (ended, not yet reaped) is not running
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return True
-    return True
+    if not sys.platform.startswith("linux"):
+        return True
+    try:  # a zombie (ended, not yet reaped) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
-def running_runtime(workspace: os.PathLike) -> Optional[Dict[str, Any]]:
+def running_runtime(workspace: os.PathLike[str]) -> dict[str, Any] | None:
     """The discovery info of the runtime serving `workspace` when its process is alive."""
     info = read_discovery(workspace)
     return info if info and pid_alive(info.get("pid")) else None
 
 
-def wait_ready(workspace: os.PathLike, proc: subprocess.Popen, timeout: float = 60.0,
-               log: Optional[Path] = None) -> Dict[str, Any]:
+def wait_ready(workspace: os.PathLike[str], proc: subprocess.Popen[bytes], timeout: float = 60.0,
+               log: Path | None = None) -> dict[str, Any]:
     """Waits for `proc` (a runtime) to write its discovery file; its contents. Raises
     RuntimeError when it exits first or does not answer in time (with the end of `log`)."""
     deadline = time.monotonic() + timeout
@@ -260,7 +261,7 @@ def binary_path(binary_name: str = "runtime.js", version: str = "latest") -> Pat
     return cache_dir() / version / platform_tag() / name
 
 
-def verify_checksum(file_path: Path, expected_sha256: Optional[str]) -> bool:
+def verify_checksum(file_path: Path, expected_sha256: str | None) -> bool:
     """Whether the file's SHA-256 is `expected_sha256` (hex; None: nothing to check)."""
     if not expected_sha256:
         return True
@@ -271,7 +272,7 @@ def verify_checksum(file_path: Path, expected_sha256: Optional[str]) -> bool:
     return digest.hexdigest().lower() == expected_sha256.strip().lower()
 
 
-def find_local_build(binary_name: str = "runtime.js", prefer_release: bool = True) -> Optional[Path]:
+def find_local_build(binary_name: str = "runtime.js", prefer_release: bool = True) -> Path | None:
     """A local build of `binary_name`, or None. `runtime.js`: the runtime of a Loom for VS Code
     checkout (see find_runtime_js). Any other name, as the reference looks for its Rust binaries:
     `target/release/<name>` or `target/debug/<name>` (in `prefer_release` order) of the nearest
@@ -303,14 +304,14 @@ def get_binary(name: str = "runtime.js", version: str = "latest", allow_local: b
     return find_runtime_js()
 
 
-def start_runtime(workspace: Optional[os.PathLike] = None, *, log: Optional[os.PathLike] = None,
-                  env: Optional[Mapping[str, str]] = None, new_session: bool = False,
-                  **options: Any) -> subprocess.Popen:
+def start_runtime(workspace: os.PathLike[str] | None = None, *, log: os.PathLike[str] | None = None,
+                  env: Mapping[str, str] | None = None, new_session: bool = False,
+                  **options: Any) -> subprocess.Popen[bytes]:
     """Starts the runtime for `workspace` (options: see runtime_command); its output goes to
     `log` (appended) or nowhere. Returns at once: `wait_ready` waits for its bridge."""
     ws = Path(workspace or ".").resolve()
     args = runtime_command(ws, **options)
-    kwargs: Dict[str, Any] = {}
+    kwargs: dict[str, Any] = {}
     if new_session and hasattr(os, "setsid"):
         kwargs["start_new_session"] = True
     if log is not None:
@@ -330,7 +331,7 @@ def _port_of(address: str) -> int:
 
 
 def start_bridge(address: str, version: str = "latest", prefer_release: bool = True,
-                 force_download: bool = False, *, workspace: Optional[os.PathLike] = None) -> subprocess.Popen:
+                 force_download: bool = False, *, workspace: os.PathLike[str] | None = None) -> subprocess.Popen[bytes]:
     """The runtime for `workspace` (default: the current folder) with its bridge on `address`,
     dashboard off."""
     return start_runtime(workspace, port=_port_of(address), dashboard=False)
@@ -338,7 +339,8 @@ def start_bridge(address: str, version: str = "latest", prefer_release: bool = T
 
 def start_core(bridge_addr: str, dashboard_port: int = 3030, version: str = "latest",
                prefer_release: bool = True, force_download: bool = False,
-               mcp_servers: Optional[dict] = None, *, workspace: Optional[os.PathLike] = None) -> subprocess.Popen:
+               mcp_servers: dict[str, Any] | None = None, *,
+               workspace: os.PathLike[str] | None = None) -> subprocess.Popen[bytes]:
     """The runtime with its bridge on `bridge_addr` and the dashboard on `dashboard_port` (another
     when taken); `mcp_servers` ({name: {"command", "args", "env"}}) join loom.toml's through
     LOOM_MCP_SERVERS, as the reference passes them."""
@@ -348,7 +350,24 @@ def start_core(bridge_addr: str, dashboard_port: int = 3030, version: str = "lat
 
 
 __all__ = [
-    "NODE_ENV", "RUNTIME_JS_ENV", "RuntimeNotInstalled", "binary_path", "cache_dir", "find_local_build",
-    "find_node", "find_runtime_js", "get_binary", "verify_checksum", "pid_alive", "platform_tag", "read_discovery", "running_runtime",
-    "runtime_command", "runtime_env", "start_bridge", "start_core", "start_runtime", "wait_ready",
+    "NODE_ENV",
+    "RUNTIME_JS_ENV",
+    "RuntimeNotInstalled",
+    "binary_path",
+    "cache_dir",
+    "find_local_build",
+    "find_node",
+    "find_runtime_js",
+    "get_binary",
+    "verify_checksum",
+    "pid_alive",
+    "platform_tag",
+    "read_discovery",
+    "running_runtime",
+    "runtime_command",
+    "runtime_env",
+    "start_bridge",
+    "start_core",
+    "start_runtime",
+    "wait_ready",
 ]

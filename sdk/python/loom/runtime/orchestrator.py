@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ..discovery import data_dir_of
 from . import embedded
@@ -26,11 +26,11 @@ class ProcessInfo:
     """A process the orchestrator started."""
 
     name: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     pid: int
     is_critical: bool = True
     #: Where its output goes.
-    log: Optional[Path] = None
+    log: Path | None = None
 
 
 @dataclass
@@ -39,24 +39,24 @@ class OrchestratorConfig:
 
     project_dir: Path = field(default_factory=Path.cwd)
     #: Agents' (and the runtime's) output; default `<project>/<data_dir>/logs`.
-    logs_dir: Optional[Path] = None
+    logs_dir: Path | None = None
     #: "full" (with the dashboard) or "bridge-only" (without).
     runtime_mode: str = "full"
     #: The reference's runtime version; this SDK runs the runtime it finds (see loom.runtime.embedded).
     runtime_version: str = "latest"
     #: None: loom.toml's [bridge] port/address, else any free port.
-    bridge_port: Optional[int] = None
+    bridge_port: int | None = None
     #: None: loom.toml's [dashboard] port, else any free one. A taken port is warned about, not fatal.
-    dashboard_port: Optional[int] = 3030
+    dashboard_port: int | None = 3030
     #: The reference sleeps this long for the runtime; here readiness is the runtime's discovery
     #: file (waited for up to `ready_timeout_sec`), so this is only the least time to wait.
     startup_wait_sec: float = 2.0
-    agent_scripts: List[Path] = field(default_factory=list)
+    agent_scripts: list[Path] = field(default_factory=list)
     prefer_release: bool = True
     force_download: bool = False
     #: "reference": serve agents written for the reference SDK (see the runtime's --compat).
-    compat: Optional[str] = None
-    log_level: Optional[str] = None
+    compat: str | None = None
+    log_level: str | None = None
     ready_timeout_sec: float = 60.0
     #: The interpreter agent scripts run with.
     python: str = field(default_factory=lambda: sys.executable)
@@ -71,21 +71,21 @@ class Orchestrator:
 
     def __init__(self, config: OrchestratorConfig):
         self.config = config
-        self.runtime_proc: Optional[ProcessInfo] = None
-        self.agent_procs: List[ProcessInfo] = []
+        self.runtime_proc: ProcessInfo | None = None
+        self.agent_procs: list[ProcessInfo] = []
         self._shutdown_requested = False
         self.project_config = load_project_config(self.config.project_dir)
         #: The runtime's discovery info (address, token, pid, dashboard) once it is ready.
-        self.runtime_info: Optional[Dict[str, Any]] = None
+        self.runtime_info: dict[str, Any] | None = None
         #: True when the runtime was already running (then it is left running at the end).
         self.attached = False
         self._stop = asyncio.Event()
-        self._exited_reported: set = set()
+        self._exited_reported: set[int] = set()
         if self.config.logs_dir:
             self.config.logs_dir.mkdir(parents=True, exist_ok=True)
 
     @property
-    def processes(self) -> List[ProcessInfo]:
+    def processes(self) -> list[ProcessInfo]:
         return ([self.runtime_proc] if self.runtime_proc else []) + list(self.agent_procs)
 
     @property
@@ -104,7 +104,7 @@ class Orchestrator:
         self._shutdown_requested = True
         self._stop.set()
 
-    async def start_runtime(self) -> Optional[ProcessInfo]:
+    async def start_runtime(self) -> ProcessInfo | None:
         """Starts the runtime and waits until its bridge listens; None when one was already
         serving the project (then it is used as it is)."""
         running = embedded.running_runtime(self.project_dir) if self.config.attach else None
@@ -136,7 +136,7 @@ class Orchestrator:
         if info.get("dashboard"):
             print(f"[loom]   dashboard: {info['dashboard']}")
 
-    def _supervised(self, script: Path) -> Optional[str]:
+    def _supervised(self, script: Path) -> str | None:
         """The id of the loom.toml table whose command runs `script`, if any."""
         target = (self.project_dir / script).resolve()
         for agent_id, table in self.project_config.supervised_agents().items():
@@ -146,7 +146,7 @@ class Orchestrator:
                     return agent_id
         return None
 
-    def agent_env(self, name: str) -> Dict[str, str]:
+    def agent_env(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("LOOM_AGENT_ID", None)
         info = self.runtime_info or {}
@@ -157,9 +157,9 @@ class Orchestrator:
         env["OTEL_SERVICE_NAME"] = f"agent-{name}"
         return env
 
-    async def start_agents(self) -> List[ProcessInfo]:
+    async def start_agents(self) -> list[ProcessInfo]:
         """Starts each agent script not already declared in loom.toml (the runtime starts those)."""
-        started: List[ProcessInfo] = []
+        started: list[ProcessInfo] = []
         for script in self.config.agent_scripts:
             script = Path(script)
             declared = self._supervised(script)
@@ -204,7 +204,7 @@ class Orchestrator:
             except asyncio.TimeoutError:
                 pass
 
-    async def _end(self, procs: List[ProcessInfo], what: str) -> None:
+    async def _end(self, procs: list[ProcessInfo], what: str) -> None:
         alive = [p for p in procs if p.proc.poll() is None]
         for p in alive:
             print(f"[loom] stopping {what} {p.name} (pid {p.pid})")

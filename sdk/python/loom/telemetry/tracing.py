@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Optional
+from typing import Any
 
 log = logging.getLogger("loom.telemetry")
 
@@ -44,7 +44,7 @@ def _exporter(endpoint: str) -> Any:
     return HttpExporter(endpoint=f"{http}/v1/traces")
 
 
-def init_telemetry(service_name: Optional[str] = None, otlp_endpoint: Optional[str] = None,
+def init_telemetry(service_name: str | None = None, otlp_endpoint: str | None = None,
                    *, exporter: Any = None) -> bool:
     """Sets a global tracer provider exporting spans to `otlp_endpoint` (default
     `OTEL_EXPORTER_OTLP_ENDPOINT`, else http://localhost:4317) as `service_name` (default

@@ -20,7 +20,8 @@ import asyncio
 import functools
 import inspect
 import json
-from typing import Any, Callable, Dict, Optional, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from .. import schema as _schema
 from ..event import json_default
@@ -60,7 +61,9 @@ def _require_pydantic(what: str) -> Any:
     try:
         import pydantic
     except ImportError:
-        raise ImportError(f"{what} needs pydantic, an optional dependency of the Loom SDK: pip install pydantic") from None
+        raise ImportError(
+            f"{what} needs pydantic, an optional dependency of the Loom SDK: pip install pydantic"
+        ) from None
     return pydantic
 
 
@@ -92,10 +95,10 @@ class Tool:
         name: str,
         description: str,
         func: Callable[..., Any],
-        input_model: Optional[type] = None,
-        output_model: Optional[type] = None,
+        input_model: type | None = None,
+        output_model: type | None = None,
         *,
-        kind: Optional[str] = None,
+        kind: str | None = None,
     ) -> None:
         if not name or any(c.isspace() for c in name):
             raise ValueError(f"tool name must be non-empty without spaces, got {name!r}")
@@ -112,7 +115,7 @@ class Tool:
         hints = _schema._hints(func)
         self.context_params = tuple(n for n, tp in hints.items() if _is_context_hint(tp))
         if self._input_model is not None:
-            self.schema: Dict[str, Any] = dict(self._input_model.model_json_schema())
+            self.schema: dict[str, Any] = dict(self._input_model.model_json_schema())
         else:
             self.schema = _schema.function_schema(func, skip=self.context_params)
         returned = hints.get("return")
@@ -121,32 +124,36 @@ class Tool:
         self.is_async = inspect.iscoroutinefunction(func)
 
     @property
-    def input_model(self) -> Optional[type]:
+    def input_model(self) -> type | None:
         """The pydantic model of the arguments: the one given, else one made from the signature
         (as the reference SDK makes it; needs pydantic), or None for a function without parameters."""
         if self._input_model is None:
             self._input_model = self._model_from_signature()
-        return self._input_model
+        model: type | None = self._input_model
+        return model
 
-    def _model_from_signature(self) -> Optional[type]:
+    def _model_from_signature(self) -> type | None:
         pydantic = _require_pydantic(f"Tool.input_model of {self.name!r}")
         hints = _schema._hints(self.func)
-        fields: Dict[str, Any] = {}
+        fields: dict[str, Any] = {}
         for p in _schema._tool_params(self.func):
             if p.name in self.context_params:
                 continue
-            tp = hints.get(p.name, Any if p.default is inspect.Parameter.empty or p.default is None else type(p.default))
+            tp = hints.get(
+                p.name, Any if p.default is inspect.Parameter.empty or p.default is None else type(p.default)
+            )
             fields[p.name] = (tp, ... if p.default is inspect.Parameter.empty else p.default)
         if not fields:
             return None
-        return pydantic.create_model(f"{self.func.__name__.capitalize()}Input", **fields)
+        model: type = pydantic.create_model(f"{self.func.__name__.capitalize()}Input", **fields)
+        return model
 
     @property
     def parameters_schema(self) -> str:
         """The schema as the JSON string ToolDescriptor carries (the reference SDK's property)."""
         return json.dumps(self.schema, separators=(",", ":"))
 
-    def bind(self, arguments: Any) -> Dict[str, Any]:
+    def bind(self, arguments: Any) -> dict[str, Any]:
         """Checked and converted keyword arguments; ArgumentError says what is wrong."""
         if self._input_model is None:
             return _schema.bind_arguments(self.func, arguments, skip=self.context_params)
@@ -160,7 +167,7 @@ class Tool:
             raise _schema.ArgumentError(f"arguments do not fit {self._input_model.__name__}: {e}") from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
-    async def invoke(self, kwargs: Dict[str, Any], ctx: Any = None) -> Any:
+    async def invoke(self, kwargs: dict[str, Any], ctx: Any = None) -> Any:
         for name in self.context_params:
             kwargs[name] = ctx
         if self.is_async:
@@ -191,12 +198,12 @@ def encode_output(value: Any) -> str:
 @overload
 def tool(name: F) -> F: ...
 @overload
-def tool(name: Optional[str] = None, description: str = "", *, kind: Optional[str] = None,
-         input_model: Optional[type] = None, output_model: Optional[type] = None, **_: Any) -> Callable[[F], F]: ...
+def tool(name: str | None = None, description: str = "", *, kind: str | None = None,
+         input_model: type | None = None, output_model: type | None = None, **_: Any) -> Callable[[F], F]: ...
 
 
-def tool(name: Any = None, description: str = "", *, kind: Optional[str] = None,
-         input_model: Optional[type] = None, output_model: Optional[type] = None, **_: Any) -> Any:
+def tool(name: Any = None, description: str = "", *, kind: str | None = None,
+         input_model: type | None = None, output_model: type | None = None, **_: Any) -> Any:
     """Declares a function as a Loom tool (also usable bare: `@tool`, named after the function).
 
     The description defaults to the docstring. `kind` ("read", "write", "execute" or "ask") says
@@ -205,7 +212,7 @@ def tool(name: Any = None, description: str = "", *, kind: Optional[str] = None,
     keeps working as a plain function.
     """
 
-    def wrap(func: F, tool_name: Optional[str]) -> F:
+    def wrap(func: F, tool_name: str | None) -> F:
         doc = inspect.getdoc(func) or ""
         func.__loom_tool__ = Tool(tool_name or func.__name__, description or doc, func,  # type: ignore[attr-defined]
                                   input_model, output_model, kind=kind)

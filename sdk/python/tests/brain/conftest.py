@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from llm_server import ScriptedLLM
 
-# sdk/python on the path so `import loom` works without installing the package.
-_SDK = Path(__file__).resolve().parents[2]
-if str(_SDK) not in sys.path:
-    sys.path.insert(0, str(_SDK))
 _HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:
-    sys.path.insert(0, str(_HERE))
-
-from llm_server import ScriptedLLM  # noqa: E402
 
 
 @pytest.fixture
@@ -37,10 +29,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture
 def runtime(tmp_path):
     """A real runtime (`node dist/runtime.js --workspace <tmp>`), stopped afterwards."""
-    tests_dir = str(_HERE.parent)
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
-    from e2e.runtime_process import RuntimeProcess
+    from runtime_process import RuntimeProcess
 
     workspace = tmp_path / "ws"
     workspace.mkdir()

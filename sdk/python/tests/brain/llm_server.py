@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Reply:
     status: int = 200
     body: Any = None                      # JSON-serialisable, or str sent as is
     headers: dict[str, str] = field(default_factory=dict)
-    sse: Optional[list[Any]] = None       # chunks sent as `data:` events, then [DONE]
+    sse: list[Any] | None = None       # chunks sent as `data:` events, then [DONE]
     delay_s: float = 0.0                  # sleep before answering (timeout tests)
 
 
@@ -32,8 +33,8 @@ class Received:
     at: float                             # time.monotonic() on arrival
 
 
-def completion(content: Optional[str] = "", tool_calls: Optional[list[dict]] = None,
-               finish_reason: Optional[str] = None) -> Reply:
+def completion(content: str | None = "", tool_calls: list[dict] | None = None,
+               finish_reason: str | None = None) -> Reply:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -45,7 +46,7 @@ def completion(content: Optional[str] = "", tool_calls: Optional[list[dict]] = N
     })
 
 
-def tool_call(call_id: str, name: str, arguments: Union[str, dict]) -> dict:
+def tool_call(call_id: str, name: str, arguments: str | dict) -> dict:
     args = arguments if isinstance(arguments, str) else json.dumps(arguments)
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
 
@@ -60,11 +61,11 @@ class ScriptedLLM:
     """Start with `with ScriptedLLM() as llm:`; `llm.base_url` ends in /v1."""
 
     def __init__(self) -> None:
-        self.replies: list[Union[Reply, Callable[[Received], Reply]]] = []
+        self.replies: list[Reply | Callable[[Received], Reply]] = []
         self.requests: list[Received] = []
         #: Answers requests once the script is used up (routing by content, for agents whose
         #: call order is not fixed).
-        self.fallback: Optional[Callable[[Received], Reply]] = None
+        self.fallback: Callable[[Received], Reply] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -75,12 +76,12 @@ class ScriptedLLM:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def script(self, *replies: Union[Reply, Callable[[Received], Reply]]) -> "ScriptedLLM":
+    def script(self, *replies: Reply | Callable[[Received], Reply]) -> ScriptedLLM:
         with self._lock:
             self.replies.extend(replies)
         return self
 
-    def __enter__(self) -> "ScriptedLLM":
+    def __enter__(self) -> ScriptedLLM:
         self._thread.start()
         return self
 

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from llm_server import Reply, completion, scripted_provider, text_stream
-from loom.cognitive import CognitiveAgent, CognitiveConfig, CognitiveResult, ThinkingStrategy, ThoughtStep
 
+from loom.cognitive import CognitiveAgent, CognitiveConfig, CognitiveResult, ThinkingStrategy, ThoughtStep
 
 
 async def test_single_shot_one_call_with_system_prompt(llm_server):
     llm_server.script(completion("  Bonjour!  "))
-    brain = CognitiveAgent(None, scripted_provider(llm_server),
-                           CognitiveConfig(system_prompt="Translate to French.", thinking_strategy=ThinkingStrategy.SINGLE_SHOT))
+    brain = CognitiveAgent(
+        None,
+        scripted_provider(llm_server),
+        CognitiveConfig(system_prompt="Translate to French.", thinking_strategy=ThinkingStrategy.SINGLE_SHOT),
+    )
     result = await brain.run("Hello!")
     assert (result.answer, result.success, result.iterations, result.error) == ("Bonjour!", True, 1, None)
     assert result.latency_ms >= 0 and result.latency_ms == result.total_latency_ms

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from llm_server import completion, scripted_provider
+
 from loom import Agent
 from loom.cognitive import CognitiveAgent, CognitiveConfig
 from loom.context import MemoryTier, TieredMemory
@@ -41,8 +42,13 @@ async def test_long_react_run_is_reduced_offloaded_and_compacted(runtime, llm_se
     texts = write_files(runtime.workspace, 8)
     llm_server.script(*read_script(8))
     async with agent(runtime) as a:
-        brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(native_tools=False, max_iterations=12),
-                               available_tools=["fs:read"], workspace_path=runtime.workspace)
+        brain = CognitiveAgent(
+            a.ctx,
+            scripted_provider(llm_server),
+            CognitiveConfig(native_tools=False, max_iterations=12),
+            available_tools=["fs:read"],
+            workspace_path=runtime.workspace,
+        )
         result = await brain.run("Read every file in data/")
     tool_steps = [s for s in result.steps if s.tool_call is not None]
     assert (result.success, result.answer, len(tool_steps)) == (True, "read them all", 8)
@@ -60,7 +66,9 @@ async def test_long_react_run_is_reduced_offloaded_and_compacted(runtime, llm_se
         assert "lines omitted" in step.observation.output and len(step.observation.output) < len(texts[i])
 
     second = contents(llm_server.requests[1])
-    assert second[-1].startswith("Observation: ") and f"saved in {result.steps[0].reduced_step.outcome_ref}" in second[-1]
+    assert (
+        second[-1].startswith("Observation: ") and f"saved in {result.steps[0].reduced_step.outcome_ref}" in second[-1]
+    )
     assert "f0 line 60:" not in second[-1]  # the middle of the file stayed on disk
 
     # Up to 5 tool steps everything is shown; from the 6th on, the older steps are one summary.

@@ -4,14 +4,15 @@ tools run by the runtime in a temp workspace, the model played by the scripted H
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
 from llm_server import Reply, completion, scripted_provider, text_stream, tool_call
+
 from loom import Agent
 from loom.cognitive import CognitiveAgent, CognitiveConfig
 from loom.memory import Memory
@@ -26,9 +27,12 @@ def agent(rt, agent_id: str = "brain") -> Agent:
 
 async def test_react_text_protocol_two_real_tool_calls(runtime, llm_server):
     llm_server.script(
-        completion('Thought: save it first.\nAction: fs:write\nAction Input: {"path": "hello.txt", "content": "hello loom"}'),
+        completion(
+            'Thought: save it first.\nAction: fs:write\nAction Input: {"path": "hello.txt", "content": "hello loom"}'
+        ),
         completion('Thought: check it.\nAction: fs:read\nAction Input: {"path": "hello.txt"}'),
-        completion("Thought: it is there.\nFinal Answer: hello.txt says hello loom"))
+        completion("Thought: it is there.\nFinal Answer: hello.txt says hello loom"),
+    )
     async with agent(runtime) as a:
         brain = CognitiveAgent(a.ctx, scripted_provider(llm_server), CognitiveConfig(native_tools=False),
                                available_tools=["fs:write", "fs:read"])
@@ -147,8 +151,7 @@ async def test_run_stream_with_tools_yields_steps_as_they_happen(runtime, llm_se
 
 
 _FIRST_LIFE = textwrap.dedent("""
-    import asyncio, sys
-    sys.path.insert(0, {sdk!r})
+    import asyncio
     from loom import Agent
     from loom.cognitive import CognitiveAgent, CognitiveConfig
     from loom.llm import LLMProvider
@@ -170,9 +173,10 @@ _FIRST_LIFE = textwrap.dedent("""
 
 async def test_memory_survives_an_agent_restart(runtime, llm_server):
     llm_server.script(completion("Hello Ada."), completion("You are Ada and you prefer tea."))
-    script = _FIRST_LIFE.format(sdk=str(SDK), address=runtime.address, token=runtime.token,
-                                base_url=llm_server.base_url)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    script = _FIRST_LIFE.format(address=runtime.address, token=runtime.token, base_url=llm_server.base_url)
+    # The child imports this SDK (sdk/python), installed or not.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SDK), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "first life done" in proc.stdout
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from llm_server import Received, Reply, completion, tool_call
+
 from loom import Agent, tool
 from loom._proto import runtime_pb2, runtime_pb2_grpc
 
@@ -26,11 +26,7 @@ def start_example(tmp_path, llm_server):
     started = []
 
     def start(name: str, patch=None):
-        tests_dir = str(Path(__file__).resolve().parents[1])
-        import sys
-        if tests_dir not in sys.path:
-            sys.path.insert(0, tests_dir)
-        from e2e.runtime_process import RuntimeProcess
+        from runtime_process import RuntimeProcess
 
         ws = tmp_path / name
         shutil.copytree(EXAMPLES / name, ws)
@@ -72,7 +68,9 @@ def observer(rt, topics, tools=(), as_window=False):
 
     if as_window:
         window = json.loads((rt.discovery_file.parent / "window.json").read_text())["token"]
-        return Agent("vscode", topics=topics, tools=list(tools), address=rt.address, token=window, on_event=on_event), events
+        return Agent(
+            "vscode", topics=topics, tools=list(tools), address=rt.address, token=window, on_event=on_event
+        ), events
     return Agent("observer", topics=topics, tools=list(tools), address=rt.address, token=rt.token,
                  on_event=on_event), events
 
@@ -119,9 +117,13 @@ async def test_chat_assistant_uses_the_editor_tools(start_example, llm_server):
     await wait_connected(rt, "assistant")
     obs, events = observer(rt, ["assistant.answer"], tools=[notify, insert], as_window=True)
     async with obs:
-        await obs.ctx.emit("hotkey.insert", type="hotkey", payload={"selection": {"text": "x = "}, "question": "Fix it"})
+        await obs.ctx.emit(
+            "hotkey.insert", type="hotkey", payload={"selection": {"text": "x = "}, "question": "Fix it"}
+        )
         first = (await next_event(events))[1]
-        await obs.ctx.emit("hotkey.default", type="hotkey", payload={"selection": {"text": "x = 1"}, "question": "Why?"})
+        await obs.ctx.emit(
+            "hotkey.default", type="hotkey", payload={"selection": {"text": "x = 1"}, "question": "Why?"}
+        )
         second = (await next_event(events))[1]
     assert (first["shown_by"], second["shown_by"]) == ("editor:insert", "ui:notify")
     assert shown == [("insert", "x = 1  # fixed"), ("notify", "Because it was undefined.")]

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import grpc
-
 from llm_server import completion, scripted_provider, tool_call
+
 from loom import Agent
 from loom._proto import loom_pb2, loom_pb2_grpc
 from loom.cognitive import DEFAULT_GUARDED_TOOLS, CognitiveAgent, CognitiveConfig

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from llm_server import completion
-from loom.llm import LLMConfigError, LLMProvider, PRESETS
+
+from loom.llm import PRESETS, LLMConfigError, LLMProvider
 
 
 def test_presets_cover_the_four_providers():
@@ -20,7 +20,12 @@ def test_section_overrides_preset_and_expands_env(monkeypatch):
         "type": "deepseek", "api_key": "${MY_DS_KEY}", "model": "deepseek-reasoner",
         "temperature": 0.2, "max_tokens": 100, "timeout": 12})
     c = llm.config
-    assert (c.name, c.base_url, c.model, c.api_key) == ("ds", "https://api.deepseek.com/v1", "deepseek-reasoner", "sk-from-env")
+    assert (c.name, c.base_url, c.model, c.api_key) == (
+        "ds",
+        "https://api.deepseek.com/v1",
+        "deepseek-reasoner",
+        "sk-from-env",
+    )
     assert (c.temperature, c.max_tokens, c.timeout_ms) == (0.2, 100, 12000)
 
 

@@ -7,11 +7,21 @@ import socket
 import traceback
 
 import pytest
-
 from llm_server import Reply, completion, scripted_provider, text_stream, tool_call
-from loom.llm import (LLMAuthError, LLMBadRequestError, LLMConnectionError, LLMError,
-                      LLMProvider, LLMRateLimitError, LLMResponse, LLMResponseError, LLMServerError,
-                      LLMTimeoutError, tool_spec)
+
+from loom.llm import (
+    LLMAuthError,
+    LLMBadRequestError,
+    LLMConnectionError,
+    LLMError,
+    LLMProvider,
+    LLMRateLimitError,
+    LLMResponse,
+    LLMResponseError,
+    LLMServerError,
+    LLMTimeoutError,
+    tool_spec,
+)
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 

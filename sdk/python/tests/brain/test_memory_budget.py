@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from llm_server import Reply, completion
+
 from loom.llm import LLMProvider
-from loom.memory import (Memory, MemoryError, WorkingMemory, fit_messages,
-                         estimate_tokens, message_tokens)
+from loom.memory import Memory, MemoryStoreError, WorkingMemory, estimate_tokens, fit_messages, message_tokens
 from loom.memory.budget import ELIDED
 
 
@@ -78,9 +77,9 @@ async def test_compact_drops_when_the_summarizer_fails(llm_server):
 
 
 async def test_long_term_memory_needs_a_ctx():
-    with pytest.raises(MemoryError, match="needs a ctx"):
+    with pytest.raises(MemoryStoreError, match="needs a ctx"):
         await Memory().remember("x")
-    with pytest.raises(MemoryError, match="persist=True needs a ctx"):
+    with pytest.raises(MemoryStoreError, match="persist=True needs a ctx"):
         Memory(persist=True)
 
 

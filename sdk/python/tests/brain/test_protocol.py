@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from loom.cognitive import CognitiveConfig, ThinkingStrategy
-from loom.cognitive.protocol import (ACTION, FINAL, MALFORMED, describe_tools, extract_json_object,
-                                     parse_react_reply, react_system_prompt, split_final_answer)
+from loom.cognitive.protocol import (
+    ACTION,
+    FINAL,
+    MALFORMED,
+    describe_tools,
+    extract_json_object,
+    parse_react_reply,
+    react_system_prompt,
+    split_final_answer,
+)
 
 
 @pytest.mark.parametrize("reply, tool, args", [

@@ -7,16 +7,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 HERE = Path(__file__).resolve().parent
 SDK = HERE.parents[1]
-sys.path.insert(0, str(HERE.parent / "e2e"))
-from runtime_process import ensure_built  # noqa: E402
 
 
 def cli_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("LOOM_BRIDGE_ADDR", "LOOM_TOKEN", "LOOM_AGENT_ID", "LOOM_WORKSPACE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LOOM_BRIDGE_ADDR", "LOOM_TOKEN", "LOOM_AGENT_ID", "LOOM_WORKSPACE")
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SDK), env.get("PYTHONPATH")]))
     env["LOOM_PYTHON"] = sys.executable
     env["NO_COLOR"] = "1"
@@ -25,8 +26,8 @@ def cli_env(**extra: str) -> dict:
     return env
 
 
-def loom(*args: str, cwd: Optional[Path] = None, timeout: float = 120, input: Optional[str] = None,
-         env: Optional[dict] = None) -> subprocess.CompletedProcess:
+def loom(*args: str, cwd: Path | None = None, timeout: float = 120, input: str | None = None,
+         env: dict | None = None) -> subprocess.CompletedProcess:
     """Runs `loom ARGS` (as `python -m loom.cli`) to completion."""
     return subprocess.run([sys.executable, "-m", "loom.cli", *args], cwd=cwd, env=env or cli_env(),
                           capture_output=True, text=True, timeout=timeout, input=input)
@@ -35,7 +36,7 @@ def loom(*args: str, cwd: Optional[Path] = None, timeout: float = 120, input: Op
 class Background:
     """`loom ARGS` left running (run, dev, up --foreground), output collected in a file."""
 
-    def __init__(self, *args: str, cwd: Path, env: Optional[dict] = None) -> None:
+    def __init__(self, *args: str, cwd: Path, env: dict | None = None) -> None:
         self.out = cwd / f".cli-{os.getpid()}-{time.monotonic_ns()}.out"
         with open(self.out, "wb") as f:
             self.proc = subprocess.Popen([sys.executable, "-m", "loom.cli", *args], cwd=cwd, env=env or cli_env(),
@@ -76,7 +77,7 @@ def alive(pid: int) -> bool:
         return True
 
 
-def wait_dead(pids: List[int], timeout: float = 30) -> List[int]:
+def wait_dead(pids: list[int], timeout: float = 30) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         left = [p for p in pids if alive(p)]
@@ -86,7 +87,7 @@ def wait_dead(pids: List[int], timeout: float = 30) -> List[int]:
     return [p for p in pids if alive(p)]
 
 
-def processes_with(folder: str) -> List[int]:
+def processes_with(folder: str) -> list[int]:
     """Pids (not this one) whose command line names `folder` or that run inside it (Linux)."""
     found = []
     for entry in os.listdir("/proc"):

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_helpers import ensure_built, loom, processes_with  # noqa: E402
+from cli_helpers import loom, processes_with
+from runtime_process import ensure_built
 
 
 @pytest.fixture(scope="session", autouse=True)

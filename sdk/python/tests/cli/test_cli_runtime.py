@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 import time
 from pathlib import Path
 
-import pytest
+from cli_helpers import Background, alive, cli_env, loom, processes_with, wait_dead
 
 from loom import Agent
 from loom.discovery import resolve_endpoint
-
-from cli_helpers import Background, alive, cli_env, loom, processes_with, wait_dead
 
 ECHO_AGENT = '''
 from loom import Agent
@@ -80,7 +77,9 @@ async def test_up_serves_clients_and_down_leaves_no_process(workspace):
 
 def test_up_bridge_only_on_a_chosen_port_from_inside_the_workspace(workspace):
     (workspace / "agents").joinpath("sub").mkdir()
-    up = loom("up", "--mode", "bridge-only", "--bridge-port", "0", "--log-level", "debug", cwd=workspace / "agents" / "sub")
+    up = loom(
+        "up", "--mode", "bridge-only", "--bridge-port", "0", "--log-level", "debug", cwd=workspace / "agents" / "sub"
+    )
     assert up.returncode == 0, up.stdout + up.stderr
     info = discovery(workspace)
     assert "dashboard" not in info
@@ -177,7 +176,6 @@ def test_chat_without_a_runtime_says_so(tmp_path):
 
 
 def test_chat_in_process_answers_with_the_configured_model(workspace):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "brain"))
     from llm_server import ScriptedLLM, completion
 
     with ScriptedLLM() as llm:
@@ -216,7 +214,6 @@ def test_up_foreground_stays_until_ctrl_c(workspace):
 
 
 def test_chat_in_process_streams_the_answer(workspace):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "brain"))
     from llm_server import ScriptedLLM, text_stream
 
     with ScriptedLLM() as llm:

@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 import textwrap
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 import grpc
 import pytest
+from runtime_process import RuntimeProcess
 
 from loom import Agent, Event
-
-sys.path.insert(0, str(Path(__file__).parent))
-from runtime_process import RuntimeProcess  # noqa: E402
 
 HERE = Path(__file__).parent
 SUPERVISED_ID = "e2e-supervised"
@@ -66,7 +64,7 @@ class Inbox:
     """Collects what an agent's on_event receives; tests wait on it."""
 
     def __init__(self) -> None:
-        self.events: List[Event] = []
+        self.events: list[Event] = []
         self._changed = asyncio.Condition()
 
     async def __call__(self, ctx: Any, topic: str, event: Event) -> None:
@@ -74,24 +72,24 @@ class Inbox:
             self.events.append(event)
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[List[Event]], bool], timeout: float = 30.0) -> List[Event]:
+    async def wait_for(self, predicate: Callable[[list[Event]], bool], timeout: float = 30.0) -> list[Event]:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self.events)), timeout)
         return self.events
 
-    async def wait_count(self, n: int, timeout: float = 30.0) -> List[Event]:
+    async def wait_count(self, n: int, timeout: float = 30.0) -> list[Event]:
         return await self.wait_for(lambda evs: len(evs) >= n, timeout)
 
-    def topics(self) -> List[str]:
+    def topics(self) -> list[str]:
         return [e.topic for e in self.events]
 
 
 @pytest.fixture
 async def agents(runtime):
     """`await agents(id, topics, ...)` -> a started Agent on the session runtime; all stopped afterwards."""
-    started: List[Agent] = []
+    started: list[Agent] = []
 
-    async def make(agent_id: Optional[str] = None, topics=(), **kwargs: Any) -> Agent:
+    async def make(agent_id: str | None = None, topics=(), **kwargs: Any) -> Agent:
         kwargs.setdefault("address", runtime.address)
         kwargs.setdefault("token", runtime.token)
         agent = Agent(agent_id or unique("py-"), list(topics), **kwargs)

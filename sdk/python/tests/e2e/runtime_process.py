@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 REPO = Path(__file__).resolve().parents[4]
 _SOURCES = ("runtime", "proto")
@@ -51,8 +50,8 @@ def ensure_built(repo: Path = REPO) -> Path:
 class RuntimeProcess:
     """`node dist/runtime.js --workspace DIR` with its address and token from the discovery file."""
 
-    def __init__(self, workspace: Path, *, port: Optional[int] = None, extra_args: Optional[List[str]] = None,
-                 env: Optional[dict] = None) -> None:
+    def __init__(self, workspace: Path, *, port: int | None = None, extra_args: list[str] | None = None,
+                 env: dict | None = None) -> None:
         self.workspace = Path(workspace)
         self.port = port
         self.extra_args = list(extra_args or [])
@@ -60,7 +59,7 @@ class RuntimeProcess:
         # The runtime's own address must not leak from the environment of whoever runs the tests.
         for key in ("LOOM_BRIDGE_ADDR", "LOOM_TOKEN", "LOOM_AGENT_ID"):
             self.env.pop(key, None)
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         self.address = ""
         self.token = ""
         self.stdout_path = self.workspace / "runtime.stdout.log"
@@ -70,7 +69,7 @@ class RuntimeProcess:
     def discovery_file(self) -> Path:
         return self.workspace / ".loom" / "runtime.json"
 
-    def start(self, timeout: float = 60.0) -> "RuntimeProcess":
+    def start(self, timeout: float = 60.0) -> RuntimeProcess:
         args = ["node", str(ensure_built()), "--workspace", str(self.workspace)]
         if self.port is not None:
             args += ["--port", str(self.port)]
@@ -94,7 +93,7 @@ class RuntimeProcess:
         self.stop()
         raise RuntimeError(f"runtime wrote no discovery file within {timeout}s:\n{self.stderr_tail()}")
 
-    def stop(self, grace: float = 15.0) -> Optional[int]:
+    def stop(self, grace: float = 15.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)

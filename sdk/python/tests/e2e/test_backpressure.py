@@ -2,9 +2,9 @@
 a handler is waiting for (replies, tool calls routed back to the agent, pongs)."""
 import asyncio
 
-from loom import tool
-
 from conftest import unique
+
+from loom import tool
 
 SOFT_CAP = 2
 

@@ -2,11 +2,10 @@
 import asyncio
 
 import pytest
+from conftest import Inbox, unique
 
 from loom import RequestTimeout
 from loom._proto import loom_pb2, runtime_pb2_grpc
-
-from conftest import Inbox, unique
 
 
 async def test_publish_and_deliver_with_wildcards(agents):
@@ -81,7 +80,7 @@ async def test_python_to_runtime(agents, runtime):
         if topic in runtime.stdout_text():
             break
         await asyncio.sleep(0.05)
-    line = next(l for l in runtime.stdout_text().splitlines() if topic in l)
+    line = next(ln for ln in runtime.stdout_text().splitlines() if topic in ln)
     assert "seen-by-runtime" in line and pub.agent_id in line and "marker" in line
 
 

@@ -6,12 +6,11 @@ import signal
 import sys
 
 import grpc
+from conftest import SUPERVISED_ID, Inbox, make_workspace, unique
+from runtime_process import RuntimeProcess
 
 from loom import Agent, RequestTimeout, tool
 from loom._proto import loom_pb2, runtime_pb2, runtime_pb2_grpc
-
-from conftest import SUPERVISED_ID, Inbox, make_workspace, unique
-from runtime_process import RuntimeProcess
 
 
 async def ping_supervised(asker, not_pid=None, attempts=60):
@@ -79,7 +78,9 @@ async def test_runtime_restart_under_a_connected_agent(tmp_path, monkeypatch):
                 await stub.Publish(loom_pb2.Publish(topic=topic, event=ev), metadata=rt2.metadata())
             # The tool was offered again with the new registration and is routed over the new stream.
             tools = runtime_pb2_grpc.ToolsStub(channel)
-            call = loom_pb2.ToolCall(id="after-restart", name="resumer:greet", arguments='{"name": "again"}', timeout_ms=20000)
+            call = loom_pb2.ToolCall(
+                id="after-restart", name="resumer:greet", arguments='{"name": "again"}', timeout_ms=20000
+            )
             res = await tools.CallTool(call, metadata=rt2.metadata())
             assert res.status == loom_pb2.TOOL_OK, res
             assert json.loads(res.output) == "hello again"

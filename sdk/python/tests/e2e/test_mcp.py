@@ -5,12 +5,11 @@ import json
 
 import grpc
 import pytest
+from conftest import make_workspace, unique
+from runtime_process import REPO, RuntimeProcess
 
 from loom import Agent, ToolError
 from loom._proto import runtime_pb2, runtime_pb2_grpc
-
-from conftest import make_workspace, unique
-from runtime_process import REPO, RuntimeProcess
 
 FIXTURE = REPO / "test" / "fixtures" / "mcp" / "fixture-server.ts"
 

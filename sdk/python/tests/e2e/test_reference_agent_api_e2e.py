@@ -5,11 +5,10 @@ import asyncio
 import json
 
 import pytest
-
-from loom import Agent, Context, ToolInvalidArguments, tool
-from loom.bridge import BridgeClient, action_pb2, bridge_pb2, memory_pb2
-
 from conftest import Inbox, unique
+
+from loom import Context, ToolInvalidArguments, tool
+from loom.bridge import BridgeClient, action_pb2, memory_pb2
 
 
 async def test_request_returns_the_reply_not_the_request_when_the_requester_subscribes(agents):
@@ -172,7 +171,9 @@ async def test_pydantic_tools_over_the_wire(agents):
 
     await agents(tools=[greet, find])
     caller = await agents()
-    assert await caller.ctx.tool(f"{prefix}.greet", {"person": {"name": "Ada", "age": 36}}) == {"text": "hello Ada (36)"}
+    assert await caller.ctx.tool(f"{prefix}.greet", {"person": {"name": "Ada", "age": 36}}) == {
+        "text": "hello Ada (36)"
+    }
     assert await caller.ctx.tool(f"{prefix}.find", {"q": "x"}) == {"q": "x", "limit": 3}
     # Checked against the model's JSON Schema (the runtime checks the schema a tool declares).
     with pytest.raises(ToolInvalidArguments) as info:

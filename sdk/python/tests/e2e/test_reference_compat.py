@@ -5,9 +5,9 @@ The style: `capability`/`tool` decorators with a version, `capabilities=[...]`, 
 """
 import json
 
-from loom import Agent, Envelope, capability, tool
-
 from conftest import Inbox, unique
+
+from loom import Agent, Envelope, capability, tool
 
 
 async def test_reference_style_trio(runtime):

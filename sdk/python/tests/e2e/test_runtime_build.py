@@ -2,7 +2,6 @@
 import os
 
 import pytest
-
 from runtime_process import ensure_built
 
 

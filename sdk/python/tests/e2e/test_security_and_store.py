@@ -4,11 +4,10 @@ import json
 
 import grpc
 import pytest
+from conftest import unique
 
 from loom import Agent, AuthenticationError, LoomError, PermissionDenied
 from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2_grpc
-
-from conftest import unique
 
 
 async def test_agent_without_token_is_refused(runtime, tmp_path, monkeypatch):
@@ -105,7 +104,12 @@ async def test_a_declared_agent_id_is_not_taken_by_hand(runtime):
     """The id of a supervised agent is registered only with the credential its process gets."""
     from conftest import SUPERVISED_ID
 
-    impostor = Agent(SUPERVISED_ID, ["e2e.supervised.ping"], address=runtime.address, token=json.loads(runtime.discovery_file.read_text())["token"])
+    impostor = Agent(
+        SUPERVISED_ID,
+        ["e2e.supervised.ping"],
+        address=runtime.address,
+        token=json.loads(runtime.discovery_file.read_text())["token"],
+    )
     with pytest.raises(LoomError, match=rf'agent id "{SUPERVISED_ID}" is declared in loom.toml'):
         await impostor.start()
 

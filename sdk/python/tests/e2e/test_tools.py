@@ -4,14 +4,13 @@ import enum
 import json
 import time
 from dataclasses import dataclass
-from typing import List, Literal, Optional
+from typing import Literal
 
 import pytest
+from conftest import unique
 
 from loom import Context, ToolError, ToolInvalidArguments, ToolNotFound, ToolTimeout, tool
 from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2, runtime_pb2_grpc
-
-from conftest import unique
 
 
 class Unit(enum.Enum):
@@ -31,7 +30,7 @@ def make_tools(prefix: str):
         return a + b
 
     @tool(f"{prefix}:area", description="Area of a box")
-    async def area(box: Box, unit: Unit = Unit.CM, tags: Optional[List[str]] = None) -> dict:
+    async def area(box: Box, unit: Unit = Unit.CM, tags: list[str] | None = None) -> dict:
         return {"area": box.w * box.h, "unit": unit.value, "tags": tags or []}
 
     @tool(f"{prefix}:sleep", description="Sleeps")
@@ -115,7 +114,10 @@ async def test_a_tools_declared_kind_reaches_the_registry(agents, provider):
 
 
 def test_an_unknown_kind_is_refused_naming_it():
-    with pytest.raises(ValueError, match=r"tool 'x:y': kind must be one of read, write, execute, ask \(got 'readonly'\)"):
+    with pytest.raises(
+        ValueError, match=r"tool 'x:y': kind must be one of read, write, execute, ask \(got 'readonly'\)"
+    ):
+
         @tool("x:y", kind="readonly")
         def y() -> None: ...
 
@@ -166,7 +168,9 @@ async def test_tool_invalid_arguments(agents, provider, args, fragment):
 async def test_sdk_validation_answers_invalid_arguments(provider, agents):
     # Straight to the provider's stream (no registry schema in between): a bad enum value.
     prefix, owner = provider
-    result = await owner._run_tool(loom_pb2.ToolCall(name=f"{prefix}:area", arguments='{"box": {"w": 1, "h": 1}, "unit": "mm"}'))
+    result = await owner._run_tool(
+        loom_pb2.ToolCall(name=f"{prefix}:area", arguments='{"box": {"w": 1, "h": 1}, "unit": "mm"}')
+    )
     assert result.status == loom_pb2.TOOL_INVALID_ARGUMENTS
     assert "unit must be one of ['cm', 'in']" in result.error.message
     result = await owner._run_tool(loom_pb2.ToolCall(name=f"{prefix}:area", arguments="{not json"))
@@ -212,7 +216,9 @@ async def test_list_tools_follows_pages(agents, raw_channel, runtime):
             name = f"{prefix}:t{n}_{i:04d}"
             expected.add(name)
             tools.append(loom_pb2.ToolDescriptor(name=name, description="paged", parameters_schema='{"type":"object"}'))
-        res = await bridge.RegisterAgent(loom_pb2.AgentRegisterRequest(agent_id=owner, tools=tools), metadata=runtime.metadata())
+        res = await bridge.RegisterAgent(
+            loom_pb2.AgentRegisterRequest(agent_id=owner, tools=tools), metadata=runtime.metadata()
+        )
         assert res.success, res.error_message
     try:
         stub = runtime_pb2_grpc.ToolsStub(raw_channel)

@@ -1,5 +1,7 @@
 """One trace from a Python span, through the runtime, a handler in another agent and a tool in a third."""
 import pytest
+from conftest import Inbox, unique
+
 # The SDK comes with the [dev] extra: without it this fails to import, loudly, instead of skipping.
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -7,8 +9,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from loom import tool
-
-from conftest import Inbox, unique
 
 _exporter = InMemorySpanExporter()
 

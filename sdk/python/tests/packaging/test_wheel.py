@@ -65,7 +65,7 @@ def test_the_wheel_alone_installs_into_a_fresh_venv(dists, tmp_path):
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(tmp_path), "NO_COLOR": "1"}
     check = run(py, "-c", "import loom, loom.runtime, loom.cli, loom.telemetry; "
                           "from loom import Agent; from loom.runtime import Orchestrator, load_project_config; "
-                          "assert loom.__file__.startswith(%r); print(loom.__version__)" % str(env_dir),
+                          f"assert loom.__file__.startswith({str(env_dir)!r}); print(loom.__version__)",
                 cwd=outside, env=env)
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip()

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from loom import ToolInfo  # noqa: E402
-from loom.context import (CompactionConfig, ContextBuilder, ContextRanker, DataOffloader, MemoryItem,  # noqa: E402
-                          MemoryTier, OffloadConfig, StepCompactor, StepReducer, TieredMemory, ToolDescriptor,
-                          ToolRegistry, create_default_registry, get_default_library)
-from loom.context.ranking import keyword_overlap, keywords  # noqa: E402
-from loom.context.window import ContextWindow, TokenWindowManager  # noqa: E402
+from loom import ToolInfo
+from loom.context import (
+    CompactionConfig,
+    ContextBuilder,
+    ContextRanker,
+    DataOffloader,
+    MemoryItem,
+    MemoryTier,
+    OffloadConfig,
+    StepCompactor,
+    StepReducer,
+    TieredMemory,
+    ToolDescriptor,
+    ToolRegistry,
+    create_default_registry,
+    get_default_library,
+)
+from loom.context.ranking import keyword_overlap, keywords
+from loom.context.window import ContextWindow, TokenWindowManager
 
 
 def test_reducers_keep_what_identifies_the_call_and_drop_the_content():
@@ -31,7 +40,11 @@ def test_reducers_keep_what_identifies_the_call_and_drop_the_content():
     assert write.observation == "Wrote n.txt (1 lines, 2.0KB)" and "content" not in write.minimal_args
     assert shell.observation == "Ran `git` \u2192 M a.py"
     assert other.minimal_args == {"numbers": "[3 items]", "label": "y" * 100 + "..."}
-    assert (failed.success, failed.error, failed.observation) == (False, "not found", "Failed to read gone.txt: not found")
+    assert (failed.success, failed.error, failed.observation) == (
+        False,
+        "not found",
+        "Failed to read gone.txt: not found",
+    )
 
 
 def test_compactor_groups_runs_and_drops_the_oldest_lines():
@@ -77,10 +90,15 @@ def test_tool_descriptors_from_runtime_listings_and_back_to_json_schema():
     assert d.get_signature() == "fs:write(path, content, append?)" and d.category == "filesystem"
     assert registry.get_by_category("filesystem") == [d] and "fs:write" in registry
     schema = d.to_json_schema()
-    assert schema["required"] == ["path", "content"] and schema["properties"]["append"] == {"type": "boolean", "default": False}
+    assert schema["required"] == ["path", "content"] and schema["properties"]["append"] == {
+        "type": "boolean",
+        "default": False,
+    }
     assert ToolDescriptor.from_json_schema("x:y", "", schema).get_signature() == "x:y(path, content, append?)"
     defaults = create_default_registry()
-    assert {"fs:read", "fs:write", "fs:list", "system:shell", "fs:read_file", "web:search"} <= {t.name for t in defaults.get_all()}
+    assert {"fs:read", "fs:write", "fs:list", "system:shell", "fs:read_file", "web:search"} <= {
+        t.name for t in defaults.get_all()
+    }
     text = defaults.format_for_prompt(["fs:read", "unknown:tool"], group_by_category=True)
     assert "FILESYSTEM:" in text and "GENERAL:" in text and "unknown:tool() - Execute unknown:tool" in text
 
@@ -92,7 +110,9 @@ def test_ranking_window_builder_and_few_shot():
     assert [r.content for r in ranked][:2] == ["dogs bark loudly", "dogs bark"]  # stable on ties
     assert ContextRanker().select_top(ranked, max_tokens=4) == ["dogs bark loudly"]
     w = TokenWindowManager(max_tokens=100)
-    assert w.fit_content("abcdefghij", 1) == "abcd..." and w.fit_content("abcdefghij", 1, truncate_end=False) == "...ghij"
+    assert (
+        w.fit_content("abcdefghij", 1) == "abcd..." and w.fit_content("abcdefghij", 1, truncate_end=False) == "...ghij"
+    )
     msgs = [{"role": "user", "content": "x" * 40}, {"role": "assistant", "content": "y" * 8}]
     assert w.fit_messages(msgs, 5) == msgs[1:]
     window = (ContextBuilder(100).set_system("s" * 8).add_memory_items([MemoryItem("user", "hello")])
@@ -114,7 +134,10 @@ async def test_tiered_memory_in_process_keeps_tiers_apart_and_recalls_by_relevan
     assert len(mem.items(MemoryTier.WORKING)) == 50
     found = mem.recall("which server is staging?")
     assert [i.content for i in found] == ["The staging server is called orion"]
-    assert [i.tier for i in mem.recall("orion")] == [MemoryTier.SHORT_TERM, MemoryTier.LONG_TERM]  # newest first on ties
+    assert [i.tier for i in mem.recall("orion")] == [
+        MemoryTier.SHORT_TERM,
+        MemoryTier.LONG_TERM,
+    ]  # newest first on ties
     mem.clear(MemoryTier.WORKING)
     assert len(mem) == 2
     with pytest.raises(ValueError):

@@ -59,7 +59,9 @@ def test_payload_accessors():
 
 
 def test_round_trip_through_the_wire_message():
-    ev = Event.new("x", payload=b"raw", thread_id="t", metadata={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+    ev = Event.new(
+        "x", payload=b"raw", thread_id="t", metadata={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
+    )
     back = Event.from_proto(loom_pb2.Event.FromString(ev.to_proto().SerializeToString()))
     assert (back.id, back.type, back.payload, back.thread_id) == (ev.id, "x", b"raw", "t")
     assert back.traceparent == ev.metadata["traceparent"]

@@ -26,7 +26,9 @@ def test_drift_is_detected_when_a_proto_changes(gen, tmp_path):
     # Guards the guard: a new field in a copy of proto/ must show up as drift of loom_pb2.
     shutil.copytree(gen.PROTO_ROOT, tmp_path / "proto")
     loom_proto = tmp_path / "proto" / "loom" / "v1" / "loom.proto"
-    text = loom_proto.read_text().replace("  int32 priority = 9;\n", "  int32 priority = 9;\n  string drift_probe = 99;\n")
+    text = loom_proto.read_text().replace(
+        "  int32 priority = 9;\n", "  int32 priority = 9;\n  string drift_probe = 99;\n"
+    )
     assert "drift_probe" in text
     loom_proto.write_text(text)
     stale = gen.drift(gen.generate(tmp_path / "proto"))

@@ -9,14 +9,27 @@ import pytest
 
 import loom
 from loom import Context, Envelope, EventContext, Tool, tool
-from loom._proto import compat_pb2, loom_pb2, memory_pb2 as our_memory, runtime_pb2
-
+from loom._proto import compat_pb2, loom_pb2, runtime_pb2
+from loom._proto import memory_pb2 as our_memory
 
 # ---------- Envelope ----------
 
 def test_envelope_constructor_takes_the_reference_fields_and_defaults():
-    env = Envelope("id-1", "t", 5, "src", b"p", thread_id="th", correlation_id="c", sender="s", reply_to="r",
-                   ttl_ms=900, trace_id="0af7651916cd43dd8448eb211c80319c", span_id="b7ad6b7169203331", trace_flags="01")
+    env = Envelope(
+        "id-1",
+        "t",
+        5,
+        "src",
+        b"p",
+        thread_id="th",
+        correlation_id="c",
+        sender="s",
+        reply_to="r",
+        ttl_ms=900,
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+        trace_flags="01",
+    )
     assert (env.priority, env.confidence, env.tags, env.topic) == (50, 1.0, [], None)
     assert (env.thread_id, env.correlation_id, env.sender, env.reply_to, env.ttl_ms) == ("th", "c", "s", "r", 900)
     # Envelope fields travel in metadata (prefixed), trace fields as the reference writes them (bare).
@@ -32,7 +45,11 @@ def test_envelope_constructor_takes_the_reference_fields_and_defaults():
 
 def test_trace_fields_fall_back_to_the_traceparent_and_inject_writes_both():
     env = Envelope.new(type="x", metadata={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
-    assert (env.trace_id, env.span_id, env.trace_flags) == ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", "01")
+    assert (env.trace_id, env.span_id, env.trace_flags) == (
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+        "01",
+    )
     plain = Envelope.new(type="x")
     assert plain.trace_id is None and plain.extract_trace_context() is None
     plain.inject_trace_context()  # no active trace: nothing written
@@ -49,7 +66,8 @@ def test_trace_fields_fall_back_to_the_traceparent_and_inject_writes_both():
 
 
 def test_reference_module_paths_of_agent():
-    from loom.agent.envelope import META_PREFIX, Envelope as E2
+    from loom.agent.envelope import META_PREFIX
+    from loom.agent.envelope import Envelope as E2
     from loom.agent.event import EventContext as EC2
 
     assert (E2, EC2, META_PREFIX) == (Envelope, EventContext, "loom")
@@ -78,7 +96,12 @@ def test_compat_messages_keep_the_reference_field_numbers():
 
     assert fields(compat_pb2.ActionCall) == [(1, "id"), (2, "capability"), (3, "version"), (4, "payload"),
                                              (5, "headers"), (6, "timeout_ms"), (7, "correlation_id"), (8, "qos")]
-    assert fields(compat_pb2.AgentResponse) == [(1, "agent_id"), (2, "actions"), (3, "updated_state"), (4, "generated_events")]
+    assert fields(compat_pb2.AgentResponse) == [
+        (1, "agent_id"),
+        (2, "actions"),
+        (3, "updated_state"),
+        (4, "generated_events"),
+    ]
     assert fields(compat_pb2.PluginMeta) == [(1, "plugin_id"), (2, "name"), (3, "version"), (4, "type"),
                                              (5, "capabilities"), (6, "config")]
     assert fields(compat_pb2.PublishResponse) == [(1, "success"), (2, "error_message"), (3, "sequence_number")]
@@ -99,7 +122,9 @@ def test_compat_proto_drift_is_detected(tmp_path):
     spec.loader.exec_module(gen)
     shutil.copytree(gen.SDK_PROTO_ROOT, tmp_path / "sdk-proto")
     compat = tmp_path / "sdk-proto" / "loom" / "v1" / "compat.proto"
-    compat.write_text(compat.read_text().replace("  int32 priority = 4;\n}", "  int32 priority = 4;\n  string probe = 9;\n}"))
+    compat.write_text(
+        compat.read_text().replace("  int32 priority = 4;\n}", "  int32 priority = 4;\n  string probe = 9;\n}")
+    )
     stale = gen.drift(gen.generate(sdk_proto_root=tmp_path / "sdk-proto"))
     assert "compat_pb2.py" in stale and "loom_pb2.py" not in stale
 
@@ -124,7 +149,9 @@ async def test_standalone_context_emits_into_its_queue_and_resolves_requests():
     ctx._bind(queue)
     ev = await ctx.emit("t", type="x", payload={"a": 1})
     msg = queue.get_nowait()
-    assert msg.publish.topic == "t" and msg.publish.event.id == ev.id and msg.publish.event.metadata["loom.sender"] == "me"
+    assert (
+        msg.publish.topic == "t" and msg.publish.event.id == ev.id and msg.publish.event.metadata["loom.sender"] == "me"
+    )
 
     task = asyncio.create_task(ctx.request("svc", type="q", payload=b"?", timeout_ms=5000))
     await asyncio.sleep(0)

@@ -17,10 +17,10 @@ from loom.runtime import (
     OrchestratorConfig,
     ProjectConfig,
     RuntimeNotInstalled,
+    embedded,
     find_runtime_js,
     load_project_config,
 )
-from loom.runtime import embedded
 from loom.runtime.config import expand_vars, read_env_file
 
 
@@ -77,7 +77,10 @@ def test_loom_own_format(tmp_path):
 def test_env_expansion_and_env_file(tmp_path, monkeypatch):
     monkeypatch.setenv("LOOM_T_SET", "yes")
     monkeypatch.delenv("LOOM_T_UNSET", raising=False)
-    assert expand_vars("${LOOM_T_SET}/$LOOM_T_SET/${LOOM_T_UNSET}/${LOOM_T_UNSET:-fb}/$$5") == "yes/yes/${LOOM_T_UNSET}/fb/$5"
+    assert (
+        expand_vars("${LOOM_T_SET}/$LOOM_T_SET/${LOOM_T_UNSET}/${LOOM_T_UNSET:-fb}/$$5")
+        == "yes/yes/${LOOM_T_UNSET}/fb/$5"
+    )
     assert expand_vars({"a": ["${LOOM_T_SET}"]}) == {"a": ["yes"]}
 
     monkeypatch.delenv("LOOM_T_FROM_FILE", raising=False)

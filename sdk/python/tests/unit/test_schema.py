@@ -1,6 +1,6 @@
 import dataclasses
 import enum
-from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union  # noqa: UP035 (their schemas are under test)
 
 import pytest
 
@@ -33,12 +33,15 @@ def test_scalar_types():
 
 
 def test_containers_unions_literals_enums():
-    assert type_schema(List[int]) == {"type": "array", "items": {"type": "integer"}}
+    # The typing module's spellings are under test beside the builtin ones.
+    assert type_schema(List[int]) == {  # noqa: UP006 (typing.List under test)
+        "type": "array", "items": {"type": "integer"}}
     assert type_schema(list[str]) == {"type": "array", "items": {"type": "string"}}
     assert type_schema(dict) == {"type": "object"}
-    assert type_schema(Dict[str, float]) == {"type": "object", "additionalProperties": {"type": "number"}}
-    assert type_schema(Optional[int]) == {"type": ["integer", "null"]}
-    assert type_schema(Union[int, str]) == {"type": ["integer", "string"]}
+    assert type_schema(Dict[str, float]) == {  # noqa: UP006 (typing.Dict under test)
+        "type": "object", "additionalProperties": {"type": "number"}}
+    assert type_schema(Optional[int]) == {"type": ["integer", "null"]}  # noqa: UP045 (typing.Optional under test)
+    assert type_schema(Union[int, str]) == {"type": ["integer", "string"]}  # noqa: UP007 (typing.Union under test)
     assert type_schema(Literal["a", "b"]) == {"enum": ["a", "b"]}
     assert type_schema(Color) == {"enum": ["red", "blue"]}
 
@@ -57,7 +60,7 @@ def test_unsupported_type_is_named():
 
 
 def test_defaults_make_parameters_optional():
-    def f(path: str, limit: int = 10, mode: Literal["r", "w"] = "r", tags: Optional[List[str]] = None):
+    def f(path: str, limit: int = 10, mode: Literal["r", "w"] = "r", tags: list[str] | None = None):
         pass
 
     s = function_schema(f)
@@ -68,7 +71,8 @@ def test_defaults_make_parameters_optional():
 
 
 def test_binding_converts_and_checks():
-    def f(n: int, ratio: float, color: Color, p: Point, opts: Options, items: List[int] = []):
+    # A list default, never mutated: binding must leave it out (and the schema show it) as given.
+    def f(n: int, ratio: float, color: Color, p: Point, opts: Options, items: list[int] = []):  # noqa: B006 (under test)
         pass
 
     kw = bind_arguments(f, {"n": 3, "ratio": 2, "color": "blue", "p": {"x": 1}, "opts": {"depth": 1, "label": "a"}})
@@ -91,7 +95,7 @@ def test_binding_converts_and_checks():
     ],
 )
 def test_bad_arguments_name_the_problem(args, message):
-    def f(n: int, items: List[int] = [], color: Color = Color.RED, p: Optional[Point] = None):
+    def f(n: int, items: list[int] = [], color: Color = Color.RED, p: Point | None = None):  # noqa: B006 (as above)
         pass
 
     with pytest.raises(ArgumentError) as info:
@@ -131,7 +135,8 @@ def test_tool_names_register_as_declared_and_calls_try_both_spellings():
     # a dotted name in one of Loom's namespaces means Loom's tool.
     from loom.tools import call_names, wire_tool_name
 
-    assert [wire_tool_name(n) for n in ("fs:read", "web.search", "a.b.c", "shout")] == ["fs:read", "web.search", "a.b.c", "shout"]
+    names = ["fs:read", "web.search", "a.b.c", "shout"]
+    assert [wire_tool_name(n) for n in names] == names
     assert call_names("web.search") == ["web.search", "web:search"]
     assert call_names("notes:search") == ["notes:search", "notes.search"]
     assert call_names("a.b.c") == ["a.b.c", "a:b.c"]

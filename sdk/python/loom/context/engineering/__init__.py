@@ -2,8 +2,17 @@
 
 from .compactor import CompactedHistory, CompactionConfig, StepCompactor
 from .offloader import DataOffloader, OffloadConfig, OffloadResult
-from .reducer import (DefaultReducer, FileEditReducer, FileReadReducer, FileWriteReducer, SearchReducer,
-                      ShellReducer, StepReducer, ToolReducer, WebFetchReducer)
+from .reducer import (
+    DefaultReducer,
+    FileEditReducer,
+    FileReadReducer,
+    FileWriteReducer,
+    SearchReducer,
+    ShellReducer,
+    StepReducer,
+    ToolReducer,
+    WebFetchReducer,
+)
 from .step import CompactStep, Step, compute_content_hash, generate_step_id
 
 __all__ = ["Step", "CompactStep", "generate_step_id", "compute_content_hash",

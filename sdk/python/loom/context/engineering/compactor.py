@@ -8,7 +8,6 @@ one line per run, and past `max_compact_steps` lines the oldest are dropped and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from .step import CompactStep, Step
 
@@ -64,10 +63,10 @@ _GROUP_NOUN = {"file": "file operations", "shell": "commands executed", "search"
 class StepCompactor:
     """compact(steps) → CompactedHistory (steps oldest first)."""
 
-    def __init__(self, config: Optional[CompactionConfig] = None):
+    def __init__(self, config: CompactionConfig | None = None):
         self.config = config or CompactionConfig()
 
-    def compact(self, steps: list[Step], max_steps: Optional[int] = None) -> CompactedHistory:
+    def compact(self, steps: list[Step], max_steps: int | None = None) -> CompactedHistory:
         """`max_steps`: cap on recent + summary lines (default recent_window + max_compact_steps)."""
         total = len(steps)
         window = self.config.recent_window

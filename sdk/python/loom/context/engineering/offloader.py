@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 from ._format import format_size
 from .step import compute_content_hash
@@ -41,10 +41,10 @@ class OffloadResult:
 
     offloaded: bool
     content: str
-    file_path: Optional[str] = None
+    file_path: str | None = None
     original_size: int = 0
     original_lines: int = 0
-    content_hash: Optional[str] = None
+    content_hash: str | None = None
 
     def to_observation(self, tool_name: str) -> str:
         """What the model is shown for this output."""
@@ -60,10 +60,10 @@ def _lines(content: str) -> int:
 
 
 class DataOffloader:
-    def __init__(self, workspace_path: Union[str, Path], config: Optional[OffloadConfig] = None):
+    def __init__(self, workspace_path: str | Path, config: OffloadConfig | None = None):
         self.workspace = Path(workspace_path)
         self.config = config or OffloadConfig()
-        self._cache_dir: Optional[Path] = None
+        self._cache_dir: Path | None = None
 
     @property
     def cache_dir(self) -> Path:
@@ -93,12 +93,12 @@ class DataOffloader:
         """offload() of `data` as indented JSON."""
         return self.offload(json.dumps(data, indent=2, ensure_ascii=False), category, identifier)
 
-    def retrieve(self, file_path: str) -> Optional[str]:
+    def retrieve(self, file_path: str) -> str | None:
         """The full content behind an OffloadResult.file_path, or None if it is gone."""
         path = self.workspace / file_path
         return path.read_text(encoding="utf-8") if path.exists() else None
 
-    def cleanup(self, max_age_hours: Optional[int] = None) -> int:
+    def cleanup(self, max_age_hours: int | None = None) -> int:
         """Delete cached files older than `max_age_hours` (default the config's); returns how many."""
         hours = max_age_hours or self.config.max_age_hours
         cutoff = time.time() - hours * 3600
@@ -117,7 +117,7 @@ class DataOffloader:
     def _compute_hash(self, content: str) -> str:
         return compute_content_hash(content)
 
-    def _find_cached(self, content_hash: str) -> Optional[Path]:
+    def _find_cached(self, content_hash: str) -> Path | None:
         for path in self.cache_dir.rglob(f"*_{content_hash}.*"):
             if path.is_file():
                 return path

@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Optional
+from typing import Any
 
 from ._format import count_lines, format_size
 from .step import Step, generate_step_id
 
 
 def _path_arg(args: dict[str, Any]) -> str:
-    return args.get("path", args.get("file_path", "unknown"))
+    return str(args.get("path", args.get("file_path", "unknown")))
 
 
 def _text(value: Any) -> str:
@@ -32,12 +32,12 @@ class ToolReducer(ABC):
 
     @abstractmethod
     def reduce(self, step_id: str, tool_name: str, args: dict[str, Any], result: Any,
-               success: bool, error: Optional[str] = None) -> Step:
+               success: bool, error: str | None = None) -> Step:
         """The Step standing for this call (`result` is the raw output)."""
 
     @staticmethod
     def _failed(step_id: str, tool_name: str, minimal_args: dict[str, Any], observation: str,
-                error: Optional[str], metadata: Optional[dict[str, Any]] = None) -> Step:
+                error: str | None, metadata: dict[str, Any] | None = None) -> Step:
         return Step(id=step_id, tool_name=tool_name, minimal_args=minimal_args,
                     observation=observation, success=False, error=error, metadata=metadata or {})
 
@@ -47,7 +47,8 @@ class _FileReducer(ToolReducer):
 
     verb = ""  # "read", "write", "edit": used in the failure line
 
-    def reduce(self, step_id, tool_name, args, result, success, error=None):
+    def reduce(self, step_id: str, tool_name: str, args: dict[str, Any], result: Any,
+               success: bool, error: str | None = None) -> Step:
         path = _path_arg(args)
         name = os.path.basename(path)
         if not success:
@@ -70,7 +71,7 @@ class FileReadReducer(_FileReducer):
 
     verb = "read"
 
-    def _describe(self, name, args, result):
+    def _describe(self, name: str, args: dict[str, Any], result: Any) -> tuple[str, dict[str, Any]]:
         return self._measured("Read", name, _text(result))
 
 
@@ -79,7 +80,7 @@ class FileWriteReducer(_FileReducer):
 
     verb = "write"
 
-    def _describe(self, name, args, result):
+    def _describe(self, name: str, args: dict[str, Any], result: Any) -> tuple[str, dict[str, Any]]:
         return self._measured("Wrote", name, args.get("content", "") or "")
 
 
@@ -88,7 +89,7 @@ class FileEditReducer(_FileReducer):
 
     verb = "edit"
 
-    def _describe(self, name, args, result):
+    def _describe(self, name: str, args: dict[str, Any], result: Any) -> tuple[str, dict[str, Any]]:
         before = count_lines(args.get("old_content", args.get("search", "")) or "")
         after = count_lines(args.get("new_content", args.get("replace", "")) or "")
         delta = after - before
@@ -102,7 +103,8 @@ class ShellReducer(ToolReducer):
     MAX_OUTPUT_PREVIEW = 100
     _MAX_COMMAND = 80
 
-    def reduce(self, step_id, tool_name, args, result, success, error=None):
+    def reduce(self, step_id: str, tool_name: str, args: dict[str, Any], result: Any,
+               success: bool, error: str | None = None) -> Step:
         command = args.get("command", args.get("cmd", "")) or ""
         shown = command if len(command) <= self._MAX_COMMAND else command[: self._MAX_COMMAND] + "..."
         if not success:
@@ -125,7 +127,8 @@ class ShellReducer(ToolReducer):
 class SearchReducer(ToolReducer):
     """Searches: the query, where, and how many matches (list items or output lines)."""
 
-    def reduce(self, step_id, tool_name, args, result, success, error=None):
+    def reduce(self, step_id: str, tool_name: str, args: dict[str, Any], result: Any,
+               success: bool, error: str | None = None) -> Step:
         query = args.get("query", args.get("pattern", ""))
         where = args.get("path", args.get("directory", "."))
         minimal = {"query": query, "path": where}
@@ -145,7 +148,8 @@ class SearchReducer(ToolReducer):
 class WebFetchReducer(ToolReducer):
     """Fetches: the URL, its host and the size of the body."""
 
-    def reduce(self, step_id, tool_name, args, result, success, error=None):
+    def reduce(self, step_id: str, tool_name: str, args: dict[str, Any], result: Any,
+               success: bool, error: str | None = None) -> Step:
         url = args.get("url", "") or ""
         host = _domain(url)
         if not success:
@@ -161,7 +165,8 @@ class DefaultReducer(ToolReducer):
 
     MAX_RESULT_PREVIEW = 200
 
-    def reduce(self, step_id, tool_name, args, result, success, error=None):
+    def reduce(self, step_id: str, tool_name: str, args: dict[str, Any], result: Any,
+               success: bool, error: str | None = None) -> Step:
         minimal = _minimize_args(args)
         if not success:
             return self._failed(step_id, tool_name, minimal, f"{tool_name} failed: {error}", error)
@@ -199,7 +204,7 @@ class StepReducer:
         self._reducers[tool_name] = reducer
 
     def reduce(self, tool_name: str, args: dict[str, Any], result: Any, success: bool,
-               error: Optional[str] = None, step_id: Optional[str] = None) -> Step:
+               error: str | None = None, step_id: str | None = None) -> Step:
         """Reduce one call; without `step_id` the next number of this reducer is used."""
         if step_id is None:
             self._step_counter += 1
@@ -235,7 +240,7 @@ def _minimize_args(args: dict[str, Any], max_value_len: int = 100) -> dict[str, 
         elif isinstance(value, list):
             out[key] = f"[{len(value)} items]"
         elif isinstance(value, dict):
-            out[key] = "{%d keys}" % len(value)
+            out[key] = f"{{{len(value)} keys}}"
         else:
             out[key] = value
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 def _now_ms() -> int:
@@ -32,18 +32,18 @@ class Step:
     observation: str
     success: bool
     timestamp_ms: int = field(default_factory=_now_ms)
-    outcome_ref: Optional[str] = None
-    error: Optional[str] = None
+    outcome_ref: str | None = None
+    error: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def to_compact(self) -> "CompactStep":
+    def to_compact(self) -> CompactStep:
         return CompactStep(self.id, self.observation)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Step":
+    def from_dict(cls, data: dict[str, Any]) -> Step:
         """Inverse of to_dict(); `id` and `tool_name` are required, the rest has defaults."""
         return cls(
             id=data["id"],
@@ -71,7 +71,7 @@ class CompactStep:
 
 def generate_step_id(counter: int) -> str:
     """"step_001" for 1: zero-padded to three digits, longer when the counter needs it."""
-    return "step_%03d" % counter
+    return f"step_{counter:03d}"
 
 
 def compute_content_hash(content: str) -> str:

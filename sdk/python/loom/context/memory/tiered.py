@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable, Mapping, Optional, Union
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..ranking import ContextRanker, keyword_overlap
 from .types import MemoryItem, MemoryTier
@@ -30,7 +31,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _as_tier(tier: Union[MemoryTier, str]) -> MemoryTier:
+def _as_tier(tier: MemoryTier | str) -> MemoryTier:
     return tier if isinstance(tier, MemoryTier) else MemoryTier(str(tier))
 
 
@@ -41,9 +42,9 @@ class TieredMemory:
     `persist`: write SHORT_TERM/LONG_TERM items to the store (default: when a ctx is given).
     """
 
-    def __init__(self, ctx: Any = None, *, session_id: Optional[str] = None, persist: Optional[bool] = None,
+    def __init__(self, ctx: Any = None, *, session_id: str | None = None, persist: bool | None = None,
                  working_max_items: int = 50, short_term_ttl_ms: int = 3_600_000,
-                 ranker: Optional[ContextRanker] = None):
+                 ranker: ContextRanker | None = None):
         self.ctx = ctx
         agent_id = getattr(ctx, "agent_id", None) if ctx is not None else None
         self.session_id = session_id or (f"agent:{agent_id}" if agent_id else "agent")
@@ -59,8 +60,8 @@ class TieredMemory:
 
     # -- writing ----------------------------------------------------------------------------
 
-    async def add(self, role: str, content: str, tier: Union[MemoryTier, str] = MemoryTier.WORKING,
-                  metadata: Optional[Mapping[str, Any]] = None) -> MemoryItem:
+    async def add(self, role: str, content: str, tier: MemoryTier | str = MemoryTier.WORKING,
+                  metadata: Mapping[str, Any] | None = None) -> MemoryItem:
         """Hold an item in `tier`; a SHORT_TERM/LONG_TERM one is also saved in the store
         (awaited: when this returns, the store has it)."""
         tier = _as_tier(tier)
@@ -85,7 +86,7 @@ class TieredMemory:
                 item.timestamp_ms = saved.timestamp_ms
         return item
 
-    async def load(self, tiers: Iterable[Union[MemoryTier, str]] = PERSISTED_TIERS, limit: int = 100) -> int:
+    async def load(self, tiers: Iterable[MemoryTier | str] = PERSISTED_TIERS, limit: int = 100) -> int:
         """Bring persisted items of this session back (newest `limit` per tier); returns how
         many were added. Items already held are not duplicated."""
         if not self.persist:
@@ -119,7 +120,7 @@ class TieredMemory:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def items(self, tier: Union[None, MemoryTier, str] = None) -> list[MemoryItem]:
+    def items(self, tier: None | MemoryTier | str = None) -> list[MemoryItem]:
         """Items of one tier (or all, working last), oldest first; expired short-term ones
         are left out."""
         tiers = [_as_tier(tier)] if tier is not None else [MemoryTier.LONG_TERM, MemoryTier.SHORT_TERM,
@@ -130,8 +131,8 @@ class TieredMemory:
             out += [i for i in self._items[t] if t is not MemoryTier.SHORT_TERM or i.timestamp_ms >= cutoff]
         return out
 
-    def recall(self, query: str, *, tiers: Optional[Iterable[Union[MemoryTier, str]]] = None,
-               limit: int = 5, min_score: float = 0.3, max_tokens: Optional[int] = None) -> list[MemoryItem]:
+    def recall(self, query: str, *, tiers: Iterable[MemoryTier | str] | None = None,
+               limit: int = 5, min_score: float = 0.3, max_tokens: int | None = None) -> list[MemoryItem]:
         """The held items most relevant to `query` (ContextRanker score ≥ min_score), best
         first, at most `limit`, within `max_tokens` when given. Call load() (or
         ensure_loaded()) first to include what earlier processes persisted."""
@@ -152,7 +153,7 @@ class TieredMemory:
             used += cost
         return picked
 
-    def clear(self, tier: Union[None, MemoryTier, str] = None) -> None:
+    def clear(self, tier: None | MemoryTier | str = None) -> None:
         """Forget held items (of one tier, or all); what the store has is kept."""
         for t in ([_as_tier(tier)] if tier is not None else list(MemoryTier)):
             self._items[t].clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 from ...memory.memory import DictFields
 
@@ -26,7 +26,7 @@ class MemoryItem(DictFields):
     timestamp_ms: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     tier: MemoryTier = MemoryTier.WORKING
-    embedding: Optional[list[float]] = None
+    embedding: list[float] | None = None
 
     def to_message(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}

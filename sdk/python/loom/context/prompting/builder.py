@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any
 
 from ...memory.tokens import CHARS_PER_TOKEN
 
@@ -12,7 +13,7 @@ from ...memory.tokens import CHARS_PER_TOKEN
 class ContextWindow:
     """What ContextBuilder.build() returns; `current_tokens` is the estimate of its text."""
 
-    system_prompt: Optional[str] = None
+    system_prompt: str | None = None
     messages: list[dict[str, str]] = field(default_factory=list)
     max_tokens: int = 4096
     current_tokens: int = 0
@@ -32,32 +33,32 @@ class ContextBuilder:
 
     def __init__(self, max_tokens: int = 4096):
         self.max_tokens = max_tokens
-        self._system_prompt: Optional[str] = None
+        self._system_prompt: str | None = None
         self._messages: list[dict[str, str]] = []
         self._metadata: dict[str, Any] = {}
 
-    def set_system(self, prompt: str) -> "ContextBuilder":
+    def set_system(self, prompt: str) -> ContextBuilder:
         self._system_prompt = prompt
         return self
 
-    def add_message(self, role: str, content: str) -> "ContextBuilder":
+    def add_message(self, role: str, content: str) -> ContextBuilder:
         self._messages.append({"role": role, "content": content})
         return self
 
-    def add_memory_items(self, items: Iterable[Union[Mapping[str, Any], Any]]) -> "ContextBuilder":
+    def add_memory_items(self, items: Iterable[Mapping[str, Any] | Any]) -> ContextBuilder:
         """Items with a to_message() method (MemoryItem) or mappings with role and content."""
         for item in items:
             message = item.to_message() if hasattr(item, "to_message") else item
             self._messages.append({"role": message["role"], "content": message["content"]})
         return self
 
-    def add_retrieved_docs(self, docs: Iterable[str], prefix: str = "Context document") -> "ContextBuilder":
+    def add_retrieved_docs(self, docs: Iterable[str], prefix: str = "Context document") -> ContextBuilder:
         """Each document as a system message "<prefix> <n>:\\n<doc>"."""
         for n, doc in enumerate(docs, 1):
             self._messages.append({"role": "system", "content": f"{prefix} {n}:\n{doc}"})
         return self
 
-    def with_metadata(self, key: str, value: Any) -> "ContextBuilder":
+    def with_metadata(self, key: str, value: Any) -> ContextBuilder:
         self._metadata[key] = value
         return self
 

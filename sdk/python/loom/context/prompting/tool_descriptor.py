@@ -8,9 +8,9 @@ registers such a listing directly.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
-
+from typing import Any
 
 _JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
 
@@ -21,7 +21,7 @@ class ToolParameter:
     type: str              # JSON Schema type: string, number, integer, boolean, object, array
     description: str
     required: bool = False
-    default: Optional[Any] = None
+    default: Any | None = None
     examples: list[Any] = field(default_factory=list)
 
     def to_string(self) -> str:
@@ -43,7 +43,7 @@ class ToolDescriptor:
     description: str
     parameters: list[ToolParameter] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
-    category: Optional[str] = None
+    category: str | None = None
 
     def get_signature(self) -> str:
         """name(a, b?) — optional parameters end with "?"."""
@@ -82,12 +82,12 @@ class ToolDescriptor:
         return schema
 
     @staticmethod
-    def from_simple_name(name: str, description: str = "") -> "ToolDescriptor":
+    def from_simple_name(name: str, description: str = "") -> ToolDescriptor:
         return ToolDescriptor(name=name, description=description or f"Execute {name}")
 
     @staticmethod
     def from_json_schema(name: str, description: str = "", schema: Any = None,
-                         category: Optional[str] = None) -> "ToolDescriptor":
+                         category: str | None = None) -> ToolDescriptor:
         """A descriptor from a JSON Schema object (dict or JSON text): one ToolParameter per
         property, `required` from the schema's list, defaults and examples when given."""
         if isinstance(schema, (str, bytes)):
@@ -111,7 +111,7 @@ class ToolDescriptor:
                               parameters=params, category=category or _category_of(name))
 
 
-def _category_of(name: str) -> Optional[str]:
+def _category_of(name: str) -> str | None:
     namespace = name.split(":", 1)[0] if ":" in name else ""
     return {"fs": "filesystem", "system": "shell", "shell": "shell", "web": "web", "http": "web",
             "editor": "editor", "ui": "ui"}.get(namespace)
@@ -149,7 +149,7 @@ class ToolRegistry:
         self.register(descriptor)
         return descriptor
 
-    def get(self, name: str) -> Optional[ToolDescriptor]:
+    def get(self, name: str) -> ToolDescriptor | None:
         return self._tools.get(name)
 
     def get_all(self) -> list[ToolDescriptor]:
@@ -164,7 +164,7 @@ class ToolRegistry:
     def __len__(self) -> int:
         return len(self._tools)
 
-    def format_for_prompt(self, tool_names: Optional[list[str]] = None, detailed: bool = False,
+    def format_for_prompt(self, tool_names: list[str] | None = None, detailed: bool = False,
                           group_by_category: bool = False) -> str:
         """The tools (all, or `tool_names` — unknown names get a minimal descriptor) as
         bullet lines, grouped under CATEGORY: headings, or as detailed blocks."""
@@ -189,7 +189,7 @@ class ToolRegistry:
 
 
 def _p(name: str, kind: str, description: str, required: bool = False, default: Any = None,
-       examples: Optional[list[Any]] = None) -> ToolParameter:
+       examples: list[Any] | None = None) -> ToolParameter:
     return ToolParameter(name, kind, description, required, default, list(examples or []))
 
 

@@ -1,0 +1,18 @@
+// Contract: what more than one of Loom's processes relies on — the runtime, the VS Code extension,
+// the dashboard UI. extension/ imports runtime/ only through this folder and the generated proto
+// types (runtime/proto); webview/ only through this folder's browser-safe modules (dashboard.ts,
+// topics.ts, busError.ts), imported directly since this index also re-exports Node modules.
+// test/unit/architecture/boundaries.test.ts enforces it.
+export * from './busError';
+export * from './config';
+export * from './dashboard';
+export * from './dashboardActions';
+export * from './dataDir';
+export * from './describe';
+export * from './discovery';
+export * from './mcpInputs';
+export * from './process';
+export * from './toolKinds';
+export * from './toolNames';
+export * from './topics';
+export * from './workspacePaths';
