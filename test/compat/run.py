@@ -606,6 +606,12 @@ class Suite:
         except subprocess.TimeoutExpired:
             stop(proc)
         record_junit(group, junit, proc.returncode, ulog)
+        names = subprocess.run([python, str(HERE / "public_names.py"), str(self.root / "loom-py" / "src")],
+                               cwd=self.tmp, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        (OUTPUT / "sdk-public-names.log").write_text(names.stdout)
+        lines = names.stdout.strip().splitlines()
+        record(group, "every public name of the reference's modules exists in ours", "passed" if names.returncode == 0 else "failed",
+               "" if names.returncode == 0 else "; ".join(lines[-6:]))
         for app in APPS:
             try:
                 self.run_app(app, group, python, loom_cli)

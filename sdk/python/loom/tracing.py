@@ -82,3 +82,40 @@ def mark_error(s: Any, message: str) -> None:
 
 
 __all__ = ["HAVE_OTEL", "current_traceparent", "inject", "span", "mark_error", "TRACEPARENT"]
+
+
+class _NoSpan:
+    """What a span offers callers, doing nothing: the tracer without OpenTelemetry."""
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        pass
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        pass
+
+    def add_event(self, name: str, attributes: Mapping[str, Any] | None = None) -> None:
+        pass
+
+    def record_exception(self, exception: BaseException) -> None:
+        pass
+
+    def set_status(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def is_recording(self) -> bool:
+        return False
+
+
+class _NoTracer:
+    @contextlib.contextmanager
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Iterator[_NoSpan]:
+        yield _NoSpan()
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> _NoSpan:
+        return _NoSpan()
+
+
+def get_tracer(name: str) -> Any:
+    """An OpenTelemetry tracer for `name`, or one that does nothing without OpenTelemetry (the
+    reference's modules expose such a module-level `tracer`)."""
+    return _otel_trace.get_tracer(name) if HAVE_OTEL else _NoTracer()

@@ -24,6 +24,7 @@ from typing import Any
 import grpc
 
 from .. import tracing
+from .. import tracing as _tracing
 from .._proto import loom_pb2
 from ..connection import Connection, rpc_error
 from ..discovery import Endpoint, resolve_endpoint
@@ -33,6 +34,9 @@ from ..qos import QoS
 from ..schema import ArgumentError
 from ..tools import Tool, encode_output, tool_of
 from .context import Context, EventContext, handling  # noqa: F401 (EventContext: importable from here, as before)
+
+#: Spans of this module (the reference exposes one per module; a no-op without OpenTelemetry).
+tracer = _tracing.get_tracer(__name__)
 
 log = logging.getLogger("loom")
 

@@ -61,6 +61,39 @@ class _Style:
 S = _Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
 
 
+class Colors:
+    """ANSI escape codes by name, as the reference's chat exposes them (always on; `S` is the
+    terminal-aware set this module prints with)."""
+
+    RESET, BOLD, DIM, ITALIC, UNDERLINE = (f"\033[{n}m" for n in (0, 1, 2, 3, 4))
+    RED, GREEN, YELLOW, BLUE, MAGENTA, CYAN, WHITE = (f"\033[{n}m" for n in range(31, 38))
+    GRAY = "\033[90m"
+    BRIGHT_GREEN, BRIGHT_YELLOW, BRIGHT_BLUE, BRIGHT_MAGENTA, BRIGHT_CYAN = (f"\033[{n}m" for n in range(92, 97))
+
+
+def print_header() -> None:
+    """The chat's banner."""
+    w = _width()
+    tagline = "an agent with a cognitive loop, in your terminal"
+    print(f"\n{S.cyan}{S.bold}{'Loom Chat'.center(w)}\n{tagline.center(w)}{S.reset}\n")
+
+
+def print_divider(char: str = "─", color: str | None = None) -> None:
+    print(f"{S.dim if color is None else color}{char * _width()}{S.reset}")
+
+
+def wrap_text(text: str, width: int, indent: str = "") -> str:
+    """`text` re-flowed to `width` columns, each line starting with `indent` (just `indent` when empty)."""
+    import textwrap
+
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent) or indent
+
+
+def print_streaming_header() -> None:
+    print(f"\n{S.magenta}{S.bold}Thinking...{S.reset}")
+    print_divider(color=S.dim)
+
+
 def _width() -> int:
     return min(shutil.get_terminal_size((80, 24)).columns, 72)
 

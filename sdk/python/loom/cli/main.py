@@ -11,6 +11,8 @@ from pathlib import Path
 
 from ..discovery import find_workspace
 from ..runtime import embedded
+from .scaffold import AGENT_PY as TEMPLATE_AGENT  # noqa: F401 - the reference's name for what `loom init` writes
+from .scaffold import LOOM_TOML as TEMPLATE_CONFIG  # noqa: F401 - likewise
 
 ENTRY_POINTS = ("main.py", "run.py", "app.py")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import tracing as _tracing
 from ..context import (
     CompactionConfig,
     ContextBuilder,
@@ -50,6 +51,9 @@ from .config import CognitiveConfig, ThinkingStrategy
 from .executor import ToolExecutor
 from .tools import PermissionCallback, ToolBox
 from .types import CognitiveResult, Observation, ThoughtStep, ToolCall
+
+#: Spans of this module (the reference exposes one per module; a no-op without OpenTelemetry).
+tracer = _tracing.get_tracer(__name__)
 
 log = logging.getLogger("loom.cognitive")
 

@@ -15,9 +15,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing as _tracing
 from .config import DEFAULT_GUARDED_TOOLS
 from .tools import PermissionCallback
 from .types import Observation, ToolCall
+
+#: Spans of this module (the reference exposes one per module; a no-op without OpenTelemetry).
+tracer = _tracing.get_tracer(__name__)
 
 if TYPE_CHECKING:
     from ..context import DataOffloader, Step, StepReducer

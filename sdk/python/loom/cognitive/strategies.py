@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing as _tracing
 from .loop import (
     build_cot_prompt,
     build_react_prompt,
@@ -19,6 +20,9 @@ from .loop import (
     synthesize_answer,
 )
 from .types import CognitiveResult, ThoughtStep, ToolCall
+
+#: Spans of this module (the reference exposes one per module; a no-op without OpenTelemetry).
+tracer = _tracing.get_tracer(__name__)
 
 if TYPE_CHECKING:
     from ..context import StepCompactor, ToolRegistry

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .. import tracing as _tracing
 from .config import LLMConfig, preset_config, resolve_config
 from .errors import (
     LLMConnectionError,
@@ -29,6 +30,9 @@ from .errors import (
     status_error,
 )
 from .types import LLMResponse, Message, StreamAssembler, StreamDelta, ToolCallRequest
+
+#: Spans of this module (the reference exposes one per module; a no-op without OpenTelemetry).
+tracer = _tracing.get_tracer(__name__)
 
 log = logging.getLogger("loom.llm")
 

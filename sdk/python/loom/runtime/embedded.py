@@ -304,6 +304,55 @@ def get_binary(name: str = "runtime.js", version: str = "latest", allow_local: b
     return find_runtime_js()
 
 
+# Where the reference downloads its binaries from. Kept as names only: nothing here downloads.
+VENDOR = "loom-os"
+APP_NAME = "loom"
+GITHUB_REPO = "loom-os/loom"
+RELEASE_BASE_URL = f"https://github.com/{GITHUB_REPO}/releases/download"
+
+
+def ensure_executable(p: Path) -> None:
+    """Adds the execute bits where reading is allowed (the runtime bundle runs under node, so
+    this matters only for scripts handed to start_binary)."""
+    mode = p.stat().st_mode
+    p.chmod(mode | ((mode & 0o444) >> 2))
+
+
+def get_binary_version(binary_path: Path) -> str | None:
+    """The version a runtime prints for --version (runtime.js runs under node), or None."""
+    path = Path(binary_path)
+    cmd = [find_node(), str(path)] if path.suffix in (".js", ".mjs", ".cjs") else [str(path)]
+    try:
+        done = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired, LoomError):
+        return None
+    found = re.search(r"\d+\.\d+\.\d+\S*", done.stdout) if done.returncode == 0 else None
+    return found.group(0) if found else None
+
+
+def validate_cached_binary(cached: Path, binary_name: str, expected_version: str) -> bool:
+    """Whether `cached` exists and, unless `expected_version` is "latest", prints that version."""
+    if not Path(cached).is_file():
+        return False
+    return expected_version == "latest" or get_binary_version(Path(cached)) == expected_version.lstrip("v")
+
+
+def download_from_github(binary_name: str, version: str) -> Path:
+    """The reference downloads its Rust binaries here; this SDK never downloads anything."""
+    raise RuntimeNotInstalled(
+        f"{binary_name} {version} is not downloaded: this SDK runs the Loom runtime of the VS Code "
+        f"extension or of a built checkout (node dist/runtime.js); set {RUNTIME_JS_ENV} to its path"
+    )
+
+
+def start_binary(binary_name: str = "runtime.js", env_vars: Mapping[str, str] | None = None,
+                 version: str = "latest", allow_local: bool = True, prefer_release: bool = True,
+                 force_download: bool = False) -> subprocess.Popen[bytes]:
+    """Starts the runtime in the current folder with `env_vars` added to the environment, its
+    output discarded, as the reference's start_binary does (the other arguments choose nothing)."""
+    return start_runtime(Path.cwd(), env=env_vars)
+
+
 def start_runtime(workspace: os.PathLike[str] | None = None, *, log: os.PathLike[str] | None = None,
                   env: Mapping[str, str] | None = None, new_session: bool = False,
                   **options: Any) -> subprocess.Popen[bytes]:

@@ -1,5 +1,7 @@
 """The reference SDK's proto module names (``from loom.bridge.proto import bridge_pb2``), aliases of
 ``loom.bridge.proto.generated.*``, which expose this SDK's generated ``loom.v1`` classes."""
+from importlib import import_module  # noqa: F401 - the reference's package exposes it
+
 from .generated import (
     action_pb2,
     action_pb2_grpc,
