@@ -15,6 +15,7 @@ import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
 import { workspaceRelative } from './tools/paths';
 import { AgentItem } from './views/trees';
+import { messageOf } from '../runtime/contract';
 
 export { COMMANDS } from './ids';
 
@@ -60,7 +61,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
       try {
         return await run(...args);
       } catch (err) {
-        const message = (err as Error).message;
+        const message = messageOf(err);
         loom.log.error(`${id}: ${message}`);
         if (!alreadyReported(err)) {
           loom.notices.push(`Loom: ${message}`);
@@ -145,7 +146,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
             const parsed: unknown = JSON.parse(v);
             return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : 'the arguments must be a JSON object';
           } catch (err) {
-            return `not JSON: ${(err as Error).message}`;
+            return `not JSON: ${messageOf(err)}`;
           }
         },
       });

@@ -25,6 +25,7 @@ import { ConfigDiagnostics } from './config/diagnostics';
 import { bundledSdk, checkSdk, installSdk } from './python/sdk';
 import { CrashCounter } from './runtime/crashes';
 import { classifySettingChange } from './settingsApply';
+import { LoomError, messageOf } from '../runtime/contract';
 
 /** Test-mode commands (registered only when the extension runs under test): what the views and channels hold. */
 /** (channel name) → its recent lines [{level, text}], undefined when there is no such channel. */
@@ -50,9 +51,9 @@ function stopGroup(child: ChildProcess): boolean {
 }
 
 /** Workspace Trust refuses it; the message says why and what to do. */
-export class UntrustedError extends Error {
+export class UntrustedError extends LoomError {
   constructor(what: string) {
-    super(`${what}: this workspace is not trusted, and Loom spawns no agents and runs no shell commands in an untrusted workspace (Manage Workspace Trust to change it)`);
+    super('untrusted', `${what}: this workspace is not trusted, and Loom spawns no agents and runs no shell commands in an untrusted workspace (Manage Workspace Trust to change it)`);
   }
 }
 
@@ -71,7 +72,11 @@ export function alreadyReported(err: unknown): boolean {
 }
 
 /** The start was refused for loom.toml's problems (shown in the Problems panel). */
-class ConfigProblems extends Error {}
+class ConfigProblems extends LoomError {
+  constructor(message: string) {
+    super('config_problems', message);
+  }
+}
 
 /** Reconnect attempts after the link drops: 0.5, 1, 2, 4, 8, 10, 10, 10 s apart. */
 const MAX_RECONNECTS = 8;
@@ -201,7 +206,7 @@ export class Loom implements vscode.Disposable {
         watcher.on('error', () => watcher.close());
         this.life.add({ dispose: () => watcher.close() });
       } catch (err) {
-        this.log.warn(`cannot watch ${root.uri.fsPath} for loom.toml: ${(err as Error).message}`);
+        this.log.warn(`cannot watch ${root.uri.fsPath} for loom.toml: ${messageOf(err)}`);
       }
     }
     this.life.add(vscode.workspace.onDidSaveTextDocument((doc) => void this.onSaved(doc)));
@@ -407,7 +412,7 @@ export class Loom implements vscode.Disposable {
       output?.dispose();
       if (handle?.owned) await handle.stop().catch(() => undefined);
       if (handle === this.lost) this.lost = undefined;
-      const message = (err as Error).message;
+      const message = messageOf(err);
       this.log.error(`cannot start the runtime: ${message}`);
       this.configBroken = err instanceof ConfigProblems;
       if (!quiet) {
@@ -435,7 +440,7 @@ export class Loom implements vscode.Disposable {
       }
       return isolation;
     } catch (err) {
-      this.log.warn(`cannot read the runtime's stats: ${(err as Error).message}`);
+      this.log.warn(`cannot read the runtime's stats: ${messageOf(err)}`);
       return null;
     }
   }
@@ -792,7 +797,7 @@ export class Loom implements vscode.Disposable {
       this.tools.set(tools);
       if (this._state === 'running') this.setState('running', conn.info.address);
     } catch (err) {
-      this.log.warn(`refresh failed: ${(err as Error).message}`);
+      this.log.warn(`refresh failed: ${messageOf(err)}`);
     }
   }
 

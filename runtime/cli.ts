@@ -1,5 +1,6 @@
 // `node dist/runtime.js`: the headless runtime. Structured JSON log lines go to stderr;
 // --print-events writes one readable line per event to stdout.
+import { LoomError } from './contract/errors';
 import { ConfigError, loadConfig, type ConfigOverrides } from './config';
 import { discoveryPath, readDiscoveryFile } from './contract/discovery';
 import { sender, type Delivery } from './bus';
@@ -7,6 +8,7 @@ import { createLogger, writeLine, type LogLevel } from './log';
 import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
 import { processAlive } from './contract/process';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
+import { messageOf } from './contract/errors';
 
 const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]
 
@@ -53,7 +55,11 @@ export interface CliOptions {
   version: boolean;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends LoomError {
+  constructor(message: string) {
+    super('usage_error', message);
+  }
+}
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -118,7 +124,7 @@ export function parseArgs(argv: string[]): CliOptions {
         try {
           parsed = JSON.parse(raw);
         } catch (err) {
-          throw new UsageError(`--overrides must be a JSON object: ${(err as Error).message}`);
+          throw new UsageError(`--overrides must be a JSON object: ${messageOf(err)}`);
         }
         if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--overrides must be a JSON object');
         opts.overrides = parsed as ConfigOverrides;
@@ -192,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     opts = parseArgs(argv);
   } catch (err) {
-    process.stderr.write(`loom: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`loom: ${messageOf(err)}\n\n${USAGE}\n`);
     return 2;
   }
   if (opts.help) {
@@ -311,7 +317,7 @@ async function mcpStdioAttached(opts: CliOptions): Promise<number | undefined> {
   try {
     served = await serveAttachedMcpStdio({ address: live.address, token: live.token, mcp: config.mcp, workspace: config.workspace, log, version: VERSION });
   } catch (err) {
-    process.stderr.write(`loom: ${err instanceof McpConfigError ? 'bad configuration\n' : `cannot attach to the runtime (pid ${live.pid}): `}${(err as Error).message}\n`);
+    process.stderr.write(`loom: ${err instanceof McpConfigError ? 'bad configuration\n' : `cannot attach to the runtime (pid ${live.pid}): `}${messageOf(err)}\n`);
     return err instanceof McpConfigError ? 2 : 1;
   }
   log.info('serving the running runtime\'s tools over MCP stdio', { pid: live.pid, address: live.address });

@@ -19,6 +19,7 @@ import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } f
 import { confineProcess, DefaultToolRegistry, isolationStatus, registerBuiltinTools, type ToolRegistry } from './tools';
 import { join } from 'node:path';
 import { version as packageVersion } from '../package.json';
+import { messageOf } from './contract/errors';
 
 export const VERSION: string = packageVersion;
 
@@ -72,7 +73,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       try {
         await close();
       } catch (err) {
-        log.error('stop failed', { part: name, error: (err as Error).message });
+        log.error('stop failed', { part: name, error: messageOf(err) });
       }
     }
   };

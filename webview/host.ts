@@ -3,6 +3,7 @@
 // the runtime's token (given in the page's URL) on every request.
 import { answerProbe } from './probe';
 import { FEED_BACKLOG, lastSeqOf, type ActionResult, type DashboardAction, type FeedUpdateWire, type HostMessage, type UiMessage } from '../runtime/contract/dashboard';
+import { messageOf } from '../runtime/contract/errors';
 
 export interface Host {
   act(action: DashboardAction): Promise<ActionResult>;
@@ -85,7 +86,7 @@ class HttpHost extends BaseHost {
         }
         this.conn('lost', 'the runtime closed the feed');
       } catch (e) {
-        this.conn('lost', (e as Error).message);
+        this.conn('lost', messageOf(e));
       }
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
     }
@@ -96,7 +97,7 @@ class HttpHost extends BaseHost {
       const res = await fetch('api/action', { method: 'POST', headers: { ...this.headers, 'content-type': 'application/json' }, body: JSON.stringify(action) });
       return (await res.json()) as ActionResult;
     } catch (e) {
-      return { ok: false, error: (e as Error).message };
+      return { ok: false, error: messageOf(e) };
     }
   }
 }

@@ -18,6 +18,7 @@ import type { ListMcpServersResponse__Output } from '../../runtime/proto/gen/loo
 import type { McpControlResponse__Output } from '../../runtime/proto/gen/loom/v1/McpControlResponse';
 import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
 import type { StatsResponse__Output } from '../../runtime/proto/gen/loom/v1/StatsResponse';
+import { LoomError, messageOf } from '../../runtime/contract';
 
 export const AGENT_ID = 'vscode';
 
@@ -38,9 +39,9 @@ export interface ToolCallContext {
 }
 
 /** A failure with the wire's status, e.g. TOOL_INVALID_ARGUMENTS for a bad argument. */
-export class ToolFailure extends Error {
-  constructor(readonly status: 'TOOL_ERROR' | 'TOOL_INVALID_ARGUMENTS' | 'TOOL_NOT_FOUND', readonly code: string, message: string) {
-    super(message);
+export class ToolFailure extends LoomError {
+  constructor(readonly status: 'TOOL_ERROR' | 'TOOL_INVALID_ARGUMENTS' | 'TOOL_NOT_FOUND', code: string, message: string) {
+    super(code, message);
   }
 }
 
@@ -329,7 +330,7 @@ export async function runProvidedTool(tool: ProvidedTool | undefined, tc: ToolCa
   try {
     args = tc.arguments.trim() ? JSON.parse(tc.arguments) : {};
   } catch (err) {
-    return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" are not valid JSON: ${(err as Error).message}`);
+    return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" are not valid JSON: ${messageOf(err)}`);
   }
   if (!args || typeof args !== 'object' || Array.isArray(args)) return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" must be a JSON object`);
   const controller = new AbortController();
@@ -339,7 +340,7 @@ export async function runProvidedTool(tool: ProvidedTool | undefined, tc: ToolCa
     return { id: tc.id, status: 'TOOL_OK', output: JSON.stringify(output ?? null) };
   } catch (err) {
     if (err instanceof ToolFailure) return fail(err.status, err.code, err.message);
-    return fail('TOOL_ERROR', 'failed', `${tc.name}: ${(err as Error).message}`);
+    return fail('TOOL_ERROR', 'failed', `${tc.name}: ${messageOf(err)}`);
   } finally {
     clearTimeout(timer);
   }

@@ -2,6 +2,7 @@
 // dashboardActions.ts) carried out over this window's gRPC connection.
 import type { RuntimeConnection } from '../bridge/client';
 import { runDashboardAction as runWith, type ActionPorts, type ActionResult, type DashboardAction } from '../../runtime/contract';
+import { messageOf } from '../../runtime/contract';
 
 function grpcPorts(conn: RuntimeConnection): ActionPorts {
   return {
@@ -11,7 +12,7 @@ function grpcPorts(conn: RuntimeConnection): ActionPorts {
       try {
         if (argsJson.trim()) args = JSON.parse(argsJson);
       } catch (e) {
-        return { ok: false, error: `invalid_arguments: the arguments of "${name}" are not valid JSON: ${(e as Error).message}` };
+        return { ok: false, error: `invalid_arguments: the arguments of "${name}" are not valid JSON: ${messageOf(e)}` };
       }
       const res = await conn.callTool(name, args, timeoutMs);
       if (res.status !== 'TOOL_OK') return { ok: false, error: `${res.error?.code || res.status}: ${res.error?.message ?? ''}` };

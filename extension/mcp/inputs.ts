@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import JSON5 from 'json5';
 import type * as vscode from 'vscode';
 import type { McpUi } from './ui';
+import { messageOf } from '../../runtime/contract';
 
 export interface InputSpec {
   id: string;
@@ -70,7 +71,7 @@ export async function neededInputs(workspace: string): Promise<NeededInputs> {
       const doc = parse(readFileSync(toml, 'utf8')) as Record<string, unknown>;
       if (isTable(doc.mcp)) mcp = doc.mcp;
     } catch (err) {
-      problems.push(`loom.toml: ${(err as Error).message}`);
+      problems.push(`loom.toml: ${messageOf(err)}`);
     }
   }
   serverReferences(mcp, (name) => NOT_SERVERS.has(name), refs);
@@ -87,7 +88,7 @@ export async function neededInputs(workspace: string): Promise<NeededInputs> {
         if (importVscode && isTable(doc.servers)) serverReferences(doc.servers, (name) => name in mcp, refs);
       }
     } catch (err) {
-      problems.push(`.vscode/mcp.json: ${(err as Error).message}`);
+      problems.push(`.vscode/mcp.json: ${messageOf(err)}`);
     }
   }
 

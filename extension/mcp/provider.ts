@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { DiscoveryInfo } from '../../runtime/contract';
+import { messageOf } from '../../runtime/contract';
 
 export const PROVIDER_ID = 'loom';
 
@@ -92,7 +93,7 @@ export function registerLoomMcpProvider(current: () => LoomMcpDefinition | undef
     });
   } catch (err) {
     emitter.dispose();
-    return { registered: false, reason: `VS Code ${vscode.version} refused the MCP server definition provider: ${(err as Error).message}`, dispose: () => undefined };
+    return { registered: false, reason: `VS Code ${vscode.version} refused the MCP server definition provider: ${messageOf(err)}`, dispose: () => undefined };
   }
   // The runtime's state changes often (every refresh); VS Code only needs to hear of a new endpoint.
   let last = JSON.stringify(current() ?? null);

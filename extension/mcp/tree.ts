@@ -4,6 +4,7 @@
 // extension's bridge registration receives, and by a slow poll while the view is visible.
 import * as vscode from 'vscode';
 import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
+import { messageOf } from '../../runtime/contract';
 
 export const MCP_VIEW = 'loom.mcp';
 export const SERVER_CONTEXT = 'loomMcpServer';
@@ -127,7 +128,7 @@ export class McpServersView implements vscode.Disposable {
         try {
           this.tree.set((await this.load()) ?? []);
         } catch (err) {
-          this.log(`MCP servers: ${(err as Error).message}`);
+          this.log(`MCP servers: ${messageOf(err)}`);
         }
       } while (this.again);
     })().finally(() => (this.loading = undefined));

@@ -13,6 +13,7 @@ import type { Logger } from '../log';
 import { refuseAgentToolName, ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
 import type { AgentConnection, AgentInfoView, AgentState, Dialect, LifecycleEmitter, OutgoingToolCall } from './types';
 import { randomUUID } from 'node:crypto';
+import { messageOf } from '../contract/errors';
 
 export interface AgentRegistration {
   agentId: string;
@@ -142,7 +143,7 @@ export class AgentDirectory {
       try {
         parsePattern(topic);
       } catch (err) {
-        throw new Error(`subscribed topic "${topic}" is invalid: ${(err as Error).message}`);
+        throw new Error(`subscribed topic "${topic}" is invalid: ${messageOf(err)}`);
       }
     }
     const existing = this.records.get(reg.agentId);
@@ -390,8 +391,8 @@ export class AgentDirectory {
         record.subs.push(this.subscribeFor(record, conn, pattern, qos));
       } catch (err) {
         record.topics.delete(pattern);
-        this.opts.log.warn('subscription refused', { agent: record.id, pattern, error: (err as Error).message });
-        conn.close('invalid_topic', `cannot subscribe to "${pattern}": ${(err as Error).message}`);
+        this.opts.log.warn('subscription refused', { agent: record.id, pattern, error: messageOf(err) });
+        conn.close('invalid_topic', `cannot subscribe to "${pattern}": ${messageOf(err)}`);
       }
     }
   }

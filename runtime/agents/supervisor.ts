@@ -2,6 +2,7 @@
 // restarted after an exponential backoff; too many crashes within the window stop the restarts
 // (state "failed", with the reason). Each agent runs in its own process group so that stop
 // (SIGTERM, then SIGKILL after the grace period) reaches everything it started.
+import { LoomError } from '../contract/errors';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +10,7 @@ import type { AgentConfig } from '../config';
 import type { Logger } from '../log';
 import { LogRing, type LogLine } from './logRing';
 import type { LifecycleEmitter } from './types';
+import { messageOf } from '../contract/errors';
 
 export type ProcessState = 'starting' | 'running' | 'crashed' | 'backoff' | 'stopped' | 'failed';
 
@@ -42,7 +44,11 @@ export interface SupervisorOptions {
   log: Logger;
 }
 
-export class SupervisorError extends Error {}
+export class SupervisorError extends LoomError {
+  constructor(message: string) {
+    super('supervisor_error', message);
+  }
+}
 
 /** What the isolation part answers (tools/isolation Launch); declared here so agents need not import tools. */
 export interface ConfinedLaunch {
@@ -141,7 +147,7 @@ export class Supervisor {
       try {
         this.start(m.id);
       } catch (err) {
-        this.opts.log.warn('agent not started', { agent: m.id, error: (err as Error).message });
+        this.opts.log.warn('agent not started', { agent: m.id, error: messageOf(err) });
       }
     }
   }
@@ -226,7 +232,7 @@ export class Supervisor {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
-      this.onExit(m, null, null, `cannot start "${command}": ${(err as Error).message}`);
+      this.onExit(m, null, null, `cannot start "${command}": ${messageOf(err)}`);
       return;
     }
     m.child = child;

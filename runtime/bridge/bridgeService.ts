@@ -9,6 +9,7 @@ import { serveEventStream } from './eventStream';
 import { callTool } from './toolsService';
 import { holderOf, type Access } from './identity';
 import { agentIdFrom, unary } from './unary';
+import { messageOf } from '../contract/errors';
 
 export interface BridgeServiceDeps {
   bus: Bus;
@@ -37,8 +38,8 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
         }, holderOf(who));
         return { success: true, errorMessage: '' };
       } catch (err) {
-        log.warn('registration refused', { agent: req.agentId, error: (err as Error).message });
-        return { success: false, errorMessage: (err as Error).message };
+        log.warn('registration refused', { agent: req.agentId, error: messageOf(err) });
+        return { success: false, errorMessage: messageOf(err) };
       }
     }),
     EventStream: (call) => serveEventStream(call, deps),

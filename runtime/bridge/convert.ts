@@ -3,10 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { readField, writeField, type LoomEvent, type QoS } from '../bus';
 import type { Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
 import type { ToolDefinition } from '../tools';
+import { LoomError, messageOf } from '../contract/errors';
 
 /** An event that names a sender other than the identity it came with. */
-export class SenderMismatch extends Error {
-  readonly code = 'sender_mismatch';
+export class SenderMismatch extends LoomError {
+  constructor(message: string) {
+    super('sender_mismatch', message);
+  }
 }
 
 /** Marks events whose sender no credential proved (bridge.require_token = false). */
@@ -55,7 +58,7 @@ export function toolFromWire(desc: ToolDescriptor__Output): Omit<ToolDefinition,
     try {
       parsed = JSON.parse(desc.parametersSchema);
     } catch (err) {
-      throw new Error(`tool "${desc.name}": parameters_schema is not valid JSON (${(err as Error).message})`);
+      throw new Error(`tool "${desc.name}": parameters_schema is not valid JSON (${messageOf(err)})`);
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`tool "${desc.name}": parameters_schema must be a JSON object`);
     schema = parsed as Record<string, unknown>;

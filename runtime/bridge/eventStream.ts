@@ -18,6 +18,7 @@ import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
+import { messageOf } from '../contract/errors';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
 
@@ -111,7 +112,7 @@ class AgentStream implements AgentConnection {
       this.batching = this.deps.directory.get(agentId)?.metadata[BATCH_METADATA_KEY] === '1';
       this.deps.directory.attach(agentId, this, holderOf(this.who));
     } catch (err) {
-      this.close('invalid_agent', (err as Error).message);
+      this.close('invalid_agent', messageOf(err));
     }
   }
 
@@ -166,8 +167,8 @@ class AgentStream implements AgentConnection {
           void this.send({ err: { code: 'invalid_message', message: 'empty ClientEvent (no field of the msg oneof set)' } });
       }
     } catch (err) {
-      this.deps.log.warn('stream message failed', { agent: this.agentId, error: (err as Error).message });
-      void this.send({ err: { code: 'failed', message: (err as Error).message } });
+      this.deps.log.warn('stream message failed', { agent: this.agentId, error: messageOf(err) });
+      void this.send({ err: { code: 'failed', message: messageOf(err) } });
     }
   }
 
@@ -200,7 +201,7 @@ class AgentStream implements AgentConnection {
       if (result.refused) void this.send({ err: { code: result.refused, message: refusalMessage(p.topic, event.id, result.refused) } });
     } catch (err) {
       const code = (err as { code?: unknown }).code === 'sender_mismatch' ? 'sender_mismatch' : 'publish_failed';
-      void this.send({ err: { code, message: `publish to "${p.topic}" refused: ${(err as Error).message}` } });
+      void this.send({ err: { code, message: `publish to "${p.topic}" refused: ${messageOf(err)}` } });
     }
   }
 
@@ -217,7 +218,7 @@ class AgentStream implements AgentConnection {
       const { subscriptionId } = this.deps.directory.subscribe(this.agentId, req.pattern, qosFromWire(req.qos));
       void this.send({ subscribed: { requestId: req.requestId, subscriptionId, success: true } });
     } catch (err) {
-      void this.send({ subscribed: { requestId: req.requestId, success: false, errorMessage: (err as Error).message } });
+      void this.send({ subscribed: { requestId: req.requestId, success: false, errorMessage: messageOf(err) } });
     }
   }
 
@@ -289,7 +290,7 @@ class AgentStream implements AgentConnection {
         });
       } else ok = this.call.write(msg);
     } catch (err) {
-      this.finish(`write failed: ${(err as Error).message}`);
+      this.finish(`write failed: ${messageOf(err)}`);
       return Promise.resolve();
     }
     if (!ok && !this.needsDrain) {

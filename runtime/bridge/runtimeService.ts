@@ -11,6 +11,7 @@ import { readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
 import type { Access } from './identity';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
+import { messageOf } from '../contract/errors';
 
 export interface RuntimeServiceDeps {
   bus: Bus;
@@ -44,7 +45,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         return { requestId: req.requestId, subscriptionId, success: true };
       } catch (err) {
         if (err instanceof StatusError) throw err;
-        return { requestId: req.requestId, success: false, errorMessage: (err as Error).message };
+        return { requestId: req.requestId, success: false, errorMessage: messageOf(err) };
       }
     }),
     Unsubscribe: unary(log, 'Unsubscribe', (req, call) => {
@@ -54,7 +55,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         return { requestId: req.requestId, success: true, removed };
       } catch (err) {
         if (err instanceof StatusError) throw err;
-        return { requestId: req.requestId, success: false, errorMessage: (err as Error).message };
+        return { requestId: req.requestId, success: false, errorMessage: messageOf(err) };
       }
     }),
     GetStats: unary(log, 'GetStats', () => feed.stats(10_000)),
@@ -72,7 +73,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         else await supervisor.restart(req.agentId);
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
-        return { success: false, errorMessage: (err as Error).message, agent: agents().find((a) => a.agentId === req.agentId) };
+        return { success: false, errorMessage: messageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
       }
     }),
     Publish: unary(log, 'Publish', async (req, call) => {
@@ -91,7 +92,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       try {
         refused = (await bus.publish(req.topic, event)).refused;
       } catch (err) {
-        throw invalidArgument(`publish to "${req.topic}" refused: ${(err as Error).message}`);
+        throw invalidArgument(`publish to "${req.topic}" refused: ${messageOf(err)}`);
       }
       if (refused) throw new StatusError(grpc.status.FAILED_PRECONDITION, refusalMessage(req.topic, event.id, refused));
       return { messageId: event.id };
@@ -110,7 +111,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         await mcp.restart(req.name);
         return { success: true, server: current() };
       } catch (err) {
-        return { success: false, errorMessage: (err as Error).message, server: current() };
+        return { success: false, errorMessage: messageOf(err), server: current() };
       }
     }),
     Feed: (call) => {
@@ -124,7 +125,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
           FEED_REQUEST_FIELDS,
         );
       } catch (err) {
-        call.emit('error', { code: err instanceof StatusError ? err.code : grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+        call.emit('error', { code: err instanceof StatusError ? err.status : grpc.status.INVALID_ARGUMENT, details: messageOf(err) });
         return;
       }
       const listening = feed.listen(

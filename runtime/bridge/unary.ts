@@ -2,10 +2,11 @@
 // anything else INTERNAL with its message; nothing thrown by a handler reaches the process.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log';
+import { LoomError, messageOf } from '../contract/errors';
 
-export class StatusError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
-    super(message);
+export class StatusError extends LoomError {
+  constructor(readonly status: grpc.status, message: string) {
+    super('grpc_status', message);
   }
 }
 
@@ -21,7 +22,7 @@ export function unary<Req, Res>(log: Logger, name: string, fn: (req: Req, call: 
         (res) => callback(null, res),
         (err: unknown) => {
           const e = err instanceof Error ? err : new Error(String(err));
-          const code = e instanceof StatusError ? e.code : grpc.status.INTERNAL;
+          const code = e instanceof StatusError ? e.status : grpc.status.INTERNAL;
           if (code === grpc.status.INTERNAL) log.error(`${name} failed`, { error: e.message });
           callback({ code, details: e.message });
         },
@@ -39,7 +40,7 @@ export const codedUnary: typeof unary = (log, name, fn) =>
       return await fn(req, call);
     } catch (err) {
       const status = STATUS_FOR_CODE[(err as { code?: string }).code ?? ''];
-      throw status === undefined || err instanceof StatusError ? err : new StatusError(status, (err as Error).message);
+      throw status === undefined || err instanceof StatusError ? err : new StatusError(status, messageOf(err));
     }
   });
 

@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { BusError } from './errors';
 import type { LoomEvent } from './types';
+import { messageOf } from '../contract/errors';
 
 export const ENVELOPE_KEYS = {
   threadId: 'loom.thread_id',
@@ -133,7 +134,7 @@ export function encodePayload(payload: PayloadInput): Buffer {
   try {
     json = JSON.stringify(payload);
   } catch (err) {
-    throw new BusError('invalid_event', `payload cannot be encoded as JSON: ${(err as Error).message}`);
+    throw new BusError('invalid_event', `payload cannot be encoded as JSON: ${messageOf(err)}`);
   }
   if (json === undefined) throw new BusError('invalid_event', `payload of type ${typeof payload} cannot be encoded as JSON`);
   return Buffer.from(json, 'utf8');
@@ -149,7 +150,7 @@ export function payloadJson<T = unknown>(event: Pick<LoomEvent, 'payload' | 'typ
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new BusError('invalid_event', `payload of event "${event.type}" is not JSON: ${(err as Error).message}`);
+    throw new BusError('invalid_event', `payload of event "${event.type}" is not JSON: ${messageOf(err)}`);
   }
 }
 

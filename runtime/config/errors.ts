@@ -1,5 +1,6 @@
 // Turning what went wrong in loom.toml into lines a person can act on: each names the file, the
 // key by its TOML path, what was expected and what was found.
+import { LoomError } from '../contract/errors';
 import type { ErrorObject } from 'ajv';
 import { closestNames } from '../suggest';
 import { describe } from '../contract/describe';
@@ -14,7 +15,7 @@ export interface ConfigProblem {
   column?: number;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends LoomError {
   override readonly name = 'ConfigError';
   constructor(
     /** The file (absolute path) or "overrides" for values passed in code. */
@@ -23,7 +24,7 @@ export class ConfigError extends Error {
     readonly displayName: string,
     readonly problems: ConfigProblem[],
   ) {
-    super(problems.map((p) => formatProblem(displayName, p)).join('\n'));
+    super('config_error', problems.map((p) => formatProblem(displayName, p)).join('\n'));
   }
 }
 

@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { CONFIG_FILE } from './load';
 import { ConfigError } from './errors';
 import type { AgentConfig, LoomConfig } from './types';
+import { messageOf } from '../contract/errors';
 
 export interface ReloadOutcome {
   added: string[];
@@ -45,7 +46,7 @@ export function followConfig(opts: ConfigFollowerOptions): ConfigFollower {
     try {
       next = await opts.load();
     } catch (err) {
-      const outcome = { added: [], removed: [], changed: [], restartNeeded: [], error: err instanceof ConfigError ? err.message : (err as Error).message };
+      const outcome = { added: [], removed: [], changed: [], restartNeeded: [], error: messageOf(err) };
       opts.report(outcome);
       return outcome;
     }

@@ -11,6 +11,7 @@ import { ConfigError, describe, problemsFromAjv, tomlPath, type ConfigProblem } 
 import { mcpServersFromEnv, referenceNotes, setAsideAgentSettings, splitAddress, type ConfigNote } from './reference';
 import { loomTomlSchema } from './schema';
 import type { AgentConfig, LoomConfig } from './types';
+import { messageOf } from '../contract/errors';
 
 export { CONFIG_FILE } from '../contract/dataDir';
 
@@ -72,7 +73,7 @@ async function readIfPresent(file: string): Promise<string> {
     return await fs.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new ConfigError(file, CONFIG_FILE, [{ key: '', message: `cannot read: ${(err as Error).message}` }]);
+    throw new ConfigError(file, CONFIG_FILE, [{ key: '', message: `cannot read: ${messageOf(err)}` }]);
   }
 }
 
@@ -167,7 +168,7 @@ function cronError(expression: string): string | undefined {
     new Cron(expression, { paused: true }).stop();
     return undefined;
   } catch (err) {
-    return (err as Error).message.replace(/^CronPattern: /, '');
+    return messageOf(err).replace(/^CronPattern: /, '');
   }
 }
 

@@ -9,6 +9,7 @@
 // is never taken for a reference table.
 import { closestNames } from '../suggest';
 import { tomlPath, type ConfigProblem } from './errors';
+import { messageOf } from '../contract/errors';
 
 type Table = Record<string, unknown>;
 
@@ -78,7 +79,7 @@ export function mcpServersFromEnv(value: string | undefined): { servers: Record<
   try {
     parsed = JSON.parse(value);
   } catch (err) {
-    problems.push({ key: 'LOOM_MCP_SERVERS', message: `is not JSON: ${(err as Error).message}` });
+    problems.push({ key: 'LOOM_MCP_SERVERS', message: `is not JSON: ${messageOf(err)}` });
     return { servers, problems, notes };
   }
   let named: Array<[string, unknown]>;

@@ -1,6 +1,7 @@
 // Contract: the error the bus's rules throw (topic and pattern checks included), with a `code` a
 // client can map onto a wire error without parsing messages. Here because the topic rules
 // (topics.ts) are shared with the dashboard UI; the bus re-exports it (runtime/bus/errors.ts).
+import { LoomError } from './errors';
 
 export type BusErrorCode =
   | 'invalid_topic'
@@ -15,12 +16,12 @@ export type BusErrorCode =
   | 'timeout'
   | 'closed';
 
-export class BusError extends Error {
+export class BusError extends LoomError {
   override readonly name = 'BusError';
   constructor(
-    readonly code: BusErrorCode,
+    override readonly code: BusErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }

@@ -3,6 +3,7 @@
 // connection (extension/dashboard/actions.ts); each supplies the ports. Every failure is a result
 // with a message, never a thrown error: a bad request from the page must not reach the runtime's core.
 import type { ActionResult, DashboardAction, ToolInfoWire } from './dashboard';
+import { messageOf } from './errors';
 
 /** How a host carries out each action; a port may throw, the thrown message becomes the result's error. */
 export interface ActionPorts {
@@ -31,6 +32,6 @@ export async function runDashboardAction(ports: ActionPorts, action: DashboardAc
   } catch (e) {
     // A gRPC error carries the server's text in `details` (a string); a ToolError's details are a record.
     const details = (e as { details?: unknown }).details;
-    return { ok: false, error: (typeof details === 'string' && details) || (e as Error).message };
+    return { ok: false, error: (typeof details === 'string' && details) || messageOf(e) };
   }
 }

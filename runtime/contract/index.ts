@@ -1,12 +1,13 @@
 // Contract: what more than one of Loom's processes relies on — the runtime, the VS Code extension,
 // the dashboard UI. extension/ imports runtime/ only through this folder and the generated proto
 // types (runtime/proto); webview/ only through this folder's browser-safe modules (dashboard.ts,
-// topics.ts, busError.ts), imported directly since this index also re-exports Node modules.
+// topics.ts, busError.ts, errors.ts), imported directly since this index also re-exports Node modules.
 // test/unit/architecture/boundaries.test.ts enforces it.
 export * from './busError';
 export * from './config';
 export * from './dashboard';
 export * from './dashboardActions';
+export * from './errors';
 export * from './dataDir';
 export * from './describe';
 export * from './discovery';

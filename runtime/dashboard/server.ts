@@ -13,6 +13,7 @@ import type { Logger } from '../log';
 import { FeedOptionError, resolveFeedOptions, skipWhileBlocked, type Feed } from '../feed';
 import { feedUpdateToWire, type ActionResult, type DashboardAction } from '../contract/dashboard';
 import type { DashboardActions } from './actions';
+import { messageOf } from '../contract/errors';
 
 export interface DashboardServerOptions {
   feed: Feed;
@@ -59,7 +60,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       return send(res, 404, 'text/plain', `Not found: ${req.method} ${url.pathname}`);
     } catch (e) {
       o.log.warn('dashboard request failed', { error: e as Error });
-      if (!res.headersSent) send(res, 500, 'text/plain', (e as Error).message);
+      if (!res.headersSent) send(res, 500, 'text/plain', messageOf(e));
       else res.end();
     }
   });
@@ -91,7 +92,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
     try {
       action = JSON.parse(body) as DashboardAction;
     } catch (e) {
-      return { ok: false, error: `the action is not valid JSON: ${(e as Error).message}` };
+      return { ok: false, error: `the action is not valid JSON: ${messageOf(e)}` };
     }
     return o.actions.run(action);
   }

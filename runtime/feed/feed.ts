@@ -18,6 +18,7 @@ import type { StatsResponse } from '../proto/gen/loom/v1/StatsResponse';
 import type { ToolCallRecord } from '../proto/gen/loom/v1/ToolCallRecord';
 import { matchesSegments, parsePattern, Ring, sender, traceparent } from '../bus';
 import { randomBytes } from 'node:crypto';
+import { LoomError, messageOf } from '../contract/errors';
 
 export interface FeedSources {
   bus: Bus;
@@ -71,9 +72,9 @@ export const FEED_LIMITS: Record<NumericOption, { min: number; max: number; defa
 };
 
 /** A feed option out of its range; the message names the option as the caller spelled it and the range. */
-export class FeedOptionError extends RangeError {
+export class FeedOptionError extends LoomError {
   constructor(readonly option: string, message: string) {
-    super(message);
+    super('invalid_feed_option', message);
   }
 }
 
@@ -112,7 +113,7 @@ export function resolveFeedOptions(o: FeedOptions, names: Partial<Record<keyof F
       filter = parsePattern(o.topicFilter);
     } catch (err) {
       const name = names.topicFilter ?? 'topicFilter';
-      throw new FeedOptionError(name, `${name} is not a valid topic pattern: ${(err as Error).message}`);
+      throw new FeedOptionError(name, `${name} is not a valid topic pattern: ${messageOf(err)}`);
     }
   }
   return {

@@ -11,6 +11,7 @@ import type { ToolDescriptor__Output, ToolResult__Output, ToolsClient } from '..
 import { ToolError, unwrapToolResult, type Disposable, type ToolCallRequest, type ToolDefinition, type ToolOutcome, type ToolProviderKind } from '../tools';
 import { parseMcpConfig } from './config';
 import { serveMcpStdio, type McpServeHandle, type ServedRegistry } from './server';
+import { messageOf } from '../contract/errors';
 
 /** How often the remote tool list is compared for tools/list_changed (the runtime has no push for it over gRPC). */
 const DEFAULT_POLL_MS = 2000;
@@ -138,7 +139,7 @@ export async function serveAttachedMcpStdio(opts: {
     await registry.refresh();
   } catch (err) {
     registry.close();
-    throw new Error(`the Loom runtime at ${opts.address} did not list its tools: ${(err as grpc.ServiceError).details ?? (err as Error).message}`);
+    throw new Error(`the Loom runtime at ${opts.address} did not list its tools: ${(err as grpc.ServiceError).details ?? messageOf(err)}`);
   }
   registry.startPolling(opts.pollMs ?? DEFAULT_POLL_MS);
   const served = await serveMcpStdio({

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import JSON5 from 'json5';
 import type { IsolationMode } from '../config';
 import { LOOM_NAMESPACES } from '../tools/namespaces';
+import { LoomError, messageOf } from '../contract/errors';
 
 export type McpPolicy = 'allow' | 'ask' | 'deny';
 export type McpTransportKind = 'stdio' | 'http' | 'sse';
@@ -117,8 +118,11 @@ const DEFAULT_RESTART: McpRestartConfig = {
   enabled: true, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, windowMs: 300_000,
 };
 
-export class McpConfigError extends Error {
+export class McpConfigError extends LoomError {
   override name = 'McpConfigError';
+  constructor(message: string) {
+    super('mcp_config_error', message);
+  }
 }
 
 /** Reads typed values off one table, throwing McpConfigError with the full key on a bad one. */
@@ -369,7 +373,7 @@ export function parseMcpConfig(
       }
       servers.push(parseServer(name, table, settings, workspace));
     } catch (err) {
-      problems.push({ server: name, message: (err as Error).message, transport: configuredTransport(table), source: 'loom.toml' });
+      problems.push({ server: name, message: messageOf(err), transport: configuredTransport(table), source: 'loom.toml' });
     }
   }
   if (settings.importVscode) {
@@ -398,14 +402,14 @@ export function readVscodeMcpJson(workspace: string, settings: McpSettings): { s
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { servers: [], problems: [] };
-    return { servers: [], problems: [{ message: `.vscode/mcp.json: cannot read: ${(err as Error).message}` }] };
+    return { servers: [], problems: [{ message: `.vscode/mcp.json: cannot read: ${messageOf(err)}` }] };
   }
   let doc: unknown;
   try {
     // JSON with comments and trailing commas, as VS Code writes it (JSON5 reads a superset of that).
     doc = JSON5.parse(text);
   } catch (err) {
-    return { servers: [], problems: [{ message: `.vscode/mcp.json: ${(err as Error).message}` }] };
+    return { servers: [], problems: [{ message: `.vscode/mcp.json: ${messageOf(err)}` }] };
   }
   if (!isTable(doc) || (doc.servers !== undefined && !isTable(doc.servers))) {
     return { servers: [], problems: [{ message: '.vscode/mcp.json: expected {"servers": {"<name>": {...}}}' }] };
@@ -423,7 +427,7 @@ export function readVscodeMcpJson(workspace: string, settings: McpSettings): { s
       servers.push(parseServer(name, table, settings, workspace, '.vscode/mcp.json'));
     } catch (err) {
       const e = isTable(entry) ? entry : {};
-      problems.push({ server: name, message: `.vscode/mcp.json: ${(err as Error).message}`, transport: configuredTransport({ transport: e.type, url: e.url, command: e.command }), source: '.vscode/mcp.json' });
+      problems.push({ server: name, message: `.vscode/mcp.json: ${messageOf(err)}`, transport: configuredTransport({ transport: e.type, url: e.url, command: e.command }), source: '.vscode/mcp.json' });
     }
   }
   return { servers, problems };

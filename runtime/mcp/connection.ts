@@ -12,6 +12,7 @@ import { ToolError, type Disposable, type Launch, type ToolContext, type ToolReg
 import { expandServer, type McpServerConfig, type McpStdioServerConfig, type SecretResolver } from './config';
 import { annotationMetadata } from './kinds';
 import { enforcePolicy, type PolicyOptions } from './policy';
+import { messageOf } from '../contract/errors';
 
 export type McpServerStatus = 'disabled' | 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
 
@@ -196,7 +197,7 @@ export class McpConnection {
       return 'http';
     } catch (err) {
       if (!shouldFallBackToSse(err)) throw err;
-      this.log.info('no streamable HTTP endpoint here; trying the SSE transport', { error: (err as Error).message });
+      this.log.info('no streamable HTTP endpoint here; trying the SSE transport', { error: messageOf(err) });
       await client.close().catch(() => {});
       await client.connect(new SSEClientTransport(url, { requestInit }) as Transport, { timeout: remaining() });
       return 'sse-fallback';
@@ -277,7 +278,7 @@ export class McpConnection {
         );
         this.registrations.set(tool.name, { tool, disposable });
       } catch (err) {
-        skipped.push({ tool: tool.name, reason: (err as Error).message });
+        skipped.push({ tool: tool.name, reason: messageOf(err) });
         this.log.warn('mcp tool not registered', { tool: tool.name, error: err as Error });
       }
     }
@@ -331,7 +332,7 @@ export class McpConnection {
       }
     }
     if (this.config.transport !== 'stdio' && this.client) void this.checkAlive(this.client);
-    return new ToolError('failed', `${qualified}: ${(err as Error).message ?? String(err)}`);
+    return new ToolError('failed', `${qualified}: ${messageOf(err)}`);
   }
 
   /** HTTP has no process to watch: a failing request makes us ping, and a failed ping counts as a drop. */

@@ -11,6 +11,7 @@ import type { McpHttpHost } from './http-host';
 import { startMcp, type McpManager } from './manager';
 import type { ConfirmFn } from './policy';
 import { serveMcpHttp } from './server';
+import { messageOf } from '../contract/errors';
 
 export { startMcp, stateTopic, STATE_EVENT_TYPE, type McpManager, type StartMcpOptions } from './manager';
 export type { McpServerState, McpServerStatus } from './connection';
@@ -73,7 +74,7 @@ export async function startMcpForRuntime(opts: {
       });
     } catch (err) {
       await manager.close();
-      throw new Error(`mcp.serve: cannot listen on ${serveConfig.host}:${serveConfig.port}: ${(err as Error).message}`);
+      throw new Error(`mcp.serve: cannot listen on ${serveConfig.host}:${serveConfig.port}: ${messageOf(err)}`);
     }
   }
   return {

@@ -7,6 +7,7 @@ import { ToolError, type ToolDefinition } from '../tools';
 import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
 import { canonicalToolName } from '../contract/toolNames';
 import { toolKind } from '../contract/toolKinds';
+import { messageOf } from '../contract/errors';
 
 /** Asks a person whether `toolName` may run with `args`. */
 /**
@@ -86,7 +87,7 @@ export async function enforce(tool: string, decision: PolicyDecision, args: Reco
   try {
     answer = opts.confirm ? await opts.confirm(tool, args, setting) : undefined;
   } catch (err) {
-    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${(err as Error).message}`, { policy, source });
+    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${messageOf(err)}`, { policy, source });
   }
   if (answer === undefined) {
     opts.log.info('mcp: ask policy answered headless', { tool, answer: opts.headlessAsk, setting: 'mcp.settings.headless_ask' });

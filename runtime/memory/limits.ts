@@ -2,6 +2,7 @@
 // beyond its size; the plan, execution and event sizes are the reference's, so an agent sees
 // the same history here as there. Input beyond these bounds is refused (MemoryError
 // 'invalid_argument', naming the field), never truncated.
+import { LoomError } from '../contract/errors';
 import type { EpisodeEvent, Execution, Plan } from './types';
 
 export const LIMITS = {
@@ -34,13 +35,13 @@ export const LIMITS = {
 
 export type MemoryErrorCode = 'invalid_argument';
 
-export class MemoryError extends Error {
+export class MemoryError extends LoomError {
   override readonly name = 'MemoryError';
   constructor(
-    readonly code: MemoryErrorCode,
+    override readonly code: MemoryErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

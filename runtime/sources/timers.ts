@@ -3,6 +3,7 @@ import { Cron } from 'croner';
 import { createEvent, type Bus } from '../bus';
 import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
+import { messageOf } from '../contract/errors';
 
 type TimerConfig = LoomConfig['timers'][string];
 
@@ -65,7 +66,7 @@ function startTimer(bus: Bus, name: string, timer: TimerConfig, log: Logger): ()
       fire(scheduled);
     });
   } catch (err) {
-    throw new Error(`timers.${name}.cron: not a valid cron expression: ${(err as Error).message}`);
+    throw new Error(`timers.${name}.cron: not a valid cron expression: ${messageOf(err)}`);
   }
   due = job.nextRun();
   log.info('timer started', { timer: name, cron, next: job.nextRun()?.toISOString() });

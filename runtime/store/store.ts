@@ -7,6 +7,7 @@
 // (an fsync per write) covers that, at the price of one disk flush per write — hundreds of
 // writes per second instead of tens of thousands — so it is not used for process crashes,
 // which is what a supervised runtime has to survive.
+import { LoomError } from '../contract/errors';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -37,13 +38,13 @@ type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key:
 
 export type StoreErrorCode = 'locked' | 'invalid_argument' | 'closed';
 
-export class StoreError extends Error {
+export class StoreError extends LoomError {
   override readonly name = 'StoreError';
   constructor(
-    readonly code: StoreErrorCode,
+    override readonly code: StoreErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

@@ -1,15 +1,16 @@
 // Typed tool errors and their mapping onto the wire (loom.v1 ToolResult), so the bridge and the
 // registry speak the same codes.
+import { LoomError } from '../contract/errors';
 import type { ToolResult } from '../proto/types';
 import type { ToolErrorCode, ToolOutcome } from './types';
 
-export class ToolError extends Error {
+export class ToolError extends LoomError {
   constructor(
-    readonly code: ToolErrorCode,
+    override readonly code: ToolErrorCode,
     message: string,
     readonly details?: Record<string, string>,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'ToolError';
   }
 }

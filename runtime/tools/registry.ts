@@ -10,6 +10,7 @@ import { type Context, context, contextFrom, counters, injectInto, SpanKind, Spa
 import { ToolError } from './errors';
 import { closestNames } from '../suggest';
 import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHandler, ToolOutcome, ToolRegistry } from './types';
+import { messageOf } from '../contract/errors';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -196,7 +197,7 @@ export class DefaultToolRegistry implements ToolRegistry {
     try {
       return ajv.compile(schema);
     } catch (err) {
-      throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${(err as Error).message}`);
+      throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${messageOf(err)}`);
     }
   }
 
@@ -232,7 +233,7 @@ function parseArguments(name: string, raw: ToolCallRequest['arguments'] | undefi
       try {
         value = JSON.parse(raw);
       } catch (err) {
-        throw new ToolError('invalid_arguments', `invalid arguments for ${name}: not valid JSON (${(err as Error).message})`);
+        throw new ToolError('invalid_arguments', `invalid arguments for ${name}: not valid JSON (${messageOf(err)})`);
       }
     }
   } else if (raw === undefined || raw === null) value = {};

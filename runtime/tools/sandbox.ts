@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { LoomConfig } from '../config';
 import type { Logger } from '../log';
 import { ToolError } from './errors';
+import { messageOf } from '../contract/errors';
 
 /** Where a path really leads. `exists` is false for a file a write would create. */
 export interface ResolvedPath {
@@ -122,7 +123,7 @@ export class Sandbox {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') continue;
         if (code === 'ELOOP') throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
-        throw new ToolError('failed', `cannot resolve ${JSON.stringify(input)}: ${(err as Error).message}`, { path: input });
+        throw new ToolError('failed', `cannot resolve ${JSON.stringify(input)}: ${messageOf(err)}`, { path: input });
       }
       const rest = parts.slice(n);
       if (!rest.length) return { path: realPrefix, exists: true };

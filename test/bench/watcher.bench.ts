@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRuntime, startRuntime, stopAllRuntimes, type RuntimeProcess } from '../integration/helpers/runtime';
-import { call, connect, type Clients } from '../integration/helpers/grpc';
+import { call, connect, type Clients } from '../support/grpc';
 
 const RATE = Number(process.env.LOOM_BENCH_CHURN_RATE ?? 10_000);
 const SECONDS = Number(process.env.LOOM_BENCH_SECONDS ?? 10);

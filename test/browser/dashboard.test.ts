@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { call, connect, StreamClient, authMetadata, type Clients } from '../integration/helpers/grpc';
+import { call, connect, StreamClient, authMetadata, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, REPO, type RuntimeProcess } from '../integration/helpers/runtime';
 import { FIXTURE as MCP_FIXTURE } from '../integration/mcp/helpers';
 

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { loadLoomPackage } from '../../runtime/proto';
-import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const SERVICES = ['Bridge', 'Tools', 'Store', 'Runtime', 'MemoryService'] as const;

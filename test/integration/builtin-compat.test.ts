@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ToolResult__Output } from '../../runtime/proto/types';
 import { BRAVE_TEST_KEY, braveSearch, chatCompletions, closedPort, openMeteo, type StandIn, startStandIn } from '../fixtures/http-standins';
-import { call, connect, type Clients } from './helpers/grpc';
+import { call, connect, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, REPO, type RuntimeProcess, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { buildRuntime, makeWorkspace, removeWorkspaces, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
-import { call, connect } from './helpers/grpc';
+import { call, connect } from '../support/grpc';
 
 describe('runtime CLI flags for launchers', function () {
   this.timeout(60_000);

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
-import { call, connect, event, StreamClient } from './helpers/grpc';
+import { call, connect, event, StreamClient } from '../support/grpc';
 
 describe('runtime CLI (node dist/runtime.js)', function () {
   this.timeout(60_000);

@@ -2,7 +2,7 @@
 // loom-dialect: loom) gets NATS topic rules, concrete delivery topics, one stream per id and
 // Loom's error codes; one that does not (as the reference loom-py) gets the reference's rules.
 import { strict as assert } from 'node:assert';
-import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 describe('dialects: Loom and the reference', function () {

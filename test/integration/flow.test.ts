@@ -2,7 +2,7 @@
 // realtime ones drop (counted), batched ones hold the publisher and lose nothing — and the
 // runtime's live feed (Runtime.Feed) streams stats and recent events.
 import { strict as assert } from 'node:assert';
-import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 import type { FeedUpdate__Output } from '../../runtime/proto/types';
 

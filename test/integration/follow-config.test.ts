@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { processAlive as alive } from '../../runtime/contract/process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, connect, type Clients } from './helpers/grpc';
+import { call, connect, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');

@@ -3,7 +3,7 @@
 // second stream for one id replaces the first (newest wins).
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { join } from 'node:path';
 import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authMetadata, call, callFails, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { authMetadata, call, callFails, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../runtime/log';
 import { RemoteRegistry } from '../../runtime/mcp/attach';
-import { call, callFails, connect, StreamClient, type Clients } from './helpers/grpc';
+import { call, callFails, connect, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const MiB = 1024 * 1024;

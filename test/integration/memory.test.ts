@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, callFails, connect, type Clients } from './helpers/grpc';
+import { call, callFails, connect, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');

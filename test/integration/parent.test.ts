@@ -7,17 +7,16 @@ import { processAlive as alive } from '../../runtime/contract/process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS } from './helpers/runtime';
+import { until as waitUntil } from '../support/eventually';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const LAUNCHER = join(REPO, 'test', 'integration', 'fixtures', 'launcher.mjs');
 
 
+/** Waits until `check` holds; resolves with how long that took. */
 async function until(what: string, check: () => boolean, giveUpMs = 30_000): Promise<number> {
   const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > giveUpMs) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntil(what, check, { timeoutMs: giveUpMs, intervalMs: 50 });
   return Date.now() - started;
 }
 

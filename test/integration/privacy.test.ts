@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRuntime, makeWorkspace, removeWorkspaces, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
-import { call, connect, event } from './helpers/grpc';
+import { call, connect, event } from '../support/grpc';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 const octal = (m: number) => '0' + m.toString(8);

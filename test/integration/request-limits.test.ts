@@ -3,7 +3,7 @@
 // updates), Runtime.Feed, Runtime.Subscribe's qos and Runtime.Publish's event numbers.
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { call, callFails, connect, event, type Clients } from './helpers/grpc';
+import { call, callFails, connect, event, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 describe('integration: request numbers are validated', function () {

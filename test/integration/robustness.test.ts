@@ -1,7 +1,7 @@
 // Bad bytes and oversized messages get a gRPC error for that call; the runtime keeps serving.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { authMetadata, call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { authMetadata, call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const MAX = 64 * 1024;

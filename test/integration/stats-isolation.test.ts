@@ -3,7 +3,7 @@
 // how a machine without bubblewrap looks to it.
 import { strict as assert } from 'node:assert';
 import type { IsolationInfo__Output } from '../../runtime/proto/gen/loom/v1/IsolationInfo';
-import { call, connect, type Clients } from './helpers/grpc';
+import { call, connect, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 const MISSING_BWRAP = '/nonexistent/bwrap';

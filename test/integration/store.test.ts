@@ -2,7 +2,7 @@
 // the runtime in the middle of writing.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { call, callFails, connect, type Clients } from './helpers/grpc';
+import { call, callFails, connect, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 describe('store service', function () {

@@ -3,7 +3,7 @@
 // ping/pong, and Loom's batches for clients that declare them.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { authMetadata, call, connect, event, StreamClient, type Clients } from './helpers/grpc';
+import { authMetadata, call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 describe('bridge event stream', function () {

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../../runtime/contract/process';
 import type { AgentInfo__Output } from '../../runtime/proto/types';
-import { call, connect, StreamClient, type Clients } from './helpers/grpc';
+import { call, connect, StreamClient, type Clients } from '../support/grpc';
+import { eventually } from '../support/eventually';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const FIXTURE = join(__dirname, 'fixtures', 'node-agent.mjs');
@@ -38,14 +39,11 @@ describe('agent supervisor', function () {
   }
 
   /** Polls `check` (a gRPC query) until it yields a value. */
-  async function until<T>(rt: RuntimeProcess, what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+  function until<T>(rt: RuntimeProcess, what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+    return eventually(what, async () => {
       const v = await check();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${rt.stderrText.slice(-20).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return v === false ? undefined : v;
+    }, { timeoutMs: 30_000, detail: () => rt.stderrText.slice(-20).join('\n') });
   }
 
   it("keeps MCP inputs (LOOM_INPUT_*) from the runtime's environment out of agents; API keys pass", async () => {

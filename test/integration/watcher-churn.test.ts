@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { call, connect } from './helpers/grpc';
+import { call, connect } from '../support/grpc';
 import { startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 describe('integration: watcher churn', function () {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { OUTPUT, ROOT, codeServerBinary, freePort, installExtension, launchBrowser, prepareDirs, stageExtension, startCodeServer, stopAll, workbenchUrl, type VsCodeDirs } from './harness';
+import { eventually } from '../support/eventually';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -33,14 +34,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function until<T>(what: string, check: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  return eventually(what, check, { timeoutMs, intervalMs: 200 });
 }
 
 function packageVsix(stage: string, out: string): void {

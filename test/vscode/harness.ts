@@ -30,12 +30,47 @@ export function stageExtension(stage: string): void {
 }
 
 /** Bundles a test module beside the staged extension (it finds the protos in dist/proto). */
+const SUITE_DIR = join(ROOT, 'test', 'vscode', 'suite');
+const SUITE_MARKER = /^\/\/ @vscode-suite ([a-z][a-z0-9-]*) (\d+)\s*$/m;
+
+/**
+ * The extension-host suites, found rather than listed: every test/vscode/suite/*.test.ts carries a
+ * marker line `// @vscode-suite NAME ORDER`; NAME groups the files into a suite (main, untrusted)
+ * and ORDER is where the file runs within it (files share the suite's runtime and workspace, so
+ * the order is kept explicit; ties run by file name). A test file without the marker is an error,
+ * so a new file cannot silently be left out of every suite.
+ */
+export function hostSuites(): Map<string, string[]> {
+  const found: { suite: string; order: number; file: string }[] = [];
+  for (const file of readdirSync(SUITE_DIR).filter((f) => f.endsWith('.test.ts')).sort()) {
+    const marker = SUITE_MARKER.exec(readFileSync(join(SUITE_DIR, file), 'utf8'));
+    if (!marker) throw new Error(`test/vscode/suite/${file} has no "// @vscode-suite NAME ORDER" line (see test/vscode/harness.ts hostSuites)`);
+    found.push({ suite: marker[1]!, order: Number(marker[2]), file });
+  }
+  found.sort((a, b) => a.order - b.order || a.file.localeCompare(b.file));
+  const suites = new Map<string, string[]>();
+  for (const { suite, file } of found) suites.set(suite, [...(suites.get(suite) ?? []), file]);
+  return suites;
+}
+
 export async function bundleTests(stage: string, suite: string): Promise<string> {
+  const files = hostSuites().get(suite);
+  if (!files?.length) throw new Error(`no test/vscode/suite/*.test.ts is marked "// @vscode-suite ${suite} ORDER"`);
   const outdir = join(stage, 'dist');
+  // The entry VS Code loads as extensionTestsPath: run() requires the suite's files once mocha has
+  // put describe/it on the global object (see suite/mocha.ts).
+  const entry = [
+    "import { runMocha } from './mocha';",
+    'export function run(): Promise<void> {',
+    '  return runMocha(() => {',
+    ...files.map((f) => `    require(${JSON.stringify(`./${f.slice(0, -'.ts'.length)}`)});`),
+    '  });',
+    '}',
+  ].join('\n');
   // The extension host loads JS; packages (mocha, grpc) stay in node_modules, `vscode` is the host's.
   await esbuild.build({
-    entryPoints: { [`vscode-test-${suite}`]: join(ROOT, 'test', 'vscode', 'suite', `${suite}.ts`) },
-    outdir,
+    stdin: { contents: entry, resolveDir: SUITE_DIR, sourcefile: `vscode-test-${suite}.ts`, loader: 'ts' },
+    outfile: join(outdir, `vscode-test-${suite}.js`),
     bundle: true,
     platform: 'node',
     target: 'node20',

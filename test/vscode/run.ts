@@ -5,7 +5,8 @@
 //
 //   node --import tsx test/vscode/run.ts [--suite main|untrusted|e2e] [--keep]
 //
-// Extension-host suites (test/vscode/suite/<NAME>.ts): "main" (trusted workspace) and
+// Extension-host suites: the test/vscode/suite/*.test.ts files, grouped by the marker line
+// `// @vscode-suite NAME ORDER` each carries (harness.ts hostSuites): "main" (trusted workspace) and
 // "untrusted" (Workspace Trust on, folder not trusted), each on a fresh copy of
 // test/vscode/fixtures/workspace. "e2e" runs test/vscode/e2e.test.ts with mocha in this process.
 // Without --suite, all of them. Exits non-zero when any failed; the last lines sum them up.
@@ -14,16 +15,20 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { OUTPUT, ROOT, bundleTests, codeServerBinary, freePort, launchBrowser, log, prepareDirs, stageExtension, startCodeServer, stopAll, stopProcessGroup, workbenchUrl } from './harness';
+import { OUTPUT, ROOT, bundleTests, hostSuites, codeServerBinary, freePort, launchBrowser, log, prepareDirs, stageExtension, startCodeServer, stopAll, stopProcessGroup, workbenchUrl } from './harness';
 import type { Page } from 'playwright-core';
 
 /** The whole suite, VS Code start-up included, must end within this (a hung test must not hang CI). */
 const SUITE_LIMIT_MS = Number(process.env.LOOM_VSCODE_LIMIT_MS ?? 20 * 60_000);
 
+/** How each host suite's workspace is set up; a marker naming any other suite is an error. */
 const HOST_SUITES: Record<string, { trust: boolean }> = {
   main: { trust: false },
   untrusted: { trust: true },
 };
+for (const [suite, files] of hostSuites()) {
+  if (!HOST_SUITES[suite]) throw new Error(`${files.join(', ')}: unknown suite "${suite}" in "// @vscode-suite" (known: ${Object.keys(HOST_SUITES).join(', ')})`);
+}
 const ALL_SUITES = [...Object.keys(HOST_SUITES), 'e2e'];
 
 /** mocha's summary lines, added up over the suites for the closing line. */

@@ -6,6 +6,7 @@ import { h, fmtTime } from '../dom';
 import type { DashboardModel, EventRow } from '../model';
 import { base64ToText } from '../../runtime/contract/dashboard';
 import type { Host } from '../host';
+import { messageOf } from '../../runtime/contract/errors';
 
 const ROW = 22;
 
@@ -44,7 +45,7 @@ export function eventsView(model: DashboardModel, host: Host): HTMLElement {
       pattern = topicInput.value.trim() ? parsePattern(topicInput.value.trim()) : undefined;
     } catch (e) {
       pattern = undefined;
-      filterError.textContent = (e as Error).message;
+      filterError.textContent = messageOf(e);
     }
     render();
   });

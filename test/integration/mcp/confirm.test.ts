@@ -4,7 +4,7 @@
 // headless rule decides.
 import * as assert from 'node:assert/strict';
 import type { ServerEvent__Output } from '../../../runtime/proto/types';
-import { call, connect, StreamClient, type Clients } from '../helpers/grpc';
+import { call, connect, StreamClient, type Clients } from '../../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from '../helpers/runtime';
 import { FIXTURE, ROOT } from './helpers';
 

@@ -13,7 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as grpc from '@grpc/grpc-js';
 import type { McpServerInfo__Output } from '../../../runtime/proto/gen/loom/v1/McpServerInfo';
-import { call, callFails, connect, type Clients } from '../helpers/grpc';
+import { call, callFails, connect, type Clients } from '../../support/grpc';
 import { buildRuntime, makeWorkspace, removeWorkspaces, RUNTIME_JS, startRuntime, stopAllRuntimes, type RuntimeProcess } from '../helpers/runtime';
 import { FIXTURE, ROOT } from './helpers';
 

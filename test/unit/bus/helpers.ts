@@ -1,5 +1,6 @@
 // Small async helpers for bus tests. They wait on event-loop turns and conditions, never on
 // wall-clock durations, so no assertion depends on how fast the machine is.
+import { until as waitUntil } from '../../support/eventually';
 
 export interface Gate {
   promise: Promise<void>;
@@ -22,10 +23,6 @@ export async function turns(n = 10): Promise<void> {
  * Waits until `cond` holds. The give-up point is only a guard so a broken bus fails the test
  * instead of spinning forever after mocha's timeout; it measures nothing.
  */
-export async function until(cond: () => boolean, what = 'condition', giveUpMs = 15_000): Promise<void> {
-  const giveUp = Date.now() + giveUpMs;
-  while (!cond()) {
-    if (Date.now() > giveUp) throw new Error(`${what} never held`);
-    await new Promise((r) => setImmediate(r));
-  }
+export function until(cond: () => boolean, what = 'condition', giveUpMs = 15_000): Promise<void> {
+  return waitUntil(what, cond, { timeoutMs: giveUpMs, intervalMs: 0 });
 }

@@ -6,15 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../runtime/log';
 import { parseRuntimeLine, stderrTarget, tailFile } from '../../../extension/runtime/logLines';
+import { eventually } from '../../support/eventually';
 
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function until<T>(what: string, check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  return eventually(what, check, { timeoutMs, intervalMs: 20 });
 }
 
 describe('runtime output lines', () => {

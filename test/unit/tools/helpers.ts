@@ -12,6 +12,7 @@ import { silentLogger } from '../../../runtime/log';
 import { registerBuiltinTools } from '../../../runtime/tools/builtin';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import type { ToolErrorCode, ToolOutcome } from '../../../runtime/tools/types';
+import { until } from '../../support/eventually';
 
 export const SECRET = 'TOP-SECRET-outside-the-workspace';
 
@@ -85,12 +86,8 @@ export function processesWithArg(arg: string): number[] {
 }
 
 /** Polls a condition. A bound on waiting, not a timing assertion: it only turns a hang into a clear failure. */
-export async function eventually(check: () => boolean, what: string, giveUpAfterMs = 15_000): Promise<void> {
-  const until = Date.now() + giveUpAfterMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export function eventually(check: () => boolean, what: string, giveUpAfterMs = 15_000): Promise<void> {
+  return until(what, check, { timeoutMs: giveUpAfterMs, intervalMs: 25 });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+// @vscode-suite main 10
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

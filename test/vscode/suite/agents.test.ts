@@ -1,3 +1,4 @@
+// @vscode-suite main 50
 // Python agents from the palette: started through the runtime's supervisor (declared in loom.toml)
 // or from this window (a script under agents/), reacting to the editor through the extension.
 import * as assert from 'node:assert/strict';

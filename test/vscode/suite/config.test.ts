@@ -1,3 +1,4 @@
+// @vscode-suite main 130
 // loom.toml's problems in the Problems panel: a typo stops the start with its line and the
 // runtime's did-you-mean; the quick fix and a save bring the runtime up.
 import * as assert from 'node:assert/strict';

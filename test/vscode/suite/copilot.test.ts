@@ -1,3 +1,4 @@
+// @vscode-suite main 80
 // Loom's language model tools, as VS Code's agent mode sees them (vscode.lm.tools / invokeTool).
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';

@@ -1,3 +1,4 @@
+// @vscode-suite main 110
 // The dashboard panel inside VS Code, against the real runtime: it opens from the command, shows
 // what another client publishes (read back from the page itself through the typed test probe),
 // follows the runtime across a restart, resumes after being hidden, and its Content Security

@@ -1,3 +1,4 @@
+// @vscode-suite main 30
 // Editor events reach a subscriber: a probe agent subscribed through the real runtime.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -3,10 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as vscode from 'vscode';
-import { loadLoomPackage } from '../../../runtime/proto';
 import type { AgentControlResponse__Output } from '../../../runtime/proto/gen/loom/v1/AgentControlResponse';
 import type { AgentInfo__Output, StatsResponse__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
 import type { LoomApi } from '../../../extension/loom';
+import { eventually as shared } from '../../support/eventually';
+import { connect, type Clients } from '../../support/grpc';
 
 export const EXTENSION_ID = 'loom-os.loom-vscode';
 
@@ -23,19 +24,8 @@ export function workspaceDir(): string {
 }
 
 /** Polls until `check` returns a value (not undefined); fails with `what` after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  return shared(what, check, { timeoutMs });
 }
 
 export interface Received {
@@ -50,25 +40,18 @@ export interface Received {
 export class Probe {
   readonly id = `probe-${randomUUID().slice(0, 8)}`;
   readonly received: Received[] = [];
+  private readonly clients: Clients;
   private readonly bridge: BridgeClient;
   private readonly tools: ToolsClient;
   private readonly admin: RuntimeClient;
   private stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output> | undefined;
 
-  constructor(private readonly runtime: { address: string; token: string }) {
-    const pkg = loadLoomPackage();
-    const interceptor: grpc.Interceptor = (options, next) =>
-      new grpc.InterceptingCall(next(options), {
-        start: (md, listener, go) => {
-          md.set('authorization', `Bearer ${runtime.token}`);
-          md.set('loom-dialect', 'loom');
-          md.set('x-loom-agent-id', this.id);
-          go(md, listener);
-        },
-      });
-    this.bridge = new pkg.Bridge(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
-    this.tools = new pkg.Tools(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
-    this.admin = new pkg.Runtime(runtime.address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+  constructor(runtime: { address: string; token: string }) {
+    // The same client factory as the integration suites: bearer token, dialect, agent id on every call.
+    this.clients = connect(runtime.address, { token: runtime.token, agentId: this.id, dialect: 'loom' });
+    this.bridge = this.clients.bridge;
+    this.tools = this.clients.tools;
+    this.admin = this.clients.runtime;
   }
 
   listAgents(): Promise<AgentInfo__Output[]> {
@@ -131,9 +114,7 @@ export class Probe {
     } catch {
       // gone already
     }
-    this.bridge.close();
-    this.tools.close();
-    this.admin.close();
+    this.clients.close();
   }
 }
 

@@ -1,3 +1,4 @@
+// @vscode-suite main 120
 // The runtime status bar item says how system:shell is confined (GetStats' isolation): bubblewrap
 // as normal; a warning look naming what is missing and the setting when isolation is required and
 // unavailable; "unconfined" for best-effort; "off" when it is off. A missing bubblewrap is what the

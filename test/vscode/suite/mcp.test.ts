@@ -1,3 +1,4 @@
+// @vscode-suite main 100
 // MCP inside VS Code: ui:confirm (only the runtime may ask), `${input:id}` secrets from
 // SecretStorage into the runtime's environment, Loom's own MCP endpoint for VS Code's agent mode
 // (the API is absent in this VS Code: the guard holds), and the MCP Servers view.

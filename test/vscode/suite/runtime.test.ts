@@ -1,3 +1,4 @@
+// @vscode-suite main 20
 // Start, stop, restart and attach, against the real runtime (dist/runtime.js) on VS Code's Node.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,3 +1,4 @@
+// @vscode-suite main 140
 // The agents' interpreter without the Loom SDK: said once, with the way out; the install action
 // puts the wheel the extension carries into that interpreter (dependencies from the index).
 import * as assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// @vscode-suite main 90
 // "Loom: Set API Key": the key goes to SecretStorage (not settings) and reaches the runtime's
 // environment, which the runtime hands to the agents it spawns.
 import * as assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// @vscode-suite main 70
 // Settings reach the runtime: loom.shell.allow and loom.bus.queueSizes are handed to a runtime the
 // window starts (as --overrides) and change what it does.
 import * as assert from 'node:assert/strict';

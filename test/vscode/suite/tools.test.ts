@@ -1,3 +1,4 @@
+// @vscode-suite main 40
 // The extension's tools answer when an agent calls them through the runtime.
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// @vscode-suite untrusted 10
 // Workspace Trust: in an untrusted workspace no agent is spawned and no shell command runs, and the
 // UI says why. Runs in the "untrusted" suite only.
 import * as assert from 'node:assert/strict';

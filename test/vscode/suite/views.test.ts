@@ -1,3 +1,4 @@
+// @vscode-suite main 60
 // The palette commands without a suite of their own, the "Loom Runtime" and agent channels, the
 // Agents tree's rows and the status bar item — read through the test-mode commands, against the
 // real runtime and a real Python agent.

@@ -1,7 +1,7 @@
 // gRPC clients for the runtime built from the same protos, with the bearer token attached.
 import * as grpc from '@grpc/grpc-js';
-import { loadLoomPackage } from '../../../runtime/proto';
-import type { BridgeClient, MemoryServiceClient, RuntimeClient, StoreClient, ToolsClient, ClientEvent, ServerEvent__Output } from '../../../runtime/proto/types';
+import { loadLoomPackage } from '../../runtime/proto';
+import type { BridgeClient, MemoryServiceClient, RuntimeClient, StoreClient, ToolsClient, ClientEvent, ServerEvent__Output } from '../../runtime/proto/types';
 
 export interface Clients {
   bridge: BridgeClient;
