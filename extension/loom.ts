@@ -180,6 +180,8 @@ export class Loom implements vscode.Disposable {
   /** What needs a runtime restart, gathered over a burst of changes: one offer for the burst. */
   private readonly restartItems = new Set<string>();
   private restartOfferTimer: NodeJS.Timeout | undefined;
+  /** The runtime session the pending burst of changes was made under. */
+  private restartBurstSession: RuntimeSession | undefined;
   readonly restartOffers: string[] = [];
 
   constructor(readonly context: vscode.ExtensionContext) {
@@ -638,13 +640,16 @@ export class Loom implements vscode.Disposable {
 
   /** One "restart to apply" notification per burst of changes, naming all of them. */
   private offerRestart(items: string[]): void {
+    // A runtime (re)started after the changes already has them: the burst belongs to this session.
+    if (this.restartBurstSession !== this.session) this.restartItems.clear();
+    this.restartBurstSession = this.session;
     for (const item of items) this.restartItems.add(item);
     clearTimeout(this.restartOfferTimer);
     this.restartOfferTimer = setTimeout(() => {
       this.restartOfferTimer = undefined;
       const what = [...this.restartItems];
       this.restartItems.clear();
-      if (!this.session || !what.length) return;
+      if (!this.session || this.session !== this.restartBurstSession || !what.length) return;
       const message = `Restart the Loom runtime to apply ${what.join(', ')}?`;
       this.restartOffers.push(message);
       this.log.info(`${what.join(', ')} changed: applies after a runtime restart`);
