@@ -12,6 +12,7 @@ import type { ToolRegistry } from '../tools';
 import { credentialInterceptor } from './auth';
 import { Access, type Credentials } from './identity';
 import { bridgeService } from './bridgeService';
+import { withLenientEventStream } from './eventStream';
 import { Memory } from '../memory';
 import { memoryService } from './memoryService';
 import { runtimeService, type RuntimeServiceDeps } from './runtimeService';
@@ -33,6 +34,7 @@ export interface BridgeServerOptions {
   /** MCP servers' states for Runtime.ListMcpServers / ControlMcpServer (absent until MCP has started). */
   mcp?: RuntimeServiceDeps['mcp'];
   reloadConfig?: RuntimeServiceDeps['reloadConfig'];
+  listAgents?: RuntimeServiceDeps['listAgents'];
 }
 
 export interface BridgeServer {
@@ -80,7 +82,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     stateGrants: (id) => (Object.hasOwn(opts.agents, id) ? opts.agents[id]!.stateAccess : []),
   });
   const pkg = loadLoomPackage();
-  server.addService(pkg.Bridge.service, bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
+  server.addService(withLenientEventStream(pkg.Bridge.service), bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
   server.addService(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
   server.addService(pkg.Store.service, storeService(opts.store, access, log));
   server.addService(pkg.Runtime.service, runtimeService({ ...opts, access }));
