@@ -1,31 +1,3 @@
-// "Did you mean" for unknown tool names: the registered names nearest by edit distance, and
-// the same tool name under another namespace (fs:read_file asked as file:read_file). A leaf: the
-// tool registry and the config loader's messages both use it.
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-export function closestNames(wanted: string, names: string[], max = 3): string[] {
-  const lower = wanted.toLowerCase();
-  const bare = lower.slice(lower.indexOf(':') + 1);
-  const limit = Math.max(2, Math.floor(lower.length / 3));
-  return names
-    .map((name) => {
-      const n = name.toLowerCase();
-      const sameBareName = bare.length > 0 && n.slice(n.indexOf(':') + 1) === bare;
-      return { name, score: sameBareName ? 0 : editDistance(lower, n) };
-    })
-    .filter((c) => c.score <= limit)
-    .sort((a, b) => a.score - b.score || a.name.localeCompare(b.name))
-    .slice(0, max)
-    .map((c) => c.name);
-}
+// "Did you mean" for unknown tool names and loom.toml keys: one rule in every process, so it lives
+// in the contract (runtime/contract/suggest.ts).
+export { closestNames } from './contract/suggest';

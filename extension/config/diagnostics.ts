@@ -1,19 +1,19 @@
 // loom.toml's problems in the Problems panel, each at its line, with the runtime's own words
-// (the same loadConfig the runtime runs), and a quick fix where the problem names the fix
+// (the contract's checkLoomToml, which the runtime's loader runs too), and a quick fix where the problem names the fix
 // ("unknown key (did you mean "log_level"?)").
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import { CONFIG_FILE, ConfigError, loadConfig, type ConfigProblem } from '../../runtime/contract';
+import { CONFIG_FILE, checkLoomToml, type ConfigProblem } from '../../runtime/contract';
 
 const SOURCE = 'loom';
 const DID_YOU_MEAN = /did you mean "([^"]+)"\?/;
 
-function diagnosticOf(problem: ConfigProblem, doc: vscode.TextDocument | undefined): vscode.Diagnostic {
+function diagnosticOf(problem: ConfigProblem, doc: vscode.TextDocument | undefined, severity = vscode.DiagnosticSeverity.Error): vscode.Diagnostic {
   const line = Math.max(0, (problem.line ?? 1) - 1);
   const text = doc && line < doc.lineCount ? doc.lineAt(line).text : '';
   const start = Math.max(0, (problem.column ?? 1) - 1);
   const range = new vscode.Range(line, start, line, Math.max(start, text.length));
-  const d = new vscode.Diagnostic(range, problem.key ? `${problem.key}: ${problem.message}` : problem.message, vscode.DiagnosticSeverity.Error);
+  const d = new vscode.Diagnostic(range, problem.key ? `${problem.key}: ${problem.message}` : problem.message, severity);
   d.source = SOURCE;
   return d;
 }
@@ -28,19 +28,21 @@ export class ConfigDiagnostics implements vscode.Disposable {
     });
   }
 
-  /** Validates the workspace's loom.toml and shows what is wrong; true when it is valid. */
+  /**
+   * Validates the workspace's loom.toml and shows what is wrong; true when the runtime can start
+   * with it. A bad [mcp.<name>] server is a warning: the runtime starts without that server.
+   */
   async check(workspace: string): Promise<boolean> {
     const uri = vscode.Uri.file(join(workspace, CONFIG_FILE));
-    try {
-      await loadConfig(workspace);
+    const { problems, mcpServerProblems } = await checkLoomToml(workspace);
+    if (!problems.length && !mcpServerProblems.length) {
       this.collection.delete(uri);
       return true;
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
-      this.collection.set(uri, err.problems.map((p) => diagnosticOf(p, doc)));
-      return false;
     }
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
+    const warnings = mcpServerProblems.map((p) => diagnosticOf(p, doc, vscode.DiagnosticSeverity.Warning));
+    this.collection.set(uri, [...problems.map((p) => diagnosticOf(p, doc)), ...warnings]);
+    return problems.length === 0;
   }
 
   problems(workspace: string): readonly vscode.Diagnostic[] {

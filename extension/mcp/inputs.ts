@@ -1,7 +1,7 @@
 // `${input:id}` in MCP server configs (VS Code's inputs): answered once by the person, kept in
 // SecretStorage, and handed to the runtime it launches as LOOM_INPUT_<ID>, which the runtime reads
 // when it expands the reference. Values are never logged, nor written anywhere but SecretStorage.
-import { inputVariable } from '../../runtime/contract';
+import { checkLoomToml, inputVariable } from '../../runtime/contract';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,16 +64,11 @@ export async function neededInputs(workspace: string): Promise<NeededInputs> {
   const problems: string[] = [];
   const refs = new Map<string, string[]>();
   let mcp: Record<string, unknown> = {};
-  const toml = join(workspace, 'loom.toml');
-  if (existsSync(toml)) {
-    try {
-      const { parse } = await import('smol-toml');
-      const doc = parse(readFileSync(toml, 'utf8')) as Record<string, unknown>;
-      if (isTable(doc.mcp)) mcp = doc.mcp;
-    } catch (err) {
-      problems.push(`loom.toml: ${messageOf(err)}`);
-    }
-  }
+  // loom.toml read as the runtime reads it (the contract's check); a file it cannot parse has no servers.
+  const { file, problems: tomlProblems } = await checkLoomToml(workspace);
+  const syntax = tomlProblems.find((p) => !p.key);
+  if (syntax) problems.push(`loom.toml: ${syntax.message}`);
+  if (isTable(file.mcp)) mcp = file.mcp;
   serverReferences(mcp, (name) => NOT_SERVERS.has(name), refs);
   const importVscode = isTable(mcp.settings) && mcp.settings.import_vscode === true;
 

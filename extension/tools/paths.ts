@@ -1,10 +1,10 @@
-// Files named by agents go through the runtime's own file sandbox (runtime/tools/sandbox.ts, by way of runtime/contract), so
+// Files named by agents go through the runtime's own file sandbox (runtime/contract/sandbox.ts), so
 // the editor tools confine paths exactly as the runtime's file tools do: real paths with every
 // symlink followed (dangling ones too), `..` applied as the kernel does, the workspace folders as
 // roots, and no writes into .git or the runtime's data folder.
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
-import { defaultConfig, Sandbox, ToolError } from '../../runtime/contract';
+import { DEFAULT_DATA_DIR, Sandbox, ToolError } from '../../runtime/contract';
 import { ToolFailure } from '../bridge/client';
 
 /** The workspace folders on disk: the first is the base for relative paths, the others extra roots. */
@@ -12,8 +12,7 @@ function workspaceSandbox(tool: string): Sandbox {
   const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
   if (!folders.length) throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: no workspace folder is open`);
   const [workspace, ...others] = folders;
-  const config = defaultConfig(workspace!);
-  return Sandbox.fromConfig({ ...config, runtime: { ...config.runtime, roots: others } });
+  return new Sandbox(Sandbox.optionsFor(workspace!, others, DEFAULT_DATA_DIR));
 }
 
 /** An absolute, real path inside a workspace folder (allowed to be changed for 'write'), or a ToolFailure saying why not. */

@@ -34,7 +34,7 @@ export interface ConfigFollower {
   close(): void;
 }
 
-const SECTIONS_NEEDING_RESTART = ['runtime', 'bridge', 'bus', 'tools', 'watcher', 'timers', 'mcp', 'llm', 'dashboard'] as const;
+const SECTIONS_NEEDING_RESTART = ['runtime', 'bridge', 'bus', 'tools', 'watcher', 'timers', 'mcp', 'llm', 'dashboard', 'cluster'] as const;
 
 export function followConfig(opts: ConfigFollowerOptions): ConfigFollower {
   const started = opts.current;

@@ -1,19 +1,20 @@
-// Reads <workspace>/loom.toml: parse (smol-toml), validate the file as written (ajv, schema.ts),
-// check what a schema cannot say, then map snake_case onto LoomConfig over the defaults.
+// Reads <workspace>/loom.toml: parse and check it as the extension does too (runtime/contract/loomToml.ts:
+// smol-toml, the schema generated from schema.ts through ajv, and what a schema cannot say), then map
+// snake_case onto LoomConfig over the defaults.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import Ajv from 'ajv';
-import { Cron } from 'croner';
 import { defaultAgent, defaultConfig, defaultTimer } from './defaults';
-import { locateKey } from './locate';
 import { CONFIG_FILE, dataDirProblem, isOutside } from '../contract/dataDir';
-import { ConfigError, describe, problemsFromAjv, tomlPath, type ConfigProblem } from './errors';
+import { ConfigError, type ConfigProblem } from './errors';
+import { compileLoomTomlSchema, hostMessage, isMcpServerKey, locateProblems, loomTomlProblems, loopbackHost, parseLoomToml, tableEntries as entries } from '../contract/loomToml';
 import { mcpServersFromEnv, referenceNotes, setAsideAgentSettings, splitAddress, type ConfigNote } from './reference';
 import { loomTomlSchema } from './schema';
+import { readCluster } from './cluster';
 import type { AgentConfig, LoomConfig } from './types';
 import { messageOf } from '../contract/errors';
 
 export { CONFIG_FILE } from '../contract/dataDir';
+export { expandEnv, loopbackHost } from '../contract/loomToml';
 
 export type DeepPartial<T> = T extends (infer U)[]
   ? U[]
@@ -30,7 +31,8 @@ export interface LoadOptions {
 
 type Table = Record<string, unknown>;
 
-const validateFile = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(loomTomlSchema);
+// The schema as zod generates it now (the checked-in loom.schema.json is the same, by test).
+const validateFile = compileLoomTomlSchema(loomTomlSchema);
 
 export async function loadConfig(workspace: string, overrides?: ConfigOverrides, options: LoadOptions = {}): Promise<LoomConfig> {
   const root = path.resolve(workspace);
@@ -40,13 +42,17 @@ export async function loadConfig(workspace: string, overrides?: ConfigOverrides,
     throw new ConfigError(file, CONFIG_FILE, [{ key: '', message: `workspace ${root} is not a directory` }]);
   }
   const text = await readIfPresent(file);
-  const raw = await parseFile(file, text);
+  const raw = await parseLoomToml(file, text);
   const env = options.env ?? process.env;
   const { notes, problems: referenceProblems } = readReferenceKeys(raw, env);
-  const problems = [...referenceProblems, ...validate(raw, env)];
-  if (problems.length) throw new ConfigError(file, CONFIG_FILE, problems.map((p) => (p.line === undefined && p.key ? { ...p, ...locateKey(text, p.key) } : p)));
+  // A bad [mcp.<name>] server does not stop the start: runtime/mcp reports it failed, in the same words.
+  const problems = [...referenceProblems, ...loomTomlProblems(raw, env, validateFile).filter((p) => !isMcpServerKey(p.key))];
+  const cluster = raw.cluster === undefined ? undefined : readCluster(raw.cluster, root, env);
+  if (cluster?.problem && !problems.some((p) => p.key.startsWith('cluster'))) problems.push(cluster.problem);
+  if (problems.length) throw new ConfigError(file, CONFIG_FILE, locateProblems(text, problems));
 
   const config = fromFile(root, raw);
+  if (cluster?.config) config.cluster = cluster.config;
   config.notes.push(...notes);
   if (overrides) applyOverrides(config, overrides);
   return config;
@@ -75,121 +81,6 @@ async function readIfPresent(file: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw new ConfigError(file, CONFIG_FILE, [{ key: '', message: `cannot read: ${messageOf(err)}` }]);
   }
-}
-
-async function parseFile(file: string, text: string): Promise<Table> {
-  // smol-toml's types are ESM-only; a dynamic import keeps this CommonJS module typed.
-  const { parse, TomlError } = await import('smol-toml');
-  try {
-    return plain(parse(text)) as Table;
-  } catch (err) {
-    if (!(err instanceof TomlError)) throw err;
-    // smol-toml's message is "Invalid TOML document: <reason>\n\n<code excerpt>"; keep both.
-    const [reason, ...excerpt] = err.message.replace(/^Invalid TOML document: /, '').split('\n');
-    const message = `invalid TOML: ${reason}${excerpt.length ? '\n' + excerpt.join('\n').replace(/^\n+|\n+$/g, '') : ''}`;
-    throw new ConfigError(file, CONFIG_FILE, [{ key: '', message, line: err.line, column: err.column }]);
-  }
-}
-
-/** smol-toml builds inline tables without a prototype; give every table an ordinary one. */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(plain);
-  if (!value || typeof value !== 'object' || value instanceof Date) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-}
-
-/** Every problem in the file, schema and semantic, so one run shows them all. */
-function validate(raw: Table, env: Record<string, string | undefined>): ConfigProblem[] {
-  const problems = validateFile(raw) ? [] : problemsFromAjv(validateFile.errors ?? [], raw);
-  const flagged = new Set(problems.map((p) => p.key));
-  const add = (segments: string[], message: string) => {
-    const key = tomlPath(segments);
-    if (!flagged.has(key)) problems.push({ key, message });
-  };
-
-  const bridge = (raw.bridge as Table | undefined) ?? {};
-  if (typeof bridge.host === 'string' && loopbackHost(bridge.host) === undefined) add(['bridge', 'host'], hostMessage(bridge.host));
-  if (typeof bridge.address === 'string') {
-    const address = splitAddress(bridge.address);
-    if (bridge.host !== undefined || bridge.port !== undefined) add(['bridge', 'address'], 'give either address or host and port, not both');
-    else if (!address) add(['bridge', 'address'], `must be host:port with a port up to 65535 (got ${describe(bridge.address)})`);
-    else if (loopbackHost(address.host) === undefined) add(['bridge', 'address'], hostMessage(address.host));
-  }
-  const dashboardHost = (raw.dashboard as Table | undefined)?.host;
-  if (typeof dashboardHost === 'string' && loopbackHost(dashboardHost) === undefined) add(['dashboard', 'host'], hostMessage(dashboardHost));
-  const dataDir = (raw.runtime as Table | undefined)?.data_dir;
-  const outside = dataDir === undefined ? undefined : dataDirProblem(dataDir);
-  if (outside) add(['runtime', 'data_dir'], outside);
-
-  for (const [name, timer] of entries(raw.timers)) {
-    const hasInterval = timer.interval_ms !== undefined;
-    const hasCron = timer.cron !== undefined;
-    if (hasInterval === hasCron) {
-      add(['timers', name], `needs exactly one of interval_ms or cron (got ${hasInterval ? 'both' : 'neither'})`);
-    } else if (typeof timer.cron === 'string') {
-      const error = cronError(timer.cron);
-      if (error) add(['timers', name, 'cron'], `is not a valid cron expression: ${error} (got ${describe(timer.cron)})`);
-    }
-  }
-
-  for (const [id, agent] of entries(raw.agents)) {
-    const { backoff_initial_ms: initial, backoff_max_ms: max } = agent;
-    if (typeof initial === 'number' && typeof max === 'number' && initial > max) {
-      add(['agents', id, 'backoff_initial_ms'], `must be <= backoff_max_ms (got ${initial} > ${max})`);
-    }
-    for (const [name, value] of Object.entries((agent.env as Table | undefined) ?? {})) {
-      if (typeof value !== 'string') continue;
-      const expanded = expandEnv(value, env);
-      if (typeof expanded === 'string') (agent.env as Table)[name] = expanded;
-      else add(['agents', id, 'env', name], expanded.error);
-    }
-  }
-  return problems;
-}
-
-function entries(value: unknown): [string, Table][] {
-  if (!value || typeof value !== 'object') return [];
-  return Object.entries(value as Table).filter((e): e is [string, Table] => !!e[1] && typeof e[1] === 'object' && !Array.isArray(e[1]));
-}
-
-/** "127.0.0.1" | "::1" for an accepted loopback host ("localhost" means 127.0.0.1), else undefined. */
-export function loopbackHost(host: string): string | undefined {
-  if (host === '127.0.0.1' || host === 'localhost') return '127.0.0.1';
-  if (host === '::1') return '::1';
-  return undefined;
-}
-
-function hostMessage(host: string): string {
-  return `must be a loopback address "127.0.0.1", "::1" or "localhost" (got ${describe(host)}): the bridge never listens beyond this machine`;
-}
-
-function cronError(expression: string): string | undefined {
-  try {
-    new Cron(expression, { paused: true }).stop();
-    return undefined;
-  } catch (err) {
-    return messageOf(err).replace(/^CronPattern: /, '');
-  }
-}
-
-/**
- * Agent env values may name variables of the runtime's environment: `${NAME}` is replaced by
- * its value, `${NAME:-fallback}` uses the fallback when NAME is unset or empty, `$$` is a
- * literal `$`. An unset NAME without a fallback is an error, not an empty string, so a missing
- * secret shows up at start rather than as a confusing failure inside the agent.
- */
-export function expandEnv(value: string, env: Record<string, string | undefined>): string | { error: string } {
-  let missing: string | undefined;
-  const out = value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name?: string, fallback?: string) => {
-    if (match === '$$') return '$';
-    const v = env[name!];
-    if (v !== undefined && (v !== '' || fallback === undefined)) return v;
-    if (fallback !== undefined) return fallback;
-    missing ??= name;
-    return '';
-  });
-  if (missing === undefined) return out;
-  return { error: `\${${missing}} is not set in the runtime's environment (write \${${missing}:-default} for a fallback)` };
 }
 
 // ---- mapping onto LoomConfig -------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 import type { QoS } from '../qos';
 import type { ConfigNote } from './reference';
+import type { ClusterConfig } from './cluster';
 
 export interface LoomConfig {
   /** Absolute path of the workspace root (not from the file: from --workspace). */
@@ -113,6 +114,8 @@ export interface LoomConfig {
   notes: ConfigNote[];
   /** [llm.<name>]: read by Python agents, passed through untouched; llm:generate reads its endpoint from them too. */
   llm: Record<string, Record<string, unknown>>;
+  /** [cluster]: present only when loom.toml has it; runtime/cluster joins NATS then (see cluster.ts). */
+  cluster?: ClusterConfig;
 }
 
 export interface AgentConfig {

@@ -1,11 +1,17 @@
-// Validation of the `[mcp.*]` tables of loom.toml (kept as parsed by the config loader) and the
-// opt-in import of VS Code's `.vscode/mcp.json`. Every problem names its key (`mcp.github.url: ...`);
-// a bad server entry is reported and skipped, the other servers still run.
+// The `[mcp.*]` tables of loom.toml as typed settings, and the opt-in import of VS Code's
+// `.vscode/mcp.json`. Each table is checked against loom.toml's own schema (runtime/config/schema.ts,
+// which loadConfig checks the file with too), so a problem is worded as everywhere else
+// (`mcp.github.url: must not be empty`); here are only the rules a schema cannot say (command or url,
+// the transport that fits, a server name that is no Loom namespace, a URL after ${VAR} expansion).
+// A bad server entry is reported and skipped, the other servers still run.
 import { inputVariable } from '../contract/mcpInputs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import JSON5 from 'json5';
-import type { IsolationMode } from '../config';
+import { loomTomlSchema, type IsolationMode, type McpServeTable, type McpServerTable, type McpSettingsTable } from '../config';
+import { problemsFromAjv } from '../contract/configProblems';
+import { describe } from '../contract/describe';
+import { compileLoomTomlSchema } from '../contract/loomToml';
 import { LOOM_NAMESPACES } from '../tools/namespaces';
 import { LoomError, messageOf } from '../contract/errors';
 
@@ -109,7 +115,6 @@ export const RESERVED_NAMESPACES = [...LOOM_NAMESPACES, SETTINGS_TABLE, SERVE_TA
 
 // A server name becomes a tool namespace (`<name>:tool`) and a topic segment (`mcp.<name>.state`).
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const POLICIES: readonly McpPolicy[] = ['allow', 'ask', 'deny'];
 
 const DEFAULT_SETTINGS: McpSettings = { importVscode: false, defaultPolicy: 'allow', headlessAsk: 'deny' };
 const DEFAULT_SERVE: McpServeConfig = { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [], toolPolicy: {} };
@@ -125,95 +130,26 @@ export class McpConfigError extends LoomError {
   }
 }
 
-/** Reads typed values off one table, throwing McpConfigError with the full key on a bad one. */
-class TableReader {
-  private readonly seen = new Set<string>();
-  constructor(private readonly table: Record<string, unknown>, private readonly prefix: string) {}
-
-  key(k: string): string {
-    return `${this.prefix}.${k}`;
-  }
-
-  private take(k: string): unknown {
-    this.seen.add(k);
-    return this.table[k];
-  }
-
-  has(k: string): boolean {
-    return this.table[k] !== undefined;
-  }
-
-  string(k: string, fallback?: string): string | undefined {
-    const v = this.take(k);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'string' || v === '') throw new McpConfigError(`${this.key(k)}: expected a non-empty string, got ${describe(v)}`);
-    return v;
-  }
-
-  bool(k: string, fallback: boolean): boolean {
-    const v = this.take(k);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') throw new McpConfigError(`${this.key(k)}: expected true or false, got ${describe(v)}`);
-    return v;
-  }
-
-  int(k: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.take(k);
-    if (v === undefined) return fallback;
-    const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-      throw new McpConfigError(`${this.key(k)}: expected a whole number from ${min} to ${max}, got ${describe(v)}`);
-    }
-    return n;
-  }
-
-  stringList(k: string): string[] {
-    const v = this.take(k);
-    if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
-      throw new McpConfigError(`${this.key(k)}: expected a list of strings, got ${describe(v)}`);
-    }
-    return v as string[];
-  }
-
-  stringMap(k: string): Record<string, string> {
-    const v = this.take(k);
-    if (v === undefined) return {};
-    if (!isTable(v)) throw new McpConfigError(`${this.key(k)}: expected a table of strings, got ${describe(v)}`);
-    const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(v)) {
-      if (typeof value !== 'string') throw new McpConfigError(`${this.key(k)}.${name}: expected a string, got ${describe(value)}`);
-      out[name] = value;
-    }
-    return out;
-  }
-
-  oneOf<T extends string>(k: string, options: readonly T[], fallback: T): T {
-    const v = this.take(k);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'string' || !options.includes(v as T)) {
-      throw new McpConfigError(`${this.key(k)}: expected one of ${options.map((o) => `"${o}"`).join(', ')}, got ${describe(v)}`);
-    }
-    return v as T;
-  }
-
-  /** Unknown keys are errors: a typo ("comand") should not silently start nothing. */
-  rejectUnknown(): void {
-    const unknown = Object.keys(this.table).filter((k) => !this.seen.has(k));
-    if (unknown.length > 0) throw new McpConfigError(`${this.key(unknown[0])}: unknown key`);
-  }
+/**
+ * Checks an [mcp.<name>] table (a server, or settings/serve) against loom.toml's own schema
+ * (runtime/config/schema.ts), so every reader words its problems alike: loadConfig for loom.toml,
+ * this for .vscode/mcp.json, LOOM_MCP_SERVERS and tables given in code. Returns it typed.
+ */
+function checked<T>(name: string, table: unknown): T {
+  const validate = compileLoomTomlSchema(loomTomlSchema);
+  const doc = { mcp: { [name]: table } };
+  if (validate(doc)) return table as T;
+  const problems = problemsFromAjv(validate.errors ?? [], doc);
+  throw new McpConfigError(problems.map((p) => `${p.key}: ${p.message}`).join('; '));
 }
 
 function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (isTable(v)) return 'a table';
-  return JSON.stringify(typeof v === 'bigint' ? Number(v) : v);
-}
+/** Keys that belong to one transport only; given to a server of the other, they are refused. */
+const STDIO_ONLY = ['command', 'args', 'env', 'cwd', 'isolation', 'network', 'read_only_paths'] as const;
+const HTTP_ONLY = ['url', 'headers'] as const;
 
 /** Checks a server name; returns the problem or undefined. */
 export function serverNameProblem(name: string): string | undefined {
@@ -226,36 +162,33 @@ export function serverNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-function readRestart(r: TableReader, key: string): McpRestartConfig {
-  const backoffInitialMs = r.int('backoff_initial_ms', DEFAULT_RESTART.backoffInitialMs, 1);
-  const backoffMaxMs = r.int('backoff_max_ms', Math.max(DEFAULT_RESTART.backoffMaxMs, backoffInitialMs), 1);
+function readRestart(t: McpServerTable, key: string): McpRestartConfig {
+  const backoffInitialMs = t.backoff_initial_ms ?? DEFAULT_RESTART.backoffInitialMs;
+  const backoffMaxMs = t.backoff_max_ms ?? Math.max(DEFAULT_RESTART.backoffMaxMs, backoffInitialMs);
   if (backoffMaxMs < backoffInitialMs) {
     throw new McpConfigError(`${key}.backoff_max_ms: must be at least backoff_initial_ms (${backoffInitialMs}), got ${backoffMaxMs}`);
   }
   return {
-    enabled: r.bool('restart', DEFAULT_RESTART.enabled),
+    enabled: t.restart ?? DEFAULT_RESTART.enabled,
     backoffInitialMs,
     backoffMaxMs,
-    maxRestarts: r.int('max_restarts', DEFAULT_RESTART.maxRestarts, 0),
-    windowMs: r.int('restart_window_ms', DEFAULT_RESTART.windowMs, 1),
+    maxRestarts: t.max_restarts ?? DEFAULT_RESTART.maxRestarts,
+    windowMs: t.restart_window_ms ?? DEFAULT_RESTART.windowMs,
   };
 }
 
-function readToolPolicy(r: TableReader, names: 'server' | 'registry' = 'server'): Record<string, McpPolicy> {
-  const map = r.stringMap('tool_policy');
-  for (const [tool, value] of Object.entries(map)) {
-    if (!POLICIES.includes(value as McpPolicy)) {
-      throw new McpConfigError(`${r.key('tool_policy')}.${tool}: expected one of "allow", "ask", "deny", got ${JSON.stringify(value)}`);
-    }
+/** tool_policy names tools as the server lists them ('server'), or by registry name or glob ([mcp.serve]). */
+function checkToolPolicy(key: string, map: Record<string, McpPolicy> | undefined, names: 'server' | 'registry'): Record<string, McpPolicy> {
+  for (const tool of Object.keys(map ?? {})) {
     if (names === 'registry') {
       if (!tool.includes(':') && !tool.includes('*')) {
-        throw new McpConfigError(`${r.key('tool_policy')}.${tool}: name a registry tool ("fs:write") or a glob ("fs:*"); quote it in TOML: { "fs:write" = "ask" }`);
+        throw new McpConfigError(`${key}.tool_policy.${tool}: name a registry tool ("fs:write") or a glob ("fs:*"); quote it in TOML: { "fs:write" = "ask" }`);
       }
     } else if (tool.includes(':')) {
-      throw new McpConfigError(`${r.key('tool_policy')}.${tool}: name the tool as the server lists it, without the "<server>:" prefix`);
+      throw new McpConfigError(`${key}.tool_policy.${tool}: name the tool as the server lists it, without the "<server>:" prefix`);
     }
   }
-  return map as Record<string, McpPolicy>;
+  return { ...map };
 }
 
 function checkUrl(key: string, url: string): void {
@@ -263,17 +196,17 @@ function checkUrl(key: string, url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new McpConfigError(`${key}: not a valid URL: ${JSON.stringify(url)}`);
+    throw new McpConfigError(`${key}: must be a valid URL (got ${describe(url)})`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new McpConfigError(`${key}: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
+    throw new McpConfigError(`${key}: must be an http:// or https:// URL (got ${describe(url)})`);
   }
 }
 
 /** Validates one `[mcp.<name>]` table. Throws McpConfigError naming the key. */
 export function parseServer(
   name: string,
-  table: Record<string, unknown>,
+  table: unknown,
   settings: McpSettings,
   workspace: string,
   source: McpServerConfig['source'] = 'loom.toml',
@@ -281,75 +214,68 @@ export function parseServer(
   const nameProblem = serverNameProblem(name);
   if (nameProblem) throw new McpConfigError(nameProblem);
   const key = `mcp.${name}`;
-  const r = new TableReader(table, key);
-  const hasCommand = r.has('command');
-  const hasUrl = r.has('url');
+  const t = checked<McpServerTable>(name, table);
+  const hasCommand = t.command !== undefined;
+  const hasUrl = t.url !== undefined;
   if (hasCommand && hasUrl) throw new McpConfigError(`${key}: give either command (stdio) or url (HTTP), not both`);
   if (!hasCommand && !hasUrl) throw new McpConfigError(`${key}: needs command = "..." (a stdio server) or url = "http://..." (an HTTP server)`);
-  const transport = r.oneOf<McpTransportKind>('transport', ['stdio', 'http', 'sse'], hasCommand ? 'stdio' : 'http');
+  const transport: McpTransportKind = t.transport ?? (hasCommand ? 'stdio' : 'http');
   if (hasCommand !== (transport === 'stdio')) {
     throw new McpConfigError(`${key}.transport: "${transport}" does not fit ${hasCommand ? 'command' : 'url'}; stdio uses command, http/sse use url`);
   }
+  const misplaced = (transport === 'stdio' ? HTTP_ONLY : STDIO_ONLY).find((k) => t[k] !== undefined);
+  if (misplaced) throw new McpConfigError(`${key}.${misplaced}: only for ${transport === 'stdio' ? 'HTTP servers (url)' : 'stdio servers (command)'}`);
   const common = {
     name,
-    enabled: r.bool('enabled', true),
-    timeoutMs: r.int('timeout_ms', DEFAULT_TIMEOUT_MS, 1),
-    policy: r.oneOf<McpPolicy>('policy', POLICIES, settings.defaultPolicy),
-    toolPolicy: readToolPolicy(r),
-    restart: readRestart(r, key),
+    enabled: t.enabled ?? true,
+    timeoutMs: t.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+    policy: t.policy ?? settings.defaultPolicy,
+    toolPolicy: checkToolPolicy(key, t.tool_policy, 'server'),
+    restart: readRestart(t, key),
     source,
   };
-  let server: McpServerConfig;
   if (transport === 'stdio') {
-    const cwd = r.string('cwd', '.')!;
-    server = {
+    const cwd = t.cwd ?? '.';
+    return {
       ...common,
       transport,
-      command: r.string('command')!,
-      args: r.stringList('args'),
-      env: r.stringMap('env'),
+      command: t.command!,
+      args: t.args ?? [],
+      env: t.env ?? {},
       cwd: path.resolve(workspace, cwd.replaceAll('${workspaceFolder}', workspace)),
-      isolation: r.oneOf<IsolationMode>('isolation', ['required', 'best-effort', 'off'], 'off'),
-      network: r.bool('network', false),
-      readOnlyPaths: r.stringList('read_only_paths'),
+      isolation: t.isolation ?? 'off',
+      network: t.network ?? false,
+      readOnlyPaths: t.read_only_paths ?? [],
     };
-  } else {
-    const url = r.string('url')!;
-    // The URL may carry ${VAR} references; it is checked again after expansion.
-    if (!url.includes('${')) checkUrl(r.key('url'), url);
-    server = { ...common, transport, url, headers: r.stringMap('headers') };
   }
-  r.rejectUnknown();
-  return server;
+  const url = t.url!;
+  // The URL may carry ${VAR} references; it is checked again after expansion.
+  if (!url.includes('${')) checkUrl(`${key}.url`, url);
+  return { ...common, transport, url, headers: t.headers ?? {} };
 }
 
 function parseSettings(raw: unknown): McpSettings {
   if (raw === undefined) return { ...DEFAULT_SETTINGS };
-  if (!isTable(raw)) throw new McpConfigError(`mcp.${SETTINGS_TABLE}: expected a table [mcp.${SETTINGS_TABLE}]`);
-  const r = new TableReader(raw, `mcp.${SETTINGS_TABLE}`);
-  const settings: McpSettings = {
-    importVscode: r.bool('import_vscode', DEFAULT_SETTINGS.importVscode),
-    defaultPolicy: r.oneOf<McpPolicy>('default_policy', POLICIES, DEFAULT_SETTINGS.defaultPolicy),
-    headlessAsk: r.oneOf<'allow' | 'deny'>('headless_ask', ['allow', 'deny'], DEFAULT_SETTINGS.headlessAsk),
+  const t = checked<McpSettingsTable>(SETTINGS_TABLE, raw);
+  return {
+    importVscode: t.import_vscode ?? DEFAULT_SETTINGS.importVscode,
+    defaultPolicy: t.default_policy ?? DEFAULT_SETTINGS.defaultPolicy,
+    headlessAsk: t.headless_ask ?? DEFAULT_SETTINGS.headlessAsk,
   };
-  r.rejectUnknown();
-  return settings;
 }
 
 function parseServe(raw: unknown): McpServeConfig {
   if (raw === undefined) return { ...DEFAULT_SERVE };
-  if (!isTable(raw)) throw new McpConfigError(`mcp.${SERVE_TABLE}: expected a table [mcp.${SERVE_TABLE}]`);
-  const r = new TableReader(raw, `mcp.${SERVE_TABLE}`);
+  const t = checked<McpServeTable>(SERVE_TABLE, raw);
   const serve: McpServeConfig = {
-    http: r.bool('http', DEFAULT_SERVE.http),
-    host: r.oneOf('host', ['127.0.0.1', '::1'], '127.0.0.1'),
-    port: r.int('port', DEFAULT_SERVE.port, 0, 65535),
-    include: r.stringList('include'),
-    exclude: r.stringList('exclude'),
-    toolPolicy: readToolPolicy(r, 'registry'),
+    http: t.http ?? DEFAULT_SERVE.http,
+    host: t.host ?? DEFAULT_SERVE.host,
+    port: t.port ?? DEFAULT_SERVE.port,
+    include: t.include ?? [],
+    exclude: t.exclude ?? [],
+    toolPolicy: checkToolPolicy(`mcp.${SERVE_TABLE}`, t.tool_policy, 'registry'),
   };
-  if (r.has('policy')) serve.policy = r.oneOf<McpPolicy>('policy', POLICIES, 'ask');
-  r.rejectUnknown();
+  if (t.policy !== undefined) serve.policy = t.policy;
   return serve;
 }
 
@@ -368,9 +294,6 @@ export function parseMcpConfig(
   for (const [name, table] of Object.entries(raw)) {
     if (name === SETTINGS_TABLE || name === SERVE_TABLE) continue;
     try {
-      if (!isTable(table)) {
-        throw new McpConfigError(`mcp.${name}: expected a table [mcp.${name}] describing a server (global options go under [mcp.${SETTINGS_TABLE}])`);
-      }
       servers.push(parseServer(name, table, settings, workspace));
     } catch (err) {
       problems.push({ server: name, message: messageOf(err), transport: configuredTransport(table), source: 'loom.toml' });

@@ -1,19 +1,11 @@
 // Typed tool errors and their mapping onto the wire (loom.v1 ToolResult), so the bridge and the
 // registry speak the same codes.
-import { LoomError } from '../contract/errors';
 import type { ToolResult } from '../proto/types';
 import type { ToolErrorCode, ToolOutcome } from './types';
+import { ToolError } from '../contract/toolError';
 
-export class ToolError extends LoomError {
-  constructor(
-    override readonly code: ToolErrorCode,
-    message: string,
-    readonly details?: Record<string, string>,
-  ) {
-    super(code, message);
-    this.name = 'ToolError';
-  }
-}
+// The class is the contract's: the extension's editor tools throw and catch the same one.
+export { ToolError };
 
 export type ProtoToolStatus = 'TOOL_OK' | 'TOOL_ERROR' | 'TOOL_TIMEOUT' | 'TOOL_NOT_FOUND' | 'TOOL_INVALID_ARGUMENTS';
 

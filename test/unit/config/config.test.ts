@@ -124,10 +124,10 @@ command = "node"
 [mcp.files]
 command = "npx"
 args = ["server"]
-weird_key = 1
+timeout_ms = 5000
 
 [llm.openai]
-model_name = "gpt"
+model = "gpt"
 api_base = "http://localhost"
 `);
     const c = await loadConfig(ws);
@@ -153,8 +153,8 @@ api_base = "http://localhost"
       isolation: 'required', network: false, readOnlyPaths: ['/opt/py'], stateAccess: ['helper'],
     });
     assert.deepEqual(c.agents.helper, { ...defaultConfigAgent(), command: 'node' });
-    assert.deepEqual(c.mcp, { files: { command: 'npx', args: ['server'], weird_key: 1 } }, 'mcp is kept as parsed');
-    assert.deepEqual(c.llm, { openai: { model_name: 'gpt', api_base: 'http://localhost' } }, 'llm passes through untouched');
+    assert.deepEqual(c.mcp, { files: { command: 'npx', args: ['server'], timeout_ms: 5000 } }, 'mcp is kept as written, for runtime/mcp');
+    assert.deepEqual(c.llm, { openai: { model: 'gpt', api_base: 'http://localhost' } }, 'llm is kept as written, for its readers');
   });
 
   function defaultConfigAgent() {

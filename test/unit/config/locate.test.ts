@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { locateKey } from '../../../runtime/config/locate';
+import { locateKey } from '../../../runtime/contract/locateKey';
 
 describe('config: where a key of loom.toml is written', () => {
   const toml = [

@@ -66,29 +66,32 @@ describe('mcp config', () => {
       g: { url: 'http://x/mcp', transport: 'stdio' },
       h: { command: 'x', tool_policy: { 'h:t': 'deny' } },
       i: { command: 'x', backoff_initial_ms: 1000, backoff_max_ms: 10 },
+      j: { url: 'http://127.0.0.1:1/mcp', args: ['x'] },
       'bad.name': { command: 'x' },
       editor: { command: 'x' },
     };
     const { config, problems } = parseMcpConfig(raw, WS);
     assert.deepEqual(config.servers.map((s) => s.name), ['good']);
     const byServer = Object.fromEntries(problems.map((p) => [p.server, p.message]));
-    assert.match(byServer.a, /^mcp\.a\.url: expected an http:\/\/ or https:\/\/ URL/);
+    assert.match(byServer.a, /^mcp\.a\.url: must be an http:\/\/ or https:\/\/ URL \(got "ftp:\/\/nope"\)/);
     assert.match(byServer.b, /^mcp\.b: give either command \(stdio\) or url \(HTTP\), not both/);
     assert.match(byServer.c, /^mcp\.c: needs command/);
-    assert.match(byServer.d, /^mcp\.d\.args: expected a list of strings, got "not-a-list"/);
-    assert.match(byServer.e, /^mcp\.e\.policy: expected one of "allow", "ask", "deny", got "maybe"/);
-    assert.match(byServer.f, /^mcp\.f\.comand: unknown key/);
+    // Worded by loom.toml's schema, as loadConfig words the same tables.
+    assert.match(byServer.d, /^mcp\.d\.args: must be an array \(got "not-a-list"\)/);
+    assert.match(byServer.e, /^mcp\.e\.policy: must be one of "allow", "ask", "deny" \(got "maybe"\)/);
+    assert.match(byServer.f, /^mcp\.f\.comand: unknown key \(did you mean "command"\?\)/);
     assert.match(byServer.g, /^mcp\.g\.transport: "stdio" does not fit url/);
     assert.match(byServer.h, /^mcp\.h\.tool_policy\.h:t: name the tool as the server lists it/);
     assert.match(byServer.i, /^mcp\.i\.backoff_max_ms: must be at least backoff_initial_ms/);
+    assert.match(byServer.j, /^mcp\.j\.args: only for stdio servers \(command\)/);
     assert.match(byServer['bad.name'], /^mcp\.bad\.name: a server name must be/);
     assert.match(byServer.editor, /^mcp\.editor: "editor" is a built-in Loom tool namespace/);
   });
 
   it('throws for bad settings tables, naming the key', () => {
-    assert.throws(() => parseMcpConfig({ settings: { headless_ask: 'ask' } }, WS), /mcp\.settings\.headless_ask: expected one of "allow", "deny"/);
-    assert.throws(() => parseMcpConfig({ serve: { host: '0.0.0.0' } }, WS), /mcp\.serve\.host: expected one of "127\.0\.0\.1", "::1"/);
-    assert.throws(() => parseMcpConfig({ serve: { port: 70000 } }, WS), /mcp\.serve\.port: expected a whole number from 0 to 65535/);
+    assert.throws(() => parseMcpConfig({ settings: { headless_ask: 'ask' } }, WS), /mcp\.settings\.headless_ask: must be one of "allow", "deny" \(got "ask"\)/);
+    assert.throws(() => parseMcpConfig({ serve: { host: '0.0.0.0' } }, WS), /mcp\.serve\.host: must be one of "127\.0\.0\.1", "::1" \(got "0\.0\.0\.0"\)/);
+    assert.throws(() => parseMcpConfig({ serve: { port: 70000 } }, WS), /mcp\.serve\.port: must be <= 65535 \(got 70000\)/);
   });
 
   it('expands ${VAR}, ${env:VAR}, ${workspaceFolder} and resolver answers; a missing one names the key', async () => {
@@ -102,7 +105,7 @@ describe('mcp config', () => {
     const expanded = (await expandServer(server, { workspace: WS, env: { ...env, BASE: 'https://h.example' } })) as McpHttpServerConfig;
     assert.equal(expanded.url, 'https://h.example/mcp');
     assert.deepEqual(expanded.headers, { Authorization: 'Bearer t0k' });
-    await assert.rejects(expandServer(server, { workspace: WS, env: { BASE: 'nope' } }), /mcp\.gh\.url: not a valid URL/);
+    await assert.rejects(expandServer(server, { workspace: WS, env: { BASE: 'nope' } }), /mcp\.gh\.url: must be a valid URL \(got "nope\/mcp"\)/);
   });
 
   it('reads ${VAR:-default} and $$ as the config part\'s expandEnv does', async () => {
@@ -133,7 +136,7 @@ describe('mcp config', () => {
     assert.equal(config.serve.policy, 'deny');
     assert.deepEqual(config.serve.toolPolicy, { 'fs:*': 'allow', 'system:shell': 'ask' });
     assert.throws(() => parseMcpConfig({ serve: { tool_policy: { shell: 'allow' } } }, WS), /mcp\.serve\.tool_policy\.shell: name a registry tool \("fs:write"\) or a glob/);
-    assert.throws(() => parseMcpConfig({ serve: { policy: 'sometimes' } }, WS), /mcp\.serve\.policy: expected one of "allow", "ask", "deny"/);
+    assert.throws(() => parseMcpConfig({ serve: { policy: 'sometimes' } }, WS), /mcp\.serve\.policy: must be one of "allow", "ask", "deny" \(got "sometimes"\)/);
   });
 
   it('a failed entry keeps the transport it asked for', () => {

@@ -13,7 +13,8 @@ A section looks like:
 
 Keys given in the section override the preset named by `type` (or by the section's name when
 it matches a preset). Unknown `type` values, unknown keys, wrong types and out-of-range values
-are errors rather than silent defaults (see section.py); strings expand `${VAR}` as env.py says.
+are errors rather than silent defaults (see section.py; a loom.toml file is first checked against
+the runtime's schema by loom.config); strings expand `${VAR}` as env.py says.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the same parser, packaged as tomli
     import tomli as tomllib  # type: ignore[no-redef]
 
+from ..config import check_document
 from .env import expand_env
 from .errors import LLMConfigError
 from .section import KNOWN_KEYS, read_section
@@ -155,6 +157,11 @@ def read_llm_sections(path: str | Path) -> dict[str, Any]:
     llm = data.get("llm", {})
     if not isinstance(llm, dict):
         raise LLMConfigError("config", f"{p}: [llm] must be a table of [llm.<name>] tables")
+    # The [llm.*] tables against the runtime's own schema, in the runtime's words (loom.config):
+    # the file is refused here exactly where the runtime and the editor refuse it.
+    problems = check_document({"llm": llm}, p.read_text(encoding="utf-8"), p.name)
+    if problems:
+        raise LLMConfigError("config", "\n".join(problems))
     return llm
 
 

@@ -1,4 +1,4 @@
-// Where a key of loom.toml is written: schema problems name keys by their TOML path, and a person
+// Contract: where a key of loom.toml is written. Problems name keys by their TOML path, and a person
 // (and VS Code's Problems panel) wants the line. A line scanner, not a second parser: it follows
 // [table] headers and `key = value` lines, which is how loom.toml is written; a key it cannot
 // place (inside an inline table, say) falls back to its nearest enclosing key or table.

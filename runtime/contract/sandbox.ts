@@ -1,0 +1,181 @@
+// Contract: file confinement by REAL path, judged on a path STRING. A path is judged by where the
+// operating system would take it: every symlink followed (dangling ones too, for writes), `..`
+// applied after the symlink before it, as the kernel does. Anything that lands outside the
+// workspace roots is refused, naming the path. Lexical checks alone are what let the reference escape.
+//
+// A string judged now may lead elsewhere when it is used (a folder swapped for a symlink in
+// between), so the runtime's file tools do not rely on this: they walk from held directories
+// (runtime/tools/fsat). This stays for what must be judged as a string: system:shell's arguments
+// and working directory (runtime/tools/sandbox.ts builds it from the config), and the extension's
+// editor tools, as defence in depth under the OS isolation: both confine paths by this one rule.
+import { promises as fsp, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { ToolError } from './toolError';
+import { messageOf } from './errors';
+
+/** Where a path really leads. `exists` is false for a file a write would create. */
+export interface ResolvedPath {
+  input: string;
+  real: string;
+  exists: boolean;
+}
+
+export interface SandboxOptions {
+  /** Workspace roots; the first is the base for relative paths. Each must exist. */
+  roots: string[];
+  /** Folders tools may read but never change, absolute. */
+  readOnly?: string[];
+  /** Folders tools may not even see (the runtime's data folder: it holds the bridge token), absolute; need not exist yet. */
+  hidden?: string[];
+}
+
+/**
+ * Path components no tool may write into: git runs commands named in its config and hooks, VS
+ * Code the tasks in .vscode. The file tools may ask a person instead (tools.fs.protected_writes).
+ */
+const WRITE_PROTECTED_NAMES = new Set(['.git', '.vscode']);
+/** The runtime starts what the workspace's loom.toml names. */
+const ROOT_CONFIG = 'loom.toml';
+const MAX_SYMLINK_HOPS = 40;
+
+export class Sandbox {
+  readonly roots: readonly string[];
+  private readonly readOnly: readonly string[];
+  private readonly hidden: readonly string[];
+
+  constructor(options: SandboxOptions) {
+    if (!options.roots.length) throw new Error('sandbox needs at least one root');
+    this.roots = dedupe(options.roots.map((r) => realpathSync.native(r)));
+    this.readOnly = (options.readOnly ?? []).map((p) => realIfExists(p));
+    this.hidden = (options.hidden ?? []).map((p) => path.resolve(p));
+  }
+
+  /**
+   * Roots = the workspace + extra roots (relative ones against the workspace), the data folder
+   * (relative to the workspace) hidden; an extra root that does not exist is skipped, and passed to
+   * `skipped`.
+   */
+  static optionsFor(workspace: string, extraRoots: readonly string[], dataDir: string, skipped?: (root: string) => void): SandboxOptions {
+    const extra: string[] = [];
+    for (const root of extraRoots) {
+      const abs = path.resolve(workspace, root);
+      try {
+        realpathSync.native(abs);
+        extra.push(abs);
+      } catch {
+        skipped?.(abs);
+      }
+    }
+    const real = realpathSync.native(workspace);
+    return { roots: [real, ...extra], hidden: [path.resolve(real, dataDir)] };
+  }
+
+  get workspace(): string {
+    return this.roots[0];
+  }
+
+  contains(real: string): boolean {
+    return this.roots.some((root) => isWithin(root, real));
+  }
+
+  /** For reading, listing and as a working directory: follows every symlink. */
+  async resolve(input: string, base?: string): Promise<ResolvedPath> {
+    const real = await this.realTarget(checkInput(input), base ?? this.workspace);
+    this.confine(input, real.path);
+    return { input, real: real.path, exists: real.exists };
+  }
+
+  /** For writing: as resolve(), and refuses the protected places. */
+  async resolveForWrite(input: string, base?: string): Promise<ResolvedPath> {
+    const resolved = await this.resolve(input, base);
+    this.refuseProtected(input, resolved.real);
+    return resolved;
+  }
+
+  private confine(input: string, real: string): void {
+    if (!this.contains(real)) throw new ToolError('denied', `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${real})`, { path: input, resolved: real });
+    // Resolved now, not at construction: the data folder is made when the runtime starts.
+    if (this.hidden.some((p) => isWithin(realIfExists(p), real))) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder, which tools cannot see or change`, { path: input });
+  }
+
+  private refuseProtected(input: string, real: string): void {
+    const root = this.roots.find((r) => isWithin(r, real))!;
+    const parts = path.relative(root, real).split(path.sep);
+    const folder = parts.find((p) => WRITE_PROTECTED_NAMES.has(p.toLowerCase()));
+    if (folder) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside a ${folder.toLowerCase()} folder, which tools may not change`, { path: input });
+    if (parts.length === 1 && parts[0].toLowerCase() === ROOT_CONFIG) throw new ToolError('denied', `path ${JSON.stringify(input)} is the workspace's ${ROOT_CONFIG}, which tools may not change`, { path: input });
+    const ro = this.readOnly.find((p) => isWithin(p, real));
+    if (ro) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder ${ro}, which tools may not change`, { path: input });
+  }
+
+  /**
+   * The real path the OS would reach. The longest existing prefix is resolved by realpath(3)
+   * on the raw string (so "link/.." means the link target's parent, as in the kernel); a
+   * dangling symlink right after it is followed by hand; the rest does not exist yet.
+   */
+  private async realTarget(input: string, base: string, hops = 0): Promise<{ path: string; exists: boolean }> {
+    if (hops > MAX_SYMLINK_HOPS) throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+    const absolute = path.isAbsolute(input) ? input : `${base}/${input}`;
+    const parts = absolute.split('/').filter((p, i) => i === 0 || p !== '');
+    for (let n = parts.length; n >= 1; n--) {
+      const prefix = parts.slice(0, n).join('/') || '/';
+      let realPrefix: string;
+      try {
+        realPrefix = await fsp.realpath(prefix);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        if (code === 'ELOOP') throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+        throw new ToolError('failed', `cannot resolve ${JSON.stringify(input)}: ${messageOf(err)}`, { path: input });
+      }
+      const rest = parts.slice(n);
+      if (!rest.length) return { path: realPrefix, exists: true };
+      if (rest.some((p) => p === '..' || p === '.')) {
+        // Past the last existing component the kernel would stop with ENOENT; collapsing
+        // lexically and resolving again keeps any symlink the collapse lands on in view.
+        return this.realTarget(path.resolve(realPrefix, ...rest), '/', hops + 1);
+      }
+      const next = path.join(realPrefix, rest[0]);
+      const stat = await lstatOrNull(next);
+      if (stat?.isSymbolicLink()) {
+        const target = await fsp.readlink(next);
+        const followed = path.isAbsolute(target) ? target : `${realPrefix}/${target}`;
+        return this.realTarget([followed, ...rest.slice(1)].join('/'), '/', hops + 1);
+      }
+      return { path: path.join(realPrefix, ...rest), exists: false };
+    }
+    return { path: path.resolve(absolute), exists: false };
+  }
+}
+
+function checkInput(input: string): string {
+  if (typeof input !== 'string' || input === '') throw new ToolError('invalid_arguments', 'path must be a non-empty string');
+  if (input.includes('\0')) throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
+  return input;
+}
+
+function isWithin(root: string, candidate: string): boolean {
+  if (candidate === root) return true;
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  return candidate.startsWith(prefix);
+}
+
+async function lstatOrNull(p: string) {
+  try {
+    return await fsp.lstat(p);
+  } catch {
+    return null;
+  }
+}
+
+function realIfExists(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+function dedupe(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
