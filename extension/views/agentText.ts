@@ -5,6 +5,10 @@ export interface AgentFacts {
   pid?: number;
   restarts?: number;
   lastHeartbeatMs?: number;
+  /** Run by the runtime's supervisor without a loom.toml table (a script started from the window). */
+  adHoc?: boolean;
+  /** With [cluster]: the runtime (node) the agent runs on. */
+  node?: string;
 }
 
 /** "heartbeat 4s ago" (seconds, then minutes, then hours); "no heartbeat" before the first. */
@@ -16,10 +20,15 @@ export function heartbeatText(lastMs: number, now: number): string {
   return m < 120 ? `heartbeat ${m}m ago` : `heartbeat ${Math.round(m / 60)}h ago`;
 }
 
-/** "connected · pid 123 · 1 restart · heartbeat 4s ago"; the heartbeat only while the agent is up. */
+/**
+ * "connected · pid 123 · 1 restart · heartbeat 4s ago", "connected · ad-hoc · pid 123 · …" for an
+ * ad-hoc agent; the heartbeat only while the agent is up.
+ */
 export function agentDescription(info: AgentFacts | undefined, now: number): string {
   const state = info?.state || 'not started';
   const parts = [state];
+  if (info?.adHoc) parts.push('ad-hoc');
+  if (info?.node) parts.push(`on ${info.node}`);
   if (info?.pid) parts.push(`pid ${info.pid}`);
   if (info?.restarts) parts.push(`${info.restarts} restart${info.restarts === 1 ? '' : 's'}`);
   if (state === 'connected') parts.push(heartbeatText(Number(info?.lastHeartbeatMs ?? 0), now));

@@ -13,6 +13,7 @@ import type { McpServerInfo } from '../proto/gen/loom/v1/McpServerInfo';
 import type { FeedEvent } from '../proto/gen/loom/v1/FeedEvent';
 import type { FeedUpdate } from '../proto/gen/loom/v1/FeedUpdate';
 import type { IsolationInfo } from '../proto/gen/loom/v1/IsolationInfo';
+import type { ClusterInfo } from '../proto/gen/loom/v1/ClusterInfo';
 import type { SpanRecord } from '../proto/gen/loom/v1/SpanRecord';
 import type { StatsResponse } from '../proto/gen/loom/v1/StatsResponse';
 import type { ToolCallRecord } from '../proto/gen/loom/v1/ToolCallRecord';
@@ -29,6 +30,8 @@ export interface FeedSources {
   mcpServers?: () => McpServerInfo[];
   /** How system:shell confines its programs ([tools.shell] isolation, whether bubblewrap works here) and whether the workspace is trusted. */
   isolation?: () => IsolationInfo;
+  /** [cluster]: the NATS link's health. */
+  cluster?: () => ClusterInfo;
   startedAtMs?: number;
 }
 
@@ -202,6 +205,7 @@ export class Feed {
       storeBytes: this.sources.storeBytes ? await this.sources.storeBytes().catch(() => 0) : 0,
       mcpServers: this.sources.mcpServers?.() ?? [],
       isolation: this.sources.isolation?.() ?? null,
+      cluster: this.sources.cluster?.() ?? null,
     };
   }
 

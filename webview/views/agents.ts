@@ -9,6 +9,10 @@ export function agentsView(model: DashboardModel, host: Host): HTMLElement {
   const graph = svg('svg', { class: 'graph', 'data-testid': 'agent-graph', viewBox: '0 0 800 320', preserveAspectRatio: 'xMidYMid meet' });
   const table = h('table', { class: 'table', 'data-testid': 'agent-table' });
   const status = h('div', { class: 'muted', 'data-testid': 'agent-action-result' });
+  // [cluster]: the NATS link's health, and agents of every runtime with a node column and filter.
+  const cluster = h('div', { class: 'muted', 'data-testid': 'cluster-health' });
+  const nodeFilter = h('select', { 'data-testid': 'node-filter', onchange: () => render() }) as HTMLSelectElement;
+  let filterNodes = '';
 
   const control = async (agentId: string, action: 'start' | 'stop' | 'restart') => {
     status.textContent = `${action} ${agentId}…`;
@@ -16,15 +20,39 @@ export function agentsView(model: DashboardModel, host: Host): HTMLElement {
     status.textContent = r.ok ? `${action} ${agentId}: done` : `${action} ${agentId}: ${r.error}`;
   };
 
+  function renderCluster(): string | undefined {
+    const c = model.lastUpdate?.stats?.cluster;
+    const nodes = [...new Set(model.agents.map((a) => a.node).filter(Boolean))].sort();
+    // Rebuilt only when the nodes change: an open drop-down would close on every update otherwise.
+    if (nodes.join(',') !== filterNodes) {
+      filterNodes = nodes.join(',');
+      const chosen = nodeFilter.value;
+      nodeFilter.replaceChildren(h('option', { value: '' }, 'every node'), ...nodes.map((n) => h('option', { value: n }, n)));
+      nodeFilter.value = nodes.includes(chosen) ? chosen : '';
+    }
+    nodeFilter.hidden = nodes.length === 0;
+    const dropped = Object.entries(c?.dropped ?? {}).map(([k, v]) => `${v} ${k}`).join(', ');
+    cluster.textContent = c?.enabled
+      ? `cluster: ${c.state} as ${c.node}${c.server ? ` via ${c.server}` : ''} · nodes ${c.nodes.join(', ') || c.node} · sent ${c.eventsSent} · received ${c.eventsReceived}` +
+        `${Number(c.bufferedEvents) ? ` · buffered ${c.bufferedEvents}` : ''}${dropped ? ` · dropped ${dropped}` : ''}${c.lastError ? ` · ${c.lastError}` : ''}`
+      : '';
+    cluster.className = c?.enabled && c.state !== 'connected' ? 'error' : 'muted';
+    return c?.enabled ? c.node : undefined;
+  }
+
   function render(): void {
     const now = model.lastUpdate?.timestampMs ?? Date.now();
-    table.replaceChildren(h('tr', {}, ...['agent', 'state', 'pid', 'restarts', 'heartbeat', 'topics', 'tools', ''].map((c) => h('th', {}, c))),
-      ...model.agents.map((a) => h('tr', { 'data-agent': a.agentId },
-        h('td', {}, a.agentId), h('td', { class: `state state-${a.state}`, 'data-testid': `state-${a.agentId}` }, a.state),
+    const local = renderCluster();
+    const clustered = model.agents.some((a) => a.node);
+    const shown = model.agents.filter((a) => !nodeFilter.value || a.node === nodeFilter.value);
+    table.replaceChildren(h('tr', {}, ...['agent', ...(clustered ? ['node'] : []), 'state', 'pid', 'restarts', 'heartbeat', 'topics', 'tools', ''].map((c) => h('th', {}, c))),
+      ...shown.map((a) => h('tr', { 'data-agent': a.agentId, ...(a.node ? { 'data-node': a.node } : {}) },
+        h('td', {}, a.agentId), ...(clustered ? [h('td', {}, a.node || '–')] : []),
+        h('td', { class: `state state-${a.state}`, 'data-testid': `state-${a.agentId}` }, a.state),
         h('td', {}, a.pid || '–'), h('td', {}, a.restarts),
         h('td', {}, Number(a.lastHeartbeatMs) ? `${Math.max(0, Math.round((now - Number(a.lastHeartbeatMs)) / 1000))} s ago` : '–'),
         h('td', {}, a.topics.join(', ')), h('td', {}, a.tools.join(', ')),
-        h('td', {}, ...(a.supervised ? (['start', 'stop', 'restart'] as const).map((act) =>
+        h('td', {}, ...(a.node && local && a.node !== local ? [h('span', { class: 'muted' }, `on ${a.node}`)] : a.supervised ? (['start', 'stop', 'restart'] as const).map((act) =>
           h('button', { 'data-testid': `${act}-${a.agentId}`, onclick: () => control(a.agentId, act) }, act)) : [h('span', { class: 'muted' }, 'not supervised')])))));
     drawGraph();
   }
@@ -70,5 +98,5 @@ export function agentsView(model: DashboardModel, host: Host): HTMLElement {
   }
 
   model.onChange(render);
-  return h('section', { class: 'view', id: 'view-agents' }, graph, status, table);
+  return h('section', { class: 'view', id: 'view-agents' }, graph, cluster, nodeFilter, status, table);
 }

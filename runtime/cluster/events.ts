@@ -1,0 +1,378 @@
+// The bus across runtimes, through the bus's public API only. Outbound: one local subscription per
+// shared pattern hands each event published here to NATS (realtime patterns over core NATS, the
+// others over the JetStream stream). Inbound: events from other runtimes are published into the
+// local bus, so each local subscriber gets them once, with its own QoS. An event that came in is
+// marked (its id) and never goes out again, so nothing echoes back to its origin.
+import type { JetStreamClient, JetStreamManager, ConsumerMessages } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
+import { nanos, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
+import {
+  INBOX_PREFIX,
+  isValidTopic,
+  matchesSegments,
+  parsePattern,
+  replyTo,
+  type Bus,
+  type Subscription,
+} from '../bus';
+import type { Logger } from '../log';
+import { messageOf } from '../contract/errors';
+import type { ClusterConfig, Names } from './subjects';
+import { decodeEvent, encodeEvent, RecentIds } from './wire';
+
+export interface EventCounters {
+  sent: number;
+  received: number;
+  /** By reason: buffer_full (NATS unreachable and the byte budget spent), realtime_disconnected, decode. */
+  dropped: Record<string, number>;
+}
+
+interface Pending {
+  subject: string;
+  data: Uint8Array;
+  id: string;
+}
+
+/** JetStream publishes in flight at once: enough to fill the pipe, few enough to retry cheaply. */
+const WINDOW = 256;
+const RETRY_MS = 250;
+/** How long a remote request's inbox is remembered (a reply after that has no one waiting). */
+const INBOX_MEMORY_MS = 120_000;
+
+export class EventBridge {
+  readonly counters: EventCounters = { sent: 0, received: 0, dropped: {} };
+  private readonly injected = new RecentIds(100_000);
+  private readonly seen = new RecentIds(200_000);
+  /** Reply topics of requests that came from another runtime: what is published on one here goes back there. */
+  private readonly replyRoutes = new Map<string, { node: string; until: number; sub: Subscription }>();
+  /** Reply topics of requests sent from here: the only topics another runtime may answer on. */
+  private readonly awaitingReplies = new Map<string, number>();
+  private readonly localSubs: Subscription[] = [];
+  private natsSubs: NatsSubscription[] = [];
+  private consumer?: ConsumerMessages;
+  private nc?: NatsConnection;
+  private js?: JetStreamClient;
+  private queue: Pending[] = [];
+  private queueBytes = 0;
+  private inflight = 0;
+  private retryTimer?: NodeJS.Timeout;
+  private roomWaiters: (() => void)[] = [];
+  private closed = false;
+  private droppedSinceReport = 0;
+  /** The share lists, parsed once: matched against every event going out and coming in. */
+  private readonly realtimePatterns: string[][];
+  private readonly durablePatterns: string[][];
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly cfg: ClusterConfig,
+    private readonly n: Names,
+    private readonly log: Logger,
+    private readonly connected: () => boolean,
+    /** Resolves when this runtime's own agents are back (or gave up): the backlog is not delivered to nobody. */
+    private readonly agentsBack: () => Promise<void>,
+  ) {
+    this.realtimePatterns = cfg.shareRealtime.map((p) => parsePattern(p));
+    this.durablePatterns = cfg.share.map((p) => parsePattern(p));
+    const shared = (topic: string) => !topic.startsWith('cluster.') && !topic.startsWith(INBOX_PREFIX);
+    for (const pattern of cfg.shareRealtime) {
+      this.localSubs.push(
+        bus.subscribe(
+          pattern,
+          ({ topic, event }) => {
+            if (!shared(topic) || this.injected.has(event.id)) return;
+            this.expectReply(event);
+            this.sendRealtime(topic, event);
+          },
+          { qos: 'realtime', subscriber: 'cluster' },
+        ),
+      );
+    }
+    for (const pattern of cfg.share) {
+      this.localSubs.push(
+        bus.subscribe(
+          pattern,
+          ({ topic, event }) => {
+            if (!shared(topic) || this.injected.has(event.id)) return undefined;
+            if (this.matches(this.realtimePatterns, topic)) return undefined; // the realtime pattern carries it
+            this.expectReply(event);
+            return this.enqueue({ subject: n.durable(topic), data: encodeEvent(cfg.node, topic, event), id: event.id });
+          },
+          { qos: 'batched', subscriber: 'cluster' },
+        ),
+      );
+    }
+  }
+
+  private matches(patterns: string[][], topic: string): boolean {
+    if (patterns.length === 0) return false;
+    const segments = topic.split('.');
+    return patterns.some((p) => matchesSegments(p, segments));
+  }
+
+  private isShared(topic: string): boolean {
+    return this.matches(this.realtimePatterns, topic) || this.matches(this.durablePatterns, topic);
+  }
+
+  /** An event going out that asks for a reply on an unshared topic: the answer may come back on it. */
+  private expectReply(event: Parameters<typeof encodeEvent>[2]): void {
+    const topic = replyTo(event);
+    if (!topic || this.isShared(topic)) return;
+    const now = Date.now();
+    this.awaitingReplies.set(topic, now + INBOX_MEMORY_MS);
+    if (this.awaitingReplies.size > 10_000)
+      for (const [k, until] of this.awaitingReplies)
+        if (until < now || this.awaitingReplies.size > 10_000) this.awaitingReplies.delete(k);
+  }
+
+  /** Core NATS, once per connection (its subscriptions survive the client's reconnects). */
+  attachCore(nc: NatsConnection): void {
+    this.nc = nc;
+    this.natsSubs.push(
+      nc.subscribe(this.n.realtimeAll, {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            void this.arrived(msg.data)?.catch((e: Error) =>
+              this.log.debug('realtime event not published here', { error: e.message }),
+            );
+          } catch {
+            this.drop('decode');
+          }
+        },
+      }),
+    );
+    this.natsSubs.push(
+      nc.subscribe(this.n.replies(this.cfg.node), {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            const { topic, event } = decodeEvent(msg.data);
+            const until = this.awaitingReplies.get(topic);
+            if (until === undefined || until < Date.now()) return; // an answer nobody here asked for
+            this.injected.add(event.id);
+            this.counters.received++;
+            void this.bus.publish(topic, event).catch(() => undefined);
+          } catch {
+            this.drop('decode');
+          }
+        },
+      }),
+    );
+  }
+
+  /**
+   * JetStream: the stream, this runtime's durable consumer, then pulling and the outbound pump.
+   * Throws while JetStream cannot answer (a leader being elected); the caller tries again.
+   */
+  async attachJetStream(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    await this.ensureStream(jsm);
+    const durable = this.cfg.node;
+    const consumerConfig = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: this.n.durableAll,
+      // A delivery lost with a dying server comes again after ack_wait; an early one is a duplicate, dropped by id.
+      max_ack_pending: 20_000,
+      ack_wait: nanos(10_000),
+    };
+    try {
+      await jsm.consumers.info(this.n.stream, durable);
+    } catch {
+      await jsm.consumers.add(this.n.stream, consumerConfig);
+    }
+    this.js = js;
+    void this.agentsBack().then(() => this.consume(js, (data) => this.arrived(data)));
+    this.pump();
+  }
+
+  /** An event from another runtime, from either engine: published here once, unless it is ours or not shared here. */
+  private arrived(data: Uint8Array): Promise<unknown> | undefined {
+    const { node, topic, event } = decodeEvent(data);
+    if (node === this.cfg.node || this.seen.has(event.id)) return undefined;
+    // Nothing is shared unless this runtime lists it too.
+    if (!isValidTopic(topic) || !this.isShared(topic)) return undefined;
+    this.seen.add(event.id);
+    this.injected.add(event.id);
+    const reply = replyTo(event);
+    if (reply && !this.isShared(reply)) this.routeReplies(reply, node);
+    this.counters.received++;
+    return this.bus.publish(topic, event);
+  }
+
+  /** Pulls this runtime's durable consumer for as long as the bridge lives; a broken pull starts again. */
+  private async consume(
+    js: JetStreamClient,
+    onEvent: (data: Uint8Array) => Promise<unknown> | undefined,
+  ): Promise<void> {
+    while (!this.closed) {
+      try {
+        const consumer = await js.consumers.get(this.n.stream, this.cfg.node);
+        // Short pulls: a pull lost with a dying server is noticed (missed heartbeats) in seconds, not 30 s.
+        this.consumer = await consumer.consume({ max_messages: 1000, expires: 5000 });
+        for await (const m of this.consumer) {
+          try {
+            await onEvent(m.data);
+          } catch (err) {
+            this.drop('decode');
+            this.log.debug('a cluster event was not delivered here', { error: messageOf(err) });
+          }
+          m.ack();
+        }
+      } catch (err) {
+        if (this.closed) return;
+        this.log.debug('cluster consumer restarts', { error: messageOf(err) });
+      }
+      if (!this.closed) await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private async ensureStream(jsm: JetStreamManager): Promise<void> {
+    const config = {
+      name: this.n.stream,
+      subjects: [this.n.durableAll],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(this.cfg.retentionMs),
+      max_bytes: this.cfg.streamMaxBytes,
+      num_replicas: this.cfg.replicas,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(Math.min(120_000, this.cfg.retentionMs)),
+    };
+    try {
+      await jsm.streams.info(this.n.stream);
+    } catch {
+      try {
+        await jsm.streams.add(config);
+      } catch (err) {
+        // Another runtime may have created it a moment ago.
+        await jsm.streams.info(this.n.stream).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Follows a remote request's reply topic for a while: what is published on it here goes to `node` alone. */
+  private routeReplies(topic: string, node: string): void {
+    const now = Date.now();
+    const known = this.replyRoutes.get(topic);
+    if (known) {
+      known.node = node;
+      known.until = now + INBOX_MEMORY_MS;
+      return;
+    }
+    for (const [k, v] of this.replyRoutes)
+      if (v.until < now || this.replyRoutes.size >= 10_000) {
+        v.sub.unsubscribe();
+        this.replyRoutes.delete(k);
+      }
+    const sub = this.bus.subscribe(
+      topic,
+      ({ topic: t, event }) => {
+        const route = this.replyRoutes.get(t);
+        if (!route || this.injected.has(event.id)) return;
+        if (!this.nc || !this.connected()) return this.drop('realtime_disconnected');
+        this.nc.publish(this.n.replies(route.node), encodeEvent(this.cfg.node, t, event));
+        this.counters.sent++;
+      },
+      { qos: 'batched', subscriber: 'cluster' },
+    );
+    this.replyRoutes.set(topic, { node, until: now + INBOX_MEMORY_MS, sub });
+  }
+
+  private sendRealtime(topic: string, event: Parameters<typeof encodeEvent>[2]): void {
+    // At most once: a realtime event with NATS away is dropped and counted, not kept.
+    if (!this.nc || !this.connected()) return this.drop('realtime_disconnected');
+    this.nc.publish(this.n.realtime(topic), encodeEvent(this.cfg.node, topic, event));
+    this.counters.sent++;
+  }
+
+  /** Batched/background: kept within the byte budget while NATS is away; the publisher waits while it is slow. */
+  private async enqueue(item: Pending): Promise<void> {
+    while (this.queueBytes + item.data.byteLength > this.cfg.bufferBytes && this.queue.length > 0) {
+      if (!this.connected()) {
+        this.drop('buffer_full');
+        if (this.droppedSinceReport++ === 0)
+          this.log.warn('NATS is unreachable and the cluster buffer is full: batched events are being dropped', {
+            bufferBytes: this.cfg.bufferBytes,
+          });
+        return;
+      }
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+      if (this.closed) return;
+    }
+    this.queue.push(item);
+    this.queueBytes += item.data.byteLength;
+    this.pump();
+  }
+
+  /** Called when the connection comes back: what was buffered goes out, and the drops are reported once. */
+  resume(): void {
+    if (this.droppedSinceReport > 0) {
+      this.log.warn('batched events dropped while NATS was unreachable', { dropped: this.droppedSinceReport });
+      this.droppedSinceReport = 0;
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    const js = this.js;
+    if (!js || this.closed || !this.connected()) return;
+    while (this.inflight < WINDOW && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      this.inflight++;
+      js.publish(item.subject, item.data, { msgID: item.id, timeout: 5000 }).then(
+        () => {
+          this.inflight--;
+          this.queueBytes -= item.data.byteLength;
+          this.counters.sent++;
+          this.wakeWriters();
+          this.pump();
+        },
+        (err: Error) => {
+          // Not stored (a node died, a leader is being elected): again, with the same id, so
+          // JetStream keeps it once even if the first try did land.
+          this.inflight--;
+          this.queue.unshift(item);
+          this.log.debug('cluster publish retried', { error: err.message });
+          this.retryTimer ??= setTimeout(() => {
+            this.retryTimer = undefined;
+            this.pump();
+          }, RETRY_MS);
+        },
+      );
+    }
+  }
+
+  private wakeWriters(): void {
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  private drop(reason: string): void {
+    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
+  }
+
+  get buffered(): { events: number; bytes: number } {
+    return { events: this.queue.length + this.inflight, bytes: this.queueBytes };
+  }
+
+  /** Waits (bounded) for the buffered batched events to reach JetStream, so a clean stop loses none. */
+  async flush(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.inflight > 0) && Date.now() < until && this.connected())
+      await new Promise((r) => setTimeout(r, 20));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    for (const s of this.localSubs.splice(0)) s.unsubscribe();
+    for (const r of this.replyRoutes.values()) r.sub.unsubscribe();
+    this.replyRoutes.clear();
+    for (const s of this.natsSubs.splice(0)) s.unsubscribe();
+    void this.consumer?.close();
+    this.wakeWriters();
+  }
+}

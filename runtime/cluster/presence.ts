@@ -1,0 +1,125 @@
+// Who is in the cluster: each runtime puts its entry (node, offered tools, agents) into a JetStream
+// KV bucket every heartbeat; the bucket's TTL removes the entry of a runtime that died, and a
+// clean stop deletes it at once. Entries older than the TTL are ignored even before the server
+// purges them.
+import type { KV } from '@nats-io/kv';
+import type { ToolDefinition } from '../tools';
+import type { Logger } from '../log';
+import { messageOf } from '../contract/errors';
+
+/**
+ * What the cluster needs of an agent's view (the agents part's AgentInfoView is one): the rest
+ * travels as it is. Declared here, so this part does not import another service.
+ */
+export interface AgentView {
+  agentId: string;
+  state: string;
+  supervised: boolean;
+}
+
+export interface PresenceEntry {
+  node: string;
+  tools: Pick<ToolDefinition, 'name' | 'description' | 'parametersSchema'>[];
+  agents: AgentView[];
+  /** When the entry was written (the writer's clock; the KV's own time decides liveness). */
+  atMs: number;
+}
+
+export class Presence {
+  /** The other runtimes' entries, with when we last saw each written (our clock). */
+  private seen = new Map<string, { entry: PresenceEntry; atMs: number }>();
+  private timer?: NodeJS.Timeout;
+  private watcher?: { stop(): void };
+  private listeners: (() => void)[] = [];
+  private lastSignature = '';
+  private stopped = false;
+  /** When our own write last came back through the watch: a stalled watch (a NATS node died) says nothing of others. */
+  private ownSeenMs = Date.now();
+  private watchStartedMs = Date.now();
+
+  constructor(
+    private readonly kv: KV,
+    private readonly node: string,
+    private readonly ttlMs: number,
+    private readonly heartbeatMs: number,
+    private readonly own: () => PresenceEntry,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    void this.watch();
+    const beat = async () => {
+      await this.beat().catch((err) => this.log.debug('presence heartbeat not written', { error: messageOf(err) }));
+      if (!this.stopped) this.timer = setTimeout(() => void beat(), this.heartbeatMs);
+    };
+    void beat();
+  }
+
+  /** One watch for the whole life: every runtime's puts and deletes as they happen (started again when it breaks). */
+  private async watch(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const it = await this.kv.watch();
+        this.watcher = it;
+        this.watchStartedMs = Date.now();
+        for await (const e of it) {
+          if (e.key === this.node) {
+            this.ownSeenMs = Date.now();
+            continue;
+          }
+          if (e.operation !== 'PUT') this.seen.delete(e.key);
+          else {
+            try {
+              // The server's time of the write (a dead runtime's last entry is old already), never in our future.
+              this.seen.set(e.key, { entry: e.json<PresenceEntry>(), atMs: Math.min(Date.now(), e.created.getTime()) });
+            } catch {
+              // not an entry of ours: ignored
+            }
+          }
+          this.check();
+        }
+      } catch (err) {
+        if (!this.stopped) this.log.debug('presence watch restarts', { error: messageOf(err) });
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The live runtimes but this one: an entry not rewritten within the TTL is gone (a dead runtime says no goodbye). */
+  nodes(): PresenceEntry[] {
+    const now = Date.now();
+    // While our own writes do not come back, silence is ours: nobody is declared gone.
+    const blind = now - this.ownSeenMs > this.ttlMs / 2;
+    return [...this.seen.values()].filter((s) => blind || now - s.atMs <= this.ttlMs).map((s) => s.entry);
+  }
+
+  private check(): void {
+    const signature = JSON.stringify(
+      this.nodes().map((e) => [e.node, e.tools.map((t) => t.name), e.agents.map((a) => [a.agentId, a.state])]),
+    );
+    if (signature === this.lastSignature) return;
+    this.lastSignature = signature;
+    for (const l of this.listeners) l();
+  }
+
+  /** Writes our entry now (after our tools or agents changed, and every heartbeat). */
+  async beat(): Promise<void> {
+    this.check(); // expiry is noticed here too
+    if (this.stopped) return;
+    // A watch that no longer brings our own writes back is started again (the loop in watch()).
+    const now = Date.now();
+    if (now - this.ownSeenMs > this.ttlMs / 2 && now - this.watchStartedMs > this.ttlMs / 2) this.watcher?.stop();
+    await this.kv.put(this.node, JSON.stringify(this.own()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.watcher?.stop();
+    await this.kv.delete(this.node).catch(() => undefined);
+  }
+}
