@@ -82,7 +82,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     const candidates = [...rows.values()].filter(filter);
     if (!candidates.length) throw new Error(`no agents to choose from: declare one in loom.toml or add agents/<name>.py (Loom: New Agent)`);
     const picked = await vscode.window.showQuickPick(
-      candidates.map((e) => ({ label: e.id, description: e.state, detail: e.source === 'script' ? `${e.script} (not in loom.toml: runs from this window)` : 'declared in loom.toml', entry: e })),
+      candidates.map((e) => ({ label: e.id, description: e.state, detail: e.source === 'script' ? `${e.script} (not in loom.toml: the runtime runs it for this window)` : 'declared in loom.toml', entry: e })),
       { placeHolder, title: 'Loom' },
     );
     return picked?.entry;
@@ -93,8 +93,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     const entry = await pickAgent(arg, `Agent to ${action}`);
     if (!entry) return undefined;
     if (entry.source === 'script') {
-      if (action !== 'start') loom.stopScript(entry.id);
-      if (action !== 'stop') await loom.startScript(entry);
+      await loom.controlScript(entry, action);
       await loom.refresh();
       return { agentId: entry.id, action };
     }

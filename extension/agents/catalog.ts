@@ -2,7 +2,7 @@
 // the Python files under agents/ that no declaration runs yet.
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ConfigError, loadConfig, type AgentConfig } from '../../runtime/contract';
+import { CONFIG_FILE, checkLoomToml, ConfigError } from '../../runtime/contract';
 
 export interface AgentEntry {
   id: string;
@@ -18,14 +18,20 @@ export interface AgentEntry {
  */
 const ANY_ENV = new Proxy<Record<string, string>>({}, { get: () => '' });
 
-/** The [agents.*] of loom.toml as the runtime reads them (the same loader, the same validation). */
-export async function declaredAgents(workspace: string): Promise<Record<string, AgentConfig>> {
-  try {
-    return (await loadConfig(workspace, undefined, { env: ANY_ENV })).agents;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new Error(`cannot list the agents: loom.toml has problems:\n${err.message}`);
-    throw err;
+/** What the catalog needs of one [agents.<id>] table. */
+export interface DeclaredAgent {
+  args: string[];
+}
+
+/** The [agents.*] of loom.toml as the runtime reads them (the same check, the reference's agent settings set aside). */
+export async function declaredAgents(workspace: string): Promise<Record<string, DeclaredAgent>> {
+  const { file, problems } = await checkLoomToml(workspace, ANY_ENV);
+  if (problems.length) {
+    const message = new ConfigError(join(workspace, CONFIG_FILE), CONFIG_FILE, problems).message;
+    throw new Error(`cannot list the agents: loom.toml has problems:\n${message}`);
   }
+  const agents = (file.agents ?? {}) as Record<string, { args?: string[] }>;
+  return Object.fromEntries(Object.entries(agents).map(([id, a]) => [id, { args: a.args ?? [] }]));
 }
 
 export async function listAgentEntries(workspace: string): Promise<AgentEntry[]> {

@@ -111,6 +111,7 @@ export class AgentDirectory {
   private readonly sweeper: NodeJS.Timeout;
   private readonly maxSubscriptions: number;
   private readonly maxTools: number;
+  private readonly linkEndedListeners = new Set<(agentId: string) => void>();
 
   constructor(private readonly opts: DirectoryOptions) {
     this.maxSubscriptions = capOption(opts.maxSubscriptionsPerClient, DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT, 'bridge.max_subscriptions_per_client');
@@ -234,6 +235,15 @@ export class AgentDirectory {
     const record = this.records.get(agentId);
     if (!record?.conn) return;
     this.disconnect(record, `its process ${how}`);
+  }
+
+  /**
+   * Tells `listener` the id of every link that ends (disconnected, not taken over by a newer
+   * stream): what was started for that link (an ad-hoc agent) ends with it. Returns the undo.
+   */
+  onLinkEnded(listener: (agentId: string) => void): () => void {
+    this.linkEndedListeners.add(listener);
+    return () => this.linkEndedListeners.delete(listener);
   }
 
   /** The holder of the id while it is live (registered or connected), else undefined. */
@@ -378,6 +388,7 @@ export class AgentDirectory {
     this.failPending(record.id, `agent ${record.id} disconnected: ${reason}`);
     for (const waiter of record.linkWaiters.splice(0)) waiter.reject(new ToolError('unavailable', `agent ${record.id} disconnected before its stream opened: ${reason}`));
     if (!wasLive) return;
+    for (const listener of this.linkEndedListeners) listener(record.id);
     record.disconnectedAtMs = Date.now();
     this.opts.log.info('agent disconnected', { agent: record.id, reason });
     this.opts.emit(record.id, 'disconnected', { state: 'disconnected', reason });

@@ -7,6 +7,7 @@ import type { AgentInfoView, AgentState } from './types';
 export { AgentDirectory, validateAgentId, type AgentRegistration, type ProviderAnswer } from './directory';
 export { Supervisor, SupervisorError, UNTRUSTED_REASON, resolveCommand } from './supervisor';
 export { LogRing, type LogLine } from './logRing';
+export { adHocConfig, AdHocRequestError, type AdHocRequest } from './adhoc';
 export { registerAgentTools } from './tools';
 export { reapOrphans, runtimeMark } from './orphans';
 export type * from './types';
@@ -29,6 +30,7 @@ export function describeAgents(directory: AgentDirectory, supervisor: Supervisor
       restarts: proc.restarts,
       supervised: true,
       lastError: proc.lastError,
+      adHoc: proc.adHoc,
     });
   }
   return [...byId.values()].sort((a, b) => a.agentId.localeCompare(b.agentId));

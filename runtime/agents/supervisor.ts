@@ -1,7 +1,10 @@
-// Spawns the agents declared in loom.toml ([agents.<id>]) and keeps them alive: a crash is
-// restarted after an exponential backoff; too many crashes within the window stop the restarts
-// (state "failed", with the reason). Each agent runs in its own process group so that stop
-// (SIGTERM, then SIGKILL after the grace period) reaches everything it started.
+// Spawns the agents declared in loom.toml ([agents.<id>]) and the ad-hoc ones started over
+// Runtime.StartAgent (a script run from the window), and keeps them alive: a crash is restarted
+// after an exponential backoff; too many crashes within the window stop the restarts (state
+// "failed", with the reason). Each agent runs in its own process group so that stop (SIGTERM,
+// then SIGKILL after the grace period) reaches everything it started. One supervisor for both
+// kinds, so an agent behaves the same however it was started; an ad-hoc one is forgotten with
+// the stream that started it (unless kept alive) and with the runtime.
 import { LoomError } from '../contract/errors';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -20,6 +23,8 @@ export interface SupervisedView {
   pid: number;
   restarts: number;
   lastError: string;
+  /** Started with Runtime.StartAgent rather than declared in loom.toml. */
+  adHoc: boolean;
 }
 
 export interface SupervisorOptions {
@@ -85,6 +90,11 @@ interface Managed {
   lastError: string;
   backoffTimer?: NodeJS.Timeout;
   ring: LogRing;
+  /**
+   * Set for an ad-hoc agent; `boundTo` is the agent id whose link ending stops and forgets it
+   * (absent when it is kept alive).
+   */
+  adHoc?: { boundTo?: string };
 }
 
 function managedFor(id: string, config: AgentConfig): Managed {
@@ -113,14 +123,21 @@ export class Supervisor {
     const added: string[] = [];
     const removed: string[] = [];
     const changed: string[] = [];
-    for (const id of [...this.managed.keys()]) {
-      if (Object.hasOwn(agents, id)) continue;
+    for (const [id, m] of [...this.managed]) {
+      // An ad-hoc agent is not loom.toml's to remove, unless the file now declares its id (below).
+      if (Object.hasOwn(agents, id) || m.adHoc) continue;
       await this.stop(id);
       this.managed.delete(id);
       removed.push(id);
     }
     for (const [id, config] of Object.entries(agents)) {
-      const m = this.managed.get(id);
+      let m = this.managed.get(id);
+      if (m?.adHoc) {
+        // The file's table wins: the ad-hoc process stops, the declared agent takes the id.
+        await this.stop(id);
+        this.managed.delete(id);
+        m = undefined;
+      }
       if (!m) {
         this.managed.set(id, managedFor(id, config));
         added.push(id);
@@ -136,8 +153,54 @@ export class Supervisor {
     return { added, removed, changed };
   }
 
+  /** The workspace agents run in (an ad-hoc agent's paths must be inside it). */
+  get workspace(): string {
+    return this.opts.workspace;
+  }
+
   has(id: string): boolean {
     return this.managed.has(id);
+  }
+
+  /** Whether `id` is an ad-hoc agent (Runtime.StartAgent) this supervisor runs. */
+  isAdHoc(id: string): boolean {
+    return !!this.managed.get(id)?.adHoc;
+  }
+
+  /**
+   * Runs an agent loom.toml does not declare (`config` from adHocConfig). Refused for a declared
+   * id and for an ad-hoc one that runs; a stopped ad-hoc one takes the new settings. `boundTo`:
+   * the agent id whose link ending stops and forgets it (see linkEnded); none keeps it alive.
+   */
+  startAdHoc(id: string, config: AgentConfig, boundTo?: string): void {
+    if (this.disposed) throw new SupervisorError(`cannot start agent ${id}: the runtime is stopping`);
+    if (!this.opts.trusted) throw new SupervisorError(`cannot start agent ${id}: ${UNTRUSTED_REASON}`);
+    const existing = this.managed.get(id);
+    if (existing && !existing.adHoc) throw new SupervisorError(`agent "${id}" is declared in loom.toml ([agents.${id}]): start it with ControlAgent (Loom: Start Agent), not as an ad-hoc agent`);
+    if (existing?.child || existing?.state === 'backoff') throw new SupervisorError(`agent "${id}" is already running (pid ${existing.child?.pid ?? 'restarting'}): stop or restart it first`);
+    const m = existing ?? managedFor(id, config);
+    m.config = config;
+    m.restarts = 0;
+    m.adHoc = { boundTo };
+    this.managed.set(id, m);
+    this.start(id);
+  }
+
+  /**
+   * The link of `agentId` ended (disconnected, not taken over by a newer stream): the ad-hoc
+   * agents bound to it stop and are forgotten. Resolves to their ids.
+   */
+  async linkEnded(agentId: string): Promise<string[]> {
+    const bound = [...this.managed.values()].filter((m) => m.adHoc?.boundTo === agentId);
+    await Promise.all(
+      bound.map(async (m) => {
+        this.opts.log.info('ad-hoc agent stopped: the stream that started it ended', { agent: m.id, boundTo: agentId });
+        await this.stop(m.id, `stop requested: the stream of "${agentId}" that started it ended`);
+        // Started again meanwhile under another binding: that one stays.
+        if (this.managed.get(m.id) === m && m.adHoc?.boundTo === agentId && !m.child) this.managed.delete(m.id);
+      }),
+    );
+    return bound.map((m) => m.id);
   }
 
   /** Starts every agent with autostart; in an untrusted workspace records why none started. */
@@ -165,7 +228,7 @@ export class Supervisor {
     this.spawn(m);
   }
 
-  async stop(id: string): Promise<void> {
+  async stop(id: string, reason = 'stop requested'): Promise<void> {
     const m = this.mustGet(id);
     clearTimeout(m.backoffTimer);
     m.backoffTimer = undefined;
@@ -173,7 +236,7 @@ export class Supervisor {
     const was = m.state;
     if (m.child) await this.terminate(m);
     m.state = 'stopped';
-    if (was !== 'stopped') this.opts.emit(id, 'stopped', { state: 'stopped', reason: 'stop requested' });
+    if (was !== 'stopped') this.opts.emit(id, 'stopped', { state: 'stopped', reason });
   }
 
   async restart(id: string): Promise<void> {
@@ -183,7 +246,7 @@ export class Supervisor {
 
   view(id: string): SupervisedView | undefined {
     const m = this.managed.get(id);
-    return m && { agentId: id, state: m.state, pid: m.child?.pid ?? 0, restarts: m.restarts, lastError: m.lastError };
+    return m && { agentId: id, state: m.state, pid: m.child?.pid ?? 0, restarts: m.restarts, lastError: m.lastError, adHoc: !!m.adHoc };
   }
 
   list(): SupervisedView[] {
@@ -321,7 +384,7 @@ export class Supervisor {
 
   private mustGet(id: string): Managed {
     const m = this.managed.get(id);
-    if (!m) throw new SupervisorError(`no agent "${id}" is declared in loom.toml ([agents.${id}])`);
+    if (!m) throw new SupervisorError(`no agent "${id}" is declared in loom.toml ([agents.${id}]) or was started with StartAgent`);
     return m;
   }
 }

@@ -22,7 +22,7 @@ export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor):
     },
     async (args) => {
       const id = args.agent_id as string;
-      if (!supervisor.has(id)) throw new ToolError('not_found', `no supervised agent "${id}" (declare it in loom.toml as [agents.${id}])`);
+      if (!supervisor.has(id)) throw new ToolError('not_found', `no supervised agent "${id}" (declare it in loom.toml as [agents.${id}], or start it with StartAgent)`);
       const { lines, discarded } = supervisor.logs(id);
       const limit = typeof args.limit === 'number' ? args.limit : lines.length;
       return { agent_id: id, discarded: discarded + Math.max(0, lines.length - limit), lines: lines.slice(-limit) };

@@ -49,6 +49,10 @@ export interface AgentInfoView {
   restarts: number;
   supervised: boolean;
   lastError: string;
+  /** Run by the supervisor without a loom.toml table (Runtime.StartAgent). */
+  adHoc?: boolean;
+  /** With [cluster]: the runtime (node) the agent belongs to. */
+  node?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 // loom.v1.Runtime: run-time subscriptions for any agent, stats, the agent list and control,
-// one-shot publish, the live feed for the dashboard, and the MCP servers' states and restart.
+// ad-hoc agents (StartAgent: run by the same supervisor, bound to the caller's stream unless kept
+// alive), one-shot publish, the live feed for the dashboard, and the MCP servers' states and restart.
 import * as grpc from '@grpc/grpc-js';
-import { describeAgents, type AgentDirectory, type Supervisor } from '../agents';
+import { adHocConfig, AdHocRequestError, describeAgents, type AgentDirectory, type AgentInfoView, type Supervisor } from '../agents';
 import type { Bus } from '../bus';
 import type { Logger } from '../log';
 import { mcpStateToWire, type McpManager } from '../mcp';
@@ -9,7 +10,7 @@ import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
 import { resolveFeedOptions, skipWhileBlocked, type Feed, type ResolvedFeedOptions } from '../feed';
 import { readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
-import type { Access } from './identity';
+import { holderOf, type Access } from './identity';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
 import { messageOf } from '../contract/errors';
 
@@ -25,6 +26,8 @@ export interface RuntimeServiceDeps {
   reloadConfig?: () => Promise<unknown> | undefined;
   /** The MCP servers' states; absent until MCP has started (and in runtimes without it). */
   mcp?: () => Pick<McpManager, 'states' | 'state' | 'restart'> | undefined;
+  /** The agent list when it is more than this runtime's (with [cluster]: every runtime's). */
+  listAgents?: () => AgentInfoView[];
 }
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
@@ -33,9 +36,15 @@ const FEED_REQUEST_FIELDS = { maxEvents: 'max_events_per_update', intervalMs: 'i
 
 export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
   const { bus, directory, feed, access, log } = deps;
-  const agents = () => describeAgents(directory, deps.supervisor());
+  const agents = () => deps.listAgents?.() ?? describeAgents(directory, deps.supervisor());
   const agentOf = (given: string, call: grpc.ServerUnaryCall<unknown, unknown>) => access.subscriber(access.identify(call.metadata), given || agentIdFrom(call.metadata));
   const ownerOnly = (call: { metadata: grpc.Metadata }, what: string) => access.requireOwner(access.identify(call.metadata), what);
+  // An ad-hoc agent's id is its process's alone; one started without keep_alive ends with the
+  // link of the caller that started it.
+  access.supervisedBy((id) => !!deps.supervisor()?.isAdHoc(id));
+  directory.onLinkEnded((id) => {
+    deps.supervisor()?.linkEnded(id).catch((err: unknown) => log.warn('ad-hoc agents not stopped', { link: id, error: messageOf(err) }));
+  });
 
   return {
     Subscribe: unary(log, 'Subscribe', (req, call) => {
@@ -67,10 +76,39 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       if (!ACTIONS.includes(action)) throw invalidArgument(`action must be one of ${ACTIONS.join(', ')} (got "${req.action}")`);
       try {
         if (supervisor && !supervisor.has(req.agentId)) await deps.reloadConfig?.();
-        if (!supervisor?.has(req.agentId)) throw new Error(`no agent "${req.agentId}" is declared in loom.toml ([agents.${req.agentId}]); only supervised agents can be controlled`);
+        if (!supervisor?.has(req.agentId)) throw new Error(`no agent "${req.agentId}" is declared in loom.toml ([agents.${req.agentId}]) or was started with StartAgent; only supervised agents can be controlled`);
         if (action === 'start') supervisor.start(req.agentId);
         else if (action === 'stop') await supervisor.stop(req.agentId);
         else await supervisor.restart(req.agentId);
+        return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
+      } catch (err) {
+        return { success: false, errorMessage: messageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
+      }
+    }),
+    StartAgent: unary(log, 'StartAgent', async (req, call) => {
+      const who = access.identify(call.metadata);
+      access.requireAgentStarter(who, 'StartAgent');
+      const supervisor = deps.supervisor();
+      if (!supervisor) throw new StatusError(grpc.status.UNAVAILABLE, 'StartAgent: the runtime is still starting its supervisor; try again');
+      let config;
+      try {
+        config = await adHocConfig({ agentId: req.agentId, script: req.script, args: req.args, cwd: req.cwd, env: req.env, restart: req.restart }, supervisor.workspace);
+      } catch (err) {
+        throw err instanceof AdHocRequestError ? invalidArgument(err.message) : err;
+      }
+      // Without keep_alive the agent is bound to the caller's live link: the window's `vscode`,
+      // or the id the workspace token states in x-loom-agent-id.
+      let boundTo: string | undefined;
+      if (!req.keepAlive) {
+        boundTo = access.actingAs(who, agentIdFrom(call.metadata), 'StartAgent');
+        if (!boundTo) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'StartAgent without keep_alive stops the agent when the caller\'s event stream ends, and this call names none: state its agent id in x-loom-agent-id, or set keep_alive');
+        if (directory.liveHolder(boundTo) !== holderOf(who)) throw new StatusError(grpc.status.FAILED_PRECONDITION, `StartAgent without keep_alive stops the agent when the stream of "${boundTo}" ends, and "${boundTo}" has no live stream of this caller: open it first, or set keep_alive`);
+      }
+      const holder = directory.liveHolder(req.agentId);
+      try {
+        if (holder !== undefined && holder !== `agent:${req.agentId}`) throw new Error(`agent id "${req.agentId}" is live, registered by another client: stop that one or choose another id`);
+        supervisor.startAdHoc(req.agentId, config, boundTo);
+        log.info('ad-hoc agent started', { agent: req.agentId, script: config.args[0], boundTo: boundTo ?? '(kept alive)' });
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
         return { success: false, errorMessage: messageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };

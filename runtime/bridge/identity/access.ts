@@ -9,7 +9,9 @@
 //   metadata id) must be the identity its credential proves, or it is refused;
 // - an agent's credential reaches only its own subscriptions, state and memory session (plus the
 //   state and memory its [agents.<id>] state_access grants), and not the owner's controls
-//   (agents, MCP servers, the feed).
+//   (agents, MCP servers, the feed);
+// - an ad-hoc agent (Runtime.StartAgent) is started only by the workspace token or the window's
+//   credential, and its id, like a declared one's, is registered only by its own process.
 import * as grpc from '@grpc/grpc-js';
 import { validateAgentId } from '../../agents';
 import { StatusError } from '../unary';
@@ -39,7 +41,15 @@ function denied(message: string): StatusError {
 }
 
 export class Access {
+  /** Ids the supervisor runs beyond loom.toml's (ad-hoc agents); the runtime service tells (see supervisedBy). */
+  private adHoc: (agentId: string) => boolean = () => false;
+
   constructor(private readonly deps: AccessDeps) {}
+
+  /** Which ids are ad-hoc agents of the supervisor: their processes alone register them. */
+  supervisedBy(isAdHoc: (agentId: string) => boolean): void {
+    this.adHoc = isAdHoc;
+  }
 
   /** The caller's identity; the server's interceptor has already refused unknown credentials. */
   identify(metadata: grpc.Metadata): Identity {
@@ -63,6 +73,9 @@ export class Access {
     }
     if (who.kind !== 'agent' && this.deps.declared(id)) {
       return `agent id "${id}" is declared in loom.toml ([agents.${id}]): only the process the runtime starts for it registers it, with the credential handed to it in LOOM_TOKEN (run it by hand under another id)`;
+    }
+    if (who.kind !== 'agent' && this.adHoc(id)) {
+      return `agent id "${id}" is an ad-hoc agent the runtime runs (started with StartAgent): only its process registers it, with the credential handed to it in LOOM_TOKEN (run it by hand under another id)`;
     }
     const holder = this.deps.liveHolder(id);
     if (holder !== undefined && holder !== holderOf(who)) {
@@ -126,6 +139,15 @@ export class Access {
   memorySession(who: Identity, session: string): string {
     if (who.kind !== 'agent' || session === who.agentId || this.deps.stateGrants(who.agentId).includes(session)) return session;
     throw denied(`agent "${who.agentId}" may not use the memory of session "${session}": an agent's credential reaches the session of its own id; grant it with state_access = ["${session}"] in [agents.${who.agentId}] of loom.toml`);
+  }
+
+  /**
+   * Starting a program (Runtime.StartAgent) is the person's: the workspace token or the window's
+   * credential. Not an agent's, and not an unverified caller's (bridge.require_token = false).
+   */
+  requireAgentStarter(who: Identity, what: string): void {
+    this.requireOwner(who, what);
+    if (who.kind === 'open') throw denied(`${what} needs the workspace token (the discovery file's) or the VS Code window's credential; this call came with ${describeIdentity(who)}`);
   }
 
   /** Controls that are the person's (agents, MCP servers, the live feed): not an agent's credential. */

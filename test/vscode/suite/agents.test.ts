@@ -1,6 +1,7 @@
 // @vscode-suite main 50
 // Python agents from the palette: started through the runtime's supervisor (declared in loom.toml)
-// or from this window (a script under agents/), reacting to the editor through the extension.
+// or from this window (a script under agents/, which the runtime supervises as an ad-hoc agent),
+// reacting to the editor through the extension.
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,9 +59,15 @@ describe('agents from the command palette', () => {
     await screenshot('hotkey-nobody-listens');
   });
 
-  it('runs a script under agents/ that loom.toml does not declare, and stops it', async () => {
+  it('runs a script under agents/ that loom.toml does not declare, through the runtime supervisor, and stops it', async () => {
     await vscode.commands.executeCommand('loom.startAgent', 'solo');
     await eventually('agent solo to connect', async () => ((await agentState(probe, 'solo')) === 'connected' ? true : undefined), 60_000);
+    // The window runs no process of its own: the runtime supervises the script as an ad-hoc agent.
+    const solo = (await probe.listAgents()).find((a) => a.agentId === 'solo')!;
+    assert.equal(solo.supervised, true);
+    assert.equal(solo.adHoc, true);
+    const channel = async () => (await vscode.commands.executeCommand<{ text: string }[] | undefined>(TEST_CHANNEL_COMMAND, 'Loom Agent: solo')) ?? [];
+    await eventually("solo's channel to hold what the supervisor said of it", async () => ((await channel()).some((l) => l.text === '— started') ? true : undefined));
     await vscode.commands.executeCommand('loom.hotkey', { name: 'solo' });
     const api = await loomApi();
     await eventually('agent solo to answer', () => (api.agentStatusText === 'solo got hotkey.solo' ? true : undefined));

@@ -205,7 +205,7 @@ class SubscriptionStats(_message.Message):
     def __init__(self, id: _Optional[str] = ..., pattern: _Optional[str] = ..., subscriber: _Optional[str] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., queue_depth: _Optional[int] = ..., queue_capacity: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ..., queue_bytes: _Optional[int] = ..., queue_bytes_capacity: _Optional[int] = ..., waiting_publishers: _Optional[int] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("agent_id", "state", "topics", "tools", "metadata", "last_heartbeat_ms", "pid", "restarts", "supervised", "last_error")
+    __slots__ = ("agent_id", "state", "topics", "tools", "metadata", "last_heartbeat_ms", "pid", "restarts", "supervised", "last_error", "ad_hoc", "node")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +223,8 @@ class AgentInfo(_message.Message):
     RESTARTS_FIELD_NUMBER: _ClassVar[int]
     SUPERVISED_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    AD_HOC_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     state: str
     topics: _containers.RepeatedScalarFieldContainer[str]
@@ -233,14 +235,16 @@ class AgentInfo(_message.Message):
     restarts: int
     supervised: bool
     last_error: str
-    def __init__(self, agent_id: _Optional[str] = ..., state: _Optional[str] = ..., topics: _Optional[_Iterable[str]] = ..., tools: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., supervised: _Optional[bool] = ..., last_error: _Optional[str] = ...) -> None: ...
+    ad_hoc: bool
+    node: str
+    def __init__(self, agent_id: _Optional[str] = ..., state: _Optional[str] = ..., topics: _Optional[_Iterable[str]] = ..., tools: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., supervised: _Optional[bool] = ..., last_error: _Optional[str] = ..., ad_hoc: _Optional[bool] = ..., node: _Optional[str] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers", "isolation")
+    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers", "isolation", "cluster")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
@@ -251,6 +255,7 @@ class StatsResponse(_message.Message):
     STORE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MCP_SERVERS_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     uptime_ms: int
     topics: _containers.RepeatedCompositeFieldContainer[TopicStats]
@@ -261,7 +266,45 @@ class StatsResponse(_message.Message):
     store_bytes: int
     mcp_servers: _containers.RepeatedCompositeFieldContainer[McpServerInfo]
     isolation: IsolationInfo
-    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ..., isolation: _Optional[_Union[IsolationInfo, _Mapping]] = ...) -> None: ...
+    cluster: ClusterInfo
+    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ..., isolation: _Optional[_Union[IsolationInfo, _Mapping]] = ..., cluster: _Optional[_Union[ClusterInfo, _Mapping]] = ...) -> None: ...
+
+class ClusterInfo(_message.Message):
+    __slots__ = ("enabled", "node", "namespace", "state", "server", "last_error", "since_ms", "nodes", "events_sent", "events_received", "dropped", "buffered_events", "buffered_bytes")
+    class DroppedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_SENT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    BUFFERED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    BUFFERED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    node: str
+    namespace: str
+    state: str
+    server: str
+    last_error: str
+    since_ms: int
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    events_sent: int
+    events_received: int
+    dropped: _containers.ScalarMap[str, int]
+    buffered_events: int
+    buffered_bytes: int
+    def __init__(self, enabled: _Optional[bool] = ..., node: _Optional[str] = ..., namespace: _Optional[str] = ..., state: _Optional[str] = ..., server: _Optional[str] = ..., last_error: _Optional[str] = ..., since_ms: _Optional[int] = ..., nodes: _Optional[_Iterable[str]] = ..., events_sent: _Optional[int] = ..., events_received: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ..., buffered_events: _Optional[int] = ..., buffered_bytes: _Optional[int] = ...) -> None: ...
 
 class IsolationInfo(_message.Message):
     __slots__ = ("mode", "available", "mechanism", "detail", "trusted")
@@ -304,6 +347,31 @@ class AgentControlResponse(_message.Message):
     error_message: str
     agent: AgentInfo
     def __init__(self, success: _Optional[bool] = ..., error_message: _Optional[str] = ..., agent: _Optional[_Union[AgentInfo, _Mapping]] = ...) -> None: ...
+
+class StartAgentRequest(_message.Message):
+    __slots__ = ("agent_id", "script", "args", "cwd", "env", "keep_alive", "restart")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    CWD_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    KEEP_ALIVE_FIELD_NUMBER: _ClassVar[int]
+    RESTART_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    script: str
+    args: _containers.RepeatedScalarFieldContainer[str]
+    cwd: str
+    env: _containers.ScalarMap[str, str]
+    keep_alive: bool
+    restart: str
+    def __init__(self, agent_id: _Optional[str] = ..., script: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., cwd: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., keep_alive: _Optional[bool] = ..., restart: _Optional[str] = ...) -> None: ...
 
 class FeedRequest(_message.Message):
     __slots__ = ("max_events_per_update", "interval_ms", "topic_filter", "backlog", "after_seq")

@@ -463,6 +463,11 @@ class RuntimeStub:
                 request_serializer=loom_dot_v1_dot_runtime__pb2.AgentControlRequest.SerializeToString,
                 response_deserializer=loom_dot_v1_dot_runtime__pb2.AgentControlResponse.FromString,
                 _registered_method=True)
+        self.StartAgent = channel.unary_unary(
+                '/loom.v1.Runtime/StartAgent',
+                request_serializer=loom_dot_v1_dot_runtime__pb2.StartAgentRequest.SerializeToString,
+                response_deserializer=loom_dot_v1_dot_runtime__pb2.AgentControlResponse.FromString,
+                _registered_method=True)
         self.Publish = channel.unary_unary(
                 '/loom.v1.Runtime/Publish',
                 request_serializer=loom_dot_v1_dot_loom__pb2.Publish.SerializeToString,
@@ -513,6 +518,12 @@ class RuntimeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ControlAgent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartAgent(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -570,6 +581,11 @@ def add_RuntimeServicer_to_server(servicer, server):
             'ControlAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.ControlAgent,
                     request_deserializer=loom_dot_v1_dot_runtime__pb2.AgentControlRequest.FromString,
+                    response_serializer=loom_dot_v1_dot_runtime__pb2.AgentControlResponse.SerializeToString,
+            ),
+            'StartAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartAgent,
+                    request_deserializer=loom_dot_v1_dot_runtime__pb2.StartAgentRequest.FromString,
                     response_serializer=loom_dot_v1_dot_runtime__pb2.AgentControlResponse.SerializeToString,
             ),
             'Publish': grpc.unary_unary_rpc_method_handler(
@@ -727,6 +743,33 @@ class Runtime:
             target,
             '/loom.v1.Runtime/ControlAgent',
             loom_dot_v1_dot_runtime__pb2.AgentControlRequest.SerializeToString,
+            loom_dot_v1_dot_runtime__pb2.AgentControlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loom.v1.Runtime/StartAgent',
+            loom_dot_v1_dot_runtime__pb2.StartAgentRequest.SerializeToString,
             loom_dot_v1_dot_runtime__pb2.AgentControlResponse.FromString,
             options,
             channel_credentials,
