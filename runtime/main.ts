@@ -20,6 +20,8 @@ import { confineProcess, DefaultToolRegistry, isolationStatus, registerBuiltinTo
 import { join } from 'node:path';
 import { version as packageVersion } from '../package.json';
 import { messageOf } from './contract/errors';
+// Types only: the cluster part (and its NATS client) is required below, and only when [cluster] is set.
+import type { ClusterHandle } from './cluster';
 
 export const VERSION: string = packageVersion;
 
@@ -97,7 +99,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const timers = startTimers(bus, config, log.child('timers'));
     closers.push(['timers', () => timers.close()]);
 
-    const emit = lifecycleEmitter(bus, log);
+    const emit = lifecycleEmitter(bus, log, config.cluster?.node);
     const directory = new AgentDirectory({
       bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents'),
       maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient, maxToolsPerClient: config.bridge.maxToolsPerClient,
@@ -107,14 +109,18 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     let supervisor: Supervisor | undefined;
     let mcp: McpRuntime | undefined;
     let follower: ConfigFollower | undefined;
+    let cluster: ClusterHandle | undefined;
+    const localAgents = () => describeAgents(directory, supervisor);
+    const allAgents = () => (cluster ? cluster.agents(localAgents()) : localAgents());
     const feed = new Feed({
-      bus, tools, agents: () => describeAgents(directory, supervisor), storeBytes: () => store.sizeBytes(), startedAtMs,
+      bus, tools, agents: allAgents, storeBytes: () => store.sizeBytes(), startedAtMs,
+      ...(config.cluster ? { cluster: () => cluster?.health() ?? { enabled: true, node: config.cluster!.node, namespace: config.cluster!.namespace, state: 'connecting' } } : {}),
       mcpServers: () => mcp?.states().map(mcpStateToWire) ?? [],
       isolation: () => ({ ...isolationStatus(config.tools.shell.isolation), trusted: config.runtime.trusted }),
     });
     const token = generateToken();
     const credentials = new Credentials(token);
-    const bridge = await startBridgeServer({ settings: config.bridge, credentials, agents: config.agents, reloadConfig: () => follower?.reload(), bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge') });
+    const bridge = await startBridgeServer({ settings: config.bridge, credentials, agents: config.agents, reloadConfig: () => follower?.reload(), bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge'), ...(config.cluster ? { listAgents: allAgents } : {}) });
     closers.push(['bridge', () => bridge.stop()]);
     // Before the server stops: closing every agent's stream (Error{code:"shutdown"}) lets it stop at once.
     closers.push(['agents', () => directory.dispose()]);
@@ -149,6 +155,14 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     // [mcp.settings]/[mcp.serve] stops the start.
     mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION, confirm: askTheWindow(tools) });
     closers.push(['mcp', () => mcp!.close()]);
+
+    if (config.cluster && !config.runtime.trusted) log.warn('workspace not trusted: [cluster] is ignored (no event, tool or agent leaves this runtime)');
+    else if (config.cluster) {
+      // require, not import(): loaded only here, and TypeScript's node16 rules want an extension on a relative import().
+      const { startCluster } = require('./cluster') as typeof import('./cluster');
+      cluster = await startCluster({ config: config.cluster, workspace: config.workspace, bus, tools, localAgents, log: log.child('cluster') });
+      closers.push(['cluster', () => cluster!.close()]);
+    }
 
     let dashboardUrl: string | undefined;
     // --dashboard wins; [dashboard] enabled asks for it in the file, and a port taken there is not worth failing the start.
@@ -235,9 +249,9 @@ function reportReload(bus: Bus, log: Logger): (outcome: ReloadOutcome) => void {
 }
 
 /** Agent lifecycle goes on the bus as agent.<id>.<kind> (see agents/types.ts). */
-function lifecycleEmitter(bus: Bus, log: Logger): LifecycleEmitter {
+function lifecycleEmitter(bus: Bus, log: Logger, node?: string): LifecycleEmitter {
   return (agentId, kind, payload) => {
-    const event = createEvent({ type: `agent.${kind}`, source: 'runtime', sender: 'runtime', payload: { agent_id: agentId, ...payload } });
+    const event = createEvent({ type: `agent.${kind}`, source: 'runtime', sender: 'runtime', payload: { agent_id: agentId, ...(node ? { node } : {}), ...payload } });
     bus.publish(`agent.${agentId}.${kind}`, event).catch((err: Error) => log.debug('lifecycle event not published', { agent: agentId, kind, error: err.message }));
   };
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../log';
 import * as telemetry from '../telemetry';
-import { INVALID_TRACEID } from '@opentelemetry/api';
+import { INVALID_TRACEID, isSpanContextValid } from '@opentelemetry/api';
 import * as envelope from './envelope';
 import { BusError } from './errors';
 import { DeliveryScheduler } from './scheduler';
@@ -41,7 +41,7 @@ const MAX_QUEUE_BYTES = 2 ** 40;
 
 // Imported bindings copied into locals: under a CommonJS transform (tsx, mocha) every access to
 // an imported name is a getter call, which showed up in the publish profile.
-const { contextFrom, counters, injectInto, rootTraceparent, SpanKind, trace, tracer } = telemetry;
+const { context, contextFrom, counters, injectInto, rootTraceparent, SpanKind, trace, tracer } = telemetry;
 const { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } = envelope;
 const { INBOX_PREFIX, parsePattern } = topics;
 const assertTopic: typeof topics.assertTopic = topics.assertTopic;
@@ -57,6 +57,12 @@ const REASON_ATTRS: Record<DropReason, { reason: DropReason }> = {
   handler_error: { reason: 'handler_error' },
   too_large: { reason: 'too_large' },
 };
+
+/** The active context carries a valid span context (a no-op span would pass that trace on). */
+function activeTraced(): boolean {
+  const active = trace.getSpanContext(context.active());
+  return active !== undefined && isSpanContextValid(active);
+}
 
 function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
@@ -83,8 +89,17 @@ function copyMetadata(source: Record<string, string>): Record<string, string> {
   return copy;
 }
 
+/**
+ * Topics published recently, with the subscriptions each matches. Validating and matching a topic
+ * costs more than the rest of a publish; most programs publish on few topics. The cache is emptied
+ * whenever a subscription comes or goes (so a match is never stale) and when it is full.
+ */
+const MATCH_CACHE_TOPICS = 4096;
+const NO_MATCH: readonly BusSubscription[] = [];
+
 export class EventBus implements Bus {
   private readonly trie = new SegmentTrie<BusSubscription>();
+  private matchCache = new Map<string, readonly BusSubscription[]>();
   private readonly subscriptions = new Map<string, BusSubscription>();
   private readonly scheduler = new DeliveryScheduler();
   private readonly topics: TopicStatsTable;
@@ -114,6 +129,7 @@ export class EventBus implements Bus {
       detach: (sub) => {
         this.trie.remove(sub.segments, sub);
         this.subscriptions.delete(sub.id);
+        this.matchCache = new Map();
       },
       delivered: (item, qos) => {
         item.counters.delivered++;
@@ -132,7 +148,11 @@ export class EventBus implements Bus {
 
   async publish(topic: string, event: LoomEvent): Promise<PublishResult> {
     if (this.closed) throw new BusError('closed', `cannot publish on "${topic}": the bus is closed`);
-    assertTopic(topic);
+    let matched = this.matchCache.get(topic);
+    if (matched === undefined) {
+      assertTopic(topic);
+      matched = this.matchTopic(topic);
+    }
     if (!event || typeof event !== 'object') throw new BusError('invalid_event', `event published on "${topic}" must be an object`);
     const hops = hop(event) + 1;
     const expiresAt = expiresAtMs(event);
@@ -146,12 +166,17 @@ export class EventBus implements Bus {
     const original = event.metadata ?? {};
     const metadata = copyMetadata(original);
     writeField(metadata, 'hop', hops);
-    const parent = contextFrom(original);
-    const span = tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, parent);
+    const untraced = metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined;
+    // Without an SDK no span records: the no-op one would only carry the active context's trace
+    // (if any) into an untraced event, which is done here directly, without making the span.
+    const span = tracingActive() ? tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, contextFrom(original)) : undefined;
     // An event with no trace starts one: the SDK's span when one records, else a root traceparent,
     // so agents and tools downstream continue it and the dashboard's timeline can follow it.
-    if (metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined) {
-      if (span.spanContext().traceId !== INVALID_TRACEID) injectInto(metadata, trace.setSpan(parent, span));
+    if (untraced) {
+      if (span) {
+        if (span.spanContext().traceId !== INVALID_TRACEID) injectInto(metadata, trace.setSpan(context.active(), span));
+        else metadata['traceparent'] = rootTraceparent();
+      } else if (activeTraced()) injectInto(metadata);
       else metadata['traceparent'] = rootTraceparent();
     }
     const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats, bytes: eventBytes(topic, event, metadata) };
@@ -159,17 +184,28 @@ export class EventBus implements Bus {
     let queued = 0;
     let dropped = 0;
     let waits: Promise<boolean>[] | undefined;
-    for (const sub of this.trie.match(topic.split('.'))) {
-      const r = sub.offer(item);
+    for (let i = 0; i < matched.length; i++) {
+      const r = matched[i].offer(item);
       if (r === true) queued++;
       else if (r === false) dropped++;
       else (waits ??= []).push(r);
     }
     // Waiters settle true (room found) or false (subscription ended); they never reject.
     if (waits) for (const ok of await Promise.all(waits)) ok ? queued++ : dropped++;
-    if (span.isRecording()) span.setAttributes({ 'messaging.destination.name': topic, 'loom.bus.queued': queued, 'loom.bus.dropped': dropped });
-    span.end();
+    if (span) {
+      if (span.isRecording()) span.setAttributes({ 'messaging.destination.name': topic, 'loom.bus.queued': queued, 'loom.bus.dropped': dropped });
+      span.end();
+    }
     return { queued, dropped };
+  }
+
+  /** The subscriptions a (valid) topic matches, remembered until the subscriptions change. */
+  private matchTopic(topic: string): readonly BusSubscription[] {
+    const found = this.trie.match(topic.split('.'));
+    const matched = found.length ? found : NO_MATCH;
+    if (this.matchCache.size >= MATCH_CACHE_TOPICS) this.matchCache = new Map();
+    this.matchCache.set(topic, matched);
+    return matched;
   }
 
   private refuse(topic: string, event: LoomEvent, topicDrops: DropCounts, reason: 'ttl_expired' | 'hop_limit'): PublishResult {
@@ -190,6 +226,7 @@ export class EventBus implements Bus {
     const sub = new BusSubscription(pattern, segments, qos, subscriber, capacity, budget, handler, this.host);
     this.trie.add(segments, sub);
     this.subscriptions.set(sub.id, sub);
+    this.matchCache = new Map();
     return sub;
   }
 

@@ -53,19 +53,23 @@ export interface Envelope {
 
 type Carrier = Pick<LoomEvent, 'metadata'>;
 
-/** Which key holds a field (the Loom key first; an empty string counts as absent) and its value. */
-function lookup(event: Carrier, field: EnvelopeField): [key: string, value: string] | undefined {
-  const m = event.metadata;
-  if (!m) return undefined;
+/**
+ * Which key holds a field: the Loom key first; an empty string counts as absent. Returns the key,
+ * not a [key, value] pair: this runs several times per publish, and the pair was garbage.
+ */
+function keyOf(m: Record<string, string>, field: EnvelopeField): string | undefined {
   const key = ENVELOPE_KEYS[field];
-  if (m[key]) return [key, m[key]];
+  if (m[key]) return key;
   const alt = ALTERNATE_KEYS[field];
-  return m[alt] ? [alt, m[alt]] : undefined;
+  return m[alt] ? alt : undefined;
 }
 
 /** The raw string of one envelope field, Loom key first. */
 export function readField(event: Carrier, field: EnvelopeField): string | undefined {
-  return lookup(event, field)?.[1];
+  const m = event.metadata;
+  if (!m) return undefined;
+  const key = keyOf(m, field);
+  return key === undefined ? undefined : m[key];
 }
 
 /** Writes one field under its Loom key (undefined removes it), dropping the other spelling. */
@@ -76,12 +80,16 @@ export function writeField(metadata: Record<string, string>, field: EnvelopeFiel
   else metadata[ENVELOPE_KEYS[field]] = String(value);
 }
 
+const DIGITS = /^\d+$/;
+
 function readCount(event: Carrier, field: 'ttlMs' | 'hop'): number | undefined {
-  const found = lookup(event, field);
-  if (!found) return undefined;
-  const [key, raw] = found;
+  const m = event.metadata;
+  if (!m) return undefined;
+  const key = keyOf(m, field);
+  if (key === undefined) return undefined;
+  const raw = m[key];
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+  if (!DIGITS.test(raw) || !Number.isSafeInteger(n)) {
     throw new BusError('invalid_envelope', `metadata "${key}" must be a non-negative integer, got "${raw}"`);
   }
   return n;

@@ -45,12 +45,19 @@ export const counters: Instruments = {
 // one event through agents and tool calls even when nobody has set up OpenTelemetry.
 const ROOT_PREFIX = randomBytes(8).toString('hex');
 let rootCounter = 0;
+// The counter as 16 hex digits is its upper 14 (redone every 256 ids) and a last byte from a
+// table: every event without a trace takes one, and formatting the whole number each time
+// showed in the bus's publish profile.
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+let rootUpper = '';
 
 /** A fresh W3C traceparent starting a new trace (sampled). */
 export function rootTraceparent(): string {
   rootCounter++;
-  const n = rootCounter.toString(16).padStart(16, '0');
-  return `00-${ROOT_PREFIX}${n}-${n.slice(0, 15)}1-01`;
+  const low = rootCounter & 0xff;
+  if (low === 0 || rootUpper === '') rootUpper = Math.floor(rootCounter / 256).toString(16).padStart(14, '0');
+  const last = HEX_BYTE[low];
+  return '00-' + ROOT_PREFIX + rootUpper + last + '-' + rootUpper + last[0] + '1-01';
 }
 
 /** Continues the W3C trace carried in an event's or call's metadata (key "traceparent"). */

@@ -13,6 +13,12 @@ import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHand
 import { messageOf } from '../contract/errors';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The abort reason once a call is over: one instance, made once. A new error per call (its stack
+ * captured each time) was the largest single cost of a fast tool call; this one says nothing a
+ * stack would add.
+ */
+const CALL_FINISHED = new ToolError('failed', 'call finished');
 
 /**
  * "namespace:name" (letters, digits, "_", "-", "." on each side of one colon), or a name without
@@ -23,21 +29,40 @@ const TOOL_NAME = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}:)?[A-Za-z0-9_][A-Za-z0-9
 interface Entry {
   definition: ToolDefinition;
   handler: ToolHandler;
-  validate: ValidateFunction;
+  /** Compiled at registration, or at the first call for a trusted schema (then kept). */
+  validate?: ValidateFunction;
 }
+
+export interface RegisterOptions {
+  /**
+   * The schema is the runtime's own (a built-in tool's: fixed in the source, covered by tests):
+   * it is compiled at the first call instead of at registration, and not checked against the
+   * JSON Schema meta-schema. Start-up then compiles nothing for tools nobody calls (the
+   * meta-schema alone took most of the registry's start-up). Never for schemas from agents or MCP.
+   */
+  trustedSchema?: boolean;
+}
+
+type AjvInstance = Ajv | Ajv2020;
 
 export interface ToolRegistryOptions {
   defaultTimeoutMs: number;
   log: Logger;
 }
 
+/** The owner of the tools that other runtimes offer (runtime/cluster registers them). */
+export const CLUSTER_TOOL_OWNER = 'cluster';
+
 export class DefaultToolRegistry implements ToolRegistry {
   private readonly tools = new Map<string, Entry>();
   private readonly listeners = new Set<(request: ToolCallRequest, outcome: ToolOutcome) => void>();
   private readonly changeListeners = new Set<() => void>();
   // Schemas come from agents and MCP servers too, so unknown keywords are tolerated (strict off).
-  private readonly ajv07 = addFormats(new Ajv({ allErrors: true, strict: false, useDefaults: true }));
-  private readonly ajv2020 = addFormats(new Ajv2020({ allErrors: true, strict: false, useDefaults: true }));
+  // Each instance (and its formats) is made when a schema first needs it.
+  private ajv07?: AjvInstance;
+  private ajv2020?: AjvInstance;
+  private trustedAjv07?: AjvInstance;
+  private trustedAjv2020?: AjvInstance;
   private readonly defaultTimeoutMs: number;
   private readonly log: Logger;
 
@@ -46,13 +71,15 @@ export class DefaultToolRegistry implements ToolRegistry {
     this.log = options.log;
   }
 
-  register(definition: ToolDefinition, handler: ToolHandler): Disposable {
+  register(definition: ToolDefinition, handler: ToolHandler, options: RegisterOptions = {}): Disposable {
     const { name } = definition;
     if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
       throw new ToolError('invalid_arguments', `invalid tool name ${JSON.stringify(name)}: expected "namespace:name" or a name without a namespace (letters, digits, "_", "-", ".")`);
     }
+    // A tool known only from another runtime ([cluster]) yields its name to one of this runtime.
+    if (this.tools.get(name)?.definition.owner === CLUSTER_TOOL_OWNER && definition.owner !== CLUSTER_TOOL_OWNER) this.tools.delete(name);
     if (this.tools.has(name)) throw new ToolError('invalid_arguments', `tool ${name} is already registered (owner ${this.tools.get(name)!.definition.owner ?? 'unknown'})`);
-    const validate = this.compile(name, definition.parametersSchema);
+    const validate = options.trustedSchema ? (checkSchemaShape(name, definition.parametersSchema), undefined) : this.compile(name, definition.parametersSchema, false);
     const entry: Entry = { definition: { ...definition }, handler, validate };
     this.tools.set(name, entry);
     this.log.debug('tool registered', { tool: name, owner: definition.owner });
@@ -137,7 +164,8 @@ export class DefaultToolRegistry implements ToolRegistry {
     const entry = this.tools.get(request.name);
     if (!entry) throw this.notFound(request.name);
     const args = parseArguments(request.name, request.arguments);
-    if (!entry.validate(args)) throw invalidArguments(request.name, entry.validate.errors ?? []);
+    const validate = (entry.validate ??= this.compile(request.name, entry.definition.parametersSchema, true));
+    if (!validate(args)) throw invalidArguments(request.name, validate.errors ?? []);
 
     // int64 on the wire may arrive as a string; setTimeout turns anything past 2^31-1 into 1 ms.
     const asked = Number(request.timeoutMs);
@@ -177,7 +205,7 @@ export class DefaultToolRegistry implements ToolRegistry {
       clearTimeout(timer);
       if (onCancel) request.signal?.removeEventListener('abort', onCancel);
       // Whatever the handler started must stop once the call is over, even on success.
-      if (!controller.signal.aborted) controller.abort(new ToolError('failed', 'call finished'));
+      if (!controller.signal.aborted) controller.abort(CALL_FINISHED);
     }
   }
 
@@ -188,17 +216,25 @@ export class DefaultToolRegistry implements ToolRegistry {
     return new ToolError('not_found', `tool ${JSON.stringify(name)} not found${hint}`, suggestions.length ? { suggestions: suggestions.join(',') } : undefined);
   }
 
-  private compile(name: string, schema: Record<string, unknown>): ValidateFunction {
-    if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
-      throw new ToolError('invalid_arguments', `tool ${name}: parameters schema must be a JSON Schema object`);
-    }
+  private compile(name: string, schema: Record<string, unknown>, trusted: boolean): ValidateFunction {
+    checkSchemaShape(name, schema);
     const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
-    const ajv = draft.includes('2020-12') ? this.ajv2020 : this.ajv07;
+    const ajv = this.ajvFor(draft.includes('2020-12'), trusted);
     try {
       return ajv.compile(schema);
     } catch (err) {
       throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${messageOf(err)}`);
     }
+  }
+
+  private ajvFor(draft2020: boolean, trusted: boolean): AjvInstance {
+    const options = { allErrors: true, strict: false, useDefaults: true, validateSchema: !trusted };
+    if (draft2020) {
+      if (trusted) return (this.trustedAjv2020 ??= addFormats(new Ajv2020(options)));
+      return (this.ajv2020 ??= addFormats(new Ajv2020(options)));
+    }
+    if (trusted) return (this.trustedAjv07 ??= addFormats(new Ajv(options)));
+    return (this.ajv07 ??= addFormats(new Ajv(options)));
   }
 
   private record(request: ToolCallRequest, outcome: ToolOutcome, span: ReturnType<typeof tracer.startSpan>): void {
@@ -216,6 +252,12 @@ export class DefaultToolRegistry implements ToolRegistry {
         this.log.warn('onDidCall listener threw', { error: err as Error });
       }
     }
+  }
+}
+
+function checkSchemaShape(name: string, schema: Record<string, unknown>): void {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
+    throw new ToolError('invalid_arguments', `tool ${name}: parameters schema must be a JSON Schema object`);
   }
 }
 

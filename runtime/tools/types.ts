@@ -3,7 +3,9 @@
 
 export type ToolProviderKind = 'native' | 'wasm' | 'grpc' | 'mcp';
 
-export type ToolErrorCode = 'not_found' | 'invalid_arguments' | 'denied' | 'timeout' | 'failed' | 'unavailable';
+import type { ToolErrorCode } from '../contract/toolError';
+
+export type { ToolErrorCode } from '../contract/toolError';
 
 export interface ToolDefinition {
   /** "namespace:name", e.g. "fs:read". */
@@ -52,8 +54,11 @@ export interface Disposable {
 }
 
 export interface ToolRegistry {
-  /** Throws ToolError("invalid_arguments") for a bad name or schema, or when the name is taken. */
-  register(definition: ToolDefinition, handler: ToolHandler): Disposable;
+  /**
+   * Throws ToolError("invalid_arguments") for a bad name or schema, or when the name is taken.
+   * `trustedSchema`: the runtime's own tools only; their schema is compiled at the first call.
+   */
+  register(definition: ToolDefinition, handler: ToolHandler, options?: { trustedSchema?: boolean }): Disposable;
   unregister(name: string): boolean;
   /** Withdraws every tool of an owner (an agent that disconnected, an MCP server that died). */
   unregisterOwner(owner: string): number;

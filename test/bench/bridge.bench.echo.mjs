@@ -1,6 +1,6 @@
 // The raw gRPC baseline for bridge.bench.py: a grpc-js server for loom.v1.Bridge with no Loom
 // logic. EventStream answers every Publish with a Delivery of the same event (and every ping
-// with a pong); ForwardToolCall answers at once with the arguments as output. Same messages,
+// with a pong); ForwardToolCall answers at once (with as many bytes as fs:read answers). Same messages,
 // same library and same loader options as the runtime, so the difference is Loom's own work.
 // Prints "listening 127.0.0.1:PORT" on stdout; stops on SIGTERM/SIGINT.
 import * as grpc from '@grpc/grpc-js';
@@ -23,7 +23,17 @@ const server = new grpc.Server();
 server.addService(loom.Bridge.service, {
   RegisterAgent: (_call, cb) => cb(null, { success: true }),
   Heartbeat: (_call, cb) => cb(null, { timestampMs: Date.now(), status: 'ok' }),
-  ForwardToolCall: (call, cb) => cb(null, { id: call.request.id, status: 'TOOL_OK', output: call.request.arguments }),
+  // `reply_bytes` in the arguments: answer with that many bytes (the size of Loom's real answer),
+  // so the baseline carries the same payload back; otherwise the arguments themselves.
+  ForwardToolCall: (call, cb) => {
+    let size;
+    try {
+      size = JSON.parse(call.request.arguments).reply_bytes;
+    } catch {
+      // not JSON: echo it
+    }
+    cb(null, { id: call.request.id, status: 'TOOL_OK', output: Number.isInteger(size) ? 'x'.repeat(size) : call.request.arguments });
+  },
   EventStream: (call) => {
     call.on('data', (msg) => {
       if (msg.msg === 'publish') call.write({ delivery: { topic: msg.publish.topic, event: msg.publish.event } });

@@ -1,12 +1,102 @@
 // `npm start` on a machine already set up: how long until the first event is printed, and until
 // the first event of an agent, beside a baseline measured in the same run (Node starting and
 // exiting, `node -e ''`). The setup steps must find everything in place and skip it.
+// First, the runtime alone (`node dist/runtime.js`, a workspace with no agents): ms until its
+// discovery file is written, and its resident memory after 3 s idle, over LOOM_BENCH_STARTS starts
+// (default 20), beside a bare grpc-js server (bridge.bench.echo.mjs: same library, no Loom) started
+// as often in the same run, rounds alternating.
 // Usage: node --import tsx test/bench/start.bench.ts   (LOOM_BENCH_RUNS, default 3)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const RUNS = Number(process.env.LOOM_BENCH_RUNS ?? 3);
+const STARTS = Number(process.env.LOOM_BENCH_STARTS ?? 20);
+const IDLE_MS = 3000;
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts `child`, waits until `ready()` says so (polled every 2 ms), then 3 s idle; ms to ready and RSS. */
+async function measure(child: ChildProcess, t0: number, ready: () => boolean): Promise<{ ms: number; rss: number }> {
+  try {
+    const ms = await new Promise<number>((resolve, reject) => {
+      const give = setTimeout(() => reject(new Error('not ready within 30 s')), 30_000);
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before it was ready`)));
+      const poll = () => {
+        if (ready()) {
+          clearTimeout(give);
+          resolve(performance.now() - t0);
+        } else setTimeout(poll, 2);
+      };
+      poll();
+    });
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    return { ms, rss: rssMb(child.pid!) };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function runtimeOnce(ws: string, bundle = join(ROOT, 'dist', 'runtime.js')): Promise<{ ms: number; rss: number }> {
+  const discovery = join(ws, '.loom', 'runtime.json');
+  rmSync(discovery, { force: true });
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bundle, '--workspace', ws], { stdio: 'ignore' });
+  return measure(child, t0, () => existsSync(discovery));
+}
+
+async function grpcOnce(): Promise<{ ms: number; rss: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(__dirname, 'bridge.bench.echo.mjs')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let listening = false;
+  child.stdout!.on('data', (d: Buffer) => (listening ||= d.toString().includes('listening')));
+  return measure(child, t0, () => listening);
+}
+
+async function runtimeReady(): Promise<void> {
+  const ws = mkdtempSync(join(tmpdir(), 'loom-bench-start-'));
+  try {
+    writeFileSync(join(ws, 'loom.toml'), '[runtime]\nlog_level = "warn"\n');
+    await runtimeOnce(ws); // the first start makes the data folder and the store
+    // LOOM_BENCH_OTHER_RUNTIME=<another build's runtime.js>: measured too, in the same rounds (before/after a change).
+    const other = process.env.LOOM_BENCH_OTHER_RUNTIME;
+    const loom: { ms: number; rss: number }[] = [];
+    const grpc: { ms: number; rss: number }[] = [];
+    const others: { ms: number; rss: number }[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      loom.push(await runtimeOnce(ws));
+      grpc.push(await grpcOnce());
+      if (other) others.push(await runtimeOnce(ws, other));
+    }
+    const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+    const line = (what: string, xs: number[], base: number[], unit: string) =>
+      `${what.padEnd(34)} median ${q(xs, 0.5).toFixed(0).padStart(5)} ${unit}  p90 ${q(xs, 0.9).toFixed(0).padStart(5)} ${unit}  (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})   ` +
+      `bare grpc-js server median ${q(base, 0.5).toFixed(0)} ${unit}  p90 ${q(base, 0.9).toFixed(0)} ${unit}   ratio x${(q(xs, 0.5) / q(base, 0.5)).toFixed(2)}`;
+    console.log(`runtime alone, no agents (${STARTS} starts each, alternating; RSS after ${IDLE_MS / 1000} s idle)`);
+    console.log(line('start to discovery file', loom.map((r) => r.ms), grpc.map((r) => r.ms), 'ms'));
+    console.log(line('idle RSS', loom.map((r) => r.rss), grpc.map((r) => r.rss), 'MB'));
+    if (other) {
+      console.log(`the other runtime (${other}), same rounds:`);
+      console.log(line('start to discovery file', others.map((r) => r.ms), grpc.map((r) => r.ms), 'ms'));
+      console.log(line('idle RSS', others.map((r) => r.rss), grpc.map((r) => r.rss), 'MB'));
+    }
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+}
 
 function baselineMs(): number {
   const t0 = performance.now();
@@ -47,6 +137,8 @@ function startOnce(): Promise<{ first: number; agent: number }> {
 }
 
 async function main(): Promise<void> {
+  await runtimeReady();
+  if (process.env.LOOM_BENCH_STARTS_ONLY) return;
   spawnSync('bash', ['.ci/setup.sh', 'core'], { cwd: ROOT, stdio: 'ignore' }); // in place before measuring
   const base = Math.min(...Array.from({ length: 5 }, baselineMs));
   const runs: { first: number; agent: number }[] = [];

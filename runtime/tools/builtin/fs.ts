@@ -6,7 +6,7 @@
 // folder is invisible, and loom.toml, .git/ and .vscode/ change only if a person agrees.
 // Answers carry the reference's keys beside Loom's (core/src/tools/native/filesystem.rs): content;
 // success, path, bytes_written; path, entries [{name, is_dir, size}]; success, path, was_directory.
-import { constants, promises as fsp, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, read, readSync, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
 import { changed, type ConfinedFs, FINAL_FLAGS, identityOf, kindOf, listTree, type Located, protectedPlaceOf, type ProtectedPlace, removeEntry, surveyTree, type TreeGuard } from '../fsat';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
@@ -113,16 +113,24 @@ function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
     const limit = Math.min(args.max_bytes ?? options.maxReadBytes, options.maxReadBytes);
     // O_NONBLOCK: a FIFO swapped in at the last moment must not hang the call (fstat refuses it).
     // Reading a file with several hard links is fine: pnpm's node_modules are made of them.
-    const fh = await fsp.open(loc.chain.at(loc.name), constants.O_RDONLY | FINAL_FLAGS).catch((err) => rethrow(args.path, err));
+    // open, fstat and close are synchronous, as the walk's steps are (fsat/chain.ts says why).
+    let fd: number;
     try {
-      const stat = await fh.stat({ bigint: true });
+      fd = openSync(loc.chain.at(loc.name), constants.O_RDONLY | FINAL_FLAGS);
+    } catch (err) {
+      rethrow(args.path, err);
+    }
+    try {
+      const stat = fstatSync(fd, { bigint: true });
       if (stat.isDirectory()) throw isADirectory(args.path);
       requireFile(args.path, stat);
       const size = Number(stat.size);
       const buffer = Buffer.alloc(Math.min(size, limit));
       let filled = 0;
       while (filled < buffer.length) {
-        const { bytesRead } = await fh.read(buffer, filled, buffer.length - filled, filled);
+        const want = buffer.length - filled;
+        // A small file is read at once; a large one in the thread pool, so the event loop goes on.
+        const bytesRead = want <= SYNC_READ_BYTES ? readSync(fd, buffer, filled, want, filled) : await readAt(fd, buffer, filled, want);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -136,9 +144,16 @@ function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
         truncated: size > filled,
       };
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   });
+}
+
+/** Up to this many bytes are read synchronously (microseconds from the page cache). */
+const SYNC_READ_BYTES = 64 * 1024;
+
+function readAt(fd: number, buffer: Buffer, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buffer, offset, length, offset, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, ctx: ToolContext) {

@@ -8,7 +8,7 @@ import type { LoomConfig } from '../../config';
 import type { Logger } from '../../log';
 import { ALIASES } from '../../contract/toolNames';
 import { ConfinedFs } from '../fsat';
-import { isolationStatus } from '../isolation';
+import { isolationStatusAsync, type IsolationStatus } from '../isolation';
 import { Sandbox } from '../sandbox';
 import type { Disposable, ToolDefinition, ToolHandler, ToolRegistry } from '../types';
 import { type ConfirmFn, fsTools } from './fs';
@@ -62,7 +62,8 @@ export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig,
   if (!config.runtime.trusted) log.info('untrusted workspace: system:shell answers "denied"');
   else reportIsolation(config, log);
 
-  const registrations = tools.map((t) => registry.register({ ...t.definition, provider: 'native', owner: BUILTIN_OWNER }, t.handler));
+  // Their schemas are Loom's own: compiled at a tool's first call, not at start (registry.ts).
+  const registrations = tools.map((t) => registry.register({ ...t.definition, provider: 'native', owner: BUILTIN_OWNER }, t.handler, { trustedSchema: true }));
   log.debug('built-in tools registered', { roots: sandbox.roots, count: registrations.length });
   return { dispose: () => registrations.forEach((r) => r.dispose()) };
 }
@@ -83,7 +84,14 @@ function reportIsolation(config: LoomConfig, log: Logger): void {
     if (preset !== 'none') log.warn(`${presetIdle}, which is off`);
     return;
   }
-  const status = isolationStatus(mode);
+  // Probed in the background: the runtime serves meanwhile, and a shell call that comes first
+  // probes (synchronously) itself.
+  void isolationStatusAsync(mode).then((status) => reportStatus(config, log, status));
+}
+
+function reportStatus(config: LoomConfig, log: Logger, status: IsolationStatus): void {
+  const { isolation: mode, preset } = config.tools.shell;
+  const presetIdle = `tools.shell.preset = "${preset}" adds nothing: its programs run only under OS isolation`;
   if (status.available) log.info('system:shell runs under OS isolation', { mechanism: status.mechanism, bwrap: status.detail, network: config.tools.shell.network, preset, presetPrograms: presetPrograms(preset).length });
   else if (mode === 'required') log.warn('system:shell will refuse every call: OS isolation is required (tools.shell.isolation) and unavailable', { missing: status.detail });
   else log.warn('system:shell runs unconfined: OS isolation is unavailable (tools.shell.isolation = "best-effort")', { missing: status.detail });

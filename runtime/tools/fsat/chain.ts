@@ -13,8 +13,12 @@
 // check and the next open is not caught. That is the behaviour before this module (check, open
 // with O_NOFOLLOW, verify), kept as the documented fallback; the OS isolation of tool processes is
 // what such systems rely on.
-import { closeSync, constants, fstatSync, openSync, promises as fsp, statSync, type BigIntStats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+//
+// The steps are synchronous system calls on purpose: each is a lookup of one name in a held
+// directory (open, lstat, readlink, fstat, close), microseconds on a local disk, where a trip
+// through libuv's thread pool costs tens. A file tool makes several per call, so this is most of
+// its cost. Contents are still read and directories listed asynchronously (fs.ts, tree.ts).
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 
@@ -30,7 +34,8 @@ const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOL
 export const FINAL_FLAGS = constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export interface HeldDir {
-  readonly fh: FileHandle;
+  /** The open descriptor (O_DIRECTORY); closed when the chain pops it or closes. */
+  readonly fd: number;
   readonly id: Identity;
   /** Its name in the directory before it in the chain ('' for the root the chain starts at). */
   readonly name: string;
@@ -74,13 +79,17 @@ export class Chain {
   /** Opens the root itself by its path. Only for roots no other root holds: nothing an agent can change lies on that path. */
   static async openRoot(rootPath: string, rootIndex: number, viaProc: boolean, input: string): Promise<Chain> {
     const chain = new Chain(rootPath, rootIndex, viaProc, input);
-    const fh = await fsp.open(rootPath, constants.O_RDONLY | constants.O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
-      throw new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${err.message}`, { path: input, ...(err.code ? { errno: err.code } : {}) });
-    });
+    let fd: number;
     try {
-      chain.dirs.push({ fh, id: identityOf(await fh.stat({ bigint: true })), name: '' });
+      fd = openSync(rootPath, constants.O_RDONLY | constants.O_DIRECTORY);
     } catch (err) {
-      await fh.close();
+      const e = err as NodeJS.ErrnoException;
+      throw new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${e.message}`, { path: input, ...(e.code ? { errno: e.code } : {}) });
+    }
+    try {
+      chain.dirs.push({ fd, id: identityOf(fstatSync(fd, { bigint: true })), name: '' });
+    } catch (err) {
+      closeSync(fd);
       throw err;
     }
     return chain;
@@ -114,15 +123,15 @@ export class Chain {
   /** How the OS reaches `name` in the directory at `depth` (default the top) without looking up any name above it. */
   at(name?: string, depth = this.depth): string {
     if (!this.viaProc) return this.path(name, depth);
-    const fd = this.dirs[depth - 1].fh.fd;
+    const fd = this.dirs[depth - 1].fd;
     return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
   }
 
   /** lstat of `name` in the top; null when there is no such entry. */
   async lstat(name: string): Promise<BigIntStats | null> {
     try {
-      const st = await fsp.lstat(this.at(name), { bigint: true });
-      await this.verifyParent();
+      const st = lstatSync(this.at(name), { bigint: true });
+      this.verifyParent();
       return st;
     } catch (err) {
       if (isGone(err)) return null;
@@ -133,7 +142,7 @@ export class Chain {
   /** The target of the symlink `name` in the top; null when it is no longer a symlink (it changed: look again). */
   async readlink(name: string): Promise<string | null> {
     try {
-      return await fsp.readlink(this.at(name));
+      return readlinkSync(this.at(name));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EINVAL' || isGone(err)) return null;
@@ -146,9 +155,9 @@ export class Chain {
    * is reported (to be followed by hand, or not at all), never followed by the kernel.
    */
   async enter(name: string): Promise<HeldDir | Blocked> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await fsp.open(this.at(name), DIR_FLAGS);
+      fd = openSync(this.at(name), DIR_FLAGS);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return 'missing';
@@ -160,12 +169,12 @@ export class Chain {
       return st.isDirectory() ? 'changed' : 'not-dir';
     }
     try {
-      await this.verifyParent();
-      const dir = { fh, id: identityOf(await fh.stat({ bigint: true })), name };
+      this.verifyParent();
+      const dir = { fd, id: identityOf(fstatSync(fd, { bigint: true })), name };
       this.dirs.push(dir);
       return dir;
     } catch (err) {
-      await fh.close();
+      closeSync(fd);
       throw err;
     }
   }
@@ -173,7 +182,7 @@ export class Chain {
   async pop(): Promise<HeldDir> {
     if (this.dirs.length <= 1) throw new Error('cannot pop the root of a chain');
     const dir = this.dirs.pop()!;
-    await dir.fh.close();
+    closeSync(dir.fd);
     return dir;
   }
 
@@ -182,13 +191,24 @@ export class Chain {
   }
 
   async close(): Promise<void> {
-    for (const dir of this.dirs.splice(0).reverse()) await dir.fh.close().catch(() => {});
+    for (const dir of this.dirs.splice(0).reverse()) {
+      try {
+        closeSync(dir.fd);
+      } catch {
+        // already closed: nothing is held
+      }
+    }
   }
 
   /** Fallback only: the path string of the top must still lead to the held directory. */
-  private async verifyParent(): Promise<void> {
+  private verifyParent(): void {
     if (this.viaProc) return;
-    const st = await fsp.stat(this.path(), { bigint: true }).catch(() => null);
+    let st: BigIntStats | null = null;
+    try {
+      st = statSync(this.path(), { bigint: true });
+    } catch {
+      // gone: changed
+    }
     if (!st || identityOf(st) !== this.top.id) throw changed(this.input);
   }
 

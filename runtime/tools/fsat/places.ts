@@ -12,7 +12,7 @@
 // and the runtime starts what `loom.toml` names. Writing there is how an injected agent would
 // turn a file write into code execution, so `tools.fs.protected_writes` decides ("deny", or "ask"
 // a person).
-import { promises as fsp, type BigIntStats } from 'node:fs';
+import { promises as fsp, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
@@ -23,12 +23,15 @@ export interface DataPlace {
   below: string[];
 }
 
-/** Looks up the data folder now, following symlinks as the runtime's own path would. */
+/**
+ * Looks up the data folder now, following symlinks as the runtime's own path would. Synchronous:
+ * one stat of a path the runtime itself made, on every file tool call (see chain.ts on why).
+ */
 export async function findDataPlace(dataPath: string): Promise<DataPlace | undefined> {
   const below: string[] = [];
   for (let p = dataPath; ; p = path.dirname(p)) {
     try {
-      return { anchor: identityOf(await fsp.stat(p, { bigint: true })), below };
+      return { anchor: identityOf(statSync(p, { bigint: true })), below };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || p === path.dirname(p)) return undefined;

@@ -29,6 +29,7 @@ export async function listTree(chain: Chain, data: DataPlace | undefined, option
   const base = chain.depth;
   const entries: ListEntry[] = [];
   const queue: string[][] = [[]];
+  let seen = 0;
   while (queue.length) {
     options.signal?.throwIfAborted();
     const rel = queue.shift()!;
@@ -36,6 +37,7 @@ export async function listTree(chain: Chain, data: DataPlace | undefined, option
       if (!(await descend(chain, rel, data))) continue;
       for (const name of (await fsp.readdir(chain.at())).sort()) {
         if (entries.length >= options.max) return { entries, truncated: true };
+        if (++seen % YIELD_EVERY === 0) await turn(options.signal);
         const st = await chain.lstat(name);
         if (!st) continue;
         const type = kindOf(st);
@@ -48,6 +50,18 @@ export async function listTree(chain: Chain, data: DataPlace | undefined, option
     }
   }
   return { entries, truncated: false };
+}
+
+/**
+ * The chain's lookups are synchronous (chain.ts), so a folder of 100 000 entries would hold the
+ * event loop, and a call's timeout could not fire, until it is through: every YIELD_EVERY entries
+ * the walk lets the loop turn, and stops there if the call has ended.
+ */
+const YIELD_EVERY = 256;
+
+async function turn(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
 }
 
 /** Enters `names` one by one from the top; false when one is no longer a real folder (or is the data folder). */
@@ -79,7 +93,9 @@ export interface TreeGuard {
  */
 export async function surveyTree(chain: Chain, guard: TreeGuard, rel: string[] = []): Promise<Array<{ path: string; place: ProtectedPlace }>> {
   const found: Array<{ path: string; place: ProtectedPlace }> = [];
+  let seen = 0;
   for (const name of await fsp.readdir(chain.at())) {
+    if (++seen % YIELD_EVERY === 0) await turn(guard.signal);
     guard.signal?.throwIfAborted();
     const st = await chain.lstat(name);
     if (!st) continue;

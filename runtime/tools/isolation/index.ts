@@ -1,7 +1,7 @@
 // OS isolation for the processes tools (and, opted in, agents and MCP servers) start. The
 // per-program argument rules in builtin/shell-policy.ts cannot win alone (git has hundreds of
 // options); here the kernel is the boundary. See SECURITY.md for the threat model.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
@@ -64,7 +64,50 @@ export function probeBubblewrap(explicit = process.env.LOOM_BWRAP): Availability
   return result;
 }
 
+/**
+ * probeBubblewrap without blocking: the start-up report uses it, so the runtime does not wait for
+ * a bwrap process before it serves. The answer lands in the same cache; a call that needs it
+ * sooner probes synchronously, and the answer cached first is the one kept.
+ */
+export async function probeBubblewrapAsync(explicit = process.env.LOOM_BWRAP): Promise<Availability> {
+  const key = explicit ?? '';
+  const known = probed.get(key);
+  if (known) return known;
+  const trial = prepareTrial(explicit);
+  let result: Availability;
+  if ('ok' in trial) result = trial;
+  else {
+    const run = await new Promise<TrialRun>((resolve) => {
+      const child = execFile(trial.bwrap, trial.args, { encoding: 'utf8', timeout: 10_000 }, (err, _stdout, stderr) => {
+        const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
+        if (!e) return resolve({ status: 0, stderr });
+        resolve(typeof e.code === 'number' || e.signal ? { status: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stderr } : { status: null, error: e, stderr });
+      });
+      child.stdin?.end();
+    });
+    result = judgeTrial(trial.bwrap, run);
+  }
+  const settled = probed.get(key) ?? result;
+  probed.set(key, settled);
+  return settled;
+}
+
+interface TrialRun {
+  status: number | null;
+  signal?: NodeJS.Signals | null;
+  error?: Error;
+  stderr: string;
+}
+
 function probeOnce(explicit: string | undefined): Availability {
+  const trial = prepareTrial(explicit);
+  if ('ok' in trial) return trial;
+  const run = spawnSync(trial.bwrap, trial.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
+  return judgeTrial(trial.bwrap, { status: run.status, signal: run.signal, error: run.error, stderr: run.stderr ?? '' });
+}
+
+/** What is missing (an answer already), or the bwrap to try and its arguments. */
+function prepareTrial(explicit: string | undefined): Availability | { bwrap: string; args: string[] } {
   if (process.platform !== 'linux') return { ok: false, detail: `OS isolation uses bubblewrap, which runs on Linux only (this is ${process.platform})` };
   const candidates = explicit ? [explicit] : BWRAP_LOCATIONS;
   const bwrap = candidates.find(executable);
@@ -75,7 +118,10 @@ function probeOnce(explicit: string | undefined): Availability {
     return { ok: false, detail: `bubblewrap (bwrap) is not installed (looked for ${candidates.join(', ')}); install it with "apt-get install bubblewrap" (Debian/Ubuntu) or "dnf install bubblewrap" (Fedora)` };
   }
   const trial = bwrapArguments({ writable: [], pin: [], protect: [], hide: [], readOnly: [], network: false, placeholders: false, cwd: '/', home: SANDBOX_HOME });
-  const run = spawnSync(bwrap, [...trial, 'true'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
+  return { bwrap, args: [...trial, 'true'] };
+}
+
+function judgeTrial(bwrap: string, run: TrialRun): Availability {
   if (run.status === 0) return { ok: true, bwrap, detail: bwrap };
   const why = (run.error?.message ?? run.stderr ?? '').trim() || `exit ${run.status ?? run.signal}`;
   return {
@@ -95,7 +141,15 @@ function executable(p: string): boolean {
 }
 
 export function isolationStatus(mode: IsolationMode): IsolationStatus {
-  const a = probeBubblewrap();
+  return statusOf(mode, probeBubblewrap());
+}
+
+/** isolationStatus without blocking the event loop on the first probe. */
+export async function isolationStatusAsync(mode: IsolationMode): Promise<IsolationStatus> {
+  return statusOf(mode, await probeBubblewrapAsync());
+}
+
+function statusOf(mode: IsolationMode, a: Availability): IsolationStatus {
   return { mode, available: a.ok, mechanism: a.ok ? 'bubblewrap' : 'none', detail: a.detail };
 }
 

@@ -85,7 +85,7 @@ describe('MCP in the real runtime', function () {
     assert.match(broken.lastError, /mcp\.broken\.bogus: unknown key/);
     const remote = (await mcpServers(clients)).find((s) => s.name === 'remote')!;
     assert.deepEqual([remote.state, remote.transport], ['failed', 'http']);
-    assert.match(remote.lastError, /mcp\.remote\.url: expected an http:\/\/ or https:\/\/ URL/);
+    assert.match(remote.lastError, /mcp\.remote\.url: must be an http:\/\/ or https:\/\/ URL \(got "ftp:\/\/example"\)/);
     const pid = JSON.parse((await call(clients.tools, 'CallTool', { name: 'fixture:pid', arguments: '{}' })).output).structuredContent.pid;
     const restarted = await call(clients.runtime, 'ControlMcpServer', { name: 'fixture', action: 'restart' });
     assert.equal(restarted.success, true, restarted.errorMessage);
@@ -105,7 +105,7 @@ describe('MCP in the real runtime', function () {
     const rt = await startRuntime(makeWorkspace('[mcp.serve]\nhost = "0.0.0.0"\n'), [], { ready: false });
     await rt.exited;
     assert.equal(rt.exitCode, 2);
-    assert.match(rt.stderrText.join('\n'), /bad configuration\nmcp\.serve\.host: expected one of "127\.0\.0\.1", "::1", got "0\.0\.0\.0"/);
+    assert.match(rt.stderrText.join('\n'), /bad configuration\nloom\.toml:2:1: mcp\.serve\.host: must be one of "127\.0\.0\.1", "::1" \(got "0\.0\.0\.0"\)/);
   });
 
   it('the SDK client reaches Loom\'s MCP server from the discovery file and calls fs:read and a Python agent\'s tool', async () => {

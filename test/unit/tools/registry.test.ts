@@ -50,6 +50,20 @@ describe('tools: registry', () => {
       assert.equal(registry.get('demo:bad'), undefined);
     });
 
+    it('a trusted (built-in) schema is compiled at the first call: arguments checked and defaults filled as at register time', async () => {
+      registry.register(def('demo:lazy'), echo, { trustedSchema: true });
+      expectError(await registry.call({ name: 'demo:lazy', arguments: { mode: 'fast' } }), 'invalid_arguments', '/path is required');
+      expectError(await registry.call({ name: 'demo:lazy', arguments: { path: 'x', extra: 1 } }), 'invalid_arguments', '/extra is not an allowed property');
+      const out = expectOk(await registry.call({ name: 'demo:lazy', arguments: { path: 'x' } })) as { args: Record<string, unknown> };
+      assert.deepEqual(out.args, { path: 'x', mode: 'fast' });
+    });
+
+    it('a trusted schema that cannot compile fails its calls with a clear error (never passes arguments unchecked)', async () => {
+      registry.register(def('demo:lazybad', 'test', { type: 'no-such-type' }), echo, { trustedSchema: true });
+      expectError(await registry.call({ name: 'demo:lazybad', arguments: {} }), 'invalid_arguments', 'invalid parameters schema');
+      assert.throws(() => registry.register(def('demo:notobj', 'test', [] as unknown as Record<string, unknown>), echo, { trustedSchema: true }), /parameters schema must be a JSON Schema object/);
+    });
+
     it('accepts JSON Schema 2020-12 schemas', async () => {
       registry.register(def('demo:tuple', 'test', { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] } } }), echo);
       expectOk(await registry.call({ name: 'demo:tuple', arguments: { pair: ['a', 1] } }));
