@@ -31,8 +31,9 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=("python3-venv")
 [ "$what" = test ] && { command -v git >/dev/null 2>&1 || missing+=("git"); }
 if [ "$what" = test ]; then
   # chromium drives the workbench and the dashboard; ripgrep, libkrb5-dev and a C++ toolchain
-  # let .ci/code-server.sh build code-server offline (its native modules compile from source).
-  for pkg in chromium ripgrep libkrb5-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  # let .ci/code-server.sh build code-server offline (its native modules compile from source);
+  # nats-server runs the cluster tests' NATS servers ([cluster]).
+  for pkg in chromium ripgrep libkrb5-dev nats-server; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   { command -v g++ && command -v make; } >/dev/null 2>&1 || missing+=("build-essential")
 fi
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -58,6 +58,19 @@ suite() {
 }
 
 suite typecheck npx tsc -b --noEmit
+# ESLint and Prettier find problems rather than run tests (config: eslint.config.mjs, .prettierrc.json):
+# a clean run counts as one passing test; each ESLint error (its summary says "N errors") and each
+# file Prettier would change counts as a failing one. `bash .ci/lint-fix.sh` fixes what they can.
+eslint_check() { npx eslint --max-warnings 0 . && echo "1 passing"; }
+prettier_check() {
+  local files rc
+  files="$(npx prettier --list-different .)"; rc=$?
+  [ -n "$files" ] && printf 'not formatted (npm run format):\n%s\n' "$files"
+  if [ "$rc" -eq 0 ]; then echo "1 passing"; else echo "$(printf '%s\n' "$files" | grep -c . | sed 's/^0$/1/') failing"; fi
+  return "$rc"
+}
+suite eslint eslint_check
+suite prettier prettier_check
 suite unit npx mocha 'test/unit/**/*.test.ts'
 suite integration npx mocha --timeout 120000 'test/integration/**/*.test.ts'
 suite python .venv/bin/python -m pytest -q -p no:cacheprovider sdk/python/tests
@@ -66,6 +79,8 @@ suite ruff .venv/bin/ruff check sdk/python
 suite mypy env -C sdk/python ../../.venv/bin/mypy
 # The reference's own tests, clients and apps against this runtime (test/compat/run.py).
 suite compat python3 test/compat/run.py
+# The stress suite's short variant (test/stress/: soak, fuzz, crash, a few seconds each); `npm run stress` runs the full one.
+suite stress node --import tsx test/stress/run.ts --short
 [ -f test/vscode/run.ts ] && suite vscode node --import tsx test/vscode/run.ts
 [ -d test/browser ] && suite browser npx mocha --timeout 180000 'test/browser/**/*.test.ts'
 check_leftovers
