@@ -29,15 +29,33 @@ const allBuilds = [
   { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir },
   // The extension's entry: tiny, so activation is cheap; the banner marks when VS Code starts
   // loading it (activation is measured from there). core.js is the rest, loaded just after.
-  { ...extensionHost, entryPoints: { extension: 'extension/extension.ts' }, outdir, banner: { js: 'globalThis.__loomLoadStart = performance.now();' } },
+  {
+    ...extensionHost,
+    entryPoints: { extension: 'extension/extension.ts' },
+    outdir,
+    banner: { js: 'globalThis.__loomLoadStart = performance.now();' },
+  },
   { ...extensionHost, entryPoints: { core: 'extension/core.ts' }, outdir },
   // The dashboard UI: browser code, served by the VS Code panel and by the headless runtime.
-  { ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: { webview: 'webview/main.ts' }, outdir },
+  {
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    external: [],
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir,
+  },
 ];
 
 // `--only=extension` builds just the named bundles (by entry name).
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const builds = only ? allBuilds.filter((b) => Object.keys(b.entryPoints).some((name) => only.includes(name))) : allBuilds;
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const builds = only
+  ? allBuilds.filter((b) => Object.keys(b.entryPoints).some((name) => only.includes(name)))
+  : allBuilds;
 
 mkdirSync(outdir, { recursive: true });
 cpSync('proto', `${outdir}/proto`, { recursive: true });
@@ -63,8 +81,15 @@ function buildSdkWheel() {
   if (wheels.length === 1 && statSync(join(out, wheels[0])).mtimeMs >= sources) return;
   rmSync(out, { recursive: true, force: true });
   const python = process.env.LOOM_PYTHON || (existsSync('.venv/bin/python') ? '.venv/bin/python' : 'python3');
-  const r = spawnSync(python, ['-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation', 'sdk/python', '-w', out], { encoding: 'utf8' });
-  if (r.status !== 0) console.warn(`esbuild.mjs: the Python SDK wheel was not built (${python}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
+  const r = spawnSync(
+    python,
+    ['-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation', 'sdk/python', '-w', out],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0)
+    console.warn(
+      `esbuild.mjs: the Python SDK wheel was not built (${python}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`,
+    );
   rmSync('sdk/python/build', { recursive: true, force: true });
 }
 if (!watch && !only) buildSdkWheel();

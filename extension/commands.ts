@@ -9,7 +9,7 @@ import { AGENT_ID, type RuntimeConnection } from './bridge/client';
 import { topicMatches } from '../runtime/contract';
 import type { Loom } from './loom';
 import { alreadyReported, UntrustedError } from './loom';
-import { COMMANDS } from './ids';
+import type { COMMANDS } from './ids';
 import { openDashboard } from './dashboard/panel';
 import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
@@ -50,7 +50,9 @@ const NOT_LISTENERS = new Set([AGENT_ID, 'dashboard', 'cli']);
 /** The agents whose subscriptions match `topic`, by the runtime's own stats. */
 async function listenersOf(conn: RuntimeConnection, topic: string): Promise<string[]> {
   const { subscriptions } = await conn.stats();
-  const ids = subscriptions.filter((s) => !NOT_LISTENERS.has(s.subscriber) && topicMatches(s.pattern, topic)).map((s) => s.subscriber);
+  const ids = subscriptions
+    .filter((s) => !NOT_LISTENERS.has(s.subscriber) && topicMatches(s.pattern, topic))
+    .map((s) => s.subscriber);
   return [...new Set(ids)].sort();
 }
 
@@ -71,18 +73,37 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
       }
     });
 
-  async function pickAgent(arg: AgentArg, placeHolder: string, filter: (e: AgentEntry & { state: string }) => boolean = () => true): Promise<(AgentEntry & { state: string }) | undefined> {
+  async function pickAgent(
+    arg: AgentArg,
+    placeHolder: string,
+    filter: (e: AgentEntry & { state: string }) => boolean = () => true,
+  ): Promise<(AgentEntry & { state: string }) | undefined> {
     const ws = loom.workspace;
     if (!ws) throw new Error('open a folder first');
     const rows = new Map<string, AgentEntry & { state: string }>();
     for (const e of await listAgentEntries(ws)) rows.set(e.id, { ...e, state: 'not started' });
-    for (const r of loom.agents.current) rows.set(r.id, { id: r.id, source: r.entry?.source ?? 'config', script: r.entry?.script, state: r.info?.state ?? 'not started' });
+    for (const r of loom.agents.current)
+      rows.set(r.id, {
+        id: r.id,
+        source: r.entry?.source ?? 'config',
+        script: r.entry?.script,
+        state: r.info?.state ?? 'not started',
+      });
     const wanted = agentIdOf(arg);
     if (wanted) return rows.get(wanted) ?? { id: wanted, source: 'config', state: 'unknown' };
     const candidates = [...rows.values()].filter(filter);
-    if (!candidates.length) throw new Error(`no agents to choose from: declare one in loom.toml or add agents/<name>.py (Loom: New Agent)`);
+    if (!candidates.length)
+      throw new Error(`no agents to choose from: declare one in loom.toml or add agents/<name>.py (Loom: New Agent)`);
     const picked = await vscode.window.showQuickPick(
-      candidates.map((e) => ({ label: e.id, description: e.state, detail: e.source === 'script' ? `${e.script} (not in loom.toml: the runtime runs it for this window)` : 'declared in loom.toml', entry: e })),
+      candidates.map((e) => ({
+        label: e.id,
+        description: e.state,
+        detail:
+          e.source === 'script'
+            ? `${e.script} (not in loom.toml: the runtime runs it for this window)`
+            : 'declared in loom.toml',
+        entry: e,
+      })),
       { placeHolder, title: 'Loom' },
     );
     return picked?.entry;
@@ -121,7 +142,11 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     return { topic, listeners: listeners ?? [], message };
   }
 
-  async function callTool(args?: { name?: string; arguments?: unknown; timeoutMs?: number }): Promise<CallToolResult | undefined> {
+  async function callTool(args?: {
+    name?: string;
+    arguments?: unknown;
+    timeoutMs?: number;
+  }): Promise<CallToolResult | undefined> {
     const session = await loom.ensureRuntime();
     let name = args?.name;
     const interactive = args?.arguments === undefined;
@@ -143,7 +168,9 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
         validateInput: (v) => {
           try {
             const parsed: unknown = JSON.parse(v);
-            return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : 'the arguments must be a JSON object';
+            return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+              ? undefined
+              : 'the arguments must be a JSON object';
           } catch (err) {
             return `not JSON: ${messageOf(err)}`;
           }
@@ -159,7 +186,10 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
         : { status: String(res.status), error: { code: res.error?.code ?? '', message: res.error?.message ?? '' } };
     loom.log.info(`called ${name}: ${result.status}`);
     if (interactive) {
-      const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify({ tool: name, arguments: toolArgs, ...result }, null, 2) });
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'json',
+        content: JSON.stringify({ tool: name, arguments: toolArgs, ...result }, null, 2),
+      });
       await vscode.window.showTextDocument(doc, { preview: true });
     }
     return result;
@@ -169,28 +199,56 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     let name = args?.name;
     if (!name) {
       const custom = 'Another name…';
-      const picked = await vscode.window.showQuickPick([...SUGGESTED_KEYS, custom], { placeHolder: 'Environment variable the agents read the key from', title: 'Loom: Set API Key' });
+      const picked = await vscode.window.showQuickPick([...SUGGESTED_KEYS, custom], {
+        placeHolder: 'Environment variable the agents read the key from',
+        title: 'Loom: Set API Key',
+      });
       if (!picked) return undefined;
       name =
         picked === custom
-          ? await vscode.window.showInputBox({ prompt: 'Variable name', validateInput: (v) => (ENV_NAME_PATTERN.test(v) ? undefined : 'upper case letters, digits and underscores') })
+          ? await vscode.window.showInputBox({
+              prompt: 'Variable name',
+              validateInput: (v) =>
+                ENV_NAME_PATTERN.test(v) ? undefined : 'upper case letters, digits and underscores',
+            })
           : picked;
       if (!name) return undefined;
     }
-    const value = args?.value ?? (await vscode.window.showInputBox({ prompt: `Value of ${name} (kept in VS Code's secret storage)`, password: true, ignoreFocusOut: true }));
+    const value =
+      args?.value ??
+      (await vscode.window.showInputBox({
+        prompt: `Value of ${name} (kept in VS Code's secret storage)`,
+        password: true,
+        ignoreFocusOut: true,
+      }));
     if (!value) return undefined;
     await loom.apiKeys.set(name, value);
     loom.log.info(`stored ${name} in secret storage`);
     if (loom.state === 'running' && !args?.value) {
-      void vscode.window.showInformationMessage(`Loom: ${name} stored. Agents started from now on get it; restart the runtime to hand it to running agents.`, 'Restart Runtime').then((a) => a && loom.restart());
+      void vscode.window
+        .showInformationMessage(
+          `Loom: ${name} stored. Agents started from now on get it; restart the runtime to hand it to running agents.`,
+          'Restart Runtime',
+        )
+        .then((a) => a && loom.restart());
     }
     return { name };
   }
 
-  async function newAgent(args?: { name?: string; open?: boolean }): Promise<{ id: string; script: string } | undefined> {
+  async function newAgent(args?: {
+    name?: string;
+    open?: boolean;
+  }): Promise<{ id: string; script: string } | undefined> {
     const ws = loom.workspace;
     if (!ws) throw new Error('open a folder first');
-    const id = args?.name ?? (await vscode.window.showInputBox({ prompt: 'Agent id (also its file name under agents/)', placeHolder: 'my_agent', validateInput: (v) => (AGENT_ID_PATTERN.test(v) ? undefined : 'lower case letters, digits and underscores, starting with a letter') }));
+    const id =
+      args?.name ??
+      (await vscode.window.showInputBox({
+        prompt: 'Agent id (also its file name under agents/)',
+        placeHolder: 'my_agent',
+        validateInput: (v) =>
+          AGENT_ID_PATTERN.test(v) ? undefined : 'lower case letters, digits and underscores, starting with a letter',
+      }));
     if (!id) return undefined;
     const { script } = scaffoldAgent(ws, id);
     if (args?.open !== false) await vscode.window.showTextDocument(vscode.Uri.file(script));
@@ -204,7 +262,9 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     if (!ws) throw new Error('open a folder first (File > Open Folder)');
     const config = join(ws, 'loom.toml');
     if (existsSync(config)) {
-      void vscode.window.showInformationMessage('Loom: this workspace already has a loom.toml.', 'Open loom.toml').then((a) => a && vscode.window.showTextDocument(vscode.Uri.file(config)));
+      void vscode.window
+        .showInformationMessage('Loom: this workspace already has a loom.toml.', 'Open loom.toml')
+        .then((a) => a && vscode.window.showTextDocument(vscode.Uri.file(config)));
       return { created: [] };
     }
     writeFileSync(config, STARTER_CONFIG, { flag: 'wx' });
@@ -215,7 +275,12 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     await vscode.window.showTextDocument(vscode.Uri.file(config), { preview: false });
     const created = ['loom.toml', workspaceRelative(vscode.Uri.file(script))];
     if (!loom.trusted) {
-      void vscode.window.showWarningMessage('Loom: created loom.toml and a sample agent. Trust this workspace to run agents.', 'Manage Workspace Trust').then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+      void vscode.window
+        .showWarningMessage(
+          'Loom: created loom.toml and a sample agent. Trust this workspace to run agents.',
+          'Manage Workspace Trust',
+        )
+        .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
       return { created, agent: id };
     }
     await loom.start();
@@ -240,7 +305,10 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     command('loom.showAgentLogs', async (arg?: AgentArg) => {
       const entry = await pickAgent(arg, 'Agent whose output to show');
       if (!entry) return undefined;
-      if (!loom.hasAgentLog(entry.id)) await loom.backfillAgentLog(entry.id).catch((err: Error) => loom.log.warn(`agents:logs ${entry.id}: ${err.message}`));
+      if (!loom.hasAgentLog(entry.id))
+        await loom
+          .backfillAgentLog(entry.id)
+          .catch((err: Error) => loom.log.warn(`agents:logs ${entry.id}: ${err.message}`));
       loom.agentLog(entry.id).show();
       return entry?.id;
     }),
@@ -250,7 +318,13 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     }),
     command('loom.hotkey', (args?: { name?: string }) => publishHotkey(args?.name ?? 'default')),
     command('loom.emitHotkey', async (args?: { name?: string }) => {
-      const name = args?.name ?? (await vscode.window.showInputBox({ prompt: 'Hotkey name: publishes hotkey.<name>', value: 'default', validateInput: (v) => (HOTKEY_NAME.test(v) ? undefined : 'letters, digits, "_" or "-"') }));
+      const name =
+        args?.name ??
+        (await vscode.window.showInputBox({
+          prompt: 'Hotkey name: publishes hotkey.<name>',
+          value: 'default',
+          validateInput: (v) => (HOTKEY_NAME.test(v) ? undefined : 'letters, digits, "_" or "-"'),
+        }));
       return name ? publishHotkey(name) : undefined;
     }),
     command('loom.sendSelection', async () => {

@@ -1,7 +1,7 @@
 // Everything the extension does, loaded just after activation (extension.ts keeps activation to
 // registering command placeholders): the Loom object with its views, status bar and commands,
 // the language model tools and the dashboard.
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { DashboardPanel, dashboardApi, type DashboardApi } from './dashboard/panel';
 import { registerLanguageModelTools } from './lmTools';
@@ -31,7 +31,11 @@ export function start(context: vscode.ExtensionContext): Core {
   return {
     loom,
     // loom.api's getters read through `self`, so an object inheriting them stays live.
-    exports: (activation) => Object.create(loom.api, { dashboard: { value: dashboardApi, enumerable: true }, activation: { value: activation, enumerable: true } }) as LoomExports,
+    exports: (activation) =>
+      Object.create(loom.api, {
+        dashboard: { value: dashboardApi, enumerable: true },
+        activation: { value: activation, enumerable: true },
+      }) as LoomExports,
     restoreDashboard: (panel) => DashboardPanel.restore(panel, loom),
     stop: () => loom.shutdown(),
   };

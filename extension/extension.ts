@@ -38,12 +38,18 @@ export function activate(context: vscode.ExtensionContext): LoomExports {
   };
   context.subscriptions.push(
     { dispose: () => placeholders.forEach((p) => p.dispose()) },
-    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, { deserializeWebviewPanel: async (panel) => load().restoreDashboard(panel) }),
+    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel) => load().restoreDashboard(panel),
+    }),
   );
   setImmediate(load);
-  const activation = { loadMs, activateMs: performance.now() - started, get coreLoadMs() {
-    return coreLoadMs;
-  } };
+  const activation = {
+    loadMs,
+    activateMs: performance.now() - started,
+    get coreLoadMs() {
+      return coreLoadMs;
+    },
+  };
   // The API loads core on first use: its getters then read the live state. (`then` is asked by
   // whoever awaits activate's result, VS Code included: the API is not a promise, and asking must not load core.)
   return new Proxy({} as LoomExports, {

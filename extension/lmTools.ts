@@ -11,7 +11,9 @@ interface CallInput {
 }
 
 function text(value: unknown): vscode.LanguageModelToolResult {
-  return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(typeof value === 'string' ? value : JSON.stringify(value, null, 2))]);
+  return new vscode.LanguageModelToolResult([
+    new vscode.LanguageModelTextPart(typeof value === 'string' ? value : JSON.stringify(value, null, 2)),
+  ]);
 }
 
 export const LM_TOOLS = ['loom_list_tools', 'loom_call_tool', 'loom_list_agents', 'loom_publish'] as const;
@@ -32,13 +34,19 @@ function callTool(loom: Loom): vscode.LanguageModelTool<CallInput> {
         invocationMessage: `Calling Loom tool ${opts.input.name}`,
         confirmationMessages: !needsConfirmation(opts.input.name, tools)
           ? undefined
-          : { title: `Run Loom tool ${opts.input.name}?`, message: new vscode.MarkdownString(`This tool may change files, run commands or act for you.\n\n\`\`\`json\n${args}\n\`\`\``) },
+          : {
+              title: `Run Loom tool ${opts.input.name}?`,
+              message: new vscode.MarkdownString(
+                `This tool may change files, run commands or act for you.\n\n\`\`\`json\n${args}\n\`\`\``,
+              ),
+            },
       };
     },
     invoke: async (opts) => {
       const session = await loom.ensureRuntime();
       const res = await session.conn.callTool(opts.input.name, opts.input.arguments ?? {});
-      if (res.status !== 'TOOL_OK') throw new Error(`${opts.input.name} failed (${res.status}): ${res.error?.message ?? ''}`);
+      if (res.status !== 'TOOL_OK')
+        throw new Error(`${opts.input.name} failed (${res.status}): ${res.error?.message ?? ''}`);
       return text(res.output || 'null');
     },
   };
@@ -51,7 +59,10 @@ export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
     loom.context.extensionMode === vscode.ExtensionMode.Test
       ? [
           vscode.commands.registerCommand(TEST_CALL_CONFIRMATION_COMMAND, async (input: CallInput) => {
-            const prepared = await call.prepareInvocation!({ input } as vscode.LanguageModelToolInvocationPrepareOptions<CallInput>, new vscode.CancellationTokenSource().token);
+            const prepared = await call.prepareInvocation!(
+              { input } as vscode.LanguageModelToolInvocationPrepareOptions<CallInput>,
+              new vscode.CancellationTokenSource().token,
+            );
             return prepared?.confirmationMessages?.title ?? null;
           }),
         ]
@@ -62,7 +73,13 @@ export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
       invoke: async (opts) => {
         const session = await loom.ensureRuntime();
         const tools = await session.conn.listTools(opts.input.prefix ?? '');
-        return text(tools.map((t) => ({ name: t.name, description: t.description, parameters: JSON.parse(t.parametersSchema || '{}') as unknown })));
+        return text(
+          tools.map((t) => ({
+            name: t.name,
+            description: t.description,
+            parameters: JSON.parse(t.parametersSchema || '{}') as unknown,
+          })),
+        );
       },
     }),
     vscode.lm.registerTool<CallInput>('loom_call_tool', call),
@@ -70,13 +87,25 @@ export function registerLanguageModelTools(loom: Loom): vscode.Disposable[] {
       invoke: async () => {
         const session = await loom.ensureRuntime();
         const agents = await session.conn.listAgents();
-        return text(agents.map((a) => ({ id: a.agentId, state: a.state, topics: a.topics, tools: a.tools, restarts: a.restarts, lastError: a.lastError })));
+        return text(
+          agents.map((a) => ({
+            id: a.agentId,
+            state: a.state,
+            topics: a.topics,
+            tools: a.tools,
+            restarts: a.restarts,
+            lastError: a.lastError,
+          })),
+        );
       },
     }),
     vscode.lm.registerTool<{ topic: string; payload?: unknown }>('loom_publish', {
       prepareInvocation: (opts) => ({
         invocationMessage: `Publishing on ${opts.input.topic}`,
-        confirmationMessages: { title: `Publish an event on ${opts.input.topic}?`, message: `Agents subscribed to ${opts.input.topic} will act on it.` },
+        confirmationMessages: {
+          title: `Publish an event on ${opts.input.topic}?`,
+          message: `Agents subscribed to ${opts.input.topic} will act on it.`,
+        },
       }),
       invoke: async (opts) => {
         const session = await loom.ensureRuntime();

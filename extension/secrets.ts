@@ -1,20 +1,24 @@
 // LLM API keys live in VS Code's SecretStorage, never in settings or files; spawned agents get
 // them as environment variables (the runtime passes its environment on to the agents).
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 const INDEX_KEY = 'loom.apiKeys';
 export const ENV_NAME_PATTERN = /^[A-Z][A-Z0-9_]{0,127}$/;
 export const SUGGESTED_KEYS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'DEEPSEEK_API_KEY', 'GEMINI_API_KEY'];
 
 export class ApiKeys {
-  constructor(private readonly secrets: vscode.SecretStorage, private readonly state: vscode.Memento) {}
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly state: vscode.Memento,
+  ) {}
 
   names(): string[] {
     return this.state.get<string[]>(INDEX_KEY, []);
   }
 
   async set(name: string, value: string): Promise<void> {
-    if (!ENV_NAME_PATTERN.test(name)) throw new Error(`"${name}" is not an environment variable name (upper case letters, digits, underscores)`);
+    if (!ENV_NAME_PATTERN.test(name))
+      throw new Error(`"${name}" is not an environment variable name (upper case letters, digits, underscores)`);
     if (!value) throw new Error(`the value for ${name} is empty`);
     await this.secrets.store(`loom.apiKey.${name}`, value);
     const names = new Set(this.names());
@@ -24,7 +28,10 @@ export class ApiKeys {
 
   async delete(name: string): Promise<void> {
     await this.secrets.delete(`loom.apiKey.${name}`);
-    await this.state.update(INDEX_KEY, this.names().filter((n) => n !== name));
+    await this.state.update(
+      INDEX_KEY,
+      this.names().filter((n) => n !== name),
+    );
   }
 
   /** Every stored key as NAME=value, for the runtime's environment. */

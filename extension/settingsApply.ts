@@ -22,6 +22,7 @@ export const SETTING_APPLIES: Record<SettingKey, 'restart' | 'live'> = {
 /** The changed settings (`affects` is onDidChangeConfiguration's affectsConfiguration), as `loom.<key>`, by how they apply. */
 export function classifySettingChange(affects: (section: string) => boolean): { restart: string[]; live: string[] } {
   const out = { restart: [] as string[], live: [] as string[] };
-  for (const [key, applies] of Object.entries(SETTING_APPLIES)) if (affects(`loom.${key}`)) out[applies].push(`loom.${key}`);
+  for (const [key, applies] of Object.entries(SETTING_APPLIES))
+    if (affects(`loom.${key}`)) out[applies].push(`loom.${key}`);
   return out;
 }

@@ -27,14 +27,12 @@ export function registerTestHooks(mode: vscode.ExtensionMode, host: TestHooksHos
       host.channel(name)?.lines.map((l) => ({ ...l })),
     ),
     vscode.commands.registerCommand(TEST_AGENTS_TREE_COMMAND, () =>
-      host.agents
-        .getChildren()
-        .map((item) => ({
-          label: item.label,
-          description: item.description,
-          contextValue: item.contextValue,
-          info: item.row.info,
-        })),
+      host.agents.getChildren().map((item) => ({
+        label: item.label,
+        description: item.description,
+        contextValue: item.contextValue,
+        info: item.row.info,
+      })),
     ),
     vscode.commands.registerCommand(TEST_CONTEXT_COMMAND, () => ({ hasConfig: host.hasConfig })),
   ];

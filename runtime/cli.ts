@@ -64,7 +64,14 @@ export class UsageError extends LoomError {
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export function parseArgs(argv: string[]): CliOptions {
-  const opts: CliOptions = { workspace: process.cwd(), noToken: false, mcpStdio: false, untrusted: false, help: false, version: false };
+  const opts: CliOptions = {
+    workspace: process.cwd(),
+    noToken: false,
+    mcpStdio: false,
+    untrusted: false,
+    help: false,
+    version: false,
+  };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -72,7 +79,10 @@ export function parseArgs(argv: string[]): CliOptions {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const take = () => inline ?? value(i++, flag);
     switch (flag) {
       case '--workspace':
@@ -81,13 +91,15 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--port': {
         const raw = take();
         const port = Number(raw);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535 (got "${raw}")`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new UsageError(`--port must be an integer 0..65535 (got "${raw}")`);
         opts.port = port;
         break;
       }
       case '--log-level': {
         const level = take() as LogLevel;
-        if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')} (got "${level}")`);
+        if (!LEVELS.includes(level))
+          throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')} (got "${level}")`);
         opts.logLevel = level;
         break;
       }
@@ -98,7 +110,8 @@ export function parseArgs(argv: string[]): CliOptions {
       }
       case '--compat': {
         const mode = take();
-        if (mode !== 'reference' && mode !== 'none') throw new UsageError(`--compat must be "reference" or "none" (got "${mode}")`);
+        if (mode !== 'reference' && mode !== 'none')
+          throw new UsageError(`--compat must be "reference" or "none" (got "${mode}")`);
         opts.compat = mode;
         break;
       }
@@ -108,7 +121,8 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--dashboard': {
         const next = inline ?? (argv[i + 1] !== undefined && /^\d+$/.test(argv[i + 1]!) ? argv[++i] : undefined);
         const port = next === undefined ? 0 : Number(next);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dashboard port must be an integer 0..65535 (got "${next}")`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new UsageError(`--dashboard port must be an integer 0..65535 (got "${next}")`);
         opts.dashboard = port;
         break;
       }
@@ -126,14 +140,16 @@ export function parseArgs(argv: string[]): CliOptions {
         } catch (err) {
           throw new UsageError(`--overrides must be a JSON object: ${messageOf(err)}`);
         }
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--overrides must be a JSON object');
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+          throw new UsageError('--overrides must be a JSON object');
         opts.overrides = parsed as ConfigOverrides;
         break;
       }
       case '--parent-pid': {
         const raw = take();
         const pid = Number(raw);
-        if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`--parent-pid must be a process id (got "${raw}")`);
+        if (!Number.isInteger(pid) || pid <= 0)
+          throw new UsageError(`--parent-pid must be a process id (got "${raw}")`);
         opts.parentPid = pid;
         break;
       }
@@ -148,7 +164,8 @@ export function parseArgs(argv: string[]): CliOptions {
         throw new UsageError(`unknown argument "${arg}"`);
     }
   }
-  if (opts.mcpStdio && opts.printEvents) throw new UsageError('--print-events and --mcp-stdio both want stdout: choose one');
+  if (opts.mcpStdio && opts.printEvents)
+    throw new UsageError('--print-events and --mcp-stdio both want stdout: choose one');
   return opts;
 }
 
@@ -230,7 +247,10 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', forward('SIGTERM'));
   // A pipe whose reader is gone (the launcher died) fails every write with EPIPE: nobody reads
   // us any more, so we stop, cleanly, instead of failing (and logging the failure) forever.
-  for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       stream.destroy();
       requestStop(`${name} closed (${err.code ?? err.message})`);
@@ -239,7 +259,11 @@ async function main(argv: string[]): Promise<number> {
 
   let handle: RuntimeHandle;
   try {
-    handle = await startRuntime({ workspace: opts.workspace, overrides: overridesFrom(opts), ...(opts.dashboard !== undefined ? { dashboard: { port: opts.dashboard } } : {}) });
+    handle = await startRuntime({
+      workspace: opts.workspace,
+      overrides: overridesFrom(opts),
+      ...(opts.dashboard !== undefined ? { dashboard: { port: opts.dashboard } } : {}),
+    });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof McpConfigError) {
       process.stderr.write(`loom: bad configuration\n${err.message}\n`);
@@ -252,10 +276,17 @@ async function main(argv: string[]): Promise<number> {
 
   // A long-lived server: a stray exception in one handler is logged, the rest keeps serving.
   process.on('uncaughtException', (err) => log.error('uncaught exception', { error: err.stack ?? err.message }));
-  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) }));
+  process.on('unhandledRejection', (reason) =>
+    log.error('unhandled rejection', {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    }),
+  );
 
   if (opts.printEvents) {
-    handle.bus.subscribe(opts.printEvents, (d) => writeLine(process.stdout, formatEvent(d)), { qos: 'realtime', subscriber: 'cli' });
+    handle.bus.subscribe(opts.printEvents, (d) => writeLine(process.stdout, formatEvent(d)), {
+      qos: 'realtime',
+      subscriber: 'cli',
+    });
   }
   if (handle.dashboardUrl) {
     (opts.mcpStdio ? process.stderr : process.stdout).write(`Loom dashboard: ${handle.dashboardUrl}\n`);
@@ -264,7 +295,14 @@ async function main(argv: string[]): Promise<number> {
   if (opts.mcpStdio) {
     const serve = handle.mcp.config.serve;
     const policy = { serve, headlessAsk: handle.mcp.config.settings.headlessAsk };
-    mcpStdio = await serveMcpStdio({ registry: handle.tools, log: log.child('mcp'), include: serve.include, exclude: serve.exclude, policy, version: VERSION });
+    mcpStdio = await serveMcpStdio({
+      registry: handle.tools,
+      log: log.child('mcp'),
+      include: serve.include,
+      exclude: serve.exclude,
+      policy,
+      version: VERSION,
+    });
     // The MCP client started us and owns our life: when it closes our stdin, we shut down.
     process.stdin.once('end', () => requestStop('stdin closed'));
   }
@@ -289,13 +327,15 @@ async function main(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info('shutting down', { signal });
-      Promise.resolve(mcpStdio?.close()).then(() => handle.stop()).then(
-        () => resolve(0),
-        (err: Error) => {
-          log.error('shutdown failed', { error: err.message });
-          resolve(1);
-        },
-      );
+      Promise.resolve(mcpStdio?.close())
+        .then(() => handle.stop())
+        .then(
+          () => resolve(0),
+          (err: Error) => {
+            log.error('shutdown failed', { error: err.message });
+            resolve(1);
+          },
+        );
     };
     onSignal = shutdown;
     if (signalled) shutdown(signalled);
@@ -315,12 +355,21 @@ async function mcpStdioAttached(opts: CliOptions): Promise<number | undefined> {
   const log = createLogger({ level: config.runtime.logLevel }).child('mcp');
   let served: McpServeHandle;
   try {
-    served = await serveAttachedMcpStdio({ address: live.address, token: live.token, mcp: config.mcp, workspace: config.workspace, log, version: VERSION });
+    served = await serveAttachedMcpStdio({
+      address: live.address,
+      token: live.token,
+      mcp: config.mcp,
+      workspace: config.workspace,
+      log,
+      version: VERSION,
+    });
   } catch (err) {
-    process.stderr.write(`loom: ${err instanceof McpConfigError ? 'bad configuration\n' : `cannot attach to the runtime (pid ${live.pid}): `}${messageOf(err)}\n`);
+    process.stderr.write(
+      `loom: ${err instanceof McpConfigError ? 'bad configuration\n' : `cannot attach to the runtime (pid ${live.pid}): `}${messageOf(err)}\n`,
+    );
     return err instanceof McpConfigError ? 2 : 1;
   }
-  log.info('serving the running runtime\'s tools over MCP stdio', { pid: live.pid, address: live.address });
+  log.info("serving the running runtime's tools over MCP stdio", { pid: live.pid, address: live.address });
   await new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
     process.once('SIGINT', resolve);

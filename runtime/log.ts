@@ -29,7 +29,12 @@ export function createLogger(opts: { level?: LogLevel; component?: string; sink?
   const component = opts.component;
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const record: Record<string, unknown> = { ts: new Date().toISOString(), level, ...(component ? { component } : {}), msg };
+    const record: Record<string, unknown> = {
+      ts: new Date().toISOString(),
+      level,
+      ...(component ? { component } : {}),
+      msg,
+    };
     if (fields) for (const [k, v] of Object.entries(fields)) record[k] = v instanceof Error ? v.message : v;
     sink(JSON.stringify(record));
   };

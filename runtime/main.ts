@@ -1,13 +1,37 @@
 // The composition root: builds every runtime part in dependency order and tears them down in
 // reverse. config → store → bus → tools (+ built-ins) → sources → agents → bridge → supervisor
 // → discovery file. stop() undoes it from the end; the store closes last, so it is flushed.
-import { AgentDirectory, Supervisor, describeAgents, reapOrphans, registerAgentTools, runtimeMark, type LifecycleEmitter } from './agents';
-import { DISCOVERY_FILE, readDiscoveryFile, removeDiscoveryFile, WINDOW_CREDENTIAL_FILE, writeDiscoveryFile, writeWindowCredential } from './contract/discovery';
+import {
+  AgentDirectory,
+  Supervisor,
+  describeAgents,
+  reapOrphans,
+  registerAgentTools,
+  runtimeMark,
+  type LifecycleEmitter,
+} from './agents';
+import {
+  DISCOVERY_FILE,
+  readDiscoveryFile,
+  removeDiscoveryFile,
+  WINDOW_CREDENTIAL_FILE,
+  writeDiscoveryFile,
+  writeWindowCredential,
+} from './contract/discovery';
 import { Credentials } from './bridge/identity';
 import { generateToken } from './localAuth';
 import { startBridgeServer } from './bridge/server';
 import { EventBus, createEvent, type Bus } from './bus';
-import { followConfig, loadConfig, openDataDir, restrictForUntrusted, type ConfigFollower, type ConfigOverrides, type LoomConfig, type ReloadOutcome } from './config';
+import {
+  followConfig,
+  loadConfig,
+  openDataDir,
+  restrictForUntrusted,
+  type ConfigFollower,
+  type ConfigOverrides,
+  type LoomConfig,
+  type ReloadOutcome,
+} from './config';
 import { createLogger, type Logger } from './log';
 import { startTimers, startWatcher } from './sources';
 import { openStore, privateFiles, type Store } from './store';
@@ -65,7 +89,8 @@ type Closer = [name: string, close: () => unknown];
 export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
   const { config, ignored } = restrictForUntrusted(await loadConfig(opts.workspace, opts.overrides));
   const log = opts.log ?? createLogger({ level: config.runtime.logLevel });
-  if (ignored.length) log.warn('workspace not trusted: these loom.toml settings are ignored (Workspace Trust)', { ignored });
+  if (ignored.length)
+    log.warn('workspace not trusted: these loom.toml settings are ignored (Workspace Trust)', { ignored });
   for (const note of config.notes) log.info(`${note.key}: ${note.message}`);
   const startedAtMs = Date.now();
   // Undo stack: whatever started is stopped again if a later part fails to start.
@@ -87,7 +112,12 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const store = await openStore(join(dataFolder, 'store'), log.child('store'));
     closers.push(['store', () => store.close()]);
 
-    const bus = new EventBus({ queueSizes: config.bus.queueSizes, queueBytes: config.bus.queueBytes, maxHops: config.bus.maxHops, requestTimeoutMs: config.bus.requestTimeoutMs });
+    const bus = new EventBus({
+      queueSizes: config.bus.queueSizes,
+      queueBytes: config.bus.queueBytes,
+      maxHops: config.bus.maxHops,
+      requestTimeoutMs: config.bus.requestTimeoutMs,
+    });
     closers.push(['bus', () => bus.close()]);
 
     const tools = new DefaultToolRegistry({ defaultTimeoutMs: config.tools.defaultTimeoutMs, log: log.child('tools') });
@@ -101,8 +131,13 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     const emit = lifecycleEmitter(bus, log, config.cluster?.node);
     const directory = new AgentDirectory({
-      bus, tools, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, emit, log: log.child('agents'),
-      maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient, maxToolsPerClient: config.bridge.maxToolsPerClient,
+      bus,
+      tools,
+      heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs,
+      emit,
+      log: log.child('agents'),
+      maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient,
+      maxToolsPerClient: config.bridge.maxToolsPerClient,
       isSupervised: (agentId) => agentId in config.agents,
     });
 
@@ -113,14 +148,42 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     const localAgents = () => describeAgents(directory, supervisor);
     const allAgents = () => (cluster ? cluster.agents(localAgents()) : localAgents());
     const feed = new Feed({
-      bus, tools, agents: allAgents, storeBytes: () => store.sizeBytes(), startedAtMs,
-      ...(config.cluster ? { cluster: () => cluster?.health() ?? { enabled: true, node: config.cluster!.node, namespace: config.cluster!.namespace, state: 'connecting' } } : {}),
+      bus,
+      tools,
+      agents: allAgents,
+      storeBytes: () => store.sizeBytes(),
+      startedAtMs,
+      ...(config.cluster
+        ? {
+            cluster: () =>
+              cluster?.health() ?? {
+                enabled: true,
+                node: config.cluster!.node,
+                namespace: config.cluster!.namespace,
+                state: 'connecting',
+              },
+          }
+        : {}),
       mcpServers: () => mcp?.states().map(mcpStateToWire) ?? [],
       isolation: () => ({ ...isolationStatus(config.tools.shell.isolation), trusted: config.runtime.trusted }),
     });
     const token = generateToken();
     const credentials = new Credentials(token);
-    const bridge = await startBridgeServer({ settings: config.bridge, credentials, agents: config.agents, reloadConfig: () => follower?.reload(), bus, tools, store, directory, supervisor: () => supervisor, mcp: () => mcp, feed, log: log.child('bridge'), ...(config.cluster ? { listAgents: allAgents } : {}) });
+    const bridge = await startBridgeServer({
+      settings: config.bridge,
+      credentials,
+      agents: config.agents,
+      reloadConfig: () => follower?.reload(),
+      bus,
+      tools,
+      store,
+      directory,
+      supervisor: () => supervisor,
+      mcp: () => mcp,
+      feed,
+      log: log.child('bridge'),
+      ...(config.cluster ? { listAgents: allAgents } : {}),
+    });
     closers.push(['bridge', () => bridge.stop()]);
     // Before the server stops: closing every agent's stream (Error{code:"shutdown"}) lets it stop at once.
     closers.push(['agents', () => directory.dispose()]);
@@ -130,13 +193,27 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       agents: config.agents,
       workspace: config.workspace,
       trusted: config.runtime.trusted,
-      bridge: { address: bridge.address, credentialFor: (agentId) => credentials.mintAgent(agentId), mark: runtimeMark(token), heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs },
+      bridge: {
+        address: bridge.address,
+        credentialFor: (agentId) => credentials.mintAgent(agentId),
+        mark: runtimeMark(token),
+        heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs,
+      },
       emit,
       onProcessExit: (agentId, how) => {
         credentials.revokeAgent(agentId); // a process's credential ends with it
         directory.processExited(agentId, how);
       },
-      confine: (agentId, command, args, cwd) => confineProcess(config, config.agents[agentId], command, args, cwd, `agent ${agentId}`, `agents.${agentId}.isolation`),
+      confine: (agentId, command, args, cwd) =>
+        confineProcess(
+          config,
+          config.agents[agentId],
+          command,
+          args,
+          cwd,
+          `agent ${agentId}`,
+          `agents.${agentId}.isolation`,
+        ),
       log: log.child('supervisor'),
     });
     closers.push(['supervisor', () => supervisor!.stopAll()]);
@@ -153,14 +230,30 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     // MCP servers' tools join the registry beside the built-ins as each server comes up (never
     // waited for); a bad server entry fails that server only (reported in its state), a bad
     // [mcp.settings]/[mcp.serve] stops the start.
-    mcp = await startMcpForRuntime({ registry: tools, bus, config, log: log.child('mcp'), token, version: VERSION, confirm: askTheWindow(tools) });
+    mcp = await startMcpForRuntime({
+      registry: tools,
+      bus,
+      config,
+      log: log.child('mcp'),
+      token,
+      version: VERSION,
+      confirm: askTheWindow(tools),
+    });
     closers.push(['mcp', () => mcp!.close()]);
 
-    if (config.cluster && !config.runtime.trusted) log.warn('workspace not trusted: [cluster] is ignored (no event, tool or agent leaves this runtime)');
+    if (config.cluster && !config.runtime.trusted)
+      log.warn('workspace not trusted: [cluster] is ignored (no event, tool or agent leaves this runtime)');
     else if (config.cluster) {
       // require, not import(): loaded only here, and TypeScript's node16 rules want an extension on a relative import().
       const { startCluster } = require('./cluster') as typeof import('./cluster');
-      cluster = await startCluster({ config: config.cluster, workspace: config.workspace, bus, tools, localAgents, log: log.child('cluster') });
+      cluster = await startCluster({
+        config: config.cluster,
+        workspace: config.workspace,
+        bus,
+        tools,
+        localAgents,
+        log: log.child('cluster'),
+      });
       closers.push(['cluster', () => cluster!.close()]);
     }
 
@@ -171,15 +264,23 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     if (opts.dashboard || dashboardFromFile) {
       const sv = supervisor;
       const controlAgent = async (agentId: string, action: 'start' | 'stop' | 'restart') => {
-        if (!sv.view(agentId)) throw new Error(`no agent "${agentId}" is declared in loom.toml: only supervised agents can be started, stopped or restarted`);
+        if (!sv.view(agentId))
+          throw new Error(
+            `no agent "${agentId}" is declared in loom.toml: only supervised agents can be started, stopped or restarted`,
+          );
         if (action === 'start') sv.start(agentId);
         else await sv[action](agentId);
         return sv.view(agentId);
       };
-      const serve = (port: number) => startDashboardServer({
-        feed, token, port, assetsDir: opts.assetsDir ?? __dirname, log: log.child('dashboard'),
-        actions: dashboardActions({ bus, tools, controlAgent }),
-      });
+      const serve = (port: number) =>
+        startDashboardServer({
+          feed,
+          token,
+          port,
+          assetsDir: opts.assetsDir ?? __dirname,
+          log: log.child('dashboard'),
+          actions: dashboardActions({ bus, tools, controlAgent }),
+        });
       const dashboard = await serve(dashboardPort).catch((err: NodeJS.ErrnoException) => {
         if (!dashboardFromFile || err.code !== 'EADDRINUSE') throw err;
         log.warn(`dashboard.port ${dashboardPort} is taken; serving the dashboard on another port`);
@@ -191,12 +292,24 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 
     const discoveryFile = join(dataFolder, DISCOVERY_FILE);
     const stale = readDiscoveryFile(discoveryFile);
-    if (stale && stale.pid !== process.pid && !processAlive(stale.pid)) reapOrphans(stale.token, log.child('supervisor'));
-    const ours = { address: bridge.address, token, pid: process.pid, version: VERSION, heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs, ...(dashboardUrl ? { dashboard: dashboardUrl } : {}), ...(mcp.serve ? { mcp: mcp.serve.url } : {}) };
+    if (stale && stale.pid !== process.pid && !processAlive(stale.pid))
+      reapOrphans(stale.token, log.child('supervisor'));
+    const ours = {
+      address: bridge.address,
+      token,
+      pid: process.pid,
+      version: VERSION,
+      heartbeatTimeoutMs: config.bridge.heartbeatTimeoutMs,
+      ...(dashboardUrl ? { dashboard: dashboardUrl } : {}),
+      ...(mcp.serve ? { mcp: mcp.serve.url } : {}),
+    };
     // The window's credential first: a window that finds the discovery file finds it too.
     const windowFile = join(dataFolder, WINDOW_CREDENTIAL_FILE);
     writeWindowCredential(windowFile, { pid: process.pid, token: credentials.window });
-    closers.push(['window credential', () => removeDiscoveryFile(windowFile, { pid: process.pid, token: credentials.window })]);
+    closers.push([
+      'window credential',
+      () => removeDiscoveryFile(windowFile, { pid: process.pid, token: credentials.window }),
+    ]);
     writeDiscoveryFile(discoveryFile, ours);
     closers.push(['discovery', () => removeDiscoveryFile(discoveryFile, ours)]);
 
@@ -204,11 +317,29 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       log.warn('workspace not trusted: declared agents are not spawned', { agents: Object.keys(config.agents) });
     }
     supervisor.startAll();
-    log.info('runtime started', { workspace: config.workspace, address: bridge.address, version: VERSION, pid: process.pid, discoveryFile });
+    log.info('runtime started', {
+      workspace: config.workspace,
+      address: bridge.address,
+      version: VERSION,
+      pid: process.pid,
+      discoveryFile,
+    });
 
     let stopping: Promise<void> | undefined;
     return {
-      config, bus, tools, store, directory, supervisor, feed, mcp, dashboardUrl, token, windowToken: credentials.window, discoveryFile, log,
+      config,
+      bus,
+      tools,
+      store,
+      directory,
+      supervisor,
+      feed,
+      mcp,
+      dashboardUrl,
+      token,
+      windowToken: credentials.window,
+      discoveryFile,
+      log,
       address: bridge.address,
       version: VERSION,
       stop: () => (stopping ??= stopAll().then(() => log.info('runtime stopped'))),
@@ -227,7 +358,12 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
 function askTheWindow(tools: ToolRegistry): ConfirmFn {
   return async (tool, args, reason) => {
     if (tools.get(CONFIRM_TOOL)?.owner !== EXTENSION_AGENT) return undefined;
-    const out = await tools.call({ name: CONFIRM_TOOL, caller: 'runtime', arguments: { tool, arguments: args, reason }, timeoutMs: CONFIRM_TIMEOUT_MS });
+    const out = await tools.call({
+      name: CONFIRM_TOOL,
+      caller: 'runtime',
+      arguments: { tool, arguments: args, reason },
+      timeoutMs: CONFIRM_TIMEOUT_MS,
+    });
     return out.status === 'ok' && (out.output as { allowed?: unknown })?.allowed === true;
   };
 }
@@ -242,16 +378,31 @@ function reportReload(bus: Bus, log: Logger): (outcome: ReloadOutcome) => void {
   return (outcome) => {
     if (outcome.error) log.error('loom.toml changed but is not valid: nothing was applied', { error: outcome.error });
     else log.info('loom.toml reloaded', { added: outcome.added, removed: outcome.removed, changed: outcome.changed });
-    if (outcome.restartNeeded.length) log.warn('loom.toml changes that apply after a runtime restart', { sections: outcome.restartNeeded });
-    const event = createEvent({ type: 'runtime.config.reloaded', source: 'runtime', sender: 'runtime', payload: { ...outcome, restart_needed: outcome.restartNeeded } });
-    bus.publish('runtime.config', event).catch((err: Error) => log.debug('config event not published', { error: err.message }));
+    if (outcome.restartNeeded.length)
+      log.warn('loom.toml changes that apply after a runtime restart', { sections: outcome.restartNeeded });
+    const event = createEvent({
+      type: 'runtime.config.reloaded',
+      source: 'runtime',
+      sender: 'runtime',
+      payload: { ...outcome, restart_needed: outcome.restartNeeded },
+    });
+    bus
+      .publish('runtime.config', event)
+      .catch((err: Error) => log.debug('config event not published', { error: err.message }));
   };
 }
 
 /** Agent lifecycle goes on the bus as agent.<id>.<kind> (see agents/types.ts). */
 function lifecycleEmitter(bus: Bus, log: Logger, node?: string): LifecycleEmitter {
   return (agentId, kind, payload) => {
-    const event = createEvent({ type: `agent.${kind}`, source: 'runtime', sender: 'runtime', payload: { agent_id: agentId, ...(node ? { node } : {}), ...payload } });
-    bus.publish(`agent.${agentId}.${kind}`, event).catch((err: Error) => log.debug('lifecycle event not published', { agent: agentId, kind, error: err.message }));
+    const event = createEvent({
+      type: `agent.${kind}`,
+      source: 'runtime',
+      sender: 'runtime',
+      payload: { agent_id: agentId, ...(node ? { node } : {}), ...payload },
+    });
+    bus
+      .publish(`agent.${agentId}.${kind}`, event)
+      .catch((err: Error) => log.debug('lifecycle event not published', { agent: agentId, kind, error: err.message }));
   };
 }

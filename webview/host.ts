@@ -2,7 +2,15 @@
 // browser against a headless runtime: an NDJSON stream of feed updates and POSTed actions, with
 // the runtime's token (given in the page's URL) on every request.
 import { answerProbe } from './probe';
-import { FEED_BACKLOG, lastSeqOf, type ActionResult, type DashboardAction, type FeedUpdateWire, type HostMessage, type UiMessage } from '../runtime/contract/dashboard';
+import {
+  FEED_BACKLOG,
+  lastSeqOf,
+  type ActionResult,
+  type DashboardAction,
+  type FeedUpdateWire,
+  type HostMessage,
+  type UiMessage,
+} from '../runtime/contract/dashboard';
 import { messageOf } from '../runtime/contract/errors';
 
 export interface Host {
@@ -12,15 +20,27 @@ export interface Host {
   start(): void;
 }
 
-declare function acquireVsCodeApi(): { postMessage(m: UiMessage): void; setState(s: unknown): void; getState(): unknown };
+declare function acquireVsCodeApi(): {
+  postMessage(m: UiMessage): void;
+  setState(s: unknown): void;
+  getState(): unknown;
+};
 
 abstract class BaseHost implements Host {
   protected feedFns: ((u: FeedUpdateWire) => void)[] = [];
   protected connFns: ((s: string, d?: string) => void)[] = [];
-  onFeed(fn: (u: FeedUpdateWire) => void): void { this.feedFns.push(fn); }
-  onConnection(fn: (s: string, d?: string) => void): void { this.connFns.push(fn); }
-  protected feed(u: FeedUpdateWire): void { for (const f of this.feedFns) f(u); }
-  protected conn(s: string, d?: string): void { for (const f of this.connFns) f(s, d); }
+  onFeed(fn: (u: FeedUpdateWire) => void): void {
+    this.feedFns.push(fn);
+  }
+  onConnection(fn: (s: string, d?: string) => void): void {
+    this.connFns.push(fn);
+  }
+  protected feed(u: FeedUpdateWire): void {
+    for (const f of this.feedFns) f(u);
+  }
+  protected conn(s: string, d?: string): void {
+    for (const f of this.connFns) f(s, d);
+  }
   abstract act(action: DashboardAction): Promise<ActionResult>;
   abstract start(): void;
 }
@@ -34,9 +54,14 @@ class VsCodeHost extends BaseHost {
     window.addEventListener('message', (ev: MessageEvent<HostMessage>) => {
       const m = ev.data;
       if (m.kind === 'feed') this.feed(m.update);
-      else if (m.kind === 'actionResult') { this.pending.get(m.requestId)?.(m.result); this.pending.delete(m.requestId); }
-      else if (m.kind === 'connection') this.conn(m.state, m.detail);
-      else if (m.kind === 'probe') void answerProbe(m.query).then((answer) => this.api.postMessage({ kind: 'probeAnswer', requestId: m.requestId, answer }));
+      else if (m.kind === 'actionResult') {
+        this.pending.get(m.requestId)?.(m.result);
+        this.pending.delete(m.requestId);
+      } else if (m.kind === 'connection') this.conn(m.state, m.detail);
+      else if (m.kind === 'probe')
+        void answerProbe(m.query).then((answer) =>
+          this.api.postMessage({ kind: 'probeAnswer', requestId: m.requestId, answer }),
+        );
     });
     this.api.postMessage({ kind: 'ready' });
   }
@@ -64,7 +89,9 @@ class HttpHost extends BaseHost {
     for (let attempt = 0; ; attempt++) {
       this.conn('connecting');
       try {
-        const res = await fetch(`api/feed?backlog=${FEED_BACKLOG}&after_seq=${this.lastSeq}`, { headers: this.headers });
+        const res = await fetch(`api/feed?backlog=${FEED_BACKLOG}&after_seq=${this.lastSeq}`, {
+          headers: this.headers,
+        });
         if (!res.ok || !res.body) throw new Error(`${res.status} ${await res.text()}`);
         this.conn('connected');
         attempt = 0;
@@ -94,7 +121,11 @@ class HttpHost extends BaseHost {
 
   async act(action: DashboardAction): Promise<ActionResult> {
     try {
-      const res = await fetch('api/action', { method: 'POST', headers: { ...this.headers, 'content-type': 'application/json' }, body: JSON.stringify(action) });
+      const res = await fetch('api/action', {
+        method: 'POST',
+        headers: { ...this.headers, 'content-type': 'application/json' },
+        body: JSON.stringify(action),
+      });
       return (await res.json()) as ActionResult;
     } catch (e) {
       return { ok: false, error: messageOf(e) };

@@ -25,7 +25,10 @@ host.onConnection((state, detail) => {
   connection.className = `connection ${state}`;
 });
 model.onChange(() => {
-  if (connection.textContent !== 'connected') { connection.textContent = 'connected'; connection.className = 'connection connected'; }
+  if (connection.textContent !== 'connected') {
+    connection.textContent = 'connected';
+    connection.className = 'connection connected';
+  }
 });
 
 const tabs = h('nav', { class: 'tabs', role: 'tablist' });
@@ -35,7 +38,9 @@ function show(name: keyof typeof views): void {
   document.body.dataset.view = name;
 }
 for (const name of Object.keys(views) as (keyof typeof views)[]) {
-  tabs.append(h('button', { role: 'tab', 'data-testid': `tab-${name.toLowerCase()}`, onclick: () => show(name) }, name));
+  tabs.append(
+    h('button', { role: 'tab', 'data-testid': `tab-${name.toLowerCase()}`, onclick: () => show(name) }, name),
+  );
 }
 document.body.append(h('header', {}, h('strong', {}, 'Loom'), tabs, connection), ...Object.values(views));
 show('Events');

@@ -1,6 +1,13 @@
 // What the dashboard knows, derived only from the runtime's feed: bounded rings of recent events,
 // tool calls and spans; rates computed from the deltas of cumulative counters between updates.
-import type { AgentInfoWire, FeedEventWire, FeedUpdateWire, McpServerWire, SpanWire, ToolCallWire } from '../runtime/contract/dashboard';
+import type {
+  AgentInfoWire,
+  FeedEventWire,
+  FeedUpdateWire,
+  McpServerWire,
+  SpanWire,
+  ToolCallWire,
+} from '../runtime/contract/dashboard';
 
 export const MAX_EVENTS = 5000;
 export const HISTORY_SECONDS = 600;
@@ -75,10 +82,19 @@ export class DashboardModel {
   }
 
   tools(): ToolSummary[] {
-    return [...this.durations.entries()].map(([name, d]) => {
-      const sorted = d.recent.map((c) => c.durationMs).sort((a, b) => a - b);
-      return { name, calls: d.calls, errors: d.errors, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), recent: d.recent };
-    }).sort((a, b) => b.calls - a.calls);
+    return [...this.durations.entries()]
+      .map(([name, d]) => {
+        const sorted = d.recent.map((c) => c.durationMs).sort((a, b) => a - b);
+        return {
+          name,
+          calls: d.calls,
+          errors: d.errors,
+          p50: percentile(sorted, 0.5),
+          p99: percentile(sorted, 0.99),
+          recent: d.recent,
+        };
+      })
+      .sort((a, b) => b.calls - a.calls);
   }
 
   private addToolCall(c: ToolCallWire): void {
@@ -133,7 +149,9 @@ export class DashboardModel {
     const oldest = this.counts[0]!;
     const dt = (t - oldest.t) / 1000;
     if (dt <= 0) return;
-    this.topicRates = new Map([...published].map(([topic, n]) => [topic, Math.max(0, n - (oldest.published.get(topic) ?? 0)) / dt]));
+    this.topicRates = new Map(
+      [...published].map(([topic, n]) => [topic, Math.max(0, n - (oldest.published.get(topic) ?? 0)) / dt]),
+    );
   }
 }
 

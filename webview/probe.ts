@@ -14,7 +14,9 @@ export function answerProbe(query: ProbeQuery): Promise<ProbeAnswer> {
 function describeView(): ProbeAnswer {
   return {
     connection: document.querySelector('[data-testid=connection]')?.textContent ?? '',
-    topics: [...document.querySelectorAll<HTMLElement>('[data-testid=event-list] .row[data-topic]')].map((r) => r.dataset.topic ?? ''),
+    topics: [...document.querySelectorAll<HTMLElement>('[data-testid=event-list] .row[data-topic]')].map(
+      (r) => r.dataset.topic ?? '',
+    ),
     count: document.querySelector('[data-testid=event-count]')?.textContent ?? '',
   };
 }
@@ -22,7 +24,8 @@ function describeView(): ProbeAnswer {
 /** Tries an inline script, a remote image and a remote fetch, and collects the policy's refusals. */
 async function tryForbidden(): Promise<ProbeAnswer> {
   const refused: { directive: string; blocked: string }[] = [];
-  const onViolation = (e: SecurityPolicyViolationEvent) => refused.push({ directive: e.effectiveDirective, blocked: e.blockedURI });
+  const onViolation = (e: SecurityPolicyViolationEvent) =>
+    refused.push({ directive: e.effectiveDirective, blocked: e.blockedURI });
   document.addEventListener('securitypolicyviolation', onViolation);
   const flag = window as unknown as { loomInlineRan?: boolean };
   flag.loomInlineRan = false;
@@ -31,7 +34,10 @@ async function tryForbidden(): Promise<ProbeAnswer> {
   const img = document.createElement('img');
   img.src = `${REMOTE}.png`;
   document.body.append(script, img);
-  const fetched = fetch(`${REMOTE}.json`).then(() => undefined, () => undefined);
+  const fetched = fetch(`${REMOTE}.json`).then(
+    () => undefined,
+    () => undefined,
+  );
   // Violation reports are queued as tasks: wait for the three, or give up after a while.
   const deadline = Date.now() + CSP_WAIT_MS;
   while (refused.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -1,7 +1,7 @@
 // One "Loom Agent: <id>" channel per agent, fed by the runtime: every agent it supervises
 // (declared in loom.toml, or ad-hoc from this window) writes to its log ring, which the channel
 // reads once (agents:logs) and then follows line by line (agent.<id>.log on the window's stream).
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import type { RuntimeConnection } from '../bridge/client';
 import { KeptLog } from '../runtime/runtimeLog';
 import { readLifecycle, ringLine } from './lifecycle';

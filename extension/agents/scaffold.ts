@@ -44,7 +44,8 @@ enabled = true
  * runtime starts it by itself (a workspace's first agent); otherwise Start Agent does.
  */
 export function scaffoldAgent(workspace: string, id: string, opts: { autostart?: boolean } = {}): ScaffoldResult {
-  if (!AGENT_ID_PATTERN.test(id)) throw new Error(`agent id "${id}" must match ${AGENT_ID_PATTERN} (lower case letters, digits, underscores)`);
+  if (!AGENT_ID_PATTERN.test(id))
+    throw new Error(`agent id "${id}" must match ${AGENT_ID_PATTERN} (lower case letters, digits, underscores)`);
   const script = join(workspace, 'agents', `${id}.py`);
   if (existsSync(script)) throw new Error(`agents/${id}.py already exists`);
   const config = join(workspace, 'loom.toml');

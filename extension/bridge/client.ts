@@ -4,7 +4,19 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadLoomPackage } from '../../runtime/proto';
-import type { AgentInfo__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolCall__Output, ToolDescriptor, ToolDescriptor__Output, ToolResult, ToolResult__Output, ToolsClient } from '../../runtime/proto/types';
+import type {
+  AgentInfo__Output,
+  BridgeClient,
+  ClientEvent,
+  RuntimeClient,
+  ServerEvent__Output,
+  ToolCall__Output,
+  ToolDescriptor,
+  ToolDescriptor__Output,
+  ToolResult,
+  ToolResult__Output,
+  ToolsClient,
+} from '../../runtime/proto/types';
 import type { DiscoveryInfo } from '../../runtime/contract';
 import type { Ack__Output } from '../../runtime/proto/gen/loom/v1/Ack';
 import type { AgentControlResponse__Output } from '../../runtime/proto/gen/loom/v1/AgentControlResponse';
@@ -40,7 +52,11 @@ export interface ToolCallContext {
 
 /** A failure with the wire's status, e.g. TOOL_INVALID_ARGUMENTS for a bad argument. */
 export class ToolFailure extends LoomError {
-  constructor(readonly status: 'TOOL_ERROR' | 'TOOL_INVALID_ARGUMENTS' | 'TOOL_NOT_FOUND', code: string, message: string) {
+  constructor(
+    readonly status: 'TOOL_ERROR' | 'TOOL_INVALID_ARGUMENTS' | 'TOOL_NOT_FOUND',
+    code: string,
+    message: string,
+  ) {
     super(code, message);
   }
 }
@@ -53,11 +69,17 @@ export interface ConnectOptions {
   log: (message: string) => void;
 }
 
-type Invoke<Res> = (metadata: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+type Invoke<Res> = (
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
 
 function call<Res>(invoke: Invoke<Res>, timeoutMs = 10_000): Promise<Res> {
   return new Promise((resolve, reject) => {
-    invoke(new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+    invoke(new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(err) : resolve(res as Res),
+    );
   });
 }
 
@@ -108,7 +130,11 @@ export class RuntimeConnection {
   private lastHeardMs = 0;
 
   /** `windowToken`: the window's credential, which alone registers `vscode`; every call of this link carries it. */
-  private constructor(readonly info: DiscoveryInfo, windowToken: string, private readonly opts: ConnectOptions) {
+  private constructor(
+    readonly info: DiscoveryInfo,
+    windowToken: string,
+    private readonly opts: ConnectOptions,
+  ) {
     const pkg = loadLoomPackage();
     const creds = grpc.credentials.createInsecure();
     const options = { interceptors: [authInterceptor(windowToken, AGENT_ID)] };
@@ -121,9 +147,14 @@ export class RuntimeConnection {
   /** Answers whether a runtime's bridge is up and accepts the token. */
   static async probe(info: DiscoveryInfo, timeoutMs = 3000): Promise<boolean> {
     const pkg = loadLoomPackage();
-    const client = new pkg.Bridge(info.address, grpc.credentials.createInsecure(), { interceptors: [authInterceptor(info.token)] });
+    const client = new pkg.Bridge(info.address, grpc.credentials.createInsecure(), {
+      interceptors: [authInterceptor(info.token)],
+    });
     try {
-      const res = await call<HeartbeatResponse__Output>((m, o, cb) => client.Heartbeat({ agentId: '', timestampMs: Date.now() }, m, o, cb), timeoutMs);
+      const res = await call<HeartbeatResponse__Output>(
+        (m, o, cb) => client.Heartbeat({ agentId: '', timestampMs: Date.now() }, m, o, cb),
+        timeoutMs,
+      );
       return typeof res.status === 'string';
     } catch {
       return false;
@@ -152,7 +183,12 @@ export class RuntimeConnection {
       provider: 'PROVIDER_GRPC',
       metadata: { 'loom.kind': t.kind },
     }));
-    const request = { agentId: AGENT_ID, subscribedTopics: this.opts.topics ?? [], tools, metadata: { client: 'vscode-extension' } };
+    const request = {
+      agentId: AGENT_ID,
+      subscribedTopics: this.opts.topics ?? [],
+      tools,
+      metadata: { client: 'vscode-extension' },
+    };
     const res = await call<AgentRegisterResponse__Output>((m, o, cb) => this.bridge.RegisterAgent(request, m, o, cb));
     if (!res.success) throw new Error(`the runtime refused to register agent "${AGENT_ID}": ${res.errorMessage}`);
   }
@@ -198,7 +234,8 @@ export class RuntimeConnection {
         void this.answer(msg.toolCall!);
         return;
       case 'delivery':
-        if (msg.delivery?.event) this.opts.onDelivery?.(msg.delivery.topic, msg.delivery.event.type, msg.delivery.event.payload);
+        if (msg.delivery?.event)
+          this.opts.onDelivery?.(msg.delivery.topic, msg.delivery.event.type, msg.delivery.event.payload);
         return;
       case 'err':
         this.opts.log(`runtime error on the stream: ${msg.err?.code}: ${msg.err?.message}`);
@@ -242,8 +279,23 @@ export class RuntimeConnection {
   }
 
   /** One event published by a unary call (Runtime.Publish): the runtime's refusal comes back as an error. */
-  async publishOnce(topic: string, type: string, payload: Buffer, metadata: Record<string, string> = {}): Promise<string> {
-    const event = { id: randomUUID(), type, timestampMs: Date.now(), source: AGENT_ID, metadata, payload, confidence: 1, tags: [], priority: 0 };
+  async publishOnce(
+    topic: string,
+    type: string,
+    payload: Buffer,
+    metadata: Record<string, string> = {},
+  ): Promise<string> {
+    const event = {
+      id: randomUUID(),
+      type,
+      timestampMs: Date.now(),
+      source: AGENT_ID,
+      metadata,
+      payload,
+      confidence: 1,
+      tags: [],
+      priority: 0,
+    };
     return (await call<Ack__Output>((m, o, cb) => this.runtime.Publish({ topic, event }, m, o, cb))).messageId;
   }
 
@@ -272,7 +324,10 @@ export class RuntimeConnection {
   }
 
   async controlAgent(agentId: string, action: 'start' | 'stop' | 'restart'): Promise<AgentInfo__Output | null> {
-    const res = await call<AgentControlResponse__Output>((m, o, cb) => this.runtime.ControlAgent({ agentId, action }, m, o, cb), 30_000);
+    const res = await call<AgentControlResponse__Output>(
+      (m, o, cb) => this.runtime.ControlAgent({ agentId, action }, m, o, cb),
+      30_000,
+    );
     if (!res.success) throw new Error(res.errorMessage || `could not ${action} agent "${agentId}"`);
     return res.agent;
   }
@@ -282,11 +337,15 @@ export class RuntimeConnection {
   }
 
   async listMcpServers(): Promise<McpServerInfo__Output[]> {
-    return (await call<ListMcpServersResponse__Output>((m, o, cb) => this.runtime.ListMcpServers({}, m, o, cb))).servers;
+    return (await call<ListMcpServersResponse__Output>((m, o, cb) => this.runtime.ListMcpServers({}, m, o, cb)))
+      .servers;
   }
 
   async controlMcpServer(name: string, action: 'restart'): Promise<McpServerInfo__Output | null> {
-    const res = await call<McpControlResponse__Output>((m, o, cb) => this.runtime.ControlMcpServer({ name, action }, m, o, cb), 30_000);
+    const res = await call<McpControlResponse__Output>(
+      (m, o, cb) => this.runtime.ControlMcpServer({ name, action }, m, o, cb),
+      30_000,
+    );
     if (!res.success) throw new Error(res.errorMessage || `could not ${action} MCP server "${name}"`);
     return res.server;
   }
@@ -296,7 +355,9 @@ export class RuntimeConnection {
     const tools: ToolDescriptor__Output[] = [];
     let pageToken = '';
     do {
-      const page = await call<ListToolsResponse__Output>((m, o, cb) => this.tools.ListTools({ prefix, pageToken }, m, o, cb));
+      const page = await call<ListToolsResponse__Output>((m, o, cb) =>
+        this.tools.ListTools({ prefix, pageToken }, m, o, cb),
+      );
       tools.push(...page.tools);
       pageToken = page.nextPageToken === pageToken ? '' : page.nextPageToken;
     } while (pageToken);
@@ -304,7 +365,13 @@ export class RuntimeConnection {
   }
 
   async callTool(name: string, args: unknown, timeoutMs = 30_000): Promise<ToolResult__Output> {
-    const request = { id: randomUUID(), name, arguments: JSON.stringify(args ?? {}), timeoutMs, headers: { 'loom.caller': AGENT_ID } };
+    const request = {
+      id: randomUUID(),
+      name,
+      arguments: JSON.stringify(args ?? {}),
+      timeoutMs,
+      headers: { 'loom.caller': AGENT_ID },
+    };
     return call<ToolResult__Output>((m, o, cb) => this.tools.CallTool(request, m, o, cb), timeoutMs + 5000);
   }
 
@@ -324,19 +391,32 @@ export class RuntimeConnection {
 
 /** Runs a provided tool for a call from the runtime; never throws, every failure is a result. */
 export async function runProvidedTool(tool: ProvidedTool | undefined, tc: ToolCall__Output): Promise<ToolResult> {
-  const fail = (status: ToolResult['status'], code: string, message: string): ToolResult => ({ id: tc.id, status, output: '', error: { code, message, details: {} } });
+  const fail = (status: ToolResult['status'], code: string, message: string): ToolResult => ({
+    id: tc.id,
+    status,
+    output: '',
+    error: { code, message, details: {} },
+  });
   if (!tool) return fail('TOOL_NOT_FOUND', 'not_found', `the VS Code extension provides no tool "${tc.name}"`);
   let args: unknown;
   try {
     args = tc.arguments.trim() ? JSON.parse(tc.arguments) : {};
   } catch (err) {
-    return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" are not valid JSON: ${messageOf(err)}`);
+    return fail(
+      'TOOL_INVALID_ARGUMENTS',
+      'invalid_arguments',
+      `arguments of "${tc.name}" are not valid JSON: ${messageOf(err)}`,
+    );
   }
-  if (!args || typeof args !== 'object' || Array.isArray(args)) return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" must be a JSON object`);
+  if (!args || typeof args !== 'object' || Array.isArray(args))
+    return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" must be a JSON object`);
   const controller = new AbortController();
   const timer = tc.timeoutMs > 0 ? setTimeout(() => controller.abort(), tc.timeoutMs) : undefined;
   try {
-    const output = await tool.handler(args as Record<string, unknown>, { caller: tc.headers['loom.caller'] ?? '', signal: controller.signal });
+    const output = await tool.handler(args as Record<string, unknown>, {
+      caller: tc.headers['loom.caller'] ?? '',
+      signal: controller.signal,
+    });
     return { id: tc.id, status: 'TOOL_OK', output: JSON.stringify(output ?? null) };
   } catch (err) {
     if (err instanceof ToolFailure) return fail(err.status, err.code, err.message);

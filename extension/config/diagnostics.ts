@@ -8,12 +8,20 @@ import { CONFIG_FILE, checkLoomToml, type ConfigProblem } from '../../runtime/co
 const SOURCE = 'loom';
 const DID_YOU_MEAN = /did you mean "([^"]+)"\?/;
 
-function diagnosticOf(problem: ConfigProblem, doc: vscode.TextDocument | undefined, severity = vscode.DiagnosticSeverity.Error): vscode.Diagnostic {
+function diagnosticOf(
+  problem: ConfigProblem,
+  doc: vscode.TextDocument | undefined,
+  severity = vscode.DiagnosticSeverity.Error,
+): vscode.Diagnostic {
   const line = Math.max(0, (problem.line ?? 1) - 1);
   const text = doc && line < doc.lineCount ? doc.lineAt(line).text : '';
   const start = Math.max(0, (problem.column ?? 1) - 1);
   const range = new vscode.Range(line, start, line, Math.max(start, text.length));
-  const d = new vscode.Diagnostic(range, problem.key ? `${problem.key}: ${problem.message}` : problem.message, severity);
+  const d = new vscode.Diagnostic(
+    range,
+    problem.key ? `${problem.key}: ${problem.message}` : problem.message,
+    severity,
+  );
   d.source = SOURCE;
   return d;
 }
@@ -23,9 +31,13 @@ export class ConfigDiagnostics implements vscode.Disposable {
   private readonly fixes: vscode.Disposable;
 
   constructor() {
-    this.fixes = vscode.languages.registerCodeActionsProvider({ pattern: `**/${CONFIG_FILE}` }, { provideCodeActions: (doc, _range, ctx) => quickFixes(doc, ctx.diagnostics) }, {
-      providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
-    });
+    this.fixes = vscode.languages.registerCodeActionsProvider(
+      { pattern: `**/${CONFIG_FILE}` },
+      { provideCodeActions: (doc, _range, ctx) => quickFixes(doc, ctx.diagnostics) },
+      {
+        providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+      },
+    );
   }
 
   /**
@@ -64,11 +76,17 @@ function quickFixes(doc: vscode.TextDocument, diagnostics: readonly vscode.Diagn
     const key = /^([^:]+):/.exec(d.message)?.[1]?.split('.').pop();
     if (!suggestion || !key) continue;
     const line = doc.lineAt(d.range.start.line).text;
-    const start = line.search(new RegExp(`(?<![A-Za-z0-9_-])${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`));
+    const start = line.search(
+      new RegExp(`(?<![A-Za-z0-9_-])${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`),
+    );
     if (start < 0) continue;
     const action = new vscode.CodeAction(`Change to ${suggestion}`, vscode.CodeActionKind.QuickFix);
     action.edit = new vscode.WorkspaceEdit();
-    action.edit.replace(doc.uri, new vscode.Range(d.range.start.line, start, d.range.start.line, start + key.length), suggestion);
+    action.edit.replace(
+      doc.uri,
+      new vscode.Range(d.range.start.line, start, d.range.start.line, start + key.length),
+      suggestion,
+    );
     action.diagnostics = [d];
     action.isPreferred = true;
     out.push(action);

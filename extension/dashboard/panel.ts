@@ -10,7 +10,17 @@
 import * as vscode from 'vscode';
 import type { FeedSubscription, RuntimeConnection } from '../bridge/client';
 import type { Loom, RuntimeState } from '../loom';
-import { FEED_BACKLOG, feedUpdateToWire, lastSeqOf, type ConnectionState, type DashboardAction, type HostMessage, type ProbeAnswer, type ProbeQuery, type UiMessage } from '../../runtime/contract';
+import {
+  FEED_BACKLOG,
+  feedUpdateToWire,
+  lastSeqOf,
+  type ConnectionState,
+  type DashboardAction,
+  type HostMessage,
+  type ProbeAnswer,
+  type ProbeQuery,
+  type UiMessage,
+} from '../../runtime/contract';
 import { runDashboardAction } from './actions';
 import { dashboardHtml } from './html';
 
@@ -63,7 +73,10 @@ export class DashboardPanel implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, TITLE, vscode.ViewColumn.Active, { ...webviewOptions(loom), retainContextWhenHidden: true });
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, TITLE, vscode.ViewColumn.Active, {
+      ...webviewOptions(loom),
+      retainContextWhenHidden: true,
+    });
     return new DashboardPanel(panel, loom);
   }
 
@@ -152,7 +165,9 @@ export class DashboardPanel implements vscode.Disposable {
             seq = lastSeqOf(update, seq);
             this.resume = { address: conn.info.address, pid: conn.info.pid, seq };
             this.posting = true;
-            void Promise.resolve(this.post({ kind: 'feed', update: feedUpdateToWire(update) })).finally(() => (this.posting = false));
+            void Promise.resolve(this.post({ kind: 'feed', update: feedUpdateToWire(update) })).finally(
+              () => (this.posting = false),
+            );
           },
           onEnd: (reason) => {
             if (this.feed !== feed) return;
@@ -177,7 +192,9 @@ export class DashboardPanel implements vscode.Disposable {
 
   private async act(requestId: number, action: DashboardAction): Promise<void> {
     const conn = this.loom.connection;
-    const result = conn?.isOpen ? await runDashboardAction(conn, action) : { ok: false as const, error: NOT_RUNNING.stopped[1] };
+    const result = conn?.isOpen
+      ? await runDashboardAction(conn, action)
+      : { ok: false as const, error: NOT_RUNNING.stopped[1] };
     if (result.ok && action.type === 'agent') void this.loom.refresh();
     void this.post({ kind: 'actionResult', requestId, result });
   }
@@ -192,7 +209,11 @@ export class DashboardPanel implements vscode.Disposable {
     return new Promise<ProbeAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.probes.delete(requestId);
-        reject(new Error(`the dashboard page did not answer the "${query}" probe (ready: ${this.ready}, visible: ${this.panel.visible})`));
+        reject(
+          new Error(
+            `the dashboard page did not answer the "${query}" probe (ready: ${this.ready}, visible: ${this.panel.visible})`,
+          ),
+        );
       }, PROBE_WAIT_MS);
       this.probes.set(requestId, (answer) => {
         clearTimeout(timer);

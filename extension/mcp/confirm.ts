@@ -47,7 +47,11 @@ const MAX_DETAIL_CHARS = 1500;
 const MAX_DETAIL_LINES = 30;
 
 /** Pretty JSON of the arguments, cut to what a dialog can show, saying how much was left out. */
-export function formatArguments(args: Record<string, unknown> | string, maxChars = MAX_DETAIL_CHARS, maxLines = MAX_DETAIL_LINES): string {
+export function formatArguments(
+  args: Record<string, unknown> | string,
+  maxChars = MAX_DETAIL_CHARS,
+  maxLines = MAX_DETAIL_LINES,
+): string {
   let text: string;
   if (typeof args === 'string') {
     try {
@@ -70,7 +74,9 @@ export function confirmQuestion(req: ConfirmRequest): { message: string; detail:
   const who = req.caller ? `Agent ${JSON.stringify(req.caller)} wants` : 'An agent wants';
   const where = req.server ? ` from MCP server ${JSON.stringify(req.server)}` : '';
   const message = `${who} to run the tool ${JSON.stringify(req.tool)}${where}.`;
-  const detail = [`Arguments:\n${formatArguments(req.arguments)}`, req.reason ? `Asked because ${req.reason}.` : ''].filter(Boolean).join('\n\n');
+  const detail = [`Arguments:\n${formatArguments(req.arguments)}`, req.reason ? `Asked because ${req.reason}.` : '']
+    .filter(Boolean)
+    .join('\n\n');
   return { message, detail };
 }
 
@@ -87,12 +93,17 @@ export class ConfirmTool {
   get tool(): ProvidedTool {
     return {
       name: CONFIRM_TOOL,
-      description: 'Asks the person whether a tool under an "ask" policy may run (modal dialog naming the tool and its arguments). Only the runtime may call it.',
+      description:
+        'Asks the person whether a tool under an "ask" policy may run (modal dialog naming the tool and its arguments). Only the runtime may call it.',
       kind: 'ask',
       parametersSchema: SCHEMA,
       handler: async (raw, ctx) => {
         if (ctx.caller !== RUNTIME_CALLER) {
-          throw new ToolFailure('TOOL_ERROR', 'denied', `${CONFIRM_TOOL} answers only the runtime itself, not ${JSON.stringify(ctx.caller || 'an anonymous caller')}: an agent cannot confirm its own tool calls`);
+          throw new ToolFailure(
+            'TOOL_ERROR',
+            'denied',
+            `${CONFIRM_TOOL} answers only the runtime itself, not ${JSON.stringify(ctx.caller || 'an anonymous caller')}: an agent cannot confirm its own tool calls`,
+          );
         }
         return this.confirm(checkArgs<ConfirmRequest>(CONFIRM_TOOL, SCHEMA, raw), ctx.signal);
       },

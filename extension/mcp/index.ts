@@ -34,26 +34,42 @@ export class McpFeatures implements vscode.Disposable {
   readonly inputs: McpInputs;
   readonly servers: McpServersView;
 
-  constructor(context: vscode.ExtensionContext, private readonly host: McpHost, runtimeChanged: vscode.Event<unknown>) {
+  constructor(
+    context: vscode.ExtensionContext,
+    private readonly host: McpHost,
+    runtimeChanged: vscode.Event<unknown>,
+  ) {
     const ui = mcpUi(context, this.disposables);
     this.confirm = new ConfirmTool(ui);
     this.inputs = new McpInputs(context.secrets, context.workspaceState, ui, (m) => host.log.info(m));
     const provider = registerLoomMcpProvider(() => this.definition(), runtimeChanged);
-    if (!provider.registered) host.log.info(`Loom's MCP endpoint is not offered to VS Code's agent mode: ${provider.reason}`);
-    this.servers = new McpServersView(() => this.loadServers(), (m) => host.log.warn(m));
+    if (!provider.registered)
+      host.log.info(`Loom's MCP endpoint is not offered to VS Code's agent mode: ${provider.reason}`);
+    this.servers = new McpServersView(
+      () => this.loadServers(),
+      (m) => host.log.warn(m),
+    );
     this.disposables.push(
       provider,
       this.servers,
       runtimeChanged(() => void this.servers.refresh()),
       vscode.commands.registerCommand('loom.clearMcpInputs', () => this.clearInputs()),
-      vscode.commands.registerCommand('loom.restartMcpServer', (arg?: string | { info?: { name: string } }) => this.restartServer(arg)),
+      vscode.commands.registerCommand('loom.restartMcpServer', (arg?: string | { info?: { name: string } }) =>
+        this.restartServer(arg),
+      ),
     );
     if (context.extensionMode === vscode.ExtensionMode.Test) {
       this.disposables.push(
         vscode.commands.registerCommand(TEST_TREE_COMMAND, () =>
           this.servers.tree.current.map((info) => {
             const item = serverItem(info);
-            return { label: item.label, description: item.description, tooltip: (item.tooltip as vscode.MarkdownString).value, contextValue: item.contextValue, tools: info.tools };
+            return {
+              label: item.label,
+              description: item.description,
+              tooltip: (item.tooltip as vscode.MarkdownString).value,
+              contextValue: item.contextValue,
+              tools: info.tools,
+            };
           }),
         ),
       );
@@ -92,7 +108,12 @@ export class McpFeatures implements vscode.Disposable {
     if (!name) {
       const servers = await conn.listMcpServers();
       if (!servers.length) throw new Error('the runtime hosts no MCP servers (add [mcp.<name>] to loom.toml)');
-      name = (await vscode.window.showQuickPick(servers.map((s) => ({ label: s.name, description: s.state })), { placeHolder: 'MCP server to restart' }))?.label;
+      name = (
+        await vscode.window.showQuickPick(
+          servers.map((s) => ({ label: s.name, description: s.state })),
+          { placeHolder: 'MCP server to restart' },
+        )
+      )?.label;
       if (!name) return null;
     }
     const info = await conn.controlMcpServer(name, 'restart');
@@ -106,7 +127,11 @@ export class McpFeatures implements vscode.Disposable {
     const conn = this.host.connection;
     const ws = this.host.workspace;
     if (!conn?.isOpen || !ws) return undefined;
-    return loomMcpDefinition(conn.info, servedMcpUrl(discoveryFile(ws), conn.info), vscode.workspace.name ?? 'workspace');
+    return loomMcpDefinition(
+      conn.info,
+      servedMcpUrl(discoveryFile(ws), conn.info),
+      vscode.workspace.name ?? 'workspace',
+    );
   }
 
   private async clearInputs(): Promise<number> {
@@ -114,7 +139,9 @@ export class McpFeatures implements vscode.Disposable {
     if (!ws) throw new Error('open a folder first');
     const n = await this.inputs.clear(ws);
     this.host.log.info(`forgot ${n} MCP input${n === 1 ? '' : 's'} of this workspace`);
-    void vscode.window.showInformationMessage(`Loom: forgot ${n} MCP input${n === 1 ? '' : 's'}; the next runtime start asks again.`);
+    void vscode.window.showInformationMessage(
+      `Loom: forgot ${n} MCP input${n === 1 ? '' : 's'}; the next runtime start asks again.`,
+    );
     return n;
   }
 

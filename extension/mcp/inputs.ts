@@ -31,7 +31,11 @@ const NOT_SERVERS = new Set(['settings', 'serve']);
 export const inputEnvName = inputVariable;
 
 /** Every `${input:id}` in a value (strings inside objects and arrays too), with the key it sits at. */
-export function inputReferences(value: unknown, key: string, into: Map<string, string[]> = new Map()): Map<string, string[]> {
+export function inputReferences(
+  value: unknown,
+  key: string,
+  into: Map<string, string[]> = new Map(),
+): Map<string, string[]> {
   if (typeof value === 'string') {
     for (const m of value.matchAll(INPUT_REFERENCE)) into.set(m[1], [...(into.get(m[1]) ?? []), key]);
   } else if (Array.isArray(value)) {
@@ -47,7 +51,11 @@ function isTable(v: unknown): v is Record<string, unknown> {
 }
 
 /** References of the servers in one `servers`/`[mcp]` table that will run (`enabled = false` ones do not). */
-function serverReferences(servers: Record<string, unknown>, skip: (name: string) => boolean, into: Map<string, string[]>): void {
+function serverReferences(
+  servers: Record<string, unknown>,
+  skip: (name: string) => boolean,
+  into: Map<string, string[]>,
+): void {
   for (const [name, server] of Object.entries(servers)) {
     if (skip(name) || !isTable(server) || server.enabled === false) continue;
     inputReferences(server, `mcp.${name}`, into);
@@ -93,14 +101,20 @@ export async function neededInputs(workspace: string): Promise<NeededInputs> {
       problems.push(`.vscode/mcp.json: inputs[${i}] has no "id"`);
       continue;
     }
-    specs.set(d.id, { description: typeof d.description === 'string' ? d.description : undefined, password: d.password === true, type: d.type });
+    specs.set(d.id, {
+      description: typeof d.description === 'string' ? d.description : undefined,
+      password: d.password === true,
+      type: d.type,
+    });
   }
 
   const inputs: InputSpec[] = [];
   for (const [id, usedBy] of refs) {
     const spec = specs.get(id);
     if (spec && spec.type !== undefined && spec.type !== 'promptString') {
-      problems.push(`.vscode/mcp.json: input "${id}" has type ${JSON.stringify(spec.type)}; Loom asks only for promptString inputs (set ${inputEnvName(id)} in the environment instead)`);
+      problems.push(
+        `.vscode/mcp.json: input "${id}" has type ${JSON.stringify(spec.type)}; Loom asks only for promptString inputs (set ${inputEnvName(id)} in the environment instead)`,
+      );
       continue;
     }
     inputs.push({ id, description: spec?.description, password: spec ? spec.password : true, usedBy });

@@ -24,7 +24,11 @@ const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
  * token goes only to a loopback http URL: the runtime never serves anywhere else, so any other
  * URL in the discovery file is not the runtime's.
  */
-export function loomMcpDefinition(info: Pick<DiscoveryInfo, 'token' | 'version' | 'pid'>, mcpUrl: string | undefined, workspaceName: string): LoomMcpDefinition | undefined {
+export function loomMcpDefinition(
+  info: Pick<DiscoveryInfo, 'token' | 'version' | 'pid'>,
+  mcpUrl: string | undefined,
+  workspaceName: string,
+): LoomMcpDefinition | undefined {
   if (!mcpUrl) return undefined;
   let url: URL;
   try {
@@ -57,12 +61,20 @@ interface LmWithMcp {
   registerMcpServerDefinitionProvider?: (id: string, provider: unknown) => vscode.Disposable;
 }
 
-type HttpDefinitionClass = new (label: string, uri: vscode.Uri, headers?: Record<string, string>, version?: string) => unknown;
+type HttpDefinitionClass = new (
+  label: string,
+  uri: vscode.Uri,
+  headers?: Record<string, string>,
+  version?: string,
+) => unknown;
 
 /** Whether this VS Code has the API (1.101 and later). */
 export function mcpProviderApiAvailable(): boolean {
   const lm = (vscode as unknown as { lm?: LmWithMcp }).lm;
-  return typeof lm?.registerMcpServerDefinitionProvider === 'function' && typeof (vscode as unknown as { McpHttpServerDefinition?: unknown }).McpHttpServerDefinition === 'function';
+  return (
+    typeof lm?.registerMcpServerDefinitionProvider === 'function' &&
+    typeof (vscode as unknown as { McpHttpServerDefinition?: unknown }).McpHttpServerDefinition === 'function'
+  );
 }
 
 /** A registration that may not have happened: `registered` says whether VS Code took it. */
@@ -78,8 +90,16 @@ export interface ProviderRegistration extends vscode.Disposable {
  * endpoint differs. Never throws: VS Code 1.100 has the function as a proposal that refuses an
  * extension without its (since renamed) contribution, so an optional feature stays off and says why.
  */
-export function registerLoomMcpProvider(current: () => LoomMcpDefinition | undefined, changed: vscode.Event<unknown>): ProviderRegistration {
-  if (!mcpProviderApiAvailable()) return { registered: false, reason: `VS Code ${vscode.version} has no vscode.lm.registerMcpServerDefinitionProvider`, dispose: () => undefined };
+export function registerLoomMcpProvider(
+  current: () => LoomMcpDefinition | undefined,
+  changed: vscode.Event<unknown>,
+): ProviderRegistration {
+  if (!mcpProviderApiAvailable())
+    return {
+      registered: false,
+      reason: `VS Code ${vscode.version} has no vscode.lm.registerMcpServerDefinitionProvider`,
+      dispose: () => undefined,
+    };
   const api = vscode as unknown as { lm: Required<LmWithMcp>; McpHttpServerDefinition: HttpDefinitionClass };
   const emitter = new vscode.EventEmitter<void>();
   let registration: vscode.Disposable;
@@ -93,7 +113,11 @@ export function registerLoomMcpProvider(current: () => LoomMcpDefinition | undef
     });
   } catch (err) {
     emitter.dispose();
-    return { registered: false, reason: `VS Code ${vscode.version} refused the MCP server definition provider: ${messageOf(err)}`, dispose: () => undefined };
+    return {
+      registered: false,
+      reason: `VS Code ${vscode.version} refused the MCP server definition provider: ${messageOf(err)}`,
+      dispose: () => undefined,
+    };
   }
   // The runtime's state changes often (every refresh); VS Code only needs to hear of a new endpoint.
   let last = JSON.stringify(current() ?? null);

@@ -31,14 +31,24 @@ function escapeMarkdown(text: string): string {
 
 /** How one server shows in the view (exported for the tests, which read what is rendered). */
 export function serverItem(info: McpServerInfo__Output): vscode.TreeItem {
-  const item = new vscode.TreeItem(info.name, info.tools.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(
+    info.name,
+    info.tools.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+  );
   const parts = [info.state, plural(info.tools.length, 'tool')];
   if (info.restarts) parts.push(plural(info.restarts, 'restart'));
   item.description = parts.join(' · ');
-  const next = Number(info.nextRestartAtMs) > 0 ? `next restart at ${new Date(Number(info.nextRestartAtMs)).toLocaleTimeString()}` : '';
+  const next =
+    Number(info.nextRestartAtMs) > 0
+      ? `next restart at ${new Date(Number(info.nextRestartAtMs)).toLocaleTimeString()}`
+      : '';
   const tooltip = new vscode.MarkdownString(undefined, false);
   tooltip.appendMarkdown(`**${escapeMarkdown(info.name)}** — ${escapeMarkdown(info.state)}\n\n`);
-  tooltip.appendMarkdown(escapeMarkdown(`${info.transport} · from ${info.source} · ${plural(info.restarts, 'restart')}${next ? ` · ${next}` : ''}`));
+  tooltip.appendMarkdown(
+    escapeMarkdown(
+      `${info.transport} · from ${info.source} · ${plural(info.restarts, 'restart')}${next ? ` · ${next}` : ''}`,
+    ),
+  );
   if (info.lastError) {
     tooltip.appendMarkdown('\n\nlast error:\n\n');
     tooltip.appendCodeblock(info.lastError, 'text'); // the server's own words: shown as text, never as markdown
@@ -95,9 +105,16 @@ export class McpServersView implements vscode.Disposable {
   private loading: Promise<void> | undefined;
   private again = false;
 
-  constructor(private readonly load: () => Promise<McpServerInfo__Output[] | undefined>, private readonly log: (message: string) => void) {
+  constructor(
+    private readonly load: () => Promise<McpServerInfo__Output[] | undefined>,
+    private readonly log: (message: string) => void,
+  ) {
     this.view = vscode.window.createTreeView(MCP_VIEW, { treeDataProvider: this.tree, showCollapseAll: true });
-    this.disposables.push(this.view, this.tree, this.view.onDidChangeVisibility(() => this.setPolling()));
+    this.disposables.push(
+      this.view,
+      this.tree,
+      this.view.onDidChangeVisibility(() => this.setPolling()),
+    );
     this.setPolling();
   }
 

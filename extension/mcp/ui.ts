@@ -29,7 +29,10 @@ export type AskedQuestion = ({ kind: 'modal' } & ModalQuestion) | ({ kind: 'inpu
 
 export const vscodeUi: McpUi = {
   async modal(q, signal) {
-    const items: vscode.MessageItem[] = q.choices.map((title, i) => ({ title, isCloseAffordance: i === q.choices.length - 1 }));
+    const items: vscode.MessageItem[] = q.choices.map((title, i) => ({
+      title,
+      isCloseAffordance: i === q.choices.length - 1,
+    }));
     // A modal cannot be closed from here: when the call's time runs out the answer is "dismissed"
     // and a late click is ignored.
     const answer = vscode.window.showWarningMessage(q.message, { modal: true, detail: q.detail }, ...items);

@@ -26,11 +26,20 @@ export function compatible(found: string, wanted: string): boolean {
   return fMajor === wMajor && (wMajor !== '0' || fMinor === wMinor);
 }
 
-function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; error?: NodeJS.ErrnoException }> {
+function run(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; error?: NodeJS.ErrnoException }> {
   return new Promise((resolve) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 4 << 20 }, (error, stdout, stderr) => {
       const e = error as (NodeJS.ErrnoException & { code?: unknown }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout: String(stdout), stderr: String(stderr), error: e && typeof e.code === 'string' ? e : undefined });
+      resolve({
+        code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+        error: e && typeof e.code === 'string' ? e : undefined,
+      });
     });
   });
 }
@@ -41,15 +50,22 @@ const CHECK_TIMEOUT_MS = 60_000;
 export async function checkSdk(python: string, wanted: string | undefined): Promise<SdkCheck> {
   const r = await run(python, ['-c', 'import loom; print(loom.__version__)'], CHECK_TIMEOUT_MS);
   if (r.error?.code === 'ENOENT') return { ok: false, problem: `the Python interpreter ${python} does not exist` };
-  if (r.code === null && !r.error) return { ok: false, problem: `${python} did not answer within ${CHECK_TIMEOUT_MS / 1000} s (import loom)` };
+  if (r.code === null && !r.error)
+    return { ok: false, problem: `${python} did not answer within ${CHECK_TIMEOUT_MS / 1000} s (import loom)` };
   if (r.error) return { ok: false, problem: `cannot run ${python}: ${r.error.message}` };
   if (r.code !== 0) {
     const missing = /ModuleNotFoundError: No module named 'loom'/.test(r.stderr);
     const last = r.stderr.trim().split('\n').pop() ?? '';
-    return { ok: false, problem: missing ? `${python} has no Loom SDK (the "loom" package)` : `${python} cannot import the Loom SDK: ${last}` };
+    return {
+      ok: false,
+      problem: missing
+        ? `${python} has no Loom SDK (the "loom" package)`
+        : `${python} cannot import the Loom SDK: ${last}`,
+    };
   }
   const version = r.stdout.trim();
-  if (wanted && !compatible(version, wanted)) return { ok: false, problem: `${python} has Loom SDK ${version}; this extension needs ${wanted}` };
+  if (wanted && !compatible(version, wanted))
+    return { ok: false, problem: `${python} has Loom SDK ${version}; this extension needs ${wanted}` };
   return { ok: true, version };
 }
 

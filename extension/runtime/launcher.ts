@@ -6,9 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { processAlive } from '../../runtime/contract';
-import { discoveryPath, readDiscoveryFile, readWindowCredential, WINDOW_CREDENTIAL_FILE, type DiscoveryInfo } from '../../runtime/contract';
+import {
+  discoveryPath,
+  readDiscoveryFile,
+  readWindowCredential,
+  WINDOW_CREDENTIAL_FILE,
+  type DiscoveryInfo,
+} from '../../runtime/contract';
 import type { ConfigOverrides } from '../../runtime/contract';
-
 
 export interface LaunchOptions {
   workspace: string;
@@ -60,7 +65,9 @@ export function windowCredentialOf(workspace: string, info: DiscoveryInfo): stri
   const file = join(workspace, dataDirOf(workspace), WINDOW_CREDENTIAL_FILE);
   const credential = readWindowCredential(file);
   if (!credential || credential.pid !== info.pid) {
-    throw new Error(`the runtime (pid ${info.pid}) has no window credential in ${file}: it is older than this extension or was started by another one; stop it (Loom: Stop Runtime, or end pid ${info.pid}) and start Loom again`);
+    throw new Error(
+      `the runtime (pid ${info.pid}) has no window credential in ${file}: it is older than this extension or was started by another one; stop it (Loom: Stop Runtime, or end pid ${info.pid}) and start Loom again`,
+    );
   }
   return credential.token;
 }
@@ -82,7 +89,9 @@ export function attached(workspace: string, info: DiscoveryInfo): RuntimeHandle 
   };
 }
 
-export function runtimeArgs(opts: Pick<LaunchOptions, 'workspace' | 'port' | 'trusted' | 'overrides' | 'keepAlive'>): string[] {
+export function runtimeArgs(
+  opts: Pick<LaunchOptions, 'workspace' | 'port' | 'trusted' | 'overrides' | 'keepAlive'>,
+): string[] {
   const args = ['--workspace', opts.workspace, '--port', String(opts.port)];
   if (!opts.trusted) args.push('--untrusted');
   // A runtime this window owns ends with it even if the extension host dies without deactivating.
@@ -92,7 +101,8 @@ export function runtimeArgs(opts: Pick<LaunchOptions, 'workspace' | 'port' | 'tr
 }
 
 export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
-  if (!existsSync(opts.runtimeScript)) throw new Error(`the runtime bundle is missing: ${opts.runtimeScript} (run "npm run build")`);
+  if (!existsSync(opts.runtimeScript))
+    throw new Error(`the runtime bundle is missing: ${opts.runtimeScript} (run "npm run build")`);
   // A runtime that outlives the window writes to a file: pipes to this extension host would break
   // when the window closes, and the next write would take the runtime down.
   const logFile = keptAliveLog(opts.workspace);
@@ -125,11 +135,13 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
     opts.onOutput(line, stream);
   });
   if (opts.keepAlive) child.unref();
-  const info = await waitForDiscovery(opts.workspace, child, exited, opts.startTimeoutMs ?? 30_000).catch((err: Error) => {
-    child.kill('SIGKILL');
-    if (opts.keepAlive) tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-20);
-    throw new Error(`${err.message}${tail.length ? `\n${tail.join('\n')}` : ''}`);
-  });
+  const info = await waitForDiscovery(opts.workspace, child, exited, opts.startTimeoutMs ?? 30_000).catch(
+    (err: Error) => {
+      child.kill('SIGKILL');
+      if (opts.keepAlive) tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-20);
+      throw new Error(`${err.message}${tail.length ? `\n${tail.join('\n')}` : ''}`);
+    },
+  );
   return {
     info,
     windowToken: windowCredentialOf(opts.workspace, info),
@@ -160,7 +172,12 @@ function pipeLines(child: ChildProcess, onLine: (line: string, stream: 'stdout' 
 }
 
 /** The runtime writes the discovery file once its bridge listens; ours is the one with our pid. */
-async function waitForDiscovery(workspace: string, child: ChildProcess, exited: Promise<number | null>, timeoutMs: number): Promise<DiscoveryInfo> {
+async function waitForDiscovery(
+  workspace: string,
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  timeoutMs: number,
+): Promise<DiscoveryInfo> {
   const file = discoveryFile(workspace);
   let done = false;
   const found = new Promise<DiscoveryInfo>((resolve) => {
@@ -172,7 +189,9 @@ async function waitForDiscovery(workspace: string, child: ChildProcess, exited: 
     };
     poll();
   });
-  const died = exited.then((code) => Promise.reject(new Error(`the runtime exited (code ${code}) before it was ready`)));
+  const died = exited.then((code) =>
+    Promise.reject(new Error(`the runtime exited (code ${code}) before it was ready`)),
+  );
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`the runtime did not write ${file} within ${timeoutMs} ms`)), timeoutMs);

@@ -10,7 +10,15 @@ export interface LogLine {
   text: string;
 }
 
-const LEVELS: Record<string, ChannelLevel> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', fatal: 'error' };
+const LEVELS: Record<string, ChannelLevel> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'error',
+};
 /** Fields the channel shows by other means (its own timestamp and level) or in front of the message. */
 const SHOWN = new Set(['ts', 'level', 'component', 'msg']);
 
@@ -46,7 +54,12 @@ export interface FileTail {
  * folder is watched (not the file), so a file made or replaced later is picked up; a file that
  * shrank was truncated or rotated, and is read again from its start.
  */
-export function tailFile(file: string, offset: number, onLine: (line: string) => void, onReset: () => void = () => undefined): FileTail {
+export function tailFile(
+  file: string,
+  offset: number,
+  onLine: (line: string) => void,
+  onReset: () => void = () => undefined,
+): FileTail {
   let position = offset;
   let rest = '';
   let closed = false;

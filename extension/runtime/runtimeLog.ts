@@ -60,7 +60,12 @@ export class RuntimeLog extends KeptLog {
   follow(file: string, offset?: number): vscode.Disposable {
     const start = offset ?? sizeOf(file);
     this.note(`following ${file}`);
-    const tail = tailFile(file, start, (line) => this.write(line, 'stderr'), () => this.note(`${file} was truncated: reading it from its start`, 'warn'));
+    const tail = tailFile(
+      file,
+      start,
+      (line) => this.write(line, 'stderr'),
+      () => this.note(`${file} was truncated: reading it from its start`, 'warn'),
+    );
     return { dispose: () => tail.close() };
   }
 

@@ -18,7 +18,14 @@ function relevant(doc: vscode.TextDocument): boolean {
 }
 
 export function describeDocument(doc: vscode.TextDocument): Record<string, unknown> {
-  return { file: workspaceRelative(doc.uri), uri: doc.uri.toString(), language: doc.languageId, version: doc.version, lineCount: doc.lineCount, isDirty: doc.isDirty };
+  return {
+    file: workspaceRelative(doc.uri),
+    uri: doc.uri.toString(),
+    language: doc.languageId,
+    version: doc.version,
+    lineCount: doc.lineCount,
+    isDirty: doc.isDirty,
+  };
 }
 
 /** Calls `fire(key)` once per key after `ms` of quiet. */
@@ -50,11 +57,18 @@ export function watchEditorEvents(publish: Publish, opts: EditorEventOptions): v
     changes,
     selections,
     vscode.window.onDidChangeActiveTextEditor((editor) => {
-      if (editor && relevant(editor.document)) publish('editor.active', 'editor.active', describeDocument(editor.document));
+      if (editor && relevant(editor.document))
+        publish('editor.active', 'editor.active', describeDocument(editor.document));
     }),
-    vscode.workspace.onDidOpenTextDocument((doc) => relevant(doc) && publish('editor.opened', 'editor.opened', describeDocument(doc))),
-    vscode.workspace.onDidCloseTextDocument((doc) => relevant(doc) && publish('editor.closed', 'editor.closed', describeDocument(doc))),
-    vscode.workspace.onDidSaveTextDocument((doc) => relevant(doc) && publish('editor.saved', 'editor.saved', describeDocument(doc))),
+    vscode.workspace.onDidOpenTextDocument(
+      (doc) => relevant(doc) && publish('editor.opened', 'editor.opened', describeDocument(doc)),
+    ),
+    vscode.workspace.onDidCloseTextDocument(
+      (doc) => relevant(doc) && publish('editor.closed', 'editor.closed', describeDocument(doc)),
+    ),
+    vscode.workspace.onDidSaveTextDocument(
+      (doc) => relevant(doc) && publish('editor.saved', 'editor.saved', describeDocument(doc)),
+    ),
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (!relevant(e.document) || e.contentChanges.length === 0) return;
       const key = e.document.uri.toString();
@@ -84,16 +98,23 @@ export function watchEditorEvents(publish: Publish, opts: EditorEventOptions): v
       });
     }),
     vscode.languages.onDidChangeDiagnostics((e) => {
-      const files = e.uris.filter((u) => u.scheme === 'file').map((uri) => {
-        const diags = vscode.languages.getDiagnostics(uri);
-        return {
-          file: workspaceRelative(uri),
-          uri: uri.toString(),
-          errors: diags.filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length,
-          warnings: diags.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length,
-          messages: diags.slice(0, 20).map((d) => ({ line: d.range.start.line, severity: vscode.DiagnosticSeverity[d.severity], message: d.message, source: d.source ?? '' })),
-        };
-      });
+      const files = e.uris
+        .filter((u) => u.scheme === 'file')
+        .map((uri) => {
+          const diags = vscode.languages.getDiagnostics(uri);
+          return {
+            file: workspaceRelative(uri),
+            uri: uri.toString(),
+            errors: diags.filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length,
+            warnings: diags.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length,
+            messages: diags.slice(0, 20).map((d) => ({
+              line: d.range.start.line,
+              severity: vscode.DiagnosticSeverity[d.severity],
+              message: d.message,
+              source: d.source ?? '',
+            })),
+          };
+        });
       if (files.length) publish('diagnostics.changed', 'diagnostics.changed', { files });
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => publish('workspace.trust', 'workspace.trust', { trusted: true })),

@@ -13,7 +13,10 @@ export function checkArgs<T>(tool: string, schema: Record<string, unknown>, args
     cache.set(schema, validate);
   }
   if (!validate(args)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(arguments)'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` "${e.params.additionalProperty}"` : ''}`);
+    const problems = (validate.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '(arguments)'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` "${e.params.additionalProperty}"` : ''}`,
+    );
     throw new ToolFailure('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `${tool}: ${problems.join('; ')}`);
   }
   return args as T;

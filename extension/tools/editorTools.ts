@@ -17,14 +17,21 @@ const position = {
   additionalProperties: false,
 } as const;
 
-const range = { type: 'object', properties: { start: position, end: position }, required: ['start', 'end'], additionalProperties: false } as const;
+const range = {
+  type: 'object',
+  properties: { start: position, end: position },
+  required: ['start', 'end'],
+  additionalProperties: false,
+} as const;
 
 interface Pos {
   line: number;
   character: number;
 }
 
-function define<A>(spec: Omit<ProvidedTool, 'handler'> & { run: (args: A, ctx: ToolCallContext) => Promise<unknown> }): ProvidedTool {
+function define<A>(
+  spec: Omit<ProvidedTool, 'handler'> & { run: (args: A, ctx: ToolCallContext) => Promise<unknown> },
+): ProvidedTool {
   const { run, ...rest } = spec;
   return { ...rest, handler: (args, ctx) => run(checkArgs<A>(spec.name, spec.parametersSchema, args), ctx) };
 }
@@ -64,13 +71,21 @@ export function describeSelection(editor: vscode.TextEditor): Record<string, unk
   };
 }
 
-async function applyEdit(tool: string, editor: vscode.TextEditor, edit: (b: vscode.TextEditorEdit) => void): Promise<void> {
+async function applyEdit(
+  tool: string,
+  editor: vscode.TextEditor,
+  edit: (b: vscode.TextEditorEdit) => void,
+): Promise<void> {
   const ok = await editor.edit(edit);
-  if (!ok) throw new ToolFailure('TOOL_ERROR', 'failed', `${tool}: the editor refused the edit (is the document read-only?)`);
+  if (!ok)
+    throw new ToolFailure('TOOL_ERROR', 'failed', `${tool}: the editor refused the edit (is the document read-only?)`);
 }
 
 /** Resolves with undefined when the call's time runs out, closing whatever UI was waiting. */
-function untilAborted<T>(signal: AbortSignal, start: (token: vscode.CancellationToken) => Thenable<T>): Promise<T | undefined> {
+function untilAborted<T>(
+  signal: AbortSignal,
+  start: (token: vscode.CancellationToken) => Thenable<T>,
+): Promise<T | undefined> {
   const source = new vscode.CancellationTokenSource();
   const onAbort = () => source.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
@@ -89,7 +104,11 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
       parametersSchema: {
         type: 'object',
         properties: {
-          path: { type: 'string', minLength: 1, description: 'Relative to the workspace folder, or absolute inside it.' },
+          path: {
+            type: 'string',
+            minLength: 1,
+            description: 'Relative to the workspace folder, or absolute inside it.',
+          },
           line: { type: 'integer', minimum: 0 },
           character: { type: 'integer', minimum: 0 },
           preview: { type: 'boolean' },
@@ -104,19 +123,25 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
           editor.selection = new vscode.Selection(p, p);
           editor.revealRange(new vscode.Range(p, p), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
         }
-        return { file: workspaceRelative(editor.document.uri), language: editor.document.languageId, lines: editor.document.lineCount };
+        return {
+          file: workspaceRelative(editor.document.uri),
+          language: editor.document.languageId,
+          lines: editor.document.lineCount,
+        };
       },
     }),
     define<Record<string, never>>({
       name: 'editor:selection',
-      description: 'The active editor: its file, language, selected text and selection range (a workspace file or an untitled document).',
+      description:
+        'The active editor: its file, language, selected text and selection range (a workspace file or an untitled document).',
       kind: 'read',
       parametersSchema: { type: 'object', properties: {}, additionalProperties: false },
       run: async () => describeSelection(await activeWorkspaceEditor('editor:selection', 'read')),
     }),
     define<{ text: string; path?: string; position?: Pos }>({
       name: 'editor:insert',
-      description: 'Inserts text at a position, or at every cursor of the active editor when none is given. Without path, the active editor must show a workspace file or an untitled document.',
+      description:
+        'Inserts text at a position, or at every cursor of the active editor when none is given. Without path, the active editor must show a workspace file or an untitled document.',
       kind: 'write',
       parametersSchema: {
         type: 'object',
@@ -133,7 +158,8 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
     }),
     define<{ text: string; path?: string; range?: { start: Pos; end: Pos } }>({
       name: 'editor:replace',
-      description: 'Replaces a range (or the active selection when none is given) with text. Without path, the active editor must show a workspace file or an untitled document.',
+      description:
+        'Replaces a range (or the active selection when none is given) with text. Without path, the active editor must show a workspace file or an untitled document.',
       kind: 'write',
       parametersSchema: {
         type: 'object',
@@ -143,7 +169,9 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
       },
       run: async (a) => {
         const editor = await editorFor('editor:replace', a.path, 'write');
-        const target = a.range ? new vscode.Range(toPosition(a.range.start), toPosition(a.range.end)) : editor.selection;
+        const target = a.range
+          ? new vscode.Range(toPosition(a.range.start), toPosition(a.range.end))
+          : editor.selection;
         const replaced = editor.document.getText(target);
         await applyEdit('editor:replace', editor, (b) => b.replace(target, a.text));
         return { file: workspaceRelative(editor.document.uri), replaced };
@@ -164,17 +192,25 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         additionalProperties: false,
       },
       run: async (a, ctx) => {
-        const show = { info: vscode.window.showInformationMessage, warning: vscode.window.showWarningMessage, error: vscode.window.showErrorMessage }[a.level ?? 'info'];
+        const show = {
+          info: vscode.window.showInformationMessage,
+          warning: vscode.window.showWarningMessage,
+          error: vscode.window.showErrorMessage,
+        }[a.level ?? 'info'];
         const text = ctx.caller ? `${ctx.caller}: ${a.message}` : a.message;
         const shown = show(text, ...(a.actions ?? []));
         if (!a.actions?.length) return { shown: true };
-        const action = await Promise.race([shown, new Promise<undefined>((r) => ctx.signal.addEventListener('abort', () => r(undefined), { once: true }))]);
+        const action = await Promise.race([
+          shown,
+          new Promise<undefined>((r) => ctx.signal.addEventListener('abort', () => r(undefined), { once: true })),
+        ]);
         return { shown: true, action: action ?? null };
       },
     }),
     define<{ prompt: string; options?: string[]; placeholder?: string; canPickMany?: boolean }>({
       name: 'ui:ask',
-      description: 'Asks the human: a quick pick when options are given, else an input box. Returns the answer, or null when dismissed.',
+      description:
+        'Asks the human: a quick pick when options are given, else an input box. Returns the answer, or null when dismissed.',
       kind: 'ask',
       parametersSchema: {
         type: 'object',
@@ -191,11 +227,25 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         const title = ctx.caller ? `${ctx.caller} asks` : 'An agent asks';
         if (a.options) {
           const picked = await untilAborted(ctx.signal, (token) =>
-            vscode.window.showQuickPick(a.options!, { title, placeHolder: a.placeholder ?? a.prompt, canPickMany: a.canPickMany ?? false, ignoreFocusOut: true }, token),
+            vscode.window.showQuickPick(
+              a.options!,
+              {
+                title,
+                placeHolder: a.placeholder ?? a.prompt,
+                canPickMany: a.canPickMany ?? false,
+                ignoreFocusOut: true,
+              },
+              token,
+            ),
           );
           return { answer: picked ?? null, dismissed: picked === undefined };
         }
-        const answer = await untilAborted(ctx.signal, (token) => vscode.window.showInputBox({ title, prompt: a.prompt, placeHolder: a.placeholder, ignoreFocusOut: true }, token));
+        const answer = await untilAborted(ctx.signal, (token) =>
+          vscode.window.showInputBox(
+            { title, prompt: a.prompt, placeHolder: a.placeholder, ignoreFocusOut: true },
+            token,
+          ),
+        );
         return { answer: answer ?? null, dismissed: answer === undefined };
       },
     }),
@@ -210,7 +260,12 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
       name: 'clipboard:write',
       description: 'Writes text to the clipboard.',
       kind: 'write',
-      parametersSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false },
+      parametersSchema: {
+        type: 'object',
+        properties: { text: { type: 'string' } },
+        required: ['text'],
+        additionalProperties: false,
+      },
       run: async (a) => {
         await vscode.env.clipboard.writeText(a.text);
         return { written: a.text.length };
@@ -218,7 +273,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
     }),
     define<{ text: string; tooltip?: string }>({
       name: 'ui:status',
-      description: "Shows a short text in the status bar (an empty text removes it).",
+      description: 'Shows a short text in the status bar (an empty text removes it).',
       kind: 'write',
       parametersSchema: {
         type: 'object',

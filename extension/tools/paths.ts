@@ -9,7 +9,9 @@ import { ToolFailure } from '../bridge/client';
 
 /** The workspace folders on disk: the first is the base for relative paths, the others extra roots. */
 function workspaceSandbox(tool: string): Sandbox {
-  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  const folders = (vscode.workspace.workspaceFolders ?? [])
+    .filter((f) => f.uri.scheme === 'file')
+    .map((f) => f.uri.fsPath);
   if (!folders.length) throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: no workspace folder is open`);
   const [workspace, ...others] = folders;
   return new Sandbox(Sandbox.optionsFor(workspace!, others, DEFAULT_DATA_DIR));
@@ -22,7 +24,11 @@ export async function resolveInWorkspace(tool: string, path: string, access: 're
     return (access === 'write' ? await sandbox.resolveForWrite(path) : await sandbox.resolve(path)).real;
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
-    throw new ToolFailure(err.code === 'invalid_arguments' ? 'TOOL_INVALID_ARGUMENTS' : 'TOOL_ERROR', err.code, `${tool}: ${err.message}`);
+    throw new ToolFailure(
+      err.code === 'invalid_arguments' ? 'TOOL_INVALID_ARGUMENTS' : 'TOOL_ERROR',
+      err.code,
+      `${tool}: ${err.message}`,
+    );
   }
 }
 
@@ -37,7 +43,11 @@ export async function checkActiveDocument(tool: string, uri: vscode.Uri, access:
   if (uri.scheme === 'untitled') return;
   const hint = 'open a workspace file, or pass "path"';
   if (uri.scheme !== 'file') {
-    throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: the active editor shows ${uri.toString(true)}, which is not a file of the workspace (${tool} works on workspace files and untitled documents only; ${hint})`);
+    throw new ToolFailure(
+      'TOOL_ERROR',
+      'denied',
+      `${tool}: the active editor shows ${uri.toString(true)}, which is not a file of the workspace (${tool} works on workspace files and untitled documents only; ${hint})`,
+    );
   }
   try {
     const sandbox = workspaceSandbox(tool);
@@ -45,7 +55,9 @@ export async function checkActiveDocument(tool: string, uri: vscode.Uri, access:
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
     const outside = err.details?.['resolved'] !== undefined; // the sandbox's "outside the workspace roots"
-    const why = outside ? `which lies outside the workspace folders (${vscode.workspace.workspaceFolders?.map((f) => f.uri.fsPath).join(', ')})` : `and ${err.message}`;
+    const why = outside
+      ? `which lies outside the workspace folders (${vscode.workspace.workspaceFolders?.map((f) => f.uri.fsPath).join(', ')})`
+      : `and ${err.message}`;
     throw new ToolFailure('TOOL_ERROR', err.code, `${tool}: the active editor shows ${uri.fsPath}, ${why}; ${hint}`);
   }
 }

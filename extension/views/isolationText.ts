@@ -27,13 +27,19 @@ export function isolationNotice(info: IsolationFacts | null | undefined): Isolat
   const setting = `${SETTING} = "${info.mode}"`;
   const detail = info.detail.replace(/\.$/, '');
   if (info.mode === 'off') {
-    return { warning: false, text: `OS isolation is off (${setting} in loom.toml): system:shell runs commands unconfined, held back by its argument rules only.` };
+    return {
+      warning: false,
+      text: `OS isolation is off (${setting} in loom.toml): system:shell runs commands unconfined, held back by its argument rules only.`,
+    };
   }
   if (info.available) {
     return { warning: false, text: `system:shell runs commands under ${info.mechanism} (${setting}).` };
   }
   if (info.mode === 'best-effort') {
-    return { warning: false, text: `system:shell runs commands unconfined: OS isolation is unavailable (${setting}): ${detail}.` };
+    return {
+      warning: false,
+      text: `system:shell runs commands unconfined: OS isolation is unavailable (${setting}): ${detail}.`,
+    };
   }
   return {
     warning: true,

@@ -40,7 +40,14 @@ export class StatusBar implements vscode.Disposable {
 
   /** `isolation`: the running runtime's (GetStats), shown while it runs. */
   /** `failed`: agents that stopped for good (shown beside the count). */
-  update(state: RuntimeState, agents: number, detail = '', trusted = true, isolation?: IsolationFacts | null, failed = 0): void {
+  update(
+    state: RuntimeState,
+    agents: number,
+    detail = '',
+    trusted = true,
+    isolation?: IsolationFacts | null,
+    failed = 0,
+  ): void {
     const restricted = trusted ? '' : ' (restricted)';
     const notice = state === 'running' ? isolationNotice(isolation) : undefined;
     const warn = notice?.warning ? ' $(warning)' : '';
@@ -55,7 +62,11 @@ export class StatusBar implements vscode.Disposable {
       .filter(Boolean)
       .join('\n');
     this.runtime.backgroundColor =
-      state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : notice?.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+      state === 'failed'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : notice?.warning
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
   }
 
   get text(): string {

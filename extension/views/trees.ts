@@ -15,20 +15,37 @@ export interface AgentRow {
 const RUNNING_STATES = new Set(['starting', 'connected', 'backoff']);
 
 export class AgentItem extends vscode.TreeItem {
-  constructor(readonly row: AgentRow, now = Date.now()) {
+  constructor(
+    readonly row: AgentRow,
+    now = Date.now(),
+  ) {
     super(row.id, vscode.TreeItemCollapsibleState.None);
     const info = row.info;
     const state = info?.state || 'not started';
     this.description = agentDescription(info, now);
     const heartbeat = info?.lastHeartbeatMs ? new Date(Number(info.lastHeartbeatMs)).toLocaleTimeString() : 'never';
     this.tooltip = new vscode.MarkdownString(
-      [`**${row.id}** — ${state}`, `last heartbeat: ${heartbeat}`, info?.lastError ? `last error: ${info.lastError}` : '', info?.tools.length ? `tools: ${info.tools.join(', ')}` : '', row.entry?.script ? `script: ${row.entry.script}` : '']
+      [
+        `**${row.id}** — ${state}`,
+        `last heartbeat: ${heartbeat}`,
+        info?.lastError ? `last error: ${info.lastError}` : '',
+        info?.tools.length ? `tools: ${info.tools.join(', ')}` : '',
+        row.entry?.script ? `script: ${row.entry.script}` : '',
+      ]
         .filter(Boolean)
         .join('\n\n'),
     );
     // Menus in package.json key on this: loomAgent.running / loomAgent.stopped.
     this.contextValue = RUNNING_STATES.has(state) ? 'loomAgent.running' : 'loomAgent.stopped';
-    this.iconPath = new vscode.ThemeIcon(state === 'connected' ? 'vm-running' : state === 'failed' || state === 'crashed' ? 'error' : RUNNING_STATES.has(state) ? 'loading~spin' : 'vm-outline');
+    this.iconPath = new vscode.ThemeIcon(
+      state === 'connected'
+        ? 'vm-running'
+        : state === 'failed' || state === 'crashed'
+          ? 'error'
+          : RUNNING_STATES.has(state)
+            ? 'loading~spin'
+            : 'vm-outline',
+    );
   }
 }
 
@@ -60,7 +77,8 @@ export class AgentsTree implements vscode.TreeDataProvider<AgentItem> {
   }
 }
 
-type ToolNode = { kind: 'namespace'; name: string; tools: ToolDescriptor__Output[] } | { kind: 'tool'; tool: ToolDescriptor__Output };
+type ToolNode =
+  { kind: 'namespace'; name: string; tools: ToolDescriptor__Output[] } | { kind: 'tool'; tool: ToolDescriptor__Output };
 
 export class ToolsTree implements vscode.TreeDataProvider<ToolNode> {
   private readonly changed = new vscode.EventEmitter<void>();

@@ -99,7 +99,8 @@ export const DEFAULT_MAX_TOOLS_PER_CLIENT = 1000;
 
 function capOption(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${String(value)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    throw new Error(`${name} must be a positive integer, got ${String(value)}`);
   return v;
 }
 
@@ -114,7 +115,11 @@ export class AgentDirectory {
   private readonly linkEndedListeners = new Set<(agentId: string) => void>();
 
   constructor(private readonly opts: DirectoryOptions) {
-    this.maxSubscriptions = capOption(opts.maxSubscriptionsPerClient, DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT, 'bridge.max_subscriptions_per_client');
+    this.maxSubscriptions = capOption(
+      opts.maxSubscriptionsPerClient,
+      DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT,
+      'bridge.max_subscriptions_per_client',
+    );
     this.maxTools = capOption(opts.maxToolsPerClient, DEFAULT_MAX_TOOLS_PER_CLIENT, 'bridge.max_tools_per_client');
     const every = Math.max(50, Math.min(1000, Math.floor(opts.heartbeatTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
@@ -131,10 +136,14 @@ export class AgentDirectory {
     // A pattern given twice is one subscription (record.topics is keyed by pattern).
     const distinct = new Set(reg.topics).size;
     if (distinct > this.maxSubscriptions) {
-      throw new Error(`registration of "${reg.agentId}" refused: ${distinct} distinct subscription patterns exceed bridge.max_subscriptions_per_client = ${this.maxSubscriptions} (raise it in loom.toml [bridge])`);
+      throw new Error(
+        `registration of "${reg.agentId}" refused: ${distinct} distinct subscription patterns exceed bridge.max_subscriptions_per_client = ${this.maxSubscriptions} (raise it in loom.toml [bridge])`,
+      );
     }
     if (reg.tools.length > this.maxTools) {
-      throw new Error(`registration of "${reg.agentId}" refused: ${reg.tools.length} tools exceed bridge.max_tools_per_client = ${this.maxTools} (raise it in loom.toml [bridge])`);
+      throw new Error(
+        `registration of "${reg.agentId}" refused: ${reg.tools.length} tools exceed bridge.max_tools_per_client = ${this.maxTools} (raise it in loom.toml [bridge])`,
+      );
     }
     for (const tool of reg.tools) {
       const refused = refuseAgentToolName(reg.agentId, tool.name);
@@ -169,7 +178,11 @@ export class AgentDirectory {
     if (record.state === 'disconnected') record.state = 'starting';
     this.records.set(record.id, record);
     if (record.conn) this.resubscribe(record);
-    this.opts.emit(record.id, 'registered', { state: record.state, topics: reg.topics, tools: reg.tools.map((t) => t.name) });
+    this.opts.emit(record.id, 'registered', {
+      state: record.state,
+      topics: reg.topics,
+      tools: reg.tools.map((t) => t.name),
+    });
   }
 
   /** Binds a live link to the id (registering it bare if unknown) and restores its subscriptions and tools. */
@@ -187,7 +200,10 @@ export class AgentDirectory {
     if (previous && previous !== conn && previous.dialect === 'reference' && conn.dialect === 'reference') {
       record.companions.push({ conn: previous, subs: record.subs });
       record.subs = [];
-      this.opts.log.info('another stream shares the agent id (reference dialect: both receive)', { agent: agentId, streams: record.companions.length + 1 });
+      this.opts.log.info('another stream shares the agent id (reference dialect: both receive)', {
+        agent: agentId,
+        streams: record.companions.length + 1,
+      });
     } else if (previous && previous !== conn) {
       this.dropSubscriptions(record);
       this.failPending(agentId, `agent ${agentId} reconnected on a new stream`);
@@ -199,7 +215,11 @@ export class AgentDirectory {
     if (!record.toolsLive) this.replaceTools(record, record.tools);
     this.resubscribe(record);
     for (const waiter of record.linkWaiters.splice(0)) waiter.resolve(conn);
-    this.opts.log.info('agent connected', { agent: agentId, topics: [...record.topics.keys()], tools: record.tools.map((t) => t.name) });
+    this.opts.log.info('agent connected', {
+      agent: agentId,
+      topics: [...record.topics.keys()],
+      tools: record.tools.map((t) => t.name),
+    });
     this.opts.emit(agentId, 'connected', { state: 'connected', topics: [...record.topics.keys()] });
   }
 
@@ -284,7 +304,9 @@ export class AgentDirectory {
     const held = record.subs.find((s) => s.pattern === onBus(record.conn?.dialect, pattern));
     if (held && held.qos === qos) return { subscriptionId: held.id };
     if (!record.topics.has(pattern) && record.topics.size >= this.maxSubscriptions) {
-      throw new Error(`subscription to "${pattern}" refused: agent ${agentId} already holds ${record.topics.size} subscriptions, the most bridge.max_subscriptions_per_client = ${this.maxSubscriptions} allows (raise it in loom.toml [bridge])`);
+      throw new Error(
+        `subscription to "${pattern}" refused: agent ${agentId} already holds ${record.topics.size} subscriptions, the most bridge.max_subscriptions_per_client = ${this.maxSubscriptions} allows (raise it in loom.toml [bridge])`,
+      );
     }
     parsePattern(pattern); // a bad pattern throws before the one it would replace is removed
     let subscriptionId = '';
@@ -302,7 +324,9 @@ export class AgentDirectory {
   unsubscribe(agentId: string, by: { pattern?: string; subscriptionId?: string }): number {
     const record = this.mustGet(agentId);
     const dialect = record.conn?.dialect;
-    const doomed = record.subs.filter((s) => (by.subscriptionId ? s.id === by.subscriptionId : s.pattern === onBus(dialect, by.pattern!)));
+    const doomed = record.subs.filter((s) =>
+      by.subscriptionId ? s.id === by.subscriptionId : s.pattern === onBus(dialect, by.pattern!),
+    );
     for (const sub of doomed) sub.unsubscribe();
     record.subs = record.subs.filter((s) => !doomed.includes(s));
     const gone = new Set(by.pattern ? [onBus(dialect, by.pattern)] : doomed.map((s) => s.pattern));
@@ -347,7 +371,12 @@ export class AgentDirectory {
     const retentionMs = RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs;
     for (const record of this.records.values()) {
       if (record.state === 'disconnected') {
-        if (!this.supervised.has(record.id) && !this.opts.isSupervised?.(record.id) && now - (record.disconnectedAtMs ?? now) > retentionMs) this.forget(record.id);
+        if (
+          !this.supervised.has(record.id) &&
+          !this.opts.isSupervised?.(record.id) &&
+          now - (record.disconnectedAtMs ?? now) > retentionMs
+        )
+          this.forget(record.id);
         continue;
       }
       if (now - record.lastHeartbeatMs <= this.opts.heartbeatTimeoutMs) continue;
@@ -370,7 +399,10 @@ export class AgentDirectory {
 
   private forget(agentId: string): void {
     this.records.delete(agentId);
-    this.opts.log.info('disconnected agent forgotten', { agent: agentId, afterMs: RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs });
+    this.opts.log.info('disconnected agent forgotten', {
+      agent: agentId,
+      afterMs: RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs,
+    });
   }
 
   /** `code`: how streams sharing the id (reference dialect) are told why they end with it. */
@@ -386,7 +418,10 @@ export class AgentDirectory {
     record.conn = undefined;
     record.state = 'disconnected';
     this.failPending(record.id, `agent ${record.id} disconnected: ${reason}`);
-    for (const waiter of record.linkWaiters.splice(0)) waiter.reject(new ToolError('unavailable', `agent ${record.id} disconnected before its stream opened: ${reason}`));
+    for (const waiter of record.linkWaiters.splice(0))
+      waiter.reject(
+        new ToolError('unavailable', `agent ${record.id} disconnected before its stream opened: ${reason}`),
+      );
     if (!wasLive) return;
     for (const listener of this.linkEndedListeners) listener(record.id);
     record.disconnectedAtMs = Date.now();
@@ -410,7 +445,10 @@ export class AgentDirectory {
 
   /** `pattern` as the agent wrote it; the bus takes it in Loom's dialect. */
   private subscribeFor(record: AgentRecord, conn: AgentConnection, pattern: string, qos: QoS): Subscription {
-    return this.opts.bus.subscribe(onBus(conn.dialect, pattern), conn.handlerFor(qos, pattern), { qos, subscriber: record.id });
+    return this.opts.bus.subscribe(onBus(conn.dialect, pattern), conn.handlerFor(qos, pattern), {
+      qos,
+      subscriber: record.id,
+    });
   }
 
   private dropSubscriptions(record: AgentRecord): void {
@@ -434,14 +472,18 @@ export class AgentDirectory {
 
   private registerTool(agentId: string, tool: AgentRecord['tools'][number]): void {
     this.opts.tools.register({ ...tool, provider: 'grpc', owner: agentId }, (args, ctx) =>
-      this.route(agentId, {
-        id: randomUUID(),
-        name: tool.name,
-        arguments: JSON.stringify(args),
-        headers: { ...ctx.headers, 'loom.caller': ctx.caller },
-        timeoutMs: ctx.timeoutMs,
-        correlationId: correlationId({ metadata: ctx.headers }) ?? ctx.callId,
-      }, ctx.signal),
+      this.route(
+        agentId,
+        {
+          id: randomUUID(),
+          name: tool.name,
+          arguments: JSON.stringify(args),
+          headers: { ...ctx.headers, 'loom.caller': ctx.caller },
+          timeoutMs: ctx.timeoutMs,
+          correlationId: correlationId({ metadata: ctx.headers }) ?? ctx.callId,
+        },
+        ctx.signal,
+      ),
     );
   }
 
@@ -453,10 +495,12 @@ export class AgentDirectory {
         reject(new ToolError('timeout', `agent ${agentId} did not answer ${call.name} within ${call.timeoutMs} ms`));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      const settle = <T>(fn: (v: T) => void) => (v: T) => {
-        signal.removeEventListener('abort', onAbort);
-        fn(v);
-      };
+      const settle =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          signal.removeEventListener('abort', onAbort);
+          fn(v);
+        };
       this.pending.set(call.id, { agentId, resolve: settle(resolve), reject: settle(reject) });
       conn.sendToolCall(call);
     });
@@ -468,7 +512,10 @@ export class AgentDirectory {
    */
   private linkOf(agentId: string, call: OutgoingToolCall, signal: AbortSignal): Promise<AgentConnection> {
     const record = this.records.get(agentId);
-    if (record?.state !== 'starting') return Promise.reject(new ToolError('unavailable', `agent ${agentId}, which provides ${call.name}, is not connected`));
+    if (record?.state !== 'starting')
+      return Promise.reject(
+        new ToolError('unavailable', `agent ${agentId}, which provides ${call.name}, is not connected`),
+      );
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve: (conn: AgentConnection) => {
@@ -482,7 +529,12 @@ export class AgentDirectory {
       };
       const onAbort = () => {
         record.linkWaiters = record.linkWaiters.filter((w) => w !== waiter);
-        reject(new ToolError('timeout', `agent ${agentId} registered ${call.name} but did not open its stream within ${call.timeoutMs} ms`));
+        reject(
+          new ToolError(
+            'timeout',
+            `agent ${agentId} registered ${call.name} but did not open its stream within ${call.timeoutMs} ms`,
+          ),
+        );
       };
       signal.addEventListener('abort', onAbort, { once: true });
       record.linkWaiters.push(waiter);
@@ -499,7 +551,8 @@ export class AgentDirectory {
 
   private mustGet(agentId: string): AgentRecord {
     const record = this.records.get(agentId);
-    if (!record) throw new Error(`unknown agent "${agentId}": register it first (RegisterAgent) or open its event stream`);
+    if (!record)
+      throw new Error(`unknown agent "${agentId}": register it first (RegisterAgent) or open its event stream`);
     return record;
   }
 

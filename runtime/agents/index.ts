@@ -18,7 +18,8 @@ export function describeAgents(directory: AgentDirectory, supervisor: Supervisor
   for (const proc of supervisor?.list() ?? []) {
     const linked = byId.get(proc.agentId);
     // A running process is "starting" until it links up; a link it has not made cannot show.
-    const state: AgentState = proc.state !== 'running' ? proc.state : !linked || linked.state === 'disconnected' ? 'starting' : linked.state;
+    const state: AgentState =
+      proc.state !== 'running' ? proc.state : !linked || linked.state === 'disconnected' ? 'starting' : linked.state;
     byId.set(proc.agentId, {
       agentId: proc.agentId,
       topics: linked?.topics ?? [],

@@ -98,10 +98,20 @@ interface Managed {
 }
 
 function managedFor(id: string, config: AgentConfig): Managed {
-  return { id, config, state: 'stopped', stopRequested: false, crashTimes: [], restarts: 0, lastError: '', ring: new LogRing(config.logLines) };
+  return {
+    id,
+    config,
+    state: 'stopped',
+    stopRequested: false,
+    crashTimes: [],
+    restarts: 0,
+    lastError: '',
+    ring: new LogRing(config.logLines),
+  };
 }
 
-export const UNTRUSTED_REASON = 'the workspace is not trusted (runtime.trusted = false): Loom does not spawn agents in it';
+export const UNTRUSTED_REASON =
+  'the workspace is not trusted (runtime.trusted = false): Loom does not spawn agents in it';
 
 export function resolveCommand(command: string): string {
   return command === 'python' ? process.env.LOOM_PYTHON || 'python3' : command;
@@ -119,7 +129,9 @@ export class Supervisor {
    * loom.toml's [agents] changed: a new table is started (with autostart), a removed one stopped
    * and forgotten, a changed one takes its new settings (restarted when it was running).
    */
-  async reconcile(agents: Record<string, AgentConfig>): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+  async reconcile(
+    agents: Record<string, AgentConfig>,
+  ): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     const added: string[] = [];
     const removed: string[] = [];
     const changed: string[] = [];
@@ -176,8 +188,14 @@ export class Supervisor {
     if (this.disposed) throw new SupervisorError(`cannot start agent ${id}: the runtime is stopping`);
     if (!this.opts.trusted) throw new SupervisorError(`cannot start agent ${id}: ${UNTRUSTED_REASON}`);
     const existing = this.managed.get(id);
-    if (existing && !existing.adHoc) throw new SupervisorError(`agent "${id}" is declared in loom.toml ([agents.${id}]): start it with ControlAgent (Loom: Start Agent), not as an ad-hoc agent`);
-    if (existing?.child || existing?.state === 'backoff') throw new SupervisorError(`agent "${id}" is already running (pid ${existing.child?.pid ?? 'restarting'}): stop or restart it first`);
+    if (existing && !existing.adHoc)
+      throw new SupervisorError(
+        `agent "${id}" is declared in loom.toml ([agents.${id}]): start it with ControlAgent (Loom: Start Agent), not as an ad-hoc agent`,
+      );
+    if (existing?.child || existing?.state === 'backoff')
+      throw new SupervisorError(
+        `agent "${id}" is already running (pid ${existing.child?.pid ?? 'restarting'}): stop or restart it first`,
+      );
     const m = existing ?? managedFor(id, config);
     m.config = config;
     m.restarts = 0;
@@ -246,7 +264,16 @@ export class Supervisor {
 
   view(id: string): SupervisedView | undefined {
     const m = this.managed.get(id);
-    return m && { agentId: id, state: m.state, pid: m.child?.pid ?? 0, restarts: m.restarts, lastError: m.lastError, adHoc: !!m.adHoc };
+    return (
+      m && {
+        agentId: id,
+        state: m.state,
+        pid: m.child?.pid ?? 0,
+        restarts: m.restarts,
+        lastError: m.lastError,
+        adHoc: !!m.adHoc,
+      }
+    );
   }
 
   list(): SupervisedView[] {
@@ -271,12 +298,21 @@ export class Supervisor {
     m.state = 'starting';
     let child: ChildProcess;
     const cwd = resolve(this.opts.workspace, config.cwd);
-    let launch: ConfinedLaunch = { file: command, args: config.args, env: {}, isolated: false, unconfinedBecause: '', cleanup() {} };
+    let launch: ConfinedLaunch = {
+      file: command,
+      args: config.args,
+      env: {},
+      isolated: false,
+      unconfinedBecause: '',
+      cleanup() {},
+    };
     try {
       if (config.isolation !== 'off') {
-        if (!this.opts.confine) throw new Error(`agents.${m.id}.isolation = "${config.isolation}" but this runtime cannot confine processes`);
+        if (!this.opts.confine)
+          throw new Error(`agents.${m.id}.isolation = "${config.isolation}" but this runtime cannot confine processes`);
         launch = this.opts.confine(m.id, command, config.args, cwd);
-        if (!launch.isolated) this.opts.log.warn('agent runs unconfined', { agent: m.id, why: launch.unconfinedBecause });
+        if (!launch.isolated)
+          this.opts.log.warn('agent runs unconfined', { agent: m.id, why: launch.unconfinedBecause });
       }
       child = spawn(launch.file, launch.args, {
         cwd,
@@ -288,7 +324,9 @@ export class Supervisor {
           LOOM_RUNTIME: this.opts.bridge.mark,
           LOOM_AGENT_ID: m.id,
           // The SDK pings well within it (a third, at most every 5 s).
-          ...(this.opts.bridge.heartbeatTimeoutMs ? { LOOM_HEARTBEAT_TIMEOUT_MS: String(this.opts.bridge.heartbeatTimeoutMs) } : {}),
+          ...(this.opts.bridge.heartbeatTimeoutMs
+            ? { LOOM_HEARTBEAT_TIMEOUT_MS: String(this.opts.bridge.heartbeatTimeoutMs) }
+            : {}),
           ...launch.env,
         },
         detached: true,
@@ -384,7 +422,10 @@ export class Supervisor {
 
   private mustGet(id: string): Managed {
     const m = this.managed.get(id);
-    if (!m) throw new SupervisorError(`no agent "${id}" is declared in loom.toml ([agents.${id}]) or was started with StartAgent`);
+    if (!m)
+      throw new SupervisorError(
+        `no agent "${id}" is declared in loom.toml ([agents.${id}]) or was started with StartAgent`,
+      );
     return m;
   }
 }

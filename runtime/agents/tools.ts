@@ -7,12 +7,17 @@ export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor):
   return tools.register(
     {
       name: 'agents:logs',
-      description: "The newest lines a supervised agent wrote to stdout and stderr (its bounded log ring), oldest first.",
+      description:
+        'The newest lines a supervised agent wrote to stdout and stderr (its bounded log ring), oldest first.',
       parametersSchema: {
         type: 'object',
         properties: {
           agent_id: { type: 'string', minLength: 1 },
-          limit: { type: 'integer', minimum: 1, description: 'At most this many of the newest lines. Default: the whole ring.' },
+          limit: {
+            type: 'integer',
+            minimum: 1,
+            description: 'At most this many of the newest lines. Default: the whole ring.',
+          },
         },
         required: ['agent_id'],
         additionalProperties: false,
@@ -22,7 +27,11 @@ export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor):
     },
     async (args) => {
       const id = args.agent_id as string;
-      if (!supervisor.has(id)) throw new ToolError('not_found', `no supervised agent "${id}" (declare it in loom.toml as [agents.${id}], or start it with StartAgent)`);
+      if (!supervisor.has(id))
+        throw new ToolError(
+          'not_found',
+          `no supervised agent "${id}" (declare it in loom.toml as [agents.${id}], or start it with StartAgent)`,
+        );
       const { lines, discarded } = supervisor.logs(id);
       const limit = typeof args.limit === 'number' ? args.limit : lines.length;
       return { agent_id: id, discarded: discarded + Math.max(0, lines.length - limit), lines: lines.slice(-limit) };

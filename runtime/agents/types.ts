@@ -61,6 +61,16 @@ export interface AgentInfoView {
  *   registered, connected, disconnected (stream ended or heartbeat timeout), replaced (a newer stream took the id)
  *   started (process spawned), crashed, restarting, stopped, failed (restarts given up), log (one line of output)
  */
-export type LifecycleKind = 'registered' | 'connected' | 'disconnected' | 'replaced' | 'started' | 'crashed' | 'restarting' | 'stopped' | 'failed' | 'log';
+export type LifecycleKind =
+  | 'registered'
+  | 'connected'
+  | 'disconnected'
+  | 'replaced'
+  | 'started'
+  | 'crashed'
+  | 'restarting'
+  | 'stopped'
+  | 'failed'
+  | 'log';
 
 export type LifecycleEmitter = (agentId: string, kind: LifecycleKind, payload: Record<string, unknown>) => void;

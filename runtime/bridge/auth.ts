@@ -4,7 +4,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Credentials } from './identity';
 
-export function credentialInterceptor(credentials: Credentials, onRefused: (method: string, peer: string) => void): grpc.ServerInterceptor {
+export function credentialInterceptor(
+  credentials: Credentials,
+  onRefused: (method: string, peer: string) => void,
+): grpc.ServerInterceptor {
   return (method, call) => {
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {

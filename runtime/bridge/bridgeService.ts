@@ -29,13 +29,16 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
       try {
         const refused = access.refuseRegistration(who, req.agentId);
         if (refused) throw new Error(refused);
-        directory.register({
-          agentId: req.agentId,
-          topics: req.subscribedTopics,
-          qos: qosFromWire(req.qos),
-          tools: req.tools.map(toolFromWire),
-          metadata: req.metadata,
-        }, holderOf(who));
+        directory.register(
+          {
+            agentId: req.agentId,
+            topics: req.subscribedTopics,
+            qos: qosFromWire(req.qos),
+            tools: req.tools.map(toolFromWire),
+            metadata: req.metadata,
+          },
+          holderOf(who),
+        );
         return { success: true, errorMessage: '' };
       } catch (err) {
         log.warn('registration refused', { agent: req.agentId, error: messageOf(err) });
@@ -45,7 +48,11 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
     EventStream: (call) => serveEventStream(call, deps),
     ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, access, req, call.metadata)),
     Heartbeat: unary(log, 'Heartbeat', (req, call) => {
-      const id = access.actingAs(access.identify(call.metadata), req.agentId || agentIdFrom(call.metadata), 'Heartbeat');
+      const id = access.actingAs(
+        access.identify(call.metadata),
+        req.agentId || agentIdFrom(call.metadata),
+        'Heartbeat',
+      );
       if (!id) {
         directory.touchPeer(call.getPeer());
         return { timestampMs: Date.now(), status: 'ok' };

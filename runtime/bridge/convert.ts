@@ -25,7 +25,9 @@ export function eventFromWire(event: Event__Output | null | undefined, sender: s
   const metadata: Record<string, string> = { ...(event?.metadata ?? {}) };
   const named = readField({ metadata }, 'sender');
   if (named && named !== sender) {
-    throw new SenderMismatch(`the event names sender "${named}" but its credential is "${sender}"'s: the runtime sets the sender, so leave it empty (or "${sender}")`);
+    throw new SenderMismatch(
+      `the event names sender "${named}" but its credential is "${sender}"'s: the runtime sets the sender, so leave it empty (or "${sender}")`,
+    );
   }
   writeField(metadata, 'sender', sender);
   if (unverified) metadata[UNVERIFIED_SENDER_KEY] = 'true';
@@ -43,7 +45,11 @@ export function eventFromWire(event: Event__Output | null | undefined, sender: s
   };
 }
 
-const QOS_FROM_WIRE: Record<string, QoS> = { QOS_REALTIME: 'realtime', QOS_BATCHED: 'batched', QOS_BACKGROUND: 'background' };
+const QOS_FROM_WIRE: Record<string, QoS> = {
+  QOS_REALTIME: 'realtime',
+  QOS_BATCHED: 'batched',
+  QOS_BACKGROUND: 'background',
+};
 
 export function qosFromWire(qos: string | number | undefined | null): QoS {
   if (typeof qos === 'number') return (['realtime', 'batched', 'background'] as const)[qos] ?? 'realtime';
@@ -60,13 +66,19 @@ export function toolFromWire(desc: ToolDescriptor__Output): Omit<ToolDefinition,
     } catch (err) {
       throw new Error(`tool "${desc.name}": parameters_schema is not valid JSON (${messageOf(err)})`);
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`tool "${desc.name}": parameters_schema must be a JSON object`);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error(`tool "${desc.name}": parameters_schema must be a JSON object`);
     schema = parsed as Record<string, unknown>;
   }
   return { name: desc.name, description: desc.description, parametersSchema: schema, metadata: desc.metadata };
 }
 
-const PROVIDER_TO_WIRE = { native: 'PROVIDER_NATIVE', wasm: 'PROVIDER_WASM', grpc: 'PROVIDER_GRPC', mcp: 'PROVIDER_MCP' } as const;
+const PROVIDER_TO_WIRE = {
+  native: 'PROVIDER_NATIVE',
+  wasm: 'PROVIDER_WASM',
+  grpc: 'PROVIDER_GRPC',
+  mcp: 'PROVIDER_MCP',
+} as const;
 
 export function toolToWire(def: ToolDefinition): ToolDescriptor {
   return {
@@ -80,6 +92,7 @@ export function toolToWire(def: ToolDefinition): ToolDescriptor {
 
 /** Why the bus refused a whole event (nothing was delivered). */
 export function refusalMessage(topic: string, eventId: string, reason: 'ttl_expired' | 'hop_limit'): string {
-  const why = reason === 'hop_limit' ? 'it reached the hop limit (loom.hop; bus.max_hops)' : 'its ttl (loom.ttl_ms) had expired';
+  const why =
+    reason === 'hop_limit' ? 'it reached the hop limit (loom.hop; bus.max_hops)' : 'its ttl (loom.ttl_ms) had expired';
   return `event ${eventId} on "${topic}" was not delivered: ${why}`;
 }

@@ -30,5 +30,8 @@ export function inReferenceDialect(result: ToolResult, toolName: string): ToolRe
   const ours = error.code;
   const { code, prefix } = REFERENCE_ERRORS[ours] ?? OTHER_ERROR;
   const message = ours === 'not_found' ? `${prefix}: ${toolName}` : `${prefix}: ${error.message ?? ''}`;
-  return { ...result, error: { code, message, details: { ...error.details, 'loom.code': ours, 'loom.message': error.message ?? '' } } };
+  return {
+    ...result,
+    error: { code, message, details: { ...error.details, 'loom.code': ours, 'loom.message': error.message ?? '' } },
+  };
 }

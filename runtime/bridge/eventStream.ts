@@ -11,7 +11,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
 import type { Logger } from '../log';
-import { validateAgentId, type AgentConnection, type AgentDirectory, type Dialect, type OutgoingToolCall } from '../agents';
+import {
+  validateAgentId,
+  type AgentConnection,
+  type AgentDirectory,
+  type Dialect,
+  type OutgoingToolCall,
+} from '../agents';
 import type { ClientEvent__Output, ServerEvent } from '../proto/types';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
@@ -111,7 +117,11 @@ class AgentStream implements AgentConnection {
   private publishesInFlight = 0;
 
   /** `who`: the identity the stream's credential proves; the id it binds to must be one it may take. */
-  constructor(private readonly call: EventStreamCall, private readonly deps: EventStreamDeps, private readonly who: Identity) {
+  constructor(
+    private readonly call: EventStreamCall,
+    private readonly deps: EventStreamDeps,
+    private readonly who: Identity,
+  ) {
     this.peer = call.getPeer();
     this.dialect = dialectOf(call.metadata);
     call.on('data', (msg: ClientEvent__Output) => this.onMessage(msg));
@@ -174,7 +184,8 @@ class AgentStream implements AgentConnection {
     const undecodable = (msg as Partial<Undecodable>).undecodable;
     if (undecodable !== undefined) {
       const what = `a message that does not decode as a ClientEvent (${undecodable})`;
-      if (!this.agentId) return this.close('protocol', `${what}; the first message on EventStream must be Ack{message_id = <agent id>}`);
+      if (!this.agentId)
+        return this.close('protocol', `${what}; the first message on EventStream must be Ack{message_id = <agent id>}`);
       void this.send({ err: { code: 'invalid_message', message: what } });
       return;
     }
@@ -198,7 +209,9 @@ class AgentStream implements AgentConnection {
         case 'ack':
           return; // acknowledgements of deliveries: nothing is redelivered, so nothing to do
         default:
-          void this.send({ err: { code: 'invalid_message', message: 'empty ClientEvent (no field of the msg oneof set)' } });
+          void this.send({
+            err: { code: 'invalid_message', message: 'empty ClientEvent (no field of the msg oneof set)' },
+          });
       }
     } catch (err) {
       this.deps.log.warn('stream message failed', { agent: this.agentId, error: messageOf(err) });
@@ -209,7 +222,10 @@ class AgentStream implements AgentConnection {
   private expectAck(msg: ClientEvent__Output): void {
     const id = msg.msg === 'ack' ? msg.ack?.messageId : undefined;
     if (!id) {
-      this.close('protocol', 'the first message on EventStream must be Ack{message_id = <agent id>} (or send gRPC metadata x-loom-agent-id)');
+      this.close(
+        'protocol',
+        'the first message on EventStream must be Ack{message_id = <agent id>} (or send gRPC metadata x-loom-agent-id)',
+      );
       return;
     }
     this.bind(id);
@@ -232,7 +248,8 @@ class AgentStream implements AgentConnection {
     try {
       const event = eventFromWire(p.event, this.agentId, this.who.kind === 'open');
       const result = await this.deps.bus.publish(p.topic, event);
-      if (result.refused) void this.send({ err: { code: result.refused, message: refusalMessage(p.topic, event.id, result.refused) } });
+      if (result.refused)
+        void this.send({ err: { code: result.refused, message: refusalMessage(p.topic, event.id, result.refused) } });
     } catch (err) {
       const code = (err as { code?: unknown }).code === 'sender_mismatch' ? 'sender_mismatch' : 'publish_failed';
       void this.send({ err: { code, message: `publish to "${p.topic}" refused: ${messageOf(err)}` } });
@@ -242,7 +259,10 @@ class AgentStream implements AgentConnection {
   private onToolResult(msg: ClientEvent__Output): void {
     const result = msg.toolResult!;
     if (!this.deps.directory.resolveToolCall(this.agentId, result.id, result)) {
-      this.deps.log.debug('tool result for no waiting call (late or unknown id)', { agent: this.agentId, id: result.id });
+      this.deps.log.debug('tool result for no waiting call (late or unknown id)', {
+        agent: this.agentId,
+        id: result.id,
+      });
     }
   }
 
@@ -259,10 +279,15 @@ class AgentStream implements AgentConnection {
   private onUnsubscribe(msg: ClientEvent__Output): void {
     const req = msg.unsubscribe!;
     if (!req.pattern && !req.subscriptionId) {
-      void this.send({ unsubscribed: { requestId: req.requestId, success: false, errorMessage: 'give a pattern or a subscription_id' } });
+      void this.send({
+        unsubscribed: { requestId: req.requestId, success: false, errorMessage: 'give a pattern or a subscription_id' },
+      });
       return;
     }
-    const removed = this.deps.directory.unsubscribe(this.agentId, { pattern: req.pattern || undefined, subscriptionId: req.subscriptionId || undefined });
+    const removed = this.deps.directory.unsubscribe(this.agentId, {
+      pattern: req.pattern || undefined,
+      subscriptionId: req.subscriptionId || undefined,
+    });
     void this.send({ unsubscribed: { requestId: req.requestId, success: true, removed } });
   }
 
@@ -274,7 +299,11 @@ class AgentStream implements AgentConnection {
     const bytes = estimateBytes(d);
     if (bytes > this.deps.maxMessageBytes) {
       const message = `event ${d.event.id} on ${d.topic} (${bytes} bytes) exceeds max message size ${this.deps.maxMessageBytes}`;
-      this.deps.log.warn('delivery larger than the message limit skipped', { agent: this.agentId, topic: d.topic, bytes });
+      this.deps.log.warn('delivery larger than the message limit skipped', {
+        agent: this.agentId,
+        topic: d.topic,
+        bytes,
+      });
       void this.send({ err: { code: 'too_large', message } });
       throw new DeliveryDropped('too_large', message);
     }
@@ -308,7 +337,9 @@ class AgentStream implements AgentConnection {
     const bytes = this.pendingBatchBytes;
     this.pendingBatch = [];
     this.pendingBatchBytes = 0;
-    return batch.length === 1 ? this.send({ delivery: batch[0] }, bytes) : this.send({ deliveryBatch: { deliveries: batch } }, bytes);
+    return batch.length === 1
+      ? this.send({ delivery: batch[0] }, bytes)
+      : this.send({ deliveryBatch: { deliveries: batch } }, bytes);
   }
 
   /** Writes one message of about `bytes` (deliveries; 0 for small control messages); resolves when the stream has room for more. */

@@ -27,7 +27,9 @@ export function memoryService(memory: Memory, access: Access, log: Logger): Memo
     CheckDuplicate: unary(log, 'CheckDuplicate', async (req, call) => {
       const { session, by } = reach(req.sessionId, call);
       const found = await memory.checkDuplicate(session, req.plan, req.timeWindowSec, by);
-      return found ? { isDuplicate: true, duplicatePlan: found.plan, timeSinceDuplicateMs: found.sinceMs } : { isDuplicate: false };
+      return found
+        ? { isDuplicate: true, duplicatePlan: found.plan, timeSinceDuplicateMs: found.sinceMs }
+        : { isDuplicate: false };
     }),
     MarkExecuted: unary(log, 'MarkExecuted', async (req, call) => {
       const { session, by } = reach(req.sessionId, call);
@@ -39,7 +41,9 @@ export function memoryService(memory: Memory, access: Access, log: Logger): Memo
       const execution = await memory.checkExecuted(session, req.planHash, by);
       return execution ? { isExecuted: true, execution } : { isExecuted: false };
     }),
-    GetExecutionStats: unary(log, 'GetExecutionStats', async (req, call) => memory.executionStats(reach(req.sessionId, call).session, req.symbol)),
+    GetExecutionStats: unary(log, 'GetExecutionStats', async (req, call) =>
+      memory.executionStats(reach(req.sessionId, call).session, req.symbol),
+    ),
     AppendEvent: unary(log, 'AppendEvent', async (req, call) => {
       const { session, by } = reach(req.sessionId, call);
       await memory.appendEvent(session, req.event, req.metadata, by);
@@ -48,7 +52,11 @@ export function memoryService(memory: Memory, access: Access, log: Logger): Memo
     // No session named: an agent's credential searches its own, the others every session.
     Retrieve: unary(log, 'Retrieve', async (req, call) => {
       const who = access.identify(call.metadata);
-      const session = req.sessionId ? access.memorySession(who, validSessionId(req.sessionId)) : who.kind === 'agent' ? who.agentId : undefined;
+      const session = req.sessionId
+        ? access.memorySession(who, validSessionId(req.sessionId))
+        : who.kind === 'agent'
+          ? who.agentId
+          : undefined;
       return { results: await memory.retrieve(session, req.query, req.k, req.filters), success: true };
     }),
     SummarizeEpisode: unary(log, 'SummarizeEpisode', async (req, call) => {

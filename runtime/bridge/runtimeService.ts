@@ -2,7 +2,14 @@
 // ad-hoc agents (StartAgent: run by the same supervisor, bound to the caller's stream unless kept
 // alive), one-shot publish, the live feed for the dashboard, and the MCP servers' states and restart.
 import * as grpc from '@grpc/grpc-js';
-import { adHocConfig, AdHocRequestError, describeAgents, type AgentDirectory, type AgentInfoView, type Supervisor } from '../agents';
+import {
+  adHocConfig,
+  AdHocRequestError,
+  describeAgents,
+  type AgentDirectory,
+  type AgentInfoView,
+  type Supervisor,
+} from '../agents';
 import type { Bus } from '../bus';
 import type { Logger } from '../log';
 import { mcpStateToWire, type McpManager } from '../mcp';
@@ -32,18 +39,29 @@ export interface RuntimeServiceDeps {
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
 /** loom.v1.FeedRequest's field names, for the errors resolveFeedOptions throws. */
-const FEED_REQUEST_FIELDS = { maxEvents: 'max_events_per_update', intervalMs: 'interval_ms', topicFilter: 'topic_filter', backlog: 'backlog', afterSeq: 'after_seq' };
+const FEED_REQUEST_FIELDS = {
+  maxEvents: 'max_events_per_update',
+  intervalMs: 'interval_ms',
+  topicFilter: 'topic_filter',
+  backlog: 'backlog',
+  afterSeq: 'after_seq',
+};
 
 export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
   const { bus, directory, feed, access, log } = deps;
   const agents = () => deps.listAgents?.() ?? describeAgents(directory, deps.supervisor());
-  const agentOf = (given: string, call: grpc.ServerUnaryCall<unknown, unknown>) => access.subscriber(access.identify(call.metadata), given || agentIdFrom(call.metadata));
-  const ownerOnly = (call: { metadata: grpc.Metadata }, what: string) => access.requireOwner(access.identify(call.metadata), what);
+  const agentOf = (given: string, call: grpc.ServerUnaryCall<unknown, unknown>) =>
+    access.subscriber(access.identify(call.metadata), given || agentIdFrom(call.metadata));
+  const ownerOnly = (call: { metadata: grpc.Metadata }, what: string) =>
+    access.requireOwner(access.identify(call.metadata), what);
   // An ad-hoc agent's id is its process's alone; one started without keep_alive ends with the
   // link of the caller that started it.
   access.supervisedBy((id) => !!deps.supervisor()?.isAdHoc(id));
   directory.onLinkEnded((id) => {
-    deps.supervisor()?.linkEnded(id).catch((err: unknown) => log.warn('ad-hoc agents not stopped', { link: id, error: messageOf(err) }));
+    deps
+      .supervisor()
+      ?.linkEnded(id)
+      .catch((err: unknown) => log.warn('ad-hoc agents not stopped', { link: id, error: messageOf(err) }));
   });
 
   return {
@@ -60,7 +78,10 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
     Unsubscribe: unary(log, 'Unsubscribe', (req, call) => {
       if (!req.pattern && !req.subscriptionId) throw invalidArgument('give a pattern or a subscription_id');
       try {
-        const removed = directory.unsubscribe(agentOf(req.agentId, call), { pattern: req.pattern || undefined, subscriptionId: req.subscriptionId || undefined });
+        const removed = directory.unsubscribe(agentOf(req.agentId, call), {
+          pattern: req.pattern || undefined,
+          subscriptionId: req.subscriptionId || undefined,
+        });
         return { requestId: req.requestId, success: true, removed };
       } catch (err) {
         if (err instanceof StatusError) throw err;
@@ -73,10 +94,14 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       ownerOnly(call, 'ControlAgent');
       const supervisor = deps.supervisor();
       const action = req.action as (typeof ACTIONS)[number];
-      if (!ACTIONS.includes(action)) throw invalidArgument(`action must be one of ${ACTIONS.join(', ')} (got "${req.action}")`);
+      if (!ACTIONS.includes(action))
+        throw invalidArgument(`action must be one of ${ACTIONS.join(', ')} (got "${req.action}")`);
       try {
         if (supervisor && !supervisor.has(req.agentId)) await deps.reloadConfig?.();
-        if (!supervisor?.has(req.agentId)) throw new Error(`no agent "${req.agentId}" is declared in loom.toml ([agents.${req.agentId}]) or was started with StartAgent; only supervised agents can be controlled`);
+        if (!supervisor?.has(req.agentId))
+          throw new Error(
+            `no agent "${req.agentId}" is declared in loom.toml ([agents.${req.agentId}]) or was started with StartAgent; only supervised agents can be controlled`,
+          );
         if (action === 'start') supervisor.start(req.agentId);
         else if (action === 'stop') await supervisor.stop(req.agentId);
         else await supervisor.restart(req.agentId);
@@ -89,10 +114,24 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       const who = access.identify(call.metadata);
       access.requireAgentStarter(who, 'StartAgent');
       const supervisor = deps.supervisor();
-      if (!supervisor) throw new StatusError(grpc.status.UNAVAILABLE, 'StartAgent: the runtime is still starting its supervisor; try again');
+      if (!supervisor)
+        throw new StatusError(
+          grpc.status.UNAVAILABLE,
+          'StartAgent: the runtime is still starting its supervisor; try again',
+        );
       let config;
       try {
-        config = await adHocConfig({ agentId: req.agentId, script: req.script, args: req.args, cwd: req.cwd, env: req.env, restart: req.restart }, supervisor.workspace);
+        config = await adHocConfig(
+          {
+            agentId: req.agentId,
+            script: req.script,
+            args: req.args,
+            cwd: req.cwd,
+            env: req.env,
+            restart: req.restart,
+          },
+          supervisor.workspace,
+        );
       } catch (err) {
         throw err instanceof AdHocRequestError ? invalidArgument(err.message) : err;
       }
@@ -101,14 +140,29 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       let boundTo: string | undefined;
       if (!req.keepAlive) {
         boundTo = access.actingAs(who, agentIdFrom(call.metadata), 'StartAgent');
-        if (!boundTo) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'StartAgent without keep_alive stops the agent when the caller\'s event stream ends, and this call names none: state its agent id in x-loom-agent-id, or set keep_alive');
-        if (directory.liveHolder(boundTo) !== holderOf(who)) throw new StatusError(grpc.status.FAILED_PRECONDITION, `StartAgent without keep_alive stops the agent when the stream of "${boundTo}" ends, and "${boundTo}" has no live stream of this caller: open it first, or set keep_alive`);
+        if (!boundTo)
+          throw new StatusError(
+            grpc.status.FAILED_PRECONDITION,
+            "StartAgent without keep_alive stops the agent when the caller's event stream ends, and this call names none: state its agent id in x-loom-agent-id, or set keep_alive",
+          );
+        if (directory.liveHolder(boundTo) !== holderOf(who))
+          throw new StatusError(
+            grpc.status.FAILED_PRECONDITION,
+            `StartAgent without keep_alive stops the agent when the stream of "${boundTo}" ends, and "${boundTo}" has no live stream of this caller: open it first, or set keep_alive`,
+          );
       }
       const holder = directory.liveHolder(req.agentId);
       try {
-        if (holder !== undefined && holder !== `agent:${req.agentId}`) throw new Error(`agent id "${req.agentId}" is live, registered by another client: stop that one or choose another id`);
+        if (holder !== undefined && holder !== `agent:${req.agentId}`)
+          throw new Error(
+            `agent id "${req.agentId}" is live, registered by another client: stop that one or choose another id`,
+          );
         supervisor.startAdHoc(req.agentId, config, boundTo);
-        log.info('ad-hoc agent started', { agent: req.agentId, script: config.args[0], boundTo: boundTo ?? '(kept alive)' });
+        log.info('ad-hoc agent started', {
+          agent: req.agentId,
+          script: config.args[0],
+          boundTo: boundTo ?? '(kept alive)',
+        });
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
         return { success: false, errorMessage: messageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
@@ -119,12 +173,21 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       const who = access.identify(call.metadata);
       const stated = agentIdFrom(call.metadata);
       const named = readField({ metadata: req.event?.metadata ?? {} }, 'sender') ?? '';
-      if (stated && named && stated !== named) throw invalidArgument(`Publish: the event names sender "${named}" but the call's x-loom-agent-id is "${stated}"`);
+      if (stated && named && stated !== named)
+        throw invalidArgument(
+          `Publish: the event names sender "${named}" but the call's x-loom-agent-id is "${stated}"`,
+        );
       let event;
       try {
-        event = eventFromWire(req.event, access.actingAs(who, stated || named, 'Publish') || 'runtime-client', who.kind === 'open');
+        event = eventFromWire(
+          req.event,
+          access.actingAs(who, stated || named, 'Publish') || 'runtime-client',
+          who.kind === 'open',
+        );
       } catch (err) {
-        throw err instanceof SenderMismatch ? new StatusError(grpc.status.PERMISSION_DENIED, `Publish: ${err.message}`) : err;
+        throw err instanceof SenderMismatch
+          ? new StatusError(grpc.status.PERMISSION_DENIED, `Publish: ${err.message}`)
+          : err;
       }
       let refused: 'ttl_expired' | 'hop_limit' | undefined;
       try {
@@ -135,7 +198,9 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       if (refused) throw new StatusError(grpc.status.FAILED_PRECONDITION, refusalMessage(req.topic, event.id, refused));
       return { messageId: event.id };
     }),
-    ListMcpServers: unary(log, 'ListMcpServers', () => ({ servers: (deps.mcp?.()?.states() ?? []).map(mcpStateToWire) })),
+    ListMcpServers: unary(log, 'ListMcpServers', () => ({
+      servers: (deps.mcp?.()?.states() ?? []).map(mcpStateToWire),
+    })),
     ControlMcpServer: unary(log, 'ControlMcpServer', async (req, call) => {
       ownerOnly(call, 'ControlMcpServer');
       if (req.action !== 'restart') throw invalidArgument(`action must be "restart" (got "${req.action}")`);
@@ -159,16 +224,34 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       try {
         ownerOnly(call, 'Feed');
         options = resolveFeedOptions(
-          { maxEvents: call.request.maxEventsPerUpdate, intervalMs: call.request.intervalMs, topicFilter: call.request.topicFilter || undefined, backlog: call.request.backlog, afterSeq: Number(call.request.afterSeq) },
+          {
+            maxEvents: call.request.maxEventsPerUpdate,
+            intervalMs: call.request.intervalMs,
+            topicFilter: call.request.topicFilter || undefined,
+            backlog: call.request.backlog,
+            afterSeq: Number(call.request.afterSeq),
+          },
           FEED_REQUEST_FIELDS,
         );
       } catch (err) {
-        call.emit('error', { code: err instanceof StatusError ? err.status : grpc.status.INVALID_ARGUMENT, details: messageOf(err) });
+        call.emit('error', {
+          code: err instanceof StatusError ? err.status : grpc.status.INVALID_ARGUMENT,
+          details: messageOf(err),
+        });
         return;
       }
       const listening = feed.listen(
-        skipWhileBlocked((update) => call.write(update), (resume) => call.once('drain', resume)),
-        { maxEvents: options.maxEvents, intervalMs: options.intervalMs, topicFilter: call.request.topicFilter || undefined, backlog: options.backlog, afterSeq: options.afterSeq },
+        skipWhileBlocked(
+          (update) => call.write(update),
+          (resume) => call.once('drain', resume),
+        ),
+        {
+          maxEvents: options.maxEvents,
+          intervalMs: options.intervalMs,
+          topicFilter: call.request.topicFilter || undefined,
+          backlog: options.backlog,
+          afterSeq: options.afterSeq,
+        },
       );
       const stop = () => listening.dispose();
       call.on('cancelled', stop);
@@ -183,8 +266,12 @@ const QOS_NAMES = ['QOS_REALTIME', 'QOS_BATCHED', 'QOS_BACKGROUND'];
 /** A QoSLevel the proto does not define (a number past the enum arrives as the number) is refused, not read as realtime. */
 function checkQos(qos: string | number | null | undefined): void {
   if (qos === undefined || qos === null) return;
-  const known = typeof qos === 'number' ? Number.isInteger(qos) && qos >= 0 && qos < QOS_NAMES.length : QOS_NAMES.includes(qos);
-  if (!known) throw invalidArgument(`qos must be QOS_REALTIME (0), QOS_BATCHED (1) or QOS_BACKGROUND (2), got ${JSON.stringify(qos)}`);
+  const known =
+    typeof qos === 'number' ? Number.isInteger(qos) && qos >= 0 && qos < QOS_NAMES.length : QOS_NAMES.includes(qos);
+  if (!known)
+    throw invalidArgument(
+      `qos must be QOS_REALTIME (0), QOS_BATCHED (1) or QOS_BACKGROUND (2), got ${JSON.stringify(qos)}`,
+    );
 }
 
 /** How far ahead of this clock an event's timestamp_ms may be (a later one would stretch its ttl). */
@@ -194,12 +281,17 @@ const MAX_FUTURE_MS = 24 * 3600_000;
  * The numbers of a published event: confidence is a float, so NaN and ±Infinity do arrive over
  * protobuf; timestamp_ms is 0 (now) or ms since the epoch, not before it and at most a day ahead.
  */
-function checkEventNumbers(event: { confidence?: number | null; timestampMs?: number | string | null } | null | undefined): void {
+function checkEventNumbers(
+  event: { confidence?: number | null; timestampMs?: number | string | null } | null | undefined,
+): void {
   if (!event) return;
   const confidence = event.confidence ?? 0;
-  if (!Number.isFinite(confidence)) throw invalidArgument(`event.confidence must be a finite number, got ${confidence}`);
+  if (!Number.isFinite(confidence))
+    throw invalidArgument(`event.confidence must be a finite number, got ${confidence}`);
   const ts = Number(event.timestampMs ?? 0);
   if (!Number.isSafeInteger(ts) || ts < 0 || ts > Date.now() + MAX_FUTURE_MS) {
-    throw invalidArgument(`event.timestamp_ms must be 0 (now) or ms since the epoch from 0 to a day from now, got ${String(event.timestampMs)}`);
+    throw invalidArgument(
+      `event.timestamp_ms must be 0 (now) or ms since the epoch from 0 to a day from now, got ${String(event.timestampMs)}`,
+    );
   }
 }

@@ -59,12 +59,18 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   const compat = settings.compat === 'reference';
   if (compat) settings = { ...settings, requireToken: false };
   if (settings.requireToken) {
-    interceptors.push(credentialInterceptor(opts.credentials, (method, peer) => log.warn('call refused: bad or missing token', { method, peer })));
+    interceptors.push(
+      credentialInterceptor(opts.credentials, (method, peer) =>
+        log.warn('call refused: bad or missing token', { method, peer }),
+      ),
+    );
   } else {
     const warn = () =>
-      log.warn(compat
-        ? 'reference compatibility is ON (bridge.compat = "reference"): calls without a credential are accepted from any local process, as unverified identities'
-        : 'bridge token check is OFF (bridge.require_token = false): any local process can drive this runtime');
+      log.warn(
+        compat
+          ? 'reference compatibility is ON (bridge.compat = "reference"): calls without a credential are accepted from any local process, as unverified identities'
+          : 'bridge token check is OFF (bridge.require_token = false): any local process can drive this runtime',
+      );
     warn();
     warnTimer = setInterval(warn, TOKEN_OFF_WARNING_EVERY_MS);
     warnTimer.unref();
@@ -82,22 +88,32 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     stateGrants: (id) => (Object.hasOwn(opts.agents, id) ? opts.agents[id]!.stateAccess : []),
   });
   const pkg = loadLoomPackage();
-  server.addService(withLenientEventStream(pkg.Bridge.service), bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }));
+  server.addService(
+    withLenientEventStream(pkg.Bridge.service),
+    bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),
+  );
   server.addService(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
   server.addService(pkg.Store.service, storeService(opts.store, access, log));
   server.addService(pkg.Runtime.service, runtimeService({ ...opts, access }));
   server.addService(pkg.MemoryService.service, memoryService(new Memory(opts.store), access, log));
 
   // The config already allows only loopback; checked again here because this is the door.
-  if (!LOOPBACK.has(settings.host)) throw new Error(`bridge.host must be a loopback address (127.0.0.1 or ::1), got "${settings.host}"`);
+  if (!LOOPBACK.has(settings.host))
+    throw new Error(`bridge.host must be a loopback address (127.0.0.1 or ::1), got "${settings.host}"`);
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const bind = (port: number) => new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
+  const bind = (port: number) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
   let port: number;
   if (compat && settings.port === 0) {
     port = await bind(REFERENCE_PORT).catch((err: Error) => {
-      log.warn(`reference compatibility: port ${REFERENCE_PORT} is taken, listening on another (set LOOM_BRIDGE_ADDR for the reference's clients)`, { error: err.message });
+      log.warn(
+        `reference compatibility: port ${REFERENCE_PORT} is taken, listening on another (set LOOM_BRIDGE_ADDR for the reference's clients)`,
+        { error: err.message },
+      );
       return bind(0);
     });
   } else port = await bind(settings.port);

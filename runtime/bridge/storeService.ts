@@ -17,7 +17,8 @@ function itemToWire(item: ContextItem) {
 
 export function storeService(store: Store, access: Access, log: Logger): StoreHandlers {
   /** An agent's credential reaches its own state (and what [agents.<id>] state_access grants). */
-  const owner = (agentId: string, call: { metadata: grpc.Metadata }) => access.stateOwner(access.identify(call.metadata), agentId);
+  const owner = (agentId: string, call: { metadata: grpc.Metadata }) =>
+    access.stateOwner(access.identify(call.metadata), agentId);
   return {
     SaveContext: unary(log, 'SaveContext', async (req) => {
       const item = req.item;
@@ -56,7 +57,11 @@ export function storeService(store: Store, access: Access, log: Logger): StoreHa
       existed: await store.deleteState(owner(req.agentId, call), required(req.key, 'key')),
     })),
     ListState: unary(log, 'ListState', async (req, call) => ({
-      entries: await store.listState(owner(req.agentId, call), req.prefix || undefined, req.limit > 0 ? req.limit : undefined),
+      entries: await store.listState(
+        owner(req.agentId, call),
+        req.prefix || undefined,
+        req.limit > 0 ? req.limit : undefined,
+      ),
     })),
   };
 }

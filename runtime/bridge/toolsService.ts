@@ -27,18 +27,33 @@ function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
  * (headers["loom.caller"], else the metadata id) must agree with it, so nobody on the wire calls
  * as "runtime" or "vscode", whose calls tools such as ui:confirm trust.
  */
-export async function callTool(tools: ToolRegistry, access: Access, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
+export async function callTool(
+  tools: ToolRegistry,
+  access: Access,
+  req: ToolCall__Output,
+  metadata: grpc.Metadata,
+): Promise<ToolResult> {
   const result = await runToolCall(tools, access, req, metadata);
   return dialectOf(metadata) === 'reference' ? inReferenceDialect(result, req.name) : result;
 }
 
-async function runToolCall(tools: ToolRegistry, access: Access, req: ToolCall__Output, metadata: grpc.Metadata): Promise<ToolResult> {
+async function runToolCall(
+  tools: ToolRegistry,
+  access: Access,
+  req: ToolCall__Output,
+  metadata: grpc.Metadata,
+): Promise<ToolResult> {
   let caller: string;
   try {
     caller = access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata));
   } catch (err) {
     if (!(err instanceof StatusError)) throw err;
-    return { id: req.id, status: 'TOOL_ERROR', output: '', error: { code: 'denied', message: `tool call refused: ${err.message}`, details: {} } };
+    return {
+      id: req.id,
+      status: 'TOOL_ERROR',
+      output: '',
+      error: { code: 'denied', message: `tool call refused: ${err.message}`, details: {} },
+    };
   }
   const outcome = await tools.call({
     name: req.name,
@@ -74,8 +89,14 @@ function encodeToken(lastName: string): string {
 
 function decodeToken(token: string): string {
   const text = Buffer.from(token, 'base64url').toString('utf8');
-  if (!text.startsWith(TOKEN_PREFIX) || text.length === TOKEN_PREFIX.length || Buffer.from(text, 'utf8').toString('base64url') !== token) {
-    throw invalidArgument('ListTools: page_token is not one ListTools gave; pass next_page_token from the previous page unchanged (empty for the first page)');
+  if (
+    !text.startsWith(TOKEN_PREFIX) ||
+    text.length === TOKEN_PREFIX.length ||
+    Buffer.from(text, 'utf8').toString('base64url') !== token
+  ) {
+    throw invalidArgument(
+      'ListTools: page_token is not one ListTools gave; pass next_page_token from the previous page unchanged (empty for the first page)',
+    );
   }
   return text.slice(TOKEN_PREFIX.length);
 }
@@ -84,10 +105,16 @@ function decodeToken(token: string): string {
  * One page of the registry, by name in code-unit order: at most page_size tools (0 = the
  * default) and never more bytes than a message may carry, at least one tool per page.
  */
-export function listToolsPage(tools: ToolRegistry, req: Pick<ListToolsRequest__Output, 'prefix' | 'pageSize' | 'pageToken'>, maxMessageBytes: number): ListToolsResponse {
+export function listToolsPage(
+  tools: ToolRegistry,
+  req: Pick<ListToolsRequest__Output, 'prefix' | 'pageSize' | 'pageToken'>,
+  maxMessageBytes: number,
+): ListToolsResponse {
   const asked = Number(req.pageSize ?? 0);
   if (!Number.isInteger(asked) || asked < 0 || asked > MAX_TOOLS_PAGE_SIZE) {
-    throw invalidArgument(`ListTools: page_size must be 0 (the default, ${DEFAULT_TOOLS_PAGE_SIZE}) or an integer from 1 to ${MAX_TOOLS_PAGE_SIZE}, got ${String(req.pageSize)}`);
+    throw invalidArgument(
+      `ListTools: page_size must be 0 (the default, ${DEFAULT_TOOLS_PAGE_SIZE}) or an integer from 1 to ${MAX_TOOLS_PAGE_SIZE}, got ${String(req.pageSize)}`,
+    );
   }
   const pageSize = asked || DEFAULT_TOOLS_PAGE_SIZE;
   const after = req.pageToken ? decodeToken(req.pageToken) : undefined;

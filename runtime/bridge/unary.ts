@@ -5,7 +5,10 @@ import type { Logger } from '../log';
 import { LoomError, messageOf } from '../contract/errors';
 
 export class StatusError extends LoomError {
-  constructor(readonly status: grpc.status, message: string) {
+  constructor(
+    readonly status: grpc.status,
+    message: string,
+  ) {
     super('grpc_status', message);
   }
 }
@@ -14,7 +17,11 @@ export function invalidArgument(message: string): StatusError {
   return new StatusError(grpc.status.INVALID_ARGUMENT, message);
 }
 
-export function unary<Req, Res>(log: Logger, name: string, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(
+  log: Logger,
+  name: string,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => fn(call.request, call))
@@ -31,7 +38,11 @@ export function unary<Req, Res>(log: Logger, name: string, fn: (req: Req, call: 
 }
 
 /** Codes of the runtime's own errors (StoreError, MemoryError) and the status a caller sees for each. */
-const STATUS_FOR_CODE: Record<string, grpc.status> = { invalid_argument: grpc.status.INVALID_ARGUMENT, closed: grpc.status.UNAVAILABLE, locked: grpc.status.UNAVAILABLE };
+const STATUS_FOR_CODE: Record<string, grpc.status> = {
+  invalid_argument: grpc.status.INVALID_ARGUMENT,
+  closed: grpc.status.UNAVAILABLE,
+  locked: grpc.status.UNAVAILABLE,
+};
 
 /** unary() for handlers over parts whose errors carry a code: the caller sees the matching status instead of INTERNAL. */
 export const codedUnary: typeof unary = (log, name, fn) =>

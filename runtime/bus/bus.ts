@@ -17,7 +17,18 @@ import { BusSubscription, type Published, type SubscriptionHost } from './subscr
 import { recordDrop, tracingActive } from './tracing';
 import * as topics from '../contract/topics';
 import { SegmentTrie } from './trie';
-import type { Bus, BusOptions, BusStats, DeliveryHandler, DropReason, LoomEvent, PublishResult, QoS, Subscription, SubscribeOptions } from './types';
+import type {
+  Bus,
+  BusOptions,
+  BusStats,
+  DeliveryHandler,
+  DropReason,
+  LoomEvent,
+  PublishResult,
+  QoS,
+  Subscription,
+  SubscribeOptions,
+} from './types';
 
 export const DEFAULT_QUEUE_SIZES: Readonly<Record<QoS, number>> = { realtime: 1024, batched: 4096, background: 65536 };
 const MiB = 1024 * 1024;
@@ -28,7 +39,11 @@ const MiB = 1024 * 1024;
  * dropping is the promise), batched 64 MiB (the publisher waits beyond it, so more only adds
  * latency), background 256 MiB (its queue is the large one, for bulk work delivered later).
  */
-export const DEFAULT_QUEUE_BYTES: Readonly<Record<QoS, number>> = { realtime: 16 * MiB, batched: 64 * MiB, background: 256 * MiB };
+export const DEFAULT_QUEUE_BYTES: Readonly<Record<QoS, number>> = {
+  realtime: 16 * MiB,
+  batched: 64 * MiB,
+  background: 256 * MiB,
+};
 /** Fixed cost of a queued event beside its payload and strings (object headers, numbers). */
 const EVENT_OVERHEAD_BYTES = 128;
 export const DEFAULT_MAX_HOPS = 16;
@@ -115,13 +130,18 @@ export class EventBus implements Bus {
   constructor(options: BusOptions = {}, log: Logger = silentLogger) {
     const sizes = options.queueSizes ?? {};
     this.queueSizes = { ...DEFAULT_QUEUE_SIZES };
-    for (const q of QOS_LEVELS) if (sizes[q] !== undefined) this.queueSizes[q] = positiveInteger(sizes[q], `queueSizes.${q}`, MAX_QUEUE_SIZE);
+    for (const q of QOS_LEVELS)
+      if (sizes[q] !== undefined) this.queueSizes[q] = positiveInteger(sizes[q], `queueSizes.${q}`, MAX_QUEUE_SIZE);
     const budgets = options.queueBytes ?? {};
     this.queueBytes = { ...DEFAULT_QUEUE_BYTES };
-    for (const q of QOS_LEVELS) if (budgets[q] !== undefined) this.queueBytes[q] = positiveInteger(budgets[q], `queueBytes.${q}`, MAX_QUEUE_BYTES);
+    for (const q of QOS_LEVELS)
+      if (budgets[q] !== undefined)
+        this.queueBytes[q] = positiveInteger(budgets[q], `queueBytes.${q}`, MAX_QUEUE_BYTES);
     this.maxHops = positiveInteger(options.maxHops ?? DEFAULT_MAX_HOPS, 'maxHops');
     this.requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
-    this.topics = new TopicStatsTable(positiveInteger(options.maxTopicStats ?? DEFAULT_MAX_TOPIC_STATS, 'maxTopicStats'));
+    this.topics = new TopicStatsTable(
+      positiveInteger(options.maxTopicStats ?? DEFAULT_MAX_TOPIC_STATS, 'maxTopicStats'),
+    );
     const totals = this.totals;
     this.host = {
       log,
@@ -153,7 +173,8 @@ export class EventBus implements Bus {
       assertTopic(topic);
       matched = this.matchTopic(topic);
     }
-    if (!event || typeof event !== 'object') throw new BusError('invalid_event', `event published on "${topic}" must be an object`);
+    if (!event || typeof event !== 'object')
+      throw new BusError('invalid_event', `event published on "${topic}" must be an object`);
     const hops = hop(event) + 1;
     const expiresAt = expiresAtMs(event);
     const stats = this.topics.touch(topic);
@@ -169,7 +190,9 @@ export class EventBus implements Bus {
     const untraced = metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined;
     // Without an SDK no span records: the no-op one would only carry the active context's trace
     // (if any) into an untraced event, which is done here directly, without making the span.
-    const span = tracingActive() ? tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, contextFrom(original)) : undefined;
+    const span = tracingActive()
+      ? tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, contextFrom(original))
+      : undefined;
     // An event with no trace starts one: the SDK's span when one records, else a root traceparent,
     // so agents and tools downstream continue it and the dashboard's timeline can follow it.
     if (untraced) {
@@ -179,7 +202,13 @@ export class EventBus implements Bus {
       } else if (activeTraced()) injectInto(metadata);
       else metadata['traceparent'] = rootTraceparent();
     }
-    const item: Published = { topic, event: { ...event, metadata }, expiresAt, counters: stats, bytes: eventBytes(topic, event, metadata) };
+    const item: Published = {
+      topic,
+      event: { ...event, metadata },
+      expiresAt,
+      counters: stats,
+      bytes: eventBytes(topic, event, metadata),
+    };
 
     let queued = 0;
     let dropped = 0;
@@ -193,7 +222,12 @@ export class EventBus implements Bus {
     // Waiters settle true (room found) or false (subscription ended); they never reject.
     if (waits) for (const ok of await Promise.all(waits)) ok ? queued++ : dropped++;
     if (span) {
-      if (span.isRecording()) span.setAttributes({ 'messaging.destination.name': topic, 'loom.bus.queued': queued, 'loom.bus.dropped': dropped });
+      if (span.isRecording())
+        span.setAttributes({
+          'messaging.destination.name': topic,
+          'loom.bus.queued': queued,
+          'loom.bus.dropped': dropped,
+        });
       span.end();
     }
     return { queued, dropped };
@@ -208,7 +242,12 @@ export class EventBus implements Bus {
     return matched;
   }
 
-  private refuse(topic: string, event: LoomEvent, topicDrops: DropCounts, reason: 'ttl_expired' | 'hop_limit'): PublishResult {
+  private refuse(
+    topic: string,
+    event: LoomEvent,
+    topicDrops: DropCounts,
+    reason: 'ttl_expired' | 'hop_limit',
+  ): PublishResult {
     this.countDropped(topicDrops, reason);
     if (tracingActive()) recordDrop(topic, event, reason);
     return { queued: 0, dropped: 0, refused: reason };
@@ -217,11 +256,19 @@ export class EventBus implements Bus {
   subscribe(pattern: string, handler: DeliveryHandler, options: SubscribeOptions = {}): Subscription {
     if (this.closed) throw new BusError('closed', `cannot subscribe to "${pattern}": the bus is closed`);
     const segments = parsePattern(pattern);
-    if (typeof handler !== 'function') throw new BusError('invalid_options', `handler for "${pattern}" must be a function`);
+    if (typeof handler !== 'function')
+      throw new BusError('invalid_options', `handler for "${pattern}" must be a function`);
     const qos = options.qos ?? 'batched';
-    if (!QOS_LEVELS.includes(qos)) throw new BusError('invalid_options', `qos must be one of ${QOS_LEVELS.join(', ')}, got "${String(qos)}"`);
-    const capacity = options.queueSize === undefined ? this.queueSizes[qos] : positiveInteger(options.queueSize, 'queueSize', MAX_QUEUE_SIZE);
-    const budget = options.queueBytes === undefined ? this.queueBytes[qos] : positiveInteger(options.queueBytes, 'queueBytes', MAX_QUEUE_BYTES);
+    if (!QOS_LEVELS.includes(qos))
+      throw new BusError('invalid_options', `qos must be one of ${QOS_LEVELS.join(', ')}, got "${String(qos)}"`);
+    const capacity =
+      options.queueSize === undefined
+        ? this.queueSizes[qos]
+        : positiveInteger(options.queueSize, 'queueSize', MAX_QUEUE_SIZE);
+    const budget =
+      options.queueBytes === undefined
+        ? this.queueBytes[qos]
+        : positiveInteger(options.queueBytes, 'queueBytes', MAX_QUEUE_BYTES);
     const subscriber = options.subscriber ?? 'anonymous';
     const sub = new BusSubscription(pattern, segments, qos, subscriber, capacity, budget, handler, this.host);
     this.trie.add(segments, sub);
@@ -233,7 +280,8 @@ export class EventBus implements Bus {
   async request(topic: string, event: LoomEvent, options: { timeoutMs?: number } = {}): Promise<LoomEvent> {
     if (this.closed) throw new BusError('closed', `cannot send a request on "${topic}": the bus is closed`);
     assertTopic(topic);
-    if (!event || typeof event !== 'object') throw new BusError('invalid_event', `request on "${topic}" must carry an event object`);
+    if (!event || typeof event !== 'object')
+      throw new BusError('invalid_event', `request on "${topic}" must carry an event object`);
     const timeoutMs = positiveInteger(options.timeoutMs ?? this.requestTimeoutMs, 'timeoutMs');
     const correlation = randomUUID();
     const inbox = INBOX_PREFIX + randomUUID();
@@ -259,12 +307,25 @@ export class EventBus implements Bus {
         },
         { qos: 'realtime', queueSize: 16, subscriber: `request:${topic}` },
       );
-      timer = setTimeout(() => finish(new BusError('timeout', `no reply to the request on "${topic}" within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => finish(new BusError('timeout', `no reply to the request on "${topic}" within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.openRequests.add(finish);
-      const metadata = writeEnvelope(copyMetadata(event.metadata ?? {}), { correlationId: correlation, replyTo: inbox });
+      const metadata = writeEnvelope(copyMetadata(event.metadata ?? {}), {
+        correlationId: correlation,
+        replyTo: inbox,
+      });
       this.publish(topic, { ...event, metadata }).then((r) => {
-        if (r.refused) finish(new BusError(r.refused, `request on "${topic}" refused: ${r.refused === 'ttl_expired' ? 'its ttl has expired' : 'hop limit reached'}`));
-        else if (r.queued === 0 && r.dropped === 0) finish(new BusError('no_responders', `no subscriber for the request on "${topic}"`));
+        if (r.refused)
+          finish(
+            new BusError(
+              r.refused,
+              `request on "${topic}" refused: ${r.refused === 'ttl_expired' ? 'its ttl has expired' : 'hop limit reached'}`,
+            ),
+          );
+        else if (r.queued === 0 && r.dropped === 0)
+          finish(new BusError('no_responders', `no subscriber for the request on "${topic}"`));
       }, finish);
     });
   }
@@ -290,7 +351,10 @@ export class EventBus implements Bus {
 /** Publishes `event` to the reply-to topic of `original`, carrying its correlation and thread ids. */
 export function reply(bus: Bus, original: LoomEvent, event: LoomEvent): Promise<PublishResult> {
   const to = replyTo(original);
-  if (!to) return Promise.reject(new BusError('no_reply_to', `event ${original.id} ("${original.type}") carries no reply-to topic`));
+  if (!to)
+    return Promise.reject(
+      new BusError('no_reply_to', `event ${original.id} ("${original.type}") carries no reply-to topic`),
+    );
   const metadata = copyMetadata(event.metadata ?? {});
   const c = correlationId(original);
   if (c !== undefined) writeField(metadata, 'correlationId', c);

@@ -73,7 +73,11 @@ export function readField(event: Carrier, field: EnvelopeField): string | undefi
 }
 
 /** Writes one field under its Loom key (undefined removes it), dropping the other spelling. */
-export function writeField(metadata: Record<string, string>, field: EnvelopeField, value: string | number | undefined): void {
+export function writeField(
+  metadata: Record<string, string>,
+  field: EnvelopeField,
+  value: string | number | undefined,
+): void {
   const alt = ALTERNATE_KEYS[field];
   if (alt in metadata) delete metadata[alt];
   if (value === undefined) delete metadata[ENVELOPE_KEYS[field]];
@@ -144,7 +148,8 @@ export function encodePayload(payload: PayloadInput): Buffer {
   } catch (err) {
     throw new BusError('invalid_event', `payload cannot be encoded as JSON: ${messageOf(err)}`);
   }
-  if (json === undefined) throw new BusError('invalid_event', `payload of type ${typeof payload} cannot be encoded as JSON`);
+  if (json === undefined)
+    throw new BusError('invalid_event', `payload of type ${typeof payload} cannot be encoded as JSON`);
   return Buffer.from(json, 'utf8');
 }
 
@@ -176,7 +181,8 @@ export interface NewEvent extends Envelope {
 
 /** A complete LoomEvent with a fresh id and the current time; envelope fields go into metadata. */
 export function createEvent(init: NewEvent): LoomEvent {
-  if (!init || typeof init.type !== 'string' || init.type === '') throw new BusError('invalid_event', 'event type must be a non-empty string');
+  if (!init || typeof init.type !== 'string' || init.type === '')
+    throw new BusError('invalid_event', 'event type must be a non-empty string');
   const { type, payload, source, metadata, id, timestampMs, confidence, tags, priority, ...env } = init;
   return {
     id: id ?? randomUUID(),

@@ -54,6 +54,11 @@ export class TopicStatsTable {
   }
 
   snapshot(): TopicStats[] {
-    return [...this.byTopic.values()].map((c) => ({ topic: c.topic, published: c.published, delivered: c.delivered, dropped: { ...c.dropped } }));
+    return [...this.byTopic.values()].map((c) => ({
+      topic: c.topic,
+      published: c.published,
+      delivered: c.delivered,
+      dropped: { ...c.dropped },
+    }));
   }
 }

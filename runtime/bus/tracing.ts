@@ -35,7 +35,11 @@ function attributes(topic: string, receiver: Receiver | undefined, reason?: Drop
 }
 
 export function startDeliverSpan(topic: string, event: LoomEvent, receiver: Receiver): Span {
-  return tracer.startSpan('loom.bus.deliver', { kind: SpanKind.CONSUMER, attributes: attributes(topic, receiver) }, contextFrom(event.metadata));
+  return tracer.startSpan(
+    'loom.bus.deliver',
+    { kind: SpanKind.CONSUMER, attributes: attributes(topic, receiver) },
+    contextFrom(event.metadata),
+  );
 }
 
 /** Ends a delivery's span; `dropped` when the handler failed or declined it. */
@@ -52,5 +56,11 @@ export function endDeliverSpan(span: Span, dropped?: { reason: DropReason; error
 
 /** A drop outside any delivery (queue full, expired in the queue, unsubscribed, refused at publish). */
 export function recordDrop(topic: string, event: LoomEvent, reason: DropReason, receiver?: Receiver): void {
-  tracer.startSpan('loom.bus.drop', { kind: SpanKind.INTERNAL, attributes: attributes(topic, receiver, reason) }, contextFrom(event.metadata)).end();
+  tracer
+    .startSpan(
+      'loom.bus.drop',
+      { kind: SpanKind.INTERNAL, attributes: attributes(topic, receiver, reason) },
+      contextFrom(event.metadata),
+    )
+    .end();
 }

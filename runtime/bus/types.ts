@@ -66,7 +66,8 @@ export interface PublishResult {
  * transport cannot carry it (a bridge stream's max message size; a handler reports that by
  * throwing DeliveryDropped).
  */
-export type DropReason = 'queue_full' | 'queue_bytes' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error' | 'too_large';
+export type DropReason =
+  'queue_full' | 'queue_bytes' | 'ttl_expired' | 'hop_limit' | 'closed' | 'handler_error' | 'too_large';
 
 export interface TopicStats {
   topic: string;

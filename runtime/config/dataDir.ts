@@ -21,7 +21,9 @@ export async function openDataDir(workspace: string, dataDir: string): Promise<s
   const problem = dataDirProblem(dataDir);
   if (problem) throw refuse(problem);
   const root = await fs.realpath(workspace);
-  const parts = normalize(dataDir).split(sep).filter((p) => p !== '' && p !== '.');
+  const parts = normalize(dataDir)
+    .split(sep)
+    .filter((p) => p !== '' && p !== '.');
   let dir = root;
   for (const [i, part] of parts.entries()) {
     const next = join(dir, part);
@@ -32,15 +34,21 @@ export async function openDataDir(workspace: string, dataDir: string): Promise<s
       throw refuse(`${describe(dataDir)} cannot be resolved: ${err.message}`);
     });
     const rel = relative(root, dir);
-    if (rel === '' && i === parts.length - 1) throw refuse(`${describe(dataDir)} leads to the workspace itself through a symbolic link: it must name a folder inside the workspace, one the tools never see`);
+    if (rel === '' && i === parts.length - 1)
+      throw refuse(
+        `${describe(dataDir)} leads to the workspace itself through a symbolic link: it must name a folder inside the workspace, one the tools never see`,
+      );
     if (isOutside(rel)) {
-      throw refuse(`${describe(dataDir)} leads to ${dir} through a symbolic link, outside the workspace: it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`);
+      throw refuse(
+        `${describe(dataDir)} leads to ${dir} through a symbolic link, outside the workspace: it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`,
+      );
     }
   }
   const stat = await fs.stat(dir);
   if (!stat.isDirectory()) throw refuse(`${describe(dataDir)} is not a folder (${dir})`);
   const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) throw refuse(`${dir} belongs to uid ${stat.uid}, not to the user running the runtime (uid ${uid})`);
+  if (uid !== undefined && stat.uid !== uid)
+    throw refuse(`${dir} belongs to uid ${stat.uid}, not to the user running the runtime (uid ${uid})`);
   if ((stat.mode & 0o777) !== 0o700) await fs.chmod(dir, 0o700);
   return dir;
 }

@@ -34,7 +34,18 @@ export interface ConfigFollower {
   close(): void;
 }
 
-const SECTIONS_NEEDING_RESTART = ['runtime', 'bridge', 'bus', 'tools', 'watcher', 'timers', 'mcp', 'llm', 'dashboard', 'cluster'] as const;
+const SECTIONS_NEEDING_RESTART = [
+  'runtime',
+  'bridge',
+  'bus',
+  'tools',
+  'watcher',
+  'timers',
+  'mcp',
+  'llm',
+  'dashboard',
+  'cluster',
+] as const;
 
 export function followConfig(opts: ConfigFollowerOptions): ConfigFollower {
   const started = opts.current;
@@ -50,7 +61,9 @@ export function followConfig(opts: ConfigFollowerOptions): ConfigFollower {
       opts.report(outcome);
       return outcome;
     }
-    const restartNeeded = SECTIONS_NEEDING_RESTART.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(started[k]));
+    const restartNeeded = SECTIONS_NEEDING_RESTART.filter(
+      (k) => JSON.stringify(next[k]) !== JSON.stringify(started[k]),
+    );
     const agents = next.agents;
     for (const id of Object.keys(started.agents)) if (!Object.hasOwn(agents, id)) delete started.agents[id];
     Object.assign(started.agents, agents);

@@ -1,7 +1,15 @@
 export type { AgentConfig, IsolationMode, LoomConfig } from './types';
 export { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 export { ConfigError, type ConfigProblem } from './errors';
-export { CONFIG_FILE, expandEnv, loadConfig, loopbackHost, type ConfigOverrides, type DeepPartial, type LoadOptions } from './load';
+export {
+  CONFIG_FILE,
+  expandEnv,
+  loadConfig,
+  loopbackHost,
+  type ConfigOverrides,
+  type DeepPartial,
+  type LoadOptions,
+} from './load';
 export { loomTomlSchema, type McpServeTable, type McpServerTable, type McpSettingsTable } from './schema';
 export { restrictForUntrusted } from './trust';
 export { dataDirOf, openDataDir } from './dataDir';

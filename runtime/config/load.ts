@@ -6,7 +6,16 @@ import * as path from 'node:path';
 import { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 import { CONFIG_FILE, dataDirProblem, isOutside } from '../contract/dataDir';
 import { ConfigError, type ConfigProblem } from './errors';
-import { compileLoomTomlSchema, hostMessage, isMcpServerKey, locateProblems, loomTomlProblems, loopbackHost, parseLoomToml, tableEntries as entries } from '../contract/loomToml';
+import {
+  compileLoomTomlSchema,
+  hostMessage,
+  isMcpServerKey,
+  locateProblems,
+  loomTomlProblems,
+  loopbackHost,
+  parseLoomToml,
+  tableEntries as entries,
+} from '../contract/loomToml';
 import { mcpServersFromEnv, referenceNotes, setAsideAgentSettings, splitAddress, type ConfigNote } from './reference';
 import { loomTomlSchema } from './schema';
 import { readCluster } from './cluster';
@@ -34,7 +43,11 @@ type Table = Record<string, unknown>;
 // The schema as zod generates it now (the checked-in loom.schema.json is the same, by test).
 const validateFile = compileLoomTomlSchema(loomTomlSchema);
 
-export async function loadConfig(workspace: string, overrides?: ConfigOverrides, options: LoadOptions = {}): Promise<LoomConfig> {
+export async function loadConfig(
+  workspace: string,
+  overrides?: ConfigOverrides,
+  options: LoadOptions = {},
+): Promise<LoomConfig> {
   const root = path.resolve(workspace);
   const file = path.join(root, CONFIG_FILE);
   const stat = await fs.stat(root).catch(() => undefined);
@@ -46,7 +59,10 @@ export async function loadConfig(workspace: string, overrides?: ConfigOverrides,
   const env = options.env ?? process.env;
   const { notes, problems: referenceProblems } = readReferenceKeys(raw, env);
   // A bad [mcp.<name>] server does not stop the start: runtime/mcp reports it failed, in the same words.
-  const problems = [...referenceProblems, ...loomTomlProblems(raw, env, validateFile).filter((p) => !isMcpServerKey(p.key))];
+  const problems = [
+    ...referenceProblems,
+    ...loomTomlProblems(raw, env, validateFile).filter((p) => !isMcpServerKey(p.key)),
+  ];
   const cluster = raw.cluster === undefined ? undefined : readCluster(raw.cluster, root, env);
   if (cluster?.problem && !problems.some((p) => p.key.startsWith('cluster'))) problems.push(cluster.problem);
   if (problems.length) throw new ConfigError(file, CONFIG_FILE, locateProblems(text, problems));
@@ -62,13 +78,20 @@ export async function loadConfig(workspace: string, overrides?: ConfigOverrides,
  * The reference's ways of saying things, folded into the file as Loom reads it: its agents'
  * own settings set aside, and the MCP servers of LOOM_MCP_SERVERS added beside [mcp.*].
  */
-function readReferenceKeys(raw: Table, env: Record<string, string | undefined>): { notes: ConfigNote[]; problems: ConfigProblem[] } {
+function readReferenceKeys(
+  raw: Table,
+  env: Record<string, string | undefined>,
+): { notes: ConfigNote[]; problems: ConfigProblem[] } {
   const aside = setAsideAgentSettings(raw);
   const fromEnv = mcpServersFromEnv(env.LOOM_MCP_SERVERS);
   const problems = [...fromEnv.problems];
   const mcp = (raw.mcp ??= {}) as Table;
   for (const [name, server] of Object.entries(fromEnv.servers)) {
-    if (name in mcp) problems.push({ key: `LOOM_MCP_SERVERS.${name}`, message: `names a server loom.toml also defines ([mcp.${name}]); rename one` });
+    if (name in mcp)
+      problems.push({
+        key: `LOOM_MCP_SERVERS.${name}`,
+        message: `names a server loom.toml also defines ([mcp.${name}]); rename one`,
+      });
     else mcp[name] = server;
   }
   return { notes: [...aside, ...fromEnv.notes, ...referenceNotes(raw)], problems };
@@ -118,20 +141,32 @@ function fromFile(workspace: string, raw: Table): LoomConfig {
     mcp: (raw.mcp as LoomConfig['mcp']) ?? {},
     llm: (raw.llm as LoomConfig['llm']) ?? {},
   };
-  const address = typeof (raw.bridge as Table | undefined)?.address === 'string' ? splitAddress((raw.bridge as Table).address as string) : undefined;
+  const address =
+    typeof (raw.bridge as Table | undefined)?.address === 'string'
+      ? splitAddress((raw.bridge as Table).address as string)
+      : undefined;
   if (address) Object.assign(config.bridge, address);
   config.bridge.host = loopbackHost(config.bridge.host)!;
   const dashboard = (raw.dashboard as Table | undefined) ?? {};
-  config.dashboard = { enabled: dashboard.enabled === true, port: typeof dashboard.port === 'number' ? dashboard.port : 0 };
+  config.dashboard = {
+    enabled: dashboard.enabled === true,
+    port: typeof dashboard.port === 'number' ? dashboard.port : 0,
+  };
   const root = (raw.workspace as Table | undefined)?.root;
   if (typeof root === 'string') {
     const abs = path.resolve(workspace, root);
     const outside = isOutside(path.relative(workspace, abs));
     if (outside) config.runtime.roots = [...config.runtime.roots, abs];
-    config.notes.push({ key: 'workspace.root', message: outside ? `added to runtime.roots: the file tools reach ${abs} too` : 'lies within the workspace, which the file tools reach already' });
+    config.notes.push({
+      key: 'workspace.root',
+      message: outside
+        ? `added to runtime.roots: the file tools reach ${abs} too`
+        : 'lies within the workspace, which the file tools reach already',
+    });
   }
   for (const key of ['name', 'description', 'version']) {
-    if (raw[key] !== undefined) config.notes.push({ key, message: 'describes the app (the reference\'s key); no effect on the runtime' });
+    if (raw[key] !== undefined)
+      config.notes.push({ key, message: "describes the app (the reference's key); no effect on the runtime" });
   }
   for (const [name, t] of entries(raw.timers)) {
     config.timers[name] = {
@@ -150,7 +185,8 @@ function fromFile(workspace: string, raw: Table): LoomConfig {
 /** Values passed in code (CLI flags, the extension's trust state) win over the file. */
 function applyOverrides(config: LoomConfig, overrides: ConfigOverrides): void {
   deepMerge(config as unknown as Table, overrides as Table);
-  for (const [id, agent] of Object.entries(config.agents)) config.agents[id] = { ...defaultAgent(), ...agent } as AgentConfig;
+  for (const [id, agent] of Object.entries(config.agents))
+    config.agents[id] = { ...defaultAgent(), ...agent } as AgentConfig;
   for (const [name, timer] of Object.entries(config.timers)) config.timers[name] = { ...defaultTimer(), ...timer };
   const host = loopbackHost(config.bridge.host);
   const problems: ConfigProblem[] = [];

@@ -6,7 +6,7 @@
 // setAsideAgentSettings, in the contract (runtime/contract/loomToml.ts): the extension reads the file
 // the same way.
 import { isTable, type ConfigNote } from '../contract/loomToml';
-import { type ConfigProblem } from './errors';
+import type { ConfigProblem } from './errors';
 import { messageOf } from '../contract/errors';
 
 export { AGENT_PROCESS_KEYS, setAsideAgentSettings, splitAddress, type ConfigNote } from '../contract/loomToml';
@@ -21,9 +21,18 @@ export function referenceNotes(raw: Table): ConfigNote[] {
   const notes: ConfigNote[] = [];
   const bridge = isTable(raw.bridge) ? raw.bridge : {};
   const workspace = isTable(raw.workspace) ? raw.workspace : {};
-  if (bridge.mode !== undefined) notes.push({ key: 'bridge.mode', message: 'is the reference CLI\'s choice of bridge binary; this runtime always serves everything' });
-  if (bridge.version !== undefined) notes.push({ key: 'bridge.version', message: 'is the reference CLI\'s binary version; this runtime is its own version' });
-  if (workspace.reports_dir !== undefined) notes.push({ key: 'workspace.reports_dir', message: 'is read by the agents, not the runtime' });
+  if (bridge.mode !== undefined)
+    notes.push({
+      key: 'bridge.mode',
+      message: "is the reference CLI's choice of bridge binary; this runtime always serves everything",
+    });
+  if (bridge.version !== undefined)
+    notes.push({
+      key: 'bridge.version',
+      message: "is the reference CLI's binary version; this runtime is its own version",
+    });
+  if (workspace.reports_dir !== undefined)
+    notes.push({ key: 'workspace.reports_dir', message: 'is read by the agents, not the runtime' });
   return notes;
 }
 
@@ -31,7 +40,11 @@ export function referenceNotes(raw: Table): ConfigNote[] {
  * LOOM_MCP_SERVERS, as the reference reads it: a JSON array of {name, command, args, env, cwd}
  * or an object of such entries by name. Returns [mcp.<name>] tables in loom.toml's shape.
  */
-export function mcpServersFromEnv(value: string | undefined): { servers: Record<string, Table>; problems: ConfigProblem[]; notes: ConfigNote[] } {
+export function mcpServersFromEnv(value: string | undefined): {
+  servers: Record<string, Table>;
+  problems: ConfigProblem[];
+  notes: ConfigNote[];
+} {
   const servers: Record<string, Table> = {};
   const problems: ConfigProblem[] = [];
   const notes: ConfigNote[] = [];
@@ -44,10 +57,14 @@ export function mcpServersFromEnv(value: string | undefined): { servers: Record<
     return { servers, problems, notes };
   }
   let named: Array<[string, unknown]>;
-  if (Array.isArray(parsed)) named = parsed.map((e, i) => [isTable(e) && typeof e.name === 'string' && e.name ? e.name : `#${i}`, e]);
+  if (Array.isArray(parsed))
+    named = parsed.map((e, i) => [isTable(e) && typeof e.name === 'string' && e.name ? e.name : `#${i}`, e]);
   else if (isTable(parsed)) named = Object.entries(parsed);
   else {
-    problems.push({ key: 'LOOM_MCP_SERVERS', message: 'must be a JSON array of servers or an object of servers by name' });
+    problems.push({
+      key: 'LOOM_MCP_SERVERS',
+      message: 'must be a JSON array of servers or an object of servers by name',
+    });
     return { servers, problems, notes };
   }
   for (const [name, entry] of named) {
@@ -61,10 +78,15 @@ export function mcpServersFromEnv(value: string | undefined): { servers: Record<
       continue;
     }
     const { name: _name, protocol_version: protocolVersion, ...rest } = entry;
-    if (protocolVersion !== undefined) notes.push({ key: `${key}.protocol_version`, message: 'is negotiated by the MCP client here' });
+    if (protocolVersion !== undefined)
+      notes.push({ key: `${key}.protocol_version`, message: 'is negotiated by the MCP client here' });
     servers[name] = rest;
   }
   // Worded as the reference logs it: its own tests look for this line.
-  if (Object.keys(servers).length) notes.push({ key: 'LOOM_MCP_SERVERS', message: `Loading MCP servers from LOOM_MCP_SERVERS: ${Object.keys(servers).join(', ')}` });
+  if (Object.keys(servers).length)
+    notes.push({
+      key: 'LOOM_MCP_SERVERS',
+      message: `Loading MCP servers from LOOM_MCP_SERVERS: ${Object.keys(servers).join(', ')}`,
+    });
   return { servers, problems, notes };
 }

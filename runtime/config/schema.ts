@@ -10,7 +10,8 @@
 import { z } from 'zod';
 import { clusterSchema } from './cluster';
 
-const int = (minimum: number, maximum?: number) => (maximum === undefined ? z.int().min(minimum) : z.int().min(minimum).max(maximum));
+const int = (minimum: number, maximum?: number) =>
+  maximum === undefined ? z.int().min(minimum) : z.int().min(minimum).max(maximum);
 const bool = z.boolean();
 const str = () => z.string();
 const nonEmpty = () => z.string().min(1);
@@ -19,18 +20,26 @@ const oneOf = <const T extends readonly [string, ...string[]]>(...values: T) => 
 const stringTable = () => z.record(z.string(), z.string());
 /** A table of known keys, each optional unless named in `required`; any other key is an error. */
 function table<T extends Record<string, z.ZodType>>(shape: T, required: readonly (keyof T)[] = []) {
-  const fields = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, required.includes(k) ? v : v.optional()]));
+  const fields = Object.fromEntries(
+    Object.entries(shape).map(([k, v]) => [k, required.includes(k) ? v : v.optional()]),
+  );
   return z.strictObject(fields as { [K in keyof T]: T[K] | z.ZodOptional<T[K]> });
 }
 /** A table of user-named tables ([agents.<id>], [timers.<name>]); the name becomes a topic segment. */
-const NAME = z.string().regex(/^[A-Za-z0-9_-]+$/).describe('a name of letters, digits, "_" or "-"');
+const NAME = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/)
+  .describe('a name of letters, digits, "_" or "-"');
 const namedTables = <T extends z.ZodType>(entry: T) => z.record(NAME, entry);
 
 const qos = oneOf('realtime', 'batched', 'background');
 /** How a process a tool or agent starts is confined by the OS (runtime/tools/isolation). */
 const isolation = oneOf('required', 'best-effort', 'off');
 const MiB = 1024 * 1024;
-const httpUrl = z.string().regex(/^https?:\/\/\S+$/).describe('an http:// or https:// URL');
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/\S+$/)
+  .describe('an http:// or https:// URL');
 const policy = oneOf('allow', 'ask', 'deny');
 
 /**
@@ -60,7 +69,11 @@ export const mcpServerSchema = table({
   restart_window_ms: int(1),
 });
 
-export const mcpSettingsSchema = table({ import_vscode: bool, default_policy: policy, headless_ask: oneOf('allow', 'deny') });
+export const mcpSettingsSchema = table({
+  import_vscode: bool,
+  default_policy: policy,
+  headless_ask: oneOf('allow', 'deny'),
+});
 export const mcpServeSchema = table({
   http: bool,
   host: oneOf('127.0.0.1', '::1'),
@@ -72,7 +85,9 @@ export const mcpServeSchema = table({
 });
 
 /** [mcp]: the two settings tables, every other table a server. */
-const mcp = z.object({ settings: mcpSettingsSchema.optional(), serve: mcpServeSchema.optional() }).catchall(mcpServerSchema);
+const mcp = z
+  .object({ settings: mcpSettingsSchema.optional(), serve: mcpServeSchema.optional() })
+  .catchall(mcpServerSchema);
 
 /**
  * One [llm.<name>] table, as the Python SDK (loom.llm, LLMProvider.from_config) and the built-in
@@ -119,7 +134,10 @@ export const loomToml = table({
     require_token: bool,
     compat: oneOf('none', 'reference'),
     // The reference's: address maps onto host and port; mode and version mean nothing here (noted).
-    address: z.string().regex(/^\S+:[0-9]{1,5}$/).describe('host:port, e.g. "127.0.0.1:50051"'),
+    address: z
+      .string()
+      .regex(/^\S+:[0-9]{1,5}$/)
+      .describe('host:port, e.g. "127.0.0.1:50051"'),
     mode: str(),
     version: str(),
     max_message_bytes: int(1024, 1024 * MiB),
@@ -130,7 +148,11 @@ export const loomToml = table({
   }),
   bus: table({
     queue_sizes: table({ realtime: int(1, 10_000_000), batched: int(1, 10_000_000), background: int(1, 10_000_000) }),
-    queue_bytes: table({ realtime: int(1024, 1024 * 1024 * MiB), batched: int(1024, 1024 * 1024 * MiB), background: int(1024, 1024 * 1024 * MiB) }),
+    queue_bytes: table({
+      realtime: int(1024, 1024 * 1024 * MiB),
+      batched: int(1024, 1024 * 1024 * MiB),
+      background: int(1024, 1024 * 1024 * MiB),
+    }),
     max_hops: int(1, 1000),
     request_timeout_ms: int(1),
   }),
@@ -138,10 +160,20 @@ export const loomToml = table({
     default_timeout_ms: int(1),
     fs: table({ max_read_bytes: int(1), protected_writes: oneOf('deny', 'ask') }),
     shell: table({
-      allow: strings(z.string().regex(/^[^/\\\s]+$/).describe('a program name without a path or spaces')),
+      allow: strings(
+        z
+          .string()
+          .regex(/^[^/\\\s]+$/)
+          .describe('a program name without a path or spaces'),
+      ),
       timeout_ms: int(1),
       max_output_bytes: int(1),
-      env_allow: strings(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('an environment variable name')),
+      env_allow: strings(
+        z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .describe('an environment variable name'),
+      ),
       isolation,
       network: bool,
       preset: oneOf('none', 'reference'),
@@ -207,8 +239,16 @@ function tidy(s: Record<string, unknown>): void {
 
 /** The JSON Schema of loom.toml (draft-07, ajv's default and the smaller build): what ajv validates, what loom.schema.json holds. */
 export function loomTomlJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(loomToml, { target: 'draft-7', unrepresentable: 'throw', override: ({ jsonSchema: s }) => tidy(s) }) as Record<string, unknown>;
-  return { ...schema, title: 'loom.toml', description: 'The settings file of a Loom workspace (runtime/config/loom.toml.md).' };
+  const schema = z.toJSONSchema(loomToml, {
+    target: 'draft-7',
+    unrepresentable: 'throw',
+    override: ({ jsonSchema: s }) => tidy(s),
+  }) as Record<string, unknown>;
+  return {
+    ...schema,
+    title: 'loom.toml',
+    description: 'The settings file of a Loom workspace (runtime/config/loom.toml.md).',
+  };
 }
 
 export const loomTomlSchema: Record<string, unknown> = loomTomlJsonSchema();

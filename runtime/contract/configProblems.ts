@@ -43,7 +43,6 @@ export function tomlPath(segments: (string | number)[]): string {
   return out;
 }
 
-
 function pointerSegments(instancePath: string, data: unknown): (string | number)[] {
   if (!instancePath) return [];
   const out: (string | number)[] = [];
@@ -57,7 +56,14 @@ function pointerSegments(instancePath: string, data: unknown): (string | number)
   return out;
 }
 
-const TYPE_WORDS: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', object: 'a table', array: 'an array' };
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'a table',
+  array: 'an array',
+};
 
 /** One problem per key from ajv's errors (ajv may report several keywords for the same key). */
 export function problemsFromAjv(errors: ErrorObject[], root: unknown): ConfigProblem[] {
@@ -101,7 +107,9 @@ function valueMessage(e: ErrorObject, schema: Record<string, unknown>): string {
     case 'exclusiveMaximum':
       return `must be ${String(params.comparison)} ${String(params.limit)}${got}`;
     case 'minLength':
-      return Number(params.limit) === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters${got}`;
+      return Number(params.limit) === 1
+        ? 'must not be empty'
+        : `must be at least ${String(params.limit)} characters${got}`;
     case 'maxLength':
       return `must be at most ${String(params.limit)} characters${got}`;
     case 'minItems':

@@ -4,10 +4,13 @@
 import type { FeedUpdate, FeedUpdate__Output } from '../proto/gen/loom/v1/FeedUpdate';
 
 /** A generated message type as it travels in JSON: bytes become base64 strings, numbers stay numbers. */
-export type Wire<T> = T extends Buffer | Uint8Array ? string
-  : T extends (infer U)[] ? Wire<U>[]
-  : T extends object ? { [K in keyof T]-?: Wire<NonNullable<T[K]>> }
-  : T;
+export type Wire<T> = T extends Buffer | Uint8Array
+  ? string
+  : T extends (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]-?: Wire<NonNullable<T[K]>> }
+      : T;
 
 /** The runtime fills every field (proto defaults), so the wire form has no nulls. */
 export type FeedUpdateWire = Wire<FeedUpdate__Output>;
@@ -29,9 +32,7 @@ export interface ToolInfoWire {
   parametersSchema: string;
 }
 
-export type ActionResult =
-  | { ok: true; value: unknown }
-  | { ok: false; error: string };
+export type ActionResult = { ok: true; value: unknown } | { ok: false; error: string };
 
 export type ConnectionState = 'connected' | 'connecting' | 'lost';
 
@@ -78,10 +79,13 @@ export function lastSeqOf(update: { events?: { seq?: number | string | null }[] 
 export const FEED_BACKLOG = 500;
 
 export function feedUpdateToWire(update: FeedUpdate): FeedUpdateWire {
-  return JSON.parse(JSON.stringify(update, (_k, v) => {
-    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return bytesToBase64(Uint8Array.from(v.data));
-    return v;
-  })) as FeedUpdateWire;
+  return JSON.parse(
+    JSON.stringify(update, (_k, v) => {
+      if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data))
+        return bytesToBase64(Uint8Array.from(v.data));
+      return v;
+    }),
+  ) as FeedUpdateWire;
 }
 
 export function bytesToBase64(bytes: Uint8Array): string {

@@ -19,7 +19,14 @@ export async function runDashboardAction(ports: ActionPorts, action: DashboardAc
   try {
     switch (action?.type) {
       case 'publish':
-        return { ok: true, value: await ports.publish(action.topic, action.eventType || 'dashboard.test', Buffer.from(String(action.payload ?? ''))) };
+        return {
+          ok: true,
+          value: await ports.publish(
+            action.topic,
+            action.eventType || 'dashboard.test',
+            Buffer.from(String(action.payload ?? '')),
+          ),
+        };
       case 'callTool':
         return await ports.callTool(action.name, action.arguments || '{}', action.timeoutMs);
       case 'agent':
@@ -27,7 +34,10 @@ export async function runDashboardAction(ports: ActionPorts, action: DashboardAc
       case 'listTools':
         return { ok: true, value: await ports.listTools() };
       default:
-        return { ok: false, error: `unknown action ${JSON.stringify((action as { type?: unknown })?.type)}: expected publish, callTool, agent or listTools` };
+        return {
+          ok: false,
+          error: `unknown action ${JSON.stringify((action as { type?: unknown })?.type)}: expected publish, callTool, agent or listTools`,
+        };
     }
   } catch (e) {
     // A gRPC error carries the server's text in `details` (a string); a ToolError's details are a record.

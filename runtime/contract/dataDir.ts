@@ -39,9 +39,15 @@ export function dataDirOf(workspace: string): string {
 export function dataDirProblem(dir: unknown): string | undefined {
   if (typeof dir !== 'string' || dir.trim() === '') return `must be a non-empty folder name (got ${describe(dir)})`;
   const normalised = path.normalize(dir);
-  const outside = path.isAbsolute(dir) ? 'is an absolute path' : isOutside(normalised) ? 'leads out of the workspace with ".."' : undefined;
-  if (outside) return `${outside} (got ${describe(dir)}): it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`;
-  if (normalised === '.') return `is the workspace itself (got ${describe(dir)}): it must name a folder inside the workspace, one the tools never see`;
+  const outside = path.isAbsolute(dir)
+    ? 'is an absolute path'
+    : isOutside(normalised)
+      ? 'leads out of the workspace with ".."'
+      : undefined;
+  if (outside)
+    return `${outside} (got ${describe(dir)}): it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect`;
+  if (normalised === '.')
+    return `is the workspace itself (got ${describe(dir)}): it must name a folder inside the workspace, one the tools never see`;
   return undefined;
 }
 

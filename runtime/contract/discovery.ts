@@ -51,7 +51,9 @@ export function readWindowCredential(path: string): WindowCredential | undefined
 function readStamp(path: string): { pid: number; token: string } | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<WindowCredential>;
-    return typeof parsed.pid === 'number' && typeof parsed.token === 'string' ? { pid: parsed.pid, token: parsed.token } : undefined;
+    return typeof parsed.pid === 'number' && typeof parsed.token === 'string'
+      ? { pid: parsed.pid, token: parsed.token }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -72,9 +74,13 @@ function writePrivateJson(path: string, value: object): void {
 export function readDiscoveryFile(path: string): DiscoveryInfo | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DiscoveryInfo>;
-    if (typeof parsed.address !== 'string' || typeof parsed.token !== 'string' || typeof parsed.pid !== 'number') return undefined;
+    if (typeof parsed.address !== 'string' || typeof parsed.token !== 'string' || typeof parsed.pid !== 'number')
+      return undefined;
     return {
-      address: parsed.address, token: parsed.token, pid: parsed.pid, version: String(parsed.version ?? ''),
+      address: parsed.address,
+      token: parsed.token,
+      pid: parsed.pid,
+      version: String(parsed.version ?? ''),
       ...(typeof parsed.dashboard === 'string' ? { dashboard: parsed.dashboard } : {}),
       ...(typeof parsed.mcp === 'string' ? { mcp: parsed.mcp } : {}),
       ...(typeof parsed.heartbeatTimeoutMs === 'number' ? { heartbeatTimeoutMs: parsed.heartbeatTimeoutMs } : {}),

@@ -44,7 +44,8 @@ export function locateKey(text: string, path: string): KeyLocation | undefined {
       continue;
     }
     const assignment = ASSIGNMENT.exec(line);
-    if (assignment) consider([...table, ...segmentsOf(assignment[2]!)], { line: i + 1, column: assignment[1]!.length + 1 });
+    if (assignment)
+      consider([...table, ...segmentsOf(assignment[2]!)], { line: i + 1, column: assignment[1]!.length + 1 });
   }
   return best?.location;
 }

@@ -27,9 +27,12 @@ export interface ConfigNote {
 }
 
 /** Keys of [agents.<id>] that describe the process Loom starts; any of them means the table is Loom's. */
-export const AGENT_PROCESS_KEYS: readonly string[] = Object.keys(LOOM_TOML_SCHEMA.properties.agents.additionalProperties.properties);
+export const AGENT_PROCESS_KEYS: readonly string[] = Object.keys(
+  LOOM_TOML_SCHEMA.properties.agents.additionalProperties.properties,
+);
 
-export const isTable = (v: unknown): v is Table => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+export const isTable = (v: unknown): v is Table =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
 
 /** The entries of a table of tables ([agents.*], [timers.*]) whose values are tables. */
 export function tableEntries(value: unknown): [string, Table][] {
@@ -73,7 +76,10 @@ export function setAsideAgentSettings(raw: Table): ConfigNote[] {
     const keys = Object.keys(agent);
     if (keys.some((k) => AGENT_PROCESS_KEYS.includes(k) || closestNames(k, ['command'], 1).length > 0)) continue;
     delete raw.agents[id];
-    notes.push({ key: tomlPath(['agents', id]), message: `has no command: the runtime starts nothing for "${id}"; its settings (${keys.join(', ') || 'none'}) are for the agent, started by hand, to read` });
+    notes.push({
+      key: tomlPath(['agents', id]),
+      message: `has no command: the runtime starts nothing for "${id}"; its settings (${keys.join(', ') || 'none'}) are for the agent, started by hand, to read`,
+    });
   }
   return notes;
 }
@@ -94,7 +100,11 @@ export function compileLoomTomlSchema(schema: object = LOOM_TOML_SCHEMA): Valida
  * Every problem of a parsed file, schema and semantic, so one run shows them all. Agent env values
  * are expanded in place (`${NAME}` from `env`). Problems carry no line: see locateProblems.
  */
-export function loomTomlProblems(raw: Table, env: Record<string, string | undefined>, validate: ValidateFunction = compileLoomTomlSchema()): ConfigProblem[] {
+export function loomTomlProblems(
+  raw: Table,
+  env: Record<string, string | undefined>,
+  validate: ValidateFunction = compileLoomTomlSchema(),
+): ConfigProblem[] {
   const problems = validate(raw) ? [] : problemsFromAjv(validate.errors ?? [], raw);
   const flagged = new Set(problems.map((p) => p.key));
   const add = (segments: string[], message: string) => {
@@ -103,15 +113,19 @@ export function loomTomlProblems(raw: Table, env: Record<string, string | undefi
   };
 
   const bridge = (raw.bridge as Table | undefined) ?? {};
-  if (typeof bridge.host === 'string' && loopbackHost(bridge.host) === undefined) add(['bridge', 'host'], hostMessage(bridge.host));
+  if (typeof bridge.host === 'string' && loopbackHost(bridge.host) === undefined)
+    add(['bridge', 'host'], hostMessage(bridge.host));
   if (typeof bridge.address === 'string') {
     const address = splitAddress(bridge.address);
-    if (bridge.host !== undefined || bridge.port !== undefined) add(['bridge', 'address'], 'give either address or host and port, not both');
-    else if (!address) add(['bridge', 'address'], `must be host:port with a port up to 65535 (got ${describe(bridge.address)})`);
+    if (bridge.host !== undefined || bridge.port !== undefined)
+      add(['bridge', 'address'], 'give either address or host and port, not both');
+    else if (!address)
+      add(['bridge', 'address'], `must be host:port with a port up to 65535 (got ${describe(bridge.address)})`);
     else if (loopbackHost(address.host) === undefined) add(['bridge', 'address'], hostMessage(address.host));
   }
   const dashboardHost = (raw.dashboard as Table | undefined)?.host;
-  if (typeof dashboardHost === 'string' && loopbackHost(dashboardHost) === undefined) add(['dashboard', 'host'], hostMessage(dashboardHost));
+  if (typeof dashboardHost === 'string' && loopbackHost(dashboardHost) === undefined)
+    add(['dashboard', 'host'], hostMessage(dashboardHost));
   const dataDir = (raw.runtime as Table | undefined)?.data_dir;
   const outside = dataDir === undefined ? undefined : dataDirProblem(dataDir);
   if (outside) add(['runtime', 'data_dir'], outside);
@@ -123,7 +137,8 @@ export function loomTomlProblems(raw: Table, env: Record<string, string | undefi
       add(['timers', name], `needs exactly one of interval_ms or cron (got ${hasInterval ? 'both' : 'neither'})`);
     } else if (typeof timer.cron === 'string') {
       const error = cronError(timer.cron);
-      if (error) add(['timers', name, 'cron'], `is not a valid cron expression: ${error} (got ${describe(timer.cron)})`);
+      if (error)
+        add(['timers', name, 'cron'], `is not a valid cron expression: ${error} (got ${describe(timer.cron)})`);
     }
   }
 
@@ -181,7 +196,11 @@ export async function checkLoomToml(
   }
   setAsideAgentSettings(raw);
   const all = locateProblems(text, loomTomlProblems(raw, env));
-  return { file: raw, problems: all.filter((p) => !isMcpServerKey(p.key)), mcpServerProblems: all.filter((p) => isMcpServerKey(p.key)) };
+  return {
+    file: raw,
+    problems: all.filter((p) => !isMcpServerKey(p.key)),
+    mcpServerProblems: all.filter((p) => isMcpServerKey(p.key)),
+  };
 }
 
 /** "127.0.0.1" | "::1" for an accepted loopback host ("localhost" means 127.0.0.1), else undefined. */
@@ -220,14 +239,19 @@ function cronError(expression: string): string | undefined {
  */
 export function expandEnv(value: string, env: Record<string, string | undefined>): string | { error: string } {
   let missing: string | undefined;
-  const out = value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name?: string, fallback?: string) => {
-    if (match === '$$') return '$';
-    const v = env[name!];
-    if (v !== undefined && (v !== '' || fallback === undefined)) return v;
-    if (fallback !== undefined) return fallback;
-    missing ??= name;
-    return '';
-  });
+  const out = value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (match, name?: string, fallback?: string) => {
+      if (match === '$$') return '$';
+      const v = env[name!];
+      if (v !== undefined && (v !== '' || fallback === undefined)) return v;
+      if (fallback !== undefined) return fallback;
+      missing ??= name;
+      return '';
+    },
+  );
   if (missing === undefined) return out;
-  return { error: `\${${missing}} is not set in the runtime's environment (write \${${missing}:-default} for a fallback)` };
+  return {
+    error: `\${${missing}} is not set in the runtime's environment (write \${${missing}:-default} for a fallback)`,
+  };
 }

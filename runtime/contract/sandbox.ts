@@ -55,7 +55,12 @@ export class Sandbox {
    * (relative to the workspace) hidden; an extra root that does not exist is skipped, and passed to
    * `skipped`.
    */
-  static optionsFor(workspace: string, extraRoots: readonly string[], dataDir: string, skipped?: (root: string) => void): SandboxOptions {
+  static optionsFor(
+    workspace: string,
+    extraRoots: readonly string[],
+    dataDir: string,
+    skipped?: (root: string) => void,
+  ): SandboxOptions {
     const extra: string[] = [];
     for (const root of extraRoots) {
       const abs = path.resolve(workspace, root);
@@ -93,19 +98,44 @@ export class Sandbox {
   }
 
   private confine(input: string, real: string): void {
-    if (!this.contains(real)) throw new ToolError('denied', `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${real})`, { path: input, resolved: real });
+    if (!this.contains(real))
+      throw new ToolError(
+        'denied',
+        `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${real})`,
+        { path: input, resolved: real },
+      );
     // Resolved now, not at construction: the data folder is made when the runtime starts.
-    if (this.hidden.some((p) => isWithin(realIfExists(p), real))) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder, which tools cannot see or change`, { path: input });
+    if (this.hidden.some((p) => isWithin(realIfExists(p), real)))
+      throw new ToolError(
+        'denied',
+        `path ${JSON.stringify(input)} is inside the runtime's data folder, which tools cannot see or change`,
+        { path: input },
+      );
   }
 
   private refuseProtected(input: string, real: string): void {
     const root = this.roots.find((r) => isWithin(r, real))!;
     const parts = path.relative(root, real).split(path.sep);
     const folder = parts.find((p) => WRITE_PROTECTED_NAMES.has(p.toLowerCase()));
-    if (folder) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside a ${folder.toLowerCase()} folder, which tools may not change`, { path: input });
-    if (parts.length === 1 && parts[0].toLowerCase() === ROOT_CONFIG) throw new ToolError('denied', `path ${JSON.stringify(input)} is the workspace's ${ROOT_CONFIG}, which tools may not change`, { path: input });
+    if (folder)
+      throw new ToolError(
+        'denied',
+        `path ${JSON.stringify(input)} is inside a ${folder.toLowerCase()} folder, which tools may not change`,
+        { path: input },
+      );
+    if (parts.length === 1 && parts[0].toLowerCase() === ROOT_CONFIG)
+      throw new ToolError(
+        'denied',
+        `path ${JSON.stringify(input)} is the workspace's ${ROOT_CONFIG}, which tools may not change`,
+        { path: input },
+      );
     const ro = this.readOnly.find((p) => isWithin(p, real));
-    if (ro) throw new ToolError('denied', `path ${JSON.stringify(input)} is inside the runtime's data folder ${ro}, which tools may not change`, { path: input });
+    if (ro)
+      throw new ToolError(
+        'denied',
+        `path ${JSON.stringify(input)} is inside the runtime's data folder ${ro}, which tools may not change`,
+        { path: input },
+      );
   }
 
   /**
@@ -114,7 +144,10 @@ export class Sandbox {
    * dangling symlink right after it is followed by hand; the rest does not exist yet.
    */
   private async realTarget(input: string, base: string, hops = 0): Promise<{ path: string; exists: boolean }> {
-    if (hops > MAX_SYMLINK_HOPS) throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+    if (hops > MAX_SYMLINK_HOPS)
+      throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, {
+        path: input,
+      });
     const absolute = path.isAbsolute(input) ? input : `${base}/${input}`;
     const parts = absolute.split('/').filter((p, i) => i === 0 || p !== '');
     for (let n = parts.length; n >= 1; n--) {
@@ -125,7 +158,10 @@ export class Sandbox {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-        if (code === 'ELOOP') throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+        if (code === 'ELOOP')
+          throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, {
+            path: input,
+          });
         throw new ToolError('failed', `cannot resolve ${JSON.stringify(input)}: ${messageOf(err)}`, { path: input });
       }
       const rest = parts.slice(n);
@@ -149,8 +185,10 @@ export class Sandbox {
 }
 
 function checkInput(input: string): string {
-  if (typeof input !== 'string' || input === '') throw new ToolError('invalid_arguments', 'path must be a non-empty string');
-  if (input.includes('\0')) throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
+  if (typeof input !== 'string' || input === '')
+    throw new ToolError('invalid_arguments', 'path must be a non-empty string');
+  if (input.includes('\0'))
+    throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
   return input;
 }
 

@@ -15,4 +15,3 @@ export const ALIASES: Readonly<Record<string, string>> = Object.freeze({
 export function canonicalToolName(name: string): string {
   return Object.hasOwn(ALIASES, name) ? ALIASES[name]! : name;
 }
-

@@ -33,7 +33,8 @@ function describeTopicProblem(topic: unknown): string {
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i];
     if (s === '') return `topic "${topic}" has an empty segment at position ${i + 1}`;
-    if (/[*>]/.test(s)) return `topic "${topic}" contains a wildcard ("${s}"); wildcards belong in subscription patterns, not in published topics`;
+    if (/[*>]/.test(s))
+      return `topic "${topic}" contains a wildcard ("${s}"); wildcards belong in subscription patterns, not in published topics`;
     if (/\s/.test(s)) return `topic "${topic}" contains whitespace`;
   }
   return `topic "${topic}" is invalid`;
@@ -41,18 +42,26 @@ function describeTopicProblem(topic: unknown): string {
 
 /** Throws a BusError naming what is wrong with a subscription pattern; returns its segments. */
 export function parsePattern(pattern: unknown): string[] {
-  if (typeof pattern !== 'string') throw new BusError('invalid_pattern', `pattern must be a string, got ${typeof pattern}`);
+  if (typeof pattern !== 'string')
+    throw new BusError('invalid_pattern', `pattern must be a string, got ${typeof pattern}`);
   if (pattern.length === 0) throw new BusError('invalid_pattern', 'pattern is empty');
-  if (pattern.length > MAX_TOPIC_LENGTH) throw new BusError('invalid_pattern', `pattern is longer than ${MAX_TOPIC_LENGTH} characters`);
+  if (pattern.length > MAX_TOPIC_LENGTH)
+    throw new BusError('invalid_pattern', `pattern is longer than ${MAX_TOPIC_LENGTH} characters`);
   const segments = pattern.split('.');
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i];
     const where = `pattern "${pattern}" segment ${i + 1}`;
     if (s === '') throw new BusError('invalid_pattern', `${where} is empty`);
     if (s === '>') {
-      if (i !== segments.length - 1) throw new BusError('invalid_pattern', `${where}: ">" may only be the last segment`);
+      if (i !== segments.length - 1)
+        throw new BusError('invalid_pattern', `${where}: ">" may only be the last segment`);
     } else if (s !== '*' && !LITERAL_RE.test(s)) {
-      throw new BusError('invalid_pattern', /\s/.test(s) ? `${where} contains whitespace` : `${where} ("${s}"): "*" and ">" must stand alone as a whole segment`);
+      throw new BusError(
+        'invalid_pattern',
+        /\s/.test(s)
+          ? `${where} contains whitespace`
+          : `${where} ("${s}"): "*" and ">" must stand alone as a whole segment`,
+      );
     }
   }
   return segments;

@@ -28,10 +28,17 @@ export function dashboardActions(deps: ActionDeps): DashboardActions {
     },
     async callTool(name, argsJson, timeoutMs) {
       const out = await deps.tools.call({ name, arguments: argsJson, caller: 'dashboard', timeoutMs });
-      return out.status === 'ok' ? { ok: true, value: out.output } : { ok: false, error: `${out.error.code}: ${out.error.message}` };
+      return out.status === 'ok'
+        ? { ok: true, value: out.output }
+        : { ok: false, error: `${out.error.code}: ${out.error.message}` };
     },
     controlAgent: (agentId, action) => deps.controlAgent(agentId, action),
-    listTools: async () => deps.tools.list().map((t) => ({ name: t.name, description: t.description, parametersSchema: JSON.stringify(t.parametersSchema) })),
+    listTools: async () =>
+      deps.tools.list().map((t) => ({
+        name: t.name,
+        description: t.description,
+        parametersSchema: JSON.stringify(t.parametersSchema),
+      })),
   };
   return { run: (action) => runDashboardAction(ports, action) };
 }

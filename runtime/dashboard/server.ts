@@ -41,22 +41,34 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
 
   // The page and its assets carry the token in the query string: a browser cannot set headers on them.
   const authorized = (req: IncomingMessage, url: URL): boolean =>
-    req.headers.authorization !== undefined ? bearerMatches(req.headers.authorization, o.token) : sameToken(url.searchParams.get('token') ?? '', o.token);
+    req.headers.authorization !== undefined
+      ? bearerMatches(req.headers.authorization, o.token)
+      : sameToken(url.searchParams.get('token') ?? '', o.token);
 
   const server = createServer(async (req, res) => {
     try {
       const port = (server.address() as AddressInfo).port;
       const url = new URL(req.url ?? '/', `http://${host}:${port}`);
-      if (!isLoopbackHost(req.headers.host) || !req.headers.host?.endsWith(`:${port}`)) return send(res, 403, 'text/plain', 'Forbidden: the dashboard answers only on its loopback address.');
-      if (!authorized(req, url)) return send(res, 401, 'text/plain', 'Unauthorized: the runtime token is missing or wrong (see .loom/runtime.json, "dashboard").');
+      if (!isLoopbackHost(req.headers.host) || !req.headers.host?.endsWith(`:${port}`))
+        return send(res, 403, 'text/plain', 'Forbidden: the dashboard answers only on its loopback address.');
+      if (!authorized(req, url))
+        return send(
+          res,
+          401,
+          'text/plain',
+          'Unauthorized: the runtime token is missing or wrong (see .loom/runtime.json, "dashboard").',
+        );
       if (req.method === 'GET' && url.pathname === '/') {
         const { html, csp } = page(url.searchParams.get('token')!);
         return send(res, 200, 'text/html; charset=utf-8', html, csp);
       }
-      if (req.method === 'GET' && url.pathname === '/webview.js') return send(res, 200, 'text/javascript; charset=utf-8', await readFile(join(o.assetsDir, 'webview.js')));
-      if (req.method === 'GET' && url.pathname === '/webview.css') return send(res, 200, 'text/css; charset=utf-8', await readFile(join(o.assetsDir, 'webview.css')));
+      if (req.method === 'GET' && url.pathname === '/webview.js')
+        return send(res, 200, 'text/javascript; charset=utf-8', await readFile(join(o.assetsDir, 'webview.js')));
+      if (req.method === 'GET' && url.pathname === '/webview.css')
+        return send(res, 200, 'text/css; charset=utf-8', await readFile(join(o.assetsDir, 'webview.css')));
       if (req.method === 'GET' && url.pathname === '/api/feed') return streamFeed(url, res);
-      if (req.method === 'POST' && url.pathname === '/api/action') return send(res, 200, 'application/json', JSON.stringify(await act(await readBody(req))));
+      if (req.method === 'POST' && url.pathname === '/api/action')
+        return send(res, 200, 'application/json', JSON.stringify(await act(await readBody(req))));
       return send(res, 404, 'text/plain', `Not found: ${req.method} ${url.pathname}`);
     } catch (e) {
       o.log.warn('dashboard request failed', { error: e as Error });
@@ -71,20 +83,42 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       const v = url.searchParams.get(k);
       return v === null ? undefined : /^-?\d{1,16}$/.test(v) ? Number(v) : NaN;
     };
-    const options = { intervalMs: num('interval_ms'), maxEvents: num('max_events'), topicFilter: url.searchParams.get('topic') || undefined, backlog: num('backlog'), afterSeq: num('after_seq') };
+    const options = {
+      intervalMs: num('interval_ms'),
+      maxEvents: num('max_events'),
+      topicFilter: url.searchParams.get('topic') || undefined,
+      backlog: num('backlog'),
+      afterSeq: num('after_seq'),
+    };
     try {
-      resolveFeedOptions(options, { intervalMs: 'interval_ms', maxEvents: 'max_events', topicFilter: 'topic', backlog: 'backlog', afterSeq: 'after_seq' });
+      resolveFeedOptions(options, {
+        intervalMs: 'interval_ms',
+        maxEvents: 'max_events',
+        topicFilter: 'topic',
+        backlog: 'backlog',
+        afterSeq: 'after_seq',
+      });
     } catch (e) {
       if (e instanceof FeedOptionError) return send(res, 400, 'text/plain', `Bad request: ${e.message}`);
       throw e;
     }
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': 'application/x-ndjson',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
     open.add(res);
     const sub = o.feed.listen(
-      skipWhileBlocked((update) => res.write(JSON.stringify(feedUpdateToWire(update)) + '\n'), (resume) => res.once('drain', resume)),
+      skipWhileBlocked(
+        (update) => res.write(JSON.stringify(feedUpdateToWire(update)) + '\n'),
+        (resume) => res.once('drain', resume),
+      ),
       options,
     );
-    res.on('close', () => { sub.dispose(); open.delete(res); });
+    res.on('close', () => {
+      sub.dispose();
+      open.delete(res);
+    });
   }
 
   async function act(body: string): Promise<ActionResult> {
@@ -107,11 +141,12 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
   return {
     url,
     port,
-    close: () => new Promise<void>((resolve) => {
-      for (const res of open) res.end();
-      server.close(() => resolve());
-      server.closeAllConnections?.();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of open) res.end();
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
   };
 }
 

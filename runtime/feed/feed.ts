@@ -65,7 +65,10 @@ type NumericOption = 'maxEvents' | 'intervalMs' | 'maxPayloadBytes' | 'maxTopics
  */
 export const BACKLOG_KEPT = 500;
 
-export const FEED_LIMITS: Record<NumericOption, { min: number; max: number; default: number; zeroIsDefault?: boolean }> = {
+export const FEED_LIMITS: Record<
+  NumericOption,
+  { min: number; max: number; default: number; zeroIsDefault?: boolean }
+> = {
   maxEvents: { min: 1, max: 5000, default: 200, zeroIsDefault: true },
   intervalMs: { min: 50, max: 60_000, default: 250, zeroIsDefault: true },
   maxPayloadBytes: { min: 0, max: 1 << 20, default: 2048 },
@@ -76,7 +79,10 @@ export const FEED_LIMITS: Record<NumericOption, { min: number; max: number; defa
 
 /** A feed option out of its range; the message names the option as the caller spelled it and the range. */
 export class FeedOptionError extends LoomError {
-  constructor(readonly option: string, message: string) {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
     super('invalid_feed_option', message);
   }
 }
@@ -98,7 +104,10 @@ export interface ResolvedFeedOptions {
  * Throws FeedOptionError for a number that is not an integer (NaN, Infinity, 1.5) or lies
  * outside FEED_LIMITS, and for a topic filter that is not a valid pattern.
  */
-export function resolveFeedOptions(o: FeedOptions, names: Partial<Record<keyof FeedOptions, string>> = {}): ResolvedFeedOptions {
+export function resolveFeedOptions(
+  o: FeedOptions,
+  names: Partial<Record<keyof FeedOptions, string>> = {},
+): ResolvedFeedOptions {
   const resolve = (key: NumericOption): number => {
     const value = o[key];
     const limit = FEED_LIMITS[key];
@@ -106,7 +115,10 @@ export function resolveFeedOptions(o: FeedOptions, names: Partial<Record<keyof F
     if (typeof value !== 'number' || !Number.isInteger(value) || value < limit.min || value > limit.max) {
       const name = names[key] ?? key;
       const zero = limit.zeroIsDefault ? ` (or 0 for the default, ${limit.default})` : '';
-      throw new FeedOptionError(name, `${name} must be an integer from ${limit.min} to ${limit.max}${zero}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
+      throw new FeedOptionError(
+        name,
+        `${name} must be an integer from ${limit.min} to ${limit.max}${zero}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`,
+      );
     }
     return value;
   };
@@ -120,14 +132,26 @@ export function resolveFeedOptions(o: FeedOptions, names: Partial<Record<keyof F
     }
   }
   return {
-    maxEvents: resolve('maxEvents'), intervalMs: resolve('intervalMs'), maxPayloadBytes: resolve('maxPayloadBytes'), maxTopics: resolve('maxTopics'),
-    backlog: resolve('backlog'), afterSeq: resolve('afterSeq'), filter,
+    maxEvents: resolve('maxEvents'),
+    intervalMs: resolve('intervalMs'),
+    maxPayloadBytes: resolve('maxPayloadBytes'),
+    maxTopics: resolve('maxTopics'),
+    backlog: resolve('backlog'),
+    afterSeq: resolve('afterSeq'),
+    filter,
   };
 }
 
-const QOS_PROTO: Record<QoS, FeedEvent['qos']> = { realtime: 'QOS_REALTIME', batched: 'QOS_BATCHED', background: 'QOS_BACKGROUND' };
+const QOS_PROTO: Record<QoS, FeedEvent['qos']> = {
+  realtime: 'QOS_REALTIME',
+  batched: 'QOS_BATCHED',
+  background: 'QOS_BACKGROUND',
+};
 const STATUS_PROTO: Record<string, ToolCallRecord['status']> = {
-  ok: 'TOOL_OK', not_found: 'TOOL_NOT_FOUND', invalid_arguments: 'TOOL_INVALID_ARGUMENTS', timeout: 'TOOL_TIMEOUT',
+  ok: 'TOOL_OK',
+  not_found: 'TOOL_NOT_FOUND',
+  invalid_arguments: 'TOOL_INVALID_ARGUMENTS',
+  timeout: 'TOOL_TIMEOUT',
 };
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
@@ -147,7 +171,10 @@ export class Feed {
     this.toolTap = sources.tools.onDidCall((req, out) => this.recordToolCall(req, out));
     // A realtime subscription: if the feed cannot keep up it drops (counted under the "dashboard"
     // subscriber), and publishers never wait for a UI. Always on, for the backlog.
-    this.tap = sources.bus.subscribe('>', (d) => this.recordEvent(d.topic, d.event, d.qos), { qos: 'realtime', subscriber: 'dashboard' });
+    this.tap = sources.bus.subscribe('>', (d) => this.recordEvent(d.topic, d.event, d.qos), {
+      qos: 'realtime',
+      subscriber: 'dashboard',
+    });
   }
 
   /** The kept events after `afterSeq` (the newest `max`), and how many after it are no longer kept. */
@@ -155,7 +182,9 @@ export class Feed {
     const kept = this.recent.toArray();
     const oldest = kept[0] ? Number(kept[0].record.seq) : this.seq + 1;
     const missed = afterSeq > 0 && afterSeq < this.seq ? Math.max(0, oldest - afterSeq - 1) : 0;
-    const events = kept.filter((e) => Number(e.record.seq) > afterSeq && (!filter || matchesSegments(filter, e.segments))).map((e) => e.record);
+    const events = kept
+      .filter((e) => Number(e.record.seq) > afterSeq && (!filter || matchesSegments(filter, e.segments)))
+      .map((e) => e.record);
     return { events: max > 0 ? events.slice(-max) : [], missed };
   }
 
@@ -193,11 +222,24 @@ export class Feed {
     return {
       timestampMs: now,
       uptimeMs: now - (this.sources.startedAtMs ?? now),
-      topics: topics.map((t) => ({ topic: t.topic, published: t.published, delivered: t.delivered, dropped: t.dropped as Record<string, number> })),
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        published: t.published,
+        delivered: t.delivered,
+        dropped: t.dropped as Record<string, number>,
+      })),
       subscriptions: s.subscriptions.map((x) => ({
-        id: x.id, pattern: x.pattern, subscriber: x.subscriber, qos: QOS_PROTO[x.qos], queueDepth: x.queueDepth,
-        queueCapacity: x.queueCapacity, delivered: x.delivered, dropped: x.dropped as Record<string, number>,
-        queueBytes: x.queueBytes, queueBytesCapacity: x.queueBytesCapacity, waitingPublishers: x.waitingPublishers ?? 0,
+        id: x.id,
+        pattern: x.pattern,
+        subscriber: x.subscriber,
+        qos: QOS_PROTO[x.qos],
+        queueDepth: x.queueDepth,
+        queueCapacity: x.queueCapacity,
+        delivered: x.delivered,
+        dropped: x.dropped as Record<string, number>,
+        queueBytes: x.queueBytes,
+        queueBytesCapacity: x.queueBytesCapacity,
+        waitingPublishers: x.waitingPublishers ?? 0,
       })),
       agents: this.sources.agents(),
       toolCalls: this.totalToolCalls,
@@ -215,14 +257,24 @@ export class Feed {
     const payload = event.payload;
     // Kept beyond this moment: a large payload only as a copy of its cut, which pins nothing else.
     const cut = FEED_LIMITS.maxPayloadBytes.default;
-    const kept = payload.length > cut ? { ...record, event: { ...event, payload: Buffer.from(payload.subarray(0, cut)) } } : record;
+    const kept =
+      payload.length > cut
+        ? { ...record, event: { ...event, payload: Buffer.from(payload.subarray(0, cut)) } }
+        : record;
     keepNewest(this.recent, { segments, record: kept }, BACKLOG_KEPT);
     const tp = TRACEPARENT.exec(traceparent(event) ?? '');
-    const span: SpanRecord | undefined = tp ? {
-      traceId: tp[1], spanId: tp[2], parentSpanId: '', name: `publish ${topic}`,
-      agent: sender(event) ?? event.source,
-      startMs: event.timestampMs, durationMs: 0, attributes: { topic, type: event.type },
-    } : undefined;
+    const span: SpanRecord | undefined = tp
+      ? {
+          traceId: tp[1],
+          spanId: tp[2],
+          parentSpanId: '',
+          name: `publish ${topic}`,
+          agent: sender(event) ?? event.source,
+          startMs: event.timestampMs,
+          durationMs: 0,
+          attributes: { topic, type: event.type },
+        }
+      : undefined;
     for (const l of this.listeners) l.addEvent(segments, record, span);
   }
 
@@ -234,14 +286,27 @@ export class Feed {
     const caller = req.caller ?? 'runtime';
     const startedMs = Date.now() - out.durationMs;
     const record: ToolCallRecord = {
-      id: out.id, name: req.name, caller, startedMs,
-      durationMs: out.durationMs, status, errorCode: out.status === 'ok' ? '' : out.error.code,
+      id: out.id,
+      name: req.name,
+      caller,
+      startedMs,
+      durationMs: out.durationMs,
+      status,
+      errorCode: out.status === 'ok' ? '' : out.error.code,
     };
     const tp = TRACEPARENT.exec(req.headers?.['traceparent'] ?? '');
-    const span: SpanRecord | undefined = tp ? {
-      traceId: tp[1], spanId: randomBytes(8).toString('hex'), parentSpanId: tp[2], name: `tool ${req.name}`,
-      agent: caller, startMs: startedMs, durationMs: out.durationMs, attributes: { status: String(status) },
-    } : undefined;
+    const span: SpanRecord | undefined = tp
+      ? {
+          traceId: tp[1],
+          spanId: randomBytes(8).toString('hex'),
+          parentSpanId: tp[2],
+          name: `tool ${req.name}`,
+          agent: caller,
+          startMs: startedMs,
+          durationMs: out.durationMs,
+          attributes: { status: String(status) },
+        }
+      : undefined;
     for (const l of this.listeners) l.addToolCall(record, span);
   }
 }
@@ -262,7 +327,11 @@ class Listener {
   private readonly maxPayload: number;
   private readonly filter?: string[];
 
-  constructor(private readonly feed: Feed, private readonly send: (u: FeedUpdate) => void, o: ResolvedFeedOptions) {
+  constructor(
+    private readonly feed: Feed,
+    private readonly send: (u: FeedUpdate) => void,
+    o: ResolvedFeedOptions,
+  ) {
     this.maxEvents = o.maxEvents;
     this.intervalMs = o.intervalMs;
     this.maxTopics = o.maxTopics;
@@ -332,7 +401,10 @@ class Listener {
  * skipped rather than buffered (each update is a full picture of the totals), and the events a
  * skipped update carried are added to the next one's eventsOmitted, so nothing goes uncounted.
  */
-export function skipWhileBlocked(write: (update: FeedUpdate) => boolean, onDrain: (resume: () => void) => void): (update: FeedUpdate) => void {
+export function skipWhileBlocked(
+  write: (update: FeedUpdate) => boolean,
+  onDrain: (resume: () => void) => void,
+): (update: FeedUpdate) => void {
   let blocked = false;
   let skipped = 0;
   return (update) => {
@@ -356,4 +428,3 @@ function keepNewest<T>(ring: Ring<T>, value: T, max: number): void {
   ring.push(value);
   if (ring.length > max) ring.shift();
 }
-

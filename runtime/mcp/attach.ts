@@ -8,7 +8,15 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
 import { loadLoomPackage } from '../proto';
 import type { ToolDescriptor__Output, ToolResult__Output, ToolsClient } from '../proto/types';
-import { ToolError, unwrapToolResult, type Disposable, type ToolCallRequest, type ToolDefinition, type ToolOutcome, type ToolProviderKind } from '../tools';
+import {
+  ToolError,
+  unwrapToolResult,
+  type Disposable,
+  type ToolCallRequest,
+  type ToolDefinition,
+  type ToolOutcome,
+  type ToolProviderKind,
+} from '../tools';
 import { parseMcpConfig } from './config';
 import { serveMcpStdio, type McpServeHandle, type ServedRegistry } from './server';
 import { messageOf } from '../contract/errors';
@@ -16,7 +24,12 @@ import { messageOf } from '../contract/errors';
 /** How often the remote tool list is compared for tools/list_changed (the runtime has no push for it over gRPC). */
 const DEFAULT_POLL_MS = 2000;
 
-const PROVIDERS: Record<string, ToolProviderKind> = { PROVIDER_NATIVE: 'native', PROVIDER_WASM: 'wasm', PROVIDER_GRPC: 'grpc', PROVIDER_MCP: 'mcp' };
+const PROVIDERS: Record<string, ToolProviderKind> = {
+  PROVIDER_NATIVE: 'native',
+  PROVIDER_WASM: 'wasm',
+  PROVIDER_GRPC: 'grpc',
+  PROVIDER_MCP: 'mcp',
+};
 
 function definitionFromWire(d: ToolDescriptor__Output): ToolDefinition {
   let schema: Record<string, unknown> = { type: 'object' };
@@ -26,7 +39,14 @@ function definitionFromWire(d: ToolDescriptor__Output): ToolDefinition {
     // the runtime checked it at registration; a bad one is offered as a plain object schema
   }
   const { 'loom.owner': owner, ...metadata } = d.metadata;
-  return { name: d.name, description: d.description, parametersSchema: schema, provider: PROVIDERS[String(d.provider)] ?? 'grpc', metadata, ...(owner ? { owner } : {}) };
+  return {
+    name: d.name,
+    description: d.description,
+    parametersSchema: schema,
+    provider: PROVIDERS[String(d.provider)] ?? 'grpc',
+    metadata,
+    ...(owner ? { owner } : {}),
+  };
 }
 
 /** A live runtime's registry, as far as serving it needs: a cached list, calls over gRPC. */
@@ -37,7 +57,11 @@ export class RemoteRegistry implements ServedRegistry {
   private readonly client: ToolsClient;
   private poller: NodeJS.Timeout | undefined;
 
-  constructor(private readonly address: string, private readonly token: string, private readonly log: Logger) {
+  constructor(
+    private readonly address: string,
+    private readonly token: string,
+    private readonly log: Logger,
+  ) {
     this.client = new (loadLoomPackage().Tools)(address, grpc.credentials.createInsecure());
   }
 
@@ -54,7 +78,12 @@ export class RemoteRegistry implements ServedRegistry {
     let pageToken = '';
     do {
       const res = await new Promise<{ tools: ToolDescriptor__Output[]; nextPageToken: string }>((resolve, reject) =>
-        this.client.ListTools({ prefix: '', pageToken }, this.metadata(), { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r!))),
+        this.client.ListTools(
+          { prefix: '', pageToken },
+          this.metadata(),
+          { deadline: Date.now() + 10_000 },
+          (err, r) => (err ? reject(err) : resolve(r!)),
+        ),
       );
       listed.push(...res.tools);
       pageToken = res.nextPageToken === pageToken ? '' : res.nextPageToken;
@@ -69,7 +98,12 @@ export class RemoteRegistry implements ServedRegistry {
 
   startPolling(intervalMs: number): void {
     this.poller = setInterval(() => {
-      this.refresh().catch((err: grpc.ServiceError) => this.log.warn('the runtime did not list its tools', { address: this.address, error: err.details ?? err.message }));
+      this.refresh().catch((err: grpc.ServiceError) =>
+        this.log.warn('the runtime did not list its tools', {
+          address: this.address,
+          error: err.details ?? err.message,
+        }),
+      );
     }, intervalMs);
     this.poller.unref();
   }
@@ -84,7 +118,12 @@ export class RemoteRegistry implements ServedRegistry {
     const done = (o: { output: unknown } | { error: ToolError }): ToolOutcome =>
       'output' in o
         ? { id, status: 'ok', output: o.output, durationMs: Date.now() - started }
-        : { id, status: 'error', error: { code: o.error.code, message: o.error.message, details: o.error.details }, durationMs: Date.now() - started };
+        : {
+            id,
+            status: 'error',
+            error: { code: o.error.code, message: o.error.message, details: o.error.details },
+            durationMs: Date.now() - started,
+          };
     const wire = {
       id,
       name: request.name,
@@ -100,9 +139,17 @@ export class RemoteRegistry implements ServedRegistry {
       return done({ output: unwrapToolResult(result) });
     } catch (err) {
       if (err instanceof ToolError) return done({ error: err });
-      if (request.signal?.aborted) return done({ error: new ToolError('failed', `${request.name}: cancelled by the caller`, { reason: 'cancelled' }) });
+      if (request.signal?.aborted)
+        return done({
+          error: new ToolError('failed', `${request.name}: cancelled by the caller`, { reason: 'cancelled' }),
+        });
       const e = err as grpc.ServiceError;
-      return done({ error: new ToolError('unavailable', `${request.name}: the Loom runtime at ${this.address} did not answer: ${e.details ?? e.message}`) });
+      return done({
+        error: new ToolError(
+          'unavailable',
+          `${request.name}: the Loom runtime at ${this.address} did not answer: ${e.details ?? e.message}`,
+        ),
+      });
     }
   }
 
@@ -139,7 +186,9 @@ export async function serveAttachedMcpStdio(opts: {
     await registry.refresh();
   } catch (err) {
     registry.close();
-    throw new Error(`the Loom runtime at ${opts.address} did not list its tools: ${(err as grpc.ServiceError).details ?? messageOf(err)}`);
+    throw new Error(
+      `the Loom runtime at ${opts.address} did not list its tools: ${(err as grpc.ServiceError).details ?? messageOf(err)}`,
+    );
   }
   registry.startPolling(opts.pollMs ?? DEFAULT_POLL_MS);
   const served = await serveMcpStdio({

@@ -8,7 +8,13 @@ import { inputVariable } from '../contract/mcpInputs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import JSON5 from 'json5';
-import { loomTomlSchema, type IsolationMode, type McpServeTable, type McpServerTable, type McpSettingsTable } from '../config';
+import {
+  loomTomlSchema,
+  type IsolationMode,
+  type McpServeTable,
+  type McpServerTable,
+  type McpSettingsTable,
+} from '../config';
 import { problemsFromAjv } from '../contract/configProblems';
 import { describe } from '../contract/describe';
 import { compileLoomTomlSchema } from '../contract/loomToml';
@@ -117,10 +123,21 @@ export const RESERVED_NAMESPACES = [...LOOM_NAMESPACES, SETTINGS_TABLE, SERVE_TA
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 const DEFAULT_SETTINGS: McpSettings = { importVscode: false, defaultPolicy: 'allow', headlessAsk: 'deny' };
-const DEFAULT_SERVE: McpServeConfig = { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [], toolPolicy: {} };
+const DEFAULT_SERVE: McpServeConfig = {
+  http: false,
+  host: '127.0.0.1',
+  port: 0,
+  include: [],
+  exclude: [],
+  toolPolicy: {},
+};
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RESTART: McpRestartConfig = {
-  enabled: true, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, windowMs: 300_000,
+  enabled: true,
+  backoffInitialMs: 500,
+  backoffMaxMs: 30_000,
+  maxRestarts: 10,
+  windowMs: 300_000,
 };
 
 export class McpConfigError extends LoomError {
@@ -166,7 +183,9 @@ function readRestart(t: McpServerTable, key: string): McpRestartConfig {
   const backoffInitialMs = t.backoff_initial_ms ?? DEFAULT_RESTART.backoffInitialMs;
   const backoffMaxMs = t.backoff_max_ms ?? Math.max(DEFAULT_RESTART.backoffMaxMs, backoffInitialMs);
   if (backoffMaxMs < backoffInitialMs) {
-    throw new McpConfigError(`${key}.backoff_max_ms: must be at least backoff_initial_ms (${backoffInitialMs}), got ${backoffMaxMs}`);
+    throw new McpConfigError(
+      `${key}.backoff_max_ms: must be at least backoff_initial_ms (${backoffInitialMs}), got ${backoffMaxMs}`,
+    );
   }
   return {
     enabled: t.restart ?? DEFAULT_RESTART.enabled,
@@ -178,14 +197,22 @@ function readRestart(t: McpServerTable, key: string): McpRestartConfig {
 }
 
 /** tool_policy names tools as the server lists them ('server'), or by registry name or glob ([mcp.serve]). */
-function checkToolPolicy(key: string, map: Record<string, McpPolicy> | undefined, names: 'server' | 'registry'): Record<string, McpPolicy> {
+function checkToolPolicy(
+  key: string,
+  map: Record<string, McpPolicy> | undefined,
+  names: 'server' | 'registry',
+): Record<string, McpPolicy> {
   for (const tool of Object.keys(map ?? {})) {
     if (names === 'registry') {
       if (!tool.includes(':') && !tool.includes('*')) {
-        throw new McpConfigError(`${key}.tool_policy.${tool}: name a registry tool ("fs:write") or a glob ("fs:*"); quote it in TOML: { "fs:write" = "ask" }`);
+        throw new McpConfigError(
+          `${key}.tool_policy.${tool}: name a registry tool ("fs:write") or a glob ("fs:*"); quote it in TOML: { "fs:write" = "ask" }`,
+        );
       }
     } else if (tool.includes(':')) {
-      throw new McpConfigError(`${key}.tool_policy.${tool}: name the tool as the server lists it, without the "<server>:" prefix`);
+      throw new McpConfigError(
+        `${key}.tool_policy.${tool}: name the tool as the server lists it, without the "<server>:" prefix`,
+      );
     }
   }
   return { ...map };
@@ -218,13 +245,19 @@ export function parseServer(
   const hasCommand = t.command !== undefined;
   const hasUrl = t.url !== undefined;
   if (hasCommand && hasUrl) throw new McpConfigError(`${key}: give either command (stdio) or url (HTTP), not both`);
-  if (!hasCommand && !hasUrl) throw new McpConfigError(`${key}: needs command = "..." (a stdio server) or url = "http://..." (an HTTP server)`);
+  if (!hasCommand && !hasUrl)
+    throw new McpConfigError(`${key}: needs command = "..." (a stdio server) or url = "http://..." (an HTTP server)`);
   const transport: McpTransportKind = t.transport ?? (hasCommand ? 'stdio' : 'http');
   if (hasCommand !== (transport === 'stdio')) {
-    throw new McpConfigError(`${key}.transport: "${transport}" does not fit ${hasCommand ? 'command' : 'url'}; stdio uses command, http/sse use url`);
+    throw new McpConfigError(
+      `${key}.transport: "${transport}" does not fit ${hasCommand ? 'command' : 'url'}; stdio uses command, http/sse use url`,
+    );
   }
   const misplaced = (transport === 'stdio' ? HTTP_ONLY : STDIO_ONLY).find((k) => t[k] !== undefined);
-  if (misplaced) throw new McpConfigError(`${key}.${misplaced}: only for ${transport === 'stdio' ? 'HTTP servers (url)' : 'stdio servers (command)'}`);
+  if (misplaced)
+    throw new McpConfigError(
+      `${key}.${misplaced}: only for ${transport === 'stdio' ? 'HTTP servers (url)' : 'stdio servers (command)'}`,
+    );
   const common = {
     name,
     enabled: t.enabled ?? true,
@@ -296,7 +329,12 @@ export function parseMcpConfig(
     try {
       servers.push(parseServer(name, table, settings, workspace));
     } catch (err) {
-      problems.push({ server: name, message: messageOf(err), transport: configuredTransport(table), source: 'loom.toml' });
+      problems.push({
+        server: name,
+        message: messageOf(err),
+        transport: configuredTransport(table),
+        source: 'loom.toml',
+      });
     }
   }
   if (settings.importVscode) {
@@ -304,7 +342,9 @@ export function parseMcpConfig(
     problems.push(...imported.problems);
     for (const server of imported.servers) {
       if (raw[server.name] !== undefined) {
-        problems.push({ message: `.vscode/mcp.json: server "${server.name}" is also in loom.toml; the loom.toml entry is used` });
+        problems.push({
+          message: `.vscode/mcp.json: server "${server.name}" is also in loom.toml; the loom.toml entry is used`,
+        });
         continue;
       }
       servers.push(server);
@@ -318,7 +358,10 @@ export function parseMcpConfig(
  * type stdio|http|sse, command/args/env/cwd or url/headers. `${input:id}` references stay as they
  * are; the secret resolver (the extension's SecretStorage) answers them when the server starts.
  */
-export function readVscodeMcpJson(workspace: string, settings: McpSettings): { servers: McpServerConfig[]; problems: McpConfigProblem[] } {
+export function readVscodeMcpJson(
+  workspace: string,
+  settings: McpSettings,
+): { servers: McpServerConfig[]; problems: McpConfigProblem[] } {
   const file = path.join(workspace, '.vscode', 'mcp.json');
   let text: string;
   try {
@@ -350,7 +393,12 @@ export function readVscodeMcpJson(workspace: string, settings: McpSettings): { s
       servers.push(parseServer(name, table, settings, workspace, '.vscode/mcp.json'));
     } catch (err) {
       const e = isTable(entry) ? entry : {};
-      problems.push({ server: name, message: `.vscode/mcp.json: ${messageOf(err)}`, transport: configuredTransport({ transport: e.type, url: e.url, command: e.command }), source: '.vscode/mcp.json' });
+      problems.push({
+        server: name,
+        message: `.vscode/mcp.json: ${messageOf(err)}`,
+        transport: configuredTransport({ transport: e.type, url: e.url, command: e.command }),
+        source: '.vscode/mcp.json',
+      });
     }
   }
   return { servers, problems };
@@ -408,7 +456,11 @@ export async function expandValue(
   return value.replace(REFERENCE, (match, ref?: string) => (match === '$$' ? '$' : answers.get(ref!)!));
 }
 
-async function expandMap(map: Record<string, string>, key: string, opts: Parameters<typeof expandValue>[2]): Promise<Record<string, string>> {
+async function expandMap(
+  map: Record<string, string>,
+  key: string,
+  opts: Parameters<typeof expandValue>[2],
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(map)) out[k] = await expandValue(v, `${key}.${k}`, opts);
   return out;
@@ -418,7 +470,10 @@ async function expandMap(map: Record<string, string>, key: string, opts: Paramet
  * Resolves secret references in a server's launch fields, just before each start (so a secret
  * changed in the environment or SecretStorage applies on the next restart). Throws McpConfigError.
  */
-export async function expandServer(server: McpServerConfig, opts: { workspace: string; resolve?: SecretResolver; env?: NodeJS.ProcessEnv }): Promise<McpServerConfig> {
+export async function expandServer(
+  server: McpServerConfig,
+  opts: { workspace: string; resolve?: SecretResolver; env?: NodeJS.ProcessEnv },
+): Promise<McpServerConfig> {
   const key = `mcp.${server.name}`;
   if (server.transport === 'stdio') {
     const args: string[] = [];

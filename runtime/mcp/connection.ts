@@ -64,7 +64,10 @@ export class McpConnection {
   private readonly owner: string;
   private readonly log: Logger;
 
-  constructor(private readonly config: McpServerConfig, private readonly deps: ConnectionDeps) {
+  constructor(
+    private readonly config: McpServerConfig,
+    private readonly deps: ConnectionDeps,
+  ) {
     this.owner = `mcp:${config.name}`;
     this.log = deps.log.child(config.name);
     this.state = {
@@ -110,7 +113,10 @@ export class McpConnection {
     if (clash) return this.fail(clash, { restart: false });
     let client: Client | undefined;
     try {
-      const server = await expandServer(this.config, { workspace: this.deps.workspace, resolve: this.deps.resolveSecret });
+      const server = await expandServer(this.config, {
+        workspace: this.deps.workspace,
+        resolve: this.deps.resolveSecret,
+      });
       client = new Client(this.deps.clientInfo, { capabilities: {} });
       this.opening = client;
       const transportKind = await this.open(client, server).finally(() => (this.opening = undefined));
@@ -138,7 +144,9 @@ export class McpConnection {
       // onClosed may have handled this already (the process died while we listed its tools).
       if (this.stopped || this.state.status !== 'starting') return;
       this.withdrawTools();
-      this.fail(this.describeFailure(err, 'could not start'), { restart: !(err instanceof Error && err.name === 'McpConfigError') });
+      this.fail(this.describeFailure(err, 'could not start'), {
+        restart: !(err instanceof Error && err.name === 'McpConfigError'),
+      });
     }
   }
 
@@ -150,7 +158,9 @@ export class McpConnection {
   private async open(client: Client, server: McpServerConfig): Promise<McpServerState['transport']> {
     const timeoutMs = this.config.timeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const expired = new Error(`no answer within timeout_ms = ${timeoutMs} ms (connect and initialize${server.transport === 'stdio' ? '' : ` at ${server.url}`})`);
+    const expired = new Error(
+      `no answer within timeout_ms = ${timeoutMs} ms (connect and initialize${server.transport === 'stdio' ? '' : ` at ${server.url}`})`,
+    );
     let timer: NodeJS.Timeout | undefined;
     const expiry = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(expired), timeoutMs)));
     const attempt = this.openTransport(client, server, deadline);
@@ -166,7 +176,11 @@ export class McpConnection {
   }
 
   /** For HTTP: streamable HTTP first, the old SSE transport only when the server says it has no streamable endpoint. */
-  private async openTransport(client: Client, server: McpServerConfig, deadline: number): Promise<McpServerState['transport']> {
+  private async openTransport(
+    client: Client,
+    server: McpServerConfig,
+    deadline: number,
+  ): Promise<McpServerState['transport']> {
     const remaining = () => {
       const ms = deadline - Date.now();
       if (ms <= 0 || this.stopped) throw new Error('gave up connecting');
@@ -176,12 +190,21 @@ export class McpConnection {
       this.stderrTail = [];
       let launch: Pick<Launch, 'file' | 'args' | 'env'> = { file: server.command, args: server.args, env: {} };
       if (server.isolation !== 'off') {
-        if (!this.deps.confine) throw new Error(`mcp.${server.name}.isolation = "${server.isolation}" but this runtime cannot confine processes`);
+        if (!this.deps.confine)
+          throw new Error(
+            `mcp.${server.name}.isolation = "${server.isolation}" but this runtime cannot confine processes`,
+          );
         const confined = this.deps.confine(server);
         if (!confined.isolated) this.log.warn('mcp server runs unconfined', { why: confined.unconfinedBecause });
         launch = confined;
       }
-      const transport = new StdioClientTransport({ command: launch.file, args: launch.args, env: { ...server.env, ...launch.env }, cwd: server.cwd, stderr: 'pipe' });
+      const transport = new StdioClientTransport({
+        command: launch.file,
+        args: launch.args,
+        env: { ...server.env, ...launch.env },
+        cwd: server.cwd,
+        stderr: 'pipe',
+      });
       transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
       await client.connect(transport, { timeout: remaining() });
       return 'stdio';
@@ -300,12 +323,18 @@ export class McpConnection {
     await enforcePolicy(this.config, tool, args, { ...this.deps.policy, log: this.log });
     const client = this.client;
     if (!client || this.state.status !== 'ready') {
-      throw new ToolError('unavailable', `${qualified}: MCP server "${this.config.name}" is ${this.state.status}${this.state.lastError ? ` (${this.state.lastError})` : ''}`);
+      throw new ToolError(
+        'unavailable',
+        `${qualified}: MCP server "${this.config.name}" is ${this.state.status}${this.state.lastError ? ` (${this.state.lastError})` : ''}`,
+      );
     }
     let result;
     try {
       // The signal and the timeout make the SDK send notifications/cancelled to the server.
-      result = await client.callTool({ name: tool, arguments: args }, undefined, { signal: ctx.signal, timeout: ctx.timeoutMs });
+      result = await client.callTool({ name: tool, arguments: args }, undefined, {
+        signal: ctx.signal,
+        timeout: ctx.timeoutMs,
+      });
     } catch (err) {
       throw this.callError(qualified, err, ctx);
     }
@@ -313,7 +342,9 @@ export class McpConnection {
       const text = textOf(result.content) || 'the server reported an error without text';
       throw new ToolError('failed', `${qualified}: ${text}`, { server: this.config.name, tool, is_error: 'true' });
     }
-    return result.structuredContent === undefined ? { content: result.content } : { content: result.content, structuredContent: result.structuredContent };
+    return result.structuredContent === undefined
+      ? { content: result.content }
+      : { content: result.content, structuredContent: result.structuredContent };
   }
 
   private callError(qualified: string, err: unknown, ctx: ToolContext): ToolError {
@@ -322,9 +353,15 @@ export class McpConnection {
     if (err instanceof McpError) {
       switch (err.code) {
         case ErrorCode.RequestTimeout:
-          return new ToolError('timeout', `${qualified} timed out after ${ctx.timeoutMs} ms (the server was sent notifications/cancelled)`);
+          return new ToolError(
+            'timeout',
+            `${qualified} timed out after ${ctx.timeoutMs} ms (the server was sent notifications/cancelled)`,
+          );
         case ErrorCode.ConnectionClosed:
-          return new ToolError('unavailable', `${qualified}: the MCP server "${this.config.name}" went away during the call`);
+          return new ToolError(
+            'unavailable',
+            `${qualified}: the MCP server "${this.config.name}" went away during the call`,
+          );
         case ErrorCode.InvalidParams:
           return new ToolError('invalid_arguments', `${qualified}: ${err.message}`);
         case ErrorCode.MethodNotFound:
@@ -350,7 +387,8 @@ export class McpConnection {
 
   private onTransportError(client: Client, err: Error): void {
     this.log.debug('mcp transport error', { error: err });
-    if (this.config.transport !== 'stdio' && this.client === client && this.state.status === 'ready') void this.checkAlive(client);
+    if (this.config.transport !== 'stdio' && this.client === client && this.state.status === 'ready')
+      void this.checkAlive(client);
   }
 
   private onClosed(client: Client): void {
@@ -359,7 +397,10 @@ export class McpConnection {
     clearTimeout(this.stableTimer);
     this.withdrawTools();
     if (this.stopped) return;
-    const reason = this.state.lastError && this.state.status === 'ready' ? this.state.lastError : this.describeFailure(new Error('connection closed'), 'the server exited or dropped the connection');
+    const reason =
+      this.state.lastError && this.state.status === 'ready'
+        ? this.state.lastError
+        : this.describeFailure(new Error('connection closed'), 'the server exited or dropped the connection');
     this.log.warn('mcp server went away', { error: reason });
     this.fail(reason, { restart: true });
   }
@@ -369,14 +410,23 @@ export class McpConnection {
     const now = Date.now();
     this.restartTimes = this.restartTimes.filter((t) => now - t < restart.windowMs);
     if (!opts.restart || !restart.enabled || this.restartTimes.length >= restart.maxRestarts) {
-      const why = !opts.restart || !restart.enabled ? message : `${message}; gave up after ${this.restartTimes.length} restarts within ${restart.windowMs} ms`;
+      const why =
+        !opts.restart || !restart.enabled
+          ? message
+          : `${message}; gave up after ${this.restartTimes.length} restarts within ${restart.windowMs} ms`;
       this.setState({ status: 'failed', lastError: why, tools: [], pid: undefined });
       this.log.error('mcp server failed', { error: why });
       return;
     }
     const delay = Math.min(restart.backoffInitialMs * 2 ** this.consecutiveFailures, restart.backoffMaxMs);
     this.consecutiveFailures++;
-    this.setState({ status: 'restarting', lastError: message, tools: [], pid: undefined, nextRestartAtMs: now + delay });
+    this.setState({
+      status: 'restarting',
+      lastError: message,
+      tools: [],
+      pid: undefined,
+      nextRestartAtMs: now + delay,
+    });
     this.log.warn('mcp server down; restarting', { error: message, inMs: delay });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -402,7 +452,10 @@ export class McpConnection {
 function textOf(content: unknown): string {
   if (!Array.isArray(content)) return '';
   return content
-    .filter((c): c is { type: 'text'; text: string } => typeof c === 'object' && c !== null && (c as { type?: string }).type === 'text')
+    .filter(
+      (c): c is { type: 'text'; text: string } =>
+        typeof c === 'object' && c !== null && (c as { type?: string }).type === 'text',
+    )
     .map((c) => c.text)
     .join('\n');
 }

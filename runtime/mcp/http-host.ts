@@ -37,14 +37,16 @@ export interface McpHttpHost {
   close(): Promise<void>;
 }
 
-
 function refuse(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }));
 }
 
 /** Returns why the request is refused, or undefined. */
-function checkRequest(req: http.IncomingMessage, opts: McpHttpHostOptions): { status: number; message: string } | undefined {
+function checkRequest(
+  req: http.IncomingMessage,
+  opts: McpHttpHostOptions,
+): { status: number; message: string } | undefined {
   const hostHeader = req.headers.host ?? '';
   if (!isLoopbackHost(hostHeader)) return { status: 403, message: `Host "${hostHeader}" is not a loopback address` };
   const origin = req.headers.origin;
@@ -91,7 +93,12 @@ export async function hostMcpOverHttp(opts: McpHttpHostOptions): Promise<McpHttp
     const problem = checkRequest(req, opts);
     if (problem) {
       opts.log?.warn('mcp http: request refused', { status: problem.status, reason: problem.message });
-      return refuse(res, problem.status, problem.message, problem.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      return refuse(
+        res,
+        problem.status,
+        problem.message,
+        problem.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
+      );
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {

@@ -15,11 +15,29 @@ import { messageOf } from '../contract/errors';
 
 export { startMcp, stateTopic, STATE_EVENT_TYPE, type McpManager, type StartMcpOptions } from './manager';
 export type { McpServerState, McpServerStatus } from './connection';
-export { parseMcpConfig, expandValue, McpConfigError, RESERVED_NAMESPACES, type McpConfig, type McpServerConfig, type McpPolicy, type SecretResolver } from './config';
+export {
+  parseMcpConfig,
+  expandValue,
+  McpConfigError,
+  RESERVED_NAMESPACES,
+  type McpConfig,
+  type McpServerConfig,
+  type McpPolicy,
+  type SecretResolver,
+} from './config';
 export { enforce, enforcePolicy, policyFor, servedToolPolicy, type ConfirmFn, type PolicyDecision } from './policy';
 export { annotationMetadata } from './kinds';
 export { toolKind, KIND_KEY, type ToolKind } from '../contract/toolKinds';
-export { serveMcpHttp, serveMcpStdio, createLoomMcpServer, exposedName, type ServeOptions, type ServePolicyOptions, type ServedRegistry, type McpServeHandle } from './server';
+export {
+  serveMcpHttp,
+  serveMcpStdio,
+  createLoomMcpServer,
+  exposedName,
+  type ServeOptions,
+  type ServePolicyOptions,
+  type ServedRegistry,
+  type McpServeHandle,
+} from './server';
 export type { McpHttpHost } from './http-host';
 export { serveAttachedMcpStdio, RemoteRegistry } from './attach';
 
@@ -51,7 +69,16 @@ export async function startMcpForRuntime(opts: {
     bus: opts.bus,
     mcp: opts.config.mcp,
     workspace: opts.config.workspace,
-    confine: (server) => confineProcess(opts.config, server, server.command, server.args, server.cwd, `MCP server ${server.name}`, `mcp.${server.name}.isolation`),
+    confine: (server) =>
+      confineProcess(
+        opts.config,
+        server,
+        server.command,
+        server.args,
+        server.cwd,
+        `MCP server ${server.name}`,
+        `mcp.${server.name}.isolation`,
+      ),
     log: opts.log,
     confirm: opts.confirm,
     resolveSecret: opts.resolveSecret,

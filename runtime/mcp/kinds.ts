@@ -10,7 +10,12 @@ import { KIND_KEY } from '../contract/toolKinds';
 export function annotationMetadata(annotations: Tool['annotations']): Record<string, string> {
   if (!annotations) return {};
   const out: Record<string, string> = {};
-  const hints = { readOnlyHint: 'mcp.read_only', destructiveHint: 'mcp.destructive', idempotentHint: 'mcp.idempotent', openWorldHint: 'mcp.open_world' } as const;
+  const hints = {
+    readOnlyHint: 'mcp.read_only',
+    destructiveHint: 'mcp.destructive',
+    idempotentHint: 'mcp.idempotent',
+    openWorldHint: 'mcp.open_world',
+  } as const;
   for (const [hint, key] of Object.entries(hints)) {
     const v = annotations[hint as keyof typeof hints];
     if (typeof v === 'boolean') out[key] = String(v);

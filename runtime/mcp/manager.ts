@@ -64,13 +64,25 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
       }
     }
     const event = createEvent({ type: STATE_EVENT_TYPE, source: 'runtime.mcp', payload: state });
-    opts.bus.publish(stateTopic(state.name), event).catch((err: Error) => log.warn('mcp state not published', { server: state.name, error: err }));
+    opts.bus
+      .publish(stateTopic(state.name), event)
+      .catch((err: Error) => log.warn('mcp state not published', { server: state.name, error: err }));
   };
 
   for (const problem of problems) {
     log.error('mcp config problem', { server: problem.server, error: problem.message });
     if (problem.server && !latest.has(problem.server) && !config.servers.some((s) => s.name === problem.server)) {
-      publish({ name: problem.server, status: 'failed', transport: problem.transport ?? 'stdio', source: problem.source ?? 'loom.toml', tools: [], skipped: [], restarts: 0, lastError: problem.message, sinceMs: Date.now() });
+      publish({
+        name: problem.server,
+        status: 'failed',
+        transport: problem.transport ?? 'stdio',
+        source: problem.source ?? 'loom.toml',
+        tools: [],
+        skipped: [],
+        restarts: 0,
+        lastError: problem.message,
+        sinceMs: Date.now(),
+      });
     }
   }
 
@@ -103,7 +115,8 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
     },
     restart: async (name) => {
       const connection = connections.get(name);
-      if (!connection) throw new Error(`mcp: no server named "${name}" (configured: ${[...connections.keys()].join(', ') || 'none'})`);
+      if (!connection)
+        throw new Error(`mcp: no server named "${name}" (configured: ${[...connections.keys()].join(', ') || 'none'})`);
       await connection.stop();
       await connection.start();
     },
@@ -113,4 +126,3 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
     },
   };
 }
-

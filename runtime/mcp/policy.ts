@@ -15,7 +15,11 @@ import { messageOf } from '../contract/errors';
  * is connected), so the headless rule ([mcp.settings] headless_ask) decides. `reason` names the
  * setting that asked, for the question's text.
  */
-export type ConfirmFn = (toolName: string, args: Record<string, unknown>, reason: string) => Promise<boolean | undefined>;
+export type ConfirmFn = (
+  toolName: string,
+  args: Record<string, unknown>,
+  reason: string,
+) => Promise<boolean | undefined>;
 
 export interface PolicyOptions {
   confirm?: ConfirmFn;
@@ -34,10 +38,14 @@ export function policyFor(server: Pick<McpServerConfig, 'policy' | 'toolPolicy'>
 }
 
 /** The policy of an external server's tool: its tool_policy entry, else the server's policy. */
-export function serverToolPolicy(server: Pick<McpServerConfig, 'name' | 'policy' | 'toolPolicy'>, tool: string): PolicyDecision {
+export function serverToolPolicy(
+  server: Pick<McpServerConfig, 'name' | 'policy' | 'toolPolicy'>,
+  tool: string,
+): PolicyDecision {
   return {
     policy: policyFor(server, tool),
-    source: server.toolPolicy[tool] !== undefined ? `mcp.${server.name}.tool_policy.${tool}` : `mcp.${server.name}.policy`,
+    source:
+      server.toolPolicy[tool] !== undefined ? `mcp.${server.name}.tool_policy.${tool}` : `mcp.${server.name}.policy`,
   };
 }
 
@@ -56,10 +64,18 @@ function stricter(a: PolicyDecision | undefined, b: PolicyDecision | undefined):
  * entries naming the tool apply to the alias too, and where the alias's own entry at the same
  * level (exact, or glob) says otherwise, the stricter of the two holds.
  */
-export function servedToolPolicy(serve: Pick<McpServeConfig, 'policy' | 'toolPolicy'>): (def: Pick<ToolDefinition, 'name' | 'metadata'>) => PolicyDecision {
-  const globs = Object.entries(serve.toolPolicy).map(([pattern, policy]) => ({ pattern, policy, match: picomatch(pattern) }));
+export function servedToolPolicy(
+  serve: Pick<McpServeConfig, 'policy' | 'toolPolicy'>,
+): (def: Pick<ToolDefinition, 'name' | 'metadata'>) => PolicyDecision {
+  const globs = Object.entries(serve.toolPolicy).map(([pattern, policy]) => ({
+    pattern,
+    policy,
+    match: picomatch(pattern),
+  }));
   const exactFor = (name: string): PolicyDecision | undefined =>
-    Object.hasOwn(serve.toolPolicy, name) ? { policy: serve.toolPolicy[name]!, source: `mcp.serve.tool_policy."${name}"` } : undefined;
+    Object.hasOwn(serve.toolPolicy, name)
+      ? { policy: serve.toolPolicy[name]!, source: `mcp.serve.tool_policy."${name}"` }
+      : undefined;
   const globFor = (name: string): PolicyDecision | undefined => {
     const glob = globs.find((g) => g.match(name));
     return glob && { policy: glob.policy, source: `mcp.serve.tool_policy."${glob.pattern}"` };
@@ -73,12 +89,19 @@ export function servedToolPolicy(serve: Pick<McpServeConfig, 'policy' | 'toolPol
     if (glob) return glob;
     if (serve.policy) return { policy: serve.policy, source: 'mcp.serve.policy' };
     const kind = toolKind(def);
-    return kind === 'read' ? { policy: 'allow', source: 'the mcp.serve default for read tools' } : { policy: 'ask', source: `the mcp.serve default for ${kind} tools` };
+    return kind === 'read'
+      ? { policy: 'allow', source: 'the mcp.serve default for read tools' }
+      : { policy: 'ask', source: `the mcp.serve default for ${kind} tools` };
   };
 }
 
 /** Resolves when the call may go ahead; throws ToolError("denied") naming the tool and the setting otherwise. */
-export async function enforce(tool: string, decision: PolicyDecision, args: Record<string, unknown>, opts: PolicyOptions): Promise<void> {
+export async function enforce(
+  tool: string,
+  decision: PolicyDecision,
+  args: Record<string, unknown>,
+  opts: PolicyOptions,
+): Promise<void> {
   const { policy, source } = decision;
   const setting = source.startsWith('mcp.') ? `${source} = "${policy}"` : `${source}: "${policy}"`;
   if (policy === 'allow') return;
@@ -87,12 +110,23 @@ export async function enforce(tool: string, decision: PolicyDecision, args: Reco
   try {
     answer = opts.confirm ? await opts.confirm(tool, args, setting) : undefined;
   } catch (err) {
-    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${messageOf(err)}`, { policy, source });
+    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${messageOf(err)}`, {
+      policy,
+      source,
+    });
   }
   if (answer === undefined) {
-    opts.log.info('mcp: ask policy answered headless', { tool, answer: opts.headlessAsk, setting: 'mcp.settings.headless_ask' });
+    opts.log.info('mcp: ask policy answered headless', {
+      tool,
+      answer: opts.headlessAsk,
+      setting: 'mcp.settings.headless_ask',
+    });
     if (opts.headlessAsk === 'allow') return;
-    throw new ToolError('denied', `${tool} needs confirmation (${setting}) and no one can be asked; mcp.settings.headless_ask = "deny"`, { policy, source });
+    throw new ToolError(
+      'denied',
+      `${tool} needs confirmation (${setting}) and no one can be asked; mcp.settings.headless_ask = "deny"`,
+      { policy, source },
+    );
   }
   const ok = answer;
   if (!ok) throw new ToolError('denied', `${tool} was declined when asked (${setting})`, { policy, source });

@@ -10,11 +10,18 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import picomatch from 'picomatch';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
-import { ToolError, type ToolDefinition, type ToolOutcome, type ToolRegistry } from '../tools';
+import type { ToolError, ToolDefinition, ToolOutcome, ToolRegistry } from '../tools';
 import type { McpServeConfig } from './config';
 import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
 import { canonicalToolName } from '../contract/toolNames';
@@ -94,27 +101,47 @@ function asMcpTool(name: string, def: ToolDefinition): Tool {
   };
 }
 
-function isMcpShaped(output: unknown): output is { content: CallToolResult['content']; structuredContent?: Record<string, unknown> } {
+function isMcpShaped(
+  output: unknown,
+): output is { content: CallToolResult['content']; structuredContent?: Record<string, unknown> } {
   return typeof output === 'object' && output !== null && Array.isArray((output as { content?: unknown }).content);
 }
 
 /** A registry outcome as an MCP CallToolResult. Tool failures are results with isError, as the spec asks. */
 export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
   if (outcome.status === 'error') {
-    return { content: [{ type: 'text', text: `${outcome.error.code}: ${outcome.error.message}` }], isError: true, _meta: { 'loom/code': outcome.error.code } };
+    return {
+      content: [{ type: 'text', text: `${outcome.error.code}: ${outcome.error.message}` }],
+      isError: true,
+      _meta: { 'loom/code': outcome.error.code },
+    };
   }
   const output = outcome.output;
   // A proxied MCP tool already answers in MCP's shape.
-  if (isMcpShaped(output)) return output.structuredContent === undefined ? { content: output.content } : { content: output.content, structuredContent: output.structuredContent };
+  if (isMcpShaped(output))
+    return output.structuredContent === undefined
+      ? { content: output.content }
+      : { content: output.content, structuredContent: output.structuredContent };
   const text = typeof output === 'string' ? output : JSON.stringify(output ?? null);
-  const structured = typeof output === 'object' && output !== null && !Array.isArray(output) ? (output as Record<string, unknown>) : undefined;
-  return structured ? { content: [{ type: 'text', text }], structuredContent: structured } : { content: [{ type: 'text', text }] };
+  const structured =
+    typeof output === 'object' && output !== null && !Array.isArray(output)
+      ? (output as Record<string, unknown>)
+      : undefined;
+  return structured
+    ? { content: [{ type: 'text', text }], structuredContent: structured }
+    : { content: [{ type: 'text', text }] };
 }
 
 /** One MCP server instance (one per client session) over the registry. */
-export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolFilter(opts.include, opts.exclude)): Server {
+export function createLoomMcpServer(
+  opts: ServeOptions,
+  allowed: Matcher = toolFilter(opts.include, opts.exclude),
+): Server {
   const log = opts.log;
-  const server = new Server({ name: 'loom', version: opts.version ?? '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+  const server = new Server(
+    { name: 'loom', version: opts.version ?? '0.1.0' },
+    { capabilities: { tools: { listChanged: true } } },
+  );
   const policyOf = servedToolPolicy(opts.policy?.serve ?? { toolPolicy: {} });
   const policyOpts = { confirm: opts.policy?.confirm, headlessAsk: opts.policy?.headlessAsk ?? 'deny', log } as const;
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -129,7 +156,12 @@ export function createLoomMcpServer(opts: ServeOptions, allowed: Matcher = toolF
       await enforce(def.name, policyOf(def), args, policyOpts);
     } catch (err) {
       const e = err as ToolError;
-      return toCallToolResult({ id: '', status: 'error', error: { code: e.code, message: e.message, details: e.details }, durationMs: 0 });
+      return toCallToolResult({
+        id: '',
+        status: 'error',
+        error: { code: e.code, message: e.message, details: e.details },
+        durationMs: 0,
+      });
     }
     const outcome = await opts.registry.call({
       name: def.name,
@@ -152,20 +184,32 @@ class ListChangedWatcher {
   private last: string;
   private readonly subscription: { dispose(): void };
 
-  constructor(private readonly opts: ServeOptions, private readonly allowed: Matcher) {
+  constructor(
+    private readonly opts: ServeOptions,
+    private readonly allowed: Matcher,
+  ) {
     this.last = this.signature();
     this.subscription = opts.registry.onDidChangeTools(() => this.check());
   }
 
   private signature(): string {
-    return JSON.stringify([...exposedToolTable(this.opts.registry, this.allowed, this.opts.log)].map(([n, d]) => [n, d.description, d.parametersSchema]));
+    return JSON.stringify(
+      [...exposedToolTable(this.opts.registry, this.allowed, this.opts.log)].map(([n, d]) => [
+        n,
+        d.description,
+        d.parametersSchema,
+      ]),
+    );
   }
 
   private check(): void {
     const now = this.signature();
     if (now === this.last) return;
     this.last = now;
-    for (const server of this.servers) server.sendToolListChanged().catch((err: Error) => this.opts.log.debug('tools/list_changed not sent', { error: err }));
+    for (const server of this.servers)
+      server
+        .sendToolListChanged()
+        .catch((err: Error) => this.opts.log.debug('tools/list_changed not sent', { error: err }));
   }
 
   add(server: Server): SessionServer {
@@ -194,7 +238,9 @@ export interface McpServeHandle {
 }
 
 /** Serves the registry over streamable HTTP at http://<host>:<port>/mcp; every request needs `Authorization: Bearer <token>`. */
-export async function serveMcpHttp(opts: ServeOptions & { host?: '127.0.0.1' | '::1'; port?: number; token: string }): Promise<McpHttpHost> {
+export async function serveMcpHttp(
+  opts: ServeOptions & { host?: '127.0.0.1' | '::1'; port?: number; token: string },
+): Promise<McpHttpHost> {
   if (!opts.token) throw new Error('serveMcpHttp: a token is required (Loom never serves tools without one)');
   const log = opts.log.child('serve');
   const allowed = toolFilter(opts.include, opts.exclude);
@@ -221,7 +267,9 @@ export async function serveMcpHttp(opts: ServeOptions & { host?: '127.0.0.1' | '
 }
 
 /** Serves the registry over stdio (the process's own stdin/stdout unless given): for `--mcp-stdio` runs launched by an MCP client. */
-export async function serveMcpStdio(opts: ServeOptions & { stdin?: Readable; stdout?: Writable }): Promise<McpServeHandle> {
+export async function serveMcpStdio(
+  opts: ServeOptions & { stdin?: Readable; stdout?: Writable },
+): Promise<McpServeHandle> {
   const log = opts.log.child('serve');
   const allowed = toolFilter(opts.include, opts.exclude);
   const watcher = new ListChangedWatcher({ ...opts, log }, allowed);

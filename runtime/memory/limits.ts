@@ -58,18 +58,21 @@ const name = (field: string, value: unknown) => bounded(field, value, LIMITS.max
 const text = (field: string, value: unknown) => bounded(field, value, LIMITS.maxTextBytes);
 
 function finite(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${field} must be a finite number (got ${String(value)})`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw invalid(`${field} must be a finite number (got ${String(value)})`);
   return value;
 }
 
 function timestamp(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${field} must be a non-negative number of milliseconds (got ${String(value)})`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalid(`${field} must be a non-negative number of milliseconds (got ${String(value)})`);
   return value;
 }
 
 /** A count the caller chooses (limit, k, max_events): negative is a mistake, 0 the default. */
 export function count(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalid(`${field} must be a non-negative integer (got ${String(value)})`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw invalid(`${field} must be a non-negative integer (got ${String(value)})`);
   return value;
 }
 
@@ -77,7 +80,8 @@ export function stringMap(field: string, value: unknown): Record<string, string>
   const map = (value ?? {}) as Record<string, unknown>;
   if (typeof map !== 'object') throw invalid(`${field} must be a map of strings`);
   const entries = Object.entries(map);
-  if (entries.length > LIMITS.maxMapEntries) throw invalid(`${field} has too many entries (${entries.length}; at most ${LIMITS.maxMapEntries})`);
+  if (entries.length > LIMITS.maxMapEntries)
+    throw invalid(`${field} has too many entries (${entries.length}; at most ${LIMITS.maxMapEntries})`);
   return Object.fromEntries(entries.map(([k, v]) => [name(`${field} key`, k), text(`${field}["${k}"]`, v)]));
 }
 

@@ -80,9 +80,15 @@ export class Memory {
    * The oldest kept plan of the session with the same symbol and action whose time is within the
    * window (at least LIMITS.minDuplicateWindowSec) of this plan's, before or after it.
    */
-  async checkDuplicate(session: string, input: Partial<Plan> | null | undefined, windowSec: number, by: string): Promise<Duplicate | undefined> {
+  async checkDuplicate(
+    session: string,
+    input: Partial<Plan> | null | undefined,
+    windowSec: number,
+    by: string,
+  ): Promise<Duplicate | undefined> {
     const plan = valid.plan(input);
-    if (!Number.isInteger(windowSec)) throw new MemoryError('invalid_argument', `time_window_sec must be an integer (got ${String(windowSec)})`);
+    if (!Number.isInteger(windowSec))
+      throw new MemoryError('invalid_argument', `time_window_sec must be an integer (got ${String(windowSec)})`);
     const at = plan.timestampMs || this.now();
     const windowMs = Math.max(windowSec, LIMITS.minDuplicateWindowSec) * 1000;
     const [found] = await this.read<Plan>(PLANS, session, {
@@ -95,12 +101,22 @@ export class Memory {
   }
 
   /** Records what became of a plan (the newest LIMITS.executionsPerSession per session). */
-  async markExecuted(session: string, planHash: string, input: Partial<Execution> | null | undefined, by: string): Promise<Execution> {
+  async markExecuted(
+    session: string,
+    planHash: string,
+    input: Partial<Execution> | null | undefined,
+    by: string,
+  ): Promise<Execution> {
     const hash = valid.planHash('plan_hash', planHash);
-    const record = input ? valid.execution(input) : valid.execution({ planHash: hash, status: 'executed', executed: true });
+    const record = input
+      ? valid.execution(input)
+      : valid.execution({ planHash: hash, status: 'executed', executed: true });
     if (!record.planHash) record.planHash = hash;
     else if (hash && record.planHash !== hash) {
-      throw new MemoryError('invalid_argument', `execution.plan_hash "${record.planHash}" differs from plan_hash "${hash}"`);
+      throw new MemoryError(
+        'invalid_argument',
+        `execution.plan_hash "${record.planHash}" differs from plan_hash "${hash}"`,
+      );
     }
     if (!record.planHash) throw new MemoryError('invalid_argument', 'plan_hash is required');
     if (!record.timestampMs) record.timestampMs = this.now();
@@ -135,7 +151,12 @@ export class Memory {
   }
 
   /** Keeps one line for the event (type, source, time; not its payload), the newest LIMITS.eventsPerSession per session. */
-  async appendEvent(session: string, input: Partial<EpisodeEvent> | null | undefined, metadata: unknown, by: string): Promise<void> {
+  async appendEvent(
+    session: string,
+    input: Partial<EpisodeEvent> | null | undefined,
+    metadata: unknown,
+    by: string,
+  ): Promise<void> {
     const event = valid.episodeEvent(input);
     valid.stringMap('metadata', metadata); // bounded, not kept (the reference ignores it too)
     await this.append<EpisodeLine>(EPISODE, session, { line: episodeLine(event) }, by, LIMITS.eventsPerSession);
@@ -150,7 +171,10 @@ export class Memory {
     const needle = valid.query(query).toLowerCase();
     const n = clamp(valid.count('k', k), 1, LIMITS.maxRetrieve);
     valid.stringMap('filters', filters);
-    const found = await this.read<EpisodeLine>(EPISODE, session, { limit: n, where: (e) => e.line.toLowerCase().includes(needle) });
+    const found = await this.read<EpisodeLine>(EPISODE, session, {
+      limit: n,
+      where: (e) => e.line.toLowerCase().includes(needle),
+    });
     return found.map((e) => e.line);
   }
 
@@ -171,7 +195,11 @@ export class Memory {
   }
 
   /** Kept values of a list, decoded once: the store's `match` both filters and collects them. */
-  private async read<T>(list: string, session: string | undefined, opts: { newestFirst?: boolean; limit?: number; where?: (value: T) => boolean }): Promise<T[]> {
+  private async read<T>(
+    list: string,
+    session: string | undefined,
+    opts: { newestFirst?: boolean; limit?: number; where?: (value: T) => boolean },
+  ): Promise<T[]> {
     const values: T[] = [];
     await this.store.readList(list, session === undefined ? undefined : valid.sessionId(session), {
       newestFirst: opts.newestFirst,

@@ -44,13 +44,17 @@ function startTimer(bus: Bus, name: string, timer: TimerConfig, log: Logger): ()
     tick++;
     const payload: TimerPayload = { name, tick, scheduled_ms: scheduledMs, payload: timer.payload ?? null };
     const event = createEvent({ type: topic, source: 'timer', payload, metadata: { 'loom.qos': timer.qos } });
-    bus.publish(topic, event).catch((err: Error) => log.warn('timer tick not published', { timer: name, tick, error: err }));
+    bus
+      .publish(topic, event)
+      .catch((err: Error) => log.warn('timer tick not published', { timer: name, tick, error: err }));
   };
 
   const { intervalMs, cron } = timer;
-  if ((intervalMs === undefined) === (cron === undefined)) throw new Error(`timers.${name}: needs exactly one of intervalMs or cron`);
+  if ((intervalMs === undefined) === (cron === undefined))
+    throw new Error(`timers.${name}: needs exactly one of intervalMs or cron`);
   if (intervalMs !== undefined) {
-    if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new Error(`timers.${name}.intervalMs: must be a positive integer (got ${intervalMs})`);
+    if (!Number.isInteger(intervalMs) || intervalMs < 1)
+      throw new Error(`timers.${name}.intervalMs: must be a positive integer (got ${intervalMs})`);
     const start = Date.now();
     const handle = setInterval(() => fire(start + (tick + 1) * intervalMs), intervalMs);
     log.info('timer started', { timer: name, intervalMs });

@@ -83,7 +83,12 @@ interface WatchedDir {
   children: Map<string, Known>;
 }
 
-export async function startWatcher(bus: Bus, config: LoomConfig, log: Logger, options: WatcherOptions = {}): Promise<Watcher> {
+export async function startWatcher(
+  bus: Bus,
+  config: LoomConfig,
+  log: Logger,
+  options: WatcherOptions = {},
+): Promise<Watcher> {
   const { enabled, include, ignore, debounceMs } = config.watcher;
   if (!enabled) return { pending: () => [], close: async () => {} };
   const root = path.resolve(config.workspace);
@@ -246,10 +251,20 @@ export async function startWatcher(bus: Bus, config: LoomConfig, log: Logger, op
     }
     if (dropped > 0) {
       const directories = [...rescan];
-      const payload: FsOverflowPayload = { dropped, directories: directories.slice(0, 100).map((d) => d || '.'), directories_total: directories.length };
+      const payload: FsOverflowPayload = {
+        dropped,
+        directories: directories.slice(0, 100).map((d) => d || '.'),
+        directories_total: directories.length,
+      };
       dropped = 0;
-      log.warn('watcher overflow: changes summarised', { dropped: payload.dropped, directories: payload.directories_total, maxPending });
-      await bus.publish('fs.overflow', createEvent({ type: 'fs.overflow', source: 'watcher', payload })).catch((err: Error) => log.warn('watcher event not published', { type: 'fs.overflow', error: err }));
+      log.warn('watcher overflow: changes summarised', {
+        dropped: payload.dropped,
+        directories: payload.directories_total,
+        maxPending,
+      });
+      await bus
+        .publish('fs.overflow', createEvent({ type: 'fs.overflow', source: 'watcher', payload }))
+        .catch((err: Error) => log.warn('watcher event not published', { type: 'fs.overflow', error: err }));
     }
     for (const rel of [...rescan]) {
       rescan.delete(rel);

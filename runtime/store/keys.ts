@@ -41,7 +41,8 @@ export function itemTail(timestampMs: number, seq: number, id: string): string {
 /** Prefix of a session's primary keys, from the session as escaped in g!/gt! index values. */
 export const contextPrefixEscaped = (escapedSession: string) => `c${SEP}${escapedSession}${SEP}`;
 export const contextPrefix = (session: string) => contextPrefixEscaped(escapeName(session));
-export const sessionTypePrefix = (session: string, type: string) => `ct${SEP}${escapeName(session)}${SEP}${escapeName(type)}${SEP}`;
+export const sessionTypePrefix = (session: string, type: string) =>
+  `ct${SEP}${escapeName(session)}${SEP}${escapeName(type)}${SEP}`;
 export const allSessionsPrefix = () => `g${SEP}`;
 export const typePrefix = (type: string) => `gt${SEP}${escapeName(type)}${SEP}`;
 export const idKey = (id: string) => `id${SEP}${escapeName(id)}`;

@@ -76,11 +76,18 @@ export async function openStore(dir: string, log?: Logger): Promise<Store> {
     const cause = (err as { cause?: { code?: string } }).cause;
     if (cause?.code === 'LEVEL_LOCKED') {
       const pid = await readOwnerPid(folder);
-      throw new StoreError('locked', `another Loom runtime is using ${folder}${pid ? ` (pid ${pid}?)` : ''}: LevelDB allows one process per store folder`);
+      throw new StoreError(
+        'locked',
+        `another Loom runtime is using ${folder}${pid ? ` (pid ${pid}?)` : ''}: LevelDB allows one process per store folder`,
+      );
     }
     throw err;
   }
-  await fs.writeFile(path.join(folder, OWNER_FILE), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n', { mode: 0o600 });
+  await fs.writeFile(
+    path.join(folder, OWNER_FILE),
+    JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n',
+    { mode: 0o600 },
+  );
   await privateFiles(folder);
   log?.info('store opened', { dir: folder });
   return new LevelStore(db, folder, log);
@@ -109,7 +116,9 @@ class LevelStore implements Store {
     private readonly log?: Logger,
   ) {}
 
-  async saveContext(input: Partial<ContextItem> & { sessionId: string; type: string; content: string }): Promise<ContextItem> {
+  async saveContext(
+    input: Partial<ContextItem> & { sessionId: string; type: string; content: string },
+  ): Promise<ContextItem> {
     this.assertOpen();
     const item = validItem(input);
     const seq = this.seq++;
@@ -153,7 +162,9 @@ class LevelStore implements Store {
     const primaryOf = (k: Buffer, v: Buffer): Buffer => {
       const tail = k.subarray(Buffer.byteLength(prefix)).toString('utf8');
       // ct! entries carry no value: their session is the query's; g!/gt! entries carry it.
-      return key((sessionId !== undefined ? contextPrefix(sessionId) : contextPrefixEscaped(v.toString('utf8'))) + tail);
+      return key(
+        (sessionId !== undefined ? contextPrefix(sessionId) : contextPrefixEscaped(v.toString('utf8'))) + tail,
+      );
     };
 
     const iterator = this.db.iterator({
@@ -164,9 +175,13 @@ class LevelStore implements Store {
     const found: ContextItem[] = [];
     try {
       while (found.length < q.limit) {
-        const entries = await iterator.nextv(q.text === undefined ? Math.min(SCAN_BATCH, q.limit - found.length) : SCAN_BATCH);
+        const entries = await iterator.nextv(
+          q.text === undefined ? Math.min(SCAN_BATCH, q.limit - found.length) : SCAN_BATCH,
+        );
         if (entries.length === 0) break;
-        const values = direct ? entries.map(([, v]) => v) : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
+        const values = direct
+          ? entries.map(([, v]) => v)
+          : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
         for (const value of values) {
           if (!value) continue;
           const item = JSON.parse(value.toString('utf8')) as ContextItem;
@@ -202,10 +217,13 @@ class LevelStore implements Store {
 
   async listState(agentId: string, prefix = '', limit?: number): Promise<StateEntry[]> {
     this.assertOpen();
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+      throw invalid(`limit must be a positive integer (got ${String(limit)})`);
     const base = statePrefix(validName('agentId', agentId));
     const start = Buffer.byteLength(base);
-    const entries = await this.db.iterator({ gte: key(base + prefix), lt: afterPrefix(base + prefix), limit: limit ?? -1 }).all();
+    const entries = await this.db
+      .iterator({ gte: key(base + prefix), lt: afterPrefix(base + prefix), limit: limit ?? -1 })
+      .all();
     return entries.map(([k, value]) => ({ key: k.subarray(start).toString('utf8'), value }));
   }
 
@@ -237,8 +255,12 @@ class LevelStore implements Store {
   async readList(list: string, session: string | undefined, query: ListQuery = {}): Promise<Buffer[]> {
     this.assertOpen();
     const { newestFirst = false, limit, match } = query;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw invalid(`limit must be a positive integer (got ${String(limit)})`);
-    const prefix = session === undefined ? listPrefix(validName('list', list)) : listSessionPrefix(validName('list', list), validName('session', session));
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+      throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+    const prefix =
+      session === undefined
+        ? listPrefix(validName('list', list))
+        : listSessionPrefix(validName('list', list), validName('session', session));
     const wanted = limit ?? Infinity;
     const iterator = this.db.values({ gte: key(prefix), lt: afterPrefix(prefix), reverse: newestFirst });
     const found: Buffer[] = [];
@@ -260,7 +282,14 @@ class LevelStore implements Store {
 
   async sizeBytes(): Promise<number> {
     const names = await fs.readdir(this.dir);
-    const sizes = await Promise.all(names.map((n) => fs.stat(path.join(this.dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
+    const sizes = await Promise.all(
+      names.map((n) =>
+        fs.stat(path.join(this.dir, n)).then(
+          (s) => (s.isFile() ? s.size : 0),
+          () => 0,
+        ),
+      ),
+    );
     return sizes.reduce((a, b) => a + b, 0);
   }
 
@@ -309,7 +338,8 @@ function invalid(message: string): StoreError {
 }
 
 function validName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw invalid(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
   return value;
 }
 
@@ -340,11 +370,18 @@ function validItem(input: Partial<ContextItem> & { sessionId: string; type: stri
   };
 }
 
-function validQuery(q: ContextQuery): { sinceMs?: number; untilMs?: number; text?: string; limit: number; newestFirst: boolean } {
+function validQuery(q: ContextQuery): {
+  sinceMs?: number;
+  untilMs?: number;
+  text?: string;
+  limit: number;
+  newestFirst: boolean;
+} {
   if (q.sessionId !== undefined) validName('sessionId', q.sessionId);
   if (q.type !== undefined) validName('type', q.type);
   const limit = q.limit ?? DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit <= 0) throw invalid(`limit must be a positive integer (got ${String(q.limit)})`);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw invalid(`limit must be a positive integer (got ${String(q.limit)})`);
   if (q.text !== undefined && typeof q.text !== 'string') throw invalid(`text must be a string (got ${typeof q.text})`);
   return {
     sinceMs: q.sinceMs === undefined ? undefined : validTime('sinceMs', q.sinceMs),

@@ -2,7 +2,18 @@
 // an SDK is registered (by an embedder, or a later exporter option); every part records through
 // these names so a trace and the counters read the same everywhere.
 import { randomBytes } from 'node:crypto';
-import { context, metrics, propagation, trace, type Context, type MeterProvider, type Span, type Tracer, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import {
+  context,
+  metrics,
+  propagation,
+  trace,
+  type Context,
+  type MeterProvider,
+  type Span,
+  type Tracer,
+  SpanKind,
+  SpanStatusCode,
+} from '@opentelemetry/api';
 
 // Asked of the global provider at each use: a tracer taken once would keep feeding a provider
 // that has since been disabled or replaced (trace.disable() makes a fresh proxy provider).
@@ -33,11 +44,21 @@ function instruments(): Instruments {
 }
 
 export const counters: Instruments = {
-  get published() { return instruments().published; },
-  get delivered() { return instruments().delivered; },
-  get dropped() { return instruments().dropped; },
-  get toolCalls() { return instruments().toolCalls; },
-  get toolDuration() { return instruments().toolDuration; },
+  get published() {
+    return instruments().published;
+  },
+  get delivered() {
+    return instruments().delivered;
+  },
+  get dropped() {
+    return instruments().dropped;
+  },
+  get toolCalls() {
+    return instruments().toolCalls;
+  },
+  get toolDuration() {
+    return instruments().toolDuration;
+  },
 };
 
 // Root trace ids for events that arrive with none while no SDK records: a random per-process prefix
@@ -55,7 +76,10 @@ let rootUpper = '';
 export function rootTraceparent(): string {
   rootCounter++;
   const low = rootCounter & 0xff;
-  if (low === 0 || rootUpper === '') rootUpper = Math.floor(rootCounter / 256).toString(16).padStart(14, '0');
+  if (low === 0 || rootUpper === '')
+    rootUpper = Math.floor(rootCounter / 256)
+      .toString(16)
+      .padStart(14, '0');
   const last = HEX_BYTE[low];
   return '00-' + ROOT_PREFIX + rootUpper + last + '-' + rootUpper + last[0] + '1-01';
 }
@@ -65,7 +89,10 @@ export function contextFrom(carrier: Record<string, string> | undefined): Contex
   if (!carrier) return context.active();
   const tp = carrier['traceparent'] ?? carrier['loom.traceparent'];
   if (!tp) return context.active();
-  return propagation.extract(context.active(), { traceparent: tp, ...(carrier['tracestate'] ? { tracestate: carrier['tracestate'] } : {}) });
+  return propagation.extract(context.active(), {
+    traceparent: tp,
+    ...(carrier['tracestate'] ? { tracestate: carrier['tracestate'] } : {}),
+  });
 }
 
 /** Writes the active span's traceparent into a carrier (no-op without an SDK and propagator). */
@@ -74,4 +101,3 @@ export function injectInto(carrier: Record<string, string>, ctx: Context = conte
 }
 
 export { context, trace, SpanKind, SpanStatusCode, type Span, type Context };
-

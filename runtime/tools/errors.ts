@@ -15,7 +15,14 @@ const STATUS_BY_CODE: Partial<Record<ToolErrorCode, ProtoToolStatus>> = {
   timeout: 'TOOL_TIMEOUT',
 };
 
-const KNOWN_CODES = new Set<ToolErrorCode>(['not_found', 'invalid_arguments', 'denied', 'timeout', 'failed', 'unavailable']);
+const KNOWN_CODES = new Set<ToolErrorCode>([
+  'not_found',
+  'invalid_arguments',
+  'denied',
+  'timeout',
+  'failed',
+  'unavailable',
+]);
 
 /** The proto status for an error code; codes without their own status travel as TOOL_ERROR with error.code set. */
 export function protoStatusFor(code: ToolErrorCode | undefined): ProtoToolStatus {
@@ -45,7 +52,11 @@ const CODE_BY_STATUS: Record<string, ToolErrorCode> = {
  * The other direction, for tools whose provider answers with a ToolResult (an agent over the
  * bridge): returns the parsed output, or throws the ToolError the result carries.
  */
-export function unwrapToolResult(result: { status?: string | number | null; output?: string | null; error?: { code?: string | null; message?: string | null; details?: Record<string, string> | null } | null }): unknown {
+export function unwrapToolResult(result: {
+  status?: string | number | null;
+  output?: string | null;
+  error?: { code?: string | null; message?: string | null; details?: Record<string, string> | null } | null;
+}): unknown {
   const status = String(result.status ?? 'TOOL_OK');
   if (status === 'TOOL_OK' || status === '0') {
     if (!result.output) return null;
@@ -57,5 +68,9 @@ export function unwrapToolResult(result: { status?: string | number | null; outp
   }
   const given = result.error?.code as ToolErrorCode | undefined;
   const code = CODE_BY_STATUS[status] ?? (given && KNOWN_CODES.has(given) ? given : 'failed');
-  throw new ToolError(code, result.error?.message || `tool failed with status ${status}`, result.error?.details ?? undefined);
+  throw new ToolError(
+    code,
+    result.error?.message || `tool failed with status ${status}`,
+    result.error?.details ?? undefined,
+  );
 }

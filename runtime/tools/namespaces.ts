@@ -2,7 +2,22 @@
 // names kept for the runtime's parts. Nobody else registers tools in them — not an MCP server
 // (its name is its namespace) and not an agent — so a tool named "ui:confirm" or "fs:read" is
 // always the one Loom provides, and an agent cannot take a name the window is about to register.
-export const LOOM_NAMESPACES: readonly string[] = ['fs', 'system', 'weather', 'editor', 'ui', 'clipboard', 'agent', 'agents', 'mcp', 'loom', 'runtime', 'bus', 'store', 'vscode'];
+export const LOOM_NAMESPACES: readonly string[] = [
+  'fs',
+  'system',
+  'weather',
+  'editor',
+  'ui',
+  'clipboard',
+  'agent',
+  'agents',
+  'mcp',
+  'loom',
+  'runtime',
+  'bus',
+  'store',
+  'vscode',
+];
 
 /** The namespaces the VS Code window's own tools use (its agent id is "vscode"). */
 export const WINDOW_NAMESPACES: readonly string[] = ['editor', 'ui', 'clipboard'];

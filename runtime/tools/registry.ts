@@ -6,10 +6,28 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { Logger } from '../log';
-import { type Context, context, contextFrom, counters, injectInto, SpanKind, SpanStatusCode, trace, tracer } from '../telemetry';
+import {
+  type Context,
+  context,
+  contextFrom,
+  counters,
+  injectInto,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  tracer,
+} from '../telemetry';
 import { ToolError } from './errors';
 import { closestNames } from '../suggest';
-import type { Disposable, ToolCallRequest, ToolContext, ToolDefinition, ToolHandler, ToolOutcome, ToolRegistry } from './types';
+import type {
+  Disposable,
+  ToolCallRequest,
+  ToolContext,
+  ToolDefinition,
+  ToolHandler,
+  ToolOutcome,
+  ToolRegistry,
+} from './types';
 import { messageOf } from '../contract/errors';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -74,12 +92,22 @@ export class DefaultToolRegistry implements ToolRegistry {
   register(definition: ToolDefinition, handler: ToolHandler, options: RegisterOptions = {}): Disposable {
     const { name } = definition;
     if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
-      throw new ToolError('invalid_arguments', `invalid tool name ${JSON.stringify(name)}: expected "namespace:name" or a name without a namespace (letters, digits, "_", "-", ".")`);
+      throw new ToolError(
+        'invalid_arguments',
+        `invalid tool name ${JSON.stringify(name)}: expected "namespace:name" or a name without a namespace (letters, digits, "_", "-", ".")`,
+      );
     }
     // A tool known only from another runtime ([cluster]) yields its name to one of this runtime.
-    if (this.tools.get(name)?.definition.owner === CLUSTER_TOOL_OWNER && definition.owner !== CLUSTER_TOOL_OWNER) this.tools.delete(name);
-    if (this.tools.has(name)) throw new ToolError('invalid_arguments', `tool ${name} is already registered (owner ${this.tools.get(name)!.definition.owner ?? 'unknown'})`);
-    const validate = options.trustedSchema ? (checkSchemaShape(name, definition.parametersSchema), undefined) : this.compile(name, definition.parametersSchema, false);
+    if (this.tools.get(name)?.definition.owner === CLUSTER_TOOL_OWNER && definition.owner !== CLUSTER_TOOL_OWNER)
+      this.tools.delete(name);
+    if (this.tools.has(name))
+      throw new ToolError(
+        'invalid_arguments',
+        `tool ${name} is already registered (owner ${this.tools.get(name)!.definition.owner ?? 'unknown'})`,
+      );
+    const validate = options.trustedSchema
+      ? (checkSchemaShape(name, definition.parametersSchema), undefined)
+      : this.compile(name, definition.parametersSchema, false);
     const entry: Entry = { definition: { ...definition }, handler, validate };
     this.tools.set(name, entry);
     this.log.debug('tool registered', { tool: name, owner: definition.owner });
@@ -143,7 +171,18 @@ export class DefaultToolRegistry implements ToolRegistry {
     const id = request.id || randomUUID();
     const started = performance.now();
     const parent = contextFrom(request.headers);
-    const span = tracer.startSpan(`tool ${request.name}`, { kind: SpanKind.INTERNAL, attributes: { 'loom.tool.name': request.name, 'loom.tool.call_id': id, 'loom.tool.caller': request.caller ?? 'runtime' } }, parent);
+    const span = tracer.startSpan(
+      `tool ${request.name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          'loom.tool.name': request.name,
+          'loom.tool.call_id': id,
+          'loom.tool.caller': request.caller ?? 'runtime',
+        },
+      },
+      parent,
+    );
     let result: { ok: true; output: unknown } | { ok: false; error: ToolError };
     try {
       const spanContext = trace.setSpan(parent, span);
@@ -155,7 +194,16 @@ export class DefaultToolRegistry implements ToolRegistry {
     const durationMs = performance.now() - started;
     const outcome: ToolOutcome = result.ok
       ? { id, status: 'ok', output: result.output, durationMs }
-      : { id, status: 'error', error: { code: result.error.code, message: result.error.message, ...(result.error.details ? { details: result.error.details } : {}) }, durationMs };
+      : {
+          id,
+          status: 'error',
+          error: {
+            code: result.error.code,
+            message: result.error.message,
+            ...(result.error.details ? { details: result.error.details } : {}),
+          },
+          durationMs,
+        };
     this.record(request, outcome, span);
     return outcome;
   }
@@ -173,7 +221,13 @@ export class DefaultToolRegistry implements ToolRegistry {
     const controller = new AbortController();
     const headers: Record<string, string> = { ...(request.headers ?? {}) };
     injectInto(headers, spanContext); // explicit: without a context manager the active context is not carried
-    const ctx: ToolContext = { callId: id, caller: request.caller ?? 'runtime', timeoutMs, signal: controller.signal, headers };
+    const ctx: ToolContext = {
+      callId: id,
+      caller: request.caller ?? 'runtime',
+      timeoutMs,
+      signal: controller.signal,
+      headers,
+    };
 
     let timer: NodeJS.Timeout | undefined;
     let onCancel: (() => void) | undefined;
@@ -181,7 +235,9 @@ export class DefaultToolRegistry implements ToolRegistry {
     // signal is left to finish on its own and its late answer is dropped.
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new ToolError('timeout', `${request.name} timed out after ${timeoutMs} ms`, { timeout_ms: String(timeoutMs) });
+        const err = new ToolError('timeout', `${request.name} timed out after ${timeoutMs} ms`, {
+          timeout_ms: String(timeoutMs),
+        });
         controller.abort(err);
         reject(err);
       }, timeoutMs);
@@ -197,7 +253,12 @@ export class DefaultToolRegistry implements ToolRegistry {
     });
     const work = Promise.resolve().then(() => entry.handler(args, ctx));
     work.catch((err) => {
-      if (controller.signal.aborted) this.log.debug('tool finished after its call was settled', { tool: request.name, callId: id, error: String(err) });
+      if (controller.signal.aborted)
+        this.log.debug('tool finished after its call was settled', {
+          tool: request.name,
+          callId: id,
+          error: String(err),
+        });
     });
     try {
       return await Promise.race([work, deadline]);
@@ -213,7 +274,11 @@ export class DefaultToolRegistry implements ToolRegistry {
     const suggestions = closestNames(String(name), [...this.tools.keys()]);
     const hint = suggestions.length ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(' or ')}?` : '';
     // "not found" in so many words: the reference's agents and tests look for it in the message.
-    return new ToolError('not_found', `tool ${JSON.stringify(name)} not found${hint}`, suggestions.length ? { suggestions: suggestions.join(',') } : undefined);
+    return new ToolError(
+      'not_found',
+      `tool ${JSON.stringify(name)} not found${hint}`,
+      suggestions.length ? { suggestions: suggestions.join(',') } : undefined,
+    );
   }
 
   private compile(name: string, schema: Record<string, unknown>, trusted: boolean): ValidateFunction {
@@ -244,7 +309,13 @@ export class DefaultToolRegistry implements ToolRegistry {
     span.setAttribute('loom.tool.status', status);
     if (outcome.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
     span.end();
-    if (outcome.status === 'error') this.log.debug('tool call failed', { tool: request.name, callId: outcome.id, code: outcome.error.code, error: outcome.error.message });
+    if (outcome.status === 'error')
+      this.log.debug('tool call failed', {
+        tool: request.name,
+        callId: outcome.id,
+        code: outcome.error.code,
+        error: outcome.error.message,
+      });
     for (const listener of this.listeners) {
       try {
         listener(request, outcome);
@@ -281,7 +352,10 @@ function parseArguments(name: string, raw: ToolCallRequest['arguments'] | undefi
   } else if (raw === undefined || raw === null) value = {};
   else value = structuredClone(raw); // validation fills defaults; the caller's object stays untouched
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ToolError('invalid_arguments', `invalid arguments for ${name}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+    throw new ToolError(
+      'invalid_arguments',
+      `invalid arguments for ${name}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -290,12 +364,16 @@ function parseArguments(name: string, raw: ToolCallRequest['arguments'] | undefi
 function describeError(e: ErrorObject): string {
   const at = e.instancePath || '';
   if (e.keyword === 'required') return `${at}/${(e.params as { missingProperty: string }).missingProperty} is required`;
-  if (e.keyword === 'additionalProperties') return `${at}/${(e.params as { additionalProperty: string }).additionalProperty} is not an allowed property`;
-  if (e.keyword === 'enum') return `${at || '/'} ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')})`;
+  if (e.keyword === 'additionalProperties')
+    return `${at}/${(e.params as { additionalProperty: string }).additionalProperty} is not an allowed property`;
+  if (e.keyword === 'enum')
+    return `${at || '/'} ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')})`;
   return `${at || '/'} ${e.message}`;
 }
 
 function invalidArguments(name: string, errors: ErrorObject[]): ToolError {
   const problems = [...new Set(errors.map(describeError))];
-  return new ToolError('invalid_arguments', `invalid arguments for ${name}: ${problems.join('; ')}`, { errors: JSON.stringify(problems) });
+  return new ToolError('invalid_arguments', `invalid arguments for ${name}: ${problems.join('; ')}`, {
+    errors: JSON.stringify(problems),
+  });
 }

@@ -47,7 +47,12 @@ export interface ToolCallRequest {
 
 export type ToolOutcome =
   | { id: string; status: 'ok'; output: unknown; durationMs: number }
-  | { id: string; status: 'error'; error: { code: ToolErrorCode; message: string; details?: Record<string, string> }; durationMs: number };
+  | {
+      id: string;
+      status: 'error';
+      error: { code: ToolErrorCode; message: string; details?: Record<string, string> };
+      durationMs: number;
+    };
 
 export interface Disposable {
   dispose(): void;

@@ -32,7 +32,11 @@ server.addService(loom.Bridge.service, {
     } catch {
       // not JSON: echo it
     }
-    cb(null, { id: call.request.id, status: 'TOOL_OK', output: Number.isInteger(size) ? 'x'.repeat(size) : call.request.arguments });
+    cb(null, {
+      id: call.request.id,
+      status: 'TOOL_OK',
+      output: Number.isInteger(size) ? 'x'.repeat(size) : call.request.arguments,
+    });
   },
   EventStream: (call) => {
     call.on('data', (msg) => {

@@ -65,7 +65,14 @@ async function oneToOne(n: number, event: LoomEvent): Promise<Figure> {
     });
     baseRate = Math.max(baseRate, n / baseSec);
   }
-  return { name: '1→1 batched', bus: busRate, baseline: baseRate, baselineName: 'array queue', unit: 'events/s', note: 'best of 3 alternating rounds each' };
+  return {
+    name: '1→1 batched',
+    bus: busRate,
+    baseline: baseRate,
+    baselineName: 'array queue',
+    unit: 'events/s',
+    note: 'best of 3 alternating rounds each',
+  };
 }
 
 async function fanOut(n: number, event: LoomEvent): Promise<Figure> {
@@ -101,10 +108,14 @@ async function realtimeOverload(n: number, event: LoomEvent): Promise<Figure> {
   const capacity = 1024;
   const bus = new EventBus({ queueSizes: { realtime: capacity } });
   let got = 0;
-  bus.subscribe('bench.rt', async () => {
-    await nextTurn();
-    got++;
-  }, { qos: 'realtime' });
+  bus.subscribe(
+    'bench.rt',
+    async () => {
+      await nextTurn();
+      got++;
+    },
+    { qos: 'realtime' },
+  );
   let dropped = 0;
   const busSec = await timed(async () => {
     for (let i = 0; i < n; i++) {
@@ -152,11 +163,20 @@ function wildcardPatterns(count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     switch (i % 5) {
-      case 0: out.push(`agent.a${i}.*`); break;
-      case 1: out.push(`agent.*.reply.r${i}`); break;
-      case 2: out.push(`tenant.t${i % 2000}.>`); break;
-      case 3: out.push(`*.s${i}.status`); break;
-      default: out.push(`fs.*.w${i}.>`);
+      case 0:
+        out.push(`agent.a${i}.*`);
+        break;
+      case 1:
+        out.push(`agent.*.reply.r${i}`);
+        break;
+      case 2:
+        out.push(`tenant.t${i % 2000}.>`);
+        break;
+      case 3:
+        out.push(`*.s${i}.status`);
+        break;
+      default:
+        out.push(`fs.*.w${i}.>`);
     }
   }
   return out;
@@ -164,7 +184,18 @@ function wildcardPatterns(count: number): string[] {
 
 async function wildcardMatch(n: number, event: LoomEvent): Promise<Figure[]> {
   const patterns = wildcardPatterns(10_000);
-  const topics = Array.from({ length: 1000 }, (_, i) => [`agent.a${i * 5}.ping`, `agent.x.reply.r${i * 5 + 1}`, `tenant.t${i}.a.b`, `svc.s${i * 5 + 3}.status`, `fs.c.w${i * 5 + 4}.f`, `nobody.${i}`][i % 6]);
+  const topics = Array.from(
+    { length: 1000 },
+    (_, i) =>
+      [
+        `agent.a${i * 5}.ping`,
+        `agent.x.reply.r${i * 5 + 1}`,
+        `tenant.t${i}.a.b`,
+        `svc.s${i * 5 + 3}.status`,
+        `fs.c.w${i * 5 + 4}.f`,
+        `nobody.${i}`,
+      ][i % 6],
+  );
   const bus = new EventBus();
   let delivered = 0;
   for (const p of patterns) bus.subscribe(p, () => void delivered++, { qos: 'realtime' });
@@ -195,8 +226,22 @@ async function wildcardMatch(n: number, event: LoomEvent): Promise<Figure[]> {
   });
   await bus.close();
   return [
-    { name: 'match, 10 000 wildcard subs', bus: n / trieSec, baseline: scanN / scanSec, baselineName: 'linear pattern scan', unit: 'topics/s', note: `${(trieHits / n).toFixed(2)} matches per topic` },
-    { name: 'publish+deliver, 10 000 wildcard subs', bus: n / busSec, baseline: scanN / scanSec, baselineName: 'linear scan (match only)', unit: 'publishes/s', note: `${fmt(delivered)} deliveries` },
+    {
+      name: 'match, 10 000 wildcard subs',
+      bus: n / trieSec,
+      baseline: scanN / scanSec,
+      baselineName: 'linear pattern scan',
+      unit: 'topics/s',
+      note: `${(trieHits / n).toFixed(2)} matches per topic`,
+    },
+    {
+      name: 'publish+deliver, 10 000 wildcard subs',
+      bus: n / busSec,
+      baseline: scanN / scanSec,
+      baselineName: 'linear scan (match only)',
+      unit: 'publishes/s',
+      note: `${fmt(delivered)} deliveries`,
+    },
   ];
 }
 
@@ -213,9 +258,11 @@ async function concurrentPublishers(publishers: number, event: LoomEvent, reps: 
   bus.subscribe('bench.pubs', () => void got++, { qos: 'batched' });
   const busSec = await timed(async () => {
     for (let r = 0; r < reps; r++) {
-      await Promise.all(Array.from({ length: publishers }, async () => {
-        for (let i = 0; i < per; i++) await bus.publish('bench.pubs', event);
-      }));
+      await Promise.all(
+        Array.from({ length: publishers }, async () => {
+          for (let i = 0; i < per; i++) await bus.publish('bench.pubs', event);
+        }),
+      );
     }
     while (got < total) await nextTurn();
   });
@@ -225,13 +272,21 @@ async function concurrentPublishers(publishers: number, event: LoomEvent, reps: 
   const q = new ArrayQueue<LoomEvent>(() => void base++);
   const baseSec = await timed(async () => {
     for (let r = 0; r < reps; r++) {
-      await Promise.all(Array.from({ length: publishers }, async () => {
-        for (let i = 0; i < per; i++) await q.push(event);
-      }));
+      await Promise.all(
+        Array.from({ length: publishers }, async () => {
+          for (let i = 0; i < per; i++) await q.push(event);
+        }),
+      );
     }
     while (base < total) await nextTurn();
   });
-  return { name: `${publishers} publisher${publishers > 1 ? 's' : ''} × 500 → 1 (batched)`, bus: total / busSec, baseline: total / baseSec, baselineName: 'array queue', unit: 'events/s' };
+  return {
+    name: `${publishers} publisher${publishers > 1 ? 's' : ''} × 500 → 1 (batched)`,
+    bus: total / busSec,
+    baseline: total / baseSec,
+    baselineName: 'array queue',
+    unit: 'events/s',
+  };
 }
 
 /** One publisher, 500 events, to S batched subscribers of the topic, beside S array queues. */
@@ -253,7 +308,13 @@ async function multiSubscriber(subscribers: number, event: LoomEvent, reps: numb
     for (let r = 0; r < reps; r++) for (let i = 0; i < per; i++) for (const q of queues) await q.push(event);
     while (base < total) await nextTurn();
   });
-  return { name: `1 → ${subscribers} subscribers × 500 (batched)`, bus: total / busSec, baseline: total / baseSec, baselineName: `${subscribers} array queues`, unit: 'deliveries/s' };
+  return {
+    name: `1 → ${subscribers} subscribers × 500 (batched)`,
+    bus: total / busSec,
+    baseline: total / baseSec,
+    baselineName: `${subscribers} array queues`,
+    unit: 'deliveries/s',
+  };
 }
 
 /** ns per delivery with K subscriptions on one topic, K from 1 to 10 000 (the same total deliveries each). */
@@ -306,11 +367,12 @@ export async function main(): Promise<Figure[]> {
   const rounds: Figure[][] = counts.map(() => []);
   for (let round = 0; round < 3; round++) {
     const order = round % 2 ? [...counts.keys()].reverse() : [...counts.keys()];
-    for (const k of order) rounds[k]!.push(await concurrentPublishers(counts[k]!, event, Math.ceil((reps * 4) / counts[k]!)));
+    for (const k of order)
+      rounds[k]!.push(await concurrentPublishers(counts[k]!, event, Math.ceil((reps * 4) / counts[k]!)));
   }
   const concurrent = rounds.map((r) => r.sort((a, b) => a.bus - b.bus)[1]!);
   figures.push(...concurrent);
-  for (const n of [2, 5, 10]) figures.push(await multiSubscriber(n, event, Math.ceil(reps * 4 / n)));
+  for (const n of [2, 5, 10]) figures.push(await multiSubscriber(n, event, Math.ceil((reps * 4) / n)));
   const curve = await deliveryCurve(event);
   console.log(`bus benchmark (node ${process.version}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   for (const f of figures) {
@@ -320,11 +382,15 @@ export async function main(): Promise<Figure[]> {
     if (f.note) console.log(`${''.padEnd(38)} ${f.note}`);
   }
   const one = concurrent[0]!.bus;
-  console.log(`concurrent publishers, events/s against 1 publisher of this run: ${concurrent.map((f) => `${f.name.split(' ')[0]}: ${(f.bus / one).toFixed(2)}`).join(', ')}`);
+  console.log(
+    `concurrent publishers, events/s against 1 publisher of this run: ${concurrent.map((f) => `${f.name.split(' ')[0]}: ${(f.bus / one).toFixed(2)}`).join(', ')}`,
+  );
   console.log('per-delivery cost by subscriptions on one topic (realtime), ns; baseline: that many array queues');
   console.log('  (with 1 subscription every delivery carries a whole publish; from 10 on, the publish is shared)');
   for (const c of curve) {
-    console.log(`  ${String(c.subs).padStart(6)} subs  bus ${c.ns.toFixed(0).padStart(6)} ns   array queues ${c.baseNs.toFixed(0).padStart(6)} ns   ratio ${(c.baseNs / c.ns).toFixed(3)}   vs 1 sub ${(c.ns / curve[0]!.ns).toFixed(2)}`);
+    console.log(
+      `  ${String(c.subs).padStart(6)} subs  bus ${c.ns.toFixed(0).padStart(6)} ns   array queues ${c.baseNs.toFixed(0).padStart(6)} ns   ratio ${(c.baseNs / c.ns).toFixed(3)}   vs 1 sub ${(c.ns / curve[0]!.ns).toFixed(2)}`,
+    );
   }
   return figures;
 }

@@ -15,7 +15,9 @@ let failed = 0;
 for (const file of benches) {
   console.log(`\n=== ${file}`);
   const python = process.env.LOOM_PYTHON ?? join(dir, '..', '..', '.venv', 'bin', 'python');
-  const [cmd, args] = file.endsWith('.py') ? [python, [join(dir, file)]] : [process.execPath, ['--import', 'tsx', join(dir, file)]];
+  const [cmd, args] = file.endsWith('.py')
+    ? [python, [join(dir, file)]]
+    : [process.execPath, ['--import', 'tsx', join(dir, file)]];
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }

@@ -26,7 +26,8 @@ async function round(r: DefaultToolRegistry, into: number[], expectIsolated: boo
     const start = process.hrtime.bigint();
     const out = await r.call({ name: 'system:shell', arguments: { command: 'echo', args: ['hi'] } });
     into.push(Number(process.hrtime.bigint() - start) / 1e6);
-    if (out.status !== 'ok' || (out.output as { isolated: boolean }).isolated !== expectIsolated) throw new Error(`unexpected result: ${JSON.stringify(out)}`);
+    if (out.status !== 'ok' || (out.output as { isolated: boolean }).isolated !== expectIsolated)
+      throw new Error(`unexpected result: ${JSON.stringify(out)}`);
   }
 }
 
@@ -56,11 +57,14 @@ async function main(): Promise<void> {
     };
     const c = figures(t.confined);
     const o = figures(t.open);
-    const line = (name: string, f: ReturnType<typeof figures>) => `${name.padEnd(28)} ${f.perSec.toFixed(0).padStart(6)} calls/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms`;
+    const line = (name: string, f: ReturnType<typeof figures>) =>
+      `${name.padEnd(28)} ${f.perSec.toFixed(0).padStart(6)} calls/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms`;
     console.log(`system:shell echo hi, ${t.open.length} calls each, sequential (${status.detail})`);
     console.log(line('isolated (bubblewrap)', c));
     console.log(line('baseline: isolation = off', o));
-    console.log(`isolation adds ${(c.p50 - o.p50).toFixed(2)} ms at p50 (x${(c.p50 / o.p50).toFixed(2)}), ${(c.p99 - o.p99).toFixed(2)} ms at p99; throughput x${(c.perSec / o.perSec).toFixed(2)}`);
+    console.log(
+      `isolation adds ${(c.p50 - o.p50).toFixed(2)} ms at p50 (x${(c.p50 / o.p50).toFixed(2)}), ${(c.p99 - o.p99).toFixed(2)} ms at p99; throughput x${(c.perSec / o.perSec).toFixed(2)}`,
+    );
   } finally {
     fs.rmSync(ws, { recursive: true, force: true });
   }

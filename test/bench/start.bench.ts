@@ -50,7 +50,10 @@ async function measure(child: ChildProcess, t0: number, ready: () => boolean): P
   }
 }
 
-async function runtimeOnce(ws: string, bundle = join(ROOT, 'dist', 'runtime.js')): Promise<{ ms: number; rss: number }> {
+async function runtimeOnce(
+  ws: string,
+  bundle = join(ROOT, 'dist', 'runtime.js'),
+): Promise<{ ms: number; rss: number }> {
   const discovery = join(ws, '.loom', 'runtime.json');
   rmSync(discovery, { force: true });
   const t0 = performance.now();
@@ -60,7 +63,9 @@ async function runtimeOnce(ws: string, bundle = join(ROOT, 'dist', 'runtime.js')
 
 async function grpcOnce(): Promise<{ ms: number; rss: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(__dirname, 'bridge.bench.echo.mjs')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [join(__dirname, 'bridge.bench.echo.mjs')], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let listening = false;
   child.stdout!.on('data', (d: Buffer) => (listening ||= d.toString().includes('listening')));
   return measure(child, t0, () => listening);
@@ -81,17 +86,46 @@ async function runtimeReady(): Promise<void> {
       grpc.push(await grpcOnce());
       if (other) others.push(await runtimeOnce(ws, other));
     }
-    const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+    const q = (xs: number[], p: number) =>
+      [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
     const line = (what: string, xs: number[], base: number[], unit: string) =>
       `${what.padEnd(34)} median ${q(xs, 0.5).toFixed(0).padStart(5)} ${unit}  p90 ${q(xs, 0.9).toFixed(0).padStart(5)} ${unit}  (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})   ` +
       `bare grpc-js server median ${q(base, 0.5).toFixed(0)} ${unit}  p90 ${q(base, 0.9).toFixed(0)} ${unit}   ratio x${(q(xs, 0.5) / q(base, 0.5)).toFixed(2)}`;
     console.log(`runtime alone, no agents (${STARTS} starts each, alternating; RSS after ${IDLE_MS / 1000} s idle)`);
-    console.log(line('start to discovery file', loom.map((r) => r.ms), grpc.map((r) => r.ms), 'ms'));
-    console.log(line('idle RSS', loom.map((r) => r.rss), grpc.map((r) => r.rss), 'MB'));
+    console.log(
+      line(
+        'start to discovery file',
+        loom.map((r) => r.ms),
+        grpc.map((r) => r.ms),
+        'ms',
+      ),
+    );
+    console.log(
+      line(
+        'idle RSS',
+        loom.map((r) => r.rss),
+        grpc.map((r) => r.rss),
+        'MB',
+      ),
+    );
     if (other) {
       console.log(`the other runtime (${other}), same rounds:`);
-      console.log(line('start to discovery file', others.map((r) => r.ms), grpc.map((r) => r.ms), 'ms'));
-      console.log(line('idle RSS', others.map((r) => r.rss), grpc.map((r) => r.rss), 'MB'));
+      console.log(
+        line(
+          'start to discovery file',
+          others.map((r) => r.ms),
+          grpc.map((r) => r.ms),
+          'ms',
+        ),
+      );
+      console.log(
+        line(
+          'idle RSS',
+          others.map((r) => r.rss),
+          grpc.map((r) => r.rss),
+          'MB',
+        ),
+      );
     }
   } finally {
     rmSync(ws, { recursive: true, force: true });
@@ -146,8 +180,12 @@ async function main(): Promise<void> {
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const first = median(runs.map((r) => r.first));
   const agent = median(runs.map((r) => r.agent));
-  console.log(`npm start, set up already (median of ${RUNS}): first event ${first.toFixed(0)} ms, first agent event ${agent.toFixed(0)} ms`);
-  console.log(`baseline: node -e '' ${base.toFixed(0)} ms; first event x${(first / base).toFixed(1)}, first agent event x${(agent / base).toFixed(1)}`);
+  console.log(
+    `npm start, set up already (median of ${RUNS}): first event ${first.toFixed(0)} ms, first agent event ${agent.toFixed(0)} ms`,
+  );
+  console.log(
+    `baseline: node -e '' ${base.toFixed(0)} ms; first event x${(first / base).toFixed(1)}, first agent event x${(agent / base).toFixed(1)}`,
+  );
 }
 
 void main().catch((err) => {

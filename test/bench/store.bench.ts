@@ -20,7 +20,10 @@ const CONCURRENCY = 32;
 const CONTENT = 'x'.repeat(200);
 
 type Raw = ClassicLevel<Buffer, Buffer>;
-const randomHex = (length: number) => randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
+const randomHex = (length: number) =>
+  randomBytes(Math.ceil(length / 2))
+    .toString('hex')
+    .slice(0, length);
 
 async function rate(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
@@ -36,7 +39,11 @@ async function rate(count: number, op: (i: number) => Promise<unknown>): Promise
 const ROUNDS = 5;
 
 /** Best of ROUNDS interleaved rounds of each side, so both meet the same load from neighbours. */
-async function compare(count: number, ours: (i: number) => Promise<unknown>, baseline: (i: number) => Promise<unknown>): Promise<[number, number]> {
+async function compare(
+  count: number,
+  ours: (i: number) => Promise<unknown>,
+  baseline: (i: number) => Promise<unknown>,
+): Promise<[number, number]> {
   let best: [number, number] = [0, 0];
   const perRound = Math.ceil(count / ROUNDS);
   for (let round = 0; round < ROUNDS; round++) {
@@ -50,11 +57,18 @@ async function compare(count: number, ours: (i: number) => Promise<unknown>, bas
 
 function line(what: string, ours: number, baselineWhat: string, baseline: number): void {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
-  console.log(`${what.padEnd(22)} ${fmt(ours)} /s   ${baselineWhat.padEnd(28)} ${fmt(baseline)} /s   ratio ${(ours / baseline).toFixed(2)}`);
+  console.log(
+    `${what.padEnd(22)} ${fmt(ours)} /s   ${baselineWhat.padEnd(28)} ${fmt(baseline)} /s   ratio ${(ours / baseline).toFixed(2)}`,
+  );
 }
 
 async function contextWrites(store: Store, raw: Raw): Promise<void> {
-  const item = (i: number) => ({ sessionId: `session-${i % SESSIONS}`, type: i % 3 === 0 ? 'tool' : 'message', content: CONTENT, metadata: { n: String(i) } });
+  const item = (i: number) => ({
+    sessionId: `session-${i % SESSIONS}`,
+    type: i % 3 === 0 ? 'tool' : 'message',
+    content: CONTENT,
+    metadata: { n: String(i) },
+  });
   // The baseline writes what a save stores as its item: a key and a JSON value of the same sizes.
   const sample = await store.saveContext(item(-1));
   const keySize = `c!${sample.sessionId}!${'0'.repeat(16)}!${'0'.repeat(8)}!${sample.id}`.length;
@@ -82,7 +96,10 @@ async function sessionQueries(store: Store, raw: Raw): Promise<void> {
     QUERIES,
     (i) => store.queryContext({ sessionId: `session-${i % SESSIONS}`, limit: QUERY_LIMIT, newestFirst: true }),
     // Newest-first reads of as many item-sized entries, from a random point of the raw item range.
-    () => raw.iterator({ gte: Buffer.from('c!'), lt: Buffer.from(`c!${randomHex(4)}`), reverse: true, limit: QUERY_LIMIT }).all(),
+    () =>
+      raw
+        .iterator({ gte: Buffer.from('c!'), lt: Buffer.from(`c!${randomHex(4)}`), reverse: true, limit: QUERY_LIMIT })
+        .all(),
   );
   line(`session queries (${QUERY_LIMIT})`, ours, `raw iterator reads of ${QUERY_LIMIT}`, baseline);
 }
@@ -90,10 +107,15 @@ async function sessionQueries(store: Store, raw: Raw): Promise<void> {
 export async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loom-store-bench-'));
   const store = await openStore(path.join(dir, 'store'));
-  const raw: Raw = new ClassicLevel<Buffer, Buffer>(path.join(dir, 'raw'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const raw: Raw = new ClassicLevel<Buffer, Buffer>(path.join(dir, 'raw'), {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+  });
   await raw.open();
   try {
-    console.log(`store benchmark: ${ITEMS} items, ${STATE_PUTS} state puts, ${QUERIES} queries, ${CONCURRENCY} in flight, best of ${ROUNDS} interleaved rounds`);
+    console.log(
+      `store benchmark: ${ITEMS} items, ${STATE_PUTS} state puts, ${QUERIES} queries, ${CONCURRENCY} in flight, best of ${ROUNDS} interleaved rounds`,
+    );
     await contextWrites(store, raw);
     await statePuts(store, raw);
     await sessionQueries(store, raw);

@@ -49,7 +49,9 @@ interface Churn {
 }
 
 function startChurn(workspace: string): Churn {
-  const proc = spawn(process.execPath, ['-e', CHURN, workspace, String(RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['-e', CHURN, workspace, String(RATE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const churn: Churn = { proc, last: { ops: 0, ms: 1 } };
   let buf = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
@@ -74,7 +76,11 @@ async function readFor(c: Clients, seconds: number): Promise<number[]> {
   let i = 0;
   while (Date.now() < end) {
     const start = process.hrtime.bigint();
-    const r = await call(c.tools, 'CallTool', { id: `r${i++}`, name: 'fs:read', arguments: JSON.stringify({ path: 'note.txt' }) });
+    const r = await call(c.tools, 'CallTool', {
+      id: `r${i++}`,
+      name: 'fs:read',
+      arguments: JSON.stringify({ path: 'note.txt' }),
+    });
     out.push(Number(process.hrtime.bigint() - start) / 1e6);
     if (r.status !== 'TOOL_OK' && (r.status as unknown) !== 0) throw new Error(`fs:read failed: ${JSON.stringify(r)}`);
   }
@@ -105,7 +111,9 @@ async function main(): Promise<void> {
   let rt: RuntimeProcess | undefined;
   let churn: Churn | undefined;
   try {
-    rt = await startRuntime(ws, ['--log-level', 'info'], { env: { NODE_OPTIONS: process.env.LOOM_BENCH_NODE_OPTIONS ?? '' } });
+    rt = await startRuntime(ws, ['--log-level', 'info'], {
+      env: { NODE_OPTIONS: process.env.LOOM_BENCH_NODE_OPTIONS ?? '' },
+    });
     const { address, token } = rt.discovery();
     const c = connect(address, { token });
     await readFor(c, 1); // warm-up
@@ -129,7 +137,9 @@ async function main(): Promise<void> {
     console.log(`fs:read over gRPC against dist/runtime.js, sequential, ${SECONDS} s per phase, workspace in ${base}`);
     console.log(line(`churn ~${achieved.toFixed(0)} file ops/s`, busy));
     console.log(line('baseline: no churn', quiet));
-    console.log(`churn costs x${(busy.p50 / quiet.p50).toFixed(2)} at p50, x${(busy.p99 / quiet.p99).toFixed(2)} at p99 (${(busy.p99 - quiet.p99).toFixed(2)} ms)`);
+    console.log(
+      `churn costs x${(busy.p50 / quiet.p50).toFixed(2)} at p50, x${(busy.p99 / quiet.p99).toFixed(2)} at p99 (${(busy.p99 - quiet.p99).toFixed(2)} ms)`,
+    );
     console.log(`runtime published ${JSON.stringify(published)}; runtime RSS after ${rss} MB`);
   } finally {
     if (churn) await stopChurn(churn);

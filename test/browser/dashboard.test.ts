@@ -5,11 +5,26 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { call, connect, StreamClient, authMetadata, type Clients } from '../support/grpc';
-import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, REPO, type RuntimeProcess } from '../integration/helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  startRuntime,
+  stopAllRuntimes,
+  REPO,
+  type RuntimeProcess,
+} from '../integration/helpers/runtime';
 import { FIXTURE as MCP_FIXTURE } from '../integration/mcp/helpers';
 
 const CHROMIUM = process.env.LOOM_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const OUTPUT = join(REPO, 'test', 'output', 'browser');
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
@@ -39,14 +54,22 @@ cwd = ${JSON.stringify(REPO)}
     const discovery = rt.discovery() as ReturnType<RuntimeProcess['discovery']> & { dashboard?: string };
     assert.ok(discovery.dashboard, 'the discovery file names the dashboard URL');
     url = discovery.dashboard;
-    assert.ok(rt.stdoutLines.some((l) => l.includes(url)) || rt.logs.some((l) => JSON.stringify(l).includes('dashboard')), 'the URL is printed');
+    assert.ok(
+      rt.stdoutLines.some((l) => l.includes(url)) || rt.logs.some((l) => JSON.stringify(l).includes('dashboard')),
+      'the URL is printed',
+    );
     clients = connect(discovery.address, { token: discovery.token });
     // Published before any page opens: the dashboard's backlog shows it.
-    await call(clients.runtime, 'Publish', { topic: 'browser.test.before', event: { id: 'e-before', type: 'early', payload: Buffer.from('{}') } });
+    await call(clients.runtime, 'Publish', {
+      topic: 'browser.test.before',
+      event: { id: 'e-before', type: 'early', payload: Buffer.from('{}') },
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
     await page.goto(url);
     await page.getByTestId('connection').filter({ hasText: 'connected' }).waitFor();
   });
@@ -68,7 +91,15 @@ cwd = ${JSON.stringify(REPO)}
   });
 
   it('shows an event published by the test, with its topic, and its payload on click', async () => {
-    await call(clients.runtime, 'Publish', { topic: 'browser.test.hello', event: { id: 'e-browser-1', type: 'greeting', payload: Buffer.from('{"from":"the test"}'), metadata: { 'loom.sender': 'mocha' } } });
+    await call(clients.runtime, 'Publish', {
+      topic: 'browser.test.hello',
+      event: {
+        id: 'e-browser-1',
+        type: 'greeting',
+        payload: Buffer.from('{"from":"the test"}'),
+        metadata: { 'loom.sender': 'mocha' },
+      },
+    });
     const row = page.locator('.row[data-topic="browser.test.hello"]').first();
     await row.waitFor();
     assert.match(await row.innerText(), /greeting/);
@@ -109,7 +140,12 @@ cwd = ${JSON.stringify(REPO)}
   });
 
   it('shows a tool call with its duration, and calls a tool from the page', async () => {
-    const out = await call(clients.tools, 'CallTool', { id: 'c1', name: 'demo:slow', arguments: '{"ms":40}', timeoutMs: 5000 });
+    const out = await call(clients.tools, 'CallTool', {
+      id: 'c1',
+      name: 'demo:slow',
+      arguments: '{"ms":40}',
+      timeoutMs: 5000,
+    });
     assert.equal(out.status, 'TOOL_OK', out.error?.message);
     await page.getByTestId('tab-tools').click();
     const row = page.locator('tr[data-tool="demo:slow"]');
@@ -135,22 +171,30 @@ cwd = ${JSON.stringify(REPO)}
     assert.equal(cells[2], 'stdio');
     assert.ok(Number(cells[3]) >= 3, `the fixture's tools are counted (${cells[3]})`);
     const stats = await call(clients.runtime, 'GetStats', {});
-    assert.deepEqual(stats.mcpServers.map((m) => [m.name, m.state]), [['fixture', 'ready']]);
+    assert.deepEqual(
+      stats.mcpServers.map((m) => [m.name, m.state]),
+      [['fixture', 'ready']],
+    );
   });
 
-  it('draws metrics from the runtime\'s counters', async () => {
+  it("draws metrics from the runtime's counters", async () => {
     await page.getByTestId('tab-metrics').click();
-    await page.locator('.legend-item', { hasText: /published \d/ }).first().waitFor();
+    await page
+      .locator('.legend-item', { hasText: /published \d/ })
+      .first()
+      .waitFor();
     // Hovering a chart reads the values of the sample under the pointer, with its time.
     const chart = page.getByTestId('chart-realtime');
     const box = (await chart.boundingBox())!;
     await page.mouse.move(box.x + box.width - 10, box.y + box.height / 2);
     const readout = page.locator('.readout').first();
-    await readout.filter({ hasText: /^\d\d:\d\d:\d\d: realtime [\d.]+(k)?\/(s|min), batched / }).waitFor({ timeout: 10_000 });
+    await readout
+      .filter({ hasText: /^\d\d:\d\d:\d\d: realtime [\d.]+(k)?\/(s|min), batched / })
+      .waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(OUTPUT, 'metrics.png') });
   });
 
-  it('follows one trace on the timeline: a command published with no trace id, the agent\'s tool call and its answer', async () => {
+  it("follows one trace on the timeline: a command published with no trace id, the agent's tool call and its answer", async () => {
     // The agent was stopped and started by an earlier test: wait until it is linked again.
     for (;;) {
       const agents = (await call(clients.runtime, 'ListAgents', {})).agents;
@@ -158,12 +202,23 @@ cwd = ${JSON.stringify(REPO)}
       await new Promise((r) => setTimeout(r, 100));
     }
     // No traceparent here: the runtime starts the trace, the Python agent continues it.
-    await call(clients.runtime, 'Publish', { topic: 'demo.cmd', event: { id: 'e-cmd', type: 'cmd', metadata: { 'loom.sender': 'mocha' } } });
-    await page.getByTestId('tab-timeline').click();
-    await page.locator('.tl-label', { hasText: 'publish demo.done' }).waitFor({ timeout: 30_000 }).catch(async (e) => {
-      const events = await call(clients.runtime, 'GetStats', {});
-      throw new Error(`${(e as Error).message}\ntimeline: ${(await page.locator('.tl-row').allInnerTexts()).join(' / ')}\ntopics: ${events.topics.map((t) => t.topic).join(', ')}\nagent log: ${rt.stderrText.filter((l) => l.includes('publisher')).slice(-8).join('\n')}`);
+    await call(clients.runtime, 'Publish', {
+      topic: 'demo.cmd',
+      event: { id: 'e-cmd', type: 'cmd', metadata: { 'loom.sender': 'mocha' } },
     });
+    await page.getByTestId('tab-timeline').click();
+    await page
+      .locator('.tl-label', { hasText: 'publish demo.done' })
+      .waitFor({ timeout: 30_000 })
+      .catch(async (e) => {
+        const events = await call(clients.runtime, 'GetStats', {});
+        throw new Error(
+          `${(e as Error).message}\ntimeline: ${(await page.locator('.tl-row').allInnerTexts()).join(' / ')}\ntopics: ${events.topics.map((t) => t.topic).join(', ')}\nagent log: ${rt.stderrText
+            .filter((l) => l.includes('publisher'))
+            .slice(-8)
+            .join('\n')}`,
+        );
+      });
     const rows = await page.locator('.tl-row').allInnerTexts();
     const text = rows.join('\n');
     assert.match(text, /mocha[\s\S]*publish demo\.cmd/, text);
@@ -171,8 +226,12 @@ cwd = ${JSON.stringify(REPO)}
     assert.match(text, /publisher[\s\S]*publish demo\.done/, text);
     // The trace is named by its root, and every bar is wide enough to see.
     const options = await page.getByTestId('trace-picker').locator('option').allInnerTexts();
-    assert.ok(options.some((o) => o.startsWith('publish demo.cmd (mocha) · ')), options.join(' | '));
-    for (const box of await Promise.all((await page.locator('.tl-bar').all()).map((b) => b.boundingBox()))) assert.ok(box && box.width >= 8, `bar width ${box?.width}`);
+    assert.ok(
+      options.some((o) => o.startsWith('publish demo.cmd (mocha) · ')),
+      options.join(' | '),
+    );
+    for (const box of await Promise.all((await page.locator('.tl-bar').all()).map((b) => b.boundingBox())))
+      assert.ok(box && box.width >= 8, `bar width ${box?.width}`);
     await page.screenshot({ path: join(OUTPUT, 'timeline.png') });
   });
 
@@ -190,16 +249,24 @@ cwd = ${JSON.stringify(REPO)}
     // count, so the test's length does not depend on the machine; the rate is printed, not asserted.
     const TOTAL = 400_000;
     const stream = new StreamClient(clients, authMetadata({ agentId: 'flood' }));
-    await call(clients.bridge, 'RegisterAgent', { agentId: 'flood', subscribedTopics: [], metadata: { 'loom.batch': '1' } });
+    await call(clients.bridge, 'RegisterAgent', {
+      agentId: 'flood',
+      subscribedTopics: [],
+      metadata: { 'loom.batch': '1' },
+    });
     stream.send({ ack: { messageId: 'flood' } });
     const payload = Buffer.from(JSON.stringify({ data: 'x'.repeat(100) }));
     let sent = 0;
     const started = Date.now();
     const flood = (async () => {
       while (sent < TOTAL) {
-        const publishes = Array.from({ length: 500 }, (_, i) => ({ topic: `flood.t${i % 20}`, event: { id: `f${sent + i}`, type: i % 2 ? 'flood' : 'wave', payload } }));
+        const publishes = Array.from({ length: 500 }, (_, i) => ({
+          topic: `flood.t${i % 20}`,
+          event: { id: `f${sent + i}`, type: i % 2 ? 'flood' : 'wave', payload },
+        }));
         sent += 500;
-        if (!stream.stream.write({ publishBatch: { publishes } })) await new Promise((r) => stream.stream.once('drain', r));
+        if (!stream.stream.write({ publishBatch: { publishes } }))
+          await new Promise((r) => stream.stream.once('drain', r));
       }
       return (sent / (Date.now() - started)) * 1000;
     })();
@@ -231,10 +298,15 @@ cwd = ${JSON.stringify(REPO)}
     const kept = Number(/^(\d+)/.exec(await page.getByTestId('event-count').innerText())?.[1]);
     await page.getByTestId('filter-type').fill('');
     await page.screenshot({ path: join(OUTPUT, 'events-under-flood.png') });
-    console.log(`      flood: ${TOTAL} events at ${Math.round(rate)} events/s; ${inputLatencies.length} inputs answered in ${inputLatencies.join(', ')} ms; JS heap ${(midHeap / 1e6).toFixed(1)} MB mid-flood → ${(endHeap / 1e6).toFixed(1)} MB at the end; ${rows} rows in the DOM`);
+    console.log(
+      `      flood: ${TOTAL} events at ${Math.round(rate)} events/s; ${inputLatencies.length} inputs answered in ${inputLatencies.join(', ')} ms; JS heap ${(midHeap / 1e6).toFixed(1)} MB mid-flood → ${(endHeap / 1e6).toFixed(1)} MB at the end; ${rows} rows in the DOM`,
+    );
     assert.ok(rows < 100, `the list is virtualised (${rows} rows in the DOM)`);
     assert.ok(kept <= 5000, `the page keeps a bounded window of events (${kept} kept)`);
-    assert.ok(endHeap - midHeap < 16e6, `memory does not grow with the flood (${((endHeap - midHeap) / 1e6).toFixed(1)} MB more)`);
+    assert.ok(
+      endHeap - midHeap < 16e6,
+      `memory does not grow with the flood (${((endHeap - midHeap) / 1e6).toFixed(1)} MB more)`,
+    );
   });
 
   it('raised no script errors and no CSP violations in the page', () => {
@@ -243,7 +315,9 @@ cwd = ${JSON.stringify(REPO)}
 
   it('wrote a screenshot of each view, each different', async () => {
     const { readFileSync } = await import('node:fs');
-    const shots = ['events', 'agents', 'tools', 'metrics', 'timeline'].map((v) => readFileSync(join(OUTPUT, `${v}.png`)));
+    const shots = ['events', 'agents', 'tools', 'metrics', 'timeline'].map((v) =>
+      readFileSync(join(OUTPUT, `${v}.png`)),
+    );
     for (const s of shots) assert.ok(s.length > 10_000, 'a screenshot with content');
     assert.equal(new Set(shots.map((s) => s.toString('base64'))).size, shots.length);
     writeFileSync(join(OUTPUT, 'README.txt'), 'Screenshots written by test/browser/dashboard.test.ts\n');

@@ -11,7 +11,13 @@ const SERVICES = ['Bridge', 'Tools', 'Store', 'Runtime', 'MemoryService'] as con
 /** Calls every method of every service once with an empty request; returns each call's status code. */
 async function statusOfEveryMethod(clients: Clients): Promise<Map<string, grpc.status>> {
   const pkg = loadLoomPackage();
-  const byService = { Bridge: clients.bridge, Tools: clients.tools, Store: clients.store, Runtime: clients.runtime, MemoryService: clients.memory } as unknown as Record<string, grpc.Client & Record<string, Function>>;
+  const byService = {
+    Bridge: clients.bridge,
+    Tools: clients.tools,
+    Store: clients.store,
+    Runtime: clients.runtime,
+    MemoryService: clients.memory,
+  } as unknown as Record<string, grpc.Client & Record<string, Function>>;
   const out = new Map<string, grpc.status>();
   for (const service of SERVICES) {
     const client = byService[service]!;
@@ -54,22 +60,30 @@ describe('bridge authentication', function () {
       const codes = await statusOfEveryMethod(c);
       c.close();
       assert.ok(codes.size >= 19, `expected every method, got ${[...codes.keys()].join(', ')}`);
-      for (const [method, code] of codes) assert.equal(code, grpc.status.UNAUTHENTICATED, `${method} answered ${grpc.status[code]}`);
-      assert.ok(rt.logs.some((l) => l.msg === 'call refused: bad or missing token' && l.method === '/loom.v1.Bridge/RegisterAgent'));
+      for (const [method, code] of codes)
+        assert.equal(code, grpc.status.UNAUTHENTICATED, `${method} answered ${grpc.status[code]}`);
+      assert.ok(
+        rt.logs.some(
+          (l) => l.msg === 'call refused: bad or missing token' && l.method === '/loom.v1.Bridge/RegisterAgent',
+        ),
+      );
     });
 
     it('refuses a wrong token on every method of every service', async () => {
       const c = connect(rt.discovery().address, { token: 'f'.repeat(64) });
       const codes = await statusOfEveryMethod(c);
       c.close();
-      for (const [method, code] of codes) assert.equal(code, grpc.status.UNAUTHENTICATED, `${method} answered ${grpc.status[code]}`);
+      for (const [method, code] of codes)
+        assert.equal(code, grpc.status.UNAUTHENTICATED, `${method} answered ${grpc.status[code]}`);
     });
 
     it('refuses a token sent without the Bearer scheme', async () => {
       const c = connect(rt.discovery().address);
       const md = new grpc.Metadata();
       md.set('authorization', rt.discovery().token);
-      const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.GetStats({}, md, (e) => resolve(e)));
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        c.runtime.GetStats({}, md, (e) => resolve(e)),
+      );
       c.close();
       assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
     });
@@ -113,11 +127,18 @@ describe('bridge authentication', function () {
         assert.equal(res.success, false, `an unauthenticated client registered ${id}`);
       }
       const forged = await new Promise<grpc.ServiceError | null>((resolve) =>
-        open.runtime.Publish({ topic: 'x.y', event: event('forged', {}, { 'loom.sender': 'vscode' }) }, (e) => resolve(e)));
+        open.runtime.Publish({ topic: 'x.y', event: event('forged', {}, { 'loom.sender': 'vscode' }) }, (e) =>
+          resolve(e),
+        ),
+      );
       assert.equal(forged?.code, grpc.status.PERMISSION_DENIED);
 
       // The window still presents its credential, keeps its id, and sees the claim marked.
-      assert.equal((await call(windowClients.bridge, 'RegisterAgent', { agentId: 'vscode', subscribedTopics: ['legacy.>'] })).success, true);
+      assert.equal(
+        (await call(windowClients.bridge, 'RegisterAgent', { agentId: 'vscode', subscribedTopics: ['legacy.>'] }))
+          .success,
+        true,
+      );
       const watch = new StreamClient(windowClients);
       watch.send({ ack: { messageId: 'vscode' } });
       watch.send({ ping: { timestampMs: 1 } });
@@ -125,10 +146,19 @@ describe('bridge authentication', function () {
       const md = new grpc.Metadata();
       md.set('x-loom-agent-id', 'legacy-agent');
       await new Promise<void>((resolve, reject) =>
-        open.runtime.Publish({ topic: 'legacy.hello', event: event('hello', {}, { 'loom.sender_unverified': 'false' }) }, md, (e) => (e ? reject(e) : resolve())));
+        open.runtime.Publish(
+          { topic: 'legacy.hello', event: event('hello', {}, { 'loom.sender_unverified': 'false' }) },
+          md,
+          (e) => (e ? reject(e) : resolve()),
+        ),
+      );
       const got = await watch.delivery('legacy.hello');
       assert.equal(got.metadata['loom.sender'], 'legacy-agent');
-      assert.equal(got.metadata['loom.sender_unverified'], 'true', 'the claim is recorded as unverified (and a client cannot say otherwise)');
+      assert.equal(
+        got.metadata['loom.sender_unverified'],
+        'true',
+        'the claim is recorded as unverified (and a client cannot say otherwise)',
+      );
       watch.end();
     } finally {
       open.close();

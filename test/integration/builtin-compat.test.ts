@@ -8,9 +8,24 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ToolResult__Output } from '../../runtime/proto/types';
-import { BRAVE_TEST_KEY, braveSearch, chatCompletions, closedPort, openMeteo, type StandIn, startStandIn } from '../fixtures/http-standins';
+import {
+  BRAVE_TEST_KEY,
+  braveSearch,
+  chatCompletions,
+  closedPort,
+  openMeteo,
+  type StandIn,
+  startStandIn,
+} from '../fixtures/http-standins';
 import { call, connect, type Clients } from '../support/grpc';
-import { makeWorkspace, removeWorkspaces, REPO, type RuntimeProcess, startRuntime, stopAllRuntimes } from './helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  REPO,
+  type RuntimeProcess,
+  startRuntime,
+  stopAllRuntimes,
+} from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
@@ -50,14 +65,23 @@ describe('built-in tools as the reference has them (real runtime, stand-in servi
   let c: Clients;
 
   const tool = (name: string, args: object, timeoutMs?: number) =>
-    call(c.bridge, 'ForwardToolCall', { id: `c-${Math.random()}`, name, arguments: JSON.stringify(args), ...(timeoutMs ? { timeoutMs } : {}) });
+    call(c.bridge, 'ForwardToolCall', {
+      id: `c-${Math.random()}`,
+      name,
+      arguments: JSON.stringify(args),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
   const ok = (r: ToolResult__Output) => {
     assert.equal(r.status, 'TOOL_OK', `${r.error?.code}: ${r.error?.message}`);
     return JSON.parse(r.output);
   };
 
   before(async () => {
-    [weather, search, llm] = await Promise.all([startStandIn(openMeteo), startStandIn(braveSearch), startStandIn(chatCompletions)]);
+    [weather, search, llm] = await Promise.all([
+      startStandIn(openMeteo),
+      startStandIn(braveSearch),
+      startStandIn(chatCompletions),
+    ]);
     const ws = makeWorkspace(
       [
         '[tools.weather]',
@@ -86,15 +110,33 @@ describe('built-in tools as the reference has them (real runtime, stand-in servi
   });
 
   it('lists web:search and llm:generate among the native tools', async () => {
-    const names = (await call(c.tools, 'ListTools', {})).tools.filter((t) => t.provider === 'PROVIDER_NATIVE').map((t) => t.name);
-    for (const name of ['weather:get', 'web:search', 'llm:generate', 'system:shell', 'fs:read_file', 'fs:write_file', 'fs:list_dir', 'fs:delete']) assert.ok(names.includes(name), name);
+    const names = (await call(c.tools, 'ListTools', {})).tools
+      .filter((t) => t.provider === 'PROVIDER_NATIVE')
+      .map((t) => t.name);
+    for (const name of [
+      'weather:get',
+      'web:search',
+      'llm:generate',
+      'system:shell',
+      'fs:read_file',
+      'fs:write_file',
+      'fs:list_dir',
+      'fs:delete',
+    ])
+      assert.ok(names.includes(name), name);
   });
 
   it('weather:get {"location": "Tokyo"} answers the reference\'s keys beside Loom\'s, from the configured base_url', async () => {
     const out = ok(await tool('weather:get', { location: 'Tokyo' }));
-    assert.deepEqual([out.location, out.temperature, out.conditions, out.humidity, out.wind_speed, out.units], ['Tokyo', 12.5, 'overcast', 60, 9.4, 'metric']);
+    assert.deepEqual(
+      [out.location, out.temperature, out.conditions, out.humidity, out.wind_speed, out.units],
+      ['Tokyo', 12.5, 'overcast', 60, 9.4, 'metric'],
+    );
     assert.deepEqual([out.place.country, out.current.weather_code, out.description], ['Japan', 3, 'overcast']);
-    assert.deepEqual(weather.requests.slice(-2).map((r) => r.url.pathname), ['/v1/search', '/v1/forecast']);
+    assert.deepEqual(
+      weather.requests.slice(-2).map((r) => r.url.pathname),
+      ['/v1/search', '/v1/forecast'],
+    );
   });
 
   it('web:search asks the stand-in with the key from BRAVE_API_KEY and answers {query, results, count}', async () => {
@@ -106,7 +148,10 @@ describe('built-in tools as the reference has them (real runtime, stand-in servi
 
   it('llm:generate posts to [llm.local] (its key from ${VAR}) and answers {text, model, provider, usage}', async () => {
     const out = ok(await tool('llm:generate', { input: 'Say hi', budget: { max_output_tokens: 32 } }));
-    assert.deepEqual([out.text, out.model, out.provider, out.llm, out.usage.total_tokens], ['echo: Say hi', 'stand-in-served', 'chat.completions', 'local', 10]);
+    assert.deepEqual(
+      [out.text, out.model, out.provider, out.llm, out.usage.total_tokens],
+      ['echo: Say hi', 'stand-in-served', 'chat.completions', 'local', 10],
+    );
     const asked = llm.requests.at(-1)!;
     assert.deepEqual([asked.headers.authorization, asked.body.max_tokens], ['Bearer sk-stand-in', 32]);
   });
@@ -124,7 +169,7 @@ describe('built-in tools as the reference has them (real runtime, stand-in servi
     }
   });
 
-  it('fs: the reference\'s names answer its keys (success, name/is_dir, was_directory) beside Loom\'s', async () => {
+  it("fs: the reference's names answer its keys (success, name/is_dir, was_directory) beside Loom's", async () => {
     const wrote = ok(await tool('fs:write_file', { path: 'reports/today.md', content: 'four' }));
     assert.deepEqual(wrote, { success: true, path: 'reports/today.md', bytes_written: 4, appended: false });
     const listed = ok(await tool('fs:list_dir', { path: 'reports' }));
@@ -140,16 +185,26 @@ describe('built-in tools as the reference has them (real runtime, stand-in servi
     writeFileSync(join(rt.workspace, 'data', 'n.txt'), 'b\na\na\n');
     const stat = ok(await tool('system:shell', { command: 'stat', args: ['-c', '%s', 'README.md'] }));
     assert.deepEqual([stat.stdout, stat.isolated], ['18\n', true]);
-    assert.equal(ok(await tool('system:shell', { command: 'uniq', args: ['-c', 'data/n.txt'] })).stdout.replace(/ +/g, ' '), ' 1 b\n 2 a\n');
+    assert.equal(
+      ok(await tool('system:shell', { command: 'uniq', args: ['-c', 'data/n.txt'] })).stdout.replace(/ +/g, ' '),
+      ' 1 b\n 2 a\n',
+    );
     const python = await tool('system:shell', { command: 'python3', args: ['-c', 'print(1)'] });
     assert.equal(python.error?.code, 'denied');
     assert.match(python.error!.message, /tools\.shell\.preset = "reference" leaves it out: an interpreter/);
   });
 
-  it('a Python agent makes the reference test\'s calls (Agent(...)._ctx.tool) and gets what that test expects', async () => {
+  it("a Python agent makes the reference test's calls (Agent(...)._ctx.tool) and gets what that test expects", async () => {
     const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
-      execFile(PYTHON, ['-c', REFERENCE_STYLE_AGENT], { cwd: rt.workspace, timeout: 60_000, env: { ...process.env, LOOM_BRIDGE_ADDR: rt.discovery().address, LOOM_TOKEN: rt.discovery().token } }, (err, out, errOut) =>
-        err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve({ stdout: out }),
+      execFile(
+        PYTHON,
+        ['-c', REFERENCE_STYLE_AGENT],
+        {
+          cwd: rt.workspace,
+          timeout: 60_000,
+          env: { ...process.env, LOOM_BRIDGE_ADDR: rt.discovery().address, LOOM_TOKEN: rt.discovery().token },
+        },
+        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve({ stdout: out })),
       ),
     );
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -173,7 +228,18 @@ describe('built-in tools unconfigured, offline, or without isolation (real runti
   before(async () => {
     port = await closedPort();
     const ws = makeWorkspace(
-      ['[tools.shell]', 'preset = "reference"', 'isolation = "off"', '[tools.llm]', 'provider = "gone"', '[llm.gone]', 'type = "http"', `api_base = "http://127.0.0.1:${port}/v1"`, 'model = "m"', ''].join('\n'),
+      [
+        '[tools.shell]',
+        'preset = "reference"',
+        'isolation = "off"',
+        '[tools.llm]',
+        'provider = "gone"',
+        '[llm.gone]',
+        'type = "http"',
+        `api_base = "http://127.0.0.1:${port}/v1"`,
+        'model = "m"',
+        '',
+      ].join('\n'),
     );
     rt = await startRuntime(ws, [], { env: { BRAVE_API_KEY: '' } });
     c = connect(rt.discovery().address, { token: rt.discovery().token });

@@ -2,7 +2,15 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
+import {
+  buildRuntime,
+  makeWorkspace,
+  removeWorkspaces,
+  REPO,
+  RUNTIME_JS,
+  startRuntime,
+  stopAllRuntimes,
+} from './helpers/runtime';
 import { call, connect, event, StreamClient } from '../support/grpc';
 
 describe('runtime CLI (node dist/runtime.js)', function () {
@@ -99,15 +107,27 @@ describe('runtime CLI (node dist/runtime.js)', function () {
     const c = connect(info.address, { token: info.token, agentId: 'printer-test' });
     await call(c.runtime, 'Publish', { topic: 'demo.greeting', event: event('greeting', { text: 'hello loom' }) });
     await call(c.runtime, 'Publish', { topic: 'other.topic', event: event('ignored', { text: 'not printed' }) });
-    await call(c.runtime, 'Publish', { topic: 'demo.binary', event: { ...event('blob', {}), payload: Buffer.from([0, 1, 2, 0xff, 0x1b]) } });
+    await call(c.runtime, 'Publish', {
+      topic: 'demo.binary',
+      event: { ...event('blob', {}), payload: Buffer.from([0, 1, 2, 0xff, 0x1b]) },
+    });
     await call(c.runtime, 'Publish', { topic: 'demo.second', event: event('second', { n: 2 }) });
     const line = await rt.waitFor('the printed event', () => rt.stdoutLines.find((l) => l.includes('demo.second')));
     const first = rt.stdoutLines.find((l) => l.includes('demo.greeting'));
     assert.ok(first, rt.stdoutLines.join('\n'));
-    assert.match(first, /^\d\d:\d\d:\d\d\.\d{3}  demo\.greeting  greeting  from printer-test  \{"text":"hello loom"\}$/);
+    assert.match(
+      first,
+      /^\d\d:\d\d:\d\d\.\d{3}  demo\.greeting  greeting  from printer-test  \{"text":"hello loom"\}$/,
+    );
     assert.match(line, /demo\.second  second  from printer-test  \{"n":2\}/);
-    assert.match(rt.stdoutLines.find((l) => l.includes('demo.binary')) ?? '', /demo\.binary  blob  from printer-test  <5 bytes of binary>$/);
-    assert.equal(rt.stdoutLines.some((l) => l.includes('other.topic')), false);
+    assert.match(
+      rt.stdoutLines.find((l) => l.includes('demo.binary')) ?? '',
+      /demo\.binary  blob  from printer-test  <5 bytes of binary>$/,
+    );
+    assert.equal(
+      rt.stdoutLines.some((l) => l.includes('other.topic')),
+      false,
+    );
     c.close();
     await rt.stop();
   });

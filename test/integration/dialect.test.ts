@@ -29,7 +29,12 @@ describe('dialects: Loom and the reference', function () {
     removeWorkspaces();
   });
 
-  async function stream(clients: Clients, agentId: string, topics: string[], tools: Array<{ name: string; parametersSchema: string }> = []): Promise<StreamClient> {
+  async function stream(
+    clients: Clients,
+    agentId: string,
+    topics: string[],
+    tools: Array<{ name: string; parametersSchema: string }> = [],
+  ): Promise<StreamClient> {
     const res = await call(clients.bridge, 'RegisterAgent', { agentId, subscribedTopics: topics, tools });
     assert.equal(res.success, true, res.errorMessage);
     return open(clients, agentId);
@@ -53,15 +58,30 @@ describe('dialects: Loom and the reference', function () {
 
     const refGot = [];
     for (let i = 0; i < 2; i++) refGot.push(await ref.next((m) => m.msg === 'delivery', 'a reference delivery'));
-    assert.deepEqual(refGot.map((m) => m.delivery!.topic), ['market.*', 'market.*'], 'the reference names the subscription');
-    assert.deepEqual(refGot.map((m) => JSON.parse(m.delivery!.event!.payload.toString()).topic), ['market.btc', 'market.price.btc']);
+    assert.deepEqual(
+      refGot.map((m) => m.delivery!.topic),
+      ['market.*', 'market.*'],
+      'the reference names the subscription',
+    );
+    assert.deepEqual(
+      refGot.map((m) => JSON.parse(m.delivery!.event!.payload.toString()).topic),
+      ['market.btc', 'market.price.btc'],
+    );
 
     const loomGot = await ours.next((m) => m.msg === 'delivery', 'a Loom delivery');
     assert.equal(loomGot.delivery!.topic, 'market.btc');
     await publishAll(['market.end']);
-    assert.equal((await ours.next((m) => m.msg === 'delivery')).delivery!.topic, 'market.end', '"market.price.btc" is two segments: not for "*"');
+    assert.equal(
+      (await ours.next((m) => m.msg === 'delivery')).delivery!.topic,
+      'market.end',
+      '"market.price.btc" is two segments: not for "*"',
+    );
     assert.equal((await ref.next((m) => m.msg === 'delivery')).delivery!.topic, 'market.*');
-    assert.equal(ref.received.filter((m) => m.msg === 'delivery').length, 0, 'nor "market" nor "marketing.x" for the reference');
+    assert.equal(
+      ref.received.filter((m) => m.msg === 'delivery').length,
+      0,
+      'nor "market" nor "marketing.x" for the reference',
+    );
   });
 
   it('several reference streams share an id: both receive, tool calls go to the newest, and to the older once the newest ends', async () => {
@@ -71,7 +91,11 @@ describe('dialects: Loom and the reference', function () {
     await publishAll(['twin.topic']);
     await older.next((m) => m.msg === 'delivery', 'delivery on the older stream');
     await newer.next((m) => m.msg === 'delivery', 'delivery on the newer stream');
-    assert.equal(older.received.some((m) => m.msg === 'err'), false, 'the older stream is not replaced');
+    assert.equal(
+      older.received.some((m) => m.msg === 'err'),
+      false,
+      'the older stream is not replaced',
+    );
 
     const answer = async (s: StreamClient, by: string) => {
       const m = await s.next((x) => x.msg === 'toolCall', `a tool call on the ${by} stream`);
@@ -82,7 +106,10 @@ describe('dialects: Loom and the reference', function () {
     assert.deepEqual(JSON.parse((await first).output), { by: 'newer' });
 
     newer.cancel();
-    await rt.waitForLog('the older stream taking over', (l) => l.msg === 'agent stream ended; an older stream of the id carries on' && l.agent === 'twin');
+    await rt.waitForLog(
+      'the older stream taking over',
+      (l) => l.msg === 'agent stream ended; an older stream of the id carries on' && l.agent === 'twin',
+    );
     const second = call(loom.tools, 'CallTool', { name: 'shared.add', arguments: '{"a":2}' });
     await answer(older, 'older');
     assert.deepEqual(JSON.parse((await second).output), { by: 'older' });
@@ -97,7 +124,7 @@ describe('dialects: Loom and the reference', function () {
     assert.equal(err.err!.code, 'replaced');
   });
 
-  it('tool errors read as the reference words them for the reference, Loom\'s codes for Loom, and lose nothing', async () => {
+  it("tool errors read as the reference words them for the reference, Loom's codes for Loom, and lose nothing", async () => {
     const missing = await call(reference.bridge, 'ForwardToolCall', { id: 'c1', name: 'web.nowhere', arguments: '{}' });
     assert.equal(missing.status, 'TOOL_NOT_FOUND');
     assert.equal(missing.error!.code, 'NOT_FOUND');
@@ -109,15 +136,23 @@ describe('dialects: Loom and the reference', function () {
     assert.equal(ours.error!.code, 'not_found');
     assert.match(ours.error!.message, /web\.nowhere/);
 
-    const bad = await call(reference.bridge, 'ForwardToolCall', { id: 'c3', name: 'fs:read', arguments: '{"nope": 1}' });
+    const bad = await call(reference.bridge, 'ForwardToolCall', {
+      id: 'c3',
+      name: 'fs:read',
+      arguments: '{"nope": 1}',
+    });
     assert.equal(bad.status, 'TOOL_INVALID_ARGUMENTS');
     assert.equal(bad.error!.code, 'INVALID_ARGUMENTS');
     assert.match(bad.error!.message, /^Invalid arguments: /);
 
-    const denied = await call(reference.bridge, 'ForwardToolCall', { id: 'c4', name: 'fs:read', arguments: JSON.stringify({ path: '/etc/passwd' }) });
+    const denied = await call(reference.bridge, 'ForwardToolCall', {
+      id: 'c4',
+      name: 'fs:read',
+      arguments: JSON.stringify({ path: '/etc/passwd' }),
+    });
     assert.equal(denied.status, 'TOOL_ERROR');
     assert.equal(denied.error!.code, 'EXECUTION_ERROR');
     assert.match(denied.error!.message, /^(Permission denied|Execution failed): /);
-    assert.ok(denied.error!.details['loom.code'], 'Loom\'s code is kept in the details');
+    assert.ok(denied.error!.details['loom.code'], "Loom's code is kept in the details");
   });
 });

@@ -23,7 +23,11 @@ describe('flow control and the live feed', function () {
     removeWorkspaces();
   });
 
-  async function pausedAgent(agentId: string, topic: string, qos: 'QOS_REALTIME' | 'QOS_BATCHED'): Promise<StreamClient> {
+  async function pausedAgent(
+    agentId: string,
+    topic: string,
+    qos: 'QOS_REALTIME' | 'QOS_BATCHED',
+  ): Promise<StreamClient> {
     await call(c.bridge, 'RegisterAgent', { agentId, subscribedTopics: [topic], qos });
     const s = new StreamClient(c);
     s.send({ ack: { messageId: agentId } });
@@ -37,9 +41,14 @@ describe('flow control and the live feed', function () {
     return s;
   }
 
-  const subStats = async (subscriber: string) => (await call(c.runtime, 'GetStats', {})).subscriptions.find((s) => s.subscriber === subscriber)!;
+  const subStats = async (subscriber: string) =>
+    (await call(c.runtime, 'GetStats', {})).subscriptions.find((s) => s.subscriber === subscriber)!;
 
-  async function waitStats(subscriber: string, what: string, pred: (s: Awaited<ReturnType<typeof subStats>>) => boolean) {
+  async function waitStats(
+    subscriber: string,
+    what: string,
+    pred: (s: Awaited<ReturnType<typeof subStats>>) => boolean,
+  ) {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const s = await subStats(subscriber);
@@ -49,14 +58,18 @@ describe('flow control and the live feed', function () {
     }
   }
 
-  const received = (s: StreamClient, topic: string) => s.history.filter((m) => m.delivery?.topic === topic).map((m) => JSON.parse(m.delivery!.event!.payload.toString()).n as number);
+  const received = (s: StreamClient, topic: string) =>
+    s.history
+      .filter((m) => m.delivery?.topic === topic)
+      .map((m) => JSON.parse(m.delivery!.event!.payload.toString()).n as number);
 
   it('drops (and counts) realtime deliveries for a client that stops reading, never blocking the publisher', async () => {
     const slow = await pausedAgent('slow-rt', 'flow.rt', 'QOS_REALTIME');
     const N = 1500;
     // One after another (so the order is known); each completes although the subscriber is stuck:
     // realtime never holds a publisher.
-    for (let n = 0; n < N; n++) await call(c.runtime, 'Publish', { topic: 'flow.rt', event: event('n', { n, pad: PAYLOAD }) });
+    for (let n = 0; n < N; n++)
+      await call(c.runtime, 'Publish', { topic: 'flow.rt', event: event('n', { n, pad: PAYLOAD }) });
     const stats = await waitStats('slow-rt', 'drops', (s) => Number(s.dropped['queue_full'] ?? 0) > 0);
     assert.ok(stats.queueDepth <= stats.queueCapacity);
     assert.equal(stats.queueCapacity, 8);
@@ -64,11 +77,19 @@ describe('flow control and the live feed', function () {
     slow.stream.resume();
     await waitStats('slow-rt', 'the queue to drain', (s) => s.queueDepth === 0);
     await call(c.runtime, 'Publish', { topic: 'flow.rt', event: event('n', { n: N }) });
-    await slow.next((m) => m.delivery?.topic === 'flow.rt' && JSON.parse(m.delivery.event!.payload.toString()).n === N, 'the last event', 60_000);
+    await slow.next(
+      (m) => m.delivery?.topic === 'flow.rt' && JSON.parse(m.delivery.event!.payload.toString()).n === N,
+      'the last event',
+      60_000,
+    );
     const got = received(slow, 'flow.rt');
     const dropped = Number((await subStats('slow-rt')).dropped['queue_full']);
     assert.equal(got.length + dropped, N + 1, 'every event was either delivered or counted as dropped');
-    assert.deepEqual(got, [...got].sort((a, b) => a - b), 'delivered in order');
+    assert.deepEqual(
+      got,
+      [...got].sort((a, b) => a - b),
+      'delivered in order',
+    );
     slow.cancel();
   });
 
@@ -78,7 +99,14 @@ describe('flow control and the live feed', function () {
     publisher.send({ ack: { messageId: 'flow-publisher' } });
     const N = 1000;
     for (let i = 0; i < N; i += 100) {
-      publisher.send({ publishBatch: { publishes: Array.from({ length: 100 }, (_, k) => ({ topic: 'flow.b', event: event('n', { n: i + k, pad: PAYLOAD }) })) } });
+      publisher.send({
+        publishBatch: {
+          publishes: Array.from({ length: 100 }, (_, k) => ({
+            topic: 'flow.b',
+            event: event('n', { n: i + k, pad: PAYLOAD }),
+          })),
+        },
+      });
     }
     // The subscriber's queue fills up and stays full while it does not read: the rest waits upstream.
     const full = await waitStats('slow-batched', 'a full batched queue', (s) => s.queueDepth === s.queueCapacity);
@@ -86,10 +114,20 @@ describe('flow control and the live feed', function () {
     assert.ok(Number(full.delivered) < N);
 
     slow.stream.resume();
-    await slow.next((m) => m.delivery?.topic === 'flow.b' && JSON.parse(m.delivery.event!.payload.toString()).n === N - 1, 'the last batched event', 60_000);
-    assert.deepEqual(received(slow, 'flow.b'), Array.from({ length: N }, (_, n) => n));
+    await slow.next(
+      (m) => m.delivery?.topic === 'flow.b' && JSON.parse(m.delivery.event!.payload.toString()).n === N - 1,
+      'the last batched event',
+      60_000,
+    );
+    assert.deepEqual(
+      received(slow, 'flow.b'),
+      Array.from({ length: N }, (_, n) => n),
+    );
     const after = await subStats('slow-batched');
-    assert.equal(Object.values(after.dropped).reduce((a, b) => a + Number(b), 0), 0);
+    assert.equal(
+      Object.values(after.dropped).reduce((a, b) => a + Number(b), 0),
+      0,
+    );
     publisher.cancel();
     slow.cancel();
   });
@@ -110,7 +148,10 @@ describe('flow control and the live feed', function () {
     feed.cancel();
     const withEvent = updates.find((u) => u.events.some((e) => e.topic === 'feedtest.a'))!;
     assert.equal(withEvent.events.find((e) => e.topic === 'feedtest.a')!.event!.type, 'shown');
-    assert.equal(updates.some((u) => u.events.some((e) => e.topic === 'elsewhere.topic')), false);
+    assert.equal(
+      updates.some((u) => u.events.some((e) => e.topic === 'elsewhere.topic')),
+      false,
+    );
     assert.ok(withEvent.stats!.agents.some((a) => a.agentId === 'feed-visible'));
     assert.ok(withEvent.stats!.topics.some((t) => t.topic === 'feedtest.a' && Number(t.published) >= 1));
   });

@@ -6,7 +6,14 @@ import { processAlive as alive } from '../../runtime/contract/process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, connect, type Clients } from '../support/grpc';
-import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  REPO,
+  startRuntime,
+  stopAllRuntimes,
+  type RuntimeProcess,
+} from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
@@ -19,14 +26,15 @@ restart = "never"
 ${extra}
 `;
 
-
 describe('the runtime follows loom.toml', function () {
   this.timeout(120_000);
   let rt: RuntimeProcess;
   let ws: string;
   let c: Clients;
-  const pidOf = (id: string) => (existsSync(join(ws, `${id}.pid`)) ? Number(readFileSync(join(ws, `${id}.pid`), 'utf8')) || undefined : undefined);
-  const agentState = async (id: string) => (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
+  const pidOf = (id: string) =>
+    existsSync(join(ws, `${id}.pid`)) ? Number(readFileSync(join(ws, `${id}.pid`), 'utf8')) || undefined : undefined;
+  const agentState = async (id: string) =>
+    (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
 
   before(async () => {
     ws = makeWorkspace('[watcher]\nenabled = false\n');
@@ -45,13 +53,19 @@ describe('the runtime follows loom.toml', function () {
     assert.equal((await agentState('added'))?.supervised, true);
 
     writeFileSync(join(ws, 'loom.toml'), '[watcher]\nenabled = false\n' + sleeper('added', 'v2'));
-    const second = await rt.waitFor('the changed agent to restart', () => (pidOf('added') !== first ? pidOf('added') : undefined), 30_000);
+    const second = await rt.waitFor(
+      'the changed agent to restart',
+      () => (pidOf('added') !== first ? pidOf('added') : undefined),
+      30_000,
+    );
     await rt.waitFor('the old process to end', () => !alive(first));
     assert.ok(alive(second));
 
     writeFileSync(join(ws, 'loom.toml'), '[watcher]\nenabled = false\n');
     await rt.waitFor('the removed agent to stop', () => !alive(second), 30_000);
-    await rt.waitFor('the runtime to forget it', () => rt.logs.some((l) => l.msg === 'loom.toml reloaded' && (l.removed as string[]).includes('added')));
+    await rt.waitFor('the runtime to forget it', () =>
+      rt.logs.some((l) => l.msg === 'loom.toml reloaded' && (l.removed as string[]).includes('added')),
+    );
     const control = await call(c.runtime, 'ControlAgent', { agentId: 'added', action: 'start' });
     assert.equal(control.success, false);
     assert.match(control.errorMessage, /no agent "added" is declared in loom.toml/);
@@ -66,13 +80,27 @@ describe('the runtime follows loom.toml', function () {
 
   it('keeps running on what it had when the file stops parsing, and says why; says which other changes need a restart', async () => {
     const before = rt.logs.length;
-    writeFileSync(join(ws, 'loom.toml'), '[watcher]\nenabled = false\n' + sleeper('fresh', 'v1', 'autostart = false') + '\n[runtime]\nlog_levle = "debug"\n');
-    const bad = await rt.waitForLog('the bad file to be reported', (l) => rt.logs.indexOf(l) >= before && l.msg === 'loom.toml changed but is not valid: nothing was applied');
+    writeFileSync(
+      join(ws, 'loom.toml'),
+      '[watcher]\nenabled = false\n' +
+        sleeper('fresh', 'v1', 'autostart = false') +
+        '\n[runtime]\nlog_levle = "debug"\n',
+    );
+    const bad = await rt.waitForLog(
+      'the bad file to be reported',
+      (l) => rt.logs.indexOf(l) >= before && l.msg === 'loom.toml changed but is not valid: nothing was applied',
+    );
     assert.match(String(bad.error), /log_levle/);
     assert.ok(alive(pidOf('fresh')!), 'the running agent was left alone');
 
-    writeFileSync(join(ws, 'loom.toml'), '[watcher]\nenabled = false\n' + sleeper('fresh', 'v1', 'autostart = false') + '\n[bus]\nmax_hops = 3\n');
-    const restart = await rt.waitForLog('the restart notice', (l) => rt.logs.indexOf(l) >= before && l.msg === 'loom.toml changes that apply after a runtime restart');
+    writeFileSync(
+      join(ws, 'loom.toml'),
+      '[watcher]\nenabled = false\n' + sleeper('fresh', 'v1', 'autostart = false') + '\n[bus]\nmax_hops = 3\n',
+    );
+    const restart = await rt.waitForLog(
+      'the restart notice',
+      (l) => rt.logs.indexOf(l) >= before && l.msg === 'loom.toml changes that apply after a runtime restart',
+    );
     assert.deepEqual(restart.sections, ['bus']);
     assert.ok(alive(pidOf('fresh')!), 'an unchanged agent is not restarted');
   });

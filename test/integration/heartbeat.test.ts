@@ -5,7 +5,14 @@ import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { join } from 'node:path';
-import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  REPO,
+  startRuntime,
+  stopAllRuntimes,
+  type RuntimeProcess,
+} from './helpers/runtime';
 
 describe('agent heartbeat, reconnect and replacement', function () {
   this.timeout(60_000);
@@ -51,7 +58,8 @@ describe('agent heartbeat, reconnect and replacement', function () {
     }
   }
 
-  const agentInfo = async (id: string) => (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
+  const agentInfo = async (id: string) =>
+    (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === id);
 
   it('marks a silent agent disconnected, frees its subscriptions and tools, and resumes it on reconnect', async () => {
     const watcher = open('hb-watcher', true);
@@ -79,8 +87,15 @@ describe('agent heartbeat, reconnect and replacement', function () {
     const info = await agentInfo('hb-silent');
     assert.equal(info?.state, 'disconnected');
     const stats = await call(c.runtime, 'GetStats', {});
-    assert.equal(stats.subscriptions.some((s) => s.subscriber === 'hb-silent'), false, 'its subscriptions are freed');
-    assert.ok(stats.subscriptions.some((s) => s.subscriber === 'hb-watcher'), 'a live agent keeps its subscriptions');
+    assert.equal(
+      stats.subscriptions.some((s) => s.subscriber === 'hb-silent'),
+      false,
+      'its subscriptions are freed',
+    );
+    assert.ok(
+      stats.subscriptions.some((s) => s.subscriber === 'hb-watcher'),
+      'a live agent keeps its subscriptions',
+    );
     assert.equal((await agentInfo('hb-watcher'))?.state, 'connected');
     assert.equal((await call(c.tools, 'ListTools', { prefix: 'silent:' })).tools.length, 0, 'its tools are withdrawn');
 
@@ -97,11 +112,16 @@ describe('agent heartbeat, reconnect and replacement', function () {
   it('keeps an agent alive through unary Heartbeat calls alone', async () => {
     await call(c.bridge, 'RegisterAgent', { agentId: 'hb-unary', subscribedTopics: ['hbu.topic'] });
     const s = open('hb-unary', false);
-    timers.push(setInterval(() => c.bridge.Heartbeat({ agentId: 'hb-unary', timestampMs: Date.now() }, () => {}), PING_MS));
+    timers.push(
+      setInterval(() => c.bridge.Heartbeat({ agentId: 'hb-unary', timestampMs: Date.now() }, () => {}), PING_MS),
+    );
     // Longer than the timeout: still connected, and deliveries still flow.
     await publishTicksFor('hbu.topic', s);
     assert.equal((await agentInfo('hb-unary'))?.state, 'connected');
-    assert.equal(s.history.some((m) => m.msg === 'err'), false);
+    assert.equal(
+      s.history.some((m) => m.msg === 'err'),
+      false,
+    );
     const unknown = await call(c.bridge, 'Heartbeat', { agentId: 'never-registered' });
     assert.equal(unknown.status, 'unknown_agent');
   });
@@ -116,7 +136,10 @@ describe('agent heartbeat, reconnect and replacement', function () {
       timers.push(setInterval(() => own.bridge.Heartbeat({}, () => {}), PING_MS));
       await publishTicksFor('hbr.topic', s);
       assert.equal((await agentInfo('hb-reference'))?.state, 'connected');
-      assert.equal(s.history.some((m) => m.msg === 'err'), false);
+      assert.equal(
+        s.history.some((m) => m.msg === 'err'),
+        false,
+      );
     } finally {
       for (const t of timers.splice(0)) clearInterval(t);
       own.close();
@@ -149,14 +172,21 @@ describe('a supervised Python agent under a short heartbeat timeout', function (
   });
 
   it('pings within it (the supervisor passes LOOM_HEARTBEAT_TIMEOUT_MS) and stays connected while idle', async () => {
-    const rt = await startRuntime(makeWorkspace(`[bridge]\nheartbeat_timeout_ms = 2000\n\n[agents.idler]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "from loom import Agent; Agent('idler').run()"]\nrestart = "never"\n`));
+    const rt = await startRuntime(
+      makeWorkspace(
+        `[bridge]\nheartbeat_timeout_ms = 2000\n\n[agents.idler]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "from loom import Agent; Agent('idler').run()"]\nrestart = "never"\n`,
+      ),
+    );
     const c = connect(rt.discovery().address, { token: rt.discovery().token });
     try {
       await rt.waitForLog('the agent to connect', (l) => l.msg === 'agent connected' && l.agent === 'idler', 30_000);
       await new Promise((r) => setTimeout(r, 8000)); // four timeouts of idling
       const info = (await call(c.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === 'idler');
       assert.equal(info?.state, 'connected');
-      assert.ok(!rt.logs.some((l) => l.msg === 'agent disconnected' && l.agent === 'idler'), 'never dropped for silence');
+      assert.ok(
+        !rt.logs.some((l) => l.msg === 'agent disconnected' && l.agent === 'idler'),
+        'never dropped for silence',
+      );
     } finally {
       c.close();
     }

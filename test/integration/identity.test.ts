@@ -8,7 +8,14 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authMetadata, call, callFails, connect, event, StreamClient, type Clients } from '../support/grpc';
-import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  REPO,
+  startRuntime,
+  stopAllRuntimes,
+  type RuntimeProcess,
+} from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const HOLDER = join(REPO, 'test', 'integration', 'fixtures', 'credential_holder.py');
@@ -36,10 +43,24 @@ describe('identities: no client acts as another', function () {
     opened.push(c);
     return c;
   };
-  const stolen = (id: string) => rt.waitFor(`agent ${id} to hand over its credential`, () => existsSync(join(ws, `${id}.token`)) && readFileSync(join(ws, `${id}.token`), 'utf8'), 60_000);
+  const stolen = (id: string) =>
+    rt.waitFor(
+      `agent ${id} to hand over its credential`,
+      () => existsSync(join(ws, `${id}.token`)) && readFileSync(join(ws, `${id}.token`), 'utf8'),
+      60_000,
+    );
   const register = (c: Clients, agentId: string, tools: { name: string }[] = []) =>
     call(c.bridge, 'RegisterAgent', {
-      agentId, subscribedTopics: [], tools: tools.map((t) => ({ name: t.name, description: 'test', parametersSchema: '{"type":"object"}', provider: 'PROVIDER_GRPC' as const, metadata: {} })), metadata: {},
+      agentId,
+      subscribedTopics: [],
+      tools: tools.map((t) => ({
+        name: t.name,
+        description: 'test',
+        parametersSchema: '{"type":"object"}',
+        provider: 'PROVIDER_GRPC' as const,
+        metadata: {},
+      })),
+      metadata: {},
     });
   /** Opens an EventStream as `agentId` (Ack first); a ping follows, answered only once the stream is bound. */
   const streamAs = async (c: Clients, agentId: string) => {
@@ -48,7 +69,8 @@ describe('identities: no client acts as another', function () {
     s.send({ ping: { timestampMs: 1 } });
     return s;
   };
-  const bound = (s: StreamClient, what: string) => s.next((m) => m.msg === 'pong', `${what} to be bound (pong after ack)`);
+  const bound = (s: StreamClient, what: string) =>
+    s.next((m) => m.msg === 'pong', `${what} to be bound (pong after ack)`);
   /** alpha echoes alpha.in on alpha.out: proof it still has its subscription and its stream. */
   const alphaStillWorks = async (watcher: StreamClient, note: string) => {
     const payload = { note };
@@ -61,7 +83,10 @@ describe('identities: no client acts as another', function () {
     ws = makeWorkspace(
       `[tools.fs]\nprotected_writes = "ask"\n` +
         agentTable('alpha') +
-        agentTable('mallory', `env = { LOOM_TEST_IMPERSONATE = "vscode,alpha,runtime,dashboard", LOOM_TEST_DISCONNECT = "1" }`) +
+        agentTable(
+          'mallory',
+          `env = { LOOM_TEST_IMPERSONATE = "vscode,alpha,runtime,dashboard", LOOM_TEST_DISCONNECT = "1" }`,
+        ) +
         agentTable('beta', 'state_access = ["alpha"]'),
     );
     rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
@@ -83,7 +108,10 @@ describe('identities: no client acts as another', function () {
     assert.notEqual(mallory, beta);
     assert.notEqual(windowToken, owner);
     assert.match(mallory, /^[0-9a-f]{64}$/);
-    assert.ok(!readFileSync(rt.discoveryFile, 'utf8').includes(windowToken), "the discovery file does not carry the window's credential");
+    assert.ok(
+      !readFileSync(rt.discoveryFile, 'utf8').includes(windowToken),
+      "the discovery file does not carry the window's credential",
+    );
   });
 
   it('the SDK, holding an agent credential, cannot register as vscode, another live agent, runtime or dashboard', async () => {
@@ -97,8 +125,22 @@ describe('identities: no client acts as another', function () {
   describe('registering a reserved or taken id', () => {
     const cases: [string, () => string | undefined, string, RegExp][] = [];
     for (const id of ['vscode', 'runtime', 'dashboard', 'mcp-client.claude', 'alpha']) {
-      cases.push([id, () => owner, 'the workspace token', id === 'alpha' ? /declared in loom.toml/ : id === 'vscode' ? /only the window's own credential/ : /reserved/]);
-      cases.push([id, () => mallory, "mallory's credential", id === 'vscode' ? /only the window's own credential/ : id === 'runtime' || id === 'dashboard' || id.startsWith('mcp-client') ? /reserved/ : /handed to agent "mallory"/]);
+      cases.push([
+        id,
+        () => owner,
+        'the workspace token',
+        id === 'alpha' ? /declared in loom.toml/ : id === 'vscode' ? /only the window's own credential/ : /reserved/,
+      ]);
+      cases.push([
+        id,
+        () => mallory,
+        "mallory's credential",
+        id === 'vscode'
+          ? /only the window's own credential/
+          : id === 'runtime' || id === 'dashboard' || id.startsWith('mcp-client')
+            ? /reserved/
+            : /handed to agent "mallory"/,
+      ]);
     }
     for (const [id, token, holder, why] of cases) {
       it(`refuses "${id}" with ${holder}, by RegisterAgent and by EventStream`, async () => {
@@ -116,7 +158,12 @@ describe('identities: no client acts as another', function () {
     }
 
     it('refuses every id with no credential at all (UNAUTHENTICATED), vscode included', async () => {
-      const err = await callFails(as(undefined).bridge, 'RegisterAgent', { agentId: 'vscode', subscribedTopics: [], tools: [], metadata: {} });
+      const err = await callFails(as(undefined).bridge, 'RegisterAgent', {
+        agentId: 'vscode',
+        subscribedTopics: [],
+        tools: [],
+        metadata: {},
+      });
       assert.equal(err.code, grpc.status.UNAUTHENTICATED);
     });
 
@@ -152,7 +199,13 @@ describe('identities: no client acts as another', function () {
         assert.equal(res.success, false);
       }
       const toml = readFileSync(join(ws, 'loom.toml'), 'utf8');
-      const out = await call(m.tools, 'CallTool', { id: '', name: 'fs:write', arguments: JSON.stringify({ path: 'loom.toml', content: '[tools.shell]\nisolation = "off"\n' }), headers: {}, timeoutMs: 10_000 });
+      const out = await call(m.tools, 'CallTool', {
+        id: '',
+        name: 'fs:write',
+        arguments: JSON.stringify({ path: 'loom.toml', content: '[tools.shell]\nisolation = "off"\n' }),
+        headers: {},
+        timeoutMs: 10_000,
+      });
       assert.equal(out.status, 'TOOL_ERROR');
       assert.match(out.error!.message, /nobody could be asked \(no VS Code window is connected\)/);
       assert.equal(readFileSync(join(ws, 'loom.toml'), 'utf8'), toml, 'the protected file was written');
@@ -163,11 +216,24 @@ describe('identities: no client acts as another', function () {
       assert.equal((await register(w, 'vscode', [{ name: 'ui:confirm' }])).success, true);
       const s = await streamAs(w, 'vscode');
       await bound(s, 'the ack of vscode');
-      const pending = call(as(mallory, 'mallory').tools, 'CallTool', { id: '', name: 'fs:write', arguments: JSON.stringify({ path: 'loom.toml', content: '' }), headers: {}, timeoutMs: 10_000 });
+      const pending = call(as(mallory, 'mallory').tools, 'CallTool', {
+        id: '',
+        name: 'fs:write',
+        arguments: JSON.stringify({ path: 'loom.toml', content: '' }),
+        headers: {},
+        timeoutMs: 10_000,
+      });
       const asked = await s.next((m) => !!m.toolCall, 'the window to be asked');
       assert.equal(asked.toolCall!.name, 'ui:confirm');
       assert.equal(asked.toolCall!.headers['loom.caller'], 'runtime');
-      s.send({ toolResult: { id: asked.toolCall!.id, status: 'TOOL_OK', output: JSON.stringify({ allowed: false }), error: null } });
+      s.send({
+        toolResult: {
+          id: asked.toolCall!.id,
+          status: 'TOOL_OK',
+          output: JSON.stringify({ allowed: false }),
+          error: null,
+        },
+      });
       const out = await pending;
       assert.equal(out.status, 'TOOL_ERROR');
       assert.match(out.error!.message, /declined|denied|not allowed|refused/i);
@@ -186,8 +252,19 @@ describe('identities: no client acts as another', function () {
     });
 
     it('nobody calls ui:confirm as the runtime, and an agent credential cannot call as vscode', async () => {
-      for (const [token, caller] of [[mallory, 'runtime'], [mallory, 'vscode'], [owner, 'vscode'], [owner, 'runtime']] as const) {
-        const out = await call(as(token).tools, 'CallTool', { id: '', name: 'fs:list', arguments: '{"path":"."}', headers: { 'loom.caller': caller }, timeoutMs: 5000 });
+      for (const [token, caller] of [
+        [mallory, 'runtime'],
+        [mallory, 'vscode'],
+        [owner, 'vscode'],
+        [owner, 'runtime'],
+      ] as const) {
+        const out = await call(as(token).tools, 'CallTool', {
+          id: '',
+          name: 'fs:list',
+          arguments: '{"path":"."}',
+          headers: { 'loom.caller': caller },
+          timeoutMs: 5000,
+        });
         assert.equal(out.status, 'TOOL_ERROR', `${caller} via ${token === owner ? 'owner' : 'mallory'}`);
         assert.equal(out.error!.code, 'denied');
       }
@@ -203,7 +280,8 @@ describe('identities: no client acts as another', function () {
 
       const s = await streamAs(as(mallory), 'mallory');
       await bound(s, "mallory's second stream");
-      for (const forged of ['vscode', 'runtime', 'alpha']) s.send({ publish: { topic: 'forge.x', event: event('forged', { forged }, { 'loom.sender': forged }) } });
+      for (const forged of ['vscode', 'runtime', 'alpha'])
+        s.send({ publish: { topic: 'forge.x', event: event('forged', { forged }, { 'loom.sender': forged }) } });
       s.send({ publish: { topic: 'forge.x', event: event('forged', { forged: 'bare-key' }, { sender: 'vscode' }) } });
       s.send({ publish: { topic: 'forge.x', event: event('honest', { honest: true }) } });
       const refusals = [];
@@ -226,10 +304,16 @@ describe('identities: no client acts as another', function () {
         const err = await callFails(m.runtime, 'Publish', { topic: 'forge.y', event: event('forged', {}, md) });
         assert.equal(err.code, grpc.status.PERMISSION_DENIED);
       }
-      const err = await callFails(as(mallory, 'runtime').runtime, 'Publish', { topic: 'forge.y', event: event('forged', {}) });
+      const err = await callFails(as(mallory, 'runtime').runtime, 'Publish', {
+        topic: 'forge.y',
+        event: event('forged', {}),
+      });
       assert.equal(err.code, grpc.status.PERMISSION_DENIED);
       assert.match(err.details, /acts only as "mallory", not as "runtime"/);
-      const viaOwner = await callFails(as(owner).runtime, 'Publish', { topic: 'forge.y', event: event('forged', {}, { 'loom.sender': 'vscode' }) });
+      const viaOwner = await callFails(as(owner).runtime, 'Publish', {
+        topic: 'forge.y',
+        event: event('forged', {}, { 'loom.sender': 'vscode' }),
+      });
       assert.equal(viaOwner.code, grpc.status.PERMISSION_DENIED);
       assert.match(viaOwner.details, /only the window's own credential/);
     });
@@ -258,11 +342,26 @@ describe('identities: no client acts as another', function () {
 
     it("mallory cannot remove or add alpha's subscriptions; alpha still answers", async () => {
       const m = as(mallory);
-      const unsub = await callFails(m.runtime, 'Unsubscribe', { agentId: 'alpha', pattern: 'alpha.in', subscriptionId: '', requestId: 'x' });
+      const unsub = await callFails(m.runtime, 'Unsubscribe', {
+        agentId: 'alpha',
+        pattern: 'alpha.in',
+        subscriptionId: '',
+        requestId: 'x',
+      });
       assert.equal(unsub.code, grpc.status.PERMISSION_DENIED);
-      const sub = await callFails(m.runtime, 'Subscribe', { agentId: 'alpha', pattern: 'secrets.>', qos: 'QOS_REALTIME', requestId: 'y' });
+      const sub = await callFails(m.runtime, 'Subscribe', {
+        agentId: 'alpha',
+        pattern: 'secrets.>',
+        qos: 'QOS_REALTIME',
+        requestId: 'y',
+      });
       assert.equal(sub.code, grpc.status.PERMISSION_DENIED);
-      const viaMetadata = await callFails(as(mallory, 'alpha').runtime, 'Unsubscribe', { agentId: '', pattern: 'alpha.in', subscriptionId: '', requestId: 'z' });
+      const viaMetadata = await callFails(as(mallory, 'alpha').runtime, 'Unsubscribe', {
+        agentId: '',
+        pattern: 'alpha.in',
+        subscriptionId: '',
+        requestId: 'z',
+      });
       assert.equal(viaMetadata.code, grpc.status.PERMISSION_DENIED);
       await alphaStillWorks(watcher, 'the unsubscribe attempts');
     });
@@ -277,7 +376,10 @@ describe('identities: no client acts as another', function () {
       ] as const) {
         const err = await callFails(m.store, method as 'GetState', req as never);
         assert.equal(err.code, grpc.status.PERMISSION_DENIED, method);
-        assert.match(err.details, /may not read or write the state of "alpha"; grant it with state_access = \["alpha"\] in \[agents.mallory\]/);
+        assert.match(
+          err.details,
+          /may not read or write the state of "alpha"; grant it with state_access = \["alpha"\] in \[agents.mallory\]/,
+        );
       }
       const own = await call(m.store, 'GetState', { agentId: 'mallory', key: 'secret' });
       assert.equal(own.value.toString(), 'mallory-secret');
@@ -306,14 +408,18 @@ describe('identities: no client acts as another', function () {
   });
 
   describe('credentials over time', () => {
-    it("a restarted agent gets a new credential and the old one stops working; the new one takes the id back", async () => {
+    it('a restarted agent gets a new credential and the old one stops working; the new one takes the id back', async () => {
       const before = await stolen('beta');
       const ok = await call(as(owner).runtime, 'ControlAgent', { agentId: 'beta', action: 'restart' });
       assert.equal(ok.success, true, ok.errorMessage);
-      const after = await rt.waitFor('beta to hand over a new credential', () => {
-        const now = existsSync(join(ws, 'beta.token')) && readFileSync(join(ws, 'beta.token'), 'utf8');
-        return now && now !== before ? now : undefined;
-      }, 60_000);
+      const after = await rt.waitFor(
+        'beta to hand over a new credential',
+        () => {
+          const now = existsSync(join(ws, 'beta.token')) && readFileSync(join(ws, 'beta.token'), 'utf8');
+          return now && now !== before ? now : undefined;
+        },
+        60_000,
+      );
       const old = await callFails(as(before).runtime, 'ListAgents', {});
       assert.equal(old.code, grpc.status.UNAUTHENTICATED);
       const listed = await call(as(after).runtime, 'ListAgents', {});
@@ -323,7 +429,9 @@ describe('identities: no client acts as another', function () {
 
     it('metadata that names another id is refused with the credential of an agent', async () => {
       const md = authMetadata({ token: mallory, agentId: 'alpha' });
-      const err = await new Promise<grpc.ServiceError>((resolve) => as(undefined).bridge.Heartbeat({ agentId: '', timestampMs: Date.now() }, md, (e) => resolve(e!)));
+      const err = await new Promise<grpc.ServiceError>((resolve) =>
+        as(undefined).bridge.Heartbeat({ agentId: '', timestampMs: Date.now() }, md, (e) => resolve(e!)),
+      );
       assert.equal(err.code, grpc.status.PERMISSION_DENIED, err.details);
     });
   });

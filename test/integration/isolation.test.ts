@@ -6,7 +6,14 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { call, connect, type Clients } from '../support/grpc';
-import { makeWorkspace, removeWorkspaces, REPO, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  REPO,
+  startRuntime,
+  stopAllRuntimes,
+  type RuntimeProcess,
+} from './helpers/runtime';
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const SECRET = 'outside-the-workspace-secret';
@@ -44,7 +51,13 @@ Agent("prober", tools=[look]).run()
 `;
 
 function workspace(isolation: string): { ws: string; outside: string } {
-  const lines = ['[agents.prober]', 'command = "python"', 'args = ["prober.py"]', `isolation = ${JSON.stringify(isolation)}`, `read_only_paths = [${JSON.stringify(join(REPO, 'sdk', 'python'))}]`];
+  const lines = [
+    '[agents.prober]',
+    'command = "python"',
+    'args = ["prober.py"]',
+    `isolation = ${JSON.stringify(isolation)}`,
+    `read_only_paths = [${JSON.stringify(join(REPO, 'sdk', 'python'))}]`,
+  ];
   const ws = makeWorkspace(lines.join('\n') + '\n');
   writeFileSync(join(ws, 'prober.py'), PROBER);
   mkdirSync(join(ws, '.git'));
@@ -75,7 +88,11 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
       if (Date.now() > deadline) throw new Error(`the prober never registered\n${rt.stderrText.slice(-30).join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const out = await call(c.tools, 'CallTool', { id: 'p1', name: 'probe:look', arguments: JSON.stringify({ outside }) });
+    const out = await call(c.tools, 'CallTool', {
+      id: 'p1',
+      name: 'probe:look',
+      arguments: JSON.stringify({ outside }),
+    });
     assert.equal(out.status, 'TOOL_OK', JSON.stringify(out));
     return { rt, ws, seen: JSON.parse(out.output) };
   }
@@ -107,8 +124,19 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
     const rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON, LOOM_BWRAP: '/nonexistent/bwrap' } });
     const c = connect(rt.discovery().address, { token: rt.discovery().token });
     clients.push(c);
-    const agent = await rt.waitFor('the agent to fail', () => rt.logs.find((l) => l.msg.startsWith('agent') && String(l.error ?? l.reason ?? l.how ?? '').includes('bubblewrap')), 30_000).catch(async () => undefined);
-    const listed = (await call(c.runtime, 'ListAgents', {})).agents.find((a: { agentId: string }) => a.agentId === 'prober');
+    const agent = await rt
+      .waitFor(
+        'the agent to fail',
+        () =>
+          rt.logs.find(
+            (l) => l.msg.startsWith('agent') && String(l.error ?? l.reason ?? l.how ?? '').includes('bubblewrap'),
+          ),
+        30_000,
+      )
+      .catch(async () => undefined);
+    const listed = (await call(c.runtime, 'ListAgents', {})).agents.find(
+      (a: { agentId: string }) => a.agentId === 'prober',
+    );
     const why = `${listed?.lastError ?? ''} ${JSON.stringify(agent ?? {})}`;
     assert.match(why, /bubblewrap/);
     assert.match(why, /agents\.prober\.isolation/);
@@ -142,10 +170,24 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
       if (names.some((n) => n.startsWith('box:')) && names.some((n) => n.startsWith('open:'))) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.ok(names.includes('box:read_file') && names.includes('open:read_file'), `both servers are up (tools: ${names.join(', ')})\n${rt.stderrText.slice(-20).join('\n')}`);
-    const confined = await call(c.tools, 'CallTool', { id: 'm1', name: 'box:read_file', arguments: JSON.stringify({ path: outside }) });
-    const open = await call(c.tools, 'CallTool', { id: 'm2', name: 'open:read_file', arguments: JSON.stringify({ path: outside }) });
-    assert.ok(JSON.stringify(open).includes(SECRET), `control: the unconfined server reads it (${JSON.stringify(open).slice(0, 300)})`);
+    assert.ok(
+      names.includes('box:read_file') && names.includes('open:read_file'),
+      `both servers are up (tools: ${names.join(', ')})\n${rt.stderrText.slice(-20).join('\n')}`,
+    );
+    const confined = await call(c.tools, 'CallTool', {
+      id: 'm1',
+      name: 'box:read_file',
+      arguments: JSON.stringify({ path: outside }),
+    });
+    const open = await call(c.tools, 'CallTool', {
+      id: 'm2',
+      name: 'open:read_file',
+      arguments: JSON.stringify({ path: outside }),
+    });
+    assert.ok(
+      JSON.stringify(open).includes(SECRET),
+      `control: the unconfined server reads it (${JSON.stringify(open).slice(0, 300)})`,
+    );
     assert.ok(!JSON.stringify(confined).includes(SECRET), 'the confined server cannot');
     assert.match(JSON.stringify(confined), /ENOENT/, 'for it, the file does not exist');
   });

@@ -23,8 +23,24 @@ function rssOf(pid: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A real gRPC client in its own process that subscribes to `topic` at `qos`, then is frozen (SIGSTOP): it never reads again. */
-async function frozenSubscriber(address: string, token: string, agentId: string, topic: string, qos = 'QOS_REALTIME'): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [STALLED], { env: { ...process.env, LOOM_BRIDGE_ADDR: address, LOOM_TOKEN: token, LOOM_AGENT_ID: agentId, FIXTURE_TOPIC: topic, FIXTURE_QOS: qos }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function frozenSubscriber(
+  address: string,
+  token: string,
+  agentId: string,
+  topic: string,
+  qos = 'QOS_REALTIME',
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [STALLED], {
+    env: {
+      ...process.env,
+      LOOM_BRIDGE_ADDR: address,
+      LOOM_TOKEN: token,
+      LOOM_AGENT_ID: agentId,
+      FIXTURE_TOPIC: topic,
+      FIXTURE_QOS: qos,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
@@ -50,7 +66,10 @@ describe('limits: a stalled subscriber of large realtime events', function () {
    * opens its stream and never reads), publishes `count` events of 1 MiB to it and reports the
    * runtime's RSS growth (peak over the baseline) and the drops GetStats counts for it.
    */
-  async function stalledRun(busToml: string, count: number): Promise<{ growth: number; base: number; peak: number; dropped: Record<string, number>; delivered: number }> {
+  async function stalledRun(
+    busToml: string,
+    count: number,
+  ): Promise<{ growth: number; base: number; peak: number; dropped: Record<string, number>; delivered: number }> {
     const rt: RuntimeProcess = await startRuntime(makeWorkspace(`[bus]\n${busToml}\n`));
     const { address, token } = rt.discovery();
     const publisher: Clients = connect(address, { token });
@@ -58,7 +77,10 @@ describe('limits: a stalled subscriber of large realtime events', function () {
     const child = await frozenSubscriber(address, token, 'stalled', 'big.>');
     try {
       // A warm-up publish and a GC-quiet moment make the baseline fair.
-      await call(publisher.runtime, 'Publish', { topic: 'warm.up', event: { type: 'warm', payload: Buffer.alloc(MiB) } });
+      await call(publisher.runtime, 'Publish', {
+        topic: 'warm.up',
+        event: { type: 'warm', payload: Buffer.alloc(MiB) },
+      });
       await sleep(500);
       const pid = rt.proc.pid!;
       const base = rssOf(pid);
@@ -87,12 +109,20 @@ describe('limits: a stalled subscriber of large realtime events', function () {
   it('keeps the runtime under its byte budget plus a margin and counts the drops (queue_bytes)', async () => {
     const budget = 16 * MiB;
     const r = await stalledRun(`queue_bytes = { realtime = ${budget} }`, 300);
-    console.log(`      stalled subscriber, 300 x 1 MiB realtime, budget 16 MiB: RSS ${(r.base / MiB).toFixed(1)} -> peak ${(r.peak / MiB).toFixed(1)} MiB (growth ${(r.growth / MiB).toFixed(1)} MiB); drops ${JSON.stringify(r.dropped)}, delivered ${r.delivered}`);
+    console.log(
+      `      stalled subscriber, 300 x 1 MiB realtime, budget 16 MiB: RSS ${(r.base / MiB).toFixed(1)} -> peak ${(r.peak / MiB).toFixed(1)} MiB (growth ${(r.growth / MiB).toFixed(1)} MiB); drops ${JSON.stringify(r.dropped)}, delivered ${r.delivered}`,
+    );
     // The margin covers what grpc-js buffers for the stream beside the bus (its writable side
     // and the HTTP/2 window) and inbound messages not yet collected; 300 MiB pinned would fail it.
     const margin = 64 * MiB;
-    assert.ok(r.growth < budget + margin, `RSS grew ${(r.growth / MiB).toFixed(1)} MiB, over ${(budget + margin) / MiB} MiB`);
-    assert.ok((r.dropped.queue_bytes ?? 0) >= 300 - 16 - 32, `drops counted: ${JSON.stringify(r.dropped)}, delivered ${r.delivered}`);
+    assert.ok(
+      r.growth < budget + margin,
+      `RSS grew ${(r.growth / MiB).toFixed(1)} MiB, over ${(budget + margin) / MiB} MiB`,
+    );
+    assert.ok(
+      (r.dropped.queue_bytes ?? 0) >= 300 - 16 - 32,
+      `drops counted: ${JSON.stringify(r.dropped)}, delivered ${r.delivered}`,
+    );
     assert.equal(r.dropped.queue_full, undefined, 'the count (1024) was never the limit');
     // The bridge hands a stream at most about one message limit (4 MiB) beyond what HTTP/2 took;
     // grpc-js alone would buffer 16 messages (16 MiB here, 64 MiB of 4 MiB events).
@@ -101,7 +131,9 @@ describe('limits: a stalled subscriber of large realtime events', function () {
 
   it('without a byte budget that binds, the same run pins the events (what the budget prevents)', async () => {
     const r = await stalledRun(`queue_bytes = { realtime = 1099511627776 }`, 150);
-    console.log(`      same, 150 x 1 MiB, budget 1 TiB (count only): RSS ${(r.base / MiB).toFixed(1)} -> peak ${(r.peak / MiB).toFixed(1)} MiB (growth ${(r.growth / MiB).toFixed(1)} MiB); drops ${JSON.stringify(r.dropped)}`);
+    console.log(
+      `      same, 150 x 1 MiB, budget 1 TiB (count only): RSS ${(r.base / MiB).toFixed(1)} -> peak ${(r.peak / MiB).toFixed(1)} MiB (growth ${(r.growth / MiB).toFixed(1)} MiB); drops ${JSON.stringify(r.dropped)}`,
+    );
     assert.ok(r.growth > 100 * MiB, `RSS grew only ${(r.growth / MiB).toFixed(1)} MiB`);
   });
 });
@@ -122,7 +154,10 @@ describe('limits: a stalled batched subscriber', function () {
       // 1 MiB events: the transport takes a few, the queue two, and then publishers wait.
       let settled = 0;
       const held = Array.from({ length: 12 }, (_, i) =>
-        call(publisher.runtime, 'Publish', { topic: 'bulk.data', event: { id: `b${i}`, type: 'bulk', payload: Buffer.alloc(MiB) } }).then(
+        call(publisher.runtime, 'Publish', {
+          topic: 'bulk.data',
+          event: { id: `b${i}`, type: 'bulk', payload: Buffer.alloc(MiB) },
+        }).then(
           () => void settled++,
           () => void settled++,
         ),
@@ -133,7 +168,10 @@ describe('limits: a stalled batched subscriber', function () {
 
       // 3 MiB never fits a 2 MiB budget: refused at once instead of waiting forever.
       const t0 = Date.now();
-      await call(publisher.runtime, 'Publish', { topic: 'bulk.data', event: { id: 'huge', type: 'bulk', payload: Buffer.alloc(3 * MiB) } });
+      await call(publisher.runtime, 'Publish', {
+        topic: 'bulk.data',
+        event: { id: 'huge', type: 'bulk', payload: Buffer.alloc(3 * MiB) },
+      });
       assert.ok(Date.now() - t0 < 5000, `the oversized publish took ${Date.now() - t0} ms`);
       const stats = await call(publisher.runtime, 'GetStats', {});
       const sub = stats.subscriptions.find((x) => x.subscriber === 'slowpoke')!;
@@ -172,11 +210,16 @@ describe('limits: per-client caps on subscriptions and tools', function () {
   const tool = (name: string) => ({ name, description: `tool ${name}`, parametersSchema: '{"type":"object"}' });
 
   it('collapses 10 000 identical subscriptions (registration and stream) into one: an event is delivered once', async () => {
-    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'dup', subscribedTopics: Array(10_000).fill('dup.topic'), qos: 'QOS_REALTIME' });
+    const reg = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'dup',
+      subscribedTopics: Array(10_000).fill('dup.topic'),
+      qos: 'QOS_REALTIME',
+    });
     assert.equal(reg.success, true, reg.errorMessage);
     const s = new StreamClient(c);
     s.send({ ack: { messageId: 'dup' } });
-    for (let i = 0; i < 10_000; i++) s.send({ subscribe: { requestId: `r${i}`, pattern: 'dup.topic', qos: 'QOS_REALTIME' } });
+    for (let i = 0; i < 10_000; i++)
+      s.send({ subscribe: { requestId: `r${i}`, pattern: 'dup.topic', qos: 'QOS_REALTIME' } });
     const ids = new Set<string>();
     for (let i = 0; i < 10_000; i++) {
       const m = await s.next((x) => x.msg === 'subscribed', 'a subscribe answer');
@@ -199,7 +242,10 @@ describe('limits: per-client caps on subscriptions and tools', function () {
     const six = ['a.1', 'a.2', 'a.3', 'a.4', 'a.5', 'a.6'];
     const refused = await call(c.bridge, 'RegisterAgent', { agentId: 'greedy', subscribedTopics: six });
     assert.equal(refused.success, false);
-    assert.match(refused.errorMessage, /6 distinct subscription patterns exceed bridge\.max_subscriptions_per_client = 5/);
+    assert.match(
+      refused.errorMessage,
+      /6 distinct subscription patterns exceed bridge\.max_subscriptions_per_client = 5/,
+    );
 
     const ok = await call(c.bridge, 'RegisterAgent', { agentId: 'greedy', subscribedTopics: six.slice(0, 4) });
     assert.equal(ok.success, true, ok.errorMessage);
@@ -208,23 +254,33 @@ describe('limits: per-client caps on subscriptions and tools', function () {
     s.send({ subscribe: { requestId: 'fifth', pattern: 'a.5', qos: 'QOS_REALTIME' } });
     s.send({ subscribe: { requestId: 'again', pattern: 'a.1', qos: 'QOS_REALTIME' } });
     s.send({ subscribe: { requestId: 'sixth', pattern: 'a.6', qos: 'QOS_REALTIME' } });
-    const answer = async (id: string) => (await s.next((m) => m.subscribed?.requestId === id, `the answer to ${id}`)).subscribed!;
+    const answer = async (id: string) =>
+      (await s.next((m) => m.subscribed?.requestId === id, `the answer to ${id}`)).subscribed!;
     assert.equal((await answer('fifth')).success, true);
     assert.equal((await answer('again')).success, true, 'a pattern already held is not a new subscription');
     const sixth = await answer('sixth');
     assert.equal(sixth.success, false);
-    assert.match(sixth.errorMessage, /refused: agent greedy already holds 5 subscriptions, the most bridge\.max_subscriptions_per_client = 5 allows/);
+    assert.match(
+      sixth.errorMessage,
+      /refused: agent greedy already holds 5 subscriptions, the most bridge\.max_subscriptions_per_client = 5 allows/,
+    );
     s.cancel();
   });
 
   it('refuses more tools than bridge.max_tools_per_client, naming the setting, and keeps the tools it had', async () => {
     const ok = await call(c.bridge, 'RegisterAgent', { agentId: 'toolish', tools: [tool('few:a'), tool('few:b')] });
     assert.equal(ok.success, true, ok.errorMessage);
-    const refused = await call(c.bridge, 'RegisterAgent', { agentId: 'toolish', tools: ['a', 'b', 'c', 'd'].map((n) => tool(`many:${n}`)) });
+    const refused = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'toolish',
+      tools: ['a', 'b', 'c', 'd'].map((n) => tool(`many:${n}`)),
+    });
     assert.equal(refused.success, false);
     assert.match(refused.errorMessage, /4 tools exceed bridge\.max_tools_per_client = 3/);
     const listed = await call(c.tools, 'ListTools', { prefix: 'few:' });
-    assert.deepEqual(listed.tools.map((t) => t.name), ['few:a', 'few:b']);
+    assert.deepEqual(
+      listed.tools.map((t) => t.name),
+      ['few:a', 'few:b'],
+    );
     assert.equal((await call(c.tools, 'ListTools', { prefix: 'many:' })).tools.length, 0);
   });
 });
@@ -245,7 +301,11 @@ describe('limits: ListTools pages through any number of tools', function () {
     c = connect(address, { token });
     // 10 clients at the default cap of 1000 tools each.
     for (let n = 0; n < 10; n++) {
-      const tools = Array.from({ length: 1000 }, (_, i) => ({ name: `many${n}:tool_${String(i).padStart(4, '0')}`, description, parametersSchema: '{"type":"object"}' }));
+      const tools = Array.from({ length: 1000 }, (_, i) => ({
+        name: `many${n}:tool_${String(i).padStart(4, '0')}`,
+        description,
+        parametersSchema: '{"type":"object"}',
+      }));
       for (const t of tools) expected.add(t.name);
       const r = await call(c.bridge, 'RegisterAgent', { agentId: `provider-${n}`, tools });
       assert.equal(r.success, true, r.errorMessage);
@@ -305,7 +365,11 @@ describe('limits: ListTools pages through any number of tools', function () {
       assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
       assert.match(err.details, /page_size must be 0 \(the default, 1000\) or an integer from 1 to 10000/);
     }
-    for (const pageToken of ['garbage', Buffer.from('v2:x').toString('base64url'), Buffer.from('v1:').toString('base64url')]) {
+    for (const pageToken of [
+      'garbage',
+      Buffer.from('v2:x').toString('base64url'),
+      Buffer.from('v1:').toString('base64url'),
+    ]) {
       const err = await callFails(c.tools, 'ListTools', { pageToken });
       assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
       assert.match(err.details, /page_token is not one ListTools gave/);

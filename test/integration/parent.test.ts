@@ -12,7 +12,6 @@ import { until as waitUntil } from '../support/eventually';
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const LAUNCHER = join(REPO, 'test', 'integration', 'fixtures', 'launcher.mjs');
 
-
 /** Waits until `check` holds; resolves with how long that took. */
 async function until(what: string, check: () => boolean, giveUpMs = 30_000): Promise<number> {
   const started = Date.now();
@@ -32,7 +31,9 @@ describe('a runtime whose launcher is gone', function () {
   });
 
   async function launch(ws: string, args: string[]): Promise<{ launcher: ChildProcess; runtime: number }> {
-    const launcher = spawn(process.execPath, [LAUNCHER, RUNTIME_JS, '--workspace', ws, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const launcher = spawn(process.execPath, [LAUNCHER, RUNTIME_JS, '--workspace', ws, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     launchers.push(launcher);
     const runtime = await new Promise<number>((resolve, reject) => {
       launcher.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
@@ -44,9 +45,14 @@ describe('a runtime whose launcher is gone', function () {
   }
 
   it('exits within seconds when the parent it was given (--parent-pid) is killed, and stops its agents', async () => {
-    const ws = makeWorkspace(`[agents.sleeper]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "import time; open('sleeper.pid','w').write(__import__('os').getpid().__str__()); time.sleep(1000)"]\n`);
+    const ws = makeWorkspace(
+      `[agents.sleeper]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "import time; open('sleeper.pid','w').write(__import__('os').getpid().__str__()); time.sleep(1000)"]\n`,
+    );
     const { launcher, runtime } = await launch(ws, ['--parent-pid', '$PPID']);
-    await until('the agent to start', () => existsSync(join(ws, 'sleeper.pid')) && readFileSync(join(ws, 'sleeper.pid'), 'utf8').length > 0);
+    await until(
+      'the agent to start',
+      () => existsSync(join(ws, 'sleeper.pid')) && readFileSync(join(ws, 'sleeper.pid'), 'utf8').length > 0,
+    );
     const agent = Number(readFileSync(join(ws, 'sleeper.pid'), 'utf8'));
     pids.push(agent);
     launcher.kill('SIGKILL');

@@ -3,10 +3,27 @@
 // of a real runtime's files), and --print-events never writes a control character to stdout.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRuntime, makeWorkspace, removeWorkspaces, RUNTIME_JS, startRuntime, stopAllRuntimes } from './helpers/runtime';
+import {
+  buildRuntime,
+  makeWorkspace,
+  removeWorkspaces,
+  RUNTIME_JS,
+  startRuntime,
+  stopAllRuntimes,
+} from './helpers/runtime';
 import { call, connect, event } from '../support/grpc';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
@@ -36,7 +53,8 @@ describe('privacy: data_dir inside the workspace, private files, a safe --print-
   });
   after(() => removeWorkspaces());
 
-  const run = (args: string[]) => spawnSync(process.execPath, [RUNTIME_JS, '--workspace', ws, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [RUNTIME_JS, '--workspace', ws, ...args], { encoding: 'utf8', timeout: 30_000 });
 
   function assertRefused(r: ReturnType<typeof run>, why: RegExp): void {
     assert.equal(r.status, 2, r.stderr);
@@ -87,7 +105,7 @@ describe('privacy: data_dir inside the workspace, private files, a safe --print-
     }
   });
 
-  describe('the runtime\'s files are private (stat of a real runtime\'s files)', () => {
+  describe("the runtime's files are private (stat of a real runtime's files)", () => {
     it('a fresh workspace: data folder 0700, discovery file 0600, store folder 0700 and its files 0600, also after exit', async () => {
       const rt = await startRuntime(ws);
       const data = join(ws, '.loom');
@@ -95,7 +113,10 @@ describe('privacy: data_dir inside the workspace, private files, a safe --print-
       assert.equal(mode(rt.discoveryFile), 0o600);
       const store = join(data, 'store');
       const files = readdirSync(store);
-      assert.ok(files.includes('CURRENT') && files.includes('LOCK') && files.some((f) => f.startsWith('MANIFEST-')), files.join(', '));
+      assert.ok(
+        files.includes('CURRENT') && files.includes('LOCK') && files.some((f) => f.startsWith('MANIFEST-')),
+        files.join(', '),
+      );
       const everyFile = (m: string) => Object.fromEntries([['.', '0700'], ...readdirSync(store).map((f) => [f, m])]);
       assert.deepEqual(modes(store), everyFile('0600'));
 
@@ -126,7 +147,10 @@ describe('privacy: data_dir inside the workspace, private files, a safe --print-
       chmodSync(join(ws, 'notes.txt'), 0o644);
 
       const rt = await startRuntime(ws, [], { ready: false });
-      await rt.waitFor('the runtime to start', () => rt.logs.some((l) => l.msg === 'runtime started') || rt.exitCode !== null);
+      await rt.waitFor(
+        'the runtime to start',
+        () => rt.logs.some((l) => l.msg === 'runtime started') || rt.exitCode !== null,
+      );
       assert.equal(rt.exitCode, null, rt.stderrText.join('\n'));
       assert.equal(mode(data), 0o700);
       assert.equal(mode(join(data, 'runtime.log')), 0o600);
@@ -148,7 +172,11 @@ describe('privacy: data_dir inside the workspace, private files, a safe --print-
       const clear = '\x1b[2J';
       await call(c.runtime, 'Publish', {
         topic: `demo.${osc}${clear}`,
-        event: { ...event(`t${clear}`, {}), source: `src${osc}`, payload: Buffer.from(`hello ${osc}${clear}\u202eevil\u2066 \x9b31m`) },
+        event: {
+          ...event(`t${clear}`, {}),
+          source: `src${osc}`,
+          payload: Buffer.from(`hello ${osc}${clear}\u202eevil\u2066 \x9b31m`),
+        },
       });
       await call(c.runtime, 'Publish', { topic: 'demo.after', event: event('after', {}) });
       await rt.waitFor('the second event', () => rt.stdoutLines.find((l) => l.includes('demo.after')));
@@ -156,7 +184,10 @@ describe('privacy: data_dir inside the workspace, private files, a safe --print-
       assert.equal(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/.test(out), false, JSON.stringify(out));
       const line = rt.stdoutLines.find((l) => l.includes('pwned'));
       assert.ok(line, out);
-      assert.match(line, /^\d\d:\d\d:\d\d\.\d{3}  demo\.\\x1b\]0;pwned\\x07\\x1b\[2J  t\\x1b\[2J  from printer-test  hello \\x1b\]0;pwned\\x07\\x1b\[2J\\u202eevil\\u2066 \\x9b31m$/);
+      assert.match(
+        line,
+        /^\d\d:\d\d:\d\d\.\d{3}  demo\.\\x1b\]0;pwned\\x07\\x1b\[2J  t\\x1b\[2J  from printer-test  hello \\x1b\]0;pwned\\x07\\x1b\[2J\\u202eevil\\u2066 \\x9b31m$/,
+      );
       c.close();
       await rt.stop();
     });

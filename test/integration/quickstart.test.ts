@@ -15,8 +15,11 @@ describe('examples/quickstart (the README main job)', function () {
   it('prints timer, watcher, tool-call and request/reply events from its two Python agents', async () => {
     const ws = makeWorkspace();
     cpSync(join(REPO, 'examples', 'quickstart'), ws, { recursive: true, filter: (src) => !src.includes('.loom') });
-    const rt = await startRuntime(ws, ['--print-events'], { env: { LOOM_PYTHON: process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python') } });
-    const line = (topic: string) => rt.waitFor(`a printed ${topic} event`, () => rt.stdoutLines.find((l) => l.split(/\s+/)[1] === topic), 30_000);
+    const rt = await startRuntime(ws, ['--print-events'], {
+      env: { LOOM_PYTHON: process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python') },
+    });
+    const line = (topic: string) =>
+      rt.waitFor(`a printed ${topic} event`, () => rt.stdoutLines.find((l) => l.split(/\s+/)[1] === topic), 30_000);
 
     await line('agent.counter.connected');
     await line('agent.greeter.connected');

@@ -51,9 +51,18 @@ describe('integration: request numbers are validated', function () {
 
   it('dashboard /api/feed: interval_ms=NaN and other non-numbers or out-of-range values are refused with 400 naming the field and range', async () => {
     for (const [query, field] of [
-      ['interval_ms=NaN', 'interval_ms'], ['interval_ms=abc', 'interval_ms'], ['interval_ms=1e3', 'interval_ms'], ['interval_ms=', 'interval_ms'],
-      ['interval_ms=-5', 'interval_ms'], ['interval_ms=1', 'interval_ms'], ['interval_ms=99999999', 'interval_ms'], ['interval_ms=Infinity', 'interval_ms'],
-      ['max_events=NaN', 'max_events'], ['max_events=-1', 'max_events'], ['max_events=1000000', 'max_events'], ['topic=a..b', 'topic'],
+      ['interval_ms=NaN', 'interval_ms'],
+      ['interval_ms=abc', 'interval_ms'],
+      ['interval_ms=1e3', 'interval_ms'],
+      ['interval_ms=', 'interval_ms'],
+      ['interval_ms=-5', 'interval_ms'],
+      ['interval_ms=1', 'interval_ms'],
+      ['interval_ms=99999999', 'interval_ms'],
+      ['interval_ms=Infinity', 'interval_ms'],
+      ['max_events=NaN', 'max_events'],
+      ['max_events=-1', 'max_events'],
+      ['max_events=1000000', 'max_events'],
+      ['topic=a..b', 'topic'],
     ] as const) {
       const r = await httpFeed(query);
       assert.equal(r.status, 400, `${query}: ${r.status} ${r.body}`);
@@ -68,11 +77,16 @@ describe('integration: request numbers are validated', function () {
     assert.ok(fast.lines >= 5 && fast.lines <= 25, `interval_ms=50: ${fast.lines} updates in 1 s`);
     const byDefault = await httpFeed('interval_ms=0&max_events=0', 1000);
     assert.equal(byDefault.status, 200);
-    assert.ok(byDefault.lines >= 2 && byDefault.lines <= 7, `interval_ms=0 (default 250 ms): ${byDefault.lines} updates in 1 s`);
+    assert.ok(
+      byDefault.lines >= 2 && byDefault.lines <= 7,
+      `interval_ms=0 (default 250 ms): ${byDefault.lines} updates in 1 s`,
+    );
   });
 
   /** The first message or error of a Runtime.Feed stream. */
-  function grpcFeed(req: Parameters<Clients['runtime']['Feed']>[0]): Promise<{ error?: grpc.ServiceError; updates: number }> {
+  function grpcFeed(
+    req: Parameters<Clients['runtime']['Feed']>[0],
+  ): Promise<{ error?: grpc.ServiceError; updates: number }> {
     return new Promise((resolve) => {
       const stream = c.runtime.Feed(req);
       let updates = 0;
@@ -89,15 +103,25 @@ describe('integration: request numbers are validated', function () {
 
   it('Runtime.Feed: negative, too small, too large values and a bad pattern are INVALID_ARGUMENT naming the field; 0 = default', async () => {
     for (const [req, field] of [
-      [{ intervalMs: -5 }, 'interval_ms'], [{ intervalMs: 1 }, 'interval_ms'], [{ intervalMs: 2_000_000_000 }, 'interval_ms'],
-      [{ maxEventsPerUpdate: -1 }, 'max_events_per_update'], [{ maxEventsPerUpdate: 1_000_000 }, 'max_events_per_update'],
+      [{ intervalMs: -5 }, 'interval_ms'],
+      [{ intervalMs: 1 }, 'interval_ms'],
+      [{ intervalMs: 2_000_000_000 }, 'interval_ms'],
+      [{ maxEventsPerUpdate: -1 }, 'max_events_per_update'],
+      [{ maxEventsPerUpdate: 1_000_000 }, 'max_events_per_update'],
       [{ topicFilter: 'a..b' }, 'topic_filter'],
     ] as const) {
       const r = await grpcFeed(req);
-      assert.equal(r.error?.code, grpc.status.INVALID_ARGUMENT, `${JSON.stringify(req)}: ${r.error?.message ?? 'streamed'}`);
+      assert.equal(
+        r.error?.code,
+        grpc.status.INVALID_ARGUMENT,
+        `${JSON.stringify(req)}: ${r.error?.message ?? 'streamed'}`,
+      );
       assert.ok(r.error!.details.includes(field), r.error!.details);
     }
-    assert.match((await grpcFeed({ intervalMs: 1 })).error!.details, /interval_ms must be an integer from 50 to 60000 \(or 0 for the default, 250\), got 1/);
+    assert.match(
+      (await grpcFeed({ intervalMs: 1 })).error!.details,
+      /interval_ms must be an integer from 50 to 60000 \(or 0 for the default, 250\), got 1/,
+    );
     assert.equal((await grpcFeed({ intervalMs: 0, maxEventsPerUpdate: 0 })).updates, 1);
     assert.equal((await grpcFeed({ intervalMs: 50, maxEventsPerUpdate: 5000 })).updates, 1);
   });
@@ -113,14 +137,19 @@ describe('integration: request numbers are validated', function () {
 
   it('Runtime.Publish: a NaN or infinite confidence and a timestamp before the epoch or far ahead are refused', async () => {
     for (const [bad, field] of [
-      [{ confidence: NaN }, 'event.confidence'], [{ confidence: Infinity }, 'event.confidence'],
-      [{ timestampMs: -1 }, 'event.timestamp_ms'], [{ timestampMs: Date.now() + 10 * 24 * 3600_000 }, 'event.timestamp_ms'],
+      [{ confidence: NaN }, 'event.confidence'],
+      [{ confidence: Infinity }, 'event.confidence'],
+      [{ timestampMs: -1 }, 'event.timestamp_ms'],
+      [{ timestampMs: Date.now() + 10 * 24 * 3600_000 }, 'event.timestamp_ms'],
     ] as const) {
       const err = await callFails(c.runtime, 'Publish', { topic: 'limits.x', event: { ...event('t', {}), ...bad } });
       assert.equal(err.code, grpc.status.INVALID_ARGUMENT, JSON.stringify(bad));
       assert.ok(err.details.includes(field), err.details);
     }
-    const ack = await call(c.runtime, 'Publish', { topic: 'limits.x', event: { ...event('t', {}), confidence: 0.5, timestampMs: Date.now() } });
+    const ack = await call(c.runtime, 'Publish', {
+      topic: 'limits.x',
+      event: { ...event('t', {}), confidence: 0.5, timestampMs: Date.now() },
+    });
     assert.ok(ack.messageId);
   });
 });

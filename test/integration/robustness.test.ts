@@ -36,9 +36,16 @@ describe('malformed and oversized messages', function () {
     assert.equal(rt.exitCode, null);
   }
 
-  for (const method of ['/loom.v1.Bridge/RegisterAgent', '/loom.v1.Bridge/ForwardToolCall', '/loom.v1.Store/PutState', '/loom.v1.Runtime/Publish']) {
+  for (const method of [
+    '/loom.v1.Bridge/RegisterAgent',
+    '/loom.v1.Bridge/ForwardToolCall',
+    '/loom.v1.Store/PutState',
+    '/loom.v1.Runtime/Publish',
+  ]) {
     it(`answers undecodable bytes on ${method} with INTERNAL and keeps serving`, async () => {
-      const err = await new Promise<grpc.ServiceError | null>((resolve) => raw.makeUnaryRequest(method, identity, identity, GARBAGE, md(), (e) => resolve(e)));
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        raw.makeUnaryRequest(method, identity, identity, GARBAGE, md(), (e) => resolve(e)),
+      );
       assert.equal(err?.code, grpc.status.INTERNAL, err?.message);
       assert.match(err!.details, /pars|deserializ/i);
       await stillServing();

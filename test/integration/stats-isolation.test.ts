@@ -42,7 +42,12 @@ describe('GetStats reports the isolation of system:shell', function () {
     assert.match(iso.detail, /bwrap$/, 'the detail is the bwrap that is used');
     assert.equal(iso.trusted, true);
     // And the shell does run, confined.
-    const res = await call(c.tools, 'CallTool', { id: 'it-1', name: 'system:shell', arguments: JSON.stringify({ command: 'echo', args: ['hi'] }), timeoutMs: 20_000 });
+    const res = await call(c.tools, 'CallTool', {
+      id: 'it-1',
+      name: 'system:shell',
+      arguments: JSON.stringify({ command: 'echo', args: ['hi'] }),
+      timeoutMs: 20_000,
+    });
     assert.equal(res.status, 'TOOL_OK', res.error?.message);
   });
 
@@ -56,7 +61,12 @@ describe('GetStats reports the isolation of system:shell', function () {
     assert.ok(iso.detail.includes(MISSING_BWRAP), `the detail names where it looked: ${iso.detail}`);
     assert.equal(iso.trusted, true);
 
-    const res = await call(c.tools, 'CallTool', { id: 'it-2', name: 'system:shell', arguments: JSON.stringify({ command: 'echo', args: ['hi'] }), timeoutMs: 20_000 });
+    const res = await call(c.tools, 'CallTool', {
+      id: 'it-2',
+      name: 'system:shell',
+      arguments: JSON.stringify({ command: 'echo', args: ['hi'] }),
+      timeoutMs: 20_000,
+    });
     assert.equal(res.status, 'TOOL_ERROR');
     assert.equal(res.error?.code, 'unavailable');
     assert.match(res.error!.message, /tools\.shell\.isolation = "required"/);
@@ -65,10 +75,18 @@ describe('GetStats reports the isolation of system:shell', function () {
   });
 
   it('reports the setting in force: best-effort and off, still saying whether bubblewrap works', async () => {
-    const bestEffort = await isolationOf(await runtimeWith('[tools.shell]\nisolation = "best-effort"\n', { LOOM_BWRAP: MISSING_BWRAP }));
-    assert.deepEqual({ mode: bestEffort.mode, available: bestEffort.available, mechanism: bestEffort.mechanism }, { mode: 'best-effort', available: false, mechanism: 'none' });
+    const bestEffort = await isolationOf(
+      await runtimeWith('[tools.shell]\nisolation = "best-effort"\n', { LOOM_BWRAP: MISSING_BWRAP }),
+    );
+    assert.deepEqual(
+      { mode: bestEffort.mode, available: bestEffort.available, mechanism: bestEffort.mechanism },
+      { mode: 'best-effort', available: false, mechanism: 'none' },
+    );
     const off = await isolationOf(await runtimeWith('[tools.shell]\nisolation = "off"\n', { LOOM_BWRAP: undefined }));
-    assert.deepEqual({ mode: off.mode, available: off.available, mechanism: off.mechanism }, { mode: 'off', available: true, mechanism: 'bubblewrap' });
+    assert.deepEqual(
+      { mode: off.mode, available: off.available, mechanism: off.mechanism },
+      { mode: 'off', available: true, mechanism: 'bubblewrap' },
+    );
   });
 
   it('says when the workspace is not trusted (then system:shell runs nothing at all)', async () => {

@@ -22,7 +22,9 @@ describe('store service', function () {
 
   it('saves and queries context items and keeps key-value state per agent', async () => {
     const c = clientFor(await startRuntime(makeWorkspace()));
-    const saved = await call(c.store, 'SaveContext', { item: { sessionId: 's1', type: 'note', content: 'The Quick brown fox', metadata: { k: 'v' } } });
+    const saved = await call(c.store, 'SaveContext', {
+      item: { sessionId: 's1', type: 'note', content: 'The Quick brown fox', metadata: { k: 'v' } },
+    });
     assert.ok(saved.item?.id);
     assert.ok(Number(saved.item?.timestampMs) > 0);
     await call(c.store, 'SaveContext', { item: { sessionId: 's1', type: 'chat', content: 'lazy dog' } });
@@ -40,7 +42,13 @@ describe('store service', function () {
     assert.equal(got.found, true);
     assert.equal(got.value.toString(), '1');
     const listed = await call(c.store, 'ListState', { agentId: 'a1', prefix: 'cfg/' });
-    assert.deepEqual(listed.entries.map((e) => [e.key, e.value.toString()]), [['cfg/x', '1'], ['cfg/y', '2']]);
+    assert.deepEqual(
+      listed.entries.map((e) => [e.key, e.value.toString()]),
+      [
+        ['cfg/x', '1'],
+        ['cfg/y', '2'],
+      ],
+    );
     assert.equal((await call(c.store, 'DeleteState', { agentId: 'a1', key: 'cfg/x' })).existed, true);
     assert.equal((await call(c.store, 'GetState', { agentId: 'a1', key: 'cfg/x' })).found, false);
     assert.equal((await call(c.store, 'DeleteState', { agentId: 'a1', key: 'cfg/x' })).existed, false);
@@ -98,7 +106,10 @@ describe('store service', function () {
     assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged writes lost`);
     const items = await call(c2.store, 'QueryContext', { sessionId: 'crash', limit: 100_000 });
     const contents = new Set(items.items.map((i) => i.content));
-    assert.deepEqual(ackedItems.filter((x) => !contents.has(x)), []);
+    assert.deepEqual(
+      ackedItems.filter((x) => !contents.has(x)),
+      [],
+    );
     assert.ok(ackedItems.length > 0);
   });
 });

@@ -30,8 +30,18 @@ describe('bridge event stream', function () {
   /** Registers `agentId` and opens its stream the reference way (Ack{message_id = agent id} first). */
   const agent = (agentId: string, topics: string[], extra: AgentExtra = {}) => agentOn(c, agentId, topics, extra);
 
-  async function agentOn(clients: Clients, agentId: string, topics: string[], extra: AgentExtra): Promise<StreamClient> {
-    const res = await call(clients.bridge, 'RegisterAgent', { agentId, subscribedTopics: topics, metadata: extra.metadata ?? {}, qos: extra.qos ?? 'QOS_REALTIME' });
+  async function agentOn(
+    clients: Clients,
+    agentId: string,
+    topics: string[],
+    extra: AgentExtra,
+  ): Promise<StreamClient> {
+    const res = await call(clients.bridge, 'RegisterAgent', {
+      agentId,
+      subscribedTopics: topics,
+      metadata: extra.metadata ?? {},
+      qos: extra.qos ?? 'QOS_REALTIME',
+    });
     assert.equal(res.success, true, res.errorMessage);
     const s = await StreamClient.open(clients, agentId);
     streams.push(s);
@@ -57,7 +67,11 @@ describe('bridge event stream', function () {
     await call(c.runtime, 'Publish', { topic: 'sensors.kitchen.temp.c', event: event('reading', { c: 21 }) });
     const d = await s.delivery('sensors.kitchen.temp.c');
     assert.equal(d.type, 'reading');
-    assert.equal(s.received.some((m) => m.delivery?.topic === 'sensors'), false, '">" needs at least one more segment');
+    assert.equal(
+      s.received.some((m) => m.delivery?.topic === 'sensors'),
+      false,
+      '">" needs at least one more segment',
+    );
   });
 
   it('delivers runtime-originated events (agent lifecycle) to a client', async () => {
@@ -70,7 +84,10 @@ describe('bridge event stream', function () {
   });
 
   it('refuses a registration with an invalid topic pattern, naming it', async () => {
-    const res = await call(c.bridge, 'RegisterAgent', { agentId: 'bad-topics', subscribedTopics: ['ok.topic', 'broken..topic'] });
+    const res = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'bad-topics',
+      subscribedTopics: ['ok.topic', 'broken..topic'],
+    });
     assert.equal(res.success, false);
     assert.match(res.errorMessage, /"broken\.\.topic" is invalid/);
   });
@@ -102,8 +119,18 @@ describe('bridge event stream', function () {
   it('accepts envelope keys with and without the "loom." prefix and increments the hop', async () => {
     const s = await agent('envelope-reader', ['env.*']);
     const pub = await agent('envelope-writer', []);
-    pub.send({ publish: { topic: 'env.bare', event: event('bare', {}, { hop: '3', sender: 'envelope-writer', correlation_id: 'c-1' }) } });
-    pub.send({ publish: { topic: 'env.prefixed', event: event('prefixed', {}, { 'loom.hop': '5', 'loom.correlation_id': 'c-2' }) } });
+    pub.send({
+      publish: {
+        topic: 'env.bare',
+        event: event('bare', {}, { hop: '3', sender: 'envelope-writer', correlation_id: 'c-1' }),
+      },
+    });
+    pub.send({
+      publish: {
+        topic: 'env.prefixed',
+        event: event('prefixed', {}, { 'loom.hop': '5', 'loom.correlation_id': 'c-2' }),
+      },
+    });
     const bare = await s.delivery('env.bare');
     assert.equal(bare.metadata['loom.hop'], '4');
     assert.equal(bare.metadata['hop'], undefined);
@@ -133,7 +160,10 @@ describe('bridge event stream', function () {
     await call(c.runtime, 'Publish', { topic: 'dyn.two', event: event('two', {}) });
     await call(c.runtime, 'Publish', { topic: 'sentinel.dynamic', event: event('sentinel', {}) });
     await s.delivery('sentinel.dynamic');
-    assert.equal(s.received.some((m) => m.delivery?.topic === 'dyn.two'), false);
+    assert.equal(
+      s.received.some((m) => m.delivery?.topic === 'dyn.two'),
+      false,
+    );
 
     s.send({ subscribe: { requestId: 'r3', pattern: 'bad..pattern' } });
     const bad = await s.next((m) => m.msg === 'subscribed');
@@ -143,7 +173,12 @@ describe('bridge event stream', function () {
 
   it('subscribes an agent through Runtime.Subscribe and removes it through Runtime.Unsubscribe', async () => {
     const s = await agent('remote-controlled', ['sentinel.remote']);
-    const res = await call(c.runtime, 'Subscribe', { requestId: 'x', agentId: 'remote-controlled', pattern: 'remote.>', qos: 'QOS_BATCHED' });
+    const res = await call(c.runtime, 'Subscribe', {
+      requestId: 'x',
+      agentId: 'remote-controlled',
+      pattern: 'remote.>',
+      qos: 'QOS_BATCHED',
+    });
     assert.equal(res.success, true, res.errorMessage);
     await call(c.runtime, 'Publish', { topic: 'remote.a.b', event: event('via-runtime', {}) });
     await s.delivery('remote.a.b');
@@ -151,12 +186,18 @@ describe('bridge event stream', function () {
     const mine = stats.subscriptions.find((x) => x.subscriber === 'remote-controlled' && x.pattern === 'remote.>');
     assert.equal(mine?.qos, 'QOS_BATCHED');
 
-    const un = await call(c.runtime, 'Unsubscribe', { agentId: 'remote-controlled', subscriptionId: res.subscriptionId });
+    const un = await call(c.runtime, 'Unsubscribe', {
+      agentId: 'remote-controlled',
+      subscriptionId: res.subscriptionId,
+    });
     assert.equal(un.removed, 1);
     await call(c.runtime, 'Publish', { topic: 'remote.a.c', event: event('after', {}) });
     await call(c.runtime, 'Publish', { topic: 'sentinel.remote', event: event('sentinel', {}) });
     await s.delivery('sentinel.remote');
-    assert.equal(s.received.some((m) => m.delivery?.topic === 'remote.a.c'), false);
+    assert.equal(
+      s.received.some((m) => m.delivery?.topic === 'remote.a.c'),
+      false,
+    );
 
     const unknown = await call(c.runtime, 'Subscribe', { agentId: 'nobody-here', pattern: 'a.b' });
     assert.equal(unknown.success, false);
@@ -175,17 +216,35 @@ describe('bridge event stream', function () {
     const reference = await agent('reference', ['flood.*'], { qos: 'QOS_BATCHED' });
     const w = await agent('flooder', []);
     const N = 200;
-    w.send({ publishBatch: { publishes: Array.from({ length: N }, (_, n) => ({ topic: `flood.e${n}`, event: event('n', { n }) })) } });
+    w.send({
+      publishBatch: {
+        publishes: Array.from({ length: N }, (_, n) => ({ topic: `flood.e${n}`, event: event('n', { n }) })),
+      },
+    });
     await modern.delivery(`flood.e${N - 1}`);
     await reference.delivery(`flood.e${N - 1}`);
     const order = (all: StreamClient['history']) =>
-      all.flatMap((m) => (m.delivery ? [m.delivery] : (m.deliveryBatch?.deliveries ?? []))).map((d) => JSON.parse(d.event!.payload.toString()).n as number);
+      all
+        .flatMap((m) => (m.delivery ? [m.delivery] : (m.deliveryBatch?.deliveries ?? [])))
+        .map((d) => JSON.parse(d.event!.payload.toString()).n as number);
     const modernAll = modern.history.filter((m) => m.delivery || m.deliveryBatch);
-    assert.ok(modernAll.some((m) => m.msg === 'deliveryBatch'), 'expected at least one delivery_batch');
+    assert.ok(
+      modernAll.some((m) => m.msg === 'deliveryBatch'),
+      'expected at least one delivery_batch',
+    );
     assert.ok(modernAll.every((m) => (m.deliveryBatch?.deliveries.length ?? 1) <= 256));
-    assert.deepEqual(order(modernAll), Array.from({ length: N }, (_, n) => n));
-    assert.equal(reference.history.some((m) => m.msg === 'deliveryBatch'), false);
-    assert.deepEqual(order(reference.history), Array.from({ length: N }, (_, n) => n));
+    assert.deepEqual(
+      order(modernAll),
+      Array.from({ length: N }, (_, n) => n),
+    );
+    assert.equal(
+      reference.history.some((m) => m.msg === 'deliveryBatch'),
+      false,
+    );
+    assert.deepEqual(
+      order(reference.history),
+      Array.from({ length: N }, (_, n) => n),
+    );
   });
 
   it('answers an invalid publish topic with an err on the stream and keeps the stream open', async () => {
@@ -205,15 +264,22 @@ describe('bridge event stream', function () {
     const err = await w.next((m) => m.msg === 'err');
     assert.equal(err.err!.code, 'hop_limit');
     assert.match(err.err!.message, /hops\.a.*hop limit/);
-    const unary = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish({ topic: 'hops.b', event: event('looping', {}, { hop: '20' }) }, (e) => resolve(e)));
+    const unary = await new Promise<grpc.ServiceError | null>((resolve) =>
+      c.runtime.Publish({ topic: 'hops.b', event: event('looping', {}, { hop: '20' }) }, (e) => resolve(e)),
+    );
     assert.equal(unary?.code, grpc.status.FAILED_PRECONDITION);
     await call(c.runtime, 'Publish', { topic: 'hops.c', event: event('fine', {}, { 'loom.hop': '3' }) });
     assert.equal((await s.delivery('hops.c')).type, 'fine');
-    assert.equal(s.history.some((m) => m.delivery?.topic === 'hops.a' || m.delivery?.topic === 'hops.b'), false);
+    assert.equal(
+      s.history.some((m) => m.delivery?.topic === 'hops.a' || m.delivery?.topic === 'hops.b'),
+      false,
+    );
   });
 
   it('refuses Runtime.Publish to an invalid topic with INVALID_ARGUMENT', async () => {
-    const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish({ topic: 'a.*', event: event('x', {}) }, (e) => resolve(e)));
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      c.runtime.Publish({ topic: 'a.*', event: event('x', {}) }, (e) => resolve(e)),
+    );
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
   });
 
@@ -226,7 +292,8 @@ describe('bridge event stream', function () {
     });
     after(() => small.close());
 
-    const smallAgent = (agentId: string, topics: string[], extra: AgentExtra = {}) => agentOn(small, agentId, topics, extra);
+    const smallAgent = (agentId: string, topics: string[], extra: AgentExtra = {}) =>
+      agentOn(small, agentId, topics, extra);
 
     it('counts an event too large for the stream as dropped (too_large), not delivered, and tells the client', async () => {
       const reader = await smallAgent('small-reader', ['big.*']);
@@ -238,26 +305,44 @@ describe('bridge event stream', function () {
       assert.equal((await reader.delivery('big.two')).type, 'small');
       const err = await reader.next((m) => m.msg === 'err', 'the too_large notice');
       assert.equal(err.err!.code, 'too_large');
-      assert.match(err.err!.message, new RegExp(`event the-big-one on big\\.one \\(\\d+ bytes\\) exceeds max message size ${MAX}`));
-      assert.equal(reader.history.some((m) => m.delivery?.topic === 'big.one'), false);
+      assert.match(
+        err.err!.message,
+        new RegExp(`event the-big-one on big\\.one \\(\\d+ bytes\\) exceeds max message size ${MAX}`),
+      );
+      assert.equal(
+        reader.history.some((m) => m.delivery?.topic === 'big.one'),
+        false,
+      );
 
       const stats = await call(small.runtime, 'GetStats', {});
       const sub = stats.subscriptions.find((x) => x.subscriber === 'small-reader')!;
       assert.equal(Number(sub.delivered), 1);
-      assert.deepEqual(Object.fromEntries(Object.entries(sub.dropped).map(([k, v]) => [k, Number(v)])), { too_large: 1 });
+      assert.deepEqual(Object.fromEntries(Object.entries(sub.dropped).map(([k, v]) => [k, Number(v)])), {
+        too_large: 1,
+      });
       assert.equal(Number(stats.topics.find((t) => t.topic === 'big.one')!.dropped.too_large), 1);
     });
 
     it('sizes delivery batches by their metadata too, so a batch never exceeds the message limit', async () => {
-      const reader = await smallAgent('meta-reader', ['meta.*'], { metadata: { 'loom.batch': '1' }, qos: 'QOS_BATCHED' });
+      const reader = await smallAgent('meta-reader', ['meta.*'], {
+        metadata: { 'loom.batch': '1' },
+        qos: 'QOS_BATCHED',
+      });
       const writer = await smallAgent('meta-writer', []);
       const N = 8;
       // Small payloads, 4 KB of metadata each: two to three fit in one message, not eight.
-      for (let n = 0; n < N; n++) writer.send({ publish: { topic: `meta.e${n}`, event: event('n', { n }, { note: 'm'.repeat(4000) }) } });
+      for (let n = 0; n < N; n++)
+        writer.send({ publish: { topic: `meta.e${n}`, event: event('n', { n }, { note: 'm'.repeat(4000) }) } });
       await reader.delivery(`meta.e${N - 1}`);
       const got = reader.history.flatMap((m) => (m.delivery ? [m.delivery] : (m.deliveryBatch?.deliveries ?? [])));
-      assert.deepEqual(got.map((d) => JSON.parse(d.event!.payload.toString()).n), Array.from({ length: N }, (_, n) => n));
-      assert.equal(reader.history.some((m) => m.msg === 'err'), false);
+      assert.deepEqual(
+        got.map((d) => JSON.parse(d.event!.payload.toString()).n),
+        Array.from({ length: N }, (_, n) => n),
+      );
+      assert.equal(
+        reader.history.some((m) => m.msg === 'err'),
+        false,
+      );
       assert.equal(reader.error, undefined);
     });
   });

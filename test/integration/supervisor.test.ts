@@ -13,9 +13,17 @@ import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type Ru
 const FIXTURE = join(__dirname, 'fixtures', 'node-agent.mjs');
 
 function agentToml(id: string, settings: Record<string, unknown>, env: Record<string, string> = {}): string {
-  const lines = [`[agents.${id}]`, `command = ${JSON.stringify(process.execPath)}`, `args = [${JSON.stringify(FIXTURE)}]`];
+  const lines = [
+    `[agents.${id}]`,
+    `command = ${JSON.stringify(process.execPath)}`,
+    `args = [${JSON.stringify(FIXTURE)}]`,
+  ];
   for (const [k, v] of Object.entries(settings)) lines.push(`${k} = ${JSON.stringify(v)}`);
-  lines.push(`env = { ${Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')} }`);
+  lines.push(
+    `env = { ${Object.entries(env)
+      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+      .join(', ')} }`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -30,7 +38,9 @@ describe('agent supervisor', function () {
   });
   after(() => removeWorkspaces());
 
-  async function boot(toml: string): Promise<{ rt: RuntimeProcess; c: Clients; agent: (id: string) => Promise<AgentInfo__Output | undefined> }> {
+  async function boot(
+    toml: string,
+  ): Promise<{ rt: RuntimeProcess; c: Clients; agent: (id: string) => Promise<AgentInfo__Output | undefined> }> {
     const rt = await startRuntime(makeWorkspace(toml));
     const c = connect(rt.discovery().address, { token: rt.discovery().token });
     clients.push(c);
@@ -40,10 +50,14 @@ describe('agent supervisor', function () {
 
   /** Polls `check` (a gRPC query) until it yields a value. */
   function until<T>(rt: RuntimeProcess, what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-    return eventually(what, async () => {
-      const v = await check();
-      return v === false ? undefined : v;
-    }, { timeoutMs: 30_000, detail: () => rt.stderrText.slice(-20).join('\n') });
+    return eventually(
+      what,
+      async () => {
+        const v = await check();
+        return v === false ? undefined : v;
+      },
+      { timeoutMs: 30_000, detail: () => rt.stderrText.slice(-20).join('\n') },
+    );
   }
 
   it("keeps MCP inputs (LOOM_INPUT_*) from the runtime's environment out of agents; API keys pass", async () => {
@@ -126,7 +140,8 @@ describe('agent supervisor', function () {
     const rt = await startRuntime(ws);
     const c = connect(rt.discovery().address, { token: rt.discovery().token });
     clients.push(c);
-    const agentOf = async (cl: Clients) => (await call(cl.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === 'orphan');
+    const agentOf = async (cl: Clients) =>
+      (await call(cl.runtime, 'ListAgents', {})).agents.find((a) => a.agentId === 'orphan');
     const first = await until(rt, 'orphan connected', async () => {
       const a = await agentOf(c);
       return a?.state === 'connected' && a;
@@ -138,7 +153,12 @@ describe('agent supervisor', function () {
       const rt2 = await startRuntime(ws);
       const c2 = connect(rt2.discovery().address, { token: rt2.discovery().token });
       clients.push(c2);
-      assert.ok(rt2.logs.some((l) => l.msg === 'ended agents left running by a runtime that died' && (l.pids as number[]).includes(first.pid)));
+      assert.ok(
+        rt2.logs.some(
+          (l) =>
+            l.msg === 'ended agents left running by a runtime that died' && (l.pids as number[]).includes(first.pid),
+        ),
+      );
       await until(rt2, 'the orphan gone', async () => !alive(first.pid));
       const fresh = await until(rt2, 'a fresh orphan agent connected', async () => {
         const a = await agentOf(c2);
@@ -151,7 +171,13 @@ describe('agent supervisor', function () {
   });
 
   it('gives up after too many crashes within the window, with the reason', async () => {
-    const { rt, agent } = await boot(agentToml('crasher', { max_restarts: 2, restart_window_ms: 60_000, backoff_initial_ms: 20 }, { FIXTURE_MODE: 'crash' }));
+    const { rt, agent } = await boot(
+      agentToml(
+        'crasher',
+        { max_restarts: 2, restart_window_ms: 60_000, backoff_initial_ms: 20 },
+        { FIXTURE_MODE: 'crash' },
+      ),
+    );
     const failed = await until(rt, 'crasher failed', async () => {
       const a = await agent('crasher');
       return a?.state === 'failed' && a;
@@ -165,7 +191,11 @@ describe('agent supervisor', function () {
 
   it('doubles the restart delay up to backoff_max_ms on each crash, and stops after max_restarts with the reason', async () => {
     const { rt, c, agent } = await boot(
-      agentToml('bouncer', { autostart: false, max_restarts: 4, restart_window_ms: 600_000, backoff_initial_ms: 100, backoff_max_ms: 250 }, { FIXTURE_MODE: 'crash' }),
+      agentToml(
+        'bouncer',
+        { autostart: false, max_restarts: 4, restart_window_ms: 600_000, backoff_initial_ms: 100, backoff_max_ms: 250 },
+        { FIXTURE_MODE: 'crash' },
+      ),
     );
     const watcher = new StreamClient(c);
     watcher.send({ ack: { messageId: 'bouncer-watcher' } });
@@ -176,11 +206,22 @@ describe('agent supervisor', function () {
     assert.equal(started.success, true, started.errorMessage);
 
     const failed = JSON.parse((await watcher.delivery('agent.bouncer.failed')).payload);
-    assert.match(failed.reason, /crashed 5 times within 600000 ms \(limit 4\); restarts stopped\. Last: exited with code 3/);
-    const lifecycle = watcher.history.flatMap((m) => (m.delivery ? [m.delivery] : m.deliveryBatch?.deliveries ?? []));
-    const restarting = lifecycle.filter((d) => d.topic === 'agent.bouncer.restarting').map((d) => JSON.parse(d.event!.payload.toString('utf8')));
-    assert.deepEqual(restarting.map((r) => r.delayMs), [100, 200, 250, 250]);
-    assert.deepEqual(restarting.map((r) => r.attempt), [1, 2, 3, 4]);
+    assert.match(
+      failed.reason,
+      /crashed 5 times within 600000 ms \(limit 4\); restarts stopped\. Last: exited with code 3/,
+    );
+    const lifecycle = watcher.history.flatMap((m) => (m.delivery ? [m.delivery] : (m.deliveryBatch?.deliveries ?? [])));
+    const restarting = lifecycle
+      .filter((d) => d.topic === 'agent.bouncer.restarting')
+      .map((d) => JSON.parse(d.event!.payload.toString('utf8')));
+    assert.deepEqual(
+      restarting.map((r) => r.delayMs),
+      [100, 200, 250, 250],
+    );
+    assert.deepEqual(
+      restarting.map((r) => r.attempt),
+      [1, 2, 3, 4],
+    );
     assert.equal(lifecycle.filter((d) => d.topic === 'agent.bouncer.crashed').length, 5);
 
     const info = await agent('bouncer');
@@ -188,7 +229,11 @@ describe('agent supervisor', function () {
     assert.equal(info?.restarts, 4);
     assert.equal(info?.pid, 0);
     assert.equal(info?.lastError, failed.reason);
-    assert.equal(lifecycle.filter((d) => d.topic === 'agent.bouncer.started').length, 5, 'the first start and four restarts');
+    assert.equal(
+      lifecycle.filter((d) => d.topic === 'agent.bouncer.started').length,
+      5,
+      'the first start and four restarts',
+    );
     assert.equal(rt.exitCode, null);
     watcher.cancel();
   });
@@ -206,12 +251,17 @@ describe('agent supervisor', function () {
     assert.ok(await agent('drifter'), 'listed while it is fresh');
     await until(rt, 'drifter disconnected', async () => (await agent('drifter'))?.state === 'disconnected');
     await until(rt, 'drifter forgotten', async () => !(await agent('drifter')));
-    assert.ok(rt.logs.some((l) => l.msg === 'disconnected agent forgotten' && l.agent === 'drifter' && l.afterMs === 5000));
+    assert.ok(
+      rt.logs.some((l) => l.msg === 'disconnected agent forgotten' && l.agent === 'drifter' && l.afterMs === 5000),
+    );
 
     const keeper = await agent('keeper');
     assert.equal(keeper?.state, 'stopped');
     assert.deepEqual(keeper?.topics, ['fixture.keeper.>'], 'the directory still holds what keeper registered');
-    assert.equal(rt.logs.some((l) => l.msg === 'disconnected agent forgotten' && l.agent === 'keeper'), false);
+    assert.equal(
+      rt.logs.some((l) => l.msg === 'disconnected agent forgotten' && l.agent === 'keeper'),
+      false,
+    );
   });
 
   it('stops with SIGTERM first, then SIGKILL after stop_grace_ms for an agent that ignores it', async () => {
@@ -234,13 +284,19 @@ describe('agent supervisor', function () {
     assert.equal(stopStubborn.agent?.state, 'stopped');
     assert.equal(alive(stubborn.pid), false);
 
-    const logs = async (id: string) => JSON.parse((await call(c.tools, 'CallTool', { name: 'agents:logs', arguments: JSON.stringify({ agent_id: id }) })).output);
+    const logs = async (id: string) =>
+      JSON.parse(
+        (await call(c.tools, 'CallTool', { name: 'agents:logs', arguments: JSON.stringify({ agent_id: id }) })).output,
+      );
     const politeLines = (await logs('polite')).lines.map((l: { line: string }) => l.line);
     const stubbornLines = (await logs('stubborn')).lines.map((l: { line: string }) => l.line);
     assert.ok(politeLines.includes('fixture got SIGTERM'), politeLines.join('\n'));
     assert.ok(stubbornLines.includes('fixture ignoring SIGTERM'), stubbornLines.join('\n'));
     assert.ok(rt.logs.some((l) => l.msg === 'agent ignored SIGTERM; sending SIGKILL' && l.agent === 'stubborn'));
-    assert.equal(rt.logs.some((l) => l.msg === 'agent ignored SIGTERM; sending SIGKILL' && l.agent === 'polite'), false);
+    assert.equal(
+      rt.logs.some((l) => l.msg === 'agent ignored SIGTERM; sending SIGKILL' && l.agent === 'polite'),
+      false,
+    );
 
     // A stopped agent is not restarted, and can be started again on request.
     const started = await call(c.runtime, 'ControlAgent', { agentId: 'polite', action: 'start' });
@@ -266,12 +322,19 @@ describe('agent supervisor', function () {
       lines.push(JSON.parse(d.payload).line);
     }
     for (let i = 1; i <= 10; i++) assert.ok(lines.includes(`line ${i}`), `line ${i} published`);
-    const stderrEvent = watcher.history.find((m) => m.delivery && JSON.parse(m.delivery.event!.payload.toString()).stream === 'stderr');
+    const stderrEvent = watcher.history.find(
+      (m) => m.delivery && JSON.parse(m.delivery.event!.payload.toString()).stream === 'stderr',
+    );
     assert.ok(stderrEvent, 'stderr lines are published too');
 
-    const ring = JSON.parse((await call(c.tools, 'CallTool', { name: 'agents:logs', arguments: '{"agent_id":"chatty"}' })).output);
+    const ring = JSON.parse(
+      (await call(c.tools, 'CallTool', { name: 'agents:logs', arguments: '{"agent_id":"chatty"}' })).output,
+    );
     assert.equal(ring.lines.length, 3);
-    assert.deepEqual(ring.lines.map((l: { line: string }) => l.line), lines.slice(-3));
+    assert.deepEqual(
+      ring.lines.map((l: { line: string }) => l.line),
+      lines.slice(-3),
+    );
     assert.equal(ring.discarded, lines.length - 3);
     watcher.cancel();
     assert.equal(rt.exitCode, null);
@@ -280,7 +343,9 @@ describe('agent supervisor', function () {
   it('spawns nothing in an untrusted workspace and says why', async () => {
     const ws = makeWorkspace();
     const out = join(ws, 'spawned.json');
-    const { rt, c, agent } = await boot('[runtime]\ntrusted = false\n' + agentToml('untrusted', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: out }));
+    const { rt, c, agent } = await boot(
+      '[runtime]\ntrusted = false\n' + agentToml('untrusted', {}, { FIXTURE_MODE: 'write-env', FIXTURE_OUT: out }),
+    );
     assert.ok(rt.logs.some((l) => l.msg === 'workspace not trusted: declared agents are not spawned'));
     const info = await agent('untrusted');
     assert.equal(info?.state, 'stopped');

@@ -8,7 +8,12 @@ import type { ServerEvent__Output, ToolResult__Output } from '../../runtime/prot
 import { call, connect, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
-const addSchema = JSON.stringify({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'], additionalProperties: false });
+const addSchema = JSON.stringify({
+  type: 'object',
+  properties: { a: { type: 'number' }, b: { type: 'number' } },
+  required: ['a', 'b'],
+  additionalProperties: false,
+});
 
 describe('tools across the bridge', function () {
   this.timeout(60_000);
@@ -34,10 +39,18 @@ describe('tools across the bridge', function () {
   });
 
   /** An agent providing `tools`; `answer` decides the reply to each call (undefined = never answer). */
-  async function provider(agentId: string, tools: { name: string; schema?: string }[], answer: (call: NonNullable<ServerEvent__Output['toolCall']>) => object | undefined) {
+  async function provider(
+    agentId: string,
+    tools: { name: string; schema?: string }[],
+    answer: (call: NonNullable<ServerEvent__Output['toolCall']>) => object | undefined,
+  ) {
     const res = await call(c.bridge, 'RegisterAgent', {
       agentId,
-      tools: tools.map((t) => ({ name: t.name, description: `test tool ${t.name}`, parametersSchema: t.schema ?? addSchema })),
+      tools: tools.map((t) => ({
+        name: t.name,
+        description: `test tool ${t.name}`,
+        parametersSchema: t.schema ?? addSchema,
+      })),
     });
     assert.equal(res.success, true, res.errorMessage);
     const s = new StreamClient(c);
@@ -60,8 +73,11 @@ describe('tools across the bridge', function () {
     return { status: 'TOOL_OK' as const, output: JSON.stringify({ sum: a + b }) };
   };
 
-  it('holds a call made between a provider\'s registration (which lists its tools) and its stream, and delivers it once the stream opens', async () => {
-    const res = await call(c.bridge, 'RegisterAgent', { agentId: 'late-streamer', tools: [{ name: 'late:add', description: 'adds', parametersSchema: addSchema }] });
+  it("holds a call made between a provider's registration (which lists its tools) and its stream, and delivers it once the stream opens", async () => {
+    const res = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'late-streamer',
+      tools: [{ name: 'late:add', description: 'adds', parametersSchema: addSchema }],
+    });
     assert.equal(res.success, true, res.errorMessage);
     const early = call(caller.tools, 'CallTool', { name: 'late:add', arguments: '{"a":1,"b":2}', timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 300));
@@ -78,7 +94,12 @@ describe('tools across the bridge', function () {
 
   it('routes a call to the providing agent and brings its result back (ForwardToolCall and Tools.CallTool)', async () => {
     const p = await provider('calculator', [{ name: 'calc:add' }], sum);
-    const r1 = await call(caller.bridge, 'ForwardToolCall', { id: 'call-1', name: 'calc:add', arguments: '{"a":2,"b":3}', timeoutMs: 10_000 });
+    const r1 = await call(caller.bridge, 'ForwardToolCall', {
+      id: 'call-1',
+      name: 'calc:add',
+      arguments: '{"a":2,"b":3}',
+      timeoutMs: 10_000,
+    });
     assert.equal(r1.status, 'TOOL_OK', JSON.stringify(r1.error));
     assert.deepEqual(JSON.parse(r1.output), { sum: 5 });
     const r2 = await call(caller.tools, 'CallTool', { name: 'calc:add', arguments: '{"a":-1,"b":1.5}' });
@@ -95,30 +116,45 @@ describe('tools across the bridge', function () {
   });
 
   it('takes tool names as the reference names them ("test.add", "add"), but not a dotted name in a namespace of Loom\'s', async () => {
-    const p = await provider('refstyle', [{ name: 'test.add' }, { name: 'add' }], (tc) => ({ status: 'TOOL_OK', output: JSON.stringify({ name: tc.name, ...JSON.parse(tc.arguments) }) }));
+    const p = await provider('refstyle', [{ name: 'test.add' }, { name: 'add' }], (tc) => ({
+      status: 'TOOL_OK',
+      output: JSON.stringify({ name: tc.name, ...JSON.parse(tc.arguments) }),
+    }));
     for (const name of ['test.add', 'add']) {
       const r = await call(c.tools, 'CallTool', { name, arguments: '{"a":1,"b":2}' });
       assert.equal(r.status, 'TOOL_OK', r.error?.message);
       assert.deepEqual(JSON.parse(r.output), { name, a: 1, b: 2 });
     }
     assert.equal(p.seen.length, 2);
-    const refused = await call(c.bridge, 'RegisterAgent', { agentId: 'squatter', tools: [{ name: 'fs.read', description: 'x', parametersSchema: addSchema }] });
+    const refused = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'squatter',
+      tools: [{ name: 'fs.read', description: 'x', parametersSchema: addSchema }],
+    });
     assert.equal(refused.success, false);
     assert.match(refused.errorMessage, /tool "fs\.read" is in the "fs\." namespace, which is Loom's own/);
   });
 
   it('refuses a call made in the name of "runtime" (or any id an agent could not register), whichever way it is stated', async () => {
-    const p = await provider('gatekeeper', [{ name: 'gate:open' }], () => ({ status: 'TOOL_OK', output: '{"opened":true}' }));
+    const p = await provider('gatekeeper', [{ name: 'gate:open' }], () => ({
+      status: 'TOOL_OK',
+      output: '{"opened":true}',
+    }));
     for (const headers of [{ 'loom.caller': 'runtime' }, { 'loom.caller': 'mcp:github' }]) {
       const r = await call(c.tools, 'CallTool', { name: 'gate:open', arguments: '{}', headers });
       assert.equal(r.status, 'TOOL_ERROR');
       assert.equal(r.error?.code, 'denied');
-      assert.match(r.error?.message ?? '', /^tool call refused: tool call: cannot act as "(runtime|mcp:github)": agent id "\1" is (reserved for the runtime itself|invalid)/);
+      assert.match(
+        r.error?.message ?? '',
+        /^tool call refused: tool call: cannot act as "(runtime|mcp:github)": agent id "\1" is (reserved for the runtime itself|invalid)/,
+      );
     }
     const md = new grpc.Metadata();
     md.set('x-loom-agent-id', 'runtime');
     const viaMetadata = await new Promise<ToolResult__Output>((resolve, reject) =>
-      c.bridge.ForwardToolCall({ name: 'gate:open', arguments: '{}' }, md, (err, res) => (err ? reject(err) : resolve(res!))));
+      c.bridge.ForwardToolCall({ name: 'gate:open', arguments: '{}' }, md, (err, res) =>
+        err ? reject(err) : resolve(res!),
+      ),
+    );
     assert.equal(viaMetadata.error?.code, 'denied');
     assert.equal(p.seen.length, 0, 'the provider never saw a forged call');
   });
@@ -129,7 +165,11 @@ describe('tools across the bridge', function () {
       late = () => p.stream.send({ toolResult: { id: tc.id, status: 'TOOL_OK', output: '"too late"' } });
       return undefined;
     });
-    const r = await call(caller.bridge, 'ForwardToolCall', { name: 'sleepy:wait', arguments: '{"a":1,"b":1}', timeoutMs: 300 });
+    const r = await call(caller.bridge, 'ForwardToolCall', {
+      name: 'sleepy:wait',
+      arguments: '{"a":1,"b":1}',
+      timeoutMs: 300,
+    });
     assert.equal(r.status, 'TOOL_TIMEOUT');
     assert.equal(r.error?.code, 'timeout');
     assert.equal(Number(p.seen[0]!.timeoutMs), 300);
@@ -147,7 +187,10 @@ describe('tools across the bridge', function () {
 
   it('answers TOOL_INVALID_ARGUMENTS for arguments that break the schema or are not JSON, without calling the provider', async () => {
     const p = await provider('strict-calc', [{ name: 'strict:add' }], sum);
-    const wrongType = await call(caller.bridge, 'ForwardToolCall', { name: 'strict:add', arguments: '{"a":"two","b":3}' });
+    const wrongType = await call(caller.bridge, 'ForwardToolCall', {
+      name: 'strict:add',
+      arguments: '{"a":"two","b":3}',
+    });
     assert.equal(wrongType.status, 'TOOL_INVALID_ARGUMENTS');
     assert.match(wrongType.error!.message, /a/);
     const notJson = await call(caller.bridge, 'ForwardToolCall', { name: 'strict:add', arguments: '{a:2' });
@@ -156,7 +199,10 @@ describe('tools across the bridge', function () {
   });
 
   it("passes the provider's typed error through (TOOL_ERROR with its code and message)", async () => {
-    await provider('grumpy', [{ name: 'grumpy:do' }], () => ({ status: 'TOOL_ERROR', error: { code: 'denied', message: 'not today' } }));
+    await provider('grumpy', [{ name: 'grumpy:do' }], () => ({
+      status: 'TOOL_ERROR',
+      error: { code: 'denied', message: 'not today' },
+    }));
     const r = await call(caller.bridge, 'ForwardToolCall', { name: 'grumpy:do', arguments: '{"a":1,"b":2}' });
     assert.equal(r.status, 'TOOL_ERROR');
     assert.equal(r.error?.code, 'denied');
@@ -165,7 +211,11 @@ describe('tools across the bridge', function () {
 
   it('fails pending calls with "unavailable" when the provider disconnects, and withdraws its tools', async () => {
     const p = await provider('flaky', [{ name: 'flaky:hang' }], () => undefined);
-    const pending = call(caller.bridge, 'ForwardToolCall', { name: 'flaky:hang', arguments: '{"a":1,"b":2}', timeoutMs: 30_000 });
+    const pending = call(caller.bridge, 'ForwardToolCall', {
+      name: 'flaky:hang',
+      arguments: '{"a":1,"b":2}',
+      timeoutMs: 30_000,
+    });
     while (p.seen.length === 0) await new Promise((r) => setTimeout(r, 20));
     p.stream.cancel();
     const r = await pending;
@@ -180,10 +230,16 @@ describe('tools across the bridge', function () {
 
   it('refuses to register a tool name another agent owns, and a bad schema, naming the problem', async () => {
     await provider('owner-one', [{ name: 'shared:tool' }], sum);
-    const taken = await call(c.bridge, 'RegisterAgent', { agentId: 'owner-two', tools: [{ name: 'shared:tool', parametersSchema: addSchema }] });
+    const taken = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'owner-two',
+      tools: [{ name: 'shared:tool', parametersSchema: addSchema }],
+    });
     assert.equal(taken.success, false);
     assert.match(taken.errorMessage, /shared:tool/);
-    const badSchema = await call(c.bridge, 'RegisterAgent', { agentId: 'owner-three', tools: [{ name: 'bad:schema', parametersSchema: '{not json' }] });
+    const badSchema = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'owner-three',
+      tools: [{ name: 'bad:schema', parametersSchema: '{not json' }],
+    });
     assert.equal(badSchema.success, false);
     assert.match(badSchema.errorMessage, /bad:schema.*parameters_schema/);
   });
@@ -195,15 +251,24 @@ describe('tools across the bridge', function () {
       assert.match(res.errorMessage, new RegExp(`agent id "${agentId}" is (reserved|invalid)`));
     }
     const builtins = await call(c.tools, 'ListTools', { prefix: 'fs:' });
-    assert.ok(builtins.tools.some((t) => t.name === 'fs:read'), 'the built-ins are still registered');
+    assert.ok(
+      builtins.tools.some((t) => t.name === 'fs:read'),
+      'the built-ins are still registered',
+    );
   });
 
   it('calls the built-in file tools through ForwardToolCall, inside the workspace sandbox', async () => {
     writeFileSync(join(rt.workspace, 'note.txt'), 'hello from the workspace');
-    const read = await call(caller.bridge, 'ForwardToolCall', { name: 'fs:read', arguments: JSON.stringify({ path: 'note.txt' }) });
+    const read = await call(caller.bridge, 'ForwardToolCall', {
+      name: 'fs:read',
+      arguments: JSON.stringify({ path: 'note.txt' }),
+    });
     assert.equal(read.status, 'TOOL_OK', JSON.stringify(read.error));
     assert.match(read.output, /hello from the workspace/);
-    const escape = await call(caller.bridge, 'ForwardToolCall', { name: 'fs:read', arguments: JSON.stringify({ path: '../../etc/passwd' }) });
+    const escape = await call(caller.bridge, 'ForwardToolCall', {
+      name: 'fs:read',
+      arguments: JSON.stringify({ path: '../../etc/passwd' }),
+    });
     assert.equal(escape.status, 'TOOL_ERROR');
     assert.equal(escape.error?.code, 'denied');
   });

@@ -25,7 +25,11 @@ describe('integration: watcher churn', function () {
     const { address, token } = rt.discovery();
     const c = connect(address, { token });
     try {
-      const churn = spawn(process.execPath, ['-e', `
+      const churn = spawn(
+        process.execPath,
+        [
+          '-e',
+          `
         const fs = require('node:fs'), path = require('node:path');
         const root = process.argv[1];
         for (let d = 0; d < 20; d++) fs.mkdirSync(path.join(root, 'churn', 'd' + d), { recursive: true });
@@ -39,7 +43,11 @@ describe('integration: watcher churn', function () {
             state[i] = (state[i] + 1) % 3;
           }
           if (Date.now() > end) { clearInterval(timer); console.log(ops); }
-        }, 10);`, ws], { stdio: ['ignore', 'pipe', 'inherit'] });
+        }, 10);`,
+          ws,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       churn.stdout!.on('data', (b: Buffer) => (out += b.toString()));
       let exited = false;
@@ -49,7 +57,11 @@ describe('integration: watcher churn', function () {
       await new Promise((r) => setTimeout(r, 500));
       while (!exited) {
         const t = performance.now();
-        const r = await call(c.tools, 'CallTool', { id: `r${latencies.length}`, name: 'fs:read', arguments: JSON.stringify({ path: 'note.txt' }) });
+        const r = await call(c.tools, 'CallTool', {
+          id: `r${latencies.length}`,
+          name: 'fs:read',
+          arguments: JSON.stringify({ path: 'note.txt' }),
+        });
         latencies.push(performance.now() - t);
         assert.equal(r.status, 'TOOL_OK', JSON.stringify(r));
       }
@@ -59,13 +71,22 @@ describe('integration: watcher churn', function () {
       const p99 = latencies[Math.floor(latencies.length * 0.99)];
       const max = latencies[latencies.length - 1];
       assert.ok(ops > 10_000, `only ${ops} file operations`);
-      assert.ok(latencies.length > 200, `only ${latencies.length} fs:read calls answered in ~3.5 s of churn (p99 ${p99.toFixed(1)} ms)`);
-      assert.ok(p99 < 250 && max < 1000, `fs:read p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms during ${ops} file operations`);
+      assert.ok(
+        latencies.length > 200,
+        `only ${latencies.length} fs:read calls answered in ~3.5 s of churn (p99 ${p99.toFixed(1)} ms)`,
+      );
+      assert.ok(
+        p99 < 250 && max < 1000,
+        `fs:read p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms during ${ops} file operations`,
+      );
       // The changes were reported all the same.
       await new Promise((r) => setTimeout(r, 1500)); // the last windows close
       const stats = await call(c.runtime, 'GetStats', {});
       const published = (topic: string) => Number(stats.topics.find((t) => t.topic === topic)?.published ?? 0);
-      assert.ok(published('fs.created') > 1000 && published('fs.deleted') > 1000, JSON.stringify(stats.topics.filter((t) => t.topic.startsWith('fs.'))));
+      assert.ok(
+        published('fs.created') > 1000 && published('fs.deleted') > 1000,
+        JSON.stringify(stats.topics.filter((t) => t.topic.startsWith('fs.'))),
+      );
     } finally {
       c.close();
     }

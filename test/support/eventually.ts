@@ -14,7 +14,11 @@ export interface EventuallyOptions {
  * Polls `check` until it returns something other than undefined, and returns that. A check that
  * throws counts as "not yet"; its last error is quoted in the timeout message.
  */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, opts: EventuallyOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  opts: EventuallyOptions = {},
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const intervalMs = opts.intervalMs ?? 100;
   const deadline = Date.now() + timeoutMs;
@@ -36,6 +40,10 @@ export async function eventually<T>(what: string, check: () => T | undefined | P
 }
 
 /** `eventually` for a condition: waits until `cond` returns true. */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, opts: EventuallyOptions = {}): Promise<void> {
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  opts: EventuallyOptions = {},
+): Promise<void> {
   await eventually(what, async () => ((await cond()) ? true : undefined), opts);
 }

@@ -1,7 +1,15 @@
 // gRPC clients for the runtime built from the same protos, with the bearer token attached.
 import * as grpc from '@grpc/grpc-js';
 import { loadLoomPackage } from '../../runtime/proto';
-import type { BridgeClient, MemoryServiceClient, RuntimeClient, StoreClient, ToolsClient, ClientEvent, ServerEvent__Output } from '../../runtime/proto/types';
+import type {
+  BridgeClient,
+  MemoryServiceClient,
+  RuntimeClient,
+  StoreClient,
+  ToolsClient,
+  ClientEvent,
+  ServerEvent__Output,
+} from '../../runtime/proto/types';
 
 export interface Clients {
   bridge: BridgeClient;
@@ -37,7 +45,11 @@ export function connect(address: string, opts: ClientOptions = {}): Clients {
         nextStart(metadata, listener);
       },
     });
-  const channelOpts: grpc.ClientOptions = { interceptors: [interceptor], 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 };
+  const channelOpts: grpc.ClientOptions = {
+    interceptors: [interceptor],
+    'grpc.max_receive_message_length': 64 << 20,
+    'grpc.max_send_message_length': 64 << 20,
+  };
   const creds = grpc.credentials.createInsecure();
   const bridge = new pkg.Bridge(address, creds, channelOpts);
   // One channel for all the services, so closing it closes them all.
@@ -62,12 +74,18 @@ export function call<C extends object, M extends keyof C>(
   req: C[M] extends UnaryFn<infer Req, unknown> ? Req : never,
 ): Promise<C[M] extends UnaryFn<never, infer Res> ? NonNullable<Res> : never> {
   return new Promise((resolve, reject) => {
-    (client[method] as unknown as UnaryFn<unknown, unknown>).call(client, req, (err, res) => (err ? reject(err) : resolve(res as never)));
+    (client[method] as unknown as UnaryFn<unknown, unknown>).call(client, req, (err, res) =>
+      err ? reject(err) : resolve(res as never),
+    );
   });
 }
 
 /** Rejects unless the call fails; resolves with its ServiceError. */
-export async function callFails<C extends object, M extends keyof C>(client: C, method: M, req: C[M] extends UnaryFn<infer Req, unknown> ? Req : never): Promise<grpc.ServiceError> {
+export async function callFails<C extends object, M extends keyof C>(
+  client: C,
+  method: M,
+  req: C[M] extends UnaryFn<infer Req, unknown> ? Req : never,
+): Promise<grpc.ServiceError> {
   try {
     await call(client, method, req);
   } catch (err) {
@@ -123,13 +141,18 @@ export class StreamClient {
   }
 
   /** The first received message (not yet taken) matching `pred`; removes it from the queue. */
-  async next(pred: (m: ServerEvent__Output) => boolean = () => true, what = 'a server message', timeoutMs = 15_000): Promise<ServerEvent__Output> {
+  async next(
+    pred: (m: ServerEvent__Output) => boolean = () => true,
+    what = 'a server message',
+    timeoutMs = 15_000,
+  ): Promise<ServerEvent__Output> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.received.findIndex(pred);
       if (i >= 0) return this.received.splice(i, 1)[0]!;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${this.summary()}`);
-      if (this.ended || this.error) throw new Error(`stream ended while waiting for ${what}: ${this.error?.message ?? 'end'}`);
+      if (this.ended || this.error)
+        throw new Error(`stream ended while waiting for ${what}: ${this.error?.message ?? 'end'}`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, 100);
         this.waiters.push(() => {
@@ -141,10 +164,21 @@ export class StreamClient {
   }
 
   /** Waits for a delivery (single or inside a batch) on exactly `topic`. */
-  async delivery(topic: string, what = `a delivery on ${topic}`): Promise<{ topic: string; payload: string; metadata: Record<string, string>; type: string }> {
-    const m = await this.next((m) => (m.delivery?.topic === topic) || !!m.deliveryBatch?.deliveries.some((d) => d.topic === topic), what);
+  async delivery(
+    topic: string,
+    what = `a delivery on ${topic}`,
+  ): Promise<{ topic: string; payload: string; metadata: Record<string, string>; type: string }> {
+    const m = await this.next(
+      (m) => m.delivery?.topic === topic || !!m.deliveryBatch?.deliveries.some((d) => d.topic === topic),
+      what,
+    );
     const d = m.delivery ?? m.deliveryBatch!.deliveries.find((x) => x.topic === topic)!;
-    return { topic: d.topic, payload: d.event!.payload.toString('utf8'), metadata: d.event!.metadata, type: d.event!.type };
+    return {
+      topic: d.topic,
+      payload: d.event!.payload.toString('utf8'),
+      metadata: d.event!.metadata,
+      type: d.event!.type,
+    };
   }
 
   async closed(timeoutMs = 15_000): Promise<void> {

@@ -9,7 +9,20 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { OUTPUT, ROOT, codeServerBinary, freePort, installExtension, launchBrowser, prepareDirs, stageExtension, startCodeServer, stopAll, workbenchUrl, type VsCodeDirs } from './harness';
+import {
+  OUTPUT,
+  ROOT,
+  codeServerBinary,
+  freePort,
+  installExtension,
+  launchBrowser,
+  prepareDirs,
+  stageExtension,
+  startCodeServer,
+  stopAll,
+  workbenchUrl,
+  type VsCodeDirs,
+} from './harness';
 import { eventually } from '../support/eventually';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -21,7 +34,11 @@ async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path });
   const png = readFileSync(path);
   assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE), `${path} is a PNG`);
-  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1280, 800], `${path} shows the whole 1280x800 window`);
+  assert.deepEqual(
+    [png.readUInt32BE(16), png.readUInt32BE(20)],
+    [1280, 800],
+    `${path} shows the whole 1280x800 window`,
+  );
   return path;
 }
 
@@ -40,7 +57,11 @@ function until<T>(what: string, check: () => T | undefined, timeoutMs = 60_000):
 
 function packageVsix(stage: string, out: string): void {
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-  const r = spawnSync(process.execPath, [vsce, 'package', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], { cwd: stage, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [vsce, 'package', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out],
+    { cwd: stage, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`vsce package failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -59,9 +80,15 @@ describe('end to end: the installed VSIX in code-server', function () {
     const t = toast(text);
     await t.waitFor({ timeout: 60_000 });
     await t.evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
-    await page.waitForFunction((el) => el !== null && el.getAnimations().length === 0 && el.getBoundingClientRect().bottom <= window.innerHeight, await t.elementHandle());
+    await page.waitForFunction(
+      (el) => el !== null && el.getAnimations().length === 0 && el.getBoundingClientRect().bottom <= window.innerHeight,
+      await t.elementHandle(),
+    );
     const box = await t.boundingBox();
-    assert.ok(box && box.y >= 0 && box.y + box.height <= 800 && box.height > 0, `the notification "${text}" is on screen`);
+    assert.ok(
+      box && box.y >= 0 && box.y + box.height <= 800 && box.height > 0,
+      `the notification "${text}" is on screen`,
+    );
   }
 
   async function runFromPalette(command: string): Promise<void> {
@@ -102,7 +129,10 @@ describe('end to end: the installed VSIX in code-server', function () {
     const installed = readdirSync(dirs.extensions).find((d) => d.includes('loom'));
     assert.ok(installed, `installed extensions: ${readdirSync(dirs.extensions).join(', ')}`);
     const wheels = readdirSync(join(dirs.extensions, installed, 'dist', 'sdk')).filter((f) => f.endsWith('.whl'));
-    assert.deepEqual(wheels.map((w) => w.replace(/-\d+\.\d+\.\d+-/, '-X-')), ['loom_vscode_sdk-X-py3-none-any.whl']);
+    assert.deepEqual(
+      wheels.map((w) => w.replace(/-\d+\.\d+\.\d+-/, '-X-')),
+      ['loom_vscode_sdk-X-py3-none-any.whl'],
+    );
   });
 
   it('starts the runtime when a workspace with loom.toml opens (status bar)', async () => {
@@ -159,7 +189,10 @@ describe('end to end: the installed VSIX in code-server', function () {
     const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with Loom' });
     await pick.waitFor({ timeout: 30_000 });
     await pick.click();
-    await page.locator('.getting-started-step', { hasText: 'Initialize the workspace' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.getting-started-step', { hasText: 'Initialize the workspace' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, '4c-walkthrough');
     await page.locator('.tabs-container .tab', { hasText: 'Walkthrough' }).locator('.codicon-close').click();
     await page.locator('.tabs-container .tab', { hasText: 'Walkthrough' }).waitFor({ state: 'detached' });
@@ -170,7 +203,13 @@ describe('end to end: the installed VSIX in code-server', function () {
     const deadline = Date.now() + 60_000;
     for (;;) {
       for (const frame of page.frames()) {
-        if (await frame.locator('[data-testid=connection]').count().catch(() => 0)) return frame;
+        if (
+          await frame
+            .locator('[data-testid=connection]')
+            .count()
+            .catch(() => 0)
+        )
+          return frame;
       }
       if (Date.now() > deadline) throw new Error('timed out waiting for the dashboard webview');
       await new Promise((r) => setTimeout(r, 200));
@@ -190,7 +229,10 @@ describe('end to end: the installed VSIX in code-server', function () {
     const row = frame.locator('[data-testid=event-list] .row[data-topic="dashboard.e2e"]').first();
     await row.waitFor({ timeout: 30_000 });
     await row.click();
-    assert.match((await frame.locator('[data-testid=event-detail]').textContent()) ?? '', /topic: dashboard\.e2e[\s\S]*"hello": "from the dashboard"/);
+    assert.match(
+      (await frame.locator('[data-testid=event-detail]').textContent()) ?? '',
+      /topic: dashboard\.e2e[\s\S]*"hello": "from the dashboard"/,
+    );
     await screenshot(page, 'dashboard-events');
     await frame.locator('[data-testid=tab-agents]').click();
     await frame.locator('[data-testid=state-watcher]', { hasText: 'connected' }).waitFor({ timeout: 30_000 });
@@ -221,7 +263,10 @@ describe('end to end: the installed VSIX in code-server', function () {
     await frame.locator('[data-testid=connection].connected').waitFor({ timeout: 120_000 });
     await frame.locator('[data-testid=publish-topic]').fill('dashboard.restored');
     await frame.locator('[data-testid=publish]').click();
-    await frame.locator('[data-testid=event-list] .row[data-topic="dashboard.restored"]').first().waitFor({ timeout: 30_000 });
+    await frame
+      .locator('[data-testid=event-list] .row[data-topic="dashboard.restored"]')
+      .first()
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, 'dashboard-restored');
     await runFromPalette('View: Close All Editors');
     await dashboardTab().waitFor({ state: 'detached' });
@@ -260,7 +305,10 @@ describe('end to end: the installed VSIX in code-server', function () {
     const t0 = Date.now();
     await until('the runtime to exit', () => (isAlive(runtime) ? undefined : true));
     console.log(`      the runtime exited ${Date.now() - t0} ms after its extension host was killed`);
-    assert.ok(!existsSync(join(dirs.workspace, '.loom', 'runtime.json')) || runtimePid() !== runtime, 'its discovery file went with it');
+    assert.ok(
+      !existsSync(join(dirs.workspace, '.loom', 'runtime.json')) || runtimePid() !== runtime,
+      'its discovery file went with it',
+    );
     await reopenWindow();
     await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
     await screenshot(page, '4b-runtime-after-host-killed');
@@ -277,7 +325,9 @@ describe('end to end: the installed VSIX in code-server', function () {
     await reopenWindow();
     const kept = await until('a kept-alive runtime', () => {
       const pid = runtimePid();
-      return pid !== undefined && pid !== old && existsSync(join(dirs.workspace, '.loom', 'runtime.log')) ? pid : undefined;
+      return pid !== undefined && pid !== old && existsSync(join(dirs.workspace, '.loom', 'runtime.log'))
+        ? pid
+        : undefined;
     });
     await statusItem(/Loom: 0 agents/).waitFor({ timeout: 60_000 });
     await reopenWindow();

@@ -2,7 +2,16 @@
 // (VS Code's own server and Node extension host) on a free loopback port with its own user data,
 // and headless Chromium (Debian's, driven by playwright-core) on the workbench.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -22,9 +31,13 @@ export function log(message: string): void {
  * change the files under test midway.
  */
 export function stageExtension(stage: string): void {
-  const r = spawnSync(process.execPath, ['esbuild.mjs', `--outdir=${join(stage, 'dist')}`], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['esbuild.mjs', `--outdir=${join(stage, 'dist')}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`node esbuild.mjs failed (exit ${r.status}):\n${r.stderr}`);
-  for (const file of ['package.json', 'LICENSE', 'README.md', '.vscodeignore']) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(stage, file));
+  for (const file of ['package.json', 'LICENSE', 'README.md', '.vscodeignore'])
+    if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(stage, file));
   cpSync(join(ROOT, 'extension', 'media'), join(stage, 'extension', 'media'), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
 }
@@ -42,9 +55,14 @@ const SUITE_MARKER = /^\/\/ @vscode-suite ([a-z][a-z0-9-]*) (\d+)\s*$/m;
  */
 export function hostSuites(): Map<string, string[]> {
   const found: { suite: string; order: number; file: string }[] = [];
-  for (const file of readdirSync(SUITE_DIR).filter((f) => f.endsWith('.test.ts')).sort()) {
+  for (const file of readdirSync(SUITE_DIR)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()) {
     const marker = SUITE_MARKER.exec(readFileSync(join(SUITE_DIR, file), 'utf8'));
-    if (!marker) throw new Error(`test/vscode/suite/${file} has no "// @vscode-suite NAME ORDER" line (see test/vscode/harness.ts hostSuites)`);
+    if (!marker)
+      throw new Error(
+        `test/vscode/suite/${file} has no "// @vscode-suite NAME ORDER" line (see test/vscode/harness.ts hostSuites)`,
+      );
     found.push({ suite: marker[1]!, order: Number(marker[2]), file });
   }
   found.sort((a, b) => a.order - b.order || a.file.localeCompare(b.file));
@@ -84,7 +102,10 @@ export async function bundleTests(stage: string, suite: string): Promise<string>
 }
 
 export function codeServerBinary(): string {
-  const r = spawnSync('bash', [join(ROOT, '.ci', 'code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', [join(ROOT, '.ci', 'code-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const path = r.stdout.trim().split('\n').pop();
   if (r.status !== 0 || !path) throw new Error(`.ci/code-server.sh failed (exit ${r.status})`);
   return path;
@@ -110,7 +131,12 @@ export interface VsCodeDirs {
 
 /** User data, extensions and a fresh copy of a fixture workspace under `tmp`. */
 export function prepareDirs(tmp: string, fixture: string, settings: Record<string, unknown>): VsCodeDirs {
-  const dirs = { userData: join(tmp, 'user-data'), extensions: join(tmp, 'extensions'), workspace: join(tmp, 'workspace'), config: join(tmp, 'code-server.yaml') };
+  const dirs = {
+    userData: join(tmp, 'user-data'),
+    extensions: join(tmp, 'extensions'),
+    workspace: join(tmp, 'workspace'),
+    config: join(tmp, 'code-server.yaml'),
+  };
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
   mkdirSync(dirs.extensions, { recursive: true });
   cpSync(join(ROOT, 'test', 'vscode', 'fixtures', fixture), dirs.workspace, { recursive: true });
@@ -132,7 +158,19 @@ export function prepareDirs(tmp: string, fixture: string, settings: Record<strin
 }
 
 function serverArgs(dirs: VsCodeDirs): string[] {
-  return ['--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--config', dirs.config, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
+  return [
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-getting-started-override',
+    '--config',
+    dirs.config,
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+  ];
 }
 
 // An empty gallery: no machine here reaches a marketplace, so do not let the workbench try.
@@ -140,13 +178,27 @@ const SERVER_ENV = { ...process.env, EXTENSIONS_GALLERY: '{}' };
 
 /** `code-server --install-extension`: the way a user installs the VSIX. */
 export function installExtension(bin: string, dirs: VsCodeDirs, vsix: string): void {
-  const r = spawnSync(process.execPath, [bin, ...serverArgs(dirs), '--install-extension', vsix], { encoding: 'utf8', env: SERVER_ENV });
-  if (r.status !== 0) throw new Error(`code-server --install-extension failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync(process.execPath, [bin, ...serverArgs(dirs), '--install-extension', vsix], {
+    encoding: 'utf8',
+    env: SERVER_ENV,
+  });
+  if (r.status !== 0)
+    throw new Error(`code-server --install-extension failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
-export function startCodeServer(bin: string, port: number, dirs: VsCodeDirs, onOutput: (line: string) => void = (l) => process.stdout.write(`  | ${l}\n`)): Promise<ChildProcess> {
+export function startCodeServer(
+  bin: string,
+  port: number,
+  dirs: VsCodeDirs,
+  onOutput: (line: string) => void = (l) => process.stdout.write(`  | ${l}\n`),
+): Promise<ChildProcess> {
   // Its own process group, so the extension host and anything it spawned go down with it.
-  const child = spawn(process.execPath, [bin, '--bind-addr', `127.0.0.1:${port}`, ...serverArgs(dirs)], { cwd: dirs.workspace, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: SERVER_ENV });
+  const child = spawn(process.execPath, [bin, '--bind-addr', `127.0.0.1:${port}`, ...serverArgs(dirs)], {
+    cwd: dirs.workspace,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: SERVER_ENV,
+  });
   return new Promise((res, rej) => {
     let seen = '';
     const onData = (chunk: Buffer) => {
@@ -194,7 +246,8 @@ function processesUnder(dir: string): number[] {
  */
 export async function stopAll(server: ChildProcess | undefined, tmp: string): Promise<number[]> {
   if (server) {
-    const exited = server.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => server.once('exit', () => r()));
+    const exited =
+      server.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => server.once('exit', () => r()));
     stopProcessGroup(server);
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
   }
@@ -216,7 +269,11 @@ export async function stopAll(server: ChildProcess | undefined, tmp: string): Pr
 }
 
 /** The workbench on a folder; with a payload, VS Code loads the extension under development and runs the test module. */
-export function workbenchUrl(port: number, workspace: string, dev?: { extensionPath: string; testsPath: string }): string {
+export function workbenchUrl(
+  port: number,
+  workspace: string,
+  dev?: { extensionPath: string; testsPath: string },
+): string {
   const authority = `127.0.0.1:${port}`;
   const remote = (path: string) => `vscode-remote://${authority}${path}`;
   let url = `http://${authority}/?folder=${encodeURIComponent(workspace)}`;
@@ -235,9 +292,20 @@ export async function launchBrowser(): Promise<{ browser: Browser; context: Brow
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   // The clipboard tools reach the browser's clipboard: grant it as a person's browser would.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
   return { browser, context };
 }

@@ -15,7 +15,22 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { OUTPUT, ROOT, bundleTests, hostSuites, codeServerBinary, freePort, launchBrowser, log, prepareDirs, stageExtension, startCodeServer, stopAll, stopProcessGroup, workbenchUrl } from './harness';
+import {
+  OUTPUT,
+  ROOT,
+  bundleTests,
+  hostSuites,
+  codeServerBinary,
+  freePort,
+  launchBrowser,
+  log,
+  prepareDirs,
+  stageExtension,
+  startCodeServer,
+  stopAll,
+  stopProcessGroup,
+  workbenchUrl,
+} from './harness';
 import type { Page } from 'playwright-core';
 
 /** The whole suite, VS Code start-up included, must end within this (a hung test must not hang CI). */
@@ -27,7 +42,10 @@ const HOST_SUITES: Record<string, { trust: boolean }> = {
   untrusted: { trust: true },
 };
 for (const [suite, files] of hostSuites()) {
-  if (!HOST_SUITES[suite]) throw new Error(`${files.join(', ')}: unknown suite "${suite}" in "// @vscode-suite" (known: ${Object.keys(HOST_SUITES).join(', ')})`);
+  if (!HOST_SUITES[suite])
+    throw new Error(
+      `${files.join(', ')}: unknown suite "${suite}" in "// @vscode-suite" (known: ${Object.keys(HOST_SUITES).join(', ')})`,
+    );
 }
 const ALL_SUITES = [...Object.keys(HOST_SUITES), 'e2e'];
 
@@ -54,7 +72,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--keep') opts.keep = true;
     else throw new Error(`unknown argument ${a} (expected --suite NAME, --keep)`);
   }
-  for (const suite of opts.suites) if (!ALL_SUITES.includes(suite)) throw new Error(`unknown suite "${suite}" (known: ${ALL_SUITES.join(', ')})`);
+  for (const suite of opts.suites)
+    if (!ALL_SUITES.includes(suite)) throw new Error(`unknown suite "${suite}" (known: ${ALL_SUITES.join(', ')})`);
   return opts;
 }
 
@@ -68,19 +87,24 @@ function serveScreenshots(page: Page, dir: string, suite: string): () => void {
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
-    const name = readdirSync(dir).find((f) => f.endsWith('.request'))?.slice(0, -'.request'.length);
+    const name = readdirSync(dir)
+      .find((f) => f.endsWith('.request'))
+      ?.slice(0, -'.request'.length);
     if (!name) return;
     busy = true;
     rmSync(join(dir, `${name}.request`), { force: true });
     const path = join(OUTPUT, `vscode-${suite}-${name}.png`);
     // A notification slides in for a few hundred ms: let it settle before the picture.
-    void new Promise((r) => setTimeout(r, 700)).then(() => page.screenshot({ path })).then(
-      () => log(`screenshot: ${path}`),
-      (err: Error) => log(`screenshot ${name} failed: ${err.message}`),
-    ).finally(() => {
-      writeFileSync(join(dir, `${name}.done`), '');
-      busy = false;
-    });
+    void new Promise((r) => setTimeout(r, 700))
+      .then(() => page.screenshot({ path }))
+      .then(
+        () => log(`screenshot: ${path}`),
+        (err: Error) => log(`screenshot ${name} failed: ${err.message}`),
+      )
+      .finally(() => {
+        writeFileSync(join(dir, `${name}.done`), '');
+        busy = false;
+      });
   }, 100);
   return () => clearInterval(timer);
 }
@@ -153,7 +177,11 @@ async function runHostSuite(suite: string, bin: string, keep: boolean): Promise<
     log(`code-server on 127.0.0.1:${port}, suite "${suite}", workspace ${dirs.workspace}`);
     server = await startCodeServer(bin, port, dirs);
     // Beside the workspace, where the suite's screenshot() finds it (see helpers.ts).
-    const code = await runInBrowser(workbenchUrl(port, dirs.workspace, { extensionPath: stage, testsPath }), suite, join(tmp, 'shots'));
+    const code = await runInBrowser(
+      workbenchUrl(port, dirs.workspace, { extensionPath: stage, testsPath }),
+      suite,
+      join(tmp, 'shots'),
+    );
     log(`suite "${suite}" exit code ${code}`);
     return code;
   } finally {
@@ -165,10 +193,19 @@ async function runHostSuite(suite: string, bin: string, keep: boolean): Promise<
 /** The end-to-end suite is a Node-side mocha file: it installs the VSIX and drives the workbench. */
 function runE2e(): Promise<number> {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--timeout', '600000', join(ROOT, 'test', 'vscode', 'e2e.test.ts')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'),
+        '--timeout',
+        '600000',
+        join(ROOT, 'test', 'vscode', 'e2e.test.ts'),
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       countSummary(text);
@@ -187,7 +224,9 @@ async function main(): Promise<number> {
     if (code !== 0) worst = code;
   }
   // One closing summary for all suites (the CI script reads the last one).
-  process.stdout.write(`\nvscode suites (${opts.suites.join(', ')}):\n  ${totals.passing} passing\n  ${totals.failing} failing\n  ${totals.pending} pending\n`);
+  process.stdout.write(
+    `\nvscode suites (${opts.suites.join(', ')}):\n  ${totals.passing} passing\n  ${totals.failing} failing\n  ${totals.pending} pending\n`,
+  );
   return worst;
 }
 

@@ -3,21 +3,46 @@
 import { h, fmtRate, fmtBytes } from '../dom';
 import type { DashboardModel, MetricsSample } from '../model';
 
-interface Series { label: string; color: string; value: (s: MetricsSample) => number }
+interface Series {
+  label: string;
+  color: string;
+  value: (s: MetricsSample) => number;
+}
 
 export function metricsView(model: DashboardModel): HTMLElement {
   const specs: { title: string; series: Series[]; fmt: (n: number) => string }[] = [
-    { title: 'Events/s delivered, per QoS', fmt: fmtRate, series: [
-      { label: 'realtime', color: 'var(--loom-c1)', value: (s) => s.perQos.realtime },
-      { label: 'batched', color: 'var(--loom-c2)', value: (s) => s.perQos.batched },
-      { label: 'background', color: 'var(--loom-c3)', value: (s) => s.perQos.background },
-      { label: 'published', color: 'var(--loom-c4)', value: (s) => s.published },
-    ] },
-    { title: 'Drops/s', fmt: fmtRate, series: [{ label: 'dropped', color: 'var(--loom-err)', value: (s) => s.dropped }] },
-    { title: 'Backlog (queued events)', fmt: (n) => String(Math.round(n)), series: [{ label: 'backlog', color: 'var(--loom-c2)', value: (s) => s.backlog }] },
-    { title: 'Store size', fmt: fmtBytes, series: [{ label: 'store', color: 'var(--loom-c3)', value: (s) => s.storeBytes }] },
+    {
+      title: 'Events/s delivered, per QoS',
+      fmt: fmtRate,
+      series: [
+        { label: 'realtime', color: 'var(--loom-c1)', value: (s) => s.perQos.realtime },
+        { label: 'batched', color: 'var(--loom-c2)', value: (s) => s.perQos.batched },
+        { label: 'background', color: 'var(--loom-c3)', value: (s) => s.perQos.background },
+        { label: 'published', color: 'var(--loom-c4)', value: (s) => s.published },
+      ],
+    },
+    {
+      title: 'Drops/s',
+      fmt: fmtRate,
+      series: [{ label: 'dropped', color: 'var(--loom-err)', value: (s) => s.dropped }],
+    },
+    {
+      title: 'Backlog (queued events)',
+      fmt: (n) => String(Math.round(n)),
+      series: [{ label: 'backlog', color: 'var(--loom-c2)', value: (s) => s.backlog }],
+    },
+    {
+      title: 'Store size',
+      fmt: fmtBytes,
+      series: [{ label: 'store', color: 'var(--loom-c3)', value: (s) => s.storeBytes }],
+    },
   ];
-  const charts = specs.map((c) => ({ ...c, canvas: h('canvas', { width: 560, height: 150, 'data-testid': `chart-${c.series[0].label}` }), legend: h('div', { class: 'legend' }), readout: h('div', { class: 'muted readout' }) }));
+  const charts = specs.map((c) => ({
+    ...c,
+    canvas: h('canvas', { width: 560, height: 150, 'data-testid': `chart-${c.series[0].label}` }),
+    legend: h('div', { class: 'legend' }),
+    readout: h('div', { class: 'muted readout' }),
+  }));
   // Room for the value axis on the left and the time axis below.
   const LEFT = 56;
   const BOTTOM = 18;
@@ -58,7 +83,11 @@ export function metricsView(model: DashboardModel): HTMLElement {
         ctx.fillText(c.fmt(v), LEFT - 4, y(v));
       }
       ctx.textBaseline = 'bottom';
-      for (const [t, align] of [[t0, 'left'], [(t0 + t1) / 2, 'center'], [t1, 'right']] as const) {
+      for (const [t, align] of [
+        [t0, 'left'],
+        [(t0 + t1) / 2, 'center'],
+        [t1, 'right'],
+      ] as const) {
         ctx.textAlign = align;
         ctx.fillText(clock(t), align === 'left' ? LEFT : align === 'right' ? w - 4 : x(t), ht);
       }
@@ -66,12 +95,22 @@ export function metricsView(model: DashboardModel): HTMLElement {
         ctx.strokeStyle = color(series.color);
         ctx.lineWidth = 1.5;
         ctx.beginPath();
-        hist.forEach((s, i) => (i === 0 ? ctx.moveTo(x(s.t), y(series.value(s))) : ctx.lineTo(x(s.t), y(series.value(s)))));
+        hist.forEach((s, i) =>
+          i === 0 ? ctx.moveTo(x(s.t), y(series.value(s))) : ctx.lineTo(x(s.t), y(series.value(s))),
+        );
         ctx.stroke();
       }
       const last = hist.at(-1);
-      c.legend.replaceChildren(...c.series.map((s) => h('span', { class: 'legend-item', style: `color:${s.color}` }, `${s.label} ${last ? c.fmt(s.value(last)) : '–'}`)),
-        h('span', { class: 'muted' }, ` max ${c.fmt(max)} over the last ${fmtSpan(t1 - t0)}`));
+      c.legend.replaceChildren(
+        ...c.series.map((s) =>
+          h(
+            'span',
+            { class: 'legend-item', style: `color:${s.color}` },
+            `${s.label} ${last ? c.fmt(s.value(last)) : '–'}`,
+          ),
+        ),
+        h('span', { class: 'muted' }, ` max ${c.fmt(max)} over the last ${fmtSpan(t1 - t0)}`),
+      );
     }
   }
 
@@ -90,7 +129,11 @@ export function metricsView(model: DashboardModel): HTMLElement {
   }
 
   model.onChange(render);
-  return h('section', { class: 'view charts', id: 'view-metrics' }, ...charts.map((c) => h('figure', {}, h('figcaption', {}, c.title), c.canvas, c.legend, c.readout)));
+  return h(
+    'section',
+    { class: 'view charts', id: 'view-metrics' },
+    ...charts.map((c) => h('figure', {}, h('figcaption', {}, c.title), c.canvas, c.legend, c.readout)),
+  );
 }
 
 function clock(t: number): string {

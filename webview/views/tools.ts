@@ -16,7 +16,10 @@ export function toolsView(model: DashboardModel, host: Host): HTMLElement {
 
   const loadTools = async () => {
     const r = await host.act({ type: 'listTools' });
-    if (!r.ok) { result.textContent = r.error; return; }
+    if (!r.ok) {
+      result.textContent = r.error;
+      return;
+    }
     const tools = r.value as ToolInfoWire[];
     select.replaceChildren(...tools.map((t) => h('option', { value: t.name, title: t.description }, t.name)));
   };
@@ -28,24 +31,86 @@ export function toolsView(model: DashboardModel, host: Host): HTMLElement {
 
   function render(): void {
     const tools = model.tools();
-    table.replaceChildren(h('tr', {}, ...['tool', 'calls', 'errors', 'p50', 'p99'].map((c) => h('th', {}, c))),
-      ...tools.map((t) => h('tr', { class: selected === t.name ? 'selected' : '', 'data-tool': t.name, onclick: () => { selected = t.name; render(); } },
-        h('td', {}, t.name), h('td', {}, t.calls), h('td', {}, t.errors), h('td', {}, fmtMs(t.p50)), h('td', {}, fmtMs(t.p99)))));
+    table.replaceChildren(
+      h('tr', {}, ...['tool', 'calls', 'errors', 'p50', 'p99'].map((c) => h('th', {}, c))),
+      ...tools.map((t) =>
+        h(
+          'tr',
+          {
+            class: selected === t.name ? 'selected' : '',
+            'data-tool': t.name,
+            onclick: () => {
+              selected = t.name;
+              render();
+            },
+          },
+          h('td', {}, t.name),
+          h('td', {}, t.calls),
+          h('td', {}, t.errors),
+          h('td', {}, fmtMs(t.p50)),
+          h('td', {}, fmtMs(t.p99)),
+        ),
+      ),
+    );
     const sel = tools.find((t) => t.name === selected);
     const header = h('tr', {}, ...['time', 'caller', 'duration', 'status'].map((c) => h('th', {}, c)));
-    const rows = (sel?.recent ?? []).slice().reverse().slice(0, 50).map((c) => h('tr', {},
-      h('td', {}, fmtTime(Number(c.startedMs))), h('td', {}, c.caller), h('td', {}, fmtMs(c.durationMs)),
-      h('td', {}, c.status === 'TOOL_OK' ? 'ok' : `${c.status.replace('TOOL_', '').toLowerCase()} ${c.errorCode}`)));
+    const rows = (sel?.recent ?? [])
+      .slice()
+      .reverse()
+      .slice(0, 50)
+      .map((c) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, fmtTime(Number(c.startedMs))),
+          h('td', {}, c.caller),
+          h('td', {}, fmtMs(c.durationMs)),
+          h('td', {}, c.status === 'TOOL_OK' ? 'ok' : `${c.status.replace('TOOL_', '').toLowerCase()} ${c.errorCode}`),
+        ),
+      );
     recent.replaceChildren(...(sel ? [header, ...rows] : []));
-    mcp.replaceChildren(...(model.mcpServers.length ? [h('tr', {}, ...['MCP server', 'state', 'transport', 'tools', 'restarts', 'last error'].map((c) => h('th', {}, c))),
-      ...model.mcpServers.map((m) => h('tr', { 'data-mcp': m.name },
-        h('td', {}, m.name), h('td', { class: `state state-${m.state}`, 'data-testid': `mcp-state-${m.name}` }, m.state), h('td', {}, m.transport),
-        h('td', { title: m.tools.join(', ') }, m.tools.length), h('td', {}, m.restarts), h('td', { class: m.lastError ? 'error' : 'muted' }, m.lastError || '–')))] : []));
+    mcp.replaceChildren(
+      ...(model.mcpServers.length
+        ? [
+            h(
+              'tr',
+              {},
+              ...['MCP server', 'state', 'transport', 'tools', 'restarts', 'last error'].map((c) => h('th', {}, c)),
+            ),
+            ...model.mcpServers.map((m) =>
+              h(
+                'tr',
+                { 'data-mcp': m.name },
+                h('td', {}, m.name),
+                h('td', { class: `state state-${m.state}`, 'data-testid': `mcp-state-${m.name}` }, m.state),
+                h('td', {}, m.transport),
+                h('td', { title: m.tools.join(', ') }, m.tools.length),
+                h('td', {}, m.restarts),
+                h('td', { class: m.lastError ? 'error' : 'muted' }, m.lastError || '–'),
+              ),
+            ),
+          ]
+        : []),
+    );
   }
 
   model.onChange(render);
   void loadTools();
-  return h('section', { class: 'view', id: 'view-tools' },
-    h('div', { class: 'toolbar' }, h('strong', {}, 'Call a tool'), select, h('button', { onclick: loadTools }, 'Refresh list'), h('button', { onclick: call, 'data-testid': 'call-tool' }, 'Call')),
-    args, result, table, recent, mcp);
+  return h(
+    'section',
+    { class: 'view', id: 'view-tools' },
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('strong', {}, 'Call a tool'),
+      select,
+      h('button', { onclick: loadTools }, 'Refresh list'),
+      h('button', { onclick: call, 'data-testid': 'call-tool' }, 'Call'),
+    ),
+    args,
+    result,
+    table,
+    recent,
+    mcp,
+  );
 }

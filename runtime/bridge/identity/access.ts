@@ -64,9 +64,12 @@ export class Access {
     const bad = validateAgentId(id);
     if (bad) return bad;
     if (id === WINDOW_ID) {
-      return who.kind === 'window' ? undefined : `agent id "${WINDOW_ID}" is the VS Code window's: only the window's own credential registers it (this call came with ${describeIdentity(who)})`;
+      return who.kind === 'window'
+        ? undefined
+        : `agent id "${WINDOW_ID}" is the VS Code window's: only the window's own credential registers it (this call came with ${describeIdentity(who)})`;
     }
-    if (runtimeOwnName(id)) return `agent id "${id}" is reserved for the runtime's own dashboard and MCP server; choose another id`;
+    if (runtimeOwnName(id))
+      return `agent id "${id}" is reserved for the runtime's own dashboard and MCP server; choose another id`;
     if (who.kind === 'window') return `the VS Code window's credential registers only "${WINDOW_ID}", not "${id}"`;
     if (who.kind === 'agent' && id !== who.agentId) {
       return `this credential was handed to agent "${who.agentId}" ([agents.${who.agentId}] in loom.toml) and registers only that id, not "${id}": give the agent the id of its table`;
@@ -92,7 +95,8 @@ export class Access {
   actingAs(who: Identity, stated: string, what: string): string {
     const own = who.kind === 'agent' ? who.agentId : who.kind === 'window' ? WINDOW_ID : undefined;
     if (own !== undefined) {
-      if (stated && stated !== own) throw denied(`${what}: ${describeIdentity(who)} acts only as "${own}", not as "${stated}"`);
+      if (stated && stated !== own)
+        throw denied(`${what}: ${describeIdentity(who)} acts only as "${own}", not as "${stated}"`);
       return own;
     }
     if (!stated) return '';
@@ -103,7 +107,8 @@ export class Access {
 
   /** The caller of a tool call. MCP clients hold the workspace token and call as mcp-client[.<name>]. */
   toolCaller(who: Identity, stated: string): string {
-    if ((who.kind === 'owner' || who.kind === 'open') && isMcpClientName(stated) && !validateAgentId(stated)) return stated;
+    if ((who.kind === 'owner' || who.kind === 'open') && isMcpClientName(stated) && !validateAgentId(stated))
+      return stated;
     return this.actingAs(who, stated, 'tool call') || 'anonymous';
   }
 
@@ -115,7 +120,8 @@ export class Access {
     if (who.kind === 'agent' || who.kind === 'window') return this.actingAs(who, target, 'subscription');
     const bad = target ? validateAgentId(target) : 'agent_id is required (or gRPC metadata x-loom-agent-id)';
     if (bad) throw new StatusError(grpc.status.INVALID_ARGUMENT, bad);
-    if (target === WINDOW_ID) throw denied(`subscription: the subscriptions of "${WINDOW_ID}" are the VS Code window's own`);
+    if (target === WINDOW_ID)
+      throw denied(`subscription: the subscriptions of "${WINDOW_ID}" are the VS Code window's own`);
     return target;
   }
 
@@ -128,7 +134,9 @@ export class Access {
       return target;
     }
     if (this.deps.stateGrants(who.agentId).includes(target)) return target;
-    throw denied(`agent "${who.agentId}" may not read or write the state of "${target}"; grant it with state_access = ["${target}"] in [agents.${who.agentId}] of loom.toml`);
+    throw denied(
+      `agent "${who.agentId}" may not read or write the state of "${target}"; grant it with state_access = ["${target}"] in [agents.${who.agentId}] of loom.toml`,
+    );
   }
 
   /**
@@ -137,8 +145,11 @@ export class Access {
    * the other credentials any session.
    */
   memorySession(who: Identity, session: string): string {
-    if (who.kind !== 'agent' || session === who.agentId || this.deps.stateGrants(who.agentId).includes(session)) return session;
-    throw denied(`agent "${who.agentId}" may not use the memory of session "${session}": an agent's credential reaches the session of its own id; grant it with state_access = ["${session}"] in [agents.${who.agentId}] of loom.toml`);
+    if (who.kind !== 'agent' || session === who.agentId || this.deps.stateGrants(who.agentId).includes(session))
+      return session;
+    throw denied(
+      `agent "${who.agentId}" may not use the memory of session "${session}": an agent's credential reaches the session of its own id; grant it with state_access = ["${session}"] in [agents.${who.agentId}] of loom.toml`,
+    );
   }
 
   /**
@@ -147,11 +158,17 @@ export class Access {
    */
   requireAgentStarter(who: Identity, what: string): void {
     this.requireOwner(who, what);
-    if (who.kind === 'open') throw denied(`${what} needs the workspace token (the discovery file's) or the VS Code window's credential; this call came with ${describeIdentity(who)}`);
+    if (who.kind === 'open')
+      throw denied(
+        `${what} needs the workspace token (the discovery file's) or the VS Code window's credential; this call came with ${describeIdentity(who)}`,
+      );
   }
 
   /** Controls that are the person's (agents, MCP servers, the live feed): not an agent's credential. */
   requireOwner(who: Identity, what: string): void {
-    if (who.kind === 'agent') throw denied(`${what} is the workspace owner's, not agent "${who.agentId}"'s: call it with the workspace token (the discovery file's) or from VS Code`);
+    if (who.kind === 'agent')
+      throw denied(
+        `${what} is the workspace owner's, not agent "${who.agentId}"'s: call it with the workspace token (the discovery file's) or from VS Code`,
+      );
   }
 }

@@ -11,11 +11,7 @@
 import { createHash } from 'node:crypto';
 import { bearerToken, generateToken } from '../../localAuth';
 
-export type Identity =
-  | { kind: 'owner' }
-  | { kind: 'window' }
-  | { kind: 'agent'; agentId: string }
-  | { kind: 'open' };
+export type Identity = { kind: 'owner' } | { kind: 'window' } | { kind: 'agent'; agentId: string } | { kind: 'open' };
 
 /** Ids only the runtime itself or one credential may take (see access.ts). */
 export const WINDOW_ID = 'vscode';
@@ -49,7 +45,10 @@ export class Credentials {
   private readonly agentTokens = new Map<string, string>();
   readonly window: string;
 
-  constructor(readonly owner: string, window = generateToken()) {
+  constructor(
+    readonly owner: string,
+    window = generateToken(),
+  ) {
     this.window = window;
     this.known.set(digest(owner), { kind: 'owner' });
     this.known.set(digest(window), { kind: 'window' });

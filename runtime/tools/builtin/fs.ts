@@ -8,14 +8,31 @@
 // success, path, bytes_written; path, entries [{name, is_dir, size}]; success, path, was_directory.
 import { closeSync, constants, fstatSync, openSync, promises as fsp, read, readSync, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
-import { changed, type ConfinedFs, FINAL_FLAGS, identityOf, kindOf, listTree, type Located, protectedPlaceOf, type ProtectedPlace, removeEntry, surveyTree, type TreeGuard } from '../fsat';
+import {
+  changed,
+  type ConfinedFs,
+  FINAL_FLAGS,
+  identityOf,
+  kindOf,
+  listTree,
+  type Located,
+  protectedPlaceOf,
+  type ProtectedPlace,
+  removeEntry,
+  surveyTree,
+  type TreeGuard,
+} from '../fsat';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 
 /**
  * Asks a person whether a call may go ahead (the same shape as the MCP policy's). `undefined`:
  * nobody can be asked right now (no window is connected), which refuses.
  */
-export type ConfirmFn = (toolName: string, args: Record<string, unknown>, reason: string) => Promise<boolean | undefined>;
+export type ConfirmFn = (
+  toolName: string,
+  args: Record<string, unknown>,
+  reason: string,
+) => Promise<boolean | undefined>;
 
 export interface FsToolOptions {
   maxReadBytes: number;
@@ -29,10 +46,17 @@ const MAX_LIST_ENTRIES = 100_000;
 const DEFAULT_LIST_ENTRIES = 1_000;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-const pathProp = { type: 'string', minLength: 1, description: 'Relative to the workspace, or absolute inside a workspace root.' };
+const pathProp = {
+  type: 'string',
+  minLength: 1,
+  description: 'Relative to the workspace, or absolute inside a workspace root.',
+};
 const encodingProp = { type: 'string', enum: ['utf8', 'base64'], default: 'utf8' };
 
-export function fsTools(files: ConfinedFs, options: FsToolOptions): Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> {
+export function fsTools(
+  files: ConfinedFs,
+  options: FsToolOptions,
+): Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> {
   return [
     {
       definition: {
@@ -50,10 +74,17 @@ export function fsTools(files: ConfinedFs, options: FsToolOptions): Array<{ defi
     {
       definition: {
         name: 'fs:write',
-        description: 'Write (or append to) a file inside the workspace. Files with more than one hard link, loom.toml, .git/ and .vscode/ are refused (see tools.fs.protected_writes).',
+        description:
+          'Write (or append to) a file inside the workspace. Files with more than one hard link, loom.toml, .git/ and .vscode/ are refused (see tools.fs.protected_writes).',
         parametersSchema: {
           type: 'object',
-          properties: { path: pathProp, content: { type: 'string' }, encoding: encodingProp, create_dirs: { type: 'boolean', default: false }, append: { type: 'boolean', default: false } },
+          properties: {
+            path: pathProp,
+            content: { type: 'string' },
+            encoding: encodingProp,
+            create_dirs: { type: 'boolean', default: false },
+            append: { type: 'boolean', default: false },
+          },
           required: ['path', 'content'],
           additionalProperties: false,
         },
@@ -66,7 +97,11 @@ export function fsTools(files: ConfinedFs, options: FsToolOptions): Array<{ defi
         description: 'List a directory inside the workspace (symlinks are listed, not followed).',
         parametersSchema: {
           type: 'object',
-          properties: { path: { ...pathProp, default: '.' }, recursive: { type: 'boolean', default: false }, max_entries: { type: 'integer', minimum: 1, maximum: MAX_LIST_ENTRIES, default: DEFAULT_LIST_ENTRIES } },
+          properties: {
+            path: { ...pathProp, default: '.' },
+            recursive: { type: 'boolean', default: false },
+            max_entries: { type: 'integer', minimum: 1, maximum: MAX_LIST_ENTRIES, default: DEFAULT_LIST_ENTRIES },
+          },
           additionalProperties: false,
         },
       },
@@ -88,16 +123,42 @@ export function fsTools(files: ConfinedFs, options: FsToolOptions): Array<{ defi
   ];
 }
 
-interface ReadArgs { path: string; encoding: 'utf8' | 'base64'; max_bytes?: number }
-interface WriteArgs { path: string; content: string; encoding: 'utf8' | 'base64'; create_dirs: boolean; append: boolean }
-interface ListArgs { path: string; recursive: boolean; max_entries: number }
-interface DeleteArgs { path: string; recursive: boolean }
+interface ReadArgs {
+  path: string;
+  encoding: 'utf8' | 'base64';
+  max_bytes?: number;
+}
+interface WriteArgs {
+  path: string;
+  content: string;
+  encoding: 'utf8' | 'base64';
+  create_dirs: boolean;
+  append: boolean;
+}
+interface ListArgs {
+  path: string;
+  recursive: boolean;
+  max_entries: number;
+}
+interface DeleteArgs {
+  path: string;
+  recursive: boolean;
+}
 
 /** Runs `use` on where `input` leads, and closes every descriptor the walk holds, whatever happens. */
-async function at<T>(files: ConfinedFs, input: string, want: { follow: boolean; dir: boolean }, use: (loc: Located) => Promise<T>): Promise<T> {
+async function at<T>(
+  files: ConfinedFs,
+  input: string,
+  want: { follow: boolean; dir: boolean },
+  use: (loc: Located) => Promise<T>,
+): Promise<T> {
   const loc = await files.locate(input, want);
   try {
-    if (loc.notDir) throw new ToolError('failed', `a component of ${JSON.stringify(input)} is not a directory`, { path: input, errno: 'ENOTDIR' });
+    if (loc.notDir)
+      throw new ToolError('failed', `a component of ${JSON.stringify(input)} is not a directory`, {
+        path: input,
+        errno: 'ENOTDIR',
+      });
     return await use(loc);
   } finally {
     await loc.chain.close();
@@ -130,7 +191,8 @@ function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
       while (filled < buffer.length) {
         const want = buffer.length - filled;
         // A small file is read at once; a large one in the thread pool, so the event loop goes on.
-        const bytesRead = want <= SYNC_READ_BYTES ? readSync(fd, buffer, filled, want, filled) : await readAt(fd, buffer, filled, want);
+        const bytesRead =
+          want <= SYNC_READ_BYTES ? readSync(fd, buffer, filled, want, filled) : await readAt(fd, buffer, filled, want);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -153,23 +215,36 @@ function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
 const SYNC_READ_BYTES = 64 * 1024;
 
 function readAt(fd: number, buffer: Buffer, offset: number, length: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buffer, offset, length, offset, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, offset, length, offset, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, ctx: ToolContext) {
   let data: Buffer;
   if (args.encoding === 'base64') {
     const compact = args.content.replace(/\s+/g, '');
-    if (!BASE64.test(compact)) throw new ToolError('invalid_arguments', 'content is not valid base64 (encoding is "base64")');
+    if (!BASE64.test(compact))
+      throw new ToolError('invalid_arguments', 'content is not valid base64 (encoding is "base64")');
     data = Buffer.from(compact, 'base64');
   } else data = Buffer.from(args.content, 'utf8');
 
   return at(files, args.path, { follow: true, dir: false }, async (loc) => {
     if (loc.name === undefined || loc.stat?.isDirectory()) throw isADirectory(args.path);
-    if (loc.missing.length && !args.create_dirs) throw new ToolError('failed', `cannot write ${JSON.stringify(args.path)}: its folder does not exist (pass create_dirs: true)`, { path: args.path, errno: 'ENOENT' });
+    if (loc.missing.length && !args.create_dirs)
+      throw new ToolError(
+        'failed',
+        `cannot write ${JSON.stringify(args.path)}: its folder does not exist (pass create_dirs: true)`,
+        { path: args.path, errno: 'ENOENT' },
+      );
     if (loc.stat) requireFile(args.path, loc.stat);
     const ids = [...loc.chain.ids(), ...(loc.stat ? [identityOf(loc.stat)] : [])];
-    const place = protectedPlaceOf([...loc.chain.names(), ...loc.missing, loc.name], !loc.missing.length && files.isRoot(loc.chain), ids, await files.protectedIds());
+    const place = protectedPlaceOf(
+      [...loc.chain.names(), ...loc.missing, loc.name],
+      !loc.missing.length && files.isRoot(loc.chain),
+      ids,
+      await files.protectedIds(),
+    );
     if (place) await askForProtected('fs:write', args, place, 'write', options, ctx);
     for (const name of loc.missing) await makeFolder(loc, name, args.path);
 
@@ -182,7 +257,8 @@ function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, c
       // Truncate only now that the file is known to be a plain file with one name (no O_TRUNC at open).
       if (!args.append) await fh.truncate(0);
       let written = 0;
-      while (written < data.length) written += (await fh.write(data, written, data.length - written, args.append ? null : written)).bytesWritten;
+      while (written < data.length)
+        written += (await fh.write(data, written, data.length - written, args.append ? null : written)).bytesWritten;
       return { success: true, path: files.display(loc.real), bytes_written: written, appended: args.append };
     } finally {
       await fh.close();
@@ -205,17 +281,38 @@ async function makeFolder(loc: Located, name: string, input: string): Promise<vo
  * in the isolated namespace the workspace is its own mount.
  */
 function refuseHardLinked(input: string, stat: BigIntStats): void {
-  if (stat.nlink > 1n) throw new ToolError('denied', `refusing to write ${JSON.stringify(input)}: it has ${stat.nlink} hard links and might be a link to a file outside the workspace`, { path: input, nlink: String(stat.nlink) });
+  if (stat.nlink > 1n)
+    throw new ToolError(
+      'denied',
+      `refusing to write ${JSON.stringify(input)}: it has ${stat.nlink} hard links and might be a link to a file outside the workspace`,
+      { path: input, nlink: String(stat.nlink) },
+    );
 }
 
 function listDir(files: ConfinedFs, args: ListArgs, ctx: ToolContext) {
   return at(files, args.path, { follow: true, dir: true }, async (loc) => {
     if (loc.missing.length) throw noSuchFile(args.path);
-    const { entries, truncated } = await listTree(loc.chain, loc.data, { recursive: args.recursive, max: args.max_entries, signal: ctx.signal }).catch((err) => rethrow(args.path, err));
+    const { entries, truncated } = await listTree(loc.chain, loc.data, {
+      recursive: args.recursive,
+      max: args.max_entries,
+      signal: ctx.signal,
+    }).catch((err) => rethrow(args.path, err));
     // name and is_dir are the reference's keys (is_dir false for a symlink, as its lstat says).
-    return { path: files.display(loc.real), entries: entries.map((e) => ({ ...e, name: e.path.slice(e.path.lastIndexOf('/') + 1), is_dir: e.type === 'dir' })), truncated };
+    return {
+      path: files.display(loc.real),
+      entries: entries.map((e) => ({
+        ...e,
+        name: e.path.slice(e.path.lastIndexOf('/') + 1),
+        is_dir: e.type === 'dir',
+      })),
+      truncated,
+    };
   }).catch((err) => {
-    if (err instanceof ToolError && err.details?.errno === 'ENOTDIR') throw new ToolError('failed', `${JSON.stringify(args.path)} is not a directory`, { path: args.path, errno: 'ENOTDIR' });
+    if (err instanceof ToolError && err.details?.errno === 'ENOTDIR')
+      throw new ToolError('failed', `${JSON.stringify(args.path)} is not a directory`, {
+        path: args.path,
+        errno: 'ENOTDIR',
+      });
     throw err;
   });
 }
@@ -227,7 +324,10 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
     let { name, stat } = loc;
     if (name === undefined) {
       // The path names a folder itself ("sub/", "sub/.", "a/b/.."): delete it by its name in the folder above.
-      if (files.isRoot(chain)) throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, { path: args.path });
+      if (files.isRoot(chain))
+        throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, {
+          path: args.path,
+        });
       const held = await chain.pop();
       name = held.name;
       stat = await chain.lstat(name);
@@ -235,13 +335,27 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
     }
     if (!stat) throw noSuchFile(args.path);
     const type = kindOf(stat);
-    if (type === 'dir' && files.rootWithId(identityOf(stat))) throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, { path: args.path });
+    if (type === 'dir' && files.rootWithId(identityOf(stat)))
+      throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, {
+        path: args.path,
+      });
 
     const protectedIds = await files.protectedIds();
-    const guard: TreeGuard = { input: args.path, data: loc.data, rootWithId: (id) => files.rootWithId(id), protectedIds, protectedAllowed: false, signal: ctx.signal };
+    const guard: TreeGuard = {
+      input: args.path,
+      data: loc.data,
+      rootWithId: (id) => files.rootWithId(id),
+      protectedIds,
+      protectedAllowed: false,
+      signal: ctx.signal,
+    };
     const place =
-      protectedPlaceOf([...chain.names(), name], files.isRoot(chain), [...chain.ids(), identityOf(stat)], protectedIds) ??
-      (type === 'dir' && args.recursive ? await protectedInside(chain, name, guard) : undefined);
+      protectedPlaceOf(
+        [...chain.names(), name],
+        files.isRoot(chain),
+        [...chain.ids(), identityOf(stat)],
+        protectedIds,
+      ) ?? (type === 'dir' && args.recursive ? await protectedInside(chain, name, guard) : undefined);
     if (place) {
       await askForProtected('fs:delete', args, place, 'delete', options, ctx);
       guard.protectedAllowed = true;
@@ -251,7 +365,11 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
       else if (type === 'dir') await fsp.rmdir(chain.at(name));
       else await fsp.unlink(chain.at(name)); // the entry itself: a symlink goes, its target stays
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw new ToolError('failed', `directory ${JSON.stringify(args.path)} is not empty (pass recursive: true)`, { path: args.path, errno: 'ENOTEMPTY' });
+      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY')
+        throw new ToolError('failed', `directory ${JSON.stringify(args.path)} is not empty (pass recursive: true)`, {
+          path: args.path,
+          errno: 'ENOTEMPTY',
+        });
       rethrow(args.path, err);
     }
     return { success: true, path: files.display(chain.path(name)), deleted: true, type, was_directory: type === 'dir' };
@@ -259,7 +377,11 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
 }
 
 /** A recursive delete looks through the tree first: it is refused (or asked about) whole, before anything goes. */
-async function protectedInside(chain: Located['chain'], name: string, guard: TreeGuard): Promise<ProtectedPlace | undefined> {
+async function protectedInside(
+  chain: Located['chain'],
+  name: string,
+  guard: TreeGuard,
+): Promise<ProtectedPlace | undefined> {
   const entered = await chain.enter(name);
   if (typeof entered === 'string') throw changed(guard.input);
   try {
@@ -275,19 +397,45 @@ async function protectedInside(chain: Located['chain'], name: string, guard: Tre
 const SETTING = 'tools.fs.protected_writes';
 
 /** loom.toml, .git/ and .vscode/: refused, unless the setting says "ask" and a person agrees. */
-async function askForProtected(tool: string, args: object, place: ProtectedPlace, verb: string, options: FsToolOptions, ctx: ToolContext): Promise<void> {
+async function askForProtected(
+  tool: string,
+  args: object,
+  place: ProtectedPlace,
+  verb: string,
+  options: FsToolOptions,
+  ctx: ToolContext,
+): Promise<void> {
   const path = (args as { path: string }).path;
-  const what = place.inside ? `it holds ${place.place} (${place.inside})` : place.place === 'loom.toml' ? "it is the workspace's loom.toml" : `it is inside ${place.place}`;
-  const refusal = (why: string) => new ToolError('denied', `refusing to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why}; ${why}`, { path, place: place.place, setting: SETTING });
+  const what = place.inside
+    ? `it holds ${place.place} (${place.inside})`
+    : place.place === 'loom.toml'
+      ? "it is the workspace's loom.toml"
+      : `it is inside ${place.place}`;
+  const refusal = (why: string) =>
+    new ToolError('denied', `refusing to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why}; ${why}`, {
+      path,
+      place: place.place,
+      setting: SETTING,
+    });
   if (options.protectedWrites !== 'ask') throw refusal(`tools may not change it while ${SETTING} = "deny"`);
-  const answer = options.confirm ? await options.confirm(tool, args as Record<string, unknown>, `${tool} wants to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why} (${SETTING} = "ask")`) : undefined;
-  if (answer === undefined) throw refusal(`${SETTING} = "ask", but nobody could be asked (no VS Code window is connected)`);
+  const answer = options.confirm
+    ? await options.confirm(
+        tool,
+        args as Record<string, unknown>,
+        `${tool} wants to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why} (${SETTING} = "ask")`,
+      )
+    : undefined;
+  if (answer === undefined)
+    throw refusal(`${SETTING} = "ask", but nobody could be asked (no VS Code window is connected)`);
   if (!answer) throw refusal(`a person was asked (${SETTING} = "ask") and declined`);
   ctx.signal.throwIfAborted(); // the call ended while the person was thinking: do nothing
 }
 
 function isADirectory(input: string): ToolError {
-  return new ToolError('failed', `${JSON.stringify(input)} is a directory (use fs:list)`, { path: input, errno: 'EISDIR' });
+  return new ToolError('failed', `${JSON.stringify(input)} is a directory (use fs:list)`, {
+    path: input,
+    errno: 'EISDIR',
+  });
 }
 
 function requireFile(input: string, stat: BigIntStats): void {
@@ -296,7 +444,10 @@ function requireFile(input: string, stat: BigIntStats): void {
 }
 
 function noSuchFile(input: string): ToolError {
-  return new ToolError('failed', `no such file or directory: ${JSON.stringify(input)}`, { path: input, errno: 'ENOENT' });
+  return new ToolError('failed', `no such file or directory: ${JSON.stringify(input)}`, {
+    path: input,
+    errno: 'ENOENT',
+  });
 }
 
 /** OS errors as typed tool errors that name the path the caller gave. */
@@ -307,7 +458,11 @@ function rethrow(input: string, err: unknown): never {
     case 'ENOENT':
       throw noSuchFile(input);
     case 'ELOOP':
-      throw new ToolError('denied', `${name} is a symbolic link where none is allowed (it changed while being opened)`, { path: input, errno: 'ELOOP' });
+      throw new ToolError(
+        'denied',
+        `${name} is a symbolic link where none is allowed (it changed while being opened)`,
+        { path: input, errno: 'ELOOP' },
+      );
     case 'EACCES':
     case 'EPERM':
       throw new ToolError('denied', `the operating system denied access to ${name}`, { path: input, errno: e.code });
@@ -318,6 +473,9 @@ function rethrow(input: string, err: unknown): never {
     case 'ENXIO':
       throw new ToolError('denied', `${name} is not a regular file`, { path: input, errno: 'ENXIO' });
     default:
-      throw new ToolError('failed', `${name}: ${e.message ?? String(err)}`, { path: input, ...(e.code ? { errno: e.code } : {}) });
+      throw new ToolError('failed', `${name}: ${e.message ?? String(err)}`, {
+        path: input,
+        ...(e.code ? { errno: e.code } : {}),
+      });
   }
 }

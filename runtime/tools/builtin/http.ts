@@ -30,30 +30,55 @@ export interface HttpAnswer {
 export async function request(url: URL, ctx: ToolContext, r: HttpRequest = {}): Promise<HttpAnswer> {
   const limit = r.limitMs !== undefined ? AbortSignal.timeout(r.limitMs) : undefined;
   const signal = limit ? AbortSignal.any([ctx.signal, limit]) : ctx.signal;
-  const headers: Record<string, string> = { accept: 'application/json', ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}), ...r.headers };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...r.headers,
+  };
   const stopped = () => {
-    if (ctx.signal.aborted) return new ToolError('timeout', `request to ${url.host} was stopped (the call timed out or was cancelled)`, { host: url.host });
-    return new ToolError('timeout', `${url.host} did not answer within ${r.limitMs} ms${r.limitSetting ? ` (${r.limitSetting})` : ''}`, { host: url.host });
+    if (ctx.signal.aborted)
+      return new ToolError('timeout', `request to ${url.host} was stopped (the call timed out or was cancelled)`, {
+        host: url.host,
+      });
+    return new ToolError(
+      'timeout',
+      `${url.host} did not answer within ${r.limitMs} ms${r.limitSetting ? ` (${r.limitSetting})` : ''}`,
+      { host: url.host },
+    );
   };
   try {
-    const response = await fetch(url, { method: r.method ?? 'GET', headers, body: r.body !== undefined ? JSON.stringify(r.body) : undefined, signal });
+    const response = await fetch(url, {
+      method: r.method ?? 'GET',
+      headers,
+      body: r.body !== undefined ? JSON.stringify(r.body) : undefined,
+      signal,
+    });
     const text = await response.text();
     return { status: response.status, ok: response.ok, text, json: parseJson(text) };
   } catch (err) {
     if (signal.aborted) throw stopped();
     const code = errnoOf(err);
-    throw new ToolError('unavailable', `cannot reach ${url.host}: no network?${code ? ` (${code})` : ''}`, { host: url.host, ...(code ? { errno: code } : {}) });
+    throw new ToolError('unavailable', `cannot reach ${url.host}: no network?${code ? ` (${code})` : ''}`, {
+      host: url.host,
+      ...(code ? { errno: code } : {}),
+    });
   }
 }
 
 /** The JSON body of a 2xx answer; otherwise a ToolError "failed" naming the host and status (and `reason`, what the service said, when known). */
 export function jsonBody(url: URL, answer: HttpAnswer, reason?: (body: unknown) => string | undefined): unknown {
   if (answer.json === undefined) {
-    throw new ToolError('failed', `${url.host} answered ${answer.status} with something that is not JSON`, { host: url.host, status: String(answer.status) });
+    throw new ToolError('failed', `${url.host} answered ${answer.status} with something that is not JSON`, {
+      host: url.host,
+      status: String(answer.status),
+    });
   }
   if (!answer.ok) {
     const why = reason?.(answer.json);
-    throw new ToolError('failed', `${url.host} answered ${answer.status}${why ? `: ${why}` : ''}`, { host: url.host, status: String(answer.status) });
+    throw new ToolError('failed', `${url.host} answered ${answer.status}${why ? `: ${why}` : ''}`, {
+      host: url.host,
+      status: String(answer.status),
+    });
   }
   return answer.json;
 }

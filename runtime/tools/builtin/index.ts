@@ -28,7 +28,27 @@ export interface BuiltinToolOptions {
 }
 
 /** Interpreters and launchers run arbitrary code; allowing one makes the allowlist moot. (sed runs with --sandbox: shell-policy.ts.) */
-const CODE_RUNNERS = ['sh', 'bash', 'zsh', 'dash', 'fish', 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'lua', 'deno', 'bun', 'npx', 'npm', 'env', 'make', 'awk'];
+const CODE_RUNNERS = [
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'fish',
+  'python',
+  'python3',
+  'node',
+  'perl',
+  'ruby',
+  'php',
+  'lua',
+  'deno',
+  'bun',
+  'npx',
+  'npm',
+  'env',
+  'make',
+  'awk',
+];
 
 /**
  * Argument defaults an alias has of its own, where the reference's tool behaves differently by
@@ -36,14 +56,29 @@ const CODE_RUNNERS = ['sh', 'bash', 'zsh', 'dash', 'fish', 'python', 'python3', 
  */
 const ALIAS_DEFAULTS: Record<string, Record<string, unknown>> = { 'fs:write_file': { create_dirs: true } };
 
-export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig, log: Logger, options: BuiltinToolOptions = {}): Disposable {
+export function registerBuiltinTools(
+  registry: ToolRegistry,
+  config: LoomConfig,
+  log: Logger,
+  options: BuiltinToolOptions = {},
+): Disposable {
   const sandbox = Sandbox.fromConfig(config, log);
   // The file tools walk from held directories (no check-then-use of a path string); the sandbox's
   // string checks remain for system:shell's arguments and working directory.
-  const files = new ConfinedFs({ roots: sandbox.roots, dataPath: path.resolve(config.workspace, config.runtime.dataDir) });
-  if (!files.viaProc) log.warn('no /proc/self/fd: file tools check each path component and then use it (a folder swapped for a symlink at that moment is not caught); rely on OS isolation here');
+  const files = new ConfinedFs({
+    roots: sandbox.roots,
+    dataPath: path.resolve(config.workspace, config.runtime.dataDir),
+  });
+  if (!files.viaProc)
+    log.warn(
+      'no /proc/self/fd: file tools check each path component and then use it (a folder swapped for a symlink at that moment is not caught); rely on OS isolation here',
+    );
   const tools: Array<{ definition: Omit<ToolDefinition, 'provider' | 'owner'>; handler: ToolHandler }> = [
-    ...fsTools(files, { maxReadBytes: config.tools.fs.maxReadBytes, protectedWrites: config.tools.fs.protectedWrites, confirm: options.confirm }),
+    ...fsTools(files, {
+      maxReadBytes: config.tools.fs.maxReadBytes,
+      protectedWrites: config.tools.fs.protectedWrites,
+      confirm: options.confirm,
+    }),
     { definition: shellDefinition, handler: shellHandler(config, sandbox) },
     { definition: weatherDefinition, handler: weatherHandler(config.tools.weather.baseUrl) },
     { definition: webSearchDefinition, handler: webSearchHandler(config.tools.webSearch) },
@@ -52,9 +87,23 @@ export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig,
   for (const [alias, target] of Object.entries(ALIASES)) {
     const tool = tools.find((t) => t.definition.name === target)!;
     const defaults = ALIAS_DEFAULTS[alias];
-    const parametersSchema = defaults ? withDefaults(tool.definition.parametersSchema, defaults) : tool.definition.parametersSchema;
-    const differs = defaults ? `; by default ${Object.entries(defaults).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}` : '';
-    tools.push({ definition: { ...tool.definition, name: alias, parametersSchema, description: `${tool.definition.description} (same as ${target}${differs})` }, handler: tool.handler });
+    const parametersSchema = defaults
+      ? withDefaults(tool.definition.parametersSchema, defaults)
+      : tool.definition.parametersSchema;
+    const differs = defaults
+      ? `; by default ${Object.entries(defaults)
+          .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+          .join(', ')}`
+      : '';
+    tools.push({
+      definition: {
+        ...tool.definition,
+        name: alias,
+        parametersSchema,
+        description: `${tool.definition.description} (same as ${target}${differs})`,
+      },
+      handler: tool.handler,
+    });
   }
 
   const runners = config.tools.shell.allow.filter((c) => CODE_RUNNERS.includes(c));
@@ -63,7 +112,11 @@ export function registerBuiltinTools(registry: ToolRegistry, config: LoomConfig,
   else reportIsolation(config, log);
 
   // Their schemas are Loom's own: compiled at a tool's first call, not at start (registry.ts).
-  const registrations = tools.map((t) => registry.register({ ...t.definition, provider: 'native', owner: BUILTIN_OWNER }, t.handler, { trustedSchema: true }));
+  const registrations = tools.map((t) =>
+    registry.register({ ...t.definition, provider: 'native', owner: BUILTIN_OWNER }, t.handler, {
+      trustedSchema: true,
+    }),
+  );
   log.debug('built-in tools registered', { roots: sandbox.roots, count: registrations.length });
   return { dispose: () => registrations.forEach((r) => r.dispose()) };
 }
@@ -92,8 +145,22 @@ function reportIsolation(config: LoomConfig, log: Logger): void {
 function reportStatus(config: LoomConfig, log: Logger, status: IsolationStatus): void {
   const { isolation: mode, preset } = config.tools.shell;
   const presetIdle = `tools.shell.preset = "${preset}" adds nothing: its programs run only under OS isolation`;
-  if (status.available) log.info('system:shell runs under OS isolation', { mechanism: status.mechanism, bwrap: status.detail, network: config.tools.shell.network, preset, presetPrograms: presetPrograms(preset).length });
-  else if (mode === 'required') log.warn('system:shell will refuse every call: OS isolation is required (tools.shell.isolation) and unavailable', { missing: status.detail });
-  else log.warn('system:shell runs unconfined: OS isolation is unavailable (tools.shell.isolation = "best-effort")', { missing: status.detail });
-  if (!status.available && preset !== 'none') log.warn(`${presetIdle}, which is unavailable`, { missing: status.detail });
+  if (status.available)
+    log.info('system:shell runs under OS isolation', {
+      mechanism: status.mechanism,
+      bwrap: status.detail,
+      network: config.tools.shell.network,
+      preset,
+      presetPrograms: presetPrograms(preset).length,
+    });
+  else if (mode === 'required')
+    log.warn('system:shell will refuse every call: OS isolation is required (tools.shell.isolation) and unavailable', {
+      missing: status.detail,
+    });
+  else
+    log.warn('system:shell runs unconfined: OS isolation is unavailable (tools.shell.isolation = "best-effort")', {
+      missing: status.detail,
+    });
+  if (!status.available && preset !== 'none')
+    log.warn(`${presetIdle}, which is unavailable`, { missing: status.detail });
 }

@@ -37,12 +37,30 @@ interface Endpoint {
   extra: Table;
 }
 
-interface Preset { baseUrl: string; model: string; keyEnv?: string; temperature: number; maxTokens: number }
+interface Preset {
+  baseUrl: string;
+  model: string;
+  keyEnv?: string;
+  temperature: number;
+  maxTokens: number;
+}
 
 /** The Python SDK's presets (sdk/python/loom/llm/config.py PRESETS), so a name means the same endpoint to an agent and to this tool. */
 const PRESETS: Record<string, Preset> = {
-  deepseek: { baseUrl: 'https://api.deepseek.com/v1', model: 'deepseek-chat', keyEnv: 'DEEPSEEK_API_KEY', temperature: 0.7, maxTokens: 4096 },
-  openai: { baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', keyEnv: 'OPENAI_API_KEY', temperature: 0.7, maxTokens: 4096 },
+  deepseek: {
+    baseUrl: 'https://api.deepseek.com/v1',
+    model: 'deepseek-chat',
+    keyEnv: 'DEEPSEEK_API_KEY',
+    temperature: 0.7,
+    maxTokens: 4096,
+  },
+  openai: {
+    baseUrl: 'https://api.openai.com/v1',
+    model: 'gpt-4o-mini',
+    keyEnv: 'OPENAI_API_KEY',
+    temperature: 0.7,
+    maxTokens: 4096,
+  },
   ollama: { baseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.2', temperature: 0.7, maxTokens: 4096 },
   local: { baseUrl: 'http://127.0.0.1:8000/v1', model: 'qwen2.5-0.5b-instruct', temperature: 0.8, maxTokens: 2048 },
 };
@@ -57,7 +75,12 @@ const REFERENCE_BUDGET = { maxInputTokens: 2048, maxOutputTokens: 512 };
 /** Request fields the tool sets itself; a table's `extra` cannot replace them. */
 const RESERVED_BODY = new Set(['model', 'messages', 'stream', 'tools', 'tool_choice', 'temperature', 'max_tokens']);
 /** The timeout keys of a table, with their scale to milliseconds (the Python SDK's). */
-const TIMEOUT_KEYS: Array<[string, number]> = [['timeout', 1000], ['timeout_ms', 1], ['timeout_sec', 1000], ['timeout_s', 1000]];
+const TIMEOUT_KEYS: Array<[string, number]> = [
+  ['timeout', 1000],
+  ['timeout_ms', 1],
+  ['timeout_sec', 1000],
+  ['timeout_s', 1000],
+];
 
 const message = {
   type: 'object',
@@ -76,7 +99,7 @@ export const llmDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
       input: { type: 'string', description: 'Input text or instructions' },
       bundle: {
         type: 'object',
-        description: 'A prompt bundle (the reference\'s): system, instructions, context_docs, history',
+        description: "A prompt bundle (the reference's): system, instructions, context_docs, history",
         properties: {
           system: { type: 'string' },
           instructions: { type: 'string' },
@@ -87,11 +110,23 @@ export const llmDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
       budget: {
         type: 'object',
         description: 'Token budget: max_input_tokens (the oldest history goes first), max_output_tokens',
-        properties: { max_input_tokens: { type: 'integer', minimum: 1 }, max_output_tokens: { type: 'integer', minimum: 1 } },
+        properties: {
+          max_input_tokens: { type: 'integer', minimum: 1 },
+          max_output_tokens: { type: 'integer', minimum: 1 },
+        },
       },
-      messages: { type: 'array', items: message, minItems: 1, description: 'Chat messages, instead of input or bundle' },
+      messages: {
+        type: 'array',
+        items: message,
+        minItems: 1,
+        description: 'Chat messages, instead of input or bundle',
+      },
       system: { type: 'string', description: 'A system prompt put before input or messages' },
-      provider: { type: 'string', minLength: 1, description: 'The [llm.<name>] table (or preset) to use; default [tools.llm] provider' },
+      provider: {
+        type: 'string',
+        minLength: 1,
+        description: 'The [llm.<name>] table (or preset) to use; default [tools.llm] provider',
+      },
       temperature: { type: 'number', minimum: 0, maximum: 2 },
       max_tokens: { type: 'integer', minimum: 1 },
     },
@@ -99,7 +134,12 @@ export const llmDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
   },
 };
 
-interface Bundle { system?: string; instructions?: string; context_docs?: string[]; history?: string[] }
+interface Bundle {
+  system?: string;
+  instructions?: string;
+  context_docs?: string[];
+  history?: string[];
+}
 interface GenerateArgs {
   input?: string;
   bundle?: Bundle;
@@ -146,19 +186,43 @@ async function complete(e: Endpoint, messages: Message[], args: GenerateArgs, ct
   const secrets = [e.apiKey, ...Object.values(e.headers)];
   let answer;
   try {
-    answer = await request(url, ctx, { method: 'POST', headers, body, limitMs: e.timeoutMs, limitSetting: e.timeoutSetting });
+    answer = await request(url, ctx, {
+      method: 'POST',
+      headers,
+      body,
+      limitMs: e.timeoutMs,
+      limitSetting: e.timeoutSetting,
+    });
   } catch (err) {
-    if (err instanceof ToolError) throw new ToolError(err.code, `LLM provider "${e.name}" (${e.source}, ${e.baseUrl}): ${err.message}`, { ...err.details, provider: e.name });
+    if (err instanceof ToolError)
+      throw new ToolError(err.code, `LLM provider "${e.name}" (${e.source}, ${e.baseUrl}): ${err.message}`, {
+        ...err.details,
+        provider: e.name,
+      });
     throw err;
   }
   const where = { provider: e.name, host: url.host, status: String(answer.status) };
   if (answer.status === 401 || answer.status === 403) {
-    throw new ToolError('failed', `LLM provider "${e.name}" (${e.source}): ${url.host} refused the request (${answer.status}); check its API key`, where);
+    throw new ToolError(
+      'failed',
+      `LLM provider "${e.name}" (${e.source}): ${url.host} refused the request (${answer.status}); check its API key`,
+      where,
+    );
   }
-  if (!answer.ok) throw new ToolError('failed', `LLM provider "${e.name}" (${e.source}): ${url.host} answered ${answer.status}: ${excerpt(answer.text, secrets)}`, where);
+  if (!answer.ok)
+    throw new ToolError(
+      'failed',
+      `LLM provider "${e.name}" (${e.source}): ${url.host} answered ${answer.status}: ${excerpt(answer.text, secrets)}`,
+      where,
+    );
   const done = jsonBody(url, answer) as Completion;
   const choice = done.choices?.[0];
-  if (!choice?.message) throw new ToolError('failed', `LLM provider "${e.name}": the answer from ${url.host} has no choices[0].message (is ${e.baseUrl} an OpenAI-compatible endpoint?)`, where);
+  if (!choice?.message)
+    throw new ToolError(
+      'failed',
+      `LLM provider "${e.name}": the answer from ${url.host} has no choices[0].message (is ${e.baseUrl} an OpenAI-compatible endpoint?)`,
+      where,
+    );
   return {
     text: choice.message.content ?? '',
     model: done.model ?? e.model,
@@ -171,14 +235,23 @@ async function complete(e: Endpoint, messages: Message[], args: GenerateArgs, ct
 
 // ---- the prompt ----------------------------------------------------------------------------
 
-interface Message { role: string; content: string }
+interface Message {
+  role: string;
+  content: string;
+}
 
 function messagesOf(args: GenerateArgs): Message[] {
   const given = [args.messages && 'messages', args.bundle && 'bundle'].filter(Boolean);
   if (given.length > 1) throw new ToolError('invalid_arguments', 'give messages or bundle, not both');
   const system = args.system ? [{ role: 'system', content: args.system }] : [];
   if (args.messages) return [...system, ...args.messages];
-  if (args.bundle) return fromBundle(args.bundle, args.input, args.budget?.max_input_tokens ?? REFERENCE_BUDGET.maxInputTokens, system);
+  if (args.bundle)
+    return fromBundle(
+      args.bundle,
+      args.input,
+      args.budget?.max_input_tokens ?? REFERENCE_BUDGET.maxInputTokens,
+      system,
+    );
   if (args.input === undefined) throw new ToolError('invalid_arguments', 'give input (or bundle, or messages)');
   return [...system, { role: 'user', content: args.input }];
 }
@@ -191,7 +264,8 @@ function messagesOf(args: GenerateArgs): Message[] {
 function fromBundle(b: Bundle, input: string | undefined, maxInputTokens: number, extraSystem: Message[]): Message[] {
   const head: Message[] = [...extraSystem];
   if (b.system) head.push({ role: 'system', content: b.system });
-  if (b.context_docs?.length) head.push({ role: 'system', content: `Context:\n${b.context_docs.map((d) => `- ${d}\n`).join('')}` });
+  if (b.context_docs?.length)
+    head.push({ role: 'system', content: `Context:\n${b.context_docs.map((d) => `- ${d}\n`).join('')}` });
   const instructions = b.instructions || input;
   const tail: Message[] = instructions ? [{ role: 'user', content: instructions }] : [];
   const history = [...(b.history ?? [])];
@@ -251,14 +325,17 @@ function fromReferenceEnv(env: NodeJS.ProcessEnv): Endpoint {
   const timeoutMs = number('REQUEST_TIMEOUT_MS');
   return {
     name: DEFAULT_PROVIDER,
-    source: 'no [llm.default] table: the reference\'s VLLM_BASE_URL, VLLM_MODEL, VLLM_API_KEY from the environment',
+    source: "no [llm.default] table: the reference's VLLM_BASE_URL, VLLM_MODEL, VLLM_API_KEY from the environment",
     baseUrl: env.VLLM_BASE_URL || 'http://localhost:8000/v1',
     model: env.VLLM_MODEL || 'qwen2.5-0.5b-instruct',
     apiKey: env.VLLM_API_KEY || undefined,
-    temperature: env.VLLM_TEMPERATURE && Number.isFinite(Number(env.VLLM_TEMPERATURE)) ? Number(env.VLLM_TEMPERATURE) : 0.7,
+    temperature:
+      env.VLLM_TEMPERATURE && Number.isFinite(Number(env.VLLM_TEMPERATURE)) ? Number(env.VLLM_TEMPERATURE) : 0.7,
     maxTokens: REFERENCE_BUDGET.maxOutputTokens,
     timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    timeoutSetting: timeoutMs ? 'REQUEST_TIMEOUT_MS' : `the default of ${DEFAULT_TIMEOUT_MS} ms; set REQUEST_TIMEOUT_MS or an [llm.default] table`,
+    timeoutSetting: timeoutMs
+      ? 'REQUEST_TIMEOUT_MS'
+      : `the default of ${DEFAULT_TIMEOUT_MS} ms; set REQUEST_TIMEOUT_MS or an [llm.default] table`,
     headers: {},
     extra: {},
   };
@@ -269,10 +346,16 @@ function fromTable(name: string, t: Table, env: NodeJS.ProcessEnv): Endpoint {
   const r = new TableReader(name, t, env);
   const type = r.text('type', 'provider');
   const preset = type && GENERIC_TYPES.has(type.toLowerCase()) ? undefined : presetOf(type ?? name);
-  if (type && !preset && !GENERIC_TYPES.has(type.toLowerCase())) r.problem(`llm.${name}.type ${JSON.stringify(type)} is not a preset (${Object.keys(PRESETS).join(', ')}) nor one of ${[...GENERIC_TYPES].join(', ')}`);
+  if (type && !preset && !GENERIC_TYPES.has(type.toLowerCase()))
+    r.problem(
+      `llm.${name}.type ${JSON.stringify(type)} is not a preset (${Object.keys(PRESETS).join(', ')}) nor one of ${[...GENERIC_TYPES].join(', ')}`,
+    );
   const baseUrl = r.text('api_base', 'base_url') ?? preset?.baseUrl;
   const model = r.text('model') ?? preset?.model;
-  if (!baseUrl || !model) r.problem(`[llm.${name}] needs api_base (or base_url) and model${type ? '' : `, or a type naming a preset (${Object.keys(PRESETS).join(', ')})`}`);
+  if (!baseUrl || !model)
+    r.problem(
+      `[llm.${name}] needs api_base (or base_url) and model${type ? '' : `, or a type naming a preset (${Object.keys(PRESETS).join(', ')})`}`,
+    );
   const key = t.api_key !== undefined ? r.text('api_key') : preset?.keyEnv ? env[preset.keyEnv] : undefined;
   const timeout = r.timeoutMs();
   const endpoint: Endpoint = {
@@ -284,11 +367,14 @@ function fromTable(name: string, t: Table, env: NodeJS.ProcessEnv): Endpoint {
     temperature: r.number('temperature') ?? preset?.temperature ?? 0.7,
     maxTokens: r.number('max_tokens') ?? preset?.maxTokens ?? 4096,
     timeoutMs: timeout?.ms ?? DEFAULT_TIMEOUT_MS,
-    timeoutSetting: timeout ? `llm.${name}.${timeout.key}` : `the default of ${DEFAULT_TIMEOUT_MS} ms; set timeout in [llm.${name}]`,
+    timeoutSetting: timeout
+      ? `llm.${name}.${timeout.key}`
+      : `the default of ${DEFAULT_TIMEOUT_MS} ms; set timeout in [llm.${name}]`,
     headers: r.strings('headers'),
     extra: Object.fromEntries(Object.entries(r.table('extra')).filter(([k]) => !RESERVED_BODY.has(k))),
   };
-  if (endpoint.baseUrl && !/^https?:\/\/\S+$/.test(endpoint.baseUrl)) r.problem(`llm.${name}.api_base must be an http:// or https:// URL`);
+  if (endpoint.baseUrl && !/^https?:\/\/\S+$/.test(endpoint.baseUrl))
+    r.problem(`llm.${name}.api_base must be an http:// or https:// URL`);
   r.done();
   return endpoint;
 }
@@ -297,7 +383,11 @@ function fromTable(name: string, t: Table, env: NodeJS.ProcessEnv): Endpoint {
 class TableReader {
   private readonly problems: string[] = [];
 
-  constructor(private readonly name: string, private readonly t: Table, private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly name: string,
+    private readonly t: Table,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   problem(text: string): void {
     this.problems.push(text);
@@ -337,14 +427,19 @@ class TableReader {
   }
 
   strings(key: string): Record<string, string> {
-    return Object.fromEntries(Object.entries(this.table(key)).flatMap(([k, v]) => {
-      const text = this.expand(`${key}.${k}`, v);
-      return text === undefined ? [] : [[k, text]];
-    }));
+    return Object.fromEntries(
+      Object.entries(this.table(key)).flatMap(([k, v]) => {
+        const text = this.expand(`${key}.${k}`, v);
+        return text === undefined ? [] : [[k, text]];
+      }),
+    );
   }
 
   done(): void {
-    if (this.problems.length) throw new ToolError('unavailable', `LLM provider "${this.name}" is misconfigured: ${this.problems.join('; ')}`, { provider: this.name });
+    if (this.problems.length)
+      throw new ToolError('unavailable', `LLM provider "${this.name}" is misconfigured: ${this.problems.join('; ')}`, {
+        provider: this.name,
+      });
   }
 
   private expand(key: string, value: unknown): string | undefined {

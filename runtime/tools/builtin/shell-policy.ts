@@ -27,10 +27,36 @@ const RULES: Record<string, CommandRule> = {
   du: { long: ['--files0-from', '--dereference'], letters: 'L' },
   // -o/--output writes the file it names (loom.toml, .git/config…): refused, like the programs it may run.
   sort: { long: ['--compress-program', '--files0-from', '--output'], letters: 'o' },
-  find: { exact: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls', '-L', '-follow', '-files0-from'] },
+  find: {
+    exact: [
+      '-exec',
+      '-execdir',
+      '-ok',
+      '-okdir',
+      '-delete',
+      '-fprint',
+      '-fprint0',
+      '-fprintf',
+      '-fls',
+      '-L',
+      '-follow',
+      '-files0-from',
+    ],
+  },
   rg: { long: ['--pre', '--follow'], letters: 'L' },
   // -T/--files-from reads the names to archive from a file, where no check sees them.
-  tar: { long: ['--to-command', '--checkpoint-action', '--use-compress-program', '--info-script', '--new-volume-script', '--rsh-command', '--files-from'], letters: 'IFT' },
+  tar: {
+    long: [
+      '--to-command',
+      '--checkpoint-action',
+      '--use-compress-program',
+      '--info-script',
+      '--new-volume-script',
+      '--rsh-command',
+      '--files-from',
+    ],
+    letters: 'IFT',
+  },
   // A lesskey file can set LESSOPEN; a log file is a write. LESSSECURE (extraEnvFor) disables the rest.
   less: { long: ['--lesskey-file', '--lesskey-src', '--lesskey-content', '--log-file', '--LOG-FILE'], letters: 'koO' },
   // -f/--files-from reads the names to examine from a file, where no check sees them.
@@ -53,22 +79,117 @@ const FORCED_FIRST: Record<string, string[]> = { sed: ['--sandbox'], diff: ['--n
 
 /** Programs whose job is to run another program: allowing one would bypass the allowlist. */
 const LAUNCHERS = new Set([
-  'xargs', 'nice', 'nohup', 'timeout', 'time', 'stdbuf', 'setsid', 'sudo', 'doas', 'su', 'chroot', 'flock', 'watch', 'strace', 'ltrace', 'ionice', 'taskset', 'unshare', 'nsenter', 'script', 'busybox', 'command', 'exec',
+  'xargs',
+  'nice',
+  'nohup',
+  'timeout',
+  'time',
+  'stdbuf',
+  'setsid',
+  'sudo',
+  'doas',
+  'su',
+  'chroot',
+  'flock',
+  'watch',
+  'strace',
+  'ltrace',
+  'ionice',
+  'taskset',
+  'unshare',
+  'nsenter',
+  'script',
+  'busybox',
+  'command',
+  'exec',
   // Editors and man run shell commands of their own ("vim -c '!cmd'", ed's "!", "man -P cmd"), from arguments or from stdin.
-  'vim', 'vi', 'nvim', 'view', 'vimdiff', 'rvim', 'rview', 'ex', 'ed', 'red', 'emacs', 'man',
+  'vim',
+  'vi',
+  'nvim',
+  'view',
+  'vimdiff',
+  'rvim',
+  'rview',
+  'ex',
+  'ed',
+  'red',
+  'emacs',
+  'man',
 ]);
 
 // git reads commands to run from its config (pager, fsmonitor, hooks, aliases, editor) and
 // takes options that run programs; only a read-and-commit subset runs, with the config that
 // could launch anything pinned off on the command line (command-line config wins).
 const GIT_SUBCOMMANDS = new Set([
-  'status', 'log', 'diff', 'show', 'branch', 'tag', 'rev-parse', 'ls-files', 'ls-tree', 'blame', 'grep', 'shortlog', 'describe',
-  'cat-file', 'rev-list', 'merge-base', 'show-ref', 'reflog', 'add', 'commit', 'restore', 'rm', 'mv', 'switch', 'checkout', 'reset', 'stash', 'version',
+  'status',
+  'log',
+  'diff',
+  'show',
+  'branch',
+  'tag',
+  'rev-parse',
+  'ls-files',
+  'ls-tree',
+  'blame',
+  'grep',
+  'shortlog',
+  'describe',
+  'cat-file',
+  'rev-list',
+  'merge-base',
+  'show-ref',
+  'reflog',
+  'add',
+  'commit',
+  'restore',
+  'rm',
+  'mv',
+  'switch',
+  'checkout',
+  'reset',
+  'stash',
+  'version',
 ]);
-const GIT_GLOBAL_OPTIONS = new Set(['--no-pager', '-P', '--no-replace-objects', '--literal-pathspecs', '--glob-pathspecs', '--noglob-pathspecs', '--icase-pathspecs', '--no-optional-locks', '--version']);
+const GIT_GLOBAL_OPTIONS = new Set([
+  '--no-pager',
+  '-P',
+  '--no-replace-objects',
+  '--literal-pathspecs',
+  '--glob-pathspecs',
+  '--noglob-pathspecs',
+  '--icase-pathspecs',
+  '--no-optional-locks',
+  '--version',
+]);
 // --output writes the diff/log where it says: .git/config (then "git diff" runs its diff.external), the data folder's runtime.json.
-const GIT_RULE: CommandRule = { long: ['--upload-pack', '--receive-pack', '--exec', '--exec-path', '--open-files-in-pager', '--config-env', '--output'] };
-const GIT_SAFE_PREFIX = ['--no-pager', '-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', '-c', 'core.editor=false', '-c', 'core.sshCommand=false', '-c', 'safe.bareRepository=explicit', '-c', 'protocol.allow=never'];
+const GIT_RULE: CommandRule = {
+  long: [
+    '--upload-pack',
+    '--receive-pack',
+    '--exec',
+    '--exec-path',
+    '--open-files-in-pager',
+    '--config-env',
+    '--output',
+  ],
+};
+const GIT_SAFE_PREFIX = [
+  '--no-pager',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.pager=cat',
+  '-c',
+  'core.editor=false',
+  '-c',
+  'core.sshCommand=false',
+  '-c',
+  'safe.bareRepository=explicit',
+  '-c',
+  'protocol.allow=never',
+];
 
 /** Environment a program needs beyond the allowlisted variables. */
 export function extraEnvFor(command: string): Record<string, string> {
@@ -82,9 +203,15 @@ export function extraEnvFor(command: string): Record<string, string> {
  * Checks a command line and returns the argv to run. Throws ToolError("denied") naming the
  * offending argument.
  */
-export async function checkCommandLine(command: string, args: string[], cwd: string, sandbox: Sandbox): Promise<string[]> {
+export async function checkCommandLine(
+  command: string,
+  args: string[],
+  cwd: string,
+  sandbox: Sandbox,
+): Promise<string[]> {
   if (LAUNCHERS.has(command)) throw denied(`${command} runs other programs and is never allowed`);
-  if (command === 'env' && args.length) throw denied('env may only print the environment (no arguments): it would run other programs');
+  if (command === 'env' && args.length)
+    throw denied('env may only print the environment (no arguments): it would run other programs');
   args.forEach((arg) => {
     if (arg.includes('\0')) throw denied(`argument ${JSON.stringify(arg)} contains a NUL byte`);
   });
@@ -120,7 +247,10 @@ function uniqOperands(args: string[]): void {
       if (at === a.length - 2) i++;
     }
   }
-  if (operands > 1) throw denied('uniq may be given one input file: a second operand is a file it writes its output to (leave it out to get the output)');
+  if (operands > 1)
+    throw denied(
+      'uniq may be given one input file: a second operand is a file it writes its output to (leave it out to get the output)',
+    );
 }
 
 /**
@@ -134,7 +264,11 @@ function ipArguments(args: string[]): void {
     const refused = word.startsWith('-')
       ? word.length >= 2 && ['-batch', '-netns'].some((o) => o.startsWith(word))
       : (word.length >= 3 && 'netns'.startsWith(word)) || (word.length >= 1 && 'vrf'.startsWith(word));
-    if (refused) throw denied(`ip ${JSON.stringify(arg)} is not allowed: "ip netns exec" and "ip vrf exec" run other programs, -batch reads commands from a file and -netns enters another network namespace`, { argument: arg });
+    if (refused)
+      throw denied(
+        `ip ${JSON.stringify(arg)} is not allowed: "ip netns exec" and "ip vrf exec" run other programs, -batch reads commands from a file and -netns enters another network namespace`,
+        { argument: arg },
+      );
   }
 }
 
@@ -149,12 +283,25 @@ function tarOptions(args: string[]): string[] {
 /** Every argument that could name a file must resolve inside the roots, judged from `base`. */
 async function checkPaths(command: string, args: string[], base: string, sandbox: Sandbox): Promise<void> {
   for (const { arg, value } of pathCandidates(args)) {
-    await resolveInside(sandbox, value, base, (why) => `argument ${JSON.stringify(arg)} of ${command} is refused: ${arg === value ? '' : `the value ${JSON.stringify(value)} it may carry: `}${why}`, arg);
+    await resolveInside(
+      sandbox,
+      value,
+      base,
+      (why) =>
+        `argument ${JSON.stringify(arg)} of ${command} is refused: ${arg === value ? '' : `the value ${JSON.stringify(value)} it may carry: `}${why}`,
+      arg,
+    );
   }
 }
 
 /** sandbox.resolve, with a refusal reworded by `explain` (which gets the sandbox's reason) and naming `argument`. */
-async function resolveInside(sandbox: Sandbox, value: string, base: string, explain: (why: string) => string, argument: string): Promise<string> {
+async function resolveInside(
+  sandbox: Sandbox,
+  value: string,
+  base: string,
+  explain: (why: string) => string,
+  argument: string,
+): Promise<string> {
   try {
     return (await sandbox.resolve(value, base)).real;
   } catch (err) {
@@ -180,15 +327,31 @@ async function checkGit(args: string[], cwd: string, sandbox: Sandbox): Promise<
       if (value === undefined) throw denied('git option "-C" needs a directory', { argument: a });
       chain.push(value);
       if (value === '') continue; // git ignores an empty -C
-      const after = chain.length > 1 ? ` (applied after ${chain.slice(0, -1).map((c) => `-C ${JSON.stringify(c)}`).join(' ')}, as git does)` : '';
-      dir = await resolveInside(sandbox, value, dir, (why) => `git option -C ${JSON.stringify(value)}${after} is refused: ${why}`, value);
+      const after =
+        chain.length > 1
+          ? ` (applied after ${chain
+              .slice(0, -1)
+              .map((c) => `-C ${JSON.stringify(c)}`)
+              .join(' ')}, as git does)`
+          : '';
+      dir = await resolveInside(
+        sandbox,
+        value,
+        dir,
+        (why) => `git option -C ${JSON.stringify(value)}${after} is refused: ${why}`,
+        value,
+      );
     } else if (!GIT_GLOBAL_OPTIONS.has(a)) {
-      throw denied(`git option ${JSON.stringify(a)} is not allowed (allowed before the subcommand: -C <dir inside the workspace>, ${[...GIT_GLOBAL_OPTIONS].join(', ')})`, { argument: a });
+      throw denied(
+        `git option ${JSON.stringify(a)} is not allowed (allowed before the subcommand: -C <dir inside the workspace>, ${[...GIT_GLOBAL_OPTIONS].join(', ')})`,
+        { argument: a },
+      );
     }
   }
   const sub = args[i];
   if (sub === undefined) return { dir, rest: [] };
-  if (!GIT_SUBCOMMANDS.has(sub)) throw denied(`git ${sub} is not allowed (allowed: ${[...GIT_SUBCOMMANDS].join(', ')})`, { argument: sub });
+  if (!GIT_SUBCOMMANDS.has(sub))
+    throw denied(`git ${sub} is not allowed (allowed: ${[...GIT_SUBCOMMANDS].join(', ')})`, { argument: sub });
   const rest = args.slice(i + 1);
   refuseOptions('git', rest, sub === 'grep' ? { ...GIT_RULE, letters: 'O' } : GIT_RULE);
   return { dir, rest };
@@ -234,7 +397,10 @@ function pathCandidates(args: string[]): Array<{ arg: string; value: string }> {
 }
 
 function refusedOption(command: string, arg: string): ToolError {
-  return denied(`${command} option ${JSON.stringify(arg)} is not allowed: it can run other programs, follow symlinks out of the workspace, read file names from a file or write a file it names`, { argument: arg });
+  return denied(
+    `${command} option ${JSON.stringify(arg)} is not allowed: it can run other programs, follow symlinks out of the workspace, read file names from a file or write a file it names`,
+    { argument: arg },
+  );
 }
 
 function denied(message: string, details?: Record<string, string>): ToolError {

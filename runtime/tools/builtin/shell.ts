@@ -49,7 +49,11 @@ export const shellDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
     properties: {
       command: { type: 'string', minLength: 1, description: 'A bare program name from tools.shell.allow.' },
       args: { type: 'array', items: { type: 'string' }, default: [] },
-      cwd: { type: 'string', minLength: 1, description: 'Working directory inside the workspace. Default: the workspace.' },
+      cwd: {
+        type: 'string',
+        minLength: 1,
+        description: 'Working directory inside the workspace. Default: the workspace.',
+      },
       timeout_ms: { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 },
       stdin: { type: 'string' },
     },
@@ -63,14 +67,20 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
   const preset = presetPrograms(shell.preset);
   if (!config.runtime.trusted) {
     return async () => {
-      throw new ToolError('denied', 'system:shell is unavailable in an untrusted workspace (Workspace Trust)', { reason: 'untrusted' });
+      throw new ToolError('denied', 'system:shell is unavailable in an untrusted workspace (Workspace Trust)', {
+        reason: 'untrusted',
+      });
     };
   }
   return async (raw, ctx) => {
     const args = raw as unknown as ShellArgs;
     const { command } = args;
     if (command.includes('/') || !BARE_NAME.test(command)) {
-      throw new ToolError('denied', `command ${JSON.stringify(command)} must be a bare program name from the allowlist, not a path`, { command });
+      throw new ToolError(
+        'denied',
+        `command ${JSON.stringify(command)} must be a bare program name from the allowlist, not a path`,
+        { command },
+      );
     }
     // A program only the preset names runs only isolated: the preset never widens an unconfined command.
     const allowed = shell.allow.includes(command);
@@ -93,11 +103,23 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const timeoutMs = args.timeout_ms ?? shell.timeoutMs;
     let outcome: Awaited<ReturnType<typeof run>>;
     try {
-      outcome = await run(launch.file, launch.args, { cwd, env, stdin: args.stdin, timeoutMs, maxOutputBytes: shell.maxOutputBytes, signal: ctx.signal, program: command });
+      outcome = await run(launch.file, launch.args, {
+        cwd,
+        env,
+        stdin: args.stdin,
+        timeoutMs,
+        maxOutputBytes: shell.maxOutputBytes,
+        signal: ctx.signal,
+        program: command,
+      });
     } finally {
       launch.cleanup();
     }
-    const result: ShellResult = { ...outcome.result, isolated: launch.isolated, ...(launch.isolated ? {} : { unconfined_because: launch.unconfinedBecause }) };
+    const result: ShellResult = {
+      ...outcome.result,
+      isolated: launch.isolated,
+      ...(launch.isolated ? {} : { unconfined_because: launch.unconfinedBecause }),
+    };
     if (outcome.timedOut) throw shellTimeout(command, timeoutMs, result);
     return result;
   };
@@ -106,14 +128,22 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
 async function workingDirectory(sandbox: Sandbox, cwd: string | undefined): Promise<string> {
   const target = await sandbox.resolve(cwd ?? '.');
   const stat = target.exists ? await fsp.stat(target.real).catch(() => null) : null;
-  if (!stat?.isDirectory()) throw new ToolError('failed', `working directory ${JSON.stringify(cwd)} does not exist or is not a directory`, { cwd: cwd ?? '.' });
+  if (!stat?.isDirectory())
+    throw new ToolError('failed', `working directory ${JSON.stringify(cwd)} does not exist or is not a directory`, {
+      cwd: cwd ?? '.',
+    });
   return target.real;
 }
 
 function notAllowed(command: string, allow: string[], preset: string): ToolError {
-  const left = Object.hasOwn(LEFT_OUT, command) && preset === 'reference' ? `; tools.shell.preset = "reference" leaves it out: ${LEFT_OUT[command]}` : '';
+  const left =
+    Object.hasOwn(LEFT_OUT, command) && preset === 'reference'
+      ? `; tools.shell.preset = "reference" leaves it out: ${LEFT_OUT[command]}`
+      : '';
   const named = `tools.shell.allow: ${allow.join(', ') || 'empty'}${preset !== 'none' ? `, and tools.shell.preset = "${preset}"` : ''}`;
-  return new ToolError('denied', `command ${JSON.stringify(command)} is not on the allowlist (${named})${left}`, { command });
+  return new ToolError('denied', `command ${JSON.stringify(command)} is not on the allowlist (${named})${left}`, {
+    command,
+  });
 }
 
 async function findProgram(command: string): Promise<string> {
@@ -126,7 +156,11 @@ async function findProgram(command: string): Promise<string> {
       // not in this folder
     }
   }
-  throw new ToolError('unavailable', `program ${JSON.stringify(command)} is allowlisted but not installed (looked in ${PROGRAM_DIRS.join(':')})`, { command });
+  throw new ToolError(
+    'unavailable',
+    `program ${JSON.stringify(command)} is allowlisted but not installed (looked in ${PROGRAM_DIRS.join(':')})`,
+    { command },
+  );
 }
 
 function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {
@@ -138,15 +172,19 @@ function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {
 
 /** The shell's own limit fails the call like the call-level timeout does, keeping what the program printed before it was killed. */
 function shellTimeout(command: string, timeoutMs: number, partial: ShellResult): ToolError {
-  return new ToolError('timeout', `system:shell: ${command} did not finish within its timeout_ms of ${timeoutMs} ms and was killed with its process group`, {
-    command,
-    timeout_ms: String(timeoutMs),
-    exit_code: String(partial.exit_code),
-    signal: String(partial.signal),
-    stdout: partial.stdout,
-    stderr: partial.stderr,
-    truncated: String(partial.truncated),
-  });
+  return new ToolError(
+    'timeout',
+    `system:shell: ${command} did not finish within its timeout_ms of ${timeoutMs} ms and was killed with its process group`,
+    {
+      command,
+      timeout_ms: String(timeoutMs),
+      exit_code: String(partial.exit_code),
+      signal: String(partial.signal),
+      stdout: partial.stdout,
+      stderr: partial.stderr,
+      truncated: String(partial.truncated),
+    },
+  );
 }
 
 interface RunOptions {
@@ -160,10 +198,20 @@ interface RunOptions {
   program: string;
 }
 
-function run(executable: string, argv: string[], o: RunOptions): Promise<{ result: Omit<ShellResult, 'isolated'>; timedOut: boolean }> {
+function run(
+  executable: string,
+  argv: string[],
+  o: RunOptions,
+): Promise<{ result: Omit<ShellResult, 'isolated'>; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     // detached: the child leads a new process group, so one kill(-pid) reaches its descendants.
-    const child = spawn(executable, argv, { cwd: o.cwd, env: o.env, shell: false, detached: true, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(executable, argv, {
+      cwd: o.cwd,
+      env: o.env,
+      shell: false,
+      detached: true,
+      stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const stdout = new CappedBuffer(o.maxOutputBytes);
     const stderr = new CappedBuffer(o.maxOutputBytes);
     let timedOut = false;

@@ -11,11 +11,34 @@ const OFFICIAL_FORECAST_HOST = 'api.open-meteo.com';
 const OFFICIAL_GEOCODING = 'https://geocoding-api.open-meteo.com/v1/search';
 
 const WMO: Record<number, string> = {
-  0: 'clear sky', 1: 'mainly clear', 2: 'partly cloudy', 3: 'overcast', 45: 'fog', 48: 'depositing rime fog',
-  51: 'light drizzle', 53: 'drizzle', 55: 'dense drizzle', 56: 'light freezing drizzle', 57: 'freezing drizzle',
-  61: 'light rain', 63: 'rain', 65: 'heavy rain', 66: 'light freezing rain', 67: 'freezing rain',
-  71: 'light snow', 73: 'snow', 75: 'heavy snow', 77: 'snow grains', 80: 'light rain showers', 81: 'rain showers',
-  82: 'violent rain showers', 85: 'snow showers', 86: 'heavy snow showers', 95: 'thunderstorm', 96: 'thunderstorm with hail', 99: 'thunderstorm with heavy hail',
+  0: 'clear sky',
+  1: 'mainly clear',
+  2: 'partly cloudy',
+  3: 'overcast',
+  45: 'fog',
+  48: 'depositing rime fog',
+  51: 'light drizzle',
+  53: 'drizzle',
+  55: 'dense drizzle',
+  56: 'light freezing drizzle',
+  57: 'freezing drizzle',
+  61: 'light rain',
+  63: 'rain',
+  65: 'heavy rain',
+  66: 'light freezing rain',
+  67: 'freezing rain',
+  71: 'light snow',
+  73: 'snow',
+  75: 'heavy snow',
+  77: 'snow grains',
+  80: 'light rain showers',
+  81: 'rain showers',
+  82: 'violent rain showers',
+  85: 'snow showers',
+  86: 'heavy snow showers',
+  95: 'thunderstorm',
+  96: 'thunderstorm with hail',
+  99: 'thunderstorm with heavy hail',
 };
 
 export const weatherDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
@@ -29,13 +52,22 @@ export const weatherDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
       latitude: { type: 'number', minimum: -90, maximum: 90 },
       longitude: { type: 'number', minimum: -180, maximum: 180 },
       city: { type: 'string', minLength: 1 },
-      location: { type: 'string', minLength: 1, description: 'A city name (the reference\'s argument); the same as city.' },
+      location: {
+        type: 'string',
+        minLength: 1,
+        description: "A city name (the reference's argument); the same as city.",
+      },
     },
     additionalProperties: false,
   },
 };
 
-interface WeatherArgs { latitude?: number; longitude?: number; city?: string; location?: string }
+interface WeatherArgs {
+  latitude?: number;
+  longitude?: number;
+  city?: string;
+  location?: string;
+}
 
 /** Open-Meteo's geocoding API, or the same server as the forecast when the base URL points elsewhere (a mirror, a test stand-in). */
 export function geocodingUrl(baseUrl: string): string {
@@ -54,7 +86,8 @@ export function weatherHandler(baseUrl: string): ToolHandler {
     if (!hasCoords && (args.latitude !== undefined || args.longitude !== undefined)) {
       throw new ToolError('invalid_arguments', 'give both latitude and longitude (or a city)');
     }
-    if (!hasCoords && !city) throw new ToolError('invalid_arguments', 'give latitude and longitude, or a city (or location)');
+    if (!hasCoords && !city)
+      throw new ToolError('invalid_arguments', 'give latitude and longitude, or a city (or location)');
 
     let place: { name?: string; country?: string; latitude: number; longitude: number };
     if (hasCoords) place = { latitude: args.latitude!, longitude: args.longitude! };
@@ -62,7 +95,9 @@ export function weatherHandler(baseUrl: string): ToolHandler {
       const search = new URL(geocodingUrl(baseUrl));
       search.searchParams.set('name', city!);
       search.searchParams.set('count', '1');
-      const found = (await getJson(search, ctx)) as { results?: Array<{ name: string; country?: string; latitude: number; longitude: number }> };
+      const found = (await getJson(search, ctx)) as {
+        results?: Array<{ name: string; country?: string; latitude: number; longitude: number }>;
+      };
       const first = found.results?.[0];
       if (!first) throw new ToolError('failed', `no place named ${JSON.stringify(city)} was found`, { city: city! });
       place = { name: first.name, country: first.country, latitude: first.latitude, longitude: first.longitude };
@@ -71,9 +106,18 @@ export function weatherHandler(baseUrl: string): ToolHandler {
     const url = new URL(baseUrl);
     url.searchParams.set('latitude', String(place.latitude));
     url.searchParams.set('longitude', String(place.longitude));
-    url.searchParams.set('current', 'temperature_2m,relative_humidity_2m,apparent_temperature,precipitation,weather_code,wind_speed_10m');
+    url.searchParams.set(
+      'current',
+      'temperature_2m,relative_humidity_2m,apparent_temperature,precipitation,weather_code,wind_speed_10m',
+    );
     url.searchParams.set('timezone', 'auto');
-    const body = (await getJson(url, ctx)) as { latitude?: number; longitude?: number; timezone?: string; current?: Record<string, number | string>; current_units?: Record<string, string> };
+    const body = (await getJson(url, ctx)) as {
+      latitude?: number;
+      longitude?: number;
+      timezone?: string;
+      current?: Record<string, number | string>;
+      current_units?: Record<string, string>;
+    };
     if (!body.current) throw new ToolError('failed', `unexpected answer from ${url.host}: no "current" block`);
     const current = body.current;
     const description = WMO[Number(current.weather_code)] ?? `weather code ${current.weather_code}`;
@@ -88,7 +132,13 @@ export function weatherHandler(baseUrl: string): ToolHandler {
       wind_speed: current.wind_speed_10m ?? null,
       units: 'metric',
       // Loom's.
-      place: { ...(place.name ? { name: place.name } : {}), ...(place.country ? { country: place.country } : {}), latitude, longitude, timezone: body.timezone },
+      place: {
+        ...(place.name ? { name: place.name } : {}),
+        ...(place.country ? { country: place.country } : {}),
+        latitude,
+        longitude,
+        timezone: body.timezone,
+      },
       current,
       current_units: body.current_units ?? {},
       description,

@@ -26,21 +26,32 @@ export const webSearchDefinition: Omit<ToolDefinition, 'provider' | 'owner'> = {
     type: 'object',
     properties: {
       query: { type: 'string', minLength: 1, description: 'Search query' },
-      limit: { type: 'integer', minimum: 1, description: `Maximum number of results (default ${DEFAULT_RESULTS}, at most ${MAX_RESULTS})` },
-      count: { type: 'integer', minimum: 1, description: 'The same as limit (the API\'s name for it)' },
+      limit: {
+        type: 'integer',
+        minimum: 1,
+        description: `Maximum number of results (default ${DEFAULT_RESULTS}, at most ${MAX_RESULTS})`,
+      },
+      count: { type: 'integer', minimum: 1, description: "The same as limit (the API's name for it)" },
     },
     required: ['query'],
     additionalProperties: false,
   },
 };
 
-interface SearchArgs { query: string; limit?: number; count?: number }
-interface BraveAnswer { web?: { results?: Array<{ title?: string; url?: string; description?: string }> } }
+interface SearchArgs {
+  query: string;
+  limit?: number;
+  count?: number;
+}
+interface BraveAnswer {
+  web?: { results?: Array<{ title?: string; url?: string; description?: string }> };
+}
 
 export function webSearchHandler(settings: WebSearchSettings, env: NodeJS.ProcessEnv = process.env): ToolHandler {
   return async (raw, ctx) => {
     const args = raw as unknown as SearchArgs;
-    if (args.limit !== undefined && args.count !== undefined && args.limit !== args.count) throw new ToolError('invalid_arguments', 'give limit or count, not both');
+    if (args.limit !== undefined && args.count !== undefined && args.limit !== args.count)
+      throw new ToolError('invalid_arguments', 'give limit or count, not both');
     const wanted = Math.min(args.limit ?? args.count ?? DEFAULT_RESULTS, MAX_RESULTS);
     const key = apiKey(settings, env);
     const url = new URL(settings.baseUrl);
@@ -48,11 +59,21 @@ export function webSearchHandler(settings: WebSearchSettings, env: NodeJS.Proces
     url.searchParams.set('count', String(wanted));
     const answer = await request(url, ctx, { headers: { 'x-subscription-token': key } });
     if (answer.status === 401 || answer.status === 403) {
-      throw new ToolError('failed', `${url.host} refused the API key (${answer.status}): check [tools.web_search] api_key or ${BRAVE_KEY_ENV}`, { host: url.host, status: String(answer.status) });
+      throw new ToolError(
+        'failed',
+        `${url.host} refused the API key (${answer.status}): check [tools.web_search] api_key or ${BRAVE_KEY_ENV}`,
+        { host: url.host, status: String(answer.status) },
+      );
     }
-    if (!answer.ok) throw new ToolError('failed', `${url.host} answered ${answer.status}: ${excerpt(answer.text, [key])}`, { host: url.host, status: String(answer.status) });
+    if (!answer.ok)
+      throw new ToolError('failed', `${url.host} answered ${answer.status}: ${excerpt(answer.text, [key])}`, {
+        host: url.host,
+        status: String(answer.status),
+      });
     const body = jsonBody(url, answer) as BraveAnswer;
-    const results = (body.web?.results ?? []).slice(0, wanted).map((r) => ({ title: r.title ?? '', url: r.url ?? '', snippet: r.description ?? null }));
+    const results = (body.web?.results ?? [])
+      .slice(0, wanted)
+      .map((r) => ({ title: r.title ?? '', url: r.url ?? '', snippet: r.description ?? null }));
     return { query: args.query, results, count: results.length };
   };
 }
@@ -60,7 +81,10 @@ export function webSearchHandler(settings: WebSearchSettings, env: NodeJS.Proces
 function apiKey(settings: WebSearchSettings, env: NodeJS.ProcessEnv): string {
   if (settings.apiKey) {
     const expanded = expandEnv(settings.apiKey, env);
-    if (typeof expanded !== 'string') throw new ToolError('unavailable', `web:search has no API key: tools.web_search.api_key: ${expanded.error}`, { setting: 'tools.web_search.api_key' });
+    if (typeof expanded !== 'string')
+      throw new ToolError('unavailable', `web:search has no API key: tools.web_search.api_key: ${expanded.error}`, {
+        setting: 'tools.web_search.api_key',
+      });
     if (expanded) return expanded;
   }
   const fromEnv = env[BRAVE_KEY_ENV];

@@ -18,7 +18,16 @@
 // directory (open, lstat, readlink, fstat, close), microseconds on a local disk, where a trip
 // through libuv's thread pool costs tens. A file tool makes several per call, so this is most of
 // its cost. Contents are still read and directories listed asynchronously (fs.ts, tree.ts).
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  statSync,
+  type BigIntStats,
+} from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 
@@ -52,7 +61,8 @@ export function procFdWorks(): boolean {
   let fd: number | undefined;
   try {
     fd = openSync('/', DIR_FLAGS);
-    procFdCache = identityOf(statSync(`/proc/self/fd/${fd}/.`, { bigint: true })) === identityOf(fstatSync(fd, { bigint: true }));
+    procFdCache =
+      identityOf(statSync(`/proc/self/fd/${fd}/.`, { bigint: true })) === identityOf(fstatSync(fd, { bigint: true }));
   } catch {
     procFdCache = false;
   } finally {
@@ -84,7 +94,10 @@ export class Chain {
       fd = openSync(rootPath, constants.O_RDONLY | constants.O_DIRECTORY);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${e.message}`, { path: input, ...(e.code ? { errno: e.code } : {}) });
+      throw new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${e.message}`, {
+        path: input,
+        ...(e.code ? { errno: e.code } : {}),
+      });
     }
     try {
       chain.dirs.push({ fd, id: identityOf(fstatSync(fd, { bigint: true })), name: '' });
@@ -214,8 +227,16 @@ export class Chain {
 
   private osError(err: unknown, name: string): ToolError {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EACCES' || e.code === 'EPERM') return new ToolError('denied', `the operating system denied access to ${JSON.stringify(this.display(name))} (in ${JSON.stringify(this.input)})`, { path: this.input, errno: e.code });
-    return new ToolError('failed', `${JSON.stringify(this.input)}: ${e.message ?? String(err)}`, { path: this.input, ...(e.code ? { errno: e.code } : {}) });
+    if (e.code === 'EACCES' || e.code === 'EPERM')
+      return new ToolError(
+        'denied',
+        `the operating system denied access to ${JSON.stringify(this.display(name))} (in ${JSON.stringify(this.input)})`,
+        { path: this.input, errno: e.code },
+      );
+    return new ToolError('failed', `${JSON.stringify(this.input)}: ${e.message ?? String(err)}`, {
+      path: this.input,
+      ...(e.code ? { errno: e.code } : {}),
+    });
   }
 
   private display(name: string): string {
@@ -229,5 +250,9 @@ export function isGone(err: unknown): boolean {
 }
 
 export function changed(input: string): ToolError {
-  return new ToolError('denied', `path ${JSON.stringify(input)} changed while it was being used (a folder was swapped for a symlink, or moved); nothing was done past that point`, { path: input });
+  return new ToolError(
+    'denied',
+    `path ${JSON.stringify(input)} changed while it was being used (a folder was swapped for a symlink, or moved); nothing was done past that point`,
+    { path: input },
+  );
 }

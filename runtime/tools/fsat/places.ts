@@ -52,7 +52,11 @@ export function wouldMakeDataFolder(place: DataPlace | undefined, id: Identity, 
 }
 
 export function dataFolderDenied(input: string): ToolError {
-  return new ToolError('denied', `path ${JSON.stringify(input)} is the runtime's data folder or inside it; tools cannot see or change it`, { path: input });
+  return new ToolError(
+    'denied',
+    `path ${JSON.stringify(input)} is the runtime's data folder or inside it; tools cannot see or change it`,
+    { path: input },
+  );
 }
 
 /** Folder names, compared case-insensitively (case-insensitive file systems reach `.GIT` as `.git`). */
@@ -79,15 +83,20 @@ export function protectedPlace(names: string[], atRoot: boolean): ProtectedPlace
     const folder = name.toLowerCase();
     if (Object.hasOwn(PROTECTED_FOLDERS, folder)) return { place: folder, why: PROTECTED_FOLDERS[folder] };
   }
-  if (atRoot && names.at(-1)?.toLowerCase() === ROOT_CONFIG) return { place: ROOT_CONFIG, why: 'the runtime starts the agents and programs it names' };
+  if (atRoot && names.at(-1)?.toLowerCase() === ROOT_CONFIG)
+    return { place: ROOT_CONFIG, why: 'the runtime starts the agents and programs it names' };
   return undefined;
 }
 
 /** protectedPlace, or the place one of `ids` (the folders on the way and the entry itself) really is. */
-export function protectedPlaceOf(names: string[], atRoot: boolean, ids: Identity[], known: Map<Identity, ProtectedPlace>): ProtectedPlace | undefined {
+export function protectedPlaceOf(
+  names: string[],
+  atRoot: boolean,
+  ids: Identity[],
+  known: Map<Identity, ProtectedPlace>,
+): ProtectedPlace | undefined {
   return protectedPlace(names, atRoot) ?? ids.map((id) => known.get(id)).find((p) => p !== undefined);
 }
-
 
 /**
  * The protected places of each root by IDENTITY, where they really are: `loom.toml` and `.vscode`

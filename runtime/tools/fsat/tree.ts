@@ -25,7 +25,11 @@ export function kindOf(st: BigIntStats): ListEntry['type'] {
  * descended by entering its names again from the listed folder, each with O_NOFOLLOW, so one
  * swapped for a symlink after it was listed is not descended. The data folder is left out.
  */
-export async function listTree(chain: Chain, data: DataPlace | undefined, options: { recursive: boolean; max: number; signal?: AbortSignal }): Promise<{ entries: ListEntry[]; truncated: boolean }> {
+export async function listTree(
+  chain: Chain,
+  data: DataPlace | undefined,
+  options: { recursive: boolean; max: number; signal?: AbortSignal },
+): Promise<{ entries: ListEntry[]; truncated: boolean }> {
   const base = chain.depth;
   const entries: ListEntry[] = [];
   const queue: string[][] = [[]];
@@ -91,7 +95,11 @@ export interface TreeGuard {
  * refused is refused whole: the data folder or a workspace root inside refuses; the protected
  * folders found (.git, .vscode) are returned, to ask about.
  */
-export async function surveyTree(chain: Chain, guard: TreeGuard, rel: string[] = []): Promise<Array<{ path: string; place: ProtectedPlace }>> {
+export async function surveyTree(
+  chain: Chain,
+  guard: TreeGuard,
+  rel: string[] = [],
+): Promise<Array<{ path: string; place: ProtectedPlace }>> {
   const found: Array<{ path: string; place: ProtectedPlace }> = [];
   let seen = 0;
   for (const name of await fsp.readdir(chain.at())) {
@@ -134,7 +142,12 @@ export async function removeEntry(chain: Chain, name: string, guard: TreeGuard):
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const st = await chain.lstat(name);
     if (!st) return;
-    if (!guard.protectedAllowed && protectedEntry(guard, name, st)) throw new ToolError('denied', `refusing to delete ${JSON.stringify(guard.input)}: ${name}, a protected place, appeared inside it while it was being deleted`, { path: guard.input });
+    if (!guard.protectedAllowed && protectedEntry(guard, name, st))
+      throw new ToolError(
+        'denied',
+        `refusing to delete ${JSON.stringify(guard.input)}: ${name}, a protected place, appeared inside it while it was being deleted`,
+        { path: guard.input },
+      );
     if (!st.isDirectory()) {
       // unlink never follows a symlink: the link goes, its target stays. A second hard link's other name stays too.
       try {
@@ -177,7 +190,17 @@ function protectedEntry(guard: TreeGuard, name: string, st: BigIntStats): Protec
 }
 
 function refuseHeld(guard: TreeGuard, id: Identity): void {
-  if (isDataFolder(guard.data, id)) throw new ToolError('denied', `refusing to delete ${JSON.stringify(guard.input)}: it holds the runtime's data folder, which tools cannot see or change`, { path: guard.input });
+  if (isDataFolder(guard.data, id))
+    throw new ToolError(
+      'denied',
+      `refusing to delete ${JSON.stringify(guard.input)}: it holds the runtime's data folder, which tools cannot see or change`,
+      { path: guard.input },
+    );
   const root = guard.rootWithId(id);
-  if (root) throw new ToolError('denied', `refusing to delete ${JSON.stringify(guard.input)}: it holds the workspace root ${root}`, { path: guard.input });
+  if (root)
+    throw new ToolError(
+      'denied',
+      `refusing to delete ${JSON.stringify(guard.input)}: it holds the workspace root ${root}`,
+      { path: guard.input },
+    );
 }

@@ -20,7 +20,15 @@ import { promises as fsp, realpathSync, statSync, type BigIntStats } from 'node:
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { Chain, identityOf, procFdWorks, type Identity } from './chain';
-import { dataFolderDenied, findDataPlace, isDataFolder, protectedIdentities, wouldMakeDataFolder, type DataPlace, type ProtectedPlace } from './places';
+import {
+  dataFolderDenied,
+  findDataPlace,
+  isDataFolder,
+  protectedIdentities,
+  wouldMakeDataFolder,
+  type DataPlace,
+  type ProtectedPlace,
+} from './places';
 
 const MAX_SYMLINK_HOPS = 40;
 
@@ -121,7 +129,10 @@ export class ConfinedFs {
     const missing: Array<{ name: string; notDir: boolean }> = [];
     let hops = 0;
     const hop = () => {
-      if (++hops > MAX_SYMLINK_HOPS) throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, { path: input });
+      if (++hops > MAX_SYMLINK_HOPS)
+        throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, {
+          path: input,
+        });
     };
     const enterRoot = async (i: number) => {
       const opened = await Chain.openRoot(this.roots[i], i, this.viaProc, input);
@@ -189,7 +200,8 @@ export class ConfinedFs {
           if (st?.isSymbolicLink() && want.follow) {
             hop();
             const target = await chain.readlink(c);
-            if (target === null) rest = [c]; // no longer a symlink: look again
+            if (target === null)
+              rest = [c]; // no longer a symlink: look again
             else {
               if (path.isAbsolute(target)) ({ chain, cursor } = await outside(chain));
               rest = target.split('/');
@@ -223,12 +235,25 @@ export class ConfinedFs {
         } else missing.push({ name: c, notDir: entered === 'not-dir' });
       }
 
-      if (!chain) throw new ToolError('denied', `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${cursor})`, { path: input, resolved: cursor });
+      if (!chain)
+        throw new ToolError(
+          'denied',
+          `path ${JSON.stringify(input)} is outside the workspace roots (it resolves to ${cursor})`,
+          { path: input, resolved: cursor },
+        );
       const made = missing.map((m) => m.name);
       if (name !== undefined && !stat) made.push(name);
       if (made.length && wouldMakeDataFolder(data, chain.top.id, made)) throw dataFolderDenied(input);
       const below = name === undefined ? missing.map((m) => m.name) : [...missing.map((m) => m.name), name];
-      return { chain, missing: missing.map((m) => m.name), notDir: missing.some((m) => m.notDir), name, stat, data, real: path.join(chain.path(), ...below) };
+      return {
+        chain,
+        missing: missing.map((m) => m.name),
+        notDir: missing.some((m) => m.notDir),
+        name,
+        stat,
+        data,
+        real: path.join(chain.path(), ...below),
+      };
     } catch (err) {
       await chain?.close();
       throw err;
@@ -243,8 +268,10 @@ async function outside(chain: Chain): Promise<{ chain: undefined; cursor: string
 }
 
 export function checkInput(input: string): string {
-  if (typeof input !== 'string' || input === '') throw new ToolError('invalid_arguments', 'path must be a non-empty string');
-  if (input.includes('\0')) throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
+  if (typeof input !== 'string' || input === '')
+    throw new ToolError('invalid_arguments', 'path must be a non-empty string');
+  if (input.includes('\0'))
+    throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
   return input;
 }
 

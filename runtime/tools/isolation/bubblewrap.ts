@@ -53,7 +53,15 @@ export const SANDBOX_HOME = '/tmp/home';
  * read-only extras, and the protected and hidden places come last.
  */
 export function bwrapArguments(c: Confinement): string[] {
-  const args = ['--die-with-parent', '--new-session', '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL'];
+  const args = [
+    '--die-with-parent',
+    '--new-session',
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    '--cap-drop',
+    'ALL',
+  ];
   if (c.network) args.push('--share-net');
   for (const p of SYSTEM_PATHS) {
     const kind = entryKind(p);
@@ -63,14 +71,28 @@ export function bwrapArguments(c: Confinement): string[] {
   const masked = privateSystemEntries();
   for (const p of masked.files) args.push('--ro-bind', '/dev/null', p);
   for (const p of masked.dirs) args.push('--tmpfs', p, '--remount-ro', p);
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run', '--dir', c.home);
+  args.push(
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    '/var/tmp',
+    '--tmpfs',
+    '/run',
+    '--dir',
+    c.home,
+  );
   for (const p of shortestFirst(c.readOnly)) args.push('--ro-bind', p, p);
   for (const p of shortestFirst(c.writable)) args.push('--bind', p, p);
   for (const p of shortestFirst(c.pin)) if (entryKind(p) === 'dir') args.push('--bind', p, p);
   for (const { path: p, dir } of [...c.protect].sort((a, b) => a.path.length - b.path.length)) {
     const kind = entryKind(p);
     if (kind === 'dir' || kind === 'file') args.push('--ro-bind', p, p);
-    else if (kind === 'none' && c.placeholders) args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
+    else if (kind === 'none' && c.placeholders)
+      args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
     // A symlink there is left as it is: bwrap would follow it when mounting, and a link only
     // leads somewhere the sandbox already allows or hides.
   }

@@ -2,7 +2,17 @@
 // per-program argument rules in builtin/shell-policy.ts cannot win alone (git has hundreds of
 // options); here the kernel is the boundary. See SECURITY.md for the threat model.
 import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
@@ -22,7 +32,8 @@ export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/
  */
 const CLOSE_FDS_SHELL = '/bin/bash';
 // env -u: bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
-const CLOSE_INHERITED_FDS = 'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec /usr/bin/env -u SHLVL -u BASH_ENV "$@"';
+const CLOSE_INHERITED_FDS =
+  'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec /usr/bin/env -u SHLVL -u BASH_ENV "$@"';
 
 /** Names in each workspace root that run programs when a person or the runtime next uses them. */
 export const PROTECTED_NAMES: ReadonlyArray<{ name: string; dir: boolean }> = [
@@ -81,7 +92,11 @@ export async function probeBubblewrapAsync(explicit = process.env.LOOM_BWRAP): P
       const child = execFile(trial.bwrap, trial.args, { encoding: 'utf8', timeout: 10_000 }, (err, _stdout, stderr) => {
         const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
         if (!e) return resolve({ status: 0, stderr });
-        resolve(typeof e.code === 'number' || e.signal ? { status: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stderr } : { status: null, error: e, stderr });
+        resolve(
+          typeof e.code === 'number' || e.signal
+            ? { status: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stderr }
+            : { status: null, error: e, stderr },
+        );
       });
       child.stdin?.end();
     });
@@ -102,22 +117,52 @@ interface TrialRun {
 function probeOnce(explicit: string | undefined): Availability {
   const trial = prepareTrial(explicit);
   if ('ok' in trial) return trial;
-  const run = spawnSync(trial.bwrap, trial.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
-  return judgeTrial(trial.bwrap, { status: run.status, signal: run.signal, error: run.error, stderr: run.stderr ?? '' });
+  const run = spawnSync(trial.bwrap, trial.args, {
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return judgeTrial(trial.bwrap, {
+    status: run.status,
+    signal: run.signal,
+    error: run.error,
+    stderr: run.stderr ?? '',
+  });
 }
 
 /** What is missing (an answer already), or the bwrap to try and its arguments. */
 function prepareTrial(explicit: string | undefined): Availability | { bwrap: string; args: string[] } {
-  if (process.platform !== 'linux') return { ok: false, detail: `OS isolation uses bubblewrap, which runs on Linux only (this is ${process.platform})` };
+  if (process.platform !== 'linux')
+    return {
+      ok: false,
+      detail: `OS isolation uses bubblewrap, which runs on Linux only (this is ${process.platform})`,
+    };
   const candidates = explicit ? [explicit] : BWRAP_LOCATIONS;
   const bwrap = candidates.find(executable);
   for (const needed of [CLOSE_FDS_SHELL, '/usr/bin/env']) {
-    if (!executable(needed)) return { ok: false, detail: `${needed} is missing; the sandbox needs it to close descriptors before bubblewrap starts` };
+    if (!executable(needed))
+      return {
+        ok: false,
+        detail: `${needed} is missing; the sandbox needs it to close descriptors before bubblewrap starts`,
+      };
   }
   if (!bwrap) {
-    return { ok: false, detail: `bubblewrap (bwrap) is not installed (looked for ${candidates.join(', ')}); install it with "apt-get install bubblewrap" (Debian/Ubuntu) or "dnf install bubblewrap" (Fedora)` };
+    return {
+      ok: false,
+      detail: `bubblewrap (bwrap) is not installed (looked for ${candidates.join(', ')}); install it with "apt-get install bubblewrap" (Debian/Ubuntu) or "dnf install bubblewrap" (Fedora)`,
+    };
   }
-  const trial = bwrapArguments({ writable: [], pin: [], protect: [], hide: [], readOnly: [], network: false, placeholders: false, cwd: '/', home: SANDBOX_HOME });
+  const trial = bwrapArguments({
+    writable: [],
+    pin: [],
+    protect: [],
+    hide: [],
+    readOnly: [],
+    network: false,
+    placeholders: false,
+    cwd: '/',
+    home: SANDBOX_HOME,
+  });
   return { bwrap, args: [...trial, 'true'] };
 }
 
@@ -170,16 +215,34 @@ export interface Launch {
  * The launch of `executable argv` under `mode`. `who` and `setting` name the caller and the key
  * in the refusal, e.g. ("system:shell", "tools.shell.isolation").
  */
-export function confine(mode: IsolationMode, c: Confinement, executablePath: string, argv: string[], who: string, setting: string): Launch {
-  const plain = (why: string): Launch => ({ file: executablePath, args: argv, env: {}, isolated: false, unconfinedBecause: why, cleanup() {} });
+export function confine(
+  mode: IsolationMode,
+  c: Confinement,
+  executablePath: string,
+  argv: string[],
+  who: string,
+  setting: string,
+): Launch {
+  const plain = (why: string): Launch => ({
+    file: executablePath,
+    args: argv,
+    env: {},
+    isolated: false,
+    unconfinedBecause: why,
+    cleanup() {},
+  });
   if (mode === 'off') return plain(`${setting} = "off"`);
   const a = probeBubblewrap();
   if (!a.ok) {
     if (mode === 'best-effort') return plain(`${setting} = "best-effort" and isolation is unavailable: ${a.detail}`);
-    throw new ToolError('unavailable', `${who} refuses to run unconfined: OS isolation is required (${setting} = "required") and unavailable: ${a.detail}. To run without it, set ${setting} = "best-effort" or "off" in loom.toml`, {
-      setting,
-      reason: 'isolation_unavailable',
-    });
+    throw new ToolError(
+      'unavailable',
+      `${who} refuses to run unconfined: OS isolation is required (${setting} = "required") and unavailable: ${a.detail}. To run without it, set ${setting} = "best-effort" or "off" in loom.toml`,
+      {
+        setting,
+        reason: 'isolation_unavailable',
+      },
+    );
   }
   const held = holdPlaceholders([...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide]);
   const sandboxed = [a.bwrap!, ...bwrapArguments(c), executablePath, ...argv];
@@ -243,7 +306,11 @@ function removeIfEmpty(p: string): void {
  * folder hidden. `roots` are real paths (the Sandbox's); `extraReadOnly` may be relative to the
  * workspace; missing ones are skipped.
  */
-export function workspaceConfinement(config: LoomConfig, roots: readonly string[], o: { cwd: string; network: boolean; extraReadOnly?: string[]; placeholders?: boolean }): Confinement {
+export function workspaceConfinement(
+  config: LoomConfig,
+  roots: readonly string[],
+  o: { cwd: string; network: boolean; extraReadOnly?: string[]; placeholders?: boolean },
+): Confinement {
   const protect: Protected[] = [];
   // A root inside another is an ordinary folder of the outer one here: its own mounts could be
   // carried off by renaming a folder above it (the kernel locks a mount point, not its ancestors).
@@ -255,7 +322,11 @@ export function workspaceConfinement(config: LoomConfig, roots: readonly string[
       // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
       // the link be replaced by a real loom.toml or .git: refuse rather than pretend.
       if (kind === 'symlink') {
-        throw new ToolError('denied', `refusing to start a confined process: ${p} is a symbolic link, which the sandbox cannot keep read-only (it could be replaced); make it a real ${dir ? 'folder' : 'file'}`, { path: p, reason: 'protected_symlink' });
+        throw new ToolError(
+          'denied',
+          `refusing to start a confined process: ${p} is a symbolic link, which the sandbox cannot keep read-only (it could be replaced); make it a real ${dir ? 'folder' : 'file'}`,
+          { path: p, reason: 'protected_symlink' },
+        );
       }
       protect.push({ path: p, dir });
       if (name === '.git' && kind === 'file') {
@@ -264,10 +335,23 @@ export function workspaceConfinement(config: LoomConfig, roots: readonly string[
       }
     }
   }
-  const readOnly = (o.extraReadOnly ?? []).map((p) => path.resolve(config.workspace, p)).filter(existsSync).map((p) => realOr(p));
+  const readOnly = (o.extraReadOnly ?? [])
+    .map((p) => path.resolve(config.workspace, p))
+    .filter(existsSync)
+    .map((p) => realOr(p));
   const hide = [dataFolder(config)];
   const pin = [...hide, ...protect.map((p) => p.path)].flatMap((p) => foldersBetween(outermost, p));
-  return { writable: outermost, pin, protect, hide, readOnly, network: o.network, placeholders: o.placeholders ?? true, cwd: o.cwd, home: SANDBOX_HOME };
+  return {
+    writable: outermost,
+    pin,
+    protect,
+    hide,
+    readOnly,
+    network: o.network,
+    placeholders: o.placeholders ?? true,
+    cwd: o.cwd,
+    home: SANDBOX_HOME,
+  };
 }
 
 /** The folders strictly between the root that holds `p` and `p` ("state" for <root>/state/loom). */
@@ -275,7 +359,8 @@ function foldersBetween(roots: readonly string[], p: string): string[] {
   const root = roots.find((r) => p.startsWith(r + path.sep));
   if (!root) return [];
   const out: string[] = [];
-  for (let dir = path.dirname(p); dir !== root && dir.startsWith(root + path.sep); dir = path.dirname(dir)) out.push(dir);
+  for (let dir = path.dirname(p); dir !== root && dir.startsWith(root + path.sep); dir = path.dirname(dir))
+    out.push(dir);
   return out;
 }
 

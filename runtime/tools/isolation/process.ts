@@ -24,9 +24,22 @@ export function workspaceRoots(config: LoomConfig): string[] {
  * `setting` when isolation is required and missing. `command` is run as given (bare names are
  * found on the PATH of the environment the caller passes).
  */
-export function confineProcess(config: LoomConfig, iso: ProcessIsolation, command: string, args: string[], cwd: string, who: string, setting: string): Launch {
+export function confineProcess(
+  config: LoomConfig,
+  iso: ProcessIsolation,
+  command: string,
+  args: string[],
+  cwd: string,
+  who: string,
+  setting: string,
+): Launch {
   const readOnly = [...iso.readOnlyPaths, ...installationOf(command)];
-  const confinement = workspaceConfinement(config, workspaceRoots(config), { cwd: realOr(cwd), network: iso.network, extraReadOnly: readOnly, placeholders: true });
+  const confinement = workspaceConfinement(config, workspaceRoots(config), {
+    cwd: realOr(cwd),
+    network: iso.network,
+    extraReadOnly: readOnly,
+    placeholders: true,
+  });
   return confine(iso.isolation, confinement, command, args, who, setting);
 }
 

@@ -54,7 +54,10 @@ export class RuntimeProcess {
   readonly exited: Promise<void>;
   private waiters: (() => void)[] = [];
 
-  constructor(readonly workspace: string, readonly proc: ChildProcess) {
+  constructor(
+    readonly workspace: string,
+    readonly proc: ChildProcess,
+  ) {
     const lines = (chunkStream: NodeJS.ReadableStream, onLine: (l: string) => void) => {
       let buf = '';
       chunkStream.setEncoding('utf8');
@@ -106,7 +109,8 @@ export class RuntimeProcess {
     for (;;) {
       const v = check();
       if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- stderr ---\n${this.stderrText.slice(-30).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}\n--- stderr ---\n${this.stderrText.slice(-30).join('\n')}`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, 50);
         this.waiters.push(() => {
@@ -134,7 +138,11 @@ export class RuntimeProcess {
 const running = new Set<RuntimeProcess>();
 
 /** Spawns the runtime; resolves once its discovery file is written (or rejects if it exits first). */
-export async function startRuntime(workspace: string, args: string[] = [], opts: { ready?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RuntimeProcess> {
+export async function startRuntime(
+  workspace: string,
+  args: string[] = [],
+  opts: { ready?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<RuntimeProcess> {
   buildRuntime();
   const proc = spawn(process.execPath, [RUNTIME_JS, '--workspace', workspace, '--log-level', 'debug', ...args], {
     cwd: REPO,
@@ -146,7 +154,8 @@ export async function startRuntime(workspace: string, args: string[] = [], opts:
   void rt.exited.then(() => running.delete(rt));
   if (opts.ready === false) return rt;
   await rt.waitFor('the runtime to write its discovery file', () => {
-    if (rt.exitCode !== null || rt.exitSignal !== null) throw new Error(`runtime exited early (${rt.exitCode ?? rt.exitSignal}):\n${rt.stderrText.join('\n')}`);
+    if (rt.exitCode !== null || rt.exitSignal !== null)
+      throw new Error(`runtime exited early (${rt.exitCode ?? rt.exitSignal}):\n${rt.stderrText.join('\n')}`);
     return existsSync(rt.discoveryFile) && rt.logs.some((l) => l.msg === 'runtime started');
   });
   return rt;

@@ -10,7 +10,15 @@ import { payloadJson, type Delivery } from '../../../runtime/bus';
 import { startMcp, type McpManager } from '../../../runtime/mcp/manager';
 import type { McpServerState } from '../../../runtime/mcp/connection';
 import { silentLogger } from '../../../runtime/log';
-import { recordLines, runtimeParts, startHttpFixture, stdioFixture, tempDir, waitForRecord, waitForState } from './helpers';
+import {
+  recordLines,
+  runtimeParts,
+  startHttpFixture,
+  stdioFixture,
+  tempDir,
+  waitForRecord,
+  waitForState,
+} from './helpers';
 
 type Parts = ReturnType<typeof runtimeParts>;
 
@@ -34,8 +42,18 @@ describe('MCP client: external servers as Loom tools', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(mcp: Record<string, unknown>, extra: Partial<Parameters<typeof startMcp>[0]> = {}): Promise<McpManager> {
-    manager = await startMcp({ registry: parts.registry, bus: parts.bus, mcp, workspace: dir, log: silentLogger, ...extra });
+  async function start(
+    mcp: Record<string, unknown>,
+    extra: Partial<Parameters<typeof startMcp>[0]> = {},
+  ): Promise<McpManager> {
+    manager = await startMcp({
+      registry: parts.registry,
+      bus: parts.bus,
+      mcp,
+      workspace: dir,
+      log: silentLogger,
+      ...extra,
+    });
     await manager.settled();
     return manager;
   }
@@ -45,11 +63,14 @@ describe('MCP client: external servers as Loom tools', function () {
     beforeEach(() => {
       record = path.join(dir, 'record.jsonl');
     });
-    const fixture = (extra: Record<string, unknown> = {}) => stdioFixture({ env: { FIXTURE_RECORD: record }, ...extra });
+    const fixture = (extra: Record<string, unknown> = {}) =>
+      stdioFixture({ env: { FIXTURE_RECORD: record }, ...extra });
 
     it('lists the tools and registers them as <server>:<tool> with their input schema, publishing ready on the bus', async () => {
       const seen: McpServerState[] = [];
-      parts.bus.subscribe('mcp.*.state', (d: Delivery) => void seen.push(payloadJson<McpServerState>(d.event)), { subscriber: 'test' });
+      parts.bus.subscribe('mcp.*.state', (d: Delivery) => void seen.push(payloadJson<McpServerState>(d.event)), {
+        subscriber: 'test',
+      });
       const m = await start({ fixture: fixture() });
       const state = m.state('fixture')!;
       assert.equal(state.status, 'ready', state.lastError);
@@ -60,9 +81,18 @@ describe('MCP client: external servers as Loom tools', function () {
       assert.equal(echo.description, 'Echoes text back');
       assert.deepEqual((echo.parametersSchema as { required: string[] }).required, ['text']);
       assert.ok(state.tools.includes('fixture:add') && state.tools.includes('fixture:slow'));
-      assert.deepEqual(parts.registry.list('fixture:').map((t) => t.name), state.tools);
+      assert.deepEqual(
+        parts.registry.list('fixture:').map((t) => t.name),
+        state.tools,
+      );
       await waitFor(() => seen.some((s) => s.name === 'fixture' && s.status === 'ready'));
-      assert.deepEqual(seen.filter((s) => s.name === 'fixture').map((s) => s.status).slice(0, 2), ['starting', 'ready']);
+      assert.deepEqual(
+        seen
+          .filter((s) => s.name === 'fixture')
+          .map((s) => s.status)
+          .slice(0, 2),
+        ['starting', 'ready'],
+      );
     });
 
     it('calls a tool, keeps structured content, and maps isError to a failed outcome with its text', async () => {
@@ -73,7 +103,9 @@ describe('MCP client: external servers as Loom tools', function () {
 
       const add = await parts.registry.call({ name: 'fixture:add', arguments: '{"a": 2, "b": 40}' });
       assert.equal(add.status, 'ok');
-      assert.deepEqual(add.status === 'ok' && (add.output as { structuredContent: unknown }).structuredContent, { sum: 42 });
+      assert.deepEqual(add.status === 'ok' && (add.output as { structuredContent: unknown }).structuredContent, {
+        sum: 42,
+      });
 
       const fail = await parts.registry.call({ name: 'fixture:fail', arguments: { reason: 'bad input' } });
       assert.equal(fail.status, 'error');
@@ -107,7 +139,11 @@ describe('MCP client: external servers as Loom tools', function () {
     it('a caller that cancels a call cancels it on the server too', async () => {
       await start({ fixture: fixture() });
       const controller = new AbortController();
-      const pending = parts.registry.call({ name: 'fixture:slow', arguments: { ms: 60_000 }, signal: controller.signal });
+      const pending = parts.registry.call({
+        name: 'fixture:slow',
+        arguments: { ms: 60_000 },
+        signal: controller.signal,
+      });
       await waitForRecord(record, (l) => l.event === 'slow_started');
       controller.abort();
       const outcome = await pending;
@@ -138,7 +174,9 @@ describe('MCP client: external servers as Loom tools', function () {
       assert.equal(back.restarts, 1);
       assert.notEqual(back.pid, firstPid);
       const pid = await parts.registry.call({ name: 'fixture:pid', arguments: {} });
-      assert.deepEqual(pid.status === 'ok' && (pid.output as { structuredContent: unknown }).structuredContent, { pid: back.pid });
+      assert.deepEqual(pid.status === 'ok' && (pid.output as { structuredContent: unknown }).structuredContent, {
+        pid: back.pid,
+      });
       assert.equal(recordLines(record).filter((l) => l.event === 'started').length, 2);
     });
 
@@ -156,7 +194,9 @@ describe('MCP client: external servers as Loom tools', function () {
       process.env.LOOM_MCP_TEST_SECRET = 'from-env';
       try {
         await start(
-          { fixture: fixture({ env: { FIXTURE_RECORD: record, A: '${LOOM_MCP_TEST_SECRET}', B: 'x-${input:token}' } }) },
+          {
+            fixture: fixture({ env: { FIXTURE_RECORD: record, A: '${LOOM_MCP_TEST_SECRET}', B: 'x-${input:token}' } }),
+          },
           { resolveSecret: (ref) => (ref === 'input:token' ? 'from-resolver' : undefined) },
         );
       } finally {
@@ -183,7 +223,10 @@ describe('MCP client: external servers as Loom tools', function () {
       await start({ fixture: stdioFixture({ tool_policy: { echo: 'deny' } }) });
       const outcome = await call();
       assert.equal(outcome.status === 'error' && outcome.error.code, 'denied');
-      assert.match(outcome.status === 'error' ? outcome.error.message : '', /fixture:echo is denied by policy \(mcp\.fixture\.tool_policy\.echo = "deny"\)/);
+      assert.match(
+        outcome.status === 'error' ? outcome.error.message : '',
+        /fixture:echo is denied by policy \(mcp\.fixture\.tool_policy\.echo = "deny"\)/,
+      );
       const other = await parts.registry.call({ name: 'fixture:add', arguments: { a: 1, b: 1 } });
       assert.equal(other.status, 'ok');
     });
@@ -191,25 +234,37 @@ describe('MCP client: external servers as Loom tools', function () {
     it('ask goes to confirm with the tool name and arguments; its answer decides', async () => {
       const asked: Array<[string, unknown]> = [];
       let answer = false;
-      await start({ fixture: stdioFixture({ policy: 'ask' }) }, {
-        confirm: async (tool, args) => {
-          asked.push([tool, args]);
-          return answer;
+      await start(
+        { fixture: stdioFixture({ policy: 'ask' }) },
+        {
+          confirm: async (tool, args) => {
+            asked.push([tool, args]);
+            return answer;
+          },
         },
-      });
+      );
       const declined = await call();
       assert.equal(declined.status === 'error' && declined.error.code, 'denied');
-      assert.match(declined.status === 'error' ? declined.error.message : '', /declined when asked \(mcp\.fixture\.policy = "ask"\)/);
+      assert.match(
+        declined.status === 'error' ? declined.error.message : '',
+        /declined when asked \(mcp\.fixture\.policy = "ask"\)/,
+      );
       answer = true;
       const allowed = await call();
       assert.equal(allowed.status, 'ok');
-      assert.deepEqual(asked, [['fixture:echo', { text: 'hi' }], ['fixture:echo', { text: 'hi' }]]);
+      assert.deepEqual(asked, [
+        ['fixture:echo', { text: 'hi' }],
+        ['fixture:echo', { text: 'hi' }],
+      ]);
     });
 
     it('headless ask follows mcp.settings.headless_ask', async () => {
       await start({ fixture: stdioFixture({ policy: 'ask' }) });
       const refused = await call();
-      assert.match(refused.status === 'error' ? refused.error.message : '', /no one can be asked; mcp\.settings\.headless_ask = "deny"/);
+      assert.match(
+        refused.status === 'error' ? refused.error.message : '',
+        /no one can be asked; mcp\.settings\.headless_ask = "deny"/,
+      );
       await manager!.close();
       parts.registry.unregisterOwner('mcp:fixture');
       await start({ settings: { headless_ask: 'allow' }, fixture: stdioFixture({ policy: 'ask' }) });
@@ -227,7 +282,16 @@ describe('MCP client: external servers as Loom tools', function () {
     });
 
     it('refuses a server whose namespace another provider already uses', async () => {
-      parts.registry.register({ name: 'fixture:mine', description: 'taken', parametersSchema: { type: 'object' }, provider: 'grpc', owner: 'agent-7' }, async () => 1);
+      parts.registry.register(
+        {
+          name: 'fixture:mine',
+          description: 'taken',
+          parametersSchema: { type: 'object' },
+          provider: 'grpc',
+          owner: 'agent-7',
+        },
+        async () => 1,
+      );
       const m = await start({ fixture: stdioFixture() });
       assert.equal(m.state('fixture')!.status, 'failed');
       assert.match(m.state('fixture')!.lastError!, /namespace "fixture:" is already used by agent-7/);
@@ -242,7 +306,9 @@ describe('MCP client: external servers as Loom tools', function () {
       assert.equal(m.state('remote')!.status, 'ready', m.state('remote')!.lastError);
       assert.equal(m.state('remote')!.transport, 'http');
       const add = await parts.registry.call({ name: 'remote:add', arguments: { a: 20, b: 22 } });
-      assert.deepEqual(add.status === 'ok' && (add.output as { structuredContent: unknown }).structuredContent, { sum: 42 });
+      assert.deepEqual(add.status === 'ok' && (add.output as { structuredContent: unknown }).structuredContent, {
+        sum: 42,
+      });
       await parts.registry.call({ name: 'remote:add_tool', arguments: { name: 'via_http' } });
       await waitForState(m, 'remote', (s) => s.tools.includes('remote:via_http'));
     });
@@ -262,15 +328,22 @@ describe('MCP client: external servers as Loom tools', function () {
       const server = http.createServer((req, res) => {
         methods.push(req.method ?? '');
         req.resume();
-        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('Unauthorized: this server wants a token');
+        res
+          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+          .end('Unauthorized: this server wants a token');
       });
       await listen(server);
       cleanups.push(() => closeServer(server));
-      const m = await start({ guarded: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, restart: false } });
+      const m = await start({
+        guarded: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, restart: false },
+      });
       const state = m.state('guarded')!;
       assert.equal(state.status, 'failed');
       assert.equal(state.transport, 'http');
-      assert.match(state.lastError ?? '', /mcp\.guarded: could not start: Streamable HTTP error: .*Unauthorized: this server wants a token/);
+      assert.match(
+        state.lastError ?? '',
+        /mcp\.guarded: could not start: Streamable HTTP error: .*Unauthorized: this server wants a token/,
+      );
       assert.doesNotMatch(state.lastError ?? '', /SSE/);
       assert.deepEqual(methods, ['POST'], 'only the streamable POST was tried');
     });
@@ -287,7 +360,12 @@ describe('MCP client: external servers as Loom tools', function () {
       const m = await start({ hung: { url, timeout_ms: 500, backoff_initial_ms: 60_000 } });
       const state = m.state('hung')!;
       assert.equal(state.status, 'restarting');
-      assert.match(state.lastError ?? '', new RegExp(`mcp\\.hung: could not start: no answer within timeout_ms = 500 ms \\(connect and initialize at ${url.replace(/[.]/g, '\\.')}\\)`));
+      assert.match(
+        state.lastError ?? '',
+        new RegExp(
+          `mcp\\.hung: could not start: no answer within timeout_ms = 500 ms \\(connect and initialize at ${url.replace(/[.]/g, '\\.')}\\)`,
+        ),
+      );
       assert.deepEqual(parts.registry.list('hung:'), []);
     });
 
@@ -295,7 +373,13 @@ describe('MCP client: external servers as Loom tools', function () {
       const hung = net.createServer(() => {});
       await listen(hung);
       cleanups.push(() => closeServer(hung));
-      manager = await startMcp({ registry: parts.registry, bus: parts.bus, workspace: dir, log: silentLogger, mcp: { hung: { url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/mcp`, timeout_ms: 600_000 } } });
+      manager = await startMcp({
+        registry: parts.registry,
+        bus: parts.bus,
+        workspace: dir,
+        log: silentLogger,
+        mcp: { hung: { url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/mcp`, timeout_ms: 600_000 } },
+      });
       await waitForState(manager, 'hung', (s) => s.status === 'starting');
       await manager.close();
       await manager.settled();
@@ -305,7 +389,9 @@ describe('MCP client: external servers as Loom tools', function () {
 
     it('a server that goes away is noticed, its tools withdrawn, and it is reconnected when back', async () => {
       const server = await startHttpFixture('http');
-      const m = await start({ remote: { url: server.url, backoff_initial_ms: 100, backoff_max_ms: 200, max_restarts: 100_000 } });
+      const m = await start({
+        remote: { url: server.url, backoff_initial_ms: 100, backoff_max_ms: 200, max_restarts: 100_000 },
+      });
       assert.equal(m.state('remote')!.status, 'ready');
       const port = new URL(server.url).port;
       await server.stop();

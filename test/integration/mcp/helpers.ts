@@ -20,7 +20,10 @@ export function stdioFixture(extra: Record<string, unknown> = {}): Record<string
 }
 
 export function runtimeParts(): { registry: DefaultToolRegistry; bus: EventBus } {
-  return { registry: new DefaultToolRegistry({ defaultTimeoutMs: 30_000, log: silentLogger }), bus: new EventBus({}, silentLogger) };
+  return {
+    registry: new DefaultToolRegistry({ defaultTimeoutMs: 30_000, log: silentLogger }),
+    bus: new EventBus({}, silentLogger),
+  };
 }
 
 export function tempDir(prefix: string): string {
@@ -37,7 +40,10 @@ export function recordLines(file: string): Array<Record<string, unknown>> {
 }
 
 /** Resolves when the fixture's record file holds a line matching `match` (the mocha timeout bounds it). */
-export async function waitForRecord(file: string, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+export async function waitForRecord(
+  file: string,
+  match: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
   for (;;) {
     const found = recordLines(file).find(match);
     if (found) return found;
@@ -46,7 +52,11 @@ export async function waitForRecord(file: string, match: (line: Record<string, u
 }
 
 /** Resolves with the first state of `server` (current or later) that satisfies `predicate`. */
-export function waitForState(manager: McpManager, server: string, predicate: (s: McpServerState) => boolean): Promise<McpServerState> {
+export function waitForState(
+  manager: McpManager,
+  server: string,
+  predicate: (s: McpServerState) => boolean,
+): Promise<McpServerState> {
   return new Promise((resolve) => {
     const now = manager.state(server);
     if (now && predicate(now)) return resolve(now);
@@ -60,8 +70,14 @@ export function waitForState(manager: McpManager, server: string, predicate: (s:
 }
 
 /** Starts the fixture in http or sse mode on a free port; resolves with its URL. */
-export async function startHttpFixture(mode: 'http' | 'sse', port = 0): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode, String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startHttpFixture(
+  mode: 'http' | 'sse',
+  port = 0,
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode, String(port)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', resolve);

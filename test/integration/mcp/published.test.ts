@@ -43,12 +43,21 @@ describe('MCP client: a published server from npm', function () {
     assert.equal(parts.registry.get('filesystem:read_text_file')!.metadata!['mcp.read_only'], 'true');
     assert.equal(parts.registry.get('filesystem:write_file')!.metadata!['loom.kind'], 'write');
     assert.equal(parts.registry.get('filesystem:write_file')!.metadata!['mcp.destructive'], 'true');
-    const read = await parts.registry.call({ name: 'filesystem:read_text_file', arguments: { path: path.join(dir, 'notes.md') } });
+    const read = await parts.registry.call({
+      name: 'filesystem:read_text_file',
+      arguments: { path: path.join(dir, 'notes.md') },
+    });
     assert.equal(read.status, 'ok', read.status === 'error' ? read.error.message : '');
     const output = read.status === 'ok' ? (read.output as { content: Array<{ text: string }> }) : undefined;
     assert.equal(output?.content[0].text, '# published servers work\n');
-    const outside = await parts.registry.call({ name: 'filesystem:read_text_file', arguments: { path: '/etc/hostname' } });
+    const outside = await parts.registry.call({
+      name: 'filesystem:read_text_file',
+      arguments: { path: '/etc/hostname' },
+    });
     assert.equal(outside.status === 'error' && outside.error.code, 'failed');
-    assert.match(outside.status === 'error' ? outside.error.message : '', /filesystem:read_text_file: .*(denied|outside)/i);
+    assert.match(
+      outside.status === 'error' ? outside.error.message : '',
+      /filesystem:read_text_file: .*(denied|outside)/i,
+    );
   });
 });

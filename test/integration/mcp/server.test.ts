@@ -22,22 +22,37 @@ const TOKEN = 'test-token-0123456789abcdef';
 
 function httpClient(url: string, token?: string): { client: Client; transport: StreamableHTTPClientTransport } {
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  return { client: new Client({ name: 'sdk-test-client', version: '1.0.0' }), transport: new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }) };
+  return {
+    client: new Client({ name: 'sdk-test-client', version: '1.0.0' }),
+    transport: new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }),
+  };
 }
 
 function rawPost(url: string, headers: Record<string, string>): Promise<number> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-describe('MCP server: Loom\'s registry offered to MCP clients', function () {
+describe("MCP server: Loom's registry offered to MCP clients", function () {
   this.timeout(60_000);
   let workspace: string;
   let registry: DefaultToolRegistry;
@@ -114,17 +129,29 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     const client = await connected({ include: ['fs:*'], exclude: ['fs:delete', 'fs:*_*'] });
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assert.deepEqual(names, ['fs__list', 'fs__read', 'fs__write']);
-    await assert.rejects(client.callTool({ name: 'system__shell', arguments: { command: 'ls' } }), /Unknown tool: system__shell/);
+    await assert.rejects(
+      client.callTool({ name: 'system__shell', arguments: { command: 'ls' } }),
+      /Unknown tool: system__shell/,
+    );
   });
 
   it('applies the served-tool policy: by default write/execute tools ask, which headless is denied with the reason', async () => {
     const client = await connected();
-    const write = (await client.callTool({ name: 'fs__write', arguments: { path: 'new.txt', content: 'x' } })) as CallToolResult;
+    const write = (await client.callTool({
+      name: 'fs__write',
+      arguments: { path: 'new.txt', content: 'x' },
+    })) as CallToolResult;
     assert.equal(write.isError, true);
-    assert.equal((write.content[0] as { text: string }).text, 'denied: fs:write needs confirmation (the mcp.serve default for write tools: "ask") and no one can be asked; mcp.settings.headless_ask = "deny"');
+    assert.equal(
+      (write.content[0] as { text: string }).text,
+      'denied: fs:write needs confirmation (the mcp.serve default for write tools: "ask") and no one can be asked; mcp.settings.headless_ask = "deny"',
+    );
     assert.equal(fs.existsSync(path.join(workspace, 'new.txt')), false);
     const shell = (await client.callTool({ name: 'system__shell', arguments: { command: 'ls' } })) as CallToolResult;
-    assert.match((shell.content[0] as { text: string }).text, /^denied: system:shell needs confirmation \(the mcp\.serve default for execute tools: "ask"\)/);
+    assert.match(
+      (shell.content[0] as { text: string }).text,
+      /^denied: system:shell needs confirmation \(the mcp\.serve default for execute tools: "ask"\)/,
+    );
     const del = (await client.callTool({ name: 'fs__delete', arguments: { path: 'hello.txt' } })) as CallToolResult;
     assert.equal(del.isError, true);
     assert.ok(fs.existsSync(path.join(workspace, 'hello.txt')));
@@ -133,12 +160,20 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
   });
 
   it('[mcp.serve] tool_policy and headless_ask decide for served tools', async () => {
-    const client = await connected({ policy: { serve: { toolPolicy: { 'fs:write': 'allow', 'fs:read': 'deny' } }, headlessAsk: 'deny' } });
-    const write = (await client.callTool({ name: 'fs__write', arguments: { path: 'new.txt', content: 'x' } })) as CallToolResult;
+    const client = await connected({
+      policy: { serve: { toolPolicy: { 'fs:write': 'allow', 'fs:read': 'deny' } }, headlessAsk: 'deny' },
+    });
+    const write = (await client.callTool({
+      name: 'fs__write',
+      arguments: { path: 'new.txt', content: 'x' },
+    })) as CallToolResult;
     assert.equal(write.isError, undefined, JSON.stringify(write.content));
     assert.equal(fs.readFileSync(path.join(workspace, 'new.txt'), 'utf8'), 'x');
     const read = (await client.callTool({ name: 'fs__read', arguments: { path: 'hello.txt' } })) as CallToolResult;
-    assert.equal((read.content[0] as { text: string }).text, 'denied: fs:read is denied by policy (mcp.serve.tool_policy."fs:read" = "deny")');
+    assert.equal(
+      (read.content[0] as { text: string }).text,
+      'denied: fs:read is denied by policy (mcp.serve.tool_policy."fs:read" = "deny")',
+    );
     await client.close();
     await host!.close();
     const asked: string[] = [];
@@ -150,8 +185,19 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
 
   it('tells connected clients when the registry changes (tools/list_changed)', async () => {
     const client = await connected();
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()));
-    registry.register({ name: 'agent7:greet', description: 'Greets', parametersSchema: { type: 'object', properties: { who: { type: 'string' } } }, provider: 'grpc', owner: 'agent7' }, async (args) => ({ greeting: `hi ${String(args.who)}` }));
+    const changed = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()),
+    );
+    registry.register(
+      {
+        name: 'agent7:greet',
+        description: 'Greets',
+        parametersSchema: { type: 'object', properties: { who: { type: 'string' } } },
+        provider: 'grpc',
+        owner: 'agent7',
+      },
+      async (args) => ({ greeting: `hi ${String(args.who)}` }),
+    );
     await changed;
     const { tools } = await client.listTools();
     assert.ok(tools.some((t) => t.name === 'agent7__greet'));
@@ -161,20 +207,46 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
 
   it('a change made before the client opened its notification stream is announced when it opens', async () => {
     host = await serveMcpHttp({ registry, log: silentLogger, token: TOKEN });
-    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const headers = {
+      authorization: `Bearer ${TOKEN}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
     const init = await fetch(host.url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     const session = init.headers.get('mcp-session-id')!;
     await init.text();
     const sessionHeaders = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
-    const initialized = await fetch(host.url, { method: 'POST', headers: sessionHeaders, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const initialized = await fetch(host.url, {
+      method: 'POST',
+      headers: sessionHeaders,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
     assert.equal(initialized.status, 202);
-    registry.register({ name: 'agent7:early', description: 'Registered before the stream', parametersSchema: { type: 'object' }, provider: 'grpc', owner: 'agent7' }, async () => 1);
+    registry.register(
+      {
+        name: 'agent7:early',
+        description: 'Registered before the stream',
+        parametersSchema: { type: 'object' },
+        provider: 'grpc',
+        owner: 'agent7',
+      },
+      async () => 1,
+    );
     const controller = new AbortController();
-    const stream = await fetch(host.url, { method: 'GET', headers: { ...sessionHeaders, accept: 'text/event-stream' }, signal: controller.signal });
+    const stream = await fetch(host.url, {
+      method: 'GET',
+      headers: { ...sessionHeaders, accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
     assert.equal(stream.status, 200);
     const reader = stream.body!.getReader();
     let text = '';
@@ -191,13 +263,24 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     const aborted = new Promise<string>((resolve) => {
-      registry.register({ name: 'test:wait', description: 'Waits for its signal', parametersSchema: { type: 'object' }, provider: 'native', owner: 'test' }, (_args, ctx) => {
-        started();
-        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => {
-          resolve(String((ctx.signal.reason as Error).message));
-          reject(ctx.signal.reason);
-        }));
-      });
+      registry.register(
+        {
+          name: 'test:wait',
+          description: 'Waits for its signal',
+          parametersSchema: { type: 'object' },
+          provider: 'native',
+          owner: 'test',
+        },
+        (_args, ctx) => {
+          started();
+          return new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => {
+              resolve(String((ctx.signal.reason as Error).message));
+              reject(ctx.signal.reason);
+            }),
+          );
+        },
+      );
     });
     const controller = new AbortController();
     const call = client.callTool({ name: 'test__wait', arguments: {} }, undefined, { signal: controller.signal });
@@ -236,7 +319,10 @@ describe('MCP server: Loom\'s registry offered to MCP clients', function () {
       await client.connect(transport);
       clients.push(client);
       const names = (await client.listTools()).tools.map((t) => t.name);
-      assert.ok(names.includes('fixture__add') && names.includes('fs__read') && !names.includes('fs__write'), names.join(', '));
+      assert.ok(
+        names.includes('fixture__add') && names.includes('fs__read') && !names.includes('fs__write'),
+        names.join(', '),
+      );
       const result = (await client.callTool({ name: 'fixture__add', arguments: { a: 1, b: 2 } })) as CallToolResult;
       assert.deepEqual(result.structuredContent, { sum: 3 });
       await client.close();

@@ -46,8 +46,14 @@ export function importsOf(file: string, text: string): string[] {
   };
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) literal(node.moduleSpecifier);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) literal(node.moduleReference.expression);
-    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) literal(node.arguments[0]);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      literal(node.moduleReference.expression);
+    else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+    )
+      literal(node.arguments[0]);
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) literal(node.argument.literal);
     ts.forEachChild(node, visit);
   };
@@ -65,12 +71,16 @@ function resolveRelative(from: string, spec: string): string | undefined {
 
 const FILES = ['runtime', 'extension', 'webview'].flatMap(sourceFiles);
 const EDGES: Edge[] = FILES.flatMap((from) =>
-  importsOf(from, readFileSync(join(ROOT, from), 'utf8')).map((spec) => (spec.startsWith('.') ? { from, spec, to: resolveRelative(from, spec) } : { from, spec })),
+  importsOf(from, readFileSync(join(ROOT, from), 'utf8')).map((spec) =>
+    spec.startsWith('.') ? { from, spec, to: resolveRelative(from, spec) } : { from, spec },
+  ),
 );
-const under = (path: string | undefined, ...dirs: string[]) => path !== undefined && dirs.some((d) => path.startsWith(`${d}/`));
+const under = (path: string | undefined, ...dirs: string[]) =>
+  path !== undefined && dirs.some((d) => path.startsWith(`${d}/`));
 const show = (edges: Edge[]) => edges.map((e) => `  ${e.from} → ${e.spec}`).join('\n');
 const NODE_BUILTINS = new Set(builtinModules);
-const isNodeModule = (spec: string) => spec.startsWith('node:') || NODE_BUILTINS.has(spec) || NODE_BUILTINS.has(spec.split('/')[0]!);
+const isNodeModule = (spec: string) =>
+  spec.startsWith('node:') || NODE_BUILTINS.has(spec) || NODE_BUILTINS.has(spec.split('/')[0]!);
 
 /** The runtime part a file belongs to: its folder directly under runtime/, or the file itself when it stands in runtime/. */
 export function partOf(file: string): string {
@@ -108,7 +118,13 @@ export function findCycle(graph: Map<string, Set<string>>): string[] | undefined
 
 describe('architecture: the import graph keeps to the layout', () => {
   it('reads the graph (sanity: it sees type imports, export-from and the known edges)', () => {
-    assert.deepEqual(importsOf('x.ts', "import type { A } from './a';\nexport * from './b';\nconst c = require('./c');\ntype D = typeof import('./d');\nimport('./e');"), ['./a', './b', './c', './d', './e']);
+    assert.deepEqual(
+      importsOf(
+        'x.ts',
+        "import type { A } from './a';\nexport * from './b';\nconst c = require('./c');\ntype D = typeof import('./d');\nimport('./e');",
+      ),
+      ['./a', './b', './c', './d', './e'],
+    );
     assert.ok(FILES.length > 100, `only ${FILES.length} files found`);
     assert.ok(EDGES.some((e) => e.from === 'extension/session/manager.ts' && e.to === 'runtime/contract/index.ts'));
     const unresolved = EDGES.filter((e) => e.spec.startsWith('.') && e.to === undefined);
@@ -116,12 +132,20 @@ describe('architecture: the import graph keeps to the layout', () => {
   });
 
   it('extension/ imports from runtime/ only runtime/contract and runtime/proto, and nothing from webview/', () => {
-    const bad = EDGES.filter((e) => under(e.from, 'extension') && (under(e.to, 'webview') || (under(e.to, 'runtime') && !under(e.to, 'runtime/contract', 'runtime/proto'))));
+    const bad = EDGES.filter(
+      (e) =>
+        under(e.from, 'extension') &&
+        (under(e.to, 'webview') || (under(e.to, 'runtime') && !under(e.to, 'runtime/contract', 'runtime/proto'))),
+    );
     assert.equal(bad.length, 0, `extension/ reaches past the contract:\n${show(bad)}`);
   });
 
   it('webview/ imports from runtime/ only runtime/contract and runtime/proto, and nothing from extension/', () => {
-    const bad = EDGES.filter((e) => under(e.from, 'webview') && (under(e.to, 'extension') || (under(e.to, 'runtime') && !under(e.to, 'runtime/contract', 'runtime/proto'))));
+    const bad = EDGES.filter(
+      (e) =>
+        under(e.from, 'webview') &&
+        (under(e.to, 'extension') || (under(e.to, 'runtime') && !under(e.to, 'runtime/contract', 'runtime/proto'))),
+    );
     assert.equal(bad.length, 0, `webview/ reaches past the contract:\n${show(bad)}`);
   });
 
@@ -142,12 +166,21 @@ describe('architecture: the import graph keeps to the layout', () => {
   });
 
   it("runtime/ imports nothing from extension/ or webview/, and never 'vscode'", () => {
-    const bad = EDGES.filter((e) => under(e.from, 'runtime') && (under(e.to, 'extension', 'webview') || e.spec === 'vscode' || e.spec.startsWith('vscode/')));
+    const bad = EDGES.filter(
+      (e) =>
+        under(e.from, 'runtime') &&
+        (under(e.to, 'extension', 'webview') || e.spec === 'vscode' || e.spec.startsWith('vscode/')),
+    );
     assert.equal(bad.length, 0, `runtime/ depends on its hosts:\n${show(bad)}`);
   });
 
   it('the contract, its index included, imports nothing of the runtime beyond runtime/contract and runtime/proto', () => {
-    const bad = EDGES.filter((e) => under(e.from, 'runtime/contract') && under(e.to, 'runtime') && !under(e.to, 'runtime/contract', 'runtime/proto'));
+    const bad = EDGES.filter(
+      (e) =>
+        under(e.from, 'runtime/contract') &&
+        under(e.to, 'runtime') &&
+        !under(e.to, 'runtime/contract', 'runtime/proto'),
+    );
     assert.equal(bad.length, 0, `the contract leans on runtime internals:\n${show(bad)}`);
   });
 
@@ -163,13 +196,37 @@ describe('architecture: the import graph keeps to the layout', () => {
       if (!why.has(`${a}→${b}`)) why.set(`${a}→${b}`, e);
     }
     const cycle = findCycle(graph);
-    const explain = (c: string[]) => c.slice(0, -1).map((p, i) => `  ${p} → ${c[i + 1]}   (${why.get(`${p}→${c[i + 1]}`)!.from} imports '${why.get(`${p}→${c[i + 1]}`)!.spec}')`).join('\n');
-    assert.equal(cycle, undefined, cycle && `the runtime's parts form a cycle: ${cycle.join(' → ')}\n${explain(cycle)}`);
+    const explain = (c: string[]) =>
+      c
+        .slice(0, -1)
+        .map(
+          (p, i) =>
+            `  ${p} → ${c[i + 1]}   (${why.get(`${p}→${c[i + 1]}`)!.from} imports '${why.get(`${p}→${c[i + 1]}`)!.spec}')`,
+        )
+        .join('\n');
+    assert.equal(
+      cycle,
+      undefined,
+      cycle && `the runtime's parts form a cycle: ${cycle.join(' → ')}\n${explain(cycle)}`,
+    );
   });
 
   it('the cycle finder finds a cycle and says where', () => {
-    const g = new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['a'])]]);
+    const g = new Map([
+      ['a', new Set(['b'])],
+      ['b', new Set(['c'])],
+      ['c', new Set(['a'])],
+      ['d', new Set(['a'])],
+    ]);
     assert.deepEqual(findCycle(g), ['a', 'b', 'c', 'a']);
-    assert.equal(findCycle(new Map([['a', new Set(['b'])], ['b', new Set<string>()]])), undefined);
+    assert.equal(
+      findCycle(
+        new Map([
+          ['a', new Set(['b'])],
+          ['b', new Set<string>()],
+        ]),
+      ),
+      undefined,
+    );
   });
 });

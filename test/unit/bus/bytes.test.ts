@@ -1,7 +1,15 @@
 // Queues are bounded in bytes as well as in count: a subscriber that stops reading holds at most
 // its byte budget, whatever the size of the events.
 import { strict as assert } from 'node:assert';
-import { BusError, DEFAULT_QUEUE_BYTES, EventBus, createEvent, payloadText, type Delivery, type PublishResult } from '../../../runtime/bus';
+import {
+  BusError,
+  DEFAULT_QUEUE_BYTES,
+  EventBus,
+  createEvent,
+  payloadText,
+  type Delivery,
+  type PublishResult,
+} from '../../../runtime/bus';
 import { gate, turns, until } from './helpers';
 
 const KiB = 1024;
@@ -24,7 +32,14 @@ describe('bus queues bounded in bytes', () => {
     bus = new EventBus();
     const g = gate();
     const got: Delivery[] = [];
-    bus.subscribe('rt.big', async (d) => { await g.promise; got.push(d); }, { qos: 'realtime', queueSize: 1000, queueBytes: 100 * KiB });
+    bus.subscribe(
+      'rt.big',
+      async (d) => {
+        await g.promise;
+        got.push(d);
+      },
+      { qos: 'realtime', queueSize: 1000, queueBytes: 100 * KiB },
+    );
 
     // 30 KiB each: the one being delivered and two queued fill 90 KiB; the rest do not fit.
     const results = await Promise.all(Array.from({ length: 20 }, () => bus.publish('rt.big', big(30))));
@@ -57,7 +72,14 @@ describe('bus queues bounded in bytes', () => {
     bus = new EventBus();
     const g = gate();
     const got: string[] = [];
-    bus.subscribe('bt.big', async (d) => { await g.promise; got.push(payloadText(d.event).slice(0, 1)); }, { qos: 'batched', queueSize: 1000, queueBytes: 100 * KiB });
+    bus.subscribe(
+      'bt.big',
+      async (d) => {
+        await g.promise;
+        got.push(payloadText(d.event).slice(0, 1));
+      },
+      { qos: 'batched', queueSize: 1000, queueBytes: 100 * KiB },
+    );
 
     let resolved = 0;
     const results: PublishResult[] = [];
@@ -87,7 +109,13 @@ describe('bus queues bounded in bytes', () => {
   it('batched: an event larger than the whole budget is dropped as too_large and never holds the publisher', async () => {
     bus = new EventBus();
     const g = gate();
-    bus.subscribe('bt.huge', async () => { await g.promise; }, { qos: 'batched', queueBytes: 10 * KiB });
+    bus.subscribe(
+      'bt.huge',
+      async () => {
+        await g.promise;
+      },
+      { qos: 'batched', queueBytes: 10 * KiB },
+    );
     // Even with the handler blocked and the queue occupied, the oversized publish resolves at once.
     await bus.publish('bt.huge', big(5));
     const r = await bus.publish('bt.huge', big(20));
@@ -99,7 +127,13 @@ describe('bus queues bounded in bytes', () => {
   it('batched: a waiting publisher is released when the subscription ends, and the budget is emptied', async () => {
     bus = new EventBus();
     const g = gate();
-    const sub = bus.subscribe('bt.end', async () => { await g.promise; }, { qos: 'batched', queueBytes: 50 * KiB });
+    const sub = bus.subscribe(
+      'bt.end',
+      async () => {
+        await g.promise;
+      },
+      { qos: 'batched', queueBytes: 50 * KiB },
+    );
     await bus.publish('bt.end', big(30));
     const waiting = bus.publish('bt.end', big(30));
     await turns(5);
@@ -111,9 +145,18 @@ describe('bus queues bounded in bytes', () => {
 
   it('refuses budgets that are not positive integers, with the option named', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 41, '16' as unknown as number]) {
-      assert.throws(() => new EventBus({ queueBytes: { realtime: bad } }), (e: unknown) => e instanceof BusError && /queueBytes\.realtime must be an integer between 1 and/.test(e.message), String(bad));
+      assert.throws(
+        () => new EventBus({ queueBytes: { realtime: bad } }),
+        (e: unknown) =>
+          e instanceof BusError && /queueBytes\.realtime must be an integer between 1 and/.test(e.message),
+        String(bad),
+      );
       bus = new EventBus();
-      assert.throws(() => bus.subscribe('a.b', () => {}, { queueBytes: bad }), /queueBytes must be an integer/, String(bad));
+      assert.throws(
+        () => bus.subscribe('a.b', () => {}, { queueBytes: bad }),
+        /queueBytes must be an integer/,
+        String(bad),
+      );
     }
   });
 });

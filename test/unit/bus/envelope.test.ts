@@ -22,10 +22,22 @@ import { gate, until } from './helpers';
 describe('bus envelope and createEvent', () => {
   it('createEvent fills id, time and defaults; envelope fields go into metadata under loom. keys', () => {
     const before = Date.now();
-    const e = createEvent({ type: 'note', source: 'test', threadId: 't1', sender: 'agent.a', ttlMs: 5000, metadata: { custom: 'x' } });
+    const e = createEvent({
+      type: 'note',
+      source: 'test',
+      threadId: 't1',
+      sender: 'agent.a',
+      ttlMs: 5000,
+      metadata: { custom: 'x' },
+    });
     assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.ok(e.timestampMs >= before && e.timestampMs <= Date.now());
-    assert.deepEqual(e.metadata, { custom: 'x', 'loom.thread_id': 't1', 'loom.sender': 'agent.a', 'loom.ttl_ms': '5000' });
+    assert.deepEqual(e.metadata, {
+      custom: 'x',
+      'loom.thread_id': 't1',
+      'loom.sender': 'agent.a',
+      'loom.ttl_ms': '5000',
+    });
     assert.equal(e.source, 'test');
     assert.deepEqual([e.confidence, e.tags, e.priority], [0, [], 0]);
     assert.notEqual(createEvent({ type: 'note' }).id, e.id);
@@ -44,21 +56,59 @@ describe('bus envelope and createEvent', () => {
   it('refuses payloads that are not JSON-able and events without a type, with clear errors', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    assert.throws(() => createEvent({ type: 't', payload: circular }), (e: unknown) => e instanceof BusError && e.code === 'invalid_event' && /JSON/.test(e.message));
-    assert.throws(() => createEvent({ type: 't', payload: { n: 1n } }), (e: unknown) => e instanceof BusError && e.code === 'invalid_event');
-    assert.throws(() => createEvent({ type: '' }), (e: unknown) => e instanceof BusError && /type/.test(e.message));
-    assert.throws(() => payloadJson(createEvent({ type: 'raw', payload: 'not json' })), (e: unknown) => e instanceof BusError && /"raw" is not JSON/.test(e.message));
+    assert.throws(
+      () => createEvent({ type: 't', payload: circular }),
+      (e: unknown) => e instanceof BusError && e.code === 'invalid_event' && /JSON/.test(e.message),
+    );
+    assert.throws(
+      () => createEvent({ type: 't', payload: { n: 1n } }),
+      (e: unknown) => e instanceof BusError && e.code === 'invalid_event',
+    );
+    assert.throws(
+      () => createEvent({ type: '' }),
+      (e: unknown) => e instanceof BusError && /type/.test(e.message),
+    );
+    assert.throws(
+      () => payloadJson(createEvent({ type: 'raw', payload: 'not json' })),
+      (e: unknown) => e instanceof BusError && /"raw" is not JSON/.test(e.message),
+    );
   });
 
   it('reads both loom.-prefixed and bare keys (prefixed wins) and writes only the prefixed key', () => {
-    const bare = { metadata: { thread_id: 't', correlation_id: 'c', reply_to: 'r.x', sender: 's', ttl_ms: '10', hop: '3', 'loom.traceparent': 'tp' } };
-    assert.deepEqual(readEnvelope(bare), { threadId: 't', correlationId: 'c', replyTo: 'r.x', sender: 's', ttlMs: 10, hop: 3, traceparent: 'tp' });
-    const both = { metadata: { thread_id: 'old', 'loom.thread_id': 'new', traceparent: 'std', 'loom.traceparent': 'alt' } };
+    const bare = {
+      metadata: {
+        thread_id: 't',
+        correlation_id: 'c',
+        reply_to: 'r.x',
+        sender: 's',
+        ttl_ms: '10',
+        hop: '3',
+        'loom.traceparent': 'tp',
+      },
+    };
+    assert.deepEqual(readEnvelope(bare), {
+      threadId: 't',
+      correlationId: 'c',
+      replyTo: 'r.x',
+      sender: 's',
+      ttlMs: 10,
+      hop: 3,
+      traceparent: 'tp',
+    });
+    const both = {
+      metadata: { thread_id: 'old', 'loom.thread_id': 'new', traceparent: 'std', 'loom.traceparent': 'alt' },
+    };
     assert.equal(threadId(both), 'new');
     assert.equal(traceparent(both), 'std');
-    const m = writeEnvelope({ correlation_id: 'old', reply_to: 'old.topic', keep: 'me' }, { correlationId: 'c2', replyTo: 'new.topic', hop: 4 });
+    const m = writeEnvelope(
+      { correlation_id: 'old', reply_to: 'old.topic', keep: 'me' },
+      { correlationId: 'c2', replyTo: 'new.topic', hop: 4 },
+    );
     assert.deepEqual(m, { keep: 'me', 'loom.correlation_id': 'c2', 'loom.reply_to': 'new.topic', 'loom.hop': '4' });
-    assert.deepEqual([correlationId({ metadata: m }), replyTo({ metadata: m }), hop({ metadata: m }), sender({ metadata: m })], ['c2', 'new.topic', 4, undefined]);
+    assert.deepEqual(
+      [correlationId({ metadata: m }), replyTo({ metadata: m }), hop({ metadata: m }), sender({ metadata: m })],
+      ['c2', 'new.topic', 4, undefined],
+    );
     writeEnvelope(m, { correlationId: undefined });
     assert.equal(correlationId({ metadata: m }), undefined);
     assert.equal(hop({ metadata: {} }), 0);
@@ -69,12 +119,27 @@ describe('bus envelope and createEvent', () => {
 
   it('malformed ttl or hop values are refused at publish, naming the key', async () => {
     const bus = new EventBus();
-    for (const [key, value] of [['loom.ttl_ms', 'soon'], ['loom.hop', '-1'], ['hop', '1.5'], ['ttl_ms', ' 7']]) {
+    for (const [key, value] of [
+      ['loom.ttl_ms', 'soon'],
+      ['loom.hop', '-1'],
+      ['hop', '1.5'],
+      ['ttl_ms', ' 7'],
+    ]) {
       const e = createEvent({ type: 't', metadata: { [key]: value } });
-      await assert.rejects(bus.publish('a', e), (err: unknown) => err instanceof BusError && err.code === 'invalid_envelope' && err.message.includes(`"${key}"`) && err.message.includes(`"${value}"`));
+      await assert.rejects(
+        bus.publish('a', e),
+        (err: unknown) =>
+          err instanceof BusError &&
+          err.code === 'invalid_envelope' &&
+          err.message.includes(`"${key}"`) &&
+          err.message.includes(`"${value}"`),
+      );
     }
     // An empty value counts as absent, not as malformed.
-    assert.equal((await bus.publish('a', createEvent({ type: 't', metadata: { 'loom.ttl_ms': '', hop: '' } }))).refused, undefined);
+    assert.equal(
+      (await bus.publish('a', createEvent({ type: 't', metadata: { 'loom.ttl_ms': '', hop: '' } }))).refused,
+      undefined,
+    );
     assert.equal(bus.stats().published, 1, 'refused-as-malformed events are not counted as published');
     await bus.close();
   });
@@ -104,7 +169,10 @@ describe('bus envelope enforcement: ttl and hops', () => {
     bus = new EventBus();
     const g = gate();
     const got: string[] = [];
-    bus.subscribe('t.q', async (d) => { await g.promise; got.push(payloadText(d.event)); });
+    bus.subscribe('t.q', async (d) => {
+      await g.promise;
+      got.push(payloadText(d.event));
+    });
     await bus.publish('t.q', createEvent({ type: 't', payload: 'holder' }));
     const shortLived = createEvent({ type: 't', payload: 'short', ttlMs: 300 });
     assert.equal((await bus.publish('t.q', shortLived)).queued, 1);
@@ -124,7 +192,7 @@ describe('bus envelope enforcement: ttl and hops', () => {
     await bus.publish('h.1', e);
     await until(() => got.length === 1);
     assert.equal(got[0].event.metadata['loom.hop'], '1');
-    assert.equal(e.metadata['loom.hop'], undefined, 'the caller\'s event is not mutated');
+    assert.equal(e.metadata['loom.hop'], undefined, "the caller's event is not mutated");
     await bus.publish('h.2', got[0].event);
     await until(() => got.length === 2);
     assert.equal(got[1].event.metadata['loom.hop'], '2');

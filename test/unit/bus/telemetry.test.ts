@@ -1,7 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { metrics, propagation, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DeliveryDropped, EventBus, createEvent, payloadText, type Delivery } from '../../../runtime/bus';
 import { tracingActive } from '../../../runtime/bus/tracing';
@@ -63,7 +68,14 @@ describe('bus telemetry through real OpenTelemetry SDKs', () => {
     const bus = new EventBus();
     const g = gate();
     let settled = 0;
-    bus.subscribe('d.>', async () => { await g.promise; settled++; }, { qos: 'batched', subscriber: 'slow-agent' });
+    bus.subscribe(
+      'd.>',
+      async () => {
+        await g.promise;
+        settled++;
+      },
+      { qos: 'batched', subscriber: 'slow-agent' },
+    );
     bus.subscribe('d.>', () => void settled++, { qos: 'realtime', subscriber: 'fast-agent' });
     await bus.publish('d.fresh', createEvent({ type: 't' }));
     await bus.publish('d.continued', createEvent({ type: 't', traceparent: incoming }));
@@ -75,16 +87,32 @@ describe('bus telemetry through real OpenTelemetry SDKs', () => {
     const publish = named('loom.bus.publish').find((s) => s.attributes['messaging.destination.name'] === 'd.fresh')!;
     const delivers = named('loom.bus.deliver');
     for (const d of delivers) assert.equal(d.kind, SpanKind.CONSUMER);
-    const of = (topic: string, subscriber: string) => delivers.find((d) => d.attributes['messaging.destination.name'] === topic && d.attributes['loom.bus.subscriber'] === subscriber)!;
-    assert.deepEqual(of('d.fresh', 'slow-agent').attributes, { 'messaging.destination.name': 'd.fresh', 'loom.bus.subscriber': 'slow-agent', 'loom.bus.qos': 'batched' });
+    const of = (topic: string, subscriber: string) =>
+      delivers.find(
+        (d) =>
+          d.attributes['messaging.destination.name'] === topic && d.attributes['loom.bus.subscriber'] === subscriber,
+      )!;
+    assert.deepEqual(of('d.fresh', 'slow-agent').attributes, {
+      'messaging.destination.name': 'd.fresh',
+      'loom.bus.subscriber': 'slow-agent',
+      'loom.bus.qos': 'batched',
+    });
     assert.equal(of('d.fresh', 'fast-agent').attributes['loom.bus.qos'], 'realtime');
     for (const subscriber of ['slow-agent', 'fast-agent']) {
       const fresh = of('d.fresh', subscriber);
       assert.equal(fresh.spanContext().traceId, publish.spanContext().traceId);
-      assert.equal(fresh.parentSpanContext?.spanId, publish.spanContext().spanId, 'a fresh event: child of its publish span');
+      assert.equal(
+        fresh.parentSpanContext?.spanId,
+        publish.spanContext().spanId,
+        'a fresh event: child of its publish span',
+      );
       const continued = of('d.continued', subscriber);
       assert.equal(continued.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
-      assert.equal(continued.parentSpanContext?.spanId, 'b7ad6b7169203331', 'an incoming trace: child of the traceparent it carries');
+      assert.equal(
+        continued.parentSpanContext?.spanId,
+        'b7ad6b7169203331',
+        'an incoming trace: child of the traceparent it carries',
+      );
       assert.equal(fresh.status.code, SpanStatusCode.UNSET);
       assert.equal(fresh.events.length, 0);
     }
@@ -97,10 +125,14 @@ describe('bus telemetry through real OpenTelemetry SDKs', () => {
     const bus = new EventBus({ maxHops: 3 });
     const g = gate();
     bus.subscribe('x.full', () => g.promise, { qos: 'realtime', queueSize: 1, subscriber: 'stuck' });
-    bus.subscribe('x.handler', (d) => {
-      if (payloadText(d.event) === 'boom') throw new Error('handler broke');
-      throw new DeliveryDropped('too_large', 'too big for the wire');
-    }, { subscriber: 'picky' });
+    bus.subscribe(
+      'x.handler',
+      (d) => {
+        if (payloadText(d.event) === 'boom') throw new Error('handler broke');
+        throw new DeliveryDropped('too_large', 'too big for the wire');
+      },
+      { subscriber: 'picky' },
+    );
     for (let i = 0; i < 3; i++) await bus.publish('x.full', createEvent({ type: 't', traceparent: incoming })); // 1 in the handler, 1 queued, 1 dropped
     await bus.publish('x.handler', createEvent({ type: 't', payload: 'boom' }));
     await bus.publish('x.handler', createEvent({ type: 't', payload: 'big' }));
@@ -109,24 +141,50 @@ describe('bus telemetry through real OpenTelemetry SDKs', () => {
 
     const drops = named('loom.bus.drop');
     const full = drops.find((s) => s.attributes['loom.bus.drop_reason'] === 'queue_full')!;
-    assert.deepEqual(full.attributes, { 'messaging.destination.name': 'x.full', 'loom.bus.subscriber': 'stuck', 'loom.bus.qos': 'realtime', 'loom.bus.drop_reason': 'queue_full' });
+    assert.deepEqual(full.attributes, {
+      'messaging.destination.name': 'x.full',
+      'loom.bus.subscriber': 'stuck',
+      'loom.bus.qos': 'realtime',
+      'loom.bus.drop_reason': 'queue_full',
+    });
     assert.equal(full.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
     const refused = drops.find((s) => s.attributes['loom.bus.drop_reason'] === 'hop_limit')!;
-    assert.deepEqual(refused.attributes, { 'messaging.destination.name': 'x.refused', 'loom.bus.drop_reason': 'hop_limit' });
+    assert.deepEqual(refused.attributes, {
+      'messaging.destination.name': 'x.refused',
+      'loom.bus.drop_reason': 'hop_limit',
+    });
     assert.equal(refused.parentSpanContext?.spanId, 'b7ad6b7169203331');
 
     const handled = named('loom.bus.deliver').filter((s) => s.attributes['loom.bus.subscriber'] === 'picky');
     const [broke, declined] = handled;
-    assert.deepEqual(broke.events.map((e) => [e.name, e.attributes?.['loom.bus.drop_reason'] ?? e.attributes?.['exception.message']]), [['loom.bus.drop', 'handler_error'], ['exception', 'handler broke']]);
+    assert.deepEqual(
+      broke.events.map((e) => [e.name, e.attributes?.['loom.bus.drop_reason'] ?? e.attributes?.['exception.message']]),
+      [
+        ['loom.bus.drop', 'handler_error'],
+        ['exception', 'handler broke'],
+      ],
+    );
     assert.equal(broke.status.code, SpanStatusCode.ERROR);
     assert.equal(broke.status.message, 'handler broke');
-    assert.deepEqual(declined.events.map((e) => [e.name, e.attributes?.['loom.bus.drop_reason']]), [['loom.bus.drop', 'too_large']]);
+    assert.deepEqual(
+      declined.events.map((e) => [e.name, e.attributes?.['loom.bus.drop_reason']]),
+      [['loom.bus.drop', 'too_large']],
+    );
     assert.equal(declined.status.code, SpanStatusCode.UNSET);
-    assert.equal(drops.some((s) => s.attributes['loom.bus.subscriber'] === 'picky'), false, 'no second span for a drop already on its delivery span');
+    assert.equal(
+      drops.some((s) => s.attributes['loom.bus.subscriber'] === 'picky'),
+      false,
+      'no second span for a drop already on its delivery span',
+    );
 
     // Closing drops what is still queued (reason closed).
     await bus.close();
-    assert.equal(named('loom.bus.drop').filter((s) => s.attributes['loom.bus.drop_reason'] === 'closed' && s.attributes['loom.bus.subscriber'] === 'stuck').length, 1);
+    assert.equal(
+      named('loom.bus.drop').filter(
+        (s) => s.attributes['loom.bus.drop_reason'] === 'closed' && s.attributes['loom.bus.subscriber'] === 'stuck',
+      ).length,
+      1,
+    );
     g.open();
     await provider.shutdown();
   });
@@ -148,12 +206,17 @@ describe('bus telemetry through real OpenTelemetry SDKs', () => {
 
     await reader.forceFlush();
     const sums = new Map<string, number>();
-    for (const rm of exporter.getMetrics()) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) {
-      for (const p of m.dataPoints) {
-        const key = m.descriptor.name + (p.attributes['reason'] ? `:${p.attributes['reason']}` : '') + (p.attributes['qos'] ? `:${p.attributes['qos']}` : '');
-        sums.set(key, (sums.get(key) ?? 0) + (p.value as number));
-      }
-    }
+    for (const rm of exporter.getMetrics())
+      for (const sm of rm.scopeMetrics)
+        for (const m of sm.metrics) {
+          for (const p of m.dataPoints) {
+            const key =
+              m.descriptor.name +
+              (p.attributes['reason'] ? `:${p.attributes['reason']}` : '') +
+              (p.attributes['qos'] ? `:${p.attributes['qos']}` : '');
+            sums.set(key, (sums.get(key) ?? 0) + (p.value as number));
+          }
+        }
     assert.equal(sums.get('loom.bus.published'), 6);
     assert.equal(sums.get('loom.bus.delivered:realtime'), 2);
     assert.equal(sums.get('loom.bus.dropped:queue_full'), 2);

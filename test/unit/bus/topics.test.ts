@@ -88,9 +88,15 @@ describe('bus topics: invalid topics and patterns', () => {
   ];
   for (const [topic, message] of badTopics) {
     it(`refuses topic ${JSON.stringify(topic).slice(0, 30)} with invalid_topic`, async () => {
-      assert.throws(() => assertTopic(topic), (e: unknown) => e instanceof BusError && e.code === 'invalid_topic' && message.test(e.message));
+      assert.throws(
+        () => assertTopic(topic),
+        (e: unknown) => e instanceof BusError && e.code === 'invalid_topic' && message.test(e.message),
+      );
       const bus = new EventBus();
-      await assert.rejects(bus.publish(topic as string, createEvent({ type: 't' })), (e: unknown) => e instanceof BusError && e.code === 'invalid_topic');
+      await assert.rejects(
+        bus.publish(topic as string, createEvent({ type: 't' })),
+        (e: unknown) => e instanceof BusError && e.code === 'invalid_topic',
+      );
       await bus.close();
     });
   }

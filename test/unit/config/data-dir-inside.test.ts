@@ -1,7 +1,18 @@
 // [runtime] data_dir stays inside the workspace: refused spellings (loom.toml and overrides,
 // trusted or not), dataDirOf's fallback, and openDataDir's real-path check and modes.
 import { strict as assert } from 'node:assert';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, dataDirOf, loadConfig } from '../../../runtime/config';
@@ -44,12 +55,18 @@ describe('config: data_dir stays inside the workspace', () => {
     it(`loom.toml data_dir = ${JSON.stringify(spelling)} is refused, trusted or not`, async () => {
       toml(spelling);
       await assert.rejects(loadConfig(ws), isDataDirError(/^loom\.toml:\d+:\d+: /, why));
-      await assert.rejects(loadConfig(ws, { runtime: { trusted: false } }), isDataDirError(/^loom\.toml:\d+:\d+: /, why));
+      await assert.rejects(
+        loadConfig(ws, { runtime: { trusted: false } }),
+        isDataDirError(/^loom\.toml:\d+:\d+: /, why),
+      );
     });
 
     it(`overrides data_dir ${JSON.stringify(spelling)} is refused, trusted or not`, async () => {
       await assert.rejects(loadConfig(ws, { runtime: { dataDir: spelling } }), isDataDirError(/^overrides: /, why));
-      await assert.rejects(loadConfig(ws, { runtime: { dataDir: spelling, trusted: false } }), isDataDirError(/^overrides: /, why));
+      await assert.rejects(
+        loadConfig(ws, { runtime: { dataDir: spelling, trusted: false } }),
+        isDataDirError(/^overrides: /, why),
+      );
     });
   }
 
@@ -57,16 +74,25 @@ describe('config: data_dir stays inside the workspace', () => {
     toml('state');
     await assert.rejects(loadConfig(ws, { runtime: { dataDir: '../x' } }), isDataDirError(/^overrides: /, /leads out/));
     toml('/abs');
-    await assert.rejects(loadConfig(ws, { runtime: { dataDir: 'state' } }), isDataDirError(/^loom\.toml:\d+:\d+: /, /absolute/));
+    await assert.rejects(
+      loadConfig(ws, { runtime: { dataDir: 'state' } }),
+      isDataDirError(/^loom\.toml:\d+:\d+: /, /absolute/),
+    );
   });
 
   it('says why: the token and the store would be outside what the tools protect', async () => {
     toml('../elsewhere');
-    await assert.rejects(loadConfig(ws), /runtime\.data_dir: leads out of the workspace with "\.\." \(got "\.\.\/elsewhere"\): it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect/);
+    await assert.rejects(
+      loadConfig(ws),
+      /runtime\.data_dir: leads out of the workspace with "\.\." \(got "\.\.\/elsewhere"\): it must name a folder inside the workspace, or the runtime would keep its token and store outside the folder the tools protect/,
+    );
   });
 
   it('a data_dir override that is not a string is refused naming the key', async () => {
-    await assert.rejects(loadConfig(ws, { runtime: { dataDir: 5 as unknown as string } }), isDataDirError(/^overrides: /, /non-empty folder name \(got 5\)/));
+    await assert.rejects(
+      loadConfig(ws, { runtime: { dataDir: 5 as unknown as string } }),
+      isDataDirError(/^overrides: /, /non-empty folder name \(got 5\)/),
+    );
   });
 
   for (const spelling of ACCEPTED) {
@@ -112,16 +138,25 @@ describe('config: data_dir stays inside the workspace', () => {
       mkdirSync(outside);
       const modeBefore = statSync(outside).mode;
       symlinkSync(outside, join(ws, '.loom'));
-      await assert.rejects(openDataDir(ws, '.loom'), isDataDirError(/: /, new RegExp(`leads to ${outside} through a symbolic link, outside the workspace`)));
+      await assert.rejects(
+        openDataDir(ws, '.loom'),
+        isDataDirError(/: /, new RegExp(`leads to ${outside} through a symbolic link, outside the workspace`)),
+      );
       symlinkSync(outside, join(ws, 'link'));
-      await assert.rejects(openDataDir(ws, 'link/deeper/loom'), isDataDirError(/: /, /through a symbolic link, outside the workspace/));
+      await assert.rejects(
+        openDataDir(ws, 'link/deeper/loom'),
+        isDataDirError(/: /, /through a symbolic link, outside the workspace/),
+      );
       assert.deepEqual(readdirSync(outside), []);
       assert.equal(statSync(outside).mode, modeBefore);
     });
 
     it('refuses a symbolic link to the workspace itself and one that leads nowhere', async () => {
       symlinkSync(ws, join(ws, 'self'));
-      await assert.rejects(openDataDir(ws, 'self'), isDataDirError(/: /, /leads to the workspace itself through a symbolic link/));
+      await assert.rejects(
+        openDataDir(ws, 'self'),
+        isDataDirError(/: /, /leads to the workspace itself through a symbolic link/),
+      );
       symlinkSync(join(base, 'missing'), join(ws, 'dangling'));
       await assert.rejects(openDataDir(ws, 'dangling'), isDataDirError(/: /, /cannot be resolved/));
       assert.equal(existsSync(join(base, 'missing')), false);
@@ -139,7 +174,10 @@ describe('config: data_dir stays inside the workspace', () => {
       if (process.getuid?.() !== 0) this.skip(); // only root can give a folder away
       mkdirSync(join(ws, '.loom'), { mode: 0o700 });
       chownSync(join(ws, '.loom'), 65534, 65534);
-      await assert.rejects(openDataDir(ws, '.loom'), isDataDirError(/: /, /belongs to uid 65534, not to the user running the runtime/));
+      await assert.rejects(
+        openDataDir(ws, '.loom'),
+        isDataDirError(/: /, /belongs to uid 65534, not to the user running the runtime/),
+      );
     });
   });
 });

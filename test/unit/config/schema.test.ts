@@ -16,12 +16,18 @@ interface Case {
   toml: string;
   problems: string[];
 }
-const CORPUS: Case[] = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/config-errors/cases.json'), 'utf8')).cases;
+const CORPUS: Case[] = JSON.parse(
+  readFileSync(path.join(ROOT, 'test/fixtures/config-errors/cases.json'), 'utf8'),
+).cases;
 
 describe('config: the schema file', () => {
   for (const file of SCHEMA_FILES) {
     it(`${file} is what the zod schema generates (else: npm run gen:schema)`, () => {
-      assert.equal(readFileSync(path.join(ROOT, file), 'utf8'), loomTomlSchemaText(), `${file} is out of date: run npm run gen:schema`);
+      assert.equal(
+        readFileSync(path.join(ROOT, file), 'utf8'),
+        loomTomlSchemaText(),
+        `${file} is out of date: run npm run gen:schema`,
+      );
     });
   }
 
@@ -38,18 +44,21 @@ describe('config: the shared corpus of bad files (test/fixtures/config-errors)',
   it('has cases across the tables, [mcp.*] and [llm.*] included', () => {
     const keys = CORPUS.flatMap((c) => c.problems.map((p) => p.split(': ')[1]!.split('.')[0]));
     assert.ok(CORPUS.filter((c) => c.problems.length).length >= 10);
-    for (const table of ['runtime', 'bridge', 'agents', 'mcp', 'llm']) assert.ok(keys.includes(table), `no case for [${table}]`);
+    for (const table of ['runtime', 'bridge', 'agents', 'mcp', 'llm'])
+      assert.ok(keys.includes(table), `no case for [${table}]`);
   });
 
-  it('tells a single MCP server\'s problem (the runtime starts without that server) from the others', () => {
+  it("tells a single MCP server's problem (the runtime starts without that server) from the others", () => {
     for (const key of ['mcp.github.command', 'mcp."a b".url', 'mcp.x']) assert.ok(isMcpServerKey(key), key);
-    for (const key of ['mcp', 'mcp.settings.headless_ask', 'mcp.serve', 'llm.x.model', 'mcpx.y']) assert.ok(!isMcpServerKey(key), key);
+    for (const key of ['mcp', 'mcp.settings.headless_ask', 'mcp.serve', 'llm.x.model', 'mcpx.y'])
+      assert.ok(!isMcpServerKey(key), key);
   });
 
   for (const c of CORPUS) {
     it(`${c.name}: the runtime says what the corpus says`, async () => {
       const ws = await fs.mkdtemp(path.join(os.tmpdir(), 'loom-corpus-'));
-      const lines = (ps: ConfigProblem[]) => (ps.length ? new ConfigError(path.join(ws, 'loom.toml'), 'loom.toml', ps).message.split('\n') : []);
+      const lines = (ps: ConfigProblem[]) =>
+        ps.length ? new ConfigError(path.join(ws, 'loom.toml'), 'loom.toml', ps).message.split('\n') : [];
       try {
         await fs.writeFile(path.join(ws, 'loom.toml'), c.toml);
         // The check the runtime's loader and the extension's Problems panel share.
@@ -66,8 +75,11 @@ describe('config: the shared corpus of bad files (test/fixtures/config-errors)',
         assert.deepEqual(loaded.stopped.sort(), lines(problems).sort());
         // ...which the MCP part reports (that server failed, the others run) in the same words.
         if (loaded.config && mcpServerProblems.length) {
-          const reported = parseMcpConfig(loaded.config.mcp, ws).problems.map((p) => p.message).join('\n');
-          for (const p of mcpServerProblems) assert.ok(reported.includes(`${p.key}: ${p.message}`), `${p.key}: ${p.message}\nnot in:\n${reported}`);
+          const reported = parseMcpConfig(loaded.config.mcp, ws)
+            .problems.map((p) => p.message)
+            .join('\n');
+          for (const p of mcpServerProblems)
+            assert.ok(reported.includes(`${p.key}: ${p.message}`), `${p.key}: ${p.message}\nnot in:\n${reported}`);
         }
       } finally {
         await fs.rm(ws, { recursive: true, force: true });

@@ -73,7 +73,10 @@ describe('contract: errors', () => {
       assert.equal((err as LoomError).code, code, err.constructor.name);
       assert.equal(err.name, name, err.constructor.name);
     }
-    assert.equal(new ConfigError('/x/loom.toml', 'loom.toml', [{ key: 'agents', message: 'm4', line: 3 }]).message, 'loom.toml:3:1: agents: m4');
+    assert.equal(
+      new ConfigError('/x/loom.toml', 'loom.toml', [{ key: 'agents', message: 'm4', line: 3 }]).message,
+      'loom.toml:3:1: agents: m4',
+    );
     assert.equal(new StatusError(3, 'm9').status, 3);
     assert.equal(new ToolFailure('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', 'x').status, 'TOOL_INVALID_ARGUMENTS');
   });

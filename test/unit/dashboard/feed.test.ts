@@ -10,19 +10,42 @@ const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 function setup() {
   const bus = new EventBus();
   const tools = new DefaultToolRegistry({ defaultTimeoutMs: 1000, log: silentLogger });
-  tools.register({ name: 'test:echo', description: 'echo', parametersSchema: { type: 'object' }, provider: 'native' }, async (args) => args);
-  const agents = [{ agentId: 'a1', state: 'connected', topics: ['x.>'], tools: [], metadata: {}, lastHeartbeatMs: 1, pid: 0, restarts: 0, supervised: false, lastError: '' }];
+  tools.register(
+    { name: 'test:echo', description: 'echo', parametersSchema: { type: 'object' }, provider: 'native' },
+    async (args) => args,
+  );
+  const agents = [
+    {
+      agentId: 'a1',
+      state: 'connected',
+      topics: ['x.>'],
+      tools: [],
+      metadata: {},
+      lastHeartbeatMs: 1,
+      pid: 0,
+      restarts: 0,
+      supervised: false,
+      lastError: '',
+    },
+  ];
   const feed = new Feed({ bus, tools, agents: () => agents, storeBytes: async () => 1234, startedAtMs: Date.now() });
   return { bus, tools, feed };
 }
 
 /** Collects updates until `until` holds for the collected list. */
-function collect(feed: Feed, opts: Parameters<Feed['listen']>[1], until: (u: FeedUpdate[]) => boolean): Promise<FeedUpdate[]> {
+function collect(
+  feed: Feed,
+  opts: Parameters<Feed['listen']>[1],
+  until: (u: FeedUpdate[]) => boolean,
+): Promise<FeedUpdate[]> {
   const got: FeedUpdate[] = [];
   return new Promise((resolve) => {
     const sub = feed.listen((u) => {
       got.push(u);
-      if (until(got)) { sub.dispose(); resolve(got); }
+      if (until(got)) {
+        sub.dispose();
+        resolve(got);
+      }
     }, opts);
   });
 }
@@ -48,7 +71,10 @@ describe('dashboard feed', () => {
     const sent = events(updates);
     const omitted = updates.reduce((n, u) => n + Number(u.eventsOmitted), 0);
     assert.equal(sent.length + omitted, 100, 'every event is either sent or counted');
-    assert.ok(updates.every((u) => (u.events ?? []).length <= 10), 'no update carries more than maxEvents');
+    assert.ok(
+      updates.every((u) => (u.events ?? []).length <= 10),
+      'no update carries more than maxEvents',
+    );
     assert.equal(sent.at(-1)?.topic, 'x.n99', 'the newest event is kept');
     assert.ok(omitted >= 90 - 10 * updates.length);
     feed.close();
@@ -61,7 +87,10 @@ describe('dashboard feed', () => {
     await bus.publish('timer.tick', createEvent({ type: 'tick' }));
     await bus.publish('fs.changed', createEvent({ type: 'fs.changed', payload: { path: 'a.txt' } }));
     const sent = events(await got);
-    assert.deepEqual(sent.map((e) => e.topic), ['fs.changed']);
+    assert.deepEqual(
+      sent.map((e) => e.topic),
+      ['fs.changed'],
+    );
     assert.equal(sent[0].qos, 'QOS_REALTIME');
     feed.close();
   });
@@ -79,17 +108,34 @@ describe('dashboard feed', () => {
 
   it('records tool calls with status and duration, and spans for traced calls and events', async () => {
     const { bus, tools, feed } = setup();
-    const got = collect(feed, { intervalMs: 50 }, (u) => u.flatMap((x) => x.toolCalls ?? []).length >= 2 && u.flatMap((x) => x.spans ?? []).length >= 2);
+    const got = collect(
+      feed,
+      { intervalMs: 50 },
+      (u) => u.flatMap((x) => x.toolCalls ?? []).length >= 2 && u.flatMap((x) => x.spans ?? []).length >= 2,
+    );
     await new Promise((r) => setTimeout(r, 10));
     await tools.call({ name: 'test:echo', arguments: { a: 1 }, caller: 'agent-x', headers: { traceparent: TRACE } });
     await tools.call({ name: 'test:missing', arguments: {}, caller: 'agent-x' });
     await bus.publish('traced.topic', createEvent({ type: 't', metadata: { traceparent: TRACE } }));
     const us = await got;
     const calls = us.flatMap((u) => u.toolCalls ?? []);
-    assert.deepEqual(calls.map((c) => [c.name, c.caller, c.status]), [['test:echo', 'agent-x', 'TOOL_OK'], ['test:missing', 'agent-x', 'TOOL_NOT_FOUND']]);
+    assert.deepEqual(
+      calls.map((c) => [c.name, c.caller, c.status]),
+      [
+        ['test:echo', 'agent-x', 'TOOL_OK'],
+        ['test:missing', 'agent-x', 'TOOL_NOT_FOUND'],
+      ],
+    );
     assert.ok(calls.every((c) => typeof c.durationMs === 'number' && c.durationMs >= 0));
     const spans = us.flatMap((u) => u.spans ?? []);
-    assert.ok(spans.some((s) => s.name === 'tool test:echo' && s.parentSpanId === 'b7ad6b7169203331' && s.traceId === '0af7651916cd43dd8448eb211c80319c'));
+    assert.ok(
+      spans.some(
+        (s) =>
+          s.name === 'tool test:echo' &&
+          s.parentSpanId === 'b7ad6b7169203331' &&
+          s.traceId === '0af7651916cd43dd8448eb211c80319c',
+      ),
+    );
     assert.ok(spans.some((s) => s.name === 'publish traced.topic'));
     const last = us.at(-1)!;
     assert.equal(Number(last.stats?.toolCalls), 2);
@@ -109,11 +155,23 @@ describe('dashboard feed', () => {
 
   it('keeps the newest events for a dashboard that opens later: its first update carries them', async () => {
     const { bus, feed } = setup();
-    for (let i = 1; i <= 10; i++) await bus.publish(i % 2 ? 'x.odd' : 'x.even', createEvent({ type: 'n', payload: { i } }));
+    for (let i = 1; i <= 10; i++)
+      await bus.publish(i % 2 ? 'x.odd' : 'x.even', createEvent({ type: 'n', payload: { i } }));
     const [first] = await collect(feed, { intervalMs: 10_000, backlog: 4 }, (u) => u.length >= 1);
-    assert.deepEqual(first!.events!.map((e) => Number(e.seq)), [7, 8, 9, 10], 'the newest four, in order');
-    const [filtered] = await collect(feed, { intervalMs: 10_000, backlog: 100, topicFilter: 'x.even' }, (u) => u.length >= 1);
-    assert.deepEqual(filtered!.events!.map((e) => e.topic), Array(5).fill('x.even'));
+    assert.deepEqual(
+      first!.events!.map((e) => Number(e.seq)),
+      [7, 8, 9, 10],
+      'the newest four, in order',
+    );
+    const [filtered] = await collect(
+      feed,
+      { intervalMs: 10_000, backlog: 100, topicFilter: 'x.even' },
+      (u) => u.length >= 1,
+    );
+    assert.deepEqual(
+      filtered!.events!.map((e) => e.topic),
+      Array(5).fill('x.even'),
+    );
     const [none] = await collect(feed, { intervalMs: 10_000 }, (u) => u.length >= 1);
     assert.deepEqual(none!.events, [], 'no backlog unless asked');
     feed.close();
@@ -123,7 +181,10 @@ describe('dashboard feed', () => {
     const { bus, feed } = setup();
     for (let i = 0; i < 3; i++) await bus.publish('x.y', createEvent({ type: 'n', payload: {} }));
     const [resumed] = await collect(feed, { intervalMs: 10_000, backlog: 500, afterSeq: 1 }, (u) => u.length >= 1);
-    assert.deepEqual(resumed!.events!.map((e) => Number(e.seq)), [2, 3]);
+    assert.deepEqual(
+      resumed!.events!.map((e) => Number(e.seq)),
+      [2, 3],
+    );
     assert.equal(Number(resumed!.eventsMissed), 0);
     // More than the feed keeps: a page hidden since seq 3 missed everything older than the kept window.
     for (let i = 0; i < BACKLOG_KEPT + 120; i++) await bus.publish('x.y', createEvent({ type: 'n', payload: {} }));
@@ -136,20 +197,30 @@ describe('dashboard feed', () => {
 
   it('refuses a backlog beyond what it keeps, naming the option', () => {
     const { feed } = setup();
-    assert.throws(() => feed.listen(() => {}, { backlog: BACKLOG_KEPT + 1 }), /backlog must be an integer from 0 to 500/);
+    assert.throws(
+      () => feed.listen(() => {}, { backlog: BACKLOG_KEPT + 1 }),
+      /backlog must be an integer from 0 to 500/,
+    );
     assert.throws(() => feed.listen(() => {}, { afterSeq: -1 }), /afterSeq must be an integer from 0/);
     feed.close();
   });
 });
 
 describe('feed to a slow reader (skipWhileBlocked)', () => {
-  const update = (n: number, omitted = 0): FeedUpdate => ({ timestampMs: n, events: Array.from({ length: n }, () => ({ topic: 'x' })), eventsOmitted: omitted });
+  const update = (n: number, omitted = 0): FeedUpdate => ({
+    timestampMs: n,
+    events: Array.from({ length: n }, () => ({ topic: 'x' })),
+    eventsOmitted: omitted,
+  });
 
   it('skips updates while the last write has not drained, and counts their events in the next one', () => {
     const written: FeedUpdate[] = [];
     let resume: (() => void) | undefined;
     let full = false;
-    const send = skipWhileBlocked((u) => (written.push(u), !full), (r) => (resume = r));
+    const send = skipWhileBlocked(
+      (u) => (written.push(u), !full),
+      (r) => (resume = r),
+    );
     full = true;
     send(update(3)); // written; the stream is now full
     send(update(4)); // skipped

@@ -7,8 +7,18 @@ import type { FeedUpdateWire } from '../../../runtime/contract/dashboard';
 
 function update(t: number, published: Record<string, number>): FeedUpdateWire {
   return {
-    timestampMs: t, events: [], eventsOmitted: 0, toolCalls: [], spans: [],
-    stats: { agents: [], mcpServers: [], subscriptions: [], storeBytes: 0, topics: Object.entries(published).map(([topic, n]) => ({ topic, published: n, delivered: n, dropped: {} })) },
+    timestampMs: t,
+    events: [],
+    eventsOmitted: 0,
+    toolCalls: [],
+    spans: [],
+    stats: {
+      agents: [],
+      mcpServers: [],
+      subscriptions: [],
+      storeBytes: 0,
+      topics: Object.entries(published).map(([topic, n]) => ({ topic, published: n, delivered: n, dropped: {} })),
+    },
   } as unknown as FeedUpdateWire;
 }
 

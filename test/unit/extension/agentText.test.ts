@@ -13,8 +13,14 @@ describe('Agents tree row text', () => {
 
   it('describes a connected agent with pid, restarts and heartbeat, and a stopped one without heartbeat', () => {
     const now = 50_000;
-    assert.equal(agentDescription({ state: 'connected', pid: 42, restarts: 1, lastHeartbeatMs: 47_000 }, now), 'connected · pid 42 · 1 restart · heartbeat 3s ago');
-    assert.equal(agentDescription({ state: 'stopped', pid: 0, restarts: 2, lastHeartbeatMs: 47_000 }, now), 'stopped · 2 restarts');
+    assert.equal(
+      agentDescription({ state: 'connected', pid: 42, restarts: 1, lastHeartbeatMs: 47_000 }, now),
+      'connected · pid 42 · 1 restart · heartbeat 3s ago',
+    );
+    assert.equal(
+      agentDescription({ state: 'stopped', pid: 0, restarts: 2, lastHeartbeatMs: 47_000 }, now),
+      'stopped · 2 restarts',
+    );
     assert.equal(agentDescription(undefined, now), 'not started');
   });
 });

@@ -15,7 +15,10 @@ describe('listAgentEntries', () => {
   afterEach(() => rmSync(ws, { recursive: true, force: true }));
 
   it('lists declared agents (env naming keys only the runtime has) and the scripts no declaration runs', async () => {
-    writeFileSync(join(ws, 'loom.toml'), '[agents.watch]\ncommand = "python"\nargs = ["agents/watcher.py"]\nenv = { KEY = "${LOOM_CATALOG_TEST_UNSET_KEY}" }\n');
+    writeFileSync(
+      join(ws, 'loom.toml'),
+      '[agents.watch]\ncommand = "python"\nargs = ["agents/watcher.py"]\nenv = { KEY = "${LOOM_CATALOG_TEST_UNSET_KEY}" }\n',
+    );
     assert.deepEqual(await listAgentEntries(ws), [
       { id: 'watch', source: 'config', script: 'agents/watcher.py' },
       { id: 'solo', source: 'script', script: 'agents/solo.py' },
@@ -31,6 +34,9 @@ describe('listAgentEntries', () => {
 
   it('names loom.toml and the key when the file is wrong', async () => {
     writeFileSync(join(ws, 'loom.toml'), '[agents.watch]\ncommand = "python"\nrestart = "sometimes"\n');
-    await assert.rejects(listAgentEntries(ws), /cannot list the agents: loom.toml has problems:\n.*loom\.toml.*agents\.watch\.restart/);
+    await assert.rejects(
+      listAgentEntries(ws),
+      /cannot list the agents: loom.toml has problems:\n.*loom\.toml.*agents\.watch\.restart/,
+    );
   });
 });

@@ -11,7 +11,11 @@ describe('needsConfirmation', () => {
   let registry: ListedTool[];
 
   /** A tool another provider registers, as the wire lists it. */
-  const other = (name: string, provider: ToolDefinition['provider'], metadata: Record<string, string> = {}): ListedTool =>
+  const other = (
+    name: string,
+    provider: ToolDefinition['provider'],
+    metadata: Record<string, string> = {},
+  ): ListedTool =>
     toolToWire({ name, description: name, parametersSchema: { type: 'object' }, provider, metadata }) as ListedTool;
 
   before(() => {
@@ -40,19 +44,38 @@ describe('needsConfirmation', () => {
   });
 
   it("lets the runtime's read tools (and their aliases) and tools that declare reading run without asking", () => {
-    for (const name of ['fs:read', 'fs:read_file', 'fs:list', 'fs:list_dir', 'weather:get', 'editor:selection', 'mcp:files.read', 'agent:lookup']) {
+    for (const name of [
+      'fs:read',
+      'fs:read_file',
+      'fs:list',
+      'fs:list_dir',
+      'weather:get',
+      'editor:selection',
+      'mcp:files.read',
+      'agent:lookup',
+    ]) {
       assert.equal(needsConfirmation(name, registry), false, name);
     }
   });
 
   it("asks for tools that write or execute: Loom's own list, their aliases, loom.kind, MCP's destructive hint", () => {
-    for (const name of ['fs:write', 'fs:write_file', 'fs:delete', 'system:shell', 'editor:insert', 'editor:replace', 'mcp:files.rm', 'agent:deploy']) {
+    for (const name of [
+      'fs:write',
+      'fs:write_file',
+      'fs:delete',
+      'system:shell',
+      'editor:insert',
+      'editor:replace',
+      'mcp:files.rm',
+      'agent:deploy',
+    ]) {
       assert.equal(needsConfirmation(name, registry), true, name);
     }
   });
 
   it('asks for a tool of an agent or an MCP server that states no kind (the runtime would call it a reader)', () => {
-    for (const name of ['agent:anything', 'mcp:files.stat']) assert.equal(needsConfirmation(name, registry), true, name);
+    for (const name of ['agent:anything', 'mcp:files.stat'])
+      assert.equal(needsConfirmation(name, registry), true, name);
   });
 
   it('asks for a tool the registry does not list, or one listed under another provider than the runtime', () => {

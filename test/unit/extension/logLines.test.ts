@@ -36,14 +36,32 @@ describe('runtime output lines', () => {
     assert.deepEqual(parseRuntimeLine('Error: crashed', 'stderr'), { level: 'warn', text: 'Error: crashed' });
     assert.deepEqual(parseRuntimeLine('hello', 'stdout'), { level: 'info', text: 'hello' });
     assert.deepEqual(parseRuntimeLine('{not json', 'stdout'), { level: 'info', text: '{not json' });
-    assert.deepEqual(parseRuntimeLine('{"level":"error"}', 'stderr'), { level: 'warn', text: '{"level":"error"}' }, 'no msg: not a log record');
+    assert.deepEqual(
+      parseRuntimeLine('{"level":"error"}', 'stderr'),
+      { level: 'warn', text: '{"level":"error"}' },
+      'no msg: not a log record',
+    );
   });
 
   it("tells where a process's stderr goes: a file, or a pipe another process reads", () => {
-    assert.equal(stderrTarget(1, () => '/w/.loom/runtime.log'), '/w/.loom/runtime.log');
-    assert.equal(stderrTarget(1, () => 'pipe:[1234]'), 'pipe');
-    assert.equal(stderrTarget(1, () => 'socket:[99]'), 'pipe');
-    assert.equal(stderrTarget(1, () => { throw new Error('ENOENT'); }), undefined);
+    assert.equal(
+      stderrTarget(1, () => '/w/.loom/runtime.log'),
+      '/w/.loom/runtime.log',
+    );
+    assert.equal(
+      stderrTarget(1, () => 'pipe:[1234]'),
+      'pipe',
+    );
+    assert.equal(
+      stderrTarget(1, () => 'socket:[99]'),
+      'pipe',
+    );
+    assert.equal(
+      stderrTarget(1, () => {
+        throw new Error('ENOENT');
+      }),
+      undefined,
+    );
     if (process.platform === 'linux') assert.ok(stderrTarget(process.pid, readlinkSync));
   });
 });
@@ -58,7 +76,12 @@ describe('tailFile', () => {
     writeFileSync(file, 'old line\n');
     const seen: string[] = [];
     let resets = 0;
-    const tail = tailFile(file, 9, (l) => seen.push(l), () => resets++);
+    const tail = tailFile(
+      file,
+      9,
+      (l) => seen.push(l),
+      () => resets++,
+    );
     try {
       appendFileSync(file, 'first\nsec');
       await until('the first line', () => (seen.length === 1 ? true : undefined));

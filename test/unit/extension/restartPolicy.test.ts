@@ -7,18 +7,36 @@ import { SETTING_APPLIES, classifySettingChange } from '../../../extension/setti
 describe('settings: restart or live', () => {
   it('the settings handed to the runtime at launch need a restart; debounces and UI apply at once', () => {
     const changed = new Set(['loom.shell.allow', 'loom.bus.queueSizes', 'loom.editor.changeDebounceMs']);
-    assert.deepEqual(classifySettingChange((s) => changed.has(s)), { restart: ['loom.shell.allow', 'loom.bus.queueSizes'], live: ['loom.editor.changeDebounceMs'] });
+    assert.deepEqual(
+      classifySettingChange((s) => changed.has(s)),
+      { restart: ['loom.shell.allow', 'loom.bus.queueSizes'], live: ['loom.editor.changeDebounceMs'] },
+    );
   });
 
   it('a change of the whole section affects every setting', () => {
     const all = classifySettingChange((s) => 'loom'.startsWith(s) || s.startsWith('loom.'));
-    assert.deepEqual(all.restart, ['loom.runtime.port', 'loom.runtime.keepAlive', 'loom.pythonPath', 'loom.shell.allow', 'loom.watcher.include', 'loom.bus.queueSizes']);
-    assert.deepEqual(all.live, ['loom.runtime.autoStart', 'loom.editor.changeDebounceMs', 'loom.editor.selectionDebounceMs', 'loom.editor.sendFullText']);
+    assert.deepEqual(all.restart, [
+      'loom.runtime.port',
+      'loom.runtime.keepAlive',
+      'loom.pythonPath',
+      'loom.shell.allow',
+      'loom.watcher.include',
+      'loom.bus.queueSizes',
+    ]);
+    assert.deepEqual(all.live, [
+      'loom.runtime.autoStart',
+      'loom.editor.changeDebounceMs',
+      'loom.editor.selectionDebounceMs',
+      'loom.editor.sendFullText',
+    ]);
     assert.equal(all.restart.length + all.live.length, Object.keys(SETTING_APPLIES).length);
   });
 
-  it('another extension\'s setting is none of these', () => {
-    assert.deepEqual(classifySettingChange((s) => s === 'editor.fontSize'), { restart: [], live: [] });
+  it("another extension's setting is none of these", () => {
+    assert.deepEqual(
+      classifySettingChange((s) => s === 'editor.fontSize'),
+      { restart: [], live: [] },
+    );
   });
 });
 

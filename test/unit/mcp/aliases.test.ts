@@ -15,7 +15,10 @@ import { makeFixture, type Fixture } from '../tools/helpers';
 
 describe('tool aliases', () => {
   it('map the reference names onto Loom tools', () => {
-    assert.deepEqual({ ...ALIASES }, { 'fs:read_file': 'fs:read', 'fs:write_file': 'fs:write', 'fs:list_dir': 'fs:list' });
+    assert.deepEqual(
+      { ...ALIASES },
+      { 'fs:read_file': 'fs:read', 'fs:write_file': 'fs:write', 'fs:list_dir': 'fs:list' },
+    );
     assert.equal(canonicalToolName('fs:write_file'), 'fs:write');
     assert.equal(canonicalToolName('fs:write'), 'fs:write');
     assert.equal(canonicalToolName('toString'), 'toString', 'an Object.prototype key is no alias');
@@ -30,8 +33,11 @@ describe('tool aliases', () => {
   });
 
   describe('[mcp.serve] tool_policy', () => {
-    const policy = (toolPolicy: Record<string, 'allow' | 'ask' | 'deny'>, name: string, servePolicy?: 'allow' | 'ask' | 'deny') =>
-      servedToolPolicy({ toolPolicy, policy: servePolicy })({ name });
+    const policy = (
+      toolPolicy: Record<string, 'allow' | 'ask' | 'deny'>,
+      name: string,
+      servePolicy?: 'allow' | 'ask' | 'deny',
+    ) => servedToolPolicy({ toolPolicy, policy: servePolicy })({ name });
 
     it('by default asks for an alias of a write tool, as for the tool', () => {
       assert.deepEqual(policy({}, 'fs:write_file'), { policy: 'ask', source: 'the mcp.serve default for write tools' });
@@ -39,29 +45,73 @@ describe('tool aliases', () => {
     });
 
     it('an entry naming the tool applies to its aliases; one naming only an alias leaves the tool alone', () => {
-      assert.deepEqual(policy({ 'fs:write': 'deny' }, 'fs:write_file'), { policy: 'deny', source: 'mcp.serve.tool_policy."fs:write"' });
-      assert.deepEqual(policy({ 'fs:read': 'deny' }, 'fs:read_file', 'allow'), { policy: 'deny', source: 'mcp.serve.tool_policy."fs:read"' });
-      assert.deepEqual(policy({ 'fs:write_file': 'deny' }, 'fs:write_file'), { policy: 'deny', source: 'mcp.serve.tool_policy."fs:write_file"' });
-      assert.deepEqual(policy({ 'fs:write_file': 'deny' }, 'fs:write'), { policy: 'ask', source: 'the mcp.serve default for write tools' });
+      assert.deepEqual(policy({ 'fs:write': 'deny' }, 'fs:write_file'), {
+        policy: 'deny',
+        source: 'mcp.serve.tool_policy."fs:write"',
+      });
+      assert.deepEqual(policy({ 'fs:read': 'deny' }, 'fs:read_file', 'allow'), {
+        policy: 'deny',
+        source: 'mcp.serve.tool_policy."fs:read"',
+      });
+      assert.deepEqual(policy({ 'fs:write_file': 'deny' }, 'fs:write_file'), {
+        policy: 'deny',
+        source: 'mcp.serve.tool_policy."fs:write_file"',
+      });
+      assert.deepEqual(policy({ 'fs:write_file': 'deny' }, 'fs:write'), {
+        policy: 'ask',
+        source: 'the mcp.serve default for write tools',
+      });
     });
 
     it('an alias is never looser than its tool: where both have an exact entry, the stricter holds', () => {
-      assert.deepEqual(policy({ 'fs:write': 'deny', 'fs:write_file': 'allow' }, 'fs:write_file'), { policy: 'deny', source: 'mcp.serve.tool_policy."fs:write"' });
-      assert.deepEqual(policy({ 'fs:write': 'allow', 'fs:write_file': 'ask' }, 'fs:write_file'), { policy: 'ask', source: 'mcp.serve.tool_policy."fs:write_file"' });
-      assert.deepEqual(policy({ 'fs:write': 'ask', 'fs:write_file': 'ask' }, 'fs:write_file'), { policy: 'ask', source: 'mcp.serve.tool_policy."fs:write_file"' }, 'a tie names the called name');
-      assert.deepEqual(policy({ 'fs:write': 'allow', 'fs:write_file': 'deny' }, 'fs:write'), { policy: 'allow', source: 'mcp.serve.tool_policy."fs:write"' });
+      assert.deepEqual(policy({ 'fs:write': 'deny', 'fs:write_file': 'allow' }, 'fs:write_file'), {
+        policy: 'deny',
+        source: 'mcp.serve.tool_policy."fs:write"',
+      });
+      assert.deepEqual(policy({ 'fs:write': 'allow', 'fs:write_file': 'ask' }, 'fs:write_file'), {
+        policy: 'ask',
+        source: 'mcp.serve.tool_policy."fs:write_file"',
+      });
+      assert.deepEqual(
+        policy({ 'fs:write': 'ask', 'fs:write_file': 'ask' }, 'fs:write_file'),
+        { policy: 'ask', source: 'mcp.serve.tool_policy."fs:write_file"' },
+        'a tie names the called name',
+      );
+      assert.deepEqual(policy({ 'fs:write': 'allow', 'fs:write_file': 'deny' }, 'fs:write'), {
+        policy: 'allow',
+        source: 'mcp.serve.tool_policy."fs:write"',
+      });
     });
 
     it("globs: one matching the tool's name applies to the alias, the stricter of the two first matches holds, and an exact entry still wins", () => {
-      assert.deepEqual(policy({ '*:write': 'deny' }, 'fs:write_file'), { policy: 'deny', source: 'mcp.serve.tool_policy."*:write"' });
-      assert.deepEqual(policy({ 'fs:*_*': 'allow', 'fs:w*': 'deny' }, 'fs:write_file'), { policy: 'deny', source: 'mcp.serve.tool_policy."fs:w*"' });
-      assert.deepEqual(policy({ 'fs:*_*': 'deny' }, 'fs:read'), { policy: 'allow', source: 'the mcp.serve default for read tools' }, 'a glob for the reference names leaves the tools alone');
-      assert.deepEqual(policy({ 'fs:*': 'deny', 'fs:write': 'allow' }, 'fs:write_file'), { policy: 'allow', source: 'mcp.serve.tool_policy."fs:write"' });
+      assert.deepEqual(policy({ '*:write': 'deny' }, 'fs:write_file'), {
+        policy: 'deny',
+        source: 'mcp.serve.tool_policy."*:write"',
+      });
+      assert.deepEqual(policy({ 'fs:*_*': 'allow', 'fs:w*': 'deny' }, 'fs:write_file'), {
+        policy: 'deny',
+        source: 'mcp.serve.tool_policy."fs:w*"',
+      });
+      assert.deepEqual(
+        policy({ 'fs:*_*': 'deny' }, 'fs:read'),
+        { policy: 'allow', source: 'the mcp.serve default for read tools' },
+        'a glob for the reference names leaves the tools alone',
+      );
+      assert.deepEqual(policy({ 'fs:*': 'deny', 'fs:write': 'allow' }, 'fs:write_file'), {
+        policy: 'allow',
+        source: 'mcp.serve.tool_policy."fs:write"',
+      });
     });
 
     it('leaves other tools alone', () => {
-      assert.deepEqual(policy({ 'fs:write': 'deny' }, 'fs:read_file'), { policy: 'allow', source: 'the mcp.serve default for read tools' });
-      assert.deepEqual(policy({ 'fs:write': 'deny' }, 'fs:delete'), { policy: 'ask', source: 'the mcp.serve default for write tools' });
+      assert.deepEqual(policy({ 'fs:write': 'deny' }, 'fs:read_file'), {
+        policy: 'allow',
+        source: 'the mcp.serve default for read tools',
+      });
+      assert.deepEqual(policy({ 'fs:write': 'deny' }, 'fs:delete'), {
+        policy: 'ask',
+        source: 'the mcp.serve default for write tools',
+      });
     });
   });
 
@@ -88,7 +138,11 @@ describe('tool aliases', () => {
       return c;
     }
 
-    const listed = async (c: Client) => (await c.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith('fs__')).sort();
+    const listed = async (c: Client) =>
+      (await c.listTools()).tools
+        .map((t) => t.name)
+        .filter((n) => n.startsWith('fs__'))
+        .sort();
     const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
 
     it('the registry has each alias, with its tool’s schema (fs:write_file makes folders by default, as the reference’s does)', () => {
@@ -102,11 +156,30 @@ describe('tool aliases', () => {
     });
 
     it('exclude naming a tool leaves out its aliases; naming only aliases keeps the tools', async () => {
-      assert.deepEqual(await listed(await client({ exclude: ['fs:write'] })), ['fs__delete', 'fs__list', 'fs__list_dir', 'fs__read', 'fs__read_file']);
-      assert.deepEqual(await listed(await client({ exclude: ['*:list', 'fs:read_file'] })), ['fs__delete', 'fs__read', 'fs__write', 'fs__write_file']);
-      assert.deepEqual(await listed(await client({ exclude: ['fs:*_*'] })), ['fs__delete', 'fs__list', 'fs__read', 'fs__write']);
+      assert.deepEqual(await listed(await client({ exclude: ['fs:write'] })), [
+        'fs__delete',
+        'fs__list',
+        'fs__list_dir',
+        'fs__read',
+        'fs__read_file',
+      ]);
+      assert.deepEqual(await listed(await client({ exclude: ['*:list', 'fs:read_file'] })), [
+        'fs__delete',
+        'fs__read',
+        'fs__write',
+        'fs__write_file',
+      ]);
+      assert.deepEqual(await listed(await client({ exclude: ['fs:*_*'] })), [
+        'fs__delete',
+        'fs__list',
+        'fs__read',
+        'fs__write',
+      ]);
       const c = await client({ exclude: ['fs:write'] });
-      await assert.rejects(c.callTool({ name: 'fs__write_file', arguments: { path: 'x.txt', content: 'x' } }), /Unknown tool: fs__write_file/);
+      await assert.rejects(
+        c.callTool({ name: 'fs__write_file', arguments: { path: 'x.txt', content: 'x' } }),
+        /Unknown tool: fs__write_file/,
+      );
       assert.equal(fs.existsSync(path.join(fixture.ws, 'x.txt')), false);
     });
 
@@ -118,11 +191,17 @@ describe('tool aliases', () => {
       const denied = await client({ policy: { serve: { toolPolicy: { 'fs:write': 'deny' } } } });
       const refused = await denied.callTool({ name: 'fs__write_file', arguments: { path: 'x.txt', content: 'x' } });
       assert.equal((refused as CallToolResult).isError, true);
-      assert.equal(text(refused), 'denied: fs:write_file is denied by policy (mcp.serve.tool_policy."fs:write" = "deny")');
+      assert.equal(
+        text(refused),
+        'denied: fs:write_file is denied by policy (mcp.serve.tool_policy."fs:write" = "deny")',
+      );
       assert.equal(fs.existsSync(path.join(fixture.ws, 'x.txt')), false);
 
       const headless = await client({});
-      assert.match(text(await headless.callTool({ name: 'fs__write_file', arguments: { path: 'x.txt', content: 'x' } })), /^denied: fs:write_file needs confirmation \(the mcp\.serve default for write tools: "ask"\)/);
+      assert.match(
+        text(await headless.callTool({ name: 'fs__write_file', arguments: { path: 'x.txt', content: 'x' } })),
+        /^denied: fs:write_file needs confirmation \(the mcp\.serve default for write tools: "ask"\)/,
+      );
 
       const allowed = await client({ policy: { serve: { toolPolicy: { 'fs:write': 'allow' } } } });
       const ok = await allowed.callTool({ name: 'fs__write_file', arguments: { path: 'x.txt', content: 'written' } });

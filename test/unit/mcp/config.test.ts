@@ -4,7 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { inputVariable } from '../../../runtime/contract/mcpInputs';
-import { expandServer, expandValue, parseMcpConfig, type McpHttpServerConfig, type McpStdioServerConfig } from '../../../runtime/mcp/config';
+import {
+  expandServer,
+  expandValue,
+  parseMcpConfig,
+  type McpHttpServerConfig,
+  type McpStdioServerConfig,
+} from '../../../runtime/mcp/config';
 import { shouldFallBackToSse } from '../../../runtime/mcp/connection';
 import { annotationMetadata } from '../../../runtime/mcp/kinds';
 import { toolKind } from '../../../runtime/contract/toolKinds';
@@ -21,7 +27,10 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 
 describe('mcp config', () => {
   it('reads a stdio server with defaults', () => {
-    const { config, problems } = parseMcpConfig({ files: { command: 'npx', args: ['-y', 'x'], env: { A: '1' }, cwd: 'tools' } }, WS);
+    const { config, problems } = parseMcpConfig(
+      { files: { command: 'npx', args: ['-y', 'x'], env: { A: '1' }, cwd: 'tools' } },
+      WS,
+    );
     assert.deepEqual(problems, []);
     const s = config.servers[0] as McpStdioServerConfig;
     assert.equal(s.transport, 'stdio');
@@ -29,9 +38,22 @@ describe('mcp config', () => {
     assert.deepEqual(s.args, ['-y', 'x']);
     assert.equal(s.enabled, true);
     assert.equal(s.policy, 'allow');
-    assert.deepEqual(s.restart, { enabled: true, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, windowMs: 300_000 });
+    assert.deepEqual(s.restart, {
+      enabled: true,
+      backoffInitialMs: 500,
+      backoffMaxMs: 30_000,
+      maxRestarts: 10,
+      windowMs: 300_000,
+    });
     assert.deepEqual(config.settings, { importVscode: false, defaultPolicy: 'allow', headlessAsk: 'deny' });
-    assert.deepEqual(config.serve, { http: false, host: '127.0.0.1', port: 0, include: [], exclude: [], toolPolicy: {} });
+    assert.deepEqual(config.serve, {
+      http: false,
+      host: '127.0.0.1',
+      port: 0,
+      include: [],
+      exclude: [],
+      toolPolicy: {},
+    });
   });
 
   it('reads an HTTP server, settings, serve and per-tool policy', () => {
@@ -39,7 +61,12 @@ describe('mcp config', () => {
       {
         settings: { default_policy: 'ask', headless_ask: 'allow' },
         serve: { http: true, port: 7777, include: ['fs:*'] },
-        github: { url: 'https://api.example/mcp', headers: { Authorization: 'Bearer ${GH}' }, tool_policy: { delete_repo: 'deny' }, timeout_ms: 5000 },
+        github: {
+          url: 'https://api.example/mcp',
+          headers: { Authorization: 'Bearer ${GH}' },
+          tool_policy: { delete_repo: 'deny' },
+          timeout_ms: 5000,
+        },
       },
       WS,
     );
@@ -71,7 +98,10 @@ describe('mcp config', () => {
       editor: { command: 'x' },
     };
     const { config, problems } = parseMcpConfig(raw, WS);
-    assert.deepEqual(config.servers.map((s) => s.name), ['good']);
+    assert.deepEqual(
+      config.servers.map((s) => s.name),
+      ['good'],
+    );
     const byServer = Object.fromEntries(problems.map((p) => [p.server, p.message]));
     assert.match(byServer.a, /^mcp\.a\.url: must be an http:\/\/ or https:\/\/ URL \(got "ftp:\/\/nope"\)/);
     assert.match(byServer.b, /^mcp\.b: give either command \(stdio\) or url \(HTTP\), not both/);
@@ -89,26 +119,52 @@ describe('mcp config', () => {
   });
 
   it('throws for bad settings tables, naming the key', () => {
-    assert.throws(() => parseMcpConfig({ settings: { headless_ask: 'ask' } }, WS), /mcp\.settings\.headless_ask: must be one of "allow", "deny" \(got "ask"\)/);
-    assert.throws(() => parseMcpConfig({ serve: { host: '0.0.0.0' } }, WS), /mcp\.serve\.host: must be one of "127\.0\.0\.1", "::1" \(got "0\.0\.0\.0"\)/);
-    assert.throws(() => parseMcpConfig({ serve: { port: 70000 } }, WS), /mcp\.serve\.port: must be <= 65535 \(got 70000\)/);
+    assert.throws(
+      () => parseMcpConfig({ settings: { headless_ask: 'ask' } }, WS),
+      /mcp\.settings\.headless_ask: must be one of "allow", "deny" \(got "ask"\)/,
+    );
+    assert.throws(
+      () => parseMcpConfig({ serve: { host: '0.0.0.0' } }, WS),
+      /mcp\.serve\.host: must be one of "127\.0\.0\.1", "::1" \(got "0\.0\.0\.0"\)/,
+    );
+    assert.throws(
+      () => parseMcpConfig({ serve: { port: 70000 } }, WS),
+      /mcp\.serve\.port: must be <= 65535 \(got 70000\)/,
+    );
   });
 
   it('expands ${VAR}, ${env:VAR}, ${workspaceFolder} and resolver answers; a missing one names the key', async () => {
     const env = { TOKEN: 't0k' };
     assert.equal(await expandValue('Bearer ${TOKEN}', 'k', { workspace: WS, env }), 'Bearer t0k');
     assert.equal(await expandValue('${env:TOKEN}/${workspaceFolder}', 'k', { workspace: WS, env }), `t0k/${WS}`);
-    assert.equal(await expandValue('${input:pat}', 'k', { workspace: WS, env, resolve: (r) => (r === 'input:pat' ? 'secret' : undefined) }), 'secret');
+    assert.equal(
+      await expandValue('${input:pat}', 'k', {
+        workspace: WS,
+        env,
+        resolve: (r) => (r === 'input:pat' ? 'secret' : undefined),
+      }),
+      'secret',
+    );
     assert.equal(await expandValue('${TOKEN}', 'k', { workspace: WS, env, resolve: () => 'from-hook' }), 'from-hook');
-    await assert.rejects(expandValue('${input:pat}', 'mcp.gh.headers.Authorization', { workspace: WS, env }), /mcp\.gh\.headers\.Authorization: \$\{input:pat\} has no value \(inputs come from the VS Code extension \(SecretStorage\) or the environment variable LOOM_INPUT_PAT\)/);
-    const server = parseMcpConfig({ gh: { url: '${BASE}/mcp', headers: { Authorization: 'Bearer ${TOKEN}' } } }, WS).config.servers[0];
-    const expanded = (await expandServer(server, { workspace: WS, env: { ...env, BASE: 'https://h.example' } })) as McpHttpServerConfig;
+    await assert.rejects(
+      expandValue('${input:pat}', 'mcp.gh.headers.Authorization', { workspace: WS, env }),
+      /mcp\.gh\.headers\.Authorization: \$\{input:pat\} has no value \(inputs come from the VS Code extension \(SecretStorage\) or the environment variable LOOM_INPUT_PAT\)/,
+    );
+    const server = parseMcpConfig({ gh: { url: '${BASE}/mcp', headers: { Authorization: 'Bearer ${TOKEN}' } } }, WS)
+      .config.servers[0];
+    const expanded = (await expandServer(server, {
+      workspace: WS,
+      env: { ...env, BASE: 'https://h.example' },
+    })) as McpHttpServerConfig;
     assert.equal(expanded.url, 'https://h.example/mcp');
     assert.deepEqual(expanded.headers, { Authorization: 'Bearer t0k' });
-    await assert.rejects(expandServer(server, { workspace: WS, env: { BASE: 'nope' } }), /mcp\.gh\.url: must be a valid URL \(got "nope\/mcp"\)/);
+    await assert.rejects(
+      expandServer(server, { workspace: WS, env: { BASE: 'nope' } }),
+      /mcp\.gh\.url: must be a valid URL \(got "nope\/mcp"\)/,
+    );
   });
 
-  it('reads ${VAR:-default} and $$ as the config part\'s expandEnv does', async () => {
+  it("reads ${VAR:-default} and $$ as the config part's expandEnv does", async () => {
     const env = { SET: 'v', EMPTY: '' };
     assert.equal(await expandValue('${UNSET_X:-fallback}', 'k', { workspace: WS, env }), 'fallback');
     assert.equal(await expandValue('${SET:-fallback}', 'k', { workspace: WS, env }), 'v');
@@ -118,9 +174,15 @@ describe('mcp config', () => {
     assert.equal(await expandValue('cost $$5 ${SET}', 'k', { workspace: WS, env }), 'cost $5 v');
     // The resolver is asked for the name alone, and its answer wins over the default.
     const asked: string[] = [];
-    assert.equal(await expandValue('${TOKEN:-d}', 'k', { workspace: WS, env, resolve: (r) => (asked.push(r), 'hook') }), 'hook');
+    assert.equal(
+      await expandValue('${TOKEN:-d}', 'k', { workspace: WS, env, resolve: (r) => (asked.push(r), 'hook') }),
+      'hook',
+    );
     assert.deepEqual(asked, ['TOKEN']);
-    await assert.rejects(expandValue('${UNSET_X}', 'mcp.a.env.X', { workspace: WS, env }), /mcp\.a\.env\.X: \$\{UNSET_X\} has no value \(set UNSET_X in the runtime's environment, or write \$\{UNSET_X:-default\}\)/);
+    await assert.rejects(
+      expandValue('${UNSET_X}', 'mcp.a.env.X', { workspace: WS, env }),
+      /mcp\.a\.env\.X: \$\{UNSET_X\} has no value \(set UNSET_X in the runtime's environment, or write \$\{UNSET_X:-default\}\)/,
+    );
   });
 
   it('maps ${input:id} to LOOM_INPUT_<ID> (upper-cased, other characters to _)', async () => {
@@ -132,11 +194,20 @@ describe('mcp config', () => {
   });
 
   it('reads [mcp.serve] policy and tool_policy by registry name or glob', () => {
-    const { config } = parseMcpConfig({ serve: { policy: 'deny', tool_policy: { 'fs:*': 'allow', 'system:shell': 'ask' } } }, WS);
+    const { config } = parseMcpConfig(
+      { serve: { policy: 'deny', tool_policy: { 'fs:*': 'allow', 'system:shell': 'ask' } } },
+      WS,
+    );
     assert.equal(config.serve.policy, 'deny');
     assert.deepEqual(config.serve.toolPolicy, { 'fs:*': 'allow', 'system:shell': 'ask' });
-    assert.throws(() => parseMcpConfig({ serve: { tool_policy: { shell: 'allow' } } }, WS), /mcp\.serve\.tool_policy\.shell: name a registry tool \("fs:write"\) or a glob/);
-    assert.throws(() => parseMcpConfig({ serve: { policy: 'sometimes' } }, WS), /mcp\.serve\.policy: must be one of "allow", "ask", "deny" \(got "sometimes"\)/);
+    assert.throws(
+      () => parseMcpConfig({ serve: { tool_policy: { shell: 'allow' } } }, WS),
+      /mcp\.serve\.tool_policy\.shell: name a registry tool \("fs:write"\) or a glob/,
+    );
+    assert.throws(
+      () => parseMcpConfig({ serve: { policy: 'sometimes' } }, WS),
+      /mcp\.serve\.policy: must be one of "allow", "ask", "deny" \(got "sometimes"\)/,
+    );
   });
 
   it('a failed entry keeps the transport it asked for', () => {
@@ -169,7 +240,10 @@ describe('mcp config', () => {
         }`,
       );
       assert.deepEqual(parseMcpConfig({}, ws).config.servers, []);
-      const { config, problems } = parseMcpConfig({ settings: { import_vscode: true }, dup: { command: 'from-toml' } }, ws);
+      const { config, problems } = parseMcpConfig(
+        { settings: { import_vscode: true }, dup: { command: 'from-toml' } },
+        ws,
+      );
       const byName = Object.fromEntries(config.servers.map((s) => [s.name, s]));
       assert.deepEqual(Object.keys(byName).sort(), ['dup', 'memory', 'old', 'remote']);
       assert.equal((byName.dup as McpStdioServerConfig).command, 'from-toml');
@@ -178,14 +252,20 @@ describe('mcp config', () => {
       assert.equal(byName.remote.transport, 'http');
       assert.equal(byName.old.transport, 'sse');
       const messages = problems.map((p) => p.message);
-      assert.ok(messages.some((m) => /^\.vscode\/mcp\.json: mcp\.fs: "fs" is a built-in Loom tool namespace/.test(m)), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => /^\.vscode\/mcp\.json: mcp\.fs: "fs" is a built-in Loom tool namespace/.test(m)),
+        messages.join('\n'),
+      );
       assert.ok(messages.some((m) => /server "dup" is also in loom\.toml; the loom\.toml entry is used/.test(m)));
     });
 
     it('reports a broken mcp.json without failing the rest', () => {
       fs.writeFileSync(path.join(ws, '.vscode', 'mcp.json'), '{ "servers": { ');
       const { config, problems } = parseMcpConfig({ settings: { import_vscode: true }, ok: { command: 'x' } }, ws);
-      assert.deepEqual(config.servers.map((s) => s.name), ['ok']);
+      assert.deepEqual(
+        config.servers.map((s) => s.name),
+        ['ok'],
+      );
       assert.match(problems[0].message, /^\.vscode\/mcp\.json: /);
     });
   });
@@ -198,7 +278,10 @@ describe('mcp policy', () => {
 
   it('allow passes, deny throws ToolError denied naming the tool and the setting', async () => {
     await enforcePolicy(server, 'read', {}, { headlessAsk: 'deny', log });
-    const err = await enforcePolicy(server, 'nuke', {}, { headlessAsk: 'allow', log }).then(() => undefined, (e: unknown) => e);
+    const err = await enforcePolicy(server, 'nuke', {}, { headlessAsk: 'allow', log }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ToolError);
     assert.equal(err.code, 'denied');
     assert.equal(err.message, 'gh:nuke is denied by policy (mcp.gh.tool_policy.nuke = "deny")');
@@ -207,17 +290,34 @@ describe('mcp policy', () => {
   it('headless ask follows the setting and logs that it did', async () => {
     lines.length = 0;
     await enforcePolicy(server, 'search', { q: 1 }, { headlessAsk: 'allow', log });
-    await assert.rejects(enforcePolicy(server, 'search', {}, { headlessAsk: 'deny', log }), /gh:search needs confirmation \(mcp\.gh\.policy = "ask"\)/);
+    await assert.rejects(
+      enforcePolicy(server, 'search', {}, { headlessAsk: 'deny', log }),
+      /gh:search needs confirmation \(mcp\.gh\.policy = "ask"\)/,
+    );
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; answer: string; tool: string });
-    assert.deepEqual(logged.map((l) => [l.msg, l.tool, l.answer]), [
-      ['mcp: ask policy answered headless', 'gh:search', 'allow'],
-      ['mcp: ask policy answered headless', 'gh:search', 'deny'],
-    ]);
+    assert.deepEqual(
+      logged.map((l) => [l.msg, l.tool, l.answer]),
+      [
+        ['mcp: ask policy answered headless', 'gh:search', 'allow'],
+        ['mcp: ask policy answered headless', 'gh:search', 'deny'],
+      ],
+    );
   });
 
   it('a confirm that throws counts as a refusal', async () => {
     await assert.rejects(
-      enforcePolicy(server, 'search', {}, { headlessAsk: 'allow', log, confirm: async () => { throw new Error('dialog closed'); } }),
+      enforcePolicy(
+        server,
+        'search',
+        {},
+        {
+          headlessAsk: 'allow',
+          log,
+          confirm: async () => {
+            throw new Error('dialog closed');
+          },
+        },
+      ),
       /asking failed: dialog closed/,
     );
   });
@@ -230,8 +330,12 @@ describe('mcp served-tool policy and tool kinds', () => {
   it('by default read tools are allowed and write/execute tools ask (headless: denied, saying why)', async () => {
     const policyOf = servedToolPolicy({ toolPolicy: {} });
     assert.deepEqual(policyOf(def('fs:read')), { policy: 'allow', source: 'the mcp.serve default for read tools' });
-    for (const name of ['fs:write', 'fs:delete', 'editor:insert', 'editor:replace']) assert.equal(policyOf(def(name)).policy, 'ask', name);
-    assert.deepEqual(policyOf(def('system:shell')), { policy: 'ask', source: 'the mcp.serve default for execute tools' });
+    for (const name of ['fs:write', 'fs:delete', 'editor:insert', 'editor:replace'])
+      assert.equal(policyOf(def(name)).policy, 'ask', name);
+    assert.deepEqual(policyOf(def('system:shell')), {
+      policy: 'ask',
+      source: 'the mcp.serve default for execute tools',
+    });
     assert.equal(policyOf(def('agent7:wipe', { 'loom.kind': 'execute' })).policy, 'ask');
     assert.equal(policyOf(def('gh:delete_repo', { 'mcp.destructive': 'true' })).policy, 'ask');
     assert.equal(policyOf(def('gh:search', { 'loom.kind': 'read' })).policy, 'allow');
@@ -249,16 +353,29 @@ describe('mcp served-tool policy and tool kinds', () => {
   });
 
   it('turns MCP annotations into metadata and a kind', () => {
-    assert.deepEqual(annotationMetadata({ readOnlyHint: true, openWorldHint: false }), { 'mcp.read_only': 'true', 'mcp.open_world': 'false', 'loom.kind': 'read' });
-    assert.deepEqual(annotationMetadata({ destructiveHint: true }), { 'mcp.destructive': 'true', 'loom.kind': 'write' });
-    assert.deepEqual(annotationMetadata({ readOnlyHint: false, destructiveHint: false }), { 'mcp.read_only': 'false', 'mcp.destructive': 'false', 'loom.kind': 'write' });
+    assert.deepEqual(annotationMetadata({ readOnlyHint: true, openWorldHint: false }), {
+      'mcp.read_only': 'true',
+      'mcp.open_world': 'false',
+      'loom.kind': 'read',
+    });
+    assert.deepEqual(annotationMetadata({ destructiveHint: true }), {
+      'mcp.destructive': 'true',
+      'loom.kind': 'write',
+    });
+    assert.deepEqual(annotationMetadata({ readOnlyHint: false, destructiveHint: false }), {
+      'mcp.read_only': 'false',
+      'mcp.destructive': 'false',
+      'loom.kind': 'write',
+    });
     assert.deepEqual(annotationMetadata(undefined), {});
     assert.equal(toolKind({ name: 'x:y', metadata: annotationMetadata({ destructiveHint: true }) }), 'write');
   });
 
   it('falls back to SSE only when the streamable POST says 400, 404 or 405', () => {
-    for (const code of [400, 404, 405]) assert.equal(shouldFallBackToSse(new StreamableHTTPError(code, 'x')), true, String(code));
-    for (const code of [401, 403, 500, -1]) assert.equal(shouldFallBackToSse(new StreamableHTTPError(code, 'x')), false, String(code));
+    for (const code of [400, 404, 405])
+      assert.equal(shouldFallBackToSse(new StreamableHTTPError(code, 'x')), true, String(code));
+    for (const code of [401, 403, 500, -1])
+      assert.equal(shouldFallBackToSse(new StreamableHTTPError(code, 'x')), false, String(code));
     assert.equal(shouldFallBackToSse(new Error('fetch failed')), false);
   });
 });
@@ -270,11 +387,21 @@ describe('mcp server mapping', () => {
   });
 
   it('renders outcomes as CallToolResults', () => {
-    assert.deepEqual(toCallToolResult({ id: '1', status: 'ok', output: { a: 1 }, durationMs: 1 }), { content: [{ type: 'text', text: '{"a":1}' }], structuredContent: { a: 1 } });
-    assert.deepEqual(toCallToolResult({ id: '1', status: 'ok', output: 'plain', durationMs: 1 }), { content: [{ type: 'text', text: 'plain' }] });
+    assert.deepEqual(toCallToolResult({ id: '1', status: 'ok', output: { a: 1 }, durationMs: 1 }), {
+      content: [{ type: 'text', text: '{"a":1}' }],
+      structuredContent: { a: 1 },
+    });
+    assert.deepEqual(toCallToolResult({ id: '1', status: 'ok', output: 'plain', durationMs: 1 }), {
+      content: [{ type: 'text', text: 'plain' }],
+    });
     const mcpShaped = { content: [{ type: 'text', text: 'x' }], structuredContent: { n: 2 } };
     assert.deepEqual(toCallToolResult({ id: '1', status: 'ok', output: mcpShaped, durationMs: 1 }), mcpShaped);
-    const failed = toCallToolResult({ id: '1', status: 'error', error: { code: 'timeout', message: 'too slow' }, durationMs: 1 });
+    const failed = toCallToolResult({
+      id: '1',
+      status: 'error',
+      error: { code: 'timeout', message: 'too slow' },
+      durationMs: 1,
+    });
     assert.equal(failed.isError, true);
     assert.deepEqual(failed.content, [{ type: 'text', text: 'timeout: too slow' }]);
   });

@@ -40,12 +40,18 @@ describe('memory', function () {
       for (let i = 0; i < 7; i++) await store.appendToList('l', 's', Buffer.from(`r${i}`), 5);
       assert.deepEqual(text(await store.readList('l', 's')), ['r2', 'r3', 'r4', 'r5', 'r6']);
       assert.deepEqual(text(await store.readList('l', 's', { newestFirst: true, limit: 2 })), ['r6', 'r5']);
-      assert.deepEqual(text(await store.readList('l', 's', { match: (v) => v.toString() !== 'r3', limit: 2 })), ['r2', 'r4']);
+      assert.deepEqual(text(await store.readList('l', 's', { match: (v) => v.toString() !== 'r3', limit: 2 })), [
+        'r2',
+        'r4',
+      ]);
     });
 
     it('applies concurrent appends to one list in call order', async () => {
       await Promise.all(Array.from({ length: 50 }, (_, i) => store.appendToList('l', 's', Buffer.from(String(i)), 20)));
-      assert.deepEqual(text(await store.readList('l', 's')), Array.from({ length: 20 }, (_, i) => String(30 + i)));
+      assert.deepEqual(
+        text(await store.readList('l', 's')),
+        Array.from({ length: 20 }, (_, i) => String(30 + i)),
+      );
     });
 
     it('goes on after a reopen where it stopped, and still trims', async () => {
@@ -65,7 +71,10 @@ describe('memory', function () {
       assert.deepEqual(text(await store.readList('plans', undefined)), ['record', 'other']);
       assert.equal((await store.getState('s', 'k'))?.toString(), 'state');
       const keys = await rawKeys();
-      assert.deepEqual(keys.filter((k) => k.startsWith('m!')), ['m!plans!s!0000000000000000', 'm!plans!s%21x!0000000000000000']);
+      assert.deepEqual(
+        keys.filter((k) => k.startsWith('m!')),
+        ['m!plans!s!0000000000000000', 'm!plans!s%21x!0000000000000000'],
+      );
     });
 
     it('refuses a bad keep or an empty name', async () => {
@@ -86,7 +95,8 @@ describe('memory', function () {
 
     it('keeps 500 episode lines and 1000 execution records per session, as the reference does', async () => {
       const memory = new Memory(store);
-      for (let i = 0; i < 505; i++) await memory.appendEvent('s', { timestampMs: i, type: 't', source: 'x' }, {}, 'owner');
+      for (let i = 0; i < 505; i++)
+        await memory.appendEvent('s', { timestampMs: i, type: 't', source: 'x' }, {}, 'owner');
       const summary = await memory.summarize('s', 500);
       assert.equal(summary.eventCount, 500);
       assert.ok(summary.summary.startsWith('[5] t from x\n'));

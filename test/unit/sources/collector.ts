@@ -1,6 +1,6 @@
 // Collects bus deliveries for a pattern and lets a test wait until a condition holds
 // (the test's mocha timeout is the only clock).
-import { EventBus, payloadJson, type Delivery, type Subscription } from '../../../runtime/bus';
+import { type EventBus, payloadJson, type Delivery, type Subscription } from '../../../runtime/bus';
 
 export interface Seen<P> {
   type: string;
@@ -16,7 +16,12 @@ export class Collector<P> {
 
   constructor(bus: EventBus, pattern: string) {
     this.subscription = bus.subscribe(pattern, (d: Delivery) => {
-      this.seen.push({ type: d.topic, source: d.event.source, metadata: d.event.metadata, payload: payloadJson<P>(d.event) });
+      this.seen.push({
+        type: d.topic,
+        source: d.event.source,
+        metadata: d.event.metadata,
+        payload: payloadJson<P>(d.event),
+      });
       for (const wake of this.waiters.splice(0)) wake();
     });
   }

@@ -57,8 +57,10 @@ describe('sources: workspace watcher under churn', function () {
     const overflow = await events.next((e) => e.type === 'fs.overflow');
     assert.ok(overflow.payload.dropped > 0);
     assert.deepEqual(overflow.payload.directories, ['many']);
-    for (let i = 0; i < 200; i++) await events.next((e) => e.type === 'fs.created' && e.payload.path === `many/new${i}.txt`);
-    for (let i = 0; i < 20; i++) await events.next((e) => e.type === 'fs.deleted' && e.payload.path === `many/old${i}.txt`);
+    for (let i = 0; i < 200; i++)
+      await events.next((e) => e.type === 'fs.created' && e.payload.path === `many/new${i}.txt`);
+    for (let i = 0; i < 20; i++)
+      await events.next((e) => e.type === 'fs.deleted' && e.payload.path === `many/old${i}.txt`);
     const created = events.seen.filter((e) => e.type === 'fs.created').map((e) => e.payload.path);
     assert.equal(new Set(created).size, created.length, 'no path reported created twice');
   });
@@ -68,7 +70,11 @@ describe('sources: workspace watcher under churn', function () {
     const dirs = 10;
     const names = 500;
     // Another process, so the churn does not wait for this loop: create, rewrite, delete in turn.
-    const churn = spawn(process.execPath, ['-e', `
+    const churn = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const fs = require('node:fs'), path = require('node:path');
       const [root, dirs, names] = [process.argv[1], ${dirs}, ${names}];
       for (let d = 0; d < dirs; d++) fs.mkdirSync(path.join(root, 'd' + d), { recursive: true });
@@ -80,7 +86,11 @@ describe('sources: workspace watcher under churn', function () {
         if (state[i] === 2) fs.unlinkSync(f); else fs.writeFileSync(f, 'v' + ops);
         state[i] = (state[i] + 1) % 3;
       }
-      console.log(ops);`, ws], { stdio: ['ignore', 'pipe', 'inherit'] });
+      console.log(ops);`,
+        ws,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     churn.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     const done = new Promise<number | null>((r) => churn.once('exit', r));
@@ -104,14 +114,18 @@ describe('sources: workspace watcher under churn', function () {
     latencies.sort((a, b) => a - b);
     const p99 = latencies[Math.floor(latencies.length * 0.99)];
     assert.ok(ops > 5000, `only ${ops} file operations`);
-    assert.ok(p99 < 100, `a 5-byte read took ${p99.toFixed(1)} ms at p99 (${latencies.length} reads) during ${ops} file operations`);
+    assert.ok(
+      p99 < 100,
+      `a 5-byte read took ${p99.toFixed(1)} ms at p99 (${latencies.length} reads) during ${ops} file operations`,
+    );
     const last = lastByPath();
     for (let i = 0; i < names; i++) {
       const abs = path.join(ws, `d${i % dirs}`, `f${i}.txt`);
       const rel = path.relative(ws, abs).split(path.sep).join('/');
       const exists = existsSync(abs);
       const reported = last.get(rel);
-      if (exists) assert.ok(reported === 'fs.created' || reported === 'fs.changed', `${rel} exists, last reported ${reported}`);
+      if (exists)
+        assert.ok(reported === 'fs.created' || reported === 'fs.changed', `${rel} exists, last reported ${reported}`);
       else assert.ok(reported === undefined || reported === 'fs.deleted', `${rel} is gone, last reported ${reported}`);
     }
     assert.ok(!events.seen.some((e) => e.type === 'fs.overflow'), 'no overflow below the bound');

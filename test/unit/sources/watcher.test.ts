@@ -28,7 +28,10 @@ describe('sources: workspace watcher', function () {
     await fs.rm(ws, { recursive: true, force: true });
   });
 
-  async function start(watch: Partial<LoomConfig['watcher']> = {}, runtime: Partial<LoomConfig['runtime']> = {}): Promise<void> {
+  async function start(
+    watch: Partial<LoomConfig['watcher']> = {},
+    runtime: Partial<LoomConfig['runtime']> = {},
+  ): Promise<void> {
     const config = defaultConfig(ws);
     Object.assign(config.watcher, { debounceMs: 200 }, watch);
     Object.assign(config.runtime, runtime);
@@ -56,15 +59,34 @@ describe('sources: workspace watcher', function () {
     const deleted = await events.next((e) => e.type === 'fs.deleted' && e.payload.path === 'sub/dir/b.txt');
     assert.deepEqual(deleted.payload, { path: 'sub/dir/b.txt', kind: 'file' });
     assert.deepEqual(forPath('sub/dir/b.txt'), ['fs.created', 'fs.changed', 'fs.deleted']);
-    assert.ok(events.seen.some((e) => e.type === 'fs.created' && e.payload.path === 'sub' && e.payload.kind === 'directory'));
+    assert.ok(
+      events.seen.some((e) => e.type === 'fs.created' && e.payload.path === 'sub' && e.payload.kind === 'directory'),
+    );
   });
 
   it('never reports .git, node_modules, .loom, the data folder or configured ignores', async () => {
     await start({ ignore: ['build/**', '**/*.log'] }, { dataDir: 'state' });
-    for (const dir of ['.git/objects', 'node_modules/pkg', '.loom/store', 'state/store', 'build/out', 'src/.git', 'src']) {
+    for (const dir of [
+      '.git/objects',
+      'node_modules/pkg',
+      '.loom/store',
+      'state/store',
+      'build/out',
+      'src/.git',
+      'src',
+    ]) {
       await fs.mkdir(file(dir), { recursive: true });
     }
-    for (const rel of ['.git/objects/x', 'node_modules/pkg/index.js', '.loom/store/LOG', 'state/store/LOG', 'build/out/app.js', 'src/.git/HEAD', 'src/debug.log', 'top.log']) {
+    for (const rel of [
+      '.git/objects/x',
+      'node_modules/pkg/index.js',
+      '.loom/store/LOG',
+      'state/store/LOG',
+      'build/out/app.js',
+      'src/.git/HEAD',
+      'src/debug.log',
+      'top.log',
+    ]) {
       await fs.writeFile(file(rel), 'ignored');
     }
     await fs.writeFile(file('src/sentinel.ts'), 'seen');
@@ -121,11 +143,17 @@ describe('sources: workspace watcher', function () {
 
   it('folds changes by the coalescing table', () => {
     const table: [Parameters<typeof coalesce>[0], Parameters<typeof coalesce>[1], ReturnType<typeof coalesce>][] = [
-      ['none', 'created', 'created'], ['created', 'changed', 'created'], ['created', 'deleted', 'none'],
-      ['changed', 'changed', 'changed'], ['changed', 'deleted', 'deleted'], ['deleted', 'created', 'changed'],
-      ['deleted', 'deleted', 'deleted'], ['none', 'deleted', 'deleted'],
+      ['none', 'created', 'created'],
+      ['created', 'changed', 'created'],
+      ['created', 'deleted', 'none'],
+      ['changed', 'changed', 'changed'],
+      ['changed', 'deleted', 'deleted'],
+      ['deleted', 'created', 'changed'],
+      ['deleted', 'deleted', 'deleted'],
+      ['none', 'deleted', 'deleted'],
     ];
-    for (const [pending, next, expected] of table) assert.equal(coalesce(pending, next), expected, `${pending} + ${next}`);
+    for (const [pending, next, expected] of table)
+      assert.equal(coalesce(pending, next), expected, `${pending} + ${next}`);
   });
 
   it('publishes a change still inside its window when closed, then frees its watches', async () => {
@@ -137,9 +165,13 @@ describe('sources: workspace watcher', function () {
     assert.equal(events.seen.length, 0, 'nothing published while the window is open');
     await watcher!.close();
     watcher = undefined;
-    assert.deepEqual(events.seen.map((e) => [e.type, e.payload.path]), [['fs.created', 'late.txt']]);
+    assert.deepEqual(
+      events.seen.map((e) => [e.type, e.payload.path]),
+      [['fs.created', 'late.txt']],
+    );
     // fs.watch handles finish closing in the loop's close phase, a few turns later.
-    for (let turn = 0; turn < 100 && activeHandles('FSEventWrap') > before; turn++) await new Promise((r) => setImmediate(r));
+    for (let turn = 0; turn < 100 && activeHandles('FSEventWrap') > before; turn++)
+      await new Promise((r) => setImmediate(r));
     assert.equal(activeHandles('FSEventWrap'), before);
   });
 

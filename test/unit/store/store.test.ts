@@ -20,7 +20,8 @@ describe('store: classic-level', function () {
     store = await openStore(path.join(dir, 'store'));
   });
   afterEach(async () => {
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await store.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
@@ -92,16 +93,34 @@ describe('store: classic-level', function () {
       assert.deepEqual(idx(await store.queryContext({ limit: 3 })), [0, 1, 2]);
       assert.deepEqual(idx(await store.queryContext({ limit: 3, newestFirst: true })), [9, 8, 7]);
       assert.deepEqual(idx(await store.queryContext({ sessionId: 'a', newestFirst: true, limit: 2 })), [8, 6]);
-      assert.deepEqual(idx(await store.queryContext({ type: 'msg', newestFirst: true, sinceMs: 1002, untilMs: 1008, text: 'number' })), [7, 5, 2]);
-      assert.deepEqual(idx(await store.queryContext({ sessionId: 'b', type: 'msg', text: 'item', limit: 2, newestFirst: true })), [7, 5]);
+      assert.deepEqual(
+        idx(await store.queryContext({ type: 'msg', newestFirst: true, sinceMs: 1002, untilMs: 1008, text: 'number' })),
+        [7, 5, 2],
+      );
+      assert.deepEqual(
+        idx(await store.queryContext({ sessionId: 'b', type: 'msg', text: 'item', limit: 2, newestFirst: true })),
+        [7, 5],
+      );
     });
 
     it('applies the text filter before the limit, scanning past non-matching items', async () => {
-      for (let i = 0; i < 600; i++) await store.saveContext({ sessionId: 'big', type: 'x', content: i % 250 === 0 ? `needle ${i}` : 'hay', timestampMs: 5000 + i });
+      for (let i = 0; i < 600; i++)
+        await store.saveContext({
+          sessionId: 'big',
+          type: 'x',
+          content: i % 250 === 0 ? `needle ${i}` : 'hay',
+          timestampMs: 5000 + i,
+        });
       const hits = await store.queryContext({ sessionId: 'big', text: 'NEEDLE', limit: 2 });
-      assert.deepEqual(hits.map((h) => h.content), ['needle 0', 'needle 250']);
+      assert.deepEqual(
+        hits.map((h) => h.content),
+        ['needle 0', 'needle 250'],
+      );
       const newest = await store.queryContext({ type: 'x', text: 'needle', newestFirst: true });
-      assert.deepEqual(newest.map((h) => h.content), ['needle 500', 'needle 250', 'needle 0']);
+      assert.deepEqual(
+        newest.map((h) => h.content),
+        ['needle 500', 'needle 250', 'needle 0'],
+      );
     });
 
     it('defaults to 100 items', async () => {
@@ -111,8 +130,12 @@ describe('store: classic-level', function () {
     });
 
     it('keeps save order for items within the same millisecond', async () => {
-      for (let i = 0; i < 50; i++) await store.saveContext({ sessionId: 's', type: 'x', content: String(i), timestampMs: 7 });
-      assert.deepEqual((await store.queryContext({ sessionId: 's' })).map((x) => Number(x.content)), [...Array(50).keys()]);
+      for (let i = 0; i < 50; i++)
+        await store.saveContext({ sessionId: 's', type: 'x', content: String(i), timestampMs: 7 });
+      assert.deepEqual(
+        (await store.queryContext({ sessionId: 's' })).map((x) => Number(x.content)),
+        [...Array(50).keys()],
+      );
     });
 
     it('replaces an item saved again under the same id, in every index', async () => {
@@ -121,7 +144,10 @@ describe('store: classic-level', function () {
       assert.deepEqual(await store.queryContext({ sessionId: 'one' }), []);
       assert.deepEqual(await store.queryContext({ type: 'old' }), []);
       const all = await store.queryContext({});
-      assert.deepEqual(all.map((x) => [x.id, x.sessionId, x.content]), [['fixed', 'two', 'second']]);
+      assert.deepEqual(
+        all.map((x) => [x.id, x.sessionId, x.content]),
+        [['fixed', 'two', 'second']],
+      );
       assert.equal((await store.queryContext({ type: 'new', sessionId: 'two' })).length, 1);
     });
 
@@ -129,26 +155,50 @@ describe('store: classic-level', function () {
       await store.saveContext({ sessionId: 'a', type: 't', content: 'plain' });
       await store.saveContext({ sessionId: 'a!t', type: 't', content: 'bang' });
       await store.saveContext({ sessionId: 'a%21t', type: 't!x', content: 'percent' });
-      assert.deepEqual((await store.queryContext({ sessionId: 'a' })).map((x) => x.content), ['plain']);
-      assert.deepEqual((await store.queryContext({ sessionId: 'a!t' })).map((x) => x.content), ['bang']);
-      assert.deepEqual((await store.queryContext({ sessionId: 'a%21t' })).map((x) => x.content), ['percent']);
-      assert.deepEqual((await store.queryContext({ type: 't!x' })).map((x) => x.sessionId), ['a%21t']);
+      assert.deepEqual(
+        (await store.queryContext({ sessionId: 'a' })).map((x) => x.content),
+        ['plain'],
+      );
+      assert.deepEqual(
+        (await store.queryContext({ sessionId: 'a!t' })).map((x) => x.content),
+        ['bang'],
+      );
+      assert.deepEqual(
+        (await store.queryContext({ sessionId: 'a%21t' })).map((x) => x.content),
+        ['percent'],
+      );
+      assert.deepEqual(
+        (await store.queryContext({ type: 't!x' })).map((x) => x.sessionId),
+        ['a%21t'],
+      );
     });
 
     it('rejects bad input with errors naming the field', async () => {
       const bad: [() => Promise<unknown>, RegExp][] = [
         [() => store.saveContext({ sessionId: '', type: 't', content: 'x' }), /sessionId must be a non-empty string/],
         [() => store.saveContext({ sessionId: 's', type: '', content: 'x' }), /type must be a non-empty string/],
-        [() => store.saveContext({ sessionId: 's', type: 't', content: 5 as unknown as string }), /content must be a string/],
-        [() => store.saveContext({ sessionId: 's', type: 't', content: 'x', timestampMs: -1 }), /timestampMs must be a non-negative/],
-        [() => store.saveContext({ sessionId: 's', type: 't', content: 'x', metadata: { n: 1 as unknown as string } }), /metadata\.n must be a string/],
+        [
+          () => store.saveContext({ sessionId: 's', type: 't', content: 5 as unknown as string }),
+          /content must be a string/,
+        ],
+        [
+          () => store.saveContext({ sessionId: 's', type: 't', content: 'x', timestampMs: -1 }),
+          /timestampMs must be a non-negative/,
+        ],
+        [
+          () => store.saveContext({ sessionId: 's', type: 't', content: 'x', metadata: { n: 1 as unknown as string } }),
+          /metadata\.n must be a string/,
+        ],
         [() => store.queryContext({ limit: 0 }), /limit must be a positive integer/],
         [() => store.queryContext({ sinceMs: Number.NaN }), /sinceMs must be/],
         [() => store.putState('', 'k', Buffer.from('v')), /agentId must be a non-empty string/],
         [() => store.getState('a', ''), /key must be a non-empty string/],
       ];
       for (const [call, message] of bad) {
-        await assert.rejects(call, (err: unknown) => err instanceof StoreError && err.code === 'invalid_argument' && message.test(err.message));
+        await assert.rejects(
+          call,
+          (err: unknown) => err instanceof StoreError && err.code === 'invalid_argument' && message.test(err.message),
+        );
       }
       assert.deepEqual(await store.queryContext({}), [], 'nothing was written by the rejected calls');
     });
@@ -169,10 +219,22 @@ describe('store: classic-level', function () {
     it('lists by prefix in key order, with a limit', async () => {
       for (const k of ['user/2', 'user/1', 'users', 'other', 'user/3']) await store.putState('a', k, Buffer.from(k));
       const list = await store.listState('a', 'user/');
-      assert.deepEqual(list.map((e) => e.key), ['user/1', 'user/2', 'user/3']);
-      assert.deepEqual(list.map((e) => e.value.toString()), ['user/1', 'user/2', 'user/3']);
-      assert.deepEqual((await store.listState('a')).map((e) => e.key), ['other', 'user/1', 'user/2', 'user/3', 'users']);
-      assert.deepEqual((await store.listState('a', 'user', 2)).map((e) => e.key), ['user/1', 'user/2']);
+      assert.deepEqual(
+        list.map((e) => e.key),
+        ['user/1', 'user/2', 'user/3'],
+      );
+      assert.deepEqual(
+        list.map((e) => e.value.toString()),
+        ['user/1', 'user/2', 'user/3'],
+      );
+      assert.deepEqual(
+        (await store.listState('a')).map((e) => e.key),
+        ['other', 'user/1', 'user/2', 'user/3', 'users'],
+      );
+      assert.deepEqual(
+        (await store.listState('a', 'user', 2)).map((e) => e.key),
+        ['user/1', 'user/2'],
+      );
     });
 
     it("never lets one agent's listing reach another agent's keys", async () => {
@@ -181,10 +243,25 @@ describe('store: classic-level', function () {
       await store.putState('a!b', 'x', Buffer.from('a!b'));
       await store.putState('a%21b', 'x', Buffer.from('pct'));
       await store.putState('a', 'b!x', Buffer.from('a-key-with-bang'));
-      assert.deepEqual((await store.listState('a')).map((e) => [e.key, e.value.toString()]), [['b!x', 'a-key-with-bang'], ['x', 'a']]);
-      assert.deepEqual((await store.listState('a!b')).map((e) => e.value.toString()), ['a!b']);
-      assert.deepEqual((await store.listState('a%21b')).map((e) => e.value.toString()), ['pct']);
-      assert.deepEqual((await store.listState('a', 'b!')).map((e) => e.key), ['b!x']);
+      assert.deepEqual(
+        (await store.listState('a')).map((e) => [e.key, e.value.toString()]),
+        [
+          ['b!x', 'a-key-with-bang'],
+          ['x', 'a'],
+        ],
+      );
+      assert.deepEqual(
+        (await store.listState('a!b')).map((e) => e.value.toString()),
+        ['a!b'],
+      );
+      assert.deepEqual(
+        (await store.listState('a%21b')).map((e) => e.value.toString()),
+        ['pct'],
+      );
+      assert.deepEqual(
+        (await store.listState('a', 'b!')).map((e) => e.key),
+        ['b!x'],
+      );
       assert.equal((await store.getState('a!b', 'x'))?.toString(), 'a!b');
       assert.equal(await store.getState('a', '!b!x'), undefined);
     });
@@ -192,8 +269,14 @@ describe('store: classic-level', function () {
     it('keeps state and context apart', async () => {
       await store.putState('c', 'x', Buffer.from('state'));
       await store.saveContext({ sessionId: 'c', type: 'x', content: 'item' });
-      assert.deepEqual((await store.listState('c')).map((e) => e.key), ['x']);
-      assert.deepEqual((await store.queryContext({})).map((i) => i.content), ['item']);
+      assert.deepEqual(
+        (await store.listState('c')).map((e) => e.key),
+        ['x'],
+      );
+      assert.deepEqual(
+        (await store.queryContext({})).map((i) => i.content),
+        ['item'],
+      );
     });
   });
 
@@ -263,7 +346,10 @@ describe('store: classic-level', function () {
     it('close is idempotent and later calls fail clearly', async () => {
       await store.close();
       await store.close();
-      await assert.rejects(store.getState('a', 'k'), (err: unknown) => err instanceof StoreError && err.code === 'closed');
+      await assert.rejects(
+        store.getState('a', 'k'),
+        (err: unknown) => err instanceof StoreError && err.code === 'closed',
+      );
     });
 
     it('reports a growing size on disk', async () => {
@@ -274,7 +360,10 @@ describe('store: classic-level', function () {
   });
 
   function spawnWriter(mode: 'write' | 'hold'): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path.join(dir, 'store'), mode], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path.join(dir, 'store'), mode], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     return child;
   }

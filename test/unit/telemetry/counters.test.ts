@@ -1,6 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { metrics } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { EventBus, createEvent } from '../../../runtime/bus';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import { silentLogger } from '../../../runtime/log';
@@ -23,9 +28,17 @@ describe('telemetry counters', () => {
 
     await reader.forceFlush();
     const points = new Map<string, number>();
-    for (const rm of exporter.getMetrics()) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) {
-      points.set(m.descriptor.name, m.dataPoints.reduce((n, p) => n + (typeof p.value === 'number' ? p.value : (p.value as { count: number }).count), 0));
-    }
+    for (const rm of exporter.getMetrics())
+      for (const sm of rm.scopeMetrics)
+        for (const m of sm.metrics) {
+          points.set(
+            m.descriptor.name,
+            m.dataPoints.reduce(
+              (n, p) => n + (typeof p.value === 'number' ? p.value : (p.value as { count: number }).count),
+              0,
+            ),
+          );
+        }
     assert.equal(points.get('loom.bus.published'), 3);
     assert.ok((points.get('loom.bus.delivered') ?? 0) >= 1);
     assert.equal(points.get('loom.tools.calls'), 1);

@@ -5,17 +5,36 @@ import { FEED_LIMITS, FeedOptionError, resolveFeedOptions } from '../../../runti
 
 describe('telemetry: feed options', () => {
   it('fills in the defaults for absent options and for 0 where 0 means the default', () => {
-    const d = { maxEvents: 200, intervalMs: 250, maxPayloadBytes: 2048, maxTopics: 200, backlog: 0, afterSeq: 0, filter: undefined };
+    const d = {
+      maxEvents: 200,
+      intervalMs: 250,
+      maxPayloadBytes: 2048,
+      maxTopics: 200,
+      backlog: 0,
+      afterSeq: 0,
+      filter: undefined,
+    };
     assert.deepEqual(resolveFeedOptions({}), d);
     assert.deepEqual(resolveFeedOptions({ maxEvents: 0, intervalMs: 0 }), d);
     assert.deepEqual(resolveFeedOptions({ maxPayloadBytes: 0 }), { ...d, maxPayloadBytes: 0 });
-    assert.deepEqual(resolveFeedOptions({ intervalMs: 50, maxEvents: 5000, topicFilter: 'fs.*' }), { ...d, intervalMs: 50, maxEvents: 5000, filter: ['fs', '*'] });
+    assert.deepEqual(resolveFeedOptions({ intervalMs: 50, maxEvents: 5000, topicFilter: 'fs.*' }), {
+      ...d,
+      intervalMs: 50,
+      maxEvents: 5000,
+      filter: ['fs', '*'],
+    });
   });
 
   it('refuses NaN, infinities, fractions and numbers out of range, naming the field and the range', () => {
     const refused = (o: Parameters<typeof resolveFeedOptions>[0], pattern: RegExp) =>
-      assert.throws(() => resolveFeedOptions(o, { intervalMs: 'interval_ms', maxEvents: 'max_events' }), (e: unknown) => e instanceof FeedOptionError && pattern.test(e.message));
-    refused({ intervalMs: NaN }, /^interval_ms must be an integer from 50 to 60000 \(or 0 for the default, 250\), got NaN$/);
+      assert.throws(
+        () => resolveFeedOptions(o, { intervalMs: 'interval_ms', maxEvents: 'max_events' }),
+        (e: unknown) => e instanceof FeedOptionError && pattern.test(e.message),
+      );
+    refused(
+      { intervalMs: NaN },
+      /^interval_ms must be an integer from 50 to 60000 \(or 0 for the default, 250\), got NaN$/,
+    );
     refused({ intervalMs: Infinity }, /interval_ms .* got Infinity/);
     refused({ intervalMs: -1 }, /interval_ms/);
     refused({ intervalMs: 49 }, /interval_ms/);

@@ -23,7 +23,19 @@ describe('tools: built-ins', () => {
 
     it('registers every built-in and the reference aliases, owned by the runtime', () => {
       const names = f.registry.list().map((d) => d.name);
-      assert.deepEqual(names, ['fs:delete', 'fs:list', 'fs:list_dir', 'fs:read', 'fs:read_file', 'fs:write', 'fs:write_file', 'llm:generate', 'system:shell', 'weather:get', 'web:search']);
+      assert.deepEqual(names, [
+        'fs:delete',
+        'fs:list',
+        'fs:list_dir',
+        'fs:read',
+        'fs:read_file',
+        'fs:write',
+        'fs:write_file',
+        'llm:generate',
+        'system:shell',
+        'weather:get',
+        'web:search',
+      ]);
       for (const d of f.registry.list()) {
         assert.equal(d.owner, 'runtime');
         assert.equal(d.provider, 'native');
@@ -33,7 +45,11 @@ describe('tools: built-ins', () => {
     it('the aliases share the implementation', async () => {
       expectOk(await f.call('fs:write_file', { path: 'alias.txt', content: 'via alias' }));
       assert.equal(expectOk(await f.call('fs:read_file', { path: 'alias.txt' })).content, 'via alias');
-      assert.ok(expectOk(await f.call('fs:list_dir', { path: '.' })).entries.some((e: { path: string }) => e.path === 'alias.txt'));
+      assert.ok(
+        expectOk(await f.call('fs:list_dir', { path: '.' })).entries.some(
+          (e: { path: string }) => e.path === 'alias.txt',
+        ),
+      );
       assert.deepEqual(f.registry.get('fs:read_file')!.parametersSchema, f.registry.get('fs:read')!.parametersSchema);
     });
 
@@ -55,7 +71,14 @@ describe('tools: built-ins', () => {
 
     it('reads utf8 and base64', async () => {
       fs.writeFileSync(path.join(f.ws, 'bin.dat'), Buffer.from([0, 1, 2, 255]));
-      assert.deepEqual(expectOk(await f.call('fs:read', { path: 'hello.txt' })), { path: 'hello.txt', encoding: 'utf8', content: 'hello\n', size: 6, bytes_read: 6, truncated: false });
+      assert.deepEqual(expectOk(await f.call('fs:read', { path: 'hello.txt' })), {
+        path: 'hello.txt',
+        encoding: 'utf8',
+        content: 'hello\n',
+        size: 6,
+        bytes_read: 6,
+        truncated: false,
+      });
       assert.equal(expectOk(await f.call('fs:read', { path: 'bin.dat', encoding: 'base64' })).content, 'AAEC/w==');
     });
 
@@ -68,7 +91,11 @@ describe('tools: built-ins', () => {
     });
 
     it('names the problem for a missing file, a directory and a FIFO (without hanging on it)', async () => {
-      expectError(await f.call('fs:read', { path: 'missing.txt' }), 'failed', 'no such file or directory: "missing.txt"');
+      expectError(
+        await f.call('fs:read', { path: 'missing.txt' }),
+        'failed',
+        'no such file or directory: "missing.txt"',
+      );
       fs.mkdirSync(path.join(f.ws, 'dir'));
       expectError(await f.call('fs:read', { path: 'dir' }), 'failed', '"dir" is a directory');
       execFileSync('mkfifo', [path.join(f.ws, 'pipe')]);
@@ -78,7 +105,12 @@ describe('tools: built-ins', () => {
 
     it('writes, overwrites (shorter content leaves no tail) and appends', async () => {
       expectOk(await f.call('fs:write', { path: 'w.txt', content: 'long first version' }));
-      assert.deepEqual(expectOk(await f.call('fs:write', { path: 'w.txt', content: 'short' })), { success: true, path: 'w.txt', bytes_written: 5, appended: false });
+      assert.deepEqual(expectOk(await f.call('fs:write', { path: 'w.txt', content: 'short' })), {
+        success: true,
+        path: 'w.txt',
+        bytes_written: 5,
+        appended: false,
+      });
       expectOk(await f.call('fs:write', { path: 'w.txt', content: '+more', append: true }));
       assert.equal(fs.readFileSync(path.join(f.ws, 'w.txt'), 'utf8'), 'short+more');
     });
@@ -86,7 +118,11 @@ describe('tools: built-ins', () => {
     it('writes base64 and refuses content that is not base64', async () => {
       expectOk(await f.call('fs:write', { path: 'b.dat', content: 'AAEC/w==', encoding: 'base64' }));
       assert.deepEqual([...fs.readFileSync(path.join(f.ws, 'b.dat'))], [0, 1, 2, 255]);
-      expectError(await f.call('fs:write', { path: 'b.dat', content: 'not base64!', encoding: 'base64' }), 'invalid_arguments', 'not valid base64');
+      expectError(
+        await f.call('fs:write', { path: 'b.dat', content: 'not base64!', encoding: 'base64' }),
+        'invalid_arguments',
+        'not valid base64',
+      );
     });
 
     it('needs create_dirs for a missing folder, and makes it when asked', async () => {
@@ -106,9 +142,22 @@ describe('tools: built-ins', () => {
       fs.writeFileSync(path.join(f.ws, 'd/e/f.txt'), 'abc');
       fs.symlinkSync('hello.txt', path.join(f.ws, 'ln'));
       const flat = expectOk(await f.call('fs:list', {}));
-      assert.deepEqual(flat.entries.map((e: { path: string; type: string }) => `${e.path}:${e.type}`), ['d:dir', 'hello.txt:file', 'ln:symlink']);
+      assert.deepEqual(
+        flat.entries.map((e: { path: string; type: string }) => `${e.path}:${e.type}`),
+        ['d:dir', 'hello.txt:file', 'ln:symlink'],
+      );
       const deep = expectOk(await f.call('fs:list', { path: 'd', recursive: true }));
-      assert.deepEqual(deep.entries.map((e: { path: string; size: number; type: string }) => [e.path, e.type, e.type === 'file' ? e.size : -1]), [['e', 'dir', -1], ['e/f.txt', 'file', 3]]);
+      assert.deepEqual(
+        deep.entries.map((e: { path: string; size: number; type: string }) => [
+          e.path,
+          e.type,
+          e.type === 'file' ? e.size : -1,
+        ]),
+        [
+          ['e', 'dir', -1],
+          ['e/f.txt', 'file', 3],
+        ],
+      );
       const cut = expectOk(await f.call('fs:list', { path: '.', recursive: true, max_entries: 2 }));
       assert.deepEqual([cut.entries.length, cut.truncated], [2, true]);
       expectError(await f.call('fs:list', { path: 'hello.txt' }), 'failed', 'not a directory');
@@ -128,8 +177,16 @@ describe('tools: built-ins', () => {
 
     it('names the bad argument for a malformed call', async () => {
       expectError(await f.call('fs:read', { path: 7 }), 'invalid_arguments', '/path must be string');
-      expectError(await f.call('fs:read', { path: '' }), 'invalid_arguments', '/path must NOT have fewer than 1 characters');
-      expectError(await f.call('fs:read', { path: 'x', encoding: 'latin1' }), 'invalid_arguments', '/encoding must be equal to one of the allowed values');
+      expectError(
+        await f.call('fs:read', { path: '' }),
+        'invalid_arguments',
+        '/path must NOT have fewer than 1 characters',
+      );
+      expectError(
+        await f.call('fs:read', { path: 'x', encoding: 'latin1' }),
+        'invalid_arguments',
+        '/encoding must be equal to one of the allowed values',
+      );
       expectError(await f.call('fs:write', '{"path":"x"}'), 'invalid_arguments', '/content is required');
     });
   });
@@ -140,10 +197,18 @@ describe('tools: built-ins', () => {
         c.tools.shell.allow = [...c.tools.shell.allow, 'no-such-program-xyz'];
       });
     });
-    const shell = (command: string, args: string[], more: Record<string, unknown> = {}) => f.call('system:shell', { command, args, ...more });
+    const shell = (command: string, args: string[], more: Record<string, unknown> = {}) =>
+      f.call('system:shell', { command, args, ...more });
 
     it('returns exit code, stdout and stderr', async () => {
-      assert.deepEqual(expectOk(await shell('echo', ['hi', 'there'])), { exit_code: 0, signal: null, stdout: 'hi there\n', stderr: '', truncated: false, isolated: true });
+      assert.deepEqual(expectOk(await shell('echo', ['hi', 'there'])), {
+        exit_code: 0,
+        signal: null,
+        stdout: 'hi there\n',
+        stderr: '',
+        truncated: false,
+        isolated: true,
+      });
       const failed = expectOk(await shell('ls', ['missing-file']));
       assert.notEqual(failed.exit_code, 0);
       assert.match(failed.stderr, /missing-file/);
@@ -158,7 +223,11 @@ describe('tools: built-ins', () => {
 
     it('runs git in the workspace repository', async () => {
       execFileSync('git', ['init', '-q'], { cwd: f.ws });
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'first commit'], { cwd: f.ws });
+      execFileSync(
+        'git',
+        ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'first commit'],
+        { cwd: f.ws },
+      );
       assert.equal(expectOk(await shell('git', ['log', '--format=%s'])).stdout, 'first commit\n');
     });
 
@@ -167,8 +236,16 @@ describe('tools: built-ins', () => {
     });
 
     it('is never given a shell: the schema has no place for one', async () => {
-      expectError(await f.call('system:shell', { command: 'echo', args: ['x'], shell: true }), 'invalid_arguments', '/shell is not an allowed property');
-      expectError(await f.call('system:shell', { command: 'echo', args: 'x; id' }), 'invalid_arguments', '/args must be array');
+      expectError(
+        await f.call('system:shell', { command: 'echo', args: ['x'], shell: true }),
+        'invalid_arguments',
+        '/shell is not an allowed property',
+      );
+      expectError(
+        await f.call('system:shell', { command: 'echo', args: 'x; id' }),
+        'invalid_arguments',
+        '/args must be array',
+      );
     });
   });
 
@@ -180,7 +257,8 @@ describe('tools: built-ins', () => {
     beforeEach(async () => {
       requests = [];
       answer = (url, res) => {
-        if (url.pathname === '/v1/search') return json(res, 200, { results: [{ name: 'Lyon', country: 'France', latitude: 45.75, longitude: 4.85 }] });
+        if (url.pathname === '/v1/search')
+          return json(res, 200, { results: [{ name: 'Lyon', country: 'France', latitude: 45.75, longitude: 4.85 }] });
         json(res, 200, {
           latitude: Number(url.searchParams.get('latitude')),
           longitude: Number(url.searchParams.get('longitude')),
@@ -216,21 +294,35 @@ describe('tools: built-ins', () => {
 
     it('looks a city up first', async () => {
       const out = expectOk(await f.call('weather:get', { city: 'Lyon' }));
-      assert.deepEqual(requests.map((r) => r.pathname), ['/v1/search', '/v1/forecast']);
+      assert.deepEqual(
+        requests.map((r) => r.pathname),
+        ['/v1/search', '/v1/forecast'],
+      );
       assert.equal(requests[0].searchParams.get('name'), 'Lyon');
       assert.deepEqual([out.place.name, out.place.latitude, out.location], ['Lyon', 45.75, 'Lyon']);
     });
 
     it('says when the city is unknown and passes on the API reason for an error', async () => {
-      answer = (url, res) => (url.pathname === '/v1/search' ? json(res, 200, {}) : json(res, 400, { error: true, reason: 'Latitude must be in range' }));
+      answer = (url, res) =>
+        url.pathname === '/v1/search'
+          ? json(res, 200, {})
+          : json(res, 400, { error: true, reason: 'Latitude must be in range' });
       expectError(await f.call('weather:get', { city: 'Atlantis' }), 'failed', 'no place named "Atlantis"');
-      expectError(await f.call('weather:get', { latitude: 1, longitude: 1 }), 'failed', /answered 400: Latitude must be in range/);
+      expectError(
+        await f.call('weather:get', { latitude: 1, longitude: 1 }),
+        'failed',
+        /answered 400: Latitude must be in range/,
+      );
     });
 
     it('refuses incomplete or impossible coordinates', async () => {
       expectError(await f.call('weather:get', {}), 'invalid_arguments', 'give latitude and longitude, or a city');
       expectError(await f.call('weather:get', { latitude: 10 }), 'invalid_arguments', 'both latitude and longitude');
-      expectError(await f.call('weather:get', { latitude: 91, longitude: 0 }), 'invalid_arguments', '/latitude must be <= 90');
+      expectError(
+        await f.call('weather:get', { latitude: 91, longitude: 0 }),
+        'invalid_arguments',
+        '/latitude must be <= 90',
+      );
     });
 
     it('says plainly when the host cannot be reached', async () => {
@@ -242,7 +334,11 @@ describe('tools: built-ins', () => {
         c.tools.weather.baseUrl = `http://127.0.0.1:${port}/v1/forecast`;
       });
       try {
-        expectError(await offline.call('weather:get', { latitude: 1, longitude: 2 }), 'unavailable', `cannot reach 127.0.0.1:${port}: no network? (ECONNREFUSED)`);
+        expectError(
+          await offline.call('weather:get', { latitude: 1, longitude: 2 }),
+          'unavailable',
+          `cannot reach 127.0.0.1:${port}: no network? (ECONNREFUSED)`,
+        );
       } finally {
         offline.cleanup();
       }
@@ -257,7 +353,10 @@ describe('tools: built-ins', () => {
     });
 
     it('uses the official geocoding API for the official forecast host, else the same server', () => {
-      assert.equal(geocodingUrl('https://api.open-meteo.com/v1/forecast'), 'https://geocoding-api.open-meteo.com/v1/search');
+      assert.equal(
+        geocodingUrl('https://api.open-meteo.com/v1/forecast'),
+        'https://geocoding-api.open-meteo.com/v1/search',
+      );
       assert.equal(geocodingUrl('http://127.0.0.1:9/v1/forecast'), 'http://127.0.0.1:9/v1/search');
     });
   });

@@ -35,7 +35,11 @@ describe('tools: files with more than one hard link', () => {
   const unchanged = () => assert.equal(fs.readFileSync(outsideFile, 'utf8'), SECRET);
 
   it('a write through a 2-link file is refused, naming the path and the link count; the outside file is unchanged', async () => {
-    expectError(await fx().call('fs:write', { path: 'linked.txt', content: 'pwned' }), 'denied', '"linked.txt": it has 2 hard links and might be a link to a file outside the workspace');
+    expectError(
+      await fx().call('fs:write', { path: 'linked.txt', content: 'pwned' }),
+      'denied',
+      '"linked.txt": it has 2 hard links and might be a link to a file outside the workspace',
+    );
     unchanged();
   });
 
@@ -45,7 +49,11 @@ describe('tools: files with more than one hard link', () => {
   });
 
   it('an append is refused', async () => {
-    expectError(await fx().call('fs:write', { path: 'linked.txt', content: 'more', append: true }), 'denied', '2 hard links');
+    expectError(
+      await fx().call('fs:write', { path: 'linked.txt', content: 'more', append: true }),
+      'denied',
+      '2 hard links',
+    );
     unchanged();
   });
 
@@ -56,7 +64,11 @@ describe('tools: files with more than one hard link', () => {
 
   it('a write through a symlink to the 2-link file is refused', async () => {
     fs.symlinkSync('linked.txt', path.join(fx().ws, 'via-link'));
-    expectError(await fx().call('fs:write', { path: 'via-link', content: 'pwned' }), 'denied', '"via-link": it has 2 hard links');
+    expectError(
+      await fx().call('fs:write', { path: 'via-link', content: 'pwned' }),
+      'denied',
+      '"via-link": it has 2 hard links',
+    );
     unchanged();
   });
 
@@ -120,8 +132,29 @@ describe("tools: the runtime's data folder is invisible", () => {
 
   describe('data_dir = ".loom" (the default), every spelling', () => {
     const { fx, data } = withData(() => '.loom');
-    const dirSpellings = () => ['.loom', './.loom', 'sub/../.loom', '.loom/', './/.loom/.', data(), `${data()}/`, 'to-data', 'to-data-abs', 'sub/up/.loom'];
-    const fileSpellings = () => ['.loom/runtime.json', './.loom/runtime.json', 'sub/../.loom/runtime.json', '.loom//runtime.json', `${data()}/runtime.json`, 'to-data/runtime.json', 'to-data-abs/runtime.json', 'to-file', 'sub/up/.loom/runtime.json'];
+    const dirSpellings = () => [
+      '.loom',
+      './.loom',
+      'sub/../.loom',
+      '.loom/',
+      './/.loom/.',
+      data(),
+      `${data()}/`,
+      'to-data',
+      'to-data-abs',
+      'sub/up/.loom',
+    ];
+    const fileSpellings = () => [
+      '.loom/runtime.json',
+      './.loom/runtime.json',
+      'sub/../.loom/runtime.json',
+      '.loom//runtime.json',
+      `${data()}/runtime.json`,
+      'to-data/runtime.json',
+      'to-data-abs/runtime.json',
+      'to-file',
+      'sub/up/.loom/runtime.json',
+    ];
     beforeEach(() => {
       fs.symlinkSync('.loom', path.join(fx().ws, 'to-data'));
       fs.symlinkSync(data(), path.join(fx().ws, 'to-data-abs'));
@@ -160,7 +193,10 @@ describe("tools: the runtime's data folder is invisible", () => {
     });
 
     it('fs:delete refuses it and its files by every spelling, recursive or not', async () => {
-      for (const p of [...dirSpellings().filter((p) => !p.startsWith('to-data')), ...fileSpellings().filter((p) => p !== 'to-file')]) {
+      for (const p of [
+        ...dirSpellings().filter((p) => !p.startsWith('to-data')),
+        ...fileSpellings().filter((p) => p !== 'to-file'),
+      ]) {
         refused(await fx().call('fs:delete', { path: p }));
         refused(await fx().call('fs:delete', { path: p, recursive: true }));
       }
@@ -173,10 +209,22 @@ describe("tools: the runtime's data folder is invisible", () => {
 
     it('the workspace listing leaves it out, flat and recursive (and through a symlink to the workspace)', async () => {
       fs.symlinkSync('.', path.join(fx().ws, 'self'));
-      for (const args of [{ path: '.' }, { path: '.', recursive: true }, { path: 'self/' }, { path: 'sub/up', recursive: true }, { path: fx().ws, recursive: true }]) {
+      for (const args of [
+        { path: '.' },
+        { path: '.', recursive: true },
+        { path: 'self/' },
+        { path: 'sub/up', recursive: true },
+        { path: fx().ws, recursive: true },
+      ]) {
         const out = expectOk(await fx().call('fs:list', args));
         const names = out.entries.map((e: { path: string }) => e.path);
-        assert.ok(!names.some((n: string) => n === '.loom' || n.startsWith('.loom/') || n.endsWith('/.loom') || n.includes('runtime.json')), `${JSON.stringify(args)} listed the data folder: ${names.join(', ')}`);
+        assert.ok(
+          !names.some(
+            (n: string) =>
+              n === '.loom' || n.startsWith('.loom/') || n.endsWith('/.loom') || n.includes('runtime.json'),
+          ),
+          `${JSON.stringify(args)} listed the data folder: ${names.join(', ')}`,
+        );
         assert.ok(names.includes('hello.txt'), 'the rest is listed');
       }
     });
@@ -202,12 +250,19 @@ describe("tools: the runtime's data folder is invisible", () => {
       refused(await fx().call('fs:list', { path: 'state/./x' }));
       refused(await fx().call('fs:delete', { path: 'state/x', recursive: true }));
       const out = expectOk(await fx().call('fs:list', { path: 'state', recursive: true }));
-      assert.deepEqual(out.entries.map((e: { path: string }) => e.path), ['other.txt']);
+      assert.deepEqual(
+        out.entries.map((e: { path: string }) => e.path),
+        ['other.txt'],
+      );
       assert.equal(expectOk(await fx().call('fs:read', { path: 'state/other.txt' })).content, 'other');
     });
 
     it('a recursive delete of its parent is refused whole, before anything is deleted', async () => {
-      expectError(await fx().call('fs:delete', { path: 'state', recursive: true }), 'denied', "it holds the runtime's data folder");
+      expectError(
+        await fx().call('fs:delete', { path: 'state', recursive: true }),
+        'denied',
+        "it holds the runtime's data folder",
+      );
       assert.equal(fs.readFileSync(path.join(fx().ws, 'state', 'other.txt'), 'utf8'), 'other');
     });
 
@@ -225,7 +280,10 @@ describe("tools: the runtime's data folder is invisible", () => {
       refused(await fx().call('fs:list', { path: data() }));
       refused(await fx().call('fs:write', { path: `${data()}/new`, content: 'x' }));
       const out = expectOk(await fx().call('fs:list', { path: '.' }));
-      assert.deepEqual(out.entries.map((e: { path: string }) => e.path), ['hello.txt', 'sub']);
+      assert.deepEqual(
+        out.entries.map((e: { path: string }) => e.path),
+        ['hello.txt', 'sub'],
+      );
     });
   });
 
@@ -275,9 +333,17 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
     const fx = modes(async () => true, 'deny');
     for (const [p, place] of PLACES) {
       it(`writing ${p} is refused naming ${place} and the setting, without asking; reading it is allowed`, async () => {
-        const msg = expectError(await fx().call('fs:write', { path: p, content: 'pwned' }), 'denied', JSON.stringify(p));
+        const msg = expectError(
+          await fx().call('fs:write', { path: p, content: 'pwned' }),
+          'denied',
+          JSON.stringify(p),
+        );
         assert.ok(msg.includes(place) && msg.includes('tools.fs.protected_writes'), msg);
-        expectError(await fx().call('fs:write', { path: p, content: 'pwned', append: true }), 'denied', 'tools.fs.protected_writes');
+        expectError(
+          await fx().call('fs:write', { path: p, content: 'pwned', append: true }),
+          'denied',
+          'tools.fs.protected_writes',
+        );
         expectError(await fx().call('fs:delete', { path: p }), 'denied', 'tools.fs.protected_writes');
         assert.equal(content(fx().ws, p), ORIGINAL);
         assert.deepEqual(fx().asked, []);
@@ -286,8 +352,16 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
     }
 
     it('new files there are refused too (create_dirs, a new hook, .vscode made from nothing)', async () => {
-      expectError(await fx().call('fs:write', { path: '.git/hooks/post-checkout', content: '#!/bin/sh' }), 'denied', '.git');
-      expectError(await fx().call('fs:write', { path: 'new/.vscode/tasks.json', content: '{}', create_dirs: true }), 'denied', '.vscode');
+      expectError(
+        await fx().call('fs:write', { path: '.git/hooks/post-checkout', content: '#!/bin/sh' }),
+        'denied',
+        '.git',
+      );
+      expectError(
+        await fx().call('fs:write', { path: 'new/.vscode/tasks.json', content: '{}', create_dirs: true }),
+        'denied',
+        '.vscode',
+      );
       assert.equal(fs.existsSync(path.join(fx().ws, 'new')), false);
     });
 
@@ -323,10 +397,22 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       fs.writeFileSync(path.join(ws, 'conf/tasks.json'), ORIGINAL);
       fs.symlinkSync('conf', path.join(ws, '.vscode'));
       const before = snap();
-      expectError(await fx().call('fs:write', { path: 'cfg.toml', content: '[agents.evil]' }), 'denied', "the workspace's loom.toml");
+      expectError(
+        await fx().call('fs:write', { path: 'cfg.toml', content: '[agents.evil]' }),
+        'denied',
+        "the workspace's loom.toml",
+      );
       expectError(await fx().call('fs:delete', { path: 'cfg.toml' }), 'denied', 'loom.toml');
-      expectError(await fx().call('fs:write', { path: 'repo/config', content: '[core]\nfsmonitor = touch x' }), 'denied', 'inside .git');
-      expectError(await fx().call('fs:write', { path: 'repo/hooks/pre-commit', content: '#!/bin/sh' }), 'denied', 'inside .git');
+      expectError(
+        await fx().call('fs:write', { path: 'repo/config', content: '[core]\nfsmonitor = touch x' }),
+        'denied',
+        'inside .git',
+      );
+      expectError(
+        await fx().call('fs:write', { path: 'repo/hooks/pre-commit', content: '#!/bin/sh' }),
+        'denied',
+        'inside .git',
+      );
       expectError(await fx().call('fs:delete', { path: 'repo', recursive: true }), 'denied', '.git');
       expectError(await fx().call('fs:write', { path: 'conf/tasks.json', content: '{}' }), 'denied', 'inside .vscode');
       assert.deepEqual(snap(), before);
@@ -385,7 +471,8 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
   describe('"ask" with no confirm function at all', () => {
     const fx = modes(undefined, 'ask');
     it('every protected write is refused', async () => {
-      for (const [p] of PLACES) expectError(await fx().call('fs:write', { path: p, content: 'pwned' }), 'denied', 'nobody could be asked');
+      for (const [p] of PLACES)
+        expectError(await fx().call('fs:write', { path: p, content: 'pwned' }), 'denied', 'nobody could be asked');
       for (const [p] of PLACES) assert.equal(content(fx().ws, p), ORIGINAL);
     });
   });
@@ -440,7 +527,8 @@ describe('tools: the fallback without /proc/self/fd (check each component, then 
     const registry = new DefaultToolRegistry({ defaultTimeoutMs: 10_000, log: silentLogger });
     const files = new ConfinedFs({ roots: [fx().ws], dataPath: path.join(fx().ws, '.loom'), procFd: false });
     assert.equal(files.viaProc, false);
-    for (const t of fsTools(files, { maxReadBytes: 1000 })) registry.register({ ...t.definition, provider: 'native' }, t.handler);
+    for (const t of fsTools(files, { maxReadBytes: 1000 }))
+      registry.register({ ...t.definition, provider: 'native' }, t.handler);
     call = (name, args) => registry.call({ name, arguments: args });
     fs.mkdirSync(path.join(fx().ws, '.loom'));
     fs.writeFileSync(path.join(fx().ws, '.loom', 'runtime.json'), 'token');
@@ -449,7 +537,10 @@ describe('tools: the fallback without /proc/self/fd (check each component, then 
   it('reads, writes (with create_dirs), lists and deletes inside', async () => {
     expectOk(await call('fs:write', { path: 'a/b/c.txt', content: 'abc', create_dirs: true }));
     assert.equal(expectOk(await call('fs:read', { path: 'a/b/c.txt' })).content, 'abc');
-    assert.deepEqual(expectOk(await call('fs:list', { path: 'a', recursive: true })).entries.map((e: { path: string }) => e.path), ['b', 'b/c.txt']);
+    assert.deepEqual(
+      expectOk(await call('fs:list', { path: 'a', recursive: true })).entries.map((e: { path: string }) => e.path),
+      ['b', 'b/c.txt'],
+    );
     expectOk(await call('fs:delete', { path: 'a', recursive: true }));
     assert.equal(fs.existsSync(path.join(fx().ws, 'a')), false);
   });
@@ -460,7 +551,9 @@ describe('tools: the fallback without /proc/self/fd (check each component, then 
     expectError(await call('fs:read', { path: 'out/secret.txt' }), 'denied', 'outside the workspace roots');
     expectError(await call('fs:write', { path: 'out/x.txt', content: 'x' }), 'denied', 'outside the workspace roots');
     expectError(await call('fs:read', { path: '.loom/runtime.json' }), 'denied', "the runtime's data folder");
-    assert.ok(!expectOk(await call('fs:list', { path: '.' })).entries.some((e: { path: string }) => e.path === '.loom'));
+    assert.ok(
+      !expectOk(await call('fs:list', { path: '.' })).entries.some((e: { path: string }) => e.path === '.loom'),
+    );
     expectError(await call('fs:write', { path: 'hard', content: 'x' }), 'denied', '2 hard links');
     expectError(await call('fs:write', { path: '.git/config', content: 'x', create_dirs: true }), 'denied', '.git');
     assert.deepEqual(fs.readdirSync(fx().outside), ['secret.txt']);

@@ -52,8 +52,14 @@ const linux = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
           calls++;
           const key = out.status === 'ok' ? 'ok' : out.error.code;
           seen[key] = (seen[key] ?? 0) + 1;
-          assert.ok(!text(out).includes(SECRET), `${tool} ${JSON.stringify(args)} returned outside data: ${text(out).slice(0, 300)}`);
-          assert.ok(!text(out).includes(ONLY_OUTSIDE), `${tool} ${JSON.stringify(args)} listed the outside folder: ${text(out).slice(0, 300)}`);
+          assert.ok(
+            !text(out).includes(SECRET),
+            `${tool} ${JSON.stringify(args)} returned outside data: ${text(out).slice(0, 300)}`,
+          );
+          assert.ok(
+            !text(out).includes(ONLY_OUTSIDE),
+            `${tool} ${JSON.stringify(args)} listed the outside folder: ${text(out).slice(0, 300)}`,
+          );
         }
       }
     } finally {
@@ -66,7 +72,11 @@ const linux = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
   }
 
   it('fs:read never returns an outside file (and met both the folder and the symlink)', async () => {
-    const seen = await race('fs:read', [{ path: 'dir/secret.txt' }, { path: 'dir/sub/file.txt' }, { path: 'dir/../dir/sub/../secret.txt' }]);
+    const seen = await race('fs:read', [
+      { path: 'dir/secret.txt' },
+      { path: 'dir/sub/file.txt' },
+      { path: 'dir/../dir/sub/../secret.txt' },
+    ]);
     assert.ok(seen.ok > 0 && seen.denied > 0, `expected reads inside and refusals, got ${JSON.stringify(seen)}`);
   });
 

@@ -61,7 +61,11 @@ export function expectError(outcome: ToolOutcome, code: ToolErrorCode, message?:
   if (outcome.status === 'ok') assert.fail(`expected ${code}, got ok: ${JSON.stringify(outcome.output).slice(0, 300)}`);
   assert.equal(outcome.error.code, code, `expected ${code}, got ${outcome.error.code}: ${outcome.error.message}`);
   if (message !== undefined) {
-    if (typeof message === 'string') assert.ok(outcome.error.message.includes(message), `message ${JSON.stringify(outcome.error.message)} should name ${JSON.stringify(message)}`);
+    if (typeof message === 'string')
+      assert.ok(
+        outcome.error.message.includes(message),
+        `message ${JSON.stringify(outcome.error.message)} should name ${JSON.stringify(message)}`,
+      );
     else assert.match(outcome.error.message, message);
   }
   return outcome.error.message;
@@ -108,11 +112,15 @@ export interface Project extends Fixture {
 
 /** git with a fixed identity and neither the user's nor the system's config, as a person would run it on the host. */
 export function hostGit(dir: string, args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Loom Test', '-c', 'user.email=test@loom.invalid', '-c', 'commit.gpgSign=false', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
-  });
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Loom Test', '-c', 'user.email=test@loom.invalid', '-c', 'commit.gpgSign=false', ...args],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    },
+  );
 }
 
 /**
@@ -132,7 +140,11 @@ export function makeProject(adjust: (config: LoomConfig) => void = () => {}, abs
   }
   if (has('data')) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(dataDir, 'runtime.json'), JSON.stringify({ address: '127.0.0.1:1', token, pid: process.pid }), { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(dataDir, 'runtime.json'),
+      JSON.stringify({ address: '127.0.0.1:1', token, pid: process.pid }),
+      { mode: 0o600 },
+    );
   }
   if (has('git')) {
     hostGit(f.ws, ['init', '-q']);
@@ -201,7 +213,8 @@ export function markerPlaces(f: Fixture, marker: string): string[] {
   };
   walk(f.ws);
   walk(f.outside);
-  for (const dir of [os.homedir(), '/root', os.tmpdir(), '/tmp']) if (fs.existsSync(path.join(dir, marker))) found.push(path.join(dir, marker));
+  for (const dir of [os.homedir(), '/root', os.tmpdir(), '/tmp'])
+    if (fs.existsSync(path.join(dir, marker))) found.push(path.join(dir, marker));
   return [...new Set(found)];
 }
 
@@ -257,7 +270,10 @@ export interface Attack {
  * secret, loom.toml, .vscode, .git/config and hooks, the data folder; absent ones still absent),
  * and the marker nowhere on the host.
  */
-export function attackFixture(adjust: (config: LoomConfig) => void = () => {}, absent: ProjectPart[] = []): () => Attack {
+export function attackFixture(
+  adjust: (config: LoomConfig) => void = () => {},
+  absent: ProjectPart[] = [],
+): () => Attack {
   let a: Attack | undefined;
   let before: Record<string, string> = {};
   beforeEach(() => {
@@ -269,7 +285,16 @@ export function attackFixture(adjust: (config: LoomConfig) => void = () => {}, a
       m,
       shell: (command, args, more = {}) => p.call('system:shell', { command, args, ...more }),
       payload() {
-        const targets = ['"$HOME"', '/root', '/tmp', p.outside, `${p.ws}/.git`, `${p.ws}/.git/hooks`, `${p.ws}/.vscode`, p.dataDir].join(' ');
+        const targets = [
+          '"$HOME"',
+          '/root',
+          '/tmp',
+          p.outside,
+          `${p.ws}/.git`,
+          `${p.ws}/.git/hooks`,
+          `${p.ws}/.vscode`,
+          p.dataDir,
+        ].join(' ');
         const script = [
           '#!/bin/sh',
           `touch '${p.ws}/ran-${m}'`,
@@ -295,7 +320,11 @@ export function attackFixture(adjust: (config: LoomConfig) => void = () => {}, a
     a = undefined;
     try {
       if (this.currentTest?.state !== 'failed') {
-        assert.deepEqual(snapshot(p.guarded), before, 'a guarded place (outside folder, loom.toml, .vscode, .git config/hooks/HEAD, data folder) changed');
+        assert.deepEqual(
+          snapshot(p.guarded),
+          before,
+          'a guarded place (outside folder, loom.toml, .vscode, .git config/hooks/HEAD, data folder) changed',
+        );
         assert.deepEqual(markerPlaces(p, m), [], 'the attack planted its marker on the host');
       }
     } finally {
@@ -312,14 +341,20 @@ export function attackFixture(adjust: (config: LoomConfig) => void = () => {}, a
 /** The outcome leaks neither the outside secret nor any of `more` (a token). */
 export function assertNoLeak(outcome: unknown, ...more: string[]): void {
   const text = JSON.stringify(outcome);
-  for (const s of [SECRET, ...more]) assert.ok(!text.includes(s), `the outcome leaks ${JSON.stringify(s)}: ${text.slice(0, 400)}`);
+  for (const s of [SECRET, ...more])
+    assert.ok(!text.includes(s), `the outcome leaks ${JSON.stringify(s)}: ${text.slice(0, 400)}`);
 }
 
 /**
  * Either the policy refused (naming `named`), or the program ran under isolation and did not
  * succeed in what it was asked (exit code other than 0, unless `exitMayBeZero`) nor print a secret.
  */
-export function expectRefusedOrContained(outcome: ToolOutcome, named: string, secrets: string[], o: { exitMayBeZero?: boolean } = {}): 'refused' | 'contained' {
+export function expectRefusedOrContained(
+  outcome: ToolOutcome,
+  named: string,
+  secrets: string[],
+  o: { exitMayBeZero?: boolean } = {},
+): 'refused' | 'contained' {
   assertNoLeak(outcome, ...secrets);
   if (outcome.status === 'error') {
     expectError(outcome, 'denied', named);
@@ -327,6 +362,11 @@ export function expectRefusedOrContained(outcome: ToolOutcome, named: string, se
   }
   const out = outcome.output as { isolated: boolean; exit_code: number | null };
   assert.equal(out.isolated, true, 'ran unrefused, so it must have run isolated');
-  if (!o.exitMayBeZero) assert.notEqual(out.exit_code, 0, `expected the program to fail inside the sandbox: ${JSON.stringify(outcome.output).slice(0, 300)}`);
+  if (!o.exitMayBeZero)
+    assert.notEqual(
+      out.exit_code,
+      0,
+      `expected the program to fail inside the sandbox: ${JSON.stringify(outcome.output).slice(0, 300)}`,
+    );
   return 'contained';
 }

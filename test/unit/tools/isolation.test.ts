@@ -15,8 +15,26 @@ import path from 'node:path';
 import type { LoomConfig } from '../../../runtime/config/types';
 import { silentLogger } from '../../../runtime/log';
 import { openStore } from '../../../runtime/store';
-import { confine, confineProcess, isolationStatus, SANDBOX_HOME, workspaceConfinement } from '../../../runtime/tools/isolation';
-import { type Attack, assertNoLeak, attackFixture, eventually, expectError, expectOk, type ProjectPart, processesWith, SECRET, uniqueMarker, withEnv } from './helpers';
+import {
+  confine,
+  confineProcess,
+  isolationStatus,
+  SANDBOX_HOME,
+  workspaceConfinement,
+} from '../../../runtime/tools/isolation';
+import {
+  type Attack,
+  assertNoLeak,
+  attackFixture,
+  eventually,
+  expectError,
+  expectOk,
+  type ProjectPart,
+  processesWith,
+  SECRET,
+  uniqueMarker,
+  withEnv,
+} from './helpers';
 
 interface Run {
   code: number | null;
@@ -26,16 +44,29 @@ interface Run {
 
 /** The workspace's roots as the runtime has them: real paths, the workspace first. */
 function rootsOf(config: LoomConfig): string[] {
-  return [config.workspace, ...config.runtime.roots.map((r) => path.resolve(config.workspace, r))].map((r) => fs.realpathSync(r));
+  return [config.workspace, ...config.runtime.roots.map((r) => path.resolve(config.workspace, r))].map((r) =>
+    fs.realpathSync(r),
+  );
 }
 
 /** Runs `/bin/sh -c script` confined exactly as system:shell confines a program (isolation "required"). */
 function confined(a: Attack, script: string, o: { network?: boolean; cwd?: string } = {}): Promise<Run> {
   const cwd = o.cwd ?? a.p.ws;
-  const launch = confine('required', workspaceConfinement(a.p.config, rootsOf(a.p.config), { cwd, network: o.network ?? false }), '/bin/sh', ['-c', script], 'test', 'tools.shell.isolation');
+  const launch = confine(
+    'required',
+    workspaceConfinement(a.p.config, rootsOf(a.p.config), { cwd, network: o.network ?? false }),
+    '/bin/sh',
+    ['-c', script],
+    'test',
+    'tools.shell.isolation',
+  );
   assert.equal(launch.isolated, true);
   return new Promise((resolve, reject) => {
-    const child = spawn(launch.file, launch.args, { cwd, env: { PATH: '/usr/bin:/bin', HOME: SANDBOX_HOME, LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(launch.file, launch.args, {
+      cwd,
+      env: { PATH: '/usr/bin:/bin', HOME: SANDBOX_HOME, LANG: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -51,7 +82,10 @@ function confined(a: Attack, script: string, o: { network?: boolean; cwd?: strin
 }
 
 /** The attack failed inside the sandbox (a command of it exited non-zero) and printed no secret. */
-function refusedByTheOs(run: Run, why: RegExp = /Read-only file system|Permission denied|No such file|Operation not permitted|Invalid cross-device link|Device or resource busy|must be superuser/): void {
+function refusedByTheOs(
+  run: Run,
+  why: RegExp = /Read-only file system|Permission denied|No such file|Operation not permitted|Invalid cross-device link|Device or resource busy|must be superuser/,
+): void {
   assert.notEqual(run.code, 0, `expected the OS to refuse: ${JSON.stringify(run)}`);
   assert.match(run.stderr, why);
   assertNoLeak(run);
@@ -66,9 +100,11 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     const fx = attackFixture((c) => c.tools.shell.allow.push('sh'));
     /** A unique sleep duration: its digits mark every process of the call in /proc/<pid>/cmdline. */
     const sleeper = () => `8${uniqueMarker('').replace(/\D/g, '').slice(-8)}`;
-    const gone = (marker: string) => eventually(() => processesWith(marker).length === 0, `every process marked ${marker} to be gone`, 5000);
+    const gone = (marker: string) =>
+      eventually(() => processesWith(marker).length === 0, `every process marked ${marker} to be gone`, 5000);
     /** The classic daemon: fork, setsid, fork again, chdir /, close stdin/stdout/stderr. */
-    const daemon = (n: string) => `python3 -c 'import os,sys,time\nif os.fork(): sys.exit(0)\nos.setsid()\nif os.fork(): sys.exit(0)\nos.chdir("/"); os.closerange(0, 3); time.sleep(300)' ${n}`;
+    const daemon = (n: string) =>
+      `python3 -c 'import os,sys,time\nif os.fork(): sys.exit(0)\nos.setsid()\nif os.fork(): sys.exit(0)\nos.chdir("/"); os.closerange(0, 3); time.sleep(300)' ${n}`;
     const escapes = (n: string) =>
       [
         `setsid sleep ${n} &`,
@@ -116,7 +152,11 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     it('all of them at once: gone after a cancel through an AbortSignal', async () => {
       const n = sleeper();
       const abort = new AbortController();
-      const call = fx().p.registry.call({ name: 'system:shell', arguments: { command: 'sh', args: ['-c', `${escapes(n)}\nsleep ${n}`] }, signal: abort.signal });
+      const call = fx().p.registry.call({
+        name: 'system:shell',
+        arguments: { command: 'sh', args: ['-c', `${escapes(n)}\nsleep ${n}`] },
+        signal: abort.signal,
+      });
       await eventually(() => processesWith(n).length >= 6, 'the attack to have started its processes');
       abort.abort();
       expectError(await call, 'failed', 'cancelled');
@@ -137,7 +177,12 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
 
     it('a background writer left behind never gets to write after the call returned', async () => {
       const late = path.join(fx().p.ws, `late-${fx().m}`);
-      expectOk(await fx().shell('sh', ['-c', `(sleep 0.8; touch '${late}') & setsid sh -c 'sleep 0.8; touch "${late}"' & echo started`]));
+      expectOk(
+        await fx().shell('sh', [
+          '-c',
+          `(sleep 0.8; touch '${late}') & setsid sh -c 'sleep 0.8; touch "${late}"' & echo started`,
+        ]),
+      );
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(fs.existsSync(late), false, 'a process of the call survived it and wrote');
     });
@@ -176,7 +221,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       ['hard-link .git/config into the workspace (to write it later)', 'ln .git/config cfg'],
     ] as const) {
       it(`${label}: refused by the OS, nothing changes`, async () => {
-        refusedByTheOs(await confined(fx(), script), /Read-only file system|permission denied|must be superuser|Invalid cross-device link|Device or resource busy|Operation not permitted/i);
+        refusedByTheOs(
+          await confined(fx(), script),
+          /Read-only file system|permission denied|must be superuser|Invalid cross-device link|Device or resource busy|Operation not permitted/i,
+        );
         assert.equal(stat(path.join(fx().p.ws, 'cfg')), undefined);
       });
     }
@@ -194,7 +242,8 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     ] as const) {
       it(`${label}: refused by the OS, and nothing is left on the host afterwards`, async () => {
         refusedByTheOs(await confined(fx(), script));
-        for (const name of ['loom.toml', '.vscode', '.git', '.loom']) assert.equal(stat(path.join(fx().p.ws, name)), undefined, `${name} exists on the host`);
+        for (const name of ['loom.toml', '.vscode', '.git', '.loom'])
+          assert.equal(stat(path.join(fx().p.ws, name)), undefined, `${name} exists on the host`);
       });
     }
   });
@@ -205,7 +254,12 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       const run = await confined(fx(), 'ls -A .loom; echo end');
       assert.deepEqual([run.code, run.stdout], [0, 'end\n']);
     });
-    for (const spelling of ['.loom/runtime.json', './src/../.loom/runtime.json', 'dl/runtime.json', '$PWD/.loom/runtime.json']) {
+    for (const spelling of [
+      '.loom/runtime.json',
+      './src/../.loom/runtime.json',
+      'dl/runtime.json',
+      '$PWD/.loom/runtime.json',
+    ]) {
       it(`its discovery file (${spelling}) cannot be read`, async () => {
         fs.symlinkSync('.loom', path.join(fx().p.ws, 'dl'));
         const run = await confined(fx(), `cat ${spelling}`);
@@ -214,7 +268,8 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       });
     }
     it('cannot be written, removed or replaced', async () => {
-      for (const script of ['touch .loom/x', 'rm -rf .loom', 'mv .loom loom.old', 'umount .loom']) refusedByTheOs(await confined(fx(), script));
+      for (const script of ['touch .loom/x', 'rm -rf .loom', 'mv .loom loom.old', 'umount .loom'])
+        refusedByTheOs(await confined(fx(), script));
     });
     it('a grep of the whole workspace for the token finds nothing', async () => {
       const run = await confined(fx(), `grep -r '${fx().p.token}' . ; echo "grep=$?"`);
@@ -234,7 +289,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     });
 
     it('cannot be carried off by renaming the folder above it (the mask would move, the real folder come back)', async () => {
-      const run = await confined(fx(), 'mv state elsewhere; ls -A elsewhere/loom-data 2>&1; cat state/loom-data/runtime.json elsewhere/loom-data/runtime.json; echo end');
+      const run = await confined(
+        fx(),
+        'mv state elsewhere; ls -A elsewhere/loom-data 2>&1; cat state/loom-data/runtime.json elsewhere/loom-data/runtime.json; echo end',
+      );
       assert.match(run.stderr + run.stdout, /busy/i, 'the rename is refused: the folder is pinned as a mount point');
       assert.ok(!run.stdout.includes('token'), run.stdout);
       assert.ok(fs.existsSync(path.join(fx().p.ws, 'state/loom-data/runtime.json')), 'the data folder is where it was');
@@ -257,7 +315,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     });
 
     it('what is written to $HOME, /root and /tmp stays in the sandbox', async () => {
-      const run = await confined(fx(), `touch "$HOME/${fx().m}" /tmp/${fx().m}; mkdir -p /root && touch /root/${fx().m}; ls "$HOME" /tmp /root`);
+      const run = await confined(
+        fx(),
+        `touch "$HOME/${fx().m}" /tmp/${fx().m}; mkdir -p /root && touch /root/${fx().m}; ls "$HOME" /tmp /root`,
+      );
       assert.equal(run.code, 0, run.stderr);
       assert.ok(run.stdout.includes(fx().m), 'the writes succeeded inside');
     });
@@ -275,7 +336,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     });
 
     it('the outside folder next to the workspace is absent', async () => {
-      refusedByTheOs(await confined(fx(), `ls ../outside; cat ${path.join(fx().p.outside, 'secret.txt')}`), /No such file/);
+      refusedByTheOs(
+        await confined(fx(), `ls ../outside; cat ${path.join(fx().p.outside, 'secret.txt')}`),
+        /No such file/,
+      );
     });
 
     it('another root is writable; its parent shows only the roots', async () => {
@@ -288,7 +352,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     it('/etc/shadow and /etc/gshadow are masked (empty); /etc/ssh shows only what every user may read', async () => {
       const run = await confined(fx(), 'cat /etc/shadow /etc/gshadow; echo end');
       assert.deepEqual([run.code, run.stdout], [0, 'end\n']);
-      const privateKeys = spawnSync('find', ['/etc/ssh', '-type', 'f', '!', '-perm', '-o=r'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      const privateKeys = spawnSync('find', ['/etc/ssh', '-type', 'f', '!', '-perm', '-o=r'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean);
       if (privateKeys.length) {
         const keys = await confined(fx(), `cat ${privateKeys.join(' ')}; echo end`);
         assert.equal(keys.stdout, 'end\n', 'host keys are masked');
@@ -296,10 +363,20 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     });
 
     it('no file under /etc or /opt that the host keeps from other users is readable inside (the runtime may run as root)', async function () {
-      const hidden = spawnSync('find', ['/etc', '/opt', '-type', 'f', '!', '-perm', '-o=r'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      const hidden = spawnSync('find', ['/etc', '/opt', '-type', 'f', '!', '-perm', '-o=r'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean);
       if (!hidden.length) this.skip(); // nothing here to protect
-      const run = await confined(fx(), `for f in ${hidden.map((f) => `'${f}'`).join(' ')}; do [ -s "$f" ] && head -c1 "$f" >/dev/null 2>&1 && echo "$f"; done; true`);
-      assert.deepEqual(run.stdout.trim().split('\n').filter(Boolean), [], `readable inside although not readable by others on the host (mask them): ${run.stdout}`);
+      const run = await confined(
+        fx(),
+        `for f in ${hidden.map((f) => `'${f}'`).join(' ')}; do [ -s "$f" ] && head -c1 "$f" >/dev/null 2>&1 && echo "$f"; done; true`,
+      );
+      assert.deepEqual(
+        run.stdout.trim().split('\n').filter(Boolean),
+        [],
+        `readable inside although not readable by others on the host (mask them): ${run.stdout}`,
+      );
     });
 
     for (const target of ['/etc/passwd', '/usr/bin/loom-planted', '/etc/profile.d/evil.sh']) {
@@ -321,11 +398,14 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       const run = await confined(fx(), 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done');
       const lines = run.stdout.trim().split('\n');
       assert.ok(lines.length <= 6, `too many processes visible: ${lines.length}`);
-      assert.ok(lines.every((l) => !l.includes('mocha')), run.stdout);
+      assert.ok(
+        lines.every((l) => !l.includes('mocha')),
+        run.stdout,
+      );
       assert.match(lines[0], /bwrap/);
     });
 
-    it('/proc/1/environ is the sandbox\'s, without the runtime\'s secrets', async () => {
+    it("/proc/1/environ is the sandbox's, without the runtime's secrets", async () => {
       await withEnv('LOOM_TEST_SECRET', SECRET, async () => {
         const out = expectOk(await fx().shell('sh', ['-c', 'tr "\\0" "\\n" < /proc/1/environ; cat /proc/*/environ']));
         assertNoLeak(out);
@@ -343,9 +423,15 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
             return ''; // the folder listing's own descriptor, closed by now
           }
         };
-        const own = fs.readdirSync('/proc/self/fd').map(linkOf).filter((t) => t.includes('store-under-attack'));
+        const own = fs
+          .readdirSync('/proc/self/fd')
+          .map(linkOf)
+          .filter((t) => t.includes('store-under-attack'));
         assert.ok(own.length > 0, 'control: the runtime holds the store files open');
-        const run = await confined(fx(), 'for f in /proc/self/fd/*; do readlink "$f"; cat "$f" 2>/dev/null; done; echo end');
+        const run = await confined(
+          fx(),
+          'for f in /proc/self/fd/*; do readlink "$f"; cat "$f" 2>/dev/null; done; echo end',
+        );
         assert.ok(!run.stdout.includes('store-under-attack'), run.stdout);
         assert.ok(!run.stdout.includes('sk-VICTIM-SECRET'), 'the store was read through an inherited descriptor');
       } finally {
@@ -375,8 +461,20 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
 
     it('NoNewPrivs is 1 and every capability set is empty', async () => {
       const run = await confined(fx(), 'grep -E "^(NoNewPrivs|Cap(Inh|Prm|Eff|Bnd|Amb)):" /proc/self/status');
-      const fields = Object.fromEntries(run.stdout.trim().split('\n').map((l) => l.split(/:\s+/)));
-      assert.deepEqual(fields, { CapInh: '0000000000000000', CapPrm: '0000000000000000', CapEff: '0000000000000000', CapBnd: '0000000000000000', CapAmb: '0000000000000000', NoNewPrivs: '1' });
+      const fields = Object.fromEntries(
+        run.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/:\s+/)),
+      );
+      assert.deepEqual(fields, {
+        CapInh: '0000000000000000',
+        CapPrm: '0000000000000000',
+        CapEff: '0000000000000000',
+        CapBnd: '0000000000000000',
+        CapAmb: '0000000000000000',
+        NoNewPrivs: '1',
+      });
     });
 
     for (const [label, script] of [
@@ -393,7 +491,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     }
 
     it('a symlink planted in the workspace pointing outside leads nowhere', async () => {
-      const run = await confined(fx(), `ln -s ${path.join(fx().p.outside, 'secret.txt')} s && ln -s ${os.homedir()} h && cat s; ls h/`);
+      const run = await confined(
+        fx(),
+        `ln -s ${path.join(fx().p.outside, 'secret.txt')} s && ln -s ${os.homedir()} h && cat s; ls h/`,
+      );
       refusedByTheOs(run, /No such file/);
     });
 
@@ -406,7 +507,7 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       assert.equal(run.stdout, 'lo\n');
     });
 
-    describe('a server on the host\'s 127.0.0.1', () => {
+    describe("a server on the host's 127.0.0.1", () => {
       let server: net.Server;
       let port = 0;
       let received: string[] = [];
@@ -432,7 +533,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
 
       it('through system:shell, follows [tools.shell] network', async () => {
         const refused = expectOk(await fx().shell('sh', ['-c', connect(fx().m)]));
-        refusedByTheOs({ code: refused.exit_code, stdout: refused.stdout, stderr: refused.stderr }, /Connection refused/);
+        refusedByTheOs(
+          { code: refused.exit_code, stdout: refused.stdout, stderr: refused.stderr },
+          /Connection refused/,
+        );
         fx().p.config.tools.shell.network = true;
         assert.equal(expectOk(await fx().shell('sh', ['-c', connect(fx().m)])).stdout, 'connected\n');
         await eventually(() => received.join('').includes(fx().m), 'the server to receive the marker');
@@ -444,10 +548,13 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     const missing = () => `/nonexistent/${uniqueMarker('bwrap')}/bwrap`;
     const modes = { required: 'required', 'best-effort': 'best-effort', off: 'off' } as const;
     let mode: keyof typeof modes = 'required';
-    const fx = attackFixture((c) => {
-      c.tools.shell.isolation = mode;
-      c.tools.shell.allow.push('sh');
-    }, ['git', 'loom.toml', '.vscode']);
+    const fx = attackFixture(
+      (c) => {
+        c.tools.shell.isolation = mode;
+        c.tools.shell.allow.push('sh');
+      },
+      ['git', 'loom.toml', '.vscode'],
+    );
     const bwrapBefore = process.env.LOOM_BWRAP;
     afterEach(() => assert.equal(process.env.LOOM_BWRAP, bwrapBefore, 'LOOM_BWRAP was not restored'));
 
@@ -457,16 +564,24 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
         const bwrap = missing();
         const out = await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', [fx().payload()]));
         const msg = expectError(out, 'unavailable', 'bubblewrap');
-        for (const part of ['tools.shell.isolation', '"required"', bwrap, 'best-effort']) assert.ok(msg.includes(part), `the refusal should name ${part}: ${msg}`);
-        assert.deepEqual(out.status === 'error' && out.error.details, { setting: 'tools.shell.isolation', reason: 'isolation_unavailable' });
+        for (const part of ['tools.shell.isolation', '"required"', bwrap, 'best-effort'])
+          assert.ok(msg.includes(part), `the refusal should name ${part}: ${msg}`);
+        assert.deepEqual(out.status === 'error' && out.error.details, {
+          setting: 'tools.shell.isolation',
+          reason: 'isolation_unavailable',
+        });
         assert.equal(fx().ran(), false);
       });
       it('the refusal creates no placeholder (.git, .vscode, loom.toml stay absent)', async () => {
-        await withEnv('LOOM_BWRAP', missing(), async () => expectError(await fx().shell('sh', ['-c', 'true']), 'unavailable'));
+        await withEnv('LOOM_BWRAP', missing(), async () =>
+          expectError(await fx().shell('sh', ['-c', 'true']), 'unavailable'),
+        );
       });
       it('a bubblewrap that cannot build the sandbox here is refused too, saying why', async () => {
         const fake = path.join(fx().p.base, 'bwrap');
-        fs.writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to creating new namespace" >&2\nexit 1\n', { mode: 0o755 });
+        fs.writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to creating new namespace" >&2\nexit 1\n', {
+          mode: 0o755,
+        });
         const out = await withEnv('LOOM_BWRAP', fake, async () => fx().shell('sh', [fx().payload()]));
         expectError(out, 'unavailable', `bubblewrap (${fake}) cannot create the sandbox here`);
         assert.equal(fx().ran(), false);
@@ -474,7 +589,11 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       it('a LOOM_BWRAP that is not executable counts as missing', async () => {
         const plain = path.join(fx().p.base, 'bwrap-plain');
         fs.writeFileSync(plain, '', { mode: 0o644 });
-        expectError(await withEnv('LOOM_BWRAP', plain, async () => fx().shell('sh', ['-c', 'true'])), 'unavailable', 'is not installed');
+        expectError(
+          await withEnv('LOOM_BWRAP', plain, async () => fx().shell('sh', ['-c', 'true'])),
+          'unavailable',
+          'is not installed',
+        );
       });
       it('isolationStatus says unavailable, mechanism none', async () => {
         const status = await withEnv('LOOM_BWRAP', missing(), () => isolationStatus('required'));
@@ -483,7 +602,10 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       });
       it('with bubblewrap present it runs isolated (control)', async () => {
         assert.equal(expectOk(await fx().shell('sh', ['-c', 'true'])).isolated, true);
-        assert.deepEqual([isolationStatus('required').available, isolationStatus('required').mechanism], [true, 'bubblewrap']);
+        assert.deepEqual(
+          [isolationStatus('required').available, isolationStatus('required').mechanism],
+          [true, 'bubblewrap'],
+        );
       });
     });
 
@@ -491,9 +613,14 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       before(() => (mode = 'best-effort'));
       it('runs unconfined, saying so: isolated false and unconfined_because naming the setting and what is missing', async () => {
         const bwrap = missing();
-        const out = expectOk(await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', ['-c', `touch ran-${fx().m}; echo "$HOME"`])));
+        const out = expectOk(
+          await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', ['-c', `touch ran-${fx().m}; echo "$HOME"`])),
+        );
         assert.equal(out.isolated, false);
-        assert.match(out.unconfined_because, /tools\.shell\.isolation = "best-effort" and isolation is unavailable: bubblewrap/);
+        assert.match(
+          out.unconfined_because,
+          /tools\.shell\.isolation = "best-effort" and isolation is unavailable: bubblewrap/,
+        );
         assert.ok(out.unconfined_because.includes(bwrap));
         assert.equal(fx().ran(), true);
         assert.notEqual(out.stdout, `${SANDBOX_HOME}\n`, 'HOME is the real one: it really ran unconfined');
@@ -514,7 +641,9 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       before(() => (mode = 'off'));
       it('runs unconfined whether or not bubblewrap exists, saying the setting', async () => {
         for (const bwrap of [missing(), undefined]) {
-          const out = expectOk(await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', ['-c', 'echo "$HOME"'])));
+          const out = expectOk(
+            await withEnv('LOOM_BWRAP', bwrap, async () => fx().shell('sh', ['-c', 'echo "$HOME"'])),
+          );
           assert.deepEqual([out.isolated, out.unconfined_because], [false, 'tools.shell.isolation = "off"']);
           assert.equal(out.stdout, `${process.env.HOME}\n`);
         }
@@ -526,8 +655,23 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     const fx = attackFixture(() => {}, ['git', '.vscode']);
     it('cannot create an absent .git or .vscode (their placeholders last as long as the process)', () => {
       const ws = fx().p.ws;
-      const launch = confineProcess(fx().p.config, { isolation: 'required', network: false, readOnlyPaths: [] }, '/bin/sh', ['-c', 'mkdir -p .git/hooks .vscode; printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config; echo "{}" > .vscode/tasks.json; echo done'], ws, 'agent test', 'agents.test.isolation');
-      const run = spawnSync(launch.file, launch.args, { cwd: ws, env: { PATH: '/usr/bin:/bin', ...launch.env }, encoding: 'utf8' });
+      const launch = confineProcess(
+        fx().p.config,
+        { isolation: 'required', network: false, readOnlyPaths: [] },
+        '/bin/sh',
+        [
+          '-c',
+          'mkdir -p .git/hooks .vscode; printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config; echo "{}" > .vscode/tasks.json; echo done',
+        ],
+        ws,
+        'agent test',
+        'agents.test.isolation',
+      );
+      const run = spawnSync(launch.file, launch.args, {
+        cwd: ws,
+        env: { PATH: '/usr/bin:/bin', ...launch.env },
+        encoding: 'utf8',
+      });
       launch.cleanup();
       assert.match(run.stdout, /done/);
       assert.match(run.stderr, /Read-only file system/);
@@ -545,8 +689,15 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       fs.writeFileSync(path.join(ws, 'conf', 'loom.toml'), '# the real config\n');
       fs.symlinkSync('conf/loom.toml', path.join(ws, 'loom.toml'));
       fx().rebaseline();
-      assert.throws(() => confined(fx(), 'rm -f loom.toml; echo "[agents.evil]" > loom.toml; echo x >> conf/loom.toml'), (err: Error) => /loom\.toml is a symbolic link/.test(err.message));
-      expectError(await fx().shell('sh', ['-c', 'rm -f loom.toml; echo "[agents.evil]" > loom.toml']), 'denied', 'is a symbolic link');
+      assert.throws(
+        () => confined(fx(), 'rm -f loom.toml; echo "[agents.evil]" > loom.toml; echo x >> conf/loom.toml'),
+        (err: Error) => /loom\.toml is a symbolic link/.test(err.message),
+      );
+      expectError(
+        await fx().shell('sh', ['-c', 'rm -f loom.toml; echo "[agents.evil]" > loom.toml']),
+        'denied',
+        'is a symbolic link',
+      );
       assert.ok(stat(path.join(ws, 'loom.toml'))?.isSymbolicLink(), 'the symlink loom.toml is still the link');
       assert.equal(fs.readFileSync(path.join(ws, 'conf', 'loom.toml'), 'utf8'), '# the real config\n');
     });
@@ -556,7 +707,14 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       fs.mkdirSync(path.join(fx().p.outside, 'repo.git'));
       fs.symlinkSync(path.join(fx().p.outside, 'repo.git'), path.join(ws, '.git'));
       fx().rebaseline();
-      assert.throws(() => confined(fx(), 'rm -f .git; mkdir -p .git/hooks && printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config'), (err: Error) => /\.git is a symbolic link/.test(err.message));
+      assert.throws(
+        () =>
+          confined(
+            fx(),
+            'rm -f .git; mkdir -p .git/hooks && printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config',
+          ),
+        (err: Error) => /\.git is a symbolic link/.test(err.message),
+      );
       assert.ok(stat(path.join(ws, '.git'))?.isSymbolicLink(), 'the .git symlink is still the link');
     });
 
@@ -567,22 +725,32 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       fs.writeFileSync(path.join(ws, '.git'), 'gitdir: repo-data\n');
       fx().rebaseline();
       const run = await confined(fx(), 'printf "\\tfsmonitor = touch x\\n" >> repo-data/config');
-      assert.equal(fs.readFileSync(path.join(ws, 'repo-data', 'config'), 'utf8'), '[core]\n\tbare = false\n', `git's config behind the gitdir file was changed (${JSON.stringify(run)})`);
+      assert.equal(
+        fs.readFileSync(path.join(ws, 'repo-data', 'config'), 'utf8'),
+        '[core]\n\tbare = false\n',
+        `git's config behind the gitdir file was changed (${JSON.stringify(run)})`,
+      );
     });
 
     it('two concurrent calls: the end of the first does not unprotect the second (placeholders)', async () => {
       const ws = fx().p.ws;
       // The first runs until the second has started; the second attacks once the first has ended.
       const first = fx().shell('sh', ['-c', 'while [ ! -e started ]; do sleep 0.05; done'], { timeout_ms: 10_000 });
-      await eventually(() => fs.existsSync(path.join(ws, '.git')), 'the first call to be running (its placeholders made)');
-      const attack = 'mkdir -p .git/hooks .vscode; echo "[core] fsmonitor = touch x" > .git/config; echo "[agents.evil]" > loom.toml; echo "{}" > .vscode/tasks.json';
-      const second = fx().shell('sh', ['-c', `touch started; while [ ! -e go ]; do sleep 0.05; done; ${attack}`], { timeout_ms: 10_000 });
+      await eventually(
+        () => fs.existsSync(path.join(ws, '.git')),
+        'the first call to be running (its placeholders made)',
+      );
+      const attack =
+        'mkdir -p .git/hooks .vscode; echo "[core] fsmonitor = touch x" > .git/config; echo "[agents.evil]" > loom.toml; echo "{}" > .vscode/tasks.json';
+      const second = fx().shell('sh', ['-c', `touch started; while [ ! -e go ]; do sleep 0.05; done; ${attack}`], {
+        timeout_ms: 10_000,
+      });
       expectOk(await first);
       fs.writeFileSync(path.join(ws, 'go'), '');
       expectOk(await second);
       // (the data folder existed before: attackFixture checks it is unchanged)
-      for (const name of ['.git', 'loom.toml', '.vscode']) assert.equal(stat(path.join(ws, name)), undefined, `${name} was created on the host by the second call`);
+      for (const name of ['.git', 'loom.toml', '.vscode'])
+        assert.equal(stat(path.join(ws, name)), undefined, `${name} was created on the host by the second call`);
     });
   });
 });
-

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../../runtime/log';
 import { protoStatusFor, ToolError, toolResultFromOutcome, unwrapToolResult } from '../../../runtime/tools/errors';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
-import type { ToolCallRequest, ToolContext, ToolDefinition, ToolHandler, ToolOutcome } from '../../../runtime/tools/types';
+import type {
+  ToolCallRequest,
+  ToolContext,
+  ToolDefinition,
+  ToolHandler,
+  ToolOutcome,
+} from '../../../runtime/tools/types';
 import { expectError, expectOk } from './helpers';
 
 const schema = {
@@ -32,13 +38,20 @@ describe('tools: registry', () => {
   describe('registration', () => {
     for (const bad of ['a:b:c', ':x', 'fs:', 'with space:x', 'fs:read file', '', 'fs:../x', '.hidden', 'a b']) {
       it(`refuses the tool name ${JSON.stringify(bad)}`, () => {
-        assert.throws(() => registry.register(def(bad), echo), (err: unknown) => err instanceof ToolError && err.code === 'invalid_arguments' && /invalid tool name/.test(err.message));
+        assert.throws(
+          () => registry.register(def(bad), echo),
+          (err: unknown) =>
+            err instanceof ToolError && err.code === 'invalid_arguments' && /invalid tool name/.test(err.message),
+        );
       });
     }
 
     it('takes a name without a namespace, as the reference names agent tools ("web.search", "add")', () => {
       for (const name of ['web.search', 'add', 'test.add']) registry.register(def(name), echo);
-      assert.deepEqual(['web.search', 'add', 'test.add'].map((n) => registry.get(n)?.name), ['web.search', 'add', 'test.add']);
+      assert.deepEqual(
+        ['web.search', 'add', 'test.add'].map((n) => registry.get(n)?.name),
+        ['web.search', 'add', 'test.add'],
+      );
     });
 
     it('refuses a name that is taken, naming the owner', () => {
@@ -46,28 +59,62 @@ describe('tools: registry', () => {
     });
 
     it('refuses a schema ajv cannot compile, at register time', () => {
-      assert.throws(() => registry.register(def('demo:bad', 'test', { type: 'no-such-type' }), echo), (err: unknown) => err instanceof ToolError && /invalid parameters schema/.test(err.message));
+      assert.throws(
+        () => registry.register(def('demo:bad', 'test', { type: 'no-such-type' }), echo),
+        (err: unknown) => err instanceof ToolError && /invalid parameters schema/.test(err.message),
+      );
       assert.equal(registry.get('demo:bad'), undefined);
     });
 
     it('a trusted (built-in) schema is compiled at the first call: arguments checked and defaults filled as at register time', async () => {
       registry.register(def('demo:lazy'), echo, { trustedSchema: true });
-      expectError(await registry.call({ name: 'demo:lazy', arguments: { mode: 'fast' } }), 'invalid_arguments', '/path is required');
-      expectError(await registry.call({ name: 'demo:lazy', arguments: { path: 'x', extra: 1 } }), 'invalid_arguments', '/extra is not an allowed property');
-      const out = expectOk(await registry.call({ name: 'demo:lazy', arguments: { path: 'x' } })) as { args: Record<string, unknown> };
+      expectError(
+        await registry.call({ name: 'demo:lazy', arguments: { mode: 'fast' } }),
+        'invalid_arguments',
+        '/path is required',
+      );
+      expectError(
+        await registry.call({ name: 'demo:lazy', arguments: { path: 'x', extra: 1 } }),
+        'invalid_arguments',
+        '/extra is not an allowed property',
+      );
+      const out = expectOk(await registry.call({ name: 'demo:lazy', arguments: { path: 'x' } })) as {
+        args: Record<string, unknown>;
+      };
       assert.deepEqual(out.args, { path: 'x', mode: 'fast' });
     });
 
     it('a trusted schema that cannot compile fails its calls with a clear error (never passes arguments unchecked)', async () => {
       registry.register(def('demo:lazybad', 'test', { type: 'no-such-type' }), echo, { trustedSchema: true });
-      expectError(await registry.call({ name: 'demo:lazybad', arguments: {} }), 'invalid_arguments', 'invalid parameters schema');
-      assert.throws(() => registry.register(def('demo:notobj', 'test', [] as unknown as Record<string, unknown>), echo, { trustedSchema: true }), /parameters schema must be a JSON Schema object/);
+      expectError(
+        await registry.call({ name: 'demo:lazybad', arguments: {} }),
+        'invalid_arguments',
+        'invalid parameters schema',
+      );
+      assert.throws(
+        () =>
+          registry.register(def('demo:notobj', 'test', [] as unknown as Record<string, unknown>), echo, {
+            trustedSchema: true,
+          }),
+        /parameters schema must be a JSON Schema object/,
+      );
     });
 
     it('accepts JSON Schema 2020-12 schemas', async () => {
-      registry.register(def('demo:tuple', 'test', { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] } } }), echo);
+      registry.register(
+        def('demo:tuple', 'test', {
+          $schema: 'https://json-schema.org/draft/2020-12/schema',
+          type: 'object',
+          properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] } },
+        }),
+        echo,
+      );
       expectOk(await registry.call({ name: 'demo:tuple', arguments: { pair: ['a', 1] } }));
-      expectError(await registry.call({ name: 'demo:tuple', arguments: { pair: [1, 'a'] } }), 'invalid_arguments', '/pair/0 must be string');
+      expectError(
+        await registry.call({ name: 'demo:tuple', arguments: { pair: [1, 'a'] } }),
+        'invalid_arguments',
+        '/pair/0 must be string',
+      );
     });
 
     it('tells listeners when the set of tools changes, and only then', () => {
@@ -92,7 +139,10 @@ describe('tools: registry', () => {
     it('lists by prefix and returns copies', () => {
       registry.register(def('demo:other'), echo);
       registry.register(def('fs:x'), echo);
-      assert.deepEqual(registry.list('demo:').map((d) => d.name), ['demo:echo', 'demo:other']);
+      assert.deepEqual(
+        registry.list('demo:').map((d) => d.name),
+        ['demo:echo', 'demo:other'],
+      );
       assert.equal(registry.list().length, 3);
       registry.get('demo:echo')!.description = 'mutated';
       assert.equal(registry.get('demo:echo')!.description, 'test tool demo:echo');
@@ -111,7 +161,10 @@ describe('tools: registry', () => {
       registry.register(def('agent:b', 'agent-1'), echo);
       registry.register(def('agent:c', 'agent-2'), echo);
       assert.equal(registry.unregisterOwner('agent-1'), 2);
-      assert.deepEqual(registry.list('agent:').map((d) => d.name), ['agent:c']);
+      assert.deepEqual(
+        registry.list('agent:').map((d) => d.name),
+        ['agent:c'],
+      );
       expectError(await registry.call({ name: 'agent:a', arguments: { path: 'p' } }), 'not_found');
       expectOk(await registry.call({ name: 'agent:c', arguments: { path: 'p' } }));
       assert.equal(registry.unregisterOwner('agent-1'), 0);
@@ -122,8 +175,20 @@ describe('tools: registry', () => {
 
   describe('arguments', () => {
     it('lists every schema violation with its JSON path', async () => {
-      const msg = expectError(await registry.call({ name: 'demo:echo', arguments: { opts: { depth: -1, color: 'red' }, extra: 1, mode: 'turbo' } }), 'invalid_arguments');
-      for (const part of ['/path is required', '/opts/depth must be >= 0', '/opts/color is not an allowed property', '/extra is not an allowed property', '/mode must be equal to one of the allowed values ("fast", "slow")']) {
+      const msg = expectError(
+        await registry.call({
+          name: 'demo:echo',
+          arguments: { opts: { depth: -1, color: 'red' }, extra: 1, mode: 'turbo' },
+        }),
+        'invalid_arguments',
+      );
+      for (const part of [
+        '/path is required',
+        '/opts/depth must be >= 0',
+        '/opts/color is not an allowed property',
+        '/extra is not an allowed property',
+        '/mode must be equal to one of the allowed values ("fast", "slow")',
+      ]) {
         assert.ok(msg.includes(part), `${JSON.stringify(msg)} should include ${JSON.stringify(part)}`);
       }
       assert.match(msg, /^invalid arguments for demo:echo: /);
@@ -132,21 +197,38 @@ describe('tools: registry', () => {
     it('puts the problems in details as a JSON list too', async () => {
       const outcome = await registry.call({ name: 'demo:echo', arguments: { path: 3 } });
       assert.equal(outcome.status, 'error');
-      assert.deepEqual(JSON.parse((outcome as Extract<ToolOutcome, { status: 'error' }>).error.details!.errors), ['/path must be string']);
+      assert.deepEqual(JSON.parse((outcome as Extract<ToolOutcome, { status: 'error' }>).error.details!.errors), [
+        '/path must be string',
+      ]);
     });
 
     it('accepts arguments as a JSON string, as they arrive on the wire', async () => {
-      const out = expectOk(await registry.call({ name: 'demo:echo', arguments: '{"path":"a.txt","opts":{"depth":2}}' }));
+      const out = expectOk(
+        await registry.call({ name: 'demo:echo', arguments: '{"path":"a.txt","opts":{"depth":2}}' }),
+      );
       assert.deepEqual(out.args, { path: 'a.txt', opts: { depth: 2 }, mode: 'fast' });
     });
 
     it('names a JSON parse error', async () => {
-      expectError(await registry.call({ name: 'demo:echo', arguments: '{"path": "a.txt",' }), 'invalid_arguments', /not valid JSON \(.+\)/);
+      expectError(
+        await registry.call({ name: 'demo:echo', arguments: '{"path": "a.txt",' }),
+        'invalid_arguments',
+        /not valid JSON \(.+\)/,
+      );
     });
 
-    for (const [raw, what] of [['[1,2]', 'an array'], ['null', 'null'], ['"text"', 'string'], ['42', 'number']] as const) {
+    for (const [raw, what] of [
+      ['[1,2]', 'an array'],
+      ['null', 'null'],
+      ['"text"', 'string'],
+      ['42', 'number'],
+    ] as const) {
       it(`refuses arguments that are ${what}`, async () => {
-        expectError(await registry.call({ name: 'demo:echo', arguments: raw }), 'invalid_arguments', `expected a JSON object, got ${what}`);
+        expectError(
+          await registry.call({ name: 'demo:echo', arguments: raw }),
+          'invalid_arguments',
+          `expected a JSON object, got ${what}`,
+        );
       });
     }
 
@@ -181,11 +263,19 @@ describe('tools: registry', () => {
     });
 
     it('suggests the closest names', async () => {
-      expectError(await registry.call({ name: 'demo:ecko', arguments: {} }), 'not_found', 'tool "demo:ecko" not found; did you mean "demo:echo" or "demo:echoes"?');
+      expectError(
+        await registry.call({ name: 'demo:ecko', arguments: {} }),
+        'not_found',
+        'tool "demo:ecko" not found; did you mean "demo:echo" or "demo:echoes"?',
+      );
     });
 
     it('suggests the same tool under another namespace', async () => {
-      expectError(await registry.call({ name: 'file:read_file', arguments: {} }), 'not_found', 'did you mean "fs:read_file"');
+      expectError(
+        await registry.call({ name: 'file:read_file', arguments: {} }),
+        'not_found',
+        'did you mean "fs:read_file"',
+      );
     });
 
     it('suggests nothing when nothing is close', async () => {
@@ -216,8 +306,20 @@ describe('tools: registry', () => {
 
     it('a timeout beyond what a timer holds is clamped, not turned into 1 ms', async () => {
       registry.register(def('demo:slowish'), () => new Promise((resolve) => setTimeout(() => resolve('done'), 50)));
-      assert.equal(expectOk(await registry.call({ name: 'demo:slowish', arguments: { path: 'p' }, timeoutMs: 2 ** 40 })), 'done');
-      assert.equal(expectOk(await registry.call({ name: 'demo:slowish', arguments: { path: 'p' }, timeoutMs: '60000' as unknown as number })), 'done');
+      assert.equal(
+        expectOk(await registry.call({ name: 'demo:slowish', arguments: { path: 'p' }, timeoutMs: 2 ** 40 })),
+        'done',
+      );
+      assert.equal(
+        expectOk(
+          await registry.call({
+            name: 'demo:slowish',
+            arguments: { path: 'p' },
+            timeoutMs: '60000' as unknown as number,
+          }),
+        ),
+        'done',
+      );
     });
 
     it('drops a late answer from a handler that finished after its timeout', async () => {
@@ -228,7 +330,10 @@ describe('tools: registry', () => {
       expectError(await registry.call({ name: 'demo:late', arguments: { path: 'p' }, timeoutMs: 100 }), 'timeout');
       finishLate('too late');
       await new Promise((r) => setImmediate(r));
-      assert.deepEqual(calls.map((o) => o.status), ['error']);
+      assert.deepEqual(
+        calls.map((o) => o.status),
+        ['error'],
+      );
     });
 
     it('a caller can cancel a call through request.signal', async () => {
@@ -238,7 +343,12 @@ describe('tools: registry', () => {
         return new Promise(() => {});
       });
       const controller = new AbortController();
-      const pending = registry.call({ name: 'demo:wait', arguments: { path: 'p' }, signal: controller.signal, timeoutMs: 60_000 });
+      const pending = registry.call({
+        name: 'demo:wait',
+        arguments: { path: 'p' },
+        signal: controller.signal,
+        timeoutMs: 60_000,
+      });
       await new Promise((r) => setImmediate(r));
       controller.abort();
       const outcome = await pending;
@@ -283,7 +393,14 @@ describe('tools: registry', () => {
         return null;
       });
       const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-      const outcome = await registry.call({ name: 'demo:ctx', arguments: { path: 'p' }, id: 'call-7', caller: 'agent-9', timeoutMs: 5000, headers: { traceparent, 'x-k': 'v' } });
+      const outcome = await registry.call({
+        name: 'demo:ctx',
+        arguments: { path: 'p' },
+        id: 'call-7',
+        caller: 'agent-9',
+        timeoutMs: 5000,
+        headers: { traceparent, 'x-k': 'v' },
+      });
       assert.equal(outcome.id, 'call-7');
       assert.equal(seen!.callId, 'call-7');
       assert.equal(seen!.caller, 'agent-9');
@@ -303,7 +420,11 @@ describe('tools: registry', () => {
       expectError(await registry.call({ name: 'demo:echo', arguments: {} }), 'invalid_arguments');
       sub.dispose();
       expectOk(await registry.call({ name: 'demo:echo', arguments: { path: 'p' } }));
-      assert.deepEqual(seen, [['demo:echo', 'ok'], ['demo:nope', 'not_found'], ['demo:echo', 'invalid_arguments']]);
+      assert.deepEqual(seen, [
+        ['demo:echo', 'ok'],
+        ['demo:nope', 'not_found'],
+        ['demo:echo', 'invalid_arguments'],
+      ]);
     });
   });
 
@@ -326,9 +447,18 @@ describe('tools: registry', () => {
       const denied = toolResultFromOutcome(await registry.call({ name: 'demo:deny', arguments: { path: 'p' } }));
       assert.equal(denied.status, 'TOOL_ERROR');
       assert.deepEqual(denied.error, { code: 'denied', message: 'not here', details: { path: '/etc' } });
-      assert.throws(() => unwrapToolResult(denied), (e: unknown) => e instanceof ToolError && e.code === 'denied' && e.message === 'not here');
-      assert.throws(() => unwrapToolResult({ status: 'TOOL_TIMEOUT', error: { message: 'slow' } }), (e: unknown) => e instanceof ToolError && e.code === 'timeout');
-      assert.throws(() => unwrapToolResult({ status: 'TOOL_ERROR', error: { code: 'weird', message: 'x' } }), (e: unknown) => e instanceof ToolError && e.code === 'failed');
+      assert.throws(
+        () => unwrapToolResult(denied),
+        (e: unknown) => e instanceof ToolError && e.code === 'denied' && e.message === 'not here',
+      );
+      assert.throws(
+        () => unwrapToolResult({ status: 'TOOL_TIMEOUT', error: { message: 'slow' } }),
+        (e: unknown) => e instanceof ToolError && e.code === 'timeout',
+      );
+      assert.throws(
+        () => unwrapToolResult({ status: 'TOOL_ERROR', error: { code: 'weird', message: 'x' } }),
+        (e: unknown) => e instanceof ToolError && e.code === 'failed',
+      );
     });
   });
 });

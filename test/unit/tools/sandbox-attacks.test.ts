@@ -45,7 +45,15 @@ describe('tools: sandbox attacks on the file tools', () => {
   const fx = withFixture();
 
   describe('".." in many shapes', () => {
-    for (const p of ['../outside/secret.txt', 'sub/../../outside/secret.txt', 'no-such-dir/../../outside/secret.txt', './././../outside/secret.txt', '..//..//..//etc/passwd', 'sub/./../.././../outside/secret.txt', 'hello.txt/../../outside/secret.txt']) {
+    for (const p of [
+      '../outside/secret.txt',
+      'sub/../../outside/secret.txt',
+      'no-such-dir/../../outside/secret.txt',
+      './././../outside/secret.txt',
+      '..//..//..//etc/passwd',
+      'sub/./../.././../outside/secret.txt',
+      'hello.txt/../../outside/secret.txt',
+    ]) {
       it(`fs:read ${JSON.stringify(p)} is denied`, async () => {
         fs.mkdirSync(path.join(fx().ws, 'sub'));
         const out = await fx().call('fs:read', { path: p });
@@ -55,11 +63,18 @@ describe('tools: sandbox attacks on the file tools', () => {
     }
 
     it('fs:write "../escape.txt" is denied and nothing is created outside', async () => {
-      expectError(await fx().call('fs:write', { path: '../outside/escape.txt', content: 'x' }), 'denied', '"../outside/escape.txt"');
+      expectError(
+        await fx().call('fs:write', { path: '../outside/escape.txt', content: 'x' }),
+        'denied',
+        '"../outside/escape.txt"',
+      );
     });
 
     it('fs:write with create_dirs through a missing folder and ".." is denied before any folder is made', async () => {
-      expectError(await fx().call('fs:write', { path: 'new/../../outside/made/x.txt', content: 'x', create_dirs: true }), 'denied');
+      expectError(
+        await fx().call('fs:write', { path: 'new/../../outside/made/x.txt', content: 'x', create_dirs: true }),
+        'denied',
+      );
       assert.equal(fs.existsSync(path.join(fx().ws, 'new')), false);
     });
 
@@ -79,7 +94,11 @@ describe('tools: sandbox attacks on the file tools', () => {
 
   describe('absolute paths', () => {
     it('fs:read /etc/passwd is denied', async () => {
-      expectError(await fx().call('fs:read', { path: '/etc/passwd' }), 'denied', '"/etc/passwd" is outside the workspace roots');
+      expectError(
+        await fx().call('fs:read', { path: '/etc/passwd' }),
+        'denied',
+        '"/etc/passwd" is outside the workspace roots',
+      );
     });
 
     it('fs:read of the absolute path of the outside secret is denied', async () => {
@@ -121,7 +140,11 @@ describe('tools: sandbox attacks on the file tools', () => {
 
     it('a symlinked directory component cannot be written through', async () => {
       fs.symlinkSync(fx().outside, path.join(fx().ws, 'dirlink'));
-      expectError(await fx().call('fs:write', { path: 'dirlink/planted.txt', content: 'x' }), 'denied', '"dirlink/planted.txt"');
+      expectError(
+        await fx().call('fs:write', { path: 'dirlink/planted.txt', content: 'x' }),
+        'denied',
+        '"dirlink/planted.txt"',
+      );
     });
 
     it('a dangling symlink pointing outside is not followed by a write', async () => {
@@ -156,7 +179,11 @@ describe('tools: sandbox attacks on the file tools', () => {
       fs.symlinkSync('loop2', path.join(fx().ws, 'loop1'));
       fs.symlinkSync('loop1', path.join(fx().ws, 'loop2'));
       expectError(await fx().call('fs:read', { path: 'loop1' }), 'denied', 'too many levels of symbolic links');
-      expectError(await fx().call('fs:write', { path: 'loop1', content: 'x' }), 'denied', 'too many levels of symbolic links');
+      expectError(
+        await fx().call('fs:write', { path: 'loop1', content: 'x' }),
+        'denied',
+        'too many levels of symbolic links',
+      );
     });
 
     it('a recursive listing reports symlinks and does not follow them out', async () => {
@@ -181,7 +208,11 @@ describe('tools: sandbox attacks on the file tools', () => {
 
   describe('strange bytes and encodings, taken literally', () => {
     it('a NUL byte in a read path is denied, naming the path', async () => {
-      expectError(await fx().call('fs:read', { path: 'hello.txt\u0000../../outside/secret.txt' }), 'denied', 'NUL byte');
+      expectError(
+        await fx().call('fs:read', { path: 'hello.txt\u0000../../outside/secret.txt' }),
+        'denied',
+        'NUL byte',
+      );
     });
 
     it('a NUL byte in a write path is denied', async () => {
@@ -230,12 +261,28 @@ describe('tools: sandbox attacks on the file tools', () => {
 
     it('writing git hooks or config is refused (git would run them)', async () => {
       fs.mkdirSync(path.join(fx().ws, '.git', 'hooks'), { recursive: true });
-      expectError(await fx().call('fs:write', { path: '.git/hooks/pre-commit', content: '#!/bin/sh\ntouch pwned' }), 'denied', '.git');
-      expectError(await fx().call('fs:write', { path: 'nested/.GIT/config', content: '[core]\nfsmonitor = touch pwned', create_dirs: true }), 'denied', '.git');
+      expectError(
+        await fx().call('fs:write', { path: '.git/hooks/pre-commit', content: '#!/bin/sh\ntouch pwned' }),
+        'denied',
+        '.git',
+      );
+      expectError(
+        await fx().call('fs:write', {
+          path: 'nested/.GIT/config',
+          content: '[core]\nfsmonitor = touch pwned',
+          create_dirs: true,
+        }),
+        'denied',
+        '.git',
+      );
     });
 
     it("the runtime's data folder cannot be changed", async () => {
-      expectError(await fx().call('fs:write', { path: '.loom/runtime.json', content: '{}', create_dirs: true }), 'denied', 'data folder');
+      expectError(
+        await fx().call('fs:write', { path: '.loom/runtime.json', content: '{}', create_dirs: true }),
+        'denied',
+        'data folder',
+      );
     });
   });
 });
@@ -263,7 +310,8 @@ describe('tools: sandbox with an extra root', () => {
 describe('tools: sandbox attacks on system:shell', () => {
   describe('with the default allowlist', () => {
     const fx = withFixture();
-    const shell = (command: string, args: string[], more: Record<string, unknown> = {}) => fx().call('system:shell', { command, args, ...more });
+    const shell = (command: string, args: string[], more: Record<string, unknown> = {}) =>
+      fx().call('system:shell', { command, args, ...more });
 
     for (const [label, arg] of [
       ['";"', 'hello; touch pwned-semicolon'],
@@ -276,7 +324,10 @@ describe('tools: sandbox attacks on system:shell', () => {
       it(`${label} in an argument is passed literally, never interpreted`, async () => {
         const out = expectOk(await shell('echo', [arg]));
         assert.equal(out.stdout, `${arg}\n`);
-        assert.deepEqual(fs.readdirSync(fx().ws).filter((n) => n.startsWith('pwned')), []);
+        assert.deepEqual(
+          fs.readdirSync(fx().ws).filter((n) => n.startsWith('pwned')),
+          [],
+        );
       });
     }
 
@@ -381,7 +432,8 @@ describe('tools: sandbox attacks on system:shell', () => {
 
   describe('git', () => {
     const fx = withFixture();
-    const git = (args: string[], more: Record<string, unknown> = {}) => fx().call('system:shell', { command: 'git', args, ...more });
+    const git = (args: string[], more: Record<string, unknown> = {}) =>
+      fx().call('system:shell', { command: 'git', args, ...more });
     beforeEach(() => {
       execFileSync('git', ['init', '-q'], { cwd: fx().ws });
     });
@@ -428,7 +480,9 @@ describe('tools: sandbox attacks on system:shell', () => {
     });
 
     it('an fsmonitor command in the repo config is not run (pinned off on the command line)', async () => {
-      execFileSync('git', ['config', 'core.fsmonitor', `touch ${path.join(fx().ws, 'pwned-fsmonitor')}`], { cwd: fx().ws });
+      execFileSync('git', ['config', 'core.fsmonitor', `touch ${path.join(fx().ws, 'pwned-fsmonitor')}`], {
+        cwd: fx().ws,
+      });
       expectOk(await git(['status']));
       assert.equal(fs.existsSync(path.join(fx().ws, 'pwned-fsmonitor')), false);
     });
@@ -460,8 +514,15 @@ describe('tools: sandbox attacks on system:shell', () => {
       const pidFile = path.join(fx().ws, 'grandchild.pid');
       // sleep's argument (1000 s and a unique fraction) finds the grandchild among the host's processes.
       const grandchild = `1000.${Date.now()}${process.pid}`;
-      const outcome = await fx().call('system:shell', { command: 'node', args: ['grandparent.js', pidFile, grandchild], ...more }, timeoutMs);
-      assert.ok(fs.existsSync(pidFile), 'the script did not get to start its grandchild before the timeout; the machine is too slow for this timeout');
+      const outcome = await fx().call(
+        'system:shell',
+        { command: 'node', args: ['grandparent.js', pidFile, grandchild], ...more },
+        timeoutMs,
+      );
+      assert.ok(
+        fs.existsSync(pidFile),
+        'the script did not get to start its grandchild before the timeout; the machine is too slow for this timeout',
+      );
       return { outcome, grandchild };
     }
 
@@ -470,26 +531,36 @@ describe('tools: sandbox attacks on system:shell', () => {
       const { outcome, grandchild } = await startGrandparent({ timeout_ms: 4000 });
       try {
         expectError(outcome, 'timeout', 'node did not finish within its timeout_ms of 4000 ms');
-        const details = outcome.status === 'error' ? outcome.error.details ?? {} : {};
+        const details = outcome.status === 'error' ? (outcome.error.details ?? {}) : {};
         assert.equal(details.command, 'node');
         assert.equal(details.timeout_ms, '4000');
         assert.equal(details.signal, 'SIGKILL');
         assert.equal(details.exit_code, 'null');
         assert.equal(details.stdout, 'grandchild started\n');
         assert.equal(details.truncated, 'false');
-        await eventually(() => processesWithArg(grandchild).length === 0, `grandchild "sleep ${grandchild}" to be gone from /proc`);
+        await eventually(
+          () => processesWithArg(grandchild).length === 0,
+          `grandchild "sleep ${grandchild}" to be gone from /proc`,
+        );
       } finally {
         killLeftover(grandchild);
       }
     });
 
-    it("the partial output a shell timeout reports is capped like any output", async function () {
+    it('the partial output a shell timeout reports is capped like any output', async function () {
       this.timeout(60_000);
-      fs.writeFileSync(path.join(fx().ws, 'flood.js'), "process.stdout.write('x'.repeat(10000), () => process.stderr.write('flooded', () => setInterval(() => {}, 1000)));");
+      fs.writeFileSync(
+        path.join(fx().ws, 'flood.js'),
+        "process.stdout.write('x'.repeat(10000), () => process.stderr.write('flooded', () => setInterval(() => {}, 1000)));",
+      );
       const pidFile = path.join(fx().ws, 'unused.pid');
-      const outcome = await fx().call('system:shell', { command: 'node', args: ['flood.js', pidFile], timeout_ms: 3000 });
+      const outcome = await fx().call('system:shell', {
+        command: 'node',
+        args: ['flood.js', pidFile],
+        timeout_ms: 3000,
+      });
       expectError(outcome, 'timeout', 'node did not finish within its timeout_ms of 3000 ms');
-      const details = outcome.status === 'error' ? outcome.error.details ?? {} : {};
+      const details = outcome.status === 'error' ? (outcome.error.details ?? {}) : {};
       assert.equal(details.stdout, 'x'.repeat(4096));
       assert.equal(details.stderr, 'flooded');
       assert.equal(details.truncated, 'true');
@@ -500,7 +571,10 @@ describe('tools: sandbox attacks on system:shell', () => {
       const { outcome, grandchild } = await startGrandparent({}, 4000);
       try {
         expectError(outcome, 'timeout', 'system:shell timed out after 4000 ms');
-        await eventually(() => processesWithArg(grandchild).length === 0, `grandchild "sleep ${grandchild}" to be gone from /proc`);
+        await eventually(
+          () => processesWithArg(grandchild).length === 0,
+          `grandchild "sleep ${grandchild}" to be gone from /proc`,
+        );
       } finally {
         killLeftover(grandchild);
       }
@@ -512,9 +586,13 @@ describe('tools: sandbox attacks on system:shell', () => {
         const out = expectOk(await fx().call('system:shell', { command: 'env', args: [] }));
         assert.ok(!out.stdout.includes('LOOM_TEST_SECRET'), 'secret variable passed through');
         assert.ok(!out.stdout.includes('hunter2'), 'secret value passed through');
-        const names = out.stdout.trim().split('\n').map((l: string) => l.split('=')[0]);
+        const names = out.stdout
+          .trim()
+          .split('\n')
+          .map((l: string) => l.split('=')[0]);
         // bubblewrap sets PWD to the folder it changed into: the working folder, no secret.
-        for (const name of names) assert.ok(fx().config.tools.shell.envAllow.includes(name) || name === 'PWD', `unexpected variable ${name}`);
+        for (const name of names)
+          assert.ok(fx().config.tools.shell.envAllow.includes(name) || name === 'PWD', `unexpected variable ${name}`);
         if (names.includes('PWD')) assert.ok(out.stdout.includes(`PWD=${fx().ws}\n`), 'PWD is the working folder');
         assert.ok(out.stdout.includes('PATH=/usr/local/bin:/usr/bin:/bin\n'), 'PATH is the fixed one');
       } finally {
@@ -523,11 +601,18 @@ describe('tools: sandbox attacks on system:shell', () => {
     });
 
     it('env cannot be used as a launcher', async () => {
-      expectError(await fx().call('system:shell', { command: 'env', args: ['sh', '-c', 'touch pwned'] }), 'denied', 'env may only print');
+      expectError(
+        await fx().call('system:shell', { command: 'env', args: ['sh', '-c', 'touch pwned'] }),
+        'denied',
+        'env may only print',
+      );
     });
 
     it('stderr is capped as well as stdout', async () => {
-      fs.writeFileSync(path.join(fx().ws, 'noisy.js'), 'process.stderr.write("e".repeat(100000)); process.stdout.write("o".repeat(100000));');
+      fs.writeFileSync(
+        path.join(fx().ws, 'noisy.js'),
+        'process.stderr.write("e".repeat(100000)); process.stdout.write("o".repeat(100000));',
+      );
       const out = expectOk(await fx().call('system:shell', { command: 'node', args: ['noisy.js'] }));
       assert.equal(out.stderr.length, 4096);
       assert.equal(out.stdout.length, 4096);
@@ -542,7 +627,11 @@ describe('tools: sandbox attacks on system:shell', () => {
 
     it('system:shell is listed but every call is denied, saying why', async () => {
       assert.ok(fx().registry.get('system:shell'));
-      expectError(await fx().call('system:shell', { command: 'echo', args: ['hi'] }), 'denied', 'unavailable in an untrusted workspace');
+      expectError(
+        await fx().call('system:shell', { command: 'echo', args: ['hi'] }),
+        'denied',
+        'unavailable in an untrusted workspace',
+      );
     });
   });
 });

@@ -9,7 +9,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertNoLeak, attackFixture, expectError, expectOk, expectRefusedOrContained, hostGit, SECRET } from './helpers';
+import {
+  assertNoLeak,
+  attackFixture,
+  expectError,
+  expectOk,
+  expectRefusedOrContained,
+  hostGit,
+  SECRET,
+} from './helpers';
 
 const EXTRA_PROGRAMS = ['tar', 'sort', 'find', 'less', 'vim', 'vi', 'ex'];
 
@@ -28,7 +36,11 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
     it('the headline exploit: "log --format=<config> --output=.git/config" is refused, and the following "git diff" runs nothing', async () => {
       const config = `[diff]\n\texternal = sh ${ws()}/evil.sh`;
       fx().payload();
-      expectError(await git(['log', '-1', `--format=${config}`, '--output=.git/config']), 'denied', '"--output=.git/config"');
+      expectError(
+        await git(['log', '-1', `--format=${config}`, '--output=.git/config']),
+        'denied',
+        '"--output=.git/config"',
+      );
       fs.appendFileSync(path.join(ws(), 'hello.txt'), 'changed\n');
       const out = expectOk(await git(['diff']));
       assert.equal(out.isolated, true);
@@ -36,7 +48,13 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
       assert.equal(fx().ran(), false, 'diff.external ran');
     });
 
-    for (const target of ['.git/config', '.loom/runtime.json', '../outside/pwned.txt', 'loom.toml', '.vscode/settings.json']) {
+    for (const target of [
+      '.git/config',
+      '.loom/runtime.json',
+      '../outside/pwned.txt',
+      'loom.toml',
+      '.vscode/settings.json',
+    ]) {
       it(`"--output=${target}" is refused`, async () => {
         expectError(await git(['log', '-1', '--format=x', `--output=${target}`]), 'denied', `--output=${target}`);
       });
@@ -59,7 +77,11 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
 
     it('from cwd src/deep, "-C .. -C .. -C .." (each fine alone) is refused', async () => {
       fs.mkdirSync(path.join(ws(), 'src', 'deep'));
-      expectError(await git(['-C', '..', '-C', '..', '-C', '..', 'status'], { cwd: 'src/deep' }), 'denied', 'applied after -C ".." -C ".."');
+      expectError(
+        await git(['-C', '..', '-C', '..', '-C', '..', 'status'], { cwd: 'src/deep' }),
+        'denied',
+        'applied after -C ".." -C ".."',
+      );
     });
 
     it('glued "-Csrc -C../.." is refused', async () => {
@@ -127,7 +149,9 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
     }
 
     it('a pre-commit hook planted in .git/hooks is not run by "git commit" (hooksPath pinned)', async () => {
-      fs.writeFileSync(path.join(ws(), '.git', 'hooks', 'pre-commit'), `#!/bin/sh\nsh ${ws()}/evil.sh\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(ws(), '.git', 'hooks', 'pre-commit'), `#!/bin/sh\nsh ${ws()}/evil.sh\n`, {
+        mode: 0o755,
+      });
       fx().payload();
       fx().rebaseline();
       fs.appendFileSync(path.join(ws(), 'hello.txt'), 'more\n');
@@ -148,7 +172,11 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
       fs.appendFileSync(path.join(ws(), 'hello.txt'), 'changed\n');
       const out = expectOk(await git(['diff']));
       assert.equal(out.isolated, true);
-      assert.equal(fx().ran(), true, 'the planted diff.external should have run (confined) for this case to mean anything');
+      assert.equal(
+        fx().ran(),
+        true,
+        'the planted diff.external should have run (confined) for this case to mean anything',
+      );
       assertNoLeak(out, fx().p.token);
     });
 
@@ -163,13 +191,21 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
 
   describe('git reading files outside', () => {
     for (const [label, args, named] of [
-      ['commit -qF<abs> (a grouped cluster hides the file)', () => ['commit', `-qF${secretPath()}`], () => `-qF${secretPath()}`],
+      [
+        'commit -qF<abs> (a grouped cluster hides the file)',
+        () => ['commit', `-qF${secretPath()}`],
+        () => `-qF${secretPath()}`,
+      ],
       ['commit -F ../outside', () => ['commit', '-F', '../outside/secret.txt'], () => '"../outside/secret.txt"'],
       ['tag -F <abs>', () => ['tag', '-F', secretPath(), 'v1'], () => secretPath()],
       ['diff --no-index /etc/shadow', () => ['diff', '--no-index', '/etc/shadow', 'hello.txt'], () => '"/etc/shadow"'],
       ['grep -f/etc/shadow', () => ['grep', '-f/etc/shadow'], () => '"/etc/shadow"'],
       ['blame --contents=<abs>', () => ['blame', `--contents=${secretPath()}`, 'hello.txt'], () => secretPath()],
-      ['ls-files --exclude-from=/root/.bashrc', () => ['ls-files', '--exclude-from=/root/.bashrc'], () => '/root/.bashrc'],
+      [
+        'ls-files --exclude-from=/root/.bashrc',
+        () => ['ls-files', '--exclude-from=/root/.bashrc'],
+        () => '/root/.bashrc',
+      ],
       ['add --pathspec-from-file=<abs>', () => ['add', `--pathspec-from-file=${secretPath()}`], () => secretPath()],
     ] as const) {
       it(`${label} is refused`, async () => {
@@ -187,22 +223,50 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
 
     for (const [label, args, named] of [
       ['-I PROG', () => ['-cf', 'out.tar', '-I', fx().payload(), 'hello.txt'], '"-I"'],
-      ['--use-compress-program=PROG', () => ['-cf', 'out.tar', `--use-compress-program=${fx().payload()}`, 'hello.txt'], '--use-compress-program'],
-      ['--use-compress=PROG (abbreviated)', () => ['-cf', 'out.tar', `--use-compress=${fx().payload()}`, 'hello.txt'], '--use-compress='],
+      [
+        '--use-compress-program=PROG',
+        () => ['-cf', 'out.tar', `--use-compress-program=${fx().payload()}`, 'hello.txt'],
+        '--use-compress-program',
+      ],
+      [
+        '--use-compress=PROG (abbreviated)',
+        () => ['-cf', 'out.tar', `--use-compress=${fx().payload()}`, 'hello.txt'],
+        '--use-compress=',
+      ],
       ['-F PROG (volume script)', () => ['-cf', 'out.tar', '-F', fx().payload(), 'hello.txt'], '"-F"'],
       ['--to-command=PROG', () => ['-xf', 'out.tar', `--to-command=${fx().payload()}`], '--to-command'],
-      ['--checkpoint-action=exec=PROG', () => ['-cf', 'out.tar', `--checkpoint-action=exec=${fx().payload()}`, 'hello.txt'], '--checkpoint-action'],
+      [
+        '--checkpoint-action=exec=PROG',
+        () => ['-cf', 'out.tar', `--checkpoint-action=exec=${fx().payload()}`, 'hello.txt'],
+        '--checkpoint-action',
+      ],
       ['--info-script=PROG', () => ['-cf', 'out.tar', `--info-script=${fx().payload()}`, 'hello.txt'], '--info-script'],
-      ['--new-volume-script=PROG', () => ['-cf', 'out.tar', `--new-volume-script=${fx().payload()}`, 'hello.txt'], '--new-volume-script'],
-      ['--rsh-command=PROG', () => ['-cf', 'host:out.tar', `--rsh-command=${fx().payload()}`, 'hello.txt'], '--rsh-command'],
+      [
+        '--new-volume-script=PROG',
+        () => ['-cf', 'out.tar', `--new-volume-script=${fx().payload()}`, 'hello.txt'],
+        '--new-volume-script',
+      ],
+      [
+        '--rsh-command=PROG',
+        () => ['-cf', 'host:out.tar', `--rsh-command=${fx().payload()}`, 'hello.txt'],
+        '--rsh-command',
+      ],
       ['-T list (names read from a file)', () => ['-cf', 'out.tar', '-T', list()], '"-T"'],
       ['--files-from=list', () => ['-cf', 'out.tar', `--files-from=${list()}`], '--files-from'],
       ['a -cT cluster', () => ['-cT', list(), '-f', 'out.tar'], '"-cT"'],
       ['old-style "cIf PROG" (no dash)', () => ['cIf', fx().payload(), 'out.tar', 'hello.txt'], 'cIf'],
       ['old-style "cTf list"', () => ['cTf', list(), 'out.tar'], 'cTf'],
-      ['old-style "cf out.tar ../outside/secret.txt"', () => ['cf', 'out.tar', '../outside/secret.txt'], '"../outside/secret.txt"'],
+      [
+        'old-style "cf out.tar ../outside/secret.txt"',
+        () => ['cf', 'out.tar', '../outside/secret.txt'],
+        '"../outside/secret.txt"',
+      ],
       ['-C ../outside', () => ['-cf', 'out.tar', '-C', '../outside', '.'], '"../outside"'],
-      ['-h through a symlink to outside', () => (fs.symlinkSync(fx().p.outside, path.join(ws(), 'lnk')), ['-chf', 'out.tar', 'lnk']), '"lnk"'],
+      [
+        '-h through a symlink to outside',
+        () => (fs.symlinkSync(fx().p.outside, path.join(ws(), 'lnk')), ['-chf', 'out.tar', 'lnk']),
+        '"lnk"',
+      ],
     ] as const) {
       it(`${label} is refused`, async () => {
         expectError(await tar([...args()]), 'denied', named);
@@ -225,21 +289,36 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
     }
 
     it('extracting an archive holding .git/hooks/pre-commit, loom.toml and .vscode/tasks.json changes none of them', async () => {
-      const name = evilArchive([['.git/hooks/pre-commit', '#!/bin/sh\ntouch x\n'], ['loom.toml', '[agents.evil]\n'], ['.vscode/tasks.json', '{}\n'], ['fine.txt', 'ok\n']]);
+      const name = evilArchive([
+        ['.git/hooks/pre-commit', '#!/bin/sh\ntouch x\n'],
+        ['loom.toml', '[agents.evil]\n'],
+        ['.vscode/tasks.json', '{}\n'],
+        ['fine.txt', 'ok\n'],
+      ]);
       const out = expectOk(await tar(['-xf', name]));
       assert.notEqual(out.exit_code, 0);
       assert.equal(fs.readFileSync(path.join(ws(), 'fine.txt'), 'utf8'), 'ok\n', 'the harmless member is extracted');
     });
 
     it('extracting a symlink to outside and then a file through it plants nothing outside', async () => {
-      const name = evilArchive([['esc', { link: fx().p.outside }], [`esc/${fx().m}`, 'x']]);
+      const name = evilArchive([
+        ['esc', { link: fx().p.outside }],
+        [`esc/${fx().m}`, 'x'],
+      ]);
       expectOk(await tar(['-xf', name]));
     });
 
     it('extracting "../outside/<marker>" plants nothing outside', async () => {
       const name = evilArchive([[`sub/x`, 'x']]);
-      execFileSync('tar', ['-rPf', path.join(ws(), name), '--transform', `s,.*,../outside/${fx().m},`, '-C', ws(), 'hello.txt'], { stdio: 'ignore' });
-      assert.match(execFileSync('tar', ['-tPf', path.join(ws(), name)], { encoding: 'utf8' }), /^\.\.\/outside\/pwned-/m);
+      execFileSync(
+        'tar',
+        ['-rPf', path.join(ws(), name), '--transform', `s,.*,../outside/${fx().m},`, '-C', ws(), 'hello.txt'],
+        { stdio: 'ignore' },
+      );
+      assert.match(
+        execFileSync('tar', ['-tPf', path.join(ws(), name)], { encoding: 'utf8' }),
+        /^\.\.\/outside\/pwned-/m,
+      );
       expectOk(await tar(['-xPf', name]));
     });
 
@@ -281,7 +360,11 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
       ['-uo/tmp/<marker> (grouped)', () => ['hello.txt', `-uo/tmp/${fx().m}`], '-uo/tmp/pwned-'],
       ['-ruo../outside/x (grouped)', () => ['-ruo../outside/x', 'hello.txt'], '-ruo../outside/x'],
       ['--compress-program=PROG', () => ['--compress-program=' + fx().payload(), 'hello.txt'], '--compress-program'],
-      ['--compress-prog=PROG (abbreviated)', () => ['--compress-prog=' + fx().payload(), 'hello.txt'], '--compress-prog'],
+      [
+        '--compress-prog=PROG (abbreviated)',
+        () => ['--compress-prog=' + fx().payload(), 'hello.txt'],
+        '--compress-prog',
+      ],
       ['--files0-from=list', () => ['--files0-from=hello.txt'], '--files0-from'],
       ['../outside/secret.txt', () => ['../outside/secret.txt'], '"../outside/secret.txt"'],
       ['-T ../outside (temporary files outside)', () => ['-T', '../outside', 'hello.txt'], '"../outside"'],
@@ -293,7 +376,7 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
       });
     }
 
-    it('sorting the data folder\'s discovery file prints no token', async () => {
+    it("sorting the data folder's discovery file prints no token", async () => {
       expectRefusedOrContained(await sort(['.loom/runtime.json']), '.loom/runtime.json', [fx().p.token]);
     });
 
@@ -307,18 +390,35 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
     const find = (args: string[]) => fx().shell('find', args);
     for (const action of ['-exec', '-execdir', '-ok', '-okdir']) {
       it(`${action} is refused`, async () => {
-        expectError(await find(['.', '-name', 'hello.txt', action, 'sh', fx().payload(), ';']), 'denied', `"${action}"`);
+        expectError(
+          await find(['.', '-name', 'hello.txt', action, 'sh', fx().payload(), ';']),
+          'denied',
+          `"${action}"`,
+        );
         assert.equal(fx().ran(), false);
       });
     }
-    for (const [action, value] of [['-fprint', '.git/config'], ['-fprint0', 'loom.toml'], ['-fprintf', '.vscode/settings.json'], ['-fls', '.loom/runtime.json']]) {
+    for (const [action, value] of [
+      ['-fprint', '.git/config'],
+      ['-fprint0', 'loom.toml'],
+      ['-fprintf', '.vscode/settings.json'],
+      ['-fls', '.loom/runtime.json'],
+    ]) {
       it(`${action} ${value} is refused`, async () => {
-        expectError(await find(['.', action, value, ...(action === '-fprintf' ? ['%p'] : [])]), 'denied', `"${action}"`);
+        expectError(
+          await find(['.', action, value, ...(action === '-fprintf' ? ['%p'] : [])]),
+          'denied',
+          `"${action}"`,
+        );
       });
     }
     for (const flag of ['-delete', '-L', '-follow', '-files0-from']) {
       it(`${flag} is refused`, async () => {
-        expectError(await find(flag === '-L' ? ['-L', '.'] : ['.', flag, ...(flag === '-files0-from' ? ['hello.txt'] : [])]), 'denied', `"${flag}"`);
+        expectError(
+          await find(flag === '-L' ? ['-L', '.'] : ['.', flag, ...(flag === '-files0-from' ? ['hello.txt'] : [])]),
+          'denied',
+          `"${flag}"`,
+        );
       });
     }
     for (const test of ['-newer', '-anewer', '-cnewer', '-samefile', '-newermm']) {
@@ -354,7 +454,11 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
       it(`${program} ${label} is refused (vim runs shell commands of its own)`, async function () {
         if (!installed(program)) this.skip(); // not installed here: nothing to attack
         const evil = fx().payload();
-        expectError(await fx().shell(program, [...args(evil)], { stdin: `:!sh ${evil}\n:q!\n` }), 'denied', `${program} runs other programs`);
+        expectError(
+          await fx().shell(program, [...args(evil)], { stdin: `:!sh ${evil}\n:q!\n` }),
+          'denied',
+          `${program} runs other programs`,
+        );
         assert.equal(fx().ran(), false);
       });
     }
@@ -387,7 +491,13 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
         assert.equal(lfx().ran(), false);
       });
 
-      for (const args of [['-o', 'log.txt', 'hello.txt'], ['-Olog.txt', 'hello.txt'], ['--log-file=.git/config', 'hello.txt'], ['-k', 'keys', 'hello.txt'], ['--lesskey-src=keys', 'hello.txt']]) {
+      for (const args of [
+        ['-o', 'log.txt', 'hello.txt'],
+        ['-Olog.txt', 'hello.txt'],
+        ['--log-file=.git/config', 'hello.txt'],
+        ['-k', 'keys', 'hello.txt'],
+        ['--lesskey-src=keys', 'hello.txt'],
+      ]) {
         it(`"${args[0]}" (a log or lesskey file) is refused`, async () => {
           expectError(await lfx().shell('less', args), 'denied', JSON.stringify(args[0]));
         });
@@ -403,10 +513,25 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
     for (const [command, label, args, named] of [
       ['grep', '-xf/etc/shadow', () => ['-xf/etc/shadow', 'hello.txt'], () => '-xf/etc/shadow'],
       ['grep', '-hxf<absolute outside>', () => [`-hxf${secretPath()}`, 'hello.txt'], () => `-hxf${secretPath()}`],
-      ['grep', '-xf../outside/secret.txt', () => ['-xf../outside/secret.txt', 'hello.txt'], () => '-xf../outside/secret.txt'],
-      ['grep', '-if<symlink to outside>', () => (fs.symlinkSync(secretPath(), path.join(ws(), 'innocent')), ['-ifinnocent', 'hello.txt']), () => '-ifinnocent'],
+      [
+        'grep',
+        '-xf../outside/secret.txt',
+        () => ['-xf../outside/secret.txt', 'hello.txt'],
+        () => '-xf../outside/secret.txt',
+      ],
+      [
+        'grep',
+        '-if<symlink to outside>',
+        () => (fs.symlinkSync(secretPath(), path.join(ws(), 'innocent')), ['-ifinnocent', 'hello.txt']),
+        () => '-ifinnocent',
+      ],
       ['sort', '-uo/etc/x', () => ['-uo/etc/x', 'hello.txt'], () => '-uo/etc/x'],
-      ['git', 'commit --allow-empty -qF<absolute outside>', () => ['commit', '--allow-empty', `-qF${secretPath()}`], () => secretPath()],
+      [
+        'git',
+        'commit --allow-empty -qF<absolute outside>',
+        () => ['commit', '--allow-empty', `-qF${secretPath()}`],
+        () => secretPath(),
+      ],
       ['git', 'grep -hf/root/.bashrc', () => ['grep', '-hf/root/.bashrc', 'x'], () => '/root/.bashrc'],
       ['tail', '-c5/etc/shadow', () => ['-qn1', '-c5/etc/shadow'], () => '/etc/shadow'],
     ] as const) {
@@ -451,13 +576,16 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
 
     for (const [command, opts] of readers.slice(1, 4)) {
       it(`${command} of .loom/runtime.json prints nothing of it`, async () => {
-        expectRefusedOrContained(await fx().shell(command, [...opts, '.loom/runtime.json']), '.loom/runtime.json', [fx().p.token]);
+        expectRefusedOrContained(await fx().shell(command, [...opts, '.loom/runtime.json']), '.loom/runtime.json', [
+          fx().p.token,
+        ]);
       });
     }
 
     it('ls -A .loom shows an empty folder', async () => {
       const out = await fx().shell('ls', ['-A', '.loom']);
-      if (expectRefusedOrContained(out, '.loom', [fx().p.token], { exitMayBeZero: true }) === 'contained') assert.equal(expectOk(out).stdout, '');
+      if (expectRefusedOrContained(out, '.loom', [fx().p.token], { exitMayBeZero: true }) === 'contained')
+        assert.equal(expectOk(out).stdout, '');
     });
 
     it('a recursive grep of the workspace for the token finds nothing (the data folder is empty inside)', async () => {

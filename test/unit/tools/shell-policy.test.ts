@@ -27,7 +27,8 @@ const failedWithoutLeak = (a: Attack, out: { exit_code: number | null }) => {
   assert.notEqual(out.exit_code, 0, 'the OS should have made it fail');
   assertNoLeak(out, a.p.token);
 };
-const ranConfined = (a: Attack) => assert.equal(a.ran(), true, 'the payload should have run (inside the sandbox) for this case to prove containment');
+const ranConfined = (a: Attack) =>
+  assert.equal(a.ran(), true, 'the payload should have run (inside the sandbox) for this case to prove containment');
 const listFile = (a: Attack) => {
   fs.writeFileSync(path.join(a.p.ws, 'list'), `${secret(a)}\n`);
   return 'list';
@@ -77,8 +78,18 @@ const HOLES: Hole[] = [
     named: () => '-uo/tmp/pwned-',
     contained: (_a, out) => assert.equal(out.exit_code, 0, 'sort wrote its file, into the private /tmp'),
   },
-  { name: 'sort -o .git/config', command: 'sort', args: () => ['-o', '.git/config', 'hello.txt'], named: () => 'sort option "-o"' },
-  { name: 'sort --output=loom.toml', command: 'sort', args: () => ['--output=loom.toml', 'hello.txt'], named: () => '"--output=loom.toml"' },
+  {
+    name: 'sort -o .git/config',
+    command: 'sort',
+    args: () => ['-o', '.git/config', 'hello.txt'],
+    named: () => 'sort option "-o"',
+  },
+  {
+    name: 'sort --output=loom.toml',
+    command: 'sort',
+    args: () => ['--output=loom.toml', 'hello.txt'],
+    named: () => '"--output=loom.toml"',
+  },
   {
     name: 'the headline: git log --format=<config> --output=.git/config',
     command: 'git',
@@ -86,12 +97,17 @@ const HOLES: Hole[] = [
     named: () => 'git option "--output=.git/config"',
   },
   {
-    name: 'git diff --output=.loom/runtime.json (the bridge token\'s file)',
+    name: "git diff --output=.loom/runtime.json (the bridge token's file)",
     command: 'git',
     args: () => ['diff', 'HEAD', '--output=.loom/runtime.json'],
     named: () => '"--output=.loom/runtime.json"',
   },
-  { name: 'git show --output .vscode/settings.json (value apart)', command: 'git', args: () => ['show', '--output', '.vscode/settings.json'], named: () => '"--output"' },
+  {
+    name: 'git show --output .vscode/settings.json (value apart)',
+    command: 'git',
+    args: () => ['show', '--output', '.vscode/settings.json'],
+    named: () => '"--output"',
+  },
   {
     name: 'tar -T list (names read from a file)',
     command: 'tar',
@@ -110,8 +126,18 @@ const HOLES: Hole[] = [
     named: () => '"-cIf"',
     contained: (a) => ranConfined(a),
   },
-  { name: 'tar old-style "cTf list out.tar"', command: 'tar', args: (a) => ['cTf', listFile(a), 'out.tar'], named: () => '"-cTf"' },
-  { name: 'find -newer <file outside> (path options stay path-checked)', command: 'find', args: (a) => ['.', '-newer', secret(a)], named: (a) => `"${secret(a)}"` },
+  {
+    name: 'tar old-style "cTf list out.tar"',
+    command: 'tar',
+    args: (a) => ['cTf', listFile(a), 'out.tar'],
+    named: () => '"-cTf"',
+  },
+  {
+    name: 'find -newer <file outside> (path options stay path-checked)',
+    command: 'find',
+    args: (a) => ['.', '-newer', secret(a)],
+    named: (a) => `"${secret(a)}"`,
+  },
   {
     name: "vim -es -c '!cmd'",
     command: 'vim',

@@ -2,12 +2,30 @@
 // installed, so the test registers the smallest tracer provider and traceparent propagator that
 // record what the registry asks of them, and removes them afterwards.
 import assert from 'node:assert/strict';
-import { context, INVALID_SPAN_CONTEXT, propagation, type Context, type Span, type SpanContext, trace, type TextMapPropagator, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  propagation,
+  type Context,
+  type Span,
+  type SpanContext,
+  trace,
+  type TextMapPropagator,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import { silentLogger } from '../../../runtime/log';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import type { ToolContext } from '../../../runtime/tools/types';
 
-interface Recorded { name: string; parent?: SpanContext; attributes: Record<string, unknown>; status?: number; ended: boolean; spanContext: SpanContext }
+interface Recorded {
+  name: string;
+  parent?: SpanContext;
+  attributes: Record<string, unknown>;
+  status?: number;
+  ended: boolean;
+  spanContext: SpanContext;
+}
 
 const traceparentPropagator: TextMapPropagator = {
   inject(ctx, carrier: Record<string, string>) {
@@ -16,7 +34,9 @@ const traceparentPropagator: TextMapPropagator = {
   },
   extract(ctx, carrier: Record<string, string>) {
     const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(carrier.traceparent ?? '');
-    return m ? trace.setSpanContext(ctx, { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16), isRemote: true }) : ctx;
+    return m
+      ? trace.setSpanContext(ctx, { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16), isRemote: true })
+      : ctx;
   },
   fields: () => ['traceparent'],
 };
@@ -31,7 +51,11 @@ function recordingProvider(spans: Recorded[]): TracerProvider {
     startSpan(name: string, options: { attributes?: Record<string, unknown> } = {}, ctx: Context = context.active()) {
       const parent = trace.getSpanContext(ctx);
       if (!recording) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-      const spanContext: SpanContext = { traceId: parent?.traceId ?? 'f'.repeat(32), spanId: (next++).toString(16).padStart(16, '0'), traceFlags: 1 };
+      const spanContext: SpanContext = {
+        traceId: parent?.traceId ?? 'f'.repeat(32),
+        spanId: (next++).toString(16).padStart(16, '0'),
+        traceFlags: 1,
+      };
       const rec: Recorded = { name, parent, attributes: { ...(options.attributes ?? {}) }, ended: false, spanContext };
       spans.push(rec);
       const span = {
@@ -61,18 +85,34 @@ describe('tools: telemetry', () => {
   it('records one span per call, child of the traceparent in the headers, and passes the new context on', async () => {
     const registry = new DefaultToolRegistry({ defaultTimeoutMs: 5000, log: silentLogger });
     let seen: ToolContext | undefined;
-    registry.register({ name: 'demo:traced', description: '', parametersSchema: { type: 'object' }, provider: 'native' }, async (_a, ctx) => {
-      seen = ctx;
-      return 1;
-    });
-    registry.register({ name: 'demo:fails', description: '', parametersSchema: { type: 'object' }, provider: 'native' }, async () => {
-      throw new Error('nope');
-    });
+    registry.register(
+      { name: 'demo:traced', description: '', parametersSchema: { type: 'object' }, provider: 'native' },
+      async (_a, ctx) => {
+        seen = ctx;
+        return 1;
+      },
+    );
+    registry.register(
+      { name: 'demo:fails', description: '', parametersSchema: { type: 'object' }, provider: 'native' },
+      async () => {
+        throw new Error('nope');
+      },
+    );
     const traceId = '0af7651916cd43dd8448eb211c80319c';
-    await registry.call({ name: 'demo:traced', arguments: {}, headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    await registry.call({
+      name: 'demo:traced',
+      arguments: {},
+      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    });
     await registry.call({ name: 'demo:fails', arguments: {} });
 
-    assert.deepEqual(spans.map((s) => [s.name, s.ended, s.attributes['loom.tool.status']]), [['tool demo:traced', true, 'ok'], ['tool demo:fails', true, 'failed']]);
+    assert.deepEqual(
+      spans.map((s) => [s.name, s.ended, s.attributes['loom.tool.status']]),
+      [
+        ['tool demo:traced', true, 'ok'],
+        ['tool demo:fails', true, 'failed'],
+      ],
+    );
     assert.equal(spans[0].parent?.traceId, traceId);
     assert.equal(spans[0].parent?.spanId, 'b7ad6b7169203331');
     assert.equal(spans[1].status, 2 /* SpanStatusCode.ERROR */);

@@ -32,7 +32,10 @@ describe('loom.toml problems', () => {
 
     const api = await loomApi();
     const shown = api.notices.length;
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.startRuntime')), /loom\.toml has problems \(see Problems\)/);
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('loom.startRuntime')),
+      /loom\.toml has problems \(see Problems\)/,
+    );
     const notices = api.notices.slice(shown);
     assert.equal(notices.length, 1, `one notification, not one per layer: ${notices.join(' | ')}`);
     assert.match(notices[0]!, /^Loom: cannot start the runtime: loom\.toml has problems/);
@@ -50,7 +53,11 @@ describe('loom.toml problems', () => {
 
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc);
-    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diagnostics[0]!.range);
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      'vscode.executeCodeActionProvider',
+      uri,
+      diagnostics[0]!.range,
+    );
     const fix = actions.find((a) => a.title === 'Change to log_level');
     assert.ok(fix?.edit, `quick fixes: ${actions.map((a) => a.title).join(', ')}`);
     assert.ok(await vscode.workspace.applyEdit(fix.edit));
@@ -58,7 +65,9 @@ describe('loom.toml problems', () => {
     await doc.save();
 
     await eventually('the runtime to start after the save', () => (api.state === 'running' ? true : undefined), 60_000);
-    await eventually('the problem to be gone', () => (vscode.languages.getDiagnostics(uri).some((d) => d.source === 'loom') ? undefined : true));
+    await eventually('the problem to be gone', () =>
+      vscode.languages.getDiagnostics(uri).some((d) => d.source === 'loom') ? undefined : true,
+    );
     await screenshot('loom-toml-fixed-running');
   });
 
@@ -73,12 +82,20 @@ describe('loom.toml problems', () => {
       const made = await vscode.commands.executeCommand<{ created: string[]; agent: string }>('loom.initWorkspace');
       assert.deepEqual(made.created, ['loom.toml', join('agents', 'hello.py')]);
       assert.equal(made.agent, 'hello');
-      assert.match(readFileSync(file(), 'utf8'), /\[agents\.hello\]\ncommand = "python"\nargs = \["agents\/hello\.py"\]\nrestart = "on-failure"\nautostart = true/);
+      assert.match(
+        readFileSync(file(), 'utf8'),
+        /\[agents\.hello\]\ncommand = "python"\nargs = \["agents\/hello\.py"\]\nrestart = "on-failure"\nautostart = true/,
+      );
       assert.equal(api.state, 'running');
       assert.ok(api.statusVisible, 'the status item is back with loom.toml');
       const probe = new Probe(api.runtime!);
       try {
-        await eventually('the sample agent to connect', async () => ((await probe.listAgents()).some((a) => a.agentId === 'hello' && a.state === 'connected') ? true : undefined), 60_000);
+        await eventually(
+          'the sample agent to connect',
+          async () =>
+            (await probe.listAgents()).some((a) => a.agentId === 'hello' && a.state === 'connected') ? true : undefined,
+          60_000,
+        );
       } finally {
         probe.close();
       }
@@ -112,10 +129,15 @@ describe('loom.toml, watched', () => {
 
   it('without loom.toml: no status item and no views (loom.hasConfig is off); both come with a new loom.toml', async () => {
     const api = await loomApi();
-    const seen = async () => `state ${api.state}, status item ${api.statusVisible ? 'shown' : 'hidden'}, loom.hasConfig ${(await context()).hasConfig}`;
+    const seen = async () =>
+      `state ${api.state}, status item ${api.statusVisible ? 'shown' : 'hidden'}, loom.hasConfig ${(await context()).hasConfig}`;
     renameSync(file(), `${file()}.aside`);
     try {
-      await eventually('the status item and views to go', async () => (!api.statusVisible && !(await context()).hasConfig ? true : undefined), 10_000).catch(async (err: Error) => {
+      await eventually(
+        'the status item and views to go',
+        async () => (!api.statusVisible && !(await context()).hasConfig ? true : undefined),
+        10_000,
+      ).catch(async (err: Error) => {
         throw new Error(`${err.message}: ${await seen()}`);
       });
       await screenshot('no-loom-toml');
@@ -123,7 +145,11 @@ describe('loom.toml, watched', () => {
       writeFileSync(file(), original); // created anew
       rmSync(`${file()}.aside`);
     }
-    await eventually('the status item and views to come back', async () => (api.statusVisible && (await context()).hasConfig ? true : undefined), 10_000).catch(async (err: Error) => {
+    await eventually(
+      'the status item and views to come back',
+      async () => (api.statusVisible && (await context()).hasConfig ? true : undefined),
+      10_000,
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}: ${await seen()}`);
     });
     assert.equal(api.state, 'stopped');
@@ -133,15 +159,25 @@ describe('loom.toml, watched', () => {
     const api = await loomApi();
     const info = await vscode.commands.executeCommand<{ pid: number }>('loom.startRuntime');
     const before = api.restartOffers.length;
-    writeFileSync(file(), `${original}\n[agents.later]\ncommand = "python"\nargs = ["agents/later.py"]\nautostart = false\n`);
-    await eventually('the new agent in the Agents view', async () => ((await rows()).some((r) => r.label === 'later') ? true : undefined));
+    writeFileSync(
+      file(),
+      `${original}\n[agents.later]\ncommand = "python"\nargs = ["agents/later.py"]\nautostart = false\n`,
+    );
+    await eventually('the new agent in the Agents view', async () =>
+      (await rows()).some((r) => r.label === 'later') ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(api.restartOffers.length, before, 'the runtime follows [agents] itself: no restart offered');
-    writeFileSync(file(), readFileSync(file(), 'utf8').replace('enabled = false', 'enabled = false\ninclude = ["**/*.md"]'));
+    writeFileSync(
+      file(),
+      readFileSync(file(), 'utf8').replace('enabled = false', 'enabled = false\ninclude = ["**/*.md"]'),
+    );
     const offer = await eventually('the restart offer', () => api.restartOffers[before]);
     assert.equal(offer, 'Restart the Loom runtime to apply loom.toml [watcher]?');
     writeFileSync(file(), original);
-    await eventually('the agent to leave the view', async () => ((await rows()).some((r) => r.label === 'later') ? undefined : true));
+    await eventually('the agent to leave the view', async () =>
+      (await rows()).some((r) => r.label === 'later') ? undefined : true,
+    );
     assert.equal(api.runtime?.pid, info.pid, 'nothing restarts until asked');
   });
 });

@@ -21,16 +21,31 @@ async function publish(runtime: RuntimeInfo, topic: string, times = 1): Promise<
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${runtime.token}`);
   md.set('x-loom-agent-id', 'dashboard-test');
-  const event = () => ({ id: randomUUID(), type: 'test', timestampMs: Date.now(), source: 'dashboard-test', metadata: {}, payload: Buffer.from('{"n":1}'), confidence: 1, tags: [], priority: 0 });
+  const event = () => ({
+    id: randomUUID(),
+    type: 'test',
+    timestampMs: Date.now(),
+    source: 'dashboard-test',
+    metadata: {},
+    payload: Buffer.from('{"n":1}'),
+    confidence: 1,
+    tags: [],
+    priority: 0,
+  });
   try {
-    for (let i = 0; i < times; i++) await new Promise<void>((resolve, reject) => client.Publish({ topic, event: event() }, md, (err) => (err ? reject(err) : resolve())));
+    for (let i = 0; i < times; i++)
+      await new Promise<void>((resolve, reject) =>
+        client.Publish({ topic, event: event() }, md, (err) => (err ? reject(err) : resolve())),
+      );
   } finally {
     client.close();
   }
 }
 
 function dashboardTab(): vscode.Tab | undefined {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('loom.dashboard'));
+  return vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('loom.dashboard'));
 }
 
 describe('dashboard panel', () => {
@@ -77,7 +92,9 @@ describe('dashboard panel', () => {
   it('running the command again reveals the same panel instead of opening a second', async () => {
     await vscode.commands.executeCommand('loom.openDashboard');
     assert.equal(api.dashboard.visible, true);
-    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('loom.dashboard'));
+    const tabs = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('loom.dashboard'));
     assert.equal(tabs.length, 1);
   });
 
@@ -86,7 +103,8 @@ describe('dashboard panel', () => {
     assert.equal(answer.inlineScriptRan, false, 'the inline script did not run');
     const directives = answer.refused!.map((r) => r.directive).sort();
     assert.deepEqual(directives, ['connect-src', 'img-src', 'script-src-elem'], JSON.stringify(answer.refused));
-    for (const r of answer.refused!.filter((x) => x.directive !== 'script-src-elem')) assert.match(r.blocked, /^https:\/\/example\.com\/loom-csp-probe/);
+    for (const r of answer.refused!.filter((x) => x.directive !== 'script-src-elem'))
+      assert.match(r.blocked, /^https:\/\/example\.com\/loom-csp-probe/);
     assert.equal(answer.refused!.find((r) => r.directive === 'script-src-elem')!.blocked, 'inline');
   });
 

@@ -97,7 +97,10 @@ describe('editor events on the bus', () => {
   });
 
   it('refuses a hotkey name that is not a topic segment, naming the problem', async () => {
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.hotkey', { name: 'a.b' })), /hotkey name "a\.b"/);
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('loom.hotkey', { name: 'a.b' })),
+      /hotkey name "a\.b"/,
+    );
   });
 
   it('Send Selection to Agents publishes editor.selection.sent', async () => {
@@ -110,8 +113,12 @@ describe('editor events on the bus', () => {
   it('publishes diagnostics.changed with counts when another extension reports problems', async () => {
     const collection = vscode.languages.createDiagnosticCollection('loom-test');
     try {
-      collection.set(editor.document.uri, [new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), 'a planted error', vscode.DiagnosticSeverity.Error)]);
-      const diag = await probe.next('diagnostics.changed', (r) => r.payload.files.some((f: { file: string; errors: number }) => f.file === 'notes.txt' && f.errors === 1));
+      collection.set(editor.document.uri, [
+        new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), 'a planted error', vscode.DiagnosticSeverity.Error),
+      ]);
+      const diag = await probe.next('diagnostics.changed', (r) =>
+        r.payload.files.some((f: { file: string; errors: number }) => f.file === 'notes.txt' && f.errors === 1),
+      );
       const file = diag.payload.files.find((f: { file: string }) => f.file === 'notes.txt');
       assert.equal(file.messages[0].message, 'a planted error');
     } finally {
@@ -149,7 +156,10 @@ describe('a runtime another process started', () => {
   it('gets workspace.trust when the window attaches, and the runtime channel says where its output goes', async () => {
     const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'runtime.js');
     // Piped to this test, like a runtime another window started: its output is not readable here.
-    const external = spawn(process.execPath, [script, '--workspace', workspaceDir()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const external = spawn(process.execPath, [script, '--workspace', workspaceDir()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
     external.stdout!.resume();
     external.stderr!.resume();
     const probe = await (async () => {
@@ -167,9 +177,16 @@ describe('a runtime another process started', () => {
       const trust = await probe.next('workspace.trust');
       assert.deepEqual(trust.payload, { trusted: true });
       assert.equal(trust.sender, 'vscode');
-      const lines = (await vscode.commands.executeCommand<{ level: string; text: string }[]>(TEST_CHANNEL_COMMAND, 'Loom Runtime')) ?? [];
+      const lines =
+        (await vscode.commands.executeCommand<{ level: string; text: string }[]>(
+          TEST_CHANNEL_COMMAND,
+          'Loom Runtime',
+        )) ?? [];
       assert.ok(
-        lines.some((l) => l.level === 'warn' && l.text.includes(`attached to runtime pid ${external.pid}, started by another window`)),
+        lines.some(
+          (l) =>
+            l.level === 'warn' && l.text.includes(`attached to runtime pid ${external.pid}, started by another window`),
+        ),
         `the channel says the output is not readable here: ${JSON.stringify(lines.slice(-3))}`,
       );
     } finally {

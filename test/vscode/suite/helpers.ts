@@ -1,10 +1,19 @@
 // Shared by the extension-host suites: the extension's API, the test workspace, and a probe
 // agent — a real gRPC client of the real runtime that subscribes to topics and calls tools.
 import { randomUUID } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import * as vscode from 'vscode';
 import type { AgentControlResponse__Output } from '../../../runtime/proto/gen/loom/v1/AgentControlResponse';
-import type { AgentInfo__Output, StatsResponse__Output, BridgeClient, ClientEvent, RuntimeClient, ServerEvent__Output, ToolResult__Output, ToolsClient } from '../../../runtime/proto/types';
+import type {
+  AgentInfo__Output,
+  StatsResponse__Output,
+  BridgeClient,
+  ClientEvent,
+  RuntimeClient,
+  ServerEvent__Output,
+  ToolResult__Output,
+  ToolsClient,
+} from '../../../runtime/proto/types';
 import type { LoomApi } from '../../../extension/loom';
 import { eventually as shared } from '../../support/eventually';
 import { connect, type Clients } from '../../support/grpc';
@@ -24,7 +33,11 @@ export function workspaceDir(): string {
 }
 
 /** Polls until `check` returns a value (not undefined); fails with `what` after `timeoutMs`. */
-export function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export function eventually<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   return shared(what, check, { timeoutMs });
 }
 
@@ -55,7 +68,9 @@ export class Probe {
   }
 
   listAgents(): Promise<AgentInfo__Output[]> {
-    return new Promise((resolve, reject) => this.admin.ListAgents({}, (err, r) => (err ? reject(err) : resolve(r!.agents))));
+    return new Promise((resolve, reject) =>
+      this.admin.ListAgents({}, (err, r) => (err ? reject(err) : resolve(r!.agents))),
+    );
   }
 
   stats(): Promise<StatsResponse__Output> {
@@ -63,12 +78,16 @@ export class Probe {
   }
 
   controlAgent(agentId: string, action: 'start' | 'stop' | 'restart'): Promise<AgentControlResponse__Output> {
-    return new Promise((resolve, reject) => this.admin.ControlAgent({ agentId, action }, (err, r) => (err ? reject(err) : resolve(r!))));
+    return new Promise((resolve, reject) =>
+      this.admin.ControlAgent({ agentId, action }, (err, r) => (err ? reject(err) : resolve(r!))),
+    );
   }
 
   async subscribe(topics: string[]): Promise<this> {
     const res = await new Promise<{ success: boolean; errorMessage: string }>((resolve, reject) =>
-      this.bridge.RegisterAgent({ agentId: this.id, subscribedTopics: topics, tools: [], metadata: {} }, (err, r) => (err ? reject(err) : resolve(r!))),
+      this.bridge.RegisterAgent({ agentId: this.id, subscribedTopics: topics, tools: [], metadata: {} }, (err, r) =>
+        err ? reject(err) : resolve(r!),
+      ),
     );
     if (!res.success) throw new Error(`probe registration refused: ${res.errorMessage}`);
     const stream = this.bridge.EventStream();
@@ -82,7 +101,13 @@ export class Probe {
         } catch {
           // keep the text
         }
-        this.received.push({ topic: msg.delivery.topic, type: e.type, payload, sender: e.metadata['loom.sender'] ?? e.metadata['sender'] ?? e.source, source: e.source });
+        this.received.push({
+          topic: msg.delivery.topic,
+          type: e.type,
+          payload,
+          sender: e.metadata['loom.sender'] ?? e.metadata['sender'] ?? e.source,
+          source: e.source,
+        });
       }
     });
     stream.on('error', () => undefined);
@@ -93,18 +118,27 @@ export class Probe {
 
   /** Waits until the runtime lists this probe as connected: its stream is open, deliveries reach it. */
   async connected(): Promise<this> {
-    await eventually(`probe ${this.id} to connect`, async () => ((await this.listAgents()).some((a) => a.agentId === this.id && a.state === 'connected') ? true : undefined));
+    await eventually(`probe ${this.id} to connect`, async () =>
+      (await this.listAgents()).some((a) => a.agentId === this.id && a.state === 'connected') ? true : undefined,
+    );
     return this;
   }
 
   /** Waits for a delivery on `topic` that `match` accepts. */
   next(topic: string, match: (r: Received) => boolean = () => true, timeoutMs = 30_000): Promise<Received> {
-    return eventually(`an event on ${topic}`, () => this.received.find((r) => r.topic === topic && match(r)), timeoutMs);
+    return eventually(
+      `an event on ${topic}`,
+      () => this.received.find((r) => r.topic === topic && match(r)),
+      timeoutMs,
+    );
   }
 
   callTool(name: string, args: unknown, timeoutMs = 30_000): Promise<ToolResult__Output> {
     return new Promise((resolve, reject) =>
-      this.tools.CallTool({ id: randomUUID(), name, arguments: JSON.stringify(args), timeoutMs, headers: { 'loom.caller': this.id } }, (err, r) => (err ? reject(err) : resolve(r!))),
+      this.tools.CallTool(
+        { id: randomUUID(), name, arguments: JSON.stringify(args), timeoutMs, headers: { 'loom.caller': this.id } },
+        (err, r) => (err ? reject(err) : resolve(r!)),
+      ),
     );
   }
 
@@ -119,7 +153,8 @@ export class Probe {
 }
 
 export function outputOf(result: ToolResult__Output): any {
-  if (result.status !== 'TOOL_OK') throw new Error(`tool failed: ${result.status} ${result.error?.code}: ${result.error?.message}`);
+  if (result.status !== 'TOOL_OK')
+    throw new Error(`tool failed: ${result.status} ${result.error?.code}: ${result.error?.message}`);
   return JSON.parse(result.output);
 }
 

@@ -47,7 +47,10 @@ describe('the status bar on the isolation of system:shell', () => {
     const api = await loomApi();
     assert.equal(api.statusBackground, undefined);
     assert.doesNotMatch(api.statusText, /\$\(warning\)/);
-    assert.match(api.statusTooltip, /system:shell runs commands under bubblewrap \(tools\.shell\.isolation = "required"\)\./);
+    assert.match(
+      api.statusTooltip,
+      /system:shell runs commands under bubblewrap \(tools\.shell\.isolation = "required"\)\./,
+    );
   });
 
   it('required and unavailable: the warning look, and a tooltip naming bubblewrap and the setting; the shell refuses', async () => {
@@ -55,7 +58,10 @@ describe('the status bar on the isolation of system:shell', () => {
     const api = await loomApi();
     assert.equal(api.statusBackground, 'statusBarItem.warningBackground');
     assert.match(api.statusText, /^\$\(pulse\) Loom: \d+ agents? \$\(warning\)$/);
-    assert.match(api.statusTooltip, /system:shell refuses: OS isolation is required \(tools\.shell\.isolation = "required"\) and unavailable: bubblewrap \(bwrap\) is not installed/);
+    assert.match(
+      api.statusTooltip,
+      /system:shell refuses: OS isolation is required \(tools\.shell\.isolation = "required"\) and unavailable: bubblewrap \(bwrap\) is not installed/,
+    );
     assert.ok(api.statusTooltip.includes(MISSING_BWRAP), api.statusTooltip);
     assert.match(api.statusTooltip, /set tools\.shell\.isolation = "best-effort" or "off" in loom\.toml/);
     // What the item says is what the runtime does.
@@ -77,13 +83,19 @@ describe('the status bar on the isolation of system:shell', () => {
     await start({ isolation: 'best-effort', bwrap: 'missing' });
     const api = await loomApi();
     assert.equal(api.statusBackground, undefined);
-    assert.match(api.statusTooltip, /system:shell runs commands unconfined: OS isolation is unavailable \(tools\.shell\.isolation = "best-effort"\): bubblewrap \(bwrap\) is not installed/);
+    assert.match(
+      api.statusTooltip,
+      /system:shell runs commands unconfined: OS isolation is unavailable \(tools\.shell\.isolation = "best-effort"\): bubblewrap \(bwrap\) is not installed/,
+    );
   });
 
   it('off: the tooltip says isolation is off', async () => {
     await start({ isolation: 'off', bwrap: 'present' });
     const api = await loomApi();
     assert.equal(api.statusBackground, undefined);
-    assert.match(api.statusTooltip, /OS isolation is off \(tools\.shell\.isolation = "off" in loom\.toml\): system:shell runs commands unconfined/);
+    assert.match(
+      api.statusTooltip,
+      /OS isolation is off \(tools\.shell\.isolation = "off" in loom\.toml\): system:shell runs commands unconfined/,
+    );
   });
 });

@@ -14,7 +14,12 @@ import * as vscode from 'vscode';
 import { runProvidedTool, type ProvidedTool } from '../../../extension/bridge/client';
 import { ALLOW, ALLOW_SESSION, CONFIRM_TOOL, ConfirmTool, DENY, formatArguments } from '../../../extension/mcp/confirm';
 import { inputEnvName } from '../../../extension/mcp/inputs';
-import { loomMcpDefinition, mcpProviderApiAvailable, registerLoomMcpProvider, servedMcpUrl } from '../../../extension/mcp/provider';
+import {
+  loomMcpDefinition,
+  mcpProviderApiAvailable,
+  registerLoomMcpProvider,
+  servedMcpUrl,
+} from '../../../extension/mcp/provider';
 import { TEST_TREE_COMMAND } from '../../../extension/mcp';
 import { ScriptedUi, TEST_UI_COMMAND, vscodeUi, type AskedQuestion } from '../../../extension/mcp/ui';
 import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir } from './helpers';
@@ -39,14 +44,35 @@ function scriptUi(arg: { answers?: (string | null)[]; reset?: boolean }): Promis
 /** A stdio [mcp.<name>] table that runs the SDK fixture server through tsx. */
 function fixtureServerToml(name: string, extra: string): string {
   const root = repoRoot();
-  const args = ['--import', pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(root, 'test', 'fixtures', 'mcp', 'fixture-server.ts'), 'stdio'];
+  const args = [
+    '--import',
+    pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+    join(root, 'test', 'fixtures', 'mcp', 'fixture-server.ts'),
+    'stdio',
+  ];
   return `\n[mcp.${name}]\ncommand = ${JSON.stringify(process.execPath)}\nargs = ${JSON.stringify(args)}\n${extra}\n`;
 }
 
 /** ui:confirm as the runtime routes it: a wire ToolCall with the caller in headers["loom.caller"]. */
-async function callConfirm(tool: ProvidedTool, caller: string, body: unknown): Promise<{ status: string; output: any; error?: { code: string; message: string } }> {
-  const res = await runProvidedTool(tool, { id: randomUUID(), name: CONFIRM_TOOL, arguments: JSON.stringify(body), headers: { 'loom.caller': caller }, timeoutMs: 5000, correlationId: '', qos: 'QOS_REALTIME' } as never);
-  return { status: String(res.status), output: res.output ? JSON.parse(res.output) : undefined, error: res.error ? { code: String(res.error.code), message: String(res.error.message) } : undefined };
+async function callConfirm(
+  tool: ProvidedTool,
+  caller: string,
+  body: unknown,
+): Promise<{ status: string; output: any; error?: { code: string; message: string } }> {
+  const res = await runProvidedTool(tool, {
+    id: randomUUID(),
+    name: CONFIRM_TOOL,
+    arguments: JSON.stringify(body),
+    headers: { 'loom.caller': caller },
+    timeoutMs: 5000,
+    correlationId: '',
+    qos: 'QOS_REALTIME',
+  } as never);
+  return {
+    status: String(res.status),
+    output: res.output ? JSON.parse(res.output) : undefined,
+    error: res.error ? { code: String(res.error.code), message: String(res.error.message) } : undefined,
+  };
 }
 
 describe('MCP: ui:confirm', () => {
@@ -69,7 +95,12 @@ describe('MCP: ui:confirm', () => {
     const ui = new ScriptedUi(vscodeUi);
     const tool = new ConfirmTool(ui).tool;
     const call = async (name: string, args: unknown) => {
-      const res = await callConfirm(tool, 'runtime', { tool: name, arguments: args, server: 'github', reason: 'mcp.github.policy = "ask"' });
+      const res = await callConfirm(tool, 'runtime', {
+        tool: name,
+        arguments: args,
+        server: 'github',
+        reason: 'mcp.github.policy = "ask"',
+      });
       assert.equal(res.status, 'TOOL_OK', res.error?.message);
       return res.output;
     };
@@ -103,7 +134,9 @@ describe('MCP: ui:confirm', () => {
     const probe = await new Probe(info).subscribe([]);
     try {
       await scriptUi({ reset: true, answers: [ALLOW] });
-      await eventually('ui:confirm registered', async () => ((await probe.listAgents()).find((a) => a.agentId === 'vscode')?.tools.includes(CONFIRM_TOOL) ? true : undefined));
+      await eventually('ui:confirm registered', async () =>
+        (await probe.listAgents()).find((a) => a.agentId === 'vscode')?.tools.includes(CONFIRM_TOOL) ? true : undefined,
+      );
       const res = await probe.callTool(CONFIRM_TOOL, { tool: 'fixture:echo', arguments: { text: 'hi' } });
       assert.equal(res.status, 'TOOL_ERROR');
       assert.equal(res.error?.code, 'denied');
@@ -179,7 +212,11 @@ describe('MCP: inputs and the MCP endpoint', () => {
     const env = environOf(info.pid);
     assert.equal(env.get('LOOM_INPUT_FIXTURE_TOKEN'), 's3cret-token');
     assert.equal(env.get('LOOM_INPUT_OTHER_KEY'), 'other-value');
-    assert.equal(env.has('LOOM_INPUT_NEVER_ASKED'), false, "the loom.toml server wins over mcp.json's of the same name");
+    assert.equal(
+      env.has('LOOM_INPUT_NEVER_ASKED'),
+      false,
+      "the loom.toml server wins over mcp.json's of the same name",
+    );
     assert.ok(!vscode.workspace.getConfiguration().inspect('LOOM_INPUT_FIXTURE_TOKEN')?.globalValue, 'not in settings');
     // And through the runtime's expansion of ${input:fixture-token} into the server's environment.
     const probe = await new Probe(info).subscribe([]);
@@ -201,22 +238,36 @@ describe('MCP: inputs and the MCP endpoint', () => {
     assert.equal(environOf(again.pid).get('LOOM_INPUT_FIXTURE_TOKEN'), 's3cret-token');
   });
 
-  it('offers the runtime\'s own MCP endpoint with the bearer token (where VS Code lacks or refuses the provider API, activation is unharmed)', async () => {
+  it("offers the runtime's own MCP endpoint with the bearer token (where VS Code lacks or refuses the provider API, activation is unharmed)", async () => {
     const api = await loomApi();
     const info = api.runtime!;
     const url = servedMcpUrl(join(workspaceDir(), '.loom', 'runtime.json'), info);
     assert.ok(url, 'the discovery file names the MCP endpoint');
     const def = loomMcpDefinition(info, url, 'ws')!;
     assert.equal(def.headers.Authorization, `Bearer ${info.token}`);
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'vscode-test', version: '0' } } };
-    const post = (headers: Record<string, string>) => fetch(def.uri, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(init) });
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'vscode-test', version: '0' } },
+    };
+    const post = (headers: Record<string, string>) =>
+      fetch(def.uri, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify(init),
+      });
     const ok = await post(def.headers);
     assert.equal(ok.status, 200, 'the definition reaches the endpoint');
     await ok.body?.cancel();
     const refused = await post({});
     assert.equal(refused.status, 401, 'and the token is what lets it in');
     await refused.body?.cancel();
-    assert.equal(loomMcpDefinition(info, 'http://example.com:1/mcp', 'ws'), undefined, 'the token never goes to a non-loopback URL');
+    assert.equal(
+      loomMcpDefinition(info, 'http://example.com:1/mcp', 'ws'),
+      undefined,
+      'the token never goes to a non-loopback URL',
+    );
 
     // VS Code 1.100 has the function as a proposal that refuses this manifest (it wants the
     // proposal's own contribution key): the registration says so instead of failing activation.
@@ -225,10 +276,17 @@ describe('MCP: inputs and the MCP endpoint', () => {
     const [major, minor] = vscode.version.split('.').map(Number);
     if (major === 1 && minor < 101) {
       assert.equal(registration.registered, false);
-      assert.match(registration.reason!, mcpProviderApiAvailable() ? /refused the MCP server definition provider/ : /has no vscode\.lm\.registerMcpServerDefinitionProvider/);
+      assert.match(
+        registration.reason!,
+        mcpProviderApiAvailable()
+          ? /refused the MCP server definition provider/
+          : /has no vscode\.lm\.registerMcpServerDefinitionProvider/,
+      );
     }
     assert.equal(vscode.extensions.getExtension(EXTENSION_ID)!.isActive, true);
-    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { mcpServerDefinitionProviders: unknown } };
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+      contributes: { mcpServerDefinitionProviders: unknown };
+    };
     assert.deepEqual(manifest.contributes.mcpServerDefinitionProviders, [{ id: 'loom', label: 'Loom' }]);
   });
 
@@ -264,7 +322,12 @@ describe('MCP: the MCP Servers view', () => {
     await vscode.commands.executeCommand('loom.stopRuntime');
     toml = join(workspaceDir(), 'loom.toml');
     original = readFileSync(toml, 'utf8');
-    writeFileSync(toml, original + fixtureServerToml('fixture', '') + '\n[mcp.broken]\ncommand = "/nonexistent/loom-test-server"\nrestart = false\n');
+    writeFileSync(
+      toml,
+      original +
+        fixtureServerToml('fixture', '') +
+        '\n[mcp.broken]\ncommand = "/nonexistent/loom-test-server"\nrestart = false\n',
+    );
     const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
     probe = await new Probe(info).subscribe([]);
   });
@@ -280,7 +343,9 @@ describe('MCP: the MCP Servers view', () => {
       const r = await treeRows();
       const fixture = r.find((x) => x.label === 'fixture');
       const broken = r.find((x) => x.label === 'broken');
-      return fixture?.description.startsWith('ready') && broken?.description.startsWith('failed') ? { fixture, broken } : undefined;
+      return fixture?.description.startsWith('ready') && broken?.description.startsWith('failed')
+        ? { fixture, broken }
+        : undefined;
     });
     assert.ok(rows.fixture.tools.includes('fixture:echo') && rows.fixture.tools.includes('fixture:getenv'));
     assert.match(rows.fixture.description, new RegExp(`^ready · ${rows.fixture.tools.length} tools$`));
@@ -303,9 +368,14 @@ describe('MCP: the MCP Servers view', () => {
 
   it('"Restart MCP Server" (the inline action) restarts it: a new process serves the tools', async () => {
     const pidOf = async () => Number(mcpText(JSON.parse((await probe.callTool('fixture:pid', {})).output)));
-    const first = await eventually('fixture:pid answers', async () => ((await probe.callTool('fixture:pid', {})).status === 'TOOL_OK' ? pidOf() : undefined));
+    const first = await eventually('fixture:pid answers', async () =>
+      (await probe.callTool('fixture:pid', {})).status === 'TOOL_OK' ? pidOf() : undefined,
+    );
     // The view's inline action passes the tree node ({ kind, info }).
-    const info = await vscode.commands.executeCommand<{ name: string; state: string }>('loom.restartMcpServer', { kind: 'server', info: { name: 'fixture' } });
+    const info = await vscode.commands.executeCommand<{ name: string; state: string }>('loom.restartMcpServer', {
+      kind: 'server',
+      info: { name: 'fixture' },
+    });
     assert.equal(info.name, 'fixture');
     const second = await eventually('fixture:pid answers from a new process', async () => {
       const res = await probe.callTool('fixture:pid', {});
@@ -314,7 +384,12 @@ describe('MCP: the MCP Servers view', () => {
       return pid !== first ? pid : undefined;
     });
     assert.notEqual(second, first);
-    await eventually('the view shows it ready', async () => ((await treeRows()).find((x) => x.label === 'fixture')?.description.startsWith('ready') ? true : undefined));
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.restartMcpServer', 'no-such-server')), /no-such-server/);
+    await eventually('the view shows it ready', async () =>
+      (await treeRows()).find((x) => x.label === 'fixture')?.description.startsWith('ready') ? true : undefined,
+    );
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('loom.restartMcpServer', 'no-such-server')),
+      /no-such-server/,
+    );
   });
 });

@@ -38,8 +38,20 @@ describe('runtime lifecycle', () => {
     assert.match(onDisk.address, /^127\.0\.0\.1:\d+$/);
     const probe = new Probe(info);
     try {
-      const vscodeAgent = await eventually('agent vscode connected', async () => (await probe.listAgents()).find((a) => a.agentId === 'vscode' && a.state === 'connected'));
-      for (const tool of ['editor:open', 'editor:selection', 'editor:insert', 'editor:replace', 'ui:notify', 'ui:ask', 'ui:status', 'clipboard:read', 'clipboard:write']) {
+      const vscodeAgent = await eventually('agent vscode connected', async () =>
+        (await probe.listAgents()).find((a) => a.agentId === 'vscode' && a.state === 'connected'),
+      );
+      for (const tool of [
+        'editor:open',
+        'editor:selection',
+        'editor:insert',
+        'editor:replace',
+        'ui:notify',
+        'ui:ask',
+        'ui:status',
+        'clipboard:read',
+        'clipboard:write',
+      ]) {
         assert.ok(vscodeAgent.tools.includes(tool), `the runtime lists ${tool} for agent vscode`);
       }
     } finally {
@@ -66,7 +78,10 @@ describe('runtime lifecycle', () => {
 
   it('attaches to a runtime already running for the workspace instead of starting another', async () => {
     const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'runtime.js');
-    const external = spawn(process.execPath, [script, '--workspace', workspaceDir()], { stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const external = spawn(process.execPath, [script, '--workspace', workspaceDir()], {
+      stdio: 'ignore',
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
     try {
       await eventually('the external runtime to write its discovery file', () => {
         if (!existsSync(discovery())) return undefined;
@@ -78,7 +93,9 @@ describe('runtime lifecycle', () => {
       assert.equal(info.pid, external.pid);
       // Stop Runtime is an explicit request: it stops the attached runtime too.
       await vscode.commands.executeCommand('loom.stopRuntime');
-      await eventually('the external runtime to end', () => (external.exitCode !== null || external.signalCode !== null ? true : undefined));
+      await eventually('the external runtime to end', () =>
+        external.exitCode !== null || external.signalCode !== null ? true : undefined,
+      );
     } finally {
       if (external.exitCode === null) external.kill('SIGKILL');
     }
@@ -95,13 +112,22 @@ describe('runtime lifecycle', () => {
     });
     try {
       process.kill(first.pid, 'SIGKILL');
-      const second = await eventually('a new runtime', () => (api.state === 'running' && api.runtime && api.runtime.pid !== first.pid ? api.runtime : undefined), 30_000);
-      assert.equal(second.owned, true, 'the new runtime is this window\'s');
+      const second = await eventually(
+        'a new runtime',
+        () => (api.state === 'running' && api.runtime && api.runtime.pid !== first.pid ? api.runtime : undefined),
+        30_000,
+      );
+      assert.equal(second.owned, true, "the new runtime is this window's");
       assert.ok(states.includes('reconnecting'), `states: ${states.join(' → ')}`);
-      assert.ok(texts.some((t) => /Loom reconnecting/.test(t)), `status texts: ${texts.join(' | ')}`);
+      assert.ok(
+        texts.some((t) => /Loom reconnecting/.test(t)),
+        `status texts: ${texts.join(' | ')}`,
+      );
       assert.ok(!states.includes('failed'), `states: ${states.join(' → ')}`);
       await screenshot('runtime-replaced-by-itself');
-      await eventually('vscode connected to the new runtime', async () => ((await windowAgent(second))?.state === 'connected' ? true : undefined));
+      await eventually('vscode connected to the new runtime', async () =>
+        (await windowAgent(second))?.state === 'connected' ? true : undefined,
+      );
     } finally {
       listener.dispose();
     }
@@ -115,12 +141,21 @@ describe('runtime lifecycle', () => {
     for (let crash = 1; crash <= 5; crash++) {
       process.kill(current.pid, 'SIGKILL');
       const previous = current.pid;
-      current = await eventually(`the runtime restarted after crash ${crash}`, () => (api.state === 'running' && api.runtime && api.runtime.pid !== previous ? api.runtime : undefined), 30_000);
+      current = await eventually(
+        `the runtime restarted after crash ${crash}`,
+        () => (api.state === 'running' && api.runtime && api.runtime.pid !== previous ? api.runtime : undefined),
+        30_000,
+      );
       assert.equal(current.owned, true);
       pids.push(current.pid);
     }
     process.kill(current.pid, 'SIGKILL');
-    const notice = await eventually('the window to give up', () => (api.state === 'failed' ? api.notices.find((n) => /crashed 6 times in the last 3 minutes/.test(n)) : undefined), 30_000);
+    const notice = await eventually(
+      'the window to give up',
+      () =>
+        api.state === 'failed' ? api.notices.find((n) => /crashed 6 times in the last 3 minutes/.test(n)) : undefined,
+      30_000,
+    );
     assert.match(notice, /will not be restarted/);
     await screenshot('runtime-crashed-too-often');
     await new Promise((r) => setTimeout(r, 2000));
@@ -141,13 +176,20 @@ describe('runtime lifecycle', () => {
     try {
       await new Promise((r) => setTimeout(r, 20_000));
       // (running is announced again when the agent count is refreshed)
-      assert.deepEqual(states.filter((s) => s !== 'running'), [], 'the state never left running');
+      assert.deepEqual(
+        states.filter((s) => s !== 'running'),
+        [],
+        'the state never left running',
+      );
       assert.equal(api.state, 'running');
       assert.equal(api.runtime?.pid, info.pid);
       await screenshot('idle-still-connected');
       const window = await windowAgent(info);
       assert.equal(window?.state, 'connected');
-      assert.ok(Date.now() - Number(window!.lastHeartbeatMs) < 8000, `last heard ${Date.now() - Number(window!.lastHeartbeatMs)} ms ago`);
+      assert.ok(
+        Date.now() - Number(window!.lastHeartbeatMs) < 8000,
+        `last heard ${Date.now() - Number(window!.lastHeartbeatMs)} ms ago`,
+      );
     } finally {
       listener.dispose();
     }
@@ -160,7 +202,11 @@ describe('runtime lifecycle', () => {
     // A frozen runtime answers nothing: the window gives up on the link and tries to reconnect.
     process.kill(info.pid, 'SIGSTOP');
     try {
-      await eventually('the window to notice the silence', () => (api.state === 'reconnecting' ? true : undefined), 40_000);
+      await eventually(
+        'the window to notice the silence',
+        () => (api.state === 'reconnecting' ? true : undefined),
+        40_000,
+      );
       await screenshot('reconnecting');
       await vscode.commands.executeCommand('loom.stopRuntime');
       assert.equal(api.state, 'stopped');

@@ -27,7 +27,9 @@ describe("the agents' Python and the Loom SDK", () => {
 
   after(async () => {
     await vscode.commands.executeCommand('loom.stopRuntime');
-    await vscode.workspace.getConfiguration('loom').update('pythonPath', undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace
+      .getConfiguration('loom')
+      .update('pythonPath', undefined, vscode.ConfigurationTarget.Workspace);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -38,13 +40,23 @@ describe("the agents' Python and the Loom SDK", () => {
     await vscode.commands.executeCommand('notifications.clearAll'); // the screenshot shows this test's own
     const expected = `Loom: agents cannot start: ${python} has no Loom SDK (the "loom" package).`;
     await vscode.commands.executeCommand('loom.startRuntime');
-    await eventually('the notification', () => (api.notices.slice(before).includes(expected) ? true : undefined), 60_000);
+    await eventually(
+      'the notification',
+      () => (api.notices.slice(before).includes(expected) ? true : undefined),
+      60_000,
+    );
     await screenshot('sdk-missing');
     await vscode.commands.executeCommand('loom.restartRuntime');
     await new Promise((r) => setTimeout(r, 3000));
-    assert.equal(api.notices.slice(before).filter((n) => n === expected).length, 1, `once per interpreter: ${api.notices.slice(before).join(' | ')}`);
+    assert.equal(
+      api.notices.slice(before).filter((n) => n === expected).length,
+      1,
+      `once per interpreter: ${api.notices.slice(before).join(' | ')}`,
+    );
 
-    const installed = await vscode.commands.executeCommand<{ python: string; version: string }>('loom.installSdk', { python });
+    const installed = await vscode.commands.executeCommand<{ python: string; version: string }>('loom.installSdk', {
+      python,
+    });
     assert.equal(installed.python, python);
     assert.match(installed.version, /^\d+\.\d+\.\d+/);
     const imported = spawnSync(python, ['-c', 'import loom; print(loom.__version__)'], { encoding: 'utf8' });

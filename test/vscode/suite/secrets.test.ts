@@ -49,6 +49,9 @@ describe('API keys', () => {
   });
 
   it('refuses a name that is not an environment variable name', async () => {
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('loom.setApiKey', { name: 'bad name', value: 'x' })), /not an environment variable name/);
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('loom.setApiKey', { name: 'bad name', value: 'x' })),
+      /not an environment variable name/,
+    );
   });
 });

@@ -21,11 +21,17 @@ describe('settings reach the runtime', () => {
 
   it('loom.shell.allow lets system:shell run echo and nothing else; loom.bus.queueSizes sizes a new subscription', async () => {
     await config().update('shell.allow', ['echo'], vscode.ConfigurationTarget.Workspace);
-    await config().update('bus.queueSizes', { realtime: 77, batched: 333, background: 999 }, vscode.ConfigurationTarget.Workspace);
+    await config().update(
+      'bus.queueSizes',
+      { realtime: 77, batched: 333, background: 999 },
+      vscode.ConfigurationTarget.Workspace,
+    );
     const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.restartRuntime');
     probe = new Probe(info);
 
-    const shell = outputOf(await probe.callTool('system:shell', { command: 'echo', args: ['settings', 'reached'] })) as { exit_code: number; stdout: string };
+    const shell = outputOf(
+      await probe.callTool('system:shell', { command: 'echo', args: ['settings', 'reached'] }),
+    ) as { exit_code: number; stdout: string };
     assert.equal(shell.exit_code, 0);
     assert.equal(shell.stdout.trim(), 'settings reached');
     // The setting replaces the default list, which has ls: ls is refused now.
@@ -47,7 +53,8 @@ describe('settings changed while the runtime runs', () => {
   after(async () => {
     probe?.close();
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-    for (const key of ['shell.allow', 'watcher.include', 'editor.changeDebounceMs']) await config().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+    for (const key of ['shell.allow', 'watcher.include', 'editor.changeDebounceMs'])
+      await config().update(key, undefined, vscode.ConfigurationTarget.Workspace);
     await vscode.commands.executeCommand('loom.stopRuntime');
   });
 
@@ -60,7 +67,11 @@ describe('settings changed while the runtime runs', () => {
     const offer = await eventually('the restart offer', () => api.restartOffers[before]);
     assert.equal(offer, 'Restart the Loom runtime to apply loom.shell.allow, loom.watcher.include?');
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(api.restartOffers.length, before + 1, `one offer for the burst: ${api.restartOffers.slice(before).join(' | ')}`);
+    assert.equal(
+      api.restartOffers.length,
+      before + 1,
+      `one offer for the burst: ${api.restartOffers.slice(before).join(' | ')}`,
+    );
     assert.equal(api.runtime?.pid, info.pid, 'nothing restarts until asked');
     await screenshot('settings-restart-offer');
   });
@@ -77,7 +88,11 @@ describe('settings changed while the runtime runs', () => {
     const edited = Date.now();
     await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'slow debounce '));
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(probe.received.filter((r) => r.payload.file === 'notes.txt').length, 0, 'no editor.changed before the new quiet time (the default is 500 ms)');
+    assert.equal(
+      probe.received.filter((r) => r.payload.file === 'notes.txt').length,
+      0,
+      'no editor.changed before the new quiet time (the default is 500 ms)',
+    );
     await probe.next('editor.changed', (r) => r.payload.file === 'notes.txt', 10_000);
     assert.ok(Date.now() - edited >= 2900, `editor.changed after ${Date.now() - edited} ms`);
     assert.equal(api.runtime?.pid, info.pid, 'the same runtime');

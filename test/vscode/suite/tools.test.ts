@@ -17,7 +17,9 @@ describe('tools the extension provides', () => {
     writeFileSync(join(workspaceDir(), 'tools.txt'), 'first line of the notes\nsecond line\n');
     const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
     probe = await new Probe(info).subscribe([]);
-    await eventually('agent vscode to be connected', async () => ((await probe.listAgents()).some((a) => a.agentId === 'vscode' && a.state === 'connected') ? true : undefined));
+    await eventually('agent vscode to be connected', async () =>
+      (await probe.listAgents()).some((a) => a.agentId === 'vscode' && a.state === 'connected') ? true : undefined,
+    );
   });
 
   after(async () => {
@@ -60,7 +62,12 @@ describe('tools the extension provides', () => {
     const doc = vscode.window.activeTextEditor!.document;
     outputOf(await probe.callTool('editor:insert', { text: '>> ', position: { line: 0, character: 0 } }));
     assert.equal(doc.lineAt(0).text, '>> first line of the notes');
-    const out = outputOf(await probe.callTool('editor:replace', { text: 'FIRST', range: { start: { line: 0, character: 3 }, end: { line: 0, character: 8 } } }));
+    const out = outputOf(
+      await probe.callTool('editor:replace', {
+        text: 'FIRST',
+        range: { start: { line: 0, character: 3 }, end: { line: 0, character: 8 } },
+      }),
+    );
     assert.equal(out.replaced, 'first');
     assert.equal(doc.lineAt(0).text, '>> FIRST line of the notes');
   });
@@ -95,7 +102,11 @@ describe('tools the extension provides', () => {
   });
 
   it("refuses to change or even open a file in the runtime's data folder (it holds the token)", async () => {
-    const res = await probe.callTool('editor:replace', { path: '.loom/runtime.json', text: '{}', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } });
+    const res = await probe.callTool('editor:replace', {
+      path: '.loom/runtime.json',
+      text: '{}',
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } },
+    });
     assert.equal(res.status, 'TOOL_ERROR');
     assert.equal(res.error!.code, 'denied');
     assert.match(res.error!.message, /data folder/);
@@ -113,7 +124,9 @@ describe('tools the extension provides', () => {
   });
 
   it('ui:notify shows a notification', async () => {
-    assert.deepEqual(outputOf(await probe.callTool('ui:notify', { message: 'hello from a probe', level: 'warning' })), { shown: true });
+    assert.deepEqual(outputOf(await probe.callTool('ui:notify', { message: 'hello from a probe', level: 'warning' })), {
+      shown: true,
+    });
   });
 
   it('ui:ask returns the option the human accepts', async () => {
@@ -152,10 +165,16 @@ describe('tools the extension provides', () => {
   it('the Call Tool command calls a tool with scripted arguments and returns its result', async () => {
     const editor = vscode.window.activeTextEditor!;
     editor.selection = new vscode.Selection(1, 0, 1, 6);
-    const res = await vscode.commands.executeCommand<{ status: string; output: { text: string } }>('loom.callTool', { name: 'editor:selection', arguments: {} });
+    const res = await vscode.commands.executeCommand<{ status: string; output: { text: string } }>('loom.callTool', {
+      name: 'editor:selection',
+      arguments: {},
+    });
     assert.equal(res.status, 'TOOL_OK');
     assert.equal(res.output.text, 'second');
-    const missing = await vscode.commands.executeCommand<{ status: string; error: { message: string } }>('loom.callTool', { name: 'nope:nothing', arguments: {} });
+    const missing = await vscode.commands.executeCommand<{ status: string; error: { message: string } }>(
+      'loom.callTool',
+      { name: 'nope:nothing', arguments: {} },
+    );
     assert.equal(missing.status, 'TOOL_NOT_FOUND');
   });
 
@@ -176,7 +195,12 @@ describe('tools the extension provides', () => {
         const res = await probe.callTool(tool, args);
         assert.equal(res.status, 'TOOL_ERROR', `${tool} ${JSON.stringify(args)}`);
         assert.equal(res.error!.code, 'denied');
-        assert.ok(res.error!.message.startsWith(`${tool}: the active editor shows ${outside}, which lies outside the workspace folders`), res.error!.message);
+        assert.ok(
+          res.error!.message.startsWith(
+            `${tool}: the active editor shows ${outside}, which lies outside the workspace folders`,
+          ),
+          res.error!.message,
+        );
       }
       assert.equal(doc.getText(), "not the agent's\n");
       assert.equal(doc.isDirty, false);

@@ -11,9 +11,15 @@ import { Probe, eventually, loomApi, outputOf, workspaceDir } from './helpers';
 
 type RuntimeInfo = { address: string; token: string; pid: number; owned: boolean };
 type Line = { level: string; text: string };
-type Row = { label: string; description: string; contextValue: string; info?: { state: string; pid: number; restarts: number; lastHeartbeatMs: number } };
+type Row = {
+  label: string;
+  description: string;
+  contextValue: string;
+  info?: { state: string; pid: number; restarts: number; lastHeartbeatMs: number };
+};
 
-const channel = async (name: string) => (await vscode.commands.executeCommand<Line[] | undefined>(TEST_CHANNEL_COMMAND, name)) ?? [];
+const channel = async (name: string) =>
+  (await vscode.commands.executeCommand<Line[] | undefined>(TEST_CHANNEL_COMMAND, name)) ?? [];
 const rows = async () => vscode.commands.executeCommand<Row[]>(TEST_AGENTS_TREE_COMMAND);
 
 async function connected(probe: Probe, id: string, unlike?: number): Promise<number> {
@@ -58,7 +64,10 @@ describe('commands, channels and views', () => {
     const started = lines.find((l) => l.text.startsWith('runtime started'));
     assert.ok(started, `"runtime started" is in the channel: ${JSON.stringify(lines.slice(-5))}`);
     assert.equal(started.level, 'info');
-    assert.ok(lines.some((l) => l.level === 'debug'), 'the fixture runs the runtime at log_level debug: debug lines stay debug');
+    assert.ok(
+      lines.some((l) => l.level === 'debug'),
+      'the fixture runs the runtime at log_level debug: debug lines stay debug',
+    );
   });
 
   it('Restart Agent restarts a supervised agent: a new process', async () => {
@@ -72,7 +81,9 @@ describe('commands, channels and views', () => {
   it('the Agents tree row shows state, pid, restarts and how long ago the last heartbeat was', async () => {
     const agent = (await probe.listAgents()).find((a) => a.agentId === 'watcher')!;
     await vscode.commands.executeCommand('loom.refresh');
-    const row = await eventually('the watcher row to show the running agent', async () => (await rows()).find((r) => r.label === 'watcher' && r.info?.pid === agent.pid));
+    const row = await eventually('the watcher row to show the running agent', async () =>
+      (await rows()).find((r) => r.label === 'watcher' && r.info?.pid === agent.pid),
+    );
     assert.equal(row.contextValue, 'loomAgent.running');
     assert.equal(row.info!.state, 'connected');
     const restarts = agent.restarts ? ` · ${agent.restarts} restart${agent.restarts === 1 ? '' : 's'}` : '';
@@ -81,24 +92,34 @@ describe('commands, channels and views', () => {
 
   it("Show Agent Logs opens the agent's channel holding what the supervisor kept (agents:logs)", async () => {
     const kept = await eventually('the supervisor to keep some output of watcher', async () => {
-      const { lines } = outputOf(await probe.callTool('agents:logs', { agent_id: 'watcher', limit: 1000 })) as { lines: { line: string }[] };
+      const { lines } = outputOf(await probe.callTool('agents:logs', { agent_id: 'watcher', limit: 1000 })) as {
+        lines: { line: string }[];
+      };
       return lines.length ? lines : undefined;
     });
     assert.equal(await vscode.commands.executeCommand('loom.showAgentLogs', 'watcher'), 'watcher');
     const shown = (await channel('Loom Agent: watcher')).map((l) => l.text);
-    for (const { line } of kept) assert.ok(shown.some((t) => t.endsWith(line)), `"${line}" is in the channel`);
+    for (const { line } of kept)
+      assert.ok(
+        shown.some((t) => t.endsWith(line)),
+        `"${line}" is in the channel`,
+      );
   });
 
   describe('a kept-alive runtime', () => {
     before(async () => {
       probe.close();
       await vscode.commands.executeCommand('loom.stopRuntime');
-      await vscode.workspace.getConfiguration('loom').update('runtime.keepAlive', true, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('loom')
+        .update('runtime.keepAlive', true, vscode.ConfigurationTarget.Workspace);
     });
 
     after(async () => {
       await vscode.commands.executeCommand('loom.stopRuntime');
-      await vscode.workspace.getConfiguration('loom').update('runtime.keepAlive', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('loom')
+        .update('runtime.keepAlive', undefined, vscode.ConfigurationTarget.Workspace);
     });
 
     it('its output, which goes to .loom/runtime.log, reaches the runtime channel with its levels', async () => {
@@ -106,16 +127,26 @@ describe('commands, channels and views', () => {
       assert.equal(info.owned, true);
       const file = join(workspaceDir(), '.loom', 'runtime.log');
       const mine = new RegExp(`"msg":"runtime started".*"pid":${info.pid}\\b`);
-      await eventually('the runtime to log its start to the file', () => (mine.test(readFileSync(file, 'utf8')) ? true : undefined));
-      const line = await eventually('the start line of this runtime in the channel', async () => (await channel('Loom Runtime')).find((l) => l.text.startsWith('runtime started') && l.text.includes(`pid=${info.pid}`)));
+      await eventually('the runtime to log its start to the file', () =>
+        mine.test(readFileSync(file, 'utf8')) ? true : undefined,
+      );
+      const line = await eventually('the start line of this runtime in the channel', async () =>
+        (await channel('Loom Runtime')).find(
+          (l) => l.text.startsWith('runtime started') && l.text.includes(`pid=${info.pid}`),
+        ),
+      );
       assert.equal(line.level, 'info');
       // A line written after start comes through too: the file is followed, not read once.
       await vscode.commands.executeCommand('loom.refresh');
       probe = new Probe(info);
       await probe.subscribe(['views.test.>']);
       const registered = new RegExp(`${probe.id}`);
-      await eventually('a line about the probe registering', async () => (registered.test(readFileSync(file, 'utf8')) ? true : undefined));
-      await eventually('that line in the channel', async () => ((await channel('Loom Runtime')).some((l) => registered.test(l.text)) ? true : undefined));
+      await eventually('a line about the probe registering', async () =>
+        registered.test(readFileSync(file, 'utf8')) ? true : undefined,
+      );
+      await eventually('that line in the channel', async () =>
+        (await channel('Loom Runtime')).some((l) => registered.test(l.text)) ? true : undefined,
+      );
     });
   });
 });
