@@ -82,7 +82,8 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     if (!ws) throw new Error('open a folder first');
     const rows = new Map<string, AgentEntry & { state: string }>();
     for (const e of await listAgentEntries(ws)) rows.set(e.id, { ...e, state: 'not started' });
-    for (const r of loom.agents.current)
+    // Another runtime's agents are its to start and stop.
+    for (const r of loom.agents.current.filter((row) => !row.remote))
       rows.set(r.id, {
         id: r.id,
         source: r.entry?.source ?? 'config',

@@ -31,6 +31,7 @@ import { watchEditorEvents } from './sources/editorEvents';
 import { registerTestHooks } from './testHooks';
 import { editorTools } from './tools/editorTools';
 import { Refresher } from './views/refresher';
+import { clusterFactsOf } from './views/clusterText';
 import { StatusBar } from './views/statusBar';
 import { AgentsTree, ToolsTree } from './views/trees';
 
@@ -41,6 +42,8 @@ export type { LoomApi, RuntimeState } from './api';
 
 /** Where the runtime says how a loom.toml reload went (runtime/main.ts reportReload). */
 const CONFIG_TOPIC = 'runtime.config';
+/** The runtime's link to its NATS cluster changed (runtime/cluster). */
+const CLUSTER_HEALTH_TOPIC = 'cluster.health';
 
 export const UNTRUSTED_VIEW_MESSAGE =
   'This workspace is not trusted: Loom starts no agents and runs no shell commands here.';
@@ -102,9 +105,10 @@ export class Loom implements vscode.Disposable {
           ...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }),
           ...this.mcp.tools,
         ],
-        topics: ['agent.*.*', CONFIG_TOPIC, ...MCP_TOPICS],
+        topics: ['agent.*.*', CONFIG_TOPIC, CLUSTER_HEALTH_TOPIC, ...MCP_TOPICS],
         onDelivery: (topic, _type, payload) => {
           if (topic.startsWith('mcp.')) this.mcp.onDelivery(topic);
+          else if (topic === CLUSTER_HEALTH_TOPIC) this.clusterHealth(payload);
           else if (topic === CONFIG_TOPIC) this.config.onConfigReloaded(payload);
           else this.agentLogs.onLifecycle(topic, payload);
         },
@@ -132,6 +136,9 @@ export class Loom implements vscode.Disposable {
         },
         get workspace() {
           return self.workspace;
+        },
+        get localNode() {
+          return self.sessions.session?.cluster?.node;
         },
         refreshed: () => {
           if (this.state === 'running' && this.connection) this.showState('running', this.connection.info.address);
@@ -264,12 +271,38 @@ export class Loom implements vscode.Disposable {
     this.start().catch(() => undefined); // start() reports its own failure
   }
 
+  /** A cluster.health event: the status bar follows this runtime's link to its cluster. */
+  private clusterHealth(payload: Buffer): void {
+    const session = this.sessions.session;
+    if (!session) return;
+    const show = () => this.state === 'running' && this.showState('running', session.conn.info.address);
+    session.cluster = clusterFactsOf(payload, session.cluster);
+    show();
+    // Back in the cluster: who else is in it now (the event does not say).
+    if (session.cluster?.state === 'connected')
+      session.conn
+        .stats()
+        .then(({ cluster }) => {
+          if (cluster?.enabled && session.cluster) session.cluster = { ...session.cluster, nodes: cluster.nodes };
+          show();
+        })
+        .catch(() => undefined);
+  }
+
   /** The status bar, the runtimeState context key and onDidChangeState follow the session's state. */
   private showState(state: RuntimeState, detail: string): void {
-    const agents = this.agents.current.filter((r) => r.id !== AGENT_ID);
+    const agents = this.agents.current.filter((r) => r.id !== AGENT_ID && !r.remote);
     const connected = agents.filter((r) => r.info?.state === 'connected').length;
     const failed = agents.filter((r) => r.info && agentFailed(r.info)).length;
-    this.statusBar.update(state, connected, detail, this.trusted, this.sessions.session?.isolation, failed);
+    const session = this.sessions.session;
+    this.statusBar.update(state, {
+      agents: connected,
+      failed,
+      detail,
+      trusted: this.trusted,
+      isolation: session?.isolation,
+      cluster: session?.cluster,
+    });
     this.statusBar.setVisible(this.hasConfig || state !== 'stopped');
     void vscode.commands.executeCommand('setContext', 'loom.runtimeState', state);
     this.stateChanged.fire(state);

@@ -21,6 +21,20 @@ export interface LoomSettings {
   changeDebounceMs: number;
   selectionDebounceMs: number;
   sendFullText: boolean;
+  cluster: ClusterSettings;
+}
+
+/** loom.cluster.*: laid over loom.toml's [cluster] by the runtime (runtime/contract/configOverrides.ts). */
+export interface ClusterSettings {
+  servers: string[];
+  node: string;
+  namespace: string;
+  share: string[] | null;
+  shareRealtime: string[] | null;
+  offerTools: string[] | null;
+  credsFile: string;
+  /** The name of a stored secret (Loom: Set API Key) that holds the NATS token. */
+  tokenSecret: string;
 }
 
 /** The keys below, each as `loom.<key>`; used by the manifest test. */
@@ -35,6 +49,14 @@ export const SETTING_KEYS = [
   'editor.changeDebounceMs',
   'editor.selectionDebounceMs',
   'editor.sendFullText',
+  'cluster.servers',
+  'cluster.node',
+  'cluster.namespace',
+  'cluster.share',
+  'cluster.shareRealtime',
+  'cluster.offerTools',
+  'cluster.credsFile',
+  'cluster.tokenSecret',
 ] as const;
 
 export function readSettings(scope?: vscode.ConfigurationScope): LoomSettings {
@@ -50,6 +72,16 @@ export function readSettings(scope?: vscode.ConfigurationScope): LoomSettings {
     changeDebounceMs: c.get<number>('editor.changeDebounceMs', 500),
     selectionDebounceMs: c.get<number>('editor.selectionDebounceMs', 300),
     sendFullText: c.get<boolean>('editor.sendFullText', false),
+    cluster: {
+      servers: c.get<string[]>('cluster.servers', []),
+      node: c.get<string>('cluster.node', ''),
+      namespace: c.get<string>('cluster.namespace', ''),
+      share: c.get<string[] | null>('cluster.share', null),
+      shareRealtime: c.get<string[] | null>('cluster.shareRealtime', null),
+      offerTools: c.get<string[] | null>('cluster.offerTools', null),
+      credsFile: c.get<string>('cluster.credsFile', ''),
+      tokenSecret: c.get<string>('cluster.tokenSecret', ''),
+    },
   };
 }
 

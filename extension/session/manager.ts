@@ -14,7 +14,7 @@ import { CrashCounter } from '../runtime/crashes';
 import { attached, findRunning, keptAliveLog, launch, runtimeScriptOf, type RuntimeHandle } from '../runtime/launcher';
 import type { RuntimeLog } from '../runtime/runtimeLog';
 import type { LoomSettings } from '../settings';
-import type { IsolationFacts } from '../views/isolationText';
+import { clusterOverrides } from '../settingsApply';
 import type { RuntimeState } from '../api';
 import type { ConfigDiagnostics } from '../config/diagnostics';
 import { RuntimeSession } from './session';
@@ -136,7 +136,7 @@ export class RuntimeSessions {
       if (!host.trusted)
         host.log.warn('workspace not trusted: the runtime runs without agents and without the shell tool');
       host.opened(session);
-      session.isolation = await this.readIsolation(conn);
+      await this.readStats(session);
       this.setState('running', handle.info.address);
       await host.ready(session);
       return session;
@@ -164,20 +164,30 @@ export class RuntimeSessions {
     }
   }
 
-  /** The runtime's isolation of system:shell, logged when the shell refuses every command or runs unconfined. */
-  private async readIsolation(conn: RuntimeConnection): Promise<IsolationFacts | null> {
+  /**
+   * The runtime's isolation of system:shell (logged when the shell refuses every command or runs
+   * unconfined) and its cluster's health, for the status bar.
+   */
+  private async readStats(session: RuntimeSession): Promise<void> {
     try {
-      const isolation = (await conn.stats()).isolation;
+      const { isolation, cluster } = await session.conn.stats();
       if (isolation?.trusted && isolation.mode !== 'off' && !isolation.available) {
         const effect = isolation.mode === 'required' ? 'refuses every command' : 'runs commands unconfined';
         this.host.log.warn(
           `system:shell ${effect}: OS isolation is unavailable (tools.shell.isolation = "${isolation.mode}"): ${isolation.detail}`,
         );
       }
-      return isolation;
+      session.isolation = isolation;
+      if (cluster?.enabled)
+        session.cluster = {
+          node: cluster.node,
+          state: cluster.state,
+          server: cluster.server,
+          error: cluster.lastError,
+          nodes: cluster.nodes,
+        };
     } catch (err) {
       this.host.log.warn(`cannot read the runtime's stats: ${messageOf(err)}`);
-      return null;
     }
   }
 
@@ -359,5 +369,7 @@ function overridesFrom(s: LoomSettings): ConfigOverrides {
   if (s.shellAllow.length) o.tools = { shell: { allow: s.shellAllow } };
   if (s.watcherInclude.length) o.watcher = { include: s.watcherInclude };
   if (s.queueSizes) o.bus = { queueSizes: s.queueSizes };
+  const cluster = clusterOverrides(s.cluster);
+  if (cluster) o.cluster = cluster;
   return o;
 }

@@ -5,6 +5,7 @@ import type * as vscode from 'vscode';
 import type { RuntimeConnection } from '../bridge/client';
 import { Disposer } from '../disposer';
 import type { RuntimeHandle } from '../runtime/launcher';
+import type { ClusterFacts } from '../views/clusterText';
 import type { IsolationFacts } from '../views/isolationText';
 
 export class RuntimeSession extends Disposer {
@@ -13,6 +14,8 @@ export class RuntimeSession extends Disposer {
    * life); null from a runtime that does not say.
    */
   isolation: IsolationFacts | null = null;
+  /** The runtime's cluster health (GetStats at connect, then its cluster.health events); null without [cluster]. */
+  cluster: ClusterFacts | null = null;
   /** The editor event sources, made again when their settings change. */
   editorEvents: vscode.Disposable | undefined;
   /** loom.toml sections whose restart was last offered for this runtime (each save reports them all again). */

@@ -18,6 +18,8 @@ export interface RefresherHost {
   readonly log: vscode.LogOutputChannel;
   readonly agents: AgentsTree;
   readonly tools: ToolsTree;
+  /** With [cluster]: this runtime's node name, to tell its agents from other runtimes'. */
+  readonly localNode: string | undefined;
   /** The views were re-read from a live runtime (the status bar counts agents again). */
   refreshed(): void;
 }
@@ -53,8 +55,13 @@ export class Refresher implements vscode.Disposable {
       const [infos, tools] = await Promise.all([conn.listAgents(), conn.listTools()]);
       const rows = new Map<string, AgentRow>();
       for (const entry of entries) rows.set(entry.id, { id: entry.id, entry });
-      for (const info of infos)
-        if (info.agentId !== AGENT_ID) rows.set(info.agentId, { ...rows.get(info.agentId), id: info.agentId, info });
+      for (const info of infos) {
+        if (info.agentId === AGENT_ID) continue;
+        // Another runtime may run an agent of the same id: its own row, never in place of ours.
+        if (info.node && this.host.localNode && info.node !== this.host.localNode)
+          rows.set(`${info.agentId}@${info.node}`, { id: info.agentId, info, remote: true });
+        else rows.set(info.agentId, { ...rows.get(info.agentId), id: info.agentId, info });
+      }
       this.host.agents.set([...rows.values()]);
       this.host.tools.set(tools);
       this.host.refreshed();

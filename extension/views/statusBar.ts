@@ -1,8 +1,10 @@
 // Two status bar items: the runtime's state and agent count (click: the dashboard), with what the
-// runtime says about the isolation of system:shell (a warning look when it refuses every command),
-// and the text an agent sets with the ui:status tool.
+// runtime says about the isolation of system:shell (a warning look when it refuses every command)
+// and about its NATS cluster (a warning look while it is cut off), and the text an agent sets with
+// the ui:status tool.
 import * as vscode from 'vscode';
 import type { RuntimeState } from '../loom';
+import { clusterNotice, type ClusterFacts } from './clusterText';
 import { isolationNotice, type IsolationFacts } from './isolationText';
 
 const ICONS: Record<RuntimeState, string> = {
@@ -14,6 +16,19 @@ const ICONS: Record<RuntimeState, string> = {
   failed: '$(error)',
 };
 
+export interface StatusFacts {
+  /** Connected agents. */
+  agents: number;
+  /** Agents that stopped for good (shown beside the count). */
+  failed?: number;
+  detail?: string;
+  trusted?: boolean;
+  /** The running runtime's isolation of system:shell (GetStats), shown while it runs. */
+  isolation?: IsolationFacts | null;
+  /** The running runtime's cluster health, with [cluster] (GetStats, then cluster.health events). */
+  cluster?: ClusterFacts | null;
+}
+
 export class StatusBar implements vscode.Disposable {
   private readonly runtime = vscode.window.createStatusBarItem('loom.runtime', vscode.StatusBarAlignment.Left, 10);
   private readonly agent = vscode.window.createStatusBarItem('loom.agentStatus', vscode.StatusBarAlignment.Left, 9);
@@ -22,7 +37,7 @@ export class StatusBar implements vscode.Disposable {
     this.runtime.name = 'Loom Runtime';
     this.runtime.command = 'loom.openDashboard';
     this.agent.name = 'Loom Agent Status';
-    this.update('stopped', 0);
+    this.update('stopped', { agents: 0 });
   }
 
   private shown = false;
@@ -38,25 +53,20 @@ export class StatusBar implements vscode.Disposable {
     return this.shown;
   }
 
-  /** `isolation`: the running runtime's (GetStats), shown while it runs. */
-  /** `failed`: agents that stopped for good (shown beside the count). */
-  update(
-    state: RuntimeState,
-    agents: number,
-    detail = '',
-    trusted = true,
-    isolation?: IsolationFacts | null,
-    failed = 0,
-  ): void {
+  update(state: RuntimeState, s: StatusFacts): void {
+    const { agents, failed = 0, detail = '', trusted = true } = s;
     const restricted = trusted ? '' : ' (restricted)';
-    const notice = state === 'running' ? isolationNotice(isolation) : undefined;
+    const running = state === 'running';
+    const notice = running ? isolationNotice(s.isolation) : undefined;
+    const cluster = running ? clusterNotice(s.cluster) : undefined;
     const warn = notice?.warning ? ' $(warning)' : '';
     const count = `: ${agents} agent${agents === 1 ? '' : 's'}${failed ? ` · ${failed} failed` : ''}`;
-    this.runtime.text = `${ICONS[state]} Loom${state === 'running' ? count : ` ${state}`}${restricted}${warn}`;
+    this.runtime.text = `${ICONS[state]} Loom${running ? count : ` ${state}`}${restricted}${cluster?.suffix ?? ''}${warn}`;
     this.runtime.tooltip = [
       `Loom runtime ${state}${detail ? ` — ${detail}` : ''}.`,
       trusted ? '' : 'This workspace is not trusted: Loom spawns no agents and runs no shell commands here.',
       notice?.text ?? '',
+      cluster?.text ?? '',
       'Click to open the dashboard.',
     ]
       .filter(Boolean)
@@ -64,7 +74,7 @@ export class StatusBar implements vscode.Disposable {
     this.runtime.backgroundColor =
       state === 'failed'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
-        : notice?.warning
+        : notice?.warning || cluster?.warning
           ? new vscode.ThemeColor('statusBarItem.warningBackground')
           : undefined;
   }

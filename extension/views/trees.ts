@@ -10,6 +10,8 @@ export interface AgentRow {
   /** From the runtime when it knows the agent; else "not started". */
   info?: AgentInfo__Output;
   entry?: AgentEntry;
+  /** An agent of another runtime of the cluster: shown, but this window cannot start or stop it. */
+  remote?: boolean;
 }
 
 const RUNNING_STATES = new Set(['starting', 'connected', 'backoff']);
@@ -35,8 +37,12 @@ export class AgentItem extends vscode.TreeItem {
         .filter(Boolean)
         .join('\n\n'),
     );
-    // Menus in package.json key on this: loomAgent.running / loomAgent.stopped.
-    this.contextValue = RUNNING_STATES.has(state) ? 'loomAgent.running' : 'loomAgent.stopped';
+    // Menus in package.json key on this: loomAgent.running / loomAgent.stopped (a remote one has none).
+    this.contextValue = row.remote
+      ? 'loomAgent.remote'
+      : RUNNING_STATES.has(state)
+        ? 'loomAgent.running'
+        : 'loomAgent.stopped';
     this.iconPath = new vscode.ThemeIcon(
       state === 'connected'
         ? 'vm-running'

@@ -7,15 +7,18 @@ import { z } from 'zod';
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 // `.describe()` is the wording loom.toml's checker uses when a regex fails (as in schema.ts).
-const name = (what: string) => z.string().regex(NAME).max(64).describe(`a ${what} name of letters, digits, "_" or "-"`);
+const name = (what: string) => {
+  const words = `a ${what} name of letters, digits, "_" or "-"`;
+  return z.string().regex(NAME, `must be ${words}`).max(64).describe(words);
+};
 /** A bus pattern (NATS rules: `*` one segment, `>` the trailing ones); checked again by the bus. */
 const pattern = z
   .string()
-  .regex(/^(\*|>|[^.*>\s]+)(\.(\*|>|[^.*>\s]+))*$/)
+  .regex(/^(\*|>|[^.*>\s]+)(\.(\*|>|[^.*>\s]+))*$/, 'must be a topic pattern such as "market.>" or "alerts.*"')
   .describe('a topic pattern such as "market.>" or "alerts.*"');
 const serverUrl = z
   .string()
-  .regex(/^(nats|tls|ws|wss):\/\/\S+$|^[^\s:/]+:\d+$/)
+  .regex(/^(nats|tls|ws|wss):\/\/\S+$|^[^\s:/]+:\d+$/, 'must be a NATS URL such as nats://host:4222')
   .describe('a NATS URL such as nats://host:4222');
 
 export const clusterSchema = z.strictObject({
@@ -108,7 +111,8 @@ export function clusterConfig(
   const parsed = clusterSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`cluster.${issue.path.join('.')}: ${issue.message}`);
+    const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    throw new Error(`cluster${at}: ${issue.message}`);
   }
   const t = parsed.data;
   const secret = (key: string, value: string | undefined) =>

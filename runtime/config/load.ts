@@ -21,6 +21,7 @@ import { loomTomlSchema } from './schema';
 import { readCluster } from './cluster';
 import type { AgentConfig, LoomConfig } from './types';
 import { messageOf } from '../contract/errors';
+import type { ClusterOverrides } from '../contract/configOverrides';
 
 export { CONFIG_FILE } from '../contract/dataDir';
 export { expandEnv, loopbackHost } from '../contract/loomToml';
@@ -31,7 +32,8 @@ export type DeepPartial<T> = T extends (infer U)[]
     ? { [K in keyof T]?: DeepPartial<T[K]> }
     : T;
 
-export type ConfigOverrides = DeepPartial<Omit<LoomConfig, 'workspace'>>;
+/** Settings that win over the file (the extension's --overrides): LoomConfig's shape, but [cluster] as the settings give it. */
+export type ConfigOverrides = DeepPartial<Omit<LoomConfig, 'workspace' | 'cluster'>> & { cluster?: ClusterOverrides };
 
 export interface LoadOptions {
   /** Environment for ${VAR} expansion in agent env values. Default process.env. */
@@ -63,15 +65,45 @@ export async function loadConfig(
     ...referenceProblems,
     ...loomTomlProblems(raw, env, validateFile).filter((p) => !isMcpServerKey(p.key)),
   ];
-  const cluster = raw.cluster === undefined ? undefined : readCluster(raw.cluster, root, env);
-  if (cluster?.problem && !problems.some((p) => p.key.startsWith('cluster'))) problems.push(cluster.problem);
+  const clusterTable = withClusterSettings(raw.cluster, overrides?.cluster);
+  const cluster = clusterTable === undefined ? undefined : readCluster(clusterTable, root, env);
+  if (cluster?.problem && !problems.some((p) => p.key.startsWith('cluster'))) {
+    // A problem the settings brought is theirs to name, not a line of the file.
+    const fromSettings = clusterTable !== raw.cluster && settingsKey(cluster.problem.key, overrides?.cluster);
+    if (fromSettings) throw new ConfigError('overrides', 'overrides', [{ ...cluster.problem, key: fromSettings }]);
+    problems.push(cluster.problem);
+  }
   if (problems.length) throw new ConfigError(file, CONFIG_FILE, locateProblems(text, problems));
 
   const config = fromFile(root, raw);
   if (cluster?.config) config.cluster = cluster.config;
   config.notes.push(...notes);
-  if (overrides) applyOverrides(config, overrides);
+  if (overrides) {
+    const { cluster: _settled, ...rest } = overrides;
+    applyOverrides(config, rest);
+  }
   return config;
+}
+
+const CLUSTER_CREDENTIALS = ['token', 'user', 'password', 'nkey_seed_file', 'creds_file'];
+
+/** loom.toml's [cluster] with the loom.cluster.* settings laid over it (snake_case, as the file spells it). */
+function withClusterSettings(table: unknown, settings: ClusterOverrides | undefined): unknown {
+  const given = Object.entries(settings ?? {}).filter(([, v]) => v !== undefined);
+  if (!given.length || (table === undefined && !settings?.servers)) return table;
+  const out: Table = isPlainObject(table) ? { ...table } : {};
+  if (settings?.credsFile !== undefined || settings?.token !== undefined)
+    for (const key of CLUSTER_CREDENTIALS) delete out[key];
+  for (const [key, value] of given) out[snake(key)] = value;
+  return out;
+}
+
+/** `cluster.share_realtime[0]` → `cluster.shareRealtime[0]` when that setting was given, else undefined. */
+function settingsKey(key: string, settings: ClusterOverrides | undefined): string | undefined {
+  const m = /^cluster\.([a-z_]+)(.*)$/.exec(key);
+  const camel = (m?.[1] ?? '').replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  if (!m || !settings || !(camel in settings)) return undefined;
+  return `cluster.${camel}${m[2]}`;
 }
 
 /**

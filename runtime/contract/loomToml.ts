@@ -6,7 +6,7 @@
 // generates in memory; test/unit/config/schema.test.ts holds the two equal). What a schema cannot
 // say (a loopback host, one of interval_ms or cron, a cron expression, ${VAR} in agent env) is
 // checked here too.
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { Cron } from 'croner';
@@ -85,15 +85,40 @@ export function setAsideAgentSettings(raw: Table): ConfigNote[] {
 }
 
 const compiled = new WeakMap<object, ValidateFunction>();
+/** How loom.toml's schema is compiled (esbuild.mjs compiles the prebuilt validator with the same). */
+export const LOOM_TOML_AJV_OPTIONS = { allErrors: true, verbose: true, strict: true };
 
-/** An ajv validator of a loom.toml JSON Schema (draft-07), compiled once per schema. */
+/**
+ * An ajv validator of a loom.toml JSON Schema (draft-07), compiled once per schema. Beside a bundle,
+ * loomToml.validate.js holds ajv's output for loom.schema.json, compiled at build time (esbuild.mjs):
+ * used for a schema with exactly that text, with exactly these options, it saves compiling at run time.
+ */
 export function compileLoomTomlSchema(schema: object = LOOM_TOML_SCHEMA): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(schema);
+    const built = prebuiltValidator();
+    validate =
+      built && built.options === JSON.stringify(LOOM_TOML_AJV_OPTIONS) && built.schema === JSON.stringify(schema)
+        ? built.validate
+        : new Ajv(LOOM_TOML_AJV_OPTIONS).compile(schema);
     compiled.set(schema, validate);
   }
   return validate;
+}
+
+interface PrebuiltValidator {
+  schema: string;
+  options: string;
+  validate: ValidateFunction;
+}
+let prebuilt: PrebuiltValidator | null | undefined;
+function prebuiltValidator(): PrebuiltValidator | null {
+  if (prebuilt === undefined) {
+    const file = path.join(__dirname, 'loomToml.validate.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file beside the bundle, present only there
+    prebuilt = existsSync(file) ? (require(file) as PrebuiltValidator) : null;
+  }
+  return prebuilt;
 }
 
 /**

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../../runtime/config';
+import type { ClusterOverrides } from '../../../runtime/contract';
 import { makeWorkspace, removeWorkspaces } from '../helpers/runtime';
 
 async function load(toml: string, env: Record<string, string> = {}) {
@@ -67,4 +68,59 @@ describe('cluster: [cluster] in loom.toml', () => {
       await assert.rejects(load(toml), error);
     });
   }
+});
+
+describe('cluster: the loom.cluster.* settings (overrides) over [cluster]', () => {
+  after(() => removeWorkspaces());
+
+  async function loadWith(toml: string, cluster: ClusterOverrides, env: Record<string, string> = {}) {
+    const ws = makeWorkspace();
+    writeFileSync(join(ws, 'loom.toml'), toml);
+    return loadConfig(ws, { cluster }, { env });
+  }
+
+  it('servers alone make a cluster where loom.toml has none', async () => {
+    const c = (await loadWith('', { servers: ['nats://127.0.0.1:4222'], node: 'laptop', share: ['alerts.*'] }))
+      .cluster!;
+    assert.deepEqual(c.servers, ['nats://127.0.0.1:4222']);
+    assert.equal(c.node, 'laptop');
+    assert.deepEqual(c.share, ['alerts.*']);
+    assert.equal(c.namespace, 'loom', 'the defaults still apply');
+  });
+
+  it('without servers anywhere, the other settings have nothing to join and change nothing', async () => {
+    assert.equal((await loadWith('', { node: 'laptop', share: ['a.>'] })).cluster, undefined);
+  });
+
+  it('refine the file: a setting wins, what it does not name stays as written', async () => {
+    const toml = '[cluster]\nservers = ["nats://hub:4222"]\nnamespace = "team"\nshare = ["market.>"]\n';
+    const c = (await loadWith(toml, { shareRealtime: ['ticks.*'], namespace: 'mine' })).cluster!;
+    assert.deepEqual(c.servers, ['nats://hub:4222']);
+    assert.equal(c.namespace, 'mine');
+    assert.deepEqual(c.share, ['market.>']);
+    assert.deepEqual(c.shareRealtime, ['ticks.*']);
+  });
+
+  it("a token from a stored secret replaces the file's credentials (read from the environment)", async () => {
+    const toml = '[cluster]\nservers = ["nats://hub:4222"]\nuser = "loom"\npassword = "pw"\n';
+    const c = (await loadWith(toml, { token: '${NATS_TOKEN}' }, { NATS_TOKEN: 's3cret' })).cluster!;
+    assert.deepEqual(c.auth, { kind: 'token', token: 's3cret' });
+    const creds = (await loadWith(toml, { credsFile: 'me.creds' })).cluster!;
+    assert.deepEqual(creds.auth, { kind: 'creds', credsFile: 'me.creds' });
+  });
+
+  it('a bad setting is named as the setting, not as a line of loom.toml', async () => {
+    await assert.rejects(
+      loadWith('', { servers: ['http://h:1'] }),
+      (err: Error) => /^overrides: /.test(err.message) && /cluster\.servers\[0\]: must be a NATS URL/.test(err.message),
+    );
+    await assert.rejects(
+      loadWith('[cluster]\nservers = ["nats://hub:4222"]\n', { node: 'no spaces allowed' }),
+      (err: Error) => /^overrides: /.test(err.message) && /cluster\.node: /.test(err.message),
+    );
+    await assert.rejects(
+      loadWith('', { servers: ['nats://h:1'], token: '${NOT_STORED}' }),
+      /cluster\.token: the environment variable NOT_STORED is not set/,
+    );
+  });
 });

@@ -22,6 +22,14 @@ describe('settings: restart or live', () => {
       'loom.shell.allow',
       'loom.watcher.include',
       'loom.bus.queueSizes',
+      'loom.cluster.servers',
+      'loom.cluster.node',
+      'loom.cluster.namespace',
+      'loom.cluster.share',
+      'loom.cluster.shareRealtime',
+      'loom.cluster.offerTools',
+      'loom.cluster.credsFile',
+      'loom.cluster.tokenSecret',
     ]);
     assert.deepEqual(all.live, [
       'loom.runtime.autoStart',
