@@ -29,8 +29,12 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 
+# loom.toml names port 4333; the servers setting wins over it, so LOOM_NATS_PORT is honoured.
+overrides="{\"cluster\":{\"servers\":[\"nats://127.0.0.1:$PORT\"]}}"
 for node in alpha beta; do
-  node dist/runtime.js --workspace "examples/cluster/$node" --print-events 2>&1 | sed -u "s/^/[$node] /" &
+  # Output through a process substitution, so that $! is the runtime itself (cleanup ends it).
+  node dist/runtime.js --workspace "examples/cluster/$node" --print-events --overrides "$overrides" \
+    > >(sed -u "s/^/[$node] /") 2>&1 &
   pids+=($!)
 done
 wait
