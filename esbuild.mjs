@@ -3,8 +3,11 @@
 // external and ship in node_modules (classic-level loads its prebuild from its own folder).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative, resolve } from 'node:path';
+import Ajv from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -24,6 +27,100 @@ const common = {
 // The extension host provides `vscode` at run time; only the extension's bundles may name it (the
 // runtime's build fails on an import of it, as its typecheck does: runtime/tsconfig.json).
 const extensionHost = { ...common, external: [...common.external, 'vscode'] };
+
+// Libraries the runtime needs only for some settings: the MCP SDK (MCP servers, [mcp.serve]) and
+// the NATS client ([cluster]); and zod's messages in every language (zod loads English on its own;
+// only z.locales reads the others). Each is bundled into its own file, <outdir>/lazy/<part>.js, and
+// runtime.js holds for each module of it imported there a stand-in whose exports load that file on
+// first use: a start that uses none of them does not parse or run them.
+const ours = (args) => !args.importer.includes('/node_modules/');
+const LAZY_PARTS = {
+  mcp: (args) => ours(args) && /^@modelcontextprotocol\/sdk\//.test(args.path),
+  nats: (args) => ours(args) && /^@nats-io\//.test(args.path),
+  'zod-locales': (args) => /\/node_modules\/zod\//.test(args.importer) && args.path === '../locales/index.js',
+};
+const LAZY_FILTER = /^@|\/locales\/index\.js$/;
+const lazyPartOf = (args) => Object.keys(LAZY_PARTS).find((part) => LAZY_PARTS[part](args));
+/** A bare specifier as it is; a relative one as the file it names, from here ("./node_modules/…"). */
+const lazyKey = (args) =>
+  args.path.startsWith('.') ? `./${relative(process.cwd(), resolve(args.resolveDir, args.path))}` : args.path;
+
+/** Builds <outdir>/lazy/<part>.js; returns, for each module imported from it, the names it exports. */
+async function buildLazyParts() {
+  const used = new Map(); // specifier -> part
+  const findUsed = {
+    name: 'find-lazy-imports',
+    setup(b) {
+      b.onResolve({ filter: LAZY_FILTER }, (args) => {
+        const part = lazyPartOf(args);
+        if (!part) return undefined;
+        used.set(lazyKey(args), part);
+        return { path: lazyKey(args), external: true };
+      });
+    },
+  };
+  await esbuild.build({
+    ...common,
+    entryPoints: ['runtime/cli.ts'],
+    write: false,
+    sourcemap: false,
+    logLevel: 'error',
+    outdir,
+    plugins: [findUsed],
+  });
+  const exportsOf = new Map();
+  const require = createRequire(import.meta.url);
+  for (const part of Object.keys(LAZY_PARTS)) {
+    const specifiers = [...used].filter(([, p]) => p === part).map(([spec]) => spec);
+    if (specifiers.length === 0)
+      throw new Error(`esbuild.mjs: the runtime imports nothing from the lazy part "${part}"`);
+    const outfile = resolve(outdir, 'lazy', `${part}.js`);
+    await esbuild.build({
+      ...common,
+      stdin: {
+        contents:
+          specifiers.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`).join('\n') +
+          `\nexport const modules = { ${specifiers.map((spec, i) => `${JSON.stringify(spec)}: m${i}`).join(', ')} };\n`,
+        resolveDir: process.cwd(),
+        sourcefile: `lazy-${part}.js`,
+      },
+      logLevel: 'warning',
+      outfile,
+    });
+    delete require.cache[outfile];
+    const { modules } = require(outfile);
+    for (const spec of specifiers) exportsOf.set(spec, { part, names: Object.keys(modules[spec]) });
+  }
+  return exportsOf;
+}
+
+/** For the runtime's build: each import of a lazy part becomes a stand-in that requires the part's file on first use. */
+function lazyImports(exportsOf) {
+  return {
+    name: 'lazy-imports',
+    setup(b) {
+      b.onResolve({ filter: LAZY_FILTER }, (args) => {
+        if (!lazyPartOf(args)) return undefined;
+        const key = lazyKey(args);
+        if (!exportsOf.has(key)) throw new Error(`esbuild.mjs: ${key} is not in its lazy part (rebuild)`);
+        return { path: key, namespace: 'lazy' };
+      });
+      b.onResolve({ filter: /^\.\/lazy\//, namespace: 'lazy' }, (args) => ({ path: args.path, external: true }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => {
+        const { part, names } = exportsOf.get(args.path);
+        const file = JSON.stringify(`./lazy/${part}.js`);
+        const spec = JSON.stringify(args.path);
+        const getters = names.map(
+          (n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`,
+        );
+        return {
+          contents: `let loaded;\nconst load = () => (loaded ??= require(${file}).modules[${spec}]);\nObject.defineProperties(module.exports, {\n  ${getters.join(',\n  ')}\n});\n`,
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
 
 const allBuilds = [
   { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir },
@@ -59,7 +156,59 @@ const builds = only
 
 mkdirSync(outdir, { recursive: true });
 cpSync('proto', `${outdir}/proto`, { recursive: true });
+writeProtoJson();
+await writeLoomTomlValidator();
 cpSync('webview/style.css', `${outdir}/webview.css`);
+
+// The protos, parsed now, as protobuf.js JSON (<outdir>/proto/loom.json): runtime/proto/index.ts
+// loads that instead of parsing the .proto files at every start. Parsed by proto-loader itself,
+// with the loader's options, so what it yields is what loadSync would have; with each method's
+// originalName as proto-loader words it.
+function writeProtoJson() {
+  const require = createRequire(import.meta.url);
+  const { loadProtosWithOptionsSync } = require('@grpc/proto-loader/build/src/util.js');
+  const files = readdirSync('proto/loom/v1')
+    .filter((f) => f.endsWith('.proto'))
+    .map((f) => `loom/v1/${f}`);
+  const root = loadProtosWithOptionsSync(files, { keepCase: false, includeDirs: [resolve('proto')] });
+  // A method's name as proto-loader gives it to grpc-js (originalName), with the very function it uses.
+  const camelCase = createRequire(require.resolve('@grpc/proto-loader'))('lodash.camelcase');
+  const originalNames = {};
+  const walk = (ns, prefix) => {
+    for (const obj of ns.nestedArray ?? []) {
+      const name = prefix ? `${prefix}.${obj.name}` : obj.name;
+      for (const method of obj.methodsArray ?? []) originalNames[`${name}.${method.name}`] = camelCase(method.name);
+      walk(obj, name);
+    }
+  };
+  walk(root, '');
+  writeFileSync(join(outdir, 'proto', 'loom.json'), JSON.stringify({ files, root: root.toJSON(), originalNames }));
+}
+
+// loom.toml's validator, compiled now by ajv into plain code (<outdir>/loomToml.validate.js):
+// compiling the schema costs every start about 100 ms. runtime/contract/loomToml.ts uses it only
+// for this very schema (runtime/contract/loom.schema.json) with these very options; any other
+// schema, or other options there, is compiled as before.
+async function writeLoomTomlValidator() {
+  const schema = JSON.parse(readFileSync('runtime/contract/loom.schema.json', 'utf8'));
+  const options = { allErrors: true, verbose: true, strict: true };
+  const ajv = new Ajv({ ...options, code: { source: true } });
+  const code = standaloneCode(ajv, ajv.compile(schema));
+  await esbuild.build({
+    stdin: {
+      contents: `${code}\nmodule.exports = { schema: ${JSON.stringify(JSON.stringify(schema))}, options: ${JSON.stringify(JSON.stringify(options))}, validate: module.exports };\n`,
+      resolveDir: process.cwd(),
+      loader: 'js',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: production,
+    logLevel: 'warning',
+    outfile: join(outdir, 'loomToml.validate.js'),
+  });
+}
 
 // The Python SDK as a wheel (<outdir>/sdk/loom_vscode_sdk-<version>-py3-none-any.whl): the VSIX carries
 // it, and "Install Loom SDK" puts it into the interpreter agents run with. Rebuilt only when a
@@ -94,8 +243,32 @@ function buildSdkWheel() {
 }
 if (!watch && !only) buildSdkWheel();
 
+const runtimeBuild = builds.find((b) => 'runtime' in b.entryPoints);
+if (runtimeBuild) runtimeBuild.plugins = [lazyImports(await buildLazyParts())];
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  if (runtimeBuild) latin1Source(join(outdir, 'runtime.js'));
+}
+
+/**
+ * V8 holds a script's source for as long as it runs, two bytes a character if any character is
+ * beyond Latin-1. esbuild escapes those in code but keeps comments as written: one "…" in a comment
+ * doubles the memory runtime.js's 3 MB of source takes (its lazy parts are left as they are). Each
+ * such character of a line comment becomes "?" (one UTF-16 unit for one: the source map holds).
+ */
+function latin1Source(file) {
+  const text = readFileSync(file, 'utf8');
+  if (!/[\u0100-\uffff]/.test(text)) return;
+  const lines = text
+    .split('\n')
+    .map((line) =>
+      /[\u0100-\uffff]/.test(line) && line.trimStart().startsWith('//') ? line.replace(/[\u0100-\uffff]/g, '?') : line,
+    );
+  const left = lines.filter((line) => /[\u0100-\uffff]/.test(line)).length;
+  if (left)
+    console.warn(`esbuild.mjs: ${file} keeps ${left} lines with characters beyond Latin-1 (not in a line comment)`);
+  writeFileSync(file, lines.join('\n'));
 }

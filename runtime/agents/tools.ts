@@ -36,5 +36,7 @@ export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor):
       const limit = typeof args.limit === 'number' ? args.limit : lines.length;
       return { agent_id: id, discarded: discarded + Math.max(0, lines.length - limit), lines: lines.slice(-limit) };
     },
+    // The runtime's own schema: compiled at the first call, not at every start (see RegisterOptions).
+    { trustedSchema: true },
   );
 }

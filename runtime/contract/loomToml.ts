@@ -115,7 +115,6 @@ let prebuilt: PrebuiltValidator | null | undefined;
 function prebuiltValidator(): PrebuiltValidator | null {
   if (prebuilt === undefined) {
     const file = path.join(__dirname, 'loomToml.validate.js');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file beside the bundle, present only there
     prebuilt = existsSync(file) ? (require(file) as PrebuiltValidator) : null;
   }
   return prebuilt;
