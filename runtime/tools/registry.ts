@@ -16,6 +16,7 @@ import {
   SpanStatusCode,
   trace,
   tracer,
+  tracingActive,
 } from '../telemetry';
 import { ToolError } from './errors';
 import { closestNames } from '../suggest';
@@ -171,21 +172,25 @@ export class DefaultToolRegistry implements ToolRegistry {
     const id = request.id || randomUUID();
     const started = performance.now();
     const parent = contextFrom(request.headers);
-    const span = tracer.startSpan(
-      `tool ${request.name}`,
-      {
-        kind: SpanKind.INTERNAL,
-        attributes: {
-          'loom.tool.name': request.name,
-          'loom.tool.call_id': id,
-          'loom.tool.caller': request.caller ?? 'runtime',
-        },
-      },
-      parent,
-    );
+    // Without an SDK the span would be a non-recording copy of the parent's context: the parent
+    // itself then carries the same trace into the handler and its headers, for less work.
+    const span = tracingActive()
+      ? tracer.startSpan(
+          `tool ${request.name}`,
+          {
+            kind: SpanKind.INTERNAL,
+            attributes: {
+              'loom.tool.name': request.name,
+              'loom.tool.call_id': id,
+              'loom.tool.caller': request.caller ?? 'runtime',
+            },
+          },
+          parent,
+        )
+      : undefined;
     let result: { ok: true; output: unknown } | { ok: false; error: ToolError };
     try {
-      const spanContext = trace.setSpan(parent, span);
+      const spanContext = span ? trace.setSpan(parent, span) : parent;
       const output = await context.with(spanContext, () => this.run(id, request, spanContext));
       result = { ok: true, output };
     } catch (err) {
@@ -218,55 +223,61 @@ export class DefaultToolRegistry implements ToolRegistry {
     // int64 on the wire may arrive as a string; setTimeout turns anything past 2^31-1 into 1 ms.
     const asked = Number(request.timeoutMs);
     const timeoutMs = Math.min(Number.isFinite(asked) && asked > 0 ? asked : this.defaultTimeoutMs, MAX_TIMER_MS);
-    const controller = new AbortController();
+    const stop = new CallStop();
     const headers: Record<string, string> = { ...(request.headers ?? {}) };
     injectInto(headers, spanContext); // explicit: without a context manager the active context is not carried
     const ctx: ToolContext = {
       callId: id,
       caller: request.caller ?? 'runtime',
       timeoutMs,
-      signal: controller.signal,
+      get signal() {
+        return stop.signal;
+      },
       headers,
     };
 
     let timer: NodeJS.Timeout | undefined;
     let onCancel: (() => void) | undefined;
-    // The timeout and a caller's cancel settle the call at once; a handler that ignores its
-    // signal is left to finish on its own and its late answer is dropped.
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new ToolError('timeout', `${request.name} timed out after ${timeoutMs} ms`, {
-          timeout_ms: String(timeoutMs),
-        });
-        controller.abort(err);
-        reject(err);
-      }, timeoutMs);
-      if (request.signal) {
-        onCancel = () => {
-          const err = new ToolError('failed', `${request.name} was cancelled by the caller`, { reason: 'cancelled' });
-          controller.abort(err);
-          reject(err);
-        };
-        if (request.signal.aborted) onCancel();
-        else request.signal.addEventListener('abort', onCancel, { once: true });
-      }
-    });
-    const work = Promise.resolve().then(() => entry.handler(args, ctx));
-    work.catch((err) => {
-      if (controller.signal.aborted)
-        this.log.debug('tool finished after its call was settled', {
-          tool: request.name,
-          callId: id,
-          error: String(err),
-        });
-    });
     try {
-      return await Promise.race([work, deadline]);
+      // One promise settled by whichever comes first: the handler, the timeout or a caller's
+      // cancel. The latter two settle the call at once; a handler that ignores its signal is left
+      // to finish on its own and its late answer is dropped.
+      return await new Promise<unknown>((resolve, reject) => {
+        timer = setTimeout(() => {
+          const err = new ToolError('timeout', `${request.name} timed out after ${timeoutMs} ms`, {
+            timeout_ms: String(timeoutMs),
+          });
+          stop.abort(err);
+          reject(err);
+        }, timeoutMs);
+        if (request.signal) {
+          onCancel = () => {
+            const err = new ToolError('failed', `${request.name} was cancelled by the caller`, {
+              reason: 'cancelled',
+            });
+            stop.abort(err);
+            reject(err);
+          };
+          if (request.signal.aborted) onCancel();
+          else request.signal.addEventListener('abort', onCancel, { once: true });
+        }
+        Promise.resolve()
+          .then(() => entry.handler(args, ctx))
+          .then(resolve, (err: unknown) => {
+            if (stop.aborted)
+              this.log.debug('tool finished after its call was settled', {
+                tool: request.name,
+                callId: id,
+                error: String(err),
+              });
+            reject(err);
+          });
+      });
     } finally {
       clearTimeout(timer);
       if (onCancel) request.signal?.removeEventListener('abort', onCancel);
       // Whatever the handler started must stop once the call is over, even on success.
-      if (!controller.signal.aborted) controller.abort(CALL_FINISHED);
+      stop.abort(CALL_FINISHED);
     }
   }
 
@@ -302,13 +313,19 @@ export class DefaultToolRegistry implements ToolRegistry {
     return (this.ajv07 ??= addFormats(new Ajv(options)));
   }
 
-  private record(request: ToolCallRequest, outcome: ToolOutcome, span: ReturnType<typeof tracer.startSpan>): void {
+  private record(
+    request: ToolCallRequest,
+    outcome: ToolOutcome,
+    span: ReturnType<typeof tracer.startSpan> | undefined,
+  ): void {
     const status = outcome.status === 'ok' ? 'ok' : outcome.error.code;
     counters.toolCalls.add(1, { tool: request.name, status });
     counters.toolDuration.record(outcome.durationMs, { tool: request.name, status });
-    span.setAttribute('loom.tool.status', status);
-    if (outcome.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
-    span.end();
+    if (span) {
+      span.setAttribute('loom.tool.status', status);
+      if (outcome.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+      span.end();
+    }
     if (outcome.status === 'error')
       this.log.debug('tool call failed', {
         tool: request.name,
@@ -323,6 +340,34 @@ export class DefaultToolRegistry implements ToolRegistry {
         this.log.warn('onDidCall listener threw', { error: err as Error });
       }
     }
+  }
+}
+
+/**
+ * A call's AbortSignal, made when a handler first asks for it: an AbortController and its signal
+ * were a tenth of a fast call's cost, and most handlers (fs:read) never look. Once the call is
+ * over, a first look still finds the signal aborted with the reason the call ended for.
+ */
+class CallStop {
+  private controller?: AbortController;
+  private reason?: unknown;
+
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    if (this.reason !== undefined) return AbortSignal.abort(this.reason);
+    this.controller = new AbortController();
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** The first reason wins, as with AbortController. */
+  abort(reason: unknown): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
   }
 }
 

@@ -8,6 +8,8 @@ Measured in one run, with the same Python grpcio asyncio client library on both 
               one bidirectional stream echoing each Publish as a Delivery, and a unary call.
   loom     -- `node dist/runtime.js`: publisher agent -> runtime bus -> subscriber agent
               (both agents in this process, as the echo client is), and ctx.tool("fs:read").
+The unary and fs:read calls run in alternating rounds (--rounds), so both meet the same load
+from whatever else runs on the machine; their figures pool every round.
 Printed as figures and loom/baseline ratios. Not a test: nothing here passes or fails.
 """
 from __future__ import annotations
@@ -108,19 +110,22 @@ def fs_read_answer_bytes() -> int:
     return len(json.dumps(answer, separators=(",", ":")))
 
 
-async def baseline_unary(address: str, calls: int) -> dict:
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = loom_pb2_grpc.BridgeStub(channel)
-        # The same request, and an answer of the same size as the runtime's (the issue's "bare
-        # unary call of the same size").
-        args = json.dumps({"path": "bench.txt", "reply_bytes": fs_read_answer_bytes()})
-        samples = []
-        for i in range(WARMUP + calls):
+class BaselineUnary:
+    """The bare unary call: the same request, and an answer of the same size as the runtime's (the
+    issue's "bare unary call of the same size")."""
+
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.aio.insecure_channel(address)
+        self.stub = loom_pb2_grpc.BridgeStub(self.channel)
+        self.args = json.dumps({"path": "bench.txt", "reply_bytes": fs_read_answer_bytes()})
+
+    async def round(self, calls: int, samples: list[float]) -> None:
+        for i in range(calls):
             t0 = time.perf_counter()
-            await stub.ForwardToolCall(loom_pb2.ToolCall(id=str(i), name="fs:read", arguments=args, timeout_ms=30000))
+            await self.stub.ForwardToolCall(
+                loom_pb2.ToolCall(id=str(i), name="fs:read", arguments=self.args, timeout_ms=30000)
+            )
             samples.append(time.perf_counter() - t0)
-        samples = samples[WARMUP:]
-        return {"rate": calls / sum(samples), "latency": summary(samples)}
 
 
 # ---------- loom: the real runtime ----------
@@ -181,19 +186,32 @@ async def loom_stream(rt: RuntimeProcess, n: int, roundtrips: int, qos: str) -> 
         await sub.stop()
 
 
-async def loom_tool(rt: RuntimeProcess, calls: int) -> dict:
+async def loom_tool_round(agent: Agent, calls: int, samples: list[float]) -> None:
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        await agent.ctx.tool("fs:read", {"path": "bench.txt"})
+        samples.append(time.perf_counter() - t0)
+
+
+async def unary_vs_tool(address: str, rt: RuntimeProcess, calls: int, rounds: int) -> tuple[dict, dict]:
+    """`calls` of each side in `rounds` alternating rounds, after WARMUP of each."""
+    base = BaselineUnary(address)
     agent = Agent("bench-tool", [], address=rt.address, token=rt.token)
     await agent.start()
     try:
-        samples = []
-        for _ in range(WARMUP + calls):
-            t0 = time.perf_counter()
-            await agent.ctx.tool("fs:read", {"path": "bench.txt"})
-            samples.append(time.perf_counter() - t0)
-        samples = samples[WARMUP:]
-        return {"rate": calls / sum(samples), "latency": summary(samples)}
+        await base.round(WARMUP, [])
+        await loom_tool_round(agent, WARMUP, [])
+        b: list[float] = []
+        t: list[float] = []
+        per_round = max(1, calls // rounds)
+        for _ in range(rounds):
+            await base.round(per_round, b)
+            await loom_tool_round(agent, per_round, t)
+        figures = lambda s: {"rate": len(s) / sum(s), "latency": summary(s)}  # noqa: E731
+        return figures(b), figures(t)
     finally:
         await agent.stop()
+        await base.channel.close()
 
 
 # ---------- report ----------
@@ -207,14 +225,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description="Loom bridge benchmark (Python client)")
     parser.add_argument("--events", type=int, default=20000, help="events per throughput run")
     parser.add_argument("--roundtrips", type=int, default=1000, help="one-at-a-time events for latency")
-    parser.add_argument("--calls", type=int, default=1000, help="sequential tool calls")
+    parser.add_argument("--calls", type=int, default=1000, help="sequential tool calls (and as many unary calls)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the calls are split into")
     opts = parser.parse_args()
 
-    with EchoServer() as echo:
+    with EchoServer() as echo, tempfile.TemporaryDirectory(prefix="loom-bench-") as tmp:
         b_stream = await baseline_stream(echo.address, opts.events, opts.roundtrips)
-        b_unary = await baseline_unary(echo.address, opts.calls)
-
-    with tempfile.TemporaryDirectory(prefix="loom-bench-") as tmp:
         ws = Path(tmp)
         (ws / "loom.toml").write_text('[runtime]\nlog_level = "warn"\n\n[watcher]\nenabled = false\n')
         (ws / "bench.txt").write_text("b" * READ_FILE_BYTES)
@@ -222,7 +238,7 @@ async def main() -> None:
         try:
             l_rt = await loom_stream(rt, opts.events, opts.roundtrips, "realtime")
             l_batched = await loom_stream(rt, opts.events, opts.roundtrips, "batched")
-            l_tool = await loom_tool(rt, opts.calls)
+            b_unary, l_tool = await unary_vs_tool(echo.address, rt, opts.calls, opts.rounds)
         finally:
             rt.stop()
 
@@ -230,7 +246,8 @@ async def main() -> None:
         return f"{r['latency'][0]:.2f} / {r['latency'][1]:.2f}"
 
     print(f"\nLoom bridge benchmark — Python grpcio {grpc.__version__} client, {opts.events} events, "
-          f"{opts.roundtrips} round trips, {opts.calls} calls, {len(PAYLOAD)} B payloads")
+          f"{opts.roundtrips} round trips, {opts.calls} calls in {opts.rounds} alternating rounds, "
+          f"{len(PAYLOAD)} B payloads")
     print(row("", "raw grpc-js echo", "loom runtime", "loom/raw"))
     print(row("stream events/s (realtime)", f"{b_stream['rate']:.0f}", f"{l_rt['rate']:.0f}", f"{l_rt['rate'] / b_stream['rate']:.2f}"))
     print(row("  delivered of sent", "", f"{l_rt['delivered']}/{opts.events}", ""))

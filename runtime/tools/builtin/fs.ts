@@ -21,6 +21,7 @@ import {
   removeEntry,
   surveyTree,
   type TreeGuard,
+  type Want,
 } from '../fsat';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 
@@ -146,12 +147,7 @@ interface DeleteArgs {
 }
 
 /** Runs `use` on where `input` leads, and closes every descriptor the walk holds, whatever happens. */
-async function at<T>(
-  files: ConfinedFs,
-  input: string,
-  want: { follow: boolean; dir: boolean },
-  use: (loc: Located) => Promise<T>,
-): Promise<T> {
+async function at<T>(files: ConfinedFs, input: string, want: Want, use: (loc: Located) => Promise<T>): Promise<T> {
   const loc = await files.locate(input, want);
   try {
     if (loc.notDir)
@@ -161,32 +157,39 @@ async function at<T>(
       });
     return await use(loc);
   } finally {
+    if (loc.fd !== undefined) closeSync(loc.fd);
     await loc.chain.close();
   }
 }
 
 function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
-  return at(files, args.path, { follow: true, dir: false }, async (loc) => {
+  return at(files, args.path, { follow: true, dir: false, read: true }, async (loc) => {
     if (loc.missing.length) throw noSuchFile(args.path);
     if (loc.name === undefined || loc.stat?.isDirectory()) throw isADirectory(args.path);
     if (!loc.stat) throw noSuchFile(args.path);
     requireFile(args.path, loc.stat);
     const limit = Math.min(args.max_bytes ?? options.maxReadBytes, options.maxReadBytes);
+    // The walk opened the file by its name in the held folder and loc.stat is the fstat of what
+    // it opened (fsat/walk.ts openFinal), checked above. Only where that open failed for another
+    // reason than a missing entry or a symlink is it opened here, to report that error.
     // O_NONBLOCK: a FIFO swapped in at the last moment must not hang the call (fstat refuses it).
     // Reading a file with several hard links is fine: pnpm's node_modules are made of them.
     // open, fstat and close are synchronous, as the walk's steps are (fsat/chain.ts says why).
     let fd: number;
+    if (loc.fd !== undefined) fd = loc.fd;
+    else
+      try {
+        fd = openSync(loc.chain.at(loc.name), constants.O_RDONLY | FINAL_FLAGS);
+      } catch (err) {
+        rethrow(args.path, err);
+      }
     try {
-      fd = openSync(loc.chain.at(loc.name), constants.O_RDONLY | FINAL_FLAGS);
-    } catch (err) {
-      rethrow(args.path, err);
-    }
-    try {
-      const stat = fstatSync(fd, { bigint: true });
+      const stat = loc.fd === fd ? loc.stat : fstatSync(fd, { bigint: true });
       if (stat.isDirectory()) throw isADirectory(args.path);
       requireFile(args.path, stat);
       const size = Number(stat.size);
-      const buffer = Buffer.alloc(Math.min(size, limit));
+      // Unzeroed: only the bytes read (data below) are ever used.
+      const buffer = Buffer.allocUnsafe(Math.min(size, limit));
       let filled = 0;
       while (filled < buffer.length) {
         const want = buffer.length - filled;
@@ -206,7 +209,7 @@ function readFile(files: ConfinedFs, args: ReadArgs, options: FsToolOptions) {
         truncated: size > filled,
       };
     } finally {
-      closeSync(fd);
+      if (fd !== loc.fd) closeSync(fd); // the walk's descriptor is closed by at()
     }
   });
 }

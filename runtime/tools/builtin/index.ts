@@ -118,7 +118,12 @@ export function registerBuiltinTools(
     }),
   );
   log.debug('built-in tools registered', { roots: sandbox.roots, count: registrations.length });
-  return { dispose: () => registrations.forEach((r) => r.dispose()) };
+  return {
+    dispose: () => {
+      registrations.forEach((r) => r.dispose());
+      files.close();
+    },
+  };
 }
 
 /** A copy of an object schema whose properties named in `defaults` default to the values given. */

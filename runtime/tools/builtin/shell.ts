@@ -3,7 +3,7 @@
 // everything it started), with capped output and an environment reduced to the allowlisted
 // variables. The per-program argument rules (shell-policy.ts) stay as defence in depth.
 import { spawn } from 'node:child_process';
-import { constants, promises as fsp } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { LoomConfig } from '../../config';
 import { ToolError } from '../errors';
@@ -88,8 +88,9 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     if (!allowed && !viaPreset) throw notAllowed(command, shell.allow, shell.preset);
     const cwd = await workingDirectory(sandbox, args.cwd);
     const argv = await checkCommandLine(command, args.args, cwd, sandbox);
-    const executable = await findProgram(command);
-    const confinement = workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });
+    const executable = findProgram(command);
+    // Worked out only for a confined run: unconfined, nothing reads it.
+    const confinement = () => workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });
     const launch = confine(shell.isolation, confinement, executable, argv, 'system:shell', 'tools.shell.isolation');
     if (viaPreset && !launch.isolated) {
       launch.cleanup();
@@ -127,7 +128,8 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
 
 async function workingDirectory(sandbox: Sandbox, cwd: string | undefined): Promise<string> {
   const target = await sandbox.resolve(cwd ?? '.');
-  const stat = target.exists ? await fsp.stat(target.real).catch(() => null) : null;
+  // Synchronous, as the file tools' lookups are: one stat, where a trip through the thread pool costs more.
+  const stat = target.exists ? statSync(target.real, { throwIfNoEntry: false }) : undefined;
   if (!stat?.isDirectory())
     throw new ToolError('failed', `working directory ${JSON.stringify(cwd)} does not exist or is not a directory`, {
       cwd: cwd ?? '.',
@@ -146,12 +148,14 @@ function notAllowed(command: string, allow: string[], preset: string): ToolError
   });
 }
 
-async function findProgram(command: string): Promise<string> {
+/** Synchronous: a few lookups in system folders, microseconds, where the thread pool costs tens each. */
+function findProgram(command: string): string {
   for (const dir of PROGRAM_DIRS) {
     const candidate = path.join(dir, command);
     try {
-      await fsp.access(candidate, constants.X_OK);
-      if ((await fsp.stat(candidate)).isFile()) return candidate;
+      if (!statSync(candidate, { throwIfNoEntry: false })?.isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      return candidate;
     } catch {
       // not in this folder
     }

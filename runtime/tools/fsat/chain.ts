@@ -71,8 +71,88 @@ export function procFdWorks(): boolean {
   return procFdCache;
 }
 
+/**
+ * One workspace root, held open across calls: each call checks with one stat of the root's path
+ * that the folder there is still the one held (as opening it by path each time would find), and
+ * reuses the descriptor instead of opening, fstat-ing and closing it again. A root replaced on its
+ * path is let go once no call walks from it any more (its descriptor number must not be reused
+ * under a walk) and the new folder is held instead.
+ */
+export class RootHolder {
+  private held?: { fd: number; id: Identity; users: number; stale: boolean };
+  private closed = false;
+
+  constructor(readonly rootPath: string) {}
+
+  /** The root as it is now, held until `release` is called (once). */
+  acquire(input: string): { fd: number; id: Identity; release: () => void } {
+    let st: BigIntStats;
+    try {
+      st = statSync(this.rootPath, { bigint: true });
+    } catch (err) {
+      throw rootUnavailable(this.rootPath, input, err);
+    }
+    if (this.held && (this.held.id !== identityOf(st) || this.closed)) this.letGo();
+    if (!this.held) {
+      const fd = openRoot(this.rootPath, input);
+      try {
+        this.held = { fd, id: identityOf(fstatSync(fd, { bigint: true })), users: 0, stale: false };
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+      if (this.closed) this.held.stale = true; // used by this call only
+    }
+    const held = this.held;
+    held.users++;
+    if (held.stale) this.held = undefined;
+    let released = false;
+    return {
+      fd: held.fd,
+      id: held.id,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--held.users === 0 && held.stale) closeSync(held.fd);
+      },
+    };
+  }
+
+  /** Lets the root go (once no call walks from it); a later acquire holds it only for that call. */
+  close(): void {
+    this.closed = true;
+    this.letGo();
+  }
+
+  private letGo(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (!held) return;
+    held.stale = true;
+    if (held.users === 0) closeSync(held.fd);
+  }
+}
+
+function openRoot(rootPath: string, input: string): number {
+  try {
+    return openSync(rootPath, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    throw rootUnavailable(rootPath, input, err);
+  }
+}
+
+function rootUnavailable(rootPath: string, input: string, err: unknown): ToolError {
+  const e = err as NodeJS.ErrnoException;
+  return new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${e.message}`, {
+    path: input,
+    ...(e.code ? { errno: e.code } : {}),
+  });
+}
+
 export class Chain {
   private readonly dirs: HeldDir[] = [];
+  /** Set for a chain whose root a RootHolder holds: closing the chain releases it instead. */
+  private releaseRoot?: () => void;
 
   /**
    * @param rootPath the real path of the root the chain starts at (for messages, the tool's output
@@ -82,29 +162,29 @@ export class Chain {
   constructor(
     readonly rootPath: string,
     readonly rootIndex: number,
-    private readonly viaProc: boolean,
+    readonly viaProc: boolean,
     private readonly input: string,
   ) {}
 
   /** Opens the root itself by its path. Only for roots no other root holds: nothing an agent can change lies on that path. */
   static async openRoot(rootPath: string, rootIndex: number, viaProc: boolean, input: string): Promise<Chain> {
     const chain = new Chain(rootPath, rootIndex, viaProc, input);
-    let fd: number;
-    try {
-      fd = openSync(rootPath, constants.O_RDONLY | constants.O_DIRECTORY);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new ToolError('failed', `the workspace root ${rootPath} cannot be opened: ${e.message}`, {
-        path: input,
-        ...(e.code ? { errno: e.code } : {}),
-      });
-    }
+    const fd = openRoot(rootPath, input);
     try {
       chain.dirs.push({ fd, id: identityOf(fstatSync(fd, { bigint: true })), name: '' });
     } catch (err) {
       closeSync(fd);
       throw err;
     }
+    return chain;
+  }
+
+  /** A chain from a root `holder` holds open (the same root openRoot would open now). */
+  static fromHolder(holder: RootHolder, rootIndex: number, viaProc: boolean, input: string): Chain {
+    const chain = new Chain(holder.rootPath, rootIndex, viaProc, input);
+    const root = holder.acquire(input);
+    chain.dirs.push({ fd: root.fd, id: root.id, name: '' });
+    chain.releaseRoot = root.release;
     return chain;
   }
 
@@ -204,7 +284,12 @@ export class Chain {
   }
 
   async close(): Promise<void> {
-    for (const dir of this.dirs.splice(0).reverse()) {
+    const dirs = this.dirs.splice(0).reverse();
+    if (this.releaseRoot && dirs.length) {
+      dirs.pop(); // the root: its holder closes it
+      this.releaseRoot();
+    }
+    for (const dir of dirs) {
       try {
         closeSync(dir.fd);
       } catch {
@@ -214,7 +299,7 @@ export class Chain {
   }
 
   /** Fallback only: the path string of the top must still lead to the held directory. */
-  private verifyParent(): void {
+  verifyParent(): void {
     if (this.viaProc) return;
     let st: BigIntStats | null = null;
     try {

@@ -16,10 +16,19 @@
 // - Past a name that does not exist nothing more can exist; the rest is kept as names to make
 //   (fs:write create_dirs), and a later `..` drops the last of them.
 // - The runtime's data folder is refused wherever the walk enters it or would make it (places.ts).
-import { promises as fsp, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  promises as fsp,
+  realpathSync,
+  statSync,
+  type BigIntStats,
+} from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
-import { Chain, identityOf, procFdWorks, type Identity } from './chain';
+import { Chain, FINAL_FLAGS, identityOf, procFdWorks, RootHolder, type Identity } from './chain';
 import {
   dataFolderDenied,
   findDataPlace,
@@ -46,6 +55,12 @@ export interface Want {
   follow: boolean;
   /** The last component must be a directory to enter (fs:list); otherwise it is an entry in the top directory. */
   dir: boolean;
+  /**
+   * Open the last component for reading (fs:read) instead of looking at it first: the open, by
+   * its name in the held folder with O_NOFOLLOW, is the look. Located.fd is then the open file
+   * and Located.stat its fstat; the caller closes it.
+   */
+  read?: boolean;
 }
 
 /** Where a path leads: the held directories down to it, and the entry in the last of them. */
@@ -57,8 +72,10 @@ export interface Located {
   notDir: boolean;
   /** The last name, in the top directory (or below `missing`); undefined when the path names the top directory itself. */
   name?: string;
-  /** lstat of `name` in the top directory; null when it does not exist (or lies below `missing`). */
+  /** lstat of `name` in the top directory (fstat of `fd`); null when it does not exist (or lies below `missing`). */
   stat: BigIntStats | null;
+  /** Want.read: `name` opened read-only (never through a symlink there); the caller closes it. */
+  fd?: number;
   /** The data folder as found at the start of this call. */
   data: DataPlace | undefined;
   /** The real path of the target, for output and messages. */
@@ -73,6 +90,8 @@ export class ConfinedFs {
   private readonly rootById = new Map<Identity, number>();
   /** Root i lies inside another root. */
   private readonly nested: boolean[];
+  /** The roots no other root holds, kept open across calls (chain.ts RootHolder). */
+  private readonly holders: RootHolder[];
 
   constructor(options: ConfinedFsOptions) {
     if (!options.roots.length) throw new Error('file tools need at least one root');
@@ -84,6 +103,15 @@ export class ConfinedFs {
     this.nested = this.roots.map((root) => this.roots.some((other) => other !== root && isWithin(other, root)));
     this.dataPath = options.dataPath;
     this.viaProc = options.procFd ?? procFdWorks();
+    this.holders = this.roots.map((root) => new RootHolder(root));
+    // A ConfinedFs dropped without close() must not keep its roots' descriptors.
+    heldRoots.register(this, this.holders, this);
+  }
+
+  /** Lets go of the held roots (each once no call walks from it). Calls still work, opening their root each time. */
+  close(): void {
+    heldRoots.unregister(this);
+    for (const holder of this.holders) holder.close();
   }
 
   /** Whether the top of `chain` is a workspace root (the one it started at, or one it reached). */
@@ -100,7 +128,10 @@ export class ConfinedFs {
   /** How output names a path: relative to the workspace when inside it. */
   display(real: string): string {
     const ws = this.roots[0];
-    if (isWithin(ws, real)) return path.relative(ws, real).split(path.sep).join('/') || '.';
+    if (real === ws) return '.';
+    // Both are normalized (a real path, and path.join's): the part after the root is the relative path.
+    const prefix = ws.endsWith(path.sep) ? ws : ws + path.sep;
+    if (real.startsWith(prefix)) return real.slice(prefix.length).split(path.sep).join('/');
     return real;
   }
 
@@ -124,6 +155,8 @@ export class ConfinedFs {
     const data = await this.dataPlace();
     let rest = input.split('/');
     let chain: Chain | undefined;
+    /** Want.read: the last component, opened. */
+    let fd: number | undefined;
     /** Outside every root: where the walk is, by real path (names past a missing one appended as they are). */
     let cursor = '/';
     const missing: Array<{ name: string; notDir: boolean }> = [];
@@ -135,7 +168,7 @@ export class ConfinedFs {
         });
     };
     const enterRoot = async (i: number) => {
-      const opened = await Chain.openRoot(this.roots[i], i, this.viaProc, input);
+      const opened = Chain.fromHolder(this.holders[i], i, this.viaProc, input);
       if (isDataFolder(data, opened.top.id)) {
         await opened.close();
         throw dataFolderDenied(input);
@@ -196,6 +229,18 @@ export class ConfinedFs {
             name = c;
             break;
           }
+          if (want.read && want.follow) {
+            const opened = openFinal(chain, c);
+            if (opened !== undefined) {
+              if (opened !== null) {
+                fd = opened.fd;
+                if (isDataFolder(data, identityOf(opened.stat))) throw dataFolderDenied(input);
+              }
+              name = c;
+              stat = opened?.stat ?? null;
+              break;
+            }
+          }
           const st = await chain.lstat(c);
           if (st?.isSymbolicLink() && want.follow) {
             hop();
@@ -251,15 +296,44 @@ export class ConfinedFs {
         notDir: missing.some((m) => m.notDir),
         name,
         stat,
+        fd,
         data,
         real: path.join(chain.path(), ...below),
       };
     } catch (err) {
+      if (fd !== undefined) closeSync(fd);
       await chain?.close();
       throw err;
     }
   }
 }
+
+/**
+ * Opens `name` in the top of `chain` for reading, never through a symlink there (O_NOFOLLOW),
+ * never blocking on a FIFO (O_NONBLOCK), never taking a terminal as the runtime's own (O_NOCTTY);
+ * what it is comes from fstat of what was opened, so nothing swapped in between a look and the
+ * open can be read. null: there is no such entry. undefined: a symlink (ELOOP) or another error,
+ * for the caller's lstat to follow or report as it always did.
+ */
+function openFinal(chain: Chain, name: string): { fd: number; stat: BigIntStats } | null | undefined {
+  let fd: number;
+  try {
+    fd = openSync(chain.at(name), constants.O_RDONLY | FINAL_FLAGS | constants.O_NOCTTY);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+  }
+  try {
+    chain.verifyParent();
+    return { fd, stat: fstatSync(fd, { bigint: true }) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+const heldRoots = new FinalizationRegistry<RootHolder[]>((holders) => {
+  for (const holder of holders) holder.close();
+});
 
 /** An absolute symlink target: the walk starts again from "/", by name. */
 async function outside(chain: Chain): Promise<{ chain: undefined; cursor: string }> {

@@ -63,14 +63,7 @@ export function bwrapArguments(c: Confinement): string[] {
     'ALL',
   ];
   if (c.network) args.push('--share-net');
-  for (const p of SYSTEM_PATHS) {
-    const kind = entryKind(p);
-    if (kind === 'symlink') args.push('--symlink', readlinkSync(p), p);
-    else if (kind === 'dir') args.push('--ro-bind', p, p);
-  }
-  const masked = privateSystemEntries();
-  for (const p of masked.files) args.push('--ro-bind', '/dev/null', p);
-  for (const p of masked.dirs) args.push('--tmpfs', p, '--remount-ro', p);
+  args.push(...systemMounts());
   args.push(
     '--proc',
     '/proc',
@@ -98,6 +91,28 @@ export function bwrapArguments(c: Confinement): string[] {
   }
   for (const p of shortestFirst(c.hide)) args.push('--tmpfs', p, '--remount-ro', p);
   args.push('--chdir', c.cwd, '--');
+  return args;
+}
+
+let systemMountArgs: readonly string[] | undefined;
+
+/**
+ * The system folders read-only (a symlink, as on merged-/usr systems, as a symlink) and the
+ * private entries under them masked. Looked at once per process, as privateSystemEntries is: only
+ * root changes these, and a kind seen wrongly later binds less or the same, never more writable.
+ */
+function systemMounts(): readonly string[] {
+  if (systemMountArgs) return systemMountArgs;
+  const args: string[] = [];
+  for (const p of SYSTEM_PATHS) {
+    const kind = entryKind(p);
+    if (kind === 'symlink') args.push('--symlink', readlinkSync(p), p);
+    else if (kind === 'dir') args.push('--ro-bind', p, p);
+  }
+  const masked = privateSystemEntries();
+  for (const p of masked.files) args.push('--ro-bind', '/dev/null', p);
+  for (const p of masked.dirs) args.push('--tmpfs', p, '--remount-ro', p);
+  systemMountArgs = args;
   return args;
 }
 

@@ -31,9 +31,13 @@ export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/
  * bwrap in its place (same pid: the timeout still kills the right process).
  */
 const CLOSE_FDS_SHELL = '/bin/bash';
-// env -u: bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
 const CLOSE_INHERITED_FDS =
-  'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec /usr/bin/env -u SHLVL -u BASH_ENV "$@"';
+  'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@"';
+/**
+ * bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
+ * bwrap drops them (before this, /usr/bin/env did, one more program started on every call).
+ */
+const UNSET_SHELL_ENV = ['--unsetenv', 'SHLVL', '--unsetenv', 'BASH_ENV'];
 
 /** Names in each workspace root that run programs when a person or the runtime next uses them. */
 export const PROTECTED_NAMES: ReadonlyArray<{ name: string; dir: boolean }> = [
@@ -139,7 +143,7 @@ function prepareTrial(explicit: string | undefined): Availability | { bwrap: str
     };
   const candidates = explicit ? [explicit] : BWRAP_LOCATIONS;
   const bwrap = candidates.find(executable);
-  for (const needed of [CLOSE_FDS_SHELL, '/usr/bin/env']) {
+  for (const needed of [CLOSE_FDS_SHELL]) {
     if (!executable(needed))
       return {
         ok: false,
@@ -213,11 +217,12 @@ export interface Launch {
 
 /**
  * The launch of `executable argv` under `mode`. `who` and `setting` name the caller and the key
- * in the refusal, e.g. ("system:shell", "tools.shell.isolation").
+ * in the refusal, e.g. ("system:shell", "tools.shell.isolation"). The confinement may be given as
+ * a function: it is then worked out only when the program really runs confined.
  */
 export function confine(
   mode: IsolationMode,
-  c: Confinement,
+  confinement: Confinement | (() => Confinement),
   executablePath: string,
   argv: string[],
   who: string,
@@ -244,8 +249,11 @@ export function confine(
       },
     );
   }
+  const c = typeof confinement === 'function' ? confinement() : confinement;
   const held = holdPlaceholders([...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide]);
-  const sandboxed = [a.bwrap!, ...bwrapArguments(c), executablePath, ...argv];
+  const options = bwrapArguments(c);
+  options.splice(options.length - 1, 0, ...UNSET_SHELL_ENV); // before the closing "--"
+  const sandboxed = [a.bwrap!, ...options, executablePath, ...argv];
   return {
     file: CLOSE_FDS_SHELL,
     args: ['-c', CLOSE_INHERITED_FDS, 'loom-sandbox', ...sandboxed],

@@ -17,9 +17,16 @@ try:  # optional dependency: pip install loom-vscode-sdk[otel]
 
     _propagator: Any = TraceContextTextMapPropagator()
     _tracer: Any = _otel_trace.get_tracer("loom")
+    _NO_SDK: tuple[type, ...] = (_otel_trace.ProxyTracerProvider, _otel_trace.NoOpTracerProvider)
     HAVE_OTEL = True
 except ImportError:  # pragma: no cover - exercised in environments without the extra
     HAVE_OTEL = False
+
+
+def _tracing_active() -> bool:
+    """An OpenTelemetry SDK is set up: spans record. Checked at each span (one may be set up at any
+    time); without one the API's spans are invalid and only cost time on every event and tool call."""
+    return HAVE_OTEL and not isinstance(_otel_trace.get_tracer_provider(), _NO_SDK)
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -59,7 +66,7 @@ def span(
     tp = incoming_traceparent(parent) if parent else None
     token = _incoming.set(tp) if tp else None
     try:
-        if not HAVE_OTEL:
+        if not _tracing_active():
             yield None
             return
         ctx = _propagator.extract({TRACEPARENT: tp}) if tp else None

@@ -442,6 +442,9 @@ class Agent:
     async def _wait_connected(self, timeout: float | None) -> Connection:
         if not self._started or self._stopped:
             raise NotConnected(f"agent {self.agent_id} is not started; await agent.start() first")
+        # Connected: no wait_for, whose task and timer cost each call two turns of the event loop.
+        if self._connected.is_set() and self._session is not None:
+            return self._session.conn
         try:
             await asyncio.wait_for(self._connected.wait(), timeout)
         except asyncio.TimeoutError:
