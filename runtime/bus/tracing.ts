@@ -2,23 +2,15 @@
 // carries; a drop is an event on the delivery's span when it happened in the handler, else a
 // short span of its own. Without a registered SDK none of this runs: the check below costs
 // about 30 ns, less than making and discarding a no-op span per delivery.
-import * as api from '@opentelemetry/api';
 import * as telemetry from '../telemetry';
 import type { DropReason, LoomEvent, QoS } from './types';
 
 // Locals, not imported bindings: under a CommonJS transform each access to those is a getter call.
-const { ProxyTracerProvider } = api;
-const { contextFrom, SpanKind, SpanStatusCode, trace, tracer } = telemetry;
+const { contextFrom, SpanKind, SpanStatusCode, tracer } = telemetry;
 type Span = telemetry.Span;
 
-/** What the global proxy delegates to while no SDK is registered (one shared instance). */
-const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
-
 /** True once a tracer provider is registered (trace.disable() makes it false again). */
-export function tracingActive(): boolean {
-  const provider = trace.getTracerProvider();
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
-}
+export const tracingActive = telemetry.tracingActive;
 
 /** Who a delivery or drop was for; absent for an event the bus refused as a whole. */
 export interface Receiver {
