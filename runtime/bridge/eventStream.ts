@@ -24,6 +24,7 @@ import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
+import { statusDetails } from './unary';
 import { messageOf } from '../contract/errors';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
@@ -164,8 +165,9 @@ class AgentStream implements AgentConnection {
     void this.send({ toolCall: { ...call, qos: 'QOS_REALTIME' } });
   }
 
-  close(code: string, message: string): void {
+  close(code: string, text: string): void {
     if (this.closed) return;
+    const message = statusDetails(text);
     try {
       this.call.write({ err: { code, message } });
       const status = CLOSE_STATUS[code] ?? grpc.status.INTERNAL;
@@ -345,6 +347,8 @@ class AgentStream implements AgentConnection {
   /** Writes one message of about `bytes` (deliveries; 0 for small control messages); resolves when the stream has room for more. */
   private send(msg: ServerEvent, bytes = 0): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // An error may quote what the client sent (a topic, a pattern): bounded as a status message is.
+    if (msg.err?.message) msg = { ...msg, err: { ...msg.err, message: statusDetails(msg.err.message) } };
     let ok: boolean;
     try {
       if (bytes > 0) {

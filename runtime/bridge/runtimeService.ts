@@ -18,7 +18,7 @@ import { resolveFeedOptions, skipWhileBlocked, type Feed, type ResolvedFeedOptio
 import { readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
 import { holderOf, type Access } from './identity';
-import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
+import { agentIdFrom, invalidArgument, StatusError, statusDetails, unary } from './unary';
 import { messageOf } from '../contract/errors';
 
 export interface RuntimeServiceDeps {
@@ -236,7 +236,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       } catch (err) {
         call.emit('error', {
           code: err instanceof StatusError ? err.status : grpc.status.INVALID_ARGUMENT,
-          details: messageOf(err),
+          details: statusDetails(messageOf(err)),
         });
         return;
       }

@@ -13,6 +13,40 @@ export class StatusError extends LoomError {
   }
 }
 
+/**
+ * The most a status message takes in its trailer, percent-encoded as grpc-message is. Messages
+ * often quote what the caller sent, and a header field past 64 KiB is an HPACK error at the
+ * client (COMPRESSION_ERROR) that tears down its whole connection, every other call on it with it
+ * (test/stress/'s fuzz saw its connection go silent for up to a minute); C-core clients (Python's
+ * grpcio) refuse metadata past 8 KiB.
+ */
+export const MAX_STATUS_DETAILS_BYTES = 4096;
+
+/** Lone UTF-16 surrogates, which encodeURI (and so grpc-js, writing grpc-message) throws on. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `message` as it can travel in a gRPC status: lone surrogates replaced (U+FFFD), and cut, saying
+ * so, where its percent-encoding would pass `maxBytes`. Also for messages in a stream's error
+ * events, which share the limit so that what a client logs is what the status said.
+ */
+export function statusDetails(message: string, maxBytes = MAX_STATUS_DETAILS_BYTES): string {
+  const text = message.replace(LONE_SURROGATE, '\uFFFD');
+  // A UTF-16 unit takes at most 9 bytes percent-encoded (3 UTF-8 bytes as %XX each).
+  if (text.length * 9 <= maxBytes || encodeURI(text).length <= maxBytes) return text;
+  const note = ` … [cut: ${text.length} characters in all]`;
+  const room = maxBytes - encodeURI(note).length;
+  let keep = Math.min(text.length, room);
+  for (;;) {
+    // Never between the two halves of a surrogate pair, which would leave a lone one.
+    if (keep > 0 && /[\uD800-\uDBFF]/.test(text[keep - 1]!)) keep--;
+    const used = encodeURI(text.slice(0, keep)).length;
+    if (used <= room) break;
+    keep = Math.max(0, Math.floor((keep * room) / used) - 1);
+  }
+  return text.slice(0, keep) + note;
+}
+
 export function invalidArgument(message: string): StatusError {
   return new StatusError(grpc.status.INVALID_ARGUMENT, message);
 }
@@ -31,7 +65,7 @@ export function unary<Req, Res>(
           const e = err instanceof Error ? err : new Error(String(err));
           const code = e instanceof StatusError ? e.status : grpc.status.INTERNAL;
           if (code === grpc.status.INTERNAL) log.error(`${name} failed`, { error: e.message });
-          callback({ code, details: e.message });
+          callback({ code, details: statusDetails(e.message) });
         },
       );
   };

@@ -5,20 +5,40 @@
 // Every answer must be a gRPC status with a message (or an error on the stream), never a hang;
 // the runtime must stay up with bounded memory, and a well-behaved Python agent beside it must keep
 // going (its rate with and without the fuzzer is printed, not asserted: they share two cores).
+//
+// Stalls are reported, not only unanswered calls: a "silence" is a stretch with no answer of any
+// kind to the fuzzer; each one over 5 s is printed with the cases then in flight and the ones
+// started just before it, and the summary gives their number, the longest, the runtime's
+// event-loop delay (its own probe: a busy loop or a stuck connection), and the steady agent's
+// slowest 5-second rate during the fuzz beside its overall one. (Such silences once came from
+// status messages quoting a huge input: a header over 64 KiB is an HPACK error that drops the
+// client's whole connection; test/integration/status-details.test.ts.)
+//
+// Only this part, with fewer messages: node --import tsx test/stress/run.ts fuzz, with
+// LOOM_FUZZ_TOTAL=<n> (default 1 000 000, or 20 000 with --short), LOOM_FUZZ_SEED=<seed> to repeat
+// a run, LOOM_FUZZ_CASES=<i,j,...> to replay cases of it, LOOM_FUZZ_RUNTIME_LOG=<file> for every
+// line the runtime logs.
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
+import { createWriteStream } from 'node:fs';
 import { call, connect, type Clients } from '../support/grpc';
 import { eventually } from '../support/eventually';
 import { allMethods, clientEventDesc, mangle, randomMessage, Rng, type MethodInfo } from './protofuzz';
 import { makeWorkspace, mb, pythonAgent, removeWorkspaces, SHORT, sleep, StressRuntime, summary } from './lib';
 
-const TOTAL = SHORT ? 20_000 : 1_000_000;
+const TOTAL = Number(process.env.LOOM_FUZZ_TOTAL ?? (SHORT ? 20_000 : 1_000_000));
 const CONCURRENCY = 24;
 const CALL_DEADLINE_MS = Number(process.env.LOOM_FUZZ_DEADLINE_MS ?? 60_000);
 const STEADY_WINDOW_MS = process.env.LOOM_FUZZ_CASES ? 500 : SHORT ? 4_000 : 20_000;
 const SEED = Number(process.env.LOOM_FUZZ_SEED ?? Date.now() % 1_000_000);
+/** Raw HTTP/2 requests sent on one connection before the next opens (see h2() below). */
+const RAW_PER_SESSION = 200;
+/** A silence (no answer to any fuzz message) this long is reported with the cases then in flight. */
+const SILENCE_REPORT_MS = 5_000;
+/** The steady agent's rate is taken over windows this long during the fuzz; the slowest is printed. */
+const STEADY_SAMPLE_MS = 5_000;
 /** Peak RSS may grow by this much over the idle runtime's (a few maximum-size messages in flight). */
 const RSS_BOUND_BYTES = 768 << 20;
 
@@ -33,6 +53,26 @@ interface Tally {
   http2Answers: number;
   http2Resets: number;
   tcpClosed: number;
+  /** When the runtime last answered any fuzz message (a status, a stream event, a reset, a close). */
+  lastAnswerAt: number;
+  /** The silence in progress has been reported (it is counted and its end is logged). */
+  inSilence: boolean;
+  longestSilenceMs: number;
+  silences: number;
+  /** [from, to] of each silence reported. */
+  silenceSpans: [number, number][];
+}
+
+/** Every kind of answer counts: a runtime that answers nothing for seconds has stalled, whatever the reason. */
+function heard(t: Tally): void {
+  const now = Date.now();
+  if (t.inSilence) {
+    t.inSilence = false;
+    t.silenceSpans.push([t.lastAnswerAt, now]);
+    console.log(`      the silence ended after ${((now - t.lastAnswerAt) / 1000).toFixed(1)} s`);
+  }
+  t.longestSilenceMs = Math.max(t.longestSilenceMs, now - t.lastAnswerAt);
+  t.lastAnswerAt = now;
 }
 
 let onHang: (() => void) | undefined;
@@ -44,6 +84,8 @@ function problem(t: Tally, what: string): void {
 }
 
 function record(t: Tally, what: string, err: { code?: number; details?: string } | null): void {
+  // Neither is the runtime's answer: the deadline passed, or the fuzzer cancelled a Feed itself.
+  if (err?.code !== grpc.status.DEADLINE_EXCEEDED && err?.code !== grpc.status.CANCELLED) heard(t);
   if (!err) {
     t.ok++;
     return;
@@ -71,7 +113,12 @@ describe('stress: fuzz', function () {
 
   it(`answers ${TOTAL} malformed messages across every service with clear errors, and stays up`, async () => {
     const ws = makeWorkspace(pythonAgent('steady', 'steady.py'));
-    rt = new StressRuntime(ws);
+    // The probe's event-loop delay tells a runtime that stops answering because its loop is busy
+    // from one whose loop runs but whose connection is stuck.
+    rt = new StressRuntime(ws, { probeMs: 1000 });
+    // LOOM_FUZZ_RUNTIME_LOG=<file>: every line the runtime logs, to see what it did in a silence.
+    const logTo = process.env.LOOM_FUZZ_RUNTIME_LOG;
+    if (logTo) rt.proc.stderr!.pipe(createWriteStream(logTo));
     const d = await rt.ready();
     good = connect(d.address, { token: d.token });
     const goodClients = good;
@@ -102,6 +149,9 @@ describe('stress: fuzz', function () {
     fuzzer = new grpc.Client(d.address, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 << 20,
       'grpc.max_send_message_length': 64 << 20,
+      // Its own connection: with the good client's options grpc-js would share one, and the
+      // steady agent's rate and the diagnostics would be taken through the fuzzer's connection.
+      'grpc.use_local_subchannel_pool': 1,
     });
     const client = fuzzer;
     const md = (r: Rng, auth = true) => {
@@ -135,6 +185,11 @@ describe('stress: fuzz', function () {
       http2Answers: 0,
       http2Resets: 0,
       tcpClosed: 0,
+      lastAnswerAt: Date.now(),
+      inSilence: false,
+      longestSilenceMs: 0,
+      silences: 0,
+      silenceSpans: [],
     };
     onHang = diagnose;
     const perService = new Map<string, number>();
@@ -153,7 +208,10 @@ describe('stress: fuzz', function () {
     const eventStream = (r: Rng, n: number, label: string) =>
       new Promise<void>((res) => {
         const s = client.makeBidiStreamRequest(stream.path, identity, identity, md(r), deadline());
-        s.on('data', (b: Buffer) => void (b[0] === 0x1a && t.streamErrors++)); // ServerEvent field 3: err
+        s.on('data', (b: Buffer) => {
+          heard(t);
+          if (b[0] === 0x1a) t.streamErrors++; // ServerEvent field 3: err
+        });
         s.on('error', () => {});
         s.on('status', (st: grpc.StatusObject) => {
           record(
@@ -195,7 +253,7 @@ describe('stress: fuzz', function () {
           deadline(),
         );
         const stop = setTimeout(() => s.cancel(), 1000);
-        s.on('data', () => s.cancel());
+        s.on('data', () => (heard(t), s.cancel()));
         s.on('error', () => {});
         s.on('status', (st: grpc.StatusObject) => {
           clearTimeout(stop);
@@ -210,11 +268,21 @@ describe('stress: fuzz', function () {
         });
       });
 
+    // A fresh connection every RAW_PER_SESSION requests, the old one closed once its streams end.
+    // In one long run a raw connection the runtime had ended (its side closed, the client's in
+    // CLOSE-WAIT with bytes unread) was no longer read by Node's client, and every request sent on
+    // it waited out its deadline. Why the runtime ended it was not pinned down (a candidate: Node
+    // ends a connection after 1000 invalid frames, such as request bodies still arriving for
+    // streams it has answered and closed).
+    let rawOnSession = 0;
     const h2 = () => {
-      if (!session || session.closed || session.destroyed) {
+      if (!session || session.closed || session.destroyed || rawOnSession >= RAW_PER_SESSION) {
+        session?.close();
         session = http2.connect(`http://${d.address}`);
         session.on('error', () => {});
+        rawOnSession = 0;
       }
+      rawOnSession++;
       return session;
     };
     const rawFrame = (r: Rng) =>
@@ -246,8 +314,12 @@ describe('stress: fuzz', function () {
         let answered = false;
         let status = '';
         const stream = h2().request(headers);
+        let settled = false;
         const done = () => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
+          if (!timedOut) heard(t);
           // A stream the server resets (Node's http2 refuses streams beyond its session memory:
           // ENHANCE_YOUR_CALM, REFUSED_STREAM) is refused in so many words, at the HTTP/2 level.
           if (
@@ -268,17 +340,26 @@ describe('stress: fuzz', function () {
           res();
         };
         let timedOut = false;
-        const timer = setTimeout(
-          () => ((timedOut = true), stream.close(http2.constants.NGHTTP2_CANCEL), (status ||= 'timed out')),
-          CALL_DEADLINE_MS,
-        );
-        const look = (h: http2.IncomingHttpHeaders) => {
+        const timer = setTimeout(() => {
+          timedOut = true;
+          status ||= 'timed out';
+          stream.destroy();
+          done();
+        }, CALL_DEADLINE_MS);
+        const look = (h: http2.IncomingHttpHeaders, flags: number) => {
           status = `${h[':status'] ?? ''} ${h['grpc-status'] ?? ''} ${h['grpc-message'] ?? ''}`.trim() || status;
           // grpc-js accepts a compressed flag without an encoding and answers the call (variant 2):
           // any status is an answer; an error status must carry a message.
           const code = h['grpc-status'];
           if (code !== undefined && (code === '0' || String(h['grpc-message'] ?? '').length > 0)) answered = true;
           if (h[':status'] !== undefined && Number(h[':status']) !== 200) answered = true; // refused as HTTP (a wrong content type)
+          // The answer is whole at END_STREAM. The stream may not close by itself: a request answered
+          // before its body was read (a wrong content type, an unknown method) waits, while its body
+          // is larger than the window, for flow control the server never reopens. Abandoned here.
+          if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) {
+            done();
+            stream.close(http2.constants.NGHTTP2_CANCEL);
+          }
         };
         stream.on('response', look);
         stream.on('trailers', look);
@@ -293,7 +374,9 @@ describe('stress: fuzz', function () {
         t.sent++;
         const [host, port] = d.address.split(':');
         const sock = net.connect(Number(port), host!);
+        let keptOpen = false;
         const timer = setTimeout(() => {
+          keptOpen = true;
           problem(t, 'garbage on a TCP connection: the runtime kept it open for 60 s');
           sock.destroy();
         }, CALL_DEADLINE_MS);
@@ -301,6 +384,7 @@ describe('stress: fuzz', function () {
         sock.on('data', () => {});
         sock.on('close', () => {
           clearTimeout(timer);
+          if (!keptOpen) heard(t);
           t.tcpClosed++;
           res();
         });
@@ -341,6 +425,52 @@ describe('stress: fuzz', function () {
     }, 1000);
     const before = await steady();
     const started = Date.now();
+    t.lastAnswerAt = started;
+    // What is in flight, and what started last: printed when the runtime falls silent, to say which message did it.
+    const inFlight = new Map<number, { what: string; since: number }>();
+    const recent: { i: number; what: string; at: number }[] = [];
+    let silenceStart = 0;
+    const silenceWatch = setInterval(() => {
+      const now = Date.now();
+      if (t.inSilence || now - t.lastAnswerAt < SILENCE_REPORT_MS) return;
+      t.inSilence = true;
+      t.silences++;
+      silenceStart = t.lastAnswerAt;
+      const oldest = [...inFlight.entries()].sort((a, b) => a[1].since - b[1].since).slice(0, 30);
+      console.log(
+        `      silence: no answer for ${((now - t.lastAnswerAt) / 1000).toFixed(1)} s (${t.sent} sent, runtime rss ${mb(rt!.rssBytes())} MB); in flight, oldest first:\n` +
+          oldest.map(([i, c]) => `        case ${i}, ${((now - c.since) / 1000).toFixed(1)} s: ${c.what}`).join('\n') +
+          `\n      started last before it:\n` +
+          recent
+            .filter((c) => c.at <= silenceStart)
+            .slice(-10)
+            .map((c) => `        case ${c.i}, ${((silenceStart - c.at) / 1000).toFixed(1)} s before: ${c.what}`)
+            .join('\n'),
+      );
+    }, 1000);
+    const loopDelayDuring = (from: number, to: number) =>
+      Math.max(
+        0,
+        ...rt!
+          .samples()
+          .filter((x) => x.t >= from && x.t <= to + 1000)
+          .map((x) => x.max),
+      );
+    // The steady agent's rate over short windows during the fuzz: a stall shows as a slow window.
+    let steadyMin = Infinity;
+    let sampling = true;
+    const steadySampling = (async () => {
+      let a = before;
+      let at = Date.now();
+      while (sampling) {
+        await sleep(STEADY_SAMPLE_MS);
+        if (!sampling) break;
+        const b = await steady();
+        const now = Date.now();
+        steadyMin = Math.min(steadyMin, (b.round_trips - a.round_trips) / ((now - at) / 1000));
+        [a, at] = [b, now];
+      }
+    })();
     let next = 0;
     let lastReport = started;
     // LOOM_FUZZ_SEED=<seed> LOOM_FUZZ_CASES=<i,j,...> replays just those cases of a run.
@@ -351,27 +481,46 @@ describe('stress: fuzz', function () {
         const r = new Rng(SEED * 7919 + i);
         const dice = r.int(1000);
         const m = r.pick(unaries);
+        let what = '';
         // A case that never settles (its call outlived its deadline) is a problem, and the worker moves on.
         const one = (): Promise<void> => {
-          if (dice < 430)
-            return unary(
-              m,
-              randomMessage(r, m.request, 0, r.chance(1 / 4000)),
-              md(r),
-              `random fields (seed ${SEED}, case ${i})`,
-            );
-          else if (dice < 580)
-            return unary(m, r.bytes(r.int(r.chance(0.01) ? 100_000 : 300)), md(r), `random bytes (case ${i})`);
-          else if (dice < 730) return unary(m, mangle(r, randomMessage(r, m.request)), md(r), `mangled (case ${i})`);
-          else if (dice < 760) return unary(m, randomMessage(r, m.request), md(r, false), `no credential (case ${i})`);
-          else if (dice < 880) return eventStream(r, 1 + r.int(40), `seed ${SEED}, case ${i}`);
-          else if (dice < 890) return feedCall(r);
-          else if (dice < 999) return rawFrame(r);
-          else return garbage(r);
+          if (dice < 430) {
+            const big = r.chance(1 / 4000);
+            const body = randomMessage(r, m.request, 0, big);
+            what = `${m.path} random fields${big ? ' (big)' : ''}, ${body.length} bytes`;
+            return unary(m, body, md(r), `random fields (seed ${SEED}, case ${i})`);
+          } else if (dice < 580) {
+            const body = r.bytes(r.int(r.chance(0.01) ? 100_000 : 300));
+            what = `${m.path} random bytes, ${body.length} bytes`;
+            return unary(m, body, md(r), `random bytes (case ${i})`);
+          } else if (dice < 730) {
+            const body = mangle(r, randomMessage(r, m.request));
+            what = `${m.path} mangled, ${body.length} bytes`;
+            return unary(m, body, md(r), `mangled (case ${i})`);
+          } else if (dice < 760) {
+            what = `${m.path} without a credential`;
+            return unary(m, randomMessage(r, m.request), md(r, false), `no credential (case ${i})`);
+          } else if (dice < 880) {
+            what = 'EventStream';
+            return eventStream(r, 1 + r.int(40), `seed ${SEED}, case ${i}`);
+          } else if (dice < 890) {
+            what = 'Feed';
+            return feedCall(r);
+          } else if (dice < 999) {
+            what = 'raw HTTP/2';
+            return rawFrame(r);
+          }
+          what = 'garbage on TCP';
+          return garbage(r);
         };
+        const running = one();
+        const since = Date.now();
+        inFlight.set(i, { what, since });
+        recent.push({ i, what, at: since });
+        if (recent.length > 200) recent.splice(0, 100);
         let watchdog: NodeJS.Timeout | undefined;
         await Promise.race([
-          one(),
+          running,
           new Promise<void>((res) => {
             watchdog = setTimeout(
               () => (problem(t, `case ${i} (dice ${dice}) did not settle within ${2 * CALL_DEADLINE_MS} ms`), res()),
@@ -380,6 +529,7 @@ describe('stress: fuzz', function () {
           }),
         ]);
         clearTimeout(watchdog);
+        inFlight.delete(i);
         if (Date.now() - lastReport > (SHORT ? 5_000 : 30_000)) {
           lastReport = Date.now();
           const secs = (lastReport - started) / 1000;
@@ -392,6 +542,14 @@ describe('stress: fuzz', function () {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const fuzzSecs = (Date.now() - started) / 1000;
+    clearInterval(silenceWatch);
+    // Before the wait for the last steady sample, which is no silence of the runtime's.
+    if (t.inSilence) t.silenceSpans.push([t.lastAnswerAt, Date.now()]);
+    t.longestSilenceMs = Math.max(t.longestSilenceMs, Date.now() - t.lastAnswerAt);
+    sampling = false;
+    await steadySampling;
+    const loopDelayMax = loopDelayDuring(started, Date.now());
+    const silenceLoopDelayMax = Math.max(0, ...t.silenceSpans.map(([a, b]) => loopDelayDuring(a, b)));
     const after = await steady();
     clearInterval(sampler);
     const during = (after.round_trips - before.round_trips) / fuzzSecs;
@@ -416,12 +574,18 @@ describe('stress: fuzz', function () {
       raw_http2_reset: t.http2Resets,
       tcp_garbage_closed: t.tcpClosed,
       unanswered: t.problems.length,
+      silences_over_5s: t.silences,
+      longest_silence_s: (t.longestSilenceMs / 1000).toFixed(1),
+      loop_delay_max_ms: loopDelayMax.toFixed(0),
+      loop_delay_max_in_silences_ms: silenceLoopDelayMax.toFixed(0),
       rss_idle_mb: mb(idleRss),
       rss_peak_mb: mb(peakRss),
       rss_after_mb: mb(finalRss),
       steady_per_s_before: baseline.toFixed(0),
       steady_per_s_during: during.toFixed(0),
       steady_ratio: (during / baseline).toFixed(2),
+      steady_per_s_slowest_5s: Number.isFinite(steadyMin) ? steadyMin.toFixed(0) : 'n/a',
+      steady_ratio_slowest_5s: Number.isFinite(steadyMin) ? (steadyMin / baseline).toFixed(2) : 'n/a',
       steady_per_s_after: recovered.toFixed(0),
       runtime_errors_logged: rt.levels.get('error') ?? 0,
     });
