@@ -65,6 +65,12 @@ const RESERVED_IDS = new Set(['runtime']);
  * back after a hiccup or a runtime-side restart, short enough that one-off clients don't pile up.
  */
 const RETAIN_DISCONNECTED_TIMEOUTS = 10;
+/**
+ * And at most this many of them, the most recently disconnected: clients that come and go by the
+ * thousand (the fuzz found ~80 new ids a second) would otherwise grow ListAgents and GetStats to
+ * megabytes within the retention.
+ */
+export const MAX_REMEMBERED_DISCONNECTED = 256;
 
 /** A pattern as an agent of that dialect wrote it, as the bus takes it. */
 function onBus(dialect: Dialect | undefined, pattern: string): string {
@@ -369,14 +375,12 @@ export class AgentDirectory {
    */
   sweep(now = Date.now()): void {
     const retentionMs = RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs;
+    const kept: AgentRecord[] = [];
     for (const record of this.records.values()) {
       if (record.state === 'disconnected') {
-        if (
-          !this.supervised.has(record.id) &&
-          !this.opts.isSupervised?.(record.id) &&
-          now - (record.disconnectedAtMs ?? now) > retentionMs
-        )
-          this.forget(record.id);
+        if (this.supervised.has(record.id) || this.opts.isSupervised?.(record.id)) continue;
+        if (now - (record.disconnectedAtMs ?? now) > retentionMs) this.forget(record.id);
+        else kept.push(record);
         continue;
       }
       if (now - record.lastHeartbeatMs <= this.opts.heartbeatTimeoutMs) continue;
@@ -385,6 +389,11 @@ export class AgentDirectory {
       const conn = record.conn;
       this.disconnect(record, reason, 'heartbeat_timeout');
       conn?.close('heartbeat_timeout', reason);
+    }
+    if (kept.length > MAX_REMEMBERED_DISCONNECTED) {
+      kept.sort((a, b) => (a.disconnectedAtMs ?? 0) - (b.disconnectedAtMs ?? 0));
+      for (const record of kept.slice(0, kept.length - MAX_REMEMBERED_DISCONNECTED))
+        this.forget(record.id, { beyond: MAX_REMEMBERED_DISCONNECTED });
     }
   }
 
@@ -397,11 +406,12 @@ export class AgentDirectory {
     }
   }
 
-  private forget(agentId: string): void {
+  /** `why`: the count cap that pushed it out, else the retention ran out. */
+  private forget(agentId: string, why?: { beyond: number }): void {
     this.records.delete(agentId);
     this.opts.log.info('disconnected agent forgotten', {
       agent: agentId,
-      afterMs: RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs,
+      ...(why ?? { afterMs: RETAIN_DISCONNECTED_TIMEOUTS * this.opts.heartbeatTimeoutMs }),
     });
   }
 

@@ -264,6 +264,28 @@ describe('agent supervisor', function () {
     );
   });
 
+  it('remembers at most 256 disconnected unsupervised agents, the most recently gone, within the retention', async () => {
+    // A 2 s timeout: retention is 20 s, so a list cut to 256 within it is the cap's doing.
+    const { rt, c } = await boot('[bridge]\nheartbeat_timeout_ms = 2000\n');
+    const count = 300;
+    for (let i = 0; i < count; i++) {
+      const reg = await call(c.bridge, 'RegisterAgent', { agentId: `passer-${i}`, subscribedTopics: [] });
+      assert.equal(reg.success, true, reg.errorMessage);
+    }
+    const passers = async () =>
+      (await call(c.runtime, 'ListAgents', {})).agents.filter((a) => a.agentId.startsWith('passer-'));
+    const left = await until(rt, 'the disconnected passers cut to 256', async () => {
+      const list = await passers();
+      return list.length === 256 && list.every((a) => a.state === 'disconnected') && list;
+    });
+    // Registered one after another, so they went silent in that order: the first ones went first.
+    assert.ok(!left.some((a) => a.agentId === 'passer-0'), 'the earliest gone is forgotten');
+    assert.equal(
+      rt.logs.filter((l) => l.msg === 'disconnected agent forgotten' && l.beyond === 256).length,
+      count - 256,
+    );
+  });
+
   it('stops with SIGTERM first, then SIGKILL after stop_grace_ms for an agent that ignores it', async () => {
     const { rt, c, agent } = await boot(
       agentToml('polite', {}) + agentToml('stubborn', { stop_grace_ms: 500 }, { FIXTURE_MODE: 'ignore-term' }),
