@@ -28,31 +28,49 @@ const common = {
 // runtime's build fails on an import of it, as its typecheck does: runtime/tsconfig.json).
 const extensionHost = { ...common, external: [...common.external, 'vscode'] };
 
-// Libraries the runtime needs only for some settings: the MCP SDK (MCP servers, [mcp.serve]) and
-// the NATS client ([cluster]); and zod's messages in every language (zod loads English on its own;
-// only z.locales reads the others). Each is bundled into its own file, <outdir>/lazy/<part>.js, and
-// runtime.js holds for each module of it imported there a stand-in whose exports load that file on
-// first use: a start that uses none of them does not parse or run them.
+// Libraries a bundle needs only for some uses. The runtime's: the MCP SDK (MCP servers,
+// [mcp.serve]), the NATS client ([cluster]), ajv (a tool's schema, compiled at its first call or
+// registration; loom.toml's own validator is prebuilt), json5 (.vscode/mcp.json) and zod ([cluster]
+// is checked with it; loom.toml's schema, generated from zod, is checked in as JSON). The extension
+// core's: ajv (an editor tool's arguments, at its first call) and json5
+// (.vscode/mcp.json's inputs, read when a runtime starts in a workspace that has one). Each part is
+// bundled into its own file, <outdir>/lazy/<part>.js, and the bundle holds for each module of it
+// imported there a stand-in whose exports load that file on first use: a start that uses none of
+// them does not parse or run them.
 const ours = (args) => !args.importer.includes('/node_modules/');
-const LAZY_PARTS = {
-  mcp: (args) => ours(args) && /^@modelcontextprotocol\/sdk\//.test(args.path),
-  nats: (args) => ours(args) && /^@nats-io\//.test(args.path),
-  'zod-locales': (args) => /\/node_modules\/zod\//.test(args.importer) && args.path === '../locales/index.js',
+const LAZY = {
+  runtime: {
+    entry: 'runtime/cli.ts',
+    parts: {
+      mcp: (args) => ours(args) && /^@modelcontextprotocol\/sdk\//.test(args.path),
+      nats: (args) => ours(args) && /^@nats-io\//.test(args.path),
+      ajv: (args) => ours(args) && /^ajv(-formats)?(\/|$)/.test(args.path),
+      json5: (args) => ours(args) && args.path === 'json5',
+      zod: (args) => ours(args) && /^zod(\/|$)/.test(args.path),
+    },
+  },
+  core: {
+    entry: 'extension/core.ts',
+    parts: {
+      'core-ajv': (args) => ours(args) && args.path === 'ajv',
+      'core-json5': (args) => ours(args) && args.path === 'json5',
+    },
+  },
 };
-const LAZY_FILTER = /^@|\/locales\/index\.js$/;
-const lazyPartOf = (args) => Object.keys(LAZY_PARTS).find((part) => LAZY_PARTS[part](args));
+const LAZY_FILTER = /^(@|ajv|json5|zod)/;
+const lazyPartOf = (parts, args) => Object.keys(parts).find((part) => parts[part](args));
 /** A bare specifier as it is; a relative one as the file it names, from here ("./node_modules/…"). */
 const lazyKey = (args) =>
   args.path.startsWith('.') ? `./${relative(process.cwd(), resolve(args.resolveDir, args.path))}` : args.path;
 
-/** Builds <outdir>/lazy/<part>.js; returns, for each module imported from it, the names it exports. */
-async function buildLazyParts() {
+/** Builds <outdir>/lazy/<part>.js for each part of a bundle; returns, for each module imported from one, the names it exports. */
+async function buildLazyParts({ entry, parts }, build) {
   const used = new Map(); // specifier -> part
   const findUsed = {
     name: 'find-lazy-imports',
     setup(b) {
       b.onResolve({ filter: LAZY_FILTER }, (args) => {
-        const part = lazyPartOf(args);
+        const part = lazyPartOf(parts, args);
         if (!part) return undefined;
         used.set(lazyKey(args), part);
         return { path: lazyKey(args), external: true };
@@ -60,8 +78,8 @@ async function buildLazyParts() {
     },
   };
   await esbuild.build({
-    ...common,
-    entryPoints: ['runtime/cli.ts'],
+    ...build,
+    entryPoints: [entry],
     write: false,
     sourcemap: false,
     logLevel: 'error',
@@ -70,10 +88,9 @@ async function buildLazyParts() {
   });
   const exportsOf = new Map();
   const require = createRequire(import.meta.url);
-  for (const part of Object.keys(LAZY_PARTS)) {
+  for (const part of Object.keys(parts)) {
     const specifiers = [...used].filter(([, p]) => p === part).map(([spec]) => spec);
-    if (specifiers.length === 0)
-      throw new Error(`esbuild.mjs: the runtime imports nothing from the lazy part "${part}"`);
+    if (specifiers.length === 0) throw new Error(`esbuild.mjs: ${entry} imports nothing from the lazy part "${part}"`);
     const outfile = resolve(outdir, 'lazy', `${part}.js`);
     await esbuild.build({
       ...common,
@@ -94,13 +111,13 @@ async function buildLazyParts() {
   return exportsOf;
 }
 
-/** For the runtime's build: each import of a lazy part becomes a stand-in that requires the part's file on first use. */
-function lazyImports(exportsOf) {
+/** For a bundle's build: each import of a lazy part becomes a stand-in that requires the part's file on first use. */
+function lazyImports(parts, exportsOf) {
   return {
     name: 'lazy-imports',
     setup(b) {
       b.onResolve({ filter: LAZY_FILTER }, (args) => {
-        if (!lazyPartOf(args)) return undefined;
+        if (!lazyPartOf(parts, args)) return undefined;
         const key = lazyKey(args);
         if (!exportsOf.has(key)) throw new Error(`esbuild.mjs: ${key} is not in its lazy part (rebuild)`);
         return { path: key, namespace: 'lazy' };
@@ -114,7 +131,7 @@ function lazyImports(exportsOf) {
           (n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`,
         );
         return {
-          contents: `let loaded;\nconst load = () => (loaded ??= require(${file}).modules[${spec}]);\nObject.defineProperties(module.exports, {\n  ${getters.join(',\n  ')}\n});\n`,
+          contents: `let loaded;\nconst load = () => (loaded ??= require(${file}).modules[${spec}]);\nObject.defineProperties(module.exports, {\n  __esModule: { value: true },\n  ${getters.join(',\n  ')}\n});\n`,
           loader: 'js',
         };
       });
@@ -243,8 +260,13 @@ function buildSdkWheel() {
 }
 if (!watch && !only) buildSdkWheel();
 
+// A part no longer built must not linger there (the VSIX takes every file of it).
+if (!only) rmSync(join(outdir, 'lazy'), { recursive: true, force: true });
+for (const b of builds) {
+  const lazy = LAZY[Object.keys(b.entryPoints)[0]];
+  if (lazy) b.plugins = [lazyImports(lazy.parts, await buildLazyParts(lazy, b))];
+}
 const runtimeBuild = builds.find((b) => 'runtime' in b.entryPoints);
-if (runtimeBuild) runtimeBuild.plugins = [lazyImports(await buildLazyParts())];
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -11,7 +11,7 @@ export function credentialInterceptor(
   return (method, call) => {
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        if (credentials.identify(metadata.get('authorization')[0])) return next(metadata);
+        if (credentials.identifyCall(metadata)) return next(metadata);
         onRefused(method.path, call.getPeer());
         const missing = metadata.get('authorization').length === 0;
         call.sendStatus({

@@ -10,7 +10,7 @@ export {
   type DeepPartial,
   type LoadOptions,
 } from './load';
-export { loomTomlSchema, type McpServeTable, type McpServerTable, type McpSettingsTable } from './schema';
+export type { McpServeTable, McpServerTable, McpSettingsTable } from './schema';
 export { restrictForUntrusted } from './trust';
 export { dataDirOf, openDataDir } from './dataDir';
 export { followConfig, type ConfigFollower, type ReloadOutcome } from './follow';

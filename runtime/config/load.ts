@@ -17,7 +17,6 @@ import {
   tableEntries as entries,
 } from '../contract/loomToml';
 import { mcpServersFromEnv, referenceNotes, setAsideAgentSettings, splitAddress, type ConfigNote } from './reference';
-import { loomTomlSchema } from './schema';
 import { readCluster } from './cluster';
 import type { AgentConfig, LoomConfig } from './types';
 import { messageOf } from '../contract/errors';
@@ -42,8 +41,9 @@ export interface LoadOptions {
 
 type Table = Record<string, unknown>;
 
-// The schema as zod generates it now (the checked-in loom.schema.json is the same, by test).
-const validateFile = compileLoomTomlSchema(loomTomlSchema);
+// The checked-in schema (runtime/contract/loom.schema.json): what zod generates from schema.ts, by
+// test (test/unit/config/schema.test.ts), without loading zod at every start.
+const validateFile = compileLoomTomlSchema();
 
 export async function loadConfig(
   workspace: string,

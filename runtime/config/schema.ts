@@ -1,14 +1,14 @@
 // loom.toml exactly as written in the file (snake_case), as one zod schema: every table, [mcp.*]
-// and [llm.*] included. It is the single source: the runtime validates with its JSON Schema
-// (loomTomlSchema below, through ajv), and the same JSON Schema is checked in as
-// runtime/contract/loom.schema.json (npm run gen:schema; a unit test fails when it is stale) for
-// the extension and the Python SDK, so every reader of the file says the same thing about it.
+// and [llm.*] included. It is the single source: its JSON Schema (loomTomlSchema below) is checked
+// in as runtime/contract/loom.schema.json (npm run gen:schema; a unit test fails when it is stale),
+// which the runtime (through ajv, without loading zod), the extension and the Python SDK validate
+// with, so every reader of the file says the same thing about it.
 // It says what is allowed; defaults live in defaults.ts only. Checks a schema cannot say well
 // (loopback host, one of interval_ms/cron, a valid cron expression, ${VAR} expansion, an MCP
 // server's command-or-url) are in load.ts and runtime/mcp/config.ts.
 // `.describe()` on a string schema is the wording used when its `regex` fails.
 import { z } from 'zod';
-import { clusterSchema } from './cluster';
+import { clusterSchema } from './clusterSchema';
 
 const int = (minimum: number, maximum?: number) =>
   maximum === undefined ? z.int().min(minimum) : z.int().min(minimum).max(maximum);

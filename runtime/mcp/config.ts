@@ -8,13 +8,7 @@ import { inputVariable } from '../contract/mcpInputs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import JSON5 from 'json5';
-import {
-  loomTomlSchema,
-  type IsolationMode,
-  type McpServeTable,
-  type McpServerTable,
-  type McpSettingsTable,
-} from '../config';
+import type { IsolationMode, McpServeTable, McpServerTable, McpSettingsTable } from '../config';
 import { problemsFromAjv } from '../contract/configProblems';
 import { describe } from '../contract/describe';
 import { compileLoomTomlSchema } from '../contract/loomToml';
@@ -153,7 +147,7 @@ export class McpConfigError extends LoomError {
  * this for .vscode/mcp.json, LOOM_MCP_SERVERS and tables given in code. Returns it typed.
  */
 function checked<T>(name: string, table: unknown): T {
-  const validate = compileLoomTomlSchema(loomTomlSchema);
+  const validate = compileLoomTomlSchema();
   const doc = { mcp: { [name]: table } };
   if (validate(doc)) return table as T;
   const problems = problemsFromAjv(validate.errors ?? [], doc);

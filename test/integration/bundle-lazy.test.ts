@@ -1,7 +1,8 @@
-// What the built runtime (dist/runtime.js) loads at start: esbuild.mjs puts the MCP SDK, the NATS
-// client and zod's other languages into dist/lazy/, loaded on first use only, and compiles
-// loom.toml's validator at build time (dist/loomToml.validate.js). Each case runs the real runtime with a preload that writes, as the
-// process exits, every module file it loaded; the cases that use a part show the check can fail.
+// What the built bundles load and when: esbuild.mjs puts the MCP SDK, the NATS client, ajv, json5
+// and zod (the runtime's), and ajv and json5 (the extension core's), into dist/lazy/,
+// loaded on first use only, and compiles loom.toml's validator at build time
+// (dist/loomToml.validate.js). Each runtime case runs the real runtime with a preload that writes, as
+// the process exits, every module file it loaded; the cases that use a part show the check can fail.
 import assert from 'node:assert/strict';
 import Ajv from 'ajv';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   type Discovery,
   type RuntimeProcess,
 } from './helpers/runtime';
+import { call, connect } from '../support/grpc';
 
 const DIST = join(REPO, 'dist');
 const scratch = mkdtempSync(join(tmpdir(), 'loom-it-lazy-'));
@@ -45,7 +47,7 @@ async function loadedFromDist(toml: string, use?: (rt: RuntimeProcess) => Promis
     .sort();
 }
 
-describe('the built runtime loads the MCP SDK and the NATS client only when used', function () {
+describe('the built bundles load the MCP SDK, the NATS client, ajv, zod and json5 only when used', function () {
   this.timeout(120_000);
   before(() => buildRuntime());
   afterEach(() => stopAllRuntimes());
@@ -86,10 +88,48 @@ describe('the built runtime loads the MCP SDK and the NATS client only when used
     ]);
   });
 
-  it('[cluster] loads the NATS client', async () => {
+  it("a tool's first call loads ajv, which checks its arguments", async () => {
+    let refusal = '';
+    const callWithBadArguments = async (rt: RuntimeProcess) => {
+      const { address, token } = rt.discovery();
+      const c = connect(address, { token });
+      try {
+        const res = await call(c.tools, 'CallTool', { name: 'fs:read', arguments: JSON.stringify({ paht: 'x' }) });
+        refusal = `${res.error?.code}: ${res.error?.message}`;
+      } finally {
+        c.close();
+      }
+    };
+    assert.deepEqual(await loadedFromDist('[runtime]\nlog_level = "warn"\n', callWithBadArguments), [
+      'lazy/ajv.js',
+      'loomToml.validate.js',
+      'runtime.js',
+    ]);
+    assert.match(refusal, /^invalid_arguments: .*paht/, refusal);
+  });
+
+  it("the extension's core bundle leaves ajv and json5 to dist/lazy/, loaded on first use", () => {
+    // The VS Code suites run this bundle: an editor tool refusing bad arguments (tools.test.ts) and
+    // .vscode/mcp.json's inputs load these parts there.
+    const core = readFileSync(join(DIST, 'core.js'), 'utf8');
+    for (const [part, marker] of [
+      ['core-ajv', 'unknown format'],
+      ['core-json5', 'JSON5: invalid'],
+    ]) {
+      assert.ok(!core.includes(marker), `core.js holds ${part}'s code ("${marker}")`);
+      assert.ok(core.includes(`require("./lazy/${part}.js")`), `core.js does not load lazy/${part}.js`);
+      assert.ok(
+        readFileSync(join(DIST, 'lazy', `${part}.js`), 'utf8').includes(marker),
+        `lazy/${part}.js lacks "${marker}"`,
+      );
+    }
+  });
+
+  it('[cluster] loads the NATS client, and zod to check it', async () => {
     // Nothing listens on port 1: the runtime starts, keeps trying in the background, and stops.
     const loaded = await loadedFromDist('[cluster]\nservers = ["nats://127.0.0.1:1"]\nshare = ["a.>"]\n');
     assert.ok(loaded.includes('lazy/nats.js'), loaded.join(', '));
+    assert.ok(loaded.includes('lazy/zod.js'), `[cluster] is checked with zod: ${loaded.join(', ')}`);
   });
 
   it('the prebuilt loom.toml validator answers as ajv compiling the schema does, errors included', async () => {

@@ -53,7 +53,7 @@ export class Access {
 
   /** The caller's identity; the server's interceptor has already refused unknown credentials. */
   identify(metadata: grpc.Metadata): Identity {
-    const who = this.deps.credentials.identify(metadata.get('authorization')[0]);
+    const who = this.deps.credentials.identifyCall(metadata);
     if (who) return who;
     if (!this.deps.requireToken) return { kind: 'open' };
     throw new StatusError(grpc.status.UNAUTHENTICATED, 'invalid or missing credential in "authorization" metadata');

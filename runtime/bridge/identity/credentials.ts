@@ -11,6 +11,11 @@
 import { createHash } from 'node:crypto';
 import { bearerToken, generateToken } from '../../localAuth';
 
+/** What identifyCall reads of a call's metadata (grpc.Metadata's get). */
+export interface CallMetadata {
+  get(key: string): unknown[];
+}
+
 export type Identity = { kind: 'owner' } | { kind: 'window' } | { kind: 'agent'; agentId: string } | { kind: 'open' };
 
 /** Ids only the runtime itself or one credential may take (see access.ts). */
@@ -43,6 +48,7 @@ const digest = (token: string) => createHash('sha256').update(token, 'utf8').dig
 export class Credentials {
   private readonly known = new Map<string, Identity>();
   private readonly agentTokens = new Map<string, string>();
+  private readonly byCall = new WeakMap<CallMetadata, Identity | undefined>();
   readonly window: string;
 
   constructor(
@@ -74,5 +80,16 @@ export class Credentials {
   identify(authorization: unknown): Identity | undefined {
     const token = bearerToken(authorization);
     return token === undefined ? undefined : this.known.get(digest(token));
+  }
+
+  /**
+   * The identity a call's metadata proves, worked out once per call: the server's interceptor and
+   * then the handler ask with the same metadata object, and hashing the token is most of the cost.
+   */
+  identifyCall(metadata: CallMetadata): Identity | undefined {
+    if (this.byCall.has(metadata)) return this.byCall.get(metadata);
+    const who = this.identify(metadata.get('authorization')[0]);
+    this.byCall.set(metadata, who);
+    return who;
   }
 }

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, defaultConfig, loadConfig, loomTomlSchema } from '../../../runtime/config';
+import { ConfigError, defaultConfig, loadConfig } from '../../../runtime/config';
+import { loomTomlSchema } from '../../../runtime/config/schema';
 import { REFERENCE_BRIDGE_KEYS } from '../../../runtime/config/reference';
 
 describe('config: loom.toml', () => {
