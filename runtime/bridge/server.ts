@@ -46,6 +46,13 @@ export interface BridgeServer {
 
 const TOKEN_OFF_WARNING_EVERY_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 2000;
+/**
+ * A connection with no call open for this long is closed (GOAWAY; a gRPC client reconnects on its
+ * next call). Without it, a client that sent a partial HTTP/2 frame and half-closed its socket held
+ * the connection until the runtime exited (found by the fuzz: a SETTINGS frame header claiming
+ * megabytes). Agents, the window and dashboards keep a stream open, so they are never idle.
+ */
+const IDLE_CONNECTION_MS = 30_000;
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
 /** Where the reference's clients look for the bridge by default. */
 const REFERENCE_PORT = 50051;
@@ -78,6 +85,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   const server = new grpc.Server({
     'grpc.max_receive_message_length': settings.maxMessageBytes,
     'grpc.max_send_message_length': settings.maxMessageBytes,
+    'grpc.max_connection_idle_ms': IDLE_CONNECTION_MS,
     interceptors,
   });
   const access = new Access({

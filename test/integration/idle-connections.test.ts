@@ -1,0 +1,68 @@
+// Connections with no call open are closed after 30 s (grpc.max_connection_idle_ms in
+// runtime/bridge/server.ts). The fuzz found why: after the HTTP/2 preface, a SETTINGS frame header
+// that claims megabytes, then the client's FIN, and the runtime held the socket until it exited.
+// A well-behaved client that was merely quiet reconnects on its next call; one with a stream open
+// (every agent, the window) is never idle.
+import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
+import { call, connect, StreamClient } from '../support/grpc';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
+
+const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+/** A SETTINGS frame header (type 4) that claims 0x3d994a bytes, and a few of them. */
+const HALF_A_FRAME = Buffer.concat([
+  Buffer.from(PREFACE, 'latin1'),
+  Buffer.from([0x3d, 0x99, 0x4a, 0x04, 0xf0, 0x8a, 0x55, 0xa4, 0x8e, 0xff, 0xdd, 0x07]),
+]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('idle connections', function () {
+  this.timeout(90_000);
+  let address: string;
+  let token: string;
+
+  before(async () => {
+    ({ address, token } = (await startRuntime(makeWorkspace(''))).discovery());
+  });
+  after(async () => {
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it('a half-sent frame and a FIN: the runtime closes the socket; a quiet client reconnects; a stream keeps its connection', async () => {
+    // The three cases share the 30 s wait.
+    const [host, port] = address.split(':');
+    const stuck = net.connect(Number(port), host!);
+    stuck.on('error', () => {});
+    stuck.on('data', () => {});
+    const opened = Date.now();
+    const closedAfter = new Promise<number>((resolve) => stuck.on('close', () => resolve(Date.now() - opened)));
+    stuck.end(HALF_A_FRAME);
+
+    const quiet = connect(address, { token });
+    const streaming = connect(address, { token });
+    try {
+      await call(quiet.runtime, 'GetStats', {});
+      const stream = await StreamClient.open(streaming, 'idle-test-streamer');
+      await sleep(2000);
+      assert.equal(
+        stuck.closed,
+        false,
+        'the runtime closed the socket at once: this test would not show the idle limit',
+      );
+
+      const ms = await Promise.race([closedAfter, sleep(45_000).then(() => -1)]);
+      assert.ok(ms > 0, 'the runtime kept the half-sent connection open for 45 s');
+      assert.ok(ms >= 25_000, `closed after ${ms} ms`);
+
+      await sleep(5000); // the quiet client's connection has been idle for over 30 s now
+      await call(quiet.runtime, 'GetStats', {}); // reconnects
+      assert.ok(!stream.ended && !stream.error, `a stream open throughout ended: ${stream.error?.message ?? 'end'}`);
+      stream.cancel();
+    } finally {
+      quiet.close();
+      streaming.close();
+      stuck.destroy();
+    }
+  });
+});
