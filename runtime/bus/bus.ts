@@ -56,7 +56,7 @@ const MAX_QUEUE_BYTES = 2 ** 40;
 
 // Imported bindings copied into locals: under a CommonJS transform (tsx, mocha) every access to
 // an imported name is a getter call, which showed up in the publish profile.
-const { context, contextFrom, counters, injectInto, rootTraceparent, SpanKind, trace, tracer } = telemetry;
+const { context, contextFrom, counters, injectInto, instruments, rootTraceparent, SpanKind, trace, tracer } = telemetry;
 const { correlationId, expiresAtMs, hop, replyTo, threadId, writeEnvelope, writeField } = envelope;
 const { INBOX_PREFIX, parsePattern } = topics;
 const assertTopic: typeof topics.assertTopic = topics.assertTopic;
@@ -154,7 +154,7 @@ export class EventBus implements Bus {
       delivered: (item, qos) => {
         item.counters.delivered++;
         totals.delivered++;
-        counters.delivered.add(1, QOS_ATTRS[qos]); // a getter: instruments follow the global meter provider
+        item.meters.delivered.add(1, QOS_ATTRS[qos]);
       },
       dropped: (item, reason, n = 1) => this.countDropped(item.counters.dropped, reason, n),
     };
@@ -180,8 +180,10 @@ export class EventBus implements Bus {
     const stats = this.topics.touch(topic);
     stats.published++;
     this.totals.published++;
-    counters.published.add(1);
-    if (expiresAt <= Date.now()) return this.refuse(topic, event, stats.dropped, 'ttl_expired');
+    const meters = instruments();
+    meters.published.add(1);
+    if (expiresAt !== Infinity && expiresAt <= Date.now())
+      return this.refuse(topic, event, stats.dropped, 'ttl_expired');
     if (hops >= this.maxHops) return this.refuse(topic, event, stats.dropped, 'hop_limit');
 
     const original = event.metadata ?? {};
@@ -190,7 +192,8 @@ export class EventBus implements Bus {
     const untraced = metadata['traceparent'] === undefined && metadata['loom.traceparent'] === undefined;
     // Without an SDK no span records: the no-op one would only carry the active context's trace
     // (if any) into an untraced event, which is done here directly, without making the span.
-    const span = tracingActive()
+    const traced = tracingActive();
+    const span = traced
       ? tracer.startSpan('loom.bus.publish', { kind: SpanKind.PRODUCER }, contextFrom(original))
       : undefined;
     // An event with no trace starts one: the SDK's span when one records, else a root traceparent,
@@ -208,6 +211,8 @@ export class EventBus implements Bus {
       expiresAt,
       counters: stats,
       bytes: eventBytes(topic, event, metadata),
+      traced,
+      meters,
     };
 
     let queued = 0;

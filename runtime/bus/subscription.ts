@@ -10,7 +10,7 @@ import { Ring } from './ring';
 import type { Pump } from './scheduler';
 import { countDrop, type DropCounts, type TopicCounters } from './stats';
 import { endDeliverSpan, recordDrop, startDeliverSpan, tracingActive } from './tracing';
-import type { Span } from '../telemetry';
+import type { Instruments, Span } from '../telemetry';
 import type { DeliveryHandler, DropReason, LoomEvent, QoS, Subscription, SubscriptionStats } from './types';
 
 /** One publish, shared by every subscription it is queued on. */
@@ -22,6 +22,13 @@ export interface Published {
   counters: TopicCounters;
   /** Estimated size in memory (payload, strings, metadata), counted against byte budgets. */
   bytes: number;
+  /**
+   * Telemetry as it was when the event was published: whether a tracer provider recorded, and the
+   * meter provider's instruments. Asking the OpenTelemetry globals costs 20-30 ns each time; asked
+   * once per event instead of again at each delivery.
+   */
+  traced: boolean;
+  meters: Instruments;
 }
 
 /** What a subscription reports back to its bus. */
@@ -133,7 +140,7 @@ export class BusSubscription implements Subscription, Pump {
       this.release(item);
       return;
     }
-    const span = tracingActive() ? startDeliverSpan(item.topic, item.event, this) : undefined;
+    const span = item.traced ? startDeliverSpan(item.topic, item.event, this) : undefined;
     let result: void | Promise<void>;
     try {
       result = this.handler({ topic: item.topic, event: item.event, subscriptionId: this.id, qos: this.qos });
@@ -193,7 +200,7 @@ export class BusSubscription implements Subscription, Pump {
     countDrop(this.drops, reason);
     this.host.dropped(item, reason);
     if (span) endDeliverSpan(span, { reason, error });
-    else if (tracingActive()) recordDrop(item.topic, item.event, reason, this);
+    else if (item.traced) recordDrop(item.topic, item.event, reason, this);
   }
 
   /** Leaves the topic index, drops what is queued (reason closed) and releases waiting publishers. */

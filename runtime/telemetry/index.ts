@@ -48,9 +48,10 @@ function makeInstruments(provider: MeterProvider) {
     toolDuration: meter.createHistogram('loom.tools.duration', { description: 'tool call duration', unit: 'ms' }),
   };
 }
-type Instruments = ReturnType<typeof makeInstruments>;
+export type Instruments = ReturnType<typeof makeInstruments>;
 let bound: { provider: MeterProvider; instruments: Instruments } | undefined;
-function instruments(): Instruments {
+/** The instruments of the meter provider registered now (a hot path takes them once per event). */
+export function instruments(): Instruments {
   const provider = metrics.getMeterProvider();
   if (bound?.provider !== provider) bound = { provider, instruments: makeInstruments(provider) };
   return bound.instruments;
