@@ -8,7 +8,7 @@ import { qosFromWire, toolFromWire } from './convert';
 import { serveEventStream } from './eventStream';
 import { callTool } from './toolsService';
 import { holderOf, type Access } from './identity';
-import { agentIdFrom, unary } from './unary';
+import { agentIdFrom, errorMessageOf, unary } from './unary';
 import { messageOf } from '../contract/errors';
 
 export interface BridgeServiceDeps {
@@ -42,7 +42,7 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
         return { success: true, errorMessage: '' };
       } catch (err) {
         log.warn('registration refused', { agent: req.agentId, error: messageOf(err) });
-        return { success: false, errorMessage: messageOf(err) };
+        return { success: false, errorMessage: errorMessageOf(err) };
       }
     }),
     EventStream: (call) => serveEventStream(call, deps),

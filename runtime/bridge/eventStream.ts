@@ -24,7 +24,7 @@ import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
-import { statusDetails } from './unary';
+import { errorMessageOf, statusDetails } from './unary';
 import { messageOf } from '../contract/errors';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
@@ -274,7 +274,7 @@ class AgentStream implements AgentConnection {
       const { subscriptionId } = this.deps.directory.subscribe(this.agentId, req.pattern, qosFromWire(req.qos));
       void this.send({ subscribed: { requestId: req.requestId, subscriptionId, success: true } });
     } catch (err) {
-      void this.send({ subscribed: { requestId: req.requestId, success: false, errorMessage: messageOf(err) } });
+      void this.send({ subscribed: { requestId: req.requestId, success: false, errorMessage: errorMessageOf(err) } });
     }
   }
 

@@ -18,7 +18,7 @@ import { resolveFeedOptions, skipWhileBlocked, type Feed, type ResolvedFeedOptio
 import { readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
 import { holderOf, type Access } from './identity';
-import { agentIdFrom, invalidArgument, StatusError, statusDetails, unary } from './unary';
+import { agentIdFrom, errorMessageOf, invalidArgument, StatusError, statusDetails, unary } from './unary';
 import { messageOf } from '../contract/errors';
 
 export interface RuntimeServiceDeps {
@@ -72,7 +72,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         return { requestId: req.requestId, subscriptionId, success: true };
       } catch (err) {
         if (err instanceof StatusError) throw err;
-        return { requestId: req.requestId, success: false, errorMessage: messageOf(err) };
+        return { requestId: req.requestId, success: false, errorMessage: errorMessageOf(err) };
       }
     }),
     Unsubscribe: unary(log, 'Unsubscribe', (req, call) => {
@@ -85,7 +85,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         return { requestId: req.requestId, success: true, removed };
       } catch (err) {
         if (err instanceof StatusError) throw err;
-        return { requestId: req.requestId, success: false, errorMessage: messageOf(err) };
+        return { requestId: req.requestId, success: false, errorMessage: errorMessageOf(err) };
       }
     }),
     GetStats: unary(log, 'GetStats', () => feed.stats(10_000)),
@@ -107,7 +107,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         else await supervisor.restart(req.agentId);
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
-        return { success: false, errorMessage: messageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
+        return { success: false, errorMessage: errorMessageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
       }
     }),
     StartAgent: unary(log, 'StartAgent', async (req, call) => {
@@ -165,7 +165,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         });
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
-        return { success: false, errorMessage: messageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
+        return { success: false, errorMessage: errorMessageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
       }
     }),
     Publish: unary(log, 'Publish', async (req, call) => {
@@ -214,7 +214,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         await mcp.restart(req.name);
         return { success: true, server: current() };
       } catch (err) {
-        return { success: false, errorMessage: messageOf(err), server: current() };
+        return { success: false, errorMessage: errorMessageOf(err), server: current() };
       }
     }),
     Feed: (call) => {

@@ -47,6 +47,14 @@ export function statusDetails(message: string, maxBytes = MAX_STATUS_DETAILS_BYT
   return text.slice(0, keep) + note;
 }
 
+/**
+ * An error's message for a response's `error_message` field: cut as a status message is, since many
+ * quote what the caller sent (a 4 MB agent id would come back whole in every refusal).
+ */
+export function errorMessageOf(err: unknown): string {
+  return statusDetails(messageOf(err));
+}
+
 export function invalidArgument(message: string): StatusError {
   return new StatusError(grpc.status.INVALID_ARGUMENT, message);
 }

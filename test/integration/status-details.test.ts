@@ -80,6 +80,15 @@ describe('status messages that quote a huge input', function () {
     await connectionStillServes();
   });
 
+  it('Bridge.RegisterAgent with a huge invalid agent id: refused in the body, its error_message cut too', async () => {
+    const res = await call(c.bridge, 'RegisterAgent', { agentId: HUGE, subscribedTopics: [] });
+    assert.equal(res.success, false);
+    assert.match(res.errorMessage, /^agent id "xxx/);
+    assert.match(res.errorMessage, /cut/);
+    assert.ok(Buffer.byteLength(res.errorMessage) <= WIRE_LIMIT, `${Buffer.byteLength(res.errorMessage)} bytes`);
+    await connectionStillServes();
+  });
+
   it('EventStream bound to a huge invalid agent id ends with INVALID_ARGUMENT, cut to fit, and the connection carries on', async () => {
     const s = new StreamClient(c);
     s.send({ ack: { messageId: `${HUGE}!` } });
