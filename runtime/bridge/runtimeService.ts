@@ -107,7 +107,11 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         else await supervisor.restart(req.agentId);
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
-        return { success: false, errorMessage: errorMessageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
+        return {
+          success: false,
+          errorMessage: errorMessageOf(err),
+          agent: agents().find((a) => a.agentId === req.agentId),
+        };
       }
     }),
     StartAgent: unary(log, 'StartAgent', async (req, call) => {
@@ -165,7 +169,11 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         });
         return { success: true, agent: agents().find((a) => a.agentId === req.agentId) };
       } catch (err) {
-        return { success: false, errorMessage: errorMessageOf(err), agent: agents().find((a) => a.agentId === req.agentId) };
+        return {
+          success: false,
+          errorMessage: errorMessageOf(err),
+          agent: agents().find((a) => a.agentId === req.agentId),
+        };
       }
     }),
     Publish: unary(log, 'Publish', async (req, call) => {
