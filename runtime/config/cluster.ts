@@ -1,7 +1,7 @@
 // [cluster]: how this runtime joins others over NATS (runtime/cluster). Its zod schema
 // (clusterSchema.ts) says what the file may hold (snake_case, as written); clusterConfig() maps it
-// onto ClusterConfig with the defaults. Nothing here loads a NATS client, or zod: without [cluster]
-// the runtime never imports either.
+// onto ClusterConfig with the defaults. Nothing here loads a NATS client (without [cluster] the
+// runtime never imports one), nor zod until a [cluster] table is checked.
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 
