@@ -85,6 +85,17 @@ suite stress node --import tsx test/stress/run.ts --short
 [ -d test/browser ] && suite browser npx mocha --timeout 180000 'test/browser/**/*.test.ts'
 check_leftovers
 
+# CI keeps only the end of this output: repeat what each failed suite said about its failures there.
+# mocha lists them after "N failing", pytest after its "= FAILURES =" rule (60 lines at most); other
+# suites (typecheck, lint, compat) by the end of their log.
+for name in "${failed[@]}"; do
+  log="$logs/$name.log"
+  [ -f "$log" ] || continue
+  printf '\n==> %s: its failures again\n' "$name"
+  said="$(awk '/^ *[0-9]+ failing/ || /^=+ FAILURES =+$/ {on=1} on' "$log" | head -60)"
+  if [ -n "$said" ]; then printf '%s\n' "$said"; else tail -20 "$log"; fi
+done
+
 echo
 [ "${#failed[@]}" -gt 0 ] && echo "FAILED suites: ${failed[*]}"
 echo "tests: $passed passed, $failing failed, $skipped skipped"
