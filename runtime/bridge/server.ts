@@ -48,7 +48,8 @@ const TOKEN_OFF_WARNING_EVERY_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 2000;
 /**
  * A connection with no call open for this long is closed (GOAWAY; a gRPC client reconnects on its
- * next call). Without it, a client that sent a partial HTTP/2 frame and half-closed its socket held
+ * next call), at most twice this long: grpc-js checks every IDLE_CONNECTION_MS, and a check that
+ * finds the connection a millisecond short of idle enough waits for the next one. Without it, a client that sent a partial HTTP/2 frame and half-closed its socket held
  * the connection until the runtime exited (found by the fuzz: a SETTINGS frame header claiming
  * megabytes). Agents, the window and dashboards keep a stream open, so they are never idle.
  */

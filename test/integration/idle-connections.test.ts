@@ -1,5 +1,6 @@
-// Connections with no call open are closed after 30 s (grpc.max_connection_idle_ms in
-// runtime/bridge/server.ts). The fuzz found why: after the HTTP/2 preface, a SETTINGS frame header
+// Connections with no call open are closed after 30 to 60 s (grpc.max_connection_idle_ms in
+// runtime/bridge/server.ts: grpc-js checks every 30 s, and a check that finds the connection a
+// millisecond short of idle enough, as one under load can, leaves it to the next). The fuzz found why: after the HTTP/2 preface, a SETTINGS frame header
 // that claims megabytes, then the client's FIN, and the runtime held the socket until it exited.
 // A well-behaved client that was merely quiet reconnects on its next call; one with a stream open
 // (every agent, the window) is never idle.
@@ -17,7 +18,7 @@ const HALF_A_FRAME = Buffer.concat([
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('idle connections', function () {
-  this.timeout(90_000);
+  this.timeout(150_000);
   let address: string;
   let token: string;
 
@@ -30,7 +31,7 @@ describe('idle connections', function () {
   });
 
   it('a half-sent frame and a FIN: the runtime closes the socket; a quiet client reconnects; a stream keeps its connection', async () => {
-    // The three cases share the 30 s wait.
+    // The three cases share the wait.
     const [host, port] = address.split(':');
     const stuck = net.connect(Number(port), host!);
     stuck.on('error', () => {});
@@ -51,8 +52,8 @@ describe('idle connections', function () {
         'the runtime closed the socket at once: this test would not show the idle limit',
       );
 
-      const ms = await Promise.race([closedAfter, sleep(45_000).then(() => -1)]);
-      assert.ok(ms > 0, 'the runtime kept the half-sent connection open for 45 s');
+      const ms = await Promise.race([closedAfter, sleep(75_000).then(() => -1)]);
+      assert.ok(ms > 0, 'the runtime kept the half-sent connection open for 75 s');
       assert.ok(ms >= 25_000, `closed after ${ms} ms`);
 
       await sleep(5000); // the quiet client's connection has been idle for over 30 s now
