@@ -48,12 +48,16 @@ const TOKEN_OFF_WARNING_EVERY_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 2000;
 /**
  * A connection with no call open for this long is closed (GOAWAY; a gRPC client reconnects on its
- * next call), at most twice this long: grpc-js checks every IDLE_CONNECTION_MS, and a check that
- * finds the connection a millisecond short of idle enough waits for the next one. Without it, a client that sent a partial HTTP/2 frame and half-closed its socket held
- * the connection until the runtime exited (found by the fuzz: a SETTINGS frame header claiming
- * megabytes). Agents, the window and dashboards keep a stream open, so they are never idle.
+ * next call, and a call that meets the GOAWAY is retried by the client library). grpc-js checks
+ * every IDLE_CONNECTION_MS, and a check that finds the connection a millisecond short of idle
+ * enough leaves it to the next: closed after one to two times this long. Without it, a client that
+ * sent a partial HTTP/2 frame and half-closed its socket held the connection until the runtime
+ * exited (found by the fuzz: a SETTINGS frame header claiming megabytes). Short, because such a
+ * socket costs the runtime a descriptor and a session for the whole wait, and a quiet client pays
+ * only a loopback reconnect; agents, the window and dashboards keep a stream open, so they are
+ * never idle.
  */
-const IDLE_CONNECTION_MS = 30_000;
+const IDLE_CONNECTION_MS = 10_000;
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
 /** Where the reference's clients look for the bridge by default. */
 const REFERENCE_PORT = 50051;
@@ -87,6 +91,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     'grpc.max_receive_message_length': settings.maxMessageBytes,
     'grpc.max_send_message_length': settings.maxMessageBytes,
     'grpc.max_connection_idle_ms': IDLE_CONNECTION_MS,
+    'grpc.enable_channelz': 0,
     interceptors,
   });
   const access = new Access({

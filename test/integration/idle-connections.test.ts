@@ -1,10 +1,11 @@
-// Connections with no call open are closed after 30 to 60 s (grpc.max_connection_idle_ms in
-// runtime/bridge/server.ts: grpc-js checks every 30 s, and a check that finds the connection a
+// Connections with no call open are closed after 10 to 20 s (grpc.max_connection_idle_ms in
+// runtime/bridge/server.ts: grpc-js checks every 10 s, and a check that finds the connection a
 // millisecond short of idle enough, as one under load can, leaves it to the next). The fuzz found why: after the HTTP/2 preface, a SETTINGS frame header
 // that claims megabytes, then the client's FIN, and the runtime held the socket until it exited.
 // A well-behaved client that was merely quiet reconnects on its next call; one with a stream open
 // (every agent, the window) is never idle.
 import { strict as assert } from 'node:assert';
+import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { call, connect, StreamClient } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
@@ -18,7 +19,7 @@ const HALF_A_FRAME = Buffer.concat([
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('idle connections', function () {
-  this.timeout(150_000);
+  this.timeout(90_000);
   let address: string;
   let token: string;
 
@@ -40,8 +41,9 @@ describe('idle connections', function () {
     const closedAfter = new Promise<number>((resolve) => stuck.on('close', () => resolve(Date.now() - opened)));
     stuck.end(HALF_A_FRAME);
 
-    const quiet = connect(address, { token });
-    const streaming = connect(address, { token });
+    // Each on a connection of its own, or the stream would keep the quiet one's busy.
+    const quiet = connect(address, { token, ownConnection: true });
+    const streaming = connect(address, { token, ownConnection: true });
     try {
       await call(quiet.runtime, 'GetStats', {});
       const stream = await StreamClient.open(streaming, 'idle-test-streamer');
@@ -52,12 +54,15 @@ describe('idle connections', function () {
         'the runtime closed the socket at once: this test would not show the idle limit',
       );
 
-      const ms = await Promise.race([closedAfter, sleep(75_000).then(() => -1)]);
-      assert.ok(ms > 0, 'the runtime kept the half-sent connection open for 75 s');
-      assert.ok(ms >= 25_000, `closed after ${ms} ms`);
+      const ms = await Promise.race([closedAfter, sleep(30_000).then(() => -1)]);
+      assert.ok(ms > 0, 'the runtime kept the half-sent connection open for 30 s');
+      assert.ok(ms >= 8_000, `closed after ${ms} ms`);
 
-      await sleep(5000); // the quiet client's connection has been idle for over 30 s now
+      await sleep(Math.max(0, 22_000 - (Date.now() - opened))); // the quiet client's connection was idle for over 20 s
+      const state = quiet.runtime.getChannel().getConnectivityState(false);
+      assert.notEqual(state, grpc.connectivityState.READY, 'the quiet connection is still open after 20 s idle');
       await call(quiet.runtime, 'GetStats', {}); // reconnects
+      assert.equal(quiet.runtime.getChannel().getConnectivityState(false), grpc.connectivityState.READY);
       assert.ok(!stream.ended && !stream.error, `a stream open throughout ended: ${stream.error?.message ?? 'end'}`);
       stream.cancel();
     } finally {

@@ -26,6 +26,8 @@ export interface ClientOptions {
   agentId?: string;
   /** Loom's clients declare their dialect on every call; "reference" sends nothing, as loom-py does. */
   dialect?: 'loom' | 'reference';
+  /** A connection of its own: grpc-js otherwise shares one among clients with the same target and options. */
+  ownConnection?: boolean;
 }
 
 export function authMetadata(opts: ClientOptions): grpc.Metadata {
@@ -49,6 +51,7 @@ export function connect(address: string, opts: ClientOptions = {}): Clients {
     interceptors: [interceptor],
     'grpc.max_receive_message_length': 64 << 20,
     'grpc.max_send_message_length': 64 << 20,
+    ...(opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
   };
   const creds = grpc.credentials.createInsecure();
   const bridge = new pkg.Bridge(address, creds, channelOpts);
