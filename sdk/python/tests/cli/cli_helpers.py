@@ -39,8 +39,12 @@ class Background:
     def __init__(self, *args: str, cwd: Path, env: dict | None = None) -> None:
         self.out = cwd / f".cli-{os.getpid()}-{time.monotonic_ns()}.out"
         with open(self.out, "wb") as f:
+            # interrupt() is the terminal's Ctrl+C, which a command run from a terminal takes by
+            # default; a suite started as a background job (`pytest &` in a script) has SIGINT
+            # ignored, and a child inherits that.
             self.proc = subprocess.Popen([sys.executable, "-m", "loom.cli", *args], cwd=cwd, env=env or cli_env(),
-                                         stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+                                         stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def text(self) -> str:
         return self.out.read_text(errors="replace")
