@@ -17,12 +17,8 @@ import type { LoomSettings } from '../settings';
 import { clusterOverrides } from '../settingsApply';
 import type { RuntimeState } from '../api';
 import type { ConfigDiagnostics } from '../config/diagnostics';
+import { Reconnector } from './reconnect';
 import { RuntimeSession } from './session';
-
-/** Reconnect attempts after the link drops: 0.5, 1, 2, 4, 8, 10, 10, 10 s apart. */
-const MAX_RECONNECTS = 8;
-const RECONNECT_FIRST_MS = 500;
-const RECONNECT_MAX_MS = 10_000;
 
 /** What the state machine needs of the window. */
 export interface SessionHost {
@@ -63,8 +59,23 @@ export class RuntimeSessions {
    * stays this window's, stopped with it), and Stop and Restart act on it.
    */
   private lost: RuntimeHandle | undefined;
-  private reconnects = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** After the link drops: attempts 0.5, 1, 2, 4, 8, 10, 10, 10 s apart, then a warning. */
+  private readonly reconnector = new Reconnector({
+    attempt: () => this.start(true),
+    scheduled: (n, max, delay, reason) => {
+      this.host.log.info(`reconnecting in ${delay} ms (attempt ${n} of ${max})`);
+      this.setState('reconnecting', `${reason}; attempt ${n} of ${max}`);
+    },
+    reconnected: () => this.host.log.info('reconnected to the runtime'),
+    gaveUp: (reason) => {
+      this.setState('failed', reason);
+      const message = `Loom: lost the runtime and could not reconnect (${reason.split('\n')[0]}).`;
+      void vscode.window.showWarningMessage(message, 'Restart Runtime', 'Show Log').then((choice) => {
+        if (choice === 'Restart Runtime') void this.restart().catch(() => undefined);
+        if (choice === 'Show Log') this.host.runtimeLog.show();
+      });
+    },
+  });
   private _state: RuntimeState = 'stopped';
   /** Crashes of runtimes this window started: restarted until they come too often. */
   private readonly crashes = new CrashCounter();
@@ -97,7 +108,7 @@ export class RuntimeSessions {
   start(quiet = false): Promise<RuntimeSession> {
     if (this.current?.conn.isOpen) return Promise.resolve(this.current);
     if (!quiet) {
-      this.cancelReconnect();
+      this.reconnector.cancel();
       this.crashes.reset(); // asked for: earlier crashes no longer count
     }
     this.pending ??= this.startSession(quiet).finally(() => (this.pending = undefined));
@@ -247,45 +258,12 @@ export class RuntimeSessions {
     if (session.handle.owned) this.lost = session.handle;
     this.host.log.warn(`lost the runtime: ${reason}`);
     this.host.closed();
-    this.scheduleReconnect(reason);
-  }
-
-  private scheduleReconnect(reason: string): void {
-    this.reconnects++;
-    if (this.reconnects > MAX_RECONNECTS) {
-      this.reconnects = 0;
-      this.setState('failed', reason);
-      const message = `Loom: lost the runtime and could not reconnect (${reason.split('\n')[0]}).`;
-      void vscode.window.showWarningMessage(message, 'Restart Runtime', 'Show Log').then((choice) => {
-        if (choice === 'Restart Runtime') void this.restart().catch(() => undefined);
-        if (choice === 'Show Log') this.host.runtimeLog.show();
-      });
-      return;
-    }
-    const delay = Math.min(RECONNECT_FIRST_MS * 2 ** (this.reconnects - 1), RECONNECT_MAX_MS);
-    this.host.log.info(`reconnecting in ${delay} ms (attempt ${this.reconnects} of ${MAX_RECONNECTS})`);
-    this.setState('reconnecting', `${reason}; attempt ${this.reconnects} of ${MAX_RECONNECTS}`);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.start(true).then(
-        () => {
-          this.reconnects = 0;
-          this.host.log.info('reconnected to the runtime');
-        },
-        (err: Error) => this.scheduleReconnect(err.message),
-      );
-    }, delay);
-  }
-
-  private cancelReconnect(): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.reconnects = 0;
+    this.reconnector.schedule(reason);
   }
 
   /** Stops the runtime, also one this window attached to (the user asked), or the one whose link dropped. */
   async stop(): Promise<void> {
-    this.cancelReconnect();
+    this.reconnector.cancel();
     await this.pending?.catch(() => undefined);
     const session = this.current;
     const lost = this.lost;
@@ -349,7 +327,7 @@ export class RuntimeSessions {
    * kept alive aside), and the runtime this window started stops unless keepAlive lets it outlive the window.
    */
   async shutdown(): Promise<void> {
-    this.cancelReconnect();
+    this.reconnector.cancel();
     await this.pending?.catch(() => undefined);
     const session = this.current;
     this.current = undefined;
