@@ -1,7 +1,10 @@
 // Who is in the cluster: each runtime puts its entry (node, offered tools, agents) into a JetStream
 // KV bucket every heartbeat; the bucket's TTL removes the entry of a runtime that died, and a
 // clean stop deletes it at once. Entries older than the TTL are ignored even before the server
-// purges them.
+// purges them, on the server's clock: an entry is gone when it was written more than the TTL
+// before our own latest write that the watch brought back. A watch that lags (a loaded machine)
+// delays ours and the others' alike, so it declares nobody gone; one that stalls brings none of
+// ours back, so nobody is declared gone while it is blind.
 import type { KV } from '@nats-io/kv';
 import type { ToolDefinition } from '../tools';
 import type { Logger } from '../log';
@@ -26,8 +29,10 @@ export interface PresenceEntry {
 }
 
 export class Presence {
-  /** The other runtimes' entries, with when we last saw each written (our clock). */
-  private seen = new Map<string, { entry: PresenceEntry; atMs: number }>();
+  /** The other runtimes' entries, with when each was written (the server's clock). */
+  private seen = new Map<string, { entry: PresenceEntry; writtenMs: number }>();
+  /** When our own latest write that came back through the watch was written (the server's clock); 0 = none yet. */
+  private ownWrittenMs = 0;
   private timer?: NodeJS.Timeout;
   private watcher?: { stop(): void };
   private listeners: (() => void)[] = [];
@@ -65,13 +70,11 @@ export class Presence {
         for await (const e of it) {
           if (e.key === this.node) {
             this.ownSeenMs = Date.now();
-            continue;
-          }
-          if (e.operation !== 'PUT') this.seen.delete(e.key);
+            if (e.operation === 'PUT') this.ownWrittenMs = Math.max(this.ownWrittenMs, e.created.getTime());
+          } else if (e.operation !== 'PUT') this.seen.delete(e.key);
           else {
             try {
-              // The server's time of the write (a dead runtime's last entry is old already), never in our future.
-              this.seen.set(e.key, { entry: e.json<PresenceEntry>(), atMs: Math.min(Date.now(), e.created.getTime()) });
+              this.seen.set(e.key, { entry: e.json<PresenceEntry>(), writtenMs: e.created.getTime() });
             } catch {
               // not an entry of ours: ignored
             }
@@ -91,10 +94,9 @@ export class Presence {
 
   /** The live runtimes but this one: an entry not rewritten within the TTL is gone (a dead runtime says no goodbye). */
   nodes(): PresenceEntry[] {
-    const now = Date.now();
-    // While our own writes do not come back, silence is ours: nobody is declared gone.
-    const blind = now - this.ownSeenMs > this.ttlMs / 2;
-    return [...this.seen.values()].filter((s) => blind || now - s.atMs <= this.ttlMs).map((s) => s.entry);
+    // Before our first write comes back, the local clock stands in (a dead runtime's last entry, replayed by a new watch, is old already).
+    const clock = this.ownWrittenMs || Date.now();
+    return [...this.seen.values()].filter((s) => clock - s.writtenMs <= this.ttlMs).map((s) => s.entry);
   }
 
   private check(): void {

@@ -1,0 +1,143 @@
+// Who the cluster's other runtimes are (runtime/cluster/presence.ts): liveness on the server's
+// clock. The KV bucket here is a stand-in for NATS's (a watch whose deliveries the test times,
+// with the server's write times it chooses): a watch that lags by seconds, or stalls, cannot be
+// made to happen on cue with a real server. test/integration/cluster/ runs the real one.
+import { strict as assert } from 'node:assert';
+import type { KV } from '@nats-io/kv';
+import { Presence, type PresenceEntry } from '../../../runtime/cluster/presence';
+import { createLogger } from '../../../runtime/log';
+
+interface Delivered {
+  key: string;
+  operation: 'PUT' | 'DEL';
+  created: Date;
+  json<T>(): T;
+}
+
+/** A watch the test feeds: deliver() hands an entry to the runtime as NATS would. */
+class WatchedBucket {
+  private waiting: ((r: IteratorResult<Delivered>) => void) | undefined;
+  private queued: Delivered[] = [];
+  puts = 0;
+
+  deliver(key: string, writtenMs: number, entry: Partial<PresenceEntry> = {}, operation: 'PUT' | 'DEL' = 'PUT'): void {
+    const e: Delivered = {
+      key,
+      operation,
+      created: new Date(writtenMs),
+      json: <T>() => ({ node: key, tools: [], agents: [], atMs: writtenMs, ...entry }) as T,
+    };
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w({ value: e, done: false });
+    } else this.queued.push(e);
+  }
+
+  asKv(): KV {
+    const iterator = {
+      next: () =>
+        this.queued.length > 0
+          ? Promise.resolve({ value: this.queued.shift()!, done: false })
+          : new Promise<IteratorResult<Delivered>>((r) => (this.waiting = r)),
+      return: () => Promise.resolve({ value: undefined, done: true as const }),
+    };
+    const watch = {
+      stop: () => this.waiting?.({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return {
+      watch: () => Promise.resolve(watch),
+      put: () => Promise.resolve(++this.puts),
+      delete: () => Promise.resolve(),
+    } as unknown as KV;
+  }
+}
+
+const TTL = 3000;
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('cluster presence: who else is in the cluster', () => {
+  let presence: Presence | undefined;
+  afterEach(async () => {
+    await presence?.stop();
+    presence = undefined;
+  });
+
+  function start(bucket: WatchedBucket): Presence {
+    const own = (): PresenceEntry => ({ node: 'A', tools: [], agents: [], atMs: Date.now() });
+    presence = new Presence(bucket.asKv(), 'A', TTL, 60_000, own, createLogger({ level: 'error' }));
+    presence.start();
+    return presence;
+  }
+
+  it('a watch that lags by more than the TTL declares nobody gone: both sides are judged on the server clock', async () => {
+    const bucket = new WatchedBucket();
+    const p = start(bucket);
+    const lag = 5000; // every entry arrives 5 s after the server wrote it
+    for (let i = 0; i < 4; i++) {
+      const written = Date.now() - lag + i * 500;
+      bucket.deliver('C', written);
+      bucket.deliver('A', written + 10);
+    }
+    await tick();
+    assert.deepEqual(
+      p.nodes().map((e) => e.node),
+      ['C'],
+    );
+  });
+
+  it('a runtime that stopped writing is gone once ours, as written, are more than the TTL past its last', async () => {
+    const bucket = new WatchedBucket();
+    const p = start(bucket);
+    const changes: string[][] = [];
+    p.onChange(() => changes.push(p.nodes().map((e) => e.node)));
+    const t0 = Date.now() - 60_000; // an old, lagging watch: only the server's times count
+    bucket.deliver('B', t0);
+    bucket.deliver('A', t0 + 100);
+    await tick();
+    assert.deepEqual(
+      p.nodes().map((e) => e.node),
+      ['B'],
+    );
+    bucket.deliver('A', t0 + TTL); // B's last entry is exactly TTL old: still in
+    await tick();
+    assert.deepEqual(
+      p.nodes().map((e) => e.node),
+      ['B'],
+    );
+    bucket.deliver('A', t0 + TTL + 500);
+    await tick();
+    assert.deepEqual(p.nodes(), []);
+    assert.deepEqual(changes, [['B'], []]);
+  });
+
+  it('while none of our own writes come back (a stalled watch), nobody is declared gone', async () => {
+    const bucket = new WatchedBucket();
+    const p = start(bucket);
+    const t0 = Date.now() - 60_000;
+    bucket.deliver('A', t0);
+    bucket.deliver('B', t0 + 50);
+    await tick();
+    // Nothing more arrives, for what is a minute of local time since B wrote.
+    assert.deepEqual(
+      p.nodes().map((e) => e.node),
+      ['B'],
+    );
+  });
+
+  it("a runtime's delete removes it at once; before our first write comes back, the local clock judges", async () => {
+    const bucket = new WatchedBucket();
+    const p = start(bucket);
+    bucket.deliver('B', Date.now() - 60_000); // a dead runtime's last entry, replayed by the new watch
+    bucket.deliver('C', Date.now());
+    await tick();
+    assert.deepEqual(
+      p.nodes().map((e) => e.node),
+      ['C'],
+    );
+    bucket.deliver('C', Date.now(), {}, 'DEL');
+    await tick();
+    assert.deepEqual(p.nodes(), []);
+  });
+});
