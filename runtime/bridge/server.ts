@@ -10,6 +10,7 @@ import type { Store } from '../store';
 import type { Feed } from '../feed';
 import type { ToolRegistry } from '../tools';
 import { credentialInterceptor } from './auth';
+import { endHalfOpenCalls } from './halfOpen';
 import { Access, type Credentials } from './identity';
 import { bridgeService } from './bridgeService';
 import { withLenientEventStream } from './eventStream';
@@ -65,7 +66,8 @@ const REFERENCE_PORT = 50051;
 export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
   const { log } = opts;
   let { settings } = opts;
-  const interceptors: grpc.ServerInterceptor[] = [];
+  // endHalfOpenCalls first: only the first interceptor sees grpc-js's own call (halfOpen.ts).
+  const interceptors: grpc.ServerInterceptor[] = [endHalfOpenCalls()];
   let warnTimer: NodeJS.Timeout | undefined;
   // Reference compatibility: its clients send no credential and look for the bridge on 50051.
   const compat = settings.compat === 'reference';
