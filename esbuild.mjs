@@ -36,7 +36,8 @@ const extensionHost = { ...common, external: [...common.external, 'vscode'] };
 // (.vscode/mcp.json's inputs, read when a runtime starts in a workspace that has one). Each part is
 // bundled into its own file, <outdir>/lazy/<part>.js, and the bundle holds for each module of it
 // imported there a stand-in whose exports load that file on first use: a start that uses none of
-// them does not parse or run them.
+// them does not parse or run them. A part of the same name in two bundles is one file, built once
+// (json5: both bundles import just "json5"); they must import the same modules from it.
 const ours = (args) => !args.importer.includes('/node_modules/');
 const LAZY = {
   runtime: {
@@ -53,7 +54,7 @@ const LAZY = {
     entry: 'extension/core.ts',
     parts: {
       'core-ajv': (args) => ours(args) && args.path === 'ajv',
-      'core-json5': (args) => ours(args) && args.path === 'json5',
+      json5: (args) => ours(args) && args.path === 'json5',
     },
   },
 };
@@ -62,6 +63,9 @@ const lazyPartOf = (parts, args) => Object.keys(parts).find((part) => parts[part
 /** A bare specifier as it is; a relative one as the file it names, from here ("./node_modules/…"). */
 const lazyKey = (args) =>
   args.path.startsWith('.') ? `./${relative(process.cwd(), resolve(args.resolveDir, args.path))}` : args.path;
+
+/** The lazy parts built in this run, by name: who built each, and from which modules. */
+const builtParts = new Map();
 
 /** Builds <outdir>/lazy/<part>.js for each part of a bundle; returns, for each module imported from one, the names it exports. */
 async function buildLazyParts({ entry, parts }, build) {
@@ -91,6 +95,16 @@ async function buildLazyParts({ entry, parts }, build) {
   for (const part of Object.keys(parts)) {
     const specifiers = [...used].filter(([, p]) => p === part).map(([spec]) => spec);
     if (specifiers.length === 0) throw new Error(`esbuild.mjs: ${entry} imports nothing from the lazy part "${part}"`);
+    const built = builtParts.get(part);
+    if (built) {
+      if (built.specifiers.join('\n') !== specifiers.join('\n'))
+        throw new Error(
+          `esbuild.mjs: the lazy part "${part}" is shared, but ${entry} imports ${specifiers.join(', ')} from it and ${built.entry} ${built.specifiers.join(', ')}`,
+        );
+      for (const spec of specifiers) exportsOf.set(spec, built.exportsOf.get(spec));
+      continue;
+    }
+    builtParts.set(part, { entry, specifiers, exportsOf });
     const outfile = resolve(outdir, 'lazy', `${part}.js`);
     await esbuild.build({
       ...common,
