@@ -17,7 +17,9 @@
 // Only this part, with fewer messages: node --import tsx test/stress/run.ts fuzz, with
 // LOOM_FUZZ_TOTAL=<n> (default 1 000 000, or 20 000 with --short), LOOM_FUZZ_SEED=<seed> to repeat
 // a run, LOOM_FUZZ_CASES=<i,j,...> to replay cases of it, LOOM_FUZZ_RUNTIME_LOG=<file> for every
-// line the runtime logs.
+// line the runtime logs, LOOM_FUZZ_TARGET=elsewhere to flood a second runtime instead of the
+// steady agent's: its rate then shows what sharing the machine's cores costs it, apart from sharing
+// the runtime (the summary says fuzzed_runtime=other, and its runtime figures are the flooded one's).
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
@@ -33,6 +35,7 @@ const CONCURRENCY = 24;
 const CALL_DEADLINE_MS = Number(process.env.LOOM_FUZZ_DEADLINE_MS ?? 60_000);
 const STEADY_WINDOW_MS = process.env.LOOM_FUZZ_CASES ? 500 : SHORT ? 4_000 : 20_000;
 const SEED = Number(process.env.LOOM_FUZZ_SEED ?? Date.now() % 1_000_000);
+const ELSEWHERE = process.env.LOOM_FUZZ_TARGET === 'elsewhere';
 /** Raw HTTP/2 requests sent on one connection before the next opens (see h2() below). */
 const RAW_PER_SESSION = 200;
 /** A silence (no answer to any fuzz message) this long is reported with the cases then in flight. */
@@ -99,15 +102,20 @@ function record(t: Tally, what: string, err: { code?: number; details?: string }
 
 describe('stress: fuzz', function () {
   this.timeout(SHORT ? 300_000 : 3 * 3600_000);
+  /** The runtime under fuzz; the steady agent's too, unless ELSEWHERE. */
   let rt: StressRuntime | undefined;
+  let home: StressRuntime | undefined;
   let good: Clients | undefined;
+  let homeClients: Clients | undefined;
   let fuzzer: grpc.Client | undefined;
   let session: http2.ClientHttp2Session | undefined;
   after(async () => {
     good?.close();
+    if (homeClients !== good) homeClients?.close();
     fuzzer?.close();
     session?.destroy();
     await rt?.stop();
+    if (home !== rt) await home?.stop();
     removeWorkspaces();
   });
 
@@ -115,21 +123,29 @@ describe('stress: fuzz', function () {
     const ws = makeWorkspace(pythonAgent('steady', 'steady.py'));
     // The probe's event-loop delay tells a runtime that stops answering because its loop is busy
     // from one whose loop runs but whose connection is stuck.
-    rt = new StressRuntime(ws, { probeMs: 1000 });
+    rt = new StressRuntime(ELSEWHERE ? makeWorkspace('') : ws, { probeMs: 1000 });
+    home = ELSEWHERE ? new StressRuntime(ws) : rt;
     // LOOM_FUZZ_RUNTIME_LOG=<file>: every line the runtime logs, to see what it did in a silence.
     const logTo = process.env.LOOM_FUZZ_RUNTIME_LOG;
     if (logTo) rt.proc.stderr!.pipe(createWriteStream(logTo));
     const d = await rt.ready();
     good = connect(d.address, { token: d.token });
     const goodClients = good;
+    const h = home === rt ? d : await home.ready();
+    homeClients = home === rt ? good : connect(h.address, { token: h.token });
+    const steadyClients = homeClients;
     const steady = async () => {
-      const r = await call(goodClients.tools, 'CallTool', { name: 'steady:count', arguments: '{}', timeoutMs: 30_000 });
+      const r = await call(steadyClients.tools, 'CallTool', {
+        name: 'steady:count',
+        arguments: '{}',
+        timeoutMs: 30_000,
+      });
       if (r.status !== 'TOOL_OK') throw new Error(`steady:count: ${r.error?.message}`);
       return JSON.parse(r.output) as { round_trips: number; errors: number };
     };
     await eventually('the steady agent to run', async () => ((await steady()).round_trips > 100 ? true : undefined), {
       timeoutMs: 60_000,
-      detail: () => rt!.stderr(),
+      detail: () => home!.stderr(),
     });
     const rate = async (ms: number) => {
       const a = await steady();
@@ -562,6 +578,7 @@ describe('stress: fuzz', function () {
       .map(([k, v]) => `${k}:${v}`)
       .join(',');
     summary('fuzz', {
+      ...(ELSEWHERE ? { fuzzed_runtime: 'other' } : {}),
       seed: SEED,
       messages: t.sent,
       seconds: fuzzSecs.toFixed(0),
