@@ -192,6 +192,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     supervisor = new Supervisor({
       agents: config.agents,
       workspace: config.workspace,
+      adHocIsolation: config.adhocAgents,
       trusted: config.runtime.trusted,
       bridge: {
         address: bridge.address,
@@ -204,16 +205,8 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
         credentials.revokeAgent(agentId); // a process's credential ends with it
         directory.processExited(agentId, how);
       },
-      confine: (agentId, command, args, cwd) =>
-        confineProcess(
-          config,
-          config.agents[agentId],
-          command,
-          args,
-          cwd,
-          `agent ${agentId}`,
-          `agents.${agentId}.isolation`,
-        ),
+      confine: (agentId, isolation, command, args, cwd, setting) =>
+        confineProcess(config, isolation, command, args, cwd, `agent ${agentId}`, setting),
       log: log.child('supervisor'),
     });
     closers.push(['supervisor', () => supervisor!.stopAll()]);

@@ -9,7 +9,7 @@ import { LoomError } from '../contract/errors';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AgentConfig } from '../config';
+import type { AgentConfig, ProcessIsolation } from '../config';
 import type { Logger } from '../log';
 import { LogRing, type LogLine } from './logRing';
 import type { LifecycleEmitter } from './types';
@@ -30,6 +30,8 @@ export interface SupervisedView {
 export interface SupervisorOptions {
   agents: Record<string, AgentConfig>;
   workspace: string;
+  /** [adhoc_agents]: the isolation of the agents StartAgent runs (adHocConfig). */
+  adHocIsolation: ProcessIsolation;
   /** Workspace Trust: an untrusted workspace spawns nothing. */
   trusted: boolean;
   /**
@@ -40,10 +42,18 @@ export interface SupervisorOptions {
   bridge: { address: string; credentialFor(agentId: string): string; mark: string; heartbeatTimeoutMs?: number };
   emit: LifecycleEmitter;
   /**
-   * For an agent whose `isolation` is not "off": how to start it confined (the composition root
-   * passes the isolation part's confineProcess). Throws when isolation is required and missing.
+   * For an agent whose `isolation` is not "off": how to start it confined, by its settings as they
+   * are now (the composition root passes the isolation part's confineProcess). `setting` names the
+   * `isolation` key that asked for it. Throws when isolation is required and missing.
    */
-  confine?: (agentId: string, command: string, args: string[], cwd: string) => ConfinedLaunch;
+  confine?: (
+    agentId: string,
+    isolation: ProcessIsolation,
+    command: string,
+    args: string[],
+    cwd: string,
+    setting: string,
+  ) => ConfinedLaunch;
   /** Told first whenever an agent's process ends, so its bridge link is known dead at once. */
   onProcessExit?: (agentId: string, how: string) => void;
   log: Logger;
@@ -168,6 +178,10 @@ export class Supervisor {
   /** The workspace agents run in (an ad-hoc agent's paths must be inside it). */
   get workspace(): string {
     return this.opts.workspace;
+  }
+
+  get adHocIsolation(): ProcessIsolation {
+    return this.opts.adHocIsolation;
   }
 
   has(id: string): boolean {
@@ -308,9 +322,10 @@ export class Supervisor {
     };
     try {
       if (config.isolation !== 'off') {
+        const setting = m.adHoc ? 'adhoc_agents.isolation' : `agents.${m.id}.isolation`;
         if (!this.opts.confine)
-          throw new Error(`agents.${m.id}.isolation = "${config.isolation}" but this runtime cannot confine processes`);
-        launch = this.opts.confine(m.id, command, config.args, cwd);
+          throw new Error(`${setting} = "${config.isolation}" but this runtime cannot confine processes`);
+        launch = this.opts.confine(m.id, config, command, config.args, cwd, setting);
         if (!launch.isolated)
           this.opts.log.warn('agent runs unconfined', { agent: m.id, why: launch.unconfinedBecause });
       }

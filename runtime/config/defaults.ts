@@ -33,6 +33,7 @@ export function defaultTimer(): Pick<TimerConfig, 'qos'> {
 }
 
 export function defaultConfig(workspace: string): LoomConfig {
+  const agent = defaultAgent();
   return {
     workspace: path.resolve(workspace),
     runtime: { logLevel: 'info', dataDir: DEFAULT_DATA_DIR, roots: [], trusted: true },
@@ -74,6 +75,7 @@ export function defaultConfig(workspace: string): LoomConfig {
     watcher: { enabled: true, include: ['**/*'], ignore: [], debounceMs: 100 },
     timers: {},
     agents: {},
+    adhocAgents: { isolation: agent.isolation, network: agent.network, readOnlyPaths: agent.readOnlyPaths },
     mcp: {},
     dashboard: { enabled: false, port: 0 },
     notes: [],

@@ -1,7 +1,7 @@
 // The runtime follows its loom.toml: on save, [agents] takes effect at once (new tables start,
-// removed ones stop, changed ones restart); other sections need a restart, and the runtime says
-// which. A file that no longer parses changes nothing: the error is logged and published, and
-// the runtime keeps running on what it had.
+// removed ones stop, changed ones restart), and [adhoc_agents] for the next ad-hoc agent started;
+// other sections need a restart, and the runtime says which. A file that no longer parses
+// changes nothing: the error is logged and published, and the runtime keeps running on what it had.
 import { watch, type FSWatcher } from 'node:fs';
 import { CONFIG_FILE } from './load';
 import { ConfigError } from './errors';
@@ -19,7 +19,7 @@ export interface ReloadOutcome {
 }
 
 export interface ConfigFollowerOptions {
-  /** The running config: its `agents` is updated in place (its other sections are not). */
+  /** The running config: its `agents` and `adhocAgents` are updated in place (its other sections are not). */
   current: LoomConfig;
   load(): Promise<LoomConfig>;
   apply(agents: Record<string, AgentConfig>): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
@@ -67,6 +67,7 @@ export function followConfig(opts: ConfigFollowerOptions): ConfigFollower {
     const agents = next.agents;
     for (const id of Object.keys(started.agents)) if (!Object.hasOwn(agents, id)) delete started.agents[id];
     Object.assign(started.agents, agents);
+    Object.assign(started.adhocAgents, next.adhocAgents);
     const outcome = { ...(await opts.apply(started.agents)), restartNeeded };
     opts.report(outcome);
     return outcome;

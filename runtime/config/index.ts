@@ -1,4 +1,4 @@
-export type { AgentConfig, IsolationMode, LoomConfig } from './types';
+export type { AgentConfig, IsolationMode, LoomConfig, ProcessIsolation } from './types';
 export { defaultAgent, defaultConfig, defaultTimer } from './defaults';
 export { ConfigError, type ConfigProblem } from './errors';
 export {

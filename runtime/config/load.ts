@@ -170,6 +170,7 @@ function fromFile(workspace: string, raw: Table): LoomConfig {
     bus: overDefaults(defaults.bus, raw.bus),
     tools: overDefaults(defaults.tools, raw.tools),
     watcher: overDefaults(defaults.watcher, raw.watcher),
+    adhocAgents: overDefaults(defaults.adhocAgents, raw.adhoc_agents),
     mcp: (raw.mcp as LoomConfig['mcp']) ?? {},
     llm: (raw.llm as LoomConfig['llm']) ?? {},
   };

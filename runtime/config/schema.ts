@@ -217,6 +217,7 @@ export const loomToml = table({
       ['command'],
     ),
   ),
+  adhoc_agents: table({ isolation, network: bool, read_only_paths: strings(nonEmpty()) }),
   mcp,
   dashboard: table({ enabled: bool, host: str(), port: int(0, 65535) }),
   // The reference's: root is where its file tools work, reports_dir is for its agents (noted).

@@ -106,6 +106,8 @@ export interface LoomConfig {
   timers: Record<string, { intervalMs?: number; cron?: string; payload?: unknown; qos: QoS }>;
   /** [agents.<id>]: agents the supervisor spawns. */
   agents: Record<string, AgentConfig>;
+  /** [adhoc_agents]: the isolation of workspace scripts started as agents from the palette (Runtime.StartAgent). Default as an agent's: off. */
+  adhocAgents: ProcessIsolation;
   /** [mcp.<name>], [mcp.settings], [mcp.serve]: kept as parsed; runtime/mcp validates them (see its README). */
   mcp: Record<string, Record<string, unknown>>;
   /** [dashboard]: serve the dashboard over HTTP on loopback at start (as --dashboard). Default off, port 0 = any free one. */
@@ -148,6 +150,9 @@ export interface AgentConfig {
   /** Other agents whose stored state (Store Get/Put/Delete/ListState) this one may read and write. Default []. */
   stateAccess: string[];
 }
+
+/** The OS isolation of a process the runtime keeps running (an agent, an MCP stdio server). */
+export type ProcessIsolation = Pick<AgentConfig, 'isolation' | 'network' | 'readOnlyPaths'>;
 
 /** See runtime/tools/isolation. */
 export type IsolationMode = 'required' | 'best-effort' | 'off';

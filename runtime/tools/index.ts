@@ -3,5 +3,5 @@ export { ToolError, protoStatusFor, toolResultFromOutcome, unwrapToolResult, typ
 export { DefaultToolRegistry, CLUSTER_TOOL_OWNER, type ToolRegistryOptions } from './registry';
 export { Sandbox, type ResolvedPath, type SandboxOptions } from './sandbox';
 export { registerBuiltinTools, BUILTIN_OWNER } from './builtin';
-export { confineProcess, isolationStatus, type IsolationStatus, type Launch, type ProcessIsolation } from './isolation';
+export { confineProcess, isolationStatus, type IsolationStatus, type Launch } from './isolation';
 export { LOOM_NAMESPACES, refuseAgentToolName } from './namespaces';

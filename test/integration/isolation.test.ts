@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { until } from '../support/eventually';
 import { call, connect, type Clients } from '../support/grpc';
 import {
   makeWorkspace,
@@ -50,15 +51,21 @@ def look(outside: str) -> dict:
 Agent("prober", tools=[look]).run()
 `;
 
-function workspace(isolation: string): { ws: string; outside: string } {
-  const lines = [
+/** The SDK the prober imports (installed editable into the venv), readable under isolation. */
+const SDK_READABLE = `read_only_paths = [${JSON.stringify(join(REPO, 'sdk', 'python'))}]`;
+
+/** The prober declared in loom.toml under `isolation`. */
+const declared = (isolation: string) =>
+  [
     '[agents.prober]',
     'command = "python"',
     'args = ["prober.py"]',
     `isolation = ${JSON.stringify(isolation)}`,
-    `read_only_paths = [${JSON.stringify(join(REPO, 'sdk', 'python'))}]`,
-  ];
-  const ws = makeWorkspace(lines.join('\n') + '\n');
+    SDK_READABLE,
+  ].join('\n') + '\n';
+
+function workspace(isolation: string, toml = declared(isolation)): { ws: string; outside: string } {
+  const ws = makeWorkspace(toml);
   writeFileSync(join(ws, 'prober.py'), PROBER);
   mkdirSync(join(ws, '.git'));
   writeFileSync(join(ws, '.git', 'config'), '[core]\n');
@@ -79,6 +86,11 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
   async function probe(isolation: string): Promise<{ rt: RuntimeProcess; ws: string; seen: any }> {
     const { ws, outside } = workspace(isolation);
     const rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
+    return { rt, ws, seen: await look(rt, outside) };
+  }
+
+  /** Waits for the prober's tool, then asks it what it can reach. */
+  async function look(rt: RuntimeProcess, outside: string): Promise<any> {
     const c = connect(rt.discovery().address, { token: rt.discovery().token });
     clients.push(c);
     const deadline = Date.now() + 40_000;
@@ -94,7 +106,15 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
       arguments: JSON.stringify({ outside }),
     });
     assert.equal(out.status, 'TOOL_OK', JSON.stringify(out));
-    return { rt, ws, seen: JSON.parse(out.output) };
+    return JSON.parse(out.output);
+  }
+
+  /** What only a confined prober sees: nothing beside the workspace, no token, a scratch HOME. */
+  function assertConfined(seen: any): void {
+    assert.equal(seen.outside.ok, false, 'a file beside the workspace must not exist inside');
+    assert.equal(seen.discovery.ok, false, 'the discovery file (and its token) must not be readable');
+    assert.equal(seen.write_loom_toml.ok, false);
+    assert.equal(seen.home, '/tmp/home');
   }
 
   it('an unconfined agent reaches the outside file, the discovery file and loom.toml (the control)', async () => {
@@ -117,6 +137,42 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
     assert.ok(!readFileSync(join(ws, 'loom.toml'), 'utf8').endsWith('x'));
     assert.equal(readFileSync(join(ws, '.git', 'config'), 'utf8'), '[core]\n');
     assert.equal(readFileSync(join(ws, 'notes.txt'), 'utf8'), 'x');
+  });
+
+  it('an ad-hoc agent (StartAgent, as from the palette) runs under the [adhoc_agents] isolation loom.toml has when it starts', async () => {
+    const { ws, outside } = workspace('', '');
+    const rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    clients.push(c);
+    const start = async () => {
+      const started = await call(c.runtime, 'StartAgent', {
+        agentId: 'prober',
+        script: 'prober.py',
+        args: [],
+        cwd: '',
+        env: {},
+        keepAlive: true,
+        restart: '',
+      });
+      assert.equal(started.success, true, started.errorMessage);
+      assert.equal(started.agent?.adHoc, true);
+    };
+
+    await start(); // the control: no [adhoc_agents], so as unconfined as an agent declared without isolation
+    const before = await look(rt, outside);
+    assert.equal(before.outside.value, SECRET);
+    assert.ok(before.discovery.ok && before.discovery.value.includes('"token"'));
+
+    const stopped = await call(c.runtime, 'ControlAgent', { agentId: 'prober', action: 'stop' });
+    assert.equal(stopped.success, true, stopped.errorMessage);
+    await until('the prober to go', async () =>
+      (await call(c.tools, 'ListTools', {})).tools.every((t: { name: string }) => t.name !== 'probe:look'),
+    );
+    writeFileSync(join(ws, 'loom.toml'), `[adhoc_agents]\nisolation = "required"\n${SDK_READABLE}\n`);
+    await rt.waitFor('loom.toml to be reloaded', () => rt.logs.some((l) => l.msg === 'loom.toml reloaded'), 20_000);
+
+    await start();
+    assertConfined(await look(rt, outside));
   });
 
   it('an agent that requires isolation where bubblewrap is missing does not start, and says what is missing', async () => {

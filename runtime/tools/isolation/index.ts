@@ -18,7 +18,7 @@ import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
 import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
-export { confineProcess, workspaceRoots, type ProcessIsolation } from './process';
+export { confineProcess, workspaceRoots } from './process';
 export { bwrapArguments, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
 /** Where bubblewrap is looked for; a fixed list (not PATH), like the programs system:shell runs. `LOOM_BWRAP` names another. */

@@ -7,11 +7,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AgentConfig, LoomConfig } from '../../config';
+import type { LoomConfig, ProcessIsolation } from '../../config';
 import { confine, workspaceConfinement, type Launch } from './index';
-
-/** The keys agents and MCP stdio servers share: `isolation`, `network`, `read_only_paths` (absolute, or relative to the workspace). */
-export type ProcessIsolation = Pick<AgentConfig, 'isolation' | 'network' | 'readOnlyPaths'>;
 
 /** The workspace and `[runtime] roots` that exist, as real paths (what the file tools use too). */
 export function workspaceRoots(config: LoomConfig): string[] {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adHocConfig, AdHocRequestError, Supervisor, type AdHocRequest } from '../../../runtime/agents';
-import { defaultAgent, type AgentConfig } from '../../../runtime/config';
+import { defaultAgent, defaultConfig, type AgentConfig, type ProcessIsolation } from '../../../runtime/config';
 import { processAlive } from '../../../runtime/contract/process';
 import { silentLogger } from '../../../runtime/log';
 import { until } from '../../support/eventually';
@@ -20,6 +20,8 @@ const request = (over: Partial<AdHocRequest> = {}): AdHocRequest => ({
   restart: '',
   ...over,
 });
+/** [adhoc_agents] as defaults leave it. */
+const UNCONFINED: ProcessIsolation = defaultConfig(tmpdir()).adhocAgents;
 
 describe('ad-hoc agents: the request', () => {
   let ws: string;
@@ -38,7 +40,11 @@ describe('ad-hoc agents: the request', () => {
   });
 
   it("runs the script with the configured Python, a declared agent's defaults, not autostarted", async () => {
-    const config = await adHocConfig(request({ args: ['--x'], env: { OPENAI_API_KEY: 'k' }, restart: 'always' }), ws);
+    const config = await adHocConfig(
+      request({ args: ['--x'], env: { OPENAI_API_KEY: 'k' }, restart: 'always' }),
+      ws,
+      UNCONFINED,
+    );
     assert.deepEqual(config, {
       ...defaultAgent(),
       command: 'python',
@@ -48,10 +54,20 @@ describe('ad-hoc agents: the request', () => {
       restart: 'always',
       autostart: false,
     });
-    assert.equal((await adHocConfig(request(), ws)).restart, 'on-failure');
+    assert.equal((await adHocConfig(request(), ws, UNCONFINED)).restart, 'on-failure');
     assert.equal(
-      (await adHocConfig(request({ script: join(ws, 'agents', 'solo.py'), cwd: 'agents' }), ws)).cwd,
+      (await adHocConfig(request({ script: join(ws, 'agents', 'solo.py'), cwd: 'agents' }), ws, UNCONFINED)).cwd,
       join(ws, 'agents'),
+    );
+    assert.equal(UNCONFINED.isolation, 'off', 'ad-hoc agents are unconfined unless [adhoc_agents] says otherwise');
+  });
+
+  it('runs under the isolation [adhoc_agents] gives', async () => {
+    const iso: ProcessIsolation = { isolation: 'required', network: false, readOnlyPaths: ['/opt/py'] };
+    const config = await adHocConfig(request(), ws, iso);
+    assert.deepEqual(
+      { isolation: config.isolation, network: config.network, readOnlyPaths: config.readOnlyPaths },
+      iso,
     );
   });
 
@@ -84,7 +100,7 @@ describe('ad-hoc agents: the request', () => {
   for (const [what, over, why] of refusals) {
     it(`refuses ${what}, naming it`, async () => {
       await assert.rejects(
-        adHocConfig(request(over), ws),
+        adHocConfig(request(over), ws, UNCONFINED),
         (err: unknown) => err instanceof AdHocRequestError && why.test(err.message),
       );
     });
@@ -106,6 +122,7 @@ describe('ad-hoc agents: one supervisor with the declared ones', function () {
     supervisor = new Supervisor({
       agents: { declared: sleeper() },
       workspace: tmpdir(),
+      adHocIsolation: UNCONFINED,
       trusted: true,
       bridge: { address: '127.0.0.1:1', credentialFor: () => 'x', mark: 'test' },
       emit: (id, kind, payload) => events.push(`${id} ${kind}${payload.reason ? `: ${payload.reason}` : ''}`),
@@ -164,6 +181,7 @@ describe('ad-hoc agents: one supervisor with the declared ones', function () {
     const untrusted = new Supervisor({
       agents: {},
       workspace: tmpdir(),
+      adHocIsolation: UNCONFINED,
       trusted: false,
       bridge: { address: '', credentialFor: () => '', mark: '' },
       emit: () => {},

@@ -122,6 +122,10 @@ state_access = ["helper"]
 [agents.helper]
 command = "node"
 
+[adhoc_agents]
+isolation = "best-effort"
+read_only_paths = ["/opt/py"]
+
 [mcp.files]
 command = "npx"
 args = ["server"]
@@ -190,6 +194,7 @@ api_base = "http://localhost"
       stateAccess: ['helper'],
     });
     assert.deepEqual(c.agents.helper, { ...defaultConfigAgent(), command: 'node' });
+    assert.deepEqual(c.adhocAgents, { isolation: 'best-effort', network: true, readOnlyPaths: ['/opt/py'] });
     assert.deepEqual(
       c.mcp,
       { files: { command: 'npx', args: ['server'], timeout_ms: 5000 } },
@@ -572,7 +577,7 @@ api_base = "http://localhost"
       const text = await page();
       const top = (loomTomlSchema as any).properties;
       const sections: [string, any][] = [
-        ...(['runtime', 'bridge', 'bus', 'tools', 'watcher', 'dashboard', 'workspace'] as const).map(
+        ...(['runtime', 'bridge', 'bus', 'tools', 'watcher', 'adhoc_agents', 'dashboard', 'workspace'] as const).map(
           (s): [string, any] => [`[${s}]`, top[s]],
         ),
         ['[timers.', top.timers.additionalProperties],
