@@ -4,7 +4,7 @@
 // credential can start the workspace's scripts and nothing else. Paths are judged by real path,
 // every symlink followed, by the file tools' own sandbox rule.
 import { stat } from 'node:fs/promises';
-import { defaultAgent, type AgentConfig, type ProcessIsolation } from '../config';
+import { defaultAgent, type AgentConfig } from '../config';
 import { Sandbox } from '../tools';
 import { messageOf } from '../contract/errors';
 import { validateAgentId } from './directory';
@@ -38,13 +38,10 @@ export class AdHocRequestError extends SupervisorError {}
 
 /**
  * The settings an ad-hoc agent runs with: a declared agent's defaults, not started with the
- * runtime, under `isolation` ([adhoc_agents]). Throws AdHocRequestError.
+ * runtime; its isolation is [adhoc_agents]'s, which the supervisor applies at each start. Throws
+ * AdHocRequestError.
  */
-export async function adHocConfig(
-  req: AdHocRequest,
-  workspace: string,
-  isolation: ProcessIsolation,
-): Promise<AgentConfig> {
+export async function adHocConfig(req: AdHocRequest, workspace: string): Promise<AgentConfig> {
   const bad = validateAgentId(req.agentId);
   if (bad) throw new AdHocRequestError(bad);
   if (!req.script)
@@ -89,7 +86,6 @@ export async function adHocConfig(
     env: { ...req.env },
     restart: restart as AgentConfig['restart'],
     autostart: false,
-    ...isolation,
   };
 }
 

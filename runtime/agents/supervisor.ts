@@ -30,7 +30,10 @@ export interface SupervisedView {
 export interface SupervisorOptions {
   agents: Record<string, AgentConfig>;
   workspace: string;
-  /** [adhoc_agents]: the isolation of the agents StartAgent runs (adHocConfig). */
+  /**
+   * [adhoc_agents]: the isolation of ad-hoc agents, read at each start of their process (the
+   * composition root passes the object the config follower updates on save).
+   */
   adHocIsolation: ProcessIsolation;
   /** Workspace Trust: an untrusted workspace spawns nothing. */
   trusted: boolean;
@@ -42,8 +45,8 @@ export interface SupervisorOptions {
   bridge: { address: string; credentialFor(agentId: string): string; mark: string; heartbeatTimeoutMs?: number };
   emit: LifecycleEmitter;
   /**
-   * For an agent whose `isolation` is not "off": how to start it confined, by its settings as they
-   * are now (the composition root passes the isolation part's confineProcess). `setting` names the
+   * For an agent whose `isolation` is not "off": how to start it confined, by the settings of this
+   * start (the composition root passes the isolation part's confineProcess). `setting` names the
    * `isolation` key that asked for it. Throws when isolation is required and missing.
    */
   confine?: (
@@ -180,10 +183,6 @@ export class Supervisor {
     return this.opts.workspace;
   }
 
-  get adHocIsolation(): ProcessIsolation {
-    return this.opts.adHocIsolation;
-  }
-
   has(id: string): boolean {
     return this.managed.has(id);
   }
@@ -306,7 +305,10 @@ export class Supervisor {
   }
 
   private spawn(m: Managed): void {
-    const { config } = m;
+    // An ad-hoc agent runs under [adhoc_agents] as it is at each start of its process (StartAgent,
+    // a start or restart from the window, a restart after a crash): saving the table needs no
+    // runtime restart, and a restart from the window after saving it is confined at once.
+    const config = m.adHoc ? { ...m.config, ...this.opts.adHocIsolation } : m.config;
     const command = resolveCommand(config.command);
     m.stopRequested = false;
     m.state = 'starting';

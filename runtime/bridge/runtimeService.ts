@@ -135,7 +135,6 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
             restart: req.restart,
           },
           supervisor.workspace,
-          supervisor.adHocIsolation,
         );
       } catch (err) {
         throw err instanceof AdHocRequestError ? invalidArgument(err.message) : err;

@@ -1,7 +1,8 @@
 // The runtime follows its loom.toml: on save, [agents] takes effect at once (new tables start,
-// removed ones stop, changed ones restart), and [adhoc_agents] for the next ad-hoc agent started;
-// other sections need a restart, and the runtime says which. A file that no longer parses
-// changes nothing: the error is logged and published, and the runtime keeps running on what it had.
+// removed ones stop, changed ones restart), and [adhoc_agents] at the next start of an ad-hoc
+// agent's process; other sections need a restart, and the runtime says which. A file that no
+// longer parses changes nothing: the error is logged and published, and the runtime keeps running
+// on what it had.
 import { watch, type FSWatcher } from 'node:fs';
 import { CONFIG_FILE } from './load';
 import { ConfigError } from './errors';

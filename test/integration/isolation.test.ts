@@ -139,39 +139,39 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
     assert.equal(readFileSync(join(ws, 'notes.txt'), 'utf8'), 'x');
   });
 
-  it('an ad-hoc agent (StartAgent, as from the palette) runs under the [adhoc_agents] isolation loom.toml has when it starts', async () => {
+  it('an ad-hoc agent runs under [adhoc_agents] as loom.toml has it at each start: saved, then Restart from the window, it is confined', async () => {
     const { ws, outside } = workspace('', '');
     const rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
     const c = connect(rt.discovery().address, { token: rt.discovery().token });
     clients.push(c);
-    const start = async () => {
-      const started = await call(c.runtime, 'StartAgent', {
-        agentId: 'prober',
-        script: 'prober.py',
-        args: [],
-        cwd: '',
-        env: {},
-        keepAlive: true,
-        restart: '',
-      });
-      assert.equal(started.success, true, started.errorMessage);
-      assert.equal(started.agent?.adHoc, true);
-    };
-
-    await start(); // the control: no [adhoc_agents], so as unconfined as an agent declared without isolation
+    const listed = async () =>
+      (await call(c.runtime, 'ListAgents', {})).agents.find((a: { agentId: string }) => a.agentId === 'prober');
+    const started = await call(c.runtime, 'StartAgent', {
+      agentId: 'prober',
+      script: 'prober.py',
+      args: [],
+      cwd: '',
+      env: {},
+      keepAlive: true,
+      restart: '',
+    });
+    assert.equal(started.success, true, started.errorMessage);
+    assert.equal(started.agent?.adHoc, true);
+    // The control: no [adhoc_agents], so as unconfined as an agent declared without isolation.
     const before = await look(rt, outside);
     assert.equal(before.outside.value, SECRET);
     assert.ok(before.discovery.ok && before.discovery.value.includes('"token"'));
+    const firstPid = (await listed())!.pid;
 
-    const stopped = await call(c.runtime, 'ControlAgent', { agentId: 'prober', action: 'stop' });
-    assert.equal(stopped.success, true, stopped.errorMessage);
-    await until('the prober to go', async () =>
-      (await call(c.tools, 'ListTools', {})).tools.every((t: { name: string }) => t.name !== 'probe:look'),
-    );
     writeFileSync(join(ws, 'loom.toml'), `[adhoc_agents]\nisolation = "required"\n${SDK_READABLE}\n`);
     await rt.waitFor('loom.toml to be reloaded', () => rt.logs.some((l) => l.msg === 'loom.toml reloaded'), 20_000);
-
-    await start();
+    // What the window's Restart does for a script agent the runtime knows (extension/agents/adhoc.ts).
+    const restarted = await call(c.runtime, 'ControlAgent', { agentId: 'prober', action: 'restart' });
+    assert.equal(restarted.success, true, restarted.errorMessage);
+    await until('the restarted prober to connect', async () => {
+      const a = await listed();
+      return !!a && a.pid > 0 && a.pid !== firstPid && a.state === 'connected';
+    });
     assertConfined(await look(rt, outside));
   });
 

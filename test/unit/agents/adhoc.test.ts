@@ -40,11 +40,7 @@ describe('ad-hoc agents: the request', () => {
   });
 
   it("runs the script with the configured Python, a declared agent's defaults, not autostarted", async () => {
-    const config = await adHocConfig(
-      request({ args: ['--x'], env: { OPENAI_API_KEY: 'k' }, restart: 'always' }),
-      ws,
-      UNCONFINED,
-    );
+    const config = await adHocConfig(request({ args: ['--x'], env: { OPENAI_API_KEY: 'k' }, restart: 'always' }), ws);
     assert.deepEqual(config, {
       ...defaultAgent(),
       command: 'python',
@@ -54,20 +50,10 @@ describe('ad-hoc agents: the request', () => {
       restart: 'always',
       autostart: false,
     });
-    assert.equal((await adHocConfig(request(), ws, UNCONFINED)).restart, 'on-failure');
+    assert.equal((await adHocConfig(request(), ws)).restart, 'on-failure');
     assert.equal(
-      (await adHocConfig(request({ script: join(ws, 'agents', 'solo.py'), cwd: 'agents' }), ws, UNCONFINED)).cwd,
+      (await adHocConfig(request({ script: join(ws, 'agents', 'solo.py'), cwd: 'agents' }), ws)).cwd,
       join(ws, 'agents'),
-    );
-    assert.equal(UNCONFINED.isolation, 'off', 'ad-hoc agents are unconfined unless [adhoc_agents] says otherwise');
-  });
-
-  it('runs under the isolation [adhoc_agents] gives', async () => {
-    const iso: ProcessIsolation = { isolation: 'required', network: false, readOnlyPaths: ['/opt/py'] };
-    const config = await adHocConfig(request(), ws, iso);
-    assert.deepEqual(
-      { isolation: config.isolation, network: config.network, readOnlyPaths: config.readOnlyPaths },
-      iso,
     );
   });
 
@@ -100,7 +86,7 @@ describe('ad-hoc agents: the request', () => {
   for (const [what, over, why] of refusals) {
     it(`refuses ${what}, naming it`, async () => {
       await assert.rejects(
-        adHocConfig(request(over), ws, UNCONFINED),
+        adHocConfig(request(over), ws),
         (err: unknown) => err instanceof AdHocRequestError && why.test(err.message),
       );
     });
