@@ -9,6 +9,8 @@ export interface AgentFacts {
   adHoc?: boolean;
   /** With [cluster]: the runtime (node) the agent runs on. */
   node?: string;
+  /** Its running process is confined by the OS ([agents.<id>] or [adhoc_agents] isolation). */
+  isolated?: boolean;
 }
 
 /** "heartbeat 4s ago" (seconds, then minutes, then hours); "no heartbeat" before the first. */
@@ -21,13 +23,14 @@ export function heartbeatText(lastMs: number, now: number): string {
 }
 
 /**
- * "connected · pid 123 · 1 restart · heartbeat 4s ago", "connected · ad-hoc · pid 123 · …" for an
- * ad-hoc agent; the heartbeat only while the agent is up.
+ * "connected · pid 123 · 1 restart · heartbeat 4s ago", "connected · ad-hoc · isolated · pid 123 · …"
+ * for an ad-hoc agent whose process the OS confines; the heartbeat only while the agent is up.
  */
 export function agentDescription(info: AgentFacts | undefined, now: number): string {
   const state = info?.state || 'not started';
   const parts = [state];
   if (info?.adHoc) parts.push('ad-hoc');
+  if (info?.isolated) parts.push('isolated');
   if (info?.node) parts.push(`on ${info.node}`);
   if (info?.pid) parts.push(`pid ${info.pid}`);
   if (info?.restarts) parts.push(`${info.restarts} restart${info.restarts === 1 ? '' : 's'}`);

@@ -32,6 +32,7 @@ export function describeAgents(directory: AgentDirectory, supervisor: Supervisor
       supervised: true,
       lastError: proc.lastError,
       adHoc: proc.adHoc,
+      isolated: proc.isolated,
     });
   }
   return [...byId.values()].sort((a, b) => a.agentId.localeCompare(b.agentId));

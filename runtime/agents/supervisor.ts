@@ -25,6 +25,8 @@ export interface SupervisedView {
   lastError: string;
   /** Started with Runtime.StartAgent rather than declared in loom.toml. */
   adHoc: boolean;
+  /** Its running process is confined by the OS; false while none runs. */
+  isolated: boolean;
 }
 
 export interface SupervisorOptions {
@@ -108,6 +110,8 @@ interface Managed {
    * (absent when it is kept alive).
    */
   adHoc?: { boundTo?: string };
+  /** The last process started was confined by the OS. */
+  isolated: boolean;
 }
 
 function managedFor(id: string, config: AgentConfig): Managed {
@@ -119,6 +123,7 @@ function managedFor(id: string, config: AgentConfig): Managed {
     crashTimes: [],
     restarts: 0,
     lastError: '',
+    isolated: false,
     ring: new LogRing(config.logLines),
   };
 }
@@ -285,6 +290,7 @@ export class Supervisor {
         restarts: m.restarts,
         lastError: m.lastError,
         adHoc: !!m.adHoc,
+        isolated: !!m.child && m.isolated,
       }
     );
   }
@@ -354,6 +360,7 @@ export class Supervisor {
       return;
     }
     m.child = child;
+    m.isolated = launch.isolated;
     let settle!: () => void;
     m.exited = new Promise((r) => (settle = r));
     let spawnError = '';

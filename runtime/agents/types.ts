@@ -53,6 +53,8 @@ export interface AgentInfoView {
   adHoc?: boolean;
   /** With [cluster]: the runtime (node) the agent belongs to. */
   node?: string;
+  /** Its running process is confined by the OS ([agents.<id>] or [adhoc_agents] isolation). */
+  isolated?: boolean;
 }
 
 /**

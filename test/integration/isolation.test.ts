@@ -83,10 +83,16 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
   });
   after(() => removeWorkspaces());
 
-  async function probe(isolation: string): Promise<{ rt: RuntimeProcess; ws: string; seen: any }> {
+  async function probe(isolation: string): Promise<{ rt: RuntimeProcess; ws: string; seen: any; isolated: boolean }> {
     const { ws, outside } = workspace(isolation);
     const rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
-    return { rt, ws, seen: await look(rt, outside) };
+    const seen = await look(rt, outside);
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    clients.push(c);
+    const info = (await call(c.runtime, 'ListAgents', {})).agents.find(
+      (a: { agentId: string }) => a.agentId === 'prober',
+    );
+    return { rt, ws, seen, isolated: info!.isolated };
   }
 
   /** Waits for the prober's tool, then asks it what it can reach. */
@@ -118,14 +124,16 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
   }
 
   it('an unconfined agent reaches the outside file, the discovery file and loom.toml (the control)', async () => {
-    const { seen } = await probe('off');
+    const { seen, isolated } = await probe('off');
+    assert.equal(isolated, false, 'ListAgents says the process is not isolated');
     assert.equal(seen.outside.value, SECRET);
     assert.ok(seen.discovery.ok && seen.discovery.value.includes('"token"'));
     assert.equal(seen.write_loom_toml.ok, true);
   });
 
   it('an isolated agent still registers and calls, but cannot see outside the workspace, the data folder or the token, nor change loom.toml or .git', async () => {
-    const { ws, seen } = await probe('required');
+    const { ws, seen, isolated } = await probe('required');
+    assert.equal(isolated, true, 'ListAgents says the process is isolated');
     assert.equal(seen.outside.ok, false, 'a file beside the workspace must not exist inside');
     assert.deepEqual(seen.data_folder, { ok: true, value: [] }, 'the data folder is an empty mount');
     assert.equal(seen.discovery.ok, false);
@@ -161,7 +169,8 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
     const before = await look(rt, outside);
     assert.equal(before.outside.value, SECRET);
     assert.ok(before.discovery.ok && before.discovery.value.includes('"token"'));
-    const firstPid = (await listed())!.pid;
+    const first = (await listed())!;
+    assert.equal(first.isolated, false);
 
     writeFileSync(join(ws, 'loom.toml'), `[adhoc_agents]\nisolation = "required"\n${SDK_READABLE}\n`);
     await rt.waitFor('loom.toml to be reloaded', () => rt.logs.some((l) => l.msg === 'loom.toml reloaded'), 20_000);
@@ -170,8 +179,9 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
     assert.equal(restarted.success, true, restarted.errorMessage);
     await until('the restarted prober to connect', async () => {
       const a = await listed();
-      return !!a && a.pid > 0 && a.pid !== firstPid && a.state === 'connected';
+      return !!a && a.pid > 0 && a.pid !== first.pid && a.state === 'connected';
     });
+    assert.equal((await listed())!.isolated, true, 'ListAgents says the restarted process is isolated');
     assertConfined(await look(rt, outside));
   });
 

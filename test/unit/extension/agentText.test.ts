@@ -23,4 +23,16 @@ describe('Agents tree row text', () => {
     );
     assert.equal(agentDescription(undefined, now), 'not started');
   });
+
+  it('says when an agent is ad-hoc and when its process runs isolated', () => {
+    const now = 50_000;
+    assert.equal(
+      agentDescription({ state: 'connected', pid: 7, adHoc: true, isolated: true, lastHeartbeatMs: 49_000 }, now),
+      'connected · ad-hoc · isolated · pid 7 · heartbeat 1s ago',
+    );
+    assert.equal(
+      agentDescription({ state: 'connected', pid: 7, isolated: false }, now),
+      'connected · pid 7 · no heartbeat',
+    );
+  });
 });

@@ -205,7 +205,7 @@ class SubscriptionStats(_message.Message):
     def __init__(self, id: _Optional[str] = ..., pattern: _Optional[str] = ..., subscriber: _Optional[str] = ..., qos: _Optional[_Union[_loom_pb2.QoSLevel, str]] = ..., queue_depth: _Optional[int] = ..., queue_capacity: _Optional[int] = ..., delivered: _Optional[int] = ..., dropped: _Optional[_Mapping[str, int]] = ..., queue_bytes: _Optional[int] = ..., queue_bytes_capacity: _Optional[int] = ..., waiting_publishers: _Optional[int] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("agent_id", "state", "topics", "tools", "metadata", "last_heartbeat_ms", "pid", "restarts", "supervised", "last_error", "ad_hoc", "node")
+    __slots__ = ("agent_id", "state", "topics", "tools", "metadata", "last_heartbeat_ms", "pid", "restarts", "supervised", "last_error", "ad_hoc", "node", "isolated")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +225,7 @@ class AgentInfo(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     AD_HOC_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
+    ISOLATED_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     state: str
     topics: _containers.RepeatedScalarFieldContainer[str]
@@ -237,7 +238,8 @@ class AgentInfo(_message.Message):
     last_error: str
     ad_hoc: bool
     node: str
-    def __init__(self, agent_id: _Optional[str] = ..., state: _Optional[str] = ..., topics: _Optional[_Iterable[str]] = ..., tools: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., supervised: _Optional[bool] = ..., last_error: _Optional[str] = ..., ad_hoc: _Optional[bool] = ..., node: _Optional[str] = ...) -> None: ...
+    isolated: bool
+    def __init__(self, agent_id: _Optional[str] = ..., state: _Optional[str] = ..., topics: _Optional[_Iterable[str]] = ..., tools: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., supervised: _Optional[bool] = ..., last_error: _Optional[str] = ..., ad_hoc: _Optional[bool] = ..., node: _Optional[str] = ..., isolated: _Optional[bool] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
     __slots__ = ()
