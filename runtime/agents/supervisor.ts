@@ -290,7 +290,8 @@ export class Supervisor {
         restarts: m.restarts,
         lastError: m.lastError,
         adHoc: !!m.adHoc,
-        isolated: !!m.child && m.isolated,
+        // A spawn that fails after returning leaves m.child set, without a pid, until 'close'.
+        isolated: !!m.child?.pid && m.isolated,
       }
     );
   }
@@ -356,6 +357,8 @@ export class Supervisor {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
+      // confine() may have made placeholders (an empty .git) that only this launch's end releases.
+      launch.cleanup();
       this.onExit(m, null, null, `cannot start "${command}": ${messageOf(err)}`);
       return;
     }

@@ -3,7 +3,7 @@
 // runtime process. The agent answers a tool call with what it can see from inside; the same
 // agent unconfined is the control, so each assertion is shown to be the sandbox's doing.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { until } from '../support/eventually';
 import { call, connect, type Clients } from '../support/grpc';
@@ -183,6 +183,40 @@ describe('isolation of agents and MCP servers (opt-in)', function () {
     });
     assert.equal((await listed())!.isolated, true, 'ListAgents says the restarted process is isolated');
     assertConfined(await look(rt, outside));
+  });
+
+  it('an isolated agent whose spawn fails (a NUL byte in an argument) leaves no placeholder behind', async () => {
+    // No .git here: a confined launch holds an empty .git placeholder until its last user ends.
+    const toml = [
+      '[agents.broken]',
+      'command = "python"',
+      'args = ["prober.py", "a\\u0000b"]',
+      'isolation = "required"',
+      'restart = "never"',
+      SDK_READABLE,
+    ];
+    const ws = makeWorkspace(toml.join('\n') + '\n');
+    writeFileSync(join(ws, 'prober.py'), PROBER);
+    const rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    clients.push(c);
+    let lastError = '';
+    await until('the agent to fail to start', async () => {
+      const a = (await call(c.runtime, 'ListAgents', {})).agents.find(
+        (x: { agentId: string }) => x.agentId === 'broken',
+      );
+      lastError = a?.lastError ?? '';
+      return lastError !== '';
+    });
+    assert.match(lastError, /cannot start/);
+    // A confined shell call after it: bwrap makes the placeholder, and the call's end must remove it.
+    const out = await call(c.tools, 'CallTool', {
+      id: 's1',
+      name: 'system:shell',
+      arguments: JSON.stringify({ command: 'echo', args: ['hi'] }),
+    });
+    assert.equal(out.status, 'TOOL_OK', JSON.stringify(out));
+    assert.equal(existsSync(join(ws, '.git')), false, 'the empty .git placeholder outlived every confined process');
   });
 
   it('an agent that requires isolation where bubblewrap is missing does not start, and says what is missing', async () => {
