@@ -36,7 +36,8 @@ Options:
   --help                   show this help
   --version                print the version
 
-Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for bad arguments or configuration, 1 otherwise.`;
+Exit status: 0 after a clean shutdown (SIGINT/SIGTERM; a second signal exits at once, 1),
+2 for bad arguments or configuration, 1 otherwise.`;
 
 export interface CliOptions {
   workspace: string;
@@ -234,15 +235,18 @@ async function main(argv: string[]): Promise<number> {
 
   // Signal handlers go in before anything starts: until a handler exists the kernel's default
   // action kills the process outright, skipping the clean shutdown (and the discovery file).
-  let signalled: string | undefined;
-  let onSignal: (signal: string) => void = (signal) => void (signalled ??= signal);
-  /** Like a first signal, but never the second one that forces an exit (both outputs may close). */
-  let stopping = false;
-  const requestStop = (reason: string) => {
-    if (stopping || signalled) return;
-    onSignal(reason);
+  // A stop has a reason: a signal, or one of ours (an output closed, stdin closed, the parent
+  // gone). Only a second *signal* forces an exit: someone sending SIGTERM to a runtime that is
+  // already stopping on its own (its stderr reader gone) asks for the same clean stop, not for
+  // the one that skips it.
+  let pending: string | undefined;
+  let signals = 0;
+  let onStop: (reason: string, bySignal: boolean) => void = (reason) => void (pending ??= reason);
+  const requestStop = (reason: string) => onStop(reason, false);
+  const forward = (signal: string) => () => {
+    signals++;
+    onStop(signal, true);
   };
-  const forward = (signal: string) => () => onSignal(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
   // A pipe whose reader is gone (the launcher died) fails every write with EPIPE: nobody reads
@@ -319,14 +323,17 @@ async function main(argv: string[]): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
+    let stopping = false;
+    const shutdown = (reason: string, bySignal: boolean) => {
       if (stopping) {
-        log.warn('second signal: exiting without a clean shutdown', { signal });
-        resolve(1);
+        if (bySignal && signals > 1) {
+          log.warn('second signal: exiting without a clean shutdown', { signal: reason });
+          resolve(1);
+        }
         return;
       }
       stopping = true;
-      log.info('shutting down', { signal });
+      log.info('shutting down', { signal: reason });
       Promise.resolve(mcpStdio?.close())
         .then(() => handle.stop())
         .then(
@@ -337,8 +344,8 @@ async function main(argv: string[]): Promise<number> {
           },
         );
     };
-    onSignal = shutdown;
-    if (signalled) shutdown(signalled);
+    onStop = shutdown;
+    if (pending) shutdown(pending, false);
   });
 }
 

@@ -1,17 +1,22 @@
 // The headless entry: arguments, the discovery file, clean shutdown, bad config, --print-events.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { processAlive } from '../../runtime/contract/process';
 import {
   buildRuntime,
   makeWorkspace,
   removeWorkspaces,
   REPO,
+  type RuntimeProcess,
   RUNTIME_JS,
   startRuntime,
   stopAllRuntimes,
 } from './helpers/runtime';
 import { call, connect, event, StreamClient } from '../support/grpc';
+
+const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 describe('runtime CLI (node dist/runtime.js)', function () {
   this.timeout(60_000);
@@ -91,6 +96,61 @@ describe('runtime CLI (node dist/runtime.js)', function () {
     await rt.stop('SIGINT');
     assert.equal(rt.exitCode, 0, `exit ${rt.exitCode ?? rt.exitSignal}\n${rt.stderrText.join('\n')}`);
     assert.equal(existsSync(rt.discoveryFile), false);
+  });
+
+  describe('a signal while it is stopping', () => {
+    // An agent that ignores SIGTERM holds the shutdown open for its grace period: the window in
+    // which a signal arrives "while stopping".
+    const STUBBORN = `[agents.stubborn]\ncommand = ${JSON.stringify(PYTHON)}\nstop_grace_ms = 4000\nargs = ["-c", """
+import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open('stubborn.pid', 'w').write(str(os.getpid()))
+time.sleep(1000)
+"""]\n`;
+    const leftovers: number[] = [];
+    after(() => {
+      for (const pid of leftovers) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+    });
+
+    async function stubbornAgent(rt: RuntimeProcess): Promise<number> {
+      const file = join(rt.workspace, 'stubborn.pid');
+      const pid = await rt.waitFor('the agent to ignore SIGTERM', () =>
+        existsSync(file) && readFileSync(file, 'utf8') ? Number(readFileSync(file, 'utf8')) : undefined,
+      );
+      leftovers.push(pid);
+      return pid;
+    }
+
+    it('is not the second signal when the runtime began the stop itself (its parent gone): the stop stays clean, exit 0', async () => {
+      const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e9)'], { stdio: 'ignore' });
+      try {
+        const rt = await startRuntime(makeWorkspace(STUBBORN), ['--parent-pid', String(parent.pid)]);
+        const agent = await stubbornAgent(rt);
+        parent.kill('SIGKILL');
+        await rt.waitForLog('the stop on its own', (l) => l.msg === 'shutting down' && l.signal === 'parent exited');
+        rt.proc.kill('SIGTERM');
+        await rt.exited;
+        assert.equal(rt.exitCode, 0, `exit ${rt.exitCode ?? rt.exitSignal}\n${rt.stderrText.join('\n')}`);
+        assert.ok(!rt.logs.some((l) => l.msg.startsWith('second signal')), 'SIGTERM was taken for a second signal');
+        assert.equal(existsSync(rt.discoveryFile), false, 'a clean stop removes the discovery file');
+        assert.equal(processAlive(agent), false, 'the clean stop ended the agent (SIGKILL after its grace)');
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    });
+
+    it('a second signal exits at once, 1, without waiting for the agent', async () => {
+      const rt = await startRuntime(makeWorkspace(STUBBORN));
+      await stubbornAgent(rt);
+      rt.proc.kill('SIGTERM');
+      await rt.waitForLog('the stop', (l) => l.msg === 'shutting down' && l.signal === 'SIGTERM');
+      const sent = Date.now();
+      rt.proc.kill('SIGTERM');
+      await rt.exited;
+      assert.equal(rt.exitCode, 1, `exit ${rt.exitCode ?? rt.exitSignal}\n${rt.stderrText.join('\n')}`);
+      assert.ok(rt.logs.some((l) => l.msg.startsWith('second signal')));
+      assert.ok(Date.now() - sent < 4000, "the forced exit waited for the agent's grace period");
+    });
   });
 
   it('logs structured JSON lines on stderr', async () => {
