@@ -26,6 +26,7 @@ import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
 import { errorMessageOf, statusDetails } from './unary';
 import { messageOf } from '../contract/errors';
+import { Undecodable } from './lenientDecoding';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
 
@@ -52,33 +53,6 @@ const CLOSE_STATUS: Record<string, grpc.status> = {
   invalid_agent: grpc.status.INVALID_ARGUMENT,
   invalid_topic: grpc.status.INVALID_ARGUMENT,
 };
-/** A ClientEvent that did not decode (see withLenientEventStream). */
-interface Undecodable {
-  msg?: undefined;
-  undecodable: string;
-}
-
-/**
- * The Bridge service with EventStream's messages decoded here, leniently. On a message that does
- * not decode, grpc-js (1.14) ends the stream with INTERNAL without telling the handler; a write the
- * handler makes after that keeps the status from ever reaching the client, whose call then hangs
- * (found by test/stress/fuzz). A message that does not decode reaches onMessage instead, and is
- * answered with an error as an empty one is; the stream goes on, since its framing is intact.
- */
-export function withLenientEventStream<S extends grpc.ServiceDefinition>(service: S): S {
-  const method = service['EventStream'];
-  if (!method) return service;
-  const decode = method.requestDeserialize;
-  const lenient = (bytes: Buffer): unknown => {
-    try {
-      return decode(bytes);
-    } catch (err) {
-      return { undecodable: messageOf(err) } satisfies Undecodable;
-    }
-  };
-  return { ...service, EventStream: { ...method, requestDeserialize: lenient } };
-}
-
 /** Room left for the envelope of a message beside the events it carries. */
 const MESSAGE_OVERHEAD = 1024;
 
@@ -183,9 +157,8 @@ class AgentStream implements AgentConnection {
 
   private onMessage(msg: ClientEvent__Output): void {
     if (this.closed) return;
-    const undecodable = (msg as Partial<Undecodable>).undecodable;
-    if (undecodable !== undefined) {
-      const what = `a message that does not decode as a ClientEvent (${undecodable})`;
+    if ((msg as unknown) instanceof Undecodable) {
+      const what = (msg as unknown as Undecodable).describe('a message that');
       if (!this.agentId)
         return this.close('protocol', `${what}; the first message on EventStream must be Ack{message_id = <agent id>}`);
       void this.send({ err: { code: 'invalid_message', message: what } });

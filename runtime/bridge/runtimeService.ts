@@ -18,6 +18,7 @@ import { resolveFeedOptions, skipWhileBlocked, type Feed, type ResolvedFeedOptio
 import { readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
 import { holderOf, type Access } from './identity';
+import { Undecodable } from './lenientDecoding';
 import { agentIdFrom, errorMessageOf, invalidArgument, StatusError, statusDetails, unary } from './unary';
 import { messageOf } from '../contract/errors';
 
@@ -231,6 +232,8 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       let options: ResolvedFeedOptions;
       try {
         ownerOnly(call, 'Feed');
+        const request: unknown = call.request;
+        if (request instanceof Undecodable) throw invalidArgument(request.describe());
         options = resolveFeedOptions(
           {
             maxEvents: call.request.maxEventsPerUpdate,

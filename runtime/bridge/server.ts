@@ -11,9 +11,9 @@ import type { Feed } from '../feed';
 import type { ToolRegistry } from '../tools';
 import { credentialInterceptor } from './auth';
 import { endHalfOpenCalls } from './halfOpen';
+import { withLenientDecoding } from './lenientDecoding';
 import { Access, type Credentials } from './identity';
 import { bridgeService } from './bridgeService';
-import { withLenientEventStream } from './eventStream';
 import { Memory } from '../memory';
 import { memoryService } from './memoryService';
 import { runtimeService, type RuntimeServiceDeps } from './runtimeService';
@@ -105,13 +105,16 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   });
   const pkg = loadLoomPackage();
   server.addService(
-    withLenientEventStream(pkg.Bridge.service),
+    withLenientDecoding(pkg.Bridge.service),
     bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),
   );
-  server.addService(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
-  server.addService(pkg.Store.service, storeService(opts.store, access, log));
-  server.addService(pkg.Runtime.service, runtimeService({ ...opts, access }));
-  server.addService(pkg.MemoryService.service, memoryService(new Memory(opts.store), access, log));
+  server.addService(
+    withLenientDecoding(pkg.Tools.service),
+    toolsService(opts.tools, access, log, settings.maxMessageBytes),
+  );
+  server.addService(withLenientDecoding(pkg.Store.service), storeService(opts.store, access, log));
+  server.addService(withLenientDecoding(pkg.Runtime.service), runtimeService({ ...opts, access }));
+  server.addService(withLenientDecoding(pkg.MemoryService.service), memoryService(new Memory(opts.store), access, log));
 
   // The config already allows only loopback; checked again here because this is the door.
   if (!LOOPBACK.has(settings.host))

@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log';
 import { LoomError, messageOf } from '../contract/errors';
+import { Undecodable } from './lenientDecoding';
 
 export class StatusError extends LoomError {
   constructor(
@@ -66,7 +67,11 @@ export function unary<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request, call))
+      .then(() => {
+        const request: unknown = call.request;
+        if (request instanceof Undecodable) throw invalidArgument(`${request.describe()}; nothing was done`);
+        return fn(call.request, call);
+      })
       .then(
         (res) => callback(null, res),
         (err: unknown) => {

@@ -22,6 +22,22 @@ const KILL_RUNS = SHORT ? 5 : 100;
 const LOOP_MS = SHORT ? 30_000 : 5 * 60_000;
 const EPIPE_RUNS = SHORT ? 1 : 5;
 
+/**
+ * What the store holds of runs 1..runs, read a run at a time: in one answer, a hundred runs' writes
+ * pass the bridge's 4 MiB message cap (RESOURCE_EXHAUSTED) on a machine fast enough.
+ */
+async function storeContents(c: Clients, runs: number): Promise<{ state: Map<string, string>; items: Set<string> }> {
+  const state = new Map<string, string>();
+  const items = new Set<string>();
+  for (let run = 1; run <= runs; run++) {
+    const listed = await call(c.store, 'ListState', { agentId: 'crash', prefix: `r${run}-`, limit: 0 });
+    for (const e of listed.entries) state.set(e.key, e.value.toString('utf8'));
+    const found = await call(c.store, 'QueryContext', { sessionId: `crash-r${run}`, limit: 1_000_000 });
+    for (const i of found.items) items.add(i.id);
+  }
+  return { state, items };
+}
+
 describe('stress: crash', function () {
   this.timeout(SHORT ? 300_000 : 3600_000);
   const runtimes: StressRuntime[] = [];
@@ -46,11 +62,8 @@ describe('stress: crash', function () {
       const c = connect(d.address, { token: d.token });
 
       // Every write acknowledged so far, all runs: present, with its value.
-      const state = await call(c.store, 'ListState', { agentId: 'crash', prefix: '', limit: 0 });
-      const have = new Map(state.entries.map((e) => [e.key, e.value.toString('utf8')]));
+      const { state: have, items: ids } = await storeContents(c, run - 1);
       for (const [k, v] of acked) assert.equal(have.get(k), v, `run ${run}: acknowledged state "${k}" lost or changed`);
-      const items = await call(c.store, 'QueryContext', { sessionId: 'crash', limit: 1_000_000 });
-      const ids = new Set(items.items.map((i) => i.id));
       for (const id of ackedItems) assert.ok(ids.has(id), `run ${run}: acknowledged context item ${id} lost`);
 
       // The batched subscriber: registered to receive delivery_batch messages.
@@ -88,7 +101,14 @@ describe('stress: crash', function () {
                 acked.set(key, value);
               } else {
                 await call(c.store, 'SaveContext', {
-                  item: { id: key, sessionId: 'crash', type: 'note', content: value, metadata: {}, timestampMs: 0 },
+                  item: {
+                    id: key,
+                    sessionId: `crash-r${run}`,
+                    type: 'note',
+                    content: value,
+                    metadata: {},
+                    timestampMs: 0,
+                  },
                 });
                 ackedItems.add(key);
               }
@@ -149,12 +169,8 @@ describe('stress: crash', function () {
     const d = await rt.ready();
     const c = connect(d.address, { token: d.token });
     closers.push(() => c.close());
-    const state = await call(c.store, 'ListState', { agentId: 'crash', prefix: '', limit: 0 });
-    const have = new Map(state.entries.map((e) => [e.key, e.value.toString('utf8')]));
+    const { state: have, items } = await storeContents(c, KILL_RUNS);
     const lost = [...acked].filter(([k, v]) => have.get(k) !== v).length;
-    const items = new Set(
-      (await call(c.store, 'QueryContext', { sessionId: 'crash', limit: 1_000_000 })).items.map((i) => i.id),
-    );
     const lostItems = [...ackedItems].filter((id) => !items.has(id)).length;
     await rt.stop();
     summary('crash', {

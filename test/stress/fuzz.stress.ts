@@ -2,9 +2,11 @@
 // every service of the real runtime, over real gRPC and raw HTTP/2: protobuf with random fields,
 // wrong wire types, unknown oneof members, cut-short and mangled bytes, huge and deeply nested
 // JSON where JSON goes, truncated and oversized frames, bad credentials, garbage on the socket.
-// Every answer must be a gRPC status with a message (or an error on the stream), never a hang;
-// the runtime must stay up with bounded memory, and a well-behaved Python agent beside it must keep
-// going (its rate with and without the fuzzer is printed, not asserted: they share two cores).
+// Every answer must be a gRPC status with a message (or an error on the stream), never a hang, and
+// never INTERNAL, which says the runtime failed (grpc-js's own answer to bytes that do not decode,
+// until the runtime decoded requests itself); the runtime must stay up with bounded memory, and a
+// well-behaved Python agent beside it must keep going (its rate with and without the fuzzer is
+// printed, not asserted: it shares the runtime's one event loop with the fuzzer).
 //
 // Stalls are reported, not only unanswered calls: a "silence" is a stretch with no answer of any
 // kind to the fuzzer; each one over 5 s is printed with the cases then in flight and the ones
@@ -98,6 +100,8 @@ function record(t: Tally, what: string, err: { code?: number; details?: string }
   if (err.code === grpc.status.DEADLINE_EXCEEDED) onHang?.();
   if (err.code === grpc.status.DEADLINE_EXCEEDED) problem(t, `${what}: no answer within ${CALL_DEADLINE_MS} ms`);
   else if (!err.details?.trim()) problem(t, `${what}: ${name} without a message`);
+  else if (err.code === grpc.status.INTERNAL)
+    problem(t, `${what}: INTERNAL (${err.details}), a failure of the runtime's own`);
 }
 
 describe('stress: fuzz', function () {
