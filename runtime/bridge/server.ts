@@ -12,6 +12,7 @@ import type { ToolRegistry } from '../tools';
 import { credentialInterceptor } from './auth';
 import { endHalfOpenCalls } from './halfOpen';
 import { withLenientDecoding } from './lenientDecoding';
+import { capUnaryAnswers } from './answerCap';
 import { Access, type Credentials } from './identity';
 import { bridgeService } from './bridgeService';
 import { Memory } from '../memory';
@@ -104,17 +105,17 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     stateGrants: (id) => (Object.hasOwn(opts.agents, id) ? opts.agents[id]!.stateAccess : []),
   });
   const pkg = loadLoomPackage();
-  server.addService(
-    withLenientDecoding(pkg.Bridge.service),
+  // Every service's requests decoded leniently and its unary answers held to max_message_bytes.
+  const serve = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
+    server.addService(...capUnaryAnswers(withLenientDecoding(definition), handlers, settings.maxMessageBytes));
+  serve(
+    pkg.Bridge.service,
     bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),
   );
-  server.addService(
-    withLenientDecoding(pkg.Tools.service),
-    toolsService(opts.tools, access, log, settings.maxMessageBytes),
-  );
-  server.addService(withLenientDecoding(pkg.Store.service), storeService(opts.store, access, log));
-  server.addService(withLenientDecoding(pkg.Runtime.service), runtimeService({ ...opts, access }));
-  server.addService(withLenientDecoding(pkg.MemoryService.service), memoryService(new Memory(opts.store), access, log));
+  serve(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
+  serve(pkg.Store.service, storeService(opts.store, access, log));
+  serve(pkg.Runtime.service, runtimeService({ ...opts, access }));
+  serve(pkg.MemoryService.service, memoryService(new Memory(opts.store), access, log));
 
   // The config already allows only loopback; checked again here because this is the door.
   if (!LOOPBACK.has(settings.host))

@@ -1,6 +1,8 @@
 // Bad bytes and oversized messages get a gRPC error for that call; the runtime keeps serving.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { authMetadata, call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
@@ -111,6 +113,42 @@ describe('malformed and oversized messages', function () {
     const big = { topic: 'big.topic', event: { ...event('big', {}), payload: Buffer.alloc(MAX * 2, 0x61) } };
     const err = await new Promise<grpc.ServiceError | null>((resolve) => c.runtime.Publish(big, (e) => resolve(e)));
     assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED, err?.message);
+    await stillServing();
+  });
+
+  // grpc-js alone refuses to send such an answer with "Sent message larger than max (N vs. M)",
+  // which names neither the setting nor that the work was done.
+  it('refuses an answer over max_message_bytes with RESOURCE_EXHAUSTED naming the setting and saying the call ran', async () => {
+    writeFileSync(join(rt.workspace, 'big-answer.txt'), 'z'.repeat(MAX * 2));
+    const tooBig = (method: string) =>
+      new RegExp(
+        `^the answer to /loom\\.v1\\.${method} is \\d+ bytes, more than one message may carry \\(bridge\\.max_message_bytes = ${MAX}\\); the call itself ran`,
+      );
+    const read = { id: 'big', name: 'fs:read', arguments: JSON.stringify({ path: 'big-answer.txt' }) };
+    const err = await call(c.tools, 'CallTool', read).then(
+      () => undefined,
+      (e: grpc.ServiceError) => e,
+    );
+    assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED, err?.message);
+    assert.match(err!.details, tooBig('Tools/CallTool'));
+    // Asking for less is answered.
+    const part = await call(c.tools, 'CallTool', {
+      ...read,
+      arguments: JSON.stringify({ path: 'big-answer.txt', max_bytes: 100 }),
+    });
+    assert.equal(part.status, 'TOOL_OK', part.error?.message);
+
+    for (let i = 0; i < 3; i++)
+      await call(c.store, 'SaveContext', {
+        item: { sessionId: 'big-answer', type: 'note', content: 'q'.repeat(MAX / 2), metadata: {}, timestampMs: 0 },
+      });
+    const q = await call(c.store, 'QueryContext', { sessionId: 'big-answer' }).then(
+      () => undefined,
+      (e: grpc.ServiceError) => e,
+    );
+    assert.equal(q?.code, grpc.status.RESOURCE_EXHAUSTED, q?.message);
+    assert.match(q!.details, tooBig('Store/QueryContext'));
+    assert.equal((await call(c.store, 'QueryContext', { sessionId: 'big-answer', limit: 1 })).items.length, 1);
     await stillServing();
   });
 
