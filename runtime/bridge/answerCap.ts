@@ -6,12 +6,14 @@
 // nothing is encoded twice), one that does not is refused with a status that says what to do.
 import * as grpc from '@grpc/grpc-js';
 import { messageOf } from '../contract/errors';
+import type { Logger } from '../log';
 import { statusDetails } from './unary';
 
 export function capUnaryAnswers<S extends grpc.ServiceDefinition, H extends grpc.UntypedServiceImplementation>(
   definition: S,
   handlers: H,
   maxBytes: number,
+  log: Logger,
 ): [S, H] {
   const capped: grpc.UntypedServiceImplementation = { ...handlers };
   const methods = Object.entries(definition).map(([name, method]) => {
@@ -26,12 +28,18 @@ export function capUnaryAnswers<S extends grpc.ServiceDefinition, H extends grpc
           bytes = encode(value);
         } catch (e) {
           // A handler's answer that does not fit its type: the runtime's defect, answered as grpc-js would.
+          log.error(`${method.path}: cannot encode the answer`, { error: messageOf(e) });
           return callback({
             code: grpc.status.INTERNAL,
             details: statusDetails(`cannot encode the answer: ${messageOf(e)}`),
           });
         }
         if (bytes.length <= maxBytes) return callback(null, bytes, trailer, flags);
+        log.warn('answer over bridge.max_message_bytes refused', {
+          method: method.path,
+          bytes: bytes.length,
+          maxBytes,
+        });
         callback({
           code: grpc.status.RESOURCE_EXHAUSTED,
           details: statusDetails(

@@ -107,7 +107,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   const pkg = loadLoomPackage();
   // Every service's requests decoded leniently and its unary answers held to max_message_bytes.
   const serve = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
-    server.addService(...capUnaryAnswers(withLenientDecoding(definition), handlers, settings.maxMessageBytes));
+    server.addService(...capUnaryAnswers(withLenientDecoding(definition), handlers, settings.maxMessageBytes, log));
   serve(
     pkg.Bridge.service,
     bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),

@@ -131,6 +131,8 @@ time.sleep(1000)
         rt.proc.kill('SIGTERM');
         await rt.exited;
         assert.equal(rt.exitCode, 0, `exit ${rt.exitCode ?? rt.exitSignal}\n${rt.stderrText.join('\n')}`);
+        // Its last line: stderr may still be unread when the exit is seen.
+        await rt.waitForLog('the clean stop to finish', (l) => l.msg === 'runtime stopped');
         assert.ok(!rt.logs.some((l) => l.msg.startsWith('second signal')), 'SIGTERM was taken for a second signal');
         assert.equal(existsSync(rt.discoveryFile), false, 'a clean stop removes the discovery file');
         assert.equal(processAlive(agent), false, 'the clean stop ended the agent (SIGKILL after its grace)');
@@ -148,7 +150,7 @@ time.sleep(1000)
       rt.proc.kill('SIGTERM');
       await rt.exited;
       assert.equal(rt.exitCode, 1, `exit ${rt.exitCode ?? rt.exitSignal}\n${rt.stderrText.join('\n')}`);
-      assert.ok(rt.logs.some((l) => l.msg.startsWith('second signal')));
+      await rt.waitForLog('the forced exit to be logged', (l) => l.msg.startsWith('second signal'));
       assert.ok(Date.now() - sent < 4000, "the forced exit waited for the agent's grace period");
     });
   });
