@@ -65,7 +65,7 @@ describe('runtime CLI (node dist/runtime.js)', function () {
     await rt.stop('SIGTERM');
     assert.equal(rt.exitCode, 0, rt.stderrText.join('\n'));
     assert.equal(existsSync(rt.discoveryFile), false);
-    assert.ok(rt.logs.some((l) => l.msg === 'runtime stopped'));
+    await rt.waitForLog('its last line (stderr may still be unread at the exit)', (l) => l.msg === 'runtime stopped');
   });
 
   it('leaves a discovery file alone on exit when another runtime has replaced it', async () => {
