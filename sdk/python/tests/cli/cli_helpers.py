@@ -33,6 +33,12 @@ def loom(*args: str, cwd: Path | None = None, timeout: float = 120, input: str |
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 
+_CTRL_C_THEN_CLI = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('loom.cli', run_name='__main__', alter_sys=True)"
+)
+
+
 class Background:
     """`loom ARGS` left running (run, dev, up --foreground), output collected in a file."""
 
@@ -41,10 +47,11 @@ class Background:
         with open(self.out, "wb") as f:
             # interrupt() is the terminal's Ctrl+C, which a command run from a terminal takes by
             # default; a suite started as a background job (`pytest &` in a script) has SIGINT
-            # ignored, and a child inherits that.
-            self.proc = subprocess.Popen([sys.executable, "-m", "loom.cli", *args], cwd=cwd, env=env or cli_env(),
-                                         stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            # ignored, and a child inherits that. The child restores it itself: a preexec_fn would
+            # run gRPC's fork handlers in a child of this process, which has used gRPC, and those
+            # abort (epoll_wait: Bad file descriptor) when another thread is inside gRPC.
+            self.proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_THEN_CLI, *args], cwd=cwd, env=env or cli_env(),
+                                         stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
 
     def text(self) -> str:
         return self.out.read_text(errors="replace")
