@@ -7,8 +7,10 @@ Measured in one run, with the same Python grpcio asyncio client library on both 
   baseline -- test/bench/bridge.bench.echo.mjs, a grpc-js loom.v1.Bridge with no Loom logic:
               one bidirectional stream echoing each Publish as a Delivery, and a unary call.
   loom     -- `node dist/runtime.js`: publisher agent -> runtime bus -> subscriber agent
-              (both agents in this process, as the echo client is), and ctx.tool("fs:read").
-The unary and fs:read calls run in alternating rounds (--rounds), so both meet the same load
+              (both agents in this process, as the echo client is), and ctx.tool("fs:read");
+              fs:read also through a bare generated stub (no SDK), which splits its cost
+              between the runtime and the SDK.
+The unary and fs:read calls run in alternating rounds (--rounds), so all meet the same load
 from whatever else runs on the machine; their figures pool every round.
 Printed as figures and loom/baseline ratios. Not a test: nothing here passes or fails.
 """
@@ -193,25 +195,52 @@ async def loom_tool_round(agent: Agent, calls: int, samples: list[float]) -> Non
         samples.append(time.perf_counter() - t0)
 
 
-async def unary_vs_tool(address: str, rt: RuntimeProcess, calls: int, rounds: int) -> tuple[dict, dict]:
-    """`calls` of each side in `rounds` alternating rounds, after WARMUP of each."""
+class StubToolCall:
+    """fs:read through a bare generated stub with the runtime's token, no SDK: splits the fs:read
+    figure into what the runtime costs and what the SDK's ctx.tool adds on the client."""
+
+    def __init__(self, rt: RuntimeProcess) -> None:
+        self.channel = grpc.aio.insecure_channel(rt.address)
+        self.stub = loom_pb2_grpc.BridgeStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {rt.token}"), ("x-loom-agent-id", "bench-stub"))
+        self.args = json.dumps({"path": "bench.txt"})
+
+    async def round(self, calls: int, samples: list[float]) -> None:
+        for i in range(calls):
+            t0 = time.perf_counter()
+            res = await self.stub.ForwardToolCall(
+                loom_pb2.ToolCall(id=str(i), name="fs:read", arguments=self.args, timeout_ms=30000),
+                metadata=self.metadata,
+            )
+            json.loads(res.output)
+            samples.append(time.perf_counter() - t0)
+
+
+async def unary_vs_tool(address: str, rt: RuntimeProcess, calls: int, rounds: int) -> tuple[dict, dict, dict]:
+    """`calls` of each side (bare unary, ctx.tool, bare stub to the runtime) in `rounds`
+    alternating rounds, after WARMUP of each."""
     base = BaselineUnary(address)
+    stub = StubToolCall(rt)
     agent = Agent("bench-tool", [], address=rt.address, token=rt.token)
     await agent.start()
     try:
         await base.round(WARMUP, [])
         await loom_tool_round(agent, WARMUP, [])
+        await stub.round(WARMUP, [])
         b: list[float] = []
         t: list[float] = []
+        r: list[float] = []
         per_round = max(1, calls // rounds)
         for _ in range(rounds):
             await base.round(per_round, b)
             await loom_tool_round(agent, per_round, t)
+            await stub.round(per_round, r)
         figures = lambda s: {"rate": len(s) / sum(s), "latency": summary(s)}  # noqa: E731
-        return figures(b), figures(t)
+        return figures(b), figures(t), figures(r)
     finally:
         await agent.stop()
         await base.channel.close()
+        await stub.channel.close()
 
 
 # ---------- report ----------
@@ -238,7 +267,7 @@ async def main() -> None:
         try:
             l_rt = await loom_stream(rt, opts.events, opts.roundtrips, "realtime")
             l_batched = await loom_stream(rt, opts.events, opts.roundtrips, "batched")
-            b_unary, l_tool = await unary_vs_tool(echo.address, rt, opts.calls, opts.rounds)
+            b_unary, l_tool, l_stub = await unary_vs_tool(echo.address, rt, opts.calls, opts.rounds)
         finally:
             rt.stop()
 
@@ -258,6 +287,9 @@ async def main() -> None:
     print(row(f"unary ({fs_read_answer_bytes()} B answer) vs fs:read", "", "", ""))
     print(row("unary vs fs:read calls/s", f"{b_unary['rate']:.0f}", f"{l_tool['rate']:.0f}", f"{l_tool['rate'] / b_unary['rate']:.2f}"))
     print(row("unary vs fs:read p50 / p99 ms", lat(b_unary), lat(l_tool), f"{l_tool['latency'][0] / b_unary['latency'][0]:.2f}"))
+    print(row("  fs:read by a bare stub, no SDK", "", "", ""))
+    print(row("  unary vs stub calls/s", f"{b_unary['rate']:.0f}", f"{l_stub['rate']:.0f}", f"{l_stub['rate'] / b_unary['rate']:.2f}"))
+    print(row("  unary vs stub p50 / p99 ms", lat(b_unary), lat(l_stub), f"{l_stub['latency'][0] / b_unary['latency'][0]:.2f}"))
     print("(event round trip: publisher -> subscriber in Loom, write -> echoed read in the baseline; "
           "ratios of latency are loom p50 / raw p50)")
 

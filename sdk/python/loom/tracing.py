@@ -58,12 +58,23 @@ def inject(carrier: MutableMapping[str, str]) -> None:
         carrier[TRACEPARENT] = tp
 
 
-@contextlib.contextmanager
+# What span() gives when there is nothing to continue and nothing records: every tool call and
+# handled event passes here, and a generator-based context manager costs several microseconds.
+_NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
 def span(
     name: str, parent: Mapping[str, str] | None = None, kind: str = "internal", **attributes: Any
-) -> Iterator[Any]:
+) -> contextlib.AbstractContextManager[Any]:
     """Runs the block as a span continuing `parent`'s traceparent (if any); yields the span or None."""
     tp = incoming_traceparent(parent) if parent else None
+    if tp is None and not _tracing_active():
+        return _NO_SPAN
+    return _span(name, tp, kind, attributes)
+
+
+@contextlib.contextmanager
+def _span(name: str, tp: str | None, kind: str, attributes: dict[str, Any]) -> Iterator[Any]:
     token = _incoming.set(tp) if tp else None
     try:
         if not _tracing_active():

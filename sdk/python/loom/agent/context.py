@@ -6,8 +6,8 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 _UNSET: Any = object()
 _nothing = contextlib.nullcontext
+# Tool arguments as JSON; anything else JSON lacks (a Path, a datetime) as its str(). One encoder
+# for every call: json.dumps builds a new one each time it is given `default`.
+_encode_arguments = json.JSONEncoder(default=str).encode
 
 #: The event whose handler is running, so what it emits continues its thread, hop count and trace.
 handling: contextvars.ContextVar[Event | None] = contextvars.ContextVar("loom_handling", default=None)
@@ -361,7 +364,7 @@ class Context:
         arguments = payload if raw else args
         if arguments is None:
             arguments = {} if not raw else ""
-        encoded = arguments if isinstance(arguments, str) else json.dumps(arguments, default=str)
+        encoded = arguments if isinstance(arguments, str) else _encode_arguments(arguments)
         names = call_names(name)
         for i, wire_name in enumerate(names):
             res = await self._call_tool(wire_name, encoded, timeout_ms, headers)
@@ -376,7 +379,7 @@ class Context:
         raise tool_error(status, res.error.code or status, res.error.message or status, names[0], res.error.details)
 
     async def _call_tool(self, name: str, encoded: str, timeout_ms: int, headers: dict[str, str] | None) -> Any:
-        call_id = str(uuid.uuid4())
+        call_id = os.urandom(16).hex()
         call_headers = {"loom.caller": self.agent_id, **(headers or {})}
         with tracing.span("loom.tool.call", kind="client", tool_name=name, agent_id=self.agent_id) as span:
             tracing.inject(call_headers)
