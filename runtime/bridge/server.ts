@@ -113,7 +113,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),
   );
   serve(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
-  serve(pkg.Store.service, storeService(opts.store, access, log));
+  serve(pkg.Store.service, storeService(opts.store, access, log, settings.maxMessageBytes));
   serve(pkg.Runtime.service, runtimeService({ ...opts, access }));
   serve(pkg.MemoryService.service, memoryService(new Memory(opts.store), access, log));
 

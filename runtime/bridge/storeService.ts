@@ -1,9 +1,10 @@
 // loom.v1.Store: context items and per-agent key-value state in the runtime's store.
 import type { Logger } from '../log';
 import type { StoreHandlers } from '../proto/gen/loom/v1/Store';
-import type { ContextItem, Store } from '../store';
+import { isItemTail, type ContextItem, type Store } from '../store';
 import type { Access } from './identity';
 import type * as grpc from '@grpc/grpc-js';
+import { decodePageToken, encodePageToken, PAGE_OVERHEAD_BYTES } from './pageToken';
 import { codedUnary as unary, invalidArgument } from './unary';
 
 function required(value: string, field: string): string {
@@ -15,7 +16,10 @@ function itemToWire(item: ContextItem) {
   return { ...item };
 }
 
-export function storeService(store: Store, access: Access, log: Logger): StoreHandlers {
+/** QueryContext's page tokens name the key tail ("<ts>!<seq>!<id>") of the last entry scanned. */
+const TOKEN_KIND = 'qc1';
+
+export function storeService(store: Store, access: Access, log: Logger, maxMessageBytes: number): StoreHandlers {
   /** An agent's credential reaches its own state (and what [agents.<id>] state_access grants). */
   const owner = (agentId: string, call: { metadata: grpc.Metadata }) =>
     access.stateOwner(access.identify(call.metadata), agentId);
@@ -34,7 +38,7 @@ export function storeService(store: Store, access: Access, log: Logger): StoreHa
       return { item: itemToWire(saved) };
     }),
     QueryContext: unary(log, 'QueryContext', async (req) => {
-      const items = await store.queryContext({
+      const page = await store.queryContextPage({
         sessionId: req.sessionId || undefined,
         type: req.type || undefined,
         sinceMs: Number(req.sinceMs) || undefined,
@@ -42,8 +46,14 @@ export function storeService(store: Store, access: Access, log: Logger): StoreHa
         text: req.text || undefined,
         limit: req.limit > 0 ? req.limit : undefined,
         newestFirst: req.newestFirst,
+        after: req.pageToken ? decodePageToken(TOKEN_KIND, req.pageToken, 'QueryContext', isItemTail) : undefined,
+        // An item's JSON in the store is longer than its message (field names, quotes).
+        maxBytes: Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES),
       });
-      return { items: items.map(itemToWire) };
+      return {
+        items: page.items.map(itemToWire),
+        nextPageToken: page.next === undefined ? '' : encodePageToken(TOKEN_KIND, page.next),
+      };
     }),
     GetState: unary(log, 'GetState', async (req, call) => {
       const value = await store.getState(owner(req.agentId, call), required(req.key, 'key'));

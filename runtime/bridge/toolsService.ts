@@ -8,6 +8,7 @@ import type { ToolDescriptor } from '../proto/gen/loom/v1/ToolDescriptor';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
 import { toolResultFromOutcome, type ToolRegistry } from '../tools';
 import { toolToWire } from './convert';
+import { decodePageToken, encodePageToken, PAGE_OVERHEAD_BYTES } from './pageToken';
 import { dialectOf, inReferenceDialect } from './dialect';
 import type { Access } from './identity';
 import { agentIdFrom, invalidArgument, StatusError, unary } from './unary';
@@ -69,9 +70,8 @@ async function runToolCall(
 
 export const DEFAULT_TOOLS_PAGE_SIZE = 1000;
 export const MAX_TOOLS_PAGE_SIZE = 10_000;
-/** Room in a ListTools response for everything beside the descriptors (the token, field tags). */
-const PAGE_OVERHEAD_BYTES = 1024;
-const TOKEN_PREFIX = 'v1:';
+/** ListTools' page tokens name the last tool listed (v1, as before the tokens were shared with QueryContext). */
+const TOKEN_KIND = 'v1';
 
 const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
 
@@ -80,25 +80,6 @@ function descriptorBytes(d: ToolDescriptor): number {
   let bytes = 32 + utf8(d.name ?? '') + utf8(d.description ?? '') + utf8(d.parametersSchema ?? '');
   for (const k in d.metadata ?? {}) bytes += 16 + utf8(k) + utf8(d.metadata![k]);
   return bytes;
-}
-
-/** The page token names the last tool listed: the next page starts after it, whatever was added or removed meanwhile. */
-function encodeToken(lastName: string): string {
-  return Buffer.from(TOKEN_PREFIX + lastName, 'utf8').toString('base64url');
-}
-
-function decodeToken(token: string): string {
-  const text = Buffer.from(token, 'base64url').toString('utf8');
-  if (
-    !text.startsWith(TOKEN_PREFIX) ||
-    text.length === TOKEN_PREFIX.length ||
-    Buffer.from(text, 'utf8').toString('base64url') !== token
-  ) {
-    throw invalidArgument(
-      'ListTools: page_token is not one ListTools gave; pass next_page_token from the previous page unchanged (empty for the first page)',
-    );
-  }
-  return text.slice(TOKEN_PREFIX.length);
 }
 
 /**
@@ -117,7 +98,8 @@ export function listToolsPage(
     );
   }
   const pageSize = asked || DEFAULT_TOOLS_PAGE_SIZE;
-  const after = req.pageToken ? decodeToken(req.pageToken) : undefined;
+  // The next page starts after the last tool named, whatever was added or removed meanwhile.
+  const after = req.pageToken ? decodePageToken(TOKEN_KIND, req.pageToken, 'ListTools') : undefined;
   const names = tools.list(req.prefix || undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const budget = Math.max(0, maxMessageBytes - PAGE_OVERHEAD_BYTES);
   const page: ToolDescriptor[] = [];
@@ -131,7 +113,10 @@ export function listToolsPage(
     page.push(wire);
     bytes += size;
   }
-  return { tools: page, nextPageToken: i < names.length ? encodeToken(page[page.length - 1].name!) : '' };
+  return {
+    tools: page,
+    nextPageToken: i < names.length ? encodePageToken(TOKEN_KIND, page[page.length - 1].name!) : '',
+  };
 }
 
 export function toolsService(tools: ToolRegistry, access: Access, log: Logger, maxMessageBytes: number): ToolsHandlers {

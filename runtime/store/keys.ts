@@ -38,6 +38,11 @@ export function itemTail(timestampMs: number, seq: number, id: string): string {
   return [timeKey(timestampMs), (seq >>> 0).toString(16).padStart(8, '0'), escapeName(id)].join(SEP);
 }
 
+const ITEM_TAIL = /^[0-9a-f]{16}![0-9a-f]{8}![^!]*$/;
+
+/** Has the form of an itemTail: a page of a context query may start after it. */
+export const isItemTail = (text: string): boolean => ITEM_TAIL.test(text);
+
 /** Prefix of a session's primary keys, from the session as escaped in g!/gt! index values. */
 export const contextPrefixEscaped = (escapedSession: string) => `c${SEP}${escapedSession}${SEP}`;
 export const contextPrefix = (session: string) => contextPrefixEscaped(escapeName(session));

@@ -21,6 +21,7 @@ import {
   contextPrefixEscaped,
   escapeName,
   idKey,
+  isItemTail,
   itemTail,
   key,
   listPrefix,
@@ -31,7 +32,7 @@ import {
   timeKey,
   typePrefix,
 } from './keys';
-import type { ContextItem, ContextQuery, ListQuery, StateEntry, Store } from './types';
+import type { ContextItem, ContextPage, ContextPageQuery, ContextQuery, ListQuery, StateEntry, Store } from './types';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
@@ -146,6 +147,10 @@ class LevelStore implements Store {
   }
 
   async queryContext(query: ContextQuery): Promise<ContextItem[]> {
+    return (await this.queryContextPage(query)).items;
+  }
+
+  async queryContextPage(query: ContextPageQuery): Promise<ContextPage> {
     this.assertOpen();
     const q = validQuery(query);
     const { sessionId, type } = query;
@@ -159,22 +164,24 @@ class LevelStore implements Store {
           ? typePrefix(type)
           : allSessionsPrefix();
     const direct = sessionId !== undefined && type === undefined;
+    const prefixBytes = Buffer.byteLength(prefix);
     const primaryOf = (k: Buffer, v: Buffer): Buffer => {
-      const tail = k.subarray(Buffer.byteLength(prefix)).toString('utf8');
+      const tail = k.subarray(prefixBytes).toString('utf8');
       // ct! entries carry no value: their session is the query's; g!/gt! entries carry it.
       return key(
         (sessionId !== undefined ? contextPrefix(sessionId) : contextPrefixEscaped(v.toString('utf8'))) + tail,
       );
     };
 
-    const iterator = this.db.iterator({
-      gte: q.sinceMs !== undefined ? key(prefix + timeKey(q.sinceMs)) : key(prefix),
-      lt: q.untilMs !== undefined ? key(prefix + timeKey(q.untilMs)) : afterPrefix(prefix),
-      reverse: q.newestFirst,
-    });
+    const iterator = this.db.iterator(pageRange(prefix, q));
     const found: ContextItem[] = [];
+    let bytes = 0;
+    // The key of the last entry looked at: the next page starts after it, so the entries the
+    // text filter passed over are not scanned again.
+    let last: Buffer | undefined;
+    let more = false;
     try {
-      while (found.length < q.limit) {
+      scan: for (;;) {
         const entries = await iterator.nextv(
           q.text === undefined ? Math.min(SCAN_BATCH, q.limit - found.length) : SCAN_BATCH,
         );
@@ -182,18 +189,30 @@ class LevelStore implements Store {
         const values = direct
           ? entries.map(([, v]) => v)
           : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
-        for (const value of values) {
-          if (!value) continue;
-          const item = JSON.parse(value.toString('utf8')) as ContextItem;
-          if (q.text !== undefined && !item.content.toLowerCase().includes(q.text)) continue;
-          found.push(item);
-          if (found.length === q.limit) break;
+        for (let i = 0; i < entries.length; i++) {
+          const value = values[i];
+          if (value) {
+            const item = JSON.parse(value.toString('utf8')) as ContextItem;
+            if (q.text === undefined || item.content.toLowerCase().includes(q.text)) {
+              if (q.maxBytes !== undefined && found.length > 0 && bytes + value.length > q.maxBytes) {
+                more = true;
+                break scan;
+              }
+              found.push(item);
+              bytes += value.length;
+            }
+          }
+          last = entries[i][0];
+          if (found.length === q.limit) {
+            more = i + 1 < entries.length || (await iterator.nextv(1)).length > 0;
+            break scan;
+          }
         }
       }
     } finally {
       await iterator.close();
     }
-    return found;
+    return more && last ? { items: found, next: last.subarray(prefixBytes).toString('utf8') } : { items: found };
   }
 
   async getState(agentId: string, stateKey: string): Promise<Buffer | undefined> {
@@ -370,13 +389,30 @@ function validItem(input: Partial<ContextItem> & { sessionId: string; type: stri
   };
 }
 
-function validQuery(q: ContextQuery): {
+interface ValidQuery {
   sinceMs?: number;
   untilMs?: number;
   text?: string;
   limit: number;
   newestFirst: boolean;
-} {
+  after?: string;
+  maxBytes?: number;
+}
+
+/** The key range of one page: the query's time bounds, narrowed to after the previous page's last key. */
+function pageRange(prefix: string, q: ValidQuery) {
+  let lower = q.sinceMs !== undefined ? key(prefix + timeKey(q.sinceMs)) : key(prefix);
+  let upper = q.untilMs !== undefined ? key(prefix + timeKey(q.untilMs)) : afterPrefix(prefix);
+  let lowerOpen = false;
+  if (q.after !== undefined) {
+    const after = key(prefix + q.after);
+    if (!q.newestFirst && Buffer.compare(after, lower) >= 0) [lower, lowerOpen] = [after, true];
+    if (q.newestFirst && Buffer.compare(after, upper) < 0) upper = after;
+  }
+  return { ...(lowerOpen ? { gt: lower } : { gte: lower }), lt: upper, reverse: q.newestFirst };
+}
+
+function validQuery(q: ContextPageQuery): ValidQuery {
   if (q.sessionId !== undefined) validName('sessionId', q.sessionId);
   if (q.type !== undefined) validName('type', q.type);
   const limit = q.limit ?? DEFAULT_LIMIT;
@@ -389,5 +425,19 @@ function validQuery(q: ContextQuery): {
     text: q.text ? q.text.toLowerCase() : undefined,
     limit,
     newestFirst: q.newestFirst === true,
+    after: q.after === undefined ? undefined : validTail(q.after),
+    maxBytes: q.maxBytes === undefined ? undefined : validMaxBytes(q.maxBytes),
   };
+}
+
+function validTail(after: string): string {
+  if (typeof after !== 'string' || !isItemTail(after))
+    throw invalid(`after must be the next of a previous page (got ${JSON.stringify(after)})`);
+  return after;
+}
+
+function validMaxBytes(maxBytes: number): number {
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0)
+    throw invalid(`maxBytes must be a positive integer (got ${String(maxBytes)})`);
+  return maxBytes;
 }

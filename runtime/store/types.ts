@@ -23,6 +23,20 @@ export interface ContextQuery {
   newestFirst?: boolean;
 }
 
+/** A ContextQuery read a page at a time. */
+export interface ContextPageQuery extends ContextQuery {
+  /** `next` of the previous page of the same query: this page starts after it. */
+  after?: string;
+  /** Cut the page before its items' JSON passes this many bytes (at least one item per page). */
+  maxBytes?: number;
+}
+
+export interface ContextPage {
+  items: ContextItem[];
+  /** Where the scan stopped, when it stopped before the end of the query's range. */
+  next?: string;
+}
+
 export interface StateEntry {
   key: string;
   value: Buffer;
@@ -42,6 +56,8 @@ export interface Store {
   /** Fills id and timestampMs when absent; durable once the promise resolves. */
   saveContext(item: Partial<ContextItem> & { sessionId: string; type: string; content: string }): Promise<ContextItem>;
   queryContext(query: ContextQuery): Promise<ContextItem[]>;
+  /** queryContext a page at a time: follow `next` (as `after`) until it is absent. */
+  queryContextPage(query: ContextPageQuery): Promise<ContextPage>;
   getState(agentId: string, key: string): Promise<Buffer | undefined>;
   putState(agentId: string, key: string, value: Buffer): Promise<void>;
   deleteState(agentId: string, key: string): Promise<boolean>;

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authMetadata, call, connect, event, StreamClient, type Clients } from '../support/grpc';
+import { authMetadata, call, callFails, connect, event, queryAll, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const MAX = 64 * 1024;
@@ -145,17 +145,36 @@ describe('malformed and oversized messages', function () {
     });
     assert.equal(part.status, 'TOOL_OK', part.error?.message);
 
+    await stillServing();
+  });
+
+  // Before QueryContext was paged, these three items (1.5 messages' worth) were refused whole.
+  it('answers a QueryContext over max_message_bytes a page at a time, each page within a message', async () => {
     for (let i = 0; i < 3; i++)
       await call(c.store, 'SaveContext', {
-        item: { sessionId: 'big-answer', type: 'note', content: 'q'.repeat(MAX / 2), metadata: {}, timestampMs: 0 },
+        item: { sessionId: 'big-answer', type: 'note', content: `${i}`.repeat(MAX / 2), metadata: {}, timestampMs: 0 },
       });
-    const q = await call(c.store, 'QueryContext', { sessionId: 'big-answer' }).then(
-      () => undefined,
-      (e: grpc.ServiceError) => e,
+    const first = await call(c.store, 'QueryContext', { sessionId: 'big-answer' });
+    assert.equal(first.items.length, 1, 'the page is cut before the second item');
+    assert.notEqual(first.nextPageToken, '');
+    const all = await queryAll(c.store, { sessionId: 'big-answer' });
+    assert.deepEqual(
+      all.map((i) => i.content[0]),
+      ['0', '1', '2'],
     );
-    assert.equal(q?.code, grpc.status.RESOURCE_EXHAUSTED, q?.message);
-    assert.match(q!.details, tooBig('Store/QueryContext'));
-    assert.equal((await call(c.store, 'QueryContext', { sessionId: 'big-answer', limit: 1 })).items.length, 1);
+    const newest = await queryAll(c.store, { sessionId: 'big-answer', newestFirst: true, limit: 2 });
+    assert.deepEqual(
+      newest.map((i) => i.content[0]),
+      ['2', '1', '0'],
+      'limit is per page: followed to the end',
+    );
+
+    const tools = await call(c.tools, 'ListTools', { pageSize: 1 });
+    for (const pageToken of ['nonsense', tools.nextPageToken, Buffer.from('qc1:0!1!2').toString('base64url')]) {
+      const err = await callFails(c.store, 'QueryContext', { sessionId: 'big-answer', pageToken });
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT, pageToken);
+      assert.match(err.details, /^QueryContext: page_token is not one QueryContext gave/);
+    }
     await stillServing();
   });
 

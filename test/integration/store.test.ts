@@ -2,7 +2,7 @@
 // the runtime in the middle of writing.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { call, callFails, connect, type Clients } from '../support/grpc';
+import { call, callFails, connect, queryAll, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 describe('store service', function () {
@@ -104,8 +104,7 @@ describe('store service', function () {
     const present = new Map(state.entries.map((e) => [e.key, e.value.toString()]));
     const missing = acked.filter((k) => present.get(k) !== `v${k.slice(1)}`);
     assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged writes lost`);
-    const items = await call(c2.store, 'QueryContext', { sessionId: 'crash', limit: 100_000 });
-    const contents = new Set(items.items.map((i) => i.content));
+    const contents = new Set((await queryAll(c2.store, { sessionId: 'crash', limit: 100_000 })).map((i) => i.content));
     assert.deepEqual(
       ackedItems.filter((x) => !contents.has(x)),
       [],

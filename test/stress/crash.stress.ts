@@ -14,7 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, connect, StreamClient, type Clients } from '../support/grpc';
+import { call, connect, queryAll, StreamClient, type Clients } from '../support/grpc';
 import { eventually } from '../support/eventually';
 import { makeWorkspace, PYTHON, removeWorkspaces, SHORT, sleep, StressRuntime, summary } from './lib';
 
@@ -22,18 +22,14 @@ const KILL_RUNS = SHORT ? 5 : 100;
 const LOOP_MS = SHORT ? 30_000 : 5 * 60_000;
 const EPIPE_RUNS = SHORT ? 1 : 5;
 
-/**
- * What the store holds of runs 1..runs, read a run at a time: in one answer, a hundred runs' writes
- * pass the bridge's 4 MiB message cap (RESOURCE_EXHAUSTED) on a machine fast enough.
- */
+/** What the store holds of runs 1..runs, read a run at a time (QueryContext a page at a time). */
 async function storeContents(c: Clients, runs: number): Promise<{ state: Map<string, string>; items: Set<string> }> {
   const state = new Map<string, string>();
   const items = new Set<string>();
   for (let run = 1; run <= runs; run++) {
     const listed = await call(c.store, 'ListState', { agentId: 'crash', prefix: `r${run}-`, limit: 0 });
     for (const e of listed.entries) state.set(e.key, e.value.toString('utf8'));
-    const found = await call(c.store, 'QueryContext', { sessionId: `crash-r${run}`, limit: 1_000_000 });
-    for (const i of found.items) items.add(i.id);
+    for (const i of await queryAll(c.store, { sessionId: `crash-r${run}`, limit: 1_000_000 })) items.add(i.id);
   }
   return { state, items };
 }

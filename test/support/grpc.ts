@@ -7,9 +7,11 @@ import type {
   RuntimeClient,
   StoreClient,
   ToolsClient,
+  ContextItem__Output,
   ClientEvent,
   ServerEvent__Output,
 } from '../../runtime/proto/types';
+import type { QueryContextRequest } from '../../runtime/proto/gen/loom/v1/QueryContextRequest';
 
 export interface Clients {
   bridge: BridgeClient;
@@ -95,6 +97,21 @@ export async function callFails<C extends object, M extends keyof C>(
     return err as grpc.ServiceError;
   }
   throw new Error(`${String(method)} succeeded but was expected to fail`);
+}
+
+/** Every item a QueryContext matches, following its pages (each is cut to fit one message). */
+export async function queryAll(
+  store: StoreClient,
+  req: Omit<QueryContextRequest, 'pageToken'>,
+): Promise<ContextItem__Output[]> {
+  const items: ContextItem__Output[] = [];
+  let pageToken = '';
+  do {
+    const page = await call(store, 'QueryContext', { ...req, pageToken });
+    items.push(...page.items);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return items;
 }
 
 /** An EventStream with a queue of what the server sent, for awaiting specific messages. */

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { openStore, StoreError, type ContextItem, type Store } from '../../../runtime/store';
+import { openStore, StoreError, type ContextItem, type ContextPageQuery, type Store } from '../../../runtime/store';
 
 const REPO = path.resolve(__dirname, '../../..');
 const WRITER = path.join(__dirname, 'fixtures', 'store-writer.ts');
@@ -43,6 +43,16 @@ describe('store: classic-level', function () {
     return saved;
   }
   const idx = (items: ContextItem[]) => items.map((it) => Number(it.metadata.i));
+  /** 600 items of session "big", type "x": "needle <i>" at 0, 250 and 500, "hay" between. */
+  async function seedNeedles(): Promise<void> {
+    for (let i = 0; i < 600; i++)
+      await store.saveContext({
+        sessionId: 'big',
+        type: 'x',
+        content: i % 250 === 0 ? `needle ${i}` : 'hay',
+        timestampMs: 5000 + i,
+      });
+  }
 
   describe('context items', () => {
     it('fills id and timestamp and returns what a query reads back', async () => {
@@ -104,13 +114,7 @@ describe('store: classic-level', function () {
     });
 
     it('applies the text filter before the limit, scanning past non-matching items', async () => {
-      for (let i = 0; i < 600; i++)
-        await store.saveContext({
-          sessionId: 'big',
-          type: 'x',
-          content: i % 250 === 0 ? `needle ${i}` : 'hay',
-          timestampMs: 5000 + i,
-        });
+      await seedNeedles();
       const hits = await store.queryContext({ sessionId: 'big', text: 'NEEDLE', limit: 2 });
       assert.deepEqual(
         hits.map((h) => h.content),
@@ -121,6 +125,111 @@ describe('store: classic-level', function () {
         newest.map((h) => h.content),
         ['needle 500', 'needle 250', 'needle 0'],
       );
+    });
+
+    describe('a page at a time', () => {
+      /** Every page of `query`, following next until it is absent (at most 50 pages). */
+      async function pages(query: ContextPageQuery): Promise<ContextItem[][]> {
+        const out: ContextItem[][] = [];
+        let after: string | undefined;
+        do {
+          const page = await store.queryContextPage({ ...query, after });
+          out.push(page.items);
+          after = page.next;
+        } while (after !== undefined && out.length < 50);
+        assert.equal(after, undefined, 'the pages come to an end');
+        return out;
+      }
+
+      it('reads every item once, in order, either way, and has no next after the last', async () => {
+        await seed();
+        assert.deepEqual((await pages({ limit: 3 })).map(idx), [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
+        assert.deepEqual((await pages({ limit: 4, newestFirst: true })).map(idx), [
+          [9, 8, 7, 6],
+          [5, 4, 3, 2],
+          [1, 0],
+        ]);
+        // A page that ends exactly at the end of the range says so: no empty page after it.
+        assert.deepEqual((await pages({ sessionId: 'a', limit: 5 })).map(idx), [[0, 2, 4, 6, 8]]);
+        assert.deepEqual((await pages({ type: 'tool', limit: 2 })).map(idx), [
+          [0, 3],
+          [6, 9],
+        ]);
+        assert.deepEqual((await pages({ sessionId: 'b', type: 'msg', limit: 1 })).map(idx), [[1], [5], [7]]);
+      });
+
+      it('keeps the time bounds across pages', async () => {
+        await seed();
+        assert.deepEqual((await pages({ sinceMs: 1003, untilMs: 1008, limit: 2 })).map(idx), [[3, 4], [5, 6], [7]]);
+        assert.deepEqual((await pages({ sinceMs: 1003, untilMs: 1008, limit: 2, newestFirst: true })).map(idx), [
+          [7, 6],
+          [5, 4],
+          [3],
+        ]);
+      });
+
+      it('goes on after the items the text filter passed over, not through them again', async () => {
+        await seedNeedles();
+        const first = await store.queryContextPage({ sessionId: 'big', text: 'needle', limit: 1 });
+        assert.deepEqual(
+          first.items.map((h) => h.content),
+          ['needle 0'],
+        );
+        const got = (await pages({ sessionId: 'big', text: 'needle', limit: 2 })).map((p) => p.map((h) => h.content));
+        // The second page scans to the end of the range: nothing matches after needle 500.
+        assert.deepEqual(got, [['needle 0', 'needle 250'], ['needle 500']]);
+      });
+
+      it('cuts a page before its items pass maxBytes, and gives an item larger than that a page alone', async () => {
+        for (let i = 0; i < 5; i++)
+          await store.saveContext({
+            sessionId: 'sized',
+            type: 'x',
+            content: (i === 3 ? 'L' : 's').repeat(i === 3 ? 5000 : 1000),
+            metadata: { i: String(i) },
+            timestampMs: 10 + i,
+          });
+        assert.deepEqual((await pages({ sessionId: 'sized', maxBytes: 2500 })).map(idx), [[0, 1], [2], [3], [4]]);
+        assert.deepEqual((await pages({ type: 'x', maxBytes: 2500, newestFirst: true })).map(idx), [
+          [4],
+          [3],
+          [2, 1],
+          [0],
+        ]);
+      });
+
+      it('sees what was saved after the position, and not what was saved before it', async () => {
+        await seed();
+        const first = await store.queryContextPage({ sessionId: 'a', limit: 2 });
+        assert.deepEqual(idx(first.items), [0, 2]);
+        for (const [i, timestampMs] of [
+          [99, 2000],
+          [98, 1],
+        ])
+          await store.saveContext({
+            sessionId: 'a',
+            type: 'msg',
+            content: `${i}`,
+            metadata: { i: `${i}` },
+            timestampMs,
+          });
+        const rest = await store.queryContextPage({ sessionId: 'a', after: first.next, limit: 100 });
+        assert.deepEqual(idx(rest.items), [4, 6, 8, 99], 'an item before the position is not read again');
+        assert.equal(rest.next, undefined);
+      });
+
+      it('refuses a position that is not one a page ended at', async () => {
+        for (const after of ['', 'nonsense', '0000000000000001!00000001', 'zz00000000000001!00000001!id', '1!2!3'])
+          await assert.rejects(
+            store.queryContextPage({ after }),
+            (err: unknown) =>
+              err instanceof StoreError &&
+              err.code === 'invalid_argument' &&
+              /after must be the next/.test(err.message),
+            after,
+          );
+        await assert.rejects(store.queryContextPage({ maxBytes: 0 }), /maxBytes must be a positive integer/);
+      });
     });
 
     it('defaults to 100 items', async () => {

@@ -61,7 +61,7 @@ class SaveContextResponse(_message.Message):
     def __init__(self, item: _Optional[_Union[ContextItem, _Mapping]] = ...) -> None: ...
 
 class QueryContextRequest(_message.Message):
-    __slots__ = ("session_id", "type", "since_ms", "until_ms", "text", "limit", "newest_first")
+    __slots__ = ("session_id", "type", "since_ms", "until_ms", "text", "limit", "newest_first", "page_token")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     SINCE_MS_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class QueryContextRequest(_message.Message):
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     type: str
     since_ms: int
@@ -76,13 +77,16 @@ class QueryContextRequest(_message.Message):
     text: str
     limit: int
     newest_first: bool
-    def __init__(self, session_id: _Optional[str] = ..., type: _Optional[str] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., text: _Optional[str] = ..., limit: _Optional[int] = ..., newest_first: _Optional[bool] = ...) -> None: ...
+    page_token: str
+    def __init__(self, session_id: _Optional[str] = ..., type: _Optional[str] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., text: _Optional[str] = ..., limit: _Optional[int] = ..., newest_first: _Optional[bool] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class QueryContextResponse(_message.Message):
-    __slots__ = ("items",)
+    __slots__ = ("items", "next_page_token")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ContextItem]
-    def __init__(self, items: _Optional[_Iterable[_Union[ContextItem, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ContextItem, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetStateRequest(_message.Message):
     __slots__ = ("agent_id", "key")

@@ -117,17 +117,28 @@ class Store:
         limit: int = 100,
         newest_first: bool = False,
     ) -> list[ContextItem]:
-        req = runtime_pb2.QueryContextRequest(
-            session_id=session_id or "",
-            type=type or "",
-            since_ms=since_ms or 0,
-            until_ms=until_ms or 0,
-            text=text or "",
-            limit=limit,
-            newest_first=newest_first,
-        )
-        resp = await self._unary.call("query_context", lambda c: c.store.QueryContext, req)
-        return [ContextItem.from_proto(i) for i in resp.items]
+        """Up to `limit` items, oldest first (newest first if asked). The runtime answers a page
+        at a time, each cut to fit one message; the pages are followed until `limit` or the end."""
+        if limit <= 0:
+            raise ValueError(f"limit must be a positive integer (got {limit})")
+        found: list[ContextItem] = []
+        token = ""
+        while True:
+            req = runtime_pb2.QueryContextRequest(
+                session_id=session_id or "",
+                type=type or "",
+                since_ms=since_ms or 0,
+                until_ms=until_ms or 0,
+                text=text or "",
+                limit=limit - len(found),
+                newest_first=newest_first,
+                page_token=token,
+            )
+            resp = await self._unary.call("query_context", lambda c: c.store.QueryContext, req)
+            found.extend(ContextItem.from_proto(i) for i in resp.items)
+            token = resp.next_page_token
+            if not token or len(found) >= limit:
+                return found
 
     async def get_state(self, key: str) -> bytes | None:
         req = runtime_pb2.GetStateRequest(agent_id=self._agent_id, key=key)

@@ -83,6 +83,19 @@ async def test_context_items_round_trip(agents):
     assert len(await b.ctx.store.query_context(session_id=session)) == 3
 
 
+async def test_query_context_reads_on_past_one_message(agents):
+    """Five 1.5 MB items are more than one 4 MiB message carries: the runtime answers a page at a
+    time and query_context follows the pages (it used to fail with RESOURCE_EXHAUSTED)."""
+    a = await agents()
+    session = unique("big-")
+    saved = [await a.ctx.store.save_context(session, "blob", str(i) * 1_500_000) for i in range(5)]
+    assert [i.id for i in await a.ctx.store.query_context(session_id=session)] == [s.id for s in saved]
+    newest = await a.ctx.store.query_context(session_id=session, newest_first=True, limit=3)
+    assert [i.content[0] for i in newest] == ["4", "3", "2"]
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        await a.ctx.store.query_context(session_id=session, limit=0)
+
+
 async def test_state_round_trip_scoped_to_the_agent(agents):
     a = await agents()
     b = await agents()
