@@ -1,4 +1,4 @@
-// Page tokens of the paged calls (ListTools, QueryContext): opaque to clients, and checked when
+// Page tokens of the paged calls (ListTools, QueryContext, ListState): opaque to clients, and checked when
 // they come back, so a token that is not one the call gave is refused by name instead of read as
 // a position.
 import { invalidArgument } from './unary';

@@ -17,7 +17,9 @@ function itemToWire(item: ContextItem) {
 }
 
 /** QueryContext's page tokens name the key tail ("<ts>!<seq>!<id>") of the last entry scanned. */
-const TOKEN_KIND = 'qc1';
+const CONTEXT_TOKEN_KIND = 'qc1';
+/** ListState's name the last key listed (within the listing's prefix). */
+const STATE_TOKEN_KIND = 'ls1';
 
 export function storeService(store: Store, access: Access, log: Logger, maxMessageBytes: number): StoreHandlers {
   /** An agent's credential reaches its own state (and what [agents.<id>] state_access grants). */
@@ -46,13 +48,15 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
         text: req.text || undefined,
         limit: req.limit > 0 ? req.limit : undefined,
         newestFirst: req.newestFirst,
-        after: req.pageToken ? decodePageToken(TOKEN_KIND, req.pageToken, 'QueryContext', isItemTail) : undefined,
+        after: req.pageToken
+          ? decodePageToken(CONTEXT_TOKEN_KIND, req.pageToken, 'QueryContext', isItemTail)
+          : undefined,
         // An item's JSON in the store is longer than its message (field names, quotes).
         maxBytes: Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES),
       });
       return {
         items: page.items.map(itemToWire),
-        nextPageToken: page.next === undefined ? '' : encodePageToken(TOKEN_KIND, page.next),
+        nextPageToken: page.next === undefined ? '' : encodePageToken(CONTEXT_TOKEN_KIND, page.next),
       };
     }),
     GetState: unary(log, 'GetState', async (req, call) => {
@@ -66,12 +70,25 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
     DeleteState: unary(log, 'DeleteState', async (req, call) => ({
       existed: await store.deleteState(owner(req.agentId, call), required(req.key, 'key')),
     })),
-    ListState: unary(log, 'ListState', async (req, call) => ({
-      entries: await store.listState(
-        owner(req.agentId, call),
-        req.prefix || undefined,
-        req.limit > 0 ? req.limit : undefined,
-      ),
-    })),
+    ListState: unary(log, 'ListState', async (req, call) => {
+      const prefix = req.prefix || '';
+      const page = await store.listStatePage(owner(req.agentId, call), {
+        prefix,
+        limit: req.limit > 0 ? req.limit : undefined,
+        after: req.pageToken
+          ? decodePageToken(
+              STATE_TOKEN_KIND,
+              req.pageToken,
+              'ListState',
+              (after) => after.length > 0 && after.startsWith(prefix),
+            )
+          : undefined,
+        maxBytes: Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES),
+      });
+      return {
+        entries: page.entries,
+        nextPageToken: page.next === undefined ? '' : encodePageToken(STATE_TOKEN_KIND, page.next),
+      };
+    }),
   };
 }

@@ -32,7 +32,17 @@ import {
   timeKey,
   typePrefix,
 } from './keys';
-import type { ContextItem, ContextPage, ContextPageQuery, ContextQuery, ListQuery, StateEntry, Store } from './types';
+import type {
+  ContextItem,
+  ContextPage,
+  ContextPageQuery,
+  ContextQuery,
+  ListQuery,
+  StateEntry,
+  StatePage,
+  StatePageQuery,
+  Store,
+} from './types';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
@@ -194,12 +204,13 @@ class LevelStore implements Store {
           if (value) {
             const item = JSON.parse(value.toString('utf8')) as ContextItem;
             if (q.text === undefined || item.content.toLowerCase().includes(q.text)) {
-              if (q.maxBytes !== undefined && found.length > 0 && bytes + value.length > q.maxBytes) {
+              const size = encodedSizeBound(value, item);
+              if (q.maxBytes !== undefined && found.length > 0 && bytes + size > q.maxBytes) {
                 more = true;
                 break scan;
               }
               found.push(item);
-              bytes += value.length;
+              bytes += size;
             }
           }
           last = entries[i][0];
@@ -235,15 +246,49 @@ class LevelStore implements Store {
   }
 
   async listState(agentId: string, prefix = '', limit?: number): Promise<StateEntry[]> {
+    return (await this.listStatePage(agentId, { prefix, limit })).entries;
+  }
+
+  async listStatePage(agentId: string, query: StatePageQuery): Promise<StatePage> {
     this.assertOpen();
+    const { prefix = '', limit, after, maxBytes } = query;
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
       throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+    if (maxBytes !== undefined) validMaxBytes(maxBytes);
+    if (after !== undefined && !(typeof after === 'string' && after.length > 0 && after.startsWith(prefix)))
+      throw invalid(`after must be the next of a previous page of this prefix (got ${JSON.stringify(after)})`);
     const base = statePrefix(validName('agentId', agentId));
     const start = Buffer.byteLength(base);
-    const entries = await this.db
-      .iterator({ gte: key(base + prefix), lt: afterPrefix(base + prefix), limit: limit ?? -1 })
-      .all();
-    return entries.map(([k, value]) => ({ key: k.subarray(start).toString('utf8'), value }));
+    const range = after === undefined ? { gte: key(base + prefix) } : { gt: key(base + after) };
+    const iterator = this.db.iterator({ ...range, lt: afterPrefix(base + prefix) });
+    const entries: StateEntry[] = [];
+    let bytes = 0;
+    let more = false;
+    try {
+      for (;;) {
+        const batch = await iterator.nextv(Math.min(SCAN_BATCH, (limit ?? Infinity) - entries.length));
+        if (batch.length === 0) break;
+        for (let i = 0; i < batch.length; i++) {
+          const [k, value] = batch[i];
+          // A StateEntry's message: its key and value plus at most 16 bytes of tags and lengths.
+          const size = k.length - start + value.length + 16;
+          if (maxBytes !== undefined && entries.length > 0 && bytes + size > maxBytes) {
+            more = true;
+            break;
+          }
+          entries.push({ key: k.subarray(start).toString('utf8'), value });
+          bytes += size;
+          if (entries.length === limit) {
+            more = i + 1 < batch.length || (await iterator.nextv(1)).length > 0;
+            break;
+          }
+        }
+        if (more || entries.length === limit) break;
+      }
+    } finally {
+      await iterator.close();
+    }
+    return more ? { entries, next: entries[entries.length - 1].key } : { entries };
   }
 
   async appendToList(list: string, session: string, record: Buffer, keep: number): Promise<void> {
@@ -387,6 +432,17 @@ function validItem(input: Partial<ContextItem> & { sessionId: string; type: stri
     metadata: { ...metadata },
     timestampMs: input.timestampMs === undefined ? Date.now() : validTime('timestampMs', input.timestampMs),
   };
+}
+
+/**
+ * At least the size of an item's message, from its JSON in the store: the JSON spells out field
+ * names and quotes, which cover the message's tags and lengths, except that a metadata entry's
+ * lengths may take up to 8 bytes more than its JSON punctuation.
+ */
+function encodedSizeBound(json: Buffer, item: ContextItem): number {
+  let entries = 0;
+  for (const _ in item.metadata) entries++;
+  return json.length + 8 * entries + 16;
 }
 
 interface ValidQuery {

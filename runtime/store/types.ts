@@ -42,6 +42,23 @@ export interface StateEntry {
   value: Buffer;
 }
 
+/** An agent's state keys with `prefix`, in key order, a page at a time. */
+export interface StatePageQuery {
+  prefix?: string;
+  /** At most this many in this page (default: no count limit). */
+  limit?: number;
+  /** `next` of the previous page of the same listing: this page starts after that key. */
+  after?: string;
+  /** Cut the page before its keys and values pass this many bytes (at least one entry per page). */
+  maxBytes?: number;
+}
+
+export interface StatePage {
+  entries: StateEntry[];
+  /** The last key listed, when the listing stopped before the end of the prefix's range. */
+  next?: string;
+}
+
 /** Which records of a bounded list readList returns. */
 export interface ListQuery {
   /** Newest first instead of oldest first. */
@@ -62,6 +79,8 @@ export interface Store {
   putState(agentId: string, key: string, value: Buffer): Promise<void>;
   deleteState(agentId: string, key: string): Promise<boolean>;
   listState(agentId: string, prefix?: string, limit?: number): Promise<StateEntry[]>;
+  /** listState a page at a time: follow `next` (as `after`) until it is absent. */
+  listStatePage(agentId: string, query: StatePageQuery): Promise<StatePage>;
   /**
    * Bounded lists, in a key range of their own (never an agent's state or a context item): appends
    * `record` to the list `list` of `session` and drops its oldest records beyond `keep`, in one

@@ -178,6 +178,32 @@ describe('malformed and oversized messages', function () {
     await stillServing();
   });
 
+  it('answers a ListState over max_message_bytes a page at a time, and refuses a token of another prefix', async () => {
+    for (const k of ['big/a', 'big/b', 'big/c'])
+      await call(c.store, 'PutState', { agentId: 'big-state', key: k, value: Buffer.alloc(MAX / 2, k.charCodeAt(4)) });
+    const keys: string[] = [];
+    let pageToken = '';
+    let pages = 0;
+    do {
+      const page = await call(c.store, 'ListState', { agentId: 'big-state', prefix: 'big/', pageToken });
+      keys.push(...page.entries.map((e) => e.key));
+      pageToken = page.nextPageToken;
+      pages++;
+    } while (pageToken);
+    assert.deepEqual(keys, ['big/a', 'big/b', 'big/c']);
+    assert.equal(pages, 3);
+
+    const first = await call(c.store, 'ListState', { agentId: 'big-state', prefix: 'big/' });
+    const elsewhere = await callFails(c.store, 'ListState', {
+      agentId: 'big-state',
+      prefix: 'other/',
+      pageToken: first.nextPageToken,
+    });
+    assert.equal(elsewhere.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(elsewhere.details, /^ListState: page_token is not one ListState gave/);
+    await stillServing();
+  });
+
   it('ends a stream that sends an oversized message with RESOURCE_EXHAUSTED and keeps serving', async () => {
     await call(c.bridge, 'RegisterAgent', { agentId: 'big-sender' });
     const s = new StreamClient(c);

@@ -346,6 +346,38 @@ describe('store: classic-level', function () {
       );
     });
 
+    it('lists a page at a time: a key equal to the prefix, sizes, and no position outside the prefix', async () => {
+      for (const k of ['user', 'user/2', 'user/1', 'users', 'other', 'user/3'])
+        await store.putState('a', k, Buffer.from(k));
+      await store.putState('b', 'user/0', Buffer.from('b'));
+      const keys = async (prefix: string, limit?: number, maxBytes?: number) => {
+        const pages: string[][] = [];
+        let after: string | undefined;
+        do {
+          const page = await store.listStatePage('a', { prefix, limit, after, maxBytes });
+          pages.push(page.entries.map((e) => e.key));
+          after = page.next;
+        } while (after !== undefined && pages.length < 20);
+        return pages;
+      };
+      assert.deepEqual(await keys('user', 2), [['user', 'user/1'], ['user/2', 'user/3'], ['users']]);
+      assert.deepEqual(await keys('user/', 3), [['user/1', 'user/2', 'user/3']], 'no empty page after an exact end');
+      assert.deepEqual(await keys('', 4), [
+        ['other', 'user', 'user/1', 'user/2'],
+        ['user/3', 'users'],
+      ]);
+      // Each entry counts its key, its value and 16 bytes: "user/1" twice is 28.
+      assert.deepEqual(await keys('user/', undefined, 60), [['user/1', 'user/2'], ['user/3']]);
+      assert.deepEqual(await keys('user/', undefined, 1), [['user/1'], ['user/2'], ['user/3']]);
+      for (const after of ['', 'other', 'use'])
+        await assert.rejects(
+          store.listStatePage('a', { prefix: 'user', after }),
+          (err: unknown) =>
+            err instanceof StoreError && err.code === 'invalid_argument' && /after must be the next/.test(err.message),
+          after,
+        );
+    });
+
     it("never lets one agent's listing reach another agent's keys", async () => {
       await store.putState('a', 'x', Buffer.from('a'));
       await store.putState('ab', 'x', Buffer.from('ab'));

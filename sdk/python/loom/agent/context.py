@@ -155,9 +155,22 @@ class Store:
         return bool(resp.existed)
 
     async def list_state(self, prefix: str = "", limit: int = 0) -> list[tuple[str, bytes]]:
-        req = runtime_pb2.ListStateRequest(agent_id=self._agent_id, prefix=prefix, limit=limit)
-        resp = await self._unary.call("list_state", lambda c: c.store.ListState, req)
-        return [(e.key, bytes(e.value)) for e in resp.entries]
+        """This agent's (key, value) pairs whose key starts with `prefix`, in key order; at most
+        `limit` (0 = all). The runtime answers a page at a time, each cut to fit one message; the
+        pages are followed until `limit` or the end."""
+        if limit < 0:
+            raise ValueError(f"limit must be 0 (all) or a positive integer (got {limit})")
+        found: list[tuple[str, bytes]] = []
+        token = ""
+        while True:
+            req = runtime_pb2.ListStateRequest(
+                agent_id=self._agent_id, prefix=prefix, limit=limit - len(found) if limit else 0, page_token=token
+            )
+            resp = await self._unary.call("list_state", lambda c: c.store.ListState, req)
+            found.extend((e.key, bytes(e.value)) for e in resp.entries)
+            token = resp.next_page_token
+            if not token or (limit and len(found) >= limit):
+                return found
 
 
 class Context:

@@ -96,6 +96,17 @@ async def test_query_context_reads_on_past_one_message(agents):
         await a.ctx.store.query_context(session_id=session, limit=0)
 
 
+async def test_list_state_reads_on_past_one_message(agents):
+    a = await agents()
+    for k in ("big/1", "big/2", "big/3"):
+        await a.ctx.store.put_state(k, k[-1] * 1_500_000)
+    listed = await a.ctx.store.list_state("big/")
+    assert [(k, len(v), v[:1]) for k, v in listed] == [(f"big/{i}", 1_500_000, str(i).encode()) for i in (1, 2, 3)]
+    assert [k for k, _ in await a.ctx.store.list_state("big/", limit=2)] == ["big/1", "big/2"]
+    with pytest.raises(ValueError, match="limit must be 0"):
+        await a.ctx.store.list_state("big/", limit=-1)
+
+
 async def test_state_round_trip_scoped_to_the_agent(agents):
     a = await agents()
     b = await agents()
