@@ -25,18 +25,23 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
   /** An agent's credential reaches its own state (and what [agents.<id>] state_access grants). */
   const owner = (agentId: string, call: { metadata: grpc.Metadata }) =>
     access.stateOwner(access.identify(call.metadata), agentId);
+  // A page's items or entries and its token; a write that could not be read back in one is refused.
+  const pageBytes = Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES);
   return {
     SaveContext: unary(log, 'SaveContext', async (req) => {
       const item = req.item;
       if (!item) throw invalidArgument('item is required');
-      const saved = await store.saveContext({
-        ...(item.id ? { id: item.id } : {}),
-        ...(Number(item.timestampMs) > 0 ? { timestampMs: Number(item.timestampMs) } : {}),
-        sessionId: required(item.sessionId, 'item.session_id'),
-        type: required(item.type, 'item.type'),
-        content: item.content,
-        metadata: item.metadata,
-      });
+      const saved = await store.saveContext(
+        {
+          ...(item.id ? { id: item.id } : {}),
+          ...(Number(item.timestampMs) > 0 ? { timestampMs: Number(item.timestampMs) } : {}),
+          sessionId: required(item.sessionId, 'item.session_id'),
+          type: required(item.type, 'item.type'),
+          content: item.content,
+          metadata: item.metadata,
+        },
+        { pageBytes },
+      );
       return { item: itemToWire(saved) };
     }),
     QueryContext: unary(log, 'QueryContext', async (req) => {
@@ -51,8 +56,7 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
         after: req.pageToken
           ? decodePageToken(CONTEXT_TOKEN_KIND, req.pageToken, 'QueryContext', isItemTail)
           : undefined,
-        // An item's JSON in the store is longer than its message (field names, quotes).
-        maxBytes: Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES),
+        maxBytes: pageBytes,
       });
       return {
         items: page.items.map(itemToWire),
@@ -64,7 +68,7 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
       return value ? { found: true, value } : { found: false };
     }),
     PutState: unary(log, 'PutState', async (req, call) => {
-      await store.putState(owner(req.agentId, call), required(req.key, 'key'), req.value);
+      await store.putState(owner(req.agentId, call), required(req.key, 'key'), req.value, { pageBytes });
       return {};
     }),
     DeleteState: unary(log, 'DeleteState', async (req, call) => ({
@@ -83,7 +87,7 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
               (after) => after.length > 0 && after.startsWith(prefix),
             )
           : undefined,
-        maxBytes: Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES),
+        maxBytes: pageBytes,
       });
       return {
         entries: page.entries,

@@ -38,6 +38,7 @@ import type {
   ContextPageQuery,
   ContextQuery,
   ListQuery,
+  PageLimit,
   StateEntry,
   StatePage,
   StatePageQuery,
@@ -129,10 +130,17 @@ class LevelStore implements Store {
 
   async saveContext(
     input: Partial<ContextItem> & { sessionId: string; type: string; content: string },
+    options: PageLimit = {},
   ): Promise<ContextItem> {
     this.assertOpen();
     const item = validItem(input);
     const seq = this.seq++;
+    if (options.pageBytes !== undefined) {
+      const size =
+        contextItemBytes(Buffer.byteLength(JSON.stringify(item)), item) +
+        positionBytes(itemTail(item.timestampMs, seq, item.id));
+      if (size > options.pageBytes) throw tooLargeForAPage('the item', size, options.pageBytes);
+    }
     if (input.id === undefined) {
       await this.db.batch(indexOps(item, seq));
       return item;
@@ -201,17 +209,22 @@ class LevelStore implements Store {
           : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
         for (let i = 0; i < entries.length; i++) {
           const value = values[i];
-          if (value) {
-            const item = JSON.parse(value.toString('utf8')) as ContextItem;
-            if (q.text === undefined || item.content.toLowerCase().includes(q.text)) {
-              const size = encodedSizeBound(value, item);
-              if (q.maxBytes !== undefined && found.length > 0 && bytes + size > q.maxBytes) {
-                more = true;
-                break scan;
-              }
-              found.push(item);
-              bytes += size;
-            }
+          const item = value ? (JSON.parse(value.toString('utf8')) as ContextItem) : undefined;
+          const matches = item !== undefined && (q.text === undefined || item.content.toLowerCase().includes(q.text));
+          const size = matches ? contextItemBytes(value!.length, item) : 0;
+          // Should the page end here, its next names this entry: it has to fit too. An entry the
+          // filter passes over may name a long id that no item of the page counted.
+          if (
+            q.maxBytes !== undefined &&
+            found.length > 0 &&
+            bytes + size + positionBytes(entries[i][0].subarray(prefixBytes).toString('utf8')) > q.maxBytes
+          ) {
+            more = true;
+            break scan;
+          }
+          if (matches) {
+            found.push(item);
+            bytes += size;
           }
           last = entries[i][0];
           if (found.length === q.limit) {
@@ -231,9 +244,14 @@ class LevelStore implements Store {
     return (await this.db.get(key(stateKeyOf(agentId, stateKey)))) ?? undefined;
   }
 
-  async putState(agentId: string, stateKey: string, value: Buffer): Promise<void> {
+  async putState(agentId: string, stateKey: string, value: Buffer, options: PageLimit = {}): Promise<void> {
     this.assertOpen();
     if (!((value as unknown) instanceof Uint8Array)) throw invalid('state value must be bytes (a Buffer)');
+    if (options.pageBytes !== undefined) {
+      const keyBytes = Buffer.byteLength(stateKey);
+      const size = stateEntryBytes(keyBytes, value.length) + positionBytes(stateKey);
+      if (size > options.pageBytes) throw tooLargeForAPage('the value with its key', size, options.pageBytes);
+    }
     await this.db.put(key(stateKeyOf(agentId, stateKey)), Buffer.from(value));
   }
 
@@ -270,13 +288,13 @@ class LevelStore implements Store {
         if (batch.length === 0) break;
         for (let i = 0; i < batch.length; i++) {
           const [k, value] = batch[i];
-          // A StateEntry's message: its key and value plus at most 16 bytes of tags and lengths.
-          const size = k.length - start + value.length + 16;
-          if (maxBytes !== undefined && entries.length > 0 && bytes + size > maxBytes) {
+          const stateKey = k.subarray(start).toString('utf8');
+          const size = stateEntryBytes(k.length - start, value.length);
+          if (maxBytes !== undefined && entries.length > 0 && bytes + size + positionBytes(stateKey) > maxBytes) {
             more = true;
             break;
           }
-          entries.push({ key: k.subarray(start).toString('utf8'), value });
+          entries.push({ key: stateKey, value });
           bytes += size;
           if (entries.length === limit) {
             more = i + 1 < batch.length || (await iterator.nextv(1)).length > 0;
@@ -435,14 +453,33 @@ function validItem(input: Partial<ContextItem> & { sessionId: string; type: stri
 }
 
 /**
- * At least the size of an item's message, from its JSON in the store: the JSON spells out field
- * names and quotes, which cover the message's tags and lengths, except that a metadata entry's
- * lengths may take up to 8 bytes more than its JSON punctuation.
+ * At least the size of an item's message, from the length of its JSON in the store: the JSON
+ * spells out field names and quotes, which cover the message's tags and lengths, except that a
+ * metadata entry's lengths may take up to 9 bytes more than its JSON punctuation.
  */
-function encodedSizeBound(json: Buffer, item: ContextItem): number {
+function contextItemBytes(jsonBytes: number, item: ContextItem): number {
   let entries = 0;
   for (const _ in item.metadata) entries++;
-  return json.length + 8 * entries + 16;
+  return jsonBytes + 16 * entries + 16;
+}
+
+/** At least the size of a StateEntry's message: its key and value plus their tags and lengths. */
+function stateEntryBytes(keyBytes: number, valueBytes: number): number {
+  return keyBytes + valueBytes + 16;
+}
+
+/**
+ * At least the size a page's next position takes in the answer as a page token: base64 of a kind
+ * of up to 7 characters, ":" and the position, plus the field's tag and length.
+ */
+function positionBytes(position: string): number {
+  return Math.ceil(((Buffer.byteLength(position) + 8) * 4) / 3) + 8;
+}
+
+function tooLargeForAPage(what: string, size: number, pageBytes: number): StoreError {
+  return invalid(
+    `${what} would take ${size} bytes of a page, more than a page may carry (${pageBytes} bytes, with the page's token): it could be written but never listed; save less`,
+  );
 }
 
 interface ValidQuery {

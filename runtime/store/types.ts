@@ -23,11 +23,16 @@ export interface ContextQuery {
   newestFirst?: boolean;
 }
 
+/** For a write: refuse what could not be the only entry of a page of `pageBytes` (with its token). */
+export interface PageLimit {
+  pageBytes?: number;
+}
+
 /** A ContextQuery read a page at a time. */
 export interface ContextPageQuery extends ContextQuery {
   /** `next` of the previous page of the same query: this page starts after it. */
   after?: string;
-  /** Cut the page before its items' JSON passes this many bytes (at least one item per page). */
+  /** Cut the page before its items and its next position pass this many bytes (at least one item per page). */
   maxBytes?: number;
 }
 
@@ -49,7 +54,7 @@ export interface StatePageQuery {
   limit?: number;
   /** `next` of the previous page of the same listing: this page starts after that key. */
   after?: string;
-  /** Cut the page before its keys and values pass this many bytes (at least one entry per page). */
+  /** Cut the page before its entries and its next position pass this many bytes (at least one entry per page). */
   maxBytes?: number;
 }
 
@@ -71,12 +76,15 @@ export interface ListQuery {
 
 export interface Store {
   /** Fills id and timestampMs when absent; durable once the promise resolves. */
-  saveContext(item: Partial<ContextItem> & { sessionId: string; type: string; content: string }): Promise<ContextItem>;
+  saveContext(
+    item: Partial<ContextItem> & { sessionId: string; type: string; content: string },
+    options?: PageLimit,
+  ): Promise<ContextItem>;
   queryContext(query: ContextQuery): Promise<ContextItem[]>;
   /** queryContext a page at a time: follow `next` (as `after`) until it is absent. */
   queryContextPage(query: ContextPageQuery): Promise<ContextPage>;
   getState(agentId: string, key: string): Promise<Buffer | undefined>;
-  putState(agentId: string, key: string, value: Buffer): Promise<void>;
+  putState(agentId: string, key: string, value: Buffer, options?: PageLimit): Promise<void>;
   deleteState(agentId: string, key: string): Promise<boolean>;
   listState(agentId: string, prefix?: string, limit?: number): Promise<StateEntry[]>;
   /** listState a page at a time: follow `next` (as `after`) until it is absent. */

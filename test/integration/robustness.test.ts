@@ -169,6 +169,30 @@ describe('malformed and oversized messages', function () {
       'limit is per page: followed to the end',
     );
 
+    // A page ends where its items and its token still fit: the token names the last entry, and
+    // an id of "%" takes 4 bytes a character in it (escaped, then base64). B's long id would
+    // have pushed the first page past the cap had it been counted only in B's item.
+    const half = MAX / 2 - 2000;
+    for (const [id, content] of [
+      ['long-a', 'a'.repeat(half)],
+      ['%'.repeat(1200), 'b'.repeat(half)],
+      ['long-c', 'c'.repeat(3000)],
+    ])
+      await call(c.store, 'SaveContext', {
+        item: { id, sessionId: 'long-ids', type: 'note', content, metadata: {}, timestampMs: 0 },
+      });
+    const longIds = await queryAll(c.store, { sessionId: 'long-ids' });
+    assert.deepEqual(
+      longIds.map((i) => i.content[0]),
+      ['a', 'b', 'c'],
+    );
+    // An item that could be written but would not fit a page with its token is refused.
+    const unlistable = await callFails(c.store, 'SaveContext', {
+      item: { sessionId: 'big-answer', type: 'note', content: 'x'.repeat(MAX - 600), metadata: {}, timestampMs: 0 },
+    });
+    assert.equal(unlistable.code, grpc.status.INVALID_ARGUMENT, unlistable.details);
+    assert.match(unlistable.details, /more than a page may carry .* it could be written but never listed/);
+
     const tools = await call(c.tools, 'ListTools', { pageSize: 1 });
     for (const pageToken of ['nonsense', tools.nextPageToken, Buffer.from('qc1:0!1!2').toString('base64url')]) {
       const err = await callFails(c.store, 'QueryContext', { sessionId: 'big-answer', pageToken });

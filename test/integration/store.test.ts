@@ -2,7 +2,7 @@
 // the runtime in the middle of writing.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { call, callFails, connect, queryAll, type Clients } from '../support/grpc';
+import { call, callFails, connect, listAll, queryAll, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
 describe('store service', function () {
@@ -100,8 +100,8 @@ describe('store service', function () {
     const rt2 = await startRuntime(ws);
     assert.notEqual(rt2.discovery().pid, rt.proc.pid, 'the new runtime replaced the stale discovery file');
     const c2 = clientFor(rt2);
-    const state = await call(c2.store, 'ListState', { agentId: 'writer', limit: 100_000 });
-    const present = new Map(state.entries.map((e) => [e.key, e.value.toString()]));
+    const state = await listAll(c2.store, { agentId: 'writer' });
+    const present = new Map(state.map((e) => [e.key, e.value.toString()]));
     const missing = acked.filter((k) => present.get(k) !== `v${k.slice(1)}`);
     assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged writes lost`);
     const contents = new Set((await queryAll(c2.store, { sessionId: 'crash', limit: 100_000 })).map((i) => i.content));

@@ -14,7 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, connect, queryAll, StreamClient, type Clients } from '../support/grpc';
+import { call, connect, listAll, queryAll, StreamClient, type Clients } from '../support/grpc';
 import { eventually } from '../support/eventually';
 import { makeWorkspace, PYTHON, removeWorkspaces, SHORT, sleep, StressRuntime, summary } from './lib';
 
@@ -27,8 +27,8 @@ async function storeContents(c: Clients, runs: number): Promise<{ state: Map<str
   const state = new Map<string, string>();
   const items = new Set<string>();
   for (let run = 1; run <= runs; run++) {
-    const listed = await call(c.store, 'ListState', { agentId: 'crash', prefix: `r${run}-`, limit: 0 });
-    for (const e of listed.entries) state.set(e.key, e.value.toString('utf8'));
+    for (const e of await listAll(c.store, { agentId: 'crash', prefix: `r${run}-` }))
+      state.set(e.key, e.value.toString('utf8'));
     for (const i of await queryAll(c.store, { sessionId: `crash-r${run}`, limit: 1_000_000 })) items.add(i.id);
   }
   return { state, items };

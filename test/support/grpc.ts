@@ -11,7 +11,9 @@ import type {
   ClientEvent,
   ServerEvent__Output,
 } from '../../runtime/proto/types';
+import type { ListStateRequest } from '../../runtime/proto/gen/loom/v1/ListStateRequest';
 import type { QueryContextRequest } from '../../runtime/proto/gen/loom/v1/QueryContextRequest';
+import type { StateEntry__Output } from '../../runtime/proto/gen/loom/v1/StateEntry';
 
 export interface Clients {
   bridge: BridgeClient;
@@ -99,19 +101,34 @@ export async function callFails<C extends object, M extends keyof C>(
   throw new Error(`${String(method)} succeeded but was expected to fail`);
 }
 
-/** Every item a QueryContext matches, following its pages (each is cut to fit one message). */
-export async function queryAll(
+/** Every entry of a paged call, following next_page_token (each page is cut to fit one message). */
+async function followPages<T>(
+  page: (pageToken: string) => Promise<{ entries: T[]; nextPageToken: string }>,
+): Promise<T[]> {
+  const entries: T[] = [];
+  let pageToken = '';
+  do {
+    const next = await page(pageToken);
+    entries.push(...next.entries);
+    pageToken = next.nextPageToken;
+  } while (pageToken);
+  return entries;
+}
+
+/** Every item a QueryContext matches. */
+export function queryAll(
   store: StoreClient,
   req: Omit<QueryContextRequest, 'pageToken'>,
 ): Promise<ContextItem__Output[]> {
-  const items: ContextItem__Output[] = [];
-  let pageToken = '';
-  do {
-    const page = await call(store, 'QueryContext', { ...req, pageToken });
-    items.push(...page.items);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return items;
+  return followPages(async (pageToken) => {
+    const { items, nextPageToken } = await call(store, 'QueryContext', { ...req, pageToken });
+    return { entries: items, nextPageToken };
+  });
+}
+
+/** Every entry a ListState lists. */
+export function listAll(store: StoreClient, req: Omit<ListStateRequest, 'pageToken'>): Promise<StateEntry__Output[]> {
+  return followPages((pageToken) => call(store, 'ListState', { ...req, pageToken }));
 }
 
 /** An EventStream with a queue of what the server sent, for awaiting specific messages. */

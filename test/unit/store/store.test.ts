@@ -198,6 +198,39 @@ describe('store: classic-level', function () {
         ]);
       });
 
+      it('counts the next position in the page: a skipped entry with a long id does not end a page', async () => {
+        const save = (id: string, content: string, timestampMs: number) =>
+          store.saveContext({ id, sessionId: 'ids', type: 'x', content, timestampMs });
+        await save('a', 'match '.repeat(250), 1);
+        await save('%!'.repeat(600), 'skipped', 2); // its position is about 5 KB as a token
+        await save('b', 'match '.repeat(250), 3);
+        const first = await store.queryContextPage({ sessionId: 'ids', text: 'match', maxBytes: 4000 });
+        assert.deepEqual(
+          first.items.map((i) => i.id),
+          ['a'],
+        );
+        assert.match(first.next ?? '', /!a$/, 'the page ends at a, before the long id it could not name');
+        assert.deepEqual(
+          (await pages({ sessionId: 'ids', text: 'match', maxBytes: 4000 })).map((p) => p.map((i) => i.id)),
+          [['a'], ['b']],
+        );
+      });
+
+      it('refuses a write that could not be the only entry of a page', async () => {
+        await assert.rejects(
+          store.saveContext({ sessionId: 's', type: 'x', content: 'y'.repeat(900) }, { pageBytes: 1000 }),
+          /the item would take \d+ bytes of a page, more than a page may carry \(1000 bytes/,
+        );
+        await store.saveContext({ sessionId: 's', type: 'x', content: 'y'.repeat(700) }, { pageBytes: 1000 });
+        await assert.rejects(
+          store.putState('a', 'k', Buffer.alloc(980), { pageBytes: 1000 }),
+          /the value with its key would take \d+ bytes/,
+        );
+        await store.putState('a', 'k', Buffer.alloc(900), { pageBytes: 1000 });
+        assert.equal((await store.queryContext({ sessionId: 's' })).length, 1);
+        assert.equal((await store.getState('a', 'k'))?.length, 900);
+      });
+
       it('sees what was saved after the position, and not what was saved before it', async () => {
         await seed();
         const first = await store.queryContextPage({ sessionId: 'a', limit: 2 });
@@ -366,8 +399,10 @@ describe('store: classic-level', function () {
         ['other', 'user', 'user/1', 'user/2'],
         ['user/3', 'users'],
       ]);
-      // Each entry counts its key, its value and 16 bytes: "user/1" twice is 28.
-      assert.deepEqual(await keys('user/', undefined, 60), [['user/1', 'user/2'], ['user/3']]);
+      // Each entry counts its key, its value and 16 bytes ("user/1" twice is 28), and the page its
+      // next position as a token (27 for "user/1"): two entries and a token are 83.
+      assert.deepEqual(await keys('user/', undefined, 90), [['user/1', 'user/2'], ['user/3']]);
+      assert.deepEqual(await keys('user/', undefined, 80), [['user/1'], ['user/2'], ['user/3']]);
       assert.deepEqual(await keys('user/', undefined, 1), [['user/1'], ['user/2'], ['user/3']]);
       for (const after of ['', 'other', 'use'])
         await assert.rejects(

@@ -118,10 +118,14 @@ class Store:
         newest_first: bool = False,
     ) -> list[ContextItem]:
         """Up to `limit` items, oldest first (newest first if asked). The runtime answers a page
-        at a time, each cut to fit one message; the pages are followed until `limit` or the end."""
-        if limit <= 0:
-            raise ValueError(f"limit must be a positive integer (got {limit})")
+        at a time, each cut to fit one message; the pages are followed until `limit` or the end.
+        Each page reads the store as it is then: an item saved again under its id meanwhile may
+        come twice, or not at all."""
+        if limit < 0:
+            raise ValueError(f"limit must not be negative (got {limit})")
         found: list[ContextItem] = []
+        if limit == 0:
+            return found
         token = ""
         while True:
             req = runtime_pb2.QueryContextRequest(

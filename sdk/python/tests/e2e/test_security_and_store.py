@@ -92,8 +92,9 @@ async def test_query_context_reads_on_past_one_message(agents):
     assert [i.id for i in await a.ctx.store.query_context(session_id=session)] == [s.id for s in saved]
     newest = await a.ctx.store.query_context(session_id=session, newest_first=True, limit=3)
     assert [i.content[0] for i in newest] == ["4", "3", "2"]
-    with pytest.raises(ValueError, match="limit must be a positive integer"):
-        await a.ctx.store.query_context(session_id=session, limit=0)
+    assert await a.ctx.store.query_context(session_id=session, limit=0) == []
+    with pytest.raises(ValueError, match="limit must not be negative"):
+        await a.ctx.store.query_context(session_id=session, limit=-1)
 
 
 async def test_list_state_reads_on_past_one_message(agents):
