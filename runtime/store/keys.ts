@@ -7,9 +7,12 @@
 //   id!<id>                                → primary key  find an item by id
 //   s!<agent>!<key>                        → value       agent state
 //   m!<list>!<session>!<seq>               → record      bounded lists (runtime/memory/), oldest first
+//   x!seq                                  → decimal     item seqs below it may be in use (store.ts SEQ_BLOCK)
 //
-// <ts> is 16 hex digits so byte order is time order; <seq> (8 hex digits, per process) keeps
-// items saved within one millisecond in the order they were saved; <id> makes the key unique.
+// <ts> is 16 hex digits so byte order is time order; <seq> (8 hex digits) keeps items saved
+// within one millisecond in the order they were saved, across restarts too (it goes on from x!seq;
+// it wraps after 2^32 items, which only matters to items of the millisecond where it does); <id>
+// makes the key unique.
 // Names inside a key are escaped ("%" → "%25", "!" → "%21") so they never contain the
 // separator: agent "a" owns exactly the keys starting "s!a!", which agent "a!b" (escaped
 // "a%21b") can never reach. A state key is the last component and is stored unescaped, so
@@ -54,4 +57,5 @@ export const idKey = (id: string) => `id${SEP}${escapeName(id)}`;
 export const statePrefix = (agentId: string) => `s${SEP}${escapeName(agentId)}${SEP}`;
 export const listPrefix = (list: string) => `m${SEP}${escapeName(list)}${SEP}`;
 export const listSessionPrefix = (list: string, session: string) => `${listPrefix(list)}${escapeName(session)}${SEP}`;
+export const SEQ_MARK = `x${SEP}seq`;
 export const listSeq = (seq: number) => seq.toString(16).padStart(16, '0');

@@ -27,6 +27,7 @@ import {
   listPrefix,
   listSeq,
   listSessionPrefix,
+  SEQ_MARK,
   sessionTypePrefix,
   statePrefix,
   timeKey,
@@ -66,6 +67,13 @@ const DEFAULT_LIMIT = 100;
 /** Index entries read per step of a query. */
 const SCAN_BATCH = 256;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Item seqs are reserved in the store this many at a time (keys.ts SEQ_MARK): a runtime started
+ * again on the folder (after a crash too) numbers its items after every seq the last one may have
+ * used, so items saved within one millisecond keep their save order across restarts, and a page
+ * token naming an item is never passed by a later item of its millisecond.
+ */
+export const SEQ_BLOCK = 1024;
 
 /**
  * The store holds every agent's memory: private to the user running the runtime. LevelDB creates
@@ -95,6 +103,7 @@ export async function openStore(dir: string, log?: Logger): Promise<Store> {
     }
     throw err;
   }
+  const seq = await reserveSeqs(db, undefined, log);
   await fs.writeFile(
     path.join(folder, OWNER_FILE),
     JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n',
@@ -102,7 +111,28 @@ export async function openStore(dir: string, log?: Logger): Promise<Store> {
   );
   await privateFiles(folder);
   log?.info('store opened', { dir: folder });
-  return new LevelStore(db, folder, log);
+  return new LevelStore(db, folder, seq, log);
+}
+
+/**
+ * Reserves the seqs up to SEQ_BLOCK past `from` (the stored mark when undefined); returns the
+ * first one that is free and where the reservation ends.
+ */
+async function reserveSeqs(
+  db: Db,
+  from: number | undefined,
+  log?: Logger,
+): Promise<{ next: number; reserved: number }> {
+  let next = from;
+  if (next === undefined) {
+    const stored = (await db.get(key(SEQ_MARK)))?.toString('utf8') ?? '0';
+    next = /^[0-9]{1,15}$/.test(stored) ? Number(stored) : 0;
+    if (next === 0 && stored !== '0')
+      log?.warn('store: the item sequence mark is unreadable; numbering starts again at 0', { mark: stored });
+  }
+  const reserved = next + SEQ_BLOCK;
+  await db.put(key(SEQ_MARK), Buffer.from(String(reserved), 'utf8'));
+  return { next, reserved };
 }
 
 async function readOwnerPid(folder: string): Promise<number | undefined> {
@@ -115,7 +145,10 @@ async function readOwnerPid(folder: string): Promise<number | undefined> {
 }
 
 class LevelStore implements Store {
-  private seq = 0;
+  /** The next item's seq; seqs below `reserved` are reserved in the store, and further ones one block at a time. */
+  private seq: number;
+  private reserved: number;
+  private reserving: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
   /** Saves that name their id are serialised so two saves of one id cannot both miss the old copy. */
   private idChain: Promise<unknown> = Promise.resolve();
@@ -125,8 +158,12 @@ class LevelStore implements Store {
   constructor(
     private readonly db: Db,
     private readonly dir: string,
+    seqs: { next: number; reserved: number },
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.seq = seqs.next;
+    this.reserved = seqs.reserved;
+  }
 
   async saveContext(
     input: Partial<ContextItem> & { sessionId: string; type: string; content: string },
@@ -135,6 +172,7 @@ class LevelStore implements Store {
     this.assertOpen();
     const item = validItem(input);
     const seq = this.seq++;
+    if (seq >= this.reserved) await this.reserveFor(seq);
     if (options.pageBytes !== undefined) {
       const size =
         contextItemBytes(Buffer.byteLength(JSON.stringify(item)), item) +
@@ -153,6 +191,16 @@ class LevelStore implements Store {
     });
     this.idChain = save.catch(() => undefined);
     return save;
+  }
+
+  /** Returns once `seq` is reserved in the store; reservations are written one after another, so the mark only grows. */
+  private reserveFor(seq: number): Promise<unknown> {
+    const run = this.reserving.then(async () => {
+      if (seq < this.reserved) return;
+      this.reserved = (await reserveSeqs(this.db, this.reserved)).reserved;
+    });
+    this.reserving = run.catch(() => undefined);
+    return run;
   }
 
   /** Deletes of every key of a stored item, found through the id index. */
@@ -378,6 +426,7 @@ class LevelStore implements Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.idChain;
+      await this.reserving;
       await Promise.all(this.listChains.values());
       await this.db.close();
       await fs.rm(path.join(this.dir, OWNER_FILE), { force: true });

@@ -4,7 +4,14 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { openStore, StoreError, type ContextItem, type ContextPageQuery, type Store } from '../../../runtime/store';
+import {
+  openStore,
+  SEQ_BLOCK,
+  StoreError,
+  type ContextItem,
+  type ContextPageQuery,
+  type Store,
+} from '../../../runtime/store';
 
 const REPO = path.resolve(__dirname, '../../..');
 const WRITER = path.join(__dirname, 'fixtures', 'store-writer.ts');
@@ -280,6 +287,23 @@ describe('store: classic-level', function () {
       );
     });
 
+    it('keeps save order within a millisecond across reopening, past a block of reserved seqs', async () => {
+      const saveAt7 = (content: string) => store.saveContext({ sessionId: 's', type: 'x', content, timestampMs: 7 });
+      const contents = async () => (await store.queryContext({ sessionId: 's', limit: 10_000 })).map((x) => x.content);
+      const before = [...Array(SEQ_BLOCK + 6).keys()].map(String);
+      for (const c of before) await saveAt7(c);
+      await store.close();
+      store = await openStore(path.join(dir, 'store'));
+      await saveAt7('after the first reopen');
+      // Reopened without a save: each open reserves a block, and numbering goes on past it.
+      await store.close();
+      store = await openStore(path.join(dir, 'store'));
+      await store.close();
+      store = await openStore(path.join(dir, 'store'));
+      await saveAt7('after the third');
+      assert.deepEqual(await contents(), [...before, 'after the first reopen', 'after the third']);
+    });
+
     it('replaces an item saved again under the same id, in every index', async () => {
       await store.saveContext({ id: 'fixed', sessionId: 'one', type: 'old', content: 'first', timestampMs: 10 });
       await store.saveContext({ id: 'fixed', sessionId: 'two', type: 'new', content: 'second', timestampMs: 20 });
@@ -470,20 +494,7 @@ describe('store: classic-level', function () {
 
     it('keeps every acknowledged write across a kill -9 of the writing process', async () => {
       await store.close();
-      const child = spawnWriter('write');
-      const acked = { item: [] as string[], state: [] as string[] };
-      await new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`writer exited early (code ${code})`)));
-        readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-          const [, kind, id] = line.split(' ') as [string, 'item' | 'state', string];
-          acked[kind].push(id);
-          if (acked.item.length === 500) resolve();
-        });
-      });
-      child.removeAllListeners('exit');
-      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal)));
-      child.kill('SIGKILL');
-      assert.equal(await exited, 'SIGKILL');
+      const acked = await writeUntilKilled(500);
 
       store = await openStore(path.join(dir, 'store'));
       const items = await store.queryContext({ limit: 1_000_000 });
@@ -494,6 +505,22 @@ describe('store: classic-level', function () {
       const missingState = acked.state.filter((k) => !keys.has(k));
       assert.deepEqual(missingState, [], `${missingState.length} acknowledged state keys lost`);
       assert.ok(acked.item.length >= 500 && acked.state.length >= 499);
+    });
+
+    it('numbers items after a kill -9 past every seq the killed writer used', async () => {
+      await store.close();
+      // Past the first reserved block, so the kill lands in a later one.
+      await writeUntilKilled(SEQ_BLOCK + 100);
+
+      store = await openStore(path.join(dir, 'store'));
+      const all = await store.queryContext({ limit: 1_000_000 });
+      assert.ok(all.length >= SEQ_BLOCK + 100, `${all.length} items`);
+      // Every millisecond the writer used: an item saved now in it comes after the writer's.
+      for (const ms of new Set(all.map((x) => x.timestampMs))) {
+        const late = await store.saveContext({ sessionId: 's0', type: 'note', content: 'late', timestampMs: ms });
+        const inMs = await store.queryContext({ sinceMs: ms, untilMs: ms + 1, limit: 1_000_000 });
+        assert.equal(inMs.at(-1)?.id, late.id, `the item saved after the restart comes last in ${ms}`);
+      }
     });
 
     it('says another runtime holds the folder, with its pid, when opened twice', async () => {
@@ -534,6 +561,25 @@ describe('store: classic-level', function () {
       assert.ok((await store.sizeBytes()) > empty + 100 * 1000);
     });
   });
+
+  /** Runs the writer until it has acknowledged `items` items, then kill -9; what it acknowledged by then. */
+  async function writeUntilKilled(items: number): Promise<{ item: string[]; state: string[] }> {
+    const child = spawnWriter('write');
+    const acked = { item: [] as string[], state: [] as string[] };
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`writer exited early (code ${code})`)));
+      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+        const [, kind, id] = line.split(' ') as [string, 'item' | 'state', string];
+        acked[kind].push(id);
+        if (acked.item.length === items) resolve();
+      });
+    });
+    child.removeAllListeners('exit');
+    const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    return acked;
+  }
 
   function spawnWriter(mode: 'write' | 'hold'): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path.join(dir, 'store'), mode], {
