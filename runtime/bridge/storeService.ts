@@ -28,25 +28,30 @@ export function storeService(store: Store, access: Access, log: Logger, maxMessa
   // A page's items or entries and its token; a write that could not be read back in one is refused.
   const pageBytes = Math.max(1, maxMessageBytes - PAGE_OVERHEAD_BYTES);
   return {
-    SaveContext: unary(log, 'SaveContext', async (req) => {
+    SaveContext: unary(log, 'SaveContext', async (req, call) => {
       const item = req.item;
       if (!item) throw invalidArgument('item is required');
+      const who = access.identify(call.metadata);
       const saved = await store.saveContext(
         {
           ...(item.id ? { id: item.id } : {}),
           ...(Number(item.timestampMs) > 0 ? { timestampMs: Number(item.timestampMs) } : {}),
-          sessionId: required(item.sessionId, 'item.session_id'),
+          sessionId: access.contextSession(who, required(item.sessionId, 'item.session_id')),
           type: required(item.type, 'item.type'),
           content: item.content,
           metadata: item.metadata,
         },
-        { pageBytes },
+        // An id taken by an item of a session the caller may not reach: no moving or overwriting it.
+        { pageBytes, mayReplace: (session) => access.contextReaches(who, session) },
       );
       return { item: itemToWire(saved) };
     }),
-    QueryContext: unary(log, 'QueryContext', async (req) => {
+    QueryContext: unary(log, 'QueryContext', async (req, call) => {
+      const who = access.identify(call.metadata);
       const page = await store.queryContextPage({
-        sessionId: req.sessionId || undefined,
+        sessionId: req.sessionId ? access.contextSession(who, req.sessionId) : undefined,
+        // Without a session, the sessions the caller reaches (an agent's: not others' "agent:<id>").
+        sessions: req.sessionId || who.kind !== 'agent' ? undefined : (session) => access.contextReaches(who, session),
         type: req.type || undefined,
         sinceMs: Number(req.sinceMs) || undefined,
         untilMs: Number(req.untilMs) || undefined,

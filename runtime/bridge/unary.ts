@@ -89,6 +89,7 @@ const STATUS_FOR_CODE: Record<string, grpc.status> = {
   invalid_argument: grpc.status.INVALID_ARGUMENT,
   closed: grpc.status.UNAVAILABLE,
   locked: grpc.status.UNAVAILABLE,
+  permission_denied: grpc.status.PERMISSION_DENIED,
 };
 
 /** unary() for handlers over parts whose errors carry a code: the caller sees the matching status instead of INTERNAL. */

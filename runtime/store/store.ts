@@ -40,6 +40,7 @@ import type {
   ContextQuery,
   ListQuery,
   PageLimit,
+  SaveOptions,
   StateEntry,
   StatePage,
   StatePageQuery,
@@ -49,7 +50,7 @@ import type {
 type Db = ClassicLevel<Buffer, Buffer>;
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-export type StoreErrorCode = 'locked' | 'invalid_argument' | 'closed';
+export type StoreErrorCode = 'locked' | 'invalid_argument' | 'closed' | 'permission_denied';
 
 export class StoreError extends LoomError {
   override readonly name = 'StoreError';
@@ -167,7 +168,7 @@ class LevelStore implements Store {
 
   async saveContext(
     input: Partial<ContextItem> & { sessionId: string; type: string; content: string },
-    options: PageLimit = {},
+    options: SaveOptions = {},
   ): Promise<ContextItem> {
     this.assertOpen();
     const item = validItem(input);
@@ -185,7 +186,7 @@ class LevelStore implements Store {
     }
     const save = this.idChain.then(async () => {
       const previous = await this.db.get(key(idKey(item.id)));
-      const ops = previous ? await this.removalOps(previous) : [];
+      const ops = previous ? await this.removalOps(previous, options.mayReplace) : [];
       await this.db.batch([...ops, ...indexOps(item, seq)]);
       return item;
     });
@@ -204,10 +205,15 @@ class LevelStore implements Store {
   }
 
   /** Deletes of every key of a stored item, found through the id index. */
-  private async removalOps(primary: Buffer): Promise<BatchOp[]> {
+  private async removalOps(primary: Buffer, mayReplace?: (sessionId: string) => boolean): Promise<BatchOp[]> {
     const json = await this.db.get(primary);
     if (!json) return [];
     const old = JSON.parse(json.toString('utf8')) as ContextItem;
+    if (mayReplace && !mayReplace(old.sessionId))
+      throw new StoreError(
+        'permission_denied',
+        `item id ${JSON.stringify(old.id)} is taken by an item of a context session this caller may not change (another agent's "agent:<id>" session); save it under another id`,
+      );
     const tail = primary.subarray(Buffer.byteLength(contextPrefix(old.sessionId))).toString('utf8');
     return itemKeys(old, tail).map((k) => ({ type: 'del' as const, key: key(k) }));
   }
@@ -249,7 +255,9 @@ class LevelStore implements Store {
     try {
       scan: for (;;) {
         const entries = await iterator.nextv(
-          q.text === undefined ? Math.min(SCAN_BATCH, q.limit - found.length) : SCAN_BATCH,
+          q.text === undefined && query.sessions === undefined
+            ? Math.min(SCAN_BATCH, q.limit - found.length)
+            : SCAN_BATCH,
         );
         if (entries.length === 0) break;
         const values = direct
@@ -258,7 +266,10 @@ class LevelStore implements Store {
         for (let i = 0; i < entries.length; i++) {
           const value = values[i];
           const item = value ? (JSON.parse(value.toString('utf8')) as ContextItem) : undefined;
-          const matches = item !== undefined && (q.text === undefined || item.content.toLowerCase().includes(q.text));
+          const matches =
+            item !== undefined &&
+            (query.sessions === undefined || query.sessions(item.sessionId)) &&
+            (q.text === undefined || item.content.toLowerCase().includes(q.text));
           const size = matches ? contextItemBytes(value!.length, item) : 0;
           // Should the page end here, its next names this entry: it has to fit too. An entry the
           // filter passes over may name a long id that no item of the page counted.

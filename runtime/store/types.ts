@@ -21,11 +21,18 @@ export interface ContextQuery {
   /** Default 100. */
   limit?: number;
   newestFirst?: boolean;
+  /** Only items of the sessions for which this is true (what the caller may read); default: every session. */
+  sessions?: (sessionId: string) => boolean;
 }
 
 /** For a write: refuse what could not be the only entry of a page of `pageBytes` (with its token). */
 export interface PageLimit {
   pageBytes?: number;
+}
+
+export interface SaveOptions extends PageLimit {
+  /** Saving under an id already taken: refused unless this is true of the session the item is in now. */
+  mayReplace?: (sessionId: string) => boolean;
 }
 
 /** A ContextQuery read a page at a time. */
@@ -78,7 +85,7 @@ export interface Store {
   /** Fills id and timestampMs when absent; durable once the promise resolves. */
   saveContext(
     item: Partial<ContextItem> & { sessionId: string; type: string; content: string },
-    options?: PageLimit,
+    options?: SaveOptions,
   ): Promise<ContextItem>;
   queryContext(query: ContextQuery): Promise<ContextItem[]>;
   /** queryContext a page at a time: follow `next` (as `after`) until it is absent. */

@@ -40,6 +40,9 @@ function denied(message: string): StatusError {
   return new StatusError(grpc.status.PERMISSION_DENIED, message);
 }
 
+/** Context sessions named "agent:<id>" are agent <id>'s own (Access.contextReaches). */
+export const PRIVATE_CONTEXT = 'agent:';
+
 export class Access {
   /** Ids the supervisor runs beyond loom.toml's (ad-hoc agents); the runtime service tells (see supervisedBy). */
   private adHoc: (agentId: string) => boolean = () => false;
@@ -149,6 +152,27 @@ export class Access {
       return session;
     throw denied(
       `agent "${who.agentId}" may not use the memory of session "${session}": an agent's credential reaches the session of its own id; grant it with state_access = ["${session}"] in [agents.${who.agentId}] of loom.toml`,
+    );
+  }
+
+  /**
+   * Whether `who` reaches the context items of `session` (Store.SaveContext/QueryContext). Context
+   * is shared, by session, except "agent:<id>": the Python SDK keeps an agent's persisted Memory
+   * and TieredMemory there, so an agent's credential reaches that session for its own id and
+   * those its state_access grants only; the other credentials reach every session.
+   */
+  contextReaches(who: Identity, session: string): boolean {
+    if (who.kind !== 'agent' || !session.startsWith(PRIVATE_CONTEXT)) return true;
+    const owner = session.slice(PRIVATE_CONTEXT.length);
+    return owner === who.agentId || this.deps.stateGrants(who.agentId).includes(owner);
+  }
+
+  /** `session` when `who` reaches it (contextReaches), else PERMISSION_DENIED naming the rule. */
+  contextSession(who: Identity, session: string): string {
+    if (this.contextReaches(who, session)) return session;
+    const owner = session.slice(PRIVATE_CONTEXT.length);
+    throw denied(
+      `agent "${who.kind === 'agent' ? who.agentId : ''}" may not read or write context session "${session}": a session "${PRIVATE_CONTEXT}<id>" is agent <id>'s own (its persisted memory); grant it with state_access = ["${owner}"] in [agents.${who.kind === 'agent' ? who.agentId : ''}] of loom.toml`,
     );
   }
 

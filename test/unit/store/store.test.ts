@@ -165,6 +165,17 @@ describe('store: classic-level', function () {
         assert.deepEqual((await pages({ sessionId: 'b', type: 'msg', limit: 1 })).map(idx), [[1], [5], [7]]);
       });
 
+      it('gives only the sessions a query may read, page after page, with or without a type', async () => {
+        await seed();
+        const onlyB = (session: string) => session === 'b';
+        assert.deepEqual((await pages({ sessions: onlyB, limit: 2 })).map(idx), [[1, 3], [5, 7], [9]]);
+        assert.deepEqual((await pages({ type: 'msg', sessions: onlyB, limit: 2, newestFirst: true })).map(idx), [
+          [7, 5],
+          [1],
+        ]);
+        assert.deepEqual((await pages({ sessions: () => false, limit: 3 })).flat(), []);
+      });
+
       it('keeps the time bounds across pages', async () => {
         await seed();
         assert.deepEqual((await pages({ sinceMs: 1003, untilMs: 1008, limit: 2 })).map(idx), [[3, 4], [5, 6], [7]]);
@@ -315,6 +326,30 @@ describe('store: classic-level', function () {
         [['fixed', 'two', 'second']],
       );
       assert.equal((await store.queryContext({ type: 'new', sessionId: 'two' })).length, 1);
+    });
+
+    it('refuses to replace an item of a session the saver may not change, and leaves it as it was', async () => {
+      const kept = await store.saveContext({ id: 'fixed', sessionId: 'private', type: 't', content: 'mine' });
+      const notPrivate = (session: string) => session !== 'private';
+      await assert.rejects(
+        store.saveContext(
+          { id: 'fixed', sessionId: 'shared', type: 't', content: 'moved' },
+          { mayReplace: notPrivate },
+        ),
+        (err: StoreError) =>
+          err.code === 'permission_denied' && /item id "fixed" is taken by an item/.test(err.message),
+      );
+      assert.deepEqual(await store.queryContext({}), [kept]);
+      // An item of a session it may change is replaced as before.
+      await store.saveContext({ id: 'other', sessionId: 'shared', type: 't', content: 'first' });
+      await store.saveContext(
+        { id: 'other', sessionId: 'shared', type: 't', content: 'second' },
+        { mayReplace: notPrivate },
+      );
+      assert.deepEqual(
+        (await store.queryContext({ sessionId: 'shared' })).map((x) => x.content),
+        ['second'],
+      );
     });
 
     it('keeps sessions and types with separator characters apart', async () => {
