@@ -175,9 +175,7 @@ class LevelStore implements Store {
     const seq = this.seq++;
     if (seq >= this.reserved) await this.reserveFor(seq);
     if (options.pageBytes !== undefined) {
-      const size =
-        contextItemBytes(Buffer.byteLength(JSON.stringify(item)), item) +
-        positionBytes(itemTail(item.timestampMs, seq, item.id));
+      const size = contextItemBytes(item) + positionBytes(itemTail(item.timestampMs, seq, item.id));
       if (size > options.pageBytes) throw tooLargeForAPage('the item', size, options.pageBytes);
     }
     if (input.id === undefined) {
@@ -270,7 +268,7 @@ class LevelStore implements Store {
             item !== undefined &&
             (query.sessions === undefined || query.sessions(item.sessionId)) &&
             (q.text === undefined || item.content.toLowerCase().includes(q.text));
-          const size = matches ? contextItemBytes(value!.length, item) : 0;
+          const size = matches ? contextItemBytes(item) : 0;
           // Should the page end here, its next names this entry: it has to fit too. An entry the
           // filter passes over may name a long id that no item of the page counted.
           if (
@@ -513,14 +511,22 @@ function validItem(input: Partial<ContextItem> & { sessionId: string; type: stri
 }
 
 /**
- * At least the size of an item's message, from the length of its JSON in the store: the JSON
- * spells out field names and quotes, which cover the message's tags and lengths, except that a
- * metadata entry's lengths may take up to 9 bytes more than its JSON punctuation.
+ * At least the size of an item in an answer: the UTF-8 bytes of its strings, each with a tag and a
+ * length of up to 5 bytes (a metadata entry: its own, its key's and its value's), the timestamp's
+ * 11, and the item's own tag and length in the answer. (Not its JSON's length: JSON spells a
+ * control character in 6 bytes.)
  */
-function contextItemBytes(jsonBytes: number, item: ContextItem): number {
-  let entries = 0;
-  for (const _ in item.metadata) entries++;
-  return jsonBytes + 16 * entries + 16;
+function contextItemBytes(item: ContextItem): number {
+  let size =
+    6 +
+    11 +
+    4 * 6 +
+    Buffer.byteLength(item.id) +
+    Buffer.byteLength(item.sessionId) +
+    Buffer.byteLength(item.type) +
+    Buffer.byteLength(item.content);
+  for (const name in item.metadata) size += 18 + Buffer.byteLength(name) + Buffer.byteLength(item.metadata[name]);
+  return size;
 }
 
 /** At least the size of a StateEntry's message: its key and value plus their tags and lengths. */

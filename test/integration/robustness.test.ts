@@ -186,6 +186,23 @@ describe('malformed and oversized messages', function () {
       longIds.map((i) => i.content[0]),
       ['a', 'b', 'c'],
     );
+    // Control characters count as the bytes they are (JSON would spell each in 6): items of 0.6
+    // messages of them are taken, and read back one a page, each page within a message.
+    for (let i = 0; i < 2; i++)
+      await call(c.store, 'SaveContext', {
+        item: {
+          sessionId: 'controls',
+          type: 'note',
+          content: '\u0001'.repeat(MAX * 0.6),
+          metadata: {},
+          timestampMs: 0,
+        },
+      });
+    const controls = await queryAll(c.store, { sessionId: 'controls' });
+    assert.deepEqual(
+      controls.map((i) => i.content.length),
+      [MAX * 0.6, MAX * 0.6].map(Math.floor),
+    );
     // An item that could be written but would not fit a page with its token is refused.
     const unlistable = await callFails(c.store, 'SaveContext', {
       item: { sessionId: 'big-answer', type: 'note', content: 'x'.repeat(MAX - 600), metadata: {}, timestampMs: 0 },

@@ -245,6 +245,8 @@ describe('store: classic-level', function () {
           /the value with its key would take \d+ bytes/,
         );
         await store.putState('a', 'k', Buffer.alloc(900), { pageBytes: 1000 });
+        // Counted by their bytes, not by their JSON (where a control character takes 6).
+        await store.saveContext({ sessionId: 'c', type: 'x', content: '\u0001'.repeat(700) }, { pageBytes: 1000 });
         assert.equal((await store.queryContext({ sessionId: 's' })).length, 1);
         assert.equal((await store.getState('a', 'k'))?.length, 900);
       });
