@@ -138,7 +138,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       log: log.child('agents'),
       maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient,
       maxToolsPerClient: config.bridge.maxToolsPerClient,
-      isSupervised: (agentId) => agentId in config.agents,
+      isSupervised: (agentId) => Object.hasOwn(config.agents, agentId),
     });
 
     let supervisor: Supervisor | undefined;

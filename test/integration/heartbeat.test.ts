@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
+import { until } from '../support/eventually';
 import { join } from 'node:path';
 import {
   makeWorkspace,
@@ -160,6 +161,31 @@ describe('agent heartbeat, reconnect and replacement', function () {
     assert.equal((await second.delivery('dup.topic')).type, 'to-newest');
     const stats = await call(c.runtime, 'GetStats', {});
     assert.equal(stats.subscriptions.filter((s) => s.subscriber === 'hb-dup').length, 1);
+  });
+});
+
+describe('disconnected agents nobody supervises', function () {
+  this.timeout(60_000);
+  after(async () => {
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it('are forgotten after ten heartbeat timeouts, whatever their id (constructor, toString: not loom.toml tables)', async () => {
+    const rt = await startRuntime(makeWorkspace('[bridge]\nheartbeat_timeout_ms = 200\n'));
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    const ids = ['plain', 'constructor', 'toString', '__proto__'];
+    try {
+      for (const agentId of ids) await call(c.bridge, 'RegisterAgent', { agentId, subscribedTopics: [] });
+      const listed = async () => (await call(c.runtime, 'ListAgents', {})).agents.map((a) => a.agentId);
+      assert.deepEqual((await listed()).filter((id) => ids.includes(id)).sort(), [...ids].sort());
+      await until('the silent agents to be forgotten', async () => !(await listed()).some((id) => ids.includes(id)), {
+        timeoutMs: 30_000,
+        detail: () => rt.stderrText.slice(-20).join('\n'),
+      });
+    } finally {
+      c.close();
+    }
   });
 });
 

@@ -60,6 +60,8 @@ class ToolInfo:
 
 
 _PROVIDERS = {0: "native", 1: "wasm", 2: "grpc", 3: "mcp"}
+#: A page's limit travels as an int32; a larger total limit is followed page after page.
+_MAX_PAGE_LIMIT = 2**31 - 1
 
 
 class _Unary:
@@ -134,7 +136,7 @@ class Store:
                 since_ms=since_ms or 0,
                 until_ms=until_ms or 0,
                 text=text or "",
-                limit=limit - len(found),
+                limit=min(limit - len(found), _MAX_PAGE_LIMIT),
                 newest_first=newest_first,
                 page_token=token,
             )
@@ -168,7 +170,10 @@ class Store:
         token = ""
         while True:
             req = runtime_pb2.ListStateRequest(
-                agent_id=self._agent_id, prefix=prefix, limit=limit - len(found) if limit else 0, page_token=token
+                agent_id=self._agent_id,
+                prefix=prefix,
+                limit=min(limit - len(found), _MAX_PAGE_LIMIT) if limit else 0,
+                page_token=token,
             )
             resp = await self._unary.call("list_state", lambda c: c.store.ListState, req)
             found.extend((e.key, bytes(e.value)) for e in resp.entries)

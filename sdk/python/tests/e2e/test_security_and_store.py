@@ -93,6 +93,8 @@ async def test_query_context_reads_on_past_one_message(agents):
     newest = await a.ctx.store.query_context(session_id=session, newest_first=True, limit=3)
     assert [i.content[0] for i in newest] == ["4", "3", "2"]
     assert await a.ctx.store.query_context(session_id=session, limit=0) == []
+    # A limit past int32 (a page's limit on the wire) reads everything, page after page.
+    assert len(await a.ctx.store.query_context(session_id=session, limit=2**40)) == 5
     with pytest.raises(ValueError, match="limit must not be negative"):
         await a.ctx.store.query_context(session_id=session, limit=-1)
 
@@ -104,6 +106,7 @@ async def test_list_state_reads_on_past_one_message(agents):
     listed = await a.ctx.store.list_state("big/")
     assert [(k, len(v), v[:1]) for k, v in listed] == [(f"big/{i}", 1_500_000, str(i).encode()) for i in (1, 2, 3)]
     assert [k for k, _ in await a.ctx.store.list_state("big/", limit=2)] == ["big/1", "big/2"]
+    assert len(await a.ctx.store.list_state("big/", limit=2**40)) == 3
     with pytest.raises(ValueError, match="limit must be 0"):
         await a.ctx.store.list_state("big/", limit=-1)
 
