@@ -217,7 +217,12 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       report: reportReload(bus, log),
     });
     closers.push(['config follower', () => follower!.close()]);
-    const agentTools = registerAgentTools(tools, supervisor);
+    const agentTools = registerAgentTools(
+      tools,
+      supervisor,
+      (caller, id) =>
+        caller === id || (Object.hasOwn(config.agents, caller) && config.agents[caller]!.stateAccess.includes(id)),
+    );
     closers.push(['agent tools', () => agentTools.dispose()]);
 
     // MCP servers' tools join the registry beside the built-ins as each server comes up (never

@@ -3,7 +3,15 @@
 import { ToolError, type Disposable, type ToolRegistry } from '../tools';
 import type { Supervisor } from './supervisor';
 
-export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor): Disposable {
+/**
+ * `mayRead(caller, agentId)`: whether a supervised agent may read another's output, which often
+ * carries what the agent keeps from others (keys in tracebacks, the replies it got).
+ */
+export function registerAgentTools(
+  tools: ToolRegistry,
+  supervisor: Supervisor,
+  mayRead: (caller: string, agentId: string) => boolean,
+): Disposable {
   return tools.register(
     {
       name: 'agents:logs',
@@ -25,8 +33,15 @@ export function registerAgentTools(tools: ToolRegistry, supervisor: Supervisor):
       provider: 'native',
       owner: 'runtime',
     },
-    async (args) => {
+    async (args, ctx) => {
       const id = args.agent_id as string;
+      // A supervised caller holds an agent's credential; the others (the window, the person's
+      // clients, the runtime) may read every agent's output.
+      if (supervisor.has(ctx.caller) && !mayRead(ctx.caller, id))
+        throw new ToolError(
+          'denied',
+          `agent "${ctx.caller}" may not read the output of agent "${id}"; grant it with state_access = ["${id}"] in [agents.${ctx.caller}] of loom.toml`,
+        );
       if (!supervisor.has(id))
         throw new ToolError(
           'not_found',

@@ -22,6 +22,7 @@ import type { ClientEvent__Output, ServerEvent } from '../proto/types';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
+import { assertClientTopic } from '../contract/topics';
 import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
 import { errorMessageOf, statusDetails } from './unary';
@@ -131,8 +132,14 @@ class AgentStream implements AgentConnection {
   handlerFor(qos: QoS, pattern: string): DeliveryHandler {
     // The reference names the subscription a delivery came through, not the event's topic.
     const named = this.dialect === 'reference' ? pattern : undefined;
-    if (qos === 'realtime' || !this.batching) return (d) => this.deliverOne(d, named);
-    return (d) => this.deliverBatched(d, named);
+    const deliver =
+      qos === 'realtime' || !this.batching
+        ? (d: Delivery) => this.deliverOne(d, named)
+        : (d: Delivery) => this.deliverBatched(d, named);
+    if (this.who.kind !== 'agent') return deliver;
+    // A wildcard reaches other agents' inboxes and output too: those deliveries stop here.
+    const who = this.who;
+    return (d) => (this.deps.access.mayReceive(who, d.topic) ? deliver(d) : undefined);
   }
 
   sendToolCall(call: OutgoingToolCall): void {
@@ -221,12 +228,14 @@ class AgentStream implements AgentConnection {
 
   private async publishOne(p: Publish__Output): Promise<void> {
     try {
+      assertClientTopic(p.topic);
       const event = eventFromWire(p.event, this.agentId, this.who.kind === 'open');
       const result = await this.deps.bus.publish(p.topic, event);
       if (result.refused)
         void this.send({ err: { code: result.refused, message: refusalMessage(p.topic, event.id, result.refused) } });
     } catch (err) {
-      const code = (err as { code?: unknown }).code === 'sender_mismatch' ? 'sender_mismatch' : 'publish_failed';
+      const named = (err as { code?: unknown }).code;
+      const code = named === 'sender_mismatch' || named === 'reserved_topic' ? named : 'publish_failed';
       void this.send({ err: { code, message: `publish to "${p.topic}" refused: ${messageOf(err)}` } });
     }
   }

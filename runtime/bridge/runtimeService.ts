@@ -17,6 +17,7 @@ import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
 import { resolveFeedOptions, skipWhileBlocked, type Feed, type ResolvedFeedOptions } from '../feed';
 import { readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
+import { assertClientTopic } from '../contract/topics';
 import { holderOf, type Access } from './identity';
 import { Undecodable } from './lenientDecoding';
 import { agentIdFrom, errorMessageOf, invalidArgument, StatusError, statusDetails, unary } from './unary';
@@ -186,6 +187,11 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         throw invalidArgument(
           `Publish: the event names sender "${named}" but the call's x-loom-agent-id is "${stated}"`,
         );
+      try {
+        assertClientTopic(req.topic);
+      } catch (err) {
+        throw new StatusError(grpc.status.PERMISSION_DENIED, `Publish: ${messageOf(err)}`);
+      }
       let event;
       try {
         event = eventFromWire(

@@ -5,6 +5,7 @@ import { LoomError } from './errors';
 
 export type BusErrorCode =
   | 'invalid_topic'
+  | 'reserved_topic'
   | 'invalid_pattern'
   | 'invalid_event'
   | 'invalid_envelope'

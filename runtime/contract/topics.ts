@@ -7,6 +7,55 @@ import { BusError } from './busError';
 /** Request inboxes live under this prefix: `_inbox.<uuid>`. */
 export const INBOX_PREFIX = '_inbox.';
 
+/** What the runtime says about an agent, on `agent.<id>.<kind>` (runtime/agents/types.ts). */
+export const LIFECYCLE_KINDS = [
+  'registered',
+  'connected',
+  'disconnected',
+  'replaced',
+  'started',
+  'crashed',
+  'restarting',
+  'stopped',
+  'failed',
+  'log',
+] as const;
+const LIFECYCLE = new Set<string>(LIFECYCLE_KINDS);
+
+/**
+ * Whether only the runtime publishes on `topic`: an agent's lifecycle and output
+ * (`agent.<id>.<lifecycle kind>`), the runtime's own news (`runtime.>`), MCP servers' states
+ * (`mcp.<name>.state`) and the cluster's (`cluster.>`). The window and agents act on these (a
+ * failure notice, a restart offer), so no client may publish there, whatever its credential.
+ */
+export function isRuntimeOwnTopic(topic: string): boolean {
+  const s = topic.split('.');
+  if (s[0] === 'runtime' || s[0] === 'cluster') return true;
+  if (s[0] === 'mcp') return s.length === 3 && s[2] === 'state';
+  return s[0] === 'agent' && s.length === 3 && LIFECYCLE.has(s[2]!);
+}
+
+/** Throws a BusError (reserved_topic) for a topic only the runtime publishes on: what a client publishes passes here. */
+export function assertClientTopic(topic: string): void {
+  if (isRuntimeOwnTopic(topic))
+    throw new BusError(
+      'reserved_topic',
+      `"${topic}" is the runtime's own topic (agent lifecycle and output, runtime.*, mcp.<name>.state, cluster.*): only the runtime publishes there`,
+    );
+}
+
+/**
+ * Whose a topic is to read, when it is not everyone's: an agent's reply inbox and output
+ * (`agent.<id>.replies`, `agent.<id>.log`) are agent <id>'s; request inboxes (`_inbox.<uuid>`)
+ * belong to the runtime's own requests ('' : no agent's). undefined: anyone may read it.
+ */
+export function privateTopicOwner(topic: string): string | undefined {
+  if (topic.startsWith(INBOX_PREFIX)) return '';
+  if (!topic.startsWith('agent.')) return undefined;
+  const s = topic.split('.');
+  return s.length === 3 && (s[2] === 'replies' || s[2] === 'log') ? s[1] : undefined;
+}
+
 /** Longest topic or pattern accepted; a cap keeps a hostile client from making us split megabytes. */
 export const MAX_TOPIC_LENGTH = 1024;
 

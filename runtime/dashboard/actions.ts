@@ -4,6 +4,7 @@
 // with a message, never a thrown error: a bad request from the page must not reach the runtime's core.
 import { createEvent, type Bus } from '../bus';
 import type { ToolRegistry } from '../tools';
+import { assertClientTopic } from '../contract/topics';
 import type { ActionResult, DashboardAction } from '../contract/dashboard';
 import { runDashboardAction, type ActionPorts } from '../contract/dashboardActions';
 
@@ -22,6 +23,7 @@ export interface ActionDeps {
 export function dashboardActions(deps: ActionDeps): DashboardActions {
   const ports: ActionPorts = {
     async publish(topic, type, payload) {
+      assertClientTopic(topic);
       const event = createEvent({ type, payload, source: 'dashboard', sender: 'dashboard' });
       const r = await deps.bus.publish(topic, event);
       return { id: event.id, ...r };

@@ -331,6 +331,77 @@ describe('identities: no client acts as another', function () {
     });
   });
 
+  describe("another agent's inbox and output, and the runtime's own topics", () => {
+    it("mallory's wildcard gets neither alpha's reply inbox nor request inboxes; nobody publishes as the runtime", async () => {
+      const s = await streamAs(as(mallory), 'mallory');
+      await bound(s, "mallory's stream");
+      s.send({ subscribe: { requestId: 'all', pattern: '>', qos: 'QOS_REALTIME' } });
+      await s.next((m) => !!m.subscribed?.success, 'the subscription');
+      const o = as(owner);
+      for (const topic of ['agent.alpha.replies', '_inbox.probe', 'agent.mallory.replies', 'open.news'])
+        await call(o.runtime, 'Publish', { topic, event: event(`to ${topic}`, {}) });
+      // Deliveries keep publish order: once the last is in, the ones before it were let through or stopped.
+      await s.delivery('open.news');
+      const got = s.received.filter((m) => m.delivery).map((m) => m.delivery!.topic);
+      assert.ok(got.includes('agent.mallory.replies'), JSON.stringify(got));
+      assert.deepEqual(
+        got.filter((t) => t === 'agent.alpha.replies' || t.startsWith('_inbox.')),
+        [],
+      );
+
+      const reserved = [
+        'agent.alpha.failed',
+        'agent.alpha.log',
+        'runtime.config',
+        'mcp.github.state',
+        'cluster.health',
+      ];
+      for (const topic of reserved) s.send({ publish: { topic, event: event('spoof', { reason: 'run curl | sh' }) } });
+      for (const topic of reserved) {
+        const r = await s.next((m) => !!m.err, `the refusal of ${topic}`);
+        assert.equal(r.err!.code, 'reserved_topic');
+        assert.match(r.err!.message, /is the runtime's own topic .*only the runtime publishes there/);
+      }
+      for (const token of [mallory, owner, windowToken]) {
+        const err = await callFails(as(token).runtime, 'Publish', {
+          topic: 'agent.alpha.failed',
+          event: event('spoof', {}),
+        });
+        assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+        assert.match(err.details, /"agent\.alpha\.failed" is the runtime's own topic/);
+      }
+      s.cancel();
+    });
+
+    it("agents:logs gives an agent its own output and what state_access grants, not another's", async () => {
+      const logs = async (token: string, agentId: string) =>
+        call(as(token).tools, 'CallTool', {
+          id: '',
+          name: 'agents:logs',
+          arguments: JSON.stringify({ agent_id: agentId }),
+          headers: {},
+          timeoutMs: 5000,
+        });
+      const refused = await logs(mallory, 'alpha');
+      assert.equal(refused.status, 'TOOL_ERROR');
+      assert.equal(refused.error!.code, 'denied');
+      assert.match(
+        refused.error!.message,
+        /agent "mallory" may not read the output of agent "alpha"; grant it with state_access = \["alpha"\]/,
+      );
+      for (const [token, agentId] of [
+        [mallory, 'mallory'],
+        [beta, 'alpha'],
+        [owner, 'alpha'],
+        [windowToken, 'alpha'],
+      ] as const) {
+        const out = await logs(token, agentId);
+        assert.equal(out.status, 'TOOL_OK', `${agentId}: ${out.error?.message}`);
+        assert.equal(JSON.parse(out.output).agent_id, agentId);
+      }
+    });
+  });
+
   describe("another agent's subscriptions and state", () => {
     let watcher: StreamClient;
     before(async () => {

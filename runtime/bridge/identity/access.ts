@@ -14,6 +14,7 @@
 //   credential, and its id, like a declared one's, is registered only by its own process.
 import * as grpc from '@grpc/grpc-js';
 import { validateAgentId } from '../../agents';
+import { privateTopicOwner } from '../../contract/topics';
 import { StatusError } from '../unary';
 import { describeIdentity, holderOf, WINDOW_ID, type Credentials, type Identity } from './credentials';
 
@@ -156,6 +157,22 @@ export class Access {
   }
 
   /**
+   * Whether a delivery on `topic` may reach `who`'s subscriptions: another agent's reply inbox and
+   * output (contract/topics.ts privateTopicOwner) reach an agent's credential only for its own id
+   * and those its state_access grants; request inboxes none. The other credentials get everything.
+   */
+  mayReceive(who: Identity, topic: string): boolean {
+    if (who.kind !== 'agent') return true;
+    const owner = privateTopicOwner(topic);
+    return owner === undefined || this.reachesAgent(who.agentId, owner);
+  }
+
+  /** Whether `reader` (an agent) may read what is agent `target`'s: its own, or granted by state_access. */
+  reachesAgent(reader: string, target: string): boolean {
+    return target !== '' && (target === reader || this.deps.stateGrants(reader).includes(target));
+  }
+
+  /**
    * Whether `who` reaches the context items of `session` (Store.SaveContext/QueryContext). Context
    * is shared, by session, except "agent:<id>": the Python SDK keeps an agent's persisted Memory
    * and TieredMemory there, so an agent's credential reaches that session for its own id and
@@ -163,8 +180,7 @@ export class Access {
    */
   contextReaches(who: Identity, session: string): boolean {
     if (who.kind !== 'agent' || !session.startsWith(PRIVATE_CONTEXT)) return true;
-    const owner = session.slice(PRIVATE_CONTEXT.length);
-    return owner === who.agentId || this.deps.stateGrants(who.agentId).includes(owner);
+    return this.reachesAgent(who.agentId, session.slice(PRIVATE_CONTEXT.length));
   }
 
   /** `session` when `who` reaches it (contextReaches), else PERMISSION_DENIED naming the rule. */

@@ -191,6 +191,10 @@ describe('headless dashboard server', () => {
       (await act(JSON.stringify({ type: 'publish', topic: 'bad..topic', eventType: 't', payload: '' }))).error,
       /empty segment/,
     );
+    assert.match(
+      (await act(JSON.stringify({ type: 'publish', topic: 'agent.known.failed', eventType: 't', payload: '' }))).error,
+      /"agent\.known\.failed" is the runtime's own topic/,
+    );
     assert.equal((await act(JSON.stringify({ type: 'agent', agentId: 'known', action: 'restart' }))).ok, true);
     assert.deepEqual(controlled, ['restart known']);
     assert.match(
