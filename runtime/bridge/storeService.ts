@@ -16,7 +16,7 @@ function itemToWire(item: ContextItem) {
   return { ...item };
 }
 
-/** QueryContext's page tokens name the key tail ("<ts>!<seq>!<id>") of the last entry scanned. */
+/** QueryContext's page tokens name the key tail ("<ts>!<seq>!<id>") of the last item the page gave. */
 const CONTEXT_TOKEN_KIND = 'qc1';
 /** ListState's name the last key listed (within the listing's prefix). */
 const STATE_TOKEN_KIND = 'ls1';

@@ -246,8 +246,8 @@ class LevelStore implements Store {
     const iterator = this.db.iterator(pageRange(prefix, q));
     const found: ContextItem[] = [];
     let bytes = 0;
-    // The key of the last entry looked at: the next page starts after it, so the entries the
-    // text filter passed over are not scanned again.
+    // The key of the last item taken: the next page starts after it. Never an entry a filter
+    // passed over, whose key would tell the caller the id and time of an item it may not read.
     let last: Buffer | undefined;
     let more = false;
     try {
@@ -264,13 +264,14 @@ class LevelStore implements Store {
         for (let i = 0; i < entries.length; i++) {
           const value = values[i];
           const item = value ? (JSON.parse(value.toString('utf8')) as ContextItem) : undefined;
-          const matches =
-            item !== undefined &&
-            (query.sessions === undefined || query.sessions(item.sessionId)) &&
-            (q.text === undefined || item.content.toLowerCase().includes(q.text));
-          const size = matches ? contextItemBytes(item) : 0;
-          // Should the page end here, its next names this entry: it has to fit too. An entry the
-          // filter passes over may name a long id that no item of the page counted.
+          if (
+            item === undefined ||
+            (query.sessions !== undefined && !query.sessions(item.sessionId)) ||
+            (q.text !== undefined && !item.content.toLowerCase().includes(q.text))
+          )
+            continue;
+          const size = contextItemBytes(item);
+          // Should the page end at this item, its next names it: that has to fit too.
           if (
             q.maxBytes !== undefined &&
             found.length > 0 &&
@@ -279,10 +280,8 @@ class LevelStore implements Store {
             more = true;
             break scan;
           }
-          if (matches) {
-            found.push(item);
-            bytes += size;
-          }
+          found.push(item);
+          bytes += size;
           last = entries[i][0];
           if (found.length === q.limit) {
             more = i + 1 < entries.length || (await iterator.nextv(1)).length > 0;

@@ -216,21 +216,32 @@ describe('store: classic-level', function () {
         ]);
       });
 
-      it('counts the next position in the page: a skipped entry with a long id does not end a page', async () => {
-        const save = (id: string, content: string, timestampMs: number) =>
-          store.saveContext({ id, sessionId: 'ids', type: 'x', content, timestampMs });
-        await save('a', 'match '.repeat(250), 1);
-        await save('%!'.repeat(600), 'skipped', 2); // its position is about 5 KB as a token
-        await save('b', 'match '.repeat(250), 3);
-        const first = await store.queryContextPage({ sessionId: 'ids', text: 'match', maxBytes: 4000 });
+      it('names only an item it gave in next, never an entry a filter passed over', async () => {
+        const save = (id: string, sessionId: string, content: string, timestampMs: number) =>
+          store.saveContext({ id, sessionId, type: 'x', content, timestampMs });
+        await save('a', 'mine', 'match '.repeat(250), 1);
+        await save('%!'.repeat(600), 'mine', 'skipped', 2); // its position would be about 5 KB as a token
+        await save('theirs-1', 'theirs', 'match '.repeat(250), 3);
+        await save('b', 'mine', 'match '.repeat(250), 4);
+        await save('c', 'mine', 'match '.repeat(250), 5);
+        // The long id passed over by the text filter takes no room: a and b share a page.
+        assert.deepEqual(
+          (await pages({ sessionId: 'mine', text: 'match', maxBytes: 4000 })).map((p) => p.map((i) => i.id)),
+          [['a', 'b'], ['c']],
+        );
+        // A session the query may not read: its item is passed over and never named, even where
+        // the page ends right after it.
+        const mine = (session: string) => session === 'mine';
+        const first = await store.queryContextPage({ type: 'x', sessions: mine, text: 'match', maxBytes: 2000 });
         assert.deepEqual(
           first.items.map((i) => i.id),
           ['a'],
         );
-        assert.match(first.next ?? '', /!a$/, 'the page ends at a, before the long id it could not name');
+        assert.match(first.next ?? '', /!a$/);
+        const all = await pages({ type: 'x', sessions: mine, text: 'match', maxBytes: 2000 });
         assert.deepEqual(
-          (await pages({ sessionId: 'ids', text: 'match', maxBytes: 4000 })).map((p) => p.map((i) => i.id)),
-          [['a'], ['b']],
+          all.map((p) => p.map((i) => i.id)),
+          [['a'], ['b'], ['c']],
         );
       });
 
