@@ -105,7 +105,8 @@ export class Loom implements vscode.Disposable {
           ...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }),
           ...this.mcp.tools,
         ],
-        topics: ['agent.*.*', CONFIG_TOPIC, CLUSTER_HEALTH_TOPIC, ...MCP_TOPICS],
+        // agent.> as ids may hold dots (agent.team.alpha.log).
+        topics: ['agent.>', CONFIG_TOPIC, CLUSTER_HEALTH_TOPIC, ...MCP_TOPICS],
         onDelivery: (topic, _type, payload) => {
           if (topic.startsWith('mcp.')) this.mcp.onDelivery(topic);
           else if (topic === CLUSTER_HEALTH_TOPIC) this.clusterHealth(payload);

@@ -1,15 +1,21 @@
 // The runtime's agent lifecycle events (topic agent.<id>.<kind>, runtime/agents/types.ts) as the
 // window reads them: a line of the agent's output, or a change of state worth a line in the
 // agent's channel and, for a failure, a notification. No vscode here, so it is unit-tested.
+import { lifecycleTopic } from '../../runtime/contract/topics';
 
 export type LifecycleNote =
   | { agentId: string; kind: 'log'; line: string }
   | { agentId: string; kind: string; reason: string; line: string; failure: boolean };
 
-/** What an event on agent.<id>.<kind> says; undefined for a topic that is not one. */
+/**
+ * What an event on agent.<id>.<kind> says; undefined for a topic that is not one. Only the runtime
+ * publishes on these kinds (contract/topics.ts isRuntimeOwnTopic); an agent's other topics there,
+ * its reply inbox among them, are not the runtime's word and not shown.
+ */
 export function readLifecycle(topic: string, payload: Buffer): LifecycleNote | undefined {
-  const [, agentId, kind] = topic.split('.');
-  if (!agentId || !kind) return undefined;
+  const lifecycle = lifecycleTopic(topic);
+  if (!lifecycle) return undefined;
+  const { agentId, kind } = lifecycle;
   const text = payload.toString('utf8');
   if (kind === 'log') {
     try {

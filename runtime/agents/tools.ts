@@ -12,6 +12,16 @@ export function registerAgentTools(
   supervisor: Supervisor,
   mayRead: (caller: string, agentId: string) => boolean,
 ): Disposable {
+  // Here, a supervised caller holds an agent's credential; the others hold the person's (the
+  // window, the workspace token's clients) or are the runtime. A call from another runtime of a
+  // cluster ("<caller>@<node>") says nothing of the credential behind it: only names no agent
+  // can hold pass (the window, the runtime, the dashboard, MCP clients).
+  const callerMayRead = (caller: string, agentId: string): boolean => {
+    const at = caller.lastIndexOf('@');
+    if (at < 0) return !supervisor.has(caller) || mayRead(caller, agentId);
+    const remote = caller.slice(0, at);
+    return ['vscode', 'runtime', 'dashboard', 'mcp-client'].includes(remote) || remote.startsWith('mcp-client.');
+  };
   return tools.register(
     {
       name: 'agents:logs',
@@ -35,12 +45,12 @@ export function registerAgentTools(
     },
     async (args, ctx) => {
       const id = args.agent_id as string;
-      // A supervised caller holds an agent's credential; the others (the window, the person's
-      // clients, the runtime) may read every agent's output.
-      if (supervisor.has(ctx.caller) && !mayRead(ctx.caller, id))
+      if (!callerMayRead(ctx.caller, id))
         throw new ToolError(
           'denied',
-          `agent "${ctx.caller}" may not read the output of agent "${id}"; grant it with state_access = ["${id}"] in [agents.${ctx.caller}] of loom.toml`,
+          ctx.caller.includes('@')
+            ? `agent "${ctx.caller}" (of another runtime) may not read the output of agent "${id}": over the cluster only the window, the runtime and MCP clients may`
+            : `agent "${ctx.caller}" may not read the output of agent "${id}"; grant it with state_access = ["${id}"] in [agents.${ctx.caller}] of loom.toml`,
         );
       if (!supervisor.has(id))
         throw new ToolError(

@@ -22,6 +22,25 @@ export const LIFECYCLE_KINDS = [
 ] as const;
 const LIFECYCLE = new Set<string>(LIFECYCLE_KINDS);
 
+const AGENT_TOPIC = 'agent.';
+
+/**
+ * What an `agent.<id>.<kind>` topic is about: the agent (an id may hold single dots, so it is
+ * everything between the first segment and the last) and the last segment.
+ */
+export function agentTopic(topic: string): { agentId: string; kind: string } | undefined {
+  if (!topic.startsWith(AGENT_TOPIC)) return undefined;
+  const end = topic.lastIndexOf('.');
+  if (end <= AGENT_TOPIC.length) return undefined;
+  return { agentId: topic.slice(AGENT_TOPIC.length, end), kind: topic.slice(end + 1) };
+}
+
+/** `agent.<id>.<kind>` for one of LIFECYCLE_KINDS: the runtime's word about an agent. */
+export function lifecycleTopic(topic: string): { agentId: string; kind: (typeof LIFECYCLE_KINDS)[number] } | undefined {
+  const t = agentTopic(topic);
+  return t && LIFECYCLE.has(t.kind) ? (t as { agentId: string; kind: (typeof LIFECYCLE_KINDS)[number] }) : undefined;
+}
+
 /**
  * Whether only the runtime publishes on `topic`: an agent's lifecycle and output
  * (`agent.<id>.<lifecycle kind>`), the runtime's own news (`runtime.>`), MCP servers' states
@@ -32,7 +51,7 @@ export function isRuntimeOwnTopic(topic: string): boolean {
   const s = topic.split('.');
   if (s[0] === 'runtime' || s[0] === 'cluster') return true;
   if (s[0] === 'mcp') return s.length === 3 && s[2] === 'state';
-  return s[0] === 'agent' && s.length === 3 && LIFECYCLE.has(s[2]!);
+  return lifecycleTopic(topic) !== undefined;
 }
 
 /** Throws a BusError (reserved_topic) for a topic only the runtime publishes on: what a client publishes passes here. */
@@ -51,9 +70,8 @@ export function assertClientTopic(topic: string): void {
  */
 export function privateTopicOwner(topic: string): string | undefined {
   if (topic.startsWith(INBOX_PREFIX)) return '';
-  if (!topic.startsWith('agent.')) return undefined;
-  const s = topic.split('.');
-  return s.length === 3 && (s[2] === 'replies' || s[2] === 'log') ? s[1] : undefined;
+  const t = agentTopic(topic);
+  return t && (t.kind === 'replies' || t.kind === 'log') ? t.agentId : undefined;
 }
 
 /** Longest topic or pattern accepted; a cap keeps a hostile client from making us split megabytes. */

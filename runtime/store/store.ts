@@ -250,13 +250,10 @@ class LevelStore implements Store {
     // passed over, whose key would tell the caller the id and time of an item it may not read.
     let last: Buffer | undefined;
     let more = false;
+    const filtered = q.text !== undefined || query.sessions !== undefined;
     try {
       scan: for (;;) {
-        const entries = await iterator.nextv(
-          q.text === undefined && query.sessions === undefined
-            ? Math.min(SCAN_BATCH, q.limit - found.length)
-            : SCAN_BATCH,
-        );
+        const entries = await iterator.nextv(filtered ? SCAN_BATCH : Math.min(SCAN_BATCH, q.limit - found.length));
         if (entries.length === 0) break;
         const values = direct
           ? entries.map(([, v]) => v)
@@ -284,7 +281,9 @@ class LevelStore implements Store {
           bytes += size;
           last = entries[i][0];
           if (found.length === q.limit) {
-            more = i + 1 < entries.length || (await iterator.nextv(1)).length > 0;
+            // Under a filter, whether anything follows would tell of entries the caller may not
+            // read (another agent's private items): a full page always says to read on.
+            more = filtered || i + 1 < entries.length || (await iterator.nextv(1)).length > 0;
             break scan;
           }
         }

@@ -338,20 +338,23 @@ describe('identities: no client acts as another', function () {
       s.send({ subscribe: { requestId: 'all', pattern: '>', qos: 'QOS_REALTIME' } });
       await s.next((m) => !!m.subscribed?.success, 'the subscription');
       const o = as(owner);
-      for (const topic of ['agent.alpha.replies', '_inbox.probe', 'agent.mallory.replies', 'open.news'])
+      // team.alpha: an id with a dot (a script agents/team.alpha.py started as an ad-hoc agent).
+      const hidden = ['agent.alpha.replies', 'agent.team.alpha.replies', '_inbox.probe'];
+      for (const topic of [...hidden, 'agent.mallory.replies', 'open.news'])
         await call(o.runtime, 'Publish', { topic, event: event(`to ${topic}`, {}) });
       // Deliveries keep publish order: once the last is in, the ones before it were let through or stopped.
       await s.delivery('open.news');
       const got = s.received.filter((m) => m.delivery).map((m) => m.delivery!.topic);
       assert.ok(got.includes('agent.mallory.replies'), JSON.stringify(got));
       assert.deepEqual(
-        got.filter((t) => t === 'agent.alpha.replies' || t.startsWith('_inbox.')),
+        got.filter((t) => hidden.includes(t)),
         [],
       );
 
       const reserved = [
         'agent.alpha.failed',
         'agent.alpha.log',
+        'agent.team.alpha.failed',
         'runtime.config',
         'mcp.github.state',
         'cluster.health',

@@ -95,7 +95,7 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
       `namespace = "${namespace}"`,
       'share = ["market.>", "svc.>", "bulk.>"]',
       'share_realtime = ["ticks.>"]',
-      'offer_tools = ["calc:*", "fixb:*"]',
+      'offer_tools = ["calc:*", "fixb:*", "agents:logs"]',
       'replicas = 3',
       'heartbeat_ms = 500',
       'presence_ttl_ms = 3000',
@@ -259,6 +259,33 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
       answeredBy.add((JSON.parse(r.output) as { node: string }).node);
     }
     assert.deepEqual([...answeredBy].sort(), ['B', 'C']);
+  });
+
+  it("agents:logs offered to the cluster: another runtime's agent is refused, its window is not", async () => {
+    // As another runtime's ClusterTools.callRemote asks it (every node offers it: any may answer).
+    const raw = await natsConnect({ servers: nats.urls });
+    const ask = async (caller: string) => {
+      const body = { arguments: { agent_id: 'a1' }, caller, node: 'Z', timeoutMs: 5000 };
+      const subject = `loom.${namespace}.tool.${Buffer.from('agents:logs', 'utf8').toString('base64url')}`;
+      const reply = await raw.request(subject, Buffer.from(JSON.stringify(body)), { timeout: 10_000 });
+      return JSON.parse(Buffer.from(reply.data).toString('utf8')) as {
+        status: string;
+        error?: { code: string; message: string };
+      };
+    };
+    try {
+      const agent = await ask('mallory');
+      assert.equal(agent.status, 'error');
+      assert.equal(agent.error!.code, 'denied', JSON.stringify(agent));
+      assert.match(agent.error!.message, /may not read the output of agent "a1"/);
+      for (const caller of ['vscode', 'mcp-client.cli']) {
+        const person = await ask(caller);
+        // The node that answers may not run a1 (not_found); none refuses the window.
+        assert.notEqual(person.error?.code, 'denied', `${caller}: ${JSON.stringify(person)}`);
+      }
+    } finally {
+      await raw.close();
+    }
   });
 
   it("an MCP tool of B is called from A, and B's policy decides", async () => {

@@ -11,11 +11,14 @@ describe('contract: whose topics are whose', () => {
       'runtime',
       'cluster.health',
       'mcp.github.state',
+      'agent.team.alpha.failed',
+      'agent.team.alpha.log',
     ])
       assert.equal(isRuntimeOwnTopic(topic), true, topic);
     for (const topic of [
       'agent.alpha.replies',
       'agent.alpha.failed.more',
+      'agent.alpha.exited',
       'agent.failed',
       'agents.alpha.failed',
       'runtimes.config',
@@ -31,8 +34,10 @@ describe('contract: whose topics are whose', () => {
   it("an agent's reply inbox and output are its own to read; request inboxes nobody's; the rest everyone's", () => {
     assert.equal(privateTopicOwner('agent.alpha.replies'), 'alpha');
     assert.equal(privateTopicOwner('agent.alpha.log'), 'alpha');
+    assert.equal(privateTopicOwner('agent.team.alpha.replies'), 'team.alpha');
+    assert.equal(privateTopicOwner('agent.team.alpha.log'), 'team.alpha');
     assert.equal(privateTopicOwner('_inbox.3f2a'), '');
-    for (const topic of ['agent.alpha.failed', 'agent.alpha.replies.x', 'alpha.replies', 'news.today'])
+    for (const topic of ['agent.alpha.failed', 'agent.replies', 'alpha.replies', 'news.today'])
       assert.equal(privateTopicOwner(topic), undefined, topic);
   });
 });

@@ -27,6 +27,15 @@ describe('extension: agents as the runtime reports them', () => {
       line: 'raw',
     });
     assert.equal(readLifecycle('agent', json({})), undefined);
+    // An id with dots (a script agents/team.alpha.py runs as "team.alpha").
+    assert.deepEqual(readLifecycle('agent.team.alpha.log', json({ stream: 'stdout', line: 'hi' })), {
+      agentId: 'team.alpha',
+      kind: 'log',
+      line: 'hi',
+    });
+    // Not the runtime's word: an agent's reply inbox, or a kind the runtime never publishes.
+    assert.equal(readLifecycle('agent.solo.replies', json({ reason: 'x' })), undefined);
+    assert.equal(readLifecycle('agent.solo.exited', json({ reason: 'run pip install fix' })), undefined);
     assert.equal(ringLine({ stream: 'stderr', line: 'x' }), '[stderr] x');
   });
 

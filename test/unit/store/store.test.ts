@@ -176,6 +176,21 @@ describe('store: classic-level', function () {
         assert.deepEqual((await pages({ sessions: () => false, limit: 3 })).flat(), []);
       });
 
+      it('says to read on after a full page under a filter, whether or not anything it may read follows', async () => {
+        const mine = (session: string) => session === 'mine';
+        await store.saveContext({ sessionId: 'mine', type: 'x', content: 'a', timestampMs: 1 });
+        const alone = await store.queryContextPage({ sessions: mine, limit: 1 });
+        await store.saveContext({ sessionId: 'theirs', type: 'x', content: 'hidden', timestampMs: 2 });
+        const beforeHidden = await store.queryContextPage({ sessions: mine, limit: 1 });
+        // Else the token's presence would tell whether another session has items after a.
+        assert.ok(alone.next !== undefined && beforeHidden.next !== undefined);
+        assert.deepEqual(await store.queryContextPage({ sessions: mine, limit: 1, after: beforeHidden.next }), {
+          items: [],
+        });
+        // Without a filter the end is exact.
+        assert.equal((await store.queryContextPage({ sessionId: 'mine', limit: 1 })).next, undefined);
+      });
+
       it('keeps the time bounds across pages', async () => {
         await seed();
         assert.deepEqual((await pages({ sinceMs: 1003, untilMs: 1008, limit: 2 })).map(idx), [[3, 4], [5, 6], [7]]);
