@@ -1,6 +1,6 @@
 // What the agents part shares with the bridge and the composition root.
 import type { DeliveryHandler, QoS } from '../bus';
-import type { LIFECYCLE_KINDS } from '../contract/topics';
+import type { LifecycleKind } from '../contract/topics';
 
 /** starting, connected, disconnected (from the directory); crashed, backoff, stopped, failed (from the supervisor). */
 export type AgentState = 'starting' | 'connected' | 'disconnected' | 'crashed' | 'backoff' | 'stopped' | 'failed';
@@ -64,6 +64,6 @@ export interface AgentInfoView {
  *   registered, connected, disconnected (stream ended or heartbeat timeout), replaced (a newer stream took the id)
  *   started (process spawned), crashed, restarting, stopped, failed (restarts given up), log (one line of output)
  */
-export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
+export type { LifecycleKind };
 
 export type LifecycleEmitter = (agentId: string, kind: LifecycleKind, payload: Record<string, unknown>) => void;

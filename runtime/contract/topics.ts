@@ -20,6 +20,7 @@ export const LIFECYCLE_KINDS = [
   'failed',
   'log',
 ] as const;
+export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
 const LIFECYCLE = new Set<string>(LIFECYCLE_KINDS);
 
 const AGENT_TOPIC = 'agent.';
@@ -36,9 +37,9 @@ export function agentTopic(topic: string): { agentId: string; kind: string } | u
 }
 
 /** `agent.<id>.<kind>` for one of LIFECYCLE_KINDS: the runtime's word about an agent. */
-export function lifecycleTopic(topic: string): { agentId: string; kind: (typeof LIFECYCLE_KINDS)[number] } | undefined {
+export function lifecycleTopic(topic: string): { agentId: string; kind: LifecycleKind } | undefined {
   const t = agentTopic(topic);
-  return t && LIFECYCLE.has(t.kind) ? (t as { agentId: string; kind: (typeof LIFECYCLE_KINDS)[number] }) : undefined;
+  return t && LIFECYCLE.has(t.kind) ? { agentId: t.agentId, kind: t.kind as LifecycleKind } : undefined;
 }
 
 /**

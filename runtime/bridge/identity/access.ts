@@ -185,10 +185,10 @@ export class Access {
 
   /** `session` when `who` reaches it (contextReaches), else PERMISSION_DENIED naming the rule. */
   contextSession(who: Identity, session: string): string {
-    if (this.contextReaches(who, session)) return session;
+    if (who.kind !== 'agent' || this.contextReaches(who, session)) return session;
     const owner = session.slice(PRIVATE_CONTEXT.length);
     throw denied(
-      `agent "${who.kind === 'agent' ? who.agentId : ''}" may not read or write context session "${session}": a session "${PRIVATE_CONTEXT}<id>" is agent <id>'s own (its persisted memory); grant it with state_access = ["${owner}"] in [agents.${who.kind === 'agent' ? who.agentId : ''}] of loom.toml`,
+      `agent "${who.agentId}" may not read or write context session "${session}": a session "${PRIVATE_CONTEXT}<id>" is agent <id>'s own (its persisted memory); grant it with state_access = ["${owner}"] in [agents.${who.agentId}] of loom.toml`,
     );
   }
 
