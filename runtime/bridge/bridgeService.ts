@@ -10,12 +10,15 @@ import { callTool } from './toolsService';
 import { holderOf, type Access } from './identity';
 import { agentIdFrom, errorMessageOf, unary } from './unary';
 import { messageOf } from '../contract/errors';
+import type { RefusalBudget } from './refusalBudget';
 
 export interface BridgeServiceDeps {
   bus: Bus;
   directory: AgentDirectory;
   tools: ToolRegistry;
   access: Access;
+  /** Refusals on EventStream are counted against their caller as the interceptor counts statuses (auth.ts). */
+  budget: RefusalBudget;
   log: Logger;
   maxBatch: number;
   maxMessageBytes: number;

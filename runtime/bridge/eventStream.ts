@@ -7,7 +7,8 @@
 // each, beyond any queue's byte budget). Bus handlers await it, so a slow client stalls its own
 // subscriptions: batched queues fill and the publisher waits, realtime queues fill and drop
 // (counted by the bus). Inbound,
-// publishes run one after another and the stream is paused while too many wait for the bus.
+// publishes run one after another and the stream is paused while too many wait for the bus, and
+// after a refusal its caller's budget does not cover (refusalBudget.ts).
 import * as grpc from '@grpc/grpc-js';
 import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
 import type { Logger } from '../log';
@@ -28,6 +29,7 @@ import { holderOf, type Access, type Identity } from './identity';
 import { errorMessageOf, statusDetails } from './unary';
 import { messageOf } from '../contract/errors';
 import { Undecodable } from './lenientDecoding';
+import { REFUSAL_ERROR_CODES, type RefusalBudget } from './refusalBudget';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
 
@@ -35,6 +37,7 @@ export interface EventStreamDeps {
   bus: Bus;
   directory: AgentDirectory;
   access: Access;
+  budget: RefusalBudget;
   log: Logger;
   maxBatch: number;
   maxMessageBytes: number;
@@ -91,6 +94,8 @@ class AgentStream implements AgentConnection {
   private flushScheduled = false;
   private publishChain: Promise<void> = Promise.resolve();
   private publishesInFlight = 0;
+  /** Waits running after refusals its caller's budget did not cover (refusalBudget.ts): reading is held meanwhile. */
+  private holds = 0;
 
   /** `who`: the identity the stream's credential proves; the id it binds to must be one it may take. */
   constructor(
@@ -221,7 +226,7 @@ class AgentStream implements AgentConnection {
         .then(() => this.publishOne(p))
         .finally(() => {
           this.publishesInFlight--;
-          if (this.publishesInFlight <= MAX_PUBLISHES_IN_FLIGHT / 2 && !this.closed) this.call.resume();
+          if (this.publishesInFlight <= MAX_PUBLISHES_IN_FLIGHT / 2) this.maybeResume();
         });
     }
   }
@@ -238,6 +243,23 @@ class AgentStream implements AgentConnection {
       const code = named === 'sender_mismatch' || named === 'reserved_topic' ? named : 'publish_failed';
       void this.send({ err: { code, message: `publish to "${p.topic}" refused: ${messageOf(err)}` } });
     }
+  }
+
+  /** The caller's next message is read only after the wait its refusals have earned. */
+  private chargeRefusal(): void {
+    const wait = this.deps.budget.charge(holderOf(this.who));
+    if (wait === 0) return;
+    this.holds++;
+    this.call.pause();
+    setTimeout(() => {
+      this.holds--;
+      this.maybeResume();
+    }, wait).unref();
+  }
+
+  private maybeResume(): void {
+    if (this.closed || this.holds > 0 || this.publishesInFlight > MAX_PUBLISHES_IN_FLIGHT / 2) return;
+    this.call.resume();
   }
 
   private onToolResult(msg: ClientEvent__Output): void {
@@ -331,6 +353,7 @@ class AgentStream implements AgentConnection {
     if (this.closed) return Promise.resolve();
     // An error may quote what the client sent (a topic, a pattern): bounded as a status message is.
     if (msg.err?.message) msg = { ...msg, err: { ...msg.err, message: statusDetails(msg.err.message) } };
+    if (msg.err && REFUSAL_ERROR_CODES.has(msg.err.code ?? '')) this.chargeRefusal();
     let ok: boolean;
     try {
       if (bytes > 0) {

@@ -9,7 +9,8 @@ import { loadLoomPackage } from '../proto';
 import type { Store } from '../store';
 import type { Feed } from '../feed';
 import type { ToolRegistry } from '../tools';
-import { credentialInterceptor } from './auth';
+import { callerInterceptor } from './auth';
+import { RefusalBudget } from './refusalBudget';
 import { endHalfOpenCalls } from './halfOpen';
 import { withLenientDecoding } from './lenientDecoding';
 import { capUnaryAnswers } from './answerCap';
@@ -73,13 +74,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   // Reference compatibility: its clients send no credential and look for the bridge on 50051.
   const compat = settings.compat === 'reference';
   if (compat) settings = { ...settings, requireToken: false };
-  if (settings.requireToken) {
-    interceptors.push(
-      credentialInterceptor(opts.credentials, (method, peer) =>
-        log.warn('call refused: bad or missing token', { method, peer }),
-      ),
-    );
-  } else {
+  if (!settings.requireToken) {
     const warn = () =>
       log.warn(
         compat
@@ -90,6 +85,15 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     warnTimer = setInterval(warn, TOKEN_OFF_WARNING_EVERY_MS);
     warnTimer.unref();
   }
+  const budget = new RefusalBudget();
+  interceptors.push(
+    callerInterceptor({
+      credentials: opts.credentials,
+      requireToken: settings.requireToken,
+      budget,
+      onRefused: (method, peer) => log.warn('call refused: bad or missing token', { method, peer }),
+    }),
+  );
   const server = new grpc.Server({
     'grpc.max_receive_message_length': settings.maxMessageBytes,
     'grpc.max_send_message_length': settings.maxMessageBytes,
@@ -110,7 +114,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
     server.addService(...capUnaryAnswers(withLenientDecoding(definition), handlers, settings.maxMessageBytes, log));
   serve(
     pkg.Bridge.service,
-    bridgeService({ ...opts, access, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),
+    bridgeService({ ...opts, access, budget, maxBatch: settings.maxBatch, maxMessageBytes: settings.maxMessageBytes }),
   );
   serve(pkg.Tools.service, toolsService(opts.tools, access, log, settings.maxMessageBytes));
   serve(pkg.Store.service, storeService(opts.store, access, log, settings.maxMessageBytes));

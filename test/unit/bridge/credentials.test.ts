@@ -2,7 +2,8 @@
 // identity is worked out once (the interceptor and the handler see the same metadata object).
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { credentialInterceptor } from '../../../runtime/bridge/auth';
+import { callerInterceptor } from '../../../runtime/bridge/auth';
+import { RefusalBudget } from '../../../runtime/bridge/refusalBudget';
 import { Credentials, type Identity } from '../../../runtime/bridge/identity';
 import { loadLoomPackage } from '../../../runtime/proto';
 import { call, callFails, connect, type Clients } from '../../support/grpc';
@@ -30,7 +31,11 @@ describe('Credentials on a gRPC server', () => {
   };
 
   before(async () => {
-    server = new grpc.Server({ interceptors: [credentialInterceptor(credentials, () => undefined)] });
+    server = new grpc.Server({
+      interceptors: [
+        callerInterceptor({ credentials, requireToken: true, budget: new RefusalBudget(), onRefused: () => undefined }),
+      ],
+    });
     const pkg = loadLoomPackage();
     server.addService(pkg.Runtime.service, {
       GetStats: (c: grpc.ServerUnaryCall<unknown, unknown>, done: grpc.sendUnaryData<unknown>) => {
