@@ -2,6 +2,8 @@
 // same run: confined (isolation "required", the default) against a bare `bwrap` spawn with the
 // same sandbox (the same bwrapArguments for the same workspace), and unconfined (isolation "off")
 // against a bare child_process spawn of /bin/echo. Prints calls/s, p50 and p99 and the ratios.
+// The confined side twice: as it runs, bwrap started by dist/bin/loom-close-fds (build first), and
+// with LOOM_CLOSE_FDS="", bash closing the descriptors instead (as where the launcher was not built).
 // Rounds alternate so every side meets the same load from neighbours.
 // Run: node --import tsx test/bench/shell.bench.ts   (about 20 s)
 import { spawn } from 'node:child_process';
@@ -18,7 +20,7 @@ import { bwrapArguments, SANDBOX_HOME, workspaceConfinement } from '../../runtim
 const CALLS_PER_ROUND = 100;
 const ROUNDS = 4;
 
-type Side = 'confined' | 'bwrap' | 'open' | 'spawn';
+type Side = 'confined' | 'confinedBash' | 'bwrap' | 'open' | 'spawn';
 
 function registry(ws: string, isolation: IsolationMode): DefaultToolRegistry {
   const config = defaultConfig(ws);
@@ -67,6 +69,16 @@ async function main(): Promise<void> {
         if (out.status !== 'ok' || !(out.output as { isolated: boolean }).isolated)
           throw new Error(`unexpected result: ${JSON.stringify(out)}`);
       },
+      confinedBash: async () => {
+        const before = process.env.LOOM_CLOSE_FDS;
+        process.env.LOOM_CLOSE_FDS = '';
+        try {
+          await runs.confined();
+        } finally {
+          if (before === undefined) delete process.env.LOOM_CLOSE_FDS;
+          else process.env.LOOM_CLOSE_FDS = before;
+        }
+      },
       bwrap: () => bare(status.detail, [...sandbox, echo, 'hi'], ws, { ...env, HOME: SANDBOX_HOME }),
       open: async () => {
         const out = await open.call({ name: 'system:shell', arguments: { command: 'echo', args: ['hi'] } });
@@ -75,7 +87,7 @@ async function main(): Promise<void> {
       },
       spawn: () => bare(echo, ['hi'], ws, env),
     };
-    const t: Record<Side, number[]> = { confined: [], bwrap: [], open: [], spawn: [] };
+    const t: Record<Side, number[]> = { confined: [], confinedBash: [], bwrap: [], open: [], spawn: [] };
     const round = async (side: Side, into: number[]) => {
       for (let i = 0; i < CALLS_PER_ROUND; i++) {
         const start = process.hrtime.bigint();
@@ -93,6 +105,7 @@ async function main(): Promise<void> {
     };
     const f = {
       confined: figures(t.confined),
+      confinedBash: figures(t.confinedBash),
       bwrap: figures(t.bwrap),
       open: figures(t.open),
       spawn: figures(t.spawn),
@@ -105,10 +118,12 @@ async function main(): Promise<void> {
       `system:shell echo hi vs the same program started bare, ${t.open.length} calls each, sequential, ${ROUNDS} alternating rounds (bwrap: ${status.detail}; isolation is "required" by default)`,
     );
     console.log(line('system:shell, isolated (bubblewrap)', f.confined));
+    console.log(line('  the same, bash closing descriptors', f.confinedBash));
     console.log(line('bare bwrap spawn, same sandbox', f.bwrap));
     console.log(line('system:shell, isolation = off', f.open));
     console.log(line('bare child_process spawn', f.spawn));
     console.log(ratio('isolated vs bare bwrap', f.confined, f.bwrap));
+    console.log(ratio('  the same, bash closing descriptors', f.confinedBash, f.bwrap));
     console.log(ratio('isolation off vs bare spawn', f.open, f.spawn));
     console.log(ratio('isolated vs isolation off', f.confined, f.open));
   } finally {

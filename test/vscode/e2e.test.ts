@@ -5,7 +5,16 @@
 // reload. Screenshots of each step land in test/output/.
 import * as assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
@@ -132,6 +141,26 @@ describe('end to end: the installed VSIX in code-server', function () {
     assert.deepEqual(
       wheels.map((w) => w.replace(/-\d+\.\d+\.\d+-/, '-X-')),
       ['loom_vscode_sdk-X-py3-none-any.whl'],
+    );
+  });
+
+  it('the installed extension carries loom-close-fds, executable (the isolated shell starts bubblewrap through it)', () => {
+    const installed = readdirSync(dirs.extensions).find((d) => d.includes('loom'))!;
+    const launcher = join(dirs.extensions, installed, 'dist', 'bin', 'loom-close-fds');
+    assert.equal(statSync(launcher).mode & 0o111, 0o111, `${launcher} is not executable`);
+    const run = spawnSync(launcher, ['/bin/sh', '-c', 'ls /proc/self/fd'], {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(
+      run.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map(Number)
+        .sort((a, b) => a - b),
+      [0, 1, 2, 3],
+      "fd 3 is ls's own listing",
     );
   });
 

@@ -27,17 +27,49 @@ export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/
 /**
  * Descriptors the runtime holds without close-on-exec (LevelDB opens the store's files so; Node
  * cannot mark them) would pass through bwrap into the sandbox, and /proc/self/fd/N would reopen the
- * store behind the hidden data folder. Neither Node nor bwrap closes them, so bash does, then execs
- * bwrap in its place (same pid: the timeout still kills the right process).
+ * store behind the hidden data folder. Neither Node nor bwrap closes them, so a closer runs first,
+ * closes every descriptor above 2 and execs bwrap in its place (same pid: the timeout still kills
+ * the right process): Loom's own (close-fds.c, built into <dist>/bin/loom-close-fds), or, where it
+ * was not built or cannot run, bash, about a millisecond slower a call.
  */
-const CLOSE_FDS_SHELL = '/bin/bash';
-const CLOSE_INHERITED_FDS =
-  'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@"';
+export interface Closer {
+  file: string;
+  /** Its arguments before bwrap's command line. */
+  lead: string[];
+  env: Record<string, string>;
+  /** bwrap options that take out of the program's environment what the closer put in. */
+  unset: string[];
+}
+
+const CLOSE_FDS_NAME = 'loom-close-fds';
+
+const BASH_CLOSER: Closer = {
+  file: '/bin/bash',
+  lead: [
+    '-c',
+    'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@"',
+    'loom-sandbox',
+  ],
+  // BASH_ENV would have bash run a file before the script (outside the sandbox): never.
+  env: { BASH_ENV: '' },
+  // bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
+  unset: ['--unsetenv', 'SHLVL', '--unsetenv', 'BASH_ENV'],
+};
+
 /**
- * bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
- * bwrap drops them (before this, /usr/bin/env did, one more program started on every call).
+ * The closers to try, best first. Loom's launcher lies beside the bundle (dist/bin; run from the
+ * sources, as the unit tests do, in the build's dist/bin); LOOM_CLOSE_FDS names another, and
+ * empty, or a path with nothing there, leaves bash.
  */
-const UNSET_SHELL_ENV = ['--unsetenv', 'SHLVL', '--unsetenv', 'BASH_ENV'];
+function closers(explicit = process.env.LOOM_CLOSE_FDS): Closer[] {
+  const fromSources = __dirname.endsWith(path.join('runtime', 'tools', 'isolation'));
+  const own =
+    explicit ?? path.join(__dirname, ...(fromSources ? ['..', '..', '..', 'dist'] : []), 'bin', CLOSE_FDS_NAME);
+  return [
+    ...(own !== '' && executable(own) ? [{ file: path.resolve(own), lead: [], env: {}, unset: [] }] : []),
+    ...(executable(BASH_CLOSER.file) ? [BASH_CLOSER] : []),
+  ];
+}
 
 /** Names in each workspace root that run programs when a person or the runtime next uses them. */
 export const PROTECTED_NAMES: ReadonlyArray<{ name: string; dir: boolean }> = [
@@ -60,18 +92,23 @@ export interface IsolationStatus {
 interface Availability {
   ok: boolean;
   bwrap?: string;
+  /** What closes inherited descriptors and then starts bwrap (when ok). */
+  closer?: Closer;
   detail: string;
 }
 
 const probed = new Map<string, Availability>();
 
+const probeKey = (explicit: string | undefined) => JSON.stringify([explicit ?? '', process.env.LOOM_CLOSE_FDS ?? null]);
+
 /**
  * Whether bubblewrap is installed AND can build the sandbox here (a container or a kernel may
- * forbid user namespaces): it is run once, with the same namespaces as a real call, and the
- * answer is kept for the life of the process.
+ * forbid user namespaces): it is run once, with the same namespaces as a real call and through the
+ * closer a real call uses (the next one if that one cannot run here), and the answer is kept for
+ * the life of the process.
  */
 export function probeBubblewrap(explicit = process.env.LOOM_BWRAP): Availability {
-  const key = explicit ?? '';
+  const key = probeKey(explicit);
   const known = probed.get(key);
   if (known) return known;
   const result = probeOnce(explicit);
@@ -85,27 +122,34 @@ export function probeBubblewrap(explicit = process.env.LOOM_BWRAP): Availability
  * sooner probes synchronously, and the answer cached first is the one kept.
  */
 export async function probeBubblewrapAsync(explicit = process.env.LOOM_BWRAP): Promise<Availability> {
-  const key = explicit ?? '';
+  const key = probeKey(explicit);
   const known = probed.get(key);
   if (known) return known;
   const trial = prepareTrial(explicit);
-  let result: Availability;
+  let result: Availability = { ok: false, detail: '' };
   if ('ok' in trial) result = trial;
-  else {
-    const run = await new Promise<TrialRun>((resolve) => {
-      const child = execFile(trial.bwrap, trial.args, { encoding: 'utf8', timeout: 10_000 }, (err, _stdout, stderr) => {
-        const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
-        if (!e) return resolve({ status: 0, stderr });
-        resolve(
-          typeof e.code === 'number' || e.signal
-            ? { status: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stderr }
-            : { status: null, error: e, stderr },
+  else
+    for (const closer of trial.closers) {
+      const run = await new Promise<TrialRun>((resolve) => {
+        const child = execFile(
+          closer.file,
+          [...closer.lead, trial.bwrap, ...trial.args],
+          { encoding: 'utf8', timeout: 10_000, env: { ...process.env, ...closer.env } },
+          (err, _stdout, stderr) => {
+            const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
+            if (!e) return resolve({ status: 0, stderr });
+            resolve(
+              typeof e.code === 'number' || e.signal
+                ? { status: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stderr }
+                : { status: null, error: e, stderr },
+            );
+          },
         );
+        child.stdin?.end();
       });
-      child.stdin?.end();
-    });
-    result = judgeTrial(trial.bwrap, run);
-  }
+      result = judgeTrial(trial.bwrap, closer, run);
+      if (result.ok) break;
+    }
   const settled = probed.get(key) ?? result;
   probed.set(key, settled);
   return settled;
@@ -121,21 +165,29 @@ interface TrialRun {
 function probeOnce(explicit: string | undefined): Availability {
   const trial = prepareTrial(explicit);
   if ('ok' in trial) return trial;
-  const run = spawnSync(trial.bwrap, trial.args, {
-    encoding: 'utf8',
-    timeout: 10_000,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return judgeTrial(trial.bwrap, {
-    status: run.status,
-    signal: run.signal,
-    error: run.error,
-    stderr: run.stderr ?? '',
-  });
+  let result: Availability = { ok: false, detail: '' };
+  for (const closer of trial.closers) {
+    const run = spawnSync(closer.file, [...closer.lead, trial.bwrap, ...trial.args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...closer.env },
+    });
+    result = judgeTrial(trial.bwrap, closer, {
+      status: run.status,
+      signal: run.signal,
+      error: run.error,
+      stderr: run.stderr ?? '',
+    });
+    if (result.ok) break;
+  }
+  return result;
 }
 
-/** What is missing (an answer already), or the bwrap to try and its arguments. */
-function prepareTrial(explicit: string | undefined): Availability | { bwrap: string; args: string[] } {
+/** What is missing (an answer already), or the bwrap to try, its arguments and the closers to try it through. */
+function prepareTrial(
+  explicit: string | undefined,
+): Availability | { bwrap: string; args: string[]; closers: Closer[] } {
   if (process.platform !== 'linux')
     return {
       ok: false,
@@ -143,13 +195,12 @@ function prepareTrial(explicit: string | undefined): Availability | { bwrap: str
     };
   const candidates = explicit ? [explicit] : BWRAP_LOCATIONS;
   const bwrap = candidates.find(executable);
-  for (const needed of [CLOSE_FDS_SHELL]) {
-    if (!executable(needed))
-      return {
-        ok: false,
-        detail: `${needed} is missing; the sandbox needs it to close descriptors before bubblewrap starts`,
-      };
-  }
+  const tries = closers();
+  if (tries.length === 0)
+    return {
+      ok: false,
+      detail: `neither ${CLOSE_FDS_NAME} (built with the runtime) nor ${BASH_CLOSER.file} is here; the sandbox needs one of them to close descriptors before bubblewrap starts`,
+    };
   if (!bwrap) {
     return {
       ok: false,
@@ -167,11 +218,12 @@ function prepareTrial(explicit: string | undefined): Availability | { bwrap: str
     cwd: '/',
     home: SANDBOX_HOME,
   });
-  return { bwrap, args: [...trial, 'true'] };
+  // The closers exec it without a PATH search.
+  return { bwrap: path.resolve(bwrap), args: [...trial, 'true'], closers: tries };
 }
 
-function judgeTrial(bwrap: string, run: TrialRun): Availability {
-  if (run.status === 0) return { ok: true, bwrap, detail: bwrap };
+function judgeTrial(bwrap: string, closer: Closer, run: TrialRun): Availability {
+  if (run.status === 0) return { ok: true, bwrap, closer, detail: bwrap };
   const why = (run.error?.message ?? run.stderr ?? '').trim() || `exit ${run.status ?? run.signal}`;
   return {
     ok: false,
@@ -251,14 +303,13 @@ export function confine(
   }
   const c = typeof confinement === 'function' ? confinement() : confinement;
   const held = holdPlaceholders([...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide]);
+  const closer = a.closer!;
   const options = bwrapArguments(c);
-  options.splice(options.length - 1, 0, ...UNSET_SHELL_ENV); // before the closing "--"
-  const sandboxed = [a.bwrap!, ...options, executablePath, ...argv];
+  options.splice(options.length - 1, 0, ...closer.unset); // before the closing "--"
   return {
-    file: CLOSE_FDS_SHELL,
-    args: ['-c', CLOSE_INHERITED_FDS, 'loom-sandbox', ...sandboxed],
-    // BASH_ENV would have bash run a file before the script (outside the sandbox): never.
-    env: { HOME: c.home, BASH_ENV: '' },
+    file: closer.file,
+    args: [...closer.lead, a.bwrap!, ...options, executablePath, ...argv],
+    env: { HOME: c.home, ...closer.env },
     isolated: true,
     unconfinedBecause: '',
     cleanup: once(() => releasePlaceholders(held)),

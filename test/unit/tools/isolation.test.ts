@@ -412,51 +412,95 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       });
     });
 
-    it("the store's descriptors (LevelDB opens them without close-on-exec) do not reach the program: the store cannot be reopened through /proc/self/fd", async () => {
-      const store = await openStore(path.join(fx().p.base, 'store-under-attack'), silentLogger);
-      try {
-        await store.putState('victim', 'api_key', Buffer.from('sk-VICTIM-SECRET'));
-        const linkOf = (fd: string) => {
-          try {
-            return fs.readlinkSync(`/proc/self/fd/${fd}`);
-          } catch {
-            return ''; // the folder listing's own descriptor, closed by now
-          }
-        };
-        const own = fs
-          .readdirSync('/proc/self/fd')
-          .map(linkOf)
-          .filter((t) => t.includes('store-under-attack'));
-        assert.ok(own.length > 0, 'control: the runtime holds the store files open');
-        const run = await confined(
-          fx(),
-          'for f in /proc/self/fd/*; do readlink "$f"; cat "$f" 2>/dev/null; done; echo end',
-        );
-        assert.ok(!run.stdout.includes('store-under-attack'), run.stdout);
-        assert.ok(!run.stdout.includes('sk-VICTIM-SECRET'), 'the store was read through an inherited descriptor');
-      } finally {
-        await store.close();
-      }
-    });
+    const launchOfTrue = (a: Attack) => {
+      const launch = confine(
+        'required',
+        workspaceConfinement(a.p.config, rootsOf(a.p.config), { cwd: a.p.ws, network: false }),
+        '/bin/true',
+        [],
+        'test',
+        'tools.shell.isolation',
+      );
+      launch.cleanup();
+      return launch;
+    };
 
-    it('no file descriptor the runtime opened reaches the program (a listening socket, an open file)', async () => {
-      const server = net.createServer();
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const file = fs.openSync(path.join(fx().p.base, 'runtime-file'), 'w');
-      try {
-        // ls lists its own descriptors: what it got from bwrap, plus the folder it reads.
-        const out = expectOk(await fx().shell('sh', ['-c', 'exec ls -l /proc/self/fd/']));
-        const lines = (out.stdout as string).split('\n').filter((l) => l.includes(' -> '));
-        const inside = lines.map((l) => l.split(' -> ')).map(([left, target]) => [left.split(' ').at(-1)!, target]);
-        assert.ok(inside.length >= 3, out.stdout);
-        // Besides stdio nothing passes, not even what the test runner inherited from its parent
-        // without close-on-exec: the launcher closes every descriptor above 2 before bwrap.
-        const extra = inside.filter(([fd, target]) => !['0', '1', '2'].includes(fd) && !target.startsWith('/proc/'));
-        assert.deepEqual(extra, [], out.stdout);
-      } finally {
-        fs.closeSync(file);
-        server.close();
-      }
+    // Two closers stand between the runtime and bwrap (runtime/tools/isolation/index.ts): the
+    // launcher the build makes (dist/bin/loom-close-fds) and bash where there is none; both are attacked.
+    const closers = [
+      { label: 'loom-close-fds', closeFds: undefined, runs: /\/dist\/bin\/loom-close-fds$/ },
+      { label: 'bash (LOOM_CLOSE_FDS="")', closeFds: '', runs: /^\/bin\/bash$/ },
+    ];
+    for (const { label, closeFds, runs } of closers) {
+      describe(`descriptors closed by ${label}`, () => {
+        it(`the launch runs ${label} first, then bwrap`, () =>
+          withEnv('LOOM_CLOSE_FDS', closeFds, () => {
+            const launch = launchOfTrue(fx());
+            assert.match(launch.file, runs, closeFds === undefined ? 'build the launcher first: node esbuild.mjs' : '');
+            assert.equal(launch.args[launch.file.endsWith('bash') ? 3 : 0], isolationStatus('required').detail);
+          }));
+
+        it("the store's descriptors (LevelDB opens them without close-on-exec) do not reach the program: the store cannot be reopened through /proc/self/fd", async () => {
+          const store = await openStore(path.join(fx().p.base, 'store-under-attack'), silentLogger);
+          try {
+            await store.putState('victim', 'api_key', Buffer.from('sk-VICTIM-SECRET'));
+            const linkOf = (fd: string) => {
+              try {
+                return fs.readlinkSync(`/proc/self/fd/${fd}`);
+              } catch {
+                return ''; // the folder listing's own descriptor, closed by now
+              }
+            };
+            const own = fs
+              .readdirSync('/proc/self/fd')
+              .map(linkOf)
+              .filter((t) => t.includes('store-under-attack'));
+            assert.ok(own.length > 0, 'control: the runtime holds the store files open');
+            const run = await withEnv('LOOM_CLOSE_FDS', closeFds, () =>
+              confined(fx(), 'for f in /proc/self/fd/*; do readlink "$f"; cat "$f" 2>/dev/null; done; echo end'),
+            );
+            assert.ok(!run.stdout.includes('store-under-attack'), run.stdout);
+            assert.ok(!run.stdout.includes('sk-VICTIM-SECRET'), 'the store was read through an inherited descriptor');
+          } finally {
+            await store.close();
+          }
+        });
+
+        it('no file descriptor the runtime opened reaches the program (a listening socket, an open file)', async () => {
+          const server = net.createServer();
+          await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+          const file = fs.openSync(path.join(fx().p.base, 'runtime-file'), 'w');
+          try {
+            // ls lists its own descriptors: what it got from bwrap, plus the folder it reads.
+            const out = expectOk(
+              await withEnv('LOOM_CLOSE_FDS', closeFds, () => fx().shell('sh', ['-c', 'exec ls -l /proc/self/fd/'])),
+            );
+            const lines = (out.stdout as string).split('\n').filter((l) => l.includes(' -> '));
+            const inside = lines.map((l) => l.split(' -> ')).map(([left, target]) => [left.split(' ').at(-1)!, target]);
+            assert.ok(inside.length >= 3, out.stdout);
+            // Besides stdio nothing passes, not even what the test runner inherited from its parent
+            // without close-on-exec: the launcher closes every descriptor above 2 before bwrap.
+            const extra = inside.filter(
+              ([fd, target]) => !['0', '1', '2'].includes(fd) && !target.startsWith('/proc/'),
+            );
+            assert.deepEqual(extra, [], out.stdout);
+          } finally {
+            fs.closeSync(file);
+            server.close();
+          }
+        });
+      });
+    }
+
+    it('a launcher that cannot run here (exit 126, as loom-close-fds on a Linux without close_range) is passed over for bash', async () => {
+      const broken = path.join(fx().p.base, 'broken-close-fds');
+      fs.writeFileSync(broken, '#!/bin/sh\necho "loom-close-fds: close_range failed" >&2\nexit 126\n', { mode: 0o755 });
+      const run = await withEnv('LOOM_CLOSE_FDS', broken, async () => {
+        assert.equal(launchOfTrue(fx()).file, '/bin/bash');
+        return confined(fx(), 'echo "$0 ran"');
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, '/bin/sh ran\n');
     });
 
     it('NoNewPrivs is 1 and every capability set is empty', async () => {
