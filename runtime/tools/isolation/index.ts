@@ -32,7 +32,7 @@ export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/
  * the right process): Loom's own (close-fds.c, built into <dist>/bin/loom-close-fds), or, where it
  * was not built or cannot run, bash, about a millisecond slower a call.
  */
-export interface Closer {
+interface Closer {
   file: string;
   /** Its arguments before bwrap's command line. */
   lead: string[];
