@@ -164,7 +164,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
               },
           }
         : {}),
-      mcpServers: () => mcp?.states().map(mcpStateToWire) ?? [],
+      mcpServers: () => mcp?.states().map((state) => mcpStateToWire(state, 'person')) ?? [],
       isolation: () => ({ ...isolationStatus(config.tools.shell.isolation), trusted: config.runtime.trusted }),
     });
     const token = generateToken();

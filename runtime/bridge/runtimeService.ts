@@ -213,16 +213,17 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       if (refused) throw new StatusError(grpc.status.FAILED_PRECONDITION, refusalMessage(req.topic, event.id, refused));
       return { messageId: event.id };
     }),
-    ListMcpServers: unary(log, 'ListMcpServers', () => ({
-      servers: (deps.mcp?.()?.states() ?? []).map(mcpStateToWire),
-    })),
+    ListMcpServers: unary(log, 'ListMcpServers', (_req, call) => {
+      const audience = access.identify(call.metadata).kind === 'agent' ? 'agent' : 'person';
+      return { servers: (deps.mcp?.()?.states() ?? []).map((state) => mcpStateToWire(state, audience)) };
+    }),
     ControlMcpServer: unary(log, 'ControlMcpServer', async (req, call) => {
       ownerOnly(call, 'ControlMcpServer');
       if (req.action !== 'restart') throw invalidArgument(`action must be "restart" (got "${req.action}")`);
       const mcp = deps.mcp?.();
       const current = () => {
         const state = mcp?.state(req.name);
-        return state ? mcpStateToWire(state) : undefined;
+        return state ? mcpStateToWire(state, 'person') : undefined; // ControlMcpServer is the person's
       };
       try {
         if (!mcp) throw new Error('MCP has not started yet');

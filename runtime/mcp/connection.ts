@@ -27,6 +27,12 @@ export interface McpServerState {
   skipped: { tool: string; reason: string }[];
   restarts: number;
   lastError?: string;
+  /**
+   * The server's last stderr lines (at most 3, " | " between them) when lastError was set. The
+   * person's to see (the runtime's log, the window, the feed), never an agent's: a server's
+   * complaints can quote the secrets it was started with, which stay out of agents' environments.
+   */
+  stderr?: string;
   /** When a restart is scheduled (epoch ms), while restarting. */
   nextRestartAtMs?: number;
   pid?: number;
@@ -133,7 +139,13 @@ export class McpConnection {
       });
       await this.refreshTools(client);
       if (this.client !== client) return; // closed while listing
-      this.setState({ status: 'ready', transport: transportKind, lastError: undefined, pid: this.pidOf(client) });
+      this.setState({
+        status: 'ready',
+        transport: transportKind,
+        lastError: undefined,
+        stderr: undefined,
+        pid: this.pidOf(client),
+      });
       this.log.info('mcp server ready', { tools: this.state.tools.length, transport: transportKind });
       // A server that stays up for backoffMaxMs has recovered: the next crash starts from the initial delay.
       this.stableTimer = setTimeout(() => (this.consecutiveFailures = 0), this.config.restart.backoffMaxMs);
@@ -249,8 +261,12 @@ export class McpConnection {
 
   private describeFailure(err: unknown, what: string): string {
     const message = err instanceof Error ? err.message : String(err);
-    const stderr = this.stderrTail.length ? ` (stderr: ${this.stderrTail.slice(-3).join(' | ')})` : '';
-    return `mcp.${this.config.name}: ${what}: ${message}${stderr}`;
+    return `mcp.${this.config.name}: ${what}: ${message}`;
+  }
+
+  /** What the server last said on stderr, for a failure being recorded now (see McpServerState.stderr). */
+  private stderrNow(): string | undefined {
+    return this.stderrTail.length ? this.stderrTail.slice(-3).join(' | ') : undefined;
   }
 
   /** Lists every page of tools and brings the registry in line with it. */
@@ -380,6 +396,7 @@ export class McpConnection {
       if (this.client === client) {
         this.log.warn('mcp server does not answer ping; reconnecting', { error: err as Error });
         this.state.lastError = this.describeFailure(err, 'stopped answering');
+        this.state.stderr = this.stderrNow();
         await client.close().catch(() => {});
       }
     }
@@ -401,7 +418,7 @@ export class McpConnection {
       this.state.lastError && this.state.status === 'ready'
         ? this.state.lastError
         : this.describeFailure(new Error('connection closed'), 'the server exited or dropped the connection');
-    this.log.warn('mcp server went away', { error: reason });
+    this.log.warn('mcp server went away', { error: reason, stderr: this.stderrNow() });
     this.fail(reason, { restart: true });
   }
 
@@ -414,8 +431,8 @@ export class McpConnection {
         !opts.restart || !restart.enabled
           ? message
           : `${message}; gave up after ${this.restartTimes.length} restarts within ${restart.windowMs} ms`;
-      this.setState({ status: 'failed', lastError: why, tools: [], pid: undefined });
-      this.log.error('mcp server failed', { error: why });
+      this.setState({ status: 'failed', lastError: why, stderr: this.stderrNow(), tools: [], pid: undefined });
+      this.log.error('mcp server failed', { error: why, stderr: this.stderrNow() });
       return;
     }
     const delay = Math.min(restart.backoffInitialMs * 2 ** this.consecutiveFailures, restart.backoffMaxMs);
@@ -423,11 +440,12 @@ export class McpConnection {
     this.setState({
       status: 'restarting',
       lastError: message,
+      stderr: this.stderrNow(),
       tools: [],
       pid: undefined,
       nextRestartAtMs: now + delay,
     });
-    this.log.warn('mcp server down; restarting', { error: message, inMs: delay });
+    this.log.warn('mcp server down; restarting', { error: message, stderr: this.stderrNow(), inMs: delay });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.restartTimes.push(Date.now());

@@ -114,14 +114,19 @@ export async function startMcpForRuntime(opts: {
   };
 }
 
-/** A server's state as loom.v1.McpServerInfo, for the gRPC views and the live feed. */
-export function mcpStateToWire(s: McpServerState): McpServerInfo {
+/**
+ * A server's state as loom.v1.McpServerInfo, for the gRPC views and the live feed. `audience`
+ * "agent" leaves out what the server said on stderr (McpServerState.stderr); the person's views
+ * get it after the error.
+ */
+export function mcpStateToWire(s: McpServerState, audience: 'person' | 'agent'): McpServerInfo {
+  const stderr = audience === 'person' && s.stderr ? ` (stderr: ${s.stderr})` : '';
   return {
     name: s.name,
     state: s.status,
     transport: s.transport,
     tools: s.tools,
-    lastError: s.lastError ?? '',
+    lastError: s.lastError ? s.lastError + stderr : '',
     restarts: s.restarts,
     source: s.source,
     nextRestartAtMs: s.nextRestartAtMs ?? 0,

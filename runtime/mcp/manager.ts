@@ -63,7 +63,9 @@ export async function startMcp(opts: StartMcpOptions): Promise<McpManager> {
         log.warn('mcp state listener threw', { error: err as Error });
       }
     }
-    const event = createEvent({ type: STATE_EVENT_TYPE, source: 'runtime.mcp', payload: state });
+    // Agents may follow mcp.*.state; what the server said on stderr is the person's (McpServerState.stderr).
+    const { stderr: _personal, ...shared } = state;
+    const event = createEvent({ type: STATE_EVENT_TYPE, source: 'runtime.mcp', payload: shared });
     opts.bus
       .publish(stateTopic(state.name), event)
       .catch((err: Error) => log.warn('mcp state not published', { server: state.name, error: err }));

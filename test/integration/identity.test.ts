@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually';
 import { authMetadata, call, callFails, connect, event, queryAll, StreamClient, type Clients } from '../support/grpc';
 import {
   makeWorkspace,
@@ -19,6 +20,8 @@ import {
 
 const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const HOLDER = join(REPO, 'test', 'integration', 'fixtures', 'credential_holder.py');
+
+const LEAKED = 'auth failed for token sk-LEAKED-BY-MCP-STDERR';
 
 const agentTable = (id: string, extra = '') => `
 [agents.${id}]
@@ -88,7 +91,10 @@ describe('identities: no client acts as another', function () {
           'mallory',
           `env = { LOOM_TEST_IMPERSONATE = "vscode,alpha,runtime,dashboard", LOOM_TEST_DISCONNECT = "1" }`,
         ) +
-        agentTable('beta', 'state_access = ["alpha"]'),
+        agentTable('beta', 'state_access = ["alpha"]') +
+        // An MCP server that says a secret on stderr as it dies, and is restarted again and again.
+        `\n[mcp.leaky]\ncommand = "/bin/sh"\nargs = ["-c", ${JSON.stringify(`echo "${LEAKED}" >&2; sleep 0.3; exit 3`)}]\n` +
+        `backoff_initial_ms = 300\nbackoff_max_ms = 1000\nmax_restarts = 1000\n`,
     );
     rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
     owner = rt.discovery().token;
@@ -562,6 +568,41 @@ describe('identities: no client acts as another', function () {
         as(undefined).bridge.Heartbeat({ agentId: '', timestampMs: Date.now() }, md, (e) => resolve(e!)),
       );
       assert.equal(err.code, grpc.status.PERMISSION_DENIED, err.details);
+    });
+  });
+  describe("an MCP server's stderr", () => {
+    it("is the person's: ListMcpServers and mcp.*.state tell an agent that the server failed, not what it said on stderr", async () => {
+      const mcpState = (c: Clients) =>
+        eventually('leaky to have failed at least once', async () => {
+          const leaky = (await call(c.runtime, 'ListMcpServers', {})).servers.find((x) => x.name === 'leaky');
+          return leaky?.lastError ? leaky : undefined;
+        });
+      for (const [who, token] of [
+        ['the workspace token', owner],
+        ["the window's credential", windowToken],
+      ] as const) {
+        const seen = await mcpState(as(token));
+        assert.match(seen.lastError, /^mcp\.leaky: /, who);
+        assert.ok(seen.lastError.includes(`(stderr: ${LEAKED})`), `${who}: ${seen.lastError}`);
+      }
+      const agents = await mcpState(as(mallory));
+      assert.match(agents.lastError, /^mcp\.leaky: (could not start|the server exited)/);
+      assert.ok(!agents.lastError.includes('sk-LEAKED'), agents.lastError);
+      assert.ok(!agents.lastError.includes('stderr'), agents.lastError);
+
+      const s = await streamAs(as(mallory), 'mallory');
+      await bound(s, "mallory's stream");
+      s.send({ subscribe: { requestId: 'mcp', pattern: 'mcp.*.state', qos: 'QOS_REALTIME' } });
+      await s.next((m) => !!m.subscribed?.success, 'the subscription');
+      const failing = await s.next(
+        (m) =>
+          m.delivery?.topic === 'mcp.leaky.state' && /"lastError"/.test(m.delivery.event?.payload.toString() ?? ''),
+        'a state of the failing server with its error',
+      );
+      const payload = failing.delivery!.event!.payload.toString();
+      assert.match(payload, /mcp\.leaky: /);
+      assert.ok(!payload.includes('sk-LEAKED'), payload);
+      s.cancel();
     });
   });
 });
