@@ -56,6 +56,13 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
     access.subscriber(access.identify(call.metadata), given || agentIdFrom(call.metadata));
   const ownerOnly = (call: { metadata: grpc.Metadata }, what: string) =>
     access.requireOwner(access.identify(call.metadata), what);
+  // What an MCP server said on stderr is shown to the person's credentials only (McpServerState.stderr);
+  // a caller without one may be an agent that left its credential out.
+  const mcpServersFor = (call: { metadata: grpc.Metadata }) => {
+    const kind = access.identify(call.metadata).kind;
+    const audience = kind === 'owner' || kind === 'window' ? 'person' : 'agent';
+    return (deps.mcp?.()?.states() ?? []).map((state) => mcpStateToWire(state, audience));
+  };
   // An ad-hoc agent's id is its process's alone; one started without keep_alive ends with the
   // link of the caller that started it.
   access.supervisedBy((id) => !!deps.supervisor()?.isAdHoc(id));
@@ -90,7 +97,10 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
         return { requestId: req.requestId, success: false, errorMessage: errorMessageOf(err) };
       }
     }),
-    GetStats: unary(log, 'GetStats', () => feed.stats(10_000)),
+    GetStats: unary(log, 'GetStats', async (_req, call) => ({
+      ...(await feed.stats(10_000)),
+      mcpServers: mcpServersFor(call),
+    })),
     ListAgents: unary(log, 'ListAgents', () => ({ agents: agents() })),
     ControlAgent: unary(log, 'ControlAgent', async (req, call) => {
       ownerOnly(call, 'ControlAgent');
@@ -213,10 +223,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
       if (refused) throw new StatusError(grpc.status.FAILED_PRECONDITION, refusalMessage(req.topic, event.id, refused));
       return { messageId: event.id };
     }),
-    ListMcpServers: unary(log, 'ListMcpServers', (_req, call) => {
-      const audience = access.identify(call.metadata).kind === 'agent' ? 'agent' : 'person';
-      return { servers: (deps.mcp?.()?.states() ?? []).map((state) => mcpStateToWire(state, audience)) };
-    }),
+    ListMcpServers: unary(log, 'ListMcpServers', (_req, call) => ({ servers: mcpServersFor(call) })),
     ControlMcpServer: unary(log, 'ControlMcpServer', async (req, call) => {
       ownerOnly(call, 'ControlMcpServer');
       if (req.action !== 'restart') throw invalidArgument(`action must be "restart" (got "${req.action}")`);

@@ -114,6 +114,7 @@ export class McpConnection {
   }
 
   private async connect(): Promise<void> {
+    this.stderrTail = []; // what an earlier run said is not this start's
     this.setState({ status: 'starting', tools: [], skipped: [], pid: undefined });
     const clash = this.namespaceClash();
     if (clash) return this.fail(clash, { restart: false });
@@ -199,7 +200,6 @@ export class McpConnection {
       return ms;
     };
     if (server.transport === 'stdio') {
-      this.stderrTail = [];
       let launch: Pick<Launch, 'file' | 'args' | 'env'> = { file: server.command, args: server.args, env: {} };
       if (server.isolation !== 'off') {
         if (!this.deps.confine)

@@ -589,6 +589,12 @@ describe('identities: no client acts as another', function () {
       assert.match(agents.lastError, /^mcp\.leaky: (could not start|the server exited)/);
       assert.ok(!agents.lastError.includes('sk-LEAKED'), agents.lastError);
       assert.ok(!agents.lastError.includes('stderr'), agents.lastError);
+      const stats = await call(as(mallory).runtime, 'GetStats', {});
+      const inStats = stats.mcpServers.find((x) => x.name === 'leaky');
+      assert.match(inStats?.lastError ?? '', /^mcp\.leaky: /, 'GetStats lists the server for an agent too');
+      assert.ok(!JSON.stringify(stats).includes('sk-LEAKED'), "GetStats quotes the server's stderr to an agent");
+      const ownerStats = await call(as(owner).runtime, 'GetStats', {});
+      assert.ok(JSON.stringify(ownerStats).includes('sk-LEAKED'), "GetStats shows the person the server's stderr");
 
       const s = await streamAs(as(mallory), 'mallory');
       await bound(s, "mallory's stream");

@@ -1,7 +1,7 @@
 // OS isolation for the processes tools (and, opted in, agents and MCP servers) start. The
 // per-program argument rules in builtin/shell-policy.ts cannot win alone (git has hundreds of
 // options); here the kernel is the boundary. See SECURITY.md for the threat model.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -11,6 +11,7 @@ import {
   readFileSync,
   realpathSync,
   rmdirSync,
+  statSync,
   unlinkSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -33,42 +34,67 @@ export const BWRAP_LOCATIONS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/
  * was not built or cannot run, bash, about a millisecond slower a call.
  */
 interface Closer {
+  /** Its real path. */
   file: string;
   /** Its arguments before bwrap's command line. */
   lead: string[];
-  env: Record<string, string>;
-  /** bwrap options that take out of the program's environment what the closer put in. */
-  unset: string[];
 }
 
 const CLOSE_FDS_NAME = 'loom-close-fds';
 
 const BASH_CLOSER: Closer = {
   file: '/bin/bash',
+  // -p: bash takes no functions, SHELLOPTS, BASHOPTS or BASH_ENV from the environment, which the
+  // program's (an agent's or an MCP server's configured env) may set: they would run here, outside.
   lead: [
+    '-p',
     '-c',
     'for p in /proc/self/fd/*; do n=${p##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@"',
     'loom-sandbox',
   ],
-  // BASH_ENV would have bash run a file before the script (outside the sandbox): never.
-  env: { BASH_ENV: '' },
-  // bash's exec sets SHLVL, and BASH_ENV was emptied only for bash's sake; neither is the program's.
-  unset: ['--unsetenv', 'SHLVL', '--unsetenv', 'BASH_ENV'],
 };
+
+/** bash's exec sets SHLVL, and BASH_ENV is for shells outside; bwrap takes both out of the program's environment, whichever closer ran. */
+const UNSET_SHELL_ENV = ['--unsetenv', 'SHLVL', '--unsetenv', 'BASH_ENV'];
 
 /**
  * The closers to try, best first. Loom's launcher lies beside the bundle (dist/bin; run from the
  * sources, as the unit tests do, in the build's dist/bin); LOOM_CLOSE_FDS names another, and
- * empty, or a path with nothing there, leaves bash.
+ * empty, or a path with nothing there, leaves bash. The launcher runs outside the sandbox on every
+ * call, so it is passed over unless only its owner (this user or root) can change it or its folder.
  */
 function closers(explicit = process.env.LOOM_CLOSE_FDS): Closer[] {
   const fromSources = __dirname.endsWith(path.join('runtime', 'tools', 'isolation'));
   const own =
     explicit ?? path.join(__dirname, ...(fromSources ? ['..', '..', '..', 'dist'] : []), 'bin', CLOSE_FDS_NAME);
+  const real = own !== '' && executable(own) ? realOr(own) : undefined;
   return [
-    ...(own !== '' && executable(own) ? [{ file: path.resolve(own), lead: [], env: {}, unset: [] }] : []),
+    ...(real && changedOnlyByOwner(real) && changedOnlyByOwner(path.dirname(real)) ? [{ file: real, lead: [] }] : []),
     ...(executable(BASH_CLOSER.file) ? [BASH_CLOSER] : []),
   ];
+}
+
+function changedOnlyByOwner(p: string): boolean {
+  const st = statSync(p);
+  const uid = process.getuid?.();
+  return (st.mode & 0o022) === 0 && (st.uid === 0 || st.uid === uid);
+}
+
+/**
+ * The probe's closer for a launch whose sandbox makes `writable` writable: never a launcher the
+ * sandboxed program could replace (a runtime run from a checkout that is itself a workspace
+ * root), which bash then stands in for.
+ */
+function closerFor(probed: Closer, writable: readonly string[]): Closer {
+  if (probed === BASH_CLOSER || !writable.some((w) => probed.file === w || probed.file.startsWith(w + path.sep)))
+    return probed;
+  if (!executable(BASH_CLOSER.file))
+    throw new ToolError(
+      'unavailable',
+      `refusing to start a confined process: ${probed.file} lies inside a folder the sandbox makes writable, and ${BASH_CLOSER.file}, which would close descriptors in its place, is missing`,
+      { reason: 'isolation_unavailable' },
+    );
+  return BASH_CLOSER;
 }
 
 /** Names in each workspace root that run programs when a person or the runtime next uses them. */
@@ -131,21 +157,18 @@ export async function probeBubblewrapAsync(explicit = process.env.LOOM_BWRAP): P
   else
     for (const closer of trial.closers) {
       const run = await new Promise<TrialRun>((resolve) => {
-        const child = execFile(
-          closer.file,
-          [...closer.lead, trial.bwrap, ...trial.args],
-          { encoding: 'utf8', timeout: 10_000, env: { ...process.env, ...closer.env } },
-          (err, _stdout, stderr) => {
-            const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
-            if (!e) return resolve({ status: 0, stderr });
-            resolve(
-              typeof e.code === 'number' || e.signal
-                ? { status: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stderr }
-                : { status: null, error: e, stderr },
-            );
-          },
-        );
-        child.stdin?.end();
+        let stderr = '';
+        const child = spawn(closer.file, [...closer.lead, trial.bwrap, ...trial.args], { stdio: TRIAL_STDIO });
+        const timer = setTimeout(() => child.kill('SIGKILL'), TRIAL_TIMEOUT_MS);
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', (error) => {
+          clearTimeout(timer);
+          resolve({ status: null, error, stderr });
+        });
+        child.on('close', (status, signal) => {
+          clearTimeout(timer);
+          resolve({ status, signal, stderr });
+        });
       });
       result = judgeTrial(trial.bwrap, closer, run);
       if (result.ok) break;
@@ -162,6 +185,16 @@ interface TrialRun {
   stderr: string;
 }
 
+/**
+ * The trial hands the closer a descriptor 3 (a pipe) and checks inside the sandbox that it is
+ * gone: a closer that runs bwrap without closing (a wrapper named by LOOM_CLOSE_FDS, a close_range
+ * a seccomp filter turns into a no-op) is passed over, not trusted for the life of the process.
+ */
+const TRIAL_STDIO: ['ignore', 'ignore', 'pipe', 'pipe'] = ['ignore', 'ignore', 'pipe', 'pipe'];
+const TRIAL_TIMEOUT_MS = 10_000;
+const LEAKED = 'descriptor 3 reached the sandbox';
+const TRIAL_PROGRAM = ['/bin/sh', '-c', `if [ -e /proc/self/fd/3 ]; then echo "${LEAKED}" >&2; exit 1; fi`];
+
 function probeOnce(explicit: string | undefined): Availability {
   const trial = prepareTrial(explicit);
   if ('ok' in trial) return trial;
@@ -169,9 +202,8 @@ function probeOnce(explicit: string | undefined): Availability {
   for (const closer of trial.closers) {
     const run = spawnSync(closer.file, [...closer.lead, trial.bwrap, ...trial.args], {
       encoding: 'utf8',
-      timeout: 10_000,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...closer.env },
+      timeout: TRIAL_TIMEOUT_MS,
+      stdio: TRIAL_STDIO,
     });
     result = judgeTrial(trial.bwrap, closer, {
       status: run.status,
@@ -219,11 +251,13 @@ function prepareTrial(
     home: SANDBOX_HOME,
   });
   // The closers exec it without a PATH search.
-  return { bwrap: path.resolve(bwrap), args: [...trial, 'true'], closers: tries };
+  return { bwrap: path.resolve(bwrap), args: [...trial, ...TRIAL_PROGRAM], closers: tries };
 }
 
 function judgeTrial(bwrap: string, closer: Closer, run: TrialRun): Availability {
   if (run.status === 0) return { ok: true, bwrap, closer, detail: bwrap };
+  if (run.stderr.includes(LEAKED))
+    return { ok: false, bwrap, detail: `${closer.file} started bubblewrap without closing inherited descriptors` };
   const why = (run.error?.message ?? run.stderr ?? '').trim() || `exit ${run.status ?? run.signal}`;
   return {
     ok: false,
@@ -303,13 +337,13 @@ export function confine(
   }
   const c = typeof confinement === 'function' ? confinement() : confinement;
   const held = holdPlaceholders([...(c.placeholders ? c.protect.map((p) => p.path) : []), ...c.hide]);
-  const closer = a.closer!;
+  const closer = closerFor(a.closer!, c.writable);
   const options = bwrapArguments(c);
-  options.splice(options.length - 1, 0, ...closer.unset); // before the closing "--"
+  options.splice(options.length - 1, 0, ...UNSET_SHELL_ENV); // before the closing "--"
   return {
     file: closer.file,
     args: [...closer.lead, a.bwrap!, ...options, executablePath, ...argv],
-    env: { HOME: c.home, ...closer.env },
+    env: { HOME: c.home },
     isolated: true,
     unconfinedBecause: '',
     cleanup: once(() => releasePlaceholders(held)),

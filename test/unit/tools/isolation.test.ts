@@ -93,6 +93,9 @@ function refusedByTheOs(
 
 const stat = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false });
 
+/** The launcher the build makes (esbuild.mjs): copied by the tests that plant one elsewhere. */
+const BUILT_LAUNCHER = path.join(__dirname, '..', '..', '..', 'dist', 'bin', 'loom-close-fds');
+
 describe('isolation: the OS boundary under attack (real bubblewrap)', function () {
   this.timeout(30_000);
 
@@ -437,7 +440,8 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
           withEnv('LOOM_CLOSE_FDS', closeFds, () => {
             const launch = launchOfTrue(fx());
             assert.match(launch.file, runs, closeFds === undefined ? 'build the launcher first: node esbuild.mjs' : '');
-            assert.equal(launch.args[launch.file.endsWith('bash') ? 3 : 0], isolationStatus('required').detail);
+            // bwrap follows the closer's own arguments (bash: -p -c <script> <$0>).
+            assert.equal(launch.args[launch.file.endsWith('bash') ? 4 : 0], isolationStatus('required').detail);
           }));
 
         it("the store's descriptors (LevelDB opens them without close-on-exec) do not reach the program: the store cannot be reopened through /proc/self/fd", async () => {
@@ -501,6 +505,48 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout, '/bin/sh ran\n');
+    });
+
+    it("a launcher that starts bwrap without closing descriptors fails the probe's check and is passed over for bash", () =>
+      withEnv('LOOM_CLOSE_FDS', '/usr/bin/env', () => assert.equal(launchOfTrue(fx()).file, '/bin/bash')));
+
+    it('a launcher others could change (group- or world-writable) is passed over for bash', () => {
+      const loose = path.join(fx().p.base, 'loose-close-fds');
+      fs.copyFileSync(BUILT_LAUNCHER, loose);
+      fs.chmodSync(loose, 0o777);
+      return withEnv('LOOM_CLOSE_FDS', loose, () => assert.equal(launchOfTrue(fx()).file, '/bin/bash'));
+    });
+
+    it('a launcher inside a folder the sandbox makes writable is not used for that launch (the program could replace it): bash is', async () => {
+      const inside = path.join(fx().p.ws, 'tools-bin');
+      fs.mkdirSync(inside);
+      const planted = path.join(inside, 'loom-close-fds');
+      fs.copyFileSync(BUILT_LAUNCHER, planted);
+      fs.chmodSync(planted, 0o755);
+      await withEnv('LOOM_CLOSE_FDS', planted, async () => {
+        assert.equal(launchOfTrue(fx()).file, '/bin/bash');
+        const run = await confined(fx(), `echo replaced > ${JSON.stringify(planted)}; echo done`);
+        assert.equal(run.stdout, 'done\n', run.stderr);
+      });
+    });
+
+    it('bash, where it closes the descriptors, takes no functions or options from the environment (they would run outside the sandbox)', async () => {
+      const marker = path.join(fx().p.base, uniqueMarker('bash-env'));
+      const launch = await withEnv('LOOM_CLOSE_FDS', '', () => launchOfTrue(fx()));
+      assert.equal(launch.file, '/bin/bash');
+      const run = spawnSync(launch.file, launch.args, {
+        cwd: fx().p.ws,
+        encoding: 'utf8',
+        env: {
+          PATH: '/usr/bin:/bin',
+          ...launch.env,
+          'BASH_FUNC_exec%%': `() { touch ${marker}; }`,
+          SHELLOPTS: 'xtrace',
+          PS4: `$(touch ${marker})`,
+        },
+      });
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(fs.existsSync(marker), false, 'code from the environment ran outside the sandbox');
     });
 
     it('NoNewPrivs is 1 and every capability set is empty', async () => {
