@@ -75,9 +75,8 @@ function closers(explicit = process.env.LOOM_CLOSE_FDS): Closer[] {
 }
 
 function changedOnlyByOwner(p: string): boolean {
-  const st = statSync(p);
-  const uid = process.getuid?.();
-  return (st.mode & 0o022) === 0 && (st.uid === 0 || st.uid === uid);
+  const st = statSync(p, { throwIfNoEntry: false });
+  return st !== undefined && (st.mode & 0o022) === 0 && (st.uid === 0 || st.uid === process.getuid?.());
 }
 
 /**
