@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { Logger } from '../log';
 import { privateFiles } from './private';
+import { decodeItem, encodeItem } from './itemRecord';
 import {
   afterPrefix,
   allSessionsPrefix,
@@ -206,7 +207,7 @@ class LevelStore implements Store {
   private async removalOps(primary: Buffer, mayReplace?: (sessionId: string) => boolean): Promise<BatchOp[]> {
     const json = await this.db.get(primary);
     if (!json) return [];
-    const old = JSON.parse(json.toString('utf8')) as ContextItem;
+    const old = decodeItem(json);
     if (mayReplace && !mayReplace(old.sessionId))
       throw new StoreError(
         'permission_denied',
@@ -260,7 +261,7 @@ class LevelStore implements Store {
           : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
         for (let i = 0; i < entries.length; i++) {
           const value = values[i];
-          const item = value ? (JSON.parse(value.toString('utf8')) as ContextItem) : undefined;
+          const item = value ? decodeItem(value) : undefined;
           if (
             item === undefined ||
             (query.sessions !== undefined && !query.sessions(item.sessionId)) ||
@@ -463,7 +464,7 @@ function indexOps(item: ContextItem, seq: number): BatchOp[] {
   const [primary, bySessionType, byTime, byType] = itemKeys(item, itemTail(item.timestampMs, seq, item.id)).map(key);
   const session = key(escapeName(item.sessionId));
   return [
-    { type: 'put', key: primary, value: Buffer.from(JSON.stringify(item), 'utf8') },
+    { type: 'put', key: primary, value: encodeItem(item) },
     { type: 'put', key: bySessionType, value: EMPTY },
     { type: 'put', key: byTime, value: session },
     { type: 'put', key: byType, value: session },
@@ -475,9 +476,19 @@ function invalid(message: string): StoreError {
   return new StoreError('invalid_argument', message);
 }
 
+/**
+ * The most bytes a name may take: a session, a type, an item id, an agent id or a state key. Names
+ * go into LevelDB's keys, several times and escaped, and LevelDB keeps keys in its memtable and its
+ * index blocks: one SaveContext with a 3.7 MB session id held 70 MB of the runtime's memory.
+ */
+export const MAX_NAME_BYTES = 1024;
+
 function validName(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0)
     throw invalid(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
+  // A UTF-16 unit takes at most 3 bytes: most names need no count.
+  const bytes = value.length * 3 <= MAX_NAME_BYTES ? 0 : Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_NAME_BYTES) throw invalid(`${field} is too long (${bytes} bytes; at most ${MAX_NAME_BYTES})`);
   return value;
 }
 

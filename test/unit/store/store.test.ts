@@ -4,7 +4,9 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { ClassicLevel } from 'classic-level';
 import {
+  MAX_NAME_BYTES,
   openStore,
   SEQ_BLOCK,
   StoreError,
@@ -69,6 +71,31 @@ describe('store: classic-level', function () {
       assert.ok(item.timestampMs >= before && item.timestampMs <= Date.now());
       assert.deepEqual(item.metadata, {});
       assert.deepEqual(await store.queryContext({ sessionId: 's' }), [item]);
+    });
+
+    it('keeps an item in as many bytes as its fields, and still reads items a store kept as JSON', async () => {
+      const wide = await store.saveContext({ sessionId: 's', type: 't', content: '\u0001'.repeat(200_000) });
+      const plain = await store.saveContext({
+        sessionId: 's',
+        type: 't',
+        content: 'kept as JSON',
+        metadata: { k: 'v' },
+      });
+      await store.close();
+      // What LevelDB holds: the item's bytes (JSON took 6 a control character: 1.2 MB here).
+      const db = new ClassicLevel<Buffer, Buffer>(path.join(dir, 'store'), {
+        keyEncoding: 'buffer',
+        valueEncoding: 'buffer',
+      });
+      const values = await db.values().all();
+      const largest = Math.max(...values.map((v) => v.length));
+      assert.ok(largest < 201_000, `the largest value is ${largest} bytes`);
+      // An item as an earlier runtime wrote it.
+      for await (const [k, v] of db.iterator())
+        if (v.includes(Buffer.from('kept as JSON'))) await db.put(k, Buffer.from(JSON.stringify(plain), 'utf8'));
+      await db.close();
+      store = await openStore(path.join(dir, 'store'));
+      assert.deepEqual(await store.queryContext({ sessionId: 's' }), [wide, plain]);
     });
 
     it('queries by session, oldest first', async () => {
@@ -235,7 +262,7 @@ describe('store: classic-level', function () {
         const save = (id: string, sessionId: string, content: string, timestampMs: number) =>
           store.saveContext({ id, sessionId, type: 'x', content, timestampMs });
         await save('a', 'mine', 'match '.repeat(250), 1);
-        await save('%!'.repeat(600), 'mine', 'skipped', 2); // its position would be about 5 KB as a token
+        await save('%!'.repeat(500), 'mine', 'skipped', 2); // its position would be about 3 KB as a token
         await save('theirs-1', 'theirs', 'match '.repeat(250), 3);
         await save('b', 'mine', 'match '.repeat(250), 4);
         await save('c', 'mine', 'match '.repeat(250), 5);
@@ -422,6 +449,16 @@ describe('store: classic-level', function () {
         [() => store.queryContext({ sinceMs: Number.NaN }), /sinceMs must be/],
         [() => store.putState('', 'k', Buffer.from('v')), /agentId must be a non-empty string/],
         [() => store.getState('a', ''), /key must be a non-empty string/],
+        // Names go into keys: a long one is refused, counted in UTF-8 bytes (é takes 2).
+        [
+          () => store.saveContext({ sessionId: 'é'.repeat(513), type: 't', content: 'x' }),
+          /sessionId is too long \(1026 bytes; at most 1024\)/,
+        ],
+        [() => store.saveContext({ sessionId: 's', type: 't'.repeat(1025), content: 'x' }), /type is too long/],
+        [() => store.saveContext({ id: 'i'.repeat(1025), sessionId: 's', type: 't', content: 'x' }), /id is too long/],
+        [() => store.putState('a', 'k'.repeat(1025), Buffer.from('v')), /key is too long/],
+        [() => store.putState('a'.repeat(1025), 'k', Buffer.from('v')), /agentId is too long/],
+        [() => store.queryContext({ sessionId: 's'.repeat(4000) }), /sessionId is too long \(4000 bytes/],
       ];
       for (const [call, message] of bad) {
         await assert.rejects(
@@ -430,6 +467,14 @@ describe('store: classic-level', function () {
         );
       }
       assert.deepEqual(await store.queryContext({}), [], 'nothing was written by the rejected calls');
+    });
+
+    it('takes names of up to MAX_NAME_BYTES bytes', async () => {
+      const name = 'n'.repeat(MAX_NAME_BYTES - 2) + 'é';
+      const item = await store.saveContext({ id: name, sessionId: name, type: name, content: 'x' });
+      assert.deepEqual(await store.queryContext({ sessionId: name, type: name }), [item]);
+      await store.putState(name, name, Buffer.from('v'));
+      assert.equal((await store.getState(name, name))?.toString(), 'v');
     });
   });
 
