@@ -171,11 +171,12 @@ describe('malformed and oversized messages', function () {
 
     // A page ends where its items and its token still fit: the token names the last entry, and
     // an id of "%" takes 4 bytes a character in it (escaped, then base64). B's long id would
-    // have pushed the first page past the cap had it been counted only in B's item.
-    const half = MAX / 2 - 2000;
+    // have pushed the first page past the cap had it been counted only in B's item (an id may
+    // take 1 024 bytes: B's 1 000 take about 4 000 in the token, A and B leave 3 000 to spare).
+    const half = MAX / 2 - 1500;
     for (const [id, content] of [
       ['long-a', 'a'.repeat(half)],
-      ['%'.repeat(1200), 'b'.repeat(half)],
+      ['%'.repeat(1000), 'b'.repeat(half)],
       ['long-c', 'c'.repeat(3000)],
     ])
       await call(c.store, 'SaveContext', {
