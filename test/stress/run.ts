@@ -1,5 +1,5 @@
 // The stress suite: soak, fuzz, crash (kill -9 during store writes and batched delivery, a closed
-// stderr, a crash-looping agent). `npm run stress` runs the full one (about half an hour);
+// stderr, a crash-looping agent). `npm run stress` runs the full one (about 80 minutes);
 // `--short` runs each part for a few seconds, as `npm test` does. Parts are mocha files
 // (test/stress/*.stress.ts), so their results count like any suite's; each prints one
 // "STRESS <part>: ..." line with its figures, repeated at the end.

@@ -41,6 +41,7 @@ from .prompting import (
     ToolDescriptor,
     ToolParameter,
     ToolRegistry,
+    create_default_library,
     create_default_registry,
     get_default_library,
 )
@@ -61,5 +62,5 @@ __all__ = [
     "WorkingMemory", "InMemoryStore", "_memory", "MemoryItem", "MemoryTier", "TieredMemory",
     # prompting
     "ContextBuilder", "ContextWindow", "FewShotExample", "FewShotLibrary", "get_default_library",
-    "ToolDescriptor", "ToolParameter", "ToolRegistry", "create_default_registry",
+    "create_default_library",    "ToolDescriptor", "ToolParameter", "ToolRegistry", "create_default_registry",
 ]
