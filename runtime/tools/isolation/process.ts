@@ -4,7 +4,7 @@
 // cache): `read_only_paths` names it, and a Python venv the command lives in is readable by itself.
 // Absent loom.toml/.vscode/.git get their read-only placeholders for the process's whole life, as
 // for a tool call: an empty folder or file in the workspace is the price of their not being made.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoomConfig, ProcessIsolation } from '../../config';
@@ -41,24 +41,45 @@ export function confineProcess(
 }
 
 /**
- * What a program given by absolute path needs to run: the installation it lives in
- * (`<prefix>/bin/prog` → `<prefix>`, by its real path: pyenv, nvm) and, for a Python venv, the
- * venv and the base installation its pyvenv.cfg names. Bare names are looked up in the system
- * folders, which are always there.
+ * What a program given by absolute path needs to run: the folder it lives in (by its real path),
+ * the language installation that folder belongs to (`<prefix>/bin/python3.11` → `<prefix>`: pyenv,
+ * nvm, conda), and for a Python venv the venv and the base installation its pyvenv.cfg names. Bare
+ * names are looked up in the system folders, which are always there.
+ *
+ * A venv inside the workspace is the agent's to write (its symlinks, its pyvenv.cfg), so what they
+ * name is bound only where it is a Python or Node installation: an agent that rewrites
+ * `home = ~/.config/bin` and crashes must not come back with ~/.config in its sandbox. The same
+ * holds for any prefix: `~/.cargo/bin/server` binds ~/.cargo/bin, not ~/.cargo and its credentials.
  */
 function installationOf(command: string): string[] {
   if (!path.isAbsolute(command)) return [];
-  const out = [path.dirname(path.dirname(realOr(command)))];
+  const real = realOr(command);
+  const out = [path.dirname(real)];
+  const prefix = path.dirname(path.dirname(real));
+  if (isInstallation(prefix)) out.push(prefix);
   const venv = path.dirname(path.dirname(command));
   const cfg = path.join(venv, 'pyvenv.cfg');
   if (existsSync(cfg)) {
     out.push(venv);
-    const home = /^home\s*=\s*(.+)$/m.exec(readFileSync(cfg, 'utf8'))?.[1]?.trim();
-    if (home) out.push(path.dirname(home));
+    const named = /^home\s*=\s*(.+)$/m.exec(readFileSync(cfg, 'utf8'))?.[1]?.trim();
+    const base = named && path.isAbsolute(named) ? realOr(path.dirname(named)) : undefined;
+    if (base && isInstallation(base)) out.push(base);
   }
   // Never the home folder or above it by inference (~/bin/tool → ~): read_only_paths can say so.
   const home = os.homedir();
-  return out.filter((p) => p !== '/' && !(home === p || home.startsWith(p + path.sep)));
+  return [...new Set(out)].filter((p) => p !== '/' && !(home === p || home.startsWith(p + path.sep)));
+}
+
+/** A Python installation (`lib/python3.N/os.py`) or a Node one (`bin/node` beside `lib/node_modules`). */
+function isInstallation(prefix: string): boolean {
+  const lib = path.join(prefix, 'lib');
+  try {
+    if (readdirSync(lib).some((name) => /^python3\.\d+$/.test(name) && existsSync(path.join(lib, name, 'os.py'))))
+      return true;
+  } catch {
+    return false;
+  }
+  return existsSync(path.join(prefix, 'bin', 'node')) && existsSync(path.join(lib, 'node_modules'));
 }
 
 function realOr(p: string): string {

@@ -743,30 +743,56 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
 
   describe('long-lived processes (agents, MCP servers) confined by confineProcess', () => {
     const fx = attackFixture(() => {}, ['git', '.vscode']);
+    /** Runs `command args` in the workspace as an isolated agent's process is run. */
+    const runAsAgent = (command: string, args: string[]) => {
+      const { ws, config } = fx().p;
+      const iso = { isolation: 'required' as const, network: false, readOnlyPaths: [] };
+      const launch = confineProcess(config, iso, command, args, ws, 'agent test', 'agents.test.isolation');
+      const env = { PATH: '/usr/bin:/bin', ...launch.env };
+      const run = spawnSync(launch.file, launch.args, { cwd: ws, env, encoding: 'utf8' });
+      launch.cleanup();
+      return run;
+    };
+
     it('cannot create an absent .git or .vscode (their placeholders last as long as the process)', () => {
       const ws = fx().p.ws;
-      const launch = confineProcess(
-        fx().p.config,
-        { isolation: 'required', network: false, readOnlyPaths: [] },
-        '/bin/sh',
-        [
-          '-c',
-          'mkdir -p .git/hooks .vscode; printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config; echo "{}" > .vscode/tasks.json; echo done',
-        ],
-        ws,
-        'agent test',
-        'agents.test.isolation',
-      );
-      const run = spawnSync(launch.file, launch.args, {
-        cwd: ws,
-        env: { PATH: '/usr/bin:/bin', ...launch.env },
-        encoding: 'utf8',
-      });
-      launch.cleanup();
+      const run = runAsAgent('/bin/sh', [
+        '-c',
+        'mkdir -p .git/hooks .vscode; printf "[core]\\n\\tfsmonitor = touch x\\n" > .git/config; echo "{}" > .vscode/tasks.json; echo done',
+      ]);
       assert.match(run.stdout, /done/);
       assert.match(run.stderr, /Read-only file system/);
       assert.equal(stat(path.join(ws, '.git')), undefined, '.git was created on the host');
       assert.equal(stat(path.join(ws, '.vscode')), undefined, '.vscode was created on the host');
+    });
+
+    it("binds the base Python a workspace venv names, and nothing else its pyvenv.cfg (the agent's to rewrite) names", function () {
+      this.timeout(60_000);
+      const { ws, outside } = fx().p;
+      const venv = path.join(ws, '.venv');
+      const made = spawnSync('python3', ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      const cfg = path.join(venv, 'pyvenv.cfg');
+      const secret = JSON.stringify(path.join(outside, 'secret.txt'));
+      const run = () =>
+        runAsAgent(path.join(venv, 'bin', 'python'), [
+          '-c',
+          `import json; print("stdlib", json.dumps(1)); print(open(${secret}).read())`,
+        ]);
+      // As made: the venv runs (its base installation is bound) and the outside folder is not there.
+      const first = run();
+      assert.match(first.stdout, /stdlib 1/, first.stderr);
+      assert.match(first.stderr, /No such file or directory/);
+      assertNoLeak({ stdout: first.stdout, stderr: first.stderr });
+      // What an agent inside it could write: "home" naming the outside folder, as a folder and as a
+      // "bin" under it (the base installation is home's parent).
+      const original = fs.readFileSync(cfg, 'utf8');
+      for (const home of [path.join(outside, 'bin'), path.join(outside, 'x', 'bin'), outside]) {
+        fs.writeFileSync(cfg, original.replace(/^home\s*=.*$/m, `home = ${home}`));
+        const after = run();
+        assertNoLeak({ stdout: after.stdout, stderr: after.stderr });
+        assert.doesNotMatch(after.stdout, new RegExp(SECRET), `home = ${home}`);
+      }
     });
   });
 
