@@ -3,7 +3,11 @@
 // roots, by real path, and (2) options that make an allowlisted program run other programs,
 // follow symlinks out, read file names from a file or write a file it names are refused per
 // program. The OS isolation (../isolation) is the boundary; these rules are defence in depth
-// and the only line when tools.shell.isolation is "off".
+// and the only line when a command runs unconfined (tools.shell.isolation "off", or "best-effort"
+// without bubblewrap). Then (3) no argument may name a protected place (loom.toml, .vscode, .git,
+// the data folder), and what writes files it is not given by name (git's worktree commands, tar's
+// extraction) is refused: isolation makes those places read-only, unconfined only this stands
+// between an agent and a loom.toml whose next agent the runtime starts unconfined.
 import { ToolError } from '../errors';
 import type { Sandbox } from '../sandbox';
 
@@ -150,6 +154,8 @@ const GIT_SUBCOMMANDS = new Set([
   'stash',
   'version',
 ]);
+/** Subcommands that write work-tree files without naming them (checkout of a commit, stash pop). */
+const GIT_WORKTREE_WRITERS = new Set(['restore', 'rm', 'mv', 'switch', 'checkout', 'reset', 'stash']);
 const GIT_GLOBAL_OPTIONS = new Set([
   '--no-pager',
   '-P',
@@ -201,13 +207,14 @@ export function extraEnvFor(command: string): Record<string, string> {
 
 /**
  * Checks a command line and returns the argv to run. Throws ToolError("denied") naming the
- * offending argument.
+ * offending argument. `unconfined`: the command will run without OS isolation.
  */
 export async function checkCommandLine(
   command: string,
   args: string[],
   cwd: string,
   sandbox: Sandbox,
+  unconfined: boolean,
 ): Promise<string[]> {
   if (LAUNCHERS.has(command)) throw denied(`${command} runs other programs and is never allowed`);
   if (command === 'env' && args.length)
@@ -216,15 +223,21 @@ export async function checkCommandLine(
     if (arg.includes('\0')) throw denied(`argument ${JSON.stringify(arg)} contains a NUL byte`);
   });
   if (command === 'git') {
-    const { dir, rest } = await checkGit(args, cwd, sandbox);
+    const { dir, sub, rest } = await checkGit(args, cwd, sandbox, unconfined);
+    if (unconfined && sub !== undefined && GIT_WORKTREE_WRITERS.has(sub))
+      throw denied(
+        `git ${sub} runs only under OS isolation: it writes work-tree files it is not given by name (loom.toml, .vscode), and this command would run unconfined`,
+        { argument: sub, reason: 'needs_isolation' },
+      );
     // Paths after the subcommand are git's, relative to where the -C options took it.
-    await checkPaths(command, rest, dir, sandbox);
+    await checkPaths(command, rest, dir, sandbox, unconfined);
     return [...GIT_SAFE_PREFIX, ...args];
   }
   const options = command === 'tar' ? tarOptions(args) : args;
   refuseOptions(command, options, RULES[command]);
   RULES[command]?.check?.(options);
-  await checkPaths(command, options, cwd, sandbox);
+  if (unconfined && command === 'tar') refuseOptions(command, options, TAR_EXTRACT, TAR_EXTRACT_REFUSED);
+  await checkPaths(command, options, cwd, sandbox, unconfined);
   return [...(FORCED_FIRST[command] ?? []), ...args];
 }
 
@@ -272,6 +285,11 @@ function ipArguments(args: string[]): void {
   }
 }
 
+/** Extraction writes the archive's entries, whatever their names (a loom.toml among them). */
+const TAR_EXTRACT: CommandRule = { long: ['--extract', '--get'], letters: 'x' };
+const TAR_EXTRACT_REFUSED =
+  'it extracts files under the names the archive gives (loom.toml, .vscode), which runs only under OS isolation, and this command would run unconfined';
+
 /**
  * GNU tar reads a first argument without a dash as a cluster of option letters ("tar cIf PROG
  * out.tar x" is "tar -c -I PROG -f out.tar x"); it is judged as the cluster it is.
@@ -280,30 +298,46 @@ function tarOptions(args: string[]): string[] {
   return args.length && args[0] !== '' && !args[0].startsWith('-') ? [`-${args[0]}`, ...args.slice(1)] : args;
 }
 
-/** Every argument that could name a file must resolve inside the roots, judged from `base`. */
-async function checkPaths(command: string, args: string[], base: string, sandbox: Sandbox): Promise<void> {
+/**
+ * Every argument that could name a file must resolve inside the roots, judged from `base`;
+ * `unconfined`, outside the protected places too (nothing else keeps the program off them).
+ */
+async function checkPaths(
+  command: string,
+  args: string[],
+  base: string,
+  sandbox: Sandbox,
+  unconfined: boolean,
+): Promise<void> {
   for (const { arg, value } of pathCandidates(args)) {
     await resolveInside(
       sandbox,
       value,
       base,
       (why) =>
-        `argument ${JSON.stringify(arg)} of ${command} is refused: ${arg === value ? '' : `the value ${JSON.stringify(value)} it may carry: `}${why}`,
+        `argument ${JSON.stringify(arg)} of ${command} is refused: ${arg === value ? '' : `the value ${JSON.stringify(value)} it may carry: `}${why}${unconfined ? UNCONFINED_NOTE : ''}`,
       arg,
+      unconfined,
     );
   }
 }
 
-/** sandbox.resolve, with a refusal reworded by `explain` (which gets the sandbox's reason) and naming `argument`. */
+const UNCONFINED_NOTE = ' (the command would run unconfined, where a protected place is refused even to read)';
+
+/**
+ * sandbox.resolve (resolveForWrite with `forWrite`), with a refusal reworded by `explain` (which
+ * gets the sandbox's reason) and naming `argument`.
+ */
 async function resolveInside(
   sandbox: Sandbox,
   value: string,
   base: string,
   explain: (why: string) => string,
   argument: string,
+  forWrite = false,
 ): Promise<string> {
   try {
-    return (await sandbox.resolve(value, base)).real;
+    return (await (forWrite ? sandbox.resolveForWrite(value, base) : sandbox.resolve(value, base))).real;
   } catch (err) {
     if (err instanceof ToolError && err.code === 'denied') throw denied(explain(err.message), { argument });
     throw err;
@@ -316,7 +350,12 @@ async function resolveInside(
  * every directory on it must lie inside the roots. Returns where git ends up and what follows
  * the subcommand.
  */
-async function checkGit(args: string[], cwd: string, sandbox: Sandbox): Promise<{ dir: string; rest: string[] }> {
+async function checkGit(
+  args: string[],
+  cwd: string,
+  sandbox: Sandbox,
+  unconfined: boolean,
+): Promise<{ dir: string; sub?: string; rest: string[] }> {
   let dir = cwd;
   const chain: string[] = [];
   let i = 0;
@@ -338,8 +377,10 @@ async function checkGit(args: string[], cwd: string, sandbox: Sandbox): Promise<
         sandbox,
         value,
         dir,
-        (why) => `git option -C ${JSON.stringify(value)}${after} is refused: ${why}`,
+        (why) =>
+          `git option -C ${JSON.stringify(value)}${after} is refused: ${why}${unconfined ? UNCONFINED_NOTE : ''}`,
         value,
+        unconfined,
       );
     } else if (!GIT_GLOBAL_OPTIONS.has(a)) {
       throw denied(
@@ -354,20 +395,20 @@ async function checkGit(args: string[], cwd: string, sandbox: Sandbox): Promise<
     throw denied(`git ${sub} is not allowed (allowed: ${[...GIT_SUBCOMMANDS].join(', ')})`, { argument: sub });
   const rest = args.slice(i + 1);
   refuseOptions('git', rest, sub === 'grep' ? { ...GIT_RULE, letters: 'O' } : GIT_RULE);
-  return { dir, rest };
+  return { dir, sub, rest };
 }
 
-function refuseOptions(command: string, args: string[], rule: CommandRule | undefined): void {
+function refuseOptions(command: string, args: string[], rule: CommandRule | undefined, why?: string): void {
   if (!rule) return;
   for (const arg of args) {
     if (arg === '--') return;
     if (!arg.startsWith('-') || arg === '-') continue;
-    if (rule.exact?.includes(arg)) throw refusedOption(command, arg);
+    if (rule.exact?.includes(arg)) throw refusedOption(command, arg, why);
     if (arg.startsWith('--')) {
       const name = arg.split('=', 1)[0];
-      if (name.length > 2 && rule.long?.some((flag) => flag.startsWith(name))) throw refusedOption(command, arg);
+      if (name.length > 2 && rule.long?.some((flag) => flag.startsWith(name))) throw refusedOption(command, arg, why);
     } else if (rule.letters) {
-      if ([...arg.slice(1)].some((ch) => rule.letters!.includes(ch))) throw refusedOption(command, arg);
+      if ([...arg.slice(1)].some((ch) => rule.letters!.includes(ch))) throw refusedOption(command, arg, why);
     }
   }
 }
@@ -396,11 +437,12 @@ function pathCandidates(args: string[]): Array<{ arg: string; value: string }> {
   return out;
 }
 
-function refusedOption(command: string, arg: string): ToolError {
-  return denied(
-    `${command} option ${JSON.stringify(arg)} is not allowed: it can run other programs, follow symlinks out of the workspace, read file names from a file or write a file it names`,
-    { argument: arg },
-  );
+function refusedOption(
+  command: string,
+  arg: string,
+  why = 'it can run other programs, follow symlinks out of the workspace, read file names from a file or write a file it names',
+): ToolError {
+  return denied(`${command} option ${JSON.stringify(arg)} is not allowed: ${why}`, { argument: arg });
 }
 
 function denied(message: string, details?: Record<string, string>): ToolError {

@@ -7,7 +7,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { LoomConfig } from '../../config';
 import { ToolError } from '../errors';
-import { confine, workspaceConfinement } from '../isolation';
+import { confine, isolationStatus, workspaceConfinement } from '../isolation';
 import type { Sandbox } from '../sandbox';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 import { checkCommandLine, extraEnvFor } from './shell-policy';
@@ -87,7 +87,10 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const viaPreset = !allowed && preset.includes(command);
     if (!allowed && !viaPreset) throw notAllowed(command, shell.allow, shell.preset);
     const cwd = await workingDirectory(sandbox, args.cwd);
-    const argv = await checkCommandLine(command, args.args, cwd, sandbox);
+    // As confine() below decides, by the same cached probe ("required" without it refuses there).
+    const unconfined =
+      shell.isolation === 'off' || (shell.isolation === 'best-effort' && !isolationStatus(shell.isolation).available);
+    const argv = await checkCommandLine(command, args.args, cwd, sandbox, unconfined);
     const executable = findProgram(command);
     // Worked out only for a confined run: unconfined, nothing reads it.
     const confinement = () => workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });

@@ -6,10 +6,11 @@
 //      script by an allowlisted sh): the OS alone must contain it.
 // attackFixture asserts after each case that nothing guarded changed and the marker is nowhere.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IsolationMode } from '../../../runtime/config/types';
-import { type Attack, assertNoLeak, attackFixture, expectError, expectOk, hostGit, SECRET } from './helpers';
+import { type Attack, assertNoLeak, attackFixture, expectError, expectOk, hostGit, SECRET, withEnv } from './helpers';
 
 interface Hole {
   name: string;
@@ -225,4 +226,85 @@ describe('shell policy: each closed hole, by the policy alone and by the OS alon
       });
     }
   });
+});
+
+// Unconfined (isolation "off", or "best-effort" without bubblewrap), the policy alone keeps an
+// agent off loom.toml, .vscode and .git, which isolation makes read-only: a loom.toml rewritten
+// through an allowlisted program names an agent the runtime then starts unconfined (found by a
+// red-team pass with the default allowlist: "git mv -f evil.toml loom.toml").
+describe('shell policy: unconfined, the protected places', function () {
+  this.timeout(20_000);
+  const evilToml = '[agents.evil]\ncommand = "/bin/sh"\nargs = ["-c", "id > pwned"]\n';
+  describe('isolation "best-effort" without bubblewrap', () => {
+    const fx = attackFixture((c) => (c.tools.shell.isolation = 'best-effort'));
+    it('judges the command as the unconfined one it will be', async () => {
+      const a = fx();
+      const out = await withEnv('LOOM_BWRAP', path.join(a.p.outside, 'no-bwrap'), () =>
+        a.shell('git', ['mv', '-f', 'hello.txt', 'loom.toml']),
+      );
+      expectError(out, 'denied', 'git mv runs only under OS isolation');
+    });
+  });
+
+  for (const mode of ['off', 'required'] as IsolationMode[]) {
+    describe(`isolation "${mode}"`, () => {
+      const fx = attackFixture((c) => {
+        c.tools.shell.isolation = mode;
+        c.tools.shell.allow.push('sed', 'tar');
+      });
+      /** Unconfined: refused, naming `named`; isolated: it ran, and the OS kept the place as it was. */
+      const refusedOrReadOnly = (out: Awaited<ReturnType<Attack['shell']>>, named: string) => {
+        if (mode === 'off') expectError(out, 'denied', named);
+        else assert.equal(expectOk(out).isolated, true);
+      };
+
+      it('git mv -f onto loom.toml (the red-team exploit)', async () => {
+        const a = fx();
+        fs.writeFileSync(path.join(a.p.ws, 'evil.toml'), evilToml);
+        hostGit(a.p.ws, ['add', 'evil.toml']);
+        refusedOrReadOnly(
+          await a.shell('git', ['mv', '-f', 'evil.toml', 'loom.toml']),
+          'git mv runs only under OS isolation',
+        );
+      });
+
+      it('git checkout and stash, which write files they are not given by name', async () => {
+        const a = fx();
+        for (const args of [
+          ['checkout', 'HEAD', '--', '.'],
+          ['stash', 'pop'],
+          ['reset', '--hard'],
+          ['restore', '.'],
+        ])
+          refusedOrReadOnly(await a.shell('git', args), `git ${args[0]} runs only under OS isolation`);
+      });
+
+      it('sed -i on loom.toml, and on a symlink to it', async () => {
+        const a = fx();
+        fs.symlinkSync('loom.toml', path.join(a.p.ws, 'innocent.toml'));
+        refusedOrReadOnly(await a.shell('sed', ['-i', 's/info/debug/', 'loom.toml']), 'argument "loom.toml" of sed');
+        refusedOrReadOnly(await a.shell('sed', ['-i', 's/info/debug/', 'innocent.toml']), 'argument "innocent.toml"');
+        refusedOrReadOnly(await a.shell('sed', ['-i', 's/x/y/', '.git/config']), 'argument ".git/config" of sed');
+      });
+
+      it('tar extracting an archive that holds a loom.toml', async () => {
+        const a = fx();
+        const stage = fs.mkdtempSync(path.join(a.p.ws, 'stage-'));
+        fs.writeFileSync(path.join(stage, 'loom.toml'), evilToml);
+        execFileSync('tar', ['-cf', path.join(a.p.ws, 'evil.tar'), '-C', stage, 'loom.toml']);
+        refusedOrReadOnly(await a.shell('tar', ['-xf', 'evil.tar']), 'tar option "-xf" is not allowed: it extracts');
+        refusedOrReadOnly(await a.shell('tar', ['xf', 'evil.tar']), 'tar option "-xf" is not allowed: it extracts');
+        refusedOrReadOnly(await a.shell('tar', ['--extract', '-f', 'evil.tar']), 'tar option "--extract"');
+      });
+
+      it('what touches no protected place runs as before', async () => {
+        const a = fx();
+        assert.equal(expectOk(await a.shell('git', ['status', '--short'])).exit_code, 0);
+        assert.equal(expectOk(await a.shell('sed', ['-n', '1p', 'hello.txt'])).stdout, 'hello\n');
+        assert.equal(expectOk(await a.shell('git', ['log', '--oneline'])).exit_code, 0);
+        // Isolated, git mv is the policy's to allow (the OS then keeps .git read-only).
+        if (mode === 'required') expectOk(await a.shell('git', ['mv', 'src/main.txt', 'src/moved.txt']));
+      });
+    });
+  }
 });
