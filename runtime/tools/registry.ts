@@ -30,8 +30,15 @@ import type {
   ToolRegistry,
 } from './types';
 import { messageOf } from '../contract/errors';
+import { checkWithin } from './boundedCheck';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * How long checking one call's arguments may take against a schema from outside the runtime (an
+ * agent's, an MCP server's, another runtime's). ajv checks megabytes in a few milliseconds; a check
+ * this slow is a schema built to stall the runtime, which serves everyone on one thread.
+ */
+export const UNTRUSTED_CHECK_MS = 250;
 /**
  * The abort reason once a call is over: one instance, made once. A new error per call (its stack
  * captured each time) was the largest single cost of a fast tool call; this one says nothing a
@@ -50,6 +57,10 @@ interface Entry {
   handler: ToolHandler;
   /** Compiled at registration, or at the first call for a trusted schema (then kept). */
   validate?: ValidateFunction;
+  /** The schema is the runtime's own: checked without a time limit. */
+  trusted: boolean;
+  /** Set once a check ran out of time: every later call is refused with it, without a check. */
+  stalled?: ToolError;
 }
 
 export interface RegisterOptions {
@@ -109,7 +120,7 @@ export class DefaultToolRegistry implements ToolRegistry {
     const validate = options.trustedSchema
       ? (checkSchemaShape(name, definition.parametersSchema), undefined)
       : this.compile(name, definition.parametersSchema, false);
-    const entry: Entry = { definition: { ...definition }, handler, validate };
+    const entry: Entry = { definition: { ...definition }, handler, validate, trusted: options.trustedSchema === true };
     this.tools.set(name, entry);
     this.log.debug('tool registered', { tool: name, owner: definition.owner });
     this.changed();
@@ -218,7 +229,10 @@ export class DefaultToolRegistry implements ToolRegistry {
     if (!entry) throw this.notFound(request.name);
     const args = parseArguments(request.name, request.arguments);
     const validate = (entry.validate ??= this.compile(request.name, entry.definition.parametersSchema, true));
-    if (!validate(args)) throw invalidArguments(request.name, validate.errors ?? []);
+    if (entry.stalled) throw entry.stalled;
+    const valid = entry.trusted ? validate(args) : checkWithin(validate, args, UNTRUSTED_CHECK_MS);
+    if (valid === undefined) throw this.stalled(entry);
+    if (!valid) throw invalidArguments(request.name, validate.errors ?? []);
 
     // int64 on the wire may arrive as a string; setTimeout turns anything past 2^31-1 into 1 ms.
     const asked = Number(request.timeoutMs);
@@ -279,6 +293,18 @@ export class DefaultToolRegistry implements ToolRegistry {
       // Whatever the handler started must stop once the call is over, even on success.
       stop.abort(CALL_FINISHED);
     }
+  }
+
+  /** The check ran out of time: the tool is refused from now on (its provider can register it again). */
+  private stalled(entry: Entry): ToolError {
+    const { name, owner } = entry.definition;
+    entry.stalled = new ToolError(
+      'unavailable',
+      `tool ${name}: checking a call's arguments against its parameters schema (from ${owner ?? 'its provider'}) took over ${UNTRUSTED_CHECK_MS} ms and was stopped; the schema is too costly to check (a pattern that backtracks, or structure that multiplies the work), so calls to ${name} are refused until it is registered again`,
+      { reason: 'schema_too_slow' },
+    );
+    this.log.warn('tool refused: its schema took too long to check arguments', { tool: name, owner });
+    return entry.stalled;
   }
 
   private notFound(name: string): ToolError {

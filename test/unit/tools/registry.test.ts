@@ -256,6 +256,61 @@ describe('tools: registry', () => {
     });
   });
 
+  // A schema from an agent, an MCP server or another runtime is its author's code run on the
+  // runtime's one thread (a red-team pass froze the runtime with "^(a+)+$"). Without the time limit
+  // each case below runs for hours, past the test's timeout.
+  describe('schemas from outside the runtime: a check that would stall the thread', function () {
+    this.timeout(20_000);
+    const backtracking = { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } };
+    // anyOf through a recursive $ref: each level of the input doubles the work.
+    const doubling = {
+      $defs: {
+        n: {
+          anyOf: [
+            { type: 'object', properties: { a: { $ref: '#/$defs/n' } }, minProperties: 2 },
+            { type: 'object', properties: { a: { $ref: '#/$defs/n' } } },
+          ],
+        },
+      },
+      $ref: '#/$defs/n',
+    };
+    let nested: Record<string, unknown> = {};
+    for (let i = 0; i < 60; i++) nested = { a: nested };
+    const cases: [string, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>][] = [
+      ['a backtracking pattern', backtracking, { s: 'aaaa' }, { s: `${'a'.repeat(60)}!` }],
+      ['anyOf through a recursive $ref', doubling, { a: { a: {} } }, nested],
+    ];
+    for (const [what, parametersSchema, fine, costly] of cases)
+      it(`${what}: stopped, the tool refused until registered again, the runtime's own tools unaffected`, async () => {
+        registry.register(def('evil:tool', 'mallory', parametersSchema), echo);
+        expectOk(await registry.call({ name: 'evil:tool', arguments: fine }));
+        const stopped = expectError(await registry.call({ name: 'evil:tool', arguments: costly }), 'unavailable');
+        assert.match(stopped, /took over 250 ms and was stopped/);
+        assert.match(stopped, /\(from mallory\)/);
+        // Refused at once from now on, even for arguments that were fine.
+        const again = expectError(await registry.call({ name: 'evil:tool', arguments: fine }), 'unavailable');
+        assert.equal(again, stopped);
+        expectOk(await registry.call({ name: 'demo:echo', arguments: { path: 'still here' } }));
+        registry.unregister('evil:tool');
+        registry.register(def('evil:tool', 'mallory', parametersSchema), echo);
+        expectOk(await registry.call({ name: 'evil:tool', arguments: fine }));
+      });
+
+    it('a trusted schema is checked without the watchdog, an untrusted one with it, to the same verdicts', async () => {
+      registry.register(def('own:tool'), echo, { trustedSchema: true });
+      registry.register(def('agent:tool', 'agent'), echo);
+      for (const name of ['own:tool', 'agent:tool']) {
+        expectOk(await registry.call({ name, arguments: { path: 'x' } }));
+        expectError(await registry.call({ name, arguments: { path: 1 } }), 'invalid_arguments', '/path must be string');
+        const deep = expectError(
+          await registry.call({ name, arguments: { opts: { depth: -1 }, path: 'x' } }),
+          'invalid_arguments',
+        );
+        assert.match(deep, /\/opts\/depth must be >= 0/);
+      }
+    });
+  });
+
   describe('unknown tools', () => {
     beforeEach(() => {
       registry.register(def('demo:echoes'), echo);
