@@ -14,6 +14,8 @@ import type { Sandbox } from '../sandbox';
 interface CommandRule {
   /** Long options refused; also matched as GNU-style abbreviations ("--files0" for "--files0-from"). */
   long?: string[];
+  /** Long options of the program's own that a refused one starts with: exact, getopt takes them as they are. */
+  own?: string[];
   /** Single-dash options matched whole (find's "-exec"). */
   exact?: string[];
   /** Letters refused anywhere in a single-dash cluster ("-rR"). */
@@ -59,6 +61,7 @@ const RULES: Record<string, CommandRule> = {
       '--rsh-command',
       '--files-from',
     ],
+    own: ['--file'],
     letters: 'IFT',
   },
   // A lesskey file can set LESSOPEN; a log file is a write. LESSSECURE (extraEnvFor) disables the rest.
@@ -406,7 +409,8 @@ function refuseOptions(command: string, args: string[], rule: CommandRule | unde
     if (rule.exact?.includes(arg)) throw refusedOption(command, arg, why);
     if (arg.startsWith('--')) {
       const name = arg.split('=', 1)[0];
-      if (name.length > 2 && rule.long?.some((flag) => flag.startsWith(name))) throw refusedOption(command, arg, why);
+      if (name.length > 2 && !rule.own?.includes(name) && rule.long?.some((flag) => flag.startsWith(name)))
+        throw refusedOption(command, arg, why);
     } else if (rule.letters) {
       if ([...arg.slice(1)].some((ch) => rule.letters!.includes(ch))) throw refusedOption(command, arg, why);
     }

@@ -274,6 +274,13 @@ describe('shell attacks: argument injection (isolation required, real bubblewrap
       });
     }
 
+    it("--file=NAME is tar's own option, not an abbreviation of --files-from; --fil= (either) is refused", async () => {
+      const out = expectOk(await tar(['-c', '--file=out.tar', 'hello.txt']));
+      assert.equal(out.exit_code, 0, out.stderr);
+      assert.ok(fs.existsSync(path.join(ws(), 'out.tar')));
+      expectError(await tar(['-c', `--fil=${list()}`, 'hello.txt']), 'denied', '"--fil=');
+    });
+
     /** An archive built on the host whose members (files, or symlinks given as { link }) are the attack, in order; `absolute` keeps leading slashes (-P). */
     function evilArchive(members: Array<[string, string | { link: string }]>, absolute = false): string {
       const args = ['-cf', path.join(ws(), 'evil.tar'), ...(absolute ? ['-P', '--transform', 's,^,/,'] : [])];
