@@ -114,18 +114,25 @@ export async function protectedIdentities(roots: readonly string[]): Promise<Map
     for (const folder of Object.keys(PROTECTED_FOLDERS)) {
       const at = path.join(root, folder);
       const st = await statOrNull(at);
-      if (st?.isFile()) add(await statOrNull(await gitdirOf(at, root)), folder);
+      if (st?.isFile()) for (const repo of await gitdirsOf(at, root)) add(await statOrNull(repo), folder);
       else add(st, folder);
     }
   }
   return found;
 }
 
-/** The folder a ".git" file names ("gitdir: <path>", relative to the folder holding it). */
-async function gitdirOf(file: string, root: string): Promise<string> {
-  const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  const named = /^gitdir:\s*(.+?)\s*$/m.exec(text.slice(0, 4096))?.[1];
-  return named ? path.resolve(root, named) : file;
+/**
+ * The folder a ".git" file names ("gitdir: <path>", relative to the folder holding it) and, for a
+ * linked worktree, the repository its "commondir" names, whose config and hooks git uses there.
+ */
+async function gitdirsOf(file: string, root: string): Promise<string[]> {
+  const named = async (at: string, line: RegExp) =>
+    line.exec((await fsp.readFile(at, 'utf8').catch(() => '')).slice(0, 4096))?.[1] || undefined;
+  const gitdir = await named(file, /^gitdir:\s*(.+?)\s*$/m);
+  if (!gitdir) return [file];
+  const repo = path.resolve(root, gitdir);
+  const common = await named(path.join(repo, 'commondir'), /^(.+?)\s*$/m);
+  return common ? [repo, path.resolve(repo, common)] : [repo];
 }
 
 async function statOrNull(p: string): Promise<BigIntStats | null> {

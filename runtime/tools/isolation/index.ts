@@ -421,10 +421,8 @@ export function workspaceConfinement(
         );
       }
       protect.push({ path: p, dir });
-      if (name === '.git' && kind === 'file') {
-        const repo = gitdirOf(p, roots);
-        if (repo) protect.push({ path: repo, dir: true });
-      }
+      if (name === '.git' && kind === 'file')
+        for (const repo of gitdirsOf(p, roots)) protect.push({ path: repo, dir: true });
     }
   }
   const readOnly = (o.extraReadOnly ?? [])
@@ -456,20 +454,27 @@ function foldersBetween(roots: readonly string[], p: string): string[] {
   return out;
 }
 
-/** The repository a "gitdir: <path>" .git file names, when it lies inside the roots (elsewhere it is not in the sandbox at all). */
-function gitdirOf(gitFile: string, roots: readonly string[]): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(gitFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const named = /^gitdir:\s*(.+)$/m.exec(text)?.[1]?.trim();
-  if (!named) return undefined;
-  const target = path.resolve(path.dirname(gitFile), named);
-  if (!existsSync(target)) return undefined;
-  const real = realOr(target);
-  return roots.some((r) => real.startsWith(r + path.sep)) ? real : undefined;
+/**
+ * The repository a "gitdir: <path>" .git file names and, for a linked worktree, the one its
+ * "commondir" names (whose config and hooks git uses there): those inside the roots (elsewhere
+ * they are not in the sandbox at all).
+ */
+function gitdirsOf(gitFile: string, roots: readonly string[]): string[] {
+  const named = (file: string, line: RegExp) => {
+    try {
+      return line.exec(readFileSync(file, 'utf8'))?.[1]?.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const gitdir = named(gitFile, /^gitdir:\s*(.+)$/m);
+  if (!gitdir) return [];
+  const repo = path.resolve(path.dirname(gitFile), gitdir);
+  const common = named(path.join(repo, 'commondir'), /^(.+)$/m);
+  return [repo, ...(common ? [path.resolve(repo, common)] : [])]
+    .filter(existsSync)
+    .map(realOr)
+    .filter((real) => roots.some((r) => real.startsWith(r + path.sep)));
 }
 
 /** The data folder's real path, whether or not it exists yet (its parent is resolved). */

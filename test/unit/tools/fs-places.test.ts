@@ -384,6 +384,26 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       assert.equal(content(fx().ws, 'sub/.git/config'), ORIGINAL);
     });
 
+    it('a linked worktree\'s .git file: the repository its "commondir" names is protected under its other name', async () => {
+      const ws = fx().ws;
+      fs.rmSync(path.join(ws, '.git'), { recursive: true });
+      fs.mkdirSync(path.join(ws, 'repo-store/worktrees/w'), { recursive: true });
+      fs.writeFileSync(path.join(ws, 'repo-store/config'), ORIGINAL);
+      fs.writeFileSync(path.join(ws, 'repo-store/worktrees/w/commondir'), '../..\n');
+      fs.writeFileSync(path.join(ws, '.git'), 'gitdir: repo-store/worktrees/w\n');
+      expectError(
+        await fx().call('fs:write', { path: 'repo-store/config', content: '[core]\nfsmonitor = touch x' }),
+        'denied',
+        'inside .git',
+      );
+      expectError(
+        await fx().call('fs:write', { path: 'repo-store/hooks/pre-commit', content: '#!/bin/sh', create_dirs: true }),
+        'denied',
+      );
+      assert.equal(fs.readFileSync(path.join(ws, 'repo-store/config'), 'utf8'), ORIGINAL);
+      expectOk(await fx().call('fs:write', { path: 'repo-store-notes.txt', content: 'fine' }));
+    });
+
     it('a root\'s loom.toml, .git or .vscode that is a symlink (or a "gitdir:" file) is protected where it really is, under its other name', async () => {
       const ws = fx().ws;
       const snap = () => record(ws);

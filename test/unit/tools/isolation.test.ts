@@ -848,6 +848,21 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       );
     });
 
+    it('.git naming a linked worktree\'s folder: the repository its "commondir" names (config, hooks) is read-only too', async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, 'repo-store', 'worktrees', 'w'), { recursive: true });
+      fs.writeFileSync(path.join(ws, 'repo-store', 'config'), '[core]\n\tbare = false\n');
+      fs.writeFileSync(path.join(ws, 'repo-store', 'worktrees', 'w', 'commondir'), '../..\n');
+      fs.writeFileSync(path.join(ws, '.git'), 'gitdir: repo-store/worktrees/w\n');
+      fx().rebaseline();
+      const run = await confined(fx(), 'printf "\\tfsmonitor = touch x\\n" >> repo-store/config');
+      assert.equal(
+        fs.readFileSync(path.join(ws, 'repo-store', 'config'), 'utf8'),
+        '[core]\n\tbare = false\n',
+        `the shared repository's config was changed (${JSON.stringify(run)})`,
+      );
+    });
+
     it('two concurrent calls: the end of the first does not unprotect the second (placeholders)', async () => {
       const ws = fx().p.ws;
       // The first runs until the second has started; the second attacks once the first has ended.
