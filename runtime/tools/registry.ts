@@ -39,6 +39,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * this slow is a schema built to stall the runtime, which serves everyone on one thread.
  */
 export const UNTRUSTED_CHECK_MS = 250;
+/** Schemas from outside compiled by one ajv instance before a new one takes over (see ajv07). */
+const UNTRUSTED_PER_AJV = 128;
 /**
  * The abort reason once a call is over: one instance, made once. A new error per call (its stack
  * captured each time) was the largest single cost of a fast tool call; this one says nothing a
@@ -88,9 +90,14 @@ export class DefaultToolRegistry implements ToolRegistry {
   private readonly listeners = new Set<(request: ToolCallRequest, outcome: ToolOutcome) => void>();
   private readonly changeListeners = new Set<() => void>();
   // Schemas come from agents and MCP servers too, so unknown keywords are tolerated (strict off).
-  // Each instance (and its formats) is made when a schema first needs it.
+  // Each instance (and its formats) is made when a schema first needs it. An instance keeps every
+  // function it compiled (about 3 KB each) for as long as it lives, and each of them keeps the
+  // instance alive: the one for schemas from outside is replaced after UNTRUSTED_PER_AJV compiles,
+  // so what tools long gone hold stays bounded (agents register their tools at every reconnect,
+  // MCP servers whenever their list changes).
   private ajv07?: AjvInstance;
   private ajv2020?: AjvInstance;
+  private untrustedCompiles = 0;
   private trustedAjv07?: AjvInstance;
   private trustedAjv2020?: AjvInstance;
   private readonly defaultTimeoutMs: number;
@@ -326,11 +333,20 @@ export class DefaultToolRegistry implements ToolRegistry {
       return ajv.compile(schema);
     } catch (err) {
       throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${messageOf(err)}`);
+    } finally {
+      // A schema from outside stays its tool's own. Kept in the instance, its $id would refuse
+      // another tool's schema of the same $id and answer another's $ref, and the instance would
+      // hold it after the tool is gone (an agent registers its tools again at each reconnect).
+      if (!trusted) ajv.removeSchema(schema);
     }
   }
 
   private ajvFor(draft2020: boolean, trusted: boolean): AjvInstance {
     const options = { allErrors: true, strict: false, useDefaults: true, validateSchema: !trusted };
+    if (!trusted && ++this.untrustedCompiles > UNTRUSTED_PER_AJV) {
+      this.untrustedCompiles = 1;
+      this.ajv07 = this.ajv2020 = undefined;
+    }
     if (draft2020) {
       if (trusted) return (this.trustedAjv2020 ??= addFormats(new Ajv2020(options)));
       return (this.ajv2020 ??= addFormats(new Ajv2020(options)));

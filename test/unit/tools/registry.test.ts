@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { silentLogger } from '../../../runtime/log';
 import { protoStatusFor, ToolError, toolResultFromOutcome, unwrapToolResult } from '../../../runtime/tools/errors';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
@@ -295,6 +297,47 @@ describe('tools: registry', () => {
         registry.register(def('evil:tool', 'mallory', parametersSchema), echo);
         expectOk(await registry.call({ name: 'evil:tool', arguments: fine }));
       });
+
+    it("one tool's $id is its own: it neither blocks another tool's schema of the same $id nor answers another's $ref", async () => {
+      const args = (maximum: number) => ({
+        $id: 'https://example.com/args',
+        type: 'object',
+        properties: { n: { type: 'integer', maximum } },
+      });
+      registry.register(def('mallory:a', 'mallory', args(1)), echo);
+      registry.register(def('alice:b', 'alice', args(10)), echo);
+      expectOk(await registry.call({ name: 'alice:b', arguments: { n: 5 } }));
+      expectError(await registry.call({ name: 'mallory:a', arguments: { n: 5 } }), 'invalid_arguments', 'must be <= 1');
+      const ref = { type: 'object', properties: { x: { $ref: 'https://example.com/args' } } };
+      assert.throws(
+        () => registry.register(def('bob:c', 'bob', ref), echo),
+        /can't resolve reference https:\/\/example\.com\/args/,
+      );
+    });
+
+    it('tools registered and withdrawn again and again leave no compiled schema behind', () => {
+      // What an agent reconnecting, or an MCP server whose list changes, does for hours. Each
+      // compiled schema an ajv instance keeps is about 3 KB: 10 000 kept would be some 30 MB.
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const churn = (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const name = `churn:t${i}`;
+          registry.register(
+            def(name, 'agent', { type: 'object', properties: { a: { type: 'string' }, b: { type: 'integer' } } }),
+            echo,
+          );
+          registry.unregister(name);
+        }
+      };
+      churn(500);
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      churn(10_000);
+      gc();
+      const grownMb = (process.memoryUsage().heapUsed - before) / 1e6;
+      assert.ok(grownMb < 10, `the heap grew by ${grownMb.toFixed(1)} MB over 10 000 registrations withdrawn`);
+    });
 
     it('a trusted schema is checked without the watchdog, an untrusted one with it, to the same verdicts', async () => {
       registry.register(def('own:tool'), echo, { trustedSchema: true });
