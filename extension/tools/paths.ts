@@ -4,7 +4,7 @@
 // roots, and no writes into .git or the runtime's data folder.
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_DATA_DIR, Sandbox, ToolError } from '../../runtime/contract';
+import { Sandbox, ToolError } from '../../runtime/contract';
 import { ToolFailure } from '../bridge/client';
 
 /** The workspace folders on disk: the first is the base for relative paths, the others extra roots. */
@@ -14,7 +14,7 @@ function workspaceSandbox(tool: string): Sandbox {
     .map((f) => f.uri.fsPath);
   if (!folders.length) throw new ToolFailure('TOOL_ERROR', 'denied', `${tool}: no workspace folder is open`);
   const [workspace, ...others] = folders;
-  return new Sandbox(Sandbox.optionsFor(workspace!, others, DEFAULT_DATA_DIR));
+  return new Sandbox(Sandbox.optionsForClient(workspace!, others));
 }
 
 /** An absolute, real path inside a workspace folder (allowed to be changed for 'write'), or a ToolFailure saying why not. */

@@ -12,6 +12,7 @@ import { promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from './toolError';
 import { messageOf } from './errors';
+import { DEFAULT_DATA_DIR, dataDirOf } from './dataDir';
 
 /** Where a path really leads. `exists` is false for a file a write would create. */
 export interface ResolvedPath {
@@ -73,6 +74,17 @@ export class Sandbox {
     }
     const real = realpathSync.native(workspace);
     return { roots: [real, ...extra], hidden: [path.resolve(real, dataDir)] };
+  }
+
+  /**
+   * optionsFor a client that finds the data folder as the runtime does, from loom.toml (the
+   * window's editor tools): the folder `[runtime] data_dir` names hidden, and the default one too,
+   * where a runtime started before the setting changed keeps it.
+   */
+  static optionsForClient(workspace: string, extraRoots: readonly string[]): SandboxOptions {
+    const options = Sandbox.optionsFor(workspace, extraRoots, dataDirOf(workspace));
+    const fallback = path.resolve(options.roots[0], DEFAULT_DATA_DIR);
+    return { ...options, hidden: [...new Set([...(options.hidden ?? []), fallback])] };
   }
 
   get workspace(): string {
