@@ -6,6 +6,7 @@
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import {
   CLUSTER_TOOL_OWNER,
+  loomNamespaceOf,
   ToolError,
   type Disposable,
   type ToolDefinition,
@@ -158,6 +159,14 @@ export class ClusterTools {
     }
     for (const [name, { def, nodes }] of byName) {
       if (this.remote.has(name) || this.tools.get(name)) continue;
+      // A name in Loom's own namespaces (editor:openFile, fs__write) is this runtime's to give,
+      // never another's: offered by a peer, it would stand in for the window's or a built-in.
+      if (loomNamespaceOf(name)) {
+        this.log.debug("a tool another runtime offers is in one of Loom's own namespaces: not listed here", {
+          tool: name,
+        });
+        continue;
+      }
       const definition: ToolDefinition = {
         name,
         description: def.description,

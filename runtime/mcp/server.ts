@@ -25,6 +25,7 @@ import type { ToolError, ToolDefinition, ToolOutcome, ToolRegistry } from '../to
 import type { McpServeConfig } from './config';
 import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
 import { canonicalToolName } from '../contract/toolNames';
+import { loomNamespaceOf } from '../tools/namespaces';
 import { enforce, servedToolPolicy, type ConfirmFn } from './policy';
 
 export const NAME_SEPARATOR = '__';
@@ -73,7 +74,10 @@ function toolFilter(include: string[] = [], exclude: string[] = []): Matcher {
 /** Exposed name -> registry definition, for the tools this server offers right now. */
 function exposedToolTable(registry: ServedRegistry, allowed: Matcher, log: Logger): Map<string, ToolDefinition> {
   const table = new Map<string, ToolDefinition>();
-  for (const def of registry.list()) {
+  // Loom's own tools first: on a collision of MCP names ("fs:read" and another "fs__read") they
+  // keep theirs, whatever the order of the names (nobody else may register in their namespaces).
+  const own = (def: ToolDefinition) => (loomNamespaceOf(def.name)?.separator === ':' ? 0 : 1);
+  for (const def of registry.list().sort((a, b) => own(a) - own(b))) {
     if (!allowed(def.name)) continue;
     const name = exposedName(def.name);
     if (!MCP_TOOL_NAME.test(name)) {

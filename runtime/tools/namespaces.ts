@@ -23,14 +23,24 @@ export const LOOM_NAMESPACES: readonly string[] = [
 export const WINDOW_NAMESPACES: readonly string[] = ['editor', 'ui', 'clipboard'];
 
 /**
- * Why an agent may not register `tool`, or undefined when it may. A reference-style dotted name
- * ("fs.read") counts its first segment as the namespace: it would read as Loom's own tool.
+ * The Loom namespace `tool` reads as being in, whichever way it is spelled: "fs:read", the
+ * reference's dotted "fs.read", and "fs__read", the name MCP clients see for fs:read (runtime/mcp
+ * turns ":" into "__"): a tool of that name would stand in for Loom's own there.
  */
+export function loomNamespaceOf(tool: string): { namespace: string; separator: string; rest: string } | undefined {
+  for (const separator of [':', '.', '__']) {
+    const at = tool.indexOf(separator);
+    const namespace = at > 0 ? tool.slice(0, at).toLowerCase() : undefined;
+    if (namespace !== undefined && LOOM_NAMESPACES.includes(namespace))
+      return { namespace, separator, rest: tool.slice(at + separator.length) };
+  }
+  return undefined;
+}
+
+/** Why an agent may not register `tool`, or undefined when it may. */
 export function refuseAgentToolName(agentId: string, tool: string): string | undefined {
-  const separator = tool.includes(':') ? ':' : '.';
-  const at = tool.indexOf(separator);
-  const namespace = at > 0 ? tool.slice(0, at).toLowerCase() : undefined;
-  if (namespace === undefined || !LOOM_NAMESPACES.includes(namespace)) return undefined;
-  if (agentId === 'vscode' && WINDOW_NAMESPACES.includes(namespace)) return undefined;
-  return `tool ${JSON.stringify(tool)} is in the "${namespace}${separator}" namespace, which is Loom's own; name it "${agentId}:${tool.slice(at + 1)}" or under another namespace`;
+  const loom = loomNamespaceOf(tool);
+  if (!loom) return undefined;
+  if (agentId === 'vscode' && loom.separator === ':' && WINDOW_NAMESPACES.includes(loom.namespace)) return undefined;
+  return `tool ${JSON.stringify(tool)} is in the "${loom.namespace}${loom.separator}" namespace, which is Loom's own; name it "${agentId}:${loom.rest}" or under another namespace`;
 }

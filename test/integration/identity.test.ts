@@ -249,7 +249,17 @@ describe('identities: no client acts as another', function () {
     });
 
     it("no agent registers a tool in Loom's own namespaces, so the window's tool names stay the window's", async () => {
-      for (const name of ['ui:confirm', 'editor:open', 'fs:read_everything', 'system:run']) {
+      // fs__read and system__shell are the names an MCP client sees for fs:read and system:shell.
+      const names = [
+        'ui:confirm',
+        'editor:open',
+        'fs:read_everything',
+        'system:run',
+        'fs__read',
+        'system__shell',
+        'UI__confirm',
+      ];
+      for (const name of names) {
         const res = await register(as(mallory), 'mallory', [{ name }]);
         assert.equal(res.success, false, name);
         assert.match(res.errorMessage, /namespace, which is Loom's own/);
