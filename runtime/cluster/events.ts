@@ -12,9 +12,11 @@ import {
   matchesSegments,
   parsePattern,
   replyTo,
+  sender,
   type Bus,
   type Subscription,
 } from '../bus';
+import { isRuntimeOwnTopic } from '../contract/topics';
 import type { Logger } from '../log';
 import { messageOf } from '../contract/errors';
 import type { ClusterConfig, Names } from './subjects';
@@ -38,6 +40,27 @@ const WINDOW = 256;
 const RETRY_MS = 250;
 /** How long a remote request's inbox is remembered (a reply after that has no one waiting). */
 const INBOX_MEMORY_MS = 120_000;
+
+/**
+ * Whether an event on `topic` crosses between runtimes, either way (when shared): never the
+ * runtime's own topics (agent lifecycle and output, runtime.*, mcp.<name>.state, cluster.*),
+ * which each runtime states about itself and its window acts on, nor request inboxes.
+ */
+const crosses = (topic: string) => !isRuntimeOwnTopic(topic) && !topic.startsWith(INBOX_PREFIX);
+
+/**
+ * The reply topic of a request from another runtime that answers published here may go back on:
+ * a request inbox, or the reply inbox of the agent that asked (`agent.<sender>.replies`). Anything
+ * else would let a request name a topic that is not shared ("private.notes", or ">") and receive
+ * what is published on it here.
+ */
+function replyRoute(event: Parameters<typeof encodeEvent>[2]): string | undefined {
+  const topic = replyTo(event);
+  if (!topic || !isValidTopic(topic)) return undefined;
+  if (topic.startsWith(INBOX_PREFIX)) return topic;
+  const from = sender(event);
+  return from && topic === `agent.${from}.replies` ? topic : undefined;
+}
 
 export class EventBridge {
   readonly counters: EventCounters = { sent: 0, received: 0, dropped: {} };
@@ -74,13 +97,12 @@ export class EventBridge {
   ) {
     this.realtimePatterns = cfg.shareRealtime.map((p) => parsePattern(p));
     this.durablePatterns = cfg.share.map((p) => parsePattern(p));
-    const shared = (topic: string) => !topic.startsWith('cluster.') && !topic.startsWith(INBOX_PREFIX);
     for (const pattern of cfg.shareRealtime) {
       this.localSubs.push(
         bus.subscribe(
           pattern,
           ({ topic, event }) => {
-            if (!shared(topic) || this.injected.has(event.id)) return;
+            if (!crosses(topic) || this.injected.has(event.id)) return;
             this.expectReply(event);
             this.sendRealtime(topic, event);
           },
@@ -93,7 +115,7 @@ export class EventBridge {
         bus.subscribe(
           pattern,
           ({ topic, event }) => {
-            if (!shared(topic) || this.injected.has(event.id)) return undefined;
+            if (!crosses(topic) || this.injected.has(event.id)) return undefined;
             if (this.matches(this.realtimePatterns, topic)) return undefined; // the realtime pattern carries it
             this.expectReply(event);
             return this.enqueue({ subject: n.durable(topic), data: encodeEvent(cfg.node, topic, event), id: event.id });
@@ -192,10 +214,10 @@ export class EventBridge {
     const { node, topic, event } = decodeEvent(data);
     if (node === this.cfg.node || this.seen.has(event.id)) return undefined;
     // Nothing is shared unless this runtime lists it too.
-    if (!isValidTopic(topic) || !this.isShared(topic)) return undefined;
+    if (!isValidTopic(topic) || !crosses(topic) || !this.isShared(topic)) return undefined;
     this.seen.add(event.id);
     this.injected.add(event.id);
-    const reply = replyTo(event);
+    const reply = replyRoute(event);
     if (reply && !this.isShared(reply)) this.routeReplies(reply, node);
     this.counters.received++;
     return this.bus.publish(topic, event);

@@ -28,6 +28,60 @@ export interface PresenceEntry {
   atMs: number;
 }
 
+/** Most tools and agents one entry may list, and the longest text it may carry in one field. */
+const MAX_ITEMS = 10_000;
+const MAX_TEXT = 65_536;
+
+const text = (v: unknown, fallback = ''): string => (typeof v === 'string' && v.length <= MAX_TEXT ? v : fallback);
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((s) => typeof s === 'string').slice(0, MAX_ITEMS) : [];
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The entry a value read from the bucket under `key` is, with only the fields and types this
+ * runtime's own entries have (what GetStats, ListAgents and the tool list pass on); undefined when
+ * it is not one. A tool or agent that is not well-formed is left out of it.
+ */
+export function presenceEntry(value: unknown, key: string): PresenceEntry | undefined {
+  if (!isObject(value) || value.node !== key || !Array.isArray(value.tools) || !Array.isArray(value.agents))
+    return undefined;
+  const tools = value.tools
+    .filter(
+      (t): t is Record<string, unknown> => isObject(t) && typeof t.name === 'string' && isObject(t.parametersSchema),
+    )
+    .slice(0, MAX_ITEMS)
+    .map((t) => ({
+      name: text(t.name),
+      description: text(t.description),
+      parametersSchema: t.parametersSchema as Record<string, unknown>,
+    }))
+    .filter((t) => t.name !== '');
+  const agents = value.agents
+    .filter((a): a is Record<string, unknown> => isObject(a) && typeof a.agentId === 'string' && a.agentId !== '')
+    .slice(0, MAX_ITEMS)
+    .map((a) => ({
+      agentId: text(a.agentId),
+      state: text(a.state, 'unknown'),
+      supervised: a.supervised === true,
+      topics: strings(a.topics),
+      tools: strings(a.tools),
+      metadata: isObject(a.metadata)
+        ? Object.fromEntries(
+            Object.entries(a.metadata).filter(([, v]) => typeof v === 'string' && v.length <= MAX_TEXT),
+          )
+        : {},
+      lastHeartbeatMs: num(a.lastHeartbeatMs),
+      pid: num(a.pid),
+      restarts: num(a.restarts),
+      lastError: text(a.lastError),
+      ...(a.adHoc === true ? { adHoc: true } : {}),
+      ...(a.isolated === true ? { isolated: true } : {}),
+    }))
+    .filter((a) => a.agentId !== '');
+  return { node: key, tools, agents, atMs: num(value.atMs) };
+}
+
 export class Presence {
   /** The other runtimes' entries, with when each was written (the server's clock). */
   private seen = new Map<string, { entry: PresenceEntry; writtenMs: number }>();
@@ -73,10 +127,18 @@ export class Presence {
             if (e.operation === 'PUT') this.ownWrittenMs = Math.max(this.ownWrittenMs, e.created.getTime());
           } else if (e.operation !== 'PUT') this.seen.delete(e.key);
           else {
+            let entry: PresenceEntry | undefined;
             try {
-              this.seen.set(e.key, { entry: e.json<PresenceEntry>(), writtenMs: e.created.getTime() });
+              entry = presenceEntry(e.json<unknown>(), e.key);
             } catch {
-              // not an entry of ours: ignored
+              // not JSON: not an entry of ours
+            }
+            // Anyone holding the deployment's credentials can write the bucket: an entry that is
+            // not one is left out, and so is what an earlier put of that key said.
+            if (entry) this.seen.set(e.key, { entry, writtenMs: e.created.getTime() });
+            else {
+              this.seen.delete(e.key);
+              this.log.debug('a presence entry that is not one was ignored', { key: e.key });
             }
           }
           this.check();
@@ -105,7 +167,13 @@ export class Presence {
     );
     if (signature === this.lastSignature) return;
     this.lastSignature = signature;
-    for (const l of this.listeners) l();
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (err) {
+        this.log.warn('a presence listener failed', { error: messageOf(err) });
+      }
+    }
   }
 
   /** Writes our entry now (after our tools or agents changed, and every heartbeat). */

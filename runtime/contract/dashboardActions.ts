@@ -15,6 +15,9 @@ export interface ActionPorts {
   listTools(): Promise<ToolInfoWire[]>;
 }
 
+const AGENT_ACTIONS: readonly string[] = ['start', 'stop', 'restart'] satisfies DashboardAgentAction[];
+type DashboardAgentAction = Parameters<ActionPorts['controlAgent']>[1];
+
 export async function runDashboardAction(ports: ActionPorts, action: DashboardAction): Promise<ActionResult> {
   try {
     switch (action?.type) {
@@ -30,6 +33,12 @@ export async function runDashboardAction(ports: ActionPorts, action: DashboardAc
       case 'callTool':
         return await ports.callTool(action.name, action.arguments || '{}', action.timeoutMs);
       case 'agent':
+        // The action names the supervisor's method to run: only these three.
+        if (!AGENT_ACTIONS.includes(action.action))
+          return {
+            ok: false,
+            error: `unknown agent action ${JSON.stringify(action.action)}: expected ${AGENT_ACTIONS.join(', ')}`,
+          };
         return { ok: true, value: await ports.controlAgent(action.agentId, action.action) };
       case 'listTools':
         return { ok: true, value: await ports.listTools() };

@@ -34,16 +34,20 @@ export interface DashboardServer {
 }
 
 const MAX_BODY = 1 << 20;
+/** What a browser loads by URL, token in the query string. */
+const PAGE_PATHS = new Set(['/', '/webview.js', '/webview.css']);
 
 export async function startDashboardServer(o: DashboardServerOptions): Promise<DashboardServer> {
   const host = o.host ?? '127.0.0.1';
   const open = new Set<ServerResponse>();
 
-  // The page and its assets carry the token in the query string: a browser cannot set headers on them.
+  // The page and its assets carry the token in the query string: a browser cannot set headers on
+  // them. The API takes it in the header only, as the page sends it: a token in a URL ends up in
+  // logs and histories, and a form another site posts carries no header.
   const authorized = (req: IncomingMessage, url: URL): boolean =>
     req.headers.authorization !== undefined
       ? bearerMatches(req.headers.authorization, o.token)
-      : sameToken(url.searchParams.get('token') ?? '', o.token);
+      : req.method === 'GET' && PAGE_PATHS.has(url.pathname) && sameToken(url.searchParams.get('token') ?? '', o.token);
 
   const server = createServer(async (req, res) => {
     try {

@@ -4,7 +4,7 @@
 // made to happen on cue with a real server. test/integration/cluster/ runs the real one.
 import { strict as assert } from 'node:assert';
 import type { KV } from '@nats-io/kv';
-import { Presence, type PresenceEntry } from '../../../runtime/cluster/presence';
+import { Presence, presenceEntry, type PresenceEntry } from '../../../runtime/cluster/presence';
 import { createLogger } from '../../../runtime/log';
 
 interface Delivered {
@@ -139,5 +139,70 @@ describe('cluster presence: who else is in the cluster', () => {
     bucket.deliver('C', Date.now(), {}, 'DEL');
     await tick();
     assert.deepEqual(p.nodes(), []);
+  });
+});
+
+// Anyone holding the deployment's credentials can write the bucket. One put of
+// {tools: null, agents: 5} made GetStats and ListAgents fail with INTERNAL ("e.agents.map is not a
+// function") and stopped this runtime's own heartbeat, until a restart (red-team finding).
+describe('cluster presence: what a bucket entry may say', () => {
+  const good = {
+    node: 'B',
+    atMs: 5,
+    tools: [{ name: 'calc:add', description: 'adds', parametersSchema: { type: 'object' } }],
+    agents: [{ agentId: 'b1', state: 'connected', supervised: true, pid: 42, topics: ['x'], metadata: { k: 'v' } }],
+  };
+
+  it('a well-formed entry comes through as written', () => {
+    const entry = presenceEntry(good, 'B')!;
+    assert.deepEqual(entry.tools, good.tools);
+    assert.equal(entry.agents[0]!.agentId, 'b1');
+    assert.equal((entry.agents[0] as unknown as { pid: number }).pid, 42);
+  });
+
+  for (const [what, value] of [
+    ['null tools and a number for agents', { node: 'B', tools: null, agents: 5 }],
+    ['a string', 'B'],
+    ['an array', [good]],
+    ['another node than its key', { ...good, node: 'A' }],
+    ['null', null],
+  ] as const)
+    it(`${what}: not an entry`, () => assert.equal(presenceEntry(value, 'B'), undefined));
+
+  it('tools and agents that are not well-formed are left out, and fields of the wrong type made safe', () => {
+    const entry = presenceEntry(
+      {
+        ...good,
+        tools: [null, { name: 7 }, { name: 'no:schema' }, { name: 'ok:tool', parametersSchema: {}, description: 9 }],
+        agents: [
+          5,
+          { agentId: '' },
+          {
+            agentId: 'x',
+            state: { evil: true },
+            pid: 'nine',
+            topics: 'all',
+            tools: [1, 'ok'],
+            metadata: { a: 1, b: 'b' },
+          },
+        ],
+      },
+      'B',
+    )!;
+    assert.deepEqual(entry.tools, [{ name: 'ok:tool', description: '', parametersSchema: {} }]);
+    assert.deepEqual(entry.agents, [
+      {
+        agentId: 'x',
+        state: 'unknown',
+        supervised: false,
+        topics: [],
+        tools: ['ok'],
+        metadata: { b: 'b' },
+        lastHeartbeatMs: 0,
+        pid: 0,
+        restarts: 0,
+        lastError: '',
+      },
+    ]);
   });
 });

@@ -96,6 +96,19 @@ describe('headless dashboard server', () => {
     assert.match(r.body, /token/);
   });
 
+  it('takes the token in the query string for the page and its assets only, never for the API', async () => {
+    for (const path of ['/', '/webview.css'])
+      assert.equal((await http(server.port, `${path}?token=${TOKEN}`)).status, 200, path);
+    assert.equal((await http(server.port, `/api/feed?token=${TOKEN}&backlog=1`)).status, 401);
+    const posted = await http(server.port, `/api/action?token=${TOKEN}`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+      body: '{"type":"agent","agentId":"known","action":"stop"}',
+    });
+    assert.equal(posted.status, 401);
+    assert.deepEqual(controlled, []);
+  });
+
   it('refuses a request whose Host is not the loopback address (DNS rebinding)', async () => {
     const r = await http(server.port, `/?token=${TOKEN}`, { headers: { host: `evil.example:${server.port}` } });
     assert.equal(r.status, 403);
@@ -196,6 +209,13 @@ describe('headless dashboard server', () => {
       /"agent\.known\.failed" is the runtime's own topic/,
     );
     assert.equal((await act(JSON.stringify({ type: 'agent', agentId: 'known', action: 'restart' }))).ok, true);
+    assert.deepEqual(controlled, ['restart known']);
+    // The action names a method of the supervisor: no other method runs.
+    for (const action of ['stopAll', 'toString', 'constructor'])
+      assert.match(
+        (await act(JSON.stringify({ type: 'agent', agentId: 'known', action }))).error,
+        new RegExp(`unknown agent action "${action}": expected start, stop, restart`),
+      );
     assert.deepEqual(controlled, ['restart known']);
     assert.match(
       (await act(JSON.stringify({ type: 'agent', agentId: 'ghost', action: 'stop' }))).error,
