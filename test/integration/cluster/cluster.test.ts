@@ -412,7 +412,8 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
   // findings): pull topics nobody shares by naming them as a request's reply topic, speak on the
   // runtime's own topics, break GetStats and ListAgents and stop the heartbeat with one bad
   // presence entry, and offer tools in Loom's own namespaces. A runtime of its own namespace
-  // shares everything realtime (">"), so only the cluster's rules stand in the way.
+  // shares the requests' topics and patterns that cover its own topics, so only the cluster's
+  // rules stand in the way; the reply inboxes (agent.*.replies) and private.* it does not share.
   it("a NATS client cannot pull unshared topics, speak on the runtime's own topics, poison presence, or offer Loom's tools", async () => {
     const ns = `${namespace}x`;
     const n = names(ns);
@@ -422,7 +423,7 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
         `servers = ${JSON.stringify(nats.urls)}`,
         'node = "D"',
         `namespace = "${ns}"`,
-        'share_realtime = [">"]',
+        'share_realtime = ["news.>", "runtime.>", "cluster.>", "mcp.>", "agent.*.crashed", "agent.*.log"]',
         'heartbeat_ms = 500',
         'presence_ttl_ms = 3000',
         '',
