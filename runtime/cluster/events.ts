@@ -49,18 +49,22 @@ const INBOX_MEMORY_MS = 120_000;
 const crosses = (topic: string) => !isRuntimeOwnTopic(topic) && !topic.startsWith(INBOX_PREFIX);
 
 /**
- * The reply topic of a request from another runtime that answers published here may go back on:
- * a request inbox, or the reply inbox of the agent that asked (`agent.<sender>.replies`). Anything
- * else would let a request name a topic that is not shared ("private.notes", or ">") and receive
- * what is published on it here.
+ * The reply topic answers to a request may travel on between runtimes: a request inbox, or the
+ * reply inbox of the agent that asked (`agent.<sender>.replies`). Anything else would let a
+ * request name a topic that is not shared ("private.notes", ">", "runtime.config") and have what
+ * is published on it cross. `local`: whether an agent id is one of this runtime's, whose inbox a
+ * request from elsewhere never names (its sender is the other runtime's word, so it may claim one).
  */
-function replyRoute(event: Parameters<typeof encodeEvent>[2]): string | undefined {
+function replyRoute(event: Parameters<typeof encodeEvent>[2], local: (agentId: string) => boolean): string | undefined {
   const topic = replyTo(event);
   if (!topic || !isValidTopic(topic)) return undefined;
   if (topic.startsWith(INBOX_PREFIX)) return topic;
   const from = sender(event);
-  return from && topic === `agent.${from}.replies` ? topic : undefined;
+  return from && topic === `agent.${from}.replies` && !local(from) ? topic : undefined;
 }
+
+/** The agent whose reply inbox `topic` is, if it is one. */
+const inboxOwner = (topic: string) => /^agent\.(.+)\.replies$/.exec(topic)?.[1];
 
 export class EventBridge {
   readonly counters: EventCounters = { sent: 0, received: 0, dropped: {} };
@@ -94,6 +98,8 @@ export class EventBridge {
     private readonly connected: () => boolean,
     /** Resolves when this runtime's own agents are back (or gave up): the backlog is not delivered to nobody. */
     private readonly agentsBack: () => Promise<void>,
+    /** Whether an agent id is one of this runtime's (declared or connected). */
+    private readonly isLocalAgent: (agentId: string) => boolean,
   ) {
     this.realtimePatterns = cfg.shareRealtime.map((p) => parsePattern(p));
     this.durablePatterns = cfg.share.map((p) => parsePattern(p));
@@ -138,7 +144,8 @@ export class EventBridge {
 
   /** An event going out that asks for a reply on an unshared topic: the answer may come back on it. */
   private expectReply(event: Parameters<typeof encodeEvent>[2]): void {
-    const topic = replyTo(event);
+    // The sender here is this runtime's word (from the credential): its own agents' inboxes count.
+    const topic = replyRoute(event, () => false);
     if (!topic || this.isShared(topic)) return;
     const now = Date.now();
     this.awaitingReplies.set(topic, now + INBOX_MEMORY_MS);
@@ -170,6 +177,7 @@ export class EventBridge {
           if (err) return;
           try {
             const { topic, event } = decodeEvent(msg.data);
+            if (isRuntimeOwnTopic(topic)) return;
             const until = this.awaitingReplies.get(topic);
             if (until === undefined || until < Date.now()) return; // an answer nobody here asked for
             this.injected.add(event.id);
@@ -217,7 +225,7 @@ export class EventBridge {
     if (!isValidTopic(topic) || !crosses(topic) || !this.isShared(topic)) return undefined;
     this.seen.add(event.id);
     this.injected.add(event.id);
-    const reply = replyRoute(event);
+    const reply = replyRoute(event, this.isLocalAgent);
     if (reply && !this.isShared(reply)) this.routeReplies(reply, node);
     this.counters.received++;
     return this.bus.publish(topic, event);
@@ -295,6 +303,9 @@ export class EventBridge {
       ({ topic: t, event }) => {
         const route = this.replyRoutes.get(t);
         if (!route || this.injected.has(event.id)) return;
+        // An agent of this runtime with that id since: its replies are its own.
+        const owner = inboxOwner(t);
+        if (owner !== undefined && this.isLocalAgent(owner)) return;
         if (!this.nc || !this.connected()) return this.drop('realtime_disconnected');
         this.nc.publish(this.n.replies(route.node), encodeEvent(this.cfg.node, t, event));
         this.counters.sent++;

@@ -122,6 +122,7 @@ export async function startCluster(deps: ClusterDeps): Promise<ClusterHandle> {
     log,
     () => state === 'connected',
     () => agentsSettled(deps.localAgents, () => closed),
+    (id) => deps.localAgents().some((a) => a.agentId === id),
   );
   const clusterTools = new ClusterTools(
     tools,

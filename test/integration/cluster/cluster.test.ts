@@ -426,6 +426,10 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
         'share_realtime = ["news.>", "runtime.>", "cluster.>", "mcp.>", "agent.*.crashed", "agent.*.log"]',
         'heartbeat_ms = 500',
         'presence_ttl_ms = 3000',
+        // An agent of D's own, not running: a request from elsewhere may claim to be it.
+        '[agents.alice]',
+        'command = "python"',
+        'autostart = false',
         '',
       ].join('\n'),
     );
@@ -438,21 +442,21 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
       const sub = raw.subscribe(n.replies('evil'), {
         callback: (_e, m) => void routed.push(decodeEvent(m.data).topic),
       });
+      /** An event as a runtime "evil" puts it on the wire. */
+      const wire = (topic: string, metadata: Record<string, string>) =>
+        encodeEvent('evil', topic, {
+          id: randomBytes(8).toString('hex'),
+          type: 'attack',
+          timestampMs: Date.now(),
+          source: 'evil',
+          metadata,
+          payload: Buffer.from('{}'),
+          confidence: 0,
+          tags: [],
+          priority: 0,
+        });
       const send = (topic: string, metadata: Record<string, string> = {}) =>
-        raw.publish(
-          n.realtime(topic),
-          encodeEvent('evil', topic, {
-            id: randomBytes(8).toString('hex'),
-            type: 'attack',
-            timestampMs: Date.now(),
-            source: 'evil',
-            metadata: { 'loom.sender': 'mallory', ...metadata },
-            payload: Buffer.from('{}'),
-            confidence: 0,
-            tags: [],
-            priority: 0,
-          }),
-        );
+        raw.publish(n.realtime(topic), wire(topic, { 'loom.sender': 'mallory', ...metadata }));
       const received = async () => Number((await call(c.runtime, 'GetStats', {})).cluster!.eventsReceived);
       const before = await received();
       // Requests naming reply topics: an unshared one, a pattern, another agent's inbox, and the
@@ -461,11 +465,12 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
       send('news.b', { 'loom.reply_to': '>' });
       send('news.c', { 'loom.reply_to': 'agent.alice.replies' });
       send('news.d', { 'loom.reply_to': 'agent.mallory.replies' });
+      send('news.e', { 'loom.reply_to': 'agent.alice.replies', 'loom.sender': 'alice' });
       // The runtime's own topics.
       for (const topic of ['runtime.config', 'cluster.health', 'agent.a1.crashed', 'agent.a1.log', 'mcp.github.state'])
         send(topic);
       await raw.flush();
-      await until('the four news events to arrive', async () => (await received()) - before >= 4);
+      await until('the five news events to arrive', async () => (await received()) - before >= 5);
       for (const [topic, text] of [
         ['private.notes', 'secret note'],
         ['agent.alice.replies', 'for alice'],
@@ -475,10 +480,38 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
       await until("the reply to the sender's own inbox to go back", () => routed.includes('agent.mallory.replies'));
       await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual(routed, ['agent.mallory.replies']);
-      assert.equal((await received()) - before, 4, 'only the four news events were published here');
+      assert.equal((await received()) - before, 5, 'only the five news events were published here');
+
+      // Replies to D's own requests: accepted on a request inbox D asked on, never on a topic a
+      // request named that is not one (here the runtime's own runtime.config).
+      const out: string[] = [];
+      const outSub = raw.subscribe(n.realtime('news.>'), {
+        callback: (_e, m) => void out.push(decodeEvent(m.data).topic),
+      });
+      for (const [topic, reply] of [
+        ['news.ask1', 'runtime.config'],
+        ['news.ask2', '_inbox.test-0001'],
+      ])
+        await call(c.runtime, 'Publish', { topic, event: event('test.ask', {}, { 'loom.reply_to': reply }) });
+      await until("D's two requests to go out", () => out.includes('news.ask1') && out.includes('news.ask2'));
+      outSub.unsubscribe();
+      const beforeReplies = await received();
+      for (const topic of ['runtime.config', '_inbox.test-0001']) raw.publish(n.replies('D'), wire(topic, {}));
+      await raw.flush();
+      await until('the reply on the inbox to arrive', async () => (await received()) > beforeReplies);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await received()) - beforeReplies, 1, 'only the reply on the request inbox was published here');
 
       // Presence: one entry that is not one, then one offering tools in Loom's namespaces beside its own.
-      const kv = await new Kvm(raw).open(n.presenceBucket);
+      // D's bucket is made once JetStream answers, which may be a moment after D joined.
+      const kv = await until('D to write its presence', async () => {
+        try {
+          const bucket = await new Kvm(raw).open(n.presenceBucket);
+          return (await bucket.get('D')) ? bucket : false;
+        } catch {
+          return false;
+        }
+      });
       await kv.put('poison', JSON.stringify({ node: 'poison', tools: null, agents: 5 }));
       await kv.put(
         'evil',
