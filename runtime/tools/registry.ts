@@ -39,6 +39,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * this slow is a schema built to stall the runtime, which serves everyone on one thread.
  */
 export const UNTRUSTED_CHECK_MS = 250;
+/** How long compiling such a schema may take (ajv generates code in proportion to its size). */
+const UNTRUSTED_COMPILE_MS = 1000;
+/** The largest such schema, as JSON: tool schemas are a few kilobytes; megabytes take seconds to compile. */
+export const MAX_UNTRUSTED_SCHEMA_BYTES = 256 * 1024;
+/** After a schema of a provider ran out of time, how long its other schemas are refused too. */
+const STALLED_OWNER_MS = 60_000;
 /** Schemas from outside compiled by one ajv instance before a new one takes over (see ajv07). */
 const UNTRUSTED_PER_AJV = 128;
 /**
@@ -98,6 +104,8 @@ export class DefaultToolRegistry implements ToolRegistry {
   private ajv07?: AjvInstance;
   private ajv2020?: AjvInstance;
   private untrustedCompiles = 0;
+  /** Providers one of whose schemas ran out of time, until when their schemas are refused. */
+  private readonly stalledOwners = new Map<string, number>();
   private trustedAjv07?: AjvInstance;
   private trustedAjv2020?: AjvInstance;
   private readonly defaultTimeoutMs: number;
@@ -126,7 +134,7 @@ export class DefaultToolRegistry implements ToolRegistry {
       );
     const validate = options.trustedSchema
       ? (checkSchemaShape(name, definition.parametersSchema), undefined)
-      : this.compile(name, definition.parametersSchema, false);
+      : this.compileUntrusted(definition);
     const entry: Entry = { definition: { ...definition }, handler, validate, trusted: options.trustedSchema === true };
     this.tools.set(name, entry);
     this.log.debug('tool registered', { tool: name, owner: definition.owner });
@@ -235,8 +243,9 @@ export class DefaultToolRegistry implements ToolRegistry {
     const entry = this.tools.get(request.name);
     if (!entry) throw this.notFound(request.name);
     const args = parseArguments(request.name, request.arguments);
-    const validate = (entry.validate ??= this.compile(request.name, entry.definition.parametersSchema, true));
+    const validate = (entry.validate ??= this.compile(request.name, entry.definition.parametersSchema));
     if (entry.stalled) throw entry.stalled;
+    if (!entry.trusted) this.refuseStalledOwner(entry.definition);
     const valid = entry.trusted ? validate(args) : checkWithin(validate, args, UNTRUSTED_CHECK_MS);
     if (valid === undefined) throw this.stalled(entry);
     if (!valid) throw invalidArguments(request.name, validate.errors ?? []);
@@ -311,7 +320,66 @@ export class DefaultToolRegistry implements ToolRegistry {
       { reason: 'schema_too_slow' },
     );
     this.log.warn('tool refused: its schema took too long to check arguments', { tool: name, owner });
+    this.stallOwner(owner);
     return entry.stalled;
+  }
+
+  /**
+   * One slow schema per provider, not one per tool: otherwise a provider with a thousand tools
+   * (or one that registers again) would spend 250 ms of the thread on each, one after another.
+   */
+  private stallOwner(owner: string | undefined): void {
+    this.stalledOwners.set(owner ?? '', Date.now() + STALLED_OWNER_MS);
+  }
+
+  private refuseStalledOwner({ name, owner }: ToolDefinition): void {
+    const until = this.stalledOwners.get(owner ?? '');
+    if (until === undefined) return;
+    if (until <= Date.now()) return void this.stalledOwners.delete(owner ?? '');
+    throw new ToolError(
+      'unavailable',
+      `tool ${name}: the tools of ${owner ?? 'its provider'} are refused for ${Math.ceil((until - Date.now()) / 1000)} s more: a parameters schema of theirs took too long to compile or to check`,
+      { reason: 'schema_too_slow' },
+    );
+  }
+
+  /**
+   * A schema from an agent, an MCP server or another runtime: bounded in size, compiled under the
+   * watchdog, and kept out of the ajv instance once compiled. Kept in the instance, its $id would
+   * refuse another tool's schema of the same $id and answer another's $ref, and the instance would
+   * hold it after the tool is gone (an agent registers its tools again at each reconnect).
+   */
+  private compileUntrusted(definition: ToolDefinition): ValidateFunction {
+    const { name, parametersSchema: schema } = definition;
+    checkSchemaShape(name, schema);
+    this.refuseStalledOwner(definition);
+    const bytes = Buffer.byteLength(JSON.stringify(schema));
+    if (bytes > MAX_UNTRUSTED_SCHEMA_BYTES)
+      throw new ToolError(
+        'invalid_arguments',
+        `tool ${name}: its parameters schema is ${bytes} bytes of JSON, over the ${MAX_UNTRUSTED_SCHEMA_BYTES} a tool from outside the runtime may have`,
+      );
+    const ajv = this.ajvFor(typeof schema.$schema === 'string' && schema.$schema.includes('2020-12'), false);
+    let validate: ValidateFunction | undefined;
+    try {
+      const done = checkWithin(() => ((validate = ajv.compile(schema)), true), undefined, UNTRUSTED_COMPILE_MS);
+      if (done === undefined) {
+        // Stopped inside ajv: the instance may hold half of it.
+        this.ajv07 = this.ajv2020 = undefined;
+        this.stallOwner(definition.owner);
+        throw new ToolError(
+          'invalid_arguments',
+          `tool ${name}: its parameters schema took over ${UNTRUSTED_COMPILE_MS} ms to compile and was refused`,
+          { reason: 'schema_too_slow' },
+        );
+      }
+    } catch (err) {
+      if (err instanceof ToolError) throw err;
+      throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${messageOf(err)}`);
+    } finally {
+      forget(ajv, schema);
+    }
+    return validate!;
   }
 
   private notFound(name: string): ToolError {
@@ -325,19 +393,14 @@ export class DefaultToolRegistry implements ToolRegistry {
     );
   }
 
-  private compile(name: string, schema: Record<string, unknown>, trusted: boolean): ValidateFunction {
+  /** The runtime's own schema, compiled at its tool's first call and kept. */
+  private compile(name: string, schema: Record<string, unknown>): ValidateFunction {
     checkSchemaShape(name, schema);
     const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
-    const ajv = this.ajvFor(draft.includes('2020-12'), trusted);
     try {
-      return ajv.compile(schema);
+      return this.ajvFor(draft.includes('2020-12'), true).compile(schema);
     } catch (err) {
       throw new ToolError('invalid_arguments', `tool ${name}: invalid parameters schema: ${messageOf(err)}`);
-    } finally {
-      // A schema from outside stays its tool's own. Kept in the instance, its $id would refuse
-      // another tool's schema of the same $id and answer another's $ref, and the instance would
-      // hold it after the tool is gone (an agent registers its tools again at each reconnect).
-      if (!trusted) ajv.removeSchema(schema);
     }
   }
 
@@ -423,6 +486,19 @@ function asToolError(err: unknown): ToolError {
   if (err instanceof ToolError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new ToolError('failed', message || 'tool failed without a message');
+}
+
+/**
+ * Takes out of `ajv` what compiling `schema` put in it, whether or not the compile succeeded: its
+ * cache entry, and the ids that name it. Not ajv.removeSchema, which removes whatever has the
+ * schema's $id: for a schema refused because its $id was taken (the meta-schema's), that is the
+ * other one.
+ */
+function forget(ajv: AjvInstance, schema: Record<string, unknown>): void {
+  (ajv as unknown as { _cache: Map<unknown, unknown> })._cache.delete(schema);
+  for (const table of [ajv.schemas, ajv.refs] as Record<string, unknown>[])
+    for (const [id, env] of Object.entries(table))
+      if ((env as { schema?: unknown } | undefined)?.schema === schema) delete table[id];
 }
 
 function parseArguments(name: string, raw: ToolCallRequest['arguments'] | undefined | null): Record<string, unknown> {

@@ -4,7 +4,7 @@
 // cache): `read_only_paths` names it, and a Python venv the command lives in is readable by itself.
 // Absent loom.toml/.vscode/.git get their read-only placeholders for the process's whole life, as
 // for a tool call: an empty folder or file in the workspace is the price of their not being made.
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoomConfig, ProcessIsolation } from '../../config';
@@ -30,8 +30,9 @@ export function confineProcess(
   who: string,
   setting: string,
 ): Launch {
-  const readOnly = [...iso.readOnlyPaths, ...installationOf(command)];
-  const confinement = workspaceConfinement(config, workspaceRoots(config), {
+  const roots = workspaceRoots(config);
+  const readOnly = [...iso.readOnlyPaths, ...installationOf(command, roots)];
+  const confinement = workspaceConfinement(config, roots, {
     cwd: realOr(cwd),
     network: iso.network,
     extraReadOnly: readOnly,
@@ -41,22 +42,24 @@ export function confineProcess(
 }
 
 /**
- * What a program given by absolute path needs to run: the folder it lives in (by its real path),
- * the language installation that folder belongs to (`<prefix>/bin/python3.11` → `<prefix>`: pyenv,
- * nvm, conda), and for a Python venv the venv and the base installation its pyvenv.cfg names. Bare
- * names are looked up in the system folders, which are always there.
+ * What a program given by absolute path needs to run: the language installation it belongs to
+ * (`<prefix>/bin/python3.11` → `<prefix>`: pyenv, nvm, conda, uv), its own folder, and for a
+ * Python venv the venv and the base installation its pyvenv.cfg names. Bare names are looked up
+ * in the system folders, which are always there.
  *
- * A venv inside the workspace is the agent's to write (its symlinks, its pyvenv.cfg), so what they
- * name is bound only where it is a Python or Node installation: an agent that rewrites
- * `home = ~/.config/bin` and crashes must not come back with ~/.config in its sandbox. The same
- * holds for any prefix: `~/.cargo/bin/server` binds ~/.cargo/bin, not ~/.cargo and its credentials.
+ * A venv inside the workspace is the agent's to rewrite (its symlinks, its pyvenv.cfg), even
+ * between this and the start, so what they name is bound only where it is a Python or Node
+ * installation: an agent that rewrites `home = ~/.config/bin`, or points bin/python at a file in
+ * ~/.ssh for a moment, must not come back with that folder in its sandbox. The program's own
+ * folder is bound only where no step to it passes through the workspace.
  */
-function installationOf(command: string): string[] {
+function installationOf(command: string, roots: readonly string[]): string[] {
   if (!path.isAbsolute(command)) return [];
-  const real = realOr(command);
-  const out = [path.dirname(real)];
-  const prefix = path.dirname(path.dirname(real));
-  if (isInstallation(prefix)) out.push(prefix);
+  const out: string[] = [];
+  const settled = realPathOutside(command, roots);
+  if (settled) out.push(path.dirname(settled));
+  const installation = installationAbove(realOr(command));
+  if (installation) out.push(installation);
   const venv = path.dirname(path.dirname(command));
   const cfg = path.join(venv, 'pyvenv.cfg');
   if (existsSync(cfg)) {
@@ -70,11 +73,42 @@ function installationOf(command: string): string[] {
   return [...new Set(out)].filter((p) => p !== '/' && !(home === p || home.startsWith(p + path.sep)));
 }
 
-/** A Python installation (`lib/python3.N/os.py`) or a Node one (`bin/node` beside `lib/node_modules`). */
+/** The real path of `file` where resolving it (each symlink, each folder) never enters one of `roots`. */
+function realPathOutside(file: string, roots: readonly string[]): string | undefined {
+  const within = (p: string) => roots.some((r) => p === r || p.startsWith(r + path.sep));
+  let p = file;
+  for (let hops = 0; hops < 40; hops++) {
+    const parent = realOr(path.dirname(p));
+    const at = path.join(parent, path.basename(p));
+    if (within(parent) || within(at)) return undefined;
+    let target: string;
+    try {
+      if (!lstatSync(at).isSymbolicLink()) return at;
+      target = readlinkSync(at);
+    } catch {
+      return undefined;
+    }
+    p = path.resolve(parent, target);
+  }
+  return undefined;
+}
+
+/** The nearest folder above `file` (nvm's npm sits five levels down) that is a language installation. */
+function installationAbove(file: string): string | undefined {
+  for (let dir = path.dirname(file), up = 0; up < 5 && dir !== path.dirname(dir); up++, dir = path.dirname(dir))
+    if (isInstallation(dir)) return dir;
+  return undefined;
+}
+
+/** A Python installation (`lib/python3.N/os.py`, free-threaded `python3.Nt`, PyPy's `pypy3.N`) or a Node one (`bin/node` beside `lib/node_modules`). */
 function isInstallation(prefix: string): boolean {
   const lib = path.join(prefix, 'lib');
   try {
-    if (readdirSync(lib).some((name) => /^python3\.\d+$/.test(name) && existsSync(path.join(lib, name, 'os.py'))))
+    if (
+      readdirSync(lib).some(
+        (name) => /^(?:python3\.\d+t?|pypy3\.\d+)$/.test(name) && existsSync(path.join(lib, name, 'os.py')),
+      )
+    )
       return true;
   } catch {
     return false;

@@ -744,10 +744,12 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
   describe('long-lived processes (agents, MCP servers) confined by confineProcess', () => {
     const fx = attackFixture(() => {}, ['git', '.vscode']);
     /** Runs `command args` in the workspace as an isolated agent's process is run. */
-    const runAsAgent = (command: string, args: string[]) => {
+    /** Runs `command args` in the workspace as an isolated agent's process is run; `meanwhile` between working out the sandbox and starting it. */
+    const runAsAgent = (command: string, args: string[], meanwhile = () => {}) => {
       const { ws, config } = fx().p;
       const iso = { isolation: 'required' as const, network: false, readOnlyPaths: [] };
       const launch = confineProcess(config, iso, command, args, ws, 'agent test', 'agents.test.isolation');
+      meanwhile();
       const env = { PATH: '/usr/bin:/bin', ...launch.env };
       const run = spawnSync(launch.file, launch.args, { cwd: ws, env, encoding: 'utf8' });
       launch.cleanup();
@@ -793,6 +795,16 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
         assertNoLeak({ stdout: after.stdout, stderr: after.stderr });
         assert.doesNotMatch(after.stdout, new RegExp(SECRET), `home = ${home}`);
       }
+      // bin/python pointed at a file of the outside folder while the sandbox is worked out, and
+      // back at the interpreter when it starts (a second process of the workspace could time it).
+      fs.writeFileSync(cfg, original);
+      const python = path.join(venv, 'bin', 'python');
+      const interpreter = fs.readlinkSync(python);
+      const point = (to: string) => (fs.unlinkSync(python), fs.symlinkSync(to, python));
+      point(path.join(outside, 'secret.txt'));
+      const raced = runAsAgent(python, ['-c', `print(open(${secret}).read())`], () => point(interpreter));
+      assertNoLeak({ stdout: raced.stdout, stderr: raced.stderr });
+      assert.match(raced.stderr, /No such file or directory/);
     });
   });
 

@@ -283,8 +283,10 @@ describe('tools: registry', () => {
       ['anyOf through a recursive $ref', doubling, { a: { a: {} } }, nested],
     ];
     for (const [what, parametersSchema, fine, costly] of cases)
-      it(`${what}: stopped, the tool refused until registered again, the runtime's own tools unaffected`, async () => {
+      it(`${what}: stopped, the tool and its provider's others refused, other providers unaffected`, async () => {
         registry.register(def('evil:tool', 'mallory', parametersSchema), echo);
+        registry.register(def('evil:other', 'mallory', { type: 'object' }), echo);
+        registry.register(def('alice:tool', 'alice', parametersSchema), echo);
         expectOk(await registry.call({ name: 'evil:tool', arguments: fine }));
         const stopped = expectError(await registry.call({ name: 'evil:tool', arguments: costly }), 'unavailable');
         assert.match(stopped, /took over 250 ms and was stopped/);
@@ -293,9 +295,19 @@ describe('tools: registry', () => {
         const again = expectError(await registry.call({ name: 'evil:tool', arguments: fine }), 'unavailable');
         assert.equal(again, stopped);
         expectOk(await registry.call({ name: 'demo:echo', arguments: { path: 'still here' } }));
+        expectOk(await registry.call({ name: 'alice:tool', arguments: fine }));
+        // Not one 250 ms stall per tool of the provider, nor per registration: its others are
+        // refused at once for a while, and so is registering the slow one again.
+        expectError(
+          await registry.call({ name: 'evil:other', arguments: {} }),
+          'unavailable',
+          /tools of mallory are refused/,
+        );
         registry.unregister('evil:tool');
-        registry.register(def('evil:tool', 'mallory', parametersSchema), echo);
-        expectOk(await registry.call({ name: 'evil:tool', arguments: fine }));
+        assert.throws(
+          () => registry.register(def('evil:tool', 'mallory', parametersSchema), echo),
+          /tools of mallory are refused for \d+ s more/,
+        );
       });
 
     it("one tool's $id is its own: it neither blocks another tool's schema of the same $id nor answers another's $ref", async () => {
@@ -312,6 +324,34 @@ describe('tools: registry', () => {
       assert.throws(
         () => registry.register(def('bob:c', 'bob', ref), echo),
         /can't resolve reference https:\/\/example\.com\/args/,
+      );
+    });
+
+    it('a schema too large or too slow to compile is refused at registration, naming why', () => {
+      const wide = {
+        type: 'object',
+        properties: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`p${i}`, { type: 'string' }])),
+      };
+      assert.throws(() => registry.register(def('big:tool', 'bob', wide), echo), /bytes of JSON, over the 262144/);
+      // Under the size cap, a schema that is slow to compile: thousands of patternProperties (each
+      // a regular expression ajv builds and tries per key) take seconds on this machine.
+      const patterns = {
+        type: 'object',
+        patternProperties: Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`^k${i}_`, { type: 'string' }])),
+      };
+      assert.throws(() => registry.register(def('slow:tool', 'carol', patterns), echo), /took over 1000 ms to compile/);
+      // A schema refused for the meta-schema's $id takes nothing from the instance the others use.
+      assert.throws(
+        () =>
+          registry.register(
+            def('m:tool', 'mallory', { $id: 'http://json-schema.org/draft-07/schema', type: 'object' }),
+            echo,
+          ),
+        /already exists/,
+      );
+      registry.register(
+        def('mcp:x', 'dave', { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' }),
+        echo,
       );
     });
 
