@@ -17,6 +17,7 @@ export * from './loomToml';
 export * from './mcpInputs';
 export * from './process';
 export * from './sandbox';
+export * from './protectedPlaces';
 export * from './suggest';
 export * from './toolError';
 export * from './toolKinds';

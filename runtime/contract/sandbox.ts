@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ToolError } from './toolError';
 import { messageOf } from './errors';
 import { DEFAULT_DATA_DIR, dataDirOf } from './dataDir';
+import { protectedRealPaths } from './protectedPlaces';
 
 /** Where a path really leads. `exists` is false for a file a write would create. */
 export interface ResolvedPath {
@@ -141,6 +142,15 @@ export class Sandbox {
         `path ${JSON.stringify(input)} is the workspace's ${ROOT_CONFIG}, which tools may not change`,
         { path: input },
       );
+    // The same places under other names: a symlinked loom.toml, a .git file naming ".bare".
+    for (const r of this.roots)
+      for (const { place, real: at } of protectedRealPaths(r))
+        if (isWithin(at, real))
+          throw new ToolError(
+            'denied',
+            `path ${JSON.stringify(input)} is the workspace's ${place}${place === 'loom.toml' ? '' : ' folder'} under another name (${at}), which tools may not change`,
+            { path: input },
+          );
     const ro = this.readOnly.find((p) => isWithin(p, real));
     if (ro)
       throw new ToolError(

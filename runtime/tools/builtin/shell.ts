@@ -86,10 +86,10 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const allowed = shell.allow.includes(command);
     const viaPreset = !allowed && preset.includes(command);
     if (!allowed && !viaPreset) throw notAllowed(command, shell.allow, shell.preset);
-    const cwd = await workingDirectory(sandbox, args.cwd);
     // As confine() below decides, by the same cached probe ("required" without it refuses there).
     const unconfined =
       shell.isolation === 'off' || (shell.isolation === 'best-effort' && !isolationStatus(shell.isolation).available);
+    const cwd = await workingDirectory(sandbox, args.cwd, unconfined);
     const argv = await checkCommandLine(command, args.args, cwd, sandbox, unconfined);
     const executable = findProgram(command);
     // Worked out only for a confined run: unconfined, nothing reads it.
@@ -129,8 +129,9 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
   };
 }
 
-async function workingDirectory(sandbox: Sandbox, cwd: string | undefined): Promise<string> {
-  const target = await sandbox.resolve(cwd ?? '.');
+/** `unconfined`: not inside a protected place either (a program run there reads and writes it). */
+async function workingDirectory(sandbox: Sandbox, cwd: string | undefined, unconfined: boolean): Promise<string> {
+  const target = await (unconfined ? sandbox.resolveForWrite(cwd ?? '.') : sandbox.resolve(cwd ?? '.'));
   // Synchronous, as the file tools' lookups are: one stat, where a trip through the thread pool costs more.
   const stat = target.exists ? statSync(target.real, { throwIfNoEntry: false }) : undefined;
   if (!stat?.isDirectory())

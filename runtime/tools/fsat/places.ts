@@ -16,6 +16,7 @@ import { promises as fsp, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
+import { repositoriesOfGitFile } from '../../contract/protectedPlaces';
 
 /** Where the data folder is: its identity (`below` empty), or the deepest existing folder above it and the names still to be made. */
 export interface DataPlace {
@@ -114,25 +115,11 @@ export async function protectedIdentities(roots: readonly string[]): Promise<Map
     for (const folder of Object.keys(PROTECTED_FOLDERS)) {
       const at = path.join(root, folder);
       const st = await statOrNull(at);
-      if (st?.isFile()) for (const repo of await gitdirsOf(at, root)) add(await statOrNull(repo), folder);
+      if (st?.isFile()) for (const repo of repositoriesOfGitFile(at)) add(await statOrNull(repo), folder);
       else add(st, folder);
     }
   }
   return found;
-}
-
-/**
- * The folder a ".git" file names ("gitdir: <path>", relative to the folder holding it) and, for a
- * linked worktree, the repository its "commondir" names, whose config and hooks git uses there.
- */
-async function gitdirsOf(file: string, root: string): Promise<string[]> {
-  const named = async (at: string, line: RegExp) =>
-    line.exec((await fsp.readFile(at, 'utf8').catch(() => '')).slice(0, 4096))?.[1] || undefined;
-  const gitdir = await named(file, /^gitdir:\s*(.+?)\s*$/m);
-  if (!gitdir) return [file];
-  const repo = path.resolve(root, gitdir);
-  const common = await named(path.join(repo, 'commondir'), /^(.+?)\s*$/m);
-  return common ? [repo, path.resolve(repo, common)] : [repo];
 }
 
 async function statOrNull(p: string): Promise<BigIntStats | null> {

@@ -17,6 +17,7 @@ import {
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
+import { repositoriesOfGitFile } from '../../contract/protectedPlaces';
 import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
 export { confineProcess, workspaceRoots } from './process';
@@ -460,18 +461,7 @@ function foldersBetween(roots: readonly string[], p: string): string[] {
  * they are not in the sandbox at all).
  */
 function gitdirsOf(gitFile: string, roots: readonly string[]): string[] {
-  const named = (file: string, line: RegExp) => {
-    try {
-      return line.exec(readFileSync(file, 'utf8'))?.[1]?.trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const gitdir = named(gitFile, /^gitdir:\s*(.+)$/m);
-  if (!gitdir) return [];
-  const repo = path.resolve(path.dirname(gitFile), gitdir);
-  const common = named(path.join(repo, 'commondir'), /^(.+)$/m);
-  return [repo, ...(common ? [path.resolve(repo, common)] : [])]
+  return repositoriesOfGitFile(gitFile)
     .filter(existsSync)
     .map(realOr)
     .filter((real) => roots.some((r) => real.startsWith(r + path.sep)));

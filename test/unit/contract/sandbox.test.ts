@@ -44,3 +44,50 @@ describe('contract: the sandbox a client builds from loom.toml', () => {
     await refused(new Sandbox(Sandbox.optionsForClient(ws, [])), '.loom/window.json');
   });
 });
+
+// The path sandbox (system:shell's arguments when a command runs unconfined, and the editor
+// tools) refused loom.toml, .git and .vscode by name only: a loom.toml that is a symlink to
+// cfg.toml, or a .git file naming ".bare" (a common worktree layout), let a write reach them
+// under the other name (review finding). The runtime's file tools compare identities.
+describe('contract: the protected places under other names', () => {
+  let ws: string;
+  let sandbox: Sandbox;
+  beforeEach(() => {
+    ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'loom-protected-')));
+    fs.writeFileSync(path.join(ws, 'cfg.toml'), '[runtime]\n');
+    fs.symlinkSync('cfg.toml', path.join(ws, 'loom.toml'));
+    fs.mkdirSync(path.join(ws, '.bare', 'hooks'), { recursive: true });
+    fs.mkdirSync(path.join(ws, '.bare', 'worktrees', 'w'), { recursive: true });
+    fs.writeFileSync(path.join(ws, '.bare', 'config'), '[core]\n');
+    fs.writeFileSync(path.join(ws, '.git'), 'gitdir: ./.bare\n');
+    fs.mkdirSync(path.join(ws, 'settings'));
+    fs.symlinkSync('settings', path.join(ws, '.vscode'));
+    fs.writeFileSync(path.join(ws, 'notes.txt'), 'fine');
+    sandbox = new Sandbox(Sandbox.optionsForClient(ws, []));
+  });
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  const refusedForWrite = async (p: string, place: RegExp) =>
+    assert.rejects(
+      sandbox.resolveForWrite(p),
+      (err: unknown) => err instanceof ToolError && err.code === 'denied' && place.test(err.message),
+      p,
+    );
+
+  it('refuses writes to them by any name, and allows the rest', async () => {
+    await refusedForWrite('cfg.toml', /the workspace's loom\.toml under another name/);
+    await refusedForWrite('.bare/config', /\.git folder under another name/);
+    await refusedForWrite('.bare/hooks/pre-commit', /\.git folder under another name/);
+    await refusedForWrite('settings/tasks.json', /\.vscode folder under another name/);
+    assert.ok((await sandbox.resolveForWrite('notes.txt')).real.endsWith('notes.txt'));
+    // Reading them stays allowed, as for the file tools.
+    assert.ok((await sandbox.resolve('.bare/config')).exists);
+  });
+
+  it('a linked worktree: the repository its commondir names', async () => {
+    fs.rmSync(path.join(ws, '.git'));
+    fs.writeFileSync(path.join(ws, '.git'), 'gitdir: .bare/worktrees/w\n');
+    fs.writeFileSync(path.join(ws, '.bare', 'worktrees', 'w', 'commondir'), '../..\n');
+    await refusedForWrite('.bare/config', /\.git folder under another name/);
+  });
+});

@@ -297,6 +297,11 @@ describe('shell policy: unconfined, the protected places', function () {
         refusedOrReadOnly(await a.shell('tar', ['--extract', '-f', 'evil.tar']), 'tar option "--extract"');
       });
 
+      it('a working directory inside .git', async () => {
+        const a = fx();
+        refusedOrReadOnly(await a.shell('sed', ['-n', '1p', 'config'], { cwd: '.git' }), 'inside a .git folder');
+      });
+
       it('what touches no protected place runs as before', async () => {
         const a = fx();
         assert.equal(expectOk(await a.shell('git', ['status', '--short'])).exit_code, 0);
