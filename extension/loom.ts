@@ -102,7 +102,9 @@ export class Loom implements vscode.Disposable {
       }),
       link: {
         tools: () => [
-          ...editorTools({ setAgentStatus: (text, tooltip) => this.statusBar.setAgentStatus(text, tooltip) }),
+          ...editorTools({
+            setAgentStatus: (agent, text, tooltip) => this.statusBar.setAgentStatus(agent, text, tooltip),
+          }),
           ...this.mcp.tools,
         ],
         // agent.> as ids may hold dots (agent.team.alpha.log).

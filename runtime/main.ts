@@ -354,12 +354,13 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
  * window connected nobody can be asked, and the headless rule decides.
  */
 function askTheWindow(tools: ToolRegistry): ConfirmFn {
-  return async (tool, args, reason) => {
+  return async (tool, args, reason, caller) => {
     if (tools.get(CONFIRM_TOOL)?.owner !== EXTENSION_AGENT) return undefined;
     const out = await tools.call({
       name: CONFIRM_TOOL,
       caller: 'runtime',
-      arguments: { tool, arguments: args, reason },
+      // The question names the agent that asks (the window's schema takes up to 200 characters).
+      arguments: { tool, arguments: args, reason, ...(caller ? { caller: caller.slice(0, 200) } : {}) },
       timeoutMs: CONFIRM_TIMEOUT_MS,
     });
     return out.status === 'ok' && (out.output as { allowed?: unknown })?.allowed === true;

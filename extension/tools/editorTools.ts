@@ -7,7 +7,7 @@ import { checkActiveDocument, resolveInWorkspace, workspaceRelative } from './pa
 
 export interface ToolHost {
   /** Shows an agent's text in the status bar (empty text hides it). */
-  setAgentStatus(text: string, tooltip?: string): void;
+  setAgentStatus(agent: string, text: string, tooltip?: string): void;
 }
 
 const position = {
@@ -281,8 +281,8 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         required: ['text'],
         additionalProperties: false,
       },
-      run: async (a) => {
-        host.setAgentStatus(a.text, a.tooltip);
+      run: async (a, ctx) => {
+        host.setAgentStatus(ctx.caller, a.text, a.tooltip);
         return { shown: a.text.length > 0 };
       },
     }),

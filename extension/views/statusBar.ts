@@ -102,9 +102,10 @@ export class StatusBar implements vscode.Disposable {
     return this.agent.text;
   }
 
-  setAgentStatus(text: string, tooltip?: string): void {
-    this.agent.text = text;
-    this.agent.tooltip = tooltip;
+  /** An agent's text (ui:status), named as the agent's: it must not pass for Loom's own item. */
+  setAgentStatus(agent: string, text: string, tooltip?: string): void {
+    this.agent.text = text ? `${agent}: ${text}` : '';
+    this.agent.tooltip = text ? `Set by agent ${JSON.stringify(agent)}${tooltip ? `\n\n${tooltip}` : ''}` : undefined;
     if (text) this.agent.show();
     else this.agent.hide();
   }

@@ -336,7 +336,7 @@ export class McpConnection {
 
   private async callTool(tool: string, args: Record<string, unknown>, ctx: ToolContext): Promise<unknown> {
     const qualified = `${this.config.name}:${tool}`;
-    await enforcePolicy(this.config, tool, args, { ...this.deps.policy, log: this.log });
+    await enforcePolicy(this.config, tool, args, { ...this.deps.policy, log: this.log }, ctx.caller);
     const client = this.client;
     if (!client || this.state.status !== 'ready') {
       throw new ToolError(

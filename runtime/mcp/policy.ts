@@ -4,22 +4,16 @@
 import picomatch from 'picomatch';
 import type { Logger } from '../log';
 import { ToolError, type ToolDefinition } from '../tools';
+import type { ConfirmFn } from '../tools/types';
 import type { McpPolicy, McpServeConfig, McpServerConfig } from './config';
 import { canonicalToolName } from '../contract/toolNames';
 import { toolKind } from '../contract/toolKinds';
 import { messageOf } from '../contract/errors';
 
 /** Asks a person whether `toolName` may run with `args`. */
-/**
- * Asks a person whether a call may go ahead. `undefined`: nobody can be asked right now (no window
- * is connected), so the headless rule ([mcp.settings] headless_ask) decides. `reason` names the
- * setting that asked, for the question's text.
- */
-export type ConfirmFn = (
-  toolName: string,
-  args: Record<string, unknown>,
-  reason: string,
-) => Promise<boolean | undefined>;
+// `undefined` from a ConfirmFn: nobody can be asked, so the headless rule ([mcp.settings]
+// headless_ask) decides.
+export type { ConfirmFn };
 
 export interface PolicyOptions {
   confirm?: ConfirmFn;
@@ -101,6 +95,7 @@ export async function enforce(
   decision: PolicyDecision,
   args: Record<string, unknown>,
   opts: PolicyOptions,
+  caller?: string,
 ): Promise<void> {
   const { policy, source } = decision;
   const setting = source.startsWith('mcp.') ? `${source} = "${policy}"` : `${source}: "${policy}"`;
@@ -108,7 +103,7 @@ export async function enforce(
   if (policy === 'deny') throw new ToolError('denied', `${tool} is denied by policy (${setting})`, { policy, source });
   let answer: boolean | undefined;
   try {
-    answer = opts.confirm ? await opts.confirm(tool, args, setting) : undefined;
+    answer = opts.confirm ? await opts.confirm(tool, args, setting, caller) : undefined;
   } catch (err) {
     throw new ToolError('denied', `${tool} needs confirmation (${setting}) and asking failed: ${messageOf(err)}`, {
       policy,
@@ -138,6 +133,7 @@ export function enforcePolicy(
   tool: string,
   args: Record<string, unknown>,
   opts: PolicyOptions,
+  caller?: string,
 ): Promise<void> {
-  return enforce(`${server.name}:${tool}`, serverToolPolicy(server, tool), args, opts);
+  return enforce(`${server.name}:${tool}`, serverToolPolicy(server, tool), args, opts, caller);
 }

@@ -155,9 +155,11 @@ export function createLoomMcpServer(
     const def = exposedToolTable(opts.registry, allowed, log).get(request.params.name);
     if (!def) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const client = server.getClientVersion()?.name ?? 'unknown';
+    // An id an agent could have (it travels over the wire when attached to a live runtime).
+    const caller = `mcp-client.${client.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64) || 'unknown'}`;
     const args = request.params.arguments ?? {};
     try {
-      await enforce(def.name, policyOf(def), args, policyOpts);
+      await enforce(def.name, policyOf(def), args, policyOpts, caller);
     } catch (err) {
       const e = err as ToolError;
       return toCallToolResult({
@@ -170,8 +172,7 @@ export function createLoomMcpServer(
     const outcome = await opts.registry.call({
       name: def.name,
       arguments: args,
-      // An id an agent could have (it travels over the wire when attached to a live runtime).
-      caller: `mcp-client.${client.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64) || 'unknown'}`,
+      caller,
       signal: extra.signal,
     });
     return toCallToolResult(outcome);

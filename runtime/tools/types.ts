@@ -76,3 +76,15 @@ export interface ToolRegistry {
   /** Called after every call finishes (telemetry, dashboard feed). */
   onDidCall(listener: (request: ToolCallRequest, outcome: ToolOutcome) => void): Disposable;
 }
+
+/**
+ * Asks a person whether a call may go ahead (an `ask` policy, a protected write). `undefined`:
+ * nobody can be asked right now (no window is connected). `reason` says why it asks; `caller` is
+ * the agent on whose behalf the tool would run, which the question names.
+ */
+export type ConfirmFn = (
+  toolName: string,
+  args: Record<string, unknown>,
+  reason: string,
+  caller?: string,
+) => Promise<boolean | undefined>;

@@ -8,6 +8,7 @@
 // success, path, bytes_written; path, entries [{name, is_dir, size}]; success, path, was_directory.
 import { closeSync, constants, fstatSync, openSync, promises as fsp, read, readSync, type BigIntStats } from 'node:fs';
 import { ToolError } from '../errors';
+import type { ConfirmFn } from '../types';
 import {
   changed,
   type ConfinedFs,
@@ -25,15 +26,8 @@ import {
 } from '../fsat';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
 
-/**
- * Asks a person whether a call may go ahead (the same shape as the MCP policy's). `undefined`:
- * nobody can be asked right now (no window is connected), which refuses.
- */
-export type ConfirmFn = (
-  toolName: string,
-  args: Record<string, unknown>,
-  reason: string,
-) => Promise<boolean | undefined>;
+// ConfirmFn's `undefined` (nobody can be asked: no window) refuses a protected write.
+export type { ConfirmFn };
 
 export interface FsToolOptions {
   maxReadBytes: number;
@@ -426,6 +420,7 @@ async function askForProtected(
         tool,
         args as Record<string, unknown>,
         `${tool} wants to ${verb} ${JSON.stringify(path)}: ${what}, and ${place.why} (${SETTING} = "ask")`,
+        ctx.caller,
       )
     : undefined;
   if (answer === undefined)

@@ -94,6 +94,8 @@ describe('MCP ask policy in the real runtime', function () {
     assert.equal(window.asked[0]!.args.tool, 'fixture:add');
     assert.deepEqual(window.asked[0]!.args.arguments, { a: 2, b: 40 });
     assert.match(String(window.asked[0]!.args.reason), /mcp\.fixture\.policy = "ask"/);
+    // The question names the agent on whose behalf the tool would run.
+    assert.equal(window.asked[0]!.args.caller, 'planner');
   });
 
   it('refuses the call when the person declines', async () => {

@@ -116,9 +116,9 @@ describe('tools the extension provides', () => {
     assert.match(opened.error!.message, /data folder/);
   });
 
-  it('ui:status shows the agent text in the status bar', async () => {
+  it("ui:status shows the agent text in the status bar, named as that agent's", async () => {
     outputOf(await probe.callTool('ui:status', { text: 'indexing 3 files' }));
-    assert.equal((await loomApi()).agentStatusText, 'indexing 3 files');
+    assert.equal((await loomApi()).agentStatusText, `${probe.id}: indexing 3 files`);
     outputOf(await probe.callTool('ui:status', { text: '' }));
     assert.equal((await loomApi()).agentStatusText, '');
   });
