@@ -78,6 +78,11 @@ async function agentsSettled(agents: () => AgentView[], closed: () => boolean): 
 export async function startCluster(deps: ClusterDeps): Promise<ClusterHandle> {
   const { config: cfg, bus, tools, log } = deps;
   const n = names(cfg.namespace);
+  const open = openToOthers(cfg);
+  if (open)
+    log.warn(
+      `cluster: ${open} has neither credentials nor TLS: anyone who reaches it reads and injects this deployment's events, presence and tool calls (give token, user, nkey_seed_file or creds_file, and tls)`,
+    );
   let state: ClusterState = 'connecting';
   let server = '';
   let lastError = '';
@@ -307,4 +312,13 @@ function describeError(err: unknown): string {
   if (/ECONNREFUSED|CONNECTION_REFUSED|connection refused/i.test(text))
     return `no NATS server answers at the configured URLs (${text})`;
   return text;
+}
+
+/** The first server off this machine that the runtime would reach without credentials and TLS. */
+export function openToOthers(cfg: Pick<ClusterConfig, 'servers' | 'auth' | 'tls'>): string | undefined {
+  if (cfg.auth.kind !== 'none' || cfg.tls) return undefined;
+  return cfg.servers.find((url) => {
+    const host = /^(?:[a-z]+:\/\/)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1]?.replace(/^\[|\]$/g, '') ?? '';
+    return !['localhost', '127.0.0.1', '::1'].includes(host.toLowerCase()) && !host.startsWith('127.');
+  });
 }
