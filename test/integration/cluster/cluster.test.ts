@@ -408,6 +408,112 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
     assert.equal(new Set(got().map((e) => e.id)).size, 10_000);
   });
 
+  it("runtime B gone: its tools leave A's list within the TTL", async () => {
+    const { A, B } = nodes as Record<string, Node>;
+    const pids = (await call(B!.c.runtime, 'ListAgents', {})).agents.filter((a) => a.node === 'B').map((a) => a.pid);
+    B!.c.runtime.close();
+    // Killed, not stopped: no goodbye, so only the presence TTL can withdraw its tools.
+    B!.rt.proc.kill('SIGKILL');
+    await B!.rt.exited;
+    for (const pid of pids)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    await until(
+      'calc:answer to leave A',
+      async () => !(await call(A!.c.tools, 'ListTools', {})).tools.some((t) => t.name === 'calc:answer'),
+      20_000,
+    );
+    const C = nodes.C!;
+    const diag = async () =>
+      JSON.stringify({
+        A: (await call(A!.c.runtime, 'GetStats', {})).cluster,
+        C: (await call(C.c.runtime, 'GetStats', {})).cluster,
+        Ctools: (await call(C.c.tools, 'ListTools', {})).tools.filter((t) => t.name.startsWith('calc')),
+      });
+    // C, alive, still offers calc:shared. Read until it shows (10 s at most), not once: with this
+    // test's 3 s TTL, a loaded CI machine once had A and C each judge the other gone for a moment.
+    // The likely cause, a watch lagging past the TTL judged on the local clock, is fixed in
+    // runtime/cluster/presence.ts; the wait stays because that cause was inferred, not seen.
+    const shared = await until(
+      'calc:shared (C) on A',
+      async () => (await call(A!.c.tools, 'ListTools', {})).tools.find((t) => t.name === 'calc:shared'),
+      10_000,
+    ).catch(() => undefined);
+    assert.ok(shared, `C no longer offers calc:shared on A: ${await diag()}`);
+  });
+
+  it('a runtime on a leaf server joins the cluster', async () => {
+    const { A } = nodes as Record<string, Node>;
+    const D = await start(
+      'D',
+      [nats.leaf!.url],
+      { d1: { topics: ['market.>'] } },
+      makeWorkspace(toml('D', [nats.leaf!.url], { d1: { topics: ['market.>'] } }, 'jetstream_domain = "hub"')),
+    );
+    await until("D to see the cluster's tools", async () =>
+      (await call(D.c.tools, 'ListTools', {})).tools.some((t) => t.name === 'calc:shared'),
+    );
+    await command(A!, 'a1', { do: 'emit', topic: 'market.leaf', count: 2 });
+    await until(
+      'd1 to receive the events',
+      () => records(D.ws, 'd1').filter((r) => r.topic === 'market.leaf').length >= 2,
+    );
+  });
+});
+
+describeIf('cluster: wrong credentials', function () {
+  this.timeout(60_000);
+  let nats: NatsCluster;
+  after(async () => {
+    await stopAllRuntimes();
+    await nats?.stop();
+    removeWorkspaces();
+  });
+
+  it('give a clear error, never the token, and the runtime keeps working locally', async () => {
+    nats = await NatsCluster.start({ nodes: 1, token: 'the-right-token' });
+    const ws = makeWorkspace(
+      `[cluster]\nservers = ["${nats.urls[0]}"]\nnode = "lonely"\ntoken = "\${LOOM_IT_NATS_TOKEN}"\nshare = ["market.>"]\n`,
+    );
+    const rt = await startRuntime(ws, [], { env: { LOOM_IT_NATS_TOKEN: 'a-wrong-token' } });
+    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    try {
+      const cluster = await until('the refusal', async () => {
+        const s = (await call(c.runtime, 'GetStats', {})).cluster;
+        return s?.state === 'disconnected' && s.lastError ? s : undefined;
+      });
+      assert.match(cluster.lastError, /credentials/);
+      assert.ok(!rt.stderrText.join('\n').includes('a-wrong-token'), 'the token is in the log');
+      // Locally, the bus still works: a subscriber gets a shared topic's event.
+      const sub = await call(c.runtime, 'Subscribe', { agentId: '', pattern: 'market.>', qos: 'QOS_BATCHED' }).catch(
+        (e: Error) => e,
+      );
+      assert.ok(!(sub instanceof Error) || /agent/.test(sub.message));
+      const pub = await call(c.runtime, 'Publish', { topic: 'market.local', event: event('local', {}) });
+      assert.ok(pub);
+    } finally {
+      c.runtime.close();
+    }
+  });
+});
+
+// A server of its own: the suite above kills a NATS node, after which a new namespace's stream and
+// bucket may take longer than a test waits.
+describeIf('cluster: a client of NATS attacking a runtime', function () {
+  this.timeout(120_000);
+  let nats: NatsCluster;
+  before(async () => {
+    nats = await NatsCluster.start({ nodes: 1 });
+  });
+  after(async () => {
+    await stopAllRuntimes();
+    await nats?.stop();
+    removeWorkspaces();
+  });
+
   // What a client holding the deployment's NATS credentials could do to a runtime (red-team
   // findings): pull topics nobody shares by naming them as a request's reply topic, speak on the
   // runtime's own topics, break GetStats and ListAgents and stop the heartbeat with one bad
@@ -415,7 +521,7 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
   // shares the requests' topics and patterns that cover its own topics, so only the cluster's
   // rules stand in the way; the reply inboxes (agent.*.replies) and private.* it does not share.
   it("a NATS client cannot pull unshared topics, speak on the runtime's own topics, poison presence, or offer Loom's tools", async () => {
-    const ns = `${namespace}x`;
+    const ns = `it${randomBytes(3).toString('hex')}`;
     const n = names(ns);
     const ws = makeWorkspace(
       [
@@ -545,97 +651,6 @@ describeIf('cluster: runtimes share one bus over NATS', function () {
       await raw.close();
       c.runtime.close();
       await rt.stop();
-    }
-  });
-
-  it("runtime B gone: its tools leave A's list within the TTL", async () => {
-    const { A, B } = nodes as Record<string, Node>;
-    const pids = (await call(B!.c.runtime, 'ListAgents', {})).agents.filter((a) => a.node === 'B').map((a) => a.pid);
-    B!.c.runtime.close();
-    // Killed, not stopped: no goodbye, so only the presence TTL can withdraw its tools.
-    B!.rt.proc.kill('SIGKILL');
-    await B!.rt.exited;
-    for (const pid of pids)
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    await until(
-      'calc:answer to leave A',
-      async () => !(await call(A!.c.tools, 'ListTools', {})).tools.some((t) => t.name === 'calc:answer'),
-      20_000,
-    );
-    const C = nodes.C!;
-    const diag = async () =>
-      JSON.stringify({
-        A: (await call(A!.c.runtime, 'GetStats', {})).cluster,
-        C: (await call(C.c.runtime, 'GetStats', {})).cluster,
-        Ctools: (await call(C.c.tools, 'ListTools', {})).tools.filter((t) => t.name.startsWith('calc')),
-      });
-    // C, alive, still offers calc:shared. Read until it shows (10 s at most), not once: with this
-    // test's 3 s TTL, a loaded CI machine once had A and C each judge the other gone for a moment.
-    // The likely cause, a watch lagging past the TTL judged on the local clock, is fixed in
-    // runtime/cluster/presence.ts; the wait stays because that cause was inferred, not seen.
-    const shared = await until(
-      'calc:shared (C) on A',
-      async () => (await call(A!.c.tools, 'ListTools', {})).tools.find((t) => t.name === 'calc:shared'),
-      10_000,
-    ).catch(() => undefined);
-    assert.ok(shared, `C no longer offers calc:shared on A: ${await diag()}`);
-  });
-
-  it('a runtime on a leaf server joins the cluster', async () => {
-    const { A } = nodes as Record<string, Node>;
-    const D = await start(
-      'D',
-      [nats.leaf!.url],
-      { d1: { topics: ['market.>'] } },
-      makeWorkspace(toml('D', [nats.leaf!.url], { d1: { topics: ['market.>'] } }, 'jetstream_domain = "hub"')),
-    );
-    await until("D to see the cluster's tools", async () =>
-      (await call(D.c.tools, 'ListTools', {})).tools.some((t) => t.name === 'calc:shared'),
-    );
-    await command(A!, 'a1', { do: 'emit', topic: 'market.leaf', count: 2 });
-    await until(
-      'd1 to receive the events',
-      () => records(D.ws, 'd1').filter((r) => r.topic === 'market.leaf').length >= 2,
-    );
-  });
-});
-
-describeIf('cluster: wrong credentials', function () {
-  this.timeout(60_000);
-  let nats: NatsCluster;
-  after(async () => {
-    await stopAllRuntimes();
-    await nats?.stop();
-    removeWorkspaces();
-  });
-
-  it('give a clear error, never the token, and the runtime keeps working locally', async () => {
-    nats = await NatsCluster.start({ nodes: 1, token: 'the-right-token' });
-    const ws = makeWorkspace(
-      `[cluster]\nservers = ["${nats.urls[0]}"]\nnode = "lonely"\ntoken = "\${LOOM_IT_NATS_TOKEN}"\nshare = ["market.>"]\n`,
-    );
-    const rt = await startRuntime(ws, [], { env: { LOOM_IT_NATS_TOKEN: 'a-wrong-token' } });
-    const c = connect(rt.discovery().address, { token: rt.discovery().token });
-    try {
-      const cluster = await until('the refusal', async () => {
-        const s = (await call(c.runtime, 'GetStats', {})).cluster;
-        return s?.state === 'disconnected' && s.lastError ? s : undefined;
-      });
-      assert.match(cluster.lastError, /credentials/);
-      assert.ok(!rt.stderrText.join('\n').includes('a-wrong-token'), 'the token is in the log');
-      // Locally, the bus still works: a subscriber gets a shared topic's event.
-      const sub = await call(c.runtime, 'Subscribe', { agentId: '', pattern: 'market.>', qos: 'QOS_BATCHED' }).catch(
-        (e: Error) => e,
-      );
-      assert.ok(!(sub instanceof Error) || /agent/.test(sub.message));
-      const pub = await call(c.runtime, 'Publish', { topic: 'market.local', event: event('local', {}) });
-      assert.ok(pub);
-    } finally {
-      c.runtime.close();
     }
   });
 });
