@@ -14,7 +14,8 @@ async def on_event(ctx, topic, event):
     if topic == "editor.saved":
         await ctx.tool("ui:notify", {"message": f"saw {data.get('file')} saved"})
     elif topic.startswith("hotkey."):
-        await ctx.tool("ui:status", {"text": f"${id}: {topic}"})
+        # The window names the agent beside the text: "${id}: got hotkey.default".
+        await ctx.tool("ui:status", {"text": f"got {topic}"})
 
 
 agent = Agent("${id}", topics=["editor.saved", "hotkey.>"], on_event=on_event)

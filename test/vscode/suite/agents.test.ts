@@ -43,14 +43,14 @@ describe('agents from the command palette', () => {
     await editor.edit((b) => b.insert(new vscode.Position(2, 0), 'saved by the test\n'));
     await doc.save();
     await eventually('the agent to set the status bar after the save', () =>
-      api.agentStatusText === 'watcher saw notes.txt saved' ? true : undefined,
+      api.agentStatusText === 'watcher: watcher saw notes.txt saved' ? true : undefined,
     );
 
     const sent = await vscode.commands.executeCommand<{ listeners: string[]; message: string }>('loom.hotkey', {
       name: 'default',
     });
     await eventually('the agent to answer the hotkey', () =>
-      api.agentStatusText === 'watcher got hotkey.default in notes.txt' ? true : undefined,
+      api.agentStatusText === 'watcher: watcher got hotkey.default in notes.txt' ? true : undefined,
     );
     assert.ok(sent.listeners.includes('watcher'), `listeners: ${sent.listeners.join(', ')}`);
     assert.match(sent.message, /^Loom: sent hotkey\.default to .*watcher/);
@@ -93,7 +93,9 @@ describe('agents from the command palette', () => {
     );
     await vscode.commands.executeCommand('loom.hotkey', { name: 'solo' });
     const api = await loomApi();
-    await eventually('agent solo to answer', () => (api.agentStatusText === 'solo got hotkey.solo' ? true : undefined));
+    await eventually('agent solo to answer', () =>
+      api.agentStatusText === 'solo: solo got hotkey.solo' ? true : undefined,
+    );
     await vscode.commands.executeCommand('loom.stopAgent', 'solo');
     await eventually('agent solo to disconnect', async () =>
       (await agentState(probe, 'solo')) !== 'connected' ? true : undefined,
@@ -130,7 +132,7 @@ describe('agents from the command palette', () => {
     await vscode.commands.executeCommand('loom.hotkey', { name: 'default' });
     const api = await loomApi();
     await eventually('the scaffolded agent to answer the hotkey', () =>
-      api.agentStatusText === 'fresh: hotkey.default' ? true : undefined,
+      api.agentStatusText === 'fresh: got hotkey.default' ? true : undefined,
     );
     assert.equal(api.runtime?.pid, runtimeBefore, 'the same runtime throughout');
     await screenshot('new-agent-started-without-restart');
