@@ -142,7 +142,7 @@ interface DeleteArgs {
 
 /** Runs `use` on where `input` leads, and closes every descriptor the walk holds, whatever happens. */
 async function at<T>(files: ConfinedFs, input: string, want: Want, use: (loc: Located) => Promise<T>): Promise<T> {
-  const loc = await files.locate(input, want);
+  const loc = files.locate(input, want);
   try {
     if (loc.notDir)
       throw new ToolError('failed', `a component of ${JSON.stringify(input)} is not a directory`, {
@@ -152,7 +152,7 @@ async function at<T>(files: ConfinedFs, input: string, want: Want, use: (loc: Lo
     return await use(loc);
   } finally {
     if (loc.fd !== undefined) closeSync(loc.fd);
-    await loc.chain.close();
+    loc.chain.close();
   }
 }
 
@@ -240,7 +240,7 @@ function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, c
       [...loc.chain.names(), ...loc.missing, loc.name],
       !loc.missing.length && files.isRoot(loc.chain),
       ids,
-      await files.protectedIds(),
+      files.protectedIds(),
     );
     if (place) await askForProtected('fs:write', args, place, 'write', options, ctx);
     for (const name of loc.missing) await makeFolder(loc, name, args.path);
@@ -268,7 +268,7 @@ async function makeFolder(loc: Located, name: string, input: string): Promise<vo
   await fsp.mkdir(loc.chain.at(name)).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') rethrow(input, err);
   });
-  if (typeof (await loc.chain.enter(name)) === 'string') throw changed(input);
+  if (typeof loc.chain.enter(name) === 'string') throw changed(input);
 }
 
 /**
@@ -325,9 +325,9 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
         throw new ToolError('denied', `refusing to delete ${JSON.stringify(args.path)}: it is a workspace root`, {
           path: args.path,
         });
-      const held = await chain.pop();
+      const held = chain.pop();
       name = held.name;
-      stat = await chain.lstat(name);
+      stat = chain.lstat(name);
       if (!stat || identityOf(stat) !== held.id) throw changed(args.path);
     }
     if (!stat) throw noSuchFile(args.path);
@@ -337,7 +337,7 @@ function deletePath(files: ConfinedFs, args: DeleteArgs, options: FsToolOptions,
         path: args.path,
       });
 
-    const protectedIds = await files.protectedIds();
+    const protectedIds = files.protectedIds();
     const guard: TreeGuard = {
       input: args.path,
       data: loc.data,
@@ -379,7 +379,7 @@ async function protectedInside(
   name: string,
   guard: TreeGuard,
 ): Promise<ProtectedPlace | undefined> {
-  const entered = await chain.enter(name);
+  const entered = chain.enter(name);
   if (typeof entered === 'string') throw changed(guard.input);
   try {
     const found = await surveyTree(chain, guard);
@@ -387,7 +387,7 @@ async function protectedInside(
     const shown = found.slice(0, 5).map((f) => `${guard.input.replace(/\/+$/, '')}/${f.path}`);
     return { ...found[0].place, inside: shown.join(', ') + (found.length > 5 ? ', …' : '') };
   } finally {
-    await chain.pop();
+    chain.pop();
   }
 }
 

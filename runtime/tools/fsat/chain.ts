@@ -166,20 +166,7 @@ export class Chain {
     private readonly input: string,
   ) {}
 
-  /** Opens the root itself by its path. Only for roots no other root holds: nothing an agent can change lies on that path. */
-  static async openRoot(rootPath: string, rootIndex: number, viaProc: boolean, input: string): Promise<Chain> {
-    const chain = new Chain(rootPath, rootIndex, viaProc, input);
-    const fd = openRoot(rootPath, input);
-    try {
-      chain.dirs.push({ fd, id: identityOf(fstatSync(fd, { bigint: true })), name: '' });
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-    return chain;
-  }
-
-  /** A chain from a root `holder` holds open (the same root openRoot would open now). */
+  /** A chain from a root `holder` holds open (the root as it is now, see RootHolder.acquire). */
   static fromHolder(holder: RootHolder, rootIndex: number, viaProc: boolean, input: string): Chain {
     const chain = new Chain(holder.rootPath, rootIndex, viaProc, input);
     const root = holder.acquire(input);
@@ -221,7 +208,7 @@ export class Chain {
   }
 
   /** lstat of `name` in the top; null when there is no such entry. */
-  async lstat(name: string): Promise<BigIntStats | null> {
+  lstat(name: string): BigIntStats | null {
     try {
       const st = lstatSync(this.at(name), { bigint: true });
       this.verifyParent();
@@ -233,7 +220,7 @@ export class Chain {
   }
 
   /** The target of the symlink `name` in the top; null when it is no longer a symlink (it changed: look again). */
-  async readlink(name: string): Promise<string | null> {
+  readlink(name: string): string | null {
     try {
       return readlinkSync(this.at(name));
     } catch (err) {
@@ -247,7 +234,7 @@ export class Chain {
    * Enters `name` as a directory: opened relative to the top with O_NOFOLLOW, so a symlink there
    * is reported (to be followed by hand, or not at all), never followed by the kernel.
    */
-  async enter(name: string): Promise<HeldDir | Blocked> {
+  enter(name: string): HeldDir | Blocked {
     let fd: number;
     try {
       fd = openSync(this.at(name), DIR_FLAGS);
@@ -256,7 +243,7 @@ export class Chain {
       if (code === 'ENOENT') return 'missing';
       // O_DIRECTORY|O_NOFOLLOW on a symlink answers ENOTDIR on Linux, ELOOP elsewhere.
       if (code !== 'ENOTDIR' && code !== 'ELOOP') throw this.osError(err, name);
-      const st = await this.lstat(name);
+      const st = this.lstat(name);
       if (!st) return 'missing';
       if (st.isSymbolicLink()) return 'symlink';
       return st.isDirectory() ? 'changed' : 'not-dir';
@@ -272,18 +259,18 @@ export class Chain {
     }
   }
 
-  async pop(): Promise<HeldDir> {
+  pop(): HeldDir {
     if (this.dirs.length <= 1) throw new Error('cannot pop the root of a chain');
     const dir = this.dirs.pop()!;
     closeSync(dir.fd);
     return dir;
   }
 
-  async popTo(depth: number): Promise<void> {
-    while (this.dirs.length > depth) await this.pop();
+  popTo(depth: number): void {
+    while (this.dirs.length > depth) this.pop();
   }
 
-  async close(): Promise<void> {
+  close(): void {
     const dirs = this.dirs.splice(0).reverse();
     if (this.releaseRoot && dirs.length) {
       dirs.pop(); // the root: its holder closes it

@@ -12,7 +12,7 @@
 // and the runtime starts what `loom.toml` names. Writing there is how an injected agent would
 // turn a file write into code execution, so `tools.fs.protected_writes` decides ("deny", or "ask"
 // a person).
-import { promises as fsp, statSync, type BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
@@ -28,7 +28,7 @@ export interface DataPlace {
  * Looks up the data folder now, following symlinks as the runtime's own path would. Synchronous:
  * one stat of a path the runtime itself made, on every file tool call (see chain.ts on why).
  */
-export async function findDataPlace(dataPath: string): Promise<DataPlace | undefined> {
+export function findDataPlace(dataPath: string): DataPlace | undefined {
   const below: string[] = [];
   for (let p = dataPath; ; p = path.dirname(p)) {
     try {
@@ -105,23 +105,27 @@ export function protectedPlaceOf(
  * reads can carry an innocent name ("cfg.toml", "repo/config"). Looked up on every call, by the
  * path the runtime and git themselves would follow.
  */
-export async function protectedIdentities(roots: readonly string[]): Promise<Map<Identity, ProtectedPlace>> {
+export function protectedIdentities(roots: readonly string[]): Map<Identity, ProtectedPlace> {
   const found = new Map<Identity, ProtectedPlace>();
   const add = (st: BigIntStats | null, place: string) => {
     if (st) found.set(identityOf(st), protectedPlace([place], true)!);
   };
   for (const root of roots) {
-    add(await statOrNull(path.join(root, ROOT_CONFIG)), ROOT_CONFIG);
+    add(statOrNull(path.join(root, ROOT_CONFIG)), ROOT_CONFIG);
     for (const folder of Object.keys(PROTECTED_FOLDERS)) {
       const at = path.join(root, folder);
-      const st = await statOrNull(at);
-      if (st?.isFile()) for (const repo of repositoriesOfGitFile(at)) add(await statOrNull(repo), folder);
+      const st = statOrNull(at);
+      if (st?.isFile()) for (const repo of repositoriesOfGitFile(at)) add(statOrNull(repo), folder);
       else add(st, folder);
     }
   }
   return found;
 }
 
-async function statOrNull(p: string): Promise<BigIntStats | null> {
-  return fsp.stat(p, { bigint: true }).catch(() => null);
+function statOrNull(p: string): BigIntStats | null {
+  try {
+    return statSync(p, { bigint: true });
+  } catch {
+    return null;
+  }
 }

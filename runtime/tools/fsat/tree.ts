@@ -38,11 +38,11 @@ export async function listTree(
     options.signal?.throwIfAborted();
     const rel = queue.shift()!;
     try {
-      if (!(await descend(chain, rel, data))) continue;
+      if (!descend(chain, rel, data)) continue;
       for (const name of (await fsp.readdir(chain.at())).sort()) {
         if (entries.length >= options.max) return { entries, truncated: true };
         if (++seen % YIELD_EVERY === 0) await turn(options.signal);
-        const st = await chain.lstat(name);
+        const st = chain.lstat(name);
         if (!st) continue;
         const type = kindOf(st);
         if (type === 'dir' && isDataFolder(data, identityOf(st))) continue;
@@ -50,7 +50,7 @@ export async function listTree(
         if (options.recursive && type === 'dir') queue.push([...rel, name]);
       }
     } finally {
-      await chain.popTo(base);
+      chain.popTo(base);
     }
   }
   return { entries, truncated: false };
@@ -69,9 +69,9 @@ async function turn(signal: AbortSignal | undefined): Promise<void> {
 }
 
 /** Enters `names` one by one from the top; false when one is no longer a real folder (or is the data folder). */
-async function descend(chain: Chain, names: string[], data: DataPlace | undefined): Promise<boolean> {
+function descend(chain: Chain, names: string[], data: DataPlace | undefined): boolean {
   for (const name of names) {
-    const entered = await chain.enter(name);
+    const entered = chain.enter(name);
     if (typeof entered === 'string' || isDataFolder(data, entered.id)) return false;
   }
   return true;
@@ -105,7 +105,7 @@ export async function surveyTree(
   for (const name of await fsp.readdir(chain.at())) {
     if (++seen % YIELD_EVERY === 0) await turn(guard.signal);
     guard.signal?.throwIfAborted();
-    const st = await chain.lstat(name);
+    const st = chain.lstat(name);
     if (!st) continue;
     const place = protectedEntry(guard, name, st);
     if (place) {
@@ -114,13 +114,13 @@ export async function surveyTree(
     }
     if (!st.isDirectory()) continue;
     refuseHeld(guard, identityOf(st));
-    const entered = await chain.enter(name);
+    const entered = chain.enter(name);
     if (typeof entered === 'string') continue;
     try {
       refuseHeld(guard, entered.id);
       found.push(...(await surveyTree(chain, guard, [...rel, name])));
     } finally {
-      await chain.pop();
+      chain.pop();
     }
   }
   return found;
@@ -140,7 +140,7 @@ const MAX_ATTEMPTS = 40;
 /** Removes `name` from the top of `chain`: a file or symlink by unlink, a folder by emptying it held and then rmdir. */
 export async function removeEntry(chain: Chain, name: string, guard: TreeGuard): Promise<void> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const st = await chain.lstat(name);
+    const st = chain.lstat(name);
     if (!st) return;
     if (!guard.protectedAllowed && protectedEntry(guard, name, st))
       throw new ToolError(
@@ -157,18 +157,18 @@ export async function removeEntry(chain: Chain, name: string, guard: TreeGuard):
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') return;
         // EISDIR (Linux) or EPERM (macOS): it became a folder meanwhile, so look again.
-        if ((code === 'EISDIR' || code === 'EPERM') && (await chain.lstat(name))?.isDirectory()) continue;
+        if ((code === 'EISDIR' || code === 'EPERM') && chain.lstat(name)?.isDirectory()) continue;
         throw err;
       }
     }
     refuseHeld(guard, identityOf(st));
-    const entered = await chain.enter(name);
+    const entered = chain.enter(name);
     if (typeof entered === 'string') continue; // swapped for a symlink or a file: look again
     try {
       refuseHeld(guard, entered.id);
       await emptyTree(chain, guard);
     } finally {
-      await chain.pop();
+      chain.pop();
     }
     // rmdir of a name in the held parent: a symlink swapped in answers ENOTDIR and is looked at again.
     // ENOTEMPTY: something was added meanwhile; look again.

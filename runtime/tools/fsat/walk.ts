@@ -20,8 +20,9 @@ import {
   closeSync,
   constants,
   fstatSync,
+  lstatSync,
   openSync,
-  promises as fsp,
+  readlinkSync,
   realpathSync,
   statSync,
   type BigIntStats,
@@ -136,12 +137,12 @@ export class ConfinedFs {
   }
 
   /** The data folder as it is now (it may appear or be replaced while the runtime runs). */
-  dataPlace(): Promise<DataPlace | undefined> {
+  dataPlace(): DataPlace | undefined {
     return findDataPlace(this.dataPath);
   }
 
   /** loom.toml, .git and .vscode of every root by identity, wherever symlinks or a gitdir file put them. */
-  protectedIds(): Promise<Map<Identity, ProtectedPlace>> {
+  protectedIds(): Map<Identity, ProtectedPlace> {
     return protectedIdentities(this.roots);
   }
 
@@ -150,9 +151,9 @@ export class ConfinedFs {
    * ToolError("denied") for a path that ends outside every root, the data folder, or too many
    * symlinks.
    */
-  async locate(input: string, want: Want): Promise<Located> {
+  locate(input: string, want: Want): Located {
     checkInput(input);
-    const data = await this.dataPlace();
+    const data = this.dataPlace();
     let rest = input.split('/');
     let chain: Chain | undefined;
     /** Want.read: the last component, opened. */
@@ -167,10 +168,10 @@ export class ConfinedFs {
           path: input,
         });
     };
-    const enterRoot = async (i: number) => {
+    const enterRoot = (i: number) => {
       const opened = Chain.fromHolder(this.holders[i], i, this.viaProc, input);
       if (isDataFolder(data, opened.top.id)) {
-        await opened.close();
+        opened.close();
         throw dataFolderDenied(input);
       }
       return opened;
@@ -178,8 +179,8 @@ export class ConfinedFs {
     try {
       if (!path.isAbsolute(input)) {
         if (this.nested[0]) rest = [...this.roots[0].split('/'), ...rest];
-        else chain = await enterRoot(0);
-      } else if (this.rootByPath.has('/')) chain = await enterRoot(this.rootByPath.get('/')!);
+        else chain = enterRoot(0);
+      } else if (this.rootByPath.has('/')) chain = enterRoot(this.rootByPath.get('/')!);
       let name: string | undefined;
       let stat: BigIntStats | null = null;
       while (rest.length) {
@@ -196,13 +197,13 @@ export class ConfinedFs {
           const next = path.join(cursor, c);
           const root = this.rootByPath.get(next);
           if (root !== undefined) {
-            chain = await enterRoot(root);
+            chain = enterRoot(root);
             continue;
           }
-          const st = await fsp.lstat(next).catch(() => null);
+          const st = lstatOrNull(next);
           if (st?.isSymbolicLink()) {
             hop();
-            const target = await fsp.readlink(next);
+            const target = readlinkSync(next);
             if (path.isAbsolute(target)) cursor = '/';
             rest = [...target.split('/'), ...rest];
             continue;
@@ -213,11 +214,11 @@ export class ConfinedFs {
 
         if (c === '..') {
           if (missing.length) missing.pop();
-          else if (chain.depth > 1) await chain.pop();
+          else if (chain.depth > 1) chain.pop();
           else {
             // Above a root no other root holds: its parent is outside every root.
             cursor = path.dirname(chain.rootPath);
-            await chain.close();
+            chain.close();
             chain = undefined;
           }
           continue;
@@ -241,14 +242,14 @@ export class ConfinedFs {
               break;
             }
           }
-          const st = await chain.lstat(c);
+          const st = chain.lstat(c);
           if (st?.isSymbolicLink() && want.follow) {
             hop();
-            const target = await chain.readlink(c);
+            const target = chain.readlink(c);
             if (target === null)
               rest = [c]; // no longer a symlink: look again
             else {
-              if (path.isAbsolute(target)) ({ chain, cursor } = await outside(chain));
+              if (path.isAbsolute(target)) ({ chain, cursor } = outside(chain));
               rest = target.split('/');
             }
             continue;
@@ -263,15 +264,15 @@ export class ConfinedFs {
           missing.push({ name: c, notDir: false });
           continue;
         }
-        const entered = await chain.enter(c);
+        const entered = chain.enter(c);
         if (typeof entered !== 'string') {
           if (isDataFolder(data, entered.id)) throw dataFolderDenied(input);
         } else if (entered === 'symlink') {
           hop();
-          const target = await chain.readlink(c);
+          const target = chain.readlink(c);
           if (target === null) rest.unshift(c);
           else {
-            if (path.isAbsolute(target)) ({ chain, cursor } = await outside(chain));
+            if (path.isAbsolute(target)) ({ chain, cursor } = outside(chain));
             rest = [...target.split('/'), ...rest];
           }
         } else if (entered === 'changed') {
@@ -302,7 +303,7 @@ export class ConfinedFs {
       };
     } catch (err) {
       if (fd !== undefined) closeSync(fd);
-      await chain?.close();
+      chain?.close();
       throw err;
     }
   }
@@ -336,9 +337,17 @@ const heldRoots = new FinalizationRegistry<RootHolder[]>((holders) => {
 });
 
 /** An absolute symlink target: the walk starts again from "/", by name. */
-async function outside(chain: Chain): Promise<{ chain: undefined; cursor: string }> {
-  await chain.close();
+function outside(chain: Chain): { chain: undefined; cursor: string } {
+  chain.close();
   return { chain: undefined, cursor: '/' };
+}
+
+function lstatOrNull(p: string): BigIntStats | null {
+  try {
+    return lstatSync(p, { bigint: true });
+  } catch {
+    return null;
+  }
 }
 
 export function checkInput(input: string): string {
