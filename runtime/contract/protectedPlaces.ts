@@ -4,8 +4,9 @@
 // git reads can carry an innocent name ("cfg.toml", ".bare/config"). The runtime's file tools
 // compare identities (runtime/tools/fsat/places.ts), the OS isolation binds these read-only
 // (runtime/tools/isolation), and the path sandbox (./sandbox.ts) refuses writes into them.
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { headOfPlainFile } from './plainFile';
 
 /** loom.toml, .vscode, .git: what each root keeps from tools. */
 export const PROTECTED_ENTRIES = ['loom.toml', '.vscode', '.git'] as const;
@@ -16,13 +17,7 @@ export const PROTECTED_ENTRIES = ['loom.toml', '.vscode', '.git'] as const;
  * (neither need exist); none for a file that names nothing.
  */
 export function repositoriesOfGitFile(gitFile: string): string[] {
-  const line = (file: string, re: RegExp) => {
-    try {
-      return re.exec(readFileSync(file, 'utf8').slice(0, 4096))?.[1]?.trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const line = (file: string, re: RegExp) => re.exec(headOfPlainFile(file))?.[1]?.trim() || undefined;
   const gitdir = line(gitFile, /^gitdir:\s*(.+)$/m);
   if (!gitdir) return [];
   const repo = path.resolve(path.dirname(gitFile), gitdir);

@@ -4,10 +4,11 @@
 // cache): `read_only_paths` names it, and a Python venv the command lives in is readable by itself.
 // Absent loom.toml/.vscode/.git get their read-only placeholders for the process's whole life, as
 // for a tool call: an empty folder or file in the workspace is the price of their not being made.
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoomConfig, ProcessIsolation } from '../../config';
+import { headOfPlainFile } from '../../contract/plainFile';
 import { confine, workspaceConfinement, type Launch } from './index';
 
 /** The workspace and `[runtime] roots` that exist, as real paths (what the file tools use too). */
@@ -64,7 +65,7 @@ function installationOf(command: string, roots: readonly string[]): string[] {
   const cfg = path.join(venv, 'pyvenv.cfg');
   if (existsSync(cfg)) {
     out.push(venv);
-    const named = /^home\s*=\s*(.+)$/m.exec(readFileSync(cfg, 'utf8'))?.[1]?.trim();
+    const named = /^home\s*=\s*(.+)$/m.exec(headOfPlainFile(cfg))?.[1]?.trim();
     const base = named && path.isAbsolute(named) ? realOr(path.dirname(named)) : undefined;
     if (base && isInstallation(base)) out.push(base);
   }
