@@ -12,6 +12,9 @@ import { agentIdFrom, errorMessageOf, unary } from './unary';
 import { messageOf } from '../contract/errors';
 import type { RefusalBudget } from './refusalBudget';
 
+/** AgentRegisterResponse.features: what a newer client may use (loom.proto says what each means). */
+export const RUNTIME_FEATURES = ['stream_tool_calls'] as const;
+
 export interface BridgeServiceDeps {
   bus: Bus;
   directory: AgentDirectory;
@@ -42,7 +45,7 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
           },
           holderOf(who),
         );
-        return { success: true, errorMessage: '' };
+        return { success: true, errorMessage: '', features: [...RUNTIME_FEATURES] };
       } catch (err) {
         log.warn('registration refused', { agent: req.agentId, error: messageOf(err) });
         return { success: false, errorMessage: errorMessageOf(err) };

@@ -1,5 +1,6 @@
 // One agent's EventStream: the reference protocol (Ack{message_id = agent_id} first, then
-// publishes, pings, tool results) plus Loom's additions (batches, subscribe/unsubscribe).
+// publishes, pings, tool results) plus Loom's additions (batches, subscribe/unsubscribe, tool
+// calls the agent makes, answered on the stream).
 //
 // Flow control: every write goes through `send`, which resolves only once the stream can take
 // more: the writable side has drained and the deliveries written but not yet handed to HTTP/2
@@ -19,7 +20,8 @@ import {
   type Dialect,
   type OutgoingToolCall,
 } from '../agents';
-import type { ClientEvent__Output, ServerEvent } from '../proto/types';
+import type { ClientEvent__Output, ServerEvent, ToolCall__Output, ToolResult } from '../proto/types';
+import type { ToolRegistry } from '../tools';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
@@ -30,12 +32,14 @@ import { errorMessageOf, statusDetails } from './unary';
 import { messageOf } from '../contract/errors';
 import { Undecodable } from './lenientDecoding';
 import { REFUSAL_ERROR_CODES, type RefusalBudget } from './refusalBudget';
+import { callToolAs } from './toolsService';
 
 export type EventStreamCall = grpc.ServerDuplexStream<ClientEvent__Output, ServerEvent>;
 
 export interface EventStreamDeps {
   bus: Bus;
   directory: AgentDirectory;
+  tools: ToolRegistry;
   access: Access;
   budget: RefusalBudget;
   log: Logger;
@@ -46,6 +50,12 @@ export interface EventStreamDeps {
 /** Registration metadata by which a client says it understands ServerEvent.delivery_batch. */
 export const BATCH_METADATA_KEY = 'loom.batch';
 const MAX_PUBLISHES_IN_FLIGHT = 64;
+/**
+ * Tool calls an agent's stream runs at once; more are refused, not queued: pausing the stream
+ * instead would also hold back the tool results a call of the agent's own tools waits for. The
+ * Python SDK sends at most half as many at once on the stream, the rest as ForwardToolCall.
+ */
+export const MAX_STREAM_CALLS_IN_FLIGHT = 256;
 /** The gRPC status a stream ends with after Error{code}. */
 const CLOSE_STATUS: Record<string, grpc.status> = {
   replaced: grpc.status.OK,
@@ -61,6 +71,16 @@ const CLOSE_STATUS: Record<string, grpc.status> = {
 const MESSAGE_OVERHEAD = 1024;
 
 const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** A ToolResult's strings in UTF-8, plus room for field tags and lengths. */
+function toolResultBytes(r: ToolResult): number {
+  let bytes = MESSAGE_OVERHEAD + utf8(r.id ?? '') + utf8(r.output ?? '');
+  if (r.error) {
+    bytes += utf8(r.error.code ?? '') + utf8(r.error.message ?? '');
+    for (const k in r.error.details ?? {}) bytes += utf8(k) + utf8(r.error.details![k]) + 8;
+  }
+  return bytes;
+}
 
 /** Payload, topic, metadata and the event's other strings in UTF-8, plus room for field tags and lengths. */
 function estimateBytes(d: Delivery): number {
@@ -94,6 +114,7 @@ class AgentStream implements AgentConnection {
   private flushScheduled = false;
   private publishChain: Promise<void> = Promise.resolve();
   private publishesInFlight = 0;
+  private callsInFlight = 0;
   /** Waits running after refusals its caller's budget did not cover (refusalBudget.ts): reading is held meanwhile. */
   private holds = 0;
 
@@ -193,6 +214,8 @@ class AgentStream implements AgentConnection {
           return this.onSubscribe(msg);
         case 'unsubscribe':
           return this.onUnsubscribe(msg);
+        case 'callTool':
+          return this.onCallTool(msg.callTool!);
         case 'ack':
           return; // acknowledgements of deliveries: nothing is redelivered, so nothing to do
         default:
@@ -260,6 +283,66 @@ class AgentStream implements AgentConnection {
   private maybeResume(): void {
     if (this.closed || this.holds > 0 || this.publishesInFlight > MAX_PUBLISHES_IN_FLIGHT / 2) return;
     this.call.resume();
+  }
+
+  /** A tool call the agent makes on its stream: run as ForwardToolCall runs it, answered on the stream. */
+  private onCallTool(req: ToolCall__Output): void {
+    if (!req.id) {
+      void this.send({
+        err: {
+          code: 'invalid_message',
+          message: `call_tool of ${JSON.stringify(req.name)} has no id: its answer (call_tool_result) is matched by it`,
+        },
+      });
+      return;
+    }
+    if (this.callsInFlight >= MAX_STREAM_CALLS_IN_FLIGHT) {
+      void this.send({
+        callToolResult: {
+          id: req.id,
+          status: 'TOOL_ERROR',
+          output: '',
+          error: {
+            code: 'unavailable',
+            message: statusDetails(
+              `${req.name} was not run: ${MAX_STREAM_CALLS_IN_FLIGHT} tool calls of ${this.agentId} are already running on its stream; wait for one to finish, or call ForwardToolCall`,
+            ),
+            details: { reason: 'too_many_calls' },
+          },
+        },
+      });
+      return;
+    }
+    this.callsInFlight++;
+    void this.answerToolCall(req)
+      .catch((err: unknown) =>
+        this.deps.log.warn('stream tool call failed', { agent: this.agentId, error: messageOf(err) }),
+      )
+      .finally(() => this.callsInFlight--);
+  }
+
+  private async answerToolCall(req: ToolCall__Output): Promise<void> {
+    const result = await callToolAs(this.deps.tools, () => this.deps.access.toolCaller(this.who, this.agentId), req);
+    const bytes = toolResultBytes(result);
+    if (bytes <= this.deps.maxMessageBytes) return this.send({ callToolResult: result }, bytes);
+    this.deps.log.warn('tool result over bridge.max_message_bytes refused', { tool: req.name, bytes });
+    await this.send({
+      callToolResult: {
+        id: req.id,
+        status: 'TOOL_ERROR',
+        output: '',
+        error: {
+          code: 'too_large',
+          // Bounded: the name is the caller's, and may be most of a message itself.
+          message: statusDetails(
+            `the answer of ${req.name} is about ${bytes} bytes, more than one message may carry ` +
+              `(bridge.max_message_bytes = ${this.deps.maxMessageBytes}); the call itself ran. Ask for less ` +
+              `(a tool's own size argument, a narrower range) or raise bridge.max_message_bytes`,
+          ),
+          details: { bytes: String(bytes), max_message_bytes: String(this.deps.maxMessageBytes) },
+        },
+      },
+    });
   }
 
   private onToolResult(msg: ClientEvent__Output): void {

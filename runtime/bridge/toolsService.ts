@@ -38,15 +38,34 @@ export async function callTool(
   return dialectOf(metadata) === 'reference' ? inReferenceDialect(result, req.name) : result;
 }
 
-async function runToolCall(
+function runToolCall(
   tools: ToolRegistry,
   access: Access,
   req: ToolCall__Output,
   metadata: grpc.Metadata,
 ): Promise<ToolResult> {
+  return callToolAs(
+    tools,
+    () => access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata)),
+    req,
+    traceHeaders(metadata),
+  );
+}
+
+/**
+ * Runs a wire ToolCall as the caller `callerOf` names (it throws StatusError to refuse) and answers
+ * it as a wire ToolResult: for ForwardToolCall and CallTool, and for a call on an agent's stream
+ * (eventStream.ts), whose caller is the agent the stream is bound to.
+ */
+export async function callToolAs(
+  tools: ToolRegistry,
+  callerOf: () => string,
+  req: ToolCall__Output,
+  extraHeaders: Record<string, string> = {},
+): Promise<ToolResult> {
   let caller: string;
   try {
-    caller = access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata));
+    caller = callerOf();
   } catch (err) {
     if (!(err instanceof StatusError)) throw err;
     return {
@@ -62,7 +81,8 @@ async function runToolCall(
     id: req.id || undefined,
     caller,
     timeoutMs: Number(req.timeoutMs) > 0 ? Number(req.timeoutMs) : undefined,
-    headers: { ...traceHeaders(metadata), ...req.headers },
+    // The caller as established, not as the headers state it: tools that read the header see the same.
+    headers: { ...extraHeaders, ...req.headers, 'loom.caller': caller },
     correlationId: req.correlationId || undefined,
   });
   return toolResultFromOutcome(outcome);

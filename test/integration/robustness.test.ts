@@ -148,6 +148,42 @@ describe('malformed and oversized messages', function () {
     await stillServing();
   });
 
+  it('answers a tool call on the stream whose result is over max_message_bytes with too_large, and the stream goes on', async () => {
+    writeFileSync(join(rt.workspace, 'big-stream-answer.txt'), 'y'.repeat(MAX * 2));
+    assert.equal((await call(c.bridge, 'RegisterAgent', { agentId: 'big-reader' })).success, true);
+    const s = await StreamClient.open(c, 'big-reader');
+    try {
+      s.send({
+        callTool: { id: 'big-1', name: 'fs:read', arguments: JSON.stringify({ path: 'big-stream-answer.txt' }) },
+      });
+      const r = (await s.next((m) => m.msg === 'callToolResult', 'the answer to big-1')).callToolResult!;
+      assert.equal(r.id, 'big-1');
+      assert.equal(r.status, 'TOOL_ERROR');
+      assert.equal(r.error?.code, 'too_large');
+      assert.match(r.error!.message, new RegExp(`bridge\\.max_message_bytes = ${MAX}\\); the call itself ran`));
+      // A name that fills most of a message comes back in a NOT_FOUND too large to send: refused the
+      // same way, the name in the message bounded.
+      s.send({ callTool: { id: 'big-name', name: 'n'.repeat(MAX - 1024), arguments: '{}' } });
+      const named = (await s.next((m) => m.msg === 'callToolResult', 'the answer to big-name')).callToolResult!;
+      assert.equal(named.error?.code, 'too_large');
+      assert.ok(named.error!.message.length <= 4096, `${named.error!.message.length} characters`);
+      // The stream still works: the same read, cut to size, is answered on it.
+      s.send({
+        callTool: {
+          id: 'big-2',
+          name: 'fs:read',
+          arguments: JSON.stringify({ path: 'big-stream-answer.txt', max_bytes: 10 }),
+        },
+      });
+      const part = (await s.next((m) => m.msg === 'callToolResult', 'the answer to big-2')).callToolResult!;
+      assert.equal(part.status, 'TOOL_OK', part.error?.message);
+      assert.equal((JSON.parse(part.output) as { content: string }).content, 'y'.repeat(10));
+    } finally {
+      s.cancel();
+    }
+    await stillServing();
+  });
+
   // Before QueryContext was paged, these three items (1.5 messages' worth) were refused whole.
   it('answers a QueryContext over max_message_bytes a page at a time, each page within a message', async () => {
     for (let i = 0; i < 3; i++)

@@ -115,6 +115,43 @@ describe('tools across the bridge', function () {
     assert.deepEqual(JSON.parse(add!.parametersSchema).required, ['a', 'b']);
   });
 
+  it("answers a tool call made on the caller's own stream (call_tool) as that stream's agent, whatever its headers state", async () => {
+    const p = await provider('stream-calc', [{ name: 'scalc:add' }], sum);
+    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'stream-caller' });
+    assert.deepEqual(reg.features, ['stream_tool_calls'], 'the runtime says it answers call_tool');
+    const s = await StreamClient.open(c, 'stream-caller');
+    streams.push(s);
+    s.send({
+      callTool: { id: 'sc-1', name: 'scalc:add', arguments: '{"a":2,"b":3}', headers: { 'loom.caller': 'runtime' } },
+    });
+    const r = (await s.next((m) => m.msg === 'callToolResult', 'the answer to sc-1')).callToolResult!;
+    assert.equal(r.id, 'sc-1');
+    assert.equal(r.status, 'TOOL_OK', r.error?.message);
+    assert.deepEqual(JSON.parse(r.output), { sum: 5 });
+    assert.equal(p.seen[0]!.headers['loom.caller'], 'stream-caller', "the stream's agent, not the header's runtime");
+
+    // Several at once, answered by id whatever the order; a built-in one among them.
+    writeFileSync(join(rt.workspace, 'on-stream.txt'), 'read on the stream');
+    s.send({ callTool: { id: 'sc-2', name: 'scalc:add', arguments: '{"a":1,"b":1}' } });
+    s.send({ callTool: { id: 'sc-3', name: 'fs:read', arguments: '{"path":"on-stream.txt"}' } });
+    s.send({ callTool: { id: 'sc-4', name: 'scalc:add', arguments: '{"a":"x"}' } });
+    const byId = new Map<string, ToolResult__Output>();
+    for (let i = 0; i < 3; i++) {
+      const m = await s.next((m) => m.msg === 'callToolResult', 'three answers');
+      byId.set(m.callToolResult!.id, m.callToolResult!);
+    }
+    assert.deepEqual(JSON.parse(byId.get('sc-2')!.output), { sum: 2 });
+    assert.equal((JSON.parse(byId.get('sc-3')!.output) as { content: string }).content, 'read on the stream');
+    assert.equal(byId.get('sc-4')!.status, 'TOOL_INVALID_ARGUMENTS');
+
+    // No id, no answer to match: refused on the stream, naming why.
+    s.send({ callTool: { name: 'scalc:add', arguments: '{"a":1,"b":1}' } });
+    const err = await s.next((m) => m.msg === 'err', 'the refusal of a call without an id');
+    assert.equal(err.err?.code, 'invalid_message');
+    assert.match(err.err!.message, /call_tool of "scalc:add" has no id/);
+    assert.equal(p.seen.length, 2, 'the provider saw sc-1 and sc-2 only');
+  });
+
   it('takes tool names as the reference names them ("test.add", "add"), but not a dotted name in a namespace of Loom\'s', async () => {
     const p = await provider('refstyle', [{ name: 'test.add' }, { name: 'add' }], (tc) => ({
       status: 'TOOL_OK',

@@ -630,7 +630,7 @@ function lenPrefixed(b: Buffer): Buffer {
   return Buffer.concat([Buffer.from(len), b]);
 }
 
-/** A ClientEvent whose only field is a oneof member this runtime does not know (numbers 8-15). */
+/** A ClientEvent whose only field is a oneof member this runtime does not know (numbers 9-15; 8 is call_tool). */
 function unknownOneof(r: Rng): Buffer {
-  return Buffer.concat([Buffer.from([((8 + r.int(8)) << 3) | 2]), lenPrefixed(r.bytes(r.int(20)))]);
+  return Buffer.concat([Buffer.from([((9 + r.int(7)) << 3) | 2]), lenPrefixed(r.bytes(r.int(20)))]);
 }

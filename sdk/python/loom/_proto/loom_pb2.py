@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12loom/v1/loom.proto\x12\x07loom.v1\"\xed\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x03\x12\x0e\n\x06source\x18\x04 \x01(\t\x12.\n\x08metadata\x18\x05 \x03(\x0b\x32\x1c.loom.v1.Event.MetadataEntry\x12\x0f\n\x07payload\x18\x06 \x01(\x0c\x12\x12\n\nconfidence\x18\x07 \x01(\x02\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x10\n\x08priority\x18\t \x01(\x05\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe1\x01\n\x0eToolDescriptor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x19\n\x11parameters_schema\x18\x03 \x01(\t\x12\'\n\x08provider\x18\x04 \x01(\x0e\x32\x15.loom.v1.ProviderKind\x12\x37\n\x08metadata\x18\x05 \x03(\x0b\x32%.loom.v1.ToolDescriptor.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe4\x01\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\x12/\n\x07headers\x18\x04 \x03(\x0b\x32\x1e.loom.v1.ToolCall.HeadersEntry\x12\x12\n\ntimeout_ms\x18\x05 \x01(\x03\x12\x16\n\x0e\x63orrelation_id\x18\x06 \x01(\t\x12\x1e\n\x03qos\x18\x07 \x01(\x0e\x32\x11.loom.v1.QoSLevel\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8c\x01\n\tToolError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x30\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x1f.loom.v1.ToolError.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"p\n\nToolResult\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.loom.v1.ToolStatus\x12\x0e\n\x06output\x18\x03 \x01(\t\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.loom.v1.ToolError\"\xfb\x01\n\x14\x41gentRegisterRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x19\n\x11subscribed_topics\x18\x02 \x03(\t\x12&\n\x05tools\x18\x03 \x03(\x0b\x32\x17.loom.v1.ToolDescriptor\x12=\n\x08metadata\x18\x04 \x03(\x0b\x32+.loom.v1.AgentRegisterRequest.MetadataEntry\x12\x1e\n\x03qos\x18\x05 \x01(\x0e\x32\x11.loom.v1.QoSLevel\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x15\x41gentRegisterResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x15\n\rerror_message\x18\x02 \x01(\t\"7\n\x07Publish\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x1d\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x0e.loom.v1.Event\"\x19\n\x03\x41\x63k\x12\x12\n\nmessage_id\x18\x01 \x01(\t\":\n\x10HeartbeatRequest\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x03\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"9\n\x11HeartbeatResponse\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x03\x12\x0e\n\x06status\x18\x02 \x01(\t\"Q\n\x08\x44\x65livery\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x1d\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x0e.loom.v1.Event\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\"&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"3\n\x0cPublishBatch\x12#\n\tpublishes\x18\x01 \x03(\x0b\x32\x10.loom.v1.Publish\"6\n\rDeliveryBatch\x12%\n\ndeliveries\x18\x01 \x03(\x0b\x32\x11.loom.v1.Delivery\"i\n\x10SubscribeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x1e\n\x03qos\x18\x03 \x01(\x0e\x32\x11.loom.v1.QoSLevel\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\"h\n\x11SubscribeResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x15\n\rerror_message\x18\x04 \x01(\t\"d\n\x12UnsubscribeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\"b\n\x13UnsubscribeResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x0f\n\x07removed\x18\x03 \x01(\x05\x12\x15\n\rerror_message\x18\x04 \x01(\t\"\xc1\x02\n\x0b\x43lientEvent\x12#\n\x07publish\x18\x01 \x01(\x0b\x32\x10.loom.v1.PublishH\x00\x12\x1b\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x0c.loom.v1.AckH\x00\x12)\n\x04ping\x18\x03 \x01(\x0b\x32\x19.loom.v1.HeartbeatRequestH\x00\x12*\n\x0btool_result\x18\x04 \x01(\x0b\x32\x13.loom.v1.ToolResultH\x00\x12.\n\rpublish_batch\x18\x05 \x01(\x0b\x32\x15.loom.v1.PublishBatchH\x00\x12.\n\tsubscribe\x18\x06 \x01(\x0b\x32\x19.loom.v1.SubscribeRequestH\x00\x12\x32\n\x0bunsubscribe\x18\x07 \x01(\x0b\x32\x1b.loom.v1.UnsubscribeRequestH\x00\x42\x05\n\x03msg\"\xc8\x02\n\x0bServerEvent\x12%\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x11.loom.v1.DeliveryH\x00\x12*\n\x04pong\x18\x02 \x01(\x0b\x32\x1a.loom.v1.HeartbeatResponseH\x00\x12\x1d\n\x03\x65rr\x18\x03 \x01(\x0b\x32\x0e.loom.v1.ErrorH\x00\x12&\n\ttool_call\x18\x04 \x01(\x0b\x32\x11.loom.v1.ToolCallH\x00\x12\x30\n\x0e\x64\x65livery_batch\x18\x05 \x01(\x0b\x32\x16.loom.v1.DeliveryBatchH\x00\x12\x30\n\nsubscribed\x18\x06 \x01(\x0b\x32\x1a.loom.v1.SubscribeResponseH\x00\x12\x34\n\x0cunsubscribed\x18\x07 \x01(\x0b\x32\x1c.loom.v1.UnsubscribeResponseH\x00\x42\x05\n\x03msg*A\n\x08QoSLevel\x12\x10\n\x0cQOS_REALTIME\x10\x00\x12\x0f\n\x0bQOS_BATCHED\x10\x01\x12\x12\n\x0eQOS_BACKGROUND\x10\x02*[\n\x0cProviderKind\x12\x13\n\x0fPROVIDER_NATIVE\x10\x00\x12\x11\n\rPROVIDER_WASM\x10\x01\x12\x11\n\rPROVIDER_GRPC\x10\x02\x12\x10\n\x0cPROVIDER_MCP\x10\x03*k\n\nToolStatus\x12\x0b\n\x07TOOL_OK\x10\x00\x12\x0e\n\nTOOL_ERROR\x10\x01\x12\x10\n\x0cTOOL_TIMEOUT\x10\x02\x12\x12\n\x0eTOOL_NOT_FOUND\x10\x03\x12\x1a\n\x16TOOL_INVALID_ARGUMENTS\x10\x04\x32\x96\x02\n\x06\x42ridge\x12N\n\rRegisterAgent\x12\x1d.loom.v1.AgentRegisterRequest\x1a\x1e.loom.v1.AgentRegisterResponse\x12=\n\x0b\x45ventStream\x12\x14.loom.v1.ClientEvent\x1a\x14.loom.v1.ServerEvent(\x01\x30\x01\x12\x39\n\x0f\x46orwardToolCall\x12\x11.loom.v1.ToolCall\x1a\x13.loom.v1.ToolResult\x12\x42\n\tHeartbeat\x12\x19.loom.v1.HeartbeatRequest\x1a\x1a.loom.v1.HeartbeatResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12loom/v1/loom.proto\x12\x07loom.v1\"\xed\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x03 \x01(\x03\x12\x0e\n\x06source\x18\x04 \x01(\t\x12.\n\x08metadata\x18\x05 \x03(\x0b\x32\x1c.loom.v1.Event.MetadataEntry\x12\x0f\n\x07payload\x18\x06 \x01(\x0c\x12\x12\n\nconfidence\x18\x07 \x01(\x02\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x10\n\x08priority\x18\t \x01(\x05\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe1\x01\n\x0eToolDescriptor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x19\n\x11parameters_schema\x18\x03 \x01(\t\x12\'\n\x08provider\x18\x04 \x01(\x0e\x32\x15.loom.v1.ProviderKind\x12\x37\n\x08metadata\x18\x05 \x03(\x0b\x32%.loom.v1.ToolDescriptor.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe4\x01\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\x12/\n\x07headers\x18\x04 \x03(\x0b\x32\x1e.loom.v1.ToolCall.HeadersEntry\x12\x12\n\ntimeout_ms\x18\x05 \x01(\x03\x12\x16\n\x0e\x63orrelation_id\x18\x06 \x01(\t\x12\x1e\n\x03qos\x18\x07 \x01(\x0e\x32\x11.loom.v1.QoSLevel\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8c\x01\n\tToolError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x30\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x1f.loom.v1.ToolError.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"p\n\nToolResult\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.loom.v1.ToolStatus\x12\x0e\n\x06output\x18\x03 \x01(\t\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.loom.v1.ToolError\"\xfb\x01\n\x14\x41gentRegisterRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x19\n\x11subscribed_topics\x18\x02 \x03(\t\x12&\n\x05tools\x18\x03 \x03(\x0b\x32\x17.loom.v1.ToolDescriptor\x12=\n\x08metadata\x18\x04 \x03(\x0b\x32+.loom.v1.AgentRegisterRequest.MetadataEntry\x12\x1e\n\x03qos\x18\x05 \x01(\x0e\x32\x11.loom.v1.QoSLevel\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"Q\n\x15\x41gentRegisterResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x15\n\rerror_message\x18\x02 \x01(\t\x12\x10\n\x08\x66\x65\x61tures\x18\x03 \x03(\t\"7\n\x07Publish\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x1d\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x0e.loom.v1.Event\"\x19\n\x03\x41\x63k\x12\x12\n\nmessage_id\x18\x01 \x01(\t\":\n\x10HeartbeatRequest\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x03\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"9\n\x11HeartbeatResponse\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x03\x12\x0e\n\x06status\x18\x02 \x01(\t\"Q\n\x08\x44\x65livery\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x1d\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x0e.loom.v1.Event\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\"&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"3\n\x0cPublishBatch\x12#\n\tpublishes\x18\x01 \x03(\x0b\x32\x10.loom.v1.Publish\"6\n\rDeliveryBatch\x12%\n\ndeliveries\x18\x01 \x03(\x0b\x32\x11.loom.v1.Delivery\"i\n\x10SubscribeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x1e\n\x03qos\x18\x03 \x01(\x0e\x32\x11.loom.v1.QoSLevel\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\"h\n\x11SubscribeResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x15\n\rerror_message\x18\x04 \x01(\t\"d\n\x12UnsubscribeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\"b\n\x13UnsubscribeResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x0f\n\x07removed\x18\x03 \x01(\x05\x12\x15\n\rerror_message\x18\x04 \x01(\t\"\xe9\x02\n\x0b\x43lientEvent\x12#\n\x07publish\x18\x01 \x01(\x0b\x32\x10.loom.v1.PublishH\x00\x12\x1b\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x0c.loom.v1.AckH\x00\x12)\n\x04ping\x18\x03 \x01(\x0b\x32\x19.loom.v1.HeartbeatRequestH\x00\x12*\n\x0btool_result\x18\x04 \x01(\x0b\x32\x13.loom.v1.ToolResultH\x00\x12.\n\rpublish_batch\x18\x05 \x01(\x0b\x32\x15.loom.v1.PublishBatchH\x00\x12.\n\tsubscribe\x18\x06 \x01(\x0b\x32\x19.loom.v1.SubscribeRequestH\x00\x12\x32\n\x0bunsubscribe\x18\x07 \x01(\x0b\x32\x1b.loom.v1.UnsubscribeRequestH\x00\x12&\n\tcall_tool\x18\x08 \x01(\x0b\x32\x11.loom.v1.ToolCallH\x00\x42\x05\n\x03msg\"\xf9\x02\n\x0bServerEvent\x12%\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x11.loom.v1.DeliveryH\x00\x12*\n\x04pong\x18\x02 \x01(\x0b\x32\x1a.loom.v1.HeartbeatResponseH\x00\x12\x1d\n\x03\x65rr\x18\x03 \x01(\x0b\x32\x0e.loom.v1.ErrorH\x00\x12&\n\ttool_call\x18\x04 \x01(\x0b\x32\x11.loom.v1.ToolCallH\x00\x12\x30\n\x0e\x64\x65livery_batch\x18\x05 \x01(\x0b\x32\x16.loom.v1.DeliveryBatchH\x00\x12\x30\n\nsubscribed\x18\x06 \x01(\x0b\x32\x1a.loom.v1.SubscribeResponseH\x00\x12\x34\n\x0cunsubscribed\x18\x07 \x01(\x0b\x32\x1c.loom.v1.UnsubscribeResponseH\x00\x12/\n\x10\x63\x61ll_tool_result\x18\x08 \x01(\x0b\x32\x13.loom.v1.ToolResultH\x00\x42\x05\n\x03msg*A\n\x08QoSLevel\x12\x10\n\x0cQOS_REALTIME\x10\x00\x12\x0f\n\x0bQOS_BATCHED\x10\x01\x12\x12\n\x0eQOS_BACKGROUND\x10\x02*[\n\x0cProviderKind\x12\x13\n\x0fPROVIDER_NATIVE\x10\x00\x12\x11\n\rPROVIDER_WASM\x10\x01\x12\x11\n\rPROVIDER_GRPC\x10\x02\x12\x10\n\x0cPROVIDER_MCP\x10\x03*k\n\nToolStatus\x12\x0b\n\x07TOOL_OK\x10\x00\x12\x0e\n\nTOOL_ERROR\x10\x01\x12\x10\n\x0cTOOL_TIMEOUT\x10\x02\x12\x12\n\x0eTOOL_NOT_FOUND\x10\x03\x12\x1a\n\x16TOOL_INVALID_ARGUMENTS\x10\x04\x32\x96\x02\n\x06\x42ridge\x12N\n\rRegisterAgent\x12\x1d.loom.v1.AgentRegisterRequest\x1a\x1e.loom.v1.AgentRegisterResponse\x12=\n\x0b\x45ventStream\x12\x14.loom.v1.ClientEvent\x1a\x14.loom.v1.ServerEvent(\x01\x30\x01\x12\x39\n\x0f\x46orwardToolCall\x12\x11.loom.v1.ToolCall\x1a\x13.loom.v1.ToolResult\x12\x42\n\tHeartbeat\x12\x19.loom.v1.HeartbeatRequest\x1a\x1a.loom.v1.HeartbeatResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,12 +41,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOOLERROR_DETAILSENTRY']._serialized_options = b'8\001'
   _globals['_AGENTREGISTERREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_AGENTREGISTERREQUEST_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_QOSLEVEL']._serialized_start=2811
-  _globals['_QOSLEVEL']._serialized_end=2876
-  _globals['_PROVIDERKIND']._serialized_start=2878
-  _globals['_PROVIDERKIND']._serialized_end=2969
-  _globals['_TOOLSTATUS']._serialized_start=2971
-  _globals['_TOOLSTATUS']._serialized_end=3078
+  _globals['_QOSLEVEL']._serialized_start=2918
+  _globals['_QOSLEVEL']._serialized_end=2983
+  _globals['_PROVIDERKIND']._serialized_start=2985
+  _globals['_PROVIDERKIND']._serialized_end=3076
+  _globals['_TOOLSTATUS']._serialized_start=3078
+  _globals['_TOOLSTATUS']._serialized_end=3185
   _globals['_EVENT']._serialized_start=32
   _globals['_EVENT']._serialized_end=269
   _globals['_EVENT_METADATAENTRY']._serialized_start=222
@@ -70,35 +70,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTREGISTERREQUEST_METADATAENTRY']._serialized_start=222
   _globals['_AGENTREGISTERREQUEST_METADATAENTRY']._serialized_end=269
   _globals['_AGENTREGISTERRESPONSE']._serialized_start=1241
-  _globals['_AGENTREGISTERRESPONSE']._serialized_end=1304
-  _globals['_PUBLISH']._serialized_start=1306
-  _globals['_PUBLISH']._serialized_end=1361
-  _globals['_ACK']._serialized_start=1363
-  _globals['_ACK']._serialized_end=1388
-  _globals['_HEARTBEATREQUEST']._serialized_start=1390
-  _globals['_HEARTBEATREQUEST']._serialized_end=1448
-  _globals['_HEARTBEATRESPONSE']._serialized_start=1450
-  _globals['_HEARTBEATRESPONSE']._serialized_end=1507
-  _globals['_DELIVERY']._serialized_start=1509
-  _globals['_DELIVERY']._serialized_end=1590
-  _globals['_ERROR']._serialized_start=1592
-  _globals['_ERROR']._serialized_end=1630
-  _globals['_PUBLISHBATCH']._serialized_start=1632
-  _globals['_PUBLISHBATCH']._serialized_end=1683
-  _globals['_DELIVERYBATCH']._serialized_start=1685
-  _globals['_DELIVERYBATCH']._serialized_end=1739
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=1741
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=1846
-  _globals['_SUBSCRIBERESPONSE']._serialized_start=1848
-  _globals['_SUBSCRIBERESPONSE']._serialized_end=1952
-  _globals['_UNSUBSCRIBEREQUEST']._serialized_start=1954
-  _globals['_UNSUBSCRIBEREQUEST']._serialized_end=2054
-  _globals['_UNSUBSCRIBERESPONSE']._serialized_start=2056
-  _globals['_UNSUBSCRIBERESPONSE']._serialized_end=2154
-  _globals['_CLIENTEVENT']._serialized_start=2157
-  _globals['_CLIENTEVENT']._serialized_end=2478
-  _globals['_SERVEREVENT']._serialized_start=2481
-  _globals['_SERVEREVENT']._serialized_end=2809
-  _globals['_BRIDGE']._serialized_start=3081
-  _globals['_BRIDGE']._serialized_end=3359
+  _globals['_AGENTREGISTERRESPONSE']._serialized_end=1322
+  _globals['_PUBLISH']._serialized_start=1324
+  _globals['_PUBLISH']._serialized_end=1379
+  _globals['_ACK']._serialized_start=1381
+  _globals['_ACK']._serialized_end=1406
+  _globals['_HEARTBEATREQUEST']._serialized_start=1408
+  _globals['_HEARTBEATREQUEST']._serialized_end=1466
+  _globals['_HEARTBEATRESPONSE']._serialized_start=1468
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1525
+  _globals['_DELIVERY']._serialized_start=1527
+  _globals['_DELIVERY']._serialized_end=1608
+  _globals['_ERROR']._serialized_start=1610
+  _globals['_ERROR']._serialized_end=1648
+  _globals['_PUBLISHBATCH']._serialized_start=1650
+  _globals['_PUBLISHBATCH']._serialized_end=1701
+  _globals['_DELIVERYBATCH']._serialized_start=1703
+  _globals['_DELIVERYBATCH']._serialized_end=1757
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=1759
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=1864
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=1866
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=1970
+  _globals['_UNSUBSCRIBEREQUEST']._serialized_start=1972
+  _globals['_UNSUBSCRIBEREQUEST']._serialized_end=2072
+  _globals['_UNSUBSCRIBERESPONSE']._serialized_start=2074
+  _globals['_UNSUBSCRIBERESPONSE']._serialized_end=2172
+  _globals['_CLIENTEVENT']._serialized_start=2175
+  _globals['_CLIENTEVENT']._serialized_end=2536
+  _globals['_SERVEREVENT']._serialized_start=2539
+  _globals['_SERVEREVENT']._serialized_end=2916
+  _globals['_BRIDGE']._serialized_start=3188
+  _globals['_BRIDGE']._serialized_end=3466
 # @@protoc_insertion_point(module_scope)

@@ -166,12 +166,14 @@ class AgentRegisterRequest(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., subscribed_topics: _Optional[_Iterable[str]] = ..., tools: _Optional[_Iterable[_Union[ToolDescriptor, _Mapping]]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., qos: _Optional[_Union[QoSLevel, str]] = ...) -> None: ...
 
 class AgentRegisterResponse(_message.Message):
-    __slots__ = ("success", "error_message")
+    __slots__ = ("success", "error_message", "features")
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
     success: bool
     error_message: str
-    def __init__(self, success: _Optional[bool] = ..., error_message: _Optional[str] = ...) -> None: ...
+    features: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, success: _Optional[bool] = ..., error_message: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Publish(_message.Message):
     __slots__ = ("topic", "event")
@@ -282,7 +284,7 @@ class UnsubscribeResponse(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., success: _Optional[bool] = ..., removed: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
 
 class ClientEvent(_message.Message):
-    __slots__ = ("publish", "ack", "ping", "tool_result", "publish_batch", "subscribe", "unsubscribe")
+    __slots__ = ("publish", "ack", "ping", "tool_result", "publish_batch", "subscribe", "unsubscribe", "call_tool")
     PUBLISH_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     PING_FIELD_NUMBER: _ClassVar[int]
@@ -290,6 +292,7 @@ class ClientEvent(_message.Message):
     PUBLISH_BATCH_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
+    CALL_TOOL_FIELD_NUMBER: _ClassVar[int]
     publish: Publish
     ack: Ack
     ping: HeartbeatRequest
@@ -297,10 +300,11 @@ class ClientEvent(_message.Message):
     publish_batch: PublishBatch
     subscribe: SubscribeRequest
     unsubscribe: UnsubscribeRequest
-    def __init__(self, publish: _Optional[_Union[Publish, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., ping: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., publish_batch: _Optional[_Union[PublishBatch, _Mapping]] = ..., subscribe: _Optional[_Union[SubscribeRequest, _Mapping]] = ..., unsubscribe: _Optional[_Union[UnsubscribeRequest, _Mapping]] = ...) -> None: ...
+    call_tool: ToolCall
+    def __init__(self, publish: _Optional[_Union[Publish, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., ping: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., publish_batch: _Optional[_Union[PublishBatch, _Mapping]] = ..., subscribe: _Optional[_Union[SubscribeRequest, _Mapping]] = ..., unsubscribe: _Optional[_Union[UnsubscribeRequest, _Mapping]] = ..., call_tool: _Optional[_Union[ToolCall, _Mapping]] = ...) -> None: ...
 
 class ServerEvent(_message.Message):
-    __slots__ = ("delivery", "pong", "err", "tool_call", "delivery_batch", "subscribed", "unsubscribed")
+    __slots__ = ("delivery", "pong", "err", "tool_call", "delivery_batch", "subscribed", "unsubscribed", "call_tool_result")
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
     ERR_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +312,7 @@ class ServerEvent(_message.Message):
     DELIVERY_BATCH_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    CALL_TOOL_RESULT_FIELD_NUMBER: _ClassVar[int]
     delivery: Delivery
     pong: HeartbeatResponse
     err: Error
@@ -315,4 +320,5 @@ class ServerEvent(_message.Message):
     delivery_batch: DeliveryBatch
     subscribed: SubscribeResponse
     unsubscribed: UnsubscribeResponse
-    def __init__(self, delivery: _Optional[_Union[Delivery, _Mapping]] = ..., pong: _Optional[_Union[HeartbeatResponse, _Mapping]] = ..., err: _Optional[_Union[Error, _Mapping]] = ..., tool_call: _Optional[_Union[ToolCall, _Mapping]] = ..., delivery_batch: _Optional[_Union[DeliveryBatch, _Mapping]] = ..., subscribed: _Optional[_Union[SubscribeResponse, _Mapping]] = ..., unsubscribed: _Optional[_Union[UnsubscribeResponse, _Mapping]] = ...) -> None: ...
+    call_tool_result: ToolResult
+    def __init__(self, delivery: _Optional[_Union[Delivery, _Mapping]] = ..., pong: _Optional[_Union[HeartbeatResponse, _Mapping]] = ..., err: _Optional[_Union[Error, _Mapping]] = ..., tool_call: _Optional[_Union[ToolCall, _Mapping]] = ..., delivery_batch: _Optional[_Union[DeliveryBatch, _Mapping]] = ..., subscribed: _Optional[_Union[SubscribeResponse, _Mapping]] = ..., unsubscribed: _Optional[_Union[UnsubscribeResponse, _Mapping]] = ..., call_tool_result: _Optional[_Union[ToolResult, _Mapping]] = ...) -> None: ...

@@ -145,6 +145,8 @@ class _Session:
         self.tasks: list[asyncio.Task[Any]] = []
         self.ended = asyncio.Event()
         self.last_received = time.monotonic()
+        #: AgentRegisterResponse.features: what the runtime offers beyond the reference protocol.
+        self.features: frozenset[str] = frozenset()
 
     async def close(self) -> None:
         self.ended.set()
@@ -237,6 +239,8 @@ class Agent:
         self._unsent: list[Any] = []  # taken from the queue, not written when the stream died
         self._pending_replies: dict[str, asyncio.Future[Any]] = {}
         self._pending_stream: dict[str, asyncio.Future[Any]] = {}
+        #: Tool calls made on the stream (ClientEvent.call_tool), by call id, until answered.
+        self._pending_calls: dict[str, asyncio.Future[Any]] = {}
         self._pong_waiters: list[asyncio.Future[Any]] = []
         self._dynamic: dict[str, QoS] = {}
         self._background: list[asyncio.Task[Any]] = []
@@ -246,6 +250,8 @@ class Agent:
         self.stats: dict[str, int] = dict.fromkeys(
             (
                 "deliveries", "delivery_batches", "publishes", "publish_batches", "tool_calls", "reconnects", "errors",
+                # stream_tool_calls: this agent's ctx.tool calls sent on its stream (not as ForwardToolCall)
+                "stream_tool_calls",
                 # held_deliveries: read beyond max_pending_events while a reply was awaited;
                 # read_pauses: times the reader stopped for backpressure; liveness_probes:
                 # unary heartbeats sent while it was stopped.
@@ -384,6 +390,7 @@ class Agent:
                 raise LoomError(f"the runtime refused to register agent {self.agent_id}: {resp.error_message}")
             call = conn.bridge.EventStream(metadata=conn.metadata())
             session = _Session(conn, call)
+            session.features = frozenset(resp.features)
             await call.write(loom_pb2.ClientEvent(ack=loom_pb2.Ack(message_id=self.agent_id)))
         except BaseException:
             await conn.close()
@@ -453,7 +460,7 @@ class Agent:
         return self._session.conn
 
     def _fail_pending(self, error: Exception, replies: bool = True) -> None:
-        futures = list(self._pending_stream.values()) + self._pong_waiters
+        futures = list(self._pending_stream.values()) + list(self._pending_calls.values()) + self._pong_waiters
         if replies:
             futures += list(self._pending_replies.values())
         for fut in futures:
@@ -506,6 +513,10 @@ class Agent:
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(None)
+        elif kind == "call_tool_result":
+            answered = self._pending_calls.pop(msg.call_tool_result.id, None)
+            if answered is not None and not answered.done():
+                answered.set_result(msg.call_tool_result)
         elif kind in ("subscribed", "unsubscribed"):
             resp = getattr(msg, kind)
             waiting = self._pending_stream.pop(resp.request_id, None)
@@ -541,6 +552,8 @@ class Agent:
                 else:
                     msg = await queue.get()
                     queue.task_done()
+                if msg.HasField("call_tool") and msg.call_tool.id not in self._pending_calls:
+                    continue  # its caller has been answered meanwhile (a lost connection, a timeout)
                 batch = [msg]
                 if msg.HasField("publish"):
                     while len(batch) < _MAX_PUBLISH_BATCH and not queue.empty():
@@ -637,6 +650,36 @@ class Agent:
         with self._awaiting_stream():
             await self._enqueue(self._ping())
             await asyncio.wait_for(fut, timeout)
+
+    def _features(self) -> frozenset[str]:
+        """What the runtime of the live connection offers (none while reconnecting: calls then wait
+        on the unary path)."""
+        session = self._session
+        return session.features if session is not None and self._connected.is_set() else frozenset()
+
+    def _calls_on_stream(self) -> int:
+        return len(self._pending_calls)
+
+    async def _call_on_stream(self, call: loom_pb2.ToolCall, timeout: float) -> Any:
+        """A tool call sent on the stream (the runtime said "stream_tool_calls"): its ToolResult.
+        Raises asyncio.TimeoutError after `timeout`, NotConnected when the connection is lost."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._pending_calls[call.id] = fut
+        self.stats["stream_tool_calls"] += 1
+        def expire() -> None:
+            if not fut.done():
+                fut.set_exception(asyncio.TimeoutError())
+
+        # One timer, not wait_for, whose task and waiter cost each call two more turns of the loop.
+        timer = loop.call_later(timeout, expire)
+        try:
+            with self._awaiting_stream():
+                await self._enqueue(loom_pb2.ClientEvent(call_tool=call))
+                return await fut
+        finally:
+            timer.cancel()
+            self._pending_calls.pop(call.id, None)
 
     async def _stream_request(self, kind: str, request: Any) -> Any:
         request.request_id = str(uuid.uuid4())

@@ -31,6 +31,10 @@ _nothing = contextlib.nullcontext
 # Tool arguments as JSON; anything else JSON lacks (a Path, a datetime) as its str(). One encoder
 # for every call: json.dumps builds a new one each time it is given `default`.
 _encode_arguments = json.JSONEncoder(default=str).encode
+#: AgentRegisterResponse.features: the runtime answers tool calls made on the agent's stream.
+STREAM_TOOL_CALLS = "stream_tool_calls"
+#: Calls on the stream at once (half the runtime's MAX_STREAM_CALLS_IN_FLIGHT); more go as ForwardToolCall.
+_MAX_STREAM_CALLS = 128
 
 #: The event whose handler is running, so what it emits continues its thread, hop count and trace.
 handling: contextvars.ContextVar[Event | None] = contextvars.ContextVar("loom_handling", default=None)
@@ -427,14 +431,22 @@ class Context:
             if self._agent is None:
                 res = await self.client.forward_tool_call(call)
             else:
+                # The runtime enforces timeout_ms and answers TIMEOUT; the SDK's own limit is a backstop.
+                backstop = timeout_ms / 1000 + 5
                 try:
-                    # The tool may be this agent's own (or call back into it): its call then arrives
-                    # on this agent's stream, so the stream must be read while this one is out.
-                    with self._agent._awaiting_stream():
-                        # The runtime enforces timeout_ms and answers TIMEOUT; the deadline is a backstop.
-                        res = await self._unary.call(
-                            f"tool {name!r}", lambda c: c.bridge.ForwardToolCall, call, timeout=timeout_ms / 1000 + 5
-                        )
+                    agent = self._agent
+                    if STREAM_TOOL_CALLS in agent._features() and agent._calls_on_stream() < _MAX_STREAM_CALLS:
+                        # On the agent's stream: no HTTP/2 stream, headers or credential check of its own.
+                        res = await agent._call_on_stream(call, backstop)
+                    else:
+                        # The tool may be this agent's own (or call back into it): its call then arrives
+                        # on this agent's stream, so the stream must be read while this one is out.
+                        with agent._awaiting_stream():
+                            res = await self._unary.call(
+                                f"tool {name!r}", lambda c: c.bridge.ForwardToolCall, call, timeout=backstop
+                            )
+                except asyncio.TimeoutError:
+                    raise tool_error("timeout", "timeout", f"no result within {timeout_ms} ms", name) from None
                 except LoomError as e:
                     cause = e.__cause__ or e.__context__
                     if isinstance(cause, grpc.aio.AioRpcError) and cause.code() == grpc.StatusCode.DEADLINE_EXCEEDED:

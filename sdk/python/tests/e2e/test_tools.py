@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 from conftest import unique
 
-from loom import Context, ToolError, ToolInvalidArguments, ToolNotFound, ToolTimeout, tool
+from loom import Context, NotConnected, ToolError, ToolInvalidArguments, ToolNotFound, ToolTimeout, tool
 from loom._proto import loom_pb2, loom_pb2_grpc, runtime_pb2, runtime_pb2_grpc
 
 
@@ -72,6 +72,59 @@ async def test_agent_tool_called_by_another_agent(agents, provider):
     # Concurrent calls are each answered with their own result.
     results = await asyncio.gather(*(caller.ctx.tool(f"{prefix}:add", {"a": i, "b": i}) for i in range(20)))
     assert results == [2 * i for i in range(20)]
+
+
+async def test_tool_calls_travel_on_the_agents_own_stream(agents, provider):
+    prefix, owner = provider
+    caller = await agents()
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 2, "b": 3}) == 5
+    assert caller.stats["stream_tool_calls"] == 1
+    # An agent calling its own tool: the call goes out on its stream and comes back on it.
+    assert await owner.ctx.tool(f"{prefix}:whoami") == owner.agent_id
+    assert owner.stats["stream_tool_calls"] == 1
+    # 128 at once on the stream (half the runtime's limit); the rest as ForwardToolCall, all answered.
+    results = await asyncio.gather(*(caller.ctx.tool(f"{prefix}:sleep", {"seconds": 0.5}) for _ in range(200)))
+    assert results == ["woke"] * 200
+    assert caller.stats["stream_tool_calls"] == 1 + 128
+    # A runtime that does not offer it (an older one) is called with ForwardToolCall.
+    assert caller._session is not None
+    caller._session.features = frozenset()
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 1, "b": 1}) == 2
+    assert caller.stats["stream_tool_calls"] == 1 + 128
+
+
+async def test_a_call_on_the_stream_fails_at_once_when_the_connection_is_lost(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    pending = asyncio.create_task(caller.ctx.tool(f"{prefix}:sleep", {"seconds": 20}, timeout_ms=60000))
+    await asyncio.sleep(0.3)
+    assert caller._session is not None and caller._calls_on_stream() == 1
+    started = time.monotonic()
+    caller._session.ended.set()  # as when the stream breaks
+    with pytest.raises(NotConnected):
+        await pending
+    assert time.monotonic() - started < 5, "not left to the SDK's 65 s backstop"
+    # Reconnected, it calls on the new stream.
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 1}) == 1
+
+
+async def test_a_call_on_the_stream_the_runtime_never_answers_times_out_by_the_sdks_backstop(agents, provider):
+    prefix, _ = provider
+    caller = await agents()
+    enqueue = caller._enqueue
+
+    async def lose_calls(msg):  # as a runtime that read the call and then hung would leave it
+        if not msg.HasField("call_tool"):
+            await enqueue(msg)
+
+    caller._enqueue = lose_calls
+    started = time.monotonic()
+    with pytest.raises(ToolTimeout):
+        await caller.ctx.tool(f"{prefix}:add", {"a": 1}, timeout_ms=100)
+    assert 5 <= time.monotonic() - started < 10, "timeout_ms + 5 s"
+    assert caller._calls_on_stream() == 0
+    caller._enqueue = enqueue
+    assert await caller.ctx.tool(f"{prefix}:add", {"a": 1}) == 1
 
 
 async def test_reference_style_tool_call_returns_json_text(agents, provider):
