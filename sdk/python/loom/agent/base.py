@@ -460,7 +460,9 @@ class Agent:
         return self._session.conn
 
     def _fail_pending(self, error: Exception, replies: bool = True) -> None:
-        futures = list(self._pending_stream.values()) + list(self._pending_calls.values()) + self._pong_waiters
+        # Calls are forgotten at once, so none of them still queued is sent on the next connection.
+        calls, self._pending_calls = self._pending_calls, {}
+        futures = list(self._pending_stream.values()) + list(calls.values()) + self._pong_waiters
         if replies:
             futures += list(self._pending_replies.values())
         for fut in futures:

@@ -104,6 +104,7 @@ async def test_a_call_on_the_stream_fails_at_once_when_the_connection_is_lost(ag
     with pytest.raises(NotConnected):
         await pending
     assert time.monotonic() - started < 5, "not left to the SDK's 65 s backstop"
+    assert caller._calls_on_stream() == 0, "forgotten, so not sent again on the next connection"
     # Reconnected, it calls on the new stream.
     assert await caller.ctx.tool(f"{prefix}:add", {"a": 1}) == 1
 
