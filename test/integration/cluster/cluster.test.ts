@@ -594,6 +594,9 @@ describeIf('cluster: a client of NATS attacking a runtime', function () {
       const outSub = raw.subscribe(n.realtime('news.>'), {
         callback: (_e, m) => void out.push(decodeEvent(m.data).topic),
       });
+      // The server has the subscription before D publishes on its own connection (a loaded machine
+      // let D's requests pass first, and the wait below timed out).
+      await raw.flush();
       for (const [topic, reply] of [
         ['news.ask1', 'runtime.config'],
         ['news.ask2', '_inbox.test-0001'],
