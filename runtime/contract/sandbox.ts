@@ -206,9 +206,22 @@ export class Sandbox {
   }
 }
 
-function checkInput(input: string): string {
+/**
+ * The longest path a tool takes, in characters: PATH_MAX, the most the kernel resolves. Walking a
+ * path costs per component, and one of 600 000 slashes held the runtime's thread for 45 s.
+ */
+export const MAX_PATH_LENGTH = 4096;
+
+/** A path argument as the file tools and the sandbox take it: a string, not empty, no NUL, at most MAX_PATH_LENGTH. */
+export function checkInput(input: string): string {
   if (typeof input !== 'string' || input === '')
     throw new ToolError('invalid_arguments', 'path must be a non-empty string');
+  if (input.length > MAX_PATH_LENGTH)
+    throw new ToolError(
+      'invalid_arguments',
+      `path is ${input.length} characters long; at most ${MAX_PATH_LENGTH} (PATH_MAX) are taken`,
+      { path: `${input.slice(0, 200)}…` },
+    );
   if (input.includes('\0'))
     throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
   return input;

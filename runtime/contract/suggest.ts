@@ -15,7 +15,15 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
+/**
+ * Names no suggestion is looked for past: the edit distance costs the product of the two lengths,
+ * and a caller may send a name of megabytes (one such call held the runtime for two minutes
+ * against a hundred long tool names). Every name worth suggesting for is far shorter.
+ */
+const MAX_SUGGESTABLE = 256;
+
 export function closestNames(wanted: string, names: string[], max = 3): string[] {
+  if (wanted.length > MAX_SUGGESTABLE) return [];
   const lower = wanted.toLowerCase();
   const bare = lower.slice(lower.indexOf(':') + 1);
   const limit = Math.max(2, Math.floor(lower.length / 3));
@@ -23,7 +31,9 @@ export function closestNames(wanted: string, names: string[], max = 3): string[]
     .map((name) => {
       const n = name.toLowerCase();
       const sameBareName = bare.length > 0 && n.slice(n.indexOf(':') + 1) === bare;
-      return { name, score: sameBareName ? 0 : editDistance(lower, n) };
+      // The distance is at least the difference in length: past the limit, not worth computing.
+      if (sameBareName) return { name, score: 0 };
+      return { name, score: Math.abs(n.length - lower.length) > limit ? Infinity : editDistance(lower, n) };
     })
     .filter((c) => c.score <= limit)
     .sort((a, b) => a.score - b.score || a.name.localeCompare(b.name))

@@ -385,10 +385,13 @@ export class DefaultToolRegistry implements ToolRegistry {
   private notFound(name: string): ToolError {
     const suggestions = closestNames(String(name), [...this.tools.keys()]);
     const hint = suggestions.length ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(' or ')}?` : '';
+    // A name no tool can have (it may be megabytes) is quoted only in part.
+    const shown =
+      name.length > 200 ? `${JSON.stringify(name.slice(0, 200))}… (${name.length} characters)` : JSON.stringify(name);
     // "not found" in so many words: the reference's agents and tests look for it in the message.
     return new ToolError(
       'not_found',
-      `tool ${JSON.stringify(name)} not found${hint}`,
+      `tool ${shown} not found${hint}`,
       suggestions.length ? { suggestions: suggestions.join(',') } : undefined,
     );
   }

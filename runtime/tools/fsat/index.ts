@@ -14,4 +14,4 @@ export {
 } from './chain';
 export { isDataFolder, protectedPlace, protectedPlaceOf, type DataPlace, type ProtectedPlace } from './places';
 export { emptyTree, kindOf, listTree, removeEntry, surveyTree, type ListEntry, type TreeGuard } from './tree';
-export { checkInput, ConfinedFs, type ConfinedFsOptions, type Located, type Want } from './walk';
+export { ConfinedFs, type ConfinedFsOptions, type Located, type Want } from './walk';

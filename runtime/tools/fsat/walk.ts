@@ -29,6 +29,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
+import { checkInput } from '../../contract/sandbox';
 import { Chain, FINAL_FLAGS, identityOf, procFdWorks, RootHolder, type Identity } from './chain';
 import {
   dataFolderDenied,
@@ -350,13 +351,6 @@ function lstatOrNull(p: string): BigIntStats | null {
   }
 }
 
-export function checkInput(input: string): string {
-  if (typeof input !== 'string' || input === '')
-    throw new ToolError('invalid_arguments', 'path must be a non-empty string');
-  if (input.includes('\0'))
-    throw new ToolError('denied', `path ${JSON.stringify(input)} contains a NUL byte`, { path: input });
-  return input;
-}
 
 function isWithin(root: string, candidate: string): boolean {
   if (candidate === root) return true;

@@ -420,6 +420,24 @@ describe('tools: registry', () => {
       const msg = expectError(await registry.call({ name: 'zzz:qqqqqq', arguments: {} }), 'not_found');
       assert.equal(msg, 'tool "zzz:qqqqqq" not found');
     });
+
+    // A red-team finding: the edit distance against each tool, for a name of megabytes, held the
+    // runtime's thread for two minutes (100 tools of 193 characters, a 1 MiB name).
+    it('looks for no suggestion for a name no tool can have, and quotes it only in part', async () => {
+      for (let i = 0; i < 100; i++)
+        registry.register(def(`${'n'.repeat(60)}:${'t'.repeat(125)}${String(i).padStart(3, '0')}`), echo);
+      const huge = 'n'.repeat(1 << 20);
+      const msg = expectError(await registry.call({ name: huge, arguments: {} }), 'not_found');
+      assert.equal(msg, `tool ${JSON.stringify('n'.repeat(200))}… (${1 << 20} characters) not found`);
+    });
+
+    it('still suggests for a long name a tool could have, counting only names of about its length', async () => {
+      const long = `${'n'.repeat(60)}:${'t'.repeat(125)}`;
+      registry.register(def(`${long}x`), echo);
+      registry.register(def('demo:short'), echo);
+      const msg = expectError(await registry.call({ name: `${long}y`, arguments: {} }), 'not_found');
+      assert.match(msg, new RegExp(`did you mean "${long}x"\\?$`));
+    });
   });
 
   describe('timeouts and cancellation', () => {

@@ -215,6 +215,25 @@ describe('tools: sandbox attacks on the file tools', () => {
       );
     });
 
+    // A red-team finding: 600 000 slashes before etc/hostname held the runtime's thread for 45 s
+    // (each step of the walk cost as much again as the path was long).
+    it("a path longer than PATH_MAX is refused at once by every file tool and as the shell's cwd, naming the limit", async () => {
+      const long = `${'/'.repeat(600_000)}etc/hostname`;
+      for (const [tool, args] of [
+        ['fs:read', { path: long }],
+        ['fs:write', { path: `x${long}`, content: 'x' }],
+        ['fs:list', { path: long }],
+        ['fs:delete', { path: long }],
+      ] as const)
+        expectError(await fx().call(tool, args), 'invalid_arguments', 'at most 4096 (PATH_MAX)');
+      expectError(
+        await fx().call('system:shell', { command: 'ls', args: ['.'], cwd: long }),
+        'invalid_arguments',
+        'at most 4096 (PATH_MAX)',
+      );
+      expectOk(await fx().call('fs:read', { path: `${'./'.repeat(2000)}hello.txt` }));
+    });
+
     it('a NUL byte in a write path is denied', async () => {
       expectError(await fx().call('fs:write', { path: 'a\u0000b', content: 'x' }), 'denied', '"a\\u0000b"');
     });
