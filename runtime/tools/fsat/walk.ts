@@ -351,7 +351,6 @@ function lstatOrNull(p: string): BigIntStats | null {
   }
 }
 
-
 function isWithin(root: string, candidate: string): boolean {
   if (candidate === root) return true;
   return candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
