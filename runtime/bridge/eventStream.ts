@@ -8,8 +8,10 @@
 // each, beyond any queue's byte budget). Bus handlers await it, so a slow client stalls its own
 // subscriptions: batched queues fill and the publisher waits, realtime queues fill and drop
 // (counted by the bus). Inbound,
-// publishes run one after another and the stream is paused while too many wait for the bus, and
-// after a refusal its caller's budget does not cover (refusalBudget.ts).
+// publishes run one after another and the stream is paused while too many wait for the bus,
+// after a refusal its caller's budget does not cover (refusalBudget.ts), and while the client
+// does not read what is sent to it: otherwise a client that asks and never reads (pings,
+// unsubscribes, tool calls) has the answers pile up in the runtime until it runs out of memory.
 import * as grpc from '@grpc/grpc-js';
 import { DeliveryDropped, type Bus, type Delivery, type DeliveryHandler, type QoS } from '../bus';
 import type { Logger } from '../log';
@@ -51,11 +53,13 @@ export interface EventStreamDeps {
 export const BATCH_METADATA_KEY = 'loom.batch';
 const MAX_PUBLISHES_IN_FLIGHT = 64;
 /**
- * Tool calls an agent's stream runs at once; more are refused, not queued: pausing the stream
- * instead would also hold back the tool results a call of the agent's own tools waits for. The
- * Python SDK sends at most half as many at once on the stream, the rest as ForwardToolCall.
+ * Tool calls an agent's stream runs at once (the Python SDK sends no more at once there, and the
+ * rest as ForwardToolCall). More wait, up to MAX_QUEUED_STREAM_CALLS and one message's worth of
+ * arguments, and past that are refused: the stream is not paused for them, which would also hold
+ * back the tool results that calls of the agent's own tools wait for.
  */
-export const MAX_STREAM_CALLS_IN_FLIGHT = 256;
+export const MAX_STREAM_CALLS_IN_FLIGHT = 32;
+const MAX_QUEUED_STREAM_CALLS = 256;
 /** The gRPC status a stream ends with after Error{code}. */
 const CLOSE_STATUS: Record<string, grpc.status> = {
   replaced: grpc.status.OK,
@@ -67,6 +71,8 @@ const CLOSE_STATUS: Record<string, grpc.status> = {
   invalid_agent: grpc.status.INVALID_ARGUMENT,
   invalid_topic: grpc.status.INVALID_ARGUMENT,
 };
+/** The longest request_id a subscribe or unsubscribe may carry (the SDK's are UUIDs). */
+const MAX_REQUEST_ID = 256;
 /** Room left for the envelope of a message beside the events it carries. */
 const MESSAGE_OVERHEAD = 1024;
 
@@ -115,8 +121,12 @@ class AgentStream implements AgentConnection {
   private publishChain: Promise<void> = Promise.resolve();
   private publishesInFlight = 0;
   private callsInFlight = 0;
+  private readonly callQueue: Array<{ req: ToolCall__Output; bytes: number }> = [];
+  private queuedCallBytes = 0;
   /** Waits running after refusals its caller's budget did not cover (refusalBudget.ts): reading is held meanwhile. */
   private holds = 0;
+  /** Reading is held until what was written drains (see the top of this file). */
+  private heldForDrain = false;
 
   /** `who`: the identity the stream's credential proves; the id it binds to must be one it may take. */
   constructor(
@@ -281,7 +291,8 @@ class AgentStream implements AgentConnection {
   }
 
   private maybeResume(): void {
-    if (this.closed || this.holds > 0 || this.publishesInFlight > MAX_PUBLISHES_IN_FLIGHT / 2) return;
+    if (this.closed || this.holds > 0 || this.heldForDrain || this.publishesInFlight > MAX_PUBLISHES_IN_FLIGHT / 2)
+      return;
     this.call.resume();
   }
 
@@ -296,7 +307,11 @@ class AgentStream implements AgentConnection {
       });
       return;
     }
-    if (this.callsInFlight >= MAX_STREAM_CALLS_IN_FLIGHT) {
+    const bytes = utf8(req.arguments ?? '') + utf8(req.name ?? '') + MESSAGE_OVERHEAD;
+    const full =
+      this.callQueue.length >= MAX_QUEUED_STREAM_CALLS ||
+      (this.callQueue.length > 0 && this.queuedCallBytes + bytes > this.deps.maxMessageBytes);
+    if (full) {
       void this.send({
         callToolResult: {
           id: req.id,
@@ -305,7 +320,7 @@ class AgentStream implements AgentConnection {
           error: {
             code: 'unavailable',
             message: statusDetails(
-              `${req.name} was not run: ${MAX_STREAM_CALLS_IN_FLIGHT} tool calls of ${this.agentId} are already running on its stream; wait for one to finish, or call ForwardToolCall`,
+              `${req.name} was not run: ${this.callQueue.length} tool calls of ${this.agentId} already wait on its stream behind the ${MAX_STREAM_CALLS_IN_FLIGHT} it runs at once; wait for answers, or call ForwardToolCall`,
             ),
             details: { reason: 'too_many_calls' },
           },
@@ -313,12 +328,35 @@ class AgentStream implements AgentConnection {
       });
       return;
     }
-    this.callsInFlight++;
-    void this.answerToolCall(req)
-      .catch((err: unknown) =>
-        this.deps.log.warn('stream tool call failed', { agent: this.agentId, error: messageOf(err) }),
-      )
-      .finally(() => this.callsInFlight--);
+    this.callQueue.push({ req, bytes });
+    this.queuedCallBytes += bytes;
+    this.startCalls();
+  }
+
+  /**
+   * Starts waiting calls while fewer than MAX_STREAM_CALLS_IN_FLIGHT run and the client reads
+   * what is sent: a call holds its place until its answer has drained, so a client that stops
+   * reading has at most that many answers in the runtime's memory.
+   */
+  private startCalls(): void {
+    while (
+      this.callQueue.length &&
+      this.callsInFlight < MAX_STREAM_CALLS_IN_FLIGHT &&
+      !this.blocked() &&
+      !this.closed
+    ) {
+      const { req, bytes } = this.callQueue.shift()!;
+      this.queuedCallBytes -= bytes;
+      this.callsInFlight++;
+      void this.answerToolCall(req)
+        .catch((err: unknown) =>
+          this.deps.log.warn('stream tool call failed', { agent: this.agentId, error: messageOf(err) }),
+        )
+        .finally(() => {
+          this.callsInFlight--;
+          this.startCalls();
+        });
+    }
   }
 
   private async answerToolCall(req: ToolCall__Output): Promise<void> {
@@ -355,8 +393,21 @@ class AgentStream implements AgentConnection {
     }
   }
 
+  /** A request id longer than any a client needs: refused without being echoed (a 1 MiB id came back in every answer). */
+  private refusedRequestId(kind: string, requestId: string): boolean {
+    if (requestId.length <= MAX_REQUEST_ID) return false;
+    void this.send({
+      err: {
+        code: 'invalid_message',
+        message: `${kind}: request_id is ${requestId.length} characters; at most ${MAX_REQUEST_ID} (it comes back in the answer)`,
+      },
+    });
+    return true;
+  }
+
   private onSubscribe(msg: ClientEvent__Output): void {
     const req = msg.subscribe!;
+    if (this.refusedRequestId('subscribe', req.requestId)) return;
     try {
       const { subscriptionId } = this.deps.directory.subscribe(this.agentId, req.pattern, qosFromWire(req.qos));
       void this.send({ subscribed: { requestId: req.requestId, subscriptionId, success: true } });
@@ -367,6 +418,7 @@ class AgentStream implements AgentConnection {
 
   private onUnsubscribe(msg: ClientEvent__Output): void {
     const req = msg.unsubscribe!;
+    if (this.refusedRequestId('unsubscribe', req.requestId)) return;
     if (!req.pattern && !req.subscriptionId) {
       void this.send({
         unsubscribed: { requestId: req.requestId, success: false, errorMessage: 'give a pattern or a subscription_id' },
@@ -458,6 +510,10 @@ class AgentStream implements AgentConnection {
       });
     }
     if (!this.blocked()) return Promise.resolve();
+    if (!this.heldForDrain) {
+      this.heldForDrain = true;
+      this.call.pause();
+    }
     this.drainWait ??= new Promise((resolve) => (this.releaseDrain = resolve));
     return this.drainWait;
   }
@@ -474,7 +530,12 @@ class AgentStream implements AgentConnection {
     const release = this.releaseDrain;
     this.drainWait = undefined;
     this.releaseDrain = undefined;
+    if (this.heldForDrain) {
+      this.heldForDrain = false;
+      this.maybeResume();
+    }
     release?.();
+    if (this.callQueue.length) this.startCalls();
   }
 
   private markClosed(): void {

@@ -148,6 +148,32 @@ describe('malformed and oversized messages', function () {
     await stillServing();
   });
 
+  // A red-team finding: every answer echoed a 1 MiB request_id, and a client that never read them
+  // had the runtime's heap run out within 20 s.
+  it('refuses a subscribe or unsubscribe whose request_id is longer than 256 characters, without echoing it', async () => {
+    assert.equal((await call(c.bridge, 'RegisterAgent', { agentId: 'long-ids' })).success, true);
+    const s = await StreamClient.open(c, 'long-ids');
+    try {
+      const id = 'r'.repeat(10_000);
+      s.send({ unsubscribe: { requestId: id, pattern: 'a.b' } });
+      s.send({ subscribe: { requestId: id, pattern: 'a.b' } });
+      for (const kind of ['unsubscribe', 'subscribe']) {
+        const err = await s.next((m) => m.msg === 'err', `the refusal of the ${kind}`);
+        assert.equal(err.err?.code, 'invalid_message');
+        assert.equal(
+          err.err?.message,
+          `${kind}: request_id is 10000 characters; at most 256 (it comes back in the answer)`,
+        );
+      }
+      s.send({ subscribe: { requestId: 'r'.repeat(256), pattern: 'a.b' } });
+      const ok = await s.next((m) => m.msg === 'subscribed', 'the answer to a 256-character id');
+      assert.equal(ok.subscribed?.success, true);
+      assert.ok(!s.history.some((m) => m.msg === 'unsubscribed' || m.subscribed?.requestId === id));
+    } finally {
+      s.cancel();
+    }
+  });
+
   it('answers a tool call on the stream whose result is over max_message_bytes with too_large, and the stream goes on', async () => {
     writeFileSync(join(rt.workspace, 'big-stream-answer.txt'), 'y'.repeat(MAX * 2));
     assert.equal((await call(c.bridge, 'RegisterAgent', { agentId: 'big-reader' })).success, true);
@@ -161,12 +187,11 @@ describe('malformed and oversized messages', function () {
       assert.equal(r.status, 'TOOL_ERROR');
       assert.equal(r.error?.code, 'too_large');
       assert.match(r.error!.message, new RegExp(`bridge\\.max_message_bytes = ${MAX}\\); the call itself ran`));
-      // A name that fills most of a message comes back in a NOT_FOUND too large to send: refused the
-      // same way, the name in the message bounded.
+      // A name that fills most of a message is quoted only in part in its NOT_FOUND.
       s.send({ callTool: { id: 'big-name', name: 'n'.repeat(MAX - 1024), arguments: '{}' } });
       const named = (await s.next((m) => m.msg === 'callToolResult', 'the answer to big-name')).callToolResult!;
-      assert.equal(named.error?.code, 'too_large');
-      assert.ok(named.error!.message.length <= 4096, `${named.error!.message.length} characters`);
+      assert.equal(named.error?.code, 'not_found');
+      assert.ok(named.error!.message.length < 300, `${named.error!.message.length} characters`);
       // The stream still works: the same read, cut to size, is answered on it.
       s.send({
         callTool: {

@@ -1,7 +1,7 @@
 // Tools across the bridge: a tool provided by one agent, called by another client; the caller's
 // timeout; NOT_FOUND and INVALID_ARGUMENTS; a provider that disconnects mid-call; built-ins.
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ServerEvent__Output, ToolResult__Output } from '../../runtime/proto/types';
@@ -150,6 +150,36 @@ describe('tools across the bridge', function () {
     assert.equal(err.err?.code, 'invalid_message');
     assert.match(err.err!.message, /call_tool of "scalc:add" has no id/);
     assert.equal(p.seen.length, 2, 'the provider saw sc-1 and sc-2 only');
+  });
+
+  // A red-team finding (with pings and unsubscribes then): a client that asks on its stream and
+  // never reads had the answers pile up in the runtime until its heap ran out.
+  it('holds at most the answers of the calls it runs at once for a stream whose client does not read them, and answers every call once it does', async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${rt.proc.pid}/status`, 'utf8'))![1]) * 1024;
+    writeFileSync(join(rt.workspace, 'half-mega.txt'), 'h'.repeat(512 * 1024));
+    assert.equal((await call(c.bridge, 'RegisterAgent', { agentId: 'non-reader' })).success, true);
+    const s = await StreamClient.open(c, 'non-reader');
+    streams.push(s);
+    s.stream.pause(); // from here on nothing is read: HTTP/2 flow control stops the runtime's writes
+    const before = rss();
+    const calls = 600; // 300 MB of answers
+    for (let i = 0; i < calls; i++)
+      s.send({ callTool: { id: `nr-${i}`, name: 'fs:read', arguments: '{"path":"half-mega.txt"}' } });
+    await new Promise((r) => setTimeout(r, 3000));
+    const grown = rss() - before;
+    assert.ok(grown < 100 * 1024 * 1024, `the runtime grew by ${Math.round(grown / 1048576)} MB`);
+    assert.ok(Number((await call(c.runtime, 'GetStats', {})).timestampMs) > 0, 'and serves everyone else');
+    s.stream.resume();
+    // 32 ran at once and 256 waited; those past them were refused at once, saying why.
+    const answered = new Map<string, string>();
+    while (answered.size < calls) {
+      const r = (await s.next((m) => m.msg === 'callToolResult', `${calls} answers (${answered.size} so far)`, 60_000))
+        .callToolResult!;
+      if (r.status !== 'TOOL_OK') assert.equal(r.error?.details['reason'], 'too_many_calls', r.error?.message);
+      answered.set(r.id, r.status);
+    }
+    const ran = [...answered.values()].filter((st) => st === 'TOOL_OK').length;
+    assert.ok(ran >= 32 + 256, `${ran} ran`);
   });
 
   it('takes tool names as the reference names them ("test.add", "add"), but not a dotted name in a namespace of Loom\'s', async () => {

@@ -33,8 +33,8 @@ _nothing = contextlib.nullcontext
 _encode_arguments = json.JSONEncoder(default=str).encode
 #: AgentRegisterResponse.features: the runtime answers tool calls made on the agent's stream.
 STREAM_TOOL_CALLS = "stream_tool_calls"
-#: Calls on the stream at once (half the runtime's MAX_STREAM_CALLS_IN_FLIGHT); more go as ForwardToolCall.
-_MAX_STREAM_CALLS = 128
+#: Calls on the stream at once (the runtime's MAX_STREAM_CALLS_IN_FLIGHT); more go as ForwardToolCall.
+_MAX_STREAM_CALLS = 32
 
 #: The event whose handler is running, so what it emits continues its thread, hop count and trace.
 handling: contextvars.ContextVar[Event | None] = contextvars.ContextVar("loom_handling", default=None)
