@@ -8,9 +8,9 @@
 import { LoomError } from '../contract/errors';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AgentConfig, ProcessIsolation } from '../config';
 import type { Logger } from '../log';
+import { forEachLine } from './lines';
 import { LogRing, type LogLine } from './logRing';
 import type { LifecycleEmitter } from './types';
 import { messageOf } from '../contract/errors';
@@ -376,7 +376,7 @@ export class Supervisor {
       this.opts.emit(m.id, 'started', { state: 'starting', pid: child.pid });
     });
     for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream]! }).on('line', (line) => this.onLine(m, stream, line));
+      forEachLine(child[stream]!, (line) => this.onLine(m, stream, line));
     }
     // Whatever the agent left behind in its group goes with it, so a restart never runs twice.
     child.on('exit', () => signalGroup(child, 'SIGKILL'));
