@@ -64,6 +64,51 @@ type NumericOption = 'maxEvents' | 'intervalMs' | 'maxPayloadBytes' | 'maxTopics
  * a dashboard that opens (or shows again) starts from them instead of from nothing.
  */
 export const BACKLOG_KEPT = 500;
+/** A kept event's strings beside its payload: each cut to this, metadata to KEPT_METADATA_BYTES in all. */
+const KEPT_STRING_BYTES = 1024;
+const KEPT_METADATA_BYTES = 8 * 1024;
+const KEPT_TAGS = 32;
+
+/**
+ * The event as the backlog keeps it beyond this moment: a large payload only as a copy of its cut,
+ * which pins nothing else, and its metadata, tags, id, type and source cut too (700 events with a
+ * 3.9 MB metadata value kept 2 GB that nobody was watching). The same event when nothing is large.
+ */
+function keptEvent(event: LoomEvent): LoomEvent {
+  const cutPayload = FEED_LIMITS.maxPayloadBytes.default;
+  const long = (text: string) => text.length > KEPT_STRING_BYTES;
+  const metadataBytes = Object.entries(event.metadata).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  if (
+    event.payload.length <= cutPayload &&
+    metadataBytes <= KEPT_METADATA_BYTES &&
+    event.tags.length <= KEPT_TAGS &&
+    !event.tags.some(long) &&
+    !long(event.id) &&
+    !long(event.type) &&
+    !long(event.source)
+  )
+    return event;
+  // Copied through a Buffer: a slice of a long string may be a view that pins all of it.
+  const cut = (text: string) =>
+    long(text) ? `${Buffer.from(text.slice(0, KEPT_STRING_BYTES)).toString('utf8')}…` : text;
+  const metadata: Record<string, string> = {};
+  let room = KEPT_METADATA_BYTES;
+  for (const [k, v] of Object.entries(event.metadata)) {
+    const entry = [cut(k), cut(v)] as const;
+    room -= entry[0].length + entry[1].length;
+    if (room < 0) break;
+    metadata[entry[0]] = entry[1];
+  }
+  return {
+    ...event,
+    id: cut(event.id),
+    type: cut(event.type),
+    source: cut(event.source),
+    metadata,
+    tags: event.tags.slice(0, KEPT_TAGS).map(cut),
+    payload: event.payload.length > cutPayload ? Buffer.from(event.payload.subarray(0, cutPayload)) : event.payload,
+  };
+}
 
 export const FEED_LIMITS: Record<
   NumericOption,
@@ -254,14 +299,8 @@ export class Feed {
   private recordEvent(topic: string, event: LoomEvent, qos: QoS): void {
     const segments = topic.split('.');
     const record: FeedEvent = { topic, qos: QOS_PROTO[qos], size: event.payload.length, event, seq: ++this.seq };
-    const payload = event.payload;
-    // Kept beyond this moment: a large payload only as a copy of its cut, which pins nothing else.
-    const cut = FEED_LIMITS.maxPayloadBytes.default;
-    const kept =
-      payload.length > cut
-        ? { ...record, event: { ...event, payload: Buffer.from(payload.subarray(0, cut)) } }
-        : record;
-    keepNewest(this.recent, { segments, record: kept }, BACKLOG_KEPT);
+    const kept = keptEvent(event);
+    keepNewest(this.recent, { segments, record: kept === event ? record : { ...record, event: kept } }, BACKLOG_KEPT);
     const tp = TRACEPARENT.exec(traceparent(event) ?? '');
     const span: SpanRecord | undefined = tp
       ? {

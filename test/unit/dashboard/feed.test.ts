@@ -195,6 +195,25 @@ describe('dashboard feed', () => {
     feed.close();
   });
 
+  // A red-team finding: 700 events with a 3.9 MB metadata value kept about 2 GB, nobody watching.
+  it("keeps an event's large metadata, tags, id, type and source only in part; small ones whole", async () => {
+    const { bus, feed } = setup();
+    const huge = 'm'.repeat(2_000_000);
+    const big = createEvent({ type: huge, payload: {}, metadata: { note: huge, small: 'kept' }, tags: [huge, 't'] });
+    await bus.publish('x.big', big);
+    await bus.publish('x.small', createEvent({ type: 'plain', payload: {}, metadata: { a: 'b' }, tags: ['t'] }));
+    const [first] = await collect(feed, { intervalMs: 10_000, backlog: 2 }, (u) => u.length >= 1);
+    const [kept, plain] = first!.events!.map((e) => e.event!);
+    assert.equal(kept!.type, `${'m'.repeat(1024)}…`);
+    assert.equal(kept!.metadata.note, `${'m'.repeat(1024)}…`);
+    assert.equal(kept!.metadata.small, 'kept');
+    assert.deepEqual(kept!.tags, [`${'m'.repeat(1024)}…`, 't']);
+    assert.equal(plain!.type, 'plain');
+    assert.equal(plain!.metadata.a, 'b');
+    assert.equal(big.type.length, 2_000_000, 'the event itself is not changed');
+    feed.close();
+  });
+
   it('refuses a backlog beyond what it keeps, naming the option', () => {
     const { feed } = setup();
     assert.throws(
