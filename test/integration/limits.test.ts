@@ -192,6 +192,50 @@ describe('limits: a stalled batched subscriber', function () {
   });
 });
 
+// A red-team finding: 1 500 concurrent 3.9 MB publishes to a batched subscription nobody read
+// took the runtime's heap to 9 GB; a unary Publish has no stream to pause.
+describe('limits: publishes waiting for a full batched subscriber, per caller', function () {
+  this.timeout(120_000);
+  after(async () => {
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it("holds at most 16 MiB of one caller's payloads waiting, refusing more at once with RESOURCE_EXHAUSTED", async () => {
+    const rt = await startRuntime(makeWorkspace(`[bus]\nqueue_bytes = { batched = ${2 * MiB} }\n`));
+    const { address, token } = rt.discovery();
+    const publisher = connect(address, { token });
+    const child = await frozenSubscriber(address, token, 'sink', 'sink.>', 'QOS_BATCHED');
+    try {
+      const outcomes: Array<string | undefined> = [];
+      const all = Array.from({ length: 40 }, (_, i) =>
+        call(publisher.runtime, 'Publish', {
+          topic: 'sink.data',
+          event: { id: `s${i}`, type: 'bulk', payload: Buffer.alloc(MiB) },
+        }).then(
+          () => void outcomes.push('ok'),
+          (e: grpc.ServiceError) => void outcomes.push(e.details),
+        ),
+      );
+      await sleep(2000);
+      const refused = outcomes.filter((o) => o?.includes('already wait for a full batched subscriber'));
+      // The transport takes a few, the queue one; 16 wait; the rest are refused at once.
+      assert.ok(refused.length >= 40 - 16 - 8, `${refused.length} refused of 40 (${outcomes.length} answered)`);
+      assert.match(refused[0]!, /at most 256 and 16777216 bytes wait at once/);
+      const stats = await call(publisher.runtime, 'GetStats', {});
+      assert.ok(
+        stats.subscriptions.find((x) => x.subscriber === 'sink')!.waitingPublishers <= 16,
+        'no more than 16 MiB wait',
+      );
+      child.kill('SIGKILL');
+      await Promise.all(all);
+    } finally {
+      child.kill('SIGKILL');
+      publisher.close();
+    }
+  });
+});
+
 describe('limits: per-client caps on subscriptions and tools', function () {
   this.timeout(120_000);
   let rt: RuntimeProcess;

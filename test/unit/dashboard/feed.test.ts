@@ -205,11 +205,11 @@ describe('dashboard feed', () => {
     const [first] = await collect(feed, { intervalMs: 10_000, backlog: 2 }, (u) => u.length >= 1);
     const [kept, plain] = first!.events!.map((e) => e.event!);
     assert.equal(kept!.type, `${'m'.repeat(1024)}…`);
-    assert.equal(kept!.metadata.note, `${'m'.repeat(1024)}…`);
-    assert.equal(kept!.metadata.small, 'kept');
+    assert.equal(kept!.metadata!.note, `${'m'.repeat(1024)}…`);
+    assert.equal(kept!.metadata!.small, 'kept');
     assert.deepEqual(kept!.tags, [`${'m'.repeat(1024)}…`, 't']);
     assert.equal(plain!.type, 'plain');
-    assert.equal(plain!.metadata.a, 'b');
+    assert.equal(plain!.metadata!.a, 'b');
     assert.equal(big.type.length, 2_000_000, 'the event itself is not changed');
     feed.close();
   });
