@@ -72,8 +72,19 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
       });
     };
   }
+  const running = new RunningCommands();
   return async (raw, ctx) => {
     const args = raw as unknown as ShellArgs;
+    const { command } = args;
+    const release = running.enter(ctx.caller, command);
+    try {
+      return await runCommand(args, ctx);
+    } finally {
+      release();
+    }
+  };
+
+  async function runCommand(args: ShellArgs, ctx: ToolContext): Promise<ShellResult> {
     const { command } = args;
     if (command.includes('/') || !BARE_NAME.test(command)) {
       throw new ToolError(
@@ -126,7 +137,42 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     };
     if (outcome.timedOut) throw shellTimeout(command, timeoutMs, result);
     return result;
-  };
+  }
+}
+
+/** Commands one caller runs at once, and all callers together. */
+export const MAX_COMMANDS_PER_CALLER = 8;
+export const MAX_COMMANDS = 32;
+
+/**
+ * Every command is a process (bubblewrap's and the program's), its pipes and its descriptors: 2 000
+ * calls at once from one agent stalled the runtime for seconds and left the user 6 000 processes,
+ * and a few thousand more would have taken the machine's last process ids. Past the limits a call
+ * is refused at once, saying so; the caller may try again when one of its commands has ended.
+ */
+class RunningCommands {
+  private readonly byCaller = new Map<string, number>();
+  private total = 0;
+
+  enter(caller: string, command: string): () => void {
+    const mine = this.byCaller.get(caller) ?? 0;
+    if (mine >= MAX_COMMANDS_PER_CALLER || this.total >= MAX_COMMANDS)
+      throw new ToolError(
+        'unavailable',
+        mine >= MAX_COMMANDS_PER_CALLER
+          ? `system:shell: ${command} was not started: ${mine} commands of ${caller} are running, at most ${MAX_COMMANDS_PER_CALLER} at once; try again when one has ended`
+          : `system:shell: ${command} was not started: ${this.total} commands are running, at most ${MAX_COMMANDS} at once for all callers; try again when one has ended`,
+        { command, reason: 'too_many_commands' },
+      );
+    this.byCaller.set(caller, mine + 1);
+    this.total++;
+    return () => {
+      this.total--;
+      const left = (this.byCaller.get(caller) ?? 1) - 1;
+      if (left > 0) this.byCaller.set(caller, left);
+      else this.byCaller.delete(caller);
+    };
+  }
 }
 
 /** `unconfined`: not inside a protected place either (a program run there reads and writes it). */

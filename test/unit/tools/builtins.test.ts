@@ -235,6 +235,32 @@ describe('tools: built-ins', () => {
       expectError(await shell('no-such-program-xyz', []), 'unavailable', 'not installed');
     });
 
+    // A red-team finding: 2 000 concurrent calls of one agent stalled the runtime for seconds
+    // and left the user 6 000 processes.
+    it('runs at most 8 commands of one caller at once and refuses more at once, saying so; another caller still runs', async () => {
+      fs.writeFileSync(path.join(f.ws, 'slow.txt'), 'x\n');
+      const echo = (caller: string) =>
+        f.registry.call({ name: 'system:shell', arguments: { command: 'echo', args: ['hi'] }, caller });
+      // `tail -f` runs until its timeout kills it.
+      const waiting = (caller: string) =>
+        f.registry.call({
+          name: 'system:shell',
+          arguments: { command: 'tail', args: ['-f', 'slow.txt'], timeout_ms: 1500 },
+          caller,
+        });
+      const outcomes = await Promise.all([...Array.from({ length: 10 }, () => waiting('greedy')), echo('other')]);
+      const refused = outcomes.filter((o) => o.status === 'error' && o.error.code === 'unavailable');
+      assert.equal(refused.length, 2);
+      assert.match(
+        expectError(refused[0]!, 'unavailable'),
+        /tail was not started: 8 commands of greedy are running, at most 8 at once; try again when one has ended/,
+      );
+      assert.equal(outcomes.filter((o) => o.status === 'error' && o.error.code === 'timeout').length, 8);
+      expectOk(outcomes[10]!);
+      // Their ends free the places: the next call runs.
+      assert.equal(expectOk(await echo('greedy')).exit_code, 0);
+    });
+
     it('is never given a shell: the schema has no place for one', async () => {
       expectError(
         await f.call('system:shell', { command: 'echo', args: ['x'], shell: true }),
