@@ -53,9 +53,10 @@ export async function request(url: URL, ctx: ToolContext, r: HttpRequest = {}): 
       body: r.body !== undefined ? JSON.stringify(r.body) : undefined,
       signal,
     });
-    const text = await response.text();
+    const text = await bodyWithin(response, url);
     return { status: response.status, ok: response.ok, text, json: parseJson(text) };
   } catch (err) {
+    if (err instanceof ToolError) throw err;
     if (signal.aborted) throw stopped();
     const code = errnoOf(err);
     throw new ToolError('unavailable', `cannot reach ${url.host}: no network?${code ? ` (${code})` : ''}`, {
@@ -63,6 +64,30 @@ export async function request(url: URL, ctx: ToolContext, r: HttpRequest = {}): 
       ...(code ? { errno: code } : {}),
     });
   }
+}
+
+/** The most of an answer's body read: a service (or whatever answers at its address) may send without end. */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+async function bodyWithin(response: Response, url: URL): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  // Leaving the loop early cancels the body (the iterator's return), which ends the download.
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    if (bytes > MAX_ANSWER_BYTES) break;
+    chunks.push(chunk);
+  }
+  if (bytes > MAX_ANSWER_BYTES)
+    throw new ToolError(
+      'failed',
+      `${url.host} answered with more than ${MAX_ANSWER_BYTES} bytes; the answer was not read`,
+      {
+        host: url.host,
+      },
+    );
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The JSON body of a 2xx answer; otherwise a ToolError "failed" naming the host and status (and `reason`, what the service said, when known). */

@@ -309,6 +309,27 @@ describe('tools: built-ins', () => {
       await new Promise((r) => server.close(r));
     });
 
+    it('reads no more than 16 MiB of an answer: a service that sends without end is refused, naming it', async () => {
+      let sent = 0;
+      answer = (_url, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(1 << 20, 0x20);
+        const more = () => {
+          while (sent < 64 << 20 && res.write(chunk)) sent += chunk.length;
+          if (sent < 64 << 20) res.once('drain', more);
+          else res.end();
+        };
+        res.on('error', () => {});
+        more();
+      };
+      expectError(
+        await f.call('weather:get', { latitude: 1, longitude: 2 }),
+        'failed',
+        /^127\.0\.0\.1:\d+ answered with more than 16777216 bytes; the answer was not read$/,
+      );
+      assert.ok(sent < 64 << 20, `the download was stopped (${sent >> 20} MiB sent)`);
+    });
+
     it('gets the current weather for coordinates', async () => {
       const out = expectOk(await f.call('weather:get', { latitude: 48.85, longitude: 2.35 }));
       assert.deepEqual(out.place, { latitude: 48.85, longitude: 2.35, timezone: 'Europe/Paris' });
