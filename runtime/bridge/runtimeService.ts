@@ -15,7 +15,7 @@ import type { Logger } from '../log';
 import { mcpStateToWire, type McpManager } from '../mcp';
 import type { RuntimeHandlers } from '../proto/gen/loom/v1/Runtime';
 import { resolveFeedOptions, skipWhileBlocked, type Feed, type ResolvedFeedOptions } from '../feed';
-import { readField } from '../bus';
+import { eventBytes, readField } from '../bus';
 import { eventFromWire, qosFromWire, refusalMessage, SenderMismatch } from './convert';
 import { assertClientTopic } from '../contract/topics';
 import { holderOf, type Access } from './identity';
@@ -53,7 +53,8 @@ const FEED_REQUEST_FIELDS = {
  * Publish calls of one credential that have not been taken by the bus yet. A batched subscriber
  * that is full holds its publishers (that is its QoS), and unary calls have no stream to pause:
  * 1 500 concurrent 3.9 MB publishes to a subscription nobody read took the heap to 9 GB. Past
- * MAX_WAITING_PUBLISHES, or MAX_WAITING_PUBLISH_BYTES of payload, one caller's are refused.
+ * MAX_WAITING_PUBLISHES, or MAX_WAITING_PUBLISH_BYTES of events (payload, metadata and the
+ * other strings, as the bus counts them), one caller's are refused.
  */
 export const MAX_WAITING_PUBLISHES = 256;
 export const MAX_WAITING_PUBLISH_BYTES = 16 * 1024 * 1024;
@@ -68,7 +69,7 @@ class WaitingPublishes {
       throw new StatusError(
         grpc.status.RESOURCE_EXHAUSTED,
         statusDetails(
-          `Publish to "${topic}" refused: ${now.count} publishes of this caller (${now.bytes} bytes of payload) already wait for a full batched subscriber; at most ${MAX_WAITING_PUBLISHES} and ${MAX_WAITING_PUBLISH_BYTES} bytes wait at once. Wait for them to be taken`,
+          `Publish to "${topic}" refused: ${now.count} publishes of this caller (${now.bytes} bytes of events) already wait for a full batched subscriber; at most ${MAX_WAITING_PUBLISHES} and ${MAX_WAITING_PUBLISH_BYTES} bytes wait at once. Wait for them to be taken`,
         ),
       );
     now.count++;
@@ -249,7 +250,7 @@ export function runtimeService(deps: RuntimeServiceDeps): RuntimeHandlers {
           : err;
       }
       let refused: 'ttl_expired' | 'hop_limit' | undefined;
-      const release = waiting.enter(holderOf(who), event.payload.length, req.topic);
+      const release = waiting.enter(holderOf(who), eventBytes(req.topic, event, event.metadata), req.topic);
       try {
         refused = (await bus.publish(req.topic, event)).refused;
       } catch (err) {

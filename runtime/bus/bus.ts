@@ -87,7 +87,7 @@ function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INT
 }
 
 /** What a queued event costs, estimated once per publish: payload, strings (one byte a character), metadata. */
-function eventBytes(topic: string, event: LoomEvent, metadata: Record<string, string>): number {
+export function eventBytes(topic: string, event: LoomEvent, metadata: Record<string, string>): number {
   let bytes = EVENT_OVERHEAD_BYTES + topic.length + (event.payload?.length ?? 0);
   if (typeof event.id === 'string') bytes += event.id.length;
   if (typeof event.type === 'string') bytes += event.type.length;

@@ -9,6 +9,7 @@ export {
   DEFAULT_MAX_HOPS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_MAX_TOPIC_STATS,
+  eventBytes,
 } from './bus';
 export {
   assertTopic,

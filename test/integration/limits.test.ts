@@ -211,7 +211,8 @@ describe('limits: publishes waiting for a full batched subscriber, per caller', 
       const all = Array.from({ length: 40 }, (_, i) =>
         call(publisher.runtime, 'Publish', {
           topic: 'sink.data',
-          event: { id: `s${i}`, type: 'bulk', payload: Buffer.alloc(MiB) },
+          // Half in metadata: the bytes that wait are the event's, not only its payload's.
+          event: { id: `s${i}`, type: 'bulk', payload: Buffer.alloc(MiB / 2), metadata: { note: 'm'.repeat(MiB / 2) } },
         }).then(
           () => void outcomes.push('ok'),
           (e: grpc.ServiceError) => void outcomes.push(e.details),
