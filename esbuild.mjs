@@ -35,7 +35,8 @@ const extensionHost = { ...common, external: [...common.external, 'vscode'] };
 // core's: ajv (an editor tool's arguments, at its first call) and json5
 // (.vscode/mcp.json's inputs, read when a runtime starts in a workspace that has one). Each part is
 // bundled into its own file, <outdir>/lazy/<part>.js, and the bundle holds for each module of it
-// imported there a stand-in whose exports load that file on first use: a start that uses none of
+// imported there a stand-in whose exports load that file on first use (with requireInPieces,
+// runtime/contract/requireInPieces.ts, as the runtime's own bundle is loaded): a start that uses none of
 // them does not parse or run them. A part of the same name in two bundles is one file, built once
 // (json5: both bundles import just "json5"); they must import the same modules from it.
 const ours = (args) => !args.importer.includes('/node_modules/');
@@ -136,17 +137,20 @@ function lazyImports(parts, exportsOf) {
         if (!exportsOf.has(key)) throw new Error(`esbuild.mjs: ${key} is not in its lazy part (rebuild)`);
         return { path: key, namespace: 'lazy' };
       });
-      b.onResolve({ filter: /^\.\/lazy\//, namespace: 'lazy' }, (args) => ({ path: args.path, external: true }));
       b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => {
         const { part, names } = exportsOf.get(args.path);
-        const file = JSON.stringify(`./lazy/${part}.js`);
+        const file = JSON.stringify(`lazy/${part}.js`);
         const spec = JSON.stringify(args.path);
         const getters = names.map(
           (n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`,
         );
         return {
-          contents: `let loaded;\nconst load = () => (loaded ??= require(${file}).modules[${spec}]);\nObject.defineProperties(module.exports, {\n  __esModule: { value: true },\n  ${getters.join(',\n  ')}\n});\n`,
+          contents:
+            `const { requireInPieces } = require('./runtime/contract/requireInPieces');\nlet loaded;\n` +
+            `const load = () => (loaded ??= requireInPieces(require('node:path').join(__dirname, ${file})).modules[${spec}]);\n` +
+            `Object.defineProperties(module.exports, {\n  __esModule: { value: true },\n  ${getters.join(',\n  ')}\n});\n`,
           loader: 'js',
+          resolveDir: process.cwd(),
         };
       });
     },
@@ -154,7 +158,8 @@ function lazyImports(parts, exportsOf) {
 }
 
 const allBuilds = [
-  { ...common, entryPoints: { runtime: 'runtime/cli.ts' }, outdir },
+  // runtime.js is a small entry that loads the bundle, runtime-main.js (runtime/entry.ts).
+  { ...common, entryPoints: { runtime: 'runtime/entry.ts', 'runtime-main': 'runtime/cli.ts' }, outdir },
   // The extension's entry: tiny, so activation is cheap; the banner marks when VS Code starts
   // loading it (activation is measured from there). core.js is the rest, loaded just after.
   {
@@ -313,13 +318,13 @@ if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
-  if (runtimeBuild) latin1Source(join(outdir, 'runtime.js'));
+  if (runtimeBuild) latin1Source(join(outdir, 'runtime-main.js'));
 }
 
 /**
  * V8 holds a script's source for as long as it runs, two bytes a character if any character is
  * beyond Latin-1. esbuild escapes those in code but keeps comments as written: one "…" in a comment
- * doubles the memory runtime.js's 3 MB of source takes (its lazy parts are left as they are). Each
+ * doubles the memory runtime-main.js's 1.7 MB of source takes (its lazy parts are left as they are). Each
  * such character of a line comment becomes "?" (one UTF-16 unit for one: the source map holds).
  */
 function latin1Source(file) {

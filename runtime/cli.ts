@@ -386,7 +386,8 @@ async function mcpStdioAttached(opts: CliOptions): Promise<number | undefined> {
   return 0;
 }
 
-if (require.main === module) {
+/** Runs the command line of this process and exits with its status (dist/runtime.js calls it). */
+export function run(): void {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: Error) => {
@@ -395,3 +396,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run();

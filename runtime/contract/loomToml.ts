@@ -15,6 +15,7 @@ import { CONFIG_FILE, dataDirProblem } from './dataDir';
 import { describe } from './describe';
 import { messageOf } from './errors';
 import { locateKey } from './locateKey';
+import { requireInPieces } from './requireInPieces';
 import { closestNames } from './suggest';
 import LOOM_TOML_SCHEMA from './loom.schema.json';
 
@@ -115,7 +116,7 @@ let prebuilt: PrebuiltValidator | null | undefined;
 function prebuiltValidator(): PrebuiltValidator | null {
   if (prebuilt === undefined) {
     const file = path.join(__dirname, 'loomToml.validate.js');
-    prebuilt = existsSync(file) ? (require(file) as PrebuiltValidator) : null;
+    prebuilt = existsSync(file) ? (requireInPieces(file) as PrebuiltValidator) : null;
   }
   return prebuilt;
 }

@@ -4,7 +4,10 @@
 // First, the runtime alone (`node dist/runtime.js`, a workspace with no agents): ms until its
 // discovery file is written, and its resident memory after 3 s idle, over LOOM_BENCH_STARTS starts
 // (default 20), beside a bare grpc-js server (bridge.bench.echo.mjs: same library, no Loom) started
-// as often in the same run, rounds alternating.
+// as often in the same run, rounds alternating. Then its resident memory once settled, 15 s after
+// it was ready, over LOOM_BENCH_SETTLED_STARTS starts (default 3), beside the same server's: about
+// 8 s after a start V8's memory reducer gives back start-up garbage, and from then on an idle
+// process stays at that figure (sampled each second for 20 s: 67 MB until 8 s, then 59).
 // Usage: node --import tsx test/bench/start.bench.ts   (LOOM_BENCH_RUNS, default 3)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,8 @@ const ROOT = join(__dirname, '..', '..');
 const RUNS = Number(process.env.LOOM_BENCH_RUNS ?? 3);
 const STARTS = Number(process.env.LOOM_BENCH_STARTS ?? 20);
 const IDLE_MS = 3000;
+const SETTLED_STARTS = Number(process.env.LOOM_BENCH_SETTLED_STARTS ?? 3);
+const SETTLED_MS = 15_000;
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -29,8 +34,15 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts `child`, waits until `ready()` says so (polled every 2 ms), then 3 s idle; ms to ready and RSS. */
-async function measure(child: ChildProcess, t0: number, ready: () => boolean): Promise<{ ms: number; rss: number }> {
+interface Start {
+  ms: number;
+  rss: number;
+  /** RSS SETTLED_MS after ready, when asked for. */
+  settled?: number;
+}
+
+/** Starts `child`, waits until `ready()` says so (polled every 2 ms), then 3 s idle (or until settled); ms to ready and RSS. */
+async function measure(child: ChildProcess, t0: number, ready: () => boolean, settle: boolean): Promise<Start> {
   try {
     const ms = await new Promise<number>((resolve, reject) => {
       const give = setTimeout(() => reject(new Error('not ready within 30 s')), 30_000);
@@ -44,48 +56,50 @@ async function measure(child: ChildProcess, t0: number, ready: () => boolean): P
       poll();
     });
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    return { ms, rss: rssMb(child.pid!) };
+    const rss = rssMb(child.pid!);
+    if (!settle) return { ms, rss };
+    await new Promise((r) => setTimeout(r, SETTLED_MS - IDLE_MS));
+    return { ms, rss, settled: rssMb(child.pid!) };
   } finally {
     await stop(child);
   }
 }
 
-async function runtimeOnce(
-  ws: string,
-  bundle = join(ROOT, 'dist', 'runtime.js'),
-): Promise<{ ms: number; rss: number }> {
+async function runtimeOnce(ws: string, settle: boolean, bundle = join(ROOT, 'dist', 'runtime.js')): Promise<Start> {
   const discovery = join(ws, '.loom', 'runtime.json');
   rmSync(discovery, { force: true });
   const t0 = performance.now();
   const child = spawn(process.execPath, [bundle, '--workspace', ws], { stdio: 'ignore' });
-  return measure(child, t0, () => existsSync(discovery));
+  return measure(child, t0, () => existsSync(discovery), settle);
 }
 
-async function grpcOnce(): Promise<{ ms: number; rss: number }> {
+async function grpcOnce(settle: boolean): Promise<Start> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [join(__dirname, 'bridge.bench.echo.mjs')], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   let listening = false;
   child.stdout!.on('data', (d: Buffer) => (listening ||= d.toString().includes('listening')));
-  return measure(child, t0, () => listening);
+  return measure(child, t0, () => listening, settle);
 }
 
 async function runtimeReady(): Promise<void> {
   const ws = mkdtempSync(join(tmpdir(), 'loom-bench-start-'));
   try {
     writeFileSync(join(ws, 'loom.toml'), '[runtime]\nlog_level = "warn"\n');
-    await runtimeOnce(ws); // the first start makes the data folder and the store
+    await runtimeOnce(ws, false); // the first start makes the data folder and the store
     // LOOM_BENCH_OTHER_RUNTIME=<another build's runtime.js>: measured too, in the same rounds (before/after a change).
     const other = process.env.LOOM_BENCH_OTHER_RUNTIME;
-    const loom: { ms: number; rss: number }[] = [];
-    const grpc: { ms: number; rss: number }[] = [];
-    const others: { ms: number; rss: number }[] = [];
-    for (let i = 0; i < STARTS; i++) {
-      loom.push(await runtimeOnce(ws));
-      grpc.push(await grpcOnce());
-      if (other) others.push(await runtimeOnce(ws, other));
+    const loom: Start[] = [];
+    const grpc: Start[] = [];
+    const others: Start[] = [];
+    for (let i = 0; i < Math.max(STARTS, SETTLED_STARTS); i++) {
+      const settle = i < SETTLED_STARTS;
+      loom.push(await runtimeOnce(ws, settle));
+      grpc.push(await grpcOnce(settle));
+      if (other) others.push(await runtimeOnce(ws, settle, other));
     }
+    const settled = (xs: Start[]) => xs.flatMap((r) => (r.settled === undefined ? [] : [r.settled]));
     const q = (xs: number[], p: number) =>
       [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
     const line = (what: string, xs: number[], base: number[], unit: string) =>
@@ -108,6 +122,10 @@ async function runtimeReady(): Promise<void> {
         'MB',
       ),
     );
+    if (SETTLED_STARTS > 0)
+      console.log(
+        line(`idle RSS settled (${SETTLED_MS / 1000} s, ${SETTLED_STARTS} starts)`, settled(loom), settled(grpc), 'MB'),
+      );
     if (other) {
       console.log(`the other runtime (${other}), same rounds:`);
       console.log(
@@ -126,6 +144,15 @@ async function runtimeReady(): Promise<void> {
           'MB',
         ),
       );
+      if (SETTLED_STARTS > 0)
+        console.log(
+          line(
+            `idle RSS settled (${SETTLED_MS / 1000} s, ${SETTLED_STARTS} starts)`,
+            settled(others),
+            settled(grpc),
+            'MB',
+          ),
+        );
     }
   } finally {
     rmSync(ws, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 // the process exits, every module file it loaded; the cases that use a part show the check can fail.
 import assert from 'node:assert/strict';
 import Ajv from 'ajv';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOOM_TOML_AJV_OPTIONS, parseLoomToml } from '../../runtime/contract/loomToml';
@@ -57,7 +57,13 @@ describe('the built bundles load the MCP SDK, the NATS client, ajv, zod and json
   });
 
   it('a runtime with neither MCP nor [cluster] loads nothing of dist/lazy/', async () => {
-    assert.deepEqual(await loadedFromDist('[runtime]\nlog_level = "warn"\n'), ['loomToml.validate.js', 'runtime.js']);
+    assert.deepEqual(await loadedFromDist('[runtime]\nlog_level = "warn"\n'), [
+      'loomToml.validate.js',
+      'runtime-main.js',
+      'runtime.js',
+    ]);
+    // Node reads runtime.js itself whole; the rest (requireInPieces) in pieces below glibc's mmap threshold.
+    assert.ok(statSync(join(DIST, 'runtime.js')).size < 64 * 1024, 'runtime.js is only the small entry');
   });
 
   it('an MCP client of [mcp.serve] http loads the MCP SDK, and only it', async () => {
@@ -84,6 +90,7 @@ describe('the built bundles load the MCP SDK, the NATS client, ajv, zod and json
     assert.deepEqual(await loadedFromDist('[mcp.serve]\nhttp = true\n', initialize), [
       'lazy/mcp.js',
       'loomToml.validate.js',
+      'runtime-main.js',
       'runtime.js',
     ]);
   });
@@ -103,6 +110,7 @@ describe('the built bundles load the MCP SDK, the NATS client, ajv, zod and json
     assert.deepEqual(await loadedFromDist('[runtime]\nlog_level = "warn"\n', callWithBadArguments), [
       'lazy/ajv.js',
       'loomToml.validate.js',
+      'runtime-main.js',
       'runtime.js',
     ]);
     assert.match(refusal, /^invalid_arguments: .*paht/, refusal);
@@ -117,7 +125,7 @@ describe('the built bundles load the MCP SDK, the NATS client, ajv, zod and json
       ['json5', 'JSON5: invalid'], // the runtime's own: one file for both bundles
     ]) {
       assert.ok(!core.includes(marker), `core.js holds ${part}'s code ("${marker}")`);
-      assert.ok(core.includes(`require("./lazy/${part}.js")`), `core.js does not load lazy/${part}.js`);
+      assert.ok(core.includes(`join(__dirname, "lazy/${part}.js")`), `core.js does not load lazy/${part}.js`);
       assert.ok(
         readFileSync(join(DIST, 'lazy', `${part}.js`), 'utf8').includes(marker),
         `lazy/${part}.js lacks "${marker}"`,
