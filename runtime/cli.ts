@@ -36,8 +36,8 @@ Options:
   --help                   show this help
   --version                print the version
 
-Exit status: 0 after a clean shutdown (SIGINT/SIGTERM; a second signal exits at once, 1),
-2 for bad arguments or configuration, 1 otherwise.`;
+Exit status: 0 after a clean shutdown (SIGINT, SIGTERM, or SIGHUP when the terminal closes; a
+second signal exits at once, 1), 2 for bad arguments or configuration, 1 otherwise.`;
 
 export interface CliOptions {
   workspace: string;
@@ -249,6 +249,10 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
+  // The terminal that started us closed (or the SSH session dropped): by default that kills us
+  // outright, leaving the agents running in their own process groups and a stale discovery file.
+  // Not a signal that forces the exit when repeated: the kernel and the shell each send one.
+  process.on('SIGHUP', () => requestStop('SIGHUP'));
   // A pipe whose reader is gone (the launcher died) fails every write with EPIPE: nobody reads
   // us any more, so we stop, cleanly, instead of failing (and logging the failure) forever.
   for (const [name, stream] of [
@@ -381,6 +385,7 @@ async function mcpStdioAttached(opts: CliOptions): Promise<number | undefined> {
     process.stdin.once('end', resolve);
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
+    process.once('SIGHUP', resolve);
   });
   await served.close();
   return 0;

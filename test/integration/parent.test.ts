@@ -1,6 +1,7 @@
 // A runtime whose launcher is gone exits within seconds and stops its agents: with --parent-pid
 // it sees the parent die; without it, its next write to the dead pipe (EPIPE) stops it instead
-// of failing and logging the failure forever (the loop that spun a core and ignored SIGTERM).
+// of failing and logging the failure forever (the loop that spun a core and ignored SIGTERM); in
+// a terminal, the terminal's hang-up (SIGHUP) stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { processAlive as alive } from '../../runtime/contract/process';
@@ -44,17 +45,25 @@ describe('a runtime whose launcher is gone', function () {
     return { launcher, runtime };
   }
 
-  it('exits within seconds when the parent it was given (--parent-pid) is killed, and stops its agents', async () => {
-    const ws = makeWorkspace(
+  /** A workspace whose one agent writes its pid to sleeper.pid and sleeps. */
+  const sleeperWorkspace = () =>
+    makeWorkspace(
       `[agents.sleeper]\ncommand = ${JSON.stringify(PYTHON)}\nargs = ["-c", "import time; open('sleeper.pid','w').write(__import__('os').getpid().__str__()); time.sleep(1000)"]\n`,
     );
-    const { launcher, runtime } = await launch(ws, ['--parent-pid', '$PPID']);
-    await until(
-      'the agent to start',
-      () => existsSync(join(ws, 'sleeper.pid')) && readFileSync(join(ws, 'sleeper.pid'), 'utf8').length > 0,
-    );
-    const agent = Number(readFileSync(join(ws, 'sleeper.pid'), 'utf8'));
+
+  /** The sleeper agent's pid, once it has started. */
+  async function sleeperPid(ws: string): Promise<number> {
+    const file = join(ws, 'sleeper.pid');
+    await until('the agent to start', () => existsSync(file) && readFileSync(file, 'utf8').length > 0);
+    const agent = Number(readFileSync(file, 'utf8'));
     pids.push(agent);
+    return agent;
+  }
+
+  it('exits within seconds when the parent it was given (--parent-pid) is killed, and stops its agents', async () => {
+    const ws = sleeperWorkspace();
+    const { launcher, runtime } = await launch(ws, ['--parent-pid', '$PPID']);
+    const agent = await sleeperPid(ws);
     launcher.kill('SIGKILL');
     const ms = await until('the runtime to exit', () => !alive(runtime));
     console.log(`      runtime exited ${ms} ms after its parent was killed`);
@@ -71,5 +80,29 @@ describe('a runtime whose launcher is gone', function () {
     const ms = await until('the runtime to exit', () => !alive(runtime));
     console.log(`      runtime exited ${ms} ms after its output's reader was killed`);
     assert.ok(!existsSync(join(ws, '.loom', 'runtime.json')), 'a clean exit removes the discovery file');
+  });
+
+  it('started by hand in a terminal that closes (SIGHUP), stops cleanly and stops its agents', async () => {
+    // A real terminal: script(1) runs the runtime on a pseudo-terminal of its own, and killing
+    // script closes the terminal's other end, so the kernel hangs it up, as a closed terminal
+    // window or a dropped SSH session does. SIGHUP's default action used to kill the runtime
+    // outright, leaving its agents running in their own process groups and the discovery file.
+    const ws = sleeperWorkspace();
+    const command = [process.execPath, RUNTIME_JS, '--workspace', ws].map((a) => `'${a}'`).join(' ');
+    const terminal = spawn('script', ['-qfec', command, '/dev/null'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, SHELL: '/bin/sh' },
+    });
+    launchers.push(terminal);
+    const discovery = join(ws, '.loom', 'runtime.json');
+    await until('the runtime to write its discovery file', () => existsSync(discovery));
+    const runtime = (JSON.parse(readFileSync(discovery, 'utf8')) as { pid: number }).pid;
+    pids.push(runtime);
+    const agent = await sleeperPid(ws);
+    terminal.kill('SIGKILL');
+    const ms = await until('the runtime to exit', () => !alive(runtime));
+    console.log(`      runtime exited ${ms} ms after its terminal closed`);
+    await until('its agent to be stopped', () => !alive(agent));
+    assert.ok(!existsSync(discovery), 'a clean exit removes the discovery file');
   });
 });

@@ -324,7 +324,8 @@ class Agent:
         self._started = False
 
     def run(self) -> None:
-        """Starts the agent and blocks until SIGINT or SIGTERM, then stops it cleanly."""
+        """Starts the agent and blocks until SIGINT, SIGTERM or SIGHUP (its terminal closed), then
+        stops it cleanly."""
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -332,7 +333,8 @@ class Agent:
             await self.start()
             done = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+            for sig in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup else [])):
                 loop.add_signal_handler(sig, done.set)
             log.info("agent %s running (bridge %s)", self.agent_id, self.endpoint.address if self.endpoint else "?")
             given_way = asyncio.ensure_future(self._given_way.wait())

@@ -3,7 +3,8 @@
 What `loom run` does. The runtime's own supervisor starts the agents `loom.toml` declares with a
 `command`; the orchestrator starts the other scripts it is given (the reference's way: each
 `python <script>` with the bridge's address and token in its environment), watches them, and on
-Ctrl+C (or SIGTERM) ends the agents, then the runtime if it started it.
+Ctrl+C (or SIGTERM, or SIGHUP as its terminal closes) ends the agents, then the runtime if it
+started it.
 """
 from __future__ import annotations
 
@@ -232,11 +233,13 @@ class Orchestrator:
         await self.start_agents()
 
     async def run(self) -> int:
-        """Starts everything, runs until Ctrl+C/SIGTERM or the runtime's end, ends everything.
+        """Starts everything, runs until Ctrl+C/SIGTERM/SIGHUP or the runtime's end, ends everything.
         0, or 1 when the runtime ended by itself."""
         loop = asyncio.get_running_loop()
         installed = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP: the terminal closed; its default would end this process without ending the rest.
+        hangup = getattr(signal, "SIGHUP", None)
+        for sig in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup else [])):
             try:
                 loop.add_signal_handler(sig, self.request_shutdown)
                 installed.append(sig)

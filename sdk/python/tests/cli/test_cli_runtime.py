@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -113,6 +114,22 @@ def test_run_starts_the_runtime_and_undeclared_agents_and_ctrl_c_ends_all(worksp
         assert run.interrupt() == 0, run.text()
         assert wait_dead(pids, 15) == [], run.text()
         assert (workspace / ".loom" / "logs" / "echo.log").exists()
+    finally:
+        run.kill()
+
+
+def test_run_ends_all_when_its_terminal_closes(workspace):
+    """SIGHUP, which a closing terminal sends, ended `loom run` by default and left the rest running."""
+    (workspace / "agents" / "echo.py").write_text(ECHO_AGENT)
+    run = Background("run", str(workspace), "--mode", "bridge-only", cwd=workspace)
+    try:
+        run.wait_for("press Ctrl+C to stop")
+        pids = processes_with(str(workspace))
+        assert len(pids) >= 3, pids  # the runtime, the agent it supervises, the undeclared one
+        run.proc.send_signal(signal.SIGHUP)
+        assert run.proc.wait(60) == 0, run.text()
+        assert "shutdown complete" in run.text()
+        assert wait_dead(pids, 15) == [], run.text()
     finally:
         run.kill()
 

@@ -6,6 +6,7 @@ import signal
 import sys
 
 import grpc
+import pytest
 from conftest import SUPERVISED_ID, Inbox, make_workspace, unique
 from runtime_process import RuntimeProcess
 
@@ -115,7 +116,9 @@ async def test_stop_sends_what_was_emitted(agents, runtime):
     assert [int(e.text) for e in events] == list(range(50))
 
 
-async def test_agent_run_stops_cleanly_on_sigterm(runtime, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_agent_run_stops_cleanly_on_sigterm_and_sighup(runtime, tmp_path, sig):
+    """SIGHUP: the terminal the agent was started in closed; its default would skip the clean stop."""
     script = tmp_path / "runner.py"
     script.write_text(
         "from loom import Agent\n"
@@ -138,7 +141,7 @@ async def test_agent_run_stops_cleanly_on_sigterm(runtime, tmp_path):
             except RequestTimeout:
                 continue
         assert reply.text == "ready"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, stderr = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, stderr.decode()
     finally:
