@@ -52,7 +52,7 @@ export function bridgeService(deps: BridgeServiceDeps): BridgeHandlers {
       }
     }),
     EventStream: (call) => serveEventStream(call, deps),
-    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, access, req, call.metadata)),
+    ForwardToolCall: unary(log, 'ForwardToolCall', (req, call) => callTool(deps.tools, access, req, call)),
     Heartbeat: unary(log, 'Heartbeat', (req, call) => {
       const id = access.actingAs(
         access.identify(call.metadata),

@@ -121,6 +121,8 @@ class AgentStream implements AgentConnection {
   private publishChain: Promise<void> = Promise.resolve();
   private publishesInFlight = 0;
   private callsInFlight = 0;
+  /** The stream's tool calls running, with their ids: cancelled once it ends, as nobody is left to take their answers. */
+  private readonly callsRunning = new Map<AbortController, string>();
   private readonly callQueue: Array<{ req: ToolCall__Output; bytes: number }> = [];
   private queuedCallBytes = 0;
   /** Waits running after refusals its caller's budget did not cover (refusalBudget.ts): reading is held meanwhile. */
@@ -226,6 +228,8 @@ class AgentStream implements AgentConnection {
           return this.onUnsubscribe(msg);
         case 'callTool':
           return this.onCallTool(msg.callTool!);
+        case 'cancelTool':
+          return this.onCancelTool(msg.cancelTool!.id);
         case 'ack':
           return; // acknowledgements of deliveries: nothing is redelivered, so nothing to do
         default:
@@ -359,8 +363,36 @@ class AgentStream implements AgentConnection {
     }
   }
 
-  private async answerToolCall(req: ToolCall__Output): Promise<void> {
-    const result = await callToolAs(this.deps.tools, () => this.deps.access.toolCaller(this.who, this.agentId), req);
+  /** The agent gave up on a call: cancelled where it runs, answered at once (as cancelled) where it waits. */
+  private onCancelTool(id: string): void {
+    for (const [running, runningId] of this.callsRunning) if (runningId === id) running.abort();
+    for (let i = this.callQueue.length - 1; i >= 0; i--) {
+      const { req, bytes } = this.callQueue[i]!;
+      if (req.id !== id) continue;
+      this.callQueue.splice(i, 1);
+      this.queuedCallBytes -= bytes;
+      void this.answerToolCall(req, AbortSignal.abort()).catch((err: unknown) =>
+        this.deps.log.warn('stream tool call failed', { agent: this.agentId, error: messageOf(err) }),
+      );
+    }
+  }
+
+  private async answerToolCall(req: ToolCall__Output, cancelled?: AbortSignal): Promise<void> {
+    const running = new AbortController();
+    if (cancelled?.aborted) running.abort();
+    this.callsRunning.set(running, req.id);
+    let result: ToolResult;
+    try {
+      result = await callToolAs(
+        this.deps.tools,
+        () => this.deps.access.toolCaller(this.who, this.agentId),
+        req,
+        {},
+        running.signal,
+      );
+    } finally {
+      this.callsRunning.delete(running);
+    }
     const bytes = toolResultBytes(result);
     if (bytes <= this.deps.maxMessageBytes) return this.send({ callToolResult: result }, bytes);
     this.deps.log.warn('tool result over bridge.max_message_bytes refused', { tool: req.name, bytes });
@@ -540,6 +572,7 @@ class AgentStream implements AgentConnection {
 
   private markClosed(): void {
     this.closed = true;
+    for (const running of this.callsRunning.keys()) running.abort();
     this.pendingBatch = [];
     this.markDrained();
   }

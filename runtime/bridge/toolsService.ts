@@ -24,32 +24,29 @@ function traceHeaders(metadata: grpc.Metadata): Record<string, string> {
 }
 
 /**
- * Runs a wire ToolCall. The caller is the identity the credential proves; what the call states
- * (headers["loom.caller"], else the metadata id) must agree with it, so nobody on the wire calls
- * as "runtime" or "vscode", whose calls tools such as ui:confirm trust.
+ * Runs a wire ToolCall (ForwardToolCall, CallTool). The caller is the identity the credential
+ * proves; what the call states (headers["loom.caller"], else the metadata id) must agree with it, so
+ * nobody on the wire calls as "runtime" or "vscode", whose calls tools such as ui:confirm trust.
+ * A client that gives up (its deadline, a cancelled call) cancels the tool: a command it started is
+ * ended then, not at the tool's own timeout.
  */
 export async function callTool(
   tools: ToolRegistry,
   access: Access,
   req: ToolCall__Output,
-  metadata: grpc.Metadata,
+  call: grpc.ServerUnaryCall<ToolCall__Output, ToolResult>,
 ): Promise<ToolResult> {
-  const result = await runToolCall(tools, access, req, metadata);
-  return dialectOf(metadata) === 'reference' ? inReferenceDialect(result, req.name) : result;
-}
-
-function runToolCall(
-  tools: ToolRegistry,
-  access: Access,
-  req: ToolCall__Output,
-  metadata: grpc.Metadata,
-): Promise<ToolResult> {
-  return callToolAs(
+  const { metadata } = call;
+  const cancelled = new AbortController();
+  call.once('cancelled', () => cancelled.abort());
+  const result = await callToolAs(
     tools,
     () => access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata)),
     req,
     traceHeaders(metadata),
+    cancelled.signal,
   );
+  return dialectOf(metadata) === 'reference' ? inReferenceDialect(result, req.name) : result;
 }
 
 /**
@@ -61,7 +58,8 @@ export async function callToolAs(
   tools: ToolRegistry,
   callerOf: () => string,
   req: ToolCall__Output,
-  extraHeaders: Record<string, string> = {},
+  extraHeaders: Record<string, string>,
+  cancelled: AbortSignal,
 ): Promise<ToolResult> {
   let caller: string;
   try {
@@ -84,6 +82,7 @@ export async function callToolAs(
     // The caller as established, not as the headers state it: tools that read the header see the same.
     headers: { ...extraHeaders, ...req.headers, 'loom.caller': caller },
     correlationId: req.correlationId || undefined,
+    signal: cancelled,
   });
   return toolResultFromOutcome(outcome);
 }
@@ -142,6 +141,6 @@ export function listToolsPage(
 export function toolsService(tools: ToolRegistry, access: Access, log: Logger, maxMessageBytes: number): ToolsHandlers {
   return {
     ListTools: unary(log, 'ListTools', (req) => listToolsPage(tools, req, maxMessageBytes)),
-    CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, access, req, call.metadata)),
+    CallTool: unary(log, 'CallTool', (req, call) => callTool(tools, access, req, call)),
   };
 }

@@ -292,7 +292,8 @@ export class DefaultToolRegistry implements ToolRegistry {
           else request.signal.addEventListener('abort', onCancel, { once: true });
         }
         Promise.resolve()
-          .then(() => entry.handler(args, ctx))
+          // Not started at all when already cancelled (a call cancelled before it ran).
+          .then(() => (stop.aborted ? undefined : entry.handler(args, ctx)))
           .then(resolve, (err: unknown) => {
             if (stop.aborted)
               this.log.debug('tool finished after its call was settled', {

@@ -12,8 +12,8 @@ import { eventually } from '../support/eventually';
 const identity = (b: Buffer) => b;
 /** A field tag and a length that runs past the end of the message: no protobuf decoder accepts it. */
 const UNDECODABLE = Buffer.from([0x0a, 0x7f, 0x01]);
-/** ClientEvent with only field 9, which the msg oneof does not have: decodes, as an empty event. */
-const UNKNOWN_ONEOF = Buffer.from([0x4a, 0x01, 0x00]);
+/** ClientEvent with only field 15, which the msg oneof does not have: decodes, as an empty event. */
+const UNKNOWN_ONEOF = Buffer.from([0x7a, 0x01, 0x00]);
 
 function lenPrefixed(b: Buffer): Buffer {
   return Buffer.concat([Buffer.from([b.length]), b]);

@@ -630,7 +630,7 @@ function lenPrefixed(b: Buffer): Buffer {
   return Buffer.concat([Buffer.from(len), b]);
 }
 
-/** A ClientEvent whose only field is a oneof member this runtime does not know (numbers 9-15; 8 is call_tool). */
+/** A ClientEvent whose only field is a oneof member this runtime does not know (numbers 10-15; 8 is call_tool, 9 cancel_tool). */
 function unknownOneof(r: Rng): Buffer {
-  return Buffer.concat([Buffer.from([((9 + r.int(7)) << 3) | 2]), lenPrefixed(r.bytes(r.int(20)))]);
+  return Buffer.concat([Buffer.from([((10 + r.int(6)) << 3) | 2]), lenPrefixed(r.bytes(r.int(20)))]);
 }

@@ -115,6 +115,12 @@ class ToolCall(_message.Message):
     qos: QoSLevel
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., timeout_ms: _Optional[int] = ..., correlation_id: _Optional[str] = ..., qos: _Optional[_Union[QoSLevel, str]] = ...) -> None: ...
 
+class CancelToolCall(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
 class ToolError(_message.Message):
     __slots__ = ("code", "message", "details")
     class DetailsEntry(_message.Message):
@@ -284,7 +290,7 @@ class UnsubscribeResponse(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., success: _Optional[bool] = ..., removed: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
 
 class ClientEvent(_message.Message):
-    __slots__ = ("publish", "ack", "ping", "tool_result", "publish_batch", "subscribe", "unsubscribe", "call_tool")
+    __slots__ = ("publish", "ack", "ping", "tool_result", "publish_batch", "subscribe", "unsubscribe", "call_tool", "cancel_tool")
     PUBLISH_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     PING_FIELD_NUMBER: _ClassVar[int]
@@ -293,6 +299,7 @@ class ClientEvent(_message.Message):
     SUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
     CALL_TOOL_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_TOOL_FIELD_NUMBER: _ClassVar[int]
     publish: Publish
     ack: Ack
     ping: HeartbeatRequest
@@ -301,7 +308,8 @@ class ClientEvent(_message.Message):
     subscribe: SubscribeRequest
     unsubscribe: UnsubscribeRequest
     call_tool: ToolCall
-    def __init__(self, publish: _Optional[_Union[Publish, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., ping: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., publish_batch: _Optional[_Union[PublishBatch, _Mapping]] = ..., subscribe: _Optional[_Union[SubscribeRequest, _Mapping]] = ..., unsubscribe: _Optional[_Union[UnsubscribeRequest, _Mapping]] = ..., call_tool: _Optional[_Union[ToolCall, _Mapping]] = ...) -> None: ...
+    cancel_tool: CancelToolCall
+    def __init__(self, publish: _Optional[_Union[Publish, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., ping: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., publish_batch: _Optional[_Union[PublishBatch, _Mapping]] = ..., subscribe: _Optional[_Union[SubscribeRequest, _Mapping]] = ..., unsubscribe: _Optional[_Union[UnsubscribeRequest, _Mapping]] = ..., call_tool: _Optional[_Union[ToolCall, _Mapping]] = ..., cancel_tool: _Optional[_Union[CancelToolCall, _Mapping]] = ...) -> None: ...
 
 class ServerEvent(_message.Message):
     __slots__ = ("delivery", "pong", "err", "tool_call", "delivery_batch", "subscribed", "unsubscribed", "call_tool_result")

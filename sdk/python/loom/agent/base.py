@@ -677,13 +677,28 @@ class Agent:
 
         # One timer, not wait_for, whose task and waiter cost each call two more turns of the loop.
         timer = loop.call_later(timeout, expire)
+        sent = False
         try:
             with self._awaiting_stream():
                 await self._enqueue(loom_pb2.ClientEvent(call_tool=call))
+                sent = True
                 return await fut
+        except asyncio.CancelledError:
+            if sent:
+                self._cancel_on_stream(call.id)
+            raise
         finally:
             timer.cancel()
             self._pending_calls.pop(call.id, None)
+
+    def _cancel_on_stream(self, call_id: str) -> None:
+        """Tells the runtime the caller gave up on a call (its task was cancelled), so that what the
+        call started ends now rather than at its timeout. Best effort: with the queue full, or no
+        connection (which ends every call on the stream anyway), the call's own timeout ends it."""
+        if self._outbound is None or self._stopped:
+            return
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outbound.put_nowait(loom_pb2.ClientEvent(cancel_tool=loom_pb2.CancelToolCall(id=call_id)))
 
     async def _stream_request(self, kind: str, request: Any) -> Any:
         request.request_id = str(uuid.uuid4())

@@ -25,6 +25,10 @@ log_level = "info"
 [watcher]
 enabled = false
 
+[tools.shell]
+allow = ["sleep"]  # test_tools.py: a long command whose call is cancelled
+timeout_ms = 60000
+
 [timers.e2e_tick]
 interval_ms = 500
 

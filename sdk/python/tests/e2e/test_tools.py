@@ -4,6 +4,7 @@ import enum
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -108,6 +109,44 @@ async def test_a_call_on_the_stream_fails_at_once_when_the_connection_is_lost(ag
     assert caller._calls_on_stream() == 0, "forgotten, so not sent again on the next connection"
     # Reconnected, it calls on the new stream.
     assert await caller.ctx.tool(f"{prefix}:add", {"a": 1}) == 1
+
+
+def sleepers(seconds: str) -> list[int]:
+    """Pids of the processes running `sleep <seconds>` (inside bubblewrap or not)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and Path(argv[0].decode(errors="replace")).name == "sleep" and argv[1] == seconds.encode():
+            found.append(int(entry.name))
+    return found
+
+
+async def until(what: str, check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_call_on_the_stream_its_caller_cancels_ends_what_it_started(agents):
+    """A task awaiting ctx.tool that is cancelled cancels the call in the runtime (cancel_tool):
+    the command ends now, not at its 60 s timeout."""
+    caller = await agents()
+    pending = asyncio.create_task(
+        caller.ctx.tool("system:shell", {"command": "sleep", "args": ["44.25"]}, timeout_ms=60000))
+    await until("the command to start", lambda: sleepers("44.25"))
+    assert caller._calls_on_stream() == 1, "the call travels on the stream"
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await until("the command to end", lambda: not sleepers("44.25"))
+    # The agent's stream goes on: another call is answered on it.
+    assert (await caller.ctx.tool("system:shell", {"command": "sleep", "args": ["0"]}))["exit_code"] == 0
 
 
 async def test_a_call_on_the_stream_the_runtime_never_answers_times_out_by_the_sdks_backstop(agents, provider):

@@ -1,0 +1,105 @@
+// A caller that gives up on a tool call ends it: a unary call past its deadline (or cancelled),
+// and the calls in flight on an agent's stream when that stream ends. Before, the tool ran on to
+// its own timeout: a `sleep` the caller had long stopped waiting for kept its process, and its
+// place among the caller's 8 shell commands.
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { call, connect, StreamClient, type Clients } from '../support/grpc';
+import { until } from '../support/eventually';
+import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
+
+/** Pids of the processes running `sleep <seconds>` (by any path to sleep, inside bubblewrap or not). */
+function sleepers(seconds: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (basename(argv[0]!) === 'sleep' && argv[1] === seconds) found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+const shellSleep = (seconds: string) => ({
+  name: 'system:shell',
+  arguments: JSON.stringify({ command: 'sleep', args: [seconds] }),
+  timeoutMs: 60_000,
+});
+
+describe('a tool call its caller gives up on is ended', function () {
+  this.timeout(60_000);
+  let c: Clients;
+
+  before(async () => {
+    const rt = await startRuntime(makeWorkspace('[tools.shell]\nallow = ["sleep"]\ntimeout_ms = 60000\n'));
+    c = connect(rt.discovery().address, { token: rt.discovery().token, agentId: 'impatient' });
+  });
+  after(async () => {
+    c.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+  });
+
+  it('ForwardToolCall past its deadline: the command it started ends then, not at its 60 s timeout', async () => {
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      c.bridge.ForwardToolCall({ id: 'late-1', ...shellSleep('41.25') }, { deadline: Date.now() + 1500 }, (e) =>
+        resolve(e),
+      ),
+    );
+    assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED, String(err));
+    await until('the sleep the call started to end', () => sleepers('41.25').length === 0, { timeoutMs: 10_000 });
+    // The caller's shell commands are free again: another call runs.
+    const r = await call(c.bridge, 'ForwardToolCall', {
+      id: 'after',
+      name: 'system:shell',
+      arguments: '{"command":"sleep","args":["0"]}',
+    });
+    assert.equal(r.status, 'TOOL_OK', JSON.stringify(r.error));
+  });
+
+  it('Tools.CallTool cancelled by its client: the command ends', async () => {
+    const pending = c.tools.CallTool({ id: 'cancel-1', ...shellSleep('42.25') }, () => undefined);
+    await until('the sleep to start', () => sleepers('42.25').length > 0, { timeoutMs: 10_000 });
+    pending.cancel();
+    await until('the sleep to end', () => sleepers('42.25').length === 0, { timeoutMs: 10_000 });
+  });
+
+  it("a call on an agent's stream that the agent cancels (cancel_tool): the command ends, the call is answered as cancelled", async () => {
+    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'impatient' });
+    assert.equal(reg.success, true, reg.errorMessage);
+    const s = await StreamClient.open(c, 'impatient');
+    try {
+      s.send({ callTool: { id: 'cx-1', ...shellSleep('44.75') } });
+      await until('the sleep to start', () => sleepers('44.75').length > 0, { timeoutMs: 10_000 });
+      s.send({ cancelTool: { id: 'no-such-call' } }); // ignored
+      s.send({ cancelTool: { id: 'cx-1' } });
+      const r = (await s.next((m) => m.msg === 'callToolResult', 'the answer to cx-1')).callToolResult!;
+      assert.equal(r.id, 'cx-1');
+      assert.equal(r.status, 'TOOL_ERROR');
+      assert.equal(r.error?.details.reason, 'cancelled', JSON.stringify(r.error));
+      await until('the sleep to end', () => sleepers('44.75').length === 0, { timeoutMs: 10_000 });
+      // The stream goes on.
+      s.send({ callTool: { id: 'cx-2', name: 'system:shell', arguments: '{"command":"sleep","args":["0"]}' } });
+      const after = (await s.next((m) => m.msg === 'callToolResult', 'the answer to cx-2')).callToolResult!;
+      assert.equal(after.status, 'TOOL_OK', JSON.stringify(after.error));
+    } finally {
+      s.cancel();
+    }
+  });
+
+  it("calls on an agent's stream when the stream ends: each command it started ends", async () => {
+    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'impatient' });
+    assert.equal(reg.success, true, reg.errorMessage);
+    const s = await StreamClient.open(c, 'impatient');
+    s.send({ callTool: { id: 'st-1', ...shellSleep('43.25') } });
+    s.send({ callTool: { id: 'st-2', ...shellSleep('43.25') } });
+    await until('both sleeps to start', () => sleepers('43.25').length >= 2, { timeoutMs: 10_000 });
+    s.cancel();
+    await until('both sleeps to end', () => sleepers('43.25').length === 0, { timeoutMs: 10_000 });
+  });
+});
