@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { ServerEvent__Output } from '../../runtime/proto/types';
 import { call, connect, StreamClient, type Clients } from '../support/grpc';
 import { until } from '../support/eventually';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
@@ -34,13 +35,17 @@ const shellSleep = (seconds: string) => ({
 describe('a tool call its caller gives up on is ended', function () {
   this.timeout(60_000);
   let c: Clients;
+  let holder: Clients;
 
   before(async () => {
     const rt = await startRuntime(makeWorkspace('[tools.shell]\nallow = ["sleep"]\ntimeout_ms = 60000\n'));
-    c = connect(rt.discovery().address, { token: rt.discovery().token, agentId: 'impatient' });
+    const { address, token } = rt.discovery();
+    c = connect(address, { token, agentId: 'impatient' });
+    holder = connect(address, { token, agentId: 'holder' });
   });
   after(async () => {
     c.close();
+    holder.close();
     await stopAllRuntimes();
     removeWorkspaces();
   });
@@ -89,6 +94,38 @@ describe('a tool call its caller gives up on is ended', function () {
       assert.equal(after.status, 'TOOL_OK', JSON.stringify(after.error));
     } finally {
       s.cancel();
+    }
+  });
+
+  it('a call waiting on the stream behind the 32 it runs, cancelled: answered as cancelled at once, and never run', async () => {
+    // A provider whose tool never answers holds the caller's 32 running calls.
+    const provided = await call(holder.bridge, 'RegisterAgent', {
+      agentId: 'holder',
+      tools: [{ name: 'hold:forever', description: 'never answers', parametersSchema: '{"type":"object"}' }],
+    });
+    assert.equal(provided.success, true, provided.errorMessage);
+    const provider = await StreamClient.open(holder, 'holder');
+    const seen: string[] = [];
+    provider.stream.on('data', (m: ServerEvent__Output) => void (m.toolCall && seen.push(m.toolCall.id)));
+    const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'impatient' });
+    assert.equal(reg.success, true, reg.errorMessage);
+    const s = await StreamClient.open(c, 'impatient');
+    try {
+      for (let i = 1; i <= 33; i++) s.send({ callTool: { id: `q-${i}`, name: 'hold:forever', timeoutMs: 60_000 } });
+      await until('32 calls to reach the provider', () => seen.length === 32, { timeoutMs: 10_000 });
+      s.send({ cancelTool: { id: 'q-33' } });
+      const r = (await s.next((m) => m.msg === 'callToolResult', 'the answer to q-33')).callToolResult!;
+      assert.equal(r.id, 'q-33');
+      assert.equal(r.error?.details.reason, 'cancelled', JSON.stringify(r.error));
+      // A running one cancelled frees its place: nothing waits for it any more.
+      s.send({ cancelTool: { id: 'q-1' } });
+      const first = (await s.next((m) => m.msg === 'callToolResult', 'the answer to q-1')).callToolResult!;
+      assert.equal(first.id, 'q-1');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(seen.length, 32, `the cancelled waiting call never ran: the provider saw ${seen.join(', ')}`);
+    } finally {
+      s.cancel();
+      provider.cancel();
     }
   });
 
