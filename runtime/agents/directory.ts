@@ -502,6 +502,7 @@ export class AgentDirectory {
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(call.id);
+        conn.cancelToolCall(call.id);
         reject(new ToolError('timeout', `agent ${agentId} did not answer ${call.name} within ${call.timeoutMs} ms`));
       };
       signal.addEventListener('abort', onAbort, { once: true });

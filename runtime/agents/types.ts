@@ -35,6 +35,8 @@ export interface AgentConnection {
    */
   handlerFor(qos: QoS, pattern: string): DeliveryHandler;
   sendToolCall(call: OutgoingToolCall): void;
+  /** The call of `id` sent by sendToolCall is over unanswered: the agent may stop working on it. */
+  cancelToolCall(id: string): void;
   /** Ends the link, telling the agent why. */
   close(code: string, message: string): void;
 }

@@ -51,6 +51,8 @@ export interface EventStreamDeps {
 
 /** Registration metadata by which a client says it understands ServerEvent.delivery_batch. */
 export const BATCH_METADATA_KEY = 'loom.batch';
+/** Registration metadata by which a client says it understands ServerEvent.cancel_tool_call. */
+export const TOOL_CANCEL_METADATA_KEY = 'loom.tool_cancel';
 const MAX_PUBLISHES_IN_FLIGHT = 64;
 /**
  * Tool calls an agent's stream runs at once (the Python SDK sends no more at once there, and the
@@ -115,6 +117,8 @@ class AgentStream implements AgentConnection {
   /** Bytes of deliveries written to the call and not yet handed on by it. */
   private unflushedBytes = 0;
   private batching = false;
+  /** The client understands ServerEvent.cancel_tool_call (the reference's does not). */
+  private takesToolCancels = false;
   private pendingBatch: WireDelivery[] = [];
   private pendingBatchBytes = 0;
   private flushScheduled = false;
@@ -160,7 +164,9 @@ class AgentStream implements AgentConnection {
     try {
       this.agentId = agentId;
       // Known before attach, which asks for the delivery handlers.
-      this.batching = this.deps.directory.get(agentId)?.metadata[BATCH_METADATA_KEY] === '1';
+      const metadata = this.deps.directory.get(agentId)?.metadata ?? {};
+      this.batching = metadata[BATCH_METADATA_KEY] === '1';
+      this.takesToolCancels = metadata[TOOL_CANCEL_METADATA_KEY] === '1';
       this.deps.directory.attach(agentId, this, holderOf(this.who));
     } catch (err) {
       this.close('invalid_agent', messageOf(err));
@@ -182,6 +188,10 @@ class AgentStream implements AgentConnection {
 
   sendToolCall(call: OutgoingToolCall): void {
     void this.send({ toolCall: { ...call, qos: 'QOS_REALTIME' } });
+  }
+
+  cancelToolCall(id: string): void {
+    if (this.takesToolCancels && !this.closed) void this.send({ cancelToolCall: { id } });
   }
 
   close(code: string, text: string): void {

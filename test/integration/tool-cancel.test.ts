@@ -36,14 +36,21 @@ describe('a tool call its caller gives up on is ended', function () {
   this.timeout(60_000);
   let c: Clients;
   let holder: Clients;
+  let rtAddress: string;
+  let rtToken: string;
+  const clients: Clients[] = [];
+  const streams: StreamClient[] = [];
 
   before(async () => {
     const rt = await startRuntime(makeWorkspace('[tools.shell]\nallow = ["sleep"]\ntimeout_ms = 60000\n'));
     const { address, token } = rt.discovery();
+    [rtAddress, rtToken] = [address, token];
     c = connect(address, { token, agentId: 'impatient' });
     holder = connect(address, { token, agentId: 'holder' });
   });
   after(async () => {
+    for (const s of streams) s.cancel();
+    for (const client of clients) client.close();
     c.close();
     holder.close();
     await stopAllRuntimes();
@@ -127,6 +134,45 @@ describe('a tool call its caller gives up on is ended', function () {
       s.cancel();
       provider.cancel();
     }
+  });
+
+  it('the agent serving a call its caller gave up on is told (cancel_tool_call), when it said it understands it', async () => {
+    const serve = async (agentId: string, metadata: Record<string, string>) => {
+      const client = connect(rtAddress, { token: rtToken, agentId });
+      clients.push(client);
+      const tool = `${agentId}:wait`;
+      const reg = await call(client.bridge, 'RegisterAgent', {
+        agentId,
+        metadata,
+        tools: [{ name: tool, description: 'never answers', parametersSchema: '{"type":"object"}' }],
+      });
+      assert.equal(reg.success, true, reg.errorMessage);
+      const stream = await StreamClient.open(client, agentId);
+      streams.push(stream);
+      return { tool, stream };
+    };
+    const giveUp = (tool: string) =>
+      new Promise<grpc.ServiceError | null>((resolve) =>
+        c.bridge.ForwardToolCall(
+          { id: `${tool}-1`, name: tool, timeoutMs: 60_000 },
+          { deadline: Date.now() + 500 },
+          (e) => resolve(e),
+        ),
+      );
+
+    const sdk = await serve('canceller-aware', { 'loom.tool_cancel': '1' });
+    assert.equal((await giveUp(sdk.tool))?.code, grpc.status.DEADLINE_EXCEEDED);
+    const sent = (await sdk.stream.next((m) => m.msg === 'toolCall', 'the call')).toolCall!;
+    const cancel = (await sdk.stream.next((m) => m.msg === 'cancelToolCall', 'its cancel')).cancelToolCall!;
+    assert.equal(cancel.id, sent.id, 'the cancel names the call the agent was sent');
+
+    // A client that did not say so (the reference's SDK) gets no message it would not know.
+    const reference = await serve('canceller-unaware', {});
+    assert.equal((await giveUp(reference.tool))?.code, grpc.status.DEADLINE_EXCEEDED);
+    await reference.stream.next((m) => m.msg === 'toolCall', 'the call');
+    reference.stream.send({ ping: { timestampMs: 2 } });
+    await reference.stream.next((m) => m.msg === 'pong', 'a pong after the cancel would have been sent');
+    assert.ok(!reference.stream.history.some((m) => m.msg === 'cancelToolCall'), 'no cancel_tool_call');
   });
 
   it("calls on an agent's stream when the stream ends: each command it started ends", async () => {

@@ -61,8 +61,10 @@ type Rec = {
 function records(ws: string, agent: string): Rec[] {
   const file = join(ws, `${agent}.jsonl`);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
+  const lines = readFileSync(file, 'utf8').split('\n');
+  // The last piece is a line the agent is still writing (or empty after the final newline).
+  return lines
+    .slice(0, -1)
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Rec);
 }

@@ -312,7 +312,7 @@ class ClientEvent(_message.Message):
     def __init__(self, publish: _Optional[_Union[Publish, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., ping: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., publish_batch: _Optional[_Union[PublishBatch, _Mapping]] = ..., subscribe: _Optional[_Union[SubscribeRequest, _Mapping]] = ..., unsubscribe: _Optional[_Union[UnsubscribeRequest, _Mapping]] = ..., call_tool: _Optional[_Union[ToolCall, _Mapping]] = ..., cancel_tool: _Optional[_Union[CancelToolCall, _Mapping]] = ...) -> None: ...
 
 class ServerEvent(_message.Message):
-    __slots__ = ("delivery", "pong", "err", "tool_call", "delivery_batch", "subscribed", "unsubscribed", "call_tool_result")
+    __slots__ = ("delivery", "pong", "err", "tool_call", "delivery_batch", "subscribed", "unsubscribed", "call_tool_result", "cancel_tool_call")
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
     ERR_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +321,7 @@ class ServerEvent(_message.Message):
     SUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     CALL_TOOL_RESULT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_TOOL_CALL_FIELD_NUMBER: _ClassVar[int]
     delivery: Delivery
     pong: HeartbeatResponse
     err: Error
@@ -329,4 +330,5 @@ class ServerEvent(_message.Message):
     subscribed: SubscribeResponse
     unsubscribed: UnsubscribeResponse
     call_tool_result: ToolResult
-    def __init__(self, delivery: _Optional[_Union[Delivery, _Mapping]] = ..., pong: _Optional[_Union[HeartbeatResponse, _Mapping]] = ..., err: _Optional[_Union[Error, _Mapping]] = ..., tool_call: _Optional[_Union[ToolCall, _Mapping]] = ..., delivery_batch: _Optional[_Union[DeliveryBatch, _Mapping]] = ..., subscribed: _Optional[_Union[SubscribeResponse, _Mapping]] = ..., unsubscribed: _Optional[_Union[UnsubscribeResponse, _Mapping]] = ..., call_tool_result: _Optional[_Union[ToolResult, _Mapping]] = ...) -> None: ...
+    cancel_tool_call: CancelToolCall
+    def __init__(self, delivery: _Optional[_Union[Delivery, _Mapping]] = ..., pong: _Optional[_Union[HeartbeatResponse, _Mapping]] = ..., err: _Optional[_Union[Error, _Mapping]] = ..., tool_call: _Optional[_Union[ToolCall, _Mapping]] = ..., delivery_batch: _Optional[_Union[DeliveryBatch, _Mapping]] = ..., subscribed: _Optional[_Union[SubscribeResponse, _Mapping]] = ..., unsubscribed: _Optional[_Union[UnsubscribeResponse, _Mapping]] = ..., call_tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., cancel_tool_call: _Optional[_Union[CancelToolCall, _Mapping]] = ...) -> None: ...

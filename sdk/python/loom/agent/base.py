@@ -245,6 +245,8 @@ class Agent:
         self._dynamic: dict[str, QoS] = {}
         self._background: list[asyncio.Task[Any]] = []
         self._tool_tasks: set[asyncio.Task[Any]] = set()
+        # The calls of this agent's tools being served, by call id: the runtime may cancel one.
+        self._serving: dict[str, asyncio.Task[Any]] = {}
         self.endpoint: Endpoint | None = None
         #: Counters for tests and benchmarks: what travelled, and how.
         self.stats: dict[str, int] = dict.fromkeys(
@@ -360,8 +362,10 @@ class Agent:
             topics.append(self.ctx.reply_topic)
         metadata = {
             **self._metadata,
-            # Tells the runtime this client understands DeliveryBatch (several events per message).
+            # Tells the runtime this client understands DeliveryBatch (several events per message),
+            # and ServerEvent.cancel_tool_call (the call of one of its tools is over).
             "loom.batch": "1",
+            "loom.tool_cancel": "1",
             "loom.sdk": "python",
             "loom.pid": str(os.getpid()),
         }
@@ -509,9 +513,22 @@ class Agent:
                 self._deliver(d)
         elif kind == "tool_call":
             self.stats["tool_calls"] += 1
+            call_id = msg.tool_call.id
             task = asyncio.create_task(self._serve_tool(msg.tool_call))
             self._tool_tasks.add(task)
-            task.add_done_callback(self._tool_tasks.discard)
+            self._serving[call_id] = task
+
+            def done(t: asyncio.Task[Any], call_id: str = call_id) -> None:
+                self._tool_tasks.discard(t)
+                if self._serving.get(call_id) is t:
+                    del self._serving[call_id]
+
+            task.add_done_callback(done)
+        elif kind == "cancel_tool_call":
+            # The call is over in the runtime (its caller gave up, or its time ran out): stop serving it.
+            serving = self._serving.get(msg.cancel_tool_call.id)
+            if serving is not None:
+                serving.cancel()
         elif kind == "pong":
             waiters, self._pong_waiters = self._pong_waiters, []
             for fut in waiters:

@@ -149,6 +149,34 @@ async def test_a_call_on_the_stream_its_caller_cancels_ends_what_it_started(agen
     assert (await caller.ctx.tool("system:shell", {"command": "sleep", "args": ["0"]}))["exit_code"] == 0
 
 
+async def test_a_tool_call_its_caller_cancels_is_cancelled_in_the_agent_serving_it(agents):
+    """The chain: the caller's task cancelled -> cancel_tool -> the runtime's call cancelled ->
+    cancel_tool_call to the providing agent -> its handler cancelled, not left running."""
+    started, cancelled = asyncio.Event(), asyncio.Event()
+    name = f"{unique('slow')}:wait"
+
+    @tool(name, description="waits until cancelled")
+    async def wait() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "woke"
+
+    owner = await agents(tools=[wait])
+    caller = await agents()
+    pending = asyncio.create_task(caller.ctx.tool(name, timeout_ms=60000))
+    await asyncio.wait_for(started.wait(), 10)
+    assert len(owner._serving) == 1
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await asyncio.wait_for(cancelled.wait(), 10)
+    await until("the owner to forget the call", lambda: not owner._serving)
+
+
 async def test_a_call_on_the_stream_the_runtime_never_answers_times_out_by_the_sdks_backstop(agents, provider):
     prefix, _ = provider
     caller = await agents()
