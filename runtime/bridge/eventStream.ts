@@ -23,7 +23,7 @@ import {
   type OutgoingToolCall,
 } from '../agents';
 import type { ClientEvent__Output, ServerEvent, ToolCall__Output, ToolResult } from '../proto/types';
-import type { ToolRegistry } from '../tools';
+import { CallCancel, type ToolRegistry } from '../tools';
 import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
@@ -126,7 +126,7 @@ class AgentStream implements AgentConnection {
   private publishesInFlight = 0;
   private callsInFlight = 0;
   /** The stream's tool calls running, with their ids: cancelled once it ends, as nobody is left to take their answers. */
-  private readonly callsRunning = new Map<AbortController, string>();
+  private readonly callsRunning = new Map<CallCancel, string>();
   private readonly callQueue: Array<{ req: ToolCall__Output; bytes: number }> = [];
   private queuedCallBytes = 0;
   /** Waits running after refusals its caller's budget did not cover (refusalBudget.ts): reading is held meanwhile. */
@@ -375,21 +375,21 @@ class AgentStream implements AgentConnection {
 
   /** The agent gave up on a call: cancelled where it runs, answered at once (as cancelled) where it waits. */
   private onCancelTool(id: string): void {
-    for (const [running, runningId] of this.callsRunning) if (runningId === id) running.abort();
+    for (const [running, runningId] of this.callsRunning) if (runningId === id) running.cancel();
     for (let i = this.callQueue.length - 1; i >= 0; i--) {
       const { req, bytes } = this.callQueue[i]!;
       if (req.id !== id) continue;
       this.callQueue.splice(i, 1);
       this.queuedCallBytes -= bytes;
-      void this.answerToolCall(req, AbortSignal.abort()).catch((err: unknown) =>
+      void this.answerToolCall(req, true).catch((err: unknown) =>
         this.deps.log.warn('stream tool call failed', { agent: this.agentId, error: messageOf(err) }),
       );
     }
   }
 
-  private async answerToolCall(req: ToolCall__Output, cancelled?: AbortSignal): Promise<void> {
-    const running = new AbortController();
-    if (cancelled?.aborted) running.abort();
+  private async answerToolCall(req: ToolCall__Output, cancelled = false): Promise<void> {
+    const running = new CallCancel();
+    if (cancelled) running.cancel();
     this.callsRunning.set(running, req.id);
     let result: ToolResult;
     try {
@@ -398,7 +398,7 @@ class AgentStream implements AgentConnection {
         () => this.deps.access.toolCaller(this.who, this.agentId),
         req,
         {},
-        running.signal,
+        running,
       );
     } finally {
       this.callsRunning.delete(running);
@@ -582,7 +582,7 @@ class AgentStream implements AgentConnection {
 
   private markClosed(): void {
     this.closed = true;
-    for (const running of this.callsRunning.keys()) running.abort();
+    for (const running of this.callsRunning.keys()) running.cancel();
     this.pendingBatch = [];
     this.markDrained();
   }

@@ -6,7 +6,7 @@ import type { ListToolsRequest__Output } from '../proto/gen/loom/v1/ListToolsReq
 import type { ListToolsResponse } from '../proto/gen/loom/v1/ListToolsResponse';
 import type { ToolDescriptor } from '../proto/gen/loom/v1/ToolDescriptor';
 import type { ToolsHandlers } from '../proto/gen/loom/v1/Tools';
-import { toolResultFromOutcome, type ToolRegistry } from '../tools';
+import { CallCancel, toolResultFromOutcome, type CancelSignal, type ToolRegistry } from '../tools';
 import { toolToWire } from './convert';
 import { decodePageToken, encodePageToken, PAGE_OVERHEAD_BYTES } from './pageToken';
 import { dialectOf, inReferenceDialect } from './dialect';
@@ -37,14 +37,14 @@ export async function callTool(
   call: grpc.ServerUnaryCall<ToolCall__Output, ToolResult>,
 ): Promise<ToolResult> {
   const { metadata } = call;
-  const cancelled = new AbortController();
-  call.once('cancelled', () => cancelled.abort());
+  const cancelled = new CallCancel();
+  call.once('cancelled', () => cancelled.cancel());
   const result = await callToolAs(
     tools,
     () => access.toolCaller(access.identify(metadata), req.headers['loom.caller'] || agentIdFrom(metadata)),
     req,
     traceHeaders(metadata),
-    cancelled.signal,
+    cancelled,
   );
   return dialectOf(metadata) === 'reference' ? inReferenceDialect(result, req.name) : result;
 }
@@ -59,7 +59,7 @@ export async function callToolAs(
   callerOf: () => string,
   req: ToolCall__Output,
   extraHeaders: Record<string, string>,
-  cancelled: AbortSignal,
+  cancelled: CancelSignal,
 ): Promise<ToolResult> {
   let caller: string;
   try {

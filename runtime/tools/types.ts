@@ -42,7 +42,14 @@ export interface ToolCallRequest {
   headers?: Record<string, string>;
   correlationId?: string;
   /** Cancels the call from outside (a caller that disconnected); the outcome is "failed" with details.reason "cancelled". */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
+}
+
+/** What cancels a call from outside: an AbortSignal (the MCP SDK's), or a CallCancel (callCancel.ts). */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 export type ToolOutcome =

@@ -4,6 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { silentLogger } from '../../../runtime/log';
 import { protoStatusFor, ToolError, toolResultFromOutcome, unwrapToolResult } from '../../../runtime/tools/errors';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
+import { CallCancel } from '../../../runtime/tools/callCancel';
 import type {
   ToolCallRequest,
   ToolContext,
@@ -511,6 +512,30 @@ describe('tools: registry', () => {
       expectError(outcome, 'failed', 'cancelled by the caller');
       assert.equal((outcome as Extract<ToolOutcome, { status: 'error' }>).error.details?.reason, 'cancelled');
       assert.equal(seen!.aborted, true);
+    });
+
+    it("a CallCancel (the bridge's, per call) cancels as an AbortSignal does; one cancelled before the call starts no handler", async () => {
+      let started = 0;
+      let seen: AbortSignal | undefined;
+      registry.register(def('demo:wait'), (_a, ctx) => {
+        started++;
+        seen = ctx.signal;
+        return new Promise(() => {});
+      });
+      const cancel = new CallCancel();
+      const pending = registry.call({ name: 'demo:wait', arguments: { path: 'p' }, signal: cancel, timeoutMs: 60_000 });
+      await new Promise((r) => setImmediate(r));
+      cancel.cancel();
+      expectError(await pending, 'failed', 'cancelled by the caller');
+      assert.equal(seen!.aborted, true);
+      assert.equal(started, 1);
+
+      const early = new CallCancel();
+      early.cancel();
+      const outcome = await registry.call({ name: 'demo:wait', arguments: { path: 'p' }, signal: early });
+      expectError(outcome, 'failed', 'cancelled by the caller');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(started, 1, 'the handler of a call cancelled before it ran never started');
     });
   });
 
