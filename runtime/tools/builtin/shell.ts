@@ -10,6 +10,7 @@ import { ToolError } from '../errors';
 import { confine, isolationStatus, workspaceConfinement } from '../isolation';
 import type { Sandbox } from '../sandbox';
 import type { ToolContext, ToolDefinition, ToolHandler } from '../types';
+import { CommandSlots } from './commandSlots';
 import { checkCommandLine, extraEnvFor } from './shell-policy';
 import { LEFT_OUT, presetPrograms } from './shell-presets';
 
@@ -72,19 +73,9 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
       });
     };
   }
-  const running = new RunningCommands();
+  const slots = new CommandSlots();
   return async (raw, ctx) => {
     const args = raw as unknown as ShellArgs;
-    const { command } = args;
-    const release = running.enter(ctx.caller, command);
-    try {
-      return await runCommand(args, ctx);
-    } finally {
-      release();
-    }
-  };
-
-  async function runCommand(args: ShellArgs, ctx: ToolContext): Promise<ShellResult> {
     const { command } = args;
     if (command.includes('/') || !BARE_NAME.test(command)) {
       throw new ToolError(
@@ -97,6 +88,17 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     const allowed = shell.allow.includes(command);
     const viaPreset = !allowed && preset.includes(command);
     if (!allowed && !viaPreset) throw notAllowed(command, shell.allow, shell.preset);
+    // Refused before it waits for a place; the rest is checked once it has one, just before it runs.
+    const release = await slots.enter(ctx.caller, command, ctx.signal);
+    try {
+      return await runCommand(args, viaPreset, ctx);
+    } finally {
+      release();
+    }
+  };
+
+  async function runCommand(args: ShellArgs, viaPreset: boolean, ctx: ToolContext): Promise<ShellResult> {
+    const { command } = args;
     // As confine() below decides, by the same cached probe ("required" without it refuses there).
     const unconfined =
       shell.isolation === 'off' || (shell.isolation === 'best-effort' && !isolationStatus(shell.isolation).available);
@@ -137,41 +139,6 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     };
     if (outcome.timedOut) throw shellTimeout(command, timeoutMs, result);
     return result;
-  }
-}
-
-/** Commands one caller runs at once, and all callers together. */
-export const MAX_COMMANDS_PER_CALLER = 8;
-export const MAX_COMMANDS = 32;
-
-/**
- * Every command is a process (bubblewrap's and the program's), its pipes and its descriptors: 2 000
- * calls at once from one agent stalled the runtime for seconds and left the user 6 000 processes,
- * and a few thousand more would have taken the machine's last process ids. Past the limits a call
- * is refused at once, saying so; the caller may try again when one of its commands has ended.
- */
-class RunningCommands {
-  private readonly byCaller = new Map<string, number>();
-  private total = 0;
-
-  enter(caller: string, command: string): () => void {
-    const mine = this.byCaller.get(caller) ?? 0;
-    if (mine >= MAX_COMMANDS_PER_CALLER || this.total >= MAX_COMMANDS)
-      throw new ToolError(
-        'unavailable',
-        mine >= MAX_COMMANDS_PER_CALLER
-          ? `system:shell: ${command} was not started: ${mine} commands of ${caller} are running, at most ${MAX_COMMANDS_PER_CALLER} at once; try again when one has ended`
-          : `system:shell: ${command} was not started: ${this.total} commands are running, at most ${MAX_COMMANDS} at once for all callers; try again when one has ended`,
-        { command, reason: 'too_many_commands' },
-      );
-    this.byCaller.set(caller, mine + 1);
-    this.total++;
-    return () => {
-      this.total--;
-      const left = (this.byCaller.get(caller) ?? 1) - 1;
-      if (left > 0) this.byCaller.set(caller, left);
-      else this.byCaller.delete(caller);
-    };
   }
 }
 

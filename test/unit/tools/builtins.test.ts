@@ -9,7 +9,9 @@ import path from 'node:path';
 import { silentLogger } from '../../../runtime/log';
 import { registerBuiltinTools } from '../../../runtime/tools/builtin';
 import { geocodingUrl } from '../../../runtime/tools/builtin/weather';
+import { CallCancel } from '../../../runtime/tools/callCancel';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
+import { until } from '../../support/eventually';
 import { expectError, expectOk, type Fixture, makeFixture } from './helpers';
 
 describe('tools: built-ins', () => {
@@ -236,29 +238,48 @@ describe('tools: built-ins', () => {
     });
 
     // A red-team finding: 2 000 concurrent calls of one agent stalled the runtime for seconds
-    // and left the user 6 000 processes.
-    it('runs at most 8 commands of one caller at once and refuses more at once, saying so; another caller still runs', async () => {
-      fs.writeFileSync(path.join(f.ws, 'slow.txt'), 'x\n');
-      const echo = (caller: string) =>
-        f.registry.call({ name: 'system:shell', arguments: { command: 'echo', args: ['hi'] }, caller });
-      // `tail -f` runs until its timeout kills it.
-      const waiting = (caller: string) =>
-        f.registry.call({
+    // and left the user 6 000 processes. Past 8 of one caller, calls wait for a place.
+    it('runs at most 8 commands of one caller at once; the rest wait in order, a cancelled one leaves the line, another caller still runs', async () => {
+      const calls = Array.from({ length: 10 }, (_, i) => {
+        fs.writeFileSync(path.join(f.ws, `slot-${i}.txt`), 'x\n');
+        const cancel = new CallCancel();
+        // `tail -f` runs until it is cancelled.
+        const outcome = f.registry.call({
           name: 'system:shell',
-          arguments: { command: 'tail', args: ['-f', 'slow.txt'], timeout_ms: 1500 },
-          caller,
+          arguments: { command: 'tail', args: ['-f', `slot-${i}.txt`], timeout_ms: 120_000 },
+          caller: 'greedy',
+          timeoutMs: 120_000,
+          signal: cancel,
         });
-      const outcomes = await Promise.all([...Array.from({ length: 10 }, () => waiting('greedy')), echo('other')]);
-      const refused = outcomes.filter((o) => o.status === 'error' && o.error.code === 'unavailable');
-      assert.equal(refused.length, 2);
-      assert.match(
-        expectError(refused[0]!, 'unavailable'),
-        /tail was not started: 8 commands of greedy are running, at most 8 at once; try again when one has ended/,
-      );
-      assert.equal(outcomes.filter((o) => o.status === 'error' && o.error.code === 'timeout').length, 8);
-      expectOk(outcomes[10]!);
-      // Their ends free the places: the next call runs.
-      assert.equal(expectOk(await echo('greedy')).exit_code, 0);
+        return { cancel, outcome };
+      });
+      const seen = new Set<number>();
+      const tails = () => {
+        const now = runningTails(f.ws);
+        for (const i of now) seen.add(i);
+        return now;
+      };
+      try {
+        await until('the first 8 running', () => tails().join() === '0,1,2,3,4,5,6,7', { intervalMs: 20 });
+        const other = await f.registry.call({
+          name: 'system:shell',
+          arguments: { command: 'echo', args: ['hi'] },
+          caller: 'other',
+        });
+        assert.equal(expectOk(other).stdout, 'hi\n', "another caller's call runs while greedy's wait");
+
+        calls[9]!.cancel.cancel(); // waiting: answered at once, never started
+        expectError(await calls[9]!.outcome, 'failed', 'was cancelled by the caller');
+        calls[0]!.cancel.cancel(); // running: its place goes to the next in line, 8
+        expectError(await calls[0]!.outcome, 'failed', 'was cancelled by the caller');
+        await until('8 started in the place 0 left', () => tails().join() === '1,2,3,4,5,6,7,8', { intervalMs: 20 });
+        assert.deepEqual(tails(), [1, 2, 3, 4, 5, 6, 7, 8]);
+      } finally {
+        for (const c of calls) c.cancel.cancel();
+        await Promise.all(calls.map((c) => c.outcome));
+      }
+      assert.equal(seen.has(9), false, 'the call cancelled while it waited never ran');
+      await until('every tail gone', () => tails().length === 0, { intervalMs: 20 });
     });
 
     it('is never given a shell: the schema has no place for one', async () => {
@@ -412,4 +433,23 @@ describe('tools: built-ins', () => {
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/** Which `tail -f slot-<i>.txt` of this workspace run now (their i, sorted), read from /proc. */
+function runningTails(ws: string): number[] {
+  const found: number[] = [];
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let argv: string[];
+    let cwd: string;
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const m = /^slot-(\d+)\.txt$/.exec(argv[2] ?? '');
+    if (path.basename(argv[0] ?? '') === 'tail' && argv[1] === '-f' && m && cwd === ws) found.push(Number(m[1]));
+  }
+  return found.sort((a, b) => a - b);
 }
