@@ -232,6 +232,9 @@ export class Loom implements vscode.Disposable {
       get hasConfig() {
         return self.hasConfig;
       },
+      get runningToolCalls() {
+        return self.connection?.runningToolCalls ?? [];
+      },
     }))
       this.life.add(hook);
     this.setTrustContext();

@@ -11,12 +11,15 @@ export const TEST_CHANNEL_COMMAND = 'loom.test.channel';
 export const TEST_AGENTS_TREE_COMMAND = 'loom.test.agentsTree';
 /** () → the context keys this window set for the manifest's `when` clauses: { hasConfig }. */
 export const TEST_CONTEXT_COMMAND = 'loom.test.context';
+/** () → the ids of the calls of the window's own tools (editor:*, ui:*) running now. */
+export const TEST_TOOL_CALLS_COMMAND = 'loom.test.toolCalls';
 
 export interface TestHooksHost {
   /** The output channel of that name that keeps its lines (the runtime's, an agent's). */
   channel(name: string): { readonly lines: readonly LogLine[] } | undefined;
   readonly agents: AgentsTree;
   readonly hasConfig: boolean;
+  readonly runningToolCalls: readonly string[];
 }
 
 /** Nothing outside a test run. */
@@ -35,5 +38,6 @@ export function registerTestHooks(mode: vscode.ExtensionMode, host: TestHooksHos
       })),
     ),
     vscode.commands.registerCommand(TEST_CONTEXT_COMMAND, () => ({ hasConfig: host.hasConfig })),
+    vscode.commands.registerCommand(TEST_TOOL_CALLS_COMMAND, () => [...host.runningToolCalls]),
   ];
 }

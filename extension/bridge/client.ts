@@ -30,7 +30,7 @@ import type { ListMcpServersResponse__Output } from '../../runtime/proto/gen/loo
 import type { McpControlResponse__Output } from '../../runtime/proto/gen/loom/v1/McpControlResponse';
 import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
 import type { StatsResponse__Output } from '../../runtime/proto/gen/loom/v1/StatsResponse';
-import { LoomError, messageOf } from '../../runtime/contract';
+import { LoomError, messageOf, TOOL_CANCEL_METADATA_KEY } from '../../runtime/contract';
 
 export const AGENT_ID = 'vscode';
 
@@ -125,6 +125,8 @@ export class RuntimeConnection {
   readonly tools: ToolsClient;
   private stream: grpc.ClientDuplexStream<ClientEvent, ServerEvent__Output> | undefined;
   private readonly provided = new Map<string, ProvidedTool>();
+  /** The calls of provided tools now running, by call id: a cancel from the runtime aborts one. */
+  private readonly running = new Map<string, AbortController>();
   private closed = false;
   private pinger: NodeJS.Timeout | undefined;
   private lastHeardMs = 0;
@@ -187,7 +189,8 @@ export class RuntimeConnection {
       agentId: AGENT_ID,
       subscribedTopics: this.opts.topics ?? [],
       tools,
-      metadata: { client: 'vscode-extension' },
+      // Told when a call's caller gives up, so a question to the person is taken down at once.
+      metadata: { client: 'vscode-extension', [TOOL_CANCEL_METADATA_KEY]: '1' },
     };
     const res = await call<AgentRegisterResponse__Output>((m, o, cb) => this.bridge.RegisterAgent(request, m, o, cb));
     if (!res.success) throw new Error(`the runtime refused to register agent "${AGENT_ID}": ${res.errorMessage}`);
@@ -233,6 +236,9 @@ export class RuntimeConnection {
       case 'toolCall':
         void this.answer(msg.toolCall!);
         return;
+      case 'cancelToolCall':
+        this.running.get(msg.cancelToolCall?.id ?? '')?.abort();
+        return;
       case 'delivery':
         if (msg.delivery?.event)
           this.opts.onDelivery?.(msg.delivery.topic, msg.delivery.event.type, msg.delivery.event.payload);
@@ -246,8 +252,21 @@ export class RuntimeConnection {
   }
 
   private async answer(tc: ToolCall__Output): Promise<void> {
-    const result = await runProvidedTool(this.provided.get(tc.name), tc);
-    this.stream?.write({ toolResult: result });
+    const controller = new AbortController();
+    // Ids are the runtime's, unique among a stream's calls; an id seen twice keeps the first's cancel.
+    const tracked = !this.running.has(tc.id);
+    if (tracked) this.running.set(tc.id, controller);
+    try {
+      const result = await runProvidedTool(this.provided.get(tc.name), tc, controller);
+      if (!controller.signal.aborted) this.stream?.write({ toolResult: result });
+    } finally {
+      if (tracked) this.running.delete(tc.id);
+    }
+  }
+
+  /** Ids of the provided tools' calls running now (for the test hooks). */
+  get runningToolCalls(): string[] {
+    return [...this.running.keys()];
   }
 
   get isOpen(): boolean {
@@ -378,6 +397,8 @@ export class RuntimeConnection {
   dispose(): void {
     clearInterval(this.pinger);
     this.closed = true;
+    // Nobody is left to answer to: each running call stops, its question to the person taken down.
+    for (const controller of this.running.values()) controller.abort();
     try {
       this.stream?.end();
     } catch {
@@ -390,7 +411,11 @@ export class RuntimeConnection {
 }
 
 /** Runs a provided tool for a call from the runtime; never throws, every failure is a result. */
-export async function runProvidedTool(tool: ProvidedTool | undefined, tc: ToolCall__Output): Promise<ToolResult> {
+export async function runProvidedTool(
+  tool: ProvidedTool | undefined,
+  tc: ToolCall__Output,
+  controller = new AbortController(),
+): Promise<ToolResult> {
   const fail = (status: ToolResult['status'], code: string, message: string): ToolResult => ({
     id: tc.id,
     status,
@@ -410,7 +435,6 @@ export async function runProvidedTool(tool: ProvidedTool | undefined, tc: ToolCa
   }
   if (!args || typeof args !== 'object' || Array.isArray(args))
     return fail('TOOL_INVALID_ARGUMENTS', 'invalid_arguments', `arguments of "${tc.name}" must be a JSON object`);
-  const controller = new AbortController();
   const timer = tc.timeoutMs > 0 ? setTimeout(() => controller.abort(), tc.timeoutMs) : undefined;
   try {
     const output = await tool.handler(args as Record<string, unknown>, {

@@ -28,6 +28,7 @@ import type { Delivery as WireDelivery } from '../proto/gen/loom/v1/Delivery';
 import type { Publish__Output } from '../proto/gen/loom/v1/Publish';
 import { eventFromWire, qosFromWire, refusalMessage } from './convert';
 import { assertClientTopic } from '../contract/topics';
+import { TOOL_CANCEL_METADATA_KEY } from '../contract/toolCancel';
 import { dialectOf } from './dialect';
 import { holderOf, type Access, type Identity } from './identity';
 import { errorMessageOf, statusDetails } from './unary';
@@ -51,8 +52,6 @@ export interface EventStreamDeps {
 
 /** Registration metadata by which a client says it understands ServerEvent.delivery_batch. */
 export const BATCH_METADATA_KEY = 'loom.batch';
-/** Registration metadata by which a client says it understands ServerEvent.cancel_tool_call. */
-export const TOOL_CANCEL_METADATA_KEY = 'loom.tool_cancel';
 const MAX_PUBLISHES_IN_FLIGHT = 64;
 /**
  * Tool calls an agent's stream runs at once (the Python SDK sends no more at once there, and the

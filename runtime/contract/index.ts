@@ -19,6 +19,7 @@ export * from './process';
 export * from './sandbox';
 export * from './protectedPlaces';
 export * from './suggest';
+export * from './toolCancel';
 export * from './toolError';
 export * from './toolKinds';
 export * from './toolNames';

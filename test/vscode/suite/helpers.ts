@@ -142,6 +142,22 @@ export class Probe {
     );
   }
 
+  /** A call its caller gives up on by `cancel()`; `done` settles with the call's error (null when answered). */
+  startToolCall(
+    name: string,
+    args: unknown,
+    timeoutMs: number,
+  ): { cancel(): void; done: Promise<grpc.ServiceError | null> } {
+    let call: grpc.ClientUnaryCall | undefined;
+    const done = new Promise<grpc.ServiceError | null>((resolve) => {
+      call = this.tools.CallTool(
+        { id: randomUUID(), name, arguments: JSON.stringify(args), timeoutMs, headers: { 'loom.caller': this.id } },
+        (err) => resolve(err),
+      );
+    });
+    return { cancel: () => call!.cancel(), done };
+  }
+
   close(): void {
     try {
       this.stream?.end();

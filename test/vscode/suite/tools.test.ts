@@ -22,6 +22,19 @@ describe('tools the extension provides', () => {
     );
   });
 
+  /** Asks through ui:ask and accepts the highlighted (first) option once the quick pick is up: the call's output. */
+  async function askAndAccept(prompt: string, options: string[]): Promise<unknown> {
+    const pending = probe.callTool('ui:ask', { prompt, options });
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    await eventually(`the quick pick "${prompt}" to take the answer`, async () => {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 200));
+      return settled ? true : undefined;
+    });
+    return outputOf(await pending);
+  }
+
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.files.revert');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -130,31 +143,32 @@ describe('tools the extension provides', () => {
   });
 
   it('ui:ask returns the option the human accepts', async () => {
-    const pending = probe.callTool('ui:ask', { prompt: 'Which one?', options: ['alpha', 'beta'] });
-    let settled = false;
-    void pending.finally(() => (settled = true));
-    // The human accepts the highlighted (first) item once the quick pick is up.
-    await eventually('the quick pick to take the answer', async () => {
-      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      await new Promise((r) => setTimeout(r, 200));
-      return settled ? true : undefined;
-    });
-    assert.deepEqual(outputOf(await pending), { answer: 'alpha', dismissed: false });
+    assert.deepEqual(await askAndAccept('Which one?', ['alpha', 'beta']), { answer: 'alpha', dismissed: false });
   });
 
   it('ui:ask answers TIMEOUT when nobody answers in time, and the next question still works', async () => {
     const res = await probe.callTool('ui:ask', { prompt: 'Nobody answers this', options: ['never'] }, 1500);
     assert.equal(res.status, 'TOOL_TIMEOUT');
     // The next question is the one the human sees and answers.
-    const pending = probe.callTool('ui:ask', { prompt: 'And this one?', options: ['second question'] });
-    let settled = false;
-    void pending.finally(() => (settled = true));
-    await eventually('the second quick pick to take the answer', async () => {
-      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      await new Promise((r) => setTimeout(r, 200));
-      return settled ? true : undefined;
+    assert.deepEqual(await askAndAccept('And this one?', ['second question']), {
+      answer: 'second question',
+      dismissed: false,
     });
-    assert.deepEqual(outputOf(await pending), { answer: 'second question', dismissed: false });
+  });
+
+  it('ui:ask is taken down as soon as its caller gives up, long before its timeout', async () => {
+    const running = () => vscode.commands.executeCommand<string[]>('loom.test.toolCalls');
+    const asking = probe.startToolCall('ui:ask', { prompt: 'Will the caller wait?', options: ['no'] }, 300_000);
+    await eventually('the window to run the question', async () => ((await running()).length === 1 ? true : undefined));
+    asking.cancel();
+    // The runtime tells the window (ServerEvent.cancel_tool_call), which takes the quick pick down.
+    await eventually('the question to end', async () => ((await running()).length === 0 ? true : undefined), 10_000);
+    assert.equal((await asking.done)?.code, 1 /* grpc.status.CANCELLED */);
+    // The next question is the one the human sees and answers.
+    assert.deepEqual(await askAndAccept('And now?', ['after the cancel']), {
+      answer: 'after the cancel',
+      dismissed: false,
+    });
   });
 
   it('clipboard:write then clipboard:read round-trips the text', async () => {
