@@ -513,7 +513,12 @@ export class AgentDirectory {
           fn(v);
         };
       this.pending.set(call.id, { agentId, resolve: settle(resolve), reject: settle(reject) });
-      conn.sendToolCall(call);
+      try {
+        conn.sendToolCall(call);
+      } catch (err) {
+        this.pending.delete(call.id);
+        settle(reject)(err);
+      }
     });
   }
 

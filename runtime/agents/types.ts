@@ -34,6 +34,7 @@ export interface AgentConnection {
    * full; `pattern` is the subscription as the agent wrote it (the reference names it on deliveries).
    */
   handlerFor(qos: QoS, pattern: string): DeliveryHandler;
+  /** Sends a call to the agent; throws a ToolError when the agent is not taking calls (it has not read those sent). */
   sendToolCall(call: OutgoingToolCall): void;
   /** The call of `id` sent by sendToolCall is over unanswered: the agent may stop working on it. */
   cancelToolCall(id: string): void;

@@ -175,6 +175,67 @@ describe('a tool call its caller gives up on is ended', function () {
     assert.ok(!reference.stream.history.some((m) => m.msg === 'cancelToolCall'), 'no cancel_tool_call');
   });
 
+  // A red-team finding: calls its callers gave up on no longer hold a place among anyone's calls
+  // in flight, but their messages stayed buffered for a provider that stopped reading its stream
+  // (3 000 cancelled 1 MiB calls took the runtime to 3.4 GB).
+  it('calls to a provider that stopped reading are refused once 16 MiB of them wait unread; they flow again once it reads', async () => {
+    const client = connect(rtAddress, { token: rtToken, agentId: 'deaf' });
+    clients.push(client);
+    const reg = await call(client.bridge, 'RegisterAgent', {
+      agentId: 'deaf',
+      tools: [{ name: 'deaf:echo', description: 'answers once it reads', parametersSchema: '{"type":"object"}' }],
+    });
+    assert.equal(reg.success, true, reg.errorMessage);
+    const provider = await StreamClient.open(client, 'deaf');
+    streams.push(provider);
+    provider.stream.pause(); // reads nothing more: the runtime's writes back up
+
+    const pad = 'x'.repeat(1024 * 1024);
+    let accepted = 0;
+    let refused: { code: string; message: string; details: Record<string, string> } | undefined;
+    for (let i = 0; i < 60 && !refused; i++) {
+      // Each caller gives up after 100 ms: the call no longer holds a place, only its message is left.
+      const r = await call(c.bridge, 'ForwardToolCall', {
+        id: `deaf-${i}`,
+        name: 'deaf:echo',
+        arguments: JSON.stringify({ pad }),
+        timeoutMs: 100,
+      });
+      if (r.error?.details.reason === 'provider_not_reading') refused = r.error;
+      else {
+        assert.equal(r.status, 'TOOL_TIMEOUT', JSON.stringify(r.error));
+        accepted++;
+      }
+    }
+    assert.ok(refused, 'a call past 16 MiB of unread calls is refused');
+    assert.equal(refused.code, 'unavailable');
+    assert.match(
+      refused.message,
+      /agent deaf, which provides deaf:echo, is not reading its stream: \d+ tool calls sent to it \(\d+ bytes\) wait to be read/,
+    );
+    assert.ok(accepted >= 15 && accepted < 60, `accepted ${accepted}`);
+
+    // It reads again: what was held reaches it (no more than was accepted), and new calls flow.
+    provider.stream.on('data', (m: ServerEvent__Output) => {
+      if (m.toolCall) provider.send({ toolResult: { id: m.toolCall.id, status: 'TOOL_OK', output: '"heard"' } });
+    });
+    provider.stream.resume();
+    await until(
+      'the held calls to reach the provider',
+      () => provider.history.filter((m) => m.toolCall).length === accepted,
+      { timeoutMs: 20_000 },
+    );
+    const after = await call(c.bridge, 'ForwardToolCall', {
+      id: 'deaf-after',
+      name: 'deaf:echo',
+      arguments: '{}',
+      timeoutMs: 10_000,
+    });
+    assert.equal(after.status, 'TOOL_OK', JSON.stringify(after.error));
+    assert.equal(after.output, '"heard"');
+    assert.equal(provider.history.filter((m) => m.toolCall).length, accepted + 1);
+  });
+
   it("calls on an agent's stream when the stream ends: each command it started ends", async () => {
     const reg = await call(c.bridge, 'RegisterAgent', { agentId: 'impatient' });
     assert.equal(reg.success, true, reg.errorMessage);
