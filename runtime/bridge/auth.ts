@@ -4,6 +4,7 @@
 // same interceptor sees every status a call ends with, so it is where refusals are counted
 // against their caller (refusalBudget.ts) and answered late once a caller has spent its budget.
 import * as grpc from '@grpc/grpc-js';
+import { CallsInFlight } from './callsInFlight';
 import { holderOf, type Credentials } from './identity';
 import { REFUSAL_STATUSES, type RefusalBudget } from './refusalBudget';
 
@@ -25,17 +26,38 @@ export function callerKey(credentials: Credentials, metadata: grpc.Metadata, req
 
 export function callerInterceptor(opts: CallerInterceptorOptions): grpc.ServerInterceptor {
   const { credentials, requireToken, budget } = opts;
+  const inFlight = new CallsInFlight();
   return (method, call) => {
     let caller = 'unauthenticated';
-    const late = (send: (status: Status) => void, status: Status) => {
-      const wait = REFUSAL_STATUSES.has(status.code) ? budget.charge(caller) : 0;
+    let release: (() => void) | undefined;
+    const unary = !method.requestStream && !method.responseStream;
+    const late = (send: (status: Status) => void, status: Status, refusal = REFUSAL_STATUSES.has(status.code)) => {
+      const wait = refusal ? budget.charge(caller) : 0;
       if (wait === 0) send(status);
       else setTimeout(() => send(status), wait).unref();
     };
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         caller = callerKey(credentials, metadata, requireToken);
-        if (!requireToken || caller !== 'unauthenticated') return next(metadata);
+        if (!requireToken || caller !== 'unauthenticated') {
+          if (!unary) return next(metadata);
+          const place = inFlight.enter(caller);
+          if ('release' in place) {
+            release = place.release;
+            return next(metadata);
+          }
+          // Refused before its message is read: the message is never held. Counted against the
+          // caller's refusal budget, so a flood past the limit is slowed as a flood of bad requests is.
+          return late(
+            call.sendStatus.bind(call),
+            {
+              code: grpc.status.RESOURCE_EXHAUSTED,
+              details: `${method.path} refused: ${place.refused}`,
+              metadata: new grpc.Metadata(),
+            },
+            true,
+          );
+        }
         opts.onRefused(method.path, call.getPeer());
         const missing = metadata.get('authorization').length === 0;
         // Sent below this interceptor's own responder, so counted here.
@@ -47,10 +69,14 @@ export function callerInterceptor(opts: CallerInterceptorOptions): grpc.ServerIn
           metadata: new grpc.Metadata(),
         });
       })
+      .withOnCancel(() => release?.())
       .build();
     const responder = new grpc.ResponderBuilder()
       .withStart((next) => next(listener))
-      .withSendStatus((status, next) => late(next, status))
+      .withSendStatus((status, next) => {
+        release?.();
+        late(next, status);
+      })
       .build();
     return new grpc.ServerInterceptingCall(call, responder);
   };

@@ -12,6 +12,7 @@ import {
   stopAllRuntimes,
   REPO,
   type RuntimeProcess,
+  PYTHON,
 } from '../integration/helpers/runtime';
 import { FIXTURE as MCP_FIXTURE } from '../integration/mcp/helpers';
 
@@ -26,7 +27,6 @@ const FLAGS = [
   '--no-first-run',
 ];
 const OUTPUT = join(REPO, 'test', 'output', 'browser');
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 describe('dashboard in Chromium (headless runtime)', function () {
   this.timeout(120_000);

@@ -17,9 +17,9 @@ import {
   startRuntime,
   stopAllRuntimes,
   type RuntimeProcess,
+  PYTHON,
 } from './helpers/runtime';
 
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const AGENT = join(REPO, 'test', 'integration', 'fixtures', 'adhoc_agent.py');
 
 describe('ad-hoc agents: started from the window, run by the runtime supervisor', function () {

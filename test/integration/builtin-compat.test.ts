@@ -25,9 +25,8 @@ import {
   type RuntimeProcess,
   startRuntime,
   stopAllRuntimes,
+  PYTHON,
 } from './helpers/runtime';
-
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 /** The calls of the reference's tests/e2e/test_native_tools.py, made as a reference agent makes them (Agent(...)._ctx.tool). */
 const REFERENCE_STYLE_AGENT = `

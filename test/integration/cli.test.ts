@@ -13,10 +13,9 @@ import {
   RUNTIME_JS,
   startRuntime,
   stopAllRuntimes,
+  PYTHON,
 } from './helpers/runtime';
 import { call, connect, event, StreamClient } from '../support/grpc';
-
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 describe('runtime CLI (node dist/runtime.js)', function () {
   this.timeout(60_000);

@@ -13,9 +13,8 @@ import {
   startRuntime,
   stopAllRuntimes,
   type RuntimeProcess,
+  PYTHON,
 } from './helpers/runtime';
-
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 /** An agent that writes its pid to <name>.pid and sleeps; `tag` changes its command line. */
 const sleeper = (id: string, tag: string, extra = '') => `

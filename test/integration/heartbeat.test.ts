@@ -13,6 +13,7 @@ import {
   startRuntime,
   stopAllRuntimes,
   type RuntimeProcess,
+  PYTHON,
 } from './helpers/runtime';
 
 describe('agent heartbeat, reconnect and replacement', function () {
@@ -191,7 +192,6 @@ describe('disconnected agents nobody supervises', function () {
 
 describe('a supervised Python agent under a short heartbeat timeout', function () {
   this.timeout(90_000);
-  const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
   after(async () => {
     await stopAllRuntimes();
     removeWorkspaces();

@@ -16,9 +16,9 @@ import {
   startRuntime,
   stopAllRuntimes,
   type RuntimeProcess,
+  PYTHON,
 } from './helpers/runtime';
 
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const HOLDER = join(REPO, 'test', 'integration', 'fixtures', 'credential_holder.py');
 
 const LEAKED = 'auth failed for token sk-LEAKED-BY-MCP-STDERR';

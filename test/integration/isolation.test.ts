@@ -14,9 +14,9 @@ import {
   startRuntime,
   stopAllRuntimes,
   type RuntimeProcess,
+  PYTHON,
 } from './helpers/runtime';
 
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const SECRET = 'outside-the-workspace-secret';
 
 // Reports what the agent's process can reach; every probe is a plain OS call.

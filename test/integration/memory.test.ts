@@ -14,9 +14,9 @@ import {
   startRuntime,
   stopAllRuntimes,
   type RuntimeProcess,
+  PYTHON,
 } from './helpers/runtime';
 
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const HOLDER = join(REPO, 'test', 'integration', 'fixtures', 'credential_holder.py');
 
 const plan = (over: Record<string, unknown> = {}) => ({

@@ -7,10 +7,9 @@ import { strict as assert } from 'node:assert';
 import { processAlive as alive } from '../../runtime/contract/process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS } from './helpers/runtime';
+import { buildRuntime, makeWorkspace, removeWorkspaces, REPO, RUNTIME_JS, PYTHON } from './helpers/runtime';
 import { until as waitUntil } from '../support/eventually';
 
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const LAUNCHER = join(REPO, 'test', 'integration', 'fixtures', 'launcher.mjs');
 
 /** Waits until `check` holds; resolves with how long that took. */

@@ -15,11 +15,11 @@ import {
   stopAllRuntimes,
   REPO,
   type RuntimeProcess,
+  PYTHON,
 } from '../helpers/runtime';
 import { call, connect, event, type Clients } from '../../support/grpc';
 import { NatsCluster, natsServerAvailable } from '../../support/nats';
 
-const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 const FIXTURE = join(__dirname, 'fixtures', 'cluster_agent.py');
 const MCP_FIXTURE = join(REPO, 'test', 'fixtures', 'mcp', 'fixture-server.ts');
 /** An MCP server on runtime B whose tools B offers to the cluster; B's policy denies getenv. */

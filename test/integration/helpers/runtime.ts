@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '..', '..', '..');
 export const RUNTIME_JS = join(REPO, 'dist', 'runtime.js');
+/** The Python with the SDK that agents and fixtures run on (`.venv`, made by the setup). */
+export const PYTHON = process.env.LOOM_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 let built = false;
 /** Builds dist/runtime.js with the project's esbuild script (once per test process). */

@@ -68,11 +68,17 @@ _PROVIDERS = {0: "native", 1: "wasm", 2: "grpc", 3: "mcp"}
 _MAX_PAGE_LIMIT = 2**31 - 1
 
 
+#: Unary calls open at once; more wait here. The runtime refuses an agent's credential past 64
+#: (runtime/bridge/callsInFlight.ts), and registration and heartbeats take places too.
+_MAX_UNARY_CALLS = 48
+
+
 class _Unary:
     """Runs a unary call on the agent's current connection with its metadata, mapping failures."""
 
     def __init__(self, agent: Agent | None) -> None:
         self._agent = agent
+        self._places = asyncio.Semaphore(_MAX_UNARY_CALLS)
 
     async def call(
         self,
@@ -85,10 +91,11 @@ class _Unary:
         if self._agent is None:
             raise NotConnected(f"{what}: this context belongs to no Agent (it was made from an agent id and a client)")
         conn = await self._agent._wait_connected(timeout)
-        try:
-            return await method(conn)(request, metadata=conn.metadata(extra_metadata), timeout=timeout)
-        except grpc.aio.AioRpcError as e:
-            raise rpc_error(e, what, conn.endpoint.address) from None
+        async with self._places:
+            try:
+                return await method(conn)(request, metadata=conn.metadata(extra_metadata), timeout=timeout)
+            except grpc.aio.AioRpcError as e:
+                raise rpc_error(e, what, conn.endpoint.address) from None
 
 
 class Store:
