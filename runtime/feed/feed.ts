@@ -69,13 +69,29 @@ const KEPT_STRING_BYTES = 1024;
 const KEPT_METADATA_BYTES = 8 * 1024;
 const KEPT_TAGS = 32;
 
+/** A buffer past this size is not kept alive by a small view into it: the view is copied. */
+const PINNED_BUFFER_BYTES = 64 * 1024;
+/** What one listener keeps between two updates, events' payloads and metadata together; past it the oldest go (counted as omitted). */
+const LISTENER_KEPT_BYTES = 16 * 1024 * 1024;
+
 /**
- * The event as the backlog keeps it beyond this moment: a large payload only as a copy of its cut,
- * which pins nothing else, and its metadata, tags, id, type and source cut too (700 events with a
- * 3.9 MB metadata value kept 2 GB that nobody was watching). The same event when nothing is large.
+ * `payload` as a buffer of its own where it is a view into a larger one: a payload decoded from a
+ * gRPC message is a view into the whole message, so a 1-byte payload kept beside a 3.9 MB
+ * metadata value kept all 3.9 MB (500 kept events: 2 GB, with nobody watching).
  */
-function keptEvent(event: LoomEvent): LoomEvent {
-  const cutPayload = FEED_LIMITS.maxPayloadBytes.default;
+function unpinned(payload: Buffer): Buffer {
+  return payload.buffer.byteLength > PINNED_BUFFER_BYTES && payload.byteLength < payload.buffer.byteLength
+    ? Buffer.from(payload)
+    : payload;
+}
+
+/**
+ * The event as the backlog or a listener keeps it beyond this moment: its payload cut to
+ * `cutPayload` and copied (a copy pins nothing else), and its metadata, tags, id, type and source
+ * cut too (700 events with a 3.9 MB metadata value kept 2 GB that nobody was watching). The same
+ * event when nothing is large.
+ */
+function keptEvent(event: LoomEvent, cutPayload: number = FEED_LIMITS.maxPayloadBytes.default): LoomEvent {
   const long = (text: string) => text.length > KEPT_STRING_BYTES;
   const metadataBytes = Object.entries(event.metadata).reduce((n, [k, v]) => n + k.length + v.length, 0);
   if (
@@ -86,8 +102,10 @@ function keptEvent(event: LoomEvent): LoomEvent {
     !long(event.id) &&
     !long(event.type) &&
     !long(event.source)
-  )
-    return event;
+  ) {
+    const payload = unpinned(event.payload);
+    return payload === event.payload ? event : { ...event, payload };
+  }
   // Copied through a Buffer: a slice of a long string may be a view that pins all of it.
   const cut = (text: string) =>
     long(text) ? `${Buffer.from(text.slice(0, KEPT_STRING_BYTES)).toString('utf8')}…` : text;
@@ -106,8 +124,17 @@ function keptEvent(event: LoomEvent): LoomEvent {
     source: cut(event.source),
     metadata,
     tags: event.tags.slice(0, KEPT_TAGS).map(cut),
-    payload: event.payload.length > cutPayload ? Buffer.from(event.payload.subarray(0, cutPayload)) : event.payload,
+    payload:
+      event.payload.length > cutPayload ? Buffer.from(event.payload.subarray(0, cutPayload)) : unpinned(event.payload),
   };
+}
+
+/** What a kept event holds, about: its payload and metadata. */
+function keptSize(record: FeedEvent): number {
+  const event = record.event!;
+  let n = (event.payload as Buffer).length;
+  for (const [k, v] of Object.entries(event.metadata ?? {})) n += k.length + v.length;
+  return n;
 }
 
 export const FEED_LIMITS: Record<
@@ -360,6 +387,8 @@ class Listener {
   private readonly spans = new Ring<SpanRecord>();
   private omitted = 0;
   private missed = 0;
+  /** keptSize() of the events kept until the next update. */
+  private keptBytes = 0;
   private readonly maxEvents: number;
   private readonly intervalMs: number;
   private readonly maxTopics: number;
@@ -380,7 +409,11 @@ class Listener {
 
   /** What the first update carries from before listening: the backlog, and how many events were missed. */
   seed(events: FeedEvent[], missed: number): void {
-    for (const e of events) this.events.push(e);
+    // Already cut as the backlog keeps them (keptEvent), and as many as `backlog` asked for.
+    for (const e of events) {
+      this.events.push(e);
+      this.keptBytes += keptSize(e);
+    }
     this.missed = missed;
   }
 
@@ -397,15 +430,24 @@ class Listener {
 
   addEvent(segments: string[], record: FeedEvent, span: SpanRecord | undefined): void {
     if (this.filter && !matchesSegments(this.filter, segments)) return;
-    const payload = record.event!.payload as Buffer;
-    // Copy only what is kept: the bus may reuse nothing, but a kept slice must not pin a large payload.
-    const kept = payload.length > this.maxPayload ? Buffer.from(payload.subarray(0, this.maxPayload)) : payload;
-    this.events.push(kept === payload ? record : { ...record, event: { ...record.event, payload: kept } });
-    if (this.events.length > this.maxEvents) {
-      this.events.shift();
+    const event = keptEvent(record.event as LoomEvent, this.maxPayload);
+    this.keep(event === record.event ? record : { ...record, event });
+    if (span) keepNewest(this.spans, span, MAX_SPANS);
+  }
+
+  /** Keeps `record` until the next update, within maxEvents and LISTENER_KEPT_BYTES: the oldest go first. */
+  private keep(record: FeedEvent): void {
+    this.events.push(record);
+    this.keptBytes += keptSize(record);
+    while (this.events.length > this.maxEvents || (this.keptBytes > LISTENER_KEPT_BYTES && this.events.length > 1)) {
+      this.keptBytes -= keptSize(this.events.shift()!);
       this.omitted++;
     }
-    if (span) keepNewest(this.spans, span, MAX_SPANS);
+  }
+
+  private drainEvents(): FeedEvent[] {
+    this.keptBytes = 0;
+    return this.events.drain();
   }
 
   addToolCall(record: ToolCallRecord, span: SpanRecord | undefined): void {
@@ -419,7 +461,7 @@ class Listener {
     try {
       const update: FeedUpdate = {
         timestampMs: Date.now(),
-        events: this.events.drain(),
+        events: this.drainEvents(),
         eventsOmitted: this.omitted,
         stats: await this.feed.stats(this.maxTopics),
         toolCalls: this.toolCalls.drain(),

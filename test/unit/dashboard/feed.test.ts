@@ -214,6 +214,48 @@ describe('dashboard feed', () => {
     feed.close();
   });
 
+  // A red-team finding: a payload decoded from a gRPC message is a view into the whole message, so
+  // a 1-byte payload kept beside a 3.9 MB metadata value kept all of it (500 kept: 2 GB).
+  it('keeps a small payload that is a view into a large message as a copy of its own, in the backlog and for a listener', async () => {
+    const { bus, feed } = setup();
+    const message = Buffer.alloc(4 * 1024 * 1024, 1);
+    const seen = collect(feed, { intervalMs: 50 }, (u) => events(u).length >= 1);
+    await new Promise((r) => setTimeout(r, 5)); // listening
+    const event = { ...createEvent({ type: 'small', payload: {} }), payload: message.subarray(100, 101) };
+    await bus.publish('x.view', event);
+    const [live] = events(await seen);
+    const [kept] = (await collect(feed, { intervalMs: 10_000, backlog: 1 }, (u) => u.length >= 1))[0]!.events!;
+    for (const [where, e] of [
+      ['listener', live!],
+      ['backlog', kept!],
+    ] as const) {
+      const payload = e.event!.payload as Buffer;
+      assert.deepEqual([...payload], [1], where);
+      assert.notEqual(payload.buffer, message.buffer, `${where}: the payload pins the whole message`);
+    }
+    assert.equal(event.payload.buffer, message.buffer, 'the event itself is not changed');
+    feed.close();
+  });
+
+  it("keeps at most 16 MiB of events for a listener between two updates, counting the rest as omitted, and cuts a listener's metadata", async () => {
+    const { bus, feed } = setup();
+    const seen = collect(feed, { intervalMs: 300, maxEvents: 5000, maxPayloadBytes: 1 << 20 }, (u) =>
+      u.some((x) => (x.events?.length ?? 0) > 0),
+    );
+    await new Promise((r) => setTimeout(r, 5)); // listening
+    const mib = Buffer.alloc(1 << 20, 7);
+    for (let i = 0; i < 40; i++)
+      await bus.publish('x.big', {
+        ...createEvent({ type: 'big', payload: {}, metadata: { note: 'm'.repeat(100_000) } }),
+        payload: mib,
+      });
+    const update = (await seen).find((u) => (u.events?.length ?? 0) > 0)!;
+    assert.ok(update.events!.length <= 16, `${update.events!.length} events of 1 MiB kept`);
+    assert.equal(update.events!.length + Number(update.eventsOmitted), 40);
+    assert.equal(update.events![0]!.event!.metadata!.note, `${'m'.repeat(1024)}…`);
+    feed.close();
+  });
+
   it('refuses a backlog beyond what it keeps, naming the option', () => {
     const { feed } = setup();
     assert.throws(
