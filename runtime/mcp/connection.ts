@@ -52,6 +52,13 @@ export interface ConnectionDeps {
 }
 
 const STDERR_TAIL_LINES = 20;
+/**
+ * Requests written to a stdio server's input that it has not read. The SDK writes each request
+ * at once, drained or not, and a call that times out leaves its request (and its
+ * notifications/cancelled) in the pipe's buffer: a server that stopped reading took the runtime
+ * to 1.96 GB in 18 s of 1 MiB calls. Past this a call to it is refused at once.
+ */
+const MAX_UNREAD_INPUT_BYTES = 16 * 1024 * 1024;
 
 export class McpConnection {
   private state: McpServerState;
@@ -344,6 +351,13 @@ export class McpConnection {
         `${qualified}: MCP server "${this.config.name}" is ${this.state.status}${this.state.lastError ? ` (${this.state.lastError})` : ''}`,
       );
     }
+    const unread = unreadInputBytes(client);
+    if (unread > MAX_UNREAD_INPUT_BYTES)
+      throw new ToolError(
+        'unavailable',
+        `${qualified}: MCP server "${this.config.name}" is not reading its input: ${unread} bytes of requests sent to it wait to be read, at most ${MAX_UNREAD_INPUT_BYTES}; try again when it reads`,
+        { server: this.config.name, reason: 'server_not_reading' },
+      );
     let result;
     try {
       // The signal and the timeout make the SDK send notifications/cancelled to the server.
@@ -485,4 +499,16 @@ function textOf(content: unknown): string {
  */
 export function shouldFallBackToSse(err: unknown): boolean {
   return err instanceof StreamableHTTPError && [400, 404, 405].includes(err.code ?? 0);
+}
+
+/**
+ * Bytes buffered in a stdio server's stdin, not yet taken by it; 0 for other transports. The SDK
+ * keeps the child process to itself (StdioClientTransport._process), so it is read from there;
+ * test/integration/mcp/client.test.ts fails if an SDK update moves it.
+ */
+function unreadInputBytes(client: Client): number {
+  const transport = client.transport;
+  if (!(transport instanceof StdioClientTransport)) return 0;
+  const stdin = (transport as unknown as { _process?: { stdin?: { writableLength?: number } | null } })._process?.stdin;
+  return stdin?.writableLength ?? 0;
 }

@@ -136,6 +136,30 @@ describe('MCP client: external servers as Loom tools', function () {
       assert.equal(cancelled.requestId, started.requestId);
     });
 
+    // A red-team finding: the SDK writes each request to the server's stdin at once, and a call
+    // that times out leaves it there: a server that stopped reading took the runtime to 1.96 GB.
+    it('a server that stops reading its input: calls to it are refused once 16 MiB wait unread, naming the server', async () => {
+      await start({ fixture: fixture() });
+      assert.equal((await parts.registry.call({ name: 'fixture:deafen', arguments: {} })).status, 'ok');
+      await waitForRecord(record, (l) => l.event === 'deafened');
+      const text = 'x'.repeat(1024 * 1024);
+      let refused: { code: string; message: string; details?: Record<string, string> } | undefined;
+      let sent = 0;
+      for (; sent < 40 && !refused; sent++) {
+        const outcome = await parts.registry.call({ name: 'fixture:echo', arguments: { text }, timeoutMs: 50 });
+        assert.equal(outcome.status, 'error');
+        if (outcome.status === 'error' && outcome.error.code !== 'timeout') refused = outcome.error;
+      }
+      assert.ok(refused, 'a call past 16 MiB of unread requests is refused');
+      assert.equal(refused.code, 'unavailable');
+      assert.equal(refused.details?.reason, 'server_not_reading');
+      assert.match(
+        refused.message,
+        /fixture:echo: MCP server "fixture" is not reading its input: \d+ bytes of requests sent to it wait to be read/,
+      );
+      assert.ok(sent >= 16 && sent < 40, `refused after ${sent} calls of 1 MiB`);
+    });
+
     it('a caller that cancels a call cancels it on the server too', async () => {
       await start({ fixture: fixture() });
       const controller = new AbortController();
