@@ -140,6 +140,8 @@ export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
 export function createLoomMcpServer(
   opts: ServeOptions,
   allowed: Matcher = toolFilter(opts.include, opts.exclude),
+  /** Called as the client lists the tools (ListChangedWatcher.listed). */
+  onList?: () => void,
 ): Server {
   const log = opts.log;
   const server = new Server(
@@ -148,9 +150,10 @@ export function createLoomMcpServer(
   );
   const policyOf = servedToolPolicy(opts.policy?.serve ?? { toolPolicy: {} });
   const policyOpts = { confirm: opts.policy?.confirm, headlessAsk: opts.policy?.headlessAsk ?? 'deny', log } as const;
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [...exposedToolTable(opts.registry, allowed, log)].map(([name, def]) => asMcpTool(name, def)),
-  }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    onList?.();
+    return { tools: [...exposedToolTable(opts.registry, allowed, log)].map(([name, def]) => asMcpTool(name, def)) };
+  });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const def = exposedToolTable(opts.registry, allowed, log).get(request.params.name);
     if (!def) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
@@ -183,9 +186,14 @@ export function createLoomMcpServer(
 /**
  * Sends tools/list_changed to every connected server whenever the offered tool set changes (a
  * registry change outside the include/exclude filter is not one: the signature compares what is offered).
+ * A session is told once until it lists the tools again: it knows its list is stale, and a client
+ * that does not read its notifications would otherwise be sent one per change, held for it without
+ * limit (an agent toggling its tools took the runtime from 190 MB to 877 MB with 20 such sessions).
  */
 class ListChangedWatcher {
   private readonly servers = new Set<Server>();
+  /** Sessions told of a change that have not listed the tools since. */
+  private readonly told = new Set<Server>();
   private last: string;
   private readonly subscription: { dispose(): void };
 
@@ -211,10 +219,19 @@ class ListChangedWatcher {
     const now = this.signature();
     if (now === this.last) return;
     this.last = now;
-    for (const server of this.servers)
-      server
-        .sendToolListChanged()
-        .catch((err: Error) => this.opts.log.debug('tools/list_changed not sent', { error: err }));
+    for (const server of this.servers) if (!this.told.has(server)) this.tell(server);
+  }
+
+  private tell(server: Server): void {
+    this.told.add(server);
+    server
+      .sendToolListChanged()
+      .catch((err: Error) => this.opts.log.debug('tools/list_changed not sent', { error: err }));
+  }
+
+  /** The session listed the tools: the next change is news to it. */
+  listed(server: Server): void {
+    this.told.delete(server);
   }
 
   add(server: Server): SessionServer {
@@ -223,12 +240,13 @@ class ListChangedWatcher {
     return {
       close: async () => {
         this.servers.delete(server);
+        this.told.delete(server);
         await server.close();
       },
       // A change that happened before the client opened its notification stream was lost on the
       // way; tell it now.
       onStreamOpen: () => {
-        if (this.signature() !== known) server.sendToolListChanged().catch(() => {});
+        if (this.signature() !== known) this.tell(server);
       },
     };
   }
@@ -256,7 +274,7 @@ export async function serveMcpHttp(
     token: opts.token,
     log,
     connect: async (transport: Transport) => {
-      const server = createLoomMcpServer({ ...opts, log }, allowed);
+      const server: Server = createLoomMcpServer({ ...opts, log }, allowed, () => watcher.listed(server));
       await server.connect(transport);
       return watcher.add(server);
     },
@@ -278,7 +296,7 @@ export async function serveMcpStdio(
   const log = opts.log.child('serve');
   const allowed = toolFilter(opts.include, opts.exclude);
   const watcher = new ListChangedWatcher({ ...opts, log }, allowed);
-  const server = createLoomMcpServer({ ...opts, log }, allowed);
+  const server: Server = createLoomMcpServer({ ...opts, log }, allowed, () => watcher.listed(server));
   await server.connect(new StdioServerTransport(opts.stdin, opts.stdout));
   const handle = watcher.add(server);
   log.info('serving tools over MCP (stdio)');

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { until } from '../../support/eventually';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { defaultConfig } from '../../../runtime/config';
 import { silentLogger } from '../../../runtime/log';
@@ -224,6 +225,31 @@ describe("MCP server: Loom's registry offered to MCP clients", function () {
     assert.ok(tools.some((t) => t.name === 'agent7__greet'));
     const result = (await client.callTool({ name: 'agent7__greet', arguments: { who: 'mcp' } })) as CallToolResult;
     assert.deepEqual(result.structuredContent, { greeting: 'hi mcp' });
+  });
+
+  // A red-team finding: a session that does not read its notification stream was sent one
+  // list_changed per change, each held for it (20 such sessions: 190 MB to 877 MB).
+  it('tells a session once until it lists the tools again', async () => {
+    const client = await connected();
+    let told = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => void told++);
+    const add = (name: string) =>
+      registry.register(
+        { name, description: 'x', parametersSchema: { type: 'object' }, provider: 'grpc', owner: 'agent7' },
+        async () => 1,
+      );
+    add('agent7:one');
+    await until('the first list_changed', () => told === 1);
+    add('agent7:two'); // the session has not listed since: not told again
+    add('agent7:three');
+    await client.listTools();
+    add('agent7:four');
+    await until('the list_changed after the session listed', () => told >= 2);
+    // Nothing more comes: any other would have been sent before the session listed, and travels
+    // ahead of the last on the session's one notification stream (this wait only gives a broken
+    // implementation's extra notifications time to show; a correct one passes whatever it).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(told, 2);
   });
 
   it('a change made before the client opened its notification stream is announced when it opens', async () => {
