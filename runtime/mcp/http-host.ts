@@ -83,9 +83,36 @@ function callWhenStreamOpens(res: http.ServerResponse, server: SessionServer): v
   } as typeof res.writeHead;
 }
 
+/**
+ * Sessions kept at once. A client that crashes or reconnects never ends its session, and each
+ * holds a transport and a server instance (about 42 KB): 37 661 initializes took the runtime to
+ * 1.6 GB. Past the limit the session used least recently is closed; its client, told 404 on its
+ * next request, initializes again, as the protocol says it must.
+ */
+export const MAX_MCP_SESSIONS = 64;
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: SessionServer;
+}
+
 export async function hostMcpOverHttp(opts: McpHttpHostOptions): Promise<McpHttpHost> {
   const mountPath = opts.path ?? '/mcp';
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: SessionServer }>();
+  // In order of use, least recent first (a Map keeps insertion order; a used session is moved to the end).
+  const sessions = new Map<string, Session>();
+  const keep = (id: string, session: Session) => {
+    sessions.delete(id);
+    sessions.set(id, session);
+    for (const [oldest, old] of sessions) {
+      if (sessions.size <= MAX_MCP_SESSIONS) break;
+      sessions.delete(oldest);
+      opts.log?.debug('mcp http: session closed, the least recently used of too many', {
+        session: oldest,
+        limit: MAX_MCP_SESSIONS,
+      });
+      void old.server.close().catch(() => undefined);
+    }
+  };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://loopback');
@@ -104,6 +131,7 @@ export async function hostMcpOverHttp(opts: McpHttpHostOptions): Promise<McpHttp
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
       if (!session) return refuse(res, 404, `Unknown MCP session ${sessionId}; initialize again`);
+      keep(sessionId, session);
       if (req.method === 'GET') callWhenStreamOpens(res, session.server);
       return session.transport.handleRequest(req, res);
     }
@@ -115,7 +143,7 @@ export async function hostMcpOverHttp(opts: McpHttpHostOptions): Promise<McpHttp
     };
     await transport.handleRequest(req, res);
     // Anything but a successful initialize leaves no session behind.
-    if (transport.sessionId) sessions.set(transport.sessionId, { transport, server });
+    if (transport.sessionId) keep(transport.sessionId, { transport, server });
     else await server.close();
   };
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { MAX_MCP_SESSIONS } from '../../../runtime/mcp/http-host';
 import { until } from '../../support/eventually';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { defaultConfig } from '../../../runtime/config';
@@ -141,6 +142,22 @@ describe("MCP server: Loom's registry offered to MCP clients", function () {
     assert.equal(await rawPost(host.url, { authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' }), 403);
     assert.equal(await rawPost(host.url, { authorization: `Bearer ${TOKEN}` }), 200);
     assert.equal(host.sessionCount(), 1);
+  });
+
+  // A red-team finding: sessions were never closed unless their client said so, and each held a
+  // transport and a server instance (37 661 initializes: 1.6 GB).
+  it('keeps at most 64 sessions: past that the one used least recently is closed, and its client told 404', async () => {
+    const a = await connected();
+    const { client: b, transport } = httpClient(host!.url, TOKEN);
+    await b.connect(transport);
+    clients.push(b);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    for (let i = 0; i < 40; i++) assert.equal(await rawPost(host!.url, auth), 200);
+    await b.listTools(); // used: the newest again
+    for (let i = 0; i < 30; i++) assert.equal(await rawPost(host!.url, auth), 200);
+    assert.equal(host!.sessionCount(), MAX_MCP_SESSIONS);
+    await assert.rejects(a.listTools(), /404|Unknown MCP session/);
+    assert.ok((await b.listTools()).tools.length > 0, 'a session in use is kept');
   });
 
   it('refuses to serve without a token', async () => {
