@@ -14,7 +14,8 @@ export { dataDirOf } from '../contract/dataDir';
  * Creates the data folder mode 0700 (an existing one is narrowed to 0700: another user must not
  * reach the token or the store) and returns its real path. Each component is created, then its
  * real path checked, so a symbolic link leading out of the workspace stops the start before
- * anything is created beyond it. Throws ConfigError naming runtime.data_dir.
+ * anything is created beyond it. Writes a .gitignore of "*" in it where there is none. Throws
+ * ConfigError naming runtime.data_dir.
  */
 export async function openDataDir(workspace: string, dataDir: string): Promise<string> {
   const refuse = (message: string) => new ConfigError(workspace, workspace, [{ key: 'runtime.data_dir', message }]);
@@ -50,5 +51,12 @@ export async function openDataDir(workspace: string, dataDir: string): Promise<s
   if (uid !== undefined && stat.uid !== uid)
     throw refuse(`${dir} belongs to uid ${stat.uid}, not to the user running the runtime (uid ${uid})`);
   if ((stat.mode & 0o777) !== 0o700) await fs.chmod(dir, 0o700);
+  // Git then never stages the token, the store or the log: not by a person's "git add .", nor by
+  // a tool's (unconfined, git add runs; only --force, which it refuses, would take them).
+  await fs
+    .writeFile(join(dir, '.gitignore'), '*\n', { flag: 'wx', mode: 0o600 })
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
   return dir;
 }

@@ -227,7 +227,8 @@ export function checkInput(input: string): string {
   return input;
 }
 
-function isWithin(root: string, candidate: string): boolean {
+/** `candidate` is `root` or below it (both absolute, normalized). */
+export function isWithin(root: string, candidate: string): boolean {
   if (candidate === root) return true;
   const prefix = root.endsWith(path.sep) ? root : root + path.sep;
   return candidate.startsWith(prefix);

@@ -8,6 +8,9 @@
 // the data folder), and what writes files it is not given by name (git's worktree commands, tar's
 // extraction) is refused: isolation makes those places read-only, unconfined only this stands
 // between an agent and a loom.toml whose next agent the runtime starts unconfined.
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { isWithin } from '../../contract/sandbox';
 import { ToolError } from '../errors';
 import type { Sandbox } from '../sandbox';
 
@@ -16,7 +19,7 @@ interface CommandRule {
   long?: string[];
   /** Long options of the program's own that a refused one starts with: exact, getopt takes them as they are. */
   own?: string[];
-  /** Single-dash options matched whole (find's "-exec"). */
+  /** Words refused wherever they stand, after "--" too: find reads its expression after it ("find -- . -exec"). */
   exact?: string[];
   /** Letters refused anywhere in a single-dash cluster ("-rR"). */
   letters?: string;
@@ -72,6 +75,7 @@ const RULES: Record<string, CommandRule> = {
   ss: { long: ['--diag', '--kill', '--net'], letters: 'DKN' },
   // A second operand is the file uniq writes its output to (loom.toml, .git/config…).
   uniq: { check: uniqOperands },
+  sed: { check: sedBackupSuffix },
   // "ip netns exec" and "ip vrf exec" run any program; -batch reads commands from a file; -netns enters another namespace.
   ip: { check: ipArguments },
 };
@@ -200,6 +204,39 @@ const GIT_SAFE_PREFIX = [
   'protocol.allow=never',
 ];
 
+/**
+ * Unconfined, what makes git read files it is not given by name, the data folder among them:
+ * --no-index compares or searches whole folders, --untracked and --no-exclude-standard search
+ * files git does not track, and add --force stages ignored ones (then "diff --cached" shows them).
+ */
+const GIT_UNCONFINED: CommandRule = { long: ['--no-index', '--untracked', '--no-exclude-standard'] };
+const GIT_ADD_UNCONFINED: CommandRule = { long: [...GIT_UNCONFINED.long!, '--force'], letters: 'f' };
+const GIT_UNCONFINED_REFUSED =
+  "it reads files it is not given by name, the runtime's data folder (the bridge token) among them, which runs only under OS isolation, and this command would run unconfined";
+
+/**
+ * Unconfined, git runs only in a root's own repository (or one above the roots), not in one below
+ * a root: an agent can make one (a ".git" file naming a folder it wrote) whose config names
+ * programs git runs as the user (diff.external, a filter driver). A root's .git is a protected
+ * place no argument may name. Isolated, such a program would run inside the sandbox.
+ */
+async function refuseNestedRepository(dir: string, sandbox: Sandbox): Promise<void> {
+  const root = sandbox.roots.filter((r) => isWithin(r, dir)).sort((a, b) => b.length - a.length)[0];
+  if (root === undefined) return;
+  for (let d = dir; d !== root && isWithin(root, d); d = path.dirname(d)) {
+    const git = path.join(d, '.git');
+    const found = await lstat(git).then(
+      () => true,
+      () => false,
+    );
+    if (found)
+      throw denied(
+        `git may not run in the repository at ${git}, inside the workspace: its config could name programs for git to run (diff.external, filters), and this command would run unconfined; open that folder as a workspace root, whose .git is protected, or run under OS isolation`,
+        { reason: 'needs_isolation', repository: git },
+      );
+  }
+}
+
 /** Environment a program needs beyond the allowlisted variables. */
 export function extraEnvFor(command: string): Record<string, string> {
   if (command === 'git') return { GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' };
@@ -234,12 +271,20 @@ export async function checkCommandLine(
       );
     // Paths after the subcommand are git's, relative to where the -C options took it.
     await checkPaths(command, rest, dir, sandbox, unconfined);
+    if (unconfined) {
+      refuseOptions('git', rest, sub === 'add' ? GIT_ADD_UNCONFINED : GIT_UNCONFINED, GIT_UNCONFINED_REFUSED);
+      await refuseNestedRepository(dir, sandbox);
+    }
     return [...GIT_SAFE_PREFIX, ...args];
   }
   const options = command === 'tar' ? tarOptions(args) : args;
   refuseOptions(command, options, RULES[command]);
   RULES[command]?.check?.(options);
-  if (unconfined && command === 'tar') refuseOptions(command, options, TAR_EXTRACT, TAR_EXTRACT_REFUSED);
+  if (unconfined) {
+    if (command === 'rg') throw denied(`rg ${RG_UNCONFINED}`, { reason: 'needs_isolation' });
+    if (command === 'tar') refuseOptions(command, options, TAR_EXTRACT, TAR_EXTRACT_REFUSED);
+    refuseOptions(command, options, RECURSIVE_READERS[command], RECURSIVE_REFUSED);
+  }
   await checkPaths(command, options, cwd, sandbox, unconfined);
   return [...(FORCED_FIRST[command] ?? []), ...args];
 }
@@ -270,6 +315,33 @@ function uniqOperands(args: string[]): void {
 }
 
 /**
+ * GNU sed -i with a suffix keeps each file's old content under a name made from the suffix, where
+ * "*" stands for the file's name and a "/" places it in another folder: "--in-place=loom.*" on a
+ * file named "toml" renames the agent's file onto loom.toml, a name no argument shows. -i without
+ * a suffix rewrites only the files it is given, and those are checked.
+ */
+function sedBackupSuffix(args: string[]): void {
+  for (const arg of args) {
+    if (arg === '--') return;
+    let suffix = '';
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq < 0 ? arg : arg.slice(0, eq);
+      if (eq > 0 && name.length > 2 && '--in-place'.startsWith(name)) suffix = arg.slice(eq + 1);
+    } else if (arg.startsWith('-')) {
+      // In a cluster, e, f and l take the rest as their value; i takes the rest as its suffix.
+      const at = [...arg.slice(1)].findIndex((ch) => 'efli'.includes(ch)) + 1;
+      if (at > 0 && arg[at] === 'i') suffix = arg.slice(at + 1);
+    }
+    if (suffix)
+      throw denied(
+        `sed option ${JSON.stringify(arg)} is not allowed: a backup suffix names the file sed renames each original to ("*" and "/" make it any name, loom.toml among them); use -i without a suffix`,
+        { argument: arg },
+      );
+  }
+}
+
+/**
  * ip matches objects and options by their first letters ("ip net" is "ip netns", "-b" may be
  * "-batch", "--opt" is "-opt"), so the refusals go by prefix too: the netns and vrf objects
  * (their "exec" runs any program), -batch (commands from a file) and -netns.
@@ -287,6 +359,24 @@ function ipArguments(args: string[]): void {
       );
   }
 }
+
+/**
+ * Unconfined, the data folder (the bridge token's file) is a folder of the workspace like any
+ * other: what reads every file below a folder, the working directory by default, reads it too
+ * ("grep -r token" printed the token). Isolated, it is an empty mount and these run.
+ */
+const RECURSIVE_READERS: Record<string, CommandRule> = {
+  grep: { long: ['--recursive', '--directories'], letters: 'rd' },
+  egrep: { long: ['--recursive', '--directories'], letters: 'rd' },
+  fgrep: { long: ['--recursive', '--directories'], letters: 'rd' },
+  diff: { long: ['--recursive'], letters: 'r' },
+  cp: { long: ['--recursive', '--archive'], letters: 'rRa' },
+  tar: { long: ['--create', '--append', '--update', '--catenate', '--concatenate'], letters: 'cruA' },
+};
+const RECURSIVE_REFUSED =
+  "it reads every file below the folders it is given, the runtime's data folder (the bridge token) among them, which runs only under OS isolation, and this command would run unconfined";
+const RG_UNCONFINED =
+  "runs only under OS isolation: it searches every folder below where it starts, the runtime's data folder (the bridge token) among them (an ignore file the agent writes can un-hide it), and this command would run unconfined";
 
 /** Extraction writes the archive's entries, whatever their names (a loom.toml among them). */
 const TAR_EXTRACT: CommandRule = { long: ['--extract', '--get'], letters: 'x' };
@@ -403,10 +493,11 @@ async function checkGit(
 
 function refuseOptions(command: string, args: string[], rule: CommandRule | undefined, why?: string): void {
   if (!rule) return;
+  let operands = false;
   for (const arg of args) {
-    if (arg === '--') return;
-    if (!arg.startsWith('-') || arg === '-') continue;
     if (rule.exact?.includes(arg)) throw refusedOption(command, arg, why);
+    if (arg === '--') operands = true;
+    if (operands || !arg.startsWith('-') || arg === '-') continue;
     if (arg.startsWith('--')) {
       const name = arg.split('=', 1)[0];
       if (name.length > 2 && !rule.own?.includes(name) && rule.long?.some((flag) => flag.startsWith(name)))

@@ -29,7 +29,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
-import { checkInput } from '../../contract/sandbox';
+import { checkInput, isWithin } from '../../contract/sandbox';
 import { Chain, FINAL_FLAGS, identityOf, procFdWorks, RootHolder, type Identity } from './chain';
 import {
   dataFolderDenied,
@@ -349,9 +349,4 @@ function lstatOrNull(p: string): BigIntStats | null {
   } catch {
     return null;
   }
-}
-
-function isWithin(root: string, candidate: string): boolean {
-  if (candidate === root) return true;
-  return candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }

@@ -7,12 +7,14 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, dataDirOf, loadConfig } from '../../../runtime/config';
@@ -117,6 +119,21 @@ describe('config: data_dir stays inside the workspace', () => {
       const dir = await openDataDir(ws, 'state/loom');
       assert.equal(dir, join(ws, 'state', 'loom'));
       assert.equal(statSync(dir).mode & 0o777, 0o700);
+    });
+
+    it('writes a .gitignore of "*" in it: git stages none of the token, store or log', async () => {
+      execFileSync('git', ['init', '-q', ws]);
+      const dir = await openDataDir(ws, '.loom');
+      writeFileSync(join(dir, 'runtime.json'), '{"token":"x"}');
+      writeFileSync(join(ws, 'kept.txt'), 'x');
+      const status = execFileSync('git', ['-C', ws, 'status', '--porcelain', '--untracked-files=all'], {
+        encoding: 'utf8',
+      });
+      assert.equal(status, '?? kept.txt\n');
+      // One the person changed is theirs: kept as it is.
+      writeFileSync(join(dir, '.gitignore'), 'store/\n');
+      await openDataDir(ws, '.loom');
+      assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'store/\n');
     });
 
     it('narrows an existing folder with wider bits to 0700', async () => {

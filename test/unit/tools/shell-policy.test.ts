@@ -35,6 +35,12 @@ const listFile = (a: Attack) => {
   return 'list';
 };
 
+/** A file the agent wrote, whose content would run or configure something if it became a protected place. */
+const agentFile = (a: Attack, name: string) => {
+  fs.writeFileSync(path.join(a.p.ws, name), `[agents.evil]\ncommand = "${a.payload()}"\n`);
+  return name;
+};
+
 const HOLES: Hole[] = [
   {
     name: 'git -C chain from src/deep: "-C .. -C .. -C .." (each fine alone) to read the outside',
@@ -140,6 +146,31 @@ const HOLES: Hole[] = [
     named: (a) => `"${secret(a)}"`,
   },
   {
+    name: 'find -- . -exec (find reads its expression after "--")',
+    command: 'find',
+    args: (a) => ['--', '.', '-maxdepth', '0', '-exec', 'sh', a.payload(), ';'],
+    named: () => 'find option "-exec"',
+    contained: (a) => ranConfined(a),
+  },
+  {
+    name: 'sed --in-place=loom.* on a file named "toml" (the backup is renamed onto loom.toml)',
+    command: 'sed',
+    args: (a) => [`--in-place=loom.*`, '-e', '', agentFile(a, 'toml')],
+    named: () => 'sed option "--in-place=loom.*" is not allowed: a backup suffix',
+  },
+  {
+    name: 'sed -ni.toml on a file named "loom" (a suffix in a cluster)',
+    command: 'sed',
+    args: (a) => ['-ni.toml', 'p', agentFile(a, 'loom')],
+    named: () => 'sed option "-ni.toml"',
+  },
+  {
+    name: 'sed --in=.vsc*/settings.json (an abbreviation, a suffix with a folder)',
+    command: 'sed',
+    args: (a) => ['--in=.vsc*/settings.json', '-e', '', agentFile(a, 'code')],
+    named: () => 'sed option "--in=.vsc*/settings.json"',
+  },
+  {
     name: "vim -es -c '!cmd'",
     command: 'vim',
     args: (a) => ['-es', '-c', `!sh ${a.payload()}`, '-c', 'q!', 'hello.txt'],
@@ -171,7 +202,7 @@ function bypass(a: Attack, hole: Hole): string {
 
 describe('shell policy: each closed hole, by the policy alone and by the OS alone', function () {
   this.timeout(20_000);
-  const programs = ['tar', 'sort', 'find', 'vim', 'less'];
+  const programs = ['tar', 'sort', 'find', 'vim', 'less', 'sed'];
   const installed = (p: string) => ['/usr/local/bin', '/usr/bin', '/bin'].some((d) => fs.existsSync(path.join(d, p)));
   let savedLessOpen: string | undefined;
   beforeEach(() => {
@@ -250,7 +281,7 @@ describe('shell policy: unconfined, the protected places', function () {
     describe(`isolation "${mode}"`, () => {
       const fx = attackFixture((c) => {
         c.tools.shell.isolation = mode;
-        c.tools.shell.allow.push('sed', 'tar');
+        c.tools.shell.allow.push('sed', 'tar', 'rg');
       });
       /** Unconfined: refused, naming `named`; isolated: it ran, and the OS kept the place as it was. */
       const refusedOrReadOnly = (out: Awaited<ReturnType<Attack['shell']>>, named: string) => {
@@ -295,6 +326,50 @@ describe('shell policy: unconfined, the protected places', function () {
         refusedOrReadOnly(await a.shell('tar', ['-xf', 'evil.tar']), 'tar option "-xf" is not allowed: it extracts');
         refusedOrReadOnly(await a.shell('tar', ['xf', 'evil.tar']), 'tar option "-xf" is not allowed: it extracts');
         refusedOrReadOnly(await a.shell('tar', ['--extract', '-f', 'evil.tar']), 'tar option "--extract"');
+      });
+
+      it('grep -r, git grep --no-index, git add -f and rg, which would read the data folder (the token)', async () => {
+        const a = fx();
+        for (const [command, args, named] of [
+          ['grep', ['-r', 'token', '.'], 'grep option "-r" is not allowed: it reads every file below'],
+          ['grep', ['--directories=recurse', 'token'], 'grep option "--directories=recurse"'],
+          ['git', ['grep', '--no-index', 'token'], 'git option "--no-index" is not allowed'],
+          ['git', ['diff', '--no-index', '.', 'src'], 'git option "--no-index"'],
+          ['git', ['add', '-f', '.'], 'git option "-f"'],
+          ['rg', ['token'], 'rg runs only under OS isolation'],
+        ] as const) {
+          const out = await a.shell(command, [...args]);
+          assertNoLeak(out, a.p.token);
+          if (mode === 'off') expectError(out, 'denied', named);
+          else assert.equal(expectOk(out).isolated, true, `${command} ${args.join(' ')}`);
+        }
+      });
+
+      it('git in a repository an agent made below the root (its config names a program git runs)', async () => {
+        const a = fx();
+        const nested = path.join(a.p.ws, 'src', 'wt');
+        fs.mkdirSync(nested);
+        hostGit(nested, ['init', '-q']);
+        fs.writeFileSync(path.join(nested, 'f.txt'), 'one\n');
+        hostGit(nested, ['add', 'f.txt']);
+        hostGit(nested, ['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-qm', 'one']);
+        fs.writeFileSync(path.join(nested, 'f.txt'), 'two\n');
+        hostGit(nested, ['config', 'diff.external', path.join(a.p.ws, a.payload().slice(2))]);
+        const out = await a.shell('git', ['diff'], { cwd: 'src/wt/' });
+        if (mode === 'off') {
+          expectError(out, 'denied', `git may not run in the repository at ${nested}/.git, inside the workspace`);
+          assert.equal(a.ran(), false, 'the nested config ran its program as the user');
+          expectError(await a.shell('git', ['-C', 'src/wt', 'status']), 'denied', 'git may not run in the repository');
+        } else {
+          assert.equal(expectOk(out).isolated, true);
+          assert.equal(
+            a.ran(),
+            true,
+            'it ran, inside the sandbox (the checks after this test find nothing it changed)',
+          );
+        }
+        // The root's own repository, from a folder below it, as before.
+        assert.equal(expectOk(await a.shell('git', ['status', '--short'], { cwd: 'src' })).exit_code, 0);
       });
 
       it('a working directory inside .git', async () => {
