@@ -72,6 +72,22 @@ const RETAIN_DISCONNECTED_TIMEOUTS = 10;
  */
 export const MAX_REMEMBERED_DISCONNECTED = 256;
 
+/**
+ * Older reference-dialect streams an id keeps live beside its newest. Each holds a copy of the
+ * id's subscriptions, so without a cap one agent opening streams it never reads held 300 000
+ * subscriptions (1.7 GB) under a cap of 1000 per client.
+ */
+export const MAX_COMPANIONS = 3;
+
+/** Names a log line lists: a client reconnecting in a loop must not write its 1000 patterns each time. */
+const LOGGED_NAMES = 20;
+
+function firstFew(names: string[]): string[] {
+  return names.length <= LOGGED_NAMES
+    ? names
+    : [...names.slice(0, LOGGED_NAMES), `… and ${names.length - LOGGED_NAMES} more`];
+}
+
 /** A pattern as an agent of that dialect wrote it, as the bus takes it. */
 function onBus(dialect: Dialect | undefined, pattern: string): string {
   return dialect === 'reference' ? fromReferencePattern(pattern) : pattern;
@@ -206,6 +222,7 @@ export class AgentDirectory {
     if (previous && previous !== conn && previous.dialect === 'reference' && conn.dialect === 'reference') {
       record.companions.push({ conn: previous, subs: record.subs });
       record.subs = [];
+      if (record.companions.length > MAX_COMPANIONS) this.closeOldestCompanion(record);
       this.opts.log.info('another stream shares the agent id (reference dialect: both receive)', {
         agent: agentId,
         streams: record.companions.length + 1,
@@ -223,10 +240,24 @@ export class AgentDirectory {
     for (const waiter of record.linkWaiters.splice(0)) waiter.resolve(conn);
     this.opts.log.info('agent connected', {
       agent: agentId,
-      topics: [...record.topics.keys()],
-      tools: record.tools.map((t) => t.name),
+      topics: firstFew([...record.topics.keys()]),
+      tools: firstFew(record.tools.map((t) => t.name)),
     });
     this.opts.emit(agentId, 'connected', { state: 'connected', topics: [...record.topics.keys()] });
+  }
+
+  /** Each companion holds a copy of the id's subscriptions: past the cap the oldest goes, as a replaced stream does. */
+  private closeOldestCompanion(record: AgentRecord): void {
+    const oldest = record.companions.shift()!;
+    for (const sub of oldest.subs) sub.unsubscribe();
+    oldest.conn.close(
+      'replaced',
+      `agent id ${record.id} has more than ${MAX_COMPANIONS + 1} streams (reference dialect: all receive); the oldest is closed`,
+    );
+    this.opts.log.info('the oldest stream sharing the agent id was closed', {
+      agent: record.id,
+      streams: record.companions.length + 1,
+    });
   }
 
   /** Called when a link ends; ignored when the id has already moved to a newer link. */

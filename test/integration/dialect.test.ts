@@ -2,6 +2,7 @@
 // loom-dialect: loom) gets NATS topic rules, concrete delivery topics, one stream per id and
 // Loom's error codes; one that does not (as the reference loom-py) gets the reference's rules.
 import { strict as assert } from 'node:assert';
+import { MAX_COMPANIONS } from '../../runtime/agents/directory';
 import { call, connect, event, StreamClient, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
@@ -115,6 +116,35 @@ describe('dialects: Loom and the reference', function () {
     assert.deepEqual(JSON.parse((await second).output), { by: 'older' });
     const [agent] = (await call(loom.runtime, 'ListAgents', {})).agents.filter((a) => a.agentId === 'twin');
     assert.equal(agent.state, 'connected');
+  });
+
+  it(`an id keeps at most ${MAX_COMPANIONS + 1} reference streams: the next closes the oldest (each held a copy of its subscriptions)`, async () => {
+    const all: StreamClient[] = [];
+    for (let i = 0; i <= MAX_COMPANIONS + 1; i++) all.push(await stream(reference, 'crowd', ['crowd.topic']));
+    const [oldest, ...kept] = all;
+    const err = await oldest.next((m) => m.msg === 'err', 'the oldest stream closed');
+    assert.equal(err.err!.code, 'replaced');
+    assert.match(err.err!.message, new RegExp(`more than ${MAX_COMPANIONS + 1} streams`));
+    await publishAll(['crowd.topic']);
+    for (const s of kept) await s.next((m) => m.msg === 'delivery', 'a delivery on each stream kept');
+    const stats = await call(loom.runtime, 'GetStats', {});
+    const crowd = stats.subscriptions.filter((sub) => sub.subscriber === 'crowd');
+    assert.equal(crowd.length, kept.length, `one subscription per stream kept: ${JSON.stringify(crowd)}`);
+    assert.equal(
+      oldest.received.some((m) => m.msg === 'delivery'),
+      false,
+      'nothing for the closed stream',
+    );
+  });
+
+  it('"agent connected" names the first 20 patterns and counts the rest (a reconnect loop wrote 1 MB of log a stream)', async () => {
+    const topics = Array.from({ length: 100 }, (_, i) => `many.${'x'.repeat(200)}.${i}`);
+    await stream(loom, 'many-topics', topics);
+    const line = await rt.waitForLog(
+      'the connect line',
+      (l) => l.msg === 'agent connected' && l.agent === 'many-topics',
+    );
+    assert.deepEqual(line.topics, [...topics.slice(0, 20), '… and 80 more']);
   });
 
   it('a second Loom stream for an id replaces the first', async () => {
