@@ -383,6 +383,20 @@ describe('store: classic-level', function () {
       assert.equal((await store.queryContext({ type: 'new', sessionId: 'two' })).length, 1);
     });
 
+    it('saves of one id at once leave one item; saves of other ids beside them are theirs', async () => {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.saveContext({ id: i % 2 ? 'odd' : `even-${i}`, sessionId: `s${i % 3}`, type: 't', content: `${i}` }),
+        ),
+      );
+      const all = await store.queryContext({ limit: 1000 });
+      assert.equal(all.filter((x) => x.id === 'odd').length, 1, 'one copy of the id saved 20 times at once');
+      assert.equal(all.length, 21);
+      for (const session of ['s0', 's1', 's2'])
+        for (const item of await store.queryContext({ sessionId: session, limit: 1000 }))
+          assert.equal(item.sessionId, session, 'no stale index entry of a replaced copy');
+    });
+
     it('refuses to replace an item of a session the saver may not change, and leaves it as it was', async () => {
       const kept = await store.saveContext({ id: 'fixed', sessionId: 'private', type: 't', content: 'mine' });
       const notPrivate = (session: string) => session !== 'private';
