@@ -79,6 +79,12 @@ export const MAX_REMEMBERED_DISCONNECTED = 256;
  */
 export const MAX_COMPANIONS = 3;
 
+/**
+ * Bytes of an agent's registration metadata (keys and values). Every ListAgents, GetStats and feed
+ * update lists it: one agent's 3.9 MB brought those answers to the edge of the message limit.
+ */
+export const MAX_METADATA_BYTES = 16 * 1024;
+
 /** Names a log line lists: a client reconnecting in a loop must not write its 1000 patterns each time. */
 const LOGGED_NAMES = 20;
 
@@ -167,6 +173,14 @@ export class AgentDirectory {
         `registration of "${reg.agentId}" refused: ${reg.tools.length} tools exceed bridge.max_tools_per_client = ${this.maxTools} (raise it in loom.toml [bridge])`,
       );
     }
+    const metadataBytes = Object.entries(reg.metadata).reduce(
+      (sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v),
+      0,
+    );
+    if (metadataBytes > MAX_METADATA_BYTES)
+      throw new Error(
+        `registration of "${reg.agentId}" refused: its metadata is ${metadataBytes} bytes, at most ${MAX_METADATA_BYTES} (keys and values; it is listed in every ListAgents and GetStats answer)`,
+      );
     for (const tool of reg.tools) {
       const refused = refuseAgentToolName(reg.agentId, tool.name);
       if (refused) throw new Error(`registration of "${reg.agentId}" refused: ${refused}`);

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { MAX_METADATA_BYTES } from '../../runtime/agents/directory';
 import { silentLogger } from '../../runtime/log';
 import { RemoteRegistry } from '../../runtime/mcp/attach';
 import { call, callFails, connect, StreamClient, type Clients } from '../support/grpc';
@@ -327,6 +328,22 @@ describe('limits: per-client caps on subscriptions and tools', function () {
       ['few:a', 'few:b'],
     );
     assert.equal((await call(c.tools, 'ListTools', { prefix: 'many:' })).tools.length, 0);
+  });
+
+  it(`refuses registration metadata over ${MAX_METADATA_BYTES} bytes (every ListAgents and GetStats lists it), keeping what the id had`, async () => {
+    const ok = await call(c.bridge, 'RegisterAgent', { agentId: 'chatty', metadata: { role: 'reader' } });
+    assert.equal(ok.success, true, ok.errorMessage);
+    const refused = await call(c.bridge, 'RegisterAgent', {
+      agentId: 'chatty',
+      metadata: { a: 'x'.repeat(MAX_METADATA_BYTES / 2), b: 'y'.repeat(MAX_METADATA_BYTES / 2) },
+    });
+    assert.equal(refused.success, false);
+    assert.match(
+      refused.errorMessage,
+      new RegExp(`metadata is ${MAX_METADATA_BYTES + 2} bytes, at most ${MAX_METADATA_BYTES}`),
+    );
+    const [agent] = (await call(c.runtime, 'ListAgents', {})).agents.filter((a) => a.agentId === 'chatty');
+    assert.deepEqual(agent.metadata, { role: 'reader' });
   });
 });
 

@@ -256,6 +256,26 @@ describe('dashboard feed', () => {
     feed.close();
   });
 
+  it('keeps the topic and subscription lists of its stats to about 1 MiB each, counting the rest as omitted', async () => {
+    const { bus, feed } = setup();
+    const long = (i: number) => `t.${'x'.repeat(900)}.${i}`;
+    for (let i = 0; i < 3000; i++) await bus.publish(long(i), createEvent({ type: 't' }));
+    const own = (await feed.stats(10_000)).subscriptions!.length; // the feed's own
+    const subs = Array.from({ length: 2000 }, (_, i) => bus.subscribe(`p.${'y'.repeat(900)}.${i}`, () => {}));
+    const stats = await feed.stats(10_000);
+    assert.ok(stats.topics!.length > 500 && stats.topics!.length < 3000, `${stats.topics!.length} topics kept`);
+    assert.equal(stats.topics!.length + stats.topicsOmitted!, 3000);
+    assert.ok(stats.subscriptions!.length > 500 && stats.subscriptions!.length < 2000);
+    assert.equal(stats.subscriptions!.length + stats.subscriptionsOmitted!, own + 2000);
+    assert.ok(JSON.stringify(stats).length < 2.5 * 1024 * 1024, 'the answer fits well under the 4 MiB message limit');
+    // A few short ones: all of them, none omitted.
+    for (const sub of subs) sub.unsubscribe();
+    const small = await setup().feed.stats(10_000);
+    assert.equal(small.topicsOmitted, 0);
+    assert.equal(small.subscriptionsOmitted, 0);
+    feed.close();
+  });
+
   it('refuses a backlog beyond what it keeps, naming the option', () => {
     const { feed } = setup();
     assert.throws(

@@ -254,7 +254,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers", "isolation", "cluster")
+    __slots__ = ("timestamp_ms", "uptime_ms", "topics", "subscriptions", "agents", "tool_calls", "tool_errors", "store_bytes", "mcp_servers", "isolation", "cluster", "topics_omitted", "subscriptions_omitted")
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
@@ -266,6 +266,8 @@ class StatsResponse(_message.Message):
     MCP_SERVERS_FIELD_NUMBER: _ClassVar[int]
     ISOLATION_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    TOPICS_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTIONS_OMITTED_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     uptime_ms: int
     topics: _containers.RepeatedCompositeFieldContainer[TopicStats]
@@ -277,7 +279,9 @@ class StatsResponse(_message.Message):
     mcp_servers: _containers.RepeatedCompositeFieldContainer[McpServerInfo]
     isolation: IsolationInfo
     cluster: ClusterInfo
-    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ..., isolation: _Optional[_Union[IsolationInfo, _Mapping]] = ..., cluster: _Optional[_Union[ClusterInfo, _Mapping]] = ...) -> None: ...
+    topics_omitted: int
+    subscriptions_omitted: int
+    def __init__(self, timestamp_ms: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., topics: _Optional[_Iterable[_Union[TopicStats, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionStats, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., tool_calls: _Optional[int] = ..., tool_errors: _Optional[int] = ..., store_bytes: _Optional[int] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServerInfo, _Mapping]]] = ..., isolation: _Optional[_Union[IsolationInfo, _Mapping]] = ..., cluster: _Optional[_Union[ClusterInfo, _Mapping]] = ..., topics_omitted: _Optional[int] = ..., subscriptions_omitted: _Optional[int] = ...) -> None: ...
 
 class ClusterInfo(_message.Message):
     __slots__ = ("enabled", "node", "namespace", "state", "server", "last_error", "since_ms", "nodes", "events_sent", "events_received", "dropped", "buffered_events", "buffered_bytes")
