@@ -72,7 +72,7 @@ export function defaultConfig(workspace: string): LoomConfig {
       webSearch: { baseUrl: 'https://api.search.brave.com/res/v1/web/search', apiKey: '' },
       llm: { provider: '' },
     },
-    watcher: { enabled: true, include: ['**/*'], ignore: [], debounceMs: 100 },
+    watcher: { enabled: true, include: ['**/*'], ignore: [], debounceMs: 100, maxFolders: 10_000 },
     timers: {},
     agents: {},
     adhocAgents: { isolation: agent.isolation, network: agent.network, readOnlyPaths: agent.readOnlyPaths },

@@ -192,6 +192,7 @@ export const loomToml = table({
     include: strings(nonEmpty()),
     ignore: strings(nonEmpty()),
     debounce_ms: int(0, 60_000),
+    max_folders: int(1, 1_000_000),
   }),
   timers: namedTables(table({ interval_ms: int(1), cron: nonEmpty(), payload: z.unknown(), qos })),
   agents: namedTables(

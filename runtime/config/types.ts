@@ -101,6 +101,8 @@ export interface LoomConfig {
     ignore: string[];
     /** Default 100. */
     debounceMs: number;
+    /** Folders watched at most (one OS watch each, from the user's shared inotify pool). Default 10 000. */
+    maxFolders: number;
   };
   /** [timers.<name>]: exactly one of intervalMs / cron. Publishes `timer.<name>`. */
   timers: Record<string, { intervalMs?: number; cron?: string; payload?: unknown; qos: QoS }>;

@@ -89,7 +89,7 @@ export async function startWatcher(
   log: Logger,
   options: WatcherOptions = {},
 ): Promise<Watcher> {
-  const { enabled, include, ignore, debounceMs } = config.watcher;
+  const { enabled, include, ignore, debounceMs, maxFolders } = config.watcher;
   if (!enabled) return { pending: () => [], close: async () => {} };
   const root = path.resolve(config.workspace);
   const isIgnored = ignoredMatcher(root, config);
@@ -103,6 +103,7 @@ export async function startWatcher(
   const rescan = new Set<string>();
   let dropped = 0;
   let closing = false;
+  let folderLimitLogged = false;
 
   const abs = (rel: string) => (rel ? path.join(root, rel) : root);
   const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
@@ -124,6 +125,15 @@ export async function startWatcher(
     if (closing) return undefined;
     const existing = dirs.get(rel);
     if (existing) return existing;
+    if (dirs.size >= maxFolders) {
+      if (!folderLimitLogged)
+        log.warn(
+          `watcher: ${maxFolders} folders watched, the most watcher.max_folders allows; changes in further folders are not reported (add generated trees to watcher.ignore, or raise the limit)`,
+          { path: rel },
+        );
+      folderLimitLogged = true;
+      return undefined;
+    }
     let handle: FSWatcher;
     try {
       handle = fsWatch(abs(rel), { persistent: true }, (_type, name) => raw(rel, name));

@@ -94,6 +94,7 @@ enabled = false
 include = ["src/**/*.ts"]
 ignore = ["dist/**"]
 debounce_ms = 20
+max_folders = 500
 
 [timers.every_second]
 interval_ms = 1000
@@ -170,7 +171,13 @@ api_base = "http://localhost"
       webSearch: { baseUrl: 'http://127.0.0.1:9/search', apiKey: '${MY_BRAVE_KEY}' },
       llm: { provider: 'local' },
     });
-    assert.deepEqual(c.watcher, { enabled: false, include: ['src/**/*.ts'], ignore: ['dist/**'], debounceMs: 20 });
+    assert.deepEqual(c.watcher, {
+      enabled: false,
+      include: ['src/**/*.ts'],
+      ignore: ['dist/**'],
+      debounceMs: 20,
+      maxFolders: 500,
+    });
     assert.deepEqual(c.timers, {
       every_second: { intervalMs: 1000, payload: { hello: 'world', n: 2 }, qos: 'realtime' },
       nightly: { cron: '0 3 * * *', qos: 'batched' },

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventBus } from '../../../runtime/bus';
 import { defaultConfig, type LoomConfig } from '../../../runtime/config';
-import { silentLogger } from '../../../runtime/log';
+import { createLogger, silentLogger } from '../../../runtime/log';
 import { coalesce, startWatcher, type FsEventPayload, type Watcher } from '../../../runtime/sources';
 import { activeHandles, Collector } from './collector';
 
@@ -173,6 +173,25 @@ describe('sources: workspace watcher', function () {
     for (let turn = 0; turn < 100 && activeHandles('FSEventWrap') > before; turn++)
       await new Promise((r) => setImmediate(r));
     assert.equal(activeHandles('FSEventWrap'), before);
+  });
+
+  it('watches at most watcher.max_folders folders and says so once (each takes an OS watch from a shared pool)', async () => {
+    await fs.mkdir(file('a'));
+    await fs.mkdir(file('b'));
+    const lines: string[] = [];
+    const config = defaultConfig(ws);
+    Object.assign(config.watcher, { debounceMs: 50, maxFolders: 3 });
+    watcher = await startWatcher(bus, config, createLogger({ sink: (l) => lines.push(l) }));
+    for (const dir of ['c', 'd']) await fs.mkdir(file(dir));
+    await events.next((e) => e.type === 'fs.created' && e.payload.path === 'd');
+    await fs.writeFile(file('c/unseen.txt'), 'x');
+    await fs.writeFile(file('a/seen.txt'), 'x');
+    await events.next((e) => e.type === 'fs.created' && e.payload.path === 'a/seen.txt');
+    await new Promise((r) => setTimeout(r, 200)); // past the window of c/unseen.txt, had it been seen
+    assert.deepEqual(forPath('c/unseen.txt'), [], 'a folder past the limit is not watched');
+    const warnings = lines.filter((l) => l.includes('the most watcher.max_folders allows'));
+    assert.equal(warnings.length, 1, lines.join('\n'));
+    assert.match(warnings[0], /3 folders watched/);
   });
 
   it('does nothing when disabled', async () => {
