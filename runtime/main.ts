@@ -109,7 +109,9 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
     // The real path, checked inside the workspace and made private, is used from here on.
     const dataFolder = await openDataDir(config.workspace, config.runtime.dataDir);
     await privateFiles(dataFolder); // a log or file an earlier version left readable
-    const store = await openStore(join(dataFolder, 'store'), log.child('store'));
+    const store = await openStore(join(dataFolder, 'store'), log.child('store'), {
+      maxBytes: config.runtime.storeMaxBytes,
+    });
     closers.push(['store', () => store.close()]);
 
     const bus = new EventBus({

@@ -90,6 +90,7 @@ const STATUS_FOR_CODE: Record<string, grpc.status> = {
   closed: grpc.status.UNAVAILABLE,
   locked: grpc.status.UNAVAILABLE,
   permission_denied: grpc.status.PERMISSION_DENIED,
+  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 /** unary() for handlers over parts whose errors carry a code: the caller sees the matching status instead of INTERNAL. */

@@ -36,7 +36,7 @@ export function defaultConfig(workspace: string): LoomConfig {
   const agent = defaultAgent();
   return {
     workspace: path.resolve(workspace),
-    runtime: { logLevel: 'info', dataDir: DEFAULT_DATA_DIR, roots: [], trusted: true },
+    runtime: { logLevel: 'info', dataDir: DEFAULT_DATA_DIR, roots: [], trusted: true, storeMaxBytes: 1024 ** 3 },
     bridge: {
       host: '127.0.0.1',
       port: 0,

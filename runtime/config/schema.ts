@@ -127,6 +127,7 @@ export const loomToml = table({
     data_dir: nonEmpty(),
     roots: strings(nonEmpty()),
     trusted: bool,
+    store_max_bytes: int(1024 * 1024, Number.MAX_SAFE_INTEGER),
   }),
   bridge: table({
     host: str(),

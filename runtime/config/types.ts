@@ -18,6 +18,8 @@ export interface LoomConfig {
     roots: string[];
     /** Workspace Trust: false = no shell tool, no spawned agents. Default true (headless); the extension passes the real value. */
     trusted: boolean;
+    /** Bytes the store's folder may hold before writes are refused. Default 1 GiB. */
+    storeMaxBytes: number;
   };
   bridge: {
     /** Always loopback; only "127.0.0.1" or "::1" accepted. Default "127.0.0.1". */

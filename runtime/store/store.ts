@@ -51,7 +51,7 @@ import type {
 type Db = ClassicLevel<Buffer, Buffer>;
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-export type StoreErrorCode = 'locked' | 'invalid_argument' | 'closed' | 'permission_denied';
+export type StoreErrorCode = 'locked' | 'invalid_argument' | 'closed' | 'permission_denied' | 'resource_exhausted';
 
 export class StoreError extends LoomError {
   override readonly name = 'StoreError';
@@ -108,7 +108,12 @@ export const SEQ_BLOCK = 1024;
  * and each file is set to 0600 after open and after close, so the files at rest are private on
  * their own too (a copy that keeps modes, a folder loosened later).
  */
-export async function openStore(dir: string, log?: Logger): Promise<Store> {
+export interface StoreOptions {
+  /** Bytes the folder may hold before writes are refused ([runtime] store_max_bytes). Default: no limit. */
+  maxBytes?: number;
+}
+
+export async function openStore(dir: string, log?: Logger, options: StoreOptions = {}): Promise<Store> {
   const folder = path.resolve(dir);
   await fs.mkdir(folder, { recursive: true, mode: 0o700 });
   await fs.chmod(folder, 0o700);
@@ -134,7 +139,7 @@ export async function openStore(dir: string, log?: Logger): Promise<Store> {
   );
   await privateFiles(folder);
   log?.info('store opened', { dir: folder });
-  return new LevelStore(db, folder, seq, log);
+  return new LevelStore(db, folder, seq, new Room(db, folder, options.maxBytes ?? Infinity, log), log);
 }
 
 /**
@@ -165,6 +170,93 @@ async function readOwnerPid(folder: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** How long a measured size of the folder is trusted (the writes since are added to it). */
+const SIZE_FRESH_MS = 1000;
+/**
+ * A refused write asks LevelDB to compact, so that deleted or overwritten data frees its room: at
+ * once when something was deleted since the last compaction, else at most this often.
+ */
+const COMPACT_EVERY_MS = 30_000;
+
+/**
+ * Room left in the store's folder under its limit: an agent writing in a loop filled 2 GB of disk
+ * in 21 s. The folder's size is measured at most once a second; what was written since is added,
+ * so a burst between two measures cannot pass the limit by more than a write.
+ */
+class Room {
+  private measured = 0;
+  private measuredAtMs = -Infinity;
+  private addedSince = 0;
+  private measuring: Promise<void> | undefined;
+  private compactedAtMs = -Infinity;
+  private deletedSince = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly log?: Logger,
+  ) {}
+
+  /** Takes room for `bytes`, or throws resource_exhausted naming the setting. */
+  async take(bytes: number): Promise<void> {
+    if (this.maxBytes === Infinity) return;
+    await this.measure(false);
+    const compact = this.deletedSince || Date.now() - this.compactedAtMs > COMPACT_EVERY_MS;
+    if (this.measured + this.addedSince + bytes > this.maxBytes && compact) {
+      // Deleted data keeps its room until LevelDB compacts; asked for here, where it matters.
+      this.compactedAtMs = Date.now();
+      this.deletedSince = false;
+      await this.db.compactRange(Buffer.alloc(0), Buffer.alloc(64, 0xff));
+      await this.measure(true);
+    }
+    const held = this.measured + this.addedSince;
+    if (held + bytes > this.maxBytes) {
+      this.log?.warn('store full: write refused', { held, bytes, maxBytes: this.maxBytes });
+      throw new StoreError(
+        'resource_exhausted',
+        `the store holds about ${held} bytes and runtime.store_max_bytes = ${this.maxBytes} leaves no room for ${bytes} more: delete state or context items, or raise the limit in loom.toml [runtime]`,
+      );
+    }
+    this.addedSince += bytes;
+  }
+
+  /** Something was deleted: the next refusal compacts first. */
+  deleted(): void {
+    this.deletedSince = true;
+  }
+
+  private async measure(now: boolean): Promise<void> {
+    if (!now && Date.now() - this.measuredAtMs < SIZE_FRESH_MS) return;
+    this.measuring ??= folderBytes(this.dir).then(
+      (bytes) => {
+        this.measured = bytes;
+        this.measuredAtMs = Date.now();
+        this.addedSince = 0;
+        this.measuring = undefined;
+      },
+      (err: unknown) => {
+        this.measuring = undefined;
+        throw err;
+      },
+    );
+    await this.measuring;
+  }
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  const names = await fs.readdir(dir);
+  const sizes = await Promise.all(
+    names.map((n) =>
+      fs.stat(path.join(dir, n)).then(
+        (s) => (s.isFile() ? s.size : 0),
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
 }
 
 /** Work serialised per key; a key's entry lives while its work is pending. */
@@ -204,6 +296,7 @@ class LevelStore implements Store {
     private readonly db: Db,
     private readonly dir: string,
     seqs: { next: number; reserved: number },
+    private readonly room: Room,
     private readonly log?: Logger,
   ) {
     this.seq = seqs.next;
@@ -222,6 +315,7 @@ class LevelStore implements Store {
       const size = contextItemBytes(item) + positionBytes(itemTail(item.timestampMs, seq, item.id));
       if (size > options.pageBytes) throw tooLargeForAPage('the item', size, options.pageBytes);
     }
+    await this.room.take(contextItemBytes(item));
     if (input.id === undefined) {
       await this.db.batch(indexOps(item, seq));
       return item;
@@ -255,6 +349,7 @@ class LevelStore implements Store {
         `item id ${JSON.stringify(old.id)} is taken by an item of a context session this caller may not change (another agent's "agent:<id>" session); save it under another id`,
       );
     const tail = primary.subarray(Buffer.byteLength(contextPrefix(old.sessionId))).toString('utf8');
+    this.room.deleted();
     return itemKeys(old, tail).map((k) => ({ type: 'del' as const, key: key(k) }));
   }
 
@@ -351,6 +446,7 @@ class LevelStore implements Store {
       const size = stateEntryBytes(keyBytes, value.length) + positionBytes(stateKey);
       if (size > options.pageBytes) throw tooLargeForAPage('the value with its key', size, options.pageBytes);
     }
+    await this.room.take(value.length + Buffer.byteLength(stateKey));
     await this.db.put(key(stateKeyOf(agentId, stateKey)), Buffer.from(value));
   }
 
@@ -359,6 +455,7 @@ class LevelStore implements Store {
     const k = key(stateKeyOf(agentId, stateKey));
     if ((await this.db.get(k)) === undefined) return false;
     await this.db.del(k);
+    this.room.deleted();
     return true;
   }
 
@@ -415,6 +512,7 @@ class LevelStore implements Store {
     if (!((record as unknown) instanceof Uint8Array)) throw invalid('list record must be bytes (a Buffer)');
     if (!(Number.isInteger(keep) && keep > 0)) throw invalid(`keep must be a positive integer (got ${String(keep)})`);
     const prefix = listSessionPrefix(validName('list', list), validName('session', session));
+    await this.room.take(record.length);
     const append = async () => {
       const [first] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1 }).all();
       const [last] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1, reverse: true }).all();
@@ -457,17 +555,8 @@ class LevelStore implements Store {
     return found;
   }
 
-  async sizeBytes(): Promise<number> {
-    const names = await fs.readdir(this.dir);
-    const sizes = await Promise.all(
-      names.map((n) =>
-        fs.stat(path.join(this.dir, n)).then(
-          (s) => (s.isFile() ? s.size : 0),
-          () => 0,
-        ),
-      ),
-    );
-    return sizes.reduce((a, b) => a + b, 0);
+  sizeBytes(): Promise<number> {
+    return folderBytes(this.dir);
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@
 // the runtime in the middle of writing.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { call, callFails, connect, listAll, queryAll, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from './helpers/runtime';
 
@@ -62,6 +63,20 @@ describe('store service', function () {
     const noSession = await callFails(c.store, 'SaveContext', { item: { type: 'note', content: 'x' } });
     assert.equal(noSession.code, grpc.status.INVALID_ARGUMENT);
     assert.match(noSession.details, /session_id/);
+  });
+
+  it('refuses writes past runtime.store_max_bytes with RESOURCE_EXHAUSTED naming it, and keeps reading', async () => {
+    const c = clientFor(await startRuntime(makeWorkspace('[runtime]\nstore_max_bytes = 1048576\n')));
+    const value = randomBytes(200 * 1024);
+    let refused: grpc.ServiceError | undefined;
+    for (let i = 0; i < 20 && !refused; i++)
+      refused = await call(c.store, 'PutState', { agentId: 'filler', key: `k${i}`, value }).then(
+        () => undefined,
+        (err: grpc.ServiceError) => err,
+      );
+    assert.equal(refused?.code, grpc.status.RESOURCE_EXHAUSTED, String(refused));
+    assert.match(refused!.details, /runtime\.store_max_bytes = 1048576 leaves no room/);
+    assert.deepEqual((await call(c.store, 'GetState', { agentId: 'filler', key: 'k0' })).value, value);
   });
 
   it('keeps every acknowledged write across a kill -9 of the runtime during writes', async () => {

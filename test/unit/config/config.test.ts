@@ -48,6 +48,7 @@ log_level = "debug"
 data_dir = "state"
 roots = ["../shared"]
 trusted = false
+store_max_bytes = 2097152
 
 [bridge]
 host = "::1"
@@ -137,7 +138,13 @@ model = "gpt"
 api_base = "http://localhost"
 `);
     const c = await loadConfig(ws);
-    assert.deepEqual(c.runtime, { logLevel: 'debug', dataDir: 'state', roots: ['../shared'], trusted: false });
+    assert.deepEqual(c.runtime, {
+      logLevel: 'debug',
+      dataDir: 'state',
+      roots: ['../shared'],
+      trusted: false,
+      storeMaxBytes: 2097152,
+    });
     assert.deepEqual(c.bridge, {
       host: '::1',
       port: 7411,

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -679,9 +680,37 @@ describe('store: classic-level', function () {
 
     it('reports a growing size on disk', async () => {
       const empty = await store.sizeBytes();
-      for (let i = 0; i < 100; i++) await store.saveContext({ sessionId: 's', type: 't', content: 'x'.repeat(1000) });
+      for (let i = 0; i < 100; i++)
+        await store.saveContext({ sessionId: 's', type: 't', content: 'x'.repeat(300_000) });
       assert.ok((await store.sizeBytes()) > empty + 100 * 1000);
     });
+  });
+
+  it('refuses writes past its byte limit, naming the setting; reads and deletes go on, and deleting makes room again', async () => {
+    await store.close();
+    const limit = 3 * 1024 * 1024;
+    store = await openStore(path.join(dir, 'store'), undefined, { maxBytes: limit });
+    const value = randomBytes(256 * 1024); // LevelDB compresses: random bytes take their size on disk
+    const full = (err: StoreError) =>
+      err.code === 'resource_exhausted' && /runtime\.store_max_bytes = 3145728 leaves no room/.test(err.message);
+    let written = 0;
+    for (; written < 64; written++) {
+      const put = await store.putState('a', `k${written}`, value).then(
+        () => true,
+        (err: StoreError) => {
+          assert.ok(full(err), String(err));
+          return false;
+        },
+      );
+      if (!put) break;
+    }
+    assert.ok(written >= 8 && written < 13, `${written} values of 256 KiB under a 3 MiB limit`);
+    await assert.rejects(store.saveContext({ sessionId: 's', type: 't', content: 'x'.repeat(300_000) }), full);
+    await assert.rejects(store.appendToList('plans', 's', Buffer.alloc(300_000), 10), full);
+    assert.deepEqual(await store.getState('a', 'k0'), value, 'reads go on');
+    for (let i = 0; i < written; i++) assert.equal(await store.deleteState('a', `k${i}`), true);
+    await store.putState('a', 'again', value); // the refusal compacts what was deleted first
+    assert.deepEqual(await store.getState('a', 'again'), value);
   });
 
   /** Runs the writer until it has acknowledged `items` items, then kill -9; what it acknowledged by then. */
