@@ -141,6 +141,12 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient,
       maxToolsPerClient: config.bridge.maxToolsPerClient,
       isSupervised: (agentId) => Object.hasOwn(config.agents, agentId),
+      namespaceOwner: (namespace) =>
+        Object.hasOwn(config.agents, namespace)
+          ? namespace
+          : Object.hasOwn(config.mcp, namespace)
+            ? `mcp:${namespace}`
+            : undefined,
     });
 
     let supervisor: Supervisor | undefined;

@@ -10,7 +10,14 @@
 // newest, and when the newest ends the latest companion takes its place.
 import { correlationId, fromReferencePattern, parsePattern, type Bus, type QoS, type Subscription } from '../bus';
 import type { Logger } from '../log';
-import { refuseAgentToolName, ToolError, unwrapToolResult, type ToolDefinition, type ToolRegistry } from '../tools';
+import {
+  namespacesOf,
+  refuseAgentToolName,
+  ToolError,
+  unwrapToolResult,
+  type ToolDefinition,
+  type ToolRegistry,
+} from '../tools';
 import type { AgentConnection, AgentInfoView, AgentState, Dialect, LifecycleEmitter, OutgoingToolCall } from './types';
 import { randomUUID } from 'node:crypto';
 import { messageOf } from '../contract/errors';
@@ -119,6 +126,13 @@ export interface DirectoryOptions {
   maxSubscriptionsPerClient?: number;
   /** Tools one agent id may register ([bridge] max_tools_per_client). Default 1000. */
   maxToolsPerClient?: number;
+  /**
+   * Whose a tool namespace is, where loom.toml says: a declared agent's id ("victim" for
+   * "victim:secret"), or "mcp:<name>" for an MCP server's. No other agent registers tools in it:
+   * first come, first served let an agent take "victim:secret" and receive the calls (and
+   * arguments) meant for the agent declared as "victim".
+   */
+  namespaceOwner?: (namespace: string) => string | undefined;
   log: Logger;
 }
 
@@ -182,7 +196,7 @@ export class AgentDirectory {
         `registration of "${reg.agentId}" refused: its metadata is ${metadataBytes} bytes, at most ${MAX_METADATA_BYTES} (keys and values; it is listed in every ListAgents and GetStats answer)`,
       );
     for (const tool of reg.tools) {
-      const refused = refuseAgentToolName(reg.agentId, tool.name);
+      const refused = refuseAgentToolName(reg.agentId, tool.name) ?? this.othersNamespace(reg.agentId, tool.name);
       if (refused) throw new Error(`registration of "${reg.agentId}" refused: ${refused}`);
     }
     for (const topic of reg.topics) {
@@ -219,6 +233,18 @@ export class AgentDirectory {
       topics: reg.topics,
       tools: reg.tools.map((t) => t.name),
     });
+  }
+
+  private othersNamespace(agentId: string, tool: string): string | undefined {
+    for (const namespace of namespacesOf(tool)) {
+      const owner = this.opts.namespaceOwner?.(namespace);
+      if (owner === undefined || owner === agentId) continue;
+      const whose = owner.startsWith('mcp:')
+        ? `the MCP server "${owner.slice(4)}"`
+        : `the agent "${owner}" declared in loom.toml`;
+      return `tool ${JSON.stringify(tool)} is in the namespace of ${whose}; name it "${agentId}:…" or under a namespace of its own`;
+    }
+    return undefined;
   }
 
   /** Binds a live link to the id (registering it bare if unknown) and restores its subscriptions and tools. */

@@ -5,4 +5,4 @@ export { DefaultToolRegistry, CLUSTER_TOOL_OWNER, type ToolRegistryOptions } fro
 export { Sandbox, type ResolvedPath, type SandboxOptions } from './sandbox';
 export { registerBuiltinTools, BUILTIN_OWNER } from './builtin';
 export { confineProcess, isolationStatus, type IsolationStatus, type Launch } from './isolation';
-export { LOOM_NAMESPACES, loomNamespaceOf, refuseAgentToolName } from './namespaces';
+export { LOOM_NAMESPACES, loomNamespaceOf, namespacesOf, refuseAgentToolName } from './namespaces';

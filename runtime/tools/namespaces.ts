@@ -37,6 +37,16 @@ export function loomNamespaceOf(tool: string): { namespace: string; separator: s
   return undefined;
 }
 
+/** Every namespace `tool` can be read as being in: what comes before its first ":", "." or "__". */
+export function namespacesOf(tool: string): string[] {
+  const out: string[] = [];
+  for (const separator of [':', '.', '__']) {
+    const at = tool.indexOf(separator);
+    if (at > 0) out.push(tool.slice(0, at));
+  }
+  return out;
+}
+
 /** Why an agent may not register `tool`, or undefined when it may. */
 export function refuseAgentToolName(agentId: string, tool: string): string | undefined {
   const loom = loomNamespaceOf(tool);

@@ -268,6 +268,22 @@ describe('identities: no client acts as another', function () {
       assert.equal(ok.success, true, ok.errorMessage);
     });
 
+    it("no agent registers a tool in another declared agent's namespace or an MCP server's", async () => {
+      for (const [name, whose] of [
+        ['alpha:secret', 'the agent "alpha" declared in loom.toml'],
+        ['alpha.secret', 'the agent "alpha" declared in loom.toml'],
+        ['alpha__secret', 'the agent "alpha" declared in loom.toml'],
+        ['leaky:read', 'the MCP server "leaky"'],
+      ]) {
+        const res = await register(as(mallory), 'mallory', [{ name }]);
+        assert.equal(res.success, false, name);
+        assert.match(res.errorMessage, new RegExp(`is in the namespace of ${whose.replace(/[.]/g, '\\.')}`));
+      }
+      // mallory is declared too: its own namespace is its (the case above registers "mallory:tool").
+      const shared = await register(as(mallory), 'mallory', [{ name: 'notes:add' }]);
+      assert.equal(shared.success, true, 'a namespace nobody declared stays open');
+    });
+
     it('nobody calls ui:confirm as the runtime, and an agent credential cannot call as vscode', async () => {
       for (const [token, caller] of [
         [mallory, 'runtime'],
