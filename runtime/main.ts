@@ -141,10 +141,11 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       maxSubscriptionsPerClient: config.bridge.maxSubscriptionsPerClient,
       maxToolsPerClient: config.bridge.maxToolsPerClient,
       isSupervised: (agentId) => Object.hasOwn(config.agents, agentId),
+      // MCP servers from every source: loom.toml, .vscode/mcp.json, LOOM_MCP_SERVERS.
       namespaceOwner: (namespace) =>
         Object.hasOwn(config.agents, namespace)
           ? namespace
-          : Object.hasOwn(config.mcp, namespace)
+          : Object.hasOwn(config.mcp, namespace) || mcp?.states().some((s) => s.name === namespace)
             ? `mcp:${namespace}`
             : undefined,
     });

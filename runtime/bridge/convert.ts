@@ -4,6 +4,7 @@ import { readField, writeField, type LoomEvent, type QoS } from '../bus';
 import type { Event__Output, ToolDescriptor, ToolDescriptor__Output } from '../proto/types';
 import type { ToolDefinition } from '../tools';
 import { LoomError, messageOf } from '../contract/errors';
+import { privateTopicOwner } from '../contract/topics';
 
 /** An event that names a sender other than the identity it came with. */
 export class SenderMismatch extends LoomError {
@@ -30,6 +31,15 @@ export function eventFromWire(event: Event__Output | null | undefined, sender: s
     );
   }
   writeField(metadata, 'sender', sender);
+  // A reply goes where the request says. Naming another's private inbox let an agent have a
+  // trusted responder answer its question into a victim's pending request, under the
+  // responder's name (same correlation id): the victim's request took it as its answer.
+  const replyTopic = readField({ metadata }, 'replyTo');
+  const inboxOwner = replyTopic === undefined ? undefined : privateTopicOwner(replyTopic);
+  if (inboxOwner !== undefined && replyTopic !== `agent.${sender}.replies`)
+    throw new SenderMismatch(
+      `the event's reply-to "${replyTopic}" is ${inboxOwner ? `agent ${inboxOwner}'s` : "the runtime's"}: a request names its own sender's reply inbox ("agent.${sender}.replies"), or a topic everyone may read`,
+    );
   if (unverified) metadata[UNVERIFIED_SENDER_KEY] = 'true';
   else delete metadata[UNVERIFIED_SENDER_KEY];
   return {

@@ -25,7 +25,7 @@ import type { ToolError, ToolDefinition, ToolOutcome, ToolRegistry } from '../to
 import type { McpServeConfig } from './config';
 import { hostMcpOverHttp, type McpHttpHost, type SessionServer } from './http-host';
 import { canonicalToolName } from '../contract/toolNames';
-import { loomNamespaceOf } from '../tools/namespaces';
+import { BUILTIN_OWNER, WINDOW_OWNER } from '../tools/namespaces';
 import { enforce, servedToolPolicy, type ConfirmFn } from './policy';
 
 export const NAME_SEPARATOR = '__';
@@ -74,10 +74,14 @@ function toolFilter(include: string[] = [], exclude: string[] = []): Matcher {
 /** Exposed name -> registry definition, for the tools this server offers right now. */
 function exposedToolTable(registry: ServedRegistry, allowed: Matcher, log: Logger): Map<string, ToolDefinition> {
   const table = new Map<string, ToolDefinition>();
-  // Loom's own tools first: on a collision of MCP names ("fs:read" and another "fs__read") they
-  // keep theirs, whatever the order of the names (nobody else may register in their namespaces).
-  const own = (def: ToolDefinition) => (loomNamespaceOf(def.name)?.separator === ':' ? 0 : 1);
-  for (const def of registry.list().sort((a, b) => own(a) - own(b))) {
+  // On a collision of MCP names ("fs:read" and another "fs__read"), by who registered it: the
+  // runtime's own tools keep theirs, then the window's, then MCP servers', then agents'; within
+  // one, the name spelled with ":". By namespace alone, an agent's "web__search" had won the name
+  // over the built-in web:search the day "web" was missing from Loom's namespaces.
+  const rank = (def: ToolDefinition) =>
+    (def.owner === BUILTIN_OWNER ? 0 : def.owner === WINDOW_OWNER ? 2 : def.owner?.startsWith('mcp:') ? 4 : 6) +
+    (def.name.includes(':') ? 0 : 1);
+  for (const def of registry.list().sort((a, b) => rank(a) - rank(b))) {
     if (!allowed(def.name)) continue;
     const name = exposedName(def.name);
     if (!MCP_TOOL_NAME.test(name)) {

@@ -6,6 +6,8 @@ export const LOOM_NAMESPACES: readonly string[] = [
   'fs',
   'system',
   'weather',
+  'web',
+  'llm',
   'editor',
   'ui',
   'clipboard',
@@ -18,6 +20,11 @@ export const LOOM_NAMESPACES: readonly string[] = [
   'store',
   'vscode',
 ];
+
+/** Who the built-in tools are registered as (their owner in the registry). */
+export const BUILTIN_OWNER = 'runtime';
+/** The VS Code window's agent id, which owns its editor tools. */
+export const WINDOW_OWNER = 'vscode';
 
 /** The namespaces the VS Code window's own tools use (its agent id is "vscode"). */
 export const WINDOW_NAMESPACES: readonly string[] = ['editor', 'ui', 'clipboard'];
@@ -51,6 +58,7 @@ export function namespacesOf(tool: string): string[] {
 export function refuseAgentToolName(agentId: string, tool: string): string | undefined {
   const loom = loomNamespaceOf(tool);
   if (!loom) return undefined;
-  if (agentId === 'vscode' && loom.separator === ':' && WINDOW_NAMESPACES.includes(loom.namespace)) return undefined;
+  if (agentId === WINDOW_OWNER && loom.separator === ':' && WINDOW_NAMESPACES.includes(loom.namespace))
+    return undefined;
   return `tool ${JSON.stringify(tool)} is in the "${loom.namespace}${loom.separator}" namespace, which is Loom's own; name it "${agentId}:${loom.rest}" or under another namespace`;
 }

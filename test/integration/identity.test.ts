@@ -5,7 +5,7 @@
 // Every attempt to be someone else fails with a clear error, and the victim keeps working.
 import * as grpc from '@grpc/grpc-js';
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually';
 import { authMetadata, call, callFails, connect, event, queryAll, StreamClient, type Clients } from '../support/grpc';
@@ -94,7 +94,14 @@ describe('identities: no client acts as another', function () {
         agentTable('beta', 'state_access = ["alpha"]') +
         // An MCP server that says a secret on stderr as it dies, and is restarted again and again.
         `\n[mcp.leaky]\ncommand = "/bin/sh"\nargs = ["-c", ${JSON.stringify(`echo "${LEAKED}" >&2; sleep 0.3; exit 3`)}]\n` +
-        `backoff_initial_ms = 300\nbackoff_max_ms = 1000\nmax_restarts = 1000\n`,
+        `backoff_initial_ms = 300\nbackoff_max_ms = 1000\nmax_restarts = 1000\n` +
+        `\n[mcp.settings]\nimport_vscode = true\n`,
+    );
+    // A server only .vscode/mcp.json names: its namespace is kept for it as loom.toml's are.
+    mkdirSync(join(ws, '.vscode'));
+    writeFileSync(
+      join(ws, '.vscode', 'mcp.json'),
+      JSON.stringify({ servers: { notes: { type: 'stdio', command: '/bin/sh', args: ['-c', 'exit 3'] } } }),
     );
     rt = await startRuntime(ws, [], { env: { LOOM_PYTHON: PYTHON } });
     owner = rt.discovery().token;
@@ -274,13 +281,14 @@ describe('identities: no client acts as another', function () {
         ['alpha.secret', 'the agent "alpha" declared in loom.toml'],
         ['alpha__secret', 'the agent "alpha" declared in loom.toml'],
         ['leaky:read', 'the MCP server "leaky"'],
+        ['notes__add', 'the MCP server "notes"'],
       ]) {
         const res = await register(as(mallory), 'mallory', [{ name }]);
         assert.equal(res.success, false, name);
         assert.match(res.errorMessage, new RegExp(`is in the namespace of ${whose.replace(/[.]/g, '\\.')}`));
       }
       // mallory is declared too: its own namespace is its (the case above registers "mallory:tool").
-      const shared = await register(as(mallory), 'mallory', [{ name: 'notes:add' }]);
+      const shared = await register(as(mallory), 'mallory', [{ name: 'memos:add' }]);
       assert.equal(shared.success, true, 'a namespace nobody declared stays open');
     });
 
@@ -349,6 +357,31 @@ describe('identities: no client acts as another', function () {
       });
       assert.equal(viaOwner.code, grpc.status.PERMISSION_DENIED);
       assert.match(viaOwner.details, /only the window's own credential/);
+    });
+
+    it("a request names its sender's own reply inbox: not alpha's, nor a runtime inbox (a responder would answer into them)", async () => {
+      const m = as(mallory);
+      for (const [replyTo, whose] of [
+        ['agent.alpha.replies', "agent alpha's"],
+        ['_inbox.0b7c5a3e', "the runtime's"],
+        ['agent.alpha.log', "agent alpha's"],
+      ]) {
+        const md = { 'loom.reply_to': replyTo, 'loom.correlation_id': 'stolen-from-alpha' };
+        const err = await callFails(m.runtime, 'Publish', { topic: 'helper.ask', event: event('ask', {}, md) });
+        assert.equal(err.code, grpc.status.PERMISSION_DENIED, replyTo);
+        assert.match(err.details, new RegExp(`reply-to "${replyTo.replace(/[.]/g, '\\.')}" is ${whose}`));
+        const s = await streamAs(m, 'mallory');
+        await bound(s, "mallory's stream");
+        s.send({ publish: { topic: 'helper.ask', event: event('ask', {}, { reply_to: replyTo }) } });
+        assert.equal((await s.next((x) => !!x.err, 'the refusal on the stream')).err!.code, 'sender_mismatch');
+        s.cancel();
+      }
+      const own = { 'loom.reply_to': 'agent.mallory.replies' };
+      await call(m.runtime, 'Publish', { topic: 'helper.ask', event: event('ask', {}, own) });
+      await call(m.runtime, 'Publish', {
+        topic: 'helper.ask',
+        event: event('ask', {}, { 'loom.reply_to': 'shared.x' }),
+      });
     });
 
     it("alpha's echo names the sender the runtime stated, not one the publisher chose", async () => {

@@ -18,7 +18,9 @@ import { presetPrograms } from './shell-presets';
 import { weatherDefinition, weatherHandler } from './weather';
 import { webSearchDefinition, webSearchHandler } from './web-search';
 
-export const BUILTIN_OWNER = 'runtime';
+import { BUILTIN_OWNER } from '../namespaces';
+
+export { BUILTIN_OWNER };
 
 export type { ConfirmFn } from './fs';
 
