@@ -6,13 +6,21 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type JSONRPCMessage,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
 import { ToolError, type Disposable, type Launch, type ToolContext, type ToolRegistry } from '../tools';
 import { expandServer, type McpServerConfig, type McpStdioServerConfig, type SecretResolver } from './config';
 import { annotationMetadata } from './kinds';
 import { enforcePolicy, type PolicyOptions } from './policy';
 import { messageOf } from '../contract/errors';
+import { boundedFetch, RequestSettledError, ResponseTooLargeError, type BoundedFetch } from './boundedFetch';
 
 export type McpServerStatus = 'disabled' | 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
 
@@ -59,21 +67,47 @@ const STDERR_TAIL_LINES = 20;
  * to 1.96 GB in 18 s of 1 MiB calls. Past this a call to it is refused at once.
  */
 const MAX_UNREAD_INPUT_BYTES = 16 * 1024 * 1024;
+/**
+ * Tools one server may list: the default of what one agent may register (bridge.max_tools_per_client).
+ * Past it, or past the pages or bytes below, the listing fails: a server paging without end took
+ * the runtime without bound, and 30 000 tools held the event loop 7.9 s while they registered.
+ */
+const MAX_TOOLS_PER_SERVER = 1000;
+const MAX_TOOL_LIST_PAGES = 100;
+const MAX_TOOL_LIST_BYTES = 16 * 1024 * 1024;
+/** Between the starts of two listings of one server: a flood of tools/list_changed lists once a second at most. */
+const MIN_REFRESH_INTERVAL_MS = 1000;
+/** How long registering tools may hold the event loop before it lets other work in. */
+const REGISTRATION_TURN_MS = 20;
+/** A request id from a server longer than this is dropped unanswered: the answer would carry it back. */
+const MAX_REQUEST_ID_CHARS = 1024;
+
+/** A server's tool list is over a limit: it is not registered, and a server already up is restarted. */
+class ToolListLimitError extends Error {}
+
+/** A listed tool with its JSON, which tells a changed tool from an unchanged one. */
+interface Listed {
+  tool: Tool;
+  json: string;
+}
 
 export class McpConnection {
   private state: McpServerState;
   private client: Client | undefined;
   /** The client while it connects, so stop() can abort a connection that is still waiting. */
   private opening: Client | undefined;
-  private registrations = new Map<string, { tool: Tool; disposable: Disposable }>();
+  private registrations = new Map<string, { json: string; disposable: Disposable }>();
   private restartTimes: number[] = [];
   private consecutiveFailures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private stderrTail: string[] = [];
-  /** Serialises tool-list refreshes so two list_changed notifications cannot interleave. */
+  /** Serialises tool-list refreshes (the start's and those after tools/list_changed) so they cannot interleave. */
   private refreshing: Promise<void> = Promise.resolve();
+  private lastListingAt = 0;
+  /** Why the connection was ended on purpose (a limit), for onClosed to report. */
+  private dropReason: string | undefined;
   private readonly owner: string;
   private readonly log: Logger;
 
@@ -122,6 +156,7 @@ export class McpConnection {
 
   private async connect(): Promise<void> {
     this.stderrTail = []; // what an earlier run said is not this start's
+    this.dropReason = undefined;
     this.setState({ status: 'starting', tools: [], skipped: [], pid: undefined });
     const clash = this.namespaceClash();
     if (clash) return this.fail(clash, { restart: false });
@@ -141,10 +176,7 @@ export class McpConnection {
       this.client = client;
       client.onclose = () => this.onClosed(client!);
       client.onerror = (err) => this.onTransportError(client!, err);
-      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-        this.log.info('tools/list_changed received');
-        await this.refreshTools(client!);
-      });
+      client.setNotificationHandler(ToolListChangedNotificationSchema, this.followToolChanges(client));
       await this.refreshTools(client);
       if (this.client !== client) return; // closed while listing
       this.setState({
@@ -164,7 +196,7 @@ export class McpConnection {
       // onClosed may have handled this already (the process died while we listed its tools).
       if (this.stopped || this.state.status !== 'starting') return;
       this.withdrawTools();
-      this.fail(this.describeFailure(err, 'could not start'), {
+      this.fail(this.dropReason ?? this.describeFailure(err, 'could not start'), {
         restart: !(err instanceof Error && err.name === 'McpConfigError'),
       });
     }
@@ -225,25 +257,105 @@ export class McpConnection {
         stderr: 'pipe',
       });
       transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
+      this.guardInput(client, transport);
       await client.connect(transport, { timeout: remaining() });
+      this.tapIncoming(transport);
       return 'stdio';
     }
     const url = new URL(server.url);
     const requestInit = { headers: server.headers };
+    const connectHttp = async (make: (fetch: BoundedFetch['fetch']) => Transport) => {
+      let transport: Transport | undefined;
+      const bounded = this.httpFetch(client, () => transport);
+      transport = make(bounded.fetch);
+      await client.connect(transport, { timeout: remaining() });
+      this.tapIncoming(transport, bounded);
+    };
     if (server.transport === 'sse') {
-      await client.connect(new SSEClientTransport(url, { requestInit }), { timeout: remaining() });
+      await connectHttp((fetch) => new SSEClientTransport(url, { requestInit, fetch }));
       return 'sse';
     }
     try {
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), { timeout: remaining() });
+      await connectHttp((fetch) => new StreamableHTTPClientTransport(url, { requestInit, fetch }));
       return 'http';
     } catch (err) {
       if (!shouldFallBackToSse(err)) throw err;
       this.log.info('no streamable HTTP endpoint here; trying the SSE transport', { error: messageOf(err) });
       await client.close().catch(() => {});
-      await client.connect(new SSEClientTransport(url, { requestInit }) as Transport, { timeout: remaining() });
+      await connectHttp((fetch) => new SSEClientTransport(url, { requestInit, fetch }) as Transport);
       return 'sse-fallback';
     }
+  }
+
+  /**
+   * An HTTP transport's fetch: each response body bounded, each request ended once its call is.
+   * A body over the limit fails the request it answers; a stream not tied to one (the server's
+   * own, opened with GET) ends the connection, and the server is restarted.
+   */
+  private httpFetch(client: Client, transport: () => Transport | undefined): BoundedFetch {
+    return boundedFetch({
+      server: this.config.name,
+      onTooLarge: (err, requestId) => {
+        if (requestId === undefined) return this.dropConnection(client, err.message);
+        this.log.warn('mcp response too large', { error: err });
+        transport()?.onmessage?.({
+          jsonrpc: '2.0',
+          id: requestId,
+          error: { code: ErrorCode.InternalError, message: err.message },
+        });
+      },
+    });
+  }
+
+  /**
+   * Every message written to a stdio server passes the unread-input check, not only calls: a
+   * server that sends requests (a ping with an 8 MB id) and never reads the answers filled the
+   * pipe the same way. Past the limit, a call or its cancel is refused or left out (callTool refuses
+   * calls until the server reads again); anything else means the server asks without reading,
+   * and it is stopped.
+   */
+  private guardInput(client: Client, transport: StdioClientTransport): void {
+    const send = transport.send.bind(transport);
+    transport.send = async (message: JSONRPCMessage) => {
+      const unread = unreadInputBytes(transport);
+      if (unread <= MAX_UNREAD_INPUT_BYTES) return send(message);
+      const method = 'method' in message ? message.method : undefined;
+      if (method === 'notifications/cancelled') return;
+      const why = `mcp.${this.config.name}: not reading its input: ${unread} bytes sent to it wait to be read, at most ${MAX_UNREAD_INPUT_BYTES}`;
+      if (method !== 'tools/call') this.dropConnection(client, `${why}; stopped`);
+      throw new Error(why);
+    };
+  }
+
+  /**
+   * Sees each message from the server before the SDK: a request whose id is too long to send back
+   * is dropped, and an answer ends its HTTP request (a server may hold an SSE stream open after it).
+   */
+  private tapIncoming(transport: Transport, bounded?: BoundedFetch): void {
+    const deliver = transport.onmessage;
+    if (!deliver) return;
+    let dropped = 0;
+    transport.onmessage = ((message: JSONRPCMessage, extra) => {
+      const id = 'id' in message ? message.id : undefined;
+      const isRequest = 'method' in message;
+      if (isRequest && typeof id === 'string' && id.length > MAX_REQUEST_ID_CHARS) {
+        // Once per connection at warn: a server sending them in a loop would flood the log.
+        const error = `mcp.${this.config.name}: the server sent a ${message.method} request whose id is ${id.length} characters, at most ${MAX_REQUEST_ID_CHARS}; it is not answered`;
+        if (dropped++ === 0) this.log.warn('mcp request with an over-long id dropped', { error });
+        else this.log.debug('mcp request with an over-long id dropped', { error });
+        return;
+      }
+      deliver(message, extra);
+      if (!isRequest && id !== undefined && id !== null) bounded?.settle(id);
+    }) as Transport['onmessage'];
+  }
+
+  /** Ends a connection on purpose (the server went past a limit); the restart reports `reason`. */
+  private dropConnection(client: Client, reason: string): void {
+    if (this.client !== client && this.opening !== client) return;
+    if (this.dropReason === undefined) this.log.warn('mcp server dropped', { error: reason });
+    this.dropReason ??= reason;
+    void client.close().catch(() => {});
   }
 
   private keepStderr(chunk: Buffer): void {
@@ -276,62 +388,151 @@ export class McpConnection {
     return this.stderrTail.length ? this.stderrTail.slice(-3).join(' | ') : undefined;
   }
 
+  /**
+   * The tools/list_changed handler of one connection. However many notifications arrive, one
+   * listing runs and one more waits (a flood queued a listing and an info line for each: 1.9 GB
+   * and 6 MB/s of log in 15 s), and listings start MIN_REFRESH_INTERVAL_MS apart at most.
+   */
+  private followToolChanges(client: Client): () => void {
+    let unseen = 0;
+    let following = false;
+    const follow = async () => {
+      following = true;
+      try {
+        while (unseen > 0 && this.client === client) {
+          await sleep(this.lastListingAt + MIN_REFRESH_INTERVAL_MS - Date.now(), undefined, { ref: false });
+          if (this.client !== client) return;
+          this.log.info('listing the tools again after tools/list_changed', { notifications: unseen });
+          unseen = 0;
+          await this.refreshTools(client);
+        }
+      } catch (err) {
+        this.refreshFailed(client, err);
+      } finally {
+        following = false;
+      }
+    };
+    return () => {
+      this.log.debug('tools/list_changed received');
+      unseen++;
+      if (!following) void follow();
+    };
+  }
+
+  /** A listing after tools/list_changed failed: past a limit the server is restarted; otherwise its tools stay as they were. */
+  private refreshFailed(client: Client, err: unknown): void {
+    if (this.client !== client) return;
+    const message = this.describeFailure(err, 'could not list its tools again');
+    if (err instanceof ToolListLimitError) this.dropConnection(client, message);
+    else this.log.warn('mcp tools not listed again', { error: message });
+  }
+
   /** Lists every page of tools and brings the registry in line with it. */
   private refreshTools(client: Client): Promise<void> {
     const run = async () => {
-      const tools: Tool[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.config.timeoutMs });
-        tools.push(...page.tools);
-        cursor = page.nextCursor;
-      } while (cursor);
+      this.lastListingAt = Date.now();
+      const listed = await this.listTools(client);
       if (this.client !== client) return;
-      this.applyTools(tools);
+      await this.applyTools(client, listed);
     };
     this.refreshing = this.refreshing.then(run, run);
     return this.refreshing;
   }
 
-  private applyTools(tools: Tool[]): void {
-    const listed = new Map(tools.map((t) => [t.name, t]));
+  /** Every page, within timeout_ms in all and the limits on pages, tools and bytes. */
+  private async listTools(client: Client): Promise<Listed[]> {
+    const timeoutMs = this.config.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const listed: Listed[] = [];
+    let bytes = 0;
+    let pages = 0;
+    let cursor: string | undefined;
+    const overdue = () =>
+      new ToolListLimitError(
+        `tools/list took over timeout_ms = ${timeoutMs} ms in all (${pages} pages, ${listed.length} tools so far)`,
+      );
+    do {
+      if (++pages > MAX_TOOL_LIST_PAGES)
+        throw new ToolListLimitError(
+          `tools/list went on past ${MAX_TOOL_LIST_PAGES} pages, the most a server may send`,
+        );
+      if (Date.now() >= deadline) throw overdue();
+      const page = await client
+        .listTools(cursor ? { cursor } : undefined, { timeout: deadline - Date.now() })
+        .catch((err: unknown) => {
+          throw err instanceof McpError && err.code === ErrorCode.RequestTimeout ? overdue() : err;
+        });
+      for (const tool of page.tools) {
+        const json = JSON.stringify(tool);
+        bytes += Buffer.byteLength(json);
+        listed.push({ tool, json });
+      }
+      if (listed.length > MAX_TOOLS_PER_SERVER)
+        throw new ToolListLimitError(
+          `tools/list gave ${listed.length} tools by page ${pages}, more than the ${MAX_TOOLS_PER_SERVER} a server may have`,
+        );
+      if (bytes > MAX_TOOL_LIST_BYTES)
+        throw new ToolListLimitError(
+          `tools/list gave ${bytes} bytes of tools by page ${pages}, more than the ${MAX_TOOL_LIST_BYTES} a server may send`,
+        );
+      cursor = page.nextCursor;
+    } while (cursor);
+    return listed;
+  }
+
+  /** Registers what is new or changed and withdraws what is gone, letting other work in between registrations. */
+  private async applyTools(client: Client, listed: Listed[]): Promise<void> {
+    const byName = new Map(listed.map((l) => [l.tool.name, l]));
     for (const [name, reg] of this.registrations) {
-      const now = listed.get(name);
-      if (!now || JSON.stringify(now) !== JSON.stringify(reg.tool)) {
+      if (byName.get(name)?.json !== reg.json) {
         reg.disposable.dispose();
         this.registrations.delete(name);
       }
     }
     const skipped: McpServerState['skipped'] = [];
-    for (const tool of tools) {
+    let turnStarted = performance.now();
+    for (const { tool, json } of listed) {
       if (this.registrations.has(tool.name)) continue;
-      try {
-        const disposable = this.deps.registry.register(
-          {
-            name: `${this.config.name}:${tool.name}`,
-            description: tool.description ?? tool.title ?? '',
-            parametersSchema: tool.inputSchema as Record<string, unknown>,
-            provider: 'mcp',
-            owner: this.owner,
-            metadata: {
-              server: this.config.name,
-              tool: tool.name,
-              ...annotationMetadata(tool.annotations),
-              ...(tool.outputSchema ? { output_schema: JSON.stringify(tool.outputSchema) } : {}),
-            },
-          },
-          (args, ctx) => this.callTool(tool.name, args, ctx),
-        );
-        this.registrations.set(tool.name, { tool, disposable });
-      } catch (err) {
-        skipped.push({ tool: tool.name, reason: messageOf(err) });
-        this.log.warn('mcp tool not registered', { tool: tool.name, error: err as Error });
+      // Each registration compiles a schema from the server: many, or large ones, would hold the loop for seconds.
+      if (performance.now() - turnStarted > REGISTRATION_TURN_MS) {
+        await nextTurn();
+        if (this.client !== client) return;
+        turnStarted = performance.now();
       }
+      const problem = this.register(tool, json);
+      if (problem) skipped.push(problem);
     }
     const names = [...this.registrations.keys()].map((t) => `${this.config.name}:${t}`).sort();
     // While starting, the list goes out with the "ready" state rather than as a state of its own.
     if (this.state.status === 'ready') this.setState({ tools: names, skipped });
     else Object.assign(this.state, { tools: names, skipped });
+  }
+
+  /** Registers one tool; what went wrong when it could not be. */
+  private register(tool: Tool, json: string): McpServerState['skipped'][number] | undefined {
+    try {
+      const disposable = this.deps.registry.register(
+        {
+          name: `${this.config.name}:${tool.name}`,
+          description: tool.description ?? tool.title ?? '',
+          parametersSchema: tool.inputSchema as Record<string, unknown>,
+          provider: 'mcp',
+          owner: this.owner,
+          metadata: {
+            server: this.config.name,
+            tool: tool.name,
+            ...annotationMetadata(tool.annotations),
+            ...(tool.outputSchema ? { output_schema: JSON.stringify(tool.outputSchema) } : {}),
+          },
+        },
+        (args, ctx) => this.callTool(tool.name, args, ctx),
+      );
+      this.registrations.set(tool.name, { json, disposable });
+      return undefined;
+    } catch (err) {
+      this.log.warn('mcp tool not registered', { tool: tool.name, error: err as Error });
+      return { tool: tool.name, reason: messageOf(err) };
+    }
   }
 
   private withdrawTools(): void {
@@ -351,7 +552,7 @@ export class McpConnection {
         `${qualified}: MCP server "${this.config.name}" is ${this.state.status}${this.state.lastError ? ` (${this.state.lastError})` : ''}`,
       );
     }
-    const unread = unreadInputBytes(client);
+    const unread = unreadInputBytes(client.transport);
     if (unread > MAX_UNREAD_INPUT_BYTES)
       throw new ToolError(
         'unavailable',
@@ -418,6 +619,8 @@ export class McpConnection {
 
   private onTransportError(client: Client, err: Error): void {
     this.log.debug('mcp transport error', { error: err });
+    // Ended on purpose, or already dealt with where the limit was hit: no sign the server is gone.
+    if (err instanceof RequestSettledError || err instanceof ResponseTooLargeError) return;
     if (this.config.transport !== 'stdio' && this.client === client && this.state.status === 'ready')
       void this.checkAlive(client);
   }
@@ -429,9 +632,10 @@ export class McpConnection {
     this.withdrawTools();
     if (this.stopped) return;
     const reason =
-      this.state.lastError && this.state.status === 'ready'
+      this.dropReason ??
+      (this.state.lastError && this.state.status === 'ready'
         ? this.state.lastError
-        : this.describeFailure(new Error('connection closed'), 'the server exited or dropped the connection');
+        : this.describeFailure(new Error('connection closed'), 'the server exited or dropped the connection'));
     this.log.warn('mcp server went away', { error: reason, stderr: this.stderrNow() });
     this.fail(reason, { restart: true });
   }
@@ -506,8 +710,7 @@ export function shouldFallBackToSse(err: unknown): boolean {
  * keeps the child process to itself (StdioClientTransport._process), so it is read from there;
  * test/integration/mcp/client.test.ts fails if an SDK update moves it.
  */
-function unreadInputBytes(client: Client): number {
-  const transport = client.transport;
+function unreadInputBytes(transport: Transport | undefined): number {
   if (!(transport instanceof StdioClientTransport)) return 0;
   const stdin = (transport as unknown as { _process?: { stdin?: { writableLength?: number } | null } })._process?.stdin;
   return stdin?.writableLength ?? 0;
