@@ -3,6 +3,7 @@
 // hostile server took the runtime to 3 GB with an endless body, and each call that timed out left
 // its request (and its socket) open until the whole transport closed.
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { LoomError } from '../contract/errors';
 
 /** The most one response body (application/json), or one event of an SSE stream, may hold. */
 export const MAX_HTTP_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -10,13 +11,19 @@ export const MAX_HTTP_MESSAGE_BYTES = 16 * 1024 * 1024;
 type RequestId = string | number;
 
 /** The body of a request that was ended because the call no longer waits for it: not the server's failure. */
-export class RequestSettledError extends Error {
+export class RequestSettledError extends LoomError {
   override name = 'RequestSettledError';
+  constructor(message: string) {
+    super('request_settled', message);
+  }
 }
 
 /** A response body, or one SSE event, over MAX_HTTP_MESSAGE_BYTES. */
-export class ResponseTooLargeError extends Error {
+export class ResponseTooLargeError extends LoomError {
   override name = 'ResponseTooLargeError';
+  constructor(message: string) {
+    super('response_too_large', message);
+  }
 }
 
 export interface BoundedFetchOptions {

@@ -19,7 +19,7 @@ import { ToolError, type Disposable, type Launch, type ToolContext, type ToolReg
 import { expandServer, type McpServerConfig, type McpStdioServerConfig, type SecretResolver } from './config';
 import { annotationMetadata } from './kinds';
 import { enforcePolicy, type PolicyOptions } from './policy';
-import { messageOf } from '../contract/errors';
+import { LoomError, messageOf } from '../contract/errors';
 import { boundedFetch, RequestSettledError, ResponseTooLargeError, type BoundedFetch } from './boundedFetch';
 
 export type McpServerStatus = 'disabled' | 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
@@ -83,7 +83,11 @@ const REGISTRATION_TURN_MS = 20;
 const MAX_REQUEST_ID_CHARS = 1024;
 
 /** A server's tool list is over a limit: it is not registered, and a server already up is restarted. */
-class ToolListLimitError extends Error {}
+class ToolListLimitError extends LoomError {
+  constructor(message: string) {
+    super('tool_list_limit', message);
+  }
+}
 
 /** A listed tool with its JSON, which tells a changed tool from an unchanged one. */
 interface Listed {
