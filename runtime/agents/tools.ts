@@ -14,14 +14,11 @@ export function registerAgentTools(
 ): Disposable {
   // Here, a supervised caller holds an agent's credential; the others hold the person's (the
   // window, the workspace token's clients) or are the runtime. A call from another runtime of a
-  // cluster ("<caller>@<node>") says nothing of the credential behind it: only names no agent
-  // can hold pass (the window, the runtime, the dashboard, MCP clients).
-  const callerMayRead = (caller: string, agentId: string): boolean => {
-    const at = caller.lastIndexOf('@');
-    if (at < 0) return !supervisor.has(caller) || mayRead(caller, agentId);
-    const remote = caller.slice(0, at);
-    return ['vscode', 'runtime', 'dashboard', 'mcp-client'].includes(remote) || remote.startsWith('mcp-client.');
-  };
+  // cluster ("<caller>@<node>", the only callers with "@") names a caller and a node that anyone
+  // who reaches NATS may claim (runtime/cluster/README.md): it is never the window, the runtime or
+  // an MCP client, and never reads an agent's output.
+  const callerMayRead = (caller: string, agentId: string): boolean =>
+    !caller.includes('@') && (!supervisor.has(caller) || mayRead(caller, agentId));
   return tools.register(
     {
       name: 'agents:logs',
@@ -49,7 +46,7 @@ export function registerAgentTools(
         throw new ToolError(
           'denied',
           ctx.caller.includes('@')
-            ? `agent "${ctx.caller}" (of another runtime) may not read the output of agent "${id}": over the cluster only the window, the runtime and MCP clients may`
+            ? `"${ctx.caller}" (a call from another runtime) may not read the output of agent "${id}": a caller over the cluster is the other runtime's unverified claim, so no call from there may, whoever it names`
             : `agent "${ctx.caller}" may not read the output of agent "${id}"; grant it with state_access = ["${id}"] in [agents.${ctx.caller}] of loom.toml`,
         );
       if (!supervisor.has(id))

@@ -21,11 +21,16 @@ import type { Logger } from '../log';
 import { messageOf } from '../contract/errors';
 import type { ClusterConfig, Names } from './subjects';
 import { decodeEvent, encodeEvent, RecentIds } from './wire';
+import { MAX_INBOUND_BYTES, MAX_INBOUND_EVENTS, RefusalLog } from './limits';
 
 export interface EventCounters {
   sent: number;
   received: number;
-  /** By reason: buffer_full (NATS unreachable and the byte budget spent), realtime_disconnected, decode. */
+  /**
+   * By reason: buffer_full (NATS unreachable and the byte budget spent), realtime_disconnected,
+   * decode (not a Loom event, or a field longer than the wire allows), backpressure (an arrival
+   * over core NATS while MAX_INBOUND_EVENTS or MAX_INBOUND_BYTES wait for the local bus).
+   */
   dropped: Record<string, number>;
 }
 
@@ -68,8 +73,16 @@ const inboxOwner = (topic: string) => /^agent\.(.+)\.replies$/.exec(topic)?.[1];
 
 export class EventBridge {
   readonly counters: EventCounters = { sent: 0, received: 0, dropped: {} };
-  private readonly injected = new RecentIds(100_000);
-  private readonly seen = new RecentIds(200_000);
+  // About 40 characters an id on average at full count (a uuid is 36): long ids shorten the memory, not grow it.
+  private readonly injected = new RecentIds(100_000, 4_000_000);
+  private readonly seen = new RecentIds(200_000, 8_000_000);
+  /**
+   * Arrivals over core NATS whose publish into the local bus has not settled: nothing else holds
+   * them back (JetStream's are pulled one at a time), so a slow batched subscriber here and a
+   * flood of large events took a runtime from 81 MB to 1.1 GB.
+   */
+  private readonly inbound = { events: 0, bytes: 0 };
+  private readonly refusals: RefusalLog;
   /** Reply topics of requests that came from another runtime: what is published on one here goes back there. */
   private readonly replyRoutes = new Map<string, { node: string; until: number; sub: Subscription }>();
   /** Reply topics of requests sent from here: the only topics another runtime may answer on. */
@@ -101,6 +114,7 @@ export class EventBridge {
     /** Whether an agent id is one of this runtime's (declared or connected). */
     private readonly isLocalAgent: (agentId: string) => boolean,
   ) {
+    this.refusals = new RefusalLog(log);
     this.realtimePatterns = cfg.shareRealtime.map((p) => parsePattern(p));
     this.durablePatterns = cfg.share.map((p) => parsePattern(p));
     for (const pattern of cfg.shareRealtime) {
@@ -161,13 +175,13 @@ export class EventBridge {
       nc.subscribe(this.n.realtimeAll, {
         callback: (err, msg) => {
           if (err) return;
+          let arrival;
           try {
-            void this.arrived(msg.data)?.catch((e: Error) =>
-              this.log.debug('realtime event not published here', { error: e.message }),
-            );
-          } catch {
-            this.drop('decode');
+            arrival = this.accept(msg.data);
+          } catch (e) {
+            return this.refuse(e);
           }
+          if (arrival) this.inject(arrival, msg.data.byteLength);
         },
       }),
     );
@@ -175,17 +189,19 @@ export class EventBridge {
       nc.subscribe(this.n.replies(this.cfg.node), {
         callback: (err, msg) => {
           if (err) return;
+          let topic, event;
           try {
-            const { topic, event } = decodeEvent(msg.data);
-            if (isRuntimeOwnTopic(topic)) return;
-            const until = this.awaitingReplies.get(topic);
-            if (until === undefined || until < Date.now()) return; // an answer nobody here asked for
-            this.injected.add(event.id);
-            this.counters.received++;
-            void this.bus.publish(topic, event).catch(() => undefined);
-          } catch {
-            this.drop('decode');
+            ({ topic, event } = decodeEvent(msg.data));
+          } catch (e) {
+            return this.refuse(e);
           }
+          if (isRuntimeOwnTopic(topic)) return;
+          const until = this.awaitingReplies.get(topic);
+          if (until === undefined || until < Date.now()) return; // an answer nobody here asked for
+          if (this.backedUp(msg.data.byteLength)) return;
+          this.injected.add(event.id);
+          this.counters.received++;
+          this.hold(this.bus.publish(topic, event), msg.data.byteLength);
         },
       }),
     );
@@ -213,22 +229,81 @@ export class EventBridge {
       await jsm.consumers.add(this.n.stream, consumerConfig);
     }
     this.js = js;
-    void this.agentsBack().then(() => this.consume(js, (data) => this.arrived(data)));
+    void this.agentsBack().then(() =>
+      this.consume(js, (data) => {
+        const arrival = this.accept(data);
+        return arrival && this.publishHere(arrival);
+      }),
+    );
     this.pump();
   }
 
-  /** An event from another runtime, from either engine: published here once, unless it is ours or not shared here. */
-  private arrived(data: Uint8Array): Promise<unknown> | undefined {
-    const { node, topic, event } = decodeEvent(data);
+  /**
+   * An event from another runtime, from either engine, if it is to be published here: not ours,
+   * not seen before, shared here too. Throws when the data is not an event this runtime accepts.
+   */
+  private accept(data: Uint8Array): ReturnType<typeof decodeEvent> | undefined {
+    const arrival = decodeEvent(data);
+    const { node, topic, event } = arrival;
     if (node === this.cfg.node || this.seen.has(event.id)) return undefined;
     // Nothing is shared unless this runtime lists it too.
     if (!isValidTopic(topic) || !crosses(topic) || !this.isShared(topic)) return undefined;
+    return arrival;
+  }
+
+  /** A realtime arrival: published here, unless too many wait for the local bus already (then dropped, as realtime may be). */
+  private inject(arrival: ReturnType<typeof decodeEvent>, bytes: number): void {
+    if (this.backedUp(bytes)) return;
+    this.hold(this.publishHere(arrival), bytes);
+  }
+
+  // Async: a publish that throws becomes a rejection, which the NATS callback never sees.
+  private async publishHere({ node, topic, event }: ReturnType<typeof decodeEvent>): Promise<unknown> {
     this.seen.add(event.id);
     this.injected.add(event.id);
     const reply = replyRoute(event, this.isLocalAgent);
     if (reply && !this.isShared(reply)) this.routeReplies(reply, node);
     this.counters.received++;
     return this.bus.publish(topic, event);
+  }
+
+  /** Whether an arrival of `bytes` would take the inbound publishes past their limits: then it is dropped and counted. */
+  private backedUp(bytes: number): boolean {
+    if (this.inbound.events < MAX_INBOUND_EVENTS && this.inbound.bytes + bytes <= MAX_INBOUND_BYTES) return false;
+    this.drop('backpressure');
+    this.refusals.warn(
+      'backpressure',
+      'events from other runtimes are dropped: the local bus is not taking them as fast as they arrive',
+      {
+        reason: 'backpressure',
+        waiting: this.inbound.events,
+        waitingBytes: this.inbound.bytes,
+        maxEvents: MAX_INBOUND_EVENTS,
+        maxBytes: MAX_INBOUND_BYTES,
+      },
+    );
+    return true;
+  }
+
+  /** Counts an inbound publish until it settles. */
+  private hold(publish: Promise<unknown>, bytes: number): void {
+    this.inbound.events++;
+    this.inbound.bytes += bytes;
+    void publish
+      .catch((e: Error) => this.log.debug('an event from another runtime was not published here', { error: e.message }))
+      .finally(() => {
+        this.inbound.events--;
+        this.inbound.bytes -= bytes;
+      });
+  }
+
+  /** Data on the wire that is not an event this runtime accepts: counted, and said now and then. */
+  private refuse(err: unknown): void {
+    this.drop('decode');
+    this.refusals.warn('decode', 'a message from the cluster that is not a Loom event was dropped', {
+      reason: 'decode',
+      error: messageOf(err),
+    });
   }
 
   /** Pulls this runtime's durable consumer for as long as the bridge lives; a broken pull starts again. */
@@ -245,8 +320,7 @@ export class EventBridge {
           try {
             await onEvent(m.data);
           } catch (err) {
-            this.drop('decode');
-            this.log.debug('a cluster event was not delivered here', { error: messageOf(err) });
+            this.refuse(err);
           }
           m.ack();
         }

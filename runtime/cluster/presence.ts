@@ -9,6 +9,7 @@ import type { KV } from '@nats-io/kv';
 import type { ToolDefinition } from '../tools';
 import type { Logger } from '../log';
 import { messageOf } from '../contract/errors';
+import { MAX_NODES, MAX_TOOLS_PER_NODE, RefusalLog } from './limits';
 
 /**
  * What the cluster needs of an agent's view (the agents part's AgentInfoView is one): the rest
@@ -28,7 +29,7 @@ export interface PresenceEntry {
   atMs: number;
 }
 
-/** Most tools and agents one entry may list, and the longest text it may carry in one field. */
+/** Most agents one entry may list, and the longest text it may carry in one field (tools: MAX_TOOLS_PER_NODE). */
 const MAX_ITEMS = 10_000;
 const MAX_TEXT = 65_536;
 
@@ -50,7 +51,8 @@ export function presenceEntry(value: unknown, key: string): PresenceEntry | unde
     .filter(
       (t): t is Record<string, unknown> => isObject(t) && typeof t.name === 'string' && isObject(t.parametersSchema),
     )
-    .slice(0, MAX_ITEMS)
+    // Each becomes a registration here, and listing them is someone else's work at each change.
+    .slice(0, MAX_TOOLS_PER_NODE)
     .map((t) => ({
       name: text(t.name),
       description: text(t.description),
@@ -83,8 +85,8 @@ export function presenceEntry(value: unknown, key: string): PresenceEntry | unde
 }
 
 export class Presence {
-  /** The other runtimes' entries, with when each was written (the server's clock). */
-  private seen = new Map<string, { entry: PresenceEntry; writtenMs: number }>();
+  /** The other runtimes' entries, with when each was written (the server's clock) and what check() compares of it. */
+  private seen = new Map<string, { entry: PresenceEntry; writtenMs: number; signature: string }>();
   /** When our own latest write that came back through the watch was written (the server's clock); 0 = none yet. */
   private ownWrittenMs = 0;
   private timer?: NodeJS.Timeout;
@@ -95,6 +97,7 @@ export class Presence {
   /** When our own write last came back through the watch: a stalled watch (a NATS node died) says nothing of others. */
   private ownSeenMs = Date.now();
   private watchStartedMs = Date.now();
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly kv: KV,
@@ -103,7 +106,9 @@ export class Presence {
     private readonly heartbeatMs: number,
     private readonly own: () => PresenceEntry,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.refusals = new RefusalLog(log);
+  }
 
   start(): void {
     void this.watch();
@@ -127,15 +132,17 @@ export class Presence {
             if (e.operation === 'PUT') this.ownWrittenMs = Math.max(this.ownWrittenMs, e.created.getTime());
           } else if (e.operation !== 'PUT') this.seen.delete(e.key);
           else {
+            let value: { tools?: unknown } | undefined;
             let entry: PresenceEntry | undefined;
             try {
-              entry = presenceEntry(e.json<unknown>(), e.key);
+              value = e.json<{ tools?: unknown }>();
+              entry = presenceEntry(value, e.key);
             } catch {
               // not JSON: not an entry of ours
             }
             // Anyone holding the deployment's credentials can write the bucket: an entry that is
             // not one is left out, and so is what an earlier put of that key said.
-            if (entry) this.seen.set(e.key, { entry, writtenMs: e.created.getTime() });
+            if (entry) this.keep(e.key, entry, e.created.getTime(), value?.tools);
             else {
               this.seen.delete(e.key);
               this.log.debug('a presence entry that is not one was ignored', { key: e.key });
@@ -150,21 +157,58 @@ export class Presence {
     }
   }
 
+  /** Follows another runtime's entry, within MAX_NODES runtimes; says what it left out. */
+  private keep(key: string, entry: PresenceEntry, writtenMs: number, offered: unknown): void {
+    if (!this.seen.has(key) && this.seen.size >= MAX_NODES) {
+      // Entries past the TTL stay until a delete that a server's expiry never writes: room first.
+      const clock = this.ownWrittenMs || Date.now();
+      for (const [k, s] of this.seen) if (clock - s.writtenMs > this.ttlMs) this.seen.delete(k);
+      if (this.seen.size >= MAX_NODES) {
+        this.refusals.warn('nodes', `more runtimes than this one follows (${MAX_NODES}): one is left out`, {
+          node: key,
+          limit: MAX_NODES,
+        });
+        return;
+      }
+    }
+    if (Array.isArray(offered) && offered.length > MAX_TOOLS_PER_NODE)
+      this.refusals.warn(
+        'tools',
+        `a runtime offers more tools than this one lists (${MAX_TOOLS_PER_NODE}): the rest are left out`,
+        {
+          node: key,
+          offered: offered.length,
+          limit: MAX_TOOLS_PER_NODE,
+        },
+      );
+    const signature = JSON.stringify([
+      key,
+      entry.tools.map((t) => t.name),
+      entry.agents.map((a) => [a.agentId, a.state]),
+    ]);
+    this.seen.set(key, { entry, writtenMs, signature });
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
 
   /** The live runtimes but this one: an entry not rewritten within the TTL is gone (a dead runtime says no goodbye). */
   nodes(): PresenceEntry[] {
+    return this.live().map((s) => s.entry);
+  }
+
+  private live() {
     // Before our first write comes back, the local clock stands in (a dead runtime's last entry, replayed by a new watch, is old already).
     const clock = this.ownWrittenMs || Date.now();
-    return [...this.seen.values()].filter((s) => clock - s.writtenMs <= this.ttlMs).map((s) => s.entry);
+    return [...this.seen.values()].filter((s) => clock - s.writtenMs <= this.ttlMs);
   }
 
   private check(): void {
-    const signature = JSON.stringify(
-      this.nodes().map((e) => [e.node, e.tools.map((t) => t.name), e.agents.map((a) => [a.agentId, a.state])]),
-    );
+    // Each entry's part is made once, when it is put: this runs at every put of every runtime.
+    const signature = this.live()
+      .map((s) => s.signature)
+      .join('\n');
     if (signature === this.lastSignature) return;
     this.lastSignature = signature;
     for (const l of this.listeners) {

@@ -3,7 +3,7 @@
 // the call runs through the owner's registry, so the owner's policy (allow/ask/deny, sandbox)
 // decides. Other runtimes register the tools listed in presence as their own entries, owned by
 // "cluster", whose handler is a NATS request.
-import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import {
   CLUSTER_TOOL_OWNER,
   loomNamespaceOf,
@@ -18,15 +18,44 @@ import type { Logger } from '../log';
 import { messageOf } from '../contract/errors';
 import type { Names } from './subjects';
 import type { PresenceEntry } from './presence';
+import { MAX_ID_BYTES, MAX_NAME_BYTES, MAX_REMOTE_CALLS, RefusalLog, tooLong } from './limits';
 
 export const CLUSTER_OWNER = CLUSTER_TOOL_OWNER;
 
 interface WireCall {
   arguments: Record<string, unknown> | string;
+  /** The calling agent and runtime, as the caller says: a claim nobody checked (see README, "Tools"). */
   caller: string;
   node: string;
   timeoutMs: number;
   correlationId?: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The call a request's body is, or what is wrong with it (it comes from anyone who reaches NATS). */
+export function wireCall(body: unknown): WireCall | string {
+  if (!isObject(body))
+    return `the body is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}, not an object`;
+  const { arguments: args, caller, node, timeoutMs, correlationId } = body;
+  if (!isObject(args) && typeof args !== 'string') return '"arguments" must be an object or a JSON string';
+  for (const [field, value] of [
+    ['caller', caller],
+    ['node', node],
+  ] as const)
+    if (typeof value !== 'string' || value === '' || tooLong(value, MAX_ID_BYTES))
+      return `"${field}" must be a string of 1 to ${MAX_ID_BYTES} bytes`;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0))
+    return '"timeoutMs" must be a number of milliseconds';
+  if (correlationId !== undefined && (typeof correlationId !== 'string' || tooLong(correlationId, MAX_NAME_BYTES)))
+    return `"correlationId" must be a string of at most ${MAX_NAME_BYTES} bytes`;
+  return {
+    arguments: args,
+    caller: caller as string,
+    node: node as string,
+    timeoutMs: (timeoutMs as number | undefined) ?? 0,
+    ...(correlationId ? { correlationId: correlationId as string } : {}),
+  };
 }
 
 type WireOutcome =
@@ -46,7 +75,12 @@ export class ClusterTools {
   private remote = new Map<string, { disposable: Disposable; nodes: string[] }>();
   private nc?: NatsConnection;
   private entries: PresenceEntry[] = [];
+  /** Each other runtime's tool names as last synced: a presence change that leaves them alone costs no sync. */
+  private toolSets = new Map<string, string>();
   private syncing = false;
+  /** Calls from other runtimes running here (each held its answer, its arguments and its output in memory). */
+  private running = 0;
+  private readonly refusals: RefusalLog;
   private readonly watcher: Disposable;
 
   constructor(
@@ -58,10 +92,14 @@ export class ClusterTools {
     private readonly log: Logger,
     private readonly changed: () => void,
   ) {
+    this.refusals = new RefusalLog(log);
     this.watcher = tools.onDidChangeTools(() => {
+      // Registrations of sync() change nothing we offer. Told one by one (a registry that does not
+      // coalesce its notices), rewriting our presence entry at each of a peer's 8000 tools froze the runtime.
+      if (this.syncing) return;
       this.serve();
       // A local tool that took a remote one's name, and left again: the remote one comes back.
-      this.sync(this.entries);
+      this.sync(this.entries, true);
       this.changed();
     });
   }
@@ -99,40 +137,102 @@ export class ClusterTools {
           queue: subject,
           callback: (err, msg) => {
             if (err) return;
-            void this.handle(name, msg.data).then((out) => msg.respond(Buffer.from(JSON.stringify(out), 'utf8')));
+            if (this.running >= MAX_REMOTE_CALLS) {
+              this.refusals.warn('busy', 'calls from other runtimes refused: too many are running here', {
+                tool: name,
+                running: this.running,
+                limit: MAX_REMOTE_CALLS,
+              });
+              return this.answer(
+                name,
+                msg,
+                this.error(
+                  'unavailable',
+                  `${this.node} is busy: ${MAX_REMOTE_CALLS} calls from other runtimes are running there (the limit), try again later`,
+                  { reason: 'busy', limit: String(MAX_REMOTE_CALLS) },
+                ),
+              );
+            }
+            this.running++;
+            void this.handle(name, msg.data)
+              .catch((e: unknown) => this.error('failed', `the call to ${name} failed: ${messageOf(e)}`))
+              .then((out) => this.answer(name, msg, out))
+              .finally(() => this.running--);
           },
         }),
       );
     }
   }
 
-  private async handle(name: string, data: Uint8Array): Promise<WireOutcome> {
-    let call: WireCall;
+  private error(code: ToolErrorCode, message: string, details?: Record<string, string>): WireOutcome {
+    return { status: 'error', error: { code, message, ...(details ? { details } : {}) }, node: this.node };
+  }
+
+  /**
+   * Sends an outcome back; one too large for NATS (the server's max_payload) becomes an error
+   * saying so, instead of a publish that throws and a caller that waits for its timeout.
+   */
+  private answer(name: string, msg: Msg, out: WireOutcome): void {
+    const max = this.nc?.info?.max_payload ?? Infinity;
+    let data: Buffer;
     try {
-      call = JSON.parse(Buffer.from(data).toString('utf8')) as WireCall;
+      data = Buffer.from(JSON.stringify(out), 'utf8');
     } catch (err) {
-      return {
-        status: 'error',
-        error: { code: 'invalid_arguments', message: `the call to ${name} is not JSON: ${messageOf(err)}` },
-        node: this.node,
-      };
+      data = Buffer.from(JSON.stringify(this.error('failed', `the output of ${name} is not JSON: ${messageOf(err)}`)));
     }
+    if (data.byteLength > max)
+      data = Buffer.from(
+        JSON.stringify(
+          this.error(
+            'failed',
+            `the answer of ${name} is ${data.byteLength} bytes, more than NATS carries (max_payload ${max} bytes): ask for less`,
+            { reason: 'too_large', limit: String(max) },
+          ),
+        ),
+        'utf8',
+      );
+    try {
+      msg.respond(data);
+    } catch (err) {
+      this.log.debug('a tool call from another runtime could not be answered', { tool: name, error: messageOf(err) });
+    }
+  }
+
+  private async handle(name: string, data: Uint8Array): Promise<WireOutcome> {
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch (err) {
+      return this.error('invalid_arguments', `the call to ${name} is not JSON: ${messageOf(err)}`);
+    }
+    const call = wireCall(body);
+    if (typeof call === 'string') return this.error('invalid_arguments', `the call to ${name} is malformed: ${call}`);
     const outcome: ToolOutcome = await this.tools.call({
       name,
       arguments: call.arguments,
+      // Always with "@": the agents part tells a call from elsewhere by it (runtime/agents/tools.ts).
       caller: `${call.caller}@${call.node}`,
-      timeoutMs: call.timeoutMs,
+      ...(call.timeoutMs > 0 ? { timeoutMs: call.timeoutMs } : {}),
       ...(call.correlationId ? { correlationId: call.correlationId } : {}),
     });
     return outcome.status === 'ok'
       ? { status: 'ok', output: outcome.output, node: this.node }
-      : { status: 'error', error: outcome.error, node: this.node };
+      : this.error(outcome.error.code, outcome.error.message, outcome.error.details);
   }
 
-  /** Registers the tools other runtimes offer, and withdraws those whose runtimes left. */
-  sync(entries: PresenceEntry[]): void {
+  /**
+   * Registers the tools other runtimes offer, and withdraws those whose runtimes left. Unless
+   * `force`d (a local tool came or went), nothing is done when no runtime's tool names changed:
+   * presence changes with every agent that starts or stops.
+   */
+  sync(entries: PresenceEntry[], force = false): void {
     this.entries = entries;
     if (this.syncing) return; // a registration below calls back here
+    const toolSets = new Map(entries.map((e) => [e.node, e.tools.map((t) => t.name).join('\n')]));
+    const same =
+      toolSets.size === this.toolSets.size && [...toolSets].every(([node, set]) => this.toolSets.get(node) === set);
+    if (same && !force) return;
+    this.toolSets = toolSets;
     this.syncing = true;
     try {
       this.syncNow(entries);
@@ -214,8 +314,10 @@ export class ClusterTools {
       throw new ToolError('unavailable', `${name} (on another runtime) could not be called: ${text}`);
     }
     const out = JSON.parse(Buffer.from(reply.data).toString('utf8')) as WireOutcome;
-    if (out.status === 'ok') return out.output;
-    throw new ToolError(out.error.code, out.error.message, { ...(out.error.details ?? {}), node: out.node });
+    if (out?.status === 'ok') return out.output;
+    if (out?.status !== 'error' || !isObject(out.error) || typeof out.error.message !== 'string')
+      throw new ToolError('failed', `${name} (on another runtime) answered with something that is not an outcome`);
+    throw new ToolError(out.error.code, out.error.message, { ...(out.error.details ?? {}), node: String(out.node) });
   }
 
   close(): void {

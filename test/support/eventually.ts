@@ -39,6 +39,22 @@ export async function eventually<T>(
   }
 }
 
+/** `eventually` for a check that says "not yet" with false as well as undefined; returns its value. */
+export function eventuallyTruthy<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  return eventually(
+    what,
+    async () => {
+      const value = await check();
+      return value === false ? undefined : value;
+    },
+    { timeoutMs },
+  );
+}
+
 /** `eventually` for a condition: waits until `cond` returns true. */
 export async function until(
   what: string,
