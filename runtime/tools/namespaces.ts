@@ -30,6 +30,14 @@ export const WINDOW_OWNER = 'vscode';
 export const WINDOW_NAMESPACES: readonly string[] = ['editor', 'ui', 'clipboard'];
 
 /**
+ * Namespaces of built-ins whose dotted spelling stays open to agents: the reference's own README
+ * agent registers "web.search", and reference clients call it by that name (the SDK tries an
+ * agent's "web.search" before Loom's web:search). Their ":" and "__" spellings are Loom's: an
+ * agent's "web__search" had taken the built-in's name from the person's MCP client.
+ */
+const DOTTED_FOR_AGENTS = ['web', 'llm'];
+
+/**
  * The Loom namespace `tool` reads as being in, whichever way it is spelled: "fs:read", the
  * reference's dotted "fs.read", and "fs__read", the name MCP clients see for fs:read (runtime/mcp
  * turns ":" into "__"): a tool of that name would stand in for Loom's own there.
@@ -38,8 +46,9 @@ export function loomNamespaceOf(tool: string): { namespace: string; separator: s
   for (const separator of [':', '.', '__']) {
     const at = tool.indexOf(separator);
     const namespace = at > 0 ? tool.slice(0, at).toLowerCase() : undefined;
-    if (namespace !== undefined && LOOM_NAMESPACES.includes(namespace))
-      return { namespace, separator, rest: tool.slice(at + separator.length) };
+    if (namespace === undefined || !LOOM_NAMESPACES.includes(namespace)) continue;
+    if (separator === '.' && DOTTED_FOR_AGENTS.includes(namespace)) continue;
+    return { namespace, separator, rest: tool.slice(at + separator.length) };
   }
   return undefined;
 }

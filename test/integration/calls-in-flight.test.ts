@@ -125,7 +125,7 @@ describe('unary calls one credential has open at once', function () {
       const echo = await StreamClient.open(slow, 'slow');
       let most = 0;
       let open = 0;
-      echo.stream.on('data', (m: ServerEvent__Output) => {
+      const answer = (m: ServerEvent__Output) => {
         if (!m.toolCall) return;
         const { id, arguments: args } = m.toolCall;
         most = Math.max(most, ++open);
@@ -133,7 +133,11 @@ describe('unary calls one credential has open at once', function () {
           open--;
           echo.send({ toolResult: { id, status: 'TOOL_OK', output: args } });
         }, 200);
-      });
+      };
+      // Calls made between the registration and the stream (the fanout agent sees the tool listed
+      // and calls at once) arrive with the stream's first messages, before this handler is on.
+      echo.received.forEach(answer);
+      echo.stream.on('data', answer);
       const resultFile = join(ws, 'fanout.result.json');
       const result = await rt.waitFor(
         "the fanout agent's 120 calls to end",

@@ -21,16 +21,27 @@ describe("tools: Loom's own namespaces", () => {
     'SYSTEM__shell',
     'editor__open',
     'ui.confirm',
-    // The built-ins web:search and llm:generate: an agent's "web.search" took other agents' queries.
-    'web.search',
+    // The built-ins web:search and llm:generate, as Loom and MCP clients spell them: an agent's
+    // "web__search" took the built-in's name from the person's MCP client.
+    'web:search',
     'web__search',
-    'llm.generate',
+    'llm__generate',
   ])
     it(`an agent may not register ${JSON.stringify(name)}`, () => {
       assert.match(refuseAgentToolName('mallory', name) ?? '', /namespace, which is Loom's own; name it "mallory:/);
     });
 
-  for (const name of ['mallory:fs__read', 'notes', 'fsx__y', 'website.search', 'calc:add', 'my_tool', '__fs'])
+  // web.search is the reference's own README agent's tool: the dotted spelling stays the agents'.
+  for (const name of [
+    'mallory:fs__read',
+    'notes',
+    'fsx__y',
+    'web.search',
+    'llm.generate',
+    'calc:add',
+    'my_tool',
+    '__fs',
+  ])
     it(`an agent may register ${JSON.stringify(name)}`, () => {
       assert.equal(refuseAgentToolName('mallory', name), undefined);
     });
