@@ -236,6 +236,8 @@ export class AgentDirectory {
   }
 
   private othersNamespace(agentId: string, tool: string): string | undefined {
+    // "a__b:x" is agent a__b's own, though its "__" reading names a namespace "a".
+    if (tool.startsWith(`${agentId}:`)) return undefined;
     for (const namespace of namespacesOf(tool)) {
       const owner = this.opts.namespaceOwner?.(namespace);
       if (owner === undefined || owner === agentId) continue;

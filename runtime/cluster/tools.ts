@@ -78,6 +78,11 @@ export class ClusterTools {
   /** Each other runtime's tool names as last synced: a presence change that leaves them alone costs no sync. */
   private toolSets = new Map<string, string>();
   private syncing = false;
+  /**
+   * A sync registered or withdrew remote tools: the registry's next notice (it tells once per
+   * burst, after the code that made the changes) is that sync's own, which changes nothing we offer.
+   */
+  private ownNotice = false;
   /** Calls from other runtimes running here (each held its answer, its arguments and its output in memory). */
   private running = 0;
   private readonly refusals: RefusalLog;
@@ -94,9 +99,12 @@ export class ClusterTools {
   ) {
     this.refusals = new RefusalLog(log);
     this.watcher = tools.onDidChangeTools(() => {
-      // Registrations of sync() change nothing we offer. Told one by one (a registry that does not
-      // coalesce its notices), rewriting our presence entry at each of a peer's 8000 tools froze the runtime.
-      if (this.syncing) return;
+      // Registrations of sync() change nothing we offer: without this each sync was followed by a
+      // forced one over every peer's tools and a rewrite of our presence entry.
+      if (this.ownNotice) {
+        this.ownNotice = false;
+        return;
+      }
       this.serve();
       // A local tool that took a remote one's name, and left again: the remote one comes back.
       this.sync(this.entries, true);
@@ -235,13 +243,15 @@ export class ClusterTools {
     this.toolSets = toolSets;
     this.syncing = true;
     try {
-      this.syncNow(entries);
+      if (this.syncNow(entries)) this.ownNotice = true;
     } finally {
       this.syncing = false;
     }
   }
 
-  private syncNow(entries: PresenceEntry[]): void {
+  /** Brings the remote tools in line with `entries`; whether it registered or withdrew any. */
+  private syncNow(entries: PresenceEntry[]): boolean {
+    let touched = false;
     const byName = new Map<string, { def: PresenceEntry['tools'][number]; nodes: string[] }>();
     for (const e of entries)
       for (const t of e.tools) {
@@ -253,6 +263,7 @@ export class ClusterTools {
       const next = byName.get(name);
       // Gone from the cluster, or a tool of this runtime took the name (our own replica answers here).
       if (!next || this.tools.get(name)?.owner !== CLUSTER_OWNER) {
+        if (this.tools.get(name)?.owner === CLUSTER_OWNER) touched = true; // else a local tool holds the name
         r.disposable.dispose();
         this.remote.delete(name);
       } else r.nodes = next.nodes;
@@ -280,6 +291,7 @@ export class ClusterTools {
           this.callRemote(name, args, ctx.caller, ctx.timeoutMs, ctx.signal),
         );
         this.remote.set(name, { disposable, nodes });
+        touched = true;
       } catch (err) {
         this.log.warn('a tool another runtime offers could not be registered here', {
           tool: name,
@@ -287,6 +299,7 @@ export class ClusterTools {
         });
       }
     }
+    return touched;
   }
 
   private async callRemote(

@@ -79,8 +79,8 @@ const STATS_LIST_BYTES = 1024 * 1024;
 /** About what a stats row takes on the wire: its strings, its drop counters, a little for each number. */
 function rowBytes(strings: string[], dropped: Record<string, number>): number {
   let bytes = 64;
-  for (const s of strings) bytes += s.length + 4;
-  for (const reason of Object.keys(dropped)) bytes += reason.length + 16;
+  for (const s of strings) bytes += Buffer.byteLength(s) + 4;
+  for (const reason of Object.keys(dropped)) bytes += Buffer.byteLength(reason) + 16;
   return bytes;
 }
 

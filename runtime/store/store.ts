@@ -523,6 +523,7 @@ class LevelStore implements Store {
       // Seqs are contiguous (keys.ts), so the list holds next - from records before this one.
       for (let seq = from; seq < next + 1 - keep; seq++) ops.push({ type: 'del', key: key(prefix + listSeq(seq)) });
       await this.db.batch(ops);
+      if (ops.length > 1) this.room.deleted();
     };
     return this.listChains.run(prefix, append);
   }

@@ -287,7 +287,10 @@ describe('identities: no client acts as another', function () {
         assert.equal(res.success, false, name);
         assert.match(res.errorMessage, new RegExp(`is in the namespace of ${whose.replace(/[.]/g, '\\.')}`));
       }
-      // mallory is declared too: its own namespace is its (the case above registers "mallory:tool").
+      // mallory is declared too: its own namespace is its (the case above registers "mallory:tool"),
+      // and an id that starts like a declared one keeps its own ("alpha__z:t" is alpha__z's, not alpha's).
+      const lookalike = await register(as(owner, 'alpha__z'), 'alpha__z', [{ name: 'alpha__z:t' }]);
+      assert.equal(lookalike.success, true, lookalike.errorMessage);
       const shared = await register(as(mallory), 'mallory', [{ name: 'memos:add' }]);
       assert.equal(shared.success, true, 'a namespace nobody declared stays open');
     });

@@ -184,6 +184,8 @@ const GIT_RULE: CommandRule = {
     '--open-files-in-pager',
     '--config-env',
     '--output',
+    // Reads the names to act on from a file, where no check sees them (as tar -T).
+    '--pathspec-from-file',
   ],
 };
 const GIT_SAFE_PREFIX = [
@@ -218,24 +220,44 @@ const GIT_UNCONFINED_REFUSED =
  * Unconfined, git runs only in a root's own repository (or one above the roots), not in one below
  * a root: an agent can make one (a ".git" file naming a folder it wrote) whose config names
  * programs git runs as the user (diff.external, a filter driver). A root's .git is a protected
- * place no argument may name. Isolated, such a program would run inside the sandbox.
+ * place no argument may name; a root inside another root is an ordinary folder of the outer one,
+ * so the walk goes up to the outermost. Outside any repository "git diff" and "git grep" compare
+ * and search folders as plain files (no-index), the data folder among them. Isolated, such a
+ * program would run inside the sandbox, and the data folder is an empty mount.
  */
-async function refuseNestedRepository(dir: string, sandbox: Sandbox): Promise<void> {
-  const root = sandbox.roots.filter((r) => isWithin(r, dir)).sort((a, b) => b.length - a.length)[0];
+async function refuseOtherRepository(dir: string, sub: string | undefined, sandbox: Sandbox): Promise<void> {
+  const root = sandbox.roots.filter((r) => isWithin(r, dir)).sort((a, b) => a.length - b.length)[0];
   if (root === undefined) return;
-  for (let d = dir; d !== root && isWithin(root, d); d = path.dirname(d)) {
-    const git = path.join(d, '.git');
-    const found = await lstat(git).then(
+  const exists = (p: string) =>
+    lstat(p).then(
       () => true,
       () => false,
     );
-    if (found)
+  for (let d = dir; d !== root && isWithin(root, d); d = path.dirname(d)) {
+    const git = path.join(d, '.git');
+    if (await exists(git))
       throw denied(
         `git may not run in the repository at ${git}, inside the workspace: its config could name programs for git to run (diff.external, filters), and this command would run unconfined; open that folder as a workspace root, whose .git is protected, or run under OS isolation`,
         { reason: 'needs_isolation', repository: git },
       );
   }
+  if (sub !== 'diff' && sub !== 'grep') return;
+  for (let d = root; ; d = path.dirname(d)) {
+    if (await exists(path.join(d, '.git'))) return;
+    if (path.dirname(d) === d) break;
+  }
+  throw denied(
+    `git ${sub} outside a repository compares and searches folders as plain files, the runtime's data folder (the bridge token) among them, which runs only under OS isolation, and this command would run unconfined`,
+    { reason: 'needs_isolation', argument: sub },
+  );
 }
+
+/**
+ * Unconfined, git does not look into submodules: "git add sub" of a folder holding a repository
+ * an agent made records it as one, and status and diff would then run git inside it, with its
+ * config (filters).
+ */
+const GIT_UNCONFINED_PREFIX = ['-c', 'diff.ignoreSubmodules=all', '-c', 'submodule.recurse=false'];
 
 /** Environment a program needs beyond the allowlisted variables. */
 export function extraEnvFor(command: string): Record<string, string> {
@@ -273,9 +295,9 @@ export async function checkCommandLine(
     await checkPaths(command, rest, dir, sandbox, unconfined);
     if (unconfined) {
       refuseOptions('git', rest, sub === 'add' ? GIT_ADD_UNCONFINED : GIT_UNCONFINED, GIT_UNCONFINED_REFUSED);
-      await refuseNestedRepository(dir, sandbox);
+      await refuseOtherRepository(dir, sub, sandbox);
     }
-    return [...GIT_SAFE_PREFIX, ...args];
+    return [...GIT_SAFE_PREFIX, ...(unconfined ? GIT_UNCONFINED_PREFIX : []), ...args];
   }
   const options = command === 'tar' ? tarOptions(args) : args;
   refuseOptions(command, options, RULES[command]);
@@ -321,8 +343,8 @@ function uniqOperands(args: string[]): void {
  * a suffix rewrites only the files it is given, and those are checked.
  */
 function sedBackupSuffix(args: string[]): void {
+  // After a "--" too: it may be the value of -e or -f ("sed -f -- -iloom.* toml").
   for (const arg of args) {
-    if (arg === '--') return;
     let suffix = '';
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
@@ -491,13 +513,17 @@ async function checkGit(
   return { dir, sub, rest };
 }
 
+/**
+ * Every word is judged, after a "--" too: a "--" may be the value of the option before it
+ * ("grep -e -- -r token ."), and then the program reads on for options, and find reads its
+ * expression after one. An operand that starts with "-" is refused when it reads as a refused
+ * option; "./-name" names the same file.
+ */
 function refuseOptions(command: string, args: string[], rule: CommandRule | undefined, why?: string): void {
   if (!rule) return;
-  let operands = false;
   for (const arg of args) {
     if (rule.exact?.includes(arg)) throw refusedOption(command, arg, why);
-    if (arg === '--') operands = true;
-    if (operands || !arg.startsWith('-') || arg === '-') continue;
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') continue;
     if (arg.startsWith('--')) {
       const name = arg.split('=', 1)[0];
       if (name.length > 2 && !rule.own?.includes(name) && rule.long?.some((flag) => flag.startsWith(name)))
@@ -517,12 +543,13 @@ function refuseOptions(command: string, args: string[], rule: CommandRule | unde
  */
 function pathCandidates(args: string[]): Array<{ arg: string; value: string }> {
   const out: Array<{ arg: string; value: string }> = [];
-  let operandsOnly = false;
+  // Whether a "--" before a word ends the options is the program's to say (it may be an option's
+  // value, see refuseOptions): each word is judged both as an operand and as an option.
   for (const arg of args) {
-    if (operandsOnly || !arg.startsWith('-') || arg === '-') {
-      if (arg !== '-' && arg !== '') out.push({ arg, value: arg });
-    } else if (arg === '--') operandsOnly = true;
-    else if (arg.startsWith('--')) {
+    if (arg === '' || arg === '-' || arg === '--') continue;
+    out.push({ arg, value: arg });
+    if (!arg.startsWith('-')) continue;
+    if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       if (eq > 0 && eq < arg.length - 1) out.push({ arg, value: arg.slice(eq + 1) });
     } else {

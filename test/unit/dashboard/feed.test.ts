@@ -268,6 +268,13 @@ describe('dashboard feed', () => {
     assert.ok(stats.subscriptions!.length > 500 && stats.subscriptions!.length < 2000);
     assert.equal(stats.subscriptions!.length + stats.subscriptionsOmitted!, own + 2000);
     assert.ok(JSON.stringify(stats).length < 2.5 * 1024 * 1024, 'the answer fits well under the 4 MiB message limit');
+    // By bytes, not characters: names of three-byte characters are cut as soon.
+    const wide = setup();
+    for (let i = 0; i < 2000; i++) await wide.bus.publish(`w.${'€'.repeat(300)}.${i}`, createEvent({ type: 't' }));
+    const wideStats = await wide.feed.stats(10_000);
+    const wideBytes = Buffer.byteLength(JSON.stringify(wideStats.topics));
+    assert.ok(wideBytes < 1.3 * 1024 * 1024, `${wideBytes} bytes of topics`);
+    wide.feed.close();
     // A few short ones: all of them, none omitted.
     for (const sub of subs) sub.unsubscribe();
     const small = await setup().feed.stats(10_000);

@@ -171,6 +171,31 @@ const HOLES: Hole[] = [
     named: () => 'sed option "--in=.vsc*/settings.json"',
   },
   {
+    name: 'sed -f -- -iloom.* toml (a "--" that is the value of -f does not end the options)',
+    command: 'sed',
+    args: (a) => {
+      fs.writeFileSync(path.join(a.p.ws, '--'), '');
+      return ['-f', '--', '-iloom.*', agentFile(a, 'toml')];
+    },
+    named: () => 'sed option "-iloom.*"',
+  },
+  {
+    name: 'tar -f -- -c --checkpoint-action=exec=… (the "--" is the archive\'s name)',
+    command: 'tar',
+    args: (a) => ['-f', '--', '-c', `--checkpoint-action=exec=${a.payload()}`, '--checkpoint=1', 'hello.txt'],
+    named: () => 'tar option "--checkpoint-action=exec=./evil.sh"',
+    contained: (a) => ranConfined(a),
+  },
+  {
+    name: 'git add --pathspec-from-file (names read from a file)',
+    command: 'git',
+    args: (a) => {
+      fs.writeFileSync(path.join(a.p.ws, 'list'), 'loom.toml\n');
+      return ['add', '--pathspec-from-file=list'];
+    },
+    named: () => 'git option "--pathspec-from-file=list"',
+  },
+  {
     name: "vim -es -c '!cmd'",
     command: 'vim',
     args: (a) => ['-es', '-c', `!sh ${a.payload()}`, '-c', 'q!', 'hello.txt'],
@@ -333,6 +358,8 @@ describe('shell policy: unconfined, the protected places', function () {
         for (const [command, args, named] of [
           ['grep', ['-r', 'token', '.'], 'grep option "-r" is not allowed: it reads every file below'],
           ['grep', ['--directories=recurse', 'token'], 'grep option "--directories=recurse"'],
+          // A "--" that is the value of -e does not end grep's options.
+          ['grep', ['-e', '--', '-r', '-e', 'token', '.'], 'grep option "-r"'],
           ['git', ['grep', '--no-index', 'token'], 'git option "--no-index" is not allowed'],
           ['git', ['diff', '--no-index', '.', 'src'], 'git option "--no-index"'],
           ['git', ['add', '-f', '.'], 'git option "-f"'],
@@ -387,4 +414,23 @@ describe('shell policy: unconfined, the protected places', function () {
       });
     });
   }
+});
+
+// Unconfined, outside any repository "git diff a b" compares folders as plain files (git's own
+// no-index mode, without the flag), the data folder among them (found by review).
+describe('shell policy: unconfined git outside a repository', function () {
+  this.timeout(20_000);
+  const fx = attackFixture((c) => (c.tools.shell.isolation = 'off'), ['git']);
+  it('refuses git diff and git grep; git status says there is no repository, as before', async () => {
+    const a = fx();
+    for (const args of [
+      ['diff', 'src', '.'],
+      ['grep', 'token'],
+    ]) {
+      const out = await a.shell('git', args);
+      assertNoLeak(out, a.p.token);
+      expectError(out, 'denied', `git ${args[0]} outside a repository compares and searches folders as plain files`);
+    }
+    assert.notEqual(expectOk(await a.shell('git', ['status'])).exit_code, 0);
+  });
 });
