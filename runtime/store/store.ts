@@ -272,10 +272,6 @@ class Chains {
     });
     return run;
   }
-
-  async settled(): Promise<void> {
-    await Promise.all(this.tails.values());
-  }
 }
 
 class LevelStore implements Store {
@@ -284,6 +280,8 @@ class LevelStore implements Store {
   private reserved: number;
   private reserving: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  private underWay = 0;
+  private allDone: (() => void) | undefined;
   /**
    * Saves that name an id are serialised per id, so two saves of one id cannot both miss the old
    * copy (one chain for every id made an agent's small save wait behind another's 48 large ones).
@@ -307,24 +305,25 @@ class LevelStore implements Store {
     input: Partial<ContextItem> & { sessionId: string; type: string; content: string },
     options: SaveOptions = {},
   ): Promise<ContextItem> {
-    this.assertOpen();
-    const item = validItem(input);
-    const seq = this.seq++;
-    if (seq >= this.reserved) await this.reserveFor(seq);
-    if (options.pageBytes !== undefined) {
-      const size = contextItemBytes(item) + positionBytes(itemTail(item.timestampMs, seq, item.id));
-      if (size > options.pageBytes) throw tooLargeForAPage('the item', size, options.pageBytes);
-    }
-    await this.room.take(contextItemBytes(item));
-    if (input.id === undefined) {
-      await this.db.batch(indexOps(item, seq));
-      return item;
-    }
-    return this.idChains.run(item.id, async () => {
-      const previous = await this.db.get(key(idKey(item.id)));
-      const ops = previous ? await this.removalOps(previous, options.mayReplace) : [];
-      await this.db.batch([...ops, ...indexOps(item, seq)]);
-      return item;
+    return this.op(async () => {
+      const item = validItem(input);
+      const seq = this.seq++;
+      if (seq >= this.reserved) await this.reserveFor(seq);
+      if (options.pageBytes !== undefined) {
+        const size = contextItemBytes(item) + positionBytes(itemTail(item.timestampMs, seq, item.id));
+        if (size > options.pageBytes) throw tooLargeForAPage('the item', size, options.pageBytes);
+      }
+      await this.room.take(contextItemBytes(item));
+      if (input.id === undefined) {
+        await this.db.batch(indexOps(item, seq));
+        return item;
+      }
+      return this.idChains.run(item.id, async () => {
+        const previous = await this.db.get(key(idKey(item.id)));
+        const ops = previous ? await this.removalOps(previous, options.mayReplace) : [];
+        await this.db.batch([...ops, ...indexOps(item, seq)]);
+        return item;
+      });
     });
   }
 
@@ -358,105 +357,109 @@ class LevelStore implements Store {
   }
 
   async queryContextPage(query: ContextPageQuery): Promise<ContextPage> {
-    this.assertOpen();
-    const q = validQuery(query);
-    const { sessionId, type } = query;
-    // Pick the narrowest key range; a session's primary range holds the items themselves.
-    const prefix =
-      sessionId !== undefined
-        ? type !== undefined
-          ? sessionTypePrefix(sessionId, type)
-          : contextPrefix(sessionId)
-        : type !== undefined
-          ? typePrefix(type)
-          : allSessionsPrefix();
-    const direct = sessionId !== undefined && type === undefined;
-    const prefixBytes = Buffer.byteLength(prefix);
-    const primaryOf = (k: Buffer, v: Buffer): Buffer => {
-      const tail = k.subarray(prefixBytes).toString('utf8');
-      // ct! entries carry no value: their session is the query's; g!/gt! entries carry it.
-      return key(
-        (sessionId !== undefined ? contextPrefix(sessionId) : contextPrefixEscaped(v.toString('utf8'))) + tail,
-      );
-    };
+    return this.op(async () => {
+      const q = validQuery(query);
+      const { sessionId, type } = query;
+      // Pick the narrowest key range; a session's primary range holds the items themselves.
+      const prefix =
+        sessionId !== undefined
+          ? type !== undefined
+            ? sessionTypePrefix(sessionId, type)
+            : contextPrefix(sessionId)
+          : type !== undefined
+            ? typePrefix(type)
+            : allSessionsPrefix();
+      const direct = sessionId !== undefined && type === undefined;
+      const prefixBytes = Buffer.byteLength(prefix);
+      const primaryOf = (k: Buffer, v: Buffer): Buffer => {
+        const tail = k.subarray(prefixBytes).toString('utf8');
+        // ct! entries carry no value: their session is the query's; g!/gt! entries carry it.
+        return key(
+          (sessionId !== undefined ? contextPrefix(sessionId) : contextPrefixEscaped(v.toString('utf8'))) + tail,
+        );
+      };
 
-    const iterator = this.db.iterator(pageRange(prefix, q));
-    const found: ContextItem[] = [];
-    let bytes = 0;
-    // The key of the last item taken: the next page starts after it. Never an entry a filter
-    // passed over, whose key would tell the caller the id and time of an item it may not read.
-    let last: Buffer | undefined;
-    let more = false;
-    const filtered = q.text !== undefined || query.sessions !== undefined;
-    const step = new ScanStep();
-    try {
-      scan: for (;;) {
-        const entries = await iterator.nextv(filtered ? step.size : Math.min(step.size, q.limit - found.length));
-        if (entries.length === 0) break;
-        const values = direct
-          ? entries.map(([, v]) => v)
-          : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
-        step.observe(values);
-        for (let i = 0; i < entries.length; i++) {
-          const value = values[i];
-          const item = value ? decodeItem(value) : undefined;
-          if (
-            item === undefined ||
-            (query.sessions !== undefined && !query.sessions(item.sessionId)) ||
-            (q.text !== undefined && !item.content.toLowerCase().includes(q.text))
-          )
-            continue;
-          const size = contextItemBytes(item);
-          // Should the page end at this item, its next names it: that has to fit too.
-          if (
-            q.maxBytes !== undefined &&
-            found.length > 0 &&
-            bytes + size + positionBytes(entries[i][0].subarray(prefixBytes).toString('utf8')) > q.maxBytes
-          ) {
-            more = true;
-            break scan;
-          }
-          found.push(item);
-          bytes += size;
-          last = entries[i][0];
-          if (found.length === q.limit) {
-            // Under a filter, whether anything follows would tell of entries the caller may not
-            // read (another agent's private items): a full page always says to read on.
-            more = filtered || i + 1 < entries.length || (await iterator.nextv(1)).length > 0;
-            break scan;
+      const iterator = this.db.iterator(pageRange(prefix, q));
+      const found: ContextItem[] = [];
+      let bytes = 0;
+      // The key of the last item taken: the next page starts after it. Never an entry a filter
+      // passed over, whose key would tell the caller the id and time of an item it may not read.
+      let last: Buffer | undefined;
+      let more = false;
+      const filtered = q.text !== undefined || query.sessions !== undefined;
+      const step = new ScanStep();
+      try {
+        scan: for (;;) {
+          const entries = await iterator.nextv(filtered ? step.size : Math.min(step.size, q.limit - found.length));
+          if (entries.length === 0) break;
+          const values = direct
+            ? entries.map(([, v]) => v)
+            : await this.db.getMany(entries.map(([k, v]) => primaryOf(k, v)));
+          step.observe(values);
+          for (let i = 0; i < entries.length; i++) {
+            const value = values[i];
+            const item = value ? decodeItem(value) : undefined;
+            if (
+              item === undefined ||
+              (query.sessions !== undefined && !query.sessions(item.sessionId)) ||
+              (q.text !== undefined && !item.content.toLowerCase().includes(q.text))
+            )
+              continue;
+            const size = contextItemBytes(item);
+            // Should the page end at this item, its next names it: that has to fit too.
+            if (
+              q.maxBytes !== undefined &&
+              found.length > 0 &&
+              bytes + size + positionBytes(entries[i][0].subarray(prefixBytes).toString('utf8')) > q.maxBytes
+            ) {
+              more = true;
+              break scan;
+            }
+            found.push(item);
+            bytes += size;
+            last = entries[i][0];
+            if (found.length === q.limit) {
+              // Under a filter, whether anything follows would tell of entries the caller may not
+              // read (another agent's private items): a full page always says to read on.
+              more = filtered || i + 1 < entries.length || (await iterator.nextv(1)).length > 0;
+              break scan;
+            }
           }
         }
+      } finally {
+        await iterator.close();
       }
-    } finally {
-      await iterator.close();
-    }
-    return more && last ? { items: found, next: last.subarray(prefixBytes).toString('utf8') } : { items: found };
+      return more && last ? { items: found, next: last.subarray(prefixBytes).toString('utf8') } : { items: found };
+    });
   }
 
   async getState(agentId: string, stateKey: string): Promise<Buffer | undefined> {
-    this.assertOpen();
-    return (await this.db.get(key(stateKeyOf(agentId, stateKey)))) ?? undefined;
+    return this.op(async () => {
+      return (await this.db.get(key(stateKeyOf(agentId, stateKey)))) ?? undefined;
+    });
   }
 
   async putState(agentId: string, stateKey: string, value: Buffer, options: PageLimit = {}): Promise<void> {
-    this.assertOpen();
-    if (!((value as unknown) instanceof Uint8Array)) throw invalid('state value must be bytes (a Buffer)');
-    if (options.pageBytes !== undefined) {
-      const keyBytes = Buffer.byteLength(stateKey);
-      const size = stateEntryBytes(keyBytes, value.length) + positionBytes(stateKey);
-      if (size > options.pageBytes) throw tooLargeForAPage('the value with its key', size, options.pageBytes);
-    }
-    await this.room.take(value.length + Buffer.byteLength(stateKey));
-    await this.db.put(key(stateKeyOf(agentId, stateKey)), Buffer.from(value));
+    return this.op(async () => {
+      if (!((value as unknown) instanceof Uint8Array)) throw invalid('state value must be bytes (a Buffer)');
+      if (options.pageBytes !== undefined) {
+        const keyBytes = Buffer.byteLength(stateKey);
+        const size = stateEntryBytes(keyBytes, value.length) + positionBytes(stateKey);
+        if (size > options.pageBytes) throw tooLargeForAPage('the value with its key', size, options.pageBytes);
+      }
+      await this.room.take(value.length + Buffer.byteLength(stateKey));
+      await this.db.put(key(stateKeyOf(agentId, stateKey)), Buffer.from(value));
+    });
   }
 
   async deleteState(agentId: string, stateKey: string): Promise<boolean> {
-    this.assertOpen();
-    const k = key(stateKeyOf(agentId, stateKey));
-    if ((await this.db.get(k)) === undefined) return false;
-    await this.db.del(k);
-    this.room.deleted();
-    return true;
+    return this.op(async () => {
+      const k = key(stateKeyOf(agentId, stateKey));
+      if ((await this.db.get(k)) === undefined) return false;
+      await this.db.del(k);
+      this.room.deleted();
+      return true;
+    });
   }
 
   async listState(agentId: string, prefix = '', limit?: number): Promise<StateEntry[]> {
@@ -464,96 +467,99 @@ class LevelStore implements Store {
   }
 
   async listStatePage(agentId: string, query: StatePageQuery): Promise<StatePage> {
-    this.assertOpen();
-    const { prefix = '', limit, after, maxBytes } = query;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
-      throw invalid(`limit must be a positive integer (got ${String(limit)})`);
-    if (maxBytes !== undefined) validMaxBytes(maxBytes);
-    if (after !== undefined && !(typeof after === 'string' && after.length > 0 && after.startsWith(prefix)))
-      throw invalid(`after must be the next of a previous page of this prefix (got ${JSON.stringify(after)})`);
-    const base = statePrefix(validName('agentId', agentId));
-    const start = Buffer.byteLength(base);
-    const range = after === undefined ? { gte: key(base + prefix) } : { gt: key(base + after) };
-    const iterator = this.db.iterator({ ...range, lt: afterPrefix(base + prefix) });
-    const entries: StateEntry[] = [];
-    let bytes = 0;
-    let more = false;
-    const step = new ScanStep();
-    try {
-      for (;;) {
-        const batch = await iterator.nextv(Math.min(step.size, (limit ?? Infinity) - entries.length));
-        if (batch.length === 0) break;
-        step.observe(batch.map(([, value]) => value));
-        for (let i = 0; i < batch.length; i++) {
-          const [k, value] = batch[i];
-          const stateKey = k.subarray(start).toString('utf8');
-          const size = stateEntryBytes(k.length - start, value.length);
-          if (maxBytes !== undefined && entries.length > 0 && bytes + size + positionBytes(stateKey) > maxBytes) {
-            more = true;
-            break;
+    return this.op(async () => {
+      const { prefix = '', limit, after, maxBytes } = query;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+        throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+      if (maxBytes !== undefined) validMaxBytes(maxBytes);
+      if (after !== undefined && !(typeof after === 'string' && after.length > 0 && after.startsWith(prefix)))
+        throw invalid(`after must be the next of a previous page of this prefix (got ${JSON.stringify(after)})`);
+      const base = statePrefix(validName('agentId', agentId));
+      const start = Buffer.byteLength(base);
+      const range = after === undefined ? { gte: key(base + prefix) } : { gt: key(base + after) };
+      const iterator = this.db.iterator({ ...range, lt: afterPrefix(base + prefix) });
+      const entries: StateEntry[] = [];
+      let bytes = 0;
+      let more = false;
+      const step = new ScanStep();
+      try {
+        for (;;) {
+          const batch = await iterator.nextv(Math.min(step.size, (limit ?? Infinity) - entries.length));
+          if (batch.length === 0) break;
+          step.observe(batch.map(([, value]) => value));
+          for (let i = 0; i < batch.length; i++) {
+            const [k, value] = batch[i];
+            const stateKey = k.subarray(start).toString('utf8');
+            const size = stateEntryBytes(k.length - start, value.length);
+            if (maxBytes !== undefined && entries.length > 0 && bytes + size + positionBytes(stateKey) > maxBytes) {
+              more = true;
+              break;
+            }
+            entries.push({ key: stateKey, value });
+            bytes += size;
+            if (entries.length === limit) {
+              more = i + 1 < batch.length || (await iterator.nextv(1)).length > 0;
+              break;
+            }
           }
-          entries.push({ key: stateKey, value });
-          bytes += size;
-          if (entries.length === limit) {
-            more = i + 1 < batch.length || (await iterator.nextv(1)).length > 0;
-            break;
-          }
+          if (more || entries.length === limit) break;
         }
-        if (more || entries.length === limit) break;
+      } finally {
+        await iterator.close();
       }
-    } finally {
-      await iterator.close();
-    }
-    return more ? { entries, next: entries[entries.length - 1].key } : { entries };
+      return more ? { entries, next: entries[entries.length - 1].key } : { entries };
+    });
   }
 
   async appendToList(list: string, session: string, record: Buffer, keep: number): Promise<void> {
-    this.assertOpen();
-    if (!((record as unknown) instanceof Uint8Array)) throw invalid('list record must be bytes (a Buffer)');
-    if (!(Number.isInteger(keep) && keep > 0)) throw invalid(`keep must be a positive integer (got ${String(keep)})`);
-    const prefix = listSessionPrefix(validName('list', list), validName('session', session));
-    await this.room.take(record.length);
-    const append = async () => {
-      const [first] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1 }).all();
-      const [last] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1, reverse: true }).all();
-      const seqOf = (k: Buffer) => parseInt(k.subarray(Buffer.byteLength(prefix)).toString('utf8'), 16);
-      const from = first ? seqOf(first) : 0;
-      const next = last ? seqOf(last) + 1 : 0;
-      const ops: BatchOp[] = [{ type: 'put', key: key(prefix + listSeq(next)), value: Buffer.from(record) }];
-      // Seqs are contiguous (keys.ts), so the list holds next - from records before this one.
-      for (let seq = from; seq < next + 1 - keep; seq++) ops.push({ type: 'del', key: key(prefix + listSeq(seq)) });
-      await this.db.batch(ops);
-      if (ops.length > 1) this.room.deleted();
-    };
-    return this.listChains.run(prefix, append);
+    return this.op(async () => {
+      if (!((record as unknown) instanceof Uint8Array)) throw invalid('list record must be bytes (a Buffer)');
+      if (!(Number.isInteger(keep) && keep > 0)) throw invalid(`keep must be a positive integer (got ${String(keep)})`);
+      const prefix = listSessionPrefix(validName('list', list), validName('session', session));
+      await this.room.take(record.length);
+      const append = async () => {
+        const [first] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1 }).all();
+        const [last] = await this.db.keys({ gte: key(prefix), lt: afterPrefix(prefix), limit: 1, reverse: true }).all();
+        const seqOf = (k: Buffer) => parseInt(k.subarray(Buffer.byteLength(prefix)).toString('utf8'), 16);
+        const from = first ? seqOf(first) : 0;
+        const next = last ? seqOf(last) + 1 : 0;
+        const ops: BatchOp[] = [{ type: 'put', key: key(prefix + listSeq(next)), value: Buffer.from(record) }];
+        // Seqs are contiguous (keys.ts), so the list holds next - from records before this one.
+        for (let seq = from; seq < next + 1 - keep; seq++) ops.push({ type: 'del', key: key(prefix + listSeq(seq)) });
+        await this.db.batch(ops);
+        if (ops.length > 1) this.room.deleted();
+      };
+      return this.listChains.run(prefix, append);
+    });
   }
 
   async readList(list: string, session: string | undefined, query: ListQuery = {}): Promise<Buffer[]> {
-    this.assertOpen();
-    const { newestFirst = false, limit, match } = query;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
-      throw invalid(`limit must be a positive integer (got ${String(limit)})`);
-    const prefix =
-      session === undefined
-        ? listPrefix(validName('list', list))
-        : listSessionPrefix(validName('list', list), validName('session', session));
-    const wanted = limit ?? Infinity;
-    const iterator = this.db.values({ gte: key(prefix), lt: afterPrefix(prefix), reverse: newestFirst });
-    const found: Buffer[] = [];
-    try {
-      while (found.length < wanted) {
-        const values = await iterator.nextv(match ? SCAN_BATCH : Math.min(SCAN_BATCH, wanted - found.length));
-        if (values.length === 0) break;
-        for (const value of values) {
-          if (match && !match(value)) continue;
-          found.push(value);
-          if (found.length === wanted) break;
+    return this.op(async () => {
+      const { newestFirst = false, limit, match } = query;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+        throw invalid(`limit must be a positive integer (got ${String(limit)})`);
+      const prefix =
+        session === undefined
+          ? listPrefix(validName('list', list))
+          : listSessionPrefix(validName('list', list), validName('session', session));
+      const wanted = limit ?? Infinity;
+      const iterator = this.db.values({ gte: key(prefix), lt: afterPrefix(prefix), reverse: newestFirst });
+      const found: Buffer[] = [];
+      try {
+        while (found.length < wanted) {
+          const values = await iterator.nextv(match ? SCAN_BATCH : Math.min(SCAN_BATCH, wanted - found.length));
+          if (values.length === 0) break;
+          for (const value of values) {
+            if (match && !match(value)) continue;
+            found.push(value);
+            if (found.length === wanted) break;
+          }
         }
+      } finally {
+        await iterator.close();
       }
-    } finally {
-      await iterator.close();
-    }
-    return found;
+      return found;
+    });
   }
 
   sizeBytes(): Promise<number> {
@@ -562,15 +568,27 @@ class LevelStore implements Store {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.idChains.settled();
-      await this.reserving;
-      await this.listChains.settled();
+      if (this.underWay > 0) await new Promise<void>((resolve) => (this.allDone = resolve));
       await this.db.close();
       await fs.rm(path.join(this.dir, OWNER_FILE), { force: true });
       await privateFiles(this.dir);
       this.log?.info('store closed', { dir: this.dir });
     })();
     return this.closing;
+  }
+
+  /**
+   * Runs one of the store's operations. Closing waits for those under way: a write waiting for its
+   * room (a compaction) met a closed LevelDB and failed with LevelDB's own error.
+   */
+  private async op<T>(work: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    this.underWay++;
+    try {
+      return await work();
+    } finally {
+      if (--this.underWay === 0) this.allDone?.();
+    }
   }
 
   private assertOpen(): void {

@@ -713,6 +713,34 @@ describe('store: classic-level', function () {
     assert.deepEqual(await store.getState('a', 'again'), value);
   });
 
+  it('closing waits for the writes under way, one waiting for a compaction to make room among them', async () => {
+    await store.close();
+    const limit = 3 * 1024 * 1024;
+    store = await openStore(path.join(dir, 'store'), undefined, { maxBytes: limit });
+    const value = randomBytes(256 * 1024);
+    let written = 0;
+    while (
+      await store.putState('a', `k${written}`, value).then(
+        () => true,
+        () => false,
+      )
+    )
+      written++;
+    for (let i = 0; i < written; i++) await store.deleteState('a', `k${i}`);
+    // This write finds the store full and waits for LevelDB to compact the deletes first.
+    const put = store.putState('a', 'last', value);
+    const saved = store.saveContext({ sessionId: 's', type: 't', content: 'kept' });
+    await store.close();
+    await put;
+    const item = await saved;
+    store = await openStore(path.join(dir, 'store'), undefined, { maxBytes: limit });
+    assert.deepEqual(await store.getState('a', 'last'), value);
+    assert.deepEqual(
+      (await store.queryContext({ sessionId: 's' })).map((i) => i.id),
+      [item.id],
+    );
+  });
+
   /** Runs the writer until it has acknowledged `items` items, then kill -9; what it acknowledged by then. */
   async function writeUntilKilled(items: number): Promise<{ item: string[]; state: string[] }> {
     const child = spawnWriter('write');
