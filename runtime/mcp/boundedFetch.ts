@@ -41,6 +41,8 @@ export interface BoundedFetch {
   fetch: FetchLike;
   /** Request `id` got its answer or was given up: its HTTP request, if still open, ends now. */
   settle(id: RequestId): void;
+  /** Every request so far got its answer: those still open end now. */
+  settleAll(): void;
 }
 
 export function boundedFetch(opts: BoundedFetchOptions): BoundedFetch {
@@ -125,7 +127,7 @@ export function boundedFetch(opts: BoundedFetchOptions): BoundedFetch {
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
-  return { fetch: fetchFn, settle };
+  return { fetch: fetchFn, settle, settleAll: () => [...open.keys()].forEach(settle) };
 }
 
 /** Statuses whose Response cannot be made with a body. */

@@ -273,6 +273,8 @@ export class McpConnection {
       const bounded = this.httpFetch(client, () => transport);
       transport = make(bounded.fetch);
       await client.connect(transport, { timeout: remaining() });
+      // connect's initialize was answered before the tap below sees answers: end its request too.
+      bounded.settleAll();
       this.tapIncoming(transport, bounded);
     };
     if (server.transport === 'sse') {

@@ -199,18 +199,33 @@ describe('MCP client: hostile servers', function () {
       assert.equal(outcome.status, 'ok');
       await server.closed(1);
     });
+
+    it('an initialize answered on an SSE stream the server then holds open ends its HTTP request', async () => {
+      const server = await hostileHttp({
+        initialize: (res, id, result) =>
+          res
+            .writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' })
+            .write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result })}\n\n`),
+      });
+      const m = await start({ evil: { url: server.url } });
+      assert.equal(m.state('evil')!.status, 'ready', m.state('evil')!.lastError);
+      await server.closed(1, 'initialize');
+    });
   });
 
   /**
    * A streamable HTTP MCP server that answers initialize and tools/list (one tool, `call`) and
-   * leaves tools/call and GET, when given, to the test. `closed(n)` resolves once n calls'
-   * requests were ended by the client.
+   * leaves initialize, tools/call and GET, when given, to the test. `closed(n, method)` resolves
+   * once n requests of the method (tools/call unless named) were ended by the client.
    */
   async function hostileHttp(behaviour: {
+    initialize?: (res: http.ServerResponse, id: unknown, result: unknown) => void;
     call?: (res: http.ServerResponse, id: unknown) => void;
     get?: (res: http.ServerResponse) => void;
-  }): Promise<{ url: string; closed(n: number): Promise<void> }> {
-    let callsClosed = 0;
+  }): Promise<{ url: string; closed(n: number, method?: string): Promise<void> }> {
+    const closed = new Map<string, number>();
+    const handOver = (res: http.ServerResponse, method: string) =>
+      res.on('close', () => closed.set(method, (closed.get(method) ?? 0) + 1));
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -227,16 +242,20 @@ describe('MCP client: hostile servers', function () {
           res
             .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' })
             .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
-        if (message.method === 'initialize')
-          return reply({
+        if (message.method === 'initialize') {
+          const result = {
             protocolVersion: message.params?.protocolVersion,
             capabilities: { tools: {} },
             serverInfo: { name: 'hostile-http', version: '1' },
-          });
+          };
+          if (!behaviour.initialize) return reply(result);
+          handOver(res, message.method);
+          return behaviour.initialize(res, message.id, result);
+        }
         if (message.method === 'tools/list')
           return reply({ tools: [{ name: 'call', inputSchema: { type: 'object' } }] });
         if (message.method !== 'tools/call' || !behaviour.call) return reply({});
-        res.on('close', () => callsClosed++);
+        handOver(res, message.method);
         behaviour.call(res, message.id);
       });
     });
@@ -250,8 +269,8 @@ describe('MCP client: hostile servers', function () {
     );
     return {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-      closed: async (n) => {
-        while (callsClosed < n) await new Promise((r) => setTimeout(r, 25));
+      closed: async (n, method = 'tools/call') => {
+        while ((closed.get(method) ?? 0) < n) await new Promise((r) => setTimeout(r, 25));
       },
     };
   }
