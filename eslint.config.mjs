@@ -105,4 +105,19 @@ export default defineConfig(
     },
   },
   ...boundaries,
+  {
+    // What the window shows may come from agents: extension/notify.ts makes it plain text first.
+    files: ['extension/**/*.ts'],
+    ignores: ['extension/notify.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['showInformationMessage', 'showWarningMessage', 'showErrorMessage', 'showInputBox'].map((property) => ({
+          object: 'window',
+          property,
+          message: 'use extension/notify.ts: VS Code turns [label](command:...) in such text into a link that runs',
+        })),
+      ],
+    },
+  },
 );

@@ -1,6 +1,7 @@
 // The palette's "Loom: …" commands. Each takes optional arguments so keybindings, tree items and
 // tests can run it without prompts; without them it asks through quick picks and input boxes.
 import * as vscode from 'vscode';
+import { askText, notify } from './notify';
 import { listAgentEntries, type AgentEntry } from './agents/catalog';
 import { AGENT_ID_PATTERN, scaffoldAgent, STARTER_CONFIG } from './agents/scaffold';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import type { Loom } from './loom';
 import { alreadyReported, UntrustedError } from './loom';
 import type { COMMANDS } from './ids';
 import { openDashboard } from './dashboard/panel';
-import { ENV_NAME_PATTERN, SUGGESTED_KEYS } from './secrets';
+import { secretNameProblem, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
 import { workspaceRelative } from './tools/paths';
 import { AgentItem } from './views/trees';
@@ -67,7 +68,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
         loom.log.error(`${id}: ${message}`);
         if (!alreadyReported(err)) {
           loom.notices.push(`Loom: ${message}`);
-          void vscode.window.showErrorMessage(`Loom: ${message}`);
+          void notify('error', `Loom: ${message}`);
         }
         throw err;
       }
@@ -162,7 +163,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     }
     let toolArgs = args?.arguments;
     if (toolArgs === undefined) {
-      const text = await vscode.window.showInputBox({
+      const text = await askText({
         title: `Loom: arguments for ${name}`,
         prompt: 'A JSON object',
         value: '{}',
@@ -207,17 +208,16 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
       if (!picked) return undefined;
       name =
         picked === custom
-          ? await vscode.window.showInputBox({
+          ? await askText({
               prompt: 'Variable name',
-              validateInput: (v) =>
-                ENV_NAME_PATTERN.test(v) ? undefined : 'upper case letters, digits and underscores',
+              validateInput: secretNameProblem,
             })
           : picked;
       if (!name) return undefined;
     }
     const value =
       args?.value ??
-      (await vscode.window.showInputBox({
+      (await askText({
         prompt: `Value of ${name} (kept in VS Code's secret storage)`,
         password: true,
         ignoreFocusOut: true,
@@ -226,12 +226,11 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     await loom.apiKeys.set(name, value);
     loom.log.info(`stored ${name} in secret storage`);
     if (loom.state === 'running' && !args?.value) {
-      void vscode.window
-        .showInformationMessage(
-          `Loom: ${name} stored. Agents started from now on get it; restart the runtime to hand it to running agents.`,
-          'Restart Runtime',
-        )
-        .then((a) => a && loom.restart());
+      void notify(
+        'info',
+        `Loom: ${name} stored. Agents started from now on get it; restart the runtime to hand it to running agents.`,
+        'Restart Runtime',
+      ).then((a) => a && loom.restart());
     }
     return { name };
   }
@@ -244,7 +243,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     if (!ws) throw new Error('open a folder first');
     const id =
       args?.name ??
-      (await vscode.window.showInputBox({
+      (await askText({
         prompt: 'Agent id (also its file name under agents/)',
         placeHolder: 'my_agent',
         validateInput: (v) =>
@@ -263,9 +262,9 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     if (!ws) throw new Error('open a folder first (File > Open Folder)');
     const config = join(ws, 'loom.toml');
     if (existsSync(config)) {
-      void vscode.window
-        .showInformationMessage('Loom: this workspace already has a loom.toml.', 'Open loom.toml')
-        .then((a) => a && vscode.window.showTextDocument(vscode.Uri.file(config)));
+      void notify('info', 'Loom: this workspace already has a loom.toml.', 'Open loom.toml').then(
+        (a) => a && vscode.window.showTextDocument(vscode.Uri.file(config)),
+      );
       return { created: [] };
     }
     writeFileSync(config, STARTER_CONFIG, { flag: 'wx' });
@@ -276,12 +275,11 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     await vscode.window.showTextDocument(vscode.Uri.file(config), { preview: false });
     const created = ['loom.toml', workspaceRelative(vscode.Uri.file(script))];
     if (!loom.trusted) {
-      void vscode.window
-        .showWarningMessage(
-          'Loom: created loom.toml and a sample agent. Trust this workspace to run agents.',
-          'Manage Workspace Trust',
-        )
-        .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+      void notify(
+        'warning',
+        'Loom: created loom.toml and a sample agent. Trust this workspace to run agents.',
+        'Manage Workspace Trust',
+      ).then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
       return { created, agent: id };
     }
     await loom.start();
@@ -321,7 +319,7 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     command('loom.emitHotkey', async (args?: { name?: string }) => {
       const name =
         args?.name ??
-        (await vscode.window.showInputBox({
+        (await askText({
           prompt: 'Hotkey name: publishes hotkey.<name>',
           value: 'default',
           validateInput: (v) => (HOTKEY_NAME.test(v) ? undefined : 'letters, digits, "_" or "-"'),

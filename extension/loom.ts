@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from './notify';
 import type { AgentInfo__Output } from '../runtime/proto/types';
 import { controlScriptAgent } from './agents/adhoc';
 import type { AgentEntry } from './agents/catalog';
@@ -338,7 +339,8 @@ export class Loom implements vscode.Disposable {
   }
 
   private async offerRestartAfterTrust(): Promise<void> {
-    const choice = await vscode.window.showInformationMessage(
+    const choice = await notify(
+      'info',
       'Loom: the workspace is trusted now. Restart the runtime so agents and the shell tool can run?',
       'Restart Runtime',
     );

@@ -5,7 +5,7 @@
 // the runtime's [cluster] overrides.
 import type { ClusterOverrides } from '../runtime/contract';
 import type { ClusterSettings, SETTING_KEYS } from './settings';
-import { ENV_NAME_PATTERN } from './secrets';
+import { secretNameProblem } from './secrets';
 
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
@@ -48,10 +48,8 @@ export function clusterOverrides(c: ClusterSettings): ClusterOverrides | undefin
   if (c.shareRealtime) o.shareRealtime = c.shareRealtime;
   if (c.offerTools) o.offerTools = c.offerTools;
   if (c.credsFile) o.credsFile = c.credsFile;
-  if (c.tokenSecret && !ENV_NAME_PATTERN.test(c.tokenSecret))
-    throw new Error(
-      `loom.cluster.tokenSecret: "${c.tokenSecret}" is not a secret's name (upper case letters, digits, underscores, as Loom: Set API Key stores them)`,
-    );
+  const problem = c.tokenSecret ? secretNameProblem(c.tokenSecret) : undefined;
+  if (problem) throw new Error(`loom.cluster.tokenSecret: ${problem} (as Loom: Set API Key stores them)`);
   // Never the secret itself on a command line: the runtime reads it from its environment.
   if (c.tokenSecret) o.token = `\${${c.tokenSecret}}`;
   return Object.keys(o).length ? o : undefined;

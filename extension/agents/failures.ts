@@ -2,6 +2,8 @@
 // again until the person dismisses it), so a crash loop does not pile them up.
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from '../notify';
+import { plainText } from '../plainText';
 
 export interface FailureNoticesHost {
   /** The window's failure notifications, oldest first (the API shows them to the tests). */
@@ -18,9 +20,9 @@ export class AgentFailureNotices {
   notify(agentId: string, kind: string, reason: string): void {
     if (this.shown.has(agentId)) return;
     this.shown.add(agentId);
-    const message = `Loom: agent ${agentId} ${kind === 'failed' ? 'failed' : 'stopped'}: ${reason}`;
+    const message = plainText(`Loom: agent ${agentId} ${kind === 'failed' ? 'failed' : 'stopped'}: ${reason}`);
     this.host.notices.push(message);
-    void vscode.window.showErrorMessage(message, 'Show Logs', 'Restart Agent', 'Open loom.toml').then((choice) => {
+    void notify('error', message, 'Show Logs', 'Restart Agent', 'Open loom.toml').then((choice) => {
       this.shown.delete(agentId);
       const ws = this.host.workspace;
       if (choice === 'Show Logs') void vscode.commands.executeCommand('loom.showAgentLogs', agentId);

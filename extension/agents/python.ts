@@ -1,6 +1,7 @@
 // The agents' interpreter: does it import a compatible Loom SDK (said once per interpreter, with
 // the way out), and installing the SDK the extension carries into it.
 import * as vscode from 'vscode';
+import { notify } from '../notify';
 import type { RuntimeConnection } from '../bridge/client';
 import { bundledSdk, checkSdk, installSdk } from '../python/sdk';
 import { resolvePython, type LoomSettings } from '../settings';
@@ -48,7 +49,7 @@ export class AgentsPython {
     const message = `Loom: agents cannot start: ${check.problem}.`;
     this.host.notices.push(message);
     const install = sdk ? [INSTALL_SDK] : [];
-    void vscode.window.showWarningMessage(message, ...install, 'Select Interpreter', 'Open Settings').then((choice) => {
+    void notify('warning', message, ...install, 'Select Interpreter', 'Open Settings').then((choice) => {
       if (choice === INSTALL_SDK) void vscode.commands.executeCommand('loom.installSdk', { python });
       if (choice === 'Select Interpreter') {
         const selector = vscode.extensions.getExtension('ms-python.python')
@@ -85,7 +86,7 @@ export class AgentsPython {
     if (!check.ok) throw new Error(`installed, but ${check.problem}`);
     this.said.delete(target);
     this.host.log.info(`installed the Loom SDK ${check.version} into ${target}`);
-    void vscode.window.showInformationMessage(`Loom: the Loom SDK ${check.version} is installed into ${target}.`);
+    void notify('info', `Loom: the Loom SDK ${check.version} is installed into ${target}.`);
     await this.restartStuck();
     return { python: target, version: check.version };
   }

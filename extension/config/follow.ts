@@ -5,6 +5,7 @@
 import { watch } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from '../notify';
 import { messageOf } from '../../runtime/contract';
 import type { RuntimeSession } from '../session/session';
 import { classifySettingChange } from '../settingsApply';
@@ -114,7 +115,7 @@ export class ConfigFollower implements vscode.Disposable {
       const message = `Restart the Loom runtime to apply ${what.join(', ')}?`;
       this.restartOffers.push(message);
       this.host.log.info(`${what.join(', ')} changed: applies after a runtime restart`);
-      void vscode.window.showInformationMessage(message, 'Restart').then((choice) => {
+      void notify('info', message, 'Restart').then((choice) => {
         if (choice === 'Restart') void this.host.restart().catch(() => undefined);
       });
     }, RESTART_OFFER_DEBOUNCE_MS);

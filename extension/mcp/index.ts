@@ -2,6 +2,7 @@
 // for the runtime's environment, Loom's own MCP endpoint offered to VS Code's agent mode, and the
 // MCP Servers view. Made once per extension lifetime by the Loom owner object.
 import * as vscode from 'vscode';
+import { notify } from '../notify';
 import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
 import type { RuntimeConnection, ProvidedTool } from '../bridge/client';
 import { discoveryFile } from '../runtime/launcher';
@@ -139,9 +140,7 @@ export class McpFeatures implements vscode.Disposable {
     if (!ws) throw new Error('open a folder first');
     const n = await this.inputs.clear(ws);
     this.host.log.info(`forgot ${n} MCP input${n === 1 ? '' : 's'} of this workspace`);
-    void vscode.window.showInformationMessage(
-      `Loom: forgot ${n} MCP input${n === 1 ? '' : 's'}; the next runtime start asks again.`,
-    );
+    void notify('info', `Loom: forgot ${n} MCP input${n === 1 ? '' : 's'}; the next runtime start asks again.`);
     return n;
   }
 

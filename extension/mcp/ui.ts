@@ -3,6 +3,7 @@
 // a modal dialog of the workbench, can answer them; the scripted answers exist only in
 // ExtensionMode.Test (a test run with extensionTestsPath), never in an installed extension.
 import * as vscode from 'vscode';
+import { askModal, askText } from '../notify';
 
 export interface ModalQuestion {
   message: string;
@@ -35,7 +36,7 @@ export const vscodeUi: McpUi = {
     }));
     // A modal cannot be closed from here: when the call's time runs out the answer is "dismissed"
     // and a late click is ignored.
-    const answer = vscode.window.showWarningMessage(q.message, { modal: true, detail: q.detail }, ...items);
+    const answer = askModal('warning', q.message, q.detail, ...items);
     const aborted = new Promise<undefined>((resolve) => {
       if (signal?.aborted) resolve(undefined);
       signal?.addEventListener('abort', () => resolve(undefined), { once: true });
@@ -43,7 +44,7 @@ export const vscodeUi: McpUi = {
     return (await Promise.race([answer, aborted]))?.title;
   },
   async input(q) {
-    return vscode.window.showInputBox({ title: q.title, prompt: q.prompt, password: q.password, ignoreFocusOut: true });
+    return askText({ title: q.title, prompt: q.prompt, password: q.password, ignoreFocusOut: true });
   },
 };
 

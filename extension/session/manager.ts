@@ -5,6 +5,7 @@
 // and stops what this window owns on Stop and on shutdown, unless loom.runtime.keepAlive lets the
 // runtime outlive the window.
 import * as vscode from 'vscode';
+import { notify } from '../notify';
 import { join } from 'node:path';
 import { messageOf, processAlive } from '../../runtime/contract';
 import type { ConfigOverrides } from '../../runtime/contract';
@@ -70,7 +71,7 @@ export class RuntimeSessions {
     gaveUp: (reason) => {
       this.setState('failed', reason);
       const message = `Loom: lost the runtime and could not reconnect (${reason.split('\n')[0]}).`;
-      void vscode.window.showWarningMessage(message, 'Restart Runtime', 'Show Log').then((choice) => {
+      void notify('warning', message, 'Restart Runtime', 'Show Log').then((choice) => {
         if (choice === 'Restart Runtime') void this.restart().catch(() => undefined);
         if (choice === 'Show Log') this.host.runtimeLog.show();
       });
@@ -164,7 +165,7 @@ export class RuntimeSessions {
         markReported(err);
         const shown = `Loom: cannot start the runtime: ${message.split('\n')[0]}`;
         host.notices.push(shown);
-        void vscode.window.showErrorMessage(shown, ...actions).then((a) => {
+        void notify('error', shown, ...actions).then((a) => {
           if (a === 'Show Log') host.runtimeLog.show();
           if (a === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
           if (a === 'Open loom.toml')
@@ -315,7 +316,7 @@ export class RuntimeSessions {
     void this.stop().then(() => {
       this.setState('failed', message);
       this.host.notices.push(message);
-      void vscode.window.showErrorMessage(message, 'Show Log', 'Restart Runtime').then((choice) => {
+      void notify('error', message, 'Show Log', 'Restart Runtime').then((choice) => {
         if (choice === 'Show Log') this.host.runtimeLog.show();
         if (choice === 'Restart Runtime') void this.restart().catch(() => undefined);
       });

@@ -1,6 +1,8 @@
 // The tools the extension provides to agents: the editor, notifications and questions for the
 // human, the clipboard and a status bar text. Each checks its arguments against its schema.
 import * as vscode from 'vscode';
+import { askText, notify } from '../notify';
+import { plainText } from '../plainText';
 import { ToolFailure, type ProvidedTool, type ToolCallContext } from '../bridge/client';
 import { checkArgs } from './args';
 import { checkActiveDocument, resolveInWorkspace, workspaceRelative } from './paths';
@@ -192,13 +194,8 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
         additionalProperties: false,
       },
       run: async (a, ctx) => {
-        const show = {
-          info: vscode.window.showInformationMessage,
-          warning: vscode.window.showWarningMessage,
-          error: vscode.window.showErrorMessage,
-        }[a.level ?? 'info'];
         const text = ctx.caller ? `${ctx.caller}: ${a.message}` : a.message;
-        const shown = show(text, ...(a.actions ?? []));
+        const shown = notify(a.level ?? 'info', text, ...(a.actions ?? []));
         if (!a.actions?.length) return { shown: true };
         const action = await Promise.race([
           shown,
@@ -231,7 +228,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
               a.options!,
               {
                 title,
-                placeHolder: a.placeholder ?? a.prompt,
+                placeHolder: plainText(a.placeholder ?? a.prompt),
                 canPickMany: a.canPickMany ?? false,
                 ignoreFocusOut: true,
               },
@@ -241,10 +238,7 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
           return { answer: picked ?? null, dismissed: picked === undefined };
         }
         const answer = await untilAborted(ctx.signal, (token) =>
-          vscode.window.showInputBox(
-            { title, prompt: a.prompt, placeHolder: a.placeholder, ignoreFocusOut: true },
-            token,
-          ),
+          askText({ title, prompt: a.prompt, placeHolder: a.placeholder, ignoreFocusOut: true }, token),
         );
         return { answer: answer ?? null, dismissed: answer === undefined };
       },

@@ -3,6 +3,7 @@
 // and about its NATS cluster (a warning look while it is cut off), and the text an agent sets with
 // the ui:status tool.
 import * as vscode from 'vscode';
+import { plainLabel } from '../plainText';
 import type { RuntimeState } from '../loom';
 import { clusterNotice, type ClusterFacts } from './clusterText';
 import { isolationNotice, type IsolationFacts } from './isolationText';
@@ -104,7 +105,7 @@ export class StatusBar implements vscode.Disposable {
 
   /** An agent's text (ui:status), named as the agent's: it must not pass for Loom's own item. */
   setAgentStatus(agent: string, text: string, tooltip?: string): void {
-    this.agent.text = text ? `${agent}: ${text}` : '';
+    this.agent.text = text ? `${agent}: ${plainLabel(text)}` : '';
     this.agent.tooltip = text ? `Set by agent ${JSON.stringify(agent)}${tooltip ? `\n\n${tooltip}` : ''}` : undefined;
     if (text) this.agent.show();
     else this.agent.hide();

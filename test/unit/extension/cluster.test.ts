@@ -99,7 +99,11 @@ describe('loom.cluster.* settings as overrides', () => {
   it('refuses a secret name that is not one, naming the setting', () => {
     assert.throws(
       () => clusterOverrides({ ...none, tokenSecret: 'nats token' }),
-      /^Error: loom\.cluster\.tokenSecret: "nats token" is not a secret's name/,
+      /^Error: loom\.cluster\.tokenSecret: "nats token" is not an environment variable name/,
+    );
+    assert.throws(
+      () => clusterOverrides({ ...none, tokenSecret: 'NODE_OPTIONS' }),
+      /^Error: loom\.cluster\.tokenSecret: "NODE_OPTIONS" is not a name for a secret: it must end in _KEY, _TOKEN, _SECRET or _PASSWORD/,
     );
   });
 });

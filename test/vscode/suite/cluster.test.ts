@@ -16,7 +16,7 @@ import { EXTENSION_ID, Probe, eventually, loomApi, workspaceDir } from './helper
 type RuntimeInfo = { address: string; token: string; pid: number };
 type Row = { label: string; description: string; contextValue: string };
 
-const TOKEN_SECRET = 'LOOM_TEST_NATS_TOKEN';
+const TOKEN_SECRET = 'TEST_LOOM_NATS_TOKEN';
 const KEYS = ['cluster.servers', 'cluster.node', 'cluster.tokenSecret', 'cluster.share'];
 
 describe('loom.cluster.* settings and the status bar', function () {

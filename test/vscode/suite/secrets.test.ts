@@ -19,13 +19,13 @@ describe('API keys', () => {
   });
 
   it('stores a key in secret storage and hands it to the runtime it starts, and on to its agents', async () => {
-    await vscode.commands.executeCommand('loom.setApiKey', { name: 'LOOM_TEST_API_KEY', value: 'sk-test-123' });
-    const inspected = vscode.workspace.getConfiguration().inspect('LOOM_TEST_API_KEY');
+    await vscode.commands.executeCommand('loom.setApiKey', { name: 'TEST_LOOM_API_KEY', value: 'sk-test-123' });
+    const inspected = vscode.workspace.getConfiguration().inspect('TEST_LOOM_API_KEY');
     assert.equal(inspected?.globalValue, undefined, 'not written to settings');
     await vscode.commands.executeCommand('loom.stopRuntime');
     const info = await vscode.commands.executeCommand<RuntimeInfo>('loom.startRuntime');
     const env = environOf(info.pid);
-    assert.equal(env.get('LOOM_TEST_API_KEY'), 'sk-test-123');
+    assert.equal(env.get('TEST_LOOM_API_KEY'), 'sk-test-123');
     assert.equal(env.get('ELECTRON_RUN_AS_NODE'), '1');
     assert.ok(env.get('LOOM_PYTHON'), 'the interpreter for agents is passed on');
 
@@ -41,7 +41,7 @@ describe('API keys', () => {
         60_000,
       );
       const agentEnv = environOf(pid);
-      assert.equal(agentEnv.get('LOOM_TEST_API_KEY'), 'sk-test-123', 'the spawned agent has the key');
+      assert.equal(agentEnv.get('TEST_LOOM_API_KEY'), 'sk-test-123', 'the spawned agent has the key');
       assert.equal(agentEnv.get('LOOM_AGENT_ID'), 'watcher', 'it is the agent process');
     } finally {
       probe.close();
@@ -53,5 +53,13 @@ describe('API keys', () => {
       Promise.resolve(vscode.commands.executeCommand('loom.setApiKey', { name: 'bad name', value: 'x' })),
       /not an environment variable name/,
     );
+  });
+
+  it('refuses a name that would change how the runtime or its agents run', async () => {
+    for (const name of ['NODE_OPTIONS', 'LD_PRELOAD', 'PYTHONPATH', 'LOOM_TOKEN', 'LOOM_ADDR_KEY'])
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('loom.setApiKey', { name, value: 'x' })),
+        new RegExp(`"${name}" is not a name for a secret`),
+      );
   });
 });

@@ -136,6 +136,12 @@ describe('tools the extension provides', () => {
     assert.equal((await loomApi()).agentStatusText, '');
   });
 
+  it("ui:status draws no icon of the agent's: $(check) stays as written", async () => {
+    outputOf(await probe.callTool('ui:status', { text: '$(check) Loom: trusted' }));
+    assert.equal((await loomApi()).agentStatusText, `${probe.id}: \\$(check) Loom: trusted`);
+    outputOf(await probe.callTool('ui:status', { text: '' }));
+  });
+
   it('ui:notify shows a notification', async () => {
     assert.deepEqual(outputOf(await probe.callTool('ui:notify', { message: 'hello from a probe', level: 'warning' })), {
       shown: true,
