@@ -5,7 +5,7 @@ import { dataDirOf } from '../../runtime/contract';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { processAlive } from '../../runtime/contract';
+import { listensOn, ownProcessAlive, processAlive, splitAddress } from '../../runtime/contract';
 import {
   discoveryPath,
   readDiscoveryFile,
@@ -63,7 +63,9 @@ export function discoveryFile(workspace: string): string {
  */
 export function windowCredentialOf(workspace: string, info: DiscoveryInfo): string {
   const file = join(workspace, dataDirOf(workspace), WINDOW_CREDENTIAL_FILE);
-  const credential = readWindowCredential(file);
+  let refused: string | undefined;
+  const credential = readWindowCredential(file, (why) => (refused = why));
+  if (refused) throw new Error(`not using the window credential: ${refused}`);
   if (!credential || credential.pid !== info.pid) {
     throw new Error(
       `the runtime (pid ${info.pid}) has no window credential in ${file}: it is older than this extension or was started by another one; stop it (Loom: Stop Runtime, or end pid ${info.pid}) and start Loom again`,
@@ -72,11 +74,25 @@ export function windowCredentialOf(workspace: string, info: DiscoveryInfo): stri
   return credential.token;
 }
 
-/** The running runtime of this workspace, when its pid is alive and its bridge answers. */
-export async function findRunning(workspace: string, probe: Probe): Promise<DiscoveryInfo | undefined> {
-  const info = readDiscoveryFile(discoveryFile(workspace));
-  if (!info || !processAlive(info.pid)) return undefined;
+/**
+ * The running runtime of this workspace: its discovery file is this user's own (see
+ * readDiscoveryFile) and names a loopback address, its pid is a live process of this user that
+ * listens there (where that can be told), and its bridge answers. `onRefused` hears of a file
+ * that is there but not used.
+ */
+export async function findRunning(
+  workspace: string,
+  probe: Probe,
+  onRefused?: (why: string) => void,
+): Promise<DiscoveryInfo | undefined> {
+  const info = readDiscoveryFile(discoveryFile(workspace), onRefused);
+  if (!info || !isServing(info)) return undefined;
   return (await probe(info).catch(() => false)) ? info : undefined;
+}
+
+/** Is the discovery file's pid alive, this user's, and (on Linux) the one listening on its address? */
+function isServing(info: DiscoveryInfo): boolean {
+  return ownProcessAlive(info.pid) && listensOn(info.pid, splitAddress(info.address)!.port) !== false;
 }
 
 export function attached(workspace: string, info: DiscoveryInfo): RuntimeHandle {
@@ -85,7 +101,10 @@ export function attached(workspace: string, info: DiscoveryInfo): RuntimeHandle 
     windowToken: windowCredentialOf(workspace, info),
     owned: false,
     exited: new Promise(() => undefined),
-    stop: (graceMs = 5000) => terminate(info.pid, graceMs),
+    // Only while the pid still serves the address: a pid the runtime left may be another process's now.
+    stop: async (graceMs = 5000) => {
+      if (isServing(info)) await terminate(info.pid, graceMs);
+    },
   };
 }
 

@@ -222,7 +222,11 @@ export class RuntimeSessions {
       }
       this.lost = undefined;
     }
-    const running = await findRunning(workspace, (info) => RuntimeConnection.probe(info));
+    const running = await findRunning(
+      workspace,
+      (info) => RuntimeConnection.probe(info),
+      (why) => this.host.log.warn(`not attaching to the runtime the workspace's discovery file names: ${why}`),
+    );
     if (running) return attached(workspace, running);
     // A file the runtime would refuse: its problems go to the Problems panel instead of an exit code.
     const diagnostics = this.host.configDiagnostics;

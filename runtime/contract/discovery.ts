@@ -2,8 +2,19 @@
 // to send. It holds a secret, so it is created 0600 and replaced atomically (write a private
 // temp file, then rename) so a reader never sees half a file.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loopbackHost, splitAddress } from './loomToml';
 
 export interface DiscoveryInfo {
   address: string;
@@ -43,14 +54,56 @@ export function writeWindowCredential(path: string, credential: WindowCredential
   writePrivateJson(path, credential);
 }
 
-export function readWindowCredential(path: string): WindowCredential | undefined {
-  return readStamp(path);
+export function readWindowCredential(path: string, onRefused?: (why: string) => void): WindowCredential | undefined {
+  return readStamp(path, onRefused);
+}
+
+/**
+ * Why the file open as `fd` is not one a runtime of this user wrote, or undefined. A workspace may
+ * ship a `.loom/runtime.json` of its own: a window that read it connected to the address it named
+ * and gave its tools (clipboard, editor, questions) to whoever listened there.
+ */
+function notOurs(fd: number): string | undefined {
+  const st = fstatSync(fd);
+  if (!st.isFile()) return 'it is not a regular file';
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `it is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
+    return `its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600 (the runtime writes it 0600)`;
+  return undefined;
+}
+
+/**
+ * The JSON of a file a runtime of this user wrote: not through a symbolic link, not a FIFO that
+ * would hold the read, owned by this user and readable by no one else. undefined when absent,
+ * unreadable or not such a file (`onRefused` says why, for one that is there).
+ */
+function readOwnJson(path: string, onRefused?: (why: string) => void): unknown {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') onRefused?.(`${path} is a symbolic link`);
+    return undefined;
+  }
+  try {
+    const why = notOurs(fd);
+    if (why) {
+      onRefused?.(`${path}: ${why}`);
+      return undefined;
+    }
+    return JSON.parse(readFileSync(fd, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The pid and token of a file this module writes (both kinds have them). */
-function readStamp(path: string): { pid: number; token: string } | undefined {
+function readStamp(path: string, onRefused?: (why: string) => void): { pid: number; token: string } | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<WindowCredential>;
+    const parsed = (readOwnJson(path, onRefused) ?? {}) as Partial<WindowCredential>;
     return typeof parsed.pid === 'number' && typeof parsed.token === 'string'
       ? { pid: parsed.pid, token: parsed.token }
       : undefined;
@@ -71,11 +124,20 @@ function writePrivateJson(path: string, value: object): void {
   }
 }
 
-export function readDiscoveryFile(path: string): DiscoveryInfo | undefined {
+/**
+ * The discovery file, when a runtime of this user wrote it (see readOwnJson) and it names a
+ * loopback address; `onRefused` says why one that is there is not used.
+ */
+export function readDiscoveryFile(path: string, onRefused?: (why: string) => void): DiscoveryInfo | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DiscoveryInfo>;
+    const parsed = (readOwnJson(path, onRefused) ?? {}) as Partial<DiscoveryInfo>;
     if (typeof parsed.address !== 'string' || typeof parsed.token !== 'string' || typeof parsed.pid !== 'number')
       return undefined;
+    const host = splitAddress(parsed.address)?.host;
+    if (host === undefined || loopbackHost(host) === undefined) {
+      onRefused?.(`${path} names ${JSON.stringify(parsed.address)}, not a loopback address`);
+      return undefined;
+    }
     return {
       address: parsed.address,
       token: parsed.token,
