@@ -405,10 +405,16 @@ export function workspaceConfinement(
   o: { cwd: string; network: boolean; extraReadOnly?: string[]; placeholders?: boolean },
 ): Confinement {
   const protect: Protected[] = [];
-  // A root inside another is an ordinary folder of the outer one here: its own mounts could be
-  // carried off by renaming a folder above it (the kernel locks a mount point, not its ancestors).
+  // Only the outermost roots are mounted: a root inside another is a folder of the outer one here.
   const outermost = roots.filter((r) => !roots.some((o) => o !== r && r.startsWith(o + path.sep)));
-  for (const root of outermost) {
+  // But every root keeps its protected places, and the workspace too wherever a root holds it
+  // (with roots = [".."] its loom.toml was an ordinary file, and a command added an agent to it).
+  // The folders between an outer root and each are pinned below: the kernel locks a mount point,
+  // not its ancestors, so a rename above it would carry the mount off.
+  const workspace = realOr(config.workspace);
+  const within = (p: string) => outermost.some((r) => p === r || p.startsWith(r + path.sep));
+  const guarded = [...new Set([...roots, workspace])].filter(within);
+  for (const root of guarded) {
     for (const { name, dir } of PROTECTED_NAMES) {
       const p = path.join(root, name);
       const kind = entryKind(p);

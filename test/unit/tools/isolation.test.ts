@@ -203,35 +203,40 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
     });
   });
 
-  describe('filesystem: loom.toml, .vscode and .git present', () => {
-    const fx = attackFixture();
-    for (const [label, script] of [
-      ['append to loom.toml', 'echo "[agents.evil]" >> loom.toml'],
-      ['replace loom.toml', 'rm -f loom.toml'],
-      ['rename loom.toml away', 'mv loom.toml loom.old'],
-      ['overwrite .vscode/settings.json', 'echo "{}" > .vscode/settings.json'],
-      ['add .vscode/tasks.json', 'echo "{}" > .vscode/tasks.json'],
-      ['remove .vscode', 'rm -rf .vscode'],
-      ['append to .git/config', 'printf "[core]\\n\\tfsmonitor = touch x\\n" >> .git/config'],
-      ['plant .git/hooks/pre-commit', 'printf "#!/bin/sh\\ntouch x\\n" > .git/hooks/pre-commit'],
-      ['replace .git/HEAD', 'echo "ref: refs/heads/evil" > .git/HEAD'],
-      ['remove .git', 'rm -rf .git'],
-      ['rename .git away', 'mv .git git.old'],
-      ['git config core.fsmonitor (git inside)', 'git config core.fsmonitor "touch x"'],
-      ['unmount the read-only .git, then write its config', 'umount .git || umount -l .git; echo x >> .git/config'],
-      ['mount a tmpfs over .git', 'mount -t tmpfs none .git'],
-      ['bind a writable folder over .git', 'mkdir -p fake && mount --bind fake .git'],
-      ['hard-link .git/config into the workspace (to write it later)', 'ln .git/config cfg'],
-    ] as const) {
-      it(`${label}: refused by the OS, nothing changes`, async () => {
-        refusedByTheOs(
-          await confined(fx(), script),
-          /Read-only file system|permission denied|must be superuser|Invalid cross-device link|Device or resource busy|Operation not permitted/i,
-        );
-        assert.equal(stat(path.join(fx().p.ws, 'cfg')), undefined);
-      });
-    }
-  });
+  for (const [where, adjust] of [
+    ['', undefined],
+    // Protected only under the outermost roots, the workspace's own loom.toml was an ordinary file here.
+    [', a root enclosing the workspace (roots = [".."])', (c: LoomConfig) => void (c.runtime.roots = ['..'])],
+  ] as const)
+    describe(`filesystem: loom.toml, .vscode and .git present${where}`, () => {
+      const fx = attackFixture(adjust);
+      for (const [label, script] of [
+        ['append to loom.toml', 'echo "[agents.evil]" >> loom.toml'],
+        ['replace loom.toml', 'rm -f loom.toml'],
+        ['rename loom.toml away', 'mv loom.toml loom.old'],
+        ['overwrite .vscode/settings.json', 'echo "{}" > .vscode/settings.json'],
+        ['add .vscode/tasks.json', 'echo "{}" > .vscode/tasks.json'],
+        ['remove .vscode', 'rm -rf .vscode'],
+        ['append to .git/config', 'printf "[core]\\n\\tfsmonitor = touch x\\n" >> .git/config'],
+        ['plant .git/hooks/pre-commit', 'printf "#!/bin/sh\\ntouch x\\n" > .git/hooks/pre-commit'],
+        ['replace .git/HEAD', 'echo "ref: refs/heads/evil" > .git/HEAD'],
+        ['remove .git', 'rm -rf .git'],
+        ['rename .git away', 'mv .git git.old'],
+        ['git config core.fsmonitor (git inside)', 'git config core.fsmonitor "touch x"'],
+        ['unmount the read-only .git, then write its config', 'umount .git || umount -l .git; echo x >> .git/config'],
+        ['mount a tmpfs over .git', 'mount -t tmpfs none .git'],
+        ['bind a writable folder over .git', 'mkdir -p fake && mount --bind fake .git'],
+        ['hard-link .git/config into the workspace (to write it later)', 'ln .git/config cfg'],
+      ] as const) {
+        it(`${label}: refused by the OS, nothing changes`, async () => {
+          refusedByTheOs(
+            await confined(fx(), script),
+            /Read-only file system|permission denied|must be superuser|Invalid cross-device link|Device or resource busy|Operation not permitted/i,
+          );
+          assert.equal(stat(path.join(fx().p.ws, 'cfg')), undefined);
+        });
+      }
+    });
 
   describe('filesystem: loom.toml, .vscode, .git and the data folder absent', () => {
     const absent: ProjectPart[] = ['git', 'loom.toml', '.vscode', 'data'];
