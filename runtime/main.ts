@@ -203,6 +203,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       workspace: config.workspace,
       adHocIsolation: config.adhocAgents,
       trusted: config.runtime.trusted,
+      withheldEnv: config.cluster?.secretEnv,
       bridge: {
         address: bridge.address,
         credentialFor: (agentId) => credentials.mintAgent(agentId),

@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   adHocIsolation: ProcessIsolation;
   /** Workspace Trust: an untrusted workspace spawns nothing. */
   trusted: boolean;
+  /** Variables of the runtime's environment no agent gets (the [cluster] secrets'). */
+  withheldEnv?: readonly string[];
   /**
    * Where spawned agents find the bridge (LOOM_BRIDGE_ADDR) and the credential each spawn gets
    * (LOOM_TOKEN, bound to the agent's id, minted afresh per process); `mark` (LOOM_RUNTIME) names
@@ -81,14 +83,28 @@ export interface ConfinedLaunch {
   cleanup(): void;
 }
 
+/** What an isolated agent gets of the runtime's environment, besides names ending in _API_KEY. */
+const ISOLATED_ENV = new Set(['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TZ']);
+
 /**
- * What an agent inherits from the runtime's environment: everything but the MCP inputs the
- * extension hands the runtime (LOOM_INPUT_*), which are secrets for MCP servers, not for agents.
- * (LLM API keys set with "Loom: Set API Key" are meant for agents and pass.)
+ * What an agent inherits from the runtime's environment. Never the MCP inputs the extension hands
+ * the runtime (LOOM_INPUT_*) nor LOOM_MCP_SERVERS, secrets for MCP servers, nor the variables
+ * `withheld` names ([cluster] token, user, password). An isolated agent gets only a few basics
+ * and the LLM API keys (names ending in _API_KEY, as "Loom: Set API Key" suggests them), with its
+ * own `env` from loom.toml on top: it held the whole environment, the cluster's token, an MCP
+ * server's GITHUB_TOKEN and the D-Bus address included.
  */
-export function agentEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function agentEnvironment(
+  env: NodeJS.ProcessEnv,
+  o: { isolated: boolean; withheld?: readonly string[] } = { isolated: false },
+): NodeJS.ProcessEnv {
+  const withheld = new Set(o.withheld);
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (!k.startsWith('LOOM_INPUT_')) out[k] = v;
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith('LOOM_INPUT_') || k === 'LOOM_MCP_SERVERS' || withheld.has(k)) continue;
+    if (o.isolated && !ISOLATED_ENV.has(k) && !k.endsWith('_API_KEY')) continue;
+    out[k] = v;
+  }
   return out;
 }
 
@@ -341,7 +357,7 @@ export class Supervisor {
       child = spawn(launch.file, launch.args, {
         cwd,
         env: {
-          ...agentEnvironment(process.env),
+          ...agentEnvironment(process.env, { isolated: launch.isolated, withheld: this.opts.withheldEnv }),
           ...config.env,
           LOOM_BRIDGE_ADDR: this.opts.bridge.address,
           LOOM_TOKEN: this.opts.bridge.credentialFor(m.id),

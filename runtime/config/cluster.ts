@@ -25,6 +25,8 @@ export interface ClusterConfig {
   /** Names or `ns:*` patterns of this runtime's tools that other runtimes may call. */
   offerTools: string[];
   auth: ClusterAuth;
+  /** The environment variables token, user and password were read from: agents never get them. */
+  secretEnv: string[];
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   replicas: number;
   retentionMs: number;
@@ -103,6 +105,9 @@ export function clusterConfig(
     shareRealtime: t.share_realtime ?? [],
     offerTools: t.offer_tools ?? [],
     auth,
+    secretEnv: [t.token, t.user, t.password].flatMap((v) =>
+      v === undefined ? [] : [...v.matchAll(ENV_REFERENCE)].map((m) => m[1]!),
+    ),
     ...(t.tls ? { tls: { caFile: t.tls.ca_file, certFile: t.tls.cert_file, keyFile: t.tls.key_file } } : {}),
     replicas: t.replicas ?? CLUSTER_DEFAULTS.replicas,
     retentionMs: t.retention_ms ?? CLUSTER_DEFAULTS.retentionMs,
@@ -121,8 +126,10 @@ function defaultNode(workspace: string): string {
   return `${clean(hostname()) || 'host'}-${clean(basename(workspace)) || 'workspace'}`.slice(0, 64);
 }
 
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
 function expand(key: string, value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+  return value.replace(ENV_REFERENCE, (_m, name: string) => {
     const v = env[name];
     if (v === undefined) throw new Error(`${key}: the environment variable ${name} is not set`);
     return v;

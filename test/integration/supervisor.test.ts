@@ -3,12 +3,19 @@
 // ring, and spawns nothing in an untrusted workspace. The agents are real node processes.
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { processAlive } from '../../runtime/contract/process';
 import type { AgentInfo__Output } from '../../runtime/proto/types';
 import { call, connect, StreamClient, type Clients } from '../support/grpc';
 import { eventually } from '../support/eventually';
-import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  startRuntime,
+  stopAllRuntimes,
+  type RuntimeProcess,
+  REPO,
+} from './helpers/runtime';
 
 const FIXTURE = join(__dirname, 'fixtures', 'node-agent.mjs');
 
@@ -73,6 +80,35 @@ describe('agent supervisor', function () {
     assert.equal(env.LOOM_AGENT_ID, 'worker');
     assert.equal(env.LOOM_INPUT_GITHUB_TOKEN, undefined);
     assert.equal(env.OPENAI_API_KEY, 'sk-test');
+  });
+
+  it("gives an isolated agent only the basics, API keys and its own env of the runtime's environment", async () => {
+    const toml = agentToml(
+      'boxed',
+      { isolation: 'required', read_only_paths: [dirname(FIXTURE), join(REPO, 'node_modules')] },
+      { FIXTURE_MODE: 'write-env', FIXTURE_OUT: 'env.json', OWN: 'mine' },
+    );
+    const ws = makeWorkspace(toml);
+    const secrets = {
+      LOOM_MCP_SERVERS: '{"gh":{"command":"/bin/false","env":{"GITHUB_TOKEN":"ghp_x"}}}',
+      NATS_CLUSTER_TOKEN: 'nats-secret',
+      DBUS_SESSION_BUS_ADDRESS: 'unix:abstract=/tmp/dbus-x',
+      PARENT_SECRET: 'p',
+    };
+    const rt = await startRuntime(ws, [], { env: { ...secrets, OPENAI_API_KEY: 'sk-test', LANG: 'C.UTF-8' } });
+    const env = await rt.waitFor('the agent to write its environment', () => {
+      try {
+        return JSON.parse(readFileSync(join(ws, 'env.json'), 'utf8')) as Record<string, string>;
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(env.LOOM_AGENT_ID, 'boxed');
+    assert.ok(env.LOOM_TOKEN && env.LOOM_BRIDGE_ADDR, 'its own credential and address');
+    assert.equal(env.OPENAI_API_KEY, 'sk-test');
+    assert.equal(env.OWN, 'mine');
+    assert.equal(env.LANG, 'C.UTF-8');
+    for (const name of Object.keys(secrets)) assert.equal(env[name], undefined, name);
   });
 
   it('spawns a declared agent with LOOM_BRIDGE_ADDR, LOOM_TOKEN and LOOM_AGENT_ID; it connects', async () => {
