@@ -1,7 +1,10 @@
 // Editor events onto the bus. Topics: editor.active, editor.opened, editor.closed, editor.saved,
 // editor.changed (debounced per document: a summary, the full text only when configured),
 // editor.selection (debounced), diagnostics.changed, workspace.trust.
+import { realpathSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
+import { dataDirOf } from '../../runtime/contract';
 import { workspaceRelative } from '../tools/paths';
 
 export type Publish = (topic: string, type: string, payload: unknown) => void;
@@ -12,9 +15,36 @@ export interface EditorEventOptions {
   sendFullText: boolean;
 }
 
-/** Documents agents care about: files and unsaved buffers, not output panes or settings views. */
+/**
+ * Documents agents may hear of: unsaved buffers, and files of a workspace folder (by real path)
+ * outside its data folder, as the editor tools may read them. Not output panes or settings views,
+ * and not a file outside the workspace the person happens to open: its path and selected text
+ * went to every subscriber.
+ */
 function relevant(doc: vscode.TextDocument): boolean {
-  return doc.uri.scheme === 'file' || doc.uri.scheme === 'untitled';
+  return doc.uri.scheme === 'untitled' || (doc.uri.scheme === 'file' && inWorkspace(doc.uri));
+}
+
+function inWorkspace(uri: vscode.Uri): boolean {
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  if (!folder) return false;
+  const root = real(folder.uri.fsPath);
+  const file = real(uri.fsPath);
+  return within(file, root) && !within(file, join(root, dataDirOf(root)));
+}
+
+const within = (p: string, folder: string) => {
+  const r = relative(folder, p);
+  return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !r.startsWith(sep));
+};
+
+/** The real path, or the path itself for a file that is gone (a closed, deleted document). */
+function real(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return p;
+  }
 }
 
 export function describeDocument(doc: vscode.TextDocument): Record<string, unknown> {
@@ -99,7 +129,7 @@ export function watchEditorEvents(publish: Publish, opts: EditorEventOptions): v
     }),
     vscode.languages.onDidChangeDiagnostics((e) => {
       const files = e.uris
-        .filter((u) => u.scheme === 'file')
+        .filter((u) => u.scheme === 'file' && inWorkspace(u))
         .map((uri) => {
           const diags = vscode.languages.getDiagnostics(uri);
           return {

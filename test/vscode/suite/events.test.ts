@@ -2,7 +2,8 @@
 // Editor events reach a subscriber: a probe agent subscribed through the real runtime.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TEST_CHANNEL_COMMAND } from '../../../extension/loom';
@@ -84,6 +85,28 @@ describe('editor events on the bus', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     const closed = await probe.next('editor.closed', (r) => r.payload.uri === uri);
     assert.equal(closed.payload.language, 'plaintext');
+    editor = await vscode.window.showTextDocument(editor.document);
+  });
+
+  it('publishes nothing of a file outside the workspace the person opens: not its path, not its selection', async () => {
+    const outside = join(mkdtempSync(join(tmpdir(), 'loom-outside-')), 'secret.txt');
+    writeFileSync(outside, 'top secret outside the workspace\n');
+    const from = probe.received.length;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(outside));
+    const shown = await vscode.window.showTextDocument(doc);
+    shown.selection = new vscode.Selection(0, 0, 0, 10);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    // An untitled document after it: once its editor.opened is here, anything of the file would be too.
+    const scratch = await vscode.workspace.openTextDocument({ content: 'marker', language: 'plaintext' });
+    await vscode.window.showTextDocument(scratch);
+    await probe.next('editor.opened', (r) => r.payload.uri === scratch.uri.toString());
+    await new Promise((r) => setTimeout(r, 500)); // past the selection debounce
+    const leaked = probe.received.slice(from).filter((r) => JSON.stringify(r.payload).includes('secret'));
+    assert.deepEqual(
+      leaked.map((r) => r.topic),
+      [],
+    );
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     editor = await vscode.window.showTextDocument(editor.document);
   });
 
