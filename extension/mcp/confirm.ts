@@ -80,8 +80,15 @@ export function confirmQuestion(req: ConfirmRequest): { message: string; detail:
   return { message, detail };
 }
 
+/**
+ * What "Allow for this Session" allows: this agent, this tool, for this reason. By the tool alone,
+ * one agent's allowed write of .vscode/extensions.json let every agent write loom.toml and .git
+ * hooks unasked (the reason of a protected write names the path).
+ */
+const allowanceOf = (req: ConfirmRequest) => JSON.stringify([req.caller ?? '', req.tool, req.reason ?? '']);
+
 export class ConfirmTool {
-  /** Tools allowed for the rest of this window's life. */
+  /** Allowances given for the rest of this runtime's life in this window. */
   private readonly remembered = new Set<string>();
 
   constructor(private readonly ui: McpUi) {}
@@ -111,10 +118,11 @@ export class ConfirmTool {
   }
 
   async confirm(req: ConfirmRequest, signal?: AbortSignal): Promise<ConfirmAnswer> {
-    if (this.remembered.has(req.tool)) return { allowed: true, remembered: true };
+    const allowance = allowanceOf(req);
+    if (this.remembered.has(allowance)) return { allowed: true, remembered: true };
     const choice = await this.ui.modal({ ...confirmQuestion(req), choices: [ALLOW, ALLOW_SESSION, DENY] }, signal);
     if (choice === ALLOW_SESSION) {
-      this.remembered.add(req.tool);
+      this.remembered.add(allowance);
       return { allowed: true, remembered: true };
     }
     return { allowed: choice === ALLOW, remembered: false };

@@ -54,6 +54,8 @@ export class McpFeatures implements vscode.Disposable {
       provider,
       this.servers,
       runtimeChanged(() => void this.servers.refresh()),
+      // What was allowed for a session ends with the runtime it was allowed in.
+      runtimeChanged(() => this.confirm.forget()),
       vscode.commands.registerCommand('loom.clearMcpInputs', () => this.clearInputs()),
       vscode.commands.registerCommand('loom.restartMcpServer', (arg?: string | { info?: { name: string } }) =>
         this.restartServer(arg),

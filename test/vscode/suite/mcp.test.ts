@@ -91,7 +91,7 @@ describe('MCP: ui:confirm', () => {
     assert.equal(ui.asked.length, 0, 'nothing was shown to the person');
   });
 
-  it('names the tool and its arguments in a modal, and remembers "Allow for this Session" per tool', async () => {
+  it('names the tool and its arguments in a modal, and remembers "Allow for this Session" per agent, tool and reason', async () => {
     const ui = new ScriptedUi(vscodeUi);
     const tool = new ConfirmTool(ui).tool;
     const call = async (name: string, args: unknown) => {
