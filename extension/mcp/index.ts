@@ -3,6 +3,7 @@
 // MCP Servers view. Made once per extension lifetime by the Loom owner object.
 import * as vscode from 'vscode';
 import { notify } from '../notify';
+import type { RuntimeState } from '../api';
 import type { McpServerInfo__Output } from '../../runtime/proto/gen/loom/v1/McpServerInfo';
 import type { RuntimeConnection, ProvidedTool } from '../bridge/client';
 import { discoveryFile } from '../runtime/launcher';
@@ -38,7 +39,7 @@ export class McpFeatures implements vscode.Disposable {
   constructor(
     context: vscode.ExtensionContext,
     private readonly host: McpHost,
-    runtimeChanged: vscode.Event<unknown>,
+    runtimeChanged: vscode.Event<RuntimeState>,
   ) {
     const ui = mcpUi(context, this.disposables);
     this.confirm = new ConfirmTool(ui);
@@ -55,7 +56,7 @@ export class McpFeatures implements vscode.Disposable {
       this.servers,
       runtimeChanged(() => void this.servers.refresh()),
       // What was allowed for a session ends with the runtime it was allowed in.
-      runtimeChanged(() => this.confirm.forget()),
+      runtimeChanged((state) => (state === 'stopped' || state === 'starting') && this.confirm.forget()),
       vscode.commands.registerCommand('loom.clearMcpInputs', () => this.clearInputs()),
       vscode.commands.registerCommand('loom.restartMcpServer', (arg?: string | { info?: { name: string } }) =>
         this.restartServer(arg),
