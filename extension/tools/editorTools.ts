@@ -97,7 +97,13 @@ function untilAborted<T>(
   });
 }
 
+const CLIPBOARD_DENY = 'Deny';
+const CLIPBOARD_ALLOW = 'Allow once';
+const CLIPBOARD_ALLOW_SESSION = 'Allow this agent while the runtime runs';
+
 export function editorTools(host: ToolHost): ProvidedTool[] {
+  /** Agents allowed to read the clipboard without asking: these tools are made anew for each runtime. */
+  const clipboardReaders = new Set<string>();
   return [
     define<{ path: string; line?: number; character?: number; preview?: boolean }>({
       name: 'editor:open',
@@ -245,10 +251,32 @@ export function editorTools(host: ToolHost): ProvidedTool[] {
     }),
     define<Record<string, never>>({
       name: 'clipboard:read',
-      description: "Reads the clipboard's text.",
-      kind: 'read',
+      description:
+        "Reads the clipboard's text, once the person allows it (for this call, or for this agent while the runtime runs).",
+      kind: 'ask',
       parametersSchema: { type: 'object', properties: {}, additionalProperties: false },
-      run: async () => ({ text: await vscode.env.clipboard.readText() }),
+      run: async (_a, ctx) => {
+        // What a person copies (a password, a token from anywhere) is theirs: an agent reads it
+        // only when they say so. Deny comes first, so Enter alone gives nothing away.
+        const caller = ctx.caller || 'an agent';
+        if (!clipboardReaders.has(caller)) {
+          const picked = await untilAborted(ctx.signal, (token) =>
+            vscode.window.showQuickPick(
+              [CLIPBOARD_DENY, CLIPBOARD_ALLOW, CLIPBOARD_ALLOW_SESSION],
+              { title: plainText(`${caller} wants to read the clipboard`), ignoreFocusOut: true },
+              token,
+            ),
+          );
+          if (picked === CLIPBOARD_ALLOW_SESSION) clipboardReaders.add(caller);
+          else if (picked !== CLIPBOARD_ALLOW)
+            throw new ToolFailure(
+              'TOOL_ERROR',
+              'denied',
+              `clipboard:read: the person did not allow ${caller} to read the clipboard`,
+            );
+        }
+        return { text: await vscode.env.clipboard.readText() };
+      },
     }),
     define<{ text: string }>({
       name: 'clipboard:write',

@@ -177,9 +177,32 @@ describe('tools the extension provides', () => {
     });
   });
 
-  it('clipboard:write then clipboard:read round-trips the text', async () => {
+  /** Calls clipboard:read and answers its question with the item `down` places below the first. */
+  async function readClipboardAnswering(down: number) {
+    const pending = probe.callTool('clipboard:read', {});
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    // The question is up (its call runs in the window, and the quick pick had time to show) before
+    // moving down it: a move before it shows, then an accept after, would answer Deny.
+    const running = () => vscode.commands.executeCommand<string[]>('loom.test.toolCalls');
+    await eventually('the window to ask', async () => ((await running()).length === 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    await eventually('the clipboard question to take the answer', async () => {
+      for (let i = 0; i < down; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 200));
+      return settled ? true : undefined;
+    });
+    return pending;
+  }
+
+  it('clipboard:read asks the person first: Enter alone denies, "Allow once" reads', async () => {
     outputOf(await probe.callTool('clipboard:write', { text: 'copied by an agent' }));
-    assert.deepEqual(outputOf(await probe.callTool('clipboard:read', {})), { text: 'copied by an agent' });
+    const denied = await readClipboardAnswering(0);
+    assert.equal(denied.status, 'TOOL_ERROR');
+    assert.equal(denied.error!.code, 'denied');
+    assert.match(denied.error!.message, /the person did not allow .* to read the clipboard/);
+    assert.deepEqual(outputOf(await readClipboardAnswering(1)), { text: 'copied by an agent' });
   });
 
   it('the Call Tool command calls a tool with scripted arguments and returns its result', async () => {
