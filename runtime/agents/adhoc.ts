@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { defaultAgent, type AgentConfig } from '../config';
 import { Sandbox } from '../tools';
 import { messageOf } from '../contract/errors';
-import { validateAgentId } from './directory';
+import { clientOwnId, validateAgentId } from './directory';
 import { SupervisorError } from './supervisor';
 
 export interface AdHocRequest {
@@ -44,6 +44,11 @@ export class AdHocRequestError extends SupervisorError {}
 export async function adHocConfig(req: AdHocRequest, workspace: string): Promise<AgentConfig> {
   const bad = validateAgentId(req.agentId);
   if (bad) throw new AdHocRequestError(bad);
+  // A script named agents/vscode.py would publish and call tools as the window.
+  if (clientOwnId(req.agentId))
+    throw new AdHocRequestError(
+      `agent id "${req.agentId}" is the name of one of the runtime's own clients (the VS Code window, the dashboard, MCP clients): rename the script`,
+    );
   if (!req.script)
     throw new AdHocRequestError(`agent "${req.agentId}": script is required (a .py file inside the workspace)`);
   if (!req.script.endsWith('.py'))

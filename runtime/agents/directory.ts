@@ -106,6 +106,11 @@ function onBus(dialect: Dialect | undefined, pattern: string): string {
   return dialect === 'reference' ? fromReferencePattern(pattern) : pattern;
 }
 
+/** The ids of the runtime's own clients: the VS Code window, the dashboard, MCP clients. */
+export function clientOwnId(id: string): boolean {
+  return id === 'vscode' || id === 'dashboard' || id === 'mcp-client' || id.startsWith('mcp-client.');
+}
+
 export function validateAgentId(id: string): string | undefined {
   if (!id) return 'agent id is empty';
   if (RESERVED_IDS.has(id)) return `agent id "${id}" is reserved for the runtime itself`;

@@ -4,7 +4,7 @@ import type { AgentDirectory } from './directory';
 import type { Supervisor } from './supervisor';
 import type { AgentInfoView, AgentState } from './types';
 
-export { AgentDirectory, validateAgentId, type AgentRegistration, type ProviderAnswer } from './directory';
+export { AgentDirectory, clientOwnId, validateAgentId, type AgentRegistration, type ProviderAnswer } from './directory';
 export { Supervisor, SupervisorError, UNTRUSTED_REASON, resolveCommand } from './supervisor';
 export { LogRing, type LogLine } from './logRing';
 export { adHocConfig, AdHocRequestError, type AdHocRequest } from './adhoc';

@@ -13,7 +13,7 @@
 // - an ad-hoc agent (Runtime.StartAgent) is started only by the workspace token or the window's
 //   credential, and its id, like a declared one's, is registered only by its own process.
 import * as grpc from '@grpc/grpc-js';
-import { validateAgentId } from '../../agents';
+import { clientOwnId, validateAgentId } from '../../agents';
 import { privateTopicOwner } from '../../contract/topics';
 import { StatusError } from '../unary';
 import { describeIdentity, holderOf, WINDOW_ID, type Credentials, type Identity } from './credentials';
@@ -34,7 +34,7 @@ const isMcpClientName = (id: string) => id === 'mcp-client' || id.startsWith('mc
 
 /** Dashboards and MCP clients act through the runtime's own servers, under these names. */
 function runtimeOwnName(id: string): boolean {
-  return id === 'dashboard' || isMcpClientName(id);
+  return id !== WINDOW_ID && clientOwnId(id);
 }
 
 function denied(message: string): StatusError {

@@ -60,6 +60,11 @@ describe('ad-hoc agents: the request', () => {
   const refusals: [string, Partial<AdHocRequest>, RegExp][] = [
     ['an id the topics cannot carry', { agentId: 'a b' }, /agent id "a b" is invalid/],
     ["the runtime's own id", { agentId: 'runtime' }, /reserved for the runtime itself/],
+    ...['vscode', 'dashboard', 'mcp-client.claude'].map((agentId): [string, Partial<AdHocRequest>, RegExp] => [
+      `the id of the runtime's client ${agentId}`,
+      { agentId },
+      new RegExp(`agent id "${agentId}" is the name of one of the runtime's own clients`),
+    ]),
     ['no script', { script: '' }, /script is required/],
     ['a file that is not Python', { script: 'run.sh' }, /is not a \.py file/],
     [
