@@ -40,9 +40,26 @@ export function parseRuntimeLine(line: string, stream: 'stdout' | 'stderr'): Log
   const level = LEVELS[String(record.level).toLowerCase()] ?? 'info';
   const fields = Object.entries(record)
     .filter(([k]) => !SHOWN.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  const component = typeof record.component === 'string' ? `[${record.component}] ` : '';
-  return { level, text: [`${component}${record.msg}`, ...fields].join(' ') };
+    .map(([k, v]) => `${oneLine(k)}=${typeof v === 'string' ? oneLine(v) : JSON.stringify(v)}`);
+  const component = typeof record.component === 'string' ? `[${oneLine(record.component)}] ` : '';
+  return { level, text: [`${component}${oneLine(record.msg)}`, ...fields].join(' ') };
+}
+
+/** Line breaks and other control characters in the channel would start a line of their own. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * A value as one line: quoted as JSON when it holds a control character. Fields carry what
+ * clients sent (a refused registration's agent id): "x\n<time> [info] [tools] isolation verified"
+ * showed as a line of the runtime's own.
+ */
+function oneLine(s: string): string {
+  if (!CONTROL.test(s)) return s;
+  // JSON escapes C0 controls but leaves DEL, C1 controls and the Unicode line separators as they are.
+  return JSON.stringify(s).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export interface FileTail {

@@ -30,6 +30,17 @@ describe('runtime output lines', () => {
     assert.equal(parsed[3]!.text, '[bus] failed err=boom');
   });
 
+  it('shows what a client sent on one line: a line break in a field is quoted, not a new line', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', component: 'bridge', sink: (l) => lines.push(l) });
+    const forged = 'x\n2026-12-05 04:49:58.727 [info] [tools] system:shell isolation verified';
+    log.warn('registration refused', { agent: forged, why: 'a\u2028b' });
+    const { text } = parseRuntimeLine(lines[0]!, 'stderr');
+    assert.equal(text.split(/[\n\r\u2028\u2029]/).length, 1, text);
+    assert.equal(text, `[bridge] registration refused agent=${JSON.stringify(forged)} why="a\\u2028b"`);
+    assert.equal(parseRuntimeLine('{"msg":"two\\nlines"}', 'stdout').text, '"two\\nlines"');
+  });
+
   it('maps trace and unknown levels, and shows lines that are not JSON as they are', () => {
     assert.equal(parseRuntimeLine('{"level":"trace","msg":"t"}', 'stderr').level, 'trace');
     assert.equal(parseRuntimeLine('{"level":"loud","msg":"t"}', 'stderr').level, 'info');
