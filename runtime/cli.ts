@@ -297,7 +297,13 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (handle.dashboardUrl) {
-    (opts.mcpStdio ? process.stderr : process.stdout).write(`Loom dashboard: ${handle.dashboardUrl}\n`);
+    const out = opts.mcpStdio ? process.stderr : process.stdout;
+    // The URL carries the owner token: whole only to a terminal. Piped, the line ends in a log
+    // (the VS Code channel's file, `loom run --logs`) that agents and other users might read.
+    const shown = out.isTTY
+      ? handle.dashboardUrl
+      : `${handle.dashboardUrl.replace(/\?token=.*$/, '')} (with its token as "dashboard" in ${handle.discoveryFile})`;
+    out.write(`Loom dashboard: ${shown}\n`);
   }
   let mcpStdio: McpServeHandle | undefined;
   if (opts.mcpStdio) {

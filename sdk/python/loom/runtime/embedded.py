@@ -4,8 +4,9 @@ The reference SDK downloads a Rust binary; this one never downloads anything. Th
 `dist/runtime.js` bundle of Loom for VS Code, found in this order:
 
 1. `LOOM_RUNTIME_JS` (the path of a `runtime.js`);
-2. a checkout of Loom for VS Code holding this SDK or the current folder (`<checkout>/dist/runtime.js`,
-   built by `npm run build`);
+2. the checkout of Loom for VS Code holding this SDK (`<checkout>/dist/runtime.js`, built by
+   `npm run build`), never one the current folder names: a workspace's files are not trusted to
+   say which program runs (an agent's fs:write planted a package.json and dist/runtime.js);
 3. the installed VS Code extension (`~/.vscode*/extensions/loom-os.loom-vscode-*/dist/runtime.js`),
    which is where the extension itself runs it from.
 
@@ -28,7 +29,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..discovery import discovery_path
 from ..errors import LoomError
@@ -59,10 +60,10 @@ def _checkout_root(start: Path) -> Path | None:
     return None
 
 
-def _checkouts(cwd: Path | None = None) -> list[Path]:
-    """Checkouts of Loom for VS Code holding this SDK, then the folder `cwd` (default: current)."""
-    roots = [_checkout_root(start) for start in (Path(__file__).resolve().parent, Path(cwd or Path.cwd()).resolve())]
-    return [r for i, r in enumerate(roots) if r is not None and r not in roots[:i]]
+def _checkouts() -> list[Path]:
+    """The checkout of Loom for VS Code holding this SDK, if it is in one."""
+    root = _checkout_root(Path(__file__).resolve().parent)
+    return [root] if root is not None else []
 
 
 def _version_key(name: str) -> list[int]:
@@ -85,7 +86,7 @@ def _extension_bundles(home: Path) -> list[Path]:
     return found
 
 
-def find_runtime_js(explicit: os.PathLike[str] | None = None, *, cwd: Path | None = None,
+def find_runtime_js(explicit: os.PathLike[str] | None = None, *,
                     env: Mapping[str, str] | None = None) -> Path:
     """The runtime bundle to run (see the module's docstring); RuntimeNotInstalled otherwise."""
     env = os.environ if env is None else env
@@ -102,7 +103,7 @@ def find_runtime_js(explicit: os.PathLike[str] | None = None, *, cwd: Path | Non
         return path.resolve()
     looked: list[str] = []
     unbuilt: Path | None = None
-    for root in _checkouts(cwd):
+    for root in _checkouts():
         bundle = root / "dist" / "runtime.js"
         if bundle.is_file():
             return bundle
@@ -147,7 +148,7 @@ def runtime_command(workspace: os.PathLike[str] | None = None, *, port: int | No
 
     `dashboard`: True serves it ([dashboard] port of loom.toml, else `dashboard_port`, a taken
     port only warned about), False keeps it off, None leaves loom.toml's choice."""
-    args = [find_node(), str(find_runtime_js(runtime_js, cwd=Path(workspace) if workspace else None))]
+    args = [find_node(), str(find_runtime_js(runtime_js))]
     args += ["--workspace", str(Path(workspace or ".").resolve())]
     if port is not None:
         args += ["--port", str(port)]
@@ -353,6 +354,16 @@ def start_binary(binary_name: str = "runtime.js", env_vars: Mapping[str, str] | 
     return start_runtime(Path.cwd(), env=env_vars)
 
 
+def open_private_log(path: Path, *, append: bool = False) -> BinaryIO:
+    """A log file only this user can read, in a folder only this user can list: what a runtime or
+    an agent prints may hold a secret (a dashboard URL with its token, a key an agent echoes)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # one made before, by another umask
+    return os.fdopen(fd, "ab" if append else "wb")
+
+
 def start_runtime(workspace: os.PathLike[str] | None = None, *, log: os.PathLike[str] | None = None,
                   env: Mapping[str, str] | None = None, new_session: bool = False,
                   **options: Any) -> subprocess.Popen[bytes]:
@@ -364,8 +375,7 @@ def start_runtime(workspace: os.PathLike[str] | None = None, *, log: os.PathLike
     if new_session and hasattr(os, "setsid"):
         kwargs["start_new_session"] = True
     if log is not None:
-        Path(log).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(log, "ab") as out:
+        with open_private_log(Path(log), append=True) as out:
             return subprocess.Popen(args, cwd=ws, env=runtime_env(env), stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, **kwargs)
     return subprocess.Popen(args, cwd=ws, env=runtime_env(env), stdin=subprocess.DEVNULL,

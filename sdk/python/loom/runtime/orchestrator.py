@@ -83,7 +83,7 @@ class Orchestrator:
         self._stop = asyncio.Event()
         self._exited_reported: set[int] = set()
         if self.config.logs_dir:
-            self.config.logs_dir.mkdir(parents=True, exist_ok=True)
+            self.config.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     @property
     def processes(self) -> list[ProcessInfo]:
@@ -95,7 +95,7 @@ class Orchestrator:
 
     def _logs_dir(self) -> Path:
         folder = self.config.logs_dir or (self.project_dir / data_dir_of(self.project_dir) / "logs")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         return folder
 
     def _get_log_file(self, name: str, stderr: bool = False) -> Path:
@@ -169,7 +169,7 @@ class Orchestrator:
                 continue
             name = script.stem
             out_log, err_log = self._get_log_file(name), self._get_log_file(name, stderr=True)
-            with open(out_log, "wb") as out, open(err_log, "wb") as err:
+            with embedded.open_private_log(out_log) as out, embedded.open_private_log(err_log) as err:
                 proc = subprocess.Popen([self.config.python, str(script)], cwd=self.project_dir,
                                         env=self.agent_env(name), stdin=subprocess.DEVNULL,
                                         stdout=out, stderr=err)

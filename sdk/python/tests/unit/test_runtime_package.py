@@ -3,6 +3,8 @@ no runtime needed."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -132,9 +134,24 @@ def test_runtime_js_from_env_checkout_extension_or_a_clear_error(tmp_path, monke
 
 def test_unbuilt_checkout_says_to_build(tmp_path, monkeypatch):
     write(tmp_path / "co" / "package.json", json.dumps({"name": "loom-vscode"}))
-    monkeypatch.setattr(embedded, "__file__", str(tmp_path / "elsewhere" / "x.py"))
+    monkeypatch.setattr(embedded, "__file__", str(tmp_path / "co" / "sdk" / "python" / "loom" / "runtime" / "x.py"))
     with pytest.raises(RuntimeNotInstalled, match="npm run build"):
-        find_runtime_js(cwd=tmp_path / "co", env={"HOME": str(tmp_path)})
+        find_runtime_js(env={"HOME": str(tmp_path)})
+
+
+def test_a_runtime_planted_in_the_current_folder_is_never_run(tmp_path, monkeypatch):
+    # What an agent can write with fs:write: a package.json named like Loom's and a dist/runtime.js.
+    write(tmp_path / "ws" / "package.json", json.dumps({"name": "loom-vscode"}))
+    write(tmp_path / "ws" / "dist" / "runtime.js", "require('fs').writeFileSync('HIJACKED', '')")
+    monkeypatch.setattr(embedded, "__file__", str(tmp_path / "site-packages" / "loom" / "runtime" / "x.py"))
+    monkeypatch.chdir(tmp_path / "ws")
+    with pytest.raises(RuntimeNotInstalled) as e:
+        find_runtime_js(env={"HOME": str(tmp_path / "home")})
+    assert str(tmp_path / "ws" / "dist") not in str(e.value)
+    monkeypatch.delenv("LOOM_RUNTIME_JS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(RuntimeNotInstalled):
+        embedded.runtime_command(tmp_path / "ws")
 
 
 def test_runtime_command_line(tmp_path, monkeypatch):
@@ -227,3 +244,22 @@ def test_telemetry_without_opentelemetry_is_a_warning():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
     assert "opentelemetry-sdk is not installed" in done.stderr
+
+
+def test_logs_are_private(tmp_path):
+    # A runtime's output may hold its dashboard URL with the token; an agent's, a key it echoes.
+    old = os.umask(0o022)
+    try:
+        log = tmp_path / "logs" / "runtime.log"
+        with embedded.open_private_log(log, append=True) as f:
+            f.write(b"a\n")
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+        assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+        made_before = tmp_path / "logs" / "agent.log"
+        made_before.write_bytes(b"old")
+        made_before.chmod(0o644)
+        with embedded.open_private_log(made_before) as f:
+            f.write(b"new")
+        assert stat.S_IMODE(made_before.stat().st_mode) == 0o600 and made_before.read_bytes() == b"new"
+    finally:
+        os.umask(old)
