@@ -107,6 +107,8 @@ export class McpConnection {
   private stableTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private stderrTail: string[] = [];
+  /** The values of the server's expanded configuration that may be secrets (secretsOf), longest first. */
+  private secrets: string[] = [];
   /** Serialises tool-list refreshes (the start's and those after tools/list_changed) so they cannot interleave. */
   private refreshing: Promise<void> = Promise.resolve();
   private lastListingAt = 0;
@@ -142,6 +144,7 @@ export class McpConnection {
   }
 
   private setState(patch: Partial<McpServerState>): void {
+    if (patch.lastError) patch = { ...patch, lastError: this.redact(patch.lastError) };
     const statusChanged = patch.status !== undefined && patch.status !== this.state.status;
     this.state = { ...this.state, ...patch, ...(statusChanged ? { sinceMs: Date.now() } : {}) };
     if (patch.status !== 'restarting') delete this.state.nextRestartAtMs;
@@ -170,6 +173,7 @@ export class McpConnection {
         workspace: this.deps.workspace,
         resolve: this.deps.resolveSecret,
       });
+      this.secrets = secretsOf(server);
       client = new Client(this.deps.clientInfo, { capabilities: {} });
       this.opening = client;
       const transportKind = await this.open(client, server).finally(() => (this.opening = undefined));
@@ -585,6 +589,23 @@ export class McpConnection {
   }
 
   private callError(qualified: string, err: unknown, ctx: ToolContext): ToolError {
+    const e = this.callErrorAsIs(qualified, err, ctx);
+    const message = this.redact(e.message);
+    return message === e.message ? e : new ToolError(e.code, message, e.details);
+  }
+
+  /**
+   * `text` without the values of this server's configuration that may be secrets. A failure's
+   * message reaches agents (ListMcpServers, GetStats, mcp.<name>.state, a call's error) and it
+   * quoted them: the URL with its ?api_key=, a response body echoing the Authorization header.
+   */
+  private redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+
+  private callErrorAsIs(qualified: string, err: unknown, ctx: ToolContext): ToolError {
     if (err instanceof ToolError) return err;
     if (ctx.signal.aborted && ctx.signal.reason instanceof ToolError) return ctx.signal.reason;
     if (err instanceof McpError) {
@@ -720,4 +741,26 @@ function unreadInputBytes(transport: Transport | undefined): number {
   if (!(transport instanceof StdioClientTransport)) return 0;
   const stdin = (transport as unknown as { _process?: { stdin?: { writableLength?: number } | null } })._process?.stdin;
   return stdin?.writableLength ?? 0;
+}
+
+/**
+ * What in a server's expanded configuration may be a secret: env and header values (each word of
+ * one too, as in "Bearer <token>"), and the URL's user, password and query values. Values under 4
+ * characters are left out; a message is more likely to hold "1" by chance than as a secret.
+ */
+export function secretsOf(server: McpServerConfig): string[] {
+  const values: string[] = [];
+  const add = (v: string) => values.push(v, ...v.split(/\s+/));
+  if (server.transport === 'stdio') Object.values(server.env).forEach(add);
+  else {
+    Object.values(server.headers).forEach(add);
+    try {
+      const url = new URL(server.url);
+      values.push(decodeURIComponent(url.username), decodeURIComponent(url.password), url.search.slice(1));
+      for (const v of url.searchParams.values()) values.push(v, encodeURIComponent(v));
+    } catch {
+      // not a URL: the config refused it before
+    }
+  }
+  return [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
 }

@@ -200,6 +200,36 @@ describe('MCP client: hostile servers', function () {
       await server.closed(1);
     });
 
+    it("a failure's message names no secret of the server's configuration: not the URL's key, not a header", async () => {
+      const server = await hostileHttp({
+        // A body that echoes what it was sent, headers included, as a debugging server might.
+        call: (res) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`cannot serve ${JSON.stringify(res.req.url)} for ${JSON.stringify(res.req.headers)}`);
+        },
+      });
+      const url = `${server.url}?api_key=URLSECRET-12345&v=1`;
+      const m = await start({ evil: { url, headers: { Authorization: 'Bearer HDRSECRET-7654321' } } });
+      assert.equal(m.state('evil')!.status, 'ready', m.state('evil')!.lastError);
+      const outcome = await parts.registry.call({ name: 'evil:call', arguments: {}, timeoutMs: 5_000 });
+      const message = outcome.status === 'error' ? outcome.error.message : '';
+      assert.match(message, /cannot serve .*\*\*\*/, 'the server said something, secrets blanked');
+      assert.doesNotMatch(message, /URLSECRET|HDRSECRET/);
+      // A server that never answers: the timeout names the URL, without its key.
+      const silent = http.createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      cleanups.push(async () => {
+        silent.closeAllConnections();
+        await new Promise((r) => silent.close(r));
+      });
+      const quiet = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp?api_key=URLSECRET-12345`;
+      await manager!.close();
+      const q = await start({ quiet: { url: quiet, timeout_ms: 300, restart: false } });
+      const failed = q.state('quiet')!;
+      assert.match(failed.lastError ?? '', /no answer within timeout_ms = 300 ms .*\/mcp\?\*\*\*/);
+      assert.doesNotMatch(failed.lastError ?? '', /URLSECRET/);
+    });
+
     it('an initialize answered on an SSE stream the server then holds open ends its HTTP request', async () => {
       const server = await hostileHttp({
         initialize: (res, id, result) =>

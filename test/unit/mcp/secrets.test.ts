@@ -1,0 +1,32 @@
+// Which values of an MCP server's expanded configuration a failure's message must not quote.
+import { strict as assert } from 'node:assert';
+import type { McpServerConfig } from '../../../runtime/mcp/config';
+import { secretsOf } from '../../../runtime/mcp/connection';
+
+describe('MCP server secrets', () => {
+  const common = { name: 's', policy: 'allow' } as unknown as McpServerConfig;
+
+  it("an HTTP server's header values and their words, and the URL's user, password and query values", () => {
+    const secrets = secretsOf({
+      ...common,
+      transport: 'http',
+      url: 'https://bob:pa%24%24word@mcp.example/x?api_key=k3y-value&v=1',
+      headers: { Authorization: 'Bearer tok-123456', 'X-Id': 'ab' },
+    } as McpServerConfig);
+    for (const s of ['Bearer tok-123456', 'tok-123456', 'Bearer', 'pa$$word', 'k3y-value', 'api_key=k3y-value&v=1'])
+      assert.ok(secrets.includes(s), s);
+    assert.ok(!secrets.includes('ab') && !secrets.includes('1') && !secrets.includes('bob'), secrets.join());
+    assert.deepEqual(
+      secrets,
+      [...secrets].sort((a, b) => b.length - a.length),
+      'longest first',
+    );
+  });
+
+  it("a stdio server's env values", () => {
+    assert.deepEqual(
+      secretsOf({ ...common, transport: 'stdio', env: { GITHUB_TOKEN: 'ghp_abc123', N: '1' } } as McpServerConfig),
+      ['ghp_abc123'],
+    );
+  });
+});
