@@ -6,7 +6,8 @@ import { discoveryPath, readDiscoveryFile } from './contract/discovery';
 import { sender, type Delivery } from './bus';
 import { createLogger, writeLine, type LogLevel } from './log';
 import { McpConfigError, serveAttachedMcpStdio, serveMcpStdio, type McpServeHandle } from './mcp';
-import { processAlive } from './contract/process';
+import { listensOn, ownProcessAlive, processAlive } from './contract/process';
+import { splitAddress } from './contract/loomToml';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 import { messageOf } from './contract/errors';
 
@@ -368,7 +369,10 @@ async function mcpStdioAttached(opts: CliOptions): Promise<number | undefined> {
   const config = await loadConfig(opts.workspace, overridesFrom(opts)).catch(() => undefined);
   if (!config) return undefined;
   const live = readDiscoveryFile(discoveryPath(config.workspace, config.runtime.dataDir));
-  if (!live || live.pid === process.pid || !processAlive(live.pid)) return undefined;
+  if (!live || live.pid === process.pid || !ownProcessAlive(live.pid)) return undefined;
+  // The pid must hold the address it names (a pid a dead runtime left may be anyone's now).
+  const { host, port } = splitAddress(live.address)!;
+  if (listensOn(live.pid, host, port) === false) return undefined;
   const log = createLogger({ level: config.runtime.logLevel }).child('mcp');
   let served: McpServeHandle;
   try {

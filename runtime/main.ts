@@ -37,6 +37,7 @@ import { startTimers, startWatcher } from './sources';
 import { openStore, privateFiles, type Store } from './store';
 import { Feed } from './feed';
 import { processAlive } from './contract/process';
+import { listLiveRuntime } from './contract/liveRuntimes';
 import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
 import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
@@ -108,6 +109,8 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
   try {
     // The real path, checked inside the workspace and made private, is used from here on.
     const dataFolder = await openDataDir(config.workspace, config.runtime.dataDir);
+    // Before any secret is written there: another runtime whose roots hold this workspace then hides it.
+    closers.push(['live runtimes', listLiveRuntime(dataFolder)]);
     await privateFiles(dataFolder); // a log or file an earlier version left readable
     const store = await openStore(join(dataFolder, 'store'), log.child('store'), {
       maxBytes: config.runtime.storeMaxBytes,

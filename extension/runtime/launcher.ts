@@ -61,10 +61,10 @@ export function discoveryFile(workspace: string): string {
  * The window credential the runtime of `info` wrote beside its discovery file. Throws when it
  * wrote none (a runtime older than this extension) or the file is another runtime's.
  */
-export function windowCredentialOf(workspace: string, info: DiscoveryInfo): string {
+export function windowCredentialOf(workspace: string, info: DiscoveryInfo, started = false): string {
   const file = join(workspace, dataDirOf(workspace), WINDOW_CREDENTIAL_FILE);
   let refused: string | undefined;
-  const credential = readWindowCredential(file, (why) => (refused = why));
+  const credential = readWindowCredential(file, (why) => (refused = why), started ? info.pid : undefined);
   if (refused) throw new Error(`not using the window credential: ${refused}`);
   if (!credential || credential.pid !== info.pid) {
     throw new Error(
@@ -86,13 +86,18 @@ export async function findRunning(
   onRefused?: (why: string) => void,
 ): Promise<DiscoveryInfo | undefined> {
   const info = readDiscoveryFile(discoveryFile(workspace), onRefused);
-  if (!info || !isServing(info)) return undefined;
+  if (!info || !ownProcessAlive(info.pid)) return undefined; // none, or one a runtime that ended left
+  if (!isServing(info)) {
+    onRefused?.(`pid ${info.pid} is running but does not listen on ${info.address}`);
+    return undefined;
+  }
   return (await probe(info).catch(() => false)) ? info : undefined;
 }
 
 /** Is the discovery file's pid alive, this user's, and (on Linux) the one listening on its address? */
 function isServing(info: DiscoveryInfo): boolean {
-  return ownProcessAlive(info.pid) && listensOn(info.pid, splitAddress(info.address)!.port) !== false;
+  const { host, port } = splitAddress(info.address)!;
+  return ownProcessAlive(info.pid) && listensOn(info.pid, host, port) !== false;
 }
 
 export function attached(workspace: string, info: DiscoveryInfo): RuntimeHandle {
@@ -163,7 +168,7 @@ export async function launch(opts: LaunchOptions): Promise<RuntimeHandle> {
   );
   return {
     info,
-    windowToken: windowCredentialOf(opts.workspace, info),
+    windowToken: windowCredentialOf(opts.workspace, info, true),
     owned: true,
     exited,
     logFile: opts.keepAlive ? { path: logFile, offset: logOffset } : undefined,
@@ -202,7 +207,7 @@ async function waitForDiscovery(
   const found = new Promise<DiscoveryInfo>((resolve) => {
     const poll = () => {
       if (done) return;
-      const info = readDiscoveryFile(file);
+      const info = readDiscoveryFile(file, undefined, child.pid);
       if (info && info.pid === child.pid) return resolve(info);
       setTimeout(poll, 100);
     };

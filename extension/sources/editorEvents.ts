@@ -2,9 +2,9 @@
 // editor.changed (debounced per document: a summary, the full text only when configured),
 // editor.selection (debounced), diagnostics.changed, workspace.trust.
 import { realpathSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative } from 'node:path';
 import * as vscode from 'vscode';
-import { dataDirOf } from '../../runtime/contract';
+import { dataDirOf, isOutside } from '../../runtime/contract';
 import { workspaceRelative } from '../tools/paths';
 
 export type Publish = (topic: string, type: string, payload: unknown) => void;
@@ -25,18 +25,35 @@ function relevant(doc: vscode.TextDocument): boolean {
   return doc.uri.scheme === 'untitled' || (doc.uri.scheme === 'file' && inWorkspace(doc.uri));
 }
 
-function inWorkspace(uri: vscode.Uri): boolean {
-  const folder = vscode.workspace.getWorkspaceFolder(uri);
-  if (!folder) return false;
-  const root = real(folder.uri.fsPath);
-  const file = real(uri.fsPath);
-  return within(file, root) && !within(file, join(root, dataDirOf(root)));
-}
+/**
+ * How long a verdict, and a folder's real path and data folder, are kept: relevant() runs on
+ * every keystroke and cursor move, and for every file a language server reports on.
+ */
+const KEEP_MS = 5000;
+const verdicts = new Map<string, { atMs: number; inside: boolean }>();
+const folders = new Map<string, { atMs: number; root: string; data: string }>();
 
-const within = (p: string, folder: string) => {
-  const r = relative(folder, p);
-  return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !r.startsWith(sep));
-};
+function inWorkspace(uri: vscode.Uri): boolean {
+  const now = Date.now();
+  const key = uri.toString();
+  const known = verdicts.get(key);
+  if (known && now - known.atMs < KEEP_MS) return known.inside;
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  let inside = false;
+  if (folder) {
+    let f = folders.get(folder.uri.fsPath);
+    if (!f || now - f.atMs >= KEEP_MS) {
+      const root = real(folder.uri.fsPath);
+      f = { atMs: now, root, data: join(root, dataDirOf(root)) };
+      folders.set(folder.uri.fsPath, f);
+    }
+    const file = real(uri.fsPath);
+    inside = !isOutside(relative(f.root, file)) && isOutside(relative(f.data, file));
+  }
+  if (verdicts.size >= 1000) verdicts.clear(); // a language server's whole project, once
+  verdicts.set(key, { atMs: now, inside });
+  return inside;
+}
 
 /** The real path, or the path itself for a file that is gone (a closed, deleted document). */
 function real(p: string): string {

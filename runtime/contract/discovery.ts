@@ -54,8 +54,13 @@ export function writeWindowCredential(path: string, credential: WindowCredential
   writePrivateJson(path, credential);
 }
 
-export function readWindowCredential(path: string, onRefused?: (why: string) => void): WindowCredential | undefined {
-  return readStamp(path, onRefused);
+/** The window credential; `startedPid`: see readDiscoveryFile. */
+export function readWindowCredential(
+  path: string,
+  onRefused?: (why: string) => void,
+  startedPid?: number,
+): WindowCredential | undefined {
+  return readStamp(path, onRefused, startedPid);
 }
 
 /**
@@ -63,13 +68,17 @@ export function readWindowCredential(path: string, onRefused?: (why: string) => 
  * ship a `.loom/runtime.json` of its own: a window that read it connected to the address it named
  * and gave its tools (clipboard, editor, questions) to whoever listened there.
  */
-function notOurs(fd: number): string | undefined {
+function notOurs(fd: number): { why: string; modeOnly: boolean } | undefined {
   const st = fstatSync(fd);
-  if (!st.isFile()) return 'it is not a regular file';
+  if (!st.isFile()) return { why: 'it is not a regular file', modeOnly: false };
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) return `it is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+  if (uid !== undefined && st.uid !== uid)
+    return { why: `it is owned by uid ${st.uid}, not by this user (uid ${uid})`, modeOnly: false };
   if (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
-    return `its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600 (the runtime writes it 0600)`;
+    return {
+      why: `its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600 (the runtime writes it 0600)`,
+      modeOnly: true,
+    };
   return undefined;
 }
 
@@ -78,7 +87,7 @@ function notOurs(fd: number): string | undefined {
  * would hold the read, owned by this user and readable by no one else. undefined when absent,
  * unreadable or not such a file (`onRefused` says why, for one that is there).
  */
-function readOwnJson(path: string, onRefused?: (why: string) => void): unknown {
+function readOwnJson(path: string, onRefused?: (why: string) => void, startedPid?: number): unknown {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -87,12 +96,17 @@ function readOwnJson(path: string, onRefused?: (why: string) => void): unknown {
     return undefined;
   }
   try {
-    const why = notOurs(fd);
-    if (why) {
-      onRefused?.(`${path}: ${why}`);
+    const problem = notOurs(fd);
+    const parsed = problem && !problem.modeOnly ? undefined : (JSON.parse(readFileSync(fd, 'utf8')) as unknown);
+    // A file system without POSIX modes (FAT, exFAT, CIFS, WSL's /mnt/c) shows 0777: the file of
+    // the process this caller started is still taken (its pid says so); any other is not.
+    const started =
+      startedPid !== undefined && (parsed as { pid?: unknown } | undefined)?.pid === startedPid && problem?.modeOnly;
+    if (problem && !started) {
+      onRefused?.(`${path}: ${problem.why}`);
       return undefined;
     }
-    return JSON.parse(readFileSync(fd, 'utf8')) as unknown;
+    return parsed;
   } catch {
     return undefined;
   } finally {
@@ -101,9 +115,13 @@ function readOwnJson(path: string, onRefused?: (why: string) => void): unknown {
 }
 
 /** The pid and token of a file this module writes (both kinds have them). */
-function readStamp(path: string, onRefused?: (why: string) => void): { pid: number; token: string } | undefined {
+function readStamp(
+  path: string,
+  onRefused?: (why: string) => void,
+  startedPid?: number,
+): { pid: number; token: string } | undefined {
   try {
-    const parsed = (readOwnJson(path, onRefused) ?? {}) as Partial<WindowCredential>;
+    const parsed = (readOwnJson(path, onRefused, startedPid) ?? {}) as Partial<WindowCredential>;
     return typeof parsed.pid === 'number' && typeof parsed.token === 'string'
       ? { pid: parsed.pid, token: parsed.token }
       : undefined;
@@ -126,15 +144,21 @@ function writePrivateJson(path: string, value: object): void {
 
 /**
  * The discovery file, when a runtime of this user wrote it (see readOwnJson) and it names a
- * loopback address; `onRefused` says why one that is there is not used.
+ * loopback address; `onRefused` says why one that is there is not used. `startedPid`: the runtime
+ * the caller itself started (or is), whose file is taken on a file system without modes too.
  */
-export function readDiscoveryFile(path: string, onRefused?: (why: string) => void): DiscoveryInfo | undefined {
+export function readDiscoveryFile(
+  path: string,
+  onRefused?: (why: string) => void,
+  startedPid?: number,
+): DiscoveryInfo | undefined {
   try {
-    const parsed = (readOwnJson(path, onRefused) ?? {}) as Partial<DiscoveryInfo>;
+    const parsed = (readOwnJson(path, onRefused, startedPid) ?? {}) as Partial<DiscoveryInfo>;
     if (typeof parsed.address !== 'string' || typeof parsed.token !== 'string' || typeof parsed.pid !== 'number')
       return undefined;
+    // 127.0.0.1 or ::1, as the runtime writes it ("localhost" may resolve to the other one).
     const host = splitAddress(parsed.address)?.host;
-    if (host === undefined || loopbackHost(host) === undefined) {
+    if (host === undefined || host === 'localhost' || loopbackHost(host) === undefined) {
       onRefused?.(`${path} names ${JSON.stringify(parsed.address)}, not a loopback address`);
       return undefined;
     }
@@ -157,7 +181,7 @@ export function readDiscoveryFile(path: string, onRefused?: (why: string) => voi
  * runtime: a newer runtime may have replaced it.
  */
 export function removeDiscoveryFile(path: string, ours: Pick<DiscoveryInfo, 'pid' | 'token'>): boolean {
-  const current = readStamp(path);
+  const current = readStamp(path, undefined, ours.pid);
   if (!current || current.pid !== ours.pid || current.token !== ours.token) return false;
   rmSync(path, { force: true });
   return true;

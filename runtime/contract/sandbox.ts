@@ -8,6 +8,7 @@
 // (runtime/tools/fsat). This stays for what must be judged as a string: system:shell's arguments
 // and working directory (runtime/tools/sandbox.ts builds it from the config), and the extension's
 // editor tools, as defence in depth under the OS isolation: both confine paths by this one rule.
+import { otherLiveDataFolders } from './liveRuntimes';
 import { promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from './toolError';
@@ -85,7 +86,11 @@ export class Sandbox {
   static optionsForClient(workspace: string, extraRoots: readonly string[]): SandboxOptions {
     const options = Sandbox.optionsFor(workspace, extraRoots, dataDirOf(workspace));
     const fallback = path.resolve(options.roots[0], DEFAULT_DATA_DIR);
-    return { ...options, hidden: [...new Set([...(options.hidden ?? []), fallback])] };
+    // And the data folders of the other runtimes running now (one serving a subfolder), as the runtime's tools hide them.
+    return {
+      ...options,
+      hidden: [...new Set([...(options.hidden ?? []), fallback, ...otherLiveDataFolders()])],
+    };
   }
 
   get workspace(): string {

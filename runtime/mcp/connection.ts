@@ -637,7 +637,7 @@ export class McpConnection {
     } catch (err) {
       if (this.client === client) {
         this.log.warn('mcp server does not answer ping; reconnecting', { error: err as Error });
-        this.state.lastError = this.describeFailure(err, 'stopped answering');
+        this.state.lastError = this.redact(this.describeFailure(err, 'stopped answering'));
         this.state.stderr = this.stderrNow();
         await client.close().catch(() => {});
       }
@@ -751,15 +751,27 @@ function unreadInputBytes(transport: Transport | undefined): number {
 export function secretsOf(server: McpServerConfig): string[] {
   const values: string[] = [];
   const add = (v: string) => values.push(v, ...v.split(/\s+/));
+  // As written in the URL and as decoded: a message may quote either.
+  const both = (v: string) => {
+    values.push(v, encodeURIComponent(v));
+    try {
+      values.push(decodeURIComponent(v));
+    } catch {
+      // a raw % that is no escape: the value as it is was kept
+    }
+  };
   if (server.transport === 'stdio') Object.values(server.env).forEach(add);
   else {
     Object.values(server.headers).forEach(add);
+    let url: URL | undefined;
     try {
-      const url = new URL(server.url);
-      values.push(decodeURIComponent(url.username), decodeURIComponent(url.password), url.search.slice(1));
-      for (const v of url.searchParams.values()) values.push(v, encodeURIComponent(v));
+      url = new URL(server.url);
     } catch {
       // not a URL: the config refused it before
+    }
+    if (url) {
+      [url.username, url.password, url.search.slice(1)].forEach(both);
+      for (const v of url.searchParams.values()) both(v);
     }
   }
   return [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);

@@ -5,11 +5,28 @@
 // address is read, its pid must be this user's and listen there, and a stop signals only that.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { attached, findRunning, windowCredentialOf } from '../../extension/runtime/launcher';
-import { listensOn, ownProcessAlive, processAlive, type DiscoveryInfo } from '../../runtime/contract';
+import {
+  listensOn,
+  ownProcessAlive,
+  processAlive,
+  readDiscoveryFile,
+  type DiscoveryInfo,
+} from '../../runtime/contract';
+import { call, connect, type Clients } from '../support/grpc';
 import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes, type RuntimeProcess } from './helpers/runtime';
 
 const answers = async () => true; // the bridge probe: what is under test is what comes before it
@@ -37,7 +54,10 @@ describe('attaching to a runtime named by a discovery file', function () {
   it("finds this user's runtime and its window credential", () => {
     assert.equal(info.pid, rt.proc.pid);
     assert.match(windowCredentialOf(rt.workspace, info), /^[0-9a-f]{64}$/);
-    assert.equal(listensOn(info.pid, Number(info.address.split(':').pop())), process.platform === 'linux' || undefined);
+    const port = Number(info.address.split(':').pop());
+    assert.equal(listensOn(info.pid, '127.0.0.1', port), process.platform === 'linux' || undefined);
+    if (process.platform === 'linux')
+      assert.equal(listensOn(info.pid, '::1', port), false, 'the other loopback address');
   });
 
   /** A workspace whose .loom holds `file` as runtime.json (and the real window credential); what findRunning says. */
@@ -89,11 +109,29 @@ describe('attaching to a runtime named by a discovery file', function () {
     assert.equal((await plant({ ...info, pid: 1 })).found, undefined);
     // The runtime's own pid beside a port someone else listens on.
     const beside = await plant({ ...info, address: `127.0.0.1:${otherPort}` });
-    assert.equal(beside.found, process.platform === 'linux' ? undefined : beside.found);
-    assert.deepEqual(beside.refused, []);
+    if (process.platform === 'linux') {
+      assert.equal(beside.found, undefined);
+      assert.match(
+        beside.refused.join(),
+        new RegExp(`pid ${info.pid} is running but does not listen on 127\\.0\\.0\\.1:${otherPort}`),
+      );
+    }
+    // "localhost" may resolve to ::1, where another user could listen: the runtime never writes it.
+    const named = await plant({ ...info, address: info.address.replace('127.0.0.1', 'localhost') });
+    assert.equal(named.found, undefined);
+    assert.match(named.refused.join(), /not a loopback address/);
   });
 
-  it('stops only a pid that still serves the address: another process that took the pid is left alone', async () => {
+  it('takes a file of the runtime the caller started whatever its mode (a file system without modes shows 0777)', async () => {
+    const { ws } = await plant(info, 0o644);
+    const file = join(ws, '.loom', 'runtime.json');
+    assert.equal(readDiscoveryFile(file), undefined);
+    assert.equal(readDiscoveryFile(file, undefined, info.pid)?.pid, info.pid);
+    assert.equal(readDiscoveryFile(file, undefined, info.pid + 1), undefined, 'another pid: refused');
+  });
+
+  it('stops only a pid that still serves the address: another process that took the pid is left alone', async function () {
+    if (process.platform !== 'linux') this.skip(); // who listens is read from /proc
     const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
     try {
       const named = { ...info };
@@ -105,5 +143,49 @@ describe('attaching to a runtime named by a discovery file', function () {
       sleeper.kill('SIGKILL');
     }
     assert.equal(processAlive(rt.proc.pid!), true);
+  });
+});
+
+describe('a runtime serving a subfolder of another runtime’s workspace', function () {
+  this.timeout(60_000);
+  const clients: Clients[] = [];
+  let registry = '';
+  after(async () => {
+    for (const c of clients) c.close();
+    await stopAllRuntimes();
+    removeWorkspaces();
+    if (registry) rmSync(registry, { recursive: true, force: true });
+  });
+
+  it("the outer runtime's tools cannot read the inner one's tokens while it runs", async () => {
+    registry = mkdtempSync(join(tmpdir(), 'loom-registry-'));
+    const env = { XDG_RUNTIME_DIR: registry };
+    const outer = await startRuntime(makeWorkspace(), [], { env });
+    const innerWs = join(outer.workspace, 'packages', 'app');
+    mkdirSync(innerWs, { recursive: true });
+    const inner = await startRuntime(innerWs, [], { env });
+    const c = connect(outer.discovery().address, { token: outer.discovery().token });
+    clients.push(c);
+    const read = (path: string) =>
+      call(c.tools, 'CallTool', { id: path, name: 'fs:read', arguments: JSON.stringify({ path }) });
+    for (const file of ['packages/app/.loom/window.json', 'packages/app/.loom/runtime.json']) {
+      const out = await read(file);
+      assert.equal(out.status, 'TOOL_ERROR', JSON.stringify(out));
+      assert.match(out.error!.message, /data folder/);
+    }
+    const shell = await call(c.tools, 'CallTool', {
+      id: 'cat',
+      name: 'system:shell',
+      arguments: JSON.stringify({ command: 'ls', args: ['-A', 'packages/app/.loom'] }),
+    });
+    assert.ok(!JSON.stringify(shell).includes('window.json'), JSON.stringify(shell));
+    await inner.stop('SIGTERM');
+    // Ended: its folder is an ordinary one again (its tokens ended with it), at once.
+    const listed = await call(c.tools, 'CallTool', {
+      id: 'ls',
+      name: 'fs:list',
+      arguments: JSON.stringify({ path: 'packages/app/.loom' }),
+    });
+    assert.equal(listed.status, 'TOOL_OK', JSON.stringify(listed));
   });
 });

@@ -17,11 +17,16 @@ import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
 import { repositoriesOfGitFile } from '../../contract/protectedPlaces';
+import { otherLiveDataFolders } from '../../contract/liveRuntimes';
 
-/** Where the data folder is: its identity (`below` empty), or the deepest existing folder above it and the names still to be made. */
+/**
+ * Where the data folder is: its identity (`below` empty), or the deepest existing folder above it
+ * and the names still to be made; and the data folders of the other runtimes running now.
+ */
 export interface DataPlace {
   anchor: Identity;
   below: string[];
+  others: ReadonlySet<Identity>;
 }
 
 /**
@@ -32,7 +37,7 @@ export function findDataPlace(dataPath: string): DataPlace | undefined {
   const below: string[] = [];
   for (let p = dataPath; ; p = path.dirname(p)) {
     try {
-      return { anchor: identityOf(statSync(p, { bigint: true })), below };
+      return { anchor: identityOf(statSync(p, { bigint: true })), below, others: otherDataFolders() };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || p === path.dirname(p)) return undefined;
@@ -41,9 +46,26 @@ export function findDataPlace(dataPath: string): DataPlace | undefined {
   }
 }
 
-/** True when `id` is the data folder itself. */
+/**
+ * The identities of the other runtimes' data folders (see contract/liveRuntimes): one serving a
+ * folder inside these roots keeps its tokens there, and a tool that read them acted as its owner.
+ * Looked up on every call, as this runtime's own is: a few stats while none is listed.
+ */
+function otherDataFolders(): ReadonlySet<Identity> {
+  const ids = new Set<Identity>();
+  for (const folder of otherLiveDataFolders()) {
+    try {
+      ids.add(identityOf(statSync(folder, { bigint: true })));
+    } catch {
+      // gone since it was listed
+    }
+  }
+  return ids;
+}
+
+/** True when `id` is the data folder itself, or another running runtime's. */
 export function isDataFolder(place: DataPlace | undefined, id: Identity): boolean {
-  return place !== undefined && place.below.length === 0 && place.anchor === id;
+  return place !== undefined && ((place.below.length === 0 && place.anchor === id) || place.others.has(id));
 }
 
 /** True when making `names` inside the folder `id` would make the data folder or something in it. */

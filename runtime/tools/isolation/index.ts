@@ -1,6 +1,7 @@
 // OS isolation for the processes tools (and, opted in, agents and MCP servers) start. The
 // per-program argument rules in builtin/shell-policy.ts cannot win alone (git has hundreds of
 // options); here the kernel is the boundary. See SECURITY.md for the threat model.
+import { otherLiveDataFolders } from '../../contract/liveRuntimes';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   accessSync,
@@ -436,7 +437,9 @@ export function workspaceConfinement(
     .map((p) => path.resolve(config.workspace, p))
     .filter(existsSync)
     .map((p) => realOr(p));
-  const hide = [dataFolder(config)];
+  // Other runtimes' data folders inside the roots (a runtime serving a subfolder) hold their tokens.
+  const inner = otherLiveDataFolders().filter((f) => outermost.some((r) => f.startsWith(r + path.sep)));
+  const hide = [dataFolder(config), ...inner.filter((f) => !roots.some((r) => r === f || r.startsWith(f + path.sep)))];
   const pin = [...hide, ...protect.map((p) => p.path)].flatMap((p) => foldersBetween(outermost, p));
   return {
     writable: outermost,

@@ -135,6 +135,10 @@ def read_discovery_file(path: Path) -> dict[str, Any]:
             raise RuntimeNotFound(f"cannot read the runtime discovery file {path}: {e}") from e
     if not isinstance(data, dict) or not isinstance(data.get("address"), str) or not data["address"]:
         raise RuntimeNotFound(f"the runtime discovery file {path} has no \"address\" string")
+    host = data["address"].rpartition(":")[0].strip("[]")
+    if host not in ("127.0.0.1", "::1"):
+        raise RuntimeNotFound(f"not using the runtime discovery file {path}: it names {data['address']!r}, not "
+                              f"127.0.0.1 or ::1 where the runtime listens (this agent would send its token there)")
     return data
 
 

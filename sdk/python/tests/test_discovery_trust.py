@@ -155,3 +155,14 @@ def test_a_fifo_in_place_of_the_file_is_refused_without_hanging(tmp_path):
     (tmp_path / ".loom").mkdir()
     os.mkfifo(tmp_path / ".loom" / "runtime.json", 0o600)
     assert "not a regular file" in refusal(tmp_path)
+
+
+@pytest.mark.parametrize("address", ["192.0.2.2:47123", "localhost:7001", "evil.example:7001"])
+def test_an_address_off_the_loopback_is_refused(tmp_path, address):
+    write_discovery(tmp_path, address=address)
+    assert f"it names {address!r}, not 127.0.0.1 or ::1" in refusal(tmp_path)
+
+
+def test_ipv6_loopback_is_used(tmp_path):
+    write_discovery(tmp_path, address="::1:7001")
+    assert resolve_endpoint(env={}, cwd=tmp_path).address == "::1:7001"

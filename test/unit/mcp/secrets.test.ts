@@ -13,7 +13,15 @@ describe('MCP server secrets', () => {
       url: 'https://bob:pa%24%24word@mcp.example/x?api_key=k3y-value&v=1',
       headers: { Authorization: 'Bearer tok-123456', 'X-Id': 'ab' },
     } as McpServerConfig);
-    for (const s of ['Bearer tok-123456', 'tok-123456', 'Bearer', 'pa$$word', 'k3y-value', 'api_key=k3y-value&v=1'])
+    for (const s of [
+      'Bearer tok-123456',
+      'tok-123456',
+      'Bearer',
+      'pa$$word',
+      'pa%24%24word',
+      'k3y-value',
+      'api_key=k3y-value&v=1',
+    ])
       assert.ok(secrets.includes(s), s);
     assert.ok(!secrets.includes('ab') && !secrets.includes('1') && !secrets.includes('bob'), secrets.join());
     assert.deepEqual(
@@ -21,6 +29,16 @@ describe('MCP server secrets', () => {
       [...secrets].sort((a, b) => b.length - a.length),
       'longest first',
     );
+  });
+
+  it('a raw % in the password loses none of the others', () => {
+    const secrets = secretsOf({
+      ...common,
+      transport: 'http',
+      url: 'https://u:100%sure@mcp.example/x?api_key=k3y-value',
+      headers: {},
+    } as McpServerConfig);
+    assert.ok(secrets.includes('100%sure') && secrets.includes('k3y-value'), secrets.join());
   });
 
   it("a stdio server's env values", () => {

@@ -11,7 +11,7 @@ import { fsTools } from '../../../runtime/tools/builtin/fs';
 import { ConfinedFs } from '../../../runtime/tools/fsat';
 import { DefaultToolRegistry } from '../../../runtime/tools/registry';
 import type { ConfirmFn } from '../../../runtime/tools/builtin';
-import { expectError, expectOk, SECRET } from './helpers';
+import { anotherRuntimeInside, expectError, expectOk, SECRET } from './helpers';
 import { type FsFixture, makeFsFixture, record, text } from './fs-helpers';
 
 function fixture(adjust?: (c: LoomConfig) => void, confirm?: ConfirmFn): () => FsFixture {
@@ -269,6 +269,32 @@ describe("tools: the runtime's data folder is invisible", () => {
     it('".loom" is an ordinary folder then', async () => {
       expectOk(await fx().call('fs:write', { path: '.loom/plain.txt', content: 'plain', create_dirs: true }));
       assert.equal(expectOk(await fx().call('fs:read', { path: '.loom/plain.txt' })).content, 'plain');
+    });
+  });
+
+  describe("another running runtime's data folder inside the roots (a runtime serving a subfolder)", () => {
+    const { fx } = withData(() => '.loom');
+    const { inner } = anotherRuntimeInside(() => fx().ws, TOKEN);
+    beforeEach(() => fs.writeFileSync(path.join(fx().ws, 'packages', 'app', 'app.txt'), 'app'));
+
+    it("is refused by every tool and left out of listings, as this runtime's own is", async () => {
+      refused(await fx().call('fs:read', { path: 'packages/app/.loom/window.json' }));
+      refused(await fx().call('fs:write', { path: 'packages/app/.loom/window.json', content: '{}' }));
+      refused(await fx().call('fs:list', { path: 'packages/app/.loom' }));
+      const out = expectOk(await fx().call('fs:list', { path: 'packages/app', recursive: true }));
+      assert.deepEqual(
+        out.entries.map((e: { path: string }) => e.path),
+        ['app.txt'],
+      );
+    });
+
+    it('a runtime that ended hides nothing: its folder is an ordinary one again', async () => {
+      inner().kill('SIGKILL');
+      await new Promise((r) => inner().once('exit', r));
+      assert.match(
+        expectOk(await fx().call('fs:read', { path: 'packages/app/.loom/window.json' })).content,
+        /bridge-token/,
+      );
     });
   });
 

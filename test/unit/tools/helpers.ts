@@ -1,7 +1,7 @@
 // Shared set-up for the tool tests: a real temp workspace with a sibling "outside" folder that
 // holds a secret, the runtime's default config for it, and a registry with the built-ins.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -369,4 +369,36 @@ export function expectRefusedOrContained(
       `expected the program to fail inside the sandbox: ${JSON.stringify(outcome.output).slice(0, 300)}`,
     );
   return 'contained';
+}
+
+/**
+ * Another runtime running with its data folder at `ws`/packages/app/.loom (holding a window.json of
+ * `token`): a live process of this user listed in a registry of this test's own
+ * (XDG_RUNTIME_DIR), as contract/liveRuntimes lists a runtime. Mocha hooks set it up and take it down.
+ */
+export function anotherRuntimeInside(ws: () => string, token: string): { inner: () => ChildProcess } {
+  let registry = '';
+  let inner: ChildProcess | undefined;
+  let saved: string | undefined;
+  beforeEach(() => {
+    saved = process.env.XDG_RUNTIME_DIR;
+    registry = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-registry-'));
+    process.env.XDG_RUNTIME_DIR = registry;
+    const data = path.join(ws(), 'packages', 'app', '.loom');
+    fs.mkdirSync(data, { recursive: true });
+    fs.writeFileSync(path.join(data, 'window.json'), JSON.stringify({ token }));
+    inner = spawn('sleep', ['60'], { stdio: 'ignore' });
+    fs.mkdirSync(path.join(registry, 'loom', 'runtimes'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(
+      path.join(registry, 'loom', 'runtimes', `${inner.pid}.json`),
+      JSON.stringify({ pid: inner.pid, dataFolder: fs.realpathSync(data) }),
+    );
+  });
+  afterEach(() => {
+    inner?.kill('SIGKILL');
+    if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+    else process.env.XDG_RUNTIME_DIR = saved;
+    fs.rmSync(registry, { recursive: true, force: true });
+  });
+  return { inner: () => inner! };
 }

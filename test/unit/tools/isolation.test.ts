@@ -23,6 +23,7 @@ import {
   workspaceConfinement,
 } from '../../../runtime/tools/isolation';
 import {
+  anotherRuntimeInside,
   type Attack,
   assertNoLeak,
   attackFixture,
@@ -305,6 +306,18 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       assert.ok(!run.stdout.includes('token'), run.stdout);
       assert.ok(fs.existsSync(path.join(fx().p.ws, 'state/loom-data/runtime.json')), 'the data folder is where it was');
       assert.equal(fs.existsSync(path.join(fx().p.ws, 'elsewhere')), false);
+    });
+  });
+
+  describe("filesystem: another running runtime's data folder inside the workspace", () => {
+    const fx = attackFixture();
+    anotherRuntimeInside(() => fx().p.ws, 'inner-window-token');
+
+    it('is empty inside: its window credential cannot be read or copied out', async () => {
+      const run = await confined(fx(), 'ls -A packages/app/.loom; cp packages/app/.loom/window.json stolen.json');
+      refusedByTheOs(run, /No such file/);
+      assert.equal(run.stdout, '');
+      assert.equal(stat(path.join(fx().p.ws, 'stolen.json')), undefined);
     });
   });
 
