@@ -45,24 +45,29 @@ export function listLiveRuntime(dataFolder: string): () => void {
   return () => rmSync(file, { force: true });
 }
 
-let cached: { key: string; folders: string[] } | undefined;
+/** How often whether a listed runtime still runs is looked at again (a listing change is seen at once). */
+const RECHECK_MS = 10_000;
+/** A line whose pid is gone is removed once this old (a pid of another PID namespace looks gone too). */
+const PRUNE_MS = 7 * 24 * 3_600_000;
+let cached: { key: string; atMs: number; folders: string[] } | undefined;
 
 /**
- * The data folders of the other runtimes of this user that are running now (real paths). Read
- * again whenever a registry folder changes (its mtime), which one stat each tells: file tools ask
- * on every call. A pid this process cannot see (another PID namespace) is left listed, and not
- * counted as running.
+ * The data folders of the other runtimes of this user that are running now (real paths). Listed
+ * again whenever a registry folder changes (its mtime, one stat each: file tools ask on every
+ * call), and at least every RECHECK_MS; a runtime that was killed left its line, and its folder
+ * stays hidden until then, which costs nothing.
  */
 export function otherLiveDataFolders(): string[] {
   const folders = registryFolders().flatMap((f) => usable(f, false) ?? []);
   const key = folders.map((f) => `${f}:${statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0}`).join('|');
-  if (cached?.key !== key) cached = { key, folders: folders.flatMap(listed) };
-  // A listed pid may have ended since (killed, so it left its line): looked at on every ask.
-  return cached.folders.filter((entry) => ownProcessAlive(Number(entry.split('\0')[0]))).map((e) => e.split('\0')[1]!);
+  const now = Date.now();
+  if (cached?.key !== key || now - cached.atMs >= RECHECK_MS)
+    cached = { key, atMs: now, folders: folders.flatMap((f) => running(f, now)) };
+  return cached.folders;
 }
 
-/** "<pid>\0<data folder>" for each entry of one registry folder but this process's own. */
-function listed(folder: string): string[] {
+/** The data folders the lines of one registry folder name, but this process's own and those whose pid is gone. */
+function running(folder: string, now: number): string[] {
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -73,12 +78,17 @@ function listed(folder: string): string[] {
   for (const name of names) {
     const pid = Number(/^(\d+)\.json$/.exec(name)?.[1]);
     if (!pid || pid === process.pid) continue;
+    const file = join(folder, name);
     try {
-      const entry = JSON.parse(readFileSync(join(folder, name), 'utf8')) as { pid?: unknown; dataFolder?: unknown };
+      if (!ownProcessAlive(pid)) {
+        if (now - statSync(file).mtimeMs > PRUNE_MS) rmSync(file, { force: true });
+        continue;
+      }
+      const entry = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown; dataFolder?: unknown };
       if (entry.pid === pid && typeof entry.dataFolder === 'string' && entry.dataFolder.startsWith('/'))
-        out.push(`${pid}\0${entry.dataFolder}`);
+        out.push(entry.dataFolder);
     } catch {
-      // half written, or not one of ours
+      // half written, gone meanwhile, or not one of ours
     }
   }
   return out;
