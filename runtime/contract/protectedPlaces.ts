@@ -1,4 +1,4 @@
-// Contract: where a workspace root's loom.toml, .vscode and .git really are. Each may be a
+// Contract: where a workspace root's loom.toml, .vscode, .git and Dev Containers files really are. Each may be a
 // symbolic link, and .git a "gitdir: <path>" file, which for a linked worktree names a folder whose
 // "commondir" names the repository git takes its config and hooks from: the file the runtime or
 // git reads can carry an innocent name ("cfg.toml", ".bare/config"). The runtime's file tools
@@ -8,8 +8,41 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { headOfPlainFile } from './plainFile';
 
-/** loom.toml, .vscode, .git: what each root keeps from tools. */
-export const PROTECTED_ENTRIES = ['loom.toml', '.vscode', '.git'] as const;
+export interface ProtectedEntry {
+  name: string;
+  /** A folder (protected at any depth of a root, as git and VS Code look for them) or a file of the root. */
+  dir: boolean;
+  /** Why: what runs a program it names. */
+  why: string;
+  /**
+   * Where it is missing, does the OS sandbox mount a read-only placeholder over it, so that it
+   * cannot be made? A folder's is an empty folder; a file's is /dev/null, which recursive readers
+   * (grep -r) fail on, so only loom.toml, which nearly every workspace has, gets one.
+   */
+  placeholder: boolean;
+}
+
+/**
+ * What each root keeps from tools: each names programs that run later, outside any sandbox. The
+ * one list the file tools, the path sandbox and the OS isolation all protect.
+ */
+export const PROTECTED_ENTRIES: readonly ProtectedEntry[] = [
+  { name: 'loom.toml', dir: false, why: 'the runtime starts the agents and programs it names', placeholder: true },
+  { name: '.vscode', dir: true, why: 'VS Code runs the tasks and programs its settings name', placeholder: true },
+  { name: '.git', dir: true, why: 'git runs the commands its config and hooks name', placeholder: true },
+  {
+    name: '.devcontainer',
+    dir: true,
+    why: "VS Code's Dev Containers run the commands its devcontainer.json names (initializeCommand on this machine)",
+    placeholder: true,
+  },
+  {
+    name: '.devcontainer.json',
+    dir: false,
+    why: "VS Code's Dev Containers run the commands it names (initializeCommand on this machine)",
+    placeholder: false,
+  },
+];
 
 /**
  * The repositories a ".git" file names: its "gitdir: <path>" (relative to the folder holding
@@ -35,7 +68,7 @@ export function protectedRealPaths(root: string): Array<{ place: string; real: s
       // absent: nothing there to protect
     }
   };
-  for (const place of PROTECTED_ENTRIES) {
+  for (const { name: place } of PROTECTED_ENTRIES) {
     const at = path.join(root, place);
     add(place, at);
     if (place === '.git') for (const repo of repositoriesOfGitFile(at)) add(place, repo);

@@ -16,7 +16,7 @@ import { statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
-import { repositoriesOfGitFile } from '../../contract/protectedPlaces';
+import { PROTECTED_ENTRIES, repositoriesOfGitFile } from '../../contract/protectedPlaces';
 import { otherLiveDataFolders } from '../../contract/liveRuntimes';
 
 /**
@@ -82,12 +82,10 @@ export function dataFolderDenied(input: string): ToolError {
   );
 }
 
-/** Folder names, compared case-insensitively (case-insensitive file systems reach `.GIT` as `.git`). */
-const PROTECTED_FOLDERS: Record<string, string> = {
-  '.git': 'git runs the commands its config and hooks name',
-  '.vscode': 'VS Code runs the tasks and programs its settings name',
-};
-const ROOT_CONFIG = 'loom.toml';
+/** Folder names, compared case-insensitively (case-insensitive file systems reach `.GIT` as `.git`), and why. */
+const PROTECTED_FOLDERS = new Map(PROTECTED_ENTRIES.filter((e) => e.dir).map((e) => [e.name, e.why]));
+/** Files of a root (loom.toml, .devcontainer.json), and why. */
+const ROOT_FILES = new Map(PROTECTED_ENTRIES.filter((e) => !e.dir).map((e) => [e.name, e.why]));
 
 export interface ProtectedPlace {
   /** ".git", ".vscode" or "loom.toml". */
@@ -104,11 +102,12 @@ export interface ProtectedPlace {
 export function protectedPlace(names: string[], atRoot: boolean): ProtectedPlace | undefined {
   for (const name of names) {
     const folder = name.toLowerCase();
-    if (Object.hasOwn(PROTECTED_FOLDERS, folder)) return { place: folder, why: PROTECTED_FOLDERS[folder] };
+    const why = PROTECTED_FOLDERS.get(folder);
+    if (why) return { place: folder, why };
   }
-  if (atRoot && names.at(-1)?.toLowerCase() === ROOT_CONFIG)
-    return { place: ROOT_CONFIG, why: 'the runtime starts the agents and programs it names' };
-  return undefined;
+  const file = atRoot ? names.at(-1)?.toLowerCase() : undefined;
+  const why = file === undefined ? undefined : ROOT_FILES.get(file);
+  return why ? { place: file!, why } : undefined;
 }
 
 /** protectedPlace, or the place one of `ids` (the folders on the way and the entry itself) really is. */
@@ -133,8 +132,8 @@ export function protectedIdentities(roots: readonly string[]): Map<Identity, Pro
     if (st) found.set(identityOf(st), protectedPlace([place], true)!);
   };
   for (const root of roots) {
-    add(statOrNull(path.join(root, ROOT_CONFIG)), ROOT_CONFIG);
-    for (const folder of Object.keys(PROTECTED_FOLDERS)) {
+    for (const file of ROOT_FILES.keys()) add(statOrNull(path.join(root, file)), file);
+    for (const folder of PROTECTED_FOLDERS.keys()) {
       const at = path.join(root, folder);
       const st = statOrNull(at);
       if (st?.isFile()) for (const repo of repositoriesOfGitFile(at)) add(statOrNull(repo), folder);

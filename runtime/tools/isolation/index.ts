@@ -18,7 +18,7 @@ import {
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
-import { repositoriesOfGitFile } from '../../contract/protectedPlaces';
+import { PROTECTED_ENTRIES, repositoriesOfGitFile } from '../../contract/protectedPlaces';
 import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
 export { confineProcess, workspaceRoots } from './process';
@@ -97,13 +97,6 @@ function closerFor(probed: Closer, writable: readonly string[]): Closer {
     );
   return BASH_CLOSER;
 }
-
-/** Names in each workspace root that run programs when a person or the runtime next uses them. */
-export const PROTECTED_NAMES: ReadonlyArray<{ name: string; dir: boolean }> = [
-  { name: 'loom.toml', dir: false },
-  { name: '.vscode', dir: true },
-  { name: '.git', dir: true },
-];
 
 export interface IsolationStatus {
   /** The setting in force. */
@@ -416,9 +409,10 @@ export function workspaceConfinement(
   const within = (p: string) => outermost.some((r) => p === r || p.startsWith(r + path.sep));
   const guarded = [...new Set([...roots, workspace])].filter(within);
   for (const root of guarded) {
-    for (const { name, dir } of PROTECTED_NAMES) {
+    for (const { name, dir, placeholder } of PROTECTED_ENTRIES) {
       const p = path.join(root, name);
       const kind = entryKind(p);
+      if (kind === 'none' && !placeholder) continue;
       // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
       // the link be replaced by a real loom.toml or .git: refuse rather than pretend.
       if (kind === 'symlink') {

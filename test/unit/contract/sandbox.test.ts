@@ -37,6 +37,16 @@ describe('contract: the sandbox a client builds from loom.toml', () => {
     assert.equal((await sandbox.resolve('notes.txt')).real, path.join(fs.realpathSync(ws), 'notes.txt'));
   });
 
+  it('refuses writes to the Dev Containers files, whose commands run on this machine', async () => {
+    const sandbox = new Sandbox(Sandbox.optionsForClient(ws, []));
+    for (const p of ['.devcontainer/devcontainer.json', '.devcontainer.json'])
+      await assert.rejects(
+        sandbox.resolveForWrite(p),
+        new RegExp(`path "${p.replace('.', '\\.')}" is .*which tools may not change`),
+      );
+    assert.ok((await sandbox.resolveForWrite('notes/devcontainer.json')).real.endsWith('devcontainer.json'));
+  });
+
   it('without a loom.toml, or with a data_dir the runtime would refuse, hides the default', async () => {
     const sandbox = new Sandbox(Sandbox.optionsForClient(ws, []));
     await refused(sandbox, '.loom/window.json');

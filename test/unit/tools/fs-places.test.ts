@@ -336,6 +336,9 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
     ['.vscode/tasks.json', '.vscode'],
     ['sub/.git/config', '.git'],
     ['.GIT/config', '.git'],
+    // Dev Containers run initializeCommand on this machine when the person reopens in a container.
+    ['.devcontainer/devcontainer.json', '.devcontainer'],
+    ['.devcontainer.json', '.devcontainer.json'],
   ];
   const ORIGINAL = 'original\n';
 

@@ -228,6 +228,11 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
         ['mount a tmpfs over .git', 'mount -t tmpfs none .git'],
         ['bind a writable folder over .git', 'mkdir -p fake && mount --bind fake .git'],
         ['hard-link .git/config into the workspace (to write it later)', 'ln .git/config cfg'],
+        // Absent here: its read-only placeholder keeps it from being made.
+        [
+          'make .devcontainer/devcontainer.json',
+          'mkdir -p .devcontainer && echo "{}" > .devcontainer/devcontainer.json',
+        ],
       ] as const) {
         it(`${label}: refused by the OS, nothing changes`, async () => {
           refusedByTheOs(
