@@ -15,11 +15,12 @@ export interface ProtectedEntry {
   /** Why: what runs a program it names. */
   why: string;
   /**
-   * Where it is missing, does the OS sandbox mount a read-only placeholder over it, so that it
-   * cannot be made? A folder's is an empty folder; a file's is /dev/null, which recursive readers
-   * (grep -r) fail on, so only loom.toml, which nearly every workspace has, gets one.
+   * What the OS sandbox mounts read-only in its place where it is missing, so that it cannot be
+   * made: an empty folder, or /dev/null. /dev/null trips recursive readers (grep -r exits 2), so
+   * only loom.toml, which nearly every workspace has, gets it; a missing file is otherwise held by
+   * an empty folder of its name.
    */
-  placeholder: boolean;
+  placeholder: 'folder' | '/dev/null';
 }
 
 /**
@@ -27,20 +28,25 @@ export interface ProtectedEntry {
  * one list the file tools, the path sandbox and the OS isolation all protect.
  */
 export const PROTECTED_ENTRIES: readonly ProtectedEntry[] = [
-  { name: 'loom.toml', dir: false, why: 'the runtime starts the agents and programs it names', placeholder: true },
-  { name: '.vscode', dir: true, why: 'VS Code runs the tasks and programs its settings name', placeholder: true },
-  { name: '.git', dir: true, why: 'git runs the commands its config and hooks name', placeholder: true },
+  {
+    name: 'loom.toml',
+    dir: false,
+    why: 'the runtime starts the agents and programs it names',
+    placeholder: '/dev/null',
+  },
+  { name: '.vscode', dir: true, why: 'VS Code runs the tasks and programs its settings name', placeholder: 'folder' },
+  { name: '.git', dir: true, why: 'git runs the commands its config and hooks name', placeholder: 'folder' },
   {
     name: '.devcontainer',
     dir: true,
     why: "VS Code's Dev Containers run the commands its devcontainer.json names (initializeCommand on this machine)",
-    placeholder: true,
+    placeholder: 'folder',
   },
   {
     name: '.devcontainer.json',
     dir: false,
     why: "VS Code's Dev Containers run the commands it names (initializeCommand on this machine)",
-    placeholder: false,
+    placeholder: 'folder',
   },
 ];
 

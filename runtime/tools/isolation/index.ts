@@ -412,7 +412,6 @@ export function workspaceConfinement(
     for (const { name, dir, placeholder } of PROTECTED_ENTRIES) {
       const p = path.join(root, name);
       const kind = entryKind(p);
-      if (kind === 'none' && !placeholder) continue;
       // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
       // the link be replaced by a real loom.toml or .git: refuse rather than pretend.
       if (kind === 'symlink') {
@@ -422,7 +421,7 @@ export function workspaceConfinement(
           { path: p, reason: 'protected_symlink' },
         );
       }
-      protect.push({ path: p, dir });
+      protect.push({ path: p, dir: kind === 'none' ? placeholder === 'folder' : dir });
       if (name === '.git' && kind === 'file')
         for (const repo of gitdirsOf(p, roots)) protect.push({ path: repo, dir: true });
     }

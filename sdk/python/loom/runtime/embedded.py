@@ -132,11 +132,26 @@ def find_node(env: Mapping[str, str] | None = None) -> str:
         if not (Path(node).is_file() or shutil.which(node)):
             raise RuntimeNotInstalled(f"{NODE_ENV}={node}: no such program")
         return node
-    found = shutil.which("node", path=env.get("PATH"))
+    found = _on_path("node", env.get("PATH") or os.defpath)
     if not found:
         raise RuntimeNotInstalled("the Loom runtime runs on Node.js 20 or newer, and `node` is not on the PATH "
                                   f"(install Node.js, or set {NODE_ENV} to its executable)")
     return found
+
+
+def _on_path(name: str, path: str) -> str | None:
+    """`name` in the absolute folders of `path` only. shutil.which looks in the current folder first
+    on Windows, and a PATH entry that is empty or "." means it anywhere: a workspace's planted
+    node.cmd or ./node would run instead of Node."""
+    suffixes = os.environ.get("PATHEXT", ".EXE;.CMD;.BAT").split(os.pathsep) if sys.platform == "win32" else [""]
+    for folder in path.split(os.pathsep):
+        if not os.path.isabs(folder):
+            continue
+        for suffix in suffixes:
+            candidate = os.path.join(folder, name + suffix.lower())
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+    return None
 
 
 def runtime_command(workspace: os.PathLike[str] | None = None, *, port: int | None = None,

@@ -263,3 +263,16 @@ def test_logs_are_private(tmp_path):
         assert stat.S_IMODE(made_before.stat().st_mode) == 0o600 and made_before.read_bytes() == b"new"
     finally:
         os.umask(old)
+
+
+def test_node_is_never_taken_from_the_current_folder(tmp_path, monkeypatch):
+    # A workspace can plant ./node (or node.cmd on Windows); a PATH entry "." or "" names the cwd.
+    planted = write(tmp_path / "ws" / "node", "#!/bin/sh\necho planted\n")
+    planted.chmod(0o755)
+    real = write(tmp_path / "bin" / "node", "#!/bin/sh\n")
+    real.chmod(0o755)
+    monkeypatch.chdir(tmp_path / "ws")
+    env = {"PATH": os.pathsep.join([".", "", str(tmp_path / "bin")])}
+    assert embedded.find_node(env) == str(tmp_path / "bin" / "node")
+    with pytest.raises(RuntimeNotInstalled, match="not on the PATH"):
+        embedded.find_node({"PATH": os.pathsep.join([".", ""])})
