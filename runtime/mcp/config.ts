@@ -413,17 +413,21 @@ function splitFallback(ref: string): { name: string; fallback?: string } {
   return i < 0 ? { name: ref } : { name: ref.slice(0, i), fallback: ref.slice(i + 2) };
 }
 
+export interface ExpandOptions {
+  workspace: string;
+  resolve?: SecretResolver;
+  env?: NodeJS.ProcessEnv;
+  /** Gathers each value a reference was replaced with (but the workspace folder's): any may be a secret. */
+  substituted?: Set<string>;
+}
+
 /**
  * Expands one value, with the syntax of the config part's expandEnv plus VS Code's forms:
  * `${VAR}` / `${env:VAR}` from the environment, `${VAR:-default}` when VAR is unset or empty,
  * `$$` for `$`, `${workspaceFolder}`, and `${input:id}` from LOOM_INPUT_<ID>. The resolver (the
  * extension's SecretStorage) is asked first for every name.
  */
-export async function expandValue(
-  value: string,
-  key: string,
-  opts: { workspace: string; resolve?: SecretResolver; env?: NodeJS.ProcessEnv },
-): Promise<string> {
+export async function expandValue(value: string, key: string, opts: ExpandOptions): Promise<string> {
   const env = opts.env ?? process.env;
   const answers = new Map<string, string>();
   for (const [match, ref] of value.matchAll(REFERENCE)) {
@@ -446,6 +450,7 @@ export async function expandValue(
       throw new McpConfigError(`${key}: \${${name}} has no value (${hint})`);
     }
     answers.set(ref, answer);
+    if (name !== 'workspaceFolder') opts.substituted?.add(answer);
   }
   return value.replace(REFERENCE, (match, ref?: string) => (match === '$$' ? '$' : answers.get(ref!)!));
 }
@@ -453,7 +458,7 @@ export async function expandValue(
 async function expandMap(
   map: Record<string, string>,
   key: string,
-  opts: Parameters<typeof expandValue>[2],
+  opts: ExpandOptions,
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(map)) out[k] = await expandValue(v, `${key}.${k}`, opts);
@@ -464,10 +469,7 @@ async function expandMap(
  * Resolves secret references in a server's launch fields, just before each start (so a secret
  * changed in the environment or SecretStorage applies on the next restart). Throws McpConfigError.
  */
-export async function expandServer(
-  server: McpServerConfig,
-  opts: { workspace: string; resolve?: SecretResolver; env?: NodeJS.ProcessEnv },
-): Promise<McpServerConfig> {
+export async function expandServer(server: McpServerConfig, opts: ExpandOptions): Promise<McpServerConfig> {
   const key = `mcp.${server.name}`;
   if (server.transport === 'stdio') {
     const args: string[] = [];

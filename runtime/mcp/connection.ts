@@ -169,11 +169,13 @@ export class McpConnection {
     if (clash) return this.fail(clash, { restart: false });
     let client: Client | undefined;
     try {
+      const substituted = new Set<string>();
       const server = await expandServer(this.config, {
         workspace: this.deps.workspace,
         resolve: this.deps.resolveSecret,
+        substituted,
       });
-      this.secrets = secretsOf(server);
+      this.secrets = secretsOf(server, substituted);
       client = new Client(this.deps.clientInfo, { capabilities: {} });
       this.opening = client;
       const transportKind = await this.open(client, server).finally(() => (this.opening = undefined));
@@ -743,14 +745,19 @@ function unreadInputBytes(transport: Transport | undefined): number {
   return stdin?.writableLength ?? 0;
 }
 
+/** HTTP authentication schemes: the word before a credential in a header ("Bearer <token>"), no secret itself. */
+const AUTH_SCHEMES = new Set(['basic', 'bearer', 'digest', 'negotiate', 'ntlm', 'token', 'hoba', 'mutual']);
+
 /**
- * What in a server's expanded configuration may be a secret: env and header values (each word of
- * one too, as in "Bearer <token>"), and the URL's user, password and query values. Values under 4
- * characters are left out; a message is more likely to hold "1" by chance than as a secret.
+ * What in a server's expanded configuration may be a secret: every value a `${...}` reference was
+ * replaced with (`substituted`, wherever it stood: an argument too), env and header values (each
+ * word of one too, as in "Bearer <token>", but the scheme), and the URL's user, password and query
+ * values. Values under 4 characters are left out; a message is more likely to hold "1" by chance
+ * than as a secret.
  */
-export function secretsOf(server: McpServerConfig): string[] {
-  const values: string[] = [];
-  const add = (v: string) => values.push(v, ...v.split(/\s+/));
+export function secretsOf(server: McpServerConfig, substituted: Iterable<string> = []): string[] {
+  const values: string[] = [...substituted];
+  const add = (v: string) => values.push(v, ...v.split(/\s+/).filter((w) => !AUTH_SCHEMES.has(w.toLowerCase())));
   // As written in the URL and as decoded: a message may quote either.
   const both = (v: string) => {
     values.push(v, encodeURIComponent(v));

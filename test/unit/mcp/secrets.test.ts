@@ -1,6 +1,6 @@
 // Which values of an MCP server's expanded configuration a failure's message must not quote.
 import { strict as assert } from 'node:assert';
-import type { McpServerConfig } from '../../../runtime/mcp/config';
+import { expandServer, type McpServerConfig } from '../../../runtime/mcp/config';
 import { secretsOf } from '../../../runtime/mcp/connection';
 
 describe('MCP server secrets', () => {
@@ -16,7 +16,6 @@ describe('MCP server secrets', () => {
     for (const s of [
       'Bearer tok-123456',
       'tok-123456',
-      'Bearer',
       'pa$$word',
       'pa%24%24word',
       'k3y-value',
@@ -24,6 +23,7 @@ describe('MCP server secrets', () => {
     ])
       assert.ok(secrets.includes(s), s);
     assert.ok(!secrets.includes('ab') && !secrets.includes('1') && !secrets.includes('bob'), secrets.join());
+    assert.ok(!secrets.includes('Bearer'), 'the scheme is no secret: "Bearer" in a message stays readable');
     assert.deepEqual(
       secrets,
       [...secrets].sort((a, b) => b.length - a.length),
@@ -39,6 +39,26 @@ describe('MCP server secrets', () => {
       headers: {},
     } as McpServerConfig);
     assert.ok(secrets.includes('100%sure') && secrets.includes('k3y-value'), secrets.join());
+  });
+
+  it('every value a ${...} reference stood for, an argument too', async () => {
+    const server = {
+      ...common,
+      transport: 'stdio',
+      command: 'srv',
+      args: ['--api-key=${KEY}', '--root', '${workspaceFolder}', '${input:pat}'],
+      env: {},
+    } as unknown as McpServerConfig;
+    const substituted = new Set<string>();
+    const expanded = await expandServer(server, {
+      workspace: '/ws/folder',
+      env: { KEY: 'k3y-from-env', LOOM_INPUT_PAT: 'pat-from-input' },
+      substituted,
+    });
+    const secrets = secretsOf(expanded, substituted);
+    assert.ok(secrets.includes('k3y-from-env') && secrets.includes('pat-from-input'), secrets.join());
+    assert.ok(!secrets.includes('/ws/folder'), 'the workspace folder is no secret');
+    assert.ok(!secrets.some((s) => s.includes('--root')), secrets.join());
   });
 
   it("a stdio server's env values", () => {
