@@ -42,6 +42,7 @@ import { startDashboardServer } from './dashboard/server';
 import { dashboardActions } from './dashboard/actions';
 import { mcpStateToWire, startMcpForRuntime, type ConfirmFn, type McpRuntime } from './mcp';
 import { confineProcess, DefaultToolRegistry, isolationStatus, registerBuiltinTools, type ToolRegistry } from './tools';
+import { workspaceRoots } from './tools/isolation';
 import { join } from 'node:path';
 import { version as packageVersion } from '../package.json';
 import { messageOf } from './contract/errors';
@@ -260,6 +261,7 @@ export async function startRuntime(opts: StartOptions): Promise<RuntimeHandle> {
       cluster = await startCluster({
         config: config.cluster,
         workspace: config.workspace,
+        roots: workspaceRoots(config),
         bus,
         tools,
         localAgents,

@@ -3,7 +3,6 @@
 // a NATS client. While NATS is unreachable the runtime keeps working locally; the connection's
 // health is on the bus (cluster.health), in GetStats and in the log. Credentials are never logged.
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import {
   connect,
   credsAuthenticator,
@@ -18,6 +17,7 @@ import type { ToolRegistry } from '../tools';
 import type { Logger } from '../log';
 import { messageOf } from '../contract/errors';
 import { EventBridge } from './events';
+import { clusterFile } from './files';
 import { Presence, type AgentView } from './presence';
 import { names, type ClusterConfig } from './subjects';
 import { ClusterTools } from './tools';
@@ -45,6 +45,8 @@ export interface ClusterHealth {
 export interface ClusterDeps {
   config: ClusterConfig;
   workspace: string;
+  /** The workspace's roots (real paths): the files [cluster] names must lie outside them. */
+  roots: readonly string[];
   bus: Bus;
   tools: ToolRegistry;
   /** This runtime's agents, for the cluster's directory. */
@@ -138,7 +140,7 @@ export async function startCluster(deps: ClusterDeps): Promise<ClusterHandle> {
     log,
     () => void presence?.beat().catch(() => undefined),
   );
-  const options = connectionOptions(cfg, deps.workspace);
+  const options = connectionOptions(cfg, deps.workspace, deps.roots);
 
   // Core NATS at once; JetStream (stream, consumer, presence bucket) as soon as it answers: right
   // after a server starts or dies, its cluster is electing leaders for a moment.
@@ -267,13 +269,14 @@ async function presenceBucket(kvm: Kvm, bucket: string, cfg: ClusterConfig): Pro
   }
 }
 
-function connectionOptions(cfg: ClusterConfig, workspace: string): ConnectionOptions {
-  const file = (p: string) => (isAbsolute(p) ? p : join(workspace, p));
+function connectionOptions(cfg: ClusterConfig, workspace: string, roots: readonly string[]): ConnectionOptions {
+  const file = (key: string, p: string) => clusterFile(key, p, workspace, roots);
   const read = (key: string, p: string) => {
+    const at = file(key, p);
     try {
-      return readFileSync(file(p));
+      return readFileSync(at);
     } catch (err) {
-      throw new Error(`cluster.${key}: cannot read ${file(p)}: ${messageOf(err)}`);
+      throw new Error(`cluster.${key}: cannot read ${at}: ${messageOf(err)}`);
     }
   };
   const o: ConnectionOptions = {
@@ -296,9 +299,9 @@ function connectionOptions(cfg: ClusterConfig, workspace: string): ConnectionOpt
   else if (a.kind === 'creds') o.authenticator = credsAuthenticator(new Uint8Array(read('creds_file', a.credsFile)));
   if (cfg.tls) {
     o.tls = {
-      ...(cfg.tls.caFile ? { caFile: file(cfg.tls.caFile) } : {}),
-      ...(cfg.tls.certFile ? { certFile: file(cfg.tls.certFile) } : {}),
-      ...(cfg.tls.keyFile ? { keyFile: file(cfg.tls.keyFile) } : {}),
+      ...(cfg.tls.caFile ? { caFile: file('tls.ca_file', cfg.tls.caFile) } : {}),
+      ...(cfg.tls.certFile ? { certFile: file('tls.cert_file', cfg.tls.certFile) } : {}),
+      ...(cfg.tls.keyFile ? { keyFile: file('tls.key_file', cfg.tls.keyFile) } : {}),
     };
   }
   return o;
