@@ -3,7 +3,7 @@
 // the runtime's admin calls (agents, tools) for the commands and views.
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { loadLoomPackage } from '../../runtime/proto';
+import { BRIDGE_CLIENT_OPTIONS, loadLoomPackage } from '../../runtime/proto';
 import type {
   AgentInfo__Output,
   BridgeClient,
@@ -139,7 +139,7 @@ export class RuntimeConnection {
   ) {
     const pkg = loadLoomPackage();
     const creds = grpc.credentials.createInsecure();
-    const options = { interceptors: [authInterceptor(windowToken, AGENT_ID)] };
+    const options = { ...BRIDGE_CLIENT_OPTIONS, interceptors: [authInterceptor(windowToken, AGENT_ID)] };
     this.bridge = new pkg.Bridge(info.address, creds, options);
     this.runtime = new pkg.Runtime(info.address, creds, options);
     this.tools = new pkg.Tools(info.address, creds, options);
@@ -150,6 +150,7 @@ export class RuntimeConnection {
   static async probe(info: DiscoveryInfo, timeoutMs = 3000): Promise<boolean> {
     const pkg = loadLoomPackage();
     const client = new pkg.Bridge(info.address, grpc.credentials.createInsecure(), {
+      ...BRIDGE_CLIENT_OPTIONS,
       interceptors: [authInterceptor(info.token)],
     });
     try {

@@ -105,8 +105,15 @@ export function agentEnvironment(
     if (o.isolated && !ISOLATED_ENV.has(k) && !k.endsWith('_API_KEY')) continue;
     out[k] = v;
   }
+  // gRPC sends loopback calls through a proxy too, and every call carries the agent's credential
+  // in plain text: Loom's SDK never takes one, and this keeps other clients (the reference's) off it.
+  if (PROXY_VARIABLES.some((k) => out[k]))
+    out.no_grpc_proxy = [out.no_grpc_proxy, ...LOOPBACK_NAMES].filter(Boolean).join(',');
   return out;
 }
+
+const PROXY_VARIABLES = ['grpc_proxy', 'https_proxy', 'http_proxy', 'GRPC_PROXY', 'HTTPS_PROXY', 'HTTP_PROXY'];
+const LOOPBACK_NAMES = ['127.0.0.1', '::1', 'localhost'];
 
 interface Managed {
   id: string;

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log';
-import { loadLoomPackage } from '../proto';
+import { BRIDGE_CLIENT_OPTIONS, loadLoomPackage } from '../proto';
 import type { ToolDescriptor__Output, ToolResult__Output, ToolsClient } from '../proto/types';
 import {
   ToolError,
@@ -62,7 +62,7 @@ export class RemoteRegistry implements ServedRegistry {
     private readonly token: string,
     private readonly log: Logger,
   ) {
-    this.client = new (loadLoomPackage().Tools)(address, grpc.credentials.createInsecure());
+    this.client = new (loadLoomPackage().Tools)(address, grpc.credentials.createInsecure(), BRIDGE_CLIENT_OPTIONS);
   }
 
   private metadata(): grpc.Metadata {

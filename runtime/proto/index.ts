@@ -26,6 +26,14 @@ export function protoRoot(): string {
   return found;
 }
 
+/**
+ * Options of every client of a runtime's bridge. The bridge is on loopback and every call carries a
+ * credential in plain text: gRPC sends calls through a proxy named by http_proxy, https_proxy or
+ * grpc_proxy, loopback addresses too (a red-team pass read the workspace token at a proxy a
+ * workspace's .env named), so a client never takes one.
+ */
+export const BRIDGE_CLIENT_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_http_proxy': 0 };
+
 export type LoomPackage = LoomGrpc['loom']['v1'] & RuntimeGrpc['loom']['v1'] & MemoryGrpc['loom']['v1'];
 
 /** Every .proto of proto/loom/v1: the reference's wire (loom, memory) and Loom's own services (runtime). */

@@ -20,6 +20,9 @@ _CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
     ("grpc.enable_retries", 0),
+    # Never through a proxy: gRPC takes http_proxy, https_proxy and grpc_proxy for loopback too,
+    # and every call carries a credential in plain text.
+    ("grpc.enable_http_proxy", 0),
 ]
 
 

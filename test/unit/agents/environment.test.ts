@@ -31,6 +31,14 @@ describe('agent environment', () => {
     assert.deepEqual(agentEnvironment({ NATS_API_KEY: 'x' }, { isolated: true, withheld: ['NATS_API_KEY'] }), {});
   });
 
+  it('an agent given a proxy is told to keep gRPC off it for loopback (its credential crosses in plain text)', () => {
+    assert.equal(agentEnvironment({ http_proxy: 'http://proxy:3128' }).no_grpc_proxy, '127.0.0.1,::1,localhost');
+    assert.equal(
+      agentEnvironment({ HTTPS_PROXY: 'http://p:1', no_grpc_proxy: 'internal.example' }).no_grpc_proxy,
+      'internal.example,127.0.0.1,::1,localhost',
+    );
+  });
+
   it('[cluster] names the variables its token, user and password come from', async () => {
     const ws = await fs.mkdtemp(path.join(os.tmpdir(), 'loom-env-'));
     try {

@@ -160,3 +160,61 @@ async def test_state_of_another_agent_with_an_agent_credential_is_permission_den
         assert 'acts only as "vscode", not as "someone-else"' in str(err)
     finally:
         await conn.close()
+
+
+async def test_sdk_never_sends_calls_through_a_proxy(runtime, monkeypatch):
+    """gRPC takes http_proxy/https_proxy/grpc_proxy for loopback addresses too, and each call
+    carries a credential in plain text (a red-team pass read the workspace token at a proxy a
+    planted .env named). The SDK's channel never takes one; a plain channel here does (the control)."""
+    import socket
+    import threading
+
+    seen: list[bytes] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    seen.append(conn.recv(4096))
+                except OSError:
+                    seen.append(b"")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    for name in ("http_proxy", "https_proxy", "grpc_proxy"):
+        monkeypatch.setenv(name, proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("no_grpc_proxy", raising=False)
+    try:
+        agent = Agent(unique("noproxy-"), ["x.y"], address=runtime.address, token=runtime.token)
+        await agent.start()
+        try:
+            out = await agent.ctx.tool("fs:list", {"path": "."})
+            assert out is not None
+        finally:
+            await agent.stop()
+        assert seen == [], f"the SDK went through the proxy: {seen[:1]}"
+
+        # Control: a channel without the SDK's options goes to the proxy, so the test can fail.
+        channel = grpc.aio.insecure_channel(runtime.address)
+        try:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await loom_pb2_grpc.BridgeStub(channel).Heartbeat(loom_pb2.HeartbeatRequest(agent_id="x"), timeout=3)
+        finally:
+            await channel.close()
+        assert seen and seen[0].startswith(b"CONNECT "), seen
+    finally:
+        done.set()
+        thread.join(2)
+        listener.close()
