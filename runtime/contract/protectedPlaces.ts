@@ -14,13 +14,6 @@ export interface ProtectedEntry {
   dir: boolean;
   /** Why: what runs a program it names. */
   why: string;
-  /**
-   * What the OS sandbox mounts read-only in its place where it is missing, so that it cannot be
-   * made: an empty folder, or /dev/null. /dev/null trips recursive readers (grep -r exits 2), so
-   * only loom.toml, which nearly every workspace has, gets it; a missing file is otherwise held by
-   * an empty folder of its name.
-   */
-  placeholder: 'folder' | '/dev/null';
 }
 
 /**
@@ -28,25 +21,23 @@ export interface ProtectedEntry {
  * one list the file tools, the path sandbox and the OS isolation all protect.
  */
 export const PROTECTED_ENTRIES: readonly ProtectedEntry[] = [
-  {
-    name: 'loom.toml',
-    dir: false,
-    why: 'the runtime starts the agents and programs it names',
-    placeholder: '/dev/null',
-  },
-  { name: '.vscode', dir: true, why: 'VS Code runs the tasks and programs its settings name', placeholder: 'folder' },
-  { name: '.git', dir: true, why: 'git runs the commands its config and hooks name', placeholder: 'folder' },
+  { name: 'loom.toml', dir: false, why: 'the runtime starts the agents and programs it names' },
+  { name: '.vscode', dir: true, why: 'VS Code runs the tasks and programs its settings name' },
+  { name: '.git', dir: true, why: 'git runs the commands its config and hooks name' },
   {
     name: '.devcontainer',
     dir: true,
     why: "VS Code's Dev Containers run the commands its devcontainer.json names (initializeCommand on this machine)",
-    placeholder: 'folder',
   },
   {
     name: '.devcontainer.json',
     dir: false,
     why: "VS Code's Dev Containers run the commands it names (initializeCommand on this machine)",
-    placeholder: 'folder',
+  },
+  {
+    name: '.env',
+    dir: false,
+    why: "its variables reach the programs started from here (NODE_OPTIONS, PYTHONPATH, a proxy): the Python SDK, VS Code's Python extension and Docker Compose read it",
   },
 ];
 

@@ -4,7 +4,8 @@
 // plus new PID/IPC/UTS/cgroup/user namespaces (and network unless allowed). Everything the
 // program starts dies with it: bwrap's init is PID 1 of the namespace and the kernel kills the
 // rest when it goes, and --die-with-parent ties that init to the process Loom holds.
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** What one confined process may see and do. Every path is absolute and real (symlinks resolved). */
@@ -41,7 +42,7 @@ const MAX_WALK_ENTRIES = 50_000;
 
 export interface Protected {
   path: string;
-  /** What a placeholder for a missing one is: an empty folder (.git, .vscode) or an empty file (loom.toml). */
+  /** Its kind, and so a missing one's placeholder: an empty folder (.git, .vscode) or an empty file (loom.toml, .env). */
   dir: boolean;
 }
 
@@ -85,13 +86,29 @@ export function bwrapArguments(c: Confinement): string[] {
     const kind = entryKind(p);
     if (kind === 'dir' || kind === 'file') args.push('--ro-bind', p, p);
     else if (kind === 'none' && c.placeholders)
-      args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', '/dev/null', p]));
+      args.push(...(dir ? ['--tmpfs', p, '--remount-ro', p] : ['--ro-bind', emptyFile(), p]));
     // A symlink there is left as it is: bwrap would follow it when mounting, and a link only
     // leads somewhere the sandbox already allows or hides.
   }
   for (const p of shortestFirst(c.hide)) args.push('--tmpfs', p, '--remount-ro', p);
   args.push('--chdir', c.cwd, '--');
   return args;
+}
+
+let empty: string | undefined;
+
+/**
+ * An empty read-only regular file of this process's, the placeholder of a missing protected file:
+ * /dev/null, bound with bwrap's nodev, cannot even be opened (cat fails, grep -r exits 2, a .env
+ * reader throws). Made again if something (a /tmp cleaner) removed it.
+ */
+function emptyFile(): string {
+  if (empty && lstatSync(empty, { throwIfNoEntry: false })?.isFile()) return empty;
+  const dir = mkdtempSync(path.join(tmpdir(), 'loom-empty-'));
+  empty = path.join(dir, 'empty');
+  writeFileSync(empty, '', { mode: 0o444 });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return empty;
 }
 
 let systemMountArgs: readonly string[] | undefined;

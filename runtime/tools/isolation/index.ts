@@ -409,7 +409,7 @@ export function workspaceConfinement(
   const within = (p: string) => outermost.some((r) => p === r || p.startsWith(r + path.sep));
   const guarded = [...new Set([...roots, workspace])].filter(within);
   for (const root of guarded) {
-    for (const { name, dir, placeholder } of PROTECTED_ENTRIES) {
+    for (const { name, dir } of PROTECTED_ENTRIES) {
       const p = path.join(root, name);
       const kind = entryKind(p);
       // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
@@ -421,7 +421,7 @@ export function workspaceConfinement(
           { path: p, reason: 'protected_symlink' },
         );
       }
-      protect.push({ path: p, dir: kind === 'none' ? placeholder === 'folder' : dir });
+      protect.push({ path: p, dir });
       if (name === '.git' && kind === 'file')
         for (const repo of gitdirsOf(p, roots)) protect.push({ path: repo, dir: true });
     }

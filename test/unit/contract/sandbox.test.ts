@@ -39,7 +39,7 @@ describe('contract: the sandbox a client builds from loom.toml', () => {
 
   it('refuses writes to the Dev Containers files, whose commands run on this machine', async () => {
     const sandbox = new Sandbox(Sandbox.optionsForClient(ws, []));
-    for (const p of ['.devcontainer/devcontainer.json', '.devcontainer.json'])
+    for (const p of ['.devcontainer/devcontainer.json', '.devcontainer.json', '.env'])
       await assert.rejects(
         sandbox.resolveForWrite(p),
         new RegExp(`path "${p.replace('.', '\\.')}" is .*which tools may not change`),

@@ -339,6 +339,8 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
     // Dev Containers run initializeCommand on this machine when the person reopens in a container.
     ['.devcontainer/devcontainer.json', '.devcontainer'],
     ['.devcontainer.json', '.devcontainer.json'],
+    // The Python SDK, VS Code's Python extension and Docker Compose put its variables into programs.
+    ['.env', '.env'],
   ];
   const ORIGINAL = 'original\n';
 

@@ -228,13 +228,13 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
         ['mount a tmpfs over .git', 'mount -t tmpfs none .git'],
         ['bind a writable folder over .git', 'mkdir -p fake && mount --bind fake .git'],
         ['hard-link .git/config into the workspace (to write it later)', 'ln .git/config cfg'],
-        // Absent here: their read-only placeholders keep them from being made (.devcontainer.json
-        // is held by an empty folder: a /dev/null placeholder made grep -r exit 2).
+        // Absent here: their read-only placeholders keep them from being made.
         [
           'make .devcontainer/devcontainer.json',
           'mkdir -p .devcontainer && echo "{}" > .devcontainer/devcontainer.json',
         ],
         ['make .devcontainer.json', 'echo "{}" > .devcontainer.json'],
+        ['make .env', 'echo "NODE_OPTIONS=--require=./x.js" > .env'],
       ] as const) {
         it(`${label}: refused by the OS, nothing changes`, async () => {
           refusedByTheOs(
@@ -255,13 +255,25 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       ['create .git/hooks', 'mkdir -p .git/hooks'],
       ['git init', 'git init -q .'],
       ['create the data folder with a discovery file', 'mkdir -p .loom && echo "{}" > .loom/runtime.json'],
+      ['create .env', 'echo "NODE_OPTIONS=--require=./x.js" > .env'],
     ] as const) {
       it(`${label}: refused by the OS, and nothing is left on the host afterwards`, async () => {
         refusedByTheOs(await confined(fx(), script));
-        for (const name of ['loom.toml', '.vscode', '.git', '.loom'])
+        for (const name of ['loom.toml', '.vscode', '.git', '.loom', '.env', '.devcontainer.json'])
           assert.equal(stat(path.join(fx().p.ws, name)), undefined, `${name} exists on the host`);
       });
     }
+    it('a missing protected file reads as an empty file (cat, grep -r and .env readers work)', async () => {
+      const run = await confined(
+        fx(),
+        'for f in .env .devcontainer.json loom.toml; do test -f $f && cat $f && echo "$f: empty file"; done; grep -r nothing-here . ; echo "grep=$?"',
+      );
+      assert.deepEqual(
+        [run.code, run.stdout],
+        [0, '.env: empty file\n.devcontainer.json: empty file\nloom.toml: empty file\ngrep=1\n'],
+        run.stderr,
+      );
+    });
   });
 
   describe('filesystem: the data folder', () => {

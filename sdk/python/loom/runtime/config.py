@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import os
 import re
+import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,16 +59,61 @@ def expand_vars(value: Any, env: Mapping[str, str] | None = None) -> Any:
     return value
 
 
+#: Variables a `.env` never sets: they decide which programs and libraries run, with which
+#: options, and where connections go (the runtime and agents this process starts inherit them).
+#: A `.env` holds API keys and settings; one that an agent or another user wrote set
+#: NODE_OPTIONS, PYTHONPATH and grpc_proxy, and so ran code in the runtime and read a token.
+_PROCESS_PREFIXES = ("LD_", "DYLD_", "NODE_", "PYTHON", "LOOM_", "GIT_", "GRPC_", "NPM_CONFIG_", "SSL_CERT_",
+                     "PERL5", "RUBY", "JAVA_", "_JAVA_", "ELECTRON_", "VSCODE_")
+_PROCESS_NAMES = {"PATH", "HOME", "SHELL", "BASH_ENV", "ENV", "PROMPT_COMMAND", "IFS", "CDPATH", "TMPDIR",
+                  "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "FTP_PROXY",
+                  "GRPC_PROXY", "NO_PROXY", "NO_GRPC_PROXY", "UV_THREADPOOL_SIZE"}
+
+
+def _changes_how_programs_run(name: str) -> bool:
+    upper = name.upper()
+    return upper in _PROCESS_NAMES or upper.startswith(_PROCESS_PREFIXES)
+
+
+def _env_file_refusal(st: os.stat_result) -> str | None:
+    """Why a `.env` with this status is not taken, or None."""
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    if uid is not None and st.st_uid != uid:
+        return f"it is owned by uid {st.st_uid}, not by the current user (uid {uid})"
+    if uid is not None and stat.S_IMODE(st.st_mode) & 0o022:
+        return f"its mode is {stat.S_IMODE(st.st_mode):04o}: others may change it"
+    return None
+
+
 def read_env_file(path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
     """KEY=VALUE lines of a `.env` file (comments, blank lines and `export ` skipped, one pair of
     matching quotes removed) put into `env` (default os.environ) where not already set; returns
-    what was added."""
+    what was added. Only a regular file of the current user that others cannot write is read (a
+    symbolic link is not followed), and variables that change how programs run (PATH, NODE_OPTIONS,
+    LD_*, PYTHON*, LOOM_*, proxies, ...) are never set: each refusal is said on stderr."""
     target = os.environ if env is None else env
     added: dict[str, str] = {}
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
+        # O_NOFOLLOW: a link is refused, and the checks and the read see the same file;
+        # O_NONBLOCK: a FIFO in its place cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        if os.path.lexists(path):
+            _warn(f"not reading {path}: {'it is a symbolic link' if os.path.islink(path) else e}")
         return added
+    with os.fdopen(fd, "rb") as f:
+        refusal = _env_file_refusal(os.fstat(f.fileno()))
+        if refusal:
+            _warn(f"not reading {path}: {refusal}")
+            return added
+        try:
+            text = f.read().decode("utf-8")
+        except (OSError, ValueError) as e:
+            _warn(f"not reading {path}: {e}")
+            return added
+    skipped: list[str] = []
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
@@ -77,10 +124,19 @@ def read_env_file(path: Path, env: dict[str, str] | None = None) -> dict[str, st
         key, value = key.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
-        if key and key not in target:
+        if key and _changes_how_programs_run(key):
+            skipped.append(key)
+        elif key and key not in target:
             target[key] = value
             added[key] = value
+    if skipped:
+        _warn(f"{path}: not setting {', '.join(sorted(set(skipped)))}: a .env sets API keys and settings, "
+              f"not how programs run or where they connect (set these in the environment instead)")
     return added
+
+
+def _warn(message: str) -> None:
+    print(f"[loom] {message}", file=sys.stderr)
 
 
 @dataclass
@@ -170,20 +226,16 @@ class ProjectConfig:
 
     @classmethod
     def load(cls, path: Path = Path(CONFIG_FILE), *, load_env: bool = True) -> ProjectConfig:
-        """Reads `path`; defaults when it does not exist. With `load_env`, the nearest `.env`
-        (beside the file, then the current folder, then the file's parent folders) sets the
-        variables it names that the environment lacks, before `${...}` are expanded. A file
-        that does not parse raises RuntimeError naming it."""
+        """Reads `path`; defaults when it does not exist. With `load_env`, the `.env` beside it
+        sets the variables it names that the environment lacks (see `read_env_file`), before
+        `${...}` are expanded. The reference also reads one from the current folder or any folder
+        above: another user's /tmp/.env, say, which set NODE_OPTIONS for the runtime this process
+        starts. A file that does not parse raises RuntimeError naming it."""
         path = Path(path)
         if not path.is_file():
             return cls()
         if load_env:
-            candidates = [path.parent / ".env", Path.cwd() / ".env"]
-            candidates += [p / ".env" for p in path.resolve().parent.parents]
-            for candidate in candidates:
-                if candidate.is_file():
-                    read_env_file(candidate)
-                    break
+            read_env_file(path.parent / ".env")
         try:
             data = expand_vars(tomllib.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as e:

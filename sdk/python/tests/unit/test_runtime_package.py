@@ -85,23 +85,74 @@ def test_env_expansion_and_env_file(tmp_path, monkeypatch):
     )
     assert expand_vars({"a": ["${LOOM_T_SET}"]}) == {"a": ["yes"]}
 
-    monkeypatch.delenv("LOOM_T_FROM_FILE", raising=False)
+    monkeypatch.delenv("APP_T_FROM_FILE", raising=False)
+    monkeypatch.setenv("APP_T_SET", "yes")
     write(tmp_path / ".env", """
         # comment
-        export LOOM_T_FROM_FILE='from file'
-        LOOM_T_SET=overridden?
+        export APP_T_FROM_FILE='from file'
+        APP_T_SET=overridden?
         """)
     write(tmp_path / "loom.toml", """
         [llm.x]
-        api_key = "${LOOM_T_FROM_FILE}"
-        api_base = "${LOOM_T_SET}"
+        api_key = "${APP_T_FROM_FILE}"
+        api_base = "${APP_T_SET}"
         model = "m"
         """)
     cfg = ProjectConfig.load(tmp_path / "loom.toml")
     assert cfg.llm_providers["x"].api_key == "from file"
     assert cfg.llm_providers["x"].api_base == "yes"  # the environment wins over .env
     env: dict = {}
-    assert read_env_file(tmp_path / ".env", env) == {"LOOM_T_FROM_FILE": "from file", "LOOM_T_SET": "overridden?"}
+    assert read_env_file(tmp_path / ".env", env) == {"APP_T_FROM_FILE": "from file", "APP_T_SET": "overridden?"}
+
+
+
+
+def test_env_file_never_sets_how_programs_run(tmp_path, monkeypatch, capsys):
+    """A .env holds API keys and settings: one an agent or another user wrote set NODE_OPTIONS,
+    PYTHONPATH and grpc_proxy for the runtime and agents this process starts."""
+    for name in ("NODE_OPTIONS", "PYTHONPATH", "grpc_proxy", "LD_PRELOAD", "LOOM_BRIDGE_ADDR", "PATH_T_OK"):
+        monkeypatch.delenv(name, raising=False)
+    write(tmp_path / ".env", """
+        NODE_OPTIONS=--require=./evil.js
+        PYTHONPATH=/tmp/evil
+        grpc_proxy=http://127.0.0.1:1
+        LD_PRELOAD=/tmp/evil.so
+        LOOM_BRIDGE_ADDR=127.0.0.1:1
+        PATH_T_OK=kept
+        """)
+    env: dict = {}
+    assert read_env_file(tmp_path / ".env", env) == {"PATH_T_OK": "kept"}
+    err = capsys.readouterr().err
+    assert "not setting LD_PRELOAD, LOOM_BRIDGE_ADDR, NODE_OPTIONS, PYTHONPATH, grpc_proxy" in err, err
+
+
+def test_env_file_only_beside_loom_toml_and_only_the_users_own(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("APP_T_PARENT", raising=False)
+    monkeypatch.delenv("APP_T_LINK", raising=False)
+    project = tmp_path / "outer" / "project"
+    project.mkdir(parents=True)
+    write(project / "loom.toml", "")
+    # A folder above (another user's /tmp/.env, say) and the current folder are not read.
+    write(tmp_path / ".env", "APP_T_PARENT=from-parent\n")
+    monkeypatch.chdir(tmp_path)
+    ProjectConfig.load(project / "loom.toml")
+    assert "APP_T_PARENT" not in os.environ
+
+    # A symbolic link, or a file others may write, is refused, naming why.
+    write(tmp_path / "real.env", "APP_T_LINK=via-link\n")
+    (project / ".env").symlink_to(tmp_path / "real.env")
+    ProjectConfig.load(project / "loom.toml")
+    assert "APP_T_LINK" not in os.environ
+    assert "it is a symbolic link" in capsys.readouterr().err
+    (project / ".env").unlink()
+    write(project / ".env", "APP_T_LINK=group-writable\n")
+    os.chmod(project / ".env", 0o664)
+    ProjectConfig.load(project / "loom.toml")
+    assert "APP_T_LINK" not in os.environ
+    assert "others may change it" in capsys.readouterr().err
+    os.chmod(project / ".env", 0o644)
+    ProjectConfig.load(project / "loom.toml")
+    assert os.environ.pop("APP_T_LINK") == "group-writable"
 
 
 def test_bad_toml_names_the_file(tmp_path):
