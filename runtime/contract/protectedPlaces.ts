@@ -4,7 +4,7 @@
 // git reads can carry an innocent name ("cfg.toml", ".bare/config"). The runtime's file tools
 // compare identities (runtime/tools/fsat/places.ts), the OS isolation binds these read-only
 // (runtime/tools/isolation), and the path sandbox (./sandbox.ts) refuses writes into them.
-import { realpathSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { headOfPlainFile } from './plainFile';
 
@@ -42,6 +42,39 @@ export const PROTECTED_ENTRIES: readonly ProtectedEntry[] = [
 ];
 
 /**
+ * A root's files protected by the end of their name. VS Code offers to open a folder's workspace
+ * file and then applies the settings, tasks and launch configurations it holds, as .vscode's. The
+ * OS sandbox keeps those that exist read-only; it cannot keep a command from making a new one
+ * (a mount needs a name), which the file tools refuse.
+ */
+export const PROTECTED_SUFFIXES: readonly { suffix: string; why: string }[] = [
+  {
+    suffix: '.code-workspace',
+    why: 'VS Code applies the settings, tasks and launch configurations it holds when the person opens it (and offers to)',
+  },
+];
+
+/** Why a root's file of this name (any case) is protected, or undefined. */
+export function protectedRootFile(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return (
+    PROTECTED_ENTRIES.find((e) => !e.dir && e.name === lower)?.why ??
+    PROTECTED_SUFFIXES.find((s) => lower.endsWith(s.suffix) && lower.length > s.suffix.length)?.why
+  );
+}
+
+/** The files of `root` protected by their suffix (PROTECTED_SUFFIXES) there now: absolute paths. */
+export function suffixProtectedFiles(root: string): string[] {
+  try {
+    return readdirSync(root)
+      .filter((n) => PROTECTED_SUFFIXES.some((s) => n.toLowerCase().endsWith(s.suffix) && n.length > s.suffix.length))
+      .map((n) => path.join(root, n));
+  } catch {
+    return []; // not a folder we can read: nothing there to protect
+  }
+}
+
+/**
  * The repositories a ".git" file names: its "gitdir: <path>" (relative to the folder holding
  * it) and, for a linked worktree, the one that folder's "commondir" names. Absolute, as written
  * (neither need exist); none for a file that names nothing.
@@ -70,5 +103,6 @@ export function protectedRealPaths(root: string): Array<{ place: string; real: s
     add(place, at);
     if (place === '.git') for (const repo of repositoriesOfGitFile(at)) add(place, repo);
   }
+  for (const at of suffixProtectedFiles(root)) add(path.basename(at), at);
   return out;
 }

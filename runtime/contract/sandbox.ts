@@ -14,7 +14,7 @@ import path from 'node:path';
 import { ToolError } from './toolError';
 import { messageOf } from './errors';
 import { DEFAULT_DATA_DIR, dataDirOf } from './dataDir';
-import { PROTECTED_ENTRIES, protectedRealPaths } from './protectedPlaces';
+import { PROTECTED_ENTRIES, protectedRealPaths, protectedRootFile } from './protectedPlaces';
 
 /** Where a path really leads. `exists` is false for a file a write would create. */
 export interface ResolvedPath {
@@ -37,8 +37,6 @@ export interface SandboxOptions {
  * Code the tasks in .vscode. The file tools may ask a person instead (tools.fs.protected_writes).
  */
 const WRITE_PROTECTED_NAMES = new Set(PROTECTED_ENTRIES.filter((e) => e.dir).map((e) => e.name));
-/** Files of a root that name programs (the runtime starts what loom.toml names). */
-const ROOT_FILES = new Set(PROTECTED_ENTRIES.filter((e) => !e.dir).map((e) => e.name));
 const MAX_SYMLINK_HOPS = 40;
 
 export class Sandbox {
@@ -141,7 +139,7 @@ export class Sandbox {
         `path ${JSON.stringify(input)} is inside a ${folder.toLowerCase()} folder, which tools may not change`,
         { path: input },
       );
-    if (parts.length === 1 && ROOT_FILES.has(parts[0].toLowerCase()))
+    if (parts.length === 1 && protectedRootFile(parts[0]))
       throw new ToolError(
         'denied',
         `path ${JSON.stringify(input)} is the workspace's ${parts[0].toLowerCase()}, which tools may not change`,
@@ -153,7 +151,7 @@ export class Sandbox {
         if (isWithin(at, real))
           throw new ToolError(
             'denied',
-            `path ${JSON.stringify(input)} is the workspace's ${place}${ROOT_FILES.has(place) ? '' : ' folder'} under another name (${at}), which tools may not change`,
+            `path ${JSON.stringify(input)} is the workspace's ${place}${protectedRootFile(place) ? '' : ' folder'} under another name (${at}), which tools may not change`,
             { path: input },
           );
     const ro = this.readOnly.find((p) => isWithin(p, real));

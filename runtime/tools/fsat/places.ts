@@ -16,7 +16,12 @@ import { statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
-import { PROTECTED_ENTRIES, repositoriesOfGitFile } from '../../contract/protectedPlaces';
+import {
+  PROTECTED_ENTRIES,
+  protectedRootFile,
+  repositoriesOfGitFile,
+  suffixProtectedFiles,
+} from '../../contract/protectedPlaces';
 import { otherLiveDataFolders } from '../../contract/liveRuntimes';
 
 /**
@@ -84,8 +89,6 @@ export function dataFolderDenied(input: string): ToolError {
 
 /** Folder names, compared case-insensitively (case-insensitive file systems reach `.GIT` as `.git`), and why. */
 const PROTECTED_FOLDERS = new Map(PROTECTED_ENTRIES.filter((e) => e.dir).map((e) => [e.name, e.why]));
-/** Files of a root (loom.toml, .devcontainer.json), and why. */
-const ROOT_FILES = new Map(PROTECTED_ENTRIES.filter((e) => !e.dir).map((e) => [e.name, e.why]));
 
 export interface ProtectedPlace {
   /** ".git", ".vscode" or "loom.toml". */
@@ -106,7 +109,7 @@ export function protectedPlace(names: string[], atRoot: boolean): ProtectedPlace
     if (why) return { place: folder, why };
   }
   const file = atRoot ? names.at(-1)?.toLowerCase() : undefined;
-  const why = file === undefined ? undefined : ROOT_FILES.get(file);
+  const why = file === undefined ? undefined : protectedRootFile(file);
   return why ? { place: file!, why } : undefined;
 }
 
@@ -132,7 +135,8 @@ export function protectedIdentities(roots: readonly string[]): Map<Identity, Pro
     if (st) found.set(identityOf(st), protectedPlace([place], true)!);
   };
   for (const root of roots) {
-    for (const file of ROOT_FILES.keys()) add(statOrNull(path.join(root, file)), file);
+    for (const { name } of PROTECTED_ENTRIES.filter((e) => !e.dir)) add(statOrNull(path.join(root, name)), name);
+    for (const at of suffixProtectedFiles(root)) add(statOrNull(at), path.basename(at));
     for (const folder of PROTECTED_FOLDERS.keys()) {
       const at = path.join(root, folder);
       const st = statOrNull(at);

@@ -18,7 +18,7 @@ import {
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
-import { PROTECTED_ENTRIES, repositoriesOfGitFile } from '../../contract/protectedPlaces';
+import { PROTECTED_ENTRIES, repositoriesOfGitFile, suffixProtectedFiles } from '../../contract/protectedPlaces';
 import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
 export { confineProcess, workspaceRoots } from './process';
@@ -409,8 +409,11 @@ export function workspaceConfinement(
   const within = (p: string) => outermost.some((r) => p === r || p.startsWith(r + path.sep));
   const guarded = [...new Set([...roots, workspace])].filter(within);
   for (const root of guarded) {
-    for (const { name, dir } of PROTECTED_ENTRIES) {
-      const p = path.join(root, name);
+    const places = [
+      ...PROTECTED_ENTRIES.map(({ name, dir }) => ({ name, dir, p: path.join(root, name) })),
+      ...suffixProtectedFiles(root).map((p) => ({ name: path.basename(p), dir: false, p })),
+    ];
+    for (const { name, dir, p } of places) {
       const kind = entryKind(p);
       // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
       // the link be replaced by a real loom.toml or .git: refuse rather than pretend.

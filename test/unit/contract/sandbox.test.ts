@@ -39,12 +39,17 @@ describe('contract: the sandbox a client builds from loom.toml', () => {
 
   it('refuses writes to the Dev Containers files, whose commands run on this machine', async () => {
     const sandbox = new Sandbox(Sandbox.optionsForClient(ws, []));
-    for (const p of ['.devcontainer/devcontainer.json', '.devcontainer.json', '.env'])
+    for (const p of ['.devcontainer/devcontainer.json', '.devcontainer.json', '.env', 'team.code-workspace'])
       await assert.rejects(
         sandbox.resolveForWrite(p),
         new RegExp(`path "${p.replace('.', '\\.')}" is .*which tools may not change`),
       );
     assert.ok((await sandbox.resolveForWrite('notes/devcontainer.json')).real.endsWith('devcontainer.json'));
+    assert.ok((await sandbox.resolveForWrite('notes/a.code-workspace')).real.endsWith('a.code-workspace'));
+    assert.ok(
+      (await sandbox.resolveForWrite('.code-workspace')).real.endsWith('.code-workspace'),
+      'a name that is only the suffix',
+    );
   });
 
   it('without a loom.toml, or with a data_dir the runtime would refuse, hides the default', async () => {

@@ -341,6 +341,9 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
     ['.devcontainer.json', '.devcontainer.json'],
     // The Python SDK, VS Code's Python extension and Docker Compose put its variables into programs.
     ['.env', '.env'],
+    // VS Code offers to open a folder's workspace file and applies its settings and tasks.
+    ['team.code-workspace', 'team.code-workspace'],
+    ['Team.CODE-WORKSPACE', 'team.code-workspace'],
   ];
   const ORIGINAL = 'original\n';
 

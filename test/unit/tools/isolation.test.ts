@@ -263,6 +263,18 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
           assert.equal(stat(path.join(fx().p.ws, name)), undefined, `${name} exists on the host`);
       });
     }
+    it('a workspace file (*.code-workspace) at the root cannot be overwritten, removed or renamed', async () => {
+      const file = path.join(fx().p.ws, 'team.code-workspace');
+      fs.writeFileSync(file, '{}\n');
+      try {
+        for (const script of ['echo x > team.code-workspace', 'rm -f team.code-workspace', 'mv team.code-workspace t'])
+          refusedByTheOs(await confined(fx(), script));
+        assert.equal(fs.readFileSync(file, 'utf8'), '{}\n');
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    });
+
     it('a missing protected file reads as an empty file (cat, grep -r and .env readers work)', async () => {
       const run = await confined(
         fx(),
