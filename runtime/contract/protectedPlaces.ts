@@ -5,6 +5,7 @@
 // compare identities (runtime/tools/fsat/places.ts), the OS isolation binds these read-only
 // (runtime/tools/isolation), and the path sandbox (./sandbox.ts) refuses writes into them.
 import { readdirSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { headOfPlainFile } from './plainFile';
 
@@ -88,6 +89,54 @@ export function repositoriesOfGitFile(gitFile: string): string[] {
   return common ? [repo, path.resolve(repo, common)] : [repo];
 }
 
+/**
+ * The folder git takes the hooks of the repository at `root` from when its config sets
+ * core.hooksPath (husky's `.husky/_`, a project's `.githooks`): absolute, or undefined. The config
+ * is protected with .git, but the folder it names lies in the work tree, where a hook written
+ * runs at the person's next commit.
+ */
+export function hooksFolderOf(root: string): string | undefined {
+  const git = path.join(root, '.git');
+  // A linked worktree's repository (the last a .git file names) holds the config git reads.
+  const configs = [git, ...repositoriesOfGitFile(git)].map((repo) => path.join(repo, 'config'));
+  let value: string | undefined;
+  for (const config of configs) value = coreHooksPath(headOfPlainFile(config, GIT_CONFIG_BYTES)) ?? value;
+  if (!value) return undefined;
+  return value.startsWith('~/') ? path.join(homedir(), value.slice(2)) : path.resolve(root, value);
+}
+
+const GIT_CONFIG_BYTES = 256 * 1024;
+
+/** core.hooksPath as a git config text sets it last (git's syntax: sections, quotes, # and ; comments). */
+export function coreHooksPath(config: string): string | undefined {
+  let inCore = false;
+  let found: string | undefined;
+  for (const raw of config.split('\n')) {
+    let line = raw.trim();
+    const section = /^\[([^\]]*)\]/.exec(line);
+    if (section) {
+      inCore = section[1]!.trim().toLowerCase() === 'core';
+      line = line.slice(section[0].length).trim(); // git takes "[core] hooksPath = x" on one line
+    }
+    const entry = inCore ? /^hookspath\s*=\s*(.*)$/i.exec(line) : null;
+    if (entry) found = gitConfigValue(entry[1]!);
+  }
+  return found || undefined;
+}
+
+function gitConfigValue(text: string): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && i + 1 < text.length) out += text[++i];
+    else if (c === '"') quoted = !quoted;
+    else if ((c === '#' || c === ';') && !quoted) break;
+    else out += c;
+  }
+  return out.trim();
+}
+
 /** The real paths of a root's protected places that exist, each with the name it stands for. */
 export function protectedRealPaths(root: string): Array<{ place: string; real: string }> {
   const out: Array<{ place: string; real: string }> = [];
@@ -103,6 +152,8 @@ export function protectedRealPaths(root: string): Array<{ place: string; real: s
     add(place, at);
     if (place === '.git') for (const repo of repositoriesOfGitFile(at)) add(place, repo);
   }
+  const hooks = hooksFolderOf(root);
+  if (hooks) add('.git', hooks);
   for (const at of suffixProtectedFiles(root)) add(path.basename(at), at);
   return out;
 }

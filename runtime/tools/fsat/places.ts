@@ -17,6 +17,7 @@ import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
 import {
+  hooksFolderOf,
   PROTECTED_ENTRIES,
   protectedRootFile,
   repositoriesOfGitFile,
@@ -143,6 +144,8 @@ export function protectedIdentities(roots: readonly string[]): Map<Identity, Pro
       if (st?.isFile()) for (const repo of repositoriesOfGitFile(at)) add(statOrNull(repo), folder);
       else add(st, folder);
     }
+    const hooks = hooksFolderOf(root);
+    if (hooks) add(statOrNull(hooks), '.git');
   }
   return found;
 }

@@ -18,7 +18,12 @@ import {
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
-import { PROTECTED_ENTRIES, repositoriesOfGitFile, suffixProtectedFiles } from '../../contract/protectedPlaces';
+import {
+  hooksFolderOf,
+  PROTECTED_ENTRIES,
+  repositoriesOfGitFile,
+  suffixProtectedFiles,
+} from '../../contract/protectedPlaces';
 import { bwrapArguments, entryKind, SANDBOX_HOME, type Confinement, type Protected } from './bubblewrap';
 
 export { confineProcess, workspaceRoots } from './process';
@@ -428,6 +433,11 @@ export function workspaceConfinement(
       if (name === '.git' && kind === 'file')
         for (const repo of gitdirsOf(p, roots)) protect.push({ path: repo, dir: true });
     }
+    // core.hooksPath naming a folder of the work tree (husky): git runs the hooks there.
+    const hooks = hooksFolderOf(root);
+    const real = hooks && realOr(hooks);
+    if (real && entryKind(real) === 'dir' && roots.some((r) => real.startsWith(r + path.sep)))
+      protect.push({ path: real, dir: true });
   }
   const readOnly = (o.extraReadOnly ?? [])
     .map((p) => path.resolve(config.workspace, p))

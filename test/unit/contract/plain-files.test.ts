@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { coreHooksPath } from '../../../runtime/contract/protectedPlaces';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const mod = (p: string) => JSON.stringify(path.join(REPO, p));
@@ -71,5 +72,23 @@ describe('contract: files read on the event loop, where a FIFO stands in for the
        console.log(JSON.stringify({ file: launch.file }));`,
     );
     assert.ok(launched.file, 'a launch was worked out');
+  });
+});
+
+describe("contract: core.hooksPath as git reads a repository's config", () => {
+  it('takes the last value of the core section, in any case, quoted or with a comment after it', () => {
+    assert.equal(coreHooksPath('[core]\n\tbare = false\n\thooksPath = .githooks\n'), '.githooks');
+    assert.equal(coreHooksPath('[CORE]\n  HooksPath = ".husky/_" # husky\n'), '.husky/_');
+    assert.equal(coreHooksPath('[core] hooksPath = a ; x\n[core]\nhookspath = b\n'), 'b');
+    assert.equal(
+      coreHooksPath('[core]\nhooksPath = "with \\"quote\\" # not a comment"\n'),
+      'with "quote" # not a comment',
+    );
+  });
+
+  it('ignores the key in other sections and subsections, and an empty value', () => {
+    assert.equal(coreHooksPath('[remote "origin"]\n\thooksPath = x\n[core "y"]\nhooksPath = z\n'), undefined);
+    assert.equal(coreHooksPath('[core]\nhooksPath =\n'), undefined);
+    assert.equal(coreHooksPath(''), undefined);
   });
 });

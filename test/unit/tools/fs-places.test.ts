@@ -412,6 +412,22 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       assert.equal(content(fx().ws, 'loom.toml'), ORIGINAL);
     });
 
+    it("the hooks folder the repository's core.hooksPath names in the work tree (husky) is .git's too", async () => {
+      fs.writeFileSync(
+        path.join(fx().ws, '.git', 'config'),
+        '[core]\n\tbare = false\n[core] hooksPath = ".husky/_" # husky\n',
+      );
+      fs.mkdirSync(path.join(fx().ws, '.husky', '_'), { recursive: true });
+      fs.writeFileSync(path.join(fx().ws, '.husky', '_', 'pre-commit'), ORIGINAL);
+      for (const p of ['.husky/_/pre-commit', '.husky/_/post-checkout'])
+        expectError(await fx().call('fs:write', { path: p, content: '#!/bin/sh\ntouch pwned' }), 'denied', '.git');
+      expectError(await fx().call('fs:delete', { path: '.husky', recursive: true }), 'denied', '.git');
+      assert.equal(content(fx().ws, '.husky/_/pre-commit'), ORIGINAL);
+      expectOk(
+        await fx().call('fs:write', { path: '.husky/readme.md', content: 'beside the hooks: an ordinary file' }),
+      );
+    });
+
     it('a recursive delete of a folder holding .git is refused whole, before anything goes', async () => {
       fs.writeFileSync(path.join(fx().ws, 'sub', 'keep.txt'), 'keep');
       expectError(await fx().call('fs:delete', { path: 'sub', recursive: true }), 'denied', 'it holds .git (sub/.git)');

@@ -924,6 +924,24 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       );
     });
 
+    it("the hooks folder core.hooksPath names in the work tree (husky's .husky/_) is read-only too", async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, '.git'));
+      fs.writeFileSync(path.join(ws, '.git', 'config'), '[core]\n\thooksPath = .husky/_\n');
+      fs.mkdirSync(path.join(ws, '.husky', '_'), { recursive: true });
+      fs.writeFileSync(path.join(ws, '.husky', '_', 'pre-commit'), '#!/bin/sh\n');
+      fx().rebaseline();
+      for (const script of [
+        'printf "touch pwned\\n" >> .husky/_/pre-commit',
+        'printf "#!/bin/sh\\ntouch pwned\\n" > .husky/_/post-checkout',
+        'rm -rf .husky/_',
+        'mv .husky husky.old',
+      ])
+        refusedByTheOs(await confined(fx(), script));
+      assert.equal(fs.readFileSync(path.join(ws, '.husky', '_', 'pre-commit'), 'utf8'), '#!/bin/sh\n');
+      assert.equal(stat(path.join(ws, '.husky', '_', 'post-checkout')), undefined);
+    });
+
     it('two concurrent calls: the end of the first does not unprotect the second (placeholders)', async () => {
       const ws = fx().p.ws;
       // The first runs until the second has started; the second attacks once the first has ended.
