@@ -170,6 +170,7 @@ def resolve_endpoint(
     source = "argument" if address else None
     if not address and env.get(ADDR_ENV):
         address, source = env[ADDR_ENV], "environment"
+    token_from = "argument" if token else TOKEN_ENV if env.get(TOKEN_ENV) else None
     token = token or env.get(TOKEN_ENV) or None
     if address and token:
         return Endpoint(address, token, source or "argument")
@@ -178,6 +179,13 @@ def resolve_endpoint(
     if path is not None:
         data = read_discovery_file(path)
         if not address:
+            if token:
+                # Never a token of one place sent to an address of another: a discovery file that an
+                # agent planted in a subfolder (its own, 0600) would have received this one.
+                raise RuntimeNotFound(
+                    f"a token given as {token_from} but no address: pass address=... or set {ADDR_ENV} as well "
+                    f"(a token is never sent to the address a discovery file names, here {path}; without a "
+                    f"token, that file's own is used)")
             address, source = data["address"], str(path)
         if not token and isinstance(data.get("token"), str):
             token = data["token"] or None

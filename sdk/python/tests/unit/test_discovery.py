@@ -73,3 +73,17 @@ def test_process_environment_is_the_default(tmp_path, monkeypatch):
     ep = resolve_endpoint()
     assert (ep.address, ep.token) == ("127.0.0.1:7777", "process-token")
     assert os.environ["LOOM_BRIDGE_ADDR"] == "127.0.0.1:7777"
+
+
+def test_a_token_is_never_sent_to_an_address_a_file_names(tmp_path):
+    """A red-team agent planted sub/loom.toml and sub/.loom/runtime.json (its own file, 0600): a
+    client started in sub/ with only LOOM_TOKEN set sent the person's token to the agent's port."""
+    write_discovery(tmp_path / "sub", address="127.0.0.1:18999", token="attacker")
+    with pytest.raises(RuntimeNotFound, match="as LOOM_TOKEN but no address.*LOOM_BRIDGE_ADDR") as info:
+        resolve_endpoint(env={"LOOM_TOKEN": "the-persons-token"}, cwd=tmp_path / "sub")
+    assert "the-persons-token" not in str(info.value)
+    with pytest.raises(RuntimeNotFound, match="as argument but no address"):
+        resolve_endpoint(token="the-persons-token", env={}, cwd=tmp_path / "sub")
+    # Without a token of its own, the client takes the file's address and token together.
+    ep = resolve_endpoint(env={}, cwd=tmp_path / "sub")
+    assert (ep.address, ep.token) == ("127.0.0.1:18999", "attacker")
