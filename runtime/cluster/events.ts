@@ -43,6 +43,10 @@ interface Pending {
 /** JetStream publishes in flight at once: enough to fill the pipe, few enough to retry cheaply. */
 const WINDOW = 256;
 const RETRY_MS = 250;
+/** How often a lost stream or consumer is made again, at most. */
+const REPAIR_MS = 2000;
+/** How far before a broken pull a consumer made again starts (events seen are dropped by id). */
+const REPLAY_MS = 30_000;
 /** How long a remote request's inbox is remembered (a reply after that has no one waiting). */
 const INBOX_MEMORY_MS = 120_000;
 
@@ -92,6 +96,12 @@ export class EventBridge {
   private consumer?: ConsumerMessages;
   private nc?: NatsConnection;
   private js?: JetStreamClient;
+  private jsm?: JetStreamManager;
+  /** When repair may next ask JetStream; and what failed, while the stream or consumer is lost. */
+  private nextRepairMs = 0;
+  private lostSince: string | undefined;
+  /** When the durable consumer's pull broke, until it runs again. */
+  private pullBrokeMs: number | undefined;
   private queue: Pending[] = [];
   private queueBytes = 0;
   private inflight = 0;
@@ -213,21 +223,8 @@ export class EventBridge {
    */
   async attachJetStream(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
     await this.ensureStream(jsm);
-    const durable = this.cfg.node;
-    const consumerConfig = {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.New,
-      filter_subject: this.n.durableAll,
-      // A delivery lost with a dying server comes again after ack_wait; an early one is a duplicate, dropped by id.
-      max_ack_pending: 20_000,
-      ack_wait: nanos(10_000),
-    };
-    try {
-      await jsm.consumers.info(this.n.stream, durable);
-    } catch {
-      await jsm.consumers.add(this.n.stream, consumerConfig);
-    }
+    await this.ensureConsumer(jsm);
+    this.jsm = jsm;
     this.js = js;
     void this.agentsBack().then(() =>
       this.consume(js, (data) => {
@@ -315,7 +312,10 @@ export class EventBridge {
       try {
         const consumer = await js.consumers.get(this.n.stream, this.cfg.node);
         // Short pulls: a pull lost with a dying server is noticed (missed heartbeats) in seconds, not 30 s.
-        this.consumer = await consumer.consume({ max_messages: 1000, expires: 5000 });
+        // abort_on_missing_resource: a deleted consumer or stream ends the pull, and is made again
+        // below (the client would otherwise wait, pulling nothing, for someone else to make it).
+        this.consumer = await consumer.consume({ max_messages: 1000, expires: 5000, abort_on_missing_resource: true });
+        this.pullBrokeMs = undefined;
         for await (const m of this.consumer) {
           try {
             await onEvent(m.data);
@@ -324,11 +324,67 @@ export class EventBridge {
           }
           m.ack();
         }
+        this.pullBrokeMs ??= Date.now();
+        if (!this.closed) await this.repair('consuming', new Error('the consumer ended'));
       } catch (err) {
         if (this.closed) return;
         this.log.debug('cluster consumer restarts', { error: messageOf(err) });
+        this.pullBrokeMs ??= Date.now();
+        if (/not found|no responders/i.test(messageOf(err))) await this.repair('consuming', err);
       }
       if (!this.closed) await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /**
+   * This runtime's durable consumer, made when it is missing: from now on at the first start, and
+   * when made again, from REPLAY_MS before its pull broke (the client notices a deletion within a
+   * few heartbeats), so that what reached the stream meanwhile (all of a stream made again) is not
+   * missed; what comes twice is dropped by id.
+   */
+  private async ensureConsumer(jsm: JetStreamManager): Promise<void> {
+    const durable = this.cfg.node;
+    const since = this.pullBrokeMs === undefined ? undefined : this.pullBrokeMs - REPLAY_MS;
+    try {
+      await jsm.consumers.info(this.n.stream, durable);
+    } catch {
+      await jsm.consumers.add(this.n.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        ...(since === undefined
+          ? { deliver_policy: DeliverPolicy.New }
+          : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }),
+        filter_subject: this.n.durableAll,
+        // A delivery lost with a dying server comes again after ack_wait; an early one is a duplicate, dropped by id.
+        max_ack_pending: 20_000,
+        ack_wait: nanos(10_000),
+      });
+    }
+  }
+
+  /**
+   * The stream and this runtime's consumer made again where something (an operator, a peer holding
+   * the deployment's credentials) deleted them: without this, a deleted consumer left the runtime
+   * receiving nothing, and a deleted stream held every publisher of a shared batched topic once the
+   * buffer filled, both while health said "connected". At most once per REPAIR_MS; said once per loss.
+   */
+  private async repair(what: string, err: unknown): Promise<void> {
+    const jsm = this.jsm;
+    if (!jsm || this.closed || !this.connected() || Date.now() < this.nextRepairMs) return;
+    this.nextRepairMs = Date.now() + REPAIR_MS;
+    try {
+      await this.ensureStream(jsm);
+      await this.ensureConsumer(jsm);
+      if (this.lostSince !== undefined)
+        this.log.info('cluster stream and consumer are in place again', { was: this.lostSince });
+      this.lostSince = undefined;
+    } catch (e) {
+      if (this.lostSince === undefined)
+        this.log.warn(`cluster ${what} failed and the stream or consumer cannot be made again`, {
+          error: messageOf(err),
+          repair: messageOf(e),
+        });
+      this.lostSince = what;
     }
   }
 
@@ -444,6 +500,7 @@ export class EventBridge {
           this.inflight--;
           this.queue.unshift(item);
           this.log.debug('cluster publish retried', { error: err.message });
+          if (/not found|no responders|503/i.test(err.message)) void this.repair('publishing', err);
           this.retryTimer ??= setTimeout(() => {
             this.retryTimer = undefined;
             this.pump();
