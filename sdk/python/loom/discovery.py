@@ -180,8 +180,8 @@ def resolve_endpoint(
         data = read_discovery_file(path)
         if not address:
             if token:
-                # Never a token of one place sent to an address of another: a discovery file that an
-                # agent planted in a subfolder (its own, 0600) would have received this one.
+                # A token given here never goes to the address a discovery file names: a file an agent
+                # planted in a subfolder (its own, 0600) would have received it.
                 raise RuntimeNotFound(
                     f"a token given as {token_from} but no address: pass address=... or set {ADDR_ENV} as well "
                     f"(a token is never sent to the address a discovery file names, here {path}; without a "

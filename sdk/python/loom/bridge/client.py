@@ -49,8 +49,12 @@ def _resolve(address: str | None, token: str | None) -> tuple[str, str | None]:
         endpoint = resolve_endpoint(address, token)
         return endpoint.address, endpoint.token
     except RuntimeNotFound as e:
+        # The reference's default address, without a token: a token goes only where it was told to
+        # go (an agent can listen on 50051, or plant a discovery file that names its own port).
+        if token or os.environ.get(TOKEN_ENV):
+            raise
         log.debug("BridgeClient: %s; using %s", e, address or DEFAULT_ADDR)
-        return address or os.environ.get(ADDR_ENV) or DEFAULT_ADDR, token or os.environ.get(TOKEN_ENV) or None
+        return address or os.environ.get(ADDR_ENV) or DEFAULT_ADDR, None
 
 
 async def _with_handshake(agent_id: str, outbound: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -64,10 +64,12 @@ def expand_vars(value: Any, env: Mapping[str, str] | None = None) -> Any:
 #: A `.env` holds API keys and settings; one that an agent or another user wrote set
 #: NODE_OPTIONS, PYTHONPATH and grpc_proxy, and so ran code in the runtime and read a token.
 _PROCESS_PREFIXES = ("LD_", "DYLD_", "NODE_", "PYTHON", "LOOM_", "GIT_", "GRPC_", "NPM_CONFIG_", "SSL_CERT_",
-                     "PERL5", "RUBY", "JAVA_", "_JAVA_", "ELECTRON_", "VSCODE_")
+                     "OPENSSL_", "XDG_", "PERL5", "PERLLIB", "RUBY", "JAVA_", "_JAVA_", "JDK_JAVA_", "ELECTRON_",
+                     "VSCODE_", "PIP_", "UV_", "CONDA", "CARGO_", "RUSTC")
 _PROCESS_NAMES = {"PATH", "HOME", "SHELL", "BASH_ENV", "ENV", "PROMPT_COMMAND", "IFS", "CDPATH", "TMPDIR",
                   "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "FTP_PROXY",
-                  "GRPC_PROXY", "NO_PROXY", "NO_GRPC_PROXY", "UV_THREADPOOL_SIZE"}
+                  "GRPC_PROXY", "NO_PROXY", "NO_GRPC_PROXY", "GOFLAGS", "GOPROXY", "GCONV_PATH", "CLASSPATH",
+                  "VIRTUAL_ENV", "EDITOR", "VISUAL", "PAGER", "BROWSER", "LESSOPEN", "MANPAGER"}
 
 
 def _changes_how_programs_run(name: str) -> bool:
@@ -82,8 +84,10 @@ def _env_file_refusal(st: os.stat_result) -> str | None:
     uid = os.getuid() if hasattr(os, "getuid") else None
     if uid is not None and st.st_uid != uid:
         return f"it is owned by uid {st.st_uid}, not by the current user (uid {uid})"
-    if uid is not None and stat.S_IMODE(st.st_mode) & 0o022:
-        return f"its mode is {stat.S_IMODE(st.st_mode):04o}: others may change it"
+    mode = stat.S_IMODE(st.st_mode)
+    # Group-writable is the norm where each user has a group of their own (umask 002).
+    if uid is not None and (mode & 0o002 or (mode & 0o020 and st.st_gid != os.getgid())):
+        return f"its mode is {mode:04o}: others may change it"
     return None
 
 

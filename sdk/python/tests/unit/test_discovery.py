@@ -87,3 +87,23 @@ def test_a_token_is_never_sent_to_an_address_a_file_names(tmp_path):
     # Without a token of its own, the client takes the file's address and token together.
     ep = resolve_endpoint(env={}, cwd=tmp_path / "sub")
     assert (ep.address, ep.token) == ("127.0.0.1:18999", "attacker")
+
+
+def test_bridge_client_falls_back_to_the_default_address_only_without_a_token(tmp_path, monkeypatch):
+    """BridgeClient's reference default (127.0.0.1:50051) when nothing names a runtime: with a token it
+    sent the token there, or, after a planted discovery file was refused, to a port an agent may hold."""
+    from loom.bridge.client import DEFAULT_ADDR, _resolve
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOOM_BRIDGE_ADDR", raising=False)
+    monkeypatch.delenv("LOOM_TOKEN", raising=False)
+    assert _resolve(None, None) == (DEFAULT_ADDR, None)
+    with pytest.raises(RuntimeNotFound):
+        _resolve(None, "the-persons-token")
+    monkeypatch.setenv("LOOM_TOKEN", "the-persons-token")
+    with pytest.raises(RuntimeNotFound):
+        _resolve(None, None)
+    write_discovery(tmp_path / "sub", address="127.0.0.1:18999", token="attacker")
+    monkeypatch.chdir(tmp_path / "sub")
+    with pytest.raises(RuntimeNotFound, match="no address"):
+        _resolve(None, None)

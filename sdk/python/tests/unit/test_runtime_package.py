@@ -110,7 +110,8 @@ def test_env_expansion_and_env_file(tmp_path, monkeypatch):
 def test_env_file_never_sets_how_programs_run(tmp_path, monkeypatch, capsys):
     """A .env holds API keys and settings: one an agent or another user wrote set NODE_OPTIONS,
     PYTHONPATH and grpc_proxy for the runtime and agents this process starts."""
-    for name in ("NODE_OPTIONS", "PYTHONPATH", "grpc_proxy", "LD_PRELOAD", "LOOM_BRIDGE_ADDR", "PATH_T_OK"):
+    for name in ("NODE_OPTIONS", "PYTHONPATH", "grpc_proxy", "LD_PRELOAD", "LOOM_BRIDGE_ADDR", "OPENSSL_CONF",
+                 "PATH_T_OK", "GOOGLE_T_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     write(tmp_path / ".env", """
         NODE_OPTIONS=--require=./evil.js
@@ -118,12 +119,14 @@ def test_env_file_never_sets_how_programs_run(tmp_path, monkeypatch, capsys):
         grpc_proxy=http://127.0.0.1:1
         LD_PRELOAD=/tmp/evil.so
         LOOM_BRIDGE_ADDR=127.0.0.1:1
+        OPENSSL_CONF=/tmp/evil.cnf
         PATH_T_OK=kept
+        GOOGLE_T_API_KEY=kept-too
         """)
     env: dict = {}
-    assert read_env_file(tmp_path / ".env", env) == {"PATH_T_OK": "kept"}
+    assert read_env_file(tmp_path / ".env", env) == {"PATH_T_OK": "kept", "GOOGLE_T_API_KEY": "kept-too"}
     err = capsys.readouterr().err
-    assert "not setting LD_PRELOAD, LOOM_BRIDGE_ADDR, NODE_OPTIONS, PYTHONPATH, grpc_proxy" in err, err
+    assert "not setting LD_PRELOAD, LOOM_BRIDGE_ADDR, NODE_OPTIONS, OPENSSL_CONF, PYTHONPATH, grpc_proxy" in err, err
 
 
 def test_env_file_only_beside_loom_toml_and_only_the_users_own(tmp_path, monkeypatch, capsys):
@@ -145,14 +148,15 @@ def test_env_file_only_beside_loom_toml_and_only_the_users_own(tmp_path, monkeyp
     assert "APP_T_LINK" not in os.environ
     assert "it is a symbolic link" in capsys.readouterr().err
     (project / ".env").unlink()
-    write(project / ".env", "APP_T_LINK=group-writable\n")
-    os.chmod(project / ".env", 0o664)
+    write(project / ".env", "APP_T_LINK=own-group-writable\n")
+    os.chmod(project / ".env", 0o646)
     ProjectConfig.load(project / "loom.toml")
     assert "APP_T_LINK" not in os.environ
     assert "others may change it" in capsys.readouterr().err
-    os.chmod(project / ".env", 0o644)
+    # Writable by the user's own group (umask 002 where each user has a group of their own): taken.
+    os.chmod(project / ".env", 0o664)
     ProjectConfig.load(project / "loom.toml")
-    assert os.environ.pop("APP_T_LINK") == "group-writable"
+    assert os.environ.pop("APP_T_LINK") == "own-group-writable"
 
 
 def test_bad_toml_names_the_file(tmp_path):
