@@ -5,8 +5,8 @@
 // compare identities (runtime/tools/fsat/places.ts), the OS isolation binds these read-only
 // (runtime/tools/isolation), and the path sandbox (./sandbox.ts) refuses writes into them.
 import { readdirSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { gitPlaces, statOrUndefined, type GitPlaces } from './gitConfig';
 import { headOfPlainFile } from './plainFile';
 
 export interface ProtectedEntry {
@@ -55,24 +55,39 @@ export const PROTECTED_SUFFIXES: readonly { suffix: string; why: string }[] = [
   },
 ];
 
+const bySuffix = (name: string) => {
+  const lower = name.toLowerCase();
+  return PROTECTED_SUFFIXES.find((s) => lower.endsWith(s.suffix) && lower.length > s.suffix.length);
+};
+
 /** Why a root's file of this name (any case) is protected, or undefined. */
 export function protectedRootFile(name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return (
-    PROTECTED_ENTRIES.find((e) => !e.dir && e.name === lower)?.why ??
-    PROTECTED_SUFFIXES.find((s) => lower.endsWith(s.suffix) && lower.length > s.suffix.length)?.why
-  );
+  return PROTECTED_ENTRIES.find((e) => !e.dir && e.name === name.toLowerCase())?.why ?? bySuffix(name)?.why;
 }
 
-/** The files of `root` protected by their suffix (PROTECTED_SUFFIXES) there now: absolute paths. */
+const listed = new Map<string, { stamp: string; files: string[] }>();
+
+/**
+ * The files of `root` protected by their suffix (PROTECTED_SUFFIXES) there now: absolute paths.
+ * Listed again only when the folder changed (the file tools ask on every call).
+ */
 export function suffixProtectedFiles(root: string): string[] {
+  const st = statOrUndefined(root);
+  if (!st?.isDirectory()) return [];
+  const stamp = `${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
+  const known = listed.get(root);
+  if (known?.stamp === stamp) return known.files;
+  let files: string[] = [];
   try {
-    return readdirSync(root)
-      .filter((n) => PROTECTED_SUFFIXES.some((s) => n.toLowerCase().endsWith(s.suffix) && n.length > s.suffix.length))
+    files = readdirSync(root)
+      .filter((n) => bySuffix(n))
       .map((n) => path.join(root, n));
   } catch {
-    return []; // not a folder we can read: nothing there to protect
+    // not a folder we can read: nothing there to protect
   }
+  if (listed.size > 256) listed.clear();
+  listed.set(root, { stamp, files });
+  return files;
 }
 
 /**
@@ -89,52 +104,20 @@ export function repositoriesOfGitFile(gitFile: string): string[] {
   return common ? [repo, path.resolve(repo, common)] : [repo];
 }
 
-/**
- * The folder git takes the hooks of the repository at `root` from when its config sets
- * core.hooksPath (husky's `.husky/_`, a project's `.githooks`): absolute, or undefined. The config
- * is protected with .git, but the folder it names lies in the work tree, where a hook written
- * runs at the person's next commit.
- */
-export function hooksFolderOf(root: string): string | undefined {
+/** What a root's repository config makes git run from elsewhere: the files it includes and its hooks folder. */
+export function gitPlacesOfRoot(root: string): GitPlaces {
   const git = path.join(root, '.git');
   // A linked worktree's repository (the last a .git file names) holds the config git reads.
-  const configs = [git, ...repositoriesOfGitFile(git)].map((repo) => path.join(repo, 'config'));
-  let value: string | undefined;
-  for (const config of configs) value = coreHooksPath(headOfPlainFile(config, GIT_CONFIG_BYTES)) ?? value;
-  if (!value) return undefined;
-  return value.startsWith('~/') ? path.join(homedir(), value.slice(2)) : path.resolve(root, value);
+  return gitPlaces(
+    root,
+    [git, ...repositoriesOfGitFile(git)].map((repo) => path.join(repo, 'config')),
+  );
 }
 
-const GIT_CONFIG_BYTES = 256 * 1024;
-
-/** core.hooksPath as a git config text sets it last (git's syntax: sections, quotes, # and ; comments). */
-export function coreHooksPath(config: string): string | undefined {
-  let inCore = false;
-  let found: string | undefined;
-  for (const raw of config.split('\n')) {
-    let line = raw.trim();
-    const section = /^\[([^\]]*)\]/.exec(line);
-    if (section) {
-      inCore = section[1]!.trim().toLowerCase() === 'core';
-      line = line.slice(section[0].length).trim(); // git takes "[core] hooksPath = x" on one line
-    }
-    const entry = inCore ? /^hookspath\s*=\s*(.*)$/i.exec(line) : null;
-    if (entry) found = gitConfigValue(entry[1]!);
-  }
-  return found || undefined;
-}
-
-function gitConfigValue(text: string): string {
-  let out = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '\\' && i + 1 < text.length) out += text[++i];
-    else if (c === '"') quoted = !quoted;
-    else if ((c === '#' || c === ';') && !quoted) break;
-    else out += c;
-  }
-  return out.trim();
+/** gitPlacesOfRoot's paths: each is .git's as much as .git/config is. */
+export function gitPlacePaths(root: string): string[] {
+  const { includes, hooks } = gitPlacesOfRoot(root);
+  return hooks ? [...includes, hooks] : includes;
 }
 
 /** The real paths of a root's protected places that exist, each with the name it stands for. */
@@ -152,8 +135,7 @@ export function protectedRealPaths(root: string): Array<{ place: string; real: s
     add(place, at);
     if (place === '.git') for (const repo of repositoriesOfGitFile(at)) add(place, repo);
   }
-  const hooks = hooksFolderOf(root);
-  if (hooks) add('.git', hooks);
+  for (const p of gitPlacePaths(root)) add('.git', p);
   for (const at of suffixProtectedFiles(root)) add(path.basename(at), at);
   return out;
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
 import {
-  hooksFolderOf,
+  gitPlacePaths,
   PROTECTED_ENTRIES,
   protectedRootFile,
   repositoriesOfGitFile,
@@ -92,7 +92,7 @@ export function dataFolderDenied(input: string): ToolError {
 const PROTECTED_FOLDERS = new Map(PROTECTED_ENTRIES.filter((e) => e.dir).map((e) => [e.name, e.why]));
 
 export interface ProtectedPlace {
-  /** ".git", ".vscode" or "loom.toml". */
+  /** The protected name it is (".git" for what the repository config names too, "loom.toml", "team.code-workspace"). */
   place: string;
   why: string;
   /** For a tree being deleted: where inside it the protected places are. */
@@ -144,8 +144,7 @@ export function protectedIdentities(roots: readonly string[]): Map<Identity, Pro
       if (st?.isFile()) for (const repo of repositoriesOfGitFile(at)) add(statOrNull(repo), folder);
       else add(st, folder);
     }
-    const hooks = hooksFolderOf(root);
-    if (hooks) add(statOrNull(hooks), '.git');
+    for (const p of gitPlacePaths(root)) add(statOrNull(p), '.git');
   }
   return found;
 }

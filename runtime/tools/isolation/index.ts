@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
 import {
-  hooksFolderOf,
+  gitPlacePaths,
   PROTECTED_ENTRIES,
   repositoriesOfGitFile,
   suffixProtectedFiles,
@@ -415,11 +415,15 @@ export function workspaceConfinement(
   const guarded = [...new Set([...roots, workspace])].filter(within);
   for (const root of guarded) {
     const places = [
-      ...PROTECTED_ENTRIES.map(({ name, dir }) => ({ name, dir, p: path.join(root, name) })),
-      ...suffixProtectedFiles(root).map((p) => ({ name: path.basename(p), dir: false, p })),
+      ...PROTECTED_ENTRIES.map(({ name, dir }) => ({ name, dir, p: path.join(root, name), bySuffix: false })),
+      ...suffixProtectedFiles(root).map((p) => ({ name: path.basename(p), dir: false, p, bySuffix: true })),
     ];
-    for (const { name, dir, p } of places) {
+    for (const { name, dir, p, bySuffix } of places) {
       const kind = entryKind(p);
+      // Any command may make a new "x.code-workspace" (a mount needs a name): were its link to
+      // refuse every later confined start, one `ln -s` would stop them all. The file tools refuse
+      // writes to it by name.
+      if (kind === 'symlink' && bySuffix) continue;
       // A mount cannot hold a symlink itself read-only (bwrap follows it), and a writable root lets
       // the link be replaced by a real loom.toml or .git: refuse rather than pretend.
       if (kind === 'symlink') {
@@ -433,11 +437,14 @@ export function workspaceConfinement(
       if (name === '.git' && kind === 'file')
         for (const repo of gitdirsOf(p, roots)) protect.push({ path: repo, dir: true });
     }
-    // core.hooksPath naming a folder of the work tree (husky): git runs the hooks there.
-    const hooks = hooksFolderOf(root);
-    const real = hooks && realOr(hooks);
-    if (real && entryKind(real) === 'dir' && roots.some((r) => real.startsWith(r + path.sep)))
-      protect.push({ path: real, dir: true });
+    // What the repository's config includes and its hooks folder, where they lie in the roots:
+    // git runs what they name as it runs what .git/config names.
+    for (const p of gitPlacePaths(root)) {
+      const real = realOr(p);
+      const kind = entryKind(real);
+      if ((kind === 'dir' || kind === 'file') && roots.some((r) => real.startsWith(r + path.sep)))
+        protect.push({ path: real, dir: kind === 'dir' });
+    }
   }
   const readOnly = (o.extraReadOnly ?? [])
     .map((p) => path.resolve(config.workspace, p))

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { coreHooksPath } from '../../../runtime/contract/protectedPlaces';
+import { gitConfigEntries, gitPlaces } from '../../../runtime/contract/gitConfig';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const mod = (p: string) => JSON.stringify(path.join(REPO, p));
@@ -75,20 +75,51 @@ describe('contract: files read on the event loop, where a FIFO stands in for the
   });
 });
 
-describe("contract: core.hooksPath as git reads a repository's config", () => {
-  it('takes the last value of the core section, in any case, quoted or with a comment after it', () => {
-    assert.equal(coreHooksPath('[core]\n\tbare = false\n\thooksPath = .githooks\n'), '.githooks');
-    assert.equal(coreHooksPath('[CORE]\n  HooksPath = ".husky/_" # husky\n'), '.husky/_');
-    assert.equal(coreHooksPath('[core] hooksPath = a ; x\n[core]\nhookspath = b\n'), 'b');
+describe("contract: a repository's git config, as git reads it", () => {
+  const hooksPathOf = (text: string) =>
+    gitConfigEntries(text)
+      .filter((e) => e.section === 'core' && e.subsection === undefined && e.key === 'hookspath')
+      .at(-1)?.value;
+
+  it('reads sections, subsections, quotes, escapes and comments', () => {
+    assert.equal(hooksPathOf('[core]\n\tbare = false\n\thooksPath = .githooks\n'), '.githooks');
+    assert.equal(hooksPathOf('[CORE]\n  HooksPath = ".husky/_" # husky\n'), '.husky/_');
+    assert.equal(hooksPathOf('[core] hooksPath = a ; x\n[core]\nhookspath = b\n'), 'b');
     assert.equal(
-      coreHooksPath('[core]\nhooksPath = "with \\"quote\\" # not a comment"\n'),
+      hooksPathOf('[core]\nhooksPath = "with \\"quote\\" # not a comment"\n'),
       'with "quote" # not a comment',
     );
+    assert.equal(hooksPathOf('[remote "origin"]\n\thooksPath = x\n[core "y"]\nhooksPath = z\n'), undefined);
+    assert.deepEqual(gitConfigEntries('[includeIf "gitdir:~/w/"]\n\tpath = ../x.cfg\n[include.sub]\npath=y\n'), [
+      { section: 'includeif', subsection: 'gitdir:~/w/', key: 'path', value: '../x.cfg' },
+      { section: 'include', subsection: 'sub', key: 'path', value: 'y' },
+    ]);
   });
 
-  it('ignores the key in other sections and subsections, and an empty value', () => {
-    assert.equal(coreHooksPath('[remote "origin"]\n\thooksPath = x\n[core "y"]\nhooksPath = z\n'), undefined);
-    assert.equal(coreHooksPath('[core]\nhooksPath =\n'), undefined);
-    assert.equal(coreHooksPath(''), undefined);
+  it("follows include.path and includeIf paths (a work-tree file named there is .git/config's), and finds the hooks folder (husky's parent)", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-gitcfg-'));
+    try {
+      fs.mkdirSync(path.join(root, '.git'));
+      fs.writeFileSync(
+        path.join(root, '.git', 'config'),
+        '[include]\n\tpath = ../team.gitconfig\n[includeIf "onbranch:main"]\n\tpath = ../loop.gitconfig\n',
+      );
+      fs.writeFileSync(
+        path.join(root, 'team.gitconfig'),
+        '[core]\n\thooksPath = .husky/_\n[include]\n\tpath = more.gitconfig\n',
+      );
+      // An include of an include of itself ends (git's depth limit is 10).
+      fs.writeFileSync(path.join(root, 'loop.gitconfig'), '[include]\n\tpath = loop.gitconfig\n');
+      const places = gitPlaces(root, [path.join(root, '.git', 'config')]);
+      assert.deepEqual(
+        [...new Set(places.includes)].sort(),
+        ['loop.gitconfig', 'more.gitconfig', 'team.gitconfig'].map((f) => path.join(root, f)),
+      );
+      assert.equal(places.hooks, path.join(root, '.husky'));
+      fs.writeFileSync(path.join(root, 'team.gitconfig'), '[core]\n\thooksPath = .git-hooks\n');
+      assert.equal(gitPlaces(root, [path.join(root, '.git', 'config')]).hooks, path.join(root, '.git-hooks'));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

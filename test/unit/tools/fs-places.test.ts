@@ -412,20 +412,34 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       assert.equal(content(fx().ws, 'loom.toml'), ORIGINAL);
     });
 
-    it("the hooks folder the repository's core.hooksPath names in the work tree (husky) is .git's too", async () => {
+    it("the hooks folder core.hooksPath names (husky's .husky/_, whose wrappers run .husky/<hook>) is .git's too", async () => {
       fs.writeFileSync(
         path.join(fx().ws, '.git', 'config'),
         '[core]\n\tbare = false\n[core] hooksPath = ".husky/_" # husky\n',
       );
       fs.mkdirSync(path.join(fx().ws, '.husky', '_'), { recursive: true });
       fs.writeFileSync(path.join(fx().ws, '.husky', '_', 'pre-commit'), ORIGINAL);
-      for (const p of ['.husky/_/pre-commit', '.husky/_/post-checkout'])
+      for (const p of ['.husky/_/pre-commit', '.husky/_/post-checkout', '.husky/pre-commit'])
         expectError(await fx().call('fs:write', { path: p, content: '#!/bin/sh\ntouch pwned' }), 'denied', '.git');
       expectError(await fx().call('fs:delete', { path: '.husky', recursive: true }), 'denied', '.git');
       assert.equal(content(fx().ws, '.husky/_/pre-commit'), ORIGINAL);
-      expectOk(
-        await fx().call('fs:write', { path: '.husky/readme.md', content: 'beside the hooks: an ordinary file' }),
+      expectOk(await fx().call('fs:write', { path: 'husky-notes.md', content: 'elsewhere: an ordinary file' }));
+    });
+
+    it('a file the repository config includes (include.path, includeIf) is .git/config too', async () => {
+      fs.writeFileSync(
+        path.join(fx().ws, '.git', 'config'),
+        '[include]\n\tpath = ../team.gitconfig\n[includeIf "gitdir:/"]\n\tpath = ../cond.gitconfig\n',
       );
+      for (const f of ['team.gitconfig', 'cond.gitconfig']) {
+        fs.writeFileSync(path.join(fx().ws, f), ORIGINAL);
+        expectError(
+          await fx().call('fs:write', { path: f, content: '[core]\n\tfsmonitor = touch pwned\n', append: true }),
+          'denied',
+          '.git',
+        );
+        assert.equal(content(fx().ws, f), ORIGINAL);
+      }
     });
 
     it('a recursive delete of a folder holding .git is refused whole, before anything goes', async () => {

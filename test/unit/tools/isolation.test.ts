@@ -275,6 +275,17 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       }
     });
 
+    it('a symbolic link named *.code-workspace (any command may make one) does not stop confined starts', async () => {
+      const link = path.join(fx().p.ws, 'made.code-workspace');
+      fs.symlinkSync('notes.txt', link);
+      try {
+        const run = await confined(fx(), 'echo started');
+        assert.deepEqual([run.code, run.stdout], [0, 'started\n'], run.stderr);
+      } finally {
+        fs.rmSync(link, { force: true });
+      }
+    });
+
     it('a missing protected file reads as an empty file (cat, grep -r and .env readers work)', async () => {
       const run = await confined(
         fx(),
@@ -936,10 +947,23 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
         'printf "#!/bin/sh\\ntouch pwned\\n" > .husky/_/post-checkout',
         'rm -rf .husky/_',
         'mv .husky husky.old',
+        // husky 9's wrappers in .husky/_ run .husky/<hook>
+        'printf "#!/bin/sh\\ntouch pwned\\n" > .husky/pre-commit',
       ])
         refusedByTheOs(await confined(fx(), script));
       assert.equal(fs.readFileSync(path.join(ws, '.husky', '_', 'pre-commit'), 'utf8'), '#!/bin/sh\n');
       assert.equal(stat(path.join(ws, '.husky', '_', 'post-checkout')), undefined);
+      assert.equal(stat(path.join(ws, '.husky', 'pre-commit')), undefined);
+    });
+
+    it('a file the repository config includes (include.path) is read-only too: git runs what it names', async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, '.git'));
+      fs.writeFileSync(path.join(ws, '.git', 'config'), '[include]\n\tpath = ../team.gitconfig\n');
+      fs.writeFileSync(path.join(ws, 'team.gitconfig'), '[user]\n\tname = team\n');
+      fx().rebaseline();
+      refusedByTheOs(await confined(fx(), 'printf "[core]\\n\\tfsmonitor = touch pwned\\n" >> team.gitconfig'));
+      assert.equal(fs.readFileSync(path.join(ws, 'team.gitconfig'), 'utf8'), '[user]\n\tname = team\n');
     });
 
     it('two concurrent calls: the end of the first does not unprotect the second (placeholders)', async () => {
