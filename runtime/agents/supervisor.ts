@@ -105,15 +105,21 @@ export function agentEnvironment(
     if (o.isolated && !ISOLATED_ENV.has(k) && !k.endsWith('_API_KEY')) continue;
     out[k] = v;
   }
-  // gRPC sends loopback calls through a proxy too, and every call carries the agent's credential
-  // in plain text: Loom's SDK never takes one, and this keeps other clients (the reference's) off it.
-  if (PROXY_VARIABLES.some((k) => out[k]))
-    out.no_grpc_proxy = [out.no_grpc_proxy, ...LOOPBACK_NAMES].filter(Boolean).join(',');
   return out;
 }
 
-const PROXY_VARIABLES = ['grpc_proxy', 'https_proxy', 'http_proxy', 'GRPC_PROXY', 'HTTPS_PROXY', 'HTTP_PROXY'];
 const LOOPBACK_NAMES = ['127.0.0.1', '::1', 'localhost'];
+
+/**
+ * `env` with the loopback addresses in no_grpc_proxy. gRPC sends loopback calls through a proxy
+ * that http_proxy, https_proxy or grpc_proxy names, and every call carries the agent's credential in
+ * plain text: Loom's SDK never takes one, and this keeps other clients (the reference's) off it,
+ * whichever proxy the agent's own `env` or a .env it loads later sets.
+ */
+export function withLoopbackOffProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const names = (env.no_grpc_proxy ?? '').split(',').filter(Boolean);
+  return { ...env, no_grpc_proxy: [...new Set([...names, ...LOOPBACK_NAMES])].join(',') };
+}
 
 interface Managed {
   id: string;
@@ -363,7 +369,7 @@ export class Supervisor {
       }
       child = spawn(launch.file, launch.args, {
         cwd,
-        env: {
+        env: withLoopbackOffProxies({
           ...agentEnvironment(process.env, { isolated: launch.isolated, withheld: this.opts.withheldEnv }),
           ...config.env,
           LOOM_BRIDGE_ADDR: this.opts.bridge.address,
@@ -375,7 +381,7 @@ export class Supervisor {
             ? { LOOM_HEARTBEAT_TIMEOUT_MS: String(this.opts.bridge.heartbeatTimeoutMs) }
             : {}),
           ...launch.env,
-        },
+        }),
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -97,9 +97,10 @@ export class EventBridge {
   private nc?: NatsConnection;
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
-  /** When repair may next ask JetStream; and what failed, while the stream or consumer is lost. */
+  /** When repair may next ask JetStream; what failed while the stream or consumer cannot be made again; one repair at a time. */
   private nextRepairMs = 0;
-  private lostSince: string | undefined;
+  private lostWhile: string | undefined;
+  private repairing = false;
   /** When the durable consumer's pull broke, until it runs again. */
   private pullBrokeMs: number | undefined;
   private queue: Pending[] = [];
@@ -330,7 +331,7 @@ export class EventBridge {
         if (this.closed) return;
         this.log.debug('cluster consumer restarts', { error: messageOf(err) });
         this.pullBrokeMs ??= Date.now();
-        if (/not found|no responders/i.test(messageOf(err))) await this.repair('consuming', err);
+        if (/not found|deleted|no responders/i.test(messageOf(err))) await this.repair('consuming', err);
       }
       if (!this.closed) await new Promise((r) => setTimeout(r, 500));
     }
@@ -342,11 +343,13 @@ export class EventBridge {
    * few heartbeats), so that what reached the stream meanwhile (all of a stream made again) is not
    * missed; what comes twice is dropped by id.
    */
-  private async ensureConsumer(jsm: JetStreamManager): Promise<void> {
+  private async ensureConsumer(jsm: JetStreamManager, repairing = false): Promise<boolean> {
     const durable = this.cfg.node;
-    const since = this.pullBrokeMs === undefined ? undefined : this.pullBrokeMs - REPLAY_MS;
+    const broke = this.pullBrokeMs ?? (repairing ? Date.now() : undefined);
+    const since = broke === undefined ? undefined : broke - REPLAY_MS;
     try {
       await jsm.consumers.info(this.n.stream, durable);
+      return false;
     } catch {
       await jsm.consumers.add(this.n.stream, {
         durable_name: durable,
@@ -359,6 +362,7 @@ export class EventBridge {
         max_ack_pending: 20_000,
         ack_wait: nanos(10_000),
       });
+      return true;
     }
   }
 
@@ -370,25 +374,33 @@ export class EventBridge {
    */
   private async repair(what: string, err: unknown): Promise<void> {
     const jsm = this.jsm;
-    if (!jsm || this.closed || !this.connected() || Date.now() < this.nextRepairMs) return;
+    if (!jsm || this.closed || this.repairing || !this.connected() || Date.now() < this.nextRepairMs) return;
+    this.repairing = true;
     this.nextRepairMs = Date.now() + REPAIR_MS;
     try {
-      await this.ensureStream(jsm);
-      await this.ensureConsumer(jsm);
-      if (this.lostSince !== undefined)
-        this.log.info('cluster stream and consumer are in place again', { was: this.lostSince });
-      this.lostSince = undefined;
+      const made = [
+        ...((await this.ensureStream(jsm)) ? [this.n.stream] : []),
+        ...((await this.ensureConsumer(jsm, true)) ? [`consumer ${this.cfg.node}`] : []),
+      ];
+      if (made.length)
+        this.log.warn(`cluster ${what}: ${made.join(' and ')} had been deleted and were made again`, {
+          error: messageOf(err),
+        });
+      this.lostWhile = undefined;
     } catch (e) {
-      if (this.lostSince === undefined)
+      if (this.lostWhile === undefined)
         this.log.warn(`cluster ${what} failed and the stream or consumer cannot be made again`, {
           error: messageOf(err),
           repair: messageOf(e),
         });
-      this.lostSince = what;
+      this.lostWhile = what;
+    } finally {
+      this.repairing = false;
     }
   }
 
-  private async ensureStream(jsm: JetStreamManager): Promise<void> {
+  /** The event stream, made when it is missing; true when this call made it. */
+  private async ensureStream(jsm: JetStreamManager): Promise<boolean> {
     const config = {
       name: this.n.stream,
       subjects: [this.n.durableAll],
@@ -402,14 +414,17 @@ export class EventBridge {
     };
     try {
       await jsm.streams.info(this.n.stream);
+      return false;
     } catch {
       try {
         await jsm.streams.add(config);
+        return true;
       } catch (err) {
         // Another runtime may have created it a moment ago.
         await jsm.streams.info(this.n.stream).catch(() => {
           throw err;
         });
+        return false;
       }
     }
   }

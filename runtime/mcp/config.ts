@@ -417,7 +417,7 @@ export interface ExpandOptions {
   workspace: string;
   resolve?: SecretResolver;
   env?: NodeJS.ProcessEnv;
-  /** Gathers each value a reference was replaced with (but the workspace folder's): any may be a secret. */
+  /** Gathers each value a reference was replaced with (but the workspace folder and `:-` defaults): any may be a secret. */
   substituted?: Set<string>;
 }
 
@@ -442,7 +442,8 @@ export async function expandValue(value: string, key: string, opts: ExpandOption
         answer = env[variable];
       }
     }
-    if ((answer === undefined || answer === '') && fallback !== undefined) answer = fallback;
+    const fromFallback = (answer === undefined || answer === '') && fallback !== undefined;
+    if (fromFallback) answer = fallback;
     if (answer === undefined) {
       const hint = name.startsWith('input:')
         ? `inputs come from the VS Code extension (SecretStorage) or the environment variable ${variable}`
@@ -450,7 +451,8 @@ export async function expandValue(value: string, key: string, opts: ExpandOption
       throw new McpConfigError(`${key}: \${${name}} has no value (${hint})`);
     }
     answers.set(ref, answer);
-    if (name !== 'workspaceFolder') opts.substituted?.add(answer);
+    // The config's own defaults ("${DEBUG:-true}") are written in the file: no secret.
+    if (name !== 'workspaceFolder' && !fromFallback) opts.substituted?.add(answer);
   }
   return value.replace(REFERENCE, (match, ref?: string) => (match === '$$' ? '$' : answers.get(ref!)!));
 }

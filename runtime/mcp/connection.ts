@@ -756,7 +756,7 @@ const AUTH_SCHEMES = new Set(['basic', 'bearer', 'digest', 'negotiate', 'ntlm', 
  * than as a secret.
  */
 export function secretsOf(server: McpServerConfig, substituted: Iterable<string> = []): string[] {
-  const values: string[] = [...substituted];
+  const values: string[] = [];
   const add = (v: string) => values.push(v, ...v.split(/\s+/).filter((w) => !AUTH_SCHEMES.has(w.toLowerCase())));
   // As written in the URL and as decoded: a message may quote either.
   const both = (v: string) => {
@@ -767,6 +767,7 @@ export function secretsOf(server: McpServerConfig, substituted: Iterable<string>
       // a raw % that is no escape: the value as it is was kept
     }
   };
+  for (const v of substituted) both(v);
   if (server.transport === 'stdio') Object.values(server.env).forEach(add);
   else {
     Object.values(server.headers).forEach(add);

@@ -112,6 +112,12 @@ describeIf('cluster: a deleted stream or consumer is made again', function () {
       assert.ok(!got.has(i), `bulk event ${i} came twice`);
       got.add(i);
     }
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(
+      inbox.received.filter((m) => m.delivery?.topic === 'market.bulk').length,
+      0,
+      'a bulk event came again later',
+    );
     const stats = await call(A.c.runtime, 'GetStats', {});
     assert.equal(stats.cluster?.state, 'connected');
   });

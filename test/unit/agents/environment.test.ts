@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { agentEnvironment } from '../../../runtime/agents/supervisor';
+import { agentEnvironment, withLoopbackOffProxies } from '../../../runtime/agents/supervisor';
 import { loadConfig } from '../../../runtime/config';
 
 const RUNTIME_ENV = {
@@ -31,11 +31,11 @@ describe('agent environment', () => {
     assert.deepEqual(agentEnvironment({ NATS_API_KEY: 'x' }, { isolated: true, withheld: ['NATS_API_KEY'] }), {});
   });
 
-  it('an agent given a proxy is told to keep gRPC off it for loopback (its credential crosses in plain text)', () => {
-    assert.equal(agentEnvironment({ http_proxy: 'http://proxy:3128' }).no_grpc_proxy, '127.0.0.1,::1,localhost');
+  it('every agent is told to keep gRPC off proxies for loopback (its credential crosses in plain text)', () => {
+    assert.equal(withLoopbackOffProxies({ https_proxy: 'http://p:1' }).no_grpc_proxy, '127.0.0.1,::1,localhost');
     assert.equal(
-      agentEnvironment({ HTTPS_PROXY: 'http://p:1', no_grpc_proxy: 'internal.example' }).no_grpc_proxy,
-      'internal.example,127.0.0.1,::1,localhost',
+      withLoopbackOffProxies({ no_grpc_proxy: 'internal.example,localhost' }).no_grpc_proxy,
+      'internal.example,localhost,127.0.0.1,::1',
     );
   });
 

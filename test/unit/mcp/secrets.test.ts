@@ -46,7 +46,7 @@ describe('MCP server secrets', () => {
       ...common,
       transport: 'stdio',
       command: 'srv',
-      args: ['--api-key=${KEY}', '--root', '${workspaceFolder}', '${input:pat}'],
+      args: ['--api-key=${KEY}', '--root', '${workspaceFolder}', '${input:pat}', '--debug=${DEBUG:-true}'],
       env: {},
     } as unknown as McpServerConfig;
     const substituted = new Set<string>();
@@ -58,6 +58,7 @@ describe('MCP server secrets', () => {
     const secrets = secretsOf(expanded, substituted);
     assert.ok(secrets.includes('k3y-from-env') && secrets.includes('pat-from-input'), secrets.join());
     assert.ok(!secrets.includes('/ws/folder'), 'the workspace folder is no secret');
+    assert.ok(!secrets.includes('true'), 'a default written in the file (${DEBUG:-true}) is no secret');
     assert.ok(!secrets.some((s) => s.includes('--root')), secrets.join());
   });
 
