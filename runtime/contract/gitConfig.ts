@@ -23,14 +23,15 @@ export function gitConfigEntries(text: string): GitConfigEntry[] {
   const out: GitConfigEntry[] = [];
   let section: string | undefined;
   let subsection: string | undefined;
-  for (const raw of text.split('\n')) {
+  // A backslash at the end of a line continues the value on the next, as git reads it.
+  for (const raw of text.replace(/\\\r?\n/g, '').split('\n')) {
     let line = raw.trim();
-    const header = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]/.exec(line);
-    if (header) {
+    // git takes "[core] hooksPath = x", and "[user][core] hooksPath = x", on one line.
+    for (let header; (header = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]/.exec(line));) {
       const [name, dotted] = header[1]!.split(/\.(.*)/s);
       section = name!.toLowerCase();
       subsection = header[2] !== undefined ? header[2].replace(/\\(.)/g, '$1') : dotted || undefined;
-      line = line.slice(header[0].length).trim(); // git takes "[core] hooksPath = x" on one line
+      line = line.slice(header[0].length).trim();
     }
     const entry = section === undefined ? null : /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
     if (entry) out.push({ section: section!, subsection, key: entry[1]!.toLowerCase(), value: value(entry[2] ?? '') });

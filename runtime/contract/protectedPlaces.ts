@@ -110,7 +110,11 @@ export function gitPlacesOfRoot(root: string): GitPlaces {
   // A linked worktree's repository (the last a .git file names) holds the config git reads.
   return gitPlaces(
     root,
-    [git, ...repositoriesOfGitFile(git)].map((repo) => path.join(repo, 'config')),
+    // config.worktree too: git reads it where extensions.worktreeConfig is on (sparse-checkout sets it).
+    [git, ...repositoriesOfGitFile(git)].flatMap((repo) => [
+      path.join(repo, 'config'),
+      path.join(repo, 'config.worktree'),
+    ]),
   );
 }
 

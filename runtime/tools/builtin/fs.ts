@@ -17,6 +17,7 @@ import {
   kindOf,
   listTree,
   type Located,
+  missingPlaceAt,
   protectedPlaceOf,
   type ProtectedPlace,
   removeEntry,
@@ -236,12 +237,13 @@ function writeFile(files: ConfinedFs, args: WriteArgs, options: FsToolOptions, c
       );
     if (loc.stat) requireFile(args.path, loc.stat);
     const ids = [...loc.chain.ids(), ...(loc.stat ? [identityOf(loc.stat)] : [])];
-    const place = protectedPlaceOf(
-      [...loc.chain.names(), ...loc.missing, loc.name],
-      !loc.missing.length && files.isRoot(loc.chain),
-      ids,
-      files.protectedIds(),
-    );
+    const place =
+      protectedPlaceOf(
+        [...loc.chain.names(), ...loc.missing, loc.name],
+        !loc.missing.length && files.isRoot(loc.chain),
+        ids,
+        files.protectedIds(),
+      ) ?? missingPlaceAt(loc.real, files.missingGitPlaces());
     if (place) await askForProtected('fs:write', args, place, 'write', options, ctx);
     for (const name of loc.missing) await makeFolder(loc, name, args.path);
 

@@ -12,6 +12,13 @@ export {
   type HeldDir,
   type Identity,
 } from './chain';
-export { isDataFolder, protectedPlace, protectedPlaceOf, type DataPlace, type ProtectedPlace } from './places';
+export {
+  isDataFolder,
+  missingPlaceAt,
+  protectedPlace,
+  protectedPlaceOf,
+  type DataPlace,
+  type ProtectedPlace,
+} from './places';
 export { emptyTree, kindOf, listTree, removeEntry, surveyTree, type ListEntry, type TreeGuard } from './tree';
 export { ConfinedFs, type ConfinedFsOptions, type Located, type Want } from './walk';

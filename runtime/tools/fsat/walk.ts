@@ -35,6 +35,7 @@ import {
   dataFolderDenied,
   findDataPlace,
   isDataFolder,
+  missingGitPlaces,
   protectedIdentities,
   wouldMakeDataFolder,
   type DataPlace,
@@ -145,6 +146,11 @@ export class ConfinedFs {
   /** loom.toml, .git and .vscode of every root by identity, wherever symlinks or a gitdir file put them. */
   protectedIds(): Map<Identity, ProtectedPlace> {
     return protectedIdentities(this.roots);
+  }
+
+  /** What the roots' git configs name that is not there yet (missingGitPlaces): a write must not make it. */
+  missingGitPlaces(): string[] {
+    return missingGitPlaces(this.roots);
   }
 
   /**

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
 import {
-  gitPlacePaths,
+  gitPlacesOfRoot,
   PROTECTED_ENTRIES,
   repositoriesOfGitFile,
   suffixProtectedFiles,
@@ -439,11 +439,15 @@ export function workspaceConfinement(
     }
     // What the repository's config includes and its hooks folder, where they lie in the roots:
     // git runs what they name as it runs what .git/config names.
-    for (const p of gitPlacePaths(root)) {
+    // One not there yet gets a placeholder where its folder exists (a command that makes the
+    // folder first is not held: a mount needs a place).
+    const { includes, hooks } = gitPlacesOfRoot(root);
+    for (const [p, dir] of [...includes.map((f) => [f, false] as const), ...(hooks ? [[hooks, true] as const] : [])]) {
       const real = realOr(p);
       const kind = entryKind(real);
-      if ((kind === 'dir' || kind === 'file') && roots.some((r) => real.startsWith(r + path.sep)))
-        protect.push({ path: real, dir: kind === 'dir' });
+      const placeable = kind === 'none' && entryKind(path.dirname(real)) === 'dir';
+      if ((kind === 'dir' || kind === 'file' || placeable) && roots.some((r) => real.startsWith(r + path.sep)))
+        protect.push({ path: real, dir: kind === 'none' ? dir : kind === 'dir' });
     }
   }
   const readOnly = (o.extraReadOnly ?? [])

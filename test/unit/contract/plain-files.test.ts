@@ -90,6 +90,9 @@ describe("contract: a repository's git config, as git reads it", () => {
       'with "quote" # not a comment',
     );
     assert.equal(hooksPathOf('[remote "origin"]\n\thooksPath = x\n[core "y"]\nhooksPath = z\n'), undefined);
+    // Continuation lines, and a second header on the header's line, as git reads them.
+    assert.equal(hooksPathOf('[core]\n\thooksPath = .h\\\nk\n'), '.hk');
+    assert.equal(hooksPathOf('[user][core]hooksPath=.hk\n'), '.hk');
     assert.deepEqual(gitConfigEntries('[includeIf "gitdir:~/w/"]\n\tpath = ../x.cfg\n[include.sub]\npath=y\n'), [
       { section: 'includeif', subsection: 'gitdir:~/w/', key: 'path', value: '../x.cfg' },
       { section: 'include', subsection: 'sub', key: 'path', value: 'y' },

@@ -426,6 +426,30 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       expectOk(await fx().call('fs:write', { path: 'husky-notes.md', content: 'elsewhere: an ordinary file' }));
     });
 
+    it('an include target or hooks folder not there yet cannot be made (git would run what it names)', async () => {
+      fs.writeFileSync(
+        path.join(fx().ws, '.git', 'config'),
+        '[include]\n\tpath = ../conf/git/team.gitconfig\n[core]\n\thooksPath = .githooks\n',
+      );
+      for (const p of ['conf/git/team.gitconfig', '.githooks/pre-commit'])
+        expectError(
+          await fx().call('fs:write', { path: p, content: '[core]\n\tfsmonitor = touch pwned\n', create_dirs: true }),
+          'denied',
+          '.git',
+        );
+      assert.equal(fs.existsSync(path.join(fx().ws, 'conf', 'git', 'team.gitconfig')), false);
+      assert.equal(fs.existsSync(path.join(fx().ws, '.githooks')), false);
+      expectOk(await fx().call('fs:write', { path: 'conf/other.txt', content: 'beside it', create_dirs: true }));
+    });
+
+    it('what .git/config.worktree names (extensions.worktreeConfig, sparse-checkout) is protected too', async () => {
+      fs.writeFileSync(path.join(fx().ws, '.git', 'config.worktree'), '[core]\n\thooksPath = .wthooks\n');
+      fs.mkdirSync(path.join(fx().ws, '.wthooks'));
+      fs.writeFileSync(path.join(fx().ws, '.wthooks', 'pre-commit'), ORIGINAL);
+      expectError(await fx().call('fs:write', { path: '.wthooks/pre-commit', content: 'x' }), 'denied', '.git');
+      assert.equal(content(fx().ws, '.wthooks/pre-commit'), ORIGINAL);
+    });
+
     it('a file the repository config includes (include.path, includeIf) is .git/config too', async () => {
       fs.writeFileSync(
         path.join(fx().ws, '.git', 'config'),

@@ -956,6 +956,19 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       assert.equal(stat(path.join(ws, '.husky', 'pre-commit')), undefined);
     });
 
+    it('an include target not there yet, in a folder that is, cannot be made by a command', async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, '.git'));
+      fs.writeFileSync(path.join(ws, '.git', 'config'), '[include]\n\tpath = ../local.gitconfig\n');
+      fx().rebaseline();
+      refusedByTheOs(await confined(fx(), 'printf "[core]\\n\\tfsmonitor = touch pwned\\n" > local.gitconfig'));
+      assert.equal(
+        stat(path.join(ws, 'local.gitconfig')),
+        undefined,
+        'the placeholder outlived the call, or it was made',
+      );
+    });
+
     it('a file the repository config includes (include.path) is read-only too: git runs what it names', async () => {
       const ws = fx().p.ws;
       fs.mkdirSync(path.join(ws, '.git'));

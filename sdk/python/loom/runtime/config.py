@@ -65,16 +65,20 @@ def expand_vars(value: Any, env: Mapping[str, str] | None = None) -> Any:
 #: NODE_OPTIONS, PYTHONPATH and grpc_proxy, and so ran code in the runtime and read a token.
 _PROCESS_PREFIXES = ("LD_", "DYLD_", "NODE_", "PYTHON", "LOOM_", "GIT_", "GRPC_", "NPM_CONFIG_", "SSL_CERT_",
                      "OPENSSL_", "XDG_", "PERL5", "PERLLIB", "RUBY", "JAVA_", "_JAVA_", "JDK_JAVA_", "ELECTRON_",
-                     "VSCODE_", "PIP_", "UV_", "CONDA", "CARGO_", "RUSTC")
+                     "VSCODE_", "PIP_", "UV_", "CONDA", "CARGO_", "RUSTC", "BASH_", "SSH_ASKPASS", "DOCKER_",
+                     "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 _PROCESS_NAMES = {"PATH", "HOME", "SHELL", "BASH_ENV", "ENV", "PROMPT_COMMAND", "IFS", "CDPATH", "TMPDIR",
                   "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "FTP_PROXY",
                   "GRPC_PROXY", "NO_PROXY", "NO_GRPC_PROXY", "GOFLAGS", "GOPROXY", "GCONV_PATH", "CLASSPATH",
-                  "VIRTUAL_ENV", "EDITOR", "VISUAL", "PAGER", "BROWSER", "LESSOPEN", "MANPAGER"}
+                  "VIRTUAL_ENV", "EDITOR", "VISUAL", "PAGER", "BROWSER", "LESSOPEN", "MANPAGER", "SHELLOPTS",
+                  "BASHOPTS", "PS4", "ZDOTDIR", "KUBECONFIG", "WGETRC", "CURL_HOME"}
 
 
 def _changes_how_programs_run(name: str) -> bool:
     upper = name.upper()
-    return upper in _PROCESS_NAMES or upper.startswith(_PROCESS_PREFIXES)
+    # A name no shell would write (bash's exported functions are BASH_FUNC_<name>%%) is never taken.
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None
+    return not plain or upper in _PROCESS_NAMES or upper.startswith(_PROCESS_PREFIXES)
 
 
 def _env_file_refusal(st: os.stat_result) -> str | None:
