@@ -245,7 +245,8 @@ async function lstatOrNull(p: string) {
   }
 }
 
-function realIfExists(p: string): string {
+/** The real path of `p`, or `p` resolved where it does not exist (or cannot be followed). */
+export function realIfExists(p: string): string {
   try {
     return realpathSync.native(p);
   } catch {

@@ -18,6 +18,7 @@ import {
 import path from 'node:path';
 import type { IsolationMode, LoomConfig } from '../../config';
 import { ToolError } from '../errors';
+import { realIfExists } from '../../contract/sandbox';
 import {
   gitPlacesOfRoot,
   PROTECTED_ENTRIES,
@@ -74,7 +75,7 @@ function closers(explicit = process.env.LOOM_CLOSE_FDS): Closer[] {
   const fromSources = __dirname.endsWith(path.join('runtime', 'tools', 'isolation'));
   const own =
     explicit ?? path.join(__dirname, ...(fromSources ? ['..', '..', '..', 'dist'] : []), 'bin', CLOSE_FDS_NAME);
-  const real = own !== '' && executable(own) ? realOr(own) : undefined;
+  const real = own !== '' && executable(own) ? realIfExists(own) : undefined;
   return [
     ...(real && changedOnlyByOwner(real) && changedOnlyByOwner(path.dirname(real)) ? [{ file: real, lead: [] }] : []),
     ...(executable(BASH_CLOSER.file) ? [BASH_CLOSER] : []),
@@ -410,7 +411,7 @@ export function workspaceConfinement(
   // (with roots = [".."] its loom.toml was an ordinary file, and a command added an agent to it).
   // The folders between an outer root and each are pinned below: the kernel locks a mount point,
   // not its ancestors, so a rename above it would carry the mount off.
-  const workspace = realOr(config.workspace);
+  const workspace = realIfExists(config.workspace);
   const within = (p: string) => outermost.some((r) => p === r || p.startsWith(r + path.sep));
   const guarded = [...new Set([...roots, workspace])].filter(within);
   for (const root of guarded) {
@@ -443,7 +444,7 @@ export function workspaceConfinement(
     // folder first is not held: a mount needs a place).
     const { includes, hooks } = gitPlacesOfRoot(root);
     for (const [p, dir] of [...includes.map((f) => [f, false] as const), ...(hooks ? [[hooks, true] as const] : [])]) {
-      const real = realOr(p);
+      const real = realIfExists(p);
       const kind = entryKind(real);
       const placeable = kind === 'none' && entryKind(path.dirname(real)) === 'dir';
       if ((kind === 'dir' || kind === 'file' || placeable) && roots.some((r) => real.startsWith(r + path.sep)))
@@ -453,7 +454,7 @@ export function workspaceConfinement(
   const readOnly = (o.extraReadOnly ?? [])
     .map((p) => path.resolve(config.workspace, p))
     .filter(existsSync)
-    .map((p) => realOr(p));
+    .map((p) => realIfExists(p));
   // Other runtimes' data folders inside the roots (a runtime serving a subfolder) hold their tokens.
   const inner = otherLiveDataFolders().filter((f) => outermost.some((r) => f.startsWith(r + path.sep)));
   const hide = [dataFolder(config), ...inner.filter((f) => !roots.some((r) => r === f || r.startsWith(f + path.sep)))];
@@ -489,21 +490,13 @@ function foldersBetween(roots: readonly string[], p: string): string[] {
 function gitdirsOf(gitFile: string, roots: readonly string[]): string[] {
   return repositoriesOfGitFile(gitFile)
     .filter(existsSync)
-    .map(realOr)
+    .map(realIfExists)
     .filter((real) => roots.some((r) => real.startsWith(r + path.sep)));
 }
 
 /** The data folder's real path, whether or not it exists yet (its parent is resolved). */
 export function dataFolder(config: LoomConfig): string {
   const p = path.resolve(config.workspace, config.runtime.dataDir);
-  if (existsSync(p)) return realOr(p);
-  return path.join(realOr(path.dirname(p)), path.basename(p));
-}
-
-function realOr(p: string): string {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return p;
-  }
+  if (existsSync(p)) return realIfExists(p);
+  return path.join(realIfExists(path.dirname(p)), path.basename(p));
 }

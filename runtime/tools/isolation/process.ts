@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LoomConfig, ProcessIsolation } from '../../config';
 import { headOfPlainFile } from '../../contract/plainFile';
+import { realIfExists } from '../../contract/sandbox';
 import { confine, workspaceConfinement, type Launch } from './index';
 
 /** The workspace and `[runtime] roots` that exist, as real paths (what the file tools use too). */
@@ -34,7 +35,7 @@ export function confineProcess(
   const roots = workspaceRoots(config);
   const readOnly = [...iso.readOnlyPaths, ...installationOf(command, roots)];
   const confinement = workspaceConfinement(config, roots, {
-    cwd: realOr(cwd),
+    cwd: realIfExists(cwd),
     network: iso.network,
     extraReadOnly: readOnly,
     placeholders: true,
@@ -59,14 +60,14 @@ function installationOf(command: string, roots: readonly string[]): string[] {
   const out: string[] = [];
   const settled = realPathOutside(command, roots);
   if (settled) out.push(path.dirname(settled));
-  const installation = installationAbove(realOr(command));
+  const installation = installationAbove(realIfExists(command));
   if (installation) out.push(installation);
   const venv = path.dirname(path.dirname(command));
   const cfg = path.join(venv, 'pyvenv.cfg');
   if (existsSync(cfg)) {
     out.push(venv);
     const named = /^home\s*=\s*(.+)$/m.exec(headOfPlainFile(cfg))?.[1]?.trim();
-    const base = named && path.isAbsolute(named) ? realOr(path.dirname(named)) : undefined;
+    const base = named && path.isAbsolute(named) ? realIfExists(path.dirname(named)) : undefined;
     if (base && isInstallation(base)) out.push(base);
   }
   // Never the home folder or above it by inference (~/bin/tool → ~): read_only_paths can say so.
@@ -79,7 +80,7 @@ function realPathOutside(file: string, roots: readonly string[]): string | undef
   const within = (p: string) => roots.some((r) => p === r || p.startsWith(r + path.sep));
   let p = file;
   for (let hops = 0; hops < 40; hops++) {
-    const parent = realOr(path.dirname(p));
+    const parent = realIfExists(path.dirname(p));
     const at = path.join(parent, path.basename(p));
     if (within(parent) || within(at)) return undefined;
     let target: string;
@@ -115,12 +116,4 @@ function isInstallation(prefix: string): boolean {
     return false;
   }
   return existsSync(path.join(prefix, 'bin', 'node')) && existsSync(path.join(lib, 'node_modules'));
-}
-
-function realOr(p: string): string {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return p;
-  }
 }
