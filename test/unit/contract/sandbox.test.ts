@@ -42,7 +42,7 @@ describe('contract: the sandbox a client builds from loom.toml', () => {
     for (const p of ['.devcontainer/devcontainer.json', '.devcontainer.json', '.env', 'team.code-workspace'])
       await assert.rejects(
         sandbox.resolveForWrite(p),
-        new RegExp(`path "${p.replace('.', '\\.')}" is .*which tools may not change`),
+        new RegExp(`path "${p.replaceAll('.', '\\.')}" is .*which tools may not change`),
       );
     assert.ok((await sandbox.resolveForWrite('notes/devcontainer.json')).real.endsWith('devcontainer.json'));
     assert.ok((await sandbox.resolveForWrite('notes/a.code-workspace')).real.endsWith('a.code-workspace'));
