@@ -10,6 +10,7 @@ import { listensOn, ownProcessAlive, processAlive } from './contract/process';
 import { splitAddress } from './contract/loomToml';
 import { startRuntime, VERSION, type RuntimeHandle } from './main';
 import { messageOf } from './contract/errors';
+import { giveBackStartupGarbage } from './contract/startupGarbage';
 
 const USAGE = `Usage: node dist/runtime.js [--workspace DIR] [options]
 
@@ -332,6 +333,7 @@ async function main(argv: string[]): Promise<number> {
     }, 1000);
     watch.unref();
   }
+  const cancelGiveBack = giveBackStartupGarbage();
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -344,6 +346,7 @@ async function main(argv: string[]): Promise<number> {
         return;
       }
       stopping = true;
+      cancelGiveBack();
       log.info('shutting down', { signal: reason });
       Promise.resolve(mcpStdio?.close())
         .then(() => handle.stop())
