@@ -7,6 +7,7 @@
 import { lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../../contract/process';
 
 /** What one confined process may see and do. Every path is absolute and real (symlinks resolved). */
 export interface Confinement {
@@ -96,6 +97,8 @@ export function bwrapArguments(c: Confinement): string[] {
 }
 
 let empty: string | undefined;
+/** The folder of a process's placeholder file: `loom-empty-<pid>-<random>` in the temporary folder. */
+const EMPTY_FOLDER = /^loom-empty-(\d+)-/;
 
 /**
  * An empty read-only regular file of this process's, the placeholder of a missing protected file:
@@ -104,11 +107,30 @@ let empty: string | undefined;
  */
 function emptyFile(): string {
   if (empty && lstatSync(empty, { throwIfNoEntry: false })?.isFile()) return empty;
-  const dir = mkdtempSync(path.join(tmpdir(), 'loom-empty-'));
+  removeKilledOnesFolders();
+  const dir = mkdtempSync(path.join(tmpdir(), `loom-empty-${process.pid}-`));
   empty = path.join(dir, 'empty');
   writeFileSync(empty, '', { mode: 0o444 });
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return empty;
+}
+
+/** The placeholder folders of this user's processes that are gone: a SIGKILL skips the exit hook. */
+function removeKilledOnesFolders(): void {
+  const uid = process.getuid?.();
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = EMPTY_FOLDER.exec(name)?.[1];
+    if (!pid || processAlive(Number(pid))) continue;
+    const folder = path.join(tmpdir(), name);
+    const st = lstatSync(folder, { throwIfNoEntry: false });
+    if (st?.isDirectory() && st.uid === uid) rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 let systemMountArgs: readonly string[] | undefined;
