@@ -64,7 +64,7 @@ const CONFIG_BYTES = 256 * 1024;
 const MAX_INCLUDE_DEPTH = 10;
 
 export interface GitPlaces {
-  /** Files the repository's config includes (absolute; they may not exist). */
+  /** Files git reads config from besides the repository's own: what the configs include (absolute; they may not exist). */
   includes: string[];
   /** The hooks folder core.hooksPath names (absolute), or husky's folder holding it; undefined for git's own. */
   hooks?: string;
@@ -94,6 +94,22 @@ export function gitPlaces(root: string, configs: string[]): GitPlaces {
   // husky 9 sets core.hooksPath to .husky/_, whose wrappers run the scripts of .husky/ itself.
   const husky = path.basename(hooks) === '_' && path.dirname(hooks) !== root;
   return { includes, hooks: husky ? path.dirname(hooks) : hooks };
+}
+
+/**
+ * The configs git reads before a repository's, in git's order: the system's, then the person's
+ * ($GIT_CONFIG_GLOBAL, else XDG's and ~/.gitconfig). Outside the roots no tool reaches them, but
+ * a workspace can hold them: the home folder opened as one, a dotfiles repository that
+ * ~/.gitconfig links into or includes. Their core.fsmonitor and hooks run in every repository.
+ */
+export function outerGitConfigs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const home = env.HOME || homedir();
+  const off = (v: string | undefined) => !v || /^(0|false|no|off)$/i.test(v);
+  const system = off(env.GIT_CONFIG_NOSYSTEM) ? [env.GIT_CONFIG_SYSTEM || '/etc/gitconfig'] : [];
+  const global = env.GIT_CONFIG_GLOBAL
+    ? [path.resolve(env.GIT_CONFIG_GLOBAL)]
+    : [path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'config'), path.join(home, '.gitconfig')];
+  return [...system, ...global];
 }
 
 /** A path through a file (ENOTDIR) or a loop is as missing as one that is not there. */

@@ -6,7 +6,7 @@
 // (runtime/tools/isolation), and the path sandbox (./sandbox.ts) refuses writes into them.
 import { readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { gitPlaces, statOrUndefined, type GitPlaces } from './gitConfig';
+import { gitPlaces, outerGitConfigs, statOrUndefined, type GitPlaces } from './gitConfig';
 import { headOfPlainFile } from './plainFile';
 
 export interface ProtectedEntry {
@@ -104,18 +104,23 @@ export function repositoriesOfGitFile(gitFile: string): string[] {
   return common ? [repo, path.resolve(repo, common)] : [repo];
 }
 
-/** What a root's repository config makes git run from elsewhere: the files it includes and its hooks folder. */
+/**
+ * What git run in a root reads config from besides .git/config, and so runs programs from: the
+ * system's and the person's configs (where a root holds them), the files any config includes, the
+ * hooks folder.
+ */
 export function gitPlacesOfRoot(root: string): GitPlaces {
   const git = path.join(root, '.git');
+  const outer = outerGitConfigs();
   // A linked worktree's repository (the last a .git file names) holds the config git reads.
-  return gitPlaces(
-    root,
-    // config.worktree too: git reads it where extensions.worktreeConfig is on (sparse-checkout sets it).
-    [git, ...repositoriesOfGitFile(git)].flatMap((repo) => [
-      path.join(repo, 'config'),
-      path.join(repo, 'config.worktree'),
-    ]),
-  );
+  // config.worktree too: git reads it where extensions.worktreeConfig is on (sparse-checkout sets it).
+  const own = [git, ...repositoriesOfGitFile(git)].flatMap((repo) => [
+    path.join(repo, 'config'),
+    path.join(repo, 'config.worktree'),
+  ]);
+  // In git's order, so that the repository's core.hooksPath wins over the person's.
+  const places = gitPlaces(root, [...outer, ...own]);
+  return { ...places, includes: [...outer, ...places.includes] };
 }
 
 /** gitPlacesOfRoot's paths: each is .git's as much as .git/config is. */

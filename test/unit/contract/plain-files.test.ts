@@ -13,12 +13,16 @@ import { gitConfigEntries, gitPlaces } from '../../../runtime/contract/gitConfig
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const mod = (p: string) => JSON.stringify(path.join(REPO, p));
 
-/** Runs `body` (CommonJS, `root` bound to the workspace) in a child process given 15 s; its printed JSON. */
+/**
+ * Runs `body` (CommonJS, `root` bound to the workspace) in a child process given 15 s; its printed
+ * JSON. Without this machine's system and personal git configs, which would be protected places too.
+ */
 function inChild<T>(root: string, body: string): T {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `const root = process.argv[1];\n${body}`, root], {
     cwd: REPO,
     encoding: 'utf8',
     timeout: 15_000,
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(root, 'absent', 'gitconfig') },
   });
   assert.equal(r.error, undefined, `the lookup did not finish: ${String(r.error)} (it waits on a FIFO)`);
   assert.equal(r.status, 0, r.stderr);

@@ -466,6 +466,57 @@ describe('tools: loom.toml, .git and .vscode (tools.fs.protected_writes)', () =>
       }
     });
 
+    it("the person's git config where a root holds it (a dotfiles repository, the home folder), what it includes and its hooks folder are .git's too", async () => {
+      const ws = fx().ws;
+      const saved = { GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL, HOME: process.env.HOME };
+      const restore = () => {
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+      };
+      try {
+        // GIT_CONFIG_GLOBAL naming a file of a dotfiles repository opened as the workspace.
+        fs.mkdirSync(path.join(ws, 'dotfiles', 'hooks'), { recursive: true });
+        const hooks = path.join(ws, 'dotfiles', 'hooks');
+        fs.writeFileSync(
+          path.join(ws, 'dotfiles', 'gitconfig'),
+          `[include]\n\tpath = extra.gitconfig\n[core]\n\thooksPath = ${hooks}\n`,
+        );
+        fs.writeFileSync(path.join(ws, 'dotfiles', 'extra.gitconfig'), ORIGINAL);
+        process.env.GIT_CONFIG_GLOBAL = path.join(ws, 'dotfiles', 'gitconfig');
+        for (const p of ['dotfiles/gitconfig', 'dotfiles/extra.gitconfig', 'dotfiles/hooks/pre-commit'])
+          expectError(
+            await fx().call('fs:write', { path: p, content: '[core]\n\tfsmonitor = touch pwned\n', append: true }),
+            'denied',
+            '.git',
+          );
+        assert.equal(content(ws, 'dotfiles/extra.gitconfig'), ORIGINAL);
+        assert.deepEqual(fs.readdirSync(hooks), []);
+        // The repository's own core.hooksPath wins over the person's, as in git: that folder is protected instead.
+        fs.writeFileSync(path.join(ws, '.git', 'config'), '[core]\n\thooksPath = .repohooks\n');
+        expectOk(await fx().call('fs:write', { path: 'dotfiles/hooks/notes.txt', content: 'not run by git here' }));
+        expectError(
+          await fx().call('fs:write', { path: '.repohooks/pre-commit', content: 'x', create_dirs: true }),
+          'denied',
+          '.git',
+        );
+
+        // The home folder opened as the workspace: ~/.gitconfig, missing, cannot be made.
+        delete process.env.GIT_CONFIG_GLOBAL;
+        process.env.HOME = ws;
+        expectError(
+          await fx().call('fs:write', { path: '.gitconfig', content: '[core]\n\tfsmonitor = touch pwned\n' }),
+          'denied',
+          '.git',
+        );
+        assert.equal(fs.existsSync(path.join(ws, '.gitconfig')), false);
+      } finally {
+        restore();
+      }
+      // Control: with the person's config elsewhere, these are ordinary files.
+      expectOk(await fx().call('fs:write', { path: 'dotfiles/extra.gitconfig', content: 'ordinary' }));
+    });
+
     it('a recursive delete of a folder holding .git is refused whole, before anything goes', async () => {
       fs.writeFileSync(path.join(fx().ws, 'sub', 'keep.txt'), 'keep');
       expectError(await fx().call('fs:delete', { path: 'sub', recursive: true }), 'denied', 'it holds .git (sub/.git)');

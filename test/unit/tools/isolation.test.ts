@@ -979,6 +979,22 @@ describe('isolation: the OS boundary under attack (real bubblewrap)', function (
       assert.equal(fs.readFileSync(path.join(ws, 'team.gitconfig'), 'utf8'), '[user]\n\tname = team\n');
     });
 
+    it("the person's git config where a root holds it (GIT_CONFIG_GLOBAL in a dotfiles repository) is read-only too", async () => {
+      const ws = fx().p.ws;
+      fs.mkdirSync(path.join(ws, 'dotfiles'));
+      fs.writeFileSync(path.join(ws, 'dotfiles', 'gitconfig'), '[user]\n\tname = me\n');
+      fx().rebaseline();
+      const saved = process.env.GIT_CONFIG_GLOBAL;
+      process.env.GIT_CONFIG_GLOBAL = path.join(ws, 'dotfiles', 'gitconfig');
+      try {
+        refusedByTheOs(await confined(fx(), 'printf "[core]\\n\\tfsmonitor = touch pwned\\n" >> dotfiles/gitconfig'));
+      } finally {
+        if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+        else process.env.GIT_CONFIG_GLOBAL = saved;
+      }
+      assert.equal(fs.readFileSync(path.join(ws, 'dotfiles', 'gitconfig'), 'utf8'), '[user]\n\tname = me\n');
+    });
+
     it('two concurrent calls: the end of the first does not unprotect the second (placeholders)', async () => {
       const ws = fx().p.ws;
       // The first runs until the second has started; the second attacks once the first has ended.
