@@ -1,7 +1,7 @@
 // The palette's "Loom: …" commands. Each takes optional arguments so keybindings, tree items and
 // tests can run it without prompts; without them it asks through quick picks and input boxes.
 import * as vscode from 'vscode';
-import { askText, notify } from './notify';
+import { askModal, askText, notify } from './notify';
 import { listAgentEntries, type AgentEntry } from './agents/catalog';
 import { AGENT_ID_PATTERN, scaffoldAgent, STARTER_CONFIG } from './agents/scaffold';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import type { COMMANDS } from './ids';
 import { openDashboard } from './dashboard/panel';
 import { secretNameProblem, SUGGESTED_KEYS } from './secrets';
 import { describeSelection } from './tools/editorTools';
+import { relevant } from './sources/editorEvents';
 import { workspaceRelative } from './tools/paths';
 import { AgentItem } from './views/trees';
 import { messageOf } from '../runtime/contract';
@@ -36,10 +37,14 @@ function agentIdOf(arg: AgentArg): string | undefined {
   return arg?.id;
 }
 
-/** The editor context a hotkey or a shared selection carries. */
+/**
+ * The editor context a hotkey carries: none for a document the editor events leave out (a file
+ * outside the workspace folders, the data folder): the key means "wake my agent", not "send it
+ * this file", and editor:selection refuses that same editor.
+ */
 function editorContext(): Record<string, unknown> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor) return { file: null, language: null, selection: null };
+  if (!editor || !relevant(editor.document)) return { file: null, language: null, selection: null };
   const s = describeSelection(editor);
   return { file: s.file, uri: s.uri, language: s.language, selection: { text: s.text, start: s.start, end: s.end } };
 }
@@ -329,6 +334,19 @@ export function registerCommands(loom: Loom): vscode.Disposable[] {
     command('loom.sendSelection', async () => {
       const editor = vscode.window.activeTextEditor;
       if (!editor) throw new Error('no editor is active: select some text first');
+      if (!relevant(editor.document)) {
+        const where =
+          editor.document.uri.scheme === 'file' ? editor.document.uri.fsPath : editor.document.uri.toString(true);
+        const send: vscode.MessageItem = { title: 'Send' };
+        const answer = await askModal(
+          'warning',
+          `The selection is from ${where}, outside the workspace folders. Send it to the agents?`,
+          'Every agent that subscribes to editor.selection.sent receives it.',
+          { title: 'Cancel', isCloseAffordance: true },
+          send,
+        );
+        if (answer !== send) return undefined;
+      }
       const session = await loom.ensureRuntime();
       session.conn.publish('editor.selection.sent', 'editor.selection.sent', describeSelection(editor));
       vscode.window.setStatusBarMessage('Loom: selection sent to agents', 3000);

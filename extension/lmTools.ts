@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { Loom } from './loom';
 import { needsConfirmation } from './tools/confirmation';
+import { visible } from './mcp/confirm';
 
 interface CallInput {
   name: string;
@@ -29,7 +30,7 @@ function callTool(loom: Loom): vscode.LanguageModelTool<CallInput> {
   return {
     prepareInvocation: async (opts) => {
       const tools = loom.connection ? await loom.connection.listTools().catch(() => []) : [];
-      const args = JSON.stringify(opts.input.arguments ?? {}, null, 2);
+      const args = visible(JSON.stringify(opts.input.arguments ?? {}, null, 2));
       return {
         invocationMessage: `Calling Loom tool ${opts.input.name}`,
         confirmationMessages: !needsConfirmation(opts.input.name, tools)

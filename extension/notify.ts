@@ -20,7 +20,7 @@ export function notify<T extends string>(level: Level, message: string, ...actio
   return SHOW[level](plainText(message), ...actions);
 }
 
-/** A modal question with its buttons (the last one, marked so, is what Escape answers). */
+/** A modal question with its buttons (one marked isCloseAffordance is what Escape answers; without one, VS Code adds Cancel). */
 export function askModal<T extends vscode.MessageItem>(
   level: Level,
   message: string,

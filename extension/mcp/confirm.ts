@@ -62,6 +62,7 @@ export function formatArguments(
   } else {
     text = JSON.stringify(args, null, 2);
   }
+  text = visible(text);
   const lines = text.split('\n');
   let shown = lines.slice(0, maxLines).join('\n');
   if (shown.length > maxChars) shown = shown.slice(0, maxChars);
@@ -69,12 +70,27 @@ export function formatArguments(
   return omitted > 0 ? `${shown}\n… (${omitted} more characters not shown)` : shown;
 }
 
+/**
+ * Characters that change how the rest is shown but are not seen themselves, as \uXXXX: bidi
+ * controls (a right-to-left override showed a reversed "nosj.sgnittes/edocsv." as
+ * ".vscode/settings.json"), zero-width ones, line and paragraph separators (a line break in
+ * native dialogs), C1 controls. JSON.stringify escapes only C0.
+ */
+export function visible(text: string): string {
+  return text.replace(/[\p{Cf}\p{Zl}\p{Zp}\p{Cc}]/gu, (c) =>
+    c === '\n' ? c : `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** The dialog's text: the tool named in quotes (a name cannot smuggle in lines), then its arguments. */
 export function confirmQuestion(req: ConfirmRequest): { message: string; detail: string } {
   const who = req.caller ? `Agent ${JSON.stringify(req.caller)} wants` : 'An agent wants';
   const where = req.server ? ` from MCP server ${JSON.stringify(req.server)}` : '';
   const message = `${who} to run the tool ${JSON.stringify(req.tool)}${where}.`;
-  const detail = [`Arguments:\n${formatArguments(req.arguments)}`, req.reason ? `Asked because ${req.reason}.` : '']
+  const detail = [
+    `Arguments:\n${formatArguments(req.arguments)}`,
+    req.reason ? `Asked because ${visible(req.reason)}.` : '',
+  ]
     .filter(Boolean)
     .join('\n\n');
   return { message, detail };
@@ -120,7 +136,9 @@ export class ConfirmTool {
   async confirm(req: ConfirmRequest, signal?: AbortSignal): Promise<ConfirmAnswer> {
     const allowance = allowanceOf(req);
     if (this.remembered.has(allowance)) return { allowed: true, remembered: true };
-    const choice = await this.ui.modal({ ...confirmQuestion(req), choices: [ALLOW, ALLOW_SESSION, DENY] }, signal);
+    // Deny first: the dialog takes the focus, and an agent can raise it while the person types
+    // (the window's editor events say when), whose next Space or Enter would otherwise allow.
+    const choice = await this.ui.modal({ ...confirmQuestion(req), choices: [DENY, ALLOW, ALLOW_SESSION] }, signal);
     if (choice === ALLOW_SESSION) {
       this.remembered.add(allowance);
       return { allowed: true, remembered: true };

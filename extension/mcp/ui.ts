@@ -8,7 +8,7 @@ import { askModal, askText } from '../notify';
 export interface ModalQuestion {
   message: string;
   detail: string;
-  /** Button titles; the last one is the close affordance (Escape answers it). */
+  /** Button titles, the safe answer first: the first has the focus. Escape answers undefined. */
   choices: string[];
 }
 
@@ -30,10 +30,10 @@ export type AskedQuestion = ({ kind: 'modal' } & ModalQuestion) | ({ kind: 'inpu
 
 export const vscodeUi: McpUi = {
   async modal(q, signal) {
-    const items: vscode.MessageItem[] = q.choices.map((title, i) => ({
-      title,
-      isCloseAffordance: i === q.choices.length - 1,
-    }));
+    // The first choice gets the focus, so a key pressed for the editor (Space, Enter) answers it:
+    // callers list the safe answer first. No choice is the close affordance, which VS Code would
+    // move aside: Escape answers with VS Code's own Cancel, undefined.
+    const items: vscode.MessageItem[] = q.choices.map((title) => ({ title }));
     // A modal cannot be closed from here: when the call's time runs out the answer is "dismissed"
     // and a late click is ignored.
     const answer = askModal('warning', q.message, q.detail, ...items);

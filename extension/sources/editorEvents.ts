@@ -21,7 +21,7 @@ export interface EditorEventOptions {
  * and not a file outside the workspace the person happens to open: its path and selected text
  * went to every subscriber.
  */
-function relevant(doc: vscode.TextDocument): boolean {
+export function relevant(doc: vscode.TextDocument): boolean {
   return doc.uri.scheme === 'untitled' || (doc.uri.scheme === 'file' && inWorkspace(doc.uri));
 }
 

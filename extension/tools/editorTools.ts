@@ -5,7 +5,7 @@ import { askText, notify } from '../notify';
 import { plainText } from '../plainText';
 import { ToolFailure, type ProvidedTool, type ToolCallContext } from '../bridge/client';
 import { checkArgs } from './args';
-import { checkActiveDocument, resolveInWorkspace, workspaceRelative } from './paths';
+import { checkActiveDocument, checkDocumentOnDisk, resolveInWorkspace, workspaceRelative } from './paths';
 
 export interface ToolHost {
   /** Shows an agent's text in the status bar (empty text hides it). */
@@ -48,13 +48,17 @@ function activeEditor(tool: string): vscode.TextEditor {
 async function activeWorkspaceEditor(tool: string, access: 'read' | 'write'): Promise<vscode.TextEditor> {
   const editor = activeEditor(tool);
   await checkActiveDocument(tool, editor.document.uri, access);
+  await checkDocumentOnDisk(tool, editor.document, access);
   return editor;
 }
 
 async function editorFor(tool: string, path: string | undefined, access: 'read' | 'write'): Promise<vscode.TextEditor> {
   if (!path) return activeWorkspaceEditor(tool, access);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(await resolveInWorkspace(tool, path, access)));
-  return vscode.window.showTextDocument(doc, { preserveFocus: true, preview: false });
+  const editor = await vscode.window.showTextDocument(doc, { preserveFocus: true, preview: false });
+  // Last, so that nothing is awaited between it and the caller's use of the document.
+  await checkDocumentOnDisk(tool, doc, access);
+  return editor;
 }
 
 function toPosition(p: Pos): vscode.Position {

@@ -119,6 +119,23 @@ describe('editor events on the bus', () => {
     assert.equal(hot.payload.selection.text, 'second');
   });
 
+  it('a hotkey pressed over a file outside the workspace carries neither its path nor its selection', async () => {
+    const outside = join(mkdtempSync(join(tmpdir(), 'loom-outside-')), 'credentials');
+    writeFileSync(outside, 'aws_secret_access_key = SECRET123\n');
+    const shown = await vscode.window.showTextDocument(
+      await vscode.workspace.openTextDocument(vscode.Uri.file(outside)),
+    );
+    shown.selection = new vscode.Selection(0, 0, 0, 30);
+    try {
+      await vscode.commands.executeCommand('loom.hotkey', { name: 'outside' });
+      const hot = await probe.next('hotkey.outside');
+      assert.deepEqual(hot.payload, { name: 'outside', file: null, language: null, selection: null });
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      editor = await vscode.window.showTextDocument(editor.document);
+    }
+  });
+
   it('refuses a hotkey name that is not a topic segment, naming the problem', async () => {
     await assert.rejects(
       Promise.resolve(vscode.commands.executeCommand('loom.hotkey', { name: 'a.b' })),

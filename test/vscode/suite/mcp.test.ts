@@ -117,7 +117,8 @@ describe('MCP: ui:confirm', () => {
     assert.match(first.message, /MCP server "github"/);
     assert.match(first.detail, /"repo": "loom"/);
     assert.match(first.detail, /mcp\.github\.policy = "ask"/);
-    assert.deepEqual(first.choices, [ALLOW, ALLOW_SESSION, DENY]);
+    // Deny first: the first button has the focus, and the person may be typing when it shows.
+    assert.deepEqual(first.choices, [DENY, ALLOW, ALLOW_SESSION]);
   });
 
   it('shows long arguments pretty-printed and cut, saying how much is left out', () => {

@@ -1,7 +1,7 @@
 // @vscode-suite main 40
 // The extension's tools answer when an agent calls them through the runtime.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -127,6 +127,57 @@ describe('tools the extension provides', () => {
     assert.equal(opened.status, 'TOOL_ERROR');
     assert.equal(opened.error!.code, 'denied');
     assert.match(opened.error!.message, /data folder/);
+  });
+
+  it('a file swapped for a symlink after editor:open: VS Code reloads the tab from the target, and editor:replace neither hands it out nor edits it', async () => {
+    // An agent (isolated too: the workspace is writable in its sandbox) renames a symlink over a
+    // file it opened; VS Code reloads the tab through it; the agent renames a plain file back and
+    // calls at once, before VS Code reloads the tab again. Attempts that VS Code wins are harmless
+    // (the tab holds the file again); the test needs one it does not.
+    const ws = workspaceDir();
+    const outside = mkdtempSync(join(tmpdir(), 'loom-outside-'));
+    const secret = join(outside, 'id_rsa');
+    writeFileSync(secret, 'PRIVATE KEY TOP SECRET\n');
+    const swap = (make: (tmp: string) => void) => {
+      const tmp = join(ws, `.swap-${Date.now()}`);
+      make(tmp);
+      renameSync(tmp, join(ws, 'swapped.txt'));
+    };
+    const whole = { start: { line: 0, character: 0 }, end: { line: 5, character: 0 } };
+    const before = vscode.window.activeTextEditor?.document; // later tests work on it
+    const close = async () => {
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === join(ws, 'swapped.txt'));
+      if (!doc) return;
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    };
+    let refused = 0;
+    try {
+      for (let attempt = 1; attempt <= 5 && refused === 0; attempt++) {
+        swap((tmp) => writeFileSync(tmp, 'decoy\n'));
+        outputOf(await probe.callTool('editor:open', { path: 'swapped.txt' }));
+        const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === join(ws, 'swapped.txt'))!;
+        swap((tmp) => symlinkSync(secret, tmp));
+        await eventually('VS Code to reload the tab through the link', () =>
+          doc.getText().includes('TOP SECRET') ? true : undefined,
+        );
+        swap((tmp) => writeFileSync(tmp, 'decoy\n'));
+        const res = await probe.callTool('editor:replace', { path: 'swapped.txt', text: '', range: whole });
+        if (res.status === 'TOOL_OK') assert.doesNotMatch(res.output, /TOP SECRET/, 'the target was handed out');
+        else {
+          assert.match(res.error!.message, /does not hold what the file holds on disk/);
+          refused++;
+        }
+        await close();
+      }
+      assert.equal(refused, 1, 'VS Code reloaded the tab first in every attempt: the check was never reached');
+      assert.equal(readFileSync(secret, 'utf8'), 'PRIVATE KEY TOP SECRET\n');
+    } finally {
+      await close();
+      if (before) await vscode.window.showTextDocument(before);
+      rmSync(join(ws, 'swapped.txt'), { force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("ui:status shows the agent text in the status bar, named as that agent's", async () => {
