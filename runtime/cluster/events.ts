@@ -45,6 +45,13 @@ const WINDOW = 256;
 const RETRY_MS = 250;
 /** How often a lost stream or consumer is made again, at most. */
 const REPAIR_MS = 2000;
+/**
+ * How long a stream or consumer found deleted is left before it is made again: nats-server 2.9
+ * removes a deleted one's files after it stops answering for it, and one made in between (by the
+ * runtimes that noticed at once) lost its files with them (a stream then failed every publish
+ * after) or kept the deletion from finishing ("directory not empty").
+ */
+const REMAKE_AFTER_MS = 1000;
 /** How far before a broken pull a consumer made again starts (events seen are dropped by id). */
 const REPLAY_MS = 30_000;
 /** How long a remote request's inbox is remembered (a reply after that has no one waiting). */
@@ -347,10 +354,7 @@ export class EventBridge {
     const durable = this.cfg.node;
     const broke = this.pullBrokeMs ?? (repairing ? Date.now() : undefined);
     const since = broke === undefined ? undefined : broke - REPLAY_MS;
-    try {
-      await jsm.consumers.info(this.n.stream, durable);
-      return false;
-    } catch {
+    if (await this.missing(() => jsm.consumers.info(this.n.stream, durable), repairing)) {
       await jsm.consumers.add(this.n.stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
@@ -364,6 +368,20 @@ export class EventBridge {
       });
       return true;
     }
+    return false;
+  }
+
+  /** Whether `info` fails; when `lost`, asked again after REMAKE_AFTER_MS (see there). */
+  private async missing(info: () => Promise<unknown>, lost: boolean): Promise<boolean> {
+    const exists = () =>
+      info().then(
+        () => true,
+        () => false,
+      );
+    if (await exists()) return false;
+    if (!lost) return true;
+    await new Promise((r) => setTimeout(r, REMAKE_AFTER_MS));
+    return !this.closed && !(await exists());
   }
 
   /**
@@ -379,7 +397,7 @@ export class EventBridge {
     this.nextRepairMs = Date.now() + REPAIR_MS;
     try {
       const made = [
-        ...((await this.ensureStream(jsm)) ? [this.n.stream] : []),
+        ...((await this.ensureStream(jsm, true)) ? [this.n.stream] : []),
         ...((await this.ensureConsumer(jsm, true)) ? [`consumer ${this.cfg.node}`] : []),
       ];
       if (made.length)
@@ -399,8 +417,8 @@ export class EventBridge {
     }
   }
 
-  /** The event stream, made when it is missing; true when this call made it. */
-  private async ensureStream(jsm: JetStreamManager): Promise<boolean> {
+  /** The event stream, made when it is missing (`lost`: found so by a repair); true when this call made it. */
+  private async ensureStream(jsm: JetStreamManager, lost = false): Promise<boolean> {
     const config = {
       name: this.n.stream,
       subjects: [this.n.durableAll],
@@ -412,20 +430,15 @@ export class EventBridge {
       discard: DiscardPolicy.Old,
       duplicate_window: nanos(Math.min(120_000, this.cfg.retentionMs)),
     };
+    const info = () => jsm.streams.info(this.n.stream);
+    if (!(await this.missing(info, lost))) return false;
     try {
-      await jsm.streams.info(this.n.stream);
+      await jsm.streams.add(config);
+      return true;
+    } catch (err) {
+      // Another runtime may have created it a moment ago.
+      if (await this.missing(info, false)) throw err;
       return false;
-    } catch {
-      try {
-        await jsm.streams.add(config);
-        return true;
-      } catch (err) {
-        // Another runtime may have created it a moment ago.
-        await jsm.streams.info(this.n.stream).catch(() => {
-          throw err;
-        });
-        return false;
-      }
     }
   }
 

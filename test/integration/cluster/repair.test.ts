@@ -66,17 +66,27 @@ describeIf('cluster: a deleted stream or consumer is made again', function () {
         // not yet: again
       }
     }
+    throw new Error(`nothing published on A after "${label}" reached B in 40 s\n${await diagnosis()}`);
+  }
+
+  /** Both runtimes' cluster figures and last cluster log lines, and the stream's state: for a failure's message. */
+  async function diagnosis(): Promise<string> {
     const stats = await Promise.all([A, B].map((n) => call(n.c.runtime, 'GetStats', {})));
-    throw new Error(
-      `nothing published on A after "${label}" reached B in 40 s\n${JSON.stringify(stats.map((s) => s.cluster))}\n` +
-        [A, B]
-          .map((n) =>
-            n.rt.stderrText
-              .filter((l) => l.includes('"cluster'))
-              .slice(-15)
-              .join('\n'),
-          )
-          .join('\n---\n'),
+    const jsm = await jetstreamManager(raw);
+    const stream = await jsm.streams.info(n.stream).then(
+      (i) => JSON.stringify(i.state),
+      (err: Error) => err.message,
+    );
+    return (
+      `stream: ${stream}\n${JSON.stringify(stats.map((s) => s.cluster))}\n` +
+      [A, B]
+        .map((n) =>
+          n.rt.stderrText
+            .filter((l) => l.includes('"cluster'))
+            .slice(-15)
+            .join('\n'),
+        )
+        .join('\n---\n')
     );
   }
 
@@ -109,10 +119,10 @@ describeIf('cluster: a deleted stream or consumer is made again', function () {
     await inbox.next((m) => m.delivery?.topic === 'market.gap', 'the event published while the consumer was gone');
   });
 
-  // What B receives after the stream is made again is not asserted: with nats-server 2.9.10 a
-  // stream made again while both runtimes ask for it at once was seen (about 1 run in 8) keeping
-  // every event pending for every consumer, fresh ones included, serving none. The consumer test
-  // above covers B's side of a repair.
+  // nats-server 2.9 removes a deleted stream's files after it stops answering for it: a stream the
+  // runtimes made again at once (they notice within milliseconds) lost its files in between and
+  // failed every publish ("error opening msg block file"), about 1 run in 7 under load. They now
+  // wait a second before making it.
   it('the stream deleted: publishers on A are not held, the stream is made again and takes their events', async () => {
     const jsm = await jetstreamManager(raw);
     await jsm.streams.delete(n.stream);
@@ -126,10 +136,13 @@ describeIf('cluster: a deleted stream or consumer is made again', function () {
     const stored = await until('the 20 events in the stream made again', async () => {
       const info = await jsm.streams.info(n.stream).catch(() => undefined);
       return info && info.state.messages >= 20 ? info.state.messages : undefined;
+    }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnosis()}`);
     });
     assert.ok(stored >= 20);
     const stats = await call(A.c.runtime, 'GetStats', {});
     assert.equal(stats.cluster?.state, 'connected');
     assert.equal(stats.cluster?.bufferedEvents, 0, 'events still held in A');
+    await deliveredAcross('after-stream-remade');
   });
 });
