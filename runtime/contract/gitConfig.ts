@@ -115,7 +115,8 @@ export function outerGitConfigs(env: NodeJS.ProcessEnv = process.env): string[] 
 /** A path through a file (ENOTDIR) or a loop is as missing as one that is not there. */
 export function statOrUndefined(p: string): Stats | undefined {
   try {
-    return statSync(p);
+    // A missing file answers undefined without an exception (thrown and caught, one costs more than the stat).
+    return statSync(p, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

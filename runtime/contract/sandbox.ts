@@ -9,7 +9,7 @@
 // and working directory (runtime/tools/sandbox.ts builds it from the config), and the extension's
 // editor tools, as defence in depth under the OS isolation: both confine paths by this one rule.
 import { otherLiveDataFolders } from './liveRuntimes';
-import { promises as fsp, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from './toolError';
 import { messageOf } from './errors';
@@ -101,7 +101,7 @@ export class Sandbox {
 
   /** For reading, listing and as a working directory: follows every symlink. */
   async resolve(input: string, base?: string): Promise<ResolvedPath> {
-    const real = await this.realTarget(checkInput(input), base ?? this.workspace);
+    const real = this.realTarget(checkInput(input), base ?? this.workspace);
     this.confine(input, real.path);
     return { input, real: real.path, exists: real.exists };
   }
@@ -167,8 +167,10 @@ export class Sandbox {
    * The real path the OS would reach. The longest existing prefix is resolved by realpath(3)
    * on the raw string (so "link/.." means the link target's parent, as in the kernel); a
    * dangling symlink right after it is followed by hand; the rest does not exist yet.
+   * Synchronous, as the file tools' walk is: each lookup takes microseconds, a trip through the
+   * thread pool tens (system:shell checks its working folder and every argument this way).
    */
-  private async realTarget(input: string, base: string, hops = 0): Promise<{ path: string; exists: boolean }> {
+  private realTarget(input: string, base: string, hops = 0): { path: string; exists: boolean } {
     if (hops > MAX_SYMLINK_HOPS)
       throw new ToolError('denied', `path ${JSON.stringify(input)} has too many levels of symbolic links`, {
         path: input,
@@ -179,7 +181,9 @@ export class Sandbox {
       const prefix = parts.slice(0, n).join('/') || '/';
       let realPrefix: string;
       try {
-        realPrefix = await fsp.realpath(prefix);
+        // A missing name answers the stat with undefined, where realpath would throw (costlier).
+        if (!statSync(prefix, { throwIfNoEntry: false })) continue;
+        realPrefix = realpathSync.native(prefix);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') continue;
@@ -197,9 +201,9 @@ export class Sandbox {
         return this.realTarget(path.resolve(realPrefix, ...rest), '/', hops + 1);
       }
       const next = path.join(realPrefix, rest[0]);
-      const stat = await lstatOrNull(next);
+      const stat = lstatOrNull(next);
       if (stat?.isSymbolicLink()) {
-        const target = await fsp.readlink(next);
+        const target = readlinkSync(next);
         const followed = path.isAbsolute(target) ? target : `${realPrefix}/${target}`;
         return this.realTarget([followed, ...rest.slice(1)].join('/'), '/', hops + 1);
       }
@@ -237,9 +241,9 @@ export function isWithin(root: string, candidate: string): boolean {
   return candidate.startsWith(prefix);
 }
 
-async function lstatOrNull(p: string) {
+function lstatOrNull(p: string) {
   try {
-    return await fsp.lstat(p);
+    return lstatSync(p, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }

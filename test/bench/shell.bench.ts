@@ -1,7 +1,8 @@
 // system:shell `echo hi` through the tool registry beside the same program started bare, in the
 // same run: confined (isolation "required", the default) against a bare `bwrap` spawn with the
 // same sandbox (the same bwrapArguments for the same workspace), and unconfined (isolation "off")
-// against a bare child_process spawn of /bin/echo. Prints calls/s, p50 and p99 and the ratios.
+// against a bare child_process spawn of /bin/echo, each bare side with the environment the tool
+// gives the program. Prints calls/s, p50 and p99 and the ratios.
 // The confined side twice: as it runs, bwrap started by dist/bin/loom-close-fds (build first), and
 // with LOOM_CLOSE_FDS="", bash closing the descriptors instead (as where the launcher was not built).
 // Rounds alternate so every side meets the same load from neighbours.
@@ -14,7 +15,7 @@ import type { IsolationMode } from '../../runtime/config';
 import { defaultConfig } from '../../runtime/config/defaults';
 import { silentLogger } from '../../runtime/log';
 import { isolationStatus, registerBuiltinTools, DefaultToolRegistry } from '../../runtime/tools';
-import { FIXED_PATH } from '../../runtime/tools/builtin/shell';
+import { scrubbedEnv } from '../../runtime/tools/builtin/shell';
 import { bwrapArguments, SANDBOX_HOME, workspaceConfinement } from '../../runtime/tools/isolation';
 
 const CALLS_PER_ROUND = 100;
@@ -61,7 +62,8 @@ async function main(): Promise<void> {
     const confined = registry(ws, 'required');
     const open = registry(ws, 'off');
     const echo = ['/usr/bin/echo', '/bin/echo'].find((p) => fs.existsSync(p))!;
-    const env = { PATH: FIXED_PATH.join(':'), HOME: os.homedir() };
+    // The environment system:shell gives the program (LANG makes echo set up its locale, 0.2 ms).
+    const env = scrubbedEnv(defaultConfig(ws).tools.shell.envAllow, 'echo');
     const sandbox = bwrapArguments(workspaceConfinement(defaultConfig(ws), [ws], { cwd: ws, network: false }));
     const runs: Record<Side, () => Promise<unknown>> = {
       confined: async () => {

@@ -184,7 +184,8 @@ function findProgram(command: string): string {
   );
 }
 
-function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {
+/** The environment a program gets: the allowlisted variables, PATH fixed, what the program needs (benchmarks start the bare baseline with it). */
+export function scrubbedEnv(allow: string[], command: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of allow) if (process.env[name] !== undefined) env[name] = process.env[name];
   if (allow.includes('PATH')) env.PATH = FIXED_PATH.join(':');

@@ -105,4 +105,15 @@ describe('contract: the protected places under other names', () => {
     fs.writeFileSync(path.join(ws, '.bare', 'worktrees', 'w', 'commondir'), '../..\n');
     await refusedForWrite('.bare/config', /\.git folder under another name/);
   });
+
+  it('looks them up again for each call: a .git file changed after one names a new place at the next', async () => {
+    fs.mkdirSync(path.join(ws, 'other'));
+    fs.writeFileSync(path.join(ws, 'other', 'config'), '[core]\n');
+    assert.ok((await sandbox.resolveForWrite('other/config')).exists);
+    fs.writeFileSync(path.join(ws, '.git'), 'gitdir: ./other\n');
+    // The next call comes in another task (an agent's call arrives as I/O): the lookups of one
+    // task are shared by its checks (system:shell judges its folder and each argument), no more.
+    await new Promise((r) => setImmediate(r));
+    await refusedForWrite('other/config', /\.git folder under another name/);
+  });
 });
