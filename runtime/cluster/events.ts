@@ -230,7 +230,7 @@ export class EventBridge {
    * Throws while JetStream cannot answer (a leader being elected); the caller tries again.
    */
   async attachJetStream(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    await this.ensureStream(jsm);
+    if (!(await this.ensureStream(jsm))) await this.sayIfStreamDiffers(jsm);
     await this.ensureConsumer(jsm);
     this.jsm = jsm;
     this.js = js;
@@ -419,7 +419,21 @@ export class EventBridge {
 
   /** The event stream, made when it is missing (`lost`: found so by a repair); true when this call made it. */
   private async ensureStream(jsm: JetStreamManager, lost = false): Promise<boolean> {
-    const config = {
+    const info = () => jsm.streams.info(this.n.stream);
+    if (!(await this.missing(info, lost))) return false;
+    try {
+      await jsm.streams.add(this.streamConfig());
+      return true;
+    } catch (err) {
+      // Another runtime may have created it a moment ago.
+      if (await this.missing(info, false)) throw err;
+      return false;
+    }
+  }
+
+  /** The stream as this runtime's [cluster] asks for it. */
+  private streamConfig() {
+    return {
       name: this.n.stream,
       subjects: [this.n.durableAll],
       retention: RetentionPolicy.Limits,
@@ -430,16 +444,34 @@ export class EventBridge {
       discard: DiscardPolicy.Old,
       duplicate_window: nanos(Math.min(120_000, this.cfg.retentionMs)),
     };
-    const info = () => jsm.streams.info(this.n.stream);
-    if (!(await this.missing(info, lost))) return false;
-    try {
-      await jsm.streams.add(config);
-      return true;
-    } catch (err) {
-      // Another runtime may have created it a moment ago.
-      if (await this.missing(info, false)) throw err;
-      return false;
-    }
+  }
+
+  /**
+   * A stream found at start is used as it is, whoever made it (another runtime, this one under an
+   * earlier loom.toml, an operator): said once when its settings are not the ones [cluster] gives
+   * here, which would otherwise be ignored without a word (subjects that leave this namespace's
+   * events out are not stored at all).
+   */
+  private async sayIfStreamDiffers(jsm: JetStreamManager): Promise<void> {
+    const have = (await jsm.streams.info(this.n.stream).catch(() => undefined))?.config;
+    if (!have) return;
+    const want = this.streamConfig();
+    const differing: Record<string, { stream: unknown; here: unknown }> = {};
+    const compare = (setting: string, stream: unknown, here: unknown) => {
+      if (JSON.stringify(stream) !== JSON.stringify(here)) differing[setting] = { stream, here };
+    };
+    compare('retention_ms', Number(have.max_age) / 1e6, this.cfg.retentionMs);
+    compare('stream_max_bytes', have.max_bytes, want.max_bytes);
+    compare('replicas', have.num_replicas, want.num_replicas);
+    compare('subjects', have.subjects, want.subjects);
+    compare('retention', have.retention, want.retention);
+    compare('storage', have.storage, want.storage);
+    compare('discard', have.discard, want.discard);
+    if (Object.keys(differing).length)
+      this.log.warn(
+        `cluster stream ${this.n.stream} has other settings than [cluster] gives here (${Object.keys(differing).join(', ')}); it is used as it is: give every runtime of the namespace the same settings, or delete the stream (its events with it) for the next runtime to make`,
+        { differing },
+      );
   }
 
   /** Follows a remote request's reply topic for a while: what is published on it here goes to `node` alone. */
