@@ -129,25 +129,8 @@ export function gitPlacePaths(root: string): string[] {
   return hooks ? [...includes, hooks] : includes;
 }
 
-/**
- * protectedRealPaths' answers until the running task ends (setImmediate): system:shell judges its
- * working folder and each argument one after another, each asking for the same roots, and an answer
- * costs about 100 µs (git's configs are read). Kept no longer: what changes the places (a program
- * that ran; the file tools refuse every protected name) is seen by a later task.
- */
-const thisTask = new Map<string, Array<{ place: string; real: string }>>();
-
 /** The real paths of a root's protected places that exist, each with the name it stands for. */
 export function protectedRealPaths(root: string): Array<{ place: string; real: string }> {
-  const known = thisTask.get(root);
-  if (known) return known;
-  if (thisTask.size === 0) setImmediate(() => thisTask.clear()).unref();
-  const out = lookUpProtectedRealPaths(root);
-  thisTask.set(root, out);
-  return out;
-}
-
-function lookUpProtectedRealPaths(root: string): Array<{ place: string; real: string }> {
   const out: Array<{ place: string; real: string }> = [];
   const add = (place: string, p: string) => {
     try {

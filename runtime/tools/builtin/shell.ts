@@ -102,8 +102,9 @@ export function shellHandler(config: LoomConfig, sandbox: Sandbox): ToolHandler 
     // As confine() below decides, by the same cached probe ("required" without it refuses there).
     const unconfined =
       shell.isolation === 'off' || (shell.isolation === 'best-effort' && !isolationStatus(shell.isolation).available);
-    const cwd = await workingDirectory(sandbox, args.cwd, unconfined);
-    const argv = await checkCommandLine(command, args.args, cwd, sandbox, unconfined);
+    const judge = sandbox.forOneCommand();
+    const cwd = await workingDirectory(judge, args.cwd, unconfined);
+    const argv = await checkCommandLine(command, args.args, cwd, judge, unconfined);
     const executable = findProgram(command);
     // Worked out only for a confined run: unconfined, nothing reads it.
     const confinement = () => workspaceConfinement(config, sandbox.roots, { cwd, network: shell.network });

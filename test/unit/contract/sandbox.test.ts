@@ -106,14 +106,16 @@ describe('contract: the protected places under other names', () => {
     await refusedForWrite('.bare/config', /\.git folder under another name/);
   });
 
-  it('looks them up again for each call: a .git file changed after one names a new place at the next', async () => {
+  it('looks them up again for each path, and each command: a .git file changed names a new place at once', async () => {
     fs.mkdirSync(path.join(ws, 'other'));
     fs.writeFileSync(path.join(ws, 'other', 'config'), '[core]\n');
+    const before = sandbox.forOneCommand();
     assert.ok((await sandbox.resolveForWrite('other/config')).exists);
+    assert.ok((await before.resolveForWrite('other/config')).exists);
     fs.writeFileSync(path.join(ws, '.git'), 'gitdir: ./other\n');
-    // The next call comes in another task (an agent's call arrives as I/O): the lookups of one
-    // task are shared by its checks (system:shell judges its folder and each argument), no more.
-    await new Promise((r) => setImmediate(r));
     await refusedForWrite('other/config', /\.git folder under another name/);
+    // A command judged from now on (system:shell makes a view per command, which keeps the places
+    // it looked up for its other paths) sees it too.
+    await assert.rejects(sandbox.forOneCommand().resolveForWrite('other/config'), /\.git folder under another name/);
   });
 });
