@@ -129,9 +129,38 @@ export function gitPlacePaths(root: string): string[] {
   return hooks ? [...includes, hooks] : includes;
 }
 
-/** The real paths of a root's protected places that exist, each with the name it stands for. */
-export function protectedRealPaths(root: string): Array<{ place: string; real: string }> {
-  const out: Array<{ place: string; real: string }> = [];
+/**
+ * Where what the roots' git configs name (an included file, the hooks folder) would be, for those
+ * not there yet: a write that makes one makes git run what it names. Real paths: the deepest
+ * existing folder's, then the names below it.
+ */
+export function missingGitPlaces(roots: readonly string[]): string[] {
+  return roots.flatMap((root) => missingOf(gitPlacePaths(root)));
+}
+
+const missingOf = (paths: string[]) => paths.filter((p) => !statOrUndefined(p)).map(realOfMissing);
+
+function realOfMissing(p: string): string {
+  const below: string[] = [];
+  for (let at = path.resolve(p); ; at = path.dirname(at)) {
+    if (statOrUndefined(at)) {
+      try {
+        return path.join(realpathSync.native(at), ...below.reverse());
+      } catch {
+        // gone meanwhile: one folder up
+      }
+    }
+    if (path.dirname(at) === at) return path.resolve(p);
+    below.push(path.basename(at));
+  }
+}
+
+/**
+ * A root's protected places, each with the name it stands for: the real paths of those that exist,
+ * and (`missing`) where the git places its configs name but that are not there yet would be.
+ */
+export function protectedRealPaths(root: string): Array<{ place: string; real: string; missing?: true }> {
+  const out: Array<{ place: string; real: string; missing?: true }> = [];
   const add = (place: string, p: string) => {
     try {
       // Most are absent: a stat says so without the exception realpath would throw.
@@ -145,7 +174,9 @@ export function protectedRealPaths(root: string): Array<{ place: string; real: s
     add(place, at);
     if (place === '.git') for (const repo of repositoriesOfGitFile(at)) add(place, repo);
   }
-  for (const p of gitPlacePaths(root)) add('.git', p);
+  const git = gitPlacePaths(root);
+  for (const p of git) add('.git', p);
+  for (const real of missingOf(git)) out.push({ place: '.git', real, missing: true });
   for (const at of suffixProtectedFiles(root)) add(path.basename(at), at);
   return out;
 }

@@ -109,7 +109,7 @@ export class Sandbox {
   /** For writing: as resolve(), and refuses the protected places. */
   async resolveForWrite(input: string, base?: string): Promise<ResolvedPath> {
     const resolved = await this.resolve(input, base);
-    this.refuseProtected(input, resolved.real);
+    this.refuseProtected(input, resolved);
     return resolved;
   }
 
@@ -149,7 +149,7 @@ export class Sandbox {
     return protectedRealPaths(root);
   }
 
-  private refuseProtected(input: string, real: string): void {
+  private refuseProtected(input: string, { real, exists }: ResolvedPath): void {
     const root = this.roots.find((r) => isWithin(r, real))!;
     const parts = path.relative(root, real).split(path.sep);
     const folder = parts.find((p) => WRITE_PROTECTED_NAMES.has(p.toLowerCase()));
@@ -167,13 +167,21 @@ export class Sandbox {
       );
     // The same places under other names: a symlinked loom.toml, a .git file naming ".bare".
     for (const r of this.roots)
-      for (const { place, real: at } of this.protectedPlacesOf(r))
-        if (isWithin(at, real))
+      for (const { place, real: at, missing } of this.protectedPlacesOf(r)) {
+        // One not there yet: a write at it, in it, or making a folder on the way to it makes it.
+        if (missing && (isWithin(at, real) || (!exists && isWithin(real, at))))
+          throw new ToolError(
+            'denied',
+            `path ${JSON.stringify(input)} would make ${at}, which the workspace's git config names (an included config or the hooks folder, not there yet): git would run what it names, so tools may not make it`,
+            { path: input },
+          );
+        if (!missing && isWithin(at, real))
           throw new ToolError(
             'denied',
             `path ${JSON.stringify(input)} is the workspace's ${place}${protectedRootFile(place) ? '' : ' folder'} under another name (${at}), which tools may not change`,
             { path: input },
           );
+      }
     const ro = this.readOnly.find((p) => isWithin(p, real));
     if (ro)
       throw new ToolError(

@@ -12,7 +12,7 @@
 // and the runtime starts what `loom.toml` names. Writing there is how an injected agent would
 // turn a file write into code execution, so `tools.fs.protected_writes` decides ("deny", or "ask"
 // a person).
-import { realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { identityOf, type Identity } from './chain';
@@ -147,30 +147,6 @@ export function protectedIdentities(roots: readonly string[]): Map<Identity, Pro
     for (const p of gitPlacePaths(root)) add(statOrNull(p), '.git');
   }
   return found;
-}
-
-/**
- * Where what the roots' git configs name (an included file, the hooks folder) would be, for those
- * not there yet: a write that makes one makes git run what it names. Real paths: the deepest
- * existing folder's, then the names below it.
- */
-export function missingGitPlaces(roots: readonly string[]): string[] {
-  return roots
-    .flatMap((root) => gitPlacePaths(root))
-    .filter((p) => statOrNull(p) === null)
-    .map(realOfMissing);
-}
-
-function realOfMissing(p: string): string {
-  const below: string[] = [];
-  for (let at = path.resolve(p); ; at = path.dirname(at)) {
-    try {
-      return path.join(realpathSync.native(at), ...below.reverse());
-    } catch {
-      if (path.dirname(at) === at) return path.resolve(p);
-      below.push(path.basename(at));
-    }
-  }
 }
 
 /** The protected place a write at `real` would make: one of `missing` (missingGitPlaces), a folder above one, or a file in one. */

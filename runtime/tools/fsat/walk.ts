@@ -30,12 +30,12 @@ import {
 import path from 'node:path';
 import { ToolError } from '../errors';
 import { checkInput, isWithin } from '../../contract/sandbox';
+import { missingGitPlaces } from '../../contract/protectedPlaces';
 import { Chain, FINAL_FLAGS, identityOf, procFdWorks, RootHolder, type Identity } from './chain';
 import {
   dataFolderDenied,
   findDataPlace,
   isDataFolder,
-  missingGitPlaces,
   protectedIdentities,
   wouldMakeDataFolder,
   type DataPlace,

@@ -106,6 +106,22 @@ describe('contract: the protected places under other names', () => {
     await refusedForWrite('.bare/config', /\.git folder under another name/);
   });
 
+  it('a place the git config names that is not there yet: a write making it is refused, the rest allowed', async () => {
+    fs.appendFileSync(path.join(ws, '.bare', 'config'), '[include]\n\tpath = ../inc/extra.cfg\n');
+    const made = /would make .*inc\/extra\.cfg, which the workspace's git config names/;
+    await refusedForWrite('inc/extra.cfg', made);
+    await refusedForWrite('inc', made); // the folder on the way to it
+    await refusedForWrite('./inc/../inc/extra.cfg', made);
+    assert.ok((await sandbox.resolveForWrite('.')).exists); // the root above it, which exists
+    assert.equal((await sandbox.resolveForWrite('inc2/extra.cfg')).exists, false);
+    assert.equal((await sandbox.resolveForWrite('extra.cfg')).exists, false);
+    // Once it exists it is the .git folder's like any place its config names.
+    fs.mkdirSync(path.join(ws, 'inc'));
+    fs.writeFileSync(path.join(ws, 'inc', 'extra.cfg'), '');
+    await refusedForWrite('inc/extra.cfg', /\.git folder under another name/);
+    assert.ok((await sandbox.resolveForWrite('inc/other.cfg')).real.endsWith('other.cfg'));
+  });
+
   it('looks them up again for each path, and each command: a .git file changed names a new place at once', async () => {
     fs.mkdirSync(path.join(ws, 'other'));
     fs.writeFileSync(path.join(ws, 'other', 'config'), '[core]\n');

@@ -434,3 +434,32 @@ describe('shell policy: unconfined git outside a repository', function () {
     assert.notEqual(expectOk(await a.shell('git', ['status'])).exit_code, 0);
   });
 });
+
+// Unconfined, nothing but the argument rules keeps a program from making a file the repository's
+// config includes but that is not there yet (found by a red-team pass): git would then read it,
+// and run what it names.
+describe('shell policy: unconfined, a config include not there yet', function () {
+  this.timeout(20_000);
+  const fx = attackFixture((c) => {
+    c.tools.shell.isolation = 'off';
+    c.tools.shell.allow.push('cp');
+  });
+  it('refuses a copy that would make it, and copies elsewhere', async () => {
+    const a = fx();
+    const config = path.join(a.p.ws, '.git', 'config');
+    const before = fs.readFileSync(config, 'utf8');
+    fs.appendFileSync(config, '[include]\n\tpath = ../extra.cfg\n');
+    try {
+      expectError(
+        await a.shell('cp', ['src/main.txt', 'extra.cfg']),
+        'denied',
+        "which the workspace's git config names (an included config or the hooks folder, not there yet)",
+      );
+      assert.equal(fs.existsSync(path.join(a.p.ws, 'extra.cfg')), false);
+      expectOk(await a.shell('cp', ['src/main.txt', 'copy.txt']));
+      assert.equal(fs.readFileSync(path.join(a.p.ws, 'copy.txt'), 'utf8'), 'one\ntwo\nthree\n');
+    } finally {
+      fs.writeFileSync(config, before); // the fixture checks that no call changed it
+    }
+  });
+});
