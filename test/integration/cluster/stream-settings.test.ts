@@ -6,7 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { connect as natsConnect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { names } from '../../../runtime/cluster/subjects';
-import { makeWorkspace, removeWorkspaces, startRuntime, stopAllRuntimes } from '../helpers/runtime';
+import {
+  makeWorkspace,
+  removeWorkspaces,
+  startRuntime,
+  stopAllRuntimes,
+  type RuntimeProcess,
+} from '../helpers/runtime';
 import { NatsCluster, natsServerAvailable } from '../../support/nats';
 import { call, connect } from '../../support/grpc';
 
@@ -51,22 +57,21 @@ describeIf('cluster: a stream made with other settings', function () {
         `[cluster]\nservers = ${JSON.stringify(nats.urls)}\nnode = "${node}"\nnamespace = "${namespace}"\nshare = ["market.>"]\n${extra}`,
       ),
     );
-    // Its presence is written once the stream has been looked at (and the consumer made).
-    const c = connect(rt.discovery().address, { token: rt.discovery().token });
+    // Its durable consumer is made once the stream has been looked at.
+    const jsm = await jetstreamManager(raw);
     const deadline = Date.now() + 30_000;
-    while (!(await call(c.runtime, 'GetStats', {})).cluster?.nodes.includes(node)) {
-      if (Date.now() > deadline) throw new Error(`${node} did not join: ${rt.stderrText.slice(-10).join('\n')}`);
+    while (!(await jsm.consumers.info(n.stream, node).catch(() => undefined))) {
+      if (Date.now() > deadline) throw new Error(`${node} made no consumer: ${rt.stderrText.slice(-10).join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    c.close();
     return rt;
   };
+  let A: RuntimeProcess;
   const differs = (l: { msg?: unknown }) => String(l.msg).includes('has other settings than [cluster] gives here');
 
   it('says which settings differ, and leaves the stream as it is', async () => {
-    const A = await start('A'); // retention_ms: the default, a day
-    const said = A.logs.find(differs);
-    assert.ok(said, A.stderrText.slice(-10).join('\n'));
+    A = await start('A'); // retention_ms: the default, a day
+    const said = await A.waitForLog('the warning', differs, 10_000);
     assert.match(String(said.msg), /\(retention_ms\)/);
     assert.deepEqual((said as unknown as { differing: unknown }).differing, {
       retention_ms: { stream: HOUR_MS, here: 24 * HOUR_MS },
@@ -77,6 +82,14 @@ describeIf('cluster: a stream made with other settings', function () {
 
   it("a runtime whose settings are the stream's says nothing", async () => {
     const B = await start('B', `retention_ms = ${HOUR_MS}\n`);
+    // B said it, if at all, before it made its consumer, and before A saw its presence (written after).
+    const c = connect(A.discovery().address, { token: A.discovery().token });
+    const deadline = Date.now() + 30_000;
+    while (!(await call(c.runtime, 'GetStats', {})).cluster?.nodes.includes('B')) {
+      assert.ok(Date.now() < deadline, 'A never saw B');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    c.close();
     assert.equal(B.logs.filter(differs).length, 0, B.stderrText.slice(-10).join('\n'));
   });
 });
